@@ -1,0 +1,7 @@
+import type { Command } from "commander";
+
+/** A CLI command registers its subcommand (name, options, action) on the program. */
+export type RegisterCommand = (program: Command) => void;
+
+/** Every command, in the order `edgellm --help` lists them. */
+export const COMMANDS: RegisterCommand[] = [];

@@ -1,0 +1,49 @@
+/**
+ * Typed errors with context. Library code throws these; only the CLI turns them into exit codes
+ * and the server into HTTP status codes.
+ */
+
+export interface ErrorContext {
+  /** File the error concerns, if any. */
+  file?: string;
+  /** Byte offset in that file. */
+  offset?: number;
+  /** The field, key or tensor name being read. */
+  field?: string;
+  /** A short suggestion for the user. */
+  hint?: string;
+}
+
+export class EdgeLLMError extends Error {
+  readonly context: ErrorContext;
+  constructor(message: string, context: ErrorContext = {}) {
+    super(EdgeLLMError.format(message, context));
+    this.name = new.target.name;
+    this.context = context;
+  }
+
+  private static format(message: string, c: ErrorContext): string {
+    const where: string[] = [];
+    if (c.file !== undefined) where.push(c.file);
+    if (c.offset !== undefined) where.push(`offset ${c.offset}`);
+    if (c.field !== undefined) where.push(`field '${c.field}'`);
+    let s = where.length > 0 ? `${message} (${where.join(", ")})` : message;
+    if (c.hint) s += `\n  hint: ${c.hint}`;
+    return s;
+  }
+}
+
+/** A malformed, truncated, hostile or unsupported GGUF file. */
+export class GGUFError extends EdgeLLMError {}
+
+/** The GGUF is well formed but describes a model we cannot run (unknown architecture, missing tensor...). */
+export class ModelError extends EdgeLLMError {}
+
+/** Bad tokenizer metadata or an unknown pre-tokenizer. */
+export class TokenizerError extends EdgeLLMError {}
+
+/** Invalid user input to the CLI, library or server (bad option, oversize prompt...). */
+export class InputError extends EdgeLLMError {}
+
+/** A kernel or WASM module problem (build missing, engine lacks SIMD...). */
+export class KernelError extends EdgeLLMError {}
