@@ -1,0 +1,118 @@
+/**
+ * `edgellm inspect <file.gguf> [--json]`: architecture, shapes, parameter count, tensor type
+ * histogram, tokenizer summary, file size and the KV-cache bytes per token the model needs.
+ */
+import type { Command } from "commander";
+import { openGGUF, type GGUFFile } from "../gguf/reader.js";
+import { ggmlTypeName } from "../gguf/types.js";
+import { kvElementsPerToken, readHParams, type HParams } from "../model/arch/hparams.js";
+import { formatBytes, formatCount } from "./format.js";
+
+export interface InspectReport {
+  file: string;
+  fileSize: number;
+  ggufVersion: number;
+  architecture: string;
+  name: string | undefined;
+  hparams: HParams;
+  tensorCount: number;
+  parameterCount: number;
+  /** Per ggml type: how many tensors, elements and bytes. */
+  tensorTypes: Record<string, { tensors: number; elements: number; bytes: number }>;
+  tokenizer: { model: string | undefined; pre: string | undefined; tokens: number; merges: number; bos?: number; eos?: number; chatTemplate: boolean };
+  /** KV cache per token: elements, and bytes at F16 / F32. */
+  kvCache: { elementsPerToken: number; bytesPerTokenF16: number; bytesPerTokenF32: number; mla: boolean };
+  metadataKeys: number;
+}
+
+export function buildInspectReport(g: GGUFFile): InspectReport {
+  const md = g.metadata;
+  const h = readHParams(md);
+  const types: InspectReport["tensorTypes"] = {};
+  let params = 0;
+  for (const t of g.tensors) {
+    const name = ggmlTypeName(t.type);
+    const e = (types[name] ??= { tensors: 0, elements: 0, bytes: 0 });
+    e.tensors++;
+    e.elements += t.nElements;
+    e.bytes += t.nBytes;
+    params += t.nElements;
+  }
+  const str = (k: string) => (typeof md.get(k) === "string" ? (md.get(k) as string) : undefined);
+  const int = (k: string) => (typeof md.get(k) === "number" ? (md.get(k) as number) : undefined);
+  const len = (k: string) => {
+    const v = md.get(k);
+    return Array.isArray(v) || ArrayBuffer.isView(v) ? (v as ArrayLike<unknown>).length : 0;
+  };
+  const kvEl = kvElementsPerToken(h);
+  return {
+    file: g.path,
+    fileSize: g.fileSize,
+    ggufVersion: g.version,
+    architecture: h.arch,
+    name: str("general.name"),
+    hparams: h,
+    tensorCount: g.tensors.length,
+    parameterCount: params,
+    tensorTypes: types,
+    tokenizer: {
+      model: str("tokenizer.ggml.model"),
+      pre: str("tokenizer.ggml.pre"),
+      tokens: len("tokenizer.ggml.tokens"),
+      merges: len("tokenizer.ggml.merges"),
+      bos: int("tokenizer.ggml.bos_token_id"),
+      eos: int("tokenizer.ggml.eos_token_id"),
+      chatTemplate: md.has("tokenizer.chat_template"),
+    },
+    kvCache: { elementsPerToken: kvEl, bytesPerTokenF16: kvEl * 2, bytesPerTokenF32: kvEl * 4, mla: h.kvLoraRank > 0 },
+    metadataKeys: md.size,
+  };
+}
+
+export function formatInspectReport(r: InspectReport): string {
+  const h = r.hparams;
+  const lines: string[] = [];
+  const row = (k: string, v: string | number | undefined) => lines.push(`  ${k.padEnd(22)} ${v ?? "-"}`);
+  lines.push(`${r.file}`);
+  row("file size", `${formatBytes(r.fileSize)} (${r.fileSize} bytes), GGUF v${r.ggufVersion}`);
+  row("architecture", r.architecture + (r.name ? `  (${r.name})` : ""));
+  row("parameters", `${formatCount(r.parameterCount)} (${r.parameterCount})`);
+  row("layers", h.nLayers);
+  row("embedding", h.nEmbd);
+  row("feed-forward", h.nFF);
+  row("heads (q / kv)", `${h.nHead} / ${h.nHeadKV}`);
+  row("head dim (k / v)", `${h.headDimK} / ${h.headDimV}`);
+  row("context length", h.contextLength);
+  row("rope", h.ropeDim !== undefined ? `dim ${h.ropeDim}, base ${h.ropeFreqBase ?? "-"}` : undefined);
+  if (h.nExperts > 0) row("experts", `${h.nExpertsUsed} of ${h.nExperts} routed, ${h.nSharedExperts} shared`);
+  if (h.kvLoraRank > 0) row("MLA", `kv_lora_rank ${h.kvLoraRank}, q_lora_rank ${h.qLoraRank}`);
+  if (h.slidingWindow) row("sliding window", h.slidingWindow);
+  row("vocabulary", `${r.tokenizer.tokens} tokens, model ${r.tokenizer.model ?? "-"}, pre ${r.tokenizer.pre ?? "-"}` +
+    (r.tokenizer.merges ? `, ${r.tokenizer.merges} merges` : "") + (r.tokenizer.chatTemplate ? ", chat template" : ""));
+  const kv = r.kvCache;
+  row("KV cache / token", `${formatBytes(kv.bytesPerTokenF16)} at F16 (${kv.elementsPerToken} elements${kv.mla ? ", MLA latent + rope key" : ""})`);
+  if (h.contextLength) row("KV cache @ context", `${formatBytes(kv.bytesPerTokenF16 * h.contextLength)} at F16 for ${h.contextLength} tokens`);
+  lines.push(`  tensors: ${r.tensorCount}`);
+  const types = Object.entries(r.tensorTypes).sort((a, b) => b[1].bytes - a[1].bytes);
+  for (const [name, e] of types) {
+    lines.push(`    ${name.padEnd(8)} ${String(e.tensors).padStart(5)} tensors  ${formatCount(e.elements).padStart(8)} params  ${formatBytes(e.bytes).padStart(10)}`);
+  }
+  return lines.join("\n");
+}
+
+export function register(program: Command): void {
+  program
+    .command("inspect")
+    .description("print a GGUF model's architecture, shapes, tensor types, tokenizer and KV-cache needs")
+    .argument("<file>", "GGUF model file")
+    .option("--json", "print a JSON report")
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const g = await openGGUF(file);
+      try {
+        const r = buildInspectReport(g);
+        process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + "\n" : formatInspectReport(r) + "\n");
+      } finally {
+        await g.close();
+      }
+    });
+}

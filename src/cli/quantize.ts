@@ -1,0 +1,86 @@
+/**
+ * `edgellm quantize <in.gguf> <out.gguf> --type q4_0|q8_0|q4_k|q6_k|f16|...`: re-encode a model's
+ * weights, tensor by tensor (never the whole model as F32), with a progress bar.
+ */
+import type { Command } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { InputError } from "../errors.js";
+import { copyMetadata } from "../gguf/copy.js";
+import { openGGUF } from "../gguf/reader.js";
+import { GGMLType, ggmlTypeFromName, ggmlTypeName } from "../gguf/types.js";
+import { GGUFValueType, typed } from "../gguf/value.js";
+import { GGUFWriter } from "../gguf/writer.js";
+import { canQuantize, dequantizeRows, quantizeRows } from "../quant/index.js";
+import { LLAMA_FTYPE, chooseTensorType } from "../quant/policy.js";
+import { formatBytes } from "./format.js";
+
+export interface QuantizeResult {
+  tensors: number;
+  byType: Record<string, number>;
+  inBytes: number;
+  outBytes: number;
+}
+
+export async function quantizeModel(
+  inPath: string,
+  outPath: string,
+  target: GGMLType,
+  onProgress?: (done: number, total: number, name: string) => void,
+): Promise<QuantizeResult> {
+  if (!canQuantize(target)) throw new InputError(`no quantizer for type ${ggmlTypeName(target)}`);
+  const src = await openGGUF(inPath);
+  try {
+    const w = new GGUFWriter();
+    copyMetadata(src, w, (k) => k === "general.file_type" || k === "general.quantization_version");
+    w.set("general.quantization_version", 2);
+    w.set("general.file_type", LLAMA_FTYPE.get(target) ?? 0);
+    const byType: Record<string, number> = {};
+    let done = 0;
+    let outBytes = 0;
+    for (const t of src.tensors) {
+      const type = chooseTensorType(t, target);
+      byType[ggmlTypeName(type)] = (byType[ggmlTypeName(type)] ?? 0) + 1;
+      // Bytes are produced lazily while the writer streams, so one tensor is in memory at a time.
+      w.addTensor(t.name, type, t.dims, () => {
+        const raw = src.readTensorSync(t);
+        const out = type === t.type ? raw : quantizeRows(type, dequantizeRows(t.type, raw, t.nElements), t.dims[0]);
+        outBytes += out.byteLength;
+        onProgress?.(++done, src.tensors.length, t.name);
+        return out;
+      });
+    }
+    await w.write(outPath);
+    return { tensors: src.tensors.length, byType, inBytes: src.fileSize, outBytes };
+  } finally {
+    await src.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command("quantize")
+    .description("re-encode a GGUF model's weights to another ggml type")
+    .argument("<in>", "input GGUF file")
+    .argument("<out>", "output GGUF file")
+    .requiredOption("-t, --type <type>", "target type: q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q6_k, f16, bf16, f32")
+    .action(async (inPath: string, outPath: string, opts: { type: string }) => {
+      const target = ggmlTypeFromName(opts.type);
+      if (target === undefined) throw new InputError(`unknown type '${opts.type}'`, { hint: "try q4_0, q8_0, q4_k, q6_k or f16" });
+      const bar = new SingleBar({ format: "quantize [{bar}] {value}/{total} tensors | {name}", hideCursor: true }, Presets.shades_classic);
+      let started = false;
+      const t0 = performance.now();
+      const r = await quantizeModel(inPath, outPath, target, (done, total, name) => {
+        if (!started) {
+          bar.start(total, 0, { name });
+          started = true;
+        }
+        bar.update(done, { name });
+      });
+      if (started) bar.stop();
+      const secs = (performance.now() - t0) / 1000;
+      const types = Object.entries(r.byType).map(([k, v]) => `${k} x${v}`).join(", ");
+      process.stdout.write(
+        `wrote ${outPath}: ${r.tensors} tensors (${types}), ${formatBytes(r.inBytes)} -> ${formatBytes(r.outBytes)} of tensor data in ${secs.toFixed(1)} s\n`,
+      );
+    });
+}
