@@ -1,17 +1,19 @@
-/** Copy metadata from a parsed GGUF into a writer, keeping every value's original GGUF type. */
+/**
+ * Copy metadata from a parsed GGUF into a writer with the exact original GGUF types (so a float
+ * that happens to be integral stays FLOAT32, a UINT64 stays UINT64, arrays keep their item type).
+ */
 import type { GGUFFile } from "./reader.js";
-import { GGUFValueType, typed } from "./value.js";
 import type { GGUFWriter } from "./writer.js";
+import { typed } from "./value.js";
 
-export function copyMetadata(src: GGUFFile, dst: GGUFWriter, skip: (key: string) => boolean = () => false): void {
+/** Copies every key of `src` in file order, except those for which `exclude(key)` is true. */
+export function copyMetadata(
+  src: Pick<GGUFFile, "metadata" | "metadataTypes" | "metadataItemTypes">,
+  w: GGUFWriter,
+  exclude: (key: string) => boolean = () => false,
+): void {
   for (const [key, value] of src.metadata) {
-    if (skip(key)) continue;
-    const type = src.metadataTypes.get(key);
-    if (type === undefined || type === GGUFValueType.ARRAY) {
-      // Arrays describe their own item type (typed arrays, or plain arrays tagged by the reader).
-      dst.set(key, value);
-    } else {
-      dst.set(key, typed(type, value));
-    }
+    if (exclude(key)) continue;
+    w.set(key, typed(src.metadataTypes.get(key)!, value, src.metadataItemTypes.get(key)));
   }
 }

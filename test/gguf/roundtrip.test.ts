@@ -8,6 +8,7 @@ import { openGGUF, parseGGUF, type GGUFFile } from "../../src/gguf/reader.js";
 import { GGUFValueType, GGUF_ITEM_TYPE, typed } from "../../src/gguf/value.js";
 import { GGMLType } from "../../src/gguf/types.js";
 import { GGUFError } from "../../src/errors.js";
+import { copyMetadata } from "../../src/gguf/copy.js";
 
 /** One key per GGUF value type and array flavour, with boundary values. */
 function everyTypeWriter(): GGUFWriter {
@@ -49,7 +50,7 @@ function everyTypeWriter(): GGUFWriter {
 
 function rewrite(f: GGUFFile): GGUFWriter {
   const w = new GGUFWriter();
-  for (const [k, v] of f.metadata) w.set(k, typed(f.metadataTypes.get(k)!, v, f.metadataItemTypes.get(k)));
+  copyMetadata(f, w);
   return w;
 }
 
