@@ -1,0 +1,219 @@
+/**
+ * The scale searches ggml's K-quant reference quantizers use (ggml-quants.c make_qx_quants,
+ * make_q3_quants, make_qkx2_quants), written out with float32 rounding at every C operation so the
+ * chosen scales and quants are the ones ggml chooses. Arrays are passed with offsets to avoid
+ * allocating subarrays per group.
+ */
+import { fround, nearestInt, GROUP_MAX_EPS } from "./cfloat.js";
+
+/**
+ * Symmetric search for signed quants in [-nmax, nmax-1] (Q6_K uses nmax = 32, weights x^2).
+ * Writes L[lOff+i] = q + nmax (0..2*nmax-1) and returns the scale: x ~ scale * (L - nmax).
+ * Only rmse_type 1 without importance weights is implemented (the one the _ref quantizers use).
+ */
+export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOff: number, L: Int8Array, lOff: number): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[xOff + i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[xOff + i];
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    for (let i = 0; i < n; i++) L[lOff + i] = 0;
+    return 0;
+  }
+  let iscale = fround(-nmax / max);
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[xOff + i];
+    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
+    L[lOff + i] = l + nmax;
+    const w = fround(xi * xi);
+    sumlx = fround(sumlx + fround(fround(w * xi) * l));
+    suml2 = fround(suml2 + fround(fround(w * l) * l));
+  }
+  let scale = suml2 ? fround(sumlx / suml2) : 0;
+  let best = fround(scale * sumlx);
+  for (let is = -9; is <= 9; is++) {
+    if (is === 0) continue;
+    iscale = fround(-fround(nmax + fround(fround(0.1) * is)) / max);
+    sumlx = 0;
+    suml2 = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[xOff + i];
+      const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
+      const w = fround(xi * xi);
+      sumlx = fround(sumlx + fround(fround(w * xi) * l));
+      suml2 = fround(suml2 + fround(fround(w * l) * l));
+    }
+    if (suml2 > 0 && fround(sumlx * sumlx) > fround(best * suml2)) {
+      for (let i = 0; i < n; i++) {
+        const l = nearestInt(fround(iscale * x[xOff + i]));
+        L[lOff + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, l));
+      }
+      scale = fround(sumlx / suml2);
+      best = fround(scale * sumlx);
+    }
+  }
+  return scale;
+}
+
+/**
+ * Q3_K's search (make_q3_quants with do_rmse): start from the max-based scale, then for up to 5
+ * rounds move single quants to the value that most improves the weighted (x^2) least-squares fit.
+ * Writes L = q + nmax and returns the scale.
+ */
+export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xOff: number, L: Int8Array, lOff: number): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[xOff + i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[xOff + i];
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    for (let i = 0; i < n; i++) L[lOff + i] = 0;
+    return 0;
+  }
+  const iscale = fround(-nmax / max);
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[xOff + i];
+    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
+    L[lOff + i] = l;
+    const w = fround(xi * xi);
+    sumlx = fround(sumlx + fround(fround(w * xi) * l));
+    suml2 = fround(suml2 + fround(fround(w * l) * l));
+  }
+  for (let itry = 0; itry < 5; itry++) {
+    let nChanged = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[xOff + i];
+      const li = L[lOff + i];
+      const w = fround(xi * xi);
+      let slx = fround(sumlx - fround(fround(w * xi) * li));
+      if (slx > 0) {
+        let sl2 = fround(suml2 - fround(fround(w * li) * li));
+        let newL = nearestInt(fround(fround(xi * sl2) / slx));
+        newL = Math.max(-nmax, Math.min(nmax - 1, newL));
+        if (newL !== li) {
+          slx = fround(slx + fround(fround(w * xi) * newL));
+          sl2 = fround(sl2 + fround(fround(w * newL) * newL));
+          if (sl2 > 0 && fround(fround(slx * slx) * suml2) > fround(fround(sumlx * sumlx) * sl2)) {
+            L[lOff + i] = newL;
+            sumlx = slx;
+            suml2 = sl2;
+            nChanged++;
+          }
+        }
+      }
+    }
+    if (nChanged === 0) break;
+  }
+  for (let i = 0; i < n; i++) L[lOff + i] += nmax;
+  return suml2 > 0 ? fround(sumlx / suml2) : 0;
+}
+
+/**
+ * Asymmetric search for unsigned quants in [0, nmax] with a min (make_qkx2_quants): x ~ scale*L - m.
+ * Tries nstep+1 candidate inverse scales (rmin + rdelta*is + nmax)/(max-min) and for each solves the
+ * weighted least-squares scale and min, keeping the candidate with the lowest weighted error
+ * (absolute error when useMad, squared otherwise). Writes L[lOff..] and mins[minIdx] = m (>= 0);
+ * returns the scale. `weights` and `Laux` are scratch of length >= n.
+ */
+export function makeQkx2Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xOff: number,
+  weights: Float32Array,
+  L: Uint8Array,
+  lOff: number,
+  mins: Float32Array,
+  minIdx: number,
+  Laux: Uint8Array,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+  useMad: boolean,
+): number {
+  let min = x[xOff];
+  let max = x[xOff];
+  let sumW = weights[0];
+  let sumX = fround(sumW * x[xOff]);
+  for (let i = 1; i < n; i++) {
+    const xi = x[xOff + i];
+    if (xi < min) min = xi;
+    if (xi > max) max = xi;
+    const w = weights[i];
+    sumW = fround(sumW + w);
+    sumX = fround(sumX + fround(w * xi));
+  }
+  if (min > 0) min = 0;
+  if (max === min) {
+    for (let i = 0; i < n; i++) L[lOff + i] = 0;
+    mins[minIdx] = -min;
+    return 0;
+  }
+  const range = fround(max - min);
+  let iscale = fround(nmax / range);
+  let scale = fround(1 / iscale);
+  let bestError = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[xOff + i];
+    const l = Math.max(0, Math.min(nmax, nearestInt(fround(iscale * fround(xi - min)))));
+    L[lOff + i] = l;
+    let diff = fround(fround(fround(scale * l) + min) - xi);
+    diff = useMad ? Math.abs(diff) : fround(diff * diff);
+    bestError = fround(bestError + fround(weights[i] * diff));
+  }
+  if (nstep < 1) {
+    mins[minIdx] = -min;
+    return scale;
+  }
+  for (let is = 0; is <= nstep; is++) {
+    iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / range);
+    let sumL = 0;
+    let sumL2 = 0;
+    let sumXL = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[xOff + i];
+      const l = Math.max(0, Math.min(nmax, nearestInt(fround(iscale * fround(xi - min)))));
+      Laux[i] = l;
+      const wl = fround(weights[i] * l);
+      sumL = fround(sumL + wl);
+      sumL2 = fround(sumL2 + fround(wl * l));
+      sumXL = fround(sumXL + fround(wl * xi));
+    }
+    const D = fround(fround(sumW * sumL2) - fround(sumL * sumL));
+    if (D > 0) {
+      let thisScale = fround(fround(fround(sumW * sumXL) - fround(sumX * sumL)) / D);
+      let thisMin = fround(fround(fround(sumL2 * sumX) - fround(sumL * sumXL)) / D);
+      if (thisMin > 0) {
+        thisMin = 0;
+        thisScale = fround(sumXL / sumL2);
+      }
+      let curError = 0;
+      for (let i = 0; i < n; i++) {
+        let diff = fround(fround(fround(thisScale * Laux[i]) + thisMin) - x[xOff + i]);
+        diff = useMad ? Math.abs(diff) : fround(diff * diff);
+        curError = fround(curError + fround(weights[i] * diff));
+      }
+      if (curError < bestError) {
+        for (let i = 0; i < n; i++) L[lOff + i] = Laux[i];
+        bestError = curError;
+        scale = thisScale;
+        min = thisMin;
+      }
+    }
+  }
+  mins[minIdx] = -min;
+  return scale;
+}
