@@ -1,2 +1,44 @@
-// Builds the WebAssembly kernels (placeholder until the kernels land; see issue #3).
-console.log("kernels: nothing to build yet");
+// Builds the WebAssembly kernels: kernels-src/assembly/index.ts -> build/kernels/kernels.wasm
+// (SIMD128, shared imported memory, no runtime, no data segments). Run by `npm run build:kernels`
+// (and so by `npm ci` through `prepare`). Uses the installed assemblyscript compiler's JS API.
+import { fileURLToPath } from "node:url";
+import { mkdirSync, statSync } from "node:fs";
+import path from "node:path";
+import asc from "assemblyscript/asc";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..");
+const outDir = path.join(root, "build", "kernels");
+mkdirSync(outDir, { recursive: true });
+
+// Memory limits in 64 KiB pages: the module imports the memory the loader creates; the maximum
+// must match what the loader declares (src/kernels/wasm/memory.ts MAX_PAGES).
+const MAX_PAGES = 65536;
+
+const common = [
+  path.join(here, "assembly", "index.ts"),
+  "--runtime", "stub",
+  "--importMemory",
+  "--sharedMemory",
+  "--initialMemory", "1",
+  "--maximumMemory", String(MAX_PAGES),
+  "--noExportMemory",
+  "--noAssert",
+  "--use", "abort=",
+  "-O3",
+  "--converge",
+];
+
+const variants = [{ file: "kernels.wasm", features: "simd,threads" }];
+
+for (const v of variants) {
+  const out = path.join(outDir, v.file);
+  const t0 = Date.now();
+  const { error, stderr } = await asc.main([...common, "--enable", v.features, "--outFile", out], {});
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`kernels: ${v.file} failed: ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`kernels: ${path.relative(root, out)} (${statSync(out).size} bytes, ${Date.now() - t0} ms)`);
+}

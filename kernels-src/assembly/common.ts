@@ -1,0 +1,89 @@
+// Shared inline helpers for the kernels. No static data here (data segments would be re-copied
+// into the shared memory by every instance): constants are built from immediates.
+
+/** Four IEEE fp16 values at ptr (8 bytes) -> f32x4. Exact for normals, subnormals and zero;
+ *  inf/NaN come out as large finite values (never present in sane GGUF scales). */
+// @ts-ignore: decorator
+@inline export function f16x4(ptr: usize): v128 {
+  const h = v128.load16x4_u(ptr); // i32 lanes 0..65535
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  const mag = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  // mag read as f32 has exponent bias 127 instead of 15: scale by 2^112 (handles subnormals too).
+  const f = f32x4.mul(mag, f32x4.splat(reinterpret<f32>(0x77800000)));
+  return v128.or(f, sign);
+}
+
+/** Four u8 at ptr -> i32x4 (zero-extended). */
+// @ts-ignore: decorator
+@inline export function u8x4(ptr: usize): v128 {
+  return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(ptr)));
+}
+
+/** Four i8 at ptr -> i32x4 (sign-extended). */
+// @ts-ignore: decorator
+@inline export function i8x4(ptr: usize): v128 {
+  return i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(ptr)));
+}
+
+/** Scalar f32 -> fp16 bits, round to nearest even (as ggml's GGML_FP32_TO_FP16). */
+export function f32ToF16(f: f32): i32 {
+  const x = reinterpret<u32>(f);
+  const sign = (x >> 16) & 0x8000;
+  const e = <i32>((x >> 23) & 0xff);
+  let m = x & 0x7fffff;
+  if (e == 255) return sign | 0x7c00 | (m != 0 ? 0x200 : 0);
+  let exp = e - 127 + 15;
+  if (exp >= 31) return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    m |= 0x800000;
+    const shift = <u32>(14 - exp);
+    const half = <u32>1 << (shift - 1);
+    const rest = m & ((half << 1) - 1);
+    let hm = m >> shift;
+    if (rest > half || (rest == half && (hm & 1) != 0)) hm++;
+    return sign | hm;
+  }
+  let hm = m >> 13;
+  const rest = m & 0x1fff;
+  let r = (<u32>exp << 10) | hm;
+  if (rest > 0x1000 || (rest == 0x1000 && (hm & 1) != 0)) r++; // may carry into exponent: correct
+  return sign | r;
+}
+
+/** Scalar fp16 bits -> f32. */
+export function f16ToF32(h: i32): f32 {
+  const sign = <u32>(h & 0x8000) << 16;
+  const e = (h >> 10) & 0x1f;
+  const m = <u32>(h & 0x3ff);
+  if (e == 0x1f) return reinterpret<f32>(sign | 0x7f800000 | (m << 13));
+  const mag = reinterpret<f32>((<u32>(h & 0x7fff)) << 13) * reinterpret<f32>(0x77800000);
+  return reinterpret<f32>(reinterpret<u32>(mag) | sign);
+}
+
+/** C roundf: halfway cases away from zero (ggml quantize_row_q8_0_ref). */
+// @ts-ignore: decorator
+@inline export function roundAway(v: f32): f32 {
+  const t = trunc<f32>(v);
+  return abs<f32>(v - t) >= 0.5 ? t + copysign<f32>(1, v) : t;
+}
+
+/** Horizontal sum of an f32x4. */
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Store the four row results of a 4-row group, writing only rows < rows (tail group). */
+// @ts-ignore: decorator
+@inline export function storeRows(y: usize, g: i32, rows: i32, acc: v128): void {
+  const r0 = g << 2;
+  const p = y + (<usize>r0 << 2);
+  if (r0 + 4 <= rows) {
+    v128.store(p, acc);
+  } else {
+    store<f32>(p, f32x4.extract_lane(acc, 0));
+    if (r0 + 1 < rows) store<f32>(p, f32x4.extract_lane(acc, 1), 4);
+    if (r0 + 2 < rows) store<f32>(p, f32x4.extract_lane(acc, 2), 8);
+  }
+}

@@ -1,0 +1,6 @@
+// Entry point of the kernel module: every export here is callable from src/kernels/wasm/.
+// All pointers are byte offsets into the imported shared memory; "groups" are 4-row groups.
+export { quantize_q8_0, quantize_q8_k } from "./quantize";
+export { matvec_f32, matmul_f32 } from "./f32";
+export { matvec_q8_0, matmul_q8_0 } from "./q8_0";
+export { matvec_q4_0, matmul_q4_0 } from "./q4_0";

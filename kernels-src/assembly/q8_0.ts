@@ -1,0 +1,99 @@
+// Q8_0 weights, repacked 4 rows per group (see src/kernels/wasm/repack.ts):
+// per group and 32-column block, 136 bytes: d[4] fp16 (8 B), then 8 chunks of 16 B; chunk k holds
+// columns 4k..4k+3 of the 4 rows as int8 pairs [r0c0 r0c1 r1c0 r1c1 r2c0 r2c1 r3c0 r3c1 | same for
+// c2 c3], so i32x4.dot_i16x8_s against a splatted (c0,c1) i16 pair yields one lane per row.
+// Activations: "Q8 widened" from quantize_q8_0 (i16 quants, 64 B per block; f32 d per block).
+import { f16x4, storeRows } from "./common";
+
+/** y[r] = sum_b dW[r,b]*dX[b]*dot_i8(W[r,b], X[b]) for groups g0..g1-1 (rows 4g..4g+3). */
+export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * <usize>nb * 136;
+    let xb = xq;
+    let pd = xd;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      let s0 = i32x4.splat(0);
+      let s1 = i32x4.splat(0);
+      let w: v128;
+      w = v128.load(p, 8);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 0)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 4)));
+      w = v128.load(p, 24);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 8)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 12)));
+      w = v128.load(p, 40);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 16)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 20)));
+      w = v128.load(p, 56);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 24)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 28)));
+      w = v128.load(p, 72);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 32)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 36)));
+      w = v128.load(p, 88);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 40)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 44)));
+      w = v128.load(p, 104);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 48)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 52)));
+      w = v128.load(p, 120);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 56)));
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 60)));
+      const d = f32x4.mul(f16x4(p), v128.load32_splat(pd));
+      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(s0, s1)), d));
+      p += 136;
+      xb += 64;
+      pd += 4;
+    }
+      storeRows(y, g, rows, acc);
+  }
+}
+
+/** Y[t][r] for nTok tokens (4 at a time, sharing each weight load); X quantized as for matvec.
+ *  Token stride in xq is nb*64 bytes, in xd nb*4, in Y rows*4. */
+export function matmul_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const xqs = <usize>nb << 6;
+  const xds = <usize>nb << 2;
+  const ys = <usize>rows << 2;
+  // Groups outer: a group's weights (nb*136 B) stay in cache while all tokens pass over them.
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nb * 136;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+        const x1 = x0 + xqs, x2 = x1 + xqs, x3 = x2 + xqs;
+        for (let k: usize = 0; k < 128; k += 16) {
+          const wv = v128.load(p + k, 8);
+          const lo = i16x8.extend_low_i8x16_s(wv);
+          const hi = i16x8.extend_high_i8x16_s(wv);
+          const xo = k >> 1;
+          s0 = i32x4.add(s0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x0 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x0 + xo, 4))));
+          s1 = i32x4.add(s1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x1 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x1 + xo, 4))));
+          s2 = i32x4.add(s2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x2 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x2 + xo, 4))));
+          s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x3 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x3 + xo, 4))));
+        }
+        const dw = f16x4(p);
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd))));
+        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds))));
+        a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds))));
+        a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds))));
+        p += 136;
+        x0 += 64;
+        pd += 4;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++) {
+      matvec_q8_0(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// Activation quantization, done once per product (all threads then read it).
+// Output format "Q8 widened": int8 values stored as i16 (so the dot kernels can splat column
+// pairs with one 32-bit load and use i32x4.dot_i16x8_s), plus per-block scales and sums.
+import { f32ToF16, f16ToF32, roundAway } from "./common";
+
+/**
+ * x: f32[nTok][nb*32] -> Q8_0 as ggml quantize_row_q8_0_ref:
+ *   xq: i16[nTok][nb*32], xd: f32[nTok][nb] (fp16-rounded d, as stored in block_q8_0),
+ *   xs: i32[nTok][nb] (sum of the block's quants, for offset formats such as Q4_0).
+ */
+export function quantize_q8_0(x: usize, nb: i32, nTok: i32, xq: usize, xd: usize, xs: usize): void {
+  const nAll = nb * nTok;
+  for (let b = 0; b < nAll; b++) {
+    const px = x + (<usize>b << 7);
+    let amax: f32 = 0;
+    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
+    const d: f32 = amax / 127;
+    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    const pq = xq + (<usize>b << 6);
+    let sum = 0;
+    for (let i = 0; i < 32; i++) {
+      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
+      store<i16>(pq + (<usize>i << 1), <i16>q);
+      sum += q;
+    }
+    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
+    store<i32>(xs + (<usize>b << 2), sum);
+  }
+}
+
+/**
+ * x: f32[nTok][nsb*256] -> Q8_K as ggml quantize_row_q8_K_ref:
+ *   xq: i16[nTok][nsb*256], xd: f32[nTok][nsb], xs: i32[nTok][nsb*16] (sums per 16 quants).
+ */
+export function quantize_q8_k(x: usize, nsb: i32, nTok: i32, xq: usize, xd: usize, xs: usize): void {
+  const nAll = nsb * nTok;
+  for (let b = 0; b < nAll; b++) {
+    const px = x + (<usize>b << 10);
+    let amax: f32 = 0;
+    let vmax: f32 = 0;
+    for (let i = 0; i < 256; i++) {
+      const v = load<f32>(px + (<usize>i << 2));
+      if (abs<f32>(v) > amax) {
+        amax = abs<f32>(v);
+        vmax = v;
+      }
+    }
+    const pq = xq + (<usize>b << 9);
+    const ps = xs + (<usize>b << 6);
+    if (amax == 0) {
+      store<f32>(xd + (<usize>b << 2), 0);
+      memory.fill(pq, 0, 512);
+      memory.fill(ps, 0, 64);
+      continue;
+    }
+    const iscale: f32 = <f32>-127 / vmax;
+    for (let j = 0; j < 16; j++) {
+      let sum = 0;
+      for (let i = 0; i < 16; i++) {
+        const k = (j << 4) + i;
+        // nearest() rounds half to even, like ggml's nearest_int.
+        const q = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(px + (<usize>k << 2))));
+        store<i16>(pq + (<usize>k << 1), <i16>q);
+        sum += q;
+      }
+      store<i32>(ps + (<usize>j << 2), sum);
+    }
+    store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * KernelSet: the only door between the model code and the numeric kernels.
+ *
+ * Two implementations: `ref/` (plain TypeScript, the algorithmic reference and fallback) and
+ * `wasm/` (WebAssembly SIMD128 + a thread pool sharing one WebAssembly.Memory). Model code must
+ * only use this interface, so either can run a model and tests can compare them.
+ *
+ * Usage (shapes in brackets, row-major, f32 unless stated):
+ *   const ks = await createWasmKernelSet({ threads: 2 });      // or new RefKernelSet()
+ *   const w = ks.prepareWeight(GGMLType.Q4_K, bytes, rows, cols); // file bytes of one tensor
+ *       // repacked once into the implementation's layout (WASM: 4-row interleave inside WASM
+ *       // memory); no F32 copy of quantized weights is ever made. `bytes` may be dropped after.
+ *   const x = ks.alloc(cols), y = ks.alloc(rows);              // activations; for WASM these are
+ *       // views of the shared WASM memory, so kernels read/write them without copies. Plain
+ *       // Float32Arrays work too (they are copied in/out).
+ *   ks.matvec(w, x, y);              // y[rows] = W[rows,cols] . x[cols]
+ *   ks.matmul(w, X, nTokens, Y);     // Y[nTokens,rows] = X[nTokens,cols] . W^T
+ *   ks.dequantizeRow(w, row, out);   // out[cols] = W[row,:] (embedding lookup)
+ *
+ * Quantized products follow ggml: the activation is quantized once per product to Q8_0 (for
+ * Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights) or Q8_K (K-quants), then integer block dots are scaled, so
+ * results match llama.cpp's CPU backend up to float summation order. Results do not depend on
+ * the thread count (each output is computed whole by one thread).
+ *
+ * Calls are synchronous (the WASM set blocks on its workers); in a browser, run the engine in a
+ * Web Worker (the main thread may not block, the pool then spins).
+ */
+import type { GGMLType } from "../gguf/types.js";
+
+/** An opaque, prepared weight matrix [rows, cols]. Only the KernelSet that made it can use it. */
+export interface PreparedWeight {
+  readonly type: GGMLType;
+  readonly rows: number;
+  readonly cols: number;
+  /** Bytes it occupies in the implementation's memory (after repacking). */
+  readonly bytes: number;
+}
+
+export interface KernelSet {
+  /** "ref" or "wasm-simd128". */
+  readonly name: string;
+  /** Threads that share each product (1 for ref). */
+  readonly threads: number;
+  /** Weight types prepareWeight accepts. */
+  supports(type: GGMLType): boolean;
+
+  /** A zeroed f32 buffer of n elements that kernels can use without copying. */
+  alloc(n: number): Float32Array;
+
+  /** Takes ownership of nothing: copies/repacks `data` (one tensor, ggml layout) once. */
+  prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight;
+
+  /** y[rows] = W . x[cols] */
+  matvec(w: PreparedWeight, x: Float32Array, y: Float32Array): void;
+  /** Y[nTokens][rows] = X[nTokens][cols] . W^T */
+  matmul(w: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void;
+  /** out[cols] = W[row, :] as f32. */
+  dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
+
+  /** Stops worker threads; the set must not be used afterwards. */
+  dispose(): Promise<void>;
+}

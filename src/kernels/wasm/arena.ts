@@ -1,0 +1,65 @@
+/**
+ * The shared WebAssembly.Memory every kernel instance (main thread and workers) imports, and a
+ * bump allocator over it. Layout: page 0 is left to the module (AssemblyScript statics, none
+ * today); weights, activations and scratch follow, 64-byte aligned. Memory only grows; nothing
+ * is freed before the KernelSet is disposed (weights live as long as the model).
+ *
+ * Views stay valid across growth: a grown shared memory keeps its backing store, only new
+ * SharedArrayBuffer objects (of the new length) are handed out, so every buffer ever returned is
+ * remembered to recognise views that already live in this memory.
+ */
+import { KernelError } from "../../errors.js";
+
+/** Must equal --maximumMemory in kernels-src/build.mjs (64 KiB pages; 4 GiB = wasm32 limit). */
+export const MAX_PAGES = 65536;
+const PAGE = 65536;
+
+export class WasmArena {
+  readonly memory: WebAssembly.Memory;
+  private top = PAGE;
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+
+  constructor(initialPages = 16) {
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+    this.buffers.add(this.memory.buffer);
+  }
+
+  /** Reserves `bytes` (64-byte aligned) and returns its byte offset. Zeroed (fresh memory). */
+  alloc(bytes: number): number {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new KernelError(`bad allocation size ${bytes}`);
+    const ptr = this.top;
+    const end = ptr + Math.ceil(bytes / 64) * 64;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      const cur = have / PAGE;
+      if (cur + pages > MAX_PAGES) {
+        throw new KernelError(`WASM memory exhausted: need ${end} bytes, the wasm32 limit is ${MAX_PAGES * PAGE}`, {
+          hint: "use a smaller model or quantization",
+        });
+      }
+      // Grow by at least 1/8 of the current size to keep the number of grows small.
+      this.memory.grow(Math.min(MAX_PAGES - cur, Math.max(pages, Math.ceil(cur / 8))));
+      this.buffers.add(this.memory.buffer);
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  get used(): number {
+    return this.top;
+  }
+
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+
+  u8(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, n);
+  }
+
+  /** Byte offset of a view that lives in this memory, or -1. */
+  offsetOf(v: ArrayBufferView): number {
+    return this.buffers.has(v.buffer) ? v.byteOffset : -1;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Thread pool: the main thread (thread 0) plus threads-1 workers, all running the same kernel
+ * module on one shared WebAssembly.Memory. A task is an export index, its arguments and a count
+ * of work units; thread t runs the export on unitRange(units, threads, t). Hand-off through the
+ * control block (control.ts): spin briefly, then Atomics.wait. Host-specific worker creation is
+ * injected (host-node.ts, host-web.ts), so this file runs unchanged in Node and browsers.
+ */
+import { KernelError } from "../../errors.js";
+import {
+  ARGS_BYTE,
+  CONTROL_BYTES,
+  DONE,
+  FAIL,
+  FN,
+  GEN,
+  MAX_ARGS,
+  NARGS,
+  SPIN,
+  STOP,
+  UNITS,
+  unitRange,
+  type WorkerInit,
+  type WorkerReply,
+} from "./control.js";
+
+export interface WorkerHandle {
+  onReply(cb: (m: WorkerReply) => void): void;
+  terminate(): unknown;
+}
+export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
+
+type KernelFn = (...args: number[]) => void;
+
+/** A worker that has not finished its share after this long is treated as lost. */
+const TASK_TIMEOUT_MS = 120_000;
+
+export class ThreadPool {
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private disposed = false;
+
+  private constructor(
+    readonly threads: number,
+    private readonly fns: KernelFn[],
+    private readonly workers: WorkerHandle[],
+    control: SharedArrayBuffer,
+    private readonly canBlock: boolean,
+  ) {
+    this.ctl = new Int32Array(control);
+    this.args = new Float64Array(control, ARGS_BYTE, MAX_ARGS);
+  }
+
+  static async create(
+    threads: number,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    exportNames: string[],
+    mainFns: KernelFn[],
+    spawn: SpawnWorker | undefined,
+  ): Promise<ThreadPool> {
+    if (!Number.isInteger(threads) || threads < 1) throw new KernelError(`thread count must be >= 1, got ${threads}`);
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const workers: WorkerHandle[] = [];
+    if (threads > 1) {
+      if (!spawn) throw new KernelError("no worker host available for a multi-thread pool");
+      const ready: Promise<void>[] = [];
+      for (let i = 1; i < threads; i++) {
+        const w = spawn({ module, memory, control, exports: exportNames, index: i, threads });
+        workers.push(w);
+        ready.push(
+          new Promise<void>((resolve, reject) =>
+            w.onReply((m) => {
+              if (m.kind === "ready") resolve();
+              else reject(new KernelError(`kernel worker ${i} failed: ${m.message}`));
+            }),
+          ),
+        );
+      }
+      try {
+        await Promise.all(ready);
+      } catch (e) {
+        for (const w of workers) w.terminate();
+        throw e;
+      }
+    }
+    return new ThreadPool(threads, mainFns, workers, control, canAtomicsWait());
+  }
+
+  /** Runs export `fn` with `args` over `units` work units on all threads; returns when done. */
+  run(fn: number, args: number[], units: number): void {
+    if (this.disposed) throw new KernelError("thread pool used after dispose()");
+    if (args.length > MAX_ARGS) throw new KernelError(`too many kernel arguments (${args.length})`);
+    const n = this.threads;
+    if (n === 1 || units < 2) {
+      this.fns[fn]!(...args, 0, units);
+      return;
+    }
+    const ctl = this.ctl;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
+    ctl[FN] = fn;
+    ctl[NARGS] = args.length;
+    ctl[UNITS] = units;
+    Atomics.store(ctl, FAIL, 0);
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
+    let own: unknown;
+    const [u0, u1] = unitRange(units, n, 0);
+    try {
+      if (u1 > u0) this.fns[fn]!(...args, u0, u1);
+    } catch (e) {
+      own = e;
+    }
+    this.waitWorkers(n - 1);
+    if (own !== undefined) throw new KernelError(`kernel failed on the main thread: ${String(own)}`);
+    if (Atomics.load(ctl, FAIL) !== 0) throw new KernelError("kernel failed on a worker thread");
+  }
+
+  private waitWorkers(expect: number): void {
+    const ctl = this.ctl;
+    let spins = 0;
+    let t0 = 0;
+    for (;;) {
+      const d = Atomics.load(ctl, DONE);
+      if (d >= expect) return;
+      if (++spins < SPIN) continue;
+      if (t0 === 0) t0 = Date.now();
+      else if (Date.now() - t0 > TASK_TIMEOUT_MS) throw new KernelError("kernel workers stopped responding");
+      if (this.canBlock) Atomics.wait(ctl, DONE, d, 100);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.ctl, STOP, 1);
+    Atomics.add(this.ctl, GEN, 1);
+    Atomics.notify(this.ctl, GEN);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Atomics.wait throws on a browser's main thread; there the pool spins instead. */
+function canAtomicsWait(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Load-time repacking of ggml weights into the kernels' 4-row-group layouts (documented at the
+ * top of each kernels-src/assembly/<type>.ts). Rows are padded to a multiple of 4 with zero
+ * bytes (zero scales), so kernels never branch on a partial group except when storing.
+ * The repacked size equals the file size for F32, Q8_0, Q4_0 and Q6_K; Q4_K grows by 16 B per
+ * 4 rows x 256 columns (scales and mins unpacked from 6 to 8 bits).
+ */
+import { GGMLType } from "../../gguf/types.js";
+import { KernelError } from "../../errors.js";
+import { q4kQuants, q6kQuants, scaleMinK4 } from "../ref/ggml-blocks.js";
+
+/** Bytes per (4-row group x block) in the repacked layout, and the block width. */
+export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: number }> = new Map([
+  [GGMLType.F32, { block: 1, groupBlockBytes: 16 }],
+  [GGMLType.Q8_0, { block: 32, groupBlockBytes: 136 }],
+  [GGMLType.Q4_0, { block: 32, groupBlockBytes: 72 }],
+  [GGMLType.Q4_K, { block: 256, groupBlockBytes: 592 }],
+  [GGMLType.Q6_K, { block: 256, groupBlockBytes: 840 }],
+]);
+
+export function packedBytes(type: GGMLType, rows: number, cols: number): number {
+  const p = PACKED.get(type);
+  if (!p) throw new KernelError(`no WASM layout for ggml type ${type}`);
+  return Math.ceil(rows / 4) * (cols / p.block) * p.groupBlockBytes;
+}
+
+/** Byte position inside a 16-byte chunk of column c (0..3) of group row ri: pairs per row. */
+export function pos(ri: number, c: number): number {
+  return 8 * (c >> 1) + 2 * ri + (c & 1);
+}
+
+/**
+ * Writes the packed form of `src` (ggml layout, rows x cols) into dst (zeroed, packedBytes long).
+ */
+export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
+  const groups = Math.ceil(rows / 4);
+  switch (type) {
+    case GGMLType.F32: {
+      const s = new Float32Array(src.buffer, src.byteOffset, rows * cols);
+      const d = new Float32Array(dst.buffer, dst.byteOffset, groups * cols * 4);
+      for (let r = 0; r < rows; r++) {
+        const base = (r >> 2) * cols * 4 + (r & 3);
+        for (let c = 0; c < cols; c++) d[base + c * 4] = s[r * cols + c]!;
+      }
+      return;
+    }
+    case GGMLType.Q8_0: {
+      const nb = cols / 32;
+      for (let r = 0; r < rows; r++) {
+        const ri = r & 3;
+        for (let b = 0; b < nb; b++) {
+          const o = ((r >> 2) * nb + b) * 136;
+          const s = r * rowBytes + b * 34;
+          dst[o + 2 * ri] = src[s]!;
+          dst[o + 2 * ri + 1] = src[s + 1]!;
+          for (let c = 0; c < 32; c++) dst[o + 8 + 16 * (c >> 2) + pos(ri, c & 3)] = src[s + 2 + c]!;
+        }
+      }
+      return;
+    }
+    case GGMLType.Q4_0: {
+      const nb = cols / 32;
+      for (let r = 0; r < rows; r++) {
+        const ri = r & 3;
+        for (let b = 0; b < nb; b++) {
+          const o = ((r >> 2) * nb + b) * 72;
+          const s = r * rowBytes + b * 18;
+          dst[o + 2 * ri] = src[s]!;
+          dst[o + 2 * ri + 1] = src[s + 1]!;
+          // byte i of the file block holds elements i (lo) and i+16 (hi): exactly the packed pair.
+          for (let c = 0; c < 16; c++) dst[o + 8 + 16 * (c >> 2) + pos(ri, c & 3)] = src[s + 2 + c]!;
+        }
+      }
+      return;
+    }
+    case GGMLType.Q4_K: {
+      const nb = cols / 256;
+      const q = new Uint8Array(256);
+      for (let r = 0; r < rows; r++) {
+        const ri = r & 3;
+        for (let b = 0; b < nb; b++) {
+          const o = ((r >> 2) * nb + b) * 592;
+          const s = r * rowBytes + b * 144;
+          dst[o + 2 * ri] = src[s]!;
+          dst[o + 2 * ri + 1] = src[s + 1]!;
+          dst[o + 8 + 2 * ri] = src[s + 2]!;
+          dst[o + 8 + 2 * ri + 1] = src[s + 3]!;
+          for (let j = 0; j < 8; j++) {
+            const [sc, m] = scaleMinK4(src, s + 4, j);
+            dst[o + 16 + 4 * j + ri] = sc;
+            dst[o + 48 + 4 * j + ri] = m;
+          }
+          q4kQuants(src, s, q);
+          for (let k = 0; k < 4; k++)
+            for (let c = 0; c < 32; c++) {
+              dst[o + 80 + 128 * k + 16 * (c >> 2) + pos(ri, c & 3)] = q[64 * k + c]! | (q[64 * k + 32 + c]! << 4);
+            }
+        }
+      }
+      return;
+    }
+    case GGMLType.Q6_K: {
+      const nb = cols / 256;
+      const q = new Uint8Array(256);
+      for (let r = 0; r < rows; r++) {
+        const ri = r & 3;
+        for (let b = 0; b < nb; b++) {
+          const o = ((r >> 2) * nb + b) * 840;
+          const s = r * rowBytes + b * 210;
+          dst[o + 2 * ri] = src[s + 208]!;
+          dst[o + 2 * ri + 1] = src[s + 209]!;
+          for (let j = 0; j < 16; j++) dst[o + 8 + 4 * j + ri] = src[s + 192 + j]!;
+          q6kQuants(src, s, q);
+          for (let g = 0; g < 4; g++) {
+            const ql = o + 72 + 192 * g;
+            const qh = ql + 128;
+            for (let c = 0; c < 32; c++) {
+              const a = q[64 * g + c]!;
+              const bq = q[64 * g + 32 + c]!;
+              const m = c >> 2;
+              const p = pos(ri, c & 3);
+              dst[ql + 16 * m + p] = (a & 15) | ((bq & 15) << 4);
+              const shift = (m & 1) * 4; // chunk 2n -> bits 0..3, chunk 2n+1 -> bits 4..7
+              const hp = qh + 16 * (m >> 1) + p;
+              dst[hp] = dst[hp]! | (((a >> 4) | ((bq >> 4) << 2)) << shift);
+            }
+          }
+        }
+      }
+      return;
+    }
+    default:
+      throw new KernelError(`no WASM layout for ggml type ${type}`);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Dequantizes one row straight from the repacked layouts (inverse of repack.ts), for embedding
+ * lookups: no file-layout copy of the weights is kept. Values match ggml's dequantize_row_*.
+ */
+import { GGMLType } from "../../gguf/types.js";
+import { KernelError } from "../../errors.js";
+import { fp16ToF32 } from "../ref/fp16.js";
+import { pos } from "./repack.js";
+
+const fr = Math.fround;
+
+export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: number, row: number, out: Float32Array): void {
+  const g = row >> 2;
+  const ri = row & 3;
+  const h16 = (o: number) => fp16ToF32(p[o]! | (p[o + 1]! << 8));
+  const i8 = (o: number) => (p[o]! << 24) >> 24;
+  switch (type) {
+    case GGMLType.F32: {
+      const f = new Float32Array(p.buffer, p.byteOffset, Math.ceil(rows / 4) * cols * 4);
+      for (let c = 0; c < cols; c++) out[c] = f[(g * cols + c) * 4 + ri]!;
+      return;
+    }
+    case GGMLType.Q8_0: {
+      const nb = cols / 32;
+      for (let b = 0; b < nb; b++) {
+        const o = (g * nb + b) * 136;
+        const d = h16(o + 2 * ri);
+        for (let c = 0; c < 32; c++) out[b * 32 + c] = d * i8(o + 8 + 16 * (c >> 2) + pos(ri, c & 3));
+      }
+      return;
+    }
+    case GGMLType.Q4_0: {
+      const nb = cols / 32;
+      for (let b = 0; b < nb; b++) {
+        const o = (g * nb + b) * 72;
+        const d = h16(o + 2 * ri);
+        for (let c = 0; c < 16; c++) {
+          const v = p[o + 8 + 16 * (c >> 2) + pos(ri, c & 3)]!;
+          out[b * 32 + c] = d * ((v & 15) - 8);
+          out[b * 32 + c + 16] = d * ((v >> 4) - 8);
+        }
+      }
+      return;
+    }
+    case GGMLType.Q4_K: {
+      const nb = cols / 256;
+      for (let b = 0; b < nb; b++) {
+        const o = (g * nb + b) * 592;
+        const d = h16(o + 2 * ri);
+        const dmin = h16(o + 8 + 2 * ri);
+        for (let k = 0; k < 4; k++) {
+          const d1 = fr(d * p[o + 16 + 4 * (2 * k) + ri]!);
+          const m1 = fr(dmin * p[o + 48 + 4 * (2 * k) + ri]!);
+          const d2 = fr(d * p[o + 16 + 4 * (2 * k + 1) + ri]!);
+          const m2 = fr(dmin * p[o + 48 + 4 * (2 * k + 1) + ri]!);
+          for (let c = 0; c < 32; c++) {
+            const v = p[o + 80 + 128 * k + 16 * (c >> 2) + pos(ri, c & 3)]!;
+            out[b * 256 + 64 * k + c] = fr(d1 * (v & 15)) - m1;
+            out[b * 256 + 64 * k + 32 + c] = fr(d2 * (v >> 4)) - m2;
+          }
+        }
+      }
+      return;
+    }
+    case GGMLType.Q6_K: {
+      const nb = cols / 256;
+      for (let b = 0; b < nb; b++) {
+        const o = (g * nb + b) * 840;
+        const d = h16(o + 2 * ri);
+        for (let gg = 0; gg < 4; gg++) {
+          const ql = o + 72 + 192 * gg;
+          for (let c = 0; c < 32; c++) {
+            const m = c >> 2;
+            const ps = pos(ri, c & 3);
+            const l = p[ql + 16 * m + ps]!;
+            const h = p[ql + 128 + 16 * (m >> 1) + ps]! >> ((m & 1) * 4);
+            const qa = (l & 15) | ((h & 3) << 4);
+            const qb = (l >> 4) | (((h >> 2) & 3) << 4);
+            const ea = 64 * gg + c;
+            const eb = ea + 32;
+            out[b * 256 + ea] = fr(d * i8(o + 8 + 4 * (ea >> 4) + ri)) * (qa - 32);
+            out[b * 256 + eb] = fr(d * i8(o + 8 + 4 * (eb >> 4) + ri)) * (qb - 32);
+          }
+        }
+      }
+      return;
+    }
+    default:
+      throw new KernelError(`no WASM layout for ggml type ${type}`);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * KernelSet on the WebAssembly SIMD128 kernels (kernels-src/assembly/) and a thread pool.
+ * Weights are repacked into WASM memory at prepareWeight (repack.ts); activations given as
+ * alloc() views are used in place, other Float32Arrays are copied through scratch buffers.
+ * Quantized products quantize the activation once on the main thread (Q8_0 or Q8_K, widened to
+ * i16), then split 4-row groups over the threads.
+ */
+import { GGMLType, ggmlTypeName } from "../../gguf/types.js";
+import { KernelError } from "../../errors.js";
+import type { KernelSet, PreparedWeight } from "../kernel-set.js";
+import { checkVec, checkWeightArgs } from "../shape-checks.js";
+import { WasmArena } from "./arena.js";
+import { ThreadPool, type SpawnWorker } from "./pool.js";
+import { isNode, loadKernelModule, type WasmSource } from "./loader.js";
+import { PACKED, packedBytes, repack } from "./repack.js";
+import { unpackRow } from "./unpack.js";
+
+/** Exports the pool may dispatch, by index. */
+const EXPORTS = [
+  "quantize_q8_0",
+  "quantize_q8_k",
+  "matvec_f32",
+  "matmul_f32",
+  "matvec_q8_0",
+  "matmul_q8_0",
+  "matvec_q4_0",
+  "matmul_q4_0",
+  "matvec_q4_k",
+  "matmul_q4_k",
+  "matvec_q6_k",
+  "matmul_q6_k",
+] as const;
+type ExportName = (typeof EXPORTS)[number];
+const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
+
+export interface WasmKernelOptions {
+  /** Total threads including the caller's (default: all cores). */
+  threads?: number;
+  /** Where the kernel module is (default: build/kernels/kernels.wasm next to the package). */
+  wasm?: WasmSource;
+  /** Worker factory (default: worker_threads in Node, module Web Workers in browsers). */
+  spawn?: SpawnWorker;
+}
+
+interface WasmWeight extends PreparedWeight {
+  readonly owner: WasmKernelSet;
+  readonly ptr: number;
+}
+
+/** Per weight type: activation format and kernel names. */
+const KERNELS: ReadonlyMap<GGMLType, { act: "f32" | "q8_0" | "q8_k"; mv: ExportName; mm: ExportName }> = new Map([
+  [GGMLType.F32, { act: "f32", mv: "matvec_f32", mm: "matmul_f32" }],
+  [GGMLType.Q8_0, { act: "q8_0", mv: "matvec_q8_0", mm: "matmul_q8_0" }],
+  [GGMLType.Q4_0, { act: "q8_0", mv: "matvec_q4_0", mm: "matmul_q4_0" }],
+  [GGMLType.Q4_K, { act: "q8_k", mv: "matvec_q4_k", mm: "matmul_q4_k" }],
+  [GGMLType.Q6_K, { act: "q8_k", mv: "matvec_q6_k", mm: "matmul_q6_k" }],
+] as const);
+
+export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
+  const module = await loadKernelModule(opts.wasm);
+  let threads = opts.threads;
+  let spawn = opts.spawn;
+  if (isNode) {
+    const host = await import("./host-node.js");
+    threads ??= host.nodeThreads();
+    spawn ??= host.spawnNodeWorker;
+  } else {
+    const host = await import("./host-web.js");
+    threads ??= (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+    spawn ??= host.spawnWebWorker;
+  }
+  const arena = new WasmArena();
+  let inst: WebAssembly.Instance;
+  try {
+    inst = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
+  } catch (e) {
+    throw new KernelError(`cannot instantiate the WASM kernels: ${(e as Error).message}`, {
+      hint: "rebuild them with `npm run build:kernels`",
+    });
+  }
+  const fns = EXPORTS.map((n) => {
+    const f = inst.exports[n];
+    return (typeof f === "function" ? f : missing(n)) as (...a: number[]) => void;
+  });
+  const pool = await ThreadPool.create(threads, module, arena.memory, [...EXPORTS], fns, spawn);
+  return new WasmKernelSet(arena, pool, fns);
+}
+
+function missing(name: string): () => never {
+  return () => {
+    throw new KernelError(`the WASM module lacks export ${name}`, { hint: "rebuild with `npm run build:kernels`" });
+  };
+}
+
+export class WasmKernelSet implements KernelSet {
+  readonly name = "wasm-simd128";
+  private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
+
+  constructor(
+    readonly arena: WasmArena,
+    private readonly pool: ThreadPool,
+    private readonly fns: ((...a: number[]) => void)[],
+  ) {}
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  supports(type: GGMLType): boolean {
+    return KERNELS.has(type);
+  }
+
+  alloc(n: number): Float32Array {
+    if (!Number.isInteger(n) || n < 0) throw new KernelError(`alloc size must be a non-negative integer, got ${n}`);
+    return this.arena.f32(this.arena.alloc(n * 4), n);
+  }
+
+  prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
+    if (!this.supports(type)) throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
+    const rowBytes = checkWeightArgs(type, data, rows, cols);
+    const bytes = packedBytes(type, rows, cols);
+    const ptr = this.arena.alloc(bytes);
+    repack(type, data, rows, cols, rowBytes, this.arena.u8(ptr, bytes));
+    const w: WasmWeight = { type, rows, cols, bytes, owner: this, ptr };
+    return w;
+  }
+
+  matvec(w: PreparedWeight, x: Float32Array, y: Float32Array): void {
+    this.product(w, x, 1, y, true);
+  }
+
+  matmul(w: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void {
+    this.product(w, X, nTokens, Y, nTokens === 1);
+  }
+
+  dequantizeRow(pw: PreparedWeight, row: number, out: Float32Array): void {
+    const w = this.own(pw);
+    if (!Number.isInteger(row) || row < 0 || row >= w.rows) throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
+    checkVec("out", out, w.cols);
+    unpackRow(w.type, this.arena.u8(w.ptr, w.bytes), w.rows, w.cols, row, out);
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.dispose();
+  }
+
+  private own(pw: PreparedWeight): WasmWeight {
+    const w = pw as WasmWeight;
+    if (w.owner !== this) throw new KernelError("weight was prepared by another KernelSet");
+    return w;
+  }
+
+  /** A scratch region of at least `bytes`, reused across calls (grown by reallocation). */
+  private buf(name: string, bytes: number): number {
+    const s = this.scratch.get(name);
+    if (s && s.bytes >= bytes) return s.ptr;
+    const size = Math.max(bytes, (s?.bytes ?? 0) * 2);
+    const ptr = this.arena.alloc(size);
+    this.scratch.set(name, { ptr, bytes: size });
+    return ptr;
+  }
+
+  private product(pw: PreparedWeight, X: Float32Array, nTok: number, Y: Float32Array, single: boolean): void {
+    const w = this.own(pw);
+    if (!Number.isInteger(nTok) || nTok < 1) throw new KernelError(`nTokens must be a positive integer, got ${nTok}`);
+    checkVec("X", X, nTok * w.cols);
+    checkVec("Y", Y, nTok * w.rows);
+    const k = KERNELS.get(w.type)!;
+    let xp = this.arena.offsetOf(X);
+    if (xp < 0) {
+      xp = this.buf("x", nTok * w.cols * 4);
+      this.arena.f32(xp, nTok * w.cols).set(X.subarray(0, nTok * w.cols));
+    }
+    let yp = this.arena.offsetOf(Y);
+    const copyOut = yp < 0;
+    if (copyOut) yp = this.buf("y", nTok * w.rows * 4);
+    const groups = Math.ceil(w.rows / 4);
+    const fn = IDX.get(single ? k.mv : k.mm)!;
+    if (k.act === "f32") {
+      const a = [w.ptr, xp, yp, w.rows, w.cols];
+      this.pool.run(fn, single ? a : [...a, nTok], groups);
+    } else {
+      const qb = k.act === "q8_0" ? 32 : 256;
+      const nb = w.cols / qb;
+      const xq = this.buf("xq", nTok * w.cols * 2);
+      const xd = this.buf("xd", nTok * nb * 4);
+      const xs = this.buf("xs", nTok * w.cols * (4 / 16)); // sums per 32 (Q8_0) or 16 (Q8_K)
+      this.fns[IDX.get(k.act === "q8_0" ? "quantize_q8_0" : "quantize_q8_k")!]!(xp, nb, nTok, xq, xd, xs);
+      let a: number[];
+      if (w.type === GGMLType.Q8_0) a = [w.ptr, xq, xd, yp, w.rows, nb];
+      else a = [w.ptr, xq, xd, xs, yp, w.rows, nb];
+      this.pool.run(fn, single ? a : [...a, nTok], groups);
+    }
+    if (copyOut) Y.set(this.arena.f32(yp, nTok * w.rows));
+  }
+}
+
+export { PACKED };
