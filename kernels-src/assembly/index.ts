@@ -4,3 +4,5 @@ export { quantize_q8_0, quantize_q8_k } from "./quantize";
 export { matvec_f32, matmul_f32 } from "./f32";
 export { matvec_q8_0, matmul_q8_0 } from "./q8_0";
 export { matvec_q4_0, matmul_q4_0 } from "./q4_0";
+export { matvec_q4_k, matmul_q4_k } from "./q4_k";
+export { matvec_q6_k, matmul_q6_k } from "./q6_k";
