@@ -1,0 +1,173 @@
+/**
+ * Column arithmetic rendered one step per line: the chain of thought a tiny model can follow.
+ * Each line handles one digit position (right to left) and carries the partial result written so
+ * far, so the final line only copies the last partial (no reversal needed from the model).
+ *
+ *   4821 + 0377
+ *   1 + 7 + 0 = 8, write 8, carry 0, so far 8
+ *   ...
+ *   so 4821 + 377 = 5198
+ *
+ * Operands are non-negative integers below 2^53 (checked by callers via `checkOperand`).
+ */
+import { InputError } from "../../errors.js";
+import { WORDS, type Lang } from "./lang.js";
+
+export interface Worked {
+  lines: string[];
+  result: number;
+}
+
+export function checkOperand(x: number, what: string): void {
+  if (!Number.isSafeInteger(x) || x < 0) {
+    throw new InputError(`arithmetic operand must be a non-negative safe integer, got ${x}`, { field: what });
+  }
+}
+
+function digitsRight(x: number, width: number): number[] {
+  // digits least-significant first, zero-padded to `width`
+  const s = String(x).padStart(width, "0");
+  const out: number[] = [];
+  for (let i = s.length - 1; i >= 0; i--) out.push(s.charCodeAt(i) - 48);
+  return out;
+}
+
+/** a + b, column by column with carries. */
+export function addColumns(a: number, b: number, lang: Lang): Worked {
+  checkOperand(a, "a");
+  checkOperand(b, "b");
+  const w = WORDS[lang];
+  const width = Math.max(String(a).length, String(b).length);
+  const da = digitsRight(a, width);
+  const db = digitsRight(b, width);
+  const lines = [`${String(a).padStart(width, "0")} + ${String(b).padStart(width, "0")}`];
+  let carry = 0;
+  let soFar = "";
+  for (let i = 0; i < width; i++) {
+    const s = da[i] + db[i] + carry;
+    const d = s % 10;
+    const c = Math.floor(s / 10);
+    soFar = `${d}${soFar}`;
+    lines.push(`${da[i]} + ${db[i]} + ${carry} = ${s}${w.comma}${w.write} ${d}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`);
+    carry = c;
+  }
+  if (carry > 0) {
+    soFar = `${carry}${soFar}`;
+    lines.push(`${w.carry} ${carry}${w.comma}${w.soFar} ${soFar}`);
+  }
+  const result = a + b;
+  lines.push(`${w.so} ${a} + ${b} = ${result}`);
+  return { lines, result };
+}
+
+/** a - b; when a < b, states the sign flip and subtracts the other way round. */
+export function subColumns(a: number, b: number, lang: Lang): Worked {
+  checkOperand(a, "a");
+  checkOperand(b, "b");
+  const w = WORDS[lang];
+  if (a < b) {
+    const inner = subColumns(b, a, lang);
+    const result = a - b;
+    const lines = [w.negate(String(a), String(b)), ...inner.lines];
+    lines.push(`${w.so} ${a} - ${b} = ${result}`);
+    return { lines, result };
+  }
+  const width = String(a).length;
+  const da = digitsRight(a, width);
+  const db = digitsRight(b, width);
+  const lines = [`${String(a)} - ${String(b).padStart(width, "0")}`];
+  let borrow = 0;
+  let soFar = "";
+  for (let i = 0; i < width; i++) {
+    let s = da[i] - db[i] - borrow;
+    let line = `${da[i]} - ${db[i]} - ${borrow} = ${s}`;
+    let nb = 0;
+    if (s < 0) {
+      s += 10;
+      nb = 1;
+      line += `${w.comma}+10 = ${s}`;
+    }
+    soFar = `${s}${soFar}`;
+    line += `${w.comma}${w.borrow} ${nb}${w.comma}${w.soFar} ${soFar}`;
+    lines.push(line);
+    borrow = nb;
+  }
+  const result = a - b;
+  lines.push(`${w.so} ${a} - ${b} = ${result}`);
+  return { lines, result };
+}
+
+/** a × d for a single digit d, column by column with carries. */
+function mulDigitColumns(a: number, d: number, lang: Lang): Worked {
+  const w = WORDS[lang];
+  const width = String(a).length;
+  const da = digitsRight(a, width);
+  const lines = [`${a} × ${d}`];
+  let carry = 0;
+  let soFar = "";
+  for (let i = 0; i < width; i++) {
+    const s = da[i] * d + carry;
+    const r = s % 10;
+    const c = Math.floor(s / 10);
+    soFar = `${r}${soFar}`;
+    lines.push(`${da[i]} × ${d} + ${carry} = ${s}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`);
+    carry = c;
+  }
+  if (carry > 0) {
+    soFar = `${carry}${soFar}`;
+    lines.push(`${w.carry} ${carry}${w.comma}${w.soFar} ${soFar}`);
+  }
+  const result = a * d;
+  lines.push(`${a} × ${d} = ${result}`);
+  return { lines, result };
+}
+
+/** a × b: one partial product per digit of b (shifted), then the partials added in columns. */
+export function mulColumns(a: number, b: number, lang: Lang): Worked {
+  checkOperand(a, "a");
+  checkOperand(b, "b");
+  if (!Number.isSafeInteger(a * b)) throw new InputError(`product ${a} × ${b} exceeds 2^53`, { field: "a×b" });
+  const w = WORDS[lang];
+  const lines: string[] = [];
+  const bd = digitsRight(b, String(b).length);
+  const partials: number[] = [];
+  for (let i = 0; i < bd.length; i++) {
+    let p: number;
+    if (bd[i] === 0 || a === 0) {
+      p = 0;
+      lines.push(`${a} × ${bd[i]} = 0`);
+    } else {
+      const m = mulDigitColumns(a, bd[i], lang);
+      lines.push(...m.lines);
+      p = m.result;
+    }
+    if (i > 0) {
+      const shifted = p * 10 ** i;
+      lines.push(`${w.shift} ${i}: ${shifted}`);
+      p = shifted;
+    }
+    partials.push(p);
+  }
+  let acc = partials[0];
+  for (let i = 1; i < partials.length; i++) {
+    const s = addColumns(acc, partials[i], lang);
+    lines.push(...s.lines);
+    acc = s.result;
+  }
+  const result = a * b;
+  lines.push(`${w.so} ${a} × ${b} = ${result}`);
+  return { lines, result };
+}
+
+export type Op = "+" | "-" | "×";
+
+export function columns(op: Op, a: number, b: number, lang: Lang): Worked {
+  switch (op) {
+    case "+":
+      return addColumns(a, b, lang);
+    case "-":
+      return subColumns(a, b, lang);
+    case "×":
+      return mulColumns(a, b, lang);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The synthetic SFT corpus: a seeded stream of arithmetic problems (+, -, ×), two-step word
+ * problems and conversational turns in English and Chinese, routed to train/val/test by a hash of
+ * each problem's canonical key. The split hash uses a fixed salt (not the data seed), so the test
+ * split is the same set of problems whatever seed generated the training data; held-out splits
+ * are also de-duplicated (one example per key and language).
+ */
+import { InputError } from "../../errors.js";
+import { Rng, hash32 } from "../rng.js";
+import { chatTurn } from "./chat.js";
+import type { Op } from "./columns.js";
+import { LANGS, type Lang } from "./lang.js";
+import { arithmeticProblem, randomOperand, type Kind, type Problem } from "./problems.js";
+import { wordProblem } from "./word.js";
+import type { Message } from "./format.js";
+
+export type Split = "train" | "val" | "test";
+export const SPLITS: readonly Split[] = ["train", "val", "test"];
+
+export interface DataConfig {
+  seed: number;
+  counts: Record<Split, number>;
+  /** relative weights of the example kinds */
+  mix: Record<Kind, number>;
+  /** probability of an English example (else Chinese) */
+  english: number;
+  /** max digits per operand for + and - */
+  addSubDigits: number;
+  /** max digits of the first and second factor for × */
+  mulDigits: [number, number];
+  /** salt of the split hash; change only to redraw the held-out sets */
+  splitSalt: string;
+  /** permille of keys that go to test and to val */
+  testPermille: number;
+  valPermille: number;
+}
+
+export const DEFAULT_DATA_CONFIG: DataConfig = {
+  seed: 1,
+  counts: { train: 100_000, val: 500, test: 1000 },
+  mix: { add: 0.32, sub: 0.28, mul: 0.15, word: 0.15, chat: 0.1 },
+  english: 0.6,
+  addSubDigits: 4,
+  mulDigits: [3, 2],
+  splitSalt: "edgellm-split-v1",
+  testPermille: 50,
+  valPermille: 50,
+};
+
+export interface Example {
+  split: Split;
+  key: string;
+  kind: Kind;
+  lang: Lang;
+  digits?: number;
+  answer?: string;
+  messages: Message[];
+}
+
+export function splitOf(key: string, cfg: Pick<DataConfig, "splitSalt" | "testPermille" | "valPermille">): Split {
+  const h = hash32(`${cfg.splitSalt}\u0000${key}`) % 1000;
+  if (h < cfg.testPermille) return "test";
+  if (h < cfg.testPermille + cfg.valPermille) return "val";
+  return "train";
+}
+
+function drawKind(rng: Rng, mix: Record<Kind, number>): Kind {
+  const kinds = Object.keys(mix) as Kind[];
+  const total = kinds.reduce((s, k) => s + mix[k], 0);
+  let r = rng.next() * total;
+  for (const k of kinds) {
+    r -= mix[k];
+    if (r < 0) return k;
+  }
+  return kinds[kinds.length - 1];
+}
+
+export function drawProblem(rng: Rng, cfg: DataConfig): Problem {
+  const lang: Lang = rng.next() < cfg.english ? LANGS[0] : LANGS[1];
+  const kind = drawKind(rng, cfg.mix);
+  if (kind === "word") return wordProblem(rng, lang, Math.min(3, cfg.addSubDigits));
+  if (kind === "chat") return chatTurn(rng, lang);
+  let op: Op;
+  let a: number;
+  let b: number;
+  if (kind === "mul") {
+    op = "×";
+    a = randomOperand(rng, cfg.mulDigits[0]);
+    b = randomOperand(rng, cfg.mulDigits[1]);
+  } else {
+    op = kind === "add" ? "+" : "-";
+    a = randomOperand(rng, cfg.addSubDigits);
+    b = randomOperand(rng, cfg.addSubDigits);
+  }
+  return arithmeticProblem(rng, op, a, b, lang);
+}
+
+function validate(cfg: DataConfig): void {
+  for (const s of SPLITS) {
+    if (!Number.isInteger(cfg.counts[s]) || cfg.counts[s] < 0) {
+      throw new InputError(`count for split '${s}' must be a non-negative integer`, { field: `counts.${s}` });
+    }
+  }
+  if (cfg.testPermille + cfg.valPermille >= 1000 || cfg.testPermille < 0 || cfg.valPermille < 0) {
+    throw new InputError("testPermille + valPermille must be in [0, 1000)", { field: "testPermille" });
+  }
+  if (!(cfg.addSubDigits >= 1 && cfg.addSubDigits <= 15)) {
+    throw new InputError("addSubDigits must be in 1..15", { field: "addSubDigits" });
+  }
+}
+
+/**
+ * Generates examples until every split has its count. Each split's examples come in generation
+ * order; the result is a pure function of the config. Throws if the problem space is too small
+ * to fill the held-out splits without repeats.
+ */
+export function generateDataset(cfg: DataConfig): Record<Split, Example[]> {
+  validate(cfg);
+  const rng = new Rng(cfg.seed);
+  const out: Record<Split, Example[]> = { train: [], val: [], test: [] };
+  const seen: Record<Split, Set<string>> = { train: new Set(), val: new Set(), test: new Set() };
+  const need = SPLITS.reduce((s, k) => s + cfg.counts[k], 0);
+  // give up when this many draws in a row add nothing (every split full or only repeats left)
+  const maxStall = 20_000;
+  let filled = 0;
+  let lastAccept = 0;
+  for (let draws = 0; filled < need; draws++) {
+    if (draws - lastAccept >= maxStall) {
+      throw new InputError(`could not fill the splits after ${draws} draws (have ${SPLITS.map((s) => `${s}=${out[s].length}`).join(", ")})`, {
+        hint: "the problem space is too small for the requested held-out counts: raise the digit limits or lower the counts",
+      });
+    }
+    const p = drawProblem(rng, cfg);
+    const split = splitOf(p.key, cfg);
+    if (out[split].length >= cfg.counts[split]) continue;
+    if (split !== "train") {
+      const k = `${p.lang}\u0000${p.key}`;
+      if (seen[split].has(k)) continue;
+      seen[split].add(k);
+    }
+    const ex: Example = {
+      split,
+      key: p.key,
+      kind: p.kind,
+      lang: p.lang,
+      messages: [
+        { role: "user", content: p.user },
+        { role: "assistant", content: p.assistant },
+      ],
+    };
+    if (p.digits !== undefined) ex.digits = p.digits;
+    if (p.answer !== undefined) ex.answer = p.answer;
+    out[split].push(ex);
+    filled++;
+    lastAccept = draws;
+  }
+  return out;
+}
+
+/** One JSON object per line, in split order train, val, test. */
+export function toJSONL(examples: readonly Example[]): string {
+  return examples.map((e) => JSON.stringify(e)).join("\n") + (examples.length ? "\n" : "");
+}

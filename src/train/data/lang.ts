@@ -1,0 +1,52 @@
+/**
+ * The words the step-by-step solutions use, per language. The arithmetic lines themselves are
+ * language-neutral digits and symbols; only these connectives change, so one solver renders both.
+ */
+export type Lang = "en" | "zh";
+export const LANGS: readonly Lang[] = ["en", "zh"];
+
+export interface StepWords {
+  /** "write 8, carry 1, so far 98" */
+  write: string;
+  carry: string;
+  borrow: string;
+  soFar: string;
+  /** "so 12 + 30 = 42" */
+  so: string;
+  /** separator between clauses of one step line */
+  comma: string;
+  /** "4821 × 3 = 14463, shift 1: 144630" */
+  shift: string;
+  /** "Step 1: " (includes the separator before the expression) */
+  step: (n: number) => string;
+  answer: (x: string) => string;
+  /** "377 < 4821, so 377 - 4821 = -(4821 - 377)" */
+  negate: (a: string, b: string) => string;
+}
+
+export const WORDS: Record<Lang, StepWords> = {
+  en: {
+    write: "write",
+    carry: "carry",
+    borrow: "borrow",
+    soFar: "so far",
+    so: "so",
+    comma: ", ",
+    shift: "shift",
+    step: (n) => `Step ${n}: `,
+    answer: (x) => `The answer is ${x}.`,
+    negate: (a, b) => `${a} < ${b}, so ${a} - ${b} = -(${b} - ${a})`,
+  },
+  zh: {
+    write: "写",
+    carry: "进",
+    borrow: "借",
+    soFar: "目前",
+    so: "所以",
+    comma: "，",
+    shift: "左移",
+    step: (n) => `第 ${n} 步：`,
+    answer: (x) => `答案是 ${x}。`,
+    negate: (a, b) => `${a} < ${b}，所以 ${a} - ${b} = -(${b} - ${a})`,
+  },
+};
