@@ -1,24 +1,14 @@
 /**
  * Plain TypeScript KernelSet: the algorithmic reference the WASM kernels are tested against, and
- * a fallback where WebAssembly SIMD is missing. Weights stay in ggml file layout (a copy of the
- * bytes); quantized products quantize the activation like ggml and use ggml's block dot order.
+ * a fallback where WebAssembly SIMD is missing. Built on src/quant (ggml's scalar formats):
+ * weights stay in ggml file layout (a copy of the bytes); a product quantizes each activation row
+ * once to the type's dot format (Q8_0 / Q8_1 / Q8_K / F16 ...) and runs ggml's generic block dot,
+ * so results equal llama.cpp's portable CPU build.
  */
-import { GGMLType, ggmlTypeTraits, ggmlTypeName } from "../../gguf/types.js";
+import { GGMLType, ggmlTypeName, ggmlRowBytes } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
+import { quantFormat, dequantizeInto } from "../../quant/index.js";
 import type { KernelSet, PreparedWeight } from "../kernel-set.js";
-import {
-  type Q8Act,
-  quantizeActQ8_0,
-  quantizeActQ8_K,
-  dotQ8_0,
-  dotQ4_0,
-  dotQ4_K,
-  dotQ6_K,
-  dequantQ8_0,
-  dequantQ4_0,
-  dequantQ4_K,
-  dequantQ6_K,
-} from "./ggml-blocks.js";
 import { checkWeightArgs, checkVec } from "../shape-checks.js";
 
 interface RefWeight extends PreparedWeight {
@@ -26,23 +16,13 @@ interface RefWeight extends PreparedWeight {
   readonly rowBytes: number;
 }
 
-type Dot = (b: Uint8Array, o: number, nb: number, a: Q8Act) => number;
-type Dequant = (b: Uint8Array, o: number, nb: number, out: Float32Array, oo: number) => void;
-
-/** Per quantized type: activation format (block size) and the scalar dot/dequant. */
-const QUANT: ReadonlyMap<GGMLType, { act: 32 | 256; dot: Dot; dequant: Dequant }> = new Map([
-  [GGMLType.Q8_0, { act: 32, dot: dotQ8_0, dequant: dequantQ8_0 }],
-  [GGMLType.Q4_0, { act: 32, dot: dotQ4_0, dequant: dequantQ4_0 }],
-  [GGMLType.Q4_K, { act: 256, dot: dotQ4_K, dequant: dequantQ4_K }],
-  [GGMLType.Q6_K, { act: 256, dot: dotQ6_K, dequant: dequantQ6_K }],
-] as const);
-
 export class RefKernelSet implements KernelSet {
   readonly name = "ref";
   readonly threads = 1;
 
   supports(type: GGMLType): boolean {
-    return type === GGMLType.F32 || QUANT.has(type);
+    const f = quantFormat(type);
+    return f?.dot !== undefined && f.dotType !== undefined && quantFormat(f.dotType)?.quantize !== undefined;
   }
 
   alloc(n: number): Float32Array {
@@ -61,24 +41,18 @@ export class RefKernelSet implements KernelSet {
     this.matmul(w, x, 1, y);
   }
 
+  /** Y[t][r] = dot(W[r], quantize(X[t])) with ggml's block dot. */
   matmul(pw: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void {
     const w = pw as RefWeight;
+    if (!Number.isInteger(nTokens) || nTokens < 1) throw new KernelError(`nTokens must be a positive integer, got ${nTokens}`);
     checkVec("X", X, nTokens * w.cols);
     checkVec("Y", Y, nTokens * w.rows);
+    const f = quantFormat(w.type)!;
+    const act = quantFormat(f.dotType!)!;
+    const xq = new Uint8Array(ggmlRowBytes(f.dotType!, w.cols));
     for (let t = 0; t < nTokens; t++) {
-      if (w.type === GGMLType.F32) {
-        const f = new Float32Array(w.data.buffer, w.data.byteOffset, w.rows * w.cols);
-        for (let r = 0; r < w.rows; r++) {
-          let s = 0;
-          for (let c = 0; c < w.cols; c++) s += f[r * w.cols + c]! * X[t * w.cols + c]!;
-          Y[t * w.rows + r] = s;
-        }
-        continue;
-      }
-      const q = QUANT.get(w.type)!;
-      const act = q.act === 32 ? quantizeActQ8_0(X, t * w.cols, w.cols) : quantizeActQ8_K(X, t * w.cols, w.cols);
-      const nb = w.cols / ggmlTypeTraits(w.type).blockSize;
-      for (let r = 0; r < w.rows; r++) Y[t * w.rows + r] = q.dot(w.data, r * w.rowBytes, nb, act);
+      act.quantize!(X, t * w.cols, xq, 0, w.cols);
+      for (let r = 0; r < w.rows; r++) Y[t * w.rows + r] = f.dot!(w.data, r * w.rowBytes, xq, 0, w.cols);
     }
   }
 
@@ -86,12 +60,7 @@ export class RefKernelSet implements KernelSet {
     const w = pw as RefWeight;
     if (!Number.isInteger(row) || row < 0 || row >= w.rows) throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
     checkVec("out", out, w.cols);
-    if (w.type === GGMLType.F32) {
-      out.set(new Float32Array(w.data.buffer, w.data.byteOffset + row * w.rowBytes, w.cols));
-      return;
-    }
-    const q = QUANT.get(w.type)!;
-    q.dequant(w.data, row * w.rowBytes, w.cols / ggmlTypeTraits(w.type).blockSize, out, 0);
+    dequantizeInto(w.type, w.data, row * w.rowBytes, out, 0, w.cols);
   }
 
   async dispose(): Promise<void> {}

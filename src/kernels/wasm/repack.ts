@@ -7,7 +7,7 @@
  */
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
-import { q4kQuants, q6kQuants, scaleMinK4 } from "../ref/ggml-blocks.js";
+import { q4kQuants, q6kQuants, scaleMinK4 } from "./kquant-fields.js";
 
 /** Bytes per (4-row group x block) in the repacked layout, and the block width. */
 export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: number }> = new Map([
