@@ -162,8 +162,7 @@ export function makeQkx2Quants(
     mins[minIdx] = -min;
     return 0;
   }
-  const range = fround(max - min);
-  let iscale = fround(nmax / range);
+  let iscale = fround(nmax / fround(max - min));
   let scale = fround(1 / iscale);
   let bestError = 0;
   for (let i = 0; i < n; i++) {
@@ -179,7 +178,9 @@ export function makeQkx2Quants(
     return scale;
   }
   for (let is = 0; is <= nstep; is++) {
-    iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / range);
+    // As in ggml, `min` is the best candidate's min so far (it is updated below), so later candidates
+    // are centred on it rather than on the original minimum.
+    iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / fround(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
