@@ -1,0 +1,106 @@
+/**
+ * The test-model spec: one shape description for every architecture. Architecture-specific
+ * sections (moe, ...) are optional and read only by the arch builders that need them; adding an
+ * architecture means adding a builder in archs/ and registering it, not changing this type's users.
+ */
+import { GGMLType } from "../../gguf/types.js";
+import type { GGUFMetaValue, GGUFTypedValue } from "../../gguf/value.js";
+import type { VocabMetadata } from "./vocab.js";
+
+export interface TensorTypePolicy {
+  /** Type of 2-D weight matrices (attn_q, ffn_up, ...). Default F32. */
+  weights?: GGMLType;
+  /** token_embd.weight; default = weights. */
+  tokenEmbd?: GGMLType;
+  /** output.weight; default = weights. */
+  output?: GGMLType;
+  /** Exact tensor name -> type, applied last (1-D tensors included, at your own risk). */
+  overrides?: Record<string, GGMLType>;
+}
+
+export interface MoESpec {
+  /** Experts per layer (`{arch}.expert_count`). */
+  nExpert: number;
+  /** Experts used per token (`{arch}.expert_used_count`). */
+  nExpertUsed: number;
+  /**
+   * Hidden size of one expert's FFN, for architectures with `{arch}.expert_feed_forward_length`
+   * (qwen3moe, deepseek2...); default = spec.nFf. llama requires it to equal nFf.
+   */
+  nFfExp?: number;
+}
+
+export interface TestModelSpec {
+  /** `general.architecture`, and the key into FACTORY_ARCHS. */
+  arch: string;
+  name?: string;
+  /** PRNG seed; same spec + seed -> byte-identical file. Default 1. */
+  seed?: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  /** Default nHead (MHA); smaller for GQA/MQA. */
+  nHeadKv?: number;
+  /** Per-head size; default nEmbd / nHead. */
+  headDim?: number;
+  nFf: number;
+  /** Default 2048. */
+  nCtx?: number;
+  /** Default 10000. */
+  ropeFreqBase?: number;
+  /** Default 1e-5. */
+  rmsEps?: number;
+  /** Token count; default the vocab's size. With the built-in vocab, pads or truncates it. */
+  nVocab?: number;
+  /** No output.weight: logits use token_embd (tied embeddings). */
+  tiedEmbeddings?: boolean;
+  types?: TensorTypePolicy;
+  /** `tokenizer.ggml.*` keys written as-is; default: the built-in SentencePiece-style vocab. */
+  vocab?: VocabMetadata;
+  /** Extra keys, written after (and overriding) the generated ones. */
+  metadata?: Record<string, GGUFMetaValue | GGUFTypedValue>;
+  /** Weight std-dev; default 0.02. Norm weights are 1 + N(0, normStd), normStd default 0.1. */
+  weightStd?: number;
+  normStd?: number;
+  moe?: MoESpec;
+}
+
+/** The spec with defaults filled in; what arch builders see. */
+export interface ResolvedSpec extends Required<Omit<TestModelSpec, "name" | "metadata" | "moe" | "types" | "vocab">> {
+  name: string;
+  metadata: Record<string, GGUFMetaValue | GGUFTypedValue>;
+  moe?: MoESpec;
+  types: Required<Omit<TensorTypePolicy, "overrides">> & { overrides: Record<string, GGMLType> };
+  vocab: VocabMetadata;
+}
+
+export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: number): ResolvedSpec {
+  const weights = spec.types?.weights ?? GGMLType.F32;
+  return {
+    arch: spec.arch,
+    name: spec.name ?? `test-${spec.arch}`,
+    seed: spec.seed ?? 1,
+    nEmbd: spec.nEmbd,
+    nLayer: spec.nLayer,
+    nHead: spec.nHead,
+    nHeadKv: spec.nHeadKv ?? spec.nHead,
+    headDim: spec.headDim ?? spec.nEmbd / spec.nHead,
+    nFf: spec.nFf,
+    nCtx: spec.nCtx ?? 2048,
+    ropeFreqBase: spec.ropeFreqBase ?? 10000,
+    rmsEps: spec.rmsEps ?? 1e-5,
+    nVocab,
+    tiedEmbeddings: spec.tiedEmbeddings ?? false,
+    weightStd: spec.weightStd ?? 0.02,
+    normStd: spec.normStd ?? 0.1,
+    metadata: spec.metadata ?? {},
+    moe: spec.moe,
+    types: {
+      weights,
+      tokenEmbd: spec.types?.tokenEmbd ?? weights,
+      output: spec.types?.output ?? weights,
+      overrides: spec.types?.overrides ?? {},
+    },
+    vocab,
+  };
+}
