@@ -1,0 +1,167 @@
+/**
+ * Binds every tensor the forward pass needs, per layer, by GGUF name, with shapes checked against
+ * the config. Which tensors exist is decided by the spec flags (and, for optional biases and
+ * per-layer dense/MoE choice, by presence in the file); nothing here switches on the arch name.
+ */
+import { ModelError } from "../errors.js";
+import type { ModelConfig } from "./arch/config.js";
+import { TENSOR } from "./arch/spec.js";
+import type { FfnWeights } from "./blocks/ffn.js";
+import { WeightBinder, type Weight } from "./weights.js";
+
+export interface AttnWeights {
+  /** Separate projections, or one fused [q; k; v] matrix. */
+  wq: Weight | undefined;
+  wk: Weight | undefined;
+  wv: Weight | undefined;
+  wqkv: Weight | undefined;
+  wo: Weight;
+  bq: Float32Array | undefined;
+  bk: Float32Array | undefined;
+  bv: Float32Array | undefined;
+  /** Per-head RMSNorm weights [headDimK] (qwen3). */
+  qNorm: Float32Array | undefined;
+  kNorm: Float32Array | undefined;
+}
+
+export interface MlaWeights {
+  /** q LoRA: wqA [nEmbd -> qLoraRank], qANorm, wqB [qLoraRank -> nHead*(nope+rope)]; or plain wq. */
+  wq: Weight | undefined;
+  wqA: Weight | undefined;
+  qANorm: Float32Array | undefined;
+  wqB: Weight | undefined;
+  /** [nEmbd -> kvLoraRank + ropeDim]: the latent and the shared rope key. */
+  wkvAMqa: Weight;
+  kvANorm: Float32Array;
+  /** Absorbed per-head key up-projection: wkB [nHead][kvLoraRank x nope] (ggml: [nope, kvLoraRank, nHead]). */
+  wkB: Weight;
+  /** Per-head value up-projection: wvB [nHead][vDim x kvLoraRank]. */
+  wvB: Weight;
+  wo: Weight;
+}
+
+export interface MoeWeights {
+  gateInp: Weight;
+  /** Stacked experts: [nEmbd -> nFFExp] x nExperts, down [nFFExp -> nEmbd] x nExperts. */
+  gateExps: Weight;
+  upExps: Weight;
+  downExps: Weight;
+  /** DeepSeek-V3 selection bias (added to scores for choosing experts only). */
+  expProbsBias: Float32Array | undefined;
+  shared: FfnWeights | undefined;
+  /** qwen2moe: sigmoid gate on the shared expert output, [nEmbd -> 1]. */
+  sharedGate: Weight | undefined;
+}
+
+export interface LayerWeights {
+  attnNorm: Float32Array;
+  attn: AttnWeights | undefined;
+  mla: MlaWeights | undefined;
+  ffnNorm: Float32Array;
+  ffn: FfnWeights | undefined;
+  moe: MoeWeights | undefined;
+}
+
+export interface ModelWeights {
+  tokenEmbd: Weight;
+  outputNorm: Float32Array;
+  /** Absent output.weight means tied embeddings. */
+  output: Weight;
+  ropeFreqs: Float32Array | undefined;
+  layers: LayerWeights[];
+}
+
+export function bindWeights(b: WeightBinder, c: ModelConfig): ModelWeights {
+  const E = c.nEmbd;
+  const tokenEmbd = b.matrix(TENSOR.tokenEmbd, [E, c.nVocab]);
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < c.nLayers; i++) {
+    const n = (s: string) => TENSOR.blk(i, s);
+    const isMoe = c.moe !== undefined && b.has(n("ffn_gate_inp.weight"));
+    if (c.spec.moe && c.moe && i >= c.moe.leadingDense && !isMoe) {
+      throw new ModelError(`layer ${i} has no 'ffn_gate_inp.weight' but the model is MoE`, { field: n("ffn_gate_inp.weight") });
+    }
+    layers.push({
+      attnNorm: b.vector(n("attn_norm.weight"), E),
+      attn: c.mla ? undefined : bindAttn(b, c, n),
+      mla: c.mla ? bindMla(b, c, n) : undefined,
+      ffnNorm: b.vector(n("ffn_norm.weight"), E),
+      ffn: isMoe ? undefined : bindFfn(b, n, "", E, c.nFF, c.spec.fusedGateUp),
+      moe: isMoe ? bindMoe(b, c, n) : undefined,
+    });
+  }
+  return {
+    tokenEmbd,
+    outputNorm: b.vector(TENSOR.outputNorm, E),
+    output: b.optMatrix(TENSOR.output, [E, c.nVocab]) ?? tokenEmbd,
+    ropeFreqs: b.optVector(TENSOR.ropeFreqs, c.rope.dim / 2),
+    layers,
+  };
+}
+
+function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): AttnWeights {
+  const E = c.nEmbd;
+  const qDim = c.nHead * c.headDimK;
+  const kDim = c.nHeadKV * c.headDimK;
+  const vDim = c.nHeadKV * c.headDimV;
+  const vec = (s: string, len: number) =>
+    c.spec.qkvBias === "required" ? b.vector(n(s), len) : b.optVector(n(s), len);
+  const fused = c.spec.fusedQKV;
+  return {
+    wq: fused ? undefined : b.matrix(n("attn_q.weight"), [E, qDim]),
+    wk: fused ? undefined : b.matrix(n("attn_k.weight"), [E, kDim]),
+    wv: fused ? undefined : b.matrix(n("attn_v.weight"), [E, vDim]),
+    wqkv: fused ? b.matrix(n("attn_qkv.weight"), [E, qDim + kDim + vDim]) : undefined,
+    wo: b.matrix(n("attn_output.weight"), [c.nHead * c.headDimV, E]),
+    bq: fused ? undefined : vec("attn_q.bias", qDim),
+    bk: fused ? undefined : vec("attn_k.bias", kDim),
+    bv: fused ? undefined : vec("attn_v.bias", vDim),
+    qNorm: c.spec.qkNorm ? b.vector(n("attn_q_norm.weight"), c.headDimK) : undefined,
+    kNorm: c.spec.qkNorm ? b.vector(n("attn_k_norm.weight"), c.headDimK) : undefined,
+  };
+}
+
+function bindFfn(b: WeightBinder, n: (s: string) => string, suffix: string, E: number, nFF: number, fused: boolean): FfnWeights {
+  if (fused) {
+    return { gate: undefined, up: b.matrix(n(`ffn_up${suffix}.weight`), [E, 2 * nFF]), down: b.matrix(n(`ffn_down${suffix}.weight`), [nFF, E]), fused };
+  }
+  return {
+    gate: b.matrix(n(`ffn_gate${suffix}.weight`), [E, nFF]),
+    up: b.matrix(n(`ffn_up${suffix}.weight`), [E, nFF]),
+    down: b.matrix(n(`ffn_down${suffix}.weight`), [nFF, E]),
+    fused,
+  };
+}
+
+function bindMoe(b: WeightBinder, c: ModelConfig, n: (s: string) => string): MoeWeights {
+  const m = c.moe!;
+  const E = c.nEmbd;
+  const hasShared = m.nShared > 0 || b.has(n("ffn_up_shexp.weight"));
+  return {
+    gateInp: b.matrix(n("ffn_gate_inp.weight"), [E, m.nExperts]),
+    gateExps: b.matrix(n("ffn_gate_exps.weight"), [E, m.nFFExp, m.nExperts]),
+    upExps: b.matrix(n("ffn_up_exps.weight"), [E, m.nFFExp, m.nExperts]),
+    downExps: b.matrix(n("ffn_down_exps.weight"), [m.nFFExp, E, m.nExperts]),
+    expProbsBias: b.optVector(n("exp_probs_b.bias"), m.nExperts),
+    shared: hasShared ? bindFfn(b, n, "_shexp", E, m.nFFShared, false) : undefined,
+    sharedGate: c.spec.sharedExpertGate ? b.matrix(n("ffn_gate_inp_shexp.weight"), [E, 1]) : undefined,
+  };
+}
+
+function bindMla(b: WeightBinder, c: ModelConfig, n: (s: string) => string): MlaWeights {
+  const m = c.mla!;
+  const E = c.nEmbd;
+  const qHead = m.nopeDim + m.ropeDim;
+  const lora = m.qLoraRank > 0;
+  return {
+    wq: lora ? undefined : b.matrix(n("attn_q.weight"), [E, c.nHead * qHead]),
+    wqA: lora ? b.matrix(n("attn_q_a.weight"), [E, m.qLoraRank]) : undefined,
+    qANorm: lora ? b.vector(n("attn_q_a_norm.weight"), m.qLoraRank) : undefined,
+    wqB: lora ? b.matrix(n("attn_q_b.weight"), [m.qLoraRank, c.nHead * qHead]) : undefined,
+    wkvAMqa: b.matrix(n("attn_kv_a_mqa.weight"), [E, m.kvLoraRank + m.ropeDim]),
+    kvANorm: b.vector(n("attn_kv_a_norm.weight"), m.kvLoraRank),
+    wkB: b.matrix(n("attn_k_b.weight"), [m.nopeDim, m.kvLoraRank, c.nHead]),
+    wvB: b.matrix(n("attn_v_b.weight"), [m.kvLoraRank, m.vDim, c.nHead]),
+    wo: b.matrix(n("attn_output.weight"), [c.nHead * m.vDim, E]),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The standard attention sub-layer: q/k/v projections (separate or fused, optional biases),
+ * optional per-head q/k RMSNorm, RoPE, KV-cache write, causal attention, output projection.
+ * x: [nTok, nEmbd] (already normed) at positions pos0.. -> out: [nTok, nEmbd].
+ */
+import type { KVCache } from "../../kv/cache.js";
+import type { ModelConfig } from "../arch/config.js";
+import type { AttnWeights } from "../bind.js";
+import { attend } from "./attention.js";
+import { matmul } from "./linear.js";
+import { rmsNorm } from "./norm.js";
+import type { Rope, RopeAngles } from "./rope.js";
+
+function addBias(y: Float32Array, nTok: number, width: number, b: Float32Array | undefined): void {
+  if (!b) return;
+  for (let t = 0; t < nTok; t++) for (let i = 0; i < width; i++) y[t * width + i] += b[i];
+}
+
+export function gqaLayer(
+  c: ModelConfig,
+  w: AttnWeights,
+  rope: Rope,
+  angles: RopeAngles[],
+  cache: KVCache,
+  layer: number,
+  x: Float32Array,
+  nTok: number,
+  pos0: number,
+  out: Float32Array,
+): void {
+  const qDim = c.nHead * c.headDimK;
+  const kDim = c.nHeadKV * c.headDimK;
+  const vDim = c.nHeadKV * c.headDimV;
+  const q = new Float32Array(nTok * qDim);
+  const k = new Float32Array(nTok * kDim);
+  const v = new Float32Array(nTok * vDim);
+  if (w.wqkv) {
+    // Fused rows are [q; k; v]: one product, then split per token.
+    const all = qDim + kDim + vDim;
+    const qkv = new Float32Array(nTok * all);
+    matmul(w.wqkv, x, nTok, qkv);
+    for (let t = 0; t < nTok; t++) {
+      q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
+      k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
+      v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
+    }
+  } else {
+    matmul(w.wq!, x, nTok, q);
+    matmul(w.wk!, x, nTok, k);
+    matmul(w.wv!, x, nTok, v);
+  }
+  addBias(q, nTok, qDim, w.bq);
+  addBias(k, nTok, kDim, w.bk);
+  addBias(v, nTok, vDim, w.bv);
+  for (let t = 0; t < nTok; t++) {
+    if (w.qNorm) for (let h = 0; h < c.nHead; h++) rmsNorm(q, t * qDim + h * c.headDimK, c.headDimK, w.qNorm, c.rmsEps, q, t * qDim + h * c.headDimK);
+    if (w.kNorm) for (let h = 0; h < c.nHeadKV; h++) rmsNorm(k, t * kDim + h * c.headDimK, c.headDimK, w.kNorm, c.rmsEps, k, t * kDim + h * c.headDimK);
+    rope.apply(q, t * qDim, c.nHead, c.headDimK, angles[t]);
+    rope.apply(k, t * kDim, c.nHeadKV, c.headDimK, angles[t]);
+    cache.writeK(layer, pos0 + t, k, t * kDim);
+    cache.writeV(layer, pos0 + t, v, t * vDim);
+  }
+  const o = new Float32Array(nTok * c.nHead * c.headDimV);
+  attend(
+    { nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: c.headDimK, headDimV: c.headDimV, scale: c.attnScale, slidingWindow: c.slidingWindow },
+    cache,
+    layer,
+    q,
+    nTok,
+    pos0,
+    o,
+  );
+  matmul(w.wo, o, nTok, out);
+}

@@ -1,0 +1,90 @@
+/**
+ * Multi-head latent attention (DeepSeek-V2/V3), in the weight-absorbed form llama.cpp runs:
+ *   q      = wq x  or  wqB rmsnorm(wqA x)             [nHead][nope + rope]
+ *   [c|kr] = wkvAMqa x; c = rmsnorm(c); kr = rope(kr)  latent [kvLoraRank], shared rope key [rope]
+ *   qc[h]  = wkB[h] q_nope[h]                          (q moved into latent space) [kvLoraRank]
+ *   score  = scale * ([qc | rope(q_pe)] . [c | kr])    one KV "head" shared by all heads (MQA)
+ *   o[h]   = wvB[h] (sum_j p_j c_j);  out = wo o
+ * The cache stores only [c | kr] per token and layer; V is read from its first kvLoraRank floats.
+ */
+import type { KVCache } from "../../kv/cache.js";
+import type { MlaConfig, ModelConfig } from "../arch/config.js";
+import type { MlaWeights } from "../bind.js";
+import { expertSlice } from "../weights.js";
+import { attend } from "./attention.js";
+import { matmul } from "./linear.js";
+import { rmsNorm } from "./norm.js";
+import type { Rope, RopeAngles } from "./rope.js";
+
+/** Floats per cached token per layer: latent + decoupled rope key. */
+export function mlaCacheWidth(m: MlaConfig): number {
+  return m.kvLoraRank + m.ropeDim;
+}
+
+export function mlaLayer(
+  c: ModelConfig,
+  w: MlaWeights,
+  rope: Rope,
+  angles: RopeAngles[],
+  cache: KVCache,
+  layer: number,
+  x: Float32Array,
+  nTok: number,
+  pos0: number,
+  out: Float32Array,
+): void {
+  const m = c.mla!;
+  const H = c.nHead;
+  const qHead = m.nopeDim + m.ropeDim;
+  const q = new Float32Array(nTok * H * qHead);
+  if (w.wq) {
+    matmul(w.wq, x, nTok, q);
+  } else {
+    const qa = new Float32Array(nTok * m.qLoraRank);
+    matmul(w.wqA!, x, nTok, qa);
+    for (let t = 0; t < nTok; t++) rmsNorm(qa, t * m.qLoraRank, m.qLoraRank, w.qANorm, c.rmsEps, qa, t * m.qLoraRank);
+    matmul(w.wqB!, qa, nTok, q);
+  }
+  const kw = mlaCacheWidth(m);
+  const kv = new Float32Array(nTok * kw);
+  matmul(w.wkvAMqa, x, nTok, kv);
+  for (let t = 0; t < nTok; t++) {
+    rmsNorm(kv, t * kw, m.kvLoraRank, w.kvANorm, c.rmsEps, kv, t * kw);
+    rope.apply(kv, t * kw + m.kvLoraRank, 1, kw, angles[t]);
+    rope.apply(q, t * H * qHead + m.nopeDim, H, qHead, angles[t]);
+    cache.writeK(layer, pos0 + t, kv, t * kw);
+  }
+  // Absorbed queries: [nTok][H][kvLoraRank | rope].
+  const qa = new Float32Array(nTok * H * kw);
+  const nope = new Float32Array(nTok * m.nopeDim);
+  const qc = new Float32Array(nTok * m.kvLoraRank);
+  for (let h = 0; h < H; h++) {
+    for (let t = 0; t < nTok; t++) nope.set(q.subarray((t * H + h) * qHead, (t * H + h) * qHead + m.nopeDim), t * m.nopeDim);
+    matmul(expertSlice(w.wkB, h), nope, nTok, qc);
+    for (let t = 0; t < nTok; t++) {
+      const o = (t * H + h) * kw;
+      qa.set(qc.subarray(t * m.kvLoraRank, (t + 1) * m.kvLoraRank), o);
+      qa.set(q.subarray((t * H + h) * qHead + m.nopeDim, (t * H + h + 1) * qHead), o + m.kvLoraRank);
+    }
+  }
+  const lat = new Float32Array(nTok * H * m.kvLoraRank);
+  attend(
+    { nHead: H, nHeadKV: 1, headDimK: kw, headDimV: m.kvLoraRank, scale: c.attnScale, slidingWindow: 0 },
+    cache,
+    layer,
+    qa,
+    nTok,
+    pos0,
+    lat,
+  );
+  // Per-head value up-projection back out of latent space: o [nTok][H][vDim].
+  const o = new Float32Array(nTok * H * m.vDim);
+  const lh = new Float32Array(nTok * m.kvLoraRank);
+  const oh = new Float32Array(nTok * m.vDim);
+  for (let h = 0; h < H; h++) {
+    for (let t = 0; t < nTok; t++) lh.set(lat.subarray((t * H + h) * m.kvLoraRank, (t * H + h + 1) * m.kvLoraRank), t * m.kvLoraRank);
+    matmul(expertSlice(w.wvB, h), lh, nTok, oh);
+    for (let t = 0; t < nTok; t++) o.set(oh.subarray(t * m.vDim, (t + 1) * m.vDim), (t * H + h) * m.vDim);
+  }
+  matmul(w.wo, o, nTok, out);
+}

@@ -1,0 +1,100 @@
+/**
+ * Mixture-of-experts feed-forward: router logits -> gating (softmax or sigmoid) -> top-k experts
+ * (optionally restricted to the best expert groups, and chosen with a selection bias as in
+ * DeepSeek-V3) -> optional renormalisation and scaling of the chosen weights -> sum of weighted
+ * SwiGLU expert outputs, plus shared experts (optionally sigmoid-gated, qwen2moe).
+ * Tokens are grouped per expert so each expert's matrices run as one batched product.
+ */
+import type { MoeConfig } from "../arch/config.js";
+import type { MoeWeights } from "../bind.js";
+import { expertSlice } from "../weights.js";
+import { swiglu } from "./ffn.js";
+import { matmul } from "./linear.js";
+
+const f = Math.fround;
+
+/** Chosen experts and their weights for one token's router logits. */
+export function route(m: MoeConfig, logits: Float32Array, bias: Float32Array | undefined): { ids: number[]; w: number[] } {
+  const n = m.nExperts;
+  const probs = new Float32Array(n);
+  if (m.gating === "softmax") {
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) max = Math.max(max, logits[i]);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += probs[i] = f(Math.exp(logits[i] - max));
+    const inv = f(1 / sum);
+    for (let i = 0; i < n; i++) probs[i] = f(probs[i] * inv);
+  } else {
+    for (let i = 0; i < n; i++) probs[i] = f(1 / f(1 + f(Math.exp(-logits[i]))));
+  }
+  // Selection scores: probs plus the (DeepSeek-V3) bias; weights still come from probs.
+  const sel = Float32Array.from(probs, (p, i) => (bias ? f(p + bias[i]) : p));
+  if (m.nGroups > 1 && m.nGroupsUsed > 0 && m.nGroupsUsed < m.nGroups) maskGroups(m, sel);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sel[b] - sel[a] || a - b);
+  const ids = order.slice(0, m.nUsed);
+  let w = ids.map((i) => probs[i]);
+  if (m.normTopK) {
+    let s = 0;
+    for (const x of w) s = f(s + x);
+    w = w.map((x) => f(x / s));
+  }
+  if (m.weightsScale !== 1) w = w.map((x) => f(x * m.weightsScale));
+  return { ids, w };
+}
+
+/** Keep only experts in the nGroupsUsed groups whose top-2 selection scores sum highest. */
+function maskGroups(m: MoeConfig, sel: Float32Array): void {
+  const per = m.nExperts / m.nGroups;
+  const groupScore: number[] = [];
+  for (let g = 0; g < m.nGroups; g++) {
+    const s = Array.from(sel.subarray(g * per, (g + 1) * per)).sort((a, b) => b - a);
+    groupScore.push(f(s[0] + (s[1] ?? 0)));
+  }
+  const keep = new Set(
+    groupScore
+      .map((s, g) => [s, g] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, m.nGroupsUsed)
+      .map(([, g]) => g),
+  );
+  for (let i = 0; i < m.nExperts; i++) if (!keep.has(Math.floor(i / per))) sel[i] = -Infinity;
+}
+
+/** x: [nTok, nEmbd] -> out: [nTok, nEmbd]. */
+export function moeFfn(m: MoeConfig, w: MoeWeights, x: Float32Array, nTok: number, nEmbd: number, out: Float32Array): void {
+  const logits = new Float32Array(nTok * m.nExperts);
+  matmul(w.gateInp, x, nTok, logits);
+  // expert -> [(token, weight)]
+  const byExpert = new Map<number, { t: number; w: number }[]>();
+  for (let t = 0; t < nTok; t++) {
+    const r = route(m, logits.subarray(t * m.nExperts, (t + 1) * m.nExperts), w.expProbsBias);
+    r.ids.forEach((e, j) => {
+      if (!byExpert.has(e)) byExpert.set(e, []);
+      byExpert.get(e)!.push({ t, w: r.w[j] });
+    });
+  }
+  out.fill(0, 0, nTok * nEmbd);
+  for (const [e, list] of [...byExpert].sort((a, b) => a[0] - b[0])) {
+    const xe = new Float32Array(list.length * nEmbd);
+    list.forEach((it, i) => xe.set(x.subarray(it.t * nEmbd, (it.t + 1) * nEmbd), i * nEmbd));
+    const ye = new Float32Array(list.length * nEmbd);
+    const ffn = { gate: expertSlice(w.gateExps, e), up: expertSlice(w.upExps, e), down: expertSlice(w.downExps, e), fused: false };
+    swiglu(ffn, xe, list.length, ye);
+    list.forEach((it, i) => {
+      for (let d = 0; d < nEmbd; d++) out[it.t * nEmbd + d] += f(ye[i * nEmbd + d] * it.w);
+    });
+  }
+  if (w.shared) {
+    const ys = new Float32Array(nTok * nEmbd);
+    swiglu(w.shared, x, nTok, ys);
+    let gate: Float32Array | undefined;
+    if (w.sharedGate) {
+      gate = new Float32Array(nTok);
+      matmul(w.sharedGate, x, nTok, gate);
+    }
+    for (let t = 0; t < nTok; t++) {
+      const g = gate ? f(1 / f(1 + f(Math.exp(-gate[t])))) : 1;
+      for (let d = 0; d < nEmbd; d++) out[t * nEmbd + d] += f(ys[t * nEmbd + d] * g);
+    }
+  }
+}

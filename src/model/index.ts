@@ -1,0 +1,41 @@
+/**
+ * Loading a model: GGUF file -> arch spec (registry) -> config -> bound weights -> Transformer.
+ */
+import { ModelError } from "../errors.js";
+import { openGGUF, type GGUFFile } from "../gguf/reader.js";
+import { optString } from "../gguf/getters.js";
+import { resolveConfig, type ModelConfig } from "./arch/config.js";
+import { archSpec } from "./arch/registry.js";
+import { TENSOR } from "./arch/spec.js";
+import { bindWeights } from "./bind.js";
+import { Transformer } from "./forward.js";
+import { WeightBinder } from "./weights.js";
+
+export { Transformer } from "./forward.js";
+export type { ModelConfig } from "./arch/config.js";
+export type { KVCache, KVDType } from "../kv/cache.js";
+
+/** Config for an opened file, without reading any tensor data. */
+export function modelConfig(file: GGUFFile): ModelConfig {
+  const arch = optString(file.metadata, "general.architecture");
+  if (!arch) throw new ModelError("missing 'general.architecture'", { file: file.path, field: "general.architecture" });
+  const spec = archSpec(arch);
+  const emb = file.tensorByName(TENSOR.tokenEmbd);
+  if (!emb) throw new ModelError(`missing tensor '${TENSOR.tokenEmbd}'`, { file: file.path, field: TENSOR.tokenEmbd });
+  return resolveConfig(file.metadata, spec, emb.dims[1] ?? 0);
+}
+
+/** Build a Transformer from an opened GGUF file (tensor bytes are read now, kept in file types). */
+export function loadFromFile(file: GGUFFile): Transformer {
+  const config = modelConfig(file);
+  return new Transformer(config, bindWeights(new WeightBinder(file), config));
+}
+
+export async function loadModel(path: string): Promise<Transformer> {
+  const file = await openGGUF(path);
+  try {
+    return loadFromFile(file);
+  } finally {
+    await file.close();
+  }
+}

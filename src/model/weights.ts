@@ -1,0 +1,106 @@
+/**
+ * Weight binding: GGUF tensor name -> Weight (bytes kept in their file type, never dequantized
+ * wholesale). Names are exactly as in the file (`blk.3.ffn_gate_exps.weight`), so binding is a
+ * lookup; a missing or mis-shaped tensor is a ModelError naming the tensor and the expected shape.
+ */
+import { ModelError } from "../errors.js";
+import type { GGUFFile, GGUFTensorInfo } from "../gguf/reader.js";
+import { GGMLType, ggmlTypeTraits } from "../gguf/types.js";
+import { dequantizeRowAny } from "./blocks/linear.js";
+
+/**
+ * A matrix (or a stack of matrices, for experts) in ggml layout: `cols` = ne[0] is the contiguous
+ * input dimension, `rows` = ne[1] outputs, `nMat` = ne[2] experts. y[r] = sum_c W[r, c] x[c].
+ */
+export interface Weight {
+  name: string;
+  type: GGMLType;
+  rows: number;
+  cols: number;
+  nMat: number;
+  /** Bytes of one row. */
+  rowBytes: number;
+  data: Uint8Array;
+  /** Float32 view of `data` for F32 weights (no copy). */
+  f32: Float32Array | undefined;
+}
+
+export function makeWeight(name: string, type: GGMLType, dims: number[], data: Uint8Array): Weight {
+  const cols = dims[0] ?? 1;
+  const rows = dims[1] ?? 1;
+  const nMat = dims[2] ?? 1;
+  const tr = ggmlTypeTraits(type);
+  const rowBytes = (cols / tr.blockSize) * tr.typeSize;
+  let f32: Float32Array | undefined;
+  if (type === GGMLType.F32) {
+    // Tensor reads return fresh buffers (offset 0) or aligned file views; copy if misaligned.
+    const buf = data.byteOffset % 4 === 0 ? data : data.slice();
+    f32 = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  }
+  return { name, type, rows, cols, nMat, rowBytes, data, f32 };
+}
+
+/** Matrix `e` of a stacked (expert) weight, as a Weight sharing the bytes. */
+export function expertSlice(w: Weight, e: number): Weight {
+  const bytes = w.rowBytes * w.rows;
+  const data = w.data.subarray(e * bytes, (e + 1) * bytes);
+  return makeWeight(`${w.name}[${e}]`, w.type, [w.cols, w.rows], data);
+}
+
+/** Looks up tensors by GGUF name and checks shapes against what the config implies. */
+export class WeightBinder {
+  private readonly used = new Set<string>();
+  constructor(private readonly file: GGUFFile) {}
+
+  has(name: string): boolean {
+    return this.file.tensorByName(name) !== undefined;
+  }
+
+  private info(name: string): GGUFTensorInfo {
+    const t = this.file.tensorByName(name);
+    if (!t) throw new ModelError(`missing tensor '${name}'`, { file: this.file.path, field: name });
+    this.used.add(name);
+    return t;
+  }
+
+  private checkDims(t: GGUFTensorInfo, want: number[]): void {
+    const got = t.dims.slice();
+    while (got.length > want.length && got[got.length - 1] === 1) got.pop();
+    while (got.length < want.length) got.push(1);
+    if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+      throw new ModelError(`tensor '${t.name}' has shape [${t.dims}], expected [${want}]`, {
+        file: this.file.path,
+        field: t.name,
+      });
+    }
+  }
+
+  /** A matrix weight with ggml dims `want` ([cols, rows] or [cols, rows, nExperts]). */
+  matrix(name: string, want: number[]): Weight {
+    const t = this.info(name);
+    this.checkDims(t, want);
+    return makeWeight(name, t.type, want, this.file.readTensorSync(t));
+  }
+
+  optMatrix(name: string, want: number[]): Weight | undefined {
+    return this.has(name) ? this.matrix(name, want) : undefined;
+  }
+
+  /** A 1-D tensor (norm weight, bias, rope factors) decoded to F32: these are small. */
+  vector(name: string, n: number): Float32Array {
+    const t = this.info(name);
+    this.checkDims(t, [n]);
+    const out = new Float32Array(n);
+    dequantizeRowAny(t.type, this.file.readTensorSync(t), 0, out, 0, n, name);
+    return out;
+  }
+
+  optVector(name: string, n: number): Float32Array | undefined {
+    return this.has(name) ? this.vector(name, n) : undefined;
+  }
+
+  /** Tensors in the file that no binding asked for (reported, e.g. by inspect). */
+  unused(): string[] {
+    return this.file.tensors.map((t) => t.name).filter((n) => !this.used.has(n));
+  }
+}
