@@ -6,3 +6,4 @@ export { matvec_q8_0, matmul_q8_0 } from "./q8_0";
 export { matvec_q4_0, matmul_q4_0 } from "./q4_0";
 export { matvec_q4_k, matmul_q4_k } from "./q4_k";
 export { matvec_q6_k, matmul_q6_k } from "./q6_k";
+export { read_sum } from "./bench";

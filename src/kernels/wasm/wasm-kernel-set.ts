@@ -29,6 +29,7 @@ const EXPORTS = [
   "matmul_q4_k",
   "matvec_q6_k",
   "matmul_q6_k",
+  "read_sum",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -138,6 +139,11 @@ export class WasmKernelSet implements KernelSet {
     if (!Number.isInteger(row) || row < 0 || row >= w.rows) throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
     checkVec("out", out, w.cols);
     unpackRow(w.type, this.arena.u8(w.ptr, w.bytes), w.rows, w.cols, row, out);
+  }
+
+  /** Runs a raw export over `units` work units on all threads (benchmarks and tests only). */
+  dispatch(name: ExportName, args: number[], units: number): void {
+    this.pool.run(IDX.get(name)!, args, units);
   }
 
   async dispose(): Promise<void> {
