@@ -1,7 +1,8 @@
 /**
  * IEEE binary16 <-> binary32 conversion, matching ggml's GGML_FP32_TO_FP16 / GGML_FP16_TO_FP32:
  * round to nearest even, gradual underflow to subnormals, overflow to infinity, and every NaN becomes
- * the quiet NaN 0x7E00 with the input's sign (ggml drops NaN payloads when narrowing).
+ * the quiet NaN 0x7E00 with the input's sign (ggml drops NaN payloads when narrowing, and quiets
+ * signalling NaNs when widening).
  */
 
 const f32 = new Float32Array(1);
@@ -31,12 +32,15 @@ export function fp32BitsToFp16(x: number): number {
   return sign | r;
 }
 
-/** half bits -> float32 bits (exact; NaN payloads kept). */
+/**
+ * half bits -> float32 bits. Exact for numbers; a NaN keeps its payload but comes out quiet, as ggml's
+ * conversion (which goes through a float multiply) makes it.
+ */
 export function fp16ToFp32Bits(h: number): number {
   const sign = (h & 0x8000) << 16;
   const e = (h >>> 10) & 0x1f;
   const m = h & 0x3ff;
-  if (e === 0x1f) return (sign | 0x7f800000 | (m << 13)) >>> 0;
+  if (e === 0x1f) return (sign | 0x7f800000 | (m << 13) | (m !== 0 ? 0x400000 : 0)) >>> 0;
   if (e !== 0) return (sign | ((e + 112) << 23) | (m << 13)) >>> 0;
   if (m === 0) return sign >>> 0;
   f32[0] = m / 16777216; // m * 2^-24, exactly representable
@@ -88,7 +92,7 @@ export function quantizeRowF16(src: Float32Array, srcOff: number, dst: Uint8Arra
   }
 }
 
-/** Row conversion F16 bytes -> float32, bit-exact (NaN payloads kept). */
+/** Row conversion F16 bytes -> float32, bit-identical to ggml (see fp16ToFp32Bits). */
 export function dequantizeRowF16(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
   fp16Table();
   const tbits = new Uint32Array(table!.buffer);
