@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { register as inspect } from "./inspect.js";
+import { register as quantize } from "./quantize.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize];
