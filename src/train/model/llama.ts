@@ -1,0 +1,274 @@
+/**
+ * The llama architecture for training, forward and hand-written backward (llm.c style): every
+ * activation the backward pass needs is kept in a buffer sized for (B, T) at construction.
+ *
+ * Per layer l, with x the residual stream (B*T, C):
+ *   xn1 = rmsnorm(x, attn_norm)            q = rope(xn1 Wq^T), k = rope(xn1 Wk^T), v = xn1 Wv^T
+ *   a   = attention(q, k, v)  (causal GQA)  xm = x + a Wo^T
+ *   xn2 = rmsnorm(xm, ffn_norm)            h = silu(xn2 Wg^T) * (xn2 Wu^T)
+ *   x'  = xm + h Wd^T
+ * then logits = rmsnorm(x_L, output_norm) Wout^T (Wout = token_embd when tied) and masked
+ * cross-entropy against the next tokens.
+ */
+import { InputError } from "../../errors.js";
+import type { Buf, BufCtor } from "../ops/buf.js";
+import { attentionBackward, attentionForward, type AttnShape } from "../ops/attention.js";
+import { crossEntropy } from "../ops/crossentropy.js";
+import { embeddingBackward, embeddingForward } from "../ops/embedding.js";
+import { matmulBackward, matmulForward } from "../ops/matmul.js";
+import { rmsnormBackward, rmsnormForward } from "../ops/rmsnorm.js";
+import { ropeBackward, ropeForward, ropeTable, type RopeTable } from "../ops/rope.js";
+import { swigluBackward, swigluForward } from "../ops/swiglu.js";
+import { headDim, type ModelConfig } from "./config.js";
+import { paramLayout, view, type ParamLayout } from "./params.js";
+
+interface LayerActs {
+  x: Buf; // residual input (N, C)
+  xn1: Buf;
+  rstd1: Buf; // (N)
+  q: Buf; // rotated (N, nH*hd)
+  k: Buf; // rotated (N, nKV*hd)
+  v: Buf; // (N, nKV*hd)
+  att: Buf; // (B, nH, T, T)
+  a: Buf; // attention output (N, nH*hd)
+  xm: Buf; // residual after attention (N, C)
+  xn2: Buf;
+  rstd2: Buf;
+  g: Buf; // (N, F)
+  u: Buf;
+  h: Buf;
+}
+
+interface LayerWeights {
+  attnNorm: Buf;
+  wq: Buf;
+  wk: Buf;
+  wv: Buf;
+  wo: Buf;
+  ffnNorm: Buf;
+  wg: Buf;
+  wu: Buf;
+  wd: Buf;
+}
+
+export class LlamaTrainModel {
+  readonly layout: ParamLayout;
+  readonly params: Buf;
+  readonly grads: Buf;
+  private readonly acts: LayerActs[] = [];
+  private readonly xL: Buf; // final residual (N, C)
+  private readonly xnf: Buf;
+  private readonly rstdf: Buf;
+  private readonly logits: Buf; // (N, V); overwritten by dlogits in backward
+  private readonly rope: RopeTable;
+  private readonly shape: AttnShape;
+  private readonly N: number;
+  private tokens: Int32Array = new Int32Array(0);
+  // backward scratch
+  private readonly dx: Buf;
+  private readonly dtmp: Buf;
+  private readonly dq: Buf;
+  private readonly dk: Buf;
+  private readonly dv: Buf;
+  private readonly da: Buf;
+  private readonly dg: Buf;
+  private readonly du: Buf;
+  private readonly dh: Buf;
+  private readonly datt: Buf;
+  private readonly dqk: Buf;
+
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly B: number,
+    readonly T: number,
+    readonly ctor: BufCtor = Float32Array,
+    params?: Buf,
+  ) {
+    this.layout = paramLayout(cfg);
+    if (!Number.isInteger(B) || B <= 0 || !Number.isInteger(T) || T <= 0 || T > cfg.ctx) {
+      throw new InputError(`batch shape (${B}, ${T}) must be positive with T <= ctx ${cfg.ctx}`, { field: "T" });
+    }
+    if (params && params.length !== this.layout.total) {
+      throw new InputError(`params has ${params.length} values, layout needs ${this.layout.total}`);
+    }
+    this.params = params ?? new ctor(this.layout.total);
+    this.grads = new ctor(this.layout.total);
+    const N = (this.N = B * T);
+    const { dim: C, ffn: F, vocab: V } = cfg;
+    const hd = headDim(cfg);
+    const qW = cfg.heads * hd;
+    const kW = cfg.kvHeads * hd;
+    this.shape = { B, T, nH: cfg.heads, nKV: cfg.kvHeads, hd };
+    this.rope = ropeTable(T, hd, cfg.ropeBase);
+    for (let l = 0; l < cfg.layers; l++) {
+      this.acts.push({
+        x: new ctor(N * C),
+        xn1: new ctor(N * C),
+        rstd1: new ctor(N),
+        q: new ctor(N * qW),
+        k: new ctor(N * kW),
+        v: new ctor(N * kW),
+        att: new ctor(B * cfg.heads * T * T),
+        a: new ctor(N * qW),
+        xm: new ctor(N * C),
+        xn2: new ctor(N * C),
+        rstd2: new ctor(N),
+        g: new ctor(N * F),
+        u: new ctor(N * F),
+        h: new ctor(N * F),
+      });
+    }
+    this.xL = new ctor(N * C);
+    this.xnf = new ctor(N * C);
+    this.rstdf = new ctor(N);
+    this.logits = new ctor(N * V);
+    this.dx = new ctor(N * C);
+    this.dtmp = new ctor(N * C);
+    this.dq = new ctor(N * qW);
+    this.dk = new ctor(N * kW);
+    this.dv = new ctor(N * kW);
+    this.da = new ctor(N * qW);
+    this.dg = new ctor(N * F);
+    this.du = new ctor(N * F);
+    this.dh = new ctor(N * F);
+    this.datt = new ctor(T);
+    this.dqk = new ctor(N * Math.max(qW, kW));
+  }
+
+  private w(name: string): Buf {
+    return view(this.params, this.layout.byName.get(name)!);
+  }
+  private gw(name: string): Buf {
+    return view(this.grads, this.layout.byName.get(name)!);
+  }
+  private layerW(l: number, get: (n: string) => Buf): LayerWeights {
+    const p = `blk.${l}.`;
+    return {
+      attnNorm: get(p + "attn_norm.weight"),
+      wq: get(p + "attn_q.weight"),
+      wk: get(p + "attn_k.weight"),
+      wv: get(p + "attn_v.weight"),
+      wo: get(p + "attn_output.weight"),
+      ffnNorm: get(p + "ffn_norm.weight"),
+      wg: get(p + "ffn_gate.weight"),
+      wu: get(p + "ffn_up.weight"),
+      wd: get(p + "ffn_down.weight"),
+    };
+  }
+  private outW(get: (n: string) => Buf): Buf {
+    return get(this.cfg.tied ? "token_embd.weight" : "output.weight");
+  }
+
+  /**
+   * Forward pass over tokens (B*T). With targets/mask, returns the masked loss sum divided by
+   * `denom` (default: the number of masked positions) and leaves dlogits ready for backward().
+   * Without targets, returns NaN and leaves the logits readable via `lastLogits`.
+   */
+  forward(tokens: Int32Array, targets?: Int32Array, mask?: Uint8Array, denom?: number): number {
+    const { cfg, N, shape } = this;
+    const { dim: C, ffn: F, vocab: V } = cfg;
+    const hd = shape.hd;
+    const qW = cfg.heads * hd;
+    const kW = cfg.kvHeads * hd;
+    if (tokens.length !== N) throw new InputError(`expected ${N} tokens, got ${tokens.length}`, { field: "tokens" });
+    for (let i = 0; i < N; i++) {
+      if (tokens[i] < 0 || tokens[i] >= V) throw new InputError(`token ${tokens[i]} out of range [0, ${V})`, { field: `tokens[${i}]` });
+    }
+    this.tokens = tokens;
+    embeddingForward(this.acts.length ? this.acts[0].x : this.xL, tokens, this.w("token_embd.weight"), N, C);
+    for (let l = 0; l < cfg.layers; l++) {
+      const A = this.acts[l];
+      const W = this.layerW(l, (n) => this.w(n));
+      const next = l + 1 < cfg.layers ? this.acts[l + 1].x : this.xL;
+      rmsnormForward(A.xn1, A.rstd1, A.x, W.attnNorm, N, C, cfg.normEps);
+      matmulForward(A.q, A.xn1, W.wq, N, C, qW);
+      matmulForward(A.k, A.xn1, W.wk, N, C, kW);
+      matmulForward(A.v, A.xn1, W.wv, N, C, kW);
+      ropeForward(A.q, A.q, this.rope, this.B, this.T, cfg.heads);
+      ropeForward(A.k, A.k, this.rope, this.B, this.T, cfg.kvHeads);
+      attentionForward(A.a, A.att, A.q, A.k, A.v, shape);
+      matmulForward(A.xm, A.a, W.wo, N, qW, C);
+      for (let i = 0; i < N * C; i++) A.xm[i] += A.x[i];
+      rmsnormForward(A.xn2, A.rstd2, A.xm, W.ffnNorm, N, C, cfg.normEps);
+      matmulForward(A.g, A.xn2, W.wg, N, C, F);
+      matmulForward(A.u, A.xn2, W.wu, N, C, F);
+      swigluForward(A.h, A.g, A.u, N * F);
+      matmulForward(next, A.h, W.wd, N, F, C);
+      for (let i = 0; i < N * C; i++) next[i] += A.xm[i];
+    }
+    rmsnormForward(this.xnf, this.rstdf, this.xL, this.w("output_norm.weight"), N, C, cfg.normEps);
+    matmulForward(this.logits, this.xnf, this.outW((n) => this.w(n)), N, C, V);
+    if (!targets || !mask) return NaN;
+    if (targets.length !== N || mask.length !== N) throw new InputError(`targets and mask must have ${N} entries`, { field: "targets" });
+    let count = denom;
+    if (count === undefined) {
+      count = 0;
+      for (let i = 0; i < N; i++) count += mask[i] ? 1 : 0;
+    }
+    if (count === 0) throw new InputError("loss mask selects no positions", { field: "mask" });
+    return crossEntropy(this.logits, targets, mask, N, V, count, this.logits) / count;
+  }
+
+  /** Logits (N, V) of the last forward() without targets. */
+  get lastLogits(): Buf {
+    return this.logits;
+  }
+
+  /** Zero the gradient buffer (backward accumulates). */
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+
+  /** Backward from the dlogits the last forward() with targets left; accumulates into grads. */
+  backward(): void {
+    const { cfg, N, shape } = this;
+    const { dim: C, ffn: F, vocab: V } = cfg;
+    const hd = shape.hd;
+    const qW = cfg.heads * hd;
+    const kW = cfg.kvHeads * hd;
+    const get = (n: string) => this.w(n);
+    const gget = (n: string) => this.gw(n);
+    const dlogits = this.logits;
+    const dx = this.dx;
+    const dtmp = this.dtmp;
+    dtmp.fill(0);
+    matmulBackward(dtmp, this.outW(gget), dlogits, this.xnf, this.outW(get), N, C, V);
+    dx.fill(0);
+    rmsnormBackward(dx, gget("output_norm.weight"), dtmp, this.xL, get("output_norm.weight"), this.rstdf, N, C);
+    for (let l = cfg.layers - 1; l >= 0; l--) {
+      const A = this.acts[l];
+      const W = this.layerW(l, get);
+      const G = this.layerW(l, gget);
+      // x' = xm + h Wd^T : dx flows to xm unchanged, and through the FFN
+      this.dh.fill(0);
+      matmulBackward(this.dh, G.wd, dx, A.h, W.wd, N, F, C);
+      this.dg.fill(0);
+      this.du.fill(0);
+      swigluBackward(this.dg, this.du, this.dh, A.g, A.u, N * F);
+      dtmp.fill(0);
+      matmulBackward(dtmp, G.wg, this.dg, A.xn2, W.wg, N, C, F);
+      matmulBackward(dtmp, G.wu, this.du, A.xn2, W.wu, N, C, F);
+      rmsnormBackward(dx, G.ffnNorm, dtmp, A.xm, W.ffnNorm, A.rstd2, N, C); // dx is now d(xm)
+      // xm = x + a Wo^T
+      this.da.fill(0);
+      matmulBackward(this.da, G.wo, dx, A.a, W.wo, N, qW, C);
+      this.dq.fill(0);
+      this.dk.fill(0);
+      this.dv.fill(0);
+      attentionBackward(this.dq, this.dk, this.dv, this.da, A.att, A.q, A.k, A.v, shape, this.datt);
+      dtmp.fill(0);
+      // q, k were rotated in place: un-rotate their gradients before the projections
+      const dqr = this.dqk.subarray(0, N * qW);
+      dqr.fill(0);
+      ropeBackward(dqr, this.dq, this.rope, this.B, this.T, cfg.heads);
+      matmulBackward(dtmp, G.wq, dqr, A.xn1, W.wq, N, C, qW);
+      const dkr = this.dqk.subarray(0, N * kW);
+      dkr.fill(0);
+      ropeBackward(dkr, this.dk, this.rope, this.B, this.T, cfg.kvHeads);
+      matmulBackward(dtmp, G.wk, dkr, A.xn1, W.wk, N, C, kW);
+      matmulBackward(dtmp, G.wv, this.dv, A.xn1, W.wv, N, C, kW);
+      rmsnormBackward(dx, G.attnNorm, dtmp, A.x, W.attnNorm, A.rstd1, N, C); // dx is now d(x)
+    }
+    embeddingBackward(gget("token_embd.weight"), dx, this.tokens, N, C);
+  }
+}
