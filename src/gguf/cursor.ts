@@ -122,7 +122,9 @@ export class Cursor {
   /** Copy of the next n loaded bytes (copied so typed-array views are aligned and own their memory). */
   bytes(n: number, field: string): Uint8Array {
     this.need(n, field);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    // Not buf.slice(): on a Node Buffer that is a view into a shared pool, not a copy.
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }

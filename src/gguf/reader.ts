@@ -167,7 +167,9 @@ function shortRead(path: string, t: GGUFTensorInfo, offset: number): GGUFError {
 }
 
 /** Parse a whole GGUF file held in memory. Tensor reads return views into `bytes`. */
-export function parseGGUF(bytes: Uint8Array, path = MEMORY_PATH): GGUFFile {
+export function parseGGUF(input: Uint8Array, path = MEMORY_PATH): GGUFFile {
+  // A plain Uint8Array view: tensor views must not be Node Buffers, whose slice() does not copy.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const c = new Cursor(bytes, bytes.length, path === MEMORY_PATH ? undefined : path);
   try {
     return new MemoryGGUFFile(bytes, path, parseHeader(c));

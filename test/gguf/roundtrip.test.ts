@@ -104,6 +104,10 @@ test("every metadata type round-trips through writer and reader exactly", () => 
   assert.equal((nested[2] as { [GGUF_ITEM_TYPE]: number })[GGUF_ITEM_TYPE], T.ARRAY);
   // Order of keys is the order of set().
   assert.equal([...md.keys()][0], "general.architecture");
+  // A pooled Node Buffer (non-zero byteOffset into a shared ArrayBuffer) parses the same.
+  const pooled = Buffer.concat([Buffer.from("xyz"), bytes]).subarray(3);
+  assert.ok(pooled.byteOffset !== 0 || pooled.buffer.byteLength !== pooled.length);
+  assert.deepEqual(parseGGUF(pooled).metadata, md);
   // Writing the parsed metadata back gives the same bytes.
   assert.deepEqual(rewrite(f).toBytes(), bytes);
 });
