@@ -181,17 +181,26 @@ export function makeQkx2Quants(
     // As in ggml, `min` is the best candidate's min so far (it is updated below), so later candidates
     // are centred on it rather than on the original minimum.
     iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / fround(max - min));
+    let changed = is === 0;
+    for (let i = 0; i < n; i++) {
+      const l = Math.max(0, Math.min(nmax, nearestInt(fround(iscale * fround(x[xOff + i] - min)))));
+      if (l !== Laux[i]) {
+        Laux[i] = l;
+        changed = true;
+      }
+    }
+    // Everything below depends only on Laux (and fixed sums), so a candidate whose quants equal the
+    // previous candidate's reaches the same error and the same (already taken) decision: skip it.
+    if (!changed) continue;
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[xOff + i];
-      const l = Math.max(0, Math.min(nmax, nearestInt(fround(iscale * fround(xi - min)))));
-      Laux[i] = l;
+      const l = Laux[i];
       const wl = fround(weights[i] * l);
       sumL = fround(sumL + wl);
       sumL2 = fround(sumL2 + fround(wl * l));
-      sumXL = fround(sumXL + fround(wl * xi));
+      sumXL = fround(sumXL + fround(wl * x[xOff + i]));
     }
     const D = fround(fround(sumW * sumL2) - fround(sumL * sumL));
     if (D > 0) {
@@ -202,10 +211,16 @@ export function makeQkx2Quants(
         thisScale = fround(sumXL / sumL2);
       }
       let curError = 0;
-      for (let i = 0; i < n; i++) {
-        let diff = fround(fround(fround(thisScale * Laux[i]) + thisMin) - x[xOff + i]);
-        diff = useMad ? Math.abs(diff) : fround(diff * diff);
-        curError = fround(curError + fround(weights[i] * diff));
+      if (useMad) {
+        for (let i = 0; i < n; i++) {
+          const diff = fround(fround(fround(thisScale * Laux[i]) + thisMin) - x[xOff + i]);
+          curError = fround(curError + fround(weights[i] * Math.abs(diff)));
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const diff = fround(fround(fround(thisScale * Laux[i]) + thisMin) - x[xOff + i]);
+          curError = fround(curError + fround(weights[i] * fround(diff * diff)));
+        }
       }
       if (curError < bestError) {
         for (let i = 0; i < n; i++) L[lOff + i] = Laux[i];
