@@ -180,8 +180,13 @@ export function parseGGUF(input: Uint8Array, path = MEMORY_PATH): GGUFFile {
   }
 }
 
+export interface OpenGGUFOptions {
+  /** First header read in bytes (default 1 MiB), doubled until the header fits. */
+  headerChunkBytes?: number;
+}
+
 /** Open a GGUF file: parse its header now, read tensor data on demand. Caller must close(). */
-export async function openGGUF(path: string): Promise<GGUFFile> {
+export async function openGGUF(path: string, opts: OpenGGUFOptions = {}): Promise<GGUFFile> {
   let fh: FileHandle;
   try {
     fh = await open(path, "r");
@@ -190,7 +195,7 @@ export async function openGGUF(path: string): Promise<GGUFFile> {
   }
   try {
     const fileSize = (await fh.stat()).size;
-    const header = await readHeader(fh, path, fileSize);
+    const header = await readHeader(fh, path, fileSize, Math.max(1, opts.headerChunkBytes ?? INITIAL_CHUNK));
     return new FileGGUFFile(fh, path, fileSize, header);
   } catch (e) {
     await fh.close();
@@ -198,9 +203,9 @@ export async function openGGUF(path: string): Promise<GGUFFile> {
   }
 }
 
-async function readHeader(fh: FileHandle, path: string, fileSize: number): Promise<GGUFHeader> {
+async function readHeader(fh: FileHandle, path: string, fileSize: number, chunk: number): Promise<GGUFHeader> {
   let buf: Uint8Array = new Uint8Array(0);
-  let want = Math.min(fileSize, INITIAL_CHUNK);
+  let want = Math.min(fileSize, chunk);
   for (;;) {
     buf = await extend(fh, buf, want, path);
     try {

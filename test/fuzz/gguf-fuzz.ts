@@ -124,7 +124,7 @@ const U64_EDGES = [
   (1n << 62n), (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n,
 ];
 
-function mutate(seed: SeedFile, rng: Rng): Uint8Array {
+export function mutate(seed: SeedFile, rng: Rng): Uint8Array {
   let b = seed.bytes.slice();
   const pick = (n: number) => Math.floor(rng.uniform() * n);
   // Positions mostly inside the header, sometimes anywhere.
