@@ -9,11 +9,12 @@
  *   string's tokens; we recognise the split patterns themselves).
  * - SentencePiece-derived BPE with byte fallback (decoder Sequence) -> model "llama": tokens,
  *   scores and types as the sentencepiece path writes them. tokenizer.json carries no piece
- *   scores, so we derive them: a normal piece's score is minus its id, which preserves the
- *   ordering of SentencePiece BPE models (pieces are numbered in merge order) — the reference's
- *   tokenizer.json fallback (LlamaHfVocab) writes -1000 for every piece, which degenerates the
- *   score-driven merge into left-to-right merging. Byte/control/unknown pieces score 0, added
- *   tokens -1000, as the converter does.
+ *   scores, so we derive them from the merges: HF's SentencePiece->BPE conversion lists merges in
+ *   order of the merged piece's score, so a piece's score is minus the rank of the first merge
+ *   producing it (pieces no merge produces score below all of those). This restores the score
+ *   order of the original model; the reference's tokenizer.json fallback (LlamaHfVocab) writes
+ *   -1000 for every piece, which degenerates the score-driven merge into left-to-right merging.
+ *   Byte/control/unknown pieces score 0, added tokens -1000, as the converter does.
  * - Special ids (bos/eos/unk/sep/pad/...), add_bos/add_eos (from the post-processor template and
  *   tokenizer_config `add_*_token`) and the chat template.
  */
@@ -293,6 +294,14 @@ function convertSpm(tj: HFTokenizerJSON, config: Obj, opts: ConvertOptions): GGU
   const types = new Int32Array(n).fill(TokenType.Unused);
   const unk = tj.model.unk_token ?? undefined;
   const controls = new Set((tj.added_tokens ?? []).filter((a) => a.special).map((a) => a.content));
+  // Score of a piece = -(rank of the first merge that produces it).
+  const mergeRank = new Map<string, number>();
+  mergesAsStrings(tj.model.merges).forEach((m, rank) => {
+    const pos = m.indexOf(" ", 1);
+    const merged = pos < 0 ? m : m.slice(0, pos) + m.slice(pos + 1);
+    if (!mergeRank.has(merged)) mergeRank.set(merged, rank);
+  });
+  const nMerges = tj.model.merges?.length ?? 0;
   for (let i = 0; i < n; i++) {
     const t = base.get(i);
     if (t === undefined) {
@@ -311,7 +320,8 @@ function convertSpm(tj: HFTokenizerJSON, config: Obj, opts: ConvertOptions): GGU
       scores[i] = 0;
     } else {
       types[i] = TokenType.Normal;
-      scores[i] = -i;
+      const r = mergeRank.get(t);
+      scores[i] = r !== undefined ? -r : -(nMerges + i);
     }
   }
   // Added tokens from tokenizer_config.json's added_tokens_decoder (the converter's source).

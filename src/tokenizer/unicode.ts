@@ -9,7 +9,8 @@
  */
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
+// ignoreBOM: a leading U+FEFF is content, not a byte-order mark to strip.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /** UTF-8 bytes of a string (lone surrogates become U+FFFD, as N-API's Utf8Value does). */
 export function utf8Encode(s: string): Uint8Array {

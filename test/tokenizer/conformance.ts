@@ -1,0 +1,132 @@
+/**
+ * Conformance harness: our tokenizer vs llama.cpp (node-llama-cpp, the reference) on the hard
+ * corpus for one real vocabulary. Also counts where llama.cpp and the HF tokenizer
+ * (@lenml/tokenizers) disagree, for the record (llama.cpp is followed where they differ).
+ */
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { Tokenizer, cleanSpaces } from "../../src/tokenizer/tokenizer.js";
+import { utf8Decode, utf8Encode } from "../../src/tokenizer/unicode.js";
+import { buildCorpus } from "./corpus.js";
+import { convertVocab, writeVocabGGUF, type VocabName } from "./helpers.js";
+
+export interface ConformanceReport {
+  vocab: VocabName;
+  corpus: number;
+  encodeMismatches: string[];
+  decodeMismatches: string[];
+  roundTripFailures: string[];
+  hfDisagreements: string[];
+}
+
+interface LlamaVocabModel {
+  tokenize(text: string, special?: boolean): number[];
+  detokenize(tokens: readonly number[], special?: boolean): string;
+  dispose(): Promise<void>;
+}
+
+/** Load the reference on a vocab-only GGUF written from our conversion. */
+export async function loadReference(
+  name: VocabName,
+): Promise<{ ours: Tokenizer; ref: LlamaVocabModel; dispose: () => Promise<void> }> {
+  const rec = convertVocab(name);
+  const path = await writeVocabGGUF(rec, name);
+  const { getLlama } = await import("node-llama-cpp");
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never, logger: () => {} });
+  const model = (await llama.loadModel({ modelPath: path, vocabOnly: true })) as unknown as LlamaVocabModel;
+  return {
+    ours: Tokenizer.fromMetadata(rec),
+    ref: model,
+    dispose: async () => {
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
+}
+
+const show = (s: string) => JSON.stringify(s).slice(0, 80);
+
+export async function runConformance(
+  name: VocabName,
+  opts: { hf?: boolean } = {},
+): Promise<ConformanceReport> {
+  const corpus = buildCorpus();
+  const { ours, ref, dispose } = await loadReference(name);
+  const rep: ConformanceReport = {
+    vocab: name,
+    corpus: corpus.length,
+    encodeMismatches: [],
+    decodeMismatches: [],
+    roundTripFailures: [],
+    hfDisagreements: [],
+  };
+  let hf: { encode(t: string, o: { add_special_tokens: boolean }): number[] } | undefined;
+  if (opts.hf) {
+    const require = createRequire(import.meta.url);
+    hf = require(`@lenml/tokenizer-${name}`).fromPreTrained();
+  }
+  try {
+    for (const text of corpus) {
+      for (const special of [false, true]) {
+        const want = Array.from(ref.tokenize(text, special));
+        const got = ours.encode(text, { parseSpecial: special });
+        if (JSON.stringify(want) !== JSON.stringify(got)) {
+          rep.encodeMismatches.push(
+            `${show(text)} special=${special}\n  llama.cpp ${want.join(",")}\n  ours      ${got.join(",")}`,
+          );
+          continue;
+        }
+        const dWant = ref.detokenize(want, special);
+        const dGot = ours.decode(want, { special });
+        if (dWant !== dGot)
+          rep.decodeMismatches.push(
+            `${show(text)} special=${special}: llama.cpp ${show(dWant)} ours ${show(dGot)}`,
+          );
+        if (!special) {
+          // Round trip: decoding gives back the text (after the vocabulary's space clean-up, if any).
+          // SentencePiece vocabularies write spaces as U+2581 and so decode a literal U+2581 as a space.
+          let wf = utf8Decode(utf8Encode(text));
+          if (ours.vocab.model === "llama") wf = wf.replaceAll("\u2581", " ");
+          const expect = ours.cleanSpaces ? utf8Decode(cleanSpaces(utf8Encode(wf))) : wf;
+          if (dGot !== expect) rep.roundTripFailures.push(`${show(text)} -> ${show(dGot)}`);
+        }
+        // HF (JS) keeps lone surrogates in the string and byte-falls-back on them; llama.cpp sees
+        // U+FFFD. That is a property of the JS port, so such strings are not compared with HF.
+        if (hf && special && !/\p{Cs}/u.test(text)) {
+          const h = hf.encode(text, { add_special_tokens: false });
+          if (JSON.stringify(h) !== JSON.stringify(want))
+            rep.hfDisagreements.push(
+              `${show(text)}\n  llama.cpp ${want.join(",")}\n  HF        ${h.join(",")}`,
+            );
+        }
+      }
+    }
+  } finally {
+    await dispose();
+  }
+  return rep;
+}
+
+/** Assert zero mismatches, printing the first few of each kind. */
+export function assertConformant(rep: ConformanceReport): void {
+  const head = (a: string[]) => a.slice(0, 8).join("\n");
+  console.log(
+    `# ${rep.vocab}: corpus ${rep.corpus} strings x 2 (parse_special off/on); encode mismatches ${rep.encodeMismatches.length}, ` +
+      `decode mismatches ${rep.decodeMismatches.length}, round-trip failures ${rep.roundTripFailures.length}, ` +
+      `llama.cpp-vs-HF disagreements ${rep.hfDisagreements.length}`,
+  );
+  if (rep.hfDisagreements.length)
+    console.log(`# HF disagreements (informational):\n${head(rep.hfDisagreements)}`);
+  assert.ok(rep.corpus >= 500, "corpus must hold at least 500 strings");
+  assert.equal(
+    rep.encodeMismatches.length,
+    0,
+    `encode mismatches vs llama.cpp:\n${head(rep.encodeMismatches)}`,
+  );
+  assert.equal(
+    rep.decodeMismatches.length,
+    0,
+    `decode mismatches vs llama.cpp:\n${head(rep.decodeMismatches)}`,
+  );
+  assert.equal(rep.roundTripFailures.length, 0, `round-trip failures:\n${head(rep.roundTripFailures)}`);
+}
