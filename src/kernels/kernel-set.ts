@@ -16,6 +16,8 @@
  *   ks.matvec(w, x, y);              // y[rows] = W[rows,cols] . x[cols]
  *   ks.matmul(w, X, nTokens, Y);     // Y[nTokens,rows] = X[nTokens,cols] . W^T
  *   ks.dequantizeRow(w, row, out);   // out[cols] = W[row,:] (embedding lookup)
+ *   ks.rmsNorm / softmax / siluMul / add / rope / attention   // see each method
+ *       // (today both sets run these in TypeScript, src/kernels/ts-ops.ts)
  *
  * Quantized products follow ggml: the activation is quantized once per product to Q8_0 (for
  * Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights) or Q8_K (K-quants), then integer block dots are scaled, so
@@ -26,6 +28,9 @@
  * Web Worker (the main thread may not block, the pool then spins).
  */
 import type { GGMLType } from "../gguf/types.js";
+import type { RopeOptions } from "./ref/ops.js";
+
+export type { RopeOptions };
 
 /** An opaque, prepared weight matrix [rows, cols]. Only the KernelSet that made it can use it. */
 export interface PreparedWeight {
@@ -56,6 +61,31 @@ export interface KernelSet {
   matmul(w: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void;
   /** out[cols] = W[row, :] as f32. */
   dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
+
+  /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */
+  rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows?: number, eps?: number): void;
+  /** In-place softmax of each row of x [nRows][n]. */
+  softmax(x: Float32Array, n: number, nRows?: number): void;
+  /** out = silu(gate) * up. */
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void;
+  /** out = a + b. */
+  add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
+  /** In-place RoPE of x [nTokens][nHeads][headDim], token t at position pos0 + t. */
+  rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void;
+  /** Causal GQA attention, q [nTokens][nHead][hd] at pos0.., k/v [nKV][nHeadKV][hd] -> out like q. */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale?: number,
+  ): void;
 
   /** Stops worker threads; the set must not be used afterwards. */
   dispose(): Promise<void>;

@@ -10,13 +10,14 @@ import { KernelError } from "../../errors.js";
 import { quantFormat, dequantizeInto } from "../../quant/index.js";
 import type { KernelSet, PreparedWeight } from "../kernel-set.js";
 import { checkWeightArgs, checkVec } from "../shape-checks.js";
+import { TsOps } from "../ts-ops.js";
 
 interface RefWeight extends PreparedWeight {
   readonly data: Uint8Array;
   readonly rowBytes: number;
 }
 
-export class RefKernelSet implements KernelSet {
+export class RefKernelSet extends TsOps implements KernelSet {
   readonly name = "ref";
   readonly threads = 1;
 

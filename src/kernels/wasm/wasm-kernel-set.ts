@@ -14,6 +14,7 @@ import { ThreadPool, type SpawnWorker } from "./pool.js";
 import { isNode, loadKernelModule, type WasmSource } from "./loader.js";
 import { PACKED, packedBytes, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
+import { TsOps } from "../ts-ops.js";
 
 /** Exports the pool may dispatch, by index. */
 const EXPORTS = [
@@ -93,7 +94,7 @@ function missing(name: string): () => never {
   };
 }
 
-export class WasmKernelSet implements KernelSet {
+export class WasmKernelSet extends TsOps implements KernelSet {
   readonly name = "wasm-simd128";
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
 
@@ -101,7 +102,9 @@ export class WasmKernelSet implements KernelSet {
     readonly arena: WasmArena,
     private readonly pool: ThreadPool,
     private readonly fns: ((...a: number[]) => void)[],
-  ) {}
+  ) {
+    super();
+  }
 
   get threads(): number {
     return this.pool.threads;

@@ -1,0 +1,94 @@
+/**
+ * The element-wise and attention part of KernelSet, implemented with the TypeScript ops
+ * (ref/ops.ts) plus argument checks. Both KernelSets inherit it for now: these ops are O(n) per
+ * token (attention O(n*ctx)), small next to the matrix products; SIMD versions are future work.
+ */
+import { KernelError } from "../errors.js";
+import { checkVec } from "./shape-checks.js";
+import * as ops from "./ref/ops.js";
+import type { RopeOptions } from "./ref/ops.js";
+
+export type { RopeOptions };
+
+function pos(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new KernelError(`${name} must be a positive integer, got ${v}`);
+}
+
+export abstract class TsOps {
+  /** out[r] = x[r] / rms(x[r]) * weight; x, out: [nRows][n]. */
+  rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows = 1, eps = 1e-6): void {
+    pos("n", n);
+    pos("nRows", nRows);
+    checkVec("x", x, n * nRows);
+    checkVec("weight", weight, n);
+    checkVec("out", out, n * nRows);
+    ops.rmsNorm(x, weight, out, n, nRows, eps);
+  }
+
+  /** In-place softmax of each row: x [nRows][n]. */
+  softmax(x: Float32Array, n: number, nRows = 1): void {
+    pos("n", n);
+    pos("nRows", nRows);
+    checkVec("x", x, n * nRows);
+    ops.softmax(x, n, nRows);
+  }
+
+  /** out = silu(gate) * up (SwiGLU), n elements. */
+  siluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
+    pos("n", n);
+    checkVec("gate", gate, n);
+    checkVec("up", up, n);
+    checkVec("out", out, n);
+    ops.siluMul(gate, up, out, n);
+  }
+
+  /** out = a + b, n elements (out may alias a or b). */
+  add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    pos("n", n);
+    checkVec("a", a, n);
+    checkVec("b", b, n);
+    checkVec("out", out, n);
+    ops.add(a, b, out, n);
+  }
+
+  /** In-place RoPE of x [nTokens][nHeads][headDim] at positions pos0.. (normal or NeoX). */
+  rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void {
+    pos("nTokens", nTokens);
+    pos("nHeads", nHeads);
+    pos("headDim", headDim);
+    const nRot = o.nRot ?? headDim;
+    if (nRot % 2 !== 0 || nRot > headDim || nRot < 2) throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
+    if (!Number.isInteger(pos0) || pos0 < 0) throw new KernelError(`rope: bad position ${pos0}`);
+    checkVec("x", x, nTokens * nHeads * headDim);
+    ops.rope(x, nTokens, nHeads, headDim, pos0, o);
+  }
+
+  /**
+   * Causal GQA attention: q [nTokens][nHead][hd] at positions pos0.., k/v caches [nKV][nHeadKV][hd],
+   * out [nTokens][nHead][hd]. Decode: nTokens = 1, pos0 = nKV - 1.
+   */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale = 1 / Math.sqrt(hd),
+  ): void {
+    for (const [n, x] of [["nTokens", nTokens], ["nKV", nKV], ["nHead", nHead], ["nHeadKV", nHeadKV], ["hd", hd]] as const) pos(n, x);
+    if (nHead % nHeadKV !== 0) throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
+    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
+      throw new KernelError(`attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`);
+    }
+    checkVec("q", q, nTokens * nHead * hd);
+    checkVec("k", k, nKV * nHeadKV * hd);
+    checkVec("v", v, nKV * nHeadKV * hd);
+    checkVec("out", out, nTokens * nHead * hd);
+    ops.attention(q, k, v, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
+  }
+}
