@@ -28,7 +28,13 @@ export function bf16ToFp32(h: number): number {
 }
 
 /** Row conversion float32 -> BF16 bytes (ggml_fp32_to_bf16_row_ref). */
-export function quantizeRowBF16(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowBF16(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   const bits = new Uint32Array(src.buffer, src.byteOffset + srcOff * 4, n);
   for (let i = 0; i < n; i++) {
     const h = fp32BitsToBf16(bits[i]);
@@ -38,7 +44,13 @@ export function quantizeRowBF16(src: Float32Array, srcOff: number, dst: Uint8Arr
 }
 
 /** Row conversion BF16 bytes -> float32, bit-exact. */
-export function dequantizeRowBF16(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowBF16(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   const out = new Uint32Array(dst.buffer, dst.byteOffset + dstOff * 4, n);
   for (let i = 0; i < n; i++) out[i] = ((src[srcOff + 2 * i] | (src[srcOff + 2 * i + 1] << 8)) << 16) >>> 0;
 }

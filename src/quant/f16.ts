@@ -83,7 +83,13 @@ export function writeF16(bytes: Uint8Array, off: number, f: number): void {
 }
 
 /** Row conversion float32 -> F16 bytes (ggml_fp32_to_fp16_row). Reads bits, so NaN signs survive. */
-export function quantizeRowF16(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowF16(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   const bits = new Uint32Array(src.buffer, src.byteOffset + srcOff * 4, n);
   for (let i = 0; i < n; i++) {
     const h = fp32BitsToFp16(bits[i]);
@@ -93,7 +99,13 @@ export function quantizeRowF16(src: Float32Array, srcOff: number, dst: Uint8Arra
 }
 
 /** Row conversion F16 bytes -> float32, bit-identical to ggml (see fp16ToFp32Bits). */
-export function dequantizeRowF16(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowF16(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   fp16Table();
   const tbits = new Uint32Array(table!.buffer);
   const out = new Uint32Array(dst.buffer, dst.byteOffset + dstOff * 4, n);

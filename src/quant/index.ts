@@ -27,9 +27,21 @@ export * from "./bf16.js";
 export { quantizeRowQ8_0Avx } from "./q8_0.js";
 
 /** Quantize n floats (a whole number of blocks) from src[srcOff] into dst[dstOff]. */
-export type RowQuantizer = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
+export type RowQuantizer = (
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+) => void;
 /** Dequantize n elements (a whole number of blocks) from bytes[srcOff] into dst[dstOff]. */
-export type RowDequantizer = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
+export type RowDequantizer = (
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+) => void;
 /** Dot of n elements: x blocks at x[xOff] with activation blocks (format `dotType`) at y[yOff]. */
 export type BlockDot = (x: Uint8Array, xOff: number, y: Uint8Array, yOff: number, n: number) => number;
 
@@ -44,7 +56,13 @@ export interface QuantFormat {
 function quantizeRowF32(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   new Float32Array(dst.buffer, dst.byteOffset + dstOff, n).set(src.subarray(srcOff, srcOff + n));
 }
-function dequantizeRowF32(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+function dequantizeRowF32(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   // Copy the bytes (not the values) so NaN payloads survive, whatever the alignment of src.
   new Uint8Array(dst.buffer, dst.byteOffset + dstOff * 4, n * 4).set(src.subarray(srcOff, srcOff + n * 4));
 }
@@ -66,17 +84,47 @@ const FORMATS = new Map<GGMLType, QuantFormat>([
   [GGMLType.F32, { quantize: quantizeRowF32, dequantize: dequantizeRowF32, dotType: GGMLType.F32 }],
   [GGMLType.F16, { quantize: quantizeRowF16, dequantize: dequantizeRowF16, dotType: GGMLType.F16 }],
   [GGMLType.BF16, { quantize: quantizeRowBF16, dequantize: dequantizeRowBF16, dotType: GGMLType.BF16 }],
-  [GGMLType.Q4_0, { quantize: quantizeRowQ4_0, dequantize: dequantizeRowQ4_0, dotType: GGMLType.Q8_0, dot: vecDotQ4_0Q8_0 }],
-  [GGMLType.Q4_1, { quantize: quantizeRowQ4_1, dequantize: dequantizeRowQ4_1, dotType: GGMLType.Q8_1, dot: vecDotQ4_1Q8_1 }],
-  [GGMLType.Q5_0, { quantize: quantizeRowQ5_0, dequantize: dequantizeRowQ5_0, dotType: GGMLType.Q8_0, dot: vecDotQ5_0Q8_0 }],
-  [GGMLType.Q5_1, { quantize: quantizeRowQ5_1, dequantize: dequantizeRowQ5_1, dotType: GGMLType.Q8_1, dot: vecDotQ5_1Q8_1 }],
-  [GGMLType.Q8_0, { quantize: quantizeRowQ8_0, dequantize: dequantizeRowQ8_0, dotType: GGMLType.Q8_0, dot: vecDotQ8_0Q8_0 }],
+  [
+    GGMLType.Q4_0,
+    { quantize: quantizeRowQ4_0, dequantize: dequantizeRowQ4_0, dotType: GGMLType.Q8_0, dot: vecDotQ4_0Q8_0 },
+  ],
+  [
+    GGMLType.Q4_1,
+    { quantize: quantizeRowQ4_1, dequantize: dequantizeRowQ4_1, dotType: GGMLType.Q8_1, dot: vecDotQ4_1Q8_1 },
+  ],
+  [
+    GGMLType.Q5_0,
+    { quantize: quantizeRowQ5_0, dequantize: dequantizeRowQ5_0, dotType: GGMLType.Q8_0, dot: vecDotQ5_0Q8_0 },
+  ],
+  [
+    GGMLType.Q5_1,
+    { quantize: quantizeRowQ5_1, dequantize: dequantizeRowQ5_1, dotType: GGMLType.Q8_1, dot: vecDotQ5_1Q8_1 },
+  ],
+  [
+    GGMLType.Q8_0,
+    { quantize: quantizeRowQ8_0, dequantize: dequantizeRowQ8_0, dotType: GGMLType.Q8_0, dot: vecDotQ8_0Q8_0 },
+  ],
   [GGMLType.Q8_1, { quantize: quantizeRowQ8_1, dequantize: dequantizeRowQ8_1 }],
-  [GGMLType.Q2_K, { quantize: quantizeRowQ2_K, dequantize: dequantizeRowQ2_K, dotType: GGMLType.Q8_K, dot: vecDotQ2_KQ8_K }],
-  [GGMLType.Q3_K, { quantize: quantizeRowQ3_K, dequantize: dequantizeRowQ3_K, dotType: GGMLType.Q8_K, dot: vecDotQ3_KQ8_K }],
-  [GGMLType.Q4_K, { quantize: quantizeRowQ4_K, dequantize: dequantizeRowQ4_K, dotType: GGMLType.Q8_K, dot: vecDotQ4_KQ8_K }],
-  [GGMLType.Q5_K, { quantize: quantizeRowQ5_K, dequantize: dequantizeRowQ5_K, dotType: GGMLType.Q8_K, dot: vecDotQ5_KQ8_K }],
-  [GGMLType.Q6_K, { quantize: quantizeRowQ6_K, dequantize: dequantizeRowQ6_K, dotType: GGMLType.Q8_K, dot: vecDotQ6_KQ8_K }],
+  [
+    GGMLType.Q2_K,
+    { quantize: quantizeRowQ2_K, dequantize: dequantizeRowQ2_K, dotType: GGMLType.Q8_K, dot: vecDotQ2_KQ8_K },
+  ],
+  [
+    GGMLType.Q3_K,
+    { quantize: quantizeRowQ3_K, dequantize: dequantizeRowQ3_K, dotType: GGMLType.Q8_K, dot: vecDotQ3_KQ8_K },
+  ],
+  [
+    GGMLType.Q4_K,
+    { quantize: quantizeRowQ4_K, dequantize: dequantizeRowQ4_K, dotType: GGMLType.Q8_K, dot: vecDotQ4_KQ8_K },
+  ],
+  [
+    GGMLType.Q5_K,
+    { quantize: quantizeRowQ5_K, dequantize: dequantizeRowQ5_K, dotType: GGMLType.Q8_K, dot: vecDotQ5_KQ8_K },
+  ],
+  [
+    GGMLType.Q6_K,
+    { quantize: quantizeRowQ6_K, dequantize: dequantizeRowQ6_K, dotType: GGMLType.Q8_K, dot: vecDotQ6_KQ8_K },
+  ],
   [GGMLType.Q8_K, { quantize: quantizeRowQ8_K, dequantize: dequantizeRowQ8_K }],
 ]);
 // F32/F16/BF16 dots need the dequantizers, so they are attached after the table exists.
@@ -103,7 +151,13 @@ function formatOrThrow(type: GGMLType, what: "quantize" | "dequantize" | "dot"):
   if (!f || (what === "quantize" && !f.quantize) || (what === "dot" && !f.dot)) {
     throw new InputError(`no reference ${what} for ggml type ${ggmlTypeName(type)}`, {
       field: "type",
-      hint: `supported: ${[...FORMATS.keys()].filter((t) => what === "dequantize" || (what === "quantize" ? FORMATS.get(t)!.quantize : FORMATS.get(t)!.dot)).map(ggmlTypeName).join(", ")}`,
+      hint: `supported: ${[...FORMATS.keys()]
+        .filter(
+          (t) =>
+            what === "dequantize" || (what === "quantize" ? FORMATS.get(t)!.quantize : FORMATS.get(t)!.dot),
+        )
+        .map(ggmlTypeName)
+        .join(", ")}`,
     });
   }
   return f;
@@ -112,9 +166,12 @@ function formatOrThrow(type: GGMLType, what: "quantize" | "dequantize" | "dot"):
 function checkCount(type: GGMLType, n: number, field: string): { blockSize: number; typeSize: number } {
   const tr = ggmlTypeTraits(type);
   if (!Number.isSafeInteger(n) || n < 0 || n % tr.blockSize !== 0) {
-    throw new InputError(`${field} = ${n} is not a non-negative multiple of the ${tr.name} block size ${tr.blockSize}`, {
-      field,
-    });
+    throw new InputError(
+      `${field} = ${n} is not a non-negative multiple of the ${tr.name} block size ${tr.blockSize}`,
+      {
+        field,
+      },
+    );
   }
   return tr;
 }
@@ -133,7 +190,9 @@ export function quantizeRows(type: GGMLType, src: Float32Array, nPerRow: number)
   const f = formatOrThrow(type, "quantize");
   checkCount(type, nPerRow, "nPerRow");
   if (nPerRow === 0 ? src.length !== 0 : src.length % nPerRow !== 0) {
-    throw new InputError(`source of ${src.length} floats is not a whole number of rows of ${nPerRow}`, { field: "src" });
+    throw new InputError(`source of ${src.length} floats is not a whole number of rows of ${nPerRow}`, {
+      field: "src",
+    });
   }
   const out = new Uint8Array(bytesFor(type, src.length));
   // Blocks never straddle rows (nPerRow is a multiple of the block size), so one pass covers all rows.
@@ -167,7 +226,9 @@ export function dequantizeInto(
     );
   }
   if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + nElements > out.length) {
-    throw new InputError(`output of ${out.length} floats cannot hold ${nElements} at ${outOffset}`, { field: "out" });
+    throw new InputError(`output of ${out.length} floats cannot hold ${nElements} at ${outOffset}`, {
+      field: "out",
+    });
   }
   f.dequantize(bytes, byteOffset, out, outOffset, nElements);
 }
@@ -188,10 +249,13 @@ function checkDotArgs(type: GGMLType, row: Uint8Array, rowOffset: number, x: Flo
   checkCount(type, n, "n");
   const need = bytesFor(type, n);
   if (!Number.isSafeInteger(rowOffset) || rowOffset < 0 || rowOffset + need > row.length) {
-    throw new InputError(`${ggmlTypeName(type)} row too short: need ${need} bytes at offset ${rowOffset}, have ${row.length}`, {
-      offset: rowOffset,
-      field: "row",
-    });
+    throw new InputError(
+      `${ggmlTypeName(type)} row too short: need ${need} bytes at offset ${rowOffset}, have ${row.length}`,
+      {
+        offset: rowOffset,
+        field: "row",
+      },
+    );
   }
   if (x.length < n) throw new InputError(`x has ${x.length} floats, dot needs ${n}`, { field: "x" });
 }
@@ -202,7 +266,13 @@ function checkDotArgs(type: GGMLType, row: Uint8Array, rowOffset: number, x: Flo
  * with the reference activation quantizer, then the generic block dot runs. Matches llama.cpp's
  * portable (non-SIMD) CPU build bit for bit.
  */
-export function vecDot(type: GGMLType, row: Uint8Array, rowOffset: number, x: Float32Array, n: number): number {
+export function vecDot(
+  type: GGMLType,
+  row: Uint8Array,
+  rowOffset: number,
+  x: Float32Array,
+  n: number,
+): number {
   const f = formatOrThrow(type, "dot");
   checkDotArgs(type, row, rowOffset, x, n);
   const yType = f.dotType!;
@@ -212,7 +282,13 @@ export function vecDot(type: GGMLType, row: Uint8Array, rowOffset: number, x: Fl
 }
 
 /** Dequantize the row, then dot with x in float64: the "exact" value vecDot approximates. */
-export function vecDotDequantized(type: GGMLType, row: Uint8Array, rowOffset: number, x: Float32Array, n: number): number {
+export function vecDotDequantized(
+  type: GGMLType,
+  row: Uint8Array,
+  rowOffset: number,
+  x: Float32Array,
+  n: number,
+): number {
   formatOrThrow(type, "dequantize");
   checkDotArgs(type, row, rowOffset, x, n);
   const w = scratchF32(0, n);

@@ -11,7 +11,14 @@ import { fround, nearestInt, GROUP_MAX_EPS } from "./cfloat.js";
  * Writes L[lOff+i] = q + nmax (0..2*nmax-1) and returns the scale: x ~ scale * (L - nmax).
  * Only rmse_type 1 without importance weights is implemented (the one the _ref quantizers use).
  */
-export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOff: number, L: Int8Array, lOff: number): number {
+export function makeQxQuants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xOff: number,
+  L: Int8Array,
+  lOff: number,
+): number {
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {
@@ -67,7 +74,14 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOff: num
  * rounds move single quants to the value that most improves the weighted (x^2) least-squares fit.
  * Writes L = q + nmax and returns the scale.
  */
-export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xOff: number, L: Int8Array, lOff: number): number {
+export function makeQ3Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xOff: number,
+  L: Int8Array,
+  lOff: number,
+): number {
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {

@@ -24,7 +24,13 @@ const mins = new Float32Array(16);
  * Byte-identical to ggml quantize_row_q2_K_ref: make_qkx2_quants per 16 weights (weights |x|, mean
  * absolute error, 15 steps from -0.5), 4-bit scales and mins against the super-block maxima, requantize.
  */
-export function quantizeRowQ2_K(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ2_K(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   const q4scale = 15;
   for (let b = 0; b < n / QK_K; b++) {
     const x = srcOff + b * QK_K;
@@ -33,7 +39,22 @@ export function quantizeRowQ2_K(src: Float32Array, srcOff: number, dst: Uint8Arr
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
       for (let l = 0; l < 16; l++) weights[l] = Math.abs(src[x + 16 * j + l]);
-      scales[j] = makeQkx2Quants(16, 3, src, x + 16 * j, weights, L, 16 * j, mins, j, Laux, fround(-0.5), fround(0.1), 15, true);
+      scales[j] = makeQkx2Quants(
+        16,
+        3,
+        src,
+        x + 16 * j,
+        weights,
+        L,
+        16 * j,
+        mins,
+        j,
+        Laux,
+        fround(-0.5),
+        fround(0.1),
+        15,
+        true,
+      );
       if (scales[j] > maxScale) maxScale = scales[j];
       if (mins[j] > maxMin) maxMin = mins[j];
     }
@@ -72,7 +93,13 @@ export function quantizeRowQ2_K(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ2_K(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ2_K(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const o = srcOff + b * Q2_K_BYTES;
     const d = readF16(src, o + D);

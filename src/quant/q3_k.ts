@@ -38,7 +38,13 @@ const scales = new Float32Array(16);
  * Byte-identical to ggml quantize_row_q3_K_ref: make_q3_quants (nmax 4, x^2-weighted refinement) per
  * 16 weights, 6-bit signed scales against the largest-magnitude scale, requantize, pack.
  */
-export function quantizeRowQ3_K(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ3_K(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const x = srcOff + b * QK_K;
     const o = dstOff + b * Q3_K_BYTES;
@@ -92,7 +98,13 @@ export function quantizeRowQ3_K(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ3_K(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ3_K(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const o = srcOff + b * Q3_K_BYTES;
     const dAll = readF16(src, o + D);

@@ -13,7 +13,13 @@ export const Q4_0_BYTES = 18;
  * Byte-identical to ggml quantize_row_q4_0_ref: d = max/-8 where max is the signed value of largest
  * magnitude (so that value maps exactly to q = 0), q = min(15, trunc(x/d + 8.5)).
  */
-export function quantizeRowQ4_0(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ4_0(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK4_0; b++) {
     const x = srcOff + b * QK4_0;
     const o = dstOff + b * Q4_0_BYTES;
@@ -39,7 +45,13 @@ export function quantizeRowQ4_0(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ4_0(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ4_0(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK4_0; b++) {
     const o = srcOff + b * Q4_0_BYTES;
     const d = readF16(src, o);

@@ -12,7 +12,13 @@ export const QK4_1 = 32;
 export const Q4_1_BYTES = 20;
 
 /** Byte-identical to ggml quantize_row_q4_1_ref: d = (max-min)/15, q = min(15, trunc((x-min)/d + 0.5)). */
-export function quantizeRowQ4_1(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ4_1(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK4_1; b++) {
     const x = srcOff + b * QK4_1;
     const o = dstOff + b * Q4_1_BYTES;
@@ -37,7 +43,13 @@ export function quantizeRowQ4_1(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ4_1(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ4_1(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK4_1; b++) {
     const o = srcOff + b * Q4_1_BYTES;
     const d = readF16(src, o);

@@ -47,7 +47,13 @@ const mins = new Float32Array(8);
  * weights av|x| + |x| (20 steps from -1.0); scales and mins are then quantized to 6 bits against the
  * super-block maxima and the weights requantized with the rounded scales.
  */
-export function quantizeRowQ4_K(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ4_K(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   quantizeRowQxK(src, srcOff, dst, dstOff, n, 15);
 }
 
@@ -74,7 +80,22 @@ export function quantizeRowQxK(
       for (let l = 0; l < 32; l++) sumX2 = fround(sumX2 + fround(src[x + 32 * j + l] * src[x + 32 * j + l]));
       const avX = fround(Math.sqrt(fround(sumX2 / 32)));
       for (let l = 0; l < 32; l++) weights[l] = avX + Math.abs(src[x + 32 * j + l]);
-      scales[j] = makeQkx2Quants(32, nmax, src, x + 32 * j, weights, L, 32 * j, mins, j, Laux, rmin, rdelta, nstep, false);
+      scales[j] = makeQkx2Quants(
+        32,
+        nmax,
+        src,
+        x + 32 * j,
+        weights,
+        L,
+        32 * j,
+        mins,
+        j,
+        Laux,
+        rmin,
+        rdelta,
+        nstep,
+        false,
+      );
       if (scales[j] > maxScale) maxScale = scales[j];
       if (mins[j] > maxMin) maxMin = mins[j];
     }
@@ -127,7 +148,13 @@ export function quantizeRowQxK(
   }
 }
 
-export function dequantizeRowQ4_K(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ4_K(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const o = srcOff + b * Q4_K_BYTES;
     const d = readF16(src, o);
@@ -172,7 +199,14 @@ export function vecDotQ4_KQ8_K(x: Uint8Array, xOff: number, y: Uint8Array, yOff:
   return vecDotQxKQ8_K(x, xOff, y, yOff, n, false);
 }
 
-export function vecDotQxKQ8_K(x: Uint8Array, xOff: number, y: Uint8Array, yOff: number, n: number, q5: boolean): number {
+export function vecDotQxKQ8_K(
+  x: Uint8Array,
+  xOff: number,
+  y: Uint8Array,
+  yOff: number,
+  n: number,
+  q5: boolean,
+): number {
   const bytes = q5 ? 176 : Q4_K_BYTES;
   const qsOff = q5 ? 48 : 16;
   sums.fill(0);

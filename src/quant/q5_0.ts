@@ -11,7 +11,13 @@ export const QK5_0 = 32;
 export const Q5_0_BYTES = 22;
 
 /** Byte-identical to ggml quantize_row_q5_0_ref: d = max/-16, q = min(31, trunc(x/d + 16.5)). */
-export function quantizeRowQ5_0(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ5_0(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK5_0; b++) {
     const x = srcOff + b * QK5_0;
     const o = dstOff + b * Q5_0_BYTES;
@@ -39,7 +45,13 @@ export function quantizeRowQ5_0(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ5_0(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ5_0(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK5_0; b++) {
     const o = srcOff + b * Q5_0_BYTES;
     const d = readF16(src, o);

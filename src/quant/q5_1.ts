@@ -13,7 +13,13 @@ export const QK5_1 = 32;
 export const Q5_1_BYTES = 24;
 
 /** Byte-identical to ggml quantize_row_q5_1_ref: d = (max-min)/31, q = uint8(trunc((x-min)/d + 0.5)). */
-export function quantizeRowQ5_1(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ5_1(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK5_1; b++) {
     const x = srcOff + b * QK5_1;
     const o = dstOff + b * Q5_1_BYTES;
@@ -41,7 +47,13 @@ export function quantizeRowQ5_1(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ5_1(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ5_1(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK5_1; b++) {
     const o = srcOff + b * Q5_1_BYTES;
     const d = readF16(src, o);

@@ -15,11 +15,23 @@ export const Q5_K_BYTES = 176;
  * Byte-identical to ggml quantize_row_q5_K_ref: as Q4_K with nmax 31 and the candidate search
  * make_qkx2_quants(rmin -0.5, rdelta 0.1, 15 steps).
  */
-export function quantizeRowQ5_K(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ5_K(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   quantizeRowQxK(src, srcOff, dst, dstOff, n, 31);
 }
 
-export function dequantizeRowQ5_K(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ5_K(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const o = srcOff + b * Q5_K_BYTES;
     const d = readF16(src, o);
@@ -35,8 +47,10 @@ export function dequantizeRowQ5_K(src: Uint8Array, srcOff: number, dst: Float32A
       const u1 = 1 << (2 * c);
       const u2 = 2 << (2 * c);
       const ql = o + 48 + 32 * c;
-      for (let l = 0; l < 32; l++) dst[y++] = fround(d1 * ((src[ql + l] & 0xf) + (src[o + 16 + l] & u1 ? 16 : 0))) - m1;
-      for (let l = 0; l < 32; l++) dst[y++] = fround(d2 * ((src[ql + l] >>> 4) + (src[o + 16 + l] & u2 ? 16 : 0))) - m2;
+      for (let l = 0; l < 32; l++)
+        dst[y++] = fround(d1 * ((src[ql + l] & 0xf) + (src[o + 16 + l] & u1 ? 16 : 0))) - m1;
+      for (let l = 0; l < 32; l++)
+        dst[y++] = fround(d2 * ((src[ql + l] >>> 4) + (src[o + 16 + l] & u2 ? 16 : 0))) - m2;
     }
   }
 }

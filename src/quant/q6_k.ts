@@ -21,7 +21,13 @@ const scales = new Float32Array(16);
  * Byte-identical to ggml quantize_row_q6_K_ref: per 16 weights make_qx_quants(nmax 32, weights x^2),
  * scales quantized to int8 against the super-block's largest-magnitude scale, then requantized.
  */
-export function quantizeRowQ6_K(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ6_K(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const x = srcOff + b * QK_K;
     const o = dstOff + b * Q6_K_BYTES;
@@ -42,7 +48,8 @@ export function quantizeRowQ6_K(src: Float32Array, srcOff: number, dst: Uint8Arr
     }
     const iscale = fround(-128 / maxScale);
     writeF16(dst, o + D, fround(1 / iscale));
-    for (let ib = 0; ib < 16; ib++) dst[o + SC + ib] = toInt8(Math.min(127, nearestInt(fround(iscale * scales[ib])))) & 0xff;
+    for (let ib = 0; ib < 16; ib++)
+      dst[o + SC + ib] = toInt8(Math.min(127, nearestInt(fround(iscale * scales[ib])))) & 0xff;
     const dAll = readF16(dst, o + D);
     for (let j = 0; j < 16; j++) {
       const d = fround(dAll * ((dst[o + SC + j] << 24) >> 24));
@@ -63,7 +70,8 @@ export function quantizeRowQ6_K(src: Float32Array, srcOff: number, dst: Uint8Arr
         const q4 = L[Lb + l + 96];
         dst[ql + l] = (q1 & 0xf) | ((q3 & 0xf) << 4);
         dst[ql + l + 32] = (q2 & 0xf) | ((q4 & 0xf) << 4);
-        dst[qh + l] = ((q1 >> 4) & 3) | (((q2 >> 4) & 3) << 2) | (((q3 >> 4) & 3) << 4) | (((q4 >> 4) & 3) << 6);
+        dst[qh + l] =
+          ((q1 >> 4) & 3) | (((q2 >> 4) & 3) << 2) | (((q3 >> 4) & 3) << 4) | (((q4 >> 4) & 3) << 6);
       }
     }
   }
@@ -76,7 +84,13 @@ function q6(b: Uint8Array, o: number, h: number, k: number, l: number): number {
   return nib | (((b[o + QH + 32 * h + l] >>> (2 * k)) & 3) << 4);
 }
 
-export function dequantizeRowQ6_K(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ6_K(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const o = srcOff + b * Q6_K_BYTES;
     const d = readF16(src, o + D);

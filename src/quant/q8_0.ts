@@ -9,7 +9,13 @@ export const QK8_0 = 32;
 export const Q8_0_BYTES = 34;
 
 /** Byte-identical to ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x * (1/d)). */
-export function quantizeRowQ8_0(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ8_0(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK8_0; b++) {
     const x = srcOff + b * QK8_0;
     const o = dstOff + b * Q8_0_BYTES;
@@ -27,7 +33,13 @@ export function quantizeRowQ8_0(src: Float32Array, srcOff: number, dst: Uint8Arr
  * id = 127/amax instead of 1/d and rounds half to even instead of away from zero, so its bytes can
  * differ from the _ref variant in the last bit of a few quants.
  */
-export function quantizeRowQ8_0Avx(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ8_0Avx(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK8_0; b++) {
     const x = srcOff + b * QK8_0;
     const o = dstOff + b * Q8_0_BYTES;
@@ -45,7 +57,13 @@ function roundHalfEven(v: number): number {
   return f > 0.5 || (f === 0.5 && (r & 1) !== 0) ? r + 1 : r;
 }
 
-export function dequantizeRowQ8_0(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ8_0(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK8_0; b++) {
     const o = srcOff + b * Q8_0_BYTES;
     const d = readF16(src, o);

@@ -10,7 +10,13 @@ export const QK8_1 = 32;
 export const Q8_1_BYTES = 36;
 
 /** Byte-identical to ggml quantize_row_q8_1_ref. */
-export function quantizeRowQ8_1(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ8_1(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK8_1; b++) {
     const x = srcOff + b * QK8_1;
     const o = dstOff + b * Q8_1_BYTES;
@@ -29,7 +35,13 @@ export function quantizeRowQ8_1(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ8_1(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ8_1(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK8_1; b++) {
     const o = srcOff + b * Q8_1_BYTES;
     const d = readF16(src, o);

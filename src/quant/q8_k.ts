@@ -16,7 +16,13 @@ export const Q8_K_BSUMS = 260;
  * iscale = -127/max with max the signed value of largest magnitude, q = min(127, nearest(iscale*x)),
  * d = 1/iscale.
  */
-export function quantizeRowQ8_K(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ8_K(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const x = srcOff + b * QK_K;
     const o = dstOff + b * Q8_K_BYTES;
@@ -34,7 +40,8 @@ export function quantizeRowQ8_K(src: Float32Array, srcOff: number, dst: Uint8Arr
       continue;
     }
     const iscale = fround(-127 / max);
-    for (let j = 0; j < QK_K; j++) dst[o + Q8_K_QS + j] = Math.min(127, nearestInt(fround(iscale * src[x + j]))) & 0xff;
+    for (let j = 0; j < QK_K; j++)
+      dst[o + Q8_K_QS + j] = Math.min(127, nearestInt(fround(iscale * src[x + j]))) & 0xff;
     for (let g = 0; g < 16; g++) {
       let sum = 0;
       for (let i = 0; i < 16; i++) sum += (dst[o + Q8_K_QS + 16 * g + i] << 24) >> 24;
@@ -44,7 +51,13 @@ export function quantizeRowQ8_K(src: Float32Array, srcOff: number, dst: Uint8Arr
   }
 }
 
-export function dequantizeRowQ8_K(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void {
+export function dequantizeRowQ8_K(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / QK_K; b++) {
     const o = srcOff + b * Q8_K_BYTES;
     const d = readF32(src, o);

@@ -58,29 +58,36 @@ test("hand-checked values", () => {
 });
 
 const why = liveUnavailable();
-test("2^20 random float bit patterns convert like ggml (live)", { skip: why ? `skipped: ${why}` : false }, () => {
-  const rng = new Rng(7);
-  const n = 1 << 20;
-  const bits = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    // Half the samples uniform over all bit patterns, half concentrated in the f16 range.
-    bits[i] = i & 1 ? rng.uint32() : ((rng.uint32() & 0x80000000) | (0x30000000 + (rng.uint32() % 0x18000000))) >>> 0;
-  }
-  const dir = mkdtempSync(join(tmpdir(), "edgellm-fp-"));
-  try {
-    writeFileSync(join(dir, "fp.u32"), new Uint8Array(bits.buffer));
-    runScript(["fp", dir]);
-    const ref16 = new Uint16Array(new Uint8Array(readFileSync(join(dir, "fp.f16"))).buffer);
-    const refbf = new Uint16Array(new Uint8Array(readFileSync(join(dir, "fp.bf16"))).buffer);
-    let bad16 = 0;
-    let badbf = 0;
+test(
+  "2^20 random float bit patterns convert like ggml (live)",
+  { skip: why ? `skipped: ${why}` : false },
+  () => {
+    const rng = new Rng(7);
+    const n = 1 << 20;
+    const bits = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
-      if (fp32BitsToFp16(bits[i]) !== ref16[i]) bad16++;
-      if (fp32BitsToBf16(bits[i]) !== refbf[i]) badbf++;
+      // Half the samples uniform over all bit patterns, half concentrated in the f16 range.
+      bits[i] =
+        i & 1
+          ? rng.uint32()
+          : ((rng.uint32() & 0x80000000) | (0x30000000 + (rng.uint32() % 0x18000000))) >>> 0;
     }
-    assert.equal(bad16, 0, "f16 mismatches");
-    assert.equal(badbf, 0, "bf16 mismatches");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    const dir = mkdtempSync(join(tmpdir(), "edgellm-fp-"));
+    try {
+      writeFileSync(join(dir, "fp.u32"), new Uint8Array(bits.buffer));
+      runScript(["fp", dir]);
+      const ref16 = new Uint16Array(new Uint8Array(readFileSync(join(dir, "fp.f16"))).buffer);
+      const refbf = new Uint16Array(new Uint8Array(readFileSync(join(dir, "fp.bf16"))).buffer);
+      let bad16 = 0;
+      let badbf = 0;
+      for (let i = 0; i < n; i++) {
+        if (fp32BitsToFp16(bits[i]) !== ref16[i]) bad16++;
+        if (fp32BitsToBf16(bits[i]) !== refbf[i]) badbf++;
+      }
+      assert.equal(bad16, 0, "f16 mismatches");
+      assert.equal(badbf, 0, "bf16 mismatches");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -18,7 +18,8 @@ act.set(g.input.subarray(g.nPerRow));
 act.set(g.input.subarray(0, g.nPerRow), g.input.length - g.nPerRow);
 
 function firstDiff(a: Uint8Array, b: Uint8Array): string {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return `byte ${i}: ours ${a[i]} ggml ${b[i]}`;
+  for (let i = 0; i < Math.max(a.length, b.length); i++)
+    if (a[i] !== b[i]) return `byte ${i}: ours ${a[i]} ggml ${b[i]}`;
   return "none";
 }
 
@@ -31,7 +32,10 @@ for (const t of g.types) {
     for (let r = 0; r < nRows; r++) {
       const a = ours.subarray(r * rb, (r + 1) * rb);
       const b = t.quant.subarray(r * rb, (r + 1) * rb);
-      assert.ok(Buffer.from(a).equals(Buffer.from(b)), `row '${g.rowNames[r]}' differs at ${firstDiff(a, b)}`);
+      assert.ok(
+        Buffer.from(a).equals(Buffer.from(b)),
+        `row '${g.rowNames[r]}' differs at ${firstDiff(a, b)}`,
+      );
     }
   });
 
@@ -48,8 +52,32 @@ for (const t of g.types) {
       const rb = ggmlRowBytes(t.type, g.nPerRow);
       for (let r = 0; r < nRows; r++) {
         const ours = vecDot(t.type, t.quant!, r * rb, act.subarray(r * g.nPerRow), g.nPerRow);
-        assert.ok(Object.is(Math.fround(ours), t.dots![r]), `row '${g.rowNames[r]}': ours ${ours} ggml ${t.dots![r]}`);
+        assert.ok(
+          Object.is(Math.fround(ours), t.dots![r]),
+          `row '${g.rowNames[r]}': ours ${ours} ggml ${t.dots![r]}`,
+        );
       }
     });
   }
+}
+
+/** RMSE over elements whose error is finite, divided by all elements (as the generator computes it). */
+function rmse(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    if (Number.isFinite(d)) s += d * d;
+  }
+  return Math.sqrt(s / a.length);
+}
+
+for (const t of g.types) {
+  if (t.rmse === undefined) continue;
+  test(`${t.name}: round-trip RMSE of our quantizer <= ggml's`, () => {
+    const ours = rmse(
+      g.input,
+      dequantizeRows(t.type, quantizeRows(t.type, g.input, g.nPerRow), g.input.length),
+    );
+    assert.ok(ours <= t.rmse! * (1 + 1e-9) + 1e-12, `ours ${ours} ggml ${t.rmse}`);
+  });
 }

@@ -19,8 +19,20 @@ const why = liveUnavailable();
 const skip = why ? `live ggml comparison skipped: ${why}` : false;
 
 const TYPES = [
-  GGMLType.F16, GGMLType.BF16, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q8_0,
-  GGMLType.Q8_1, GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q8_K,
+  GGMLType.F16,
+  GGMLType.BF16,
+  GGMLType.Q4_0,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+  GGMLType.Q8_0,
+  GGMLType.Q8_1,
+  GGMLType.Q2_K,
+  GGMLType.Q3_K,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+  GGMLType.Q8_K,
 ];
 
 function readF32(path: string): Float32Array {
@@ -41,7 +53,10 @@ test("checked-in golden file equals a fresh generation from ggml", { skip }, () 
     runScript(["generate", join(dir, "golden.json")]);
     const fresh = readFileSync(join(dir, "golden.json"), "utf8");
     const checkedIn = readFileSync(join(repoRoot(), GOLDEN_PATH), "utf8");
-    assert.ok(fresh === checkedIn, `${GOLDEN_PATH} is stale: rerun scripts/golden/quant_golden.py generate ${GOLDEN_PATH}`);
+    assert.ok(
+      fresh === checkedIn,
+      `${GOLDEN_PATH} is stale: rerun scripts/golden/quant_golden.py generate ${GOLDEN_PATH}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -70,7 +85,8 @@ for (const [seed, nPerRow, nRows] of [
         const rb = ggmlRowBytes(t, nPerRow);
         for (let r = 0; r < nRows; r++) {
           const a = Buffer.from(ours.subarray(r * rb, (r + 1) * rb));
-          if (!a.equals(Buffer.from(ref.subarray(r * rb, (r + 1) * rb)))) failures.push(`${name} quantize row ${r}`);
+          if (!a.equals(Buffer.from(ref.subarray(r * rb, (r + 1) * rb))))
+            failures.push(`${name} quantize row ${r}`);
         }
         const dqPath = join(dir, `${name}.dequant`);
         if (existsSync(dqPath)) {
@@ -85,7 +101,8 @@ for (const [seed, nPerRow, nRows] of [
           const refDot = readF32(dotPath);
           for (let r = 0; r < nRows; r++) {
             const d = vecDot(t, ref, r * rb, act.subarray(r * nPerRow), nPerRow);
-            if (!sameFloat(d, refDot[r])) failures.push(`${name} vecDot row ${r}: ours ${d} ggml ${refDot[r]}`);
+            if (!sameFloat(d, refDot[r]))
+              failures.push(`${name} vecDot row ${r}: ours ${d} ggml ${refDot[r]}`);
           }
         }
       }

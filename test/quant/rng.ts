@@ -34,14 +34,30 @@ export function fuzzRows(rng: Rng, nRows: number, nPerRow: number, extremes: boo
       const g = rng.gauss();
       let v: number;
       switch (kind) {
-        case 0: v = g * scale; break;
-        case 1: v = g * g * g * scale; break; // heavy tails
-        case 2: v = rng.next() < 0.9 ? 0 : g * scale; break; // sparse
-        case 3: v = Math.abs(g) * scale + scale; break; // all positive, min > 0
-        case 4: v = -Math.abs(g) * scale; break; // all negative
-        case 5: v = Math.round(g * 8) / 2; break; // half-integer grid: rounding ties
-        case 6: v = (g + 3) * 0.01; break; // offset mean
-        default: v = g * 3e5; break; // f16 scale overflow for some formats
+        case 0:
+          v = g * scale;
+          break;
+        case 1:
+          v = g * g * g * scale;
+          break; // heavy tails
+        case 2:
+          v = rng.next() < 0.9 ? 0 : g * scale;
+          break; // sparse
+        case 3:
+          v = Math.abs(g) * scale + scale;
+          break; // all positive, min > 0
+        case 4:
+          v = -Math.abs(g) * scale;
+          break; // all negative
+        case 5:
+          v = Math.round(g * 8) / 2;
+          break; // half-integer grid: rounding ties
+        case 6:
+          v = (g + 3) * 0.01;
+          break; // offset mean
+        default:
+          v = g * 3e5;
+          break; // f16 scale overflow for some formats
       }
       out[r * nPerRow + i] = v;
     }
