@@ -162,7 +162,7 @@ function decodeUtf8(buf: Uint8Array, start: number, n: number): string {
   if (n > 64) return decoder.decode(buf.subarray(start, start + n));
   const end = start + n;
   let k = 0; // UTF-16 code units written to `units`
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const b0 = buf[i]!;
     if (b0 < 0x80) {
       units[k++] = b0;
@@ -194,7 +194,8 @@ function decodeUtf8(buf: Uint8Array, start: number, n: number): string {
       cp = (cp << 6) | (b & 0x3f);
     }
     // Overlong forms, surrogates and > U+10FFFF are malformed: let TextDecoder replace them.
-    if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return decoder.decode(buf.subarray(start, end));
+    if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return decoder.decode(buf.subarray(start, end));
     if (cp >= 0x10000) {
       units[k++] = 0xd800 + ((cp - 0x10000) >> 10);
       units[k++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);

@@ -111,7 +111,9 @@ export function resolveValue(key: string, v: GGUFMetaValue | GGUFTypedValue): Re
     return { type: v.type, value: v.value };
   }
   const type = inferType(key, v);
-  return type === GGUFValueType.ARRAY ? { type, itemType: inferArrayItemType(key, v), value: v } : { type, value: v };
+  return type === GGUFValueType.ARRAY
+    ? { type, itemType: inferArrayItemType(key, v), value: v }
+    : { type, value: v };
 }
 
 /**
@@ -131,7 +133,11 @@ function inferType(key: string, v: Raw): GGUFValueType {
       if (!Number.isInteger(v)) return GGUFValueType.FLOAT32;
       if (v >= 0 && v <= 0xffffffff) return GGUFValueType.UINT32;
       if (v < 0 && v >= -0x80000000) return GGUFValueType.INT32;
-      return bad(key, `integer ${v} does not fit in 32 bits`, "pass a bigint or typed(GGUFValueType.UINT64, ...)");
+      return bad(
+        key,
+        `integer ${v} does not fit in 32 bits`,
+        "pass a bigint or typed(GGUFValueType.UINT64, ...)",
+      );
     default:
       if (Array.isArray(v) || ArrayBuffer.isView(v)) return GGUFValueType.ARRAY;
       return bad(key, `cannot store a value of type ${typeof v}`);
@@ -152,7 +158,12 @@ function inferArrayItemType(key: string, v: Raw): GGUFValueType {
   if (!Array.isArray(v)) return bad(key, "value is not an array");
   const tag = arrayTag(v);
   if (tag !== undefined) return tag;
-  if (v.length === 0) return bad(key, "cannot infer the item type of an empty array", "use typed(GGUFValueType.ARRAY, [], itemType)");
+  if (v.length === 0)
+    return bad(
+      key,
+      "cannot infer the item type of an empty array",
+      "use typed(GGUFValueType.ARRAY, [], itemType)",
+    );
   const first = v[0];
   if (typeof first === "string") return GGUFValueType.STRING;
   if (typeof first === "boolean") return GGUFValueType.BOOL;
@@ -169,7 +180,13 @@ function bad(key: string, message: string, hint?: string): never {
 }
 
 /** Append `v` (of `type`) to the sink; range-checks every number. */
-export function encodeValue(s: ByteSink, key: string, type: GGUFValueType, v: Raw, itemType?: GGUFValueType): void {
+export function encodeValue(
+  s: ByteSink,
+  key: string,
+  type: GGUFValueType,
+  v: Raw,
+  itemType?: GGUFValueType,
+): void {
   if (type === GGUFValueType.ARRAY) {
     const it = itemType ?? inferArrayItemType(key, v);
     encodeArray(s, key, it, v);
@@ -232,7 +249,10 @@ function encodeScalar(s: ByteSink, key: string, type: GGUFValueType, v: Raw, ind
 /** `index` >= 0 names an array item; the name is only built when the value is rejected. */
 function invalid(key: string, index: number, type: GGUFValueType, v: unknown): never {
   const name = index >= 0 ? `${key}[${index}]` : key;
-  return bad(name, `${typeof v === "string" ? JSON.stringify(v) : String(v)} is not a valid ${ggufValueTypeName(type)}`);
+  return bad(
+    name,
+    `${typeof v === "string" ? JSON.stringify(v) : String(v)} is not a valid ${ggufValueTypeName(type)}`,
+  );
 }
 
 function int(key: string, index: number, type: GGUFValueType, v: Raw, lo: number, hi: number): number {
@@ -241,7 +261,8 @@ function int(key: string, index: number, type: GGUFValueType, v: Raw, lo: number
 }
 
 function big(key: string, index: number, type: GGUFValueType, v: Raw, lo: bigint, hi: bigint): bigint {
-  const b = typeof v === "bigint" ? v : typeof v === "number" && Number.isSafeInteger(v) ? BigInt(v) : undefined;
+  const b =
+    typeof v === "bigint" ? v : typeof v === "number" && Number.isSafeInteger(v) ? BigInt(v) : undefined;
   if (b === undefined || b < lo || b > hi) invalid(key, index, type, v);
   return b;
 }

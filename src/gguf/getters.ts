@@ -49,7 +49,9 @@ export function optU32(md: Metadata, key: string): number | undefined {
   const n = optNumber(md, key);
   if (n === undefined) return undefined;
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-    throw new GGUFError(`metadata key '${key}' should be an unsigned 32-bit integer, got ${n}`, { field: key });
+    throw new GGUFError(`metadata key '${key}' should be an unsigned 32-bit integer, got ${n}`, {
+      field: key,
+    });
   }
   return n;
 }

@@ -57,14 +57,21 @@ export interface GGUFHeader {
 export function parseHeader(c: Cursor): GGUFHeader {
   const magic = c.u32("magic");
   if (magic !== GGUF_MAGIC) {
-    c.fail(`bad magic 0x${magic.toString(16).padStart(8, "0")}, expected "GGUF"`, "magic", 0, "not a GGUF file");
+    c.fail(
+      `bad magic 0x${magic.toString(16).padStart(8, "0")}, expected "GGUF"`,
+      "magic",
+      0,
+      "not a GGUF file",
+    );
   }
   const version = c.u32("version");
   if ((version & 0xffff) === 0 && version !== 0) {
     c.fail(`version ${version} looks byte-swapped`, "version", 4, "big-endian GGUF files are not supported");
   }
-  if (version === 1) c.fail("unsupported version 1 (GGUFv1)", "version", 4, "re-convert the model with a current llama.cpp");
-  if (version !== 2 && version !== 3) c.fail(`unsupported version ${version}`, "version", 4, "supported: 2 and 3");
+  if (version === 1)
+    c.fail("unsupported version 1 (GGUFv1)", "version", 4, "re-convert the model with a current llama.cpp");
+  if (version !== 2 && version !== 3)
+    c.fail(`unsupported version ${version}`, "version", 4, "supported: 2 and 3");
 
   const nTensorsAt = c.pos;
   const nTensorsRaw = c.u64("n_tensors");
@@ -117,7 +124,10 @@ export function parseHeader(c: Cursor): GGUFHeader {
   // ggml pads to the alignment only when there are tensors (gguf.cpp).
   const dataOffset = nTensors > 0 ? alignUp(c.pos, alignment) : c.pos;
   if (nTensors > 0 && dataOffset > c.fileSize) {
-    c.fail(`truncated file: data section starts at ${dataOffset} beyond end of file ${c.fileSize}`, "data section");
+    c.fail(
+      `truncated file: data section starts at ${dataOffset} beyond end of file ${c.fileSize}`,
+      "data section",
+    );
   }
   checkTensorPlacement(c, tensors, alignment, dataOffset);
   return { version, alignment, dataOffset, metadata, metadataTypes, metadataItemTypes, tensors };
@@ -158,7 +168,11 @@ function readScalar(c: Cursor, type: GGUFValueType, field: string): GGUFMetaValu
   }
 }
 
-function readArray(c: Cursor, field: string, depth: number): { value: GGUFArrayValue; itemType: GGUFValueType } {
+function readArray(
+  c: Cursor,
+  field: string,
+  depth: number,
+): { value: GGUFArrayValue; itemType: GGUFValueType } {
   if (depth > MAX_ARRAY_DEPTH) c.fail(`arrays nested deeper than ${MAX_ARRAY_DEPTH}`, field);
   const typeAt = c.pos;
   const itemType = c.u32(field);
@@ -248,7 +262,11 @@ function readTensorInfo(c: Cursor, i: number, names: Set<string>): GGUFTensorInf
   const tr = ggmlTypeTraits(type);
   const ne0 = dims.length > 0 ? dims[0]! : 1;
   if (ne0 % tr.blockSize !== 0) {
-    c.fail(`row length ${ne0} is not a multiple of the ${ggmlTypeName(type)} block size ${tr.blockSize}`, `${f}.dims[0]`, typeAt);
+    c.fail(
+      `row length ${ne0} is not a multiple of the ${ggmlTypeName(type)} block size ${tr.blockSize}`,
+      `${f}.dims[0]`,
+      typeAt,
+    );
   }
   const nBytes = (nElements / BigInt(tr.blockSize)) * BigInt(tr.typeSize);
   if (nBytes > MAX_SAFE) c.fail(`byte size overflows 2^53`, `${f}.type`, typeAt);
@@ -259,10 +277,19 @@ function readTensorInfo(c: Cursor, i: number, names: Set<string>): GGUFTensorInf
 }
 
 /** Tensors must be aligned, inside the file and must not overlap (any order, gaps allowed). */
-function checkTensorPlacement(c: Cursor, tensors: GGUFTensorInfo[], alignment: number, dataOffset: number): void {
+function checkTensorPlacement(
+  c: Cursor,
+  tensors: GGUFTensorInfo[],
+  alignment: number,
+  dataOffset: number,
+): void {
   for (const t of tensors) {
     if (t.offset % alignment !== 0) {
-      c.fail(`tensor offset ${t.offset} is not a multiple of the alignment ${alignment}`, `tensor '${t.name}'.offset`, dataOffset + t.offset);
+      c.fail(
+        `tensor offset ${t.offset} is not a multiple of the alignment ${alignment}`,
+        `tensor '${t.name}'.offset`,
+        dataOffset + t.offset,
+      );
     }
     if (t.offset + t.nBytes > c.fileSize - dataOffset) {
       c.fail(
@@ -278,7 +305,11 @@ function checkTensorPlacement(c: Cursor, tensors: GGUFTensorInfo[], alignment: n
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
     if (cur.offset < prev.offset + prev.nBytes) {
-      c.fail(`tensor '${cur.name}' overlaps tensor '${prev.name}'`, `tensor '${cur.name}'`, dataOffset + cur.offset);
+      c.fail(
+        `tensor '${cur.name}' overlaps tensor '${prev.name}'`,
+        `tensor '${cur.name}'`,
+        dataOffset + cur.offset,
+      );
     }
   }
 }

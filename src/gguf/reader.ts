@@ -127,7 +127,7 @@ class FileGGUFFile extends GGUFFileBase {
     this.checkOpen(info.name);
     const out = new Uint8Array(info.nBytes);
     const start = this.dataOffset + info.offset;
-    for (let done = 0; done < out.length; ) {
+    for (let done = 0; done < out.length;) {
       const len = Math.min(MAX_READ, out.length - done);
       const { bytesRead } = await this.fh.read(out, done, len, start + done);
       if (bytesRead === 0) throw shortRead(this.path, info, start + done);
@@ -141,7 +141,7 @@ class FileGGUFFile extends GGUFFileBase {
     this.checkOpen(info.name);
     const out = new Uint8Array(info.nBytes);
     const start = this.dataOffset + info.offset;
-    for (let done = 0; done < out.length; ) {
+    for (let done = 0; done < out.length;) {
       const len = Math.min(MAX_READ, out.length - done);
       const n = readSync(this.fh.fd, out, done, len, start + done);
       if (n === 0) throw shortRead(this.path, info, start + done);
@@ -203,7 +203,12 @@ export async function openGGUF(path: string, opts: OpenGGUFOptions = {}): Promis
   }
 }
 
-async function readHeader(fh: FileHandle, path: string, fileSize: number, chunk: number): Promise<GGUFHeader> {
+async function readHeader(
+  fh: FileHandle,
+  path: string,
+  fileSize: number,
+  chunk: number,
+): Promise<GGUFHeader> {
   let buf: Uint8Array = new Uint8Array(0);
   let want = Math.min(fileSize, chunk);
   for (;;) {
@@ -228,7 +233,7 @@ async function readHeader(fh: FileHandle, path: string, fileSize: number, chunk:
 async function extend(fh: FileHandle, old: Uint8Array, size: number, path: string): Promise<Uint8Array> {
   const out = new Uint8Array(size);
   out.set(old);
-  for (let done = old.length; done < size; ) {
+  for (let done = old.length; done < size;) {
     const { bytesRead } = await fh.read(out, done, size - done, done);
     if (bytesRead === 0) throw new GGUFError("unexpected end of file", { file: path, offset: done });
     done += bytesRead;

@@ -59,7 +59,8 @@ export class GGUFWriter {
     }
     if (this.tensorNames.has(name)) throw new GGUFError(`duplicate tensor name '${name}'`, { field: f });
     if (!isKnownGGMLType(type)) throw new GGUFError(`unknown ggml type ${type}`, { field: f });
-    if (dims.length > GGUF_MAX_DIMS) throw new GGUFError(`${dims.length} dims > ${GGUF_MAX_DIMS}`, { field: f });
+    if (dims.length > GGUF_MAX_DIMS)
+      throw new GGUFError(`${dims.length} dims > ${GGUF_MAX_DIMS}`, { field: f });
     let n = 1;
     for (const d of dims) {
       if (!Number.isSafeInteger(d) || d < 0) throw new GGUFError(`bad dimension ${d}`, { field: f });
@@ -69,9 +70,12 @@ export class GGUFWriter {
     const tr = ggmlTypeTraits(type);
     const ne0 = dims[0] ?? 1;
     if (ne0 % tr.blockSize !== 0) {
-      throw new GGUFError(`row length ${ne0} is not a multiple of the ${ggmlTypeName(type)} block size ${tr.blockSize}`, {
-        field: f,
-      });
+      throw new GGUFError(
+        `row length ${ne0} is not a multiple of the ${ggmlTypeName(type)} block size ${tr.blockSize}`,
+        {
+          field: f,
+        },
+      );
     }
     const nBytes = (n / tr.blockSize) * tr.typeSize;
     if (data instanceof Uint8Array && data.length !== nBytes) {
@@ -113,7 +117,9 @@ export class GGUFWriter {
   private tensorBytes(t: PendingTensor): Uint8Array {
     const d = typeof t.data === "function" ? t.data() : t.data;
     if (!(d instanceof Uint8Array) || d.length !== t.nBytes) {
-      throw new GGUFError(`data callback returned ${d?.length} bytes, expected ${t.nBytes}`, { field: `tensor '${t.name}'` });
+      throw new GGUFError(`data callback returned ${d?.length} bytes, expected ${t.nBytes}`, {
+        field: `tensor '${t.name}'`,
+      });
     }
     return d;
   }
@@ -123,7 +129,8 @@ export class GGUFWriter {
     const { bytes, offsets } = this.header();
     const align = this.alignment;
     const last = this.tensors.length;
-    const total = bytes.length + (last ? offsets[last - 1]! + alignUp(this.tensors[last - 1]!.nBytes, align) : 0);
+    const total =
+      bytes.length + (last ? offsets[last - 1]! + alignUp(this.tensors[last - 1]!.nBytes, align) : 0);
     const out = new Uint8Array(total);
     out.set(bytes);
     this.tensors.forEach((t, i) => out.set(this.tensorBytes(t), bytes.length + offsets[i]!));
@@ -138,7 +145,7 @@ export class GGUFWriter {
     try {
       let pos = 0;
       const put = async (b: Uint8Array) => {
-        for (let done = 0; done < b.length; ) {
+        for (let done = 0; done < b.length;) {
           const len = Math.min(WRITE_CHUNK, b.length - done);
           const { bytesWritten } = await fh.write(b, done, len, pos);
           done += bytesWritten;

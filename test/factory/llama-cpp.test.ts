@@ -54,7 +54,11 @@ async function checkModel(spec: TestModelSpec, file: string) {
       const info = g.tensorByName(t.name)!;
       assert.deepEqual(info.dims, t.dims);
       assert.equal(info.type, tensorTypeFor(s, t), t.name);
-      assert.deepEqual(await g.readTensor(info), encodeTensor(info.type, tensorValues(s, t), t.dims[0]!), t.name);
+      assert.deepEqual(
+        await g.readTensor(info),
+        encodeTensor(info.type, tensorValues(s, t), t.dims[0]!),
+        t.name,
+      );
     }
     tokens = getStringArray(g.metadata, "tokenizer.ggml.tokens");
   } finally {
@@ -94,9 +98,13 @@ for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.BF16]) {
   });
 }
 
-test("llama Q8_0 (token_embd Q8_0 too) loads and runs in llama.cpp", { skip: !quantAvailable() && "src/quant not available" }, async () => {
-  await checkModel({ ...base, nFf: 128, types: { weights: GGMLType.Q8_0 } }, "llama-q8_0.gguf");
-});
+test(
+  "llama Q8_0 (token_embd Q8_0 too) loads and runs in llama.cpp",
+  { skip: !quantAvailable() && "src/quant not available" },
+  async () => {
+    await checkModel({ ...base, nFf: 128, types: { weights: GGMLType.Q8_0 } }, "llama-q8_0.gguf");
+  },
+);
 
 test("llama MoE, tied embeddings, GQA head_dim != nEmbd/nHead, padded vocab", async () => {
   await checkModel(

@@ -11,7 +11,9 @@ import { openGGUF, parseGGUF } from "../../src/gguf/reader.js";
 import { Rng } from "../../src/model/factory/rng.js";
 import { fuzzSeeds, mutate } from "./gguf-fuzz.js";
 
-function outcome(f: () => { tensors: unknown[]; metadata: Map<string, unknown>; dataOffset: number }): string {
+function outcome(
+  f: () => { tensors: unknown[]; metadata: Map<string, unknown>; dataOffset: number },
+): string {
   try {
     const g = f();
     return `ok ${g.tensors.length} tensors, ${g.metadata.size} keys, data at ${g.dataOffset}`;
@@ -35,7 +37,8 @@ test("openGGUF (chunked header reads) and parseGGUF agree on 300 mutated files",
       try {
         const g = await openGGUF(p, { headerChunkBytes: 16 });
         file = `ok ${g.tensors.length} tensors, ${g.metadata.size} keys, data at ${g.dataOffset}`;
-        for (const t of g.tensors) assert.deepEqual(await g.readTensor(t), parseGGUF(bytes).readTensorSync(t.name));
+        for (const t of g.tensors)
+          assert.deepEqual(await g.readTensor(t), parseGGUF(bytes).readTensorSync(t.name));
         await g.close();
         ok++;
       } catch (e) {

@@ -2,13 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runFuzz } from "./gguf-fuzz.js";
 
-test("10,000 seeded GGUF mutations: only clean parses or GGUFError, each under 100 ms", { timeout: 60_000 }, () => {
-  const s = runFuzz({ iterations: 10_000, seed: 1, maxMs: 100 });
-  assert.equal(s.iterations, 10_000);
-  assert.deepEqual(s.failures.slice(0, 5), [], `${s.failures.length} failures`);
-  assert.ok(s.maxMs < 100, `max ${s.maxMs} ms`);
-  // The mutations must actually exercise both outcomes and many distinct checks.
-  assert.ok(s.ggufErrors > 1000, `only ${s.ggufErrors} GGUFErrors`);
-  assert.ok(s.cleanParses > 100, `only ${s.cleanParses} clean parses`);
-  assert.ok(s.errorKinds.size >= 15, `only ${s.errorKinds.size} distinct error kinds`);
-});
+test(
+  "10,000 seeded GGUF mutations: only clean parses or GGUFError, each under 100 ms",
+  { timeout: 60_000 },
+  () => {
+    const s = runFuzz({ iterations: 10_000, seed: 1, maxMs: 100 });
+    assert.equal(s.iterations, 10_000);
+    assert.deepEqual(s.failures.slice(0, 5), [], `${s.failures.length} failures`);
+    assert.ok(s.maxMs < 100, `max ${s.maxMs} ms`);
+    // The mutations must actually exercise both outcomes and many distinct checks.
+    assert.ok(s.ggufErrors > 1000, `only ${s.ggufErrors} GGUFErrors`);
+    assert.ok(s.cleanParses > 100, `only ${s.cleanParses} clean parses`);
+    assert.ok(s.errorKinds.size >= 15, `only ${s.errorKinds.size} distinct error kinds`);
+  },
+);

@@ -89,11 +89,18 @@ export function fuzzSeeds(): SeedFile[] {
     seedFile("llama-f16", buildTestModel({ ...small, types: { weights: GGMLType.F16 } }).toBytes()),
     seedFile(
       "llama-f32-moe-align64",
-      buildTestModel({ ...small, nVocab: 260, moe: { nExpert: 2, nExpertUsed: 1 }, metadata: { "general.alignment": 64 } }).toBytes(),
+      buildTestModel({
+        ...small,
+        nVocab: 260,
+        moe: { nExpert: 2, nExpertUsed: 1 },
+        metadata: { "general.alignment": 64 },
+      }).toBytes(),
     ),
   ];
   if (quantAvailable()) {
-    seeds.push(seedFile("llama-q8_0", buildTestModel({ ...small, types: { weights: GGMLType.Q8_0 } }).toBytes()));
+    seeds.push(
+      seedFile("llama-q8_0", buildTestModel({ ...small, types: { weights: GGMLType.Q8_0 } }).toBytes()),
+    );
   }
   const w = new GGUFWriter();
   w.set("general.architecture", "llama");
@@ -118,17 +125,37 @@ export function fuzzSeeds(): SeedFile[] {
   return seeds;
 }
 
-const U32_EDGES = [0, 1, 2, 3, 4, 5, 8, 12, 13, 31, 32, 33, 64, 0xff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const U32_EDGES = [
+  0, 1, 2, 3, 4, 5, 8, 12, 13, 31, 32, 33, 64, 0xff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+];
 const U64_EDGES = [
-  0n, 1n, 2n, 7n, 8n, 31n, 32n, 0xffn, 0xffffn, 0xffffffffn, 0x100000000n, (1n << 53n) - 1n, 1n << 53n,
-  (1n << 62n), (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n,
+  0n,
+  1n,
+  2n,
+  7n,
+  8n,
+  31n,
+  32n,
+  0xffn,
+  0xffffn,
+  0xffffffffn,
+  0x100000000n,
+  (1n << 53n) - 1n,
+  1n << 53n,
+  1n << 62n,
+  (1n << 63n) - 1n,
+  1n << 63n,
+  (1n << 64n) - 1n,
 ];
 
 export function mutate(seed: SeedFile, rng: Rng): Uint8Array {
   let b = seed.bytes.slice();
   const pick = (n: number) => Math.floor(rng.uniform() * n);
   // Positions mostly inside the header, sometimes anywhere.
-  const pos = () => (rng.uniform() < 0.85 ? pick(Math.max(1, Math.min(seed.headerEnd, b.length))) : pick(Math.max(1, b.length)));
+  const pos = () =>
+    rng.uniform() < 0.85
+      ? pick(Math.max(1, Math.min(seed.headerEnd, b.length)))
+      : pick(Math.max(1, b.length));
   const view = () => new DataView(b.buffer, b.byteOffset, b.byteLength);
   const nMut = 1 + pick(4);
   for (let m = 0; m < nMut; m++) {
@@ -150,7 +177,8 @@ export function mutate(seed: SeedFile, rng: Rng): Uint8Array {
         if (f.at + f.size > b.length) break;
         if (f.size === 4) view().setUint32(f.at, U32_EDGES[pick(U32_EDGES.length)]!, true);
         else {
-          const v = rng.uniform() < 0.2 ? BigInt(b.length - f.at + pick(16) - 8) : U64_EDGES[pick(U64_EDGES.length)]!;
+          const v =
+            rng.uniform() < 0.2 ? BigInt(b.length - f.at + pick(16) - 8) : U64_EDGES[pick(U64_EDGES.length)]!;
           view().setBigUint64(f.at, BigInt.asUintN(64, v), true);
         }
         break;
@@ -269,13 +297,14 @@ function parseArgs(argv: string[]): FuzzOptions {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
-    if (a === "--iterations" && v) (o.iterations = Number(v)), i++;
-    else if (a === "--seed" && v) (o.seed = Number(v)), i++;
-    else if (a === "--max-ms" && v) (o.maxMs = Number(v)), i++;
-    else if (a === "--out" && v) (o.outDir = v), i++;
+    if (a === "--iterations" && v) ((o.iterations = Number(v)), i++);
+    else if (a === "--seed" && v) ((o.seed = Number(v)), i++);
+    else if (a === "--max-ms" && v) ((o.maxMs = Number(v)), i++);
+    else if (a === "--out" && v) ((o.outDir = v), i++);
     else throw new Error(`unknown argument ${a} (use --iterations N --seed S --max-ms M --out DIR)`);
   }
-  if (!Number.isSafeInteger(o.iterations) || o.iterations < 0) throw new Error("--iterations must be a non-negative integer");
+  if (!Number.isSafeInteger(o.iterations) || o.iterations < 0)
+    throw new Error("--iterations must be a non-negative integer");
   return o;
 }
 
@@ -302,6 +331,7 @@ if (isMain && !process.env.NODE_TEST_CONTEXT) {
     ),
   );
   for (const [k, n] of kinds) console.log(`${String(n).padStart(7)}  ${k}`);
-  for (const f of s.failures.slice(0, 20)) console.log(`FAIL iter ${f.iteration} (${f.seedFile}): ${f.error}`);
+  for (const f of s.failures.slice(0, 20))
+    console.log(`FAIL iter ${f.iteration} (${f.seedFile}): ${f.error}`);
   if (s.failures.length > 0) process.exitCode = 1;
 }

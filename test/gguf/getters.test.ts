@@ -1,7 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GGUFError } from "../../src/errors.js";
-import { getArray, getBool, getNumber, getString, getStringArray, getU32, optNumber, optString, optU32 } from "../../src/gguf/getters.js";
+import {
+  getArray,
+  getBool,
+  getNumber,
+  getString,
+  getStringArray,
+  getU32,
+  optNumber,
+  optString,
+  optU32,
+} from "../../src/gguf/getters.js";
 import type { GGUFMetaValue } from "../../src/gguf/value.js";
 
 const md = new Map<string, GGUFMetaValue>([
@@ -27,7 +37,8 @@ test("typed getters return values and name the key on errors", () => {
   assert.equal(optString(md, "missing"), undefined);
   assert.equal(optNumber(md, "missing"), undefined);
   assert.equal(optU32(md, "missing"), undefined);
-  const named = (key: string) => (e: unknown) => e instanceof GGUFError && e.context.field === key && e.message.includes(key);
+  const named = (key: string) => (e: unknown) =>
+    e instanceof GGUFError && e.context.field === key && e.message.includes(key);
   assert.throws(() => getString(md, "missing"), named("missing"));
   assert.throws(() => getString(md, "u"), named("u"));
   assert.throws(() => getU32(md, "neg"), named("neg"));

@@ -15,11 +15,19 @@ import { GGUFValueType, typed } from "../../src/gguf/value.js";
 import { GGMLType } from "../../src/gguf/types.js";
 
 const GGUF_PY = process.env.GGUF_PY ?? "/work/llama.cpp/gguf-py";
-const probe = spawnSync("python3", ["-c", "import gguf, numpy"], { env: { ...process.env, PYTHONPATH: GGUF_PY } });
-const skip = !existsSync(GGUF_PY) || probe.status !== 0 ? "gguf-py (python3 + numpy + llama.cpp/gguf-py) unavailable" : false;
+const probe = spawnSync("python3", ["-c", "import gguf, numpy"], {
+  env: { ...process.env, PYTHONPATH: GGUF_PY },
+});
+const skip =
+  !existsSync(GGUF_PY) || probe.status !== 0
+    ? "gguf-py (python3 + numpy + llama.cpp/gguf-py) unavailable"
+    : false;
 
 function py(script: string, ...args: string[]): string {
-  const r = spawnSync("python3", ["-c", script, ...args], { env: { ...process.env, PYTHONPATH: GGUF_PY }, encoding: "utf8" });
+  const r = spawnSync("python3", ["-c", script, ...args], {
+    env: { ...process.env, PYTHONPATH: GGUF_PY },
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return r.stdout;
 }

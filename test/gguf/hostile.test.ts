@@ -96,7 +96,10 @@ test("absurd counts and lengths are rejected before allocation", () => {
   rejects(raw({ nKv: 1n << 62n }), /count .* exceeds/, { field: "n_kv", offset: 16 });
   rejects(raw({ nTensors: 0xffffffffffffffffn }), /count .* exceeds/, { field: "n_tensors", offset: 8 });
   const hugeKey = (s: ByteSink) => s.u64(1n << 60n);
-  rejects(raw({ nKv: 1n, kv: hugeKey, dataBytes: 32 }), /string length .* exceeds/, { field: "kv[0].key", offset: 24 });
+  rejects(raw({ nKv: 1n, kv: hugeKey, dataBytes: 32 }), /string length .* exceeds/, {
+    field: "kv[0].key",
+    offset: 24,
+  });
   const hugeArr = (s: ByteSink) => {
     s.string("arr");
     s.u32(GGUFValueType.ARRAY);
@@ -144,7 +147,9 @@ test("bad keys and value types", () => {
   rejects(raw({ nKv: 1n, kv: unknownItem, dataBytes: 32 }), /unknown array item type 99/, { field: "k" });
   const empty = (s: ByteSink) => kvU32("", 1)(s);
   rejects(raw({ nKv: 1n, kv: empty, dataBytes: 32 }), /empty/, { offset: 24 });
-  rejects(raw({ nKv: 1n, kv: kvU32("general.alignment", 48) }), /not a power of two/, { field: "general.alignment" });
+  rejects(raw({ nKv: 1n, kv: kvU32("general.alignment", 48) }), /not a power of two/, {
+    field: "general.alignment",
+  });
   rejects(raw({ nKv: 1n, kv: kvU32("general.alignment", 0) }), /not a power of two/);
   const alignStr = (s: ByteSink) => {
     s.string("general.alignment");
@@ -162,13 +167,17 @@ test("bad tensor infos", () => {
   rejects(t({ type: 1000 }), /unknown ggml type/);
   rejects(t({ dims: [1n << 63n] }), /out of range/, { field: "tensor 'w'.dims[0]" });
   rejects(t({ dims: [1n << 30n, 1n << 30n] }), /overflows 2\^53/, { field: "tensor 'w'.dims" });
-  rejects(t({ dims: [33n], type: GGMLType.Q8_0 }), /not a multiple of the Q8_0 block size 32/, { field: "tensor 'w'.dims[0]" });
+  rejects(t({ dims: [33n], type: GGMLType.Q8_0 }), /not a multiple of the Q8_0 block size 32/, {
+    field: "tensor 'w'.dims[0]",
+  });
   rejects(t({ offset: 4n }), /not a multiple of the alignment/, { field: "tensor 'w'.offset" });
   rejects(t({ offset: 64n }), /beyond end of file/, { field: "tensor 'w'" });
   rejects(t({ offset: 1n << 62n }), /out of range|beyond end of file/);
   rejects(t({ dims: [1000n] }), /beyond end of file/);
   rejects(t({}, 64, [{ ...F32x4 }]), /duplicate tensor name 'w'/, { field: "tensor 'w'" });
-  rejects(t({ dims: [16n] }, 128, [{ ...F32x4, name: "v", offset: 32n }]), /overlaps/, { field: "tensor 'v'" });
+  rejects(t({ dims: [16n] }, 128, [{ ...F32x4, name: "v", offset: 32n }]), /overlaps/, {
+    field: "tensor 'v'",
+  });
   rejects(t({ name: "x".repeat(64) }), /longer than 63/);
   rejects(t({ name: "" }), /empty name/);
   // Gaps and any order are allowed (only overlap is an error).
@@ -183,7 +192,15 @@ test("invalid UTF-8 decodes exactly as TextDecoder with replacement", () => {
   const dec = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
   let seed = 12345;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
-  const pieces = [[0xe2, 0x96, 0x81], [0xf0, 0x9f, 0xa6, 0x99], [0xc3, 0xa9], [0xed, 0xa0, 0x80], [0xc0, 0x80], [0xff], [0x41]];
+  const pieces = [
+    [0xe2, 0x96, 0x81],
+    [0xf0, 0x9f, 0xa6, 0x99],
+    [0xc3, 0xa9],
+    [0xed, 0xa0, 0x80],
+    [0xc0, 0x80],
+    [0xff],
+    [0x41],
+  ];
   for (let iter = 0; iter < 3000; iter++) {
     const bytes: number[] = [];
     const n = 1 + (rnd() % 12);

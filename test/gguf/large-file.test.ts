@@ -20,7 +20,10 @@ test("tensor data beyond 4 GiB is located and read exactly", async (t) => {
   s.u32(3);
   s.u64(2n);
   s.u64(0n);
-  for (const [name, n, off] of [["big", bigElems, 0], ["small", 4, smallOffset]] as const) {
+  for (const [name, n, off] of [
+    ["big", bigElems, 0],
+    ["small", 4, smallOffset],
+  ] as const) {
     s.string(name);
     s.u32(1);
     s.u64(BigInt(n));

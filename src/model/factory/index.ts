@@ -30,8 +30,16 @@ export function resolveTestModelSpec(spec: TestModelSpec): ResolvedSpec {
     throw new ModelError(`nVocab ${spec.nVocab} differs from the vocab's ${n} tokens`, { field: "nVocab" });
   }
   const s = resolveSpec(spec, vocab, n);
-  for (const [k, v] of Object.entries({ nEmbd: s.nEmbd, nLayer: s.nLayer, nHead: s.nHead, nHeadKv: s.nHeadKv, nFf: s.nFf, headDim: s.headDim })) {
-    if (!Number.isInteger(v) || v <= 0) throw new ModelError(`${k} must be a positive integer, got ${v}`, { field: k });
+  for (const [k, v] of Object.entries({
+    nEmbd: s.nEmbd,
+    nLayer: s.nLayer,
+    nHead: s.nHead,
+    nHeadKv: s.nHeadKv,
+    nFf: s.nFf,
+    headDim: s.headDim,
+  })) {
+    if (!Number.isInteger(v) || v <= 0)
+      throw new ModelError(`${k} must be a positive integer, got ${v}`, { field: k });
   }
   if (s.nHead % s.nHeadKv !== 0) {
     throw new ModelError(`nHead ${s.nHead} is not a multiple of nHeadKv ${s.nHeadKv}`, { field: "nHeadKv" });
@@ -78,7 +86,8 @@ export function buildTestModel(spec: TestModelSpec): GGUFWriter {
   };
   // general.* first, as llama.cpp's converters write it; spec.metadata may override any key.
   for (const [k, v] of Object.entries(md)) w.set(k, v as Parameters<GGUFWriter["set"]>[1]);
-  if (!w.has("general.quantization_version")) w.set("general.quantization_version", typed(GGUFValueType.UINT32, 2));
+  if (!w.has("general.quantization_version"))
+    w.set("general.quantization_version", typed(GGUFValueType.UINT32, 2));
 
   for (const t of arch.tensors(s)) {
     const type = tensorTypeFor(s, t);

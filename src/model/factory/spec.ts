@@ -66,7 +66,9 @@ export interface TestModelSpec {
 }
 
 /** The spec with defaults filled in; what arch builders see. */
-export interface ResolvedSpec extends Required<Omit<TestModelSpec, "name" | "metadata" | "moe" | "types" | "vocab">> {
+export interface ResolvedSpec extends Required<
+  Omit<TestModelSpec, "name" | "metadata" | "moe" | "types" | "vocab">
+> {
   name: string;
   metadata: Record<string, GGUFMetaValue | GGUFTypedValue>;
   moe?: MoESpec;

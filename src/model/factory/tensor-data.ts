@@ -26,12 +26,12 @@ export function f32ToF16Bits(x: number): number {
     const half = 1 << (shift - 1);
     const rest = mant & ((1 << shift) - 1);
     let h = mant >>> shift;
-    if (rest > half || (rest === half && (h & 1))) h++;
+    if (rest > half || (rest === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // may carry into the exponent: correct
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // may carry into the exponent: correct
   return sign | h;
 }
 
@@ -58,7 +58,8 @@ export function encodeTensor(type: GGMLType, values: Float32Array, rowLen: numbe
     default: {
       const bytes = quantizeViaQuantModule(type, values, rowLen);
       const want = (values.length / rowLen) * ggmlRowBytes(type, rowLen);
-      if (bytes.length !== want) throw new RangeError(`quantizeRows returned ${bytes.length} bytes, expected ${want}`);
+      if (bytes.length !== want)
+        throw new RangeError(`quantizeRows returned ${bytes.length} bytes, expected ${want}`);
       return bytes;
     }
   }

@@ -58,7 +58,8 @@ export function defaultVocab(size?: number): VocabMetadata {
     types.push(TokenType.NORMAL);
   }
   const target = size ?? tokens.length;
-  if (target < DEFAULT_VOCAB_MIN_SIZE) throw new RangeError(`default vocab needs at least ${DEFAULT_VOCAB_MIN_SIZE} tokens, asked ${target}`);
+  if (target < DEFAULT_VOCAB_MIN_SIZE)
+    throw new RangeError(`default vocab needs at least ${DEFAULT_VOCAB_MIN_SIZE} tokens, asked ${target}`);
   for (let i = 0; tokens.length < target; i++) {
     const p = `${SPACE}w${i}`;
     if (seen.has(p)) continue;

@@ -38,9 +38,12 @@ export const llama: FactoryArch = {
     }
     // llama (Mixtral layout) has no expert_feed_forward_length: experts use feed_forward_length.
     if (s.moe?.nFfExp !== undefined && s.moe.nFfExp !== s.nFf) {
-      throw new ModelError(`llama MoE experts use feed_forward_length: nFfExp ${s.moe.nFfExp} must equal nFf ${s.nFf}`, {
-        field: "moe.nFfExp",
-      });
+      throw new ModelError(
+        `llama MoE experts use feed_forward_length: nFfExp ${s.moe.nFfExp} must equal nFf ${s.nFf}`,
+        {
+          field: "moe.nFfExp",
+        },
+      );
     }
     return h;
   },
