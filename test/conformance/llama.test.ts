@@ -26,3 +26,44 @@ test("llama F32, GQA 4/2, head_dim 16: logits within 1e-4, 32 greedy tokens iden
   assert.ok(r.maxErr <= 1e-4, `max logit error ${r.maxErr}`);
   assert.deepEqual(r.ours, r.ref);
 });
+
+// Quantized weights: activations are converted as ggml does (F16 -> F16, Q4_0/Q8_0 -> Q8_0,
+// K-quants -> Q8_K), so errors stay at float-reordering level. Greedy tokens must match except at a
+// reference top-2 gap below the tolerance.
+// F16 weights: see the F16-cache note below; compared with an F16 cache on both sides (llama.cpp's
+// default), tolerance 1e-2 until the remaining F16 rounding difference is pinned down.
+const QUANT: [string, GGMLType, number][] = [
+  ["F16", GGMLType.F16, 1e-2],
+  ["Q8_0", GGMLType.Q8_0, 1e-3],
+  ["Q4_0", GGMLType.Q4_0, 1e-3],
+  ["Q4_K", GGMLType.Q4_K, 1e-3],
+  ["Q6_K", GGMLType.Q6_K, 1e-3],
+];
+for (const [name, type, tol] of QUANT) {
+  test(`llama ${name} weights (embd 256, head_dim 64, 1 KV head): logits within ${tol}`, async () => {
+    const spec: TestModelSpec = { ...base, nEmbd: 256, nHead: 4, nHeadKv: 1, nFf: 256, types: { weights: type } };
+    const r = await runConformance(dir, `llama-${name}.gguf`, spec, PROMPT, 16, type === GGMLType.F16 ? "f16" : "f32");
+    console.log(`llama ${name} max |dlogit| = ${r.maxErr.toExponential(2)}; greedy first diff ${r.firstDiff} (gap ${r.gapAtDiff.toExponential(2)})`);
+    assert.ok(r.maxErr <= tol, `max logit error ${r.maxErr}`);
+    if (r.firstDiff >= 0) assert.ok(r.gapAtDiff < tol, `greedy diverged at step ${r.firstDiff} with top-2 gap ${r.gapAtDiff}`);
+  });
+}
+
+test("llama odd shapes: head_dim 80, MQA, tied embeddings, vocab 301", async () => {
+  const spec: TestModelSpec = { ...base, nEmbd: 160, nHead: 2, nHeadKv: 1, headDim: 80, nFf: 64, nVocab: 301, tiedEmbeddings: true };
+  const r = await runConformance(dir, "llama-odd.gguf", spec, PROMPT, 32);
+  console.log(`llama odd max |dlogit| = ${r.maxErr.toExponential(2)}`);
+  assert.ok(r.maxErr <= 1e-4, `max logit error ${r.maxErr}`);
+  assert.deepEqual(r.ours, r.ref);
+});
+
+// F16 KV cache: we round q and the softmax weights through half as ggml's F16 matmuls do. This
+// matches llama.cpp to ~2e-6 for GQA models with F32/Q8_0 weights, but MHA with head_dim 128 (and
+// F16 weights over 2 layers) still differ by 5e-4..6e-3: an open rounding difference; tolerance 1e-2.
+test("llama head_dim 128, F16 KV cache: logits within 1e-2", async () => {
+  const spec: TestModelSpec = { ...base, nEmbd: 256, nHead: 2, nHeadKv: 2, headDim: 128, nFf: 64 };
+  const r = await runConformance(dir, "llama-kvf16.gguf", spec, PROMPT, 16, "f16");
+  console.log(`llama F16-KV max |dlogit| = ${r.maxErr.toExponential(2)}`);
+  assert.ok(r.maxErr <= 1e-2, `max logit error ${r.maxErr}`);
+  if (r.firstDiff >= 0) assert.ok(r.gapAtDiff < 1e-2, `greedy diverged at ${r.firstDiff}`);
+});
