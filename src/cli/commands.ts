@@ -2,9 +2,11 @@ import type { Command } from "commander";
 import { register as inspect } from "./inspect.js";
 import { register as quantize } from "./quantize.js";
 import { register as testmodel } from "./testmodel.js";
+import { register as logits } from "./logits.js";
+import { register as run } from "./run.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run];

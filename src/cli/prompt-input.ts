@@ -1,0 +1,47 @@
+/**
+ * Shared by `logits` and `run`: open a model file, and turn `-p <text>` (tokenized with the file's
+ * own vocabulary, BOS added as the vocabulary asks) or `--tokens 1,2,3` into token ids.
+ */
+import { InputError } from "../errors.js";
+import { openGGUF } from "../gguf/reader.js";
+import { loadFromFile, type Transformer } from "../model/index.js";
+import { Tokenizer } from "../tokenizer/tokenizer.js";
+
+export interface LoadedModel {
+  model: Transformer;
+  tokenizer: Tokenizer | undefined;
+  loadMs: number;
+}
+
+export async function openModel(path: string, needTokenizer: boolean): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const file = await openGGUF(path);
+  try {
+    const model = loadFromFile(file);
+    const tokenizer = needTokenizer || file.metadata.has("tokenizer.ggml.model") ? Tokenizer.fromMetadata(file.metadata) : undefined;
+    return { model, tokenizer, loadMs: performance.now() - t0 };
+  } finally {
+    await file.close();
+  }
+}
+
+export function promptTokens(opts: { prompt?: string; tokens?: string }, tok: Tokenizer | undefined): number[] {
+  if (opts.tokens !== undefined) {
+    const ids = opts.tokens.split(",").map((s) => Number(s.trim()));
+    if (ids.length === 0 || ids.some((x) => !Number.isInteger(x) || x < 0)) {
+      throw new InputError(`--tokens must be a comma-separated list of token ids, got '${opts.tokens}'`);
+    }
+    return ids;
+  }
+  if (opts.prompt === undefined) throw new InputError("give a prompt with -p <text> or --tokens 1,2,3");
+  if (!tok) throw new InputError("this file has no tokenizer; use --tokens");
+  const ids = tok.encode(opts.prompt, { addSpecial: true, parseSpecial: true });
+  if (ids.length === 0) throw new InputError("the prompt tokenized to nothing");
+  return ids;
+}
+
+export function parsePositiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InputError(`${name} must be a positive integer, got '${v}'`);
+  return n;
+}
