@@ -1,0 +1,79 @@
+/**
+ * Training checkpoint: everything needed to continue bit-exactly.
+ *   bytes 0..7   "EDGECKPT"
+ *   u32          JSON header length H
+ *   H bytes      JSON { version, config, step, adamT, losses, meta }
+ *   pad to 4
+ *   f32 x P      params, then Adam m, then Adam v   (P = param count of the config)
+ * Written to a temporary file and renamed, so an interrupted save never leaves a torn checkpoint.
+ */
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { InputError } from "../errors.js";
+import type { ModelConfig } from "./model/config.js";
+import { paramLayout } from "./model/params.js";
+
+const MAGIC = "EDGECKPT";
+const VERSION = 1;
+
+export interface Checkpoint {
+  config: ModelConfig;
+  /** optimisation steps completed */
+  step: number;
+  adamT: number;
+  /** loss of every completed step */
+  losses: number[];
+  /** free-form run settings (seed, schedule...) checked on resume */
+  meta: Record<string, unknown>;
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ version: VERSION, config: c.config, step: c.step, adamT: c.adamT, losses: c.losses, meta: c.meta }),
+  );
+  const headEnd = 12 + header.length;
+  const dataStart = (headEnd + 3) & ~3;
+  const P = c.params.length;
+  const buf = new Uint8Array(dataStart + 12 * P);
+  buf.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(buf.buffer).setUint32(8, header.length, true);
+  buf.set(header, 12);
+  const f = new Float32Array(buf.buffer, dataStart, 3 * P);
+  f.set(c.params, 0);
+  f.set(c.m, P);
+  f.set(c.v, 2 * P);
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, buf);
+  await rename(tmp, path);
+}
+
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  const buf = new Uint8Array(await readFile(path));
+  const bad = (msg: string, offset?: number) => new InputError(`not a valid edgellm checkpoint: ${msg}`, { file: path, offset });
+  if (buf.length < 12 || new TextDecoder().decode(buf.subarray(0, 8)) !== MAGIC) throw bad("bad magic", 0);
+  const H = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
+  if (12 + H > buf.length) throw bad(`header length ${H} past end of file`, 8);
+  let head: { version: number; config: ModelConfig; step: number; adamT: number; losses: number[]; meta: Record<string, unknown> };
+  try {
+    head = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + H)));
+  } catch {
+    throw bad("header is not JSON", 12);
+  }
+  if (head.version !== VERSION) throw bad(`version ${head.version}, expected ${VERSION}`, 12);
+  const P = paramLayout(head.config).total;
+  const dataStart = (12 + H + 3) & ~3;
+  if (buf.length !== dataStart + 12 * P) throw bad(`expected ${dataStart + 12 * P} bytes for ${P} params, file has ${buf.length}`);
+  const f = new Float32Array(buf.buffer.slice(buf.byteOffset + dataStart, buf.byteOffset + dataStart + 12 * P));
+  return {
+    config: head.config,
+    step: head.step,
+    adamT: head.adamT,
+    losses: head.losses,
+    meta: head.meta,
+    params: f.slice(0, P),
+    m: f.slice(P, 2 * P),
+    v: f.slice(2 * P, 3 * P),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The training loop: sample batch (pure function of seed and step) -> forward -> backward ->
+ * clip -> AdamW with warmup+cosine LR, with periodic atomic checkpoints. Given the same options a
+ * run is deterministic, and resuming from a checkpoint continues the exact same loss curve.
+ */
+import { InputError } from "../errors.js";
+import { sampleBatch, type TokenizedSet } from "./batches.js";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import type { ModelConfig } from "./model/config.js";
+import { LlamaTrainModel } from "./model/llama.js";
+import { initParams } from "./model/params.js";
+import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from "./optim/adamw.js";
+import { clipGradNorm } from "./optim/clip.js";
+import { lrAt, type LrSchedule } from "./optim/schedule.js";
+import { TrainProgress } from "./progress.js";
+import { Rng } from "./rng.js";
+
+export interface TrainOptions {
+  config: ModelConfig;
+  data: TokenizedSet;
+  /** sequences per step and tokens per sequence */
+  batch: number;
+  seqLen: number;
+  /** total optimisation steps of the run (the schedule's length) */
+  steps: number;
+  /** stop after this step even if `steps` is larger (to test or split runs); default steps */
+  stopAt?: number;
+  lr: Omit<LrSchedule, "total">;
+  adamw?: AdamWConfig;
+  clip: number;
+  seed: number;
+  checkpointPath?: string;
+  checkpointEvery?: number;
+  /** continue from this checkpoint (must come from a run with the same settings) */
+  resumeFrom?: string;
+  progress?: boolean;
+  onStep?: (r: { step: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number }) => void;
+}
+
+export interface TrainResult {
+  model: LlamaTrainModel;
+  losses: number[];
+  step: number;
+  /** wall seconds of this invocation, and the tokens it processed */
+  seconds: number;
+  tokens: number;
+}
+
+/** Settings that must match between a checkpoint and the run that resumes from it. */
+function runMeta(o: TrainOptions): Record<string, unknown> {
+  return { seed: o.seed, batch: o.batch, seqLen: o.seqLen, steps: o.steps, lr: o.lr, clip: o.clip, adamw: o.adamw ?? DEFAULT_ADAMW, dataTokens: o.data.ids.length };
+}
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  if (!Number.isInteger(o.steps) || o.steps <= 0) throw new InputError(`steps must be a positive integer`, { field: "steps" });
+  const stopAt = Math.min(o.stopAt ?? o.steps, o.steps);
+  const model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
+  const adam = new AdamW(model.layout.total, o.adamw ?? DEFAULT_ADAMW, model.layout.entries);
+  const meta = runMeta(o);
+  let step = 0;
+  let losses: number[] = [];
+  if (o.resumeFrom) {
+    const ck = await loadCheckpoint(o.resumeFrom);
+    if (JSON.stringify(ck.config) !== JSON.stringify(o.config) || JSON.stringify(ck.meta) !== JSON.stringify(meta)) {
+      throw new InputError("checkpoint was written by a run with different settings", {
+        file: o.resumeFrom,
+        hint: `checkpoint: ${JSON.stringify({ config: ck.config, meta: ck.meta })}`,
+      });
+    }
+    model.params.set(ck.params);
+    adam.m.set(ck.m);
+    adam.v.set(ck.v);
+    adam.t = ck.adamT;
+    step = ck.step;
+    losses = ck.losses.slice();
+  } else {
+    initParams(model.params, model.layout, o.config, new Rng(o.seed));
+  }
+  const save = async () => {
+    if (!o.checkpointPath) return;
+    await saveCheckpoint(o.checkpointPath, {
+      config: o.config, step, adamT: adam.t, losses, meta,
+      params: model.params as Float32Array, m: adam.m, v: adam.v,
+    });
+  };
+  const bar = o.progress ? new TrainProgress(stopAt, step) : null;
+  const t0 = performance.now();
+  let tokens = 0;
+  try {
+    while (step < stopAt) {
+      const b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
+      model.zeroGrad();
+      let loss = 0;
+      if (b.count > 0) {
+        loss = model.forward(b.tokens, b.targets, b.mask, b.count);
+        model.backward();
+      }
+      const gradNorm = clipGradNorm(model.grads, o.clip);
+      const lr = lrAt(step, { ...o.lr, total: o.steps });
+      adam.step(model.params, model.grads, lr);
+      losses.push(loss);
+      step++;
+      tokens += o.batch * o.seqLen;
+      const tokensPerSec = tokens / ((performance.now() - t0) / 1000);
+      bar?.update({ step, total: stopAt, loss, tokensPerSec });
+      o.onStep?.({ step, loss, lr, gradNorm, tokensPerSec });
+      if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
+    }
+  } finally {
+    bar?.stop();
+  }
+  await save();
+  return { model, losses, step, seconds: (performance.now() - t0) / 1000, tokens };
+}
