@@ -28,6 +28,31 @@ export interface MoESpec {
    * (qwen3moe, deepseek2...); default = spec.nFf. llama requires it to equal nFf.
    */
   nFfExp?: number;
+  /** Shared experts (`{arch}.expert_shared_count`; qwen2moe: one gated shared expert). Default 0. */
+  nShared?: number;
+  /** Hidden size of the (fused) shared expert; default nFfExp * max(1, nShared). */
+  nFfShared?: number;
+  /** deepseek2: dense FFN layers before the MoE ones (`leading_dense_block_count`). */
+  leadingDense?: number;
+  /** deepseek2: 1 = softmax, 2 = sigmoid (`expert_gating_func`). */
+  gatingFunc?: 1 | 2;
+  /** deepseek2: renormalise top-k weights, routed scaling factor, selection bias, expert groups. */
+  weightsNorm?: boolean;
+  weightsScale?: number;
+  probsBias?: boolean;
+  nGroup?: number;
+  nGroupUsed?: number;
+}
+
+/** deepseek2 multi-head latent attention shape. */
+export interface MLASpec {
+  /** 0 = plain attn_q (V2-Lite style). */
+  qLoraRank: number;
+  kvLoraRank: number;
+  /** Per-head q/k dims without / with rotary embedding, and value dim. */
+  nopeDim: number;
+  ropeDim: number;
+  vDim: number;
 }
 
 export interface TestModelSpec {
@@ -63,15 +88,17 @@ export interface TestModelSpec {
   weightStd?: number;
   normStd?: number;
   moe?: MoESpec;
+  mla?: MLASpec;
 }
 
 /** The spec with defaults filled in; what arch builders see. */
 export interface ResolvedSpec extends Required<
-  Omit<TestModelSpec, "name" | "metadata" | "moe" | "types" | "vocab">
+  Omit<TestModelSpec, "name" | "metadata" | "moe" | "mla" | "types" | "vocab">
 > {
   name: string;
   metadata: Record<string, GGUFMetaValue | GGUFTypedValue>;
   moe?: MoESpec;
+  mla?: MLASpec;
   types: Required<Omit<TensorTypePolicy, "overrides">> & { overrides: Record<string, GGMLType> };
   vocab: VocabMetadata;
 }
@@ -97,6 +124,7 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
     normStd: spec.normStd ?? 0.1,
     metadata: spec.metadata ?? {},
     moe: spec.moe,
+    mla: spec.mla,
     types: {
       weights,
       tokenEmbd: spec.types?.tokenEmbd ?? weights,

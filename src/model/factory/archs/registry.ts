@@ -1,9 +1,18 @@
 /** Architecture name -> test-model builder. The only place that maps names to builders. */
 import { ModelError } from "../../../errors.js";
 import { llama } from "./llama.js";
+import { qwen2, qwen3, qwen2moe, qwen3moe } from "./qwen.js";
+import { deepseek2 } from "./deepseek2.js";
 import type { FactoryArch } from "./plan.js";
 
-export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([["llama", llama]]);
+export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
+  ["llama", llama],
+  ["qwen2", qwen2],
+  ["qwen3", qwen3],
+  ["qwen2moe", qwen2moe],
+  ["qwen3moe", qwen3moe],
+  ["deepseek2", deepseek2],
+]);
 
 export function factoryArch(name: string): FactoryArch {
   const a = FACTORY_ARCHS.get(name);
