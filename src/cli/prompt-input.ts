@@ -6,26 +6,49 @@ import { InputError } from "../errors.js";
 import { openGGUF } from "../gguf/reader.js";
 import { loadFromFile, type Transformer } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
+import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
 
 export interface LoadedModel {
   model: Transformer;
   tokenizer: Tokenizer | undefined;
   loadMs: number;
+  /** The WASM kernel set (dispose it when done), if one is used. */
+  kernels: KernelSet | undefined;
 }
 
-export async function openModel(path: string, needTokenizer: boolean): Promise<LoadedModel> {
+/** `--kernels wasm|ts` and `--threads N`. */
+export async function makeKernels(kind: string, threads: string | undefined): Promise<KernelSet | undefined> {
+  if (kind === "ts") return undefined;
+  if (kind !== "wasm") throw new InputError(`--kernels must be wasm or ts, got '${kind}'`);
+  return createWasmKernelSet(
+    threads === undefined ? {} : { threads: parsePositiveInt("--threads", threads) },
+  );
+}
+
+export async function openModel(
+  path: string,
+  needTokenizer: boolean,
+  kernels?: KernelSet,
+): Promise<LoadedModel> {
   const t0 = performance.now();
   const file = await openGGUF(path);
   try {
-    const model = loadFromFile(file);
-    const tokenizer = needTokenizer || file.metadata.has("tokenizer.ggml.model") ? Tokenizer.fromMetadata(file.metadata) : undefined;
-    return { model, tokenizer, loadMs: performance.now() - t0 };
+    const model = loadFromFile(file, { kernels });
+    const tokenizer =
+      needTokenizer || file.metadata.has("tokenizer.ggml.model")
+        ? Tokenizer.fromMetadata(file.metadata)
+        : undefined;
+    return { model, tokenizer, loadMs: performance.now() - t0, kernels };
   } finally {
     await file.close();
   }
 }
 
-export function promptTokens(opts: { prompt?: string; tokens?: string }, tok: Tokenizer | undefined): number[] {
+export function promptTokens(
+  opts: { prompt?: string; tokens?: string },
+  tok: Tokenizer | undefined,
+): number[] {
   if (opts.tokens !== undefined) {
     const ids = opts.tokens.split(",").map((s) => Number(s.trim()));
     if (ids.length === 0 || ids.some((x) => !Number.isInteger(x) || x < 0)) {

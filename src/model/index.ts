@@ -7,7 +7,8 @@ import { optString } from "../gguf/getters.js";
 import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
 import { TENSOR } from "./arch/spec.js";
-import { bindWeights } from "./bind.js";
+import { attachKernels, bindWeights } from "./bind.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import { WeightBinder } from "./weights.js";
 
@@ -25,16 +26,23 @@ export function modelConfig(file: GGUFFile): ModelConfig {
   return resolveConfig(file.metadata, spec, emb.dims[1] ?? 0);
 }
 
-/** Build a Transformer from an opened GGUF file (tensor bytes are read now, kept in file types). */
-export function loadFromFile(file: GGUFFile): Transformer {
-  const config = modelConfig(file);
-  return new Transformer(config, bindWeights(new WeightBinder(file), config));
+export interface LoadOptions {
+  /** Run matrix products in this KernelSet (e.g. the WASM SIMD set); default: plain TypeScript. */
+  kernels?: KernelSet;
 }
 
-export async function loadModel(path: string): Promise<Transformer> {
+/** Build a Transformer from an opened GGUF file (tensor bytes are read now, kept in file types). */
+export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transformer {
+  const config = modelConfig(file);
+  const weights = bindWeights(new WeightBinder(file), config);
+  if (opts.kernels) attachKernels(weights, opts.kernels);
+  return new Transformer(config, weights);
+}
+
+export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Transformer> {
   const file = await openGGUF(path);
   try {
-    return loadFromFile(file);
+    return loadFromFile(file, opts);
   } finally {
     await file.close();
   }

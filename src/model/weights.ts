@@ -7,6 +7,7 @@ import { ModelError } from "../errors.js";
 import type { GGUFFile, GGUFTensorInfo } from "../gguf/reader.js";
 import { GGMLType, ggmlTypeTraits } from "../gguf/types.js";
 import { dequantizeRowAny } from "./blocks/linear.js";
+import type { KernelSet, PreparedWeight } from "../kernels/kernel-set.js";
 
 /**
  * A matrix (or a stack of matrices, for experts) in ggml layout: `cols` = ne[0] is the contiguous
@@ -23,6 +24,8 @@ export interface Weight {
   data: Uint8Array;
   /** Float32 view of `data` for F32 weights (no copy). */
   f32: Float32Array | undefined;
+  /** Set when the matrix lives in a KernelSet (WASM): products go there. */
+  kernel?: { ks: KernelSet; pw: PreparedWeight };
 }
 
 export function makeWeight(name: string, type: GGMLType, dims: number[], data: Uint8Array): Weight {

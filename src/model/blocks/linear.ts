@@ -4,8 +4,8 @@
  * Activations are converted the way ggml's CPU backend does before its dot products (the
  * "vec_dot_type" of each weight type), so quantized models reproduce llama.cpp's rounding:
  *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0 -> Q8_0; Q4_1/Q5_1 -> Q8_1; K-quants -> Q8_K.
- * This is the plain-TS path built on src/quant; the model reaches it only through `matmul`, so the
- * KernelSet (src/kernels) replaces its body without touching any block.
+ * This is the plain-TS path built on src/quant (the conformance reference); a weight attached to a
+ * KernelSet (`attachKernels`, e.g. the WASM SIMD set) runs its products there instead.
  */
 import { KernelError } from "../../errors.js";
 import { GGMLType, ggmlTypeTraits } from "../../gguf/types.js";
@@ -100,6 +100,10 @@ export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): voi
  */
 export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Array, xStride = w.cols, outStride = w.rows): void {
   const { rows, cols } = w;
+  if (w.kernel && xStride === cols && outStride === rows) {
+    w.kernel.ks.matmul(w.kernel.pw, x.subarray(0, nTok * cols), nTok, out.subarray(0, nTok * rows));
+    return;
+  }
   if (w.f32) {
     const W = w.f32;
     for (let t = 0; t < nTok; t++) {
