@@ -8,6 +8,7 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel } from "../../src/model/index.js";
 import type { KVDType } from "../../src/kv/cache.js";
 import { referenceRun } from "./reference.js";
+import type { KernelSet } from "../../src/kernels/kernel-set.js";
 
 export interface ConformanceResult {
   maxErr: number;
@@ -41,10 +42,11 @@ export async function runConformance(
   prompt: number[],
   nGreedy: number,
   kv: KVDType = "f32",
+  kernels?: KernelSet,
 ): Promise<ConformanceResult> {
   const path = join(dir, file);
   await writeTestModel(path, spec);
-  const model = await loadModel(path);
+  const model = await loadModel(path, { kernels });
   const ref = await referenceRun(path, prompt, nGreedy, model.config.nVocab, { kv: kv === "f32" ? "F32" : "F16" });
   const cache = model.newCache(prompt.length + nGreedy + 1, kv);
   let logits = model.forward(prompt, cache)[0];

@@ -67,3 +67,17 @@ test("llama head_dim 128, F16 KV cache: logits within 1e-2", async () => {
   assert.ok(r.maxErr <= 1e-2, `max logit error ${r.maxErr}`);
   if (r.firstDiff >= 0) assert.ok(r.gapAtDiff < 1e-2, `greedy diverged at ${r.firstDiff}`);
 });
+
+test("llama Q4_0 through the WASM SIMD kernels: logits within 1e-3 of llama.cpp", async () => {
+  const { createWasmKernelSet } = await import("../../src/kernels/wasm/wasm-kernel-set.js");
+  const ks = await createWasmKernelSet({ threads: 1 });
+  try {
+    const spec: TestModelSpec = { ...base, nEmbd: 256, nHead: 4, nHeadKv: 1, nFf: 256, types: { weights: GGMLType.Q4_0 } };
+    const r = await runConformance(dir, "llama-q4_0-wasm.gguf", spec, PROMPT, 16, "f32", ks);
+    console.log(`llama Q4_0 (wasm) max |dlogit| = ${r.maxErr.toExponential(2)}`);
+    assert.ok(r.maxErr <= 1e-3, `max logit error ${r.maxErr}`);
+    if (r.firstDiff >= 0) assert.ok(r.gapAtDiff < 1e-3, `greedy diverged at ${r.firstDiff}`);
+  } finally {
+    await ks.dispose();
+  }
+});
