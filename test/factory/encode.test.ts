@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { f32ToBf16Bits, f32ToF16Bits } from "../../src/model/factory/tensor-data.js";
+import { fp32ToBf16 as f32ToBf16Bits } from "../../src/quant/bf16.js";
+import { fp32ToFp16 as f32ToF16Bits } from "../../src/quant/f16.js";
 import { Rng } from "../../src/model/factory/rng.js";
 
 /**

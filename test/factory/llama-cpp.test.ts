@@ -21,7 +21,6 @@ import {
   type TestModelSpec,
 } from "../../src/model/factory/index.js";
 import { encodeTensor } from "../../src/model/factory/tensor-data.js";
-import { quantAvailable } from "../../src/model/factory/quant-bridge.js";
 
 let llama: Llama;
 let dir: string;
@@ -98,13 +97,9 @@ for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.BF16]) {
   });
 }
 
-test(
-  "llama Q8_0 (token_embd Q8_0 too) loads and runs in llama.cpp",
-  { skip: !quantAvailable() && "src/quant not available" },
-  async () => {
-    await checkModel({ ...base, nFf: 128, types: { weights: GGMLType.Q8_0 } }, "llama-q8_0.gguf");
-  },
-);
+test("llama Q8_0 (token_embd Q8_0 too) loads and runs in llama.cpp", async () => {
+  await checkModel({ ...base, nFf: 128, types: { weights: GGMLType.Q8_0 } }, "llama-q8_0.gguf");
+});
 
 test("llama MoE, tied embeddings, GQA head_dim != nEmbd/nHead, padded vocab", async () => {
   await checkModel(

@@ -20,7 +20,6 @@ import { GGMLType } from "../../src/gguf/types.js";
 import { GGUFValueType, typed } from "../../src/gguf/value.js";
 import { GGUFWriter } from "../../src/gguf/writer.js";
 import { buildTestModel } from "../../src/model/factory/index.js";
-import { quantAvailable } from "../../src/model/factory/quant-bridge.js";
 import { Rng } from "../../src/model/factory/rng.js";
 
 export interface FuzzOptions {
@@ -97,11 +96,7 @@ export function fuzzSeeds(): SeedFile[] {
       }).toBytes(),
     ),
   ];
-  if (quantAvailable()) {
-    seeds.push(
-      seedFile("llama-q8_0", buildTestModel({ ...small, types: { weights: GGMLType.Q8_0 } }).toBytes()),
-    );
-  }
+  seeds.push(seedFile("llama-q8_0", buildTestModel({ ...small, types: { weights: GGMLType.Q8_0 } }).toBytes()));
   const w = new GGUFWriter();
   w.set("general.architecture", "llama");
   w.set("u8", typed(GGUFValueType.UINT8, 200));
