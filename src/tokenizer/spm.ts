@@ -3,8 +3,10 @@
  *
  * The fragment (spaces already replaced by U+2581 "▁") starts as one symbol per code point. Any
  * adjacent pair whose concatenation is a vocabulary token is queued by that token's score; the
- * highest score merges first (ties: leftmost). Finished symbols that are not tokens are split back
- * along the merges that built them, and leftover characters fall back to byte tokens <0xNN>.
+ * highest score merges first (ties: leftmost). Only pairs whose concatenation is a token are ever
+ * merged, so every finished symbol is either a token or a single character; a character that is
+ * not a token falls back to its UTF-8 byte tokens <0xNN>. (The reference also keeps a map to
+ * split finished symbols back along their merges; by the argument above it never applies.)
  */
 import { TokenizerError } from "../errors.js";
 import { IndexHeap } from "./heap.js";
@@ -14,7 +16,14 @@ import type { VocabData } from "./vocab.js";
 export class SpmModel {
   private readonly byteIds = new Int32Array(256).fill(-2); // -2 = not looked up yet
 
-  constructor(private readonly vocab: VocabData) {}
+  /** Longest token text in UTF-16 units: longer pairs cannot be tokens, so skip the lookup. */
+  private readonly maxLen: number;
+
+  constructor(private readonly vocab: VocabData) {
+    let m = 0;
+    for (const t of vocab.tokens) m = Math.max(m, t.length);
+    this.maxLen = m;
+  }
 
   /** Token id for a raw byte: <0xNN>, else the one-byte text itself. */
   byteToken(b: number): number {
@@ -65,9 +74,9 @@ export class SpmModel {
     const heap = new IndexHeap(
       (a, b) => qScore[a] > qScore[b] || (qScore[a] === qScore[b] && qLeft[a] < qLeft[b]),
     );
-    const revMerge = new Map<string, number>(); // text -> queue slot that produced it
+    const maxLen = this.maxLen;
     const tryAdd = (l: number, r: number) => {
-      if (l < 0 || r < 0) return;
+      if (l < 0 || r < 0 || len[l] + len[r] > maxLen) return;
       const s = text.slice(start[l], start[l] + len[l] + len[r]);
       const id = textToId.get(s);
       if (id === undefined) return;
@@ -77,7 +86,6 @@ export class SpmModel {
       qScore.push(scores[id]);
       qSize.push(s.length);
       heap.push(slot);
-      revMerge.set(s, slot);
     };
     for (let i = 1; i < n; i++) tryAdd(i - 1, i);
     while (heap.size > 0) {
@@ -92,25 +100,11 @@ export class SpmModel {
       tryAdd(prev[l], l);
       tryAdd(l, next[l]);
     }
-    // Resegment with an explicit stack (deep merge trees must not overflow the call stack).
-    // Symbols are re-read with their final lengths, as the reference does.
     for (let i = 0; i !== -1; i = next[i]) {
-      const stack = [i];
-      while (stack.length > 0) {
-        const sym = stack.pop()!;
-        const s = text.slice(start[sym], start[sym] + len[sym]);
-        const id = textToId.get(s);
-        if (id !== undefined) {
-          out.push(id);
-          continue;
-        }
-        const slot = revMerge.get(s);
-        if (slot === undefined) {
-          for (const b of utf8Encode(s)) out.push(this.byteToken(b));
-          continue;
-        }
-        stack.push(qRight[slot], qLeft[slot]);
-      }
+      const sym = text.slice(start[i], start[i] + len[i]);
+      const id = textToId.get(sym);
+      if (id !== undefined) out.push(id);
+      else for (const b of utf8Encode(sym)) out.push(this.byteToken(b));
     }
   }
 }
