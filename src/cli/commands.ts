@@ -5,9 +5,10 @@ import { register as testmodel } from "./testmodel.js";
 import { register as logits } from "./logits.js";
 import { register as run } from "./run.js";
 import { register as data } from "./data.js";
+import { register as tokenize } from "./tokenize.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize];
