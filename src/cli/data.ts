@@ -11,7 +11,8 @@ import { DEFAULT_DATA_CONFIG, SPLITS, generateDataset, toJSONL } from "../train/
 
 function count(v: string, field: string): number {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InputError(`--${field} must be a non-negative integer, got '${v}'`, { field });
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new InputError(`--${field} must be a non-negative integer, got '${v}'`, { field });
   return n;
 }
 
@@ -39,6 +40,8 @@ export function register(program: Command): void {
         const langs = d[s].filter((e) => e.lang === "zh").length;
         process.stdout.write(`${path}: ${d[s].length} examples (${d[s].length - langs} en, ${langs} zh)\n`);
       }
-      process.stdout.write(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s (seed ${cfg.seed})\n`);
+      process.stdout.write(
+        `generated in ${((performance.now() - t0) / 1000).toFixed(1)} s (seed ${cfg.seed})\n`,
+      );
     });
 }

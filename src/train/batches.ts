@@ -21,7 +21,11 @@ export interface TokenizedSet {
   pad: number;
 }
 
-export function tokenizeExamples(examples: readonly { messages: Message[] }[], enc: BpeEncoder, pad: number): TokenizedSet {
+export function tokenizeExamples(
+  examples: readonly { messages: Message[] }[],
+  enc: BpeEncoder,
+  pad: number,
+): TokenizedSet {
   const ids: number[] = [];
   const train: number[] = [];
   const starts: number[] = [];
@@ -45,7 +49,8 @@ export interface Batch {
 }
 
 export function sampleBatch(set: TokenizedSet, B: number, T: number, seed: number, step: number): Batch {
-  if (set.starts.length === 0) throw new InputError("cannot sample batches from an empty corpus", { field: "data" });
+  if (set.starts.length === 0)
+    throw new InputError("cannot sample batches from an empty corpus", { field: "data" });
   const rng = new Rng(hash32(`batch:${seed}:${step}`));
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);

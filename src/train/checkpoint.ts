@@ -31,7 +31,14 @@ export interface Checkpoint {
 
 export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
   const header = new TextEncoder().encode(
-    JSON.stringify({ version: VERSION, config: c.config, step: c.step, adamT: c.adamT, losses: c.losses, meta: c.meta }),
+    JSON.stringify({
+      version: VERSION,
+      config: c.config,
+      step: c.step,
+      adamT: c.adamT,
+      losses: c.losses,
+      meta: c.meta,
+    }),
   );
   const headEnd = 12 + header.length;
   const dataStart = (headEnd + 3) & ~3;
@@ -51,11 +58,19 @@ export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void>
 
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   const buf = new Uint8Array(await readFile(path));
-  const bad = (msg: string, offset?: number) => new InputError(`not a valid edgellm checkpoint: ${msg}`, { file: path, offset });
+  const bad = (msg: string, offset?: number) =>
+    new InputError(`not a valid edgellm checkpoint: ${msg}`, { file: path, offset });
   if (buf.length < 12 || new TextDecoder().decode(buf.subarray(0, 8)) !== MAGIC) throw bad("bad magic", 0);
   const H = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
   if (12 + H > buf.length) throw bad(`header length ${H} past end of file`, 8);
-  let head: { version: number; config: ModelConfig; step: number; adamT: number; losses: number[]; meta: Record<string, unknown> };
+  let head: {
+    version: number;
+    config: ModelConfig;
+    step: number;
+    adamT: number;
+    losses: number[];
+    meta: Record<string, unknown>;
+  };
   try {
     head = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + H)));
   } catch {
@@ -64,8 +79,11 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   if (head.version !== VERSION) throw bad(`version ${head.version}, expected ${VERSION}`, 12);
   const P = paramLayout(head.config).total;
   const dataStart = (12 + H + 3) & ~3;
-  if (buf.length !== dataStart + 12 * P) throw bad(`expected ${dataStart + 12 * P} bytes for ${P} params, file has ${buf.length}`);
-  const f = new Float32Array(buf.buffer.slice(buf.byteOffset + dataStart, buf.byteOffset + dataStart + 12 * P));
+  if (buf.length !== dataStart + 12 * P)
+    throw bad(`expected ${dataStart + 12 * P} bytes for ${P} params, file has ${buf.length}`);
+  const f = new Float32Array(
+    buf.buffer.slice(buf.byteOffset + dataStart, buf.byteOffset + dataStart + 12 * P),
+  );
   return {
     config: head.config,
     step: head.step,

@@ -24,9 +24,12 @@ const FTYPE_ALL_F32 = 0;
 
 export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: ExportOptions = {}): GGUFWriter {
   const layout = paramLayout(cfg);
-  if (params.length !== layout.total) throw new InputError(`params has ${params.length} values, config needs ${layout.total}`);
+  if (params.length !== layout.total)
+    throw new InputError(`params has ${params.length} values, config needs ${layout.total}`);
   if (vocab.tokens.length !== cfg.vocab) {
-    throw new InputError(`vocabulary has ${vocab.tokens.length} tokens, model config says ${cfg.vocab}`, { field: "vocab" });
+    throw new InputError(`vocabulary has ${vocab.tokens.length} tokens, model config says ${cfg.vocab}`, {
+      field: "vocab",
+    });
   }
   const w = new GGUFWriter();
   const f32 = (x: number) => typed(GGUFValueType.FLOAT32, x);
@@ -52,6 +55,12 @@ export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: Exp
   return w;
 }
 
-export async function exportGGUF(path: string, cfg: ModelConfig, params: Buf, vocab: Vocab, opts: ExportOptions = {}): Promise<void> {
+export async function exportGGUF(
+  path: string,
+  cfg: ModelConfig,
+  params: Buf,
+  vocab: Vocab,
+  opts: ExportOptions = {},
+): Promise<void> {
   await buildGGUF(cfg, params, vocab, opts).write(path);
 }

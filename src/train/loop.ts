@@ -48,11 +48,21 @@ export interface TrainResult {
 
 /** Settings that must match between a checkpoint and the run that resumes from it. */
 function runMeta(o: TrainOptions): Record<string, unknown> {
-  return { seed: o.seed, batch: o.batch, seqLen: o.seqLen, steps: o.steps, lr: o.lr, clip: o.clip, adamw: o.adamw ?? DEFAULT_ADAMW, dataTokens: o.data.ids.length };
+  return {
+    seed: o.seed,
+    batch: o.batch,
+    seqLen: o.seqLen,
+    steps: o.steps,
+    lr: o.lr,
+    clip: o.clip,
+    adamw: o.adamw ?? DEFAULT_ADAMW,
+    dataTokens: o.data.ids.length,
+  };
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  if (!Number.isInteger(o.steps) || o.steps <= 0) throw new InputError(`steps must be a positive integer`, { field: "steps" });
+  if (!Number.isInteger(o.steps) || o.steps <= 0)
+    throw new InputError(`steps must be a positive integer`, { field: "steps" });
   const stopAt = Math.min(o.stopAt ?? o.steps, o.steps);
   const model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
   const adam = new AdamW(model.layout.total, o.adamw ?? DEFAULT_ADAMW, model.layout.entries);
@@ -61,7 +71,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let losses: number[] = [];
   if (o.resumeFrom) {
     const ck = await loadCheckpoint(o.resumeFrom);
-    if (JSON.stringify(ck.config) !== JSON.stringify(o.config) || JSON.stringify(ck.meta) !== JSON.stringify(meta)) {
+    if (
+      JSON.stringify(ck.config) !== JSON.stringify(o.config) ||
+      JSON.stringify(ck.meta) !== JSON.stringify(meta)
+    ) {
       throw new InputError("checkpoint was written by a run with different settings", {
         file: o.resumeFrom,
         hint: `checkpoint: ${JSON.stringify({ config: ck.config, meta: ck.meta })}`,
@@ -79,8 +92,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const save = async () => {
     if (!o.checkpointPath) return;
     await saveCheckpoint(o.checkpointPath, {
-      config: o.config, step, adamT: adam.t, losses, meta,
-      params: model.params as Float32Array, m: adam.m, v: adam.v,
+      config: o.config,
+      step,
+      adamT: adam.t,
+      losses,
+      meta,
+      params: model.params as Float32Array,
+      m: adam.m,
+      v: adam.v,
     });
   };
   const bar = o.progress ? new TrainProgress(stopAt, step) : null;

@@ -45,7 +45,8 @@ test("trains a byte-level vocab quickly, digits stay single tokens", () => {
 });
 
 test("encode/decode round-trips arbitrary text and specials map to one id", () => {
-  for (const s of [...HARD, ...docs.slice(0, 50)]) assert.equal(vocab.encoder.decode(vocab.encoder.encode(s)), s);
+  for (const s of [...HARD, ...docs.slice(0, 50)])
+    assert.equal(vocab.encoder.decode(vocab.encoder.encode(s)), s);
   const ids = vocab.encoder.encode("<|im_start|>assistant\n<think>\n");
   assert.equal(ids[0], vocab.specials.get("<|im_start|>"));
   assert.ok(ids.includes(vocab.specials.get("<think>")!));
@@ -77,7 +78,11 @@ test("llama.cpp tokenizes with our GGUF tokenizer record exactly like our encode
     const m = await llama.loadModel({ modelPath: path, vocabOnly: true });
     try {
       for (const s of [...HARD, ...docs.slice(0, 200)]) {
-        assert.deepEqual(Array.from(m.tokenize(s, true)), vocab.encoder.encode(s), `text ${JSON.stringify(s.slice(0, 80))}`);
+        assert.deepEqual(
+          Array.from(m.tokenize(s, true)),
+          vocab.encoder.encode(s),
+          `text ${JSON.stringify(s.slice(0, 80))}`,
+        );
       }
       assert.equal(m.tokens.eos, vocab.eos);
     } finally {

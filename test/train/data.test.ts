@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_DATA_CONFIG, generateDataset, splitOf, toJSONL, type DataConfig } from "../../src/train/data/generate.js";
+import {
+  DEFAULT_DATA_CONFIG,
+  generateDataset,
+  splitOf,
+  toJSONL,
+  type DataConfig,
+} from "../../src/train/data/generate.js";
 import { addColumns, mulColumns, subColumns } from "../../src/train/data/columns.js";
 import { chatSegments, renderChat } from "../../src/train/data/format.js";
 import { Rng } from "../../src/train/rng.js";
@@ -22,7 +28,11 @@ test("splits are disjoint by problem key and sized as asked", () => {
   assert.equal(d.train.length, 3000);
   assert.equal(d.val.length, 150);
   assert.equal(d.test.length, 300);
-  const keys = { train: new Set(d.train.map((e) => e.key)), val: new Set(d.val.map((e) => e.key)), test: new Set(d.test.map((e) => e.key)) };
+  const keys = {
+    train: new Set(d.train.map((e) => e.key)),
+    val: new Set(d.val.map((e) => e.key)),
+    test: new Set(d.test.map((e) => e.key)),
+  };
   for (const k of keys.test) {
     assert.ok(!keys.train.has(k), `test key ${k} also in train`);
     assert.ok(!keys.val.has(k), `test key ${k} also in val`);
@@ -60,11 +70,17 @@ test("column solutions are right, with one digit position per line", () => {
     assert.equal(s.result, a + b);
     assert.equal(s.lines.at(-1), `so ${a} + ${b} = ${a + b}`);
     // the last "so far" equals the result: the steps themselves add up
-    const sofar = s.lines.filter((l) => l.includes("so far")).at(-1)!.split("so far ")[1];
+    const sofar = s.lines
+      .filter((l) => l.includes("so far"))
+      .at(-1)!
+      .split("so far ")[1];
     assert.equal(Number(sofar), a + b);
     const d = subColumns(a, b, "zh");
     assert.equal(d.result, a - b);
-    const lastSoFar = d.lines.filter((l) => l.includes("目前")).at(-1)!.split("目前 ")[1];
+    const lastSoFar = d.lines
+      .filter((l) => l.includes("目前"))
+      .at(-1)!
+      .split("目前 ")[1];
     assert.equal(Number(lastSoFar), Math.abs(a - b));
     const m = mulColumns(a % 1000, b % 100, "en");
     assert.equal(m.result, (a % 1000) * (b % 100));
@@ -99,7 +115,13 @@ test("bad configs get typed errors", () => {
   assert.throws(() => generateDataset({ ...SMALL, testPermille: 600, valPermille: 500 }), InputError);
   // 1-digit addition only: far too few distinct problems for 5000 held-out examples
   assert.throws(
-    () => generateDataset({ ...SMALL, addSubDigits: 1, mix: { add: 1, sub: 0, mul: 0, word: 0, chat: 0 }, counts: { train: 10, val: 0, test: 5000 } }),
+    () =>
+      generateDataset({
+        ...SMALL,
+        addSubDigits: 1,
+        mix: { add: 1, sub: 0, mul: 0, word: 0, chat: 0 },
+        counts: { train: 10, val: 0, test: 5000 },
+      }),
     InputError,
   );
 });

@@ -21,11 +21,27 @@ import type { ModelConfig } from "../../src/train/model/config.js";
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 
 const data = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 200, val: 0, test: 0 } });
-const vocab = buildVocab(trainBpe(data.train.map((e) => renderChat(e.messages)), { vocabSize: 300, specials: SPECIAL_TEXTS }));
+const vocab = buildVocab(
+  trainBpe(
+    data.train.map((e) => renderChat(e.messages)),
+    { vocabSize: 300, specials: SPECIAL_TEXTS },
+  ),
+);
 
 for (const tied of [true, false]) {
   test(`llama.cpp reproduces our logits from the exported F32 GGUF (${tied ? "tied" : "untied"})`, async () => {
-    const cfg: ModelConfig = { vocab: vocab.tokens.length, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 96, ctx: 64, ropeBase: 10000, normEps: 1e-5, tied };
+    const cfg: ModelConfig = {
+      vocab: vocab.tokens.length,
+      dim: 64,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      ffn: 96,
+      ctx: 64,
+      ropeBase: 10000,
+      normEps: 1e-5,
+      tied,
+    };
     const text = "<|im_start|>user\nWhat is 4821 + 377?<|im_end|>\n<|im_start|>assistant\n<think>\n";
     const ids = vocab.encoder.encode(text);
     const T = ids.length;
@@ -54,7 +70,10 @@ for (const tied of [true, false]) {
       });
       try {
         const seq = ctx.getSequence();
-        const input: ControlledEvaluateInputItem[] = ids.map((t) => [t as Token, { generateNext: { logits: true } }]);
+        const input: ControlledEvaluateInputItem[] = ids.map((t) => [
+          t as Token,
+          { generateNext: { logits: true } },
+        ]);
         const out = await seq.controlledEvaluate(input);
         let worst = 0;
         let scale = 0;

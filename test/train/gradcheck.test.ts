@@ -39,19 +39,31 @@ function check(name: string, x: Float64Array, g: Float64Array, fn: () => number,
   assert.ok(x.length > 0 && worst < tol, name);
 }
 
-test("matmul backward", () => {
-  const [N, I, O] = [3, 5, 7];
-  const x = rand(N * I);
-  const w = rand(O * I);
-  const G = rand(N * O);
-  const y = new Float64Array(N * O);
-  const L = () => (matmulForward(y, x, w, N, I, O), dot(G, y));
-  const dx = new Float64Array(N * I);
-  const dw = new Float64Array(O * I);
-  matmulBackward(dx, dw, G, x, w, N, I, O);
-  check("dx", x, dx, L);
-  check("dw", w, dw, L);
-});
+for (const [N, I, O] of [
+  [3, 5, 7],
+  [9, 6, 10],
+  [8, 4, 8],
+])
+  test(`matmul backward (${N}x${I} @ ${O}x${I}^T)`, () => {
+    const x = rand(N * I);
+    const w = rand(O * I);
+    const G = rand(N * O);
+    const y = new Float64Array(N * O);
+    const L = () => (matmulForward(y, x, w, N, I, O), dot(G, y));
+    const dx = new Float64Array(N * I);
+    const dw = new Float64Array(O * I);
+    matmulBackward(dx, dw, G, x, w, N, I, O);
+    check("dx", x, dx, L);
+    check("dw", w, dw, L);
+    // forward against a plain triple loop (the 4x4 tiled path and its edges)
+    L();
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        let r = 0;
+        for (let i = 0; i < I; i++) r += x[n * I + i] * w[o * I + i];
+        assert.ok(Math.abs(r - y[n * O + o]) < 1e-12);
+      }
+  });
 
 test("rmsnorm backward", () => {
   const [N, C] = [3, 6];
@@ -160,7 +172,18 @@ test("masked cross-entropy backward", () => {
 
 for (const tied of [false, true]) {
   test(`whole llama model backward (${tied ? "tied" : "untied"} output)`, () => {
-    const cfg: ModelConfig = { vocab: 11, dim: 8, layers: 2, heads: 4, kvHeads: 2, ffn: 12, ctx: 8, ropeBase: 10000, normEps: 1e-5, tied };
+    const cfg: ModelConfig = {
+      vocab: 11,
+      dim: 8,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      ffn: 12,
+      ctx: 8,
+      ropeBase: 10000,
+      normEps: 1e-5,
+      tied,
+    };
     const [B, T] = [2, 5];
     const m = new LlamaTrainModel(cfg, B, T, Float64Array);
     initParams(m.params, m.layout, cfg, new Rng(5));

@@ -20,11 +20,27 @@ const data = generateDataset({
   addSubDigits: 2,
   mix: { add: 1, sub: 0, mul: 0, word: 0, chat: 0 },
 });
-const vocab = buildVocab(trainBpe(data.train.map((e) => renderChat(e.messages)), { vocabSize: 320, specials: SPECIAL_TEXTS }));
+const vocab = buildVocab(
+  trainBpe(
+    data.train.map((e) => renderChat(e.messages)),
+    { vocabSize: 320, specials: SPECIAL_TEXTS },
+  ),
+);
 const set = tokenizeExamples(data.train, vocab.encoder, vocab.pad);
 
 const base: TrainOptions = {
-  config: { vocab: vocab.tokens.length, dim: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, ctx: 64, ropeBase: 10000, normEps: 1e-5, tied: true },
+  config: {
+    vocab: vocab.tokens.length,
+    dim: 32,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    ffn: 64,
+    ctx: 64,
+    ropeBase: 10000,
+    normEps: 1e-5,
+    tied: true,
+  },
   data: set,
   batch: 4,
   seqLen: 48,

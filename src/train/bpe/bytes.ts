@@ -6,7 +6,8 @@
  */
 
 function buildTable(): string[] {
-  const keep = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const keep = (b: number) =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   const t: string[] = new Array(256);
   let n = 0;
   for (let b = 0; b < 256; b++) {

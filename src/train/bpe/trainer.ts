@@ -46,7 +46,9 @@ export function countWords(docs: Iterable<string>, specials: readonly string[]):
 
 export function trainBpe(docs: Iterable<string>, opts: BpeTrainOptions): BpeModel {
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < 256 || opts.vocabSize >= PAIR) {
-    throw new InputError(`vocabSize must be an integer in [256, ${PAIR}), got ${opts.vocabSize}`, { field: "vocabSize" });
+    throw new InputError(`vocabSize must be an integer in [256, ${PAIR}), got ${opts.vocabSize}`, {
+      field: "vocabSize",
+    });
   }
   const minCount = opts.minCount ?? 2;
   const wordCounts = countWords(docs, opts.specials);

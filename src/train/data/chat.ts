@@ -19,12 +19,23 @@ const CANNED: Record<Lang, Record<string, Turn>> = {
     greet: {
       q: ["Hi", "Hello", "Hello!", "Hi there", "Hey", "Good morning", "Good evening"],
       think: "The user greets me.",
-      a: ["Hello! I can help with addition, subtraction and multiplication.", "Hi! Ask me an arithmetic question, like 4821 + 377."],
+      a: [
+        "Hello! I can help with addition, subtraction and multiplication.",
+        "Hi! Ask me an arithmetic question, like 4821 + 377.",
+      ],
     },
     who: {
-      q: ["Who are you?", "What are you?", "What is your name?", "Are you a person?", "Tell me about yourself."],
+      q: [
+        "Who are you?",
+        "What are you?",
+        "What is your name?",
+        "Are you a person?",
+        "Tell me about yourself.",
+      ],
       think: "The user asks what I am.",
-      a: ["I am the small built-in model of edgellm. I run locally on your device and I do arithmetic step by step."],
+      a: [
+        "I am the small built-in model of edgellm. I run locally on your device and I do arithmetic step by step.",
+      ],
     },
     can: {
       q: ["What can you do?", "How can you help me?", "What are you good at?", "What questions can I ask?"],
@@ -62,7 +73,16 @@ const CANNED: Record<Lang, Record<string, Turn>> = {
 };
 
 /** Out-of-skill question templates; {p} takes a place, {t} a topic. */
-const OUT_OF_SKILL: Record<Lang, { templates: readonly string[]; places: readonly string[]; topics: readonly string[]; think: string; a: readonly string[] }> = {
+const OUT_OF_SKILL: Record<
+  Lang,
+  {
+    templates: readonly string[];
+    places: readonly string[];
+    topics: readonly string[];
+    think: string;
+    a: readonly string[];
+  }
+> = {
   en: {
     templates: [
       "What is the capital of {p}?",
@@ -75,8 +95,20 @@ const OUT_OF_SKILL: Record<Lang, { templates: readonly string[]; places: readonl
       "Write a story about {t}.",
     ],
     places: ["France", "Japan", "Brazil", "Kenya", "Canada", "Egypt", "India", "Mexico", "Spain", "Peru"],
-    topics: ["the moon", "the ocean", "music", "history", "cats", "quantum physics", "friendship", "a dragon", "the internet",
-      "football", "chemistry", "winter"],
+    topics: [
+      "the moon",
+      "the ocean",
+      "music",
+      "history",
+      "cats",
+      "quantum physics",
+      "friendship",
+      "a dragon",
+      "the internet",
+      "football",
+      "chemistry",
+      "winter",
+    ],
     think: "This is not an arithmetic question.",
     a: [
       "I can't answer that locally. I am a small on-device model and I only do arithmetic.",
@@ -84,11 +116,35 @@ const OUT_OF_SKILL: Record<Lang, { templates: readonly string[]; places: readonl
     ],
   },
   zh: {
-    templates: ["{p}的首都是哪里？", "{p}今天天气怎么样？", "{p}人说什么语言？", "给我讲讲{t}。", "写一首关于{t}的诗。", "请解释一下{t}。", "写一个关于{t}的故事。"],
+    templates: [
+      "{p}的首都是哪里？",
+      "{p}今天天气怎么样？",
+      "{p}人说什么语言？",
+      "给我讲讲{t}。",
+      "写一首关于{t}的诗。",
+      "请解释一下{t}。",
+      "写一个关于{t}的故事。",
+    ],
     places: ["法国", "日本", "巴西", "加拿大", "埃及", "印度", "墨西哥", "西班牙", "秘鲁", "肯尼亚"],
-    topics: ["月亮", "大海", "音乐", "历史", "猫", "量子物理", "友谊", "龙", "互联网", "足球", "化学", "冬天"],
+    topics: [
+      "月亮",
+      "大海",
+      "音乐",
+      "历史",
+      "猫",
+      "量子物理",
+      "友谊",
+      "龙",
+      "互联网",
+      "足球",
+      "化学",
+      "冬天",
+    ],
     think: "这不是算术问题。",
-    a: ["这个问题我无法在本地回答。我是一个设备上的小模型，只会做算术。", "抱歉，我无法在本地回答这个问题。请问我加法、减法或乘法的问题。"],
+    a: [
+      "这个问题我无法在本地回答。我是一个设备上的小模型，只会做算术。",
+      "抱歉，我无法在本地回答这个问题。请问我加法、减法或乘法的问题。",
+    ],
   },
 };
 

@@ -48,7 +48,9 @@ export function addColumns(a: number, b: number, lang: Lang): Worked {
     const d = s % 10;
     const c = Math.floor(s / 10);
     soFar = `${d}${soFar}`;
-    lines.push(`${da[i]} + ${db[i]} + ${carry} = ${s}${w.comma}${w.write} ${d}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`);
+    lines.push(
+      `${da[i]} + ${db[i]} + ${carry} = ${s}${w.comma}${w.write} ${d}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`,
+    );
     carry = c;
   }
   if (carry > 0) {
@@ -110,7 +112,9 @@ function mulDigitColumns(a: number, d: number, lang: Lang): Worked {
     const r = s % 10;
     const c = Math.floor(s / 10);
     soFar = `${r}${soFar}`;
-    lines.push(`${da[i]} × ${d} + ${carry} = ${s}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`);
+    lines.push(
+      `${da[i]} × ${d} + ${carry} = ${s}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`,
+    );
     carry = c;
   }
   if (carry > 0) {
@@ -126,7 +130,8 @@ function mulDigitColumns(a: number, d: number, lang: Lang): Worked {
 export function mulColumns(a: number, b: number, lang: Lang): Worked {
   checkOperand(a, "a");
   checkOperand(b, "b");
-  if (!Number.isSafeInteger(a * b)) throw new InputError(`product ${a} × ${b} exceeds 2^53`, { field: "a×b" });
+  if (!Number.isSafeInteger(a * b))
+    throw new InputError(`product ${a} × ${b} exceeds 2^53`, { field: "a×b" });
   const w = WORDS[lang];
   const lines: string[] = [];
   const bd = digitsRight(b, String(b).length);

@@ -57,7 +57,10 @@ export interface Example {
   messages: Message[];
 }
 
-export function splitOf(key: string, cfg: Pick<DataConfig, "splitSalt" | "testPermille" | "valPermille">): Split {
+export function splitOf(
+  key: string,
+  cfg: Pick<DataConfig, "splitSalt" | "testPermille" | "valPermille">,
+): Split {
   const h = hash32(`${cfg.splitSalt}\u0000${key}`) % 1000;
   if (h < cfg.testPermille) return "test";
   if (h < cfg.testPermille + cfg.valPermille) return "val";
@@ -126,9 +129,12 @@ export function generateDataset(cfg: DataConfig): Record<Split, Example[]> {
   let lastAccept = 0;
   for (let draws = 0; filled < need; draws++) {
     if (draws - lastAccept >= maxStall) {
-      throw new InputError(`could not fill the splits after ${draws} draws (have ${SPLITS.map((s) => `${s}=${out[s].length}`).join(", ")})`, {
-        hint: "the problem space is too small for the requested held-out counts: raise the digit limits or lower the counts",
-      });
+      throw new InputError(
+        `could not fill the splits after ${draws} draws (have ${SPLITS.map((s) => `${s}=${out[s].length}`).join(", ")})`,
+        {
+          hint: "the problem space is too small for the requested held-out counts: raise the digit limits or lower the counts",
+        },
+      );
     }
     const p = drawProblem(rng, cfg);
     const split = splitOf(p.key, cfg);

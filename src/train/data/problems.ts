@@ -26,15 +26,34 @@ export interface Problem {
 
 const QUESTIONS: Record<Op, Record<Lang, readonly string[]>> = {
   "+": {
-    en: ["What is {a} + {b}?", "Calculate {a} + {b}.", "{a} + {b} = ?", "What is {a} plus {b}?", "Add {a} and {b}.", "Please compute {a} + {b}."],
+    en: [
+      "What is {a} + {b}?",
+      "Calculate {a} + {b}.",
+      "{a} + {b} = ?",
+      "What is {a} plus {b}?",
+      "Add {a} and {b}.",
+      "Please compute {a} + {b}.",
+    ],
     zh: ["{a} + {b} 等于多少？", "计算 {a} + {b}。", "{a} 加 {b} 是多少？", "请算一下 {a} + {b}。"],
   },
   "-": {
-    en: ["What is {a} - {b}?", "Calculate {a} - {b}.", "{a} - {b} = ?", "What is {a} minus {b}?", "Subtract {b} from {a}."],
+    en: [
+      "What is {a} - {b}?",
+      "Calculate {a} - {b}.",
+      "{a} - {b} = ?",
+      "What is {a} minus {b}?",
+      "Subtract {b} from {a}.",
+    ],
     zh: ["{a} - {b} 等于多少？", "计算 {a} - {b}。", "{a} 减 {b} 是多少？", "请算一下 {a} - {b}。"],
   },
   "×": {
-    en: ["What is {a} × {b}?", "What is {a} * {b}?", "Calculate {a} x {b}.", "What is {a} times {b}?", "Multiply {a} by {b}."],
+    en: [
+      "What is {a} × {b}?",
+      "What is {a} * {b}?",
+      "Calculate {a} x {b}.",
+      "What is {a} times {b}?",
+      "Multiply {a} by {b}.",
+    ],
     zh: ["{a} × {b} 等于多少？", "计算 {a} * {b}。", "{a} 乘以 {b} 是多少？", "请算一下 {a} × {b}。"],
   },
 };

@@ -84,15 +84,28 @@ export function wordProblem(rng: Rng, lang: Lang, maxDigits: number): Problem {
   const text = lang === "en" ? st.en : st.zh;
   const user = text.replace(/\{(\w+)\}/g, (_, k: string) => {
     const v: Record<string, string | number> = {
-      a: x, b: y, c, name, item, zname, zitem, zpron,
-      pron, Pron: pron === "he" ? "He" : "She",
+      a: x,
+      b: y,
+      c,
+      name,
+      item,
+      zname,
+      zitem,
+      zpron,
+      pron,
+      Pron: pron === "he" ? "He" : "She",
     };
     return String(v[k]);
   });
   const w = WORDS[lang];
   const s1 = columns(op1, x, y, lang);
   const s2 = columns(op2, s1.result, c, lang);
-  const lines = [w.step(1) + `${x} ${op1} ${y}`, ...s1.lines, w.step(2) + `${s1.result} ${op2} ${c}`, ...s2.lines];
+  const lines = [
+    w.step(1) + `${x} ${op1} ${y}`,
+    ...s1.lines,
+    w.step(2) + `${s1.result} ${op2} ${c}`,
+    ...s2.lines,
+  ];
   const answer = String(s2.result);
   return {
     key: `word:${si}:${x}${op1}${y}${op2}${c}`,

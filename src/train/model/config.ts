@@ -27,7 +27,8 @@ export function headDim(c: ModelConfig): number {
 
 export function validateConfig(c: ModelConfig): void {
   const pos = (v: number, f: string) => {
-    if (!Number.isInteger(v) || v <= 0) throw new InputError(`${f} must be a positive integer, got ${v}`, { field: f });
+    if (!Number.isInteger(v) || v <= 0)
+      throw new InputError(`${f} must be a positive integer, got ${v}`, { field: f });
   };
   pos(c.vocab, "vocab");
   pos(c.dim, "dim");
@@ -36,9 +37,12 @@ export function validateConfig(c: ModelConfig): void {
   pos(c.kvHeads, "kvHeads");
   pos(c.ffn, "ffn");
   pos(c.ctx, "ctx");
-  if (c.dim % c.heads !== 0) throw new InputError(`dim ${c.dim} is not a multiple of heads ${c.heads}`, { field: "heads" });
-  if (headDim(c) % 2 !== 0) throw new InputError(`head dim ${headDim(c)} must be even for RoPE`, { field: "heads" });
-  if (c.heads % c.kvHeads !== 0) throw new InputError(`heads ${c.heads} is not a multiple of kvHeads ${c.kvHeads}`, { field: "kvHeads" });
+  if (c.dim % c.heads !== 0)
+    throw new InputError(`dim ${c.dim} is not a multiple of heads ${c.heads}`, { field: "heads" });
+  if (headDim(c) % 2 !== 0)
+    throw new InputError(`head dim ${headDim(c)} must be even for RoPE`, { field: "heads" });
+  if (c.heads % c.kvHeads !== 0)
+    throw new InputError(`heads ${c.heads} is not a multiple of kvHeads ${c.kvHeads}`, { field: "kvHeads" });
   if (!(c.ropeBase > 1)) throw new InputError(`ropeBase must be > 1`, { field: "ropeBase" });
   if (!(c.normEps > 0)) throw new InputError(`normEps must be > 0`, { field: "normEps" });
 }

@@ -86,7 +86,9 @@ export class LlamaTrainModel {
   ) {
     this.layout = paramLayout(cfg);
     if (!Number.isInteger(B) || B <= 0 || !Number.isInteger(T) || T <= 0 || T > cfg.ctx) {
-      throw new InputError(`batch shape (${B}, ${T}) must be positive with T <= ctx ${cfg.ctx}`, { field: "T" });
+      throw new InputError(`batch shape (${B}, ${T}) must be positive with T <= ctx ${cfg.ctx}`, {
+        field: "T",
+      });
     }
     if (params && params.length !== this.layout.total) {
       throw new InputError(`params has ${params.length} values, layout needs ${this.layout.total}`);
@@ -170,9 +172,11 @@ export class LlamaTrainModel {
     const hd = shape.hd;
     const qW = cfg.heads * hd;
     const kW = cfg.kvHeads * hd;
-    if (tokens.length !== N) throw new InputError(`expected ${N} tokens, got ${tokens.length}`, { field: "tokens" });
+    if (tokens.length !== N)
+      throw new InputError(`expected ${N} tokens, got ${tokens.length}`, { field: "tokens" });
     for (let i = 0; i < N; i++) {
-      if (tokens[i] < 0 || tokens[i] >= V) throw new InputError(`token ${tokens[i]} out of range [0, ${V})`, { field: `tokens[${i}]` });
+      if (tokens[i] < 0 || tokens[i] >= V)
+        throw new InputError(`token ${tokens[i]} out of range [0, ${V})`, { field: `tokens[${i}]` });
     }
     this.tokens = tokens;
     embeddingForward(this.acts.length ? this.acts[0].x : this.xL, tokens, this.w("token_embd.weight"), N, C);
@@ -197,9 +201,17 @@ export class LlamaTrainModel {
       for (let i = 0; i < N * C; i++) next[i] += A.xm[i];
     }
     rmsnormForward(this.xnf, this.rstdf, this.xL, this.w("output_norm.weight"), N, C, cfg.normEps);
-    matmulForward(this.logits, this.xnf, this.outW((n) => this.w(n)), N, C, V);
+    matmulForward(
+      this.logits,
+      this.xnf,
+      this.outW((n) => this.w(n)),
+      N,
+      C,
+      V,
+    );
     if (!targets || !mask) return NaN;
-    if (targets.length !== N || mask.length !== N) throw new InputError(`targets and mask must have ${N} entries`, { field: "targets" });
+    if (targets.length !== N || mask.length !== N)
+      throw new InputError(`targets and mask must have ${N} entries`, { field: "targets" });
     let count = denom;
     if (count === undefined) {
       count = 0;
@@ -234,7 +246,16 @@ export class LlamaTrainModel {
     dtmp.fill(0);
     matmulBackward(dtmp, this.outW(gget), dlogits, this.xnf, this.outW(get), N, C, V);
     dx.fill(0);
-    rmsnormBackward(dx, gget("output_norm.weight"), dtmp, this.xL, get("output_norm.weight"), this.rstdf, N, C);
+    rmsnormBackward(
+      dx,
+      gget("output_norm.weight"),
+      dtmp,
+      this.xL,
+      get("output_norm.weight"),
+      this.rstdf,
+      N,
+      C,
+    );
     for (let l = cfg.layers - 1; l >= 0; l--) {
       const A = this.acts[l];
       const W = this.layerW(l, get);

@@ -57,7 +57,18 @@ export function attentionForward(out: Buf, att: Buf, q: Buf, k: Buf, v: Buf, s: 
 }
 
 /** Accumulates into dq, dk, dv. `datt` is scratch of length T. */
-export function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, att: Buf, q: Buf, k: Buf, v: Buf, s: AttnShape, datt: Buf): void {
+export function attentionBackward(
+  dq: Buf,
+  dk: Buf,
+  dv: Buf,
+  dout: Buf,
+  att: Buf,
+  q: Buf,
+  k: Buf,
+  v: Buf,
+  s: AttnShape,
+  datt: Buf,
+): void {
   const { B, T, nH, nKV, hd } = s;
   const rep = nH / nKV;
   const qW = nH * hd;

@@ -26,7 +26,8 @@ export function crossEntropy(
       if (dlogits) dlogits.fill(0, o, o + V);
       continue;
     }
-    if (tgt < 0 || tgt >= V) throw new InputError(`target ${tgt} out of vocabulary range [0, ${V})`, { field: `targets[${n}]` });
+    if (tgt < 0 || tgt >= V)
+      throw new InputError(`target ${tgt} out of vocabulary range [0, ${V})`, { field: `targets[${n}]` });
     let mx = -Infinity;
     for (let i = 0; i < V; i++) if (logits[o + i] > mx) mx = logits[o + i];
     let sum = 0;

@@ -20,7 +20,16 @@ export function rmsnormForward(y: Buf, rstd: Buf, x: Buf, w: Buf, N: number, C: 
  * Accumulates into dx (N, C) and dw (C). With g = w * dy:
  *   dx = rstd * g - x * rstd^3 * (g . x) / C,   dw += dy * x * rstd
  */
-export function rmsnormBackward(dx: Buf, dw: Buf, dy: Buf, x: Buf, w: Buf, rstd: Buf, N: number, C: number): void {
+export function rmsnormBackward(
+  dx: Buf,
+  dw: Buf,
+  dy: Buf,
+  x: Buf,
+  w: Buf,
+  rstd: Buf,
+  N: number,
+  C: number,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * C;
     const r = rstd[n];
