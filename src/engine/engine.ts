@@ -1,0 +1,185 @@
+/**
+ * The engine: owns the KV block pool and the scheduler, and runs the step loop. Each step asks
+ * the scheduler for {sequenceId: nTokens}, runs one batched forward pass over those tokens,
+ * samples a token for every sequence whose known tokens are now all computed, publishes full
+ * KV blocks to the prefix cache, and retires finished or aborted sequences (their blocks go back
+ * before the next step). Requests join and leave between steps; the loop yields to the event
+ * loop after every step so I/O (new requests, disconnects) is served while generating.
+ */
+import { InputError } from "../errors.js";
+import type { KVDType } from "../kv/cache.js";
+import { PagedKVCache } from "../kv/paged-cache.js";
+import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
+import type { Transformer } from "../model/forward.js";
+import { mlaCacheWidth } from "../model/blocks/mla.js";
+import type { Tokenizer } from "../tokenizer/tokenizer.js";
+import { forwardBatch, type Segment } from "./batch-forward.js";
+import { Scheduler } from "./scheduler.js";
+import { Sequence } from "./sequence.js";
+import type { SequenceEvent, SequenceRequest } from "./types.js";
+
+export interface EngineOptions {
+  /** Most positions one sequence may hold. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Sequences decoded together. Default 4. */
+  parallel?: number;
+  /** KV blocks in the pool. Default: enough for `parallel` full contexts. */
+  kvBlocks?: number;
+  /** Positions per KV block. Default 16. */
+  blockSize?: number;
+  kvType?: KVDType;
+  /** Tokens per step across sequences (default 256) and per prefill chunk (default 128). */
+  maxBatchTokens?: number;
+  prefillChunk?: number;
+}
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  kv: PoolStats;
+  /** Fraction of KV blocks held by live sequences. */
+  kvUsage: number;
+  promptTokens: number;
+  cachedPromptTokens: number;
+  generatedTokens: number;
+  preemptions: number;
+  steps: number;
+}
+
+export class Engine {
+  readonly pool: BlockPool;
+  readonly scheduler: Scheduler;
+  readonly contextSize: number;
+  private readonly seqs = new Map<number, Sequence>();
+  private nextId = 1;
+  private looping = false;
+  private totals = { promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, steps: 0 };
+  /** Resolves when the loop next goes idle (for draining). */
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly model: Transformer,
+    readonly tokenizer: Tokenizer | undefined,
+    opts: EngineOptions = {},
+  ) {
+    const c = model.config;
+    this.contextSize = opts.contextSize ?? Math.min(c.contextLength || 4096, 4096);
+    const parallel = opts.parallel ?? 4;
+    const blockSize = opts.blockSize ?? 16;
+    const nBlocks = opts.kvBlocks ?? parallel * Math.ceil(this.contextSize / blockSize);
+    for (const [k, v] of Object.entries({ contextSize: this.contextSize, parallel, blockSize, nBlocks })) {
+      if (!Number.isInteger(v) || v <= 0) throw new InputError(`engine option ${k} must be a positive integer, got ${v}`, { field: k });
+    }
+    const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
+    const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
+    this.pool = new BlockPool({ nLayers: c.nLayers, kWidth, vWidth, vFromK: !!c.mla, dtype: opts.kvType ?? "f32", blockSize, nBlocks });
+    this.scheduler = new Scheduler({ maxSeqs: parallel, maxBatchTokens: opts.maxBatchTokens ?? 256, chunk: opts.prefillChunk ?? 128 });
+  }
+
+  /** Start a sequence; its events arrive on the returned async iterable. Throws InputError on bad input. */
+  submit(req: SequenceRequest): AsyncIterable<SequenceEvent> {
+    if (!Array.isArray(req.prompt) || req.prompt.length === 0) throw new InputError("the prompt is empty");
+    const nVocab = this.model.config.nVocab;
+    for (const t of req.prompt) if (!Number.isInteger(t) || t < 0 || t >= nVocab) throw new InputError(`prompt token ${t} outside the vocabulary 0..${nVocab - 1}`);
+    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InputError(`max_tokens must be a positive integer, got ${req.maxTokens}`, { field: "max_tokens" });
+    if (req.prompt.length >= this.contextSize) {
+      throw new InputError(`the prompt has ${req.prompt.length} tokens; the context holds ${this.contextSize}`, { field: "messages", hint: "shorten the prompt" });
+    }
+    const B = this.pool.shape.blockSize;
+    if (Math.ceil(Math.min(this.contextSize, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks) {
+      throw new InputError(`the request needs more KV memory than the whole pool (${this.pool.shape.nBlocks} blocks of ${B})`, { hint: "lower max_tokens" });
+    }
+    const seq = new Sequence(this.nextId++, req, new PagedKVCache(this.pool, this.contextSize), this.nextId, this.tokenizer, nVocab);
+    this.seqs.set(seq.id, seq);
+    this.scheduler.add(seq);
+    this.totals.promptTokens += seq.promptLen;
+    const abort = () => this.abort(seq);
+    if (req.signal?.aborted) abort();
+    req.signal?.addEventListener("abort", abort, { once: true });
+    seq.queue.onCancel = abort; // the consumer stopped reading
+    this.kick();
+    return seq.queue;
+  }
+
+  /** Stop a sequence now: it ends with reason "abort" and its KV blocks are freed. */
+  private abort(seq: Sequence): void {
+    if (!this.seqs.has(seq.id)) return;
+    seq.finish("abort");
+    if (!this.looping) this.retire(seq);
+  }
+
+  private retire(seq: Sequence): void {
+    this.scheduler.remove(seq);
+    this.seqs.delete(seq.id);
+    this.totals.cachedPromptTokens += seq.cachedTokens;
+    this.totals.generatedTokens += seq.generated;
+  }
+
+  stats(): EngineStats {
+    const kv = this.pool.stats();
+    return {
+      running: this.scheduler.running.length,
+      waiting: this.scheduler.waiting.length,
+      kv,
+      kvUsage: kv.used / kv.nBlocks,
+      ...this.totals,
+      preemptions: this.scheduler.preemptions,
+    };
+  }
+
+  /** Resolves when no sequence is left (SIGTERM drain). */
+  idle(): Promise<void> {
+    if (!this.scheduler.hasWork) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private kick(): void {
+    if (this.looping) return;
+    this.looping = true;
+    setImmediate(() => this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.scheduler.hasWork) {
+        for (const s of [...this.seqs.values()]) if (s.finished) this.retire(s);
+        if (!this.scheduler.hasWork) break;
+        this.step();
+        for (const s of [...this.seqs.values()]) if (s.finished) this.retire(s);
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.looping = false;
+      const w = this.idleWaiters.splice(0);
+      for (const r of w) r();
+    }
+  }
+
+  /** One scheduled forward step. A failing step fails its sequences, not the engine. */
+  private step(): void {
+    const plan = this.scheduler.step();
+    if (plan.size === 0) return;
+    const batch: { seq: Sequence; seg: Segment; last: boolean }[] = [];
+    for (const [id, n] of plan) {
+      const seq = this.seqs.get(id)!;
+      const from = seq.cache.length;
+      const last = from + n === seq.tokens.length;
+      batch.push({ seq, last, seg: { tokens: seq.tokens.slice(from, from + n), cache: seq.cache, outputs: last ? [n - 1] : [] } });
+    }
+    let logits: Float32Array[][];
+    try {
+      logits = forwardBatch(this.model, batch.map((b) => b.seg));
+    } catch (e) {
+      for (const b of batch) {
+        b.seq.queue.fail(e);
+        b.seq.finished = "abort";
+      }
+      return;
+    }
+    this.totals.steps++;
+    batch.forEach((b, i) => {
+      b.seq.cache.publishFull(b.seq.tokens);
+      if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
+    });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * One generating sequence: its tokens (prompt then generated), its paged KV view, its own
+ * sampler (own seed), the streaming detokenizer and stop matcher, and the queue its consumer
+ * reads. `tokens.length - cache.length` tokens are still to be computed; a decoding sequence has
+ * exactly one (the token it sampled last).
+ */
+import type { PagedKVCache } from "../kv/paged-cache.js";
+import { Sampler } from "../sampling/sampler.js";
+import { tokenLogprobs } from "../sampling/logprobs.js";
+import type { Tokenizer } from "../tokenizer/tokenizer.js";
+import { StreamDecoder } from "../tokenizer/stream.js";
+import { AsyncQueue } from "./async-queue.js";
+import { StopMatcher } from "./stop.js";
+import type { FinishReason, SequenceEvent, SequenceRequest } from "./types.js";
+
+export class Sequence {
+  readonly tokens: number[];
+  readonly promptLen: number;
+  readonly sampler: Sampler;
+  readonly queue = new AsyncQueue<SequenceEvent>();
+  cachedTokens = 0;
+  /** Set once: the sequence leaves the engine at the next step boundary. */
+  finished: FinishReason | undefined;
+  private readonly decoder: StreamDecoder | undefined;
+  private readonly stop: StopMatcher;
+  private readonly eog: ReadonlySet<number>;
+  private readonly tSubmit = performance.now();
+  private tFirst = 0;
+  private tLast = 0;
+
+  constructor(
+    readonly id: number,
+    readonly req: SequenceRequest,
+    readonly cache: PagedKVCache,
+    /** Order of arrival; the scheduler preempts the newest first. */
+    readonly arrival: number,
+    tokenizer: Tokenizer | undefined,
+    nVocab: number,
+  ) {
+    this.tokens = req.prompt.slice();
+    this.promptLen = req.prompt.length;
+    this.sampler = new Sampler(req.sampling, nVocab);
+    this.decoder = tokenizer ? new StreamDecoder(tokenizer) : undefined;
+    this.stop = new StopMatcher(req.stop ?? []);
+    this.eog = req.ignoreEos ? new Set() : (req.stopTokens ?? tokenizer?.eog ?? new Set());
+  }
+
+  get generated(): number {
+    return this.tokens.length - this.promptLen;
+  }
+  /** Tokens not yet in the KV cache. */
+  get pending(): number {
+    return this.tokens.length - this.cache.length;
+  }
+
+  /** Sample from the logits of the last computed token, stream it, and decide whether to stop. */
+  accept(logits: Float32Array): void {
+    const id = this.sampler.sample(logits, this.tokens);
+    const now = performance.now();
+    if (this.generated === 0) this.tFirst = now;
+    this.tLast = now;
+    this.tokens.push(id);
+    const lp = this.req.logprobs !== undefined ? tokenLogprobs(logits, id, this.req.logprobs) : undefined;
+    const isEog = this.eog.has(id);
+    let text = "";
+    let stopped = false;
+    if (!isEog && this.decoder) ({ text, stopped } = this.stop.push(this.decoder.push(id)));
+    this.queue.push({ type: "token", token: id, text, ...(lp ? { logprob: lp.chosen, top: lp.top } : {}) });
+    if (isEog || stopped) this.finish("stop");
+    else if (this.generated >= this.req.maxTokens || this.tokens.length >= this.cache.shape.capacity) this.finish("length");
+  }
+
+  /** End the stream with a reason (idempotent); the engine frees the KV blocks. */
+  finish(reason: FinishReason): void {
+    if (this.finished) return;
+    this.finished = reason;
+    let tail = "";
+    if (reason !== "stop" && this.decoder) tail = this.stop.push(this.decoder.flush()).text + this.stop.flush();
+    this.queue.push({
+      type: "done",
+      reason,
+      text: tail,
+      promptTokens: this.promptLen,
+      completionTokens: this.generated,
+      cachedTokens: this.cachedTokens,
+      ttftMs: this.tFirst ? this.tFirst - this.tSubmit : 0,
+      decodeMs: this.tFirst ? this.tLast - this.tFirst : 0,
+      seed: this.sampler.seed,
+    });
+    this.queue.close();
+  }
+}

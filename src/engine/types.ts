@@ -1,0 +1,49 @@
+/** What callers give the engine and what it streams back, per sequence. */
+import type { SamplingParams } from "../sampling/params.js";
+import type { TokenLogprob } from "../sampling/logprobs.js";
+
+export interface SequenceRequest {
+  /** Prompt token ids (already templated and tokenized). */
+  prompt: number[];
+  /** Most tokens to generate. */
+  maxTokens: number;
+  sampling?: SamplingParams;
+  /** Stop strings (need a tokenizer); the match is cut from the output. */
+  stop?: string[];
+  /** Token ids that end generation (default: the vocabulary's end-of-generation set). */
+  stopTokens?: ReadonlySet<number>;
+  /** Keep generating through end-of-generation tokens. */
+  ignoreEos?: boolean;
+  /** Report the chosen token's logprob and this many alternatives (0 = chosen only). */
+  logprobs?: number;
+  signal?: AbortSignal;
+}
+
+export type FinishReason = "stop" | "length" | "abort";
+
+export interface TokenEvent {
+  type: "token";
+  token: number;
+  /** Newly releasable text (may be "" while a multi-byte character or possible stop string is held). */
+  text: string;
+  logprob?: TokenLogprob;
+  top?: TokenLogprob[];
+}
+
+export interface DoneEvent {
+  type: "done";
+  reason: FinishReason;
+  /** Text released at the end (held tail), possibly "". */
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens whose KV came from the prefix cache. */
+  cachedTokens: number;
+  /** Submit -> first generated token, and first -> last token. */
+  ttftMs: number;
+  decodeMs: number;
+  /** The seed the sampler used (reproduce with it). */
+  seed: number;
+}
+
+export type SequenceEvent = TokenEvent | DoneEvent;

@@ -1,0 +1,159 @@
+/**
+ * One sequence's view of a BlockPool, behind the same KVCache interface attention already uses:
+ * position p lives in block table[p / B], row p % B. The engine reserves blocks before a forward
+ * step (so a full pool means "wait", never a crash mid-step), adopts cached prefix blocks when a
+ * sequence starts, and publishes its full blocks so later sequences can share them.
+ * Shared blocks are only ever read: a sequence writes at positions >= its adopted prefix, which
+ * lie in blocks it allocated itself.
+ */
+import { InputError } from "../errors.js";
+import { fp16Table, fp32ToFp16 } from "../quant/f16.js";
+import type { KVCache, KVCacheShape } from "./cache.js";
+import { blockKeys, type BlockPool } from "./paged-pool.js";
+
+const HALF = fp16Table();
+
+export class PagedKVCache implements KVCache {
+  readonly shape: Readonly<KVCacheShape>;
+  private len = 0;
+  private readonly table: number[] = [];
+  /** Blocks [0, published) already carry their prefix key in the pool. */
+  private published = 0;
+  private readonly B: number;
+
+  constructor(
+    readonly pool: BlockPool,
+    /** Most positions this sequence may hold (the context size). */
+    capacity: number,
+  ) {
+    const s = pool.shape;
+    this.B = s.blockSize;
+    this.shape = { nLayers: s.nLayers, kWidth: s.kWidth, vWidth: s.vWidth, vFromK: s.vFromK, dtype: s.dtype, capacity };
+  }
+
+  get length(): number {
+    return this.len;
+  }
+  get blocks(): readonly number[] {
+    return this.table;
+  }
+
+  /** Blocks still needed to hold `n` positions. */
+  blocksNeeded(n: number): number {
+    return Math.max(0, Math.ceil(n / this.B) - this.table.length);
+  }
+
+  /** Make room for positions [0, n); false (nothing allocated) if the pool has too few blocks. */
+  reserve(n: number): boolean {
+    if (n > this.shape.capacity) throw new InputError(`sequence of ${n} tokens exceeds the context size ${this.shape.capacity}`);
+    const need = this.blocksNeeded(n);
+    if (need > this.pool.available) return false;
+    for (let i = 0; i < need; i++) this.table.push(this.pool.allocate()!);
+    return true;
+  }
+
+  /**
+   * Adopt cached blocks holding a prefix of `tokens` (only on an empty sequence). At most
+   * floor((len - 1) / B) blocks, so at least the last prompt token is computed and yields logits.
+   * Returns the number of positions reused.
+   */
+  adoptPrefix(tokens: ArrayLike<number>): number {
+    if (this.len !== 0 || this.table.length !== 0) throw new InputError("adoptPrefix needs an empty sequence");
+    const keys = blockKeys(tokens, this.B, Math.floor(Math.max(0, tokens.length - 1) / this.B));
+    for (const key of keys) {
+      const b = this.pool.acquireByKey(key);
+      if (b === undefined) break;
+      this.table.push(b);
+    }
+    this.published = this.table.length;
+    this.len = this.table.length * this.B;
+    return this.len;
+  }
+
+  /** Publish every full, computed block of this sequence (tokens = all tokens at positions 0..). */
+  publishFull(tokens: ArrayLike<number>): void {
+    const full = Math.min(Math.floor(this.len / this.B), Math.floor(tokens.length / this.B));
+    if (full <= this.published) return;
+    const keys = blockKeys(tokens, this.B, full);
+    for (let i = this.published; i < full; i++) this.pool.publish(this.table[i], keys[i]);
+    this.published = full;
+  }
+
+  /** Give every block back to the pool (the sequence is done or cancelled). */
+  free(): void {
+    for (const b of this.table) this.pool.release(b);
+    this.table.length = 0;
+    this.len = 0;
+    this.published = 0;
+  }
+
+  private row(pos: number): number {
+    const b = this.table[Math.floor(pos / this.B)];
+    if (b === undefined || pos < 0) throw new InputError(`position ${pos} has no KV block reserved`, { hint: "reserve() before forward" });
+    return b * this.B + (pos % this.B);
+  }
+
+  private static store(dst: Float32Array | Uint16Array, o: number, src: Float32Array, so: number, n: number): void {
+    if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
+    else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
+  }
+
+  writeK(layer: number, pos: number, src: Float32Array, so: number): void {
+    PagedKVCache.store(this.pool.k[layer], this.row(pos) * this.shape.kWidth, src, so, this.shape.kWidth);
+  }
+
+  writeV(layer: number, pos: number, src: Float32Array, so: number): void {
+    if (this.shape.vFromK) throw new InputError("this cache reads V from K; writeV is not used");
+    PagedKVCache.store(this.pool.v[layer], this.row(pos) * this.shape.vWidth, src, so, this.shape.vWidth);
+  }
+
+  dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number {
+    const k = this.pool.k[layer];
+    const base = this.row(pos) * this.shape.kWidth + off;
+    let s = 0;
+    if (k instanceof Float32Array) for (let i = 0; i < n; i++) s += k[base + i] * q[qo + i];
+    else for (let i = 0; i < n; i++) s += HALF[k[base + i]] * q[qo + i];
+    return s;
+  }
+
+  addV(layer: number, pos: number, off: number, w: number, out: Float32Array, oo: number, n: number): void {
+    const fromK = this.shape.vFromK === true;
+    const v = fromK ? this.pool.k[layer] : this.pool.v[layer];
+    const base = this.row(pos) * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
+    if (v instanceof Float32Array) for (let i = 0; i < n; i++) out[oo + i] += w * v[base + i];
+    else for (let i = 0; i < n; i++) out[oo + i] += w * HALF[v[base + i]];
+  }
+
+  roundInput(x: Float32Array, xo: number, n: number): void {
+    if (this.shape.dtype === "f32") return;
+    for (let i = 0; i < n; i++) x[xo + i] = HALF[fp32ToFp16(x[xo + i])];
+  }
+
+  setLength(n: number): void {
+    if (n < 0 || n > this.table.length * this.B) throw new InputError(`length ${n} outside the ${this.table.length * this.B} reserved positions`);
+    this.len = n;
+  }
+
+  truncate(n: number): void {
+    if (n < 0) throw new InputError(`cannot truncate to ${n}`);
+    this.len = Math.min(this.len, n);
+    // Blocks wholly past the new end go back to the pool.
+    const keep = Math.ceil(this.len / this.B);
+    while (this.table.length > keep) this.pool.release(this.table.pop()!);
+    this.published = Math.min(this.published, Math.floor(this.len / this.B));
+    // The new last block is now partial and will be written again: copy it first if others see it.
+    const last = this.table.length - 1;
+    if (this.len % this.B !== 0 && last >= 0 && this.pool.isShared(this.table[last])) {
+      const fresh = this.pool.allocate();
+      if (fresh === undefined) throw new InputError("KV pool exhausted while un-sharing a truncated block");
+      this.pool.copyBlock(this.table[last], fresh);
+      this.pool.release(this.table[last]);
+      this.table[last] = fresh;
+    }
+  }
+
+  bytesPerToken(): number {
+    const el = this.shape.dtype === "f32" ? 4 : 2;
+    return this.shape.nLayers * (this.shape.kWidth + (this.shape.vFromK ? 0 : this.shape.vWidth)) * el;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * A pool of fixed-size KV blocks shared by every sequence of an engine (vLLM-style paging).
+ * Storage per layer: K [nBlocks * blockSize][kWidth], V [nBlocks * blockSize][vWidth] (F32 or
+ * F16 bits). A block is either free, held by sequences (refcount > 0), or cached: unreferenced
+ * but still holding a full block of a known token prefix, findable by its prefix key and evicted
+ * least-recently-released first when a fresh block is needed.
+ *
+ * Prefix key of full block i of a sequence = hash64(key of block i-1) + ":" + its token ids, so a
+ * hit means the same tokens at the same positions after the same (hashed) prefix.
+ */
+import { InputError } from "../errors.js";
+import type { KVDType } from "./cache.js";
+
+export interface PagedShape {
+  nLayers: number;
+  kWidth: number;
+  /** 0 with vFromK (MLA: V rows are a prefix of K rows). */
+  vWidth: number;
+  vFromK?: boolean;
+  dtype: KVDType;
+  /** Positions per block. */
+  blockSize: number;
+  nBlocks: number;
+}
+
+export interface PoolStats {
+  nBlocks: number;
+  /** Blocks referenced by live sequences. */
+  used: number;
+  /** Unreferenced blocks that still hold a reusable prefix. */
+  cached: number;
+  free: number;
+  prefixQueries: number;
+  prefixHits: number;
+}
+
+export class BlockPool {
+  readonly shape: Readonly<PagedShape>;
+  readonly k: (Float32Array | Uint16Array)[] = [];
+  readonly v: (Float32Array | Uint16Array)[] = [];
+  private readonly refs: Int32Array;
+  private readonly keyOf: (string | undefined)[];
+  private readonly byKey = new Map<string, number>();
+  /** Cached (refcount 0, keyed) blocks in release order: first = least recently released. */
+  private readonly evictable = new Set<number>();
+  private readonly freeList: number[] = [];
+  prefixQueries = 0;
+  prefixHits = 0;
+
+  constructor(shape: PagedShape) {
+    if (!(shape.blockSize >= 1 && shape.nBlocks >= 1 && shape.kWidth >= 1 && shape.nLayers >= 1)) {
+      throw new InputError("invalid paged KV shape", { field: JSON.stringify(shape) });
+    }
+    this.shape = { ...shape };
+    const rows = shape.nBlocks * shape.blockSize;
+    const make = (n: number) => (shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n));
+    for (let l = 0; l < shape.nLayers; l++) {
+      this.k.push(make(rows * shape.kWidth));
+      this.v.push(make(shape.vFromK ? 0 : rows * shape.vWidth));
+    }
+    this.refs = new Int32Array(shape.nBlocks);
+    this.keyOf = new Array(shape.nBlocks);
+    for (let b = shape.nBlocks - 1; b >= 0; b--) this.freeList.push(b);
+  }
+
+  /** Blocks a new allocation can get (free + evictable cached). */
+  get available(): number {
+    return this.freeList.length + this.evictable.size;
+  }
+
+  stats(): PoolStats {
+    const free = this.freeList.length;
+    const cached = this.evictable.size;
+    return { nBlocks: this.shape.nBlocks, used: this.shape.nBlocks - free - cached, cached, free, prefixQueries: this.prefixQueries, prefixHits: this.prefixHits };
+  }
+
+  /** A fresh private block (refcount 1), or undefined when the pool is exhausted. */
+  allocate(): number | undefined {
+    let b = this.freeList.pop();
+    if (b === undefined) {
+      const first = this.evictable.values().next();
+      if (first.done) return undefined;
+      b = first.value;
+      this.evictable.delete(b);
+      this.byKey.delete(this.keyOf[b]!);
+      this.keyOf[b] = undefined;
+    }
+    this.refs[b] = 1;
+    return b;
+  }
+
+  release(b: number): void {
+    if (this.refs[b] <= 0) throw new InputError(`KV block ${b} released more often than held`);
+    if (--this.refs[b] > 0) return;
+    if (this.keyOf[b] !== undefined) this.evictable.add(b);
+    else this.freeList.push(b);
+  }
+
+  /** The cached block for a prefix key, now held by the caller; undefined on a miss. */
+  acquireByKey(key: string): number | undefined {
+    this.prefixQueries++;
+    const b = this.byKey.get(key);
+    if (b === undefined) return undefined;
+    this.prefixHits++;
+    if (this.refs[b] === 0) this.evictable.delete(b);
+    this.refs[b]++;
+    return b;
+  }
+
+  /** True when writing into block b could change what another sequence or the prefix cache sees. */
+  isShared(b: number): boolean {
+    return this.refs[b] > 1 || this.keyOf[b] !== undefined;
+  }
+
+  /** Copy every layer's rows of block `src` into block `dst`. */
+  copyBlock(src: number, dst: number): void {
+    const B = this.shape.blockSize;
+    for (let l = 0; l < this.shape.nLayers; l++) {
+      for (const [arr, w] of [[this.k[l], this.shape.kWidth], [this.v[l], this.shape.vWidth]] as const) {
+        if (w === 0 || arr.length === 0) continue;
+        arr.copyWithin(dst * B * w, src * B * w, (src + 1) * B * w);
+      }
+    }
+  }
+
+  /** Publish a held, now full block under its prefix key (first writer wins). */
+  publish(b: number, key: string): void {
+    if (this.keyOf[b] !== undefined || this.byKey.has(key)) return;
+    this.keyOf[b] = key;
+    this.byKey.set(key, b);
+  }
+}
+
+/** 64-bit FNV-1a over a string, as 16 hex digits (two 32-bit lanes; no BigInt on the hot path). */
+export function hash64(s: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h1 >>> 15);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}
+
+/** Prefix keys of the full blocks of `tokens` (block i covers tokens [i*B, (i+1)*B)). */
+export function blockKeys(tokens: ArrayLike<number>, blockSize: number, nBlocks = Math.floor(tokens.length / blockSize)): string[] {
+  const keys: string[] = [];
+  let parent = "";
+  for (let i = 0; i < nBlocks; i++) {
+    const ids = Array.prototype.slice.call(tokens, i * blockSize, (i + 1) * blockSize).join(",");
+    const key = hash64(parent) + ":" + ids;
+    keys.push(key);
+    parent = key;
+  }
+  return keys;
+}
