@@ -1,9 +1,12 @@
-// Q4_K weights, repacked 4 rows per group (see src/kernels/wasm/repack.ts): per group and
-// 256-column super-block, 592 bytes:
+// Q4_K and Q5_K weights, repacked 4 rows per group (see src/kernels/wasm/repack.ts): per group
+// and 256-column super-block, Q4_K 592 bytes, Q5_K 720:
 //   [0,8) d[4] fp16 | [8,16) dmin[4] fp16 | [16,48) scale[j][row] u8 | [48,80) min[j][row] u8
 //   [80,592) 4 x 128 B, one per sub-block pair (2k, 2k+1): chunk m (16 B) holds columns
 //   4m..4m+3 of sub-block 2k in its low nibbles and of sub-block 2k+1 in its high nibbles,
 //   as row-interleaved pairs (see q8_0.ts).
+//   Q5_K only: [592,720) 4 x 32 B fifth bits, per pair k two 16-byte vectors; vector m>>2 holds,
+//   at the byte position of chunk m's nibble byte, the low element's 5th bit in bit m&3 and the
+//   high element's in bit (m&3)+4.
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
 import { f16x4, u8x4, storeRows } from "./common";
@@ -16,65 +19,104 @@ import { f16x4, u8x4, storeRows } from "./common";
   );
 }
 
-export function matvec_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(0x0f);
-  for (let g = g0; g < g1; g++) {
-    let p = w + <usize>g * <usize>nsb * 592;
-    let acc = f32x4.splat(0);
-    for (let b = 0; b < nsb; b++) {
-      const xb = xq + (<usize>b << 9);
-      const ps = xs + (<usize>b << 6);
-      let sumi = i32x4.splat(0);
-      for (let k: usize = 0; k < 4; k++) {
-        const q = p + 80 + (k << 7);
-        const x = xb + (k << 7);
-        let v = v128.load(q);
-        let a = dot8(v128.and(v, m4), x);
-        let c = dot8(i8x16.shr_u(v, 4), x + 64);
-        v = v128.load(q, 16);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 8));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 72));
-        v = v128.load(q, 32);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 16));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 80));
-        v = v128.load(q, 48);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 24));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 88));
-        v = v128.load(q, 64);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 32));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 96));
-        v = v128.load(q, 80);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 40));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 104));
-        v = v128.load(q, 96);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 48));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 112));
-        v = v128.load(q, 112);
-        a = i32x4.add(a, dot8(v128.and(v, m4), x + 56));
-        c = i32x4.add(c, dot8(i8x16.shr_u(v, 4), x + 120));
-        sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
-        sumi = i32x4.add(sumi, i32x4.mul(c, u8x4(p + 20 + (k << 3))));
-      }
-      let summ = i32x4.splat(0);
-      for (let j: usize = 0; j < 8; j++) {
-        const s = load<i32>(ps + (j << 3)) + load<i32>(ps + (j << 3), 4);
-        summ = i32x4.add(summ, i32x4.mul(u8x4(p + 48 + (j << 2)), i32x4.splat(s)));
-      }
-      const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p), dx)));
-      acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8), dx)));
-      p += 592;
-    }
-    storeRows(y, g, rows, acc);
+/** Quants of chunk m's low (sub-block 2k) or high (2k+1) elements, with 5th bits for Q5_K. */
+// @ts-ignore: decorator
+@inline function quants(v: v128, h: v128, m: i32, upper: bool, high: bool): v128 {
+  let q = upper ? i8x16.shr_u(v, 4) : v128.and(v, i8x16.splat(0x0f));
+  if (high) {
+    const b = m & 3;
+    const hb = upper ? i8x16.shr_u(h, b) : i8x16.shl(h, 4 - b);
+    q = v128.or(q, v128.and(hb, i8x16.splat(0x10)));
   }
+  return q;
+}
+
+/** Integer part of one super-block for one token: sum_j sc_j*dot_j (i32x4, one lane per row). */
+// @ts-ignore: decorator
+@inline function sbDot(p: usize, xb: usize, QH: usize, high: bool): v128 {
+  let sumi = i32x4.splat(0);
+  for (let k: usize = 0; k < 4; k++) {
+    const q = p + 80 + (k << 7);
+    const x = xb + (k << 7);
+    const h0 = high ? v128.load(p + QH + (k << 5)) : i32x4.splat(0);
+    const h1 = high ? v128.load(p + QH + (k << 5), 16) : i32x4.splat(0);
+    let v = v128.load(q);
+    let a = dot8(quants(v, h0, 0, false, high), x);
+    let c = dot8(quants(v, h0, 0, true, high), x + 64);
+    v = v128.load(q, 16);
+    a = i32x4.add(a, dot8(quants(v, h0, 1, false, high), x + 8));
+    c = i32x4.add(c, dot8(quants(v, h0, 1, true, high), x + 72));
+    v = v128.load(q, 32);
+    a = i32x4.add(a, dot8(quants(v, h0, 2, false, high), x + 16));
+    c = i32x4.add(c, dot8(quants(v, h0, 2, true, high), x + 80));
+    v = v128.load(q, 48);
+    a = i32x4.add(a, dot8(quants(v, h0, 3, false, high), x + 24));
+    c = i32x4.add(c, dot8(quants(v, h0, 3, true, high), x + 88));
+    v = v128.load(q, 64);
+    a = i32x4.add(a, dot8(quants(v, h1, 4, false, high), x + 32));
+    c = i32x4.add(c, dot8(quants(v, h1, 4, true, high), x + 96));
+    v = v128.load(q, 80);
+    a = i32x4.add(a, dot8(quants(v, h1, 5, false, high), x + 40));
+    c = i32x4.add(c, dot8(quants(v, h1, 5, true, high), x + 104));
+    v = v128.load(q, 96);
+    a = i32x4.add(a, dot8(quants(v, h1, 6, false, high), x + 48));
+    c = i32x4.add(c, dot8(quants(v, h1, 6, true, high), x + 112));
+    v = v128.load(q, 112);
+    a = i32x4.add(a, dot8(quants(v, h1, 7, false, high), x + 56));
+    c = i32x4.add(c, dot8(quants(v, h1, 7, true, high), x + 120));
+    sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
+    sumi = i32x4.add(sumi, i32x4.mul(c, u8x4(p + 20 + (k << 3))));
+  }
+  return sumi;
+}
+
+/** sum_j m_j * xsum_j for one super-block (xsum_j = sum of the 32 quants of sub-block j). */
+// @ts-ignore: decorator
+@inline function sbMin(p: usize, ps: usize): v128 {
+  let summ = i32x4.splat(0);
+  for (let j: usize = 0; j < 8; j++) {
+    const s = load<i32>(ps + (j << 3)) + load<i32>(ps + (j << 3), 4);
+    summ = i32x4.add(summ, i32x4.mul(u8x4(p + 48 + (j << 2)), i32x4.splat(s)));
+  }
+  return summ;
+}
+
+/** One group, one token, nsb super-blocks. */
+// @ts-ignore: decorator
+@inline function group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, GB: usize, high: bool): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const sumi = sbDot(p, xq + (<usize>b << 9), 592, high);
+    const summ = sbMin(p, xs + (<usize>b << 6));
+    const dx = v128.load32_splat(xd + (<usize>b << 2));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p), dx)));
+    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8), dx)));
+    p += GB;
+  }
+  return acc;
+}
+
+export function matvec_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false));
+}
+
+export function matvec_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true));
 }
 
 /** Y[t][r]: per group, every token in turn (the group's weights stay in cache). */
 export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
-  for (let g = g0; g < g1; g++) {
+  for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
-      matvec_q4_k(w, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), y + ((<usize>t * <usize>rows) << 2), rows, nsb, g, g + 1);
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 592, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 592, false));
     }
-  }
+}
+
+export function matmul_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  for (let g = g0; g < g1; g++)
+    for (let t = 0; t < nTok; t++) {
+      const tt = <usize>t * <usize>nsb;
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 720, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 720, true));
+    }
 }

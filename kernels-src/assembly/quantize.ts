@@ -68,3 +68,47 @@ export function quantize_q8_k(x: usize, nsb: i32, nTok: i32, xq: usize, xd: usiz
     store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
   }
 }
+
+/**
+ * x -> Q8_1 as ggml quantize_row_q8_1_ref: quants and d as quantize_q8_0, but xs holds the f32
+ * value of the block's fp16 field s = d*sum(q) (d before fp16 rounding), used by Q4_1/Q5_1.
+ */
+export function quantize_q8_1(x: usize, nb: i32, nTok: i32, xq: usize, xd: usize, xs: usize): void {
+  const nAll = nb * nTok;
+  for (let b = 0; b < nAll; b++) {
+    const px = x + (<usize>b << 7);
+    let amax: f32 = 0;
+    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
+    const d: f32 = amax / 127;
+    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    const pq = xq + (<usize>b << 6);
+    let sum = 0;
+    for (let i = 0; i < 32; i++) {
+      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
+      store<i16>(pq + (<usize>i << 1), <i16>q);
+      sum += q;
+    }
+    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
+    store<f32>(xs + (<usize>b << 2), f16ToF32(f32ToF16(<f32>sum * d)));
+  }
+}
+
+/** out[i] = x[i] rounded to fp16 and back (ggml converts the activation of an F16 product). */
+export function round_f16(x: usize, n: i32, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f16ToF32(f32ToF16(load<f32>(x + o))));
+  }
+}
+
+/** out[i] = x[i] rounded to bf16 and back (nearest even; NaN kept quiet), as ggml_fp32_to_bf16. */
+export function round_bf16(x: usize, n: i32, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const u = load<u32>(x + o);
+    let h: u32;
+    if ((u & 0x7fffffff) > 0x7f800000) h = (u >> 16) | 64;
+    else h = (u + 0x7fff + ((u >> 16) & 1)) >> 16;
+    store<u32>(out + o, h << 16);
+  }
+}

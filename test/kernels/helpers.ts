@@ -1,6 +1,8 @@
 /** Test helpers: deterministic random tensors in ggml block layouts (valid scales). */
 import { GGMLType, ggmlRowBytes } from "../../src/gguf/types.js";
 import { f32ToFp16 } from "../../src/kernels/ref/fp16.js";
+import { quantizeRowF16 } from "../../src/quant/f16.js";
+import { quantizeRowBF16 } from "../../src/quant/bf16.js";
 
 /** Small deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -31,7 +33,11 @@ function put16(b: Uint8Array, o: number, v: number): void {
 const SCALE_FIELDS: ReadonlyMap<GGMLType, { blockBytes: number; fields: number[] }> = new Map([
   [GGMLType.Q8_0, { blockBytes: 34, fields: [0] }],
   [GGMLType.Q4_0, { blockBytes: 18, fields: [0] }],
+  [GGMLType.Q4_1, { blockBytes: 20, fields: [0, 2] }],
+  [GGMLType.Q5_0, { blockBytes: 22, fields: [0] }],
+  [GGMLType.Q5_1, { blockBytes: 24, fields: [0, 2] }],
   [GGMLType.Q4_K, { blockBytes: 144, fields: [0, 2] }],
+  [GGMLType.Q5_K, { blockBytes: 176, fields: [0, 2] }],
   [GGMLType.Q6_K, { blockBytes: 210, fields: [208] }],
 ]);
 
@@ -41,6 +47,12 @@ export function randomWeight(type: GGMLType, rows: number, cols: number, seed: n
   if (type === GGMLType.F32) {
     const f = randomF32(rows * cols, seed, 0.1);
     return new Uint8Array(f.buffer);
+  }
+  if (type === GGMLType.F16 || type === GGMLType.BF16) {
+    const f = randomF32(rows * cols, seed, 0.1);
+    const b = new Uint8Array(rows * cols * 2);
+    (type === GGMLType.F16 ? quantizeRowF16 : quantizeRowBF16)(f, 0, b, 0, rows * cols);
+    return b;
   }
   const n = ggmlRowBytes(type, cols) * rows;
   const b = new Uint8Array(n);

@@ -1,8 +1,9 @@
 /**
  * WASM matvec/matmul/dequantizeRow against the TypeScript reference, for every supported weight
  * type, odd shapes (rows not a multiple of 4, single block, several blocks), 1 and 2 threads.
- * Tolerance: quantized types share the activation quantization bit for bit, so only the f32
- * summation order differs: max |diff| <= 2e-5 * (1 + max|y|). F32: 1e-5 * (1 + max|y|).
+ * Tolerance: quantized types share the activation quantization bit for bit (F16/BF16: the same
+ * activation rounding), so only the f32 summation order differs: max |diff| <= 2e-5 * (1 + max|y|)
+ * for quantized types, 1e-5 * (1 + max|y|) for F32/F16/BF16. dequantizeRow is bit-identical.
  * Outputs must be bit-identical between 1 and 2 threads.
  */
 import { test, before, after } from "node:test";
@@ -12,9 +13,22 @@ import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
 import { randomF32, randomWeight, maxRelDiff } from "./helpers.js";
 
-const TYPES = [GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K];
-const BLOCK: Record<number, number> = { [GGMLType.F32]: 1, [GGMLType.Q8_0]: 32, [GGMLType.Q4_0]: 32, [GGMLType.Q4_K]: 256, [GGMLType.Q6_K]: 256 };
-const TOL = (t: GGMLType) => (t === GGMLType.F32 ? 1e-5 : 2e-5);
+const TYPES = [
+  GGMLType.F32,
+  GGMLType.F16,
+  GGMLType.BF16,
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+];
+const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
+const BLOCK = (t: GGMLType) => (FLOAT.has(t) ? 1 : t === GGMLType.Q4_K || t === GGMLType.Q5_K || t === GGMLType.Q6_K ? 256 : 32);
+const TOL = (t: GGMLType) => (FLOAT.has(t) ? 1e-5 : 2e-5);
 
 const ref = new RefKernelSet();
 let ks1: WasmKernelSet;
@@ -29,8 +43,8 @@ after(async () => {
 });
 
 for (const type of TYPES) {
-  const bs = BLOCK[type]!;
-  const shapes: [number, number][] = type === GGMLType.F32
+  const bs = BLOCK(type);
+  const shapes: [number, number][] = FLOAT.has(type)
     ? [[1, 1], [3, 7], [5, 33], [13, 130], [37, 257]]
     : [[1, bs], [5, bs], [7, 2 * bs], [13, 3 * bs], [37, 4 * bs]];
   for (const [rows, cols] of shapes) {

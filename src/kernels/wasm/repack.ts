@@ -2,16 +2,26 @@
  * Load-time repacking of ggml weights into the kernels' 4-row-group layouts (documented at the
  * top of each kernels-src/assembly/<type>.ts). Rows are padded to a multiple of 4 with zero
  * bytes (zero scales), so kernels never branch on a partial group except when storing.
- * The repacked size equals the file size for F32, Q8_0, Q4_0 and Q6_K; Q4_K grows by 16 B per
- * 4 rows x 256 columns (scales and mins unpacked from 6 to 8 bits).
+ * The repacked size equals the file size for F32, F16, BF16, Q8_0, Q4_0 and Q6_K; Q4_K and Q5_K
+ * grow by 16 B per 4 rows x 256 columns (scales and mins unpacked from 6 to 8 bits); Q4_1, Q5_0
+ * and Q5_1 keep 4-row scale vectors aligned (Q5_0 +8 B per 4 rows x 32 columns).
+ * F16/BF16 live in layout-16bit.ts, Q4_1/Q5_0/Q5_1/Q5_K in layout-q4x.ts.
  */
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { q4kQuants, q6kQuants, scaleMinK4 } from "./kquant-fields.js";
+import { repack16 } from "./layout-16bit.js";
+import { repackQ4x, repackQ5K } from "./layout-q4x.js";
 
 /** Bytes per (4-row group x block) in the repacked layout, and the block width. */
 export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: number }> = new Map([
   [GGMLType.F32, { block: 1, groupBlockBytes: 16 }],
+  [GGMLType.F16, { block: 1, groupBlockBytes: 8 }],
+  [GGMLType.BF16, { block: 1, groupBlockBytes: 8 }],
+  [GGMLType.Q4_1, { block: 32, groupBlockBytes: 80 }],
+  [GGMLType.Q5_0, { block: 32, groupBlockBytes: 88 }],
+  [GGMLType.Q5_1, { block: 32, groupBlockBytes: 96 }],
+  [GGMLType.Q5_K, { block: 256, groupBlockBytes: 720 }],
   [GGMLType.Q8_0, { block: 32, groupBlockBytes: 136 }],
   [GGMLType.Q4_0, { block: 32, groupBlockBytes: 72 }],
   [GGMLType.Q4_K, { block: 256, groupBlockBytes: 592 }],
@@ -35,6 +45,15 @@ export function pos(ri: number, c: number): number {
 export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
   const groups = Math.ceil(rows / 4);
   switch (type) {
+    case GGMLType.F16:
+    case GGMLType.BF16:
+      return repack16(src, rows, cols, rowBytes, dst);
+    case GGMLType.Q4_1:
+    case GGMLType.Q5_0:
+    case GGMLType.Q5_1:
+      return repackQ4x(type, src, rows, cols, rowBytes, dst);
+    case GGMLType.Q5_K:
+      return repackQ5K(src, rows, cols, rowBytes, dst);
     case GGMLType.F32: {
       const s = new Float32Array(src.buffer, src.byteOffset, rows * cols);
       const d = new Float32Array(dst.buffer, dst.byteOffset, groups * cols * 4);

@@ -6,6 +6,8 @@ import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { fp16ToF32 } from "../ref/fp16.js";
 import { pos } from "./repack.js";
+import { unpack16 } from "./layout-16bit.js";
+import { unpackQ4x, unpackQ5K } from "./layout-q4x.js";
 
 const fr = Math.fround;
 
@@ -15,6 +17,15 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
   const h16 = (o: number) => fp16ToF32(p[o]! | (p[o + 1]! << 8));
   const i8 = (o: number) => (p[o]! << 24) >> 24;
   switch (type) {
+    case GGMLType.F16:
+    case GGMLType.BF16:
+      return unpack16(type === GGMLType.BF16, p, cols, row, out);
+    case GGMLType.Q4_1:
+    case GGMLType.Q5_0:
+    case GGMLType.Q5_1:
+      return unpackQ4x(type, p, cols, row, out);
+    case GGMLType.Q5_K:
+      return unpackQ5K(p, cols, row, out);
     case GGMLType.F32: {
       const f = new Float32Array(p.buffer, p.byteOffset, Math.ceil(rows / 4) * cols * 4);
       for (let c = 0; c < cols; c++) out[c] = f[(g * cols + c) * 4 + ri]!;

@@ -19,9 +19,24 @@ import { TsOps } from "../ts-ops.js";
 /** Exports the pool may dispatch, by index. */
 const EXPORTS = [
   "quantize_q8_0",
+  "quantize_q8_1",
   "quantize_q8_k",
+  "round_f16",
+  "round_bf16",
   "matvec_f32",
   "matmul_f32",
+  "matvec_f16",
+  "matmul_f16",
+  "matvec_bf16",
+  "matmul_bf16",
+  "matvec_q4_1",
+  "matmul_q4_1",
+  "matvec_q5_0",
+  "matmul_q5_0",
+  "matvec_q5_1",
+  "matmul_q5_1",
+  "matvec_q5_k",
+  "matmul_q5_k",
   "matvec_q8_0",
   "matmul_q8_0",
   "matvec_q4_0",
@@ -49,14 +64,26 @@ interface WasmWeight extends PreparedWeight {
   readonly ptr: number;
 }
 
+/** How the activation is prepared for a weight type (ggml's vec_dot_type): as is, rounded
+ *  through fp16/bf16, or quantized to Q8_0 / Q8_1 / Q8_K (widened to i16, see quantize.ts). */
+type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k";
+
 /** Per weight type: activation format and kernel names. */
-const KERNELS: ReadonlyMap<GGMLType, { act: "f32" | "q8_0" | "q8_k"; mv: ExportName; mm: ExportName }> = new Map([
+const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: ExportName }> = new Map([
   [GGMLType.F32, { act: "f32", mv: "matvec_f32", mm: "matmul_f32" }],
+  [GGMLType.F16, { act: "f16", mv: "matvec_f16", mm: "matmul_f16" }],
+  [GGMLType.BF16, { act: "bf16", mv: "matvec_bf16", mm: "matmul_bf16" }],
   [GGMLType.Q8_0, { act: "q8_0", mv: "matvec_q8_0", mm: "matmul_q8_0" }],
   [GGMLType.Q4_0, { act: "q8_0", mv: "matvec_q4_0", mm: "matmul_q4_0" }],
+  [GGMLType.Q4_1, { act: "q8_1", mv: "matvec_q4_1", mm: "matmul_q4_1" }],
+  [GGMLType.Q5_0, { act: "q8_0", mv: "matvec_q5_0", mm: "matmul_q5_0" }],
+  [GGMLType.Q5_1, { act: "q8_1", mv: "matvec_q5_1", mm: "matmul_q5_1" }],
   [GGMLType.Q4_K, { act: "q8_k", mv: "matvec_q4_k", mm: "matmul_q4_k" }],
+  [GGMLType.Q5_K, { act: "q8_k", mv: "matvec_q5_k", mm: "matmul_q5_k" }],
   [GGMLType.Q6_K, { act: "q8_k", mv: "matvec_q6_k", mm: "matmul_q6_k" }],
 ] as const);
+
+const QUANTIZER: Partial<Record<ActFormat, ExportName>> = { q8_0: "quantize_q8_0", q8_1: "quantize_q8_1", q8_k: "quantize_q8_k" };
 
 export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
   const module = await loadKernelModule(opts.wasm);
@@ -185,16 +212,21 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     if (copyOut) yp = this.buf("y", nTok * w.rows * 4);
     const groups = Math.ceil(w.rows / 4);
     const fn = IDX.get(single ? k.mv : k.mm)!;
-    if (k.act === "f32") {
-      const a = [w.ptr, xp, yp, w.rows, w.cols];
+    if (k.act === "f32" || k.act === "f16" || k.act === "bf16") {
+      let xa = xp;
+      if (k.act !== "f32") {
+        xa = this.buf("xr", nTok * w.cols * 4);
+        this.fns[IDX.get(k.act === "f16" ? "round_f16" : "round_bf16")!]!(xp, nTok * w.cols, xa);
+      }
+      const a = [w.ptr, xa, yp, w.rows, w.cols];
       this.pool.run(fn, single ? a : [...a, nTok], groups);
     } else {
-      const qb = k.act === "q8_0" ? 32 : 256;
+      const qb = k.act === "q8_k" ? 256 : 32;
       const nb = w.cols / qb;
       const xq = this.buf("xq", nTok * w.cols * 2);
       const xd = this.buf("xd", nTok * nb * 4);
-      const xs = this.buf("xs", nTok * w.cols * (4 / 16)); // sums per 32 (Q8_0) or 16 (Q8_K)
-      this.fns[IDX.get(k.act === "q8_0" ? "quantize_q8_0" : "quantize_q8_k")!]!(xp, nb, nTok, xq, xd, xs);
+      const xs = this.buf("xs", nTok * w.cols * (4 / 16)); // per 32 (Q8_0: i32 sum, Q8_1: f32 s) or 16 (Q8_K: i32 sum)
+      this.fns[IDX.get(QUANTIZER[k.act]!)!]!(xp, nb, nTok, xq, xd, xs);
       let a: number[];
       if (w.type === GGMLType.Q8_0) a = [w.ptr, xq, xd, yp, w.rows, nb];
       else a = [w.ptr, xq, xd, xs, yp, w.rows, nb];

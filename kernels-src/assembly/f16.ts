@@ -1,0 +1,73 @@
+// F16 and BF16 weights, repacked into 4-row panels like F32 (see src/kernels/wasm/repack.ts):
+// per group of 4 rows, column-major, each column's 4 row values as 16-bit floats (8 B), so a
+// 16-byte load holds columns c and c+1 for rows 0..3. Rows past `rows` are zero.
+// x: f32[cols], already rounded to f16 / bf16 by round_f16 / round_bf16 (ggml converts the
+// activation to the weight type before its dot), so products and sums are plain f32.
+import { storeRows } from "./common";
+
+/** fp16 lanes 0..3 (low) or 4..7 (high) of v -> f32x4. Sign-extending puts the sign in bit 31
+ *  after the shift; the mask drops the other sign copies; 2^112 rebiases the exponent (15 ->
+ *  127), exact for normals, subnormals and zero (inf/NaN become large finite values). */
+// @ts-ignore: decorator
+@inline function h2f(e: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(e, 13), i32x4.splat(0x8fffe000)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+
+// @ts-ignore: decorator
+@inline function lo16(v: v128, isBf: bool): v128 {
+  return isBf ? i32x4.shl(i32x4.extend_low_i16x8_u(v), 16) : h2f(i32x4.extend_low_i16x8_s(v));
+}
+
+// @ts-ignore: decorator
+@inline function hi16(v: v128, isBf: bool): v128 {
+  return isBf ? i32x4.shl(i32x4.extend_high_i16x8_u(v), 16) : h2f(i32x4.extend_high_i16x8_s(v));
+}
+
+/** One 4-row group, one token: a single sequential accumulator over columns in pairs
+ *  (order independent of the thread split and of the token count). */
+// @ts-ignore: decorator
+@inline function group16(p: usize, px: usize, cols: i32, isBf: bool): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const v = v128.load(p);
+    const h = v128.load(p, 16);
+    a0 = f32x4.add(a0, f32x4.mul(lo16(v, isBf), v128.load32_splat(px, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(hi16(v, isBf), v128.load32_splat(px, 4)));
+    a0 = f32x4.add(a0, f32x4.mul(lo16(h, isBf), v128.load32_splat(px, 8)));
+    a1 = f32x4.add(a1, f32x4.mul(hi16(h, isBf), v128.load32_splat(px, 12)));
+    p += 32;
+    px += 16;
+  }
+  for (; c < cols; c++) {
+    a0 = f32x4.add(a0, f32x4.mul(lo16(v128.load64_zero(p), isBf), v128.load32_splat(px)));
+    p += 8;
+    px += 4;
+  }
+  return f32x4.add(a0, a1);
+}
+
+export function matvec_f16(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
+  const gs = <usize>cols << 3;
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group16(w + <usize>g * gs, x, cols, false));
+}
+
+export function matvec_bf16(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
+  const gs = <usize>cols << 3;
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group16(w + <usize>g * gs, x, cols, true));
+}
+
+/** Y[t][r], groups outer so a group's weights stay in cache across tokens. */
+export function matmul_f16(w: usize, x: usize, y: usize, rows: i32, cols: i32, nTok: i32, g0: i32, g1: i32): void {
+  const gs = <usize>cols << 3;
+  for (let g = g0; g < g1; g++)
+    for (let t = 0; t < nTok; t++)
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group16(w + <usize>g * gs, x + ((<usize>t * <usize>cols) << 2), cols, false));
+}
+
+export function matmul_bf16(w: usize, x: usize, y: usize, rows: i32, cols: i32, nTok: i32, g0: i32, g1: i32): void {
+  const gs = <usize>cols << 3;
+  for (let g = g0; g < g1; g++)
+    for (let t = 0; t < nTok; t++)
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group16(w + <usize>g * gs, x + ((<usize>t * <usize>cols) << 2), cols, true));
+}
