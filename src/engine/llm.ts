@@ -1,0 +1,219 @@
+/**
+ * The library API: a loaded model with its tokenizer, chat template and engine.
+ *   const llm = await loadLLM("model.gguf", { onProgress: (p) => ... });
+ *   for await (const c of llm.generate("Once upon", { maxTokens: 32, temperature: 0 })) ...
+ *   const s = llm.createSession("You are terse."); for await (const c of s.send("Hi")) ...
+ * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
+ */
+import { InputError } from "../errors.js";
+import { openGGUF } from "../gguf/reader.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
+import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
+import { loadFromFile, type Transformer } from "../model/index.js";
+import type { SamplingParams } from "../sampling/params.js";
+import type { TokenLogprob } from "../sampling/logprobs.js";
+import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.js";
+import { Tokenizer } from "../tokenizer/tokenizer.js";
+import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
+import { mergeIndexed } from "./merge.js";
+import type { FinishReason } from "./types.js";
+
+export interface LoadProgress {
+  phase: "open" | "kernels" | "weights" | "ready";
+  /** 0..1 over the whole load. */
+  fraction: number;
+}
+
+export interface LoadLLMOptions extends EngineOptions {
+  /** wasm (SIMD, threaded; default) or ts (plain TypeScript reference). */
+  kernels?: "wasm" | "ts";
+  threads?: number;
+  onProgress?: (p: LoadProgress) => void;
+  /** Built-in chat template name instead of the file's. */
+  chatTemplate?: string;
+}
+
+export interface GenerateOptions extends SamplingParams {
+  maxTokens?: number;
+  stop?: string | string[];
+  /** Extra end-of-generation token ids (added to the vocabulary's set). */
+  stopTokens?: number[];
+  ignoreEos?: boolean;
+  /** Per-token logprobs with this many alternatives (0 = chosen token only). */
+  logprobs?: number;
+  /** Independent samples of the same prompt (seeds seed, seed+1, ...). */
+  n?: number;
+  signal?: AbortSignal;
+}
+
+export type GenerationChunk =
+  | { index: number; type: "token"; token: number; text: string; logprob?: TokenLogprob; top?: TokenLogprob[] }
+  | { index: number; type: "done"; reason: FinishReason; text: string; promptTokens: number; completionTokens: number; cachedTokens: number; ttftMs: number; decodeMs: number; seed: number };
+
+export interface Completion {
+  choices: { index: number; text: string; tokens: number[]; finishReason: FinishReason; logprobs?: { token: TokenLogprob; top: TokenLogprob[] }[] }[];
+  usage: { promptTokens: number; completionTokens: number; cachedTokens: number };
+  ttftMs: number;
+}
+
+export class LLM {
+  readonly engine: Engine;
+  constructor(
+    readonly model: Transformer,
+    readonly tokenizer: Tokenizer,
+    readonly kernels: KernelSet | undefined,
+    opts: LoadLLMOptions = {},
+    readonly name = "model",
+  ) {
+    this.engine = new Engine(model, tokenizer, opts);
+    this.chatTemplate = opts.chatTemplate;
+  }
+  private readonly chatTemplate: string | undefined;
+
+  get contextSize(): number {
+    return this.engine.contextSize;
+  }
+
+  /** Text -> ids with BOS as the vocabulary asks; control tokens in the text are parsed. */
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text, { addSpecial: true, parseSpecial: true });
+  }
+
+  /** Render messages with the chat template (generation prompt added) and tokenize. */
+  encodeChat(messages: ChatMessage[], kwargs?: Record<string, unknown>): number[] {
+    const text = applyChatTemplate(this.tokenizer, messages, { addGenerationPrompt: true, kwargs, template: this.chatTemplate });
+    const bos = this.tokenizer.bos >= 0 ? this.tokenizer.tokenText(this.tokenizer.bos) : undefined;
+    // A template that writes BOS itself must not get a second one.
+    const addSpecial = !(bos && text.startsWith(bos));
+    return this.tokenizer.encode(text, { addSpecial, parseSpecial: true });
+  }
+
+  /** Stream tokens for a prompt (text or ids) or a conversation. */
+  async *generate(input: string | number[] | { messages: ChatMessage[] }, opts: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+    const prompt = typeof input === "string" ? this.encode(input) : Array.isArray(input) ? input : this.encodeChat(input.messages);
+    const n = opts.n ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new InputError(`n must be an integer in 1..16, got ${n}`, { field: "n" });
+    const stop = opts.stop === undefined ? [] : Array.isArray(opts.stop) ? opts.stop : [opts.stop];
+    const eog = new Set(this.tokenizer.eog);
+    for (const t of opts.stopTokens ?? []) eog.add(t);
+    const maxTokens = opts.maxTokens ?? Math.max(1, this.contextSize - prompt.length);
+    const streams = [];
+    for (let i = 0; i < n; i++) {
+      const seed = opts.seed === undefined ? undefined : opts.seed + i;
+      streams.push(
+        this.engine.submit({
+          prompt,
+          maxTokens: Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
+          sampling: { ...opts, seed },
+          stop,
+          stopTokens: eog,
+          ignoreEos: opts.ignoreEos,
+          logprobs: opts.logprobs,
+          signal: opts.signal,
+        }),
+      );
+    }
+    for await (const { index, item } of mergeIndexed(streams)) yield { index, ...item };
+  }
+
+  /** Run to completion and collect every sample. */
+  async complete(input: string | number[] | { messages: ChatMessage[] }, opts: GenerateOptions = {}): Promise<Completion> {
+    const n = opts.n ?? 1;
+    const choices: Completion["choices"] = Array.from({ length: n }, (_, index) => ({ index, text: "", tokens: [], finishReason: "stop" as FinishReason }));
+    const usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+    let ttftMs = 0;
+    for await (const c of this.generate(input, opts)) {
+      const ch = choices[c.index];
+      ch.text += c.text;
+      if (c.type === "token") {
+        ch.tokens.push(c.token);
+        if (c.logprob) (ch.logprobs ??= []).push({ token: c.logprob, top: c.top ?? [] });
+      } else {
+        ch.finishReason = c.reason;
+        usage.promptTokens = c.promptTokens;
+        usage.completionTokens += c.completionTokens;
+        usage.cachedTokens = Math.max(usage.cachedTokens, c.cachedTokens);
+        ttftMs = Math.max(ttftMs, c.ttftMs);
+      }
+    }
+    return { choices, usage, ttftMs };
+  }
+
+  createSession(system?: string): ChatSession {
+    return new ChatSession(this, system);
+  }
+
+  stats(): EngineStats {
+    return this.engine.stats();
+  }
+
+  /** Wait for running sequences, then stop kernel threads. */
+  async close(): Promise<void> {
+    await this.engine.idle();
+    await this.kernels?.dispose();
+  }
+}
+
+/**
+ * A conversation: history kept across turns. Each turn renders the whole history; the engine's
+ * prefix cache finds the previous turns' KV blocks, so only the new part is computed.
+ */
+export class ChatSession {
+  readonly messages: ChatMessage[] = [];
+  constructor(
+    readonly llm: LLM,
+    system?: string,
+  ) {
+    if (system) this.messages.push({ role: "system", content: system });
+  }
+
+  setSystem(text: string): void {
+    if (this.messages[0]?.role === "system") this.messages[0].content = text;
+    else this.messages.unshift({ role: "system", content: text });
+  }
+
+  /** Forget the conversation (keeps the system message). */
+  reset(): void {
+    this.messages.splice(this.messages[0]?.role === "system" ? 1 : 0);
+  }
+
+  /** Stream the assistant's answer; it joins the history when the stream ends (also if aborted). */
+  async *send(user: string, opts: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+    this.messages.push({ role: "user", content: user });
+    let answer = "";
+    try {
+      for await (const c of this.llm.generate({ messages: this.messages }, { ...opts, n: 1 })) {
+        answer += c.text;
+        yield c;
+      }
+    } finally {
+      this.messages.push({ role: "assistant", content: answer });
+    }
+  }
+}
+
+/** Open a GGUF, build kernels, bind weights, start an engine. */
+export async function loadLLM(path: string, opts: LoadLLMOptions = {}): Promise<LLM> {
+  const report = opts.onProgress ?? (() => {});
+  report({ phase: "open", fraction: 0 });
+  const file = await openGGUF(path);
+  let kernels: KernelSet | undefined;
+  try {
+    report({ phase: "kernels", fraction: 0.1 });
+    if ((opts.kernels ?? "wasm") === "wasm") kernels = await createWasmKernelSet(opts.threads === undefined ? {} : { threads: opts.threads });
+    else if (opts.kernels !== "ts") throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
+    report({ phase: "weights", fraction: 0.2 });
+    const model = loadFromFile(file, { kernels });
+    const tokenizer = Tokenizer.fromMetadata(file.metadata);
+    const gname = file.metadata.get("general.name");
+    const name = typeof gname === "string" && gname.length > 0 ? gname : path.split(/[\\/]/).pop()!;
+    const llm = new LLM(model, tokenizer, kernels, opts, name);
+    report({ phase: "ready", fraction: 1 });
+    return llm;
+  } catch (e) {
+    await kernels?.dispose();
+    throw e;
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * edgellm, the library: load a GGUF and generate.
+ *
+ *   import { loadLLM } from "edgellm";
+ *   const llm = await loadLLM("model.gguf", { onProgress: (p) => console.log(p.phase, p.fraction) });
+ *   for await (const c of llm.generate("Hello", { maxTokens: 16, temperature: 0 })) process.stdout.write(c.text);
+ *   await llm.close();
+ */
+export { loadLLM, LLM, ChatSession, type LoadLLMOptions, type LoadProgress, type GenerateOptions, type GenerationChunk, type Completion } from "./engine/llm.js";
+export { Engine, type EngineOptions, type EngineStats } from "./engine/engine.js";
+export type { SequenceRequest, SequenceEvent, TokenEvent, DoneEvent, FinishReason } from "./engine/types.js";
+export { Sampler, type SamplingParams, type TokenLogprob } from "./sampling/index.js";
+export { Tokenizer } from "./tokenizer/tokenizer.js";
+export type { ChatMessage } from "./tokenizer/chat-template.js";
+export { loadModel, Transformer, type ModelConfig } from "./model/index.js";
+export { EdgeLLMError, GGUFError, ModelError, TokenizerError, InputError, KernelError } from "./errors.js";

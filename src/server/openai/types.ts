@@ -1,0 +1,52 @@
+/**
+ * The subset of OpenAI's chat/completions protocol we serve, after validation (normalised:
+ * one max_tokens, stop as a list, content as text). Field names of the wire format stay snake_case
+ * in the response types because clients read them as such.
+ */
+import type { ChatMessage } from "../../tokenizer/chat-template.js";
+
+export interface SamplingFields {
+  model: string;
+  stream: boolean;
+  includeUsage: boolean;
+  n: number;
+  stop: string[];
+  maxTokens: number | undefined;
+  temperature: number | undefined;
+  topP: number | undefined;
+  topK: number | undefined;
+  minP: number | undefined;
+  repetitionPenalty: number | undefined;
+  frequencyPenalty: number | undefined;
+  presencePenalty: number | undefined;
+  seed: number | undefined;
+  logitBias: Record<string, number> | undefined;
+}
+
+export interface ChatRequest extends SamplingFields {
+  messages: ChatMessage[];
+  /** undefined = no logprobs; else top alternatives per token (0..20). */
+  topLogprobs: number | undefined;
+}
+
+export interface CompletionRequest extends SamplingFields {
+  /** Text, or token ids. */
+  prompt: string | number[];
+  /** Legacy completions logprobs: alternatives per token (0..5), undefined = none. */
+  logprobs: number | undefined;
+  echo: boolean;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export interface ChatLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}

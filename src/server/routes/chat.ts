@@ -1,0 +1,111 @@
+/** POST /v1/chat/completions: streaming (SSE chunks) and non-streaming. */
+import type { FastifyInstance } from "fastify";
+import type { GenerateOptions, LLM } from "../../engine/llm.js";
+import type { TokenLogprob } from "../../sampling/logprobs.js";
+import { drive, newId } from "../drive.js";
+import type { Metrics } from "../metrics.js";
+import { SseWriter } from "../sse.js";
+import { validateChat } from "../openai/validate.js";
+import type { ChatLogprob, ChatRequest, SamplingFields, Usage } from "../openai/types.js";
+import type { ServerContext } from "../app.js";
+
+export function genOptions(r: SamplingFields, prompt: number[], llm: LLM): GenerateOptions {
+  const room = llm.contextSize - prompt.length;
+  return {
+    maxTokens: Math.min(r.maxTokens ?? room, room),
+    n: r.n,
+    stop: r.stop,
+    temperature: r.temperature,
+    topP: r.topP,
+    topK: r.topK,
+    minP: r.minP,
+    repetitionPenalty: r.repetitionPenalty,
+    frequencyPenalty: r.frequencyPenalty,
+    presencePenalty: r.presencePenalty,
+    seed: r.seed,
+    logitBias: r.logitBias,
+  };
+}
+
+export function tokenPiece(llm: LLM, id: number): { token: string; bytes: number[] } {
+  const b = llm.tokenizer.tokenBytes(id, true);
+  return { token: new TextDecoder().decode(b), bytes: Array.from(b) };
+}
+
+function chatLogprob(llm: LLM, t: TokenLogprob, top: TokenLogprob[]): ChatLogprob {
+  return { ...tokenPiece(llm, t.id), logprob: t.logprob, top_logprobs: top.map((x) => ({ ...tokenPiece(llm, x.id), logprob: x.logprob })) };
+}
+
+export function usageOf(prompt: number, completion: number, cached: number): Usage {
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
+}
+
+export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const { llm, metrics } = ctx;
+    const r: ChatRequest = validateChat(request.body, ctx.models);
+    const prompt = ctx.admit(llm.encodeChat(r.messages), r.n);
+    const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.topLogprobs };
+    const id = newId("chatcmpl");
+    const created = Math.floor(Date.now() / 1000);
+    const base = { id, created, model: r.model, system_fingerprint: "edgellm" };
+    const usage = { completion: 0, cached: 0 };
+
+    if (r.stream) {
+      reply.hijack();
+      const sse = new SseWriter(reply.raw);
+      const started = new Set<number>();
+      const chunk = (index: number, delta: object, logprobs: ChatLogprob[] | null, finish: string | null) =>
+        sse.send({ ...base, object: "chat.completion.chunk", choices: [{ index, delta, logprobs: logprobs ? { content: logprobs } : null, finish_reason: finish }] });
+      try {
+        await drive(llm, metrics, reply, prompt, opts, (c) => {
+          if (!started.has(c.index)) {
+            started.add(c.index);
+            chunk(c.index, { role: "assistant", content: "" }, null, null);
+          }
+          if (c.type === "token") {
+            const lp = c.logprob ? [chatLogprob(llm, c.logprob, c.top ?? [])] : null;
+            if (c.text || lp) chunk(c.index, { content: c.text }, lp, null);
+          } else {
+            if (c.text) chunk(c.index, { content: c.text }, null, null);
+            usage.completion += c.completionTokens;
+            usage.cached = Math.max(usage.cached, c.cachedTokens);
+            chunk(c.index, {}, null, c.reason === "length" ? "length" : "stop");
+          }
+        });
+        if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: usageOf(prompt.length, usage.completion, usage.cached) });
+        sse.end();
+        metrics.requests.inc({ endpoint: "chat", status: "200" });
+      } catch (e) {
+        ctx.streamError(sse, e, "chat");
+      }
+      return;
+    }
+
+    const choices = Array.from({ length: r.n }, (_, index) => ({ index, text: "", finish: "stop", logprobs: [] as ChatLogprob[] }));
+    const { aborted } = await drive(llm, metrics, reply, prompt, opts, (c) => {
+      const ch = choices[c.index];
+      ch.text += c.text;
+      if (c.type === "token") {
+        if (c.logprob) ch.logprobs.push(chatLogprob(llm, c.logprob, c.top ?? []));
+      } else {
+        ch.finish = c.reason === "length" ? "length" : "stop";
+        usage.completion += c.completionTokens;
+        usage.cached = Math.max(usage.cached, c.cachedTokens);
+      }
+    });
+    if (aborted) return reply.code(499).send();
+    metrics.requests.inc({ endpoint: "chat", status: "200" });
+    return {
+      ...base,
+      object: "chat.completion",
+      choices: choices.map((c) => ({
+        index: c.index,
+        message: { role: "assistant", content: c.text, refusal: null },
+        logprobs: r.topLogprobs !== undefined ? { content: c.logprobs } : null,
+        finish_reason: c.finish,
+      })),
+      usage: usageOf(prompt.length, usage.completion, usage.cached),
+    };
+  });
+}
