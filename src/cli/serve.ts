@@ -1,0 +1,52 @@
+/**
+ * `edgellm serve -m <file> [--port 8080] [--host 127.0.0.1] [--api-key K] [--parallel N]`:
+ * the OpenAI-compatible server. SIGTERM/SIGINT stop accepting requests, let running ones finish,
+ * then exit.
+ */
+import type { Command } from "commander";
+import { loadLLM } from "../engine/llm.js";
+import { InputError } from "../errors.js";
+import { buildServer } from "../server/app.js";
+import { parsePositiveInt } from "./prompt-input.js";
+
+export function register(program: Command): void {
+  program
+    .command("serve")
+    .description("serve the model over an OpenAI-compatible HTTP API")
+    .requiredOption("-m, --model <file>", "GGUF model")
+    .option("--port <n>", "port (0 = any free port)", "8080")
+    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .option("--api-key <key>", "require 'Authorization: Bearer <key>' (default: $EDGELLM_API_KEY)")
+    .option("--parallel <n>", "sequences decoded together", "4")
+    .option("-c, --ctx-size <n>", "context size per sequence")
+    .option("--kv-blocks <n>", "KV blocks of 16 positions in the shared pool (default: parallel full contexts)")
+    .option("--kernels <kind>", "wasm or ts", "wasm")
+    .option("--threads <n>", "threads for the WASM kernels")
+    .option("--model-id <id>", "model id clients use (default: general.name)")
+    .action(async (o: { model: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; kernels: string; threads?: string; modelId?: string }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got '${o.port}'`);
+      const llm = await loadLLM(o.model, {
+        kernels: o.kernels as "wasm" | "ts",
+        threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+        parallel: parsePositiveInt("--parallel", o.parallel),
+        contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
+        kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
+      });
+      const server = buildServer(llm, { apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY, modelId: o.modelId });
+      const addr = await server.app.listen({ port, host: o.host });
+      const id = server.ctx.models[0];
+      process.stdout.write(`edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, context ${llm.contextSize})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          process.stderr.write(`edgellm serve: ${sig}, draining...\n`);
+          server
+            .drain()
+            .then(() => llm.close())
+            .finally(resolve);
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+    });
+}
