@@ -21,6 +21,8 @@ export interface SamplingFields {
   presencePenalty: number | undefined;
   seed: number | undefined;
   logitBias: Record<string, number> | undefined;
+  /** llama.cpp server extension: generate through end-of-generation tokens. */
+  ignoreEos: boolean;
 }
 
 export interface ChatRequest extends SamplingFields {

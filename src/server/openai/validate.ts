@@ -72,6 +72,7 @@ function common(b: unknown, models: readonly string[]): { b: Obj; f: SamplingFie
       presencePenalty: optNum(b, "presence_penalty", -2, 2),
       seed: optNum(b, "seed", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true),
       logitBias: (lb ?? undefined) as Record<string, number> | undefined,
+      ignoreEos: optBool(b, "ignore_eos") ?? false,
     },
   };
 }

@@ -24,6 +24,7 @@ export function genOptions(r: SamplingFields, prompt: number[], llm: LLM): Gener
     presencePenalty: r.presencePenalty,
     seed: r.seed,
     logitBias: r.logitBias,
+    ignoreEos: r.ignoreEos,
   };
 }
 
