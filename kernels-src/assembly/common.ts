@@ -1,16 +1,34 @@
 // Shared inline helpers for the kernels. No static data here (data segments would be re-copied
 // into the shared memory by every instance): constants are built from immediates.
 
-/** Four IEEE fp16 values at ptr (8 bytes) -> f32x4. Exact for normals, subnormals and zero;
- *  inf/NaN come out as large finite values (never present in sane GGUF scales). */
+/**
+ * v128 constants that Binaryen cannot fold back into their uses. V8 rematerializes every
+ * v128.const where it is used (3 instructions for a non-zero pattern), so a mask written inside
+ * a hot loop costs more than the operation it feeds. Kernels build their constants once, before
+ * their loops, from `opaque(k, anyNonNegativeArg)`, and pass them down to inline helpers.
+ */
 // @ts-ignore: decorator
-@inline export function f16x4(ptr: usize): v128 {
-  const h = v128.load16x4_u(ptr); // i32 lanes 0..65535
-  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
-  const mag = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
-  // mag read as f32 has exponent bias 127 instead of 15: scale by 2^112 (handles subnormals too).
-  const f = f32x4.mul(mag, f32x4.splat(reinterpret<f32>(0x77800000)));
-  return v128.or(f, sign);
+@inline export function opaque(k: i32, nonNeg: i32): i32 {
+  return k ^ (nonNeg >>> 31); // nonNeg >= 0 at run time, so this is k; the optimizer cannot know
+}
+
+/** The two constants f16x4 needs (see there), built once per kernel call. */
+// @ts-ignore: decorator
+@inline export function f16Mask(nonNeg: i32): v128 {
+  return i32x4.splat(opaque(0x8fffe000, nonNeg));
+}
+// @ts-ignore: decorator
+@inline export function f16Scale(nonNeg: i32): v128 {
+  return i32x4.splat(opaque(0x77800000, nonNeg)); // 2^112 as f32 bits
+}
+
+/** Four IEEE fp16 values at ptr (8 bytes) -> f32x4. Sign-extending to i32 and shifting left 13
+ *  puts the sign in bit 31 and exponent+mantissa in bits 13..27; the mask (0x8fffe000) drops the
+ *  other sign copies and the scale 2^112 rebiases the exponent (15 -> 127). Exact for normals,
+ *  subnormals and zero; inf/NaN come out as large finite values (never in sane GGUF scales). */
+// @ts-ignore: decorator
+@inline export function f16x4(ptr: usize, mask: v128, scale: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(v128.load16x4_s(ptr), 13), mask), scale);
 }
 
 /** Four u8 at ptr -> i32x4 (zero-extended). */

@@ -3,44 +3,45 @@
 // 16-byte load holds columns c and c+1 for rows 0..3. Rows past `rows` are zero.
 // x: f32[cols], already rounded to f16 / bf16 by round_f16 / round_bf16 (ggml converts the
 // activation to the weight type before its dot), so products and sums are plain f32.
-import { storeRows } from "./common";
+import { f16Mask, f16Scale, storeRows } from "./common";
 
 /** fp16 lanes 0..3 (low) or 4..7 (high) of v -> f32x4. Sign-extending puts the sign in bit 31
  *  after the shift; the mask drops the other sign copies; 2^112 rebiases the exponent (15 ->
  *  127), exact for normals, subnormals and zero (inf/NaN become large finite values). */
 // @ts-ignore: decorator
-@inline function h2f(e: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(e, 13), i32x4.splat(0x8fffe000)), f32x4.splat(reinterpret<f32>(0x77800000)));
+@inline function h2f(e: v128, fm: v128, fs: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(e, 13), fm), fs);
 }
 
 // @ts-ignore: decorator
-@inline function lo16(v: v128, isBf: bool): v128 {
-  return isBf ? i32x4.shl(i32x4.extend_low_i16x8_u(v), 16) : h2f(i32x4.extend_low_i16x8_s(v));
+@inline function lo16(v: v128, isBf: bool, fm: v128, fs: v128): v128 {
+  return isBf ? i32x4.shl(i32x4.extend_low_i16x8_u(v), 16) : h2f(i32x4.extend_low_i16x8_s(v), fm, fs);
 }
 
 // @ts-ignore: decorator
-@inline function hi16(v: v128, isBf: bool): v128 {
-  return isBf ? i32x4.shl(i32x4.extend_high_i16x8_u(v), 16) : h2f(i32x4.extend_high_i16x8_s(v));
+@inline function hi16(v: v128, isBf: bool, fm: v128, fs: v128): v128 {
+  return isBf ? i32x4.shl(i32x4.extend_high_i16x8_u(v), 16) : h2f(i32x4.extend_high_i16x8_s(v), fm, fs);
 }
 
 /** One 4-row group, one token: a single sequential accumulator over columns in pairs
  *  (order independent of the thread split and of the token count). */
 // @ts-ignore: decorator
 @inline function group16(p: usize, px: usize, cols: i32, isBf: bool): v128 {
+  const fm = f16Mask(cols), fs = f16Scale(cols);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   let c = 0;
   for (; c + 4 <= cols; c += 4) {
     const v = v128.load(p);
     const h = v128.load(p, 16);
-    a0 = f32x4.add(a0, f32x4.mul(lo16(v, isBf), v128.load32_splat(px, 0)));
-    a1 = f32x4.add(a1, f32x4.mul(hi16(v, isBf), v128.load32_splat(px, 4)));
-    a0 = f32x4.add(a0, f32x4.mul(lo16(h, isBf), v128.load32_splat(px, 8)));
-    a1 = f32x4.add(a1, f32x4.mul(hi16(h, isBf), v128.load32_splat(px, 12)));
+    a0 = f32x4.add(a0, f32x4.mul(lo16(v, isBf, fm, fs), v128.load32_splat(px, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(hi16(v, isBf, fm, fs), v128.load32_splat(px, 4)));
+    a0 = f32x4.add(a0, f32x4.mul(lo16(h, isBf, fm, fs), v128.load32_splat(px, 8)));
+    a1 = f32x4.add(a1, f32x4.mul(hi16(h, isBf, fm, fs), v128.load32_splat(px, 12)));
     p += 32;
     px += 16;
   }
   for (; c < cols; c++) {
-    a0 = f32x4.add(a0, f32x4.mul(lo16(v128.load64_zero(p), isBf), v128.load32_splat(px)));
+    a0 = f32x4.add(a0, f32x4.mul(lo16(v128.load64_zero(p), isBf, fm, fs), v128.load32_splat(px)));
     p += 8;
     px += 4;
   }

@@ -1,13 +1,28 @@
 // Q4_0 weights, repacked 4 rows per group (see src/kernels/wasm/repack.ts):
-// per group and 32-column block, 72 bytes: d[4] fp16 (8 B), then 4 chunks of 16 B; chunk m holds,
-// in its low nibbles, columns 4m..4m+3 of the 4 rows as pairs [r0c0 r0c1 r1c0 r1c1 ...] (as in
-// q8_0.ts) and in its high nibbles columns 16+4m..16+4m+3 in the same order.
+// per group and 32-column block, 72 bytes: d[4] fp16 (8 B), then 4 chunks of 16 B. Chunk m
+// covers columns 4m..4m+3 (low nibbles) and 16+4m..16+4m+3 (high nibbles); row ri's column
+// c (0..3) sits in byte 4*ri + 2*(c&1) + (c>>1) ("i16-lane order", pos16 in repack.ts). Read as
+// i16x8, lane 2ri+j then holds row ri's columns (j, 2+j) in its low byte and high byte, so four
+// shifts/masks give the i16 quants of column pairs (c0,c1), (c2,c3), (16+c0,16+c1),
+// (16+c2,16+c3) for all 4 rows, ready for i32x4.dot_i16x8_s against splatted activation pairs
+// (no i8->i16 extends, no emulated i8 shifts).
 // Quants are used unsigned (0..15); the -8 offset is applied once per block as -8*sum(xq).
-import { f16x4, storeRows } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, storeRows } from "./common";
+
+/** The i16 dot contributions of one chunk (at q) for one token's widened activation (xb+8m). */
+// @ts-ignore: decorator
+@inline function chunk(v: v128, x: usize, s: v128, m: v128): v128 {
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(x)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(x, 4)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(x, 32)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(x, 36)));
+  return s;
+}
 
 /** y[r] = sum_b dW*dX*(dot(q, xq) - 8*sum(xq)) over blocks, groups g0..g1-1. */
 export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(0x0f);
+  const m = i16x8.splat(<i16>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * <usize>nb * 72;
     let xb = xq;
@@ -15,36 +30,13 @@ export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
     let ps = xs;
     let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
-      let v = v128.load(p, 8);
-      let lo = v128.and(v, m4);
-      let hi = i8x16.shr_u(v, 4);
-      let s0 = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), v128.load32_splat(xb, 0));
-      let s1 = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), v128.load32_splat(xb, 4));
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), v128.load32_splat(xb, 32)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), v128.load32_splat(xb, 36)));
-      v = v128.load(p, 24);
-      lo = v128.and(v, m4);
-      hi = i8x16.shr_u(v, 4);
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), v128.load32_splat(xb, 8)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), v128.load32_splat(xb, 12)));
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), v128.load32_splat(xb, 40)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), v128.load32_splat(xb, 44)));
-      v = v128.load(p, 40);
-      lo = v128.and(v, m4);
-      hi = i8x16.shr_u(v, 4);
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), v128.load32_splat(xb, 16)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), v128.load32_splat(xb, 20)));
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), v128.load32_splat(xb, 48)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), v128.load32_splat(xb, 52)));
-      v = v128.load(p, 56);
-      lo = v128.and(v, m4);
-      hi = i8x16.shr_u(v, 4);
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), v128.load32_splat(xb, 24)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), v128.load32_splat(xb, 28)));
-      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), v128.load32_splat(xb, 56)));
-      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), v128.load32_splat(xb, 60)));
+      // two independent chains (chunks 0,2 and 1,3) for instruction-level parallelism
+      let s0 = chunk(v128.load(p, 8), xb, i32x4.splat(0), m);
+      let s1 = chunk(v128.load(p, 24), xb + 8, i32x4.splat(0), m);
+      s0 = chunk(v128.load(p, 40), xb + 16, s0, m);
+      s1 = chunk(v128.load(p, 56), xb + 24, s1, m);
       const si = i32x4.sub(i32x4.add(s0, s1), i32x4.shl(v128.load32_splat(ps), 3));
-      const d = f32x4.mul(f16x4(p), v128.load32_splat(pd));
+      const d = f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd));
       acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(si), d));
       p += 72;
       xb += 64;
@@ -55,12 +47,15 @@ export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   }
 }
 
-/** Y[t][r] for nTok tokens, 4 tokens per weight pass; strides as in matmul_q8_0 (xs like xd). */
+/** Y[t][r] for nTok tokens, 4 tokens per weight pass (each chunk unpacked once for 4 tokens).
+ *  Token strides: xq nb*64 bytes, xd and xs nb*4, y rows*4. Tail tokens use matvec_q4_0, whose
+ *  per-row summation order is the same, so results do not depend on the token count split. */
 export function matmul_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
   const xqs = <usize>nb << 6;
   const xds = <usize>nb << 2;
   const ys = <usize>rows << 2;
-  const m4 = i8x16.splat(0x0f);
+  const m = i16x8.splat(<i16>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let t = 0;
     for (; t + 4 <= nTok; t += 4) {
@@ -74,23 +69,29 @@ export function matmul_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
         const x1 = x0 + xqs, x2 = x1 + xqs, x3 = x2 + xqs;
         for (let k: usize = 0; k < 64; k += 16) {
           const v = v128.load(p + k, 8);
-          const nl = v128.and(v, m4);
           const xo = k >> 1;
-          let lo = i16x8.extend_low_i8x16_u(nl);
-          let hi = i16x8.extend_high_i8x16_u(nl);
-          s0 = i32x4.add(s0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x0 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x0 + xo, 4))));
-          s1 = i32x4.add(s1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x1 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x1 + xo, 4))));
-          s2 = i32x4.add(s2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x2 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x2 + xo, 4))));
-          s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x3 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x3 + xo, 4))));
-          const nh = i8x16.shr_u(v, 4);
-          lo = i16x8.extend_low_i8x16_u(nh);
-          hi = i16x8.extend_high_i8x16_u(nh);
-          s0 = i32x4.add(s0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x0 + xo, 32)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x0 + xo, 36))));
-          s1 = i32x4.add(s1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x1 + xo, 32)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x1 + xo, 36))));
-          s2 = i32x4.add(s2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x2 + xo, 32)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x2 + xo, 36))));
-          s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x3 + xo, 32)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x3 + xo, 36))));
+          let q = v128.and(v, m);
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo)));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo)));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo)));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo)));
+          q = v128.and(i16x8.shr_u(v, 8), m);
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo, 4)));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo, 4)));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo, 4)));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo, 4)));
+          q = v128.and(i16x8.shr_u(v, 4), m);
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo, 32)));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo, 32)));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo, 32)));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo, 32)));
+          q = i16x8.shr_u(v, 12);
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo, 36)));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo, 36)));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo, 36)));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo, 36)));
         }
-        const dw = f16x4(p);
+        const dw = f16x4(p, fm, fs);
         s0 = i32x4.sub(s0, i32x4.shl(v128.load32_splat(ps), 3));
         s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
         s2 = i32x4.sub(s2, i32x4.shl(v128.load32_splat(ps + 2 * xds), 3));

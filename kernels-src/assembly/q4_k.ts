@@ -9,7 +9,7 @@
 //   high element's in bit (m&3)+4.
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
-import { f16x4, u8x4, storeRows } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
 
 // @ts-ignore: decorator
 @inline function dot8(v: v128, x: usize): v128 {
@@ -19,51 +19,91 @@ import { f16x4, u8x4, storeRows } from "./common";
   );
 }
 
-/** Quants of chunk m's low (sub-block 2k) or high (2k+1) elements, with 5th bits for Q5_K. */
+/** Q5_K chunk m's low (sub-block 2k) or high (2k+1) elements with their 5th bits (byte order
+ *  as q8_0.ts); m4 = splat 0x0f, b4 = splat 0x10 (i8). */
 // @ts-ignore: decorator
-@inline function quants(v: v128, h: v128, m: i32, upper: bool, high: bool): v128 {
-  let q = upper ? i8x16.shr_u(v, 4) : v128.and(v, i8x16.splat(0x0f));
-  if (high) {
-    const b = m & 3;
-    const hb = upper ? i8x16.shr_u(h, b) : i8x16.shl(h, 4 - b);
-    q = v128.or(q, v128.and(hb, i8x16.splat(0x10)));
-  }
-  return q;
+@inline function quants5(v: v128, h: v128, m: i32, upper: bool, m4: v128, b4: v128): v128 {
+  const q = upper ? v128.and(i16x8.shr_u(v, 4), m4) : v128.and(v, m4);
+  const b = m & 3;
+  const hb = upper ? i16x8.shr_u(h, b) : i16x8.shl(h, 4 - b); // bits never cross into the 0x10 of a neighbour byte after masking
+  return v128.or(q, v128.and(hb, b4));
 }
 
-/** Integer part of one super-block for one token: sum_j sc_j*dot_j (i32x4, one lane per row). */
+/** Q4_K chunk (16 B at q, i16-lane byte order, see repack.ts pos16): adds the low-nibble dots
+ *  (sub-block 2k, activation at x) to a and the high-nibble dots (2k+1, at x+64) to c. */
 // @ts-ignore: decorator
-@inline function sbDot(p: usize, xb: usize, QH: usize, high: bool): v128 {
+@inline function chunk4(v: v128, x: usize, m: v128, a: v128): v128 {
+  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(x)));
+  return i32x4.add(a, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(x, 4)));
+}
+// @ts-ignore: decorator
+@inline function chunk4h(v: v128, x: usize, m: v128, c: v128): v128 {
+  c = i32x4.add(c, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(x, 64)));
+  return i32x4.add(c, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(x, 68)));
+}
+
+/** Integer part of one super-block for one token: sum_j sc_j*dot_j (i32x4, one lane per row).
+ *  m16 = i16 splat 0x0f (Q4_K); m4/b4 = i8 splats 0x0f/0x10 (Q5_K). */
+// @ts-ignore: decorator
+@inline function sbDot(p: usize, xb: usize, QH: usize, high: bool, m16: v128, m4: v128, b4: v128): v128 {
   let sumi = i32x4.splat(0);
   for (let k: usize = 0; k < 4; k++) {
     const q = p + 80 + (k << 7);
     const x = xb + (k << 7);
-    const h0 = high ? v128.load(p + QH + (k << 5)) : i32x4.splat(0);
-    const h1 = high ? v128.load(p + QH + (k << 5), 16) : i32x4.splat(0);
-    let v = v128.load(q);
-    let a = dot8(quants(v, h0, 0, false, high), x);
-    let c = dot8(quants(v, h0, 0, true, high), x + 64);
-    v = v128.load(q, 16);
-    a = i32x4.add(a, dot8(quants(v, h0, 1, false, high), x + 8));
-    c = i32x4.add(c, dot8(quants(v, h0, 1, true, high), x + 72));
-    v = v128.load(q, 32);
-    a = i32x4.add(a, dot8(quants(v, h0, 2, false, high), x + 16));
-    c = i32x4.add(c, dot8(quants(v, h0, 2, true, high), x + 80));
-    v = v128.load(q, 48);
-    a = i32x4.add(a, dot8(quants(v, h0, 3, false, high), x + 24));
-    c = i32x4.add(c, dot8(quants(v, h0, 3, true, high), x + 88));
-    v = v128.load(q, 64);
-    a = i32x4.add(a, dot8(quants(v, h1, 4, false, high), x + 32));
-    c = i32x4.add(c, dot8(quants(v, h1, 4, true, high), x + 96));
-    v = v128.load(q, 80);
-    a = i32x4.add(a, dot8(quants(v, h1, 5, false, high), x + 40));
-    c = i32x4.add(c, dot8(quants(v, h1, 5, true, high), x + 104));
-    v = v128.load(q, 96);
-    a = i32x4.add(a, dot8(quants(v, h1, 6, false, high), x + 48));
-    c = i32x4.add(c, dot8(quants(v, h1, 6, true, high), x + 112));
-    v = v128.load(q, 112);
-    a = i32x4.add(a, dot8(quants(v, h1, 7, false, high), x + 56));
-    c = i32x4.add(c, dot8(quants(v, h1, 7, true, high), x + 120));
+    let a: v128, c: v128;
+    if (!high) {
+      let v = v128.load(q);
+      a = chunk4(v, x, m16, i32x4.splat(0));
+      c = chunk4h(v, x, m16, i32x4.splat(0));
+      v = v128.load(q, 16);
+      a = chunk4(v, x + 8, m16, a);
+      c = chunk4h(v, x + 8, m16, c);
+      v = v128.load(q, 32);
+      a = chunk4(v, x + 16, m16, a);
+      c = chunk4h(v, x + 16, m16, c);
+      v = v128.load(q, 48);
+      a = chunk4(v, x + 24, m16, a);
+      c = chunk4h(v, x + 24, m16, c);
+      v = v128.load(q, 64);
+      a = chunk4(v, x + 32, m16, a);
+      c = chunk4h(v, x + 32, m16, c);
+      v = v128.load(q, 80);
+      a = chunk4(v, x + 40, m16, a);
+      c = chunk4h(v, x + 40, m16, c);
+      v = v128.load(q, 96);
+      a = chunk4(v, x + 48, m16, a);
+      c = chunk4h(v, x + 48, m16, c);
+      v = v128.load(q, 112);
+      a = chunk4(v, x + 56, m16, a);
+      c = chunk4h(v, x + 56, m16, c);
+    } else {
+      const h0 = v128.load(p + QH + (k << 5));
+      const h1 = v128.load(p + QH + (k << 5), 16);
+      let v = v128.load(q);
+      a = dot8(quants5(v, h0, 0, false, m4, b4), x);
+      c = dot8(quants5(v, h0, 0, true, m4, b4), x + 64);
+      v = v128.load(q, 16);
+      a = i32x4.add(a, dot8(quants5(v, h0, 1, false, m4, b4), x + 8));
+      c = i32x4.add(c, dot8(quants5(v, h0, 1, true, m4, b4), x + 72));
+      v = v128.load(q, 32);
+      a = i32x4.add(a, dot8(quants5(v, h0, 2, false, m4, b4), x + 16));
+      c = i32x4.add(c, dot8(quants5(v, h0, 2, true, m4, b4), x + 80));
+      v = v128.load(q, 48);
+      a = i32x4.add(a, dot8(quants5(v, h0, 3, false, m4, b4), x + 24));
+      c = i32x4.add(c, dot8(quants5(v, h0, 3, true, m4, b4), x + 88));
+      v = v128.load(q, 64);
+      a = i32x4.add(a, dot8(quants5(v, h1, 4, false, m4, b4), x + 32));
+      c = i32x4.add(c, dot8(quants5(v, h1, 4, true, m4, b4), x + 96));
+      v = v128.load(q, 80);
+      a = i32x4.add(a, dot8(quants5(v, h1, 5, false, m4, b4), x + 40));
+      c = i32x4.add(c, dot8(quants5(v, h1, 5, true, m4, b4), x + 104));
+      v = v128.load(q, 96);
+      a = i32x4.add(a, dot8(quants5(v, h1, 6, false, m4, b4), x + 48));
+      c = i32x4.add(c, dot8(quants5(v, h1, 6, true, m4, b4), x + 112));
+      v = v128.load(q, 112);
+      a = i32x4.add(a, dot8(quants5(v, h1, 7, false, m4, b4), x + 56));
+      c = i32x4.add(c, dot8(quants5(v, h1, 7, true, m4, b4), x + 120));
+    }
     sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
     sumi = i32x4.add(sumi, i32x4.mul(c, u8x4(p + 20 + (k << 3))));
   }
@@ -83,40 +123,48 @@ import { f16x4, u8x4, storeRows } from "./common";
 
 /** One group, one token, nsb super-blocks. */
 // @ts-ignore: decorator
-@inline function group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, GB: usize, high: bool): v128 {
+@inline function group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, GB: usize, high: bool, m16: v128, m4: v128, b4: v128, fm: v128, fs: v128): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
-    const sumi = sbDot(p, xq + (<usize>b << 9), 592, high);
+    const sumi = sbDot(p, xq + (<usize>b << 9), 592, high, m16, m4, b4);
     const summ = sbMin(p, xs + (<usize>b << 6));
     const dx = v128.load32_splat(xd + (<usize>b << 2));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p), dx)));
-    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8), dx)));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx)));
+    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
     p += GB;
   }
   return acc;
 }
 
 export function matvec_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false));
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false, m16, m4, b4, fm, fs));
 }
 
 export function matvec_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true));
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m16, m4, b4, fm, fs));
 }
 
 /** Y[t][r]: per group, every token in turn (the group's weights stay in cache). */
 export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
-      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 592, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 592, false));
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 592, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 592, false, m16, m4, b4, fm, fs));
     }
 }
 
 export function matmul_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
-      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 720, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 720, true));
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 720, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 720, true, m16, m4, b4, fm, fs));
     }
 }

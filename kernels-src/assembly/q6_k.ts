@@ -7,7 +7,7 @@
 //     qh 64 B: chunk n holds the top 2 bits: bits 0-1 A and 2-3 B of ql chunk 2n, bits 4-5 A
 //               and 6-7 B of ql chunk 2n+1.
 // Quants are used unsigned (0..63); the -32 offset is applied per sub-block as -32*xsum.
-import { f16x4, i8x4, storeRows } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, opaque, storeRows } from "./common";
 
 // @ts-ignore: decorator
 @inline function dot8(v: v128, x: usize): v128 {
@@ -18,10 +18,11 @@ import { f16x4, i8x4, storeRows } from "./common";
 }
 
 export function matvec_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(0x0f);
-  const m3 = i8x16.splat(0x03);
-  const mC = i8x16.splat(0x0c);
-  const m30 = i8x16.splat(0x30);
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m3 = i8x16.splat(<i8>opaque(0x03, rows));
+  const mC = i8x16.splat(<i8>opaque(0x0c, rows));
+  const m30 = i8x16.splat(<i8>opaque(0x30, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * <usize>nsb * 840;
     let acc = f32x4.splat(0);
@@ -61,7 +62,7 @@ export function matvec_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
         }
       }
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p), dx)));
+      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx)));
       p += 840;
     }
     storeRows(y, g, rows, acc);

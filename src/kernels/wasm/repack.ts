@@ -39,6 +39,12 @@ export function pos(ri: number, c: number): number {
   return 8 * (c >> 1) + 2 * ri + (c & 1);
 }
 
+/** Byte position of column c (0..3) of group row ri in a 16-byte chunk read as i16 lanes
+ *  (Q4_0, Q4_K): lane 2ri+j holds columns j (low byte) and 2+j (high byte). */
+export function pos16(ri: number, c: number): number {
+  return 4 * ri + 2 * (c & 1) + (c >> 1);
+}
+
 /**
  * Writes the packed form of `src` (ggml layout, rows x cols) into dst (zeroed, packedBytes long).
  */
@@ -87,7 +93,7 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
           dst[o + 2 * ri] = src[s]!;
           dst[o + 2 * ri + 1] = src[s + 1]!;
           // byte i of the file block holds elements i (lo) and i+16 (hi): exactly the packed pair.
-          for (let c = 0; c < 16; c++) dst[o + 8 + 16 * (c >> 2) + pos(ri, c & 3)] = src[s + 2 + c]!;
+          for (let c = 0; c < 16; c++) dst[o + 8 + 16 * (c >> 2) + pos16(ri, c & 3)] = src[s + 2 + c]!;
         }
       }
       return;
@@ -112,7 +118,7 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
           q4kQuants(src, s, q);
           for (let k = 0; k < 4; k++)
             for (let c = 0; c < 32; c++) {
-              dst[o + 80 + 128 * k + 16 * (c >> 2) + pos(ri, c & 3)] = q[64 * k + c]! | (q[64 * k + 32 + c]! << 4);
+              dst[o + 80 + 128 * k + 16 * (c >> 2) + pos16(ri, c & 3)] = q[64 * k + c]! | (q[64 * k + 32 + c]! << 4);
             }
         }
       }

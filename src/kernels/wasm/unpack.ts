@@ -5,7 +5,7 @@
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { fp16ToF32 } from "../ref/fp16.js";
-import { pos } from "./repack.js";
+import { pos, pos16 } from "./repack.js";
 import { unpack16 } from "./layout-16bit.js";
 import { unpackQ4x, unpackQ5K } from "./layout-q4x.js";
 
@@ -46,7 +46,7 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
         const o = (g * nb + b) * 72;
         const d = h16(o + 2 * ri);
         for (let c = 0; c < 16; c++) {
-          const v = p[o + 8 + 16 * (c >> 2) + pos(ri, c & 3)]!;
+          const v = p[o + 8 + 16 * (c >> 2) + pos16(ri, c & 3)]!;
           out[b * 32 + c] = d * ((v & 15) - 8);
           out[b * 32 + c + 16] = d * ((v >> 4) - 8);
         }
@@ -65,7 +65,7 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
           const d2 = fr(d * p[o + 16 + 4 * (2 * k + 1) + ri]!);
           const m2 = fr(dmin * p[o + 48 + 4 * (2 * k + 1) + ri]!);
           for (let c = 0; c < 32; c++) {
-            const v = p[o + 80 + 128 * k + 16 * (c >> 2) + pos(ri, c & 3)]!;
+            const v = p[o + 80 + 128 * k + 16 * (c >> 2) + pos16(ri, c & 3)]!;
             out[b * 256 + 64 * k + c] = fr(d1 * (v & 15)) - m1;
             out[b * 256 + 64 * k + 32 + c] = fr(d2 * (v >> 4)) - m2;
           }
