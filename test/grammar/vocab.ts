@@ -21,7 +21,10 @@ export function realTokenizer(name: RealVocab): Tokenizer {
   while (!existsSync(join(root, "models", "tokenizer.json")) && dirname(root) !== root) root = dirname(root);
   const dir = join(root, "models");
   const tj = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as HFTokenizerJSON;
-  const config = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+  const config = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
   t = Tokenizer.fromMetadata(convertHFTokenizer(tj, config));
   cache.set(name, t);
   return t;

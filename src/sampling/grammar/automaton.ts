@@ -21,6 +21,8 @@ interface StackNode {
   readonly pos: number;
   readonly next: StackNode | null;
   readonly id: number;
+  /** Number of frames in this stack. */
+  readonly depth: number;
 }
 
 export interface GrammarState {
@@ -90,7 +92,13 @@ export class Automaton {
     const key = pos * 0x100000000 + (next ? next.id : 0);
     let n = this.nodes.get(key);
     if (!n) {
-      n = { pos, next, id: this.nextId++ };
+      const depth = next ? next.depth + 1 : 1;
+      if (depth > MAX_DEPTH) {
+        throw new InputError(`grammar nesting deeper than ${MAX_DEPTH}`, {
+          hint: "the input is too deeply nested",
+        });
+      }
+      n = { pos, next, id: this.nextId++, depth };
       this.nodes.set(key, n);
     }
     return n;
@@ -109,9 +117,6 @@ export class Automaton {
         }
         if (seen.has(s.id)) return;
         seen.add(s.id);
-        if (depth > MAX_DEPTH) {
-          throw new InputError(`grammar nesting deeper than ${MAX_DEPTH}`, { hint: "input is too deeply nested" });
-        }
         const k = g.kind[s.pos];
         if (k === K_END) {
           s = s.next; // alternative finished: continue at the return position

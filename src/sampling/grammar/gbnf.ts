@@ -131,7 +131,8 @@ class Parser {
       this.i += m[0].length;
       const min = Number(m[1]);
       const max = m[2] === undefined ? min : m[3] === "" ? Infinity : Number(m[3]);
-      if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT)) this.fail(`repetition over ${MAX_REPEAT}`);
+      if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT))
+        this.fail(`repetition over ${MAX_REPEAT}`);
       if (max < min) this.fail(`repetition {${min},${max}} has max < min`);
       return this.b.repeat(one(), min, max);
     }

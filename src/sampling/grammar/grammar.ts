@@ -176,7 +176,7 @@ export class GrammarBuilder {
 function checkLeftRecursion(names: string[], alts: Alt[][]): void {
   const n = names.length;
   const nullable = new Array<boolean>(n).fill(false);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let r = 0; r < n; r++) {
       if (nullable[r]) continue;

@@ -40,7 +40,9 @@ export function gbnfForResponseFormat(rf: ResponseFormat): string | undefined {
     case "json_schema": {
       const js = rf.json_schema;
       if (typeof js !== "object" || js === null)
-        throw new InputError("response_format.json_schema must be an object", { field: "response_format.json_schema" });
+        throw new InputError("response_format.json_schema must be an object", {
+          field: "response_format.json_schema",
+        });
       return jsonSchemaToGBNF(js.schema ?? true);
     }
     default:

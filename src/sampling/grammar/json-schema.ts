@@ -80,9 +80,14 @@ export class SchemaCompiler {
   }
 
   private freshName(hint: string): string {
-    const base = hint.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").toLowerCase() || "r";
+    const base =
+      hint
+        .replace(/[^A-Za-z0-9-]+/g, "-")
+        .replace(/^-+|-+$/g, "")
+        .toLowerCase() || "r";
     let name = base;
-    for (let i = 2; this.rules.has(name) || name in JSON_PRIMITIVES || name === "root"; i++) name = `${base}-${i}`;
+    for (let i = 2; this.rules.has(name) || name in JSON_PRIMITIVES || name === "root"; i++)
+      name = `${base}-${i}`;
     return name;
   }
 
@@ -98,7 +103,10 @@ export class SchemaCompiler {
   private resolveRef(ref: string, path: string): unknown {
     if (!ref.startsWith("#")) this.fail(path, `only local $ref is supported, got '${ref}'`);
     let cur: unknown = this.rootSchema;
-    const parts = ref.slice(1).split("/").filter((p, i) => i > 0 || p !== "");
+    const parts = ref
+      .slice(1)
+      .split("/")
+      .filter((p, i) => i > 0 || p !== "");
     for (const raw of parts) {
       const p = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
       if (!isObj(cur) && !Array.isArray(cur)) this.fail(path, `$ref '${ref}' does not resolve`);
@@ -115,7 +123,11 @@ export class SchemaCompiler {
     if (!isObj(schema)) this.fail(path, "a schema must be an object or a boolean");
     for (const k of Object.keys(schema)) {
       if (!ANNOTATIONS.has(k) && !ALL_KEYWORDS.has(k)) {
-        this.fail(`${path}/${k}`, `unsupported keyword '${k}'`, "remove it, or express the constraint with supported keywords");
+        this.fail(
+          `${path}/${k}`,
+          `unsupported keyword '${k}'`,
+          "remove it, or express the constraint with supported keywords",
+        );
       }
     }
     const constrained = Object.keys(schema).filter((k) => !ANNOTATIONS.has(k));
@@ -142,7 +154,8 @@ export class SchemaCompiler {
       return gbnfLiteral(JSON.stringify(schema.const));
     }
     if (schema.enum !== undefined) {
-      if (!Array.isArray(schema.enum) || schema.enum.length === 0) this.fail(`${path}/enum`, "enum must be a non-empty array");
+      if (!Array.isArray(schema.enum) || schema.enum.length === 0)
+        this.fail(`${path}/enum`, "enum must be a non-empty array");
       if (constrained.length > 2 || (constrained.length === 2 && schema.type === undefined))
         this.fail(path, "keywords beside enum are not supported");
       return `( ${schema.enum.map((v) => gbnfLiteral(JSON.stringify(v))).join(" | ")} )`;
@@ -150,21 +163,37 @@ export class SchemaCompiler {
     for (const key of ["anyOf", "oneOf", "allOf"] as const) {
       const list = schema[key];
       if (list === undefined) continue;
-      if (!Array.isArray(list) || list.length === 0) this.fail(`${path}/${key}`, `${key} must be a non-empty array`);
+      if (!Array.isArray(list) || list.length === 0)
+        this.fail(`${path}/${key}`, `${key} must be a non-empty array`);
       if (constrained.length > 1) this.fail(path, `keywords beside ${key} are not supported`);
-      if (key === "allOf" && list.length > 1) this.fail(`${path}/allOf`, "allOf with more than one schema is not supported");
+      if (key === "allOf" && list.length > 1)
+        this.fail(`${path}/allOf`, "allOf with more than one schema is not supported");
       const alts = list.map((s, i) => this.expr(s, `${path}/${key}/${i}`, `${hint}-${i}`));
       return alts.length === 1 ? alts[0] : `( ${alts.join(" | ")} )`;
     }
     let type = schema.type;
     if (Array.isArray(type)) {
       if (type.length === 0) this.fail(`${path}/type`, "type array is empty");
-      const alts = type.map((t) => this.expr({ ...schema, type: t }, path, `${hint}-${String(t)}`));
+      // Each branch keeps the keywords that apply to its type (the others ignore them).
+      const alts = type.map((t) => {
+        const own = KEYWORDS[t === "integer" ? "number" : String(t)] ?? new Set<string>();
+        const sub: Schema = { type: t };
+        for (const [k, v] of Object.entries(schema)) if (own.has(k)) sub[k] = v;
+        return this.expr(sub, path, `${hint}-${String(t)}`);
+      });
       return alts.length === 1 ? alts[0] : `( ${alts.join(" | ")} )`;
     }
     if (type === undefined) {
       const has = (kind: string) => constrained.some((k) => KEYWORDS[kind].has(k));
-      type = has("object") ? "object" : has("array") ? "array" : has("string") ? "string" : has("number") ? "number" : undefined;
+      type = has("object")
+        ? "object"
+        : has("array")
+          ? "array"
+          : has("string")
+            ? "string"
+            : has("number")
+              ? "number"
+              : undefined;
       if (type === undefined) return "json-value";
     }
     if (typeof type !== "string") this.fail(`${path}/type`, "type must be a string or an array of strings");
@@ -245,13 +274,15 @@ export class SchemaCompiler {
   private count(s: Schema, key: string, path: string): number | undefined {
     const v = s[key];
     if (v === undefined) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) this.fail(`${path}/${key}`, `${key} must be a non-negative integer`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+      this.fail(`${path}/${key}`, `${key} must be a non-negative integer`);
     if (v > MAX_LEN) this.fail(`${path}/${key}`, `${key} over ${MAX_LEN} is not supported`);
     return v;
   }
 
   private array(s: Schema, path: string, hint: string): string {
-    if (s.uniqueItems === true) this.fail(`${path}/uniqueItems`, "uniqueItems cannot be guaranteed by a grammar");
+    if (s.uniqueItems === true)
+      this.fail(`${path}/uniqueItems`, "uniqueItems cannot be guaranteed by a grammar");
     const min = this.count(s, "minItems", path) ?? 0;
     const max = this.count(s, "maxItems", path) ?? Infinity;
     if (max < min) this.fail(path, "maxItems < minItems");
@@ -265,7 +296,8 @@ export class SchemaCompiler {
         const it = this.expr(s.items, `${path}/items`, `${hint}-item`);
         const upper = max === Infinity ? "" : String(max - prefix.length);
         more = ` ( "," ws ${it} ws ){${Math.max(0, min - prefix.length)},${upper}}`;
-      } else if (min > prefix.length) this.fail(path, "minItems exceeds prefixItems and items allows no more");
+      } else if (min > prefix.length)
+        this.fail(path, "minItems exceeds prefixItems and items allows no more");
       if (ps.length === 0) this.fail(`${path}/prefixItems`, "prefixItems is empty");
       return this.rule(`${hint}-tuple`, `"[" ws ${ps.join(' "," ws ')}${more} "]"`);
     }
@@ -279,8 +311,14 @@ export class SchemaCompiler {
   private string(s: Schema, path: string, hint: string): string {
     if (s.format !== undefined) {
       const f = FORMATS[s.format as string];
-      if (!f) this.fail(`${path}/format`, `unsupported string format '${String(s.format)}'`, `supported: ${Object.keys(FORMATS).join(", ")}`);
-      if (s.minLength !== undefined || s.maxLength !== undefined) this.fail(path, "format with minLength/maxLength is not supported");
+      if (!f)
+        this.fail(
+          `${path}/format`,
+          `unsupported string format '${String(s.format)}'`,
+          `supported: ${Object.keys(FORMATS).join(", ")}`,
+        );
+      if (s.minLength !== undefined || s.maxLength !== undefined)
+        this.fail(path, "format with minLength/maxLength is not supported");
       return this.rule(`${s.format}`, `"\\"" ${f} "\\""`);
     }
     const min = this.count(s, "minLength", path) ?? 0;
@@ -294,7 +332,8 @@ export class SchemaCompiler {
     const num = (k: string): number | undefined => {
       const v = s[k];
       if (v === undefined) return undefined;
-      if (typeof v !== "number" || !Number.isFinite(v)) this.fail(`${path}/${k}`, `${k} must be a finite number`);
+      if (typeof v !== "number" || !Number.isFinite(v))
+        this.fail(`${path}/${k}`, `${k} must be a finite number`);
       return v;
     };
     const min = num("minimum");
@@ -311,7 +350,8 @@ export class SchemaCompiler {
     if (xmin !== undefined) lo = Math.max(lo, Math.floor(xmin) + 1);
     if (max !== undefined) hi = Math.min(hi, Math.floor(max));
     if (xmax !== undefined) hi = Math.min(hi, Math.ceil(xmax) - 1);
-    if (lo > hi) this.fail(path, `no ${type === "integer" ? "integer" : "integer-valued number"} satisfies the bounds`);
+    if (lo > hi)
+      this.fail(path, `no ${type === "integer" ? "integer" : "integer-valued number"} satisfies the bounds`);
     return this.rule(`int-${lo}-${hi}`, intRangeGBNF(lo, hi));
   }
 }

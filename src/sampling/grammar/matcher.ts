@@ -1,6 +1,7 @@
 /**
  * GrammarMatcher: one generation's position in a grammar, usable as a logits processor in the
- * sampler chain. Per step: apply()/maskLogits() set disallowed tokens to -Infinity, the sampler
+ * sampler chain. Per step: maskLogits() sets disallowed logits to -Infinity (apply() removes
+ * disallowed candidates), the sampler
  * picks a token, accept(token) advances the state. isComplete() says the output so far is a full
  * sentence (end-of-generation is allowed); isDone() that nothing but end-of-generation can follow
  * or end-of-generation was accepted.
@@ -40,15 +41,17 @@ export class GrammarMatcher implements LogitsProcessor {
     for (let id = n; id < logits.length; id++) logits[id] = -Infinity;
   }
 
-  /** Sampler-chain form: mask the live candidates. */
+  /**
+   * Sampler-chain form: drop disallowed candidates (same effect as -Infinity logits, but later
+   * processors such as top-k never see or keep them).
+   */
   apply(c: Candidates): void {
     const m = this.allowedTokens();
     const nv = this.tg.nVocab;
-    for (let i = 0; i < c.size; i++) {
+    c.filter((i) => {
       const id = c.ids[i];
-      if (id >= nv || (m[id >>> 5] & (1 << (id & 31))) === 0) c.logits[i] = -Infinity;
-    }
-    c.sorted = false;
+      return id < nv && (m[id >>> 5] & (1 << (id & 31))) !== 0;
+    });
   }
 
   /** Advance by a sampled token; a token the grammar does not allow is an InputError. */
