@@ -48,7 +48,16 @@ const greedy = (p: number[], maxTokens: number, extra: Partial<SequenceRequest> 
   ...extra,
 });
 
-test("forwardBatch: mixed prefill/decode segments give exactly the single-sequence logits", () => {
+// The model's matrix products may pick their summation order by batch size (as ggml does:
+// vec_dot for one row, tinyBLAS for many), so logits agree to float rounding, not bit for bit.
+function close(a: Float32Array, b: Float32Array): void {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  assert.ok(d <= 1e-4, `max |dlogit| ${d}`);
+}
+
+test("forwardBatch: mixed prefill/decode segments give the single-sequence logits", () => {
   const a = prompt(7, 1);
   const b = prompt(12, 2);
   const refA = m.model.newCache(32);
@@ -62,14 +71,14 @@ test("forwardBatch: mixed prefill/decode segments give exactly the single-sequen
     { tokens: a, cache: ca, outputs: [2, 6] },
     { tokens: b.slice(0, 5), cache: cb, outputs: [4] },
   ]);
-  assert.deepEqual(x0[0], la[0]);
-  assert.deepEqual(x0[1], la[1]);
-  assert.deepEqual(y0[0], lb0);
+  close(x0[0], la[0]);
+  close(x0[1], la[1]);
+  close(y0[0], lb0);
   const [, y1] = forwardBatch(m.model, [
     { tokens: [5], cache: ca, outputs: [] },
     { tokens: b.slice(5), cache: cb, outputs: [6] },
   ]);
-  assert.deepEqual(y1[0], lb1);
+  close(y1[0], lb1);
   assert.equal(ca.length, 8);
 });
 
