@@ -2,7 +2,8 @@
  * Load-time repacking of ggml weights into the kernels' 4-row-group layouts (documented at the
  * top of each kernels-src/assembly/<type>.ts). Rows are padded to a multiple of 4 with zero
  * bytes (zero scales), so kernels never branch on a partial group except when storing.
- * The repacked size equals the file size for F32, F16, BF16, Q8_0, Q4_0 and Q6_K; Q4_K and Q5_K
+ * The repacked size equals the file size for F32, F16, BF16, Q8_0 and Q4_0; Q6_K is widened to
+ * int8 quants (+30%, see kernels-src/assembly/q6_k.ts); Q4_K and Q5_K
  * grow by 16 B per 4 rows x 256 columns (scales and mins unpacked from 6 to 8 bits); Q4_1, Q5_0
  * and Q5_1 keep 4-row scale vectors aligned (Q5_0 +8 B per 4 rows x 32 columns).
  * F16/BF16 live in layout-16bit.ts, Q4_1/Q5_0/Q5_1/Q5_K in layout-q4x.ts.
@@ -25,7 +26,7 @@ export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: num
   [GGMLType.Q8_0, { block: 32, groupBlockBytes: 136 }],
   [GGMLType.Q4_0, { block: 32, groupBlockBytes: 72 }],
   [GGMLType.Q4_K, { block: 256, groupBlockBytes: 592 }],
-  [GGMLType.Q6_K, { block: 256, groupBlockBytes: 840 }],
+  [GGMLType.Q6_K, { block: 256, groupBlockBytes: 1096 }],
 ]);
 
 export function packedBytes(type: GGMLType, rows: number, cols: number): number {
@@ -130,26 +131,13 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
       for (let r = 0; r < rows; r++) {
         const ri = r & 3;
         for (let b = 0; b < nb; b++) {
-          const o = ((r >> 2) * nb + b) * 840;
+          const o = ((r >> 2) * nb + b) * 1096;
           const s = r * rowBytes + b * 210;
           dst[o + 2 * ri] = src[s + 208]!;
           dst[o + 2 * ri + 1] = src[s + 209]!;
           for (let j = 0; j < 16; j++) dst[o + 8 + 4 * j + ri] = src[s + 192 + j]!;
           q6kQuants(src, s, q);
-          for (let g = 0; g < 4; g++) {
-            const ql = o + 72 + 192 * g;
-            const qh = ql + 128;
-            for (let c = 0; c < 32; c++) {
-              const a = q[64 * g + c]!;
-              const bq = q[64 * g + 32 + c]!;
-              const m = c >> 2;
-              const p = pos(ri, c & 3);
-              dst[ql + 16 * m + p] = (a & 15) | ((bq & 15) << 4);
-              const shift = (m & 1) * 4; // chunk 2n -> bits 0..3, chunk 2n+1 -> bits 4..7
-              const hp = qh + 16 * (m >> 1) + p;
-              dst[hp] = dst[hp]! | (((a >> 4) | ((bq >> 4) << 2)) << shift);
-            }
-          }
+          for (let c = 0; c < 256; c++) dst[o + 72 + 16 * (c >> 2) + pos(ri, c & 3)] = (q[c]! - 32) & 0xff;
         }
       }
       return;

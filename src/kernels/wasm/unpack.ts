@@ -76,22 +76,11 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
     case GGMLType.Q6_K: {
       const nb = cols / 256;
       for (let b = 0; b < nb; b++) {
-        const o = (g * nb + b) * 840;
+        const o = (g * nb + b) * 1096;
         const d = h16(o + 2 * ri);
-        for (let gg = 0; gg < 4; gg++) {
-          const ql = o + 72 + 192 * gg;
-          for (let c = 0; c < 32; c++) {
-            const m = c >> 2;
-            const ps = pos(ri, c & 3);
-            const l = p[ql + 16 * m + ps]!;
-            const h = p[ql + 128 + 16 * (m >> 1) + ps]! >> ((m & 1) * 4);
-            const qa = (l & 15) | ((h & 3) << 4);
-            const qb = (l >> 4) | (((h >> 2) & 3) << 4);
-            const ea = 64 * gg + c;
-            const eb = ea + 32;
-            out[b * 256 + ea] = fr(d * i8(o + 8 + 4 * (ea >> 4) + ri)) * (qa - 32);
-            out[b * 256 + eb] = fr(d * i8(o + 8 + 4 * (eb >> 4) + ri)) * (qb - 32);
-          }
+        for (let c = 0; c < 256; c++) {
+          const q = i8(o + 72 + 16 * (c >> 2) + pos(ri, c & 3));
+          out[b * 256 + c] = fr(d * i8(o + 8 + 4 * (c >> 4) + ri)) * q;
         }
       }
       return;
