@@ -10,7 +10,8 @@ import { openGGUF } from "../gguf/reader.js";
 import { GGMLType, ggmlTypeFromName, ggmlTypeName } from "../gguf/types.js";
 import { GGUFValueType, typed } from "../gguf/value.js";
 import { GGUFWriter } from "../gguf/writer.js";
-import { canQuantize, dequantizeRows, quantizeRows } from "../quant/index.js";
+import { canQuantize, dequantizeRows } from "../quant/index.js";
+import { QuantizePool } from "../quant/pool.js";
 import { LLAMA_FTYPE, chooseTensorType } from "../quant/policy.js";
 import { formatBytes } from "./format.js";
 
@@ -26,9 +27,11 @@ export async function quantizeModel(
   outPath: string,
   target: GGMLType,
   onProgress?: (done: number, total: number, name: string) => void,
+  threads?: number,
 ): Promise<QuantizeResult> {
   if (!canQuantize(target)) throw new InputError(`no quantizer for type ${ggmlTypeName(target)}`);
   const src = await openGGUF(inPath);
+  const pool = new QuantizePool(threads);
   try {
     const w = new GGUFWriter();
     copyMetadata(src, w, (k) => k === "general.file_type" || k === "general.quantization_version");
@@ -40,10 +43,11 @@ export async function quantizeModel(
     for (const t of src.tensors) {
       const type = chooseTensorType(t, target);
       byType[ggmlTypeName(type)] = (byType[ggmlTypeName(type)] ?? 0) + 1;
-      // Bytes are produced lazily while the writer streams, so one tensor is in memory at a time.
-      w.addTensor(t.name, type, t.dims, () => {
-        const raw = src.readTensorSync(t);
-        const out = type === t.type ? raw : quantizeRows(type, dequantizeRows(t.type, raw, t.nElements), t.dims[0]);
+      // Bytes are produced lazily while the writer streams (the next tensor is quantized on the
+      // workers while the current one is written), so about two tensors are in memory at a time.
+      w.addTensor(t.name, type, t.dims, async () => {
+        const raw = await src.readTensor(t);
+        const out = type === t.type ? raw : await pool.quantize(type, dequantizeRows(t.type, raw, t.nElements), t.dims[0]!);
         outBytes += out.byteLength;
         onProgress?.(++done, src.tensors.length, t.name);
         return out;
@@ -52,6 +56,7 @@ export async function quantizeModel(
     await w.write(outPath);
     return { tensors: src.tensors.length, byType, inBytes: src.fileSize, outBytes };
   } finally {
+    await pool.close();
     await src.close();
   }
 }
@@ -63,7 +68,12 @@ export function register(program: Command): void {
     .argument("<in>", "input GGUF file")
     .argument("<out>", "output GGUF file")
     .requiredOption("-t, --type <type>", "target type: q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q6_k, f16, bf16, f32")
-    .action(async (inPath: string, outPath: string, opts: { type: string }) => {
+    .option("--threads <n>", "worker threads (default: all cores)")
+    .action(async (inPath: string, outPath: string, opts: { type: string; threads?: string }) => {
+      const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+      if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+        throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
+      }
       const target = ggmlTypeFromName(opts.type);
       if (target === undefined) throw new InputError(`unknown type '${opts.type}'`, { hint: "try q4_0, q8_0, q4_k, q6_k or f16" });
       const bar = new SingleBar({ format: "quantize [{bar}] {value}/{total} tensors | {name}", hideCursor: true }, Presets.shades_classic);
@@ -75,7 +85,7 @@ export function register(program: Command): void {
           started = true;
         }
         bar.update(done, { name });
-      });
+      }, threads);
       if (started) bar.stop();
       const secs = (performance.now() - t0) / 1000;
       const types = Object.entries(r.byType).map(([k, v]) => `${k} x${v}`).join(", ");

@@ -11,8 +11,12 @@ import { ByteSink, encodeValue, resolveValue, type ResolvedValue } from "./encod
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_MAX_TENSOR_NAME, alignUp } from "./parse.js";
 import { GGUFTypedValue, GGUFValueType, type GGUFMetaValue } from "./value.js";
 
-/** Tensor bytes, or a callback producing them when the tensor is written (called once per write). */
-export type TensorData = Uint8Array | (() => Uint8Array);
+/**
+ * Tensor bytes, or a callback producing them when the tensor is written (called once per write).
+ * `write()` also accepts callbacks returning a promise (e.g. quantization on worker threads) and
+ * asks for the next tensor while the current one is written; `toBytes()` needs synchronous data.
+ */
+export type TensorData = Uint8Array | (() => Uint8Array | Promise<Uint8Array>);
 
 interface PendingTensor {
   name: string;
@@ -116,6 +120,13 @@ export class GGUFWriter {
 
   private tensorBytes(t: PendingTensor): Uint8Array {
     const d = typeof t.data === "function" ? t.data() : t.data;
+    if (d instanceof Promise) {
+      throw new GGUFError("asynchronous tensor data needs write(), not toBytes()", { field: `tensor '${t.name}'` });
+    }
+    return this.checkBytes(t, d);
+  }
+
+  private checkBytes(t: PendingTensor, d: Uint8Array): Uint8Array {
     if (!(d instanceof Uint8Array) || d.length !== t.nBytes) {
       throw new GGUFError(`data callback returned ${d?.length} bytes, expected ${t.nBytes}`, {
         field: `tensor '${t.name}'`,
@@ -153,8 +164,18 @@ export class GGUFWriter {
         }
       };
       await put(bytes);
-      for (const t of this.tensors) {
-        await put(this.tensorBytes(t));
+      const produce = (t: PendingTensor) => (typeof t.data === "function" ? t.data() : t.data);
+      let next: Uint8Array | Promise<Uint8Array> | undefined = this.tensors.length
+        ? produce(this.tensors[0]!)
+        : undefined;
+      for (let i = 0; i < this.tensors.length; i++) {
+        const t = this.tensors[i]!;
+        const data = this.checkBytes(t, await next!);
+        // Start on the next tensor (workers may compute it) while this one goes to disk.
+        next = i + 1 < this.tensors.length ? produce(this.tensors[i + 1]!) : undefined;
+        // Its failure is reported by the `await next` above on the next turn, not as unhandled.
+        if (next instanceof Promise) next.catch(() => undefined);
+        await put(data);
         const pad = alignUp(t.nBytes, align) - t.nBytes;
         if (pad > 0) await put(new Uint8Array(pad));
       }
