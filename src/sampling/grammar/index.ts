@@ -58,3 +58,6 @@ export function grammarForResponseFormat(rf: ResponseFormat, vocab: TokenVocab):
   const g = gbnfForResponseFormat(rf);
   return g === undefined ? undefined : new GrammarMatcher(compileGrammar(g, vocab));
 }
+export { LazyGrammarMatcher, type LazyOptions } from "./lazy.js";
+export { SchemaCompiler } from "./json-schema.js";
+export { primitivesFor } from "./json-gbnf.js";

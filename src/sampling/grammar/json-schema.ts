@@ -63,7 +63,11 @@ export class SchemaCompiler {
   private readonly byBody = new Map<string, string>();
   private readonly refNames = new Map<string, string>();
 
-  constructor(private readonly rootSchema: unknown) {}
+  /** `prefix` namespaces generated rule names, so several schemas can share one grammar. */
+  constructor(
+    private readonly rootSchema: unknown,
+    private readonly prefix = "",
+  ) {}
 
   private fail(path: string, msg: string, hint?: string): never {
     throw new InputError(`JSON Schema at ${path || "#"}: ${msg}`, { field: path || "#", hint });
@@ -85,10 +89,16 @@ export class SchemaCompiler {
         .replace(/[^A-Za-z0-9-]+/g, "-")
         .replace(/^-+|-+$/g, "")
         .toLowerCase() || "r";
-    let name = base;
+    let name = this.prefix + base;
     for (let i = 2; this.rules.has(name) || name in JSON_PRIMITIVES || name === "root"; i++)
-      name = `${base}-${i}`;
+      name = `${this.prefix}${base}-${i}`;
     return name;
+  }
+
+  /** The root expression and the rules it needs (primitives not included). */
+  compileRules(hint = "value"): { root: string; rules: Map<string, string> } {
+    const root = this.expr(this.rootSchema, "#", hint);
+    return { root, rules: this.rules };
   }
 
   compile(): string {

@@ -1,0 +1,106 @@
+/**
+ * Render a conversation with tools through the model's chat template: tool definitions go in the
+ * template's `tools` variable (OpenAI shape, as Hugging Face templates expect), assistant
+ * `tool_calls` get their arguments as objects (templates apply `tojson` to them) and `role: "tool"`
+ * results pass through. Templates that do not render tools get a system message describing the
+ * tools and the Hermes `<tool_call>` format instead.
+ */
+import { InputError } from "../errors.js";
+import { applyChatTemplate, templateFor, type ChatMessage } from "../tokenizer/chat-template.js";
+import type { Tokenizer } from "../tokenizer/tokenizer.js";
+import { detectToolFormat, type ToolFormat } from "./formats.js";
+import type { ToolChoice, ToolDefinition } from "./types.js";
+
+export function validateTools(tools: unknown): asserts tools is ToolDefinition[] {
+  if (!Array.isArray(tools)) throw new InputError("tools must be an array", { field: "tools" });
+  const seen = new Set<string>();
+  tools.forEach((t, i) => {
+    const f = (t as ToolDefinition)?.function;
+    if ((t as ToolDefinition)?.type !== "function" || typeof f !== "object" || f === null)
+      throw new InputError(`tools[${i}] must be {type: "function", function: {...}}`, { field: `tools[${i}]` });
+    if (typeof f.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(f.name))
+      throw new InputError(`tools[${i}].function.name must match [A-Za-z0-9_.-]{1,64}`, { field: `tools[${i}].function.name` });
+    if (seen.has(f.name)) throw new InputError(`duplicate tool name '${f.name}'`, { field: `tools[${i}].function.name` });
+    seen.add(f.name);
+    if (f.parameters !== undefined && (typeof f.parameters !== "object" || f.parameters === null))
+      throw new InputError(`tools[${i}].function.parameters must be a JSON Schema object`, { field: `tools[${i}].function.parameters` });
+  });
+}
+
+function normalizeMessage(m: ChatMessage): ChatMessage {
+  const calls = (m as { tool_calls?: unknown }).tool_calls;
+  if (m.role !== "assistant" || !Array.isArray(calls)) return { ...m, content: m.content ?? "" };
+  return {
+    ...m,
+    content: m.content ?? "",
+    tool_calls: calls.map((c: { function?: { name?: string; arguments?: unknown } }) => {
+      let args = c.function?.arguments;
+      if (typeof args === "string") {
+        try {
+          args = JSON.parse(args);
+        } catch {
+          throw new InputError(`tool call arguments are not JSON: ${String(args).slice(0, 80)}`, { field: "messages.tool_calls" });
+        }
+      }
+      return { ...c, type: "function", function: { ...c.function, arguments: args } };
+    }),
+  };
+}
+
+/** System text for templates without tool support (Hermes format). */
+export function fallbackToolSystemPrompt(tools: ToolDefinition[]): string {
+  return (
+    "You may call one or more functions to assist with the user query.\n\n" +
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n" +
+    tools.map((t) => JSON.stringify(t)).join("\n") +
+    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within " +
+    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+  );
+}
+
+export interface ToolPrompt {
+  prompt: string;
+  format: ToolFormat;
+}
+
+/** Render messages + tools with the tokenizer's chat template (or a named built-in one). */
+export function buildToolPrompt(
+  tok: Tokenizer,
+  messages: ChatMessage[],
+  tools: ToolDefinition[] | undefined,
+  opts: { toolChoice?: ToolChoice; template?: string; kwargs?: Record<string, unknown> } = {},
+): ToolPrompt {
+  const format = detectToolFormat(templateFor(tok, opts.template));
+  let msgs = messages.map(normalizeMessage);
+  const useTools = tools !== undefined && tools.length > 0 && opts.toolChoice !== "none";
+  if (useTools) validateTools(tools);
+  if (useTools && !format.nativeTools) {
+    const sys = fallbackToolSystemPrompt(tools!);
+    msgs =
+      msgs[0]?.role === "system"
+        ? [{ ...msgs[0], content: `${String(msgs[0].content)}\n\n${sys}` }, ...msgs.slice(1)]
+        : [{ role: "system", content: sys }, ...msgs];
+    // A template without tool support cannot render tool turns: show them as plain text.
+    msgs = msgs.map((m) =>
+      m.role === "tool"
+        ? { role: "user", content: `<tool_response>\n${String(m.content)}\n</tool_response>` }
+        : Array.isArray((m as { tool_calls?: unknown }).tool_calls)
+          ? {
+              role: m.role,
+              content:
+                String(m.content ?? "") +
+                ((m as unknown as { tool_calls: { function: { name: string; arguments: unknown } }[] }).tool_calls)
+                  .map((c) => `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: c.function.arguments })}\n</tool_call>`)
+                  .join("\n"),
+            }
+          : m,
+    );
+  }
+  const prompt = applyChatTemplate(tok, msgs, {
+    tools: useTools && format.nativeTools ? tools : undefined,
+    addGenerationPrompt: true,
+    template: opts.template,
+    kwargs: opts.kwargs,
+  });
+  return { prompt, format };
+}
