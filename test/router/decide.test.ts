@@ -1,0 +1,250 @@
+// Policy evaluation without a server: every hard rule, privacy, spill, each escalation signal,
+// the cost and latency budgets, the explanation text; plus the signals (arithmetic verifier,
+// agreement, mean logprob) and feature extraction from raw OpenAI bodies.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parsePolicy } from "../../src/router/policy.js";
+import { judgeLocal, planRoute, type RoutingEnv } from "../../src/router/decide.js";
+import { extractFeatures, cloudBody, type RequestFeatures } from "../../src/router/features.js";
+import { agreement, buildVerifier, meanLogprob } from "../../src/router/signals.js";
+import { evaluate, findExpression, lastNumber } from "../../src/router/arithmetic.js";
+import { PolicyError } from "../../src/router/errors.js";
+
+const env: RoutingEnv = { cloudModel: "big", localContext: 100, localWaiting: 0 };
+const feat = (o: Partial<RequestFeatures> = {}): RequestFeatures => ({
+  messages: [],
+  question: "",
+  promptTokens: 10,
+  maxTokens: 20,
+  n: 1,
+  stream: false,
+  tools: false,
+  images: false,
+  privacy: undefined,
+  ...o,
+});
+
+test("hard rules: context overflow, tools, images go to the cloud with an explanation", () => {
+  const p = parsePolicy({});
+  const over = planRoute(p, env, feat({ promptTokens: 90, maxTokens: 20 }));
+  assert.equal(over.kind, "cloud");
+  assert.equal(over.decision.reason, "context_overflow");
+  assert.match(over.decision.details, /prompt 90 \+ max_tokens 20 > local context 100/);
+  assert.equal(
+    planRoute(p, env, feat({ promptTokens: 80, maxTokens: 20 })).kind,
+    "local",
+    "exactly the context fits",
+  );
+  assert.equal(
+    planRoute(parsePolicy({ local: { contextTokens: 50 } }), env, feat({ promptTokens: 40 })).decision.reason,
+    "context_overflow",
+  );
+  assert.equal(planRoute(p, env, feat({ tools: true })).decision.reason, "needs_tools");
+  assert.equal(planRoute(parsePolicy({ local: { tools: true } }), env, feat({ tools: true })).kind, "local");
+  assert.equal(planRoute(p, env, feat({ images: true })).decision.reason, "needs_images");
+});
+
+test("privacy local_only: never cloud; unservable requests are rejected, not sent", () => {
+  const p = parsePolicy({ escalation: { minMeanLogprob: -0.1 } });
+  const l = planRoute(p, env, feat({ privacy: "local_only" }));
+  assert.equal(l.kind, "local");
+  assert.equal((l as { checks: boolean }).checks, false);
+  assert.equal(l.decision.reason, "local_only");
+  const r = planRoute(p, env, feat({ privacy: "local_only", images: true }));
+  assert.equal(r.kind, "reject");
+  assert.equal(r.decision.reason, "local_only");
+  // A policy-wide local_only cannot be loosened by the request.
+  assert.equal(
+    planRoute(parsePolicy({ privacy: "local_only" }), env, feat({ privacy: "cloud_ok", tools: true })).kind,
+    "reject",
+  );
+});
+
+test("no cloud configured: local, or rejected when the local model cannot serve", () => {
+  const p = parsePolicy({});
+  const none = { ...env, cloudModel: undefined };
+  assert.equal(planRoute(p, none, feat()).decision.reason, "no_cloud");
+  assert.equal(planRoute(p, none, feat({ tools: true })).kind, "reject");
+});
+
+test("cost budget: a hard-rule request over budget is rejected; escalation over budget stays local", () => {
+  const p = parsePolicy({
+    budgets: { maxCostUsd: 0.001 },
+    prices: { big: { inputPerMTok: 10, outputPerMTok: 30 } },
+    escalation: { minMeanLogprob: -1 },
+  });
+  // 10 * 10/1e6 + 20 * 30/1e6 = 0.0007 <= 0.001
+  const ok = planRoute(p, env, feat({ tools: true }));
+  assert.equal(ok.kind, "cloud");
+  assert.ok(Math.abs(ok.decision.estimatedCostUsd! - 0.0007) < 1e-12);
+  const over = planRoute(p, env, feat({ tools: true, maxTokens: 40 })); // 0.0013
+  assert.equal(over.kind, "reject");
+  assert.equal(over.decision.reason, "cost_budget");
+  const j = judgeLocal(p, env, feat({ maxTokens: 40 }), { text: "x", meanLogprob: -3 }, 0);
+  assert.equal(j.route, "local");
+  assert.equal(j.reason, "cost_budget");
+  assert.match(
+    j.details,
+    /mean logprob -3 < -1; not escalated: estimated cloud cost \$0.00130 vs budget \$0.001/,
+  );
+});
+
+test("latency budget: no escalation that cannot finish in time", () => {
+  const p = parsePolicy({
+    budgets: { maxLatencyMs: 2000 },
+    cloud: { expectedFirstTokenMs: 500, expectedPerTokenMs: 10 },
+    escalation: { minMeanLogprob: -1 },
+  });
+  // 500 + 20 * 10 = 700 ms expected
+  assert.equal(judgeLocal(p, env, feat(), { text: "x", meanLogprob: -3 }, 1000).route, "cloud");
+  const late = judgeLocal(p, env, feat(), { text: "x", meanLogprob: -3 }, 1400);
+  assert.equal(late.reason, "latency_budget");
+  assert.match(late.details, /1400 ms spent \+ ~700 ms cloud > budget 2000 ms/);
+});
+
+test("spill: local queue at the threshold sends to the cloud", () => {
+  const p = parsePolicy({ spill: { maxWaiting: 2 } });
+  assert.equal(planRoute(p, { ...env, localWaiting: 1 }, feat()).kind, "local");
+  const s = planRoute(p, { ...env, localWaiting: 2 }, feat());
+  assert.equal(s.kind, "cloud");
+  assert.equal(s.decision.reason, "local_overloaded");
+  assert.equal(planRoute(p, { ...env, localWaiting: 5 }, feat({ privacy: "local_only" })).kind, "local");
+});
+
+test("escalation: verifier, agreement, logprob each escalate; passing checks stay local; order and details", () => {
+  const p = parsePolicy({
+    escalation: {
+      minMeanLogprob: -1,
+      agreement: { samples: 3, threshold: 0.6 },
+      verifiers: [{ type: "arithmetic" }],
+    },
+  });
+  const plan = planRoute(p, env, feat());
+  assert.equal(plan.kind, "local");
+  assert.equal((plan as { checks: boolean }).checks, true);
+  assert.equal((planRoute(p, env, feat({ n: 2 })) as { checks: boolean }).checks, false);
+  const good = {
+    text: "4",
+    meanLogprob: -0.2,
+    agreement: 1,
+    verifiers: [{ name: "arithmetic", accepted: true, detail: "2+2 = 4" }],
+  };
+  const ok = judgeLocal(p, env, feat(), good, 0);
+  assert.deepEqual([ok.route, ok.reason], ["local", "local_default"]);
+  assert.match(
+    ok.details,
+    /checks passed: arithmetic: 2\+2 = 4; agreement 1 >= 0.6; mean logprob -0.200 >= -1/,
+  );
+  const v = judgeLocal(
+    p,
+    env,
+    feat(),
+    {
+      ...good,
+      verifiers: [{ name: "arithmetic", accepted: false, detail: "2+2 = 4; answer says 5" }],
+      meanLogprob: -5,
+    },
+    0,
+  );
+  assert.deepEqual([v.route, v.reason], ["cloud", "verifier_rejected"]);
+  assert.match(v.details, /answer says 5.*mean logprob -5 < -1/);
+  assert.deepEqual([judgeLocal(p, env, feat(), { ...good, agreement: 1 / 3 }, 0).reason], ["low_agreement"]);
+  assert.deepEqual([judgeLocal(p, env, feat(), { ...good, meanLogprob: -1.01 }, 0).reason], ["low_logprob"]);
+  // Not-applicable verifier (undefined) is no objection.
+  assert.equal(
+    judgeLocal(
+      p,
+      env,
+      feat(),
+      { ...good, verifiers: [{ name: "arithmetic", accepted: undefined, detail: "n/a" }] },
+      0,
+    ).route,
+    "local",
+  );
+  const sc = parsePolicy({ escalation: { minVerifierScore: 0.5 } });
+  assert.equal(
+    judgeLocal(sc, env, feat(), { text: "x", verifierScore: 0.4 }, 0).reason,
+    "low_verifier_score",
+  );
+  assert.equal(judgeLocal(sc, env, feat(), { text: "x", verifierScore: 0.6 }, 0).route, "local");
+});
+
+test("arithmetic verifier: finds and evaluates the expression, reads the answer's last number", () => {
+  assert.equal(findExpression("What is 12 + 7 * 3?"), "12 + 7 * 3");
+  assert.equal(evaluate("12 + 7 * 3"), 33);
+  assert.equal(evaluate("(2+3)*4 - 10/4"), 17.5);
+  assert.equal(evaluate("-3 * -2"), 6);
+  assert.equal(evaluate("1/0"), undefined);
+  assert.equal(evaluate("2 +"), undefined);
+  assert.equal(evaluate("12 x 3"), 36);
+  assert.equal(findExpression("tell me about the moon"), undefined);
+  assert.equal(findExpression("in 1969, 3 men flew"), undefined);
+  assert.equal(lastNumber("The answer is 1,234."), 1234);
+  const v = buildVerifier({ type: "arithmetic" });
+  assert.equal((v("What is 12 + 7 * 3?", "It is 33.") as { accepted: boolean }).accepted, true);
+  assert.equal((v("What is 12 + 7 * 3?", "It is 57.") as { accepted: boolean }).accepted, false);
+  assert.equal((v("What is 12 + 7 * 3?", "no idea") as { accepted: boolean }).accepted, false);
+  assert.equal(
+    (v("Who wrote Hamlet?", "Shakespeare") as { accepted: boolean | undefined }).accepted,
+    undefined,
+  );
+  const re = buildVerifier({ type: "regex", pattern: "^\\d+$", flags: "" });
+  assert.equal((re("q", "42") as { accepted: boolean }).accepted, true);
+  assert.equal((re("q", "forty") as { accepted: boolean }).accepted, false);
+  assert.equal((buildVerifier({ type: "nonempty" })("q", "  ") as { accepted: boolean }).accepted, false);
+});
+
+test("agreement and mean logprob", () => {
+  assert.deepEqual(agreement(["It is 4", "4", "The answer: 4.", "5"]), { share: 0.75, index: 0 });
+  assert.deepEqual(agreement(["Paris.", "paris", "Lyon"]), { share: 2 / 3, index: 0 });
+  assert.deepEqual(agreement(["a", "b", "c"]).share, 1 / 3);
+  assert.equal(meanLogprob([-1, -2, -3]), -2);
+  assert.equal(meanLogprob([]), undefined);
+});
+
+test("features from raw bodies: text of parts, images, tools, privacy header/body, token count", () => {
+  const count = (m: { content: unknown }[]) => m.map((x) => String(x.content)).join("").length;
+  const f = extractFeatures(
+    {
+      model: "m",
+      messages: [
+        { role: "system", content: "be brief" },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "what is " },
+            { type: "image_url", image_url: { url: "data:," } },
+            { type: "text", text: "this" },
+          ],
+        },
+      ],
+      tools: [{ type: "function", function: { name: "f" } }],
+      max_completion_tokens: 9,
+      stream: true,
+    },
+    {},
+    count,
+  );
+  assert.equal(f.question, "what is this");
+  assert.ok(f.images && f.tools && f.stream);
+  assert.equal(f.maxTokens, 9);
+  assert.equal(f.promptTokens, "be briefwhat is this".length);
+  assert.equal(
+    extractFeatures(
+      { messages: [{ role: "user", content: "x" }] },
+      { "x-edgellm-privacy": "local_only" },
+      count,
+    ).privacy,
+    "local_only",
+  );
+  assert.equal(
+    extractFeatures({ privacy: "cloud_ok" }, { "x-edgellm-privacy": "local_only" }, count).privacy,
+    "local_only",
+  );
+  assert.throws(() => extractFeatures({}, { "x-edgellm-privacy": "secret" }, count), PolicyError);
+  assert.equal(extractFeatures("garbage", {}, count).promptTokens, 0);
+  assert.deepEqual(cloudBody({ model: "m", privacy: "cloud_ok", messages: [] }), {
+    model: "m",
+    messages: [],
+  });
+});
