@@ -148,15 +148,79 @@ export function matvec_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m16, m4, b4, fm, fs));
 }
 
-/** Y[t][r]: per group, every token in turn (the group's weights stay in cache). */
-export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
-  const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++)
-    for (let t = 0; t < nTok; t++) {
-      const tt = <usize>t * <usize>nsb;
-      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 592, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 592, false, m16, m4, b4, fm, fs));
+/** Dots of one sub-block (8 chunks at q, low or high nibbles) with 4 tokens' activations
+ *  (x, x+xqs, ...), then scaled by the sub-block scale sc and added to u[t]. */
+// @ts-ignore: decorator
+@inline function sub4(q: usize, x: usize, xqs: usize, upper: bool, m: v128, sc: v128, u: v128, t: i32): v128 {
+  // one token per call keeps only 3 accumulators live (V8 does not schedule for register pressure)
+  const xt = x + <usize>t * xqs;
+  let s = i32x4.splat(0);
+  for (let k: usize = 0; k < 128; k += 16) {
+    const v = v128.load(q + k);
+    const xo = xt + (k >> 1);
+    if (!upper) {
+      s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(xo)));
+      s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(xo, 4)));
+    } else {
+      s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(xo, 64)));
+      s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(xo, 68)));
     }
+  }
+  return i32x4.add(u, i32x4.mul(s, sc));
+}
+
+/** Y[t][r] for nTok tokens. Q4_K: 2 tokens per pass over a group's super-block (its 592 bytes
+ *  stay in L1 while both tokens use them), integer sums identical to matvec_q4_k's, so results
+ *  do not depend on the token split. Token strides: xq nsb*512, xd nsb*4, xs nsb*64, y rows*4. */
+export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const xqs = <usize>nsb << 9;
+  const xds = <usize>nsb << 2;
+  const xss = <usize>nsb << 6;
+  const ys = <usize>rows << 2;
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 2 <= nTok; t += 2) {
+      let p = w + <usize>g * <usize>nsb * 592;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let ps = xs + <usize>t * xss;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      for (let b = 0; b < nsb; b++) {
+        let u0 = i32x4.splat(0), u1 = i32x4.splat(0);
+        for (let k: usize = 0; k < 4; k++) {
+          const q = p + 80 + (k << 7);
+          const x = x0 + (k << 7);
+          const sa = u8x4(p + 16 + (k << 3));
+          const sc = u8x4(p + 20 + (k << 3));
+          u0 = sub4(q, x, xqs, false, m16, sa, u0, 0);
+          u1 = sub4(q, x, xqs, false, m16, sa, u1, 1);
+          u0 = sub4(q, x, xqs, true, m16, sc, u0, 0);
+          u1 = sub4(q, x, xqs, true, m16, sc, u1, 1);
+        }
+        const dw = f16x4(p, fm, fs);
+        const dm = f16x4(p + 8, fm, fs);
+        let dx = v128.load32_splat(pd);
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx)));
+        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(sbMin(p, ps)), f32x4.mul(dm, dx)));
+        dx = v128.load32_splat(pd + xds);
+        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx)));
+        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(sbMin(p, ps + xss)), f32x4.mul(dm, dx)));
+        p += 592;
+        x0 += 512;
+        pd += 4;
+        ps += 64;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+    }
+    for (; t < nTok; t++) {
+      const tt = <usize>t * <usize>nsb;
+      matvec_q4_k(w, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), y + <usize>t * ys, rows, nsb, g, g + 1);
+    }
+  }
 }
 
 export function matmul_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {

@@ -49,12 +49,66 @@ export function matvec_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   }
 }
 
-/** Y[t][r]: per group, every token in turn (the group's weights stay in cache). */
+/** Y[t][r] for nTok tokens: 4 tokens per pass over a group's weights (each weight chunk is
+ *  loaded and widened once for 4 tokens); tail tokens use matvec_q6_k, which sums in the same
+ *  order, so results do not depend on how tokens or groups are split. Token strides: xq nsb*512
+ *  bytes, xd nsb*4, y rows*4. */
 export function matmul_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const xqs = <usize>nsb << 9;
+  const xds = <usize>nsb << 2;
+  const ys = <usize>rows << 2;
   for (let g = g0; g < g1; g++) {
-    for (let t = 0; t < nTok; t++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nsb * 1096;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nsb; b++) {
+        let u0 = i32x4.splat(0), u1 = i32x4.splat(0), u2 = i32x4.splat(0), u3 = i32x4.splat(0);
+        for (let j: usize = 0; j < 16; j++) {
+          const q = p + 72 + (j << 6);
+          const x = x0 + (j << 5);
+          let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+          for (let k: usize = 0; k < 64; k += 16) {
+            const v = v128.load(q + k);
+            const xo = x + (k >> 1);
+            let h = i16x8.extend_low_i8x16_s(v);
+            s0 = i32x4.add(s0, i32x4.dot_i16x8_s(h, v128.load32_splat(xo)));
+            s1 = i32x4.add(s1, i32x4.dot_i16x8_s(h, v128.load32_splat(xo + xqs)));
+            s2 = i32x4.add(s2, i32x4.dot_i16x8_s(h, v128.load32_splat(xo + 2 * xqs)));
+            s3 = i32x4.add(s3, i32x4.dot_i16x8_s(h, v128.load32_splat(xo + 3 * xqs)));
+            h = i16x8.extend_high_i8x16_s(v);
+            s0 = i32x4.add(s0, i32x4.dot_i16x8_s(h, v128.load32_splat(xo, 4)));
+            s1 = i32x4.add(s1, i32x4.dot_i16x8_s(h, v128.load32_splat(xo + xqs, 4)));
+            s2 = i32x4.add(s2, i32x4.dot_i16x8_s(h, v128.load32_splat(xo + 2 * xqs, 4)));
+            s3 = i32x4.add(s3, i32x4.dot_i16x8_s(h, v128.load32_splat(xo + 3 * xqs, 4)));
+          }
+          const sc = i8x4(p + 8 + (j << 2));
+          u0 = i32x4.add(u0, i32x4.mul(s0, sc));
+          u1 = i32x4.add(u1, i32x4.mul(s1, sc));
+          u2 = i32x4.add(u2, i32x4.mul(s2, sc));
+          u3 = i32x4.add(u3, i32x4.mul(s3, sc));
+        }
+        const dw = f16x4(p, fm, fs);
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(pd))));
+        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(pd + xds))));
+        a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds))));
+        a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds))));
+        p += 1096;
+        x0 += 512;
+        pd += 4;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
-      matvec_q6_k(w, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), y + ((<usize>t * <usize>rows) << 2), rows, nsb, g, g + 1);
+      matvec_q6_k(w, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), y + <usize>t * ys, rows, nsb, g, g + 1);
     }
   }
 }

@@ -1,4 +1,5 @@
-// Activation quantization, done once per product (all threads then read it).
+// Activation quantization, done once per product (all threads then read it). Each function
+// quantizes tokens t0..t1-1 of x (token = one row of nb blocks), so the pool can split tokens.
 // Output format "Q8 widened": int8 values stored as i16 (so the dot kernels can splat column
 // pairs with one 32-bit load and use i32x4.dot_i16x8_s), plus per-block scales and sums.
 import { f32ToF16, f16ToF32, roundAway } from "./common";
@@ -8,9 +9,8 @@ import { f32ToF16, f16ToF32, roundAway } from "./common";
  *   xq: i16[nTok][nb*32], xd: f32[nTok][nb] (fp16-rounded d, as stored in block_q8_0),
  *   xs: i32[nTok][nb] (sum of the block's quants, for offset formats such as Q4_0).
  */
-export function quantize_q8_0(x: usize, nb: i32, nTok: i32, xq: usize, xd: usize, xs: usize): void {
-  const nAll = nb * nTok;
-  for (let b = 0; b < nAll; b++) {
+export function quantize_q8_0(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  for (let b = nb * t0; b < nb * t1; b++) {
     const px = x + (<usize>b << 7);
     let amax: f32 = 0;
     for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
@@ -32,9 +32,8 @@ export function quantize_q8_0(x: usize, nb: i32, nTok: i32, xq: usize, xd: usize
  * x: f32[nTok][nsb*256] -> Q8_K as ggml quantize_row_q8_K_ref:
  *   xq: i16[nTok][nsb*256], xd: f32[nTok][nsb], xs: i32[nTok][nsb*16] (sums per 16 quants).
  */
-export function quantize_q8_k(x: usize, nsb: i32, nTok: i32, xq: usize, xd: usize, xs: usize): void {
-  const nAll = nsb * nTok;
-  for (let b = 0; b < nAll; b++) {
+export function quantize_q8_k(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  for (let b = nsb * t0; b < nsb * t1; b++) {
     const px = x + (<usize>b << 10);
     let amax: f32 = 0;
     let vmax: f32 = 0;
@@ -73,9 +72,8 @@ export function quantize_q8_k(x: usize, nsb: i32, nTok: i32, xq: usize, xd: usiz
  * x -> Q8_1 as ggml quantize_row_q8_1_ref: quants and d as quantize_q8_0, but xs holds the f32
  * value of the block's fp16 field s = d*sum(q) (d before fp16 rounding), used by Q4_1/Q5_1.
  */
-export function quantize_q8_1(x: usize, nb: i32, nTok: i32, xq: usize, xd: usize, xs: usize): void {
-  const nAll = nb * nTok;
-  for (let b = 0; b < nAll; b++) {
+export function quantize_q8_1(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  for (let b = nb * t0; b < nb * t1; b++) {
     const px = x + (<usize>b << 7);
     let amax: f32 = 0;
     for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));

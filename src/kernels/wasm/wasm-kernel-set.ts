@@ -83,6 +83,11 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   [GGMLType.Q6_K, { act: "q8_k", mv: "matvec_q6_k", mm: "matmul_q6_k" }],
 ] as const);
 
+/** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
+ *  4096 columns) should stay well inside a 512 KB L2. Multiples of 4 (the micro-kernels' width). */
+const MATMUL_TILE_F32 = 8;
+const MATMUL_TILE_Q = 16;
+
 const QUANTIZER: Partial<Record<ActFormat, ExportName>> = { q8_0: "quantize_q8_0", q8_1: "quantize_q8_1", q8_k: "quantize_q8_k" };
 
 export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
@@ -212,25 +217,40 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     if (copyOut) yp = this.buf("y", nTok * w.rows * 4);
     const groups = Math.ceil(w.rows / 4);
     const fn = IDX.get(single ? k.mv : k.mm)!;
+    // Per-token strides (bytes) of the prepared activation (xa or xq/xd/xs) and of Y.
+    let args: (t0: number) => number[];
+    let tile: number;
     if (k.act === "f32" || k.act === "f16" || k.act === "bf16") {
       let xa = xp;
       if (k.act !== "f32") {
         xa = this.buf("xr", nTok * w.cols * 4);
         this.fns[IDX.get(k.act === "f16" ? "round_f16" : "round_bf16")!]!(xp, nTok * w.cols, xa);
       }
-      const a = [w.ptr, xa, yp, w.rows, w.cols];
-      this.pool.run(fn, single ? a : [...a, nTok], groups);
+      args = (t0) => [w.ptr, xa + t0 * w.cols * 4, yp + t0 * w.rows * 4, w.rows, w.cols];
+      tile = MATMUL_TILE_F32;
     } else {
       const qb = k.act === "q8_k" ? 256 : 32;
       const nb = w.cols / qb;
       const xq = this.buf("xq", nTok * w.cols * 2);
       const xd = this.buf("xd", nTok * nb * 4);
       const xs = this.buf("xs", nTok * w.cols * (4 / 16)); // per 32 (Q8_0: i32 sum, Q8_1: f32 s) or 16 (Q8_K: i32 sum)
-      this.fns[IDX.get(QUANTIZER[k.act]!)!]!(xp, nb, nTok, xq, xd, xs);
-      let a: number[];
-      if (w.type === GGMLType.Q8_0) a = [w.ptr, xq, xd, yp, w.rows, nb];
-      else a = [w.ptr, xq, xd, xs, yp, w.rows, nb];
-      this.pool.run(fn, single ? a : [...a, nTok], groups);
+      const xss = k.act === "q8_k" ? nb * 64 : nb * 4;
+      // One work unit per token: long prefills quantize on all threads.
+      this.pool.run(IDX.get(QUANTIZER[k.act]!)!, [xp, nb, xq, xd, xs], nTok);
+      args = (t0) => {
+        const a = [w.ptr, xq + t0 * w.cols * 2, xd + t0 * nb * 4];
+        if (w.type !== GGMLType.Q8_0) a.push(xs + t0 * xss);
+        a.push(yp + t0 * w.rows * 4, w.rows, nb);
+        return a;
+      };
+      tile = MATMUL_TILE_Q;
+    }
+    if (single) this.pool.run(fn, args(0), groups);
+    else {
+      // Token tiles: each thread passes over its weight rows once per tile while the tile's
+      // activations stay in L2 (streaming all tokens per 4-row group thrashes it for long
+      // prompts). Per-token results do not depend on the tiling (see the kernels' matmul).
+      for (let t0 = 0; t0 < nTok; t0 += tile) this.pool.run(fn, [...args(t0), Math.min(tile, nTok - t0)], groups);
     }
     if (copyOut) Y.set(this.arena.f32(yp, nTok * w.rows));
   }
