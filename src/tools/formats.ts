@@ -34,7 +34,8 @@ export function detectToolFormat(template: string | undefined): ToolFormat {
   const t = template ?? "";
   const uses = (s: string) => t.includes(s);
   const rendersTools = /\btools\b/.test(t);
-  if (uses("<｜tool▁calls▁begin｜>") || uses("<｜tool▁call▁begin｜>")) return { ...FORMATS.deepseek, nativeTools: rendersTools };
+  if (uses("<｜tool▁calls▁begin｜>") || uses("<｜tool▁call▁begin｜>"))
+    return { ...FORMATS.deepseek, nativeTools: rendersTools };
   if (uses("[TOOL_CALLS]")) return { ...FORMATS.mistral, nativeTools: rendersTools };
   if (uses("<tool_call>")) return { ...FORMATS.hermes, nativeTools: rendersTools };
   if (uses("<|python_tag|>") || (uses("<|start_header_id|>") && uses('"parameters"') && rendersTools))

@@ -150,7 +150,9 @@ function parseDeepseek(text: string): ParsedTurn {
       // V3/R1: function<sep>name\n```json\n{...}\n```
       const nl = tailText.indexOf("\n");
       name = nl < 0 ? tailText : tailText.slice(0, nl);
-      argsSrc = (nl < 0 ? "" : tailText.slice(nl + 1)).replace(/^\s*```(?:json)?\s*/, "").replace(/\s*```\s*$/, "");
+      argsSrc = (nl < 0 ? "" : tailText.slice(nl + 1))
+        .replace(/^\s*```(?:json)?\s*/, "")
+        .replace(/\s*```\s*$/, "");
     } else {
       name = head; // V3.1: name<sep>{...}
       argsSrc = tailText;
@@ -176,6 +178,9 @@ export function parseToolCalls(text: string, format: ToolFormat | ToolFormatName
   if (typeof text !== "string") throw new InputError("model output must be a string");
   const name = typeof format === "string" ? format : format.name;
   const p = PARSERS[name];
-  if (!p) throw new InputError(`unknown tool-call format '${String(name)}'`, { hint: Object.keys(PARSERS).join(", ") });
+  if (!p)
+    throw new InputError(`unknown tool-call format '${String(name)}'`, {
+      hint: Object.keys(PARSERS).join(", "),
+    });
   return p(text);
 }

@@ -17,13 +17,20 @@ export function validateTools(tools: unknown): asserts tools is ToolDefinition[]
   tools.forEach((t, i) => {
     const f = (t as ToolDefinition)?.function;
     if ((t as ToolDefinition)?.type !== "function" || typeof f !== "object" || f === null)
-      throw new InputError(`tools[${i}] must be {type: "function", function: {...}}`, { field: `tools[${i}]` });
+      throw new InputError(`tools[${i}] must be {type: "function", function: {...}}`, {
+        field: `tools[${i}]`,
+      });
     if (typeof f.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(f.name))
-      throw new InputError(`tools[${i}].function.name must match [A-Za-z0-9_.-]{1,64}`, { field: `tools[${i}].function.name` });
-    if (seen.has(f.name)) throw new InputError(`duplicate tool name '${f.name}'`, { field: `tools[${i}].function.name` });
+      throw new InputError(`tools[${i}].function.name must match [A-Za-z0-9_.-]{1,64}`, {
+        field: `tools[${i}].function.name`,
+      });
+    if (seen.has(f.name))
+      throw new InputError(`duplicate tool name '${f.name}'`, { field: `tools[${i}].function.name` });
     seen.add(f.name);
     if (f.parameters !== undefined && (typeof f.parameters !== "object" || f.parameters === null))
-      throw new InputError(`tools[${i}].function.parameters must be a JSON Schema object`, { field: `tools[${i}].function.parameters` });
+      throw new InputError(`tools[${i}].function.parameters must be a JSON Schema object`, {
+        field: `tools[${i}].function.parameters`,
+      });
   });
 }
 
@@ -39,7 +46,9 @@ function normalizeMessage(m: ChatMessage): ChatMessage {
         try {
           args = JSON.parse(args);
         } catch {
-          throw new InputError(`tool call arguments are not JSON: ${String(args).slice(0, 80)}`, { field: "messages.tool_calls" });
+          throw new InputError(`tool call arguments are not JSON: ${String(args).slice(0, 80)}`, {
+            field: "messages.tool_calls",
+          });
         }
       }
       return { ...c, type: "function", function: { ...c.function, arguments: args } };
@@ -47,14 +56,25 @@ function normalizeMessage(m: ChatMessage): ChatMessage {
   };
 }
 
-/** System text for templates without tool support (Hermes format). */
-export function fallbackToolSystemPrompt(tools: ToolDefinition[]): string {
+const CALL_SYNTAX: Record<ToolFormat["name"], string> = {
+  hermes: '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>',
+  llama3: '{"name": <function-name>, "parameters": <args-json-object>}',
+  mistral: '[TOOL_CALLS][{"name": <function-name>, "arguments": <args-json-object>}]',
+  deepseek:
+    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜><function-name>\n```json\n<args-json-object>\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+};
+
+/** System text for templates that do not render tools: the tools and the format's call syntax. */
+export function fallbackToolSystemPrompt(
+  tools: ToolDefinition[],
+  format: ToolFormat["name"] = "hermes",
+): string {
   return (
     "You may call one or more functions to assist with the user query.\n\n" +
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n" +
     tools.map((t) => JSON.stringify(t)).join("\n") +
-    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within " +
-    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+    "\n</tools>\n\nTo call a function, reply with:\n" +
+    CALL_SYNTAX[format]
   );
 }
 
@@ -75,7 +95,7 @@ export function buildToolPrompt(
   const useTools = tools !== undefined && tools.length > 0 && opts.toolChoice !== "none";
   if (useTools) validateTools(tools);
   if (useTools && !format.nativeTools) {
-    const sys = fallbackToolSystemPrompt(tools!);
+    const sys = fallbackToolSystemPrompt(tools!, format.name);
     msgs =
       msgs[0]?.role === "system"
         ? [{ ...msgs[0], content: `${String(msgs[0].content)}\n\n${sys}` }, ...msgs.slice(1)]
@@ -89,8 +109,13 @@ export function buildToolPrompt(
               role: m.role,
               content:
                 String(m.content ?? "") +
-                ((m as unknown as { tool_calls: { function: { name: string; arguments: unknown } }[] }).tool_calls)
-                  .map((c) => `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: c.function.arguments })}\n</tool_call>`)
+                (
+                  m as unknown as { tool_calls: { function: { name: string; arguments: unknown } }[] }
+                ).tool_calls
+                  .map(
+                    (c) =>
+                      `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: c.function.arguments })}\n</tool_call>`,
+                  )
                   .join("\n"),
             }
           : m,

@@ -18,7 +18,8 @@ export interface ToolCallStreamParser {
 
 /** Length of the longest suffix of `s` that is a proper prefix of `marker`. */
 function heldBack(s: string, marker: string): number {
-  for (let n = Math.min(marker.length - 1, s.length); n > 0; n--) if (marker.startsWith(s.slice(s.length - n))) return n;
+  for (let n = Math.min(marker.length - 1, s.length); n > 0; n--)
+    if (marker.startsWith(s.slice(s.length - n))) return n;
   return 0;
 }
 
@@ -56,7 +57,12 @@ export function createToolCallStreamParser(format: ToolFormat | ToolFormatName):
           inCall = true;
           continue;
         }
-        const keep = final ? 0 : Math.max(heldBack(buf, f.start), f.name === "llama3" && !sawText && /^\s*$/.test(buf) ? buf.length : 0);
+        const keep = final
+          ? 0
+          : Math.max(
+              heldBack(buf, f.start),
+              f.name === "llama3" && !sawText && /^\s*$/.test(buf) ? buf.length : 0,
+            );
         content += buf.slice(0, buf.length - keep);
         buf = buf.slice(buf.length - keep);
         break;

@@ -44,11 +44,15 @@ function selectTools(tools: ToolDefinition[], choice: ToolChoice): ToolDefinitio
   if (typeof choice === "object") {
     const name = choice?.function?.name;
     const t = tools.find((x) => x.function.name === name);
-    if (!t) throw new InputError(`tool_choice names unknown function '${String(name)}'`, { field: "tool_choice" });
+    if (!t)
+      throw new InputError(`tool_choice names unknown function '${String(name)}'`, { field: "tool_choice" });
     return [t];
   }
   if (choice !== "auto" && choice !== "required")
-    throw new InputError(`bad tool_choice '${String(choice)}'`, { field: "tool_choice", hint: "auto, none, required or {type: 'function', function: {name}}" });
+    throw new InputError(`bad tool_choice '${String(choice)}'`, {
+      field: "tool_choice",
+      hint: "auto, none, required or {type: 'function', function: {name}}",
+    });
   return tools;
 }
 
@@ -67,7 +71,10 @@ export function gbnfForTools(
   const rules = new Map<string, string>();
   const callAlts: string[] = [];
   chosen.forEach((t, i) => {
-    const { root, rules: r } = new SchemaCompiler(t.function.parameters ?? { type: "object" }, `t${i}-`).compileRules("args");
+    const { root, rules: r } = new SchemaCompiler(
+      t.function.parameters ?? { type: "object" },
+      `t${i}-`,
+    ).compileRules("args");
     for (const [k, v] of r) rules.set(k, v);
     const name = t.function.name;
     const nameJ = gbnfLiteral(JSON.stringify(name));
@@ -120,7 +127,10 @@ export function gbnfForTools(
 }
 
 /** Vocabulary index that matches the format's control-token markers by their text. */
-function indexWithMarkers(vocab: TokenVocab & { tokenId?(t: string): number | undefined }, markers: string[]): VocabIndex {
+function indexWithMarkers(
+  vocab: TokenVocab & { tokenId?(t: string): number | undefined },
+  markers: string[],
+): VocabIndex {
   const special = markers.map((m) => vocab.tokenId?.(m)).filter((x): x is number => x !== undefined);
   if (special.length === 0) return VocabIndex.of(vocab);
   const key = special.sort((a, b) => a - b).join(",");
@@ -143,5 +153,7 @@ export function grammarForTools(
   const spec = gbnfForTools(tools, toolChoice, format, parallel);
   if (!spec) return undefined;
   const tg = new TokenGrammar(parseGBNF(spec.gbnf), indexWithMarkers(vocab, spec.markers));
-  return spec.triggers ? new LazyGrammarMatcher(tg, spec.triggers, { atStart: spec.atStart }) : new GrammarMatcher(tg);
+  return spec.triggers
+    ? new LazyGrammarMatcher(tg, spec.triggers, { atStart: spec.atStart })
+    : new GrammarMatcher(tg);
 }
