@@ -6,6 +6,7 @@ import { register as logits } from "./logits.js";
 import { register as run } from "./run.js";
 import { register as serve } from "./serve.js";
 import { register as chat } from "./chat.js";
+import { register as bench } from "./bench.js";
 import { register as data } from "./data.js";
 import { register as tokenize } from "./tokenize.js";
 
@@ -13,4 +14,4 @@ import { register as tokenize } from "./tokenize.js";
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, serve, chat];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, serve, chat, bench];

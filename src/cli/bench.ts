@@ -1,0 +1,143 @@
+/**
+ * `edgellm bench -m <file> [--threads N] [--prompt 256] [--gen 128] [--repeats 3] [--vs-llama-cpp]`:
+ * prompt-processing and decode tokens/s, time to first token and peak RSS of edgellm, and of
+ * llama.cpp (node-llama-cpp) on the same file and thread count. Every measurement runs in its own
+ * child process (this command again with the hidden `--side`), alternating edgellm, llama.cpp,
+ * edgellm, ... so slow drifts in machine load hit both sides alike; medians over repeats are
+ * printed with ratios, then the bandwidth view (weight bytes per token x decode tok/s against the
+ * read ceiling measured by the kernels' probe).
+ */
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { EdgeLLMError, InputError } from "../errors.js";
+import { openGGUF } from "../gguf/reader.js";
+import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
+import { modelConfig } from "../model/index.js";
+import { measureReadCeiling } from "./bench/read-ceiling.js";
+import { formatReport, summarize, weightBytesPerToken, type BenchReport } from "./bench/report.js";
+import { importNodeLlamaCpp, runLlamaCpp } from "./bench/side-llama-cpp.js";
+import { runOurs } from "./bench/side-ours.js";
+import type { SideResult, Workload } from "./bench/workload.js";
+import { parsePositiveInt } from "./prompt-input.js";
+
+const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+
+interface BenchOpts {
+  model: string;
+  threads?: string;
+  prompt: string;
+  gen: string;
+  repeats: string;
+  vsLlamaCpp?: boolean;
+  json?: boolean;
+  childTimeout: string;
+  side?: string;
+  nVocab?: string;
+}
+
+/** Run one side in a child process; its last stdout line is the SideResult JSON. */
+function runChild(side: "ours" | "llama.cpp", w: Workload, timeoutS: number): Promise<SideResult> {
+  const args = [MAIN, "bench", "-m", w.model, "--threads", String(w.threads), "--prompt", String(w.prompt), "--gen", String(w.gen), "--side", side, "--n-vocab", String(w.nVocab)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutS * 1000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split("\n").pop() ?? "";
+      if (code === 0 && last.startsWith("{")) return resolve(JSON.parse(last) as SideResult);
+      const why = signal === "SIGKILL" ? `was killed after ${timeoutS} s` : `exited with ${code ?? signal}`;
+      reject(new EdgeLLMError(`the ${side} benchmark process ${why}: ${err.trim().split("\n").slice(-3).join(" | ") || "(no output)"}`, { file: w.model, hint: signal === "SIGKILL" ? "raise --child-timeout or lower --prompt/--gen" : undefined }));
+    });
+  });
+}
+
+const MiB = 1 << 20;
+function oneLine(r: SideResult): string {
+  return `pp ${r.ppTokS.toFixed(1)} tok/s, TTFT ${r.ttftMs.toFixed(0)} ms, decode ${r.decodeTokS.toFixed(2)} tok/s, peak RSS ${(r.rssPeak / MiB).toFixed(0)} MiB`;
+}
+
+export function register(program: Command): void {
+  program
+    .command("bench")
+    .description("prompt/decode tok/s, TTFT and peak RSS, optionally against llama.cpp on the same file")
+    .requiredOption("-m, --model <file>", "GGUF model")
+    .option("--threads <n>", "threads for both sides (default: all cores)")
+    .option("--prompt <n>", "prompt tokens", "256")
+    .option("--gen <n>", "generated tokens", "128")
+    .option("--repeats <n>", "runs per side (medians are reported)", "3")
+    .option("--vs-llama-cpp", "also measure llama.cpp through node-llama-cpp, alternating with edgellm")
+    .option("--json", "print the report as JSON")
+    .option("--child-timeout <s>", "seconds one measurement process may take", "900")
+    .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
+    .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"))
+    .action(async (o: BenchOpts) => {
+      const w: Workload = {
+        model: o.model,
+        threads: o.threads === undefined ? availableParallelism() : parsePositiveInt("--threads", o.threads),
+        prompt: parsePositiveInt("--prompt", o.prompt),
+        gen: parsePositiveInt("--gen", o.gen),
+        nVocab: 0,
+      };
+      if (o.side !== undefined) {
+        w.nVocab = parsePositiveInt("--n-vocab", o.nVocab ?? "");
+        if (o.side !== "ours" && o.side !== "llama.cpp") throw new InputError(`--side must be ours or llama.cpp, got '${o.side}'`);
+        const r = o.side === "ours" ? await runOurs(w) : await runLlamaCpp(w);
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const repeats = parsePositiveInt("--repeats", o.repeats);
+      const timeoutS = parsePositiveInt("--child-timeout", o.childTimeout);
+      if (w.prompt < 8) throw new InputError(`--prompt must be at least 8 tokens (the warm-up uses 8), got ${w.prompt}`, { field: "prompt" });
+
+      const file = await openGGUF(w.model);
+      let wbpt: number;
+      try {
+        const c = modelConfig(file);
+        w.nVocab = c.nVocab;
+        if (c.contextLength && w.prompt + w.gen > c.contextLength) {
+          throw new InputError(`--prompt ${w.prompt} + --gen ${w.gen} exceeds the model's context of ${c.contextLength}`, { file: w.model, field: "prompt" });
+        }
+        wbpt = weightBytesPerToken(file);
+      } finally {
+        await file.close();
+      }
+      if (o.vsLlamaCpp) await importNodeLlamaCpp(); // fail early with the install hint
+
+      const ours: SideResult[] = [];
+      const theirs: SideResult[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const a = await runChild("ours", w, timeoutS);
+        ours.push(a);
+        process.stderr.write(`[${i + 1}/${repeats}] edgellm   ${oneLine(a)}\n`);
+        if (o.vsLlamaCpp) {
+          const b = await runChild("llama.cpp", w, timeoutS);
+          theirs.push(b);
+          process.stderr.write(`[${i + 1}/${repeats}] llama.cpp ${oneLine(b)}\n`);
+        }
+      }
+      // The read ceiling last, in this process: its 256 MiB buffer must not count in a side's RSS.
+      const ks = await createWasmKernelSet({ threads: w.threads });
+      let ceiling;
+      try {
+        ceiling = measureReadCeiling(ks);
+      } finally {
+        await ks.dispose();
+      }
+      const report: BenchReport = { workload: w, repeats, ours: summarize(ours), theirs: o.vsLlamaCpp ? summarize(theirs) : undefined, weightBytesPerToken: wbpt, ceiling };
+      process.stdout.write(o.json ? `${JSON.stringify(report, null, 1)}\n` : `${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`);
+    });
+}
+
+function hidden(program: Command, flags: string, desc: string) {
+  return program.createOption(flags, desc).hideHelp();
+}

@@ -1,0 +1,51 @@
+/**
+ * What one side of `edgellm bench` measures, and how a result looks. Both sides get the same
+ * prompt ids (deterministic, spread over the vocabulary, specials avoided) and the same phases:
+ *   warm-up   8 prompt tokens then 2 decode steps (JIT tier-up, first-touch page faults)
+ *   pp        the whole prompt evaluated as one batch, no token generated       -> pp tok/s
+ *   ttft      a fresh sequence: prompt evaluated + first greedy token chosen     -> TTFT ms
+ *   decode    gen - 1 further greedy tokens, one forward each, timed after the first -> tok/s
+ * Each side runs in its own child process so its peak RSS (getrusage maxrss) is its own.
+ */
+
+export interface Workload {
+  model: string;
+  threads: number;
+  prompt: number;
+  gen: number;
+  /** Vocabulary size (from the file's token_embd), so both sides draw the same prompt ids. */
+  nVocab: number;
+}
+
+export interface SideResult {
+  side: "edgellm" | "llama.cpp";
+  loadMs: number;
+  ppTokS: number;
+  ttftMs: number;
+  decodeTokS: number;
+  /** Resident set after loading, and the process's peak, in bytes. */
+  rssLoaded: number;
+  rssPeak: number;
+  /** The greedy tokens generated (agreement check between sides). */
+  tokens: number[];
+  /** Free-form notes on the configuration (KV type, flash attention...). */
+  config: string;
+}
+
+/** Prompt ids: deterministic, inside [lo, nVocab - 1), away from the low ids where specials live. */
+export function promptIds(n: number, nVocab: number): number[] {
+  const lo = Math.min(300, Math.floor(nVocab / 4));
+  const span = nVocab - 1 - lo;
+  return Array.from({ length: n }, (_, i) => lo + ((i * 7919 + 13) % span));
+}
+
+export function argmax(x: Float32Array): number {
+  let b = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
+  return b;
+}
+
+/** Peak resident set of this process in bytes (getrusage reports KiB on Linux). */
+export function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
