@@ -16,7 +16,7 @@ import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
-import type { FinishReason } from "./types.js";
+import type { FinishReason, SequenceRequest } from "./types.js";
 
 export interface LoadProgress {
   phase: "open" | "kernels" | "weights" | "ready";
@@ -44,6 +44,8 @@ export interface GenerateOptions extends SamplingParams {
   /** Independent samples of the same prompt (seeds seed, seed+1, ...). */
   n?: number;
   signal?: AbortSignal;
+  /** Per-token forcing hook (thinking budget), see SequenceRequest.forceToken. */
+  forceToken?: SequenceRequest["forceToken"];
 }
 
 export type GenerationChunk =
@@ -110,6 +112,7 @@ export class LLM {
           ignoreEos: opts.ignoreEos,
           logprobs: opts.logprobs,
           signal: opts.signal,
+          forceToken: opts.forceToken,
         }),
       );
     }

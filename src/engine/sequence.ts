@@ -4,6 +4,7 @@
  * reads. `tokens.length - cache.length` tokens are still to be computed; a decoding sequence has
  * exactly one (the token it sampled last).
  */
+import { InputError } from "../errors.js";
 import type { PagedKVCache } from "../kv/paged-cache.js";
 import { Sampler } from "../sampling/sampler.js";
 import { tokenLogprobs } from "../sampling/logprobs.js";
@@ -55,7 +56,19 @@ export class Sequence {
 
   /** Sample from the logits of the last computed token, stream it, and decide whether to stop. */
   accept(logits: Float32Array): void {
-    const id = this.sampler.sample(logits, this.tokens);
+    let forced: number | undefined;
+    try {
+      forced = this.req.forceToken?.(this.tokens, this.promptLen);
+      if (forced !== undefined && !(Number.isInteger(forced) && forced >= 0 && forced < logits.length)) {
+        throw new InputError(`forceToken returned ${forced}, outside the vocabulary 0..${logits.length - 1}`);
+      }
+    } catch (e) {
+      // A failing hook fails this sequence only (as a failing forward step does).
+      this.queue.fail(e);
+      this.finished = "abort";
+      return;
+    }
+    const id = forced ?? this.sampler.sample(logits, this.tokens);
     const now = performance.now();
     if (this.generated === 0) this.tFirst = now;
     this.tLast = now;

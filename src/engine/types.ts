@@ -17,6 +17,12 @@ export interface SequenceRequest {
   /** Report the chosen token's logprob and this many alternatives (0 = chosen only). */
   logprobs?: number;
   signal?: AbortSignal;
+  /**
+   * Test-time control (reasoning/budget.ts): called before each sampling step with all tokens
+   * so far (prompt + generated) and the prompt length; a returned id is emitted instead of a
+   * sampled one (the sampler's RNG does not advance). undefined = sample as usual.
+   */
+  forceToken?: (tokens: readonly number[], promptLen: number) => number | undefined;
 }
 
 export type FinishReason = "stop" | "length" | "abort";

@@ -21,7 +21,15 @@ export interface SampleOptions {
 
 export type SampleEvent =
   | { type: "token"; index: number; text: string }
-  | { type: "done"; index: number; text: string; reason: "stop" | "length" | "abort"; completionTokens: number };
+  | {
+      type: "done";
+      index: number;
+      text: string;
+      reason: "stop" | "length" | "abort";
+      completionTokens: number;
+      /** Of those, tokens inside the thinking block (tags included), when the generator knows. */
+      reasoningTokens?: number;
+    };
 
 export type Generator = (opts: SampleOptions) => AsyncIterable<SampleEvent>;
 
@@ -31,6 +39,7 @@ export interface Candidate {
   text: string;
   finishReason: "stop" | "length" | "abort";
   completionTokens: number;
+  reasoningTokens?: number;
   /** The extracted answer, when the strategy extracts one. */
   answer?: string;
   /** Verifier score in [0, 1], when scored. */
@@ -52,7 +61,7 @@ export async function collect(gen: Generator, opts: SampleOptions, onDone?: (c: 
   for await (const ev of gen(opts)) {
     text[ev.index] += ev.text;
     if (ev.type === "done") {
-      const c: Candidate = { index: ev.index, text: text[ev.index], finishReason: ev.reason, completionTokens: ev.completionTokens };
+      const c: Candidate = { index: ev.index, text: text[ev.index], finishReason: ev.reason, completionTokens: ev.completionTokens, reasoningTokens: ev.reasoningTokens };
       out.push(c);
       onDone?.(c);
     }

@@ -1,0 +1,141 @@
+/**
+ * The Generator over a loaded model (engine/llm.ts). Three jobs:
+ *  - prompt: text, ids, or chat messages rendered with the template (enable_thinking passed as a
+ *    template variable);
+ *  - prefix sharing: sample 0 starts alone; the other n-1 are submitted once it has produced its
+ *    first token, i.e. once the prompt's full KV blocks are computed and published, so they adopt
+ *    them from the prefix cache instead of each prefilling the prompt (the engine admits
+ *    simultaneous requests before any of them has published blocks). Only the prompt's last
+ *    partial block (< blockSize tokens, at least the last token) is computed again per sample;
+ *  - the thinking budget hook (budget.ts) and per-sample reasoning-token counts.
+ */
+import { InputError } from "../errors.js";
+import type { LLM, GenerateOptions } from "../engine/llm.js";
+import type { ChatMessage } from "../tokenizer/chat-template.js";
+import { budgetForcer, DEFAULT_NUDGE, promptOpensThinking, thinkingState, thinkingTags, type ThinkingTags } from "./budget.js";
+import type { Generator, SampleEvent, SampleOptions } from "./generator.js";
+
+export type PromptInput = string | number[] | { messages: ChatMessage[] };
+
+export interface LLMGeneratorOptions {
+  /** enable_thinking for the chat template (messages input only). Default: the template's default. */
+  enableThinking?: boolean;
+  /** Nudge written before `</think>` when the budget runs out; false = none. Default DEFAULT_NUDGE. */
+  nudge?: string | false;
+  stop?: string[];
+  /** Prefill the prompt once for all samples. Default true. */
+  sharePrefix?: boolean;
+  /** Extra sampling options (min_p, penalties, ...). */
+  sampling?: Omit<GenerateOptions, "n" | "seed" | "maxTokens" | "signal" | "forceToken" | "stop">;
+}
+
+export interface PreparedPrompt {
+  ids: number[];
+  tags: ThinkingTags | undefined;
+  /** The rendered prompt left `<think>` open. */
+  opensThinking: boolean;
+}
+
+export function preparePrompt(llm: LLM, input: PromptInput, o: LLMGeneratorOptions = {}): PreparedPrompt {
+  let ids: number[];
+  if (typeof input === "string") ids = llm.encode(input);
+  else if (Array.isArray(input)) ids = input;
+  else ids = llm.encodeChat(input.messages, o.enableThinking === undefined ? undefined : { enable_thinking: o.enableThinking });
+  let tags: ThinkingTags | undefined;
+  try {
+    tags = thinkingTags(llm.tokenizer);
+  } catch {
+    tags = undefined;
+  }
+  return { ids, tags, opensThinking: tags ? promptOpensThinking(ids, tags) : false };
+}
+
+/** Merge async iterables into one stream, starting each when its `startAfter` promise resolves. */
+async function* mergeStarted<T>(parts: { start: () => AsyncIterable<T>; after?: Promise<void> }[]): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let wake: (() => void) | undefined;
+  let live = parts.length;
+  let failure: { e: unknown } | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  for (const p of parts) {
+    void (async () => {
+      try {
+        await p.after;
+        for await (const x of p.start()) {
+          queue.push(x);
+          notify();
+        }
+      } catch (e) {
+        failure ??= { e };
+      } finally {
+        live--;
+        notify();
+      }
+    })();
+  }
+  for (;;) {
+    while (queue.length) yield queue.shift()!;
+    if (failure) throw failure.e;
+    if (live === 0) return;
+    await new Promise<void>((r) => (wake = r));
+  }
+}
+
+export function llmGenerator(llm: LLM, input: PromptInput, o: LLMGeneratorOptions = {}): Generator & { prompt: PreparedPrompt } {
+  const prompt = preparePrompt(llm, input, o);
+  const gen = (opts: SampleOptions): AsyncIterable<SampleEvent> => {
+    const base: GenerateOptions = {
+      ...o.sampling,
+      temperature: opts.temperature ?? o.sampling?.temperature,
+      topK: opts.topK ?? o.sampling?.topK,
+      topP: opts.topP ?? o.sampling?.topP,
+      maxTokens: opts.maxTokens,
+      stop: o.stop,
+      signal: opts.signal,
+    };
+    if (opts.thinkingBudget !== undefined) {
+      if (!prompt.tags) throw new InputError("the model's vocabulary cannot write the thinking tags", { field: "thinking_budget" });
+      const nudge = o.nudge === false ? [] : llm.tokenizer.encode(o.nudge ?? DEFAULT_NUDGE, { addSpecial: false, parseSpecial: false });
+      base.forceToken = budgetForcer({ budget: opts.thinkingBudget, tags: prompt.tags, nudge });
+    }
+    const seedOf = (i: number) => (opts.seed === undefined ? undefined : opts.seed + i);
+    const ids: number[][] = Array.from({ length: opts.n }, () => []);
+    const stream = (offset: number, n: number) => async function* (): AsyncGenerator<SampleEvent> {
+      for await (const c of llm.generate(prompt.ids, { ...base, n, seed: seedOf(offset) })) {
+        const index = c.index + offset;
+        if (c.type === "token") {
+          ids[index].push(c.token);
+          yield { type: "token", index, text: c.text };
+        } else {
+          let reasoningTokens: number | undefined;
+          if (prompt.tags) {
+            const st = thinkingState(ids[index], 0, prompt.tags, prompt.opensThinking);
+            reasoningTokens = st.start < 0 ? 0 : st.end >= 0 ? st.end : ids[index].length;
+          }
+          yield { type: "done", index, text: c.text, reason: c.reason, completionTokens: c.completionTokens, reasoningTokens };
+        }
+      }
+    };
+    if (opts.n === 1 || o.sharePrefix === false) return mergeStarted([{ start: stream(0, opts.n) }]);
+    // Sample 0 first; the rest once it has its first token (prompt KV published) or has ended.
+    let firstSeen!: () => void;
+    const first = new Promise<void>((r) => (firstSeen = r));
+    const lead = stream(0, 1);
+    const leadWatched = async function* () {
+      try {
+        for await (const ev of lead()) {
+          firstSeen();
+          yield ev;
+        }
+      } finally {
+        firstSeen();
+      }
+    };
+    return mergeStarted([{ start: leadWatched }, { start: stream(1, opts.n - 1), after: first }]);
+  };
+  return Object.assign(gen, { prompt });
+}

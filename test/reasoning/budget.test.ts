@@ -1,0 +1,132 @@
+// Thinking budget: the forcing hook on simulated decoding (multi-token tags, nudge, early close,
+// budget 0), the reasoning/answer splitter (streamed == whole for every chunking), and the hook in
+// the real engine on a small random-weight model: the thinking part never exceeds the budget and
+// the answer still comes. Plus prefix sharing: k samples prefill the prompt once (engine counters).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { LLM } from "../../src/engine/llm.js";
+import { InputError } from "../../src/errors.js";
+import { budgetForcer, findSeq, thinkingState, thinkingTags, type ThinkingTags } from "../../src/reasoning/budget.js";
+import { ReasoningSplitter, splitReasoning } from "../../src/reasoning/split.js";
+import { llmGenerator } from "../../src/reasoning/llm-generator.js";
+import { collect } from "../../src/reasoning/generator.js";
+import { selfConsistency } from "../../src/reasoning/self-consistency.js";
+import { prompt as randomPrompt, smallModel } from "../engine/helpers.js";
+
+const TAGS: ThinkingTags = { open: [7, 8], close: [9, 10] };
+
+/** Decode with a fake model that emits `free` tokens (never a tag) or `script` when given, through the hook. */
+function simulate(promptIds: number[], hook: ReturnType<typeof budgetForcer>, steps: number, script?: number[]): number[] {
+  const tokens = promptIds.slice();
+  for (let i = 0; i < steps; i++) tokens.push(hook(tokens, promptIds.length) ?? script?.[i] ?? 100 + (i % 5));
+  return tokens.slice(promptIds.length);
+}
+
+test("budget hook: thinking content is exactly the budget when the model never closes; answer follows", () => {
+  for (const opensInPrompt of [true, false]) {
+    for (let budget = 0; budget <= 9; budget++) {
+      for (const nudge of [[], [3, 4]]) {
+        const p = opensInPrompt ? [1, 2, 7, 8] : [1, 2];
+        const script = opensInPrompt ? undefined : [7, 8]; // the model opens the block itself
+        const gen = simulate(p, budgetForcer({ budget, tags: TAGS, nudge }), budget + 16, script);
+        const st = thinkingState(p.concat(gen), p.length, TAGS, opensInPrompt);
+        assert.ok(st.start >= 0 && st.end >= 0, `closed (budget ${budget})`);
+        const inside = st.end - TAGS.close.length - st.start;
+        assert.equal(inside, budget, `budget ${budget} nudge ${nudge} opens ${opensInPrompt}`);
+        if (nudge.length && nudge.length <= budget) assert.deepEqual(gen.slice(st.end - 4, st.end - 2), nudge);
+        assert.ok(gen.length - st.end >= 10, "answer tokens after the block");
+        assert.equal(findSeq(gen, TAGS.close, st.end), -1, "closed once");
+      }
+    }
+  }
+});
+
+test("budget hook: an early natural close is left alone; no block, no forcing; bad budget typed", () => {
+  const hook = budgetForcer({ budget: 10, tags: TAGS });
+  const gen = simulate([1, 7, 8], hook, 12, [50, 51, 9, 10, 60, 61, 62, 63, 64, 65, 66, 67]);
+  assert.deepEqual(gen, [50, 51, 9, 10, 60, 61, 62, 63, 64, 65, 66, 67]);
+  const noThink = simulate([1], budgetForcer({ budget: 0, tags: TAGS }), 5, [40, 41, 42, 43, 44]);
+  assert.deepEqual(noThink, [40, 41, 42, 43, 44]);
+  assert.throws(() => budgetForcer({ budget: -1, tags: TAGS }), InputError);
+  assert.throws(() => budgetForcer({ budget: 1.5, tags: TAGS }), InputError);
+});
+
+test("reasoning splitter: streamed pieces equal the whole split for every chunking", () => {
+  const texts = [
+    "<think>\nadd 2 and 2\n</think>\nThe answer is 4.",
+    "no tags at all",
+    "<think>unfinished",
+    "prefix <think>x</think> answer </think> tail",
+    "<thi</thinkers>",
+  ];
+  for (const t of texts) {
+    const whole = splitReasoning(t);
+    for (let size = 1; size <= 6; size++) {
+      const s = new ReasoningSplitter();
+      let r = "";
+      let c = "";
+      for (let i = 0; i < t.length; i += size) {
+        const d = s.push(t.slice(i, i + size));
+        r += d.reasoning;
+        c += d.content;
+      }
+      const f = s.flush();
+      assert.deepEqual({ reasoning: r + f.reasoning, content: (c + f.content).replace(/^\s+/, "") }, whole, `${t} / ${size}`);
+    }
+  }
+  assert.deepEqual(splitReasoning("<think>\nadd\n</think>\n\nThe answer is 4."), { reasoning: "\nadd\n", content: "The answer is 4." });
+  assert.deepEqual(splitReasoning("x\n</think>\nA: 1", true), { reasoning: "x\n", content: "A: 1" });
+  assert.deepEqual(splitReasoning("<think>unfinished"), { reasoning: "unfinished", content: "" });
+});
+
+const m = await smallModel();
+after(() => m.cleanup());
+
+test("engine: the budget holds for every sample and the answer still comes", async () => {
+  const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 4 });
+  const tags = thinkingTags(m.tokenizer);
+  const input = m.tokenizer.encode("question <think>", { addSpecial: true, parseSpecial: true });
+  for (const budget of [0, 3, 12]) {
+    const gen = llmGenerator(llm, input, { sampling: { ignoreEos: true } });
+    assert.equal(gen.prompt.opensThinking, true);
+    const cands = await collect(gen, { n: 3, seed: 9, temperature: 1, maxTokens: budget + 30, thinkingBudget: budget });
+    for (const c of cands) {
+      assert.ok(c.reasoningTokens! <= budget + tags.close.length, `reasoning ${c.reasoningTokens} > ${budget}`);
+      const parts = splitReasoning(c.text, true);
+      assert.ok(c.text.includes("</think>"), "block closed");
+      assert.ok(c.completionTokens - c.reasoningTokens! >= 1, "answer tokens after the block");
+      assert.equal(c.finishReason, "length");
+      assert.equal(typeof parts.content, "string");
+    }
+  }
+  await llm.close();
+});
+
+test("engine: k samples prefill the prompt once (prefix sharing), counters prove it", async () => {
+  const P = 70; // 4 full blocks of 16 + 6 tail tokens
+  const ids = randomPrompt(P, 77);
+  for (const [share, expected] of [
+    [true, P + 3 * (P - 64)],
+    [false, 4 * P],
+  ] as const) {
+    const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 4, blockSize: 16 });
+    const gen = llmGenerator(llm, ids, { sharePrefix: share, sampling: { ignoreEos: true } });
+    const cands = await collect(gen, { n: 4, seed: 1, temperature: 1, maxTokens: 8 });
+    assert.equal(cands.length, 4);
+    const st = llm.stats();
+    assert.equal(st.promptTokens, 4 * P);
+    assert.equal(st.promptTokens - st.cachedPromptTokens, expected, `share=${share}`);
+    await llm.close();
+  }
+});
+
+test("engine: self-consistency with adaptive stop aborts the rest; engine frees their blocks", async () => {
+  const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 2 });
+  const gen = llmGenerator(llm, randomPrompt(20, 3), { sampling: { ignoreEos: true } });
+  // Every sample "answers" with its last number or abstains; extractor always returns "x" so the vote is decided early.
+  const r = await selfConsistency(gen, { samples: 8, maxTokens: 6, temperature: 1, seed: 4, extractor: () => "x" });
+  assert.equal(r.stopReason, "decided");
+  assert.ok(r.samplesSaved >= 3, `saved ${r.samplesSaved}`);
+  await llm.close();
+  assert.equal(llm.stats().kv.used, 0);
+});
