@@ -1,0 +1,187 @@
+// Routing end to end: a real `edgellm serve` child process is the cloud; the local server runs
+// in-process with the router hook. Covers each hard rule, escalation on a verifier, on low
+// agreement and on low mean logprob, local_only never reaching the cloud (checked with the
+// cloud's own request counter), streaming through the router, and the route metrics.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readSse } from "../server/serve-process.js";
+import { chat, cloudRequests, CLOUD_MODEL, LOCAL_MODEL, metric, setup, startLocal, user, type Fixture, type Local } from "./harness.js";
+
+let fx: Fixture;
+const open: Local[] = [];
+before(async () => {
+  fx = await setup();
+});
+after(async () => {
+  for (const l of open) await l.close();
+  await fx?.close();
+});
+async function local(policy: unknown, cloud: string | undefined = `${fx.cloud.url}/v1`): Promise<Local> {
+  const l = await startLocal(fx.llm, policy, cloud);
+  open.push(l);
+  return l;
+}
+const long = (words: number) => Array.from({ length: words }, (_, i) => `word${i % 50}`).join(" ");
+
+test("no checks configured: served locally, route in headers and body, cloud untouched", async () => {
+  const l = await local({});
+  const before = await cloudRequests(fx.cloud.url);
+  const r = await chat(l.url, { messages: user("hello there") });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("x-edgellm-route"), "local");
+  assert.equal(r.headers.get("x-edgellm-route-reason"), "local_default");
+  const j = await r.json();
+  assert.equal(j.model, LOCAL_MODEL);
+  assert.deepEqual([j.route.target, j.route.reason], ["local", "local_default"]);
+  assert.equal(await cloudRequests(fx.cloud.url), before);
+  assert.equal(await metric(l.url, 'edgellm_route_requests_total{route="local",reason="local_default"}'), 1);
+});
+
+test("context overflow goes to the cloud (prompt + max_tokens > local context); cloud answer is the cloud's own", async () => {
+  const l = await local({});
+  const messages = user(long(150));
+  const before = await cloudRequests(fx.cloud.url);
+  const r = await chat(l.url, { messages, max_tokens: 6 });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("x-edgellm-route"), "cloud");
+  const j = await r.json();
+  assert.equal(j.model, CLOUD_MODEL);
+  assert.equal(j.route.reason, "context_overflow");
+  assert.match(j.route.details, /> local context 128/);
+  assert.equal(await cloudRequests(fx.cloud.url), before + 1);
+  // Same request straight to the cloud at temperature 0: identical text.
+  const direct = await (await fetch(`${fx.cloud.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: CLOUD_MODEL, messages, max_tokens: 6, temperature: 0 }) })).json();
+  assert.equal(j.choices[0].message.content, direct.choices[0].message.content);
+  // A short prompt whose max_tokens alone overflows also goes to the cloud.
+  const r2 = await chat(l.url, { messages: user("hi"), max_tokens: 200 });
+  assert.equal(r2.headers.get("x-edgellm-route-reason"), "context_overflow");
+});
+
+test("capabilities: tools go to the cloud; images go to the cloud (a text-only cloud refuses them: its 400 is passed on)", async () => {
+  const l = await local({});
+  const r = await chat(l.url, { messages: user("weather?"), tools: [{ type: "function", function: { name: "weather", parameters: { type: "object" } } }] });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("x-edgellm-route-reason"), "needs_tools");
+  assert.equal((await r.json()).model, CLOUD_MODEL);
+  const img = await chat(l.url, { messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }] });
+  assert.equal(img.headers.get("x-edgellm-route"), "cloud");
+  assert.equal(img.headers.get("x-edgellm-route-reason"), "needs_images");
+  assert.equal(img.status, 400);
+  const e = await img.json();
+  assert.match(e.error.message, /cloud answered HTTP 400/);
+  assert.equal(e.route.reason, "needs_images");
+});
+
+const alwaysEscalate = { escalation: { minMeanLogprob: -0.0001 } };
+
+test("escalation on verifier rejection: a wrong sum goes to the cloud; a question without arithmetic stays local", async () => {
+  const l = await local({ escalation: { verifiers: [{ type: "arithmetic" }] } });
+  const r = await chat(l.url, { messages: user("What is 17 + 25?") });
+  const j = await r.json();
+  assert.equal(j.route.target, "cloud", JSON.stringify(j.route));
+  assert.equal(j.route.reason, "verifier_rejected");
+  assert.match(j.route.details, /17 \+ 25 = 42; answer says/);
+  assert.equal(j.model, CLOUD_MODEL);
+  const chit = await (await chat(l.url, { messages: user("how are you today") })).json();
+  assert.deepEqual([chit.route.target, chit.route.reason], ["local", "local_default"]);
+  assert.equal(chit.route.signals.verifiers[0].accepted, undefined);
+});
+
+test("escalation on low self-consistency agreement; a low threshold keeps it local", async () => {
+  const hi = await local({ escalation: { agreement: { samples: 4, threshold: 0.9, temperature: 1.5 } } });
+  const j = await (await chat(hi.url, { messages: user("tell me something"), max_tokens: 8 })).json();
+  assert.equal(j.route.reason, "low_agreement", JSON.stringify(j.route));
+  assert.ok(j.route.signals.agreement < 0.9);
+  const lo = await local({ escalation: { agreement: { samples: 4, threshold: 0.25, temperature: 1.5 } } });
+  const k = await (await chat(lo.url, { messages: user("tell me something"), max_tokens: 8 })).json();
+  assert.deepEqual([k.route.target, k.route.reason], ["local", "local_default"]);
+  assert.ok(k.route.signals.agreement >= 0.25);
+});
+
+test("escalation on low mean logprob; the measured value is reported and matches the local logprobs", async () => {
+  const lo = await local({ escalation: { minMeanLogprob: -1e5 } });
+  const a = await (await chat(lo.url, { messages: user("say something"), logprobs: true })).json();
+  assert.equal(a.route.target, "local");
+  const lps = a.choices[0].logprobs.content.map((t: { logprob: number }) => t.logprob);
+  const mean = lps.reduce((s: number, x: number) => s + x, 0) / lps.length;
+  assert.ok(Math.abs(a.route.signals.meanLogprob - mean) < 1e-9);
+  const noLp = await (await chat(lo.url, { messages: user("say something") })).json();
+  assert.equal(noLp.choices[0].logprobs, null, "logprobs requested for the check are not leaked");
+  const hi = await local({ escalation: { minMeanLogprob: Math.min(-1e-6, mean + 1e-3) } });
+  const b = await (await chat(hi.url, { messages: user("say something") })).json();
+  assert.deepEqual([b.route.target, b.route.reason], ["cloud", "low_logprob"]);
+});
+
+test("local_only (header, body field, or policy) never reaches the cloud, even when checks fail or the request overflows", async () => {
+  const l = await local(alwaysEscalate);
+  const before = await cloudRequests(fx.cloud.url);
+  const a = await chat(l.url, { messages: user("What is 2+2?") }, { "x-edgellm-privacy": "local_only" });
+  assert.equal(a.headers.get("x-edgellm-route"), "local");
+  assert.equal((await a.json()).route.reason, "local_only");
+  const b = await chat(l.url, { messages: user("secret"), privacy: "local_only", stream: true });
+  assert.equal(b.headers.get("x-edgellm-route-reason"), "local_only");
+  const ev = await readSse(b);
+  assert.equal(ev.at(-1), "[DONE]");
+  const c = await chat(l.url, { messages: user(long(150)) }, { "x-edgellm-privacy": "local_only" });
+  assert.equal(c.status, 400);
+  assert.equal(c.headers.get("x-edgellm-route"), "rejected");
+  assert.match((await c.json()).error.message, /privacy is local_only/);
+  const bad = await chat(l.url, { messages: user("x") }, { "x-edgellm-privacy": "whatever" });
+  assert.equal(bad.status, 400);
+  const pol = await local({ ...alwaysEscalate, privacy: "local_only" });
+  const d = await chat(pol.url, { messages: user("hi"), privacy: "cloud_ok" });
+  assert.equal(d.headers.get("x-edgellm-route-reason"), "local_only");
+  assert.equal(await cloudRequests(fx.cloud.url), before, "the cloud saw none of these");
+});
+
+test("streaming through the router: cloud SSE passed through chunk by chunk (== cloud JSON), checked local answers re-streamed", async () => {
+  const l = await local({});
+  const messages = user(long(150));
+  const s = await chat(l.url, { messages, stream: true, stream_options: { include_usage: true } });
+  assert.equal(s.headers.get("content-type")?.startsWith("text/event-stream"), true);
+  assert.equal(s.headers.get("x-edgellm-route"), "cloud");
+  const events = await readSse(s);
+  assert.equal(events.at(-1), "[DONE]");
+  const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
+  assert.ok(chunks.length >= 3, "token chunks, not one blob");
+  assert.ok(chunks.every((c) => c.route?.reason === "context_overflow" && c.model === CLOUD_MODEL));
+  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+  assert.equal(chunks.at(-1).usage.completion_tokens, 6);
+  const json = await (await chat(l.url, { messages })).json();
+  assert.equal(text, json.choices[0].message.content);
+
+  const chk = await local({ escalation: { minMeanLogprob: -1e5 } });
+  const s2 = await chat(chk.url, { messages: user("hello"), stream: true });
+  assert.equal(s2.headers.get("x-edgellm-route-reason"), "local_default");
+  const ev2 = (await readSse(s2)).slice(0, -1).map((e) => JSON.parse(e));
+  const j2 = await (await chat(chk.url, { messages: user("hello") })).json();
+  assert.equal(ev2.map((c) => c.choices[0]?.delta?.content ?? "").join(""), j2.choices[0].message.content);
+  assert.equal(ev2.at(-1).choices[0].finish_reason, j2.choices[0].finish_reason);
+
+  const esc = await local(alwaysEscalate);
+  const s3 = await chat(esc.url, { messages: user("hello"), stream: true });
+  assert.equal(s3.headers.get("x-edgellm-route"), "cloud");
+  const ev3 = (await readSse(s3)).slice(0, -1).map((e) => JSON.parse(e));
+  assert.ok(ev3.every((c) => c.model === CLOUD_MODEL && c.route.reason === "low_logprob"));
+});
+
+test("spill: local queue at the threshold goes to the cloud", async () => {
+  const l = await local({ spill: { maxWaiting: 0 } });
+  const r = await chat(l.url, { messages: user("hi") });
+  assert.equal(r.headers.get("x-edgellm-route-reason"), "local_overloaded");
+  assert.equal((await r.json()).model, CLOUD_MODEL);
+});
+
+test("metrics: route counters per route and reason, cost estimate, escalation failures", async () => {
+  const l = await local({ ...alwaysEscalate, prices: { [CLOUD_MODEL]: { inputPerMTok: 1000, outputPerMTok: 2000 } } });
+  for (let i = 0; i < 2; i++) await (await chat(l.url, { messages: user("q" + i) })).json();
+  await (await chat(l.url, { messages: user("q"), privacy: "local_only" })).json();
+  assert.equal(await metric(l.url, 'edgellm_route_requests_total{route="cloud",reason="low_logprob"}'), 2);
+  assert.equal(await metric(l.url, 'edgellm_route_requests_total{route="local",reason="local_only"}'), 1);
+  const cost = await metric(l.url, "edgellm_route_cloud_estimated_cost_usd_total");
+  assert.ok(cost > 0, `cost ${cost}`);
+  assert.equal(await metric(l.url, "edgellm_route_cloud_request_seconds_count"), 2);
+  assert.equal(await metric(l.url, "edgellm_route_cloud_circuit_open"), 0);
+  // the server's own metrics are still there
+  assert.ok((await metric(l.url, "edgellm_generation_tokens_total")) > 0);
+});
