@@ -1,7 +1,8 @@
 /**
- * The element-wise and attention part of KernelSet, implemented with the TypeScript ops
- * (ref/ops.ts) plus argument checks. Both KernelSets inherit it for now: these ops are O(n) per
- * token (attention O(n*ctx)), small next to the matrix products; SIMD versions are future work.
+ * The element-wise and attention part of KernelSet: argument checks (shared by every set) and a
+ * TypeScript implementation (ref/ops.ts) of each op in a protected `run*` method. The ref set
+ * uses these as they are; the WASM set overrides the run methods it has SIMD kernels for
+ * (siluMul, add, rmsNorm, attention) and keeps softmax and rope here (O(n) per token, tiny).
  */
 import { KernelError } from "../errors.js";
 import { checkVec } from "./shape-checks.js";
@@ -22,7 +23,8 @@ export abstract class TsOps {
     checkVec("x", x, n * nRows);
     checkVec("weight", weight, n);
     checkVec("out", out, n * nRows);
-    ops.rmsNorm(x, weight, out, n, nRows, eps);
+    if (!(eps >= 0)) throw new KernelError(`rmsNorm: eps must be >= 0, got ${eps}`);
+    this.runRmsNorm(x, weight, out, n, nRows, eps);
   }
 
   /** In-place softmax of each row: x [nRows][n]. */
@@ -39,7 +41,7 @@ export abstract class TsOps {
     checkVec("gate", gate, n);
     checkVec("up", up, n);
     checkVec("out", out, n);
-    ops.siluMul(gate, up, out, n);
+    this.runSiluMul(gate, up, out, n);
   }
 
   /** out = a + b, n elements (out may alias a or b). */
@@ -48,7 +50,7 @@ export abstract class TsOps {
     checkVec("a", a, n);
     checkVec("b", b, n);
     checkVec("out", out, n);
-    ops.add(a, b, out, n);
+    this.runAdd(a, b, out, n);
   }
 
   /** In-place RoPE of x [nTokens][nHeads][headDim] at positions pos0.. (normal or NeoX). */
@@ -85,10 +87,37 @@ export abstract class TsOps {
     if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
       throw new KernelError(`attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`);
     }
+    if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
     checkVec("q", q, nTokens * nHead * hd);
     checkVec("k", k, nKV * nHeadKV * hd);
     checkVec("v", v, nKV * nHeadKV * hd);
     checkVec("out", out, nTokens * nHead * hd);
+    this.runAttention(q, k, v, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
+  }
+
+  // Implementations, called with validated arguments.
+  protected runRmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+    ops.rmsNorm(x, weight, out, n, nRows, eps);
+  }
+  protected runSiluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
+    ops.siluMul(gate, up, out, n);
+  }
+  protected runAdd(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    ops.add(a, b, out, n);
+  }
+  protected runAttention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+  ): void {
     ops.attention(q, k, v, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
   }
 }

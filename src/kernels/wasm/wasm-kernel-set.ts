@@ -45,6 +45,10 @@ const EXPORTS = [
   "matmul_q4_k",
   "matvec_q6_k",
   "matmul_q6_k",
+  "silu_mul",
+  "add_f32",
+  "rms_norm",
+  "attention_f32",
   "read_sum",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
@@ -87,6 +91,9 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
  *  4096 columns) should stay well inside a 512 KB L2. Multiples of 4 (the micro-kernels' width). */
 const MATMUL_TILE_F32 = 8;
 const MATMUL_TILE_Q = 16;
+
+/** Element counts below this run on the calling thread (a dispatch costs more than the work). */
+const PARALLEL_MIN = 1 << 16;
 
 const QUANTIZER: Partial<Record<ActFormat, ExportName>> = { q8_0: "quantize_q8_0", q8_1: "quantize_q8_1", q8_k: "quantize_q8_k" };
 
@@ -183,6 +190,81 @@ export class WasmKernelSet extends TsOps implements KernelSet {
 
   async dispose(): Promise<void> {
     await this.pool.dispose();
+  }
+
+  protected override runSiluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
+    const g = this.place("a0", gate, n, true);
+    const u = this.place("a1", up, n, true);
+    const o = this.place("a2", out, n, false);
+    this.elementwise("silu_mul", [g, u, o, n], n);
+    this.back(o, out, n);
+  }
+
+  protected override runAdd(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    const pa = this.place("a0", a, n, true);
+    const pb = this.place("a1", b, n, true);
+    const o = this.place("a2", out, n, false);
+    this.elementwise("add_f32", [pa, pb, o, n], n);
+    this.back(o, out, n);
+  }
+
+  protected override runRmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+    const px = this.place("a0", x, n * nRows, true);
+    const pw = this.place("a1", weight, n, true);
+    const o = this.place("a2", out, n * nRows, false);
+    const args = [px, pw, o, n, eps];
+    // One unit per row; a single row (decode) runs on the calling thread.
+    if (nRows * n < PARALLEL_MIN) this.fns[IDX.get("rms_norm")!]!(...args, 0, nRows);
+    else this.pool.run(IDX.get("rms_norm")!, args, nRows);
+    this.back(o, out, n * nRows);
+  }
+
+  protected override runAttention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+  ): void {
+    // K/V caches that do not live in WASM memory are copied in on every call: keep them in
+    // alloc() buffers to avoid that.
+    const nq = nTokens * nHead * hd;
+    const nk = nKV * nHeadKV * hd;
+    const pq = this.place("a0", q, nq, true);
+    const pk = this.place("a1", k, nk, true);
+    const pv = this.place("a2", v, nk, true);
+    const o = this.place("a3", out, nq, false);
+    // One unit per (token, head): threads split heads, each output row is computed whole.
+    this.pool.run(IDX.get("attention_f32")!, [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale], nTokens * nHead);
+    this.back(o, out, nq);
+  }
+
+  /** Element-wise kernel over n elements in 1024-element units, threaded when n is large. */
+  private elementwise(name: ExportName, args: number[], n: number): void {
+    const units = Math.ceil(n / 1024);
+    if (n < PARALLEL_MIN) this.fns[IDX.get(name)!]!(...args, 0, units);
+    else this.pool.run(IDX.get(name)!, args, units);
+  }
+
+  /** Byte offset of v's first n floats in WASM memory: v itself if it lives there, else a
+   *  scratch slot (filled from v when copyIn). */
+  private place(slot: string, v: Float32Array, n: number, copyIn: boolean): number {
+    const p = this.arena.offsetOf(v);
+    if (p >= 0) return p;
+    const s = this.buf(slot, n * 4);
+    if (copyIn) this.arena.f32(s, n).set(v.subarray(0, n));
+    return s;
+  }
+
+  /** Copies a result from scratch to `out` when out does not live in WASM memory. */
+  private back(ptr: number, out: Float32Array, n: number): void {
+    if (this.arena.offsetOf(out) < 0) out.set(this.arena.f32(ptr, n));
   }
 
   private own(pw: PreparedWeight): WasmWeight {

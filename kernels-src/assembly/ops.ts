@@ -1,0 +1,169 @@
+// Non-matrix ops on f32 data in the shared memory: SwiGLU, add, RMSNorm, and attention (decode
+// and causal prefill) with a flash-style online softmax. Work units are independent output rows
+// (attention: one (token, head) pair), so results do not depend on the thread count.
+// exp is our own (no Math tables: the module must stay free of data segments).
+
+const LOG2E: f32 = 1.4426950408889634;
+const LN2_HI: f32 = 0.693145751953125;
+const LN2_LO: f32 = 1.428606765330187e-6;
+
+/** e^x for f32x4: x = n*ln2 + r, |r| <= ln2/2, e^r by a degree-6 Taylor polynomial (relative
+ *  error < 2e-7), times 2^n built in the exponent bits. Inputs are clamped to [-87, 88]. */
+// @ts-ignore: decorator
+@inline export function exp4(x: v128): v128 {
+  x = f32x4.max(f32x4.min(x, f32x4.splat(88)), f32x4.splat(-87));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(<f32>(1.0 / 720));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+/** Scalar e^x with the same polynomial. */
+// @ts-ignore: decorator
+@inline export function expf1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** out = silu(gate) * up = gate / (1 + e^-gate) * up over elements [1024*u0, min(n, 1024*u1)). */
+export function silu_mul(gate: usize, up: usize, out: usize, n: i32, u0: i32, u1: i32): void {
+  const end = min<i32>(n, u1 << 10);
+  let i = u0 << 10;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(gate + o);
+    const s = f32x4.div(g, f32x4.add(f32x4.splat(1), exp4(f32x4.neg(g))));
+    v128.store(out + o, f32x4.mul(s, v128.load(up + o)));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(out + o, (g / (1 + expf1(-g))) * load<f32>(up + o));
+  }
+}
+
+/** out = a + b over elements [1024*u0, min(n, 1024*u1)). */
+export function add_f32(a: usize, b: usize, out: usize, n: i32, u0: i32, u1: i32): void {
+  const end = min<i32>(n, u1 << 10);
+  let i = u0 << 10;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** RMSNorm of rows u0..u1-1 of x [rows][n]: out = x / sqrt(mean(x^2) + eps) * w. */
+export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i32, u1: i32): void {
+  for (let r = u0; r < u1; r++) {
+    const px = x + ((<usize>r * <usize>n) << 2);
+    const po = out + ((<usize>r * <usize>n) << 2);
+    let a = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(px + (<usize>i << 2));
+      a = f32x4.add(a, f32x4.mul(v, v));
+    }
+    let ss: f32 = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+    for (; i < n; i++) {
+      const v = load<f32>(px + (<usize>i << 2));
+      ss += v * v;
+    }
+    const scale: f32 = <f32>1 / sqrt<f32>(ss / <f32>n + eps);
+    const sv = f32x4.splat(scale);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(po + o, f32x4.mul(f32x4.mul(v128.load(px + o), sv), v128.load(w + o)));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(po + o, load<f32>(px + o) * scale * load<f32>(w + o));
+    }
+  }
+}
+
+/** Dot of hd f32 at a and b (hd any size; SIMD over multiples of 4). */
+// @ts-ignore: decorator
+@inline function dot(a: usize, b: usize, hd: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= hd; i += 8) {
+    const o = <usize>i << 2;
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+  }
+  for (; i + 4 <= hd; i += 4) {
+    const o = <usize>i << 2;
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  s0 = f32x4.add(s0, s1);
+  let s: f32 = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
+  for (; i < hd; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  return s;
+}
+
+/**
+ * Causal GQA attention, one work unit per (token t, head h), u = t*nHead + h:
+ *   q, out: [nTok][nHead][hd]; k, v: [nKV][nHeadKV][hd]; token t sits at position pos0 + t and
+ *   sees cache positions 0..min(nKV-1, pos0+t); head h reads KV head h / (nHead/nHeadKV).
+ * Flash-style: one pass over the positions with a running max m, normaliser l and f32
+ * accumulator acc[hd] (kept in out's row): a new maximum rescales acc and l by e^(m_old-m_new),
+ * so no [nKV] score buffer is needed. Consecutive units are the heads of one token, so the heads
+ * of a GQA group read the same K/V rows back to back (from cache).
+ */
+export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i32, nKV: i32, nHead: i32, nHeadKV: i32, hd: i32, pos0: i32, scale: f32, u0: i32, u1: i32): void {
+  const group = nHead / nHeadKV;
+  const kvStride = (<usize>nHeadKV * <usize>hd) << 2;
+  const hdb = <usize>hd << 2;
+  for (let u = u0; u < u1; u++) {
+    const t = u / nHead;
+    const h = u - t * nHead;
+    const last = min<i32>(nKV - 1, pos0 + t);
+    const pq = q + <usize>u * hdb;
+    const po = out + <usize>u * hdb;
+    const kvo = <usize>(h / group) * hdb;
+    memory.fill(po, 0, hdb);
+    let m: f32 = -Infinity;
+    let l: f32 = 0;
+    for (let j = 0; j <= last; j++) {
+      const row = <usize>j * kvStride + kvo;
+      const s = dot(pq, k + row, hd) * scale;
+      let p: f32;
+      if (s > m) {
+        const c = expf1(m - s); // 0 on the first position (m = -inf, clamped exp ~ 1e-38 * 0 = 0)
+        l = l * c;
+        const cv = f32x4.splat(c);
+        let i = 0;
+        for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), cv));
+        for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) * c);
+        m = s;
+        p = 1;
+      } else {
+        p = expf1(s - m);
+      }
+      l += p;
+      const pv = f32x4.splat(p);
+      const pvr = v + row;
+      let i = 0;
+      for (; i + 4 <= hd; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(po + o, f32x4.add(v128.load(po + o), f32x4.mul(pv, v128.load(pvr + o))));
+      }
+      for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) + p * load<f32>(pvr + (<usize>i << 2)));
+    }
+    const il = f32x4.splat(<f32>1 / l);
+    let i = 0;
+    for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
+    for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) / l);
+  }
+}
