@@ -24,10 +24,22 @@ export type ForwardResult =
   | { written: false; decision: RouteDecision };
 
 function failedDecision(d: RouteDecision, e: CloudError): RouteDecision {
-  return { ...d, route: "local", escalationFailed: true, cloudError: `${e.kind}: ${e.message.split("\n")[0]}` };
+  return {
+    ...d,
+    route: "local",
+    escalationFailed: true,
+    cloudError: `${e.kind}: ${e.message.split("\n")[0]}`,
+  };
 }
 
-export async function forwardToCloud(router: Router, res: ServerResponse, body: Obj, decision: RouteDecision, fallback: Fallback, elapsedMs: number): Promise<ForwardResult> {
+export async function forwardToCloud(
+  router: Router,
+  res: ServerResponse,
+  body: Obj,
+  decision: RouteDecision,
+  fallback: Fallback,
+  elapsedMs: number,
+): Promise<ForwardResult> {
   const cloud = router.cloud!;
   const ac = new AbortController();
   const onClose = () => {
@@ -53,7 +65,13 @@ export async function forwardToCloud(router: Router, res: ServerResponse, body: 
     const start = () => {
       if (started) return;
       started = true;
-      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no", ...routeHeaders(decision) });
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+        ...routeHeaders(decision),
+      });
       res.flushHeaders();
     };
     try {
@@ -67,7 +85,8 @@ export async function forwardToCloud(router: Router, res: ServerResponse, body: 
         let out = data;
         try {
           const chunk = JSON.parse(data) as Obj;
-          if (typeof chunk === "object" && chunk !== null && !Array.isArray(chunk)) out = JSON.stringify({ ...chunk, route });
+          if (typeof chunk === "object" && chunk !== null && !Array.isArray(chunk))
+            out = JSON.stringify({ ...chunk, route });
         } catch {
           // not JSON: passed through untouched
         }
@@ -83,14 +102,20 @@ export async function forwardToCloud(router: Router, res: ServerResponse, body: 
       if (!started) throw ce;
       // Mid-stream failure: the client already has part of the cloud answer; say so and end.
       router.metrics.failures.inc({ kind: ce.kind });
-      res.write(`data: ${JSON.stringify(errorBody(`cloud stream failed: ${ce.message.split("\n")[0]}`, "cloud_stream_failed", decision, "server_error"))}\n\n`);
+      res.write(
+        `data: ${JSON.stringify(errorBody(`cloud stream failed: ${ce.message.split("\n")[0]}`, "cloud_stream_failed", decision, "server_error"))}\n\n`,
+      );
       res.end("data: [DONE]\n\n");
-      return { written: true, decision: { ...decision, cloudError: `${ce.kind}: ${ce.message.split("\n")[0]}` } };
+      return {
+        written: true,
+        decision: { ...decision, cloudError: `${ce.kind}: ${ce.message.split("\n")[0]}` },
+      };
     }
   } catch (e) {
     const ce = e instanceof CloudError ? e : new CloudError(String((e as Error)?.message ?? e), "protocol");
     router.metrics.failures.inc({ kind: ce.kind });
-    if (ce.kind === "aborted" || res.destroyed) return { written: true, decision: { ...decision, cloudError: "aborted: client went away" } };
+    if (ce.kind === "aborted" || res.destroyed)
+      return { written: true, decision: { ...decision, cloudError: "aborted: client went away" } };
     if (fallback.kind === "answer") {
       const d = failedDecision(decision, ce);
       if (stream) writeCompletionAsSse(res, fallback.body, d, includeUsage);
@@ -103,9 +128,27 @@ export async function forwardToCloud(router: Router, res: ServerResponse, body: 
     if (fallback.kind === "local") return { written: false, decision: failedDecision(decision, ce) };
     const d: RouteDecision = { ...decision, cloudError: `${ce.kind}: ${ce.message.split("\n")[0]}` };
     // The cloud refused the request itself (4xx): pass its status on; its failures are 502/503.
-    const status = ce.kind === "http" && ce.status !== undefined && ce.status < 500 && ce.status !== 429 && ce.status !== 408 ? ce.status : ce.kind === "http" || ce.kind === "protocol" ? 502 : 503;
+    const status =
+      ce.kind === "http" &&
+      ce.status !== undefined &&
+      ce.status < 500 &&
+      ce.status !== 429 &&
+      ce.status !== 408
+        ? ce.status
+        : ce.kind === "http" || ce.kind === "protocol"
+          ? 502
+          : 503;
     res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...routeHeaders(d) });
-    res.end(JSON.stringify(errorBody(`the request needs the cloud (${decision.reason}: ${decision.details}) and the cloud failed: ${ce.message.split("\n")[0]}`, "cloud_unavailable", d, "server_error")));
+    res.end(
+      JSON.stringify(
+        errorBody(
+          `the request needs the cloud (${decision.reason}: ${decision.details}) and the cloud failed: ${ce.message.split("\n")[0]}`,
+          "cloud_unavailable",
+          d,
+          "server_error",
+        ),
+      ),
+    );
     return { written: true, decision: d };
   } finally {
     res.off("close", onClose);

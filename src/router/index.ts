@@ -1,12 +1,35 @@
 /** Edge + cloud routing: the cloud client, the policy, decisions, and the server hook. */
-export { CloudClient, normalizeBaseUrl, type CloudClientOptions, type CloudCallOptions, type CloudJson, type CloudStream } from "./cloud-client.js";
+export {
+  CloudClient,
+  normalizeBaseUrl,
+  type CloudClientOptions,
+  type CloudCallOptions,
+  type CloudJson,
+  type CloudStream,
+} from "./cloud-client.js";
 export { CircuitBreaker, type BreakerState, type BreakerOptions } from "./breaker.js";
 export { CloudError, PolicyError, type CloudFailureKind } from "./errors.js";
-export { parsePolicy, loadPolicy, DEFAULT_POLICY, hasEscalation, type Policy, type Privacy, type VerifierSpec, type Price } from "./policy.js";
+export {
+  parsePolicy,
+  loadPolicy,
+  DEFAULT_POLICY,
+  hasEscalation,
+  type Policy,
+  type Privacy,
+  type VerifierSpec,
+  type Price,
+} from "./policy.js";
 export { planRoute, judgeLocal, type Plan, type RoutingEnv } from "./decide.js";
 export { decisionJson, type Route, type RouteReason, type RouteDecision } from "./decision.js";
 export { extractFeatures, type RequestFeatures } from "./features.js";
-export { buildVerifier, agreement, meanLogprob, type LocalOutcome, type Verifier, type VerifierResult } from "./signals.js";
+export {
+  buildVerifier,
+  agreement,
+  meanLogprob,
+  type LocalOutcome,
+  type Verifier,
+  type VerifierResult,
+} from "./signals.js";
 export { Router, createRouter, type RouterOptions, type CloudFlags } from "./router.js";
 export { installRouter, type RoutableServer } from "./server-hook.js";
 export { ROUTE_HEADER, REASON_HEADER, ESCALATION_HEADER } from "./openai-shapes.js";

@@ -22,17 +22,44 @@ export interface LocalResult {
 /**
  * @param checks false: just the client's request, non-streaming (spill fallback); no signals.
  */
-export async function answerLocally(app: FastifyInstance, router: Router, body: Obj, f: RequestFeatures, headers: Record<string, string>, checks = true): Promise<LocalResult> {
+export async function answerLocally(
+  app: FastifyInstance,
+  router: Router,
+  body: Obj,
+  f: RequestFeatures,
+  headers: Record<string, string>,
+  checks = true,
+): Promise<LocalResult> {
   const { stream: _s, stream_options: _so, privacy: _p, ...rest } = body;
   if (!checks) {
-    const r = await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { ...headers, "content-type": "application/json" }, payload: JSON.stringify({ ...rest, stream: false }) });
+    const r = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      headers: { ...headers, "content-type": "application/json" },
+      payload: JSON.stringify({ ...rest, stream: false }),
+    });
     return { status: r.statusCode, body: parseBody(r.body) };
   }
   const wantLogprobs = body.logprobs === true;
-  const primary: Obj = { ...rest, stream: false, n: 1, logprobs: true, top_logprobs: wantLogprobs ? body.top_logprobs : undefined };
+  const primary: Obj = {
+    ...rest,
+    stream: false,
+    n: 1,
+    logprobs: true,
+    top_logprobs: wantLogprobs ? body.top_logprobs : undefined,
+  };
   const ag = router.policy.escalation.agreement;
-  const call = (payload: Obj) => app.inject({ method: "POST", url: "/v1/chat/completions", headers: { ...headers, "content-type": "application/json" }, payload: JSON.stringify(payload) });
-  const [main, extra] = await Promise.all([call(primary), ag ? call({ ...primary, n: ag.samples - 1, temperature: ag.temperature, seed: undefined }) : undefined]);
+  const call = (payload: Obj) =>
+    app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      headers: { ...headers, "content-type": "application/json" },
+      payload: JSON.stringify(payload),
+    });
+  const [main, extra] = await Promise.all([
+    call(primary),
+    ag ? call({ ...primary, n: ag.samples - 1, temperature: ag.temperature, seed: undefined }) : undefined,
+  ]);
   const parsed = parseBody(main.body);
   if (main.statusCode !== 200) return { status: main.statusCode, body: parsed };
 

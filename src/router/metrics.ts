@@ -19,10 +19,29 @@ export class RouterMetrics {
 
   constructor(registry: Registry, breaker?: CircuitBreaker) {
     const registers = [registry];
-    this.requests = new Counter({ name: "edgellm_route_requests_total", help: "Chat requests by where they ran and why", labelNames: ["route", "reason"], registers });
-    this.failures = new Counter({ name: "edgellm_route_escalation_failures_total", help: "Cloud calls that failed when the policy wanted the cloud, by failure kind", labelNames: ["kind"], registers });
-    this.cloudSeconds = new Histogram({ name: "edgellm_route_cloud_request_seconds", help: "Cloud call latency (to the response headers for streams)", buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
-    this.cost = new Counter({ name: "edgellm_route_cloud_estimated_cost_usd_total", help: "Estimated cloud spend from the policy's price table", registers });
+    this.requests = new Counter({
+      name: "edgellm_route_requests_total",
+      help: "Chat requests by where they ran and why",
+      labelNames: ["route", "reason"],
+      registers,
+    });
+    this.failures = new Counter({
+      name: "edgellm_route_escalation_failures_total",
+      help: "Cloud calls that failed when the policy wanted the cloud, by failure kind",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.cloudSeconds = new Histogram({
+      name: "edgellm_route_cloud_request_seconds",
+      help: "Cloud call latency (to the response headers for streams)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.cost = new Counter({
+      name: "edgellm_route_cloud_estimated_cost_usd_total",
+      help: "Estimated cloud spend from the policy's price table",
+      registers,
+    });
     new Gauge({
       name: "edgellm_route_cloud_circuit_open",
       help: "1 while the cloud circuit breaker is open",

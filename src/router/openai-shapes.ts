@@ -32,25 +32,64 @@ export function choiceText(body: Obj, index = 0): string {
 export function choiceLogprobs(body: Obj, index = 0): number[] {
   const ch = (body.choices as Obj[] | undefined)?.[index];
   const content = (ch?.logprobs as Obj | null | undefined)?.content;
-  return Array.isArray(content) ? content.map((t) => (t as Obj).logprob).filter((x): x is number => typeof x === "number") : [];
+  return Array.isArray(content)
+    ? content.map((t) => (t as Obj).logprob).filter((x): x is number => typeof x === "number")
+    : [];
 }
 
-export function errorBody(message: string, code: string, d: RouteDecision, type = "invalid_request_error"): Obj {
+export function errorBody(
+  message: string,
+  code: string,
+  d: RouteDecision,
+  type = "invalid_request_error",
+): Obj {
   return { error: { message, type, param: null, code }, route: decisionJson(d) };
 }
 
 /** Write a finished chat.completion to `res` as SSE chunks + [DONE], with the route on each chunk. */
-export function writeCompletionAsSse(res: ServerResponse, body: Obj, d: RouteDecision, includeUsage: boolean): void {
+export function writeCompletionAsSse(
+  res: ServerResponse,
+  body: Obj,
+  d: RouteDecision,
+  includeUsage: boolean,
+): void {
   const route = decisionJson(d);
-  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...routeHeaders(d) });
-  const base = { id: body.id, object: "chat.completion.chunk", created: body.created, model: body.model, system_fingerprint: body.system_fingerprint ?? null };
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    ...routeHeaders(d),
+  });
+  const base = {
+    id: body.id,
+    object: "chat.completion.chunk",
+    created: body.created,
+    model: body.model,
+    system_fingerprint: body.system_fingerprint ?? null,
+  };
   const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
   for (const ch of (body.choices as Obj[]) ?? []) {
     const msg = (ch.message as Obj) ?? {};
     const lp = ch.logprobs ?? null;
-    send({ ...base, choices: [{ index: ch.index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }], route });
-    send({ ...base, choices: [{ index: ch.index, delta: { content: msg.content ?? "" }, logprobs: lp, finish_reason: null }], route });
-    send({ ...base, choices: [{ index: ch.index, delta: {}, logprobs: null, finish_reason: ch.finish_reason ?? "stop" }], route });
+    send({
+      ...base,
+      choices: [
+        { index: ch.index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null },
+      ],
+      route,
+    });
+    send({
+      ...base,
+      choices: [
+        { index: ch.index, delta: { content: msg.content ?? "" }, logprobs: lp, finish_reason: null },
+      ],
+      route,
+    });
+    send({
+      ...base,
+      choices: [{ index: ch.index, delta: {}, logprobs: null, finish_reason: ch.finish_reason ?? "stop" }],
+      route,
+    });
   }
   if (includeUsage && body.usage) send({ ...base, choices: [], usage: body.usage, route });
   res.end("data: [DONE]\n\n");

@@ -43,7 +43,10 @@ export class Router {
     this.cloud = o.cloud;
     this.verifiers = [...this.policy.escalation.verifiers.map(buildVerifier), ...(o.verifiers ?? [])];
     if (this.cloud && this.policy.budgets.maxCostUsd !== undefined && !this.policy.prices[this.cloud.model]) {
-      throw new PolicyError(`budgets.maxCostUsd is set but prices has no entry for the cloud model '${this.cloud.model}'`, { field: `prices.${this.cloud.model}`, hint: "add { inputPerMTok, outputPerMTok } for it" });
+      throw new PolicyError(
+        `budgets.maxCostUsd is set but prices has no entry for the cloud model '${this.cloud.model}'`,
+        { field: `prices.${this.cloud.model}`, hint: "add { inputPerMTok, outputPerMTok } for it" },
+      );
     }
     this.metrics = new RouterMetrics(o.registry ?? new Registry(), this.cloud?.breaker);
   }
@@ -52,7 +55,12 @@ export class Router {
     return planRoute(this.policy, { ...env, cloudModel: this.cloud?.model }, f);
   }
 
-  judge(f: RequestFeatures, env: Omit<RoutingEnv, "cloudModel">, o: LocalOutcome, elapsedMs: number): RouteDecision {
+  judge(
+    f: RequestFeatures,
+    env: Omit<RoutingEnv, "cloudModel">,
+    o: LocalOutcome,
+    elapsedMs: number,
+  ): RouteDecision {
     return judgeLocal(this.policy, { ...env, cloudModel: this.cloud?.model }, f, o, elapsedMs);
   }
 
@@ -63,7 +71,11 @@ export class Router {
         out.push(await v(question, answer));
       } catch (e) {
         // A broken verifier must not lose the request: it abstains, and says why.
-        out.push({ name: "verifier", accepted: undefined, detail: `verifier failed: ${(e as Error).message}` });
+        out.push({
+          name: "verifier",
+          accepted: undefined,
+          detail: `verifier failed: ${(e as Error).message}`,
+        });
       }
     }
     return out;
@@ -81,7 +93,12 @@ export class Router {
 }
 
 /** Router from CLI-style settings: the cloud client takes its timeouts/retries/breaker from the policy. */
-export function createRouter(policy: Policy, cloud: CloudFlags | undefined, registry?: Registry, verifiers?: Verifier[]): Router {
+export function createRouter(
+  policy: Policy,
+  cloud: CloudFlags | undefined,
+  registry?: Registry,
+  verifiers?: Verifier[],
+): Router {
   const c = policy.cloud;
   const client = cloud
     ? new CloudClient({

@@ -59,18 +59,37 @@ export function installRouter(server: RoutableServer, router: Router): void {
 
     if (plan.kind === "reject") {
       router.record(plan.decision);
-      return reply.code(plan.status).headers(routeHeaders(plan.decision)).send(errorBody(`cannot route this request: ${plan.decision.details}`, `route_${plan.decision.reason}`, plan.decision));
+      return reply
+        .code(plan.status)
+        .headers(routeHeaders(plan.decision))
+        .send(
+          errorBody(
+            `cannot route this request: ${plan.decision.details}`,
+            `route_${plan.decision.reason}`,
+            plan.decision,
+          ),
+        );
     }
 
     if (plan.kind === "cloud") {
       reply.hijack();
-      const fb = plan.decision.reason === "local_overloaded" ? ({ kind: "local" } as const) : ({ kind: "none" } as const);
+      const fb =
+        plan.decision.reason === "local_overloaded"
+          ? ({ kind: "local" } as const)
+          : ({ kind: "none" } as const);
       const r = await forwardToCloud(router, res, body, plan.decision, fb, performance.now() - t0);
       router.record(r.decision);
       if (r.written) return reply;
       // Spill failed: run locally after all. The hijacked reply cannot go back to the handler, so
       // answer through the same inner call the local-first path uses.
-      const local = await answerLocally(app, router, body, f, innerHeaders(req.headers.authorization, secret), false);
+      const local = await answerLocally(
+        app,
+        router,
+        body,
+        f,
+        innerHeaders(req.headers.authorization, secret),
+        false,
+      );
       writeLocal(res, local.status, local.body, r.decision, f.stream, body);
       return reply;
     }
@@ -97,7 +116,14 @@ export function installRouter(server: RoutableServer, router: Router): void {
       writeLocal(res, 200, local.body, decision, f.stream, body);
       return reply;
     }
-    const r = await forwardToCloud(router, res, body, decision, { kind: "answer", body: local.body }, performance.now() - t0);
+    const r = await forwardToCloud(
+      router,
+      res,
+      body,
+      decision,
+      { kind: "answer", body: local.body },
+      performance.now() - t0,
+    );
     router.record(r.decision);
     return reply;
   });
@@ -109,7 +135,14 @@ function innerHeaders(auth: string | undefined, secret: string): Record<string, 
   return h;
 }
 
-function writeLocal(res: import("node:http").ServerResponse, status: number, body: Obj, d: RouteDecision, stream: boolean, req: Obj): void {
+function writeLocal(
+  res: import("node:http").ServerResponse,
+  status: number,
+  body: Obj,
+  d: RouteDecision,
+  stream: boolean,
+  req: Obj,
+): void {
   if (res.destroyed) return;
   if (status === 200 && stream) {
     writeCompletionAsSse(res, body, d, (req.stream_options as Obj | undefined)?.include_usage === true);

@@ -28,10 +28,28 @@ export async function setup(): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), "router-"));
   const localPath = join(dir, "local.gguf");
   const cloudPath = join(dir, "cloud.gguf");
-  const spec = { arch: "llama", nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 1024, nVocab: 600 } as const;
+  const spec = {
+    arch: "llama",
+    nEmbd: 64,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 96,
+    nCtx: 1024,
+    nVocab: 600,
+  } as const;
   await writeTestModel(localPath, { ...spec, seed: 3 });
   await writeTestModel(cloudPath, { ...spec, seed: 11 });
-  const cloud = await startServe(cloudPath, ["--parallel", "4", "--ctx-size", "1024", "--threads", "1", "--model-id", CLOUD_MODEL]);
+  const cloud = await startServe(cloudPath, [
+    "--parallel",
+    "4",
+    "--ctx-size",
+    "1024",
+    "--threads",
+    "1",
+    "--model-id",
+    CLOUD_MODEL,
+  ]);
   const llm = await loadLLM(localPath, { kernels: "wasm", threads: 1, parallel: 8, contextSize: LOCAL_CTX });
   return {
     dir,
@@ -54,9 +72,17 @@ export interface Local {
 }
 
 /** A local server with the router installed; `cloudUrl` undefined = no cloud. */
-export async function startLocal(llm: LLM, policyJson: unknown, cloudUrl: string | undefined): Promise<Local> {
+export async function startLocal(
+  llm: LLM,
+  policyJson: unknown,
+  cloudUrl: string | undefined,
+): Promise<Local> {
   const server = buildServer(llm, { modelId: LOCAL_MODEL });
-  const router = createRouter(parsePolicy(policyJson, "test-policy"), cloudUrl ? { url: cloudUrl, model: CLOUD_MODEL } : undefined, server.ctx.metrics.registry);
+  const router = createRouter(
+    parsePolicy(policyJson, "test-policy"),
+    cloudUrl ? { url: cloudUrl, model: CLOUD_MODEL } : undefined,
+    server.ctx.metrics.registry,
+  );
   installRouter(server, router);
   await server.app.listen({ port: 0, host: "127.0.0.1" });
   const port = (server.app.server.address() as AddressInfo).port;
@@ -64,16 +90,22 @@ export async function startLocal(llm: LLM, policyJson: unknown, cloudUrl: string
 }
 
 export const chat = (url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ model: LOCAL_MODEL, max_tokens: 6, temperature: 0, ...body }) });
+  fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ model: LOCAL_MODEL, max_tokens: 6, temperature: 0, ...body }),
+  });
 
 export const user = (s: string) => [{ role: "user", content: s }];
 
 /** Value of one series in a Prometheus text exposition (0 when absent). */
 export async function metric(url: string, series: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  for (const line of text.split("\n")) if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
+  for (const line of text.split("\n"))
+    if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
   return 0;
 }
 
 /** Requests the cloud server has answered so far (its own counter). */
-export const cloudRequests = (cloudUrl: string) => metric(cloudUrl, 'edgellm_requests_total{endpoint="chat",status="200"}');
+export const cloudRequests = (cloudUrl: string) =>
+  metric(cloudUrl, 'edgellm_requests_total{endpoint="chat",status="200"}');

@@ -5,7 +5,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readSse } from "../server/serve-process.js";
-import { chat, cloudRequests, CLOUD_MODEL, LOCAL_MODEL, metric, setup, startLocal, user, type Fixture, type Local } from "./harness.js";
+import {
+  chat,
+  cloudRequests,
+  CLOUD_MODEL,
+  LOCAL_MODEL,
+  metric,
+  setup,
+  startLocal,
+  user,
+  type Fixture,
+  type Local,
+} from "./harness.js";
 
 let fx: Fixture;
 const open: Local[] = [];
@@ -50,7 +61,13 @@ test("context overflow goes to the cloud (prompt + max_tokens > local context); 
   assert.match(j.route.details, /> local context 128/);
   assert.equal(await cloudRequests(fx.cloud.url), before + 1);
   // Same request straight to the cloud at temperature 0: identical text.
-  const direct = await (await fetch(`${fx.cloud.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: CLOUD_MODEL, messages, max_tokens: 6, temperature: 0 }) })).json();
+  const direct = await (
+    await fetch(`${fx.cloud.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: CLOUD_MODEL, messages, max_tokens: 6, temperature: 0 }),
+    })
+  ).json();
   assert.equal(j.choices[0].message.content, direct.choices[0].message.content);
   // A short prompt whose max_tokens alone overflows also goes to the cloud.
   const r2 = await chat(l.url, { messages: user("hi"), max_tokens: 200 });
@@ -59,11 +76,24 @@ test("context overflow goes to the cloud (prompt + max_tokens > local context); 
 
 test("capabilities: tools go to the cloud; images go to the cloud (a text-only cloud refuses them: its 400 is passed on)", async () => {
   const l = await local({});
-  const r = await chat(l.url, { messages: user("weather?"), tools: [{ type: "function", function: { name: "weather", parameters: { type: "object" } } }] });
+  const r = await chat(l.url, {
+    messages: user("weather?"),
+    tools: [{ type: "function", function: { name: "weather", parameters: { type: "object" } } }],
+  });
   assert.equal(r.status, 200);
   assert.equal(r.headers.get("x-edgellm-route-reason"), "needs_tools");
   assert.equal((await r.json()).model, CLOUD_MODEL);
-  const img = await chat(l.url, { messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }] });
+  const img = await chat(l.url, {
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "what is this" },
+          { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+        ],
+      },
+    ],
+  });
   assert.equal(img.headers.get("x-edgellm-route"), "cloud");
   assert.equal(img.headers.get("x-edgellm-route-reason"), "needs_images");
   assert.equal(img.status, 400);
@@ -173,7 +203,10 @@ test("spill: local queue at the threshold goes to the cloud", async () => {
 });
 
 test("metrics: route counters per route and reason, cost estimate, escalation failures", async () => {
-  const l = await local({ ...alwaysEscalate, prices: { [CLOUD_MODEL]: { inputPerMTok: 1000, outputPerMTok: 2000 } } });
+  const l = await local({
+    ...alwaysEscalate,
+    prices: { [CLOUD_MODEL]: { inputPerMTok: 1000, outputPerMTok: 2000 } },
+  });
   for (let i = 0; i < 2; i++) await (await chat(l.url, { messages: user("q" + i) })).json();
   await (await chat(l.url, { messages: user("q"), privacy: "local_only" })).json();
   assert.equal(await metric(l.url, 'edgellm_route_requests_total{route="cloud",reason="low_logprob"}'), 2);
