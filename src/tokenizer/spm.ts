@@ -7,28 +7,69 @@
  * merged, so every finished symbol is either a token or a single character; a character that is
  * not a token falls back to its UTF-8 byte tokens <0xNN>. (The reference also keeps a map to
  * split finished symbols back along their merges; by the argument above it never applies.)
+ *
+ * Speed, without changing the result:
+ * - Symbols are integer ids: a token id, or nVocab + code point for a character that is no token.
+ *   "Is left+right a token, and which" is memoised per id pair in a PairTable, so the merge loop
+ *   does no string slicing and no string-keyed lookups after a pair's first occurrence.
+ * - The fragment is cut into words before each "▁" run, except after a character c such that some
+ *   token contains "c▁". A symbol spanning such a cut would be a token containing "c▁" (every
+ *   multi-character symbol is a token), so no merge crosses a cut: merges in different words are
+ *   independent and the per-word results concatenate to the whole-fragment result. Words repeat
+ *   in natural text, so their ids are cached.
  */
 import { TokenizerError } from "../errors.js";
-import { IndexHeap } from "./heap.js";
+import { PAIR_ABSENT, PairTable } from "./pair-table.js";
 import { utf8Encode } from "./unicode.js";
 import type { VocabData } from "./vocab.js";
 
-export class SpmModel {
-  private readonly byteIds = new Int32Array(256).fill(-2); // -2 = not looked up yet
+const SPACE_MARK = 0x2581; // "▁"
+const NO_ID = -2; // char-id table: not looked up yet
+/** Words longer than this (UTF-16 units) are not cached (a run of CJK text is one long word). */
+const CACHE_WORD_MAX = 128;
+const CACHE_LIMIT = 1 << 16;
 
+export class SpmModel {
+  private readonly byteIds = new Int32Array(256).fill(NO_ID);
+  private readonly nVocab: number;
   /** Longest token text in UTF-16 units: longer pairs cannot be tokens, so skip the lookup. */
   private readonly maxLen: number;
+  /** joinsSpace[u] = 1 when some token contains UTF-16 unit u (not "▁") followed by "▁". */
+  private readonly joinsSpace = new Uint8Array(65536);
+  /** Symbol id of a one-unit (BMP) character; NO_ID until first seen. */
+  private readonly bmpIds = new Int32Array(65536).fill(NO_ID);
+  private readonly astralIds = new Map<number, number>();
+  /** (left symbol, right symbol) -> merged token id, or -1 when the concatenation is no token. */
+  private readonly pairs = new PairTable();
+  private readonly wordCache = new Map<string, Int32Array>();
+
+  // Scratch, grown on demand. Symbol k of the current word: id, length in UTF-16 units (0 =
+  // merged away), doubly linked neighbours.
+  private sym = new Int32Array(64);
+  private len = new Int32Array(64);
+  private prev = new Int32Array(64);
+  private next = new Int32Array(64);
+  private readonly queue = new BigramQueue();
+  private readonly wordOut: number[] = [];
 
   constructor(private readonly vocab: VocabData) {
+    const { tokens } = vocab;
+    this.nVocab = tokens.length;
     let m = 0;
-    for (const t of vocab.tokens) m = Math.max(m, t.length);
+    for (const t of tokens) {
+      if (t.length > m) m = t.length;
+      for (let k = t.indexOf("\u2581", 1); k > 0; k = t.indexOf("\u2581", k + 1)) {
+        const u = t.charCodeAt(k - 1);
+        if (u !== SPACE_MARK) this.joinsSpace[u] = 1;
+      }
+    }
     this.maxLen = m;
   }
 
   /** Token id for a raw byte: <0xNN>, else the one-byte text itself. */
   byteToken(b: number): number {
     let id = this.byteIds[b];
-    if (id === -2) {
+    if (id === NO_ID) {
       const hex = "<0x" + b.toString(16).toUpperCase().padStart(2, "0") + ">";
       id =
         this.vocab.textToId.get(hex) ??
@@ -47,64 +88,204 @@ export class SpmModel {
 
   /** Append the ids of one escaped fragment to `out`. */
   encodeFragment(text: string, out: number[]): void {
-    const { textToId, scores } = this.vocab;
-    // Symbols over UTF-16 offsets; one per code point.
-    const startArr: number[] = [];
-    for (let i = 0; i < text.length;) {
-      startArr.push(i);
-      const c = text.charCodeAt(i);
-      i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+    const { joinsSpace } = this;
+    let w0 = 0;
+    for (let i = text.indexOf("\u2581", 1); i > 0; i = text.indexOf("\u2581", i + 1)) {
+      const u = text.charCodeAt(i - 1);
+      if (u === SPACE_MARK || joinsSpace[u]) continue;
+      this.encodeWordCached(text.slice(w0, i), out);
+      w0 = i;
     }
-    const n = startArr.length;
+    if (w0 < text.length) this.encodeWordCached(w0 === 0 ? text : text.slice(w0), out);
+  }
+
+  private encodeWordCached(word: string, out: number[]): void {
+    if (word.length > CACHE_WORD_MAX) {
+      this.encodeWord(word, out);
+      return;
+    }
+    let ids = this.wordCache.get(word);
+    if (ids === undefined) {
+      const tmp = this.wordOut;
+      tmp.length = 0;
+      this.encodeWord(word, tmp);
+      ids = Int32Array.from(tmp);
+      if (this.wordCache.size >= CACHE_LIMIT) this.wordCache.clear();
+      this.wordCache.set(word, ids);
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+  }
+
+  /** Symbol id of one character: its token id, else nVocab + code point. */
+  private charId(text: string, cp: number, units: number): number {
+    if (units === 1) {
+      let id = this.bmpIds[cp];
+      if (id === NO_ID) {
+        id = this.vocab.textToId.get(text) ?? this.nVocab + cp;
+        this.bmpIds[cp] = id;
+      }
+      return id;
+    }
+    let id = this.astralIds.get(cp);
+    if (id === undefined) {
+      id = this.vocab.textToId.get(text) ?? this.nVocab + cp;
+      this.astralIds.set(cp, id);
+    }
+    return id;
+  }
+
+  private symText(id: number): string {
+    return id < this.nVocab ? this.vocab.tokens[id] : String.fromCodePoint(id - this.nVocab);
+  }
+
+  /** Token id spelled by symbols a then b, or -1. */
+  private merged(a: number, b: number): number {
+    let id = this.pairs.get(a, b);
+    if (id === PAIR_ABSENT) {
+      id = this.vocab.textToId.get(this.symText(a) + this.symText(b)) ?? -1;
+      this.pairs.set(a, b, id);
+    }
+    return id;
+  }
+
+  private ensureScratch(n: number): void {
+    if (this.sym.length >= n) return;
+    let cap = this.sym.length;
+    while (cap < n) cap *= 2;
+    this.sym = new Int32Array(cap);
+    this.len = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+    this.next = new Int32Array(cap);
+  }
+
+  /** Queue the pair (l, r) if their concatenation is a token. */
+  private tryAdd(l: number, r: number): void {
+    if (l < 0 || r < 0) return;
+    const size = this.len[l] + this.len[r];
+    if (size > this.maxLen) return;
+    const id = this.merged(this.sym[l], this.sym[r]);
+    if (id >= 0) this.queue.push(this.vocab.scores[id], l, r, size, id);
+  }
+
+  /** Merge one word (no cut inside) and append its ids to `out`. */
+  private encodeWord(word: string, out: number[]): void {
+    this.ensureScratch(word.length);
+    let n = 0;
+    for (let i = 0; i < word.length;) {
+      const c = word.charCodeAt(i);
+      const units = c >= 0xd800 && c <= 0xdbff && i + 1 < word.length ? 2 : 1;
+      const cp = units === 2 ? word.codePointAt(i)! : c;
+      this.sym[n] = this.charId(units === 2 ? word.slice(i, i + 2) : word[i], cp, units);
+      this.len[n] = units;
+      this.prev[n] = n - 1;
+      this.next[n] = n + 1;
+      n++;
+      i += units;
+    }
     if (n === 0) return;
-    const start = Int32Array.from(startArr);
-    const len = new Int32Array(n);
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      len[i] = (i + 1 < n ? start[i + 1] : text.length) - start[i];
-      prev[i] = i - 1;
-      next[i] = i + 1 < n ? i + 1 : -1;
-    }
-    const qLeft: number[] = [];
-    const qRight: number[] = [];
-    const qScore: number[] = [];
-    const qSize: number[] = [];
-    // Highest score first; equal scores: leftmost first.
-    const heap = new IndexHeap(
-      (a, b) => qScore[a] > qScore[b] || (qScore[a] === qScore[b] && qLeft[a] < qLeft[b]),
-    );
-    const maxLen = this.maxLen;
-    const tryAdd = (l: number, r: number) => {
-      if (l < 0 || r < 0 || len[l] + len[r] > maxLen) return;
-      const s = text.slice(start[l], start[l] + len[l] + len[r]);
-      const id = textToId.get(s);
-      if (id === undefined) return;
-      const slot = qLeft.length;
-      qLeft.push(l);
-      qRight.push(r);
-      qScore.push(scores[id]);
-      qSize.push(s.length);
-      heap.push(slot);
-    };
-    for (let i = 1; i < n; i++) tryAdd(i - 1, i);
-    while (heap.size > 0) {
-      const s = heap.pop();
-      const l = qLeft[s];
-      const r = qRight[s];
-      if (len[l] === 0 || len[r] === 0 || len[l] + len[r] !== qSize[s]) continue;
+    const { sym, len, prev, next, queue } = this;
+    next[n - 1] = -1;
+    queue.clear();
+    for (let k = 1; k < n; k++) this.tryAdd(k - 1, k);
+    while (queue.size > 0) {
+      const s = queue.pop();
+      const l = queue.left[s];
+      const r = queue.right[s];
+      // Stale entry: a side was merged away or grew since the pair was queued.
+      if (len[l] === 0 || len[r] === 0 || len[l] + len[r] !== queue.size_[s]) continue;
+      sym[l] = queue.id[s];
       len[l] += len[r];
       len[r] = 0;
       next[l] = next[r];
       if (next[r] >= 0) prev[next[r]] = l;
-      tryAdd(prev[l], l);
-      tryAdd(l, next[l]);
+      this.tryAdd(prev[l], l);
+      this.tryAdd(l, next[l]);
     }
-    for (let i = 0; i !== -1; i = next[i]) {
-      const sym = text.slice(start[i], start[i] + len[i]);
-      const id = textToId.get(sym);
-      if (id !== undefined) out.push(id);
-      else for (const b of utf8Encode(sym)) out.push(this.byteToken(b));
+    for (let k = 0; k !== -1; k = next[k]) {
+      const id = sym[k];
+      if (id < this.nVocab) out.push(id);
+      else for (const b of utf8Encode(String.fromCodePoint(id - this.nVocab))) out.push(this.byteToken(b));
     }
+  }
+}
+
+/**
+ * Max-priority queue of bigrams: highest score first, equal scores leftmost first (the
+ * reference's order). Entries live in growable typed arrays indexed by slot; the heap holds slots.
+ */
+class BigramQueue {
+  score = new Float64Array(64);
+  left = new Int32Array(64);
+  right = new Int32Array(64);
+  /** Merged length in UTF-16 units when queued (for the staleness check). */
+  size_ = new Int32Array(64);
+  /** Token id of the merged pair. */
+  id = new Int32Array(64);
+  private heap = new Int32Array(64);
+  private nSlots = 0;
+  size = 0;
+
+  clear(): void {
+    this.nSlots = 0;
+    this.size = 0;
+  }
+
+  /** Is slot a before slot b? */
+  private before(a: number, b: number): boolean {
+    const sa = this.score[a];
+    const sb = this.score[b];
+    return sa > sb || (sa === sb && this.left[a] < this.left[b]);
+  }
+
+  push(score: number, l: number, r: number, size: number, id: number): void {
+    if (this.nSlots === this.score.length) this.grow();
+    const s = this.nSlots++;
+    this.score[s] = score;
+    this.left[s] = l;
+    this.right[s] = r;
+    this.size_[s] = size;
+    this.id[s] = id;
+    const h = this.heap;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.before(s, h[p])) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = s;
+  }
+
+  pop(): number {
+    const h = this.heap;
+    const top = h[0];
+    const last = h[--this.size];
+    const n = this.size;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && this.before(h[l + 1], h[l]) ? l + 1 : l;
+      if (!this.before(h[c], last)) break;
+      h[i] = h[c];
+      i = c;
+    }
+    h[i] = last;
+    return top;
+  }
+
+  private grow(): void {
+    const cap = this.score.length * 2;
+    const g = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.score = g(this.score, (n) => new Float64Array(n));
+    this.left = g(this.left, (n) => new Int32Array(n));
+    this.right = g(this.right, (n) => new Int32Array(n));
+    this.size_ = g(this.size_, (n) => new Int32Array(n));
+    this.id = g(this.id, (n) => new Int32Array(n));
+    this.heap = g(this.heap, (n) => new Int32Array(n));
   }
 }
