@@ -132,16 +132,15 @@ test("JS unit tests verifier: passes, fails, runaway loops, no escape to the hos
   const b = await v.verify({ question: "", text: bad });
   assert.equal(b.score, 0);
   assert.match(b.detail!, /-1 !== 5/);
-  // An infinite loop in the code or a test is cut; the verifier answers.
+  // An infinite loop in the code or a test is cut; the verifier answers, every test failed.
   const t0 = performance.now();
-  const loop = await runJSTests("while (true) {}", ["assert(true)"], { timeoutMs: 100 });
-  assert.match(loop.fatal!, /candidate code failed/);
-  // Async runaway work cannot hold the verifier: the answer comes back and the worker is terminated.
-  const asyncLoop = await runJSTests("function add(a,b){return a+b}; (async () => { for(;;) await null; })()", ["assert.equal(add(1, 1), 2)"], { deadlineMs: 500 });
-  assert.ok(asyncLoop.fatal !== undefined || asyncLoop.passed[0]);
-  const spin = await runJSTests("function f(){}", ["for(;;){}"], { timeoutMs: 50 });
+  const loop = await runJSTests("while (true) {}", ["assert(true)"], { timeoutMs: 300 });
+  assert.match(loop.fatal!, /time limit/);
+  const spin = await runJSTests("function f(){}", ["for(;;){}"], { timeoutMs: 300 });
   assert.deepEqual(spin.passed, [false]);
-  assert.ok(performance.now() - t0 < 3000);
+  const syntax = await runJSTests("function (", ["assert(true)"]);
+  assert.ok(syntax.fatal && syntax.passed.every((p) => !p), syntax.fatal);
+  assert.ok(performance.now() - t0 < 5000);
   // The context holds no host objects: no process, require, or Function-constructor route to them.
   const esc = await runJSTests("function f() {}", [
     "assert.equal(typeof process, 'undefined')",

@@ -1,21 +1,20 @@
 /**
- * "Run these JS unit tests" verifier: the candidate's code (the last ```js fence of its answer,
- * else the whole answer part) runs in a separate worker thread inside a vm context with no host
- * objects (js-worker.ts), with a per-statement timeout, a memory cap and a hard deadline after
- * which the worker is terminated. Each test is a JS body that throws on failure and may use
- * assert / assert.equal / assert.deepEqual / assert.throws. Score = share of tests passed.
- * Isolation is against mistakes and runaway code, not a security boundary against V8 exploits.
+ * "Run these JS unit tests" verifier. The candidate's code (the last ```js fence of its answer,
+ * else the whole answer part) and the tests run in the tools area's sandbox (tools/builtin/
+ * sandbox.ts: a fresh worker per run with heap/stack limits and an empty env, a V8 context with
+ * only language globals and string code generation disabled, killed on overrun). One script per
+ * candidate: assert helpers, then the candidate's code, then each test body inside its own
+ * try/catch; its completion value is the JSON list of per-test errors ("" = passed).
+ * Score = share of tests passed; code that fails to load or runs away fails every test.
  */
-import { Worker } from "node:worker_threads";
 import { InputError } from "../../errors.js";
+import { runSandboxed } from "../../tools/builtin/sandbox.js";
 import { answerPart } from "../extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 
 export interface JSTestsOptions {
-  /** Per-run vm timeout for synchronous code, ms. Default 200. */
+  /** Wall-clock limit for the whole run, ms. Default 2000. */
   timeoutMs?: number;
-  /** Hard deadline for the whole worker, ms. Default 2000. */
-  deadlineMs?: number;
   /** Worker heap cap, MB. Default 64. */
   memoryMb?: number;
 }
@@ -26,39 +25,51 @@ export function extractCode(text: string): string {
   return fences.length ? fences[fences.length - 1][1] : body;
 }
 
+// Defined inside the sandbox context (no host objects cross in).
+const PRELUDE = `
+function __fmt(x) { try { return JSON.stringify(x); } catch { return String(x); } }
+function __eq(a, b) {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => __eq(a[k], b[k]));
+}
+function assert(c, m) { if (!c) throw new Error(m || "assertion failed"); }
+assert.ok = assert;
+assert.equal = (a, b, m) => { if (!Object.is(a, b)) throw new Error(m || __fmt(a) + " !== " + __fmt(b)); };
+assert.deepEqual = (a, b, m) => { if (!__eq(a, b)) throw new Error(m || __fmt(a) + " does not deep-equal " + __fmt(b)); };
+assert.throws = (f, m) => { try { f(); } catch { return; } throw new Error(m || "expected an exception"); };
+`;
+
+function script(code: string, tests: string[]): string {
+  const runs = tests.map((t) => `__r.push((() => { try { (function () {\n${t}\n})(); return ""; } catch (e) { try { return String(e && e.message || e) || "error"; } catch { return "error"; } } })());`);
+  return `${PRELUDE}\n${code}\n;var __r = [];\n${runs.join("\n")}\nJSON.stringify(__r);`;
+}
+
 export interface JSTestRun {
   passed: boolean[];
   errors: string[];
+  /** Set when the code failed to load or the run was killed. */
   fatal?: string;
 }
 
-/** Run code then tests in a fresh sandbox worker. */
-export function runJSTests(code: string, tests: string[], o: JSTestsOptions = {}): Promise<JSTestRun> {
-  const timeoutMs = o.timeoutMs ?? 200;
-  const deadlineMs = o.deadlineMs ?? 2000;
-  return new Promise((resolve) => {
-    const w = new Worker(new URL("./js-worker.js", import.meta.url), {
-      workerData: { code, tests, timeoutMs },
-      env: {},
-      execArgv: [],
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: o.memoryMb ?? 64, maxYoungGenerationSizeMb: 16 },
-    });
-    const none = (fatal: string): JSTestRun => ({ passed: tests.map(() => false), errors: tests.map(() => fatal), fatal });
-    let settled = false;
-    const settle = (r: JSTestRun) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void w.terminate();
-      resolve(r);
-    };
-    const timer = setTimeout(() => settle(none(`deadline of ${deadlineMs} ms passed`)), deadlineMs);
-    w.once("message", (m: { passed: boolean[]; errors: string[] } | { fatal: string }) => settle("fatal" in m ? none(m.fatal) : m));
-    w.once("error", (e) => settle(none(`worker failed: ${e.message}`)));
-    w.once("exit", (code) => settle(none(`worker exited with code ${code}`)));
-  });
+export async function runJSTests(code: string, tests: string[], o: JSTestsOptions = {}): Promise<JSTestRun> {
+  const none = (fatal: string): JSTestRun => ({ passed: tests.map(() => false), errors: tests.map(() => fatal), fatal });
+  let r;
+  try {
+    r = await runSandboxed(script(code, tests), { timeoutMs: o.timeoutMs ?? 2000, memoryMb: o.memoryMb ?? 64 });
+  } catch (e) {
+    return none((e as Error).message);
+  }
+  if (!r.ok || r.value === undefined) return none(r.error ?? "no result");
+  try {
+    const errs = JSON.parse(r.value) as unknown;
+    if (!Array.isArray(errs) || errs.length !== tests.length || errs.some((x) => typeof x !== "string")) return none("malformed test report");
+    return { passed: errs.map((x) => x === ""), errors: errs as string[] };
+  } catch {
+    return none("malformed test report");
+  }
 }
 
 export class JSTestsVerifier implements Verifier {

@@ -1,0 +1,90 @@
+/**
+ * The test-time-compute eval: run one strategy configuration over a task's questions and measure
+ * accuracy, tokens decoded per question (all samples, thinking included) and wall time. A list of
+ * configurations gives the accuracy-versus-compute curve (plot.ts draws it).
+ */
+import type { LLM } from "../engine/llm.js";
+import { normalizeAnswer } from "./extract.js";
+import type { EvalItem } from "./eval-task.js";
+import { llmGenerator } from "./llm-generator.js";
+import { runStrategy, type StrategyName } from "./strategy.js";
+import { ArithmeticVerifier } from "./verifiers/arithmetic.js";
+import type { Verifier } from "./verifiers/verifier.js";
+import type { StopRule } from "./vote.js";
+
+export interface EvalConfig {
+  strategy: StrategyName;
+  samples?: number;
+  thinkingBudget?: number;
+  earlyStop?: StopRule | false;
+  temperature?: number;
+  seed?: number;
+  maxTokens?: number;
+  /** best_of_n: the verifier (default: arithmetic re-check). */
+  verifier?: Verifier;
+}
+
+export interface EvalPoint {
+  label: string;
+  strategy: StrategyName;
+  samples: number;
+  thinkingBudget: number | null;
+  questions: number;
+  correct: number;
+  accuracy: number;
+  /** Completion tokens per question (all samples) and of those inside thinking. */
+  tokensPerQuestion: number;
+  reasoningTokensPerQuestion: number;
+  samplesSavedPerQuestion: number;
+  wallS: number;
+}
+
+export function configLabel(c: EvalConfig): string {
+  const base = c.strategy === "greedy" ? "greedy" : c.strategy === "self_consistency" ? `sc@${c.samples ?? 8}` : `best-of-${c.samples ?? 8}`;
+  return c.thinkingBudget === undefined ? base : `${base} budget=${c.thinkingBudget}`;
+}
+
+export async function evalConfig(llm: LLM, items: EvalItem[], c: EvalConfig, onItem?: (i: number, ok: boolean) => void): Promise<EvalPoint> {
+  const t0 = performance.now();
+  let correct = 0;
+  let tokens = 0;
+  let reasoning = 0;
+  let saved = 0;
+  const verifier = c.verifier ?? new ArithmeticVerifier();
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    const gen = llmGenerator(llm, { messages: [{ role: "user", content: it.question }] }, { enableThinking: true });
+    const r = await runStrategy(gen, {
+      strategy: c.strategy,
+      samples: c.samples,
+      thinkingBudget: c.thinkingBudget,
+      earlyStop: c.earlyStop,
+      temperature: c.temperature,
+      seed: c.seed === undefined ? undefined : c.seed + 1000 * i,
+      maxTokens: c.maxTokens,
+      verifier,
+      question: it.question,
+      startsInThinking: gen.prompt.opensThinking,
+    });
+    const ok = r.answer !== undefined && r.answer === normalizeAnswer(it.answer);
+    if (ok) correct++;
+    tokens += r.tokens;
+    reasoning += r.reasoningTokens;
+    saved += r.samplesSaved;
+    onItem?.(i, ok);
+  }
+  const n = items.length;
+  return {
+    label: configLabel(c),
+    strategy: c.strategy,
+    samples: c.strategy === "greedy" ? 1 : (c.samples ?? 8),
+    thinkingBudget: c.thinkingBudget ?? null,
+    questions: n,
+    correct,
+    accuracy: n ? correct / n : 0,
+    tokensPerQuestion: n ? tokens / n : 0,
+    reasoningTokensPerQuestion: n ? reasoning / n : 0,
+    samplesSavedPerQuestion: n ? saved / n : 0,
+    wallS: (performance.now() - t0) / 1000,
+  };
+}

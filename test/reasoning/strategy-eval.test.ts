@@ -1,0 +1,64 @@
+// The strategy dispatcher (names, greedy/sc/bon over scripted candidates, reasoning split), the
+// arithmetic eval task (held-out corpus questions; answers agree with our own re-check), and the
+// SVG chart (well-formed, one marker per point, no NaN coordinates).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { InputError } from "../../src/errors.js";
+import { parseStrategy, runStrategy } from "../../src/reasoning/strategy.js";
+import { arithmeticTask, loadTask } from "../../src/reasoning/eval-task.js";
+import { accuracySVG } from "../../src/reasoning/plot.js";
+import { ArithmeticVerifier, questionValue } from "../../src/reasoning/verifiers/arithmetic.js";
+import { scripted } from "./scripted.js";
+
+test("strategy names: aliases accepted, unknown is an InputError", () => {
+  assert.equal(parseStrategy("sc"), "self_consistency");
+  assert.equal(parseStrategy("bon"), "best_of_n");
+  assert.equal(parseStrategy("greedy"), "greedy");
+  assert.throws(() => parseStrategy("mcts"), InputError);
+  assert.throws(() => parseStrategy(3), InputError);
+});
+
+test("runStrategy: greedy uses temperature 0 and n=1; sc votes; bon needs a verifier", async () => {
+  const t = (x: string) => `<think>\n1 + 1 = 2\n</think>\nThe answer is ${x}.`;
+  const g = scripted([t("2")]);
+  const r = await runStrategy(g, { strategy: "greedy", maxTokens: 50 });
+  assert.equal(g.calls[0].n, 1);
+  assert.equal(g.calls[0].temperature, 0);
+  assert.equal(r.answer, "2");
+  assert.equal(r.content, "The answer is 2.");
+  assert.equal(r.reasoning, "\n1 + 1 = 2\n");
+  const sc = await runStrategy(scripted([t("2"), t("3"), t("2")]), { strategy: "self_consistency", samples: 3, earlyStop: false });
+  assert.equal(sc.answer, "2");
+  assert.equal(sc.agreement, 2 / 3);
+  assert.equal(sc.text, t("2"));
+  await assert.rejects(runStrategy(scripted([t("2")]), { strategy: "best_of_n" }), InputError);
+  const bon = await runStrategy(scripted([t("3"), t("2")]), { strategy: "best_of_n", samples: 2, verifier: new ArithmeticVerifier(), question: "What is 1 + 1?" });
+  assert.equal(bon.answer, "2");
+});
+
+test("arithmetic task: held-out questions whose answers our re-check agrees with", () => {
+  const items = arithmeticTask(40);
+  assert.equal(items.length, 40);
+  assert.deepEqual(arithmeticTask(40), items, "deterministic");
+  for (const it of items) {
+    const v = questionValue(it.question);
+    if (it.kind !== "word") assert.equal(v, Number(it.answer), it.question);
+  }
+  assert.throws(() => loadTask("poetry", 3), InputError);
+  assert.throws(() => arithmeticTask(0), InputError);
+});
+
+test("SVG chart: markers per point, sorted polyline, escapes labels, no NaN", () => {
+  const svg = accuracySVG([
+    { name: "self-consistency", points: [{ x: 400, y: 0.5, label: "sc@4" }, { x: 100, y: 0.4, label: "greedy" }, { x: 1600, y: 0.6, label: "sc@16" }] },
+    { name: "budget <x>", points: [{ x: 50, y: 0.1, label: "b=8" }, { x: 0, y: 0.2, label: "dropped (x=0)" }] },
+  ]);
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.equal((svg.match(/<circle /g) ?? []).length, 4);
+  assert.ok(!/NaN|Infinity/.test(svg));
+  assert.match(svg, /budget &lt;x&gt;/);
+  assert.match(svg, /log scale/);
+  const line = /<polyline [^>]*points="([^"]+)"/.exec(svg)![1].split(" ").map((p) => Number(p.split(",")[0]));
+  assert.deepEqual([...line].sort((a, b) => a - b), line, "x ascending");
+  assert.ok(svg.trim().endsWith("</svg>"));
+});
