@@ -32,6 +32,11 @@ export interface KVCache {
   writeV(layer: number, pos: number, src: Float32Array, so: number): void;
   dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number;
   addV(layer: number, pos: number, off: number, w: number, out: Float32Array, oo: number, n: number): void;
+  /**
+   * Optional: copy n stored floats of a K or V row (F16 widened exactly) into dst, so attention can
+   * sum in ggml's order. Caches without it get the dotK/addV path.
+   */
+  readRow?(which: "k" | "v", layer: number, pos: number, off: number, dst: Float32Array, dstOff: number, n: number): void;
   /** Round activations the way this storage's matrix products see them (F16: through half). */
   roundInput(x: Float32Array, xo: number, n: number): void;
   /** Mark positions [0, n) as valid (after a forward step wrote them). */
@@ -104,6 +109,14 @@ export class DenseKVCache implements KVCache {
     const base = pos * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
     if (v instanceof Float32Array) for (let i = 0; i < n; i++) out[oo + i] += w * v[base + i];
     else for (let i = 0; i < n; i++) out[oo + i] += w * HALF[v[base + i]];
+  }
+
+  readRow(which: "k" | "v", layer: number, pos: number, off: number, dst: Float32Array, dstOff: number, n: number): void {
+    const fromK = which === "k" || this.shape.vFromK === true;
+    const src = fromK ? this.k[layer] : this.v[layer];
+    const base = pos * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
+    if (src instanceof Float32Array) dst.set(src.subarray(base, base + n), dstOff);
+    else for (let i = 0; i < n; i++) dst[dstOff + i] = HALF[src[base + i]];
   }
 
   roundInput(x: Float32Array, xo: number, n: number): void {

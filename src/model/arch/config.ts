@@ -120,7 +120,8 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
   const rope = resolveRope(md, spec, k, ropeDim);
 
   // llama.cpp applies its attention scale to the full q.k (MLA: nope + rope dims).
-  const attnScale = optNumber(md, k("attention.scale")) ?? 1 / Math.sqrt(mla ? mla.nopeDim + mla.ropeDim : headDimK);
+  // In float as llama.cpp computes it: 1.0f / sqrtf(float(n)).
+  const attnScale = optNumber(md, k("attention.scale")) ?? Math.fround(1 / Math.fround(Math.sqrt(mla ? mla.nopeDim + mla.ropeDim : headDimK)));
   return {
     arch: a,
     spec,
@@ -135,7 +136,7 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     contextLength: optNumber(md, k("context_length")) ?? 2048,
     rmsEps: optNumber(md, k("attention.layer_norm_rms_epsilon")) ?? 1e-5,
     rope,
-    attnScale: mla ? attnScale * mlaMscale(rope) : attnScale,
+    attnScale: mla ? Math.fround(attnScale * mlaMscale(rope)) : attnScale,
     slidingWindow: optNumber(md, k("attention.sliding_window")) ?? 0,
     moe: resolveMoe(md, spec, k, nFF),
     mla,

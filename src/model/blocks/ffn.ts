@@ -3,6 +3,7 @@
  * A fused gate/up weight (phi3) holds [gate rows; up rows] in one matrix.
  */
 import type { Weight } from "../weights.js";
+import { swigluGgml } from "./ggml-dot.js";
 import { matmul } from "./linear.js";
 
 const f = Math.fround;
@@ -27,15 +28,13 @@ export function swiglu(w: FfnWeights, x: Float32Array, nTok: number, out: Float3
   if (w.fused) {
     const gu = new Float32Array(nTok * 2 * nFF);
     matmul(w.up, x, nTok, gu);
-    for (let t = 0; t < nTok; t++) {
-      const o = t * 2 * nFF;
-      for (let i = 0; i < nFF; i++) h[t * nFF + i] = f(silu(gu[o + i]) * gu[o + nFF + i]);
-    }
+    for (let t = 0; t < nTok; t++) swigluGgml(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, h, t * nFF, nFF);
   } else {
     const g = new Float32Array(nTok * nFF);
     matmul(w.gate!, x, nTok, g);
     matmul(w.up, x, nTok, h);
-    for (let i = 0; i < nTok * nFF; i++) h[i] = f(silu(g[i]) * h[i]);
+    // ggml runs SwiGLU per row (its vector exp covers blocks of 8 within a row).
+    for (let t = 0; t < nTok; t++) swigluGgml(g, t * nFF, h, t * nFF, h, t * nFF, nFF);
   }
   matmul(w.down, h, nTok, out);
 }

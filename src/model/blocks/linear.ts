@@ -22,6 +22,7 @@ import { dequantizeRowQ4_K, vecDotQ4_KQ8_K } from "../../quant/q4_k.js";
 import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
+import { dotGgml } from "./ggml-dot.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
 type QuantFn = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
@@ -105,16 +106,12 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
     return;
   }
   if (w.f32) {
+    // Float32 dots in ggml's own summation order (see ggml-dot.ts).
     const W = w.f32;
     for (let t = 0; t < nTok; t++) {
       const xo = t * xStride;
       const oo = t * outStride;
-      for (let r = 0; r < rows; r++) {
-        const wo = r * cols;
-        let s = 0;
-        for (let c = 0; c < cols; c++) s += W[wo + c] * x[xo + c];
-        out[oo + r] = s;
-      }
+      for (let r = 0; r < rows; r++) out[oo + r] = dotGgml(W, r * cols, x, xo, cols, nTok, false);
     }
     return;
   }
@@ -143,11 +140,18 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
       o.roundAct.dq(tmp, 0, xs, t * cols, cols);
     }
   }
+  // F16: ggml's F16 kernels (vec_dot_f16 / tinyBLAS) widen both halves and sum in float32 in a
+  // fixed order, reproduced by dotGgml. BF16 keeps a plain double sum.
+  const ordered = w.type === GGMLType.F16;
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     o.dequant(w.data, r * w.rowBytes, row, 0, cols);
     for (let t = 0; t < nTok; t++) {
       const xo = t * xsStride;
+      if (ordered) {
+        out[t * outStride + r] = dotGgml(row, 0, xs, xo, cols, nTok, true);
+        continue;
+      }
       let s = 0;
       for (let c = 0; c < cols; c++) s += row[c] * xs[xo + c];
       out[t * outStride + r] = s;

@@ -67,8 +67,9 @@ export class Rope {
         const i1 = neox ? base + i + half : base + 2 * i + 1;
         const x0 = x[i0];
         const x1 = x[i1];
-        x[i0] = f(x0 * a.cos[i]) - f(x1 * a.sin[i]);
-        x[i1] = f(x0 * a.sin[i]) + f(x1 * a.cos[i]);
+        // ggml's compiled loop fuses x0 * cos (and x0 * sin) into an FMA with the rounded other product.
+        x[i0] = x0 * a.cos[i] - f(x1 * a.sin[i]);
+        x[i1] = x0 * a.sin[i] + f(x1 * a.cos[i]);
       }
     }
   }
