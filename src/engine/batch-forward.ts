@@ -1,18 +1,20 @@
 /**
  * One forward step over several sequences at once (continuous batching). The batch is the
- * concatenation of every segment's new tokens, x: [sum nTok, nEmbd]. Everything position-free
- * (norms, FFN / MoE, the output head: most of the weight bytes) runs once over the whole batch;
- * attention runs per segment against that sequence's own KV cache and positions, through the
- * model's own gqaLayer / mlaLayer blocks, so numbers equal Transformer.forward row for row.
- * (A later step could also batch the q/k/v/o projections across segments.)
+ * concatenation of every segment's new tokens, x: [sum nTok, nEmbd]. Every weight product runs
+ * once over the whole batch: norms, the q/k/v projections with their norms and RoPE (each token
+ * with its own sequence's position angles), the output projection, FFN / MoE and the output head.
+ * Only the KV-cache write and the causal attention itself run per segment, against that
+ * sequence's own cache and positions. The blocks are the model's own (gqaQKV/gqaCore,
+ * mlaQKV/mlaCore/mlaOut, the pieces gqaLayer/mlaLayer are made of), so each row equals
+ * Transformer.forward up to the summation order the matrix kernels pick for the batch size.
  */
 import { InputError } from "../errors.js";
 import type { KVCache } from "../kv/cache.js";
 import type { Transformer } from "../model/forward.js";
 import { swiglu } from "../model/blocks/ffn.js";
-import { gqaLayer } from "../model/blocks/gqa.js";
+import { gqaCore, gqaQKV } from "../model/blocks/gqa.js";
 import { getRow, matmul } from "../model/blocks/linear.js";
-import { mlaLayer } from "../model/blocks/mla.js";
+import { mlaCore, mlaOut, mlaQKV } from "../model/blocks/mla.js";
 import { moeFfn } from "../model/blocks/moe.js";
 import { rmsNorm } from "../model/blocks/norm.js";
 
@@ -50,20 +52,38 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     }
   });
   const pos0 = segs.map((s) => s.cache.length);
-  const angles = segs.map((s, si) => Array.from({ length: s.tokens.length }, (_, t) => model.rope.angles(pos0[si] + t)));
+  // RoPE angles of every batch row, each at its own sequence's position.
+  const angles = segs.flatMap((s, si) => Array.from({ length: s.tokens.length }, (_, t) => model.rope.angles(pos0[si] + t)));
+  const H = c.nHead;
   const h = new Float32Array(n * E);
   const y = new Float32Array(n * E);
   for (let l = 0; l < c.nLayers; l++) {
     const L = model.weights.layers[l];
     for (let t = 0; t < n; t++) rmsNorm(x, t * E, E, L.attnNorm, c.rmsEps, h, t * E);
-    segs.forEach((s, si) => {
-      const nt = s.tokens.length;
-      const a = starts[si] * E;
-      const hs = h.subarray(a, a + nt * E);
-      const ys = y.subarray(a, a + nt * E);
-      if (L.mla) mlaLayer(c, L.mla, model.rope, angles[si], s.cache, l, hs, nt, pos0[si], ys);
-      else gqaLayer(c, L.attn!, model.rope, angles[si], s.cache, l, hs, nt, pos0[si], ys);
-    });
+    if (L.mla) {
+      const R = c.mla!.kvLoraRank;
+      const kw = R + c.mla!.ropeDim;
+      const { qa, kv } = mlaQKV(c, L.mla, model.rope, angles, h, n); // qa [n][H][kw], kv [n][kw]
+      const lat = new Float32Array(n * H * R);
+      segs.forEach((s, si) => {
+        const [a, nt] = [starts[si], s.tokens.length];
+        mlaCore(c, s.cache, l, qa.subarray(a * H * kw, (a + nt) * H * kw), kv.subarray(a * kw, (a + nt) * kw), nt, pos0[si], lat.subarray(a * H * R, (a + nt) * H * R));
+      });
+      mlaOut(c, L.mla, lat, n, y);
+    } else {
+      const qDim = H * c.headDimK;
+      const kDim = c.nHeadKV * c.headDimK;
+      const vDim = c.nHeadKV * c.headDimV;
+      const oDim = H * c.headDimV;
+      const { q, k, v } = gqaQKV(c, L.attn!, model.rope, angles, h, n);
+      const o = new Float32Array(n * oDim);
+      segs.forEach((s, si) => {
+        const [a, nt] = [starts[si], s.tokens.length];
+        const q_ = q.subarray(a * qDim, (a + nt) * qDim);
+        gqaCore(c, s.cache, l, q_, k.subarray(a * kDim, (a + nt) * kDim), v.subarray(a * vDim, (a + nt) * vDim), nt, pos0[si], o.subarray(a * oDim, (a + nt) * oDim));
+      });
+      matmul(L.attn!.wo, o, n, y);
+    }
     for (let i = 0; i < n * E; i++) x[i] += y[i];
     for (let t = 0; t < n; t++) rmsNorm(x, t * E, E, L.ffnNorm, c.rmsEps, h, t * E);
     if (L.moe) moeFfn(c.moe!, L.moe, h, n, E, y);

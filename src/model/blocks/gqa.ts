@@ -28,6 +28,19 @@ export function gqaLayer(
   pos0: number,
   out: Float32Array,
 ): void {
+  const { q, k, v } = gqaQKV(c, w, rope, angles, x, nTok);
+  const o = new Float32Array(nTok * c.nHead * c.headDimV);
+  gqaCore(c, cache, layer, q, k, v, nTok, pos0, o);
+  matmul(w.wo, o, nTok, out);
+}
+
+/**
+ * Everything per token before the cache: q/k/v projections, biases, per-head norms and RoPE
+ * (angles[t] for token t). Position enters only through `angles`, so the tokens of several
+ * sequences can go through here as one batch (src/engine/batch-forward.ts).
+ * Returns q [nTok, nHead*headDimK], k [nTok, nHeadKV*headDimK], v [nTok, nHeadKV*headDimV].
+ */
+export function gqaQKV(c: ModelConfig, w: AttnWeights, rope: Rope, angles: RopeAngles[], x: Float32Array, nTok: number): { q: Float32Array; k: Float32Array; v: Float32Array } {
   const qDim = c.nHead * c.headDimK;
   const kDim = c.nHeadKV * c.headDimK;
   const vDim = c.nHeadKV * c.headDimV;
@@ -57,10 +70,21 @@ export function gqaLayer(
     if (w.kNorm) for (let h = 0; h < c.nHeadKV; h++) rmsNorm(k, t * kDim + h * c.headDimK, c.headDimK, w.kNorm, c.rmsEps, k, t * kDim + h * c.headDimK);
     rope.apply(q, t * qDim, c.nHead, c.headDimK, angles[t]);
     rope.apply(k, t * kDim, c.nHeadKV, c.headDimK, angles[t]);
+  }
+  return { q, k, v };
+}
+
+/**
+ * One sequence's part: write k/v of its nTok tokens at positions pos0.. into its cache and attend
+ * causally; o [nTok, nHead*headDimV] (before the output projection).
+ */
+export function gqaCore(c: ModelConfig, cache: KVCache, layer: number, q: Float32Array, k: Float32Array, v: Float32Array, nTok: number, pos0: number, o: Float32Array): void {
+  const kDim = c.nHeadKV * c.headDimK;
+  const vDim = c.nHeadKV * c.headDimV;
+  for (let t = 0; t < nTok; t++) {
     cache.writeK(layer, pos0 + t, k, t * kDim);
     cache.writeV(layer, pos0 + t, v, t * vDim);
   }
-  const o = new Float32Array(nTok * c.nHead * c.headDimV);
   attend(
     { nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: c.headDimK, headDimV: c.headDimV, scale: c.attnScale, slidingWindow: c.slidingWindow },
     cache,
@@ -70,5 +94,4 @@ export function gqaLayer(
     pos0,
     o,
   );
-  matmul(w.wo, o, nTok, out);
 }

@@ -33,6 +33,18 @@ export function mlaLayer(
   pos0: number,
   out: Float32Array,
 ): void {
+  const { qa, kv } = mlaQKV(c, w, rope, angles, x, nTok);
+  const lat = new Float32Array(nTok * c.nHead * c.mla!.kvLoraRank);
+  mlaCore(c, cache, layer, qa, kv, nTok, pos0, lat);
+  mlaOut(c, w, lat, nTok, out);
+}
+
+/**
+ * Everything per token before the cache (position enters only through `angles`, so several
+ * sequences' tokens can go through as one batch): absorbed queries qa [nTok][H][kvLoraRank | rope]
+ * and the cache rows kv [nTok][kvLoraRank | rope] (latent normed, rope key rotated).
+ */
+export function mlaQKV(c: ModelConfig, w: MlaWeights, rope: Rope, angles: RopeAngles[], x: Float32Array, nTok: number): { qa: Float32Array; kv: Float32Array } {
   const m = c.mla!;
   const H = c.nHead;
   const qHead = m.nopeDim + m.ropeDim;
@@ -52,7 +64,6 @@ export function mlaLayer(
     rmsNorm(kv, t * kw, m.kvLoraRank, w.kvANorm, c.rmsEps, kv, t * kw);
     rope.apply(kv, t * kw + m.kvLoraRank, 1, kw, angles[t]);
     rope.apply(q, t * H * qHead + m.nopeDim, H, qHead, angles[t]);
-    cache.writeK(layer, pos0 + t, kv, t * kw);
   }
   // Absorbed queries: [nTok][H][kvLoraRank | rope].
   const qa = new Float32Array(nTok * H * kw);
@@ -67,9 +78,16 @@ export function mlaLayer(
       qa.set(q.subarray((t * H + h) * qHead + m.nopeDim, (t * H + h + 1) * qHead), o + m.kvLoraRank);
     }
   }
-  const lat = new Float32Array(nTok * H * m.kvLoraRank);
+  return { qa, kv };
+}
+
+/** One sequence's part: write its kv rows at pos0.. and attend; lat [nTok][H][kvLoraRank]. */
+export function mlaCore(c: ModelConfig, cache: KVCache, layer: number, qa: Float32Array, kv: Float32Array, nTok: number, pos0: number, lat: Float32Array): void {
+  const m = c.mla!;
+  const kw = mlaCacheWidth(m);
+  for (let t = 0; t < nTok; t++) cache.writeK(layer, pos0 + t, kv, t * kw);
   attend(
-    { nHead: H, nHeadKV: 1, headDimK: kw, headDimV: m.kvLoraRank, scale: c.attnScale, slidingWindow: 0 },
+    { nHead: c.nHead, nHeadKV: 1, headDimK: kw, headDimV: m.kvLoraRank, scale: c.attnScale, slidingWindow: 0 },
     cache,
     layer,
     qa,
@@ -77,6 +95,12 @@ export function mlaLayer(
     pos0,
     lat,
   );
+}
+
+/** Per-token again: values out of latent space per head, then the output projection -> out [nTok, nEmbd]. */
+export function mlaOut(c: ModelConfig, w: MlaWeights, lat: Float32Array, nTok: number, out: Float32Array): void {
+  const m = c.mla!;
+  const H = c.nHead;
   // Per-head value up-projection back out of latent space: o [nTok][H][vDim].
   const o = new Float32Array(nTok * H * m.vDim);
   const lh = new Float32Array(nTok * m.kvLoraRank);
