@@ -113,57 +113,86 @@ export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i
 }
 
 /**
- * Causal GQA attention, one work unit per (token t, head h), u = t*nHead + h:
+ * Causal GQA attention, one work unit per (token t, KV head kh), u = t*nHeadKV + kh, covering
+ * the query heads kh*G..kh*G+G-1 (G = nHead/nHeadKV):
  *   q, out: [nTok][nHead][hd]; k, v: [nKV][nHeadKV][hd]; token t sits at position pos0 + t and
- *   sees cache positions 0..min(nKV-1, pos0+t); head h reads KV head h / (nHead/nHeadKV).
- * Flash-style: one pass over the positions with a running max m, normaliser l and f32
- * accumulator acc[hd] (kept in out's row): a new maximum rescales acc and l by e^(m_old-m_new),
- * so no [nKV] score buffer is needed. Consecutive units are the heads of one token, so the heads
- * of a GQA group read the same K/V rows back to back (from cache).
+ *   sees cache positions 0..min(nKV-1, pos0+t).
+ * Flash-style, one pass over the positions: per head a running max m, normaliser l (kept in
+ * ml: f32[units][G][2]) and f32 accumulator acc[hd] (kept in out's row); a new maximum rescales
+ * acc and l by e^(m_old - m_new), so no [nKV] score buffer is needed. Each K/V row is read once
+ * for all G heads of its group (GQA), while it is in L1, and a thread's heads are visited
+ * position by position, so a long cache is streamed once, contiguously.
  */
-export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i32, nKV: i32, nHead: i32, nHeadKV: i32, hd: i32, pos0: i32, scale: f32, u0: i32, u1: i32): void {
-  const group = nHead / nHeadKV;
+export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i32, nKV: i32, nHead: i32, nHeadKV: i32, hd: i32, pos0: i32, scale: f32, ml: usize, u0: i32, u1: i32): void {
+  const G = nHead / nHeadKV;
   const kvStride = (<usize>nHeadKV * <usize>hd) << 2;
   const hdb = <usize>hd << 2;
-  for (let u = u0; u < u1; u++) {
-    const t = u / nHead;
-    const h = u - t * nHead;
+  let u = u0;
+  while (u < u1) {
+    // This thread's KV heads khA..khB-1 of token t: positions outer, heads inner, so each
+    // position's K/V rows for these heads are one contiguous read (a head-outer order strides
+    // by the whole row and becomes memory-latency bound on long caches).
+    const t = u / nHeadKV;
+    const khA = u - t * nHeadKV;
+    const khB = min<i32>(nHeadKV, khA + (u1 - u));
     const last = min<i32>(nKV - 1, pos0 + t);
-    const pq = q + <usize>u * hdb;
-    const po = out + <usize>u * hdb;
-    const kvo = <usize>(h / group) * hdb;
-    memory.fill(po, 0, hdb);
-    let m: f32 = -Infinity;
-    let l: f32 = 0;
-    for (let j = 0; j <= last; j++) {
-      const row = <usize>j * kvStride + kvo;
-      const s = dot(pq, k + row, hd) * scale;
-      let p: f32;
-      if (s > m) {
-        const c = expf1(m - s); // 0 on the first position (m = -inf, clamped exp ~ 1e-38 * 0 = 0)
-        l = l * c;
-        const cv = f32x4.splat(c);
-        let i = 0;
-        for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), cv));
-        for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) * c);
-        m = s;
-        p = 1;
-      } else {
-        p = expf1(s - m);
-      }
-      l += p;
-      const pv = f32x4.splat(p);
-      const pvr = v + row;
-      let i = 0;
-      for (; i + 4 <= hd; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(po + o, f32x4.add(v128.load(po + o), f32x4.mul(pv, v128.load(pvr + o))));
-      }
-      for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) + p * load<f32>(pvr + (<usize>i << 2)));
+    const hA = t * nHead + khA * G; // first query row
+    const nh = (khB - khA) * G;
+    const pml = ml + (<usize>hA << 3);
+    memory.fill(out + <usize>hA * hdb, 0, <usize>nh * hdb);
+    for (let g = 0; g < nh; g++) {
+      store<f32>(pml + (<usize>g << 3), -Infinity);
+      store<f32>(pml + (<usize>g << 3), 0, 4);
     }
-    const il = f32x4.splat(<f32>1 / l);
-    let i = 0;
-    for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
-    for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) / l);
+    for (let j = 0; j <= last; j++) {
+      for (let kh = khA; kh < khB; kh++) {
+        const row = <usize>j * kvStride + <usize>kh * hdb;
+        const pk = k + row;
+        const pvr = v + row;
+        for (let g = (kh - khA) * G; g < (kh - khA + 1) * G; g++) {
+          const pq = q + <usize>(hA + g) * hdb;
+          const po = out + <usize>(hA + g) * hdb;
+          const pm = pml + (<usize>g << 3);
+          const s = dot(pq, pk, hd) * scale;
+          let m = load<f32>(pm);
+          const l = load<f32>(pm, 4);
+          let p: f32;
+          let c: f32 = 1;
+          if (s > m) {
+            c = expf1(m - s); // 0 on the first position (m = -inf; l and acc are 0 anyway)
+            m = s;
+            p = 1;
+          } else {
+            p = expf1(s - m);
+          }
+          store<f32>(pm, m);
+          store<f32>(pm, l * c + p, 4);
+          const pv = f32x4.splat(p);
+          let i = 0;
+          if (c == 1) {
+            for (; i + 4 <= hd; i += 4) {
+              const o = <usize>i << 2;
+              v128.store(po + o, f32x4.add(v128.load(po + o), f32x4.mul(pv, v128.load(pvr + o))));
+            }
+          } else {
+            const cv = f32x4.splat(c);
+            for (; i + 4 <= hd; i += 4) {
+              const o = <usize>i << 2;
+              v128.store(po + o, f32x4.add(f32x4.mul(v128.load(po + o), cv), f32x4.mul(pv, v128.load(pvr + o))));
+            }
+          }
+          for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) * c + p * load<f32>(pvr + (<usize>i << 2)));
+        }
+      }
+    }
+    for (let g = 0; g < nh; g++) {
+      const po = out + <usize>(hA + g) * hdb;
+      const l = load<f32>(pml + (<usize>g << 3), 4);
+      const il = f32x4.splat(<f32>1 / l);
+      let i = 0;
+      for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
+      for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) / l);
+    }
+    u += khB - khA;
   }
 }

@@ -240,8 +240,11 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const pk = this.place("a1", k, nk, true);
     const pv = this.place("a2", v, nk, true);
     const o = this.place("a3", out, nq, false);
-    // One unit per (token, head): threads split heads, each output row is computed whole.
-    this.pool.run(IDX.get("attention_f32")!, [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale], nTokens * nHead);
+    // One unit per (token, KV head) = the GQA group's query heads: threads split groups, each
+    // output row is computed whole by one thread. ml: running max and sum per query head.
+    const units = nTokens * nHeadKV;
+    const ml = this.buf("ml", nTokens * nHead * 8); // f32 [nTokens*nHead][2]
+    this.pool.run(IDX.get("attention_f32")!, [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml], units);
     this.back(o, out, nq);
   }
 
