@@ -1,0 +1,194 @@
+/**
+ * MCP client: connect to Model Context Protocol servers (stdio: spawn a command; streamable
+ * HTTP: a URL) with @modelcontextprotocol/sdk, list their tools and expose them as our Tools
+ * (OpenAI function definitions whose parameters are the MCP input schemas). Names that are not
+ * valid OpenAI function names, or that collide, become `<server>__<tool>`.
+ *
+ * Config (the common mcpServers shape):
+ *   {"mcpServers": {"fs": {"command": "node", "args": ["server.js"], "env": {...}},
+ *                   "web": {"url": "http://127.0.0.1:8080/mcp", "headers": {...}}}}
+ */
+import { readFile } from "node:fs/promises";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { InputError } from "../errors.js";
+import type { Tool } from "./registry.js";
+
+export type McpServerConfig =
+  | { command: string; args?: string[]; env?: Record<string, string>; cwd?: string }
+  | { url: string; headers?: Record<string, string> };
+
+const NAME_OK = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Validate an mcpServers config object. */
+export function parseMcpConfig(json: unknown): Record<string, McpServerConfig> {
+  const servers = (json as { mcpServers?: unknown })?.mcpServers;
+  if (typeof servers !== "object" || servers === null || Array.isArray(servers))
+    throw new InputError('MCP config must be {"mcpServers": {name: {command, args} | {url}}}', {
+      field: "mcpServers",
+    });
+  const out: Record<string, McpServerConfig> = {};
+  for (const [name, c] of Object.entries(servers as Record<string, unknown>)) {
+    const field = `mcpServers.${name}`;
+    if (!NAME_OK.test(name)) throw new InputError(`bad MCP server name '${name}'`, { field });
+    if (typeof c !== "object" || c === null)
+      throw new InputError("server entry must be an object", { field });
+    const o = c as Record<string, unknown>;
+    const strMap = (v: unknown, f: string): Record<string, string> | undefined => {
+      if (v === undefined) return undefined;
+      if (typeof v !== "object" || v === null || Object.values(v).some((x) => typeof x !== "string"))
+        throw new InputError(`${f} must be an object of strings`, { field: `${field}.${f}` });
+      return v as Record<string, string>;
+    };
+    if (typeof o.command === "string") {
+      if (o.args !== undefined && (!Array.isArray(o.args) || o.args.some((a) => typeof a !== "string")))
+        throw new InputError("args must be an array of strings", { field: `${field}.args` });
+      out[name] = {
+        command: o.command,
+        args: o.args as string[] | undefined,
+        env: strMap(o.env, "env"),
+        cwd: typeof o.cwd === "string" ? o.cwd : undefined,
+      };
+    } else if (typeof o.url === "string") {
+      try {
+        new URL(o.url);
+      } catch {
+        throw new InputError(`bad URL '${o.url}'`, { field: `${field}.url` });
+      }
+      out[name] = { url: o.url, headers: strMap(o.headers, "headers") };
+    } else throw new InputError("server entry needs 'command' (stdio) or 'url' (streamable HTTP)", { field });
+  }
+  return out;
+}
+
+export async function loadMcpConfig(path: string): Promise<Record<string, McpServerConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read MCP config: ${(e as Error).message}`, { file: path });
+  }
+  try {
+    return parseMcpConfig(JSON.parse(text));
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${path}: ${e.message}`);
+    throw new InputError(`MCP config is not JSON: ${(e as Error).message}`, { file: path });
+  }
+}
+
+/** MCP tool result content -> text for the model. */
+function resultText(r: { content?: unknown; structuredContent?: unknown; isError?: boolean }): string {
+  const parts: string[] = [];
+  for (const c of (Array.isArray(r.content) ? r.content : []) as {
+    type?: string;
+    text?: string;
+    resource?: { text?: string; uri?: string };
+  }[]) {
+    if (c.type === "text" && typeof c.text === "string") parts.push(c.text);
+    else if (c.type === "resource" && c.resource)
+      parts.push(c.resource.text ?? `[resource ${c.resource.uri ?? ""}]`);
+    else parts.push(`[${c.type ?? "unknown"} content]`);
+  }
+  if (parts.length === 0 && r.structuredContent !== undefined)
+    parts.push(JSON.stringify(r.structuredContent));
+  const text = parts.join("\n");
+  return r.isError ? `error: ${text}` : text;
+}
+
+export class McpConnection {
+  private constructor(
+    readonly name: string,
+    private readonly client: Client,
+    readonly tools: Tool[],
+  ) {}
+
+  static async connect(
+    name: string,
+    cfg: McpServerConfig,
+    opts: { timeoutMs?: number; taken?: Set<string> } = {},
+  ): Promise<McpConnection> {
+    const timeout = opts.timeoutMs ?? 30_000;
+    const transport: Transport =
+      "command" in cfg
+        ? new StdioClientTransport({
+            command: cfg.command,
+            args: cfg.args ?? [],
+            env: cfg.env,
+            cwd: cfg.cwd,
+            stderr: "pipe",
+          })
+        : new StreamableHTTPClientTransport(new URL(cfg.url), { requestInit: { headers: cfg.headers } });
+    const client = new Client({ name: "edgellm", version: "0.1.0" });
+    try {
+      await client.connect(transport, { timeout });
+    } catch (e) {
+      await client.close().catch(() => {});
+      throw new InputError(`cannot connect to MCP server '${name}': ${(e as Error).message}`, {
+        field: `mcpServers.${name}`,
+      });
+    }
+    const taken = opts.taken ?? new Set<string>();
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
+      for (const t of page.tools) {
+        let exposed = t.name;
+        if (!NAME_OK.test(exposed) || taken.has(exposed))
+          exposed = `${name}__${t.name}`.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64);
+        if (taken.has(exposed))
+          throw new InputError(`MCP tool name '${exposed}' is ambiguous`, { field: `mcpServers.${name}` });
+        taken.add(exposed);
+        const remote = t.name;
+        tools.push({
+          definition: {
+            type: "function",
+            function: {
+              name: exposed,
+              description: t.description ?? t.title ?? `${remote} (MCP server ${name})`,
+              parameters: (t.inputSchema as Record<string, unknown>) ?? { type: "object" },
+            },
+          },
+          run: async (args, signal) =>
+            resultText(
+              (await client.callTool({ name: remote, arguments: args }, undefined, {
+                timeout,
+                signal,
+              })) as Parameters<typeof resultText>[0],
+            ),
+        });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return new McpConnection(name, client, tools);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Connect to every server in a config; on any failure, close the ones already open. */
+export async function connectMcpServers(
+  servers: Record<string, McpServerConfig>,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ connections: McpConnection[]; tools: Tool[]; close(): Promise<void> }> {
+  const connections: McpConnection[] = [];
+  const taken = new Set<string>();
+  try {
+    for (const [name, cfg] of Object.entries(servers))
+      connections.push(await McpConnection.connect(name, cfg, { ...opts, taken }));
+  } catch (e) {
+    await Promise.all(connections.map((c) => c.close().catch(() => {})));
+    throw e;
+  }
+  return {
+    connections,
+    tools: connections.flatMap((c) => c.tools),
+    close: async () => {
+      await Promise.all(connections.map((c) => c.close().catch(() => {})));
+    },
+  };
+}
