@@ -1,5 +1,6 @@
 /**
- * `edgellm serve -m <file> [--port 8080] [--host 127.0.0.1] [--api-key K] [--parallel N]`:
+ * `edgellm serve -m <file> [--port 8080] [--host 127.0.0.1] [--api-key K] [--parallel N]
+ *  [--cloud URL --cloud-model NAME] [--policy FILE]`:
  * the OpenAI-compatible server. SIGTERM/SIGINT stop accepting requests, let running ones finish,
  * then exit.
  */
@@ -7,10 +8,12 @@ import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
+import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
+import { installRouter } from "../router/server-hook.js";
 import { parsePositiveInt } from "./prompt-input.js";
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("serve")
     .description("serve the model over an OpenAI-compatible HTTP API")
     .requiredOption("-m, --model <file>", "GGUF model")
@@ -22,10 +25,12 @@ export function register(program: Command): void {
     .option("--kv-blocks <n>", "KV blocks of 16 positions in the shared pool (default: parallel full contexts)")
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
-    .option("--model-id <id>", "model id clients use (default: general.name)")
-    .action(async (o: { model: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; kernels: string; threads?: string; modelId?: string }) => {
+    .option("--model-id <id>", "model id clients use (default: general.name)");
+  addCloudOptions(cmd) // edge + cloud routing (src/router)
+    .action(async (o: { model: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; kernels: string; threads?: string; modelId?: string } & CloudOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got '${o.port}'`);
+      const router = await routerFromOptions(o);
       const llm = await loadLLM(o.model, {
         kernels: o.kernels as "wasm" | "ts",
         threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
@@ -34,9 +39,11 @@ export function register(program: Command): void {
         kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
       });
       const server = buildServer(llm, { apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY, modelId: o.modelId });
+      if (router) installRouter(server, router);
       const addr = await server.app.listen({ port, host: o.host });
       const id = server.ctx.models[0];
       process.stdout.write(`edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, context ${llm.contextSize})\n`);
+      if (router?.cloud) process.stdout.write(`edgellm serve: routing to cloud model '${router.cloud.model}' at ${router.cloud.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           process.stderr.write(`edgellm serve: ${sig}, draining...\n`);

@@ -16,6 +16,7 @@ export class RouterMetrics {
   readonly failures: Counter;
   readonly cloudSeconds: Histogram;
   readonly cost: Counter;
+  readonly circuit: Gauge;
 
   constructor(registry: Registry, breaker?: CircuitBreaker) {
     const registers = [registry];
@@ -42,7 +43,7 @@ export class RouterMetrics {
       help: "Estimated cloud spend from the policy's price table",
       registers,
     });
-    new Gauge({
+    this.circuit = new Gauge({
       name: "edgellm_route_cloud_circuit_open",
       help: "1 while the cloud circuit breaker is open",
       registers,
@@ -50,6 +51,13 @@ export class RouterMetrics {
         this.set(breaker && breaker.state === "open" ? 1 : 0);
       },
     });
+  }
+
+  /** Also expose these series on another registry (the server's /metrics). */
+  registerOn(registry: Registry): void {
+    for (const m of [this.requests, this.failures, this.cloudSeconds, this.cost, this.circuit]) {
+      if (!registry.getSingleMetric((m as unknown as { name: string }).name)) registry.registerMetric(m);
+    }
   }
 
   record(d: RouteDecision): void {

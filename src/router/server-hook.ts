@@ -13,6 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import type { LLM } from "../engine/llm.js";
 import { decisionJson, type RouteDecision } from "./decision.js";
 import { extractFeatures } from "./features.js";
@@ -28,13 +29,14 @@ const CHAT = "/v1/chat/completions";
 /** The parts of the server the hook needs (an EdgeServer satisfies it). */
 export interface RoutableServer {
   app: FastifyInstance;
-  ctx: { llm: Pick<LLM, "encodeChat" | "contextSize" | "stats"> };
+  ctx: { llm: Pick<LLM, "encodeChat" | "contextSize" | "stats">; metrics: { registry: Registry } };
 }
 
 export function installRouter(server: RoutableServer, router: Router): void {
   const { app, ctx } = server;
   const secret = randomBytes(16).toString("hex");
   const localDecisions = new WeakMap<object, RouteDecision>();
+  router.metrics.registerOn(ctx.metrics.registry);
 
   app.addHook("onSend", async (req, reply, payload) => {
     const d = localDecisions.get(req.raw);

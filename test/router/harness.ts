@@ -81,7 +81,6 @@ export async function startLocal(
   const router = createRouter(
     parsePolicy(policyJson, "test-policy"),
     cloudUrl ? { url: cloudUrl, model: CLOUD_MODEL } : undefined,
-    server.ctx.metrics.registry,
   );
   installRouter(server, router);
   await server.app.listen({ port: 0, host: "127.0.0.1" });

@@ -1,0 +1,151 @@
+// The CLI wiring: `edgellm serve --cloud URL --cloud-model NAME --policy FILE` as a child process
+// in front of another `edgellm serve` (the cloud, requiring an API key that the local one reads
+// from the environment variable named by --cloud-key-env); flag and policy errors exit non-zero
+// with a message, before any model is loaded.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeTestModel } from "../../src/model/factory/index.js";
+import { startServe, readSse, type Served } from "../server/serve-process.js";
+import { metric } from "./harness.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "router-cli-"));
+let cloud: Served;
+let local: Served;
+
+before(async () => {
+  const spec = {
+    arch: "llama",
+    nEmbd: 64,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 96,
+    nCtx: 1024,
+    nVocab: 600,
+  } as const;
+  await writeTestModel(join(dir, "l.gguf"), { ...spec, seed: 5 });
+  await writeTestModel(join(dir, "c.gguf"), { ...spec, seed: 6 });
+  writeFileSync(
+    join(dir, "policy.json"),
+    JSON.stringify({
+      escalation: { verifiers: [{ type: "arithmetic" }] },
+      prices: { big: { inputPerMTok: 1, outputPerMTok: 2 } },
+    }),
+  );
+  cloud = await startServe(join(dir, "c.gguf"), [
+    "--threads",
+    "1",
+    "--model-id",
+    "big",
+    "--api-key",
+    "cloud-secret",
+  ]);
+  process.env.ROUTER_TEST_CLOUD_KEY = "cloud-secret";
+  local = await startServe(join(dir, "l.gguf"), [
+    "--threads",
+    "1",
+    "--ctx-size",
+    "128",
+    "--model-id",
+    "small",
+    "--cloud",
+    `${cloud.url}/v1`,
+    "--cloud-model",
+    "big",
+    "--cloud-key-env",
+    "ROUTER_TEST_CLOUD_KEY",
+    "--policy",
+    join(dir, "policy.json"),
+  ]);
+});
+after(async () => {
+  await local?.stop();
+  await cloud?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ask = (content: string, extra: Record<string, unknown> = {}) =>
+  fetch(`${local.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "small",
+      messages: [{ role: "user", content }],
+      max_tokens: 5,
+      temperature: 0,
+      ...extra,
+    }),
+  });
+
+test("serve --cloud --policy: arithmetic escalates, chitchat stays, overflow streams from the cloud, metrics count them", async () => {
+  const a = await (await ask("What is 19 * 3?")).json();
+  assert.deepEqual([a.route.target, a.route.reason, a.model], ["cloud", "verifier_rejected", "big"]);
+  const b = await (await ask("nice weather")).json();
+  assert.deepEqual([b.route.target, b.model], ["local", "small"]);
+  const s = await ask(Array.from({ length: 150 }, (_, i) => `w${i}`).join(" "), { stream: true });
+  assert.equal(s.headers.get("x-edgellm-route-reason"), "context_overflow");
+  const ev = await readSse(s);
+  assert.equal(ev.at(-1), "[DONE]");
+  assert.equal(JSON.parse(ev[0]).model, "big");
+  assert.equal(
+    await metric(local.url, 'edgellm_route_requests_total{route="cloud",reason="verifier_rejected"}'),
+    1,
+  );
+  assert.equal(
+    await metric(local.url, 'edgellm_route_requests_total{route="cloud",reason="context_overflow"}'),
+    1,
+  );
+  assert.equal(
+    await metric(local.url, 'edgellm_route_requests_total{route="local",reason="local_default"}'),
+    1,
+  );
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d) => (err += d));
+    const t = setTimeout(() => p.kill("SIGKILL"), 15000);
+    p.on("exit", (code) => {
+      clearTimeout(t);
+      resolve({ code, err });
+    });
+  });
+}
+
+test("flag and policy errors exit 1 with a message before loading the model", async () => {
+  const m = join(dir, "l.gguf");
+  const noModel = await runCli(["serve", "-m", m, "--port", "0", "--cloud", "http://127.0.0.1:9/v1"]);
+  assert.equal(noModel.code, 1);
+  assert.match(noModel.err, /--cloud needs --cloud-model/);
+  const badUrl = await runCli(["serve", "-m", m, "--port", "0", "--cloud", "nope", "--cloud-model", "x"]);
+  assert.equal(badUrl.code, 1);
+  assert.match(badUrl.err, /not a valid URL/);
+  writeFileSync(join(dir, "bad.json"), JSON.stringify({ escalation: { minMeanLogprob: 3 } }));
+  const badPolicy = await runCli(["serve", "-m", m, "--port", "0", "--policy", join(dir, "bad.json")]);
+  assert.equal(badPolicy.code, 1);
+  assert.match(badPolicy.err, /escalation.minMeanLogprob: must be in/);
+  writeFileSync(join(dir, "budget.json"), JSON.stringify({ budgets: { maxCostUsd: 0.1 } }));
+  const noPrice = await runCli([
+    "serve",
+    "-m",
+    m,
+    "--port",
+    "0",
+    "--cloud",
+    "http://127.0.0.1:9/v1",
+    "--cloud-model",
+    "x",
+    "--policy",
+    join(dir, "budget.json"),
+  ]);
+  assert.equal(noPrice.code, 1);
+  assert.match(noPrice.err, /prices has no entry for the cloud model 'x'/);
+});
