@@ -7,7 +7,7 @@ import { ModelError } from "../errors.js";
 import type { ModelConfig } from "./arch/config.js";
 import { TENSOR } from "./arch/spec.js";
 import type { FfnWeights } from "./blocks/ffn.js";
-import { WeightBinder, type Weight } from "./weights.js";
+import { prepareInto, WeightBinder, type Weight } from "./weights.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 
 export interface AttnWeights {
@@ -168,28 +168,28 @@ function bindMla(b: WeightBinder, c: ModelConfig, n: (s: string) => string): Mla
 }
 
 /**
- * Move every 2-D matrix the KernelSet supports into it (WASM: repacked into its memory) and drop
- * our copy of the bytes, except token_embd (embedding rows are read from it). Stacked expert
- * tensors stay on the TypeScript path for now.
+ * Move every matrix the KernelSet supports into it (WASM: repacked into its memory) and drop our
+ * copy of the bytes; stacked experts and MLA's per-head k_b/v_b become one handle per matrix.
+ * token_embd keeps its bytes for row lookups unless it is also the (tied) output matrix, in which
+ * case rows are decoded from the prepared copy. Loading with a KernelSet already did this tensor by
+ * tensor (WeightBinder); this is for weights bound without one.
  */
 export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; bytes: number } {
   let moved = 0;
   let bytes = 0;
   const visit = (m: Weight | undefined) => {
-    if (!m || m.kernel || m.nMat !== 1 || !ks.supports(m.type)) return;
-    m.kernel = { ks, pw: ks.prepareWeight(m.type, m.data, m.rows, m.cols) };
-    moved++;
-    bytes += m.kernel.pw.bytes;
-    if (m !== w.tokenEmbd) {
-      m.data = new Uint8Array(0);
-      m.f32 = undefined;
+    if (!m || !prepareInto(m, ks, m === w.tokenEmbd && m !== w.output)) return;
+    for (const x of m.mats ?? [m]) {
+      moved++;
+      bytes += x.kernel!.pw.bytes;
     }
   };
   visit(w.output);
   for (const L of w.layers) {
     for (const m of [L.attn?.wq, L.attn?.wk, L.attn?.wv, L.attn?.wqkv, L.attn?.wo, L.ffn?.gate, L.ffn?.up, L.ffn?.down]) visit(m);
-    for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wo]) visit(m);
-    for (const m of [L.moe?.gateInp, L.moe?.shared?.gate, L.moe?.shared?.up, L.moe?.shared?.down]) visit(m);
+    for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wkB, L.mla?.wvB, L.mla?.wo]) visit(m);
+    for (const m of [L.moe?.gateInp, L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.moe?.sharedGate]) visit(m);
+    for (const m of [L.moe?.shared?.gate, L.moe?.shared?.up, L.moe?.shared?.down]) visit(m);
   }
   return { moved, bytes };
 }

@@ -8,6 +8,7 @@ import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
 import { TENSOR } from "./arch/spec.js";
 import { attachKernels, bindWeights } from "./bind.js";
+import { checkFits } from "./memory-limit.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import { WeightBinder } from "./weights.js";
@@ -31,11 +32,18 @@ export interface LoadOptions {
   kernels?: KernelSet;
 }
 
-/** Build a Transformer from an opened GGUF file (tensor bytes are read now, kept in file types). */
+/**
+ * Build a Transformer from an opened GGUF file (tensor bytes are read now, kept in file types).
+ * With a KernelSet, a model whose weights cannot fit its memory is refused before anything is
+ * read, and each tensor is read, repacked into the set and dropped in turn (peak ~ file size).
+ */
 export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transformer {
   const config = modelConfig(file);
-  const weights = bindWeights(new WeightBinder(file), config);
-  if (opts.kernels) attachKernels(weights, opts.kernels);
+  const ks = opts.kernels;
+  if (ks) checkFits(file, ks);
+  const weights = bindWeights(new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd])), config);
+  // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
+  if (ks) attachKernels(weights, ks);
   return new Transformer(config, weights);
 }
 

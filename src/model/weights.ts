@@ -26,6 +26,8 @@ export interface Weight {
   f32: Float32Array | undefined;
   /** Set when the matrix lives in a KernelSet (WASM): products go there. */
   kernel?: { ks: KernelSet; pw: PreparedWeight };
+  /** Stacked weights (experts, MLA per-head k_b/v_b) prepared one matrix per handle. */
+  mats?: Weight[];
 }
 
 export function makeWeight(name: string, type: GGMLType, dims: number[], data: Uint8Array): Weight {
@@ -43,17 +45,56 @@ export function makeWeight(name: string, type: GGMLType, dims: number[], data: U
   return { name, type, rows, cols, nMat, rowBytes, data, f32 };
 }
 
-/** Matrix `e` of a stacked (expert) weight, as a Weight sharing the bytes. */
+/** Matrix `e` of a stacked (expert) weight, as a Weight sharing the bytes (or its prepared handle). */
 export function expertSlice(w: Weight, e: number): Weight {
+  if (w.mats) return w.mats[e];
   const bytes = w.rowBytes * w.rows;
   const data = w.data.subarray(e * bytes, (e + 1) * bytes);
   return makeWeight(`${w.name}[${e}]`, w.type, [w.cols, w.rows], data);
 }
 
-/** Looks up tensors by GGUF name and checks shapes against what the config implies. */
+/**
+ * Move a matrix (each matrix of a stack separately) into the KernelSet and drop our copy of the
+ * bytes. Returns false, leaving `w` as is, when the set does not take its type.
+ */
+export function prepareInto(w: Weight, ks: KernelSet, keepBytes = false): boolean {
+  if (w.kernel || w.mats || !ks.supports(w.type)) return false;
+  if (w.nMat === 1) {
+    w.kernel = { ks, pw: ks.prepareWeight(w.type, w.data, w.rows, w.cols) };
+  } else {
+    const mats: Weight[] = [];
+    for (let e = 0; e < w.nMat; e++) {
+      const m = expertSlice(w, e);
+      m.kernel = { ks, pw: ks.prepareWeight(m.type, m.data, m.rows, m.cols) };
+      m.data = new Uint8Array(0);
+      m.f32 = undefined;
+      mats.push(m);
+    }
+    w.mats = mats;
+  }
+  if (!keepBytes) {
+    w.data = new Uint8Array(0);
+    w.f32 = undefined;
+  }
+  return true;
+}
+
+/** Bytes a matrix will occupy once prepared (for refusing models before allocating). */
+export type PreparedSize = (type: GGMLType, rows: number, cols: number) => number | undefined;
+
+/**
+ * Looks up tensors by GGUF name and checks shapes against what the config implies. With a
+ * KernelSet, each matrix is read, prepared (repacked into the set's memory) and its file bytes
+ * dropped before the next one is read, so peak memory stays near file size; names listed in
+ * `keep` (token_embd: its rows are looked up) keep their bytes in our memory only.
+ */
 export class WeightBinder {
   private readonly used = new Set<string>();
-  constructor(private readonly file: GGUFFile) {}
+  constructor(
+    private readonly file: GGUFFile,
+    private readonly ks?: KernelSet,
+    private readonly keep: ReadonlySet<string> = new Set(),
+  ) {}
 
   has(name: string): boolean {
     return this.file.tensorByName(name) !== undefined;
@@ -82,7 +123,9 @@ export class WeightBinder {
   matrix(name: string, want: number[]): Weight {
     const t = this.info(name);
     this.checkDims(t, want);
-    return makeWeight(name, t.type, want, this.file.readTensorSync(t));
+    const w = makeWeight(name, t.type, want, this.file.readTensorSync(t));
+    if (this.ks && !this.keep.has(name)) prepareInto(w, this.ks);
+    return w;
   }
 
   optMatrix(name: string, want: number[]): Weight | undefined {

@@ -92,6 +92,11 @@ export function dequantizeRowAny(type: GGMLType, src: Uint8Array, srcOff: number
 /** Row `r` of matrix `w` (an embedding lookup) into dst. */
 export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): void {
   if (r < 0 || r >= w.rows * w.nMat) throw new KernelError(`row ${r} out of range 0..${w.rows - 1}`, { field: w.name });
+  if (w.data.length === 0 && w.kernel) {
+    // The only copy lives in the KernelSet (tied embeddings): decode the row from there.
+    w.kernel.ks.dequantizeRow(w.kernel.pw, r, dst.subarray(dstOff, dstOff + w.cols));
+    return;
+  }
   ops(w.type, w.name).dequant(w.data, r * w.rowBytes, dst, dstOff, w.cols);
 }
 

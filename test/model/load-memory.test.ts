@@ -1,0 +1,85 @@
+/**
+ * Loading into a KernelSet: models that cannot fit one wasm32 memory are refused from tensor infos
+ * alone (nothing read); MoE experts and MLA per-head k_b/v_b become one prepared handle per matrix,
+ * file bytes are dropped, and logits agree with the plain-TS path.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ModelError } from "../../src/errors.js";
+import { GGMLType } from "../../src/gguf/types.js";
+import type { GGUFFile } from "../../src/gguf/reader.js";
+import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
+import { loadModel } from "../../src/model/index.js";
+import { checkFits, preparedBytes, WASM_MEMORY_LIMIT } from "../../src/model/memory-limit.js";
+
+let dir: string;
+let ks: WasmKernelSet;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "load-mem-"));
+  ks = await createWasmKernelSet({ threads: 1 });
+});
+after(async () => {
+  await ks.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A file whose tensor infos describe `n` Q8_0 matrices [8192, 65536] (~544 MiB each); no data. */
+function hugeFile(n: number): GGUFFile {
+  const tensors = Array.from({ length: n }, (_, i) => ({ name: `blk.${i}.ffn_up.weight`, dims: [8192, 65536], type: GGMLType.Q8_0, offset: 0, nBytes: 0 }));
+  tensors.push({ name: "output.weight", dims: [8192, 1000], type: GGMLType.Q8_0, offset: 0, nBytes: 0 });
+  return {
+    path: "/virtual/huge.gguf",
+    tensors,
+    tensorByName: (name: string) => tensors.find((t) => t.name === name),
+    readTensorSync: () => assert.fail("no tensor may be read before the size check"),
+  } as unknown as GGUFFile;
+}
+
+test("a model over the 4 GiB wasm32 memory is refused before any tensor is read", () => {
+  assert.ok(preparedBytes(hugeFile(8), ks) > WASM_MEMORY_LIMIT);
+  assert.throws(() => checkFits(hugeFile(8), ks), (e: unknown) => e instanceof ModelError && /GiB of WebAssembly memory/.test(e.message));
+  assert.doesNotThrow(() => checkFits(hugeFile(2), ks));
+});
+
+const small = { nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, nVocab: 333, weightStd: 0.15 };
+const CASES: [string, TestModelSpec][] = [
+  ["qwen3moe Q8_0, 16 experts top-4", { arch: "qwen3moe", ...small, moe: { nExpert: 16, nExpertUsed: 4, nFfExp: 32 }, types: { weights: GGMLType.Q8_0 } }],
+  [
+    "deepseek2 Q4_0 (MLA k_b/v_b per head, shared expert), tied embeddings",
+    {
+      arch: "deepseek2",
+      ...small,
+      nHeadKv: 4,
+      tiedEmbeddings: true,
+      mla: { qLoraRank: 0, kvLoraRank: 64, nopeDim: 32, ropeDim: 16, vDim: 32 },
+      moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 32, nShared: 1, leadingDense: 1 },
+      types: { weights: GGMLType.Q4_0 },
+    },
+  ],
+];
+
+for (const [name, spec] of CASES) {
+  test(`${name}: every matrix lives in the WASM set, logits equal the TS path`, async () => {
+    const path = join(dir, `${spec.arch}.gguf`);
+    await writeTestModel(path, spec);
+    const ts = await loadModel(path);
+    const wasm = await loadModel(path, { kernels: ks });
+    for (const L of wasm.weights.layers) {
+      for (const w of [L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.mla?.wkB, L.mla?.wvB]) {
+        if (!w) continue;
+        assert.equal(w.data.length, 0, `${w.name} bytes dropped`);
+        assert.equal(w.mats?.length, w.nMat, `${w.name}: one handle per matrix`);
+      }
+    }
+    const toks = [1, 17, 250, 3, 99];
+    const a = ts.forward(toks, ts.newCache(8))[0];
+    const b = wasm.forward(toks, wasm.newCache(8))[0];
+    let e = 0;
+    for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+    assert.ok(e < 1e-3, `max |dlogit| ${e}`);
+  });
+}
