@@ -50,7 +50,7 @@ export async function selfConsistency(gen: Generator, opts: SelfConsistencyOptio
     tokens += ev.completionTokens;
     // Samples cut by our own stop (or the caller's abort) do not vote.
     if (stopReason || ev.reason === "abort") continue;
-    const c: Candidate = { index: ev.index, text: texts[ev.index], finishReason: ev.reason, completionTokens: ev.completionTokens, answer: extract(texts[ev.index]) };
+    const c: Candidate = { index: ev.index, text: texts[ev.index], finishReason: ev.reason, completionTokens: ev.completionTokens, reasoningTokens: ev.reasoningTokens, answer: extract(texts[ev.index]) };
     candidates.push(c);
     tracker.add(c.answer);
     opts.onSample?.(c);

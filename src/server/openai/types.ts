@@ -4,6 +4,7 @@
  * in the response types because clients read them as such.
  */
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
+import type { ReasoningFields } from "../../reasoning/server-fields.js";
 
 export interface SamplingFields {
   model: string;
@@ -29,6 +30,8 @@ export interface ChatRequest extends SamplingFields {
   messages: ChatMessage[];
   /** undefined = no logprobs; else top alternatives per token (0..20). */
   topLogprobs: number | undefined;
+  /** Reasoning extension fields (enable_thinking, thinking_budget, reasoning), see reasoning/server-fields.ts. */
+  thinking?: ReasoningFields;
 }
 
 export interface CompletionRequest extends SamplingFields {

@@ -4,6 +4,7 @@
  */
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import { badRequest } from "./errors.js";
+import { parseReasoningFields } from "../../reasoning/server-fields.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 
 type Obj = Record<string, unknown>;
@@ -105,7 +106,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
   const lp = optBool(b, "logprobs") ?? false;
   const top = optNum(b, "top_logprobs", 0, 20, true);
   if (top !== undefined && !lp) throw badRequest("'top_logprobs' requires 'logprobs': true", "top_logprobs");
-  return { ...f, messages, topLogprobs: lp ? (top ?? 0) : undefined };
+  return { ...f, messages, topLogprobs: lp ? (top ?? 0) : undefined, thinking: parseReasoningFields(b, f.stream) };
 }
 
 export function validateCompletion(body: unknown, models: readonly string[]): CompletionRequest {

@@ -8,6 +8,7 @@ import { SseWriter } from "../sse.js";
 import { validateChat } from "../openai/validate.js";
 import type { ChatLogprob, ChatRequest, SamplingFields, Usage } from "../openai/types.js";
 import type { ServerContext } from "../app.js";
+import { ThinkingAccount, chatKwargs, splitMessage, strategyChat, thinkingOptions } from "../../reasoning/server-chat.js";
 
 export function genOptions(r: SamplingFields, prompt: number[], llm: LLM): GenerateOptions {
   const room = llm.contextSize - prompt.length;
@@ -45,12 +46,25 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const { llm, metrics } = ctx;
     const r: ChatRequest = validateChat(request.body, ctx.models);
-    const prompt = ctx.admit(llm.encodeChat(r.messages), r.n);
-    const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.topLogprobs };
+    const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
+    const prompt = ctx.admit(llm.encodeChat(r.messages, chatKwargs(th)), th?.strategy?.samples ?? r.n);
+    const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.topLogprobs, ...thinkingOptions(llm, th) };
+    const acct = th ? new ThinkingAccount(llm, prompt) : undefined;
     const id = newId("chatcmpl");
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: r.model, system_fingerprint: "edgellm" };
     const usage = { completion: 0, cached: 0 };
+
+    if (th?.strategy && th.strategy.name !== "greedy") {
+      const ac = new AbortController();
+      const onClose = () => !reply.raw.writableFinished && ac.abort();
+      reply.raw.on("close", onClose);
+      const out = await strategyChat(llm, prompt, r.messages, th, { ...opts, signal: ac.signal }).finally(() => reply.raw.off("close", onClose));
+      if (ac.signal.aborted) return reply.code(499).send();
+      metrics.requests.inc({ endpoint: "chat", status: "200" });
+      const u = { ...usageOf(prompt.length, out.completionTokens, 0), completion_tokens_details: { reasoning_tokens: out.reasoningTokens } };
+      return { ...base, object: "chat.completion", choices: [{ index: 0, message: out.message, logprobs: null, finish_reason: out.finish_reason }], usage: u, reasoning: out.reasoning };
+    }
 
     if (r.stream) {
       reply.hijack();
@@ -66,15 +80,19 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
           }
           if (c.type === "token") {
             const lp = c.logprob ? [chatLogprob(llm, c.logprob, c.top ?? [])] : null;
-            if (c.text || lp) chunk(c.index, { content: c.text }, lp, null);
+            const d = acct ? acct.push(c.index, c.token, c.text) : { reasoning: "", content: c.text };
+            if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
+            if (d.content || lp) chunk(c.index, { content: d.content }, lp, null);
           } else {
-            if (c.text) chunk(c.index, { content: c.text }, null, null);
+            const d = acct ? acct.finish(c.index, c.text) : { reasoning: "", content: c.text };
+            if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
+            if (d.content) chunk(c.index, { content: d.content }, null, null);
             usage.completion += c.completionTokens;
             usage.cached = Math.max(usage.cached, c.cachedTokens);
             chunk(c.index, {}, null, c.reason === "length" ? "length" : "stop");
           }
         });
-        if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: usageOf(prompt.length, usage.completion, usage.cached) });
+        if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() } });
         sse.end();
         metrics.requests.inc({ endpoint: "chat", status: "200" });
       } catch (e) {
@@ -88,6 +106,7 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       const ch = choices[c.index];
       ch.text += c.text;
       if (c.type === "token") {
+        acct?.push(c.index, c.token, "");
         if (c.logprob) ch.logprobs.push(chatLogprob(llm, c.logprob, c.top ?? []));
       } else {
         ch.finish = c.reason === "length" ? "length" : "stop";
@@ -102,11 +121,11 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       object: "chat.completion",
       choices: choices.map((c) => ({
         index: c.index,
-        message: { role: "assistant", content: c.text, refusal: null },
+        message: acct ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null } : { role: "assistant", content: c.text, refusal: null },
         logprobs: r.topLogprobs !== undefined ? { content: c.logprobs } : null,
         finish_reason: c.finish,
       })),
-      usage: usageOf(prompt.length, usage.completion, usage.cached),
+      usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() },
     };
   });
 }

@@ -1,0 +1,166 @@
+/**
+ * What the chat route needs for the reasoning fields (server-fields.ts), kept here so the route
+ * itself changes by a few lines:
+ *   chatKwargs        enable_thinking for the template
+ *   thinkingOptions   the budget's forcing hook for GenerateOptions
+ *   ThinkingAccount   per choice: splits streamed text into reasoning_content / content deltas
+ *                     and counts reasoning tokens (by token ids, tags included)
+ *   strategyChat      runs self_consistency / best_of_n and builds the chat.completion body
+ */
+import type { GenerateOptions, LLM } from "../engine/llm.js";
+import { budgetForcer, DEFAULT_NUDGE, promptOpensThinking, thinkingState, thinkingTags, type ThinkingTags } from "./budget.js";
+import { llmGenerator } from "./llm-generator.js";
+import { runStrategy } from "./strategy.js";
+import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
+import type { ReasoningFields, VerifierSpec } from "./server-fields.js";
+import type { Verifier } from "./verifiers/verifier.js";
+import { ArithmeticVerifier } from "./verifiers/arithmetic.js";
+import { JSONSchemaVerifier } from "./verifiers/json-schema.js";
+import { JSTestsVerifier } from "./verifiers/js-tests.js";
+import { ModelJudgeVerifier, llmJudge } from "./verifiers/model-judge.js";
+import { RegexVerifier } from "./verifiers/regex.js";
+import type { ChatMessage } from "../tokenizer/chat-template.js";
+
+export function chatKwargs(f: ReasoningFields | undefined): Record<string, unknown> | undefined {
+  return f?.enableThinking === undefined ? undefined : { enable_thinking: f.enableThinking };
+}
+
+function tagsOf(llm: LLM): ThinkingTags | undefined {
+  try {
+    return thinkingTags(llm.tokenizer);
+  } catch {
+    return undefined;
+  }
+}
+
+/** GenerateOptions additions: the budget hook; greedy strategy means temperature 0. */
+export function thinkingOptions(llm: LLM, f: ReasoningFields | undefined): Partial<GenerateOptions> {
+  const o: Partial<GenerateOptions> = {};
+  if (f?.strategy?.name === "greedy") o.temperature = 0;
+  if (f?.thinkingBudget !== undefined) {
+    const tags = tagsOf(llm);
+    if (tags) o.forceToken = budgetForcer({ budget: f.thinkingBudget, tags, nudge: llm.tokenizer.encode(DEFAULT_NUDGE, { addSpecial: false }) });
+  }
+  return o;
+}
+
+export class ThinkingAccount {
+  private readonly tags: ThinkingTags | undefined;
+  /** The prompt left `<think>` open (the template opened the block). */
+  readonly opensThinking: boolean;
+  private readonly ids = new Map<number, number[]>();
+  private readonly splitters = new Map<number, ReasoningSplitter>();
+
+  constructor(llm: LLM, prompt: number[]) {
+    this.tags = tagsOf(llm);
+    this.opensThinking = this.tags ? promptOpensThinking(prompt, this.tags) : false;
+  }
+
+  private splitter(index: number): ReasoningSplitter {
+    let s = this.splitters.get(index);
+    if (!s) this.splitters.set(index, (s = new ReasoningSplitter(this.opensThinking)));
+    return s;
+  }
+
+  /** A token of choice `index` and its released text -> the deltas to send. */
+  push(index: number, token: number | undefined, text: string): ReasoningParts {
+    if (token !== undefined) {
+      let a = this.ids.get(index);
+      if (!a) this.ids.set(index, (a = []));
+      a.push(token);
+    }
+    return this.splitter(index).push(text);
+  }
+
+  /** End of choice `index` (with the final released text). */
+  finish(index: number, text: string): ReasoningParts {
+    const a = this.splitter(index).push(text);
+    const b = this.splitter(index).flush();
+    return { reasoning: a.reasoning + b.reasoning, content: a.content + b.content };
+  }
+
+  reasoningTokens(): number {
+    if (!this.tags) return 0;
+    let n = 0;
+    for (const ids of this.ids.values()) {
+      const st = thinkingState(ids, 0, this.tags, this.opensThinking);
+      n += st.start < 0 ? 0 : st.end >= 0 ? st.end : ids.length;
+    }
+    return n;
+  }
+
+  /** Fields for usage. */
+  usageDetails(): { completion_tokens_details: { reasoning_tokens: number } } {
+    return { completion_tokens_details: { reasoning_tokens: this.reasoningTokens() } };
+  }
+}
+
+/** A whole message's text -> { content, reasoning_content }. */
+export function splitMessage(text: string, startsInThinking: boolean): { content: string; reasoning_content: string } {
+  const p = splitReasoning(text, startsInThinking);
+  return { content: p.content, reasoning_content: p.reasoning };
+}
+
+export function buildVerifier(llm: LLM, v: VerifierSpec): Verifier {
+  switch (v.type) {
+    case "arithmetic":
+      return new ArithmeticVerifier();
+    case "model_judge":
+      return new ModelJudgeVerifier(llmJudge(llm));
+    case "regex":
+      return new RegexVerifier(v.pattern);
+    case "json_schema":
+      return new JSONSchemaVerifier(v.schema);
+    case "js_tests":
+      return new JSTestsVerifier(v.tests);
+  }
+}
+
+/** Run a sampling strategy for a chat request; returns the chat.completion body parts. */
+export async function strategyChat(
+  llm: LLM,
+  prompt: number[],
+  messages: ChatMessage[],
+  f: ReasoningFields,
+  opts: GenerateOptions,
+): Promise<{ message: { role: "assistant"; content: string; reasoning_content: string; refusal: null }; finish_reason: string; reasoning: object; completionTokens: number; reasoningTokens: number }> {
+  const s = f.strategy!;
+  const gen = llmGenerator(llm, prompt, { sampling: { minP: opts.minP, repetitionPenalty: opts.repetitionPenalty, frequencyPenalty: opts.frequencyPenalty, presencePenalty: opts.presencePenalty, logitBias: opts.logitBias, ignoreEos: opts.ignoreEos }, stop: Array.isArray(opts.stop) ? opts.stop : opts.stop ? [opts.stop] : undefined });
+  const userContent = [...messages].reverse().find((m) => m.role === "user")?.content;
+  const lastUser = typeof userContent === "string" ? userContent : "";
+  const r = await runStrategy(gen, {
+    strategy: s.name,
+    samples: s.samples,
+    earlyStop: s.earlyStop ? { agreement: s.agreement } : false,
+    verifier: s.verifier ? buildVerifier(llm, s.verifier) : undefined,
+    selection: s.selection,
+    question: lastUser,
+    extractor: s.extractor,
+    temperature: opts.temperature,
+    topP: opts.topP,
+    topK: opts.topK,
+    seed: opts.seed,
+    maxTokens: opts.maxTokens,
+    thinkingBudget: f.thinkingBudget,
+    startsInThinking: gen.prompt.opensThinking,
+    signal: opts.signal,
+  });
+  const chosen = r.candidates.find((c) => c.text === r.text);
+  return {
+    message: { role: "assistant", content: r.content, reasoning_content: r.reasoning, refusal: null },
+    finish_reason: chosen?.finishReason === "length" ? "length" : "stop",
+    reasoning: {
+      strategy: r.strategy,
+      answer: r.answer ?? null,
+      votes: (r.counts ?? []).map((c) => ({ answer: c.answer, votes: c.votes })),
+      agreement: r.agreement ?? null,
+      samples: r.samplesRequested,
+      samples_used: r.samplesRequested - r.samplesSaved,
+      samples_saved: r.samplesSaved,
+      stop_reason: r.stopReason ?? null,
+      scores: s.name === "best_of_n" ? r.candidates.map((c) => c.score ?? null) : undefined,
+    },
+    completionTokens: r.tokens,
+    reasoningTokens: r.reasoningTokens,
+  };
+}
