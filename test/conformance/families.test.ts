@@ -22,6 +22,8 @@ const small = { nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, 
 
 const CASES: [string, TestModelSpec][] = [
   ["qwen2 (biases, NEOX)", { arch: "qwen2", ...small }],
+  // general.name must not contain "phi3": llama.cpp then expects Phi-3's special tokens in the vocab.
+  ["phi3 (fused qkv and gate/up, q pre-scaled)", { arch: "phi3", name: "fused-test", ...small }],
   ["qwen3 (q/k norm, head_dim 32 != nEmbd/nHead, 1 KV head)", { arch: "qwen3", ...small, headDim: 32, nHeadKv: 1 }],
   ["llama MoE 8 experts top-2 (Mixtral)", { arch: "llama", ...small, moe: { nExpert: 8, nExpertUsed: 2 } }],
   ["qwen2moe 8 experts top-2 + gated shared expert", { arch: "qwen2moe", ...small, moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 32, nFfShared: 64 } }],

@@ -7,9 +7,10 @@ import { QWEN2 } from "./qwen2.js";
 import { QWEN3 } from "./qwen3.js";
 import { QWEN2MOE, QWEN3MOE } from "./qwen2moe.js";
 import { DEEPSEEK2 } from "./deepseek2.js";
+import { PHI3 } from "./phi3.js";
 import type { ArchSpec } from "./spec.js";
 
-const SPECS: readonly ArchSpec[] = [LLAMA, QWEN2, QWEN3, QWEN2MOE, QWEN3MOE, DEEPSEEK2];
+const SPECS: readonly ArchSpec[] = [LLAMA, QWEN2, QWEN3, QWEN2MOE, QWEN3MOE, DEEPSEEK2, PHI3];
 
 export function supportedArchitectures(): string[] {
   return SPECS.map((s) => s.name);

@@ -33,6 +33,8 @@ export interface ArchSpec {
   normTopKDefault: boolean;
   /** Multi-head latent attention (deepseek2). */
   mla: boolean;
+  /** q is multiplied by the attention scale after RoPE and q.k is not scaled again (phi3). */
+  scaleQ: boolean;
 }
 
 /** A spec with every flag off: families override what they need. */
@@ -45,6 +47,7 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   sharedExpertGate: false,
   normTopKDefault: false,
   mla: false,
+  scaleQ: false,
 };
 
 /** GGUF tensor names, exactly as they appear in files. */

@@ -69,6 +69,7 @@ export function gqaQKV(c: ModelConfig, w: AttnWeights, rope: Rope, angles: RopeA
     if (w.qNorm) for (let h = 0; h < c.nHead; h++) rmsNorm(q, t * qDim + h * c.headDimK, c.headDimK, w.qNorm, c.rmsEps, q, t * qDim + h * c.headDimK);
     if (w.kNorm) for (let h = 0; h < c.nHeadKV; h++) rmsNorm(k, t * kDim + h * c.headDimK, c.headDimK, w.kNorm, c.rmsEps, k, t * kDim + h * c.headDimK);
     rope.apply(q, t * qDim, c.nHead, c.headDimK, angles[t]);
+    if (c.spec.scaleQ) for (let i = t * qDim; i < (t + 1) * qDim; i++) q[i] = Math.fround(q[i] * c.attnScale);
     rope.apply(k, t * kDim, c.nHeadKV, c.headDimK, angles[t]);
   }
   return { q, k, v };
@@ -86,7 +87,7 @@ export function gqaCore(c: ModelConfig, cache: KVCache, layer: number, q: Float3
     cache.writeV(layer, pos0 + t, v, t * vDim);
   }
   attend(
-    { nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: c.headDimK, headDimV: c.headDimV, scale: c.attnScale, slidingWindow: c.slidingWindow },
+    { nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: c.headDimK, headDimV: c.headDimV, scale: c.spec.scaleQ ? 1 : c.attnScale, slidingWindow: c.slidingWindow },
     cache,
     layer,
     q,

@@ -3,6 +3,7 @@ import { ModelError } from "../../../errors.js";
 import { llama } from "./llama.js";
 import { qwen2, qwen3, qwen2moe, qwen3moe } from "./qwen.js";
 import { deepseek2 } from "./deepseek2.js";
+import { phi3 } from "./phi3.js";
 import type { FactoryArch } from "./plan.js";
 
 export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
@@ -12,6 +13,7 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["qwen2moe", qwen2moe],
   ["qwen3moe", qwen3moe],
   ["deepseek2", deepseek2],
+  ["phi3", phi3],
 ]);
 
 export function factoryArch(name: string): FactoryArch {
