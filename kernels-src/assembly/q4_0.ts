@@ -19,7 +19,27 @@ import { f16Mask, f16Scale, f16x4, opaque, storeRows } from "./common";
   return s;
 }
 
-/** y[r] = sum_b dW*dX*(dot(q, xq) - 8*sum(xq)) over blocks, groups g0..g1-1. */
+/** Chunk m's dots with activation pairs taken from registers: lo = the 8 i16 activations of
+ *  columns 8*(m>>1).. (pairs in i32 lanes 0,1 for even m, 2,3 for odd m), hi = the same for
+ *  columns 16+8*(m>>1).. (shuffle lanes must be literals, hence two copies). */
+// @ts-ignore: decorator
+@inline function chunkEven(v: v128, lo: v128, hi: v128, s: v128, k: v128): v128 {
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(v, k), v128.shuffle<i32>(lo, lo, 0, 0, 0, 0)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), k), v128.shuffle<i32>(lo, lo, 1, 1, 1, 1)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), k), v128.shuffle<i32>(hi, hi, 0, 0, 0, 0)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.shuffle<i32>(hi, hi, 1, 1, 1, 1)));
+}
+// @ts-ignore: decorator
+@inline function chunkOdd(v: v128, lo: v128, hi: v128, s: v128, k: v128): v128 {
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(v, k), v128.shuffle<i32>(lo, lo, 2, 2, 2, 2)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), k), v128.shuffle<i32>(lo, lo, 3, 3, 3, 3)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), k), v128.shuffle<i32>(hi, hi, 2, 2, 2, 2)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.shuffle<i32>(hi, hi, 3, 3, 3, 3)));
+}
+
+/** y[r] = sum_b dW*dX*(dot(q, xq) - 8*sum(xq)) over blocks, groups g0..g1-1. The activation
+ *  block is read as 4 vectors and its pairs broadcast by shuffles (fewer live registers than
+ *  16 broadcast loads, which V8 hoists and spills). */
 export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const m = i16x8.splat(<i16>opaque(0x0f, rows));
   const fm = f16Mask(rows), fs = f16Scale(rows);
@@ -31,10 +51,14 @@ export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
     let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       // two independent chains (chunks 0,2 and 1,3) for instruction-level parallelism
-      let s0 = chunk(v128.load(p, 8), xb, i32x4.splat(0), m);
-      let s1 = chunk(v128.load(p, 24), xb + 8, i32x4.splat(0), m);
-      s0 = chunk(v128.load(p, 40), xb + 16, s0, m);
-      s1 = chunk(v128.load(p, 56), xb + 24, s1, m);
+      let lo = v128.load(xb);
+      let hi = v128.load(xb, 32);
+      let s0 = chunkEven(v128.load(p, 8), lo, hi, i32x4.splat(0), m);
+      let s1 = chunkOdd(v128.load(p, 24), lo, hi, i32x4.splat(0), m);
+      lo = v128.load(xb, 16);
+      hi = v128.load(xb, 48);
+      s0 = chunkEven(v128.load(p, 40), lo, hi, s0, m);
+      s1 = chunkOdd(v128.load(p, 56), lo, hi, s1, m);
       const si = i32x4.sub(i32x4.add(s0, s1), i32x4.shl(v128.load32_splat(ps), 3));
       const d = f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd));
       acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(si), d));

@@ -52,30 +52,24 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
     const x = xb + (k << 7);
     let a: v128, c: v128;
     if (!high) {
-      let v = v128.load(q);
-      a = chunk4(v, x, m16, i32x4.splat(0));
-      c = chunk4h(v, x, m16, i32x4.splat(0));
-      v = v128.load(q, 16);
-      a = chunk4(v, x + 8, m16, a);
-      c = chunk4h(v, x + 8, m16, c);
-      v = v128.load(q, 32);
-      a = chunk4(v, x + 16, m16, a);
-      c = chunk4h(v, x + 16, m16, c);
-      v = v128.load(q, 48);
-      a = chunk4(v, x + 24, m16, a);
-      c = chunk4h(v, x + 24, m16, c);
-      v = v128.load(q, 64);
-      a = chunk4(v, x + 32, m16, a);
-      c = chunk4h(v, x + 32, m16, c);
-      v = v128.load(q, 80);
-      a = chunk4(v, x + 40, m16, a);
-      c = chunk4h(v, x + 40, m16, c);
-      v = v128.load(q, 96);
-      a = chunk4(v, x + 48, m16, a);
-      c = chunk4h(v, x + 48, m16, c);
-      v = v128.load(q, 112);
-      a = chunk4(v, x + 56, m16, a);
-      c = chunk4h(v, x + 56, m16, c);
+      // activations of sub-blocks 2k (x) and 2k+1 (x+64) read as vectors, pairs broadcast by
+      // shuffles (see q4_0.ts chunkEven/chunkOdd)
+      a = i32x4.splat(0);
+      c = i32x4.splat(0);
+      for (let n: usize = 0; n < 4; n++) {
+        const lo = v128.load(x + (n << 4));
+        const hi = v128.load(x + (n << 4), 64);
+        const v0 = v128.load(q + (n << 5));
+        const v1 = v128.load(q + (n << 5), 16);
+        a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(v0, m16), v128.shuffle<i32>(lo, lo, 0, 0, 0, 0)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 8), m16), v128.shuffle<i32>(lo, lo, 1, 1, 1, 1)));
+        c = i32x4.add(c, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v0, 4), m16), v128.shuffle<i32>(hi, hi, 0, 0, 0, 0)));
+        c = i32x4.add(c, i32x4.dot_i16x8_s(i16x8.shr_u(v0, 12), v128.shuffle<i32>(hi, hi, 1, 1, 1, 1)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(v1, m16), v128.shuffle<i32>(lo, lo, 2, 2, 2, 2)));
+        a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 8), m16), v128.shuffle<i32>(lo, lo, 3, 3, 3, 3)));
+        c = i32x4.add(c, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v1, 4), m16), v128.shuffle<i32>(hi, hi, 2, 2, 2, 2)));
+        c = i32x4.add(c, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 12), v128.shuffle<i32>(hi, hi, 3, 3, 3, 3)));
+      }
     } else {
       const h0 = v128.load(p + QH + (k << 5));
       const h1 = v128.load(p + QH + (k << 5), 16);
