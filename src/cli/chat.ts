@@ -2,16 +2,19 @@
  * `edgellm chat -m <file>`: interactive chat with the model's template. Streams the answer,
  * keeps history across turns (the engine's prefix cache reuses the previous turns' KV), and
  * prints TTFT and tokens/s after each answer. Commands: /reset, /system <text>, /exit.
- * Ctrl-C stops the current answer; Ctrl-C at the prompt (or Ctrl-D) leaves.
+ * Ctrl-C stops the current answer; Ctrl-C at the prompt (or Ctrl-D) leaves. With --cloud/--policy
+ * each turn is routed like the server does (src/router/chat-turn.ts) and the route is printed.
  */
 import type { Command } from "commander";
 import { createInterface } from "node:readline/promises";
 import { SingleBar } from "cli-progress";
 import { loadLLM } from "../engine/llm.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
+import { describeDecision, routedSend } from "../router/chat-turn.js";
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("chat")
     .description("interactive chat in the terminal")
     .requiredOption("-m, --model <file>", "GGUF model")
@@ -22,8 +25,10 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed for reproducible answers")
     .option("-c, --ctx-size <n>", "context size")
     .option("--kernels <kind>", "wasm or ts", "wasm")
-    .option("--threads <n>", "threads for the WASM kernels")
-    .action(async (o: { model: string; system?: string; maxTokens: string; temp: string; topP: string; seed?: string; ctxSize?: string; kernels: string; threads?: string }) => {
+    .option("--threads <n>", "threads for the WASM kernels");
+  addCloudOptions(cmd) // edge + cloud routing (src/router)
+    .action(async (o: { model: string; system?: string; maxTokens: string; temp: string; topP: string; seed?: string; ctxSize?: string; kernels: string; threads?: string } & CloudOptions) => {
+      const router = await routerFromOptions(o);
       const bar = new SingleBar({ format: "loading [{bar}] {percentage}% {phase}", hideCursor: true, stream: process.stderr });
       bar.start(100, 0, { phase: "" });
       const llm = await loadLLM(o.model, {
@@ -76,7 +81,8 @@ export function register(program: Command): void {
           let cached = 0;
           let reason = "";
           try {
-            for await (const c of session.send(text, { ...gen, signal: current.signal })) {
+            const turn = router ? routedSend(session, router, text, { ...gen, signal: current.signal }, (d) => process.stderr.write(`${describeDecision(d)}\n`)) : session.send(text, { ...gen, signal: current.signal });
+            for await (const c of turn) {
               if (c.type === "token" && n++ === 0) tFirst = performance.now();
               if (c.type === "done") {
                 cached = c.cachedTokens;

@@ -149,3 +149,69 @@ test("flag and policy errors exit 1 with a message before loading the model", as
   assert.equal(noPrice.code, 1);
   assert.match(noPrice.err, /prices has no entry for the cloud model 'x'/);
 });
+
+test("chat --cloud: an arithmetic turn the local model gets wrong is answered by the cloud, in the history", async () => {
+  const p = spawn(
+    process.execPath,
+    [
+      MAIN,
+      "chat",
+      "-m",
+      join(dir, "l.gguf"),
+      "--ctx-size",
+      "128",
+      "--threads",
+      "1",
+      "--temp",
+      "0",
+      "-n",
+      "5",
+      "--cloud",
+      `${cloud.url}/v1`,
+      "--cloud-model",
+      "big",
+      "--cloud-key-env",
+      "ROUTER_TEST_CLOUD_KEY",
+      "--policy",
+      join(dir, "policy.json"),
+    ],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  let out = "";
+  let err = "";
+  p.stdout.on("data", (d) => (out += d));
+  p.stderr.on("data", (d) => (err += d));
+  const t = setTimeout(() => p.kill("SIGKILL"), 20000);
+  // One line at a time: the chat loop ends when its input closes, so wait for each answer.
+  const answered = (k: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => ((err.match(/\[TTFT/g) ?? []).length >= k ? resolve() : setTimeout(check, 20));
+      check();
+    });
+  p.stdin.write("What is 19 * 3?\n");
+  await answered(1);
+  p.stdin.write("hello\n");
+  await answered(2);
+  p.stdin.end("/exit\n");
+  const code = await new Promise<number | null>((r) => p.on("exit", r));
+  clearTimeout(t);
+  assert.equal(code, 0, err);
+  assert.match(err, /\[route: cloud \(verifier_rejected\) arithmetic verifier rejected: 19 \* 3 = 57/);
+  assert.match(err, /\[route: local \(local_default\)/);
+  const direct = await (
+    await fetch(`${cloud.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer cloud-secret" },
+      body: JSON.stringify({
+        model: "big",
+        messages: [{ role: "user", content: "What is 19 * 3?" }],
+        max_tokens: 5,
+        temperature: 0,
+      }),
+    })
+  ).json();
+  assert.ok(
+    out.includes(direct.choices[0].message.content),
+    `${JSON.stringify(out)} should hold ${JSON.stringify(direct.choices[0].message.content)}`,
+  );
+});
