@@ -17,10 +17,14 @@
  *   ks.matmul(w, X, nTokens, Y);     // Y[nTokens,rows] = X[nTokens,cols] . W^T
  *   ks.dequantizeRow(w, row, out);   // out[cols] = W[row,:] (embedding lookup)
  *   ks.rmsNorm / softmax / siluMul / add / rope / attention   // see each method
- *       // (today both sets run these in TypeScript, src/kernels/ts-ops.ts)
+ *       // argument checks in src/kernels/ts-ops.ts; the WASM set runs rmsNorm, siluMul, add and
+ *       // attention (online softmax, threaded by KV-head group) in SIMD, softmax and rope in TS.
+ *       // Keep KV caches in alloc() buffers: other arrays are copied into WASM memory per call.
  *
- * Quantized products follow ggml: the activation is quantized once per product to Q8_0 (for
- * Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights) or Q8_K (K-quants), then integer block dots are scaled, so
+ * Weight types (both sets): F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (the
+ * ref set also takes Q2_K/Q3_K). Quantized products follow ggml: the activation is quantized once
+ * per product to Q8_0 (Q4_0/Q5_0/Q8_0 weights), Q8_1 (Q4_1/Q5_1) or Q8_K (K-quants), F16/BF16
+ * weights see the activation rounded to their type, then integer block dots are scaled, so
  * results match llama.cpp's CPU backend up to float summation order. Results do not depend on
  * the thread count (each output is computed whole by one thread).
  *
