@@ -9,6 +9,8 @@ export { splitReasoning, ReasoningSplitter, type ReasoningParts } from "./split.
 export { llmGenerator, preparePrompt, type LLMGeneratorOptions, type PromptInput } from "./llm-generator.js";
 export { runStrategy, parseStrategy, type StrategyName, type StrategyOptions, type StrategyResult } from "./strategy.js";
 export { evalConfig, configLabel, type EvalConfig, type EvalPoint } from "./eval.js";
+export { sweepConfigs, runSweep, formatTable, plotSeries, type SweepFlags } from "./eval-sweep.js";
+export { parseReasoningFields, type ReasoningFields, type VerifierSpec } from "./server-fields.js";
 export { arithmeticTask, loadTask, type EvalItem } from "./eval-task.js";
 export { accuracySVG, type PlotSeries, type PlotPoint } from "./plot.js";
 export { type Verifier, type Verdict, type VerifyInput, combineVerifiers } from "./verifiers/verifier.js";

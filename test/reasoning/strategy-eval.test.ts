@@ -62,3 +62,52 @@ test("SVG chart: markers per point, sorted polyline, escapes labels, no NaN", ()
   assert.deepEqual([...line].sort((a, b) => a - b), line, "x ascending");
   assert.ok(svg.trim().endsWith("</svg>"));
 });
+
+test("eval sweep: flags -> configs; bad lists are InputErrors", async () => {
+  const { sweepConfigs } = await import("../../src/reasoning/eval-sweep.js");
+  const cs = sweepConfigs({ strategy: "greedy,sc,bon", samples: "4,8", thinkingBudget: "none,16" });
+  assert.deepEqual(
+    cs.map((c) => `${c.strategy}/${c.samples}/${c.thinkingBudget ?? "-"}`),
+    ["greedy/1/-", "greedy/1/16", "self_consistency/4/-", "self_consistency/4/16", "self_consistency/8/-", "self_consistency/8/16", "best_of_n/4/-", "best_of_n/4/16", "best_of_n/8/-", "best_of_n/8/16"],
+  );
+  assert.throws(() => sweepConfigs({ strategy: "sc", samples: "4,,8" }), InputError);
+  assert.throws(() => sweepConfigs({ strategy: "sc", samples: "17" }), InputError);
+  assert.throws(() => sweepConfigs({ strategy: "beam", samples: "4" }), InputError);
+  assert.throws(() => sweepConfigs({ strategy: "sc", samples: "4", thinkingBudget: "-3" }), InputError);
+});
+
+test("eval sweep end to end on a small random model: JSON points and an SVG file", async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { LLM } = await import("../../src/engine/llm.js");
+  const { smallModel, SMALL } = await import("../engine/helpers.js");
+  const { runSweep, sweepConfigs } = await import("../../src/reasoning/eval-sweep.js");
+  const TEMPLATE = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}";
+  const m = await smallModel({ ...SMALL, metadata: { "tokenizer.chat_template": TEMPLATE } });
+  const dir = mkdtempSync(join(tmpdir(), "sweep-"));
+  try {
+    const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 4 });
+    let out = "";
+    const items = arithmeticTask(2);
+    const pts = await runSweep(llm, items, sweepConfigs({ strategy: "greedy,sc,bon", samples: "2", thinkingBudget: "none,2", maxTokens: "14" }), {
+      json: true,
+      plot: join(dir, "c.svg"),
+      write: (s) => (out += s),
+    });
+    await llm.close();
+    const j = JSON.parse(out);
+    assert.equal(j.points.length, 6);
+    assert.equal(pts.length, 6);
+    for (const p of j.points) {
+      assert.ok(p.tokensPerQuestion > 0 && p.tokensPerQuestion <= 2 * 14);
+      assert.ok(p.accuracy >= 0 && p.accuracy <= 1);
+    }
+    const budgeted = j.points.filter((p: { thinkingBudget: number | null }) => p.thinkingBudget === 2);
+    for (const p of budgeted) assert.ok(p.reasoningTokensPerQuestion <= p.samples * (2 + 9), JSON.stringify(p));
+    assert.match(readFileSync(join(dir, "c.svg"), "utf8"), /<svg[\s\S]*<\/svg>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    m.cleanup();
+  }
+});
