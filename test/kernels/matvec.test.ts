@@ -91,3 +91,32 @@ test("bad shapes and foreign weights give KernelError", () => {
   assert.throws(() => ks2.matvec(w, new Float32Array(4), new Float32Array(1)), { name: "KernelError" });
   assert.throws(() => ks1.matvec(w, new Float32Array(3), new Float32Array(1)), { name: "KernelError" });
 });
+
+test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kernel tails) equals per-token matvec", () => {
+  for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q5_K]) {
+    const rows = 9;
+    const cols = 2 * BLOCK(type) + (FLOAT.has(type) ? 3 : 0);
+    const nTok = 21;
+    const data = randomWeight(type, rows, cols, 77 + type);
+    const wr = ref.prepareWeight(type, data, rows, cols);
+    const w1 = ks1.prepareWeight(type, data, rows, cols);
+    const w2 = ks2.prepareWeight(type, data, rows, cols);
+    const X = randomF32(nTok * cols, 5 + type);
+    const yr = new Float32Array(nTok * rows);
+    ref.matmul(wr, X, nTok, yr);
+    const y1 = new Float32Array(nTok * rows);
+    const y2 = new Float32Array(nTok * rows);
+    ks1.matmul(w1, X, nTok, y1);
+    ks2.matmul(w2, X, nTok, y2);
+    assert.ok(maxRelDiff(y1, yr, nTok * rows) <= TOL(type), `${ggmlTypeName(type)}: rel diff ${maxRelDiff(y1, yr, nTok * rows)}`);
+    assert.deepEqual(y2, y1, `${ggmlTypeName(type)}: 2 threads differ`);
+    // each token through matvec gives the same bits as the tiled matmul (not F32: its matvec
+    // keeps 4 partial sums per row for speed, its matmul one, so they round differently)
+    if (type === GGMLType.F32) continue;
+    for (const t of [0, 7, 16, 20]) {
+      const v = new Float32Array(rows);
+      ks1.matvec(w1, X.subarray(t * cols, (t + 1) * cols), v);
+      assert.deepEqual(v, y1.subarray(t * rows, (t + 1) * rows), `${ggmlTypeName(type)} token ${t}: matvec != matmul`);
+    }
+  }
+});
