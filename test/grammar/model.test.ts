@@ -14,6 +14,11 @@ import { compileGrammar, GrammarMatcher, jsonSchemaToGBNF } from "../../src/samp
 import { loadModel } from "../../src/model/index.js";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { Tokenizer } from "../../src/tokenizer/tokenizer.js";
+import { loadLLM } from "../../src/engine/llm.js";
+import { runAgent } from "../../src/tools/agent.js";
+import { calculatorTool } from "../../src/tools/builtin/calculator.js";
+import { llmAgentModel } from "../../src/tools/llm-agent.js";
+import { ToolSet } from "../../src/tools/registry.js";
 import { validator } from "./ajv.js";
 import { mulberry32, randomSchema } from "./random-schema.js";
 import { realTokenizer, realVocabRecord } from "./vocab.js";
@@ -64,6 +69,23 @@ test("random-weight model + grammar: 5 random schemas, every output parses and v
       const text = tok.decode(out);
       const v = validator(schema);
       assert.ok(v(JSON.parse(text)), `${JSON.stringify(schema)} -> ${text}`);
+    }
+    // The same file through the library LLM and the agent loop (unconstrained text, parsed).
+    const llm = await loadLLM(path, { kernels: "ts" });
+    try {
+      const seen: string[] = [];
+      const r = await runAgent({
+        model: llmAgentModel(llm, { maxTokens: 6, onText: (t) => seen.push(t) }),
+        tools: new ToolSet([calculatorTool]),
+        messages: [{ role: "user", content: "What is 2+2?" }],
+        maxSteps: 2,
+      });
+      assert.equal(r.messages[0].content, "What is 2+2?");
+      assert.ok(r.steps >= 1 && r.steps <= 2);
+      assert.equal(typeof r.final, "string");
+      assert.ok(seen.join("").trim().startsWith(r.final.slice(0, 3)));
+    } finally {
+      await llm.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,6 +17,20 @@ export { TokenGrammar, VocabIndex, type TokenVocab } from "./token-grammar.js";
 export { Automaton, type GrammarState } from "./automaton.js";
 export type { Grammar } from "./grammar.js";
 
+/**
+ * What a decode loop needs from a constraint (GrammarMatcher, LazyGrammarMatcher): run apply()
+ * first in the sampler chain (or maskLogits on raw logits), accept() the sampled token, stop
+ * when isDone(). isAllowed() is the cheap check for trying the unconstrained pick first.
+ */
+export interface TokenConstraint {
+  apply(c: import("../candidates.js").Candidates): void;
+  maskLogits(logits: Float32Array): void;
+  isAllowed(id: number): boolean;
+  accept(id: number): void;
+  isComplete(): boolean;
+  isDone(): boolean;
+}
+
 /** Bind GBNF text to a vocabulary. */
 export function compileGrammar(gbnf: string, vocab: TokenVocab | VocabIndex): TokenGrammar {
   const index = vocab instanceof VocabIndex ? vocab : VocabIndex.of(vocab);
