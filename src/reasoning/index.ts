@@ -19,3 +19,4 @@ export { JSONSchemaVerifier, validateJSON, extractJSON, type JSONSchema } from "
 export { RegexVerifier } from "./verifiers/regex.js";
 export { JSTestsVerifier, runJSTests, type JSTestsOptions } from "./verifiers/js-tests.js";
 export { ModelJudgeVerifier, llmJudge, defaultJudgePrompt, type JudgeModel } from "./verifiers/model-judge.js";
+export { stepSearch, llmStepGenerator, type StepGenerator, type StepSearchOptions, type StepSearchResult, type Beam } from "./step-search.js";

@@ -1,0 +1,113 @@
+/**
+ * Step-level beam search over reasoning (process-verifier guided; cf. Lightman et al. 2023
+ * "Let's verify step by step", Yao et al. 2023 tree of thoughts). A step is one line. Each beam
+ * is expanded by `expand` sampled next steps (decoded together: they share the beam's prefix),
+ * every expansion is scored by the verifier as a partial candidate (or as a final one when it
+ * ended), and the `width` best survive. Finished beams leave the frontier; the result is the
+ * finished beam with the best final score.
+ */
+import { InputError } from "../errors.js";
+import type { LLM } from "../engine/llm.js";
+import { makeExtractor, type Extractor, type ExtractorName } from "./extract.js";
+import { clampScore, type Verifier } from "./verifiers/verifier.js";
+
+/** Next steps after `prefix` (generated text so far): n continuations, each one line or the end. */
+export type StepGenerator = (prefix: string, o: { n: number; seed?: number; temperature?: number; signal?: AbortSignal }) => Promise<{ text: string; done: boolean; tokens: number }[]>;
+
+export interface StepSearchOptions {
+  question: string;
+  verifier: Verifier;
+  /** Beams kept per depth. Default 2. */
+  width?: number;
+  /** Expansions sampled per beam. Default 4. */
+  expand?: number;
+  /** Most steps. Default 32. */
+  maxSteps?: number;
+  temperature?: number;
+  seed?: number;
+  extractor?: ExtractorName | { regex: string | RegExp } | Extractor;
+  signal?: AbortSignal;
+}
+
+export interface Beam {
+  text: string;
+  score: number;
+  done: boolean;
+  steps: number;
+}
+
+export interface StepSearchResult {
+  answer: string | undefined;
+  best: Beam | undefined;
+  /** Finished beams, best first. */
+  finished: Beam[];
+  tokens: number;
+  /** Verifier calls made. */
+  scored: number;
+}
+
+export async function stepSearch(gen: StepGenerator, o: StepSearchOptions): Promise<StepSearchResult> {
+  const width = o.width ?? 2;
+  const expand = o.expand ?? 4;
+  const maxSteps = o.maxSteps ?? 32;
+  for (const [k, v] of Object.entries({ width, expand, maxSteps })) {
+    if (!Number.isInteger(v) || v < 1 || v > 64) throw new InputError(`step search ${k} must be an integer in 1..64, got ${v}`, { field: k });
+  }
+  const extract = makeExtractor(o.extractor);
+  let frontier: Beam[] = [{ text: "", score: 1, done: false, steps: 0 }];
+  const finished: Beam[] = [];
+  let tokens = 0;
+  let scored = 0;
+  let call = 0;
+  for (let depth = 0; depth < maxSteps && frontier.length > 0; depth++) {
+    if (o.signal?.aborted) break;
+    const children: Beam[] = [];
+    for (const b of frontier) {
+      const seed = o.seed === undefined ? undefined : o.seed + 1000 * call++;
+      const steps = await gen(b.text, { n: expand, seed, temperature: o.temperature, signal: o.signal });
+      const seen = new Set<string>();
+      for (const s of steps) {
+        tokens += s.tokens;
+        if (seen.has(s.text) && !s.done) continue; // identical expansions: keep one
+        seen.add(s.text);
+        const text = b.text + s.text;
+        const v = await o.verifier.verify({ question: o.question, text, answer: s.done ? extract(text) : undefined, partial: !s.done });
+        scored++;
+        children.push({ text, score: clampScore(v.score), done: s.done || s.text === "", steps: b.steps + 1 });
+      }
+    }
+    children.sort((a, b) => b.score - a.score); // stable: earlier expansions win ties
+    frontier = [];
+    for (const c of children.slice(0, width)) (c.done ? finished : frontier).push(c);
+  }
+  // Beams cut by maxSteps count as finished, scored as final candidates.
+  for (const b of frontier) {
+    const v = await o.verifier.verify({ question: o.question, text: b.text, answer: extract(b.text) });
+    scored++;
+    finished.push({ ...b, score: clampScore(v.score) });
+  }
+  finished.sort((a, b) => b.score - a.score);
+  const best = finished[0];
+  return { answer: best ? extract(best.text) : undefined, best, finished, tokens, scored };
+}
+
+/** A StepGenerator over a loaded model: prompt ids + the prefix's tokens, lines cut at "\n". */
+export function llmStepGenerator(llm: LLM, promptIds: number[], maxStepTokens = 64): StepGenerator {
+  const eog = llm.tokenizer.eog;
+  return async (prefix, o) => {
+    const ids = promptIds.concat(prefix ? llm.tokenizer.encode(prefix, { addSpecial: false, parseSpecial: true }) : []);
+    const out = Array.from({ length: o.n }, () => ({ text: "", done: false, tokens: 0, last: -1 }));
+    for await (const c of llm.generate(ids, { n: o.n, seed: o.seed, temperature: o.temperature, maxTokens: maxStepTokens, stop: ["\n"], signal: o.signal })) {
+      const s = out[c.index];
+      s.text += c.text;
+      if (c.type === "token") s.last = c.token;
+      else {
+        s.tokens = c.completionTokens;
+        // Ended by end-of-generation (or the context): done. Ended by the "\n" stop: one more step.
+        if (eog.has(s.last) || c.reason !== "stop") s.done = true;
+        else s.text += "\n";
+      }
+    }
+    return out.map(({ text, done, tokens }) => ({ text, done, tokens }));
+  };
+}
