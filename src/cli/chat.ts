@@ -12,6 +12,7 @@ import { loadLLM } from "../engine/llm.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
+import { addReasoningOptions, reasoningGenOptions, type ReasoningCliOptions } from "../reasoning/cli-options.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -26,8 +27,9 @@ export function register(program: Command): void {
     .option("-c, --ctx-size <n>", "context size")
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels");
+  addReasoningOptions(cmd, false); // --thinking-budget (src/reasoning)
   addCloudOptions(cmd) // edge + cloud routing (src/router)
-    .action(async (o: { model: string; system?: string; maxTokens: string; temp: string; topP: string; seed?: string; ctxSize?: string; kernels: string; threads?: string } & CloudOptions) => {
+    .action(async (o: { model: string; system?: string; maxTokens: string; temp: string; topP: string; seed?: string; ctxSize?: string; kernels: string; threads?: string } & CloudOptions & ReasoningCliOptions) => {
       const router = await routerFromOptions(o);
       const bar = new SingleBar({ format: "loading [{bar}] {percentage}% {phase}", hideCursor: true, stream: process.stderr });
       bar.start(100, 0, { phase: "" });
@@ -39,7 +41,7 @@ export function register(program: Command): void {
         onProgress: (p) => bar.update(Math.round(p.fraction * 100), { phase: p.phase }),
       }).finally(() => bar.stop());
       const session = llm.createSession(o.system);
-      const gen = { maxTokens: parsePositiveInt("--max-tokens", o.maxTokens), temperature: Number(o.temp), topP: Number(o.topP), seed: o.seed === undefined ? undefined : Number(o.seed) };
+      const gen = { maxTokens: parsePositiveInt("--max-tokens", o.maxTokens), temperature: Number(o.temp), topP: Number(o.topP), seed: o.seed === undefined ? undefined : Number(o.seed), ...reasoningGenOptions(llm, o) };
       const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
       let current: AbortController | undefined;
       let quit = false;

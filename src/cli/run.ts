@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
+import { addReasoningOptions, runReasoningCli, wantsReasoning, type ReasoningCliOptions } from "../reasoning/cli-options.js";
 
 function argmax(x: Float32Array): number {
   let b = 0;
@@ -14,8 +15,7 @@ function argmax(x: Float32Array): number {
 }
 
 export function register(program: Command): void {
-  program
-    .command("run")
+  addReasoningOptions(program.command("run")) // --strategy/--samples/--thinking-budget (src/reasoning)
     .description("generate greedily from a prompt and report speed")
     .requiredOption("-m, --model <file>", "GGUF model")
     .option("-p, --prompt <text>", "prompt text")
@@ -41,7 +41,8 @@ export function register(program: Command): void {
         ignoreEos?: boolean;
         kernels: string;
         threads?: string;
-      }) => {
+      } & ReasoningCliOptions) => {
+        if (wantsReasoning(opts)) return runReasoningCli(opts);
         if (Number(opts.temp) !== 0)
           throw new InputError(`--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`);
         const n = parsePositiveInt("--n-predict", opts.nPredict);

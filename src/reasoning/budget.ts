@@ -6,91 +6,144 @@
  * model writes its answer. The nudge counts against the budget (it sits inside the block), so
  * the thinking part is never longer than `budget` tokens (tags excluded).
  *
- * The hook is stateless: it derives everything from the token list, so one hook serves all
- * samples of a request and survives preemption/recomputation. Tags are token sequences (one
- * special token in most vocabularies, several ordinary ones in a byte-level toy vocabulary).
+ * Tags are found in the decoded bytes, not as token-id sequences: in a vocabulary where
+ * `<think>` is one special token this is the same thing, but in one where it is several
+ * ordinary tokens, BPE merges it with its neighbours ("\n<" or ">\n") differently in context
+ * than alone. A ThinkingScanner follows one token stream incrementally; the hook keeps one per
+ * sequence (keyed by the engine's token array, which lives as long as the sequence).
  */
 import { InputError } from "../errors.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 
-export interface ThinkingTags {
-  /** Token ids of `<think>` and `</think>`. */
-  open: number[];
-  close: number[];
-}
-
+export const THINK_OPEN = "<think>";
+export const THINK_CLOSE = "</think>";
 export const DEFAULT_NUDGE = "\nTime to answer.\n";
 
-/** Tag ids from a tokenizer (special tokens parsed). */
-export function thinkingTags(tok: Tokenizer, open = "<think>", close = "</think>"): ThinkingTags {
-  const enc = (s: string) => tok.encode(s, { addSpecial: false, parseSpecial: true });
-  const t = { open: enc(open), close: enc(close) };
-  if (t.open.length === 0 || t.close.length === 0) throw new InputError("the thinking tags encode to no tokens", { field: "thinking_budget" });
-  return t;
+/** One token's bytes as a binary string (ASCII tags stay readable; no UTF-8 state needed). */
+export type PieceFn = (id: number) => string;
+
+export function tokenizerPiece(tok: Tokenizer): PieceFn {
+  const cache = new Map<number, string>();
+  return (id) => {
+    let s = cache.get(id);
+    if (s === undefined) {
+      s = String.fromCharCode(...tok.tokenBytes(id, true));
+      cache.set(id, s);
+    }
+    return s;
+  };
 }
 
-/** Index just past the first occurrence of `needle` in hay[from..to), or -1. */
-export function findSeq(hay: readonly number[], needle: readonly number[], from = 0, to = hay.length): number {
-  outer: for (let i = from; i + needle.length <= to; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i + needle.length;
+/** Where thinking stands in a generated token stream (indices into the generated tokens). */
+export interface ThinkingState {
+  /** First token after the opening tag (0 when the prompt opened it), or -1 if not opened. */
+  start: number;
+  /** Just past the token that completed `</think>`, or -1 while open. */
+  end: number;
+}
+
+/** Incremental tag finder over one sequence's generated tokens. */
+export class ThinkingScanner {
+  private buf = "";
+  private n = 0;
+  readonly state: ThinkingState;
+
+  constructor(
+    private readonly piece: PieceFn,
+    opensInPrompt: boolean,
+  ) {
+    this.state = { start: opensInPrompt ? 0 : -1, end: -1 };
   }
-  return -1;
-}
 
-/** Index just past the last occurrence of `needle` in hay[from..to), or -1. */
-function findLastSeq(hay: readonly number[], needle: readonly number[], from: number, to: number): number {
-  for (let i = to - needle.length; i >= from; i--) {
-    let ok = true;
-    for (let j = 0; j < needle.length && ok; j++) ok = hay[i + j] === needle[j];
-    if (ok) return i + needle.length;
+  /** Tokens seen. */
+  get length(): number {
+    return this.n;
   }
-  return -1;
+
+  push(id: number): void {
+    this.n++;
+    if (this.state.end >= 0) return;
+    this.buf += this.piece(id);
+    for (;;) {
+      const tag = this.state.start < 0 ? THINK_OPEN : THINK_CLOSE;
+      const i = this.buf.indexOf(tag);
+      if (i < 0) break;
+      this.buf = this.buf.slice(i + tag.length);
+      if (this.state.start < 0) this.state.start = this.n;
+      else {
+        this.state.end = this.n;
+        return;
+      }
+    }
+    if (this.buf.length > 16) this.buf = this.buf.slice(-16); // longer than any tag prefix
+  }
+
+  /** Tokens of the thinking block (tags included when generated), for usage accounting. */
+  reasoningTokens(): number {
+    if (this.state.start < 0) return 0;
+    return this.state.end >= 0 ? this.state.end : this.n;
+  }
 }
 
-/** Does the prompt leave a thinking block open (template wrote `<think>` in the generation prompt)? */
-export function promptOpensThinking(prompt: readonly number[], tags: ThinkingTags, promptLen = prompt.length): boolean {
-  const o = findLastSeq(prompt, tags.open, 0, promptLen);
-  return o >= 0 && findSeq(prompt, tags.close, o, promptLen) < 0;
+/** Does the prompt text leave a thinking block open? */
+export function textOpensThinking(text: string): boolean {
+  const o = text.lastIndexOf(THINK_OPEN);
+  return o >= 0 && text.indexOf(THINK_CLOSE, o) < 0;
+}
+
+export function promptOpensThinking(prompt: readonly number[], piece: PieceFn, promptLen = prompt.length): boolean {
+  let s = "";
+  for (let i = 0; i < promptLen; i++) s += piece(prompt[i]);
+  return textOpensThinking(s);
+}
+
+/** Scan a whole generated list at once. */
+export function thinkingState(generated: readonly number[], piece: PieceFn, opensInPrompt: boolean): ThinkingState {
+  const s = new ThinkingScanner(piece, opensInPrompt);
+  for (const id of generated) s.push(id);
+  return s.state;
 }
 
 export interface BudgetOptions {
   /** Most tokens inside the thinking block. 0 closes it at once. */
   budget: number;
-  tags: ThinkingTags;
-  /** Tokens of the nudge written before `</think>` when the budget runs out ([] = none). Dropped if longer than the budget. */
+  /** Token ids written to close the block (the encoding of `</think>`). */
+  close: number[];
+  piece: PieceFn;
+  /** Tokens of the nudge written before the close ([] = none). Dropped if longer than the budget. */
   nudge?: number[];
 }
 
-/** Where thinking stands in a token list. */
-export interface ThinkingState {
-  /** Generated index where thinking content starts (after `<think>`), or -1 if not opened. */
-  start: number;
-  /** Generated index just past `</think>`, or -1 while open. */
-  end: number;
-}
-
-/** Locate the thinking block among the generated tokens (tokens[promptLen..]). */
-export function thinkingState(tokens: readonly number[], promptLen: number, tags: ThinkingTags, opensInPrompt: boolean): ThinkingState {
-  let s = opensInPrompt ? promptLen : findSeq(tokens, tags.open, promptLen);
-  if (s < 0) return { start: -1, end: -1 };
-  const e = findSeq(tokens, tags.close, s);
-  return { start: s - promptLen, end: e < 0 ? -1 : e - promptLen };
+/** Budget options from a tokenizer. */
+export function budgetFor(tok: Tokenizer, budget: number, nudge: string | false = DEFAULT_NUDGE): BudgetOptions {
+  const close = tok.encode(THINK_CLOSE, { addSpecial: false, parseSpecial: true });
+  if (close.length === 0) throw new InputError("the vocabulary cannot write </think>", { field: "thinking_budget" });
+  return { budget, close, piece: tokenizerPiece(tok), nudge: nudge === false ? [] : tok.encode(nudge, { addSpecial: false, parseSpecial: false }) };
 }
 
 /** The engine hook that enforces the budget. */
 export function budgetForcer(o: BudgetOptions): (tokens: readonly number[], promptLen: number) => number | undefined {
   if (!Number.isInteger(o.budget) || o.budget < 0) throw new InputError(`thinking_budget must be an integer >= 0, got ${o.budget}`, { field: "thinking_budget" });
+  if (o.close.length === 0) throw new InputError("the close tag has no tokens", { field: "thinking_budget" });
   const nudge = o.nudge && o.nudge.length <= o.budget ? o.nudge : [];
-  const forced = [...nudge, ...o.tags.close];
+  const forced = [...nudge, ...o.close];
   const freeTokens = o.budget - nudge.length; // sampled thinking tokens before the nudge begins
-  let opens: { promptLen: number; value: boolean } | undefined; // the prompt is the same for every call of a request
+  // Per sequence: its scanner. The engine's token array is the sequence's own, kept for its life.
+  const scanners = new WeakMap<readonly number[], ThinkingScanner>();
+  const opensCache = new Map<string, boolean>();
   return (tokens, promptLen) => {
-    if (!opens || opens.promptLen !== promptLen) opens = { promptLen, value: promptOpensThinking(tokens, o.tags, promptLen) };
-    const st = thinkingState(tokens, promptLen, o.tags, opens.value);
+    let sc = scanners.get(tokens);
+    if (!sc) {
+      const key = `${promptLen}:${tokens[promptLen - 1]}`;
+      let opens = opensCache.get(key);
+      if (opens === undefined) opensCache.set(key, (opens = promptOpensThinking(tokens, o.piece, promptLen)));
+      sc = new ThinkingScanner(o.piece, opens);
+      scanners.set(tokens, sc);
+    }
+    for (let i = promptLen + sc.length; i < tokens.length; i++) sc.push(tokens[i]);
+    const st = sc.state;
     if (st.start < 0 || st.end >= 0) return undefined;
-    const inside = tokens.length - promptLen - st.start; // thinking tokens so far
-    const j = inside - freeTokens;
+    const j = tokens.length - promptLen - st.start - freeTokens;
     return j >= 0 && j < forced.length ? forced[j] : undefined;
   };
 }

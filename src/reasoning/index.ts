@@ -4,7 +4,7 @@ export { vote, VoteTracker, type VoteResult, type AnswerCount, type StopRule, ty
 export { collect, type Generator, type SampleOptions, type SampleEvent, type Candidate } from "./generator.js";
 export { selfConsistency, type SelfConsistencyOptions, type SelfConsistencyResult } from "./self-consistency.js";
 export { bestOfN, type BestOfNOptions, type BestOfNResult, type Selection } from "./best-of-n.js";
-export { budgetForcer, thinkingTags, promptOpensThinking, thinkingState, DEFAULT_NUDGE, type ThinkingTags, type BudgetOptions } from "./budget.js";
+export { budgetForcer, budgetFor, tokenizerPiece, ThinkingScanner, promptOpensThinking, textOpensThinking, thinkingState, DEFAULT_NUDGE, type BudgetOptions, type ThinkingState } from "./budget.js";
 export { splitReasoning, ReasoningSplitter, type ReasoningParts } from "./split.js";
 export { llmGenerator, preparePrompt, type LLMGeneratorOptions, type PromptInput } from "./llm-generator.js";
 export { runStrategy, parseStrategy, type StrategyName, type StrategyOptions, type StrategyResult } from "./strategy.js";

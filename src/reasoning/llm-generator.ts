@@ -9,10 +9,9 @@
  *    partial block (< blockSize tokens, at least the last token) is computed again per sample;
  *  - the thinking budget hook (budget.ts) and per-sample reasoning-token counts.
  */
-import { InputError } from "../errors.js";
 import type { LLM, GenerateOptions } from "../engine/llm.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
-import { budgetForcer, DEFAULT_NUDGE, promptOpensThinking, thinkingState, thinkingTags, type ThinkingTags } from "./budget.js";
+import { budgetFor, budgetForcer, DEFAULT_NUDGE, promptOpensThinking, ThinkingScanner, tokenizerPiece, type PieceFn } from "./budget.js";
 import type { Generator, SampleEvent, SampleOptions } from "./generator.js";
 
 export type PromptInput = string | number[] | { messages: ChatMessage[] };
@@ -31,7 +30,8 @@ export interface LLMGeneratorOptions {
 
 export interface PreparedPrompt {
   ids: number[];
-  tags: ThinkingTags | undefined;
+  /** Token bytes, for finding the thinking tags in decoded text. */
+  piece: PieceFn;
   /** The rendered prompt left `<think>` open. */
   opensThinking: boolean;
 }
@@ -41,13 +41,8 @@ export function preparePrompt(llm: LLM, input: PromptInput, o: LLMGeneratorOptio
   if (typeof input === "string") ids = llm.encode(input);
   else if (Array.isArray(input)) ids = input;
   else ids = llm.encodeChat(input.messages, o.enableThinking === undefined ? undefined : { enable_thinking: o.enableThinking });
-  let tags: ThinkingTags | undefined;
-  try {
-    tags = thinkingTags(llm.tokenizer);
-  } catch {
-    tags = undefined;
-  }
-  return { ids, tags, opensThinking: tags ? promptOpensThinking(ids, tags) : false };
+  const piece = tokenizerPiece(llm.tokenizer);
+  return { ids, piece, opensThinking: promptOpensThinking(ids, piece) };
 }
 
 /** Merge async iterables into one stream, starting each when its `startAfter` promise resolves. */
@@ -98,25 +93,18 @@ export function llmGenerator(llm: LLM, input: PromptInput, o: LLMGeneratorOption
       signal: opts.signal,
     };
     if (opts.thinkingBudget !== undefined) {
-      if (!prompt.tags) throw new InputError("the model's vocabulary cannot write the thinking tags", { field: "thinking_budget" });
-      const nudge = o.nudge === false ? [] : llm.tokenizer.encode(o.nudge ?? DEFAULT_NUDGE, { addSpecial: false, parseSpecial: false });
-      base.forceToken = budgetForcer({ budget: opts.thinkingBudget, tags: prompt.tags, nudge });
+      base.forceToken = budgetForcer(budgetFor(llm.tokenizer, opts.thinkingBudget, o.nudge ?? DEFAULT_NUDGE));
     }
     const seedOf = (i: number) => (opts.seed === undefined ? undefined : opts.seed + i);
-    const ids: number[][] = Array.from({ length: opts.n }, () => []);
+    const scan = Array.from({ length: opts.n }, () => new ThinkingScanner(prompt.piece, prompt.opensThinking));
     const stream = (offset: number, n: number) => async function* (): AsyncGenerator<SampleEvent> {
       for await (const c of llm.generate(prompt.ids, { ...base, n, seed: seedOf(offset) })) {
         const index = c.index + offset;
         if (c.type === "token") {
-          ids[index].push(c.token);
+          scan[index].push(c.token);
           yield { type: "token", index, text: c.text };
         } else {
-          let reasoningTokens: number | undefined;
-          if (prompt.tags) {
-            const st = thinkingState(ids[index], 0, prompt.tags, prompt.opensThinking);
-            reasoningTokens = st.start < 0 ? 0 : st.end >= 0 ? st.end : ids[index].length;
-          }
-          yield { type: "done", index, text: c.text, reason: c.reason, completionTokens: c.completionTokens, reasoningTokens };
+          yield { type: "done", index, text: c.text, reason: c.reason, completionTokens: c.completionTokens, reasoningTokens: scan[index].reasoningTokens() };
         }
       }
     };

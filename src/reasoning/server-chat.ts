@@ -8,7 +8,7 @@
  *   strategyChat      runs self_consistency / best_of_n and builds the chat.completion body
  */
 import type { GenerateOptions, LLM } from "../engine/llm.js";
-import { budgetForcer, DEFAULT_NUDGE, promptOpensThinking, thinkingState, thinkingTags, type ThinkingTags } from "./budget.js";
+import { budgetFor, budgetForcer, promptOpensThinking, ThinkingScanner, tokenizerPiece, type PieceFn } from "./budget.js";
 import { llmGenerator } from "./llm-generator.js";
 import { runStrategy } from "./strategy.js";
 import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
@@ -25,35 +25,24 @@ export function chatKwargs(f: ReasoningFields | undefined): Record<string, unkno
   return f?.enableThinking === undefined ? undefined : { enable_thinking: f.enableThinking };
 }
 
-function tagsOf(llm: LLM): ThinkingTags | undefined {
-  try {
-    return thinkingTags(llm.tokenizer);
-  } catch {
-    return undefined;
-  }
-}
-
 /** GenerateOptions additions: the budget hook; greedy strategy means temperature 0. */
 export function thinkingOptions(llm: LLM, f: ReasoningFields | undefined): Partial<GenerateOptions> {
   const o: Partial<GenerateOptions> = {};
   if (f?.strategy?.name === "greedy") o.temperature = 0;
-  if (f?.thinkingBudget !== undefined) {
-    const tags = tagsOf(llm);
-    if (tags) o.forceToken = budgetForcer({ budget: f.thinkingBudget, tags, nudge: llm.tokenizer.encode(DEFAULT_NUDGE, { addSpecial: false }) });
-  }
+  if (f?.thinkingBudget !== undefined) o.forceToken = budgetForcer(budgetFor(llm.tokenizer, f.thinkingBudget));
   return o;
 }
 
 export class ThinkingAccount {
-  private readonly tags: ThinkingTags | undefined;
+  private readonly piece: PieceFn;
   /** The prompt left `<think>` open (the template opened the block). */
   readonly opensThinking: boolean;
-  private readonly ids = new Map<number, number[]>();
+  private readonly scanners = new Map<number, ThinkingScanner>();
   private readonly splitters = new Map<number, ReasoningSplitter>();
 
   constructor(llm: LLM, prompt: number[]) {
-    this.tags = tagsOf(llm);
-    this.opensThinking = this.tags ? promptOpensThinking(prompt, this.tags) : false;
+    this.piece = tokenizerPiece(llm.tokenizer);
+    this.opensThinking = promptOpensThinking(prompt, this.piece);
   }
 
   private splitter(index: number): ReasoningSplitter {
@@ -65,9 +54,9 @@ export class ThinkingAccount {
   /** A token of choice `index` and its released text -> the deltas to send. */
   push(index: number, token: number | undefined, text: string): ReasoningParts {
     if (token !== undefined) {
-      let a = this.ids.get(index);
-      if (!a) this.ids.set(index, (a = []));
-      a.push(token);
+      let sc = this.scanners.get(index);
+      if (!sc) this.scanners.set(index, (sc = new ThinkingScanner(this.piece, this.opensThinking)));
+      sc.push(token);
     }
     return this.splitter(index).push(text);
   }
@@ -80,12 +69,8 @@ export class ThinkingAccount {
   }
 
   reasoningTokens(): number {
-    if (!this.tags) return 0;
     let n = 0;
-    for (const ids of this.ids.values()) {
-      const st = thinkingState(ids, 0, this.tags, this.opensThinking);
-      n += st.start < 0 ? 0 : st.end >= 0 ? st.end : ids.length;
-    }
+    for (const sc of this.scanners.values()) n += sc.reasoningTokens();
     return n;
   }
 

@@ -6,14 +6,17 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { LLM } from "../../src/engine/llm.js";
 import { InputError } from "../../src/errors.js";
-import { budgetForcer, findSeq, thinkingState, thinkingTags, type ThinkingTags } from "../../src/reasoning/budget.js";
+import { budgetFor, budgetForcer, promptOpensThinking, thinkingState, tokenizerPiece, type PieceFn } from "../../src/reasoning/budget.js";
 import { ReasoningSplitter, splitReasoning } from "../../src/reasoning/split.js";
 import { llmGenerator } from "../../src/reasoning/llm-generator.js";
 import { collect } from "../../src/reasoning/generator.js";
 import { selfConsistency } from "../../src/reasoning/self-consistency.js";
 import { prompt as randomPrompt, smallModel } from "../engine/helpers.js";
 
-const TAGS: ThinkingTags = { open: [7, 8], close: [9, 10] };
+// A toy vocabulary where the tags are several tokens, and one token merges a tag with newlines.
+const PIECES: Record<number, string> = { 1: "Q", 2: "?", 7: "<thi", 8: "nk>", 9: "</th", 10: "ink>", 11: "\n<think>\n", 3: "Time", 4: " up" };
+const piece: PieceFn = (id) => PIECES[id] ?? "a";
+const CLOSE = [9, 10];
 
 /** Decode with a fake model that emits `free` tokens (never a tag) or `script` when given, through the hook. */
 function simulate(promptIds: number[], hook: ReturnType<typeof budgetForcer>, steps: number, script?: number[]): number[] {
@@ -23,32 +26,35 @@ function simulate(promptIds: number[], hook: ReturnType<typeof budgetForcer>, st
 }
 
 test("budget hook: thinking content is exactly the budget when the model never closes; answer follows", () => {
-  for (const opensInPrompt of [true, false]) {
+  for (const opener of ["prompt", "model", "merged"] as const) {
     for (let budget = 0; budget <= 9; budget++) {
       for (const nudge of [[], [3, 4]]) {
-        const p = opensInPrompt ? [1, 2, 7, 8] : [1, 2];
-        const script = opensInPrompt ? undefined : [7, 8]; // the model opens the block itself
-        const gen = simulate(p, budgetForcer({ budget, tags: TAGS, nudge }), budget + 16, script);
-        const st = thinkingState(p.concat(gen), p.length, TAGS, opensInPrompt);
+        const p = opener === "prompt" ? [1, 2, 7, 8] : [1, 2];
+        const script = opener === "model" ? [7, 8] : opener === "merged" ? [11] : undefined; // the model opens the block itself
+        const gen = simulate(p, budgetForcer({ budget, close: CLOSE, piece, nudge }), budget + 16, script);
+        const opens = promptOpensThinking(p, piece);
+        assert.equal(opens, opener === "prompt");
+        const st = thinkingState(gen, piece, opens);
         assert.ok(st.start >= 0 && st.end >= 0, `closed (budget ${budget})`);
-        const inside = st.end - TAGS.close.length - st.start;
-        assert.equal(inside, budget, `budget ${budget} nudge ${nudge} opens ${opensInPrompt}`);
+        const inside = st.end - CLOSE.length - st.start;
+        assert.equal(inside, budget, `budget ${budget} nudge ${nudge} opener ${opener}`);
         if (nudge.length && nudge.length <= budget) assert.deepEqual(gen.slice(st.end - 4, st.end - 2), nudge);
         assert.ok(gen.length - st.end >= 10, "answer tokens after the block");
-        assert.equal(findSeq(gen, TAGS.close, st.end), -1, "closed once");
+        assert.equal(gen.slice(st.end).filter((t) => t === 9).length, 0, "closed once");
       }
     }
   }
 });
 
 test("budget hook: an early natural close is left alone; no block, no forcing; bad budget typed", () => {
-  const hook = budgetForcer({ budget: 10, tags: TAGS });
+  const hook = budgetForcer({ budget: 10, close: CLOSE, piece });
   const gen = simulate([1, 7, 8], hook, 12, [50, 51, 9, 10, 60, 61, 62, 63, 64, 65, 66, 67]);
   assert.deepEqual(gen, [50, 51, 9, 10, 60, 61, 62, 63, 64, 65, 66, 67]);
-  const noThink = simulate([1], budgetForcer({ budget: 0, tags: TAGS }), 5, [40, 41, 42, 43, 44]);
+  const noThink = simulate([1], budgetForcer({ budget: 0, close: CLOSE, piece }), 5, [40, 41, 42, 43, 44]);
   assert.deepEqual(noThink, [40, 41, 42, 43, 44]);
-  assert.throws(() => budgetForcer({ budget: -1, tags: TAGS }), InputError);
-  assert.throws(() => budgetForcer({ budget: 1.5, tags: TAGS }), InputError);
+  assert.throws(() => budgetForcer({ budget: -1, close: CLOSE, piece }), InputError);
+  assert.throws(() => budgetForcer({ budget: 1.5, close: CLOSE, piece }), InputError);
+  assert.throws(() => budgetForcer({ budget: 1, close: [], piece }), InputError);
 });
 
 test("reasoning splitter: streamed pieces equal the whole split for every chunking", () => {
@@ -84,14 +90,15 @@ after(() => m.cleanup());
 
 test("engine: the budget holds for every sample and the answer still comes", async () => {
   const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 4 });
-  const tags = thinkingTags(m.tokenizer);
-  const input = m.tokenizer.encode("question <think>", { addSpecial: true, parseSpecial: true });
+  const closeLen = budgetFor(m.tokenizer, 0).close.length;
+  const input = m.tokenizer.encode("question\n<think>\n", { addSpecial: true, parseSpecial: true });
+  assert.ok(promptOpensThinking(input, tokenizerPiece(m.tokenizer)));
   for (const budget of [0, 3, 12]) {
     const gen = llmGenerator(llm, input, { sampling: { ignoreEos: true } });
     assert.equal(gen.prompt.opensThinking, true);
     const cands = await collect(gen, { n: 3, seed: 9, temperature: 1, maxTokens: budget + 30, thinkingBudget: budget });
     for (const c of cands) {
-      assert.ok(c.reasoningTokens! <= budget + tags.close.length, `reasoning ${c.reasoningTokens} > ${budget}`);
+      assert.ok(c.reasoningTokens! <= budget + closeLen, `reasoning ${c.reasoningTokens} > ${budget}`);
       const parts = splitReasoning(c.text, true);
       assert.ok(c.text.includes("</think>"), "block closed");
       assert.ok(c.completionTokens - c.reasoningTokens! >= 1, "answer tokens after the block");

@@ -6,12 +6,12 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { LLM } from "../../src/engine/llm.js";
 import { buildServer } from "../../src/server/app.js";
-import { thinkingTags } from "../../src/reasoning/budget.js";
+import { budgetFor } from "../../src/reasoning/budget.js";
 import { SMALL, smallModel } from "../engine/helpers.js";
 
 const TEMPLATE =
   "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}" +
-  "{% if add_generation_prompt %}assistant: {% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% else %}<think>\n{% endif %}{% endif %}";
+  "{% if add_generation_prompt %}assistant:\n{% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% else %}<think>\n{% endif %}{% endif %}";
 
 const m = await smallModel({ ...SMALL, metadata: { "tokenizer.chat_template": TEMPLATE } });
 const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 4 });
@@ -22,7 +22,7 @@ after(async () => {
   m.cleanup();
 });
 
-const CLOSE = thinkingTags(m.tokenizer).close.length;
+const CLOSE = budgetFor(m.tokenizer, 0).close.length;
 const post = (body: object) => srv.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "tiny", messages: [{ role: "user", content: "What is 2 + 3?" }], ...body } });
 
 test("reasoning fields: invalid values are 400 with the offending param", async () => {
