@@ -9,9 +9,10 @@ import { register as chat } from "./chat.js";
 import { register as bench } from "./bench.js";
 import { register as data } from "./data.js";
 import { register as tokenize } from "./tokenize.js";
+import { register as evalCmd } from "./eval.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, serve, chat, bench];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, serve, chat, bench, evalCmd];

@@ -1,0 +1,67 @@
+/**
+ * `edgellm eval -m <file> --task arithmetic [--questions 50] [--strategy greedy,sc,bon]
+ *   [--samples 4,8,16] [--thinking-budget none,16,64] [--json] [--plot out.svg]`
+ * Accuracy on held-out questions, with the completion tokens spent per question (all samples,
+ * thinking included) and wall time, for every strategy x samples x thinking-budget combination:
+ * the accuracy-versus-compute curve of test-time reasoning (src/reasoning/eval-sweep.ts).
+ * Greedy alone (the default) is plain model accuracy.
+ */
+import type { Command } from "commander";
+import { loadLLM } from "../engine/llm.js";
+import { loadTask } from "../reasoning/eval-task.js";
+import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
+import { parsePositiveInt } from "./prompt-input.js";
+
+interface EvalOptions {
+  model: string;
+  task: string;
+  questions: string;
+  strategy: string;
+  samples: string;
+  thinkingBudget?: string;
+  temperature?: string;
+  seed?: string;
+  maxTokens: string;
+  earlyStop: boolean;
+  json?: boolean;
+  plot?: string;
+  kernels: string;
+  threads?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command("eval")
+    .description("accuracy vs test-time compute on held-out questions (greedy, self-consistency, best-of-N, thinking budgets)")
+    .requiredOption("-m, --model <file>", "GGUF model")
+    .option("--task <name>", "eval task: arithmetic (held-out split of the training corpus)", "arithmetic")
+    .option("--questions <n>", "questions to ask", "50")
+    .option("--strategy <list>", "comma-separated: greedy, sc (self-consistency), bon (best-of-N, arithmetic verifier)", "greedy")
+    .option("--samples <list>", "comma-separated sample counts for sc/bon", "8")
+    .option("--thinking-budget <list>", "comma-separated thinking budgets in tokens ('none' = unlimited)")
+    .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
+    .option("--seed <n>", "base seed (question i, sample j use seed + 1000 i + j)", "1")
+    .option("--max-tokens <n>", "most completion tokens per sample", "256")
+    .option("--no-early-stop", "self-consistency decodes all samples")
+    .option("--json", "print JSON instead of a table")
+    .option("--plot <file.svg>", "draw accuracy vs tokens per question")
+    .option("--kernels <kind>", "wasm or ts", "wasm")
+    .option("--threads <n>", "threads for the WASM kernels")
+    .action(async (o: EvalOptions) => {
+      const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
+      const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));
+      const parallel = Math.max(1, ...configs.map((c) => (c.strategy === "greedy" ? 1 : (c.samples ?? 8))));
+      const llm = await loadLLM(o.model, { kernels: o.kernels as "wasm" | "ts", threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads), parallel });
+      try {
+        await runSweep(llm, items, configs, {
+          json: o.json,
+          plot: o.plot,
+          write: (s) => process.stdout.write(s),
+          progress: process.stderr.isTTY ? (s) => process.stderr.write(s) : undefined,
+        });
+        if (o.plot) process.stderr.write(`wrote ${o.plot}\n`);
+      } finally {
+        await llm.close();
+      }
+    });
+}
