@@ -30,15 +30,44 @@ const ctx = Number(opt("--ctx", "256"));
 const maxTokens = Number(opt("--max-tokens", "8"));
 const threads = opt("--threads", "1")!;
 
-const ARITH = ["What is 12 + 7?", "What is 9 * 8?", "Compute 144 / 12", "What is 35 - 17?", "What is (3 + 4) * 5?", "What is 250 + 750?", "What is 81 / 9?", "What is 6 * 7 - 2?"];
+const ARITH = [
+  "What is 12 + 7?",
+  "What is 9 * 8?",
+  "Compute 144 / 12",
+  "What is 35 - 17?",
+  "What is (3 + 4) * 5?",
+  "What is 250 + 750?",
+  "What is 81 / 9?",
+  "What is 6 * 7 - 2?",
+];
 const CHAT = ["hello!", "how are you today?", "thanks, that was helpful", "good morning"];
-const OUT = ["Who wrote the novel War and Peace?", "Explain how photosynthesis works.", "Translate 'where is the train station' into German.", "Write a haiku about autumn rain.", "What causes the seasons on Earth?", "Summarize the plot of Hamlet."];
-const LONG = Array.from({ length: 3 }, (_, k) => `Read this report and list its three main findings.\n\n${Array.from({ length: 16 }, (_, i) => `Section ${i + 1}: the measured value ${k * 100 + i} was within tolerance.`).join(" ")}`);
+const OUT = [
+  "Who wrote the novel War and Peace?",
+  "Explain how photosynthesis works.",
+  "Translate 'where is the train station' into German.",
+  "Write a haiku about autumn rain.",
+  "What causes the seasons on Earth?",
+  "Summarize the plot of Hamlet.",
+];
+const LONG = Array.from(
+  { length: 3 },
+  (_, k) =>
+    `Read this report and list its three main findings.\n\n${Array.from({ length: 16 }, (_, i) => `Section ${i + 1}: the measured value ${k * 100 + i} was within tolerance.`).join(" ")}`,
+);
 
 const dir = mkdtempSync(join(tmpdir(), "router-mix-"));
 let cloud: Served | undefined;
 try {
-  const spec = { arch: "llama", nEmbd: 128, nLayer: 4, nHead: 4, nHeadKv: 2, nFf: 256, nCtx: 4096, nVocab: 600 } as const;
+  const spec = {
+    arch: "llama",
+    nEmbd: 128,
+    nLayer: 4,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 256,
+    nCtx: 4096,
+    nVocab: 600,
+  } as const;
   let localPath = opt("--local");
   if (!localPath) {
     localPath = join(dir, "local.gguf");
@@ -49,7 +78,16 @@ try {
   if (!cloudUrl) {
     const cloudPath = join(dir, "cloud.gguf");
     await writeTestModel(cloudPath, { ...spec, seed: 22 });
-    cloud = await startServe(cloudPath, ["--threads", threads, "--ctx-size", "4096", "--model-id", "cloud-model", "--parallel", "2"]);
+    cloud = await startServe(cloudPath, [
+      "--threads",
+      threads,
+      "--ctx-size",
+      "4096",
+      "--model-id",
+      "cloud-model",
+      "--parallel",
+      "2",
+    ]);
     cloudUrl = `${cloud.url}/v1`;
     cloudModel = "cloud-model";
   }
@@ -57,12 +95,19 @@ try {
   const policy = pf
     ? await loadPolicy(pf)
     : parsePolicy({
-        escalation: { verifiers: [{ type: "arithmetic" }, { type: "nonempty" }], agreement: { samples: 3, threshold: 0.67, temperature: 0.7 } },
+        escalation: {
+          verifiers: [{ type: "arithmetic" }, { type: "nonempty" }],
+          agreement: { samples: 3, threshold: 0.67, temperature: 0.7 },
+        },
         prices: { [cloudModel]: { inputPerMTok: 0.2, outputPerMTok: 0.6 } },
       });
   const llm = await loadLLM(localPath, { threads: Number(threads), contextSize: ctx, parallel: 4 });
   const server = buildServer(llm, { modelId: "local" });
-  const router = createRouter(policy, { url: cloudUrl, model: cloudModel, apiKey: process.env.EDGELLM_CLOUD_API_KEY });
+  const router = createRouter(policy, {
+    url: cloudUrl,
+    model: cloudModel,
+    apiKey: process.env.EDGELLM_CLOUD_API_KEY,
+  });
   installRouter(server, router);
   await server.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
@@ -80,29 +125,55 @@ try {
   for (let i = 0; i < 8; i++) for (const [cls, qs] of work) if (i < qs.length) queue.push([cls, qs[i]]);
   for (const [cls, q] of queue) {
     const t0 = performance.now();
-    const r = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "local", messages: [{ role: "user", content: q }], max_tokens: maxTokens, temperature: 0 }) });
+    const r = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "local",
+        messages: [{ role: "user", content: q }],
+        max_tokens: maxTokens,
+        temperature: 0,
+      }),
+    });
     const j = (await r.json()) as { route?: { target: string; reason: string; escalation_failed?: boolean } };
-    rows.push({ cls, route: j.route?.target ?? `HTTP ${r.status}`, reason: j.route?.reason ?? "?", ms: performance.now() - t0, failed: j.route?.escalation_failed === true });
+    rows.push({
+      cls,
+      route: j.route?.target ?? `HTTP ${r.status}`,
+      reason: j.route?.reason ?? "?",
+      ms: performance.now() - t0,
+      failed: j.route?.escalation_failed === true,
+    });
   }
   await server.app.close();
   await llm.close();
 
   const pct = (a: number, b: number) => `${b ? Math.round((100 * a) / b) : 0}%`;
-  const med = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0) : "-");
-  console.log(`router mix: local ${localPath.split("/").pop()} (ctx ${ctx}), cloud '${cloudModel}' at ${cloudUrl}, max_tokens ${maxTokens}, ${rows.length} requests sequential`);
+  const med = (xs: number[]) =>
+    xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0) : "-";
+  console.log(
+    `router mix: local ${localPath.split("/").pop()} (ctx ${ctx}), cloud '${cloudModel}' at ${cloudUrl}, max_tokens ${maxTokens}, ${rows.length} requests sequential`,
+  );
   console.log("\n| request class | n | local | cloud | reasons | median ms (local) | median ms (cloud) |");
   console.log("|---|---|---|---|---|---|---|");
   for (const [cls] of work) {
     const rs = rows.filter((r) => r.cls === cls);
     const reasons = new Map<string, number>();
-    for (const r of rs) reasons.set(`${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`, (reasons.get(`${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`) ?? 0) + 1);
+    for (const r of rs)
+      reasons.set(
+        `${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`,
+        (reasons.get(`${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`) ?? 0) + 1,
+      );
     const loc = rs.filter((r) => r.route === "local");
     const cl = rs.filter((r) => r.route === "cloud");
-    console.log(`| ${cls} | ${rs.length} | ${pct(loc.length, rs.length)} | ${pct(cl.length, rs.length)} | ${[...reasons].map(([k, v]) => `${k} x${v}`).join(", ")} | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} |`);
+    console.log(
+      `| ${cls} | ${rs.length} | ${pct(loc.length, rs.length)} | ${pct(cl.length, rs.length)} | ${[...reasons].map(([k, v]) => `${k} x${v}`).join(", ")} | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} |`,
+    );
   }
   const loc = rows.filter((r) => r.route === "local");
   const cl = rows.filter((r) => r.route === "cloud");
-  console.log(`| **all** | ${rows.length} | ${pct(loc.length, rows.length)} | ${pct(cl.length, rows.length)} | | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} |`);
+  console.log(
+    `| **all** | ${rows.length} | ${pct(loc.length, rows.length)} | ${pct(cl.length, rows.length)} | | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} |`,
+  );
 } finally {
   await cloud?.stop();
   rmSync(dir, { recursive: true, force: true });

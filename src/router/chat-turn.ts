@@ -89,7 +89,10 @@ async function localOutcome(
     text: c.text,
     meanLogprob: meanLogprob((c.logprobs ?? []).map((l) => l.token.logprob)),
   };
-  if (extra) outcome.agreement = agreement([c.text, ...extra.choices.map((x) => x.text)]).share;
+  if (extra) {
+    outcome.agreement = agreement([c.text, ...extra.choices.map((x) => x.text)]).share;
+    outcome.agreementSamples = 1 + extra.choices.length;
+  }
   outcome.verifiers = await router.verify(f.question, c.text);
   return { outcome, reason: c.finishReason, tokens: c.tokens.length };
 }

@@ -192,7 +192,7 @@ export function judgeLocal(
     if (o.agreement < e.agreement.threshold)
       failed.push({
         reason: "low_agreement",
-        text: `agreement ${fmt(o.agreement)} of ${e.agreement.samples} samples < ${e.agreement.threshold}`,
+        text: `agreement ${fmt(o.agreement)} of ${o.agreementSamples ?? e.agreement.samples} samples < ${e.agreement.threshold}`,
       });
     else passed.push(`agreement ${fmt(o.agreement)} >= ${e.agreement.threshold}`);
   }

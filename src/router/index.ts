@@ -29,6 +29,8 @@ export {
   type LocalOutcome,
   type Verifier,
   type VerifierResult,
+  fromScoringVerifier,
+  type ScoringVerifier,
 } from "./signals.js";
 export { Router, createRouter, type RouterOptions, type CloudFlags } from "./router.js";
 export { installRouter, type RoutableServer } from "./server-hook.js";

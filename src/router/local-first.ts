@@ -48,7 +48,11 @@ export async function answerLocally(
     logprobs: true,
     top_logprobs: wantLogprobs ? body.top_logprobs : undefined,
   };
-  const ag = router.policy.escalation.agreement;
+  // A client-chosen reasoning strategy (src/reasoning: self_consistency, best_of_n) measures
+  // agreement / verifier scores itself and reports them in `reasoning`: use those, draw nothing extra.
+  const strategy = (body.reasoning as Obj | undefined)?.strategy;
+  const byStrategy = typeof strategy === "string" && strategy !== "greedy";
+  const ag = byStrategy ? undefined : router.policy.escalation.agreement;
   const call = (payload: Obj) =>
     app.inject({
       method: "POST",
@@ -69,6 +73,16 @@ export async function answerLocally(
     const eb = JSON.parse(extra.body) as Obj;
     const answers = [text, ...((eb.choices as Obj[]) ?? []).map((_c, i) => choiceText(eb, i))];
     outcome.agreement = agreement(answers).share;
+    outcome.agreementSamples = answers.length;
+  }
+  const rs = parsed.reasoning as Obj | undefined;
+  if (typeof rs?.agreement === "number") {
+    outcome.agreement = rs.agreement;
+    if (typeof rs.samples_used === "number") outcome.agreementSamples = rs.samples_used;
+  }
+  if (Array.isArray(rs?.scores)) {
+    const scores = rs.scores.filter((x): x is number => typeof x === "number");
+    if (scores.length > 0) outcome.verifierScore = Math.max(...scores);
   }
   outcome.verifiers = await router.verify(f.question, text);
   // The client did not ask for logprobs: drop the ones we requested for the check.

@@ -26,6 +26,8 @@ export interface LocalOutcome {
   meanLogprob?: number;
   /** Share of samples agreeing with the majority answer, 0..1. */
   agreement?: number;
+  /** How many samples the agreement was measured over. */
+  agreementSamples?: number;
   /** Verdicts of the verifiers that ran. */
   verifiers?: VerifierResult[];
   /** A scoring verifier's 0..1 score (e.g. a reward model in src/reasoning). */
@@ -104,4 +106,29 @@ export function buildVerifier(spec: VerifierSpec): Verifier {
         };
       };
   }
+}
+
+/**
+ * A scoring verifier in the shape src/reasoning uses ({ name, verify({question, text}) -> {score
+ * in 0..1, detail} }) as a router Verifier: accepted when score >= `threshold`, score kept.
+ * Structural, so the router does not depend on the reasoning module.
+ */
+export interface ScoringVerifier {
+  readonly name: string;
+  verify(input: {
+    question: string;
+    text: string;
+  }): { score: number; detail?: string } | Promise<{ score: number; detail?: string }>;
+}
+
+export function fromScoringVerifier(v: ScoringVerifier, threshold = 0.5): Verifier {
+  return async (question, answer) => {
+    const r = await v.verify({ question, text: answer });
+    return {
+      name: v.name,
+      accepted: r.score >= threshold,
+      score: r.score,
+      detail: `score ${r.score.toFixed(2)}${r.detail ? `: ${r.detail}` : ""}`,
+    };
+  };
 }

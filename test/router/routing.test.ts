@@ -218,3 +218,31 @@ test("metrics: route counters per route and reason, cost estimate, escalation fa
   // the server's own metrics are still there
   assert.ok((await metric(l.url, "edgellm_generation_tokens_total")) > 0);
 });
+
+test("a client-chosen reasoning strategy's agreement (src/reasoning self_consistency) drives escalation", async () => {
+  const l = await local({ escalation: { agreement: { samples: 3, threshold: 0.99 } } });
+  const r = await chat(l.url, {
+    messages: user("tell me a thing"),
+    max_tokens: 6,
+    temperature: 1.5,
+    seed: 1,
+    reasoning: { strategy: "self_consistency", samples: 4, early_stop: false },
+  });
+  const j = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(j));
+  assert.equal(j.route.reason, "low_agreement", JSON.stringify(j.route));
+  assert.equal(typeof j.route.signals.agreement, "number");
+  assert.ok(j.route.signals.agreement < 0.99);
+  assert.match(j.route.details, /agreement .* of 4 samples < 0.99/);
+});
+
+test("a scoring verifier from src/reasoning plugs in through fromScoringVerifier", async () => {
+  const { ArithmeticVerifier } = await import("../../src/reasoning/verifiers/arithmetic.js");
+  const { fromScoringVerifier } = await import("../../src/router/index.js");
+  const v = fromScoringVerifier(new ArithmeticVerifier());
+  const good = await v("What is 6 * 7?", "6 * 7 = 42");
+  const bad = await v("What is 6 * 7?", "6 * 7 = 41");
+  assert.equal(good.accepted, true, good.detail);
+  assert.equal(bad.accepted, false, bad.detail);
+  assert.ok(good.score! > bad.score!);
+});
