@@ -42,8 +42,12 @@ export class SpecialMatcher {
         node = child;
       }
       node.ids.push(id);
+      this.firstUnit[vocab.tokens[id].charCodeAt(0)] = 1;
     }
   }
+
+  /** firstUnit[u] = 1 when some matchable token starts with UTF-16 unit u (skips most positions). */
+  private readonly firstUnit = new Uint8Array(65536);
 
   /** Trie over special token texts (UTF-16 units), to find which of them occur in a text at all. */
   private readonly trie: TrieNode = { next: new Map(), ids: [] };
@@ -52,8 +56,11 @@ export class SpecialMatcher {
   private occurring(text: string): Set<number> {
     const found = new Set<number>();
     const root = this.trie;
+    const first = this.firstUnit;
     for (let i = 0; i < text.length; i++) {
-      let node = root.next.get(text.charCodeAt(i));
+      const c = text.charCodeAt(i);
+      if (first[c] === 0) continue;
+      let node = root.next.get(c);
       for (let j = i + 1; node; j++) {
         for (const id of node.ids) found.add(id);
         if (j >= text.length) break;
@@ -63,40 +70,78 @@ export class SpecialMatcher {
     return found;
   }
 
+  /**
+   * Cut `text` at special-token occurrences, with the reference's result: tokens in `ids` order,
+   * each taking its leftmost non-overlapping occurrences inside the text still unclaimed, with
+   * LSTRIP/RSTRIP dropping the adjacent whitespace of that fragment. Instead of re-splitting a
+   * fragment list per token (O(tokens x fragments)), positions of the original text carry a state
+   * (text / token / dropped), so each token costs one indexOf walk over its occurrences.
+   */
   partition(text: string, parseSpecial: boolean): Fragment[] {
-    let frags: Fragment[] = text.length > 0 ? [{ text }] : [];
-    const { tokens, attrs } = this.vocab;
+    if (text.length === 0) return [];
     // Only tokens present in the original text can be present in any of its fragments.
     const present = this.occurring(text);
-    if (present.size === 0) return frags;
+    if (present.size === 0) return [{ text }];
+    const { tokens, attrs } = this.vocab;
+    const n = text.length;
+    const state = new Uint8Array(n); // TEXT, TOKEN or DROPPED per UTF-16 unit
+    const matchId = new Int32Array(n); // token id at the first unit of each TOKEN run
     for (const id of this.ids) {
       if (!present.has(id)) continue;
       const a = attrs[id];
       if (!parseSpecial && a & (Attr.Control | Attr.Unknown)) continue;
       const t = tokens[id];
-      const out: Fragment[] = [];
-      for (const f of frags) {
-        if (!("text" in f)) {
-          out.push(f);
+      const len = t.length;
+      for (let from = 0; ;) {
+        const p = text.indexOf(t, from);
+        if (p < 0) break;
+        // Already claimed units inside [p, p+len): the occurrence straddles fragments. Any later
+        // occurrence that starts at or before the last claimed unit straddles it too.
+        let q = p + len - 1;
+        while (q >= p && state[q] === TEXT) q--;
+        if (q >= p) {
+          from = q + 1;
           continue;
         }
-        let s = f.text;
-        for (;;) {
-          const at = s.indexOf(t);
-          if (at < 0) {
-            if (s.length > 0) out.push({ text: s });
-            break;
-          }
-          let left = s.slice(0, at);
-          if (a & Attr.Lstrip) left = left.replace(/[ \t\n\v\f\r]+$/, "");
-          if (left.length > 0) out.push({ text: left });
-          out.push({ id });
-          s = s.slice(at + t.length);
-          if (a & Attr.Rstrip) s = s.replace(/^[ \t\n\v\f\r]+/, "");
-        }
+        state.fill(TOKEN, p, p + len);
+        matchId[p] = id;
+        if (a & Attr.Lstrip)
+          for (let i = p - 1; i >= 0 && state[i] === TEXT && isSpace(text.charCodeAt(i)); i--)
+            state[i] = DROPPED;
+        let e = p + len;
+        if (a & Attr.Rstrip)
+          for (; e < n && state[e] === TEXT && isSpace(text.charCodeAt(e)); e++) state[e] = DROPPED;
+        from = e;
       }
-      frags = out;
     }
-    return frags;
+    const out: Fragment[] = [];
+    let run = -1; // start of the current TEXT run
+    for (let i = 0; i < n;) {
+      const s = state[i];
+      if (s === TEXT) {
+        if (run < 0) run = i;
+        i++;
+        continue;
+      }
+      if (run >= 0) {
+        out.push({ text: text.slice(run, i) });
+        run = -1;
+      }
+      if (s === TOKEN) {
+        out.push({ id: matchId[i] });
+        i += tokens[matchId[i]].length;
+      } else i++;
+    }
+    if (run >= 0) out.push({ text: run === 0 ? text : text.slice(run) });
+    return out;
   }
+}
+
+const TEXT = 0;
+const TOKEN = 1;
+const DROPPED = 2;
+
+/** C isspace: space, \t, \n, \v, \f, \r (the reference strips with it). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }

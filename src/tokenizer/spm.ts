@@ -23,6 +23,7 @@ import { PAIR_ABSENT, PairTable } from "./pair-table.js";
 import { utf8Encode } from "./unicode.js";
 import type { VocabData } from "./vocab.js";
 
+const SPACE = 0x20;
 const SPACE_MARK = 0x2581; // "▁"
 const NO_ID = -2; // char-id table: not looked up yet
 /** Words longer than this (UTF-16 units) are not cached (a run of CJK text is one long word). */
@@ -86,17 +87,24 @@ export class SpmModel {
     return id;
   }
 
-  /** Append the ids of one escaped fragment to `out`. */
-  encodeFragment(text: string, out: number[]): void {
+  /**
+   * Append the ids of one raw text fragment to `out`. Spaces count as "▁" (the reference escapes
+   * them first; here the escape happens per character, so the 1 MB string is not rewritten), and
+   * `spacePrefix` puts one "▁" in front.
+   */
+  encodeFragment(text: string, spacePrefix: boolean, out: number[]): void {
     const { joinsSpace } = this;
     let w0 = 0;
-    for (let i = text.indexOf("\u2581", 1); i > 0; i = text.indexOf("\u2581", i + 1)) {
+    for (let i = 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== SPACE && c !== SPACE_MARK) continue;
       const u = text.charCodeAt(i - 1);
-      if (u === SPACE_MARK || joinsSpace[u]) continue;
-      this.encodeWordCached(text.slice(w0, i), out);
+      if (u === SPACE || u === SPACE_MARK || joinsSpace[u]) continue;
+      this.encodeWordCached(w0 === 0 && spacePrefix ? " " + text.slice(0, i) : text.slice(w0, i), out);
       w0 = i;
     }
-    if (w0 < text.length) this.encodeWordCached(w0 === 0 ? text : text.slice(w0), out);
+    if (w0 === 0 && spacePrefix) this.encodeWordCached(" " + text, out);
+    else if (w0 < text.length) this.encodeWordCached(w0 === 0 ? text : text.slice(w0), out);
   }
 
   private encodeWordCached(word: string, out: number[]): void {
@@ -116,19 +124,19 @@ export class SpmModel {
     for (let i = 0; i < ids.length; i++) out.push(ids[i]);
   }
 
-  /** Symbol id of one character: its token id, else nVocab + code point. */
-  private charId(text: string, cp: number, units: number): number {
+  /** Symbol id of the character `cp` at word[i] (`units` long): its token id, else nVocab + cp. */
+  private charId(word: string, i: number, cp: number, units: number): number {
     if (units === 1) {
       let id = this.bmpIds[cp];
       if (id === NO_ID) {
-        id = this.vocab.textToId.get(text) ?? this.nVocab + cp;
+        id = this.vocab.textToId.get(String.fromCharCode(cp)) ?? this.nVocab + cp;
         this.bmpIds[cp] = id;
       }
       return id;
     }
     let id = this.astralIds.get(cp);
     if (id === undefined) {
-      id = this.vocab.textToId.get(text) ?? this.nVocab + cp;
+      id = this.vocab.textToId.get(word.slice(i, i + 2)) ?? this.nVocab + cp;
       this.astralIds.set(cp, id);
     }
     return id;
@@ -172,10 +180,11 @@ export class SpmModel {
     this.ensureScratch(word.length);
     let n = 0;
     for (let i = 0; i < word.length;) {
-      const c = word.charCodeAt(i);
+      let c = word.charCodeAt(i);
       const units = c >= 0xd800 && c <= 0xdbff && i + 1 < word.length ? 2 : 1;
+      if (c === SPACE) c = SPACE_MARK;
       const cp = units === 2 ? word.codePointAt(i)! : c;
-      this.sym[n] = this.charId(units === 2 ? word.slice(i, i + 2) : word[i], cp, units);
+      this.sym[n] = this.charId(word, i, cp, units);
       this.len[n] = units;
       this.prev[n] = n - 1;
       this.next[n] = n + 1;

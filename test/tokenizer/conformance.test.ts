@@ -1,0 +1,58 @@
+/**
+ * Our tokenizer vs llama.cpp on five real vocabularies, in one process with one llama.cpp binding
+ * and one load of each vocabulary (loading is most of the cost): token ids and detokenized text on
+ * the hard corpus; the special ids (BOS, EOS, EOT) and the whole end-of-generation set, which
+ * llama.cpp derives from token texts; and 1 MB throughput with ids equal to llama.cpp's.
+ */
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { convertHFTokenizer } from "../../src/tokenizer/convert-hf.js";
+import { assertConformant, closeReference, loadReference, runConformance } from "./conformance.js";
+import { CONVERT_OPTS, hfFiles, readVocabGGUF, vocabEntry, type VocabName } from "./helpers.js";
+import { THROUGHPUT_VS_REF, throughputOursOnly, throughputVsReference } from "./throughput.js";
+
+const VOCABS: VocabName[] = ["llama3", "qwen3", "deepseek_v3", "gemma3", "llama2"];
+
+after(closeReference);
+
+for (const name of VOCABS) {
+  test(name, { timeout: 180_000 }, async (t) => {
+    // One load of our tokenizer and of llama.cpp's per vocabulary, shared by the subtests.
+    const loaded = await loadReference(name);
+    const { ours, ref } = loaded;
+    try {
+      await t.test("encode/decode identical to llama.cpp on the corpus", () => {
+        assertConformant(runConformance(name, loaded, { hf: process.env.EDGELLM_TOK_HF === "1" }));
+      });
+      await t.test("BOS/EOS/EOT ids and the EOG set equal llama.cpp's", () => {
+        const refEog: number[] = [];
+        for (let id = 0; id < ours.nVocab; id++) if (ref.isEogToken(id)) refEog.push(id);
+        const ourEog = [...ours.eog].sort((a, b) => a - b);
+        const show = (ids: number[]) => ids.map((i) => `${i}:${ours.tokenRaw(i)}`).join(" ");
+        console.log(`# ${name}: EOG ${show(refEog)}; eot ${ref.tokens.eot ?? "none"}`);
+        assert.deepEqual(ourEog, refEog, `EOG set: llama.cpp ${show(refEog)}, ours ${show(ourEog)}`);
+        assert.ok(refEog.length > 0);
+        assert.equal(ours.vocab.bos, ref.tokens.bos ?? -1, "BOS");
+        assert.equal(ours.vocab.eos, ref.tokens.eos ?? -1, "EOS");
+        assert.equal(ours.vocab.eot, ref.tokens.eot ?? -1, "EOT");
+      });
+      if (THROUGHPUT_VS_REF.includes(name))
+        await t.test("1 MB tokenizes in well under a second, ids equal llama.cpp's", () => {
+          throughputVsReference(name, ref);
+        });
+    } finally {
+      await loaded.dispose();
+    }
+  });
+}
+
+test("the on-disk conversion cache gives back exactly what the converter produces", () => {
+  const { tj, config } = hfFiles("llama2");
+  const fresh = convertHFTokenizer(tj, config, CONVERT_OPTS.llama2);
+  const cached = readVocabGGUF(vocabEntry("llama2").path);
+  assert.deepEqual(Object.keys(cached).sort(), Object.keys(fresh).sort());
+  for (const k of Object.keys(fresh)) assert.deepEqual(cached[k], fresh[k], k);
+});
+
+// Gemma 3: our time only; llama.cpp needs tens of seconds on this text (see throughput.ts).
+test("gemma3: 1 MB tokenizes in well under a second", () => throughputOursOnly("gemma3"));
