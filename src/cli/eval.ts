@@ -32,11 +32,17 @@ interface EvalOptions {
 export function register(program: Command): void {
   program
     .command("eval")
-    .description("accuracy vs test-time compute on held-out questions (greedy, self-consistency, best-of-N, thinking budgets)")
+    .description(
+      "accuracy vs test-time compute on held-out questions (greedy, self-consistency, best-of-N, thinking budgets)",
+    )
     .requiredOption("-m, --model <file>", "GGUF model")
     .option("--task <name>", "eval task: arithmetic (held-out split of the training corpus)", "arithmetic")
     .option("--questions <n>", "questions to ask", "50")
-    .option("--strategy <list>", "comma-separated: greedy, sc (self-consistency), bon (best-of-N, arithmetic verifier)", "greedy")
+    .option(
+      "--strategy <list>",
+      "comma-separated: greedy, sc (self-consistency), bon (best-of-N, arithmetic verifier)",
+      "greedy",
+    )
     .option("--samples <list>", "comma-separated sample counts for sc/bon", "8")
     .option("--thinking-budget <list>", "comma-separated thinking budgets in tokens ('none' = unlimited)")
     .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
@@ -51,7 +57,11 @@ export function register(program: Command): void {
       const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));
       const parallel = Math.max(1, ...configs.map((c) => (c.strategy === "greedy" ? 1 : (c.samples ?? 8))));
-      const llm = await loadLLM(o.model, { kernels: o.kernels as "wasm" | "ts", threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads), parallel });
+      const llm = await loadLLM(o.model, {
+        kernels: o.kernels as "wasm" | "ts",
+        threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+        parallel,
+      });
       try {
         await runSweep(llm, items, configs, {
           json: o.json,

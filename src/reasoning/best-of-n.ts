@@ -37,9 +37,13 @@ export interface BestOfNResult {
 
 export async function bestOfN(gen: Generator, opts: BestOfNOptions): Promise<BestOfNResult> {
   const n = opts.samples;
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`samples must be a positive integer, got ${n}`, { field: "samples" });
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`samples must be a positive integer, got ${n}`, { field: "samples" });
   const selection = opts.selection ?? "best";
-  if (selection !== "best" && selection !== "weighted") throw new InputError(`selection must be 'best' or 'weighted', got '${selection}'`, { field: "selection" });
+  if (selection !== "best" && selection !== "weighted")
+    throw new InputError(`selection must be 'best' or 'weighted', got '${selection}'`, {
+      field: "selection",
+    });
   const extract = makeExtractor(opts.extractor);
   const { samples: _s, question, verifier, selection: _sel, extractor: _e, ...sampling } = opts;
   const pending: Promise<void>[] = [];
@@ -67,5 +71,12 @@ export async function bestOfN(gen: Generator, opts: BestOfNOptions): Promise<Bes
   } else {
     for (const c of valid) if (c.answer === v.answer && better(c)) best = c;
   }
-  return { answer: selection === "best" ? best?.answer : v.answer, best, candidates: cands as BestOfNResult["candidates"], selection, vote: v, tokens };
+  return {
+    answer: selection === "best" ? best?.answer : v.answer,
+    best,
+    candidates: cands as BestOfNResult["candidates"],
+    selection,
+    vote: v,
+    tokens,
+  };
 }

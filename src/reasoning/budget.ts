@@ -91,14 +91,22 @@ export function textOpensThinking(text: string): boolean {
   return o >= 0 && text.indexOf(THINK_CLOSE, o) < 0;
 }
 
-export function promptOpensThinking(prompt: readonly number[], piece: PieceFn, promptLen = prompt.length): boolean {
+export function promptOpensThinking(
+  prompt: readonly number[],
+  piece: PieceFn,
+  promptLen = prompt.length,
+): boolean {
   let s = "";
   for (let i = 0; i < promptLen; i++) s += piece(prompt[i]);
   return textOpensThinking(s);
 }
 
 /** Scan a whole generated list at once. */
-export function thinkingState(generated: readonly number[], piece: PieceFn, opensInPrompt: boolean): ThinkingState {
+export function thinkingState(
+  generated: readonly number[],
+  piece: PieceFn,
+  opensInPrompt: boolean,
+): ThinkingState {
   const s = new ThinkingScanner(piece, opensInPrompt);
   for (const id of generated) s.push(id);
   return s.state;
@@ -115,15 +123,30 @@ export interface BudgetOptions {
 }
 
 /** Budget options from a tokenizer. */
-export function budgetFor(tok: Tokenizer, budget: number, nudge: string | false = DEFAULT_NUDGE): BudgetOptions {
+export function budgetFor(
+  tok: Tokenizer,
+  budget: number,
+  nudge: string | false = DEFAULT_NUDGE,
+): BudgetOptions {
   const close = tok.encode(THINK_CLOSE, { addSpecial: false, parseSpecial: true });
-  if (close.length === 0) throw new InputError("the vocabulary cannot write </think>", { field: "thinking_budget" });
-  return { budget, close, piece: tokenizerPiece(tok), nudge: nudge === false ? [] : tok.encode(nudge, { addSpecial: false, parseSpecial: false }) };
+  if (close.length === 0)
+    throw new InputError("the vocabulary cannot write </think>", { field: "thinking_budget" });
+  return {
+    budget,
+    close,
+    piece: tokenizerPiece(tok),
+    nudge: nudge === false ? [] : tok.encode(nudge, { addSpecial: false, parseSpecial: false }),
+  };
 }
 
 /** The engine hook that enforces the budget. */
-export function budgetForcer(o: BudgetOptions): (tokens: readonly number[], promptLen: number) => number | undefined {
-  if (!Number.isInteger(o.budget) || o.budget < 0) throw new InputError(`thinking_budget must be an integer >= 0, got ${o.budget}`, { field: "thinking_budget" });
+export function budgetForcer(
+  o: BudgetOptions,
+): (tokens: readonly number[], promptLen: number) => number | undefined {
+  if (!Number.isInteger(o.budget) || o.budget < 0)
+    throw new InputError(`thinking_budget must be an integer >= 0, got ${o.budget}`, {
+      field: "thinking_budget",
+    });
   if (o.close.length === 0) throw new InputError("the close tag has no tokens", { field: "thinking_budget" });
   const nudge = o.nudge && o.nudge.length <= o.budget ? o.nudge : [];
   const forced = [...nudge, ...o.close];

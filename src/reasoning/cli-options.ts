@@ -29,13 +29,20 @@ export interface ReasoningCliOptions {
 }
 
 export function addReasoningOptions(cmd: Command, full = true): Command {
-  cmd.option("--thinking-budget <n>", "most tokens inside <think>; then the block is closed and the model answers");
+  cmd.option(
+    "--thinking-budget <n>",
+    "most tokens inside <think>; then the block is closed and the model answers",
+  );
   if (!full) return cmd;
   return cmd
     .option("--no-thinking", "render the chat template with enable_thinking=false")
     .option("--strategy <s>", "test-time strategy: greedy, sc (self-consistency) or bon (best-of-N)")
     .option("--samples <k>", "samples for sc / bon (1..16)", "8")
-    .option("--verifier <v>", "best-of-N verifier: arithmetic or judge (the model asked yes/no)", "arithmetic")
+    .option(
+      "--verifier <v>",
+      "best-of-N verifier: arithmetic or judge (the model asked yes/no)",
+      "arithmetic",
+    )
     .option("--no-early-stop", "self-consistency: decode all samples (no adaptive stopping)")
     .option("--show-reasoning", "print the thinking part as well as the answer");
 }
@@ -43,7 +50,10 @@ export function addReasoningOptions(cmd: Command, full = true): Command {
 function budgetOf(o: ReasoningCliOptions): number | undefined {
   if (o.thinkingBudget === undefined) return undefined;
   const n = Number(o.thinkingBudget);
-  if (!Number.isInteger(n) || n < 0) throw new InputError(`--thinking-budget must be an integer >= 0, got '${o.thinkingBudget}'`, { field: "thinking-budget" });
+  if (!Number.isInteger(n) || n < 0)
+    throw new InputError(`--thinking-budget must be an integer >= 0, got '${o.thinkingBudget}'`, {
+      field: "thinking-budget",
+    });
   return n;
 }
 
@@ -61,17 +71,38 @@ export function wantsReasoning(o: ReasoningCliOptions): boolean {
 
 /** `run` with reasoning flags: the prompt as a user message, the strategy's answer printed, a summary line on stderr. */
 export async function runReasoningCli(
-  o: ReasoningCliOptions & { model: string; prompt?: string; nPredict: string; kernels: string; threads?: string; temp?: string; seed?: string },
+  o: ReasoningCliOptions & {
+    model: string;
+    prompt?: string;
+    nPredict: string;
+    kernels: string;
+    threads?: string;
+    temp?: string;
+    seed?: string;
+  },
 ): Promise<void> {
-  if (o.prompt === undefined) throw new InputError("reasoning flags need -p/--prompt (a question)", { field: "prompt" });
+  if (o.prompt === undefined)
+    throw new InputError("reasoning flags need -p/--prompt (a question)", { field: "prompt" });
   const strategy = parseStrategy(o.strategy ?? "greedy");
   const samples = Number(o.samples ?? 8);
-  if (!Number.isInteger(samples) || samples < 1 || samples > 16) throw new InputError(`--samples must be an integer in 1..16, got '${o.samples}'`, { field: "samples" });
-  if (o.verifier !== "arithmetic" && o.verifier !== "judge" && o.verifier !== undefined) throw new InputError(`--verifier must be arithmetic or judge, got '${o.verifier}'`, { field: "verifier" });
+  if (!Number.isInteger(samples) || samples < 1 || samples > 16)
+    throw new InputError(`--samples must be an integer in 1..16, got '${o.samples}'`, { field: "samples" });
+  if (o.verifier !== "arithmetic" && o.verifier !== "judge" && o.verifier !== undefined)
+    throw new InputError(`--verifier must be arithmetic or judge, got '${o.verifier}'`, {
+      field: "verifier",
+    });
   const maxTokens = Number(o.nPredict);
-  const llm = await loadLLM(o.model, { kernels: o.kernels as "wasm" | "ts", threads: o.threads === undefined ? undefined : Number(o.threads), parallel: strategy === "greedy" ? 1 : samples });
+  const llm = await loadLLM(o.model, {
+    kernels: o.kernels as "wasm" | "ts",
+    threads: o.threads === undefined ? undefined : Number(o.threads),
+    parallel: strategy === "greedy" ? 1 : samples,
+  });
   try {
-    const gen = llmGenerator(llm, { messages: [{ role: "user", content: o.prompt }] }, { enableThinking: o.thinking === false ? false : undefined });
+    const gen = llmGenerator(
+      llm,
+      { messages: [{ role: "user", content: o.prompt }] },
+      { enableThinking: o.thinking === false ? false : undefined },
+    );
     const r = await runStrategy(gen, {
       strategy,
       samples,
@@ -86,7 +117,9 @@ export async function runReasoningCli(
     });
     if (o.showReasoning && r.reasoning.trim()) process.stdout.write(`<think>${r.reasoning}</think>\n`);
     process.stdout.write(`${r.content}\n`);
-    const votes = r.counts?.length ? ` | votes ${r.counts.map((c) => `${c.answer}:${Number.isInteger(c.votes) ? c.votes : c.votes.toFixed(2)}`).join(" ")}` : "";
+    const votes = r.counts?.length
+      ? ` | votes ${r.counts.map((c) => `${c.answer}:${Number.isInteger(c.votes) ? c.votes : c.votes.toFixed(2)}`).join(" ")}`
+      : "";
     process.stderr.write(
       `[${r.strategy}${strategy === "greedy" ? "" : `@${samples}`} | answer ${r.answer ?? "none"}${votes}${r.samplesSaved ? ` | ${r.samplesSaved} samples saved (${r.stopReason})` : ""} | ${r.tokens} tok (${r.reasoningTokens} thinking) | ${(r.wallMs / 1000).toFixed(1)} s]\n`,
     );

@@ -25,14 +25,16 @@ export interface SweepFlags {
 
 function list(flag: string, v: string, each: (s: string) => number | null): (number | null)[] {
   const parts = v.split(",").map((s) => s.trim());
-  if (parts.length === 0 || parts.some((p) => p === "")) throw new InputError(`${flag} must be a comma-separated list, got '${v}'`, { field: flag });
+  if (parts.length === 0 || parts.some((p) => p === ""))
+    throw new InputError(`${flag} must be a comma-separated list, got '${v}'`, { field: flag });
   return parts.map(each);
 }
 
 function intFlag(flag: string, lo: number, hi: number): (s: string) => number {
   return (s) => {
     const n = Number(s);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new InputError(`${flag}: '${s}' is not an integer in ${lo}..${hi}`, { field: flag });
+    if (!Number.isInteger(n) || n < lo || n > hi)
+      throw new InputError(`${flag}: '${s}' is not an integer in ${lo}..${hi}`, { field: flag });
     return n;
   };
 }
@@ -41,9 +43,15 @@ function intFlag(flag: string, lo: number, hi: number): (s: string) => number {
 export function sweepConfigs(f: SweepFlags): EvalConfig[] {
   const strategies = f.strategy.split(",").map((s) => parseStrategy(s.trim()));
   const samples = list("--samples", f.samples, intFlag("--samples", 1, 16)) as number[];
-  const budgets = f.thinkingBudget === undefined ? [null] : list("--thinking-budget", f.thinkingBudget, (s) => (s === "none" ? null : intFlag("--thinking-budget", 0, 1e6)(s)));
+  const budgets =
+    f.thinkingBudget === undefined
+      ? [null]
+      : list("--thinking-budget", f.thinkingBudget, (s) =>
+          s === "none" ? null : intFlag("--thinking-budget", 0, 1e6)(s),
+        );
   const temperature = f.temperature === undefined ? undefined : Number(f.temperature);
-  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2)) throw new InputError(`--temperature must be in [0, 2], got ${f.temperature}`, { field: "temperature" });
+  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2))
+    throw new InputError(`--temperature must be in [0, 2], got ${f.temperature}`, { field: "temperature" });
   const seed = f.seed === undefined ? 1 : intFlag("--seed", 0, 2 ** 31)(f.seed);
   const maxTokens = f.maxTokens === undefined ? undefined : intFlag("--max-tokens", 1, 1e6)(f.maxTokens);
   const out: EvalConfig[] = [];
@@ -54,7 +62,15 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
         const key = `${strategy}/${k}/${b}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push({ strategy, samples: k, thinkingBudget: b ?? undefined, temperature, seed, maxTokens, earlyStop: f.earlyStop === false ? false : undefined });
+        out.push({
+          strategy,
+          samples: k,
+          thinkingBudget: b ?? undefined,
+          temperature,
+          seed,
+          maxTokens,
+          earlyStop: f.earlyStop === false ? false : undefined,
+        });
       }
     }
   }
@@ -64,23 +80,43 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
 export function formatTable(points: EvalPoint[]): string {
   const rows = [["config", "accuracy", "correct", "tokens/q", "thinking tok/q", "saved samples/q", "wall s"]];
   for (const p of points) {
-    rows.push([p.label, `${(p.accuracy * 100).toFixed(1)}%`, `${p.correct}/${p.questions}`, p.tokensPerQuestion.toFixed(1), p.reasoningTokensPerQuestion.toFixed(1), p.samplesSavedPerQuestion.toFixed(2), p.wallS.toFixed(1)]);
+    rows.push([
+      p.label,
+      `${(p.accuracy * 100).toFixed(1)}%`,
+      `${p.correct}/${p.questions}`,
+      p.tokensPerQuestion.toFixed(1),
+      p.reasoningTokensPerQuestion.toFixed(1),
+      p.samplesSavedPerQuestion.toFixed(2),
+      p.wallS.toFixed(1),
+    ]);
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ")).join("\n") + "\n";
+  return (
+    rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ")).join("\n") +
+    "\n"
+  );
 }
 
 export function plotSeries(points: EvalPoint[]): PlotSeries[] {
-  const by = (name: string, f: (p: EvalPoint) => boolean): PlotSeries => ({ name, points: points.filter(f).map((p) => ({ x: p.tokensPerQuestion, y: p.accuracy, label: p.label })) });
+  const by = (name: string, f: (p: EvalPoint) => boolean): PlotSeries => ({
+    name,
+    points: points.filter(f).map((p) => ({ x: p.tokensPerQuestion, y: p.accuracy, label: p.label })),
+  });
   const noBudget = (p: EvalPoint) => p.thinkingBudget === null;
   const series = [
-    by("greedy + self-consistency", (p) => noBudget(p) && (p.strategy === "greedy" || p.strategy === "self_consistency")),
+    by(
+      "greedy + self-consistency",
+      (p) => noBudget(p) && (p.strategy === "greedy" || p.strategy === "self_consistency"),
+    ),
     by("best-of-N (verifier)", (p) => noBudget(p) && p.strategy === "best_of_n"),
   ];
   const strategies = new Set(points.filter((p) => !noBudget(p)).map((p) => `${p.strategy}/${p.samples}`));
   for (const s of strategies) {
     const [st, k] = s.split("/");
-    const name = st === "greedy" ? "greedy vs thinking budget" : `${st === "self_consistency" ? "sc" : "best-of"}@${k} vs thinking budget`;
+    const name =
+      st === "greedy"
+        ? "greedy vs thinking budget"
+        : `${st === "self_consistency" ? "sc" : "best-of"}@${k} vs thinking budget`;
     series.push(by(name, (p) => !noBudget(p) && `${p.strategy}/${p.samples}` === s));
   }
   return series.filter((s) => s.points.length > 0);
@@ -93,16 +129,29 @@ export interface SweepOutput {
   progress?: (s: string) => void;
 }
 
-export async function runSweep(llm: LLM, items: EvalItem[], configs: EvalConfig[], o: SweepOutput): Promise<EvalPoint[]> {
+export async function runSweep(
+  llm: LLM,
+  items: EvalItem[],
+  configs: EvalConfig[],
+  o: SweepOutput,
+): Promise<EvalPoint[]> {
   const points: EvalPoint[] = [];
   for (const c of configs) {
-    const p = await evalConfig(llm, items, c, (i) => o.progress?.(`\r${c.strategy}${c.samples ? `@${c.samples}` : ""} budget=${c.thinkingBudget ?? "none"}: ${i + 1}/${items.length}`));
+    const p = await evalConfig(llm, items, c, (i) =>
+      o.progress?.(
+        `\r${c.strategy}${c.samples ? `@${c.samples}` : ""} budget=${c.thinkingBudget ?? "none"}: ${i + 1}/${items.length}`,
+      ),
+    );
     o.progress?.("\n");
     points.push(p);
   }
   if (o.json) o.write(JSON.stringify({ questions: items.length, points }, null, 2) + "\n");
   else o.write(formatTable(points));
-  if (o.plot) await writeFile(o.plot, accuracySVG(plotSeries(points), `Accuracy vs test-time compute (${items.length} questions)`));
+  if (o.plot)
+    await writeFile(
+      o.plot,
+      accuracySVG(plotSeries(points), `Accuracy vs test-time compute (${items.length} questions)`),
+    );
   return points;
 }
 

@@ -15,7 +15,8 @@ export interface EvalItem {
 }
 
 export function arithmeticTask(n: number, opts: { kinds?: string[]; lang?: "en" | "zh" } = {}): EvalItem[] {
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`--questions must be a positive integer, got ${n}`, { field: "questions" });
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`--questions must be a positive integer, got ${n}`, { field: "questions" });
   const kinds = new Set(opts.kinds ?? ["add", "sub", "mul", "word"]);
   const out: EvalItem[] = [];
   // The test split holds ~5% of keys; draw more than n and keep the first n that fit.

@@ -40,11 +40,21 @@ export interface EvalPoint {
 }
 
 export function configLabel(c: EvalConfig): string {
-  const base = c.strategy === "greedy" ? "greedy" : c.strategy === "self_consistency" ? `sc@${c.samples ?? 8}` : `best-of-${c.samples ?? 8}`;
+  const base =
+    c.strategy === "greedy"
+      ? "greedy"
+      : c.strategy === "self_consistency"
+        ? `sc@${c.samples ?? 8}`
+        : `best-of-${c.samples ?? 8}`;
   return c.thinkingBudget === undefined ? base : `${base} budget=${c.thinkingBudget}`;
 }
 
-export async function evalConfig(llm: LLM, items: EvalItem[], c: EvalConfig, onItem?: (i: number, ok: boolean) => void): Promise<EvalPoint> {
+export async function evalConfig(
+  llm: LLM,
+  items: EvalItem[],
+  c: EvalConfig,
+  onItem?: (i: number, ok: boolean) => void,
+): Promise<EvalPoint> {
   const t0 = performance.now();
   let correct = 0;
   let tokens = 0;
@@ -53,7 +63,11 @@ export async function evalConfig(llm: LLM, items: EvalItem[], c: EvalConfig, onI
   const verifier = c.verifier ?? new ArithmeticVerifier();
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
-    const gen = llmGenerator(llm, { messages: [{ role: "user", content: it.question }] }, { enableThinking: true });
+    const gen = llmGenerator(
+      llm,
+      { messages: [{ role: "user", content: it.question }] },
+      { enableThinking: true },
+    );
     const r = await runStrategy(gen, {
       strategy: c.strategy,
       samples: c.samples,

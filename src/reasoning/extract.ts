@@ -93,7 +93,8 @@ export function extractLastNumber(text: string): string | undefined {
 export function regexExtractor(pattern: string | RegExp): Extractor {
   let re: RegExp;
   try {
-    const flags = typeof pattern === "string" ? "g" : pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g";
+    const flags =
+      typeof pattern === "string" ? "g" : pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g";
     re = new RegExp(typeof pattern === "string" ? pattern : pattern.source, flags);
   } catch (e) {
     throw new InputError(`answer regex does not compile: ${(e as Error).message}`, { field: "answer_regex" });
@@ -112,7 +113,9 @@ export function autoExtract(text: string): string | undefined {
 }
 
 /** Resolve a name or a regex into an extractor. */
-export function makeExtractor(spec: ExtractorName | { regex: string | RegExp } | Extractor = "auto"): Extractor {
+export function makeExtractor(
+  spec: ExtractorName | { regex: string | RegExp } | Extractor = "auto",
+): Extractor {
   if (typeof spec === "function") return spec;
   if (typeof spec === "object") return regexExtractor(spec.regex);
   switch (spec) {
@@ -125,6 +128,9 @@ export function makeExtractor(spec: ExtractorName | { regex: string | RegExp } |
     case "auto":
       return autoExtract;
     default:
-      throw new InputError(`unknown answer extractor '${spec as string}' (final, boxed, number, auto or a regex)`, { field: "extractor" });
+      throw new InputError(
+        `unknown answer extractor '${spec as string}' (final, boxed, number, auto or a regex)`,
+        { field: "extractor" },
+      );
   }
 }

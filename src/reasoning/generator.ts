@@ -55,13 +55,23 @@ export function childAbort(parent?: AbortSignal): AbortController {
 }
 
 /** Drain a generator into candidates (index order). */
-export async function collect(gen: Generator, opts: SampleOptions, onDone?: (c: Candidate) => void): Promise<Candidate[]> {
+export async function collect(
+  gen: Generator,
+  opts: SampleOptions,
+  onDone?: (c: Candidate) => void,
+): Promise<Candidate[]> {
   const text: string[] = Array.from({ length: opts.n }, () => "");
   const out: Candidate[] = [];
   for await (const ev of gen(opts)) {
     text[ev.index] += ev.text;
     if (ev.type === "done") {
-      const c: Candidate = { index: ev.index, text: text[ev.index], finishReason: ev.reason, completionTokens: ev.completionTokens, reasoningTokens: ev.reasoningTokens };
+      const c: Candidate = {
+        index: ev.index,
+        text: text[ev.index],
+        finishReason: ev.reason,
+        completionTokens: ev.completionTokens,
+        reasoningTokens: ev.reasoningTokens,
+      };
       out.push(c);
       onDone?.(c);
     }

@@ -11,7 +11,15 @@
  */
 import type { LLM, GenerateOptions } from "../engine/llm.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
-import { budgetFor, budgetForcer, DEFAULT_NUDGE, promptOpensThinking, ThinkingScanner, tokenizerPiece, type PieceFn } from "./budget.js";
+import {
+  budgetFor,
+  budgetForcer,
+  DEFAULT_NUDGE,
+  promptOpensThinking,
+  ThinkingScanner,
+  tokenizerPiece,
+  type PieceFn,
+} from "./budget.js";
 import type { Generator, SampleEvent, SampleOptions } from "./generator.js";
 
 export type PromptInput = string | number[] | { messages: ChatMessage[] };
@@ -40,13 +48,19 @@ export function preparePrompt(llm: LLM, input: PromptInput, o: LLMGeneratorOptio
   let ids: number[];
   if (typeof input === "string") ids = llm.encode(input);
   else if (Array.isArray(input)) ids = input;
-  else ids = llm.encodeChat(input.messages, o.enableThinking === undefined ? undefined : { enable_thinking: o.enableThinking });
+  else
+    ids = llm.encodeChat(
+      input.messages,
+      o.enableThinking === undefined ? undefined : { enable_thinking: o.enableThinking },
+    );
   const piece = tokenizerPiece(llm.tokenizer);
   return { ids, piece, opensThinking: promptOpensThinking(ids, piece) };
 }
 
 /** Merge async iterables into one stream, starting each when its `startAfter` promise resolves. */
-async function* mergeStarted<T>(parts: { start: () => AsyncIterable<T>; after?: Promise<void> }[]): AsyncGenerator<T> {
+async function* mergeStarted<T>(
+  parts: { start: () => AsyncIterable<T>; after?: Promise<void> }[],
+): AsyncGenerator<T> {
   const queue: T[] = [];
   let wake: (() => void) | undefined;
   let live = parts.length;
@@ -80,7 +94,11 @@ async function* mergeStarted<T>(parts: { start: () => AsyncIterable<T>; after?: 
   }
 }
 
-export function llmGenerator(llm: LLM, input: PromptInput, o: LLMGeneratorOptions = {}): Generator & { prompt: PreparedPrompt } {
+export function llmGenerator(
+  llm: LLM,
+  input: PromptInput,
+  o: LLMGeneratorOptions = {},
+): Generator & { prompt: PreparedPrompt } {
   const prompt = preparePrompt(llm, input, o);
   const gen = (opts: SampleOptions): AsyncIterable<SampleEvent> => {
     const base: GenerateOptions = {
@@ -96,18 +114,29 @@ export function llmGenerator(llm: LLM, input: PromptInput, o: LLMGeneratorOption
       base.forceToken = budgetForcer(budgetFor(llm.tokenizer, opts.thinkingBudget, o.nudge ?? DEFAULT_NUDGE));
     }
     const seedOf = (i: number) => (opts.seed === undefined ? undefined : opts.seed + i);
-    const scan = Array.from({ length: opts.n }, () => new ThinkingScanner(prompt.piece, prompt.opensThinking));
-    const stream = (offset: number, n: number) => async function* (): AsyncGenerator<SampleEvent> {
-      for await (const c of llm.generate(prompt.ids, { ...base, n, seed: seedOf(offset) })) {
-        const index = c.index + offset;
-        if (c.type === "token") {
-          scan[index].push(c.token);
-          yield { type: "token", index, text: c.text };
-        } else {
-          yield { type: "done", index, text: c.text, reason: c.reason, completionTokens: c.completionTokens, reasoningTokens: scan[index].reasoningTokens() };
+    const scan = Array.from(
+      { length: opts.n },
+      () => new ThinkingScanner(prompt.piece, prompt.opensThinking),
+    );
+    const stream = (offset: number, n: number) =>
+      async function* (): AsyncGenerator<SampleEvent> {
+        for await (const c of llm.generate(prompt.ids, { ...base, n, seed: seedOf(offset) })) {
+          const index = c.index + offset;
+          if (c.type === "token") {
+            scan[index].push(c.token);
+            yield { type: "token", index, text: c.text };
+          } else {
+            yield {
+              type: "done",
+              index,
+              text: c.text,
+              reason: c.reason,
+              completionTokens: c.completionTokens,
+              reasoningTokens: scan[index].reasoningTokens(),
+            };
+          }
         }
-      }
-    };
+      };
     if (opts.n === 1 || o.sharePrefix === false) return mergeStarted([{ start: stream(0, opts.n) }]);
     // Sample 0 first; the rest once it has its first token (prompt KV published) or has ended.
     let firstSeen!: () => void;

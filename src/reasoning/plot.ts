@@ -22,7 +22,8 @@ function esc(s: string): string {
 function niceTicks(lo: number, hi: number, log: boolean): number[] {
   if (log) {
     const out: number[] = [];
-    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e);
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+      for (const m of [1, 2, 5]) out.push(m * 10 ** e);
     return out.filter((v) => v >= lo / 1.0001 && v <= hi * 1.0001);
   }
   const step = 10 ** Math.floor(Math.log10((hi - lo) / 4 || 1));
@@ -32,7 +33,11 @@ function niceTicks(lo: number, hi: number, log: boolean): number[] {
   return out;
 }
 
-export function accuracySVG(series: PlotSeries[], title = "Accuracy vs test-time compute", xLabel = "completion tokens per question"): string {
+export function accuracySVG(
+  series: PlotSeries[],
+  title = "Accuracy vs test-time compute",
+  xLabel = "completion tokens per question",
+): string {
   const W = 720;
   const H = 440;
   const m = { l: 64, r: 180, t: 40, b: 56 };
@@ -49,10 +54,15 @@ export function accuracySVG(series: PlotSeries[], title = "Accuracy vs test-time
     lo = Math.max(0, lo - pad);
     hi += pad;
   }
-  const X = (x: number) => m.l + ((log ? Math.log(x) - Math.log(lo) : x - lo) / (log ? Math.log(hi) - Math.log(lo) : hi - lo)) * (W - m.l - m.r);
+  const X = (x: number) =>
+    m.l +
+    ((log ? Math.log(x) - Math.log(lo) : x - lo) / (log ? Math.log(hi) - Math.log(lo) : hi - lo)) *
+      (W - m.l - m.r);
   const Y = (y: number) => H - m.b - y * (H - m.t - m.b);
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   o.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   o.push(`<text x="${W / 2 - m.r / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`);
   for (let a = 0; a <= 1.0001; a += 0.2) {
@@ -61,18 +71,33 @@ export function accuracySVG(series: PlotSeries[], title = "Accuracy vs test-time
   }
   for (const t of niceTicks(lo, hi, log)) {
     o.push(`<line x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/>`);
-    o.push(`<text x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${t >= 1000 ? `${t / 1000}k` : t}</text>`);
+    o.push(
+      `<text x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${t >= 1000 ? `${t / 1000}k` : t}</text>`,
+    );
   }
-  o.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`);
-  o.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 14}" text-anchor="middle">${esc(xLabel)}${log ? " (log scale)" : ""}</text>`);
-  o.push(`<text transform="translate(18 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">accuracy</text>`);
+  o.push(
+    `<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`,
+  );
+  o.push(
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 14}" text-anchor="middle">${esc(xLabel)}${log ? " (log scale)" : ""}</text>`,
+  );
+  o.push(
+    `<text transform="translate(18 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">accuracy</text>`,
+  );
   series.forEach((s, si) => {
     const c = COLORS[si % COLORS.length];
     const ps = s.points.filter((p) => Number.isFinite(p.x) && p.x > 0).sort((a, b) => a.x - b.x);
-    if (ps.length > 1) o.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ")}"/>`);
+    if (ps.length > 1)
+      o.push(
+        `<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ")}"/>`,
+      );
     for (const p of ps) {
-      o.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${c}"><title>${esc(`${p.label}: ${(p.y * 100).toFixed(1)}% at ${p.x.toFixed(0)} tokens`)}</title></circle>`);
-      o.push(`<text x="${(X(p.x) + 6).toFixed(1)}" y="${(Y(p.y) - 6).toFixed(1)}" font-size="10" fill="${c}">${esc(p.label)}</text>`);
+      o.push(
+        `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${c}"><title>${esc(`${p.label}: ${(p.y * 100).toFixed(1)}% at ${p.x.toFixed(0)} tokens`)}</title></circle>`,
+      );
+      o.push(
+        `<text x="${(X(p.x) + 6).toFixed(1)}" y="${(Y(p.y) - 6).toFixed(1)}" font-size="10" fill="${c}">${esc(p.label)}</text>`,
+      );
     }
     o.push(`<rect x="${W - m.r + 14}" y="${m.t + si * 20}" width="12" height="12" fill="${c}"/>`);
     o.push(`<text x="${W - m.r + 32}" y="${m.t + si * 20 + 10}">${esc(s.name)}</text>`);

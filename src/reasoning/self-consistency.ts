@@ -30,9 +30,13 @@ export interface SelfConsistencyResult extends VoteResult {
   tokens: number;
 }
 
-export async function selfConsistency(gen: Generator, opts: SelfConsistencyOptions): Promise<SelfConsistencyResult> {
+export async function selfConsistency(
+  gen: Generator,
+  opts: SelfConsistencyOptions,
+): Promise<SelfConsistencyResult> {
   const k = opts.samples;
-  if (!Number.isInteger(k) || k < 1) throw new InputError(`samples must be a positive integer, got ${k}`, { field: "samples" });
+  if (!Number.isInteger(k) || k < 1)
+    throw new InputError(`samples must be a positive integer, got ${k}`, { field: "samples" });
   const extract = makeExtractor(opts.extractor);
   const rule = opts.earlyStop === false ? undefined : (opts.earlyStop ?? {});
   if (rule) validateStopRule(rule);
@@ -44,13 +48,21 @@ export async function selfConsistency(gen: Generator, opts: SelfConsistencyOptio
   let stopReason: StopReason | undefined;
   const { samples: _s, extractor: _e, earlyStop: _r, onSample: _o, ...sampling } = opts;
   for await (const ev of gen({ ...sampling, n: k, signal: ctl.signal })) {
-    if (ev.index < 0 || ev.index >= k) throw new InputError(`generator produced sample index ${ev.index} outside 0..${k - 1}`);
+    if (ev.index < 0 || ev.index >= k)
+      throw new InputError(`generator produced sample index ${ev.index} outside 0..${k - 1}`);
     texts[ev.index] += ev.text;
     if (ev.type !== "done") continue;
     tokens += ev.completionTokens;
     // Samples cut by our own stop (or the caller's abort) do not vote.
     if (stopReason || ev.reason === "abort") continue;
-    const c: Candidate = { index: ev.index, text: texts[ev.index], finishReason: ev.reason, completionTokens: ev.completionTokens, reasoningTokens: ev.reasoningTokens, answer: extract(texts[ev.index]) };
+    const c: Candidate = {
+      index: ev.index,
+      text: texts[ev.index],
+      finishReason: ev.reason,
+      completionTokens: ev.completionTokens,
+      reasoningTokens: ev.reasoningTokens,
+      answer: extract(texts[ev.index]),
+    };
     candidates.push(c);
     tracker.add(c.answer);
     opts.onSample?.(c);
@@ -59,5 +71,12 @@ export async function selfConsistency(gen: Generator, opts: SelfConsistencyOptio
       if (stopReason) ctl.abort();
     }
   }
-  return { ...tracker.result(), candidates, samplesRequested: k, samplesSaved: k - candidates.length, stopReason, tokens };
+  return {
+    ...tracker.result(),
+    candidates,
+    samplesRequested: k,
+    samplesSaved: k - candidates.length,
+    stopReason,
+    tokens,
+  };
 }

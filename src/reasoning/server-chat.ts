@@ -8,7 +8,14 @@
  *   strategyChat      runs self_consistency / best_of_n and builds the chat.completion body
  */
 import type { GenerateOptions, LLM } from "../engine/llm.js";
-import { budgetFor, budgetForcer, promptOpensThinking, ThinkingScanner, tokenizerPiece, type PieceFn } from "./budget.js";
+import {
+  budgetFor,
+  budgetForcer,
+  promptOpensThinking,
+  ThinkingScanner,
+  tokenizerPiece,
+  type PieceFn,
+} from "./budget.js";
 import { llmGenerator } from "./llm-generator.js";
 import { runStrategy } from "./strategy.js";
 import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
@@ -29,7 +36,8 @@ export function chatKwargs(f: ReasoningFields | undefined): Record<string, unkno
 export function thinkingOptions(llm: LLM, f: ReasoningFields | undefined): Partial<GenerateOptions> {
   const o: Partial<GenerateOptions> = {};
   if (f?.strategy?.name === "greedy") o.temperature = 0;
-  if (f?.thinkingBudget !== undefined) o.forceToken = budgetForcer(budgetFor(llm.tokenizer, f.thinkingBudget));
+  if (f?.thinkingBudget !== undefined)
+    o.forceToken = budgetForcer(budgetFor(llm.tokenizer, f.thinkingBudget));
   return o;
 }
 
@@ -81,7 +89,10 @@ export class ThinkingAccount {
 }
 
 /** A whole message's text -> { content, reasoning_content }. */
-export function splitMessage(text: string, startsInThinking: boolean): { content: string; reasoning_content: string } {
+export function splitMessage(
+  text: string,
+  startsInThinking: boolean,
+): { content: string; reasoning_content: string } {
   const p = splitReasoning(text, startsInThinking);
   return { content: p.content, reasoning_content: p.reasoning };
 }
@@ -108,9 +119,25 @@ export async function strategyChat(
   messages: ChatMessage[],
   f: ReasoningFields,
   opts: GenerateOptions,
-): Promise<{ message: { role: "assistant"; content: string; reasoning_content: string; refusal: null }; finish_reason: string; reasoning: object; completionTokens: number; reasoningTokens: number }> {
+): Promise<{
+  message: { role: "assistant"; content: string; reasoning_content: string; refusal: null };
+  finish_reason: string;
+  reasoning: object;
+  completionTokens: number;
+  reasoningTokens: number;
+}> {
   const s = f.strategy!;
-  const gen = llmGenerator(llm, prompt, { sampling: { minP: opts.minP, repetitionPenalty: opts.repetitionPenalty, frequencyPenalty: opts.frequencyPenalty, presencePenalty: opts.presencePenalty, logitBias: opts.logitBias, ignoreEos: opts.ignoreEos }, stop: Array.isArray(opts.stop) ? opts.stop : opts.stop ? [opts.stop] : undefined });
+  const gen = llmGenerator(llm, prompt, {
+    sampling: {
+      minP: opts.minP,
+      repetitionPenalty: opts.repetitionPenalty,
+      frequencyPenalty: opts.frequencyPenalty,
+      presencePenalty: opts.presencePenalty,
+      logitBias: opts.logitBias,
+      ignoreEos: opts.ignoreEos,
+    },
+    stop: Array.isArray(opts.stop) ? opts.stop : opts.stop ? [opts.stop] : undefined,
+  });
   const userContent = [...messages].reverse().find((m) => m.role === "user")?.content;
   const lastUser = typeof userContent === "string" ? userContent : "";
   const r = await runStrategy(gen, {

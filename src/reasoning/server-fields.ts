@@ -24,7 +24,12 @@ import { parseStrategy, type StrategyName } from "./strategy.js";
 import type { Selection } from "./best-of-n.js";
 import type { JSONSchema } from "./verifiers/json-schema.js";
 
-export type VerifierSpec = { type: "arithmetic" } | { type: "model_judge" } | { type: "regex"; pattern: string } | { type: "json_schema"; schema: JSONSchema } | { type: "js_tests"; tests: string[] };
+export type VerifierSpec =
+  | { type: "arithmetic" }
+  | { type: "model_judge" }
+  | { type: "regex"; pattern: string }
+  | { type: "json_schema"; schema: JSONSchema }
+  | { type: "js_tests"; tests: string[] };
 
 export interface ReasoningFields {
   enableThinking: boolean | undefined;
@@ -47,14 +52,17 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 
 function bool(v: unknown, param: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw badRequest(`'${param}' must be a boolean, got ${JSON.stringify(v)}`, param, "invalid_type");
+  if (typeof v !== "boolean")
+    throw badRequest(`'${param}' must be a boolean, got ${JSON.stringify(v)}`, param, "invalid_type");
   return v;
 }
 
 function int(v: unknown, param: string, lo: number, hi: number): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw badRequest(`'${param}' must be an integer, got ${JSON.stringify(v)}`, param, "invalid_type");
-  if (v < lo || v > hi) throw badRequest(`'${param}' must be between ${lo} and ${hi}, got ${v}`, param, "invalid_value");
+  if (typeof v !== "number" || !Number.isInteger(v))
+    throw badRequest(`'${param}' must be an integer, got ${JSON.stringify(v)}`, param, "invalid_type");
+  if (v < lo || v > hi)
+    throw badRequest(`'${param}' must be between ${lo} and ${hi}, got ${v}`, param, "invalid_value");
   return v;
 }
 
@@ -62,45 +70,81 @@ function verifierSpec(v: unknown): VerifierSpec | undefined {
   const p = "reasoning.verifier";
   if (v === undefined || v === null) return undefined;
   if (v === "arithmetic" || v === "model_judge") return { type: v };
-  if (!isObj(v) || typeof v.type !== "string") throw badRequest(`'${p}' must be "arithmetic", "model_judge" or an object with a 'type'`, p, "invalid_type");
+  if (!isObj(v) || typeof v.type !== "string")
+    throw badRequest(
+      `'${p}' must be "arithmetic", "model_judge" or an object with a 'type'`,
+      p,
+      "invalid_type",
+    );
   switch (v.type) {
     case "arithmetic":
     case "model_judge":
       return { type: v.type };
     case "regex":
-      if (typeof v.pattern !== "string" || v.pattern.length === 0) throw badRequest(`'${p}.pattern' must be a non-empty string`, `${p}.pattern`, "invalid_type");
+      if (typeof v.pattern !== "string" || v.pattern.length === 0)
+        throw badRequest(`'${p}.pattern' must be a non-empty string`, `${p}.pattern`, "invalid_type");
       try {
         new RegExp(v.pattern, "u");
       } catch (e) {
-        throw badRequest(`'${p}.pattern' does not compile: ${(e as Error).message}`, `${p}.pattern`, "invalid_value");
+        throw badRequest(
+          `'${p}.pattern' does not compile: ${(e as Error).message}`,
+          `${p}.pattern`,
+          "invalid_value",
+        );
       }
       return { type: "regex", pattern: v.pattern };
     case "json_schema":
-      if (!isObj(v.schema) && typeof v.schema !== "boolean") throw badRequest(`'${p}.schema' must be a JSON schema object`, `${p}.schema`, "invalid_type");
+      if (!isObj(v.schema) && typeof v.schema !== "boolean")
+        throw badRequest(`'${p}.schema' must be a JSON schema object`, `${p}.schema`, "invalid_type");
       return { type: "json_schema", schema: v.schema as JSONSchema };
     case "js_tests":
-      if (!Array.isArray(v.tests) || v.tests.length === 0 || v.tests.length > 64 || v.tests.some((t) => typeof t !== "string")) {
+      if (
+        !Array.isArray(v.tests) ||
+        v.tests.length === 0 ||
+        v.tests.length > 64 ||
+        v.tests.some((t) => typeof t !== "string")
+      ) {
         throw badRequest(`'${p}.tests' must be an array of 1..64 strings`, `${p}.tests`, "invalid_type");
       }
       return { type: "js_tests", tests: v.tests as string[] };
     default:
-      throw badRequest(`unknown verifier type ${JSON.stringify(v.type)} (arithmetic, model_judge, regex, json_schema, js_tests)`, `${p}.type`, "invalid_value");
+      throw badRequest(
+        `unknown verifier type ${JSON.stringify(v.type)} (arithmetic, model_judge, regex, json_schema, js_tests)`,
+        `${p}.type`,
+        "invalid_value",
+      );
   }
 }
 
 /** Parse the extension fields of a chat body (already known to be an object); undefined when none is present. */
 export function parseReasoningFields(b: Obj, stream: boolean): ReasoningFields | undefined {
   const kw = b.chat_template_kwargs;
-  if (kw !== undefined && kw !== null && !isObj(kw)) throw badRequest("'chat_template_kwargs' must be an object", "chat_template_kwargs", "invalid_type");
-  const enableThinking = bool(b.enable_thinking, "enable_thinking") ?? (isObj(kw) ? bool(kw.enable_thinking, "chat_template_kwargs.enable_thinking") : undefined);
+  if (kw !== undefined && kw !== null && !isObj(kw))
+    throw badRequest("'chat_template_kwargs' must be an object", "chat_template_kwargs", "invalid_type");
+  const enableThinking =
+    bool(b.enable_thinking, "enable_thinking") ??
+    (isObj(kw) ? bool(kw.enable_thinking, "chat_template_kwargs.enable_thinking") : undefined);
   const thinkingBudget = int(b.thinking_budget, "thinking_budget", 0, 1e6);
-  if (thinkingBudget !== undefined && enableThinking === false) throw badRequest("'thinking_budget' needs thinking; 'enable_thinking' is false", "thinking_budget");
+  if (thinkingBudget !== undefined && enableThinking === false)
+    throw badRequest("'thinking_budget' needs thinking; 'enable_thinking' is false", "thinking_budget");
   let strategy: ReasoningFields["strategy"];
   const r = b.reasoning;
   if (r !== undefined && r !== null) {
     if (!isObj(r)) throw badRequest("'reasoning' must be an object", "reasoning", "invalid_type");
     for (const k of Object.keys(r)) {
-      if (!["strategy", "samples", "early_stop", "agreement", "extractor", "answer_regex", "verifier", "selection"].includes(k)) throw badRequest(`unknown field 'reasoning.${k}'`, `reasoning.${k}`, "invalid_value");
+      if (
+        ![
+          "strategy",
+          "samples",
+          "early_stop",
+          "agreement",
+          "extractor",
+          "answer_regex",
+          "verifier",
+          "selection",
+        ].includes(k)
+      )
+        throw badRequest(`unknown field 'reasoning.${k}'`, `reasoning.${k}`, "invalid_value");
     }
     let name: StrategyName;
     try {
@@ -110,27 +154,66 @@ export function parseReasoningFields(b: Obj, stream: boolean): ReasoningFields |
     }
     const samples = int(r.samples, "reasoning.samples", 1, 16) ?? (name === "greedy" ? 1 : 8);
     const agreement = r.agreement;
-    if (agreement !== undefined && (typeof agreement !== "number" || !(agreement > 0 && agreement <= 1))) throw badRequest("'reasoning.agreement' must be a number in (0, 1]", "reasoning.agreement", "invalid_value");
+    if (agreement !== undefined && (typeof agreement !== "number" || !(agreement > 0 && agreement <= 1)))
+      throw badRequest(
+        "'reasoning.agreement' must be a number in (0, 1]",
+        "reasoning.agreement",
+        "invalid_value",
+      );
     let extractor: ExtractorName | { regex: string } = "auto";
     if (r.answer_regex !== undefined) {
-      if (typeof r.answer_regex !== "string") throw badRequest("'reasoning.answer_regex' must be a string", "reasoning.answer_regex", "invalid_type");
+      if (typeof r.answer_regex !== "string")
+        throw badRequest(
+          "'reasoning.answer_regex' must be a string",
+          "reasoning.answer_regex",
+          "invalid_type",
+        );
       try {
         new RegExp(r.answer_regex);
       } catch (e) {
-        throw badRequest(`'reasoning.answer_regex' does not compile: ${(e as Error).message}`, "reasoning.answer_regex", "invalid_value");
+        throw badRequest(
+          `'reasoning.answer_regex' does not compile: ${(e as Error).message}`,
+          "reasoning.answer_regex",
+          "invalid_value",
+        );
       }
       extractor = { regex: r.answer_regex };
     } else if (r.extractor !== undefined) {
-      if (!["auto", "final", "boxed", "number"].includes(r.extractor as string)) throw badRequest("'reasoning.extractor' must be auto, final, boxed or number", "reasoning.extractor", "invalid_value");
+      if (!["auto", "final", "boxed", "number"].includes(r.extractor as string))
+        throw badRequest(
+          "'reasoning.extractor' must be auto, final, boxed or number",
+          "reasoning.extractor",
+          "invalid_value",
+        );
       extractor = r.extractor as ExtractorName;
     }
     const verifier = verifierSpec(r.verifier);
-    if (name === "best_of_n" && !verifier) throw badRequest("best_of_n needs 'reasoning.verifier'", "reasoning.verifier");
+    if (name === "best_of_n" && !verifier)
+      throw badRequest("best_of_n needs 'reasoning.verifier'", "reasoning.verifier");
     const selection = r.selection ?? "best";
-    if (selection !== "best" && selection !== "weighted") throw badRequest("'reasoning.selection' must be best or weighted", "reasoning.selection", "invalid_value");
-    if (name !== "greedy" && stream) throw badRequest(`'reasoning.strategy' ${name} returns one chosen answer and cannot stream; set stream: false`, "stream", "unsupported");
-    if (name !== "greedy" && b.n !== undefined && b.n !== null && b.n !== 1) throw badRequest("'n' must be 1 with a reasoning strategy (use reasoning.samples)", "n");
-    strategy = { name, samples, earlyStop: bool(r.early_stop, "reasoning.early_stop") ?? true, agreement: agreement as number | undefined, extractor, verifier, selection };
+    if (selection !== "best" && selection !== "weighted")
+      throw badRequest(
+        "'reasoning.selection' must be best or weighted",
+        "reasoning.selection",
+        "invalid_value",
+      );
+    if (name !== "greedy" && stream)
+      throw badRequest(
+        `'reasoning.strategy' ${name} returns one chosen answer and cannot stream; set stream: false`,
+        "stream",
+        "unsupported",
+      );
+    if (name !== "greedy" && b.n !== undefined && b.n !== null && b.n !== 1)
+      throw badRequest("'n' must be 1 with a reasoning strategy (use reasoning.samples)", "n");
+    strategy = {
+      name,
+      samples,
+      earlyStop: bool(r.early_stop, "reasoning.early_stop") ?? true,
+      agreement: agreement as number | undefined,
+      extractor,
+      verifier,
+      selection,
+    };
   }
   if (enableThinking === undefined && thinkingBudget === undefined && !strategy) return undefined;
   return { enableThinking, thinkingBudget, strategy };

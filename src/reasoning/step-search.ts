@@ -12,7 +12,10 @@ import { makeExtractor, type Extractor, type ExtractorName } from "./extract.js"
 import { clampScore, type Verifier } from "./verifiers/verifier.js";
 
 /** Next steps after `prefix` (generated text so far): n continuations, each one line or the end. */
-export type StepGenerator = (prefix: string, o: { n: number; seed?: number; temperature?: number; signal?: AbortSignal }) => Promise<{ text: string; done: boolean; tokens: number }[]>;
+export type StepGenerator = (
+  prefix: string,
+  o: { n: number; seed?: number; temperature?: number; signal?: AbortSignal },
+) => Promise<{ text: string; done: boolean; tokens: number }[]>;
 
 export interface StepSearchOptions {
   question: string;
@@ -51,7 +54,8 @@ export async function stepSearch(gen: StepGenerator, o: StepSearchOptions): Prom
   const expand = o.expand ?? 4;
   const maxSteps = o.maxSteps ?? 32;
   for (const [k, v] of Object.entries({ width, expand, maxSteps })) {
-    if (!Number.isInteger(v) || v < 1 || v > 64) throw new InputError(`step search ${k} must be an integer in 1..64, got ${v}`, { field: k });
+    if (!Number.isInteger(v) || v < 1 || v > 64)
+      throw new InputError(`step search ${k} must be an integer in 1..64, got ${v}`, { field: k });
   }
   const extract = makeExtractor(o.extractor);
   let frontier: Beam[] = [{ text: "", score: 1, done: false, steps: 0 }];
@@ -71,9 +75,19 @@ export async function stepSearch(gen: StepGenerator, o: StepSearchOptions): Prom
         if (seen.has(s.text) && !s.done) continue; // identical expansions: keep one
         seen.add(s.text);
         const text = b.text + s.text;
-        const v = await o.verifier.verify({ question: o.question, text, answer: s.done ? extract(text) : undefined, partial: !s.done });
+        const v = await o.verifier.verify({
+          question: o.question,
+          text,
+          answer: s.done ? extract(text) : undefined,
+          partial: !s.done,
+        });
         scored++;
-        children.push({ text, score: clampScore(v.score), done: s.done || s.text === "", steps: b.steps + 1 });
+        children.push({
+          text,
+          score: clampScore(v.score),
+          done: s.done || s.text === "",
+          steps: b.steps + 1,
+        });
       }
     }
     children.sort((a, b) => b.score - a.score); // stable: earlier expansions win ties
@@ -95,9 +109,18 @@ export async function stepSearch(gen: StepGenerator, o: StepSearchOptions): Prom
 export function llmStepGenerator(llm: LLM, promptIds: number[], maxStepTokens = 64): StepGenerator {
   const eog = llm.tokenizer.eog;
   return async (prefix, o) => {
-    const ids = promptIds.concat(prefix ? llm.tokenizer.encode(prefix, { addSpecial: false, parseSpecial: true }) : []);
+    const ids = promptIds.concat(
+      prefix ? llm.tokenizer.encode(prefix, { addSpecial: false, parseSpecial: true }) : [],
+    );
     const out = Array.from({ length: o.n }, () => ({ text: "", done: false, tokens: 0, last: -1 }));
-    for await (const c of llm.generate(ids, { n: o.n, seed: o.seed, temperature: o.temperature, maxTokens: maxStepTokens, stop: ["\n"], signal: o.signal })) {
+    for await (const c of llm.generate(ids, {
+      n: o.n,
+      seed: o.seed,
+      temperature: o.temperature,
+      maxTokens: maxStepTokens,
+      stop: ["\n"],
+      signal: o.signal,
+    })) {
       const s = out[c.index];
       s.text += c.text;
       if (c.type === "token") s.last = c.token;

@@ -29,7 +29,10 @@ export function parseStrategy(s: unknown): StrategyName {
     case "best-of-n":
       return "best_of_n";
     default:
-      throw new InputError(`unknown reasoning strategy ${JSON.stringify(s)} (greedy, self_consistency, best_of_n)`, { field: "reasoning.strategy" });
+      throw new InputError(
+        `unknown reasoning strategy ${JSON.stringify(s)} (greedy, self_consistency, best_of_n)`,
+        { field: "reasoning.strategy" },
+      );
   }
 }
 
@@ -79,11 +82,20 @@ export interface StrategyResult {
 
 export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<StrategyResult> {
   const t0 = performance.now();
-  const sampling = { seed: o.seed, maxTokens: o.maxTokens, thinkingBudget: o.thinkingBudget, signal: o.signal, topP: o.topP, topK: o.topK };
+  const sampling = {
+    seed: o.seed,
+    maxTokens: o.maxTokens,
+    thinkingBudget: o.thinkingBudget,
+    signal: o.signal,
+    topP: o.topP,
+    topK: o.topK,
+  };
   const temperature = o.temperature ?? 0.8;
   const samples = o.samples ?? 8;
   const reasoningOf = (cs: Candidate[]) => cs.reduce((a, c) => a + (c.reasoningTokens ?? 0), 0);
-  const finish = (r: Omit<StrategyResult, "reasoning" | "content" | "wallMs" | "strategy">): StrategyResult => {
+  const finish = (
+    r: Omit<StrategyResult, "reasoning" | "content" | "wallMs" | "strategy">,
+  ): StrategyResult => {
     const parts = splitReasoning(r.text, o.startsInThinking);
     return { strategy: o.strategy, ...r, ...parts, wallMs: performance.now() - t0 };
   };
@@ -92,10 +104,24 @@ export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<S
       const extract = makeExtractor(o.extractor);
       const [c] = await collect(gen, { ...sampling, n: 1, temperature: 0 });
       c.answer = extract(c.text);
-      return finish({ answer: c.answer, text: c.text, candidates: [c], samplesRequested: 1, samplesSaved: 0, tokens: c.completionTokens, reasoningTokens: c.reasoningTokens ?? 0 });
+      return finish({
+        answer: c.answer,
+        text: c.text,
+        candidates: [c],
+        samplesRequested: 1,
+        samplesSaved: 0,
+        tokens: c.completionTokens,
+        reasoningTokens: c.reasoningTokens ?? 0,
+      });
     }
     case "self_consistency": {
-      const r = await selfConsistency(gen, { ...sampling, samples, temperature, extractor: o.extractor, earlyStop: o.earlyStop });
+      const r = await selfConsistency(gen, {
+        ...sampling,
+        samples,
+        temperature,
+        extractor: o.extractor,
+        earlyStop: o.earlyStop,
+      });
       const win = r.candidates.find((c) => c.answer === r.answer) ?? r.candidates[0];
       return finish({
         answer: r.answer,
@@ -112,7 +138,15 @@ export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<S
     }
     case "best_of_n": {
       if (!o.verifier) throw new InputError("best_of_n needs a verifier", { field: "reasoning.verifier" });
-      const r = await bestOfN(gen, { ...sampling, samples, temperature, question: o.question ?? "", verifier: o.verifier, selection: o.selection, extractor: o.extractor });
+      const r = await bestOfN(gen, {
+        ...sampling,
+        samples,
+        temperature,
+        question: o.question ?? "",
+        verifier: o.verifier,
+        selection: o.selection,
+        extractor: o.extractor,
+      });
       return finish({
         answer: r.answer,
         text: r.best?.text ?? "",
@@ -126,6 +160,8 @@ export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<S
       });
     }
     default:
-      throw new InputError(`unknown reasoning strategy '${o.strategy as string}'`, { field: "reasoning.strategy" });
+      throw new InputError(`unknown reasoning strategy '${o.strategy as string}'`, {
+        field: "reasoning.strategy",
+      });
   }
 }

@@ -43,11 +43,16 @@ export interface StopRule {
 export type StopReason = "decided" | "agreement";
 
 export function validateStopRule(r: StopRule): void {
-  if (r.agreement !== undefined && !(typeof r.agreement === "number" && r.agreement > 0 && r.agreement <= 1)) {
+  if (
+    r.agreement !== undefined &&
+    !(typeof r.agreement === "number" && r.agreement > 0 && r.agreement <= 1)
+  ) {
     throw new InputError(`agreement threshold must be in (0, 1], got ${r.agreement}`, { field: "agreement" });
   }
   if (r.minSamples !== undefined && !(Number.isInteger(r.minSamples) && r.minSamples >= 1)) {
-    throw new InputError(`minSamples must be a positive integer, got ${r.minSamples}`, { field: "min_samples" });
+    throw new InputError(`minSamples must be a positive integer, got ${r.minSamples}`, {
+      field: "min_samples",
+    });
   }
 }
 
@@ -59,7 +64,8 @@ export class VoteTracker {
 
   /** Count one finished sample. Weight must be finite and >= 0. */
   add(answer: string | undefined, weight = 1): void {
-    if (!Number.isFinite(weight) || weight < 0) throw new InputError(`vote weight must be a finite number >= 0, got ${weight}`);
+    if (!Number.isFinite(weight) || weight < 0)
+      throw new InputError(`vote weight must be a finite number >= 0, got ${weight}`);
     const idx = this.n++;
     if (answer === undefined) {
       this.abstained++;
@@ -78,7 +84,9 @@ export class VoteTracker {
 
   result(): VoteResult {
     // Map iteration is insertion order and sort is stable: equal votes keep first-seen order.
-    const counts = [...this.byAnswer.values()].map((c) => ({ ...c, samples: c.samples.slice() })).sort((a, b) => b.votes - a.votes);
+    const counts = [...this.byAnswer.values()]
+      .map((c) => ({ ...c, samples: c.samples.slice() }))
+      .sort((a, b) => b.votes - a.votes);
     const lead = counts[0];
     return {
       answer: lead?.answer,
@@ -100,14 +108,21 @@ export class VoteTracker {
     const second = counts[1]?.votes ?? 0;
     if ((rule.decided ?? true) && lead > second + remaining * maxWeight) return "decided";
     const votesIn = this.n - this.abstained;
-    if (rule.agreement !== undefined && votesIn >= (rule.minSamples ?? 3) && this.total > 0 && lead / this.total >= rule.agreement) return "agreement";
+    if (
+      rule.agreement !== undefined &&
+      votesIn >= (rule.minSamples ?? 3) &&
+      this.total > 0 &&
+      lead / this.total >= rule.agreement
+    )
+      return "agreement";
     return undefined;
   }
 }
 
 /** Majority (or weighted) vote over a finished list. */
 export function vote(answers: (string | undefined)[], weights?: number[]): VoteResult {
-  if (weights && weights.length !== answers.length) throw new InputError(`${answers.length} answers but ${weights.length} weights`);
+  if (weights && weights.length !== answers.length)
+    throw new InputError(`${answers.length} answers but ${weights.length} weights`);
   const t = new VoteTracker();
   answers.forEach((a, i) => t.add(a, weights ? weights[i] : 1));
   return t.result();

@@ -6,7 +6,14 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { LLM } from "../../src/engine/llm.js";
 import { InputError } from "../../src/errors.js";
-import { budgetFor, budgetForcer, promptOpensThinking, thinkingState, tokenizerPiece, type PieceFn } from "../../src/reasoning/budget.js";
+import {
+  budgetFor,
+  budgetForcer,
+  promptOpensThinking,
+  thinkingState,
+  tokenizerPiece,
+  type PieceFn,
+} from "../../src/reasoning/budget.js";
 import { ReasoningSplitter, splitReasoning } from "../../src/reasoning/split.js";
 import { llmGenerator } from "../../src/reasoning/llm-generator.js";
 import { collect } from "../../src/reasoning/generator.js";
@@ -14,12 +21,27 @@ import { selfConsistency } from "../../src/reasoning/self-consistency.js";
 import { prompt as randomPrompt, smallModel } from "../engine/helpers.js";
 
 // A toy vocabulary where the tags are several tokens, and one token merges a tag with newlines.
-const PIECES: Record<number, string> = { 1: "Q", 2: "?", 7: "<thi", 8: "nk>", 9: "</th", 10: "ink>", 11: "\n<think>\n", 3: "Time", 4: " up" };
+const PIECES: Record<number, string> = {
+  1: "Q",
+  2: "?",
+  7: "<thi",
+  8: "nk>",
+  9: "</th",
+  10: "ink>",
+  11: "\n<think>\n",
+  3: "Time",
+  4: " up",
+};
 const piece: PieceFn = (id) => PIECES[id] ?? "a";
 const CLOSE = [9, 10];
 
 /** Decode with a fake model that emits `free` tokens (never a tag) or `script` when given, through the hook. */
-function simulate(promptIds: number[], hook: ReturnType<typeof budgetForcer>, steps: number, script?: number[]): number[] {
+function simulate(
+  promptIds: number[],
+  hook: ReturnType<typeof budgetForcer>,
+  steps: number,
+  script?: number[],
+): number[] {
   const tokens = promptIds.slice();
   for (let i = 0; i < steps; i++) tokens.push(hook(tokens, promptIds.length) ?? script?.[i] ?? 100 + (i % 5));
   return tokens.slice(promptIds.length);
@@ -38,7 +60,8 @@ test("budget hook: thinking content is exactly the budget when the model never c
         assert.ok(st.start >= 0 && st.end >= 0, `closed (budget ${budget})`);
         const inside = st.end - CLOSE.length - st.start;
         assert.equal(inside, budget, `budget ${budget} nudge ${nudge} opener ${opener}`);
-        if (nudge.length && nudge.length <= budget) assert.deepEqual(gen.slice(st.end - 4, st.end - 2), nudge);
+        if (nudge.length && nudge.length <= budget)
+          assert.deepEqual(gen.slice(st.end - 4, st.end - 2), nudge);
         assert.ok(gen.length - st.end >= 10, "answer tokens after the block");
         assert.equal(gen.slice(st.end).filter((t) => t === 9).length, 0, "closed once");
       }
@@ -77,10 +100,17 @@ test("reasoning splitter: streamed pieces equal the whole split for every chunki
         c += d.content;
       }
       const f = s.flush();
-      assert.deepEqual({ reasoning: r + f.reasoning, content: (c + f.content).replace(/^\s+/, "") }, whole, `${t} / ${size}`);
+      assert.deepEqual(
+        { reasoning: r + f.reasoning, content: (c + f.content).replace(/^\s+/, "") },
+        whole,
+        `${t} / ${size}`,
+      );
     }
   }
-  assert.deepEqual(splitReasoning("<think>\nadd\n</think>\n\nThe answer is 4."), { reasoning: "\nadd\n", content: "The answer is 4." });
+  assert.deepEqual(splitReasoning("<think>\nadd\n</think>\n\nThe answer is 4."), {
+    reasoning: "\nadd\n",
+    content: "The answer is 4.",
+  });
   assert.deepEqual(splitReasoning("x\n</think>\nA: 1", true), { reasoning: "x\n", content: "A: 1" });
   assert.deepEqual(splitReasoning("<think>unfinished"), { reasoning: "unfinished", content: "" });
 });
@@ -96,7 +126,13 @@ test("engine: the budget holds for every sample and the answer still comes", asy
   for (const budget of [0, 3, 12]) {
     const gen = llmGenerator(llm, input, { sampling: { ignoreEos: true } });
     assert.equal(gen.prompt.opensThinking, true);
-    const cands = await collect(gen, { n: 3, seed: 9, temperature: 1, maxTokens: budget + 30, thinkingBudget: budget });
+    const cands = await collect(gen, {
+      n: 3,
+      seed: 9,
+      temperature: 1,
+      maxTokens: budget + 30,
+      thinkingBudget: budget,
+    });
     for (const c of cands) {
       assert.ok(c.reasoningTokens! <= budget + closeLen, `reasoning ${c.reasoningTokens} > ${budget}`);
       const parts = splitReasoning(c.text, true);
@@ -131,7 +167,13 @@ test("engine: self-consistency with adaptive stop aborts the rest; engine frees 
   const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 2 });
   const gen = llmGenerator(llm, randomPrompt(20, 3), { sampling: { ignoreEos: true } });
   // Every sample "answers" with its last number or abstains; extractor always returns "x" so the vote is decided early.
-  const r = await selfConsistency(gen, { samples: 8, maxTokens: 6, temperature: 1, seed: 4, extractor: () => "x" });
+  const r = await selfConsistency(gen, {
+    samples: 8,
+    maxTokens: 6,
+    temperature: 1,
+    seed: 4,
+    extractor: () => "x",
+  });
   assert.equal(r.stopReason, "decided");
   assert.ok(r.samplesSaved >= 3, `saved ${r.samplesSaved}`);
   await llm.close();

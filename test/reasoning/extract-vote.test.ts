@@ -3,7 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InputError } from "../../src/errors.js";
-import { autoExtract, extractBoxed, extractFinal, extractLastNumber, makeExtractor, normalizeAnswer, regexExtractor } from "../../src/reasoning/extract.js";
+import {
+  autoExtract,
+  extractBoxed,
+  extractFinal,
+  extractLastNumber,
+  makeExtractor,
+  normalizeAnswer,
+  regexExtractor,
+} from "../../src/reasoning/extract.js";
 import { VoteTracker, vote } from "../../src/reasoning/vote.js";
 
 test("final-answer line: English and Chinese, last one wins, thinking ignored", () => {
@@ -52,7 +60,14 @@ test("auto: final, then boxed, then number; normalisation", () => {
 test("vote: counts, agreement ratio over votes cast, first-seen tie break, abstentions", () => {
   const r = vote(["4", "5", undefined, "4", "5", "6"]);
   assert.equal(r.answer, "4");
-  assert.deepEqual(r.counts.map((c) => [c.answer, c.votes, c.samples]), [["4", 2, [0, 3]], ["5", 2, [1, 4]], ["6", 1, [5]]]);
+  assert.deepEqual(
+    r.counts.map((c) => [c.answer, c.votes, c.samples]),
+    [
+      ["4", 2, [0, 3]],
+      ["5", 2, [1, 4]],
+      ["6", 1, [5]],
+    ],
+  );
   assert.equal(r.agreement, 2 / 5);
   assert.equal(r.samples, 6);
   assert.equal(r.abstained, 1);

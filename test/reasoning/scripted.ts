@@ -3,7 +3,10 @@
 // the abort signal like the engine (every sample still ends with a "done", reason "abort").
 import type { Generator, SampleEvent, SampleOptions } from "../../src/reasoning/generator.js";
 
-export function scripted(texts: string[], steps?: number[]): Generator & { calls: SampleOptions[]; emitted: () => number } {
+export function scripted(
+  texts: string[],
+  steps?: number[],
+): Generator & { calls: SampleOptions[]; emitted: () => number } {
   const calls: SampleOptions[] = [];
   let emitted = 0;
   const gen = async function* (opts: SampleOptions): AsyncGenerator<SampleEvent> {

@@ -23,7 +23,12 @@ after(async () => {
 });
 
 const CLOSE = budgetFor(m.tokenizer, 0).close.length;
-const post = (body: object) => srv.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "tiny", messages: [{ role: "user", content: "What is 2 + 3?" }], ...body } });
+const post = (body: object) =>
+  srv.app.inject({
+    method: "POST",
+    url: "/v1/chat/completions",
+    payload: { model: "tiny", messages: [{ role: "user", content: "What is 2 + 3?" }], ...body },
+  });
 
 test("reasoning fields: invalid values are 400 with the offending param", async () => {
   const cases: [object, string][] = [
@@ -32,7 +37,10 @@ test("reasoning fields: invalid values are 400 with the offending param", async 
     [{ reasoning: { strategy: "self_consistency", samples: 17 } }, "reasoning.samples"],
     [{ reasoning: { strategy: "best_of_n" } }, "reasoning.verifier"],
     [{ reasoning: { strategy: "best_of_n", verifier: { type: "oracle" } } }, "reasoning.verifier.type"],
-    [{ reasoning: { strategy: "best_of_n", verifier: { type: "regex", pattern: "(" } } }, "reasoning.verifier.pattern"],
+    [
+      { reasoning: { strategy: "best_of_n", verifier: { type: "regex", pattern: "(" } } },
+      "reasoning.verifier.pattern",
+    ],
     [{ reasoning: { strategy: "self_consistency", agreement: 1.5 } }, "reasoning.agreement"],
     [{ reasoning: { strategy: "self_consistency", answer_regex: "[" } }, "reasoning.answer_regex"],
     [{ reasoning: { strategy: "self_consistency", bogus: 1 } }, "reasoning.bogus"],
@@ -56,7 +64,12 @@ test("reasoning fields: invalid values are 400 with the offending param", async 
 
 test("thinking_budget: reasoning_content split off, budget held, answer comes; SSE == JSON", async () => {
   for (const budget of [0, 5]) {
-    const body = { thinking_budget: budget, max_tokens: budget + CLOSE + 12, temperature: 0, ignore_eos: true };
+    const body = {
+      thinking_budget: budget,
+      max_tokens: budget + CLOSE + 12,
+      temperature: 0,
+      ignore_eos: true,
+    };
     const r = await post(body);
     assert.equal(r.statusCode, 200, r.body);
     const j = r.json();
@@ -94,7 +107,13 @@ test("no reasoning fields: the response is unchanged (no reasoning_content, no d
 });
 
 test("reasoning strategies: self_consistency reports votes and samples saved; best_of_n scores", async () => {
-  const sc = await post({ reasoning: { strategy: "self_consistency", samples: 4, early_stop: true, answer_regex: "." }, thinking_budget: 2, max_tokens: 2 + CLOSE + 4, seed: 3, ignore_eos: true });
+  const sc = await post({
+    reasoning: { strategy: "self_consistency", samples: 4, early_stop: true, answer_regex: "." },
+    thinking_budget: 2,
+    max_tokens: 2 + CLOSE + 4,
+    seed: 3,
+    ignore_eos: true,
+  });
   assert.equal(sc.statusCode, 200, sc.body);
   const a = sc.json();
   assert.equal(a.reasoning.strategy, "self_consistency");
@@ -105,7 +124,12 @@ test("reasoning strategies: self_consistency reports votes and samples saved; be
   assert.equal(typeof a.choices[0].message.reasoning_content, "string");
   const rt = a.usage.completion_tokens_details.reasoning_tokens;
   assert.ok(rt > 0 && rt <= a.reasoning.samples_used * (2 + CLOSE), `reasoning tokens ${rt}`);
-  const bon = await post({ reasoning: { strategy: "best_of_n", samples: 3, verifier: { type: "regex", pattern: "\\S" } }, max_tokens: 6, seed: 1, ignore_eos: true });
+  const bon = await post({
+    reasoning: { strategy: "best_of_n", samples: 3, verifier: { type: "regex", pattern: "\\S" } },
+    max_tokens: 6,
+    seed: 1,
+    ignore_eos: true,
+  });
   assert.equal(bon.statusCode, 200, bon.body);
   const b = bon.json();
   assert.equal(b.reasoning.scores.length, 3);

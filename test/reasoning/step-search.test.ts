@@ -9,8 +9,20 @@ import { llmStepGenerator, stepSearch, type StepGenerator } from "../../src/reas
 import { ArithmeticVerifier } from "../../src/reasoning/verifiers/arithmetic.js";
 import { prompt, smallModel } from "../engine/helpers.js";
 
-const GOOD = ["<think>\n", "7 + 5 + 0 = 12, write 2, carry 1\n", "2 + 1 + 1 = 4, write 4\n", "so 27 + 15 = 42\n", "</think>\nThe answer is 42."];
-const BAD = ["<think>\n", "7 + 5 + 0 = 13, write 3, carry 1\n", "2 + 1 + 1 = 5, write 5\n", "so 27 + 15 = 53\n", "</think>\nThe answer is 53."];
+const GOOD = [
+  "<think>\n",
+  "7 + 5 + 0 = 12, write 2, carry 1\n",
+  "2 + 1 + 1 = 4, write 4\n",
+  "so 27 + 15 = 42\n",
+  "</think>\nThe answer is 42.",
+];
+const BAD = [
+  "<think>\n",
+  "7 + 5 + 0 = 13, write 3, carry 1\n",
+  "2 + 1 + 1 = 5, write 5\n",
+  "so 27 + 15 = 53\n",
+  "</think>\nThe answer is 53.",
+];
 
 /** At depth d the expansions are [bad, good, bad, good...]; a step after a wrong one stays wrong. */
 const scriptedSteps: StepGenerator = async (prefix, o) => {
@@ -24,14 +36,29 @@ const scriptedSteps: StepGenerator = async (prefix, o) => {
 };
 
 test("beam search keeps the verified steps and ends on the right answer", async () => {
-  const r = await stepSearch(scriptedSteps, { question: "What is 27 + 15?", verifier: new ArithmeticVerifier(), width: 2, expand: 2, maxSteps: 8 });
+  const r = await stepSearch(scriptedSteps, {
+    question: "What is 27 + 15?",
+    verifier: new ArithmeticVerifier(),
+    width: 2,
+    expand: 2,
+    maxSteps: 8,
+  });
   assert.equal(r.answer, "42");
   assert.equal(r.best!.text, GOOD.join(""));
   assert.ok(r.tokens > 0 && r.scored > 0);
   // Width 1 and a single expansion is plain sampling of the first (wrong) path.
-  const greedy = await stepSearch(scriptedSteps, { question: "What is 27 + 15?", verifier: new ArithmeticVerifier(), width: 1, expand: 1, maxSteps: 8 });
+  const greedy = await stepSearch(scriptedSteps, {
+    question: "What is 27 + 15?",
+    verifier: new ArithmeticVerifier(),
+    width: 1,
+    expand: 1,
+    maxSteps: 8,
+  });
   assert.equal(greedy.answer, "53");
-  await assert.rejects(stepSearch(scriptedSteps, { question: "", verifier: new ArithmeticVerifier(), width: 0 }), InputError);
+  await assert.rejects(
+    stepSearch(scriptedSteps, { question: "", verifier: new ArithmeticVerifier(), width: 0 }),
+    InputError,
+  );
 });
 
 test("LLM step generator: each expansion is one line or the end", async () => {
@@ -46,7 +73,15 @@ test("LLM step generator: each expansion is one line or the end", async () => {
       assert.equal(s.text.slice(0, -1).includes("\n"), false, "at most one newline, at the end");
       if (!s.done) assert.ok(s.text.endsWith("\n"));
     }
-    const r = await stepSearch(gen, { question: "What is 1 + 1?", verifier: new ArithmeticVerifier(), width: 2, expand: 2, maxSteps: 3, seed: 1, temperature: 1 });
+    const r = await stepSearch(gen, {
+      question: "What is 1 + 1?",
+      verifier: new ArithmeticVerifier(),
+      width: 2,
+      expand: 2,
+      maxSteps: 3,
+      seed: 1,
+      temperature: 1,
+    });
     assert.ok(r.finished.length >= 1);
     await llm.close();
   } finally {

@@ -14,7 +14,13 @@ test("self-consistency without early stop: all k vote, counts and agreement", as
   const gen = scripted([ans("7"), ans("8"), ans("7"), "no answer", ans("7"), ans("8")]);
   const r = await selfConsistency(gen, { samples: 6, earlyStop: false, seed: 3, temperature: 0.8 });
   assert.equal(r.answer, "7");
-  assert.deepEqual(r.counts.map((c) => [c.answer, c.votes]), [["7", 3], ["8", 2]]);
+  assert.deepEqual(
+    r.counts.map((c) => [c.answer, c.votes]),
+    [
+      ["7", 3],
+      ["8", 2],
+    ],
+  );
   assert.equal(r.agreement, 3 / 5);
   assert.equal(r.abstained, 1);
   assert.equal(r.samplesSaved, 0);
@@ -46,7 +52,7 @@ test("adaptive stopping: decided leader aborts the rest and reports samples save
 test("adaptive stopping (decided rule) never changes the majority answer", async () => {
   // Random scripts: the early-stopped answer must equal the full vote whenever it stops as "decided".
   let seed = 11;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let trial = 0; trial < 40; trial++) {
     const k = 1 + Math.floor(rnd() * 12);
     const texts = Array.from({ length: k }, () => ans(String(Math.floor(rnd() * 3))));
@@ -60,7 +66,10 @@ test("adaptive stopping (decided rule) never changes the majority answer", async
 
 test("self-consistency: bad input is typed; caller abort ends it", async () => {
   await assert.rejects(selfConsistency(scripted([ans("1")]), { samples: 0 }), InputError);
-  await assert.rejects(selfConsistency(scripted([ans("1")]), { samples: 2, earlyStop: { agreement: 2 } }), InputError);
+  await assert.rejects(
+    selfConsistency(scripted([ans("1")]), { samples: 2, earlyStop: { agreement: 2 } }),
+    InputError,
+  );
   const ctl = new AbortController();
   ctl.abort();
   const r = await selfConsistency(scripted([ans("1")]), { samples: 4, signal: ctl.signal });
@@ -70,8 +79,10 @@ test("self-consistency: bad input is typed; caller abort ends it", async () => {
 
 test("best-of-N with the arithmetic verifier picks the right minority answer", async () => {
   const q = "What is 27 + 15?";
-  const good = "<think>\n27 + 15\n7 + 5 + 0 = 12, write 2, carry 1\n2 + 1 + 1 = 4, write 4\nso 27 + 15 = 42\n</think>\nThe answer is 42.";
-  const bad = "<think>\n27 + 15\n7 + 5 + 0 = 12, write 2, carry 1\n2 + 1 + 0 = 3, write 3\nso 27 + 15 = 32\n</think>\nThe answer is 32.";
+  const good =
+    "<think>\n27 + 15\n7 + 5 + 0 = 12, write 2, carry 1\n2 + 1 + 1 = 4, write 4\nso 27 + 15 = 42\n</think>\nThe answer is 42.";
+  const bad =
+    "<think>\n27 + 15\n7 + 5 + 0 = 12, write 2, carry 1\n2 + 1 + 0 = 3, write 3\nso 27 + 15 = 32\n</think>\nThe answer is 32.";
   const texts = [bad, bad, good, bad, bad, bad, bad, bad];
   const r = await bestOfN(scripted(texts), { samples: 8, question: q, verifier: new ArithmeticVerifier() });
   assert.equal(r.answer, "42");
@@ -79,7 +90,12 @@ test("best-of-N with the arithmetic verifier picks the right minority answer", a
   assert.equal(r.candidates.length, 8);
   assert.ok(r.candidates.every((c) => typeof c.score === "number"));
   // Weighted voting: 7 wrong votes of ~0.15 each (>= 1.0 total) vs one of 1.0.
-  const w = await bestOfN(scripted(texts), { samples: 8, question: q, verifier: new ArithmeticVerifier(), selection: "weighted" });
+  const w = await bestOfN(scripted(texts), {
+    samples: 8,
+    question: q,
+    verifier: new ArithmeticVerifier(),
+    selection: "weighted",
+  });
   assert.equal(w.vote.counts[0].answer, w.answer);
   assert.ok(Math.abs(w.vote.counts.find((c) => c.answer === "42")!.votes - 1) < 1e-9);
 });
@@ -89,8 +105,16 @@ test("best-of-N weighted voting: agreement can beat a single high score", async 
   const v: Verifier = { name: "fake", verify: ({ answer }) => ({ score: scores[answer ?? ""] ?? 0 }) };
   const texts = ["Answer: A", "Answer: B", "Answer: B"];
   const best = await bestOfN(scripted(texts), { samples: 3, question: "?", verifier: v, selection: "best" });
-  const weighted = await bestOfN(scripted(texts), { samples: 3, question: "?", verifier: v, selection: "weighted" });
+  const weighted = await bestOfN(scripted(texts), {
+    samples: 3,
+    question: "?",
+    verifier: v,
+    selection: "weighted",
+  });
   assert.equal(best.answer, "A");
   assert.equal(weighted.answer, "B");
-  await assert.rejects(bestOfN(scripted(texts), { samples: 3, question: "?", verifier: v, selection: "x" as never }), InputError);
+  await assert.rejects(
+    bestOfN(scripted(texts), { samples: 3, question: "?", verifier: v, selection: "x" as never }),
+    InputError,
+  );
 });

@@ -27,12 +27,21 @@ test("runStrategy: greedy uses temperature 0 and n=1; sc votes; bon needs a veri
   assert.equal(r.answer, "2");
   assert.equal(r.content, "The answer is 2.");
   assert.equal(r.reasoning, "\n1 + 1 = 2\n");
-  const sc = await runStrategy(scripted([t("2"), t("3"), t("2")]), { strategy: "self_consistency", samples: 3, earlyStop: false });
+  const sc = await runStrategy(scripted([t("2"), t("3"), t("2")]), {
+    strategy: "self_consistency",
+    samples: 3,
+    earlyStop: false,
+  });
   assert.equal(sc.answer, "2");
   assert.equal(sc.agreement, 2 / 3);
   assert.equal(sc.text, t("2"));
   await assert.rejects(runStrategy(scripted([t("2")]), { strategy: "best_of_n" }), InputError);
-  const bon = await runStrategy(scripted([t("3"), t("2")]), { strategy: "best_of_n", samples: 2, verifier: new ArithmeticVerifier(), question: "What is 1 + 1?" });
+  const bon = await runStrategy(scripted([t("3"), t("2")]), {
+    strategy: "best_of_n",
+    samples: 2,
+    verifier: new ArithmeticVerifier(),
+    question: "What is 1 + 1?",
+  });
   assert.equal(bon.answer, "2");
 });
 
@@ -50,16 +59,36 @@ test("arithmetic task: held-out questions whose answers our re-check agrees with
 
 test("SVG chart: markers per point, sorted polyline, escapes labels, no NaN", () => {
   const svg = accuracySVG([
-    { name: "self-consistency", points: [{ x: 400, y: 0.5, label: "sc@4" }, { x: 100, y: 0.4, label: "greedy" }, { x: 1600, y: 0.6, label: "sc@16" }] },
-    { name: "budget <x>", points: [{ x: 50, y: 0.1, label: "b=8" }, { x: 0, y: 0.2, label: "dropped (x=0)" }] },
+    {
+      name: "self-consistency",
+      points: [
+        { x: 400, y: 0.5, label: "sc@4" },
+        { x: 100, y: 0.4, label: "greedy" },
+        { x: 1600, y: 0.6, label: "sc@16" },
+      ],
+    },
+    {
+      name: "budget <x>",
+      points: [
+        { x: 50, y: 0.1, label: "b=8" },
+        { x: 0, y: 0.2, label: "dropped (x=0)" },
+      ],
+    },
   ]);
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.equal((svg.match(/<circle /g) ?? []).length, 4);
   assert.ok(!/NaN|Infinity/.test(svg));
   assert.match(svg, /budget &lt;x&gt;/);
   assert.match(svg, /log scale/);
-  const line = /<polyline [^>]*points="([^"]+)"/.exec(svg)![1].split(" ").map((p) => Number(p.split(",")[0]));
-  assert.deepEqual([...line].sort((a, b) => a - b), line, "x ascending");
+  const line = /<polyline [^>]*points="([^"]+)"/
+    .exec(svg)![1]
+    .split(" ")
+    .map((p) => Number(p.split(",")[0]));
+  assert.deepEqual(
+    [...line].sort((a, b) => a - b),
+    line,
+    "x ascending",
+  );
   assert.ok(svg.trim().endsWith("</svg>"));
 });
 
@@ -68,7 +97,18 @@ test("eval sweep: flags -> configs; bad lists are InputErrors", async () => {
   const cs = sweepConfigs({ strategy: "greedy,sc,bon", samples: "4,8", thinkingBudget: "none,16" });
   assert.deepEqual(
     cs.map((c) => `${c.strategy}/${c.samples}/${c.thinkingBudget ?? "-"}`),
-    ["greedy/1/-", "greedy/1/16", "self_consistency/4/-", "self_consistency/4/16", "self_consistency/8/-", "self_consistency/8/16", "best_of_n/4/-", "best_of_n/4/16", "best_of_n/8/-", "best_of_n/8/16"],
+    [
+      "greedy/1/-",
+      "greedy/1/16",
+      "self_consistency/4/-",
+      "self_consistency/4/16",
+      "self_consistency/8/-",
+      "self_consistency/8/16",
+      "best_of_n/4/-",
+      "best_of_n/4/16",
+      "best_of_n/8/-",
+      "best_of_n/8/16",
+    ],
   );
   assert.throws(() => sweepConfigs({ strategy: "sc", samples: "4,,8" }), InputError);
   assert.throws(() => sweepConfigs({ strategy: "sc", samples: "17" }), InputError);
@@ -83,18 +123,24 @@ test("eval sweep end to end on a small random model: JSON points and an SVG file
   const { LLM } = await import("../../src/engine/llm.js");
   const { smallModel, SMALL } = await import("../engine/helpers.js");
   const { runSweep, sweepConfigs } = await import("../../src/reasoning/eval-sweep.js");
-  const TEMPLATE = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}";
+  const TEMPLATE =
+    "{% for m in messages %}{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}";
   const m = await smallModel({ ...SMALL, metadata: { "tokenizer.chat_template": TEMPLATE } });
   const dir = mkdtempSync(join(tmpdir(), "sweep-"));
   try {
     const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 4 });
     let out = "";
     const items = arithmeticTask(2);
-    const pts = await runSweep(llm, items, sweepConfigs({ strategy: "greedy,sc,bon", samples: "2", thinkingBudget: "none,2", maxTokens: "14" }), {
-      json: true,
-      plot: join(dir, "c.svg"),
-      write: (s) => (out += s),
-    });
+    const pts = await runSweep(
+      llm,
+      items,
+      sweepConfigs({ strategy: "greedy,sc,bon", samples: "2", thinkingBudget: "none,2", maxTokens: "14" }),
+      {
+        json: true,
+        plot: join(dir, "c.svg"),
+        write: (s) => (out += s),
+      },
+    );
     await llm.close();
     const j = JSON.parse(out);
     assert.equal(j.points.length, 6);
@@ -104,7 +150,8 @@ test("eval sweep end to end on a small random model: JSON points and an SVG file
       assert.ok(p.accuracy >= 0 && p.accuracy <= 1);
     }
     const budgeted = j.points.filter((p: { thinkingBudget: number | null }) => p.thinkingBudget === 2);
-    for (const p of budgeted) assert.ok(p.reasoningTokensPerQuestion <= p.samples * (2 + 9), JSON.stringify(p));
+    for (const p of budgeted)
+      assert.ok(p.reasoningTokensPerQuestion <= p.samples * (2 + 9), JSON.stringify(p));
     assert.match(readFileSync(join(dir, "c.svg"), "utf8"), /<svg[\s\S]*<\/svg>/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -41,7 +41,10 @@ test("arithmetic verifier: every corpus answer passes, corrupted answers and ste
     if (qv !== undefined) parsed++;
     const good = v.verify({ question: q, text });
     assert.equal(good.score, 1, `${q}\n${text}\n${good.detail}`);
-    const wrongAnswer = text.replace(new RegExp(`${e.answer.replace("-", "\\-")}(?=\\D*$)`), String(Number(e.answer) + 1));
+    const wrongAnswer = text.replace(
+      new RegExp(`${e.answer.replace("-", "\\-")}(?=\\D*$)`),
+      String(Number(e.answer) + 1),
+    );
     assert.ok(v.verify({ question: q, text: wrongAnswer }).score <= 0.5, `${wrongAnswer}`);
     const steps = checkSteps(text);
     assert.equal(steps.correct, steps.total);
@@ -50,7 +53,8 @@ test("arithmetic verifier: every corpus answer passes, corrupted answers and ste
   assert.ok(n > 100 && parsed >= n * 0.6, `${parsed}/${n} questions parsed`);
   // A wrong column step lowers the process score even when the answer is right.
   const q = "What is 27 + 15?";
-  const t = "<think>\n7 + 5 + 0 = 13, write 3, carry 1\n2 + 1 + 1 = 4\nso 27 + 15 = 42\n</think>\nThe answer is 42.";
+  const t =
+    "<think>\n7 + 5 + 0 = 13, write 3, carry 1\n2 + 1 + 1 = 4\nso 27 + 15 = 42\n</think>\nThe answer is 42.";
   const r = v.verify({ question: q, text: t });
   assert.ok(r.score > 0.7 && r.score < 1, r.detail);
   assert.match(r.detail!, /wrong: 7 \+ 5 \+ 0 = 13/);
@@ -108,7 +112,13 @@ test("JSON schema verifier agrees with ajv on valid and invalid values", () => {
   const ajv = validator(schema);
   for (const x of values) assert.equal(validateJSON(x, schema).length === 0, ajv(x), JSON.stringify(x));
   const v = new JSONSchemaVerifier(schema);
-  assert.equal(v.verify({ question: "", text: '<think>{"no": 1}</think>\n```json\n{"name":"a","age":2,"tags":["x"]}\n```' }).score, 1);
+  assert.equal(
+    v.verify({
+      question: "",
+      text: '<think>{"no": 1}</think>\n```json\n{"name":"a","age":2,"tags":["x"]}\n```',
+    }).score,
+    1,
+  );
   assert.equal(v.verify({ question: "", text: 'Here: {"name":"a","age":-2,"tags":[]} done' }).score, 0.25);
   assert.equal(v.verify({ question: "", text: "no json" }).score, 0);
   assert.deepEqual(extractJSON('x {"a": "}"} y'), { value: { a: "}" } });
@@ -124,9 +134,14 @@ test("regex verifier", () => {
 });
 
 test("JS unit tests verifier: passes, fails, runaway loops, no escape to the host", async () => {
-  const tests = ["assert.equal(add(2, 3), 5);", "assert.deepEqual([add(-1, 1)], [0]);", "assert.throws(() => add());"];
+  const tests = [
+    "assert.equal(add(2, 3), 5);",
+    "assert.deepEqual([add(-1, 1)], [0]);",
+    "assert.throws(() => add());",
+  ];
   const v = new JSTestsVerifier(tests);
-  const good = "<think>easy</think>\n```js\nfunction add(a, b) { if (a === undefined) throw new Error('x'); return a + b; }\n```";
+  const good =
+    "<think>easy</think>\n```js\nfunction add(a, b) { if (a === undefined) throw new Error('x'); return a + b; }\n```";
   const bad = "```js\nfunction add(a, b) { return a - b; }\n```";
   assert.equal((await v.verify({ question: "", text: good })).score, 1);
   const b = await v.verify({ question: "", text: bad });
@@ -153,10 +168,24 @@ test("JS unit tests verifier: passes, fails, runaway loops, no escape to the hos
 });
 
 test("model judge: P(yes) / (P(yes) + P(no)) from the top tokens; no opinion is 0.5", async () => {
-  const fake = (top: [string, number][]): JudgeModel => ({ nextTokens: async () => top.map(([text, p]) => ({ text, logprob: Math.log(p) })) });
-  const a = await new ModelJudgeVerifier(fake([[" Yes", 0.6], ["yes", 0.1], [" No", 0.2], ["maybe", 0.1]])).verify({ question: "q", text: "a" });
+  const fake = (top: [string, number][]): JudgeModel => ({
+    nextTokens: async () => top.map(([text, p]) => ({ text, logprob: Math.log(p) })),
+  });
+  const a = await new ModelJudgeVerifier(
+    fake([
+      [" Yes", 0.6],
+      ["yes", 0.1],
+      [" No", 0.2],
+      ["maybe", 0.1],
+    ]),
+  ).verify({ question: "q", text: "a" });
   assert.ok(Math.abs(a.score - 0.7 / 0.9) < 1e-9);
-  const zh = await new ModelJudgeVerifier(fake([["是", 0.2], ["否", 0.6]])).verify({ question: "q", text: "a" });
+  const zh = await new ModelJudgeVerifier(
+    fake([
+      ["是", 0.2],
+      ["否", 0.6],
+    ]),
+  ).verify({ question: "q", text: "a" });
   assert.ok(Math.abs(zh.score - 0.25) < 1e-9);
   const none = await new ModelJudgeVerifier(fake([["the", 0.9]])).verify({ question: "q", text: "a" });
   assert.equal(none.score, 0.5);
@@ -167,7 +196,10 @@ test("model judge: P(yes) / (P(yes) + P(no)) from the top tokens; no opinion is 
       return [];
     },
   };
-  await new ModelJudgeVerifier(spy).verify({ question: "What is 2+2?", text: "<think>hmm</think>\nThe answer is 4." });
+  await new ModelJudgeVerifier(spy).verify({
+    question: "What is 2+2?",
+    text: "<think>hmm</think>\nThe answer is 4.",
+  });
   assert.match(seen, /What is 2\+2\?[\s\S]*Proposed answer: The answer is 4\./);
 });
 

@@ -68,11 +68,18 @@ export function checkSteps(text: string): StepCheck {
     for (const m of line.matchAll(STEP)) {
       const lhs = m[1].trim();
       const rhs = Number(m[2].replace("−", "-"));
-      if (!/[+\-−*/×x÷]/.test(lhs.replace(/^[+\-−]/, "")) && !(prev !== undefined && /^[+\-−*/×x÷]/.test(lhs))) continue; // "x = 5": no operation
+      if (
+        !/[+\-−*/×x÷]/.test(lhs.replace(/^[+\-−]/, "")) &&
+        !(prev !== undefined && /^[+\-−*/×x÷]/.test(lhs))
+      )
+        continue; // "x = 5": no operation
       const direct = evaluate(lhs);
       // ", +10 = 8" continues from the previous result on the line.
-      const chained = prev !== undefined && /^[+\-−*/×x÷]/.test(lhs) ? evaluate(`(${prev}) ${lhs}`) : undefined;
-      const ok = (direct !== undefined && sameNumber(direct, rhs)) || (chained !== undefined && sameNumber(chained, rhs));
+      const chained =
+        prev !== undefined && /^[+\-−*/×x÷]/.test(lhs) ? evaluate(`(${prev}) ${lhs}`) : undefined;
+      const ok =
+        (direct !== undefined && sameNumber(direct, rhs)) ||
+        (chained !== undefined && sameNumber(chained, rhs));
       r.total++;
       if (ok) r.correct++;
       else r.firstWrong ??= `${lhs} = ${m[2]}`;
@@ -96,9 +103,15 @@ export class ArithmeticVerifier implements Verifier {
     const expected = questionValue(input.question);
     if (expected !== undefined) {
       const outcome = Number.isFinite(a) && sameNumber(a, expected) ? 1 : 0;
-      return { score: 0.7 * outcome + 0.3 * process, detail: `answer ${answer ?? "none"} ${outcome ? "=" : "!="} ${expected}; ${stepDetail}` };
+      return {
+        score: 0.7 * outcome + 0.3 * process,
+        detail: `answer ${answer ?? "none"} ${outcome ? "=" : "!="} ${expected}; ${stepDetail}`,
+      };
     }
     const consistent = steps.last !== undefined && Number.isFinite(a) && sameNumber(a, steps.last) ? 1 : 0;
-    return { score: 0.5 * process + 0.5 * consistent, detail: `question not parsed; answer ${consistent ? "matches" : "does not match"} the last step; ${stepDetail}` };
+    return {
+      score: 0.5 * process + 0.5 * consistent,
+      detail: `question not parsed; answer ${consistent ? "matches" : "does not match"} the last step; ${stepDetail}`,
+    };
   }
 }

@@ -17,7 +17,11 @@ function lex(s: string): Tok[] | undefined {
     if (!m) return undefined;
     i = re.lastIndex;
     if (m[1] !== undefined) out.push({ kind: "num", v: Number(m[1]) });
-    else out.push({ kind: "op", v: m[2] === "×" || m[2] === "x" ? "*" : m[2] === "÷" ? "/" : m[2] === "−" ? "-" : m[2] });
+    else
+      out.push({
+        kind: "op",
+        v: m[2] === "×" || m[2] === "x" ? "*" : m[2] === "÷" ? "/" : m[2] === "−" ? "-" : m[2],
+      });
   }
   return out;
 }

@@ -43,7 +43,10 @@ assert.throws = (f, m) => { try { f(); } catch { return; } throw new Error(m || 
 `;
 
 function script(code: string, tests: string[]): string {
-  const runs = tests.map((t) => `__r.push((() => { try { (function () {\n${t}\n})(); return ""; } catch (e) { try { return String(e && e.message || e) || "error"; } catch { return "error"; } } })());`);
+  const runs = tests.map(
+    (t) =>
+      `__r.push((() => { try { (function () {\n${t}\n})(); return ""; } catch (e) { try { return String(e && e.message || e) || "error"; } catch { return "error"; } } })());`,
+  );
   return `${PRELUDE}\n${code}\n;var __r = [];\n${runs.join("\n")}\nJSON.stringify(__r);`;
 }
 
@@ -55,17 +58,25 @@ export interface JSTestRun {
 }
 
 export async function runJSTests(code: string, tests: string[], o: JSTestsOptions = {}): Promise<JSTestRun> {
-  const none = (fatal: string): JSTestRun => ({ passed: tests.map(() => false), errors: tests.map(() => fatal), fatal });
+  const none = (fatal: string): JSTestRun => ({
+    passed: tests.map(() => false),
+    errors: tests.map(() => fatal),
+    fatal,
+  });
   let r;
   try {
-    r = await runSandboxed(script(code, tests), { timeoutMs: o.timeoutMs ?? 2000, memoryMb: o.memoryMb ?? 64 });
+    r = await runSandboxed(script(code, tests), {
+      timeoutMs: o.timeoutMs ?? 2000,
+      memoryMb: o.memoryMb ?? 64,
+    });
   } catch (e) {
     return none((e as Error).message);
   }
   if (!r.ok || r.value === undefined) return none(r.error ?? "no result");
   try {
     const errs = JSON.parse(r.value) as unknown;
-    if (!Array.isArray(errs) || errs.length !== tests.length || errs.some((x) => typeof x !== "string")) return none("malformed test report");
+    if (!Array.isArray(errs) || errs.length !== tests.length || errs.some((x) => typeof x !== "string"))
+      return none("malformed test report");
     return { passed: errs.map((x) => x === ""), errors: errs as string[] };
   } catch {
     return none("malformed test report");
@@ -79,7 +90,9 @@ export class JSTestsVerifier implements Verifier {
     readonly opts: JSTestsOptions = {},
   ) {
     if (!Array.isArray(tests) || tests.length === 0 || tests.some((t) => typeof t !== "string")) {
-      throw new InputError("js-tests verifier needs a non-empty array of test bodies (strings)", { field: "tests" });
+      throw new InputError("js-tests verifier needs a non-empty array of test bodies (strings)", {
+        field: "tests",
+      });
     }
   }
 
@@ -88,6 +101,9 @@ export class JSTestsVerifier implements Verifier {
     const r = await runJSTests(extractCode(input.text), this.tests, this.opts);
     const n = r.passed.filter(Boolean).length;
     const firstFail = r.errors.find((e, i) => !r.passed[i]);
-    return { score: n / this.tests.length, detail: `${n}/${this.tests.length} tests passed${firstFail ? `; ${firstFail}` : ""}` };
+    return {
+      score: n / this.tests.length,
+      detail: `${n}/${this.tests.length} tests passed${firstFail ? `; ${firstFail}` : ""}`,
+    };
   }
 }

@@ -32,38 +32,56 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 /** Errors of `value` against `schema` ([] = valid). `root` resolves $ref. */
-export function validateJSON(value: unknown, schema: JSONSchema, root: JSONSchema = schema, path = "$"): string[] {
+export function validateJSON(
+  value: unknown,
+  schema: JSONSchema,
+  root: JSONSchema = schema,
+  path = "$",
+): string[] {
   if (schema === true) return [];
   if (schema === false) return [`${path}: no value is allowed here`];
-  if (typeof schema !== "object" || schema === null) throw new InputError(`schema at ${path} is not an object or boolean`, { field: "schema" });
+  if (typeof schema !== "object" || schema === null)
+    throw new InputError(`schema at ${path} is not an object or boolean`, { field: "schema" });
   const s = schema as Record<string, any>;
   const errs: string[] = [];
   if (typeof s.$ref === "string") {
     const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(s.$ref);
-    const target = m ? (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")] : s.$ref === "#" ? root : undefined;
+    const target = m
+      ? (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")]
+      : s.$ref === "#"
+        ? root
+        : undefined;
     if (target === undefined) throw new InputError(`unresolvable $ref ${s.$ref}`, { field: "schema" });
     errs.push(...validateJSON(value, target, root, path));
   }
   const t = typeOf(value);
   if (s.type !== undefined) {
     const types: string[] = Array.isArray(s.type) ? s.type : [s.type];
-    if (!types.some((x) => x === t || (x === "number" && t === "integer"))) return [...errs, `${path}: expected ${types.join("|")}, got ${t}`];
+    if (!types.some((x) => x === t || (x === "number" && t === "integer")))
+      return [...errs, `${path}: expected ${types.join("|")}, got ${t}`];
   }
-  if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => deepEqual(e, value))) errs.push(`${path}: not one of the enum values`);
+  if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => deepEqual(e, value)))
+    errs.push(`${path}: not one of the enum values`);
   if ("const" in s && !deepEqual(s.const, value)) errs.push(`${path}: not the const value`);
   if (t === "number" || t === "integer") {
     const x = value as number;
     if (typeof s.minimum === "number" && x < s.minimum) errs.push(`${path}: ${x} < minimum ${s.minimum}`);
     if (typeof s.maximum === "number" && x > s.maximum) errs.push(`${path}: ${x} > maximum ${s.maximum}`);
-    if (typeof s.exclusiveMinimum === "number" && x <= s.exclusiveMinimum) errs.push(`${path}: ${x} <= exclusiveMinimum ${s.exclusiveMinimum}`);
-    if (typeof s.exclusiveMaximum === "number" && x >= s.exclusiveMaximum) errs.push(`${path}: ${x} >= exclusiveMaximum ${s.exclusiveMaximum}`);
-    if (typeof s.multipleOf === "number" && Math.abs(x / s.multipleOf - Math.round(x / s.multipleOf)) > 1e-9) errs.push(`${path}: not a multiple of ${s.multipleOf}`);
+    if (typeof s.exclusiveMinimum === "number" && x <= s.exclusiveMinimum)
+      errs.push(`${path}: ${x} <= exclusiveMinimum ${s.exclusiveMinimum}`);
+    if (typeof s.exclusiveMaximum === "number" && x >= s.exclusiveMaximum)
+      errs.push(`${path}: ${x} >= exclusiveMaximum ${s.exclusiveMaximum}`);
+    if (typeof s.multipleOf === "number" && Math.abs(x / s.multipleOf - Math.round(x / s.multipleOf)) > 1e-9)
+      errs.push(`${path}: not a multiple of ${s.multipleOf}`);
   }
   if (t === "string") {
     const len = [...(value as string)].length; // code points, as the spec counts
-    if (typeof s.minLength === "number" && len < s.minLength) errs.push(`${path}: shorter than ${s.minLength}`);
-    if (typeof s.maxLength === "number" && len > s.maxLength) errs.push(`${path}: longer than ${s.maxLength}`);
-    if (typeof s.pattern === "string" && !new RegExp(s.pattern, "u").test(value as string)) errs.push(`${path}: does not match ${s.pattern}`);
+    if (typeof s.minLength === "number" && len < s.minLength)
+      errs.push(`${path}: shorter than ${s.minLength}`);
+    if (typeof s.maxLength === "number" && len > s.maxLength)
+      errs.push(`${path}: longer than ${s.maxLength}`);
+    if (typeof s.pattern === "string" && !new RegExp(s.pattern, "u").test(value as string))
+      errs.push(`${path}: does not match ${s.pattern}`);
   }
   if (t === "array") {
     const a = value as unknown[];
@@ -72,28 +90,40 @@ export function validateJSON(value: unknown, schema: JSONSchema, root: JSONSchem
       const sub = i < prefix.length ? prefix[i] : s.items;
       if (sub !== undefined) errs.push(...validateJSON(x, sub, root, `${path}[${i}]`));
     });
-    if (typeof s.minItems === "number" && a.length < s.minItems) errs.push(`${path}: fewer than ${s.minItems} items`);
-    if (typeof s.maxItems === "number" && a.length > s.maxItems) errs.push(`${path}: more than ${s.maxItems} items`);
-    if (s.uniqueItems === true && a.some((x, i) => a.slice(0, i).some((y) => deepEqual(x, y)))) errs.push(`${path}: items are not unique`);
+    if (typeof s.minItems === "number" && a.length < s.minItems)
+      errs.push(`${path}: fewer than ${s.minItems} items`);
+    if (typeof s.maxItems === "number" && a.length > s.maxItems)
+      errs.push(`${path}: more than ${s.maxItems} items`);
+    if (s.uniqueItems === true && a.some((x, i) => a.slice(0, i).some((y) => deepEqual(x, y))))
+      errs.push(`${path}: items are not unique`);
   }
   if (t === "object") {
     const o = value as Record<string, unknown>;
     const props = (s.properties ?? {}) as Record<string, JSONSchema>;
-    for (const r of (s.required ?? []) as string[]) if (!(r in o)) errs.push(`${path}: missing required property '${r}'`);
+    for (const r of (s.required ?? []) as string[])
+      if (!(r in o)) errs.push(`${path}: missing required property '${r}'`);
     for (const [k, v] of Object.entries(o)) {
       if (k in props) errs.push(...validateJSON(v, props[k], root, `${path}.${k}`));
-      else if (s.additionalProperties !== undefined) errs.push(...validateJSON(v, s.additionalProperties, root, `${path}.${k}`));
+      else if (s.additionalProperties !== undefined)
+        errs.push(...validateJSON(v, s.additionalProperties, root, `${path}.${k}`));
     }
-    if (typeof s.minProperties === "number" && Object.keys(o).length < s.minProperties) errs.push(`${path}: fewer than ${s.minProperties} properties`);
-    if (typeof s.maxProperties === "number" && Object.keys(o).length > s.maxProperties) errs.push(`${path}: more than ${s.maxProperties} properties`);
+    if (typeof s.minProperties === "number" && Object.keys(o).length < s.minProperties)
+      errs.push(`${path}: fewer than ${s.minProperties} properties`);
+    if (typeof s.maxProperties === "number" && Object.keys(o).length > s.maxProperties)
+      errs.push(`${path}: more than ${s.maxProperties} properties`);
   }
   if (Array.isArray(s.allOf)) for (const sub of s.allOf) errs.push(...validateJSON(value, sub, root, path));
-  if (Array.isArray(s.anyOf) && !s.anyOf.some((sub: JSONSchema) => validateJSON(value, sub, root, path).length === 0)) errs.push(`${path}: matches none of anyOf`);
+  if (
+    Array.isArray(s.anyOf) &&
+    !s.anyOf.some((sub: JSONSchema) => validateJSON(value, sub, root, path).length === 0)
+  )
+    errs.push(`${path}: matches none of anyOf`);
   if (Array.isArray(s.oneOf)) {
     const n = s.oneOf.filter((sub: JSONSchema) => validateJSON(value, sub, root, path).length === 0).length;
     if (n !== 1) errs.push(`${path}: matches ${n} of oneOf (need exactly 1)`);
   }
-  if (s.not !== undefined && validateJSON(value, s.not, root, path).length === 0) errs.push(`${path}: matches 'not'`);
+  if (s.not !== undefined && validateJSON(value, s.not, root, path).length === 0)
+    errs.push(`${path}: matches 'not'`);
   return errs;
 }
 
@@ -135,7 +165,10 @@ function balanced(s: string, start: number): string | undefined {
 export class JSONSchemaVerifier implements Verifier {
   readonly name = "json-schema";
   constructor(readonly schema: JSONSchema) {
-    if (typeof schema !== "boolean" && (typeof schema !== "object" || schema === null || Array.isArray(schema))) {
+    if (
+      typeof schema !== "boolean" &&
+      (typeof schema !== "object" || schema === null || Array.isArray(schema))
+    ) {
       throw new InputError("a JSON schema must be an object or a boolean", { field: "schema" });
     }
   }
@@ -144,6 +177,8 @@ export class JSONSchemaVerifier implements Verifier {
     const j = extractJSON(input.text);
     if (!j) return { score: input.partial ? 0.5 : 0, detail: "no JSON value found" };
     const errs = validateJSON(j.value, this.schema);
-    return errs.length === 0 ? { score: 1, detail: "valid" } : { score: 0.25, detail: errs.slice(0, 3).join("; ") };
+    return errs.length === 0
+      ? { score: 1, detail: "valid" }
+      : { score: 0.25, detail: errs.slice(0, 3).join("; ") };
   }
 }

@@ -21,7 +21,10 @@ const NO = new Set(["no", "n", "false", "incorrect", "wrong", "否", "不", "错
 export function defaultJudgePrompt(question: string, candidate: string): ChatMessage[] {
   return [
     { role: "system", content: "You check answers. Reply with one word: yes or no." },
-    { role: "user", content: `Question: ${question}\nProposed answer: ${candidate}\nIs the proposed answer correct? Reply yes or no.` },
+    {
+      role: "user",
+      content: `Question: ${question}\nProposed answer: ${candidate}\nIs the proposed answer correct? Reply yes or no.`,
+    },
   ];
 }
 
@@ -40,11 +43,17 @@ export class ModelJudgeVerifier implements Verifier {
 
   async verify(input: VerifyInput): Promise<Verdict> {
     const shown = (input.answer ?? answerPart(input.text)).trim();
-    const top = await this.judge.nextTokens((this.opts.prompt ?? defaultJudgePrompt)(input.question, shown), this.opts.topK ?? 20);
+    const top = await this.judge.nextTokens(
+      (this.opts.prompt ?? defaultJudgePrompt)(input.question, shown),
+      this.opts.topK ?? 20,
+    );
     let pYes = 0;
     let pNo = 0;
     for (const t of top) {
-      const w = t.text.trim().toLowerCase().replace(/[.,!。，！]+$/u, "");
+      const w = t.text
+        .trim()
+        .toLowerCase()
+        .replace(/[.,!。，！]+$/u, "");
       if (YES.has(w)) pYes += Math.exp(t.logprob);
       else if (NO.has(w)) pNo += Math.exp(t.logprob);
     }
@@ -59,7 +68,11 @@ export function llmJudge(llm: LLM): JudgeModel {
     async nextTokens(messages, k) {
       const ids = llm.encodeChat(messages, { enable_thinking: false });
       for await (const c of llm.generate(ids, { maxTokens: 1, temperature: 0, logprobs: k })) {
-        if (c.type === "token") return (c.top ?? []).map((t) => ({ text: llm.tokenizer.tokenText(t.id, false), logprob: t.logprob }));
+        if (c.type === "token")
+          return (c.top ?? []).map((t) => ({
+            text: llm.tokenizer.tokenText(t.id, false),
+            logprob: t.logprob,
+          }));
       }
       return [];
     },

@@ -8,7 +8,10 @@ export class RegexVerifier implements Verifier {
   private readonly re: RegExp;
   constructor(pattern: string | RegExp) {
     try {
-      this.re = typeof pattern === "string" ? new RegExp(pattern, "u") : new RegExp(pattern.source, pattern.flags.replace("g", ""));
+      this.re =
+        typeof pattern === "string"
+          ? new RegExp(pattern, "u")
+          : new RegExp(pattern.source, pattern.flags.replace("g", ""));
     } catch (e) {
       throw new InputError(`verifier regex does not compile: ${(e as Error).message}`, { field: "regex" });
     }

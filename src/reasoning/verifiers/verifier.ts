@@ -35,8 +35,18 @@ export function combineVerifiers(verifiers: Verifier[], how: "mean" | "min" = "m
     async verify(input) {
       const vs = await Promise.all(verifiers.map((v) => v.verify(input)));
       const scores = vs.map((v) => clampScore(v.score));
-      const score = scores.length === 0 ? 0.5 : how === "min" ? Math.min(...scores) : scores.reduce((a, b) => a + b, 0) / scores.length;
-      return { score, detail: vs.map((v, i) => `${verifiers[i].name}=${scores[i].toFixed(2)}${v.detail ? ` (${v.detail})` : ""}`).join("; ") };
+      const score =
+        scores.length === 0
+          ? 0.5
+          : how === "min"
+            ? Math.min(...scores)
+            : scores.reduce((a, b) => a + b, 0) / scores.length;
+      return {
+        score,
+        detail: vs
+          .map((v, i) => `${verifiers[i].name}=${scores[i].toFixed(2)}${v.detail ? ` (${v.detail})` : ""}`)
+          .join("; "),
+      };
     },
   };
 }
