@@ -76,8 +76,9 @@ export async function startLocal(
   llm: LLM,
   policyJson: unknown,
   cloudUrl: string | undefined,
+  apiKey?: string,
 ): Promise<Local> {
-  const server = buildServer(llm, { modelId: LOCAL_MODEL });
+  const server = buildServer(llm, { modelId: LOCAL_MODEL, apiKey });
   const router = createRouter(
     parsePolicy(policyJson, "test-policy"),
     cloudUrl ? { url: cloudUrl, model: CLOUD_MODEL } : undefined,

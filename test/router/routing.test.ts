@@ -27,8 +27,12 @@ after(async () => {
   for (const l of open) await l.close();
   await fx?.close();
 });
-async function local(policy: unknown, cloud: string | undefined = `${fx.cloud.url}/v1`): Promise<Local> {
-  const l = await startLocal(fx.llm, policy, cloud);
+async function local(
+  policy: unknown,
+  cloud: string | undefined = `${fx.cloud.url}/v1`,
+  apiKey?: string,
+): Promise<Local> {
+  const l = await startLocal(fx.llm, policy, cloud, apiKey);
   open.push(l);
   return l;
 }
@@ -245,4 +249,28 @@ test("a scoring verifier from src/reasoning plugs in through fromScoringVerifier
   assert.equal(good.accepted, true, good.detail);
   assert.equal(bad.accepted, false, bad.detail);
   assert.ok(good.score! > bad.score!);
+});
+
+test("a client that leaves a cloud stream cancels the cloud request (the cloud frees its sequence)", async () => {
+  const l = await local({});
+  const s = await chat(l.url, { messages: user(long(150)), max_tokens: 400, ignore_eos: true, stream: true });
+  assert.equal(s.headers.get("x-edgellm-route"), "cloud");
+  await readSse(s, (_d, n) => n >= 3); // read three chunks, then cancel
+  let running = -1;
+  for (let i = 0; i < 100; i++) {
+    running = (await (await fetch(`${fx.cloud.url}/health`)).json()).running;
+    if (running === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(running, 0, "the cloud stopped generating for the departed client");
+});
+
+test("a local API key is checked before routing and carried into the local-first inner call", async () => {
+  const l = await local({ escalation: { minMeanLogprob: -1e5 } }, undefined, "edge-key");
+  const no = await chat(l.url, { messages: user("hi") });
+  assert.equal(no.status, 401);
+  assert.equal(no.headers.get("x-edgellm-route"), null, "refused before any routing");
+  const ok = await chat(l.url, { messages: user("hi") }, { authorization: "Bearer edge-key" });
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).route.reason, "local_default", "the inner call passed the key check");
 });
