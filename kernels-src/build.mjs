@@ -42,3 +42,17 @@ for (const v of variants) {
   }
   console.log(`kernels: ${path.relative(root, out)} (${statSync(out).size} bytes, ${Date.now() - t0} ms)`);
 }
+
+// Training kernels (src/train/wasm): a separate module from kernels-src/train/index.ts with the
+// same memory settings, so the training workers share one memory with their main thread.
+{
+  const out = path.join(outDir, "train.wasm");
+  const args = [path.join(here, "train", "index.ts"), ...common.slice(1)];
+  const { error, stderr } = await asc.main([...args, "--enable", "simd,threads,bulk-memory", "--outFile", out], {});
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`kernels: train.wasm failed: ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`kernels: ${path.relative(root, out)} (${statSync(out).size} bytes)`);
+}

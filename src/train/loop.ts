@@ -4,7 +4,9 @@
  * run is deterministic, and resuming from a checkpoint continues the exact same loss curve.
  */
 import { InputError } from "../errors.js";
-import { sampleBatch, type TokenizedSet } from "./batches.js";
+import { sampleBatch, type Batch, type TokenizedSet } from "./batches.js";
+import type { Buf } from "./ops/buf.js";
+import { ShardedModel } from "./parallel/sharded.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import type { ModelConfig } from "./model/config.js";
 import { LlamaTrainModel } from "./model/llama.js";
@@ -34,10 +36,15 @@ export interface TrainOptions {
   /** continue from this checkpoint (must come from a run with the same settings) */
   resumeFrom?: string;
   progress?: boolean;
+  /** "wasm" (default): SIMD kernels, data-parallel shards; "ts": the plain-TS reference model */
+  kernels?: "wasm" | "ts";
+  /** threads for the wasm kernels: 1 or 2 (default 2); results do not depend on it */
+  threads?: number;
   onStep?: (r: { step: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number }) => void;
 }
 
 export interface TrainResult {
+  /** the (main thread's) model; its params are the trained weights */
   model: LlamaTrainModel;
   losses: number[];
   step: number;
@@ -60,26 +67,55 @@ function runMeta(o: TrainOptions): Record<string, unknown> {
   };
 }
 
+/** What the loop steps: forward+backward of a whole batch into `grads`. */
+interface Net {
+  model: LlamaTrainModel;
+  grads: Buf;
+  step(b: Batch): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function createNet(o: TrainOptions): Promise<Net> {
+  if (o.kernels === "ts") {
+    const model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
+    return {
+      model,
+      grads: model.grads,
+      async step(b) {
+        model.zeroGrad();
+        const loss = model.forward(b.tokens, b.targets, b.mask, b.count);
+        model.backward();
+        return loss;
+      },
+      async close() {},
+    };
+  }
+  return ShardedModel.create(o.config, o.batch, o.seqLen, { threads: o.threads });
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(o.steps) || o.steps <= 0)
     throw new InputError(`steps must be a positive integer`, { field: "steps" });
   const stopAt = Math.min(o.stopAt ?? o.steps, o.steps);
-  const model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
-  const adam = new AdamW(model.layout.total, o.adamw ?? DEFAULT_ADAMW, model.layout.entries);
   const meta = runMeta(o);
+  // validate a checkpoint before any worker exists, so a rejected resume leaks nothing
+  const ck = o.resumeFrom ? await loadCheckpoint(o.resumeFrom) : null;
+  if (
+    ck &&
+    (JSON.stringify(ck.config) !== JSON.stringify(o.config) ||
+      JSON.stringify(ck.meta) !== JSON.stringify(meta))
+  ) {
+    throw new InputError("checkpoint was written by a run with different settings", {
+      file: o.resumeFrom,
+      hint: `checkpoint: ${JSON.stringify({ config: ck.config, meta: ck.meta })}`,
+    });
+  }
+  const net = await createNet(o);
+  const model = net.model;
+  const adam = new AdamW(model.layout.total, o.adamw ?? DEFAULT_ADAMW, model.layout.entries);
   let step = 0;
   let losses: number[] = [];
-  if (o.resumeFrom) {
-    const ck = await loadCheckpoint(o.resumeFrom);
-    if (
-      JSON.stringify(ck.config) !== JSON.stringify(o.config) ||
-      JSON.stringify(ck.meta) !== JSON.stringify(meta)
-    ) {
-      throw new InputError("checkpoint was written by a run with different settings", {
-        file: o.resumeFrom,
-        hint: `checkpoint: ${JSON.stringify({ config: ck.config, meta: ck.meta })}`,
-      });
-    }
+  if (ck) {
     model.params.set(ck.params);
     adam.m.set(ck.m);
     adam.v.set(ck.v);
@@ -108,15 +144,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   try {
     while (step < stopAt) {
       const b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
-      model.zeroGrad();
       let loss = 0;
-      if (b.count > 0) {
-        loss = model.forward(b.tokens, b.targets, b.mask, b.count);
-        model.backward();
-      }
-      const gradNorm = clipGradNorm(model.grads, o.clip);
+      if (b.count > 0) loss = await net.step(b);
+      else net.grads.fill(0);
+      const gradNorm = clipGradNorm(net.grads, o.clip);
       const lr = lrAt(step, { ...o.lr, total: o.steps });
-      adam.step(model.params, model.grads, lr);
+      adam.step(model.params, net.grads, lr);
       losses.push(loss);
       step++;
       tokens += o.batch * o.seqLen;
@@ -127,6 +160,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   } finally {
     bar?.stop();
+    await net.close();
   }
   await save();
   return { model, losses, step, seconds: (performance.now() - t0) / 1000, tokens };

@@ -11,11 +11,11 @@
  * cross-entropy against the next tokens.
  */
 import { InputError } from "../../errors.js";
-import type { Buf, BufCtor } from "../ops/buf.js";
-import { attentionBackward, attentionForward, type AttnShape } from "../ops/attention.js";
+import { allocFrom, type Alloc, type Buf, type BufCtor } from "../ops/buf.js";
+import type { AttnShape } from "../ops/attention.js";
 import { crossEntropy } from "../ops/crossentropy.js";
 import { embeddingBackward, embeddingForward } from "../ops/embedding.js";
-import { matmulBackward, matmulForward } from "../ops/matmul.js";
+import { TS_KERNELS, type ModelKernels } from "../ops/kernels.js";
 import { rmsnormBackward, rmsnormForward } from "../ops/rmsnorm.js";
 import { ropeBackward, ropeForward, ropeTable, type RopeTable } from "../ops/rope.js";
 import { swigluBackward, swigluForward } from "../ops/swiglu.js";
@@ -81,9 +81,12 @@ export class LlamaTrainModel {
     readonly cfg: ModelConfig,
     readonly B: number,
     readonly T: number,
-    readonly ctor: BufCtor = Float32Array,
+    ctor: BufCtor | Alloc = Float32Array,
     params?: Buf,
+    /** matmuls and attention: plain TS by default, the WASM kernels when buffers live there */
+    readonly kern: ModelKernels = TS_KERNELS,
   ) {
+    const alloc = allocFrom(ctor);
     this.layout = paramLayout(cfg);
     if (!Number.isInteger(B) || B <= 0 || !Number.isInteger(T) || T <= 0 || T > cfg.ctx) {
       throw new InputError(`batch shape (${B}, ${T}) must be positive with T <= ctx ${cfg.ctx}`, {
@@ -93,8 +96,8 @@ export class LlamaTrainModel {
     if (params && params.length !== this.layout.total) {
       throw new InputError(`params has ${params.length} values, layout needs ${this.layout.total}`);
     }
-    this.params = params ?? new ctor(this.layout.total);
-    this.grads = new ctor(this.layout.total);
+    this.params = params ?? alloc(this.layout.total);
+    this.grads = alloc(this.layout.total);
     const N = (this.N = B * T);
     const { dim: C, ffn: F, vocab: V } = cfg;
     const hd = headDim(cfg);
@@ -104,37 +107,37 @@ export class LlamaTrainModel {
     this.rope = ropeTable(T, hd, cfg.ropeBase);
     for (let l = 0; l < cfg.layers; l++) {
       this.acts.push({
-        x: new ctor(N * C),
-        xn1: new ctor(N * C),
-        rstd1: new ctor(N),
-        q: new ctor(N * qW),
-        k: new ctor(N * kW),
-        v: new ctor(N * kW),
-        att: new ctor(B * cfg.heads * T * T),
-        a: new ctor(N * qW),
-        xm: new ctor(N * C),
-        xn2: new ctor(N * C),
-        rstd2: new ctor(N),
-        g: new ctor(N * F),
-        u: new ctor(N * F),
-        h: new ctor(N * F),
+        x: alloc(N * C),
+        xn1: alloc(N * C),
+        rstd1: alloc(N),
+        q: alloc(N * qW),
+        k: alloc(N * kW),
+        v: alloc(N * kW),
+        att: alloc(B * cfg.heads * T * T),
+        a: alloc(N * qW),
+        xm: alloc(N * C),
+        xn2: alloc(N * C),
+        rstd2: alloc(N),
+        g: alloc(N * F),
+        u: alloc(N * F),
+        h: alloc(N * F),
       });
     }
-    this.xL = new ctor(N * C);
-    this.xnf = new ctor(N * C);
-    this.rstdf = new ctor(N);
-    this.logits = new ctor(N * V);
-    this.dx = new ctor(N * C);
-    this.dtmp = new ctor(N * C);
-    this.dq = new ctor(N * qW);
-    this.dk = new ctor(N * kW);
-    this.dv = new ctor(N * kW);
-    this.da = new ctor(N * qW);
-    this.dg = new ctor(N * F);
-    this.du = new ctor(N * F);
-    this.dh = new ctor(N * F);
-    this.datt = new ctor(T);
-    this.dqk = new ctor(N * Math.max(qW, kW));
+    this.xL = alloc(N * C);
+    this.xnf = alloc(N * C);
+    this.rstdf = alloc(N);
+    this.logits = alloc(N * V);
+    this.dx = alloc(N * C);
+    this.dtmp = alloc(N * C);
+    this.dq = alloc(N * qW);
+    this.dk = alloc(N * kW);
+    this.dv = alloc(N * kW);
+    this.da = alloc(N * qW);
+    this.dg = alloc(N * F);
+    this.du = alloc(N * F);
+    this.dh = alloc(N * F);
+    this.datt = alloc(T);
+    this.dqk = alloc(N * Math.max(qW, kW));
   }
 
   private w(name: string): Buf {
@@ -185,23 +188,23 @@ export class LlamaTrainModel {
       const W = this.layerW(l, (n) => this.w(n));
       const next = l + 1 < cfg.layers ? this.acts[l + 1].x : this.xL;
       rmsnormForward(A.xn1, A.rstd1, A.x, W.attnNorm, N, C, cfg.normEps);
-      matmulForward(A.q, A.xn1, W.wq, N, C, qW);
-      matmulForward(A.k, A.xn1, W.wk, N, C, kW);
-      matmulForward(A.v, A.xn1, W.wv, N, C, kW);
+      this.kern.matmulForward(A.q, A.xn1, W.wq, N, C, qW);
+      this.kern.matmulForward(A.k, A.xn1, W.wk, N, C, kW);
+      this.kern.matmulForward(A.v, A.xn1, W.wv, N, C, kW);
       ropeForward(A.q, A.q, this.rope, this.B, this.T, cfg.heads);
       ropeForward(A.k, A.k, this.rope, this.B, this.T, cfg.kvHeads);
-      attentionForward(A.a, A.att, A.q, A.k, A.v, shape);
-      matmulForward(A.xm, A.a, W.wo, N, qW, C);
+      this.kern.attentionForward(A.a, A.att, A.q, A.k, A.v, shape);
+      this.kern.matmulForward(A.xm, A.a, W.wo, N, qW, C);
       for (let i = 0; i < N * C; i++) A.xm[i] += A.x[i];
       rmsnormForward(A.xn2, A.rstd2, A.xm, W.ffnNorm, N, C, cfg.normEps);
-      matmulForward(A.g, A.xn2, W.wg, N, C, F);
-      matmulForward(A.u, A.xn2, W.wu, N, C, F);
+      this.kern.matmulForward(A.g, A.xn2, W.wg, N, C, F);
+      this.kern.matmulForward(A.u, A.xn2, W.wu, N, C, F);
       swigluForward(A.h, A.g, A.u, N * F);
-      matmulForward(next, A.h, W.wd, N, F, C);
+      this.kern.matmulForward(next, A.h, W.wd, N, F, C);
       for (let i = 0; i < N * C; i++) next[i] += A.xm[i];
     }
     rmsnormForward(this.xnf, this.rstdf, this.xL, this.w("output_norm.weight"), N, C, cfg.normEps);
-    matmulForward(
+    this.kern.matmulForward(
       this.logits,
       this.xnf,
       this.outW((n) => this.w(n)),
@@ -244,7 +247,7 @@ export class LlamaTrainModel {
     const dx = this.dx;
     const dtmp = this.dtmp;
     dtmp.fill(0);
-    matmulBackward(dtmp, this.outW(gget), dlogits, this.xnf, this.outW(get), N, C, V);
+    this.kern.matmulBackward(dtmp, this.outW(gget), dlogits, this.xnf, this.outW(get), N, C, V);
     dx.fill(0);
     rmsnormBackward(
       dx,
@@ -262,32 +265,32 @@ export class LlamaTrainModel {
       const G = this.layerW(l, gget);
       // x' = xm + h Wd^T : dx flows to xm unchanged, and through the FFN
       this.dh.fill(0);
-      matmulBackward(this.dh, G.wd, dx, A.h, W.wd, N, F, C);
+      this.kern.matmulBackward(this.dh, G.wd, dx, A.h, W.wd, N, F, C);
       this.dg.fill(0);
       this.du.fill(0);
       swigluBackward(this.dg, this.du, this.dh, A.g, A.u, N * F);
       dtmp.fill(0);
-      matmulBackward(dtmp, G.wg, this.dg, A.xn2, W.wg, N, C, F);
-      matmulBackward(dtmp, G.wu, this.du, A.xn2, W.wu, N, C, F);
+      this.kern.matmulBackward(dtmp, G.wg, this.dg, A.xn2, W.wg, N, C, F);
+      this.kern.matmulBackward(dtmp, G.wu, this.du, A.xn2, W.wu, N, C, F);
       rmsnormBackward(dx, G.ffnNorm, dtmp, A.xm, W.ffnNorm, A.rstd2, N, C); // dx is now d(xm)
       // xm = x + a Wo^T
       this.da.fill(0);
-      matmulBackward(this.da, G.wo, dx, A.a, W.wo, N, qW, C);
+      this.kern.matmulBackward(this.da, G.wo, dx, A.a, W.wo, N, qW, C);
       this.dq.fill(0);
       this.dk.fill(0);
       this.dv.fill(0);
-      attentionBackward(this.dq, this.dk, this.dv, this.da, A.att, A.q, A.k, A.v, shape, this.datt);
+      this.kern.attentionBackward(this.dq, this.dk, this.dv, this.da, A.att, A.q, A.k, A.v, shape, this.datt);
       dtmp.fill(0);
       // q, k were rotated in place: un-rotate their gradients before the projections
       const dqr = this.dqk.subarray(0, N * qW);
       dqr.fill(0);
       ropeBackward(dqr, this.dq, this.rope, this.B, this.T, cfg.heads);
-      matmulBackward(dtmp, G.wq, dqr, A.xn1, W.wq, N, C, qW);
+      this.kern.matmulBackward(dtmp, G.wq, dqr, A.xn1, W.wq, N, C, qW);
       const dkr = this.dqk.subarray(0, N * kW);
       dkr.fill(0);
       ropeBackward(dkr, this.dk, this.rope, this.B, this.T, cfg.kvHeads);
-      matmulBackward(dtmp, G.wk, dkr, A.xn1, W.wk, N, C, kW);
-      matmulBackward(dtmp, G.wv, this.dv, A.xn1, W.wv, N, C, kW);
+      this.kern.matmulBackward(dtmp, G.wk, dkr, A.xn1, W.wk, N, C, kW);
+      this.kern.matmulBackward(dtmp, G.wv, this.dv, A.xn1, W.wv, N, C, kW);
       rmsnormBackward(dx, G.attnNorm, dtmp, A.x, W.attnNorm, A.rstd1, N, C); // dx is now d(x)
     }
     embeddingBackward(gget("token_embd.weight"), dx, this.tokens, N, C);

@@ -4,3 +4,11 @@
  */
 export type Buf = Float32Array | Float64Array;
 export type BufCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+/** Where a model's buffers come from: a typed-array constructor, or an allocator of views
+ *  (the WASM arena: buffers inside the kernels' memory). */
+export type Alloc = (n: number) => Buf;
+
+export function allocFrom(src: BufCtor | Alloc): Alloc {
+  if ("BYTES_PER_ELEMENT" in src) return (n) => new src(n);
+  return src;
+}

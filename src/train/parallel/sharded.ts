@@ -1,0 +1,169 @@
+/**
+ * Data-parallel training step on the WASM kernels. A batch of B rows is always cut into the same
+ * `shards` (2 when B is even): shard s runs forward+backward on rows [s B/S, (s+1) B/S) with the
+ * whole step's masked-token count as loss denominator, into its own gradient buffer; then
+ *   grads = g_0 + g_1 + ...   (fixed order)      loss = l_0 + l_1 + ...
+ * With 2 threads shard 1 runs in a worker_threads worker on the same shared memory; with 1 thread
+ * the main thread runs both shards in turn. The arithmetic is identical either way, so a run is
+ * deterministic given its seed whatever the thread count.
+ */
+import { Worker } from "node:worker_threads";
+import { InputError, KernelError } from "../../errors.js";
+import type { Batch } from "../batches.js";
+import type { ModelConfig } from "../model/config.js";
+import { LlamaTrainModel } from "../model/llama.js";
+import { paramLayout, type ParamLayout } from "../model/params.js";
+import { WasmArena } from "../wasm/arena.js";
+import { wasmKernels } from "../wasm/kernels.js";
+import {
+  compileTrainModule,
+  createTrainMemory,
+  instantiateTrain,
+  type TrainExports,
+} from "../wasm/module.js";
+import type { ShardInit, ShardJob, ShardReply } from "./protocol.js";
+
+/** Where each shard's work runs. */
+interface Shard {
+  run(job: ShardJob): Promise<number>;
+  gradsAt: number;
+  close(): Promise<void>;
+}
+
+function localShard(model: LlamaTrainModel): Shard {
+  return {
+    gradsAt: model.grads.byteOffset,
+    async run(j) {
+      model.zeroGrad();
+      const loss = model.forward(j.tokens, j.targets, j.mask, j.denom);
+      model.backward();
+      return loss;
+    },
+    async close() {},
+  };
+}
+
+async function workerShard(init: ShardInit): Promise<{ shard: Shard; end: number }> {
+  const w = new Worker(new URL("./worker.js", import.meta.url), { workerData: init });
+  // a worker its owner forgot to close must not keep the process alive
+  w.unref();
+  let pending: { resolve: (r: ShardReply) => void; reject: (e: Error) => void } | null = null;
+  const next = () => new Promise<ShardReply>((resolve, reject) => (pending = { resolve, reject }));
+  w.on("message", (r: ShardReply) => {
+    const p = pending;
+    pending = null;
+    p?.resolve(r);
+  });
+  w.on("error", (e) => {
+    const p = pending;
+    pending = null;
+    p?.reject(new KernelError(`training worker failed: ${e.message}`));
+  });
+  const expect = <K extends ShardReply["kind"]>(r: ShardReply, kind: K) => {
+    if (r.kind === "error") throw new KernelError(`training worker: ${r.message}`);
+    if (r.kind !== kind) throw new KernelError(`training worker: expected ${kind}, got ${r.kind}`);
+    return r as Extract<ShardReply, { kind: K }>;
+  };
+  const ready = expect(await next(), "ready");
+  return {
+    end: ready.end,
+    shard: {
+      gradsAt: ready.gradsAt,
+      async run(job) {
+        const reply = next();
+        w.postMessage(job);
+        return expect(await reply, "done").loss;
+      },
+      async close() {
+        await w.terminate();
+      },
+    },
+  };
+}
+
+export interface ShardedOptions {
+  /** threads to use: 1 (main only) or 2 (main + one worker); default 2 */
+  threads?: number;
+}
+
+export class ShardedModel {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly layout: ParamLayout,
+    /** shared parameters (P) and the reduced gradients (P), both views into the WASM memory */
+    readonly params: Float32Array,
+    readonly grads: Float32Array,
+    /** the main thread's shard-0 model (its params are `params`) */
+    readonly model: LlamaTrainModel,
+    private readonly shards: Shard[],
+    private readonly rows: number,
+    private readonly k: TrainExports,
+  ) {}
+
+  static async create(
+    config: ModelConfig,
+    B: number,
+    T: number,
+    o: ShardedOptions = {},
+  ): Promise<ShardedModel> {
+    const threads = o.threads ?? 2;
+    if (threads !== 1 && threads !== 2)
+      throw new InputError(`threads must be 1 or 2, got ${threads}`, { field: "threads" });
+    const S = B % 2 === 0 ? 2 : 1;
+    const rows = B / S;
+    const layout = paramLayout(config);
+    const module = await compileTrainModule();
+    const memory = createTrainMemory();
+    const k = instantiateTrain(module, memory);
+    const kern = wasmKernels(k, memory);
+    const arena = new WasmArena(memory, 1024);
+    const params = arena.alloc(layout.total);
+    const grads = arena.alloc(layout.total);
+    const model = new LlamaTrainModel(config, rows, T, arena.alloc, params, kern);
+    const shards: Shard[] = [localShard(model)];
+    for (let s = 1; s < S; s++) {
+      if (threads === 2) {
+        // the worker allocates after everything the main thread owns; nothing is allocated later
+        const { shard } = await workerShard({
+          module,
+          memory,
+          config,
+          B: rows,
+          T,
+          paramsAt: params.byteOffset,
+          base: arena.end,
+        });
+        shards.push(shard);
+      } else {
+        shards.push(localShard(new LlamaTrainModel(config, rows, T, arena.alloc, params, kern)));
+      }
+    }
+    return new ShardedModel(config, layout, params, grads, model, shards, rows, k);
+  }
+
+  /** Forward+backward of the whole batch; leaves the summed gradients in `grads`. */
+  async step(b: Batch): Promise<number> {
+    const n = this.rows * this.model.T;
+    const jobs = this.shards.map((_, s) => ({
+      tokens: b.tokens.slice(s * n, (s + 1) * n),
+      targets: b.targets.slice(s * n, (s + 1) * n),
+      mask: b.mask.slice(s * n, (s + 1) * n),
+      denom: b.count,
+    }));
+    // worker shards start first, so they overlap with the main thread's shard
+    const losses = new Array<Promise<number>>(this.shards.length);
+    for (let s = this.shards.length - 1; s >= 0; s--) losses[s] = this.shards[s].run(jobs[s]);
+    const ls = await Promise.all(losses);
+    const P = this.layout.total;
+    const g = this.grads.byteOffset;
+    this.grads.set(this.model.grads);
+    for (let s = 1; s < this.shards.length; s++) this.k.vadd(g, g, this.shards[s].gradsAt, P);
+    let loss = 0;
+    for (const l of ls) loss += l;
+    return loss;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.shards) await s.close();
+  }
+}

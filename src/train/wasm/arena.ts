@@ -1,0 +1,44 @@
+/**
+ * Bump allocator of Float32Array views over the shared training memory, growing it on demand.
+ * Views made before a grow stay valid (a shared memory grows in place). Allocation is a pure
+ * function of the request sequence, so a worker replaying the same sequence from the same base
+ * finds its buffers where the main thread expects them.
+ */
+import { KernelError } from "../../errors.js";
+import { MAX_PAGES } from "./module.js";
+
+const PAGE = 65536;
+/** 64-byte alignment: every buffer starts on a cache line. */
+const ALIGN = 64;
+
+export class WasmArena {
+  private top: number;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly base: number,
+  ) {
+    this.top = base;
+  }
+
+  /** Byte offset of the next allocation. */
+  get end(): number {
+    return this.top;
+  }
+
+  alloc = (n: number): Float32Array => {
+    const start = (this.top + ALIGN - 1) & ~(ALIGN - 1);
+    const end = start + 4 * n;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES)
+        throw new KernelError(`training buffers need ${end} bytes, over the 4 GiB WASM memory limit`, {
+          hint: "use a smaller batch, sequence length or model",
+        });
+      this.memory.grow(pages);
+    }
+    this.top = end;
+    return new Float32Array(this.memory.buffer, start, n);
+  };
+}
