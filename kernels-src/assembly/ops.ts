@@ -113,7 +113,7 @@ export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i
 }
 
 /**
- * Causal GQA attention, one work unit per (token t, KV head kh), u = t*nHeadKV + kh, covering
+ * Causal GQA attention, one work unit per (token, KV head kh), u = ti*nHeadKV + kh, covering
  * the query heads kh*G..kh*G+G-1 (G = nHead/nHeadKV):
  *   q, out: [nTok][nHead][hd]; k, v: [nKV][nHeadKV][hd]; token t sits at position pos0 + t and
  *   sees cache positions 0..min(nKV-1, pos0+t).
@@ -132,8 +132,11 @@ export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i3
     // This thread's KV heads khA..khB-1 of token t: positions outer, heads inner, so each
     // position's K/V rows for these heads are one contiguous read (a head-outer order strides
     // by the whole row and becomes memory-latency bound on long caches).
-    const t = u / nHeadKV;
-    const khA = u - t * nHeadKV;
+    // Units are ordered (ti, kh) with tokens interleaved from both ends (t = 0, T-1, 1, T-2,
+    // ...), so contiguous per-thread unit ranges get equal shares of the causal triangle.
+    const ti = u / nHeadKV;
+    const t = (ti & 1) == 0 ? ti >> 1 : nTok - 1 - (ti >> 1);
+    const khA = u - ti * nHeadKV;
     const khB = min<i32>(nHeadKV, khA + (u1 - u));
     const last = min<i32>(nKV - 1, pos0 + t);
     const hA = t * nHead + khA * G; // first query row
