@@ -11,6 +11,7 @@ import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
 import { loadFromFile, type Transformer } from "../model/index.js";
 import type { SamplingParams } from "../sampling/params.js";
+import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -46,6 +47,8 @@ export interface GenerateOptions extends SamplingParams {
   signal?: AbortSignal;
   /** Per-token forcing hook (thinking budget), see SequenceRequest.forceToken. */
   forceToken?: SequenceRequest["forceToken"];
+  /** Constrained decoding: a fresh constraint per sample (it holds state), see SequenceRequest.constraint. */
+  constraint?: (index: number) => TokenConstraint | undefined;
 }
 
 export type GenerationChunk =
@@ -113,6 +116,7 @@ export class LLM {
           logprobs: opts.logprobs,
           signal: opts.signal,
           forceToken: opts.forceToken,
+          constraint: opts.constraint?.(i),
         }),
       );
     }

@@ -41,6 +41,8 @@ export class Sequence {
     this.tokens = req.prompt.slice();
     this.promptLen = req.prompt.length;
     this.sampler = new Sampler(req.sampling, nVocab);
+    const constraint = req.constraint;
+    if (constraint) this.sampler.chain.unshift({ name: "constraint", apply: (c) => constraint.apply(c) });
     this.decoder = tokenizer ? new StreamDecoder(tokenizer) : undefined;
     this.stop = new StopMatcher(req.stop ?? []);
     this.eog = req.ignoreEos ? new Set() : (req.stopTokens ?? tokenizer?.eog ?? new Set());
@@ -68,7 +70,16 @@ export class Sequence {
       this.finished = "abort";
       return;
     }
-    const id = forced ?? this.sampler.sample(logits, this.tokens);
+    let id: number;
+    try {
+      id = forced ?? this.sampler.sample(logits, this.tokens);
+      if (id === undefined) throw new InputError("the constraint allows no token here (dead grammar state)");
+      this.req.constraint?.accept(id);
+    } catch (e) {
+      this.queue.fail(e);
+      this.finished = "abort";
+      return;
+    }
     const now = performance.now();
     if (this.generated === 0) this.tFirst = now;
     this.tLast = now;
@@ -80,15 +91,16 @@ export class Sequence {
     if (!isEog && this.decoder) ({ text, stopped } = this.stop.push(this.decoder.push(id)));
     this.queue.push({ type: "token", token: id, text, ...(lp ? { logprob: lp.chosen, top: lp.top } : {}) });
     if (isEog || stopped) this.finish("stop");
+    else if (this.req.constraint?.isDone()) this.finish("stop", true);
     else if (this.generated >= this.req.maxTokens || this.tokens.length >= this.cache.shape.capacity) this.finish("length");
   }
 
   /** End the stream with a reason (idempotent); the engine frees the KV blocks. */
-  finish(reason: FinishReason): void {
+  finish(reason: FinishReason, flushTail = reason !== "stop"): void {
     if (this.finished) return;
     this.finished = reason;
     let tail = "";
-    if (reason !== "stop" && this.decoder) tail = this.stop.push(this.decoder.flush()).text + this.stop.flush();
+    if (flushTail && this.decoder) tail = this.stop.push(this.decoder.flush()).text + this.stop.flush();
     this.queue.push({
       type: "done",
       reason,

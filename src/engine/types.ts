@@ -1,6 +1,7 @@
 /** What callers give the engine and what it streams back, per sequence. */
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
+import type { TokenConstraint } from "../sampling/grammar/index.js";
 
 export interface SequenceRequest {
   /** Prompt token ids (already templated and tokenized). */
@@ -23,6 +24,12 @@ export interface SequenceRequest {
    * sampled one (the sampler's RNG does not advance). undefined = sample as usual.
    */
   forceToken?: (tokens: readonly number[], promptLen: number) => number | undefined;
+  /**
+   * Constrained decoding (a grammar matcher, one per sequence: it holds state): its apply() runs
+   * first in the sampler chain, every emitted token (sampled or forced) is accept()ed, and
+   * generation ends with "stop" once isDone(). A token it rejects fails this sequence.
+   */
+  constraint?: TokenConstraint;
 }
 
 export type FinishReason = "stop" | "length" | "abort";
