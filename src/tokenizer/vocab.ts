@@ -5,6 +5,7 @@
  * the GGUF was read.
  */
 import { TokenizerError } from "../errors.js";
+import { detectSpecialIds, ROLE_KEYS, type Role, type RoleIds } from "./special-ids.js";
 
 /** GGUF tokenizer.ggml.token_type values. */
 export enum TokenType {
@@ -57,6 +58,8 @@ export interface VocabData {
   eos: number;
   eot: number;
   eom: number;
+  /** Fill-in-the-middle ids (prefix, suffix, middle, pad, repo, file separator); -1 when absent. */
+  fim: { pre: number; suf: number; mid: number; pad: number; rep: number; sep: number };
   unk: number;
   pad: number;
   /** undefined = family default. */
@@ -64,43 +67,9 @@ export interface VocabData {
   addEos: boolean | undefined;
   addSpacePrefix: boolean | undefined;
   chatTemplate: string | undefined;
-  /** Ids that end generation (EOS, EOT, EOM and the well-known end-of-turn tokens). */
+  /** Ids that end generation (EOS, EOT, EOM, FIM pad/repo/separator and the texts the reference lists). */
   eog: Set<number>;
 }
-
-/** Texts of tokens that end a turn in common vocabularies; such tokens are forced to CONTROL. */
-const EOT_TEXTS = [
-  "<|eot_id|>",
-  "<|im_end|>",
-  "<|end|>",
-  "<end_of_turn>",
-  "<|endoftext|>",
-  "<|end_of_text|>",
-  "<EOT>",
-  "_<EOT>",
-  "[EOT]",
-  "<｜end▁of▁sentence｜>",
-  "<end_of_utterance>",
-];
-const EOG_TEXTS = new Set([
-  ...EOT_TEXTS,
-  "<|return|>",
-  "<|call|>",
-  "<|flush|>",
-  "<|calls|>",
-  "</s>",
-  "<|eom_id|>",
-  "[EOS]",
-  "<eos>",
-  "<turn|>",
-  "<|tool_response>",
-]);
-// Fill-in-the-middle padding / repo / file-separator tokens also end generation.
-const FIM_EOG_TEXTS = [
-  ["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
-  ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"],
-  ["<|file_sep|>", "<|file_separator|>", "<file_sep>", "<filename>"],
-];
 
 function requireKey(md: Metadata, key: string): MetadataValue {
   const v = mdGet(md, key);
@@ -206,41 +175,14 @@ export function readVocab(md: Metadata): VocabData {
   const eos = optId(md, "tokenizer.ggml.eos_token_id", n, spm ? 2 : -1);
   const unk = optId(md, "tokenizer.ggml.unknown_token_id", n, spm ? 0 : -1);
   const pad = optId(md, "tokenizer.ggml.padding_token_id", n, -1);
-  let eot = optId(md, "tokenizer.ggml.eot_token_id", n, -1);
-  let eom = optId(md, "tokenizer.ggml.eom_token_id", n, -1);
-
-  // Well-known end-of-turn tokens: pick EOT/EOM if not given, and mark every end-of-generation
-  // text as CONTROL (some converters leave them NORMAL, which would make them plain text).
-  if (eot < 0) eot = EOT_TEXTS.map((t) => textToId.get(t)).find((x) => x !== undefined) ?? -1;
-  if (eom < 0) eom = textToId.get("<|eom_id|>") ?? -1;
-  const eog = new Set<number>();
-  for (const group of FIM_EOG_TEXTS) {
-    const id = group.map((t) => textToId.get(t)).find((x) => x !== undefined);
-    if (id !== undefined) {
-      eog.add(id);
-      attrs[id] |= Attr.Control;
-    }
+  // Roles the metadata names (the last present key wins), the rest from token texts; this also
+  // applies the reference's attribute fix-ups and builds the EOG set.
+  const given = {} as RoleIds;
+  for (const role of Object.keys(ROLE_KEYS) as Role[]) {
+    given[role] = -1;
+    for (const key of ROLE_KEYS[role]) given[role] = optId(md, key, n, given[role]);
   }
-  for (const t of EOG_TEXTS) {
-    const id = textToId.get(t);
-    if (id !== undefined) {
-      eog.add(id);
-      attrs[id] |= Attr.Control;
-    }
-  }
-  for (const id of [eos, eot, eom]) if (id >= 0) eog.add(id);
-  // Harmony-style vocabularies end a message with <|return|>/<|call|>; there <|end|> is not the end.
-  const endId = textToId.get("<|end|>");
-  if (endId !== undefined && eog.has(endId)) {
-    const has = (t: string) => {
-      const id = textToId.get(t);
-      return id !== undefined && eog.has(id);
-    };
-    if ((has("<|return|>") && has("<|call|>")) || (has("<|calls|>") && has("<|flush|>"))) {
-      eog.delete(endId);
-      attrs[endId] = Attr.UserDefined;
-    }
-  }
+  const { roles, eog } = detectSpecialIds(tokens, textToId, attrs, given, eos);
 
   const tmpl = mdGet(md, "tokenizer.chat_template");
   return {
@@ -253,8 +195,16 @@ export function readVocab(md: Metadata): VocabData {
     merges,
     bos,
     eos,
-    eot,
-    eom,
+    eot: roles.eot,
+    eom: roles.eom,
+    fim: {
+      pre: roles.fimPre,
+      suf: roles.fimSuf,
+      mid: roles.fimMid,
+      pad: roles.fimPad,
+      rep: roles.fimRep,
+      sep: roles.fimSep,
+    },
     unk,
     pad,
     addBos: optBool(md, "tokenizer.ggml.add_bos_token"),

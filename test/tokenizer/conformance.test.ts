@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { convertHFTokenizer } from "../../src/tokenizer/convert-hf.js";
-import { assertConformant, closeReference, loadReference, runConformance } from "./conformance.js";
+import {
+  assertConformant,
+  assertSpecialIdsMatch,
+  closeReference,
+  loadReference,
+  loadReferenceRecord,
+  runConformance,
+} from "./conformance.js";
+import { SPECIAL_ID_CASES, specialIdsRecord } from "./special-id-cases.js";
 import { CONVERT_OPTS, hfFiles, readVocabGGUF, vocabEntry, type VocabName } from "./helpers.js";
 import { THROUGHPUT_VS_REF, throughputOursOnly, throughputVsReference } from "./throughput.js";
 
@@ -24,17 +32,8 @@ for (const name of VOCABS) {
       await t.test("encode/decode identical to llama.cpp on the corpus", () => {
         assertConformant(runConformance(name, loaded, { hf: process.env.EDGELLM_TOK_HF === "1" }));
       });
-      await t.test("BOS/EOS/EOT ids and the EOG set equal llama.cpp's", () => {
-        const refEog: number[] = [];
-        for (let id = 0; id < ours.nVocab; id++) if (ref.isEogToken(id)) refEog.push(id);
-        const ourEog = [...ours.eog].sort((a, b) => a - b);
-        const show = (ids: number[]) => ids.map((i) => `${i}:${ours.tokenRaw(i)}`).join(" ");
-        console.log(`# ${name}: EOG ${show(refEog)}; eot ${ref.tokens.eot ?? "none"}`);
-        assert.deepEqual(ourEog, refEog, `EOG set: llama.cpp ${show(refEog)}, ours ${show(ourEog)}`);
-        assert.ok(refEog.length > 0);
-        assert.equal(ours.vocab.bos, ref.tokens.bos ?? -1, "BOS");
-        assert.equal(ours.vocab.eos, ref.tokens.eos ?? -1, "EOS");
-        assert.equal(ours.vocab.eot, ref.tokens.eot ?? -1, "EOT");
+      await t.test("BOS/EOS/EOT ids, the EOG set and every token's attributes equal llama.cpp's", () => {
+        assertSpecialIdsMatch(name, ours, ref);
       });
       if (THROUGHPUT_VS_REF.includes(name))
         await t.test("1 MB tokenizes in well under a second, ids equal llama.cpp's", () => {
@@ -52,6 +51,19 @@ test("the on-disk conversion cache gives back exactly what the converter produce
   const cached = readVocabGGUF(vocabEntry("llama2").path);
   assert.deepEqual(Object.keys(cached).sort(), Object.keys(fresh).sort());
   for (const k of Object.keys(fresh)) assert.deepEqual(cached[k], fresh[k], k);
+});
+
+test("special ids, EOG rules and attribute fix-ups on hand-built vocabularies equal llama.cpp's", async (t) => {
+  for (const c of SPECIAL_ID_CASES) {
+    await t.test(c.name, async () => {
+      const { ours, ref, dispose } = await loadReferenceRecord(specialIdsRecord(c), "special-ids");
+      try {
+        assertSpecialIdsMatch(c.name, ours, ref, c.checkEot ?? true);
+      } finally {
+        await dispose();
+      }
+    });
+  }
 });
 
 // Gemma 3: our time only; llama.cpp needs tens of seconds on this text (see throughput.ts).

@@ -8,7 +8,11 @@ import { createRequire } from "node:module";
 import { Tokenizer, cleanSpaces } from "../../src/tokenizer/tokenizer.js";
 import { utf8Decode, utf8Encode } from "../../src/tokenizer/unicode.js";
 import { buildCorpus } from "./corpus.js";
-import { vocabEntry, type VocabName } from "./helpers.js";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { GGUFTokenizerRecord } from "../../src/tokenizer/convert-hf.js";
+import { vocabEntry, writeVocabGGUF, type VocabName } from "./helpers.js";
 
 export interface ConformanceReport {
   vocab: VocabName;
@@ -19,10 +23,67 @@ export interface ConformanceReport {
   hfDisagreements: string[];
 }
 
+/** node-llama-cpp TokenAttributes getters, bit i = 1 << i (the same bits as our Attr). */
+const ATTR_NAMES = [
+  "unknown",
+  "unused",
+  "normal",
+  "control",
+  "userDefined",
+  "byte",
+  "normalized",
+  "lstrip",
+  "rstrip",
+  "singleWord",
+] as const;
+
+/** The reference's attribute bits of one token. */
+export function refAttrs(ref: LlamaVocabModel, id: number): number {
+  const a = ref.getTokenAttributes(id);
+  let m = 0;
+  ATTR_NAMES.forEach((k, i) => {
+    if (a[k]) m |= 1 << i;
+  });
+  return m;
+}
+
+/**
+ * Special ids, EOG set and attributes of every token vs the reference. `checkEot` = false where
+ * several EOT texts exist and the reference's pick depends on its hash-map order.
+ */
+export function assertSpecialIdsMatch(
+  label: string,
+  ours: Tokenizer,
+  ref: LlamaVocabModel,
+  checkEot = true,
+): void {
+  const refEog: number[] = [];
+  // llama_vocab_is_eog itself: node-llama-cpp's public isEogToken also says yes to the EOS and EOT
+  // ids, which the reference does not always keep in the set (Harmony's <|end|> is its EOT).
+  for (let id = 0; id < ours.nVocab; id++) if (ref._model.isEogToken(id)) refEog.push(id);
+  const ourEog = [...ours.eog].sort((a, b) => a - b);
+  const show = (ids: number[]) => ids.map((i) => `${i}:${ours.tokenRaw(i)}`).join(" ");
+  console.log(`# ${label}: EOG ${show(refEog)}; eot ${ref.tokens.eot ?? "none"}`);
+  assert.deepEqual(ourEog, refEog, `${label} EOG set: llama.cpp ${show(refEog)}, ours ${show(ourEog)}`);
+  assert.equal(ours.vocab.bos, ref.tokens.bos ?? -1, `${label} BOS`);
+  assert.equal(ours.vocab.eos, ref.tokens.eos ?? -1, `${label} EOS`);
+  if (checkEot) assert.equal(ours.vocab.eot, ref.tokens.eot ?? -1, `${label} EOT`);
+  const bad: string[] = [];
+  for (let id = 0; id < ours.nVocab; id++) {
+    const want = refAttrs(ref, id);
+    if (want !== ours.vocab.attrs[id])
+      bad.push(`${id}:${ours.tokenRaw(id)} llama.cpp ${want} ours ${ours.vocab.attrs[id]}`);
+  }
+  assert.equal(bad.length, 0, `${label} token attributes differ:\n${bad.slice(0, 8).join("\n")}`);
+}
+
 export interface LlamaVocabModel {
   tokenize(text: string, special?: boolean): number[];
   detokenize(tokens: readonly number[], special?: boolean): string;
   isEogToken(token: number): boolean;
+  /** The native binding (llama_vocab_* calls). */
+  readonly _model: { isEogToken(token: number): boolean };
+  getTokenAttributes(token: number): Record<(typeof ATTR_NAMES)[number], boolean>;
   readonly tokens: { readonly bos: number | null; readonly eos: number | null; readonly eot: number | null };
   dispose(): Promise<void>;
 }
@@ -60,6 +121,30 @@ export async function loadReference(
   name: VocabName,
 ): Promise<{ ours: Tokenizer; ref: LlamaVocabModel; dispose: () => Promise<void> }> {
   const { record, path } = vocabEntry(name);
+  return loadBoth(record, path);
+}
+
+/** The same for a hand-built record (small: written to a temporary GGUF each time). */
+export async function loadReferenceRecord(
+  record: GGUFTokenizerRecord,
+  tag: string,
+): Promise<{ ours: Tokenizer; ref: LlamaVocabModel; dispose: () => Promise<void> }> {
+  const path = join(tmpdir(), `edgellm-vocab-${tag}-${process.pid}.gguf`);
+  writeVocabGGUF(record, tag, path);
+  const loaded = await loadBoth(record, path);
+  return {
+    ...loaded,
+    dispose: async () => {
+      await loaded.dispose();
+      rmSync(path, { force: true });
+    },
+  };
+}
+
+async function loadBoth(
+  record: GGUFTokenizerRecord,
+  path: string,
+): Promise<{ ours: Tokenizer; ref: LlamaVocabModel; dispose: () => Promise<void> }> {
   const llama = await referenceLlama();
   const model = (await llama.loadModel({ modelPath: path, vocabOnly: true })) as LlamaVocabModel;
   return {
