@@ -2,22 +2,42 @@
  * `edgellm chat -m <file>`: interactive chat with the model's template. Streams the answer,
  * keeps history across turns (the engine's prefix cache reuses the previous turns' KV), and
  * prints TTFT and tokens/s after each answer. Commands: /reset, /system <text>, /exit.
- * Ctrl-C stops the current answer; Ctrl-C at the prompt (or Ctrl-D) leaves. With --cloud/--policy
- * each turn is routed like the server does (src/router/chat-turn.ts) and the route is printed.
+ * Ctrl-C stops the current answer; Ctrl-C at the prompt (or Ctrl-D) leaves.
+ *
+ * Input may also be piped (`printf 'Hi\n/reset\n' | edgellm chat -m f.gguf`): lines are read from
+ * a buffered iterator, so lines that arrive while an answer streams wait their turn instead of
+ * being lost, and end of input leaves after the last answer. Without a terminal no prompt is
+ * drawn: stdout carries only the answers (one per line), stderr the status and speed lines.
  */
 import type { Command } from "commander";
-import { createInterface } from "node:readline/promises";
-import { SingleBar } from "cli-progress";
+import { createInterface } from "node:readline";
 import { loadLLM } from "../engine/llm.js";
+import { InputError } from "../errors.js";
+import { loadBar } from "./load-bar.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
-import { describeDecision, routedSend } from "../router/chat-turn.js";
-import { addReasoningOptions, reasoningGenOptions, type ReasoningCliOptions } from "../reasoning/cli-options.js";
+
+interface ChatOpts {
+  model: string;
+  system?: string;
+  maxTokens: string;
+  temp: string;
+  topP: string;
+  seed?: string;
+  ctxSize?: string;
+  kernels: string;
+  threads?: string;
+}
+
+function parseNumber(name: string, v: string, lo: number, hi: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < lo || n > hi) throw new InputError(`${name} must be a number in ${lo}..${hi}, got '${v}'`);
+  return n;
+}
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command("chat")
-    .description("interactive chat in the terminal")
+    .description("interactive chat in the terminal (or over piped stdin)")
     .requiredOption("-m, --model <file>", "GGUF model")
     .option("-s, --system <text>", "system message")
     .option("-n, --max-tokens <n>", "most tokens per answer", "512")
@@ -26,43 +46,39 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed for reproducible answers")
     .option("-c, --ctx-size <n>", "context size")
     .option("--kernels <kind>", "wasm or ts", "wasm")
-    .option("--threads <n>", "threads for the WASM kernels");
-  addReasoningOptions(cmd, false); // --thinking-budget (src/reasoning)
-  addCloudOptions(cmd) // edge + cloud routing (src/router)
-    .action(async (o: { model: string; system?: string; maxTokens: string; temp: string; topP: string; seed?: string; ctxSize?: string; kernels: string; threads?: string } & CloudOptions & ReasoningCliOptions) => {
-      const router = await routerFromOptions(o);
-      const bar = new SingleBar({ format: "loading [{bar}] {percentage}% {phase}", hideCursor: true, stream: process.stderr });
-      bar.start(100, 0, { phase: "" });
+    .option("--threads <n>", "threads for the WASM kernels")
+    .action(async (o: ChatOpts) => {
+      const gen = {
+        maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
+        temperature: parseNumber("--temp", o.temp, 0, 100),
+        topP: parseNumber("--top-p", o.topP, 0, 1),
+        seed: o.seed === undefined ? undefined : Math.trunc(parseNumber("--seed", o.seed, 0, 2 ** 32 - 1)),
+      };
+      const bar = loadBar();
       const llm = await loadLLM(o.model, {
         kernels: o.kernels as "wasm" | "ts",
         threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
         contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
         parallel: 1,
-        onProgress: (p) => bar.update(Math.round(p.fraction * 100), { phase: p.phase }),
-      }).finally(() => bar.stop());
+        onProgress: bar.onProgress,
+      }).finally(bar.stop);
       const session = llm.createSession(o.system);
-      const gen = { maxTokens: parsePositiveInt("--max-tokens", o.maxTokens), temperature: Number(o.temp), topP: Number(o.topP), seed: o.seed === undefined ? undefined : Number(o.seed), ...reasoningGenOptions(llm, o) };
-      const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+      const tty = !!process.stdin.isTTY;
+      const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty, prompt: "> " });
+      const lines = rl[Symbol.asyncIterator]();
       let current: AbortController | undefined;
-      let quit = false;
       rl.on("SIGINT", () => {
+        // Terminal only: Ctrl-C stops the answer, or leaves at the prompt.
         if (current) current.abort();
-        else {
-          quit = true;
-          rl.close();
-        }
+        else rl.close();
       });
-      rl.on("close", () => (quit = true));
       process.stderr.write(`${llm.name} ready (context ${llm.contextSize}). /reset, /system <text>, /exit; Ctrl-C stops an answer.\n`);
       try {
-        while (!quit) {
-          let line: string;
-          try {
-            line = await rl.question("> ");
-          } catch {
-            break; // input closed
-          }
-          const text = line.trim();
+        for (;;) {
+          if (tty) rl.prompt();
+          const next = await lines.next();
+          if (next.done) break;
+          const text = next.value.trim();
           if (!text) continue;
           if (text === "/exit" || text === "/quit") break;
           if (text === "/reset") {
@@ -70,10 +86,14 @@ export function register(program: Command): void {
             process.stderr.write("(history cleared)\n");
             continue;
           }
-          if (text.startsWith("/system")) {
+          if (text === "/system" || text.startsWith("/system ")) {
             session.setSystem(text.slice(7).trim());
             session.reset();
             process.stderr.write("(system message set, history cleared)\n");
+            continue;
+          }
+          if (text.startsWith("/")) {
+            process.stderr.write(`(unknown command ${text.split(/\s/)[0]}; /reset, /system <text>, /exit)\n`);
             continue;
           }
           current = new AbortController();
@@ -83,8 +103,7 @@ export function register(program: Command): void {
           let cached = 0;
           let reason = "";
           try {
-            const turn = router ? routedSend(session, router, text, { ...gen, signal: current.signal }, (d) => process.stderr.write(`${describeDecision(d)}\n`)) : session.send(text, { ...gen, signal: current.signal });
-            for await (const c of turn) {
+            for await (const c of session.send(text, { ...gen, signal: current.signal })) {
               if (c.type === "token" && n++ === 0) tFirst = performance.now();
               if (c.type === "done") {
                 cached = c.cachedTokens;
@@ -95,9 +114,10 @@ export function register(program: Command): void {
           } finally {
             current = undefined;
           }
+          process.stdout.write("\n");
           const t1 = performance.now();
           const tps = n > 1 ? ((n - 1) * 1000) / (t1 - tFirst) : 0;
-          process.stderr.write(`\n[TTFT ${(tFirst ? tFirst - t0 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | prefix reused ${cached} tok${reason === "abort" ? " | stopped" : ""}]\n`);
+          process.stderr.write(`[TTFT ${(tFirst ? tFirst - t0 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | prefix reused ${cached} tok${reason === "abort" ? " | stopped" : ""}]\n`);
         }
       } finally {
         rl.close();

@@ -6,7 +6,7 @@
  * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
  */
 import { InputError } from "../errors.js";
-import { openGGUF } from "../gguf/reader.js";
+import { openGGUF, type GGUFFile } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
 import { loadFromFile, type Transformer } from "../model/index.js";
@@ -20,9 +20,17 @@ import { mergeIndexed } from "./merge.js";
 import type { FinishReason, SequenceRequest } from "./types.js";
 
 export interface LoadProgress {
-  phase: "open" | "kernels" | "weights" | "ready";
-  /** 0..1 over the whole load. */
+  /**
+   * open: header parsed; kernels: WASM kernels starting; weights: one event per tensor read (with
+   * `tensor` and byte counts); bind: weights bound (and repacked into the kernels); ready.
+   */
+  phase: "open" | "kernels" | "weights" | "bind" | "ready";
+  /** 0..1 over the whole load, never decreasing. */
   fraction: number;
+  /** weights phase: the tensor just read, and tensor bytes read so far of the file's total. */
+  tensor?: string;
+  loadedBytes?: number;
+  totalBytes?: number;
 }
 
 export interface LoadLLMOptions extends EngineOptions {
@@ -209,8 +217,9 @@ export async function loadLLM(path: string, opts: LoadLLMOptions = {}): Promise<
     report({ phase: "kernels", fraction: 0.1 });
     if ((opts.kernels ?? "wasm") === "wasm") kernels = await createWasmKernelSet(opts.threads === undefined ? {} : { threads: opts.threads });
     else if (opts.kernels !== "ts") throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
-    report({ phase: "weights", fraction: 0.2 });
-    const model = loadFromFile(file, { kernels });
+    const view = await preloadTensors(file, report);
+    report({ phase: "bind", fraction: 0.85 });
+    const model = loadFromFile(view, { kernels });
     const tokenizer = Tokenizer.fromMetadata(file.metadata);
     const gname = file.metadata.get("general.name");
     const name = typeof gname === "string" && gname.length > 0 ? gname : path.split(/[\\/]/).pop()!;
@@ -223,4 +232,31 @@ export async function loadLLM(path: string, opts: LoadLLMOptions = {}): Promise<
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Read every tensor asynchronously (the event loop keeps turning, a progress bar keeps drawing),
+ * reporting each one over fractions 0.15..0.85, and return a view of the file whose
+ * readTensorSync serves those bytes, so binding (which reads synchronously) reads nothing again.
+ * Peak memory is as before: binding held every tensor's bytes at once anyway.
+ */
+async function preloadTensors(file: GGUFFile, report: (p: LoadProgress) => void): Promise<GGUFFile> {
+  const totalBytes = file.tensors.reduce((a, t) => a + t.nBytes, 0);
+  const bytes = new Map<string, Uint8Array>();
+  let loadedBytes = 0;
+  report({ phase: "weights", fraction: 0.15, loadedBytes, totalBytes });
+  for (const t of file.tensors) {
+    bytes.set(t.name, await file.readTensor(t));
+    loadedBytes += t.nBytes;
+    report({ phase: "weights", fraction: 0.15 + (0.7 * loadedBytes) / Math.max(1, totalBytes), tensor: t.name, loadedBytes, totalBytes });
+  }
+  const view: GGUFFile = Object.create(file);
+  view.readTensorSync = (t) => {
+    const name = typeof t === "string" ? t : t.name;
+    const b = bytes.get(name);
+    if (!b) return file.readTensorSync(t);
+    bytes.delete(name); // bound once; later reads go to the file
+    return b;
+  };
+  return view;
 }

@@ -11,8 +11,19 @@ const phases: LoadProgress[] = [];
 const llm = await loadLLM(m.path, { kernels: "ts", contextSize: 512, blockSize: 8, onProgress: (p) => phases.push(p) });
 after(() => llm.close());
 
-test("load reports progress phases ending at 1", () => {
-  assert.deepEqual(phases.map((p) => p.phase), ["open", "kernels", "weights", "ready"]);
+test("load reports progress: phases in order, one event per tensor, fractions rising to 1", async () => {
+  const { openGGUF } = await import("../../src/gguf/reader.js");
+  const f = await openGGUF(m.path);
+  const names = f.tensors.map((t) => t.name);
+  const total = f.tensors.reduce((a, t) => a + t.nBytes, 0);
+  await f.close();
+  const kinds = phases.map((p) => p.phase);
+  assert.deepEqual(kinds, ["open", "kernels", ...Array(names.length + 1).fill("weights"), "bind", "ready"]);
+  const w = phases.filter((p) => p.phase === "weights");
+  assert.deepEqual(w.slice(1).map((p) => p.tensor), names);
+  assert.equal(w.at(-1)!.loadedBytes, total);
+  assert.ok(w.every((p) => p.totalBytes === total));
+  for (let i = 1; i < phases.length; i++) assert.ok(phases[i].fraction >= phases[i - 1].fraction, `fraction fell at event ${i}`);
   assert.equal(phases.at(-1)!.fraction, 1);
 });
 
