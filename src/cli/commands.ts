@@ -9,10 +9,11 @@ import { register as chat } from "./chat.js";
 import { register as bench } from "./bench.js";
 import { register as data } from "./data.js";
 import { register as tokenize } from "./tokenize.js";
+import { register as train } from "./train.js";
 import { register as evalCmd } from "./eval.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, serve, chat, bench, evalCmd];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, train, serve, chat, bench, evalCmd];

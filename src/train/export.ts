@@ -10,6 +10,7 @@ import { GGMLType } from "../gguf/types.js";
 import { GGUFValueType, typed } from "../gguf/value.js";
 import { GGUFWriter } from "../gguf/writer.js";
 import { InputError } from "../errors.js";
+import { quantizeRows } from "../quant/index.js";
 import type { Buf } from "./ops/buf.js";
 import { headDim, type ModelConfig } from "./model/config.js";
 import { paramLayout, view } from "./model/params.js";
@@ -17,10 +18,14 @@ import { tokenizerMetadata, type Vocab } from "./bpe/vocab.js";
 
 export interface ExportOptions {
   name?: string;
+  /** weight matrices as F32 (default) or Q8_0 (norm gains stay F32, as llama.cpp's quantizer does) */
+  type?: "f32" | "q8_0";
+  /** extra general.* / edgellm.* metadata (training summary) */
+  extra?: [string, string | number][];
 }
 
-/** ggml file type "all F32" (llama_ftype LLAMA_FTYPE_ALL_F32). */
-const FTYPE_ALL_F32 = 0;
+/** llama_ftype values: LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_Q8_0 = 7. */
+const FTYPE = { f32: 0, q8_0: 7 } as const;
 
 export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: ExportOptions = {}): GGUFWriter {
   const layout = paramLayout(cfg);
@@ -36,7 +41,9 @@ export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: Exp
   const u32 = (x: number) => typed(GGUFValueType.UINT32, x);
   w.set("general.architecture", "llama");
   w.set("general.name", opts.name ?? "edgellm-default");
-  w.set("general.file_type", u32(FTYPE_ALL_F32));
+  const type = opts.type ?? "f32";
+  w.set("general.file_type", u32(FTYPE[type]));
+  for (const [k, v] of opts.extra ?? []) w.set(k, typeof v === "number" ? u32(v) : v);
   w.set("llama.vocab_size", u32(cfg.vocab));
   w.set("llama.context_length", u32(cfg.ctx));
   w.set("llama.embedding_length", u32(cfg.dim));
@@ -50,7 +57,11 @@ export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: Exp
   for (const [k, v] of tokenizerMetadata(vocab)) w.set(k, v);
   for (const e of layout.entries) {
     const data = Float32Array.from(view(params, e));
-    w.addTensor(e.name, GGMLType.F32, [...e.shape].reverse(), new Uint8Array(data.buffer));
+    const rowLen = e.shape[e.shape.length - 1];
+    if (type === "q8_0" && e.shape.length === 2 && rowLen % 32 === 0) {
+      // rows of the row-major matrix are ggml rows (ne0 = row length): blocks of 32 along a row
+      w.addTensor(e.name, GGMLType.Q8_0, [...e.shape].reverse(), quantizeRows(GGMLType.Q8_0, data, rowLen));
+    } else w.addTensor(e.name, GGMLType.F32, [...e.shape].reverse(), new Uint8Array(data.buffer));
   }
   return w;
 }

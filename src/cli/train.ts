@@ -1,0 +1,61 @@
+/**
+ * `edgellm train [--preset default] [--out models] [--work DIR] [--steps N] [--resume]
+ *  [--threads 1|2] [--no-progress]`: runs the training recipe of a preset end to end (data ->
+ * BPE -> SFT on the WASM kernels -> GGUF F32 + Q8_0) with a progress bar (step, loss, tok/s,
+ * ETA) and checkpoints in the work directory; --resume continues an interrupted run exactly.
+ */
+import type { Command } from "commander";
+import { InputError } from "../errors.js";
+import { runPipeline } from "../train/pipeline.js";
+import { presetByName, PRESETS } from "../train/presets.js";
+
+function positiveInt(v: string, field: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InputError(`--${field} must be a positive integer, got '${v}'`, { field });
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command("train")
+    .description("train a model from the synthetic corpus and export it as GGUF (F32 and Q8_0)")
+    .option("-p, --preset <name>", `training recipe (${Object.keys(PRESETS).join(", ")})`, "default")
+    .option("-o, --out <dir>", "where the GGUF files go", "models")
+    .option("--work <dir>", "checkpoint and tokenizer directory (default build/train/<preset>)")
+    .option("--steps <n>", "optimisation steps (default: the preset's)")
+    .option("--resume", "continue from the checkpoint in the work directory")
+    .option("--threads <n>", "threads (1 or 2); results do not depend on it", "2")
+    .option("--no-progress", "no progress bar")
+    .action(
+      async (o: {
+        preset: string;
+        out: string;
+        work?: string;
+        steps?: string;
+        resume?: boolean;
+        threads: string;
+        progress: boolean;
+      }) => {
+        const preset = presetByName(o.preset);
+        const log = (s: string) => process.stderr.write(`${s}\n`);
+        const s = await runPipeline({
+          preset,
+          outDir: o.out,
+          workDir: o.work ?? `build/train/${preset.name}`,
+          steps: o.steps === undefined ? undefined : positiveInt(o.steps, "steps"),
+          resume: o.resume ?? false,
+          threads: positiveInt(o.threads, "threads"),
+          progress: o.progress && process.stderr.isTTY !== false,
+          log,
+        });
+        const lines = [
+          `params ${s.params}, ${s.steps} steps of ${s.batch}x${s.seqLen} tokens (${s.trainTokens} tokens)`,
+          `training ${s.trainSeconds.toFixed(0)} s at ${Math.round(s.tokensPerSec)} tok/s on ${s.threads} thread(s); total ${s.totalSeconds.toFixed(0)} s`,
+          `final train loss ${s.finalTrainLoss.toFixed(4)}, validation loss ${s.valLoss.toFixed(4)}`,
+          ...s.files.map((f) => `wrote ${f}`),
+        ];
+        process.stdout.write(lines.join("\n") + "\n");
+      },
+    );
+}
