@@ -6,27 +6,34 @@
 //   as row-interleaved pairs (see q8_0.ts).
 //   Q5_K only: [592,720) 4 x 32 B fifth bits, per pair k two 16-byte vectors; vector m>>2 holds,
 //   at the byte position of chunk m's nibble byte, the low element's 5th bit in bit m&3 and the
-//   high element's in bit (m&3)+4.
+//   high element's in bit (m&3)+4. Nibble and qh bytes of both types are in i16-lane order
+//   (repack.ts pos16).
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
 import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
 
+/** Q5_K chunk m = 4*(vector index) + b of a pair (i16-lane byte order like Q4_K; h = the qh
+ *  vector, whose byte at a nibble byte's position holds the low element's 5th bit in bit b and
+ *  the high element's in bit b+4): the dots of the low (upper = false: sub-block 2k, activation
+ *  pairs from lo) or high (sub-block 2k+1, from hi) elements, added to s. Odd chunks use the
+ *  upper two i32 lanes of lo/hi. m = i16 splat 0x0f, b4 = i16 splat 0x10. */
 // @ts-ignore: decorator
-@inline function dot8(v: v128, x: usize): v128 {
-  return i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v), v128.load32_splat(x)),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v), v128.load32_splat(x, 4)),
-  );
-}
-
-/** Q5_K chunk m's low (sub-block 2k) or high (2k+1) elements with their 5th bits (byte order
- *  as q8_0.ts); m4 = splat 0x0f, b4 = splat 0x10 (i8). */
-// @ts-ignore: decorator
-@inline function quants5(v: v128, h: v128, m: i32, upper: bool, m4: v128, b4: v128): v128 {
-  const q = upper ? v128.and(i16x8.shr_u(v, 4), m4) : v128.and(v, m4);
-  const b = m & 3;
-  const hb = upper ? i16x8.shr_u(h, b) : i16x8.shl(h, 4 - b); // bits never cross into the 0x10 of a neighbour byte after masking
-  return v128.or(q, v128.and(hb, b4));
+@inline function five(v: v128, h: v128, b: i32, lo: v128, hi: v128, upper: bool, m: v128, b4: v128, s: v128): v128 {
+  const odd = (b & 1) != 0;
+  let q0: v128, q1: v128, x0: v128, x1: v128;
+  if (!upper) {
+    q0 = v128.or(v128.and(v, m), v128.and(i16x8.shl(h, 4 - b), b4)); // even bytes: bit b -> 4
+    q1 = v128.or(v128.and(i16x8.shr_u(v, 8), m), v128.and(i16x8.shr_u(h, 4 + b), b4)); // odd: bit 8+b
+    x0 = odd ? v128.shuffle<i32>(lo, lo, 2, 2, 2, 2) : v128.shuffle<i32>(lo, lo, 0, 0, 0, 0);
+    x1 = odd ? v128.shuffle<i32>(lo, lo, 3, 3, 3, 3) : v128.shuffle<i32>(lo, lo, 1, 1, 1, 1);
+  } else {
+    q0 = v128.or(v128.and(i16x8.shr_u(v, 4), m), v128.and(i16x8.shr_u(h, b), b4)); // bit b+4
+    q1 = v128.or(i16x8.shr_u(v, 12), v128.and(i16x8.shr_u(h, 8 + b), b4)); // bit 12+b
+    x0 = odd ? v128.shuffle<i32>(hi, hi, 2, 2, 2, 2) : v128.shuffle<i32>(hi, hi, 0, 0, 0, 0);
+    x1 = odd ? v128.shuffle<i32>(hi, hi, 3, 3, 3, 3) : v128.shuffle<i32>(hi, hi, 1, 1, 1, 1);
+  }
+  s = i32x4.add(s, i32x4.dot_i16x8_s(q0, x0));
+  return i32x4.add(s, i32x4.dot_i16x8_s(q1, x1));
 }
 
 /** Q4_K chunk (16 B at q, i16-lane byte order, see repack.ts pos16): adds the low-nibble dots
@@ -43,9 +50,9 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
 }
 
 /** Integer part of one super-block for one token: sum_j sc_j*dot_j (i32x4, one lane per row).
- *  m16 = i16 splat 0x0f (Q4_K); m4/b4 = i8 splats 0x0f/0x10 (Q5_K). */
+ *  m16 = i16 splat 0x0f; b4 = i16 splat 0x10 (Q5_K fifth bit). */
 // @ts-ignore: decorator
-@inline function sbDot(p: usize, xb: usize, QH: usize, high: bool, m16: v128, m4: v128, b4: v128): v128 {
+@inline function sbDot(p: usize, xb: usize, QH: usize, high: bool, m16: v128, b4: v128): v128 {
   let sumi = i32x4.splat(0);
   for (let k: usize = 0; k < 4; k++) {
     const q = p + 80 + (k << 7);
@@ -71,32 +78,24 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
         c = i32x4.add(c, i32x4.dot_i16x8_s(i16x8.shr_u(v1, 12), v128.shuffle<i32>(hi, hi, 3, 3, 3, 3)));
       }
     } else {
-      const h0 = v128.load(p + QH + (k << 5));
-      const h1 = v128.load(p + QH + (k << 5), 16);
-      let v = v128.load(q);
-      a = dot8(quants5(v, h0, 0, false, m4, b4), x);
-      c = dot8(quants5(v, h0, 0, true, m4, b4), x + 64);
-      v = v128.load(q, 16);
-      a = i32x4.add(a, dot8(quants5(v, h0, 1, false, m4, b4), x + 8));
-      c = i32x4.add(c, dot8(quants5(v, h0, 1, true, m4, b4), x + 72));
-      v = v128.load(q, 32);
-      a = i32x4.add(a, dot8(quants5(v, h0, 2, false, m4, b4), x + 16));
-      c = i32x4.add(c, dot8(quants5(v, h0, 2, true, m4, b4), x + 80));
-      v = v128.load(q, 48);
-      a = i32x4.add(a, dot8(quants5(v, h0, 3, false, m4, b4), x + 24));
-      c = i32x4.add(c, dot8(quants5(v, h0, 3, true, m4, b4), x + 88));
-      v = v128.load(q, 64);
-      a = i32x4.add(a, dot8(quants5(v, h1, 4, false, m4, b4), x + 32));
-      c = i32x4.add(c, dot8(quants5(v, h1, 4, true, m4, b4), x + 96));
-      v = v128.load(q, 80);
-      a = i32x4.add(a, dot8(quants5(v, h1, 5, false, m4, b4), x + 40));
-      c = i32x4.add(c, dot8(quants5(v, h1, 5, true, m4, b4), x + 104));
-      v = v128.load(q, 96);
-      a = i32x4.add(a, dot8(quants5(v, h1, 6, false, m4, b4), x + 48));
-      c = i32x4.add(c, dot8(quants5(v, h1, 6, true, m4, b4), x + 112));
-      v = v128.load(q, 112);
-      a = i32x4.add(a, dot8(quants5(v, h1, 7, false, m4, b4), x + 56));
-      c = i32x4.add(c, dot8(quants5(v, h1, 7, true, m4, b4), x + 120));
+      // Q5_K: the same i16-lane nibbles plus fifth bits from the two qh vectors of pair k
+      a = i32x4.splat(0);
+      c = i32x4.splat(0);
+      // a loop over the two qh vectors (not unrolled) keeps V8 from hoisting all 32 loads of
+      // the pair to the top and spilling them
+      for (let vi: usize = 0; vi < 2; vi++) {
+        const h = v128.load(p + QH + (k << 5) + (vi << 4));
+        const qv = q + (vi << 6);
+        const xv = x + (vi << 5);
+        a = five(v128.load(qv), h, 0, v128.load(xv), v128.load(xv, 64), false, m16, b4, a);
+        c = five(v128.load(qv), h, 0, v128.load(xv), v128.load(xv, 64), true, m16, b4, c);
+        a = five(v128.load(qv, 16), h, 1, v128.load(xv), v128.load(xv, 64), false, m16, b4, a);
+        c = five(v128.load(qv, 16), h, 1, v128.load(xv), v128.load(xv, 64), true, m16, b4, c);
+        a = five(v128.load(qv, 32), h, 2, v128.load(xv, 16), v128.load(xv, 80), false, m16, b4, a);
+        c = five(v128.load(qv, 32), h, 2, v128.load(xv, 16), v128.load(xv, 80), true, m16, b4, c);
+        a = five(v128.load(qv, 48), h, 3, v128.load(xv, 16), v128.load(xv, 80), false, m16, b4, a);
+        c = five(v128.load(qv, 48), h, 3, v128.load(xv, 16), v128.load(xv, 80), true, m16, b4, c);
+      }
     }
     sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
     sumi = i32x4.add(sumi, i32x4.mul(c, u8x4(p + 20 + (k << 3))));
@@ -117,10 +116,10 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
 
 /** One group, one token, nsb super-blocks. */
 // @ts-ignore: decorator
-@inline function group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, GB: usize, high: bool, m16: v128, m4: v128, b4: v128, fm: v128, fs: v128): v128 {
+@inline function group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, GB: usize, high: bool, m16: v128, b4: v128, fm: v128, fs: v128): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
-    const sumi = sbDot(p, xq + (<usize>b << 9), 592, high, m16, m4, b4);
+    const sumi = sbDot(p, xq + (<usize>b << 9), 592, high, m16, b4);
     const summ = sbMin(p, xs + (<usize>b << 6));
     const dx = v128.load32_splat(xd + (<usize>b << 2));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx)));
@@ -131,15 +130,15 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
 }
 
 export function matvec_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), b4 = i16x8.splat(<i16>opaque(0x10, rows));
   const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false, m16, m4, b4, fm, fs));
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false, m16, b4, fm, fs));
 }
 
 export function matvec_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), b4 = i16x8.splat(<i16>opaque(0x10, rows));
   const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m16, m4, b4, fm, fs));
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m16, b4, fm, fs));
 }
 
 /** Dots of one sub-block (8 chunks at q, low or high nibbles) with 4 tokens' activations
@@ -218,11 +217,11 @@ export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
 }
 
 export function matmul_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), b4 = i16x8.splat(<i16>opaque(0x10, rows));
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
-      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 720, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 720, true, m16, m4, b4, fm, fs));
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group(w + <usize>g * <usize>nsb * 720, xq + (tt << 9), xd + (tt << 2), xs + (tt << 6), nsb, 720, true, m16, b4, fm, fs));
     }
 }

@@ -13,7 +13,7 @@
 import { GGMLType } from "../../gguf/types.js";
 import { fp16ToFp32 } from "../../quant/f16.js";
 import { scaleMinK4 } from "./kquant-fields.js";
-import { pos } from "./repack.js";
+import { pos, pos16 } from "./repack.js";
 
 const fr = Math.fround;
 
@@ -80,7 +80,8 @@ export function unpackQ4x(type: GGMLType, p: Uint8Array, cols: number, row: numb
   }
 }
 
-/** Q5_K: the Q4_K layout (592 B per group and super-block) plus 128 B of fifth bits. */
+/** Q5_K: the Q4_K layout (592 B per group and super-block, i16-lane byte order) plus 128 B of
+ *  fifth bits at the same byte positions. */
 export function repackQ5K(src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
   const nb = cols / 256;
   for (let r = 0; r < rows; r++) {
@@ -100,7 +101,7 @@ export function repackQ5K(src: Uint8Array, rows: number, cols: number, rowBytes:
       for (let k = 0; k < 4; k++)
         for (let l = 0; l < 32; l++) {
           const m = l >> 2;
-          const p = pos(ri, l & 3);
+          const p = pos16(ri, l & 3);
           dst[o + 80 + 128 * k + 16 * m + p] = src[s + 48 + 32 * k + l]!;
           const h = src[s + 16 + l]!;
           const hp = o + 592 + 32 * k + 16 * (m >> 2) + p;
@@ -125,7 +126,7 @@ export function unpackQ5K(p: Uint8Array, cols: number, row: number, out: Float32
       const m2 = fr(dmin * p[o + 48 + 4 * (2 * k + 1) + ri]!);
       for (let l = 0; l < 32; l++) {
         const m = l >> 2;
-        const ps = pos(ri, l & 3);
+        const ps = pos16(ri, l & 3);
         const v = p[o + 80 + 128 * k + 16 * m + ps]!;
         const h = p[o + 592 + 32 * k + 16 * (m >> 2) + ps]!;
         const q0 = (v & 15) | (((h >> (m & 3)) & 1) << 4);
