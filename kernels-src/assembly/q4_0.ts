@@ -71,6 +71,17 @@ export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   }
 }
 
+/** One token's dots with a chunk's four quant vectors; x = the token's activation at the chunk. */
+// @ts-ignore: decorator
+@inline function tok4(q0: v128, q1: v128, q2: v128, q3: v128, x: usize, s: v128): v128 {
+  const lo = v128.load64_zero(x);
+  const hi = v128.load64_zero(x, 32);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(q0, v128.shuffle<i32>(lo, lo, 0, 0, 0, 0)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(q1, v128.shuffle<i32>(lo, lo, 1, 1, 1, 1)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(q2, v128.shuffle<i32>(hi, hi, 0, 0, 0, 0)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(q3, v128.shuffle<i32>(hi, hi, 1, 1, 1, 1)));
+}
+
 /** Y[t][r] for nTok tokens, 4 tokens per weight pass (each chunk unpacked once for 4 tokens).
  *  Token strides: xq nb*64 bytes, xd and xs nb*4, y rows*4. Tail tokens use matvec_q4_0, whose
  *  per-row summation order is the same, so results do not depend on the token count split. */
@@ -92,28 +103,18 @@ export function matmul_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
         let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
         const x1 = x0 + xqs, x2 = x1 + xqs, x3 = x2 + xqs;
         for (let k: usize = 0; k < 64; k += 16) {
+          // per token, the chunk's 2 low and 2 high column pairs come from one vector load each
+          // and are broadcast by shuffles (16 broadcast loads get hoisted and spilled by V8)
           const v = v128.load(p + k, 8);
           const xo = k >> 1;
-          let q = v128.and(v, m);
-          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo)));
-          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo)));
-          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo)));
-          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo)));
-          q = v128.and(i16x8.shr_u(v, 8), m);
-          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo, 4)));
-          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo, 4)));
-          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo, 4)));
-          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo, 4)));
-          q = v128.and(i16x8.shr_u(v, 4), m);
-          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo, 32)));
-          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo, 32)));
-          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo, 32)));
-          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo, 32)));
-          q = i16x8.shr_u(v, 12);
-          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(q, v128.load32_splat(x0 + xo, 36)));
-          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(q, v128.load32_splat(x1 + xo, 36)));
-          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(q, v128.load32_splat(x2 + xo, 36)));
-          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(q, v128.load32_splat(x3 + xo, 36)));
+          const q0 = v128.and(v, m);
+          const q1 = v128.and(i16x8.shr_u(v, 8), m);
+          const q2 = v128.and(i16x8.shr_u(v, 4), m);
+          const q3 = i16x8.shr_u(v, 12);
+          s0 = tok4(q0, q1, q2, q3, x0 + xo, s0);
+          s1 = tok4(q0, q1, q2, q3, x1 + xo, s1);
+          s2 = tok4(q0, q1, q2, q3, x2 + xo, s2);
+          s3 = tok4(q0, q1, q2, q3, x3 + xo, s3);
         }
         const dw = f16x4(p, fm, fs);
         s0 = i32x4.sub(s0, i32x4.shl(v128.load32_splat(ps), 3));
