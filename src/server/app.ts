@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import type { LLM } from "../engine/llm.js";
+import { InputError } from "../errors.js";
 import { ApiError, badRequest, toApiError } from "./openai/errors.js";
 import { Metrics } from "./metrics.js";
 import { registerChat } from "./routes/chat.js";
@@ -19,7 +20,10 @@ export interface ServerOptions {
   modelId?: string;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  /** Sequences allowed to wait beyond the running ones before 429 (default 64). */
+  /**
+   * Sequences allowed to wait for a free slot (beyond the `parallel` running ones) before new
+   * requests get 429 (default 64; 0 = never queue: a request that cannot start at once is refused).
+   */
   maxQueue?: number;
   logger?: boolean;
 }
@@ -45,6 +49,7 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   const metrics = new Metrics(llm.engine);
   const modelId = opts.modelId ?? llm.name;
   const maxQueue = opts.maxQueue ?? 64;
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new InputError(`maxQueue must be a non-negative integer, got ${maxQueue}`, { field: "maxQueue" });
   let draining = false;
 
   const ctx: ServerContext = {
@@ -56,8 +61,13 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
       if (prompt.length >= llm.contextSize) {
         throw badRequest(`this model's maximum context length is ${llm.contextSize} tokens; the prompt has ${prompt.length}`, "messages", "context_length_exceeded");
       }
+      // Sequences not running once this request's n join: those beyond the free slots wait.
       const s = llm.engine.stats();
-      if (s.waiting + n > maxQueue) throw new ApiError(429, `too many requests waiting (${s.waiting}); retry later`, "rate_limit_error", null, "rate_limit_exceeded");
+      const slots = Math.max(0, llm.engine.scheduler.opts.maxSeqs - s.running);
+      const wouldWait = Math.max(0, s.waiting + n - slots);
+      if (wouldWait > maxQueue) {
+        throw new ApiError(429, `too many requests: ${s.running} running, ${s.waiting} waiting (queue limit ${maxQueue}); retry later`, "rate_limit_error", null, "rate_limit_exceeded");
+      }
       return prompt;
     },
     streamError(sse, e, endpoint) {
