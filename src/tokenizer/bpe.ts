@@ -34,12 +34,12 @@ export class BpeModel {
   /** Append the ids of one raw-text fragment (no special tokens inside) to `out`. */
   encodeFragment(text: string, out: number[]): void {
     for (const piece of preTokenize(text, this.pre)) {
-      const word = byteEncode(piece);
-      let ids = this.cache.get(word);
+      // Keyed by the raw piece, so a hit skips the UTF-8 + byte-char encoding too.
+      let ids = this.cache.get(piece);
       if (ids === undefined) {
-        ids = this.encodeWord(word);
+        ids = this.encodeWord(byteEncode(piece));
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-        this.cache.set(word, ids);
+        this.cache.set(piece, ids);
       }
       for (let i = 0; i < ids.length; i++) out.push(ids[i]);
     }
