@@ -142,6 +142,26 @@ function indexWithMarkers(
 }
 const markerIndexes = new WeakMap<object, Map<string, VocabIndex>>();
 
+/**
+ * Compile the tool grammar once and hand out fresh matchers (one per sample: a matcher holds
+ * state) that share the token grammar and its mask cache. undefined for tool_choice "none".
+ */
+export function toolConstraintFactory(
+  tools: ToolDefinition[],
+  toolChoice: ToolChoice,
+  format: ToolFormat | ToolFormatName,
+  vocab: TokenVocab & { tokenId?(t: string): number | undefined },
+  parallel = true,
+): (() => GrammarMatcher | LazyGrammarMatcher) | undefined {
+  const spec = gbnfForTools(tools, toolChoice, format, parallel);
+  if (!spec) return undefined;
+  const tg = new TokenGrammar(parseGBNF(spec.gbnf), indexWithMarkers(vocab, spec.markers));
+  const triggers = spec.triggers;
+  return triggers
+    ? () => new LazyGrammarMatcher(tg, triggers, { atStart: spec.atStart })
+    : () => new GrammarMatcher(tg);
+}
+
 /** A matcher for tool calls (lazy for tool_choice auto), or undefined for tool_choice "none". */
 export function grammarForTools(
   tools: ToolDefinition[],
@@ -150,10 +170,5 @@ export function grammarForTools(
   vocab: TokenVocab & { tokenId?(t: string): number | undefined },
   parallel = true,
 ): GrammarMatcher | LazyGrammarMatcher | undefined {
-  const spec = gbnfForTools(tools, toolChoice, format, parallel);
-  if (!spec) return undefined;
-  const tg = new TokenGrammar(parseGBNF(spec.gbnf), indexWithMarkers(vocab, spec.markers));
-  return spec.triggers
-    ? new LazyGrammarMatcher(tg, spec.triggers, { atStart: spec.atStart })
-    : new GrammarMatcher(tg);
+  return toolConstraintFactory(tools, toolChoice, format, vocab, parallel)?.();
 }

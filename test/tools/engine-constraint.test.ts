@@ -34,7 +34,7 @@ before(async () => {
     weightStd: 0.5,
     tiedEmbeddings: true,
   });
-  llm = await loadLLM(path, { kernels: "ts", parallel: 4, contextSize: 512 });
+  llm = await loadLLM(path, { threads: 1, parallel: 4, contextSize: 512 });
 });
 
 after(async () => {

@@ -9,6 +9,8 @@ import { validateChat } from "../openai/validate.js";
 import type { ChatLogprob, ChatRequest, SamplingFields, Usage } from "../openai/types.js";
 import type { ServerContext } from "../app.js";
 import { ThinkingAccount, chatKwargs, splitMessage, strategyChat, thinkingOptions } from "../../reasoning/server-chat.js";
+import { toolTurn } from "../tools.js";
+import { mcpToolsOf, serverToolChat } from "../mcp.js";
 
 export function genOptions(r: SamplingFields, prompt: number[], llm: LLM): GenerateOptions {
   const room = llm.contextSize - prompt.length;
@@ -47,8 +49,11 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
     const { llm, metrics } = ctx;
     const r: ChatRequest = validateChat(request.body, ctx.models);
     const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
-    const prompt = ctx.admit(llm.encodeChat(r.messages, chatKwargs(th)), th?.strategy?.samples ?? r.n);
-    const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.topLogprobs, ...thinkingOptions(llm, th) };
+    // tools / tool_choice / response_format / tool messages (server/tools.ts); undefined when unused.
+    const tt = toolTurn(llm, request.body, r, chatKwargs(th), mcpToolsOf(ctx));
+    const prompt = ctx.admit(tt?.prompt ?? llm.encodeChat(r.messages, chatKwargs(th)), th?.strategy?.samples ?? r.n);
+    const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.topLogprobs, ...thinkingOptions(llm, th), ...tt?.options() };
+    if (tt?.f.serverTools) return serverToolChat(ctx, reply, r, tt, opts);
     const acct = th ? new ThinkingAccount(llm, prompt) : undefined;
     const id = newId("chatcmpl");
     const created = Math.floor(Date.now() / 1000);
@@ -82,14 +87,19 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
             const lp = c.logprob ? [chatLogprob(llm, c.logprob, c.top ?? [])] : null;
             const d = acct ? acct.push(c.index, c.token, c.text) : { reasoning: "", content: c.text };
             if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
-            if (d.content || lp) chunk(c.index, { content: d.content }, lp, null);
+            if (tt) {
+              const ds = tt.push(c.index, d.content);
+              if (lp && ds.length === 0) ds.push({ content: "" });
+              ds.forEach((delta, k) => chunk(c.index, delta, k === 0 ? lp : null, null));
+            } else if (d.content || lp) chunk(c.index, { content: d.content }, lp, null);
           } else {
             const d = acct ? acct.finish(c.index, c.text) : { reasoning: "", content: c.text };
             if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
-            if (d.content) chunk(c.index, { content: d.content }, null, null);
+            const end = tt ? tt.end(c.index, c.reason === "length" ? "length" : "stop") : undefined;
+            for (const delta of tt ? [...tt.push(c.index, d.content), ...end!.deltas] : d.content ? [{ content: d.content }] : []) chunk(c.index, delta, null, null);
             usage.completion += c.completionTokens;
             usage.cached = Math.max(usage.cached, c.cachedTokens);
-            chunk(c.index, {}, null, c.reason === "length" ? "length" : "stop");
+            chunk(c.index, {}, null, end?.finish_reason ?? (c.reason === "length" ? "length" : "stop"));
           }
         });
         if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() } });
@@ -119,12 +129,11 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
     return {
       ...base,
       object: "chat.completion",
-      choices: choices.map((c) => ({
-        index: c.index,
-        message: acct ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null } : { role: "assistant", content: c.text, refusal: null },
-        logprobs: r.topLogprobs !== undefined ? { content: c.logprobs } : null,
-        finish_reason: c.finish,
-      })),
+      choices: choices.map((c) => {
+        const message = acct ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null } : { role: "assistant", content: c.text, refusal: null };
+        const t = tt?.message(message.content, c.finish); // tool calls parsed from the content
+        return { index: c.index, message: { ...message, ...t?.message }, logprobs: r.topLogprobs !== undefined ? { content: c.logprobs } : null, finish_reason: t?.finish_reason ?? c.finish };
+      }),
       usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() },
     };
   });

@@ -1,0 +1,95 @@
+/**
+ * Tools the server offers itself (`edgellm serve --mcp <config.json>`: tools of MCP servers).
+ *
+ * Behaviour: a chat request that brings no `tools` of its own (and no json response_format, and
+ * tool_choice is not "none") is offered the server's tools. The server then runs the agent loop
+ * itself: the model's calls are executed on the MCP servers, the results are fed back as
+ * `role: "tool"` messages, and the model is asked again, until it answers without a call or
+ * `MAX_STEPS` model calls were made (the last one without tools, so it must answer). The client
+ * gets the final answer as an ordinary assistant message (finish_reason "stop"/"length"); the
+ * calls that ran are listed in the extension field `tool_trace`. A streaming request gets the
+ * final answer as one content delta once the loop ends. Requests with their own `tools` are not
+ * affected: their calls go back to the client as usual.
+ */
+import type { FastifyReply } from "fastify";
+import type { GenerateOptions } from "../engine/llm.js";
+import { runAgent, type AgentModel } from "../tools/agent.js";
+import { parseToolCalls } from "../tools/parse.js";
+import type { ToolSet } from "../tools/registry.js";
+import type { ServerContext } from "./app.js";
+import { newId } from "./drive.js";
+import type { ChatRequest } from "./openai/types.js";
+import { usageOf } from "./routes/chat.js";
+import { SseWriter } from "./sse.js";
+import { ToolTurn } from "./tools.js";
+
+/** Model calls per request at most (the last is made without tools). */
+export const MAX_STEPS = 6;
+
+const serverTools = new WeakMap<ServerContext, ToolSet>();
+
+/** Offer `tools` to requests without tools of their own (see the file header). */
+export function setServerTools(ctx: ServerContext, tools: ToolSet): void {
+  serverTools.set(ctx, tools);
+}
+
+export function mcpToolsOf(ctx: ServerContext): ToolSet | undefined {
+  return serverTools.get(ctx);
+}
+
+export interface ToolTraceEntry {
+  name: string;
+  arguments: string;
+  result: string;
+}
+
+/** Run the server-side agent loop for one request and answer it (JSON or SSE). */
+export async function serverToolChat(ctx: ServerContext, reply: FastifyReply, r: ChatRequest, first: ToolTurn, opts: GenerateOptions): Promise<unknown> {
+  const { llm, metrics } = ctx;
+  const ac = new AbortController();
+  const onClose = () => !reply.raw.writableFinished && ac.abort();
+  reply.raw.on("close", onClose);
+  const usage = { prompt: first.prompt.length, completion: 0, cached: 0 };
+  let finish = "stop";
+  const model: AgentModel = async (messages, tools, toolChoice) => {
+    const turn = new ToolTurn(llm, { ...first.f, tools: tools.length ? tools : undefined, toolChoice: tools.length ? toolChoice : "none" }, messages, first.kwargs);
+    ctx.admit(turn.prompt, 1);
+    const out = await llm.complete(turn.prompt, { ...opts, ...turn.options(), n: 1, signal: ac.signal });
+    const ch = out.choices[0];
+    usage.completion += out.usage.completionTokens;
+    usage.cached = Math.max(usage.cached, out.usage.cachedTokens);
+    finish = ch.finishReason === "length" ? "length" : "stop";
+    return turn.callsTools ? parseToolCalls(ch.text, turn.format) : { content: ch.text.trim(), toolCalls: [] };
+  };
+  const trace: ToolTraceEntry[] = [];
+  let result;
+  try {
+    result = await runAgent({
+      model,
+      tools: first.f.serverTools!,
+      messages: first.messages,
+      maxSteps: MAX_STEPS,
+      toolChoice: first.f.toolChoice,
+      signal: ac.signal,
+      onEvent: (e) => e.type === "tool_result" && trace.push({ name: e.call.function.name, arguments: e.call.function.arguments, result: e.result }),
+    });
+  } finally {
+    reply.raw.off("close", onClose);
+  }
+  if (ac.signal.aborted) return reply.code(499).send();
+  metrics.requests.inc({ endpoint: "chat", status: "200" });
+  const base = { id: newId("chatcmpl"), created: Math.floor(Date.now() / 1000), model: r.model, system_fingerprint: "edgellm" };
+  const u = usageOf(usage.prompt, usage.completion, usage.cached);
+  if (!r.stream) {
+    return { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: result.final, refusal: null }, logprobs: null, finish_reason: finish }], usage: u, tool_trace: trace };
+  }
+  reply.hijack();
+  const sse = new SseWriter(reply.raw);
+  const chunk = (delta: object, f: string | null) => sse.send({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: f }] });
+  chunk({ role: "assistant", content: "" }, null);
+  if (result.final) chunk({ content: result.final }, null);
+  chunk({}, finish);
+  if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: u });
+  sse.end();
+  return undefined;
+}
