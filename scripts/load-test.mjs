@@ -25,14 +25,19 @@ const seconds = Math.min(600, Math.max(1, Number(a.seconds)));
 const maxTokens = Math.min(1024, Math.max(1, Number(a["max-tokens"]) | 0));
 const headers = { "content-type": "application/json", ...(a["api-key"] ? { authorization: `Bearer ${a["api-key"]}` } : {}) };
 
-async function rss() {
+async function metric(re) {
   const t = await (await fetch(new URL("/metrics", url))).text();
-  const m = /^edgellm_process_\w*resident_memory_bytes ([0-9.e+]+)$/m.exec(t);
+  const m = re.exec(t);
   return m ? Number(m[1]) : NaN;
 }
+const rss = () => metric(/^edgellm_process_\w*resident_memory_bytes ([0-9.e+]+)$/m);
+// Server CPU seconds (all threads): tokens per CPU-second is steadier than tokens per wall second
+// on a machine shared with other work.
+const cpu = () => metric(/^edgellm_process_cpu_seconds_total ([0-9.e+]+)$/m);
 
 const model = a.model ?? (await (await fetch(new URL("/v1/models", url), { headers })).json()).data[0].id;
 const rss0 = await rss();
+const cpu0 = await cpu();
 const lat = [];
 const ttft = [];
 let tokens = 0;
@@ -81,6 +86,7 @@ async function client(i) {
 await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
 const wall = (performance.now() - t0) / 1000;
 const rss1 = await rss();
+const cpuS = (await cpu()) - cpu0;
 const pct = (xs, p) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((x, y) => x - y);
@@ -90,5 +96,5 @@ const mib = (b) => (b / 2 ** 20).toFixed(1);
 console.log(
   `clients ${clients} | ${wall.toFixed(1)} s | requests ${lat.length} (errors ${errors}) | ${(tokens / wall).toFixed(1)} tok/s aggregate | ` +
     `latency p50 ${pct(lat, 50).toFixed(0)} ms p99 ${pct(lat, 99).toFixed(0)} ms | TTFT p50 ${pct(ttft, 50).toFixed(0)} ms p99 ${pct(ttft, 99).toFixed(0)} ms | ` +
-    `server RSS ${mib(rss0)} -> ${mib(rss1)} MiB`,
+    `server CPU ${cpuS.toFixed(1)} s (${(tokens / cpuS).toFixed(1)} tok/CPU-s) | server RSS ${mib(rss0)} -> ${mib(rss1)} MiB`,
 );
