@@ -5,12 +5,18 @@
  * thinking included) and wall time, for every strategy x samples x thinking-budget combination:
  * the accuracy-versus-compute curve of test-time reasoning (src/reasoning/eval-sweep.ts).
  * Greedy alone (the default) is plain model accuracy.
+ *
+ * `edgellm eval -m <file> --task arithmetic --n 500 [--json]`: greedy exact match of the final
+ * answer on the first n held-out problems of the default model's test split, by operation and
+ * digit count (src/train/eval/arithmetic.ts).
  */
 import type { Command } from "commander";
+import { InputError } from "../errors.js";
 import { loadLLM } from "../engine/llm.js";
 import { loadTask } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
   model: string;
@@ -27,6 +33,7 @@ interface EvalOptions {
   plot?: string;
   kernels: string;
   threads?: string;
+  n?: string;
 }
 
 export function register(program: Command): void {
@@ -53,7 +60,9 @@ export function register(program: Command): void {
     .option("--plot <file.svg>", "draw accuracy vs tokens per question")
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
+    .option("--n <n>", "greedy exact match on n held-out problems, by operation and digit count")
     .action(async (o: EvalOptions) => {
+      if (o.n !== undefined) return breakdown(o);
       const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));
       const parallel = Math.max(1, ...configs.map((c) => (c.strategy === "greedy" ? 1 : (c.samples ?? 8))));
@@ -74,4 +83,33 @@ export function register(program: Command): void {
         await llm.close();
       }
     });
+}
+
+/** --n: the per-operation, per-digit-count greedy report. */
+async function breakdown(o: EvalOptions): Promise<void> {
+  if (o.task !== "arithmetic")
+    throw new InputError(`--n supports --task arithmetic only, got '${o.task}'`, { field: "task" });
+  const items = arithmeticTestItems(parsePositiveInt("--n", o.n!));
+  const concurrency = 8;
+  const llm = await loadLLM(o.model, {
+    kernels: o.kernels as "wasm" | "ts",
+    threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+    parallel: concurrency,
+  });
+  try {
+    const r = await evalArithmetic(llm, items, {
+      maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
+      concurrency,
+      onDone: process.stderr.isTTY ? (d, n) => process.stderr.write(`\r${d}/${n}`) : undefined,
+    });
+    if (process.stderr.isTTY) process.stderr.write("\n");
+    if (o.json) {
+      const { results, ...summary } = r;
+      process.stdout.write(
+        JSON.stringify({ model: o.model, task: o.task, ...summary, results }, null, 1) + "\n",
+      );
+    } else process.stdout.write(formatArithReport(r));
+  } finally {
+    await llm.close();
+  }
 }

@@ -77,7 +77,7 @@ export const PRESETS: Record<string, Preset> = {
       heads: 4,
       kvHeads: 2,
       ffn: 64,
-      ctx: 64,
+      ctx: 256,
       ropeBase: 10000,
       normEps: 1e-5,
       tied: true,
