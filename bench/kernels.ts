@@ -2,8 +2,10 @@
  * Kernel benchmark: GB/s of weights and GFLOP/s per op, type and thread count, plus the memory-read
  * ceiling measured in the same run, as a table.
  *   node <outDir>/bench/kernels.js [--threads 1,2] [--quick] [--all] [--tokens 512]
- * matvec 11008x4096 (one token: bytes-bound), matmul T tokens x 4096 -> 4096 (prefill:
- * compute-bound; F32/Q8_0/Q4_0/Q4_K/Q6_K, all types with --all).
+ * matvec 11008x4096 (one token: bytes-bound), mv-llc 1024x4096 (weights stay in the last-level
+ * cache: the kernels' compute throughput), matmul T tokens x 4096 -> 4096 (prefill:
+ * compute-bound; F32/Q8_0/Q4_0/Q4_K/Q6_K, all types with --all). Matvec types are timed
+ * round-robin so that load swings on a shared machine affect all of them alike.
  * On a shared machine absolute times are noise, so each figure is given twice: from the best
  * (min) and the median of the repeats, and the matvec's GB/s as a ratio to the read ceiling
  * (min-based, same thread count). The "native" column repeats ggml AVX2 figures measured on the
@@ -11,6 +13,7 @@
  */
 import { GGMLType, ggmlTypeName, ggmlRowBytes } from "../src/gguf/types.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../src/kernels/wasm/wasm-kernel-set.js";
+import type { PreparedWeight } from "../src/kernels/kernel-set.js";
 import { loadavg } from "node:os";
 import { quantizeRowF16 } from "../src/quant/f16.js";
 import { quantizeRowBF16 } from "../src/quant/bf16.js";
@@ -127,17 +130,38 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
   const y = ks.alloc(R);
   const rx = rand(1);
   for (let i = 0; i < C; i++) x[i] = rx() - 0.5;
-  for (const t of MATVEC_TYPES) {
+  // Round-robin over types, one call each per round, so load swings on a shared machine hit
+  // every type alike (ratios between types stay meaningful).
+  const roundRobin = (ws: { w: PreparedWeight; name: string; bytes: number }[], rowsN: number, reps: number, shape: string, op: string) => {
+    const ts = ws.map(() => [] as number[]);
+    for (const { w } of ws) ks.matvec(w, x, y.subarray(0, rowsN)); // warm-up
+    for (let r = 0; r < reps; r++)
+      ws.forEach(({ w }, i) => {
+        const t0 = performance.now();
+        ks.matvec(w, x, y.subarray(0, rowsN));
+        ts[i]!.push(performance.now() - t0);
+      });
+    ws.forEach(({ name, bytes }, i) => {
+      const s = ts[i]!.sort((a, b) => a - b);
+      rows.push({ op, type: name, shape, threads, ms: [s[0]!, s[s.length >> 1]!], bytes, flops: 2 * rowsN * C, native: op === "matvec" ? NATIVE[name]?.[threads - 1] : undefined });
+    });
+  };
+  const big = MATVEC_TYPES.map((t) => {
     const bytes = weightBytes(t, R, C);
-    const w = ks.prepareWeight(t, bytes, R, C);
-    const ms = time(() => ks.matvec(w, x, y), quick ? 5 : 30);
-    const name = ggmlTypeName(t);
-    rows.push({ op: "matvec", type: name, shape: `${R}x${C}`, threads, ms, bytes: bytes.length, flops: 2 * R * C, native: NATIVE[name]?.[threads - 1] });
-  }
+    return { w: ks.prepareWeight(t, bytes, R, C), name: ggmlTypeName(t), bytes: bytes.length };
+  });
+  roundRobin(big, R, quick ? 5 : 30, `${R}x${C}`, "matvec");
+  // Compute throughput: weights small enough to stay in the last-level cache (1024x4096).
+  const RL = 1024;
+  const small = MATVEC_TYPES.map((t) => {
+    const bytes = weightBytes(t, RL, C);
+    return { w: ks.prepareWeight(t, bytes, RL, C), name: ggmlTypeName(t), bytes: bytes.length };
+  });
+  roundRobin(small, RL, quick ? 10 : 60, `${RL}x${C} (LLC)`, "mv-llc");
   const r1 = read(quick ? 3 : 15);
   if (r1[0] < readRow.ms[0]) readRow.ms = r1;
   const ceiling = (units * 65536) / readRow.ms[0] / 1e6;
-  for (let i = first; i < rows.length; i++) rows[i]!.ceiling = ceiling;
+  for (let i = first; i < rows.length; i++) if (rows[i]!.op === "matvec") rows[i]!.ceiling = ceiling;
   // Prefill: T tokens through a 4096x4096 weight.
   const N = 4096;
   const X = ks.alloc(T * C);
