@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option("-o, --out <dir>", "where the GGUF files go", "models")
     .option("--work <dir>", "checkpoint and tokenizer directory (default build/train/<preset>)")
     .option("--steps <n>", "optimisation steps (default: the preset's)")
+    .option("--stop-at <n>", "stop after step n (checkpoint + export); the schedule still spans --steps")
     .option("--resume", "continue from the checkpoint in the work directory")
     .option("--threads <n>", "threads (1 or 2); results do not depend on it", "2")
     .option("--no-progress", "no progress bar")
@@ -33,6 +34,7 @@ export function register(program: Command): void {
         out: string;
         work?: string;
         steps?: string;
+        stopAt?: string;
         resume?: boolean;
         threads: string;
         progress: boolean;
@@ -44,6 +46,7 @@ export function register(program: Command): void {
           outDir: o.out,
           workDir: o.work ?? `build/train/${preset.name}`,
           steps: o.steps === undefined ? undefined : positiveInt(o.steps, "steps"),
+          stopAt: o.stopAt === undefined ? undefined : positiveInt(o.stopAt, "stop-at"),
           resume: o.resume ?? false,
           threads: positiveInt(o.threads, "threads"),
           progress: o.progress && process.stderr.isTTY !== false,

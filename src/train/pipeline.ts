@@ -27,6 +27,9 @@ export interface PipelineOptions {
   outDir: string;
   /** override the preset's step count (changes the schedule, so resume needs the same value) */
   steps?: number;
+  /** stop (checkpoint and export) after this step; with --resume at the checkpoint's step it
+   *  just exports the checkpoint */
+  stopAt?: number;
   resume?: boolean;
   threads?: number;
   progress?: boolean;
@@ -132,6 +135,7 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
     batch: p.batch,
     seqLen: p.seqLen,
     steps,
+    stopAt: o.stopAt,
     lr: p.lr,
     clip: p.clip,
     seed: p.seed,
@@ -150,7 +154,10 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   const base = `edgellm-${p.name}`;
   const files = [join(o.outDir, `${base}-f32.gguf`), join(o.outDir, `${base}-q8_0.gguf`)];
   const extra: [string, string | number][] = [
-    ["general.description", `edgellm ${p.name} model: synthetic arithmetic + chat SFT, ${steps} steps`],
+    [
+      "general.description",
+      `edgellm ${p.name} model: synthetic arithmetic + chat SFT, ${r.step} of ${steps} steps`,
+    ],
   ];
   await exportGGUF(files[0], config, params, vocab, { name: base, type: "f32", extra });
   await exportGGUF(files[1], config, params, vocab, { name: base, type: "q8_0", extra });
