@@ -4,12 +4,13 @@
  * and the end-of-generation (EOG) set. The text lists and rules follow the reference build we test
  * against (node-llama-cpp's llama.cpp; src/llama-vocab.cpp in /work/llama.cpp is the same version).
  *
- * One known difference: when a vocabulary holds several texts of one role's list and the GGUF names
- * no id, the reference takes the first it meets while iterating its std::unordered_map (an order
- * set by the C++ library's string hash and bucket count); we take the first in list order. The EOG
- * set does not depend on that choice for EOT (every listed text is EOG anyway); it can for the FIM
- * pad/repo/separator roles (only the chosen one is EOG) and for which token is forced to CONTROL.
+ * When a vocabulary holds several texts of one role's list and the GGUF names no id, the reference
+ * takes the first it meets while iterating its std::unordered_map; cxx-map-order.ts reproduces
+ * that order (GNU libstdc++, the Linux builds), so the pick, and with it the FIM pad/repo/separator
+ * EOG ids and which token is forced to CONTROL, match. Vocabularies beyond that emulation's range
+ * (over 2.9M distinct texts) fall back to list order.
  */
+import { cxxMapOrder } from "./cxx-map-order.js";
 import { Attr } from "./vocab.js";
 
 /** Role -> candidate texts, in the reference's list order. */
@@ -118,15 +119,26 @@ export function detectSpecialIds(
   eos: number,
 ): { roles: RoleIds; eog: Set<number> } {
   const roles = { ...given };
+  // Position of each text's node in the reference's map iteration, computed only when needed.
+  let mapRank: Int32Array | null | undefined;
+  const rankOf = (text: string): number => {
+    if (mapRank === undefined) {
+      const order = cxxMapOrder(tokens, textToId.size === tokens.length);
+      mapRank = order ? new Int32Array(tokens.length).fill(-1) : null;
+      if (order && mapRank) for (let pos = 0; pos < order.length; pos++) mapRank[order[pos]] = pos;
+    }
+    return mapRank ? mapRank[tokens.indexOf(text)] : 0;
+  };
   for (const role of Object.keys(ROLE_TEXTS) as Role[]) {
     if (roles[role] >= 0) continue;
-    for (const t of ROLE_TEXTS[role]) {
-      const id = textToId.get(t);
-      if (id === undefined) continue;
-      roles[role] = id;
-      attrs[id] |= Attr.Control; // a role token is control even if the converter said otherwise
-      break;
-    }
+    const present = ROLE_TEXTS[role].filter((t) => textToId.has(t));
+    if (present.length === 0) continue;
+    // Several candidates: the first in map order (list order if the order is unavailable; the
+    // sort is stable).
+    if (present.length > 1) present.sort((a, b) => rankOf(a) - rankOf(b));
+    const id = textToId.get(present[0])!;
+    roles[role] = id;
+    attrs[id] |= Attr.Control; // a role token is control even if the converter said otherwise
   }
 
   // Control tokens named "...unused..." are marked UNUSED (as well as CONTROL).

@@ -47,16 +47,8 @@ export function refAttrs(ref: LlamaVocabModel, id: number): number {
   return m;
 }
 
-/**
- * Special ids, EOG set and attributes of every token vs the reference. `checkEot` = false where
- * several EOT texts exist and the reference's pick depends on its hash-map order.
- */
-export function assertSpecialIdsMatch(
-  label: string,
-  ours: Tokenizer,
-  ref: LlamaVocabModel,
-  checkEot = true,
-): void {
+/** Special ids, EOG set and attributes of every token vs the reference. */
+export function assertSpecialIdsMatch(label: string, ours: Tokenizer, ref: LlamaVocabModel): void {
   const refEog: number[] = [];
   // llama_vocab_is_eog itself: node-llama-cpp's public isEogToken also says yes to the EOS and EOT
   // ids, which the reference does not always keep in the set (Harmony's <|end|> is its EOT).
@@ -67,7 +59,7 @@ export function assertSpecialIdsMatch(
   assert.deepEqual(ourEog, refEog, `${label} EOG set: llama.cpp ${show(refEog)}, ours ${show(ourEog)}`);
   assert.equal(ours.vocab.bos, ref.tokens.bos ?? -1, `${label} BOS`);
   assert.equal(ours.vocab.eos, ref.tokens.eos ?? -1, `${label} EOS`);
-  if (checkEot) assert.equal(ours.vocab.eot, ref.tokens.eot ?? -1, `${label} EOT`);
+  assert.equal(ours.vocab.eot, ref.tokens.eot ?? -1, `${label} EOT`);
   const bad: string[] = [];
   for (let id = 0; id < ours.nVocab; id++) {
     const want = refAttrs(ref, id);

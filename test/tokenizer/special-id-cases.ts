@@ -2,8 +2,8 @@
  * Hand-built SentencePiece vocabularies for the special-id rules (EOT/EOM/FIM roles from texts or
  * metadata, forced CONTROL, UNUSED marking, EOG texts, the Harmony <|end|> and Gemma 4 </s>
  * exceptions). Each is loaded by llama.cpp and by us, and every token's attributes and the EOG set
- * must agree. Role lists hold at most one candidate text per role unless `checkEot` is false,
- * since the reference picks among several in its hash-map order.
+ * must agree, including which of several candidate texts a role gets (the reference's hash-map
+ * order, reproduced by cxx-map-order.ts).
  */
 import type { GGUFTokenizerRecord } from "../../src/tokenizer/convert-hf.js";
 import { TokenType } from "../../src/tokenizer/vocab.js";
@@ -14,7 +14,6 @@ export interface SpecialIdCase {
   tokens: (string | [string, TokenType])[];
   /** Extra metadata; values that are token texts are replaced by their ids. */
   ids?: Record<string, string>;
-  checkEot?: boolean;
 }
 
 export const SPECIAL_ID_CASES: SpecialIdCase[] = [
@@ -37,7 +36,27 @@ export const SPECIAL_ID_CASES: SpecialIdCase[] = [
       "[e~[",
       "<|eom_id|>",
     ],
-    checkEot: false,
+  },
+  {
+    name: "several EOT texts: the reference's pick (its hash-map order), here <|endoftext|>",
+    tokens: ["<|im_end|>", "<|endoftext|>"],
+  },
+  {
+    name: "several EOT and FIM pad/repo texts among fillers: picks and EOG follow the map order",
+    tokens: [
+      ...Array.from({ length: 37 }, (_, i) => `w${i}`), // 37: the map order differs from list order for EOT, FIM pad and FIM prefix
+      "<|endoftext|>",
+      "<end_of_turn>",
+      "<|im_end|>",
+      "<|eot_id|>",
+      "<PAD>",
+      "[PAD]",
+      "<fim_pad>",
+      "<REPO>",
+      "<|repo_name|>",
+      "<PRE>",
+      "▁<PRE>",
+    ],
   },
   {
     name: "FIM roles from texts: control; pad/repo/separator end generation",
