@@ -39,7 +39,22 @@ interface BenchOpts {
 
 /** Run one side in a child process; its last stdout line is the SideResult JSON. */
 function runChild(side: "ours" | "llama.cpp", w: Workload, timeoutS: number): Promise<SideResult> {
-  const args = [MAIN, "bench", "-m", w.model, "--threads", String(w.threads), "--prompt", String(w.prompt), "--gen", String(w.gen), "--side", side, "--n-vocab", String(w.nVocab)];
+  const args = [
+    MAIN,
+    "bench",
+    "-m",
+    w.model,
+    "--threads",
+    String(w.threads),
+    "--prompt",
+    String(w.prompt),
+    "--gen",
+    String(w.gen),
+    "--side",
+    side,
+    "--n-vocab",
+    String(w.nVocab),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -56,7 +71,15 @@ function runChild(side: "ours" | "llama.cpp", w: Workload, timeoutS: number): Pr
       const last = out.trim().split("\n").pop() ?? "";
       if (code === 0 && last.startsWith("{")) return resolve(JSON.parse(last) as SideResult);
       const why = signal === "SIGKILL" ? `was killed after ${timeoutS} s` : `exited with ${code ?? signal}`;
-      reject(new EdgeLLMError(`the ${side} benchmark process ${why}: ${err.trim().split("\n").slice(-3).join(" | ") || "(no output)"}`, { file: w.model, hint: signal === "SIGKILL" ? "raise --child-timeout or lower --prompt/--gen" : undefined }));
+      reject(
+        new EdgeLLMError(
+          `the ${side} benchmark process ${why}: ${err.trim().split("\n").slice(-3).join(" | ") || "(no output)"}`,
+          {
+            file: w.model,
+            hint: signal === "SIGKILL" ? "raise --child-timeout or lower --prompt/--gen" : undefined,
+          },
+        ),
+      );
     });
   });
 }
@@ -90,14 +113,18 @@ export function register(program: Command): void {
       };
       if (o.side !== undefined) {
         w.nVocab = parsePositiveInt("--n-vocab", o.nVocab ?? "");
-        if (o.side !== "ours" && o.side !== "llama.cpp") throw new InputError(`--side must be ours or llama.cpp, got '${o.side}'`);
+        if (o.side !== "ours" && o.side !== "llama.cpp")
+          throw new InputError(`--side must be ours or llama.cpp, got '${o.side}'`);
         const r = o.side === "ours" ? await runOurs(w) : await runLlamaCpp(w);
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
       const repeats = parsePositiveInt("--repeats", o.repeats);
       const timeoutS = parsePositiveInt("--child-timeout", o.childTimeout);
-      if (w.prompt < 8) throw new InputError(`--prompt must be at least 8 tokens (the warm-up uses 8), got ${w.prompt}`, { field: "prompt" });
+      if (w.prompt < 8)
+        throw new InputError(`--prompt must be at least 8 tokens (the warm-up uses 8), got ${w.prompt}`, {
+          field: "prompt",
+        });
 
       const file = await openGGUF(w.model);
       let wbpt: number;
@@ -105,7 +132,10 @@ export function register(program: Command): void {
         const c = modelConfig(file);
         w.nVocab = c.nVocab;
         if (c.contextLength && w.prompt + w.gen > c.contextLength) {
-          throw new InputError(`--prompt ${w.prompt} + --gen ${w.gen} exceeds the model's context of ${c.contextLength}`, { file: w.model, field: "prompt" });
+          throw new InputError(
+            `--prompt ${w.prompt} + --gen ${w.gen} exceeds the model's context of ${c.contextLength}`,
+            { file: w.model, field: "prompt" },
+          );
         }
         wbpt = weightBytesPerToken(file);
       } finally {
@@ -133,8 +163,19 @@ export function register(program: Command): void {
       } finally {
         await ks.dispose();
       }
-      const report: BenchReport = { workload: w, repeats, ours: summarize(ours), theirs: o.vsLlamaCpp ? summarize(theirs) : undefined, weightBytesPerToken: wbpt, ceiling };
-      process.stdout.write(o.json ? `${JSON.stringify(report, null, 1)}\n` : `${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`);
+      const report: BenchReport = {
+        workload: w,
+        repeats,
+        ours: summarize(ours),
+        theirs: o.vsLlamaCpp ? summarize(theirs) : undefined,
+        weightBytesPerToken: wbpt,
+        ceiling,
+      };
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(report, null, 1)}\n`
+          : `${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`,
+      );
     });
 }
 

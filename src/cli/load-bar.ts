@@ -15,7 +15,13 @@ export interface LoadBar {
 const MiB = 1 << 20;
 
 export function loadBar(stream: NodeJS.WriteStream = process.stderr): LoadBar {
-  const bar = new SingleBar({ format: "loading [{bar}] {percentage}% | {detail}", hideCursor: true, clearOnComplete: true, stream, barsize: 30 });
+  const bar = new SingleBar({
+    format: "loading [{bar}] {percentage}% | {detail}",
+    hideCursor: true,
+    clearOnComplete: true,
+    stream,
+    barsize: 30,
+  });
   bar.start(100, 0, { detail: "" });
   let stopped = false;
   return {

@@ -35,9 +35,13 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   for (const s of segs) {
     if (s.tokens.length === 0) throw new InputError("a batch segment needs at least one token");
     if (s.cache.length + s.tokens.length > s.cache.shape.capacity) {
-      throw new InputError(`sequence of ${s.cache.length + s.tokens.length} tokens exceeds the context size ${s.cache.shape.capacity}`);
+      throw new InputError(
+        `sequence of ${s.cache.length + s.tokens.length} tokens exceeds the context size ${s.cache.shape.capacity}`,
+      );
     }
-    for (const i of s.outputs) if (!(i >= 0 && i < s.tokens.length)) throw new InputError(`output index ${i} outside 0..${s.tokens.length - 1}`);
+    for (const i of s.outputs)
+      if (!(i >= 0 && i < s.tokens.length))
+        throw new InputError(`output index ${i} outside 0..${s.tokens.length - 1}`);
     starts.push(n);
     n += s.tokens.length;
   }
@@ -47,13 +51,16 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   segs.forEach((s, si) => {
     for (let t = 0; t < s.tokens.length; t++) {
       const id = s.tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= c.nVocab) throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
+      if (!Number.isInteger(id) || id < 0 || id >= c.nVocab)
+        throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
       getRow(model.weights.tokenEmbd, id, x, (starts[si] + t) * E);
     }
   });
   const pos0 = segs.map((s) => s.cache.length);
   // RoPE angles of every batch row, each at its own sequence's position.
-  const angles = segs.flatMap((s, si) => Array.from({ length: s.tokens.length }, (_, t) => model.rope.angles(pos0[si] + t)));
+  const angles = segs.flatMap((s, si) =>
+    Array.from({ length: s.tokens.length }, (_, t) => model.rope.angles(pos0[si] + t)),
+  );
   const H = c.nHead;
   const h = new Float32Array(n * E);
   const y = new Float32Array(n * E);
@@ -67,7 +74,16 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       const lat = new Float32Array(n * H * R);
       segs.forEach((s, si) => {
         const [a, nt] = [starts[si], s.tokens.length];
-        mlaCore(c, s.cache, l, qa.subarray(a * H * kw, (a + nt) * H * kw), kv.subarray(a * kw, (a + nt) * kw), nt, pos0[si], lat.subarray(a * H * R, (a + nt) * H * R));
+        mlaCore(
+          c,
+          s.cache,
+          l,
+          qa.subarray(a * H * kw, (a + nt) * H * kw),
+          kv.subarray(a * kw, (a + nt) * kw),
+          nt,
+          pos0[si],
+          lat.subarray(a * H * R, (a + nt) * H * R),
+        );
       });
       mlaOut(c, L.mla, lat, n, y);
     } else {
@@ -80,7 +96,17 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       segs.forEach((s, si) => {
         const [a, nt] = [starts[si], s.tokens.length];
         const q_ = q.subarray(a * qDim, (a + nt) * qDim);
-        gqaCore(c, s.cache, l, q_, k.subarray(a * kDim, (a + nt) * kDim), v.subarray(a * vDim, (a + nt) * vDim), nt, pos0[si], o.subarray(a * oDim, (a + nt) * oDim));
+        gqaCore(
+          c,
+          s.cache,
+          l,
+          q_,
+          k.subarray(a * kDim, (a + nt) * kDim),
+          v.subarray(a * vDim, (a + nt) * vDim),
+          nt,
+          pos0[si],
+          o.subarray(a * oDim, (a + nt) * oDim),
+        );
       });
       matmul(L.attn!.wo, o, n, y);
     }
@@ -101,7 +127,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   const out: Float32Array[][] = [];
   let r = 0;
   for (const s of segs) {
-    out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, (++r) * c.nVocab)));
+    out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
   }
   return out;
 }

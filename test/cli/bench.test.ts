@@ -15,7 +15,18 @@ const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "bench-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const path = join(dir, "m.gguf");
-await writeTestModel(path, { arch: "llama", nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 128, nVocab: 500, seed: 3, weightStd: 0.15 });
+await writeTestModel(path, {
+  arch: "llama",
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 96,
+  nCtx: 128,
+  nVocab: 500,
+  seed: 3,
+  weightStd: 0.15,
+});
 
 function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -28,27 +39,60 @@ function cli(args: string[]): Promise<{ code: number | null; out: string; err: s
   });
 }
 
-test("bench --vs-llama-cpp --json: both sides, alternating, finite figures, greedy tokens agree", { timeout: 120_000 }, async () => {
-  const r = await cli(["-m", path, "--threads", "1", "--prompt", "16", "--gen", "6", "--repeats", "2", "--vs-llama-cpp", "--json"]);
-  assert.equal(r.code, 0, r.err);
-  const rep = JSON.parse(r.out) as BenchReport;
-  // Progress lines show the alternation: edgellm, llama.cpp, edgellm, llama.cpp.
-  assert.deepEqual(r.err.trim().split("\n").map((l) => /\] (\S+)/.exec(l)?.[1]), ["edgellm", "llama.cpp", "edgellm", "llama.cpp"]);
-  for (const s of [rep.ours, rep.theirs!]) {
-    assert.equal(s.runs, 2);
-    for (const k of ["ppTokS", "decodeTokS", "ttftMs", "loadMs"] as const) assert.ok(Number.isFinite(s[k]) && s[k] > 0, `${s.side} ${k} = ${s[k]}`);
-    assert.ok(s.rssPeak >= s.rssLoaded && s.rssLoaded > 10 << 20, `${s.side} RSS ${s.rssLoaded} / ${s.rssPeak}`);
-    assert.equal(s.tokens.length, 6);
-  }
-  assert.ok(agreement(rep.ours.tokens, rep.theirs!.tokens) >= 3, `greedy tokens ${rep.ours.tokens} vs ${rep.theirs!.tokens}`);
-  assert.ok(rep.ceiling.gbs > 0.1 && rep.weightBytesPerToken > 0);
-});
+test(
+  "bench --vs-llama-cpp --json: both sides, alternating, finite figures, greedy tokens agree",
+  { timeout: 120_000 },
+  async () => {
+    const r = await cli([
+      "-m",
+      path,
+      "--threads",
+      "1",
+      "--prompt",
+      "16",
+      "--gen",
+      "6",
+      "--repeats",
+      "2",
+      "--vs-llama-cpp",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const rep = JSON.parse(r.out) as BenchReport;
+    // Progress lines show the alternation: edgellm, llama.cpp, edgellm, llama.cpp.
+    assert.deepEqual(
+      r.err
+        .trim()
+        .split("\n")
+        .map((l) => /\] (\S+)/.exec(l)?.[1]),
+      ["edgellm", "llama.cpp", "edgellm", "llama.cpp"],
+    );
+    for (const s of [rep.ours, rep.theirs!]) {
+      assert.equal(s.runs, 2);
+      for (const k of ["ppTokS", "decodeTokS", "ttftMs", "loadMs"] as const)
+        assert.ok(Number.isFinite(s[k]) && s[k] > 0, `${s.side} ${k} = ${s[k]}`);
+      assert.ok(
+        s.rssPeak >= s.rssLoaded && s.rssLoaded > 10 << 20,
+        `${s.side} RSS ${s.rssLoaded} / ${s.rssPeak}`,
+      );
+      assert.equal(s.tokens.length, 6);
+    }
+    assert.ok(
+      agreement(rep.ours.tokens, rep.theirs!.tokens) >= 3,
+      `greedy tokens ${rep.ours.tokens} vs ${rep.theirs!.tokens}`,
+    );
+    assert.ok(rep.ceiling.gbs > 0.1 && rep.weightBytesPerToken > 0);
+  },
+);
 
 test("bench prints the table with ratios and the bandwidth view", { timeout: 60_000 }, async () => {
   const r = await cli(["-m", path, "--threads", "1", "--prompt", "8", "--gen", "3", "--repeats", "1"]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /\| decode tok\/s +\| +[\d.]+ \|/);
-  assert.match(r.out, /bandwidth: [\d.]+ MiB of weights read per decoded token; measured read ceiling [\d.]+ GB\/s/);
+  assert.match(
+    r.out,
+    /bandwidth: [\d.]+ MiB of weights read per decoded token; measured read ceiling [\d.]+ GB\/s/,
+  );
 });
 
 test("bench: bad arguments exit 1 with a message", async () => {

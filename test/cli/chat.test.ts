@@ -18,7 +18,17 @@ const dir = mkdtempSync(join(tmpdir(), "chat-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 // Big enough that one decode step takes milliseconds (the streaming check needs gaps between tokens).
 const path = join(dir, "m.gguf");
-await writeTestModel(path, { arch: "llama", nEmbd: 256, nLayer: 4, nHead: 4, nHeadKv: 2, nFf: 768, nCtx: 512, nVocab: 3000, seed: 11 });
+await writeTestModel(path, {
+  arch: "llama",
+  nEmbd: 256,
+  nLayer: 4,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 768,
+  nCtx: 512,
+  nVocab: 3000,
+  seed: 11,
+});
 const N = 16;
 const ARGS = [MAIN, "chat", "-m", path, "--kernels", "ts", "--temp", "0", "-n", String(N), "-c", "512"];
 const SPEED = /^\[TTFT (\d+) ms \| (\d+) tok \| ([\d.]+) tok\/s \| prefix reused (\d+) tok( \| stopped)?\]$/;
@@ -59,65 +69,73 @@ function startChat(args = ARGS): Chat {
           if (speed().length >= n) return resolve(speed());
           waiters.push(check);
         };
-        exit.then(() => (speed().length >= n ? resolve(speed()) : reject(new Error(`chat exited with ${speed().length} of ${n} speed lines; stderr:\n${err}`))));
+        exit.then(() =>
+          speed().length >= n
+            ? resolve(speed())
+            : reject(new Error(`chat exited with ${speed().length} of ${n} speed lines; stderr:\n${err}`)),
+        );
         check();
       }),
     exit,
   };
 }
 
-test("chat over piped stdin: streaming, /reset, /system, speed lines, transcript == library", { timeout: 120_000 }, async () => {
-  // What the library gives for the same conversation.
-  const llm = await loadLLM(path, { kernels: "ts", parallel: 1, contextSize: 512 });
-  const expected: string[] = [];
-  const s = llm.createSession();
-  const say = async (t: string) => {
-    let a = "";
-    for await (const c of s.send(t, { maxTokens: N, temperature: 0, topP: 0.95 })) a += c.text;
-    expected.push(a);
-  };
-  await say("Hello there");
-  s.reset();
-  await say("Hello there");
-  s.setSystem("You are terse.");
-  s.reset();
-  await say("Hello there");
-  await say("And then?");
-  await llm.close();
-  assert.equal(expected[0], expected[1], "greedy answers to the same fresh history must match");
+test(
+  "chat over piped stdin: streaming, /reset, /system, speed lines, transcript == library",
+  { timeout: 120_000 },
+  async () => {
+    // What the library gives for the same conversation.
+    const llm = await loadLLM(path, { kernels: "ts", parallel: 1, contextSize: 512 });
+    const expected: string[] = [];
+    const s = llm.createSession();
+    const say = async (t: string) => {
+      let a = "";
+      for await (const c of s.send(t, { maxTokens: N, temperature: 0, topP: 0.95 })) a += c.text;
+      expected.push(a);
+    };
+    await say("Hello there");
+    s.reset();
+    await say("Hello there");
+    s.setSystem("You are terse.");
+    s.reset();
+    await say("Hello there");
+    await say("And then?");
+    await llm.close();
+    assert.equal(expected[0], expected[1], "greedy answers to the same fresh history must match");
 
-  const chat = startChat();
-  chat.send("Hello there");
-  const [first] = await chat.speedLines(1);
-  // Streaming: the first answer came to stdout in several pieces, not in one write at the end.
-  const firstChunks = chat.chunks.length;
-  assert.ok(firstChunks >= 3, `the first answer arrived in ${firstChunks} piece(s)`);
-  assert.equal(chat.stdout(), `${expected[0]}\n`);
-  assert.equal(Number(SPEED.exec(first)![2]), N);
+    const chat = startChat();
+    chat.send("Hello there");
+    const [first] = await chat.speedLines(1);
+    // Streaming: the first answer came to stdout in several pieces, not in one write at the end.
+    const firstChunks = chat.chunks.length;
+    assert.ok(firstChunks >= 3, `the first answer arrived in ${firstChunks} piece(s)`);
+    assert.equal(chat.stdout(), `${expected[0]}\n`);
+    assert.equal(Number(SPEED.exec(first)![2]), N);
 
-  chat.send("/reset");
-  chat.send("Hello there");
-  chat.send("/system You are terse.");
-  chat.send("Hello there");
-  chat.send("And then?");
-  chat.send("/nonsense");
-  chat.end();
-  const lines = await chat.speedLines(4);
-  assert.equal(await chat.exit, 0, chat.stderr());
-  assert.equal(chat.stdout(), expected.map((a) => `${a}\n`).join(""));
-  const reused = lines.map((l) => Number(SPEED.exec(l)![4]));
-  assert.equal(reused[0], 0);
-  assert.ok(reused[1] > 0, `after /reset the same first turn reuses its cached prefix (${reused[1]})`);
-  assert.ok(reused[3] > 0, `the second turn after /system reuses the first turn's KV (${reused[3]})`);
-  for (const l of lines) {
-    const [, ttft, n, tps] = SPEED.exec(l)!;
-    assert.ok(Number(ttft) >= 0 && Number(n) === N && Number(tps) > 0, l);
-  }
-  const err = chat.stderr();
-  assert.match(err, /\(history cleared\)/);
-  assert.match(err, /\(system message set, history cleared\)/);
-  assert.match(err, /unknown command \/nonsense/);
-});
+    chat.send("/reset");
+    chat.send("Hello there");
+    chat.send("/system You are terse.");
+    chat.send("Hello there");
+    chat.send("And then?");
+    chat.send("/nonsense");
+    chat.end();
+    const lines = await chat.speedLines(4);
+    assert.equal(await chat.exit, 0, chat.stderr());
+    assert.equal(chat.stdout(), expected.map((a) => `${a}\n`).join(""));
+    const reused = lines.map((l) => Number(SPEED.exec(l)![4]));
+    assert.equal(reused[0], 0);
+    assert.ok(reused[1] > 0, `after /reset the same first turn reuses its cached prefix (${reused[1]})`);
+    assert.ok(reused[3] > 0, `the second turn after /system reuses the first turn's KV (${reused[3]})`);
+    for (const l of lines) {
+      const [, ttft, n, tps] = SPEED.exec(l)!;
+      assert.ok(Number(ttft) >= 0 && Number(n) === N && Number(tps) > 0, l);
+    }
+    const err = chat.stderr();
+    assert.match(err, /\(history cleared\)/);
+    assert.match(err, /\(system message set, history cleared\)/);
+    assert.match(err, /unknown command \/nonsense/);
+  },
+);
 
 test("chat: /exit leaves before end of input; a missing model is a message and exit 1", async () => {
   const chat = startChat();

@@ -9,13 +9,52 @@ import { forwardBatch } from "../../src/engine/batch-forward.js";
 import type { TestModelSpec } from "../../src/model/factory/index.js";
 import { prompt, smallModel } from "./helpers.js";
 
-const small = { nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, nVocab: 333, weightStd: 0.15 };
+const small = {
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 96,
+  nCtx: 256,
+  nVocab: 333,
+  weightStd: 0.15,
+};
 const CASES: [string, TestModelSpec][] = [
   ["llama GQA", { arch: "llama", ...small }],
   ["qwen2 biases", { arch: "qwen2", ...small }],
   ["qwen3 q/k norm, 1 KV head", { arch: "qwen3", ...small, headDim: 32, nHeadKv: 1 }],
-  ["deepseek2 MLA plain q", { arch: "deepseek2", ...small, nHeadKv: 4, mla: { qLoraRank: 0, kvLoraRank: 32, nopeDim: 16, ropeDim: 8, vDim: 16 }, moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 16, nShared: 1, leadingDense: 1, weightsScale: 1 } }],
-  ["deepseek2 MLA q LoRA", { arch: "deepseek2", ...small, nHeadKv: 4, mla: { qLoraRank: 48, kvLoraRank: 32, nopeDim: 16, ropeDim: 16, vDim: 24 }, moe: { nExpert: 16, nExpertUsed: 4, nFfExp: 16, nShared: 1, leadingDense: 0, gatingFunc: 2, weightsNorm: true, weightsScale: 2.5, probsBias: true, nGroup: 4, nGroupUsed: 2 } }],
+  [
+    "deepseek2 MLA plain q",
+    {
+      arch: "deepseek2",
+      ...small,
+      nHeadKv: 4,
+      mla: { qLoraRank: 0, kvLoraRank: 32, nopeDim: 16, ropeDim: 8, vDim: 16 },
+      moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 16, nShared: 1, leadingDense: 1, weightsScale: 1 },
+    },
+  ],
+  [
+    "deepseek2 MLA q LoRA",
+    {
+      arch: "deepseek2",
+      ...small,
+      nHeadKv: 4,
+      mla: { qLoraRank: 48, kvLoraRank: 32, nopeDim: 16, ropeDim: 16, vDim: 24 },
+      moe: {
+        nExpert: 16,
+        nExpertUsed: 4,
+        nFfExp: 16,
+        nShared: 1,
+        leadingDense: 0,
+        gatingFunc: 2,
+        weightsNorm: true,
+        weightsScale: 2.5,
+        probsBias: true,
+        nGroup: 4,
+        nGroupUsed: 2,
+      },
+    },
+  ],
 ];
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -41,8 +80,18 @@ for (const [name, spec] of CASES) {
     // Batched: step 1 prefills the prefixes together; step 2 finishes all three together
     // (one decode token for sequence 1, multi-token chunks for 0 and 2), at different positions.
     const caches = ids.map(() => m.model.newCache(32));
-    forwardBatch(m.model, ids.map((p, i) => ({ tokens: p.slice(0, split[i]), cache: caches[i], outputs: [] })));
-    const out = forwardBatch(m.model, ids.map((p, i) => ({ tokens: p.slice(split[i]), cache: caches[i], outputs: [p.length - split[i] - 1] })));
+    forwardBatch(
+      m.model,
+      ids.map((p, i) => ({ tokens: p.slice(0, split[i]), cache: caches[i], outputs: [] })),
+    );
+    const out = forwardBatch(
+      m.model,
+      ids.map((p, i) => ({
+        tokens: p.slice(split[i]),
+        cache: caches[i],
+        outputs: [p.length - split[i] - 1],
+      })),
+    );
     for (let i = 0; i < 3; i++) {
       const d = maxDiff(out[i][0], ref[i][0]);
       assert.ok(d <= 1e-4, `${name}: sequence ${i} max |dlogit| ${d}`);

@@ -80,28 +80,47 @@ export function formatReport(r: BenchReport, fileLabel: string): string {
     ["load ms", (s) => s.loadMs, 0, "lower is better"],
   ];
   const out: string[] = [];
-  out.push(`edgellm bench: ${fileLabel}, threads ${w.threads}, prompt ${w.prompt}, gen ${w.gen}, ${r.repeats} repeat(s)${theirs ? " alternating edgellm / llama.cpp" : ""}, medians`);
+  out.push(
+    `edgellm bench: ${fileLabel}, threads ${w.threads}, prompt ${w.prompt}, gen ${w.gen}, ${r.repeats} repeat(s)${theirs ? " alternating edgellm / llama.cpp" : ""}, medians`,
+  );
   out.push(`  edgellm:   ${ours.config}`);
   if (theirs) out.push(`  llama.cpp: ${theirs.config}`);
   out.push("");
-  out.push(theirs ? "| metric                  |   edgellm | llama.cpp | ratio e/l |" : "| metric                  |   edgellm |");
-  out.push(theirs ? "|-------------------------|-----------|-----------|-----------|" : "|-------------------------|-----------|");
+  out.push(
+    theirs
+      ? "| metric                  |   edgellm | llama.cpp | ratio e/l |"
+      : "| metric                  |   edgellm |",
+  );
+  out.push(
+    theirs
+      ? "|-------------------------|-----------|-----------|-----------|"
+      : "|-------------------------|-----------|",
+  );
   for (const [name, f, d] of rows) {
     const a = f(ours);
     if (!theirs) out.push(`| ${name.padEnd(23)} | ${fx(a, d).padStart(9)} |`);
     else {
       const b = f(theirs);
-      out.push(`| ${name.padEnd(23)} | ${fx(a, d).padStart(9)} | ${fx(b, d).padStart(9)} | ${fx(a / b, 2).padStart(9)} |`);
+      out.push(
+        `| ${name.padEnd(23)} | ${fx(a, d).padStart(9)} | ${fx(b, d).padStart(9)} | ${fx(a / b, 2).padStart(9)} |`,
+      );
     }
   }
   out.push("");
   const wb = r.weightBytesPerToken;
   const c = r.ceiling;
-  out.push(`bandwidth: ${(wb / MiB).toFixed(1)} MiB of weights read per decoded token; measured read ceiling ${c.gbs.toFixed(2)} GB/s (${(c.bytes / MiB).toFixed(0)} MiB read probe, ${w.threads} thread(s))`);
+  out.push(
+    `bandwidth: ${(wb / MiB).toFixed(1)} MiB of weights read per decoded token; measured read ceiling ${c.gbs.toFixed(2)} GB/s (${(c.bytes / MiB).toFixed(0)} MiB read probe, ${w.threads} thread(s))`,
+  );
   for (const s of theirs ? [ours, theirs] : [ours]) {
     const gbs = (wb * s.decodeTokS) / 1e9;
-    out.push(`  ${s.side.padEnd(9)} ${gbs.toFixed(2)} GB/s = ${((100 * gbs) / c.gbs).toFixed(0)}% of the ceiling (decode ${s.decodeTokS.toFixed(2)} tok/s; ceiling allows ${(c.gbs * 1e9 / wb).toFixed(2)} tok/s)`);
+    out.push(
+      `  ${s.side.padEnd(9)} ${gbs.toFixed(2)} GB/s = ${((100 * gbs) / c.gbs).toFixed(0)}% of the ceiling (decode ${s.decodeTokS.toFixed(2)} tok/s; ceiling allows ${((c.gbs * 1e9) / wb).toFixed(2)} tok/s)`,
+    );
   }
-  if (theirs) out.push(`greedy tokens: the first ${agreement(ours.tokens, theirs.tokens)} of ${Math.min(ours.tokens.length, theirs.tokens.length)} agree`);
+  if (theirs)
+    out.push(
+      `greedy tokens: the first ${agreement(ours.tokens, theirs.tokens)} of ${Math.min(ours.tokens.length, theirs.tokens.length)} agree`,
+    );
   return out.join("\n");
 }

@@ -15,15 +15,23 @@ export async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   try {
     return await import("node-llama-cpp");
   } catch (e) {
-    throw new InputError(`--vs-llama-cpp needs the optional package node-llama-cpp, which could not be loaded (${(e as Error).message.split("\n")[0]})`, {
-      hint: "npm install node-llama-cpp (its prebuilt CPU binary is enough), or run without --vs-llama-cpp",
-    });
+    throw new InputError(
+      `--vs-llama-cpp needs the optional package node-llama-cpp, which could not be loaded (${(e as Error).message.split("\n")[0]})`,
+      {
+        hint: "npm install node-llama-cpp (its prebuilt CPU binary is enough), or run without --vs-llama-cpp",
+      },
+    );
   }
 }
 
 export async function runLlamaCpp(w: Workload): Promise<SideResult> {
   const { getLlama, LlamaLogLevel } = await importNodeLlamaCpp();
-  const llama = await getLlama({ gpu: false, build: "never", maxThreads: w.threads, logLevel: LlamaLogLevel.error });
+  const llama = await getLlama({
+    gpu: false,
+    build: "never",
+    maxThreads: w.threads,
+    logLevel: LlamaLogLevel.error,
+  });
   try {
     const t0 = performance.now();
     const model = await llama.loadModel({ modelPath: w.model });
