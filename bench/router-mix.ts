@@ -112,7 +112,15 @@ try {
   await server.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
 
-  type Row = { cls: string; route: string; reason: string; ms: number; failed: boolean };
+  type Row = {
+    cls: string;
+    route: string;
+    reason: string;
+    ms: number;
+    failed: boolean;
+    localMs?: number;
+    cloudMs?: number;
+  };
   const rows: Row[] = [];
   const work: [string, string[]][] = [
     ["arithmetic (in skill)", ARITH],
@@ -135,45 +143,57 @@ try {
         temperature: 0,
       }),
     });
-    const j = (await r.json()) as { route?: { target: string; reason: string; escalation_failed?: boolean } };
+    const j = (await r.json()) as {
+      route?: {
+        target: string;
+        reason: string;
+        escalation_failed?: boolean;
+        timings_ms?: { local?: number; cloud?: number };
+      };
+    };
+    const tm = j.route?.timings_ms;
     rows.push({
       cls,
       route: j.route?.target ?? `HTTP ${r.status}`,
       reason: j.route?.reason ?? "?",
       ms: performance.now() - t0,
       failed: j.route?.escalation_failed === true,
+      localMs: tm?.local,
+      cloudMs: tm?.cloud,
     });
   }
   await server.app.close();
   await llm.close();
 
   const pct = (a: number, b: number) => `${b ? Math.round((100 * a) / b) : 0}%`;
-  const med = (xs: number[]) =>
-    xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0) : "-";
+  const med = (xs: (number | undefined)[]) => {
+    const v = xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    return v.length ? v[Math.floor(v.length / 2)].toFixed(0) : "-";
+  };
   console.log(
     `router mix: local ${localPath.split("/").pop()} (ctx ${ctx}), cloud '${cloudModel}' at ${cloudUrl}, max_tokens ${maxTokens}, ${rows.length} requests sequential`,
   );
-  console.log("\n| request class | n | local | cloud | reasons | median ms (local) | median ms (cloud) |");
-  console.log("|---|---|---|---|---|---|---|");
-  for (const [cls] of work) {
-    const rs = rows.filter((r) => r.cls === cls);
-    const reasons = new Map<string, number>();
-    for (const r of rs)
-      reasons.set(
-        `${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`,
-        (reasons.get(`${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`) ?? 0) + 1,
-      );
+  console.log(
+    "\n| request class | n | local | cloud | reasons | median ms, served local | median ms, served cloud | of which local answer + checks | of which cloud call |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  const line = (name: string, rs: Row[], reasons: string) => {
     const loc = rs.filter((r) => r.route === "local");
     const cl = rs.filter((r) => r.route === "cloud");
     console.log(
-      `| ${cls} | ${rs.length} | ${pct(loc.length, rs.length)} | ${pct(cl.length, rs.length)} | ${[...reasons].map(([k, v]) => `${k} x${v}`).join(", ")} | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} |`,
+      `| ${name} | ${rs.length} | ${pct(loc.length, rs.length)} | ${pct(cl.length, rs.length)} | ${reasons} | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} | ${med(cl.map((r) => r.localMs))} | ${med(cl.map((r) => r.cloudMs))} |`,
     );
+  };
+  for (const [cls] of work) {
+    const rs = rows.filter((r) => r.cls === cls);
+    const reasons = new Map<string, number>();
+    for (const r of rs) {
+      const k = `${r.route}/${r.reason}${r.failed ? " (cloud failed)" : ""}`;
+      reasons.set(k, (reasons.get(k) ?? 0) + 1);
+    }
+    line(cls, rs, [...reasons].map(([k, v]) => `${k} x${v}`).join(", "));
   }
-  const loc = rows.filter((r) => r.route === "local");
-  const cl = rows.filter((r) => r.route === "cloud");
-  console.log(
-    `| **all** | ${rows.length} | ${pct(loc.length, rows.length)} | ${pct(cl.length, rows.length)} | | ${med(loc.map((r) => r.ms))} | ${med(cl.map((r) => r.ms))} |`,
-  );
+  line("**all**", rows, "");
 } finally {
   await cloud?.stop();
   rmSync(dir, { recursive: true, force: true });

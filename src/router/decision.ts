@@ -36,6 +36,8 @@ export interface RouteDecision {
   /** Estimated cloud cost in USD when the cloud was considered. */
   estimatedCostUsd?: number;
   /** The local signals measured (local-first requests). */
+  /** Milliseconds: the local answer and its checks (local-first), the cloud call (JSON: whole answer; stream: headers). */
+  timings?: { localMs?: number; cloudMs?: number };
   signals?: {
     meanLogprob?: number;
     agreement?: number;
@@ -51,5 +53,10 @@ export function decisionJson(d: RouteDecision): Record<string, unknown> {
   if (d.cloudError) o.cloud_error = d.cloudError;
   if (d.estimatedCostUsd !== undefined) o.estimated_cost_usd = d.estimatedCostUsd;
   if (d.signals) o.signals = d.signals;
+  if (d.timings) o.timings_ms = { local: round(d.timings.localMs), cloud: round(d.timings.cloudMs) };
   return o;
+}
+
+function round(x: number | undefined): number | undefined {
+  return x === undefined ? undefined : Math.round(x * 10) / 10;
 }

@@ -53,13 +53,16 @@ export async function forwardToCloud(
   try {
     if (!stream) {
       const r = await cloud.chat(cloudBody(body), opts);
-      router.metrics.cloudSeconds.observe((performance.now() - t0) / 1000);
+      const cloudMs = performance.now() - t0;
+      router.metrics.cloudSeconds.observe(cloudMs / 1000);
+      decision = { ...decision, timings: { ...decision.timings, cloudMs } };
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", ...routeHeaders(decision) });
       res.end(JSON.stringify({ ...r.body, route: decisionJson(decision) }));
       return { written: true, decision };
     }
     const s = await cloud.chatStream(cloudBody(body), opts);
     router.metrics.cloudSeconds.observe(s.latencyMs / 1000);
+    decision = { ...decision, timings: { ...decision.timings, cloudMs: s.latencyMs } };
     const route = decisionJson(decision);
     let started = false;
     const start = () => {

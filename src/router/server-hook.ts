@@ -112,7 +112,8 @@ export function installRouter(server: RoutableServer, router: Router): void {
       writeLocal(res, local.status, local.body, d, false, body);
       return reply;
     }
-    const decision = router.judge(f, env, local.outcome, performance.now() - t0);
+    const localMs = performance.now() - t0;
+    const decision: RouteDecision = { ...router.judge(f, env, local.outcome, localMs), timings: { localMs } };
     if (decision.route === "local") {
       router.record(decision);
       writeLocal(res, 200, local.body, decision, f.stream, body);
