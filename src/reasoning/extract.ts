@@ -56,8 +56,9 @@ export function extractFinal(text: string): string | undefined {
   for (const re of FINAL) {
     for (const m of body.matchAll(re)) {
       const line = m[1].split(/\r?\n/)[0];
-      // "Answer: \boxed{7}" -> 7
-      const value = extractBoxed(line) ?? line;
+      // "Answer: \boxed{7}" -> 7; "The answer is 30. Hope it helps" -> 30
+      const lead = /^\s*\$?([-+]?\d[\d,]*(?:\.\d+)?)(?![\d\p{L}]|\s*[-+*/×÷=^(])/u.exec(line);
+      const value = extractBoxed(line) ?? lead?.[1] ?? line;
       if (value.trim() === "") continue;
       if (!best || m.index! >= best.at) best = { at: m.index!, value };
     }

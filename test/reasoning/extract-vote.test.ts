@@ -22,6 +22,10 @@ test("final-answer line: English and Chinese, last one wins, thinking ignored", 
   assert.equal(extractFinal("所以最终答案是 -3。"), "-3");
   assert.equal(extractFinal("Answer: \\boxed{x+1}"), "x+1");
   assert.equal(extractFinal("Answer: 3\nAnswer: 4"), "4");
+  assert.equal(extractFinal("The answer is 30. Hope that helps!"), "30");
+  assert.equal(extractFinal("答案是 47。<|im_end|>"), "47");
+  assert.equal(extractFinal("Answer: 3x + 1"), "3x + 1", "a number that starts an expression is not cut out");
+  assert.equal(extractFinal("Answer: 3 + 1 = 4"), "3 + 1 = 4");
   assert.equal(extractFinal("no marker here 17"), undefined);
   assert.equal(extractFinal("<think>Answer: 9"), undefined, "an unclosed thinking block holds no answer");
 });
