@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { startServe, readSse, type Served } from "../server/serve-process.js";
 import { metric } from "./harness.js";
+import { routerFromOptions } from "../../src/router/cli-options.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "router-cli-"));
@@ -120,44 +121,45 @@ function runCli(args: string[]): Promise<{ code: number | null; err: string }> {
   });
 }
 
-test("flag and policy errors exit 1 with a message before loading the model", async () => {
+test("flag and policy errors: exit 1 with a message before loading the model; each check in-process", async () => {
   const m = join(dir, "l.gguf");
+  // One real process for the exit code and stderr path...
   const noModel = await runCli(["serve", "-m", m, "--port", "0", "--cloud", "http://127.0.0.1:9/v1"]);
   assert.equal(noModel.code, 1);
   assert.match(noModel.err, /--cloud needs --cloud-model/);
-  const badUrl = await runCli(["serve", "-m", m, "--port", "0", "--cloud", "nope", "--cloud-model", "x"]);
-  assert.equal(badUrl.code, 1);
-  assert.match(badUrl.err, /not a valid URL/);
+  // ...and the rest through the same function the commands call.
+  const base = { cloudKeyEnv: "X" };
+  await assert.rejects(routerFromOptions({ ...base, cloud: "nope", cloudModel: "x" }), /not a valid URL/);
+  await assert.rejects(routerFromOptions({ ...base, cloudModel: "x" }), /--cloud-model needs --cloud/);
   writeFileSync(join(dir, "bad.json"), JSON.stringify({ escalation: { minMeanLogprob: 3 } }));
-  const badPolicy = await runCli(["serve", "-m", m, "--port", "0", "--policy", join(dir, "bad.json")]);
-  assert.equal(badPolicy.code, 1);
-  assert.match(badPolicy.err, /escalation.minMeanLogprob: must be in/);
+  await assert.rejects(
+    routerFromOptions({ ...base, policy: join(dir, "bad.json") }),
+    /escalation.minMeanLogprob: must be in/,
+  );
   writeFileSync(join(dir, "budget.json"), JSON.stringify({ budgets: { maxCostUsd: 0.1 } }));
-  const noPrice = await runCli([
-    "serve",
-    "-m",
-    m,
-    "--port",
-    "0",
-    "--cloud",
-    "http://127.0.0.1:9/v1",
-    "--cloud-model",
-    "x",
-    "--policy",
-    join(dir, "budget.json"),
-  ]);
-  assert.equal(noPrice.code, 1);
-  assert.match(noPrice.err, /prices has no entry for the cloud model 'x'/);
+  await assert.rejects(
+    routerFromOptions({
+      ...base,
+      cloud: "http://127.0.0.1:9/v1",
+      cloudModel: "x",
+      policy: join(dir, "budget.json"),
+    }),
+    /prices has no entry for the cloud model 'x'/,
+  );
+  assert.equal(await routerFromOptions(base), undefined, "no flags: no router");
+  const r = await routerFromOptions({ ...base, cloud: "http://127.0.0.1:9", cloudModel: "m" }, undefined, {
+    X: "k",
+  });
+  assert.equal(r?.cloud?.url, "http://127.0.0.1:9/v1/chat/completions");
 });
 
 /** Whether this build's `edgellm chat` has the routing flags (src/cli/chat.ts wires src/router/chat-turn.ts). */
 async function chatHasCloud(): Promise<boolean> {
-  const p = spawn(process.execPath, [MAIN, "chat", "--help"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  p.stdout.on("data", (d) => (out += d));
-  p.stderr.on("data", (d) => (out += d));
-  await new Promise((r) => p.on("exit", r));
-  return out.includes("--cloud <url>");
+  const { Command } = await import("commander");
+  const { register } = await import("../../src/cli/chat.js");
+  const program = new Command();
+  register(program);
+  return program.commands.some((c) => c.name() === "chat" && c.options.some((o) => o.long === "--cloud"));
 }
 
 test("chat --cloud: an arithmetic turn the local model gets wrong is answered by the cloud", async (t) => {
