@@ -1,34 +1,73 @@
 /**
  * Byte-level BPE (GGUF `tokenizer.ggml.model = "gpt2"`).
  *
- * Per pre-token piece: byte-encode it (each UTF-8 byte -> one GPT-2 char), start from one symbol
- * per byte, then repeatedly merge the adjacent pair with the lowest merge rank (ties: leftmost)
- * using a priority queue, so a piece of n bytes costs O(n log n). Finished symbols are looked up
- * in the vocabulary. Results are cached per piece because natural text repeats pieces heavily.
+ * Per pre-token piece: one symbol per UTF-8 byte, then repeatedly merge the adjacent pair with the
+ * lowest merge rank (ties: leftmost) using a priority queue, so a piece of n bytes costs
+ * O(n log n). Symbols are integer ids (the token spelled by the symbol, or an extra id for a text
+ * that merges mention but the vocabulary lacks), and merge ranks live in a PairTable keyed by
+ * (left id, right id), so the loop does no string slicing or string-keyed lookups. Finished
+ * symbols are their token ids. Results are cached per piece because natural text repeats pieces.
  */
-import { IndexHeap } from "./heap.js";
+import { BigramQueue } from "./heap.js";
+import { PAIR_ABSENT, PairTable } from "./pair-table.js";
 import { preTokenize, type PreTokenizer } from "./pretokenizers.js";
-import { byteEncode } from "./unicode.js";
+import { byteEncode, byteToUnicode, utf8Encode } from "./unicode.js";
 import type { VocabData } from "./vocab.js";
 
 const CACHE_LIMIT = 1 << 16;
 
 export class BpeModel {
-  /** "left\u0000right" -> rank. */
-  private readonly ranks = new Map<string, number>();
+  private readonly nVocab: number;
+  /** (left symbol id, right symbol id) -> merge rank (the first listing of a pair keeps its rank). */
+  private readonly ranks: PairTable;
+  /** rank -> symbol id of the merged text. */
+  private readonly mergedId: Int32Array;
+  /** Texts that merges mention but the vocabulary lacks: symbol id nVocab + k. */
+  private readonly extraText: string[] = [];
+  /** Symbol id of each single byte; -1 - b when that byte char is neither a token nor in a merge. */
+  private readonly byteSym = new Int32Array(256);
   private readonly cache = new Map<string, number[]>();
+
+  // Scratch for one word, grown on demand: symbol id, length in bytes (0 = merged away), links.
+  private sym = new Int32Array(64);
+  private len = new Int32Array(64);
+  private prev = new Int32Array(64);
+  private next = new Int32Array(64);
+  private readonly queue = new BigramQueue();
 
   constructor(
     private readonly vocab: VocabData,
     readonly pre: PreTokenizer,
   ) {
-    vocab.merges.forEach((m, rank) => {
+    const { textToId, merges } = vocab;
+    this.nVocab = vocab.tokens.length;
+    const extra = new Map<string, number>();
+    const idOf = (t: string): number => {
+      let id = textToId.get(t) ?? extra.get(t);
+      if (id === undefined) {
+        id = this.nVocab + this.extraText.length;
+        this.extraText.push(t);
+        extra.set(t, id);
+      }
+      return id;
+    };
+    this.ranks = new PairTable(merges.length, Infinity);
+    this.mergedId = new Int32Array(merges.length);
+    merges.forEach((m, rank) => {
       // Split at the first space after position 0 (a merge side may itself start with a space).
+      // A merge without one names no pair of non-empty symbols and can never apply.
       const pos = m.indexOf(" ", 1);
-      const key = pos < 0 ? "\u0000" : m.slice(0, pos) + "\u0000" + m.slice(pos + 1);
-      // The first occurrence of a duplicated merge keeps its rank, as in the reference.
-      if (!this.ranks.has(key)) this.ranks.set(key, rank);
+      if (pos < 0) return;
+      const a = idOf(m.slice(0, pos));
+      const b = idOf(m.slice(pos + 1));
+      if (this.ranks.get(a, b) !== PAIR_ABSENT) return;
+      this.ranks.set(a, b, rank);
+      this.mergedId[rank] = idOf(m.slice(0, pos) + m.slice(pos + 1));
     });
+    for (let b = 0; b < 256; b++) {
+      const c = byteToUnicode[b];
+      this.byteSym[b] = textToId.get(c) ?? extra.get(c) ?? -1 - b;
+    }
   }
 
   /** Append the ids of one raw-text fragment (no special tokens inside) to `out`. */
@@ -37,7 +76,7 @@ export class BpeModel {
       // Keyed by the raw piece, so a hit skips the UTF-8 + byte-char encoding too.
       let ids = this.cache.get(piece);
       if (ids === undefined) {
-        ids = this.encodeWord(byteEncode(piece));
+        ids = this.encodePiece(piece);
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
         this.cache.set(piece, ids);
       }
@@ -45,79 +84,74 @@ export class BpeModel {
     }
   }
 
-  /** BPE-merge one byte-encoded piece. */
-  encodeWord(word: string): number[] {
+  private ensureScratch(n: number): void {
+    if (this.sym.length >= n) return;
+    let cap = this.sym.length;
+    while (cap < n) cap *= 2;
+    this.sym = new Int32Array(cap);
+    this.len = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+    this.next = new Int32Array(cap);
+  }
+
+  /** Queue the pair (l, r) if a merge joins their symbols. */
+  private tryAdd(l: number, r: number): void {
+    if (l < 0 || r < 0) return;
+    const a = this.sym[l];
+    const b = this.sym[r];
+    if (a < 0 || b < 0) return;
+    const rank = this.ranks.get(a, b);
+    if (rank === PAIR_ABSENT) return;
+    // Lowest rank first = highest score; ties go to the leftmost pair.
+    this.queue.push(-rank, l, r, this.len[l] + this.len[r], this.mergedId[rank]);
+  }
+
+  /** BPE-merge one pre-token piece: one symbol per UTF-8 byte, lowest merge rank first. */
+  encodePiece(piece: string): number[] {
     const { textToId } = this.vocab;
     if (this.pre.ignoreMerges) {
-      const id = textToId.get(word);
+      const id = textToId.get(byteEncode(piece));
       if (id !== undefined) return [id];
     }
-    const n = word.length; // one UTF-16 unit per byte after byte encoding
-    if (n === 1) {
-      const id = textToId.get(word);
-      return id !== undefined ? [id] : [];
-    }
-    // Symbols: [start, end) into `word`, doubly linked; len 0 = merged away.
-    const start = new Int32Array(n);
-    const len = new Int32Array(n);
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
+    const bytes = utf8Encode(piece);
+    const n = bytes.length;
+    this.ensureScratch(n);
+    const { sym, len, prev, next, queue } = this;
     for (let i = 0; i < n; i++) {
-      start[i] = i;
+      sym[i] = this.byteSym[bytes[i]];
       len[i] = 1;
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
-    // Queue entries: parallel arrays indexed by slot.
-    const qLeft: number[] = [];
-    const qRight: number[] = [];
-    const qRank: number[] = [];
-    const qLen: number[] = [];
-    const heap = new IndexHeap(
-      (a, b) => qRank[a] < qRank[b] || (qRank[a] === qRank[b] && qLeft[a] < qLeft[b]),
-    );
-    const tryAdd = (l: number, r: number) => {
-      if (l < 0 || r < 0) return;
-      const ls = word.slice(start[l], start[l] + len[l]);
-      const rs = word.slice(start[r], start[r] + len[r]);
-      const rank = this.ranks.get(ls + "\u0000" + rs);
-      if (rank === undefined) return;
-      const slot = qLeft.length;
-      qLeft.push(l);
-      qRight.push(r);
-      qRank.push(rank);
-      qLen.push(len[l] + len[r]);
-      heap.push(slot);
-    };
-    for (let i = 1; i < n; i++) tryAdd(i - 1, i);
-    while (heap.size > 0) {
-      const s = heap.pop();
-      const l = qLeft[s];
-      const r = qRight[s];
-      if (len[l] === 0 || len[r] === 0) continue;
-      // Stale entry: a side grew since it was queued (a symbol only ever grows to the right).
-      if (len[l] + len[r] !== qLen[s] || next[l] !== r) continue;
+    queue.clear();
+    for (let i = 1; i < n; i++) this.tryAdd(i - 1, i);
+    while (queue.size > 0) {
+      const s = queue.pop();
+      const l = queue.left[s];
+      const r = queue.right[s];
+      // Stale entry: a side was merged away or grew since it was queued.
+      if (len[l] === 0 || len[r] === 0 || len[l] + len[r] !== queue.size_[s] || next[l] !== r) continue;
+      sym[l] = queue.id[s];
       len[l] += len[r];
       len[r] = 0;
       next[l] = next[r];
       if (next[r] >= 0) prev[next[r]] = l;
-      tryAdd(prev[l], l);
-      tryAdd(l, next[l]);
+      this.tryAdd(prev[l], l);
+      this.tryAdd(l, next[l]);
     }
     const ids: number[] = [];
-    for (let i = 0; i !== -1; i = next[i]) {
-      if (len[i] === 0) continue;
-      const sym = word.slice(start[i], start[i] + len[i]);
-      const id = textToId.get(sym);
-      if (id !== undefined) {
+    for (let i = 0; i !== -1 && n > 0; i = next[i]) {
+      const id = sym[i];
+      if (id >= 0 && id < this.nVocab) {
         ids.push(id);
         continue;
       }
-      // Not a token: fall back to the single-byte pieces of the symbol's UTF-8 text. Only ASCII
-      // chars can be one-byte tokens; other bytes have no token and are dropped, like the reference.
-      for (const ch of sym) {
-        const c = ch.charCodeAt(0);
-        if (c < 0x80) {
+      // Not a token: fall back to the single-byte pieces of the symbol's text. Only ASCII chars
+      // can be one-byte tokens; other bytes have no token and are dropped, like the reference.
+      // (A byte whose char is in no token and no merge, id < 0, is such a non-ASCII byte.)
+      if (id < 0) continue;
+      for (const ch of this.extraText[id - this.nVocab]) {
+        if (ch.charCodeAt(0) < 0x80) {
           const b = textToId.get(ch);
           if (b !== undefined) ids.push(b);
         }
