@@ -12,6 +12,7 @@
  * Usage (after buildServer, before listen):  installRouter(server, router)
  */
 import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import type { LLM } from "../engine/llm.js";
@@ -75,24 +76,26 @@ export function installRouter(server: RoutableServer, router: Router): void {
 
     if (plan.kind === "cloud") {
       reply.hijack();
-      const fb =
-        plan.decision.reason === "local_overloaded"
-          ? ({ kind: "local" } as const)
-          : ({ kind: "none" } as const);
-      const r = await forwardToCloud(router, res, body, plan.decision, fb, performance.now() - t0);
-      router.record(r.decision);
-      if (r.written) return reply;
-      // Spill failed: run locally after all. The hijacked reply cannot go back to the handler, so
-      // answer through the same inner call the local-first path uses.
-      const local = await answerLocally(
-        app,
-        router,
-        body,
-        f,
-        innerHeaders(req.headers.authorization, secret),
-        false,
-      );
-      writeLocal(res, local.status, local.body, r.decision, f.stream, body);
+      await guarded(res, plan.decision, async () => {
+        const fb =
+          plan.decision.reason === "local_overloaded"
+            ? ({ kind: "local" } as const)
+            : ({ kind: "none" } as const);
+        const r = await forwardToCloud(router, res, body, plan.decision, fb, performance.now() - t0);
+        router.record(r.decision);
+        if (r.written) return;
+        // Spill failed: run locally after all. The hijacked reply cannot go back to the handler, so
+        // answer through the same inner call the local-first path uses.
+        const local = await answerLocally(
+          app,
+          router,
+          body,
+          f,
+          innerHeaders(req.headers.authorization, secret),
+          false,
+        );
+        writeLocal(res, local.status, local.body, r.decision, f.stream, body);
+      });
       return reply;
     }
 
@@ -105,31 +108,70 @@ export function installRouter(server: RoutableServer, router: Router): void {
 
     // Local-first: the answer is checked before release, so a streaming client gets it after the check.
     reply.hijack();
-    const local = await answerLocally(app, router, body, f, innerHeaders(req.headers.authorization, secret));
-    if (local.status !== 200 || !local.outcome) {
-      const d: RouteDecision = { ...plan.decision, details: `local answer failed with HTTP ${local.status}` };
-      router.record(d);
-      writeLocal(res, local.status, local.body, d, false, body);
-      return reply;
-    }
-    const localMs = performance.now() - t0;
-    const decision: RouteDecision = { ...router.judge(f, env, local.outcome, localMs), timings: { localMs } };
-    if (decision.route === "local") {
-      router.record(decision);
-      writeLocal(res, 200, local.body, decision, f.stream, body);
-      return reply;
-    }
-    const r = await forwardToCloud(
-      router,
-      res,
-      body,
-      decision,
-      { kind: "answer", body: local.body },
-      performance.now() - t0,
-    );
-    router.record(r.decision);
+    await guarded(res, plan.decision, async () => {
+      const local = await answerLocally(
+        app,
+        router,
+        body,
+        f,
+        innerHeaders(req.headers.authorization, secret),
+      );
+      if (local.status !== 200 || !local.outcome) {
+        const d: RouteDecision = {
+          ...plan.decision,
+          details: `local answer failed with HTTP ${local.status}`,
+        };
+        router.record(d);
+        writeLocal(res, local.status, local.body, d, false, body);
+        return;
+      }
+      const localMs = performance.now() - t0;
+      const decision: RouteDecision = {
+        ...router.judge(f, env, local.outcome, localMs),
+        timings: { localMs },
+      };
+      if (decision.route === "local") {
+        router.record(decision);
+        writeLocal(res, 200, local.body, decision, f.stream, body);
+        return;
+      }
+      const r = await forwardToCloud(
+        router,
+        res,
+        body,
+        decision,
+        { kind: "answer", body: local.body },
+        performance.now() - t0,
+      );
+      router.record(r.decision);
+    });
     return reply;
   });
+}
+
+/**
+ * Runs a hijacked branch; an unexpected error (a bug, a verifier returning garbage) still answers
+ * the client: 500 with an OpenAI error body if nothing was written yet, else the stream is ended.
+ */
+async function guarded(res: ServerResponse, d: RouteDecision, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (res.destroyed || res.writableEnded) return;
+    if (!res.headersSent) {
+      res.writeHead(500, { "content-type": "application/json; charset=utf-8", ...routeHeaders(d) });
+      res.end(
+        JSON.stringify(
+          errorBody(
+            `router failed: ${(e as Error)?.message ?? String(e)}`,
+            "router_error",
+            d,
+            "server_error",
+          ),
+        ),
+      );
+    } else res.end();
+  }
 }
 
 function innerHeaders(auth: string | undefined, secret: string): Record<string, string> {

@@ -8,7 +8,13 @@ import type { AddressInfo } from "node:net";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { loadLLM, type LLM } from "../../src/engine/llm.js";
 import { buildServer } from "../../src/server/app.js";
-import { createRouter, installRouter, parsePolicy, type Router } from "../../src/router/index.js";
+import {
+  createRouter,
+  installRouter,
+  parsePolicy,
+  type Router,
+  type Verifier,
+} from "../../src/router/index.js";
 import { startServe, type Served } from "../server/serve-process.js";
 
 export const CLOUD_MODEL = "cloud-model";
@@ -77,11 +83,14 @@ export async function startLocal(
   policyJson: unknown,
   cloudUrl: string | undefined,
   apiKey?: string,
+  verifiers?: Verifier[],
 ): Promise<Local> {
   const server = buildServer(llm, { modelId: LOCAL_MODEL, apiKey });
   const router = createRouter(
     parsePolicy(policyJson, "test-policy"),
     cloudUrl ? { url: cloudUrl, model: CLOUD_MODEL } : undefined,
+    undefined,
+    verifiers,
   );
   installRouter(server, router);
   await server.app.listen({ port: 0, host: "127.0.0.1" });

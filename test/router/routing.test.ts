@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readSse } from "../server/serve-process.js";
-import { createRouter, parsePolicy, type RouteDecision } from "../../src/router/index.js";
+import { createRouter, parsePolicy, type RouteDecision, type Verifier } from "../../src/router/index.js";
 import { routedSend } from "../../src/router/chat-turn.js";
 import { startFaultServer } from "./fault-server.js";
 import {
@@ -34,8 +34,9 @@ async function local(
   policy: unknown,
   cloud: string | undefined = `${fx.cloud.url}/v1`,
   apiKey?: string,
+  verifiers?: Verifier[],
 ): Promise<Local> {
-  const l = await startLocal(fx.llm, policy, cloud, apiKey);
+  const l = await startLocal(fx.llm, policy, cloud, apiKey, verifiers);
   open.push(l);
   return l;
 }
@@ -343,3 +344,24 @@ test("routedSend: an overflowing history goes to the cloud; local_only never doe
   assert.ok(text.length > 0);
   assert.equal(s3.messages.at(-1)!.content, text);
 });
+
+test(
+  "a programmatic verifier that throws abstains; one that returns garbage gets a 500 answer, not a hang",
+  { timeout: 20_000 },
+  async () => {
+    const throwing: Verifier = () => {
+      throw new Error("boom");
+    };
+    const a = await local({ escalation: { minMeanLogprob: -1e5 } }, undefined, undefined, [throwing]);
+    const ja = await (await chat(a.url, { messages: user("hi") })).json();
+    assert.equal(ja.route.target, "local");
+    assert.match(ja.route.signals.verifiers[0].detail, /verifier failed: boom/);
+    const garbage = (() => null) as unknown as Verifier;
+    const b = await local({ escalation: { minMeanLogprob: -1e5 } }, undefined, undefined, [garbage]);
+    const rb = await chat(b.url, { messages: user("hi") });
+    assert.equal(rb.status, 500);
+    const jb = await rb.json();
+    assert.equal(jb.error.code, "router_error");
+    assert.equal(jb.route.reason, "local_default");
+  },
+);
