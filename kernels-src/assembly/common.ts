@@ -2,10 +2,12 @@
 // into the shared memory by every instance): constants are built from immediates.
 
 /**
- * v128 constants that Binaryen cannot fold back into their uses. V8 rematerializes every
- * v128.const where it is used (3 instructions for a non-zero pattern), so a mask written inside
- * a hot loop costs more than the operation it feeds. Kernels build their constants once, before
- * their loops, from `opaque(k, anyNonNegativeArg)`, and pass them down to inline helpers.
+ * v128 constants that Binaryen cannot fold back into their uses (V8 rematerializes every
+ * v128.const where it is used). Kernels build their constants before their loops from
+ * `opaque(k, anyNonNegativeArg)` and pass them down to inline helpers. Caveat, from
+ * `node --no-liftoff --print-wasm-code`: TurboFan may still sink the splat into the loop (a
+ * scalar load, shift, xor and broadcast per use site); measured effect was neutral, kept so the
+ * masks are written once.
  */
 // @ts-ignore: decorator
 @inline export function opaque(k: i32, nonNeg: i32): i32 {
