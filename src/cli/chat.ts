@@ -15,8 +15,14 @@ import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import {
+  addToolOptions,
+  chatToolsFromOptions,
+  chatToolTurn,
+  type ToolCliOptions,
+} from "../tools/cli-tools.js";
 
-interface ChatOpts {
+interface ChatOpts extends ToolCliOptions {
   model: string;
   system?: string;
   maxTokens: string;
@@ -30,98 +36,126 @@ interface ChatOpts {
 
 function parseNumber(name: string, v: string, lo: number, hi: number): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new InputError(`${name} must be a number in ${lo}..${hi}, got '${v}'`);
+  if (!Number.isFinite(n) || n < lo || n > hi)
+    throw new InputError(`${name} must be a number in ${lo}..${hi}, got '${v}'`);
   return n;
 }
 
 export function register(program: Command): void {
-  program
-    .command("chat")
-    .description("interactive chat in the terminal (or over piped stdin)")
-    .requiredOption("-m, --model <file>", "GGUF model")
-    .option("-s, --system <text>", "system message")
-    .option("-n, --max-tokens <n>", "most tokens per answer", "512")
-    .option("--temp <t>", "temperature", "0.7")
-    .option("--top-p <p>", "nucleus sampling", "0.95")
-    .option("--seed <n>", "seed for reproducible answers")
-    .option("-c, --ctx-size <n>", "context size")
-    .option("--kernels <kind>", "wasm or ts", "wasm")
-    .option("--threads <n>", "threads for the WASM kernels")
-    .action(async (o: ChatOpts) => {
-      const gen = {
-        maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
-        temperature: parseNumber("--temp", o.temp, 0, 100),
-        topP: parseNumber("--top-p", o.topP, 0, 1),
-        seed: o.seed === undefined ? undefined : Math.trunc(parseNumber("--seed", o.seed, 0, 2 ** 32 - 1)),
-      };
-      const bar = loadBar();
-      const llm = await loadLLM(o.model, {
-        kernels: o.kernels as "wasm" | "ts",
-        threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-        contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
-        parallel: 1,
-        onProgress: bar.onProgress,
-      }).finally(bar.stop);
-      const session = llm.createSession(o.system);
-      const tty = !!process.stdin.isTTY;
-      const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty, prompt: "> " });
-      const lines = rl[Symbol.asyncIterator]();
-      let current: AbortController | undefined;
-      rl.on("SIGINT", () => {
-        // Terminal only: Ctrl-C stops the answer, or leaves at the prompt.
-        if (current) current.abort();
-        else rl.close();
-      });
-      process.stderr.write(`${llm.name} ready (context ${llm.contextSize}). /reset, /system <text>, /exit; Ctrl-C stops an answer.\n`);
-      try {
-        for (;;) {
-          if (tty) rl.prompt();
-          const next = await lines.next();
-          if (next.done) break;
-          const text = next.value.trim();
-          if (!text) continue;
-          if (text === "/exit" || text === "/quit") break;
-          if (text === "/reset") {
-            session.reset();
-            process.stderr.write("(history cleared)\n");
-            continue;
-          }
-          if (text === "/system" || text.startsWith("/system ")) {
-            session.setSystem(text.slice(7).trim());
-            session.reset();
-            process.stderr.write("(system message set, history cleared)\n");
-            continue;
-          }
-          if (text.startsWith("/")) {
-            process.stderr.write(`(unknown command ${text.split(/\s/)[0]}; /reset, /system <text>, /exit)\n`);
-            continue;
-          }
-          current = new AbortController();
-          const t0 = performance.now();
-          let tFirst = 0;
-          let n = 0;
-          let cached = 0;
-          let reason = "";
-          try {
-            for await (const c of session.send(text, { ...gen, signal: current.signal })) {
-              if (c.type === "token" && n++ === 0) tFirst = performance.now();
-              if (c.type === "done") {
-                cached = c.cachedTokens;
-                reason = c.reason;
-              }
-              process.stdout.write(c.text);
-            }
-          } finally {
-            current = undefined;
-          }
-          process.stdout.write("\n");
-          const t1 = performance.now();
-          const tps = n > 1 ? ((n - 1) * 1000) / (t1 - tFirst) : 0;
-          process.stderr.write(`[TTFT ${(tFirst ? tFirst - t0 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | prefix reused ${cached} tok${reason === "abort" ? " | stopped" : ""}]\n`);
-        }
-      } finally {
-        rl.close();
-        await llm.close();
-      }
+  addToolOptions(
+    program // --tools/--tool-choice/--max-steps: agent loop per turn (src/tools/cli-tools.ts)
+      .command("chat")
+      .description("interactive chat in the terminal (or over piped stdin)")
+      .requiredOption("-m, --model <file>", "GGUF model")
+      .option("-s, --system <text>", "system message")
+      .option("-n, --max-tokens <n>", "most tokens per answer", "512")
+      .option("--temp <t>", "temperature", "0.7")
+      .option("--top-p <p>", "nucleus sampling", "0.95")
+      .option("--seed <n>", "seed for reproducible answers")
+      .option("-c, --ctx-size <n>", "context size")
+      .option("--kernels <kind>", "wasm or ts", "wasm")
+      .option("--threads <n>", "threads for the WASM kernels"),
+  ).action(async (o: ChatOpts) => {
+    const gen = {
+      maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
+      temperature: parseNumber("--temp", o.temp, 0, 100),
+      topP: parseNumber("--top-p", o.topP, 0, 1),
+      seed: o.seed === undefined ? undefined : Math.trunc(parseNumber("--seed", o.seed, 0, 2 ** 32 - 1)),
+    };
+    const chatTools = chatToolsFromOptions(o);
+    const bar = loadBar();
+    const llm = await loadLLM(o.model, {
+      kernels: o.kernels as "wasm" | "ts",
+      threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+      contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
+      parallel: 1,
+      onProgress: bar.onProgress,
+    }).finally(bar.stop);
+    const session = llm.createSession(o.system);
+    const tty = !!process.stdin.isTTY;
+    const rl = createInterface({
+      input: process.stdin,
+      output: tty ? process.stdout : undefined,
+      terminal: tty,
+      prompt: "> ",
     });
+    const lines = rl[Symbol.asyncIterator]();
+    let current: AbortController | undefined;
+    rl.on("SIGINT", () => {
+      // Terminal only: Ctrl-C stops the answer, or leaves at the prompt.
+      if (current) current.abort();
+      else rl.close();
+    });
+    process.stderr.write(
+      `${llm.name} ready (context ${llm.contextSize}). /reset, /system <text>, /exit; Ctrl-C stops an answer.\n`,
+    );
+    try {
+      for (;;) {
+        if (tty) rl.prompt();
+        const next = await lines.next();
+        if (next.done) break;
+        const text = next.value.trim();
+        if (!text) continue;
+        if (text === "/exit" || text === "/quit") break;
+        if (text === "/reset") {
+          session.reset();
+          process.stderr.write("(history cleared)\n");
+          continue;
+        }
+        if (text === "/system" || text.startsWith("/system ")) {
+          session.setSystem(text.slice(7).trim());
+          session.reset();
+          process.stderr.write("(system message set, history cleared)\n");
+          continue;
+        }
+        if (text.startsWith("/")) {
+          process.stderr.write(`(unknown command ${text.split(/\s/)[0]}; /reset, /system <text>, /exit)\n`);
+          continue;
+        }
+        current = new AbortController();
+        if (chatTools) {
+          const io = {
+            text: (s: string) => void process.stdout.write(s),
+            status: (s: string) => void process.stderr.write(s),
+          };
+          await chatToolTurn(
+            llm,
+            session.messages,
+            text,
+            chatTools,
+            { ...gen, signal: current.signal },
+            io,
+          ).finally(() => (current = undefined));
+          process.stdout.write("\n");
+          continue;
+        }
+        const t0 = performance.now();
+        let tFirst = 0;
+        let n = 0;
+        let cached = 0;
+        let reason = "";
+        try {
+          for await (const c of session.send(text, { ...gen, signal: current.signal })) {
+            if (c.type === "token" && n++ === 0) tFirst = performance.now();
+            if (c.type === "done") {
+              cached = c.cachedTokens;
+              reason = c.reason;
+            }
+            process.stdout.write(c.text);
+          }
+        } finally {
+          current = undefined;
+        }
+        process.stdout.write("\n");
+        const t1 = performance.now();
+        const tps = n > 1 ? ((n - 1) * 1000) / (t1 - tFirst) : 0;
+        process.stderr.write(
+          `[TTFT ${(tFirst ? tFirst - t0 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | prefix reused ${cached} tok${reason === "abort" ? " | stopped" : ""}]\n`,
+        );
+      }
+    } finally {
+      rl.close();
+      await llm.close();
+    }
+  });
 }

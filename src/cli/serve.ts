@@ -12,6 +12,7 @@ import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router
 import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { addMcpOption, attachMcp, mcpConfigFromOptions, type McpCliOptions } from "../server/mcp.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -28,11 +29,12 @@ export function register(program: Command): void {
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
     .option("--model-id <id>", "model id clients use (default: general.name)");
-  addCloudOptions(cmd) // edge + cloud routing (src/router)
-    .action(async (o: { model: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; maxQueue: string; kernels: string; threads?: string; modelId?: string } & CloudOptions) => {
+  addMcpOption(addCloudOptions(cmd)) // edge + cloud routing (src/router); --mcp tools (src/server/mcp.ts)
+    .action(async (o: McpCliOptions & { model: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; maxQueue: string; kernels: string; threads?: string; modelId?: string } & CloudOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got '${o.port}'`);
       const router = await routerFromOptions(o);
+      const mcpConfig = await mcpConfigFromOptions(o);
       const maxQueue = Number(o.maxQueue);
       if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new InputError(`--max-queue must be a non-negative integer, got '${o.maxQueue}'`);
       const bar = loadBar();
@@ -46,15 +48,24 @@ export function register(program: Command): void {
       }).finally(bar.stop);
       const server = buildServer(llm, { apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY, modelId: o.modelId, maxQueue });
       if (router) installRouter(server, router);
+      // A failed MCP connection stops the kernel threads so the process can exit 1.
+      const mcp = mcpConfig
+        ? await attachMcp(server, mcpConfig).catch(async (e: unknown) => {
+            await llm.close();
+            throw e;
+          })
+        : undefined;
       const addr = await server.app.listen({ port, host: o.host });
       const id = server.ctx.models[0];
       process.stdout.write(`edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, queue ${maxQueue}, context ${llm.contextSize})\n`);
+      if (mcp) process.stdout.write(`edgellm serve: MCP tools offered to requests without tools: ${mcp.tools.join(", ") || "(none)"}\n`);
       if (router?.cloud) process.stdout.write(`edgellm serve: routing to cloud model '${router.cloud.model}' at ${router.cloud.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           process.stderr.write(`edgellm serve: ${sig}, draining...\n`);
           server
             .drain()
+            .then(() => mcp?.close())
             .then(() => llm.close())
             .finally(resolve);
         };

@@ -1,24 +1,32 @@
 /**
  * AgentModel over the library's LLM (src/engine/llm.ts): render messages + tools with the chat
- * template (buildToolPrompt), generate, and parse the reply with the template's tool-call format.
- *
- * The engine has no per-request logits hook yet, so generation here is unconstrained and the
- * parser does the rest; once SequenceRequest takes a `TokenConstraint` (GrammarMatcher or
- * LazyGrammarMatcher from grammarForTools), pass it to get calls that always parse.
+ * template (buildToolPrompt), generate under the tool-call grammar of the template's format
+ * (lazy for tool_choice "auto": free text until a call starts, then the call and its arguments
+ * are constrained by the tool's schema), and parse the reply with the same format, so a started
+ * call always parses. Streamed text goes through the tool-call stream parser: onText sees the
+ * content only, never the call markup.
  */
 import type { LLM } from "../engine/llm.js";
 import type { AgentModel } from "./agent.js";
 import { parseToolCalls } from "./parse.js";
 import { buildToolPrompt } from "./prompt.js";
+import { createToolCallStreamParser } from "./stream.js";
+import { toolConstraintFactory } from "./tool-grammar.js";
 
 export interface LlmAgentOptions {
   maxTokens?: number;
   temperature?: number;
+  topP?: number;
   seed?: number;
   /** Built-in chat template name instead of the model's. */
   template?: string;
-  /** Called with each piece of generated text (for streaming UIs). */
+  /** Called with each piece of generated content (call markup left out), for streaming UIs. */
   onText?: (text: string) => void;
+  /** Constrain tool calls by their grammar (default true). */
+  constrain?: boolean;
+  /** Allow several calls in one turn (default true). */
+  parallel?: boolean;
+  signal?: AbortSignal;
 }
 
 export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel {
@@ -27,18 +35,24 @@ export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel 
     const { prompt, format } = buildToolPrompt(tok, messages, tools, { toolChoice, template: opts.template });
     const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
     const ids = tok.encode(prompt, { addSpecial: !(bos && prompt.startsWith(bos)), parseSpecial: true });
+    const useTools = toolChoice !== "none" && tools.length > 0;
+    const make = useTools && opts.constrain !== false ? toolConstraintFactory(tools, toolChoice, format, tok, opts.parallel ?? true) : undefined;
+    const parser = useTools ? createToolCallStreamParser(format) : undefined;
+    const show = (t: string) => t && opts.onText?.(t);
     let text = "";
     for await (const c of llm.generate(ids, {
       maxTokens: opts.maxTokens ?? 512,
       temperature: opts.temperature ?? 0,
+      topP: opts.topP,
       seed: opts.seed,
+      signal: opts.signal,
+      constraint: make && (() => make()),
     })) {
       if (c.index !== 0) continue;
       text += c.text;
-      if (c.text) opts.onText?.(c.text);
+      if (c.text) show(parser ? parser.push(c.text).content : c.text);
     }
-    return toolChoice === "none" || tools.length === 0
-      ? { content: text.trim(), toolCalls: [] }
-      : parseToolCalls(text, format);
+    if (parser) show(parser.end().content);
+    return useTools ? parseToolCalls(text, format) : { content: text.trim(), toolCalls: [] };
   };
 }

@@ -1,0 +1,121 @@
+/**
+ * Tools on the command line, as child processes on a random-weight llama GGUF with the real
+ * Qwen3 vocabulary + template:
+ *  - `edgellm chat --tools calculator --tool-choice calculator`: the agent loop runs in the CLI,
+ *    the calculator is called with arguments that parse, its result is fed back, and the turn
+ *    ends with an answer on stdout (the last step is made without tools);
+ *  - `edgellm serve --mcp config.json`: a request without tools is offered the MCP server's
+ *    tools (an SDK-written MCP server over stdio); the server runs the model's calls on it
+ *    (the results in `tool_trace` are the MCP server's answers to the model's own arguments)
+ *    and answers with the final message; a request with its own tools gets its calls back;
+ *  - bad flags exit 1 before the model loads.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import OpenAI from "openai";
+import { writeTestModel } from "../../src/model/factory/index.js";
+import { realVocabRecord } from "../grammar/vocab.js";
+import { startServe } from "../server/serve-process.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const MCP_SERVER = fileURLToPath(new URL("./fixtures/mcp-server.js", import.meta.url));
+let dir: string;
+let model: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "edgellm-cli-tools-"));
+  model = join(dir, "m.gguf");
+  await writeTestModel(model, {
+    arch: "llama",
+    nEmbd: 32,
+    nLayer: 1,
+    nHead: 2,
+    nFf: 64,
+    nCtx: 1024,
+    vocab: realVocabRecord("qwen3") as never,
+    weightStd: 0.5,
+    tiedEmbeddings: true,
+  });
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], stdin: string): Promise<{ code: number | null; out: string; err: string }> {
+  const p = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  p.stdout.on("data", (d) => (out += d));
+  p.stderr.on("data", (d) => (err += d));
+  p.stdin.end(stdin);
+  return new Promise((r) => p.on("exit", (code) => r({ code, out, err })));
+}
+
+test("chat --tools: the calculator is called with valid arguments, its result fed back, then an answer", async () => {
+  // A random model rarely closes a free string soon; seed 2 closes the expression within 150
+  // tokens (seeds 1-5: 3 of 5 do). Whatever the seed, a call that completes parses (grammar).
+  const r = await run(["chat", "-m", model, "--threads", "1", "-c", "1024", "--temp", "0.7", "--top-p", "1", "--seed", "2", "-n", "150", "--tools", "calculator", "--tool-choice", "calculator", "--max-steps", "2"], "What is 6*7?\n");
+  assert.equal(r.code, 0, r.err);
+  const calls = [...r.err.matchAll(/\[call calculator\((.*)\)\]\n/g)].map((m) => JSON.parse(m[1]));
+  assert.equal(calls.length, 1, r.err);
+  assert.equal(typeof calls[0].expression, "string");
+  assert.match(r.err, /\[calculator -> .+\]\n/);
+  // Step 2 is the last: no tools, so the model answers (free text) and the turn ends.
+  assert.doesNotMatch(r.err, /stopped after/);
+  assert.ok(r.out.length > 0);
+});
+
+test("chat --tools: unknown tool or bad --tool-choice exits 1 before loading", async () => {
+  const a = await run(["chat", "-m", join(dir, "missing.gguf"), "--tools", "calculator,rm"], "");
+  assert.equal(a.code, 1);
+  assert.match(a.err, /unknown tool 'rm'/);
+  const b = await run(["chat", "-m", join(dir, "missing.gguf"), "--tools", "js", "--tool-choice", "calculator"], "");
+  assert.equal(b.code, 1);
+  assert.match(b.err, /--tool-choice/);
+});
+
+test("serve --mcp: MCP tools offered to requests without tools; the server runs the calls on the MCP server", async () => {
+  const cfg = join(dir, "mcp.json");
+  writeFileSync(cfg, JSON.stringify({ mcpServers: { local: { command: process.execPath, args: [MCP_SERVER] } } }));
+  const s = await startServe(model, ["--threads", "1", "--model-id", "m", "--ctx-size", "1024", "--mcp", cfg]);
+  try {
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const r = (await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "Add 2 and 3." }],
+      tool_choice: { type: "function", function: { name: "add" } },
+      parallel_tool_calls: false,
+      temperature: 1,
+      seed: 5,
+      max_tokens: 100,
+    })) as OpenAI.Chat.Completions.ChatCompletion & { tool_trace: { name: string; arguments: string; result: string }[] };
+    assert.equal(typeof r.choices[0].message.content, "string");
+    assert.equal(r.choices[0].message.tool_calls, undefined);
+    assert.ok(r.tool_trace.length >= 1);
+    for (const t of r.tool_trace) {
+      assert.equal(t.name, "add");
+      const { a, b } = JSON.parse(t.arguments);
+      assert.equal(t.result, `stdio:${a + b}`); // the MCP server's answer to the model's arguments
+    }
+    // A request with its own tools is not affected: its calls go back to the client.
+    const own = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+      tools: [{ type: "function", function: { name: "ping", parameters: { type: "object", properties: {}, additionalProperties: false } } }],
+      tool_choice: "required",
+      parallel_tool_calls: false,
+      max_tokens: 40,
+    });
+    assert.equal(own.choices[0].finish_reason, "tool_calls");
+    assert.equal(own.choices[0].message.tool_calls![0].type === "function" && own.choices[0].message.tool_calls![0].function.name, "ping");
+  } finally {
+    await s.stop();
+  }
+  const bad = await run(["serve", "-m", join(dir, "missing.gguf"), "--mcp", join(dir, "nope.json")], "");
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /MCP config/);
+});
