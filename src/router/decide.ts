@@ -176,7 +176,9 @@ export function judgeLocal(
   const failed: { reason: RouteReason; text: string }[] = [];
   const passed: string[] = [];
   for (const v of o.verifiers ?? []) {
-    if (v.accepted === false)
+    if (v.accepted === false && v.name === "refusal")
+      failed.push({ reason: "local_declined", text: v.detail });
+    else if (v.accepted === false)
       failed.push({ reason: "verifier_rejected", text: `${v.name} verifier rejected: ${v.detail}` });
     else passed.push(`${v.name}: ${v.detail}`);
   }

@@ -19,6 +19,7 @@ export type RouteReason =
   | "needs_images" // image input, which the local model lacks
   | "local_overloaded" // local queue over the spill threshold
   // escalated after a local answer
+  | "local_declined" // the local model said it cannot answer (refusal verifier)
   | "verifier_rejected"
   | "low_verifier_score"
   | "low_agreement"

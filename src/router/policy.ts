@@ -14,7 +14,16 @@ export type VerifierSpec =
   /** The answer must match this regular expression. */
   | { type: "regex"; pattern: string; flags: string }
   /** The answer must not be empty or whitespace. */
-  | { type: "nonempty" };
+  | { type: "nonempty" }
+  /** The local model declined (its answer matches this pattern): escalate with reason local_declined. */
+  | { type: "refusal"; pattern: string; flags: string };
+
+/**
+ * Default refusal pattern: the phrasings small on-device models are trained to use for questions
+ * outside their skill (edgellm's default model: "I can't answer that locally ..."), in English and Chinese.
+ */
+export const DEFAULT_REFUSAL_PATTERN =
+  "\\b(can't|cannot|can not|unable to) (answer|help with) (that|this)|我(不能|无法)(在本地)?回答";
 
 export interface Price {
   /** USD per million prompt tokens. */
@@ -200,7 +209,7 @@ export function parsePolicy(json: unknown, source = "policy"): Policy {
       if (o.pattern !== undefined || o.flags !== undefined) throw r.err(p, `'${o.type}' takes no pattern`);
       return { type: o.type };
     }
-    if (o.type === "regex") {
+    if (o.type === "regex" || (o.type === "refusal" && o.pattern !== undefined)) {
       if (typeof o.pattern !== "string")
         throw r.err(`${p}.pattern`, `must be a string, got ${kind(o.pattern)}`);
       const flags = o.flags === undefined ? "" : o.flags;
@@ -210,9 +219,13 @@ export function parsePolicy(json: unknown, source = "policy"): Policy {
       } catch (e) {
         throw r.err(`${p}.pattern`, `invalid regular expression: ${(e as Error).message}`);
       }
-      return { type: "regex", pattern: o.pattern, flags };
+      return { type: o.type, pattern: o.pattern, flags };
     }
-    throw r.err(`${p}.type`, `must be "arithmetic", "regex" or "nonempty", got ${kind(o.type)}`);
+    if (o.type === "refusal") {
+      if (o.flags !== undefined) throw r.err(`${p}.flags`, "needs a 'pattern'");
+      return { type: "refusal", pattern: DEFAULT_REFUSAL_PATTERN, flags: "i" };
+    }
+    throw r.err(`${p}.type`, `must be "arithmetic", "regex", "refusal" or "nonempty", got ${kind(o.type)}`);
   });
   const escalation = {
     minMeanLogprob: r.num(es, "minMeanLogprob", "escalation", -1e6, 0),

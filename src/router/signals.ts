@@ -87,6 +87,17 @@ export function buildVerifier(spec: VerifierSpec): Verifier {
         };
       };
     }
+    case "refusal": {
+      const re = new RegExp(spec.pattern, spec.flags);
+      return (_q, a) => {
+        const m = re.exec(a);
+        return {
+          name: "refusal",
+          accepted: m === null,
+          detail: m ? `the local model declined ("${m[0]}")` : "no refusal",
+        };
+      };
+    }
     case "arithmetic":
       return (q, a) => {
         const expr = findExpression(q);

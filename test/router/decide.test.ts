@@ -248,3 +248,42 @@ test("features from raw bodies: text of parts, images, tools, privacy header/bod
     messages: [],
   });
 });
+
+test("refusal verifier: the default pattern catches the default model's decline phrases (en, zh); reason local_declined", () => {
+  const p = parsePolicy({ escalation: { verifiers: [{ type: "refusal" }, { type: "arithmetic" }] } });
+  const v = buildVerifier(p.escalation.verifiers[0]);
+  // The phrasings the default model is trained on (src/train/data/chat.ts).
+  for (const a of [
+    "<think>\nThis is not an arithmetic question.\n</think>\nI can't answer that locally. I am a small on-device model and I only do arithmetic.",
+    "Sorry, I can't answer that locally. Please ask me an addition, subtraction or multiplication question.",
+    "这个问题我无法在本地回答。我是一个设备上的小模型，只会做算术。",
+    "抱歉，我无法在本地回答这个问题。",
+  ]) {
+    assert.equal((v("q", a) as { accepted: boolean }).accepted, false, a);
+  }
+  assert.equal(
+    (v("What is 2 + 2?", "<think>\n2 + 2 = 4\n</think>\nThe answer is 4.") as { accepted: boolean }).accepted,
+    true,
+  );
+  const d = judgeLocal(
+    p,
+    env,
+    feat(),
+    {
+      text: "x",
+      verifiers: [
+        { name: "refusal", accepted: false, detail: 'the local model declined ("can\'t answer that")' },
+      ],
+    },
+    0,
+  );
+  assert.deepEqual([d.route, d.reason], ["cloud", "local_declined"]);
+  const custom = parsePolicy({
+    escalation: { verifiers: [{ type: "refusal", pattern: "^NOPE", flags: "m" }] },
+  });
+  assert.deepEqual(custom.escalation.verifiers[0], { type: "refusal", pattern: "^NOPE", flags: "m" });
+  assert.throws(
+    () => parsePolicy({ escalation: { verifiers: [{ type: "refusal", flags: "i" }] } }),
+    /needs a 'pattern'/,
+  );
+});
