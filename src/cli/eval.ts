@@ -29,6 +29,7 @@ interface EvalOptions {
   seed?: string;
   maxTokens: string;
   earlyStop: boolean;
+  answerPrefix?: string;
   json?: boolean;
   plot?: string;
   kernels: string;
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option("--seed <n>", "base seed (question i, sample j use seed + 1000 i + j)", "1")
     .option("--max-tokens <n>", "most completion tokens per sample", "256")
     .option("--no-early-stop", "self-consistency decodes all samples")
+    .option("--answer-prefix <text>", "forced after a budget-forced </think> (e.g. 'The answer is')")
     .option("--json", "print JSON instead of a table")
     .option("--plot <file.svg>", "draw accuracy vs tokens per question")
     .option("--kernels <kind>", "wasm or ts", "wasm")

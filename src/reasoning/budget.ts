@@ -4,7 +4,9 @@
  * block; when the budget is reached it emits, one per step, the tokens of an optional short
  * "time to answer" nudge and then the close tag `</think>`, after which sampling resumes and the
  * model writes its answer. The nudge counts against the budget (it sits inside the block), so
- * the thinking part is never longer than `budget` tokens (tags excluded).
+ * the thinking part is never longer than `budget` tokens (tags excluded). An optional answer
+ * prefix (e.g. "The answer is", as s1's budget forcing appends "Final Answer:") is forced right
+ * after the close, so a model that would go on reasoning past `</think>` commits to an answer.
  *
  * Tags are found in the decoded bytes, not as token-id sequences: in a vocabulary where
  * `<think>` is one special token this is the same thing, but in one where it is several
@@ -17,7 +19,7 @@ import type { Tokenizer } from "../tokenizer/tokenizer.js";
 
 export const THINK_OPEN = "<think>";
 export const THINK_CLOSE = "</think>";
-export const DEFAULT_NUDGE = "\nTime to answer.\n";
+export const DEFAULT_NUDGE = "\nTime to answer.";
 
 /** One token's bytes as a binary string (ASCII tags stay readable; no UTF-8 state needed). */
 export type PieceFn = (id: number) => string;
@@ -120,6 +122,10 @@ export interface BudgetOptions {
   piece: PieceFn;
   /** Tokens of the nudge written before the close ([] = none). Dropped if longer than the budget. */
   nudge?: number[];
+  /** Newline tokens written before and after a forced `</think>` (the usual "\n</think>\n" layout); [] = none. */
+  newline?: number[];
+  /** Tokens forced right after a forced close ([] = none). */
+  answerPrefix?: number[];
 }
 
 /** Budget options from a tokenizer. */
@@ -127,6 +133,7 @@ export function budgetFor(
   tok: Tokenizer,
   budget: number,
   nudge: string | false = DEFAULT_NUDGE,
+  answerPrefix?: string,
 ): BudgetOptions {
   const close = tok.encode(THINK_CLOSE, { addSpecial: false, parseSpecial: true });
   if (close.length === 0)
@@ -136,6 +143,8 @@ export function budgetFor(
     close,
     piece: tokenizerPiece(tok),
     nudge: nudge === false ? [] : tok.encode(nudge, { addSpecial: false, parseSpecial: false }),
+    newline: tok.encode("\n", { addSpecial: false, parseSpecial: false }),
+    answerPrefix: answerPrefix ? tok.encode(answerPrefix, { addSpecial: false, parseSpecial: false }) : [],
   };
 }
 
@@ -148,9 +157,13 @@ export function budgetForcer(
       field: "thinking_budget",
     });
   if (o.close.length === 0) throw new InputError("the close tag has no tokens", { field: "thinking_budget" });
-  const nudge = o.nudge && o.nudge.length <= o.budget ? o.nudge : [];
-  const forced = [...nudge, ...o.close];
-  const freeTokens = o.budget - nudge.length; // sampled thinking tokens before the nudge begins
+  // Inside the block (counted against the budget): nudge + newline, or what of them fits.
+  const nl = o.newline ?? [];
+  const nudge = o.nudge ?? [];
+  const inner = o.budget >= nudge.length + nl.length ? [...nudge, ...nl] : o.budget >= nl.length ? nl : [];
+  const forced = [...inner, ...o.close, ...nl, ...(o.answerPrefix ?? [])];
+  const closedAt = o.budget + o.close.length; // thinking-relative index just past a forced close
+  const freeTokens = o.budget - inner.length; // sampled thinking tokens before the forced ones begin
   // Per sequence: its scanner. The engine's token array is the sequence's own, kept for its life.
   const scanners = new WeakMap<readonly number[], ThinkingScanner>();
   const opensCache = new Map<string, boolean>();
@@ -165,7 +178,9 @@ export function budgetForcer(
     }
     for (let i = promptLen + sc.length; i < tokens.length; i++) sc.push(tokens[i]);
     const st = sc.state;
-    if (st.start < 0 || st.end >= 0) return undefined;
+    if (st.start < 0) return undefined;
+    // Closed: only the answer prefix after our own (forced) close may still be due.
+    if (st.end >= 0 && st.end - st.start !== closedAt) return undefined;
     const j = tokens.length - promptLen - st.start - freeTokens;
     return j >= 0 && j < forced.length ? forced[j] : undefined;
   };

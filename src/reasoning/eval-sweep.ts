@@ -21,6 +21,8 @@ export interface SweepFlags {
   seed?: string;
   maxTokens?: string;
   earlyStop?: boolean;
+  /** Forced after a budget-forced `</think>`. */
+  answerPrefix?: string;
 }
 
 function list(flag: string, v: string, each: (s: string) => number | null): (number | null)[] {
@@ -70,6 +72,7 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
           seed,
           maxTokens,
           earlyStop: f.earlyStop === false ? false : undefined,
+          answerPrefix: f.answerPrefix,
         });
       }
     }
@@ -117,9 +120,40 @@ export function plotSeries(points: EvalPoint[]): PlotSeries[] {
       st === "greedy"
         ? "greedy vs thinking budget"
         : `${st === "self_consistency" ? "sc" : "best-of"}@${k} vs thinking budget`;
-    series.push(by(name, (p) => !noBudget(p) && `${p.strategy}/${p.samples}` === s));
+    const sorted = points
+      .filter((p) => !noBudget(p) && `${p.strategy}/${p.samples}` === s)
+      .sort((a, b) => a.thinkingBudget! - b.thinkingBudget!);
+    series.push({
+      name,
+      keepOrder: true,
+      points: sorted.map((p) => ({ x: p.tokensPerQuestion, y: p.accuracy, label: p.label })),
+    });
   }
   return series.filter((s) => s.points.length > 0);
+}
+
+/**
+ * Accuracy against thinking tokens actually spent per question, one series per strategy: its
+ * budgeted points plus its unbudgeted one (the model's own thinking length). Empty when the
+ * sweep has no budgets.
+ */
+export function budgetPlotSeries(points: EvalPoint[]): PlotSeries[] {
+  const keys = new Set(
+    points.filter((p) => p.thinkingBudget !== null).map((p) => `${p.strategy}/${p.samples}`),
+  );
+  return [...keys].map((key) => {
+    const [st, k] = key.split("/");
+    const name = st === "greedy" ? "greedy" : `${st === "self_consistency" ? "sc" : "best-of"}@${k}`;
+    const pts = points.filter((p) => `${p.strategy}/${p.samples}` === key);
+    return {
+      name,
+      points: pts.map((p) => ({
+        x: p.reasoningTokensPerQuestion,
+        y: p.accuracy,
+        label: p.thinkingBudget === null ? "no budget" : `budget ${p.thinkingBudget}`,
+      })),
+    };
+  });
 }
 
 export interface SweepOutput {
@@ -147,11 +181,24 @@ export async function runSweep(
   }
   if (o.json) o.write(JSON.stringify({ questions: items.length, points }, null, 2) + "\n");
   else o.write(formatTable(points));
-  if (o.plot)
+  if (o.plot) {
     await writeFile(
       o.plot,
       accuracySVG(plotSeries(points), `Accuracy vs test-time compute (${items.length} questions)`),
     );
+    // Accuracy against thinking spent, beside it: <name>-budget.svg
+    const bs = budgetPlotSeries(points);
+    if (bs.length > 0) {
+      await writeFile(
+        o.plot.replace(/(\.svg)?$/i, "-budget.svg"),
+        accuracySVG(
+          bs,
+          `Accuracy vs thinking budget (${items.length} questions)`,
+          "thinking tokens per question",
+        ),
+      );
+    }
+  }
   return points;
 }
 

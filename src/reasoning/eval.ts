@@ -22,6 +22,8 @@ export interface EvalConfig {
   maxTokens?: number;
   /** best_of_n: the verifier (default: arithmetic re-check). */
   verifier?: Verifier;
+  /** Forced after a budget-forced `</think>` (e.g. "The answer is"). */
+  answerPrefix?: string;
 }
 
 export interface EvalPoint {
@@ -66,7 +68,7 @@ export async function evalConfig(
     const gen = llmGenerator(
       llm,
       { messages: [{ role: "user", content: it.question }] },
-      { enableThinking: true },
+      { enableThinking: true, answerPrefix: c.answerPrefix },
     );
     const r = await runStrategy(gen, {
       strategy: c.strategy,

@@ -29,6 +29,8 @@ export interface LLMGeneratorOptions {
   enableThinking?: boolean;
   /** Nudge written before `</think>` when the budget runs out; false = none. Default DEFAULT_NUDGE. */
   nudge?: string | false;
+  /** Text forced right after a budget-forced `</think>` (e.g. "The answer is"). Default none. */
+  answerPrefix?: string;
   stop?: string[];
   /** Prefill the prompt once for all samples. Default true. */
   sharePrefix?: boolean;
@@ -111,7 +113,9 @@ export function llmGenerator(
       signal: opts.signal,
     };
     if (opts.thinkingBudget !== undefined) {
-      base.forceToken = budgetForcer(budgetFor(llm.tokenizer, opts.thinkingBudget, o.nudge ?? DEFAULT_NUDGE));
+      base.forceToken = budgetForcer(
+        budgetFor(llm.tokenizer, opts.thinkingBudget, o.nudge ?? DEFAULT_NUDGE, o.answerPrefix),
+      );
     }
     const seedOf = (i: number) => (opts.seed === undefined ? undefined : opts.seed + i);
     const scan = Array.from(

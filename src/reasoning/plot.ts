@@ -11,6 +11,8 @@ export interface PlotPoint {
 export interface PlotSeries {
   name: string;
   points: PlotPoint[];
+  /** Join points in the given order (e.g. by budget) instead of by x. */
+  keepOrder?: boolean;
 }
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
@@ -86,7 +88,9 @@ export function accuracySVG(
   );
   series.forEach((s, si) => {
     const c = COLORS[si % COLORS.length];
-    const ps = s.points.filter((p) => Number.isFinite(p.x) && p.x > 0).sort((a, b) => a.x - b.x);
+    const ps = s.points
+      .filter((p) => Number.isFinite(p.x) && p.x > 0)
+      .sort((a, b) => (s.keepOrder ? 0 : a.x - b.x));
     if (ps.length > 1)
       o.push(
         `<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ")}"/>`,

@@ -69,6 +69,46 @@ test("budget hook: thinking content is exactly the budget when the model never c
   }
 });
 
+test("budget hook: the answer prefix follows a forced close only", () => {
+  const prefix = [20, 21, 22];
+  for (const budget of [0, 3, 6]) {
+    const gen = simulate(
+      [1, 7, 8],
+      budgetForcer({ budget, close: CLOSE, piece, answerPrefix: prefix }),
+      budget + 12,
+    );
+    const st = thinkingState(gen, piece, true);
+    assert.equal(st.end, budget + CLOSE.length);
+    assert.deepEqual(gen.slice(st.end, st.end + 3), prefix, `budget ${budget}`);
+    assert.notEqual(gen[st.end + 3], 20, "prefix written once");
+  }
+  // A natural close before the budget gets no prefix.
+  const natural = simulate(
+    [1, 7, 8],
+    budgetForcer({ budget: 8, close: CLOSE, piece, answerPrefix: prefix }),
+    6,
+    [50, 9, 10, 60, 61, 62],
+  );
+  assert.deepEqual(natural, [50, 9, 10, 60, 61, 62]);
+});
+
+test("budget hook: newline layout around a forced close ('\\n</think>\\n'), inside the budget", () => {
+  const NL = [5];
+  const pieceNl: PieceFn = (id) => (id === 5 ? "\n" : piece(id));
+  for (const budget of [0, 1, 2, 3, 7]) {
+    const gen = simulate(
+      [1, 7, 8],
+      budgetForcer({ budget, close: CLOSE, piece: pieceNl, nudge: [3, 4], newline: NL }),
+      budget + 10,
+    );
+    const st = thinkingState(gen, pieceNl, true);
+    assert.equal(st.end - CLOSE.length - st.start, budget, `budget ${budget}`);
+    if (budget >= 1) assert.equal(gen[st.end - CLOSE.length - 1], 5, "newline before </think>");
+    if (budget >= 3) assert.deepEqual(gen.slice(st.end - 5, st.end - 3), [3, 4], "nudge fits");
+    assert.equal(gen[st.end], 5, "newline after </think>");
+  }
+});
+
 test("budget hook: an early natural close is left alone; no block, no forcing; bad budget typed", () => {
   const hook = budgetForcer({ budget: 10, close: CLOSE, piece });
   const gen = simulate([1, 7, 8], hook, 12, [50, 51, 9, 10, 60, 61, 62, 63, 64, 65, 66, 67]);

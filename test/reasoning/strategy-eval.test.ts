@@ -153,6 +153,9 @@ test("eval sweep end to end on a small random model: JSON points and an SVG file
     for (const p of budgeted)
       assert.ok(p.reasoningTokensPerQuestion <= p.samples * (2 + 9), JSON.stringify(p));
     assert.match(readFileSync(join(dir, "c.svg"), "utf8"), /<svg[\s\S]*<\/svg>/);
+    const budgetSvg = readFileSync(join(dir, "c-budget.svg"), "utf8");
+    assert.match(budgetSvg, /thinking tokens per question/);
+    assert.equal((budgetSvg.match(/<circle /g) ?? []).length, 6, "3 strategies x (no budget, budget 2)");
   } finally {
     rmSync(dir, { recursive: true, force: true });
     m.cleanup();
