@@ -8,6 +8,7 @@
  *   --verifier <v>          arithmetic | judge (best-of-N; default arithmetic)
  *   --no-early-stop         self-consistency decodes all k
  *   --show-reasoning        print the thinking part too (run)
+ *   --answer-prefix <text>  forced after a budget-forced </think> (run, chat)
  */
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
@@ -26,6 +27,7 @@ export interface ReasoningCliOptions {
   verifier?: string;
   earlyStop?: boolean;
   showReasoning?: boolean;
+  answerPrefix?: string;
 }
 
 export function addReasoningOptions(cmd: Command, full = true): Command {
@@ -33,6 +35,7 @@ export function addReasoningOptions(cmd: Command, full = true): Command {
     "--thinking-budget <n>",
     "most tokens inside <think>; then the block is closed and the model answers",
   );
+  cmd.option("--answer-prefix <text>", "forced after a budget-forced </think>, e.g. 'The answer is'");
   if (!full) return cmd;
   return cmd
     .option("--no-thinking", "render the chat template with enable_thinking=false")
@@ -61,7 +64,7 @@ function budgetOf(o: ReasoningCliOptions): number | undefined {
 export function reasoningGenOptions(llm: LLM, o: ReasoningCliOptions): Partial<GenerateOptions> {
   const budget = budgetOf(o);
   if (budget === undefined) return {};
-  return { forceToken: budgetForcer(budgetFor(llm.tokenizer, budget)) };
+  return { forceToken: budgetForcer(budgetFor(llm.tokenizer, budget, undefined, o.answerPrefix)) };
 }
 
 /** Does `run` need the reasoning path? */
@@ -101,7 +104,7 @@ export async function runReasoningCli(
     const gen = llmGenerator(
       llm,
       { messages: [{ role: "user", content: o.prompt }] },
-      { enableThinking: o.thinking === false ? false : undefined },
+      { enableThinking: o.thinking === false ? false : undefined, answerPrefix: o.answerPrefix },
     );
     const r = await runStrategy(gen, {
       strategy,
