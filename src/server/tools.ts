@@ -9,7 +9,8 @@
  *  - a constraint per sample (tool-call grammar in the template's format, lazy for "auto"; or
  *    the response_format grammar), so calls and JSON always parse;
  *  - the output turned into `message.tool_calls` + `finish_reason: "tool_calls"`, or streamed
- *    as `delta.tool_calls` chunks the way OpenAI sends them.
+ *    as `delta.tool_calls` chunks the way OpenAI sends them (a call's first chunk carries id,
+ *    type and name, then its arguments text arrives piece by piece as it is generated).
  * Tools offered by the server itself (`serve --mcp`, see server/mcp.ts) live in `serverTools`.
  */
 import type { GenerateOptions, LLM } from "../engine/llm.js";
@@ -214,12 +215,14 @@ export class ToolTurn {
     const s = this.stream(index);
     const ev = s.parser.end();
     if (ev.toolCalls.length) s.called = true;
-    return { deltas: streamDeltas(ev), finish_reason: s.called ? "tool_calls" : finish };
+    // A call cut by max_tokens ends the stream with "length", as OpenAI reports it.
+    return { deltas: streamDeltas(ev), finish_reason: s.called && !s.parser.truncatedCall ? "tool_calls" : finish };
   }
 
   private stream(index: number): ChoiceStream {
     let s = this.streams.get(index);
-    if (!s) this.streams.set(index, (s = { parser: createToolCallStreamParser(this.format), called: false }));
+    // Constrained output: arguments stream piece by piece (the grammar guarantees they parse).
+    if (!s) this.streams.set(index, (s = { parser: createToolCallStreamParser(this.format, { incremental: this.makeConstraint !== undefined }), called: false }));
     return s;
   }
 }

@@ -109,6 +109,9 @@ test("serve + openai client: named tool_choice, streaming deltas accumulate to v
     assert.equal(first.type, "function");
     assert.equal(first.function?.name, "add");
     assert.match(first.id!, /^call_/);
+    // Arguments stream token by token, not as one piece at the call's end.
+    const pieces = deltas.filter((d) => d.index === 0 && d.function?.arguments);
+    assert.ok(pieces.length > 2, `arguments came in ${pieces.length} pieces`);
   }
 });
 
