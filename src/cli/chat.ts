@@ -8,6 +8,8 @@
  * a buffered iterator, so lines that arrive while an answer streams wait their turn instead of
  * being lost, and end of input leaves after the last answer. Without a terminal no prompt is
  * drawn: stdout carries only the answers (one per line), stderr the status and speed lines.
+ * With --cloud/--policy each turn is routed as the server routes requests (src/router/chat-turn.ts)
+ * and a route line goes to stderr.
  */
 import type { Command } from "commander";
 import { createInterface } from "node:readline";
@@ -15,6 +17,8 @@ import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
+import { describeDecision, routedSend } from "../router/chat-turn.js";
 import {
   addToolOptions,
   chatToolsFromOptions,
@@ -22,7 +26,7 @@ import {
   type ToolCliOptions,
 } from "../tools/cli-tools.js";
 
-interface ChatOpts extends ToolCliOptions {
+interface ChatOpts extends ToolCliOptions, CloudOptions {
   model: string;
   system?: string;
   maxTokens: string;
@@ -43,18 +47,21 @@ function parseNumber(name: string, v: string, lo: number, hi: number): number {
 
 export function register(program: Command): void {
   addToolOptions(
-    program // --tools/--tool-choice/--max-steps: agent loop per turn (src/tools/cli-tools.ts)
-      .command("chat")
-      .description("interactive chat in the terminal (or over piped stdin)")
-      .requiredOption("-m, --model <file>", "GGUF model")
-      .option("-s, --system <text>", "system message")
-      .option("-n, --max-tokens <n>", "most tokens per answer", "512")
-      .option("--temp <t>", "temperature", "0.7")
-      .option("--top-p <p>", "nucleus sampling", "0.95")
-      .option("--seed <n>", "seed for reproducible answers")
-      .option("-c, --ctx-size <n>", "context size")
-      .option("--kernels <kind>", "wasm or ts", "wasm")
-      .option("--threads <n>", "threads for the WASM kernels"),
+    // --cloud/--cloud-model/--policy: edge + cloud routing per turn (src/router)
+    addCloudOptions(
+      program // --tools/--tool-choice/--max-steps: agent loop per turn (src/tools/cli-tools.ts)
+        .command("chat")
+        .description("interactive chat in the terminal (or over piped stdin)")
+        .requiredOption("-m, --model <file>", "GGUF model")
+        .option("-s, --system <text>", "system message")
+        .option("-n, --max-tokens <n>", "most tokens per answer", "512")
+        .option("--temp <t>", "temperature", "0.7")
+        .option("--top-p <p>", "nucleus sampling", "0.95")
+        .option("--seed <n>", "seed for reproducible answers")
+        .option("-c, --ctx-size <n>", "context size")
+        .option("--kernels <kind>", "wasm or ts", "wasm")
+        .option("--threads <n>", "threads for the WASM kernels"),
+    ),
   ).action(async (o: ChatOpts) => {
     const gen = {
       maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
@@ -63,6 +70,7 @@ export function register(program: Command): void {
       seed: o.seed === undefined ? undefined : Math.trunc(parseNumber("--seed", o.seed, 0, 2 ** 32 - 1)),
     };
     const chatTools = chatToolsFromOptions(o);
+    const router = await routerFromOptions(o);
     const bar = loadBar();
     const llm = await loadLLM(o.model, {
       kernels: o.kernels as "wasm" | "ts",
@@ -135,7 +143,12 @@ export function register(program: Command): void {
         let cached = 0;
         let reason = "";
         try {
-          for await (const c of session.send(text, { ...gen, signal: current.signal })) {
+          const turn = router
+            ? routedSend(session, router, text, { ...gen, signal: current.signal }, (d) =>
+                process.stderr.write(`${describeDecision(d)}\n`),
+              )
+            : session.send(text, { ...gen, signal: current.signal });
+          for await (const c of turn) {
             if (c.type === "token" && n++ === 0) tFirst = performance.now();
             if (c.type === "done") {
               cached = c.cachedTokens;
