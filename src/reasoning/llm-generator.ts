@@ -122,10 +122,20 @@ export function llmGenerator(
       { length: opts.n },
       () => new ThinkingScanner(prompt.piece, prompt.opensThinking),
     );
-    const stream = (offset: number, n: number) =>
+    // One controller per sample, all aborted by one listener on the caller's signal (the engine
+    // adds a listener per sequence to the signal it is given; k samples on one signal pile up).
+    const kids = Array.from({ length: opts.n }, () => new AbortController());
+    if (opts.signal?.aborted) for (const k of kids) k.abort();
+    else opts.signal?.addEventListener("abort", () => kids.forEach((k) => k.abort()), { once: true });
+    const stream = (index: number) =>
       async function* (): AsyncGenerator<SampleEvent> {
-        for await (const c of llm.generate(prompt.ids, { ...base, n, seed: seedOf(offset) })) {
-          const index = c.index + offset;
+        const g = llm.generate(prompt.ids, {
+          ...base,
+          n: 1,
+          seed: seedOf(index),
+          signal: kids[index].signal,
+        });
+        for await (const c of g) {
           if (c.type === "token") {
             scan[index].push(c.token);
             yield { type: "token", index, text: c.text };
@@ -141,11 +151,13 @@ export function llmGenerator(
           }
         }
       };
-    if (opts.n === 1 || o.sharePrefix === false) return mergeStarted([{ start: stream(0, opts.n) }]);
+    const rest = Array.from({ length: opts.n - 1 }, (_, i) => stream(i + 1));
+    if (opts.n === 1 || o.sharePrefix === false)
+      return mergeStarted([stream(0), ...rest].map((start) => ({ start })));
     // Sample 0 first; the rest once it has its first token (prompt KV published) or has ended.
     let firstSeen!: () => void;
     const first = new Promise<void>((r) => (firstSeen = r));
-    const lead = stream(0, 1);
+    const lead = stream(0);
     const leadWatched = async function* () {
       try {
         for await (const ev of lead()) {
@@ -156,7 +168,7 @@ export function llmGenerator(
         firstSeen();
       }
     };
-    return mergeStarted([{ start: leadWatched }, { start: stream(1, opts.n - 1), after: first }]);
+    return mergeStarted([{ start: leadWatched }, ...rest.map((start) => ({ start, after: first }))]);
   };
   return Object.assign(gen, { prompt });
 }
