@@ -5,12 +5,35 @@
  * arithmetic + chitchat model, so this is the verifier that knows when it got a sum wrong.
  */
 
+const NUM = "(-?\\d+(?:\\.\\d+)?)";
+
+/**
+ * Operator words -> symbols, for the phrasings arithmetic questions come in (the default model's
+ * training questions among them): "12 plus 7", "Add 12 and 7", "Subtract 7 from 12",
+ * "Multiply 12 by 7", "12 divided by 4", and Chinese 加 / 减 / 乘以 / 除以.
+ */
+export function symbolize(text: string): string {
+  return text
+    .replace(new RegExp(`\\badd ${NUM} and ${NUM}`, "gi"), "$1 + $2")
+    .replace(new RegExp(`\\bsubtract ${NUM} from ${NUM}`, "gi"), "$2 - $1")
+    .replace(new RegExp(`\\bmultiply ${NUM} by ${NUM}`, "gi"), "$1 * $2")
+    .replace(new RegExp(`\\bdivide ${NUM} by ${NUM}`, "gi"), "$1 / $2")
+    .replace(/\s*\bplus\b\s*/gi, " + ")
+    .replace(/\s*\bminus\b\s*/gi, " - ")
+    .replace(/\s*\b(times|multiplied by)\b\s*/gi, " * ")
+    .replace(/\s*\bdivided by\b\s*/gi, " / ")
+    .replace(/\s*乘以\s*/g, " * ")
+    .replace(/\s*除以\s*/g, " / ")
+    .replace(/\s*加\s*/g, " + ")
+    .replace(/\s*减\s*/g, " - ");
+}
+
 /** The longest run in `text` that looks like an expression with at least one operator, or undefined. */
 export function findExpression(text: string): string | undefined {
-  const runs = text.match(/[-+*/×÷x()\d.\s]+/g) ?? [];
+  const runs = symbolize(text).match(/[-+*/×÷x()\d.\s]+/g) ?? [];
   let best: string | undefined;
   for (const raw of runs) {
-    const s = raw.trim().replace(/[=?]+$/, "");
+    const s = raw.trim().replace(/[=?.\s]+$/, "");
     if (!/\d/.test(s) || !/\d\s*[-+*/×÷x]\s*[-(\d]/.test(s)) continue;
     if (best === undefined || s.length > best.length) best = s;
   }

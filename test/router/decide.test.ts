@@ -287,3 +287,28 @@ test("refusal verifier: the default pattern catches the default model's decline 
     /needs a 'pattern'/,
   );
 });
+
+test("arithmetic verifier reads the default model's question phrasings (words, Chinese operators)", () => {
+  const cases: [string, number][] = [
+    ["What is 4821 plus 377?", 5198],
+    ["Add 12 and 30.", 42],
+    ["Subtract 377 from 4821.", 4444],
+    ["Multiply 12 by 7.", 84],
+    ["What is 12 times 7?", 84],
+    ["Calculate 12 x 7.", 84],
+    ["What is 12 × 7?", 84],
+    ["1200 divided by 4", 300],
+    ["{a} + {b} = ?".replace("{a}", "9").replace("{b}", "8"), 17],
+    ["35 加 7 是多少？", 42],
+    ["35 减 7 是多少？", 28],
+    ["6 乘以 7 是多少？", 42],
+    ["计算 1250 + 2675。", 3925],
+  ];
+  for (const [q, want] of cases) {
+    const e = findExpression(q);
+    assert.ok(e !== undefined, q);
+    assert.equal(evaluate(e), want, `${q} -> ${e}`);
+  }
+  assert.equal(findExpression("Please add salt and pepper."), undefined);
+  assert.equal(findExpression("我参加了会议"), undefined);
+});
