@@ -30,24 +30,26 @@ const ctx = Number(opt("--ctx", "256"));
 const maxTokens = Number(opt("--max-tokens", "8"));
 const threads = opt("--threads", "1")!;
 
+// In skill for edgellm's default model (src/train/data: + and - up to 4 digits, small ×, greetings).
 const ARITH = [
-  "What is 12 + 7?",
-  "What is 9 * 8?",
-  "Compute 144 / 12",
-  "What is 35 - 17?",
-  "What is (3 + 4) * 5?",
-  "What is 250 + 750?",
-  "What is 81 / 9?",
-  "What is 6 * 7 - 2?",
+  "What is 4821 + 377?",
+  "What is 903 - 458?",
+  "Calculate 1250 + 2675.",
+  "What is 7000 - 1234?",
+  "What is 56 plus 78?",
+  "Subtract 299 from 3406.",
+  "What is 12 × 7?",
+  "What is 2222 + 3333?",
 ];
-const CHAT = ["hello!", "how are you today?", "thanks, that was helpful", "good morning"];
+const CHAT = ["Hello!", "Who are you?", "What can you do?", "Thanks"];
+// Out of skill: general knowledge and writing, and arithmetic it was not trained on (÷, parentheses).
 const OUT = [
   "Who wrote the novel War and Peace?",
   "Explain how photosynthesis works.",
   "Translate 'where is the train station' into German.",
   "Write a haiku about autumn rain.",
-  "What causes the seasons on Earth?",
-  "Summarize the plot of Hamlet.",
+  "What is 144 / 12?",
+  "What is (3 + 4) * 5?",
 ];
 const LONG = Array.from(
   { length: 3 },
@@ -96,7 +98,7 @@ try {
     ? await loadPolicy(pf)
     : parsePolicy({
         escalation: {
-          verifiers: [{ type: "arithmetic" }, { type: "nonempty" }],
+          verifiers: [{ type: "refusal" }, { type: "arithmetic" }, { type: "nonempty" }],
           agreement: { samples: 3, threshold: 0.67, temperature: 0.7 },
         },
         prices: { [cloudModel]: { inputPerMTok: 0.2, outputPerMTok: 0.6 } },
