@@ -48,10 +48,43 @@ export class GrammarMatcher implements LogitsProcessor {
   apply(c: Candidates): void {
     const m = this.allowedTokens();
     const nv = this.tg.nVocab;
-    c.filter((i) => {
-      const id = c.ids[i];
-      return id < nv && (m[id >>> 5] & (1 << (id & 31))) !== 0;
-    });
+    const ids = c.ids;
+    const lg = c.logits;
+    const size = c.size;
+    let w = 0;
+    if (!c.sorted && size === ids.length && size >= nv && ids[0] === 0 && ids[size - 1] === size - 1) {
+      // Fresh candidates in id order (Candidates.fromLogits; the grammar runs first in the chain):
+      // walk the mask word by word, skipping empty words, and compact in place (w <= id, so
+      // lg[id] is still unwritten when read).
+      for (let k = 0; k < m.length; k++) {
+        let bits = m[k];
+        if (bits === -1 >>> 0 || bits === -1) {
+          // All 32 allowed (common inside strings).
+          for (let id = k << 5, e = id + 32; id < e; id++, w++) {
+            ids[w] = id;
+            lg[w] = lg[id];
+          }
+          continue;
+        }
+        while (bits !== 0) {
+          const id = (k << 5) + 31 - Math.clz32(bits & -bits);
+          ids[w] = id;
+          lg[w] = lg[id];
+          w++;
+          bits &= bits - 1;
+        }
+      }
+    } else {
+      for (let i = 0; i < size; i++) {
+        const id = ids[i];
+        if (id < nv && ((m[id >>> 5] >>> (id & 31)) & 1) !== 0) {
+          ids[w] = id;
+          lg[w] = lg[i];
+          w++;
+        }
+      }
+    }
+    c.size = w;
   }
 
   /** Advance by a sampled token; a token the grammar does not allow is an InputError. */
