@@ -14,13 +14,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadLLM } from "../src/engine/llm.js";
 import { writeTestModel } from "../src/model/factory/index.js";
-import { compileGrammar, GrammarMatcher, jsonSchemaToGBNF, VocabIndex } from "../src/sampling/grammar/index.js";
+import {
+  compileGrammar,
+  GrammarMatcher,
+  jsonSchemaToGBNF,
+  VocabIndex,
+} from "../src/sampling/grammar/index.js";
 import { toolConstraintFactory } from "../src/tools/tool-grammar.js";
 import { realVocabRecord } from "../test/grammar/vocab.js";
 
 const SCHEMA = {
   type: "object",
-  properties: { city: { type: "string", maxLength: 24 }, unit: { enum: ["celsius", "fahrenheit"] }, days: { type: "integer", minimum: 1, maximum: 14 } },
+  properties: {
+    city: { type: "string", maxLength: 24 },
+    unit: { enum: ["celsius", "fahrenheit"] },
+    days: { type: "integer", minimum: 1, maximum: 14 },
+  },
   required: ["city", "unit", "days"],
   additionalProperties: false,
 };
@@ -32,7 +41,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "edgellm-bench-grammar-"));
   try {
     const path = join(dir, "m.gguf");
-    await writeTestModel(path, { arch: "llama", nEmbd: 64, nLayer: 2, nHead: 4, nFf: 128, nCtx: 1024, vocab: realVocabRecord("qwen3") as never, weightStd: 0.5, tiedEmbeddings: true });
+    await writeTestModel(path, {
+      arch: "llama",
+      nEmbd: 64,
+      nLayer: 2,
+      nHead: 4,
+      nFf: 128,
+      nCtx: 1024,
+      vocab: realVocabRecord("qwen3") as never,
+      weightStd: 0.5,
+      tiedEmbeddings: true,
+    });
     const llm = await loadLLM(path, { threads: 1, parallel: 1, contextSize: 1024 });
     try {
       let t0 = performance.now();
@@ -43,7 +62,9 @@ async function main(): Promise<void> {
       const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: SCHEMA } }];
       const toolMake = toolConstraintFactory(tools, "required", "hermes", llm.tokenizer, false)!;
       const lazyMake = toolConstraintFactory(tools, "auto", "hermes", llm.tokenizer, false)!;
-      console.log(`vocab ${llm.tokenizer.nVocab} tokens; vocabulary index (trie) build ${tIndex.toFixed(0)} ms, once per tokenizer`);
+      console.log(
+        `vocab ${llm.tokenizer.nVocab} tokens; vocabulary index (trie) build ${tIndex.toFixed(0)} ms, once per tokenizer`,
+      );
       for (const [label, make] of [
         ["json_schema", () => new GrammarMatcher(schemaTg)],
         ["tool required", toolMake],
@@ -70,7 +91,9 @@ async function main(): Promise<void> {
         }
         const a = median(withC);
         const b = median(without);
-        console.log(`${label.padEnd(17)} ${n} tokens: constrained ${a.toFixed(2)} ms/token, unconstrained ${b.toFixed(2)} ms/token, overhead ${(a - b).toFixed(2)} ms/token (${((a / b - 1) * 100).toFixed(0)}%); first run (cold masks) ${cold.toFixed(2)} ms/token`);
+        console.log(
+          `${label.padEnd(17)} ${n} tokens: constrained ${a.toFixed(2)} ms/token, unconstrained ${b.toFixed(2)} ms/token, overhead ${(a - b).toFixed(2)} ms/token (${((a / b - 1) * 100).toFixed(0)}%); first run (cold masks) ${cold.toFixed(2)} ms/token`,
+        );
       }
     } finally {
       await llm.close();

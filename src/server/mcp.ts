@@ -31,16 +31,24 @@ export interface McpCliOptions {
 
 /** `edgellm serve --mcp <config.json>` ({"mcpServers": {name: {command, args} | {url}}}). */
 export function addMcpOption(cmd: Command): Command {
-  return cmd.option("--mcp <config>", "MCP servers config (JSON, mcpServers); their tools are offered to requests without tools, and the server runs the calls");
+  return cmd.option(
+    "--mcp <config>",
+    "MCP servers config (JSON, mcpServers); their tools are offered to requests without tools, and the server runs the calls",
+  );
 }
 
 /** Read and validate the config before the model loads (a bad file exits before the slow part). */
-export async function mcpConfigFromOptions(o: McpCliOptions): Promise<Record<string, McpServerConfig> | undefined> {
+export async function mcpConfigFromOptions(
+  o: McpCliOptions,
+): Promise<Record<string, McpServerConfig> | undefined> {
   return o.mcp === undefined ? undefined : loadMcpConfig(o.mcp);
 }
 
 /** Connect to the configured MCP servers and offer their tools on this server. */
-export async function attachMcp(server: EdgeServer, config: Record<string, McpServerConfig>): Promise<{ tools: string[]; close(): Promise<void> }> {
+export async function attachMcp(
+  server: EdgeServer,
+  config: Record<string, McpServerConfig>,
+): Promise<{ tools: string[]; close(): Promise<void> }> {
   const conn = await connectMcpServers(config);
   const set = new ToolSet(conn.tools);
   setServerTools(server.ctx, set);
@@ -68,7 +76,13 @@ export interface ToolTraceEntry {
 }
 
 /** Run the server-side agent loop for one request and answer it (JSON or SSE). */
-export async function serverToolChat(ctx: ServerContext, reply: FastifyReply, r: ChatRequest, first: ToolTurn, opts: GenerateOptions): Promise<unknown> {
+export async function serverToolChat(
+  ctx: ServerContext,
+  reply: FastifyReply,
+  r: ChatRequest,
+  first: ToolTurn,
+  opts: GenerateOptions,
+): Promise<unknown> {
   const { llm, metrics } = ctx;
   const ac = new AbortController();
   const onClose = () => !reply.raw.writableFinished && ac.abort();
@@ -76,14 +90,21 @@ export async function serverToolChat(ctx: ServerContext, reply: FastifyReply, r:
   const usage = { prompt: first.prompt.length, completion: 0, cached: 0 };
   let finish = "stop";
   const model: AgentModel = async (messages, tools, toolChoice) => {
-    const turn = new ToolTurn(llm, { ...first.f, tools: tools.length ? tools : undefined, toolChoice: tools.length ? toolChoice : "none" }, messages, first.kwargs);
+    const turn = new ToolTurn(
+      llm,
+      { ...first.f, tools: tools.length ? tools : undefined, toolChoice: tools.length ? toolChoice : "none" },
+      messages,
+      first.kwargs,
+    );
     ctx.admit(turn.prompt, 1);
     const out = await llm.complete(turn.prompt, { ...opts, ...turn.options(), n: 1, signal: ac.signal });
     const ch = out.choices[0];
     usage.completion += out.usage.completionTokens;
     usage.cached = Math.max(usage.cached, out.usage.cachedTokens);
     finish = ch.finishReason === "length" ? "length" : "stop";
-    return turn.callsTools ? parseToolCalls(ch.text, turn.format) : { content: ch.text.trim(), toolCalls: [] };
+    return turn.callsTools
+      ? parseToolCalls(ch.text, turn.format)
+      : { content: ch.text.trim(), toolCalls: [] };
   };
   const trace: ToolTraceEntry[] = [];
   let result;
@@ -95,21 +116,46 @@ export async function serverToolChat(ctx: ServerContext, reply: FastifyReply, r:
       maxSteps: MAX_STEPS,
       toolChoice: first.f.toolChoice,
       signal: ac.signal,
-      onEvent: (e) => e.type === "tool_result" && trace.push({ name: e.call.function.name, arguments: e.call.function.arguments, result: e.result }),
+      onEvent: (e) =>
+        e.type === "tool_result" &&
+        trace.push({ name: e.call.function.name, arguments: e.call.function.arguments, result: e.result }),
     });
   } finally {
     reply.raw.off("close", onClose);
   }
   if (ac.signal.aborted) return reply.code(499).send();
   metrics.requests.inc({ endpoint: "chat", status: "200" });
-  const base = { id: newId("chatcmpl"), created: Math.floor(Date.now() / 1000), model: r.model, system_fingerprint: "edgellm" };
+  const base = {
+    id: newId("chatcmpl"),
+    created: Math.floor(Date.now() / 1000),
+    model: r.model,
+    system_fingerprint: "edgellm",
+  };
   const u = usageOf(usage.prompt, usage.completion, usage.cached);
   if (!r.stream) {
-    return { ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: result.final, refusal: null }, logprobs: null, finish_reason: finish }], usage: u, tool_trace: trace };
+    return {
+      ...base,
+      object: "chat.completion",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: result.final, refusal: null },
+          logprobs: null,
+          finish_reason: finish,
+        },
+      ],
+      usage: u,
+      tool_trace: trace,
+    };
   }
   reply.hijack();
   const sse = new SseWriter(reply.raw);
-  const chunk = (delta: object, f: string | null) => sse.send({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: f }] });
+  const chunk = (delta: object, f: string | null) =>
+    sse.send({
+      ...base,
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: f }],
+    });
   chunk({ role: "assistant", content: "" }, null);
   if (result.final) chunk({ content: result.final }, null);
   chunk({}, finish);

@@ -15,7 +15,14 @@
  */
 import type { GenerateOptions, LLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
-import { compileGrammar, GrammarMatcher, gbnfForResponseFormat, type ResponseFormat, type TokenConstraint, type TokenGrammar } from "../sampling/grammar/index.js";
+import {
+  compileGrammar,
+  GrammarMatcher,
+  gbnfForResponseFormat,
+  type ResponseFormat,
+  type TokenConstraint,
+  type TokenGrammar,
+} from "../sampling/grammar/index.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
 import type { ToolFormat } from "../tools/formats.js";
 import { completionMessage, streamDeltas } from "../tools/openai.js";
@@ -62,10 +69,19 @@ function parseToolChoice(v: unknown, tools: ToolDefinition[] | undefined): ToolC
   }
   if (isObj(v) && v.type === "function" && isObj(v.function) && typeof v.function.name === "string") {
     const name = v.function.name;
-    if (!tools?.some((t) => t.function.name === name)) throw badRequest(`'tool_choice' names function '${name}', which is not in 'tools'`, "tool_choice", "invalid_value");
+    if (!tools?.some((t) => t.function.name === name))
+      throw badRequest(
+        `'tool_choice' names function '${name}', which is not in 'tools'`,
+        "tool_choice",
+        "invalid_value",
+      );
     return { type: "function", function: { name } };
   }
-  throw badRequest("'tool_choice' must be 'auto', 'none', 'required' or {type: 'function', function: {name}}", "tool_choice", "invalid_type");
+  throw badRequest(
+    "'tool_choice' must be 'auto', 'none', 'required' or {type: 'function', function: {name}}",
+    "tool_choice",
+    "invalid_type",
+  );
 }
 
 function parseResponseFormat(v: unknown): string | undefined {
@@ -78,7 +94,11 @@ function parseResponseFormat(v: unknown): string | undefined {
  * The tool/format fields of a chat request, or undefined when it uses none of them (the route
  * then runs exactly as before). `serverTools` are offered only when the request has no `tools`.
  */
-export function parseToolFields(body: unknown, r: ChatRequest, serverTools?: ToolSet): ToolFields | undefined {
+export function parseToolFields(
+  body: unknown,
+  r: ChatRequest,
+  serverTools?: ToolSet,
+): ToolFields | undefined {
   const b = body as Obj;
   const raw = b.tools;
   let tools: ToolDefinition[] | undefined;
@@ -87,24 +107,46 @@ export function parseToolFields(body: unknown, r: ChatRequest, serverTools?: Too
     tools = (raw as ToolDefinition[]).length ? (raw as ToolDefinition[]) : undefined;
   }
   const pt = b.parallel_tool_calls;
-  if (pt !== undefined && pt !== null && typeof pt !== "boolean") throw badRequest("'parallel_tool_calls' must be a boolean", "parallel_tool_calls", "invalid_type");
+  if (pt !== undefined && pt !== null && typeof pt !== "boolean")
+    throw badRequest("'parallel_tool_calls' must be a boolean", "parallel_tool_calls", "invalid_type");
   const formatGbnf = parseResponseFormat(b.response_format);
   const msgs = Array.isArray(b.messages) ? (b.messages as unknown[]) : [];
   const toolMessages = msgs.some((m) => isObj(m) && (m.role === "tool" || m.tool_calls !== undefined));
   let offered = tools;
   let server: ToolSet | undefined;
-  if (!tools && serverTools && serverTools.definitions.length > 0 && b.tool_choice !== "none" && formatGbnf === undefined) {
+  if (
+    !tools &&
+    serverTools &&
+    serverTools.definitions.length > 0 &&
+    b.tool_choice !== "none" &&
+    formatGbnf === undefined
+  ) {
     offered = serverTools.definitions;
     server = serverTools;
   }
   const toolChoice = parseToolChoice(b.tool_choice, offered);
   if (!offered && formatGbnf === undefined && !toolMessages && b.tool_choice === undefined) return undefined;
   if (formatGbnf !== undefined && offered && toolChoice !== "none")
-    throw badRequest("'response_format' with 'tools' is not supported; send tool_choice 'none' or leave one out", "response_format", "unsupported");
+    throw badRequest(
+      "'response_format' with 'tools' is not supported; send tool_choice 'none' or leave one out",
+      "response_format",
+      "unsupported",
+    );
   const strategy = r.thinking?.strategy;
   if (strategy && strategy.name !== "greedy" && (offered || formatGbnf !== undefined))
-    throw badRequest(`'reasoning.strategy' '${strategy.name}' cannot be combined with tools or response_format`, "reasoning", "unsupported");
-  return { tools: offered, toolChoice, parallel: pt !== false, formatGbnf, serverTools: server, toolMessages };
+    throw badRequest(
+      `'reasoning.strategy' '${strategy.name}' cannot be combined with tools or response_format`,
+      "reasoning",
+      "unsupported",
+    );
+  return {
+    tools: offered,
+    toolChoice,
+    parallel: pt !== false,
+    formatGbnf,
+    serverTools: server,
+    toolMessages,
+  };
 }
 
 /** Validated messages + the raw ones' tool_calls / tool_call_id / name (validateChat keeps text only). */
@@ -120,12 +162,25 @@ export function withToolMessages(body: unknown, messages: ChatMessage[]): ChatMe
       out.tool_calls = r.tool_calls.map((c, j): ToolCall => {
         const f = isObj(c) ? c.function : undefined;
         if (!isObj(c) || !isObj(f) || typeof f.name !== "string" || typeof f.arguments !== "string")
-          throw badRequest(`${p}[${j}] must be {id, type: "function", function: {name, arguments: string}}`, p, "invalid_type");
-        return { id: typeof c.id === "string" ? c.id : `call_${i}_${j}`, type: "function", function: { name: f.name, arguments: f.arguments } };
+          throw badRequest(
+            `${p}[${j}] must be {id, type: "function", function: {name, arguments: string}}`,
+            p,
+            "invalid_type",
+          );
+        return {
+          id: typeof c.id === "string" ? c.id : `call_${i}_${j}`,
+          type: "function",
+          function: { name: f.name, arguments: f.arguments },
+        };
       });
     }
     if (m.role === "tool") {
-      if (typeof r.tool_call_id !== "string") throw badRequest(`messages[${i}].tool_call_id is required on tool messages`, `messages[${i}].tool_call_id`, "invalid_type");
+      if (typeof r.tool_call_id !== "string")
+        throw badRequest(
+          `messages[${i}].tool_call_id is required on tool messages`,
+          `messages[${i}].tool_call_id`,
+          "invalid_type",
+        );
       out.tool_call_id = r.tool_call_id;
       if (typeof r.name === "string") out.name = r.name;
     }
@@ -169,7 +224,9 @@ export class ToolTurn {
   ) {
     this.messages = messages;
     const tok = llm.tokenizer;
-    const { prompt, format } = as400("messages", () => buildToolPrompt(tok, messages, f.tools, { toolChoice: f.toolChoice, kwargs }));
+    const { prompt, format } = as400("messages", () =>
+      buildToolPrompt(tok, messages, f.tools, { toolChoice: f.toolChoice, kwargs }),
+    );
     this.format = format;
     const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
     // A template that writes BOS itself must not get a second one.
@@ -178,7 +235,9 @@ export class ToolTurn {
       const tg = formatGrammar(llm, f.formatGbnf);
       this.makeConstraint = () => new GrammarMatcher(tg);
     } else if (f.tools && f.toolChoice !== "none") {
-      this.makeConstraint = as400("tools", () => toolConstraintFactory(f.tools!, f.toolChoice, format, tok, f.parallel));
+      this.makeConstraint = as400("tools", () =>
+        toolConstraintFactory(f.tools!, f.toolChoice, format, tok, f.parallel),
+      );
     }
   }
 
@@ -194,7 +253,10 @@ export class ToolTurn {
   }
 
   /** Non-streaming: message fields and finish reason for one choice's content text. */
-  message(content: string | null, finish: string): { message: { content: string | null; tool_calls?: ToolCall[] }; finish_reason: string } {
+  message(
+    content: string | null,
+    finish: string,
+  ): { message: { content: string | null; tool_calls?: ToolCall[] }; finish_reason: string } {
     if (!this.callsTools || content === null) return { message: { content }, finish_reason: finish };
     const m = completionMessage(parseToolCalls(content, this.format));
     return { message: m.message, finish_reason: m.finish_reason === "tool_calls" ? "tool_calls" : finish };
@@ -216,19 +278,35 @@ export class ToolTurn {
     const ev = s.parser.end();
     if (ev.toolCalls.length) s.called = true;
     // A call cut by max_tokens ends the stream with "length", as OpenAI reports it.
-    return { deltas: streamDeltas(ev), finish_reason: s.called && !s.parser.truncatedCall ? "tool_calls" : finish };
+    return {
+      deltas: streamDeltas(ev),
+      finish_reason: s.called && !s.parser.truncatedCall ? "tool_calls" : finish,
+    };
   }
 
   private stream(index: number): ChoiceStream {
     let s = this.streams.get(index);
     // Constrained output: arguments stream piece by piece (the grammar guarantees they parse).
-    if (!s) this.streams.set(index, (s = { parser: createToolCallStreamParser(this.format, { incremental: this.makeConstraint !== undefined }), called: false }));
+    if (!s)
+      this.streams.set(
+        index,
+        (s = {
+          parser: createToolCallStreamParser(this.format, { incremental: this.makeConstraint !== undefined }),
+          called: false,
+        }),
+      );
     return s;
   }
 }
 
 /** The request's tool turn, or undefined when it uses no tools, tool messages or response_format. */
-export function toolTurn(llm: LLM, body: unknown, r: ChatRequest, kwargs?: Record<string, unknown>, serverTools?: ToolSet): ToolTurn | undefined {
+export function toolTurn(
+  llm: LLM,
+  body: unknown,
+  r: ChatRequest,
+  kwargs?: Record<string, unknown>,
+  serverTools?: ToolSet,
+): ToolTurn | undefined {
   const f = parseToolFields(body, r, serverTools);
   if (!f) return undefined;
   return new ToolTurn(llm, f, withToolMessages(body, r.messages), kwargs);

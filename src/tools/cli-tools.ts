@@ -41,7 +41,11 @@ export function parseToolList(spec: string): ToolSet {
     if (item === "calculator") tools.push(calculatorTool);
     else if (item === "js") tools.push(codeRunnerTool());
     else if (item.startsWith("files:") && item.length > 6) tools.push(...fileTools(item.slice(6)));
-    else throw new InputError(`--tools: unknown tool '${item}'`, { field: "--tools", hint: "calculator, js, files:DIR" });
+    else
+      throw new InputError(`--tools: unknown tool '${item}'`, {
+        field: "--tools",
+        hint: "calculator, js, files:DIR",
+      });
   }
   return new ToolSet(tools);
 }
@@ -60,14 +64,23 @@ export function chatToolsFromOptions(o: ToolCliOptions): ChatTools | undefined {
   let toolChoice: ToolChoice;
   if (c === "auto" || c === "required" || c === "none") toolChoice = c;
   else if (tools.has(c)) toolChoice = { type: "function", function: { name: c } };
-  else throw new InputError(`--tool-choice: '${c}' is not auto, required, none or a tool name`, { field: "--tool-choice" });
+  else
+    throw new InputError(`--tool-choice: '${c}' is not auto, required, none or a tool name`, {
+      field: "--tool-choice",
+    });
   const maxSteps = Number(o.maxSteps);
-  if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > 64) throw new InputError(`--max-steps must be an integer in 1..64, got '${o.maxSteps}'`, { field: "--max-steps" });
+  if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > 64)
+    throw new InputError(`--max-steps must be an integer in 1..64, got '${o.maxSteps}'`, {
+      field: "--max-steps",
+    });
   return { tools, toolChoice, maxSteps };
 }
 
 function describe(e: AgentEvent): string | undefined {
-  if (e.type === "assistant") return e.toolCalls.map((c) => `[call ${c.function.name}(${c.function.arguments})]\n`).join("") || undefined;
+  if (e.type === "assistant")
+    return (
+      e.toolCalls.map((c) => `[call ${c.function.name}(${c.function.arguments})]\n`).join("") || undefined
+    );
   const r = e.result.length > 200 ? `${e.result.slice(0, 200)}...` : e.result;
   return `[${e.call.function.name} -> ${r.replace(/\s+/g, " ")}]\n`;
 }

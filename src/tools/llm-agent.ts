@@ -36,7 +36,10 @@ export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel 
     const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
     const ids = tok.encode(prompt, { addSpecial: !(bos && prompt.startsWith(bos)), parseSpecial: true });
     const useTools = toolChoice !== "none" && tools.length > 0;
-    const make = useTools && opts.constrain !== false ? toolConstraintFactory(tools, toolChoice, format, tok, opts.parallel ?? true) : undefined;
+    const make =
+      useTools && opts.constrain !== false
+        ? toolConstraintFactory(tools, toolChoice, format, tok, opts.parallel ?? true)
+        : undefined;
     const parser = useTools ? createToolCallStreamParser(format) : undefined;
     const show = (t: string) => t && opts.onText?.(t);
     let text = "";

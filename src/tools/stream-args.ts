@@ -51,7 +51,10 @@ export class CallScanner {
     if (this.sent < 0) return;
     const end = this.argsEnd >= 0 ? this.argsEnd : this.i;
     if (end > this.sent) {
-      out.push({ index: this.baseIndex + this.streamed - 1, function: { arguments: this.text.slice(this.sent, end) } });
+      out.push({
+        index: this.baseIndex + this.streamed - 1,
+        function: { arguments: this.text.slice(this.sent, end) },
+      });
       this.sent = end;
     }
   }
@@ -62,7 +65,8 @@ export class CallScanner {
       else if (c === "\\") this.esc = true;
       else if (c === '"') {
         this.inStr = false;
-        if (this.depth === 1) this.topString(JSON.parse(this.text.slice(this.strStart, this.i + 1)) as string, out);
+        if (this.depth === 1)
+          this.topString(JSON.parse(this.text.slice(this.strStart, this.i + 1)) as string, out);
       }
       return;
     }
@@ -99,7 +103,8 @@ export class CallScanner {
           this.maybeStart(out);
         }
         this.depth++;
-      } else if (this.where === "value" && /[0-9tfn-]/.test(c)) this.where = "after"; // a scalar value
+      } else if (this.where === "value" && /[0-9tfn-]/.test(c))
+        this.where = "after"; // a scalar value
       else if (!(this.where === "after" && /[0-9a-z.+-]/i.test(c))) this.stop();
       return;
     }
@@ -134,7 +139,12 @@ export class CallScanner {
   /** The first delta once both the name and the arguments' start are known. */
   private maybeStart(out: ToolCallDelta[]): void {
     if (this.name === undefined || this.argsStart < 0 || this.sent >= 0) return;
-    out.push({ index: this.baseIndex + this.streamed, id: newToolCallId(), type: "function", function: { name: this.name, arguments: "" } });
+    out.push({
+      index: this.baseIndex + this.streamed,
+      id: newToolCallId(),
+      type: "function",
+      function: { name: this.name, arguments: "" },
+    });
     this.streamed++;
     this.lastComplete = false;
     this.sent = this.argsStart;

@@ -58,7 +58,32 @@ function run(args: string[], stdin: string): Promise<{ code: number | null; out:
 test("chat --tools: the calculator is called with valid arguments, its result fed back, then an answer", async () => {
   // A random model rarely closes a free string soon; seed 2 closes the expression within 150
   // tokens (seeds 1-5: 3 of 5 do). Whatever the seed, a call that completes parses (grammar).
-  const r = await run(["chat", "-m", model, "--threads", "1", "-c", "1024", "--temp", "0.7", "--top-p", "1", "--seed", "2", "-n", "150", "--tools", "calculator", "--tool-choice", "calculator", "--max-steps", "2"], "What is 6*7?\n");
+  const r = await run(
+    [
+      "chat",
+      "-m",
+      model,
+      "--threads",
+      "1",
+      "-c",
+      "1024",
+      "--temp",
+      "0.7",
+      "--top-p",
+      "1",
+      "--seed",
+      "2",
+      "-n",
+      "150",
+      "--tools",
+      "calculator",
+      "--tool-choice",
+      "calculator",
+      "--max-steps",
+      "2",
+    ],
+    "What is 6*7?\n",
+  );
   assert.equal(r.code, 0, r.err);
   const calls = [...r.err.matchAll(/\[call calculator\((.*)\)\]\n/g)].map((m) => JSON.parse(m[1]));
   assert.equal(calls.length, 1, r.err);
@@ -73,15 +98,30 @@ test("chat --tools: unknown tool or bad --tool-choice exits 1 before loading", a
   const a = await run(["chat", "-m", join(dir, "missing.gguf"), "--tools", "calculator,rm"], "");
   assert.equal(a.code, 1);
   assert.match(a.err, /unknown tool 'rm'/);
-  const b = await run(["chat", "-m", join(dir, "missing.gguf"), "--tools", "js", "--tool-choice", "calculator"], "");
+  const b = await run(
+    ["chat", "-m", join(dir, "missing.gguf"), "--tools", "js", "--tool-choice", "calculator"],
+    "",
+  );
   assert.equal(b.code, 1);
   assert.match(b.err, /--tool-choice/);
 });
 
 test("serve --mcp: MCP tools offered to requests without tools; the server runs the calls on the MCP server", async () => {
   const cfg = join(dir, "mcp.json");
-  writeFileSync(cfg, JSON.stringify({ mcpServers: { local: { command: process.execPath, args: [MCP_SERVER] } } }));
-  const s = await startServe(model, ["--threads", "1", "--model-id", "m", "--ctx-size", "1024", "--mcp", cfg]);
+  writeFileSync(
+    cfg,
+    JSON.stringify({ mcpServers: { local: { command: process.execPath, args: [MCP_SERVER] } } }),
+  );
+  const s = await startServe(model, [
+    "--threads",
+    "1",
+    "--model-id",
+    "m",
+    "--ctx-size",
+    "1024",
+    "--mcp",
+    cfg,
+  ]);
   try {
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "x", maxRetries: 0 });
     const r = (await client.chat.completions.create({
@@ -92,7 +132,9 @@ test("serve --mcp: MCP tools offered to requests without tools; the server runs 
       temperature: 1,
       seed: 5,
       max_tokens: 100,
-    })) as OpenAI.Chat.Completions.ChatCompletion & { tool_trace: { name: string; arguments: string; result: string }[] };
+    })) as OpenAI.Chat.Completions.ChatCompletion & {
+      tool_trace: { name: string; arguments: string; result: string }[];
+    };
     assert.equal(typeof r.choices[0].message.content, "string");
     assert.equal(r.choices[0].message.tool_calls, undefined);
     assert.ok(r.tool_trace.length >= 1);
@@ -105,13 +147,25 @@ test("serve --mcp: MCP tools offered to requests without tools; the server runs 
     const own = await client.chat.completions.create({
       model: "m",
       messages: [{ role: "user", content: "hi" }],
-      tools: [{ type: "function", function: { name: "ping", parameters: { type: "object", properties: {}, additionalProperties: false } } }],
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "ping",
+            parameters: { type: "object", properties: {}, additionalProperties: false },
+          },
+        },
+      ],
       tool_choice: "required",
       parallel_tool_calls: false,
       max_tokens: 40,
     });
     assert.equal(own.choices[0].finish_reason, "tool_calls");
-    assert.equal(own.choices[0].message.tool_calls![0].type === "function" && own.choices[0].message.tool_calls![0].function.name, "ping");
+    assert.equal(
+      own.choices[0].message.tool_calls![0].type === "function" &&
+        own.choices[0].message.tool_calls![0].function.name,
+      "ping",
+    );
   } finally {
     await s.stop();
   }

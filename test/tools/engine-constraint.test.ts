@@ -56,7 +56,11 @@ test("engine constraint: 3 random schemas x 2 samples each, every output parses 
     });
     const v = validator(schema);
     for (const ch of r.choices) {
-      assert.equal(ch.finishReason, "stop", `${JSON.stringify(schema)}: ${ch.finishReason} after ${ch.tokens.length} tokens: ${ch.text}`);
+      assert.equal(
+        ch.finishReason,
+        "stop",
+        `${JSON.stringify(schema)}: ${ch.finishReason} after ${ch.tokens.length} tokens: ${ch.text}`,
+      );
       let parsed: unknown;
       assert.doesNotThrow(() => (parsed = JSON.parse(ch.text)), `not JSON: ${ch.text}`);
       assert.ok(v(parsed), `${JSON.stringify(schema)} -> ${ch.text}: ${JSON.stringify(v.errors)}`);
@@ -65,8 +69,15 @@ test("engine constraint: 3 random schemas x 2 samples each, every output parses 
 });
 
 test("engine constraint: greedy json_object, and unconstrained output of the same model is not JSON", async () => {
-  const tg = compileGrammar(jsonSchemaToGBNF({ type: "object", properties: { a: { type: "integer" } }, required: ["a"] }), llm.tokenizer);
-  const c = await llm.complete("x", { maxTokens: 200, temperature: 0, constraint: () => new GrammarMatcher(tg) });
+  const tg = compileGrammar(
+    jsonSchemaToGBNF({ type: "object", properties: { a: { type: "integer" } }, required: ["a"] }),
+    llm.tokenizer,
+  );
+  const c = await llm.complete("x", {
+    maxTokens: 200,
+    temperature: 0,
+    constraint: () => new GrammarMatcher(tg),
+  });
   const o = JSON.parse(c.choices[0].text);
   assert.equal(typeof o.a, "number");
   // The check above means something: without the constraint this random model rambles.
@@ -77,11 +88,19 @@ test("engine constraint: greedy json_object, and unconstrained output of the sam
 test("engine constraint: a forced token the grammar rejects fails that sequence only", async () => {
   const tg = compileGrammar('root ::= "{" [a-z]* "}"', llm.tokenizer);
   const bad = llm.tokenizer.encode("Z")[0];
-  const gen = llm.generate("x", { maxTokens: 5, constraint: () => new GrammarMatcher(tg), forceToken: () => bad });
+  const gen = llm.generate("x", {
+    maxTokens: 5,
+    constraint: () => new GrammarMatcher(tg),
+    forceToken: () => bad,
+  });
   await assert.rejects(async () => {
     for await (const _ of gen) void _;
   }, /not allowed/);
   // The engine still serves the next request.
-  const ok = await llm.complete("x", { maxTokens: 30, temperature: 0, constraint: () => new GrammarMatcher(tg) });
+  const ok = await llm.complete("x", {
+    maxTokens: 30,
+    temperature: 0,
+    constraint: () => new GrammarMatcher(tg),
+  });
   assert.match(ok.choices[0].text, /^\{[a-z]*\}?$/);
 });

@@ -29,15 +29,24 @@ const WEATHER = {
 };
 const ADD = {
   type: "object",
-  properties: { a: { type: "integer", minimum: 0, maximum: 99 }, b: { type: "integer", minimum: 0, maximum: 99 } },
+  properties: {
+    a: { type: "integer", minimum: 0, maximum: 99 },
+    b: { type: "integer", minimum: 0, maximum: 99 },
+  },
   required: ["a", "b"],
   additionalProperties: false,
 };
 const TOOLS: OpenAI.Chat.Completions.ChatCompletionTool[] = [
-  { type: "function", function: { name: "get_weather", description: "Current weather", parameters: WEATHER } },
+  {
+    type: "function",
+    function: { name: "get_weather", description: "Current weather", parameters: WEATHER },
+  },
   { type: "function", function: { name: "add", description: "Add two integers", parameters: ADD } },
 ];
-const SCHEMAS: Record<string, ReturnType<typeof validator>> = { get_weather: validator(WEATHER), add: validator(ADD) };
+const SCHEMAS: Record<string, ReturnType<typeof validator>> = {
+  get_weather: validator(WEATHER),
+  add: validator(ADD),
+};
 
 let dir: string;
 let served: Served;
@@ -66,7 +75,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function checkCalls(calls: OpenAI.Chat.Completions.ChatCompletionMessageToolCall[] | undefined, only?: string): void {
+function checkCalls(
+  calls: OpenAI.Chat.Completions.ChatCompletionMessageToolCall[] | undefined,
+  only?: string,
+): void {
   assert.ok(calls && calls.length > 0, "no tool calls");
   for (const c of calls) {
     assert.equal(c.type, "function");
@@ -80,25 +92,54 @@ function checkCalls(calls: OpenAI.Chat.Completions.ChatCompletionMessageToolCall
   }
 }
 
-const USER: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: "user", content: "What is the weather in Oslo, and 2+3?" }];
+const USER: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
+  { role: "user", content: "What is the weather in Oslo, and 2+3?" },
+];
 
 test("serve + openai client: tool_choice required (non-streaming, several seeds) always yields valid calls", async () => {
   for (const seed of [1, 2]) {
     // parallel_tool_calls false: exactly one call, and generation stops when it closes.
-    const r = await client.chat.completions.create({ model: "m", messages: USER, tools: TOOLS, tool_choice: "required", temperature: 1, seed, max_tokens: 120, parallel_tool_calls: false });
+    const r = await client.chat.completions.create({
+      model: "m",
+      messages: USER,
+      tools: TOOLS,
+      tool_choice: "required",
+      temperature: 1,
+      seed,
+      max_tokens: 120,
+      parallel_tool_calls: false,
+    });
     assert.equal(r.choices[0].finish_reason, "tool_calls");
     checkCalls(r.choices[0].message.tool_calls);
     assert.equal(r.choices[0].message.tool_calls!.length, 1);
     assert.ok(r.usage!.completion_tokens < 120);
   }
   // parallel: one or more calls; a call cut by max_tokens is not returned as a call.
-  const r = await client.chat.completions.create({ model: "m", messages: USER, tools: TOOLS, tool_choice: "required", temperature: 1, seed: 3, max_tokens: 80 });
+  const r = await client.chat.completions.create({
+    model: "m",
+    messages: USER,
+    tools: TOOLS,
+    tool_choice: "required",
+    temperature: 1,
+    seed: 3,
+    max_tokens: 80,
+  });
   checkCalls(r.choices[0].message.tool_calls);
 });
 
 test("serve + openai client: named tool_choice, streaming deltas accumulate to valid calls of that tool", async () => {
   for (const seed of [4]) {
-    const stream = client.chat.completions.stream({ model: "m", messages: USER, tools: TOOLS, tool_choice: { type: "function", function: { name: "add" } }, temperature: 1, seed, max_tokens: 120, stream: true, parallel_tool_calls: false });
+    const stream = client.chat.completions.stream({
+      model: "m",
+      messages: USER,
+      tools: TOOLS,
+      tool_choice: { type: "function", function: { name: "add" } },
+      temperature: 1,
+      seed,
+      max_tokens: 120,
+      stream: true,
+      parallel_tool_calls: false,
+    });
     const deltas: OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
     for await (const chunk of stream) deltas.push(...(chunk.choices[0]?.delta?.tool_calls ?? []));
     const final = await stream.finalChatCompletion();
@@ -116,40 +157,96 @@ test("serve + openai client: named tool_choice, streaming deltas accumulate to v
 });
 
 test("serve + openai client: response_format json_schema validates; json_object parses; unsupported keyword is a 400", async () => {
-  const schema = { type: "object", properties: { n: { type: "integer", minimum: -5, maximum: 999 }, ok: { type: "boolean" } }, required: ["n", "ok"], additionalProperties: false };
+  const schema = {
+    type: "object",
+    properties: { n: { type: "integer", minimum: -5, maximum: 999 }, ok: { type: "boolean" } },
+    required: ["n", "ok"],
+    additionalProperties: false,
+  };
   const v = validator(schema);
   for (const stream of [false, true]) {
     let text = "";
     if (stream) {
-      const s = await client.chat.completions.create({ model: "m", messages: USER, response_format: { type: "json_schema", json_schema: { name: "x", schema } }, temperature: 1, seed: 9, max_tokens: 200, stream: true });
+      const s = await client.chat.completions.create({
+        model: "m",
+        messages: USER,
+        response_format: { type: "json_schema", json_schema: { name: "x", schema } },
+        temperature: 1,
+        seed: 9,
+        max_tokens: 200,
+        stream: true,
+      });
       for await (const c of s) text += c.choices[0]?.delta?.content ?? "";
     } else {
-      const r = await client.chat.completions.create({ model: "m", messages: USER, response_format: { type: "json_schema", json_schema: { name: "x", schema } }, temperature: 1, seed: 9, max_tokens: 200 });
+      const r = await client.chat.completions.create({
+        model: "m",
+        messages: USER,
+        response_format: { type: "json_schema", json_schema: { name: "x", schema } },
+        temperature: 1,
+        seed: 9,
+        max_tokens: 200,
+      });
       assert.equal(r.choices[0].finish_reason, "stop");
       text = r.choices[0].message.content!;
     }
     assert.ok(v(JSON.parse(text)), text);
   }
-  const o = await client.chat.completions.create({ model: "m", messages: USER, response_format: { type: "json_object" }, temperature: 0, max_tokens: 40 });
-  if (o.choices[0].finish_reason === "stop") assert.equal(typeof JSON.parse(o.choices[0].message.content!), "object");
+  const o = await client.chat.completions.create({
+    model: "m",
+    messages: USER,
+    response_format: { type: "json_object" },
+    temperature: 0,
+    max_tokens: 40,
+  });
+  if (o.choices[0].finish_reason === "stop")
+    assert.equal(typeof JSON.parse(o.choices[0].message.content!), "object");
   else assert.match(o.choices[0].message.content!, /^\{/);
   await assert.rejects(
-    client.chat.completions.create({ model: "m", messages: USER, response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object", patternProperties: { "^a": {} } } } } }),
+    client.chat.completions.create({
+      model: "m",
+      messages: USER,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "x", schema: { type: "object", patternProperties: { "^a": {} } } },
+      },
+    }),
     (e: unknown) => e instanceof OpenAI.APIError && e.status === 400 && /patternProperties/.test(e.message),
   );
   await assert.rejects(
-    client.chat.completions.create({ model: "m", messages: USER, tools: TOOLS, tool_choice: { type: "function", function: { name: "nope" } } }),
+    client.chat.completions.create({
+      model: "m",
+      messages: USER,
+      tools: TOOLS,
+      tool_choice: { type: "function", function: { name: "nope" } },
+    }),
     (e: unknown) => e instanceof OpenAI.APIError && e.status === 400 && /nope/.test(e.message),
   );
 });
 
 test("serve + openai client: tool results fed back (role tool), auto choice answers or calls validly", async () => {
-  const r = await client.chat.completions.create({ model: "m", messages: USER, tools: TOOLS, tool_choice: "required", seed: 11, temperature: 1, max_tokens: 120, parallel_tool_calls: false });
+  const r = await client.chat.completions.create({
+    model: "m",
+    messages: USER,
+    tools: TOOLS,
+    tool_choice: "required",
+    seed: 11,
+    temperature: 1,
+    max_tokens: 120,
+    parallel_tool_calls: false,
+  });
   const msg = r.choices[0].message;
   const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [...USER, msg];
-  for (const c of msg.tool_calls!) messages.push({ role: "tool", tool_call_id: c.id, content: '{"result": 5}' });
+  for (const c of msg.tool_calls!)
+    messages.push({ role: "tool", tool_call_id: c.id, content: '{"result": 5}' });
   for (const seed of [12]) {
-    const r2 = await client.chat.completions.create({ model: "m", messages, tools: TOOLS, seed, temperature: 1, max_tokens: 40 });
+    const r2 = await client.chat.completions.create({
+      model: "m",
+      messages,
+      tools: TOOLS,
+      seed,
+      temperature: 1,
+      max_tokens: 40,
+    });
     const f = r2.choices[0].finish_reason;
     if (f === "tool_calls") checkCalls(r2.choices[0].message.tool_calls);
     else assert.equal(typeof r2.choices[0].message.content, "string");
@@ -163,12 +260,22 @@ test("tool turn: assistant tool_calls and tool results are rendered through the 
     tools: TOOLS,
     messages: [
       ...USER,
-      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "add", arguments: '{"a": 2, "b": 3}' } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { id: "call_1", type: "function", function: { name: "add", arguments: '{"a": 2, "b": 3}' } },
+        ],
+      },
       { role: "tool", tool_call_id: "call_1", content: "5" },
     ],
   };
   const r = validateChat(body, ["m"]);
-  const t = new ToolTurn({ tokenizer: tok } as unknown as LLM, parseToolFields(body, r)!, withToolMessages(body, r.messages));
+  const t = new ToolTurn(
+    { tokenizer: tok } as unknown as LLM,
+    parseToolFields(body, r)!,
+    withToolMessages(body, r.messages),
+  );
   const text = tok.decode(t.prompt);
   assert.match(text, /<tools>[\s\S]*"get_weather"[\s\S]*<\/tools>/);
   assert.match(text, /<tool_call>\n\{"name": "add", "arguments": \{"a": 2, "b": 3\}\}\n<\/tool_call>/);

@@ -12,13 +12,22 @@ import type { ToolFormatName } from "../../src/tools/formats.js";
 import type { ToolCallDelta } from "../../src/tools/types.js";
 
 const SAMPLES: { format: ToolFormatName; text: string }[] = [
-  { format: "hermes", text: 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Zürich \\"old\\" town", "days": [1, 2, {"x": "}"}]}}\n</tool_call>\n<tool_call>\n{"name": "time", "arguments": {}}\n</tool_call>' },
+  {
+    format: "hermes",
+    text: 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Zürich \\"old\\" town", "days": [1, 2, {"x": "}"}]}}\n</tool_call>\n<tool_call>\n{"name": "time", "arguments": {}}\n</tool_call>',
+  },
   { format: "hermes", text: '<tool_call>\n{"arguments": {"q": "a,b"}, "name": "search"}\n</tool_call>' },
   { format: "hermes", text: '<tool_call>\n{"name": "x", "arguments": "{\\"a\\": 1}"}\n</tool_call> after' },
   { format: "hermes", text: "<tool_call>\nnot json\n</tool_call> tail" },
-  { format: "llama3", text: '<|python_tag|>{"name": "a", "parameters": {"n": -1.5e3, "ok": true}}; {"name": "b", "parameters": {}}' },
+  {
+    format: "llama3",
+    text: '<|python_tag|>{"name": "a", "parameters": {"n": -1.5e3, "ok": true}}; {"name": "b", "parameters": {}}',
+  },
   { format: "llama3", text: '{"name": "search", "id": 7, "parameters": {"q": "llamas"}}' },
-  { format: "mistral", text: '[TOOL_CALLS][{"name": "f", "arguments": {"a": [1, 2]}, "id": "abc123def"}, {"name": "g", "arguments": {"s": "]}"}}]' },
+  {
+    format: "mistral",
+    text: '[TOOL_CALLS][{"name": "f", "arguments": {"a": [1, 2]}, "id": "abc123def"}, {"name": "g", "arguments": {"s": "]}"}}]',
+  },
 ];
 
 function collect(format: ToolFormatName, text: string, rnd: () => number, maxChunk: number) {
@@ -27,7 +36,7 @@ function collect(format: ToolFormatName, text: string, rnd: () => number, maxChu
   const deltas: { d: ToolCallDelta; at: number }[] = [];
   const chars = [...text];
   let at = 0;
-  for (let i = 0; i < chars.length; ) {
+  for (let i = 0; i < chars.length;) {
     const n = 1 + Math.floor(rnd() * maxChunk);
     const ev = p.push(chars.slice(i, i + n).join(""));
     i += n;
@@ -40,7 +49,8 @@ function collect(format: ToolFormatName, text: string, rnd: () => number, maxChu
   for (const d of ev.toolCalls) deltas.push({ d, at: text.length });
   const calls: { id: string; name: string; args: string; pieces: number; firstAt: number }[] = [];
   for (const { d, at: pos } of deltas) {
-    if (d.id) calls[d.index] = { id: d.id, name: d.function.name ?? "", args: "", pieces: 0, firstAt: Infinity };
+    if (d.id)
+      calls[d.index] = { id: d.id, name: d.function.name ?? "", args: "", pieces: 0, firstAt: Infinity };
     const c = calls[d.index];
     if (d.function.arguments) {
       c.args += d.function.arguments;
