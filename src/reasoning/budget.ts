@@ -166,14 +166,11 @@ export function budgetForcer(
   const freeTokens = o.budget - inner.length; // sampled thinking tokens before the forced ones begin
   // Per sequence: its scanner. The engine's token array is the sequence's own, kept for its life.
   const scanners = new WeakMap<readonly number[], ThinkingScanner>();
-  const opensCache = new Map<string, boolean>();
   return (tokens, promptLen) => {
     let sc = scanners.get(tokens);
     if (!sc) {
-      const key = `${promptLen}:${tokens[promptLen - 1]}`;
-      let opens = opensCache.get(key);
-      if (opens === undefined) opensCache.set(key, (opens = promptOpensThinking(tokens, o.piece, promptLen)));
-      sc = new ThinkingScanner(o.piece, opens);
+      // Once per sequence: does its prompt leave the block open?
+      sc = new ThinkingScanner(o.piece, promptOpensThinking(tokens, o.piece, promptLen));
       scanners.set(tokens, sc);
     }
     for (let i = promptLen + sc.length; i < tokens.length; i++) sc.push(tokens[i]);
