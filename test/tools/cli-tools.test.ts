@@ -4,26 +4,20 @@
  *  - `edgellm chat --tools calculator --tool-choice calculator`: the agent loop runs in the CLI,
  *    the calculator is called with arguments that parse, its result is fed back, and the turn
  *    ends with an answer on stdout (the last step is made without tools);
- *  - `edgellm serve --mcp config.json`: a request without tools is offered the MCP server's
- *    tools (an SDK-written MCP server over stdio); the server runs the model's calls on it
- *    (the results in `tool_trace` are the MCP server's answers to the model's own arguments)
- *    and answers with the final message; a request with its own tools gets its calls back;
  *  - bad flags exit 1 before the model loads.
+ * (`serve --mcp` is tested in server-tools.test.ts, on the same served process.)
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import OpenAI from "openai";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { realVocabRecord } from "../grammar/vocab.js";
-import { startServe } from "../server/serve-process.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-const MCP_SERVER = fileURLToPath(new URL("./fixtures/mcp-server.js", import.meta.url));
 let dir: string;
 let model: string;
 
@@ -104,72 +98,4 @@ test("chat --tools: unknown tool or bad --tool-choice exits 1 before loading", a
   );
   assert.equal(b.code, 1);
   assert.match(b.err, /--tool-choice/);
-});
-
-test("serve --mcp: MCP tools offered to requests without tools; the server runs the calls on the MCP server", async () => {
-  const cfg = join(dir, "mcp.json");
-  writeFileSync(
-    cfg,
-    JSON.stringify({ mcpServers: { local: { command: process.execPath, args: [MCP_SERVER] } } }),
-  );
-  const s = await startServe(model, [
-    "--threads",
-    "1",
-    "--model-id",
-    "m",
-    "--ctx-size",
-    "1024",
-    "--mcp",
-    cfg,
-  ]);
-  try {
-    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "x", maxRetries: 0 });
-    const r = (await client.chat.completions.create({
-      model: "m",
-      messages: [{ role: "user", content: "Add 2 and 3." }],
-      tool_choice: { type: "function", function: { name: "add" } },
-      parallel_tool_calls: false,
-      temperature: 1,
-      seed: 5,
-      max_tokens: 100,
-    })) as OpenAI.Chat.Completions.ChatCompletion & {
-      tool_trace: { name: string; arguments: string; result: string }[];
-    };
-    assert.equal(typeof r.choices[0].message.content, "string");
-    assert.equal(r.choices[0].message.tool_calls, undefined);
-    assert.ok(r.tool_trace.length >= 1);
-    for (const t of r.tool_trace) {
-      assert.equal(t.name, "add");
-      const { a, b } = JSON.parse(t.arguments);
-      assert.equal(t.result, `stdio:${a + b}`); // the MCP server's answer to the model's arguments
-    }
-    // A request with its own tools is not affected: its calls go back to the client.
-    const own = await client.chat.completions.create({
-      model: "m",
-      messages: [{ role: "user", content: "hi" }],
-      tools: [
-        {
-          type: "function",
-          function: {
-            name: "ping",
-            parameters: { type: "object", properties: {}, additionalProperties: false },
-          },
-        },
-      ],
-      tool_choice: "required",
-      parallel_tool_calls: false,
-      max_tokens: 40,
-    });
-    assert.equal(own.choices[0].finish_reason, "tool_calls");
-    assert.equal(
-      own.choices[0].message.tool_calls![0].type === "function" &&
-        own.choices[0].message.tool_calls![0].function.name,
-      "ping",
-    );
-  } finally {
-    await s.stop();
-  }
-  const bad = await run(["serve", "-m", join(dir, "missing.gguf"), "--mcp", join(dir, "nope.json")], "");
-  assert.equal(bad.code, 1);
-  assert.match(bad.err, /MCP config/);
 });

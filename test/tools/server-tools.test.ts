@@ -5,13 +5,17 @@
  * template). Random weights make the model's own choices arbitrary, so every check is about
  * what the constraint guarantees: with tool_choice required/named the output always parses into
  * calls whose arguments validate against the tool's schema (ajv), streamed or not; json_schema
- * responses validate; an unsupported schema keyword is a 400 naming it.
+ * responses validate; an unsupported schema keyword is a 400 naming it. The process runs with
+ * `--mcp` (an SDK-written MCP server over stdio): requests without tools are offered its tools
+ * and the server runs the calls; requests with their own tools (all the others) are unaffected.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import type { LLM } from "../../src/engine/llm.js";
@@ -66,7 +70,13 @@ before(async () => {
     weightStd: 0.5,
     tiedEmbeddings: true,
   });
-  served = await startServe(path, ["--threads", "1", "--model-id", "m", "--ctx-size", "1024"]);
+  const cfg = join(dir, "mcp.json");
+  const mcpServer = fileURLToPath(new URL("./fixtures/mcp-server.js", import.meta.url));
+  writeFileSync(
+    cfg,
+    JSON.stringify({ mcpServers: { local: { command: process.execPath, args: [mcpServer] } } }),
+  );
+  served = await startServe(path, ["--threads", "1", "--model-id", "m", "--ctx-size", "1024", "--mcp", cfg]);
   client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: "x", maxRetries: 0 });
 });
 
@@ -281,4 +291,69 @@ test("tool turn: assistant tool_calls and tool results are rendered through the 
   assert.match(text, /<tool_call>\n\{"name": "add", "arguments": \{"a": 2, "b": 3\}\}\n<\/tool_call>/);
   assert.match(text, /<tool_response>\n5\n<\/tool_response>/);
   assert.equal(t.format.name, "hermes");
+});
+
+test("serve --mcp: MCP tools offered to a request without tools; the server runs the calls on the MCP server", async () => {
+  const r = (await client.chat.completions.create({
+    model: "m",
+    messages: [{ role: "user", content: "Add 2 and 3." }],
+    tool_choice: { type: "function", function: { name: "add" } },
+    parallel_tool_calls: false,
+    temperature: 1,
+    seed: 5,
+    max_tokens: 100,
+  })) as OpenAI.Chat.Completions.ChatCompletion & {
+    tool_trace: { name: string; arguments: string; result: string }[];
+  };
+  assert.equal(typeof r.choices[0].message.content, "string");
+  assert.equal(r.choices[0].message.tool_calls, undefined);
+  assert.ok(r.tool_trace.length >= 1);
+  for (const t of r.tool_trace) {
+    assert.equal(t.name, "add");
+    const { a, b } = JSON.parse(t.arguments);
+    assert.equal(t.result, `stdio:${a + b}`); // the MCP server's answer to the model's arguments
+  }
+  // A request with its own tools is not affected: its calls go back to the client.
+  const own = await client.chat.completions.create({
+    model: "m",
+    messages: [{ role: "user", content: "hi" }],
+    tools: [
+      {
+        type: "function",
+        function: {
+          name: "ping",
+          parameters: { type: "object", properties: {}, additionalProperties: false },
+        },
+      },
+    ],
+    tool_choice: "required",
+    parallel_tool_calls: false,
+    max_tokens: 40,
+  });
+  assert.equal(own.choices[0].finish_reason, "tool_calls");
+  assert.equal(
+    own.choices[0].message.tool_calls![0].type === "function" &&
+      own.choices[0].message.tool_calls![0].function.name,
+    "ping",
+  );
+});
+
+test("serve --mcp: an unreadable config exits 1 before the model loads", async () => {
+  const p = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL("../../src/cli/main.js", import.meta.url)),
+      "serve",
+      "-m",
+      join(dir, "missing.gguf"),
+      "--mcp",
+      join(dir, "nope.json"),
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let err = "";
+  p.stderr.on("data", (d) => (err += d));
+  const code = await new Promise((r) => p.on("exit", r));
+  assert.equal(code, 1);
+  assert.match(err, /MCP config/);
 });
