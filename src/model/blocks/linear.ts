@@ -23,6 +23,7 @@ import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
 import { dotGgml } from "./ggml-dot.js";
+import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec } from "./ggml-qdot.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
 type QuantFn = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
@@ -101,6 +102,16 @@ export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): voi
 }
 
 /**
+ * The dot whose float order matches llama.cpp's CPU backend for this weight: Q4_0 matrices with a
+ * multiple of 8 rows are repacked by llama.cpp (one accumulator per output), others use the 8-lane
+ * vec_dot (see ggml-qdot.ts). Other types keep src/quant's dot (they match to ~1e-6).
+ */
+function dotFor(w: Weight, dflt: DotFn): DotFn {
+  if (w.type !== GGMLType.Q4_0) return dflt;
+  return w.rows % 8 === 0 ? dotQ4_0Q8_0Repacked : dotQ4_0Q8_0Vec;
+}
+
+/**
  * out[t * outStride + r] (r < w.rows) = W[r, :] . x[t * xStride .. + w.cols] for t < nTok.
  * Strides default to dense rows.
  */
@@ -127,9 +138,10 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
     const aBytes = (cols / act.blockSize) * act.blockBytes;
     const aq = new Uint8Array(aBytes * nTok);
     for (let t = 0; t < nTok; t++) act.quantize(x, t * xStride, aq, t * aBytes, cols);
+    const dot = dotFor(w, o.dot);
     for (let r = 0; r < rows; r++) {
       const wo = r * w.rowBytes;
-      for (let t = 0; t < nTok; t++) out[t * outStride + r] = o.dot(w.data, wo, aq, t * aBytes, cols);
+      for (let t = 0; t < nTok; t++) out[t * outStride + r] = dot(w.data, wo, aq, t * aBytes, cols);
     }
     return;
   }

@@ -1,0 +1,71 @@
+/**
+ * Q4_0 x Q8_0 dot products in the float order of ggml's x86 AVX2 CPU backend (the build llama.cpp's
+ * prebuilt binaries run here), for the plain-TS reference path.
+ *
+ * Why two orders: llama.cpp repacks a Q4_0 weight whose row count is a multiple of 8 into
+ * interleaved 8-row blocks at load (CPU "repack" buffer, q4_0_8x8) and multiplies it with a gemv/
+ * gemm that keeps ONE float accumulator per output, fma'd once per 32-block with the block's whole
+ * integer sum. Other Q4_0 weights (e.g. an output matrix of 333 rows) go through
+ * ggml_vec_dot_q4_0_q8_0, which keeps 8 float lanes (4 products each) per block and adds them
+ * horizontally at the end. The results differ by an ulp or so; alone harmless, but an ulp can move
+ * a later Q8_0 activation across a rounding boundary, and random-weight models amplify that:
+ * phi3 at Q4_0 (prompt >= 8 tokens) differed from llama.cpp by 7.7e-2 with the scalar order and
+ * matches at ~1e-6 with these.
+ *
+ * Layouts: Q4_0 block = f16 d, 16 bytes (element j < 16 = low nibble of byte j, j >= 16 = high
+ * nibble of byte j - 16), value = nibble - 8. Q8_0 block = f16 d, 32 int8.
+ */
+import { fp16ToFp32 } from "../../quant/f16.js";
+
+const f = Math.fround;
+const Q4_0_BYTES = 18;
+const Q8_0_BYTES = 34;
+
+const half = (b: Uint8Array, o: number) => fp16ToFp32(b[o] | (b[o + 1] << 8));
+const i8 = (v: number) => (v << 24) >> 24;
+
+/** Repacked q4_0_8x8 order: acc = fma(isum_b, f(dw * da), acc) over blocks b. */
+export function dotQ4_0Q8_0Repacked(x: Uint8Array, xOff: number, y: Uint8Array, yOff: number, n: number): number {
+  let acc = 0;
+  const nb = n / 32;
+  for (let b = 0; b < nb; b++) {
+    const ox = xOff + b * Q4_0_BYTES;
+    const oy = yOff + b * Q8_0_BYTES;
+    let isum = 0;
+    for (let j = 0; j < 16; j++) {
+      const q = x[ox + 2 + j];
+      isum += ((q & 0x0f) - 8) * i8(y[oy + 2 + j]) + ((q >>> 4) - 8) * i8(y[oy + 18 + j]);
+    }
+    // isum * d is exact in double (15 + 24 bits); one rounding to float stands for the FMA.
+    acc = f(isum * f(half(x, ox) * half(y, oy)) + acc);
+  }
+  return acc;
+}
+
+const LANES = new Float64Array(8);
+
+/** ggml_vec_dot_q4_0_q8_0 (AVX2): lane L holds elements 4L..4L+3 of each block; hsum_float_8. */
+export function dotQ4_0Q8_0Vec(x: Uint8Array, xOff: number, y: Uint8Array, yOff: number, n: number): number {
+  const acc = LANES;
+  acc.fill(0);
+  const nb = n / 32;
+  for (let b = 0; b < nb; b++) {
+    const ox = xOff + b * Q4_0_BYTES;
+    const oy = yOff + b * Q8_0_BYTES;
+    const d = f(half(x, ox) * half(y, oy));
+    for (let l = 0; l < 8; l++) {
+      let s = 0;
+      for (let e = 4 * l; e < 4 * l + 4; e++) {
+        const q = e < 16 ? (x[ox + 2 + e] & 0x0f) - 8 : (x[ox + 2 + e - 16] >>> 4) - 8;
+        s += q * i8(y[oy + 2 + e]);
+      }
+      acc[l] = f(d * s + acc[l]);
+    }
+  }
+  // hsum_float_8: (x4+x0, x5+x1, x6+x2, x7+x3), then (r0+r2) + (r1+r3).
+  const r0 = f(acc[4] + acc[0]);
+  const r1 = f(acc[5] + acc[1]);
+  const r2 = f(acc[6] + acc[2]);
+  const r3 = f(acc[7] + acc[3]);
+  return f(f(r0 + r2) + f(r1 + r3));
+}
