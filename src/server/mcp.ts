@@ -97,14 +97,22 @@ export async function serverToolChat(
       first.kwargs,
     );
     ctx.admit(turn.prompt, 1);
-    const out = await llm.complete(turn.prompt, { ...opts, ...turn.options(), n: 1, signal: ac.signal });
-    const ch = out.choices[0];
-    usage.completion += out.usage.completionTokens;
-    usage.cached = Math.max(usage.cached, out.usage.cachedTokens);
-    finish = ch.finishReason === "length" ? "length" : "stop";
-    return turn.callsTools
-      ? parseToolCalls(ch.text, turn.format)
-      : { content: ch.text.trim(), toolCalls: [] };
+    let text = "";
+    for await (const c of llm.generate(turn.prompt, {
+      ...opts,
+      ...turn.options(),
+      n: 1,
+      signal: ac.signal,
+    })) {
+      if (c.type === "token") text += turn.tokenText(c.token, c.text);
+      else {
+        text += c.text;
+        usage.completion += c.completionTokens;
+        usage.cached = Math.max(usage.cached, c.cachedTokens);
+        finish = c.reason === "length" ? "length" : "stop";
+      }
+    }
+    return turn.callsTools ? parseToolCalls(text, turn.format) : { content: text.trim(), toolCalls: [] };
   };
   const trace: ToolTraceEntry[] = [];
   let result;

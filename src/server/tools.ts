@@ -30,6 +30,7 @@ import { buildToolPrompt, validateTools } from "../tools/prompt.js";
 import type { ToolSet } from "../tools/registry.js";
 import { createToolCallStreamParser, type ToolCallStreamParser } from "../tools/stream.js";
 import { toolConstraintFactory } from "../tools/tool-grammar.js";
+import { droppedMarkers, markerAware } from "../tools/markers.js";
 import type { ToolCall, ToolChoice, ToolDefinition } from "../tools/types.js";
 import { badRequest } from "./openai/errors.js";
 import type { ChatRequest } from "./openai/types.js";
@@ -219,6 +220,8 @@ export class ToolTurn {
   readonly messages: ChatMessage[];
   private readonly makeConstraint: (() => TokenConstraint) | undefined;
   private readonly streams = new Map<number, ChoiceStream>();
+  /** A generated token's text with dropped control-token markers put back (markers.ts). */
+  readonly tokenText: (token: number, text: string) => string;
 
   constructor(
     readonly llm: LLM,
@@ -232,6 +235,9 @@ export class ToolTurn {
       buildToolPrompt(tok, messages, f.tools, { toolChoice: f.toolChoice, kwargs }),
     );
     this.format = format;
+    this.tokenText = markerAware(
+      f.tools && f.toolChoice !== "none" ? droppedMarkers(tok, format) : new Map(),
+    );
     const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
     // A template that writes BOS itself must not get a second one.
     this.prompt = tok.encode(prompt, { addSpecial: !(bos && prompt.startsWith(bos)), parseSpecial: true });

@@ -12,6 +12,7 @@ import { parseToolCalls } from "./parse.js";
 import { buildToolPrompt } from "./prompt.js";
 import { createToolCallStreamParser } from "./stream.js";
 import { toolConstraintFactory } from "./tool-grammar.js";
+import { droppedMarkers, markerAware } from "./markers.js";
 
 export interface LlmAgentOptions {
   maxTokens?: number;
@@ -42,6 +43,7 @@ export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel 
         : undefined;
     const parser = useTools ? createToolCallStreamParser(format) : undefined;
     const show = (t: string) => t && opts.onText?.(t);
+    const tokenText = markerAware(useTools ? droppedMarkers(tok, format) : new Map());
     let text = "";
     for await (const c of llm.generate(ids, {
       maxTokens: opts.maxTokens ?? 512,
@@ -52,8 +54,9 @@ export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel 
       constraint: make && (() => make()),
     })) {
       if (c.index !== 0) continue;
-      text += c.text;
-      if (c.text) show(parser ? parser.push(c.text).content : c.text);
+      const t = c.type === "token" ? tokenText(c.token, c.text) : c.text;
+      text += t;
+      if (t) show(parser ? parser.push(t).content : t);
     }
     if (parser) show(parser.end().content);
     return useTools ? parseToolCalls(text, format) : { content: text.trim(), toolCalls: [] };

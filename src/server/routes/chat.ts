@@ -85,7 +85,8 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
           }
           if (c.type === "token") {
             const lp = c.logprob ? [chatLogprob(llm, c.logprob, c.top ?? [])] : null;
-            const d = acct ? acct.push(c.index, c.token, c.text) : { reasoning: "", content: c.text };
+            const text = tt ? tt.tokenText(c.token, c.text) : c.text; // tool-call markers that are control tokens
+            const d = acct ? acct.push(c.index, c.token, text) : { reasoning: "", content: text };
             if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
             if (tt) {
               const ds = tt.push(c.index, d.content);
@@ -114,7 +115,7 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
     const choices = Array.from({ length: r.n }, (_, index) => ({ index, text: "", finish: "stop", logprobs: [] as ChatLogprob[] }));
     const { aborted } = await drive(llm, metrics, reply, prompt, opts, (c) => {
       const ch = choices[c.index];
-      ch.text += c.text;
+      ch.text += tt && c.type === "token" ? tt.tokenText(c.token, c.text) : c.text;
       if (c.type === "token") {
         acct?.push(c.index, c.token, "");
         if (c.logprob) ch.logprobs.push(chatLogprob(llm, c.logprob, c.top ?? []));
