@@ -6,6 +6,8 @@
  */
 import { InputError } from "../errors.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
+import { KernelKVCache } from "../kv/kernel-cache.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
 import type { ModelWeights } from "./bind.js";
 import { swiglu } from "./blocks/ffn.js";
@@ -22,23 +24,31 @@ export class Transformer {
   constructor(
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
+    /** The KernelSet the weights were moved into, if any (enables the kernel KV cache). */
+    readonly kernels?: KernelSet,
   ) {
     this.rope = new Rope(config.rope, weights.ropeFreqs);
   }
 
-  /** A fresh per-sequence cache for this model (MLA: latent + rope key only). */
-  newCache(capacity: number, dtype: KVDType = "f32"): KVCache {
+  /**
+   * A fresh per-sequence cache for this model (MLA: latent + rope key only).
+   * With a KernelSet attached and `where` "kernel" (the default for an F32 cache), K/V live in the
+   * set's memory and attention runs there (WASM SIMD; its own summation order). "js" (the default
+   * for F16, and always without kernels) is the exact reference cache. A kernel cache is F32 only:
+   * asking for F16 there is an error rather than a silent change of type.
+   */
+  newCache(capacity: number, dtype: KVDType = "f32", where?: "kernel" | "js"): KVCache {
     const c = this.config;
-    if (c.mla) {
-      return new DenseKVCache({ nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity, dtype });
+    const shape = c.mla
+      ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
+      : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
+    const place = where ?? (this.kernels && dtype === "f32" && !c.mla ? "kernel" : "js");
+    if (place === "kernel") {
+      if (!this.kernels) throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", { hint: "pass { kernels } to loadModel" });
+      if (dtype !== "f32") throw new InputError(`the kernel KV cache stores f32 only, not ${dtype}`, { hint: "use newCache(n, 'f16', 'js')" });
+      return new KernelKVCache(this.kernels, shape);
     }
-    return new DenseKVCache({
-      nLayers: c.nLayers,
-      kWidth: c.nHeadKV * c.headDimK,
-      vWidth: c.nHeadKV * c.headDimV,
-      capacity,
-      dtype,
-    });
+    return new DenseKVCache({ ...shape, dtype });
   }
 
   /**
@@ -66,23 +76,39 @@ export class Transformer {
       getRow(this.weights.tokenEmbd, id, x, t * E);
     }
     const angles = Array.from({ length: nTok }, (_, t) => this.rope.angles(pos0 + t));
-    const h = new Float32Array(nTok * E);
-    const y = new Float32Array(nTok * E);
+    let h = new Float32Array(nTok * E);
+    let y = new Float32Array(nTok * E);
+    let xs = x;
+    let n = nTok; // rows still carried: all tokens, then only the outputs after the last attention
     for (let l = 0; l < c.nLayers; l++) {
       const L = this.weights.layers[l];
-      for (let t = 0; t < nTok; t++) rmsNorm(x, t * E, E, L.attnNorm, c.rmsEps, h, t * E);
+      for (let t = 0; t < nTok; t++) rmsNorm(xs, t * E, E, L.attnNorm, c.rmsEps, h, t * E);
       if (L.mla) mlaLayer(c, L.mla, this.rope, angles, cache, l, h, nTok, pos0, y);
       else gqaLayer(c, L.attn!, this.rope, angles, cache, l, h, nTok, pos0, y);
-      for (let i = 0; i < nTok * E; i++) x[i] += y[i];
-      for (let t = 0; t < nTok; t++) rmsNorm(x, t * E, E, L.ffnNorm, c.rmsEps, h, t * E);
-      if (L.moe) moeFfn(c.moe!, L.moe, h, nTok, E, y);
-      else swiglu(L.ffn!, h, nTok, y);
-      for (let i = 0; i < nTok * E; i++) x[i] += y[i];
+      if (l === c.nLayers - 1) {
+        // As llama.cpp does (get_rows on inp_out_ids): the last layer's FFN runs on the output rows
+        // only. Besides saving work, this keeps ggml's product order (1 row -> vec_dot, not tinyBLAS).
+        n = outIdx.length;
+        const xo = new Float32Array(n * E);
+        const yo = new Float32Array(n * E);
+        outIdx.forEach((t, i) => {
+          xo.set(xs.subarray(t * E, (t + 1) * E), i * E);
+          yo.set(y.subarray(t * E, (t + 1) * E), i * E);
+        });
+        xs = xo;
+        y = yo;
+        h = new Float32Array(n * E);
+      }
+      for (let i = 0; i < n * E; i++) xs[i] += y[i];
+      for (let t = 0; t < n; t++) rmsNorm(xs, t * E, E, L.ffnNorm, c.rmsEps, h, t * E);
+      if (L.moe) moeFfn(c.moe!, L.moe, h, n, E, y);
+      else swiglu(L.ffn!, h, n, y);
+      for (let i = 0; i < n * E; i++) xs[i] += y[i];
     }
     cache.setLength(pos0 + nTok);
 
     const sel = new Float32Array(outIdx.length * E);
-    outIdx.forEach((t, i) => rmsNorm(x, t * E, E, this.weights.outputNorm, c.rmsEps, sel, i * E));
+    outIdx.forEach((_, i) => rmsNorm(xs, i * E, E, this.weights.outputNorm, c.rmsEps, sel, i * E));
     const logits = new Float32Array(outIdx.length * c.nVocab);
     matmul(this.weights.output, sel, outIdx.length, logits);
     return outIdx.map((_, i) => logits.subarray(i * c.nVocab, (i + 1) * c.nVocab));

@@ -1,6 +1,6 @@
 /**
  * llama family vs llama.cpp on random-weight factory models: F32 weights within 1e-4 and identical
- * greedy tokens; quantized weights (activations quantized as ggml does) within 1e-3.
+ * greedy tokens; quantized weights (activations quantized as ggml does, sums in ggml order) within 1e-4.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -34,10 +34,10 @@ test("llama F32, GQA 4/2, head_dim 16: logits within 1e-4, 32 greedy tokens iden
 // ggml's own order (blocks/ggml-dot.ts), so values rounded to half agree bit for bit.
 const QUANT: [string, GGMLType, number][] = [
   ["F16", GGMLType.F16, 1e-4],
-  ["Q8_0", GGMLType.Q8_0, 1e-3],
-  ["Q4_0", GGMLType.Q4_0, 1e-3],
-  ["Q4_K", GGMLType.Q4_K, 1e-3],
-  ["Q6_K", GGMLType.Q6_K, 1e-3],
+  ["Q8_0", GGMLType.Q8_0, 1e-4],
+  ["Q4_0", GGMLType.Q4_0, 1e-4],
+  ["Q4_K", GGMLType.Q4_K, 1e-4],
+  ["Q6_K", GGMLType.Q6_K, 1e-4],
 ];
 for (const [name, type, tol] of QUANT) {
   test(`llama ${name} weights (embd 256, head_dim 64, 1 KV head): logits within ${tol}`, async () => {

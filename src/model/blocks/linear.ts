@@ -115,8 +115,11 @@ function dotFor(w: Weight, dflt: DotFn): DotFn {
  * out[t * outStride + r] (r < w.rows) = W[r, :] . x[t * xStride .. + w.cols] for t < nTok.
  * Strides default to dense rows.
  */
-export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Array, xStride = w.cols, outStride = w.rows): void {
+export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Array, xStride = w.cols, outStride = w.rows, vecOrder = false): void {
   const { rows, cols } = w;
+  // ggml picks tinyBLAS for 2+ activation rows of a plain mul_mat, but mul_mat_id (MoE experts)
+  // always runs vec_dot: `vecOrder` asks for that order whatever nTok is.
+  const nRows = vecOrder ? 1 : nTok;
   if (w.kernel && xStride === cols && outStride === rows) {
     w.kernel.ks.matmul(w.kernel.pw, x.subarray(0, nTok * cols), nTok, out.subarray(0, nTok * rows));
     return;
@@ -127,7 +130,7 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
     for (let t = 0; t < nTok; t++) {
       const xo = t * xStride;
       const oo = t * outStride;
-      for (let r = 0; r < rows; r++) out[oo + r] = dotGgml(W, r * cols, x, xo, cols, nTok, false);
+      for (let r = 0; r < rows; r++) out[oo + r] = dotGgml(W, r * cols, x, xo, cols, nRows, false);
     }
     return;
   }
@@ -166,7 +169,7 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
     for (let t = 0; t < nTok; t++) {
       const xo = t * xsStride;
       if (ordered) {
-        out[t * outStride + r] = dotGgml(row, 0, xs, xo, cols, nTok, true);
+        out[t * outStride + r] = dotGgml(row, 0, xs, xo, cols, nRows, true);
         continue;
       }
       let s = 0;

@@ -64,25 +64,38 @@ function maskGroups(m: MoeConfig, sel: Float32Array): void {
 export function moeFfn(m: MoeConfig, w: MoeWeights, x: Float32Array, nTok: number, nEmbd: number, out: Float32Array): void {
   const logits = new Float32Array(nTok * m.nExperts);
   matmul(w.gateInp, x, nTok, logits);
-  // expert -> [(token, weight)]
-  const byExpert = new Map<number, { t: number; w: number }[]>();
+  // expert -> [(token, slot, weight)]; slot = rank of the expert in the token's top-k.
+  const byExpert = new Map<number, { t: number; j: number; w: number }[]>();
+  let k = 0;
   for (let t = 0; t < nTok; t++) {
     const r = route(m, logits.subarray(t * m.nExperts, (t + 1) * m.nExperts), w.expProbsBias);
+    k = Math.max(k, r.ids.length);
     r.ids.forEach((e, j) => {
       if (!byExpert.has(e)) byExpert.set(e, []);
-      byExpert.get(e)!.push({ t, w: r.w[j] });
+      byExpert.get(e)!.push({ t, j, w: r.w[j] });
     });
   }
-  out.fill(0, 0, nTok * nEmbd);
-  for (const [e, list] of [...byExpert].sort((a, b) => a[0] - b[0])) {
+  // Weighted expert outputs per (token, slot) [nTok][k][nEmbd], summed in slot order afterwards as
+  // llama.cpp's graph adds the top-k views (((s0 + s1) + s2) ..).
+  const slots = new Float32Array(nTok * k * nEmbd);
+  for (const [e, list] of byExpert) {
     const xe = new Float32Array(list.length * nEmbd);
     list.forEach((it, i) => xe.set(x.subarray(it.t * nEmbd, (it.t + 1) * nEmbd), i * nEmbd));
     const ye = new Float32Array(list.length * nEmbd);
     const ffn = { gate: expertSlice(w.gateExps, e), up: expertSlice(w.upExps, e), down: expertSlice(w.downExps, e), fused: false };
-    swiglu(ffn, xe, list.length, ye);
+    // Expert products are ggml mul_mat_id: vec_dot order for every row.
+    swiglu(ffn, xe, list.length, ye, true);
     list.forEach((it, i) => {
-      for (let d = 0; d < nEmbd; d++) out[it.t * nEmbd + d] += f(ye[i * nEmbd + d] * it.w);
+      const o = (it.t * k + it.j) * nEmbd;
+      for (let d = 0; d < nEmbd; d++) slots[o + d] = f(ye[i * nEmbd + d] * it.w);
     });
+  }
+  for (let t = 0; t < nTok; t++) {
+    for (let d = 0; d < nEmbd; d++) {
+      let s = slots[t * k * nEmbd + d];
+      for (let j = 1; j < k; j++) s = f(s + slots[(t * k + j) * nEmbd + d]);
+      out[t * nEmbd + d] = s;
+    }
   }
   if (w.shared) {
     const ys = new Float32Array(nTok * nEmbd);
