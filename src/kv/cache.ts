@@ -8,6 +8,7 @@
  */
 import { InputError } from "../errors.js";
 import { fp32ToFp16, fp16Table } from "../quant/f16.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
 
 export type KVDType = "f32" | "f16";
 
@@ -24,6 +25,16 @@ export interface KVCacheShape {
   vFromK?: boolean;
 }
 
+/**
+ * A layer's K and V rows in a KernelSet's memory, f32 [capacity][nHeadKV][headDim] each, for
+ * `ks.attention` to read in place (positions [0, length) valid).
+ */
+export interface KernelKVView {
+  ks: KernelSet;
+  k: Float32Array;
+  v: Float32Array;
+}
+
 export interface KVCache {
   readonly shape: Readonly<KVCacheShape>;
   /** Positions filled so far (the next token's position). */
@@ -37,6 +48,8 @@ export interface KVCache {
    * sum in ggml's order. Caches without it get the dotK/addV path.
    */
   readRow?(which: "k" | "v", layer: number, pos: number, off: number, dst: Float32Array, dstOff: number, n: number): void;
+  /** Optional: this layer's rows as kernel memory (see KernelKVView); attention then runs in the set. */
+  kernelView?(layer: number): KernelKVView | undefined;
   /** Round activations the way this storage's matrix products see them (F16: through half). */
   roundInput(x: Float32Array, xo: number, n: number): void;
   /** Mark positions [0, n) as valid (after a forward step wrote them). */

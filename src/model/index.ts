@@ -44,7 +44,7 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
   const weights = bindWeights(new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd])), config);
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
   if (ks) attachKernels(weights, ks);
-  return new Transformer(config, weights);
+  return new Transformer(config, weights, ks);
 }
 
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Transformer> {

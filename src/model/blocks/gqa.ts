@@ -86,8 +86,17 @@ export function gqaCore(c: ModelConfig, cache: KVCache, layer: number, q: Float3
     cache.writeK(layer, pos0 + t, k, t * kDim);
     cache.writeV(layer, pos0 + t, v, t * vDim);
   }
+  const scale = c.spec.scaleQ ? 1 : c.attnScale;
+  const kv = cache.kernelView?.(layer);
+  if (kv && c.headDimK === c.headDimV && c.slidingWindow === 0) {
+    // Cache rows already live in the KernelSet's memory: its attention (WASM: SIMD, online softmax,
+    // threaded by KV-head group) reads them in place. Sums in its own order, not ggml's.
+    const nKV = pos0 + nTok;
+    kv.ks.attention(q, kv.k.subarray(0, nKV * kDim), kv.v.subarray(0, nKV * vDim), o, nTok, nKV, c.nHead, c.nHeadKV, c.headDimK, pos0, scale);
+    return;
+  }
   attend(
-    { nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: c.headDimK, headDimV: c.headDimV, scale: c.spec.scaleQ ? 1 : c.attnScale, slidingWindow: c.slidingWindow },
+    { nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: c.headDimK, headDimV: c.headDimV, scale, slidingWindow: c.slidingWindow },
     cache,
     layer,
     q,
