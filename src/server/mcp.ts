@@ -7,8 +7,8 @@
  * `role: "tool"` messages, and the model is asked again, until it answers without a call or
  * `MAX_STEPS` model calls were made (the last one without tools, so it must answer). The client
  * gets the final answer as an ordinary assistant message (finish_reason "stop"/"length"); the
- * calls that ran are listed in the extension field `tool_trace`. A streaming request gets the
- * final answer as one content delta once the loop ends. Requests with their own `tools` are not
+ * calls that ran are listed in the extension field `tool_trace`. A streaming request gets every
+ * step's content as it is generated (call markup left out), `tool_trace` on the last chunk. Requests with their own `tools` are not
  * affected: their calls go back to the client as usual.
  */
 import type { Command } from "commander";
@@ -75,7 +75,11 @@ export interface ToolTraceEntry {
   result: string;
 }
 
-/** Run the server-side agent loop for one request and answer it (JSON or SSE). */
+/**
+ * Run the server-side agent loop for one request and answer it: JSON with the last step's
+ * content, or SSE with every step's content streamed as it is generated (call markup left out)
+ * and the calls that ran in `tool_trace` on the final chunk.
+ */
 export async function serverToolChat(
   ctx: ServerContext,
   reply: FastifyReply,
@@ -89,6 +93,20 @@ export async function serverToolChat(
   reply.raw.on("close", onClose);
   const usage = { prompt: first.prompt.length, completion: 0, cached: 0 };
   let finish = "stop";
+  const base = {
+    id: newId("chatcmpl"),
+    created: Math.floor(Date.now() / 1000),
+    model: r.model,
+    system_fingerprint: "edgellm",
+  };
+  let sse: SseWriter | undefined;
+  const chunk = (delta: object, f: string | null, extra: object = {}) =>
+    sse?.send({
+      ...base,
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: f }],
+      ...extra,
+    });
   const model: AgentModel = async (messages, tools, toolChoice) => {
     const turn = new ToolTurn(
       llm,
@@ -104,9 +122,12 @@ export async function serverToolChat(
       n: 1,
       signal: ac.signal,
     })) {
-      if (c.type === "token") text += turn.tokenText(c.token, c.text);
-      else {
-        text += c.text;
+      const t = c.type === "token" ? turn.tokenText(c.token, c.text) : c.text;
+      text += t;
+      if (sse) for (const d of turn.push(0, t)) if (d.content) chunk({ content: d.content }, null);
+      if (c.type === "done") {
+        if (sse)
+          for (const d of turn.end(0, "stop").deltas) if (d.content) chunk({ content: d.content }, null);
         usage.completion += c.completionTokens;
         usage.cached = Math.max(usage.cached, c.cachedTokens);
         finish = c.reason === "length" ? "length" : "stop";
@@ -114,6 +135,11 @@ export async function serverToolChat(
     }
     return turn.callsTools ? parseToolCalls(text, turn.format) : { content: text.trim(), toolCalls: [] };
   };
+  if (r.stream) {
+    reply.hijack();
+    sse = new SseWriter(reply.raw);
+    chunk({ role: "assistant", content: "" }, null);
+  }
   const trace: ToolTraceEntry[] = [];
   let result;
   try {
@@ -128,46 +154,34 @@ export async function serverToolChat(
         e.type === "tool_result" &&
         trace.push({ name: e.call.function.name, arguments: e.call.function.arguments, result: e.result }),
     });
+  } catch (e) {
+    if (!sse) throw e;
+    if (!ac.signal.aborted) ctx.streamError(sse, e, "chat");
+    return undefined;
   } finally {
     reply.raw.off("close", onClose);
   }
-  if (ac.signal.aborted) return reply.code(499).send();
+  if (ac.signal.aborted) return sse ? undefined : reply.code(499).send();
   metrics.requests.inc({ endpoint: "chat", status: "200" });
-  const base = {
-    id: newId("chatcmpl"),
-    created: Math.floor(Date.now() / 1000),
-    model: r.model,
-    system_fingerprint: "edgellm",
-  };
   const u = usageOf(usage.prompt, usage.completion, usage.cached);
-  if (!r.stream) {
-    return {
-      ...base,
-      object: "chat.completion",
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: result.final, refusal: null },
-          logprobs: null,
-          finish_reason: finish,
-        },
-      ],
-      usage: u,
-      tool_trace: trace,
-    };
+  if (sse) {
+    chunk({}, finish, { tool_trace: trace });
+    if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: u });
+    sse.end();
+    return undefined;
   }
-  reply.hijack();
-  const sse = new SseWriter(reply.raw);
-  const chunk = (delta: object, f: string | null) =>
-    sse.send({
-      ...base,
-      object: "chat.completion.chunk",
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: f }],
-    });
-  chunk({ role: "assistant", content: "" }, null);
-  if (result.final) chunk({ content: result.final }, null);
-  chunk({}, finish);
-  if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: u });
-  sse.end();
-  return undefined;
+  return {
+    ...base,
+    object: "chat.completion",
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: result.final, refusal: null },
+        logprobs: null,
+        finish_reason: finish,
+      },
+    ],
+    usage: u,
+    tool_trace: trace,
+  };
 }

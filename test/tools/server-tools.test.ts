@@ -313,6 +313,31 @@ test("serve --mcp: MCP tools offered to a request without tools; the server runs
     const { a, b } = JSON.parse(t.arguments);
     assert.equal(t.result, `stdio:${a + b}`); // the MCP server's answer to the model's arguments
   }
+  // Streaming: every step's content as generated, the trace on the last chunk.
+  const stream = await client.chat.completions.create({
+    model: "m",
+    messages: [{ role: "user", content: "Add 1 and 1." }],
+    tool_choice: "required",
+    parallel_tool_calls: false,
+    temperature: 1,
+    seed: 6,
+    max_tokens: 100,
+    stream: true,
+  });
+  let streamedTrace: { name: string; arguments: string; result: string }[] | undefined;
+  let finish: string | null | undefined;
+  for await (const c of stream) {
+    const x = c as typeof c & { tool_trace?: typeof streamedTrace };
+    if (x.tool_trace) streamedTrace = x.tool_trace;
+    finish = c.choices[0]?.finish_reason ?? finish;
+    assert.equal(c.choices[0]?.delta?.tool_calls, undefined);
+  }
+  assert.ok(finish === "stop" || finish === "length");
+  assert.ok(streamedTrace && streamedTrace.length >= 1);
+  for (const t of streamedTrace) {
+    const { a, b } = JSON.parse(t.arguments);
+    assert.equal(t.result, t.name === "add" ? `stdio:${a + b}` : t.result);
+  }
   // A request with its own tools is not affected: its calls go back to the client.
   const own = await client.chat.completions.create({
     model: "m",
