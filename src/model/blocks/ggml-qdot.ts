@@ -1,5 +1,5 @@
 /**
- * Q4_0 x Q8_0 dot products in the float order of ggml's x86 AVX2 CPU backend (the build llama.cpp's
+ * Q4_0 x Q8_0 (and Q4_1 x Q8_1) dot products in the float order of ggml's x86 AVX2 CPU backend (the build llama.cpp's
  * prebuilt binaries run here), for the plain-TS reference path.
  *
  * Why two orders: llama.cpp repacks a Q4_0 weight whose row count is a multiple of 8 into
@@ -68,4 +68,38 @@ export function dotQ4_0Q8_0Vec(x: Uint8Array, xOff: number, y: Uint8Array, yOff:
   const r2 = f(acc[6] + acc[2]);
   const r3 = f(acc[7] + acc[3]);
   return f(f(r0 + r2) + f(r1 + r3));
+}
+
+const Q4_1_BYTES = 20;
+const Q8_1_BYTES = 36;
+
+/**
+ * ggml_vec_dot_q4_1_q8_1 (AVX2): 8 lanes as for Q4_0 with unsigned nibbles (no -8), scale d0*d1,
+ * and a separate float running sum of m * s (s = the Q8_1 block's d * sum of its quants), added
+ * after the horizontal sum. Q4_1 is neither repacked nor run through tinyBLAS by ggml on x86.
+ */
+export function dotQ4_1Q8_1Vec(x: Uint8Array, xOff: number, y: Uint8Array, yOff: number, n: number): number {
+  const acc = LANES;
+  acc.fill(0);
+  let summs = 0;
+  const nb = n / 32;
+  for (let b = 0; b < nb; b++) {
+    const ox = xOff + b * Q4_1_BYTES;
+    const oy = yOff + b * Q8_1_BYTES;
+    summs = f(summs + f(half(x, ox + 2) * half(y, oy + 2)));
+    const d = f(half(x, ox) * half(y, oy));
+    for (let l = 0; l < 8; l++) {
+      let s = 0;
+      for (let e = 4 * l; e < 4 * l + 4; e++) {
+        const q = e < 16 ? x[ox + 4 + e] & 0x0f : x[ox + 4 + e - 16] >>> 4;
+        s += q * i8(y[oy + 4 + e]);
+      }
+      acc[l] = f(d * s + acc[l]);
+    }
+  }
+  const r0 = f(acc[4] + acc[0]);
+  const r1 = f(acc[5] + acc[1]);
+  const r2 = f(acc[6] + acc[2]);
+  const r3 = f(acc[7] + acc[3]);
+  return f(f(f(r0 + r2) + f(r1 + r3)) + summs);
 }

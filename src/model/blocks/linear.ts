@@ -23,7 +23,7 @@ import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
 import { dotGgml } from "./ggml-dot.js";
-import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec } from "./ggml-qdot.js";
+import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec, dotQ4_1Q8_1Vec } from "./ggml-qdot.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
 type QuantFn = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
@@ -104,9 +104,10 @@ export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): voi
 /**
  * The dot whose float order matches llama.cpp's CPU backend for this weight: Q4_0 matrices with a
  * multiple of 8 rows are repacked by llama.cpp (one accumulator per output), others use the 8-lane
- * vec_dot (see ggml-qdot.ts). Other types keep src/quant's dot (they match to ~1e-6).
+ * vec_dot; Q4_1 its 8-lane vec_dot (see ggml-qdot.ts). Other types keep src/quant's dot (they match to ~1e-6).
  */
 function dotFor(w: Weight, dflt: DotFn): DotFn {
+  if (w.type === GGMLType.Q4_1) return dotQ4_1Q8_1Vec;
   if (w.type !== GGMLType.Q4_0) return dflt;
   return w.rows % 8 === 0 ? dotQ4_0Q8_0Repacked : dotQ4_0Q8_0Vec;
 }
