@@ -29,7 +29,7 @@ import { parseToolCalls } from "../tools/parse.js";
 import { buildToolPrompt, validateTools } from "../tools/prompt.js";
 import type { ToolSet } from "../tools/registry.js";
 import { createToolCallStreamParser, type ToolCallStreamParser } from "../tools/stream.js";
-import { toolConstraintFactory } from "../tools/tool-grammar.js";
+import { thinkingBlock, toolConstraintFactory } from "../tools/tool-grammar.js";
 import { droppedMarkers, markerAware } from "../tools/markers.js";
 import type { ToolCall, ToolChoice, ToolDefinition } from "../tools/types.js";
 import { badRequest } from "./openai/errors.js";
@@ -246,9 +246,10 @@ export class ToolTurn {
       const tg = cached(llm, `format\0${gbnf}`, () => compileGrammar(gbnf, tok));
       this.makeConstraint = () => new GrammarMatcher(tg);
     } else if (f.tools && f.toolChoice !== "none") {
-      const key = `tools\0${format.name}\0${f.parallel}\0${JSON.stringify(f.toolChoice)}\0${JSON.stringify(f.tools)}`;
+      const skip = thinkingBlock(tok, prompt);
+      const key = `tools\0${format.name}\0${f.parallel}\0${JSON.stringify(skip)}\0${JSON.stringify(f.toolChoice)}\0${JSON.stringify(f.tools)}`;
       this.makeConstraint = as400("tools", () =>
-        cached(llm, key, () => toolConstraintFactory(f.tools!, f.toolChoice, format, tok, f.parallel)),
+        cached(llm, key, () => toolConstraintFactory(f.tools!, f.toolChoice, format, tok, f.parallel, skip)),
       );
     }
   }

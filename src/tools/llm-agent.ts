@@ -11,7 +11,7 @@ import type { AgentModel } from "./agent.js";
 import { parseToolCalls } from "./parse.js";
 import { buildToolPrompt } from "./prompt.js";
 import { createToolCallStreamParser } from "./stream.js";
-import { toolConstraintFactory } from "./tool-grammar.js";
+import { thinkingBlock, toolConstraintFactory } from "./tool-grammar.js";
 import { droppedMarkers, markerAware } from "./markers.js";
 
 export interface LlmAgentOptions {
@@ -39,7 +39,14 @@ export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel 
     const useTools = toolChoice !== "none" && tools.length > 0;
     const make =
       useTools && opts.constrain !== false
-        ? toolConstraintFactory(tools, toolChoice, format, tok, opts.parallel ?? true)
+        ? toolConstraintFactory(
+            tools,
+            toolChoice,
+            format,
+            tok,
+            opts.parallel ?? true,
+            thinkingBlock(tok, prompt),
+          )
         : undefined;
     const parser = useTools ? createToolCallStreamParser(format) : undefined;
     const show = (t: string) => t && opts.onText?.(t);

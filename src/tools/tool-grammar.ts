@@ -12,6 +12,7 @@ import {
   GrammarMatcher,
   JSON_PRIMITIVES,
   LazyGrammarMatcher,
+  type LazyOptions,
   parseGBNF,
   primitivesFor,
   SchemaCompiler,
@@ -152,13 +153,15 @@ export function toolConstraintFactory(
   format: ToolFormat | ToolFormatName,
   vocab: TokenVocab & { tokenId?(t: string): number | undefined },
   parallel = true,
+  /** tool_choice auto: a reasoning block (<think>...</think>) whose text never triggers. */
+  skipBlock?: LazyOptions["skipBlock"],
 ): (() => GrammarMatcher | LazyGrammarMatcher) | undefined {
   const spec = gbnfForTools(tools, toolChoice, format, parallel);
   if (!spec) return undefined;
   const tg = new TokenGrammar(parseGBNF(spec.gbnf), indexWithMarkers(vocab, spec.markers));
   const triggers = spec.triggers;
   return triggers
-    ? () => new LazyGrammarMatcher(tg, triggers, { atStart: spec.atStart })
+    ? () => new LazyGrammarMatcher(tg, triggers, { atStart: spec.atStart, skipBlock })
     : () => new GrammarMatcher(tg);
 }
 
@@ -171,4 +174,17 @@ export function grammarForTools(
   parallel = true,
 ): GrammarMatcher | LazyGrammarMatcher | undefined {
   return toolConstraintFactory(tools, toolChoice, format, vocab, parallel)?.();
+}
+
+/**
+ * The vocabulary's reasoning block, if it has `<think>`/`</think>` tokens: under tool_choice auto
+ * a `<tool_call>` the model writes while thinking must not start a constrained call. startInside
+ * when the rendered prompt already opened the block (templates that prefill `<think>`).
+ */
+export function thinkingBlock(
+  vocab: { tokenId?(t: string): number | undefined },
+  prompt: string,
+): { open: string; close: string; startInside: boolean } | undefined {
+  if (vocab.tokenId?.("<think>") === undefined || vocab.tokenId?.("</think>") === undefined) return undefined;
+  return { open: "<think>", close: "</think>", startInside: /<think>\s*$/.test(prompt) };
 }

@@ -13,6 +13,12 @@ import type { TokenGrammar } from "./token-grammar.js";
 export interface LazyOptions {
   /** Trigger only when the output, less leading whitespace, starts with a trigger. */
   atStart?: boolean;
+  /**
+   * A reasoning block whose text never triggers (a model thinking "I could use <tool_call>..."
+   * is not calling): output that opens with `open` (after whitespace), or all output when
+   * `startInside` (the prompt opened the block), is skipped up to the first `close`.
+   */
+  skipBlock?: { open: string; close: string; startInside?: boolean };
 }
 
 export class LazyGrammarMatcher implements LogitsProcessor {
@@ -28,6 +34,27 @@ export class LazyGrammarMatcher implements LogitsProcessor {
   ) {
     if (triggers.length === 0) throw new InputError("lazy grammar needs at least one trigger");
     this.triggers = triggers.map((t) => Buffer.from(t, "utf8").toString("latin1"));
+    const b = opts.skipBlock;
+    if (b) this.block = { open: latin1(b.open), close: latin1(b.close), startInside: b.startInside === true };
+  }
+
+  private readonly block: { open: string; close: string; startInside: boolean } | undefined;
+
+  /** Where triggers may start in the output so far, or -1 while inside (or maybe opening) the block. */
+  private searchFrom(): number {
+    const b = this.block;
+    if (!b) return 0;
+    const t = this.text;
+    const lead = t.length - t.trimStart().length;
+    let inside = b.startInside;
+    if (!inside) {
+      const rest = t.slice(lead);
+      if (rest.length < b.open.length && b.open.startsWith(rest)) return -1; // may still open it
+      inside = rest.startsWith(b.open);
+    }
+    if (!inside) return 0;
+    const e = t.indexOf(b.close);
+    return e < 0 ? -1 : e + b.close.length;
   }
 
   get active(): boolean {
@@ -52,14 +79,17 @@ export class LazyGrammarMatcher implements LogitsProcessor {
     const p = this.tg.vocab.pieces[id];
     if (!p) throw new InputError(`token id ${id} out of range`);
     this.text += Buffer.from(p).toString("latin1");
+    const from = this.searchFrom();
+    if (from < 0) return;
     let at = -1;
     if (this.opts.atStart) {
-      const lead = this.text.length - this.text.trimStart().length;
+      const tail = this.text.slice(from);
+      const lead = from + tail.length - tail.trimStart().length;
       const rest = this.text.slice(lead);
       if (this.triggers.some((t) => rest.startsWith(t))) at = lead;
     } else {
       for (const t of this.triggers) {
-        const k = this.text.indexOf(t);
+        const k = this.text.indexOf(t, from);
         if (k >= 0 && (at < 0 || k < at)) at = k;
       }
     }
@@ -76,4 +106,8 @@ export class LazyGrammarMatcher implements LogitsProcessor {
   isDone(): boolean {
     return this.inner ? this.inner.isDone() : false;
   }
+}
+
+function latin1(s: string): string {
+  return Buffer.from(s, "utf8").toString("latin1");
 }
