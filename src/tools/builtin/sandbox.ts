@@ -54,11 +54,19 @@ export function runSandboxed(code: string, opts: SandboxOptions = {}): Promise<S
       void w.terminate();
       resolve(r);
     };
-    // Allow worker start-up time on top of the code's own limit.
-    const timer = setTimeout(
-      () => finish({ ok: false, stdout: "", error: `killed: time limit ${timeoutMs} ms exceeded` }),
-      timeoutMs + 1500,
+    // The hard kill counts from the worker's start ("online"), so a slow start-up on a loaded
+    // machine is not charged to the code; a worker that never starts is given up after 15 s.
+    let timer = setTimeout(
+      () => finish({ ok: false, stdout: "", error: "sandbox error: the worker did not start within 15 s" }),
+      15_000,
     );
+    w.on("online", () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => finish({ ok: false, stdout: "", error: `killed: time limit ${timeoutMs} ms exceeded` }),
+        timeoutMs + 1000,
+      );
+    });
     w.on("message", (m: unknown) => {
       try {
         if (typeof m !== "string") throw new Error("not a string");
