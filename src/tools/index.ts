@@ -4,7 +4,16 @@ export { detectToolFormat, FORMATS, type ToolFormat, type ToolFormatName } from 
 export { parseToolCalls, callFromObject } from "./parse.js";
 export { createToolCallStreamParser, type ToolCallStreamParser } from "./stream.js";
 export { buildToolPrompt, validateTools, fallbackToolSystemPrompt, type ToolPrompt } from "./prompt.js";
-export { gbnfForTools, grammarForTools, toolConstraintFactory, type ToolGrammarSpec } from "./tool-grammar.js";
+export {
+  gbnfForTools,
+  grammarForTools,
+  toolConstraintFactory,
+  thinkingBlock,
+  type ToolGrammarSpec,
+} from "./tool-grammar.js";
+export { droppedMarkers, markerAware } from "./markers.js";
+export { CallScanner } from "./stream-args.js";
+export { parseToolList, chatToolTurn, type ChatTools } from "./cli-tools.js";
 export { completionMessage, streamDeltas } from "./openai.js";
 export { ToolSet, type Tool } from "./registry.js";
 export { runAgent, type AgentModel, type AgentEvent, type AgentOptions, type AgentResult } from "./agent.js";
