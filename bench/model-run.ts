@@ -1,13 +1,15 @@
 /**
  * End-to-end speed on one GGUF: our forward (WASM kernels) vs llama.cpp (node-llama-cpp CPU build),
  * same file, same thread count, greedy. Prints prefill and decode tokens/s for both and the ratios.
- *   node .dist-model/bench/model-run.js <file.gguf> [threads=2] [prompt=32] [decode=16]
+ * Ours runs twice: KV in WASM memory with the kernels' attention (newCache default, "kernel") and
+ * the exact JS cache + TS attention ("js"), so the attention's share shows; `ref=0` skips llama.cpp.
+ *   node .dist-model3/bench/model-run.js <file.gguf> [threads=2] [prompt=32] [decode=16] [ref=1]
  */
 import { getLlama, type Token } from "node-llama-cpp";
 import { createWasmKernelSet } from "../src/kernels/wasm/wasm-kernel-set.js";
 import { loadModel } from "../src/model/index.js";
 
-const [path, thr = "2", np = "32", nd = "16"] = process.argv.slice(2);
+const [path, thr = "2", np = "32", nd = "16", withRef = "1"] = process.argv.slice(2);
 const threads = Number(thr);
 const prompt = Array.from({ length: Number(np) }, (_, i) => 300 + ((i * 37) % 1000));
 const nDecode = Number(nd);
@@ -18,11 +20,11 @@ function argmax(x: Float32Array): number {
   return b;
 }
 
-async function ours() {
+async function ours(where: "kernel" | "js") {
   const ks = await createWasmKernelSet({ threads });
   try {
     const m = await loadModel(path, { kernels: ks });
-    const cache = m.newCache(prompt.length + nDecode + 1);
+    const cache = m.newCache(prompt.length + nDecode + 1, "f32", where);
     let t = performance.now();
     let logits = m.forward(prompt, cache)[0];
     const pre = performance.now() - t;
@@ -55,10 +57,14 @@ async function reference() {
   return { prefill: (prompt.length * 1000) / pre, decode: (nDecode * 1000) / dec };
 }
 
-const a = await ours();
-const b = await reference();
+const k = await ours("kernel");
+const j = await ours("js");
 const f = (x: number) => x.toFixed(2);
 console.log(`threads ${threads}, prompt ${prompt.length}, decode ${nDecode}`);
-console.log(`edgellm   prefill ${f(a.prefill)} tok/s  decode ${f(a.decode)} tok/s`);
-console.log(`llama.cpp prefill ${f(b.prefill)} tok/s  decode ${f(b.decode)} tok/s`);
-console.log(`ratio     prefill ${f(a.prefill / b.prefill)}  decode ${f(a.decode / b.decode)}`);
+console.log(`edgellm (KV in WASM, ks.attention) prefill ${f(k.prefill)} tok/s  decode ${f(k.decode)} tok/s`);
+console.log(`edgellm (JS KV, TS attention)      prefill ${f(j.prefill)} tok/s  decode ${f(j.decode)} tok/s`);
+if (withRef !== "0") {
+  const b = await reference();
+  console.log(`llama.cpp                          prefill ${f(b.prefill)} tok/s  decode ${f(b.decode)} tok/s`);
+  console.log(`ratio (WASM attention / llama.cpp) prefill ${f(k.prefill / b.prefill)}  decode ${f(k.decode / b.decode)}`);
+}

@@ -1,7 +1,7 @@
 /**
- * Quantized and F16 weights for qwen2, qwen3, phi3, qwen3moe (MoE) and deepseek2 (MLA) vs
+ * Quantized, F16 and BF16 weights for qwen2, qwen3, phi3, qwen3moe (MoE) and deepseek2 (MLA) vs
  * llama.cpp. Activations are quantized as ggml does and sums follow ggml's order (Q4_0 in the
- * repacked/vec_dot order, the last layer's FFN on the output rows only), so every case is held to
+ * repacked/vec_dot order, Q8_1 activations as ggml's AVX2 build makes them, the last layer's FFN on the output rows only), so every case is held to
  * 1e-4 (measured 0 .. ~1e-6). Full suite only (CONFORMANCE_FULL=1); `npm test` keeps one small
  * case per family (families.test.ts). K-quants need 256-wide rows, so MLA (whose per-head k_b rows
  * are nope_dim wide) runs the 32-block types only.
@@ -47,6 +47,11 @@ const TYPES: [string, GGMLType, number, boolean][] = [
   ["Q4_0", GGMLType.Q4_0, 1e-4, false],
   ["Q4_K", GGMLType.Q4_K, 1e-4, true],
   ["Q6_K", GGMLType.Q6_K, 1e-4, true],
+  ["BF16", GGMLType.BF16, 1e-4, false],
+  ["Q4_1", GGMLType.Q4_1, 1e-4, false],
+  ["Q5_0", GGMLType.Q5_0, 1e-4, false],
+  ["Q5_1", GGMLType.Q5_1, 1e-4, false],
+  ["Q5_K", GGMLType.Q5_K, 1e-4, true],
 ];
 
 for (const [fam, base, kquants] of FAMILIES) {

@@ -15,7 +15,7 @@
  * Layouts: Q4_0 block = f16 d, 16 bytes (element j < 16 = low nibble of byte j, j >= 16 = high
  * nibble of byte j - 16), value = nibble - 8. Q8_0 block = f16 d, 32 int8.
  */
-import { fp16ToFp32 } from "../../quant/f16.js";
+import { fp16ToFp32, writeF16 } from "../../quant/f16.js";
 
 const f = Math.fround;
 const Q4_0_BYTES = 18;
@@ -102,4 +102,35 @@ export function dotQ4_1Q8_1Vec(x: Uint8Array, xOff: number, y: Uint8Array, yOff:
   const r2 = f(acc[6] + acc[2]);
   const r3 = f(acc[7] + acc[3]);
   return f(f(f(r0 + r2) + f(r1 + r3)) + summs);
+}
+
+const roundHalfEven = (v: number) => {
+  const r = Math.floor(v);
+  const d = v - r;
+  return d > 0.5 || (d === 0.5 && (r & 1) !== 0) ? r + 1 : r;
+};
+
+/**
+ * quantize_row_q8_1 as ggml's AVX2 build runs it (the activation format of Q4_1/Q5_1 products):
+ * d = amax / 127, but the multiplier is 127 / amax (not 1 / d), rounding is to nearest even, and
+ * s = d * (sum of the quants). The portable reference (src/quant/q8_1.ts) uses 1 / d and
+ * round-half-away, which differs by one quant now and then.
+ */
+export function quantizeRowQ8_1Avx(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+  for (let b = 0; b < n / 32; b++) {
+    const x = srcOff + b * 32;
+    const o = dstOff + b * Q8_1_BYTES;
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(src[x + j]));
+    const d = f(amax / 127);
+    const id = amax !== 0 ? f(127 / amax) : 0;
+    writeF16(dst, o, d);
+    let sum = 0;
+    for (let j = 0; j < 32; j++) {
+      const q = roundHalfEven(f(src[x + j] * id));
+      dst[o + 4 + j] = q & 0xff;
+      sum += q;
+    }
+    writeF16(dst, o + 2, f(d * sum));
+  }
 }

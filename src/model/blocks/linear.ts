@@ -17,13 +17,13 @@ import { dequantizeRowQ4_1, vecDotQ4_1Q8_1 } from "../../quant/q4_1.js";
 import { dequantizeRowQ5_0, vecDotQ5_0Q8_0 } from "../../quant/q5_0.js";
 import { dequantizeRowQ5_1, vecDotQ5_1Q8_1 } from "../../quant/q5_1.js";
 import { dequantizeRowQ8_0, quantizeRowQ8_0Avx, vecDotQ8_0Q8_0, Q8_0_BYTES, QK8_0 } from "../../quant/q8_0.js";
-import { quantizeRowQ8_1, Q8_1_BYTES, QK8_1 } from "../../quant/q8_1.js";
+import { Q8_1_BYTES, QK8_1 } from "../../quant/q8_1.js";
 import { dequantizeRowQ4_K, vecDotQ4_KQ8_K } from "../../quant/q4_k.js";
 import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
 import { dotGgml } from "./ggml-dot.js";
-import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec, dotQ4_1Q8_1Vec } from "./ggml-qdot.js";
+import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec, dotQ4_1Q8_1Vec, quantizeRowQ8_1Avx } from "./ggml-qdot.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
 type QuantFn = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
@@ -35,7 +35,7 @@ interface ActFormat {
   blockBytes: number;
 }
 const Q8_0_ACT: ActFormat = { quantize: quantizeRowQ8_0Avx, blockSize: QK8_0, blockBytes: Q8_0_BYTES };
-const Q8_1_ACT: ActFormat = { quantize: quantizeRowQ8_1, blockSize: QK8_1, blockBytes: Q8_1_BYTES };
+const Q8_1_ACT: ActFormat = { quantize: quantizeRowQ8_1Avx, blockSize: QK8_1, blockBytes: Q8_1_BYTES };
 const Q8_K_ACT: ActFormat = { quantize: quantizeRowQ8_K, blockSize: QK_K, blockBytes: Q8_K_BYTES };
 
 interface TypeOps {
