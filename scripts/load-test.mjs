@@ -33,7 +33,7 @@ async function metric(re) {
 const rss = () => metric(/^edgellm_process_\w*resident_memory_bytes ([0-9.e+]+)$/m);
 // Server CPU seconds (all threads): tokens per CPU-second is steadier than tokens per wall second
 // on a machine shared with other work.
-const cpu = () => metric(/^edgellm_process_cpu_seconds_total ([0-9.e+]+)$/m);
+const cpu = () => metric(/^edgellm_process_\w*cpu_seconds_total ([0-9.e+]+)$/m);
 
 const model = a.model ?? (await (await fetch(new URL("/v1/models", url), { headers })).json()).data[0].id;
 const rss0 = await rss();
