@@ -42,10 +42,18 @@ initParams(fast.params, fast.layout, cfg, new Rng(7));
 const ref = new LlamaTrainModel(cfg, B, T, Float32Array, Float32Array.from(fast.params));
 console.log(`params ${fast.layout.total}, batch ${B}x${T}`);
 
+// CPU seconds (all threads of this process) as well as wall seconds: on a machine shared with
+// other work the wall figures swing with the load, tokens per CPU-second much less.
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 function time(m, reps) {
   let f = 0,
     b = 0,
     loss = 0;
+  const c0 = cpu();
   for (let r = 0; r < reps; r++) {
     m.zeroGrad();
     const t0 = performance.now();
@@ -56,16 +64,16 @@ function time(m, reps) {
     f += t1 - t0;
     b += t2 - t1;
   }
-  return { fwd: f / reps / 1000, bwd: b / reps / 1000, loss };
+  return { fwd: f / reps / 1000, bwd: b / reps / 1000, loss, cpu: (cpu() - c0) / reps };
 }
 const rf = time(fast, 3);
 console.log(
-  `wasm: forward ${rf.fwd.toFixed(3)} s, backward ${rf.bwd.toFixed(3)} s, ${Math.round((B * T) / (rf.fwd + rf.bwd))} tok/s, loss ${rf.loss}`,
+  `wasm: forward ${rf.fwd.toFixed(3)} s, backward ${rf.bwd.toFixed(3)} s, ${Math.round((B * T) / (rf.fwd + rf.bwd))} tok/s, ${Math.round((B * T) / rf.cpu)} tok/CPU-s, loss ${rf.loss}`,
 );
 if (process.env.SKIP_REF !== "1") {
   const rr = time(ref, 1);
   console.log(
-    `ts:   forward ${rr.fwd.toFixed(3)} s, backward ${rr.bwd.toFixed(3)} s, ${Math.round((B * T) / (rr.fwd + rr.bwd))} tok/s, loss ${rr.loss}`,
+    `ts:   forward ${rr.fwd.toFixed(3)} s, backward ${rr.bwd.toFixed(3)} s, ${Math.round((B * T) / (rr.fwd + rr.bwd))} tok/s, ${Math.round((B * T) / rr.cpu)} tok/CPU-s, loss ${rr.loss}`,
   );
   let md = 0,
     mg = 0;
@@ -87,11 +95,13 @@ for (const threads of [1, 2]) {
   await sm.step(batch);
   const reps = 3;
   const t0 = performance.now();
+  const c0 = cpu();
   let loss = 0;
   for (let r = 0; r < reps; r++) loss = await sm.step(batch);
   const s = (performance.now() - t0) / 1000 / reps;
+  const cs = (cpu() - c0) / reps;
   console.log(
-    `wasm shards, ${threads} thread(s): ${s.toFixed(3)} s/step, ${Math.round((B * T) / s)} tok/s, loss ${loss}`,
+    `wasm shards, ${threads} thread(s): ${s.toFixed(3)} s/step, ${Math.round((B * T) / s)} tok/s, ${Math.round((B * T) / cs)} tok/CPU-s, loss ${loss}`,
   );
   await sm.close();
 }
