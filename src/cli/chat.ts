@@ -16,6 +16,7 @@ import { createInterface } from "node:readline";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
+import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
@@ -27,7 +28,7 @@ import {
 } from "../tools/cli-tools.js";
 
 interface ChatOpts extends ToolCliOptions, CloudOptions {
-  model: string;
+  model?: string;
   system?: string;
   maxTokens: string;
   temp: string;
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       program // --tools/--tool-choice/--max-steps: agent loop per turn (src/tools/cli-tools.ts)
         .command("chat")
         .description("interactive chat in the terminal (or over piped stdin)")
-        .requiredOption("-m, --model <file>", "GGUF model")
+        .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
         .option("-s, --system <text>", "system message")
         .option("-n, --max-tokens <n>", "most tokens per answer", "512")
         .option("--temp <t>", "temperature", "0.7")
@@ -72,7 +73,7 @@ export function register(program: Command): void {
     const chatTools = chatToolsFromOptions(o);
     const router = await routerFromOptions(o);
     const bar = loadBar();
-    const llm = await loadLLM(o.model, {
+    const llm = await loadLLM(resolveModelPath(o.model), {
       kernels: o.kernels as "wasm" | "ts",
       threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
       contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),

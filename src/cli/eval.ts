@@ -16,10 +16,11 @@ import { loadLLM } from "../engine/llm.js";
 import { loadTask } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { resolveModelPath } from "./default-model.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
-  model: string;
+  model?: string;
   task: string;
   questions: string;
   strategy: string;
@@ -43,7 +44,7 @@ export function register(program: Command): void {
     .description(
       "accuracy vs test-time compute on held-out questions (greedy, self-consistency, best-of-N, thinking budgets)",
     )
-    .requiredOption("-m, --model <file>", "GGUF model")
+    .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
     .option("--task <name>", "eval task: arithmetic (held-out split of the training corpus)", "arithmetic")
     .option("--questions <n>", "questions to ask", "50")
     .option(
@@ -63,7 +64,8 @@ export function register(program: Command): void {
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
     .option("--n <n>", "greedy exact match on n held-out problems, by operation and digit count")
-    .action(async (o: EvalOptions) => {
+    .action(async (given: EvalOptions) => {
+      const o = { ...given, model: resolveModelPath(given.model) };
       if (o.n !== undefined) return breakdown(o);
       const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));
@@ -88,7 +90,7 @@ export function register(program: Command): void {
 }
 
 /** --n: the per-operation, per-digit-count greedy report. */
-async function breakdown(o: EvalOptions): Promise<void> {
+async function breakdown(o: EvalOptions & { model: string }): Promise<void> {
   if (o.task !== "arithmetic")
     throw new InputError(`--n supports --task arithmetic only, got '${o.task}'`, { field: "task" });
   const items = arithmeticTestItems(parsePositiveInt("--n", o.n!));

@@ -1,11 +1,15 @@
 /**
- * `edgellm run -m <file> -p "<text>" -n <tokens> --temp 0`: greedy generation (temperature 0;
- * sampling belongs to src/sampling), streaming text, then a speed summary: prefill and decode
- * tokens/s measured around the forward calls.
+ * `edgellm run [-m <file>] "<message>"`: one chat turn — the message is rendered with the model's
+ * chat template, answered greedily (reasoning included) and followed by a speed summary.
+ * `edgellm run -m <file> -p "<text>" -n <tokens> --temp 0`: raw greedy continuation of the text
+ * (no template; what the llama.cpp conformance tests compare), with prefill and decode tokens/s
+ * measured around the forward calls. Without -m, the embedded default model is used.
  */
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
+import { resolveModelPath } from "./default-model.js";
+import { loadLLM } from "../engine/llm.js";
 import { addReasoningOptions, runReasoningCli, wantsReasoning, type ReasoningCliOptions } from "../reasoning/cli-options.js";
 
 function argmax(x: Float32Array): number {
@@ -16,11 +20,12 @@ function argmax(x: Float32Array): number {
 
 export function register(program: Command): void {
   addReasoningOptions(program.command("run")) // --strategy/--samples/--thinking-budget (src/reasoning)
-    .description("generate greedily from a prompt and report speed")
-    .requiredOption("-m, --model <file>", "GGUF model")
+    .description("answer one chat message (or continue raw text with -p) greedily and report speed")
+    .argument("[message]", "a chat message, rendered with the model's chat template")
+    .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
     .option("-p, --prompt <text>", "prompt text")
     .option("--tokens <ids>", "comma-separated token ids instead of a prompt")
-    .option("-n, --n-predict <n>", "tokens to generate", "32")
+    .option("-n, --n-predict <n>", "tokens to generate (default: 32 with -p, 512 for a chat message)")
     .option("--temp <t>", "temperature (only 0, greedy, is supported here)", "0")
     .option("--kv <type>", "KV cache type: f32 or f16", "f32")
     .option(
@@ -31,21 +36,26 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .action(
-      async (opts: {
-        model: string;
+      async (message: string | undefined, given: {
+        model?: string;
         prompt?: string;
         tokens?: string;
-        nPredict: string;
+        nPredict?: string;
         temp: string;
         kv: string;
         ignoreEos?: boolean;
         kernels: string;
         threads?: string;
       } & ReasoningCliOptions) => {
-        if (wantsReasoning(opts)) return runReasoningCli(opts);
+        const opts = { ...given, model: resolveModelPath(given.model) };
+        if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
+          throw new InputError("give either a chat message or -p/--tokens, not both");
+        if (wantsReasoning(opts))
+          return runReasoningCli({ ...opts, prompt: opts.prompt ?? message, nPredict: opts.nPredict ?? "512" });
+        if (message !== undefined) return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" });
         if (Number(opts.temp) !== 0)
           throw new InputError(`--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`);
-        const n = parsePositiveInt("--n-predict", opts.nPredict);
+        const n = parsePositiveInt("--n-predict", opts.nPredict ?? "32");
         const ks = await makeKernels(opts.kernels, opts.threads);
         try {
           const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks);
@@ -84,4 +94,38 @@ export function register(program: Command): void {
         }
       },
     );
+}
+
+/** One greedy chat turn through the engine (chat template, stop tokens), streamed, then speed. */
+async function chatTurn(
+  message: string,
+  o: { model: string; nPredict: string; kernels: string; threads?: string },
+): Promise<void> {
+  const t0 = performance.now();
+  const llm = await loadLLM(o.model, {
+    kernels: o.kernels as "wasm" | "ts",
+    threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+    parallel: 1,
+  });
+  try {
+    const loadMs = performance.now() - t0;
+    const t1 = performance.now();
+    let tFirst = 0;
+    let n = 0;
+    for await (const c of llm.createSession().send(message, {
+      maxTokens: parsePositiveInt("--n-predict", o.nPredict),
+      temperature: 0,
+    })) {
+      if (c.type === "token" && n++ === 0) tFirst = performance.now();
+      process.stdout.write(c.text);
+    }
+    const t2 = performance.now();
+    process.stdout.write("\n");
+    const tps = n > 1 ? ((n - 1) * 1000) / (t2 - tFirst) : 0;
+    process.stderr.write(
+      `${llm.name}: load ${loadMs.toFixed(0)} ms | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s\n`,
+    );
+  } finally {
+    await llm.close();
+  }
 }

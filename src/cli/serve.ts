@@ -11,6 +11,7 @@ import { buildServer } from "../server/app.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
+import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { addMcpOption, attachMcp, mcpConfigFromOptions, type McpCliOptions } from "../server/mcp.js";
 
@@ -18,7 +19,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("serve")
     .description("serve the model over an OpenAI-compatible HTTP API")
-    .requiredOption("-m, --model <file>", "GGUF model")
+    .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
     .option("--port <n>", "port (0 = any free port)", "8080")
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--api-key <key>", "require 'Authorization: Bearer <key>' (default: $EDGELLM_API_KEY)")
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the WASM kernels")
     .option("--model-id <id>", "model id clients use (default: general.name)");
   addMcpOption(addCloudOptions(cmd)) // edge + cloud routing (src/router); --mcp tools (src/server/mcp.ts)
-    .action(async (o: McpCliOptions & { model: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; maxQueue: string; kernels: string; threads?: string; modelId?: string } & CloudOptions) => {
+    .action(async (o: McpCliOptions & { model?: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; maxQueue: string; kernels: string; threads?: string; modelId?: string } & CloudOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got '${o.port}'`);
       const router = await routerFromOptions(o);
@@ -38,7 +39,7 @@ export function register(program: Command): void {
       const maxQueue = Number(o.maxQueue);
       if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new InputError(`--max-queue must be a non-negative integer, got '${o.maxQueue}'`);
       const bar = loadBar();
-      const llm = await loadLLM(o.model, {
+      const llm = await loadLLM(resolveModelPath(o.model), {
         kernels: o.kernels as "wasm" | "ts",
         threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
         parallel: parsePositiveInt("--parallel", o.parallel),

@@ -1,0 +1,21 @@
+/**
+ * The embedded default model: `models/edgellm-default-q8_0.gguf`, trained by `npm run train:default`
+ * and shipped in the package, used by `run`, `chat` and `serve` when no `-m` is given.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../errors.js";
+
+/** From <outDir>/src/cli/ (dist/ or a .dist-* dir) up to the package root. */
+export const DEFAULT_MODEL_PATH = fileURLToPath(new URL("../../../models/edgellm-default-q8_0.gguf", import.meta.url));
+
+/** The model the user named, or the embedded default. */
+export function resolveModelPath(model: string | undefined): string {
+  if (model !== undefined) return model;
+  if (!existsSync(DEFAULT_MODEL_PATH)) {
+    throw new InputError(`no -m given and the default model is missing at ${DEFAULT_MODEL_PATH}`, {
+      hint: "pass a GGUF with -m <file>, or rebuild the default model with `npm run train:default`",
+    });
+  }
+  return DEFAULT_MODEL_PATH;
+}

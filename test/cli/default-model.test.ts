@@ -1,0 +1,37 @@
+/**
+ * The README's main command: `edgellm run "<question>"` with no -m uses the embedded default
+ * model, renders the chat template, and answers in the trained format (think block, answer line).
+ * Correctness of the sums is measured by `edgellm eval`, not asserted here.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { DEFAULT_MODEL_PATH } from "../../src/cli/default-model.js";
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { maxBuffer: 16 << 20 });
+
+test("the default model ships with the package", () => {
+  assert.ok(existsSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);
+});
+
+test('run "<question>" without -m answers with visible reasoning and an answer line', async () => {
+  const { stdout, stderr } = await cli("run", "What is 4821 + 377?", "--threads", "1");
+  assert.match(stdout, /<think>[\s\S]*<\/think>/);
+  assert.match(stdout, /The answer is -?\d+\./);
+  assert.match(stderr, /edgellm-default: load \d+ ms \| TTFT \d+ ms \| \d+ tok/);
+});
+
+test("run: a message and -p together, or a missing model file, exit 1 with a message", async () => {
+  for (const args of [["run", "hi", "-p", "hello"], ["run", "-m", "/nonexistent/model.gguf", "hi"]]) {
+    await assert.rejects(cli(...args), (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 1, e.stderr);
+      assert.match(e.stderr, /edgellm: \w+Error: /);
+      return true;
+    });
+  }
+});
