@@ -16,3 +16,8 @@ export type { ChatMessage } from "./tokenizer/chat-template.js";
 export { loadModel, Transformer, type ModelConfig } from "./model/index.js";
 export { EdgeLLMError, GGUFError, ModelError, TokenizerError, InputError, KernelError } from "./errors.js";
 export * as reasoning from "./reasoning/index.js";
+export * as tools from "./tools/index.js";
+export * as router from "./router/index.js";
+export { openGGUF, parseGGUF, type GGUFFile } from "./gguf/reader.js";
+export { GGUFWriter } from "./gguf/writer.js";
+export { GGMLType } from "./gguf/types.js";
