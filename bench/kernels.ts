@@ -1,7 +1,8 @@
 /**
  * Kernel benchmark: GB/s of weights and GFLOP/s per op, type and thread count, plus the memory-read
  * ceiling measured in the same run, as a table.
- *   node <outDir>/bench/kernels.js [--threads 1,2] [--quick] [--all] [--tokens 512]
+ *   node [--experimental-wasm-relaxed-simd] <outDir>/bench/kernels.js [--threads 1,2] [--quick] [--all]
+ *        [--tokens 512] [--simd auto|simd128|relaxed]
  * matvec 11008x4096 (one token: bytes-bound), mv-llc 1024x4096 (weights stay in the last-level
  * cache: the kernels' compute throughput), matmul T tokens x 4096 -> 4096 (prefill:
  * compute-bound; F32/Q8_0/Q4_0/Q4_K/Q6_K, all types with --all). Matvec types are timed
@@ -27,6 +28,8 @@ const opt = (name: string) => {
 };
 const THREADS = (opt("--threads") ?? "1,2").split(",").map(Number);
 const T = Number(opt("--tokens") ?? (quick ? 64 : 512));
+const SIMD = (opt("--simd") ?? "auto") as "auto" | "simd128" | "relaxed";
+let buildName = "";
 
 const MATVEC_TYPES = [
   GGMLType.F32,
@@ -110,7 +113,8 @@ interface Row {
 }
 
 async function benchThreads(threads: number, rows: Row[]): Promise<void> {
-  const ks: WasmKernelSet = await createWasmKernelSet({ threads });
+  const ks: WasmKernelSet = await createWasmKernelSet({ threads, simd: SIMD });
+  buildName = ks.name;
   // Memory-read ceiling: sum 128 MiB (past any cache) with the same pool.
   const units = 2048;
   const p = ks.arena.alloc(units * 65536);
@@ -180,7 +184,7 @@ const rows: Row[] = [];
 for (const t of THREADS) await benchThreads(t, rows);
 
 const f = (v: number, d = 1) => v.toFixed(d).padStart(7);
-console.log(`edgellm kernels: wasm-simd128, node ${process.version}; best (median) of repeats; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
+console.log(`edgellm kernels: ${buildName}, node ${process.version}; best (median) of repeats; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
 console.log("| op     | type | shape            | thr | ms best | GB/s best (med) | GFLOP/s best (med) | /read | native GB/s |");
 console.log("|--------|------|------------------|-----|---------|-----------------|--------------------|-------|-------------|");
 for (const r of rows) {

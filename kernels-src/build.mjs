@@ -29,7 +29,13 @@ const common = [
   "--converge",
 ];
 
-const variants = [{ file: "kernels.wasm", features: "simd,threads" }];
+// kernels-relaxed.wasm: the same sources with relaxed SIMD (`madd` in common.ts becomes a fused
+// multiply-add), loaded only where the engine validates relaxed SIMD (Node >= 22, current
+// browsers; Node 20 with --experimental-wasm-relaxed-simd) and passes a self-check at load.
+const variants = [
+  { file: "kernels.wasm", features: "simd,threads" },
+  { file: "kernels-relaxed.wasm", features: "simd,threads,relaxed-simd" },
+];
 
 for (const v of variants) {
   const out = path.join(outDir, v.file);

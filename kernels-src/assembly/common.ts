@@ -107,3 +107,13 @@ export function f16ToF32(h: i32): f32 {
     if (r0 + 2 < rows) store<f32>(p, f32x4.extract_lane(acc, 2), 8);
   }
 }
+
+/** c + a*b on f32x4. In the relaxed-SIMD build (build/kernels/kernels-relaxed.wasm, compiled with
+ *  `--enable relaxed-simd`) this is `f32x4.relaxed_madd`: one fused multiply-add where the engine
+ *  has FMA (rounded once instead of twice; still the same order of operations, so results stay
+ *  independent of the thread split). The plain SIMD128 build keeps the separate mul and add. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}

@@ -3,7 +3,7 @@
 // 16-byte load holds columns c and c+1 for rows 0..3. Rows past `rows` are zero.
 // x: f32[cols], already rounded to f16 / bf16 by round_f16 / round_bf16 (ggml converts the
 // activation to the weight type before its dot), so products and sums are plain f32.
-import { f16Mask, f16Scale, storeRows } from "./common";
+import { f16Mask, f16Scale, storeRows, madd } from "./common";
 
 /** fp16 lanes 0..3 (low) or 4..7 (high) of v -> f32x4. Sign-extending puts the sign in bit 31
  *  after the shift; the mask drops the other sign copies; 2^112 rebiases the exponent (15 ->
@@ -33,15 +33,15 @@ import { f16Mask, f16Scale, storeRows } from "./common";
   for (; c + 4 <= cols; c += 4) {
     const v = v128.load(p);
     const h = v128.load(p, 16);
-    a0 = f32x4.add(a0, f32x4.mul(lo16(v, isBf, fm, fs), v128.load32_splat(px, 0)));
-    a1 = f32x4.add(a1, f32x4.mul(hi16(v, isBf, fm, fs), v128.load32_splat(px, 4)));
-    a0 = f32x4.add(a0, f32x4.mul(lo16(h, isBf, fm, fs), v128.load32_splat(px, 8)));
-    a1 = f32x4.add(a1, f32x4.mul(hi16(h, isBf, fm, fs), v128.load32_splat(px, 12)));
+    a0 = madd(lo16(v, isBf, fm, fs), v128.load32_splat(px, 0), a0);
+    a1 = madd(hi16(v, isBf, fm, fs), v128.load32_splat(px, 4), a1);
+    a0 = madd(lo16(h, isBf, fm, fs), v128.load32_splat(px, 8), a0);
+    a1 = madd(hi16(h, isBf, fm, fs), v128.load32_splat(px, 12), a1);
     p += 32;
     px += 16;
   }
   for (; c < cols; c++) {
-    a0 = f32x4.add(a0, f32x4.mul(lo16(v128.load64_zero(p), isBf, fm, fs), v128.load32_splat(px)));
+    a0 = madd(lo16(v128.load64_zero(p), isBf, fm, fs), v128.load32_splat(px), a0);
     p += 8;
     px += 4;
   }

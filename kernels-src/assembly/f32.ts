@@ -1,7 +1,7 @@
 // F32 weights, repacked into 4-row panels (see src/kernels/wasm/repack.ts): per group of 4 rows,
 // column-major: for each column c, the 4 rows' values (16 B). Rows past `rows` are zero.
 // x: f32[cols]; y: f32[rows]. Any cols (no block constraint).
-import { storeRows } from "./common";
+import { storeRows, madd } from "./common";
 
 export function matvec_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
   const gs = <usize>cols << 4;
@@ -11,15 +11,15 @@ export function matvec_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, g
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let c = 0;
     for (; c + 4 <= cols; c += 4) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(p, 0), v128.load32_splat(px, 0)));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), v128.load32_splat(px, 4)));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), v128.load32_splat(px, 8)));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), v128.load32_splat(px, 12)));
+      a0 = madd(v128.load(p, 0), v128.load32_splat(px, 0), a0);
+      a1 = madd(v128.load(p, 16), v128.load32_splat(px, 4), a1);
+      a2 = madd(v128.load(p, 32), v128.load32_splat(px, 8), a2);
+      a3 = madd(v128.load(p, 48), v128.load32_splat(px, 12), a3);
       p += 64;
       px += 16;
     }
     for (; c < cols; c++) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(p), v128.load32_splat(px)));
+      a0 = madd(v128.load(p), v128.load32_splat(px), a0);
       p += 16;
       px += 4;
     }
@@ -36,7 +36,7 @@ function matvec1_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32
     let px = x;
     let a = f32x4.splat(0);
     for (let c = 0; c < cols; c++) {
-      a = f32x4.add(a, f32x4.mul(v128.load(p), v128.load32_splat(px)));
+      a = madd(v128.load(p), v128.load32_splat(px), a);
       p += 16;
       px += 4;
     }
@@ -62,17 +62,17 @@ export function matmul_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, n
         const wa = v128.load(p);
         const wb = v128.load(p + gs);
         let s = v128.load32_splat(x0);
-        a0 = f32x4.add(a0, f32x4.mul(wa, s));
-        b0 = f32x4.add(b0, f32x4.mul(wb, s));
+        a0 = madd(wa, s, a0);
+        b0 = madd(wb, s, b0);
         s = v128.load32_splat(x0 + xs);
-        a1 = f32x4.add(a1, f32x4.mul(wa, s));
-        b1 = f32x4.add(b1, f32x4.mul(wb, s));
+        a1 = madd(wa, s, a1);
+        b1 = madd(wb, s, b1);
         s = v128.load32_splat(x0 + 2 * xs);
-        a2 = f32x4.add(a2, f32x4.mul(wa, s));
-        b2 = f32x4.add(b2, f32x4.mul(wb, s));
+        a2 = madd(wa, s, a2);
+        b2 = madd(wb, s, b2);
         s = v128.load32_splat(x0 + 3 * xs);
-        a3 = f32x4.add(a3, f32x4.mul(wa, s));
-        b3 = f32x4.add(b3, f32x4.mul(wb, s));
+        a3 = madd(wa, s, a3);
+        b3 = madd(wb, s, b3);
         p += 16;
         x0 += 4;
       }

@@ -10,7 +10,7 @@
 //   (repack.ts pos16).
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
-import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows, madd } from "./common";
 
 /** Q5_K chunk m = 4*(vector index) + b of a pair (i16-lane byte order like Q4_K; h = the qh
  *  vector, whose byte at a nibble byte's position holds the low element's 5th bit in bit b and
@@ -122,7 +122,7 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows } from "./common";
     const sumi = sbDot(p, xq + (<usize>b << 9), 592, high, m16, b4);
     const summ = sbMin(p, xs + (<usize>b << 6));
     const dx = v128.load32_splat(xd + (<usize>b << 2));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx)));
+    acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
     acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
     p += GB;
   }
@@ -195,10 +195,10 @@ export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
         const dw = f16x4(p, fm, fs);
         const dm = f16x4(p + 8, fm, fs);
         let dx = v128.load32_splat(pd);
-        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx)));
+        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx), a0);
         a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(sbMin(p, ps)), f32x4.mul(dm, dx)));
         dx = v128.load32_splat(pd + xds);
-        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx)));
+        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx), a1);
         a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(sbMin(p, ps + xss)), f32x4.mul(dm, dx)));
         p += 592;
         x0 += 512;

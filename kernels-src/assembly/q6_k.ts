@@ -8,7 +8,7 @@
 //   [72,1096) 64 chunks of 16 B: chunk k holds columns 4k..4k+3 of the 4 rows as int8 pairs
 //             [r0c0 r0c1 r1c0 r1c1 ... | r0c2 r0c3 ...] exactly as q8_0.ts.
 // Row result per super-block: d*dx*sum_j sc_j*dot_j (ggml order: integer sum, then one scale).
-import { f16Mask, f16Scale, f16x4, i8x4, storeRows } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd } from "./common";
 
 /** Dot of chunk k at q with the widened activation at x (columns 4k..4k+3). */
 // @ts-ignore: decorator
@@ -42,7 +42,7 @@ export function matvec_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
     for (let b = 0; b < nsb; b++) {
       const sumi = sbDot(p, xq + (<usize>b << 9));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx)));
+      acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
       p += 1096;
     }
     storeRows(y, g, rows, acc);
@@ -92,10 +92,10 @@ export function matmul_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
           u3 = i32x4.add(u3, i32x4.mul(s3, sc));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(pd))));
-        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(pd + xds))));
-        a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds))));
-        a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds))));
+        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
         p += 1096;
         x0 += 512;
         pd += 4;

@@ -3,7 +3,7 @@
 // columns 4k..4k+3 of the 4 rows as int8 pairs [r0c0 r0c1 r1c0 r1c1 r2c0 r2c1 r3c0 r3c1 | same for
 // c2 c3], so i32x4.dot_i16x8_s against a splatted (c0,c1) i16 pair yields one lane per row.
 // Activations: "Q8 widened" from quantize_q8_0 (i16 quants, 64 B per block; f32 d per block).
-import { f16Mask, f16Scale, f16x4, storeRows } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd } from "./common";
 
 /** y[r] = sum_b dW[r,b]*dX[b]*dot_i8(W[r,b], X[b]) for groups g0..g1-1 (rows 4g..4g+3). */
 export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
@@ -42,7 +42,7 @@ export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32,
       s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb, 56)));
       s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb, 60)));
       const d = f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd));
-      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(s0, s1)), d));
+      acc = madd(f32x4.convert_i32x4_s(i32x4.add(s0, s1)), d, acc);
       p += 136;
       xb += 64;
       pd += 4;
@@ -80,10 +80,10 @@ export function matmul_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32,
           s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x3 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x3 + xo, 4))));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd))));
-        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds))));
-        a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds))));
-        a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds))));
+        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
         p += 136;
         x0 += 64;
         pd += 4;

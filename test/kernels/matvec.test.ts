@@ -5,6 +5,8 @@
  * activation rounding), so only the f32 summation order differs: max |diff| <= 2e-5 * (1 + max|y|)
  * for quantized types, 1e-5 * (1 + max|y|) for F32/F16/BF16. dequantizeRow is bit-identical.
  * Outputs must be bit-identical between 1 and 2 threads.
+ * Runs on the build createWasmKernelSet picks (simd128 on Node 20); relaxed.test.ts reruns this
+ * file with EDGELLM_SIMD=relaxed under --experimental-wasm-relaxed-simd.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +29,8 @@ const TYPES = [
   GGMLType.Q6_K,
 ];
 const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
-const BLOCK = (t: GGMLType) => (FLOAT.has(t) ? 1 : t === GGMLType.Q4_K || t === GGMLType.Q5_K || t === GGMLType.Q6_K ? 256 : 32);
+const BLOCK = (t: GGMLType) =>
+  FLOAT.has(t) ? 1 : t === GGMLType.Q4_K || t === GGMLType.Q5_K || t === GGMLType.Q6_K ? 256 : 32;
 const TOL = (t: GGMLType) => (FLOAT.has(t) ? 1e-5 : 2e-5);
 
 const ref = new RefKernelSet();
@@ -37,6 +40,14 @@ before(async () => {
   ks1 = await createWasmKernelSet({ threads: 1 });
   ks2 = await createWasmKernelSet({ threads: 2 });
 });
+
+test("the kernel build in use is the one EDGELLM_SIMD asks for", () => {
+  const want = process.env.EDGELLM_SIMD;
+  if (want === "relaxed" || want === "simd128") {
+    assert.equal(ks1.name, `wasm-${want === "relaxed" ? "relaxed-simd" : "simd128"}`);
+    assert.equal(ks2.name, ks1.name);
+  } else assert.match(ks1.name, /^wasm-(simd128|relaxed-simd)$/);
+});
 after(async () => {
   await ks1.dispose();
   await ks2.dispose();
@@ -45,8 +56,20 @@ after(async () => {
 for (const type of TYPES) {
   const bs = BLOCK(type);
   const shapes: [number, number][] = FLOAT.has(type)
-    ? [[1, 1], [3, 7], [5, 33], [13, 130], [37, 257]]
-    : [[1, bs], [5, bs], [7, 2 * bs], [13, 3 * bs], [37, 4 * bs]];
+    ? [
+        [1, 1],
+        [3, 7],
+        [5, 33],
+        [13, 130],
+        [37, 257],
+      ]
+    : [
+        [1, bs],
+        [5, bs],
+        [7, 2 * bs],
+        [13, 3 * bs],
+        [37, 4 * bs],
+      ];
   for (const [rows, cols] of shapes) {
     test(`${ggmlTypeName(type)} matvec/matmul ${rows}x${cols}, 1 and 2 threads vs ref`, () => {
       const data = randomWeight(type, rows, cols, rows * 1000 + cols);
@@ -93,7 +116,15 @@ test("bad shapes and foreign weights give KernelError", () => {
 });
 
 test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kernel tails) equals per-token matvec", () => {
-  for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K, GGMLType.Q5_K]) {
+  for (const type of [
+    GGMLType.F32,
+    GGMLType.F16,
+    GGMLType.Q8_0,
+    GGMLType.Q4_0,
+    GGMLType.Q4_K,
+    GGMLType.Q6_K,
+    GGMLType.Q5_K,
+  ]) {
     const rows = 9;
     const cols = 2 * BLOCK(type) + (FLOAT.has(type) ? 3 : 0);
     const nTok = 21;
@@ -108,7 +139,10 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
     const y2 = new Float32Array(nTok * rows);
     ks1.matmul(w1, X, nTok, y1);
     ks2.matmul(w2, X, nTok, y2);
-    assert.ok(maxRelDiff(y1, yr, nTok * rows) <= TOL(type), `${ggmlTypeName(type)}: rel diff ${maxRelDiff(y1, yr, nTok * rows)}`);
+    assert.ok(
+      maxRelDiff(y1, yr, nTok * rows) <= TOL(type),
+      `${ggmlTypeName(type)}: rel diff ${maxRelDiff(y1, yr, nTok * rows)}`,
+    );
     assert.deepEqual(y2, y1, `${ggmlTypeName(type)}: 2 threads differ`);
     // each token through matvec gives the same bits as the tiled matmul (not F32: its matvec
     // keeps 4 partial sums per row for speed, its matmul one, so they round differently)
@@ -116,7 +150,11 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
     for (const t of [0, 7, 16, 20]) {
       const v = new Float32Array(rows);
       ks1.matvec(w1, X.subarray(t * cols, (t + 1) * cols), v);
-      assert.deepEqual(v, y1.subarray(t * rows, (t + 1) * rows), `${ggmlTypeName(type)} token ${t}: matvec != matmul`);
+      assert.deepEqual(
+        v,
+        y1.subarray(t * rows, (t + 1) * rows),
+        `${ggmlTypeName(type)} token ${t}: matvec != matmul`,
+      );
     }
   }
 });

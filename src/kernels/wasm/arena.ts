@@ -34,9 +34,12 @@ export class WasmArena {
       const pages = Math.ceil((end - have) / PAGE);
       const cur = have / PAGE;
       if (cur + pages > MAX_PAGES) {
-        throw new KernelError(`WASM memory exhausted: need ${end} bytes, the wasm32 limit is ${MAX_PAGES * PAGE}`, {
-          hint: "use a smaller model or quantization",
-        });
+        throw new KernelError(
+          `WASM memory exhausted: need ${end} bytes, the wasm32 limit is ${MAX_PAGES * PAGE}`,
+          {
+            hint: "use a smaller model or quantization",
+          },
+        );
       }
       // Grow by at least 1/8 of the current size to keep the number of grows small.
       this.memory.grow(Math.min(MAX_PAGES - cur, Math.max(pages, Math.ceil(cur / 8))));
@@ -48,6 +51,14 @@ export class WasmArena {
 
   get used(): number {
     return this.top;
+  }
+
+  /** Releases everything allocated after `mark` (a past `used` value), zeroing it again so later
+   *  allocations are still fresh-zeroed. For short-lived scratch at startup only. */
+  reset(mark: number): void {
+    if (!(mark >= PAGE && mark <= this.top)) throw new KernelError(`bad arena mark ${mark}`);
+    new Uint8Array(this.memory.buffer, mark, this.top - mark).fill(0);
+    this.top = mark;
   }
 
   f32(ptr: number, n: number): Float32Array {

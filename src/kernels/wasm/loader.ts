@@ -8,11 +8,53 @@ import { KernelError } from "../../errors.js";
 export type WasmSource = URL | string | Uint8Array | ArrayBuffer | WebAssembly.Module;
 
 export const DEFAULT_WASM_URL = new URL("../../../../build/kernels/kernels.wasm", import.meta.url);
+/** The same kernels built with relaxed SIMD (fused multiply-add); see kernels-src/build.mjs. */
+export const RELAXED_WASM_URL = new URL("../../../../build/kernels/kernels-relaxed.wasm", import.meta.url);
 
 export const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;
 
 export async function loadKernelModule(src: WasmSource = DEFAULT_WASM_URL): Promise<WebAssembly.Module> {
   if (src instanceof WebAssembly.Module) return src;
+  const where = typeof src === "string" || src instanceof URL ? String(src) : "<bytes>";
+  return compileKernelBytes(await readKernelBytes(src as URL | string | Uint8Array | ArrayBuffer), where);
+}
+
+/**
+ * The relaxed-SIMD build, or null where this engine does not validate relaxed SIMD (Node 20
+ * without --experimental-wasm-relaxed-simd) or the file is missing. Callers still self-check the
+ * instance before trusting it (createWasmKernelSet).
+ */
+export async function loadRelaxedKernelModule(
+  src: WasmSource = RELAXED_WASM_URL,
+): Promise<WebAssembly.Module | null> {
+  if (src instanceof WebAssembly.Module) return src;
+  let bytes: Uint8Array | ArrayBuffer;
+  try {
+    bytes = await readKernelBytes(src as URL | string | Uint8Array | ArrayBuffer);
+  } catch {
+    return null;
+  }
+  if (!WebAssembly.validate(bytes as BufferSource)) return null;
+  return compileKernelBytes(bytes, String(src));
+}
+
+async function compileKernelBytes(
+  bytes: Uint8Array | ArrayBuffer,
+  where: string,
+): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    throw new KernelError(`cannot compile the WASM kernels: ${(e as Error).message}`, {
+      file: where,
+      hint: "this engine needs WebAssembly SIMD128 and threads (Node >= 20, current browsers with cross-origin isolation)",
+    });
+  }
+}
+
+async function readKernelBytes(
+  src: URL | string | Uint8Array | ArrayBuffer,
+): Promise<Uint8Array | ArrayBuffer> {
   let bytes: Uint8Array | ArrayBuffer;
   const where = typeof src === "string" || src instanceof URL ? String(src) : "<bytes>";
   try {
@@ -35,12 +77,5 @@ export async function loadKernelModule(src: WasmSource = DEFAULT_WASM_URL): Prom
       hint: "build them with `npm run build:kernels`",
     });
   }
-  try {
-    return await WebAssembly.compile(bytes as BufferSource);
-  } catch (e) {
-    throw new KernelError(`cannot compile the WASM kernels: ${(e as Error).message}`, {
-      file: where,
-      hint: "this engine needs WebAssembly SIMD128 and threads (Node >= 20, current browsers with cross-origin isolation)",
-    });
-  }
+  return bytes;
 }

@@ -11,7 +11,7 @@ import type { KernelSet, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { WasmArena } from "./arena.js";
 import { ThreadPool, type SpawnWorker } from "./pool.js";
-import { isNode, loadKernelModule, type WasmSource } from "./loader.js";
+import { isNode, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
 import { PACKED, packedBytes, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
 import { TsOps } from "../ts-ops.js";
@@ -61,6 +61,58 @@ export interface WasmKernelOptions {
   wasm?: WasmSource;
   /** Worker factory (default: worker_threads in Node, module Web Workers in browsers). */
   spawn?: SpawnWorker;
+  /**
+   * Which build of the kernels: "relaxed" (fused multiply-add; throws where unsupported),
+   * "simd128", or "auto" (default; relaxed where the engine validates it and its self-check
+   * passes, else simd128). Ignored when `wasm` names a module. Node also reads EDGELLM_SIMD.
+   */
+  simd?: SimdChoice;
+}
+
+export type SimdChoice = "auto" | "relaxed" | "simd128";
+
+/** Self-check of a freshly instantiated module: matmul_f32 (2 groups, 5 tokens, 37 columns) and
+ *  matvec_f32 against a float64 reference. Catches an engine that validates relaxed SIMD but
+ *  computes it wrongly (Node 20's baseline compiler did so for relaxed_dot; we only use
+ *  relaxed_madd, but trust nothing unchecked). */
+function selfCheck(arena: WasmArena, inst: WebAssembly.Instance): boolean {
+  const mm = inst.exports.matmul_f32 as (...a: number[]) => void;
+  const mv = inst.exports.matvec_f32 as (...a: number[]) => void;
+  if (typeof mm !== "function" || typeof mv !== "function") return false;
+  const rows = 8,
+    cols = 37,
+    nTok = 5;
+  const wp = arena.alloc(rows * cols * 4),
+    xp = arena.alloc(nTok * cols * 4),
+    yp = arena.alloc(nTok * rows * 4);
+  const w = arena.f32(wp, rows * cols),
+    x = arena.f32(xp, nTok * cols),
+    y = arena.f32(yp, nTok * rows);
+  const W = (r: number, c: number) => Math.sin(r * 7.1 + c * 1.3) * 0.5;
+  for (let g = 0; g < rows / 4; g++)
+    for (let c = 0; c < cols; c++) for (let k = 0; k < 4; k++) w[(g * cols + c) * 4 + k] = W(g * 4 + k, c);
+  for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.77);
+  const ok = (t: number, r: number) => {
+    let ref = 0,
+      mag = 0;
+    for (let c = 0; c < cols; c++) {
+      ref += W(r, c) * x[t * cols + c];
+      mag += Math.abs(W(r, c) * x[t * cols + c]);
+    }
+    return Math.abs(y[t * rows + r] - ref) <= 1e-5 * mag + 1e-7;
+  };
+  mm(wp, xp, yp, rows, cols, nTok, 0, rows / 4);
+  for (let t = 0; t < nTok; t++) for (let r = 0; r < rows; r++) if (!ok(t, r)) return false;
+  y.fill(0);
+  mv(wp, xp, yp, rows, cols, 0, rows / 4);
+  for (let r = 0; r < rows; r++) if (!ok(0, r)) return false;
+  return true;
+}
+
+function simdChoice(opts: WasmKernelOptions): SimdChoice {
+  const env = isNode ? process.env.EDGELLM_SIMD : undefined;
+  const v = opts.simd ?? (env === "relaxed" || env === "simd128" || env === "auto" ? env : "auto");
+  return v;
 }
 
 interface WasmWeight extends PreparedWeight {
@@ -98,10 +150,14 @@ const MATMUL_TILE_Q = 16;
 /** Element counts below this run on the calling thread (a dispatch costs more than the work). */
 const PARALLEL_MIN = 1 << 16;
 
-const QUANTIZER: Partial<Record<ActFormat, ExportName>> = { q8_0: "quantize_q8_0", q8_1: "quantize_q8_1", q8_k: "quantize_q8_k" };
+const QUANTIZER: Partial<Record<ActFormat, ExportName>> = {
+  q8_0: "quantize_q8_0",
+  q8_1: "quantize_q8_1",
+  q8_k: "quantize_q8_k",
+};
 
 export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
-  const module = await loadKernelModule(opts.wasm);
+  const choice = opts.wasm !== undefined ? "simd128" : simdChoice(opts);
   let threads = opts.threads;
   let spawn = opts.spawn;
   if (isNode) {
@@ -110,40 +166,69 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     spawn ??= host.spawnNodeWorker;
   } else {
     const host = await import("./host-web.js");
-    threads ??= (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+    threads ??=
+      (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     spawn ??= host.spawnWebWorker;
   }
   const arena = new WasmArena();
-  let inst: WebAssembly.Instance;
-  try {
-    inst = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
-  } catch (e) {
-    throw new KernelError(`cannot instantiate the WASM kernels: ${(e as Error).message}`, {
-      hint: "rebuild them with `npm run build:kernels`",
-    });
+  const instantiate = (module: WebAssembly.Module) => {
+    try {
+      return new WebAssembly.Instance(module, { env: { memory: arena.memory } });
+    } catch (e) {
+      throw new KernelError(`cannot instantiate the WASM kernels: ${(e as Error).message}`, {
+        hint: "rebuild them with `npm run build:kernels`",
+      });
+    }
+  };
+  let module: WebAssembly.Module | null = null;
+  let inst: WebAssembly.Instance | null = null;
+  let name = "wasm-simd128";
+  if (choice !== "simd128") {
+    const rm = await loadRelaxedKernelModule();
+    if (rm) {
+      const ri = instantiate(rm);
+      const mark = arena.used;
+      if (selfCheck(arena, ri)) {
+        module = rm;
+        inst = ri;
+        name = "wasm-relaxed-simd";
+      }
+      arena.reset(mark);
+    }
+    if (!inst && choice === "relaxed")
+      throw new KernelError("relaxed-SIMD kernels are not available on this engine", {
+        hint: "Node >= 22 or a current browser; on Node 20 run with --experimental-wasm-relaxed-simd; build with `npm run build:kernels`",
+      });
+  }
+  if (!module || !inst) {
+    module = await loadKernelModule(opts.wasm);
+    inst = instantiate(module);
   }
   const fns = EXPORTS.map((n) => {
     const f = inst.exports[n];
     return (typeof f === "function" ? f : missing(n)) as (...a: number[]) => void;
   });
   const pool = await ThreadPool.create(threads, module, arena.memory, [...EXPORTS], fns, spawn);
-  return new WasmKernelSet(arena, pool, fns);
+  return new WasmKernelSet(arena, pool, fns, name);
 }
 
 function missing(name: string): () => never {
   return () => {
-    throw new KernelError(`the WASM module lacks export ${name}`, { hint: "rebuild with `npm run build:kernels`" });
+    throw new KernelError(`the WASM module lacks export ${name}`, {
+      hint: "rebuild with `npm run build:kernels`",
+    });
   };
 }
 
 export class WasmKernelSet extends TsOps implements KernelSet {
-  readonly name = "wasm-simd128";
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
 
   constructor(
     readonly arena: WasmArena,
     private readonly pool: ThreadPool,
     private readonly fns: ((...a: number[]) => void)[],
+    /** "wasm-simd128" or "wasm-relaxed-simd" (the build in use) */
+    readonly name: string = "wasm-simd128",
   ) {
     super();
   }
@@ -157,12 +242,14 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   alloc(n: number): Float32Array {
-    if (!Number.isInteger(n) || n < 0) throw new KernelError(`alloc size must be a non-negative integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new KernelError(`alloc size must be a non-negative integer, got ${n}`);
     return this.arena.f32(this.arena.alloc(n * 4), n);
   }
 
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
-    if (!this.supports(type)) throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
+    if (!this.supports(type))
+      throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
     const rowBytes = checkWeightArgs(type, data, rows, cols);
     const bytes = packedBytes(type, rows, cols);
     const ptr = this.arena.alloc(bytes);
@@ -181,7 +268,8 @@ export class WasmKernelSet extends TsOps implements KernelSet {
 
   dequantizeRow(pw: PreparedWeight, row: number, out: Float32Array): void {
     const w = this.own(pw);
-    if (!Number.isInteger(row) || row < 0 || row >= w.rows) throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
+    if (!Number.isInteger(row) || row < 0 || row >= w.rows)
+      throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
     checkVec("out", out, w.cols);
     unpackRow(w.type, this.arena.u8(w.ptr, w.bytes), w.rows, w.cols, row, out);
   }
@@ -211,7 +299,14 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     this.back(o, out, n);
   }
 
-  protected override runRmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+  protected override runRmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    n: number,
+    nRows: number,
+    eps: number,
+  ): void {
     const px = this.place("a0", x, n * nRows, true);
     const pw = this.place("a1", weight, n, true);
     const o = this.place("a2", out, n * nRows, false);
@@ -247,7 +342,11 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     // output row is computed whole by one thread. ml: running max and sum per query head.
     const units = nTokens * nHeadKV;
     const ml = this.buf("ml", nTokens * nHead * 8); // f32 [nTokens*nHead][2]
-    this.pool.run(IDX.get("attention_f32")!, [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml], units);
+    this.pool.run(
+      IDX.get("attention_f32")!,
+      [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml],
+      units,
+    );
     this.back(o, out, nq);
   }
 
@@ -291,7 +390,8 @@ export class WasmKernelSet extends TsOps implements KernelSet {
 
   private product(pw: PreparedWeight, X: Float32Array, nTok: number, Y: Float32Array, single: boolean): void {
     const w = this.own(pw);
-    if (!Number.isInteger(nTok) || nTok < 1) throw new KernelError(`nTokens must be a positive integer, got ${nTok}`);
+    if (!Number.isInteger(nTok) || nTok < 1)
+      throw new KernelError(`nTokens must be a positive integer, got ${nTok}`);
     checkVec("X", X, nTok * w.cols);
     checkVec("Y", Y, nTok * w.rows);
     const k = KERNELS.get(w.type)!;
@@ -338,7 +438,8 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       // Token tiles: each thread passes over its weight rows once per tile while the tile's
       // activations stay in L2 (streaming all tokens per 4-row group thrashes it for long
       // prompts). Per-token results do not depend on the tiling (see the kernels' matmul).
-      for (let t0 = 0; t0 < nTok; t0 += tile) this.pool.run(fn, [...args(t0), Math.min(tile, nTok - t0)], groups);
+      for (let t0 = 0; t0 < nTok; t0 += tile)
+        this.pool.run(fn, [...args(t0), Math.min(tile, nTok - t0)], groups);
     }
     if (copyOut) Y.set(this.arena.f32(yp, nTok * w.rows));
   }
