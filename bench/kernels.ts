@@ -13,7 +13,7 @@
  * target machine class (issue #3) for orientation; they are not re-measured here.
  */
 import { GGMLType, ggmlTypeName, ggmlRowBytes } from "../src/gguf/types.js";
-import { createWasmKernelSet, type WasmKernelSet } from "../src/kernels/wasm/wasm-kernel-set.js";
+import { createWasmKernelSet, type SimdChoice, type WasmKernelSet } from "../src/kernels/wasm/wasm-kernel-set.js";
 import type { PreparedWeight } from "../src/kernels/kernel-set.js";
 import { loadavg } from "node:os";
 import { quantizeRowF16 } from "../src/quant/f16.js";
@@ -28,7 +28,7 @@ const opt = (name: string) => {
 };
 const THREADS = (opt("--threads") ?? "1,2").split(",").map(Number);
 const T = Number(opt("--tokens") ?? (quick ? 64 : 512));
-const SIMD = (opt("--simd") ?? "auto") as "auto" | "simd128" | "relaxed";
+const SIMD = (opt("--simd") ?? "auto") as SimdChoice;
 let buildName = "";
 
 const MATVEC_TYPES = [

@@ -21,22 +21,24 @@ export async function loadKernelModule(src: WasmSource = DEFAULT_WASM_URL): Prom
 
 /**
  * The relaxed-SIMD build, or null where this engine does not validate relaxed SIMD (Node 20
- * without --experimental-wasm-relaxed-simd) or the file is missing. Callers still self-check the
- * instance before trusting it (createWasmKernelSet).
+ * without --experimental-wasm-relaxed-simd) or the file is missing. Read, validated and compiled
+ * once per process (every kernel set would otherwise repeat the probe). Callers still self-check
+ * the instance before trusting it (createWasmKernelSet).
  */
-export async function loadRelaxedKernelModule(
-  src: WasmSource = RELAXED_WASM_URL,
-): Promise<WebAssembly.Module | null> {
-  if (src instanceof WebAssembly.Module) return src;
-  let bytes: Uint8Array | ArrayBuffer;
-  try {
-    bytes = await readKernelBytes(src as URL | string | Uint8Array | ArrayBuffer);
-  } catch {
-    return null;
-  }
-  if (!WebAssembly.validate(bytes as BufferSource)) return null;
-  return compileKernelBytes(bytes, String(src));
+export function loadRelaxedKernelModule(): Promise<WebAssembly.Module | null> {
+  relaxedModule ??= (async () => {
+    let bytes: Uint8Array | ArrayBuffer;
+    try {
+      bytes = await readKernelBytes(RELAXED_WASM_URL);
+    } catch {
+      return null;
+    }
+    if (!WebAssembly.validate(bytes as BufferSource)) return null;
+    return compileKernelBytes(bytes, String(RELAXED_WASM_URL));
+  })();
+  return relaxedModule;
 }
+let relaxedModule: Promise<WebAssembly.Module | null> | undefined;
 
 async function compileKernelBytes(
   bytes: Uint8Array | ArrayBuffer,

@@ -111,8 +111,7 @@ function selfCheck(arena: WasmArena, inst: WebAssembly.Instance): boolean {
 
 function simdChoice(opts: WasmKernelOptions): SimdChoice {
   const env = isNode ? process.env.EDGELLM_SIMD : undefined;
-  const v = opts.simd ?? (env === "relaxed" || env === "simd128" || env === "auto" ? env : "auto");
-  return v;
+  return opts.simd ?? (env === "relaxed" || env === "simd128" || env === "auto" ? env : "auto");
 }
 
 interface WasmWeight extends PreparedWeight {
