@@ -18,16 +18,34 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const PROMPT = [1, 17, 250, 3, 99, 42, 7, 300, 12];
-const small = { nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, nVocab: 333, weightStd: 0.15 };
+const small = {
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 96,
+  nCtx: 256,
+  nVocab: 333,
+  weightStd: 0.15,
+};
 
 const CASES: [string, TestModelSpec][] = [
   ["qwen2 (biases, NEOX)", { arch: "qwen2", ...small }],
   // general.name must not contain "phi3": llama.cpp then expects Phi-3's special tokens in the vocab.
   ["phi3 (fused qkv and gate/up, q pre-scaled)", { arch: "phi3", name: "fused-test", ...small }],
-  ["qwen3 (q/k norm, head_dim 32 != nEmbd/nHead, 1 KV head)", { arch: "qwen3", ...small, headDim: 32, nHeadKv: 1 }],
+  [
+    "qwen3 (q/k norm, head_dim 32 != nEmbd/nHead, 1 KV head)",
+    { arch: "qwen3", ...small, headDim: 32, nHeadKv: 1 },
+  ],
   ["llama MoE 8 experts top-2 (Mixtral)", { arch: "llama", ...small, moe: { nExpert: 8, nExpertUsed: 2 } }],
-  ["qwen2moe 8 experts top-2 + gated shared expert", { arch: "qwen2moe", ...small, moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 32, nFfShared: 64 } }],
-  ["qwen3moe 64 experts top-6 (norm_topk)", { arch: "qwen3moe", ...small, moe: { nExpert: 64, nExpertUsed: 6, nFfExp: 16 } }],
+  [
+    "qwen2moe 8 experts top-2 + gated shared expert",
+    { arch: "qwen2moe", ...small, moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 32, nFfShared: 64 } },
+  ],
+  [
+    "qwen3moe 64 experts top-6 (norm_topk)",
+    { arch: "qwen3moe", ...small, moe: { nExpert: 64, nExpertUsed: 6, nFfExp: 16 } },
+  ],
   [
     "deepseek2 MLA, plain q, 1 dense layer, 64 experts top-6 + 2 shared, softmax",
     {
@@ -46,7 +64,19 @@ const CASES: [string, TestModelSpec][] = [
       ...small,
       nHeadKv: 4,
       mla: { qLoraRank: 48, kvLoraRank: 32, nopeDim: 16, ropeDim: 16, vDim: 24 },
-      moe: { nExpert: 16, nExpertUsed: 4, nFfExp: 16, nShared: 1, leadingDense: 0, gatingFunc: 2, weightsNorm: true, weightsScale: 2.5, probsBias: true, nGroup: 4, nGroupUsed: 2 },
+      moe: {
+        nExpert: 16,
+        nExpertUsed: 4,
+        nFfExp: 16,
+        nShared: 1,
+        leadingDense: 0,
+        gatingFunc: 2,
+        weightsNorm: true,
+        weightsScale: 2.5,
+        probsBias: true,
+        nGroup: 4,
+        nGroupUsed: 2,
+      },
     },
   ],
 ];
@@ -56,6 +86,7 @@ for (const [name, spec] of CASES) {
     const r = await runConformance(dir, `${spec.arch}-${name.length}.gguf`, spec, PROMPT, 32);
     console.log(`${name}: max |dlogit| = ${r.maxErr.toExponential(2)}; first greedy diff ${r.firstDiff}`);
     assert.ok(r.maxErr <= 1e-4, `max logit error ${r.maxErr}`);
-    if (r.firstDiff >= 0) assert.ok(r.gapAtDiff < 1e-4, `greedy diverged at step ${r.firstDiff}, top-2 gap ${r.gapAtDiff}`);
+    if (r.firstDiff >= 0)
+      assert.ok(r.gapAtDiff < 1e-4, `greedy diverged at step ${r.firstDiff}, top-2 gap ${r.gapAtDiff}`);
   });
 }

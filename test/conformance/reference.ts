@@ -49,7 +49,10 @@ export async function referenceRun(
       const V = nVocab;
       const tok = (t: number) => t as unknown as Token;
       const step = { generateNext: { token: true, logits: true, options: { temperature: 0 } } } as const;
-      const first = await seq.controlledEvaluate([...prompt.slice(0, -1).map(tok), [tok(prompt[prompt.length - 1]), step]]);
+      const first = await seq.controlledEvaluate([
+        ...prompt.slice(0, -1).map(tok),
+        [tok(prompt[prompt.length - 1]), step],
+      ]);
       let r = first[prompt.length - 1]!;
       const greedyLogits = [toArray(r.next?.logits, V)];
       const greedy: number[] = [r.next!.token!];

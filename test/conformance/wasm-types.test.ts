@@ -40,10 +40,22 @@ after(async () => {
 });
 
 const PROMPT = [1, 17, 250, 3, 99, 42, 7, 300, 12];
-const wide = { nEmbd: 256, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 256, nCtx: 256, nVocab: 333, weightStd: 0.15 };
+const wide = {
+  nEmbd: 256,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 256,
+  nCtx: 256,
+  nVocab: 333,
+  weightStd: 0.15,
+};
 const FAMILIES: [string, TestModelSpec][] = [
   ["llama", { arch: "llama", ...wide }],
-  ["qwen3moe 8x top-2", { arch: "qwen3moe", ...wide, nHeadKv: 1, moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 256 } }],
+  [
+    "qwen3moe 8x top-2",
+    { arch: "qwen3moe", ...wide, nHeadKv: 1, moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 256 } },
+  ],
 ];
 const TYPES: [string, GGMLType][] = [
   ["F32", GGMLType.F32],
@@ -62,12 +74,27 @@ const TYPES: [string, GGMLType][] = [
 for (const [fam, base] of FAMILIES) {
   for (const [tn, type] of TYPES) {
     const TOL = type === GGMLType.F32 ? 1e-4 : 0.15;
-    test(`${fam} ${tn} through the WASM kernels (products + attention): logits within ${TOL}`, { skip: FULL ? false : "CONFORMANCE_FULL=1 only" }, async () => {
-      const spec: TestModelSpec = { ...base, types: { weights: type } };
-      const r = await runConformance(dir, `${fam.split(" ")[0]}-${tn}-wasm.gguf`, spec, PROMPT, 16, "f32", ks);
-      console.log(`wasm ${fam} ${tn}: max |dlogit| = ${r.maxErr.toExponential(2)}; first greedy diff ${r.firstDiff}`);
-      assert.ok(r.maxErr <= TOL, `max logit error ${r.maxErr}`);
-      if (r.firstDiff >= 0) assert.ok(r.gapAtDiff < TOL, `greedy diverged at ${r.firstDiff}, top-2 gap ${r.gapAtDiff}`);
-    });
+    test(
+      `${fam} ${tn} through the WASM kernels (products + attention): logits within ${TOL}`,
+      { skip: FULL ? false : "CONFORMANCE_FULL=1 only" },
+      async () => {
+        const spec: TestModelSpec = { ...base, types: { weights: type } };
+        const r = await runConformance(
+          dir,
+          `${fam.split(" ")[0]}-${tn}-wasm.gguf`,
+          spec,
+          PROMPT,
+          16,
+          "f32",
+          ks,
+        );
+        console.log(
+          `wasm ${fam} ${tn}: max |dlogit| = ${r.maxErr.toExponential(2)}; first greedy diff ${r.firstDiff}`,
+        );
+        assert.ok(r.maxErr <= TOL, `max logit error ${r.maxErr}`);
+        if (r.firstDiff >= 0)
+          assert.ok(r.gapAtDiff < TOL, `greedy diverged at ${r.firstDiff}, top-2 gap ${r.gapAtDiff}`);
+      },
+    );
   }
 }
