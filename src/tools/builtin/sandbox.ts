@@ -55,11 +55,11 @@ function spawn(): Slot {
     // this heap; the heap limit only bounds the worker's own small JS.
     resourceLimits: { stackSizeMb: 16, maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
     env: {},
+    // Nothing in the worker prints (an engine abort might): kept off the host's stdout/stderr.
+    // Not drained, since a flowing stream would keep the process alive.
     stdout: true,
     stderr: true,
   });
-  w.stdout.resume();
-  w.stderr.resume();
   w.unref();
   const s: Slot = { w, busy: true };
   slots.push(s);
@@ -110,6 +110,8 @@ function runOn(s: Slot, code: string, timeoutMs: number, memoryMb: number): Prom
       s.w.off("message", onMessage);
       s.w.off("error", onError);
       s.w.off("exit", onExit);
+      // A 'message' listener refs the worker; an idle one must not keep the process alive.
+      s.w.unref();
       if (killIt) kill(s);
       else release(s);
       resolve(r);
