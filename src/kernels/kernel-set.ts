@@ -67,7 +67,14 @@ export interface KernelSet {
   dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
 
   /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */
-  rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows?: number, eps?: number): void;
+  rmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    n: number,
+    nRows?: number,
+    eps?: number,
+  ): void;
   /** In-place softmax of each row of x [nRows][n]. */
   softmax(x: Float32Array, n: number, nRows?: number): void;
   /** out = silu(gate) * up. */
@@ -93,4 +100,10 @@ export interface KernelSet {
 
   /** Stops worker threads; the set must not be used afterwards. */
   dispose(): Promise<void>;
+}
+
+/** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */
+export function kernelsLabel(ks: KernelSet | undefined): string {
+  if (!ks || !ks.name.startsWith("wasm")) return "ts (reference)";
+  return `${ks.name === "wasm-relaxed-simd" ? "relaxed SIMD" : "SIMD128"} x${ks.threads}`;
 }
