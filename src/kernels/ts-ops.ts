@@ -54,12 +54,20 @@ export abstract class TsOps {
   }
 
   /** In-place RoPE of x [nTokens][nHeads][headDim] at positions pos0.. (normal or NeoX). */
-  rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void {
+  rope(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    pos0: number,
+    o: RopeOptions,
+  ): void {
     pos("nTokens", nTokens);
     pos("nHeads", nHeads);
     pos("headDim", headDim);
     const nRot = o.nRot ?? headDim;
-    if (nRot % 2 !== 0 || nRot > headDim || nRot < 2) throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
+    if (nRot % 2 !== 0 || nRot > headDim || nRot < 2)
+      throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
     if (!Number.isInteger(pos0) || pos0 < 0) throw new KernelError(`rope: bad position ${pos0}`);
     checkVec("x", x, nTokens * nHeads * headDim);
     ops.rope(x, nTokens, nHeads, headDim, pos0, o);
@@ -82,10 +90,20 @@ export abstract class TsOps {
     pos0: number,
     scale = 1 / Math.sqrt(hd),
   ): void {
-    for (const [n, x] of [["nTokens", nTokens], ["nKV", nKV], ["nHead", nHead], ["nHeadKV", nHeadKV], ["hd", hd]] as const) pos(n, x);
-    if (nHead % nHeadKV !== 0) throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
+    for (const [n, x] of [
+      ["nTokens", nTokens],
+      ["nKV", nKV],
+      ["nHead", nHead],
+      ["nHeadKV", nHeadKV],
+      ["hd", hd],
+    ] as const)
+      pos(n, x);
+    if (nHead % nHeadKV !== 0)
+      throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
     if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
-      throw new KernelError(`attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`);
+      throw new KernelError(
+        `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
+      );
     }
     if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
     checkVec("q", q, nTokens * nHead * hd);
@@ -96,7 +114,14 @@ export abstract class TsOps {
   }
 
   // Implementations, called with validated arguments.
-  protected runRmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+  protected runRmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    n: number,
+    nRows: number,
+    eps: number,
+  ): void {
     ops.rmsNorm(x, weight, out, n, nRows, eps);
   }
   protected runSiluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
