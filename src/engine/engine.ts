@@ -72,7 +72,7 @@ export class Engine {
     }
     const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
     const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
-    this.pool = new BlockPool({ nLayers: c.nLayers, kWidth, vWidth, vFromK: !!c.mla, dtype: opts.kvType ?? "f32", blockSize, nBlocks });
+    this.pool = new BlockPool({ nLayers: c.nLayers, kWidth, vWidth, vFromK: !!c.mla, dtype: opts.kvType ?? "f32", blockSize, nBlocks }, c.mla ? undefined : model.kernels);
     this.scheduler = new Scheduler({ maxSeqs: parallel, maxBatchTokens: opts.maxBatchTokens ?? 256, chunk: opts.prefillChunk ?? 128 });
   }
 

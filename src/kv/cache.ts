@@ -8,7 +8,7 @@
  */
 import { InputError } from "../errors.js";
 import { fp32ToFp16, fp16Table } from "../quant/f16.js";
-import type { KernelSet } from "../kernels/kernel-set.js";
+import type { KernelSet, PagedKV } from "../kernels/kernel-set.js";
 
 export type KVDType = "f32" | "f16";
 
@@ -26,13 +26,12 @@ export interface KVCacheShape {
 }
 
 /**
- * A layer's K and V rows in a KernelSet's memory, f32 [capacity][nHeadKV][headDim] each, for
- * `ks.attention` to read in place (positions [0, length) valid).
+ * A layer's K and V rows in a KernelSet's memory, in the paged layout `ks.attentionPaged` reads
+ * in place (see PagedKV in kernels/kernel-set.ts; positions [0, length) valid).
  */
 export interface KernelKVView {
   ks: KernelSet;
-  k: Float32Array;
-  v: Float32Array;
+  kv: PagedKV;
 }
 
 export interface KVCache {

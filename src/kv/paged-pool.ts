@@ -9,6 +9,7 @@
  * hit means the same tokens at the same positions after the same (hashed) prefix.
  */
 import { InputError } from "../errors.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
 import type { KVDType } from "./cache.js";
 
 export interface PagedShape {
@@ -47,13 +48,25 @@ export class BlockPool {
   prefixQueries = 0;
   prefixHits = 0;
 
-  constructor(shape: PagedShape) {
+  /**
+   * `ks`: keep the rows in that KernelSet's memory (alloc() views) so its attention reads them in
+   * place (PagedKVCache.kernelView); without it they are plain arrays.
+   */
+  constructor(
+    shape: PagedShape,
+    readonly ks?: KernelSet,
+  ) {
     if (!(shape.blockSize >= 1 && shape.nBlocks >= 1 && shape.kWidth >= 1 && shape.nLayers >= 1)) {
       throw new InputError("invalid paged KV shape", { field: JSON.stringify(shape) });
     }
     this.shape = { ...shape };
     const rows = shape.nBlocks * shape.blockSize;
-    const make = (n: number) => (shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n));
+    const make = (n: number): Float32Array | Uint16Array => {
+      if (!ks) return shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n);
+      if (shape.dtype === "f32") return ks.alloc(Math.max(1, n)).subarray(0, n);
+      const f = ks.alloc(Math.max(1, Math.ceil(n / 2)));
+      return new Uint16Array(f.buffer, f.byteOffset, n);
+    };
     for (let l = 0; l < shape.nLayers; l++) {
       this.k.push(make(rows * shape.kWidth));
       this.v.push(make(shape.vFromK ? 0 : rows * shape.vWidth));

@@ -21,24 +21,6 @@ export function mlaCacheWidth(m: MlaConfig): number {
   return m.kvLoraRank + m.ropeDim;
 }
 
-export function mlaLayer(
-  c: ModelConfig,
-  w: MlaWeights,
-  rope: Rope,
-  angles: RopeAngles[],
-  cache: KVCache,
-  layer: number,
-  x: Float32Array,
-  nTok: number,
-  pos0: number,
-  out: Float32Array,
-): void {
-  const { qa, kv } = mlaQKV(c, w, rope, angles, x, nTok);
-  const lat = new Float32Array(nTok * c.nHead * c.mla!.kvLoraRank);
-  mlaCore(c, cache, layer, qa, kv, nTok, pos0, lat);
-  mlaOut(c, w, lat, nTok, out);
-}
-
 /**
  * Everything per token before the cache (position enters only through `angles`, so several
  * sequences' tokens can go through as one batch): absorbed queries qa [nTok][H][kvLoraRank | rope]
