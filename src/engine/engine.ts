@@ -146,7 +146,10 @@ export class Engine {
         if (!this.scheduler.hasWork) break;
         this.step();
         for (const s of [...this.seqs.values()]) if (s.finished) this.retire(s);
+        const P = this.model.profiler;
+        const t = P ? performance.now() : 0;
         await new Promise<void>((r) => setImmediate(r));
+        P?.lap("engine.yield", t);
       }
     } finally {
       this.looping = false;
@@ -167,6 +170,9 @@ export class Engine {
       batch.push({ seq, last, seg: { tokens: seq.tokens.slice(from, from + n), cache: seq.cache, outputs: last ? [n - 1] : [] } });
     }
     let logits: Float32Array[][];
+    const P = this.model.profiler;
+    const tStep = P ? performance.now() : 0;
+    if (P) P.phase = batch.some((b) => b.seg.tokens.length > 1) ? "prefill" : "decode";
     try {
       logits = forwardBatch(this.model, batch.map((b) => b.seg));
     } catch (e) {
@@ -177,9 +183,15 @@ export class Engine {
       return;
     }
     this.totals.steps++;
+    let t = P ? performance.now() : 0;
     batch.forEach((b, i) => {
       b.seq.cache.publishFull(b.seq.tokens);
       if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
     });
+    if (P) {
+      t = P.lap("sampling+stream", t);
+      P.add("engine.step", t - tStep);
+      P.add("engine.steps", 1);
+    }
   }
 }

@@ -78,19 +78,26 @@ export interface ForwardExtensions {
  */
 export type LayerKind = "attention" | "recurrent";
 
-/** Per-op wall time of forward passes (ms), filled when a profiler is attached to the model. */
+/**
+ * Per-op wall time (ms) of forward passes and engine steps, split by phase ("prefill": a step with
+ * a multi-token segment, "decode": one token per sequence), filled when attached to a model.
+ */
 export class OpProfiler {
-  readonly ms = new Map<string, number>();
-  calls = 0;
-  /** Adds now - t0 to `op`; returns now (chain: t = p.lap("x", t)). */
+  phase = "all";
+  readonly byPhase = new Map<string, Map<string, number>>();
+  /** Adds now - t0 to `op` of the current phase; returns now (chain: t = p.lap("x", t)). */
   lap(op: string, t0: number): number {
     const t = performance.now();
-    this.ms.set(op, (this.ms.get(op) ?? 0) + (t - t0));
+    this.add(op, t - t0);
     return t;
   }
+  add(op: string, ms: number): void {
+    let m = this.byPhase.get(this.phase);
+    if (!m) this.byPhase.set(this.phase, (m = new Map()));
+    m.set(op, (m.get(op) ?? 0) + ms);
+  }
   reset(): void {
-    this.ms.clear();
-    this.calls = 0;
+    this.byPhase.clear();
   }
 }
 
@@ -309,8 +316,9 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     for (const _ of segs) out.push([]);
   }
   if (P) {
-    P.calls++;
-    P.ms.set("forward.total", (P.ms.get("forward.total") ?? 0) + (performance.now() - t00));
+    P.add("forward.calls", 1);
+    P.add("forward.rows", n);
+    P.add("forward.total", performance.now() - t00);
   }
   return out;
 }
