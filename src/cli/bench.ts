@@ -40,7 +40,12 @@ interface BenchOpts {
 }
 
 /** Run one side in a child process; its last stdout line is the SideResult JSON. */
-function runChild(side: "ours" | "llama.cpp", w: Workload, timeoutS: number, profile = false): Promise<SideResult> {
+function runChild(
+  side: "ours" | "llama.cpp",
+  w: Workload,
+  timeoutS: number,
+  profile = false,
+): Promise<SideResult> {
   const args = [
     MAIN,
     "bench",
@@ -97,19 +102,27 @@ export function register(program: Command): void {
     .command("bench")
     .description("prompt/decode tok/s, TTFT and peak RSS, optionally against llama.cpp on the same file")
     .requiredOption("-m, --model <file>", "GGUF model")
-    .option("--threads <list>", "threads for both sides, or a list such as 1,2 for a scaling run (default: all cores)")
+    .option(
+      "--threads <list>",
+      "threads for both sides, or a list such as 1,2 for a scaling run (default: all cores)",
+    )
     .option("--prompt <n>", "prompt tokens", "256")
     .option("--gen <n>", "generated tokens", "128")
     .option("--repeats <n>", "runs per side (medians are reported)", "3")
     .option("--vs-llama-cpp", "also measure llama.cpp through node-llama-cpp, alternating with edgellm")
     .option("--json", "print the report as JSON")
-    .option("--profile", "per-op breakdown of edgellm's time (matmuls by tensor, attention, norms, sampling, JS overhead)")
+    .option(
+      "--profile",
+      "per-op breakdown of edgellm's time (matmuls by tensor, attention, norms, sampling, JS overhead)",
+    )
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"))
     .action(async (o: BenchOpts) => {
       const threadList =
-        o.threads === undefined ? [availableParallelism()] : o.threads.split(",").map((t) => parsePositiveInt("--threads", t.trim()));
+        o.threads === undefined
+          ? [availableParallelism()]
+          : o.threads.split(",").map((t) => parsePositiveInt("--threads", t.trim()));
       const w: Workload = {
         model: o.model,
         threads: threadList[0],
@@ -184,11 +197,14 @@ export function register(program: Command): void {
         if (!o.json) {
           process.stdout.write(`${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`);
           // The profile of the run with the median decode speed.
-          const prof = [...ours].sort((x, y) => x.decodeTokS - y.decodeTokS)[Math.floor(ours.length / 2)].profile;
-          if (prof) process.stdout.write(`\n${formatProfile(prof.prefill, prof.decode, `${threads} thread(s)`)}\n\n`);
+          const prof = [...ours].sort((x, y) => x.decodeTokS - y.decodeTokS)[Math.floor(ours.length / 2)]
+            .profile;
+          if (prof)
+            process.stdout.write(`\n${formatProfile(prof.prefill, prof.decode, `${threads} thread(s)`)}\n\n`);
         }
       }
-      if (o.json) process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 1)}\n`);
+      if (o.json)
+        process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 1)}\n`);
       else if (reports.length > 1) process.stdout.write(`${formatScaling(reports)}\n`);
     });
 }
@@ -200,7 +216,8 @@ function formatScaling(rs: BenchReport[]): string {
   for (const r of rs.slice(1)) {
     const f = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) + "x" : "-");
     let line = `  ${r.workload.threads} threads: edgellm prefill ${f(r.ours.ppTokS, base.ours.ppTokS)}, decode ${f(r.ours.decodeTokS, base.ours.decodeTokS)}`;
-    if (r.theirs && base.theirs) line += `; llama.cpp prefill ${f(r.theirs.ppTokS, base.theirs.ppTokS)}, decode ${f(r.theirs.decodeTokS, base.theirs.decodeTokS)}`;
+    if (r.theirs && base.theirs)
+      line += `; llama.cpp prefill ${f(r.theirs.ppTokS, base.theirs.ppTokS)}, decode ${f(r.theirs.decodeTokS, base.theirs.decodeTokS)}`;
     lines.push(line);
   }
   return lines.join("\n");

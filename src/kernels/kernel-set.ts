@@ -84,7 +84,14 @@ export interface KernelSet {
   dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
 
   /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */
-  rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows?: number, eps?: number): void;
+  rmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    n: number,
+    nRows?: number,
+    eps?: number,
+  ): void;
   /** In-place softmax of each row of x [nRows][n]. */
   softmax(x: Float32Array, n: number, nRows?: number): void;
   /** out = silu(gate) * up. */

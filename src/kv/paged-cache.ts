@@ -32,7 +32,14 @@ export class PagedKVCache implements KVCache {
   ) {
     const s = pool.shape;
     this.B = s.blockSize;
-    this.shape = { nLayers: s.nLayers, kWidth: s.kWidth, vWidth: s.vWidth, vFromK: s.vFromK, dtype: s.dtype, capacity };
+    this.shape = {
+      nLayers: s.nLayers,
+      kWidth: s.kWidth,
+      vWidth: s.vWidth,
+      vFromK: s.vFromK,
+      dtype: s.dtype,
+      capacity,
+    };
   }
 
   get length(): number {
@@ -49,7 +56,8 @@ export class PagedKVCache implements KVCache {
 
   /** Make room for positions [0, n); false (nothing allocated) if the pool has too few blocks. */
   reserve(n: number): boolean {
-    if (n > this.shape.capacity) throw new InputError(`sequence of ${n} tokens exceeds the context size ${this.shape.capacity}`);
+    if (n > this.shape.capacity)
+      throw new InputError(`sequence of ${n} tokens exceeds the context size ${this.shape.capacity}`);
     const need = this.blocksNeeded(n);
     if (need > this.pool.available) return false;
     for (let i = 0; i < need; i++) this.push(this.pool.allocate()!);
@@ -62,7 +70,8 @@ export class PagedKVCache implements KVCache {
    * Returns the number of positions reused.
    */
   adoptPrefix(tokens: ArrayLike<number>): number {
-    if (this.len !== 0 || this.table.length !== 0) throw new InputError("adoptPrefix needs an empty sequence");
+    if (this.len !== 0 || this.table.length !== 0)
+      throw new InputError("adoptPrefix needs an empty sequence");
     const keys = blockKeys(tokens, this.B, Math.floor(Math.max(0, tokens.length - 1) / this.B));
     for (const key of keys) {
       const b = this.pool.acquireByKey(key);
@@ -104,7 +113,16 @@ export class PagedKVCache implements KVCache {
     if (!this.views) {
       this.views = [];
       for (let l = 0; l < this.shape.nLayers; l++) {
-        this.views.push({ ks, kv: { k: this.pool.k[l], v: this.pool.v[l], half: this.shape.dtype === "f16", table: this.tableI32, blockSize: this.B } });
+        this.views.push({
+          ks,
+          kv: {
+            k: this.pool.k[l],
+            v: this.pool.v[l],
+            half: this.shape.dtype === "f16",
+            table: this.tableI32,
+            blockSize: this.B,
+          },
+        });
       }
     }
     return this.views[layer];
@@ -120,11 +138,18 @@ export class PagedKVCache implements KVCache {
 
   private row(pos: number): number {
     const b = this.table[Math.floor(pos / this.B)];
-    if (b === undefined || pos < 0) throw new InputError(`position ${pos} has no KV block reserved`, { hint: "reserve() before forward" });
+    if (b === undefined || pos < 0)
+      throw new InputError(`position ${pos} has no KV block reserved`, { hint: "reserve() before forward" });
     return b * this.B + (pos % this.B);
   }
 
-  private static store(dst: Float32Array | Uint16Array, o: number, src: Float32Array, so: number, n: number): void {
+  private static store(
+    dst: Float32Array | Uint16Array,
+    o: number,
+    src: Float32Array,
+    so: number,
+    n: number,
+  ): void {
     if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
     else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
   }
@@ -161,7 +186,8 @@ export class PagedKVCache implements KVCache {
   }
 
   setLength(n: number): void {
-    if (n < 0 || n > this.table.length * this.B) throw new InputError(`length ${n} outside the ${this.table.length * this.B} reserved positions`);
+    if (n < 0 || n > this.table.length * this.B)
+      throw new InputError(`length ${n} outside the ${this.table.length * this.B} reserved positions`);
     this.len = n;
   }
 

@@ -84,7 +84,14 @@ export class BlockPool {
   stats(): PoolStats {
     const free = this.freeList.length;
     const cached = this.evictable.size;
-    return { nBlocks: this.shape.nBlocks, used: this.shape.nBlocks - free - cached, cached, free, prefixQueries: this.prefixQueries, prefixHits: this.prefixHits };
+    return {
+      nBlocks: this.shape.nBlocks,
+      used: this.shape.nBlocks - free - cached,
+      cached,
+      free,
+      prefixQueries: this.prefixQueries,
+      prefixHits: this.prefixHits,
+    };
   }
 
   /** A fresh private block (refcount 1), or undefined when the pool is exhausted. */
@@ -129,7 +136,10 @@ export class BlockPool {
   copyBlock(src: number, dst: number): void {
     const B = this.shape.blockSize;
     for (let l = 0; l < this.shape.nLayers; l++) {
-      for (const [arr, w] of [[this.k[l], this.shape.kWidth], [this.v[l], this.shape.vWidth]] as const) {
+      for (const [arr, w] of [
+        [this.k[l], this.shape.kWidth],
+        [this.v[l], this.shape.vWidth],
+      ] as const) {
         if (w === 0 || arr.length === 0) continue;
         arr.copyWithin(dst * B * w, src * B * w, (src + 1) * B * w);
       }
@@ -157,7 +167,11 @@ export function hash64(s: string): string {
 }
 
 /** Prefix keys of the full blocks of `tokens` (block i covers tokens [i*B, (i+1)*B)). */
-export function blockKeys(tokens: ArrayLike<number>, blockSize: number, nBlocks = Math.floor(tokens.length / blockSize)): string[] {
+export function blockKeys(
+  tokens: ArrayLike<number>,
+  blockSize: number,
+  nBlocks = Math.floor(tokens.length / blockSize),
+): string[] {
   const keys: string[] = [];
   let parent = "";
   for (let i = 0; i < nBlocks; i++) {

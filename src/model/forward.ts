@@ -68,7 +68,9 @@ export type TensorKind = "qkv" | "wo" | "gate_up" | "down" | "moe" | "output";
  * adapter has a delta for (kind, layer), right after the base product of that kind.
  */
 export interface ForwardExtensions {
-  lora?: { apply(kind: TensorKind, layer: number, x: Float32Array, y: Float32Array, rowsBySegment: number[][]): void };
+  lora?: {
+    apply(kind: TensorKind, layer: number, x: Float32Array, y: Float32Array, rowsBySegment: number[][]): void;
+  };
 }
 
 /**
@@ -149,11 +151,19 @@ export class Transformer {
       : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
     const place = where ?? (this.kernels && !c.mla ? "kernel" : "js");
     if (place === "kernel") {
-      if (!this.kernels) throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", { hint: "pass { kernels } to loadModel" });
-      if (c.mla) throw new InputError("MLA models keep their latent cache in JS (no kernel attention for it yet)");
-      if (!(Number.isInteger(capacity) && capacity > 0)) throw new InputError(`invalid KV cache capacity ${capacity}`);
+      if (!this.kernels)
+        throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", {
+          hint: "pass { kernels } to loadModel",
+        });
+      if (c.mla)
+        throw new InputError("MLA models keep their latent cache in JS (no kernel attention for it yet)");
+      if (!(Number.isInteger(capacity) && capacity > 0))
+        throw new InputError(`invalid KV cache capacity ${capacity}`);
       const blockSize = Math.min(capacity, 64);
-      const pool = new BlockPool({ ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize) }, this.kernels);
+      const pool = new BlockPool(
+        { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize) },
+        this.kernels,
+      );
       const cache = new PagedKVCache(pool, capacity);
       cache.reserve(capacity);
       return cache;
@@ -216,12 +226,18 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     if (s.nonCausal?.length) throw new InputError("non-causal spans are not supported yet");
     if (s.adapter !== undefined) throw new InputError("LoRA adapters are not supported yet");
     if (s.cache.length + nt > s.cache.shape.capacity) {
-      throw new InputError(`sequence of ${s.cache.length + nt} tokens exceeds the context size ${s.cache.shape.capacity}`, {
-        hint: "raise the context size or shorten the prompt",
-      });
+      throw new InputError(
+        `sequence of ${s.cache.length + nt} tokens exceeds the context size ${s.cache.shape.capacity}`,
+        {
+          hint: "raise the context size or shorten the prompt",
+        },
+      );
     }
-    for (const i of s.outputs) if (!(Number.isInteger(i) && i >= 0 && i < nt)) throw new InputError(`output index ${i} outside the batch 0..${nt - 1}`);
-    if (s.embeddings && s.embeddings.length < nt * E) throw new InputError(`embeddings need ${nt} x ${E} floats, got ${s.embeddings.length}`);
+    for (const i of s.outputs)
+      if (!(Number.isInteger(i) && i >= 0 && i < nt))
+        throw new InputError(`output index ${i} outside the batch 0..${nt - 1}`);
+    if (s.embeddings && s.embeddings.length < nt * E)
+      throw new InputError(`embeddings need ${nt} x ${E} floats, got ${s.embeddings.length}`);
     starts.push(n);
     n += nt;
   }
@@ -242,7 +258,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
         continue;
       }
       const id = s.tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= c.nVocab) throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
+      if (!Number.isInteger(id) || id < 0 || id >= c.nVocab)
+        throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
       getRow(model.weights.tokenEmbd, id, x, row);
     }
   });
@@ -265,7 +282,16 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       const lat = model.buf("lat", n * H * R);
       segs.forEach((s, si) => {
         const [a, nt] = [starts[si], s.tokens.length];
-        mlaCore(c, s.cache, l, qa.subarray(a * H * kw, (a + nt) * H * kw), kv.subarray(a * kw, (a + nt) * kw), nt, pos0[si], lat.subarray(a * H * R, (a + nt) * H * R));
+        mlaCore(
+          c,
+          s.cache,
+          l,
+          qa.subarray(a * H * kw, (a + nt) * H * kw),
+          kv.subarray(a * kw, (a + nt) * kw),
+          nt,
+          pos0[si],
+          lat.subarray(a * H * R, (a + nt) * H * R),
+        );
       });
       mlaOut(c, L.mla, lat, n, y);
       if (P) tp = P.lap("attention.mla", tp);
@@ -328,7 +354,14 @@ function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32
   const c = model.config;
   const E = c.nEmbd;
   if (model.kernels) {
-    model.kernels.rmsNorm(x.subarray(0, rows * E), model.kernelVec(w), out.subarray(0, rows * E), E, rows, c.rmsEps);
+    model.kernels.rmsNorm(
+      x.subarray(0, rows * E),
+      model.kernelVec(w),
+      out.subarray(0, rows * E),
+      E,
+      rows,
+      c.rmsEps,
+    );
     return;
   }
   for (let t = 0; t < rows; t++) rmsNorm(x, t * E, E, w, c.rmsEps, out, t * E);
@@ -402,8 +435,12 @@ function attentionBlock(
   }
   for (let t = 0; t < n; t++) {
     if (!ks) {
-      if (w.qNorm) for (let hh = 0; hh < c.nHead; hh++) rmsNorm(q, t * qDim + hh * hdK, hdK, w.qNorm, c.rmsEps, q, t * qDim + hh * hdK);
-      if (w.kNorm) for (let hh = 0; hh < c.nHeadKV; hh++) rmsNorm(k, t * kDim + hh * hdK, hdK, w.kNorm, c.rmsEps, k, t * kDim + hh * hdK);
+      if (w.qNorm)
+        for (let hh = 0; hh < c.nHead; hh++)
+          rmsNorm(q, t * qDim + hh * hdK, hdK, w.qNorm, c.rmsEps, q, t * qDim + hh * hdK);
+      if (w.kNorm)
+        for (let hh = 0; hh < c.nHeadKV; hh++)
+          rmsNorm(k, t * kDim + hh * hdK, hdK, w.kNorm, c.rmsEps, k, t * kDim + hh * hdK);
     }
     model.rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
     if (c.spec.scaleQ) for (let i = t * qDim; i < (t + 1) * qDim; i++) q[i] = Math.fround(q[i] * c.attnScale);
@@ -430,7 +467,22 @@ function attentionBlock(
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
     } else {
-      attend({ nHead: c.nHead, nHeadKV: c.nHeadKV, headDimK: hdK, headDimV: c.headDimV, scale, slidingWindow: window }, cache, layer, qs, nt, p0, os);
+      attend(
+        {
+          nHead: c.nHead,
+          nHeadKV: c.nHeadKV,
+          headDimK: hdK,
+          headDimV: c.headDimV,
+          scale,
+          slidingWindow: window,
+        },
+        cache,
+        layer,
+        qs,
+        nt,
+        p0,
+        os,
+      );
     }
     if (P) tp = P.lap("attention", tp);
   }
@@ -440,7 +492,14 @@ function attentionBlock(
 }
 
 /** Dense SwiGLU FFN: out[rows][E] = down(silu(gate x) * up x). */
-function ffnBlock(model: Transformer, w: FfnWeights, x: Float32Array, rows: number, out: Float32Array, tp: number): number {
+function ffnBlock(
+  model: Transformer,
+  w: FfnWeights,
+  x: Float32Array,
+  rows: number,
+  out: Float32Array,
+  tp: number,
+): number {
   const P = model.profiler;
   const ks = model.kernels;
   if (!ks) {
@@ -454,7 +513,13 @@ function ffnBlock(model: Transformer, w: FfnWeights, x: Float32Array, rows: numb
     const gu = model.buf("ffgu", rows * 2 * nFF);
     mm(w.up, x, rows, gu);
     if (P) tp = P.lap("matmul.gate_up", tp);
-    for (let t = 0; t < rows; t++) ks.siluMul(gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF), gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF), hh.subarray(t * nFF, (t + 1) * nFF), nFF);
+    for (let t = 0; t < rows; t++)
+      ks.siluMul(
+        gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
+        gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF),
+        hh.subarray(t * nFF, (t + 1) * nFF),
+        nFF,
+      );
   } else {
     const g = model.buf("ffg", rows * nFF);
     mm(w.gate!, x, rows, g);

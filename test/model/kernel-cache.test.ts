@@ -86,7 +86,12 @@ test("WASM attentionPaged equals the TS reference: scattered blocks, GQA, window
       return u;
     };
     const kv = { k: mk(kf), v: mk(vf), half, table, blockSize: B };
-    for (const [nTok, nKV, window] of [[1, 21, 0], [7, 21, 0], [5, 24, 6], [1, 3, 0]] as const) {
+    for (const [nTok, nKV, window] of [
+      [1, 21, 0],
+      [7, 21, 0],
+      [5, 24, 6],
+      [1, 3, 0],
+    ] as const) {
       const pos0 = nKV - nTok;
       const q = Float32Array.from({ length: nTok * nHead * hd }, (_, i) => Math.sin(i * 0.13 + nKV));
       const a = new Float32Array(q.length);
@@ -102,7 +107,17 @@ test("WASM attentionPaged equals the TS reference: scattered blocks, GQA, window
 
 test("WASM model: newCache() is a paged kernel cache read in place by ks.attentionPaged; matches the JS attention", async () => {
   const path = join(dir, "llama.gguf");
-  await writeTestModel(path, { arch: "llama", nEmbd: 128, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 64, nVocab: 300, weightStd: 0.15 });
+  await writeTestModel(path, {
+    arch: "llama",
+    nEmbd: 128,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 96,
+    nCtx: 64,
+    nVocab: 300,
+    weightStd: 0.15,
+  });
   const m = await loadModel(path, { kernels: ks });
   let calls = 0;
   const orig = ks.attentionPaged.bind(ks);
@@ -142,7 +157,16 @@ test("WASM model: newCache() is a paged kernel cache read in place by ks.attenti
 
 test("a kernel cache needs a model loaded with kernels", async () => {
   const path = join(dir, "plain.gguf");
-  await writeTestModel(path, { arch: "llama", nEmbd: 64, nLayer: 1, nHead: 2, nHeadKv: 1, nFf: 64, nCtx: 32, nVocab: 300 });
+  await writeTestModel(path, {
+    arch: "llama",
+    nEmbd: 64,
+    nLayer: 1,
+    nHead: 2,
+    nHeadKv: 1,
+    nFf: 64,
+    nCtx: 32,
+    nVocab: 300,
+  });
   const m = await loadModel(path);
   assert.ok(m.newCache(8) instanceof DenseKVCache);
   assert.throws(() => m.newCache(8, "f32", "kernel"), InputError);

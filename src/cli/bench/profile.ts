@@ -18,7 +18,9 @@ const TOTALS = new Set(["forward.total", "engine.step"]);
 
 function rows(p: PhaseProfile): [string, number][] {
   const ms = p.ms;
-  const ops = Object.entries(ms).filter(([k]) => !COUNTERS.has(k) && !TOTALS.has(k) && k !== "sampling+stream" && k !== "engine.yield");
+  const ops = Object.entries(ms).filter(
+    ([k]) => !COUNTERS.has(k) && !TOTALS.has(k) && k !== "sampling+stream" && k !== "engine.yield",
+  );
   const inOps = ops.reduce((s, [, v]) => s + v, 0);
   const fwd = ms["forward.total"] ?? 0;
   const step = ms["engine.step"] ?? 0;
@@ -46,6 +48,8 @@ export function formatProfile(pre: PhaseProfile, dec: PhaseProfile, label: strin
     "|-----------------------------|----------------------|----------------------|",
   ];
   for (const k of names) lines.push(`| ${k.padEnd(27)} | ${cell(a, pre, k)}     | ${cell(b, dec, k)}     |`);
-  lines.push(`| ${"phase wall".padEnd(27)} | ${cell(new Map([["w", pre.wallMs]]), pre, "w")}     | ${cell(new Map([["w", dec.wallMs]]), dec, "w")}     |`);
+  lines.push(
+    `| ${"phase wall".padEnd(27)} | ${cell(new Map([["w", pre.wallMs]]), pre, "w")}     | ${cell(new Map([["w", dec.wallMs]]), dec, "w")}     |`,
+  );
   return lines.join("\n");
 }

@@ -14,10 +14,21 @@ import { loadFromFile, type Transformer } from "../../model/index.js";
 import type { PhaseProfile } from "./profile.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
 
-async function generate(model: Transformer, prompt: number[], maxTokens: number, ctx: number): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number }> {
+async function generate(
+  model: Transformer,
+  prompt: number[],
+  maxTokens: number,
+  ctx: number,
+): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number }> {
   const engine = new Engine(model, undefined, { contextSize: ctx, parallel: 1 });
   const t0 = performance.now();
-  const stream = engine.submit({ prompt, maxTokens, sampling: { temperature: 0 }, ignoreEos: true, stopTokens: new Set() });
+  const stream = engine.submit({
+    prompt,
+    maxTokens,
+    sampling: { temperature: 0 },
+    ignoreEos: true,
+    stopTokens: new Set(),
+  });
   const tokens: number[] = [];
   let done: Extract<SequenceEvent, { type: "done" }> | undefined;
   for await (const ev of stream) {

@@ -9,7 +9,14 @@ import { fp16Table } from "../../quant/f16.js";
 const fr = Math.fround;
 
 /** out[r][i] = x[r][i] / sqrt(mean_i(x[r]^2) + eps) * weight[i]; x, out: [nRows][n]. */
-export function rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+export function rmsNorm(
+  x: Float32Array,
+  weight: Float32Array,
+  out: Float32Array,
+  n: number,
+  nRows: number,
+  eps: number,
+): void {
   for (let r = 0; r < nRows; r++) {
     let ss = 0;
     for (let i = 0; i < n; i++) ss += x[r * n + i]! * x[r * n + i]!;
@@ -62,7 +69,14 @@ export interface RopeOptions {
  * In-place rotary embedding of x: [nTokens][nHeads][headDim], token t at position pos0 + t.
  * Angle of pair i: pos * base^(-2i/nRot), computed as ggml does (float32, iterated product).
  */
-export function rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void {
+export function rope(
+  x: Float32Array,
+  nTokens: number,
+  nHeads: number,
+  headDim: number,
+  pos0: number,
+  o: RopeOptions,
+): void {
   const nRot = o.nRot ?? headDim;
   const half = nRot / 2;
   const thetaScale = fr(Math.pow(o.theta, -2 / nRot));

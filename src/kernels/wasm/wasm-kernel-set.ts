@@ -378,10 +378,28 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const pt = this.buf("tbl", nBlk * 4);
     new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
     const ml = this.buf("ml", nTokens * nHead * 8);
-    const args = [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml, pt, kv.blockSize, kv.half ? 1 : 0, window];
+    const args = [
+      pq,
+      pk,
+      pv,
+      o,
+      nTokens,
+      nKV,
+      nHead,
+      nHeadKV,
+      hd,
+      pos0,
+      scale,
+      ml,
+      pt,
+      kv.blockSize,
+      kv.half ? 1 : 0,
+      window,
+    ];
     const units = nTokens * nHeadKV;
     // Short decode steps run on the calling thread (a pool barrier costs more than the work).
-    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4) this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
+    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
+      this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
     else this.pool.run(IDX.get("attention_paged")!, args, units);
     this.back(o, out, nq);
   }
