@@ -11,7 +11,7 @@
 // flash-style online softmax (running max m and sum l per head in ml: f32[nTok*nHead][2], the
 // accumulator in out's row), so no [nKV] score buffer. Results do not depend on the thread count.
 import { f16Mask, f16Scale, f16x4 } from "./common";
-import { expf1 } from "./ops";
+import { exp4, expf1 } from "./ops";
 
 // @ts-ignore: decorator
 @inline function dotF32(a: usize, b: usize, hd: i32): f32 {
@@ -92,12 +92,15 @@ export function attention_paged(
     }
     let j = first;
     while (j <= last) {
-      // One block's run of positions: rows are contiguous inside a block.
+      // One block's run of positions: rows are contiguous inside a block. Positions go in chunks
+      // of 4: four scores per head as one f32x4, one running-max update and one SIMD exp per
+      // chunk (lanes past the run are -inf scores with weight 0).
       const blk = j / blockSize;
       const inBlk = j - blk * blockSize;
       const runEnd = min<i32>(last, j + (blockSize - inBlk) - 1);
       let rowB = (<usize>load<i32>(table + (<usize>blk << 2)) * <usize>blockSize + <usize>inBlk) * kvStride;
-      for (; j <= runEnd; j++) {
+      while (j <= runEnd) {
+        const cnt = min<i32>(4, runEnd - j + 1);
         for (let kh = khA; kh < khB; kh++) {
           const pk = k + rowB + <usize>kh * headB;
           const pvr = v + rowB + <usize>kh * headB;
@@ -105,38 +108,73 @@ export function attention_paged(
             const pq = q + <usize>(hA + g) * hdb;
             const po = out + <usize>(hA + g) * hdb;
             const pm = pml + (<usize>g << 3);
-            const s = (half != 0 ? dotF16(pq, pk, hd, fm, fs) : dotF32(pq, pk, hd)) * scale;
-            let m = load<f32>(pm);
-            const l = load<f32>(pm, 4);
-            let p: f32;
-            let c: f32 = 1;
-            if (s > m) {
-              c = expf1(m - s); // 0 on the first position (m = -inf; l and acc are 0 anyway)
-              m = s;
-              p = 1;
+            let d0: f32 = -Infinity, d1: f32 = -Infinity, d2: f32 = -Infinity, d3: f32 = -Infinity;
+            if (half != 0) {
+              d0 = dotF16(pq, pk, hd, fm, fs) * scale;
+              if (cnt > 1) d1 = dotF16(pq, pk + kvStride, hd, fm, fs) * scale;
+              if (cnt > 2) d2 = dotF16(pq, pk + 2 * kvStride, hd, fm, fs) * scale;
+              if (cnt > 3) d3 = dotF16(pq, pk + 3 * kvStride, hd, fm, fs) * scale;
             } else {
-              p = expf1(s - m);
+              d0 = dotF32(pq, pk, hd) * scale;
+              if (cnt > 1) d1 = dotF32(pq, pk + kvStride, hd) * scale;
+              if (cnt > 2) d2 = dotF32(pq, pk + 2 * kvStride, hd) * scale;
+              if (cnt > 3) d3 = dotF32(pq, pk + 3 * kvStride, hd) * scale;
             }
+            const mc = max<f32>(max<f32>(d0, d1), max<f32>(d2, d3));
+            let m = load<f32>(pm);
+            let c: f32 = 1;
+            if (mc > m) {
+              c = expf1(m - mc); // 0 on the first chunk (m = -inf; l and acc are 0 anyway)
+              m = mc;
+            }
+            let sv = f32x4.replace_lane(f32x4.splat(d0), 1, d1);
+            sv = f32x4.replace_lane(sv, 2, d2);
+            sv = f32x4.replace_lane(sv, 3, d3);
+            let pv4 = exp4(f32x4.sub(sv, f32x4.splat(m)));
+            // -inf lanes (past the run) weigh exactly 0 (exp4 clamps its input, so mask them).
+            pv4 = v128.and(pv4, f32x4.gt(sv, f32x4.splat(-Infinity)));
+            const p0 = f32x4.extract_lane(pv4, 0);
+            const p1 = f32x4.extract_lane(pv4, 1);
+            const p2 = f32x4.extract_lane(pv4, 2);
+            const p3 = f32x4.extract_lane(pv4, 3);
             store<f32>(pm, m);
-            store<f32>(pm, l * c + p, 4);
-            const pv = f32x4.splat(p);
+            store<f32>(pm, load<f32>(pm, 4) * c + (p0 + p1 + (p2 + p3)), 4);
             const cv = f32x4.splat(c);
+            const q0 = f32x4.splat(p0), q1 = f32x4.splat(p1), q2 = f32x4.splat(p2), q3 = f32x4.splat(p3);
+            const pv1 = pvr + (cnt > 1 ? kvStride : 0);
+            const pv2 = pvr + (cnt > 2 ? 2 * kvStride : 0);
+            const pv3 = pvr + (cnt > 3 ? 3 * kvStride : 0);
             let i = 0;
             if (half != 0) {
               for (; i < hd; i += 4) {
                 const o = <usize>i << 2;
-                v128.store(po + o, f32x4.add(f32x4.mul(v128.load(po + o), cv), f32x4.mul(pv, f16x4(pvr + (<usize>i << 1), fm, fs))));
+                const e = <usize>i << 1;
+                let acc = f32x4.mul(v128.load(po + o), cv);
+                acc = f32x4.add(acc, f32x4.mul(q0, f16x4(pvr + e, fm, fs)));
+                acc = f32x4.add(acc, f32x4.mul(q1, f16x4(pv1 + e, fm, fs)));
+                acc = f32x4.add(acc, f32x4.mul(q2, f16x4(pv2 + e, fm, fs)));
+                acc = f32x4.add(acc, f32x4.mul(q3, f16x4(pv3 + e, fm, fs)));
+                v128.store(po + o, acc);
               }
             } else {
               for (; i + 4 <= hd; i += 4) {
                 const o = <usize>i << 2;
-                v128.store(po + o, f32x4.add(f32x4.mul(v128.load(po + o), cv), f32x4.mul(pv, v128.load(pvr + o))));
+                let acc = f32x4.mul(v128.load(po + o), cv);
+                acc = f32x4.add(acc, f32x4.mul(q0, v128.load(pvr + o)));
+                acc = f32x4.add(acc, f32x4.mul(q1, v128.load(pv1 + o)));
+                acc = f32x4.add(acc, f32x4.mul(q2, v128.load(pv2 + o)));
+                acc = f32x4.add(acc, f32x4.mul(q3, v128.load(pv3 + o)));
+                v128.store(po + o, acc);
               }
-              for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) * c + p * load<f32>(pvr + (<usize>i << 2)));
+              for (; i < hd; i++) {
+                const o = <usize>i << 2;
+                store<f32>(po + o, load<f32>(po + o) * c + p0 * load<f32>(pvr + o) + p1 * load<f32>(pv1 + o) + p2 * load<f32>(pv2 + o) + p3 * load<f32>(pv3 + o));
+              }
             }
           }
         }
-        rowB += kvStride;
+        j += cnt;
+        rowB += <usize>cnt * kvStride;
       }
     }
     for (let g = 0; g < nh; g++) {
