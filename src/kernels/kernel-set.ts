@@ -45,6 +45,23 @@ export interface PreparedWeight {
   readonly bytes: number;
 }
 
+/**
+ * One layer's K/V cache in paged layout, in a KernelSet's memory (alloc() views) so attention
+ * reads it in place. Rows: K [nRows][nHeadKV][hd] and V likewise, f32 or IEEE half bits
+ * (`half`). Position j of the sequence is row table[j / blockSize] * blockSize + j % blockSize;
+ * a dense cache is table [0] with blockSize >= its capacity.
+ * Planned (KV issue): quantized rows (Q8_0/Q4_0 blocks per head: a `format` field instead of
+ * `half`), per-head position maps for token eviction (`posOf`), RoPE shift done by the cache.
+ */
+export interface PagedKV {
+  k: Float32Array | Uint16Array;
+  v: Float32Array | Uint16Array;
+  half: boolean;
+  /** Block ids of the sequence, in order (at least ceil(nKV / blockSize) entries). */
+  table: Int32Array;
+  blockSize: number;
+}
+
 export interface KernelSet {
   /** "ref" or "wasm-simd128". */
   readonly name: string;
@@ -96,6 +113,25 @@ export interface KernelSet {
     hd: number,
     pos0: number,
     scale?: number,
+  ): void;
+
+  /**
+   * The same causal GQA attention on a paged (optionally f16) cache read in place:
+   * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
+   * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited).
+   */
+  attentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window?: number,
   ): void;
 
   /** Stops worker threads; the set must not be used afterwards. */

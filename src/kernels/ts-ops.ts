@@ -8,6 +8,7 @@ import { KernelError } from "../errors.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
+import type { PagedKV } from "./kernel-set.js";
 
 export type { RopeOptions };
 
@@ -113,7 +114,70 @@ export abstract class TsOps {
     this.runAttention(q, k, v, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
   }
 
+  /** Causal GQA attention on a paged f32/f16 cache read in place (see KernelSet.attentionPaged). */
+  attentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window = 0,
+  ): void {
+    for (const [n, x] of [
+      ["nTokens", nTokens],
+      ["nKV", nKV],
+      ["nHead", nHead],
+      ["nHeadKV", nHeadKV],
+      ["hd", hd],
+      ["blockSize", kv.blockSize],
+    ] as const)
+      pos(n, x);
+    if (nHead % nHeadKV !== 0)
+      throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
+    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
+      throw new KernelError(
+        `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
+      );
+    }
+    if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
+    if (!(Number.isInteger(window) && window >= 0)) throw new KernelError(`attention: bad window ${window}`);
+    const nBlk = Math.ceil(nKV / kv.blockSize);
+    if (kv.table.length < nBlk)
+      throw new KernelError(`attention: block table has ${kv.table.length} entries, needs ${nBlk}`);
+    const rows = Math.min(kv.k.length, kv.v.length) / (nHeadKV * hd);
+    for (let b = 0; b < nBlk; b++) {
+      const id = kv.table[b];
+      if (!(id >= 0 && (id + 1) * kv.blockSize <= rows))
+        throw new KernelError(`attention: block ${id} outside the ${rows}-row cache`);
+    }
+    if (kv.half !== kv.k instanceof Uint16Array || kv.half !== kv.v instanceof Uint16Array)
+      throw new KernelError("attention: K/V element type does not match `half`");
+    checkVec("q", q, nTokens * nHead * hd);
+    checkVec("out", out, nTokens * nHead * hd);
+    this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+  }
+
   // Implementations, called with validated arguments.
+  protected runAttentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window: number,
+  ): void {
+    ops.attentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+  }
   protected runRmsNorm(
     x: Float32Array,
     weight: Float32Array,

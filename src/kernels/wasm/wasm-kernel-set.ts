@@ -7,7 +7,7 @@
  */
 import { GGMLType, ggmlTypeName } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
-import type { KernelSet, PreparedWeight } from "../kernel-set.js";
+import type { KernelSet, PagedKV, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { WasmArena } from "./arena.js";
 import { ThreadPool, type SpawnWorker } from "./pool.js";
@@ -49,6 +49,7 @@ const EXPORTS = [
   "add_f32",
   "rms_norm",
   "attention_f32",
+  "attention_paged",
   "read_sum",
   "quantize_q8_0_i8",
   "quantize_q8_0_abs",
@@ -436,6 +437,60 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml],
       units,
     );
+    this.back(o, out, nq);
+  }
+
+  protected override runAttentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window: number,
+  ): void {
+    const pk = this.arena.offsetOf(kv.k);
+    const pv = this.arena.offsetOf(kv.v);
+    // The kernel reads the cache in place: a cache outside WASM memory (or f16 heads not a
+    // multiple of 4 wide) takes the TypeScript path rather than a copy of the whole pool.
+    if (pk < 0 || pv < 0 || (kv.half && hd % 4 !== 0)) {
+      super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+      return;
+    }
+    const nq = nTokens * nHead * hd;
+    const pq = this.place("a0", q, nq, true);
+    const o = this.place("a3", out, nq, false);
+    const nBlk = Math.ceil(nKV / kv.blockSize);
+    const pt = this.buf("tbl", nBlk * 4);
+    new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
+    const ml = this.buf("ml", nTokens * nHead * 8);
+    const args = [
+      pq,
+      pk,
+      pv,
+      o,
+      nTokens,
+      nKV,
+      nHead,
+      nHeadKV,
+      hd,
+      pos0,
+      scale,
+      ml,
+      pt,
+      kv.blockSize,
+      kv.half ? 1 : 0,
+      window,
+    ];
+    const units = nTokens * nHeadKV;
+    // Short decode steps run on the calling thread (a pool barrier costs more than the work).
+    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
+      this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
+    else this.pool.run(IDX.get("attention_paged")!, args, units);
     this.back(o, out, nq);
   }
 
