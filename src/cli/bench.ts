@@ -18,6 +18,7 @@ import { modelConfig } from "../model/index.js";
 import { measureReadCeiling } from "./bench/read-ceiling.js";
 import { formatReport, summarize, weightBytesPerToken, type BenchReport } from "./bench/report.js";
 import { importNodeLlamaCpp, runLlamaCpp } from "./bench/side-llama-cpp.js";
+import { formatProfile } from "./bench/profile.js";
 import { runOurs } from "./bench/side-ours.js";
 import type { SideResult, Workload } from "./bench/workload.js";
 import { parsePositiveInt } from "./prompt-input.js";
@@ -35,10 +36,16 @@ interface BenchOpts {
   childTimeout: string;
   side?: string;
   nVocab?: string;
+  profile?: boolean;
 }
 
 /** Run one side in a child process; its last stdout line is the SideResult JSON. */
-function runChild(side: "ours" | "llama.cpp", w: Workload, timeoutS: number): Promise<SideResult> {
+function runChild(
+  side: "ours" | "llama.cpp",
+  w: Workload,
+  timeoutS: number,
+  profile = false,
+): Promise<SideResult> {
   const args = [
     MAIN,
     "bench",
@@ -54,6 +61,7 @@ function runChild(side: "ours" | "llama.cpp", w: Workload, timeoutS: number): Pr
     side,
     "--n-vocab",
     String(w.nVocab),
+    ...(profile && side === "ours" ? ["--profile"] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -94,19 +102,30 @@ export function register(program: Command): void {
     .command("bench")
     .description("prompt/decode tok/s, TTFT and peak RSS, optionally against llama.cpp on the same file")
     .requiredOption("-m, --model <file>", "GGUF model")
-    .option("--threads <n>", "threads for both sides (default: all cores)")
+    .option(
+      "--threads <list>",
+      "threads for both sides, or a list such as 1,2 for a scaling run (default: all cores)",
+    )
     .option("--prompt <n>", "prompt tokens", "256")
     .option("--gen <n>", "generated tokens", "128")
     .option("--repeats <n>", "runs per side (medians are reported)", "3")
     .option("--vs-llama-cpp", "also measure llama.cpp through node-llama-cpp, alternating with edgellm")
     .option("--json", "print the report as JSON")
+    .option(
+      "--profile",
+      "per-op breakdown of edgellm's time (matmuls by tensor, attention, norms, sampling, JS overhead)",
+    )
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"))
     .action(async (o: BenchOpts) => {
+      const threadList =
+        o.threads === undefined
+          ? [availableParallelism()]
+          : o.threads.split(",").map((t) => parsePositiveInt("--threads", t.trim()));
       const w: Workload = {
         model: o.model,
-        threads: o.threads === undefined ? availableParallelism() : parsePositiveInt("--threads", o.threads),
+        threads: threadList[0],
         prompt: parsePositiveInt("--prompt", o.prompt),
         gen: parsePositiveInt("--gen", o.gen),
         nVocab: 0,
@@ -115,7 +134,7 @@ export function register(program: Command): void {
         w.nVocab = parsePositiveInt("--n-vocab", o.nVocab ?? "");
         if (o.side !== "ours" && o.side !== "llama.cpp")
           throw new InputError(`--side must be ours or llama.cpp, got '${o.side}'`);
-        const r = o.side === "ours" ? await runOurs(w) : await runLlamaCpp(w);
+        const r = o.side === "ours" ? await runOurs(w, { profile: o.profile }) : await runLlamaCpp(w);
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
@@ -143,40 +162,65 @@ export function register(program: Command): void {
       }
       if (o.vsLlamaCpp) await importNodeLlamaCpp(); // fail early with the install hint
 
-      const ours: SideResult[] = [];
-      const theirs: SideResult[] = [];
-      for (let i = 0; i < repeats; i++) {
-        const a = await runChild("ours", w, timeoutS);
-        ours.push(a);
-        process.stderr.write(`[${i + 1}/${repeats}] edgellm   ${oneLine(a)}\n`);
-        if (o.vsLlamaCpp) {
-          const b = await runChild("llama.cpp", w, timeoutS);
-          theirs.push(b);
-          process.stderr.write(`[${i + 1}/${repeats}] llama.cpp ${oneLine(b)}\n`);
+      const reports: BenchReport[] = [];
+      for (const threads of threadList) {
+        const wt = { ...w, threads };
+        const ours: SideResult[] = [];
+        const theirs: SideResult[] = [];
+        for (let i = 0; i < repeats; i++) {
+          const a = await runChild("ours", wt, timeoutS, o.profile);
+          ours.push(a);
+          process.stderr.write(`[${threads}t ${i + 1}/${repeats}] edgellm   ${oneLine(a)}\n`);
+          if (o.vsLlamaCpp) {
+            const b = await runChild("llama.cpp", wt, timeoutS);
+            theirs.push(b);
+            process.stderr.write(`[${threads}t ${i + 1}/${repeats}] llama.cpp ${oneLine(b)}\n`);
+          }
+        }
+        // The read ceiling last, in this process: its 256 MiB buffer must not count in a side's RSS.
+        const ks = await createWasmKernelSet({ threads });
+        let ceiling;
+        try {
+          ceiling = measureReadCeiling(ks);
+        } finally {
+          await ks.dispose();
+        }
+        const report: BenchReport = {
+          workload: wt,
+          repeats,
+          ours: summarize(ours),
+          theirs: o.vsLlamaCpp ? summarize(theirs) : undefined,
+          weightBytesPerToken: wbpt,
+          ceiling,
+        };
+        reports.push(report);
+        if (!o.json) {
+          process.stdout.write(`${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`);
+          // The profile of the run with the median decode speed.
+          const prof = [...ours].sort((x, y) => x.decodeTokS - y.decodeTokS)[Math.floor(ours.length / 2)]
+            .profile;
+          if (prof)
+            process.stdout.write(`\n${formatProfile(prof.prefill, prof.decode, `${threads} thread(s)`)}\n\n`);
         }
       }
-      // The read ceiling last, in this process: its 256 MiB buffer must not count in a side's RSS.
-      const ks = await createWasmKernelSet({ threads: w.threads });
-      let ceiling;
-      try {
-        ceiling = measureReadCeiling(ks);
-      } finally {
-        await ks.dispose();
-      }
-      const report: BenchReport = {
-        workload: w,
-        repeats,
-        ours: summarize(ours),
-        theirs: o.vsLlamaCpp ? summarize(theirs) : undefined,
-        weightBytesPerToken: wbpt,
-        ceiling,
-      };
-      process.stdout.write(
-        o.json
-          ? `${JSON.stringify(report, null, 1)}\n`
-          : `${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`,
-      );
+      if (o.json)
+        process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 1)}\n`);
+      else if (reports.length > 1) process.stdout.write(`${formatScaling(reports)}\n`);
     });
+}
+
+/** Thread scaling: each side's speed at N threads over its speed at the first count. */
+function formatScaling(rs: BenchReport[]): string {
+  const base = rs[0];
+  const lines = ["thread scaling (vs " + base.workload.threads + " thread(s)):"];
+  for (const r of rs.slice(1)) {
+    const f = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) + "x" : "-");
+    let line = `  ${r.workload.threads} threads: edgellm prefill ${f(r.ours.ppTokS, base.ours.ppTokS)}, decode ${f(r.ours.decodeTokS, base.ours.decodeTokS)}`;
+    if (r.theirs && base.theirs)
+      line += `; llama.cpp prefill ${f(r.theirs.ppTokS, base.theirs.ppTokS)}, decode ${f(r.theirs.decodeTokS, base.theirs.decodeTokS)}`;
+    lines.push(line);
+  }
+  return lines.join("\n");
 }
 
 function hidden(program: Command, flags: string, desc: string) {

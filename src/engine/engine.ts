@@ -68,28 +68,64 @@ export class Engine {
     const blockSize = opts.blockSize ?? 16;
     const nBlocks = opts.kvBlocks ?? parallel * Math.ceil(this.contextSize / blockSize);
     for (const [k, v] of Object.entries({ contextSize: this.contextSize, parallel, blockSize, nBlocks })) {
-      if (!Number.isInteger(v) || v <= 0) throw new InputError(`engine option ${k} must be a positive integer, got ${v}`, { field: k });
+      if (!Number.isInteger(v) || v <= 0)
+        throw new InputError(`engine option ${k} must be a positive integer, got ${v}`, { field: k });
     }
     const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
     const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
-    this.pool = new BlockPool({ nLayers: c.nLayers, kWidth, vWidth, vFromK: !!c.mla, dtype: opts.kvType ?? "f32", blockSize, nBlocks });
-    this.scheduler = new Scheduler({ maxSeqs: parallel, maxBatchTokens: opts.maxBatchTokens ?? 256, chunk: opts.prefillChunk ?? 128 });
+    this.pool = new BlockPool(
+      {
+        nLayers: c.nLayers,
+        kWidth,
+        vWidth,
+        vFromK: !!c.mla,
+        dtype: opts.kvType ?? "f32",
+        blockSize,
+        nBlocks,
+      },
+      c.mla ? undefined : model.kernels,
+    );
+    this.scheduler = new Scheduler({
+      maxSeqs: parallel,
+      maxBatchTokens: opts.maxBatchTokens ?? 256,
+      chunk: opts.prefillChunk ?? 128,
+    });
   }
 
   /** Start a sequence; its events arrive on the returned async iterable. Throws InputError on bad input. */
   submit(req: SequenceRequest): AsyncIterable<SequenceEvent> {
     if (!Array.isArray(req.prompt) || req.prompt.length === 0) throw new InputError("the prompt is empty");
     const nVocab = this.model.config.nVocab;
-    for (const t of req.prompt) if (!Number.isInteger(t) || t < 0 || t >= nVocab) throw new InputError(`prompt token ${t} outside the vocabulary 0..${nVocab - 1}`);
-    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InputError(`max_tokens must be a positive integer, got ${req.maxTokens}`, { field: "max_tokens" });
+    for (const t of req.prompt)
+      if (!Number.isInteger(t) || t < 0 || t >= nVocab)
+        throw new InputError(`prompt token ${t} outside the vocabulary 0..${nVocab - 1}`);
+    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1)
+      throw new InputError(`max_tokens must be a positive integer, got ${req.maxTokens}`, {
+        field: "max_tokens",
+      });
     if (req.prompt.length >= this.contextSize) {
-      throw new InputError(`the prompt has ${req.prompt.length} tokens; the context holds ${this.contextSize}`, { field: "messages", hint: "shorten the prompt" });
+      throw new InputError(
+        `the prompt has ${req.prompt.length} tokens; the context holds ${this.contextSize}`,
+        { field: "messages", hint: "shorten the prompt" },
+      );
     }
     const B = this.pool.shape.blockSize;
-    if (Math.ceil(Math.min(this.contextSize, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks) {
-      throw new InputError(`the request needs more KV memory than the whole pool (${this.pool.shape.nBlocks} blocks of ${B})`, { hint: "lower max_tokens" });
+    if (
+      Math.ceil(Math.min(this.contextSize, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks
+    ) {
+      throw new InputError(
+        `the request needs more KV memory than the whole pool (${this.pool.shape.nBlocks} blocks of ${B})`,
+        { hint: "lower max_tokens" },
+      );
     }
-    const seq = new Sequence(this.nextId++, req, new PagedKVCache(this.pool, this.contextSize), this.nextId, this.tokenizer, nVocab);
+    const seq = new Sequence(
+      this.nextId++,
+      req,
+      new PagedKVCache(this.pool, this.contextSize),
+      this.nextId,
+      this.tokenizer,
+      nVocab,
+    );
     this.seqs.set(seq.id, seq);
     this.scheduler.add(seq);
     this.totals.promptTokens += seq.promptLen;
@@ -146,7 +182,10 @@ export class Engine {
         if (!this.scheduler.hasWork) break;
         this.step();
         for (const s of [...this.seqs.values()]) if (s.finished) this.retire(s);
+        const P = this.model.profiler;
+        const t = P ? performance.now() : 0;
         await new Promise<void>((r) => setImmediate(r));
+        P?.lap("engine.yield", t);
       }
     } finally {
       this.looping = false;
@@ -164,11 +203,21 @@ export class Engine {
       const seq = this.seqs.get(id)!;
       const from = seq.cache.length;
       const last = from + n === seq.tokens.length;
-      batch.push({ seq, last, seg: { tokens: seq.tokens.slice(from, from + n), cache: seq.cache, outputs: last ? [n - 1] : [] } });
+      batch.push({
+        seq,
+        last,
+        seg: { tokens: seq.tokens.slice(from, from + n), cache: seq.cache, outputs: last ? [n - 1] : [] },
+      });
     }
     let logits: Float32Array[][];
+    const P = this.model.profiler;
+    const tStep = P ? performance.now() : 0;
+    if (P) P.phase = batch.some((b) => b.seg.tokens.length > 1) ? "prefill" : "decode";
     try {
-      logits = forwardBatch(this.model, batch.map((b) => b.seg));
+      logits = forwardBatch(
+        this.model,
+        batch.map((b) => b.seg),
+      );
     } catch (e) {
       for (const b of batch) {
         b.seq.queue.fail(e);
@@ -177,9 +226,15 @@ export class Engine {
       return;
     }
     this.totals.steps++;
+    let t = P ? performance.now() : 0;
     batch.forEach((b, i) => {
       b.seq.cache.publishFull(b.seq.tokens);
       if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
     });
+    if (P) {
+      t = P.lap("sampling+stream", t);
+      P.add("engine.step", t - tStep);
+      P.add("engine.steps", 1);
+    }
   }
 }

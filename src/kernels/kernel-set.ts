@@ -45,6 +45,23 @@ export interface PreparedWeight {
   readonly bytes: number;
 }
 
+/**
+ * One layer's K/V cache in paged layout, in a KernelSet's memory (alloc() views) so attention
+ * reads it in place. Rows: K [nRows][nHeadKV][hd] and V likewise, f32 or IEEE half bits
+ * (`half`). Position j of the sequence is row table[j / blockSize] * blockSize + j % blockSize;
+ * a dense cache is table [0] with blockSize >= its capacity.
+ * Planned (KV issue): quantized rows (Q8_0/Q4_0 blocks per head: a `format` field instead of
+ * `half`), per-head position maps for token eviction (`posOf`), RoPE shift done by the cache.
+ */
+export interface PagedKV {
+  k: Float32Array | Uint16Array;
+  v: Float32Array | Uint16Array;
+  half: boolean;
+  /** Block ids of the sequence, in order (at least ceil(nKV / blockSize) entries). */
+  table: Int32Array;
+  blockSize: number;
+}
+
 export interface KernelSet {
   /** "ref" or "wasm-simd128". */
   readonly name: string;
@@ -67,7 +84,14 @@ export interface KernelSet {
   dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
 
   /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */
-  rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows?: number, eps?: number): void;
+  rmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    n: number,
+    nRows?: number,
+    eps?: number,
+  ): void;
   /** In-place softmax of each row of x [nRows][n]. */
   softmax(x: Float32Array, n: number, nRows?: number): void;
   /** out = silu(gate) * up. */
@@ -91,6 +115,31 @@ export interface KernelSet {
     scale?: number,
   ): void;
 
+  /**
+   * The same causal GQA attention on a paged (optionally f16) cache read in place:
+   * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
+   * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited).
+   */
+  attentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window?: number,
+  ): void;
+
   /** Stops worker threads; the set must not be used afterwards. */
   dispose(): Promise<void>;
+}
+
+/** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */
+export function kernelsLabel(ks: KernelSet | undefined): string {
+  if (!ks || !ks.name.startsWith("wasm")) return "ts (reference)";
+  return `${ks.name === "wasm-relaxed-simd" ? "relaxed SIMD" : "SIMD128"} x${ks.threads}`;
 }

@@ -8,6 +8,7 @@ import { KernelError } from "../errors.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
+import type { PagedKV } from "./kernel-set.js";
 
 export type { RopeOptions };
 
@@ -54,12 +55,20 @@ export abstract class TsOps {
   }
 
   /** In-place RoPE of x [nTokens][nHeads][headDim] at positions pos0.. (normal or NeoX). */
-  rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void {
+  rope(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    pos0: number,
+    o: RopeOptions,
+  ): void {
     pos("nTokens", nTokens);
     pos("nHeads", nHeads);
     pos("headDim", headDim);
     const nRot = o.nRot ?? headDim;
-    if (nRot % 2 !== 0 || nRot > headDim || nRot < 2) throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
+    if (nRot % 2 !== 0 || nRot > headDim || nRot < 2)
+      throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
     if (!Number.isInteger(pos0) || pos0 < 0) throw new KernelError(`rope: bad position ${pos0}`);
     checkVec("x", x, nTokens * nHeads * headDim);
     ops.rope(x, nTokens, nHeads, headDim, pos0, o);
@@ -82,10 +91,20 @@ export abstract class TsOps {
     pos0: number,
     scale = 1 / Math.sqrt(hd),
   ): void {
-    for (const [n, x] of [["nTokens", nTokens], ["nKV", nKV], ["nHead", nHead], ["nHeadKV", nHeadKV], ["hd", hd]] as const) pos(n, x);
-    if (nHead % nHeadKV !== 0) throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
+    for (const [n, x] of [
+      ["nTokens", nTokens],
+      ["nKV", nKV],
+      ["nHead", nHead],
+      ["nHeadKV", nHeadKV],
+      ["hd", hd],
+    ] as const)
+      pos(n, x);
+    if (nHead % nHeadKV !== 0)
+      throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
     if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
-      throw new KernelError(`attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`);
+      throw new KernelError(
+        `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
+      );
     }
     if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
     checkVec("q", q, nTokens * nHead * hd);
@@ -95,8 +114,78 @@ export abstract class TsOps {
     this.runAttention(q, k, v, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
   }
 
+  /** Causal GQA attention on a paged f32/f16 cache read in place (see KernelSet.attentionPaged). */
+  attentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window = 0,
+  ): void {
+    for (const [n, x] of [
+      ["nTokens", nTokens],
+      ["nKV", nKV],
+      ["nHead", nHead],
+      ["nHeadKV", nHeadKV],
+      ["hd", hd],
+      ["blockSize", kv.blockSize],
+    ] as const)
+      pos(n, x);
+    if (nHead % nHeadKV !== 0)
+      throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
+    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
+      throw new KernelError(
+        `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
+      );
+    }
+    if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
+    if (!(Number.isInteger(window) && window >= 0)) throw new KernelError(`attention: bad window ${window}`);
+    const nBlk = Math.ceil(nKV / kv.blockSize);
+    if (kv.table.length < nBlk)
+      throw new KernelError(`attention: block table has ${kv.table.length} entries, needs ${nBlk}`);
+    const rows = Math.min(kv.k.length, kv.v.length) / (nHeadKV * hd);
+    for (let b = 0; b < nBlk; b++) {
+      const id = kv.table[b];
+      if (!(id >= 0 && (id + 1) * kv.blockSize <= rows))
+        throw new KernelError(`attention: block ${id} outside the ${rows}-row cache`);
+    }
+    if (kv.half !== kv.k instanceof Uint16Array || kv.half !== kv.v instanceof Uint16Array)
+      throw new KernelError("attention: K/V element type does not match `half`");
+    checkVec("q", q, nTokens * nHead * hd);
+    checkVec("out", out, nTokens * nHead * hd);
+    this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+  }
+
   // Implementations, called with validated arguments.
-  protected runRmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+  protected runAttentionPaged(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window: number,
+  ): void {
+    ops.attentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+  }
+  protected runRmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    n: number,
+    nRows: number,
+    eps: number,
+  ): void {
     ops.rmsNorm(x, weight, out, n, nRows, eps);
   }
   protected runSiluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {

@@ -8,7 +8,7 @@
  */
 import { InputError } from "../errors.js";
 import { fp32ToFp16, fp16Table } from "../quant/f16.js";
-import type { KernelSet } from "../kernels/kernel-set.js";
+import type { KernelSet, PagedKV } from "../kernels/kernel-set.js";
 
 export type KVDType = "f32" | "f16";
 
@@ -26,13 +26,12 @@ export interface KVCacheShape {
 }
 
 /**
- * A layer's K and V rows in a KernelSet's memory, f32 [capacity][nHeadKV][headDim] each, for
- * `ks.attention` to read in place (positions [0, length) valid).
+ * A layer's K and V rows in a KernelSet's memory, in the paged layout `ks.attentionPaged` reads
+ * in place (see PagedKV in kernels/kernel-set.ts; positions [0, length) valid).
  */
 export interface KernelKVView {
   ks: KernelSet;
-  k: Float32Array;
-  v: Float32Array;
+  kv: PagedKV;
 }
 
 export interface KVCache {
@@ -47,7 +46,15 @@ export interface KVCache {
    * Optional: copy n stored floats of a K or V row (F16 widened exactly) into dst, so attention can
    * sum in ggml's order. Caches without it get the dotK/addV path.
    */
-  readRow?(which: "k" | "v", layer: number, pos: number, off: number, dst: Float32Array, dstOff: number, n: number): void;
+  readRow?(
+    which: "k" | "v",
+    layer: number,
+    pos: number,
+    off: number,
+    dst: Float32Array,
+    dstOff: number,
+    n: number,
+  ): void;
   /** Optional: this layer's rows as kernel memory (see KernelKVView); attention then runs in the set. */
   kernelView?(layer: number): KernelKVView | undefined;
   /** Round activations the way this storage's matrix products see them (F16: through half). */
@@ -70,7 +77,8 @@ export class DenseKVCache implements KVCache {
   private readonly v: (Float32Array | Uint16Array)[] = [];
 
   constructor(shape: KVCacheShape) {
-    if (shape.capacity <= 0 || shape.kWidth <= 0) throw new InputError(`invalid KV cache shape`, { field: JSON.stringify(shape) });
+    if (shape.capacity <= 0 || shape.kWidth <= 0)
+      throw new InputError(`invalid KV cache shape`, { field: JSON.stringify(shape) });
     this.shape = { ...shape };
     const make = (n: number) => (shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n));
     for (let l = 0; l < shape.nLayers; l++) {
@@ -91,7 +99,13 @@ export class DenseKVCache implements KVCache {
     }
   }
 
-  private static store(dst: Float32Array | Uint16Array, o: number, src: Float32Array, so: number, n: number): void {
+  private static store(
+    dst: Float32Array | Uint16Array,
+    o: number,
+    src: Float32Array,
+    so: number,
+    n: number,
+  ): void {
     if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
     else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
   }
@@ -124,7 +138,15 @@ export class DenseKVCache implements KVCache {
     else for (let i = 0; i < n; i++) out[oo + i] += w * HALF[v[base + i]];
   }
 
-  readRow(which: "k" | "v", layer: number, pos: number, off: number, dst: Float32Array, dstOff: number, n: number): void {
+  readRow(
+    which: "k" | "v",
+    layer: number,
+    pos: number,
+    off: number,
+    dst: Float32Array,
+    dstOff: number,
+    n: number,
+  ): void {
     const fromK = which === "k" || this.shape.vFromK === true;
     const src = fromK ? this.k[layer] : this.v[layer];
     const base = pos * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
@@ -138,7 +160,8 @@ export class DenseKVCache implements KVCache {
   }
 
   setLength(n: number): void {
-    if (n < 0 || n > this.shape.capacity) throw new InputError(`length ${n} outside 0..${this.shape.capacity}`);
+    if (n < 0 || n > this.shape.capacity)
+      throw new InputError(`length ${n} outside 0..${this.shape.capacity}`);
     this.len = n;
   }
 

@@ -8,7 +8,7 @@
  */
 import { InputError } from "../errors.js";
 import { fp16Table, fp32ToFp16 } from "../quant/f16.js";
-import type { KVCache, KVCacheShape } from "./cache.js";
+import type { KVCache, KVCacheShape, KernelKVView } from "./cache.js";
 import { blockKeys, type BlockPool } from "./paged-pool.js";
 
 const HALF = fp16Table();
@@ -20,6 +20,10 @@ export class PagedKVCache implements KVCache {
   /** Blocks [0, published) already carry their prefix key in the pool. */
   private published = 0;
   private readonly B: number;
+  /** The block table as i32 (for the kernels), kept in step with `table`; grown by doubling. */
+  private tableI32 = new Int32Array(8);
+  /** One reusable view per layer (no allocation per step). */
+  private views: KernelKVView[] | undefined;
 
   constructor(
     readonly pool: BlockPool,
@@ -28,7 +32,14 @@ export class PagedKVCache implements KVCache {
   ) {
     const s = pool.shape;
     this.B = s.blockSize;
-    this.shape = { nLayers: s.nLayers, kWidth: s.kWidth, vWidth: s.vWidth, vFromK: s.vFromK, dtype: s.dtype, capacity };
+    this.shape = {
+      nLayers: s.nLayers,
+      kWidth: s.kWidth,
+      vWidth: s.vWidth,
+      vFromK: s.vFromK,
+      dtype: s.dtype,
+      capacity,
+    };
   }
 
   get length(): number {
@@ -45,10 +56,11 @@ export class PagedKVCache implements KVCache {
 
   /** Make room for positions [0, n); false (nothing allocated) if the pool has too few blocks. */
   reserve(n: number): boolean {
-    if (n > this.shape.capacity) throw new InputError(`sequence of ${n} tokens exceeds the context size ${this.shape.capacity}`);
+    if (n > this.shape.capacity)
+      throw new InputError(`sequence of ${n} tokens exceeds the context size ${this.shape.capacity}`);
     const need = this.blocksNeeded(n);
     if (need > this.pool.available) return false;
-    for (let i = 0; i < need; i++) this.table.push(this.pool.allocate()!);
+    for (let i = 0; i < need; i++) this.push(this.pool.allocate()!);
     return true;
   }
 
@@ -58,12 +70,13 @@ export class PagedKVCache implements KVCache {
    * Returns the number of positions reused.
    */
   adoptPrefix(tokens: ArrayLike<number>): number {
-    if (this.len !== 0 || this.table.length !== 0) throw new InputError("adoptPrefix needs an empty sequence");
+    if (this.len !== 0 || this.table.length !== 0)
+      throw new InputError("adoptPrefix needs an empty sequence");
     const keys = blockKeys(tokens, this.B, Math.floor(Math.max(0, tokens.length - 1) / this.B));
     for (const key of keys) {
       const b = this.pool.acquireByKey(key);
       if (b === undefined) break;
-      this.table.push(b);
+      this.push(b);
     }
     this.published = this.table.length;
     this.len = this.table.length * this.B;
@@ -79,6 +92,42 @@ export class PagedKVCache implements KVCache {
     this.published = full;
   }
 
+  private push(b: number): void {
+    this.table.push(b);
+    if (this.table.length > this.tableI32.length) {
+      const t = new Int32Array(this.tableI32.length * 2);
+      t.set(this.tableI32);
+      this.tableI32 = t;
+      if (this.views) for (const v of this.views) v.kv.table = t;
+    }
+    this.tableI32[this.table.length - 1] = b;
+  }
+
+  /**
+   * Layer `layer` as a paged view for `ks.attentionPaged` (rows read in place), when the pool
+   * lives in a KernelSet's memory and V is stored (not MLA).
+   */
+  kernelView(layer: number): KernelKVView | undefined {
+    const ks = this.pool.ks;
+    if (!ks || this.shape.vFromK) return undefined;
+    if (!this.views) {
+      this.views = [];
+      for (let l = 0; l < this.shape.nLayers; l++) {
+        this.views.push({
+          ks,
+          kv: {
+            k: this.pool.k[l],
+            v: this.pool.v[l],
+            half: this.shape.dtype === "f16",
+            table: this.tableI32,
+            blockSize: this.B,
+          },
+        });
+      }
+    }
+    return this.views[layer];
+  }
+
   /** Give every block back to the pool (the sequence is done or cancelled). */
   free(): void {
     for (const b of this.table) this.pool.release(b);
@@ -89,11 +138,18 @@ export class PagedKVCache implements KVCache {
 
   private row(pos: number): number {
     const b = this.table[Math.floor(pos / this.B)];
-    if (b === undefined || pos < 0) throw new InputError(`position ${pos} has no KV block reserved`, { hint: "reserve() before forward" });
+    if (b === undefined || pos < 0)
+      throw new InputError(`position ${pos} has no KV block reserved`, { hint: "reserve() before forward" });
     return b * this.B + (pos % this.B);
   }
 
-  private static store(dst: Float32Array | Uint16Array, o: number, src: Float32Array, so: number, n: number): void {
+  private static store(
+    dst: Float32Array | Uint16Array,
+    o: number,
+    src: Float32Array,
+    so: number,
+    n: number,
+  ): void {
     if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
     else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
   }
@@ -130,7 +186,8 @@ export class PagedKVCache implements KVCache {
   }
 
   setLength(n: number): void {
-    if (n < 0 || n > this.table.length * this.B) throw new InputError(`length ${n} outside the ${this.table.length * this.B} reserved positions`);
+    if (n < 0 || n > this.table.length * this.B)
+      throw new InputError(`length ${n} outside the ${this.table.length * this.B} reserved positions`);
     this.len = n;
   }
 
@@ -149,6 +206,7 @@ export class PagedKVCache implements KVCache {
       this.pool.copyBlock(this.table[last], fresh);
       this.pool.release(this.table[last]);
       this.table[last] = fresh;
+      this.tableI32[last] = fresh;
     }
   }
 

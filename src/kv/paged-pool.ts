@@ -9,6 +9,7 @@
  * hit means the same tokens at the same positions after the same (hashed) prefix.
  */
 import { InputError } from "../errors.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
 import type { KVDType } from "./cache.js";
 
 export interface PagedShape {
@@ -47,13 +48,25 @@ export class BlockPool {
   prefixQueries = 0;
   prefixHits = 0;
 
-  constructor(shape: PagedShape) {
+  /**
+   * `ks`: keep the rows in that KernelSet's memory (alloc() views) so its attention reads them in
+   * place (PagedKVCache.kernelView); without it they are plain arrays.
+   */
+  constructor(
+    shape: PagedShape,
+    readonly ks?: KernelSet,
+  ) {
     if (!(shape.blockSize >= 1 && shape.nBlocks >= 1 && shape.kWidth >= 1 && shape.nLayers >= 1)) {
       throw new InputError("invalid paged KV shape", { field: JSON.stringify(shape) });
     }
     this.shape = { ...shape };
     const rows = shape.nBlocks * shape.blockSize;
-    const make = (n: number) => (shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n));
+    const make = (n: number): Float32Array | Uint16Array => {
+      if (!ks) return shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n);
+      if (shape.dtype === "f32") return ks.alloc(Math.max(1, n)).subarray(0, n);
+      const f = ks.alloc(Math.max(1, Math.ceil(n / 2)));
+      return new Uint16Array(f.buffer, f.byteOffset, n);
+    };
     for (let l = 0; l < shape.nLayers; l++) {
       this.k.push(make(rows * shape.kWidth));
       this.v.push(make(shape.vFromK ? 0 : rows * shape.vWidth));
@@ -71,7 +84,14 @@ export class BlockPool {
   stats(): PoolStats {
     const free = this.freeList.length;
     const cached = this.evictable.size;
-    return { nBlocks: this.shape.nBlocks, used: this.shape.nBlocks - free - cached, cached, free, prefixQueries: this.prefixQueries, prefixHits: this.prefixHits };
+    return {
+      nBlocks: this.shape.nBlocks,
+      used: this.shape.nBlocks - free - cached,
+      cached,
+      free,
+      prefixQueries: this.prefixQueries,
+      prefixHits: this.prefixHits,
+    };
   }
 
   /** A fresh private block (refcount 1), or undefined when the pool is exhausted. */
@@ -116,7 +136,10 @@ export class BlockPool {
   copyBlock(src: number, dst: number): void {
     const B = this.shape.blockSize;
     for (let l = 0; l < this.shape.nLayers; l++) {
-      for (const [arr, w] of [[this.k[l], this.shape.kWidth], [this.v[l], this.shape.vWidth]] as const) {
+      for (const [arr, w] of [
+        [this.k[l], this.shape.kWidth],
+        [this.v[l], this.shape.vWidth],
+      ] as const) {
         if (w === 0 || arr.length === 0) continue;
         arr.copyWithin(dst * B * w, src * B * w, (src + 1) * B * w);
       }
@@ -144,7 +167,11 @@ export function hash64(s: string): string {
 }
 
 /** Prefix keys of the full blocks of `tokens` (block i covers tokens [i*B, (i+1)*B)). */
-export function blockKeys(tokens: ArrayLike<number>, blockSize: number, nBlocks = Math.floor(tokens.length / blockSize)): string[] {
+export function blockKeys(
+  tokens: ArrayLike<number>,
+  blockSize: number,
+  nBlocks = Math.floor(tokens.length / blockSize),
+): string[] {
   const keys: string[] = [];
   let parent = "";
   for (let i = 0; i < nBlocks; i++) {

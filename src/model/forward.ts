@@ -1,116 +1,538 @@
 /**
- * One generic forward pass for every family: embeddings -> N x (norm, attention or MLA, residual,
- * norm, dense or MoE FFN, residual) -> final norm -> logits, for the requested positions only.
- * A batch of tokens (prefill) runs every matrix product as a matrix-matrix product; decode is
- * the same call with one token.
+ * THE forward pass. Every caller (run, logits, chat, serve, eval, bench, the conformance harness)
+ * goes through `forwardBatch(model, segments)`: one step over the new tokens of several sequences
+ * at once (continuous batching); `Transformer.forward` is that call with one segment.
+ *
+ *   x [nRows = sum nTok][nEmbd] = embeddings of every segment's new tokens (or given rows)
+ *   per layer: norm -> q/k/v (one product per weight over all rows; per-row RoPE angles)
+ *              -> per segment: KV write + causal attention on that sequence's cache
+ *              -> wo, residual -> norm -> dense or MoE FFN, residual
+ *   the last layer keeps only the rows whose logits are wanted (llama.cpp's inp_out_ids),
+ *   final norm, output head -> logits [outputs][nVocab].
+ *
+ * Two operator sets, chosen by whether the model carries a KernelSet:
+ *  - production (`model.kernels`): products, norms, SwiGLU, residual adds and attention run in the
+ *    KernelSet (WASM SIMD, own summation order); activations live in reusable scratch buffers in
+ *    the set's memory (no per-step allocation besides the returned logits); attention reads the
+ *    paged KV cache in place through `KVCache.kernelView` (f32 or f16 rows).
+ *  - reference (no KernelSet): plain TypeScript that reproduces ggml's CPU float order
+ *    (blocks/ggml-dot.ts, attention.ts attendOrdered): the conformance oracle, not a user path.
+ *
+ * Plug points for later issues (interfaces only; see each):
+ *  - Segment.embeddings (image issue): input rows instead of token ids [implemented];
+ *    Segment.nonCausal spans [rejected until implemented].
+ *  - ForwardExtensions.lora (LoRA issue): deltas added beside the fused Q/K/V and gate/up products.
+ *  - layerWindow / LayerKind (architectures issue): per-layer sliding windows (the attention
+ *    kernel takes a window) and recurrent layers whose state lives in the cache (KVCache.state).
+ *  - Quantized K/V, per-head eviction, RoPE shift (KV issue): behind KVCache / PagedKV.
+ *  - Weights in several WASM memories: each Weight carries its own KernelSet (weights.ts
+ *    `kernel.ks`); scratch lives in `model.kernels`, and a product on another set copies its
+ *    activation in (one memory per weight group would get its own scratch).
  */
 import { InputError } from "../errors.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
-import { KernelKVCache } from "../kv/kernel-cache.js";
+import { PagedKVCache } from "../kv/paged-cache.js";
+import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
-import type { ModelWeights } from "./bind.js";
-import { swiglu } from "./blocks/ffn.js";
-import { gqaLayer } from "./blocks/gqa.js";
+import type { AttnWeights, ModelWeights } from "./bind.js";
+import { attend } from "./blocks/attention.js";
+import { swiglu, type FfnWeights } from "./blocks/ffn.js";
 import { getRow, matmul } from "./blocks/linear.js";
-import { mlaLayer, mlaCacheWidth } from "./blocks/mla.js";
+import { mlaCacheWidth, mlaCore, mlaOut, mlaQKV } from "./blocks/mla.js";
 import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
-import { Rope } from "./blocks/rope.js";
+import { Rope, type RopeAngles } from "./blocks/rope.js";
+import type { Weight } from "./weights.js";
+
+export interface Segment {
+  /** New token ids of this sequence (with `embeddings`: only their count matters). */
+  tokens: ArrayLike<number>;
+  /** Input rows [nTok][nEmbd] used in place of the token embeddings (image/audio encoders). */
+  embeddings?: Float32Array;
+  /** Planned (image issue): [start, end) spans attended bidirectionally. Rejected today. */
+  nonCausal?: ReadonlyArray<readonly [number, number]>;
+  /** Positions continue from cache.length; the cache must already have room (paged: reserved). */
+  cache: KVCache;
+  /** Indices into `tokens` whose logits are wanted (e.g. the last one; none mid-prefill). */
+  outputs: number[];
+  /** Planned (LoRA issue): the adapter whose deltas apply to this segment's rows. Rejected today. */
+  adapter?: number;
+}
+
+/** Which product a matrix is, for LoRA deltas and the profiler. */
+export type TensorKind = "qkv" | "wo" | "gate_up" | "down" | "moe" | "output";
+
+/**
+ * Planned hooks (LoRA issue): `lora.apply` adds y[rows] += B(A x) for the rows of segments whose
+ * adapter has a delta for (kind, layer), right after the base product of that kind.
+ */
+export interface ForwardExtensions {
+  lora?: {
+    apply(kind: TensorKind, layer: number, x: Float32Array, y: Float32Array, rowsBySegment: number[][]): void;
+  };
+}
+
+/**
+ * Planned (architectures issue): what layer l is. "attention" layers use the KV cache with
+ * `layerWindow(l)`; "recurrent" layers (delta-net, short-conv) keep a fixed-size state per
+ * sequence, which the cache will expose as `state(layer)` beside its K/V rows.
+ */
+export type LayerKind = "attention" | "recurrent";
+
+/**
+ * Per-op wall time (ms) of forward passes and engine steps, split by phase ("prefill": a step with
+ * a multi-token segment, "decode": one token per sequence), filled when attached to a model.
+ */
+export class OpProfiler {
+  phase = "all";
+  readonly byPhase = new Map<string, Map<string, number>>();
+  /** Adds now - t0 to `op` of the current phase; returns now (chain: t = p.lap("x", t)). */
+  lap(op: string, t0: number): number {
+    const t = performance.now();
+    this.add(op, t - t0);
+    return t;
+  }
+  add(op: string, ms: number): void {
+    let m = this.byPhase.get(this.phase);
+    if (!m) this.byPhase.set(this.phase, (m = new Map()));
+    m.set(op, (m.get(op) ?? 0) + ms);
+  }
+  reset(): void {
+    this.byPhase.clear();
+  }
+}
+
+/** Reusable activation buffers, in the KernelSet's memory when there is one (kernels read them in place). */
+class Scratch {
+  private readonly bufs = new Map<string, Float32Array>();
+  constructor(private readonly ks: KernelSet | undefined) {}
+  get(name: string, n: number): Float32Array {
+    let b = this.bufs.get(name);
+    if (!b || b.length < n) {
+      const size = Math.max(n, (b?.length ?? 0) * 2, 64);
+      b = this.ks ? this.ks.alloc(size) : new Float32Array(size);
+      this.bufs.set(name, b);
+    }
+    return b.subarray(0, n);
+  }
+}
 
 export class Transformer {
   readonly rope: Rope;
+  /** Set to collect per-op times (bench --profile). */
+  profiler: OpProfiler | undefined;
+  readonly ext: ForwardExtensions = {};
+  private readonly angleMemo: RopeAngles[] = [];
+  private readonly scratch: Scratch;
+  /** Norm weights copied into the KernelSet's memory once (kernels read them in place). */
+  private readonly kw = new Map<Float32Array, Float32Array>();
 
   constructor(
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
-    /** The KernelSet the weights were moved into, if any (enables the kernel KV cache). */
+    /** The KernelSet the weights were moved into: the production operator set (see above). */
     readonly kernels?: KernelSet,
   ) {
     this.rope = new Rope(config.rope, weights.ropeFreqs);
+    this.scratch = new Scratch(kernels);
   }
 
   /**
-   * A fresh per-sequence cache for this model (MLA: latent + rope key only).
-   * With a KernelSet attached and `where` "kernel" (the default for an F32 cache), K/V live in the
-   * set's memory and attention runs there (WASM SIMD; its own summation order). "js" (the default
-   * for F16, and always without kernels) is the exact reference cache. A kernel cache is F32 only:
-   * asking for F16 there is an error rather than a silent change of type.
+   * A fresh per-sequence cache. With a KernelSet (and not MLA): a paged cache whose rows live in
+   * the set's memory (f32 or f16), read in place by `ks.attentionPaged` — the same cache type the
+   * engine's shared pool hands out. `where` "js" (and always without kernels, or for MLA): the
+   * dense reference cache.
    */
   newCache(capacity: number, dtype: KVDType = "f32", where?: "kernel" | "js"): KVCache {
     const c = this.config;
     const shape = c.mla
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
       : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
-    const place = where ?? (this.kernels && dtype === "f32" && !c.mla ? "kernel" : "js");
+    const place = where ?? (this.kernels && !c.mla ? "kernel" : "js");
     if (place === "kernel") {
-      if (!this.kernels) throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", { hint: "pass { kernels } to loadModel" });
-      if (dtype !== "f32") throw new InputError(`the kernel KV cache stores f32 only, not ${dtype}`, { hint: "use newCache(n, 'f16', 'js')" });
-      return new KernelKVCache(this.kernels, shape);
+      if (!this.kernels)
+        throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", {
+          hint: "pass { kernels } to loadModel",
+        });
+      if (c.mla)
+        throw new InputError("MLA models keep their latent cache in JS (no kernel attention for it yet)");
+      if (!(Number.isInteger(capacity) && capacity > 0))
+        throw new InputError(`invalid KV cache capacity ${capacity}`);
+      const blockSize = Math.min(capacity, 64);
+      const pool = new BlockPool(
+        { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize) },
+        this.kernels,
+      );
+      const cache = new PagedKVCache(pool, capacity);
+      cache.reserve(capacity);
+      return cache;
     }
     return new DenseKVCache({ ...shape, dtype });
   }
 
+  /** RoPE angles of a position (memoized: decode allocates none). */
+  anglesAt(pos: number): RopeAngles {
+    let a = this.angleMemo[pos];
+    if (!a) a = this.angleMemo[pos] = this.rope.angles(pos);
+    return a;
+  }
+
+  /** A norm weight as the kernels want it (a copy in their memory, made once). */
+  kernelVec(w: Float32Array): Float32Array {
+    let k = this.kw.get(w);
+    if (!k) {
+      k = this.kernels!.alloc(w.length);
+      k.set(w);
+      this.kw.set(w, k);
+    }
+    return k;
+  }
+
+  buf(name: string, n: number): Float32Array {
+    return this.scratch.get(name, n);
+  }
+
   /**
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
-   * batch indices in `outputs` (default: the last token only).
+   * batch indices in `outputs` (default: the last token only). forwardBatch with one segment.
    */
   forward(tokens: ArrayLike<number>, cache: KVCache, outputs?: number[]): Float32Array[] {
-    const c = this.config;
-    const nTok = tokens.length;
-    const E = c.nEmbd;
-    const pos0 = cache.length;
-    if (nTok === 0) throw new InputError("forward() needs at least one token");
-    if (pos0 + nTok > cache.shape.capacity) {
-      throw new InputError(`sequence of ${pos0 + nTok} tokens exceeds the context size ${cache.shape.capacity}`, {
-        hint: "raise the context size or shorten the prompt",
-      });
-    }
-    const outIdx = outputs ?? [nTok - 1];
-    for (const i of outIdx) if (!(i >= 0 && i < nTok)) throw new InputError(`output index ${i} outside the batch 0..${nTok - 1}`);
-
-    const x = new Float32Array(nTok * E);
-    for (let t = 0; t < nTok; t++) {
-      const id = tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= c.nVocab) throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
-      getRow(this.weights.tokenEmbd, id, x, t * E);
-    }
-    const angles = Array.from({ length: nTok }, (_, t) => this.rope.angles(pos0 + t));
-    let h = new Float32Array(nTok * E);
-    let y = new Float32Array(nTok * E);
-    let xs = x;
-    let n = nTok; // rows still carried: all tokens, then only the outputs after the last attention
-    for (let l = 0; l < c.nLayers; l++) {
-      const L = this.weights.layers[l];
-      for (let t = 0; t < nTok; t++) rmsNorm(xs, t * E, E, L.attnNorm, c.rmsEps, h, t * E);
-      if (L.mla) mlaLayer(c, L.mla, this.rope, angles, cache, l, h, nTok, pos0, y);
-      else gqaLayer(c, L.attn!, this.rope, angles, cache, l, h, nTok, pos0, y);
-      if (l === c.nLayers - 1) {
-        // As llama.cpp does (get_rows on inp_out_ids): the last layer's FFN runs on the output rows
-        // only. Besides saving work, this keeps ggml's product order (1 row -> vec_dot, not tinyBLAS).
-        n = outIdx.length;
-        const xo = new Float32Array(n * E);
-        const yo = new Float32Array(n * E);
-        outIdx.forEach((t, i) => {
-          xo.set(xs.subarray(t * E, (t + 1) * E), i * E);
-          yo.set(y.subarray(t * E, (t + 1) * E), i * E);
-        });
-        xs = xo;
-        y = yo;
-        h = new Float32Array(n * E);
-      }
-      for (let i = 0; i < n * E; i++) xs[i] += y[i];
-      for (let t = 0; t < n; t++) rmsNorm(xs, t * E, E, L.ffnNorm, c.rmsEps, h, t * E);
-      if (L.moe) moeFfn(c.moe!, L.moe, h, n, E, y);
-      else swiglu(L.ffn!, h, n, y);
-      for (let i = 0; i < n * E; i++) xs[i] += y[i];
-    }
-    cache.setLength(pos0 + nTok);
-
-    const sel = new Float32Array(outIdx.length * E);
-    outIdx.forEach((_, i) => rmsNorm(xs, i * E, E, this.weights.outputNorm, c.rmsEps, sel, i * E));
-    const logits = new Float32Array(outIdx.length * c.nVocab);
-    matmul(this.weights.output, sel, outIdx.length, logits);
-    return outIdx.map((_, i) => logits.subarray(i * c.nVocab, (i + 1) * c.nVocab));
+    if (tokens.length === 0) throw new InputError("forward() needs at least one token");
+    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }])[0];
   }
+}
+
+/** Sliding window of layer l (0 = unlimited). Per-layer windows (architectures issue) go here. */
+export function layerWindow(c: ModelConfig, _layer: number): number {
+  return c.slidingWindow;
+}
+
+/** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
+export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[][] {
+  const c = model.config;
+  const E = c.nEmbd;
+  const ks = model.kernels;
+  const P = model.profiler;
+  let tp = P ? performance.now() : 0;
+  const t00 = tp;
+
+  // ---- validate, lay out the batch rows ----
+  const starts: number[] = [];
+  let n = 0;
+  for (const s of segs) {
+    const nt = s.tokens.length;
+    if (nt === 0) throw new InputError("a batch segment needs at least one token");
+    if (s.nonCausal?.length) throw new InputError("non-causal spans are not supported yet");
+    if (s.adapter !== undefined) throw new InputError("LoRA adapters are not supported yet");
+    if (s.cache.length + nt > s.cache.shape.capacity) {
+      throw new InputError(
+        `sequence of ${s.cache.length + nt} tokens exceeds the context size ${s.cache.shape.capacity}`,
+        {
+          hint: "raise the context size or shorten the prompt",
+        },
+      );
+    }
+    for (const i of s.outputs)
+      if (!(Number.isInteger(i) && i >= 0 && i < nt))
+        throw new InputError(`output index ${i} outside the batch 0..${nt - 1}`);
+    if (s.embeddings && s.embeddings.length < nt * E)
+      throw new InputError(`embeddings need ${nt} x ${E} floats, got ${s.embeddings.length}`);
+    starts.push(n);
+    n += nt;
+  }
+  if (n === 0) return [];
+  const pos0 = segs.map((s) => s.cache.length);
+  const outRows: number[] = [];
+  segs.forEach((s, si) => s.outputs.forEach((t) => outRows.push(starts[si] + t)));
+
+  // ---- embeddings, angles ----
+  const x = model.buf("x", n * E);
+  const angles: RopeAngles[] = [];
+  segs.forEach((s, si) => {
+    for (let t = 0; t < s.tokens.length; t++) {
+      const row = (starts[si] + t) * E;
+      angles.push(model.anglesAt(pos0[si] + t));
+      if (s.embeddings) {
+        x.set(s.embeddings.subarray(t * E, (t + 1) * E), row);
+        continue;
+      }
+      const id = s.tokens[t];
+      if (!Number.isInteger(id) || id < 0 || id >= c.nVocab)
+        throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
+      getRow(model.weights.tokenEmbd, id, x, row);
+    }
+  });
+  if (P) tp = P.lap("embed", tp);
+
+  // ---- layers ----
+  let xs = x; // residual stream [rows][E]
+  let rows = n;
+  const h = model.buf("h", n * E);
+  let y = model.buf("y", n * E);
+  for (let l = 0; l < c.nLayers; l++) {
+    const L = model.weights.layers[l];
+    norm(model, xs, L.attnNorm, h, rows);
+    if (P) tp = P.lap("norm", tp);
+    if (L.mla) {
+      const R = c.mla!.kvLoraRank;
+      const kw = R + c.mla!.ropeDim;
+      const H = c.nHead;
+      const { qa, kv } = mlaQKV(c, L.mla, model.rope, angles, h, n);
+      const lat = model.buf("lat", n * H * R);
+      segs.forEach((s, si) => {
+        const [a, nt] = [starts[si], s.tokens.length];
+        mlaCore(
+          c,
+          s.cache,
+          l,
+          qa.subarray(a * H * kw, (a + nt) * H * kw),
+          kv.subarray(a * kw, (a + nt) * kw),
+          nt,
+          pos0[si],
+          lat.subarray(a * H * R, (a + nt) * H * R),
+        );
+      });
+      mlaOut(c, L.mla, lat, n, y);
+      if (P) tp = P.lap("attention.mla", tp);
+    } else {
+      tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp);
+    }
+    if (l === c.nLayers - 1 && outRows.length < rows) {
+      // llama.cpp's get_rows on inp_out_ids: the last layer's FFN runs on the output rows only.
+      // (Reference path: this also keeps ggml's product order: 1 row -> vec_dot, not tinyBLAS.)
+      rows = outRows.length;
+      const xo = model.buf("xo", Math.max(1, rows) * E);
+      const yo = model.buf("yo", Math.max(1, rows) * E);
+      outRows.forEach((t, i) => {
+        xo.set(xs.subarray(t * E, (t + 1) * E), i * E);
+        yo.set(y.subarray(t * E, (t + 1) * E), i * E);
+      });
+      xs = xo;
+      y = yo;
+      if (rows === 0) break;
+    }
+    add(model, xs, y, rows * E);
+    norm(model, xs, L.ffnNorm, h, rows);
+    if (P) tp = P.lap("norm", tp);
+    if (L.moe) {
+      moeFfn(c.moe!, L.moe, h, rows, E, y);
+      if (P) tp = P.lap("matmul.moe", tp);
+    } else {
+      tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
+    }
+    add(model, xs, y, rows * E);
+    if (P) tp = P.lap("add", tp);
+  }
+  segs.forEach((s, si) => s.cache.setLength(pos0[si] + s.tokens.length));
+
+  // ---- head: only the output rows (already selected by the last layer) ----
+  const out: Float32Array[][] = [];
+  if (outRows.length > 0) {
+    const m = outRows.length;
+    const sel = model.buf("sel", m * E);
+    norm(model, xs, model.weights.outputNorm, sel, m);
+    if (P) tp = P.lap("norm", tp);
+    const logits = new Float32Array(m * c.nVocab);
+    matmul(model.weights.output, sel, m, logits);
+    if (P) tp = P.lap("matmul.output", tp);
+    let r = 0;
+    for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
+  } else {
+    for (const _ of segs) out.push([]);
+  }
+  if (P) {
+    P.add("forward.calls", 1);
+    P.add("forward.rows", n);
+    P.add("forward.total", performance.now() - t00);
+  }
+  return out;
+}
+
+/** out[r] = rmsnorm(x[r]) * w for r < rows. */
+function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32Array, rows: number): void {
+  const c = model.config;
+  const E = c.nEmbd;
+  if (model.kernels) {
+    model.kernels.rmsNorm(
+      x.subarray(0, rows * E),
+      model.kernelVec(w),
+      out.subarray(0, rows * E),
+      E,
+      rows,
+      c.rmsEps,
+    );
+    return;
+  }
+  for (let t = 0; t < rows; t++) rmsNorm(x, t * E, E, w, c.rmsEps, out, t * E);
+}
+
+/** x += y over n floats. */
+function add(model: Transformer, x: Float32Array, y: Float32Array, n: number): void {
+  if (model.kernels) {
+    model.kernels.add(x.subarray(0, n), y.subarray(0, n), x.subarray(0, n), n);
+    return;
+  }
+  for (let i = 0; i < n; i++) x[i] += y[i];
+}
+
+function addBias(y: Float32Array, nTok: number, width: number, b: Float32Array | undefined): void {
+  if (!b) return;
+  for (let t = 0; t < nTok; t++) for (let i = 0; i < width; i++) y[t * width + i] += b[i];
+}
+
+/**
+ * GQA attention sub-layer over all rows: q/k/v products (one per weight), biases, per-head norms,
+ * RoPE; then per segment the KV write and causal attention on its own cache; then wo -> out.
+ */
+function attentionBlock(
+  model: Transformer,
+  w: AttnWeights,
+  layer: number,
+  x: Float32Array,
+  n: number,
+  angles: RopeAngles[],
+  segs: Segment[],
+  starts: number[],
+  pos0: number[],
+  out: Float32Array,
+  tp: number,
+): number {
+  const c = model.config;
+  const P = model.profiler;
+  const ks = model.kernels;
+  const hdK = c.headDimK;
+  const qDim = c.nHead * hdK;
+  const kDim = c.nHeadKV * hdK;
+  const vDim = c.nHeadKV * c.headDimV;
+  const oDim = c.nHead * c.headDimV;
+  const q = model.buf("q", n * qDim);
+  const k = model.buf("k", n * kDim);
+  const v = model.buf("v", n * vDim);
+  if (w.wqkv) {
+    // Fused rows are [q; k; v]: one product, then split per token.
+    const all = qDim + kDim + vDim;
+    const qkv = model.buf("qkv", n * all);
+    matmul(w.wqkv, x, n, qkv);
+    for (let t = 0; t < n; t++) {
+      q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
+      k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
+      v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
+    }
+  } else {
+    matmul(w.wq!, x, n, q);
+    matmul(w.wk!, x, n, k);
+    matmul(w.wv!, x, n, v);
+  }
+  if (P) tp = P.lap("matmul.qkv", tp);
+  addBias(q, n, qDim, w.bq);
+  addBias(k, n, kDim, w.bk);
+  addBias(v, n, vDim, w.bv);
+  if (ks) {
+    // Per-head norms as one batched call over [rows * heads][hd].
+    if (w.qNorm) ks.rmsNorm(q, model.kernelVec(w.qNorm), q, hdK, n * c.nHead, c.rmsEps);
+    if (w.kNorm) ks.rmsNorm(k, model.kernelVec(w.kNorm), k, hdK, n * c.nHeadKV, c.rmsEps);
+  }
+  for (let t = 0; t < n; t++) {
+    if (!ks) {
+      if (w.qNorm)
+        for (let hh = 0; hh < c.nHead; hh++)
+          rmsNorm(q, t * qDim + hh * hdK, hdK, w.qNorm, c.rmsEps, q, t * qDim + hh * hdK);
+      if (w.kNorm)
+        for (let hh = 0; hh < c.nHeadKV; hh++)
+          rmsNorm(k, t * kDim + hh * hdK, hdK, w.kNorm, c.rmsEps, k, t * kDim + hh * hdK);
+    }
+    model.rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
+    if (c.spec.scaleQ) for (let i = t * qDim; i < (t + 1) * qDim; i++) q[i] = Math.fround(q[i] * c.attnScale);
+    model.rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
+  }
+  if (P) tp = P.lap("rope+qk", tp);
+
+  const o = model.buf("o", n * oDim);
+  const scale = c.spec.scaleQ ? 1 : c.attnScale;
+  const window = layerWindow(c, layer);
+  for (let si = 0; si < segs.length; si++) {
+    const cache = segs[si].cache;
+    const a = starts[si];
+    const nt = segs[si].tokens.length;
+    const p0 = pos0[si];
+    for (let t = 0; t < nt; t++) {
+      cache.writeK(layer, p0 + t, k, (a + t) * kDim);
+      cache.writeV(layer, p0 + t, v, (a + t) * vDim);
+    }
+    if (P) tp = P.lap("kv.write", tp);
+    const qs = q.subarray(a * qDim, (a + nt) * qDim);
+    const os = o.subarray(a * oDim, (a + nt) * oDim);
+    const view = ks && hdK === c.headDimV ? cache.kernelView?.(layer) : undefined;
+    if (view) {
+      view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
+    } else {
+      attend(
+        {
+          nHead: c.nHead,
+          nHeadKV: c.nHeadKV,
+          headDimK: hdK,
+          headDimV: c.headDimV,
+          scale,
+          slidingWindow: window,
+        },
+        cache,
+        layer,
+        qs,
+        nt,
+        p0,
+        os,
+      );
+    }
+    if (P) tp = P.lap("attention", tp);
+  }
+  matmul(w.wo, o, n, out);
+  if (P) tp = P.lap("matmul.wo", tp);
+  return tp;
+}
+
+/** Dense SwiGLU FFN: out[rows][E] = down(silu(gate x) * up x). */
+function ffnBlock(
+  model: Transformer,
+  w: FfnWeights,
+  x: Float32Array,
+  rows: number,
+  out: Float32Array,
+  tp: number,
+): number {
+  const P = model.profiler;
+  const ks = model.kernels;
+  if (!ks) {
+    swiglu(w, x, rows, out);
+    if (P) tp = P.lap("matmul.ffn", tp);
+    return tp;
+  }
+  const nFF = w.down.cols;
+  const hh = model.buf("ffh", rows * nFF);
+  if (w.fused) {
+    const gu = model.buf("ffgu", rows * 2 * nFF);
+    mm(w.up, x, rows, gu);
+    if (P) tp = P.lap("matmul.gate_up", tp);
+    for (let t = 0; t < rows; t++)
+      ks.siluMul(
+        gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
+        gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF),
+        hh.subarray(t * nFF, (t + 1) * nFF),
+        nFF,
+      );
+  } else {
+    const g = model.buf("ffg", rows * nFF);
+    mm(w.gate!, x, rows, g);
+    mm(w.up, x, rows, hh);
+    if (P) tp = P.lap("matmul.gate_up", tp);
+    ks.siluMul(g, hh, hh, rows * nFF);
+  }
+  if (P) tp = P.lap("act", tp);
+  mm(w.down, hh, rows, out);
+  if (P) tp = P.lap("matmul.down", tp);
+  return tp;
+}
+
+function mm(w: Weight, x: Float32Array, rows: number, out: Float32Array): void {
+  matmul(w, x, rows, out);
 }

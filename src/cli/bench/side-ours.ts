@@ -1,13 +1,45 @@
 /**
- * The edgellm side of `edgellm bench`: the generic forward pass on the WASM SIMD kernels, F16 KV
- * cache (llama.cpp's default KV type), greedy argmax. See workload.ts for the phases.
+ * The edgellm side of `edgellm bench`: the production path a server request takes — the Engine
+ * (scheduler, continuous-batching step loop, sampler) over the shared paged KV pool in the
+ * KernelSet's memory (f32, the server's default), WASM kernels, greedy sampling. Each phase runs on
+ * a fresh Engine so the prefix cache cannot reuse the previous phase's prompt. See workload.ts.
+ * With `profile`, the model's OpProfiler records per-op times for the prefill and decode phases.
  */
+import { Engine } from "../../engine/engine.js";
+import type { SequenceEvent } from "../../engine/types.js";
 import { openGGUF } from "../../gguf/reader.js";
 import { createWasmKernelSet } from "../../kernels/wasm/wasm-kernel-set.js";
+import { OpProfiler } from "../../model/forward.js";
 import { loadFromFile, type Transformer } from "../../model/index.js";
-import { argmax, peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
+import type { PhaseProfile } from "./profile.js";
+import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
 
-export async function runOurs(w: Workload): Promise<SideResult> {
+async function generate(
+  model: Transformer,
+  prompt: number[],
+  maxTokens: number,
+  ctx: number,
+): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number }> {
+  const engine = new Engine(model, undefined, { contextSize: ctx, parallel: 1 });
+  const t0 = performance.now();
+  const stream = engine.submit({
+    prompt,
+    maxTokens,
+    sampling: { temperature: 0 },
+    ignoreEos: true,
+    stopTokens: new Set(),
+  });
+  const tokens: number[] = [];
+  let done: Extract<SequenceEvent, { type: "done" }> | undefined;
+  for await (const ev of stream) {
+    if (ev.type === "token") tokens.push(ev.token);
+    else done = ev;
+  }
+  const wallMs = performance.now() - t0;
+  return { tokens, ttftMs: done!.ttftMs, decodeMs: done!.decodeMs, wallMs };
+}
+
+export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Promise<SideResult> {
   const ks = await createWasmKernelSet({ threads: w.threads });
   try {
     const t0 = performance.now();
@@ -21,40 +53,40 @@ export async function runOurs(w: Workload): Promise<SideResult> {
     const loadMs = performance.now() - t0;
     const rssLoaded = process.memoryUsage().rss;
     const prompt = promptIds(w.prompt, w.nVocab);
-    const cap = w.prompt + w.gen + 1;
+    const ctx = w.prompt + w.gen + 1;
 
-    // Warm-up.
-    const wc = model.newCache(16, "f16");
-    let logits = model.forward(prompt.slice(0, 8), wc)[0];
-    for (let i = 0; i < 2; i++) logits = model.forward([argmax(logits)], wc)[0];
+    // Warm-up: 8 prompt tokens then 2 decode steps.
+    await generate(model, prompt.slice(0, 8), 3, ctx);
 
-    // Prompt processing: one batch.
-    let t = performance.now();
-    model.forward(prompt, model.newCache(cap, "f16"));
-    const ppMs = performance.now() - t;
-
-    // TTFT then decode on a fresh sequence.
-    const cache = model.newCache(cap, "f16");
-    t = performance.now();
-    logits = model.forward(prompt, cache)[0];
-    const tokens = [argmax(logits)];
-    const ttftMs = performance.now() - t;
-    t = performance.now();
-    for (let i = 1; i < w.gen; i++) {
-      logits = model.forward([tokens[i - 1]], cache)[0];
-      tokens.push(argmax(logits));
+    // Prompt processing: the whole prompt, one token sampled (engine prefill chunks as served).
+    const pp = await generate(model, prompt, 1, ctx);
+    // TTFT then decode on a fresh engine (no prefix-cache reuse).
+    const run = await generate(model, prompt, w.gen, ctx);
+    // Profile: one more run with the profiler attached (its timer calls stay out of the figures above).
+    let profile: { prefill: PhaseProfile; decode: PhaseProfile } | undefined;
+    if (opts.profile) {
+      const prof = new OpProfiler();
+      model.profiler = prof;
+      const pr = await generate(model, prompt, w.gen, ctx);
+      model.profiler = undefined;
+      const ph = (name: string, tokens: number, wallMs: number): PhaseProfile => ({
+        ms: Object.fromEntries(prof.byPhase.get(name) ?? []),
+        tokens,
+        wallMs,
+      });
+      profile = { prefill: ph("prefill", w.prompt, pr.ttftMs), decode: ph("decode", w.gen - 1, pr.decodeMs) };
     }
-    const decMs = performance.now() - t;
     return {
       side: "edgellm",
       loadMs,
-      ppTokS: (w.prompt * 1000) / ppMs,
-      ttftMs,
-      decodeTokS: w.gen > 1 ? ((w.gen - 1) * 1000) / decMs : 0,
+      ppTokS: (w.prompt * 1000) / pp.ttftMs,
+      ttftMs: run.ttftMs,
+      decodeTokS: w.gen > 1 ? ((w.gen - 1) * 1000) / run.decodeMs : 0,
       rssLoaded,
       rssPeak: peakRss(),
-      tokens,
-      config: `${ks.name} x${ks.threads}, KV f16`,
+      tokens: run.tokens,
+      config: `${ks.name} x${ks.threads}, engine + paged KV f32 (in kernel memory)`,
+      ...(profile ? { profile } : {}),
     };
   } finally {
     await ks.dispose();

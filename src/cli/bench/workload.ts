@@ -7,6 +7,7 @@
  *   decode    gen - 1 further greedy tokens, one forward each, timed after the first -> tok/s
  * Each side runs in its own child process so its peak RSS (getrusage maxrss) is its own.
  */
+import type { PhaseProfile } from "./profile.js";
 
 export interface Workload {
   model: string;
@@ -30,6 +31,8 @@ export interface SideResult {
   tokens: number[];
   /** Free-form notes on the configuration (KV type, flash attention...). */
   config: string;
+  /** edgellm with --profile: per-op times of a profiled run (see profile.ts). */
+  profile?: { prefill: PhaseProfile; decode: PhaseProfile };
 }
 
 /** Prompt ids: deterministic, inside [lo, nVocab - 1), away from the low ids where specials live. */

@@ -3,10 +3,20 @@
  * Used by the ref KernelSet, and by the WASM KernelSet directly on views of its memory until
  * SIMD versions of these (cheap, O(n)) ops land. Shapes are row-major; "rows" are tokens.
  */
+import type { PagedKV } from "../kernel-set.js";
+import { fp16Table } from "../../quant/f16.js";
+
 const fr = Math.fround;
 
 /** out[r][i] = x[r][i] / sqrt(mean_i(x[r]^2) + eps) * weight[i]; x, out: [nRows][n]. */
-export function rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows: number, eps: number): void {
+export function rmsNorm(
+  x: Float32Array,
+  weight: Float32Array,
+  out: Float32Array,
+  n: number,
+  nRows: number,
+  eps: number,
+): void {
   for (let r = 0; r < nRows; r++) {
     let ss = 0;
     for (let i = 0; i < n; i++) ss += x[r * n + i]! * x[r * n + i]!;
@@ -59,7 +69,14 @@ export interface RopeOptions {
  * In-place rotary embedding of x: [nTokens][nHeads][headDim], token t at position pos0 + t.
  * Angle of pair i: pos * base^(-2i/nRot), computed as ggml does (float32, iterated product).
  */
-export function rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void {
+export function rope(
+  x: Float32Array,
+  nTokens: number,
+  nHeads: number,
+  headDim: number,
+  pos0: number,
+  o: RopeOptions,
+): void {
   const nRot = o.nRot ?? headDim;
   const half = nRot / 2;
   const thetaScale = fr(Math.pow(o.theta, -2 / nRot));
@@ -130,6 +147,61 @@ export function attention(
       for (let i = 0; i < hd; i++) {
         let acc = 0;
         for (let j = 0; j <= last; j++) acc += s[j]! * v[j * kvStride + ko + i]!;
+        out[qo + i] = acc / sum;
+      }
+    }
+  }
+}
+
+const HALF = fp16Table();
+
+/**
+ * attention() on a paged cache (see KernelSet's PagedKV): position j is row
+ * table[j / blockSize] * blockSize + j % blockSize; f16 rows are widened exactly. Token t sees
+ * positions max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited).
+ */
+export function attentionPaged(
+  q: Float32Array,
+  kv: PagedKV,
+  out: Float32Array,
+  nTokens: number,
+  nKV: number,
+  nHead: number,
+  nHeadKV: number,
+  hd: number,
+  pos0: number,
+  scale: number,
+  window: number,
+): void {
+  const group = nHead / nHeadKV;
+  const kvStride = nHeadKV * hd;
+  const B = kv.blockSize;
+  const { k, v } = kv;
+  const at = (a: Float32Array | Uint16Array, i: number): number => (kv.half ? HALF[a[i]!]! : a[i]!);
+  const s = new Float32Array(nKV);
+  const rowOf = new Int32Array(nKV);
+  for (let j = 0; j < nKV; j++) rowOf[j] = (kv.table[Math.floor(j / B)]! * B + (j % B)) * kvStride;
+  for (let t = 0; t < nTokens; t++) {
+    const last = Math.min(nKV - 1, pos0 + t);
+    const first = window > 0 ? Math.max(0, pos0 + t - window + 1) : 0;
+    for (let h = 0; h < nHead; h++) {
+      const qo = (t * nHead + h) * hd;
+      const ko = Math.floor(h / group) * hd;
+      let m = -Infinity;
+      for (let j = first; j <= last; j++) {
+        let d = 0;
+        for (let i = 0; i < hd; i++) d += q[qo + i]! * at(k, rowOf[j]! + ko + i);
+        s[j] = d * scale;
+        m = Math.max(m, s[j]!);
+      }
+      let sum = 0;
+      for (let j = first; j <= last; j++) {
+        s[j] = Math.exp(s[j]! - m);
+        sum += s[j]!;
+      }
+      for (let i = 0; i < hd; i++) {
+        let acc = 0;
+        for (let j = first; j <= last; j++) acc += s[j]! * at(v, rowOf[j]! + ko + i);
         out[qo + i] = acc / sum;
       }
     }

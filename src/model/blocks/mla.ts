@@ -21,30 +21,19 @@ export function mlaCacheWidth(m: MlaConfig): number {
   return m.kvLoraRank + m.ropeDim;
 }
 
-export function mlaLayer(
-  c: ModelConfig,
-  w: MlaWeights,
-  rope: Rope,
-  angles: RopeAngles[],
-  cache: KVCache,
-  layer: number,
-  x: Float32Array,
-  nTok: number,
-  pos0: number,
-  out: Float32Array,
-): void {
-  const { qa, kv } = mlaQKV(c, w, rope, angles, x, nTok);
-  const lat = new Float32Array(nTok * c.nHead * c.mla!.kvLoraRank);
-  mlaCore(c, cache, layer, qa, kv, nTok, pos0, lat);
-  mlaOut(c, w, lat, nTok, out);
-}
-
 /**
  * Everything per token before the cache (position enters only through `angles`, so several
  * sequences' tokens can go through as one batch): absorbed queries qa [nTok][H][kvLoraRank | rope]
  * and the cache rows kv [nTok][kvLoraRank | rope] (latent normed, rope key rotated).
  */
-export function mlaQKV(c: ModelConfig, w: MlaWeights, rope: Rope, angles: RopeAngles[], x: Float32Array, nTok: number): { qa: Float32Array; kv: Float32Array } {
+export function mlaQKV(
+  c: ModelConfig,
+  w: MlaWeights,
+  rope: Rope,
+  angles: RopeAngles[],
+  x: Float32Array,
+  nTok: number,
+): { qa: Float32Array; kv: Float32Array } {
   const m = c.mla!;
   const H = c.nHead;
   const qHead = m.nopeDim + m.ropeDim;
@@ -54,7 +43,8 @@ export function mlaQKV(c: ModelConfig, w: MlaWeights, rope: Rope, angles: RopeAn
   } else {
     const qa = new Float32Array(nTok * m.qLoraRank);
     matmul(w.wqA!, x, nTok, qa);
-    for (let t = 0; t < nTok; t++) rmsNorm(qa, t * m.qLoraRank, m.qLoraRank, w.qANorm, c.rmsEps, qa, t * m.qLoraRank);
+    for (let t = 0; t < nTok; t++)
+      rmsNorm(qa, t * m.qLoraRank, m.qLoraRank, w.qANorm, c.rmsEps, qa, t * m.qLoraRank);
     matmul(w.wqB!, qa, nTok, q);
   }
   const kw = mlaCacheWidth(m);
@@ -70,7 +60,8 @@ export function mlaQKV(c: ModelConfig, w: MlaWeights, rope: Rope, angles: RopeAn
   const nope = new Float32Array(nTok * m.nopeDim);
   const qc = new Float32Array(nTok * m.kvLoraRank);
   for (let h = 0; h < H; h++) {
-    for (let t = 0; t < nTok; t++) nope.set(q.subarray((t * H + h) * qHead, (t * H + h) * qHead + m.nopeDim), t * m.nopeDim);
+    for (let t = 0; t < nTok; t++)
+      nope.set(q.subarray((t * H + h) * qHead, (t * H + h) * qHead + m.nopeDim), t * m.nopeDim);
     matmul(expertSlice(w.wkB, h), nope, nTok, qc);
     for (let t = 0; t < nTok; t++) {
       const o = (t * H + h) * kw;
@@ -82,12 +73,28 @@ export function mlaQKV(c: ModelConfig, w: MlaWeights, rope: Rope, angles: RopeAn
 }
 
 /** One sequence's part: write its kv rows at pos0.. and attend; lat [nTok][H][kvLoraRank]. */
-export function mlaCore(c: ModelConfig, cache: KVCache, layer: number, qa: Float32Array, kv: Float32Array, nTok: number, pos0: number, lat: Float32Array): void {
+export function mlaCore(
+  c: ModelConfig,
+  cache: KVCache,
+  layer: number,
+  qa: Float32Array,
+  kv: Float32Array,
+  nTok: number,
+  pos0: number,
+  lat: Float32Array,
+): void {
   const m = c.mla!;
   const kw = mlaCacheWidth(m);
   for (let t = 0; t < nTok; t++) cache.writeK(layer, pos0 + t, kv, t * kw);
   attend(
-    { nHead: c.nHead, nHeadKV: 1, headDimK: kw, headDimV: m.kvLoraRank, scale: c.attnScale, slidingWindow: 0 },
+    {
+      nHead: c.nHead,
+      nHeadKV: 1,
+      headDimK: kw,
+      headDimV: m.kvLoraRank,
+      scale: c.attnScale,
+      slidingWindow: 0,
+    },
     cache,
     layer,
     qa,
@@ -98,7 +105,13 @@ export function mlaCore(c: ModelConfig, cache: KVCache, layer: number, qa: Float
 }
 
 /** Per-token again: values out of latent space per head, then the output projection -> out [nTok, nEmbd]. */
-export function mlaOut(c: ModelConfig, w: MlaWeights, lat: Float32Array, nTok: number, out: Float32Array): void {
+export function mlaOut(
+  c: ModelConfig,
+  w: MlaWeights,
+  lat: Float32Array,
+  nTok: number,
+  out: Float32Array,
+): void {
   const m = c.mla!;
   const H = c.nHead;
   // Per-head value up-projection back out of latent space: o [nTok][H][vDim].
@@ -106,7 +119,8 @@ export function mlaOut(c: ModelConfig, w: MlaWeights, lat: Float32Array, nTok: n
   const lh = new Float32Array(nTok * m.kvLoraRank);
   const oh = new Float32Array(nTok * m.vDim);
   for (let h = 0; h < H; h++) {
-    for (let t = 0; t < nTok; t++) lh.set(lat.subarray((t * H + h) * m.kvLoraRank, (t * H + h + 1) * m.kvLoraRank), t * m.kvLoraRank);
+    for (let t = 0; t < nTok; t++)
+      lh.set(lat.subarray((t * H + h) * m.kvLoraRank, (t * H + h + 1) * m.kvLoraRank), t * m.kvLoraRank);
     matmul(expertSlice(w.wvB, h), lh, nTok, oh);
     for (let t = 0; t < nTok; t++) o.set(oh.subarray(t * m.vDim, (t + 1) * m.vDim), (t * H + h) * m.vDim);
   }
