@@ -6,7 +6,7 @@
  * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
  */
 import { InputError } from "../errors.js";
-import { openGGUF, type GGUFFile } from "../gguf/reader.js";
+import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
 import { loadFromFile, type Transformer } from "../model/index.js";
@@ -207,8 +207,8 @@ export class ChatSession {
   }
 }
 
-/** Open a GGUF, build kernels, bind weights, start an engine. */
-export async function loadLLM(path: string, opts: LoadLLMOptions = {}): Promise<LLM> {
+/** Open a GGUF (path in Node; URL, Blob/File, OPFS file or any ByteSource anywhere), build kernels, bind weights, start an engine. */
+export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promise<LLM> {
   const report = opts.onProgress ?? (() => {});
   report({ phase: "open", fraction: 0 });
   const file = await openGGUF(path);
@@ -222,7 +222,7 @@ export async function loadLLM(path: string, opts: LoadLLMOptions = {}): Promise<
     const model = loadFromFile(view, { kernels });
     const tokenizer = Tokenizer.fromMetadata(file.metadata);
     const gname = file.metadata.get("general.name");
-    const name = typeof gname === "string" && gname.length > 0 ? gname : path.split(/[\\/]/).pop()!;
+    const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
     const llm = new LLM(model, tokenizer, kernels, opts, name);
     report({ phase: "ready", fraction: 1 });
     return llm;
