@@ -5,6 +5,7 @@ import { register as testmodel } from "./testmodel.js";
 import { register as logits } from "./logits.js";
 import { register as run } from "./run.js";
 import { register as serve } from "./serve.js";
+import { register as web } from "./web.js";
 import { register as chat } from "./chat.js";
 import { register as bench } from "./bench.js";
 import { register as data } from "./data.js";
@@ -16,4 +17,4 @@ import { register as evalCmd } from "./eval.js";
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, train, serve, chat, bench, evalCmd];
+export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, train, serve, web, chat, bench, evalCmd];

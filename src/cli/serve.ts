@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
+import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
@@ -49,6 +50,7 @@ export function register(program: Command): void {
       }).finally(bar.stop);
       const server = buildServer(llm, { apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY, modelId: o.modelId, maxQueue });
       if (router) installRouter(server, router);
+      const page = registerWebUI(server.app); // the chat page at / (public; src/server/web-ui.ts)
       // A failed MCP connection stops the kernel threads so the process can exit 1.
       const mcp = mcpConfig
         ? await attachMcp(server, mcpConfig).catch(async (e: unknown) => {
@@ -59,6 +61,7 @@ export function register(program: Command): void {
       const addr = await server.app.listen({ port, host: o.host });
       const id = server.ctx.models[0];
       process.stdout.write(`edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, queue ${maxQueue}, context ${llm.contextSize})\n`);
+      if (page.length > 0) process.stdout.write(`edgellm serve: chat page at ${addr}/\n`);
       if (mcp) process.stdout.write(`edgellm serve: MCP tools offered to requests without tools: ${mcp.tools.join(", ") || "(none)"}\n`);
       if (router?.cloud) process.stdout.write(`edgellm serve: routing to cloud model '${router.cloud.model}' at ${router.cloud.url}\n`);
       await new Promise<void>((resolve) => {

@@ -17,6 +17,7 @@ import { forwardBatch, type Segment } from "./batch-forward.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
 import type { SequenceEvent, SequenceRequest } from "./types.js";
+import { nextMacrotask } from "../platform/macrotask.js";
 
 export interface EngineOptions {
   /** Most positions one sequence may hold. Default: the model's training context, at most 4096. */
@@ -136,7 +137,7 @@ export class Engine {
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
-    setImmediate(() => this.loop());
+    nextMacrotask(() => this.loop());
   }
 
   private async loop(): Promise<void> {
@@ -146,7 +147,7 @@ export class Engine {
         if (!this.scheduler.hasWork) break;
         this.step();
         for (const s of [...this.seqs.values()]) if (s.finished) this.retire(s);
-        await new Promise<void>((r) => setImmediate(r));
+        await new Promise<void>((r) => nextMacrotask(r));
       }
     } finally {
       this.looping = false;

@@ -168,6 +168,7 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     threads ??=
       (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     spawn ??= host.spawnWebWorker;
+    threads = host.webThreads(threads);
   }
   const arena = new WasmArena();
   const instantiate = (module: WebAssembly.Module) => {
