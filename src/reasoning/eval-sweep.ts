@@ -182,7 +182,10 @@ export async function runSweep(
   if (o.json) o.write(JSON.stringify({ questions: items.length, points }, null, 2) + "\n");
   else o.write(formatTable(points));
   if (o.plot) {
-    const { writeFile } = await nodeImport<typeof import("node:fs/promises")>("node:fs/promises", "writing plots");
+    const { writeFile } = await nodeImport<typeof import("node:fs/promises")>(
+      "node:fs/promises",
+      "writing plots",
+    );
     await writeFile(
       o.plot,
       accuracySVG(plotSeries(points), `Accuracy vs test-time compute (${items.length} questions)`),

@@ -66,7 +66,10 @@ export async function runJSTests(code: string, tests: string[], o: JSTestsOption
   let r;
   try {
     // The sandbox is a Node worker: loaded on first use, so the isomorphic core does not carry it.
-    const { runSandboxed } = await nodeImport<typeof import("../../tools/builtin/sandbox.js")>(new URL("../../tools/builtin/sandbox.js", import.meta.url).href, "the JS tests verifier");
+    const { runSandboxed } = await nodeImport<typeof import("../../tools/builtin/sandbox.js")>(
+      new URL("../../tools/builtin/sandbox.js", import.meta.url).href,
+      "the JS tests verifier",
+    );
     r = await runSandboxed(script(code, tests), {
       timeoutMs: o.timeoutMs ?? 2000,
       memoryMb: o.memoryMb ?? 64,
