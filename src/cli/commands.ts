@@ -5,6 +5,7 @@ import { register as testmodel } from "./testmodel.js";
 import { register as logits } from "./logits.js";
 import { register as run } from "./run.js";
 import { register as serve } from "./serve.js";
+import { register as web } from "./web.js";
 import { register as chat } from "./chat.js";
 import { register as bench } from "./bench.js";
 import { register as data } from "./data.js";

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
+import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
@@ -73,6 +74,7 @@ export function register(program: Command): void {
           maxQueue,
         });
         if (router) installRouter(server, router);
+        const page = registerWebUI(server.app); // the chat page at / (public; src/server/web-ui.ts)
         // A failed MCP connection stops the kernel threads so the process can exit 1.
         const mcp = mcpConfig
           ? await attachMcp(server, mcpConfig).catch(async (e: unknown) => {
@@ -85,6 +87,7 @@ export function register(program: Command): void {
         process.stdout.write(
           `edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, queue ${maxQueue}, context ${llm.contextSize})\n`,
         );
+        if (page.length > 0) process.stdout.write(`edgellm serve: chat page at ${addr}/\n`);
         if (mcp)
           process.stdout.write(
             `edgellm serve: MCP tools offered to requests without tools: ${mcp.tools.join(", ") || "(none)"}\n`,

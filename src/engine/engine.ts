@@ -17,6 +17,7 @@ import { forwardBatch, type Segment } from "./batch-forward.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
 import type { SequenceEvent, SequenceRequest } from "./types.js";
+import { nextMacrotask } from "../platform/macrotask.js";
 
 export interface EngineOptions {
   /** Most positions one sequence may hold. Default: the model's training context, at most 4096. */
@@ -172,7 +173,7 @@ export class Engine {
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
-    setImmediate(() => this.loop());
+    nextMacrotask(() => this.loop());
   }
 
   private async loop(): Promise<void> {
@@ -184,7 +185,7 @@ export class Engine {
         for (const s of [...this.seqs.values()]) if (s.finished) this.retire(s);
         const P = this.model.profiler;
         const t = P ? performance.now() : 0;
-        await new Promise<void>((r) => setImmediate(r));
+        await new Promise<void>((r) => nextMacrotask(r));
         P?.lap("engine.yield", t);
       }
     } finally {

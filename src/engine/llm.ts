@@ -6,9 +6,9 @@
  * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
  */
 import { InputError } from "../errors.js";
-import { openGGUF, type GGUFFile } from "../gguf/reader.js";
+import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
-import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
+import { createWasmKernelSet, type SimdChoice } from "../kernels/wasm/wasm-kernel-set.js";
 import { loadFromFile, type Transformer } from "../model/index.js";
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
@@ -37,6 +37,8 @@ export interface LoadLLMOptions extends EngineOptions {
   /** wasm (SIMD, threaded; default) or ts (plain TypeScript reference). */
   kernels?: "wasm" | "ts";
   threads?: number;
+  /** WASM kernel build: "auto" (default; relaxed SIMD where it validates), "relaxed" or "simd128". */
+  simd?: SimdChoice;
   onProgress?: (p: LoadProgress) => void;
   /** Built-in chat template name instead of the file's. */
   chatTemplate?: string;
@@ -207,22 +209,22 @@ export class ChatSession {
   }
 }
 
-/** Open a GGUF, build kernels, bind weights, start an engine. */
-export async function loadLLM(path: string, opts: LoadLLMOptions = {}): Promise<LLM> {
+/** Open a GGUF (path in Node; URL, Blob/File, OPFS file or any ByteSource anywhere), build kernels, bind weights, start an engine. */
+export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promise<LLM> {
   const report = opts.onProgress ?? (() => {});
   report({ phase: "open", fraction: 0 });
   const file = await openGGUF(path);
   let kernels: KernelSet | undefined;
   try {
     report({ phase: "kernels", fraction: 0.1 });
-    if ((opts.kernels ?? "wasm") === "wasm") kernels = await createWasmKernelSet(opts.threads === undefined ? {} : { threads: opts.threads });
+    if ((opts.kernels ?? "wasm") === "wasm") kernels = await createWasmKernelSet({ ...(opts.threads === undefined ? {} : { threads: opts.threads }), ...(opts.simd ? { simd: opts.simd } : {}) });
     else if (opts.kernels !== "ts") throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
     const view = await preloadTensors(file, report);
     report({ phase: "bind", fraction: 0.85 });
     const model = loadFromFile(view, { kernels });
     const tokenizer = Tokenizer.fromMetadata(file.metadata);
     const gname = file.metadata.get("general.name");
-    const name = typeof gname === "string" && gname.length > 0 ? gname : path.split(/[\\/]/).pop()!;
+    const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
     const llm = new LLM(model, tokenizer, kernels, opts, name);
     report({ phase: "ready", fraction: 1 });
     return llm;

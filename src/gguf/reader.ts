@@ -1,11 +1,10 @@
 /**
- * GGUF reader: `openGGUF(path)` for files of any size (header read in growing chunks through a
- * FileHandle, tensor data read lazily per tensor) and `parseGGUF(bytes)` for bytes already in
+ * GGUF reader: `openGGUF(path | URL | Blob | ByteSource)` for files of any size (header read in
+ * growing chunks through a ByteSource, tensor data read lazily per tensor) and `parseGGUF(bytes)` for bytes already in
  * memory (browsers, fuzzer). Both share parse.ts, so they accept and reject exactly the same files.
  */
-import { open, type FileHandle } from "node:fs/promises";
-import { readSync } from "node:fs";
 import { GGUFError } from "../errors.js";
+import { openByteSource, type ByteSource, type GGUFInput } from "./byte-source.js";
 import { Cursor, NeedMoreBytes } from "./cursor.js";
 import { parseHeader, type GGUFHeader, type GGUFTensorInfo } from "./parse.js";
 import type { GGUFValueType } from "./value.js";
@@ -15,6 +14,14 @@ export { GGUFValueType, typed, GGUFTypedValue, GGUF_ITEM_TYPE } from "./value.js
 export type { GGUFMetaValue, GGUFArrayValue, GGUFNumericArray } from "./value.js";
 export type { GGUFTensorInfo } from "./parse.js";
 export { GGUF_DEFAULT_ALIGNMENT } from "./parse.js";
+export {
+  blobSource,
+  httpSource,
+  memorySource,
+  fileSource,
+  type ByteSource,
+  type GGUFInput,
+} from "./byte-source.js";
 
 export interface GGUFFile {
   /** File path, or "<memory>" for parseGGUF. */
@@ -40,8 +47,6 @@ export interface GGUFFile {
 const INITIAL_CHUNK = 1 << 20;
 /** A header (metadata + tensor infos) above this is refused rather than loaded into one buffer. */
 export const MAX_HEADER_BYTES = 1 << 30;
-/** Largest single read; big tensors are read in several. */
-const MAX_READ = 1 << 30;
 const MEMORY_PATH = "<memory>";
 
 abstract class GGUFFileBase implements GGUFFile {
@@ -107,63 +112,44 @@ class MemoryGGUFFile extends GGUFFileBase {
   async close(): Promise<void> {}
 }
 
-class FileGGUFFile extends GGUFFileBase {
+/** Any ByteSource: tensors are read one at a time with exact-size reads. */
+class SourceGGUFFile extends GGUFFileBase {
   private closed = false;
   constructor(
-    private readonly fh: FileHandle,
-    path: string,
-    fileSize: number,
+    private readonly src: ByteSource,
     h: GGUFHeader,
   ) {
-    super(path, fileSize, h);
+    super(src.name, src.size, h);
   }
 
-  private checkOpen(name: string): void {
-    if (this.closed) throw new GGUFError("file is closed", { file: this.path, field: name });
+  private range(t: GGUFTensorInfo | string): [GGUFTensorInfo, number] {
+    const info = this.resolve(t);
+    if (this.closed) throw new GGUFError("file is closed", { file: this.path, field: info.name });
+    return [info, this.dataOffset + info.offset];
   }
 
   async readTensor(t: GGUFTensorInfo | string): Promise<Uint8Array> {
-    const info = this.resolve(t);
-    this.checkOpen(info.name);
-    const out = new Uint8Array(info.nBytes);
-    const start = this.dataOffset + info.offset;
-    for (let done = 0; done < out.length;) {
-      const len = Math.min(MAX_READ, out.length - done);
-      const { bytesRead } = await this.fh.read(out, done, len, start + done);
-      if (bytesRead === 0) throw shortRead(this.path, info, start + done);
-      done += bytesRead;
-    }
-    return out;
+    const [info, start] = this.range(t);
+    return this.src.read(start, info.nBytes);
   }
 
   readTensorSync(t: GGUFTensorInfo | string): Uint8Array {
-    const info = this.resolve(t);
-    this.checkOpen(info.name);
-    const out = new Uint8Array(info.nBytes);
-    const start = this.dataOffset + info.offset;
-    for (let done = 0; done < out.length;) {
-      const len = Math.min(MAX_READ, out.length - done);
-      const n = readSync(this.fh.fd, out, done, len, start + done);
-      if (n === 0) throw shortRead(this.path, info, start + done);
-      done += n;
+    const [info, start] = this.range(t);
+    if (!this.src.readSync) {
+      throw new GGUFError("this byte source reads asynchronously only", {
+        file: this.path,
+        field: info.name,
+        hint: "use readTensor(), or loadLLM (which reads every tensor asynchronously)",
+      });
     }
-    return out;
+    return this.src.readSync(start, info.nBytes);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh.close();
+    await this.src.close();
   }
-}
-
-function shortRead(path: string, t: GGUFTensorInfo, offset: number): GGUFError {
-  return new GGUFError("unexpected end of file while reading tensor data", {
-    file: path,
-    offset,
-    field: `tensor '${t.name}'`,
-    hint: "the file shrank after it was opened",
-  });
 }
 
 /** Parse a whole GGUF file held in memory. Tensor reads return views into `bytes`. */
@@ -185,34 +171,28 @@ export interface OpenGGUFOptions {
   headerChunkBytes?: number;
 }
 
-/** Open a GGUF file: parse its header now, read tensor data on demand. Caller must close(). */
-export async function openGGUF(path: string, opts: OpenGGUFOptions = {}): Promise<GGUFFile> {
-  let fh: FileHandle;
+/**
+ * Open a GGUF: parse its header now, read tensor data on demand. Caller must close().
+ * `input`: a file path (Node), a URL (HTTP Range requests), a Blob/File (browsers, OPFS) or any ByteSource.
+ */
+export async function openGGUF(input: GGUFInput, opts: OpenGGUFOptions = {}): Promise<GGUFFile> {
+  const src = await openByteSource(input);
   try {
-    fh = await open(path, "r");
+    const header = await readHeader(src, Math.max(1, opts.headerChunkBytes ?? INITIAL_CHUNK));
+    return new SourceGGUFFile(src, header);
   } catch (e) {
-    throw new GGUFError(`cannot open file: ${(e as Error).message}`, { file: path });
-  }
-  try {
-    const fileSize = (await fh.stat()).size;
-    const header = await readHeader(fh, path, fileSize, Math.max(1, opts.headerChunkBytes ?? INITIAL_CHUNK));
-    return new FileGGUFFile(fh, path, fileSize, header);
-  } catch (e) {
-    await fh.close();
+    await src.close();
     throw e;
   }
 }
 
-async function readHeader(
-  fh: FileHandle,
-  path: string,
-  fileSize: number,
-  chunk: number,
-): Promise<GGUFHeader> {
+async function readHeader(src: ByteSource, chunk: number): Promise<GGUFHeader> {
+  const path = src.name;
+  const fileSize = src.size;
   let buf: Uint8Array = new Uint8Array(0);
   let want = Math.min(fileSize, chunk);
   for (;;) {
-    buf = await extend(fh, buf, want, path);
+    buf = await extend(src, buf, want);
     try {
       return parseHeader(new Cursor(buf, fileSize, path));
     } catch (e) {
@@ -230,13 +210,9 @@ async function readHeader(
 }
 
 /** Grow the loaded prefix to `size` bytes, keeping what was already read. */
-async function extend(fh: FileHandle, old: Uint8Array, size: number, path: string): Promise<Uint8Array> {
+async function extend(src: ByteSource, old: Uint8Array, size: number): Promise<Uint8Array> {
   const out = new Uint8Array(size);
   out.set(old);
-  for (let done = old.length; done < size;) {
-    const { bytesRead } = await fh.read(out, done, size - done, done);
-    if (bytesRead === 0) throw new GGUFError("unexpected end of file", { file: path, offset: done });
-    done += bytesRead;
-  }
+  if (size > old.length) out.set(await src.read(old.length, size - old.length), old.length);
   return out;
 }

@@ -4,7 +4,7 @@
  * to sit in memory at once). Layout and padding follow gguf.cpp `gguf_write_out`: header, kv,
  * tensor infos, zero padding to the alignment, then each tensor followed by padding to the alignment.
  */
-import { open } from "node:fs/promises";
+import { nodeImport } from "../platform/node-import.js";
 import { GGUFError } from "../errors.js";
 import { GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
 import { ByteSink, encodeValue, resolveValue, type ResolvedValue } from "./encode.js";
@@ -152,6 +152,7 @@ export class GGUFWriter {
   async write(path: string): Promise<void> {
     const { bytes } = this.header();
     const align = this.alignment;
+    const { open } = await nodeImport<typeof import("node:fs/promises")>("node:fs/promises", "GGUFWriter.write");
     const fh = await open(path, "w");
     try {
       let pos = 0;

@@ -2,7 +2,7 @@
  * Loading a model: GGUF file -> arch spec (registry) -> config -> bound weights -> Transformer.
  */
 import { ModelError } from "../errors.js";
-import { openGGUF, type GGUFFile } from "../gguf/reader.js";
+import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import { optString } from "../gguf/getters.js";
 import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
@@ -47,7 +47,7 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
   return new Transformer(config, weights, ks);
 }
 
-export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Transformer> {
+export async function loadModel(path: GGUFInput, opts: LoadOptions = {}): Promise<Transformer> {
   const file = await openGGUF(path);
   try {
     return loadFromFile(file, opts);

@@ -5,7 +5,7 @@
  * Series in the plot: greedy + self-consistency by k; best-of-N by N; accuracy against thinking
  * budget (greedy with each budget).
  */
-import { writeFile } from "node:fs/promises";
+import { nodeImport } from "../platform/node-import.js";
 import { InputError } from "../errors.js";
 import type { LLM } from "../engine/llm.js";
 import { evalConfig, type EvalConfig, type EvalPoint } from "./eval.js";
@@ -182,6 +182,10 @@ export async function runSweep(
   if (o.json) o.write(JSON.stringify({ questions: items.length, points }, null, 2) + "\n");
   else o.write(formatTable(points));
   if (o.plot) {
+    const { writeFile } = await nodeImport<typeof import("node:fs/promises")>(
+      "node:fs/promises",
+      "writing plots",
+    );
     await writeFile(
       o.plot,
       accuracySVG(plotSeries(points), `Accuracy vs test-time compute (${items.length} questions)`),

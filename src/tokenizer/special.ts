@@ -27,7 +27,8 @@ export class SpecialMatcher {
     const mask = Attr.Control | Attr.UserDefined | Attr.Unknown;
     for (let i = 0; i < vocab.tokens.length; i++) if (vocab.attrs[i] & mask) ids.push(i);
     // Sort by UTF-8 byte length like the reference (UTF-16 length can order differently).
-    const blen = (i: number) => Buffer.byteLength(vocab.tokens[i], "utf8");
+    const utf8 = new TextEncoder();
+    const blen = (i: number) => utf8.encode(vocab.tokens[i]).length;
     ids.sort((a, b) => blen(b) - blen(a) || a - b);
     this.ids = ids;
     for (const id of ids) {

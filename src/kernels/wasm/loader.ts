@@ -4,6 +4,7 @@
  * which works for dist/ and any .dist-* directory. Browsers pass a URL (fetched) or bytes.
  */
 import { KernelError } from "../../errors.js";
+import { isNode, nodeImport } from "../../platform/node-import.js";
 
 export type WasmSource = URL | string | Uint8Array | ArrayBuffer | WebAssembly.Module;
 
@@ -11,7 +12,12 @@ export const DEFAULT_WASM_URL = new URL("../../../../build/kernels/kernels.wasm"
 /** The same kernels built with relaxed SIMD (fused multiply-add); see kernels-src/build.mjs. */
 export const RELAXED_WASM_URL = new URL("../../../../build/kernels/kernels-relaxed.wasm", import.meta.url);
 
-export const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;
+export { isNode } from "../../platform/node-import.js";
+
+/** host-node.ts (worker_threads, fs, os), loaded only in Node: browser bundles never see it. */
+export function nodeHost(): Promise<typeof import("./host-node.js")> {
+  return nodeImport(new URL("./host-node.js", import.meta.url).href);
+}
 
 export async function loadKernelModule(src: WasmSource = DEFAULT_WASM_URL): Promise<WebAssembly.Module> {
   if (src instanceof WebAssembly.Module) return src;
@@ -63,7 +69,7 @@ async function readKernelBytes(
     if (typeof src === "string" || src instanceof URL) {
       const url = typeof src === "string" ? new URL(src, import.meta.url) : src;
       if (isNode && url.protocol === "file:") {
-        const { readNodeBytes } = await import("./host-node.js");
+        const { readNodeBytes } = await nodeHost();
         bytes = await readNodeBytes(url);
       } else {
         const res = await fetch(url);

@@ -60,7 +60,10 @@ export class ThreadPool {
   ): Promise<ThreadPool> {
     if (!Number.isInteger(threads) || threads < 1)
       throw new KernelError(`thread count must be >= 1, got ${threads}`);
-    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    // One thread needs no sharing (and a page without cross-origin isolation has no SharedArrayBuffer).
+    const control = (
+      threads > 1 ? new SharedArrayBuffer(CONTROL_BYTES) : new ArrayBuffer(CONTROL_BYTES)
+    ) as SharedArrayBuffer;
     const workers: WorkerHandle[] = [];
     if (threads > 1) {
       if (!spawn) throw new KernelError("no worker host available for a multi-thread pool");

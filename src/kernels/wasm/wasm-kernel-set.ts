@@ -11,7 +11,7 @@ import type { KernelSet, PagedKV, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { WasmArena } from "./arena.js";
 import { ThreadPool, type SpawnWorker } from "./pool.js";
-import { isNode, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
+import { isNode, nodeHost, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
 import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
 import { TsOps } from "../ts-ops.js";
@@ -233,7 +233,7 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
   let threads = opts.threads;
   let spawn = opts.spawn;
   if (isNode) {
-    const host = await import("./host-node.js");
+    const host = await nodeHost();
     threads ??= host.nodeThreads();
     spawn ??= host.spawnNodeWorker;
   } else {
@@ -241,6 +241,7 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     threads ??=
       (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     spawn ??= host.spawnWebWorker;
+    threads = host.webThreads(threads);
   }
   const arena = new WasmArena();
   const instantiate = (module: WebAssembly.Module) => {

@@ -9,7 +9,7 @@
  * Score = share of tests passed; code that fails to load or runs away fails every test.
  */
 import { InputError } from "../../errors.js";
-import { runSandboxed } from "../../tools/builtin/sandbox.js";
+import { nodeImport } from "../../platform/node-import.js";
 import { answerPart } from "../extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 
@@ -66,6 +66,11 @@ export async function runJSTests(code: string, tests: string[], o: JSTestsOption
   });
   let r;
   try {
+    // The sandbox is a Node worker: loaded on first use, so the isomorphic core does not carry it.
+    const { runSandboxed } = await nodeImport<typeof import("../../tools/builtin/sandbox.js")>(
+      new URL("../../tools/builtin/sandbox.js", import.meta.url).href,
+      "the JS tests verifier",
+    );
     r = await runSandboxed(script(code, tests), {
       timeoutMs: o.timeoutMs ?? 2000,
       memoryMb: o.memoryMb ?? 64,

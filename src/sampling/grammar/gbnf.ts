@@ -11,6 +11,7 @@
 import { InputError } from "../../errors.js";
 import { GrammarBuilder, type Alt, type Elem, type Grammar } from "./grammar.js";
 import { complementRanges, MAX_CODE_POINT } from "./utf8-ranges.js";
+import { utf8Bytes } from "./latin1.js";
 
 const NAME = /[A-Za-z0-9_-]/;
 const MAX_REPEAT = 10000;
@@ -191,7 +192,7 @@ class Parser {
     }
     this.i++;
     if (cps.length === 0) return [];
-    const bytes = Buffer.from(String.fromCodePoint(...cps), "utf8");
+    const bytes = utf8Bytes(String.fromCodePoint(...cps));
     return this.b.literal(bytes);
   }
 

@@ -9,6 +9,7 @@
  */
 import { InputError } from "../../errors.js";
 import { utf8Sequences, type ByteSeq } from "./utf8-ranges.js";
+import { bytesToLatin1 } from "./latin1.js";
 
 export type Elem = { kind: "bytes"; set: Uint8Array } | { kind: "ref"; rule: number };
 export type Alt = Elem[];
@@ -142,7 +143,7 @@ export class GrammarBuilder {
             kind.push(K_REF);
             arg.push(e.rule);
           } else {
-            const key = Buffer.from(e.set).toString("latin1");
+            const key = bytesToLatin1(e.set);
             let si = setIndex.get(key);
             if (si === undefined) {
               si = sets.length;

@@ -9,6 +9,7 @@ import type { Candidates } from "../candidates.js";
 import type { LogitsProcessor } from "../processors.js";
 import { GrammarMatcher } from "./matcher.js";
 import type { TokenGrammar } from "./token-grammar.js";
+import { bytesToLatin1, latin1ToBytes, utf8Latin1 } from "./latin1.js";
 
 export interface LazyOptions {
   /** Trigger only when the output, less leading whitespace, starts with a trigger. */
@@ -33,7 +34,7 @@ export class LazyGrammarMatcher implements LogitsProcessor {
     private readonly opts: LazyOptions = {},
   ) {
     if (triggers.length === 0) throw new InputError("lazy grammar needs at least one trigger");
-    this.triggers = triggers.map((t) => Buffer.from(t, "utf8").toString("latin1"));
+    this.triggers = triggers.map((t) => utf8Latin1(t));
     const b = opts.skipBlock;
     if (b) this.block = { open: latin1(b.open), close: latin1(b.close), startInside: b.startInside === true };
   }
@@ -78,7 +79,7 @@ export class LazyGrammarMatcher implements LogitsProcessor {
     if (this.tg.isEog(id)) return;
     const p = this.tg.vocab.pieces[id];
     if (!p) throw new InputError(`token id ${id} out of range`);
-    this.text += Buffer.from(p).toString("latin1");
+    this.text += bytesToLatin1(p);
     const from = this.searchFrom();
     if (from < 0) return;
     let at = -1;
@@ -95,7 +96,7 @@ export class LazyGrammarMatcher implements LogitsProcessor {
     }
     if (at < 0) return;
     const m = new GrammarMatcher(this.tg);
-    m.acceptBytes(new Uint8Array(Buffer.from(this.text.slice(at), "latin1")));
+    m.acceptBytes(latin1ToBytes(this.text.slice(at)));
     this.inner = m;
   }
 
@@ -109,5 +110,5 @@ export class LazyGrammarMatcher implements LogitsProcessor {
 }
 
 function latin1(s: string): string {
-  return Buffer.from(s, "utf8").toString("latin1");
+  return utf8Latin1(s);
 }

@@ -8,6 +8,7 @@
  * in order, so construction is a sort plus one linear pass.
  */
 import { InputError } from "../../errors.js";
+import { bytesToLatin1 } from "./latin1.js";
 
 export class TokenTrie {
   readonly byte: Uint8Array;
@@ -27,7 +28,7 @@ export class TokenTrie {
       const p = pieces[id];
       if (!p || p.length === 0) continue;
       if (p.length > 0xffff) throw new InputError(`token ${id} is longer than 65535 bytes`);
-      keyed.push({ id, key: Buffer.from(p.buffer, p.byteOffset, p.length).toString("latin1") });
+      keyed.push({ id, key: bytesToLatin1(p) });
     }
     keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id - b.id));
     let cap = 0;

@@ -1,0 +1,12 @@
+/**
+ * edgellm for Node.js (`edgellm/node`): everything in the isomorphic entry plus the parts that
+ * need Node: tool calling (built-in file tools, the code sandbox, MCP), edge/cloud routing, the
+ * OpenAI-compatible server and the embedded default model's path.
+ *
+ *   import { loadLLM, tools, server } from "edgellm/node";
+ */
+export * from "./index.js";
+export * as tools from "./tools/index.js";
+export * as router from "./router/index.js";
+export * as server from "./server/index.js";
+export { DEFAULT_MODEL_PATH, resolveModelPath } from "./cli/default-model.js";

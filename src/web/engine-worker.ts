@@ -1,0 +1,146 @@
+/**
+ * The engine in a dedicated Web Worker (bundled to dist/web/engine-worker.js): loads a GGUF from
+ * a URL (through the OPFS cache, or by Range requests), a File or the cache, and streams chat
+ * tokens back. The kernel pool's threads are nested workers of this one (host-web.ts), sharing the
+ * kernels' WebAssembly memory when the page is cross-origin isolated; else one thread. No
+ * inference request leaves the browser.
+ */
+import { loadLLM, type LLM } from "../engine/llm.js";
+import { blobSource, httpSource, type ByteSource } from "../gguf/byte-source.js";
+import { ModelCache, type CachedModel } from "./model-cache.js";
+import {
+  toWire,
+  type FromWorker,
+  type LoadRequest,
+  type ModelInfo,
+  type ToWorker,
+  type ChatRequest,
+} from "./protocol.js";
+
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  postMessage(m: FromWorker): void;
+};
+const post = (m: FromWorker) => scope.postMessage(m);
+
+let llm: LLM | undefined;
+const running = new Map<number, AbortController>();
+const cache = new ModelCache();
+
+scope.onmessage = (e) => {
+  const m = e.data;
+  if (m.type === "load") void load(m);
+  else if (m.type === "chat") void chat(m);
+  else if (m.type === "abort") running.get(m.id)?.abort();
+  else if (m.type === "unload") void llm?.close().then(() => (llm = undefined));
+};
+
+function wasmBytes(l: LLM): number {
+  const ks = l.kernels as { arena?: { memory: WebAssembly.Memory } } | undefined;
+  return ks?.arena?.memory.buffer.byteLength ?? 0;
+}
+
+async function openSource(
+  req: LoadRequest,
+): Promise<{ src: ByteSource; from: string; cached?: CachedModel }> {
+  const s = req.source;
+  if (s.kind === "file") return { src: blobSource(s.file), from: s.file.name };
+  if (s.kind === "cached") return { src: blobSource(await cache.file(s.key), s.key), from: "cache" };
+  if (s.cache === false) return { src: await httpSource(s.url), from: s.url };
+  const cached = await cache.download(s.url, {
+    sha256: s.sha256,
+    onProgress: (p) =>
+      post({
+        type: "progress",
+        phase: p.phase,
+        fraction: p.total ? p.loaded / p.total : 0,
+        loaded: p.loaded,
+        total: p.total,
+        resumedFrom: p.resumedFrom,
+      }),
+  });
+  const name = s.url.split(/[?#]/)[0]!.split("/").pop() || cached.key;
+  return { src: blobSource(await cache.file(cached.key), name), from: s.url, cached };
+}
+
+async function load(req: LoadRequest): Promise<void> {
+  const t0 = performance.now();
+  try {
+    if (llm) {
+      await llm.close();
+      llm = undefined;
+    }
+    const { src, from, cached } = await openSource(req);
+    const threads = req.threads ?? navigator.hardwareConcurrency ?? 1;
+    llm = await loadLLM(src, {
+      threads,
+      simd: req.simd,
+      onProgress: (p) =>
+        post({
+          type: "progress",
+          phase: p.phase,
+          fraction: p.fraction,
+          loaded: p.loadedBytes,
+          total: p.totalBytes,
+          tensor: p.tensor,
+        }),
+    });
+    const info: ModelInfo = {
+      name: llm.name,
+      kernels: llm.kernels?.name ?? "ts",
+      threads: (llm.kernels as { threads?: number } | undefined)?.threads ?? 1,
+      crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+      contextSize: llm.contextSize,
+      fileBytes: src.size,
+      wasmBytes: wasmBytes(llm),
+      from,
+      loadMs: performance.now() - t0,
+    };
+    post({ type: "loaded", info, cached });
+  } catch (e) {
+    post({ type: "error", error: toWire(e) });
+  }
+}
+
+async function chat(req: ChatRequest): Promise<void> {
+  if (!llm) {
+    post({ type: "error", id: req.id, error: { name: "InputError", message: "no model loaded" } });
+    return;
+  }
+  const ac = new AbortController();
+  running.set(req.id, ac);
+  const tokens: number[] = [];
+  try {
+    const prompt = llm.encodeChat(req.messages);
+    const tail = llm.tokenizer.decode(prompt.slice(-8), { special: true });
+    const startsInThinking = /<think>\s*$/.test(tail);
+    for await (const c of llm.generate(prompt, {
+      maxTokens: req.maxTokens ?? 256,
+      temperature: req.temperature ?? 0,
+      seed: req.seed,
+      signal: ac.signal,
+    })) {
+      if (c.type === "token") {
+        tokens.push(c.token);
+        post({ type: "token", id: req.id, text: c.text, token: c.token });
+      } else {
+        post({
+          type: "done",
+          id: req.id,
+          reason: c.reason,
+          promptTokens: c.promptTokens,
+          completionTokens: c.completionTokens,
+          tokens,
+          ttftMs: c.ttftMs,
+          decodeMs: c.decodeMs,
+          startsInThinking,
+          wasmBytes: wasmBytes(llm),
+        });
+      }
+    }
+  } catch (e) {
+    post({ type: "error", id: req.id, error: toWire(e) });
+  } finally {
+    running.delete(req.id);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Browser entry of a kernel pool thread (bundled to dist/web/worker.js, next to the bundle that
+ * spawns it: see host-web.ts). The same loop as Node's worker.ts, without any Node branch.
+ */
+import { runWorker } from "../kernels/wasm/worker-loop.js";
+import type { WorkerInit, WorkerReply } from "../kernels/wasm/control.js";
+
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<WorkerInit>) => void) | null;
+  postMessage(m: WorkerReply): void;
+};
+scope.onmessage = (e) => {
+  scope.onmessage = null;
+  runWorker(e.data, (m) => scope.postMessage(m));
+};
