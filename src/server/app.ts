@@ -81,6 +81,7 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
     // Node checks both timers every connectionsCheckingInterval (30 s by default): check often
     // enough that a short limit is honoured within about a quarter of itself.
     http: {
+      requestTimeout, // here too: node checks headersTimeout <= requestTimeout when the server is created
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
     },
