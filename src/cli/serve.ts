@@ -39,7 +39,7 @@ export function register(program: Command): void {
       "a client must send its headers and body within this (else 408)",
       "30000",
     )
-    .option("--keep-alive-timeout <ms>", "idle keep-alive connections close after this", "5000")
+    .option("--keep-alive-timeout <ms>", "idle keep-alive connections close after this", "72000")
     .option(
       "--drain-timeout <ms>",
       "on SIGTERM/SIGINT, running requests get this long before connections are closed",
