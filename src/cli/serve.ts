@@ -1,8 +1,9 @@
 /**
  * `edgellm serve -m <file> [--port 8080] [--host 127.0.0.1] [--api-key K] [--parallel N]
  *  [--cloud URL --cloud-model NAME] [--policy FILE]`:
- * the OpenAI-compatible server. SIGTERM/SIGINT stop accepting requests, let running ones finish,
- * then exit.
+ * the OpenAI-compatible server. SIGTERM/SIGINT stop accepting requests, let running ones finish
+ * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
+ * bounds how long a client may take to send headers and body (408 after it).
  */
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
@@ -33,7 +34,18 @@ export function register(program: Command): void {
     )
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
-    .option("--model-id <id>", "model id clients use (default: general.name)");
+    .option("--model-id <id>", "model id clients use (default: general.name)")
+    .option(
+      "--request-timeout <ms>",
+      "a client must send its headers and body within this (else 408)",
+      "30000",
+    )
+    .option("--keep-alive-timeout <ms>", "idle keep-alive connections close after this", "72000")
+    .option(
+      "--drain-timeout <ms>",
+      "on SIGTERM/SIGINT, running requests get this long before connections are closed",
+      "10000",
+    );
   addMcpOption(addCloudOptions(cmd)) // edge + cloud routing (src/router); --mcp tools (src/server/mcp.ts)
     .action(
       async (
@@ -49,8 +61,14 @@ export function register(program: Command): void {
           kernels: string;
           threads?: string;
           modelId?: string;
+          requestTimeout: string;
+          keepAliveTimeout: string;
+          drainTimeout: string;
         } & CloudOptions,
       ) => {
+        const requestTimeout = parsePositiveInt("--request-timeout", o.requestTimeout);
+        const keepAliveTimeout = parsePositiveInt("--keep-alive-timeout", o.keepAliveTimeout);
+        const drainGraceMs = parsePositiveInt("--drain-timeout", o.drainTimeout);
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535)
           throw new InputError(`--port must be 0..65535, got '${o.port}'`);
@@ -72,6 +90,9 @@ export function register(program: Command): void {
           apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY,
           modelId: o.modelId,
           maxQueue,
+          requestTimeout,
+          keepAliveTimeout,
+          drainGraceMs,
         });
         if (router) installRouter(server, router);
         const page = registerWebUI(server.app); // the chat page at / (public; src/server/web-ui.ts)

@@ -6,6 +6,7 @@
  * so GGUFs can be read piecewise and downloads resumed. Used by `edgellm serve` (registerWebUI, a
  * fastify app) and `edgellm web` (serveWebRequest on a plain node:http server, src/cli/web.ts).
  */
+import { PUBLIC } from "./auth.js";
 import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join } from "node:path";
@@ -37,7 +38,12 @@ export function resolveWebPath(
   webRoot = WEB_ROOT,
   modelsDir = MODELS_DIR,
 ): string | undefined {
-  const path = decodeURIComponent(urlPath.split("?")[0]!);
+  let path: string;
+  try {
+    path = decodeURIComponent(urlPath.split("?")[0]!);
+  } catch {
+    return undefined; // malformed percent-encoding: not one of our files
+  }
   const m = /^\/(models\/)?([\w.-]+)$/.exec(path === "/" ? "/index.html" : path);
   if (!m || m[2]!.startsWith(".")) return undefined;
   const file = join(m[1] ? modelsDir : webRoot, m[2]!);
@@ -110,7 +116,8 @@ export function serveWebRequest(
 
 /**
  * Register the chat page on a fastify app: one GET route per file in dist/web/ (plus `/` and
- * /models/<name>.gguf). Public: the auth hook only guards /v1/*. Returns the paths registered
+ * /models/<name>.gguf, the embedded models only). Public routes (config PUBLIC, see auth.ts): the page
+ * asks for the API key itself. Returns the paths registered
  * (none when dist/web/ was not built).
  */
 export function registerWebUI(app: FastifyInstance, webRoot = WEB_ROOT, modelsDir = MODELS_DIR): string[] {
@@ -118,7 +125,7 @@ export function registerWebUI(app: FastifyInstance, webRoot = WEB_ROOT, modelsDi
   const files = readdirSync(webRoot).filter((f) => !f.startsWith("."));
   const paths = ["/", ...files.map((f) => `/${f}`), "/models/:name"];
   for (const p of paths) {
-    app.get(p, (req, reply) => {
+    app.get(p, { config: PUBLIC }, (req, reply) => {
       const file = resolveWebPath(req.url, webRoot, modelsDir);
       if (!file) return reply.callNotFound();
       reply.hijack();

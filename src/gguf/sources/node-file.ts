@@ -1,6 +1,6 @@
 /** ByteSource over a Node FileHandle (Node-only; loaded lazily by byte-source.ts). */
 import { open, type FileHandle } from "node:fs/promises";
-import { readSync } from "node:fs";
+import { constants, readSync, type Stats } from "node:fs";
 import { GGUFError } from "../../errors.js";
 import type { ByteSource } from "../byte-source.js";
 
@@ -10,17 +10,24 @@ const MAX_READ = 1 << 30;
 export async function openFileSource(path: string): Promise<ByteSource> {
   let fh: FileHandle;
   try {
-    fh = await open(path, "r");
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever; it has no
+    // effect on the regular files we accept (checked on the open descriptor just below).
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw new GGUFError(`cannot open file: ${(e as Error).message}`, { file: path });
   }
-  let size: number;
+  let st: Stats;
   try {
-    size = (await fh.stat()).size;
+    st = await fh.stat();
   } catch (e) {
     await fh.close();
     throw new GGUFError(`cannot stat file: ${(e as Error).message}`, { file: path });
   }
+  if (!st.isFile()) {
+    await fh.close();
+    throw new GGUFError(`not a regular file (${fileKind(st)})`, { file: path });
+  }
+  const size = st.size;
   let closed = false;
   const check = (offset: number, length: number) => {
     if (closed) throw new GGUFError("file is closed", { file: path, offset });
@@ -62,4 +69,12 @@ export async function openFileSource(path: string): Promise<ByteSource> {
       await fh.close();
     },
   };
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a regular file";
 }
