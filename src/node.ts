@@ -10,3 +10,5 @@ export * as tools from "./tools/index.js";
 export * as router from "./router/index.js";
 export * as server from "./server/index.js";
 export { DEFAULT_MODEL_PATH, resolveModelPath } from "./cli/default-model.js";
+/** Node 20: turn relaxed SIMD on in-process before loading a model (no-op on Node >= 22). */
+export { enableRelaxedSimd } from "./platform/relaxed-simd-node.js";

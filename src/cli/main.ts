@@ -5,10 +5,9 @@
  */
 import { Command, CommanderError } from "commander";
 import { EdgeLLMError } from "../errors.js";
-import { relaunchWithRelaxedSimd } from "./relaunch.js";
+import { enableRelaxedSimd } from "../platform/relaxed-simd-node.js";
 
 export async function main(argv: string[]): Promise<number> {
-  // loaded here so that a process that only relaunches itself (relaunch.ts) stays light
   const { COMMANDS } = await import("./commands.js");
   const program = new Command();
   program
@@ -32,7 +31,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Node 20: run again with relaxed SIMD enabled (see relaunch.ts); otherwise run here.
-relaunchWithRelaxedSimd().then(async (relaunched) => {
-  if (!relaunched) process.exitCode = await main(process.argv);
+// Node 20: relaxed SIMD behind a V8 flag, switched on in-process before any kernel is compiled
+// (src/platform/relaxed-simd-node.ts); Node >= 22 has it by default.
+enableRelaxedSimd();
+main(process.argv).then((code) => {
+  process.exitCode = code;
 });
