@@ -208,7 +208,7 @@ export class PagedKVCache implements KVCache {
     this.publishLimit = Math.min(this.publishLimit, b0);
     this.published = Math.min(this.published, b0);
     for (let i = b0; i < this.table.length; i++) {
-      if (!this.pool.isShared(this.table[i])) continue;
+      if (this.pool.makePrivate(this.table[i])) continue;
       const fresh = this.pool.allocate();
       if (fresh === undefined)
         throw new InputError("KV pool exhausted while un-sharing blocks for a context shift");

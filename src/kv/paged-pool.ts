@@ -130,6 +130,20 @@ export class BlockPool {
     return this.refs[b] > 1 || this.keyOf[b] !== undefined;
   }
 
+  /**
+   * Make a held block private before its rows change: true if it now is (no other holder; its
+   * prefix key, if any, is withdrawn), false if other sequences hold it (copy it instead).
+   */
+  makePrivate(b: number): boolean {
+    if (this.refs[b] !== 1) return false;
+    const key = this.keyOf[b];
+    if (key !== undefined) {
+      this.byKey.delete(key);
+      this.keyOf[b] = undefined;
+    }
+    return true;
+  }
+
   /** Copy every layer's rows of block `src` into block `dst`. */
   copyBlock(src: number, dst: number): void {
     const B = this.shape.blockSize;
