@@ -13,7 +13,11 @@
  * target machine class (issue #3) for orientation; they are not re-measured here.
  */
 import { GGMLType, ggmlTypeName, ggmlRowBytes } from "../src/gguf/types.js";
-import { createWasmKernelSet, type SimdChoice, type WasmKernelSet } from "../src/kernels/wasm/wasm-kernel-set.js";
+import {
+  createWasmKernelSet,
+  type SimdChoice,
+  type WasmKernelSet,
+} from "../src/kernels/wasm/wasm-kernel-set.js";
 import type { PreparedWeight } from "../src/kernels/kernel-set.js";
 import { loadavg } from "node:os";
 import { quantizeRowF16 } from "../src/quant/f16.js";
@@ -29,6 +33,9 @@ const opt = (name: string) => {
 const THREADS = (opt("--threads") ?? "1,2").split(",").map(Number);
 const T = Number(opt("--tokens") ?? (quick ? 64 : 512));
 const SIMD = (opt("--simd") ?? "auto") as SimdChoice;
+/** Int8-dot kernels (relaxed build): "both" times the i16 and the dot8 kernels side by side. */
+const DOT8 = opt("--dot8") ?? "both";
+const DOT8_TYPES = new Set([GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]);
 let buildName = "";
 
 const MATVEC_TYPES = [
@@ -43,11 +50,19 @@ const MATVEC_TYPES = [
   GGMLType.Q4_K,
   GGMLType.Q5_K,
   GGMLType.Q6_K,
+  GGMLType.Q2_K,
+  GGMLType.Q3_K,
 ];
-const MATMUL_TYPES = all ? MATVEC_TYPES : [GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K];
+const MATMUL_TYPES = all
+  ? MATVEC_TYPES
+  : [GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K];
 
 /** ggml AVX2 GB/s (1 thread / 2 threads) for matvec 11008x4096, from issue #3. */
-const NATIVE: Partial<Record<string, [number, number]>> = { F32: [16.4, 23.9], Q8_0: [13.2, 21.1], Q4_0: [9.2, 17.1] };
+const NATIVE: Partial<Record<string, [number, number]>> = {
+  F32: [16.4, 23.9],
+  Q8_0: [13.2, 21.1],
+  Q4_0: [9.2, 17.1],
+};
 
 function rand(seed: number): () => number {
   let a = seed >>> 0;
@@ -67,6 +82,8 @@ const SCALES: Partial<Record<number, [number, number[]]>> = {
   [GGMLType.Q4_K]: [144, [0, 2]],
   [GGMLType.Q5_K]: [176, [0, 2]],
   [GGMLType.Q6_K]: [210, [208]],
+  [GGMLType.Q2_K]: [84, [80, 82]],
+  [GGMLType.Q3_K]: [110, [108]],
 };
 
 /** Random weight bytes with sane fp16 scales (0x1c00..0x23ff ~ 0.004..0.015) in every block. */
@@ -82,8 +99,11 @@ function weightBytes(type: GGMLType, rows: number, cols: number): Uint8Array {
     return b;
   }
   for (let i = 0; i < n; i++) b[i] = (r() * 256) | 0;
+  // ggml's Q8_0 quantizer never writes -128 (the int8-dot kernels need that, see repack.ts)
+  if (type === GGMLType.Q8_0) for (let i = 0; i < n; i++) if (b[i] === 0x80) b[i] = 0x81;
   const [bs, fields] = SCALES[type]!;
-  for (let o = 0; o < n; o += bs) for (const f of fields) (b[o + f] = 0), (b[o + f + 1] = 0x1c + ((r() * 8) | 0));
+  for (let o = 0; o < n; o += bs)
+    for (const f of fields) ((b[o + f] = 0), (b[o + f + 1] = 0x1c + ((r() * 8) | 0)));
   return b;
 }
 
@@ -124,7 +144,15 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
   // Measured before and after the matvecs; the better one is the ceiling (a shared machine
   // only ever makes a pass slower).
   const r0 = read(quick ? 3 : 15);
-  const readRow: Row = { op: "read", type: "-", shape: "128 MiB", threads, ms: r0, bytes: units * 65536, flops: 0 };
+  const readRow: Row = {
+    op: "read",
+    type: "-",
+    shape: "128 MiB",
+    threads,
+    ms: r0,
+    bytes: units * 65536,
+    flops: 0,
+  };
   rows.push(readRow);
   const first = rows.length;
 
@@ -136,7 +164,13 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
   for (let i = 0; i < C; i++) x[i] = rx() - 0.5;
   // Round-robin over types, one call each per round, so load swings on a shared machine hit
   // every type alike (ratios between types stay meaningful).
-  const roundRobin = (ws: { w: PreparedWeight; name: string; bytes: number }[], rowsN: number, reps: number, shape: string, op: string) => {
+  const roundRobin = (
+    ws: { w: PreparedWeight; name: string; bytes: number }[],
+    rowsN: number,
+    reps: number,
+    shape: string,
+    op: string,
+  ) => {
     const ts = ws.map(() => [] as number[]);
     for (const { w } of ws) ks.matvec(w, x, y.subarray(0, rowsN)); // warm-up
     for (let r = 0; r < reps; r++)
@@ -147,19 +181,37 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
       });
     ws.forEach(({ name, bytes }, i) => {
       const s = ts[i]!.sort((a, b) => a - b);
-      rows.push({ op, type: name, shape, threads, ms: [s[0]!, s[s.length >> 1]!], bytes, flops: 2 * rowsN * C, native: op === "matvec" ? NATIVE[name]?.[threads - 1] : undefined });
+      rows.push({
+        op,
+        type: name,
+        shape,
+        threads,
+        ms: [s[0]!, s[s.length >> 1]!],
+        bytes,
+        flops: 2 * rowsN * C,
+        native: op === "matvec" ? NATIVE[name.split(" ")[0]!]?.[threads - 1] : undefined,
+      });
     });
   };
-  const big = MATVEC_TYPES.map((t) => {
+  // (type, dot8) variants: on a relaxed build with --dot8 both, each dot8 type twice
+  const variants = (types: GGMLType[]) =>
+    types.flatMap((t) => {
+      if (!DOT8_TYPES.has(t) || ks.name !== "wasm-relaxed-simd") return [[t, false] as const];
+      if (DOT8 === "both") return [[t, false] as const, [t, true] as const];
+      return [[t, DOT8 === "on"] as const];
+    });
+  const label = (t: GGMLType, d: boolean) =>
+    ggmlTypeName(t) + (DOT8_TYPES.has(t) && ks.name === "wasm-relaxed-simd" ? (d ? " dot8" : " i16") : "");
+  const big = variants(MATVEC_TYPES).map(([t, d]) => {
     const bytes = weightBytes(t, R, C);
-    return { w: ks.prepareWeight(t, bytes, R, C), name: ggmlTypeName(t), bytes: bytes.length };
+    return { w: ks.prepareWeightLayout(t, bytes, R, C, d), name: label(t, d), bytes: bytes.length };
   });
   roundRobin(big, R, quick ? 5 : 30, `${R}x${C}`, "matvec");
   // Compute throughput: weights small enough to stay in the last-level cache (1024x4096).
   const RL = 1024;
-  const small = MATVEC_TYPES.map((t) => {
+  const small = variants(MATVEC_TYPES).map(([t, d]) => {
     const bytes = weightBytes(t, RL, C);
-    return { w: ks.prepareWeight(t, bytes, RL, C), name: ggmlTypeName(t), bytes: bytes.length };
+    return { w: ks.prepareWeightLayout(t, bytes, RL, C, d), name: label(t, d), bytes: bytes.length };
   });
   roundRobin(small, RL, quick ? 10 : 60, `${RL}x${C} (LLC)`, "mv-llc");
   const r1 = read(quick ? 3 : 15);
@@ -171,11 +223,19 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
   const X = ks.alloc(T * C);
   for (let i = 0; i < X.length; i++) X[i] = rx() - 0.5;
   const Y = ks.alloc(T * N);
-  for (const t of MATMUL_TYPES) {
+  for (const [t, d] of variants(MATMUL_TYPES)) {
     const bytes = weightBytes(t, N, C);
-    const w = ks.prepareWeight(t, bytes, N, C);
+    const w = ks.prepareWeightLayout(t, bytes, N, C, d);
     const ms = time(() => ks.matmul(w, X, T, Y), quick ? 1 : 5);
-    rows.push({ op: "matmul", type: ggmlTypeName(t), shape: `${T}x${C}->${N}`, threads, ms, bytes: bytes.length, flops: 2 * T * N * C });
+    rows.push({
+      op: "matmul",
+      type: label(t, d),
+      shape: `${T}x${C}->${N}`,
+      threads,
+      ms,
+      bytes: bytes.length,
+      flops: 2 * T * N * C,
+    });
   }
   await ks.dispose();
 }
@@ -184,9 +244,17 @@ const rows: Row[] = [];
 for (const t of THREADS) await benchThreads(t, rows);
 
 const f = (v: number, d = 1) => v.toFixed(d).padStart(7);
-console.log(`edgellm kernels: ${buildName}, node ${process.version}; best (median) of repeats; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
-console.log("| op     | type | shape            | thr | ms best | GB/s best (med) | GFLOP/s best (med) | /read | native GB/s |");
-console.log("|--------|------|------------------|-----|---------|-----------------|--------------------|-------|-------------|");
+console.log(
+  `edgellm kernels: ${buildName}, node ${process.version}; best (median) of repeats; load average at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}\n`,
+);
+console.log(
+  "| op     | type      | shape            | thr | ms best | GB/s best (med) | GFLOP/s best (med) | /read | native GB/s |",
+);
+console.log(
+  "|--------|-----------|------------------|-----|---------|-----------------|--------------------|-------|-------------|",
+);
 for (const r of rows) {
   const gb = (i: 0 | 1) => r.bytes / r.ms[i] / 1e6;
   const gf = (i: 0 | 1) => r.flops / r.ms[i] / 1e6;
@@ -194,5 +262,7 @@ for (const r of rows) {
   const gfs = r.flops ? `${f(gf(0))} (${gf(1).toFixed(1).padStart(6)})   ` : "        -         ";
   const ratio = r.ceiling ? (gb(0) / r.ceiling).toFixed(2).padStart(5) : "    -";
   const nat = r.native ? f(r.native).padStart(11) : "          -";
-  console.log(`| ${r.op.padEnd(6)} | ${r.type.padEnd(4)} | ${r.shape.padEnd(16)} | ${String(r.threads).padStart(3)} | ${f(r.ms[0], 2)} | ${gbs} | ${gfs} | ${ratio} | ${nat} |`);
+  console.log(
+    `| ${r.op.padEnd(6)} | ${r.type.padEnd(9)} | ${r.shape.padEnd(16)} | ${String(r.threads).padStart(3)} | ${f(r.ms[0], 2)} | ${gbs} | ${gfs} | ${ratio} | ${nat} |`,
+  );
 }

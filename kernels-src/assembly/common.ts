@@ -117,3 +117,15 @@ export function f16ToF32(h: i32): f32 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
 }
+
+/** acc + the int8 dot of x (signed) and w (0..127) per i32 lane (4 bytes each). In the relaxed
+ *  build this is `i32x4.relaxed_dot_i8x16_i7x16_add_s` (exact while w <= 127: x86 computes it
+ *  with pmaddubsw, whose i16 pair sums cannot saturate then, ARM with sdot). SIMD128: the same
+ *  integer result from two i16 pair dots (used only by tests of the dot8 layouts). */
+// @ts-ignore: decorator
+@inline export function dot8(x: v128, w: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, w, acc);
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), i16x8.extend_low_i8x16_u(w));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_u(w));
+  return i32x4.add(acc, i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7)));
+}

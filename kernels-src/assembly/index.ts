@@ -1,6 +1,9 @@
 // Entry point of the kernel module: every export here is callable from src/kernels/wasm/.
 // All pointers are byte offsets into the imported shared memory; "groups" are 4-row groups.
 export { quantize_q8_0, quantize_q8_1, quantize_q8_k, round_f16, round_bf16 } from "./quantize";
+export { quantize_q8_0_i8, quantize_q8_0_abs, quantize_q8_k_i8 } from "./quantize";
+export { matvec_q8_0_r, matmul_q8_0_r, matvec_q4_0_r, matmul_q4_0_r, matvec_q4_k_r, matmul_q4_k_r } from "./dot8";
+export { matvec_q5_k_r, matmul_q5_k_r, matvec_q6_k_r, matmul_q6_k_r, probe_dot8 } from "./dot8";
 export { matvec_f32, matmul_f32 } from "./f32";
 export { matvec_f16, matmul_f16, matvec_bf16, matmul_bf16 } from "./f16";
 export { matvec_q8_0, matmul_q8_0 } from "./q8_0";
@@ -12,3 +15,4 @@ export { silu_mul, add_f32, rms_norm, attention_f32 } from "./ops";
 export { attention_paged } from "./attention";
 export { attention_paged_q } from "./attention_q";
 export { read_sum } from "./bench";
+export { matvec_k16, matmul_k16 } from "./k16";

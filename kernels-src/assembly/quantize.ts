@@ -110,3 +110,75 @@ export function round_bf16(x: usize, n: i32, out: usize): void {
     store<u32>(out + o, h << 16);
   }
 }
+
+/** quantize_q8_0's quants as int8 for the int8-dot kernels (dot8.ts): xq i8[nTok][nb*32]
+ *  (Q4_0 weights); xd and xs as quantize_q8_0. */
+export function quantize_q8_0_i8(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  q8_0i8(x, nb, xq, xd, xs, t0, t1, false);
+}
+
+/** quantize_q8_0 for Q8_0 weights on the int8-dot kernels: per block 64 bytes, |q| (0..127, the
+ *  7-bit operand) then the sign mask (0 or -1 per quant, applied to the weights); xd as
+ *  quantize_q8_0, xs as there (unused by Q8_0). */
+export function quantize_q8_0_abs(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  q8_0i8(x, nb, xq, xd, xs, t0, t1, true);
+}
+
+// @ts-ignore: decorator
+@inline function q8_0i8(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32, signMask: bool): void {
+  for (let b = nb * t0; b < nb * t1; b++) {
+    const px = x + (<usize>b << 7);
+    let amax: f32 = 0;
+    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
+    const d: f32 = amax / 127;
+    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    let sum = 0;
+    for (let i = 0; i < 32; i++) {
+      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
+      if (signMask) {
+        const pq = xq + (<usize>b << 6) + <usize>i;
+        store<i8>(pq, <i8>(q < 0 ? -q : q));
+        store<i8>(pq, <i8>(q < 0 ? -1 : 0), 32);
+      } else store<i8>(xq + (<usize>b << 5) + <usize>i, <i8>q);
+      sum += q;
+    }
+    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
+    store<i32>(xs + (<usize>b << 2), sum);
+  }
+}
+
+/** quantize_q8_k with int8 quants (xq i8[nTok][nsb*256]) for the int8-dot K-quant kernels. */
+export function quantize_q8_k_i8(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  for (let b = nsb * t0; b < nsb * t1; b++) {
+    const px = x + (<usize>b << 10);
+    let amax: f32 = 0;
+    let vmax: f32 = 0;
+    for (let i = 0; i < 256; i++) {
+      const v = load<f32>(px + (<usize>i << 2));
+      if (abs<f32>(v) > amax) {
+        amax = abs<f32>(v);
+        vmax = v;
+      }
+    }
+    const pq = xq + (<usize>b << 8);
+    const ps = xs + (<usize>b << 6);
+    if (amax == 0) {
+      store<f32>(xd + (<usize>b << 2), 0);
+      memory.fill(pq, 0, 256);
+      memory.fill(ps, 0, 64);
+      continue;
+    }
+    const iscale: f32 = <f32>-127 / vmax;
+    for (let j = 0; j < 16; j++) {
+      let sum = 0;
+      for (let i = 0; i < 16; i++) {
+        const k = (j << 4) + i;
+        const q = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(px + (<usize>k << 2))));
+        store<i8>(pq + <usize>k, <i8>q);
+        sum += q;
+      }
+      store<i32>(ps + (<usize>j << 2), sum);
+    }
+    store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
+  }
+}

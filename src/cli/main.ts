@@ -5,9 +5,11 @@
  */
 import { Command, CommanderError } from "commander";
 import { EdgeLLMError } from "../errors.js";
-import { COMMANDS } from "./commands.js";
+import { relaunchWithRelaxedSimd } from "./relaunch.js";
 
 export async function main(argv: string[]): Promise<number> {
+  // loaded here so that a process that only relaunches itself (relaunch.ts) stays light
+  const { COMMANDS } = await import("./commands.js");
   const program = new Command();
   program
     .name("edgellm")
@@ -30,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
+// Node 20: run again with relaxed SIMD enabled (see relaunch.ts); otherwise run here.
+relaunchWithRelaxedSimd().then(async (relaunched) => {
+  if (!relaunched) process.exitCode = await main(process.argv);
 });

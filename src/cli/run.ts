@@ -10,7 +10,13 @@ import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 import { resolveModelPath } from "./default-model.js";
 import { loadLLM } from "../engine/llm.js";
-import { addReasoningOptions, runReasoningCli, wantsReasoning, type ReasoningCliOptions } from "../reasoning/cli-options.js";
+import { kernelsLabel } from "../kernels/kernel-set.js";
+import {
+  addReasoningOptions,
+  runReasoningCli,
+  wantsReasoning,
+  type ReasoningCliOptions,
+} from "../reasoning/cli-options.js";
 
 function argmax(x: Float32Array): number {
   let b = 0;
@@ -36,22 +42,29 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .action(
-      async (message: string | undefined, given: {
-        model?: string;
-        prompt?: string;
-        tokens?: string;
-        nPredict?: string;
-        temp: string;
-        kv: string;
-        ignoreEos?: boolean;
-        kernels: string;
-        threads?: string;
-      } & ReasoningCliOptions) => {
+      async (
+        message: string | undefined,
+        given: {
+          model?: string;
+          prompt?: string;
+          tokens?: string;
+          nPredict?: string;
+          temp: string;
+          kv: string;
+          ignoreEos?: boolean;
+          kernels: string;
+          threads?: string;
+        } & ReasoningCliOptions,
+      ) => {
         const opts = { ...given, model: resolveModelPath(given.model) };
         if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
           throw new InputError("give either a chat message or -p/--tokens, not both");
         if (wantsReasoning(opts))
-          return runReasoningCli({ ...opts, prompt: opts.prompt ?? message, nPredict: opts.nPredict ?? "512" });
+          return runReasoningCli({
+            ...opts,
+            prompt: opts.prompt ?? message,
+            nPredict: opts.nPredict ?? "512",
+          });
         if (message !== undefined) return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" });
         if (Number(opts.temp) !== 0)
           throw new InputError(`--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`);
@@ -87,7 +100,7 @@ export function register(program: Command): void {
           process.stderr.write(
             `load ${loadMs.toFixed(0)} ms | prefill ${ids.length} tok in ${tPrefill.toFixed(0)} ms (${((ids.length * 1000) / tPrefill).toFixed(2)} tok/s)` +
               ` | decode ${out.length} tok in ${tDecode.toFixed(0)} ms (${((nDecode * 1000) / Math.max(tDecode, 1e-3)).toFixed(2)} tok/s)` +
-              ` | KV ${cache.bytesPerToken()} B/token | kernels ${ks ? `${ks.name} x${ks.threads}` : "ts"}\n`,
+              ` | KV ${cache.bytesPerToken()} B/token | kernels: ${kernelsLabel(ks)}\n`,
           );
         } finally {
           await ks?.dispose();
@@ -123,7 +136,7 @@ async function chatTurn(
     process.stdout.write("\n");
     const tps = n > 1 ? ((n - 1) * 1000) / (t2 - tFirst) : 0;
     process.stderr.write(
-      `${llm.name}: load ${loadMs.toFixed(0)} ms | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s\n`,
+      `${llm.name}: load ${loadMs.toFixed(0)} ms | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | kernels: ${kernelsLabel(llm.kernels)}\n`,
     );
   } finally {
     await llm.close();

@@ -144,3 +144,9 @@ export interface KernelSet {
   /** Stops worker threads; the set must not be used afterwards. */
   dispose(): Promise<void>;
 }
+
+/** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */
+export function kernelsLabel(ks: KernelSet | undefined): string {
+  if (!ks || !ks.name.startsWith("wasm")) return "ts (reference)";
+  return `${ks.name === "wasm-relaxed-simd" ? "relaxed SIMD" : "SIMD128"} x${ks.threads}`;
+}

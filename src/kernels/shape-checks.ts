@@ -9,7 +9,9 @@ export function checkWeightArgs(type: GGMLType, data: Uint8Array, rows: number, 
   }
   const bs = ggmlTypeTraits(type).blockSize;
   if (cols % bs !== 0) {
-    throw new KernelError(`${ggmlTypeName(type)} row length ${cols} is not a multiple of its block size ${bs}`);
+    throw new KernelError(
+      `${ggmlTypeName(type)} row length ${cols} is not a multiple of its block size ${bs}`,
+    );
   }
   const rowBytes = ggmlRowBytes(type, cols);
   if (data.length < rowBytes * rows) {

@@ -39,6 +39,8 @@ const SCALE_FIELDS: ReadonlyMap<GGMLType, { blockBytes: number; fields: number[]
   [GGMLType.Q4_K, { blockBytes: 144, fields: [0, 2] }],
   [GGMLType.Q5_K, { blockBytes: 176, fields: [0, 2] }],
   [GGMLType.Q6_K, { blockBytes: 210, fields: [208] }],
+  [GGMLType.Q2_K, { blockBytes: 84, fields: [80, 82] }],
+  [GGMLType.Q3_K, { blockBytes: 110, fields: [108] }],
 ]);
 
 /** A random weight matrix of `type` in ggml layout: random quants, scales in [0.002, 0.02). */

@@ -14,7 +14,8 @@ const ks = new RefKernelSet();
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(a.length, b.length, what);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
 }
 
 test("rmsNorm matches the f64 formula, 3 rows of 37", () => {
@@ -40,19 +41,38 @@ test("softmax rows sum to 1 and match exp ratios; siluMul and add", () => {
     const row = [...orig.subarray(r * 19, r * 19 + 19)];
     const m = Math.max(...row);
     const z = row.reduce((s, v) => s + Math.exp(v - m), 0);
-    close(x.subarray(r * 19, r * 19 + 19), row.map((v) => Math.exp(v - m) / z), 1e-6, "softmax");
+    close(
+      x.subarray(r * 19, r * 19 + 19),
+      row.map((v) => Math.exp(v - m) / z),
+      1e-6,
+      "softmax",
+    );
   }
   const g = randomF32(50, 4, 8);
   const u = randomF32(50, 5);
   const o = new Float32Array(50);
   ks.siluMul(g, u, o, 50);
-  close(o, [...g].map((v, i) => (v / (1 + Math.exp(-v))) * u[i]!), 1e-6, "siluMul");
+  close(
+    o,
+    [...g].map((v, i) => (v / (1 + Math.exp(-v))) * u[i]!),
+    1e-6,
+    "siluMul",
+  );
   ks.add(g, u, o, 50);
-  close(o, [...g].map((v, i) => v + u[i]!), 1e-7, "add");
+  close(
+    o,
+    [...g].map((v, i) => v + u[i]!),
+    1e-7,
+    "add",
+  );
 });
 
 test("rope (normal) matches exact rotation; NeoX equals normal under the pair permutation", () => {
-  const nTok = 3, nH = 2, hd = 16, pos0 = 5, theta = 10000;
+  const nTok = 3,
+    nH = 2,
+    hd = 16,
+    pos0 = 5,
+    theta = 10000;
   const x = randomF32(nTok * nH * hd, 6);
   const a = Float32Array.from(x);
   ks.rope(a, nTok, nH, hd, pos0, { theta, neox: false });
@@ -62,7 +82,8 @@ test("rope (normal) matches exact rotation; NeoX equals normal under the pair pe
       for (let i = 0; i < hd / 2; i++) {
         const ang = (pos0 + t) * Math.pow(theta, (-2 * i) / hd);
         const b = (t * nH + h) * hd;
-        const x0 = x[b + 2 * i]!, x1 = x[b + 2 * i + 1]!;
+        const x0 = x[b + 2 * i]!,
+          x1 = x[b + 2 * i + 1]!;
         exp[b + 2 * i] = x0 * Math.cos(ang) - x1 * Math.sin(ang);
         exp[b + 2 * i + 1] = x0 * Math.sin(ang) + x1 * Math.cos(ang);
       }
@@ -72,8 +93,8 @@ test("rope (normal) matches exact rotation; NeoX equals normal under the pair pe
     const d = new Float32Array(src.length);
     for (let b = 0; b < src.length; b += hd)
       for (let i = 0; i < hd / 2; i++) {
-        if (toNeox) (d[b + i] = src[b + 2 * i]!), (d[b + i + hd / 2] = src[b + 2 * i + 1]!);
-        else (d[b + 2 * i] = src[b + i]!), (d[b + 2 * i + 1] = src[b + i + hd / 2]!);
+        if (toNeox) ((d[b + i] = src[b + 2 * i]!), (d[b + i + hd / 2] = src[b + 2 * i + 1]!));
+        else ((d[b + 2 * i] = src[b + i]!), (d[b + 2 * i + 1] = src[b + i + hd / 2]!));
       }
     return d;
   };
@@ -83,11 +104,15 @@ test("rope (normal) matches exact rotation; NeoX equals normal under the pair pe
   // Partial rotation leaves the tail untouched.
   const p = Float32Array.from(x);
   ks.rope(p, nTok, nH, hd, pos0, { theta, neox: false, nRot: 8 });
-  for (let b = 0; b < p.length; b += hd) assert.deepEqual(p.subarray(b + 8, b + hd), x.subarray(b + 8, b + hd));
+  for (let b = 0; b < p.length; b += hd)
+    assert.deepEqual(p.subarray(b + 8, b + hd), x.subarray(b + 8, b + hd));
 });
 
 test("attention: causal prefill equals per-token decode; GQA groups; single entry returns v", () => {
-  const nKV = 7, nH = 4, nHKV = 2, hd = 8;
+  const nKV = 7,
+    nH = 4,
+    nHKV = 2,
+    hd = 8;
   const q = randomF32(nKV * nH * hd, 7);
   const k = randomF32(nKV * nHKV * hd, 8);
   const v = randomF32(nKV * nHKV * hd, 9);
@@ -96,11 +121,28 @@ test("attention: causal prefill equals per-token decode; GQA groups; single entr
   for (let t = 0; t < nKV; t++) {
     const o1 = new Float32Array(nH * hd);
     const n = t + 1;
-    ks.attention(q.subarray(t * nH * hd), k.subarray(0, n * nHKV * hd), v.subarray(0, n * nHKV * hd), o1, 1, n, nH, nHKV, hd, t);
+    ks.attention(
+      q.subarray(t * nH * hd),
+      k.subarray(0, n * nHKV * hd),
+      v.subarray(0, n * nHKV * hd),
+      o1,
+      1,
+      n,
+      nH,
+      nHKV,
+      hd,
+      t,
+    );
     close(out.subarray(t * nH * hd, (t + 1) * nH * hd), o1, 1e-6, `token ${t}`);
   }
   // Token 0 sees only cache entry 0: every head returns its KV head's v[0].
-  for (let h = 0; h < nH; h++) close(out.subarray(h * hd, (h + 1) * hd), v.subarray((h >> 1) * hd, ((h >> 1) + 1) * hd), 1e-6, `head ${h}`);
+  for (let h = 0; h < nH; h++)
+    close(
+      out.subarray(h * hd, (h + 1) * hd),
+      v.subarray((h >> 1) * hd, ((h >> 1) + 1) * hd),
+      1e-6,
+      `head ${h}`,
+    );
   assert.throws(() => ks.attention(q, k, v, out, 1, nKV, 3, 2, hd, 0), { name: "KernelError" });
   assert.throws(() => ks.attention(q, k, v, out, 2, nKV, nH, nHKV, hd, nKV - 1), { name: "KernelError" });
 });

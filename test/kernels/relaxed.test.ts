@@ -1,7 +1,8 @@
 /**
  * The relaxed-SIMD build (kernels-relaxed.wasm: fused multiply-add in every matvec/matmul) passes
  * the same checks as the SIMD128 build: matvec.test.ts rerun in a child Node with relaxed SIMD
- * enabled (Node 20 needs --experimental-wasm-relaxed-simd) and EDGELLM_SIMD=relaxed, which makes
+ * enabled (Node 20 needs --experimental-wasm-relaxed-simd, and --no-liftoff: its baseline
+ * compiler gets relaxed_dot wrong, which the self-check catches) and EDGELLM_SIMD=relaxed, which makes
  * createWasmKernelSet fail rather than fall back. Also: without engine support, "relaxed" is a
  * typed error and "auto" falls back to SIMD128.
  */
@@ -21,7 +22,7 @@ test("matvec/matmul tests pass on the relaxed-SIMD kernels", async () => {
   delete env.NODE_TEST_CONTEXT;
   const { stdout } = await run(
     process.execPath,
-    ["--experimental-wasm-relaxed-simd", "--test", "--test-reporter=tap", MATVEC],
+    ["--experimental-wasm-relaxed-simd", "--no-liftoff", "--test", "--test-reporter=tap", MATVEC],
     { env, maxBuffer: 16 << 20 },
   ).catch((e: { stdout: string; stderr: string }) => {
     assert.fail(`child test run failed:\n${e.stdout.slice(-4000)}\n${e.stderr.slice(-2000)}`);

@@ -51,7 +51,10 @@ for (const n of [1, 7, 4096, 70001]) {
 }
 
 test("rmsNorm: 1 row of 4097, 40 rows of 2048 (threaded), in and out of WASM memory", () => {
-  for (const [n, rows] of [[4097, 1], [2048, 40]] as const) {
+  for (const [n, rows] of [
+    [4097, 1],
+    [2048, 40],
+  ] as const) {
     const x = randomF32(n * rows, n, 3);
     const w = randomF32(n, n + 5);
     const r = new Float32Array(n * rows);

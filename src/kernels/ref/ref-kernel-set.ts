@@ -31,7 +31,8 @@ export class RefKernelSet extends TsOps implements KernelSet {
   }
 
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
-    if (!this.supports(type)) throw new KernelError(`ref kernels do not support ${ggmlTypeName(type)} weights`);
+    if (!this.supports(type))
+      throw new KernelError(`ref kernels do not support ${ggmlTypeName(type)} weights`);
     const rowBytes = checkWeightArgs(type, data, rows, cols);
     const copy = data.slice(0, rowBytes * rows);
     const w: RefWeight = { type, rows, cols, bytes: copy.length, data: copy, rowBytes };
@@ -45,7 +46,8 @@ export class RefKernelSet extends TsOps implements KernelSet {
   /** Y[t][r] = dot(W[r], quantize(X[t])) with ggml's block dot. */
   matmul(pw: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void {
     const w = pw as RefWeight;
-    if (!Number.isInteger(nTokens) || nTokens < 1) throw new KernelError(`nTokens must be a positive integer, got ${nTokens}`);
+    if (!Number.isInteger(nTokens) || nTokens < 1)
+      throw new KernelError(`nTokens must be a positive integer, got ${nTokens}`);
     checkVec("X", X, nTokens * w.cols);
     checkVec("Y", Y, nTokens * w.rows);
     const f = quantFormat(w.type)!;
@@ -59,7 +61,8 @@ export class RefKernelSet extends TsOps implements KernelSet {
 
   dequantizeRow(pw: PreparedWeight, row: number, out: Float32Array): void {
     const w = pw as RefWeight;
-    if (!Number.isInteger(row) || row < 0 || row >= w.rows) throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
+    if (!Number.isInteger(row) || row < 0 || row >= w.rows)
+      throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
     checkVec("out", out, w.cols);
     dequantizeInto(w.type, w.data, row * w.rowBytes, out, 0, w.cols);
   }

@@ -8,7 +8,10 @@
 /** ggml get_scale_min_k4: the j-th 6-bit scale and min of a Q4_K/Q5_K block. */
 export function scaleMinK4(b: Uint8Array, o: number, j: number): [number, number] {
   if (j < 4) return [b[o + j]! & 63, b[o + j + 4]! & 63];
-  return [(b[o + j + 4]! & 0xf) | ((b[o + j - 4]! >> 6) << 4), (b[o + j + 4]! >> 4) | ((b[o + j]! >> 6) << 4)];
+  return [
+    (b[o + j + 4]! & 0xf) | ((b[o + j - 4]! >> 6) << 4),
+    (b[o + j + 4]! >> 4) | ((b[o + j]! >> 6) << 4),
+  ];
 }
 
 /** Unsigned 4-bit quants (0..15) of the Q4_K block at o, in element order. */

@@ -13,7 +13,13 @@ export function packed16Bytes(rows: number, cols: number): number {
 }
 
 /** src: ggml row-major 16-bit values (rowBytes per row); dst: zeroed, packed16Bytes long. */
-export function repack16(src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
+export function repack16(
+  src: Uint8Array,
+  rows: number,
+  cols: number,
+  rowBytes: number,
+  dst: Uint8Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const base = (r >> 2) * cols * 8 + 2 * (r & 3);
     const s = r * rowBytes;

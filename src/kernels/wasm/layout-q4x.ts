@@ -19,13 +19,23 @@ const fr = Math.fround;
 
 /** Per type: file block bytes, offsets of m / qh / qs in it (-1: absent), and the packed layout
  *  (group-block bytes, offset of the nibbles). */
-export const Q4X = new Map<GGMLType, { fb: number; m: number; qh: number; qs: number; gb: number; nib: number }>([
+export const Q4X = new Map<
+  GGMLType,
+  { fb: number; m: number; qh: number; qs: number; gb: number; nib: number }
+>([
   [GGMLType.Q4_1, { fb: 20, m: 2, qh: -1, qs: 4, gb: 80, nib: 16 }],
   [GGMLType.Q5_0, { fb: 22, m: -1, qh: 2, qs: 6, gb: 88, nib: 8 }],
   [GGMLType.Q5_1, { fb: 24, m: 2, qh: 4, qs: 8, gb: 96, nib: 16 }],
 ]);
 
-export function repackQ4x(type: GGMLType, src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
+export function repackQ4x(
+  type: GGMLType,
+  src: Uint8Array,
+  rows: number,
+  cols: number,
+  rowBytes: number,
+  dst: Uint8Array,
+): void {
   const L = Q4X.get(type)!;
   const nb = cols / 32;
   for (let r = 0; r < rows; r++) {
@@ -39,7 +49,14 @@ export function repackQ4x(type: GGMLType, src: Uint8Array, rows: number, cols: n
         dst[o + 8 + 2 * ri] = src[s + L.m]!;
         dst[o + 8 + 2 * ri + 1] = src[s + L.m + 1]!;
       }
-      const qh = L.qh >= 0 ? (src[s + L.qh]! | (src[s + L.qh + 1]! << 8) | (src[s + L.qh + 2]! << 16) | (src[s + L.qh + 3]! << 24)) >>> 0 : 0;
+      const qh =
+        L.qh >= 0
+          ? (src[s + L.qh]! |
+              (src[s + L.qh + 1]! << 8) |
+              (src[s + L.qh + 2]! << 16) |
+              (src[s + L.qh + 3]! << 24)) >>>
+            0
+          : 0;
       for (let c = 0; c < 16; c++) {
         const m = c >> 2;
         const p = pos(ri, c & 3);
@@ -82,7 +99,14 @@ export function unpackQ4x(type: GGMLType, p: Uint8Array, cols: number, row: numb
 
 /** Q5_K: the Q4_K layout (592 B per group and super-block, i16-lane byte order) plus 128 B of
  *  fifth bits at the same byte positions. */
-export function repackQ5K(src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
+export function repackQ5K(
+  src: Uint8Array,
+  rows: number,
+  cols: number,
+  rowBytes: number,
+  dst: Uint8Array,
+  P: (ri: number, c: number) => number = pos16,
+): void {
   const nb = cols / 256;
   for (let r = 0; r < rows; r++) {
     const ri = r & 3;
@@ -101,17 +125,24 @@ export function repackQ5K(src: Uint8Array, rows: number, cols: number, rowBytes:
       for (let k = 0; k < 4; k++)
         for (let l = 0; l < 32; l++) {
           const m = l >> 2;
-          const p = pos16(ri, l & 3);
+          const p = P(ri, l & 3);
           dst[o + 80 + 128 * k + 16 * m + p] = src[s + 48 + 32 * k + l]!;
           const h = src[s + 16 + l]!;
           const hp = o + 592 + 32 * k + 16 * (m >> 2) + p;
-          dst[hp] = dst[hp]! | (((h >> (2 * k)) & 1) << (m & 3)) | (((h >> (2 * k + 1)) & 1) << ((m & 3) + 4));
+          dst[hp] =
+            dst[hp]! | (((h >> (2 * k)) & 1) << (m & 3)) | (((h >> (2 * k + 1)) & 1) << ((m & 3) + 4));
         }
     }
   }
 }
 
-export function unpackQ5K(p: Uint8Array, cols: number, row: number, out: Float32Array): void {
+export function unpackQ5K(
+  p: Uint8Array,
+  cols: number,
+  row: number,
+  out: Float32Array,
+  P: (ri: number, c: number) => number = pos16,
+): void {
   const nb = cols / 256;
   const ri = row & 3;
   const h16 = (o: number) => fp16ToFp32(p[o]! | (p[o + 1]! << 8));
@@ -126,7 +157,7 @@ export function unpackQ5K(p: Uint8Array, cols: number, row: number, out: Float32
       const m2 = fr(dmin * p[o + 48 + 4 * (2 * k + 1) + ri]!);
       for (let l = 0; l < 32; l++) {
         const m = l >> 2;
-        const ps = pos16(ri, l & 3);
+        const ps = P(ri, l & 3);
         const v = p[o + 80 + 128 * k + 16 * m + ps]!;
         const h = p[o + 592 + 32 * k + 16 * (m >> 2) + ps]!;
         const q0 = (v & 15) | (((h >> (m & 3)) & 1) << 4);

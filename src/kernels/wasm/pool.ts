@@ -58,7 +58,8 @@ export class ThreadPool {
     mainFns: KernelFn[],
     spawn: SpawnWorker | undefined,
   ): Promise<ThreadPool> {
-    if (!Number.isInteger(threads) || threads < 1) throw new KernelError(`thread count must be >= 1, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new KernelError(`thread count must be >= 1, got ${threads}`);
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const workers: WorkerHandle[] = [];
     if (threads > 1) {

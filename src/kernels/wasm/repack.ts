@@ -13,6 +13,7 @@ import { KernelError } from "../../errors.js";
 import { q4kQuants, q6kQuants, scaleMinK4 } from "./kquant-fields.js";
 import { repack16 } from "./layout-16bit.js";
 import { repackQ4x, repackQ5K } from "./layout-q4x.js";
+import { K16_BYTES, repackK16 } from "./layout-k16.js";
 
 /** Bytes per (4-row group x block) in the repacked layout, and the block width. */
 export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: number }> = new Map([
@@ -27,6 +28,8 @@ export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: num
   [GGMLType.Q4_0, { block: 32, groupBlockBytes: 72 }],
   [GGMLType.Q4_K, { block: 256, groupBlockBytes: 592 }],
   [GGMLType.Q6_K, { block: 256, groupBlockBytes: 1096 }],
+  [GGMLType.Q2_K, { block: 256, groupBlockBytes: K16_BYTES }],
+  [GGMLType.Q3_K, { block: 256, groupBlockBytes: K16_BYTES }],
 ]);
 
 export function packedBytes(type: GGMLType, rows: number, cols: number): number {
@@ -46,11 +49,52 @@ export function pos16(ri: number, c: number): number {
   return 4 * ri + 2 * (c & 1) + (c >> 1);
 }
 
+/** Byte position of column c (0..3) of group row ri in the int8-dot layouts (relaxed build,
+ *  kernels-src/assembly/dot8.ts): each row's 4 columns contiguous, so one i32 lane = one row
+ *  for i32x4.relaxed_dot_i8x16_i7x16_add_s against 4 splatted activation bytes. */
+export function pos8(ri: number, c: number): number {
+  return 4 * ri + c;
+}
+
+/** Types with an int8-dot layout (dot8: same sizes as their i16 layouts, other byte order; Q6_K
+ *  stores q unsigned 0..63 instead of q-32). */
+export const DOT8_TYPES: ReadonlySet<GGMLType> = new Set([
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+]);
+
+/** Whether Q8_0 weights can use the int8-dot layout: the kernel multiplies -w when the
+ *  activation is negative, which overflows int8 for w = -128 (ggml's quantizer never writes it,
+ *  arbitrary files may). */
+export function q8_0Dot8Ok(src: Uint8Array, rows: number, cols: number, rowBytes: number): boolean {
+  const nb = cols / 32;
+  for (let r = 0; r < rows; r++)
+    for (let b = 0; b < nb; b++) {
+      const s = r * rowBytes + b * 34 + 2;
+      for (let c = 0; c < 32; c++) if (src[s + c] === 0x80) return false;
+    }
+  return true;
+}
+
 /**
  * Writes the packed form of `src` (ggml layout, rows x cols) into dst (zeroed, packedBytes long).
+ * dot8: the int8-dot byte order (types in DOT8_TYPES only).
  */
-export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
+export function repack(
+  type: GGMLType,
+  src: Uint8Array,
+  rows: number,
+  cols: number,
+  rowBytes: number,
+  dst: Uint8Array,
+  dot8 = false,
+): void {
   const groups = Math.ceil(rows / 4);
+  const P = dot8 ? pos8 : pos;
+  const P16 = dot8 ? pos8 : pos16;
   switch (type) {
     case GGMLType.F16:
     case GGMLType.BF16:
@@ -60,7 +104,10 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
     case GGMLType.Q5_1:
       return repackQ4x(type, src, rows, cols, rowBytes, dst);
     case GGMLType.Q5_K:
-      return repackQ5K(src, rows, cols, rowBytes, dst);
+      return repackQ5K(src, rows, cols, rowBytes, dst, P16);
+    case GGMLType.Q2_K:
+    case GGMLType.Q3_K:
+      return repackK16(type, src, rows, cols, rowBytes, dst);
     case GGMLType.F32: {
       const s = new Float32Array(src.buffer, src.byteOffset, rows * cols);
       const d = new Float32Array(dst.buffer, dst.byteOffset, groups * cols * 4);
@@ -79,7 +126,7 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
           const s = r * rowBytes + b * 34;
           dst[o + 2 * ri] = src[s]!;
           dst[o + 2 * ri + 1] = src[s + 1]!;
-          for (let c = 0; c < 32; c++) dst[o + 8 + 16 * (c >> 2) + pos(ri, c & 3)] = src[s + 2 + c]!;
+          for (let c = 0; c < 32; c++) dst[o + 8 + 16 * (c >> 2) + P(ri, c & 3)] = src[s + 2 + c]!;
         }
       }
       return;
@@ -94,7 +141,7 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
           dst[o + 2 * ri] = src[s]!;
           dst[o + 2 * ri + 1] = src[s + 1]!;
           // byte i of the file block holds elements i (lo) and i+16 (hi): exactly the packed pair.
-          for (let c = 0; c < 16; c++) dst[o + 8 + 16 * (c >> 2) + pos16(ri, c & 3)] = src[s + 2 + c]!;
+          for (let c = 0; c < 16; c++) dst[o + 8 + 16 * (c >> 2) + P16(ri, c & 3)] = src[s + 2 + c]!;
         }
       }
       return;
@@ -119,7 +166,8 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
           q4kQuants(src, s, q);
           for (let k = 0; k < 4; k++)
             for (let c = 0; c < 32; c++) {
-              dst[o + 80 + 128 * k + 16 * (c >> 2) + pos16(ri, c & 3)] = q[64 * k + c]! | (q[64 * k + 32 + c]! << 4);
+              dst[o + 80 + 128 * k + 16 * (c >> 2) + P16(ri, c & 3)] =
+                q[64 * k + c]! | (q[64 * k + 32 + c]! << 4);
             }
         }
       }
@@ -137,7 +185,8 @@ export function repack(type: GGMLType, src: Uint8Array, rows: number, cols: numb
           dst[o + 2 * ri + 1] = src[s + 209]!;
           for (let j = 0; j < 16; j++) dst[o + 8 + 4 * j + ri] = src[s + 192 + j]!;
           q6kQuants(src, s, q);
-          for (let c = 0; c < 256; c++) dst[o + 72 + 16 * (c >> 2) + pos(ri, c & 3)] = (q[c]! - 32) & 0xff;
+          for (let c = 0; c < 256; c++)
+            dst[o + 72 + 16 * (c >> 2) + P(ri, c & 3)] = dot8 ? q[c]! : (q[c]! - 32) & 0xff;
         }
       }
       return;

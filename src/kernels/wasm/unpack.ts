@@ -5,13 +5,25 @@
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { fp16ToF32 } from "../ref/fp16.js";
-import { pos, pos16 } from "./repack.js";
+import { pos, pos16, pos8 } from "./repack.js";
 import { unpack16 } from "./layout-16bit.js";
 import { unpackQ4x, unpackQ5K } from "./layout-q4x.js";
+import { unpackK16 } from "./layout-k16.js";
 
 const fr = Math.fround;
 
-export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: number, row: number, out: Float32Array): void {
+/** dot8: p is in the int8-dot layout (repack(..., dot8 = true)). */
+export function unpackRow(
+  type: GGMLType,
+  p: Uint8Array,
+  rows: number,
+  cols: number,
+  row: number,
+  out: Float32Array,
+  dot8 = false,
+): void {
+  const P = dot8 ? pos8 : pos;
+  const P16 = dot8 ? pos8 : pos16;
   const g = row >> 2;
   const ri = row & 3;
   const h16 = (o: number) => fp16ToF32(p[o]! | (p[o + 1]! << 8));
@@ -25,7 +37,10 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
     case GGMLType.Q5_1:
       return unpackQ4x(type, p, cols, row, out);
     case GGMLType.Q5_K:
-      return unpackQ5K(p, cols, row, out);
+      return unpackQ5K(p, cols, row, out, P16);
+    case GGMLType.Q2_K:
+    case GGMLType.Q3_K:
+      return unpackK16(type, p, cols, row, out);
     case GGMLType.F32: {
       const f = new Float32Array(p.buffer, p.byteOffset, Math.ceil(rows / 4) * cols * 4);
       for (let c = 0; c < cols; c++) out[c] = f[(g * cols + c) * 4 + ri]!;
@@ -36,7 +51,7 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
       for (let b = 0; b < nb; b++) {
         const o = (g * nb + b) * 136;
         const d = h16(o + 2 * ri);
-        for (let c = 0; c < 32; c++) out[b * 32 + c] = d * i8(o + 8 + 16 * (c >> 2) + pos(ri, c & 3));
+        for (let c = 0; c < 32; c++) out[b * 32 + c] = d * i8(o + 8 + 16 * (c >> 2) + P(ri, c & 3));
       }
       return;
     }
@@ -46,7 +61,7 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
         const o = (g * nb + b) * 72;
         const d = h16(o + 2 * ri);
         for (let c = 0; c < 16; c++) {
-          const v = p[o + 8 + 16 * (c >> 2) + pos16(ri, c & 3)]!;
+          const v = p[o + 8 + 16 * (c >> 2) + P16(ri, c & 3)]!;
           out[b * 32 + c] = d * ((v & 15) - 8);
           out[b * 32 + c + 16] = d * ((v >> 4) - 8);
         }
@@ -65,7 +80,7 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
           const d2 = fr(d * p[o + 16 + 4 * (2 * k + 1) + ri]!);
           const m2 = fr(dmin * p[o + 48 + 4 * (2 * k + 1) + ri]!);
           for (let c = 0; c < 32; c++) {
-            const v = p[o + 80 + 128 * k + 16 * (c >> 2) + pos16(ri, c & 3)]!;
+            const v = p[o + 80 + 128 * k + 16 * (c >> 2) + P16(ri, c & 3)]!;
             out[b * 256 + 64 * k + c] = fr(d1 * (v & 15)) - m1;
             out[b * 256 + 64 * k + 32 + c] = fr(d2 * (v >> 4)) - m2;
           }
@@ -79,7 +94,9 @@ export function unpackRow(type: GGMLType, p: Uint8Array, rows: number, cols: num
         const o = (g * nb + b) * 1096;
         const d = h16(o + 2 * ri);
         for (let c = 0; c < 256; c++) {
-          const q = i8(o + 72 + 16 * (c >> 2) + pos(ri, c & 3));
+          const q = dot8
+            ? p[o + 72 + 16 * (c >> 2) + P(ri, c & 3)]! - 32
+            : i8(o + 72 + 16 * (c >> 2) + P(ri, c & 3));
           out[b * 256 + c] = fr(d * i8(o + 8 + 4 * (c >> 4) + ri)) * q;
         }
       }

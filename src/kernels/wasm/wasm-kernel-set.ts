@@ -12,7 +12,7 @@ import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { WasmArena } from "./arena.js";
 import { ThreadPool, type SpawnWorker } from "./pool.js";
 import { isNode, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
-import { PACKED, packedBytes, repack } from "./repack.js";
+import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
 import { TsOps } from "../ts-ops.js";
 
@@ -52,6 +52,22 @@ const EXPORTS = [
   "attention_paged",
   "attention_paged_q",
   "read_sum",
+  "quantize_q8_0_i8",
+  "quantize_q8_0_abs",
+  "quantize_q8_k_i8",
+  "matvec_q8_0_r",
+  "matmul_q8_0_r",
+  "matvec_q4_0_r",
+  "matmul_q4_0_r",
+  "matvec_q4_k_r",
+  "matmul_q4_k_r",
+  "matvec_q5_k_r",
+  "matmul_q5_k_r",
+  "matvec_q6_k_r",
+  "matmul_q6_k_r",
+  "probe_dot8",
+  "matvec_k16",
+  "matmul_k16",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -69,6 +85,13 @@ export interface WasmKernelOptions {
    * passes, else simd128). Ignored when `wasm` names a module. Node also reads EDGELLM_SIMD.
    */
   simd?: SimdChoice;
+  /**
+   * Int8-dot kernels (kernels-src/assembly/dot8.ts: i32x4.relaxed_dot_i8x16_i7x16_add_s on
+   * int8 activations) for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights. Default: on with the relaxed
+   * build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
+   * kernels; tests turn it on to check the layouts). Node also reads EDGELLM_DOT8=0|1.
+   */
+  dot8?: boolean;
 }
 
 export type SimdChoice = "auto" | "relaxed" | "simd128";
@@ -111,6 +134,37 @@ function selfCheck(arena: WasmArena, inst: WebAssembly.Instance): boolean {
   return true;
 }
 
+/** Self-check of the int8 dot (probe_dot8): signed bytes -128..127 against 0..127 with an
+ *  accumulator, 5 steps, against plain integer arithmetic. Node 20's Liftoff fails this (it
+ *  drops the accumulator); its optimizing compiler passes. */
+function selfCheckDot8(arena: WasmArena, inst: WebAssembly.Instance): boolean {
+  const probe = inst.exports.probe_dot8 as (...a: number[]) => void;
+  if (typeof probe !== "function") return false;
+  const n = 5;
+  const a = arena.alloc(16 * n),
+    b = arena.alloc(16 * n),
+    c = arena.alloc(16),
+    o = arena.alloc(16);
+  const A = new Int8Array(arena.memory.buffer, a, 16 * n),
+    B = arena.u8(b, 16 * n),
+    C = new Int32Array(arena.memory.buffer, c, 4),
+    O = new Int32Array(arena.memory.buffer, o, 4);
+  for (let i = 0; i < 16 * n; i++) {
+    A[i] = ((i * 73 + 11) % 256) - 128;
+    B[i] = (i * 29 + 5) % 128;
+  }
+  if (n > 1) ((A[0] = -128), (B[0] = 127), (A[1] = -128), (B[1] = 127));
+  C.set([1, -2, 3, 100000]);
+  probe(a, b, c, n, o);
+  for (let l = 0; l < 4; l++) {
+    let ref = C[l]!;
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < 4; k++) ref += A[16 * i + 4 * l + k]! * B[16 * i + 4 * l + k]!;
+    if (O[l] !== ref) return false;
+  }
+  return true;
+}
+
 function simdChoice(opts: WasmKernelOptions): SimdChoice {
   const env = isNode ? process.env.EDGELLM_SIMD : undefined;
   return opts.simd ?? (env === "relaxed" || env === "simd128" || env === "auto" ? env : "auto");
@@ -119,11 +173,13 @@ function simdChoice(opts: WasmKernelOptions): SimdChoice {
 interface WasmWeight extends PreparedWeight {
   readonly owner: WasmKernelSet;
   readonly ptr: number;
+  /** In the int8-dot layout (dot8.ts), run by the *_r kernels. */
+  readonly dot8: boolean;
 }
 
 /** How the activation is prepared for a weight type (ggml's vec_dot_type): as is, rounded
  *  through fp16/bf16, or quantized to Q8_0 / Q8_1 / Q8_K (widened to i16, see quantize.ts). */
-type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k";
+type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k";
 
 /** Per weight type: activation format and kernel names. */
 const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: ExportName }> = new Map([
@@ -138,7 +194,29 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   [GGMLType.Q4_K, { act: "q8_k", mv: "matvec_q4_k", mm: "matmul_q4_k" }],
   [GGMLType.Q5_K, { act: "q8_k", mv: "matvec_q5_k", mm: "matmul_q5_k" }],
   [GGMLType.Q6_K, { act: "q8_k", mv: "matvec_q6_k", mm: "matmul_q6_k" }],
+  [GGMLType.Q2_K, { act: "i8_k", mv: "matvec_k16", mm: "matmul_k16" }],
+  [GGMLType.Q3_K, { act: "i8_k", mv: "matvec_k16", mm: "matmul_k16" }],
 ] as const);
+
+/** The int8-dot kernels (dot8.ts) and their activation formats: i8_0 = Q8_0 quants as int8,
+ *  i8_0abs = |q| and sign mask (64 B per block), i8_k = Q8_K quants as int8. */
+const KERNELS_DOT8: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: ExportName }> = new Map([
+  [GGMLType.Q8_0, { act: "i8_0abs", mv: "matvec_q8_0_r", mm: "matmul_q8_0_r" }],
+  [GGMLType.Q4_0, { act: "i8_0", mv: "matvec_q4_0_r", mm: "matmul_q4_0_r" }],
+  [GGMLType.Q4_K, { act: "i8_k", mv: "matvec_q4_k_r", mm: "matmul_q4_k_r" }],
+  [GGMLType.Q5_K, { act: "i8_k", mv: "matvec_q5_k_r", mm: "matmul_q5_k_r" }],
+  [GGMLType.Q6_K, { act: "i8_k", mv: "matvec_q6_k_r", mm: "matmul_q6_k_r" }],
+] as const);
+
+/** Activation quantizers: export, block width, bytes of xq per block. */
+const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: number }>> = {
+  q8_0: { fn: "quantize_q8_0", qb: 32, xqBytes: 64 },
+  q8_1: { fn: "quantize_q8_1", qb: 32, xqBytes: 64 },
+  q8_k: { fn: "quantize_q8_k", qb: 256, xqBytes: 512 },
+  i8_0: { fn: "quantize_q8_0_i8", qb: 32, xqBytes: 32 },
+  i8_0abs: { fn: "quantize_q8_0_abs", qb: 32, xqBytes: 64 },
+  i8_k: { fn: "quantize_q8_k_i8", qb: 256, xqBytes: 256 },
+};
 
 /** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
  *  4096 columns) should stay in L2 (512 KB on the Zen3 target) while a thread's weight rows pass
@@ -150,12 +228,6 @@ const MATMUL_TILE_Q = 16;
 
 /** Element counts below this run on the calling thread (a dispatch costs more than the work). */
 const PARALLEL_MIN = 1 << 16;
-
-const QUANTIZER: Partial<Record<ActFormat, ExportName>> = {
-  q8_0: "quantize_q8_0",
-  q8_1: "quantize_q8_1",
-  q8_k: "quantize_q8_k",
-};
 
 export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
   const choice = opts.wasm !== undefined ? "simd128" : simdChoice(opts);
@@ -189,7 +261,7 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     if (rm) {
       const ri = instantiate(rm);
       const mark = arena.used;
-      if (selfCheck(arena, ri)) {
+      if (selfCheck(arena, ri) && selfCheckDot8(arena, ri)) {
         module = rm;
         inst = ri;
         name = "wasm-relaxed-simd";
@@ -210,7 +282,9 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     return (typeof f === "function" ? f : missing(n)) as (...a: number[]) => void;
   });
   const pool = await ThreadPool.create(threads, module, arena.memory, [...EXPORTS], fns, spawn);
-  return new WasmKernelSet(arena, pool, fns, name);
+  const envDot8 = isNode ? process.env.EDGELLM_DOT8 : undefined;
+  const dot8 = opts.dot8 ?? (envDot8 === "0" ? false : envDot8 === "1" ? true : name === "wasm-relaxed-simd");
+  return new WasmKernelSet(arena, pool, fns, name, dot8);
 }
 
 function missing(name: string): () => never {
@@ -230,6 +304,8 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     private readonly fns: ((...a: number[]) => void)[],
     /** "wasm-simd128" or "wasm-relaxed-simd" (the build in use) */
     readonly name: string = "wasm-simd128",
+    /** Whether Q8_0/Q4_0/Q4_K/Q5_K/Q6_K weights use the int8-dot kernels (see WasmKernelOptions). */
+    readonly dot8: boolean = false,
   ) {
     super();
   }
@@ -249,13 +325,27 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
+    return this.prepareWeightLayout(type, data, rows, cols, this.dot8);
+  }
+
+  /** prepareWeight with the int8-dot layout chosen per weight (benchmarks and tests compare
+   *  both kernels on one set; dot8 is ignored for types without one, or Q8_0 with -128). */
+  prepareWeightLayout(
+    type: GGMLType,
+    data: Uint8Array,
+    rows: number,
+    cols: number,
+    useDot8: boolean,
+  ): PreparedWeight {
     if (!this.supports(type))
       throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
     const rowBytes = checkWeightArgs(type, data, rows, cols);
     const bytes = packedBytes(type, rows, cols);
     const ptr = this.arena.alloc(bytes);
-    repack(type, data, rows, cols, rowBytes, this.arena.u8(ptr, bytes));
-    const w: WasmWeight = { type, rows, cols, bytes, owner: this, ptr };
+    const dot8 =
+      useDot8 && DOT8_TYPES.has(type) && (type !== GGMLType.Q8_0 || q8_0Dot8Ok(data, rows, cols, rowBytes));
+    repack(type, data, rows, cols, rowBytes, this.arena.u8(ptr, bytes), dot8);
+    const w: WasmWeight = { type, rows, cols, bytes, owner: this, ptr, dot8 };
     return w;
   }
 
@@ -272,7 +362,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     if (!Number.isInteger(row) || row < 0 || row >= w.rows)
       throw new KernelError(`row ${row} out of range [0, ${w.rows})`);
     checkVec("out", out, w.cols);
-    unpackRow(w.type, this.arena.u8(w.ptr, w.bytes), w.rows, w.cols, row, out);
+    unpackRow(w.type, this.arena.u8(w.ptr, w.bytes), w.rows, w.cols, row, out, w.dot8);
   }
 
   /** Runs a raw export over `units` work units on all threads (benchmarks and tests only). */
@@ -529,7 +619,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       throw new KernelError(`nTokens must be a positive integer, got ${nTok}`);
     checkVec("X", X, nTok * w.cols);
     checkVec("Y", Y, nTok * w.rows);
-    const k = KERNELS.get(w.type)!;
+    const k = (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!;
     let xp = this.arena.offsetOf(X);
     if (xp < 0) {
       xp = this.buf("x", nTok * w.cols * 4);
@@ -552,16 +642,17 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       args = (t0) => [w.ptr, xa + t0 * w.cols * 4, yp + t0 * w.rows * 4, w.rows, w.cols];
       tile = MATMUL_TILE_F32;
     } else {
-      const qb = k.act === "q8_k" ? 256 : 32;
-      const nb = w.cols / qb;
-      const xq = this.buf("xq", nTok * w.cols * 2);
+      const qf = QUANT[k.act]!;
+      const nb = w.cols / qf.qb;
+      const xqs = nb * qf.xqBytes; // bytes per token
+      const xq = this.buf("xq", nTok * xqs);
       const xd = this.buf("xd", nTok * nb * 4);
       const xs = this.buf("xs", nTok * w.cols * (4 / 16)); // per 32 (Q8_0: i32 sum, Q8_1: f32 s) or 16 (Q8_K: i32 sum)
-      const xss = k.act === "q8_k" ? nb * 64 : nb * 4;
+      const xss = qf.qb === 256 ? nb * 64 : nb * 4;
       // One work unit per token: long prefills quantize on all threads.
-      this.pool.run(IDX.get(QUANTIZER[k.act]!)!, [xp, nb, xq, xd, xs], nTok);
+      this.pool.run(IDX.get(qf.fn)!, [xp, nb, xq, xd, xs], nTok);
       args = (t0) => {
-        const a = [w.ptr, xq + t0 * w.cols * 2, xd + t0 * nb * 4];
+        const a = [w.ptr, xq + t0 * xqs, xd + t0 * nb * 4];
         if (w.type !== GGMLType.Q8_0) a.push(xs + t0 * xss);
         a.push(yp + t0 * w.rows * 4, w.rows, nb);
         return a;

@@ -2,7 +2,21 @@
  * The worker side of the pool, independent of the host (Node worker_threads or Web Workers):
  * instantiate the kernels on the shared memory, then run tasks as the control block announces.
  */
-import { ARGS_BYTE, DONE, FAIL, FN, GEN, MAX_ARGS, NARGS, SPIN, STOP, UNITS, unitRange, type WorkerInit, type WorkerReply } from "./control.js";
+import {
+  ARGS_BYTE,
+  DONE,
+  FAIL,
+  FN,
+  GEN,
+  MAX_ARGS,
+  NARGS,
+  SPIN,
+  STOP,
+  UNITS,
+  unitRange,
+  type WorkerInit,
+  type WorkerReply,
+} from "./control.js";
 
 type KernelFn = (...args: number[]) => void;
 

@@ -1,0 +1,475 @@
+// Int8-dot kernels ("dot8") for the relaxed-SIMD build: i32x4.relaxed_dot_i8x16_i7x16_add_s
+// (common.ts dot8) multiplies 16 signed activation bytes by 16 weight bytes in 0..127 and adds
+// each group of 4 products into one i32 lane. Weights are repacked 4 rows per group (repack.ts,
+// dot8 = true) so that every 16-byte chunk holds 4 consecutive columns of each of the 4 rows
+// (byte 4*row + c, repack.ts pos8): one dot8 against 4 splatted activation bytes gives the 4
+// rows' partial sums. The 7-bit operand is always the unsigned one:
+//   Q4_0, Q4_K: nibbles 0..15 (Q4_0's -8 folded back as -8*sum(xq) per block, Q4_K's mins as
+//     ggml: dmin*m*sum(xq) per sub-block);  Q5_K: 0..31 (fifth bits from qh, as q4_k.ts);
+//   Q6_K: q 0..63 (the -32 folded back as -32*sum(xq) per 16 columns);
+//   Q8_0: the activation's |q| (0..127; quantize_q8_0_abs), the weight negated where q < 0
+//     (a sign mask from the quantizer), which needs weights != -128 (checked at load).
+// Layouts, per 4-row group and block (same sizes as the i16 layouts of the same types):
+//   Q8_0 136 B: d[4] fp16 | 8 chunks (columns 4m..4m+3)
+//   Q4_0  72 B: d[4] fp16 | 4 chunks, chunk m: columns 4m+c (low nibble), 16+4m+c (high nibble)
+//   Q4_K 592 B, Q5_K 720 B: as q4_k.ts with pos8 byte order (chunk m of pair k: columns 4m..4m+3
+//     of sub-block 2k low, 2k+1 high)
+//   Q6_K 1096 B: d[4] fp16 | scale[16][4] i8 | 64 chunks of q (0..63)
+// Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
+// Integer sums are exact, and the float part is the same expression per block in matvec and
+// matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
+import { f16Mask, f16Scale, f16x4, opaque, u8x4, i8x4, storeRows, madd, dot8 } from "./common";
+
+// ---------------------------------------------------------------- Q8_0
+
+/** One block of one group for one token: xb = |q| (32 B) then the sign mask (32 B). */
+// @ts-ignore: decorator
+@inline function q8Block(p: usize, xb: usize): v128 {
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  for (let m: usize = 0; m < 8; m += 2) {
+    let mk = v128.load32_splat(xb + (m << 2), 32);
+    s0 = dot8(i8x16.sub(v128.xor(v128.load(p + (m << 4), 8), mk), mk), v128.load32_splat(xb + (m << 2)), s0);
+    mk = v128.load32_splat(xb + (m << 2), 36);
+    s1 = dot8(i8x16.sub(v128.xor(v128.load(p + (m << 4), 24), mk), mk), v128.load32_splat(xb + (m << 2), 4), s1);
+  }
+  return i32x4.add(s0, s1);
+}
+
+export function matvec_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * <usize>nb * 136;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      const si = q8Block(p, xq + (<usize>b << 6));
+      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      p += 136;
+    }
+    storeRows(y, g, rows, acc);
+  }
+}
+
+/** 4 tokens per pass (each weight chunk loaded once for 4 tokens). Token strides: xq nb*64,
+ *  xd nb*4, y rows*4. Tail tokens: matvec_q8_0_r (same per-row order). */
+export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const xqs = <usize>nb << 6;
+  const xds = <usize>nb << 2;
+  const ys = <usize>rows << 2;
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nb * 136;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+        for (let m: usize = 0; m < 8; m++) {
+          const v = v128.load(p + (m << 4), 8);
+          const xo = x0 + (m << 2);
+          let mk = v128.load32_splat(xo, 32);
+          s0 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo), s0);
+          mk = v128.load32_splat(xo + xqs, 32);
+          s1 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + xqs), s1);
+          mk = v128.load32_splat(xo + 2 * xqs, 32);
+          s2 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 2 * xqs), s2);
+          mk = v128.load32_splat(xo + 3 * xqs, 32);
+          s3 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 3 * xqs), s3);
+        }
+        const dw = f16x4(p, fm, fs);
+        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        p += 136;
+        x0 += 64;
+        pd += 4;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++)
+      matvec_q8_0_r(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
+  }
+}
+
+// ---------------------------------------------------------------- Q4_0
+
+/** Integer dot of one Q4_0 group-block (nibbles at p+8) with one token's 32 int8 quants at xb,
+ *  before the -8 offset. */
+// @ts-ignore: decorator
+@inline function q4Block(p: usize, xb: usize, m4: v128): v128 {
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  for (let m: usize = 0; m < 4; m++) {
+    const v = v128.load(p + (m << 4), 8);
+    s0 = dot8(v128.load32_splat(xb + (m << 2)), v128.and(v, m4), s0);
+    s1 = dot8(v128.load32_splat(xb + (m << 2), 16), v128.and(i16x8.shr_u(v, 4), m4), s1);
+  }
+  return i32x4.add(s0, s1);
+}
+
+export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * <usize>nb * 72;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      const bo = <usize>b << 2;
+      const si = i32x4.sub(q4Block(p, xq + (<usize>b << 5), m4), i32x4.shl(v128.load32_splat(xs + bo), 3));
+      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + bo)), acc);
+      p += 72;
+    }
+    storeRows(y, g, rows, acc);
+  }
+}
+
+/** 4 tokens per pass: each chunk's nibbles are unpacked once for 4 tokens. Token strides: xq
+ *  nb*32, xd and xs nb*4, y rows*4. */
+export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const xqs = <usize>nb << 5;
+  const xds = <usize>nb << 2;
+  const ys = <usize>rows << 2;
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nb * 72;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let ps = xs + <usize>t * xds;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+        for (let m: usize = 0; m < 4; m++) {
+          const v = v128.load(p + (m << 4), 8);
+          const lo = v128.and(v, m4);
+          const hi = v128.and(i16x8.shr_u(v, 4), m4);
+          const xo = x0 + (m << 2);
+          s0 = dot8(v128.load32_splat(xo, 16), hi, dot8(v128.load32_splat(xo), lo, s0));
+          s1 = dot8(v128.load32_splat(xo + xqs, 16), hi, dot8(v128.load32_splat(xo + xqs), lo, s1));
+          s2 = dot8(v128.load32_splat(xo + 2 * xqs, 16), hi, dot8(v128.load32_splat(xo + 2 * xqs), lo, s2));
+          s3 = dot8(v128.load32_splat(xo + 3 * xqs, 16), hi, dot8(v128.load32_splat(xo + 3 * xqs), lo, s3));
+        }
+        const dw = f16x4(p, fm, fs);
+        s0 = i32x4.sub(s0, i32x4.shl(v128.load32_splat(ps), 3));
+        s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
+        s2 = i32x4.sub(s2, i32x4.shl(v128.load32_splat(ps + 2 * xds), 3));
+        s3 = i32x4.sub(s3, i32x4.shl(v128.load32_splat(ps + 3 * xds), 3));
+        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        p += 72;
+        x0 += 32;
+        pd += 4;
+        ps += 4;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++)
+      matvec_q4_0_r(w, xq + <usize>t * xqs, xd + <usize>t * xds, xs + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
+  }
+}
+
+// ---------------------------------------------------------------- Q4_K / Q5_K
+
+/** Fifth bits of chunk m (b = m & 3) from the pair's qh vector h, for the low (sub-block 2k)
+ *  or high (2k+1) nibbles; byte masks b4 = 0x10, i16 shifts never carry a kept bit across
+ *  bytes (see q4_k.ts). */
+// @ts-ignore: decorator
+@inline function fifth(h: v128, b: i32, high: bool, b4: v128): v128 {
+  return high ? v128.and(i16x8.shr_u(h, b), b4) : v128.and(i16x8.shl(h, 4 - b), b4);
+}
+
+/** sum_j sc_j * dot_j of one super-block for one token (xb: 256 int8 quants). QH: offset of
+ *  the fifth bits (Q5_K) or 0 (Q4_K). */
+// @ts-ignore: decorator
+@inline function kBlock(p: usize, xb: usize, five: bool, m4: v128, b4: v128): v128 {
+  let sumi = i32x4.splat(0);
+  for (let k: usize = 0; k < 4; k++) {
+    const q = p + 80 + (k << 7);
+    const x = xb + (k << 6);
+    let a = i32x4.splat(0);
+    let c = i32x4.splat(0);
+    if (!five) {
+      for (let m: usize = 0; m < 8; m++) {
+        const v = v128.load(q + (m << 4));
+        a = dot8(v128.load32_splat(x + (m << 2)), v128.and(v, m4), a);
+        c = dot8(v128.load32_splat(x + (m << 2), 32), v128.and(i16x8.shr_u(v, 4), m4), c);
+      }
+    } else {
+      for (let hv: usize = 0; hv < 2; hv++) {
+        const h = v128.load(p + 592 + (k << 5) + (hv << 4));
+        const qv = q + (hv << 6);
+        const xv = x + (hv << 4);
+        for (let b = 0; b < 4; b++) {
+          const v = v128.load(qv + (<usize>b << 4));
+          const lo = v128.or(v128.and(v, m4), fifth(h, b, false, b4));
+          const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h, b, true, b4));
+          a = dot8(v128.load32_splat(xv + (<usize>b << 2)), lo, a);
+          c = dot8(v128.load32_splat(xv + (<usize>b << 2), 32), hi, c);
+        }
+      }
+    }
+    sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
+    sumi = i32x4.add(sumi, i32x4.mul(c, u8x4(p + 20 + (k << 3))));
+  }
+  return sumi;
+}
+
+/** sum_j m_j * xsum_j (xsum per 32 = two sums per 16 from the quantizer). */
+// @ts-ignore: decorator
+@inline function kMin(p: usize, ps: usize): v128 {
+  let summ = i32x4.splat(0);
+  for (let j: usize = 0; j < 8; j++) {
+    const s = load<i32>(ps + (j << 3)) + load<i32>(ps + (j << 3), 4);
+    summ = i32x4.add(summ, i32x4.mul(u8x4(p + 48 + (j << 2)), i32x4.splat(s)));
+  }
+  return summ;
+}
+
+/** One group, one token, nsb super-blocks (ggml order: d*dx*sumi - dmin*dx*summ). */
+// @ts-ignore: decorator
+@inline function kGroup(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, GB: usize, five: bool, m4: v128, b4: v128, fm: v128, fs: v128): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const sumi = kBlock(p, xq + (<usize>b << 8), five, m4, b4);
+    const summ = kMin(p, xs + (<usize>b << 6));
+    const dx = v128.load32_splat(xd + (<usize>b << 2));
+    acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
+    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+    p += GB;
+  }
+  return acc;
+}
+
+export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
+}
+
+export function matvec_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m4, b4, fm, fs));
+}
+
+/** Q4_K, 4 tokens per pass over a super-block (each chunk unpacked once for 4 tokens); the
+ *  per-token integer sums and float steps are matvec_q4_k_r's. Token strides: xq nsb*256, xd
+ *  nsb*4, xs nsb*64, y rows*4. */
+export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const xqs = <usize>nsb << 8;
+  const xds = <usize>nsb << 2;
+  const xss = <usize>nsb << 6;
+  const ys = <usize>rows << 2;
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nsb * 592;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let ps = xs + <usize>t * xss;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nsb; b++) {
+        let u0 = i32x4.splat(0), u1 = i32x4.splat(0), u2 = i32x4.splat(0), u3 = i32x4.splat(0);
+        for (let k: usize = 0; k < 4; k++) {
+          const q = p + 80 + (k << 7);
+          const x = x0 + (k << 6);
+          // low nibbles (sub-block 2k) for 4 tokens, then high (2k+1): 4 accumulators live
+          let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+          for (let m: usize = 0; m < 8; m++) {
+            const lo = v128.and(v128.load(q + (m << 4)), m4);
+            const xo = x + (m << 2);
+            c0 = dot8(v128.load32_splat(xo), lo, c0);
+            c1 = dot8(v128.load32_splat(xo + xqs), lo, c1);
+            c2 = dot8(v128.load32_splat(xo + 2 * xqs), lo, c2);
+            c3 = dot8(v128.load32_splat(xo + 3 * xqs), lo, c3);
+          }
+          let sc = u8x4(p + 16 + (k << 3));
+          u0 = i32x4.add(u0, i32x4.mul(c0, sc));
+          u1 = i32x4.add(u1, i32x4.mul(c1, sc));
+          u2 = i32x4.add(u2, i32x4.mul(c2, sc));
+          u3 = i32x4.add(u3, i32x4.mul(c3, sc));
+          c0 = i32x4.splat(0);
+          c1 = i32x4.splat(0);
+          c2 = i32x4.splat(0);
+          c3 = i32x4.splat(0);
+          for (let m: usize = 0; m < 8; m++) {
+            const hi = v128.and(i16x8.shr_u(v128.load(q + (m << 4)), 4), m4);
+            const xo = x + (m << 2) + 32;
+            c0 = dot8(v128.load32_splat(xo), hi, c0);
+            c1 = dot8(v128.load32_splat(xo + xqs), hi, c1);
+            c2 = dot8(v128.load32_splat(xo + 2 * xqs), hi, c2);
+            c3 = dot8(v128.load32_splat(xo + 3 * xqs), hi, c3);
+          }
+          sc = u8x4(p + 20 + (k << 3));
+          u0 = i32x4.add(u0, i32x4.mul(c0, sc));
+          u1 = i32x4.add(u1, i32x4.mul(c1, sc));
+          u2 = i32x4.add(u2, i32x4.mul(c2, sc));
+          u3 = i32x4.add(u3, i32x4.mul(c3, sc));
+        }
+        const dw = f16x4(p, fm, fs);
+        const dm = f16x4(p + 8, fm, fs);
+        let dx = v128.load32_splat(pd);
+        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx), a0);
+        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps)), f32x4.mul(dm, dx)));
+        dx = v128.load32_splat(pd + xds);
+        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx), a1);
+        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps + xss)), f32x4.mul(dm, dx)));
+        dx = v128.load32_splat(pd + 2 * xds);
+        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, dx), a2);
+        a2 = f32x4.sub(a2, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps + 2 * xss)), f32x4.mul(dm, dx)));
+        dx = v128.load32_splat(pd + 3 * xds);
+        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, dx), a3);
+        a3 = f32x4.sub(a3, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps + 3 * xss)), f32x4.mul(dm, dx)));
+        p += 592;
+        x0 += 256;
+        pd += 4;
+        ps += 64;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++) {
+      const tt = <usize>t * <usize>nsb;
+      storeRows(y + <usize>t * ys, g, rows, kGroup(w + <usize>g * <usize>nsb * 592, xq + (tt << 8), xd + (tt << 2), xs + (tt << 6), nsb, 592, false, m4, b4, fm, fs));
+    }
+  }
+}
+
+export function matmul_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++)
+    for (let t = 0; t < nTok; t++) {
+      const tt = <usize>t * <usize>nsb;
+      storeRows(y + ((<usize>t * <usize>rows) << 2), g, rows, kGroup(w + <usize>g * <usize>nsb * 720, xq + (tt << 8), xd + (tt << 2), xs + (tt << 6), nsb, 720, true, m4, b4, fm, fs));
+    }
+}
+
+// ---------------------------------------------------------------- Q6_K
+
+/** sum_j sc_j * (dot_j - 32*xsum_j) of one super-block for one token. */
+// @ts-ignore: decorator
+@inline function q6Block(p: usize, xb: usize, ps: usize): v128 {
+  let sumi = i32x4.splat(0);
+  let corr = i32x4.splat(0);
+  for (let j: usize = 0; j < 16; j++) {
+    const q = p + 72 + (j << 6);
+    const x = xb + (j << 4);
+    let s0 = dot8(v128.load32_splat(x), v128.load(q), i32x4.splat(0));
+    let s1 = dot8(v128.load32_splat(x, 4), v128.load(q, 16), i32x4.splat(0));
+    s0 = dot8(v128.load32_splat(x, 8), v128.load(q, 32), s0);
+    s1 = dot8(v128.load32_splat(x, 12), v128.load(q, 48), s1);
+    const sc = i8x4(p + 8 + (j << 2));
+    sumi = i32x4.add(sumi, i32x4.mul(i32x4.add(s0, s1), sc));
+    corr = i32x4.add(corr, i32x4.mul(sc, v128.load32_splat(ps + (j << 2))));
+  }
+  return i32x4.sub(sumi, i32x4.shl(corr, 5));
+}
+
+export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * <usize>nsb * 1096;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nsb; b++) {
+      const sumi = q6Block(p, xq + (<usize>b << 8), xs + (<usize>b << 6));
+      const dx = v128.load32_splat(xd + (<usize>b << 2));
+      acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
+      p += 1096;
+    }
+    storeRows(y, g, rows, acc);
+  }
+}
+
+/** 4 tokens per pass (each weight chunk loaded once for 4 tokens). Token strides: xq nsb*256,
+ *  xd nsb*4, xs nsb*64, y rows*4. */
+export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const xqs = <usize>nsb << 8;
+  const xds = <usize>nsb << 2;
+  const xss = <usize>nsb << 6;
+  const ys = <usize>rows << 2;
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nsb * 1096;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let ps = xs + <usize>t * xss;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nsb; b++) {
+        let u0 = i32x4.splat(0), u1 = i32x4.splat(0), u2 = i32x4.splat(0), u3 = i32x4.splat(0);
+        let k0 = i32x4.splat(0), k1 = i32x4.splat(0), k2 = i32x4.splat(0), k3 = i32x4.splat(0);
+        for (let j: usize = 0; j < 16; j++) {
+          const q = p + 72 + (j << 6);
+          const x = x0 + (j << 4);
+          let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+          for (let m: usize = 0; m < 4; m++) {
+            const v = v128.load(q + (m << 4));
+            const xo = x + (m << 2);
+            s0 = dot8(v128.load32_splat(xo), v, s0);
+            s1 = dot8(v128.load32_splat(xo + xqs), v, s1);
+            s2 = dot8(v128.load32_splat(xo + 2 * xqs), v, s2);
+            s3 = dot8(v128.load32_splat(xo + 3 * xqs), v, s3);
+          }
+          const sc = i8x4(p + 8 + (j << 2));
+          const pj = ps + (j << 2);
+          u0 = i32x4.add(u0, i32x4.mul(s0, sc));
+          u1 = i32x4.add(u1, i32x4.mul(s1, sc));
+          u2 = i32x4.add(u2, i32x4.mul(s2, sc));
+          u3 = i32x4.add(u3, i32x4.mul(s3, sc));
+          k0 = i32x4.add(k0, i32x4.mul(sc, v128.load32_splat(pj)));
+          k1 = i32x4.add(k1, i32x4.mul(sc, v128.load32_splat(pj + xss)));
+          k2 = i32x4.add(k2, i32x4.mul(sc, v128.load32_splat(pj + 2 * xss)));
+          k3 = i32x4.add(k3, i32x4.mul(sc, v128.load32_splat(pj + 3 * xss)));
+        }
+        const dw = f16x4(p, fm, fs);
+        a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(u0, i32x4.shl(k0, 5))), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(u1, i32x4.shl(k1, 5))), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(i32x4.sub(u2, i32x4.shl(k2, 5))), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(i32x4.sub(u3, i32x4.shl(k3, 5))), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        p += 1096;
+        x0 += 256;
+        pd += 4;
+        ps += 64;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++) {
+      const tt = <usize>t * <usize>nsb;
+      matvec_q6_k_r(w, xq + (tt << 8), xd + (tt << 2), xs + (tt << 6), y + <usize>t * ys, rows, nsb, g, g + 1);
+    }
+  }
+}
+
+/** Self-check of dot8 for the loader: out[0..4) = dot8(x[16], w[16], acc[4]) summed over n
+ *  16-byte steps (x at a, w at b, acc at c). */
+export function probe_dot8(a: usize, b: usize, c: usize, n: i32, out: usize): void {
+  let s = v128.load(c);
+  for (let i = 0; i < n; i++) s = dot8(v128.load(a + (<usize>i << 4)), v128.load(b + (<usize>i << 4)), s);
+  v128.store(out, s);
+}
