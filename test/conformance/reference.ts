@@ -11,6 +11,8 @@ export function referenceLlama(): Promise<Llama> {
   return shared;
 }
 
+export type RefKVType = "F32" | "F16" | "Q8_0" | "Q4_0";
+
 export interface ReferenceRun {
   /** Logits after the prompt's last token, [nVocab]. */
   logits: Float32Array;
@@ -32,7 +34,13 @@ export async function referenceRun(
   prompt: number[],
   nGreedy: number,
   nVocab: number,
-  opts: { kv?: "F32" | "F16"; contextSize?: number } = {},
+  opts: {
+    kv?: RefKVType;
+    /** V cache type when it differs from K's (a quantized V needs flash attention in llama.cpp). */
+    kvV?: RefKVType;
+    flashAttention?: boolean;
+    contextSize?: number;
+  } = {},
 ): Promise<ReferenceRun> {
   const llama = await referenceLlama();
   const model = await llama.loadModel({ modelPath: path });
@@ -40,9 +48,9 @@ export async function referenceRun(
     const ctx = await model.createContext({
       contextSize: opts.contextSize ?? 128,
       threads: 1,
-      flashAttention: false,
+      flashAttention: opts.flashAttention ?? false,
       experimentalKvCacheKeyType: opts.kv ?? "F32",
-      experimentalKvCacheValueType: opts.kv ?? "F32",
+      experimentalKvCacheValueType: opts.kvV ?? opts.kv ?? "F32",
     });
     try {
       const seq = ctx.getSequence();
