@@ -12,9 +12,9 @@
  */
 import { InputError } from "../errors.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
-import { fp16Table, fp32ToFp16 } from "../quant/f16.js";
+import { fp16Table, fp32ToFp16, writeF16 } from "../quant/f16.js";
 import { dequantizeRowQ4_0, quantizeRowQ4_0, Q4_0_BYTES } from "../quant/q4_0.js";
-import { dequantizeRowQ8_0, quantizeRowQ8_0Avx, Q8_0_BYTES } from "../quant/q8_0.js";
+import { dequantizeRowQ8_0, Q8_0_BYTES } from "../quant/q8_0.js";
 
 export type KVType = "f32" | "f16" | "q8_0" | "q4_0";
 export const KV_TYPES: readonly KVType[] = ["f32", "f16", "q8_0", "q4_0"];
@@ -135,6 +135,36 @@ export function loadRow(
   if (t === "q8_0") dequantizeRowQ8_0(src as Uint8Array, o + b0 * bb, tmp, to, (b1 - b0) * QK);
   else dequantizeRowQ4_0(src as Uint8Array, o + b0 * bb, tmp, to, (b1 - b0) * QK);
   if (!aligned) for (let i = 0; i < n; i++) dst[dOff + i] = tmp[off - b0 * QK + i];
+}
+
+/**
+ * Q8_0 as llama.cpp's CPU backend writes K/V rows on x86 (set_rows -> from_float = the AVX
+ * quantize_row_q8_0): d = amax/127 stored as f16, multiplier 127/amax, round half to even. Also
+ * what ggml's flash attention applies to q before integer K dots.
+ */
+export function quantizeRowQ8_0Avx(
+  src: Float32Array,
+  so: number,
+  dst: Uint8Array,
+  o: number,
+  n: number,
+): void {
+  const f = Math.fround;
+  for (let b = 0; b < n / QK; b++) {
+    const x = so + b * QK;
+    const ob = o + b * Q8_0_BYTES;
+    let amax = 0;
+    for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(src[x + j]));
+    writeF16(dst, ob, f(amax / 127));
+    const id = amax !== 0 ? f(127 / amax) : 0;
+    for (let j = 0; j < QK; j++) {
+      const v = f(src[x + j] * id);
+      const r = Math.floor(v);
+      const fr = v - r;
+      const q = fr > 0.5 || (fr === 0.5 && (r & 1) !== 0) ? r + 1 : r;
+      dst[ob + 2 + j] = q & 0xff;
+    }
+  }
 }
 
 let tmpBuf = new Float32Array(256);

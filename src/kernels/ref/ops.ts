@@ -5,8 +5,8 @@
  */
 import type { PagedKV } from "../kernel-set.js";
 import { fp16Table } from "../../quant/f16.js";
-import { loadRow } from "../../kv/quant-kv.js";
-import { dequantizeRowQ8_0, quantizeRowQ8_0Avx } from "../../quant/q8_0.js";
+import { loadRow, quantizeRowQ8_0Avx } from "../../kv/quant-kv.js";
+import { dequantizeRowQ8_0 } from "../../quant/q8_0.js";
 
 const fr = Math.fround;
 
