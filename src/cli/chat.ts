@@ -18,6 +18,8 @@ import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { kvTypeOptions } from "./kv-options.js";
+import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
 import {
@@ -37,6 +39,10 @@ interface ChatOpts extends ToolCliOptions, CloudOptions {
   ctxSize?: string;
   kernels: string;
   threads?: string;
+  kvType?: string;
+  cacheTypeK?: string;
+  cacheTypeV?: string;
+  contextShift: string;
 }
 
 function parseNumber(name: string, v: string, lo: number, hi: number): number {
@@ -44,6 +50,12 @@ function parseNumber(name: string, v: string, lo: number, hi: number): number {
   if (!Number.isFinite(n) || n < lo || n > hi)
     throw new InputError(`${name} must be a number in ${lo}..${hi}, got '${v}'`);
   return n;
+}
+
+function parseShiftMode(v: string): ContextShiftMode {
+  if (v !== "rope" && v !== "reprefill")
+    throw new InputError(`--context-shift must be rope or reprefill, got '${v}'`);
+  return v;
 }
 
 export function register(program: Command): void {
@@ -61,7 +73,15 @@ export function register(program: Command): void {
         .option("--seed <n>", "seed for reproducible answers")
         .option("-c, --ctx-size <n>", "context size")
         .option("--kernels <kind>", "wasm or ts", "wasm")
-        .option("--threads <n>", "threads for the WASM kernels"),
+        .option("--threads <n>", "threads for the WASM kernels")
+        .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
+        .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
+        .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
+        .option(
+          "--context-shift <mode>",
+          "when the context fills: rope (shift kept keys) or reprefill",
+          "rope",
+        ),
     ),
   ).action(async (o: ChatOpts) => {
     const gen = {
@@ -78,6 +98,8 @@ export function register(program: Command): void {
       threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
       contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
       parallel: 1,
+      ...kvTypeOptions(o),
+      contextShift: parseShiftMode(o.contextShift),
       onProgress: bar.onProgress,
     }).finally(bar.stop);
     const session = llm.createSession(o.system);
@@ -148,7 +170,7 @@ export function register(program: Command): void {
             ? routedSend(session, router, text, { ...gen, signal: current.signal }, (d) =>
                 process.stderr.write(`${describeDecision(d)}\n`),
               )
-            : session.send(text, { ...gen, signal: current.signal });
+            : session.send(text, { ...gen, signal: current.signal, truncateMessage: true });
           for await (const c of turn) {
             if (c.type === "token" && n++ === 0) tFirst = performance.now();
             if (c.type === "done") {
@@ -157,10 +179,28 @@ export function register(program: Command): void {
             }
             process.stdout.write(c.text);
           }
+        } catch (e) {
+          // A turn that fails (too long, a routing error...) is reported; the chat goes on.
+          process.stdout.write("\n");
+          process.stderr.write(`(this turn failed: ${e instanceof Error ? e.message : String(e)})\n`);
+          continue;
         } finally {
           current = undefined;
         }
         process.stdout.write("\n");
+        const ctx = session.context;
+        if (!router && ctx.droppedNow > 0)
+          process.stderr.write(
+            `(context ${llm.contextSize} full: the ${ctx.droppedNow} oldest message(s) are no longer seen by the model, ${ctx.droppedMessages} in all; the system message and your transcript are kept)\n`,
+          );
+        if (!router && ctx.truncatedChars > 0)
+          process.stderr.write(
+            `(your message was too long for the context: its first ${ctx.truncatedChars} characters were left out)\n`,
+          );
+        if (!router && ctx.shiftedTokens > 0)
+          process.stderr.write(
+            `(the answer filled the context: ${ctx.shiftedTokens} older tokens were shifted out to continue)\n`,
+          );
         const t1 = performance.now();
         const tps = n > 1 ? ((n - 1) * 1000) / (t1 - tFirst) : 0;
         process.stderr.write(

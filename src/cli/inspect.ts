@@ -29,7 +29,15 @@ export interface InspectReport {
     chatTemplate: boolean;
   };
   /** KV cache per token: elements, and bytes at F16 / F32. */
-  kvCache: { elementsPerToken: number; bytesPerTokenF16: number; bytesPerTokenF32: number; mla: boolean };
+  kvCache: {
+    elementsPerToken: number;
+    bytesPerTokenF16: number;
+    bytesPerTokenF32: number;
+    /** llama.cpp's q8_0 / q4_0 cache blocks (34 / 18 bytes per 32 values); absent for MLA or head sizes not a multiple of 32. */
+    bytesPerTokenQ8_0?: number;
+    bytesPerTokenQ4_0?: number;
+    mla: boolean;
+  };
   metadataKeys: number;
 }
 
@@ -76,6 +84,9 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
       elementsPerToken: kvEl,
       bytesPerTokenF16: kvEl * 2,
       bytesPerTokenF32: kvEl * 4,
+      ...(h.kvLoraRank === 0 && h.headDimK % 32 === 0 && h.headDimV % 32 === 0
+        ? { bytesPerTokenQ8_0: (kvEl / 32) * 34, bytesPerTokenQ4_0: (kvEl / 32) * 18 }
+        : {}),
       mla: h.kvLoraRank > 0,
     },
     metadataKeys: md.size,
@@ -110,6 +121,11 @@ export function formatInspectReport(r: InspectReport): string {
   row(
     "KV cache / token",
     `${formatBytes(kv.bytesPerTokenF16)} at F16 (${kv.elementsPerToken} elements${kv.mla ? ", MLA latent + rope key" : ""})`,
+  );
+  row(
+    "KV bytes / token",
+    `f32 ${kv.bytesPerTokenF32}, f16 ${kv.bytesPerTokenF16}` +
+      (kv.bytesPerTokenQ8_0 ? `, q8_0 ${kv.bytesPerTokenQ8_0}, q4_0 ${kv.bytesPerTokenQ4_0}` : ""),
   );
   if (h.contextLength)
     row(

@@ -6,6 +6,7 @@
  * measured around the forward calls. Without -m, the embedded default model is used.
  */
 import type { Command } from "commander";
+import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 import { resolveModelPath } from "./default-model.js";
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     .option("--tokens <ids>", "comma-separated token ids instead of a prompt")
     .option("-n, --n-predict <n>", "tokens to generate (default: 32 with -p, 512 for a chat message)")
     .option("--temp <t>", "temperature (only 0, greedy, is supported here)", "0")
-    .option("--kv <type>", "KV cache type: f32 or f16", "f32")
+    .option("--kv <type>", "KV cache type: f32, f16, q8_0 or q4_0", "f32")
     .option(
       "--kernels <kind>",
       "matrix kernels: wasm (SIMD, threaded) or ts (plain TypeScript reference)",
@@ -73,7 +74,7 @@ export function register(program: Command): void {
         try {
           const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks);
           const ids = promptTokens(opts, tokenizer);
-          const cache = model.newCache(ids.length + n, opts.kv === "f16" ? "f16" : "f32");
+          const cache = model.newCache(ids.length + n, parseKVType(opts.kv ?? "f32", "--kv"));
           const t0 = performance.now();
           let logits = model.forward(ids, cache)[0];
           const tPrefill = performance.now() - t0;

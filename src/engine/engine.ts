@@ -8,12 +8,14 @@
  */
 import { InputError } from "../errors.js";
 import type { KVDType } from "../kv/cache.js";
+import { checkKVType } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import type { Transformer } from "../model/forward.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
+import { discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
 import type { SequenceEvent, SequenceRequest } from "./types.js";
@@ -28,7 +30,11 @@ export interface EngineOptions {
   kvBlocks?: number;
   /** Positions per KV block. Default 16. */
   blockSize?: number;
+  /** K and V row format (default f32); `kvTypeV` sets V's separately (llama.cpp -ctk / -ctv). */
   kvType?: KVDType;
+  kvTypeV?: KVDType;
+  /** How a context shift re-positions the kept tokens (see context-shift.ts). Default "rope". */
+  contextShift?: ContextShiftMode;
   /** Tokens per step across sequences (default 256) and per prefill chunk (default 128). */
   maxBatchTokens?: number;
   prefillChunk?: number;
@@ -45,6 +51,8 @@ export interface EngineStats {
   generatedTokens: number;
   preemptions: number;
   steps: number;
+  contextShifts: number;
+  contextShiftMs: number;
 }
 
 export class Engine {
@@ -54,7 +62,15 @@ export class Engine {
   private readonly seqs = new Map<number, Sequence>();
   private nextId = 1;
   private looping = false;
-  private totals = { promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, steps: 0 };
+  private totals = {
+    promptTokens: 0,
+    cachedPromptTokens: 0,
+    generatedTokens: 0,
+    steps: 0,
+    contextShifts: 0,
+    contextShiftMs: 0,
+  };
+  readonly shiftMode: ContextShiftMode;
   /** Resolves when the loop next goes idle (for draining). */
   private idleWaiters: (() => void)[] = [];
 
@@ -72,6 +88,17 @@ export class Engine {
       if (!Number.isInteger(v) || v <= 0)
         throw new InputError(`engine option ${k} must be a positive integer, got ${v}`, { field: k });
     }
+    this.shiftMode = opts.contextShift ?? (c.mla ? "reprefill" : "rope");
+    if (this.shiftMode !== "rope" && this.shiftMode !== "reprefill")
+      throw new InputError(`contextShift must be 'rope' or 'reprefill', got '${this.shiftMode}'`);
+    const kvType = opts.kvType ?? "f32";
+    const kvTypeV = opts.kvTypeV ?? kvType;
+    if (!c.mla) {
+      checkKVType(kvType, c.headDimK, "K cache");
+      checkKVType(kvTypeV, c.headDimV, "V cache");
+    } else if (kvType !== "f32" && kvType !== "f16") {
+      throw new InputError(`MLA latent caches are f32 or f16, got ${kvType}`);
+    }
     const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
     const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
     this.pool = new BlockPool(
@@ -80,7 +107,8 @@ export class Engine {
         kWidth,
         vWidth,
         vFromK: !!c.mla,
-        dtype: opts.kvType ?? "f32",
+        dtype: kvType,
+        dtypeV: c.mla ? undefined : kvTypeV,
         blockSize,
         nBlocks,
       },
@@ -195,6 +223,28 @@ export class Engine {
     }
   }
 
+  /** Context shift of a full sequence (see context-shift.ts); a failure fails that sequence only. */
+  private shift(seq: Sequence): void {
+    seq.needsShift = false;
+    const t0 = performance.now();
+    try {
+      const len = seq.cache.length; // tokens.length - 1: the last sampled token is pending
+      const keep = Math.max(0, Math.min(seq.req.contextShift!.keep, Math.floor(len / 2)));
+      const n = discardCount(len, keep);
+      if (this.shiftMode === "rope") ropeShift(this.model, seq.cache, keep, n);
+      else seq.cache.truncate(keep);
+      seq.tokens.splice(keep, n);
+      seq.dropped += n;
+      seq.shifts++;
+    } catch (e) {
+      seq.queue.fail(e);
+      seq.finished = "abort";
+      return;
+    }
+    this.totals.contextShifts++;
+    this.totals.contextShiftMs += performance.now() - t0;
+  }
+
   /** One scheduled forward step. A failing step fails its sequences, not the engine. */
   private step(): void {
     const plan = this.scheduler.step();
@@ -231,6 +281,7 @@ export class Engine {
     batch.forEach((b, i) => {
       b.seq.cache.publishFull(b.seq.tokens);
       if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
+      if (b.seq.needsShift && !b.seq.finished) this.shift(b.seq);
     });
     if (P) {
       t = P.lap("sampling+stream", t);

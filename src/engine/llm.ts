@@ -59,14 +59,73 @@ export interface GenerateOptions extends SamplingParams {
   forceToken?: SequenceRequest["forceToken"];
   /** Constrained decoding: a fresh constraint per sample (it holds state), see SequenceRequest.constraint. */
   constraint?: (index: number) => TokenConstraint | undefined;
+  /**
+   * Keep generating past a full context: keep the first `keep` tokens and shift out older ones
+   * (engine/context-shift.ts). maxTokens is then not clipped to the room left in the context.
+   */
+  contextShift?: { keep: number };
+}
+
+/** ChatSession.send options: GenerateOptions plus what to do when the history outgrows the context. */
+export interface ChatSendOptions extends GenerateOptions {
+  /**
+   * Default true: drop the oldest turns (keeping the system message) until the prompt plus room
+   * for an answer fits, and shift the context during a long answer. false: a too-long history is
+   * an InputError (as a server request is).
+   */
+  contextShift?: undefined;
+  fitContext?: boolean;
+  /** A single message too long for the context even alone: keep its end (true) or throw (default). */
+  truncateMessage?: boolean;
+  /** Room kept for the answer when dropping turns (default: min(maxTokens, context / 4)). */
+  answerRoom?: number;
+}
+
+/** What ChatSession did to fit the last turn into the context. */
+export interface ContextReport {
+  /** Messages of the visible transcript no longer given to the model (oldest first), cumulative. */
+  droppedMessages: number;
+  /** Messages dropped by this turn. */
+  droppedNow: number;
+  /** Tokens shifted out while this turn's answer was generated. */
+  shiftedTokens: number;
+  /** Characters cut from the front of this turn's user message (truncateMessage). */
+  truncatedChars: number;
+  promptTokens: number;
 }
 
 export type GenerationChunk =
-  | { index: number; type: "token"; token: number; text: string; logprob?: TokenLogprob; top?: TokenLogprob[] }
-  | { index: number; type: "done"; reason: FinishReason; text: string; promptTokens: number; completionTokens: number; cachedTokens: number; ttftMs: number; decodeMs: number; seed: number };
+  | {
+      index: number;
+      type: "token";
+      token: number;
+      text: string;
+      logprob?: TokenLogprob;
+      top?: TokenLogprob[];
+    }
+  | {
+      index: number;
+      type: "done";
+      reason: FinishReason;
+      text: string;
+      promptTokens: number;
+      completionTokens: number;
+      cachedTokens: number;
+      ttftMs: number;
+      decodeMs: number;
+      seed: number;
+      droppedTokens?: number;
+      contextShifts?: number;
+    };
 
 export interface Completion {
-  choices: { index: number; text: string; tokens: number[]; finishReason: FinishReason; logprobs?: { token: TokenLogprob; top: TokenLogprob[] }[] }[];
+  choices: {
+    index: number;
+    text: string;
+    tokens: number[];
+    finishReason: FinishReason;
+    logprobs?: { token: TokenLogprob; top: TokenLogprob[] }[];
+  }[];
   usage: { promptTokens: number; completionTokens: number; cachedTokens: number };
   ttftMs: number;
 }
@@ -96,7 +155,11 @@ export class LLM {
 
   /** Render messages with the chat template (generation prompt added) and tokenize. */
   encodeChat(messages: ChatMessage[], kwargs?: Record<string, unknown>): number[] {
-    const text = applyChatTemplate(this.tokenizer, messages, { addGenerationPrompt: true, kwargs, template: this.chatTemplate });
+    const text = applyChatTemplate(this.tokenizer, messages, {
+      addGenerationPrompt: true,
+      kwargs,
+      template: this.chatTemplate,
+    });
     const bos = this.tokenizer.bos >= 0 ? this.tokenizer.tokenText(this.tokenizer.bos) : undefined;
     // A template that writes BOS itself must not get a second one.
     const addSpecial = !(bos && text.startsWith(bos));
@@ -104,21 +167,35 @@ export class LLM {
   }
 
   /** Stream tokens for a prompt (text or ids) or a conversation. */
-  async *generate(input: string | number[] | { messages: ChatMessage[] }, opts: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
-    const prompt = typeof input === "string" ? this.encode(input) : Array.isArray(input) ? input : this.encodeChat(input.messages);
+  async *generate(
+    input: string | number[] | { messages: ChatMessage[] },
+    opts: GenerateOptions = {},
+  ): AsyncGenerator<GenerationChunk> {
+    const prompt =
+      typeof input === "string"
+        ? this.encode(input)
+        : Array.isArray(input)
+          ? input
+          : this.encodeChat(input.messages);
     const n = opts.n ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > 16) throw new InputError(`n must be an integer in 1..16, got ${n}`, { field: "n" });
+    if (!Number.isInteger(n) || n < 1 || n > 16)
+      throw new InputError(`n must be an integer in 1..16, got ${n}`, { field: "n" });
     const stop = opts.stop === undefined ? [] : Array.isArray(opts.stop) ? opts.stop : [opts.stop];
     const eog = new Set(this.tokenizer.eog);
     for (const t of opts.stopTokens ?? []) eog.add(t);
     const maxTokens = opts.maxTokens ?? Math.max(1, this.contextSize - prompt.length);
+    if (opts.contextShift && !(Number.isInteger(opts.contextShift.keep) && opts.contextShift.keep >= 0))
+      throw new InputError(`contextShift.keep must be a non-negative integer`, { field: "contextShift" });
     const streams = [];
     for (let i = 0; i < n; i++) {
       const seed = opts.seed === undefined ? undefined : opts.seed + i;
       streams.push(
         this.engine.submit({
           prompt,
-          maxTokens: Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
+          maxTokens: opts.contextShift
+            ? maxTokens
+            : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
+          contextShift: opts.contextShift,
           sampling: { ...opts, seed },
           stop,
           stopTokens: eog,
@@ -134,9 +211,17 @@ export class LLM {
   }
 
   /** Run to completion and collect every sample. */
-  async complete(input: string | number[] | { messages: ChatMessage[] }, opts: GenerateOptions = {}): Promise<Completion> {
+  async complete(
+    input: string | number[] | { messages: ChatMessage[] },
+    opts: GenerateOptions = {},
+  ): Promise<Completion> {
     const n = opts.n ?? 1;
-    const choices: Completion["choices"] = Array.from({ length: n }, (_, index) => ({ index, text: "", tokens: [], finishReason: "stop" as FinishReason }));
+    const choices: Completion["choices"] = Array.from({ length: n }, (_, index) => ({
+      index,
+      text: "",
+      tokens: [],
+      finishReason: "stop" as FinishReason,
+    }));
     const usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
     let ttftMs = 0;
     for await (const c of this.generate(input, opts)) {
@@ -172,11 +257,26 @@ export class LLM {
 }
 
 /**
- * A conversation: history kept across turns. Each turn renders the whole history; the engine's
- * prefix cache finds the previous turns' KV blocks, so only the new part is computed.
+ * A conversation: history kept across turns. Each turn renders the history; the engine's prefix
+ * cache finds the previous turns' KV blocks, so only the new part is computed.
+ *
+ * Long conversations never fail for length (unless fitContext: false): `messages` is the whole
+ * visible transcript, and the model sees the system message plus the newest turns that fit with
+ * room for an answer (oldest turns dropped first, `context` reports what was dropped). An answer
+ * that fills the context keeps going by context shift, keeping the system prompt's tokens.
  */
 export class ChatSession {
   readonly messages: ChatMessage[] = [];
+  /** Index in `messages` of the oldest non-system message the model still sees. */
+  private first = 0;
+  /** What the last turn did to fit (see ContextReport). */
+  context: ContextReport = {
+    droppedMessages: 0,
+    droppedNow: 0,
+    shiftedTokens: 0,
+    truncatedChars: 0,
+    promptTokens: 0,
+  };
   constructor(
     readonly llm: LLM,
     system?: string,
@@ -186,26 +286,100 @@ export class ChatSession {
 
   setSystem(text: string): void {
     if (this.messages[0]?.role === "system") this.messages[0].content = text;
-    else this.messages.unshift({ role: "system", content: text });
+    else {
+      this.messages.unshift({ role: "system", content: text });
+      if (this.first > 0) this.first++;
+    }
   }
 
   /** Forget the conversation (keeps the system message). */
   reset(): void {
     this.messages.splice(this.messages[0]?.role === "system" ? 1 : 0);
+    this.first = 0;
+  }
+
+  /** The messages the model sees: the system message (if any) and the turns not dropped. */
+  window(): ChatMessage[] {
+    const sys = this.messages[0]?.role === "system" ? 1 : 0;
+    return [...this.messages.slice(0, sys), ...this.messages.slice(Math.max(sys, this.first))];
   }
 
   /** Stream the assistant's answer; it joins the history when the stream ends (also if aborted). */
-  async *send(user: string, opts: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+  async *send(user: string, opts: ChatSendOptions = {}): AsyncGenerator<GenerationChunk> {
     this.messages.push({ role: "user", content: user });
     let answer = "";
     try {
-      for await (const c of this.llm.generate({ messages: this.messages }, { ...opts, n: 1 })) {
+      const { prompt, keep } = this.fit(opts);
+      for await (const c of this.llm.generate(prompt, {
+        ...opts,
+        n: 1,
+        contextShift: opts.fitContext === false ? undefined : { keep },
+      })) {
         answer += c.text;
+        if (c.type === "done") this.context.shiftedTokens = c.droppedTokens ?? 0;
         yield c;
       }
     } finally {
       this.messages.push({ role: "assistant", content: answer });
     }
+  }
+
+  /** Drop the oldest turns until the prompt plus room for an answer fits; the prompt ids and n_keep. */
+  private fit(opts: ChatSendOptions): { prompt: number[]; keep: number } {
+    const llm = this.llm;
+    const ctx = llm.contextSize;
+    const sys = this.messages[0]?.role === "system" ? 1 : 0;
+    const lastUser = this.messages.length - 1;
+    const report: ContextReport = { ...this.context, droppedNow: 0, shiftedTokens: 0, truncatedChars: 0 };
+    let prompt = llm.encodeChat(this.window());
+    if (opts.fitContext !== false) {
+      const room = opts.answerRoom ?? Math.min(opts.maxTokens ?? 256, Math.floor(ctx / 4));
+      const limit = Math.max(1, ctx - Math.max(1, room));
+      while (prompt.length > limit && Math.max(sys, this.first) < lastUser) {
+        // Drop the oldest visible message, and then up to the next user message (whole turns).
+        let f = Math.max(sys, this.first) + 1;
+        while (f < lastUser && this.messages[f].role !== "user") f++;
+        report.droppedNow += f - Math.max(sys, this.first);
+        this.first = f;
+        prompt = llm.encodeChat(this.window());
+      }
+      if (prompt.length >= ctx && opts.truncateMessage) {
+        // One message alone is too long: keep the end of it (the part nearest the answer).
+        const msg = this.messages[lastUser];
+        const full = msg.content as string;
+        let lo = 0;
+        let hi = full.length;
+        while (lo < hi) {
+          const mid = Math.floor((lo + hi) / 2);
+          const w = this.window();
+          w[w.length - 1] = { ...msg, content: full.slice(mid) };
+          if (llm.encodeChat(w).length <= limit) hi = mid;
+          else lo = mid + 1;
+        }
+        report.truncatedChars = lo;
+        const w = this.window();
+        w[w.length - 1] = { ...msg, content: full.slice(lo) };
+        prompt = llm.encodeChat(w);
+      }
+    }
+    report.droppedMessages = Math.max(0, Math.max(sys, this.first) - sys);
+    report.promptTokens = prompt.length;
+    this.context = report;
+    if (prompt.length >= ctx) {
+      throw new InputError(`the prompt has ${prompt.length} tokens; the context holds ${ctx}`, {
+        field: "messages",
+        hint: "shorten the message (or send with truncateMessage)",
+      });
+    }
+    // n_keep: the tokens of the system part (common prefix with the system message rendered alone),
+    // at least 4 attention sinks, at most a quarter of the context.
+    let keep = 0;
+    if (sys) {
+      const head = llm.encodeChat([this.messages[0]]);
+      while (keep < head.length && keep < prompt.length && head[keep] === prompt[keep]) keep++;
+    }
+    keep = Math.min(Math.max(keep, 4), Math.floor(ctx / 4));
+    return { prompt, keep };
   }
 }
 
@@ -250,7 +424,13 @@ async function preloadTensors(file: GGUFFile, report: (p: LoadProgress) => void)
   for (const t of file.tensors) {
     bytes.set(t.name, await file.readTensor(t));
     loadedBytes += t.nBytes;
-    report({ phase: "weights", fraction: 0.15 + (0.7 * loadedBytes) / Math.max(1, totalBytes), tensor: t.name, loadedBytes, totalBytes });
+    report({
+      phase: "weights",
+      fraction: 0.15 + (0.7 * loadedBytes) / Math.max(1, totalBytes),
+      tensor: t.name,
+      loadedBytes,
+      totalBytes,
+    });
   }
   const view: GGUFFile = Object.create(file);
   view.readTensorSync = (t) => {

@@ -1,5 +1,7 @@
 /** Interleave several async iterables into one, tagging each item with its source index. */
-export async function* mergeIndexed<T>(sources: AsyncIterable<T>[]): AsyncGenerator<{ index: number; item: T }> {
+export async function* mergeIndexed<T>(
+  sources: AsyncIterable<T>[],
+): AsyncGenerator<{ index: number; item: T }> {
   const its = sources.map((s) => s[Symbol.asyncIterator]());
   const next = (i: number) => its[i].next().then((r) => ({ i, r }));
   const inflight = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();

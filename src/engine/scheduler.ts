@@ -84,7 +84,8 @@ export class Scheduler {
     for (const id of [...plan.keys()]) if (!this.running.some((s) => s.id === id)) plan.delete(id);
     while (budget > 0 && this.waiting.length > 0 && this.running.length < this.opts.maxSeqs) {
       const s = this.waiting[0];
-      if (s.cache.length === 0) s.cachedTokens = Math.max(s.cachedTokens, Math.min(s.cache.adoptPrefix(s.tokens), s.promptLen));
+      if (s.cache.length === 0)
+        s.cachedTokens = Math.max(s.cachedTokens, Math.min(s.cache.adoptPrefix(s.tokens), s.promptLen));
       const n = Math.min(s.pending, budget, this.opts.chunk);
       if (!s.cache.reserve(s.cache.length + n)) {
         s.cache.free(); // wait for blocks; adopt again next time

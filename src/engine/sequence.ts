@@ -20,6 +20,11 @@ export class Sequence {
   readonly sampler: Sampler;
   readonly queue = new AsyncQueue<SequenceEvent>();
   cachedTokens = 0;
+  /** Tokens removed from `tokens` by context shifts, and how many shifts. */
+  dropped = 0;
+  shifts = 0;
+  /** Set by accept() when the context is full and the request allows a shift (the engine does it). */
+  needsShift = false;
   /** Set once: the sequence leaves the engine at the next step boundary. */
   finished: FinishReason | undefined;
   private readonly decoder: StreamDecoder | undefined;
@@ -49,7 +54,7 @@ export class Sequence {
   }
 
   get generated(): number {
-    return this.tokens.length - this.promptLen;
+    return this.tokens.length + this.dropped - this.promptLen;
   }
   /** Tokens not yet in the KV cache. */
   get pending(): number {
@@ -92,7 +97,11 @@ export class Sequence {
     this.queue.push({ type: "token", token: id, text, ...(lp ? { logprob: lp.chosen, top: lp.top } : {}) });
     if (isEog || stopped) this.finish("stop");
     else if (this.req.constraint?.isDone()) this.finish("stop", true);
-    else if (this.generated >= this.req.maxTokens || this.tokens.length >= this.cache.shape.capacity) this.finish("length");
+    else if (this.generated >= this.req.maxTokens) this.finish("length");
+    else if (this.tokens.length >= this.cache.shape.capacity) {
+      if (this.req.contextShift) this.needsShift = true;
+      else this.finish("length");
+    }
   }
 
   /** End the stream with a reason (idempotent); the engine frees the KV blocks. */
@@ -111,6 +120,7 @@ export class Sequence {
       ttftMs: this.tFirst ? this.tFirst - this.tSubmit : 0,
       decodeMs: this.tFirst ? this.tLast - this.tFirst : 0,
       seed: this.sampler.seed,
+      ...(this.shifts ? { droppedTokens: this.dropped, contextShifts: this.shifts } : {}),
     });
     this.queue.close();
   }

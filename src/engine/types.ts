@@ -30,6 +30,11 @@ export interface SequenceRequest {
    * generation ends with "stop" once isDone(). A token it rejects fails this sequence.
    */
   constraint?: TokenConstraint;
+  /**
+   * Context shift (engine/context-shift.ts): when the sequence fills the context, keep its first
+   * `keep` tokens, drop half of the rest and continue, instead of finishing with "length".
+   */
+  contextShift?: { keep: number };
 }
 
 export type FinishReason = "stop" | "length" | "abort";
@@ -57,6 +62,10 @@ export interface DoneEvent {
   decodeMs: number;
   /** The seed the sampler used (reproduce with it). */
   seed: number;
+  /** Tokens dropped by context shifts during this sequence (absent when none). */
+  droppedTokens?: number;
+  /** Context shifts done (absent when none). */
+  contextShifts?: number;
 }
 
 export type SequenceEvent = TokenEvent | DoneEvent;

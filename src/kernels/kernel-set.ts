@@ -54,9 +54,16 @@ export interface PreparedWeight {
  * `half`), per-head position maps for token eviction (`posOf`), RoPE shift done by the cache.
  */
 export interface PagedKV {
-  k: Float32Array | Uint16Array;
-  v: Float32Array | Uint16Array;
+  k: Float32Array | Uint16Array | Uint8Array;
+  v: Float32Array | Uint16Array | Uint8Array;
   half: boolean;
+  /**
+   * Row formats (KV issue; kv/quant-kv.ts): when given they override `half`. q8_0/q4_0 rows are
+   * llama.cpp blocks of 32 (34/18 bytes), hd a multiple of 32; the kernels then quantize q to
+   * Q8_0 per head and take integer block dots for K, and dequantize V (ggml's flash-attention order).
+   */
+  kType?: "f32" | "f16" | "q8_0" | "q4_0";
+  vType?: "f32" | "f16" | "q8_0" | "q4_0";
   /** Block ids of the sequence, in order (at least ceil(nKV / blockSize) entries). */
   table: Int32Array;
   blockSize: number;

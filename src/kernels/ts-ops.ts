@@ -5,6 +5,7 @@
  * (siluMul, add, rmsNorm, attention) and keeps softmax and rope here (O(n) per token, tiny).
  */
 import { KernelError } from "../errors.js";
+import { isQuantizedKV, kvRowElems } from "../kv/quant-kv.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
@@ -149,14 +150,22 @@ export abstract class TsOps {
     const nBlk = Math.ceil(nKV / kv.blockSize);
     if (kv.table.length < nBlk)
       throw new KernelError(`attention: block table has ${kv.table.length} entries, needs ${nBlk}`);
-    const rows = Math.min(kv.k.length, kv.v.length) / (nHeadKV * hd);
+    const kt = kv.kType ?? (kv.half ? "f16" : "f32");
+    const vt = kv.vType ?? (kv.half ? "f16" : "f32");
+    const rows = Math.min(
+      kv.k.length / kvRowElems(kt, nHeadKV * hd),
+      kv.v.length / kvRowElems(vt, nHeadKV * hd),
+    );
     for (let b = 0; b < nBlk; b++) {
       const id = kv.table[b];
       if (!(id >= 0 && (id + 1) * kv.blockSize <= rows))
         throw new KernelError(`attention: block ${id} outside the ${rows}-row cache`);
     }
-    if (kv.half !== kv.k instanceof Uint16Array || kv.half !== kv.v instanceof Uint16Array)
-      throw new KernelError("attention: K/V element type does not match `half`");
+    const arrayOf = { f32: Float32Array, f16: Uint16Array, q8_0: Uint8Array, q4_0: Uint8Array } as const;
+    if (!(kv.k instanceof arrayOf[kt]) || !(kv.v instanceof arrayOf[vt]))
+      throw new KernelError(`attention: K/V arrays do not match their types ${kt}/${vt}`);
+    if ((isQuantizedKV(kt) || isQuantizedKV(vt)) && hd % 32 !== 0)
+      throw new KernelError(`attention: quantized K/V need a head size that is a multiple of 32, got ${hd}`);
     checkVec("q", q, nTokens * nHead * hd);
     checkVec("out", out, nTokens * nHead * hd);
     this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);

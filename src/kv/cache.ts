@@ -9,8 +9,19 @@
 import { InputError } from "../errors.js";
 import { fp32ToFp16, fp16Table } from "../quant/f16.js";
 import type { KernelSet, PagedKV } from "../kernels/kernel-set.js";
+import {
+  allocKVStore,
+  dotRow,
+  kvRowBytes,
+  loadRow,
+  madRow,
+  storeRow,
+  type KVStore,
+  type KVType,
+} from "./quant-kv.js";
 
-export type KVDType = "f32" | "f16";
+/** Row format of K (and of V unless `dtypeV` says otherwise): see kv/quant-kv.ts. */
+export type KVDType = KVType;
 
 export interface KVCacheShape {
   nLayers: number;
@@ -21,6 +32,8 @@ export interface KVCacheShape {
   /** Positions the cache can hold. */
   capacity: number;
   dtype: KVDType;
+  /** V rows' format when it differs from K's (llama.cpp's --cache-type-v). */
+  dtypeV?: KVDType;
   /** MLA: V rows are the first vWidthFromK floats of the K row. */
   vFromK?: boolean;
 }
@@ -73,17 +86,20 @@ const HALF = fp16Table();
 export class DenseKVCache implements KVCache {
   readonly shape: Readonly<KVCacheShape>;
   private len = 0;
-  private readonly k: (Float32Array | Uint16Array)[] = [];
-  private readonly v: (Float32Array | Uint16Array)[] = [];
+  private readonly k: KVStore[] = [];
+  private readonly v: KVStore[] = [];
+  private readonly tk: KVDType;
+  private readonly tv: KVDType;
 
   constructor(shape: KVCacheShape) {
     if (shape.capacity <= 0 || shape.kWidth <= 0)
       throw new InputError(`invalid KV cache shape`, { field: JSON.stringify(shape) });
     this.shape = { ...shape };
-    const make = (n: number) => (shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n));
+    this.tk = shape.dtype;
+    this.tv = shape.vFromK ? shape.dtype : (shape.dtypeV ?? shape.dtype);
     for (let l = 0; l < shape.nLayers; l++) {
-      this.k.push(make(shape.capacity * shape.kWidth));
-      this.v.push(make(shape.vFromK ? 0 : shape.capacity * shape.vWidth));
+      this.k.push(allocKVStore(this.tk, shape.capacity, shape.kWidth));
+      this.v.push(allocKVStore(this.tv, shape.vFromK ? 0 : shape.capacity, shape.vWidth));
     }
   }
 
@@ -99,43 +115,24 @@ export class DenseKVCache implements KVCache {
     }
   }
 
-  private static store(
-    dst: Float32Array | Uint16Array,
-    o: number,
-    src: Float32Array,
-    so: number,
-    n: number,
-  ): void {
-    if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
-    else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
-  }
-
   writeK(layer: number, pos: number, src: Float32Array, so: number): void {
     this.check(pos);
-    DenseKVCache.store(this.k[layer], pos * this.shape.kWidth, src, so, this.shape.kWidth);
+    storeRow(this.tk, this.k[layer], pos, this.shape.kWidth, src, so);
   }
 
   writeV(layer: number, pos: number, src: Float32Array, so: number): void {
     this.check(pos);
     if (this.shape.vFromK) throw new InputError("this cache reads V from K; writeV is not used");
-    DenseKVCache.store(this.v[layer], pos * this.shape.vWidth, src, so, this.shape.vWidth);
+    storeRow(this.tv, this.v[layer], pos, this.shape.vWidth, src, so);
   }
 
   dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number {
-    const k = this.k[layer];
-    const base = pos * this.shape.kWidth + off;
-    let s = 0;
-    if (k instanceof Float32Array) for (let i = 0; i < n; i++) s += k[base + i] * q[qo + i];
-    else for (let i = 0; i < n; i++) s += HALF[k[base + i]] * q[qo + i];
-    return s;
+    return dotRow(this.tk, this.k[layer], pos, this.shape.kWidth, off, q, qo, n);
   }
 
   addV(layer: number, pos: number, off: number, w: number, out: Float32Array, oo: number, n: number): void {
-    const fromK = this.shape.vFromK === true;
-    const v = fromK ? this.k[layer] : this.v[layer];
-    const base = pos * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
-    if (v instanceof Float32Array) for (let i = 0; i < n; i++) out[oo + i] += w * v[base + i];
-    else for (let i = 0; i < n; i++) out[oo + i] += w * HALF[v[base + i]];
+    if (this.shape.vFromK) madRow(this.tk, this.k[layer], pos, this.shape.kWidth, off, w, out, oo, n);
+    else madRow(this.tv, this.v[layer], pos, this.shape.vWidth, off, w, out, oo, n);
   }
 
   readRow(
@@ -147,15 +144,13 @@ export class DenseKVCache implements KVCache {
     dstOff: number,
     n: number,
   ): void {
-    const fromK = which === "k" || this.shape.vFromK === true;
-    const src = fromK ? this.k[layer] : this.v[layer];
-    const base = pos * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
-    if (src instanceof Float32Array) dst.set(src.subarray(base, base + n), dstOff);
-    else for (let i = 0; i < n; i++) dst[dstOff + i] = HALF[src[base + i]];
+    if (which === "k" || this.shape.vFromK)
+      loadRow(this.tk, this.k[layer], pos, this.shape.kWidth, off, dst, dstOff, n);
+    else loadRow(this.tv, this.v[layer], pos, this.shape.vWidth, off, dst, dstOff, n);
   }
 
   roundInput(x: Float32Array, xo: number, n: number): void {
-    if (this.shape.dtype === "f32") return;
+    if (this.shape.dtype !== "f16") return;
     for (let i = 0; i < n; i++) x[xo + i] = HALF[fp32ToFp16(x[xo + i])];
   }
 
@@ -171,8 +166,14 @@ export class DenseKVCache implements KVCache {
   }
 
   bytesPerToken(): number {
-    const el = this.shape.dtype === "f32" ? 4 : 2;
-    const w = this.shape.kWidth + (this.shape.vFromK ? 0 : this.shape.vWidth);
-    return this.shape.nLayers * w * el;
+    return kvBytesPerToken(this.shape);
   }
+}
+
+/** Cache bytes per token of a shape (K and V in their own formats). */
+export function kvBytesPerToken(
+  s: Pick<KVCacheShape, "nLayers" | "kWidth" | "vWidth" | "vFromK" | "dtype" | "dtypeV">,
+): number {
+  const v = s.vFromK ? 0 : kvRowBytes(s.dtypeV ?? s.dtype, s.vWidth);
+  return s.nLayers * (kvRowBytes(s.dtype, s.kWidth) + v);
 }

@@ -8,8 +8,15 @@
  */
 import { InputError } from "../errors.js";
 import { fp16Table, fp32ToFp16 } from "../quant/f16.js";
-import type { KVCache, KVCacheShape, KernelKVView } from "./cache.js";
+import {
+  kvBytesPerToken,
+  type KVCache,
+  type KVCacheShape,
+  type KVDType,
+  type KernelKVView,
+} from "./cache.js";
 import { blockKeys, type BlockPool } from "./paged-pool.js";
+import { dotRow, loadRow, madRow, storeRow } from "./quant-kv.js";
 
 const HALF = fp16Table();
 
@@ -24,6 +31,10 @@ export class PagedKVCache implements KVCache {
   private tableI32 = new Int32Array(8);
   /** One reusable view per layer (no allocation per step). */
   private views: KernelKVView[] | undefined;
+  /** Blocks at or past this index are never published (their rows were rewritten: context shift). */
+  private publishLimit = Infinity;
+  private readonly tk: KVDType;
+  private readonly tv: KVDType;
 
   constructor(
     readonly pool: BlockPool,
@@ -38,8 +49,11 @@ export class PagedKVCache implements KVCache {
       vWidth: s.vWidth,
       vFromK: s.vFromK,
       dtype: s.dtype,
+      dtypeV: s.dtypeV,
       capacity,
     };
+    this.tk = s.dtype;
+    this.tv = s.vFromK ? s.dtype : (s.dtypeV ?? s.dtype);
   }
 
   get length(): number {
@@ -85,7 +99,11 @@ export class PagedKVCache implements KVCache {
 
   /** Publish every full, computed block of this sequence (tokens = all tokens at positions 0..). */
   publishFull(tokens: ArrayLike<number>): void {
-    const full = Math.min(Math.floor(this.len / this.B), Math.floor(tokens.length / this.B));
+    const full = Math.min(
+      Math.floor(this.len / this.B),
+      Math.floor(tokens.length / this.B),
+      this.publishLimit,
+    );
     if (full <= this.published) return;
     const keys = blockKeys(tokens, this.B, full);
     for (let i = this.published; i < full; i++) this.pool.publish(this.table[i], keys[i]);
@@ -119,6 +137,8 @@ export class PagedKVCache implements KVCache {
             k: this.pool.k[l],
             v: this.pool.v[l],
             half: this.shape.dtype === "f16",
+            kType: this.tk,
+            vType: this.tv,
             table: this.tableI32,
             blockSize: this.B,
           },
@@ -134,6 +154,7 @@ export class PagedKVCache implements KVCache {
     this.table.length = 0;
     this.len = 0;
     this.published = 0;
+    this.publishLimit = Infinity;
   }
 
   private row(pos: number): number {
@@ -143,45 +164,63 @@ export class PagedKVCache implements KVCache {
     return b * this.B + (pos % this.B);
   }
 
-  private static store(
-    dst: Float32Array | Uint16Array,
-    o: number,
-    src: Float32Array,
-    so: number,
-    n: number,
-  ): void {
-    if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
-    else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
-  }
-
   writeK(layer: number, pos: number, src: Float32Array, so: number): void {
-    PagedKVCache.store(this.pool.k[layer], this.row(pos) * this.shape.kWidth, src, so, this.shape.kWidth);
+    storeRow(this.tk, this.pool.k[layer], this.row(pos), this.shape.kWidth, src, so);
   }
 
   writeV(layer: number, pos: number, src: Float32Array, so: number): void {
     if (this.shape.vFromK) throw new InputError("this cache reads V from K; writeV is not used");
-    PagedKVCache.store(this.pool.v[layer], this.row(pos) * this.shape.vWidth, src, so, this.shape.vWidth);
+    storeRow(this.tv, this.pool.v[layer], this.row(pos), this.shape.vWidth, src, so);
   }
 
   dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number {
-    const k = this.pool.k[layer];
-    const base = this.row(pos) * this.shape.kWidth + off;
-    let s = 0;
-    if (k instanceof Float32Array) for (let i = 0; i < n; i++) s += k[base + i] * q[qo + i];
-    else for (let i = 0; i < n; i++) s += HALF[k[base + i]] * q[qo + i];
-    return s;
+    return dotRow(this.tk, this.pool.k[layer], this.row(pos), this.shape.kWidth, off, q, qo, n);
   }
 
   addV(layer: number, pos: number, off: number, w: number, out: Float32Array, oo: number, n: number): void {
-    const fromK = this.shape.vFromK === true;
-    const v = fromK ? this.pool.k[layer] : this.pool.v[layer];
-    const base = this.row(pos) * (fromK ? this.shape.kWidth : this.shape.vWidth) + off;
-    if (v instanceof Float32Array) for (let i = 0; i < n; i++) out[oo + i] += w * v[base + i];
-    else for (let i = 0; i < n; i++) out[oo + i] += w * HALF[v[base + i]];
+    if (this.shape.vFromK)
+      madRow(this.tk, this.pool.k[layer], this.row(pos), this.shape.kWidth, off, w, out, oo, n);
+    else madRow(this.tv, this.pool.v[layer], this.row(pos), this.shape.vWidth, off, w, out, oo, n);
+  }
+
+  /** Copy n stored values of a K or V row (widened/dequantized exactly) into dst. */
+  readRow(
+    which: "k" | "v",
+    layer: number,
+    pos: number,
+    off: number,
+    dst: Float32Array,
+    dstOff: number,
+    n: number,
+  ): void {
+    if (which === "k" || this.shape.vFromK)
+      loadRow(this.tk, this.pool.k[layer], this.row(pos), this.shape.kWidth, off, dst, dstOff, n);
+    else loadRow(this.tv, this.pool.v[layer], this.row(pos), this.shape.vWidth, off, dst, dstOff, n);
+  }
+
+  /**
+   * Before rows at positions >= `from` are rewritten in place (context shift): blocks holding them
+   * that others see (shared or in the prefix cache) are replaced by private copies, and no block
+   * from there on is ever published again (its rows no longer equal a fresh prefill of the tokens).
+   */
+  prepareRewrite(from: number): void {
+    const b0 = Math.floor(from / this.B);
+    this.publishLimit = Math.min(this.publishLimit, b0);
+    this.published = Math.min(this.published, b0);
+    for (let i = b0; i < this.table.length; i++) {
+      if (this.pool.makePrivate(this.table[i])) continue;
+      const fresh = this.pool.allocate();
+      if (fresh === undefined)
+        throw new InputError("KV pool exhausted while un-sharing blocks for a context shift");
+      this.pool.copyBlock(this.table[i], fresh);
+      this.pool.release(this.table[i]);
+      this.table[i] = fresh;
+      this.tableI32[i] = fresh;
+    }
   }
 
   roundInput(x: Float32Array, xo: number, n: number): void {
-    if (this.shape.dtype === "f32") return;
+    if (this.shape.dtype !== "f16") return;
     for (let i = 0; i < n; i++) x[xo + i] = HALF[fp32ToFp16(x[xo + i])];
   }
 
@@ -211,7 +250,6 @@ export class PagedKVCache implements KVCache {
   }
 
   bytesPerToken(): number {
-    const el = this.shape.dtype === "f32" ? 4 : 2;
-    return this.shape.nLayers * (this.shape.kWidth + (this.shape.vFromK ? 0 : this.shape.vWidth)) * el;
+    return kvBytesPerToken(this.shape);
   }
 }

@@ -11,6 +11,7 @@
 import { InputError } from "../errors.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { KVDType } from "./cache.js";
+import { allocKVStore, kvRowElems, type KVStore } from "./quant-kv.js";
 
 export interface PagedShape {
   nLayers: number;
@@ -19,6 +20,8 @@ export interface PagedShape {
   vWidth: number;
   vFromK?: boolean;
   dtype: KVDType;
+  /** V rows' format when it differs from K's. */
+  dtypeV?: KVDType;
   /** Positions per block. */
   blockSize: number;
   nBlocks: number;
@@ -37,8 +40,8 @@ export interface PoolStats {
 
 export class BlockPool {
   readonly shape: Readonly<PagedShape>;
-  readonly k: (Float32Array | Uint16Array)[] = [];
-  readonly v: (Float32Array | Uint16Array)[] = [];
+  readonly k: KVStore[] = [];
+  readonly v: KVStore[] = [];
   private readonly refs: Int32Array;
   private readonly keyOf: (string | undefined)[];
   private readonly byKey = new Map<string, number>();
@@ -61,15 +64,10 @@ export class BlockPool {
     }
     this.shape = { ...shape };
     const rows = shape.nBlocks * shape.blockSize;
-    const make = (n: number): Float32Array | Uint16Array => {
-      if (!ks) return shape.dtype === "f32" ? new Float32Array(n) : new Uint16Array(n);
-      if (shape.dtype === "f32") return ks.alloc(Math.max(1, n)).subarray(0, n);
-      const f = ks.alloc(Math.max(1, Math.ceil(n / 2)));
-      return new Uint16Array(f.buffer, f.byteOffset, n);
-    };
+    const tv = shape.dtypeV ?? shape.dtype;
     for (let l = 0; l < shape.nLayers; l++) {
-      this.k.push(make(rows * shape.kWidth));
-      this.v.push(make(shape.vFromK ? 0 : rows * shape.vWidth));
+      this.k.push(allocKVStore(shape.dtype, rows, shape.kWidth, ks));
+      this.v.push(allocKVStore(tv, shape.vFromK ? 0 : rows, shape.vWidth, ks));
     }
     this.refs = new Int32Array(shape.nBlocks);
     this.keyOf = new Array(shape.nBlocks);
@@ -132,13 +130,27 @@ export class BlockPool {
     return this.refs[b] > 1 || this.keyOf[b] !== undefined;
   }
 
+  /**
+   * Make a held block private before its rows change: true if it now is (no other holder; its
+   * prefix key, if any, is withdrawn), false if other sequences hold it (copy it instead).
+   */
+  makePrivate(b: number): boolean {
+    if (this.refs[b] !== 1) return false;
+    const key = this.keyOf[b];
+    if (key !== undefined) {
+      this.byKey.delete(key);
+      this.keyOf[b] = undefined;
+    }
+    return true;
+  }
+
   /** Copy every layer's rows of block `src` into block `dst`. */
   copyBlock(src: number, dst: number): void {
     const B = this.shape.blockSize;
     for (let l = 0; l < this.shape.nLayers; l++) {
       for (const [arr, w] of [
-        [this.k[l], this.shape.kWidth],
-        [this.v[l], this.shape.vWidth],
+        [this.k[l], kvRowElems(this.shape.dtype, this.shape.kWidth)],
+        [this.v[l], kvRowElems(this.shape.dtypeV ?? this.shape.dtype, this.shape.vWidth)],
       ] as const) {
         if (w === 0 || arr.length === 0) continue;
         arr.copyWithin(dst * B * w, src * B * w, (src + 1) * B * w);

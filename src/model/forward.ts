@@ -15,8 +15,11 @@
  *    KernelSet (WASM SIMD, own summation order); activations live in reusable scratch buffers in
  *    the set's memory (no per-step allocation besides the returned logits); attention reads the
  *    paged KV cache in place through `KVCache.kernelView` (f32 or f16 rows).
- *  - reference (no KernelSet): plain TypeScript that reproduces ggml's CPU float order
- *    (blocks/ggml-dot.ts, attention.ts attendOrdered): the conformance oracle, not a user path.
+ *  - plain TS (no KernelSet): `model.ops` (blocks/ops.ts). Users get `portableOps`; the
+ *    conformance tests pass the reference set of src/model/reference/ggml-order (one llama.cpp
+ *    build's float order), which no production module imports.
+ * Whatever the set, the parts that stay in TS (MoE routing and experts' SwiGLU, MLA, weights of a
+ * type without a kernel) go through `model.ops` too.
  *
  * Plug points for later issues (interfaces only; see each):
  *  - Segment.embeddings (image issue): input rows instead of token ids [implemented];
@@ -36,9 +39,9 @@ import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
 import type { AttnWeights, ModelWeights } from "./bind.js";
-import { attend } from "./blocks/attention.js";
 import { swiglu, type FfnWeights } from "./blocks/ffn.js";
-import { getRow, matmul } from "./blocks/linear.js";
+import { getRow } from "./blocks/linear.js";
+import { portableOps, type BlockOps } from "./blocks/ops.js";
 import { mlaCacheWidth, mlaCore, mlaOut, mlaQKV } from "./blocks/mla.js";
 import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
@@ -133,6 +136,8 @@ export class Transformer {
     readonly weights: ModelWeights,
     /** The KernelSet the weights were moved into: the production operator set (see above). */
     readonly kernels?: KernelSet,
+    /** Plain-TS operators (see above); tests pass the ggml-order reference set. */
+    readonly ops: BlockOps = portableOps,
   ) {
     this.rope = new Rope(config.rope, weights.ropeFreqs);
     this.scratch = new Scratch(kernels);
@@ -278,11 +283,12 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       const R = c.mla!.kvLoraRank;
       const kw = R + c.mla!.ropeDim;
       const H = c.nHead;
-      const { qa, kv } = mlaQKV(c, L.mla, model.rope, angles, h, n);
+      const { qa, kv } = mlaQKV(model.ops, c, L.mla, model.rope, angles, h, n);
       const lat = model.buf("lat", n * H * R);
       segs.forEach((s, si) => {
         const [a, nt] = [starts[si], s.tokens.length];
         mlaCore(
+          model.ops,
           c,
           s.cache,
           l,
@@ -293,7 +299,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
           lat.subarray(a * H * R, (a + nt) * H * R),
         );
       });
-      mlaOut(c, L.mla, lat, n, y);
+      mlaOut(model.ops, c, L.mla, lat, n, y);
       if (P) tp = P.lap("attention.mla", tp);
     } else {
       tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp);
@@ -316,7 +322,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     norm(model, xs, L.ffnNorm, h, rows);
     if (P) tp = P.lap("norm", tp);
     if (L.moe) {
-      moeFfn(c.moe!, L.moe, h, rows, E, y);
+      moeFfn(model.ops, c.moe!, L.moe, h, rows, E, y);
       if (P) tp = P.lap("matmul.moe", tp);
     } else {
       tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
@@ -334,7 +340,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     norm(model, xs, model.weights.outputNorm, sel, m);
     if (P) tp = P.lap("norm", tp);
     const logits = new Float32Array(m * c.nVocab);
-    matmul(model.weights.output, sel, m, logits);
+    model.ops.matmul(model.weights.output, sel, m, logits);
     if (P) tp = P.lap("matmul.output", tp);
     let r = 0;
     for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
@@ -413,16 +419,16 @@ function attentionBlock(
     // Fused rows are [q; k; v]: one product, then split per token.
     const all = qDim + kDim + vDim;
     const qkv = model.buf("qkv", n * all);
-    matmul(w.wqkv, x, n, qkv);
+    model.ops.matmul(w.wqkv, x, n, qkv);
     for (let t = 0; t < n; t++) {
       q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
       k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
       v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
     }
   } else {
-    matmul(w.wq!, x, n, q);
-    matmul(w.wk!, x, n, k);
-    matmul(w.wv!, x, n, v);
+    model.ops.matmul(w.wq!, x, n, q);
+    model.ops.matmul(w.wk!, x, n, k);
+    model.ops.matmul(w.wv!, x, n, v);
   }
   if (P) tp = P.lap("matmul.qkv", tp);
   addBias(q, n, qDim, w.bq);
@@ -467,7 +473,7 @@ function attentionBlock(
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
     } else {
-      attend(
+      model.ops.attend(
         {
           nHead: c.nHead,
           nHeadKV: c.nHeadKV,
@@ -486,7 +492,7 @@ function attentionBlock(
     }
     if (P) tp = P.lap("attention", tp);
   }
-  matmul(w.wo, o, n, out);
+  model.ops.matmul(w.wo, o, n, out);
   if (P) tp = P.lap("matmul.wo", tp);
   return tp;
 }
@@ -503,7 +509,7 @@ function ffnBlock(
   const P = model.profiler;
   const ks = model.kernels;
   if (!ks) {
-    swiglu(w, x, rows, out);
+    swiglu(model.ops, w, x, rows, out);
     if (P) tp = P.lap("matmul.ffn", tp);
     return tp;
   }
@@ -511,7 +517,7 @@ function ffnBlock(
   const hh = model.buf("ffh", rows * nFF);
   if (w.fused) {
     const gu = model.buf("ffgu", rows * 2 * nFF);
-    mm(w.up, x, rows, gu);
+    mm(model, w.up, x, rows, gu);
     if (P) tp = P.lap("matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
       ks.siluMul(
@@ -522,17 +528,17 @@ function ffnBlock(
       );
   } else {
     const g = model.buf("ffg", rows * nFF);
-    mm(w.gate!, x, rows, g);
-    mm(w.up, x, rows, hh);
+    mm(model, w.gate!, x, rows, g);
+    mm(model, w.up, x, rows, hh);
     if (P) tp = P.lap("matmul.gate_up", tp);
     ks.siluMul(g, hh, hh, rows * nFF);
   }
   if (P) tp = P.lap("act", tp);
-  mm(w.down, hh, rows, out);
+  mm(model, w.down, hh, rows, out);
   if (P) tp = P.lap("matmul.down", tp);
   return tp;
 }
 
-function mm(w: Weight, x: Float32Array, rows: number, out: Float32Array): void {
-  matmul(w, x, rows, out);
+function mm(model: Transformer, w: Weight, x: Float32Array, rows: number, out: Float32Array): void {
+  model.ops.matmul(w, x, rows, out);
 }

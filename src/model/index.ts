@@ -11,25 +11,40 @@ import { attachKernels, bindWeights } from "./bind.js";
 import { checkFits } from "./memory-limit.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
+import type { BlockOps } from "./blocks/ops.js";
 import { WeightBinder } from "./weights.js";
 
 export { Transformer } from "./forward.js";
 export type { ModelConfig } from "./arch/config.js";
+export { portableOps, type BlockOps } from "./blocks/ops.js";
 export type { KVCache, KVDType } from "../kv/cache.js";
 
 /** Config for an opened file, without reading any tensor data. */
 export function modelConfig(file: GGUFFile): ModelConfig {
   const arch = optString(file.metadata, "general.architecture");
-  if (!arch) throw new ModelError("missing 'general.architecture'", { file: file.path, field: "general.architecture" });
+  if (!arch)
+    throw new ModelError("missing 'general.architecture'", {
+      file: file.path,
+      field: "general.architecture",
+    });
   const spec = archSpec(arch);
   const emb = file.tensorByName(TENSOR.tokenEmbd);
-  if (!emb) throw new ModelError(`missing tensor '${TENSOR.tokenEmbd}'`, { file: file.path, field: TENSOR.tokenEmbd });
+  if (!emb)
+    throw new ModelError(`missing tensor '${TENSOR.tokenEmbd}'`, {
+      file: file.path,
+      field: TENSOR.tokenEmbd,
+    });
   return resolveConfig(file.metadata, spec, emb.dims[1] ?? 0);
 }
 
 export interface LoadOptions {
   /** Run matrix products in this KernelSet (e.g. the WASM SIMD set); default: plain TypeScript. */
   kernels?: KernelSet;
+  /**
+   * Plain-TS operators for what does not run in the KernelSet (default `portableOps`). The
+   * conformance tests pass src/model/reference/ggml-order's `ggmlOrderOps`.
+   */
+  blockOps?: BlockOps;
 }
 
 /**
@@ -44,7 +59,7 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
   const weights = bindWeights(new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd])), config);
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
   if (ks) attachKernels(weights, ks);
-  return new Transformer(config, weights, ks);
+  return new Transformer(config, weights, ks, opts.blockOps);
 }
 
 export async function loadModel(path: GGUFInput, opts: LoadOptions = {}): Promise<Transformer> {

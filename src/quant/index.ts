@@ -24,7 +24,6 @@ import { dequantizeRowQ8_K, quantizeRowQ8_K } from "./q8_k.js";
 
 export * from "./f16.js";
 export * from "./bf16.js";
-export { quantizeRowQ8_0Avx } from "./q8_0.js";
 
 /** Quantize n floats (a whole number of blocks) from src[srcOff] into dst[dstOff]. */
 export type RowQuantizer = (

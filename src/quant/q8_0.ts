@@ -28,35 +28,6 @@ export function quantizeRowQ8_0(
   }
 }
 
-/**
- * The activation quantizer llama.cpp runs on x86 with AVX/AVX2 (arch/x86 quantize_row_q8_0): it uses
- * id = 127/amax instead of 1/d and rounds half to even instead of away from zero, so its bytes can
- * differ from the _ref variant in the last bit of a few quants.
- */
-export function quantizeRowQ8_0Avx(
-  src: Float32Array,
-  srcOff: number,
-  dst: Uint8Array,
-  dstOff: number,
-  n: number,
-): void {
-  for (let b = 0; b < n / QK8_0; b++) {
-    const x = srcOff + b * QK8_0;
-    const o = dstOff + b * Q8_0_BYTES;
-    let amax = 0;
-    for (let j = 0; j < QK8_0; j++) amax = Math.max(amax, Math.abs(src[x + j]));
-    writeF16(dst, o, fround(amax / 127));
-    const id = amax !== 0 ? fround(127 / amax) : 0;
-    for (let j = 0; j < QK8_0; j++) dst[o + 2 + j] = roundHalfEven(fround(src[x + j] * id)) & 0xff;
-  }
-}
-
-function roundHalfEven(v: number): number {
-  const r = Math.floor(v);
-  const f = v - r;
-  return f > 0.5 || (f === 0.5 && (r & 1) !== 0) ? r + 1 : r;
-}
-
 export function dequantizeRowQ8_0(
   src: Uint8Array,
   srcOff: number,

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGMLType } from "../../src/gguf/types.js";
 import type { TestModelSpec } from "../../src/model/factory/index.js";
-import { halfTolerance, runConformance } from "./harness.js";
+import { halfTolerance, roundingTolerance, runConformance } from "./harness.js";
+import { referenceBackend } from "./reference.js";
 
 const FULL = process.env.CONFORMANCE_FULL === "1";
 let dir: string;
@@ -82,10 +83,15 @@ for (const [fam, base, kquants] of FAMILIES) {
           PROMPT,
           16,
           type === GGMLType.F16 ? "f16" : "f32",
+          undefined,
+          { roundingBudget: type !== GGMLType.F16 },
         );
-        const tol = type === GGMLType.F16 ? halfTolerance(r.scale) : fixedTol;
+        const tol = type === GGMLType.F16 ? halfTolerance(r.scale) : roundingTolerance(r);
         console.log(
           `${fam} ${tn}: max |dlogit| = ${r.maxErr.toExponential(2)} (tol ${tol.toExponential(2)}); first greedy diff ${r.firstDiff}`,
+        );
+        console.log(
+          `MEASURE ${JSON.stringify({ be: referenceBackend(), fam, tn, gap: r.gapAtDiff, firstDiff: r.firstDiff, err: r.stepErr.map((v) => +v.toExponential(2)), re: r.roundEffect?.map((v) => +v.toExponential(2)), scale: r.stepScale.map((v) => +v.toFixed(2)) })}`,
         );
         assert.ok(r.maxErr <= tol, `max logit error ${r.maxErr}`);
         if (r.firstDiff >= 0)

@@ -8,12 +8,12 @@ import {
   canQuantize,
   dequantizeInto,
   dequantizeRows,
-  quantizeRowQ8_0Avx,
   quantizeRows,
   vecDot,
   vecDotDequantized,
 } from "../../src/quant/index.js";
 import { quantizeRowQ8_0 } from "../../src/quant/q8_0.js";
+import { quantizeRowQ8_0Avx } from "../../src/model/reference/ggml-order/index.js";
 import { Rng } from "./rng.js";
 
 const QUANTIZABLE = [

@@ -5,6 +5,8 @@
  */
 import type { PagedKV } from "../kernel-set.js";
 import { fp16Table } from "../../quant/f16.js";
+import { loadRow, quantizeRowQ8_0Avx } from "../../kv/quant-kv.js";
+import { dequantizeRowQ8_0 } from "../../quant/q8_0.js";
 
 const fr = Math.fround;
 
@@ -174,13 +176,27 @@ export function attentionPaged(
   window: number,
 ): void {
   const group = nHead / nHeadKV;
-  const kvStride = nHeadKV * hd;
+  const W = nHeadKV * hd;
   const B = kv.blockSize;
-  const { k, v } = kv;
-  const at = (a: Float32Array | Uint16Array, i: number): number => (kv.half ? HALF[a[i]!]! : a[i]!);
+  const kt = kv.kType ?? (kv.half ? "f16" : "f32");
+  const vt = kv.vType ?? (kv.half ? "f16" : "f32");
+  // Rows widened/dequantized once per call (reference speed is not the point here).
+  const K = new Float32Array(nKV * W);
+  const V = new Float32Array(nKV * W);
+  for (let j = 0; j < nKV; j++) {
+    const row = kv.table[Math.floor(j / B)]! * B + (j % B);
+    loadRow(kt, kv.k, row, W, 0, K, j * W, W);
+    loadRow(vt, kv.v, row, W, 0, V, j * W, W);
+  }
   const s = new Float32Array(nKV);
-  const rowOf = new Int32Array(nKV);
-  for (let j = 0; j < nKV; j++) rowOf[j] = (kv.table[Math.floor(j / B)]! * B + (j % B)) * kvStride;
+  if (kt === "q8_0" || kt === "q4_0") {
+    // ggml's flash attention quantizes q to Q8_0 (the K type's vec_dot partner) before K.q.
+    const qb = new Uint8Array((q.length / 32) * 34);
+    const qd = new Float32Array(nTokens * nHead * hd);
+    quantizeRowQ8_0Avx(q, 0, qb, 0, qd.length);
+    dequantizeRowQ8_0(qb, 0, qd, 0, qd.length);
+    q = qd;
+  }
   for (let t = 0; t < nTokens; t++) {
     const last = Math.min(nKV - 1, pos0 + t);
     const first = window > 0 ? Math.max(0, pos0 + t - window + 1) : 0;
@@ -190,7 +206,7 @@ export function attentionPaged(
       let m = -Infinity;
       for (let j = first; j <= last; j++) {
         let d = 0;
-        for (let i = 0; i < hd; i++) d += q[qo + i]! * at(k, rowOf[j]! + ko + i);
+        for (let i = 0; i < hd; i++) d += q[qo + i]! * K[j * W + ko + i]!;
         s[j] = d * scale;
         m = Math.max(m, s[j]!);
       }
@@ -201,7 +217,7 @@ export function attentionPaged(
       }
       for (let i = 0; i < hd; i++) {
         let acc = 0;
-        for (let j = first; j <= last; j++) acc += s[j]! * at(v, rowOf[j]! + ko + i);
+        for (let j = first; j <= last; j++) acc += s[j]! * V[j * W + ko + i]!;
         out[qo + i] = acc / sum;
       }
     }

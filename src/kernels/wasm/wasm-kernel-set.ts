@@ -50,6 +50,7 @@ const EXPORTS = [
   "rms_norm",
   "attention_f32",
   "attention_paged",
+  "attention_paged_q",
   "read_sum",
   "quantize_q8_0_i8",
   "quantize_q8_0_abs",
@@ -456,6 +457,32 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   ): void {
     const pk = this.arena.offsetOf(kv.k);
     const pv = this.arena.offsetOf(kv.v);
+    const kt = kv.kType ?? (kv.half ? "f16" : "f32");
+    const vt = kv.vType ?? (kv.half ? "f16" : "f32");
+    if (kt === "q8_0" || kt === "q4_0" || vt === "q8_0" || vt === "q4_0" || kt !== vt) {
+      if (pk < 0 || pv < 0 || hd % 4 !== 0) {
+        super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+        return;
+      }
+      this.runAttentionPagedQ(
+        q,
+        kv,
+        out,
+        nTokens,
+        nKV,
+        nHead,
+        nHeadKV,
+        hd,
+        pos0,
+        scale,
+        window,
+        pk,
+        pv,
+        kt,
+        vt,
+      );
+      return;
+    }
     // The kernel reads the cache in place: a cache outside WASM memory (or f16 heads not a
     // multiple of 4 wide) takes the TypeScript path rather than a copy of the whole pool.
     if (pk < 0 || pv < 0 || (kv.half && hd % 4 !== 0)) {
@@ -492,6 +519,60 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
       this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
     else this.pool.run(IDX.get("attention_paged")!, args, units);
+    this.back(o, out, nq);
+  }
+
+  /** Paged attention with quantized (or mixed-type) K/V rows: kernels-src/assembly/attention_q.ts. */
+  private runAttentionPagedQ(
+    q: Float32Array,
+    kv: PagedKV,
+    out: Float32Array,
+    nTokens: number,
+    nKV: number,
+    nHead: number,
+    nHeadKV: number,
+    hd: number,
+    pos0: number,
+    scale: number,
+    window: number,
+    pk: number,
+    pv: number,
+    kt: string,
+    vt: string,
+  ): void {
+    const FMT: Record<string, number> = { f32: 0, f16: 1, q8_0: 2, q4_0: 3 };
+    const nq = nTokens * nHead * hd;
+    const pq = this.place("a0", q, nq, true);
+    const o = this.place("a3", out, nq, false);
+    const nBlk = Math.ceil(nKV / kv.blockSize);
+    const pt = this.buf("tbl", nBlk * 4);
+    new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
+    const ml = this.buf("ml", nTokens * nHead * 8);
+    const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 48));
+    const args = [
+      pq,
+      pk,
+      pv,
+      o,
+      nTokens,
+      nKV,
+      nHead,
+      nHeadKV,
+      hd,
+      pos0,
+      scale,
+      ml,
+      pt,
+      kv.blockSize,
+      FMT[kt],
+      FMT[vt],
+      window,
+      qq,
+    ];
+    const units = nTokens * nHeadKV;
+    const fn = IDX.get("attention_paged_q")!;
+    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4) this.fns[fn]!(...args, 0, units);
+    else this.pool.run(fn, args, units);
     this.back(o, out, nq);
   }
 

@@ -1,10 +1,10 @@
 /**
  * Gated feed-forward (SwiGLU): out = W_down (silu(W_gate x) * (W_up x)), batched over tokens.
- * A fused gate/up weight (phi3) holds [gate rows; up rows] in one matrix.
+ * A fused gate/up weight (phi3) holds [gate rows; up rows] in one matrix. Plain-TS form (MoE
+ * experts, models without a KernelSet); the KernelSet form is forward.ts ffnBlock.
  */
 import type { Weight } from "../weights.js";
-import { swigluGgml } from "./ggml-dot.js";
-import { matmul } from "./linear.js";
+import type { BlockOps } from "./ops.js";
 
 const f = Math.fround;
 
@@ -16,25 +16,34 @@ export interface FfnWeights {
   fused: boolean;
 }
 
-/** silu(x) = x / (1 + e^-x), in float as ggml computes it. */
+/** silu(x) = x / (1 + e^-x), in float. */
 export function silu(x: number): number {
   return f(x / f(1 + f(Math.exp(-x))));
 }
 
-/** x: [nTok, nEmbd] -> out: [nTok, nEmbd]. `vecOrder`: products in ggml's mul_mat_id order (experts). */
-export function swiglu(w: FfnWeights, x: Float32Array, nTok: number, out: Float32Array, vecOrder = false): void {
+/**
+ * x: [nTok, nEmbd] -> out: [nTok, nEmbd]. `vecOrder`: the products are a MoE's expert products
+ * (BlockOps.matmul). SwiGLU runs per row (a reference set's vector exp covers blocks within a row).
+ */
+export function swiglu(
+  ops: BlockOps,
+  w: FfnWeights,
+  x: Float32Array,
+  nTok: number,
+  out: Float32Array,
+  vecOrder = false,
+): void {
   const nFF = w.down.cols;
   const h = new Float32Array(nTok * nFF);
   if (w.fused) {
     const gu = new Float32Array(nTok * 2 * nFF);
-    matmul(w.up, x, nTok, gu, w.up.cols, w.up.rows, vecOrder);
-    for (let t = 0; t < nTok; t++) swigluGgml(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, h, t * nFF, nFF);
+    ops.matmul(w.up, x, nTok, gu, w.up.cols, w.up.rows, vecOrder);
+    for (let t = 0; t < nTok; t++) ops.siluMul(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, h, t * nFF, nFF);
   } else {
     const g = new Float32Array(nTok * nFF);
-    matmul(w.gate!, x, nTok, g, w.gate!.cols, w.gate!.rows, vecOrder);
-    matmul(w.up, x, nTok, h, w.up.cols, w.up.rows, vecOrder);
-    // ggml runs SwiGLU per row (its vector exp covers blocks of 8 within a row).
-    for (let t = 0; t < nTok; t++) swigluGgml(g, t * nFF, h, t * nFF, h, t * nFF, nFF);
+    ops.matmul(w.gate!, x, nTok, g, w.gate!.cols, w.gate!.rows, vecOrder);
+    ops.matmul(w.up, x, nTok, h, w.up.cols, w.up.rows, vecOrder);
+    for (let t = 0; t < nTok; t++) ops.siluMul(g, t * nFF, h, t * nFF, h, t * nFF, nFF);
   }
-  matmul(w.down, h, nTok, out, w.down.cols, w.down.rows, vecOrder);
+  ops.matmul(w.down, h, nTok, out, w.down.cols, w.down.rows, vecOrder);
 }

@@ -1,11 +1,11 @@
 /**
  * Matrix products against weights kept in their GGUF type: out[t, r] = sum_c W[r, c] * x[t, c].
  *
- * Activations are converted the way ggml's CPU backend does before its dot products (the
- * "vec_dot_type" of each weight type), so quantized models reproduce llama.cpp's rounding:
+ * A weight attached to a KernelSet (`attachKernels`, e.g. the WASM SIMD set) runs its products
+ * there. Others run here in plain TS on src/quant, with activations converted to the weight type's
+ * ggml "vec_dot_type" (portable `_ref` quantizers, straightforward sums):
  *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0 -> Q8_0; Q4_1/Q5_1 -> Q8_1; K-quants -> Q8_K.
- * This is the plain-TS path built on src/quant (the conformance reference); a weight attached to a
- * KernelSet (`attachKernels`, e.g. the WASM SIMD set) runs its products there instead.
+ * (The conformance tests' reference order lives in src/model/reference/ggml-order.)
  */
 import { KernelError } from "../../errors.js";
 import { GGMLType, ggmlTypeTraits } from "../../gguf/types.js";
@@ -16,14 +16,12 @@ import { dequantizeRowQ4_0, vecDotQ4_0Q8_0 } from "../../quant/q4_0.js";
 import { dequantizeRowQ4_1, vecDotQ4_1Q8_1 } from "../../quant/q4_1.js";
 import { dequantizeRowQ5_0, vecDotQ5_0Q8_0 } from "../../quant/q5_0.js";
 import { dequantizeRowQ5_1, vecDotQ5_1Q8_1 } from "../../quant/q5_1.js";
-import { dequantizeRowQ8_0, quantizeRowQ8_0Avx, vecDotQ8_0Q8_0, Q8_0_BYTES, QK8_0 } from "../../quant/q8_0.js";
-import { Q8_1_BYTES, QK8_1 } from "../../quant/q8_1.js";
+import { dequantizeRowQ8_0, quantizeRowQ8_0, vecDotQ8_0Q8_0, Q8_0_BYTES, QK8_0 } from "../../quant/q8_0.js";
+import { quantizeRowQ8_1, Q8_1_BYTES, QK8_1 } from "../../quant/q8_1.js";
 import { dequantizeRowQ4_K, vecDotQ4_KQ8_K } from "../../quant/q4_k.js";
 import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
-import { dotGgml } from "./ggml-dot.js";
-import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec, dotQ4_1Q8_1Vec, quantizeRowQ8_1Avx } from "./ggml-qdot.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
 type QuantFn = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
@@ -34,8 +32,8 @@ interface ActFormat {
   blockSize: number;
   blockBytes: number;
 }
-const Q8_0_ACT: ActFormat = { quantize: quantizeRowQ8_0Avx, blockSize: QK8_0, blockBytes: Q8_0_BYTES };
-const Q8_1_ACT: ActFormat = { quantize: quantizeRowQ8_1Avx, blockSize: QK8_1, blockBytes: Q8_1_BYTES };
+const Q8_0_ACT: ActFormat = { quantize: quantizeRowQ8_0, blockSize: QK8_0, blockBytes: Q8_0_BYTES };
+const Q8_1_ACT: ActFormat = { quantize: quantizeRowQ8_1, blockSize: QK8_1, blockBytes: Q8_1_BYTES };
 const Q8_K_ACT: ActFormat = { quantize: quantizeRowQ8_K, blockSize: QK_K, blockBytes: Q8_K_BYTES };
 
 interface TypeOps {
@@ -54,8 +52,14 @@ const dequantF32: RowFn = (src, so, dst, d, n) => {
 
 const OPS = new Map<GGMLType, TypeOps>([
   [GGMLType.F32, { dequant: dequantF32 }],
-  [GGMLType.F16, { dequant: dequantizeRowF16, roundAct: { q: quantizeRowF16, dq: dequantizeRowF16, bytes: 2 } }],
-  [GGMLType.BF16, { dequant: dequantizeRowBF16, roundAct: { q: quantizeRowBF16, dq: dequantizeRowBF16, bytes: 2 } }],
+  [
+    GGMLType.F16,
+    { dequant: dequantizeRowF16, roundAct: { q: quantizeRowF16, dq: dequantizeRowF16, bytes: 2 } },
+  ],
+  [
+    GGMLType.BF16,
+    { dequant: dequantizeRowBF16, roundAct: { q: quantizeRowBF16, dq: dequantizeRowBF16, bytes: 2 } },
+  ],
   [GGMLType.Q4_0, { dequant: dequantizeRowQ4_0, act: Q8_0_ACT, dot: vecDotQ4_0Q8_0 }],
   [GGMLType.Q4_1, { dequant: dequantizeRowQ4_1, act: Q8_1_ACT, dot: vecDotQ4_1Q8_1 }],
   [GGMLType.Q5_0, { dequant: dequantizeRowQ5_0, act: Q8_0_ACT, dot: vecDotQ5_0Q8_0 }],
@@ -76,7 +80,9 @@ function ops(type: GGMLType, name: string): TypeOps {
         return String(type);
       }
     })();
-    throw new KernelError(`weight type ${tn} is not supported by the model's matrix products`, { field: name });
+    throw new KernelError(`weight type ${tn} is not supported by the model's matrix products`, {
+      field: name,
+    });
   }
   return o;
 }
@@ -86,13 +92,22 @@ export function isSupportedWeightType(type: GGMLType): boolean {
 }
 
 /** Decode n elements of any supported type starting at byte `srcOff` (1-D tensors, embedding rows). */
-export function dequantizeRowAny(type: GGMLType, src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number, name = ""): void {
+export function dequantizeRowAny(
+  type: GGMLType,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+  name = "",
+): void {
   ops(type, name).dequant(src, srcOff, dst, dstOff, n);
 }
 
 /** Row `r` of matrix `w` (an embedding lookup) into dst. */
 export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): void {
-  if (r < 0 || r >= w.rows * w.nMat) throw new KernelError(`row ${r} out of range 0..${w.rows - 1}`, { field: w.name });
+  if (r < 0 || r >= w.rows * w.nMat)
+    throw new KernelError(`row ${r} out of range 0..${w.rows - 1}`, { field: w.name });
   if (w.data.length === 0 && w.kernel) {
     // The only copy lives in the KernelSet (tied embeddings): decode the row from there.
     w.kernel.ks.dequantizeRow(w.kernel.pw, r, dst.subarray(dstOff, dstOff + w.cols));
@@ -102,36 +117,32 @@ export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): voi
 }
 
 /**
- * The dot whose float order matches llama.cpp's CPU backend for this weight: Q4_0 matrices with a
- * multiple of 8 rows are repacked by llama.cpp (one accumulator per output), others use the 8-lane
- * vec_dot; Q4_1 its 8-lane vec_dot (see ggml-qdot.ts). Other types keep src/quant's dot (they match to ~1e-6).
- */
-function dotFor(w: Weight, dflt: DotFn): DotFn {
-  if (w.type === GGMLType.Q4_1) return dotQ4_1Q8_1Vec;
-  if (w.type !== GGMLType.Q4_0) return dflt;
-  return w.rows % 8 === 0 ? dotQ4_0Q8_0Repacked : dotQ4_0Q8_0Vec;
-}
-
-/**
  * out[t * outStride + r] (r < w.rows) = W[r, :] . x[t * xStride .. + w.cols] for t < nTok.
  * Strides default to dense rows.
  */
-export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Array, xStride = w.cols, outStride = w.rows, vecOrder = false): void {
+export function matmul(
+  w: Weight,
+  x: Float32Array,
+  nTok: number,
+  out: Float32Array,
+  xStride = w.cols,
+  outStride = w.rows,
+): void {
   const { rows, cols } = w;
-  // ggml picks tinyBLAS for 2+ activation rows of a plain mul_mat, but mul_mat_id (MoE experts)
-  // always runs vec_dot: `vecOrder` asks for that order whatever nTok is.
-  const nRows = vecOrder ? 1 : nTok;
   if (w.kernel && xStride === cols && outStride === rows) {
     w.kernel.ks.matmul(w.kernel.pw, x.subarray(0, nTok * cols), nTok, out.subarray(0, nTok * rows));
     return;
   }
   if (w.f32) {
-    // Float32 dots in ggml's own summation order (see ggml-dot.ts).
     const W = w.f32;
     for (let t = 0; t < nTok; t++) {
       const xo = t * xStride;
       const oo = t * outStride;
-      for (let r = 0; r < rows; r++) out[oo + r] = dotGgml(W, r * cols, x, xo, cols, nRows, false);
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let c = 0, wo = r * cols; c < cols; c++) s += W[wo + c] * x[xo + c];
+        out[oo + r] = s;
+      }
     }
     return;
   }
@@ -142,7 +153,7 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
     const aBytes = (cols / act.blockSize) * act.blockBytes;
     const aq = new Uint8Array(aBytes * nTok);
     for (let t = 0; t < nTok; t++) act.quantize(x, t * xStride, aq, t * aBytes, cols);
-    const dot = dotFor(w, o.dot);
+    const dot = o.dot;
     for (let r = 0; r < rows; r++) {
       const wo = r * w.rowBytes;
       for (let t = 0; t < nTok; t++) out[t * outStride + r] = dot(w.data, wo, aq, t * aBytes, cols);
@@ -161,18 +172,11 @@ export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Arr
       o.roundAct.dq(tmp, 0, xs, t * cols, cols);
     }
   }
-  // F16: ggml's F16 kernels (vec_dot_f16 / tinyBLAS) widen both halves and sum in float32 in a
-  // fixed order, reproduced by dotGgml. BF16 keeps a plain double sum.
-  const ordered = w.type === GGMLType.F16;
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     o.dequant(w.data, r * w.rowBytes, row, 0, cols);
     for (let t = 0; t < nTok; t++) {
       const xo = t * xsStride;
-      if (ordered) {
-        out[t * outStride + r] = dotGgml(row, 0, xs, xo, cols, nRows, true);
-        continue;
-      }
       let s = 0;
       for (let c = 0; c < cols; c++) s += row[c] * xs[xo + c];
       out[t * outStride + r] = s;

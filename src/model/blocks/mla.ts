@@ -11,8 +11,7 @@ import type { KVCache } from "../../kv/cache.js";
 import type { MlaConfig, ModelConfig } from "../arch/config.js";
 import type { MlaWeights } from "../bind.js";
 import { expertSlice } from "../weights.js";
-import { attend } from "./attention.js";
-import { matmul } from "./linear.js";
+import type { BlockOps } from "./ops.js";
 import { rmsNorm } from "./norm.js";
 import type { Rope, RopeAngles } from "./rope.js";
 
@@ -27,6 +26,7 @@ export function mlaCacheWidth(m: MlaConfig): number {
  * and the cache rows kv [nTok][kvLoraRank | rope] (latent normed, rope key rotated).
  */
 export function mlaQKV(
+  ops: BlockOps,
   c: ModelConfig,
   w: MlaWeights,
   rope: Rope,
@@ -39,17 +39,17 @@ export function mlaQKV(
   const qHead = m.nopeDim + m.ropeDim;
   const q = new Float32Array(nTok * H * qHead);
   if (w.wq) {
-    matmul(w.wq, x, nTok, q);
+    ops.matmul(w.wq, x, nTok, q);
   } else {
     const qa = new Float32Array(nTok * m.qLoraRank);
-    matmul(w.wqA!, x, nTok, qa);
+    ops.matmul(w.wqA!, x, nTok, qa);
     for (let t = 0; t < nTok; t++)
       rmsNorm(qa, t * m.qLoraRank, m.qLoraRank, w.qANorm, c.rmsEps, qa, t * m.qLoraRank);
-    matmul(w.wqB!, qa, nTok, q);
+    ops.matmul(w.wqB!, qa, nTok, q);
   }
   const kw = mlaCacheWidth(m);
   const kv = new Float32Array(nTok * kw);
-  matmul(w.wkvAMqa, x, nTok, kv);
+  ops.matmul(w.wkvAMqa, x, nTok, kv);
   for (let t = 0; t < nTok; t++) {
     rmsNorm(kv, t * kw, m.kvLoraRank, w.kvANorm, c.rmsEps, kv, t * kw);
     rope.apply(kv, t * kw + m.kvLoraRank, 1, kw, angles[t]);
@@ -62,7 +62,7 @@ export function mlaQKV(
   for (let h = 0; h < H; h++) {
     for (let t = 0; t < nTok; t++)
       nope.set(q.subarray((t * H + h) * qHead, (t * H + h) * qHead + m.nopeDim), t * m.nopeDim);
-    matmul(expertSlice(w.wkB, h), nope, nTok, qc);
+    ops.matmul(expertSlice(w.wkB, h), nope, nTok, qc);
     for (let t = 0; t < nTok; t++) {
       const o = (t * H + h) * kw;
       qa.set(qc.subarray(t * m.kvLoraRank, (t + 1) * m.kvLoraRank), o);
@@ -74,6 +74,7 @@ export function mlaQKV(
 
 /** One sequence's part: write its kv rows at pos0.. and attend; lat [nTok][H][kvLoraRank]. */
 export function mlaCore(
+  ops: BlockOps,
   c: ModelConfig,
   cache: KVCache,
   layer: number,
@@ -86,7 +87,7 @@ export function mlaCore(
   const m = c.mla!;
   const kw = mlaCacheWidth(m);
   for (let t = 0; t < nTok; t++) cache.writeK(layer, pos0 + t, kv, t * kw);
-  attend(
+  ops.attend(
     {
       nHead: c.nHead,
       nHeadKV: 1,
@@ -106,6 +107,7 @@ export function mlaCore(
 
 /** Per-token again: values out of latent space per head, then the output projection -> out [nTok, nEmbd]. */
 export function mlaOut(
+  ops: BlockOps,
   c: ModelConfig,
   w: MlaWeights,
   lat: Float32Array,
@@ -121,8 +123,8 @@ export function mlaOut(
   for (let h = 0; h < H; h++) {
     for (let t = 0; t < nTok; t++)
       lh.set(lat.subarray((t * H + h) * m.kvLoraRank, (t * H + h + 1) * m.kvLoraRank), t * m.kvLoraRank);
-    matmul(expertSlice(w.wvB, h), lh, nTok, oh);
+    ops.matmul(expertSlice(w.wvB, h), lh, nTok, oh);
     for (let t = 0; t < nTok; t++) o.set(oh.subarray(t * m.vDim, (t + 1) * m.vDim), (t * H + h) * m.vDim);
   }
-  matmul(w.wo, o, nTok, out);
+  ops.matmul(w.wo, o, nTok, out);
 }

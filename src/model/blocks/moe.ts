@@ -9,12 +9,16 @@ import type { MoeConfig } from "../arch/config.js";
 import type { MoeWeights } from "../bind.js";
 import { expertSlice } from "../weights.js";
 import { swiglu } from "./ffn.js";
-import { matmul } from "./linear.js";
+import type { BlockOps } from "./ops.js";
 
 const f = Math.fround;
 
 /** Chosen experts and their weights for one token's router logits. */
-export function route(m: MoeConfig, logits: Float32Array, bias: Float32Array | undefined): { ids: number[]; w: number[] } {
+export function route(
+  m: MoeConfig,
+  logits: Float32Array,
+  bias: Float32Array | undefined,
+): { ids: number[]; w: number[] } {
   const n = m.nExperts;
   const probs = new Float32Array(n);
   if (m.gating === "softmax") {
@@ -61,9 +65,17 @@ function maskGroups(m: MoeConfig, sel: Float32Array): void {
 }
 
 /** x: [nTok, nEmbd] -> out: [nTok, nEmbd]. */
-export function moeFfn(m: MoeConfig, w: MoeWeights, x: Float32Array, nTok: number, nEmbd: number, out: Float32Array): void {
+export function moeFfn(
+  ops: BlockOps,
+  m: MoeConfig,
+  w: MoeWeights,
+  x: Float32Array,
+  nTok: number,
+  nEmbd: number,
+  out: Float32Array,
+): void {
   const logits = new Float32Array(nTok * m.nExperts);
-  matmul(w.gateInp, x, nTok, logits);
+  ops.matmul(w.gateInp, x, nTok, logits);
   // expert -> [(token, slot, weight)]; slot = rank of the expert in the token's top-k.
   const byExpert = new Map<number, { t: number; j: number; w: number }[]>();
   let k = 0;
@@ -82,9 +94,14 @@ export function moeFfn(m: MoeConfig, w: MoeWeights, x: Float32Array, nTok: numbe
     const xe = new Float32Array(list.length * nEmbd);
     list.forEach((it, i) => xe.set(x.subarray(it.t * nEmbd, (it.t + 1) * nEmbd), i * nEmbd));
     const ye = new Float32Array(list.length * nEmbd);
-    const ffn = { gate: expertSlice(w.gateExps, e), up: expertSlice(w.upExps, e), down: expertSlice(w.downExps, e), fused: false };
-    // Expert products are ggml mul_mat_id: vec_dot order for every row.
-    swiglu(ffn, xe, list.length, ye, true);
+    const ffn = {
+      gate: expertSlice(w.gateExps, e),
+      up: expertSlice(w.upExps, e),
+      down: expertSlice(w.downExps, e),
+      fused: false,
+    };
+    // Expert products are ggml mul_mat_id (vecOrder: a reference set orders them as vec_dot).
+    swiglu(ops, ffn, xe, list.length, ye, true);
     list.forEach((it, i) => {
       const o = (it.t * k + it.j) * nEmbd;
       for (let d = 0; d < nEmbd; d++) slots[o + d] = f(ye[i * nEmbd + d] * it.w);
@@ -99,11 +116,11 @@ export function moeFfn(m: MoeConfig, w: MoeWeights, x: Float32Array, nTok: numbe
   }
   if (w.shared) {
     const ys = new Float32Array(nTok * nEmbd);
-    swiglu(w.shared, x, nTok, ys);
+    swiglu(ops, w.shared, x, nTok, ys);
     let gate: Float32Array | undefined;
     if (w.sharedGate) {
       gate = new Float32Array(nTok);
-      matmul(w.sharedGate, x, nTok, gate);
+      ops.matmul(w.sharedGate, x, nTok, gate);
     }
     for (let t = 0; t < nTok; t++) {
       const g = gate ? f(1 / f(1 + f(Math.exp(-gate[t])))) : 1;

@@ -1,5 +1,5 @@
 /**
- * Q4_0 x Q8_0 (and Q4_1 x Q8_1) dot products in the float order of ggml's x86 AVX2 CPU backend (the build llama.cpp's
+ * REFERENCE ONLY (see index.ts). Q4_0 x Q8_0 (and Q4_1 x Q8_1) dot products in the float order of ggml's x86 AVX2 CPU backend (the build llama.cpp's
  * prebuilt binaries run here), for the plain-TS reference path.
  *
  * Why two orders: llama.cpp repacks a Q4_0 weight whose row count is a multiple of 8 into
@@ -15,11 +15,12 @@
  * Layouts: Q4_0 block = f16 d, 16 bytes (element j < 16 = low nibble of byte j, j >= 16 = high
  * nibble of byte j - 16), value = nibble - 8. Q8_0 block = f16 d, 32 int8.
  */
-import { fp16ToFp32, writeF16 } from "../../quant/f16.js";
+import { fp16ToFp32, writeF16 } from "../../../quant/f16.js";
 
 const f = Math.fround;
 const Q4_0_BYTES = 18;
 const Q8_0_BYTES = 34;
+const QK8_0 = 32;
 
 const half = (b: Uint8Array, o: number) => fp16ToFp32(b[o] | (b[o + 1] << 8));
 const i8 = (v: number) => (v << 24) >> 24;
@@ -132,5 +133,28 @@ export function quantizeRowQ8_1Avx(src: Float32Array, srcOff: number, dst: Uint8
       sum += q;
     }
     writeF16(dst, o + 2, f(d * sum));
+  }
+}
+
+/**
+ * The activation quantizer llama.cpp runs on x86 with AVX/AVX2 (arch/x86 quantize_row_q8_0): it uses
+ * id = 127/amax instead of 1/d and rounds half to even instead of away from zero, so its bytes can
+ * differ from the _ref variant in the last bit of a few quants.
+ */
+export function quantizeRowQ8_0Avx(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
+  for (let b = 0; b < n / QK8_0; b++) {
+    const x = srcOff + b * QK8_0;
+    const o = dstOff + b * Q8_0_BYTES;
+    let amax = 0;
+    for (let j = 0; j < QK8_0; j++) amax = Math.max(amax, Math.abs(src[x + j]));
+    writeF16(dst, o, f(amax / 127));
+    const id = amax !== 0 ? f(127 / amax) : 0;
+    for (let j = 0; j < QK8_0; j++) dst[o + 2 + j] = roundHalfEven(f(src[x + j] * id)) & 0xff;
   }
 }
