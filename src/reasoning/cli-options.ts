@@ -16,8 +16,8 @@ import { loadLLM, type GenerateOptions, type LLM } from "../engine/llm.js";
 import { budgetFor, budgetForcer } from "./budget.js";
 import { llmGenerator } from "./llm-generator.js";
 import { parseStrategy, runStrategy } from "./strategy.js";
-import { ArithmeticVerifier } from "./verifiers/arithmetic.js";
-import { ModelJudgeVerifier, llmJudge } from "./verifiers/model-judge.js";
+import { ArithmeticVerifier } from "../verify/arithmetic.js";
+import { ModelJudgeVerifier, llmJudge } from "../verify/model-judge.js";
 
 export interface ReasoningCliOptions {
   thinkingBudget?: string;

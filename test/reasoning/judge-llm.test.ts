@@ -8,7 +8,7 @@ import {
   ModelJudgeVerifier,
   defaultJudgePrompt,
   llmJudge,
-} from "../../src/reasoning/verifiers/model-judge.js";
+} from "../../src/verify/model-judge.js";
 import { smallModel } from "../engine/helpers.js";
 
 test("llmJudge: top-k tokens with logprobs that sum to <= 1 and match a direct forward pass", async () => {

@@ -13,8 +13,8 @@ import {
   installRouter,
   parsePolicy,
   type Router,
-  type Verifier,
 } from "../../src/router/index.js";
+import type { Verifier } from "../../src/verify/verifier.js";
 import { startServe, type Served } from "../server/serve-process.js";
 
 export const CLOUD_MODEL = "cloud-model";

@@ -8,8 +8,8 @@
  * allOf/anyOf/oneOf/not, $ref to #/$defs or #/definitions. Unknown keywords are ignored (as the
  * spec says). Score 1 valid, 0.25 parseable but invalid, 0 no JSON.
  */
-import { InputError } from "../../errors.js";
-import { answerPart } from "../extract.js";
+import { InputError } from "../errors.js";
+import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 
 export type JSONSchema = boolean | { [k: string]: unknown };

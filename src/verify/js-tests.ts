@@ -7,9 +7,8 @@
  * try/catch; its completion value is the JSON list of per-test errors ("" = passed).
  * Score = share of tests passed; code that fails to load or runs away fails every test.
  */
-import { InputError } from "../../errors.js";
-import { runSandboxed } from "../../tools/builtin/sandbox.js";
-import { answerPart } from "../extract.js";
+import { InputError } from "../errors.js";
+import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 
 export interface JSTestsOptions {
@@ -65,6 +64,8 @@ export async function runJSTests(code: string, tests: string[], o: JSTestsOption
   });
   let r;
   try {
+    // Loaded on first use: the sandbox is a Node worker, and verify/ loads in browsers too.
+    const { runSandboxed } = await import("../tools/builtin/sandbox.js");
     r = await runSandboxed(script(code, tests), {
       timeoutMs: o.timeoutMs ?? 2000,
       memoryMb: o.memoryMb ?? 64,
