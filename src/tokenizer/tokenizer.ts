@@ -8,7 +8,8 @@ import { preTokenizerFor } from "./pretokenizers.js";
 import { SpecialMatcher } from "./special.js";
 import { SpmModel } from "./spm.js";
 import { byteDecodeToBytes, utf8Decode, utf8Encode } from "./unicode.js";
-import { Attr, readVocab, type Metadata, type VocabData } from "./vocab.js";
+import type { MetadataLike as Metadata } from "../gguf/getters.js";
+import { Attr, readVocab, type VocabData } from "./vocab.js";
 
 export interface EncodeOptions {
   /** Add BOS/EOS as the vocabulary asks (tokenizer.ggml.add_bos_token / add_eos_token). Default false. */
