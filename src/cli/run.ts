@@ -10,7 +10,7 @@ import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 import { resolveModelPath } from "./default-model.js";
 import { loadLLM } from "../engine/llm.js";
-import { addReasoningOptions, runReasoningCli, wantsReasoning, type ReasoningCliOptions } from "../reasoning/cli-options.js";
+import { addReasoningOptions, runReasoningCli, wantsReasoning, type ReasoningCliOptions } from "./reasoning-options.js";
 
 function argmax(x: Float32Array): number {
   let b = 0;
