@@ -24,7 +24,9 @@ import { runFuzz } from "../test/fuzz/gguf-fuzz.js";
 
 function row(name: string, ms: number, boundMs: number): void {
   const unit = ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
-  console.log(`${name.padEnd(28)} ${unit.padStart(10)}   (old test bound ${boundMs} ms: ${ms < boundMs ? "within" : "OVER"})`);
+  console.log(
+    `${name.padEnd(28)} ${unit.padStart(10)}   (old test bound ${boundMs} ms: ${ms < boundMs ? "within" : "OVER"})`,
+  );
 }
 
 async function time(f: () => unknown): Promise<number> {
@@ -37,7 +39,11 @@ const cases: Record<string, () => Promise<void>> = {
   async bpe() {
     const data = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 3000, val: 0, test: 0 } });
     const docs = data.train.map((e) => renderChat(e.messages));
-    row("bpe train (vocab 1024)", await time(() => trainBpe(docs, { vocabSize: 1024, specials: SPECIAL_TEXTS })), 5000);
+    row(
+      "bpe train (vocab 1024)",
+      await time(() => trainBpe(docs, { vocabSize: 1024, specials: SPECIAL_TEXTS })),
+      5000,
+    );
   },
   async train() {
     const data = generateDataset({
@@ -46,11 +52,36 @@ const cases: Record<string, () => Promise<void>> = {
       addSubDigits: 2,
       mix: { add: 1, sub: 0, mul: 0, word: 0, chat: 0 },
     });
-    const vocab = buildVocab(trainBpe(data.train.map((e) => renderChat(e.messages)), { vocabSize: 320, specials: SPECIAL_TEXTS }));
+    const vocab = buildVocab(
+      trainBpe(
+        data.train.map((e) => renderChat(e.messages)),
+        { vocabSize: 320, specials: SPECIAL_TEXTS },
+      ),
+    );
     const set = tokenizeExamples(data.train, vocab.encoder, vocab.pad);
-    const config = { vocab: vocab.tokens.length, dim: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, ctx: 64, ropeBase: 10000, normEps: 1e-5, tied: true };
+    const config = {
+      vocab: vocab.tokens.length,
+      dim: 32,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      ffn: 64,
+      ctx: 64,
+      ropeBase: 10000,
+      normEps: 1e-5,
+      tied: true,
+    };
     const ms = await time(() =>
-      train({ config, data: set, batch: 4, seqLen: 48, steps: 60, lr: { maxLr: 5e-3, minLr: 5e-4, warmup: 5 }, clip: 1, seed: 3 }),
+      train({
+        config,
+        data: set,
+        batch: 4,
+        seqLen: 48,
+        steps: 60,
+        lr: { maxLr: 5e-3, minLr: 5e-4, warmup: 5 },
+        clip: 1,
+        seed: 3,
+      }),
     );
     row("tiny training run (60 steps)", ms, 30_000);
   },

@@ -21,7 +21,19 @@ import path from "node:path";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const SRC = path.join(ROOT, "src");
-const CORE = new Set(["gguf", "quant", "kernels", "model", "kv", "tokenizer", "sampling", "engine", "verify", "errors.ts", "json.ts"]);
+const CORE = new Set([
+  "gguf",
+  "quant",
+  "kernels",
+  "model",
+  "kv",
+  "tokenizer",
+  "sampling",
+  "engine",
+  "verify",
+  "errors.ts",
+  "json.ts",
+]);
 const ABOVE_CORE = new Set(["router", "reasoning", "tools", "train", "cli", "server"]);
 const ONLY_IN = { commander: "cli", fastify: "server" };
 
@@ -60,7 +72,8 @@ const DYNAMIC = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
 /** Module specifiers of a file: [{spec, dynamic}]. */
 function specifiers(text) {
   const out = [];
-  for (const re of [STATIC, SIDE_EFFECT]) for (const m of text.matchAll(re)) out.push({ spec: m[1], dynamic: false });
+  for (const re of [STATIC, SIDE_EFFECT])
+    for (const m of text.matchAll(re)) out.push({ spec: m[1], dynamic: false });
   for (const m of text.matchAll(DYNAMIC)) out.push({ spec: m[1], dynamic: true });
   return out;
 }
@@ -68,7 +81,8 @@ function specifiers(text) {
 function resolve(from, spec) {
   if (!spec.startsWith(".")) return undefined;
   const abs = path.resolve(path.dirname(from), spec);
-  for (const c of [abs.replace(/\.js$/, ".ts"), abs + ".ts", path.join(abs, "index.ts")]) if (fs.existsSync(c)) return c;
+  for (const c of [abs.replace(/\.js$/, ".ts"), abs + ".ts", path.join(abs, "index.ts")])
+    if (fs.existsSync(c)) return c;
   return undefined;
 }
 
@@ -106,7 +120,11 @@ for (const f of files) {
 // File-level cycles: strongly connected components (Tarjan), each reported as one cycle path.
 function sccs(g) {
   let index = 0;
-  const idx = new Map(), low = new Map(), on = new Set(), stack = [], out = [];
+  const idx = new Map(),
+    low = new Map(),
+    on = new Set(),
+    stack = [],
+    out = [];
   const visit = (v) => {
     idx.set(v, index);
     low.set(v, index++);
@@ -172,7 +190,9 @@ for (const [a, es] of graph) {
 }
 for (const c of sccs(folders)) {
   // name each two-folder cycle inside the component
-  for (const a of c) for (const b of c) if (a < b && folders.get(a).has(b) && folders.get(b).has(a)) found.push(`folder cycle: ${a} <-> ${b}`);
+  for (const a of c)
+    for (const b of c)
+      if (a < b && folders.get(a).has(b) && folders.get(b).has(a)) found.push(`folder cycle: ${a} <-> ${b}`);
   if (!c.some((a) => c.some((b) => a < b && folders.get(a).has(b) && folders.get(b).has(a))))
     found.push(`folder cycle: ${cyclePath(folders, c)}`);
 }
@@ -186,5 +206,7 @@ const stale = [...KNOWN].filter((k) => !unique.includes(k));
 const known = unique.length - errors.length;
 for (const e of errors) console.error(`error  ${e}${paths.has(e) ? ` (${paths.get(e)})` : ""}`);
 for (const s of stale) console.error(`stale  KNOWN entry no longer occurs (remove it): ${s}`);
-console.log(`check-deps: ${files.length} files, ${errors.length} errors, ${known} known (waiting on other branches), ${stale.length} stale`);
+console.log(
+  `check-deps: ${files.length} files, ${errors.length} errors, ${known} known (waiting on other branches), ${stale.length} stale`,
+);
 process.exit(errors.length || stale.length ? 1 : 0);

@@ -20,12 +20,7 @@ import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
-import {
-  addToolOptions,
-  chatToolsFromOptions,
-  chatToolTurn,
-  type ToolCliOptions,
-} from "./tool-options.js";
+import { addToolOptions, chatToolsFromOptions, chatToolTurn, type ToolCliOptions } from "./tool-options.js";
 
 interface ChatOpts extends ToolCliOptions, CloudOptions {
   model?: string;

@@ -16,4 +16,17 @@ import { register as evalCmd } from "./eval.js";
 export type RegisterCommand = (program: Command) => void;
 
 /** Every command, in the order `edgellm --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [inspect, quantize, testmodel, logits, run, data, tokenize, train, serve, chat, bench, evalCmd];
+export const COMMANDS: RegisterCommand[] = [
+  inspect,
+  quantize,
+  testmodel,
+  logits,
+  run,
+  data,
+  tokenize,
+  train,
+  serve,
+  chat,
+  bench,
+  evalCmd,
+];

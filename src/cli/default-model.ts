@@ -7,7 +7,9 @@ import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.js";
 
 /** From <outDir>/src/cli/ (dist/ or a .dist-* dir) up to the package root. */
-export const DEFAULT_MODEL_PATH = fileURLToPath(new URL("../../../models/edgellm-default-q8_0.gguf", import.meta.url));
+export const DEFAULT_MODEL_PATH = fileURLToPath(
+  new URL("../../../models/edgellm-default-q8_0.gguf", import.meta.url),
+);
 
 /** The model the user named, or the embedded default. */
 export function resolveModelPath(model: string | undefined): string {

@@ -13,7 +13,12 @@ export function formatBytes(n: number): string {
 
 /** 1234567 -> "1.23M". */
 export function formatCount(n: number): string {
-  const units: [number, string][] = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
+  const units: [number, string][] = [
+    [1e12, "T"],
+    [1e9, "B"],
+    [1e6, "M"],
+    [1e3, "K"],
+  ];
   for (const [d, s] of units) if (n >= d) return `${(n / d).toFixed(2)}${s}`;
   return String(n);
 }

@@ -19,7 +19,15 @@ export interface InspectReport {
   parameterCount: number;
   /** Per ggml type: how many tensors, elements and bytes. */
   tensorTypes: Record<string, { tensors: number; elements: number; bytes: number }>;
-  tokenizer: { model: string | undefined; pre: string | undefined; tokens: number; merges: number; bos?: number; eos?: number; chatTemplate: boolean };
+  tokenizer: {
+    model: string | undefined;
+    pre: string | undefined;
+    tokens: number;
+    merges: number;
+    bos?: number;
+    eos?: number;
+    chatTemplate: boolean;
+  };
   /** KV cache per token: elements, and bytes at F16 / F32. */
   kvCache: { elementsPerToken: number; bytesPerTokenF16: number; bytesPerTokenF32: number; mla: boolean };
   metadataKeys: number;
@@ -64,7 +72,12 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
       eos: int("tokenizer.ggml.eos_token_id"),
       chatTemplate: md.has("tokenizer.chat_template"),
     },
-    kvCache: { elementsPerToken: kvEl, bytesPerTokenF16: kvEl * 2, bytesPerTokenF32: kvEl * 4, mla: h.kvLoraRank > 0 },
+    kvCache: {
+      elementsPerToken: kvEl,
+      bytesPerTokenF16: kvEl * 2,
+      bytesPerTokenF32: kvEl * 4,
+      mla: h.kvLoraRank > 0,
+    },
     metadataKeys: md.size,
   };
 }
@@ -87,15 +100,28 @@ export function formatInspectReport(r: InspectReport): string {
   if (h.nExperts > 0) row("experts", `${h.nExpertsUsed} of ${h.nExperts} routed, ${h.nSharedExperts} shared`);
   if (h.kvLoraRank > 0) row("MLA", `kv_lora_rank ${h.kvLoraRank}, q_lora_rank ${h.qLoraRank}`);
   if (h.slidingWindow) row("sliding window", h.slidingWindow);
-  row("vocabulary", `${r.tokenizer.tokens} tokens, model ${r.tokenizer.model ?? "-"}, pre ${r.tokenizer.pre ?? "-"}` +
-    (r.tokenizer.merges ? `, ${r.tokenizer.merges} merges` : "") + (r.tokenizer.chatTemplate ? ", chat template" : ""));
+  row(
+    "vocabulary",
+    `${r.tokenizer.tokens} tokens, model ${r.tokenizer.model ?? "-"}, pre ${r.tokenizer.pre ?? "-"}` +
+      (r.tokenizer.merges ? `, ${r.tokenizer.merges} merges` : "") +
+      (r.tokenizer.chatTemplate ? ", chat template" : ""),
+  );
   const kv = r.kvCache;
-  row("KV cache / token", `${formatBytes(kv.bytesPerTokenF16)} at F16 (${kv.elementsPerToken} elements${kv.mla ? ", MLA latent + rope key" : ""})`);
-  if (h.contextLength) row("KV cache @ context", `${formatBytes(kv.bytesPerTokenF16 * h.contextLength)} at F16 for ${h.contextLength} tokens`);
+  row(
+    "KV cache / token",
+    `${formatBytes(kv.bytesPerTokenF16)} at F16 (${kv.elementsPerToken} elements${kv.mla ? ", MLA latent + rope key" : ""})`,
+  );
+  if (h.contextLength)
+    row(
+      "KV cache @ context",
+      `${formatBytes(kv.bytesPerTokenF16 * h.contextLength)} at F16 for ${h.contextLength} tokens`,
+    );
   lines.push(`  tensors: ${r.tensorCount}`);
   const types = Object.entries(r.tensorTypes).sort((a, b) => b[1].bytes - a[1].bytes);
   for (const [name, e] of types) {
-    lines.push(`    ${name.padEnd(8)} ${String(e.tensors).padStart(5)} tensors  ${formatCount(e.elements).padStart(8)} params  ${formatBytes(e.bytes).padStart(10)}`);
+    lines.push(
+      `    ${name.padEnd(8)} ${String(e.tensors).padStart(5)} tensors  ${formatCount(e.elements).padStart(8)} params  ${formatBytes(e.bytes).padStart(10)}`,
+    );
   }
   return lines.join("\n");
 }

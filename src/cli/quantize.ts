@@ -47,7 +47,10 @@ export async function quantizeModel(
       // workers while the current one is written), so about two tensors are in memory at a time.
       w.addTensor(t.name, type, t.dims, async () => {
         const raw = await src.readTensor(t);
-        const out = type === t.type ? raw : await pool.quantize(type, dequantizeRows(t.type, raw, t.nElements), t.dims[0]!);
+        const out =
+          type === t.type
+            ? raw
+            : await pool.quantize(type, dequantizeRows(t.type, raw, t.nElements), t.dims[0]!);
         outBytes += out.byteLength;
         onProgress?.(++done, src.tensors.length, t.name);
         return out;
@@ -67,7 +70,10 @@ export function register(program: Command): void {
     .description("re-encode a GGUF model's weights to another ggml type")
     .argument("<in>", "input GGUF file")
     .argument("<out>", "output GGUF file")
-    .requiredOption("-t, --type <type>", "target type: q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q6_k, f16, bf16, f32")
+    .requiredOption(
+      "-t, --type <type>",
+      "target type: q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q6_k, f16, bf16, f32",
+    )
     .option("--threads <n>", "worker threads (default: all cores)")
     .action(async (inPath: string, outPath: string, opts: { type: string; threads?: string }) => {
       const threads = opts.threads === undefined ? undefined : Number(opts.threads);
@@ -75,20 +81,32 @@ export function register(program: Command): void {
         throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
       }
       const target = ggmlTypeFromName(opts.type);
-      if (target === undefined) throw new InputError(`unknown type '${opts.type}'`, { hint: "try q4_0, q8_0, q4_k, q6_k or f16" });
-      const bar = new SingleBar({ format: "quantize [{bar}] {value}/{total} tensors | {name}", hideCursor: true }, Presets.shades_classic);
+      if (target === undefined)
+        throw new InputError(`unknown type '${opts.type}'`, { hint: "try q4_0, q8_0, q4_k, q6_k or f16" });
+      const bar = new SingleBar(
+        { format: "quantize [{bar}] {value}/{total} tensors | {name}", hideCursor: true },
+        Presets.shades_classic,
+      );
       let started = false;
       const t0 = performance.now();
-      const r = await quantizeModel(inPath, outPath, target, (done, total, name) => {
-        if (!started) {
-          bar.start(total, 0, { name });
-          started = true;
-        }
-        bar.update(done, { name });
-      }, threads);
+      const r = await quantizeModel(
+        inPath,
+        outPath,
+        target,
+        (done, total, name) => {
+          if (!started) {
+            bar.start(total, 0, { name });
+            started = true;
+          }
+          bar.update(done, { name });
+        },
+        threads,
+      );
       if (started) bar.stop();
       const secs = (performance.now() - t0) / 1000;
-      const types = Object.entries(r.byType).map(([k, v]) => `${k} x${v}`).join(", ");
+      const types = Object.entries(r.byType)
+        .map(([k, v]) => `${k} x${v}`)
+        .join(", ");
       process.stdout.write(
         `wrote ${outPath}: ${r.tensors} tensors (${types}), ${formatBytes(r.inBytes)} -> ${formatBytes(r.outBytes)} of tensor data in ${secs.toFixed(1)} s\n`,
       );

@@ -10,7 +10,12 @@ import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 import { resolveModelPath } from "./default-model.js";
 import { loadLLM } from "../engine/llm.js";
-import { addReasoningOptions, runReasoningCli, wantsReasoning, type ReasoningCliOptions } from "./reasoning-options.js";
+import {
+  addReasoningOptions,
+  runReasoningCli,
+  wantsReasoning,
+  type ReasoningCliOptions,
+} from "./reasoning-options.js";
 
 function argmax(x: Float32Array): number {
   let b = 0;
@@ -36,22 +41,29 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .action(
-      async (message: string | undefined, given: {
-        model?: string;
-        prompt?: string;
-        tokens?: string;
-        nPredict?: string;
-        temp: string;
-        kv: string;
-        ignoreEos?: boolean;
-        kernels: string;
-        threads?: string;
-      } & ReasoningCliOptions) => {
+      async (
+        message: string | undefined,
+        given: {
+          model?: string;
+          prompt?: string;
+          tokens?: string;
+          nPredict?: string;
+          temp: string;
+          kv: string;
+          ignoreEos?: boolean;
+          kernels: string;
+          threads?: string;
+        } & ReasoningCliOptions,
+      ) => {
         const opts = { ...given, model: resolveModelPath(given.model) };
         if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
           throw new InputError("give either a chat message or -p/--tokens, not both");
         if (wantsReasoning(opts))
-          return runReasoningCli({ ...opts, prompt: opts.prompt ?? message, nPredict: opts.nPredict ?? "512" });
+          return runReasoningCli({
+            ...opts,
+            prompt: opts.prompt ?? message,
+            nPredict: opts.nPredict ?? "512",
+          });
         if (message !== undefined) return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" });
         if (Number(opts.temp) !== 0)
           throw new InputError(`--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`);

@@ -28,17 +28,30 @@ export function register(program: Command): void {
     .option("--seed <n>", "PRNG seed", "1")
     .action(async (out: string, opts: { preset: string; arch: string; type: string; seed: string }) => {
       const shape = TEST_MODEL_PRESETS[opts.preset];
-      if (!shape) throw new InputError(`unknown preset '${opts.preset}'`, { hint: Object.keys(TEST_MODEL_PRESETS).join(", ") });
+      if (!shape)
+        throw new InputError(`unknown preset '${opts.preset}'`, {
+          hint: Object.keys(TEST_MODEL_PRESETS).join(", "),
+        });
       if (!FACTORY_ARCHS.has(opts.arch)) {
-        throw new InputError(`the factory cannot build architecture '${opts.arch}'`, { hint: [...FACTORY_ARCHS.keys()].join(", ") });
+        throw new InputError(`the factory cannot build architecture '${opts.arch}'`, {
+          hint: [...FACTORY_ARCHS.keys()].join(", "),
+        });
       }
       const type = ggmlTypeFromName(opts.type);
       if (type === undefined) throw new InputError(`unknown type '${opts.type}'`);
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed)) throw new InputError(`--seed must be an integer, got '${opts.seed}'`);
       const t0 = performance.now();
-      await writeTestModel(out, { arch: opts.arch, ...shape, seed, name: `edgellm-test-${opts.preset}`, types: { weights: type } });
+      await writeTestModel(out, {
+        arch: opts.arch,
+        ...shape,
+        seed,
+        name: `edgellm-test-${opts.preset}`,
+        types: { weights: type },
+      });
       const size = (await stat(out)).size;
-      process.stdout.write(`wrote ${out}: ${opts.arch} ${opts.preset} ${opts.type.toUpperCase()}, ${formatBytes(size)} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(
+        `wrote ${out}: ${opts.arch} ${opts.preset} ${opts.type.toUpperCase()}, ${formatBytes(size)} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      );
     });
 }

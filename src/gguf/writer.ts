@@ -121,7 +121,9 @@ export class GGUFWriter {
   private tensorBytes(t: PendingTensor): Uint8Array {
     const d = typeof t.data === "function" ? t.data() : t.data;
     if (d instanceof Promise) {
-      throw new GGUFError("asynchronous tensor data needs write(), not toBytes()", { field: `tensor '${t.name}'` });
+      throw new GGUFError("asynchronous tensor data needs write(), not toBytes()", {
+        field: `tensor '${t.name}'`,
+      });
     }
     return this.checkBytes(t, d);
   }

@@ -7,7 +7,13 @@
 import { InputError } from "../errors.js";
 import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
 import { childAbort, type Candidate, type Generator, type SampleOptions } from "./generator.js";
-import { validateStopRule, VoteTracker, type StopReason, type StopRule, type VoteResult } from "../verify/vote.js";
+import {
+  validateStopRule,
+  VoteTracker,
+  type StopReason,
+  type StopRule,
+  type VoteResult,
+} from "../verify/vote.js";
 
 export interface SelfConsistencyOptions extends Omit<SampleOptions, "n"> {
   /** k: most samples. */

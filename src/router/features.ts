@@ -27,7 +27,6 @@ export interface RequestFeatures {
   privacy: Privacy | undefined;
 }
 
-
 export const PRIVACY_HEADER = "x-edgellm-privacy";
 
 /**

@@ -43,7 +43,10 @@ export class Router {
   constructor(o: RouterOptions = {}) {
     this.policy = o.policy ?? DEFAULT_POLICY;
     this.cloud = o.cloud;
-    this.verifiers = [...this.policy.escalation.verifiers.map((s) => buildVerifier(s)), ...(o.verifiers ?? [])];
+    this.verifiers = [
+      ...this.policy.escalation.verifiers.map((s) => buildVerifier(s)),
+      ...(o.verifiers ?? []),
+    ];
     if (this.cloud && this.policy.budgets.maxCostUsd !== undefined && !this.policy.prices[this.cloud.model]) {
       throw new PolicyError(
         `budgets.maxCostUsd is set but prices has no entry for the cloud model '${this.cloud.model}'`,

@@ -72,7 +72,6 @@ export function looksSpecial(t: string): boolean {
   );
 }
 
-
 /** Split regexes of a pre_tokenizer (Split steps, possibly inside a Sequence). */
 function splitPatterns(pt: unknown): string[] {
   if (!isObj(pt)) return [];

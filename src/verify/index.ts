@@ -22,12 +22,7 @@ export { ArithmeticVerifier, checkSteps, type StepCheck } from "./arithmetic.js"
 export { RegexVerifier, RefusalVerifier, NonEmptyVerifier } from "./regex.js";
 export { JSONSchemaVerifier, validateJSON, extractJSON, type JSONSchema } from "./json-schema.js";
 export { JSTestsVerifier, runJSTests, type JSTestsOptions } from "./js-tests.js";
-export {
-  ModelJudgeVerifier,
-  llmJudge,
-  defaultJudgePrompt,
-  type JudgeModel,
-} from "./model-judge.js";
+export { ModelJudgeVerifier, llmJudge, defaultJudgePrompt, type JudgeModel } from "./model-judge.js";
 export {
   answerPart,
   normalizeAnswer,

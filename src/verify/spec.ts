@@ -28,7 +28,10 @@ export type VerifierSpec =
   /** The answer's JavaScript must pass these unit-test bodies (sandboxed). */
   | { type: "js_tests"; tests: string[] };
 
-export type PolicyVerifierSpec = Extract<VerifierSpec, { type: "arithmetic" | "regex" | "nonempty" | "refusal" }>;
+export type PolicyVerifierSpec = Extract<
+  VerifierSpec,
+  { type: "arithmetic" | "regex" | "nonempty" | "refusal" }
+>;
 export type RequestVerifierSpec = Extract<
   VerifierSpec,
   { type: "arithmetic" | "regex" | "model_judge" | "json_schema" | "js_tests" }

@@ -143,5 +143,7 @@ export function answerKey(text: string): string {
 /** Majority share among free-form answers (keyed by answerKey) and the index of the first majority sample. */
 export function agreement(answers: readonly string[]): { share: number; index: number } {
   const r = vote(answers.map(answerKey));
-  return r.answer === undefined ? { share: 0, index: -1 } : { share: r.agreement, index: r.counts[0].samples[0] };
+  return r.answer === undefined
+    ? { share: 0, index: -1 }
+    : { share: r.agreement, index: r.counts[0].samples[0] };
 }

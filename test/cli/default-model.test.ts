@@ -27,7 +27,10 @@ test('run "<question>" without -m answers with visible reasoning and an answer l
 });
 
 test("run: a message and -p together, or a missing model file, exit 1 with a message", async () => {
-  for (const args of [["run", "hi", "-p", "hello"], ["run", "-m", "/nonexistent/model.gguf", "hi"]]) {
+  for (const args of [
+    ["run", "hi", "-p", "hello"],
+    ["run", "-m", "/nonexistent/model.gguf", "hi"],
+  ]) {
     await assert.rejects(cli(...args), (e: { code: number; stderr: string }) => {
       assert.equal(e.code, 1, e.stderr);
       assert.match(e.stderr, /edgellm: \w+Error: /);

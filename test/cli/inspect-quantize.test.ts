@@ -27,7 +27,16 @@ let llama: Llama;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "cli-"));
   model = join(dir, "gqa.gguf");
-  await writeTestModel(model, { arch: "llama", nEmbd: 256, nLayer: 3, nHead: 8, nHeadKv: 2, nFf: 512, nCtx: 512, seed: 7 });
+  await writeTestModel(model, {
+    arch: "llama",
+    nEmbd: 256,
+    nLayer: 3,
+    nHead: 8,
+    nHeadKv: 2,
+    nFf: 512,
+    nCtx: 512,
+    seed: 7,
+  });
   llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never });
 });
 after(async () => {
@@ -51,7 +60,10 @@ test("inspect --json reports the architecture facts llama.cpp's reader sees", as
   assert.equal(r.hparams.nHead, att.head_count);
   assert.equal(r.hparams.nHeadKV, att.head_count_kv);
   assert.equal(r.tensorCount, ref.tensorInfo!.length);
-  const refParams = ref.tensorInfo!.reduce((s: number, t) => s + t.dimensions.reduce((p: number, d) => p * Number(d), 1), 0);
+  const refParams = ref.tensorInfo!.reduce(
+    (s: number, t) => s + t.dimensions.reduce((p: number, d) => p * Number(d), 1),
+    0,
+  );
   assert.equal(r.parameterCount, refParams);
   const tokens = (md.tokenizer as Record<string, Record<string, unknown[]>>).ggml!.tokens!;
   assert.equal(r.tokenizer.tokens, tokens.length);
@@ -76,7 +88,12 @@ test("inspect of a non-GGUF file fails with a clear error and a non-zero exit", 
   });
 });
 
-for (const [name, type] of [["q8_0", GGMLType.Q8_0], ["q4_0", GGMLType.Q4_0], ["q4_k", GGMLType.Q4_K], ["f16", GGMLType.F16]] as const) {
+for (const [name, type] of [
+  ["q8_0", GGMLType.Q8_0],
+  ["q4_0", GGMLType.Q4_0],
+  ["q4_k", GGMLType.Q4_K],
+  ["f16", GGMLType.F16],
+] as const) {
   test(`quantize to ${name}: llama.cpp loads and evaluates the result`, async () => {
     const out = join(dir, `m-${name}.gguf`);
     const { stdout } = await cli("quantize", model, out, "--type", name);
@@ -103,9 +120,12 @@ for (const [name, type] of [["q8_0", GGMLType.Q8_0], ["q4_0", GGMLType.Q4_0], ["
 }
 
 test("quantize rejects an unknown type", async () => {
-  await assert.rejects(cli("quantize", model, join(dir, "x.gguf"), "--type", "q9_9"), (e: { code: number; stderr: string }) => {
-    assert.equal(e.code, 1);
-    assert.match(e.stderr, /unknown type 'q9_9'/);
-    return true;
-  });
+  await assert.rejects(
+    cli("quantize", model, join(dir, "x.gguf"), "--type", "q9_9"),
+    (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.match(e.stderr, /unknown type 'q9_9'/);
+      return true;
+    },
+  );
 });

@@ -16,7 +16,8 @@ import { buildVerifier as buildVerify, type VerifierSpec } from "../../src/verif
 /** A spec as the router reads it: (question, answer) -> accepted/detail. */
 const buildVerifier = (spec: VerifierSpec) => {
   const v = buildVerify(spec);
-  return (q: string, a: string) => verifierSignal(v.name, v.verify({ question: q, text: a }) as { score: number });
+  return (q: string, a: string) =>
+    verifierSignal(v.name, v.verify({ question: q, text: a }) as { score: number });
 };
 import { PolicyError } from "../../src/router/errors.js";
 

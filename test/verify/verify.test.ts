@@ -35,7 +35,10 @@ test("one spec type: policy and request specs build Verifiers with a pass/fail r
   assert.equal(accepts(await ar.verify({ question: "Who wrote Hamlet?", text: "Shakespeare" })), undefined);
   const refusal = buildVerifier({ type: "refusal", pattern: "can't answer", flags: "i" });
   assert.equal((await refusal.verify({ question: "q", text: "I CAN'T ANSWER that" })).score, 0);
-  assert.equal((await buildVerifier({ type: "nonempty" }).verify({ question: "q", text: "<think>x</think> " })).score, 0);
+  assert.equal(
+    (await buildVerifier({ type: "nonempty" }).verify({ question: "q", text: "<think>x</think> " })).score,
+    0,
+  );
   assert.throws(() => buildVerifier({ type: "model_judge" }), InputError);
   assert.deepEqual(agreement([]), { share: 0, index: -1 });
 });

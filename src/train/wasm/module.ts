@@ -11,7 +11,6 @@ import { MAX_PAGES } from "../../kernels/wasm/arena.js";
 /** <outDir>/src/train/wasm/ -> <repo>/build/kernels/train.wasm (dist/ and any .dist-* dir). */
 export const TRAIN_WASM_URL = new URL("../../../../build/kernels/train.wasm", import.meta.url);
 
-
 export interface TrainExports {
   /** C (R x J) = A (R x K) B^T, B (J x K); acc: 1 adds into C */
   mm_nt(c: number, a: number, b: number, R: number, K: number, J: number, acc: number): void;
