@@ -100,7 +100,7 @@ export async function chatToolTurn(
   const before = history.length;
   history.push({ role: "user", content: user });
   const model = llmAgentModel(llm, { ...gen, onText: out.text });
-  let r;
+  let r: Awaited<ReturnType<typeof runAgent>>;
   try {
     r = await runAgent({
       model,

@@ -6,10 +6,10 @@
  */
 import { open } from "node:fs/promises";
 import { GGUFError } from "../errors.js";
-import { GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
+import { type GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
 import { ByteSink, encodeValue, resolveValue, type ResolvedValue } from "./encode.js";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_MAX_TENSOR_NAME, alignUp } from "./parse.js";
-import { GGUFTypedValue, GGUFValueType, type GGUFMetaValue } from "./value.js";
+import { type GGUFTypedValue, GGUFValueType, type GGUFMetaValue } from "./value.js";
 
 /**
  * Tensor bytes, or a callback producing them when the tensor is written (called once per write).

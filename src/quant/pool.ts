@@ -6,7 +6,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import { GGMLType, ggmlRowBytes } from "../gguf/types.js";
+import { type GGMLType, ggmlRowBytes } from "../gguf/types.js";
 import { quantizeRows } from "./index.js";
 
 interface Job {

@@ -222,7 +222,7 @@ export function cleanSpaces(input: Uint8Array): Uint8Array {
     DOT = 0x2e,
     COMMA = 0x2c,
     AP = 0x27;
-  let t = Uint8Array.from(input);
+  const t = Uint8Array.from(input);
   // pass 1
   let n = t.length;
   let total = n ? 1 : 0;

@@ -62,7 +62,7 @@ export async function runJSTests(code: string, tests: string[], o: JSTestsOption
     errors: tests.map(() => fatal),
     fatal,
   });
-  let r;
+  let r: Awaited<ReturnType<typeof import("../tools/builtin/sandbox.js").runSandboxed>>;
   try {
     // Loaded on first use: the sandbox is a Node worker, and verify/ loads in browsers too.
     const { runSandboxed } = await import("../tools/builtin/sandbox.js");
@@ -101,7 +101,7 @@ export class JSTestsVerifier implements Verifier {
     if (input.partial) return { score: 0.5, detail: "partial candidate" };
     const r = await runJSTests(extractCode(input.text), this.tests, this.opts);
     const n = r.passed.filter(Boolean).length;
-    const firstFail = r.errors.find((e, i) => !r.passed[i]);
+    const firstFail = r.errors.find((_e, i) => !r.passed[i]);
     return {
       score: n / this.tests.length,
       detail: `${n}/${this.tests.length} tests passed${firstFail ? `; ${firstFail}` : ""}`,

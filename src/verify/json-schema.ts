@@ -42,12 +42,14 @@ export function validateJSON(
   if (schema === false) return [`${path}: no value is allowed here`];
   if (typeof schema !== "object" || schema === null)
     throw new InputError(`schema at ${path} is not an object or boolean`, { field: "schema" });
+  // biome-ignore lint/suspicious/noExplicitAny: schema keywords are read by name from user JSON
   const s = schema as Record<string, any>;
   const errs: string[] = [];
   if (typeof s.$ref === "string") {
     const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(s.$ref);
     const target = m
-      ? (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")]
+      ? // biome-ignore lint/suspicious/noExplicitAny: a $defs path into user JSON
+        (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")]
       : s.$ref === "#"
         ? root
         : undefined;
