@@ -30,6 +30,7 @@ export { Tokenizer } from "./tokenizer/tokenizer.js";
 export type { ChatMessage } from "./tokenizer/chat-template.js";
 export { loadModel, Transformer, type ModelConfig } from "./model/index.js";
 export { EdgeLLMError, GGUFError, ModelError, TokenizerError, InputError, KernelError } from "./errors.js";
+export * as verify from "./verify/index.js";
 export * as reasoning from "./reasoning/index.js";
 export { openGGUF, parseGGUF, type GGUFFile } from "./gguf/reader.js";
 export {

@@ -20,14 +20,9 @@ import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { kvTypeOptions } from "./kv-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
-import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
+import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
-import {
-  addToolOptions,
-  chatToolsFromOptions,
-  chatToolTurn,
-  type ToolCliOptions,
-} from "../tools/cli-tools.js";
+import { addToolOptions, chatToolsFromOptions, chatToolTurn, type ToolCliOptions } from "./tool-options.js";
 
 interface ChatOpts extends ToolCliOptions, CloudOptions {
   model?: string;
@@ -62,7 +57,7 @@ export function register(program: Command): void {
   addToolOptions(
     // --cloud/--cloud-model/--policy: edge + cloud routing per turn (src/router)
     addCloudOptions(
-      program // --tools/--tool-choice/--max-steps: agent loop per turn (src/tools/cli-tools.ts)
+      program // --tools/--tool-choice/--max-steps: agent loop per turn (src/cli/tool-options.ts)
         .command("chat")
         .description("interactive chat in the terminal (or over piped stdin)")
         .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")

@@ -17,7 +17,7 @@ import {
   runReasoningCli,
   wantsReasoning,
   type ReasoningCliOptions,
-} from "../reasoning/cli-options.js";
+} from "./reasoning-options.js";
 
 function argmax(x: Float32Array): number {
   let b = 0;

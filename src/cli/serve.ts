@@ -10,7 +10,7 @@ import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
 import { registerWebUI } from "../server/web-ui.js";
-import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
+import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModelPath } from "./default-model.js";

@@ -8,6 +8,14 @@ import type { GGUFArrayValue, GGUFMetaValue } from "./value.js";
 
 export type Metadata = ReadonlyMap<string, GGUFMetaValue>;
 
+/** Metadata as a caller may hold it: the reader's Map, or a plain record (converted HF tokenizers, tests). */
+export type MetadataLike = Metadata | Readonly<Record<string, unknown>>;
+
+/** Read one key from either form. */
+export function mdGet(md: MetadataLike, key: string): unknown {
+  return md instanceof Map ? md.get(key) : (md as Readonly<Record<string, unknown>>)[key];
+}
+
 function missing(key: string): never {
   throw new GGUFError(`missing metadata key '${key}'`, { field: key });
 }

@@ -8,8 +8,8 @@
  *   n_tensors x { string name | u32 n_dims | u64 ne[n_dims] | u32 ggml_type | u64 offset }
  *   padding to `general.alignment` | data section (tensor offsets are relative to its start)
  */
-import { GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
-import { Cursor } from "./cursor.js";
+import { type GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
+import type { Cursor } from "./cursor.js";
 import {
   GGUFValueType,
   ggufScalarSize,

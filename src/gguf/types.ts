@@ -120,7 +120,9 @@ export function ggmlTypeFromName(name: string): GGMLType | undefined {
 export function ggmlRowBytes(t: GGMLType, rowLength: number): number {
   const tr = ggmlTypeTraits(t);
   if (rowLength % tr.blockSize !== 0) {
-    throw new RangeError(`row length ${rowLength} is not a multiple of ${tr.name} block size ${tr.blockSize}`);
+    throw new RangeError(
+      `row length ${rowLength} is not a multiple of ${tr.name} block size ${tr.blockSize}`,
+    );
   }
   return (rowLength / tr.blockSize) * tr.typeSize;
 }

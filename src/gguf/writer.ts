@@ -6,10 +6,10 @@
  */
 import { nodeImport } from "../platform/node-import.js";
 import { GGUFError } from "../errors.js";
-import { GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
+import { type GGMLType, ggmlTypeName, ggmlTypeTraits, isKnownGGMLType } from "./types.js";
 import { ByteSink, encodeValue, resolveValue, type ResolvedValue } from "./encode.js";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_MAX_TENSOR_NAME, alignUp } from "./parse.js";
-import { GGUFTypedValue, GGUFValueType, type GGUFMetaValue } from "./value.js";
+import { type GGUFTypedValue, GGUFValueType, type GGUFMetaValue } from "./value.js";
 
 /**
  * Tensor bytes, or a callback producing them when the tensor is written (called once per write).
@@ -121,7 +121,9 @@ export class GGUFWriter {
   private tensorBytes(t: PendingTensor): Uint8Array {
     const d = typeof t.data === "function" ? t.data() : t.data;
     if (d instanceof Promise) {
-      throw new GGUFError("asynchronous tensor data needs write(), not toBytes()", { field: `tensor '${t.name}'` });
+      throw new GGUFError("asynchronous tensor data needs write(), not toBytes()", {
+        field: `tensor '${t.name}'`,
+      });
     }
     return this.checkBytes(t, d);
   }

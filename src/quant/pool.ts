@@ -6,7 +6,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import { GGMLType, ggmlRowBytes } from "../gguf/types.js";
+import { type GGMLType, ggmlRowBytes } from "../gguf/types.js";
 import { quantizeRows } from "./index.js";
 
 interface Job {
@@ -21,7 +21,10 @@ const MIN_PARALLEL = 1 << 16;
 
 export class QuantizePool {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }
+  >();
   private nextId = 0;
 
   constructor(readonly threads = availableParallelism()) {
@@ -70,7 +73,9 @@ export class QuantizePool {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[worker % this.workers.length]!.postMessage({ ...job, id }, [job.src.buffer as ArrayBuffer]);
+      this.workers[worker % this.workers.length]!.postMessage({ ...job, id }, [
+        job.src.buffer as ArrayBuffer,
+      ]);
     });
   }
 

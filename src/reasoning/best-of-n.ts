@@ -7,10 +7,10 @@
  * Candidates are scored as they finish, overlapping verification with the decoding of the rest.
  */
 import { InputError } from "../errors.js";
-import { makeExtractor, type Extractor, type ExtractorName } from "./extract.js";
+import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
 import { collect, type Candidate, type Generator, type SampleOptions } from "./generator.js";
-import { clampScore, type Verifier } from "./verifiers/verifier.js";
-import { vote, type VoteResult } from "./vote.js";
+import { clampScore, type Verifier } from "../verify/verifier.js";
+import { vote, type VoteResult } from "../verify/vote.js";
 
 export type Selection = "best" | "weighted";
 

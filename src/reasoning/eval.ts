@@ -4,13 +4,13 @@
  * configurations gives the accuracy-versus-compute curve (plot.ts draws it).
  */
 import type { LLM } from "../engine/llm.js";
-import { normalizeAnswer } from "./extract.js";
+import { normalizeAnswer } from "../verify/extract.js";
 import type { EvalItem } from "./eval-task.js";
 import { llmGenerator } from "./llm-generator.js";
 import { runStrategy, type StrategyName } from "./strategy.js";
-import { ArithmeticVerifier } from "./verifiers/arithmetic.js";
-import type { Verifier } from "./verifiers/verifier.js";
-import type { StopRule } from "./vote.js";
+import { ArithmeticVerifier } from "../verify/arithmetic.js";
+import type { Verifier } from "../verify/verifier.js";
+import type { StopRule } from "../verify/vote.js";
 
 export interface EvalConfig {
   strategy: StrategyName;

@@ -1,24 +1,7 @@
-/** Reasoning at test time: the library surface (see each module's header). */
-export {
-  answerPart,
-  normalizeAnswer,
-  extractFinal,
-  extractBoxed,
-  extractLastNumber,
-  regexExtractor,
-  autoExtract,
-  makeExtractor,
-  type Extractor,
-  type ExtractorName,
-} from "./extract.js";
-export {
-  vote,
-  VoteTracker,
-  type VoteResult,
-  type AnswerCount,
-  type StopRule,
-  type StopReason,
-} from "./vote.js";
+/**
+ * Reasoning at test time: the library surface (see each module's header). Verifiers, answer
+ * extraction and voting live in src/verify (exported as `verify`).
+ */
 export {
   collect,
   type Generator,
@@ -55,20 +38,9 @@ export {
 } from "./strategy.js";
 export { evalConfig, configLabel, type EvalConfig, type EvalPoint } from "./eval.js";
 export { sweepConfigs, runSweep, formatTable, plotSeries, type SweepFlags } from "./eval-sweep.js";
-export { parseReasoningFields, type ReasoningFields, type VerifierSpec } from "./server-fields.js";
+export { parseReasoningFields, type ReasoningFields } from "./server-fields.js";
 export { arithmeticTask, loadTask, type EvalItem } from "./eval-task.js";
 export { accuracySVG, type PlotSeries, type PlotPoint } from "./plot.js";
-export { type Verifier, type Verdict, type VerifyInput, combineVerifiers } from "./verifiers/verifier.js";
-export { ArithmeticVerifier, questionValue, checkSteps } from "./verifiers/arithmetic.js";
-export { JSONSchemaVerifier, validateJSON, extractJSON, type JSONSchema } from "./verifiers/json-schema.js";
-export { RegexVerifier } from "./verifiers/regex.js";
-export { JSTestsVerifier, runJSTests, type JSTestsOptions } from "./verifiers/js-tests.js";
-export {
-  ModelJudgeVerifier,
-  llmJudge,
-  defaultJudgePrompt,
-  type JudgeModel,
-} from "./verifiers/model-judge.js";
 export {
   stepSearch,
   llmStepGenerator,

@@ -5,9 +5,15 @@
  * fires; the result reports how many samples that saved and the tokens actually spent.
  */
 import { InputError } from "../errors.js";
-import { makeExtractor, type Extractor, type ExtractorName } from "./extract.js";
+import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
 import { childAbort, type Candidate, type Generator, type SampleOptions } from "./generator.js";
-import { validateStopRule, VoteTracker, type StopReason, type StopRule, type VoteResult } from "./vote.js";
+import {
+  validateStopRule,
+  VoteTracker,
+  type StopReason,
+  type StopRule,
+  type VoteResult,
+} from "../verify/vote.js";
 
 export interface SelfConsistencyOptions extends Omit<SampleOptions, "n"> {
   /** k: most samples. */

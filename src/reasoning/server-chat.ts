@@ -19,13 +19,14 @@ import {
 import { llmGenerator } from "./llm-generator.js";
 import { runStrategy } from "./strategy.js";
 import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
-import type { ReasoningFields, VerifierSpec } from "./server-fields.js";
-import type { Verifier } from "./verifiers/verifier.js";
-import { ArithmeticVerifier } from "./verifiers/arithmetic.js";
-import { JSONSchemaVerifier } from "./verifiers/json-schema.js";
-import { JSTestsVerifier } from "./verifiers/js-tests.js";
-import { ModelJudgeVerifier, llmJudge } from "./verifiers/model-judge.js";
-import { RegexVerifier } from "./verifiers/regex.js";
+import type { ReasoningFields } from "./server-fields.js";
+import type { RequestVerifierSpec as VerifierSpec } from "../verify/spec.js";
+import type { Verifier } from "../verify/verifier.js";
+import { ArithmeticVerifier } from "../verify/arithmetic.js";
+import { JSONSchemaVerifier } from "../verify/json-schema.js";
+import { JSTestsVerifier } from "../verify/js-tests.js";
+import { ModelJudgeVerifier, llmJudge } from "../verify/model-judge.js";
+import { RegexVerifier } from "../verify/regex.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
 
 export function chatKwargs(f: ReasoningFields | undefined): Record<string, unknown> | undefined {

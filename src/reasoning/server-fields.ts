@@ -19,18 +19,12 @@
  * (message and stream deltas) and usage.completion_tokens_details.reasoning_tokens.
  */
 import { badRequest } from "../server/openai/errors.js";
-import { compileUserRegex } from "./user-regex.js";
-import type { ExtractorName } from "./extract.js";
+import { compileUserRegex } from "../verify/user-regex.js";
+import type { ExtractorName } from "../verify/extract.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";
 import type { Selection } from "./best-of-n.js";
-import type { JSONSchema } from "./verifiers/json-schema.js";
-
-export type VerifierSpec =
-  | { type: "arithmetic" }
-  | { type: "model_judge" }
-  | { type: "regex"; pattern: string }
-  | { type: "json_schema"; schema: JSONSchema }
-  | { type: "js_tests"; tests: string[] };
+import type { JSONSchema } from "../verify/json-schema.js";
+import type { RequestVerifierSpec as VerifierSpec } from "../verify/spec.js";
 
 export interface ReasoningFields {
   enableThinking: boolean | undefined;

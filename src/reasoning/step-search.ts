@@ -8,8 +8,8 @@
  */
 import { InputError } from "../errors.js";
 import type { LLM } from "../engine/llm.js";
-import { makeExtractor, type Extractor, type ExtractorName } from "./extract.js";
-import { clampScore, type Verifier } from "./verifiers/verifier.js";
+import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
+import { clampScore, type Verifier } from "../verify/verifier.js";
 
 /** Next steps after `prefix` (generated text so far): n continuations, each one line or the end. */
 export type StepGenerator = (

@@ -7,12 +7,12 @@
  */
 import { InputError } from "../errors.js";
 import { bestOfN, type Selection } from "./best-of-n.js";
-import { makeExtractor, type Extractor, type ExtractorName } from "./extract.js";
+import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
 import { collect, type Candidate, type Generator } from "./generator.js";
 import { selfConsistency } from "./self-consistency.js";
 import { splitReasoning } from "./split.js";
-import type { Verifier } from "./verifiers/verifier.js";
-import type { AnswerCount, StopReason, StopRule } from "./vote.js";
+import type { Verifier } from "../verify/verifier.js";
+import type { AnswerCount, StopReason, StopRule } from "../verify/vote.js";
 
 export type StrategyName = "greedy" | "self_consistency" | "best_of_n";
 

@@ -14,7 +14,8 @@ import type { RouteDecision } from "./decision.js";
 import { CloudError } from "./errors.js";
 import { extractFeatures, type RequestFeatures } from "./features.js";
 import type { Router } from "./router.js";
-import { agreement, meanLogprob, type LocalOutcome } from "./signals.js";
+import { meanLogprob, type LocalOutcome } from "./signals.js";
+import { agreement } from "../verify/vote.js";
 
 type Obj = Record<string, unknown>;
 

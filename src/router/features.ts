@@ -6,6 +6,7 @@
  */
 import type { ChatMessage } from "../tokenizer/chat-template.js";
 import { parsePrivacy, type Privacy } from "./policy.js";
+import { isObj, type Obj } from "../json.js";
 
 export interface RequestFeatures {
   /** Messages reduced to their text (image parts dropped): what the local tokenizer counts. */
@@ -25,9 +26,6 @@ export interface RequestFeatures {
   /** The request's own privacy setting (header x-edgellm-privacy or body field "privacy"). */
   privacy: Privacy | undefined;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export const PRIVACY_HEADER = "x-edgellm-privacy";
 

@@ -16,22 +16,12 @@ export {
   hasEscalation,
   type Policy,
   type Privacy,
-  type VerifierSpec,
   type Price,
 } from "./policy.js";
 export { planRoute, judgeLocal, type Plan, type RoutingEnv } from "./decide.js";
 export { decisionJson, type Route, type RouteReason, type RouteDecision } from "./decision.js";
 export { extractFeatures, type RequestFeatures } from "./features.js";
-export {
-  buildVerifier,
-  agreement,
-  meanLogprob,
-  type LocalOutcome,
-  type Verifier,
-  type VerifierResult,
-  fromScoringVerifier,
-  type ScoringVerifier,
-} from "./signals.js";
+export { meanLogprob, verifierSignal, type LocalOutcome, type VerifierResult } from "./signals.js";
 export { Router, createRouter, type RouterOptions, type CloudFlags } from "./router.js";
 export { installRouter, type RoutableServer } from "./server-hook.js";
 export { ROUTE_HEADER, REASON_HEADER, ESCALATION_HEADER } from "./openai-shapes.js";

@@ -9,7 +9,8 @@ import type { FastifyInstance } from "fastify";
 import type { RequestFeatures } from "./features.js";
 import { choiceLogprobs, choiceText } from "./openai-shapes.js";
 import type { Router } from "./router.js";
-import { agreement, meanLogprob, type LocalOutcome } from "./signals.js";
+import { meanLogprob, type LocalOutcome } from "./signals.js";
+import { agreement } from "../verify/vote.js";
 
 type Obj = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  *   edgellm_route_cloud_estimated_cost_usd_total           price-table estimate of cloud spend
  *   edgellm_route_cloud_circuit_open                       1 while the breaker refuses calls
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { CircuitBreaker } from "./breaker.js";
 import type { RouteDecision } from "./decision.js";
 

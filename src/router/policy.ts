@@ -5,18 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { PolicyError } from "./errors.js";
+import type { PolicyVerifierSpec } from "../verify/spec.js";
 
 export type Privacy = "local_only" | "cloud_ok";
-
-export type VerifierSpec =
-  /** The question holds an arithmetic expression: the answer's last number must equal its value. */
-  | { type: "arithmetic" }
-  /** The answer must match this regular expression. */
-  | { type: "regex"; pattern: string; flags: string }
-  /** The answer must not be empty or whitespace. */
-  | { type: "nonempty" }
-  /** The local model declined (its answer matches this pattern): escalate with reason local_declined. */
-  | { type: "refusal"; pattern: string; flags: string };
 
 /**
  * Default refusal pattern: the phrasings small on-device models are trained to use for questions
@@ -49,7 +40,7 @@ export interface Policy {
     /** Self-consistency: draw `samples` answers at `temperature`; escalate when the majority share is below `threshold`. */
     agreement?: { samples: number; threshold: number; temperature: number };
     /** Escalate when any verifier rejects the answer. */
-    verifiers: VerifierSpec[];
+    verifiers: PolicyVerifierSpec[];
     /** Escalate when a scoring verifier's score (0..1) is below this. */
     minVerifierScore?: number;
   };
@@ -202,7 +193,7 @@ export function parsePolicy(json: unknown, source = "policy"): Policy {
   }
   if (es.verifiers !== undefined && !Array.isArray(es.verifiers))
     throw r.err("escalation.verifiers", `must be an array, got ${kind(es.verifiers)}`);
-  const verifiers = ((es.verifiers as unknown[] | undefined) ?? []).map((v, i): VerifierSpec => {
+  const verifiers = ((es.verifiers as unknown[] | undefined) ?? []).map((v, i): PolicyVerifierSpec => {
     const p = `escalation.verifiers[${i}]`;
     const o = r.obj(v, p, ["type", "pattern", "flags"]);
     if (o.type === "arithmetic" || o.type === "nonempty") {

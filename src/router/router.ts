@@ -14,12 +14,14 @@ import { PolicyError } from "./errors.js";
 import type { RequestFeatures } from "./features.js";
 import { RouterMetrics } from "./metrics.js";
 import { DEFAULT_POLICY, type Policy } from "./policy.js";
-import { buildVerifier, type LocalOutcome, type Verifier, type VerifierResult } from "./signals.js";
+import { verifierSignal, type LocalOutcome, type VerifierResult } from "./signals.js";
+import { buildVerifier } from "../verify/spec.js";
+import type { Verdict, Verifier } from "../verify/verifier.js";
 
 export interface RouterOptions {
   policy?: Policy;
   cloud?: CloudClient;
-  /** Extra verifiers beside the policy's (e.g. from src/reasoning). */
+  /** Extra verifiers beside the policy's (any src/verify Verifier; accepted when score >= 0.5). */
   verifiers?: Verifier[];
   /** Registry for the counters (the server's); default a private one. */
   registry?: Registry;
@@ -41,7 +43,10 @@ export class Router {
   constructor(o: RouterOptions = {}) {
     this.policy = o.policy ?? DEFAULT_POLICY;
     this.cloud = o.cloud;
-    this.verifiers = [...this.policy.escalation.verifiers.map(buildVerifier), ...(o.verifiers ?? [])];
+    this.verifiers = [
+      ...this.policy.escalation.verifiers.map((s) => buildVerifier(s)),
+      ...(o.verifiers ?? []),
+    ];
     if (this.cloud && this.policy.budgets.maxCostUsd !== undefined && !this.policy.prices[this.cloud.model]) {
       throw new PolicyError(
         `budgets.maxCostUsd is set but prices has no entry for the cloud model '${this.cloud.model}'`,
@@ -67,16 +72,20 @@ export class Router {
   async verify(question: string, answer: string): Promise<VerifierResult[]> {
     const out: VerifierResult[] = [];
     for (const v of this.verifiers) {
+      let r: Verdict;
       try {
-        out.push(await v(question, answer));
+        r = await v.verify({ question, text: answer });
       } catch (e) {
         // A broken verifier must not lose the request: it abstains, and says why.
         out.push({
-          name: "verifier",
+          name: v.name ?? "verifier",
           accepted: undefined,
           detail: `verifier failed: ${(e as Error).message}`,
         });
+        continue;
       }
+      // Outside the try: a verdict that is not one (null, no score) is a bug, answered with a 500.
+      out.push(verifierSignal(v.name, r));
     }
     return out;
   }

@@ -1,6 +1,15 @@
 /** Sampling: processors, the chain, seeded RNG, logprobs. */
 export { Candidates } from "./candidates.js";
-export { LogitBias, MinP, Penalties, Temperature, TopK, TopP, tokenCounts, type LogitsProcessor } from "./processors.js";
+export {
+  LogitBias,
+  MinP,
+  Penalties,
+  Temperature,
+  TopK,
+  TopP,
+  tokenCounts,
+  type LogitsProcessor,
+} from "./processors.js";
 export { resolveSampling, type SamplingParams, type ResolvedSampling } from "./params.js";
 export { Sampler } from "./sampler.js";
 export { Rng, randomSeed } from "./rng.js";

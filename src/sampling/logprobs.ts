@@ -18,7 +18,11 @@ export function logSumExp(logits: Float32Array): number {
 }
 
 /** The logprob of `id` and the `k` most likely tokens (descending; ties by lower id). */
-export function tokenLogprobs(logits: Float32Array, id: number, k: number): { chosen: TokenLogprob; top: TokenLogprob[] } {
+export function tokenLogprobs(
+  logits: Float32Array,
+  id: number,
+  k: number,
+): { chosen: TokenLogprob; top: TokenLogprob[] } {
   const lse = logSumExp(logits);
   const top: TokenLogprob[] = [];
   if (k > 0) {

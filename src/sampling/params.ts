@@ -48,12 +48,17 @@ export function resolveSampling(p: SamplingParams = {}, nVocab?: number): Resolv
   for (const [k, v] of entries) {
     const id = Number(k);
     if (!Number.isInteger(id) || id < 0 || (nVocab !== undefined && id >= nVocab)) {
-      throw new InputError(`logit_bias key ${JSON.stringify(k)} is not a token id${nVocab ? ` in 0..${nVocab - 1}` : ""}`, { field: "logit_bias" });
+      throw new InputError(
+        `logit_bias key ${JSON.stringify(k)} is not a token id${nVocab ? ` in 0..${nVocab - 1}` : ""}`,
+        { field: "logit_bias" },
+      );
     }
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new InputError(`logit_bias[${k}] must be a number`, { field: "logit_bias" });
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new InputError(`logit_bias[${k}] must be a number`, { field: "logit_bias" });
     bias.set(id, v);
   }
-  if (p.seed !== undefined && !Number.isSafeInteger(p.seed)) throw new InputError(`seed must be an integer, got ${p.seed}`, { field: "seed" });
+  if (p.seed !== undefined && !Number.isSafeInteger(p.seed))
+    throw new InputError(`seed must be an integer, got ${p.seed}`, { field: "seed" });
   return {
     temperature: num("temperature", p.temperature, 1, (x) => x >= 0, "a number >= 0"),
     topK: num("top_k", p.topK, 0, (x) => Number.isInteger(x) && x >= 0, "an integer >= 0"),
@@ -62,7 +67,13 @@ export function resolveSampling(p: SamplingParams = {}, nVocab?: number): Resolv
     repetitionPenalty: num("repetition_penalty", p.repetitionPenalty, 1, (x) => x > 0, "a number > 0"),
     frequencyPenalty: num("frequency_penalty", p.frequencyPenalty, 0, (x) => x >= -2 && x <= 2, "in [-2, 2]"),
     presencePenalty: num("presence_penalty", p.presencePenalty, 0, (x) => x >= -2 && x <= 2, "in [-2, 2]"),
-    penaltyLastN: num("penalty_last_n", p.penaltyLastN, 64, (x) => Number.isInteger(x) && x >= -1, "an integer >= -1"),
+    penaltyLastN: num(
+      "penalty_last_n",
+      p.penaltyLastN,
+      64,
+      (x) => Number.isInteger(x) && x >= -1,
+      "an integer >= -1",
+    ),
     minKeep: num("min_keep", p.minKeep, 1, (x) => Number.isInteger(x) && x >= 1, "an integer >= 1"),
     logitBias: bias,
     seed: p.seed,

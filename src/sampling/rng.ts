@@ -1,10 +1,14 @@
 /**
- * Seeded pseudo-random numbers for sampling: xoshiro128** (32-bit state words, so it runs on
- * plain JS numbers), seeded through splitmix32 so nearby seeds give unrelated streams. The same
- * seed always gives the same sequence, which makes `seed` in a request reproducible.
+ * The seeded pseudo-random numbers of sampling, training data, batches and weight initialisation:
+ * xoshiro128** (32-bit state words, exact in plain JS integer arithmetic, no BigInt) seeded
+ * through splitmix32 so nearby seeds give unrelated streams. The same seed gives the same stream
+ * on every platform, which makes a request's `seed`, the training corpus and its held-out split
+ * reproducible. (model/factory/rng.ts, the test-model weights, still has its own seeding with a
+ * stream number; it folds into this class once the model/ branch has merged.)
  */
 import { InputError } from "../errors.js";
 
+/** splitmix32 step: spreads a 32-bit seed into well-mixed state words. */
 function splitmix32(x: number): [number, number] {
   x = (x + 0x9e3779b9) | 0;
   let z = x;
@@ -13,50 +17,96 @@ function splitmix32(x: number): [number, number] {
   return [x, (z ^ (z >>> 16)) >>> 0];
 }
 
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** FNV-1a over a string's UTF-16 units with a final avalanche: a stable 32-bit seed or split key. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // final avalanche so nearby strings land far apart
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly s = new Uint32Array(4);
 
   /** seed: any safe integer (negative and > 2^32 seeds fold both halves in). */
   constructor(seed: number) {
-    if (!Number.isSafeInteger(seed)) throw new InputError(`seed must be a safe integer, got ${seed}`, { field: "seed" });
+    if (!Number.isSafeInteger(seed))
+      throw new InputError(`seed must be a safe integer, got ${seed}`, { field: "seed" });
     const hi = Math.floor(seed / 0x100000000) | 0;
     let x = (seed | 0) ^ Math.imul(hi, 0x27d4eb2d);
-    const s: number[] = [];
     for (let i = 0; i < 4; i++) {
       const [nx, out] = splitmix32(x);
       x = nx;
-      s.push(out);
+      this.s[i] = out;
     }
-    if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1; // the all-zero state is a fixed point
-    [this.s0, this.s1, this.s2, this.s3] = s;
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1; // all-zero is a fixed point
   }
 
   /** Next 32-bit unsigned integer. */
   nextU32(): number {
-    const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
+    const s = this.s;
+    const r = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
     return r;
   }
 
-  /** Uniform in [0, 1) with 53 random bits. */
+  /** Uniform in [0, 1) with 53 random bits (two draws): the sampler's. */
   next(): number {
     const hi = this.nextU32() >>> 5; // 27 bits
     const lo = this.nextU32() >>> 6; // 26 bits
     return (hi * 67108864 + lo) / 9007199254740992;
   }
-}
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
+  /** Uniform in [0, 1) with 32 random bits (one draw): data generation and initialisation. */
+  uniform(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.uniform() * (hi - lo + 1));
+  }
+
+  pick<T>(arr: readonly T[]): T {
+    return arr[Math.floor(this.uniform() * arr.length)];
+  }
+
+  /** Standard normal (Box-Muller, one value per two draws), for weight initialisation. */
+  normal(): number {
+    let u = this.uniform();
+    if (u < 1e-12) u = 1e-12;
+    const v = this.uniform();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** The 4 state words, for checkpoints. */
+  getState(): number[] {
+    return Array.from(this.s);
+  }
+
+  static fromState(state: readonly number[]): Rng {
+    const r = new Rng(0);
+    r.s.set(state.map((x) => x >>> 0));
+    return r;
+  }
 }
 
 /** A fresh seed when the request gives none. */

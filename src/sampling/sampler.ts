@@ -25,7 +25,14 @@ export class Sampler {
       { repeat: p.repetitionPenalty, frequency: p.frequencyPenalty, presence: p.presencePenalty },
       p.penaltyLastN,
     );
-    this.chain = [new LogitBias(p.logitBias), this.penalties, new TopK(p.topK, p.minKeep), new TopP(p.topP, p.minKeep), new MinP(p.minP, p.minKeep), new Temperature(p.temperature)];
+    this.chain = [
+      new LogitBias(p.logitBias),
+      this.penalties,
+      new TopK(p.topK, p.minKeep),
+      new TopP(p.topP, p.minKeep),
+      new MinP(p.minP, p.minKeep),
+      new Temperature(p.temperature),
+    ];
   }
 
   get greedy(): boolean {

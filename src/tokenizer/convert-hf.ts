@@ -20,6 +20,7 @@
  */
 import { TokenizerError } from "../errors.js";
 import { TokenType } from "./vocab.js";
+import { isObj, type Obj } from "../json.js";
 
 export interface HFAddedToken {
   id: number;
@@ -70,9 +71,6 @@ export function looksSpecial(t: string): boolean {
     (t.startsWith("<unused") && t.endsWith(">"))
   );
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Split regexes of a pre_tokenizer (Split steps, possibly inside a Sequence). */
 function splitPatterns(pt: unknown): string[] {

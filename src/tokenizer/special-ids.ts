@@ -11,7 +11,7 @@
  * (over 2.9M distinct texts) fall back to list order.
  */
 import { cxxMapOrder } from "./cxx-map-order.js";
-import { Attr } from "./vocab.js";
+import { Attr } from "./token-attrs.js";
 
 /** Role -> candidate texts, in the reference's list order. */
 export const ROLE_TEXTS = {

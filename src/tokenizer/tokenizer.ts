@@ -8,7 +8,8 @@ import { preTokenizerFor } from "./pretokenizers.js";
 import { SpecialMatcher } from "./special.js";
 import { SpmModel } from "./spm.js";
 import { byteDecodeToBytes, utf8Decode, utf8Encode } from "./unicode.js";
-import { Attr, readVocab, type Metadata, type VocabData } from "./vocab.js";
+import type { MetadataLike as Metadata } from "../gguf/getters.js";
+import { Attr, readVocab, type VocabData } from "./vocab.js";
 
 export interface EncodeOptions {
   /** Add BOS/EOS as the vocabulary asks (tokenizer.ggml.add_bos_token / add_eos_token). Default false. */
@@ -221,7 +222,7 @@ export function cleanSpaces(input: Uint8Array): Uint8Array {
     DOT = 0x2e,
     COMMA = 0x2c,
     AP = 0x27;
-  let t = Uint8Array.from(input);
+  const t = Uint8Array.from(input);
   // pass 1
   let n = t.length;
   let total = n ? 1 : 0;

@@ -5,38 +5,11 @@
  * the GGUF was read.
  */
 import { TokenizerError } from "../errors.js";
+import { mdGet, type MetadataLike } from "../gguf/getters.js";
 import { detectSpecialIds, ROLE_KEYS, type Role, type RoleIds } from "./special-ids.js";
+import { Attr, TokenType } from "./token-attrs.js";
 
-/** GGUF tokenizer.ggml.token_type values. */
-export enum TokenType {
-  Undefined = 0,
-  Normal = 1,
-  Unknown = 2,
-  Control = 3,
-  UserDefined = 4,
-  Unused = 5,
-  Byte = 6,
-}
-
-/** Per-token attribute bits (derived from the token type, plus fix-ups for well-known tokens). */
-export const Attr = {
-  Unknown: 1 << 0,
-  Unused: 1 << 1,
-  Normal: 1 << 2,
-  Control: 1 << 3,
-  UserDefined: 1 << 4,
-  Byte: 1 << 5,
-  Lstrip: 1 << 7,
-  Rstrip: 1 << 8,
-} as const;
-
-export type MetadataValue = unknown;
-export type Metadata = Map<string, MetadataValue> | Record<string, MetadataValue>;
-
-/** Read one key from either a Map or a plain record. */
-export function mdGet(md: Metadata, key: string): MetadataValue {
-  return md instanceof Map ? md.get(key) : (md as Record<string, MetadataValue>)[key];
-}
+export { Attr, TokenType } from "./token-attrs.js";
 
 export type VocabModel = "gpt2" | "llama";
 
@@ -71,20 +44,20 @@ export interface VocabData {
   eog: Set<number>;
 }
 
-function requireKey(md: Metadata, key: string): MetadataValue {
+function requireKey(md: MetadataLike, key: string): unknown {
   const v = mdGet(md, key);
   if (v === undefined) throw new TokenizerError("missing tokenizer metadata", { field: key });
   return v;
 }
 
-function asStringArray(v: MetadataValue, key: string): string[] {
+function asStringArray(v: unknown, key: string): string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
     throw new TokenizerError("expected an array of strings", { field: key });
   }
   return v as string[];
 }
 
-function asNumberArray(v: MetadataValue, key: string, n: number): ArrayLike<number> {
+function asNumberArray(v: unknown, key: string, n: number): ArrayLike<number> {
   const ok =
     v instanceof Float32Array ||
     v instanceof Int32Array ||
@@ -99,7 +72,7 @@ function asNumberArray(v: MetadataValue, key: string, n: number): ArrayLike<numb
   return a;
 }
 
-function optId(md: Metadata, key: string, n: number, dflt: number): number {
+function optId(md: MetadataLike, key: string, n: number, dflt: number): number {
   const v = mdGet(md, key);
   if (v === undefined) return dflt;
   const id = typeof v === "bigint" ? Number(v) : v;
@@ -110,7 +83,7 @@ function optId(md: Metadata, key: string, n: number, dflt: number): number {
   return id < n ? id : dflt;
 }
 
-function optBool(md: Metadata, key: string): boolean | undefined {
+function optBool(md: MetadataLike, key: string): boolean | undefined {
   const v = mdGet(md, key);
   if (v === undefined) return undefined;
   if (typeof v !== "boolean") throw new TokenizerError("expected a boolean", { field: key });
@@ -137,7 +110,7 @@ function attrOfType(t: number): number {
 }
 
 /** Parse and validate tokenizer metadata. Throws TokenizerError naming the bad field. */
-export function readVocab(md: Metadata): VocabData {
+export function readVocab(md: MetadataLike): VocabData {
   const model = requireKey(md, "tokenizer.ggml.model");
   if (model !== "gpt2" && model !== "llama") {
     throw new TokenizerError(`unsupported tokenizer model '${String(model)}'`, {

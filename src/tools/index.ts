@@ -13,7 +13,6 @@ export {
 } from "./tool-grammar.js";
 export { droppedMarkers, markerAware } from "./markers.js";
 export { CallScanner } from "./stream-args.js";
-export { parseToolList, chatToolTurn, type ChatTools } from "./cli-tools.js";
 export { completionMessage, streamDeltas } from "./openai.js";
 export { ToolSet, type Tool } from "./registry.js";
 export { runAgent, type AgentModel, type AgentEvent, type AgentOptions, type AgentResult } from "./agent.js";

@@ -7,10 +7,7 @@ import { InputError } from "../errors.js";
 import { FORMATS, type ToolFormat, type ToolFormatName } from "./formats.js";
 import { parseJsonAt } from "./json-scan.js";
 import { newToolCallId, type ParsedTurn, type ToolCall } from "./types.js";
-
-function isObj(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
+import { isObj } from "../json.js";
 
 /** Arguments as OpenAI sends them: a JSON text of an object. */
 function argsText(a: unknown): string | undefined {

@@ -10,7 +10,7 @@
 import { InputError } from "../errors.js";
 import { chatSegments, type Message } from "./data/format.js";
 import type { BpeEncoder } from "./bpe/encoder.js";
-import { Rng, hash32 } from "./rng.js";
+import { Rng, hash32 } from "../sampling/rng.js";
 
 export interface TokenizedSet {
   ids: Int32Array;
@@ -58,7 +58,7 @@ export function sampleBatch(set: TokenizedSet, B: number, T: number, seed: numbe
   let count = 0;
   const n = set.ids.length;
   for (let b = 0; b < B; b++) {
-    const s = set.starts[Math.floor(rng.next() * set.starts.length)];
+    const s = set.starts[Math.floor(rng.uniform() * set.starts.length)];
     for (let t = 0; t < T; t++) {
       const i = s + t;
       tokens[b * T + t] = i < n ? set.ids[i] : set.pad;

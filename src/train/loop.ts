@@ -15,7 +15,7 @@ import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from "./optim/adamw.js";
 import { clipGradNorm } from "./optim/clip.js";
 import { lrAt, type LrSchedule } from "./optim/schedule.js";
 import { TrainProgress } from "./progress.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../sampling/rng.js";
 
 export interface TrainOptions {
   config: ModelConfig;

@@ -147,7 +147,7 @@ test("chat: /exit leaves before end of input; a missing model is a message and e
   bad.end();
   assert.equal(await bad.exit, 1);
   assert.match(bad.stderr(), /^edgellm: \w+Error: .*missing\.gguf/m);
-  assert.doesNotMatch(bad.stderr(), /internal error|    at /);
+  assert.doesNotMatch(bad.stderr(), /internal error| {4}at /);
   const temp = startChat([...ARGS, "--temp", "-1"]);
   temp.end();
   assert.equal(await temp.exit, 1);

@@ -96,7 +96,9 @@ export function fuzzSeeds(): SeedFile[] {
       }).toBytes(),
     ),
   ];
-  seeds.push(seedFile("llama-q8_0", buildTestModel({ ...small, types: { weights: GGMLType.Q8_0 } }).toBytes()));
+  seeds.push(
+    seedFile("llama-q8_0", buildTestModel({ ...small, types: { weights: GGMLType.Q8_0 } }).toBytes()),
+  );
   const w = new GGUFWriter();
   w.set("general.architecture", "llama");
   w.set("u8", typed(GGUFValueType.UINT8, 200));

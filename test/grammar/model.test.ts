@@ -13,7 +13,7 @@ import { Candidates } from "../../src/sampling/candidates.js";
 import { compileGrammar, GrammarMatcher, jsonSchemaToGBNF } from "../../src/sampling/grammar/index.js";
 import { loadModel } from "../../src/model/index.js";
 import { writeTestModel } from "../../src/model/factory/index.js";
-import { Tokenizer } from "../../src/tokenizer/tokenizer.js";
+import type { Tokenizer } from "../../src/tokenizer/tokenizer.js";
 import { loadLLM } from "../../src/engine/llm.js";
 import { runAgent } from "../../src/tools/agent.js";
 import { calculatorTool } from "../../src/tools/builtin/calculator.js";

@@ -21,9 +21,9 @@ test("all 65536 halves: decode matches ggml (SHA-256 of the float bits) and re-e
   for (let h = 0; h < 65536; h++) bits[h] = fp16ToFp32Bits(h);
   assert.equal(createHash("sha256").update(new Uint8Array(bits.buffer)).digest("hex"), g.fp.halfToF32Sha256);
   for (let h = 0; h < 65536; h++) {
-    const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+    const nan = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
     const back = fp32BitsToFp16(bits[h]);
-    assert.equal(back, isNaN ? (h & 0x8000) | 0x7e00 : h, `half 0x${h.toString(16)}`);
+    assert.equal(back, nan ? (h & 0x8000) | 0x7e00 : h, `half 0x${h.toString(16)}`);
   }
 });
 

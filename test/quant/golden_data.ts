@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GGMLType, ggmlTypeFromName } from "../../src/gguf/types.js";
+import { type GGMLType, ggmlTypeFromName } from "../../src/gguf/types.js";
 
 /** Repository root: the nearest ancestor of this file holding package.json (works from .dist-*). */
 export function repoRoot(): string {
@@ -51,6 +51,7 @@ function b64(s: string): Uint8Array {
 export function parseGolden(text: string): Golden {
   const j = JSON.parse(text);
   const types: GoldenType[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: the golden file's JSON, checked field by field below
   for (const [name, e] of Object.entries<any>(j.types)) {
     const type = ggmlTypeFromName(name);
     if (type === undefined) throw new Error(`golden has unknown type ${name}`);

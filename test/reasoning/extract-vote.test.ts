@@ -11,8 +11,8 @@ import {
   makeExtractor,
   normalizeAnswer,
   regexExtractor,
-} from "../../src/reasoning/extract.js";
-import { VoteTracker, vote } from "../../src/reasoning/vote.js";
+} from "../../src/verify/extract.js";
+import { VoteTracker, vote } from "../../src/verify/vote.js";
 
 test("final-answer line: English and Chinese, last one wins, thinking ignored", () => {
   assert.equal(extractFinal("<think>Answer: 5? no</think>\nAnswer: 12"), "12");

@@ -4,11 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LLM } from "../../src/engine/llm.js";
-import {
-  ModelJudgeVerifier,
-  defaultJudgePrompt,
-  llmJudge,
-} from "../../src/reasoning/verifiers/model-judge.js";
+import { ModelJudgeVerifier, defaultJudgePrompt, llmJudge } from "../../src/verify/model-judge.js";
 import { smallModel } from "../engine/helpers.js";
 
 test("llmJudge: top-k tokens with logprobs that sum to <= 1 and match a direct forward pass", async () => {

@@ -16,7 +16,7 @@ export function scripted(
     const pos = new Array<number>(n).fill(0);
     const done = new Array<boolean>(n).fill(false);
     const text = (i: number) => texts[i % texts.length];
-    for (let step = 0; done.includes(false); step++) {
+    while (done.includes(false)) {
       for (let i = 0; i < n; i++) {
         if (done[i]) continue;
         if (opts.signal?.aborted) {

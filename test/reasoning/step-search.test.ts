@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { InputError } from "../../src/errors.js";
 import { LLM } from "../../src/engine/llm.js";
 import { llmStepGenerator, stepSearch, type StepGenerator } from "../../src/reasoning/step-search.js";
-import { ArithmeticVerifier } from "../../src/reasoning/verifiers/arithmetic.js";
+import { ArithmeticVerifier } from "../../src/verify/arithmetic.js";
 import { prompt, smallModel } from "../engine/helpers.js";
 
 const GOOD = [

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { InputError } from "../../src/errors.js";
 import { selfConsistency } from "../../src/reasoning/self-consistency.js";
 import { bestOfN } from "../../src/reasoning/best-of-n.js";
-import { ArithmeticVerifier } from "../../src/reasoning/verifiers/arithmetic.js";
-import type { Verifier } from "../../src/reasoning/verifiers/verifier.js";
+import { ArithmeticVerifier } from "../../src/verify/arithmetic.js";
+import type { Verifier } from "../../src/verify/verifier.js";
 import { scripted } from "./scripted.js";
 
 const ans = (x: string) => `<think>\nwork\n</think>\nThe answer is ${x}.`;

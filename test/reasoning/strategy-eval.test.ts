@@ -7,7 +7,8 @@ import { InputError } from "../../src/errors.js";
 import { parseStrategy, runStrategy } from "../../src/reasoning/strategy.js";
 import { arithmeticTask, loadTask } from "../../src/reasoning/eval-task.js";
 import { accuracySVG } from "../../src/reasoning/plot.js";
-import { ArithmeticVerifier, questionValue } from "../../src/reasoning/verifiers/arithmetic.js";
+import { ArithmeticVerifier } from "../../src/verify/arithmetic.js";
+import { questionValue } from "../../src/verify/question.js";
 import { scripted } from "./scripted.js";
 
 test("strategy names: aliases accepted, unknown is an InputError", () => {

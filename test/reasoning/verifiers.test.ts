@@ -6,13 +6,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InputError } from "../../src/errors.js";
 import { DEFAULT_DATA_CONFIG, generateDataset } from "../../src/train/data/generate.js";
-import { ArithmeticVerifier, checkSteps, questionValue } from "../../src/reasoning/verifiers/arithmetic.js";
-import { evaluate } from "../../src/reasoning/verifiers/expression.js";
-import { JSONSchemaVerifier, extractJSON, validateJSON } from "../../src/reasoning/verifiers/json-schema.js";
-import { RegexVerifier } from "../../src/reasoning/verifiers/regex.js";
-import { JSTestsVerifier, runJSTests } from "../../src/reasoning/verifiers/js-tests.js";
-import { ModelJudgeVerifier, type JudgeModel } from "../../src/reasoning/verifiers/model-judge.js";
-import { combineVerifiers } from "../../src/reasoning/verifiers/verifier.js";
+import { ArithmeticVerifier, checkSteps } from "../../src/verify/arithmetic.js";
+import { questionValue } from "../../src/verify/question.js";
+import { evaluate } from "../../src/verify/expression.js";
+import { JSONSchemaVerifier, extractJSON, validateJSON } from "../../src/verify/json-schema.js";
+import { RegexVerifier } from "../../src/verify/regex.js";
+import { JSTestsVerifier, runJSTests } from "../../src/verify/js-tests.js";
+import { ModelJudgeVerifier, type JudgeModel } from "../../src/verify/model-judge.js";
+import { combineVerifiers } from "../../src/verify/verifier.js";
 import { validator } from "../grammar/ajv.js";
 
 test("expression evaluator: precedence, unary minus, parentheses, symbols; junk is undefined", () => {

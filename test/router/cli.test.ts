@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { startServe, readSse, type Served } from "../server/serve-process.js";
 import { metric } from "./harness.js";
-import { routerFromOptions } from "../../src/router/cli-options.js";
+import { routerFromOptions } from "../../src/cli/router-options.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "router-cli-"));

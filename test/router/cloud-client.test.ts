@@ -190,9 +190,8 @@ test("unreachable port: kind unreachable; breaker opens and then refuses without
   await assert.rejects(c.chat(body), (e: CloudError) => e.kind === "unreachable" && e.attempts === 2);
   await assert.rejects(c.chat(body), (e: CloudError) => e.kind === "unreachable");
   assert.equal(c.breaker.state, "open");
-  const t0 = performance.now();
+  // attempts 0: refused without a connection (how fast: bench/test-speeds.ts)
   await assert.rejects(c.chat(body), (e: CloudError) => e.kind === "circuit_open" && e.attempts === 0);
-  assert.ok(performance.now() - t0 < 50);
 });
 
 test("half-open trial against a recovered server closes the circuit", async () => {

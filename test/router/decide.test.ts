@@ -6,8 +6,19 @@ import assert from "node:assert/strict";
 import { parsePolicy } from "../../src/router/policy.js";
 import { judgeLocal, planRoute, type RoutingEnv } from "../../src/router/decide.js";
 import { extractFeatures, cloudBody, type RequestFeatures } from "../../src/router/features.js";
-import { agreement, buildVerifier, meanLogprob } from "../../src/router/signals.js";
-import { evaluate, findExpression, lastNumber } from "../../src/router/arithmetic.js";
+import { meanLogprob, verifierSignal } from "../../src/router/signals.js";
+import { agreement } from "../../src/verify/vote.js";
+import { evaluate } from "../../src/verify/expression.js";
+import { findExpression } from "../../src/verify/question.js";
+import { lastNumber } from "../../src/verify/extract.js";
+import { buildVerifier as buildVerify, type VerifierSpec } from "../../src/verify/spec.js";
+
+/** A spec as the router reads it: (question, answer) -> accepted/detail. */
+const buildVerifier = (spec: VerifierSpec) => {
+  const v = buildVerify(spec);
+  return (q: string, a: string) =>
+    verifierSignal(v.name, v.verify({ question: q, text: a }) as { score: number });
+};
 import { PolicyError } from "../../src/router/errors.js";
 
 const env: RoutingEnv = { cloudModel: "big", localContext: 100, localWaiting: 0 };

@@ -5,7 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readSse } from "../server/serve-process.js";
-import { createRouter, parsePolicy, type RouteDecision, type Verifier } from "../../src/router/index.js";
+import { createRouter, parsePolicy, type RouteDecision } from "../../src/router/index.js";
+import type { Verifier } from "../../src/verify/verifier.js";
 import { routedSend } from "../../src/router/chat-turn.js";
 import { startFaultServer } from "./fault-server.js";
 import {
@@ -244,12 +245,12 @@ test("a client-chosen reasoning strategy's agreement (src/reasoning self_consist
   assert.match(j.route.details, /agreement .* of 4 samples < 0.99/);
 });
 
-test("a scoring verifier from src/reasoning plugs in through fromScoringVerifier", async () => {
-  const { ArithmeticVerifier } = await import("../../src/reasoning/verifiers/arithmetic.js");
-  const { fromScoringVerifier } = await import("../../src/router/index.js");
-  const v = fromScoringVerifier(new ArithmeticVerifier());
-  const good = await v("What is 6 * 7?", "6 * 7 = 42");
-  const bad = await v("What is 6 * 7?", "6 * 7 = 41");
+test("a scoring verifier from src/verify plugs into the router: accepted when score >= 0.5, score kept", async () => {
+  const { ArithmeticVerifier } = await import("../../src/verify/arithmetic.js");
+  const { Router } = await import("../../src/router/index.js");
+  const r = new Router({ verifiers: [new ArithmeticVerifier()] });
+  const [good] = await r.verify("What is 6 * 7?", "6 * 7 = 42");
+  const [bad] = await r.verify("What is 6 * 7?", "6 * 7 = 41");
   assert.equal(good.accepted, true, good.detail);
   assert.equal(bad.accepted, false, bad.detail);
   assert.ok(good.score! > bad.score!);
@@ -349,14 +350,17 @@ test(
   "a programmatic verifier that throws abstains; one that returns garbage gets a 500 answer, not a hang",
   { timeout: 20_000 },
   async () => {
-    const throwing: Verifier = () => {
-      throw new Error("boom");
+    const throwing: Verifier = {
+      name: "boom",
+      verify() {
+        throw new Error("boom");
+      },
     };
     const a = await local({ escalation: { minMeanLogprob: -1e5 } }, undefined, undefined, [throwing]);
     const ja = await (await chat(a.url, { messages: user("hi") })).json();
     assert.equal(ja.route.target, "local");
     assert.match(ja.route.signals.verifiers[0].detail, /verifier failed: boom/);
-    const garbage = (() => null) as unknown as Verifier;
+    const garbage = { name: "garbage", verify: () => null } as unknown as Verifier;
     const b = await local({ escalation: { minMeanLogprob: -1e5 } }, undefined, undefined, [garbage]);
     const rb = await chat(b.url, { messages: user("hi") });
     assert.equal(rb.status, 500);

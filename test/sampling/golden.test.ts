@@ -4,13 +4,22 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Candidates } from "../../src/sampling/candidates.js";
-import { LogitBias, MinP, Temperature, TopK, TopP, type LogitsProcessor } from "../../src/sampling/processors.js";
+import {
+  LogitBias,
+  MinP,
+  Temperature,
+  TopK,
+  TopP,
+  type LogitsProcessor,
+} from "../../src/sampling/processors.js";
 
 interface Golden {
   logits: number[];
   cases: { chain: [string, unknown][]; out: [number, number][] }[];
 }
-const groups: Golden[] = JSON.parse(readFileSync(new URL("../../../test/sampling/golden.json", import.meta.url), "utf8"));
+const groups: Golden[] = JSON.parse(
+  readFileSync(new URL("../../../test/sampling/golden.json", import.meta.url), "utf8"),
+);
 
 function proc(kind: string, arg: unknown): LogitsProcessor {
   switch (kind) {
@@ -35,8 +44,15 @@ for (const g of groups) {
       for (const [k, a] of c.chain) proc(k, a).apply(cand);
       const ours = new Map<number, number>();
       for (let i = 0; i < cand.size; i++) ours.set(cand.ids[i], cand.logits[i]);
-      assert.deepEqual([...ours.keys()].sort((a, b) => a - b), c.out.map(([i]) => i).sort((a, b) => a - b));
-      for (const [id, l] of c.out) assert.ok(Math.abs(ours.get(id)! - l) <= 1e-5 * Math.max(1, Math.abs(l)), `logit of ${id}: ${ours.get(id)} vs ${l}`);
+      assert.deepEqual(
+        [...ours.keys()].sort((a, b) => a - b),
+        c.out.map(([i]) => i).sort((a, b) => a - b),
+      );
+      for (const [id, l] of c.out)
+        assert.ok(
+          Math.abs(ours.get(id)! - l) <= 1e-5 * Math.max(1, Math.abs(l)),
+          `logit of ${id}: ${ours.get(id)} vs ${l}`,
+        );
     });
   }
 }

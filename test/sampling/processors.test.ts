@@ -23,8 +23,20 @@ test("penalties follow llama.cpp: divide positive, multiply non-positive, then f
 });
 
 test("penalty window counts only the last N tokens; -1 counts all", () => {
-  assert.deepEqual([...tokenCounts([1, 1, 2, 3], 2)], [[2, 1], [3, 1]]);
-  assert.deepEqual([...tokenCounts([1, 1, 2], -1)], [[1, 2], [2, 1]]);
+  assert.deepEqual(
+    [...tokenCounts([1, 1, 2, 3], 2)],
+    [
+      [2, 1],
+      [3, 1],
+    ],
+  );
+  assert.deepEqual(
+    [...tokenCounts([1, 1, 2], -1)],
+    [
+      [1, 2],
+      [2, 1],
+    ],
+  );
   const c = Candidates.fromLogits(L);
   const p = new Penalties({ repeat: 2, frequency: 0, presence: 0 }, 0);
   p.setHistory([0]);
@@ -108,7 +120,10 @@ test("logprobs: log softmax of raw logits, top list descending", () => {
   const { chosen, top } = tokenLogprobs(L, 1, 3);
   const lse = Math.log(Array.from(L).reduce((s, x) => s + Math.exp(x), 0));
   assert.ok(Math.abs(chosen.logprob - (-1 - lse)) < 1e-12);
-  assert.deepEqual(top.map((t) => t.id), [3, 0, 5]);
+  assert.deepEqual(
+    top.map((t) => t.id),
+    [3, 0, 5],
+  );
   assert.ok(top[0].logprob > top[1].logprob);
   assert.equal(tokenLogprobs(L, 0, 0).top.length, 0);
 });

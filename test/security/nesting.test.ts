@@ -9,7 +9,7 @@ import { LLM } from "../../src/engine/llm.js";
 import { buildServer } from "../../src/server/app.js";
 import { SMALL, smallModel } from "../engine/helpers.js";
 import { InputError } from "../../src/errors.js";
-import { validateJSON } from "../../src/reasoning/verifiers/json-schema.js";
+import { validateJSON } from "../../src/verify/json-schema.js";
 
 const m = await smallModel({ ...SMALL, nCtx: 1024 }); // room for a tool prompt
 const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 2 });

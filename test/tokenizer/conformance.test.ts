@@ -36,7 +36,7 @@ for (const name of VOCABS) {
         assertSpecialIdsMatch(name, ours, ref);
       });
       if (THROUGHPUT_VS_REF.includes(name))
-        await t.test("1 MB tokenizes in well under a second, ids equal llama.cpp's", () => {
+        await t.test("1 MB text: ids equal llama.cpp's (time printed, not asserted)", () => {
           throughputVsReference(name, ref);
         });
     } finally {
@@ -67,4 +67,4 @@ test("special ids, EOG rules and attribute fix-ups on hand-built vocabularies eq
 });
 
 // Gemma 3: our time only; llama.cpp needs tens of seconds on this text (see throughput.ts).
-test("gemma3: 1 MB tokenizes in well under a second", () => throughputOursOnly("gemma3"));
+test("gemma3: 1 MB tokenizes (time printed, not asserted)", () => throughputOursOnly("gemma3"));

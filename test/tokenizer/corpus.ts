@@ -44,6 +44,7 @@ const code = [
   "const re = /^[a-z0-9_.-]+@([a-z]+\\.)+[a-z]{2,}$/i;",
   "for (let i = 0; i < n; ++i) { sum += arr[i] * 2; }",
   "    if x:\n        pass\n    else:\n\t\treturn None",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: corpus text, the ${x} is the point
   "x=>x**2; y ??= 0; a?.b?.c; `template ${x}`",
   "fn main() -> Result<(), Box<dyn Error>> { Ok(()) }",
   "$ ls -la | grep '^d' && echo \"done\" > /dev/null 2>&1",

@@ -1,8 +1,8 @@
 /**
- * Throughput checks on the 1 MB mixed-script text: it must tokenize in well under a second
- * (SentencePiece and byte-level BPE), with ids equal to llama.cpp's, and we print the time ratio
- * against llama.cpp's tokenizer (node-llama-cpp model.tokenize) on the same text. The full
- * five-vocabulary table with medians is throughput-table.ts.
+ * The 1 MB mixed-script text (SentencePiece and byte-level BPE) with ids equal to llama.cpp's; we
+ * print the time ratio against llama.cpp's tokenizer (node-llama-cpp model.tokenize) on the same
+ * text but assert no time (figures: bench/test-speeds.ts and the five-vocabulary table with
+ * medians, throughput-table.ts).
  */
 import assert from "node:assert/strict";
 import { Tokenizer } from "../../src/tokenizer/tokenizer.js";
@@ -12,9 +12,6 @@ import { megabyteText } from "./megabyte.js";
 
 /** Vocabularies timed against llama.cpp in the test run (one BPE, one SentencePiece). */
 export const THROUGHPUT_VS_REF: VocabName[] = ["llama3", "llama2"];
-
-// "Well under a second" on a quiet machine; the bound leaves room for shared CI cores.
-const BOUND_MS = 2500;
 
 /** A fresh tokenizer (empty caches) after warming the JIT on another instance. */
 function timedEncode(name: VocabName, text: string): { ids: number[]; ms: number } {
@@ -39,7 +36,6 @@ export function throughputVsReference(name: VocabName, ref: LlamaVocabModel): vo
   assert.equal(got.length, want.length, "1 MB text: as many ids as llama.cpp");
   const firstDiff = got.findIndex((id, i) => id !== want[i]);
   assert.equal(firstDiff, -1, "1 MB text: ids equal llama.cpp's");
-  assert.ok(oursMs < BOUND_MS, `1 MB took ${oursMs.toFixed(0)} ms`);
 }
 
 /**
@@ -52,5 +48,4 @@ export function throughputOursOnly(name: VocabName): void {
   const { ids, ms } = timedEncode(name, text);
   console.log(`# ${name}: 1 MB -> ${ids.length} tokens in ${ms.toFixed(0)} ms`);
   assert.ok(ids.length > 100_000);
-  assert.ok(ms < BOUND_MS, `1 MB took ${ms.toFixed(0)} ms`);
 }

@@ -95,7 +95,7 @@ function tinySpm(): Record<string, unknown> {
     tokens.push(p);
     types.push(TokenType.Normal);
   }
-  const scores = tokens.map((t, i) => (i < 259 ? 0 : -i));
+  const scores = tokens.map((_t, i) => (i < 259 ? 0 : -i));
   return {
     "tokenizer.ggml.model": "llama",
     "tokenizer.ggml.tokens": tokens,

@@ -14,9 +14,8 @@ import { InputError } from "../../src/errors.js";
 
 const data = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 3000, val: 0, test: 0 } });
 const docs = data.train.map((e) => renderChat(e.messages));
-const t0 = performance.now();
+// Training time is a benchmark figure (bench/test-speeds.ts), not asserted here.
 const model = trainBpe(docs, { vocabSize: 1024, specials: SPECIAL_TEXTS });
-const trainMs = performance.now() - t0;
 const vocab = buildVocab(model);
 
 const HARD = [
@@ -30,8 +29,7 @@ const HARD = [
   "",
 ];
 
-test("trains a byte-level vocab quickly, digits stay single tokens", () => {
-  assert.ok(trainMs < 5000, `BPE training took ${trainMs} ms`);
+test("trains a byte-level vocab, digits stay single tokens", () => {
   assert.equal(vocab.tokens.length, model.tokenBytes.length + SPECIAL_TEXTS.length);
   assert.ok(model.merges.length > 300, `only ${model.merges.length} merges`);
   // qwen2 pre-tokenizer: every digit is its own piece, so no merged token contains a digit next to anything

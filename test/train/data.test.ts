@@ -9,7 +9,7 @@ import {
 } from "../../src/train/data/generate.js";
 import { addColumns, mulColumns, subColumns } from "../../src/train/data/columns.js";
 import { chatSegments, renderChat } from "../../src/train/data/format.js";
-import { Rng } from "../../src/train/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 import { InputError } from "../../src/errors.js";
 
 const SMALL: DataConfig = { ...DEFAULT_DATA_CONFIG, counts: { train: 3000, val: 150, test: 300 } };

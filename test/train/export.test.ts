@@ -16,7 +16,7 @@ import { buildVocab, SPECIAL_TEXTS } from "../../src/train/bpe/vocab.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
 import { exportGGUF } from "../../src/train/export.js";
-import { Rng } from "../../src/train/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 import type { ModelConfig } from "../../src/train/model/config.js";
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/train/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 import { matmulBackward, matmulForward } from "../../src/train/ops/matmul.js";
 import { rmsnormBackward, rmsnormForward } from "../../src/train/ops/rmsnorm.js";
 import { ropeBackward, ropeForward, ropeTable } from "../../src/train/ops/rope.js";

@@ -77,14 +77,12 @@ test("schedule: warmup then cosine to minLr", () => {
 });
 
 test("a tiny training run gets the loss below 3.0 in 60 steps", async () => {
-  const t0 = performance.now();
-  const r = await train(base);
-  const secs = (performance.now() - t0) / 1000;
+  const r = await train(base); // its time: bench/test-speeds.ts
+
   const first = r.losses[0];
   const last5 = r.losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
   assert.ok(first > 5, `initial loss ${first} should be near ln(V) = ${Math.log(vocab.tokens.length)}`);
   assert.ok(last5 < 3.0, `mean loss of the last 5 steps is ${last5} (first ${first})`);
-  assert.ok(secs < 30, `took ${secs} s`);
 });
 
 test("checkpoint + resume reproduces the uninterrupted loss curve exactly", async () => {

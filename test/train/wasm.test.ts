@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/train/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 import { matmulBackward, matmulForward } from "../../src/train/ops/matmul.js";
 import { attentionBackward, attentionForward, type AttnShape } from "../../src/train/ops/attention.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";

@@ -15,7 +15,7 @@
  * (a tail call), so right recursion such as `chars ::= char chars | ` runs in constant depth.
  */
 import { InputError } from "../../errors.js";
-import { K_BYTES, K_END, K_REF, type Grammar } from "./grammar.js";
+import { K_BYTES, K_END, type Grammar } from "./grammar.js";
 
 interface StackNode {
   readonly pos: number;
@@ -194,6 +194,6 @@ export class Automaton {
   /** Whether a byte string is a complete sentence of the grammar. */
   matches(bytes: Uint8Array): boolean {
     const s = this.advanceBytes(this.initial, bytes);
-    return s !== null && s.accepting;
+    return s?.accepting ?? false;
   }
 }

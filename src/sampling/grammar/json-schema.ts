@@ -17,6 +17,7 @@
 import { InputError } from "../../errors.js";
 import { intRangeGBNF, MAX_INT } from "./int-range.js";
 import { gbnfLiteral, JSON_PRIMITIVES, primitivesFor } from "./json-gbnf.js";
+import { isObj } from "../../json.js";
 
 type Schema = Record<string, unknown>;
 
@@ -53,10 +54,6 @@ const FORMATS: Record<string, string> = {
 FORMATS["date-time"] = `${FORMATS.date} "T" ${FORMATS.time}`;
 
 const MAX_LEN = 10000;
-
-function isObj(x: unknown): x is Schema {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
 
 export class SchemaCompiler {
   private readonly rules = new Map<string, string>();

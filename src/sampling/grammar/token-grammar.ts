@@ -1,16 +1,3 @@
-/**
- * A grammar bound to a vocabulary: which tokens may come next in a grammar state.
- *
- * mask(state) walks the token trie in preorder with the automaton, keeping the state reached at
- * each depth; a dead state skips the node's whole subtree. Masks are bitsets (bit id set = token
- * allowed), cached on the state (most decoding steps revisit a state, e.g. inside a JSON string),
- * with the number of cached masks bounded.
- *
- * Tokens with no bytes (control tokens) are never allowed, except end-of-generation tokens, which
- * are allowed exactly when the state is accepting. `special` lists control tokens to match by
- * their text instead (e.g. a `<|python_tag|>` a tool-call grammar spells out).
- */
-import type { Tokenizer } from "../../tokenizer/tokenizer.js";
 import { Automaton, T_DEAD, T_UNKNOWN, type GrammarState } from "./automaton.js";
 import type { Grammar } from "./grammar.js";
 import { TokenTrie } from "./token-trie.js";

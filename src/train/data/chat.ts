@@ -4,7 +4,7 @@
  * from templates x fillers, so held-out splits contain questions never seen in training.
  * Key = the exact question text (each question lands in one split only).
  */
-import type { Rng } from "../rng.js";
+import type { Rng } from "../../sampling/rng.js";
 import type { Lang } from "./lang.js";
 import type { Problem } from "./problems.js";
 
@@ -153,7 +153,7 @@ function reply(think: string, answer: string): string {
 }
 
 export function chatTurn(rng: Rng, lang: Lang): Problem {
-  if (rng.next() < 0.5) {
+  if (rng.uniform() < 0.5) {
     const cats = Object.keys(CANNED[lang]);
     const t = CANNED[lang][rng.pick(cats)];
     const user = rng.pick(t.q);

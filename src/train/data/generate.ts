@@ -6,7 +6,7 @@
  * are also de-duplicated (one example per key and language).
  */
 import { InputError } from "../../errors.js";
-import { Rng, hash32 } from "../rng.js";
+import { Rng, hash32 } from "../../sampling/rng.js";
 import { chatTurn } from "./chat.js";
 import type { Op } from "./columns.js";
 import { LANGS, type Lang } from "./lang.js";
@@ -70,7 +70,7 @@ export function splitOf(
 function drawKind(rng: Rng, mix: Record<Kind, number>): Kind {
   const kinds = Object.keys(mix) as Kind[];
   const total = kinds.reduce((s, k) => s + mix[k], 0);
-  let r = rng.next() * total;
+  let r = rng.uniform() * total;
   for (const k of kinds) {
     r -= mix[k];
     if (r < 0) return k;
@@ -79,7 +79,7 @@ function drawKind(rng: Rng, mix: Record<Kind, number>): Kind {
 }
 
 export function drawProblem(rng: Rng, cfg: DataConfig): Problem {
-  const lang: Lang = rng.next() < cfg.english ? LANGS[0] : LANGS[1];
+  const lang: Lang = rng.uniform() < cfg.english ? LANGS[0] : LANGS[1];
   const kind = drawKind(rng, cfg.mix);
   if (kind === "word") return wordProblem(rng, lang, Math.min(3, cfg.addSubDigits));
   if (kind === "chat") return chatTurn(rng, lang);

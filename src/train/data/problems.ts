@@ -6,7 +6,7 @@
  * the commutative + and ×), so splits assigned by key keep a problem and all its rephrasings on
  * one side of the train/validation/test boundary.
  */
-import type { Rng } from "../rng.js";
+import type { Rng } from "../../sampling/rng.js";
 import { columns, type Op } from "./columns.js";
 import { WORDS, type Lang } from "./lang.js";
 

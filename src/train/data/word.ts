@@ -3,7 +3,7 @@
  * The chain of thought names each step ("Step 1: 23 + 15"), works it in columns, and carries the
  * result into the next step. Key = the computation chain, independent of names, items, language.
  */
-import type { Rng } from "../rng.js";
+import type { Rng } from "../../sampling/rng.js";
 import { columns, type Op } from "./columns.js";
 import { WORDS, type Lang } from "./lang.js";
 import { thinkAnswer, type Problem } from "./problems.js";

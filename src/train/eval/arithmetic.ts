@@ -9,6 +9,7 @@ import { InputError } from "../../errors.js";
 import type { LLM } from "../../engine/llm.js";
 import { generateDataset, type DataConfig } from "../data/generate.js";
 import { DEFAULT_MODEL_DATA } from "../presets.js";
+import { extractLastNumber } from "../../verify/extract.js";
 
 export interface ArithItem {
   question: string;
@@ -20,9 +21,21 @@ export interface ArithItem {
   lang: string;
 }
 
-export function arithmeticTestItems(n: number, data: DataConfig = DEFAULT_MODEL_DATA): ArithItem[] {
+/**
+ * The one generator of held-out arithmetic items (also behind `edgellm eval`'s sweep, via
+ * reasoning/eval-task.ts): the first n problems of the test split of `data` (default: the
+ * default model's own corpus mix, so the README's accuracy figures keep their meaning), chat
+ * turns skipped; `kinds` / `lang` narrow it further.
+ */
+export function arithmeticTestItems(
+  n: number,
+  o: { data?: DataConfig; kinds?: readonly string[]; lang?: string; field?: string } = {},
+): ArithItem[] {
+  const field = o.field ?? "n";
   if (!Number.isInteger(n) || n < 1)
-    throw new InputError(`--n must be a positive integer, got ${n}`, { field: "n" });
+    throw new InputError(`--${field} must be a positive integer, got ${n}`, { field });
+  const data = o.data ?? DEFAULT_MODEL_DATA;
+  const kinds = o.kinds && new Set(o.kinds);
   const out: ArithItem[] = [];
   // the test split holds ~5% of keys and chat turns have no answer: grow the draw until n fit
   for (let want = n * 2; out.length < n && want <= n * 64; want *= 4) {
@@ -30,6 +43,7 @@ export function arithmeticTestItems(n: number, data: DataConfig = DEFAULT_MODEL_
     const d = generateDataset({ ...data, counts: { train: 0, val: 0, test: want } });
     for (const e of d.test) {
       if (e.answer === undefined || e.kind === "chat") continue;
+      if ((kinds && !kinds.has(e.kind)) || (o.lang && e.lang !== o.lang)) continue;
       out.push({
         question: e.messages[0].content,
         answer: e.answer,
@@ -43,14 +57,10 @@ export function arithmeticTestItems(n: number, data: DataConfig = DEFAULT_MODEL_
   return out;
 }
 
-/** The final answer of a completion: the last integer after the thinking block (null if none,
+/** The final answer of a completion: its last number after the thinking block (null if none,
  *  or while a <think> is still open). */
 export function finalAnswer(text: string): string | null {
-  const close = text.lastIndexOf("</think>");
-  if (text.lastIndexOf("<think>") > close) return null;
-  const tail = close >= 0 ? text.slice(close + 8) : text;
-  const nums = tail.match(/-?\d+/g);
-  return nums ? nums[nums.length - 1] : null;
+  return extractLastNumber(text) ?? null;
 }
 
 export interface Tally {

@@ -10,7 +10,7 @@
  *   output_norm.weight       (C)
  *   output.weight            (V, C)         only when untied
  */
-import type { Rng } from "../rng.js";
+import type { Rng } from "../../sampling/rng.js";
 import type { Buf } from "../ops/buf.js";
 import { headDim, validateConfig, type ModelConfig } from "./config.js";
 

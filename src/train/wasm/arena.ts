@@ -5,7 +5,7 @@
  * finds its buffers where the main thread expects them.
  */
 import { KernelError } from "../../errors.js";
-import { MAX_PAGES } from "./module.js";
+import { MAX_PAGES } from "../../kernels/wasm/arena.js";
 
 const PAGE = 65536;
 /** 64-byte alignment: every buffer starts on a cache line. */

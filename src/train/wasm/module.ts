@@ -6,12 +6,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { KernelError } from "../../errors.js";
+import { MAX_PAGES } from "../../kernels/wasm/arena.js";
 
 /** <outDir>/src/train/wasm/ -> <repo>/build/kernels/train.wasm (dist/ and any .dist-* dir). */
 export const TRAIN_WASM_URL = new URL("../../../../build/kernels/train.wasm", import.meta.url);
-
-/** Must equal --maximumMemory in kernels-src/build.mjs (64 KiB pages; 4 GiB). */
-export const MAX_PAGES = 65536;
 
 export interface TrainExports {
   /** C (R x J) = A (R x K) B^T, B (J x K); acc: 1 adds into C */

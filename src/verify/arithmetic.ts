@@ -4,50 +4,16 @@
  *            a", "a 乘以 b", ...) and evaluated exactly; the candidate's answer must equal it;
  *   process  every "expr = n" step in the reasoning is re-evaluated ("2 - 4 - 0 = -2, +10 = 8"
  *            chains the second step from the first); the share of correct steps.
- * Final score: 0.7 * outcome + 0.3 * process when the question parses; otherwise (word problems)
- * 0.5 * process + 0.5 * (answer equals the last step's result). Partial candidates (step search)
- * get the process score alone, so it works as a process verifier too.
+ * Final score: 0.7 * outcome + 0.3 * process when the question parses (so score >= 0.5 exactly
+ * when the answer is right); otherwise (word problems, chitchat) 0.5 * process + 0.5 * (answer
+ * equals the last step's result), with `applicable: false` (the router counts that as no
+ * objection). Partial candidates (step search) get the process score alone, so it works as a
+ * process verifier too.
  */
-import { autoExtract } from "../extract.js";
+import { autoExtract } from "./extract.js";
 import { evaluate, sameNumber } from "./expression.js";
+import { findExpression } from "./question.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
-
-const N = String.raw`(-?\d+(?:\.\d+)?)`;
-// Word phrasings: [pattern, (a, b) => expression]. Checked before the symbolic scan.
-const WORD_FORMS: [RegExp, (a: string, b: string) => string][] = [
-  [new RegExp(String.raw`subtract\s+${N}\s+from\s+${N}`, "i"), (b, a) => `${a} - (${b})`],
-  [new RegExp(String.raw`add\s+${N}\s+(?:and|to)\s+${N}`, "i"), (a, b) => `${a} + (${b})`],
-  [new RegExp(String.raw`multiply\s+${N}\s+(?:by|and)\s+${N}`, "i"), (a, b) => `${a} * (${b})`],
-  [new RegExp(String.raw`divide\s+${N}\s+by\s+${N}`, "i"), (a, b) => `${a} / (${b})`],
-  [new RegExp(String.raw`${N}\s+plus\s+${N}`, "i"), (a, b) => `${a} + (${b})`],
-  [new RegExp(String.raw`${N}\s+minus\s+${N}`, "i"), (a, b) => `${a} - (${b})`],
-  [new RegExp(String.raw`${N}\s+(?:times|multiplied\s+by)\s+${N}`, "i"), (a, b) => `${a} * (${b})`],
-  [new RegExp(String.raw`${N}\s+divided\s+by\s+${N}`, "i"), (a, b) => `${a} / (${b})`],
-  [new RegExp(String.raw`${N}\s*加上?\s*${N}`), (a, b) => `${a} + (${b})`],
-  [new RegExp(String.raw`${N}\s*减去?\s*${N}`), (a, b) => `${a} - (${b})`],
-  [new RegExp(String.raw`${N}\s*乘以?\s*${N}`), (a, b) => `${a} * (${b})`],
-  [new RegExp(String.raw`${N}\s*除以\s*${N}`), (a, b) => `${a} / (${b})`],
-];
-
-// A run of digits, operators, parentheses and spaces that starts and ends on an operand.
-const EXPR = /[(\-−]?\s*\d[\d\s.,()+\-−*/×x÷]*[\d)]/g;
-const HAS_BINARY_OP = /\d\s*[)]*\s*[+\-−*/×x÷]\s*[(]*\s*-?\d/;
-
-/** The question's arithmetic value, or undefined when it holds no expression we can read. */
-export function questionValue(question: string): number | undefined {
-  for (const [re, build] of WORD_FORMS) {
-    const m = re.exec(question);
-    if (m) return evaluate(build(m[1], m[2]));
-  }
-  let best: { len: number; v: number } | undefined;
-  for (const m of question.matchAll(EXPR)) {
-    const s = m[0].trim();
-    if (!HAS_BINARY_OP.test(s)) continue;
-    const v = evaluate(s);
-    if (v !== undefined && (!best || s.length > best.len)) best = { len: s.length, v };
-  }
-  return best?.v;
-}
 
 const STEP = /([(+\-−]?[\d\s.()+\-−*/×x÷]*\d\)?)\s*=\s*([-−]?\d+(?:\.\d+)?)(?![\d.])/g;
 
@@ -100,18 +66,20 @@ export class ArithmeticVerifier implements Verifier {
     if (input.partial) return { score: process, detail: stepDetail };
     const answer = input.answer ?? autoExtract(input.text);
     const a = answer === undefined ? NaN : Number(answer);
-    const expected = questionValue(input.question);
+    const expr = findExpression(input.question);
+    const expected = expr === undefined ? undefined : evaluate(expr);
     if (expected !== undefined) {
       const outcome = Number.isFinite(a) && sameNumber(a, expected) ? 1 : 0;
       return {
         score: 0.7 * outcome + 0.3 * process,
-        detail: `answer ${answer ?? "none"} ${outcome ? "=" : "!="} ${expected}; ${stepDetail}`,
+        detail: `${expr} = ${expected}; answer says ${answer ?? "no number"}; ${stepDetail}`,
       };
     }
     const consistent = steps.last !== undefined && Number.isFinite(a) && sameNumber(a, steps.last) ? 1 : 0;
     return {
       score: 0.5 * process + 0.5 * consistent,
-      detail: `question not parsed; answer ${consistent ? "matches" : "does not match"} the last step; ${stepDetail}`,
+      applicable: false,
+      detail: `no arithmetic expression in the question; answer ${consistent ? "matches" : "does not match"} the last step; ${stepDetail}`,
     };
   }
 }

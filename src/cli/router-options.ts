@@ -9,9 +9,9 @@
 import type { Command } from "commander";
 import type { Registry } from "prom-client";
 import { InputError } from "../errors.js";
-import { normalizeBaseUrl } from "./cloud-client.js";
-import { DEFAULT_POLICY, loadPolicy } from "./policy.js";
-import { createRouter, type Router } from "./router.js";
+import { normalizeBaseUrl } from "../router/cloud-client.js";
+import { DEFAULT_POLICY, loadPolicy } from "../router/policy.js";
+import { createRouter, type Router } from "../router/router.js";
 
 export interface CloudOptions {
   cloud?: string;

@@ -12,13 +12,13 @@ import type { Command } from "commander";
 import type { LLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
-import { runAgent, type AgentEvent } from "./agent.js";
-import { calculatorTool } from "./builtin/calculator.js";
-import { fileTools } from "./builtin/files.js";
-import { codeRunnerTool } from "./builtin/sandbox.js";
-import { llmAgentModel } from "./llm-agent.js";
-import { ToolSet, type Tool } from "./registry.js";
-import type { ToolChoice } from "./types.js";
+import { runAgent, type AgentEvent } from "../tools/agent.js";
+import { calculatorTool } from "../tools/builtin/calculator.js";
+import { fileTools } from "../tools/builtin/files.js";
+import { codeRunnerTool } from "../tools/builtin/sandbox.js";
+import { llmAgentModel } from "../tools/llm-agent.js";
+import { ToolSet, type Tool } from "../tools/registry.js";
+import type { ToolChoice } from "../tools/types.js";
 
 export interface ToolCliOptions {
   tools?: string;
@@ -100,7 +100,7 @@ export async function chatToolTurn(
   const before = history.length;
   history.push({ role: "user", content: user });
   const model = llmAgentModel(llm, { ...gen, onText: out.text });
-  let r;
+  let r: Awaited<ReturnType<typeof runAgent>>;
   try {
     r = await runAgent({
       model,

@@ -1,5 +1,5 @@
 /**
- * Answer extractors: turn a candidate's text (reasoning + answer) into a short canonical answer
+ * Answer extraction (the one place that reads answers out of model text). Extractors turn a candidate's text (reasoning + answer) into a short canonical answer
  * string that votes can be counted on. Each extractor returns `undefined` when the text holds no
  * answer of its kind (an unfinished or off-format sample abstains instead of voting for "").
  *
@@ -89,6 +89,12 @@ export function extractLastNumber(text: string): string | undefined {
   const body = answerPart(text);
   const all = [...body.matchAll(/(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])/g)];
   return all.length ? normalizeAnswer(all[all.length - 1][0]) : undefined;
+}
+
+/** The last number as a value ("... is 1,234." -> 1234), after the thinking block; undefined if none. */
+export function lastNumber(text: string): number | undefined {
+  const s = extractLastNumber(text);
+  return s === undefined ? undefined : Number(s);
 }
 
 /**

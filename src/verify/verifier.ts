@@ -1,4 +1,7 @@
 /**
+ * The one Verifier type, used by reasoning (best-of-N, weighted votes, step search), the router
+ * (escalate when a verifier rejects the local answer) and evals.
+ *
  * A verifier scores a candidate in [0, 1] (1 = certainly right). It sees the question and the
  * candidate's text; `partial` marks an unfinished candidate (a prefix of reasoning steps), which
  * process verifiers score for step search and outcome-only verifiers may score as neutral 0.5.
@@ -16,6 +19,11 @@ export interface VerifyInput {
 export interface Verdict {
   score: number;
   detail?: string;
+  /**
+   * false: the check does not apply to this question (an arithmetic check on a question without
+   * arithmetic); the score is a weaker guess and a pass/fail reader counts it as no objection.
+   */
+  applicable?: boolean;
 }
 
 export interface Verifier {
@@ -49,4 +57,12 @@ export function combineVerifiers(verifiers: Verifier[], how: "mean" | "min" = "m
       };
     },
   };
+}
+
+/**
+ * Pass/fail reading of a verdict: undefined when the check did not apply, else score >= threshold
+ * (0.5: the 0/1 verifiers pass on 1, the arithmetic verifier exactly when the answer is right).
+ */
+export function accepts(v: Verdict, threshold = 0.5): boolean | undefined {
+  return v.applicable === false ? undefined : v.score >= threshold;
 }

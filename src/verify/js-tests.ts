@@ -8,9 +8,9 @@
  * try/catch; its completion value is the JSON list of per-test errors ("" = passed).
  * Score = share of tests passed; code that fails to load or runs away fails every test.
  */
-import { InputError } from "../../errors.js";
-import { nodeImport } from "../../platform/node-import.js";
-import { answerPart } from "../extract.js";
+import { InputError } from "../errors.js";
+import { nodeImport } from "../platform/node-import.js";
+import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 
 export interface JSTestsOptions {
@@ -64,11 +64,11 @@ export async function runJSTests(code: string, tests: string[], o: JSTestsOption
     errors: tests.map(() => fatal),
     fatal,
   });
-  let r;
+  let r: Awaited<ReturnType<typeof import("../tools/builtin/sandbox.js").runSandboxed>>;
   try {
     // The sandbox is a Node worker: loaded on first use, so the isomorphic core does not carry it.
-    const { runSandboxed } = await nodeImport<typeof import("../../tools/builtin/sandbox.js")>(
-      new URL("../../tools/builtin/sandbox.js", import.meta.url).href,
+    const { runSandboxed } = await nodeImport<typeof import("../tools/builtin/sandbox.js")>(
+      new URL("../tools/builtin/sandbox.js", import.meta.url).href,
       "the JS tests verifier",
     );
     r = await runSandboxed(script(code, tests), {
@@ -106,7 +106,7 @@ export class JSTestsVerifier implements Verifier {
     if (input.partial) return { score: 0.5, detail: "partial candidate" };
     const r = await runJSTests(extractCode(input.text), this.tests, this.opts);
     const n = r.passed.filter(Boolean).length;
-    const firstFail = r.errors.find((e, i) => !r.passed[i]);
+    const firstFail = r.errors.find((_e, i) => !r.passed[i]);
     return {
       score: n / this.tests.length,
       detail: `${n}/${this.tests.length} tests passed${firstFail ? `; ${firstFail}` : ""}`,

@@ -13,11 +13,11 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { loadLLM, type GenerateOptions, type LLM } from "../engine/llm.js";
-import { budgetFor, budgetForcer } from "./budget.js";
-import { llmGenerator } from "./llm-generator.js";
-import { parseStrategy, runStrategy } from "./strategy.js";
-import { ArithmeticVerifier } from "./verifiers/arithmetic.js";
-import { ModelJudgeVerifier, llmJudge } from "./verifiers/model-judge.js";
+import { budgetFor, budgetForcer } from "../reasoning/budget.js";
+import { llmGenerator } from "../reasoning/llm-generator.js";
+import { parseStrategy, runStrategy } from "../reasoning/strategy.js";
+import { ArithmeticVerifier } from "../verify/arithmetic.js";
+import { ModelJudgeVerifier, llmJudge } from "../verify/model-judge.js";
 
 export interface ReasoningCliOptions {
   thinkingBudget?: string;

@@ -5,9 +5,9 @@
  * that reads as yes ("yes", "Yes", " YES", "是", "对", "true") or as no. When neither shows up in
  * the top tokens the judge has no opinion: 0.5.
  */
-import type { LLM } from "../../engine/llm.js";
-import type { ChatMessage } from "../../tokenizer/chat-template.js";
-import { answerPart } from "../extract.js";
+import type { LLM } from "../engine/llm.js";
+import type { ChatMessage } from "../tokenizer/chat-template.js";
+import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 
 /** What the judge needs from a model: the most likely next tokens (text, logprob) after a chat prompt. */

@@ -10,6 +10,7 @@
  * Ties between answers are broken by first arrival, so the result is deterministic.
  */
 import { InputError } from "../errors.js";
+import { lastNumber } from "./extract.js";
 
 export interface AnswerCount {
   answer: string;
@@ -126,4 +127,23 @@ export function vote(answers: (string | undefined)[], weights?: number[]): VoteR
   const t = new VoteTracker();
   answers.forEach((a, i) => t.add(a, weights ? weights[i] : 1));
   return t.result();
+}
+
+/** The comparable part of a free-form answer: its last number if it has one, else the normalized text. */
+export function answerKey(text: string): string {
+  const n = lastNumber(text);
+  if (n !== undefined) return `#${n}`;
+  return text
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .replace(/[.!]+$/, "");
+}
+
+/** Majority share among free-form answers (keyed by answerKey) and the index of the first majority sample. */
+export function agreement(answers: readonly string[]): { share: number; index: number } {
+  const r = vote(answers.map(answerKey));
+  return r.answer === undefined
+    ? { share: 0, index: -1 }
+    : { share: r.agreement, index: r.counts[0].samples[0] };
 }

@@ -8,10 +8,10 @@
  * allOf/anyOf/oneOf/not, $ref to #/$defs or #/definitions. Unknown keywords are ignored (as the
  * spec says). Score 1 valid, 0.25 parseable but invalid, 0 no JSON.
  */
-import { InputError } from "../../errors.js";
-import { answerPart } from "../extract.js";
+import { InputError } from "../errors.js";
+import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
-import { compileUserRegex, type UserRegex } from "../user-regex.js";
+import { compileUserRegex, type UserRegex } from "./user-regex.js";
 
 /** Schema `pattern`s are the caller's: RE2 (linear time), compiled once per pattern text. */
 const patterns = new Map<string, UserRegex>();
@@ -64,12 +64,14 @@ export function validateJSON(
   if (schema === false) return [`${path}: no value is allowed here`];
   if (typeof schema !== "object" || schema === null)
     throw new InputError(`schema at ${path} is not an object or boolean`, { field: "schema" });
+  // biome-ignore lint/suspicious/noExplicitAny: schema keywords are read by name from user JSON
   const s = schema as Record<string, any>;
   const errs: string[] = [];
   if (typeof s.$ref === "string") {
     const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(s.$ref);
     const target = m
-      ? (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")]
+      ? // biome-ignore lint/suspicious/noExplicitAny: a $defs path into user JSON
+        (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")]
       : s.$ref === "#"
         ? root
         : undefined;
