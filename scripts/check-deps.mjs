@@ -111,6 +111,8 @@ for (const f of files) {
     const t = rel(target);
     if (!dynamic) edges.add(t);
     const [fa, fb] = [folder(r), folder(t)];
+    // src/node.ts is the Node entry (edgellm/node): it may re-export the Node-only hosts.
+    if (r === "node.ts") continue;
     if (fb === "cli" && fa !== "cli") found.push(`node-only: ${r} imports ${t}`);
     if (fb === "server" && fa !== "server" && fa !== "cli") found.push(`node-only: ${r} imports ${t}`);
     if (!dynamic && CORE.has(fa) && ABOVE_CORE.has(fb)) found.push(`core: ${r} imports ${t}`);

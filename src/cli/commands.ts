@@ -27,6 +27,7 @@ export const COMMANDS: RegisterCommand[] = [
   tokenize,
   train,
   serve,
+  web,
   chat,
   bench,
   evalCmd,

@@ -166,7 +166,6 @@ export function parseGGUF(input: Uint8Array, path = MEMORY_PATH): GGUFFile {
   }
 }
 
-
 export interface OpenGGUFOptions {
   /** First header read in bytes (default 1 MiB), doubled until the header fits. */
   headerChunkBytes?: number;

@@ -154,7 +154,10 @@ export class GGUFWriter {
   async write(path: string): Promise<void> {
     const { bytes } = this.header();
     const align = this.alignment;
-    const { open } = await nodeImport<typeof import("node:fs/promises")>("node:fs/promises", "GGUFWriter.write");
+    const { open } = await nodeImport<typeof import("node:fs/promises")>(
+      "node:fs/promises",
+      "GGUFWriter.write",
+    );
     const fh = await open(path, "w");
     try {
       let pos = 0;

@@ -32,9 +32,17 @@
  * Web Worker (the main thread may not block, the pool then spins).
  */
 import type { GGMLType } from "../gguf/types.js";
-import type { RopeOptions } from "./ref/ops.js";
 
-export type { RopeOptions };
+export interface RopeOptions {
+  /** Frequency base (rope.freq_base), e.g. 10000 or 500000. */
+  theta: number;
+  /** NeoX style rotates (i, i + nRot/2) pairs; normal style rotates (2i, 2i+1). */
+  neox: boolean;
+  /** Rotated dimensions per head (rope.dimension_count); the rest pass through. Default headDim. */
+  nRot?: number;
+  /** Linear position scaling (1 / rope scaling factor). Default 1. */
+  freqScale?: number;
+}
 
 /** An opaque, prepared weight matrix [rows, cols]. Only the KernelSet that made it can use it. */
 export interface PreparedWeight {

@@ -5,7 +5,7 @@
  * (siluMul, add, rmsNorm, attention) and keeps softmax and rope here (O(n) per token, tiny).
  */
 import { KernelError } from "../errors.js";
-import { isQuantizedKV, kvRowElems } from "../kv/quant-kv.js";
+import { isQuantizedKV, kvRowElems } from "../quant/kv-rows.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";

@@ -38,7 +38,10 @@ export class RegexVerifier implements Verifier {
   verify(input: VerifyInput): Verdict {
     if (input.partial) return { score: 0.5, detail: "partial candidate" };
     const ok = this.re.test(answerPart(input.text));
-    return { score: ok ? 1 : 0, detail: ok ? `matches /${this.re.source}/` : `does not match /${this.re.source}/` };
+    return {
+      score: ok ? 1 : 0,
+      detail: ok ? `matches /${this.re.source}/` : `does not match /${this.re.source}/`,
+    };
   }
 }
 

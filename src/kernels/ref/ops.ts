@@ -3,9 +3,11 @@
  * Used by the ref KernelSet, and by the WASM KernelSet directly on views of its memory until
  * SIMD versions of these (cheap, O(n)) ops land. Shapes are row-major; "rows" are tokens.
  */
-import type { PagedKV } from "../kernel-set.js";
+import type { PagedKV, RopeOptions } from "../kernel-set.js";
+
+export type { RopeOptions };
 import { fp16Table } from "../../quant/f16.js";
-import { loadRow, quantizeRowQ8_0Avx } from "../../kv/quant-kv.js";
+import { loadRow, quantizeRowQ8_0Avx } from "../../quant/kv-rows.js";
 import { dequantizeRowQ8_0 } from "../../quant/q8_0.js";
 
 const fr = Math.fround;
@@ -56,16 +58,6 @@ export function add(a: Float32Array, b: Float32Array, out: Float32Array, n: numb
   for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
 }
 
-export interface RopeOptions {
-  /** Frequency base (rope.freq_base), e.g. 10000 or 500000. */
-  theta: number;
-  /** NeoX style rotates (i, i + nRot/2) pairs; normal style rotates (2i, 2i+1). */
-  neox: boolean;
-  /** Rotated dimensions per head (rope.dimension_count); the rest pass through. Default headDim. */
-  nRot?: number;
-  /** Linear position scaling (1 / rope scaling factor). Default 1. */
-  freqScale?: number;
-}
 
 /**
  * In-place rotary embedding of x: [nTokens][nHeads][headDim], token t at position pos0 + t.
