@@ -3,6 +3,7 @@
 // Output format "Q8 widened": int8 values stored as i16 (so the dot kernels can splat column
 // pairs with one 32-bit load and use i32x4.dot_i16x8_s), plus per-block scales and sums.
 import { f32ToF16, f16ToF32, roundAway } from "./common";
+import { rms_norm } from "./ops";
 
 /**
  * x: f32[nTok][nb*32] -> Q8_0 as ggml quantize_row_q8_0_ref:
@@ -180,5 +181,23 @@ export function quantize_q8_k_i8(x: usize, nsb: i32, xq: usize, xd: usize, xs: u
       store<i32>(ps + (<usize>j << 2), sum);
     }
     store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
+  }
+}
+
+/**
+ * RMSNorm fused with the activation quantization of a product (one dispatch, one barrier):
+ * for rows u0..u1-1, out[r] = rms_norm(x[r]) * w exactly as ops.ts rms_norm, then row r of out
+ * quantized by quantizer `kind` (0 q8_0, 1 q8_1, 2 q8_k, 3 q8_0_i8, 4 q8_0_abs, 5 q8_k_i8; nb =
+ * its blocks per row) while the row is still in L1. Same bits as the two ops run apart.
+ */
+export function rms_norm_quant(x: usize, w: usize, out: usize, n: i32, eps: f32, kind: i32, nb: i32, xq: usize, xd: usize, xs: usize, u0: i32, u1: i32): void {
+  for (let r = u0; r < u1; r++) {
+    rms_norm(x, w, out, n, eps, r, r + 1);
+    if (kind == 0) quantize_q8_0(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 1) quantize_q8_1(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 2) quantize_q8_k(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 3) quantize_q8_0_i8(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 4) quantize_q8_0_abs(out, nb, xq, xd, xs, r, r + 1);
+    else quantize_q8_k_i8(out, nb, xq, xd, xs, r, r + 1);
   }
 }
