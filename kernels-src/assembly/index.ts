@@ -15,3 +15,5 @@ export { silu_mul, add_f32, rms_norm, attention_f32 } from "./ops";
 export { attention_paged } from "./attention";
 export { read_sum } from "./bench";
 export { matvec_k16, matmul_k16 } from "./k16";
+export { quantize_q8_k_abs } from "./quantize";
+export { matvec_iq4_nl, matmul_iq4_nl, matvec_iq4_xs, matmul_iq4_xs } from "./iq4";

@@ -68,6 +68,11 @@ const EXPORTS = [
   "matvec_k16",
   "matmul_k16",
   "rms_norm_quant",
+  "quantize_q8_k_abs",
+  "matvec_iq4_nl",
+  "matmul_iq4_nl",
+  "matvec_iq4_xs",
+  "matmul_iq4_xs",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -180,7 +185,7 @@ interface WasmWeight extends PreparedWeight {
 
 /** How the activation is prepared for a weight type (ggml's vec_dot_type): as is, rounded
  *  through fp16/bf16, or quantized to Q8_0 / Q8_1 / Q8_K (widened to i16, see quantize.ts). */
-type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k";
+type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k" | "i8_kabs";
 
 /** Per weight type: activation format and kernel names. */
 const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: ExportName }> = new Map([
@@ -197,7 +202,14 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   [GGMLType.Q6_K, { act: "q8_k", mv: "matvec_q6_k", mm: "matmul_q6_k" }],
   [GGMLType.Q2_K, { act: "i8_k", mv: "matvec_k16", mm: "matmul_k16" }],
   [GGMLType.Q3_K, { act: "i8_k", mv: "matvec_k16", mm: "matmul_k16" }],
+  // IQ4: int8 dots on |activation| with the sign moved to the decoded weight (iq4.ts); on the
+  // SIMD128 build the dots are the exact i16 emulation
+  [GGMLType.IQ4_NL, { act: "i8_0abs", mv: "matvec_iq4_nl", mm: "matmul_iq4_nl" }],
+  [GGMLType.IQ4_XS, { act: "i8_kabs", mv: "matvec_iq4_xs", mm: "matmul_iq4_xs" }],
 ] as const);
+
+/** Kernels that take no activation sums (xs) argument. */
+const NO_XS: ReadonlySet<GGMLType> = new Set([GGMLType.Q8_0, GGMLType.IQ4_NL, GGMLType.IQ4_XS]);
 
 /** The int8-dot kernels (dot8.ts) and their activation formats: i8_0 = Q8_0 quants as int8,
  *  i8_0abs = |q| and sign mask (64 B per block), i8_k = Q8_K quants as int8. */
@@ -218,6 +230,7 @@ const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: nu
   i8_0: { fn: "quantize_q8_0_i8", qb: 32, xqBytes: 32, kind: 3 },
   i8_0abs: { fn: "quantize_q8_0_abs", qb: 32, xqBytes: 64, kind: 4 },
   i8_k: { fn: "quantize_q8_k_i8", qb: 256, xqBytes: 256, kind: 5 },
+  i8_kabs: { fn: "quantize_q8_k_abs", qb: 256, xqBytes: 512, kind: 6 },
 };
 
 /** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
@@ -684,7 +697,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const args = (t0: number): number[] => {
       if (float) return [w.ptr, a.xq + t0 * a.xqs, yp + t0 * w.rows * 4, w.rows, w.cols];
       const r = [w.ptr, a.xq + t0 * a.xqs, a.xd + t0 * a.nb * 4];
-      if (w.type !== GGMLType.Q8_0) r.push(a.xs + t0 * a.xss);
+      if (!NO_XS.has(w.type)) r.push(a.xs + t0 * a.xss);
       r.push(yp + t0 * w.rows * 4, w.rows, a.nb);
       return r;
     };
