@@ -57,6 +57,8 @@ const MATVEC_TYPES = [
   GGMLType.Q6_K,
   GGMLType.Q2_K,
   GGMLType.Q3_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
 ];
 const pick = (ts: GGMLType[]) => (TYPES ? ts.filter((t) => TYPES.includes(ggmlTypeName(t))) : ts);
 const MATMUL_TYPES = pick(
@@ -90,6 +92,8 @@ const SCALES: Partial<Record<number, [number, number[]]>> = {
   [GGMLType.Q6_K]: [210, [208]],
   [GGMLType.Q2_K]: [84, [80, 82]],
   [GGMLType.Q3_K]: [110, [108]],
+  [GGMLType.IQ4_NL]: [18, [0]],
+  [GGMLType.IQ4_XS]: [136, [0]],
 };
 
 /** Random weight bytes with sane fp16 scales (0x1c00..0x23ff ~ 0.004..0.015) in every block. */

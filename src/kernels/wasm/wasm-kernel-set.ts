@@ -91,9 +91,9 @@ export interface WasmKernelOptions {
    */
   simd?: SimdChoice;
   /**
-   * Int8-dot kernels (kernels-src/assembly/dot8.ts: i32x4.relaxed_dot_i8x16_i7x16_add_s on
-   * int8 activations) for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights. Default: on with the relaxed
-   * build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
+   * Int8-dot kernels (kernels-src/assembly/dot8.ts: relaxed int8 dots on int8 activations) for
+   * Q4_0, Q4_K, Q5_K and Q6_K weights (Q8_0 only through prepareWeightLayout: slower in matmul,
+   * see DOT8_DEFAULT). Default: on with the relaxed build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
    * kernels; tests turn it on to check the layouts). Node also reads EDGELLM_DOT8=0|1.
    */
   dot8?: boolean;
@@ -233,6 +233,21 @@ const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: nu
   i8_kabs: { fn: "quantize_q8_k_abs", qb: 256, xqBytes: 512, kind: 6 },
 };
 
+/**
+ * Types whose weights take the int8-dot layout by default (when `dot8` is on): the ones where the
+ * dot8 kernels were at least as fast as the i16 ones in both matvec and matmul, 1 thread best-of,
+ * interleaved, relaxed build on Node 20 (load average 13-19 on 2 shared cores): Q4_0 1.4x/1.7-2.1x,
+ * Q4_K 1.9x/1.7x, Q5_K 3.5x(noisy)/1.1x, Q6_K 1.1x/1.0x. Q8_0 stays on i16 (matvec 1.0x, matmul
+ * 0.8-0.93x: the sign transfer costs two ops per dot). A weight has one layout, so the choice is
+ * per type, not per shape.
+ */
+const DOT8_DEFAULT: ReadonlySet<GGMLType> = new Set([
+  GGMLType.Q4_0,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+]);
+
 /** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
  *  4096 columns) should stay in L2 (512 KB on the Zen3 target) while a thread's weight rows pass
  *  once per tile. F32 weights (4 B each) favour longer tiles. Multiples of 4 (micro-kernel
@@ -340,7 +355,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
-    return this.prepareWeightLayout(type, data, rows, cols, this.dot8);
+    return this.prepareWeightLayout(type, data, rows, cols, this.dot8 && DOT8_DEFAULT.has(type));
   }
 
   /** prepareWeight with the int8-dot layout chosen per weight (benchmarks and tests compare

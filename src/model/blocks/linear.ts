@@ -3,7 +3,8 @@
  *
  * Activations are converted the way ggml's CPU backend does before its dot products (the
  * "vec_dot_type" of each weight type), so quantized models reproduce llama.cpp's rounding:
- *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0 -> Q8_0; Q4_1/Q5_1 -> Q8_1; K-quants -> Q8_K.
+ *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0/IQ4_NL -> Q8_0; Q4_1/Q5_1 -> Q8_1;
+ *   K-quants and IQ4_XS -> Q8_K.
  * This is the plain-TS path built on src/quant (the conformance reference); a weight attached to a
  * KernelSet (`attachKernels`, e.g. the WASM SIMD set) runs its products there instead.
  */
@@ -16,12 +17,22 @@ import { dequantizeRowQ4_0, vecDotQ4_0Q8_0 } from "../../quant/q4_0.js";
 import { dequantizeRowQ4_1, vecDotQ4_1Q8_1 } from "../../quant/q4_1.js";
 import { dequantizeRowQ5_0, vecDotQ5_0Q8_0 } from "../../quant/q5_0.js";
 import { dequantizeRowQ5_1, vecDotQ5_1Q8_1 } from "../../quant/q5_1.js";
-import { dequantizeRowQ8_0, quantizeRowQ8_0Avx, vecDotQ8_0Q8_0, Q8_0_BYTES, QK8_0 } from "../../quant/q8_0.js";
+import {
+  dequantizeRowQ8_0,
+  quantizeRowQ8_0Avx,
+  vecDotQ8_0Q8_0,
+  Q8_0_BYTES,
+  QK8_0,
+} from "../../quant/q8_0.js";
 import { Q8_1_BYTES, QK8_1 } from "../../quant/q8_1.js";
 import { dequantizeRowQ4_K, vecDotQ4_KQ8_K } from "../../quant/q4_k.js";
 import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
+import { dequantizeRowQ2_K, vecDotQ2_KQ8_K } from "../../quant/q2_k.js";
+import { dequantizeRowQ3_K, vecDotQ3_KQ8_K } from "../../quant/q3_k.js";
+import { dequantizeRowIQ4_NL, vecDotIQ4_NLQ8_0 } from "../../quant/iq4_nl.js";
+import { dequantizeRowIQ4_XS, vecDotIQ4_XSQ8_K } from "../../quant/iq4_xs.js";
 import { dotGgml } from "./ggml-dot.js";
 import { dotQ4_0Q8_0Repacked, dotQ4_0Q8_0Vec, dotQ4_1Q8_1Vec, quantizeRowQ8_1Avx } from "./ggml-qdot.js";
 
@@ -54,8 +65,14 @@ const dequantF32: RowFn = (src, so, dst, d, n) => {
 
 const OPS = new Map<GGMLType, TypeOps>([
   [GGMLType.F32, { dequant: dequantF32 }],
-  [GGMLType.F16, { dequant: dequantizeRowF16, roundAct: { q: quantizeRowF16, dq: dequantizeRowF16, bytes: 2 } }],
-  [GGMLType.BF16, { dequant: dequantizeRowBF16, roundAct: { q: quantizeRowBF16, dq: dequantizeRowBF16, bytes: 2 } }],
+  [
+    GGMLType.F16,
+    { dequant: dequantizeRowF16, roundAct: { q: quantizeRowF16, dq: dequantizeRowF16, bytes: 2 } },
+  ],
+  [
+    GGMLType.BF16,
+    { dequant: dequantizeRowBF16, roundAct: { q: quantizeRowBF16, dq: dequantizeRowBF16, bytes: 2 } },
+  ],
   [GGMLType.Q4_0, { dequant: dequantizeRowQ4_0, act: Q8_0_ACT, dot: vecDotQ4_0Q8_0 }],
   [GGMLType.Q4_1, { dequant: dequantizeRowQ4_1, act: Q8_1_ACT, dot: vecDotQ4_1Q8_1 }],
   [GGMLType.Q5_0, { dequant: dequantizeRowQ5_0, act: Q8_0_ACT, dot: vecDotQ5_0Q8_0 }],
@@ -64,6 +81,10 @@ const OPS = new Map<GGMLType, TypeOps>([
   [GGMLType.Q4_K, { dequant: dequantizeRowQ4_K, act: Q8_K_ACT, dot: vecDotQ4_KQ8_K }],
   [GGMLType.Q5_K, { dequant: dequantizeRowQ5_K, act: Q8_K_ACT, dot: vecDotQ5_KQ8_K }],
   [GGMLType.Q6_K, { dequant: dequantizeRowQ6_K, act: Q8_K_ACT, dot: vecDotQ6_KQ8_K }],
+  [GGMLType.Q2_K, { dequant: dequantizeRowQ2_K, act: Q8_K_ACT, dot: vecDotQ2_KQ8_K }],
+  [GGMLType.Q3_K, { dequant: dequantizeRowQ3_K, act: Q8_K_ACT, dot: vecDotQ3_KQ8_K }],
+  [GGMLType.IQ4_NL, { dequant: dequantizeRowIQ4_NL, act: Q8_0_ACT, dot: vecDotIQ4_NLQ8_0 }],
+  [GGMLType.IQ4_XS, { dequant: dequantizeRowIQ4_XS, act: Q8_K_ACT, dot: vecDotIQ4_XSQ8_K }],
 ]);
 
 function ops(type: GGMLType, name: string): TypeOps {
@@ -76,7 +97,9 @@ function ops(type: GGMLType, name: string): TypeOps {
         return String(type);
       }
     })();
-    throw new KernelError(`weight type ${tn} is not supported by the model's matrix products`, { field: name });
+    throw new KernelError(`weight type ${tn} is not supported by the model's matrix products`, {
+      field: name,
+    });
   }
   return o;
 }
@@ -86,13 +109,22 @@ export function isSupportedWeightType(type: GGMLType): boolean {
 }
 
 /** Decode n elements of any supported type starting at byte `srcOff` (1-D tensors, embedding rows). */
-export function dequantizeRowAny(type: GGMLType, src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number, name = ""): void {
+export function dequantizeRowAny(
+  type: GGMLType,
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+  name = "",
+): void {
   ops(type, name).dequant(src, srcOff, dst, dstOff, n);
 }
 
 /** Row `r` of matrix `w` (an embedding lookup) into dst. */
 export function getRow(w: Weight, r: number, dst: Float32Array, dstOff = 0): void {
-  if (r < 0 || r >= w.rows * w.nMat) throw new KernelError(`row ${r} out of range 0..${w.rows - 1}`, { field: w.name });
+  if (r < 0 || r >= w.rows * w.nMat)
+    throw new KernelError(`row ${r} out of range 0..${w.rows - 1}`, { field: w.name });
   if (w.data.length === 0 && w.kernel) {
     // The only copy lives in the KernelSet (tied embeddings): decode the row from there.
     w.kernel.ks.dequantizeRow(w.kernel.pw, r, dst.subarray(dstOff, dstOff + w.cols));
@@ -116,7 +148,15 @@ function dotFor(w: Weight, dflt: DotFn): DotFn {
  * out[t * outStride + r] (r < w.rows) = W[r, :] . x[t * xStride .. + w.cols] for t < nTok.
  * Strides default to dense rows.
  */
-export function matmul(w: Weight, x: Float32Array, nTok: number, out: Float32Array, xStride = w.cols, outStride = w.rows, vecOrder = false): void {
+export function matmul(
+  w: Weight,
+  x: Float32Array,
+  nTok: number,
+  out: Float32Array,
+  xStride = w.cols,
+  outStride = w.rows,
+  vecOrder = false,
+): void {
   const { rows, cols } = w;
   // ggml picks tinyBLAS for 2+ activation rows of a plain mul_mat, but mul_mat_id (MoE experts)
   // always runs vec_dot: `vecOrder` asks for that order whatever nTok is.
