@@ -116,7 +116,7 @@ export abstract class TsOps {
     pos("n", n);
     pos("nRows", nRows);
     checkVec("x", x, n * nRows);
-    ops.softmax(x, n, nRows);
+    this.runSoftmax(x, n, nRows);
   }
 
   /** out = silu(gate) * up (SwiGLU), n elements. */
@@ -155,6 +155,28 @@ export abstract class TsOps {
     if (!Number.isInteger(pos0) || pos0 < 0) throw new KernelError(`rope: bad position ${pos0}`);
     checkVec("x", x, nTokens * nHeads * headDim);
     ops.rope(x, nTokens, nHeads, headDim, pos0, o);
+  }
+
+  /** In-place RoPE with precomputed angles cos/sin [nTokens][nRot/2] (see KernelSet.ropeAngles). */
+  ropeAngles(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nRot: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    neox: boolean,
+  ): void {
+    pos("nTokens", nTokens);
+    pos("nHeads", nHeads);
+    pos("headDim", headDim);
+    if (!Number.isInteger(nRot) || nRot % 2 !== 0 || nRot > headDim || nRot < 2)
+      throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
+    checkVec("x", x, nTokens * nHeads * headDim);
+    checkVec("cos", cos, (nTokens * nRot) / 2);
+    checkVec("sin", sin, (nTokens * nRot) / 2);
+    this.runRopeAngles(x, nTokens, nHeads, headDim, nRot, cos, sin, neox);
   }
 
   /**
@@ -246,6 +268,39 @@ export abstract class TsOps {
   }
 
   // Implementations, called with validated arguments.
+  protected runSoftmax(x: Float32Array, n: number, nRows: number): void {
+    ops.softmax(x, n, nRows);
+  }
+
+  /** Reference: model/blocks/rope.ts's expression (x0*c in float64 = the fused product, the
+   *  other product rounded to f32, one rounding at the store). */
+  protected runRopeAngles(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nRot: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    neox: boolean,
+  ): void {
+    const half = nRot / 2;
+    const f = Math.fround;
+    for (let t = 0; t < nTokens; t++)
+      for (let h = 0; h < nHeads; h++) {
+        const b = (t * nHeads + h) * headDim;
+        for (let i = 0; i < half; i++) {
+          const i0 = neox ? b + i : b + 2 * i;
+          const i1 = neox ? b + i + half : b + 2 * i + 1;
+          const x0 = x[i0]!,
+            x1 = x[i1]!,
+            c = cos[t * half + i]!,
+            s = sin[t * half + i]!;
+          x[i0] = x0 * c - f(x1 * s);
+          x[i1] = x0 * s + f(x1 * c);
+        }
+      }
+  }
   protected runAttentionPaged(
     q: Float32Array,
     kv: PagedKV,

@@ -117,7 +117,9 @@ for (const type of TYPES) {
 test("bad shapes and foreign weights give KernelError", () => {
   assert.throws(() => ks1.prepareWeight(GGMLType.Q4_0, new Uint8Array(10), 1, 32), { name: "KernelError" });
   assert.throws(() => ks1.prepareWeight(GGMLType.Q4_0, new Uint8Array(18), 1, 31), { name: "KernelError" });
-  assert.throws(() => ks1.prepareWeight(GGMLType.IQ3_S, new Uint8Array(110), 1, 256), { name: "KernelError" });
+  assert.throws(() => ks1.prepareWeight(GGMLType.IQ3_S, new Uint8Array(110), 1, 256), {
+    name: "KernelError",
+  });
   const w = ks1.prepareWeight(GGMLType.F32, new Uint8Array(16), 1, 4);
   assert.throws(() => ks2.matvec(w, new Float32Array(4), new Float32Array(1)), { name: "KernelError" });
   assert.throws(() => ks1.matvec(w, new Float32Array(3), new Float32Array(1)), { name: "KernelError" });

@@ -16,6 +16,7 @@ import { createWasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
 const run = promisify(execFile);
 const MATVEC = fileURLToPath(new URL("./matvec.test.js", import.meta.url));
 const FUSED = fileURLToPath(new URL("./fused.test.js", import.meta.url));
+const ROPE = fileURLToPath(new URL("./rope-softmax.test.js", import.meta.url));
 
 test("matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels", async () => {
   // NODE_TEST_CONTEXT would make the child report to this runner instead of printing TAP
@@ -23,7 +24,15 @@ test("matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels", a
   delete env.NODE_TEST_CONTEXT;
   const { stdout } = await run(
     process.execPath,
-    ["--experimental-wasm-relaxed-simd", "--no-liftoff", "--test", "--test-reporter=tap", MATVEC, FUSED],
+    [
+      "--experimental-wasm-relaxed-simd",
+      "--no-liftoff",
+      "--test",
+      "--test-reporter=tap",
+      MATVEC,
+      FUSED,
+      ROPE,
+    ],
     { env, maxBuffer: 16 << 20 },
   ).catch((e: { stdout: string; stderr: string }) => {
     assert.fail(`child test run failed:\n${e.stdout.slice(-4000)}\n${e.stderr.slice(-2000)}`);

@@ -73,6 +73,8 @@ const EXPORTS = [
   "matmul_iq4_nl",
   "matvec_iq4_xs",
   "matmul_iq4_xs",
+  "softmax_f32",
+  "rope_f32",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -402,6 +404,33 @@ export class WasmKernelSet extends TsOps implements KernelSet {
 
   async dispose(): Promise<void> {
     await this.pool.dispose();
+  }
+
+  protected override runSoftmax(x: Float32Array, n: number, nRows: number): void {
+    const px = this.place("a0", x, n * nRows, true);
+    if (n * nRows < PARALLEL_MIN) this.fns[IDX.get("softmax_f32")!]!(px, n, 0, nRows);
+    else this.pool.run(IDX.get("softmax_f32")!, [px, n], nRows);
+    this.back(px, x, n * nRows);
+  }
+
+  protected override runRopeAngles(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nRot: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    neox: boolean,
+  ): void {
+    const n = nTokens * nHeads * headDim;
+    const px = this.place("a0", x, n, true);
+    const pc = this.place("a1", cos, (nTokens * nRot) / 2, true);
+    const ps = this.place("a2", sin, (nTokens * nRot) / 2, true);
+    const args = [px, pc, ps, nHeads, headDim, nRot, neox ? 1 : 0];
+    if (n < PARALLEL_MIN) this.fns[IDX.get("rope_f32")!]!(...args, 0, nTokens);
+    else this.pool.run(IDX.get("rope_f32")!, args, nTokens);
+    this.back(px, x, n);
   }
 
   protected override runSiluMul(gate: Float32Array, up: Float32Array, out: Float32Array, n: number): void {
