@@ -2,7 +2,8 @@
  * The element-wise and attention part of KernelSet: argument checks (shared by every set) and a
  * TypeScript implementation (ref/ops.ts) of each op in a protected `run*` method. The ref set
  * uses these as they are; the WASM set overrides the run methods it has SIMD kernels for
- * (siluMul, add, rmsNorm, attention) and keeps softmax and rope here (O(n) per token, tiny).
+ * (siluMul, add, rmsNorm, softmax, ropeAngles, attention, matmulMany, normMatmul) and keeps
+ * rope with options (angles computed per call) here.
  */
 import { KernelError } from "../errors.js";
 import { checkVec } from "./shape-checks.js";
