@@ -40,7 +40,16 @@ const DOT8 = opt("--dot8") ?? "both";
 const OPS = new Set((opt("--ops") ?? "matvec,mv-llc,matmul").split(","));
 const TYPES = opt("--types")?.split(",");
 const REPS = opt("--reps") ? Number(opt("--reps")) : undefined;
-const DOT8_TYPES = new Set([GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]);
+const DOT8_TYPES = new Set([
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+]);
 let buildName = "";
 
 const MATVEC_TYPES = [

@@ -202,7 +202,7 @@ export function quantize_q8_k_abs(x: usize, nsb: i32, xq: usize, xd: usize, xs: 
  * RMSNorm fused with the activation quantization of a product (one dispatch, one barrier):
  * for rows u0..u1-1, out[r] = rms_norm(x[r]) * w exactly as ops.ts rms_norm, then row r of out
  * quantized by quantizer `kind` (0 q8_0, 1 q8_1, 2 q8_k, 3 q8_0_i8, 4 q8_0_abs, 5 q8_k_i8,
- * 6 q8_k_abs; nb =
+ * 6 q8_k_abs, 7 q8_1_i8; nb =
  * its blocks per row) while the row is still in L1. Same bits as the two ops run apart.
  */
 export function rms_norm_quant(x: usize, w: usize, out: usize, n: i32, eps: f32, kind: i32, nb: i32, xq: usize, xd: usize, xs: usize, u0: i32, u1: i32): void {
@@ -214,6 +214,28 @@ export function rms_norm_quant(x: usize, w: usize, out: usize, n: i32, eps: f32,
     else if (kind == 3) quantize_q8_0_i8(out, nb, xq, xd, xs, r, r + 1);
     else if (kind == 4) quantize_q8_0_abs(out, nb, xq, xd, xs, r, r + 1);
     else if (kind == 5) quantize_q8_k_i8(out, nb, xq, xd, xs, r, r + 1);
-    else quantize_q8_k_abs(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 6) quantize_q8_k_abs(out, nb, xq, xd, xs, r, r + 1);
+    else quantize_q8_1_i8(out, nb, xq, xd, xs, r, r + 1);
+  }
+}
+
+/** quantize_q8_1 with int8 quants (xq i8[nTok][nb*32]) for the int8-dot Q4_1/Q5_1 kernels; xd
+ *  and xs (f32 fp16(d*sum)) as quantize_q8_1. */
+export function quantize_q8_1_i8(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  for (let b = nb * t0; b < nb * t1; b++) {
+    const px = x + (<usize>b << 7);
+    let amax: f32 = 0;
+    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
+    const d: f32 = amax / 127;
+    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    const pq = xq + (<usize>b << 5);
+    let sum = 0;
+    for (let i = 0; i < 32; i++) {
+      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
+      store<i8>(pq + <usize>i, <i8>q);
+      sum += q;
+    }
+    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
+    store<f32>(xs + (<usize>b << 2), f16ToF32(f32ToF16(<f32>sum * d)));
   }
 }

@@ -177,7 +177,16 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
 // here they are forced on (prepareWeightLayout) so the SIMD128 run checks their layouts through
 // the emulated dot and the relaxed rerun (relaxed.test.ts) the real relaxed_dot. Same checks as
 // above: vs ref, 1 vs 2 threads bit-identical, matvec == matmul rows, dequantizeRow exact.
-const DOT8 = [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
+const DOT8 = [
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+];
 /** Q8_0 test weights without -128 (ggml never writes it; the dot8 layout needs that). */
 function dot8Weight(type: GGMLType, rows: number, cols: number, seed: number): Uint8Array {
   const b = randomWeight(type, rows, cols, seed);
@@ -241,7 +250,7 @@ test("int8-dot integer sums are exact: power-of-two scales and exactly quantizab
     for (let o = 0; o < data.length; o += fb)
       for (const f of type === GGMLType.Q6_K
         ? [208]
-        : type === GGMLType.Q4_K || type === GGMLType.Q5_K
+        : type === GGMLType.Q4_K || type === GGMLType.Q5_K || type === GGMLType.Q4_1 || type === GGMLType.Q5_1
           ? [0, 2]
           : [0])
         ((data[o + f] = h & 255), (data[o + f + 1] = h >> 8));

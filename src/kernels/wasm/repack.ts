@@ -67,6 +67,9 @@ export const DOT8_TYPES: ReadonlySet<GGMLType> = new Set([
   GGMLType.Q4_K,
   GGMLType.Q5_K,
   GGMLType.Q6_K,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
 ]);
 
 /** Whether Q8_0 weights can use the int8-dot layout: the kernel multiplies -w when the
@@ -105,7 +108,7 @@ export function repack(
     case GGMLType.Q4_1:
     case GGMLType.Q5_0:
     case GGMLType.Q5_1:
-      return repackQ4x(type, src, rows, cols, rowBytes, dst);
+      return repackQ4x(type, src, rows, cols, rowBytes, dst, P);
     case GGMLType.Q5_K:
       return repackQ5K(src, rows, cols, rowBytes, dst, P16);
     case GGMLType.Q2_K:

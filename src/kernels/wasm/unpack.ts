@@ -36,7 +36,7 @@ export function unpackRow(
     case GGMLType.Q4_1:
     case GGMLType.Q5_0:
     case GGMLType.Q5_1:
-      return unpackQ4x(type, p, cols, row, out);
+      return unpackQ4x(type, p, cols, row, out, P);
     case GGMLType.Q5_K:
       return unpackQ5K(p, cols, row, out, P16);
     case GGMLType.Q2_K:

@@ -75,6 +75,13 @@ const EXPORTS = [
   "matmul_iq4_xs",
   "softmax_f32",
   "rope_f32",
+  "quantize_q8_1_i8",
+  "matvec_q4_1_r",
+  "matmul_q4_1_r",
+  "matvec_q5_0_r",
+  "matmul_q5_0_r",
+  "matvec_q5_1_r",
+  "matmul_q5_1_r",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -187,7 +194,8 @@ interface WasmWeight extends PreparedWeight {
 
 /** How the activation is prepared for a weight type (ggml's vec_dot_type): as is, rounded
  *  through fp16/bf16, or quantized to Q8_0 / Q8_1 / Q8_K (widened to i16, see quantize.ts). */
-type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k" | "i8_kabs";
+type ActFormat =
+  "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k" | "i8_kabs" | "i8_1";
 
 /** Per weight type: activation format and kernel names. */
 const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: ExportName }> = new Map([
@@ -221,6 +229,9 @@ const KERNELS_DOT8: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: 
   [GGMLType.Q4_K, { act: "i8_k", mv: "matvec_q4_k_r", mm: "matmul_q4_k_r" }],
   [GGMLType.Q5_K, { act: "i8_k", mv: "matvec_q5_k_r", mm: "matmul_q5_k_r" }],
   [GGMLType.Q6_K, { act: "i8_k", mv: "matvec_q6_k_r", mm: "matmul_q6_k_r" }],
+  [GGMLType.Q4_1, { act: "i8_1", mv: "matvec_q4_1_r", mm: "matmul_q4_1_r" }],
+  [GGMLType.Q5_0, { act: "i8_0", mv: "matvec_q5_0_r", mm: "matmul_q5_0_r" }],
+  [GGMLType.Q5_1, { act: "i8_1", mv: "matvec_q5_1_r", mm: "matmul_q5_1_r" }],
 ] as const);
 
 /** Activation quantizers: export, block width, bytes of xq per block, and the quantizer's
@@ -233,6 +244,7 @@ const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: nu
   i8_0abs: { fn: "quantize_q8_0_abs", qb: 32, xqBytes: 64, kind: 4 },
   i8_k: { fn: "quantize_q8_k_i8", qb: 256, xqBytes: 256, kind: 5 },
   i8_kabs: { fn: "quantize_q8_k_abs", qb: 256, xqBytes: 512, kind: 6 },
+  i8_1: { fn: "quantize_q8_1_i8", qb: 32, xqBytes: 32, kind: 7 },
 };
 
 /**
