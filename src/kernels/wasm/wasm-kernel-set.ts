@@ -101,8 +101,8 @@ export interface WasmKernelOptions {
   simd?: SimdChoice;
   /**
    * Int8-dot kernels (kernels-src/assembly/dot8.ts: relaxed int8 dots on int8 activations) for
-   * Q4_0, Q4_K, Q5_K and Q6_K weights (Q8_0 only through prepareWeightLayout: slower in matmul,
-   * see DOT8_DEFAULT). Default: on with the relaxed build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
+   * Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights (Q8_0 only through prepareWeightLayout:
+   * slower in matmul, see DOT8_DEFAULT). Default: on with the relaxed build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
    * kernels; tests turn it on to check the layouts). Node also reads EDGELLM_DOT8=0|1.
    */
   dot8?: boolean;
@@ -250,9 +250,10 @@ const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: nu
 /**
  * Types whose weights take the int8-dot layout by default (when `dot8` is on): the ones where the
  * dot8 kernels were at least as fast as the i16 ones in both matvec and matmul, 1 thread best-of,
- * interleaved, relaxed build on Node 20 (load average 13-19 on 2 shared cores): Q4_0 1.4x/1.7-2.1x,
- * Q4_K 1.9x/1.7x, Q5_K 3.5x(noisy)/1.1x, Q6_K 1.1x/1.0x. Q8_0 stays on i16 (matvec 1.0x, matmul
- * 0.8-0.93x: the sign transfer costs two ops per dot). A weight has one layout, so the choice is
+ * interleaved, relaxed build on Node 20 (load average 13-20 on 2 shared cores), matvec/matmul:
+ * Q4_0 1.4x/1.5-2.1x, Q4_K 1.4-1.9x/1.7-2.4x, Q5_K 2.5x/1.1-1.5x, Q6_K 0.9-1.1x/1.0-1.3x,
+ * Q4_1 1.5x/1.45x, Q5_0 2.6x/1.6x, Q5_1 1.4x/1.6x. Q8_0 stays on i16 (matvec ~1x, matmul
+ * 0.8-0.97x: the sign transfer costs two ops per dot). A weight has one layout, so the choice is
  * per type, not per shape.
  */
 const DOT8_DEFAULT: ReadonlySet<GGMLType> = new Set([
@@ -260,6 +261,9 @@ const DOT8_DEFAULT: ReadonlySet<GGMLType> = new Set([
   GGMLType.Q4_K,
   GGMLType.Q5_K,
   GGMLType.Q6_K,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
 ]);
 
 /** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
