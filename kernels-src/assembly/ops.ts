@@ -3,6 +3,8 @@
 // (attention: one (token, head) pair), so results do not depend on the thread count.
 // exp is our own (no Math tables: the module must stay free of data segments).
 
+import { madd } from "./common";
+
 const LOG2E: f32 = 1.4426950408889634;
 const LN2_HI: f32 = 0.693145751953125;
 const LN2_LO: f32 = 1.428606765330187e-6;
@@ -197,5 +199,106 @@ export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i3
       for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) / l);
     }
     u += khB - khA;
+  }
+}
+
+/**
+ * In-place softmax of rows u0..u1-1 of x [nRows][n]: max, e^(x - max) (exp4), sum, multiply by
+ * 1/sum. Tails (n % 4) in scalar code with the same polynomial.
+ */
+export function softmax_f32(x: usize, n: i32, u0: i32, u1: i32): void {
+  for (let r = u0; r < u1; r++) {
+    const p = x + ((<usize>r * <usize>n) << 2);
+    let mv = f32x4.splat(-Infinity);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) mv = f32x4.max(mv, v128.load(p + (<usize>i << 2)));
+    let m = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (; i < n; i++) m = max<f32>(m, load<f32>(p + (<usize>i << 2)));
+    const ms = f32x4.splat(m);
+    let sv = f32x4.splat(0);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = p + (<usize>i << 2);
+      const e = exp4(f32x4.sub(v128.load(o), ms));
+      v128.store(o, e);
+      sv = f32x4.add(sv, e);
+    }
+    let s: f32 = f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
+    for (; i < n; i++) {
+      const e = expf1(load<f32>(p + (<usize>i << 2)) - m);
+      store<f32>(p + (<usize>i << 2), e);
+      s += e;
+    }
+    const inv = f32x4.splat(<f32>1 / s);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = p + (<usize>i << 2);
+      v128.store(o, f32x4.mul(v128.load(o), inv));
+    }
+    for (; i < n; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) * f32x4.extract_lane(inv, 0));
+  }
+}
+
+/** x0*c - x1*s and x0*s + x1*c with the second product rounded first and the first fused where
+ *  the build has FMA (relaxed madd), as ggml's compiled rope loop (and model/blocks/rope.ts). */
+// @ts-ignore: decorator
+@inline function rot0(x0: v128, x1: v128, c: v128, s: v128): v128 {
+  return madd(x0, c, f32x4.neg(f32x4.mul(x1, s)));
+}
+// @ts-ignore: decorator
+@inline function rot1(x0: v128, x1: v128, c: v128, s: v128): v128 {
+  return madd(x0, s, f32x4.mul(x1, c));
+}
+
+/**
+ * In-place RoPE of tokens u0..u1-1 of x [nTok][nHeads][headDim] with precomputed angles
+ * cos/sin [nTok][nRot/2] (f32): NeoX pairs (i, i + nRot/2), normal pairs (2i, 2i+1); dims past
+ * nRot pass through. SIMD over 4 pairs; tails in scalar code with the same expression.
+ */
+export function rope_f32(x: usize, cos: usize, sin: usize, nHeads: i32, headDim: i32, nRot: i32, neox: i32, u0: i32, u1: i32): void {
+  const half = nRot >> 1;
+  for (let t = u0; t < u1; t++) {
+    const pc = cos + ((<usize>t * <usize>half) << 2);
+    const ps = sin + ((<usize>t * <usize>half) << 2);
+    for (let h = 0; h < nHeads; h++) {
+      const b = x + ((<usize>(t * nHeads + h) * <usize>headDim) << 2);
+      let i = 0;
+      if (neox) {
+        for (; i + 4 <= half; i += 4) {
+          const o0 = b + (<usize>i << 2);
+          const o1 = o0 + (<usize>half << 2);
+          const x0 = v128.load(o0), x1 = v128.load(o1);
+          const c = v128.load(pc + (<usize>i << 2)), s = v128.load(ps + (<usize>i << 2));
+          v128.store(o0, rot0(x0, x1, c, s));
+          v128.store(o1, rot1(x0, x1, c, s));
+        }
+        for (; i < half; i++) {
+          const o0 = b + (<usize>i << 2);
+          const o1 = o0 + (<usize>half << 2);
+          const x0 = f32x4.splat(load<f32>(o0)), x1 = f32x4.splat(load<f32>(o1));
+          const c = f32x4.splat(load<f32>(pc + (<usize>i << 2))), s = f32x4.splat(load<f32>(ps + (<usize>i << 2)));
+          store<f32>(o0, f32x4.extract_lane(rot0(x0, x1, c, s), 0));
+          store<f32>(o1, f32x4.extract_lane(rot1(x0, x1, c, s), 0));
+        }
+      } else {
+        for (; i + 4 <= half; i += 4) {
+          const o = b + (<usize>i << 3);
+          const a = v128.load(o), bb = v128.load(o, 16);
+          const x0 = v128.shuffle<f32>(a, bb, 0, 2, 4, 6);
+          const x1 = v128.shuffle<f32>(a, bb, 1, 3, 5, 7);
+          const c = v128.load(pc + (<usize>i << 2)), s = v128.load(ps + (<usize>i << 2));
+          const y0 = rot0(x0, x1, c, s), y1 = rot1(x0, x1, c, s);
+          v128.store(o, v128.shuffle<f32>(y0, y1, 0, 4, 1, 5));
+          v128.store(o, v128.shuffle<f32>(y0, y1, 2, 6, 3, 7), 16);
+        }
+        for (; i < half; i++) {
+          const o = b + (<usize>i << 3);
+          const x0 = f32x4.splat(load<f32>(o)), x1 = f32x4.splat(load<f32>(o, 4));
+          const c = f32x4.splat(load<f32>(pc + (<usize>i << 2))), s = f32x4.splat(load<f32>(ps + (<usize>i << 2)));
+          store<f32>(o, f32x4.extract_lane(rot0(x0, x1, c, s), 0));
+          store<f32>(o, f32x4.extract_lane(rot1(x0, x1, c, s), 0), 4);
+        }
+      }
+    }
   }
 }

@@ -17,12 +17,15 @@
  *   ks.matmul(w, X, nTokens, Y);     // Y[nTokens,rows] = X[nTokens,cols] . W^T
  *   ks.dequantizeRow(w, row, out);   // out[cols] = W[row,:] (embedding lookup)
  *   ks.rmsNorm / softmax / siluMul / add / rope / attention   // see each method
- *       // argument checks in src/kernels/ts-ops.ts; the WASM set runs rmsNorm, siluMul, add and
- *       // attention (online softmax, threaded by KV-head group) in SIMD, softmax and rope in TS.
+ *       // argument checks in src/kernels/ts-ops.ts; the WASM set runs rmsNorm, siluMul, add,
+ *       // softmax, ropeAngles and attention (online softmax, threaded by KV-head group) in
+ *       // SIMD, rope with options in TS.
+ *   ks.matmulMany([wq, wk, wv], x, n, [q, k, v]);     // one input, several weights, one dispatch
+ *   ks.normMatmul(x, attnNorm, eps, [wq, wk, wv], n, [q, k, v], h?); // RMSNorm fused in
  *       // Keep KV caches in alloc() buffers: other arrays are copied into WASM memory per call.
  *
- * Weight types (both sets): F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (the
- * ref set also takes Q2_K/Q3_K). Quantized products follow ggml: the activation is quantized once
+ * Weight types (both sets): F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
+ * Q6_K, IQ4_NL, IQ4_XS. Quantized products follow ggml: the activation is quantized once
  * per product to Q8_0 (Q4_0/Q5_0/Q8_0 weights), Q8_1 (Q4_1/Q5_1) or Q8_K (K-quants), F16/BF16
  * weights see the activation rounded to their type, then integer block dots are scaled, so
  * results match llama.cpp's CPU backend up to float summation order. Results do not depend on
@@ -98,6 +101,33 @@ export interface KernelSet {
   /** out[cols] = W[row, :] as f32. */
   dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
 
+  /**
+   * Ys[i][nTokens][ws[i].rows] = X[nTokens][cols] . ws[i]^T for each weight (all with `cols`
+   * columns): Q/K/V or gate/up as one call. WASM: the input is quantized once per activation
+   * format and all products run in one pool dispatch (one barrier). Each Ys[i] has the same
+   * bits as matmul(ws[i], X, nTokens, Ys[i]).
+   */
+  matmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void;
+  /**
+   * h = rmsNorm(x, weight, eps) per row (x [nTokens][cols]) fused with matmulMany(ws, h, ...):
+   * WASM normalizes and quantizes each row in one dispatch. normOut [nTokens][cols] receives h
+   * when given (LoRA deltas, F32/F16 weights need it). Same bits as the two calls apart.
+   */
+  normMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut?: Float32Array,
+  ): void;
+
   /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */
   rmsNorm(
     x: Float32Array,
@@ -115,6 +145,23 @@ export interface KernelSet {
   add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
   /** In-place RoPE of x [nTokens][nHeads][headDim], token t at position pos0 + t. */
   rope(x: Float32Array, nTokens: number, nHeads: number, headDim: number, pos0: number, o: RopeOptions): void;
+  /**
+   * In-place RoPE with precomputed angles (what model/blocks/rope.ts's Rope computes, YaRN and
+   * frequency factors included): x [nTokens][nHeads][headDim], token t rotated by cos/sin
+   * [nTokens][nRot/2] from t*nRot/2; NeoX pairs (i, i + nRot/2), normal pairs (2i, 2i+1); dims
+   * past nRot pass through. x0' = x0*cos - round(x1*sin), x1' = x0*sin + round(x1*cos), the first
+   * product fused where the build has FMA (as ggml's compiled loop). WASM: one unit per token.
+   */
+  ropeAngles(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nRot: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    neox: boolean,
+  ): void;
   /** Causal GQA attention, q [nTokens][nHead][hd] at pos0.., k/v [nKV][nHeadKV][hd] -> out like q. */
   attention(
     q: Float32Array,

@@ -2,14 +2,15 @@
  * The element-wise and attention part of KernelSet: argument checks (shared by every set) and a
  * TypeScript implementation (ref/ops.ts) of each op in a protected `run*` method. The ref set
  * uses these as they are; the WASM set overrides the run methods it has SIMD kernels for
- * (siluMul, add, rmsNorm, attention) and keeps softmax and rope here (O(n) per token, tiny).
+ * (siluMul, add, rmsNorm, softmax, ropeAngles, attention, matmulMany, normMatmul) and keeps
+ * rope with options (angles computed per call) here.
  */
 import { KernelError } from "../errors.js";
 import { isQuantizedKV, kvRowElems } from "../quant/kv-rows.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
-import type { PagedKV } from "./kernel-set.js";
+import type { PagedKV, PreparedWeight } from "./kernel-set.js";
 
 export type { RopeOptions };
 
@@ -18,6 +19,89 @@ function pos(name: string, v: number): void {
 }
 
 export abstract class TsOps {
+  abstract matmul(w: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void;
+  abstract alloc(n: number): Float32Array;
+
+  /**
+   * Ys[i][nTokens][ws[i].rows] = X[nTokens][cols] . ws[i]^T for every i: several weights with
+   * the same input width (Q/K/V, gate/up). The reference runs the products one by one; the
+   * WASM set prepares the input once per activation format and runs all of them in one
+   * dispatch. Each Ys[i] gets the same bits as matmul(ws[i], X, nTokens, Ys[i]).
+   */
+  matmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    this.checkMany(ws, X, nTokens, Ys);
+    this.runMatmulMany(ws, X, nTokens, Ys);
+  }
+
+  /**
+   * RMSNorm fused with the products of its output: h = rmsNorm(x, weight, eps) row by row
+   * (x [nTokens][cols], cols = ws[i].cols), then Ys[i] = h . ws[i]^T as matmulMany. `normOut`
+   * [nTokens][cols], if given, receives h. Same bits as rmsNorm then matmulMany; the WASM set
+   * quantizes each normalized row while it is in cache (one dispatch, one barrier for both).
+   */
+  normMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut?: Float32Array,
+  ): void {
+    this.checkMany(ws, x, nTokens, Ys);
+    const cols = ws[0]!.cols;
+    checkVec("weight", weight, cols);
+    if (normOut) checkVec("normOut", normOut, nTokens * cols);
+    if (!(eps >= 0)) throw new KernelError(`normMatmul: eps must be >= 0, got ${eps}`);
+    this.runNormMatmul(x, weight, eps, ws, nTokens, Ys, normOut);
+  }
+
+  private checkMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    pos("nTokens", nTokens);
+    if (ws.length < 1 || ws.length !== Ys.length)
+      throw new KernelError(`matmulMany: ${ws.length} weights for ${Ys.length} outputs`);
+    const cols = ws[0]!.cols;
+    for (const w of ws)
+      if (w.cols !== cols)
+        throw new KernelError(`matmulMany: weights of ${w.cols} and ${cols} columns share one input`);
+    checkVec("X", X, nTokens * cols);
+    ws.forEach((w, i) => checkVec(`Ys[${i}]`, Ys[i]!, nTokens * w.rows));
+  }
+
+  protected runMatmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    ws.forEach((w, i) => this.matmul(w, X, nTokens, Ys[i]!));
+  }
+
+  protected runNormMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut: Float32Array | undefined,
+  ): void {
+    const cols = ws[0]!.cols;
+    const h = normOut ?? new Float32Array(nTokens * cols);
+    this.rmsNorm(x, weight, h, cols, nTokens, eps);
+    this.runMatmulMany(ws, h, nTokens, Ys);
+  }
+
   /** out[r] = x[r] / rms(x[r]) * weight; x, out: [nRows][n]. */
   rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows = 1, eps = 1e-6): void {
     pos("n", n);
@@ -34,7 +118,7 @@ export abstract class TsOps {
     pos("n", n);
     pos("nRows", nRows);
     checkVec("x", x, n * nRows);
-    ops.softmax(x, n, nRows);
+    this.runSoftmax(x, n, nRows);
   }
 
   /** out = silu(gate) * up (SwiGLU), n elements. */
@@ -73,6 +157,28 @@ export abstract class TsOps {
     if (!Number.isInteger(pos0) || pos0 < 0) throw new KernelError(`rope: bad position ${pos0}`);
     checkVec("x", x, nTokens * nHeads * headDim);
     ops.rope(x, nTokens, nHeads, headDim, pos0, o);
+  }
+
+  /** In-place RoPE with precomputed angles cos/sin [nTokens][nRot/2] (see KernelSet.ropeAngles). */
+  ropeAngles(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nRot: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    neox: boolean,
+  ): void {
+    pos("nTokens", nTokens);
+    pos("nHeads", nHeads);
+    pos("headDim", headDim);
+    if (!Number.isInteger(nRot) || nRot % 2 !== 0 || nRot > headDim || nRot < 2)
+      throw new KernelError(`rope: bad rotated dims ${nRot} for head size ${headDim}`);
+    checkVec("x", x, nTokens * nHeads * headDim);
+    checkVec("cos", cos, (nTokens * nRot) / 2);
+    checkVec("sin", sin, (nTokens * nRot) / 2);
+    this.runRopeAngles(x, nTokens, nHeads, headDim, nRot, cos, sin, neox);
   }
 
   /**
@@ -172,6 +278,39 @@ export abstract class TsOps {
   }
 
   // Implementations, called with validated arguments.
+  protected runSoftmax(x: Float32Array, n: number, nRows: number): void {
+    ops.softmax(x, n, nRows);
+  }
+
+  /** Reference: model/blocks/rope.ts's expression (x0*c in float64 = the fused product, the
+   *  other product rounded to f32, one rounding at the store). */
+  protected runRopeAngles(
+    x: Float32Array,
+    nTokens: number,
+    nHeads: number,
+    headDim: number,
+    nRot: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    neox: boolean,
+  ): void {
+    const half = nRot / 2;
+    const f = Math.fround;
+    for (let t = 0; t < nTokens; t++)
+      for (let h = 0; h < nHeads; h++) {
+        const b = (t * nHeads + h) * headDim;
+        for (let i = 0; i < half; i++) {
+          const i0 = neox ? b + i : b + 2 * i;
+          const i1 = neox ? b + i + half : b + 2 * i + 1;
+          const x0 = x[i0]!,
+            x1 = x[i1]!,
+            c = cos[t * half + i]!,
+            s = sin[t * half + i]!;
+          x[i0] = x0 * c - f(x1 * s);
+          x[i1] = x0 * s + f(x1 * c);
+        }
+      }
+  }
   protected runAttentionPaged(
     q: Float32Array,
     kv: PagedKV,

@@ -66,6 +66,8 @@ const TYPES: [string, GGMLType, number, boolean][] = [
   ["Q5_0", GGMLType.Q5_0, 1e-4, false],
   ["Q5_1", GGMLType.Q5_1, 1e-4, false],
   ["Q5_K", GGMLType.Q5_K, 1e-4, true],
+  ["IQ4_NL", GGMLType.IQ4_NL, 1e-4, false],
+  ["IQ4_XS", GGMLType.IQ4_XS, 1e-4, true],
 ];
 
 for (const [fam, base, kquants] of FAMILIES) {

@@ -34,6 +34,8 @@ const TYPES = [
   GGMLType.Q6_K,
   GGMLType.Q2_K,
   GGMLType.Q3_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
 ];
 const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
 const BLOCK = (t: GGMLType) => (FLOAT.has(t) ? 1 : ggmlTypeTraits(t).blockSize);
@@ -115,7 +117,9 @@ for (const type of TYPES) {
 test("bad shapes and foreign weights give KernelError", () => {
   assert.throws(() => ks1.prepareWeight(GGMLType.Q4_0, new Uint8Array(10), 1, 32), { name: "KernelError" });
   assert.throws(() => ks1.prepareWeight(GGMLType.Q4_0, new Uint8Array(18), 1, 31), { name: "KernelError" });
-  assert.throws(() => ks1.prepareWeight(GGMLType.IQ4_NL, new Uint8Array(18), 1, 32), { name: "KernelError" });
+  assert.throws(() => ks1.prepareWeight(GGMLType.IQ3_S, new Uint8Array(110), 1, 256), {
+    name: "KernelError",
+  });
   const w = ks1.prepareWeight(GGMLType.F32, new Uint8Array(16), 1, 4);
   assert.throws(() => ks2.matvec(w, new Float32Array(4), new Float32Array(1)), { name: "KernelError" });
   assert.throws(() => ks1.matvec(w, new Float32Array(3), new Float32Array(1)), { name: "KernelError" });
@@ -132,6 +136,8 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
     GGMLType.Q5_K,
     GGMLType.Q2_K,
     GGMLType.Q3_K,
+    GGMLType.IQ4_NL,
+    GGMLType.IQ4_XS,
   ]) {
     const rows = 9;
     const cols = 2 * BLOCK(type) + (FLOAT.has(type) ? 3 : 0);
@@ -171,7 +177,16 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
 // here they are forced on (prepareWeightLayout) so the SIMD128 run checks their layouts through
 // the emulated dot and the relaxed rerun (relaxed.test.ts) the real relaxed_dot. Same checks as
 // above: vs ref, 1 vs 2 threads bit-identical, matvec == matmul rows, dequantizeRow exact.
-const DOT8 = [GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
+const DOT8 = [
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+];
 /** Q8_0 test weights without -128 (ggml never writes it; the dot8 layout needs that). */
 function dot8Weight(type: GGMLType, rows: number, cols: number, seed: number): Uint8Array {
   const b = randomWeight(type, rows, cols, seed);
@@ -235,7 +250,7 @@ test("int8-dot integer sums are exact: power-of-two scales and exactly quantizab
     for (let o = 0; o < data.length; o += fb)
       for (const f of type === GGMLType.Q6_K
         ? [208]
-        : type === GGMLType.Q4_K || type === GGMLType.Q5_K
+        : type === GGMLType.Q4_K || type === GGMLType.Q5_K || type === GGMLType.Q4_1 || type === GGMLType.Q5_1
           ? [0, 2]
           : [0])
         ((data[o + f] = h & 255), (data[o + f + 1] = h >> 8));

@@ -35,6 +35,7 @@ export function repackQ4x(
   cols: number,
   rowBytes: number,
   dst: Uint8Array,
+  P: (ri: number, c: number) => number = pos,
 ): void {
   const L = Q4X.get(type)!;
   const nb = cols / 32;
@@ -59,7 +60,7 @@ export function repackQ4x(
           : 0;
       for (let c = 0; c < 16; c++) {
         const m = c >> 2;
-        const p = pos(ri, c & 3);
+        const p = P(ri, c & 3);
         dst[o + L.nib + 16 * m + p] = src[s + L.qs + c]!;
         if (L.qh >= 0) {
           const hp = o + L.nib + 64 + p;
@@ -70,7 +71,14 @@ export function repackQ4x(
   }
 }
 
-export function unpackQ4x(type: GGMLType, p: Uint8Array, cols: number, row: number, out: Float32Array): void {
+export function unpackQ4x(
+  type: GGMLType,
+  p: Uint8Array,
+  cols: number,
+  row: number,
+  out: Float32Array,
+  P: (ri: number, c: number) => number = pos,
+): void {
   const L = Q4X.get(type)!;
   const nb = cols / 32;
   const ri = row & 3;
@@ -81,7 +89,7 @@ export function unpackQ4x(type: GGMLType, p: Uint8Array, cols: number, row: numb
     const m = L.m >= 0 ? h16(o + 8 + 2 * ri) : 0;
     for (let c = 0; c < 16; c++) {
       const k = c >> 2;
-      const ps = pos(ri, c & 3);
+      const ps = P(ri, c & 3);
       const v = p[o + L.nib + 16 * k + ps]!;
       const h = L.qh >= 0 ? p[o + L.nib + 64 + ps]! : 0;
       const q0 = (v & 15) | (((h >> k) & 1) << 4);
