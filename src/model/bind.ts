@@ -58,7 +58,11 @@ export interface LayerWeights {
   attnNorm: Float32Array;
   attn: AttnWeights | undefined;
   mla: MlaWeights | undefined;
+  /** RMSNorm on the attention output before the residual add (gemma `post_attention_norm`). */
+  attnPostNorm: Float32Array | undefined;
   ffnNorm: Float32Array;
+  /** RMSNorm on the FFN output before the residual add (gemma `post_ffw_norm`). */
+  ffnPostNorm: Float32Array | undefined;
   ffn: FfnWeights | undefined;
   moe: MoeWeights | undefined;
 }
@@ -80,13 +84,17 @@ export function bindWeights(b: WeightBinder, c: ModelConfig): ModelWeights {
     const n = (s: string) => TENSOR.blk(i, s);
     const isMoe = c.moe !== undefined && b.has(n("ffn_gate_inp.weight"));
     if (c.spec.moe && c.moe && i >= c.moe.leadingDense && !isMoe) {
-      throw new ModelError(`layer ${i} has no 'ffn_gate_inp.weight' but the model is MoE`, { field: n("ffn_gate_inp.weight") });
+      throw new ModelError(`layer ${i} has no 'ffn_gate_inp.weight' but the model is MoE`, {
+        field: n("ffn_gate_inp.weight"),
+      });
     }
     layers.push({
       attnNorm: b.vector(n("attn_norm.weight"), E),
       attn: c.mla ? undefined : bindAttn(b, c, n),
       mla: c.mla ? bindMla(b, c, n) : undefined,
+      attnPostNorm: c.spec.postNorms ? b.vector(n("post_attention_norm.weight"), E) : undefined,
       ffnNorm: b.vector(n("ffn_norm.weight"), E),
+      ffnPostNorm: c.spec.postNorms ? b.vector(n("post_ffw_norm.weight"), E) : undefined,
       ffn: isMoe ? undefined : bindFfn(b, n, "", E, c.nFF, c.spec.fusedGateUp),
       moe: isMoe ? bindMoe(b, c, n) : undefined,
     });
@@ -122,9 +130,21 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
   };
 }
 
-function bindFfn(b: WeightBinder, n: (s: string) => string, suffix: string, E: number, nFF: number, fused: boolean): FfnWeights {
+function bindFfn(
+  b: WeightBinder,
+  n: (s: string) => string,
+  suffix: string,
+  E: number,
+  nFF: number,
+  fused: boolean,
+): FfnWeights {
   if (fused) {
-    return { gate: undefined, up: b.matrix(n(`ffn_up${suffix}.weight`), [E, 2 * nFF]), down: b.matrix(n(`ffn_down${suffix}.weight`), [nFF, E]), fused };
+    return {
+      gate: undefined,
+      up: b.matrix(n(`ffn_up${suffix}.weight`), [E, 2 * nFF]),
+      down: b.matrix(n(`ffn_down${suffix}.weight`), [nFF, E]),
+      fused,
+    };
   }
   return {
     gate: b.matrix(n(`ffn_gate${suffix}.weight`), [E, nFF]),
@@ -186,9 +206,21 @@ export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; 
   };
   visit(w.output);
   for (const L of w.layers) {
-    for (const m of [L.attn?.wq, L.attn?.wk, L.attn?.wv, L.attn?.wqkv, L.attn?.wo, L.ffn?.gate, L.ffn?.up, L.ffn?.down]) visit(m);
-    for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wkB, L.mla?.wvB, L.mla?.wo]) visit(m);
-    for (const m of [L.moe?.gateInp, L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.moe?.sharedGate]) visit(m);
+    for (const m of [
+      L.attn?.wq,
+      L.attn?.wk,
+      L.attn?.wv,
+      L.attn?.wqkv,
+      L.attn?.wo,
+      L.ffn?.gate,
+      L.ffn?.up,
+      L.ffn?.down,
+    ])
+      visit(m);
+    for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wkB, L.mla?.wvB, L.mla?.wo])
+      visit(m);
+    for (const m of [L.moe?.gateInp, L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.moe?.sharedGate])
+      visit(m);
     for (const m of [L.moe?.shared?.gate, L.moe?.shared?.up, L.moe?.shared?.down]) visit(m);
   }
   return { moved, bytes };

@@ -45,6 +45,7 @@ import { portableOps, type BlockOps } from "./blocks/ops.js";
 import { mlaCacheWidth, mlaCore, mlaOut, mlaQKV } from "./blocks/mla.js";
 import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
+import { softcap } from "./blocks/attention.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
 
@@ -123,10 +124,13 @@ class Scratch {
 
 export class Transformer {
   readonly rope: Rope;
+  /** RoPE of the sliding-window layers when their base differs (gemma); else undefined. */
+  readonly ropeSwa: Rope | undefined;
   /** Set to collect per-op times (bench --profile). */
   profiler: OpProfiler | undefined;
   readonly ext: ForwardExtensions = {};
   private readonly angleMemo: RopeAngles[] = [];
+  private readonly angleMemoSwa: RopeAngles[] = [];
   private readonly scratch: Scratch;
   /** Norm weights copied into the KernelSet's memory once (kernels read them in place). */
   private readonly kw = new Map<Float32Array, Float32Array>();
@@ -140,6 +144,7 @@ export class Transformer {
     readonly ops: BlockOps = portableOps,
   ) {
     this.rope = new Rope(config.rope, weights.ropeFreqs);
+    this.ropeSwa = config.ropeSwa ? new Rope(config.ropeSwa, weights.ropeFreqs) : undefined;
     this.scratch = new Scratch(kernels);
   }
 
@@ -176,8 +181,13 @@ export class Transformer {
     return new DenseKVCache({ ...shape, dtype });
   }
 
-  /** RoPE angles of a position (memoized: decode allocates none). */
-  anglesAt(pos: number): RopeAngles {
+  /** RoPE angles of a position (memoized: decode allocates none); `swa`: of the local layers' RoPE. */
+  anglesAt(pos: number, swa = false): RopeAngles {
+    if (swa && this.ropeSwa) {
+      let a = this.angleMemoSwa[pos];
+      if (!a) a = this.angleMemoSwa[pos] = this.ropeSwa.angles(pos);
+      return a;
+    }
     let a = this.angleMemo[pos];
     if (!a) a = this.angleMemo[pos] = this.rope.angles(pos);
     return a;
@@ -208,9 +218,18 @@ export class Transformer {
   }
 }
 
-/** Sliding window of layer l (0 = unlimited). Per-layer windows (architectures issue) go here. */
-export function layerWindow(c: ModelConfig, _layer: number): number {
+/** Sliding window of layer l (0 = unlimited): the model's window on its local layers. */
+export function layerWindow(c: ModelConfig, layer: number): number {
+  if (c.swaLayers && !c.swaLayers[layer]) return 0;
   return c.slidingWindow;
+}
+
+/** What each layer is, for `inspect` and the cache: every layer is attention today. */
+export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number }[] {
+  return Array.from({ length: c.nLayers }, (_, l) => ({
+    kind: "attention" as const,
+    window: layerWindow(c, l),
+  }));
 }
 
 /** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
@@ -254,10 +273,13 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   // ---- embeddings, angles ----
   const x = model.buf("x", n * E);
   const angles: RopeAngles[] = [];
+  // Local layers' angles when their RoPE differs (gemma3: another base); else the same array.
+  const anglesSwa: RopeAngles[] = model.ropeSwa ? [] : angles;
   segs.forEach((s, si) => {
     for (let t = 0; t < s.tokens.length; t++) {
       const row = (starts[si] + t) * E;
       angles.push(model.anglesAt(pos0[si] + t));
+      if (model.ropeSwa) anglesSwa.push(model.anglesAt(pos0[si] + t, true));
       if (s.embeddings) {
         x.set(s.embeddings.subarray(t * E, (t + 1) * E), row);
         continue;
@@ -266,6 +288,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       if (!Number.isInteger(id) || id < 0 || id >= c.nVocab)
         throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
       getRow(model.weights.tokenEmbd, id, x, row);
+      // gemma: token embeddings (not given input rows) scaled by sqrtf(nEmbd), as ggml_scale does.
+      if (c.embedScale !== 1) for (let i = row; i < row + E; i++) x[i] = Math.fround(x[i] * c.embedScale);
     }
   });
   if (P) tp = P.lap("embed", tp);
@@ -302,7 +326,21 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       mlaOut(model.ops, c, L.mla, lat, n, y);
       if (P) tp = P.lap("attention.mla", tp);
     } else {
-      tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp);
+      const local = c.swaLayers?.[l] ?? false;
+      tp = attentionBlock(
+        model,
+        L.attn!,
+        l,
+        h,
+        n,
+        local ? anglesSwa : angles,
+        local,
+        segs,
+        starts,
+        pos0,
+        y,
+        tp,
+      );
     }
     if (l === c.nLayers - 1 && outRows.length < rows) {
       // llama.cpp's get_rows on inp_out_ids: the last layer's FFN runs on the output rows only.
@@ -318,6 +356,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       y = yo;
       if (rows === 0) break;
     }
+    if (L.attnPostNorm) norm(model, y, L.attnPostNorm, y, rows);
     add(model, xs, y, rows * E);
     norm(model, xs, L.ffnNorm, h, rows);
     if (P) tp = P.lap("norm", tp);
@@ -327,6 +366,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     } else {
       tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
     }
+    if (L.ffnPostNorm) norm(model, y, L.ffnPostNorm, y, rows);
     add(model, xs, y, rows * E);
     if (P) tp = P.lap("add", tp);
   }
@@ -341,6 +381,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     if (P) tp = P.lap("norm", tp);
     const logits = new Float32Array(m * c.nVocab);
     model.ops.matmul(model.weights.output, sel, m, logits);
+    if (c.finalSoftcap > 0)
+      for (let i = 0; i < logits.length; i++) logits[i] = softcap(logits[i], c.finalSoftcap);
     if (P) tp = P.lap("matmul.output", tp);
     let r = 0;
     for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
@@ -398,6 +440,7 @@ function attentionBlock(
   x: Float32Array,
   n: number,
   angles: RopeAngles[],
+  local: boolean,
   segs: Segment[],
   starts: number[],
   pos0: number[],
@@ -448,9 +491,10 @@ function attentionBlock(
         for (let hh = 0; hh < c.nHeadKV; hh++)
           rmsNorm(k, t * kDim + hh * hdK, hdK, w.kNorm, c.rmsEps, k, t * kDim + hh * hdK);
     }
-    model.rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
+    const rope = local && model.ropeSwa ? model.ropeSwa : model.rope;
+    rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
     if (c.spec.scaleQ) for (let i = t * qDim; i < (t + 1) * qDim; i++) q[i] = Math.fround(q[i] * c.attnScale);
-    model.rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
+    rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
   }
   if (P) tp = P.lap("rope+qk", tp);
 
@@ -469,7 +513,8 @@ function attentionBlock(
     if (P) tp = P.lap("kv.write", tp);
     const qs = q.subarray(a * qDim, (a + nt) * qDim);
     const os = o.subarray(a * oDim, (a + nt) * oDim);
-    const view = ks && hdK === c.headDimV ? cache.kernelView?.(layer) : undefined;
+    // The kernel has no soft-capping: soft-capped attention (gemma2) runs in model.ops.
+    const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
     } else {
@@ -481,6 +526,7 @@ function attentionBlock(
           headDimV: c.headDimV,
           scale,
           slidingWindow: window,
+          softcap: c.attnSoftcap,
         },
         cache,
         layer,
@@ -508,8 +554,9 @@ function ffnBlock(
 ): number {
   const P = model.profiler;
   const ks = model.kernels;
+  const act = model.config.spec.ffnAct;
   if (!ks) {
-    swiglu(model.ops, w, x, rows, out);
+    swiglu(model.ops, w, x, rows, out, false, act);
     if (P) tp = P.lap("matmul.ffn", tp);
     return tp;
   }
@@ -520,18 +567,22 @@ function ffnBlock(
     mm(model, w.up, x, rows, gu);
     if (P) tp = P.lap("matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
-      ks.siluMul(
-        gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
-        gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF),
-        hh.subarray(t * nFF, (t + 1) * nFF),
-        nFF,
-      );
+      if (act === "gelu") model.ops.geluMul(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, hh, t * nFF, nFF);
+      else
+        ks.siluMul(
+          gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
+          gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF),
+          hh.subarray(t * nFF, (t + 1) * nFF),
+          nFF,
+        );
   } else {
     const g = model.buf("ffg", rows * nFF);
     mm(model, w.gate!, x, rows, g);
     mm(model, w.up, x, rows, hh);
     if (P) tp = P.lap("matmul.gate_up", tp);
-    ks.siluMul(g, hh, hh, rows * nFF);
+    // GeGLU has no kernel yet: the TS operator on the same scratch rows.
+    if (act === "gelu") model.ops.geluMul(g, 0, hh, 0, hh, 0, rows * nFF);
+    else ks.siluMul(g, hh, hh, rows * nFF);
   }
   if (P) tp = P.lap("act", tp);
   mm(model, w.down, hh, rows, out);

@@ -69,8 +69,17 @@ export interface ModelConfig {
   rope: RopeConfig;
   /** Softmax scale for q.k (default 1/sqrt(headDimK)). */
   attnScale: number;
-  /** 0 = full attention. */
+  /** 0 = full attention. Applies to the layers `swaLayers` marks (every layer when it is absent). */
   slidingWindow: number;
+  /** Per layer: local (sliding-window) or global; undefined = `slidingWindow` on every layer. */
+  swaLayers: boolean[] | undefined;
+  /** RoPE of the local layers when it differs from `rope` (gemma: another base). */
+  ropeSwa: RopeConfig | undefined;
+  /** cap * tanh(x / cap) on attention scores before the softmax and on the logits; 0 = off. */
+  attnSoftcap: number;
+  finalSoftcap: number;
+  /** Token embeddings are multiplied by this (gemma: sqrtf(nEmbd)); 1 = unscaled. */
+  embedScale: number;
   moe: MoeConfig | undefined;
   mla: MlaConfig | undefined;
 }
@@ -90,7 +99,9 @@ function uniform(md: Metadata, key: string): number | undefined {
   const first = Number(arr[0]);
   for (let i = 1; i < arr.length; i++) {
     if (Number(arr[i]) !== first) {
-      throw new ModelError(`per-layer '${key}' values differ; per-layer shapes are not supported`, { field: key });
+      throw new ModelError(`per-layer '${key}' values differ; per-layer shapes are not supported`, {
+        field: key,
+      });
     }
   }
   return first;
@@ -102,10 +113,13 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
   const nEmbd = req(md, k("embedding_length"));
   const nLayers = req(md, k("block_count"));
   const nHead = uniform(md, k("attention.head_count")) ?? 0;
-  if (nHead <= 0) throw new ModelError(`'${k("attention.head_count")}' must be > 0`, { field: k("attention.head_count") });
+  if (nHead <= 0)
+    throw new ModelError(`'${k("attention.head_count")}' must be > 0`, { field: k("attention.head_count") });
   const nHeadKV = uniform(md, k("attention.head_count_kv")) ?? nHead;
   if (nHeadKV <= 0 || nHead % nHeadKV !== 0) {
-    throw new ModelError(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKV}`, { field: k("attention.head_count_kv") });
+    throw new ModelError(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKV}`, {
+      field: k("attention.head_count_kv"),
+    });
   }
   const headDimK = optNumber(md, k("attention.key_length")) ?? nEmbd / nHead;
   const headDimV = optNumber(md, k("attention.value_length")) ?? nEmbd / nHead;
@@ -121,7 +135,14 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
 
   // llama.cpp applies its attention scale to the full q.k (MLA: nope + rope dims).
   // In float as llama.cpp computes it: 1.0f / sqrtf(float(n)).
-  const attnScale = optNumber(md, k("attention.scale")) ?? Math.fround(1 / Math.fround(Math.sqrt(mla ? mla.nopeDim + mla.ropeDim : headDimK)));
+  const scaleDim =
+    spec.qScaleEmbdPerHeadAtLayers === nLayers
+      ? Math.floor(nEmbd / nHead)
+      : mla
+        ? mla.nopeDim + mla.ropeDim
+        : headDimK;
+  const attnScale = optNumber(md, k("attention.scale")) ?? Math.fround(1 / Math.fround(Math.sqrt(scaleDim)));
+  const swa = resolveSwa(md, spec, k, nLayers, rope);
   return {
     arch: a,
     spec,
@@ -137,9 +158,54 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     rmsEps: optNumber(md, k("attention.layer_norm_rms_epsilon")) ?? 1e-5,
     rope,
     attnScale: mla ? Math.fround(attnScale * mlaMscale(rope)) : attnScale,
-    slidingWindow: optNumber(md, k("attention.sliding_window")) ?? 0,
+    ...swa,
+    attnSoftcap: optNumber(md, k("attn_logit_softcapping")) ?? spec.attnSoftcapDefault,
+    finalSoftcap: optNumber(md, k("final_logit_softcapping")) ?? spec.finalSoftcapDefault,
+    embedScale: spec.embedScale ? Math.fround(Math.sqrt(nEmbd)) : 1,
     moe: resolveMoe(md, spec, k, nFF),
     mla,
+  };
+}
+
+/**
+ * Sliding-window layers. Without a spec pattern: the window (if any) on every layer. With one
+ * (gemma): `attention.sliding_window_pattern` as a per-layer bool array, or as a number n (else
+ * the spec's), marks layer l local when l % n < n - 1 (n = 0: every layer); local layers may use
+ * another RoPE base (`rope.freq_base_swa`, else the spec's default).
+ */
+function resolveSwa(
+  md: Metadata,
+  spec: ArchSpec,
+  k: (s: string) => string,
+  nLayers: number,
+  rope: RopeConfig,
+): Pick<ModelConfig, "slidingWindow" | "swaLayers" | "ropeSwa"> {
+  const window = optNumber(md, k("attention.sliding_window")) ?? spec.swaPattern?.defaultWindow ?? 0;
+  if (!spec.swaPattern || window <= 0)
+    return { slidingWindow: spec.swaPattern ? 0 : window, swaLayers: undefined, ropeSwa: undefined };
+  const key = k("attention.sliding_window_pattern");
+  const v = md.get(key);
+  let swaLayers: boolean[];
+  if (v !== undefined && typeof v !== "number" && typeof v !== "bigint") {
+    const arr = optArray(md, key) as ArrayLike<unknown>;
+    if (arr.length !== nLayers)
+      throw new ModelError(`'${key}' has ${arr.length} entries for ${nLayers} layers`, { field: key });
+    swaLayers = Array.from(arr, (x) => Boolean(x));
+  } else {
+    const n = optNumber(md, key) ?? spec.swaPattern.n;
+    swaLayers = Array.from({ length: nLayers }, (_, l) => n === 0 || l % n < n - 1);
+  }
+  const baseSwa =
+    optNumber(md, k("rope.freq_base_swa")) ??
+    (spec.ropeBaseSwaDefault === "global" ? rope.base : spec.ropeBaseSwaDefault);
+  // llama.cpp: local layers inherit the global frequency scale only where the family says they
+  // share the global RoPE (gemma2); otherwise they are unscaled (gemma3's linear scaling is global-only).
+  const scaleSwa = spec.ropeBaseSwaDefault === "global" ? rope.freqScale : 1;
+  const same = baseSwa === rope.base && scaleSwa === rope.freqScale;
+  return {
+    slidingWindow: window,
+    swaLayers,
+    ropeSwa: same ? undefined : { ...rope, base: baseSwa, freqScale: scaleSwa },
   };
 }
 
@@ -156,7 +222,9 @@ function resolveRope(md: Metadata, spec: ArchSpec, k: (s: string) => string, dim
   let freqScale = factor === 0 ? 1 : 1 / factor;
   if (scalingType === "none") freqScale = 1;
   if (scalingType !== "none" && scalingType !== "linear" && scalingType !== "yarn") {
-    throw new ModelError(`rope scaling type '${scalingType}' is not supported`, { field: k("rope.scaling.type") });
+    throw new ModelError(`rope scaling type '${scalingType}' is not supported`, {
+      field: k("rope.scaling.type"),
+    });
   }
   const f = Math.fround;
   const extFactor = optNumber(md, k("rope.scaling.yarn_ext_factor")) ?? (scalingType === "yarn" ? 1 : 0);
@@ -186,7 +254,8 @@ function resolveRope(md: Metadata, spec: ArchSpec, k: (s: string) => string, dim
     attnFactor,
     betaFast: optNumber(md, k("rope.scaling.yarn_beta_fast")) ?? 32,
     betaSlow: optNumber(md, k("rope.scaling.yarn_beta_slow")) ?? 1,
-    origCtx: optNumber(md, k("rope.scaling.original_context_length")) ?? optNumber(md, k("context_length")) ?? 2048,
+    origCtx:
+      optNumber(md, k("rope.scaling.original_context_length")) ?? optNumber(md, k("context_length")) ?? 2048,
     yarnLogMul: yarnLogMul(md, spec, k),
   };
 }
@@ -204,12 +273,19 @@ function mlaMscale(rope: RopeConfig): number {
   return f(m * m);
 }
 
-function resolveMoe(md: Metadata, spec: ArchSpec, k: (s: string) => string, nFF: number): MoeConfig | undefined {
+function resolveMoe(
+  md: Metadata,
+  spec: ArchSpec,
+  k: (s: string) => string,
+  nFF: number,
+): MoeConfig | undefined {
   const nExperts = optNumber(md, k("expert_count")) ?? 0;
   if (nExperts === 0) return undefined;
   const nUsed = optNumber(md, k("expert_used_count")) ?? 0;
   if (nUsed <= 0 || nUsed > nExperts) {
-    throw new ModelError(`expert_used_count ${nUsed} must be in 1..${nExperts}`, { field: k("expert_used_count") });
+    throw new ModelError(`expert_used_count ${nUsed} must be in 1..${nExperts}`, {
+      field: k("expert_used_count"),
+    });
   }
   const gf = optNumber(md, k("expert_gating_func"));
   const nShared = optNumber(md, k("expert_shared_count")) ?? 0;
@@ -241,7 +317,10 @@ function resolveMla(
   if (!spec.mla) return undefined;
   const kvLoraRank = req(md, k("attention.kv_lora_rank"));
   const r = ropeDim ?? 0;
-  if (r <= 0 || r >= headDimK) throw new ModelError(`MLA rope dim ${r} must be in 1..${headDimK - 1}`, { field: k("rope.dimension_count") });
+  if (r <= 0 || r >= headDimK)
+    throw new ModelError(`MLA rope dim ${r} must be in 1..${headDimK - 1}`, {
+      field: k("rope.dimension_count"),
+    });
   return {
     qLoraRank: optNumber(md, k("attention.q_lora_rank")) ?? 0,
     kvLoraRank,

@@ -55,6 +55,22 @@ export interface MLASpec {
   vDim: number;
 }
 
+/** Interleaved sliding-window (local) and global layers (gemma2/3). */
+export interface SwaSpec {
+  /** `{arch}.attention.sliding_window`. */
+  window: number;
+  /** `{arch}.attention.sliding_window_pattern`: a number n or one bool per layer; absent: the family's default. */
+  pattern?: number | boolean[];
+  /** `{arch}.rope.freq_base_swa` (RoPE base of local layers); absent: the family's default. */
+  ropeFreqBaseSwa?: number;
+}
+
+/** Soft-capping caps (gemma2/3): `{arch}.attn_logit_softcapping`, `{arch}.final_logit_softcapping`. */
+export interface SoftcapSpec {
+  attn?: number;
+  final?: number;
+}
+
 export interface TestModelSpec {
   /** `general.architecture`, and the key into FACTORY_ARCHS. */
   arch: string;
@@ -89,16 +105,20 @@ export interface TestModelSpec {
   normStd?: number;
   moe?: MoESpec;
   mla?: MLASpec;
+  swa?: SwaSpec;
+  softcap?: SoftcapSpec;
 }
 
 /** The spec with defaults filled in; what arch builders see. */
 export interface ResolvedSpec extends Required<
-  Omit<TestModelSpec, "name" | "metadata" | "moe" | "mla" | "types" | "vocab">
+  Omit<TestModelSpec, "name" | "metadata" | "moe" | "mla" | "swa" | "softcap" | "types" | "vocab">
 > {
   name: string;
   metadata: Record<string, GGUFMetaValue | GGUFTypedValue>;
   moe?: MoESpec;
   mla?: MLASpec;
+  swa?: SwaSpec;
+  softcap?: SoftcapSpec;
   types: Required<Omit<TensorTypePolicy, "overrides">> & { overrides: Record<string, GGMLType> };
   vocab: VocabMetadata;
 }
@@ -125,6 +145,8 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
     metadata: spec.metadata ?? {},
     moe: spec.moe,
     mla: spec.mla,
+    swa: spec.swa,
+    softcap: spec.softcap,
     types: {
       weights,
       tokenEmbd: spec.types?.tokenEmbd ?? weights,
