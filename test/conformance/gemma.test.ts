@@ -79,3 +79,39 @@ for (const [name, spec] of GEMMA_CASES) {
       assert.ok(r.gapAtDiff < 1e-4, `greedy diverged at step ${r.firstDiff}, top-2 gap ${r.gapAtDiff}`);
   });
 }
+
+// The production path: WASM kernels (paged cache, windowed attentionPaged for gemma3, the TS
+// soft-capped attention for gemma2) and the portable GeGLU, which computes GELU in float without
+// ggml's half table: every GELU output then differs from llama.cpp's by up to half a half-ulp,
+// the F16-path arithmetic of halfTolerance again.
+for (const [name, spec] of GEMMA_CASES.filter((_, i) => i !== 1)) {
+  test(`${name}, WASM kernels: logits within halfTolerance, greedy identical`, async () => {
+    const { createWasmKernelSet } = await import("../../src/kernels/wasm/wasm-kernel-set.js");
+    const ks = await createWasmKernelSet({ threads: 1 });
+    try {
+      const r = await runConformance(
+        dir,
+        `${spec.arch}-wasm-${name.length}.gguf`,
+        spec,
+        PROMPT,
+        32,
+        "f32",
+        ks,
+      );
+      console.log(
+        `${name} (WASM): max |dlogit| = ${r.maxErr.toExponential(2)} (|logit| <= ${r.scale.toFixed(2)}); first greedy diff ${r.firstDiff}`,
+      );
+      assert.ok(
+        r.maxErr <= halfTolerance(r.scale),
+        `max logit error ${r.maxErr} > ${halfTolerance(r.scale)}`,
+      );
+      if (r.firstDiff >= 0)
+        assert.ok(
+          r.gapAtDiff < halfTolerance(r.scale),
+          `greedy diverged at step ${r.firstDiff}, top-2 gap ${r.gapAtDiff}`,
+        );
+    } finally {
+      await ks.dispose();
+    }
+  });
+}
