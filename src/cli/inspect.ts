@@ -6,6 +6,9 @@ import type { Command } from "commander";
 import { openGGUF, type GGUFFile } from "../gguf/reader.js";
 import { ggmlTypeName } from "../gguf/types.js";
 import { kvElementsPerToken, readHParams, type HParams } from "../model/arch/hparams.js";
+import { archSpec } from "../model/arch/registry.js";
+import { resolveConfig } from "../model/arch/config.js";
+import { layerKinds, type LayerKind } from "../model/forward.js";
 import { formatBytes, formatCount } from "./format.js";
 
 export interface InspectReport {
@@ -38,7 +41,37 @@ export interface InspectReport {
     bytesPerTokenQ4_0?: number;
     mla: boolean;
   };
+  /** Per layer: kind and attention window (0 = global); absent when the architecture is not supported. */
+  layers?: { kind: LayerKind; window: number }[];
   metadataKeys: number;
+}
+
+/** Layer kinds from the resolved config; undefined for files edgellm cannot run. */
+function resolveLayers(g: GGUFFile, nVocab: number): InspectReport["layers"] {
+  try {
+    const arch = g.metadata.get("general.architecture");
+    return layerKinds(resolveConfig(g.metadata, archSpec(String(arch)), nVocab));
+  } catch {
+    return undefined;
+  }
+}
+
+/** "local (window 8) x2 [0-1], attention x1 [2]": runs of equal kinds. */
+function formatLayers(layers: NonNullable<InspectReport["layers"]>): string {
+  const name = (l: { kind: LayerKind; window: number }) =>
+    l.kind === "attention"
+      ? l.window > 0
+        ? `local attention (window ${l.window})`
+        : "global attention"
+      : l.kind;
+  const groups = new Map<string, number[]>();
+  layers.forEach((l, i) => {
+    const k = name(l);
+    groups.set(k, [...(groups.get(k) ?? []), i]);
+  });
+  const span = (ix: number[]) =>
+    ix.length === layers.length ? "all" : ix.length > 8 ? `${ix.slice(0, 8).join(",")},...` : ix.join(",");
+  return [...groups].map(([k, ix]) => `${k} x${ix.length} [${span(ix)}]`).join("; ");
 }
 
 export function buildInspectReport(g: GGUFFile): InspectReport {
@@ -89,6 +122,7 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
         : {}),
       mla: h.kvLoraRank > 0,
     },
+    layers: resolveLayers(g, h.vocabSize ?? 0),
     metadataKeys: md.size,
   };
 }
@@ -111,6 +145,7 @@ export function formatInspectReport(r: InspectReport): string {
   if (h.nExperts > 0) row("experts", `${h.nExpertsUsed} of ${h.nExperts} routed, ${h.nSharedExperts} shared`);
   if (h.kvLoraRank > 0) row("MLA", `kv_lora_rank ${h.kvLoraRank}, q_lora_rank ${h.qLoraRank}`);
   if (h.slidingWindow) row("sliding window", h.slidingWindow);
+  if (r.layers) row("layer kinds", formatLayers(r.layers));
   row(
     "vocabulary",
     `${r.tokenizer.tokens} tokens, model ${r.tokenizer.model ?? "-"}, pre ${r.tokenizer.pre ?? "-"}` +

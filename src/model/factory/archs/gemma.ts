@@ -23,6 +23,15 @@ const f32 = (v: number) => typed(GGUFValueType.FLOAT32, v);
 
 function gemma(qkNorm: boolean): FactoryArch {
   return {
+    // Tied output; local layers with a window of a quarter of the context (at least 4 tokens);
+    // gemma3 presets with fewer than 6 layers keep one global layer (pattern = layer count).
+    shapeDefaults: (s) => ({
+      tiedEmbeddings: true,
+      swa: {
+        window: Math.max(4, Math.floor((s.nCtx ?? 2048) / 4)),
+        pattern: s.arch === "gemma3" ? Math.min(6, s.nLayer) : 2,
+      },
+    }),
     hparams(s: ResolvedSpec): HParams {
       const a = s.arch;
       const h = llamaLikeHParams(s);
