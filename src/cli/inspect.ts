@@ -8,7 +8,7 @@ import { ggmlTypeName } from "../gguf/types.js";
 import { kvElementsPerToken, readHParams, type HParams } from "../model/arch/hparams.js";
 import { archSpec } from "../model/arch/registry.js";
 import { resolveConfig } from "../model/arch/config.js";
-import { layerKinds, type LayerKind } from "../model/forward.js";
+import { layerKinds, recurrentShape, type LayerKind } from "../model/forward.js";
 import { formatBytes, formatCount } from "./format.js";
 
 export interface InspectReport {
@@ -43,16 +43,21 @@ export interface InspectReport {
   };
   /** Per layer: kind and attention window (0 = global); absent when the architecture is not supported. */
   layers?: { kind: LayerKind; window: number }[];
+  /** Recurrent layers' state per sequence (f32 bytes), constant in the context length; 0 without. */
+  recurrentStateBytes?: number;
   metadataKeys: number;
 }
 
-/** Layer kinds from the resolved config; undefined for files edgellm cannot run. */
-function resolveLayers(g: GGUFFile, nVocab: number): InspectReport["layers"] {
+/** Layer kinds and recurrent state bytes from the resolved config; nothing for files edgellm cannot run. */
+function resolveLayers(g: GGUFFile, nVocab: number): Pick<InspectReport, "layers" | "recurrentStateBytes"> {
   try {
     const arch = g.metadata.get("general.architecture");
-    return layerKinds(resolveConfig(g.metadata, archSpec(String(arch)), nVocab));
+    const c = resolveConfig(g.metadata, archSpec(String(arch)), nVocab);
+    const r = recurrentShape(c);
+    const nRec = r ? r.layers.filter((x) => x).length : 0;
+    return { layers: layerKinds(c), recurrentStateBytes: r ? nRec * r.convRows * r.channels * 4 : 0 };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -122,7 +127,7 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
         : {}),
       mla: h.kvLoraRank > 0,
     },
-    layers: resolveLayers(g, h.vocabSize ?? 0),
+    ...resolveLayers(g, h.vocabSize ?? 0),
     metadataKeys: md.size,
   };
 }
@@ -146,6 +151,8 @@ export function formatInspectReport(r: InspectReport): string {
   if (h.kvLoraRank > 0) row("MLA", `kv_lora_rank ${h.kvLoraRank}, q_lora_rank ${h.qLoraRank}`);
   if (h.slidingWindow) row("sliding window", h.slidingWindow);
   if (r.layers) row("layer kinds", formatLayers(r.layers));
+  if (r.recurrentStateBytes)
+    row("recurrent state / seq", `${formatBytes(r.recurrentStateBytes)} (f32, any context length)`);
   row(
     "vocabulary",
     `${r.tokenizer.tokens} tokens, model ${r.tokenizer.model ?? "-"}, pre ${r.tokenizer.pre ?? "-"}` +

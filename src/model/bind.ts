@@ -54,8 +54,19 @@ export interface MoeWeights {
   sharedGate: Weight | undefined;
 }
 
+/** Gated short convolution (lfm2). */
+export interface ShortConvWeights {
+  /** Depthwise causal kernel [channels = nEmbd][width] (ggml dims {width, nEmbd}). */
+  kernel: Float32Array;
+  /** [nEmbd -> 3 nEmbd]: rows of b, then c, then x. */
+  inProj: Weight;
+  outProj: Weight;
+}
+
 export interface LayerWeights {
   attnNorm: Float32Array;
+  /** Recurrent layers: the short convolution in place of attention. */
+  conv: ShortConvWeights | undefined;
   attn: AttnWeights | undefined;
   mla: MlaWeights | undefined;
   /** RMSNorm on the attention output before the residual add (gemma `post_attention_norm`). */
@@ -90,7 +101,8 @@ export function bindWeights(b: WeightBinder, c: ModelConfig): ModelWeights {
     }
     layers.push({
       attnNorm: b.vector(n("attn_norm.weight"), E),
-      attn: c.mla ? undefined : bindAttn(b, c, n),
+      conv: c.recurrentLayers?.[i] ? bindShortConv(b, c, n) : undefined,
+      attn: c.mla || c.recurrentLayers?.[i] ? undefined : bindAttn(b, c, n),
       mla: c.mla ? bindMla(b, c, n) : undefined,
       attnPostNorm: c.spec.postNorms ? b.vector(n("post_attention_norm.weight"), E) : undefined,
       ffnNorm: b.vector(n("ffn_norm.weight"), E),
@@ -101,7 +113,7 @@ export function bindWeights(b: WeightBinder, c: ModelConfig): ModelWeights {
   }
   return {
     tokenEmbd,
-    outputNorm: b.vector(TENSOR.outputNorm, E),
+    outputNorm: b.vector(c.spec.outputNorm, E),
     output: b.optMatrix(TENSOR.output, [E, c.nVocab]) ?? tokenEmbd,
     ropeFreqs: b.optVector(TENSOR.ropeFreqs, c.rope.dim / 2),
     layers,
@@ -127,6 +139,15 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
     bv: fused ? undefined : vec("attn_v.bias", vDim),
     qNorm: c.spec.qkNorm ? b.vector(n("attn_q_norm.weight"), c.headDimK) : undefined,
     kNorm: c.spec.qkNorm ? b.vector(n("attn_k_norm.weight"), c.headDimK) : undefined,
+  };
+}
+
+function bindShortConv(b: WeightBinder, c: ModelConfig, n: (s: string) => string): ShortConvWeights {
+  const E = c.nEmbd;
+  return {
+    kernel: b.floats(n("shortconv.conv.weight"), [c.shortConvWidth, E]),
+    inProj: b.matrix(n("shortconv.in_proj.weight"), [E, 3 * E]),
+    outProj: b.matrix(n("shortconv.out_proj.weight"), [E, E]),
   };
 }
 
@@ -207,6 +228,8 @@ export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; 
   visit(w.output);
   for (const L of w.layers) {
     for (const m of [
+      L.conv?.inProj,
+      L.conv?.outProj,
       L.attn?.wq,
       L.attn?.wk,
       L.attn?.wv,

@@ -38,7 +38,8 @@ import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
-import type { AttnWeights, ModelWeights } from "./bind.js";
+import type { AttnWeights, ModelWeights, ShortConvWeights } from "./bind.js";
+import type { RecurrentShape } from "../kv/recurrent.js";
 import { swiglu, type FfnWeights } from "./blocks/ffn.js";
 import { getRow } from "./blocks/linear.js";
 import { portableOps, type BlockOps } from "./blocks/ops.js";
@@ -159,6 +160,7 @@ export class Transformer {
     const shape = c.mla
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
       : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
+    const recurrent = recurrentShape(c);
     const place = where ?? (this.kernels && !c.mla ? "kernel" : "js");
     if (place === "kernel") {
       if (!this.kernels)
@@ -171,14 +173,14 @@ export class Transformer {
         throw new InputError(`invalid KV cache capacity ${capacity}`);
       const blockSize = Math.min(capacity, 64);
       const pool = new BlockPool(
-        { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize) },
+        { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize), recurrent },
         this.kernels,
       );
       const cache = new PagedKVCache(pool, capacity);
       cache.reserve(capacity);
       return cache;
     }
-    return new DenseKVCache({ ...shape, dtype });
+    return new DenseKVCache({ ...shape, dtype, recurrent });
   }
 
   /** RoPE angles of a position (memoized: decode allocates none); `swa`: of the local layers' RoPE. */
@@ -224,12 +226,19 @@ export function layerWindow(c: ModelConfig, layer: number): number {
   return c.slidingWindow;
 }
 
-/** What each layer is, for `inspect` and the cache: every layer is attention today. */
+/** What each layer is (attention with its window, or recurrent), for `inspect` and the cache. */
 export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number }[] {
-  return Array.from({ length: c.nLayers }, (_, l) => ({
-    kind: "attention" as const,
-    window: layerWindow(c, l),
-  }));
+  return Array.from({ length: c.nLayers }, (_, l) =>
+    c.recurrentLayers?.[l]
+      ? { kind: "recurrent" as const, window: 0 }
+      : { kind: "attention" as const, window: layerWindow(c, l) },
+  );
+}
+
+/** The per-sequence recurrent state a cache of this model keeps (short conv: width - 1 rows of nEmbd). */
+export function recurrentShape(c: ModelConfig): RecurrentShape | undefined {
+  if (!c.recurrentLayers?.some((r) => r)) return undefined;
+  return { layers: c.recurrentLayers, convRows: c.shortConvWidth - 1, channels: c.nEmbd };
 }
 
 /** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
@@ -303,7 +312,9 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     const L = model.weights.layers[l];
     norm(model, xs, L.attnNorm, h, rows);
     if (P) tp = P.lap("norm", tp);
-    if (L.mla) {
+    if (L.conv) {
+      tp = shortConvBlock(model, L.conv, l, h, n, segs, starts, y, tp);
+    } else if (L.mla) {
       const R = c.mla!.kvLoraRank;
       const kw = R + c.mla!.ropeDim;
       const H = c.nHead;
@@ -540,6 +551,64 @@ function attentionBlock(
   }
   model.ops.matmul(w.wo, o, n, out);
   if (P) tp = P.lap("matmul.wo", tp);
+  return tp;
+}
+
+/**
+ * Gated short convolution (lfm2) over all rows: [b; c; x] = in_proj h; per segment, the causal
+ * depthwise convolution of bx = b * x over [state rows; bx rows] (width W, state = the last W - 1
+ * bx rows, updated here); y = c * conv; out = out_proj y. Sums in float, kernel taps in order
+ * (as ggml_ssm_conv).
+ */
+function shortConvBlock(
+  model: Transformer,
+  w: ShortConvWeights,
+  layer: number,
+  x: Float32Array,
+  n: number,
+  segs: Segment[],
+  starts: number[],
+  out: Float32Array,
+  tp: number,
+): number {
+  const f = Math.fround;
+  const c = model.config;
+  const P = model.profiler;
+  const E = c.nEmbd;
+  const W = c.shortConvWidth;
+  const R = W - 1;
+  const bcx = model.buf("bcx", n * 3 * E);
+  model.ops.matmul(w.inProj, x, n, bcx);
+  if (P) tp = P.lap("matmul.conv_in", tp);
+  const y = model.buf("convy", n * E);
+  for (let si = 0; si < segs.length; si++) {
+    const st = segs[si].cache.state?.(layer);
+    if (!st)
+      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
+        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
+      });
+    const nt = segs[si].tokens.length;
+    const a = starts[si];
+    // win: [R + nt][E] = state rows, then this segment's bx rows.
+    const win = new Float32Array((R + nt) * E);
+    win.set(st.conv);
+    for (let t = 0; t < nt; t++) {
+      const r = (a + t) * 3 * E;
+      for (let i = 0; i < E; i++) win[(R + t) * E + i] = f(bcx[r + i] * bcx[r + 2 * E + i]);
+    }
+    for (let t = 0; t < nt; t++) {
+      const r = (a + t) * 3 * E;
+      for (let i = 0; i < E; i++) {
+        let sum = 0;
+        for (let k = 0; k < W; k++) sum = f(sum + f(win[(t + k) * E + i] * w.kernel[i * W + k]));
+        y[(a + t) * E + i] = f(bcx[r + E + i] * sum);
+      }
+    }
+    st.conv.set(win.subarray(nt * E, (nt + R) * E));
+  }
+  if (P) tp = P.lap("shortconv", tp);
+  model.ops.matmul(w.outProj, y, n, out);
+  if (P) tp = P.lap("matmul.conv_out", tp);
   return tp;
 }
 

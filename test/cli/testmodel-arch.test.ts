@@ -29,6 +29,7 @@ const EXPECT: Record<string, string[]> = {
   qwen3moe: ["G", "G", "G", "G"],
   qwen2moe: ["G", "G", "G", "G"],
   deepseek2: ["G", "G", "G", "G"],
+  lfm2: ["recurrent", "recurrent", "G", "recurrent"],
 };
 
 for (const [arch, kinds] of Object.entries(EXPECT)) {

@@ -80,6 +80,10 @@ export interface ModelConfig {
   finalSoftcap: number;
   /** Token embeddings are multiplied by this (gemma: sqrtf(nEmbd)); 1 = unscaled. */
   embedScale: number;
+  /** Per layer: a recurrent (short-convolution) layer; undefined = every layer is attention. */
+  recurrentLayers: boolean[] | undefined;
+  /** Short-convolution kernel width (`shortconv.l_cache`); 0 without such layers. */
+  shortConvWidth: number;
   moe: MoeConfig | undefined;
   mla: MlaConfig | undefined;
 }
@@ -90,15 +94,19 @@ function req(md: Metadata, key: string): number {
   return v;
 }
 
-/** Per-layer arrays (e.g. head_count_kv in some files): all layers must agree here. */
-function uniform(md: Metadata, key: string): number | undefined {
+/**
+ * Per-layer arrays (e.g. head_count_kv in some files): all layers must agree here. `skipZero`:
+ * entries of 0 (recurrent layers of a hybrid) are left out.
+ */
+function uniform(md: Metadata, key: string, skipZero = false): number | undefined {
   const v = md.get(key);
   if (v === undefined) return undefined;
   if (typeof v === "number" || typeof v === "bigint") return optNumber(md, key);
-  const arr = optArray(md, key) as ArrayLike<number>;
-  const first = Number(arr[0]);
+  const arr = Array.from(optArray(md, key) as ArrayLike<number>, Number).filter((x) => !skipZero || x !== 0);
+  if (arr.length === 0) return undefined;
+  const first = arr[0];
   for (let i = 1; i < arr.length; i++) {
-    if (Number(arr[i]) !== first) {
+    if (arr[i] !== first) {
       throw new ModelError(`per-layer '${key}' values differ; per-layer shapes are not supported`, {
         field: key,
       });
@@ -115,7 +123,8 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
   const nHead = uniform(md, k("attention.head_count")) ?? 0;
   if (nHead <= 0)
     throw new ModelError(`'${k("attention.head_count")}' must be > 0`, { field: k("attention.head_count") });
-  const nHeadKV = uniform(md, k("attention.head_count_kv")) ?? nHead;
+  const recurrentLayers = spec.shortConv ? convLayers(md, k("attention.head_count_kv"), nLayers) : undefined;
+  const nHeadKV = uniform(md, k("attention.head_count_kv"), spec.shortConv) ?? nHead;
   if (nHeadKV <= 0 || nHead % nHeadKV !== 0) {
     throw new ModelError(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKV}`, {
       field: k("attention.head_count_kv"),
@@ -162,9 +171,22 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     attnSoftcap: optNumber(md, k("attn_logit_softcapping")) ?? spec.attnSoftcapDefault,
     finalSoftcap: optNumber(md, k("final_logit_softcapping")) ?? spec.finalSoftcapDefault,
     embedScale: spec.embedScale ? Math.fround(Math.sqrt(nEmbd)) : 1,
+    recurrentLayers,
+    shortConvWidth: spec.shortConv ? req(md, k("shortconv.l_cache")) : 0,
     moe: resolveMoe(md, spec, k, nFF),
     mla,
   };
+}
+
+/** Hybrid layers: an entry of 0 in the per-layer `head_count_kv` array marks a recurrent layer. */
+function convLayers(md: Metadata, key: string, nLayers: number): boolean[] {
+  const v = md.get(key);
+  if (v === undefined || typeof v === "number" || typeof v === "bigint")
+    return new Array<boolean>(nLayers).fill(false);
+  const arr = optArray(md, key) as ArrayLike<number>;
+  if (arr.length !== nLayers)
+    throw new ModelError(`'${key}' has ${arr.length} entries for ${nLayers} layers`, { field: key });
+  return Array.from(arr, (x) => Number(x) === 0);
 }
 
 /**

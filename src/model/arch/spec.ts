@@ -72,6 +72,13 @@ export interface ArchSpec {
    * layers (gemma 27B's query_pre_attn_scalar, which llama.cpp keys on the layer count; 0 = never).
    */
   qScaleEmbdPerHeadAtLayers: number;
+  /**
+   * Hybrid with short-convolution layers (lfm2): layers whose `attention.head_count_kv` entry is 0
+   * are gated depthwise causal convolutions (`shortconv.*`, width `shortconv.l_cache`).
+   */
+  shortConv: boolean;
+  /** Name of the final norm's weight (lfm2 files call it `token_embd_norm.weight`). */
+  outputNorm: string;
 }
 
 /** A spec with every flag off: families override what they need. */
@@ -93,6 +100,8 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   attnSoftcapDefault: 0,
   finalSoftcapDefault: 0,
   qScaleEmbdPerHeadAtLayers: 0,
+  shortConv: false,
+  outputNorm: "output_norm.weight",
 };
 
 /** GGUF tensor names, exactly as they appear in files. */

@@ -65,6 +65,13 @@ export interface SwaSpec {
   ropeFreqBaseSwa?: number;
 }
 
+/** lfm2 hybrid: which layers are attention (the rest are gated short convolutions) and the kernel width. */
+export interface ShortConvSpec {
+  /** `{arch}.shortconv.l_cache`: kernel width (state = width - 1 inputs). */
+  width: number;
+  attentionLayers: number[];
+}
+
 /** Soft-capping caps (gemma2/3): `{arch}.attn_logit_softcapping`, `{arch}.final_logit_softcapping`. */
 export interface SoftcapSpec {
   attn?: number;
@@ -107,11 +114,15 @@ export interface TestModelSpec {
   mla?: MLASpec;
   swa?: SwaSpec;
   softcap?: SoftcapSpec;
+  shortConv?: ShortConvSpec;
 }
 
 /** The spec with defaults filled in; what arch builders see. */
 export interface ResolvedSpec extends Required<
-  Omit<TestModelSpec, "name" | "metadata" | "moe" | "mla" | "swa" | "softcap" | "types" | "vocab">
+  Omit<
+    TestModelSpec,
+    "name" | "metadata" | "moe" | "mla" | "swa" | "softcap" | "shortConv" | "types" | "vocab"
+  >
 > {
   name: string;
   metadata: Record<string, GGUFMetaValue | GGUFTypedValue>;
@@ -119,6 +130,7 @@ export interface ResolvedSpec extends Required<
   mla?: MLASpec;
   swa?: SwaSpec;
   softcap?: SoftcapSpec;
+  shortConv?: ShortConvSpec;
   types: Required<Omit<TensorTypePolicy, "overrides">> & { overrides: Record<string, GGMLType> };
   vocab: VocabMetadata;
 }
@@ -147,6 +159,7 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
     mla: spec.mla,
     swa: spec.swa,
     softcap: spec.softcap,
+    shortConv: spec.shortConv,
     types: {
       weights,
       tokenEmbd: spec.types?.tokenEmbd ?? weights,

@@ -5,6 +5,7 @@ import { qwen2, qwen3, qwen2moe, qwen3moe } from "./qwen.js";
 import { deepseek2 } from "./deepseek2.js";
 import { phi3 } from "./phi3.js";
 import { gemma2, gemma3 } from "./gemma.js";
+import { lfm2 } from "./lfm2.js";
 import type { FactoryArch } from "./plan.js";
 
 export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
@@ -17,6 +18,7 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["phi3", phi3],
   ["gemma2", gemma2],
   ["gemma3", gemma3],
+  ["lfm2", lfm2],
 ]);
 
 export function factoryArch(name: string): FactoryArch {
