@@ -47,6 +47,7 @@ import { mlaCacheWidth, mlaCore, mlaOut, mlaQKV } from "./blocks/mla.js";
 import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
 import { softcap } from "./blocks/attention.js";
+import { shortConvStep } from "./blocks/short-conv.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
 
@@ -555,10 +556,8 @@ function attentionBlock(
 }
 
 /**
- * Gated short convolution (lfm2) over all rows: [b; c; x] = in_proj h; per segment, the causal
- * depthwise convolution of bx = b * x over [state rows; bx rows] (width W, state = the last W - 1
- * bx rows, updated here); y = c * conv; out = out_proj y. Sums in float, kernel taps in order
- * (as ggml_ssm_conv).
+ * Gated short convolution (lfm2) over all rows: [b; c; x] = in_proj h (one product), then per
+ * segment blocks/short-conv.ts on that sequence's conv state, then out_proj.
  */
 function shortConvBlock(
   model: Transformer,
@@ -571,12 +570,9 @@ function shortConvBlock(
   out: Float32Array,
   tp: number,
 ): number {
-  const f = Math.fround;
   const c = model.config;
   const P = model.profiler;
   const E = c.nEmbd;
-  const W = c.shortConvWidth;
-  const R = W - 1;
   const bcx = model.buf("bcx", n * 3 * E);
   model.ops.matmul(w.inProj, x, n, bcx);
   if (P) tp = P.lap("matmul.conv_in", tp);
@@ -587,24 +583,8 @@ function shortConvBlock(
       throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
         hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
       });
-    const nt = segs[si].tokens.length;
     const a = starts[si];
-    // win: [R + nt][E] = state rows, then this segment's bx rows.
-    const win = new Float32Array((R + nt) * E);
-    win.set(st.conv);
-    for (let t = 0; t < nt; t++) {
-      const r = (a + t) * 3 * E;
-      for (let i = 0; i < E; i++) win[(R + t) * E + i] = f(bcx[r + i] * bcx[r + 2 * E + i]);
-    }
-    for (let t = 0; t < nt; t++) {
-      const r = (a + t) * 3 * E;
-      for (let i = 0; i < E; i++) {
-        let sum = 0;
-        for (let k = 0; k < W; k++) sum = f(sum + f(win[(t + k) * E + i] * w.kernel[i * W + k]));
-        y[(a + t) * E + i] = f(bcx[r + E + i] * sum);
-      }
-    }
-    st.conv.set(win.subarray(nt * E, (nt + R) * E));
+    shortConvStep(st, w.kernel, c.shortConvWidth, E, bcx, a * 3 * E, segs[si].tokens.length, y, a * E);
   }
   if (P) tp = P.lap("shortconv", tp);
   model.ops.matmul(w.outProj, y, n, out);
