@@ -55,7 +55,10 @@ function resolveLayers(g: GGUFFile, nVocab: number): Pick<InspectReport, "layers
     const c = resolveConfig(g.metadata, archSpec(String(arch)), nVocab);
     const r = recurrentShape(c);
     const nRec = r ? r.layers.filter((x) => x).length : 0;
-    return { layers: layerKinds(c), recurrentStateBytes: r ? nRec * r.convRows * r.channels * 4 : 0 };
+    return {
+      layers: layerKinds(c),
+      recurrentStateBytes: r ? nRec * (r.convRows * r.channels + (r.ssmSize ?? 0)) * 4 : 0,
+    };
   } catch {
     return {};
   }
@@ -98,6 +101,9 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
     const v = md.get(k);
     return Array.isArray(v) || ArrayBuffer.isView(v) ? (v as ArrayLike<unknown>).length : 0;
   };
+  const resolved = resolveLayers(g, h.vocabSize ?? 0);
+  // Recurrent layers of a hybrid keep no K/V rows.
+  if (resolved.layers) h.kvLayers = resolved.layers.filter((l) => l.kind === "attention").length;
   const kvEl = kvElementsPerToken(h);
   return {
     file: g.path,
@@ -127,7 +133,7 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
         : {}),
       mla: h.kvLoraRank > 0,
     },
-    ...resolveLayers(g, h.vocabSize ?? 0),
+    ...resolved,
     metadataKeys: md.size,
   };
 }

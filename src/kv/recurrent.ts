@@ -17,6 +17,8 @@ export interface RecurrentShape {
   /** Short convolution: the last `convRows` inputs (kernel width - 1) of `channels` floats each. */
   convRows: number;
   channels: number;
+  /** Floats of a linear-attention (delta-rule) state per layer; 0 for short convolutions. */
+  ssmSize?: number;
 }
 
 /** One recurrent layer's state for one sequence. */
@@ -24,6 +26,8 @@ export interface RecurrentState {
   readonly layer: number;
   /** Conv window [convRows][channels], oldest row first; zeros before the first token. */
   readonly conv: Float32Array;
+  /** Delta-rule state per value head, [nVHeads][headV][headK]; empty without one. */
+  readonly ssm: Float32Array;
 }
 
 export class RecurrentStore {
@@ -33,7 +37,13 @@ export class RecurrentStore {
     if (!(Number.isInteger(shape.convRows) && shape.convRows >= 1 && shape.channels > 0))
       throw new InputError(`invalid recurrent state shape: ${shape.convRows} x ${shape.channels}`);
     this.states = shape.layers.map((r, layer) =>
-      r ? { layer, conv: new Float32Array(shape.convRows * shape.channels) } : undefined,
+      r
+        ? {
+            layer,
+            conv: new Float32Array(shape.convRows * shape.channels),
+            ssm: new Float32Array(shape.ssmSize ?? 0),
+          }
+        : undefined,
     );
   }
 
@@ -43,13 +53,16 @@ export class RecurrentStore {
 
   /** Back to the empty sequence's state (zeros). */
   reset(): void {
-    for (const s of this.states) s?.conv.fill(0);
+    for (const s of this.states) {
+      s?.conv.fill(0);
+      s?.ssm.fill(0);
+    }
   }
 
   /** Bytes held for one sequence, whatever its length. */
   bytes(): number {
     let n = 0;
-    for (const s of this.states) if (s) n += s.conv.byteLength;
+    for (const s of this.states) if (s) n += s.conv.byteLength + s.ssm.byteLength;
     return n;
   }
 

@@ -63,8 +63,27 @@ export interface ShortConvWeights {
   outProj: Weight;
 }
 
+/** Gated DeltaNet linear attention (qwen35); shapes in config.deltaNet. */
+export interface DeltaNetWeights {
+  /** [nEmbd -> 2 nK headK + nV headV]: q, k, v before the conv. */
+  wqkv: Weight;
+  /** [nEmbd -> nV headV]: z of the gated output norm. */
+  wz: Weight;
+  /** Depthwise conv kernel [channels][width]. */
+  conv: Float32Array;
+  dtBias: Float32Array;
+  /** -exp(A_log) per value head. */
+  a: Float32Array;
+  beta: Weight;
+  alpha: Weight;
+  /** RMSNorm weight over headV. */
+  norm: Float32Array;
+  out: Weight;
+}
+
 export interface LayerWeights {
   attnNorm: Float32Array;
+  deltaNet: DeltaNetWeights | undefined;
   /** Recurrent layers: the short convolution in place of attention. */
   conv: ShortConvWeights | undefined;
   attn: AttnWeights | undefined;
@@ -101,11 +120,12 @@ export function bindWeights(b: WeightBinder, c: ModelConfig): ModelWeights {
     }
     layers.push({
       attnNorm: b.vector(n("attn_norm.weight"), E),
-      conv: c.recurrentLayers?.[i] ? bindShortConv(b, c, n) : undefined,
+      conv: c.spec.shortConv && c.recurrentLayers?.[i] ? bindShortConv(b, c, n) : undefined,
+      deltaNet: c.deltaNet && c.recurrentLayers?.[i] ? bindDeltaNet(b, c, n) : undefined,
       attn: c.mla || c.recurrentLayers?.[i] ? undefined : bindAttn(b, c, n),
       mla: c.mla ? bindMla(b, c, n) : undefined,
       attnPostNorm: c.spec.postNorms ? b.vector(n("post_attention_norm.weight"), E) : undefined,
-      ffnNorm: b.vector(n("ffn_norm.weight"), E),
+      ffnNorm: b.vector(n(c.spec.ffnNorm), E),
       ffnPostNorm: c.spec.postNorms ? b.vector(n("post_ffw_norm.weight"), E) : undefined,
       ffn: isMoe ? undefined : bindFfn(b, n, "", E, c.nFF, c.spec.fusedGateUp),
       moe: isMoe ? bindMoe(b, c, n) : undefined,
@@ -129,7 +149,8 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
     c.spec.qkvBias === "required" ? b.vector(n(s), len) : b.optVector(n(s), len);
   const fused = c.spec.fusedQKV;
   return {
-    wq: fused ? undefined : b.matrix(n("attn_q.weight"), [E, qDim]),
+    // Gated attention (qwen35): [q; gate] rows per head.
+    wq: fused ? undefined : b.matrix(n("attn_q.weight"), [E, c.spec.gatedAttention ? 2 * qDim : qDim]),
     wk: fused ? undefined : b.matrix(n("attn_k.weight"), [E, kDim]),
     wv: fused ? undefined : b.matrix(n("attn_v.weight"), [E, vDim]),
     wqkv: fused ? b.matrix(n("attn_qkv.weight"), [E, qDim + kDim + vDim]) : undefined,
@@ -139,6 +160,23 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
     bv: fused ? undefined : vec("attn_v.bias", vDim),
     qNorm: c.spec.qkNorm ? b.vector(n("attn_q_norm.weight"), c.headDimK) : undefined,
     kNorm: c.spec.qkNorm ? b.vector(n("attn_k_norm.weight"), c.headDimK) : undefined,
+  };
+}
+
+function bindDeltaNet(b: WeightBinder, c: ModelConfig, n: (s: string) => string): DeltaNetWeights {
+  const d = c.deltaNet!;
+  const E = c.nEmbd;
+  const ch = 2 * d.nKHeads * d.headK + d.nVHeads * d.headV;
+  return {
+    wqkv: b.matrix(n("attn_qkv.weight"), [E, ch]),
+    wz: b.matrix(n("attn_gate.weight"), [E, d.nVHeads * d.headV]),
+    conv: b.floats(n("ssm_conv1d.weight"), [d.convWidth, ch]),
+    dtBias: b.vector(n("ssm_dt.bias"), d.nVHeads),
+    a: b.vector(n("ssm_a"), d.nVHeads),
+    beta: b.matrix(n("ssm_beta.weight"), [E, d.nVHeads]),
+    alpha: b.matrix(n("ssm_alpha.weight"), [E, d.nVHeads]),
+    norm: b.vector(n("ssm_norm.weight"), d.headV),
+    out: b.matrix(n("ssm_out.weight"), [d.nVHeads * d.headV, E]),
   };
 }
 
@@ -228,6 +266,11 @@ export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; 
   visit(w.output);
   for (const L of w.layers) {
     for (const m of [
+      L.deltaNet?.wqkv,
+      L.deltaNet?.wz,
+      L.deltaNet?.beta,
+      L.deltaNet?.alpha,
+      L.deltaNet?.out,
       L.conv?.inProj,
       L.conv?.outProj,
       L.attn?.wq,

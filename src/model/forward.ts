@@ -38,7 +38,7 @@ import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
-import type { AttnWeights, ModelWeights, ShortConvWeights } from "./bind.js";
+import type { AttnWeights, DeltaNetWeights, ModelWeights, ShortConvWeights } from "./bind.js";
 import type { RecurrentShape } from "../kv/recurrent.js";
 import { swiglu, type FfnWeights } from "./blocks/ffn.js";
 import { getRow } from "./blocks/linear.js";
@@ -48,6 +48,7 @@ import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
 import { softcap } from "./blocks/attention.js";
 import { shortConvStep } from "./blocks/short-conv.js";
+import { deltaNetStep } from "./blocks/delta-net.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
 
@@ -239,6 +240,14 @@ export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number }[
 /** The per-sequence recurrent state a cache of this model keeps (short conv: width - 1 rows of nEmbd). */
 export function recurrentShape(c: ModelConfig): RecurrentShape | undefined {
   if (!c.recurrentLayers?.some((r) => r)) return undefined;
+  const d = c.deltaNet;
+  if (d)
+    return {
+      layers: c.recurrentLayers,
+      convRows: d.convWidth - 1,
+      channels: 2 * d.nKHeads * d.headK + d.nVHeads * d.headV,
+      ssmSize: d.nVHeads * d.headV * d.headK,
+    };
   return { layers: c.recurrentLayers, convRows: c.shortConvWidth - 1, channels: c.nEmbd };
 }
 
@@ -313,7 +322,9 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     const L = model.weights.layers[l];
     norm(model, xs, L.attnNorm, h, rows);
     if (P) tp = P.lap("norm", tp);
-    if (L.conv) {
+    if (L.deltaNet) {
+      tp = deltaNetBlock(model, L.deltaNet, l, h, n, segs, starts, y, tp);
+    } else if (L.conv) {
       tp = shortConvBlock(model, L.conv, l, h, n, segs, starts, y, tp);
     } else if (L.mla) {
       const R = c.mla!.kvLoraRank;
@@ -481,7 +492,18 @@ function attentionBlock(
       v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
     }
   } else {
-    model.ops.matmul(w.wq!, x, n, q);
+    if (c.spec.gatedAttention) {
+      // [q_h; gate_h] per head (qwen35): split into q and the output gate.
+      const qg = model.buf("qg", n * 2 * qDim);
+      const gate = model.buf("qgate", n * qDim);
+      model.ops.matmul(w.wq!, x, n, qg);
+      for (let t = 0; t < n; t++)
+        for (let hh = 0; hh < c.nHead; hh++) {
+          const src = t * 2 * qDim + hh * 2 * hdK;
+          q.set(qg.subarray(src, src + hdK), t * qDim + hh * hdK);
+          gate.set(qg.subarray(src + hdK, src + 2 * hdK), t * qDim + hh * hdK);
+        }
+    } else model.ops.matmul(w.wq!, x, n, q);
     model.ops.matmul(w.wk!, x, n, k);
     model.ops.matmul(w.wv!, x, n, v);
   }
@@ -550,8 +572,86 @@ function attentionBlock(
     }
     if (P) tp = P.lap("attention", tp);
   }
+  if (c.spec.gatedAttention) {
+    // out *= sigmoid(gate), then wo (gate: [n][nHead * headDim], headDimV = headDimK here).
+    const gate = model.buf("qgate", n * qDim);
+    for (let i = 0; i < n * oDim; i++)
+      o[i] = Math.fround(o[i] * Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-gate[i])))));
+  }
   model.ops.matmul(w.wo, o, n, out);
   if (P) tp = P.lap("matmul.wo", tp);
+  return tp;
+}
+
+/**
+ * Gated DeltaNet layer (qwen35) over all rows: qkv, z, alpha, beta products (one each), the
+ * per-token gates, then per segment blocks/delta-net.ts on that sequence's state, then ssm_out.
+ */
+function deltaNetBlock(
+  model: Transformer,
+  w: DeltaNetWeights,
+  layer: number,
+  x: Float32Array,
+  n: number,
+  segs: Segment[],
+  starts: number[],
+  out: Float32Array,
+  tp: number,
+): number {
+  const f = Math.fround;
+  const c = model.config;
+  const d = c.deltaNet!;
+  const P = model.profiler;
+  const ch = 2 * d.nKHeads * d.headK + d.nVHeads * d.headV;
+  const vDim = d.nVHeads * d.headV;
+  const H = d.nVHeads;
+  const qkv = model.buf("dn_qkv", n * ch);
+  const z = model.buf("dn_z", n * vDim);
+  const g = model.buf("dn_g", n * H);
+  const beta = model.buf("dn_beta", n * H);
+  model.ops.matmul(w.wqkv, x, n, qkv);
+  model.ops.matmul(w.wz, x, n, z);
+  model.ops.matmul(w.alpha, x, n, g);
+  model.ops.matmul(w.beta, x, n, beta);
+  if (P) tp = P.lap("matmul.deltanet_in", tp);
+  for (let r = 0; r < n; r++)
+    for (let hh = 0; hh < H; hh++) {
+      const i = r * H + hh;
+      // g = softplus(alpha + dt_bias) * a (ggml: x > 20 ? x : logf(1 + expf(x))); beta = sigmoid.
+      const ab = f(g[i] + w.dtBias[hh]);
+      const sp = ab > 20 ? ab : f(Math.log(f(1 + f(Math.exp(ab)))));
+      g[i] = f(sp * w.a[hh]);
+      beta[i] = f(1 / f(1 + f(Math.exp(-beta[i]))));
+    }
+  const yv = model.buf("dn_y", n * vDim);
+  for (let si = 0; si < segs.length; si++) {
+    const st = segs[si].cache.state?.(layer);
+    if (!st)
+      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
+        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
+      });
+    const a = starts[si];
+    deltaNetStep(
+      d,
+      st,
+      w.conv,
+      w.norm,
+      c.rmsEps,
+      qkv,
+      a * ch,
+      z,
+      a * vDim,
+      g,
+      beta,
+      a * H,
+      segs[si].tokens.length,
+      yv,
+      a * vDim,
+    );
+  }
+  if (P) tp = P.lap("deltanet", tp);
+  model.ops.matmul(w.out, yv, n, out);
+  if (P) tp = P.lap("matmul.deltanet_out", tp);
   return tp;
 }
 

@@ -30,6 +30,7 @@ const EXPECT: Record<string, string[]> = {
   qwen2moe: ["G", "G", "G", "G"],
   deepseek2: ["G", "G", "G", "G"],
   lfm2: ["recurrent", "recurrent", "G", "recurrent"],
+  qwen35: ["recurrent", "recurrent", "recurrent", "G"],
 };
 
 for (const [arch, kinds] of Object.entries(EXPECT)) {

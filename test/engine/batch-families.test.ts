@@ -37,6 +37,16 @@ const CASES: [string, TestModelSpec][] = [
     { arch: "gemma2", ...small, tiedEmbeddings: true, swa: { window: 4 }, softcap: { attn: 2, final: 6 } },
   ],
   [
+    "qwen35 DeltaNet (conv + delta-rule state) + gated attention",
+    {
+      arch: "qwen35",
+      ...small,
+      nLayer: 4,
+      headDim: 16,
+      deltaNet: { convWidth: 4, nKHeads: 2, nVHeads: 4, headK: 16, headV: 16, interval: 4, ropeDim: 8 },
+    },
+  ],
+  [
     "lfm2 short conv (per-sequence state) + attention",
     { arch: "lfm2", ...small, nLayer: 3, shortConv: { width: 3, attentionLayers: [1] } },
   ],

@@ -43,6 +43,16 @@ export interface MoeConfig {
   nGroupsUsed: number;
 }
 
+/** Gated DeltaNet shapes (qwen35 `ssm.*` keys). */
+export interface DeltaNetConfig {
+  /** Conv kernel width (`ssm.conv_kernel`). */
+  convWidth: number;
+  nKHeads: number;
+  nVHeads: number;
+  headK: number;
+  headV: number;
+}
+
 export interface MlaConfig {
   qLoraRank: number;
   kvLoraRank: number;
@@ -84,6 +94,7 @@ export interface ModelConfig {
   recurrentLayers: boolean[] | undefined;
   /** Short-convolution kernel width (`shortconv.l_cache`); 0 without such layers. */
   shortConvWidth: number;
+  deltaNet: DeltaNetConfig | undefined;
   moe: MoeConfig | undefined;
   mla: MlaConfig | undefined;
 }
@@ -123,7 +134,11 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
   const nHead = uniform(md, k("attention.head_count")) ?? 0;
   if (nHead <= 0)
     throw new ModelError(`'${k("attention.head_count")}' must be > 0`, { field: k("attention.head_count") });
-  const recurrentLayers = spec.shortConv ? convLayers(md, k("attention.head_count_kv"), nLayers) : undefined;
+  const recurrentLayers = spec.shortConv
+    ? convLayers(md, k("attention.head_count_kv"), nLayers)
+    : spec.deltaNet
+      ? linearLayers(md, k, nLayers)
+      : undefined;
   const nHeadKV = uniform(md, k("attention.head_count_kv"), spec.shortConv) ?? nHead;
   if (nHeadKV <= 0 || nHead % nHeadKV !== 0) {
     throw new ModelError(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKV}`, {
@@ -173,9 +188,36 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     embedScale: spec.embedScale ? Math.fround(Math.sqrt(nEmbd)) : 1,
     recurrentLayers,
     shortConvWidth: spec.shortConv ? req(md, k("shortconv.l_cache")) : 0,
+    deltaNet: spec.deltaNet ? resolveDeltaNet(md, k) : undefined,
     moe: resolveMoe(md, spec, k, nFF),
     mla,
   };
+}
+
+/** qwen35: `attention.recurrent_layers` (bools), else every layer but each interval-th (default 4). */
+function linearLayers(md: Metadata, k: (s: string) => string, nLayers: number): boolean[] {
+  const key = k("attention.recurrent_layers");
+  if (md.has(key)) {
+    const arr = optArray(md, key) as ArrayLike<unknown>;
+    if (arr.length < nLayers)
+      throw new ModelError(`'${key}' has ${arr.length} entries for ${nLayers} layers`, { field: key });
+    return Array.from({ length: nLayers }, (_, i) => Boolean(arr[i]));
+  }
+  const n = optNumber(md, k("full_attention_interval")) ?? 4;
+  return Array.from({ length: nLayers }, (_, i) => (i + 1) % n !== 0);
+}
+
+function resolveDeltaNet(md: Metadata, k: (s: string) => string): DeltaNetConfig {
+  const nVHeads = req(md, k("ssm.time_step_rank"));
+  const headV = req(md, k("ssm.inner_size")) / nVHeads;
+  const headK = req(md, k("ssm.state_size"));
+  const nKHeads = req(md, k("ssm.group_count"));
+  if (!Number.isInteger(headV) || nVHeads % nKHeads !== 0)
+    throw new ModelError(
+      `ssm shapes: inner_size / time_step_rank = ${headV}, ${nVHeads} value heads over ${nKHeads} key heads`,
+      { field: k("ssm.inner_size") },
+    );
+  return { convWidth: req(md, k("ssm.conv_kernel")), nKHeads, nVHeads, headK, headV };
 }
 
 /** Hybrid layers: an entry of 0 in the per-layer `head_count_kv` array marks a recurrent layer. */

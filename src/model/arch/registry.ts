@@ -10,6 +10,7 @@ import { DEEPSEEK2 } from "./deepseek2.js";
 import { PHI3 } from "./phi3.js";
 import { GEMMA2, GEMMA3 } from "./gemma.js";
 import { LFM2 } from "./lfm2.js";
+import { QWEN35 } from "./qwen35.js";
 import type { ArchSpec } from "./spec.js";
 
 const SPECS: readonly ArchSpec[] = [
@@ -23,6 +24,7 @@ const SPECS: readonly ArchSpec[] = [
   GEMMA2,
   GEMMA3,
   LFM2,
+  QWEN35,
 ];
 
 export function supportedArchitectures(): string[] {

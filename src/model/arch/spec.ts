@@ -77,6 +77,15 @@ export interface ArchSpec {
    * are gated depthwise causal convolutions (`shortconv.*`, width `shortconv.l_cache`).
    */
   shortConv: boolean;
+  /**
+   * Hybrid with Gated DeltaNet linear-attention layers (qwen35): `attention.recurrent_layers` or
+   * every layer but each `full_attention_interval`-th is recurrent (`ssm.*` shapes).
+   */
+  deltaNet: boolean;
+  /** Attention q projection yields [q; gate] per head; the output is multiplied by sigmoid(gate) (qwen35). */
+  gatedAttention: boolean;
+  /** Name of the FFN input norm's weight (qwen35 files: `post_attention_norm.weight`). */
+  ffnNorm: string;
   /** Name of the final norm's weight (lfm2 files call it `token_embd_norm.weight`). */
   outputNorm: string;
 }
@@ -101,6 +110,9 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   finalSoftcapDefault: 0,
   qScaleEmbdPerHeadAtLayers: 0,
   shortConv: false,
+  deltaNet: false,
+  gatedAttention: false,
+  ffnNorm: "ffn_norm.weight",
   outputNorm: "output_norm.weight",
 };
 

@@ -72,6 +72,19 @@ export interface ShortConvSpec {
   attentionLayers: number[];
 }
 
+/** qwen35 Gated DeltaNet layers (`ssm.*` keys) and the attention interval. */
+export interface DeltaNetSpec {
+  convWidth: number;
+  nKHeads: number;
+  nVHeads: number;
+  headK: number;
+  headV: number;
+  /** `full_attention_interval`: every n-th layer is attention. */
+  interval: number;
+  /** Rotated dims per attention head (`rope.dimension_count`); default headDim. */
+  ropeDim?: number;
+}
+
 /** Soft-capping caps (gemma2/3): `{arch}.attn_logit_softcapping`, `{arch}.final_logit_softcapping`. */
 export interface SoftcapSpec {
   attn?: number;
@@ -115,13 +128,14 @@ export interface TestModelSpec {
   swa?: SwaSpec;
   softcap?: SoftcapSpec;
   shortConv?: ShortConvSpec;
+  deltaNet?: DeltaNetSpec;
 }
 
 /** The spec with defaults filled in; what arch builders see. */
 export interface ResolvedSpec extends Required<
   Omit<
     TestModelSpec,
-    "name" | "metadata" | "moe" | "mla" | "swa" | "softcap" | "shortConv" | "types" | "vocab"
+    "name" | "metadata" | "moe" | "mla" | "swa" | "softcap" | "shortConv" | "deltaNet" | "types" | "vocab"
   >
 > {
   name: string;
@@ -131,6 +145,7 @@ export interface ResolvedSpec extends Required<
   swa?: SwaSpec;
   softcap?: SoftcapSpec;
   shortConv?: ShortConvSpec;
+  deltaNet?: DeltaNetSpec;
   types: Required<Omit<TensorTypePolicy, "overrides">> & { overrides: Record<string, GGMLType> };
   vocab: VocabMetadata;
 }
@@ -160,6 +175,7 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
     swa: spec.swa,
     softcap: spec.softcap,
     shortConv: spec.shortConv,
+    deltaNet: spec.deltaNet,
     types: {
       weights,
       tokenEmbd: spec.types?.tokenEmbd ?? weights,

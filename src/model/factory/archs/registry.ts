@@ -6,6 +6,7 @@ import { deepseek2 } from "./deepseek2.js";
 import { phi3 } from "./phi3.js";
 import { gemma2, gemma3 } from "./gemma.js";
 import { lfm2 } from "./lfm2.js";
+import { qwen35 } from "./qwen35.js";
 import type { FactoryArch } from "./plan.js";
 
 export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
@@ -19,6 +20,7 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["gemma2", gemma2],
   ["gemma3", gemma3],
   ["lfm2", lfm2],
+  ["qwen35", qwen35],
 ]);
 
 export function factoryArch(name: string): FactoryArch {
