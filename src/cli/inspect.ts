@@ -6,6 +6,9 @@ import type { Command } from "commander";
 import { openGGUF, type GGUFFile } from "../gguf/reader.js";
 import { ggmlTypeName } from "../gguf/types.js";
 import { kvElementsPerToken, readHParams, type HParams } from "../model/arch/hparams.js";
+import { archSpec } from "../model/arch/registry.js";
+import { resolveConfig } from "../model/arch/config.js";
+import { layerKinds, recurrentShape, type LayerKind } from "../model/forward.js";
 import { formatBytes, formatCount } from "./format.js";
 
 export interface InspectReport {
@@ -38,7 +41,45 @@ export interface InspectReport {
     bytesPerTokenQ4_0?: number;
     mla: boolean;
   };
+  /** Per layer: kind and attention window (0 = global); absent when the architecture is not supported. */
+  layers?: { kind: LayerKind; window: number }[];
+  /** Recurrent layers' state per sequence (f32 bytes), constant in the context length; 0 without. */
+  recurrentStateBytes?: number;
   metadataKeys: number;
+}
+
+/** Layer kinds and recurrent state bytes from the resolved config; nothing for files edgellm cannot run. */
+function resolveLayers(g: GGUFFile, nVocab: number): Pick<InspectReport, "layers" | "recurrentStateBytes"> {
+  try {
+    const arch = g.metadata.get("general.architecture");
+    const c = resolveConfig(g.metadata, archSpec(String(arch)), nVocab);
+    const r = recurrentShape(c);
+    const nRec = r ? r.layers.filter((x) => x).length : 0;
+    return {
+      layers: layerKinds(c),
+      recurrentStateBytes: r ? nRec * (r.convRows * r.channels + (r.ssmSize ?? 0)) * 4 : 0,
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** "local (window 8) x2 [0-1], attention x1 [2]": runs of equal kinds. */
+function formatLayers(layers: NonNullable<InspectReport["layers"]>): string {
+  const name = (l: { kind: LayerKind; window: number }) =>
+    l.kind === "attention"
+      ? l.window > 0
+        ? `local attention (window ${l.window})`
+        : "global attention"
+      : l.kind;
+  const groups = new Map<string, number[]>();
+  layers.forEach((l, i) => {
+    const k = name(l);
+    groups.set(k, [...(groups.get(k) ?? []), i]);
+  });
+  const span = (ix: number[]) =>
+    ix.length === layers.length ? "all" : ix.length > 8 ? `${ix.slice(0, 8).join(",")},...` : ix.join(",");
+  return [...groups].map(([k, ix]) => `${k} x${ix.length} [${span(ix)}]`).join("; ");
 }
 
 export function buildInspectReport(g: GGUFFile): InspectReport {
@@ -60,6 +101,9 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
     const v = md.get(k);
     return Array.isArray(v) || ArrayBuffer.isView(v) ? (v as ArrayLike<unknown>).length : 0;
   };
+  const resolved = resolveLayers(g, h.vocabSize ?? 0);
+  // Recurrent layers of a hybrid keep no K/V rows.
+  if (resolved.layers) h.kvLayers = resolved.layers.filter((l) => l.kind === "attention").length;
   const kvEl = kvElementsPerToken(h);
   return {
     file: g.path,
@@ -89,6 +133,7 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
         : {}),
       mla: h.kvLoraRank > 0,
     },
+    ...resolved,
     metadataKeys: md.size,
   };
 }
@@ -111,6 +156,9 @@ export function formatInspectReport(r: InspectReport): string {
   if (h.nExperts > 0) row("experts", `${h.nExpertsUsed} of ${h.nExperts} routed, ${h.nSharedExperts} shared`);
   if (h.kvLoraRank > 0) row("MLA", `kv_lora_rank ${h.kvLoraRank}, q_lora_rank ${h.qLoraRank}`);
   if (h.slidingWindow) row("sliding window", h.slidingWindow);
+  if (r.layers) row("layer kinds", formatLayers(r.layers));
+  if (r.recurrentStateBytes)
+    row("recurrent state / seq", `${formatBytes(r.recurrentStateBytes)} (f32, any context length)`);
   row(
     "vocabulary",
     `${r.tokenizer.tokens} tokens, model ${r.tokenizer.model ?? "-"}, pre ${r.tokenizer.pre ?? "-"}` +

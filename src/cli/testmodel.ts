@@ -42,13 +42,15 @@ export function register(program: Command): void {
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed)) throw new InputError(`--seed must be an integer, got '${opts.seed}'`);
       const t0 = performance.now();
-      await writeTestModel(out, {
+      const spec: TestModelSpec = {
         arch: opts.arch,
         ...shape,
         seed,
         name: `edgellm-test-${opts.preset}`,
         types: { weights: type },
-      });
+      };
+      // The family's own sections (experts, MLA ranks, sliding windows) for a shape-only preset.
+      await writeTestModel(out, { ...FACTORY_ARCHS.get(opts.arch)!.shapeDefaults?.(spec), ...spec });
       const size = (await stat(out)).size;
       process.stdout.write(
         `wrote ${out}: ${opts.arch} ${opts.preset} ${opts.type.toUpperCase()}, ${formatBytes(size)} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,

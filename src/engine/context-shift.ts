@@ -17,7 +17,7 @@
 import { InputError } from "../errors.js";
 import type { PagedKVCache } from "../kv/paged-cache.js";
 import type { Transformer } from "../model/forward.js";
-import type { RopeAngles } from "../model/blocks/rope.js";
+import type { Rope, RopeAngles } from "../model/blocks/rope.js";
 
 export type ContextShiftMode = "rope" | "reprefill";
 
@@ -32,8 +32,8 @@ export function discardCount(length: number, keep: number): number {
 }
 
 /** Rotation by -n positions (RoPE angles of -n with the attention factor divided out). */
-function shiftAngles(model: Transformer, n: number): RopeAngles {
-  const a = model.rope.angles(-n);
+function shiftAngles(rope: Rope, n: number): RopeAngles {
+  const a = rope.angles(-n);
   for (let i = 0; i < a.cos.length; i++) {
     const r = Math.hypot(a.cos[i], a.sin[i]) || 1;
     a.cos[i] /= r;
@@ -57,11 +57,15 @@ export function ropeShift(model: Transformer, cache: PagedKVCache, keep: number,
   const vW = cache.shape.vWidth;
   const kRow = new Float32Array(kW);
   const vRow = new Float32Array(vW);
-  const ang = shiftAngles(model, n);
+  const ang = shiftAngles(model.rope, n);
+  // Local (sliding-window) layers may rotate with another RoPE base (gemma3).
+  const angSwa = model.ropeSwa ? shiftAngles(model.ropeSwa, n) : ang;
   for (let l = 0; l < c.nLayers; l++) {
+    const local = model.ropeSwa !== undefined && (c.swaLayers?.[l] ?? false);
+    const rope = local ? model.ropeSwa! : model.rope;
     for (let p = keep + n; p < len; p++) {
       cache.readRow("k", l, p, 0, kRow, 0, kW);
-      model.rope.apply(kRow, 0, c.nHeadKV, c.headDimK, ang);
+      rope.apply(kRow, 0, c.nHeadKV, c.headDimK, local ? angSwa : ang);
       cache.writeK(l, p - n, kRow, 0);
       cache.readRow("v", l, p, 0, vRow, 0, vW);
       cache.writeV(l, p - n, vRow, 0);

@@ -11,7 +11,7 @@ import type { KVDType } from "../kv/cache.js";
 import { checkKVType } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
-import type { Transformer } from "../model/forward.js";
+import { recurrentShape, type Transformer } from "../model/forward.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
@@ -111,6 +111,7 @@ export class Engine {
         dtypeV: c.mla ? undefined : kvTypeV,
         blockSize,
         nBlocks,
+        recurrent: recurrentShape(c),
       },
       c.mla ? undefined : model.kernels,
     );

@@ -9,6 +9,7 @@
 import { InputError } from "../errors.js";
 import { fp32ToFp16, fp16Table } from "../quant/f16.js";
 import type { KernelSet, PagedKV } from "../kernels/kernel-set.js";
+import { RecurrentStore, type RecurrentShape, type RecurrentState } from "./recurrent.js";
 import {
   allocKVStore,
   dotRow,
@@ -36,6 +37,8 @@ export interface KVCacheShape {
   dtypeV?: KVDType;
   /** MLA: V rows are the first vWidthFromK floats of the K row. */
   vFromK?: boolean;
+  /** Recurrent layers' per-sequence state (kv/recurrent.ts), kept by each sequence's cache. */
+  recurrent?: RecurrentShape;
 }
 
 /**
@@ -76,6 +79,8 @@ export interface KVCache {
   setLength(n: number): void;
   /** Drop positions >= n (e.g. to reuse a prompt prefix). */
   truncate(n: number): void;
+  /** Recurrent layer l's state for this sequence (undefined for attention layers / no store). */
+  state?(layer: number): RecurrentState | undefined;
   /** Cache bytes per token across all layers. */
   bytesPerToken(): number;
 }
@@ -90,6 +95,7 @@ export class DenseKVCache implements KVCache {
   private readonly v: KVStore[] = [];
   private readonly tk: KVDType;
   private readonly tv: KVDType;
+  private readonly recurrent: RecurrentStore | undefined;
 
   constructor(shape: KVCacheShape) {
     if (shape.capacity <= 0 || shape.kWidth <= 0)
@@ -97,10 +103,17 @@ export class DenseKVCache implements KVCache {
     this.shape = { ...shape };
     this.tk = shape.dtype;
     this.tv = shape.vFromK ? shape.dtype : (shape.dtypeV ?? shape.dtype);
+    this.recurrent = shape.recurrent ? new RecurrentStore(shape.recurrent) : undefined;
     for (let l = 0; l < shape.nLayers; l++) {
-      this.k.push(allocKVStore(this.tk, shape.capacity, shape.kWidth));
-      this.v.push(allocKVStore(this.tv, shape.vFromK ? 0 : shape.capacity, shape.vWidth));
+      // Recurrent layers keep no K/V rows.
+      const cap = shape.recurrent?.layers[l] ? 0 : shape.capacity;
+      this.k.push(allocKVStore(this.tk, cap, shape.kWidth));
+      this.v.push(allocKVStore(this.tv, shape.vFromK ? 0 : cap, shape.vWidth));
     }
+  }
+
+  state(layer: number): RecurrentState | undefined {
+    return this.recurrent?.state(layer);
   }
 
   get length(): number {
@@ -162,6 +175,7 @@ export class DenseKVCache implements KVCache {
 
   truncate(n: number): void {
     if (n < 0) throw new InputError(`cannot truncate to ${n}`);
+    this.recurrent?.checkTruncate(this.len, n);
     this.len = Math.min(this.len, n);
   }
 

@@ -6,6 +6,7 @@
  * Shared blocks are only ever read: a sequence writes at positions >= its adopted prefix, which
  * lie in blocks it allocated itself.
  */
+import { RecurrentStore, type RecurrentState } from "./recurrent.js";
 import { InputError } from "../errors.js";
 import { fp16Table, fp32ToFp16 } from "../quant/f16.js";
 import {
@@ -35,6 +36,8 @@ export class PagedKVCache implements KVCache {
   private publishLimit = Infinity;
   private readonly tk: KVDType;
   private readonly tv: KVDType;
+  /** Recurrent layers' state of this sequence (kv/recurrent.ts); dropped with the cache. */
+  private readonly recurrent: RecurrentStore | undefined;
 
   constructor(
     readonly pool: BlockPool,
@@ -51,9 +54,15 @@ export class PagedKVCache implements KVCache {
       dtype: s.dtype,
       dtypeV: s.dtypeV,
       capacity,
+      recurrent: s.recurrent,
     };
     this.tk = s.dtype;
     this.tv = s.vFromK ? s.dtype : (s.dtypeV ?? s.dtype);
+    this.recurrent = s.recurrent ? new RecurrentStore(s.recurrent) : undefined;
+  }
+
+  state(layer: number): RecurrentState | undefined {
+    return this.recurrent?.state(layer);
   }
 
   get length(): number {
@@ -86,6 +95,8 @@ export class PagedKVCache implements KVCache {
   adoptPrefix(tokens: ArrayLike<number>): number {
     if (this.len !== 0 || this.table.length !== 0)
       throw new InputError("adoptPrefix needs an empty sequence");
+    // A recurrent state has no snapshot at block boundaries: compute the whole prompt.
+    if (this.recurrent) return 0;
     const keys = blockKeys(tokens, this.B, Math.floor(Math.max(0, tokens.length - 1) / this.B));
     for (const key of keys) {
       const b = this.pool.acquireByKey(key);
@@ -232,6 +243,7 @@ export class PagedKVCache implements KVCache {
 
   truncate(n: number): void {
     if (n < 0) throw new InputError(`cannot truncate to ${n}`);
+    this.recurrent?.checkTruncate(this.len, n);
     this.len = Math.min(this.len, n);
     // Blocks wholly past the new end go back to the pool.
     const keep = Math.ceil(this.len / this.B);

@@ -8,6 +8,7 @@
  * Prefix key of full block i of a sequence = hash64(key of block i-1) + ":" + its token ids, so a
  * hit means the same tokens at the same positions after the same (hashed) prefix.
  */
+import type { RecurrentShape } from "./recurrent.js";
 import { InputError } from "../errors.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { KVDType } from "./cache.js";
@@ -25,6 +26,8 @@ export interface PagedShape {
   /** Positions per block. */
   blockSize: number;
   nBlocks: number;
+  /** Recurrent layers: each sequence's cache keeps their state (kv/recurrent.ts), not the pool. */
+  recurrent?: RecurrentShape;
 }
 
 export interface PoolStats {

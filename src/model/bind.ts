@@ -54,11 +54,45 @@ export interface MoeWeights {
   sharedGate: Weight | undefined;
 }
 
+/** Gated short convolution (lfm2). */
+export interface ShortConvWeights {
+  /** Depthwise causal kernel [channels = nEmbd][width] (ggml dims {width, nEmbd}). */
+  kernel: Float32Array;
+  /** [nEmbd -> 3 nEmbd]: rows of b, then c, then x. */
+  inProj: Weight;
+  outProj: Weight;
+}
+
+/** Gated DeltaNet linear attention (qwen35); shapes in config.deltaNet. */
+export interface DeltaNetWeights {
+  /** [nEmbd -> 2 nK headK + nV headV]: q, k, v before the conv. */
+  wqkv: Weight;
+  /** [nEmbd -> nV headV]: z of the gated output norm. */
+  wz: Weight;
+  /** Depthwise conv kernel [channels][width]. */
+  conv: Float32Array;
+  dtBias: Float32Array;
+  /** -exp(A_log) per value head. */
+  a: Float32Array;
+  beta: Weight;
+  alpha: Weight;
+  /** RMSNorm weight over headV. */
+  norm: Float32Array;
+  out: Weight;
+}
+
 export interface LayerWeights {
   attnNorm: Float32Array;
+  deltaNet: DeltaNetWeights | undefined;
+  /** Recurrent layers: the short convolution in place of attention. */
+  conv: ShortConvWeights | undefined;
   attn: AttnWeights | undefined;
   mla: MlaWeights | undefined;
+  /** RMSNorm on the attention output before the residual add (gemma `post_attention_norm`). */
+  attnPostNorm: Float32Array | undefined;
   ffnNorm: Float32Array;
+  /** RMSNorm on the FFN output before the residual add (gemma `post_ffw_norm`). */
+  ffnPostNorm: Float32Array | undefined;
   ffn: FfnWeights | undefined;
   moe: MoeWeights | undefined;
 }
@@ -80,20 +114,26 @@ export function bindWeights(b: WeightBinder, c: ModelConfig): ModelWeights {
     const n = (s: string) => TENSOR.blk(i, s);
     const isMoe = c.moe !== undefined && b.has(n("ffn_gate_inp.weight"));
     if (c.spec.moe && c.moe && i >= c.moe.leadingDense && !isMoe) {
-      throw new ModelError(`layer ${i} has no 'ffn_gate_inp.weight' but the model is MoE`, { field: n("ffn_gate_inp.weight") });
+      throw new ModelError(`layer ${i} has no 'ffn_gate_inp.weight' but the model is MoE`, {
+        field: n("ffn_gate_inp.weight"),
+      });
     }
     layers.push({
       attnNorm: b.vector(n("attn_norm.weight"), E),
-      attn: c.mla ? undefined : bindAttn(b, c, n),
+      conv: c.spec.shortConv && c.recurrentLayers?.[i] ? bindShortConv(b, c, n) : undefined,
+      deltaNet: c.deltaNet && c.recurrentLayers?.[i] ? bindDeltaNet(b, c, n) : undefined,
+      attn: c.mla || c.recurrentLayers?.[i] ? undefined : bindAttn(b, c, n),
       mla: c.mla ? bindMla(b, c, n) : undefined,
-      ffnNorm: b.vector(n("ffn_norm.weight"), E),
+      attnPostNorm: c.spec.postNorms ? b.vector(n("post_attention_norm.weight"), E) : undefined,
+      ffnNorm: b.vector(n(c.spec.ffnNorm), E),
+      ffnPostNorm: c.spec.postNorms ? b.vector(n("post_ffw_norm.weight"), E) : undefined,
       ffn: isMoe ? undefined : bindFfn(b, n, "", E, c.nFF, c.spec.fusedGateUp),
       moe: isMoe ? bindMoe(b, c, n) : undefined,
     });
   }
   return {
     tokenEmbd,
-    outputNorm: b.vector(TENSOR.outputNorm, E),
+    outputNorm: b.vector(c.spec.outputNorm, E),
     output: b.optMatrix(TENSOR.output, [E, c.nVocab]) ?? tokenEmbd,
     ropeFreqs: b.optVector(TENSOR.ropeFreqs, c.rope.dim / 2),
     layers,
@@ -109,7 +149,8 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
     c.spec.qkvBias === "required" ? b.vector(n(s), len) : b.optVector(n(s), len);
   const fused = c.spec.fusedQKV;
   return {
-    wq: fused ? undefined : b.matrix(n("attn_q.weight"), [E, qDim]),
+    // Gated attention (qwen35): [q; gate] rows per head.
+    wq: fused ? undefined : b.matrix(n("attn_q.weight"), [E, c.spec.gatedAttention ? 2 * qDim : qDim]),
     wk: fused ? undefined : b.matrix(n("attn_k.weight"), [E, kDim]),
     wv: fused ? undefined : b.matrix(n("attn_v.weight"), [E, vDim]),
     wqkv: fused ? b.matrix(n("attn_qkv.weight"), [E, qDim + kDim + vDim]) : undefined,
@@ -122,9 +163,47 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
   };
 }
 
-function bindFfn(b: WeightBinder, n: (s: string) => string, suffix: string, E: number, nFF: number, fused: boolean): FfnWeights {
+function bindDeltaNet(b: WeightBinder, c: ModelConfig, n: (s: string) => string): DeltaNetWeights {
+  const d = c.deltaNet!;
+  const E = c.nEmbd;
+  const ch = 2 * d.nKHeads * d.headK + d.nVHeads * d.headV;
+  return {
+    wqkv: b.matrix(n("attn_qkv.weight"), [E, ch]),
+    wz: b.matrix(n("attn_gate.weight"), [E, d.nVHeads * d.headV]),
+    conv: b.floats(n("ssm_conv1d.weight"), [d.convWidth, ch]),
+    dtBias: b.vector(n("ssm_dt.bias"), d.nVHeads),
+    a: b.vector(n("ssm_a"), d.nVHeads),
+    beta: b.matrix(n("ssm_beta.weight"), [E, d.nVHeads]),
+    alpha: b.matrix(n("ssm_alpha.weight"), [E, d.nVHeads]),
+    norm: b.vector(n("ssm_norm.weight"), d.headV),
+    out: b.matrix(n("ssm_out.weight"), [d.nVHeads * d.headV, E]),
+  };
+}
+
+function bindShortConv(b: WeightBinder, c: ModelConfig, n: (s: string) => string): ShortConvWeights {
+  const E = c.nEmbd;
+  return {
+    kernel: b.floats(n("shortconv.conv.weight"), [c.shortConvWidth, E]),
+    inProj: b.matrix(n("shortconv.in_proj.weight"), [E, 3 * E]),
+    outProj: b.matrix(n("shortconv.out_proj.weight"), [E, E]),
+  };
+}
+
+function bindFfn(
+  b: WeightBinder,
+  n: (s: string) => string,
+  suffix: string,
+  E: number,
+  nFF: number,
+  fused: boolean,
+): FfnWeights {
   if (fused) {
-    return { gate: undefined, up: b.matrix(n(`ffn_up${suffix}.weight`), [E, 2 * nFF]), down: b.matrix(n(`ffn_down${suffix}.weight`), [nFF, E]), fused };
+    return {
+      gate: undefined,
+      up: b.matrix(n(`ffn_up${suffix}.weight`), [E, 2 * nFF]),
+      down: b.matrix(n(`ffn_down${suffix}.weight`), [nFF, E]),
+      fused,
+    };
   }
   return {
     gate: b.matrix(n(`ffn_gate${suffix}.weight`), [E, nFF]),
@@ -186,9 +265,28 @@ export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; 
   };
   visit(w.output);
   for (const L of w.layers) {
-    for (const m of [L.attn?.wq, L.attn?.wk, L.attn?.wv, L.attn?.wqkv, L.attn?.wo, L.ffn?.gate, L.ffn?.up, L.ffn?.down]) visit(m);
-    for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wkB, L.mla?.wvB, L.mla?.wo]) visit(m);
-    for (const m of [L.moe?.gateInp, L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.moe?.sharedGate]) visit(m);
+    for (const m of [
+      L.deltaNet?.wqkv,
+      L.deltaNet?.wz,
+      L.deltaNet?.beta,
+      L.deltaNet?.alpha,
+      L.deltaNet?.out,
+      L.conv?.inProj,
+      L.conv?.outProj,
+      L.attn?.wq,
+      L.attn?.wk,
+      L.attn?.wv,
+      L.attn?.wqkv,
+      L.attn?.wo,
+      L.ffn?.gate,
+      L.ffn?.up,
+      L.ffn?.down,
+    ])
+      visit(m);
+    for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wkB, L.mla?.wvB, L.mla?.wo])
+      visit(m);
+    for (const m of [L.moe?.gateInp, L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.moe?.sharedGate])
+      visit(m);
     for (const m of [L.moe?.shared?.gate, L.moe?.shared?.up, L.moe?.shared?.down]) visit(m);
   }
   return { moved, bytes };

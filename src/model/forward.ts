@@ -38,13 +38,17 @@ import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
-import type { AttnWeights, ModelWeights } from "./bind.js";
+import type { AttnWeights, DeltaNetWeights, ModelWeights, ShortConvWeights } from "./bind.js";
+import type { RecurrentShape } from "../kv/recurrent.js";
 import { swiglu, type FfnWeights } from "./blocks/ffn.js";
 import { getRow } from "./blocks/linear.js";
 import { portableOps, type BlockOps } from "./blocks/ops.js";
 import { mlaCacheWidth, mlaCore, mlaOut, mlaQKV } from "./blocks/mla.js";
 import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
+import { softcap } from "./blocks/attention.js";
+import { shortConvStep } from "./blocks/short-conv.js";
+import { deltaNetStep } from "./blocks/delta-net.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
 
@@ -123,10 +127,13 @@ class Scratch {
 
 export class Transformer {
   readonly rope: Rope;
+  /** RoPE of the sliding-window layers when their base differs (gemma); else undefined. */
+  readonly ropeSwa: Rope | undefined;
   /** Set to collect per-op times (bench --profile). */
   profiler: OpProfiler | undefined;
   readonly ext: ForwardExtensions = {};
   private readonly angleMemo: RopeAngles[] = [];
+  private readonly angleMemoSwa: RopeAngles[] = [];
   private readonly scratch: Scratch;
   /** Norm weights copied into the KernelSet's memory once (kernels read them in place). */
   private readonly kw = new Map<Float32Array, Float32Array>();
@@ -140,6 +147,7 @@ export class Transformer {
     readonly ops: BlockOps = portableOps,
   ) {
     this.rope = new Rope(config.rope, weights.ropeFreqs);
+    this.ropeSwa = config.ropeSwa ? new Rope(config.ropeSwa, weights.ropeFreqs) : undefined;
     this.scratch = new Scratch(kernels);
   }
 
@@ -154,6 +162,7 @@ export class Transformer {
     const shape = c.mla
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
       : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
+    const recurrent = recurrentShape(c);
     const place = where ?? (this.kernels && !c.mla ? "kernel" : "js");
     if (place === "kernel") {
       if (!this.kernels)
@@ -166,18 +175,23 @@ export class Transformer {
         throw new InputError(`invalid KV cache capacity ${capacity}`);
       const blockSize = Math.min(capacity, 64);
       const pool = new BlockPool(
-        { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize) },
+        { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize), recurrent },
         this.kernels,
       );
       const cache = new PagedKVCache(pool, capacity);
       cache.reserve(capacity);
       return cache;
     }
-    return new DenseKVCache({ ...shape, dtype });
+    return new DenseKVCache({ ...shape, dtype, recurrent });
   }
 
-  /** RoPE angles of a position (memoized: decode allocates none). */
-  anglesAt(pos: number): RopeAngles {
+  /** RoPE angles of a position (memoized: decode allocates none); `swa`: of the local layers' RoPE. */
+  anglesAt(pos: number, swa = false): RopeAngles {
+    if (swa && this.ropeSwa) {
+      let a = this.angleMemoSwa[pos];
+      if (!a) a = this.angleMemoSwa[pos] = this.ropeSwa.angles(pos);
+      return a;
+    }
     let a = this.angleMemo[pos];
     if (!a) a = this.angleMemo[pos] = this.rope.angles(pos);
     return a;
@@ -208,9 +222,33 @@ export class Transformer {
   }
 }
 
-/** Sliding window of layer l (0 = unlimited). Per-layer windows (architectures issue) go here. */
-export function layerWindow(c: ModelConfig, _layer: number): number {
+/** Sliding window of layer l (0 = unlimited): the model's window on its local layers. */
+export function layerWindow(c: ModelConfig, layer: number): number {
+  if (c.swaLayers && !c.swaLayers[layer]) return 0;
   return c.slidingWindow;
+}
+
+/** What each layer is (attention with its window, or recurrent), for `inspect` and the cache. */
+export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number }[] {
+  return Array.from({ length: c.nLayers }, (_, l) =>
+    c.recurrentLayers?.[l]
+      ? { kind: "recurrent" as const, window: 0 }
+      : { kind: "attention" as const, window: layerWindow(c, l) },
+  );
+}
+
+/** The per-sequence recurrent state a cache of this model keeps (short conv: width - 1 rows of nEmbd). */
+export function recurrentShape(c: ModelConfig): RecurrentShape | undefined {
+  if (!c.recurrentLayers?.some((r) => r)) return undefined;
+  const d = c.deltaNet;
+  if (d)
+    return {
+      layers: c.recurrentLayers,
+      convRows: d.convWidth - 1,
+      channels: 2 * d.nKHeads * d.headK + d.nVHeads * d.headV,
+      ssmSize: d.nVHeads * d.headV * d.headK,
+    };
+  return { layers: c.recurrentLayers, convRows: c.shortConvWidth - 1, channels: c.nEmbd };
 }
 
 /** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
@@ -254,10 +292,13 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   // ---- embeddings, angles ----
   const x = model.buf("x", n * E);
   const angles: RopeAngles[] = [];
+  // Local layers' angles when their RoPE differs (gemma3: another base); else the same array.
+  const anglesSwa: RopeAngles[] = model.ropeSwa ? [] : angles;
   segs.forEach((s, si) => {
     for (let t = 0; t < s.tokens.length; t++) {
       const row = (starts[si] + t) * E;
       angles.push(model.anglesAt(pos0[si] + t));
+      if (model.ropeSwa) anglesSwa.push(model.anglesAt(pos0[si] + t, true));
       if (s.embeddings) {
         x.set(s.embeddings.subarray(t * E, (t + 1) * E), row);
         continue;
@@ -266,6 +307,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       if (!Number.isInteger(id) || id < 0 || id >= c.nVocab)
         throw new InputError(`token id ${id} outside the vocabulary 0..${c.nVocab - 1}`);
       getRow(model.weights.tokenEmbd, id, x, row);
+      // gemma: token embeddings (not given input rows) scaled by sqrtf(nEmbd), as ggml_scale does.
+      if (c.embedScale !== 1) for (let i = row; i < row + E; i++) x[i] = Math.fround(x[i] * c.embedScale);
     }
   });
   if (P) tp = P.lap("embed", tp);
@@ -279,7 +322,11 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     const L = model.weights.layers[l];
     norm(model, xs, L.attnNorm, h, rows);
     if (P) tp = P.lap("norm", tp);
-    if (L.mla) {
+    if (L.deltaNet) {
+      tp = deltaNetBlock(model, L.deltaNet, l, h, n, segs, starts, y, tp);
+    } else if (L.conv) {
+      tp = shortConvBlock(model, L.conv, l, h, n, segs, starts, y, tp);
+    } else if (L.mla) {
       const R = c.mla!.kvLoraRank;
       const kw = R + c.mla!.ropeDim;
       const H = c.nHead;
@@ -302,7 +349,21 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       mlaOut(model.ops, c, L.mla, lat, n, y);
       if (P) tp = P.lap("attention.mla", tp);
     } else {
-      tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp);
+      const local = c.swaLayers?.[l] ?? false;
+      tp = attentionBlock(
+        model,
+        L.attn!,
+        l,
+        h,
+        n,
+        local ? anglesSwa : angles,
+        local,
+        segs,
+        starts,
+        pos0,
+        y,
+        tp,
+      );
     }
     if (l === c.nLayers - 1 && outRows.length < rows) {
       // llama.cpp's get_rows on inp_out_ids: the last layer's FFN runs on the output rows only.
@@ -318,6 +379,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       y = yo;
       if (rows === 0) break;
     }
+    if (L.attnPostNorm) norm(model, y, L.attnPostNorm, y, rows);
     add(model, xs, y, rows * E);
     norm(model, xs, L.ffnNorm, h, rows);
     if (P) tp = P.lap("norm", tp);
@@ -327,6 +389,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     } else {
       tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
     }
+    if (L.ffnPostNorm) norm(model, y, L.ffnPostNorm, y, rows);
     add(model, xs, y, rows * E);
     if (P) tp = P.lap("add", tp);
   }
@@ -341,6 +404,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     if (P) tp = P.lap("norm", tp);
     const logits = new Float32Array(m * c.nVocab);
     model.ops.matmul(model.weights.output, sel, m, logits);
+    if (c.finalSoftcap > 0)
+      for (let i = 0; i < logits.length; i++) logits[i] = softcap(logits[i], c.finalSoftcap);
     if (P) tp = P.lap("matmul.output", tp);
     let r = 0;
     for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
@@ -398,6 +463,7 @@ function attentionBlock(
   x: Float32Array,
   n: number,
   angles: RopeAngles[],
+  local: boolean,
   segs: Segment[],
   starts: number[],
   pos0: number[],
@@ -426,7 +492,18 @@ function attentionBlock(
       v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
     }
   } else {
-    model.ops.matmul(w.wq!, x, n, q);
+    if (c.spec.gatedAttention) {
+      // [q_h; gate_h] per head (qwen35): split into q and the output gate.
+      const qg = model.buf("qg", n * 2 * qDim);
+      const gate = model.buf("qgate", n * qDim);
+      model.ops.matmul(w.wq!, x, n, qg);
+      for (let t = 0; t < n; t++)
+        for (let hh = 0; hh < c.nHead; hh++) {
+          const src = t * 2 * qDim + hh * 2 * hdK;
+          q.set(qg.subarray(src, src + hdK), t * qDim + hh * hdK);
+          gate.set(qg.subarray(src + hdK, src + 2 * hdK), t * qDim + hh * hdK);
+        }
+    } else model.ops.matmul(w.wq!, x, n, q);
     model.ops.matmul(w.wk!, x, n, k);
     model.ops.matmul(w.wv!, x, n, v);
   }
@@ -448,9 +525,10 @@ function attentionBlock(
         for (let hh = 0; hh < c.nHeadKV; hh++)
           rmsNorm(k, t * kDim + hh * hdK, hdK, w.kNorm, c.rmsEps, k, t * kDim + hh * hdK);
     }
-    model.rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
+    const rope = local && model.ropeSwa ? model.ropeSwa : model.rope;
+    rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
     if (c.spec.scaleQ) for (let i = t * qDim; i < (t + 1) * qDim; i++) q[i] = Math.fround(q[i] * c.attnScale);
-    model.rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
+    rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
   }
   if (P) tp = P.lap("rope+qk", tp);
 
@@ -469,7 +547,8 @@ function attentionBlock(
     if (P) tp = P.lap("kv.write", tp);
     const qs = q.subarray(a * qDim, (a + nt) * qDim);
     const os = o.subarray(a * oDim, (a + nt) * oDim);
-    const view = ks && hdK === c.headDimV ? cache.kernelView?.(layer) : undefined;
+    // The kernel has no soft-capping: soft-capped attention (gemma2) runs in model.ops.
+    const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
     } else {
@@ -481,6 +560,7 @@ function attentionBlock(
           headDimV: c.headDimV,
           scale,
           slidingWindow: window,
+          softcap: c.attnSoftcap,
         },
         cache,
         layer,
@@ -492,8 +572,123 @@ function attentionBlock(
     }
     if (P) tp = P.lap("attention", tp);
   }
+  if (c.spec.gatedAttention) {
+    // out *= sigmoid(gate), then wo (gate: [n][nHead * headDim], headDimV = headDimK here).
+    const gate = model.buf("qgate", n * qDim);
+    for (let i = 0; i < n * oDim; i++)
+      o[i] = Math.fround(o[i] * Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-gate[i])))));
+  }
   model.ops.matmul(w.wo, o, n, out);
   if (P) tp = P.lap("matmul.wo", tp);
+  return tp;
+}
+
+/**
+ * Gated DeltaNet layer (qwen35) over all rows: qkv, z, alpha, beta products (one each), the
+ * per-token gates, then per segment blocks/delta-net.ts on that sequence's state, then ssm_out.
+ */
+function deltaNetBlock(
+  model: Transformer,
+  w: DeltaNetWeights,
+  layer: number,
+  x: Float32Array,
+  n: number,
+  segs: Segment[],
+  starts: number[],
+  out: Float32Array,
+  tp: number,
+): number {
+  const f = Math.fround;
+  const c = model.config;
+  const d = c.deltaNet!;
+  const P = model.profiler;
+  const ch = 2 * d.nKHeads * d.headK + d.nVHeads * d.headV;
+  const vDim = d.nVHeads * d.headV;
+  const H = d.nVHeads;
+  const qkv = model.buf("dn_qkv", n * ch);
+  const z = model.buf("dn_z", n * vDim);
+  const g = model.buf("dn_g", n * H);
+  const beta = model.buf("dn_beta", n * H);
+  model.ops.matmul(w.wqkv, x, n, qkv);
+  model.ops.matmul(w.wz, x, n, z);
+  model.ops.matmul(w.alpha, x, n, g);
+  model.ops.matmul(w.beta, x, n, beta);
+  if (P) tp = P.lap("matmul.deltanet_in", tp);
+  for (let r = 0; r < n; r++)
+    for (let hh = 0; hh < H; hh++) {
+      const i = r * H + hh;
+      // g = softplus(alpha + dt_bias) * a (ggml: x > 20 ? x : logf(1 + expf(x))); beta = sigmoid.
+      const ab = f(g[i] + w.dtBias[hh]);
+      const sp = ab > 20 ? ab : f(Math.log(f(1 + f(Math.exp(ab)))));
+      g[i] = f(sp * w.a[hh]);
+      beta[i] = f(1 / f(1 + f(Math.exp(-beta[i]))));
+    }
+  const yv = model.buf("dn_y", n * vDim);
+  for (let si = 0; si < segs.length; si++) {
+    const st = segs[si].cache.state?.(layer);
+    if (!st)
+      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
+        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
+      });
+    const a = starts[si];
+    deltaNetStep(
+      d,
+      st,
+      w.conv,
+      w.norm,
+      c.rmsEps,
+      qkv,
+      a * ch,
+      z,
+      a * vDim,
+      g,
+      beta,
+      a * H,
+      segs[si].tokens.length,
+      yv,
+      a * vDim,
+    );
+  }
+  if (P) tp = P.lap("deltanet", tp);
+  model.ops.matmul(w.out, yv, n, out);
+  if (P) tp = P.lap("matmul.deltanet_out", tp);
+  return tp;
+}
+
+/**
+ * Gated short convolution (lfm2) over all rows: [b; c; x] = in_proj h (one product), then per
+ * segment blocks/short-conv.ts on that sequence's conv state, then out_proj.
+ */
+function shortConvBlock(
+  model: Transformer,
+  w: ShortConvWeights,
+  layer: number,
+  x: Float32Array,
+  n: number,
+  segs: Segment[],
+  starts: number[],
+  out: Float32Array,
+  tp: number,
+): number {
+  const c = model.config;
+  const P = model.profiler;
+  const E = c.nEmbd;
+  const bcx = model.buf("bcx", n * 3 * E);
+  model.ops.matmul(w.inProj, x, n, bcx);
+  if (P) tp = P.lap("matmul.conv_in", tp);
+  const y = model.buf("convy", n * E);
+  for (let si = 0; si < segs.length; si++) {
+    const st = segs[si].cache.state?.(layer);
+    if (!st)
+      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
+        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
+      });
+    const a = starts[si];
+    shortConvStep(st, w.kernel, c.shortConvWidth, E, bcx, a * 3 * E, segs[si].tokens.length, y, a * E);
+  }
+  if (P) tp = P.lap("shortconv", tp);
+  model.ops.matmul(w.outProj, y, n, out);
+  if (P) tp = P.lap("matmul.conv_out", tp);
   return tp;
 }
 
@@ -508,8 +703,9 @@ function ffnBlock(
 ): number {
   const P = model.profiler;
   const ks = model.kernels;
+  const act = model.config.spec.ffnAct;
   if (!ks) {
-    swiglu(model.ops, w, x, rows, out);
+    swiglu(model.ops, w, x, rows, out, false, act);
     if (P) tp = P.lap("matmul.ffn", tp);
     return tp;
   }
@@ -520,18 +716,22 @@ function ffnBlock(
     mm(model, w.up, x, rows, gu);
     if (P) tp = P.lap("matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
-      ks.siluMul(
-        gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
-        gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF),
-        hh.subarray(t * nFF, (t + 1) * nFF),
-        nFF,
-      );
+      if (act === "gelu") model.ops.geluMul(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, hh, t * nFF, nFF);
+      else
+        ks.siluMul(
+          gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
+          gu.subarray(t * 2 * nFF + nFF, (t + 1) * 2 * nFF),
+          hh.subarray(t * nFF, (t + 1) * nFF),
+          nFF,
+        );
   } else {
     const g = model.buf("ffg", rows * nFF);
     mm(model, w.gate!, x, rows, g);
     mm(model, w.up, x, rows, hh);
     if (P) tp = P.lap("matmul.gate_up", tp);
-    ks.siluMul(g, hh, hh, rows * nFF);
+    // GeGLU has no kernel yet: the TS operator on the same scratch rows.
+    if (act === "gelu") model.ops.geluMul(g, 0, hh, 0, hh, 0, rows * nFF);
+    else ks.siluMul(g, hh, hh, rows * nFF);
   }
   if (P) tp = P.lap("act", tp);
   mm(model, w.down, hh, rows, out);

@@ -141,6 +141,16 @@ export class WeightBinder {
     return out;
   }
 
+  /** A small tensor of any rank (ggml dims `want`) as floats, e.g. a conv kernel [width, channels]. */
+  floats(name: string, want: number[]): Float32Array {
+    const t = this.info(name);
+    this.checkDims(t, want);
+    const n = want.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(n);
+    dequantizeRowAny(t.type, this.file.readTensorSync(t), 0, out, 0, n, name);
+    return out;
+  }
+
   optVector(name: string, n: number): Float32Array | undefined {
     return this.has(name) ? this.vector(name, n) : undefined;
   }

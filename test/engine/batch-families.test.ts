@@ -1,6 +1,6 @@
 // forwardBatch runs every weight product once over all sequences' tokens and only the cache write
 // and attention per sequence. For each attention flavour (llama GQA, qwen2 biases, qwen3 q/k norm
-// with 1 KV head, deepseek2 MLA with plain q and with q LoRA, both with MoE FFNs), a batch of three sequences at
+// with 1 KV head, gemma2/3 windows and soft-capping, lfm2's per-sequence conv state, deepseek2 MLA with plain q and with q LoRA, both with MoE FFNs), a batch of three sequences at
 // different positions, mixing prefill and decode, must give each sequence's own
 // Transformer.forward logits (to float rounding: the kernels may order sums by batch size).
 import { test, after } from "node:test";
@@ -21,6 +21,35 @@ const small = {
 };
 const CASES: [string, TestModelSpec][] = [
   ["llama GQA", { arch: "llama", ...small }],
+  [
+    "gemma3 local/global windows",
+    {
+      arch: "gemma3",
+      ...small,
+      nLayer: 3,
+      headDim: 32,
+      tiedEmbeddings: true,
+      swa: { window: 4, pattern: 3 },
+    },
+  ],
+  [
+    "gemma2 soft-capped attention",
+    { arch: "gemma2", ...small, tiedEmbeddings: true, swa: { window: 4 }, softcap: { attn: 2, final: 6 } },
+  ],
+  [
+    "qwen35 DeltaNet (conv + delta-rule state) + gated attention",
+    {
+      arch: "qwen35",
+      ...small,
+      nLayer: 4,
+      headDim: 16,
+      deltaNet: { convWidth: 4, nKHeads: 2, nVHeads: 4, headK: 16, headV: 16, interval: 4, ropeDim: 8 },
+    },
+  ],
+  [
+    "lfm2 short conv (per-sequence state) + attention",
+    { arch: "lfm2", ...small, nLayer: 3, shortConv: { width: 3, attentionLayers: [1] } },
+  ],
   ["qwen2 biases", { arch: "qwen2", ...small }],
   ["qwen3 q/k norm, 1 KV head", { arch: "qwen3", ...small, headDim: 32, nHeadKv: 1 }],
   [

@@ -43,6 +43,16 @@ export interface MoeConfig {
   nGroupsUsed: number;
 }
 
+/** Gated DeltaNet shapes (qwen35 `ssm.*` keys). */
+export interface DeltaNetConfig {
+  /** Conv kernel width (`ssm.conv_kernel`). */
+  convWidth: number;
+  nKHeads: number;
+  nVHeads: number;
+  headK: number;
+  headV: number;
+}
+
 export interface MlaConfig {
   qLoraRank: number;
   kvLoraRank: number;
@@ -69,8 +79,22 @@ export interface ModelConfig {
   rope: RopeConfig;
   /** Softmax scale for q.k (default 1/sqrt(headDimK)). */
   attnScale: number;
-  /** 0 = full attention. */
+  /** 0 = full attention. Applies to the layers `swaLayers` marks (every layer when it is absent). */
   slidingWindow: number;
+  /** Per layer: local (sliding-window) or global; undefined = `slidingWindow` on every layer. */
+  swaLayers: boolean[] | undefined;
+  /** RoPE of the local layers when it differs from `rope` (gemma: another base). */
+  ropeSwa: RopeConfig | undefined;
+  /** cap * tanh(x / cap) on attention scores before the softmax and on the logits; 0 = off. */
+  attnSoftcap: number;
+  finalSoftcap: number;
+  /** Token embeddings are multiplied by this (gemma: sqrtf(nEmbd)); 1 = unscaled. */
+  embedScale: number;
+  /** Per layer: a recurrent (short-convolution) layer; undefined = every layer is attention. */
+  recurrentLayers: boolean[] | undefined;
+  /** Short-convolution kernel width (`shortconv.l_cache`); 0 without such layers. */
+  shortConvWidth: number;
+  deltaNet: DeltaNetConfig | undefined;
   moe: MoeConfig | undefined;
   mla: MlaConfig | undefined;
 }
@@ -81,16 +105,22 @@ function req(md: Metadata, key: string): number {
   return v;
 }
 
-/** Per-layer arrays (e.g. head_count_kv in some files): all layers must agree here. */
-function uniform(md: Metadata, key: string): number | undefined {
+/**
+ * Per-layer arrays (e.g. head_count_kv in some files): all layers must agree here. `skipZero`:
+ * entries of 0 (recurrent layers of a hybrid) are left out.
+ */
+function uniform(md: Metadata, key: string, skipZero = false): number | undefined {
   const v = md.get(key);
   if (v === undefined) return undefined;
   if (typeof v === "number" || typeof v === "bigint") return optNumber(md, key);
-  const arr = optArray(md, key) as ArrayLike<number>;
-  const first = Number(arr[0]);
+  const arr = Array.from(optArray(md, key) as ArrayLike<number>, Number).filter((x) => !skipZero || x !== 0);
+  if (arr.length === 0) return undefined;
+  const first = arr[0];
   for (let i = 1; i < arr.length; i++) {
-    if (Number(arr[i]) !== first) {
-      throw new ModelError(`per-layer '${key}' values differ; per-layer shapes are not supported`, { field: key });
+    if (arr[i] !== first) {
+      throw new ModelError(`per-layer '${key}' values differ; per-layer shapes are not supported`, {
+        field: key,
+      });
     }
   }
   return first;
@@ -102,10 +132,18 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
   const nEmbd = req(md, k("embedding_length"));
   const nLayers = req(md, k("block_count"));
   const nHead = uniform(md, k("attention.head_count")) ?? 0;
-  if (nHead <= 0) throw new ModelError(`'${k("attention.head_count")}' must be > 0`, { field: k("attention.head_count") });
-  const nHeadKV = uniform(md, k("attention.head_count_kv")) ?? nHead;
+  if (nHead <= 0)
+    throw new ModelError(`'${k("attention.head_count")}' must be > 0`, { field: k("attention.head_count") });
+  const recurrentLayers = spec.shortConv
+    ? convLayers(md, k("attention.head_count_kv"), nLayers)
+    : spec.deltaNet
+      ? linearLayers(md, k, nLayers)
+      : undefined;
+  const nHeadKV = uniform(md, k("attention.head_count_kv"), spec.shortConv) ?? nHead;
   if (nHeadKV <= 0 || nHead % nHeadKV !== 0) {
-    throw new ModelError(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKV}`, { field: k("attention.head_count_kv") });
+    throw new ModelError(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKV}`, {
+      field: k("attention.head_count_kv"),
+    });
   }
   const headDimK = optNumber(md, k("attention.key_length")) ?? nEmbd / nHead;
   const headDimV = optNumber(md, k("attention.value_length")) ?? nEmbd / nHead;
@@ -121,7 +159,14 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
 
   // llama.cpp applies its attention scale to the full q.k (MLA: nope + rope dims).
   // In float as llama.cpp computes it: 1.0f / sqrtf(float(n)).
-  const attnScale = optNumber(md, k("attention.scale")) ?? Math.fround(1 / Math.fround(Math.sqrt(mla ? mla.nopeDim + mla.ropeDim : headDimK)));
+  const scaleDim =
+    spec.qScaleEmbdPerHeadAtLayers === nLayers
+      ? Math.floor(nEmbd / nHead)
+      : mla
+        ? mla.nopeDim + mla.ropeDim
+        : headDimK;
+  const attnScale = optNumber(md, k("attention.scale")) ?? Math.fround(1 / Math.fround(Math.sqrt(scaleDim)));
+  const swa = resolveSwa(md, spec, k, nLayers, rope);
   return {
     arch: a,
     spec,
@@ -137,9 +182,94 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     rmsEps: optNumber(md, k("attention.layer_norm_rms_epsilon")) ?? 1e-5,
     rope,
     attnScale: mla ? Math.fround(attnScale * mlaMscale(rope)) : attnScale,
-    slidingWindow: optNumber(md, k("attention.sliding_window")) ?? 0,
+    ...swa,
+    attnSoftcap: optNumber(md, k("attn_logit_softcapping")) ?? spec.attnSoftcapDefault,
+    finalSoftcap: optNumber(md, k("final_logit_softcapping")) ?? spec.finalSoftcapDefault,
+    embedScale: spec.embedScale ? Math.fround(Math.sqrt(nEmbd)) : 1,
+    recurrentLayers,
+    shortConvWidth: spec.shortConv ? req(md, k("shortconv.l_cache")) : 0,
+    deltaNet: spec.deltaNet ? resolveDeltaNet(md, k) : undefined,
     moe: resolveMoe(md, spec, k, nFF),
     mla,
+  };
+}
+
+/** qwen35: `attention.recurrent_layers` (bools), else every layer but each interval-th (default 4). */
+function linearLayers(md: Metadata, k: (s: string) => string, nLayers: number): boolean[] {
+  const key = k("attention.recurrent_layers");
+  if (md.has(key)) {
+    const arr = optArray(md, key) as ArrayLike<unknown>;
+    if (arr.length < nLayers)
+      throw new ModelError(`'${key}' has ${arr.length} entries for ${nLayers} layers`, { field: key });
+    return Array.from({ length: nLayers }, (_, i) => Boolean(arr[i]));
+  }
+  const n = optNumber(md, k("full_attention_interval")) ?? 4;
+  return Array.from({ length: nLayers }, (_, i) => (i + 1) % n !== 0);
+}
+
+function resolveDeltaNet(md: Metadata, k: (s: string) => string): DeltaNetConfig {
+  const nVHeads = req(md, k("ssm.time_step_rank"));
+  const headV = req(md, k("ssm.inner_size")) / nVHeads;
+  const headK = req(md, k("ssm.state_size"));
+  const nKHeads = req(md, k("ssm.group_count"));
+  if (!Number.isInteger(headV) || nVHeads % nKHeads !== 0)
+    throw new ModelError(
+      `ssm shapes: inner_size / time_step_rank = ${headV}, ${nVHeads} value heads over ${nKHeads} key heads`,
+      { field: k("ssm.inner_size") },
+    );
+  return { convWidth: req(md, k("ssm.conv_kernel")), nKHeads, nVHeads, headK, headV };
+}
+
+/** Hybrid layers: an entry of 0 in the per-layer `head_count_kv` array marks a recurrent layer. */
+function convLayers(md: Metadata, key: string, nLayers: number): boolean[] {
+  const v = md.get(key);
+  if (v === undefined || typeof v === "number" || typeof v === "bigint")
+    return new Array<boolean>(nLayers).fill(false);
+  const arr = optArray(md, key) as ArrayLike<number>;
+  if (arr.length !== nLayers)
+    throw new ModelError(`'${key}' has ${arr.length} entries for ${nLayers} layers`, { field: key });
+  return Array.from(arr, (x) => Number(x) === 0);
+}
+
+/**
+ * Sliding-window layers. Without a spec pattern: the window (if any) on every layer. With one
+ * (gemma): `attention.sliding_window_pattern` as a per-layer bool array, or as a number n (else
+ * the spec's), marks layer l local when l % n < n - 1 (n = 0: every layer); local layers may use
+ * another RoPE base (`rope.freq_base_swa`, else the spec's default).
+ */
+function resolveSwa(
+  md: Metadata,
+  spec: ArchSpec,
+  k: (s: string) => string,
+  nLayers: number,
+  rope: RopeConfig,
+): Pick<ModelConfig, "slidingWindow" | "swaLayers" | "ropeSwa"> {
+  const window = optNumber(md, k("attention.sliding_window")) ?? spec.swaPattern?.defaultWindow ?? 0;
+  if (!spec.swaPattern || window <= 0)
+    return { slidingWindow: spec.swaPattern ? 0 : window, swaLayers: undefined, ropeSwa: undefined };
+  const key = k("attention.sliding_window_pattern");
+  const v = md.get(key);
+  let swaLayers: boolean[];
+  if (v !== undefined && typeof v !== "number" && typeof v !== "bigint") {
+    const arr = optArray(md, key) as ArrayLike<unknown>;
+    if (arr.length !== nLayers)
+      throw new ModelError(`'${key}' has ${arr.length} entries for ${nLayers} layers`, { field: key });
+    swaLayers = Array.from(arr, (x) => Boolean(x));
+  } else {
+    const n = optNumber(md, key) ?? spec.swaPattern.n;
+    swaLayers = Array.from({ length: nLayers }, (_, l) => n === 0 || l % n < n - 1);
+  }
+  const baseSwa =
+    optNumber(md, k("rope.freq_base_swa")) ??
+    (spec.ropeBaseSwaDefault === "global" ? rope.base : spec.ropeBaseSwaDefault);
+  // llama.cpp: local layers inherit the global frequency scale only where the family says they
+  // share the global RoPE (gemma2); otherwise they are unscaled (gemma3's linear scaling is global-only).
+  const scaleSwa = spec.ropeBaseSwaDefault === "global" ? rope.freqScale : 1;
+  const same = baseSwa === rope.base && scaleSwa === rope.freqScale;
+  return {
+    slidingWindow: window,
+    swaLayers,
+    ropeSwa: same ? undefined : { ...rope, base: baseSwa, freqScale: scaleSwa },
   };
 }
 
@@ -156,7 +286,9 @@ function resolveRope(md: Metadata, spec: ArchSpec, k: (s: string) => string, dim
   let freqScale = factor === 0 ? 1 : 1 / factor;
   if (scalingType === "none") freqScale = 1;
   if (scalingType !== "none" && scalingType !== "linear" && scalingType !== "yarn") {
-    throw new ModelError(`rope scaling type '${scalingType}' is not supported`, { field: k("rope.scaling.type") });
+    throw new ModelError(`rope scaling type '${scalingType}' is not supported`, {
+      field: k("rope.scaling.type"),
+    });
   }
   const f = Math.fround;
   const extFactor = optNumber(md, k("rope.scaling.yarn_ext_factor")) ?? (scalingType === "yarn" ? 1 : 0);
@@ -186,7 +318,8 @@ function resolveRope(md: Metadata, spec: ArchSpec, k: (s: string) => string, dim
     attnFactor,
     betaFast: optNumber(md, k("rope.scaling.yarn_beta_fast")) ?? 32,
     betaSlow: optNumber(md, k("rope.scaling.yarn_beta_slow")) ?? 1,
-    origCtx: optNumber(md, k("rope.scaling.original_context_length")) ?? optNumber(md, k("context_length")) ?? 2048,
+    origCtx:
+      optNumber(md, k("rope.scaling.original_context_length")) ?? optNumber(md, k("context_length")) ?? 2048,
     yarnLogMul: yarnLogMul(md, spec, k),
   };
 }
@@ -204,12 +337,19 @@ function mlaMscale(rope: RopeConfig): number {
   return f(m * m);
 }
 
-function resolveMoe(md: Metadata, spec: ArchSpec, k: (s: string) => string, nFF: number): MoeConfig | undefined {
+function resolveMoe(
+  md: Metadata,
+  spec: ArchSpec,
+  k: (s: string) => string,
+  nFF: number,
+): MoeConfig | undefined {
   const nExperts = optNumber(md, k("expert_count")) ?? 0;
   if (nExperts === 0) return undefined;
   const nUsed = optNumber(md, k("expert_used_count")) ?? 0;
   if (nUsed <= 0 || nUsed > nExperts) {
-    throw new ModelError(`expert_used_count ${nUsed} must be in 1..${nExperts}`, { field: k("expert_used_count") });
+    throw new ModelError(`expert_used_count ${nUsed} must be in 1..${nExperts}`, {
+      field: k("expert_used_count"),
+    });
   }
   const gf = optNumber(md, k("expert_gating_func"));
   const nShared = optNumber(md, k("expert_shared_count")) ?? 0;
@@ -241,7 +381,10 @@ function resolveMla(
   if (!spec.mla) return undefined;
   const kvLoraRank = req(md, k("attention.kv_lora_rank"));
   const r = ropeDim ?? 0;
-  if (r <= 0 || r >= headDimK) throw new ModelError(`MLA rope dim ${r} must be in 1..${headDimK - 1}`, { field: k("rope.dimension_count") });
+  if (r <= 0 || r >= headDimK)
+    throw new ModelError(`MLA rope dim ${r} must be in 1..${headDimK - 1}`, {
+      field: k("rope.dimension_count"),
+    });
   return {
     qLoraRank: optNumber(md, k("attention.q_lora_rank")) ?? 0,
     kvLoraRank,

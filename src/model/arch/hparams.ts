@@ -31,6 +31,18 @@ export interface HParams {
   kvLoraRank: number;
   qLoraRank: number;
   vocabSize: number | undefined;
+  /** Layers with K/V rows: all, less those whose per-layer head_count_kv is 0 (recurrent layers of a hybrid). */
+  kvLayers: number;
+}
+
+/** Layers whose entry in a per-layer `head_count_kv` array is non-zero (all layers for a scalar). */
+function countKVLayers(md: Metadata, key: string, nLayers: number): number {
+  const v = md.get(key);
+  if (!ArrayBuffer.isView(v) || v instanceof DataView) return nLayers;
+  const arr = v as unknown as ArrayLike<number | bigint>;
+  let n = 0;
+  for (let i = 0; i < arr.length; i++) if (Number(arr[i]) !== 0) n++;
+  return n;
 }
 
 function num(md: Metadata, key: string): number | undefined {
@@ -77,6 +89,7 @@ export function readHParams(md: Metadata): HParams {
     kvLoraRank,
     qLoraRank: k("attention.q_lora_rank") ?? 0,
     vocabSize: k("vocab_size") ?? (Array.isArray(tokens) ? tokens.length : undefined),
+    kvLayers: countKVLayers(md, `${arch}.attention.head_count_kv`, k("block_count") ?? 0),
   };
 }
 
@@ -90,5 +103,5 @@ export function kvElementsPerToken(h: HParams): number {
     const ropeDim = h.ropeDim ?? 0;
     return h.nLayers * (h.kvLoraRank + ropeDim);
   }
-  return h.nLayers * h.nHeadKV * (h.headDimK + h.headDimV);
+  return h.kvLayers * h.nHeadKV * (h.headDimK + h.headDimV);
 }

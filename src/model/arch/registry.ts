@@ -8,9 +8,24 @@ import { QWEN3 } from "./qwen3.js";
 import { QWEN2MOE, QWEN3MOE } from "./qwen2moe.js";
 import { DEEPSEEK2 } from "./deepseek2.js";
 import { PHI3 } from "./phi3.js";
+import { GEMMA2, GEMMA3 } from "./gemma.js";
+import { LFM2 } from "./lfm2.js";
+import { QWEN35 } from "./qwen35.js";
 import type { ArchSpec } from "./spec.js";
 
-const SPECS: readonly ArchSpec[] = [LLAMA, QWEN2, QWEN3, QWEN2MOE, QWEN3MOE, DEEPSEEK2, PHI3];
+const SPECS: readonly ArchSpec[] = [
+  LLAMA,
+  QWEN2,
+  QWEN3,
+  QWEN2MOE,
+  QWEN3MOE,
+  DEEPSEEK2,
+  PHI3,
+  GEMMA2,
+  GEMMA3,
+  LFM2,
+  QWEN35,
+];
 
 export function supportedArchitectures(): string[] {
   return SPECS.map((s) => s.name);

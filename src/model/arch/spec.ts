@@ -13,6 +13,20 @@ export type FfnKind = "dense" | "moe";
 /** Expert gating function applied to router logits. */
 export type GatingFunc = "softmax" | "sigmoid";
 
+/** Gate activation of the dense FFN: SwiGLU (silu(gate) * up) or GeGLU with tanh GELU (gemma). */
+export type FfnAct = "silu" | "gelu";
+
+/**
+ * Which layers use the sliding window when the file has no per-layer array
+ * (`<arch>.attention.sliding_window_pattern` as bools): with pattern n (the key as a number, else
+ * `n`), layer l is local when l % n < n - 1 (the last of every n layers is global); n = 0: all local.
+ */
+export interface SwaPattern {
+  n: number;
+  /** Window when `attention.sliding_window` is absent (gemma2: 4096); 0 = no local layers then. */
+  defaultWindow: number;
+}
+
 export interface ArchSpec {
   /** `general.architecture` value. */
   name: string;
@@ -35,6 +49,45 @@ export interface ArchSpec {
   mla: boolean;
   /** q is multiplied by the attention scale after RoPE and q.k is not scaled again (phi3). */
   scaleQ: boolean;
+  /** Token embeddings multiplied by sqrt(nEmbd) (gemma). */
+  embedScale: boolean;
+  /** RMSNorms on the attention and FFN outputs before their residual adds (`post_attention_norm`, `post_ffw_norm`). */
+  postNorms: boolean;
+  ffnAct: FfnAct;
+  /**
+   * Interleaved local/global layers (gemma2/3): the window `attention.sliding_window` applies to
+   * the local layers only; absent: the window (if any) applies to every layer.
+   */
+  swaPattern: SwaPattern | undefined;
+  /** RoPE base of local layers when `rope.freq_base_swa` is absent: a number, or the global base. */
+  ropeBaseSwaDefault: number | "global";
+  /**
+   * Soft-capping cap * tanh(x / cap) of attention scores before the softmax (0 = off) and of the
+   * final logits, used when `attn_logit_softcapping` / `final_logit_softcapping` are absent.
+   */
+  attnSoftcapDefault: number;
+  finalSoftcapDefault: number;
+  /**
+   * The q scale is 1/sqrt(nEmbd / nHead) instead of 1/sqrt(head_dim) for models with this many
+   * layers (gemma 27B's query_pre_attn_scalar, which llama.cpp keys on the layer count; 0 = never).
+   */
+  qScaleEmbdPerHeadAtLayers: number;
+  /**
+   * Hybrid with short-convolution layers (lfm2): layers whose `attention.head_count_kv` entry is 0
+   * are gated depthwise causal convolutions (`shortconv.*`, width `shortconv.l_cache`).
+   */
+  shortConv: boolean;
+  /**
+   * Hybrid with Gated DeltaNet linear-attention layers (qwen35): `attention.recurrent_layers` or
+   * every layer but each `full_attention_interval`-th is recurrent (`ssm.*` shapes).
+   */
+  deltaNet: boolean;
+  /** Attention q projection yields [q; gate] per head; the output is multiplied by sigmoid(gate) (qwen35). */
+  gatedAttention: boolean;
+  /** Name of the FFN input norm's weight (qwen35 files: `post_attention_norm.weight`). */
+  ffnNorm: string;
+  /** Name of the final norm's weight (lfm2 files call it `token_embd_norm.weight`). */
+  outputNorm: string;
 }
 
 /** A spec with every flag off: families override what they need. */
@@ -48,6 +101,19 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   normTopKDefault: false,
   mla: false,
   scaleQ: false,
+  embedScale: false,
+  postNorms: false,
+  ffnAct: "silu",
+  swaPattern: undefined,
+  ropeBaseSwaDefault: "global",
+  attnSoftcapDefault: 0,
+  finalSoftcapDefault: 0,
+  qScaleEmbdPerHeadAtLayers: 0,
+  shortConv: false,
+  deltaNet: false,
+  gatedAttention: false,
+  ffnNorm: "ffn_norm.weight",
+  outputNorm: "output_norm.weight",
 };
 
 /** GGUF tensor names, exactly as they appear in files. */

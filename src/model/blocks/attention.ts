@@ -17,6 +17,13 @@ export interface AttnShape {
   scale: number;
   /** 0 = unlimited; else a query at p sees keys p - window + 1 .. p. */
   slidingWindow: number;
+  /** Optional: scores become cap * tanh(q.k / cap) before the scale and softmax (gemma2); 0/absent = off. */
+  softcap?: number;
+}
+
+/** cap * tanh(x / cap) as ggml runs it (scale by 1/cap, tanhf, scale by cap), in float. */
+export function softcap(x: number, cap: number): number {
+  return f(f(Math.tanh(f(x * f(1 / cap)))) * cap);
 }
 
 /**
@@ -46,7 +53,9 @@ export function attend(
       cache.roundInput(q, qo, s.headDimK);
       let max = -Infinity;
       for (let j = lo; j <= pos; j++) {
-        const v = f(f(cache.dotK(layer, j, kvh * s.headDimK, q, qo, s.headDimK)) * s.scale);
+        let d = f(cache.dotK(layer, j, kvh * s.headDimK, q, qo, s.headDimK));
+        if (s.softcap) d = softcap(d, s.softcap);
+        const v = f(d * s.scale);
         scores[j] = v;
         if (v > max) max = v;
       }

@@ -13,6 +13,7 @@ import type { KVCache } from "../../kv/cache.js";
 import type { Weight } from "../weights.js";
 import { attend, type AttnShape } from "./attention.js";
 import { matmul } from "./linear.js";
+import { geluTanh } from "./ffn.js";
 
 export interface BlockOps {
   readonly name: string;
@@ -31,6 +32,16 @@ export interface BlockOps {
   ): void;
   /** h[ho + i] = silu(g[go + i]) * u[uo + i] for i < n (h may alias u). */
   siluMul(
+    g: Float32Array,
+    go: number,
+    u: Float32Array,
+    uo: number,
+    h: Float32Array,
+    ho: number,
+    n: number,
+  ): void;
+  /** h[ho + i] = gelu_tanh(g[go + i]) * u[uo + i] for i < n (GeGLU; h may alias u). */
+  geluMul(
     g: Float32Array,
     go: number,
     u: Float32Array,
@@ -61,6 +72,9 @@ export const portableOps: BlockOps = {
       const x = g[go + i];
       h[ho + i] = f(f(x / f(1 + f(Math.exp(-x)))) * u[uo + i]);
     }
+  },
+  geluMul(g, go, u, uo, h, ho, n) {
+    for (let i = 0; i < n; i++) h[ho + i] = f(geluTanh(g[go + i]) * u[uo + i]);
   },
   attend,
 };

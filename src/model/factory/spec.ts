@@ -55,6 +55,42 @@ export interface MLASpec {
   vDim: number;
 }
 
+/** Interleaved sliding-window (local) and global layers (gemma2/3). */
+export interface SwaSpec {
+  /** `{arch}.attention.sliding_window`. */
+  window: number;
+  /** `{arch}.attention.sliding_window_pattern`: a number n or one bool per layer; absent: the family's default. */
+  pattern?: number | boolean[];
+  /** `{arch}.rope.freq_base_swa` (RoPE base of local layers); absent: the family's default. */
+  ropeFreqBaseSwa?: number;
+}
+
+/** lfm2 hybrid: which layers are attention (the rest are gated short convolutions) and the kernel width. */
+export interface ShortConvSpec {
+  /** `{arch}.shortconv.l_cache`: kernel width (state = width - 1 inputs). */
+  width: number;
+  attentionLayers: number[];
+}
+
+/** qwen35 Gated DeltaNet layers (`ssm.*` keys) and the attention interval. */
+export interface DeltaNetSpec {
+  convWidth: number;
+  nKHeads: number;
+  nVHeads: number;
+  headK: number;
+  headV: number;
+  /** `full_attention_interval`: every n-th layer is attention. */
+  interval: number;
+  /** Rotated dims per attention head (`rope.dimension_count`); default headDim. */
+  ropeDim?: number;
+}
+
+/** Soft-capping caps (gemma2/3): `{arch}.attn_logit_softcapping`, `{arch}.final_logit_softcapping`. */
+export interface SoftcapSpec {
+  attn?: number;
+  final?: number;
+}
+
 export interface TestModelSpec {
   /** `general.architecture`, and the key into FACTORY_ARCHS. */
   arch: string;
@@ -89,16 +125,27 @@ export interface TestModelSpec {
   normStd?: number;
   moe?: MoESpec;
   mla?: MLASpec;
+  swa?: SwaSpec;
+  softcap?: SoftcapSpec;
+  shortConv?: ShortConvSpec;
+  deltaNet?: DeltaNetSpec;
 }
 
 /** The spec with defaults filled in; what arch builders see. */
 export interface ResolvedSpec extends Required<
-  Omit<TestModelSpec, "name" | "metadata" | "moe" | "mla" | "types" | "vocab">
+  Omit<
+    TestModelSpec,
+    "name" | "metadata" | "moe" | "mla" | "swa" | "softcap" | "shortConv" | "deltaNet" | "types" | "vocab"
+  >
 > {
   name: string;
   metadata: Record<string, GGUFMetaValue | GGUFTypedValue>;
   moe?: MoESpec;
   mla?: MLASpec;
+  swa?: SwaSpec;
+  softcap?: SoftcapSpec;
+  shortConv?: ShortConvSpec;
+  deltaNet?: DeltaNetSpec;
   types: Required<Omit<TensorTypePolicy, "overrides">> & { overrides: Record<string, GGMLType> };
   vocab: VocabMetadata;
 }
@@ -125,6 +172,10 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
     metadata: spec.metadata ?? {},
     moe: spec.moe,
     mla: spec.mla,
+    swa: spec.swa,
+    softcap: spec.softcap,
+    shortConv: spec.shortConv,
+    deltaNet: spec.deltaNet,
     types: {
       weights,
       tokenEmbd: spec.types?.tokenEmbd ?? weights,

@@ -10,18 +10,41 @@ import { ModelError } from "../../../errors.js";
 import { GGUFValueType, typed } from "../../../gguf/value.js";
 import type { ResolvedSpec } from "../spec.js";
 import { moeFfnTensors } from "./llama.js";
-import { denseFfnTensors, embeddingTensors, llamaLikeHParams, outputTensors, type FactoryArch, type HParams, type TensorPlan } from "./plan.js";
+import {
+  denseFfnTensors,
+  embeddingTensors,
+  llamaLikeHParams,
+  outputTensors,
+  type FactoryArch,
+  type HParams,
+  type TensorPlan,
+} from "./plan.js";
 import { nFfExp, nFfShared, sharedExpertTensors } from "./qwen.js";
 
 const u32 = (v: number) => typed(GGUFValueType.UINT32, v);
 const f32 = (v: number) => typed(GGUFValueType.FLOAT32, v);
 
 function mlaOf(s: ResolvedSpec) {
-  if (!s.mla || !s.moe) throw new ModelError("deepseek2 test models need both `mla` and `moe` sections", { field: "mla" });
+  if (!s.mla || !s.moe)
+    throw new ModelError("deepseek2 test models need both `mla` and `moe` sections", { field: "mla" });
   return { mla: s.mla, moe: s.moe };
 }
 
 export const deepseek2: FactoryArch = {
+  // V2-Lite-like: plain q, latent 4 heads wide, rope on half a head; 8 experts top-2 + 1 shared.
+  shapeDefaults: (s) => {
+    const hd = s.headDim ?? s.nEmbd / s.nHead;
+    return {
+      mla: { qLoraRank: 0, kvLoraRank: 4 * hd, nopeDim: hd, ropeDim: hd / 2, vDim: hd },
+      moe: {
+        nExpert: 8,
+        nExpertUsed: 2,
+        nFfExp: Math.max(16, Math.floor(s.nFf / 4)),
+        nShared: 1,
+        leadingDense: 1,
+      },
+    };
+  },
   hparams(s: ResolvedSpec): HParams {
     const { mla, moe } = mlaOf(s);
     const a = s.arch;

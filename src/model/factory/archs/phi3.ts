@@ -2,7 +2,14 @@
  * phi3 test models in llama.cpp's layout: attn_qkv [nEmbd, (nHead + 2 nHeadKv) * headDim] (rows
  * q, then k, then v), attn_output, ffn_up [nEmbd, 2 * nFf] (rows gate, then up), ffn_down.
  */
-import { embeddingTensors, llamaLikeHParams, outputTensors, type FactoryArch, type HParams, type TensorPlan } from "./plan.js";
+import {
+  embeddingTensors,
+  llamaLikeHParams,
+  outputTensors,
+  type FactoryArch,
+  type HParams,
+  type TensorPlan,
+} from "./plan.js";
 import type { ResolvedSpec } from "../spec.js";
 
 export const phi3: FactoryArch = {

@@ -4,7 +4,7 @@
  * file only states what differs.
  */
 import { GGUFValueType, typed, type GGUFMetaValue, type GGUFTypedValue } from "../../../gguf/value.js";
-import type { ResolvedSpec } from "../spec.js";
+import type { ResolvedSpec, TestModelSpec } from "../spec.js";
 
 /**
  * How a tensor is filled and which type policy applies:
@@ -31,6 +31,11 @@ export interface FactoryArch {
   hparams(s: ResolvedSpec): HParams;
   /** All tensors in file order. */
   tensors(s: ResolvedSpec): TensorPlan[];
+  /**
+   * Family sections a shape-only spec (`edgellm testmodel --preset`) needs to build this family
+   * (experts, MLA ranks, windows); a spec's own sections win.
+   */
+  shapeDefaults?(s: TestModelSpec): Partial<TestModelSpec>;
 }
 
 const u32 = (v: number) => typed(GGUFValueType.UINT32, v);

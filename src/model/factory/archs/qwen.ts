@@ -6,7 +6,16 @@
 import { GGUFValueType, typed } from "../../../gguf/value.js";
 import type { ResolvedSpec } from "../spec.js";
 import { moeFfnTensors } from "./llama.js";
-import { attentionTensors, denseFfnTensors, embeddingTensors, llamaLikeHParams, outputTensors, type FactoryArch, type HParams, type TensorPlan } from "./plan.js";
+import {
+  attentionTensors,
+  denseFfnTensors,
+  embeddingTensors,
+  llamaLikeHParams,
+  outputTensors,
+  type FactoryArch,
+  type HParams,
+  type TensorPlan,
+} from "./plan.js";
 
 const u32 = (v: number) => typed(GGUFValueType.UINT32, v);
 
@@ -37,10 +46,23 @@ export function sharedExpertTensors(s: ResolvedSpec, il: number, ff: number, gat
 }
 
 export const nFfExp = (s: ResolvedSpec) => s.moe?.nFfExp ?? s.nFf;
-export const nFfShared = (s: ResolvedSpec) => s.moe?.nFfShared ?? nFfExp(s) * Math.max(1, s.moe?.nShared ?? 0);
+export const nFfShared = (s: ResolvedSpec) =>
+  s.moe?.nFfShared ?? nFfExp(s) * Math.max(1, s.moe?.nShared ?? 0);
 
 function qwen(f: QwenFlags): FactoryArch {
   return {
+    // Experts a quarter of the FFN wide (qwen2moe: plus one shared expert of the full width).
+    shapeDefaults: (s) =>
+      f.moe
+        ? {
+            moe: {
+              nExpert: 8,
+              nExpertUsed: 2,
+              nFfExp: Math.max(16, Math.floor(s.nFf / 4)),
+              ...(f.sharedExpert ? { nFfShared: s.nFf } : {}),
+            },
+          }
+        : {},
     hparams(s: ResolvedSpec): HParams {
       const h = llamaLikeHParams(s);
       if (f.moe) {

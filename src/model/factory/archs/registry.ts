@@ -4,6 +4,9 @@ import { llama } from "./llama.js";
 import { qwen2, qwen3, qwen2moe, qwen3moe } from "./qwen.js";
 import { deepseek2 } from "./deepseek2.js";
 import { phi3 } from "./phi3.js";
+import { gemma2, gemma3 } from "./gemma.js";
+import { lfm2 } from "./lfm2.js";
+import { qwen35 } from "./qwen35.js";
 import type { FactoryArch } from "./plan.js";
 
 export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
@@ -14,6 +17,10 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["qwen3moe", qwen3moe],
   ["deepseek2", deepseek2],
   ["phi3", phi3],
+  ["gemma2", gemma2],
+  ["gemma3", gemma3],
+  ["lfm2", lfm2],
+  ["qwen35", qwen35],
 ]);
 
 export function factoryArch(name: string): FactoryArch {

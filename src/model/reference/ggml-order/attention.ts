@@ -2,7 +2,7 @@
  * REFERENCE ONLY (see index.ts): attention as llama.cpp's non-flash graph runs it on ggml's AVX2
  * CPU backend, including the KV length padded to 32.
  */
-import { attend, type AttnShape } from "../../blocks/attention.js";
+import { attend, softcap, type AttnShape } from "../../blocks/attention.js";
 import type { KVCache } from "../../../kv/cache.js";
 import { dotGgml, softmaxExpGgml } from "./dot.js";
 
@@ -59,7 +59,9 @@ export function attendGgml(
         p.fill(-Infinity);
         let max = -Infinity;
         for (let j = lo; j <= pos; j++) {
-          const v = f(dotGgml(K, j * s.headDimK, qh, 0, s.headDimK, nTok, half, half) * s.scale);
+          let d = f(dotGgml(K, j * s.headDimK, qh, 0, s.headDimK, nTok, half, half));
+          if (s.softcap) d = softcap(d, s.softcap);
+          const v = f(d * s.scale);
           p[j] = v;
           if (v > max) max = v;
         }

@@ -15,13 +15,22 @@
  *   accumulator; horizontal sum ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
  * Inputs are float32 values (half data already widened, exactly).
  */
+import { fp16ToF32, f32ToFp16 } from "../../../kernels/ref/fp16.js";
+import { geluTanh } from "../../blocks/ffn.js";
 const f = Math.fround;
 
 const ACC = new Float64Array(32);
 const LANE = new Float64Array(8);
 
 /** ggml_vec_dot_f32 / ggml_vec_dot_f16 order. `halfData`: leftovers summed in double (f16 kernel). */
-export function dotVec(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, halfData = false): number {
+export function dotVec(
+  a: Float32Array,
+  ao: number,
+  b: Float32Array,
+  bo: number,
+  n: number,
+  halfData = false,
+): number {
   const np = n & ~31;
   const acc = ACC;
   acc.fill(0);
@@ -63,7 +72,16 @@ export function dotTiny(a: Float32Array, ao: number, b: Float32Array, bo: number
  * tinyBLAS when there are 2+ rows, the length is a multiple of 8 and the activation is contiguous,
  * else vec_dot.
  */
-export function dotGgml(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, nRows: number, halfData: boolean, contiguous = true): number {
+export function dotGgml(
+  a: Float32Array,
+  ao: number,
+  b: Float32Array,
+  bo: number,
+  n: number,
+  nRows: number,
+  halfData: boolean,
+  contiguous = true,
+): number {
   if (nRows >= 2 && contiguous && n % 8 === 0) return dotTiny(a, ao, b, bo, n);
   return dotVec(a, ao, b, bo, n, halfData);
 }
@@ -89,7 +107,11 @@ export function expfGgml(x: number): number {
   const k = fromBits(e + 0x3f800000);
   const u = f(b * b);
   const j = fma(
-    fma(fma(0.008247390389442444, b, 0.04189976677298546), u, fma(0.16668395698070526, b, 0.4999912679195404)),
+    fma(
+      fma(0.008247390389442444, b, 0.04189976677298546),
+      u,
+      fma(0.16668395698070526, b, 0.4999912679195404),
+    ),
     u,
     f(0.99999940395355224609375 * b),
   );
@@ -127,7 +149,15 @@ export function softmaxExpGgml(x: Float32Array, n: number, max: number): number 
  * ggml_vec_swiglu_f32: h[i] = silu(g[i]) * u[i], silu(x) = x / (1 + exp(-x)) with the vector exp
  * on blocks of 8 and expf on the tail. Arrays of n floats at the given offsets; h may alias u.
  */
-export function swigluGgml(g: Float32Array, go: number, u: Float32Array, uo: number, h: Float32Array, ho: number, n: number): void {
+export function swigluGgml(
+  g: Float32Array,
+  go: number,
+  u: Float32Array,
+  uo: number,
+  h: Float32Array,
+  ho: number,
+  n: number,
+): void {
   let i = 0;
   for (; i + 7 < n; i += 8) {
     for (let m = i; m < i + 8; m++) {
@@ -138,5 +168,28 @@ export function swigluGgml(g: Float32Array, go: number, u: Float32Array, uo: num
   for (; i < n; i++) {
     const x = g[go + i];
     h[ho + i] = f(f(x / f(1 + f(Math.exp(-x)))) * u[uo + i]);
+  }
+}
+
+/**
+ * ggml_vec_geglu_f32 as built with GGML_GELU_FP16 (the CPU default): x <= -10 -> 0, x >= 10 -> x,
+ * else x rounded to half, GELU(tanh) of that in float looked up and rounded to half, times u.
+ */
+export function gegluGgml(
+  g: Float32Array,
+  go: number,
+  u: Float32Array,
+  uo: number,
+  h: Float32Array,
+  ho: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const x = g[go + i];
+    let y: number;
+    if (x <= -10) y = 0;
+    else if (x >= 10) y = x;
+    else y = fp16ToF32(f32ToFp16(geluTanh(fp16ToF32(f32ToFp16(x)))));
+    h[ho + i] = f(y * u[uo + i]);
   }
 }

@@ -14,13 +14,14 @@
  */
 import type { BlockOps } from "../../blocks/ops.js";
 import { attendGgml } from "./attention.js";
-import { swigluGgml } from "./dot.js";
+import { gegluGgml, swigluGgml } from "./dot.js";
 import { matmulGgml } from "./matmul.js";
 
 export const ggmlOrderOps: BlockOps = {
   name: "ggml-order (x86 AVX2 reference)",
   matmul: matmulGgml,
   siluMul: swigluGgml,
+  geluMul: gegluGgml,
   attend: attendGgml,
 };
 export { dotGgml, dotTiny, dotVec, expfGgml, softmaxExpGgml, swigluGgml } from "./dot.js";
