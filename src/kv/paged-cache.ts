@@ -163,6 +163,29 @@ export class PagedKVCache implements KVCache {
     PagedKVCache.store(this.pool.v[layer], this.row(pos) * this.shape.vWidth, src, so, this.shape.vWidth);
   }
 
+  writeRows(
+    layer: number,
+    pos0: number,
+    n: number,
+    k: Float32Array,
+    ko: number,
+    v: Float32Array,
+    vo: number,
+  ): void {
+    const { kWidth, vWidth } = this.shape;
+    const kd = this.pool.k[layer];
+    const vd = this.shape.vFromK ? undefined : this.pool.v[layer];
+    // Positions in one block are consecutive rows of the pool: one store per block run.
+    for (let p = pos0; p < pos0 + n;) {
+      const run = Math.min(pos0 + n - p, this.B - (p % this.B));
+      const r = this.row(p);
+      const t = p - pos0;
+      PagedKVCache.store(kd, r * kWidth, k, ko + t * kWidth, run * kWidth);
+      if (vd) PagedKVCache.store(vd, r * vWidth, v, vo + t * vWidth, run * vWidth);
+      p += run;
+    }
+  }
+
   dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number {
     const k = this.pool.k[layer];
     const base = this.row(pos) * this.shape.kWidth + off;

@@ -108,17 +108,38 @@ export class OpProfiler {
 
 /** Reusable activation buffers, in the KernelSet's memory when there is one (kernels read them in place). */
 class Scratch {
-  private readonly bufs = new Map<string, Float32Array>();
+  private readonly bufs = new Map<string, { b: Float32Array; view: Float32Array }>();
   constructor(private readonly ks: KernelSet | undefined) {}
+  /** A view of n floats; the same view object while n repeats (decode allocates none). */
   get(name: string, n: number): Float32Array {
-    let b = this.bufs.get(name);
-    if (!b || b.length < n) {
-      const size = Math.max(n, (b?.length ?? 0) * 2, 64);
-      b = this.ks ? this.ks.alloc(size) : new Float32Array(size);
-      this.bufs.set(name, b);
+    let e = this.bufs.get(name);
+    if (!e || e.b.length < n) {
+      const size = Math.max(n, (e?.b.length ?? 0) * 2, 64);
+      const b = this.ks ? this.ks.alloc(size) : new Float32Array(size);
+      e = { b, view: b.subarray(0, n) };
+      this.bufs.set(name, e);
     }
-    return b.subarray(0, n);
+    if (e.view.length !== n || e.view.buffer !== e.b.buffer) e.view = e.b.subarray(0, n);
+    return e.view;
   }
+}
+
+/** x[0, n) without a new view object when x is exactly that long. */
+function head(x: Float32Array, n: number): Float32Array {
+  return x.length === n ? x : x.subarray(0, n);
+}
+
+/** x[a, b) without a new view object when that is all of x. */
+function span(x: Float32Array, a: number, b: number): Float32Array {
+  return a === 0 && b === x.length ? x : x.subarray(a, b);
+}
+
+export interface ForwardOptions {
+  /**
+   * Return logits as views of one buffer the model reuses: valid until the next forward call on
+   * this model (the engine and `run` consume them at once). Default: a fresh array per call.
+   */
+  reuseLogits?: boolean;
 }
 
 export class Transformer {
@@ -202,10 +223,22 @@ export class Transformer {
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
    * batch indices in `outputs` (default: the last token only). forwardBatch with one segment.
    */
-  forward(tokens: ArrayLike<number>, cache: KVCache, outputs?: number[]): Float32Array[] {
+  forward(
+    tokens: ArrayLike<number>,
+    cache: KVCache,
+    outputs?: number[],
+    opts?: ForwardOptions,
+  ): Float32Array[] {
     if (tokens.length === 0) throw new InputError("forward() needs at least one token");
-    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }])[0];
+    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }], opts)[0];
   }
+
+  /** Logits buffer for ForwardOptions.reuseLogits (JS memory: it outlives kernel memory growth). */
+  logitsBuf(n: number): Float32Array {
+    if (!this.logitsStore || this.logitsStore.length < n) this.logitsStore = new Float32Array(n);
+    return this.logitsStore;
+  }
+  private logitsStore: Float32Array | undefined;
 }
 
 /** Sliding window of layer l (0 = unlimited). Per-layer windows (architectures issue) go here. */
@@ -214,7 +247,7 @@ export function layerWindow(c: ModelConfig, _layer: number): number {
 }
 
 /** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
-export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[][] {
+export function forwardBatch(model: Transformer, segs: Segment[], opts?: ForwardOptions): Float32Array[][] {
   const c = model.config;
   const E = c.nEmbd;
   const ks = model.kernels;
@@ -339,8 +372,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     const sel = model.buf("sel", m * E);
     norm(model, xs, model.weights.outputNorm, sel, m);
     if (P) tp = P.lap("norm", tp);
-    const logits = new Float32Array(m * c.nVocab);
-    model.ops.matmul(model.weights.output, sel, m, logits);
+    const logits = opts?.reuseLogits ? model.logitsBuf(m * c.nVocab) : new Float32Array(m * c.nVocab);
+    model.ops.matmul(model.weights.output, sel, m, head(logits, m * c.nVocab));
     if (P) tp = P.lap("matmul.output", tp);
     let r = 0;
     for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
@@ -360,14 +393,7 @@ function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32
   const c = model.config;
   const E = c.nEmbd;
   if (model.kernels) {
-    model.kernels.rmsNorm(
-      x.subarray(0, rows * E),
-      model.kernelVec(w),
-      out.subarray(0, rows * E),
-      E,
-      rows,
-      c.rmsEps,
-    );
+    model.kernels.rmsNorm(head(x, rows * E), model.kernelVec(w), head(out, rows * E), E, rows, c.rmsEps);
     return;
   }
   for (let t = 0; t < rows; t++) rmsNorm(x, t * E, E, w, c.rmsEps, out, t * E);
@@ -376,7 +402,8 @@ function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32
 /** x += y over n floats. */
 function add(model: Transformer, x: Float32Array, y: Float32Array, n: number): void {
   if (model.kernels) {
-    model.kernels.add(x.subarray(0, n), y.subarray(0, n), x.subarray(0, n), n);
+    const xs = head(x, n);
+    model.kernels.add(xs, head(y, n), xs, n);
     return;
   }
   for (let i = 0; i < n; i++) x[i] += y[i];
@@ -462,13 +489,17 @@ function attentionBlock(
     const a = starts[si];
     const nt = segs[si].tokens.length;
     const p0 = pos0[si];
-    for (let t = 0; t < nt; t++) {
-      cache.writeK(layer, p0 + t, k, (a + t) * kDim);
-      cache.writeV(layer, p0 + t, v, (a + t) * vDim);
+    if (cache.writeRows) {
+      cache.writeRows(layer, p0, nt, k, a * kDim, v, a * vDim);
+    } else {
+      for (let t = 0; t < nt; t++) {
+        cache.writeK(layer, p0 + t, k, (a + t) * kDim);
+        cache.writeV(layer, p0 + t, v, (a + t) * vDim);
+      }
     }
     if (P) tp = P.lap("kv.write", tp);
-    const qs = q.subarray(a * qDim, (a + nt) * qDim);
-    const os = o.subarray(a * oDim, (a + nt) * oDim);
+    const qs = span(q, a * qDim, (a + nt) * qDim);
+    const os = span(o, a * oDim, (a + nt) * oDim);
     const view = ks && hdK === c.headDimV ? cache.kernelView?.(layer) : undefined;
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
