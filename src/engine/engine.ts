@@ -83,7 +83,7 @@ export class Engine {
         blockSize,
         nBlocks,
       },
-      c.mla ? undefined : model.kernels,
+      model.kernels,
     );
     this.scheduler = new Scheduler({
       maxSeqs: parallel,

@@ -105,11 +105,11 @@ export class PagedKVCache implements KVCache {
 
   /**
    * Layer `layer` as a paged view for `ks.attentionPaged` (rows read in place), when the pool
-   * lives in a KernelSet's memory and V is stored (not MLA).
+   * lives in a KernelSet's memory. With vFromK (MLA) `v` is the K storage itself.
    */
   kernelView(layer: number): KernelKVView | undefined {
     const ks = this.pool.ks;
-    if (!ks || this.shape.vFromK) return undefined;
+    if (!ks) return undefined;
     if (!this.views) {
       this.views = [];
       for (let l = 0; l < this.shape.nLayers; l++) {
@@ -117,7 +117,8 @@ export class PagedKVCache implements KVCache {
           ks,
           kv: {
             k: this.pool.k[l],
-            v: this.pool.v[l],
+            // MLA (vFromK): V is the first kvLoraRank floats of each K row, so v is k.
+            v: this.shape.vFromK ? this.pool.k[l] : this.pool.v[l],
             half: this.shape.dtype === "f16",
             table: this.tableI32,
             blockSize: this.B,

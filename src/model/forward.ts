@@ -165,24 +165,22 @@ export class Transformer {
   }
 
   /**
-   * A fresh per-sequence cache. With a KernelSet (and not MLA): a paged cache whose rows live in
-   * the set's memory (f32 or f16), read in place by `ks.attentionPaged` — the same cache type the
-   * engine's shared pool hands out. `where` "js" (and always without kernels, or for MLA): the
-   * dense reference cache.
+   * A fresh per-sequence cache. With a KernelSet: a paged cache whose rows live in the set's
+   * memory (f32 or f16), read in place by `ks.attentionPaged` (MLA: by mla.ts mlaAttendPaged) —
+   * the same cache type the engine's shared pool hands out. `where` "js" (and always without
+   * kernels): the dense reference cache.
    */
   newCache(capacity: number, dtype: KVDType = "f32", where?: "kernel" | "js"): KVCache {
     const c = this.config;
     const shape = c.mla
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
       : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
-    const place = where ?? (this.kernels && !c.mla ? "kernel" : "js");
+    const place = where ?? (this.kernels ? "kernel" : "js");
     if (place === "kernel") {
       if (!this.kernels)
         throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", {
           hint: "pass { kernels } to loadModel",
         });
-      if (c.mla)
-        throw new InputError("MLA models keep their latent cache in JS (no kernel attention for it yet)");
       if (!(Number.isInteger(capacity) && capacity > 0))
         throw new InputError(`invalid KV cache capacity ${capacity}`);
       const blockSize = Math.min(capacity, 64);
