@@ -151,7 +151,8 @@ export class PagedKVCache implements KVCache {
     so: number,
     n: number,
   ): void {
-    if (dst instanceof Float32Array) dst.set(src.subarray(so, so + n), o);
+    // Plain loops: no view object per write (decode writes one row per layer).
+    if (dst instanceof Float32Array) for (let i = 0; i < n; i++) dst[o + i] = src[so + i];
     else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
   }
 
