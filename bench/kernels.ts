@@ -2,7 +2,8 @@
  * Kernel benchmark: GB/s of weights and GFLOP/s per op, type and thread count, plus the memory-read
  * ceiling measured in the same run, as a table.
  *   node [--experimental-wasm-relaxed-simd] <outDir>/bench/kernels.js [--threads 1,2] [--quick] [--all]
- *        [--tokens 512] [--simd auto|simd128|relaxed]
+ *        [--tokens 512] [--simd auto|simd128|relaxed] [--dot8 both|on|off] [--ops matvec,mv-llc,matmul]
+ *        [--types Q4_0,Q4_K] [--reps N]
  * matvec 11008x4096 (one token: bytes-bound), mv-llc 1024x4096 (weights stay in the last-level
  * cache: the kernels' compute throughput), matmul T tokens x 4096 -> 4096 (prefill:
  * compute-bound; F32/Q8_0/Q4_0/Q4_K/Q6_K, all types with --all). Matvec types are timed
@@ -35,6 +36,10 @@ const T = Number(opt("--tokens") ?? (quick ? 64 : 512));
 const SIMD = (opt("--simd") ?? "auto") as SimdChoice;
 /** Int8-dot kernels (relaxed build): "both" times the i16 and the dot8 kernels side by side. */
 const DOT8 = opt("--dot8") ?? "both";
+/** Which ops and weight types to time (default: all ops, the default type lists). */
+const OPS = new Set((opt("--ops") ?? "matvec,mv-llc,matmul").split(","));
+const TYPES = opt("--types")?.split(",");
+const REPS = opt("--reps") ? Number(opt("--reps")) : undefined;
 const DOT8_TYPES = new Set([GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]);
 let buildName = "";
 
@@ -52,10 +57,13 @@ const MATVEC_TYPES = [
   GGMLType.Q6_K,
   GGMLType.Q2_K,
   GGMLType.Q3_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
 ];
-const MATMUL_TYPES = all
-  ? MATVEC_TYPES
-  : [GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K];
+const pick = (ts: GGMLType[]) => (TYPES ? ts.filter((t) => TYPES.includes(ggmlTypeName(t))) : ts);
+const MATMUL_TYPES = pick(
+  all ? MATVEC_TYPES : [GGMLType.F32, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K],
+);
 
 /** ggml AVX2 GB/s (1 thread / 2 threads) for matvec 11008x4096, from issue #3. */
 const NATIVE: Partial<Record<string, [number, number]>> = {
@@ -84,6 +92,8 @@ const SCALES: Partial<Record<number, [number, number[]]>> = {
   [GGMLType.Q6_K]: [210, [208]],
   [GGMLType.Q2_K]: [84, [80, 82]],
   [GGMLType.Q3_K]: [110, [108]],
+  [GGMLType.IQ4_NL]: [18, [0]],
+  [GGMLType.IQ4_XS]: [136, [0]],
 };
 
 /** Random weight bytes with sane fp16 scales (0x1c00..0x23ff ~ 0.004..0.015) in every block. */
@@ -202,18 +212,22 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
     });
   const label = (t: GGMLType, d: boolean) =>
     ggmlTypeName(t) + (DOT8_TYPES.has(t) && ks.name === "wasm-relaxed-simd" ? (d ? " dot8" : " i16") : "");
-  const big = variants(MATVEC_TYPES).map(([t, d]) => {
-    const bytes = weightBytes(t, R, C);
-    return { w: ks.prepareWeightLayout(t, bytes, R, C, d), name: label(t, d), bytes: bytes.length };
-  });
-  roundRobin(big, R, quick ? 5 : 30, `${R}x${C}`, "matvec");
+  if (OPS.has("matvec")) {
+    const big = variants(pick(MATVEC_TYPES)).map(([t, d]) => {
+      const bytes = weightBytes(t, R, C);
+      return { w: ks.prepareWeightLayout(t, bytes, R, C, d), name: label(t, d), bytes: bytes.length };
+    });
+    roundRobin(big, R, REPS ?? (quick ? 5 : 30), `${R}x${C}`, "matvec");
+  }
   // Compute throughput: weights small enough to stay in the last-level cache (1024x4096).
   const RL = 1024;
-  const small = variants(MATVEC_TYPES).map(([t, d]) => {
-    const bytes = weightBytes(t, RL, C);
-    return { w: ks.prepareWeightLayout(t, bytes, RL, C, d), name: label(t, d), bytes: bytes.length };
-  });
-  roundRobin(small, RL, quick ? 10 : 60, `${RL}x${C} (LLC)`, "mv-llc");
+  if (OPS.has("mv-llc")) {
+    const small = variants(pick(MATVEC_TYPES)).map(([t, d]) => {
+      const bytes = weightBytes(t, RL, C);
+      return { w: ks.prepareWeightLayout(t, bytes, RL, C, d), name: label(t, d), bytes: bytes.length };
+    });
+    roundRobin(small, RL, REPS ?? (quick ? 10 : 60), `${RL}x${C} (LLC)`, "mv-llc");
+  }
   const r1 = read(quick ? 3 : 15);
   if (r1[0] < readRow.ms[0]) readRow.ms = r1;
   const ceiling = (units * 65536) / readRow.ms[0] / 1e6;
@@ -223,20 +237,33 @@ async function benchThreads(threads: number, rows: Row[]): Promise<void> {
   const X = ks.alloc(T * C);
   for (let i = 0; i < X.length; i++) X[i] = rx() - 0.5;
   const Y = ks.alloc(T * N);
-  for (const [t, d] of variants(MATMUL_TYPES)) {
-    const bytes = weightBytes(t, N, C);
-    const w = ks.prepareWeightLayout(t, bytes, N, C, d);
-    const ms = time(() => ks.matmul(w, X, T, Y), quick ? 1 : 5);
+  // Variants timed round-robin (i16 and dot8 of one type alternate), so load swings hit all.
+  const mms = OPS.has("matmul")
+    ? variants(MATMUL_TYPES).map(([t, d]) => {
+        const bytes = weightBytes(t, N, C);
+        return { w: ks.prepareWeightLayout(t, bytes, N, C, d), name: label(t, d), bytes: bytes.length };
+      })
+    : [];
+  const mts = mms.map(() => [] as number[]);
+  for (const { w } of mms) ks.matmul(w, X, T, Y); // warm-up
+  for (let r = 0; r < (REPS ?? (quick ? 1 : 5)); r++)
+    mms.forEach(({ w }, i) => {
+      const t0 = performance.now();
+      ks.matmul(w, X, T, Y);
+      mts[i]!.push(performance.now() - t0);
+    });
+  mms.forEach(({ name, bytes }, i) => {
+    const s = mts[i]!.sort((a, b) => a - b);
     rows.push({
       op: "matmul",
-      type: label(t, d),
+      type: name,
       shape: `${T}x${C}->${N}`,
       threads,
-      ms,
-      bytes: bytes.length,
+      ms: [s[0]!, s[s.length >> 1]!],
+      bytes,
       flops: 2 * T * N * C,
     });
-  }
+  });
   await ks.dispose();
 }
 

@@ -129,3 +129,24 @@ export function f16ToF32(h: i32): f32 {
   const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_u(w));
   return i32x4.add(acc, i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7)));
 }
+
+/** The int8 dot's i16 pair sums: lane l = x[2l]*w[2l] + x[2l+1]*w[2l+1] (x signed, w 0..127;
+ *  |lane| <= 2*128*127 = 32512, exact). Relaxed build: `i16x8.relaxed_dot_i8x16_i7x16_s`, one
+ *  pmaddubsw on x86 (the i32 `dot8` above is pmaddubsw + a ones constant + pmaddwd + paddd on
+ *  engines without AVX-VNNI lowering, e.g. V8 11 / Node 20). Kernels add several of these in
+ *  i16 while the bound allows (nibble weights: 8 per sum) and widen once with `widen8`. */
+// @ts-ignore: decorator
+@inline export function dot8h(x: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, w);
+  const xe = i16x8.shr_s(i16x8.shl(x, 8), 8);
+  const xo = i16x8.shr_s(x, 8);
+  const we = v128.and(w, i16x8.splat(0xff));
+  const wo = i16x8.shr_u(w, 8);
+  return i16x8.add(i16x8.mul(xe, we), i16x8.mul(xo, wo));
+}
+
+/** i16 pair sums (dot8h) to i32 per 4-byte group: lane r = h[2r] + h[2r+1] (pmaddwd by ones). */
+// @ts-ignore: decorator
+@inline export function widen8(h: v128): v128 {
+  return i32x4.extadd_pairwise_i16x8_s(h);
+}

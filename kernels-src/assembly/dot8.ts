@@ -18,20 +18,21 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { f16Mask, f16Scale, f16x4, opaque, u8x4, i8x4, storeRows, madd, dot8 } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8 } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 
 /** One block of one group for one token: xb = |q| (32 B) then the sign mask (32 B). */
 // @ts-ignore: decorator
 @inline function q8Block(p: usize, xb: usize): v128 {
+  // pair sums reach 2*127*127 = 32258: widened after every dot
   let s0 = i32x4.splat(0);
   let s1 = i32x4.splat(0);
   for (let m: usize = 0; m < 8; m += 2) {
     let mk = v128.load32_splat(xb + (m << 2), 32);
-    s0 = dot8(i8x16.sub(v128.xor(v128.load(p + (m << 4), 8), mk), mk), v128.load32_splat(xb + (m << 2)), s0);
+    s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(v128.load(p + (m << 4), 8), mk), mk), v128.load32_splat(xb + (m << 2)))));
     mk = v128.load32_splat(xb + (m << 2), 36);
-    s1 = dot8(i8x16.sub(v128.xor(v128.load(p + (m << 4), 24), mk), mk), v128.load32_splat(xb + (m << 2), 4), s1);
+    s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(v128.load(p + (m << 4), 24), mk), mk), v128.load32_splat(xb + (m << 2), 4))));
   }
   return i32x4.add(s0, s1);
 }
@@ -70,13 +71,13 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
           const v = v128.load(p + (m << 4), 8);
           const xo = x0 + (m << 2);
           let mk = v128.load32_splat(xo, 32);
-          s0 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo), s0);
+          s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo))));
           mk = v128.load32_splat(xo + xqs, 32);
-          s1 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + xqs), s1);
+          s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + xqs))));
           mk = v128.load32_splat(xo + 2 * xqs, 32);
-          s2 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 2 * xqs), s2);
+          s2 = i32x4.add(s2, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 2 * xqs))));
           mk = v128.load32_splat(xo + 3 * xqs, 32);
-          s3 = dot8(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 3 * xqs), s3);
+          s3 = i32x4.add(s3, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 3 * xqs))));
         }
         const dw = f16x4(p, fm, fs);
         a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
@@ -101,17 +102,17 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 // ---------------------------------------------------------------- Q4_0
 
 /** Integer dot of one Q4_0 group-block (nibbles at p+8) with one token's 32 int8 quants at xb,
- *  before the -8 offset. */
+ *  before the -8 offset: 8 pair dots summed in i16 (|sum| <= 8*2*128*15 = 30720), widened once. */
 // @ts-ignore: decorator
 @inline function q4Block(p: usize, xb: usize, m4: v128): v128 {
-  let s0 = i32x4.splat(0);
-  let s1 = i32x4.splat(0);
+  let h0 = i16x8.splat(0);
+  let h1 = i16x8.splat(0);
   for (let m: usize = 0; m < 4; m++) {
     const v = v128.load(p + (m << 4), 8);
-    s0 = dot8(v128.load32_splat(xb + (m << 2)), v128.and(v, m4), s0);
-    s1 = dot8(v128.load32_splat(xb + (m << 2), 16), v128.and(i16x8.shr_u(v, 4), m4), s1);
+    h0 = i16x8.add(h0, dot8h(v128.load32_splat(xb + (m << 2)), v128.and(v, m4)));
+    h1 = i16x8.add(h1, dot8h(v128.load32_splat(xb + (m << 2), 16), v128.and(i16x8.shr_u(v, 4), m4)));
   }
-  return i32x4.add(s0, s1);
+  return widen8(i16x8.add(h0, h1));
 }
 
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
@@ -147,17 +148,19 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       let ps = xs + <usize>t * xds;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
-        let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+        // i16 pair sums per token over the block's 8 chunk halves (<= 30720, see q4Block)
+        let h0 = i16x8.splat(0), h1 = i16x8.splat(0), h2 = i16x8.splat(0), h3 = i16x8.splat(0);
         for (let m: usize = 0; m < 4; m++) {
           const v = v128.load(p + (m << 4), 8);
           const lo = v128.and(v, m4);
           const hi = v128.and(i16x8.shr_u(v, 4), m4);
           const xo = x0 + (m << 2);
-          s0 = dot8(v128.load32_splat(xo, 16), hi, dot8(v128.load32_splat(xo), lo, s0));
-          s1 = dot8(v128.load32_splat(xo + xqs, 16), hi, dot8(v128.load32_splat(xo + xqs), lo, s1));
-          s2 = dot8(v128.load32_splat(xo + 2 * xqs, 16), hi, dot8(v128.load32_splat(xo + 2 * xqs), lo, s2));
-          s3 = dot8(v128.load32_splat(xo + 3 * xqs, 16), hi, dot8(v128.load32_splat(xo + 3 * xqs), lo, s3));
+          h0 = i16x8.add(h0, i16x8.add(dot8h(v128.load32_splat(xo), lo), dot8h(v128.load32_splat(xo, 16), hi)));
+          h1 = i16x8.add(h1, i16x8.add(dot8h(v128.load32_splat(xo + xqs), lo), dot8h(v128.load32_splat(xo + xqs, 16), hi)));
+          h2 = i16x8.add(h2, i16x8.add(dot8h(v128.load32_splat(xo + 2 * xqs), lo), dot8h(v128.load32_splat(xo + 2 * xqs, 16), hi)));
+          h3 = i16x8.add(h3, i16x8.add(dot8h(v128.load32_splat(xo + 3 * xqs), lo), dot8h(v128.load32_splat(xo + 3 * xqs, 16), hi)));
         }
+        let s0 = widen8(h0), s1 = widen8(h1), s2 = widen8(h2), s3 = widen8(h3);
         const dw = f16x4(p, fm, fs);
         s0 = i32x4.sub(s0, i32x4.shl(v128.load32_splat(ps), 3));
         s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
@@ -204,23 +207,33 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let a = i32x4.splat(0);
     let c = i32x4.splat(0);
     if (!five) {
+      // 8 pair dots of nibbles summed in i16 (<= 8*2*128*15 = 30720), widened once
+      let ha = i16x8.splat(0);
+      let hc = i16x8.splat(0);
       for (let m: usize = 0; m < 8; m++) {
         const v = v128.load(q + (m << 4));
-        a = dot8(v128.load32_splat(x + (m << 2)), v128.and(v, m4), a);
-        c = dot8(v128.load32_splat(x + (m << 2), 32), v128.and(i16x8.shr_u(v, 4), m4), c);
+        ha = i16x8.add(ha, dot8h(v128.load32_splat(x + (m << 2)), v128.and(v, m4)));
+        hc = i16x8.add(hc, dot8h(v128.load32_splat(x + (m << 2), 32), v128.and(i16x8.shr_u(v, 4), m4)));
       }
+      a = widen8(ha);
+      c = widen8(hc);
     } else {
+      // 5-bit quants: 4 pair dots per i16 sum (<= 4*2*128*31 = 31744)
       for (let hv: usize = 0; hv < 2; hv++) {
         const h = v128.load(p + 592 + (k << 5) + (hv << 4));
         const qv = q + (hv << 6);
         const xv = x + (hv << 4);
+        let ha = i16x8.splat(0);
+        let hc = i16x8.splat(0);
         for (let b = 0; b < 4; b++) {
           const v = v128.load(qv + (<usize>b << 4));
           const lo = v128.or(v128.and(v, m4), fifth(h, b, false, b4));
           const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h, b, true, b4));
-          a = dot8(v128.load32_splat(xv + (<usize>b << 2)), lo, a);
-          c = dot8(v128.load32_splat(xv + (<usize>b << 2), 32), hi, c);
+          ha = i16x8.add(ha, dot8h(v128.load32_splat(xv + (<usize>b << 2)), lo));
+          hc = i16x8.add(hc, dot8h(v128.load32_splat(xv + (<usize>b << 2), 32), hi));
         }
+        a = i32x4.add(a, widen8(ha));
+        c = i32x4.add(c, widen8(hc));
       }
     }
     sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
@@ -291,37 +304,38 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
           const q = p + 80 + (k << 7);
           const x = x0 + (k << 6);
           // low nibbles (sub-block 2k) for 4 tokens, then high (2k+1): 4 accumulators live
-          let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+          // i16 pair sums over the 8 chunks (<= 30720, see kBlock), widened once per sub-block
+          let c0 = i16x8.splat(0), c1 = i16x8.splat(0), c2 = i16x8.splat(0), c3 = i16x8.splat(0);
           for (let m: usize = 0; m < 8; m++) {
             const lo = v128.and(v128.load(q + (m << 4)), m4);
             const xo = x + (m << 2);
-            c0 = dot8(v128.load32_splat(xo), lo, c0);
-            c1 = dot8(v128.load32_splat(xo + xqs), lo, c1);
-            c2 = dot8(v128.load32_splat(xo + 2 * xqs), lo, c2);
-            c3 = dot8(v128.load32_splat(xo + 3 * xqs), lo, c3);
+            c0 = i16x8.add(c0, dot8h(v128.load32_splat(xo), lo));
+            c1 = i16x8.add(c1, dot8h(v128.load32_splat(xo + xqs), lo));
+            c2 = i16x8.add(c2, dot8h(v128.load32_splat(xo + 2 * xqs), lo));
+            c3 = i16x8.add(c3, dot8h(v128.load32_splat(xo + 3 * xqs), lo));
           }
           let sc = u8x4(p + 16 + (k << 3));
-          u0 = i32x4.add(u0, i32x4.mul(c0, sc));
-          u1 = i32x4.add(u1, i32x4.mul(c1, sc));
-          u2 = i32x4.add(u2, i32x4.mul(c2, sc));
-          u3 = i32x4.add(u3, i32x4.mul(c3, sc));
-          c0 = i32x4.splat(0);
-          c1 = i32x4.splat(0);
-          c2 = i32x4.splat(0);
-          c3 = i32x4.splat(0);
+          u0 = i32x4.add(u0, i32x4.mul(widen8(c0), sc));
+          u1 = i32x4.add(u1, i32x4.mul(widen8(c1), sc));
+          u2 = i32x4.add(u2, i32x4.mul(widen8(c2), sc));
+          u3 = i32x4.add(u3, i32x4.mul(widen8(c3), sc));
+          c0 = i16x8.splat(0);
+          c1 = i16x8.splat(0);
+          c2 = i16x8.splat(0);
+          c3 = i16x8.splat(0);
           for (let m: usize = 0; m < 8; m++) {
             const hi = v128.and(i16x8.shr_u(v128.load(q + (m << 4)), 4), m4);
             const xo = x + (m << 2) + 32;
-            c0 = dot8(v128.load32_splat(xo), hi, c0);
-            c1 = dot8(v128.load32_splat(xo + xqs), hi, c1);
-            c2 = dot8(v128.load32_splat(xo + 2 * xqs), hi, c2);
-            c3 = dot8(v128.load32_splat(xo + 3 * xqs), hi, c3);
+            c0 = i16x8.add(c0, dot8h(v128.load32_splat(xo), hi));
+            c1 = i16x8.add(c1, dot8h(v128.load32_splat(xo + xqs), hi));
+            c2 = i16x8.add(c2, dot8h(v128.load32_splat(xo + 2 * xqs), hi));
+            c3 = i16x8.add(c3, dot8h(v128.load32_splat(xo + 3 * xqs), hi));
           }
           sc = u8x4(p + 20 + (k << 3));
-          u0 = i32x4.add(u0, i32x4.mul(c0, sc));
-          u1 = i32x4.add(u1, i32x4.mul(c1, sc));
-          u2 = i32x4.add(u2, i32x4.mul(c2, sc));
-          u3 = i32x4.add(u3, i32x4.mul(c3, sc));
+          u0 = i32x4.add(u0, i32x4.mul(widen8(c0), sc));
+          u1 = i32x4.add(u1, i32x4.mul(widen8(c1), sc));
+          u2 = i32x4.add(u2, i32x4.mul(widen8(c2), sc));
+          u3 = i32x4.add(u3, i32x4.mul(widen8(c3), sc));
         }
         const dw = f16x4(p, fm, fs);
         const dm = f16x4(p + 8, fm, fs);
@@ -375,12 +389,11 @@ export function matmul_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   for (let j: usize = 0; j < 16; j++) {
     const q = p + 72 + (j << 6);
     const x = xb + (j << 4);
-    let s0 = dot8(v128.load32_splat(x), v128.load(q), i32x4.splat(0));
-    let s1 = dot8(v128.load32_splat(x, 4), v128.load(q, 16), i32x4.splat(0));
-    s0 = dot8(v128.load32_splat(x, 8), v128.load(q, 32), s0);
-    s1 = dot8(v128.load32_splat(x, 12), v128.load(q, 48), s1);
+    // 6-bit quants: 2 pair dots per i16 sum (<= 2*2*128*63 = 32256)
+    const h0 = i16x8.add(dot8h(v128.load32_splat(x), v128.load(q)), dot8h(v128.load32_splat(x, 4), v128.load(q, 16)));
+    const h1 = i16x8.add(dot8h(v128.load32_splat(x, 8), v128.load(q, 32)), dot8h(v128.load32_splat(x, 12), v128.load(q, 48)));
     const sc = i8x4(p + 8 + (j << 2));
-    sumi = i32x4.add(sumi, i32x4.mul(i32x4.add(s0, s1), sc));
+    sumi = i32x4.add(sumi, i32x4.mul(i32x4.add(widen8(h0), widen8(h1)), sc));
     corr = i32x4.add(corr, i32x4.mul(sc, v128.load32_splat(ps + (j << 2))));
   }
   return i32x4.sub(sumi, i32x4.shl(corr, 5));
@@ -423,14 +436,16 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         for (let j: usize = 0; j < 16; j++) {
           const q = p + 72 + (j << 6);
           const x = x0 + (j << 4);
+          // 2 pair dots per i16 sum (<= 32256, see q6Block)
           let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
-          for (let m: usize = 0; m < 4; m++) {
+          for (let m: usize = 0; m < 4; m += 2) {
             const v = v128.load(q + (m << 4));
+            const w = v128.load(q + (m << 4), 16);
             const xo = x + (m << 2);
-            s0 = dot8(v128.load32_splat(xo), v, s0);
-            s1 = dot8(v128.load32_splat(xo + xqs), v, s1);
-            s2 = dot8(v128.load32_splat(xo + 2 * xqs), v, s2);
-            s3 = dot8(v128.load32_splat(xo + 3 * xqs), v, s3);
+            s0 = i32x4.add(s0, widen8(i16x8.add(dot8h(v128.load32_splat(xo), v), dot8h(v128.load32_splat(xo, 4), w))));
+            s1 = i32x4.add(s1, widen8(i16x8.add(dot8h(v128.load32_splat(xo + xqs), v), dot8h(v128.load32_splat(xo + xqs, 4), w))));
+            s2 = i32x4.add(s2, widen8(i16x8.add(dot8h(v128.load32_splat(xo + 2 * xqs), v), dot8h(v128.load32_splat(xo + 2 * xqs, 4), w))));
+            s3 = i32x4.add(s3, widen8(i16x8.add(dot8h(v128.load32_splat(xo + 3 * xqs), v), dot8h(v128.load32_splat(xo + 3 * xqs, 4), w))));
           }
           const sc = i8x4(p + 8 + (j << 2));
           const pj = ps + (j << 2);
@@ -467,9 +482,13 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
 }
 
 /** Self-check of dot8 for the loader: out[0..4) = dot8(x[16], w[16], acc[4]) summed over n
- *  16-byte steps (x at a, w at b, acc at c). */
+ *  16-byte steps (x at a, w at b, acc at c); out[4..8) the same through dot8h + widen8. */
 export function probe_dot8(a: usize, b: usize, c: usize, n: i32, out: usize): void {
   let s = v128.load(c);
   for (let i = 0; i < n; i++) s = dot8(v128.load(a + (<usize>i << 4)), v128.load(b + (<usize>i << 4)), s);
   v128.store(out, s);
+  // out[4..8): the same sums through the i16 pair dot (dot8h) and widen8
+  s = v128.load(c);
+  for (let i = 0; i < n; i++) s = i32x4.add(s, widen8(dot8h(v128.load(a + (<usize>i << 4)), v128.load(b + (<usize>i << 4)))));
+  v128.store(out, s, 16);
 }

@@ -1,7 +1,7 @@
 // Entry point of the kernel module: every export here is callable from src/kernels/wasm/.
 // All pointers are byte offsets into the imported shared memory; "groups" are 4-row groups.
 export { quantize_q8_0, quantize_q8_1, quantize_q8_k, round_f16, round_bf16 } from "./quantize";
-export { quantize_q8_0_i8, quantize_q8_0_abs, quantize_q8_k_i8 } from "./quantize";
+export { quantize_q8_0_i8, quantize_q8_0_abs, quantize_q8_k_i8, rms_norm_quant } from "./quantize";
 export { matvec_q8_0_r, matmul_q8_0_r, matvec_q4_0_r, matmul_q4_0_r, matvec_q4_k_r, matmul_q4_k_r } from "./dot8";
 export { matvec_q5_k_r, matmul_q5_k_r, matvec_q6_k_r, matmul_q6_k_r, probe_dot8 } from "./dot8";
 export { matvec_f32, matmul_f32 } from "./f32";
@@ -15,3 +15,5 @@ export { silu_mul, add_f32, rms_norm, attention_f32 } from "./ops";
 export { attention_paged } from "./attention";
 export { read_sum } from "./bench";
 export { matvec_k16, matmul_k16 } from "./k16";
+export { quantize_q8_k_abs } from "./quantize";
+export { matvec_iq4_nl, matmul_iq4_nl, matvec_iq4_xs, matmul_iq4_xs } from "./iq4";

@@ -3,6 +3,7 @@
 // Output format "Q8 widened": int8 values stored as i16 (so the dot kernels can splat column
 // pairs with one 32-bit load and use i32x4.dot_i16x8_s), plus per-block scales and sums.
 import { f32ToF16, f16ToF32, roundAway } from "./common";
+import { rms_norm } from "./ops";
 
 /**
  * x: f32[nTok][nb*32] -> Q8_0 as ggml quantize_row_q8_0_ref:
@@ -149,6 +150,17 @@ export function quantize_q8_0_abs(x: usize, nb: i32, xq: usize, xd: usize, xs: u
 
 /** quantize_q8_k with int8 quants (xq i8[nTok][nsb*256]) for the int8-dot K-quant kernels. */
 export function quantize_q8_k_i8(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  q8_ki8(x, nsb, xq, xd, xs, t0, t1, false);
+}
+
+/** quantize_q8_k for IQ4_XS weights on the int8-dot kernels (iq4.ts): per super-block 512
+ *  bytes, |q| (0..127) then the sign mask (0 or -1 per quant); xd and xs as quantize_q8_k. */
+export function quantize_q8_k_abs(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
+  q8_ki8(x, nsb, xq, xd, xs, t0, t1, true);
+}
+
+// @ts-ignore: decorator
+@inline function q8_ki8(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32, signMask: bool): void {
   for (let b = nsb * t0; b < nsb * t1; b++) {
     const px = x + (<usize>b << 10);
     let amax: f32 = 0;
@@ -160,11 +172,11 @@ export function quantize_q8_k_i8(x: usize, nsb: i32, xq: usize, xd: usize, xs: u
         vmax = v;
       }
     }
-    const pq = xq + (<usize>b << 8);
+    const pq = signMask ? xq + (<usize>b << 9) : xq + (<usize>b << 8);
     const ps = xs + (<usize>b << 6);
     if (amax == 0) {
       store<f32>(xd + (<usize>b << 2), 0);
-      memory.fill(pq, 0, 256);
+      memory.fill(pq, 0, signMask ? 512 : 256);
       memory.fill(ps, 0, 64);
       continue;
     }
@@ -174,11 +186,34 @@ export function quantize_q8_k_i8(x: usize, nsb: i32, xq: usize, xd: usize, xs: u
       for (let i = 0; i < 16; i++) {
         const k = (j << 4) + i;
         const q = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(px + (<usize>k << 2))));
-        store<i8>(pq + <usize>k, <i8>q);
+        if (signMask) {
+          store<i8>(pq + <usize>k, <i8>(q < 0 ? -q : q));
+          store<i8>(pq + <usize>k, <i8>(q < 0 ? -1 : 0), 256);
+        } else store<i8>(pq + <usize>k, <i8>q);
         sum += q;
       }
       store<i32>(ps + (<usize>j << 2), sum);
     }
     store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
+  }
+}
+
+/**
+ * RMSNorm fused with the activation quantization of a product (one dispatch, one barrier):
+ * for rows u0..u1-1, out[r] = rms_norm(x[r]) * w exactly as ops.ts rms_norm, then row r of out
+ * quantized by quantizer `kind` (0 q8_0, 1 q8_1, 2 q8_k, 3 q8_0_i8, 4 q8_0_abs, 5 q8_k_i8,
+ * 6 q8_k_abs; nb =
+ * its blocks per row) while the row is still in L1. Same bits as the two ops run apart.
+ */
+export function rms_norm_quant(x: usize, w: usize, out: usize, n: i32, eps: f32, kind: i32, nb: i32, xq: usize, xd: usize, xs: usize, u0: i32, u1: i32): void {
+  for (let r = u0; r < u1; r++) {
+    rms_norm(x, w, out, n, eps, r, r + 1);
+    if (kind == 0) quantize_q8_0(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 1) quantize_q8_1(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 2) quantize_q8_k(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 3) quantize_q8_0_i8(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 4) quantize_q8_0_abs(out, nb, xq, xd, xs, r, r + 1);
+    else if (kind == 5) quantize_q8_k_i8(out, nb, xq, xd, xs, r, r + 1);
+    else quantize_q8_k_abs(out, nb, xq, xd, xs, r, r + 1);
   }
 }

@@ -83,6 +83,33 @@ export interface KernelSet {
   /** out[cols] = W[row, :] as f32. */
   dequantizeRow(w: PreparedWeight, row: number, out: Float32Array): void;
 
+  /**
+   * Ys[i][nTokens][ws[i].rows] = X[nTokens][cols] . ws[i]^T for each weight (all with `cols`
+   * columns): Q/K/V or gate/up as one call. WASM: the input is quantized once per activation
+   * format and all products run in one pool dispatch (one barrier). Each Ys[i] has the same
+   * bits as matmul(ws[i], X, nTokens, Ys[i]).
+   */
+  matmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void;
+  /**
+   * h = rmsNorm(x, weight, eps) per row (x [nTokens][cols]) fused with matmulMany(ws, h, ...):
+   * WASM normalizes and quantizes each row in one dispatch. normOut [nTokens][cols] receives h
+   * when given (LoRA deltas, F32/F16 weights need it). Same bits as the two calls apart.
+   */
+  normMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut?: Float32Array,
+  ): void;
+
   /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */
   rmsNorm(
     x: Float32Array,

@@ -8,7 +8,7 @@ import { KernelError } from "../errors.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
-import type { PagedKV } from "./kernel-set.js";
+import type { PagedKV, PreparedWeight } from "./kernel-set.js";
 
 export type { RopeOptions };
 
@@ -17,6 +17,89 @@ function pos(name: string, v: number): void {
 }
 
 export abstract class TsOps {
+  abstract matmul(w: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void;
+  abstract alloc(n: number): Float32Array;
+
+  /**
+   * Ys[i][nTokens][ws[i].rows] = X[nTokens][cols] . ws[i]^T for every i: several weights with
+   * the same input width (Q/K/V, gate/up). The reference runs the products one by one; the
+   * WASM set prepares the input once per activation format and runs all of them in one
+   * dispatch. Each Ys[i] gets the same bits as matmul(ws[i], X, nTokens, Ys[i]).
+   */
+  matmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    this.checkMany(ws, X, nTokens, Ys);
+    this.runMatmulMany(ws, X, nTokens, Ys);
+  }
+
+  /**
+   * RMSNorm fused with the products of its output: h = rmsNorm(x, weight, eps) row by row
+   * (x [nTokens][cols], cols = ws[i].cols), then Ys[i] = h . ws[i]^T as matmulMany. `normOut`
+   * [nTokens][cols], if given, receives h. Same bits as rmsNorm then matmulMany; the WASM set
+   * quantizes each normalized row while it is in cache (one dispatch, one barrier for both).
+   */
+  normMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut?: Float32Array,
+  ): void {
+    this.checkMany(ws, x, nTokens, Ys);
+    const cols = ws[0]!.cols;
+    checkVec("weight", weight, cols);
+    if (normOut) checkVec("normOut", normOut, nTokens * cols);
+    if (!(eps >= 0)) throw new KernelError(`normMatmul: eps must be >= 0, got ${eps}`);
+    this.runNormMatmul(x, weight, eps, ws, nTokens, Ys, normOut);
+  }
+
+  private checkMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    pos("nTokens", nTokens);
+    if (ws.length < 1 || ws.length !== Ys.length)
+      throw new KernelError(`matmulMany: ${ws.length} weights for ${Ys.length} outputs`);
+    const cols = ws[0]!.cols;
+    for (const w of ws)
+      if (w.cols !== cols)
+        throw new KernelError(`matmulMany: weights of ${w.cols} and ${cols} columns share one input`);
+    checkVec("X", X, nTokens * cols);
+    ws.forEach((w, i) => checkVec(`Ys[${i}]`, Ys[i]!, nTokens * w.rows));
+  }
+
+  protected runMatmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    ws.forEach((w, i) => this.matmul(w, X, nTokens, Ys[i]!));
+  }
+
+  protected runNormMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut: Float32Array | undefined,
+  ): void {
+    const cols = ws[0]!.cols;
+    const h = normOut ?? new Float32Array(nTokens * cols);
+    this.rmsNorm(x, weight, h, cols, nTokens, eps);
+    this.runMatmulMany(ws, h, nTokens, Ys);
+  }
+
   /** out[r] = x[r] / rms(x[r]) * weight; x, out: [nRows][n]. */
   rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, nRows = 1, eps = 1e-6): void {
     pos("n", n);

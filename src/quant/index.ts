@@ -21,6 +21,8 @@ import { dequantizeRowQ4_K, quantizeRowQ4_K, vecDotQ4_KQ8_K } from "./q4_k.js";
 import { dequantizeRowQ5_K, quantizeRowQ5_K, vecDotQ5_KQ8_K } from "./q5_k.js";
 import { dequantizeRowQ6_K, quantizeRowQ6_K, vecDotQ6_KQ8_K } from "./q6_k.js";
 import { dequantizeRowQ8_K, quantizeRowQ8_K } from "./q8_k.js";
+import { dequantizeRowIQ4_NL, quantizeRowIQ4_NL, vecDotIQ4_NLQ8_0 } from "./iq4_nl.js";
+import { dequantizeRowIQ4_XS, quantizeRowIQ4_XS, vecDotIQ4_XSQ8_K } from "./iq4_xs.js";
 
 export * from "./f16.js";
 export * from "./bf16.js";
@@ -125,6 +127,24 @@ const FORMATS = new Map<GGMLType, QuantFormat>([
     { quantize: quantizeRowQ6_K, dequantize: dequantizeRowQ6_K, dotType: GGMLType.Q8_K, dot: vecDotQ6_KQ8_K },
   ],
   [GGMLType.Q8_K, { quantize: quantizeRowQ8_K, dequantize: dequantizeRowQ8_K }],
+  [
+    GGMLType.IQ4_NL,
+    {
+      quantize: quantizeRowIQ4_NL,
+      dequantize: dequantizeRowIQ4_NL,
+      dotType: GGMLType.Q8_0,
+      dot: vecDotIQ4_NLQ8_0,
+    },
+  ],
+  [
+    GGMLType.IQ4_XS,
+    {
+      quantize: quantizeRowIQ4_XS,
+      dequantize: dequantizeRowIQ4_XS,
+      dotType: GGMLType.Q8_K,
+      dot: vecDotIQ4_XSQ8_K,
+    },
+  ],
 ]);
 // F32/F16/BF16 dots need the dequantizers, so they are attached after the table exists.
 for (const t of [GGMLType.F32, GGMLType.F16, GGMLType.BF16]) {

@@ -71,6 +71,8 @@ const TYPES: [string, GGMLType, boolean][] = [
   ["Q5_0", GGMLType.Q5_0, false],
   ["Q5_1", GGMLType.Q5_1, false],
   ["Q5_K", GGMLType.Q5_K, true],
+  ["IQ4_NL", GGMLType.IQ4_NL, false],
+  ["IQ4_XS", GGMLType.IQ4_XS, true],
 ];
 
 for (const [fam, base, kquants] of FAMILIES) {

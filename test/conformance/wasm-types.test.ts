@@ -71,6 +71,8 @@ const TYPES: [string, GGMLType][] = [
   ["Q4_K", GGMLType.Q4_K],
   ["Q5_K", GGMLType.Q5_K],
   ["Q6_K", GGMLType.Q6_K],
+  ["IQ4_NL", GGMLType.IQ4_NL],
+  ["IQ4_XS", GGMLType.IQ4_XS],
 ];
 
 for (const [fam, base] of FAMILIES) {

@@ -41,6 +41,8 @@ const SCALE_FIELDS: ReadonlyMap<GGMLType, { blockBytes: number; fields: number[]
   [GGMLType.Q6_K, { blockBytes: 210, fields: [208] }],
   [GGMLType.Q2_K, { blockBytes: 84, fields: [80, 82] }],
   [GGMLType.Q3_K, { blockBytes: 110, fields: [108] }],
+  [GGMLType.IQ4_NL, { blockBytes: 18, fields: [0] }],
+  [GGMLType.IQ4_XS, { blockBytes: 136, fields: [0] }],
 ]);
 
 /** A random weight matrix of `type` in ggml layout: random quants, scales in [0.002, 0.02). */

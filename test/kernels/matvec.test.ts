@@ -34,6 +34,8 @@ const TYPES = [
   GGMLType.Q6_K,
   GGMLType.Q2_K,
   GGMLType.Q3_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
 ];
 const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
 const BLOCK = (t: GGMLType) => (FLOAT.has(t) ? 1 : ggmlTypeTraits(t).blockSize);
@@ -115,7 +117,7 @@ for (const type of TYPES) {
 test("bad shapes and foreign weights give KernelError", () => {
   assert.throws(() => ks1.prepareWeight(GGMLType.Q4_0, new Uint8Array(10), 1, 32), { name: "KernelError" });
   assert.throws(() => ks1.prepareWeight(GGMLType.Q4_0, new Uint8Array(18), 1, 31), { name: "KernelError" });
-  assert.throws(() => ks1.prepareWeight(GGMLType.IQ4_NL, new Uint8Array(18), 1, 32), { name: "KernelError" });
+  assert.throws(() => ks1.prepareWeight(GGMLType.IQ3_S, new Uint8Array(110), 1, 256), { name: "KernelError" });
   const w = ks1.prepareWeight(GGMLType.F32, new Uint8Array(16), 1, 4);
   assert.throws(() => ks2.matvec(w, new Float32Array(4), new Float32Array(1)), { name: "KernelError" });
   assert.throws(() => ks1.matvec(w, new Float32Array(3), new Float32Array(1)), { name: "KernelError" });
@@ -132,6 +134,8 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
     GGMLType.Q5_K,
     GGMLType.Q2_K,
     GGMLType.Q3_K,
+    GGMLType.IQ4_NL,
+    GGMLType.IQ4_XS,
   ]) {
     const rows = 9;
     const cols = 2 * BLOCK(type) + (FLOAT.has(type) ? 3 : 0);

@@ -1,6 +1,6 @@
 /**
  * The relaxed-SIMD build (kernels-relaxed.wasm: fused multiply-add in every matvec/matmul) passes
- * the same checks as the SIMD128 build: matvec.test.ts rerun in a child Node with relaxed SIMD
+ * the same checks as the SIMD128 build: matvec.test.ts and fused.test.ts rerun in a child Node with relaxed SIMD
  * enabled (Node 20 needs --experimental-wasm-relaxed-simd, and --no-liftoff: its baseline
  * compiler gets relaxed_dot wrong, which the self-check catches) and EDGELLM_SIMD=relaxed, which makes
  * createWasmKernelSet fail rather than fall back. Also: without engine support, "relaxed" is a
@@ -16,14 +16,15 @@ import { engineHasRelaxedSimd, RELAXED_NODE_FLAGS } from "../../src/cli/relaunch
 
 const run = promisify(execFile);
 const MATVEC = fileURLToPath(new URL("./matvec.test.js", import.meta.url));
+const FUSED = fileURLToPath(new URL("./fused.test.js", import.meta.url));
 
-test("matvec/matmul tests pass on the relaxed-SIMD kernels", async () => {
+test("matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels", async () => {
   // NODE_TEST_CONTEXT would make the child report to this runner instead of printing TAP
   const env: NodeJS.ProcessEnv = { ...process.env, EDGELLM_SIMD: "relaxed" };
   delete env.NODE_TEST_CONTEXT;
   // Node >= 22 has relaxed SIMD on by default, and Node 24 rejects the flag ("bad option").
   const flags = engineHasRelaxedSimd() ? [] : [...RELAXED_NODE_FLAGS];
-  const { stdout } = await run(process.execPath, [...flags, "--test", "--test-reporter=tap", MATVEC], {
+  const { stdout } = await run(process.execPath, [...flags, "--test", "--test-reporter=tap", MATVEC, FUSED], {
     env,
     maxBuffer: 16 << 20,
   }).catch((e: { stdout: string; stderr: string }) => {

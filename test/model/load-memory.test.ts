@@ -29,7 +29,13 @@ after(async () => {
 
 /** A file whose tensor infos describe `n` Q8_0 matrices [8192, 65536] (~544 MiB each); no data. */
 function hugeFile(n: number): GGUFFile {
-  const tensors = Array.from({ length: n }, (_, i) => ({ name: `blk.${i}.ffn_up.weight`, dims: [8192, 65536], type: GGMLType.Q8_0, offset: 0, nBytes: 0 }));
+  const tensors = Array.from({ length: n }, (_, i) => ({
+    name: `blk.${i}.ffn_up.weight`,
+    dims: [8192, 65536],
+    type: GGMLType.Q8_0,
+    offset: 0,
+    nBytes: 0,
+  }));
   tensors.push({ name: "output.weight", dims: [8192, 1000], type: GGMLType.Q8_0, offset: 0, nBytes: 0 });
   return {
     path: "/virtual/huge.gguf",
@@ -41,13 +47,33 @@ function hugeFile(n: number): GGUFFile {
 
 test("a model over the 4 GiB wasm32 memory is refused before any tensor is read", () => {
   assert.ok(preparedBytes(hugeFile(8), ks) > WASM_MEMORY_LIMIT);
-  assert.throws(() => checkFits(hugeFile(8), ks), (e: unknown) => e instanceof ModelError && /GiB of WebAssembly memory/.test(e.message));
+  assert.throws(
+    () => checkFits(hugeFile(8), ks),
+    (e: unknown) => e instanceof ModelError && /GiB of WebAssembly memory/.test(e.message),
+  );
   assert.doesNotThrow(() => checkFits(hugeFile(2), ks));
 });
 
-const small = { nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, nVocab: 333, weightStd: 0.15 };
+const small = {
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 96,
+  nCtx: 256,
+  nVocab: 333,
+  weightStd: 0.15,
+};
 const CASES: [string, TestModelSpec][] = [
-  ["qwen3moe Q8_0, 16 experts top-4", { arch: "qwen3moe", ...small, moe: { nExpert: 16, nExpertUsed: 4, nFfExp: 32 }, types: { weights: GGMLType.Q8_0 } }],
+  [
+    "qwen3moe Q8_0, 16 experts top-4",
+    {
+      arch: "qwen3moe",
+      ...small,
+      moe: { nExpert: 16, nExpertUsed: 4, nFfExp: 32 },
+      types: { weights: GGMLType.Q8_0 },
+    },
+  ],
   [
     "deepseek2 Q4_0 (MLA k_b/v_b per head, shared expert), tied embeddings",
     {
@@ -61,6 +87,37 @@ const CASES: [string, TestModelSpec][] = [
     },
   ],
 ];
+
+// IQ4 weights (llama.cpp's IQ4_NL / IQ4_XS files): accepted by the loader, every matrix prepared
+// in the WASM set (no silent plain-TS fallback), counted by the memory check, logits as the TS path.
+const wide = { ...small, nEmbd: 256, nFf: 256 };
+for (const t of [GGMLType.IQ4_NL, GGMLType.IQ4_XS]) {
+  test(`llama ${t === GGMLType.IQ4_NL ? "IQ4_NL" : "IQ4_XS"}: loaded into the WASM set, memory counted, logits equal the TS path`, async () => {
+    const path = join(dir, `iq4-${t}.gguf`);
+    await writeTestModel(path, { arch: "llama", ...wide, types: { weights: t } });
+    const ts = await loadModel(path);
+    const wasm = await loadModel(path, { kernels: ks });
+    let n = 0;
+    const walk = (o: unknown, depth: number): void => {
+      if (!o || typeof o !== "object" || depth > 4) return;
+      const w = o as { type?: GGMLType; name?: string; kernel?: unknown; rows?: number };
+      if (w.type === t && typeof w.name === "string" && typeof w.rows === "number") {
+        assert.ok(w.kernel, `${w.name} in the WASM set`);
+        n++;
+        return;
+      }
+      for (const v of Object.values(o)) walk(v, depth + 1);
+    };
+    walk(wasm.weights.layers, 0);
+    assert.ok(n >= 4, `only ${n} ${t} matrices found`);
+    const toks = [1, 17, 250, 3, 99];
+    const a = ts.forward(toks, ts.newCache(8))[0];
+    const b = wasm.forward(toks, wasm.newCache(8))[0];
+    let e = 0;
+    for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
+    assert.ok(e < 1e-3, `max |dlogit| ${e}`);
+  });
+}
 
 for (const [name, spec] of CASES) {
   test(`${name}: every matrix lives in the WASM set, logits equal the TS path`, async () => {

@@ -33,6 +33,8 @@ const TYPES = [
   GGMLType.Q5_K,
   GGMLType.Q6_K,
   GGMLType.Q8_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
 ];
 
 function readF32(path: string): Float32Array {

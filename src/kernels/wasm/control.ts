@@ -1,21 +1,26 @@
 /**
- * The control block shared by the pool's main thread and its workers (a 256-byte
- * SharedArrayBuffer, separate from the WASM memory), and the work split rule.
+ * The control block shared by the pool's main thread and its workers (a SharedArrayBuffer
+ * separate from the WASM memory), and the work split rule.
  *
- * Int32 slots: GEN (task generation, bumped once per task), DONE (workers finished with the
- * current task), FN (export index), NARGS, UNITS (work units: 4-row groups, heads, ...), STOP,
- * FAIL (a worker caught an error). Float64 args live at byte ARGS_BYTE (numbers: pointers or
- * floats, passed to the export as-is, followed by the thread's unit range [u0, u1)).
+ * Int32 slots: GEN (hand-off generation, bumped once per hand-off), DONE (workers finished with
+ * the current hand-off), NTASKS, NARGS (Float64 words used), STOP, FAIL (a worker caught an
+ * error). A hand-off carries a batch of NTASKS independent tasks, encoded from byte ARGS_BYTE as
+ * Float64 words [fn, units, nargs, ...args] per task (args: pointers or floats, passed to the
+ * export as-is, followed by the thread's unit range [u0, u1)). Each thread runs its share of
+ * every task in order with no barrier in between, so tasks of one batch must not read what
+ * another writes (e.g. the Q, K and V products of one input, or the token tiles of one matmul).
  */
 export const GEN = 0;
 export const DONE = 1;
-export const FN = 2;
+export const NTASKS = 2;
 export const NARGS = 3;
-export const UNITS = 4;
 export const STOP = 5;
 export const FAIL = 6;
 export const ARGS_BYTE = 64;
-export const MAX_ARGS = 20;
+/** Float64 words for a batch (Q/K/V products of a 512-token prefill in 16-token tiles: ~1,100). */
+export const MAX_ARGS = 4096;
+/** Arguments of one task at most. */
+export const MAX_TASK_ARGS = 20;
 export const CONTROL_BYTES = ARGS_BYTE + MAX_ARGS * 8;
 
 /** Spin iterations before falling back to Atomics.wait (hand-off ~0.25 us spinning vs 2-11 us). */
@@ -34,7 +39,7 @@ export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
-  /** Export names, indexed by the FN slot. */
+  /** Export names, indexed by a task's fn word. */
   exports: string[];
   /** Thread index (1..n-1; the main thread is 0). */
   index: number;

@@ -11,13 +11,13 @@ import {
   CONTROL_BYTES,
   DONE,
   FAIL,
-  FN,
   GEN,
   MAX_ARGS,
+  MAX_TASK_ARGS,
   NARGS,
+  NTASKS,
   SPIN,
   STOP,
-  UNITS,
   unitRange,
   type WorkerInit,
   type WorkerReply,
@@ -30,6 +30,13 @@ export interface WorkerHandle {
 export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
 
 type KernelFn = (...args: number[]) => void;
+
+/** One task of a batch: export index, arguments (before the unit range), work units. */
+export interface PoolTask {
+  fn: number;
+  args: number[];
+  units: number;
+}
 
 /** A worker that has not finished its share after this long is treated as lost. */
 const TASK_TIMEOUT_MS = 120_000;
@@ -89,26 +96,68 @@ export class ThreadPool {
 
   /** Runs export `fn` with `args` over `units` work units on all threads; returns when done. */
   run(fn: number, args: number[], units: number): void {
-    if (this.disposed) throw new KernelError("thread pool used after dispose()");
-    if (args.length > MAX_ARGS) throw new KernelError(`too many kernel arguments (${args.length})`);
-    const n = this.threads;
-    if (n === 1 || units < 2) {
+    if (this.threads === 1 || units < 2) {
+      if (this.disposed) throw new KernelError("thread pool used after dispose()");
       this.fns[fn]!(...args, 0, units);
       return;
     }
+    this.runBatch([{ fn, args, units }]);
+  }
+
+  /**
+   * Runs independent tasks in one hand-off (one barrier): every thread runs its unitRange
+   * share of each task in order. Tasks must not read another task's output (see control.ts).
+   * Large batches are split into several hand-offs.
+   */
+  runBatch(tasks: readonly PoolTask[]): void {
+    if (this.disposed) throw new KernelError("thread pool used after dispose()");
+    const n = this.threads;
+    if (n === 1) {
+      for (const t of tasks) this.fns[t.fn]!(...t.args, 0, t.units);
+      return;
+    }
+    let i = 0;
+    while (i < tasks.length) {
+      let words = 0;
+      let j = i;
+      while (j < tasks.length && words + 3 + tasks[j]!.args.length <= MAX_ARGS) {
+        if (tasks[j]!.args.length > MAX_TASK_ARGS)
+          throw new KernelError(`too many kernel arguments (${tasks[j]!.args.length})`);
+        words += 3 + tasks[j]!.args.length;
+        j++;
+      }
+      if (j === i) throw new KernelError(`too many kernel arguments (${tasks[i]!.args.length})`);
+      this.handOff(tasks, i, j);
+      i = j;
+    }
+  }
+
+  private handOff(tasks: readonly PoolTask[], from: number, to: number): void {
+    const n = this.threads;
     const ctl = this.ctl;
-    for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
-    ctl[FN] = fn;
-    ctl[NARGS] = args.length;
-    ctl[UNITS] = units;
+    const A = this.args;
+    let o = 0;
+    for (let k = from; k < to; k++) {
+      const t = tasks[k]!;
+      A[o] = t.fn;
+      A[o + 1] = t.units;
+      A[o + 2] = t.args.length;
+      for (let q = 0; q < t.args.length; q++) A[o + 3 + q] = t.args[q]!;
+      o += 3 + t.args.length;
+    }
+    ctl[NTASKS] = to - from;
+    ctl[NARGS] = o;
     Atomics.store(ctl, FAIL, 0);
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
     let own: unknown;
-    const [u0, u1] = unitRange(units, n, 0);
     try {
-      if (u1 > u0) this.fns[fn]!(...args, u0, u1);
+      for (let k = from; k < to; k++) {
+        const t = tasks[k]!;
+        const [u0, u1] = unitRange(t.units, n, 0);
+        if (u1 > u0) this.fns[t.fn]!(...t.args, u0, u1);
+      }
     } catch (e) {
       own = e;
     }

@@ -14,6 +14,7 @@ import { q4kQuants, q6kQuants, scaleMinK4 } from "./kquant-fields.js";
 import { repack16 } from "./layout-16bit.js";
 import { repackQ4x, repackQ5K } from "./layout-q4x.js";
 import { K16_BYTES, repackK16 } from "./layout-k16.js";
+import { IQ4_XS_GROUP_BYTES, repackIQ4_XS } from "./layout-iq4.js";
 
 /** Bytes per (4-row group x block) in the repacked layout, and the block width. */
 export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: number }> = new Map([
@@ -30,6 +31,8 @@ export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: num
   [GGMLType.Q6_K, { block: 256, groupBlockBytes: 1096 }],
   [GGMLType.Q2_K, { block: 256, groupBlockBytes: K16_BYTES }],
   [GGMLType.Q3_K, { block: 256, groupBlockBytes: K16_BYTES }],
+  [GGMLType.IQ4_NL, { block: 32, groupBlockBytes: 72 }],
+  [GGMLType.IQ4_XS, { block: 256, groupBlockBytes: IQ4_XS_GROUP_BYTES }],
 ]);
 
 export function packedBytes(type: GGMLType, rows: number, cols: number): number {
@@ -108,6 +111,11 @@ export function repack(
     case GGMLType.Q2_K:
     case GGMLType.Q3_K:
       return repackK16(type, src, rows, cols, rowBytes, dst);
+    case GGMLType.IQ4_NL:
+      // same block bytes as Q4_0 (f16 d, 16 B of nibble pairs): its int8-dot layout (iq4.ts)
+      return repack(GGMLType.Q4_0, src, rows, cols, rowBytes, dst, true);
+    case GGMLType.IQ4_XS:
+      return repackIQ4_XS(src, rows, cols, rowBytes, dst);
     case GGMLType.F32: {
       const s = new Float32Array(src.buffer, src.byteOffset, rows * cols);
       const d = new Float32Array(dst.buffer, dst.byteOffset, groups * cols * 4);

@@ -2,6 +2,7 @@
  * Dequantizes one row straight from the repacked layouts (inverse of repack.ts), for embedding
  * lookups: no file-layout copy of the weights is kept. Values match ggml's dequantize_row_*.
  */
+import { unpackIQ4Row } from "./layout-iq4.js";
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { fp16ToF32 } from "../ref/fp16.js";
@@ -41,6 +42,9 @@ export function unpackRow(
     case GGMLType.Q2_K:
     case GGMLType.Q3_K:
       return unpackK16(type, p, cols, row, out);
+    case GGMLType.IQ4_NL:
+    case GGMLType.IQ4_XS:
+      return unpackIQ4Row(p, cols, row, out, type === GGMLType.IQ4_NL);
     case GGMLType.F32: {
       const f = new Float32Array(p.buffer, p.byteOffset, Math.ceil(rows / 4) * cols * 4);
       for (let c = 0; c < cols; c++) out[c] = f[(g * cols + c) * 4 + ri]!;

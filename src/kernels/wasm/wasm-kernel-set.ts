@@ -10,7 +10,7 @@ import { KernelError } from "../../errors.js";
 import type { KernelSet, PagedKV, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { WasmArena } from "./arena.js";
-import { ThreadPool, type SpawnWorker } from "./pool.js";
+import { ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
 import { isNode, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
 import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
@@ -67,6 +67,12 @@ const EXPORTS = [
   "probe_dot8",
   "matvec_k16",
   "matmul_k16",
+  "rms_norm_quant",
+  "quantize_q8_k_abs",
+  "matvec_iq4_nl",
+  "matmul_iq4_nl",
+  "matvec_iq4_xs",
+  "matmul_iq4_xs",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -85,9 +91,9 @@ export interface WasmKernelOptions {
    */
   simd?: SimdChoice;
   /**
-   * Int8-dot kernels (kernels-src/assembly/dot8.ts: i32x4.relaxed_dot_i8x16_i7x16_add_s on
-   * int8 activations) for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights. Default: on with the relaxed
-   * build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
+   * Int8-dot kernels (kernels-src/assembly/dot8.ts: relaxed int8 dots on int8 activations) for
+   * Q4_0, Q4_K, Q5_K and Q6_K weights (Q8_0 only through prepareWeightLayout: slower in matmul,
+   * see DOT8_DEFAULT). Default: on with the relaxed build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
    * kernels; tests turn it on to check the layouts). Node also reads EDGELLM_DOT8=0|1.
    */
   dot8?: boolean;
@@ -133,8 +139,9 @@ function selfCheck(arena: WasmArena, inst: WebAssembly.Instance): boolean {
   return true;
 }
 
-/** Self-check of the int8 dot (probe_dot8): signed bytes -128..127 against 0..127 with an
- *  accumulator, 5 steps, against plain integer arithmetic. Node 20's Liftoff fails this (it
+/** Self-check of the int8 dots (probe_dot8: the i32 relaxed_dot_add and the i16 relaxed_dot +
+ *  widening): signed bytes -128..127 against 0..127 with an accumulator, 5 steps, against plain
+ *  integer arithmetic. Node 20's Liftoff fails this (it
  *  drops the accumulator); its optimizing compiler passes. */
 function selfCheckDot8(arena: WasmArena, inst: WebAssembly.Instance): boolean {
   const probe = inst.exports.probe_dot8 as (...a: number[]) => void;
@@ -143,11 +150,11 @@ function selfCheckDot8(arena: WasmArena, inst: WebAssembly.Instance): boolean {
   const a = arena.alloc(16 * n),
     b = arena.alloc(16 * n),
     c = arena.alloc(16),
-    o = arena.alloc(16);
+    o = arena.alloc(32);
   const A = new Int8Array(arena.memory.buffer, a, 16 * n),
     B = arena.u8(b, 16 * n),
     C = new Int32Array(arena.memory.buffer, c, 4),
-    O = new Int32Array(arena.memory.buffer, o, 4);
+    O = new Int32Array(arena.memory.buffer, o, 8);
   for (let i = 0; i < 16 * n; i++) {
     A[i] = ((i * 73 + 11) % 256) - 128;
     B[i] = (i * 29 + 5) % 128;
@@ -159,7 +166,7 @@ function selfCheckDot8(arena: WasmArena, inst: WebAssembly.Instance): boolean {
     let ref = C[l]!;
     for (let i = 0; i < n; i++)
       for (let k = 0; k < 4; k++) ref += A[16 * i + 4 * l + k]! * B[16 * i + 4 * l + k]!;
-    if (O[l] !== ref) return false;
+    if (O[l] !== ref || O[4 + l] !== ref) return false;
   }
   return true;
 }
@@ -178,7 +185,7 @@ interface WasmWeight extends PreparedWeight {
 
 /** How the activation is prepared for a weight type (ggml's vec_dot_type): as is, rounded
  *  through fp16/bf16, or quantized to Q8_0 / Q8_1 / Q8_K (widened to i16, see quantize.ts). */
-type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k";
+type ActFormat = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k" | "i8_0" | "i8_0abs" | "i8_k" | "i8_kabs";
 
 /** Per weight type: activation format and kernel names. */
 const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: ExportName }> = new Map([
@@ -195,7 +202,14 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   [GGMLType.Q6_K, { act: "q8_k", mv: "matvec_q6_k", mm: "matmul_q6_k" }],
   [GGMLType.Q2_K, { act: "i8_k", mv: "matvec_k16", mm: "matmul_k16" }],
   [GGMLType.Q3_K, { act: "i8_k", mv: "matvec_k16", mm: "matmul_k16" }],
+  // IQ4: int8 dots on |activation| with the sign moved to the decoded weight (iq4.ts); on the
+  // SIMD128 build the dots are the exact i16 emulation
+  [GGMLType.IQ4_NL, { act: "i8_0abs", mv: "matvec_iq4_nl", mm: "matmul_iq4_nl" }],
+  [GGMLType.IQ4_XS, { act: "i8_kabs", mv: "matvec_iq4_xs", mm: "matmul_iq4_xs" }],
 ] as const);
+
+/** Kernels that take no activation sums (xs) argument. */
+const NO_XS: ReadonlySet<GGMLType> = new Set([GGMLType.Q8_0, GGMLType.IQ4_NL, GGMLType.IQ4_XS]);
 
 /** The int8-dot kernels (dot8.ts) and their activation formats: i8_0 = Q8_0 quants as int8,
  *  i8_0abs = |q| and sign mask (64 B per block), i8_k = Q8_K quants as int8. */
@@ -207,15 +221,32 @@ const KERNELS_DOT8: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: 
   [GGMLType.Q6_K, { act: "i8_k", mv: "matvec_q6_k_r", mm: "matmul_q6_k_r" }],
 ] as const);
 
-/** Activation quantizers: export, block width, bytes of xq per block. */
-const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: number }>> = {
-  q8_0: { fn: "quantize_q8_0", qb: 32, xqBytes: 64 },
-  q8_1: { fn: "quantize_q8_1", qb: 32, xqBytes: 64 },
-  q8_k: { fn: "quantize_q8_k", qb: 256, xqBytes: 512 },
-  i8_0: { fn: "quantize_q8_0_i8", qb: 32, xqBytes: 32 },
-  i8_0abs: { fn: "quantize_q8_0_abs", qb: 32, xqBytes: 64 },
-  i8_k: { fn: "quantize_q8_k_i8", qb: 256, xqBytes: 256 },
+/** Activation quantizers: export, block width, bytes of xq per block, and the quantizer's
+ *  number in rms_norm_quant (quantize.ts). */
+const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: number; kind: number }>> = {
+  q8_0: { fn: "quantize_q8_0", qb: 32, xqBytes: 64, kind: 0 },
+  q8_1: { fn: "quantize_q8_1", qb: 32, xqBytes: 64, kind: 1 },
+  q8_k: { fn: "quantize_q8_k", qb: 256, xqBytes: 512, kind: 2 },
+  i8_0: { fn: "quantize_q8_0_i8", qb: 32, xqBytes: 32, kind: 3 },
+  i8_0abs: { fn: "quantize_q8_0_abs", qb: 32, xqBytes: 64, kind: 4 },
+  i8_k: { fn: "quantize_q8_k_i8", qb: 256, xqBytes: 256, kind: 5 },
+  i8_kabs: { fn: "quantize_q8_k_abs", qb: 256, xqBytes: 512, kind: 6 },
 };
+
+/**
+ * Types whose weights take the int8-dot layout by default (when `dot8` is on): the ones where the
+ * dot8 kernels were at least as fast as the i16 ones in both matvec and matmul, 1 thread best-of,
+ * interleaved, relaxed build on Node 20 (load average 13-19 on 2 shared cores): Q4_0 1.4x/1.7-2.1x,
+ * Q4_K 1.9x/1.7x, Q5_K 3.5x(noisy)/1.1x, Q6_K 1.1x/1.0x. Q8_0 stays on i16 (matvec 1.0x, matmul
+ * 0.8-0.93x: the sign transfer costs two ops per dot). A weight has one layout, so the choice is
+ * per type, not per shape.
+ */
+const DOT8_DEFAULT: ReadonlySet<GGMLType> = new Set([
+  GGMLType.Q4_0,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+]);
 
 /** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
  *  4096 columns) should stay in L2 (512 KB on the Zen3 target) while a thread's weight rows pass
@@ -324,7 +355,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
-    return this.prepareWeightLayout(type, data, rows, cols, this.dot8);
+    return this.prepareWeightLayout(type, data, rows, cols, this.dot8 && DOT8_DEFAULT.has(type));
   }
 
   /** prepareWeight with the int8-dot layout chosen per weight (benchmarks and tests compare
@@ -538,56 +569,173 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       throw new KernelError(`nTokens must be a positive integer, got ${nTok}`);
     checkVec("X", X, nTok * w.cols);
     checkVec("Y", Y, nTok * w.rows);
-    const k = (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!;
+    this.products([w], X, nTok, [Y], single, null);
+  }
+
+  protected override runMatmulMany(
+    ws: readonly PreparedWeight[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+  ): void {
+    this.products(
+      ws.map((w) => this.own(w)),
+      X,
+      nTokens,
+      Ys,
+      nTokens === 1,
+      null,
+    );
+  }
+
+  protected override runNormMatmul(
+    x: Float32Array,
+    weight: Float32Array,
+    eps: number,
+    ws: readonly PreparedWeight[],
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    normOut: Float32Array | undefined,
+  ): void {
+    this.products(
+      ws.map((w) => this.own(w)),
+      x,
+      nTokens,
+      Ys,
+      nTokens === 1,
+      { weight, eps, normOut },
+    );
+  }
+
+  /**
+   * Ys[i] = X . ws[i]^T for weights sharing X's width: X (optionally RMS-normalized first) is
+   * prepared once per activation format (the first quantized format fused with the norm), then
+   * every product's tasks (token tiles x 4-row groups) go to the pool as one batch.
+   */
+  private products(
+    ws: readonly WasmWeight[],
+    X: Float32Array,
+    nTok: number,
+    Ys: readonly Float32Array[],
+    single: boolean,
+    norm: { weight: Float32Array; eps: number; normOut: Float32Array | undefined } | null,
+  ): void {
+    const cols = ws[0]!.cols;
+    const n = nTok * cols;
     let xp = this.arena.offsetOf(X);
     if (xp < 0) {
-      xp = this.buf("x", nTok * w.cols * 4);
-      this.arena.f32(xp, nTok * w.cols).set(X.subarray(0, nTok * w.cols));
+      xp = this.buf("x", n * 4);
+      this.arena.f32(xp, n).set(X.subarray(0, n));
     }
-    let yp = this.arena.offsetOf(Y);
-    const copyOut = yp < 0;
-    if (copyOut) yp = this.buf("y", nTok * w.rows * 4);
-    const groups = Math.ceil(w.rows / 4);
-    const fn = IDX.get(single ? k.mv : k.mm)!;
-    // Per-token strides (bytes) of the prepared activation (xa or xq/xd/xs) and of Y.
-    let args: (t0: number) => number[];
-    let tile: number;
-    if (k.act === "f32" || k.act === "f16" || k.act === "bf16") {
-      let xa = xp;
-      if (k.act !== "f32") {
-        xa = this.buf("xr", nTok * w.cols * 4);
-        this.fns[IDX.get(k.act === "f16" ? "round_f16" : "round_bf16")!]!(xp, nTok * w.cols, xa);
+    const kern = ws.map((w) => (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!);
+    const acts = new Map<ActFormat, Act>();
+    if (norm) {
+      // The normalized rows go to normOut (in place when it is WASM memory) or scratch.
+      let hp = norm.normOut ? this.arena.offsetOf(norm.normOut) : -1;
+      if (hp < 0) hp = this.buf("xn", n * 4);
+      const pw = this.place("nw", norm.weight, cols, true);
+      const first = kern.find((k) => QUANT[k.act]);
+      if (first) {
+        const a = this.actBuffers(first.act, nTok, cols);
+        const args = [xp, pw, hp, cols, norm.eps, QUANT[first.act]!.kind, a.nb, a.xq, a.xd, a.xs];
+        if (n < PARALLEL_MIN) this.fns[IDX.get("rms_norm_quant")!]!(...args, 0, nTok);
+        else this.pool.run(IDX.get("rms_norm_quant")!, args, nTok);
+        acts.set(first.act, a);
+      } else if (n < PARALLEL_MIN) this.fns[IDX.get("rms_norm")!]!(xp, pw, hp, cols, norm.eps, 0, nTok);
+      else this.pool.run(IDX.get("rms_norm")!, [xp, pw, hp, cols, norm.eps], nTok);
+      if (norm.normOut && this.arena.offsetOf(norm.normOut) < 0) norm.normOut.set(this.arena.f32(hp, n));
+      xp = hp;
+    }
+    for (const k of kern) if (!acts.has(k.act)) acts.set(k.act, this.prepareAct(k.act, xp, nTok, cols));
+    const tasks: PoolTask[] = [];
+    const outs: { yp: number; Y: Float32Array; len: number }[] = [];
+    ws.forEach((w, i) => {
+      const Y = Ys[i]!;
+      let yp = this.arena.offsetOf(Y);
+      if (yp < 0) {
+        yp = this.buf(`y${i}`, nTok * w.rows * 4);
+        outs.push({ yp, Y, len: nTok * w.rows });
       }
-      args = (t0) => [w.ptr, xa + t0 * w.cols * 4, yp + t0 * w.rows * 4, w.rows, w.cols];
-      tile = MATMUL_TILE_F32;
-    } else {
-      const qf = QUANT[k.act]!;
-      const nb = w.cols / qf.qb;
-      const xqs = nb * qf.xqBytes; // bytes per token
-      const xq = this.buf("xq", nTok * xqs);
-      const xd = this.buf("xd", nTok * nb * 4);
-      const xs = this.buf("xs", nTok * w.cols * (4 / 16)); // per 32 (Q8_0: i32 sum, Q8_1: f32 s) or 16 (Q8_K: i32 sum)
-      const xss = qf.qb === 256 ? nb * 64 : nb * 4;
-      // One work unit per token: long prefills quantize on all threads.
-      this.pool.run(IDX.get(qf.fn)!, [xp, nb, xq, xd, xs], nTok);
-      args = (t0) => {
-        const a = [w.ptr, xq + t0 * xqs, xd + t0 * nb * 4];
-        if (w.type !== GGMLType.Q8_0) a.push(xs + t0 * xss);
-        a.push(yp + t0 * w.rows * 4, w.rows, nb);
-        return a;
-      };
-      tile = MATMUL_TILE_Q;
-    }
-    if (single) this.pool.run(fn, args(0), groups);
-    else {
-      // Token tiles: each thread passes over its weight rows once per tile while the tile's
-      // activations stay in L2 (streaming all tokens per 4-row group thrashes it for long
-      // prompts). Per-token results do not depend on the tiling (see the kernels' matmul).
-      for (let t0 = 0; t0 < nTok; t0 += tile)
-        this.pool.run(fn, [...args(t0), Math.min(tile, nTok - t0)], groups);
-    }
-    if (copyOut) Y.set(this.arena.f32(yp, nTok * w.rows));
+      this.productTasks(w, kern[i]!, acts.get(kern[i]!.act)!, yp, nTok, single, tasks);
+    });
+    this.pool.runBatch(tasks);
+    for (const o of outs) o.Y.set(this.arena.f32(o.yp, o.len));
   }
+
+  /** Scratch for one activation format (one slot per format, so formats coexist in a batch). */
+  private actBuffers(fmt: ActFormat, nTok: number, cols: number): Act {
+    const qf = QUANT[fmt]!;
+    const nb = cols / qf.qb;
+    const xqs = nb * qf.xqBytes; // bytes per token
+    return {
+      xq: this.buf(`xq.${fmt}`, nTok * xqs),
+      xd: this.buf(`xd.${fmt}`, nTok * nb * 4),
+      // per 32 (Q8_0: i32 sum, Q8_1: f32 s) or 16 (Q8_K: i32 sum)
+      xs: this.buf(`xs.${fmt}`, nTok * cols * (4 / 16)),
+      nb,
+      xqs,
+      xss: qf.qb === 256 ? nb * 64 : nb * 4,
+    };
+  }
+
+  /** The activation as weight type `fmt` wants it (f32 as is, rounded, or quantized once). */
+  private prepareAct(fmt: ActFormat, xp: number, nTok: number, cols: number): Act {
+    if (fmt === "f32" || fmt === "f16" || fmt === "bf16") {
+      let xa = xp;
+      if (fmt !== "f32") {
+        xa = this.buf(`xr.${fmt}`, nTok * cols * 4);
+        this.fns[IDX.get(fmt === "f16" ? "round_f16" : "round_bf16")!]!(xp, nTok * cols, xa);
+      }
+      return { xq: xa, xd: 0, xs: 0, nb: 0, xqs: cols * 4, xss: 0 };
+    }
+    const a = this.actBuffers(fmt, nTok, cols);
+    // One work unit per token: long prefills quantize on all threads.
+    this.pool.run(IDX.get(QUANT[fmt]!.fn)!, [xp, a.nb, a.xq, a.xd, a.xs], nTok);
+    return a;
+  }
+
+  /** Pool tasks of one product: one matvec over all groups, or one task per token tile. Token
+   *  tiles: each thread passes over its weight rows once per tile while the tile's activations
+   *  stay in L2; the tiles run back to back in one batch (no barrier between them). Per-token
+   *  results do not depend on the tiling (see the kernels' matmul). */
+  private productTasks(
+    w: WasmWeight,
+    k: { act: ActFormat; mv: ExportName; mm: ExportName },
+    a: Act,
+    yp: number,
+    nTok: number,
+    single: boolean,
+    tasks: PoolTask[],
+  ): void {
+    const groups = Math.ceil(w.rows / 4);
+    const float = a.nb === 0;
+    const args = (t0: number): number[] => {
+      if (float) return [w.ptr, a.xq + t0 * a.xqs, yp + t0 * w.rows * 4, w.rows, w.cols];
+      const r = [w.ptr, a.xq + t0 * a.xqs, a.xd + t0 * a.nb * 4];
+      if (!NO_XS.has(w.type)) r.push(a.xs + t0 * a.xss);
+      r.push(yp + t0 * w.rows * 4, w.rows, a.nb);
+      return r;
+    };
+    if (single) {
+      tasks.push({ fn: IDX.get(k.mv)!, args: args(0), units: groups });
+      return;
+    }
+    const tile = float ? MATMUL_TILE_F32 : MATMUL_TILE_Q;
+    const fn = IDX.get(k.mm)!;
+    for (let t0 = 0; t0 < nTok; t0 += tile)
+      tasks.push({ fn, args: [...args(t0), Math.min(tile, nTok - t0)], units: groups });
+  }
+}
+
+/** A prepared activation in WASM memory: xq (or the f32/rounded input when nb = 0), block
+ *  scales xd and sums xs, blocks per token nb, per-token byte strides of xq and xs. */
+interface Act {
+  xq: number;
+  xd: number;
+  xs: number;
+  nb: number;
+  xqs: number;
+  xss: number;
 }
 
 export { PACKED };

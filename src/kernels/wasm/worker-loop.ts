@@ -6,13 +6,11 @@ import {
   ARGS_BYTE,
   DONE,
   FAIL,
-  FN,
   GEN,
   MAX_ARGS,
-  NARGS,
+  NTASKS,
   SPIN,
   STOP,
-  UNITS,
   unitRange,
   type WorkerInit,
   type WorkerReply,
@@ -44,11 +42,18 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReply) => void): voi
     seen = Atomics.load(ctl, GEN);
     if (Atomics.load(ctl, STOP) !== 0) return;
     try {
-      const n = ctl[NARGS]!;
-      a.length = 0;
-      for (let i = 0; i < n; i++) a.push(args[i]!);
-      const [u0, u1] = unitRange(ctl[UNITS]!, init.threads, init.index);
-      if (u1 > u0) fns[ctl[FN]!]!(...a, u0, u1);
+      const nt = ctl[NTASKS]!;
+      let o = 0;
+      for (let k = 0; k < nt; k++) {
+        const fn = args[o]!,
+          units = args[o + 1]!,
+          n = args[o + 2]!;
+        a.length = 0;
+        for (let i = 0; i < n; i++) a.push(args[o + 3 + i]!);
+        o += 3 + n;
+        const [u0, u1] = unitRange(units, init.threads, init.index);
+        if (u1 > u0) fns[fn]!(...a, u0, u1);
+      }
     } catch {
       Atomics.store(ctl, FAIL, 1);
     }

@@ -4,7 +4,8 @@
  * A weight attached to a KernelSet (`attachKernels`, e.g. the WASM SIMD set) runs its products
  * there. Others run here in plain TS on src/quant, with activations converted to the weight type's
  * ggml "vec_dot_type" (portable `_ref` quantizers, straightforward sums):
- *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0 -> Q8_0; Q4_1/Q5_1 -> Q8_1; K-quants -> Q8_K.
+ *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0/IQ4_NL -> Q8_0; Q4_1/Q5_1 -> Q8_1;
+ *   K-quants and IQ4_XS -> Q8_K.
  * (The conformance tests' reference order lives in src/model/reference/ggml-order.)
  */
 import { KernelError } from "../../errors.js";
@@ -22,6 +23,10 @@ import { dequantizeRowQ4_K, vecDotQ4_KQ8_K } from "../../quant/q4_k.js";
 import { dequantizeRowQ5_K, vecDotQ5_KQ8_K } from "../../quant/q5_k.js";
 import { dequantizeRowQ6_K, vecDotQ6_KQ8_K } from "../../quant/q6_k.js";
 import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
+import { dequantizeRowQ2_K, vecDotQ2_KQ8_K } from "../../quant/q2_k.js";
+import { dequantizeRowQ3_K, vecDotQ3_KQ8_K } from "../../quant/q3_k.js";
+import { dequantizeRowIQ4_NL, vecDotIQ4_NLQ8_0 } from "../../quant/iq4_nl.js";
+import { dequantizeRowIQ4_XS, vecDotIQ4_XSQ8_K } from "../../quant/iq4_xs.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
 type QuantFn = (src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number) => void;
@@ -68,6 +73,10 @@ const OPS = new Map<GGMLType, TypeOps>([
   [GGMLType.Q4_K, { dequant: dequantizeRowQ4_K, act: Q8_K_ACT, dot: vecDotQ4_KQ8_K }],
   [GGMLType.Q5_K, { dequant: dequantizeRowQ5_K, act: Q8_K_ACT, dot: vecDotQ5_KQ8_K }],
   [GGMLType.Q6_K, { dequant: dequantizeRowQ6_K, act: Q8_K_ACT, dot: vecDotQ6_KQ8_K }],
+  [GGMLType.Q2_K, { dequant: dequantizeRowQ2_K, act: Q8_K_ACT, dot: vecDotQ2_KQ8_K }],
+  [GGMLType.Q3_K, { dequant: dequantizeRowQ3_K, act: Q8_K_ACT, dot: vecDotQ3_KQ8_K }],
+  [GGMLType.IQ4_NL, { dequant: dequantizeRowIQ4_NL, act: Q8_0_ACT, dot: vecDotIQ4_NLQ8_0 }],
+  [GGMLType.IQ4_XS, { dequant: dequantizeRowIQ4_XS, act: Q8_K_ACT, dot: vecDotIQ4_XSQ8_K }],
 ]);
 
 function ops(type: GGMLType, name: string): TypeOps {

@@ -1,0 +1,214 @@
+// IQ4_NL and IQ4_XS weights: 4-bit indices into ggml's 16-level non-linear table (kvalues_iq4nl,
+// -127..113), decoded in registers by one i8x16.swizzle per 16 bytes. The decoded weights are
+// signed, so the int8 dot takes the activation's |q| (0..127) as its 7-bit operand and applies
+// the activation's sign to the weight ((w ^ m) - m, m = 0 or -1 per byte; |w| <= 127 so -w
+// fits), as the Q8_0 int8-dot kernel does; activations from quantize_q8_0_abs (IQ4_NL, 64 B per
+// 32: |q| then masks) or quantize_q8_k_abs (IQ4_XS, 512 B per 256). Pair sums reach
+// 2*127*127 and are widened after every dot. Layouts (repack.ts), per 4-row group:
+//   IQ4_NL, per 32 columns, 72 B (the Q4_0 int8-dot layout): d[4] fp16 | 4 chunks, chunk m holds
+//     columns 4m+c (low nibbles) and 16+4m+c (high) of row ri at byte 4*ri + c.
+//   IQ4_XS, per 256 columns, 552 B: d[4] fp16 | sc[8][4] i8 (block scale ls - 32) | 8 blocks of
+//     32 columns x 64 B laid out as IQ4_NL's chunks.
+// Integer sums are exact (IQ4_XS: sum_ib sc_ib * dot_ib per super-block, |.| < 2^31); the float
+// step per block (IQ4_NL) or super-block (IQ4_XS) is the same in matvec and matmul, so matmul
+// rows equal matvec's bit for bit and nothing depends on the thread split.
+import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8h, widen8 } from "./common";
+
+/** kvalues_iq4nl as a swizzle table. */
+// @ts-ignore: decorator
+@inline function table(): v128 {
+  return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+}
+
+/** Table lookup of 16 indices (0..15). Relaxed build: relaxed_swizzle (one pshufb on x86; the
+ *  indices are in range, so its result is the plain swizzle's). */
+// @ts-ignore: decorator
+@inline function look(kv: v128, i: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(kv, i);
+  return i8x16.swizzle(kv, i);
+}
+
+/** Integer dot of one 32-column block (4 chunks at q) with one token's |q| and masks at xa
+ *  (|q| at xa, masks at xa + mo), per row of the group. */
+// @ts-ignore: decorator
+@inline function nlBlock(q: usize, xa: usize, mo: usize, kv: v128, m4: v128): v128 {
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  for (let m: usize = 0; m < 4; m++) {
+    const v = v128.load(q + (m << 4));
+    const lo = look(kv, v128.and(v, m4));
+    const hi = look(kv, v128.and(i16x8.shr_u(v, 4), m4));
+    const xo = xa + (m << 2);
+    let mk = v128.load32_splat(xo + mo);
+    s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(lo, mk), mk), v128.load32_splat(xo))));
+    mk = v128.load32_splat(xo + mo, 16);
+    s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(hi, mk), mk), v128.load32_splat(xo, 16))));
+  }
+  return i32x4.add(s0, s1);
+}
+
+export function matvec_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
+  const kv = table();
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * <usize>nb * 72;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      const si = nlBlock(p + 8, xq + (<usize>b << 6), 32, kv, m4);
+      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      p += 72;
+    }
+    storeRows(y, g, rows, acc);
+  }
+}
+
+/** 4 tokens per pass (each chunk decoded once for 4 tokens). Token strides: xq nb*64, xd nb*4. */
+export function matmul_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const kv = table();
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const xqs = <usize>nb << 6;
+  const xds = <usize>nb << 2;
+  const ys = <usize>rows << 2;
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nb * 72;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+        for (let m: usize = 0; m < 4; m++) {
+          const v = v128.load(p + (m << 4), 8);
+          const lo = look(kv, v128.and(v, m4));
+          const hi = look(kv, v128.and(i16x8.shr_u(v, 4), m4));
+          const xo = x0 + (m << 2);
+          s0 = i32x4.add(s0, tok(lo, hi, xo));
+          s1 = i32x4.add(s1, tok(lo, hi, xo + xqs));
+          s2 = i32x4.add(s2, tok(lo, hi, xo + 2 * xqs));
+          s3 = i32x4.add(s3, tok(lo, hi, xo + 3 * xqs));
+        }
+        const dw = f16x4(p, fm, fs);
+        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        p += 72;
+        x0 += 64;
+        pd += 4;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++)
+      matvec_iq4_nl(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
+  }
+}
+
+/** One token's dots with a chunk's decoded low (columns 4m..) and high (16+4m..) weights; xo:
+ *  the token's |q| at column 4m of the block (masks 32 bytes further). */
+// @ts-ignore: decorator
+@inline function tok(lo: v128, hi: v128, xo: usize): v128 {
+  let mk = v128.load32_splat(xo, 32);
+  const a = widen8(dot8h(i8x16.sub(v128.xor(lo, mk), mk), v128.load32_splat(xo)));
+  mk = v128.load32_splat(xo, 48);
+  return i32x4.add(a, widen8(dot8h(i8x16.sub(v128.xor(hi, mk), mk), v128.load32_splat(xo, 16))));
+}
+
+/** sum_ib sc_ib * dot_ib of one IQ4_XS super-block for one token (xa: 256 |q| then 256 masks). */
+// @ts-ignore: decorator
+@inline function xsBlock(p: usize, xa: usize, kv: v128, m4: v128): v128 {
+  let sumi = i32x4.splat(0);
+  for (let ib: usize = 0; ib < 8; ib++) {
+    const s = nlBlock(p + 40 + (ib << 6), xa + (ib << 5), 256, kv, m4);
+    sumi = i32x4.add(sumi, i32x4.mul(s, i8x4(p + 8 + (ib << 2))));
+  }
+  return sumi;
+}
+
+export function matvec_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
+  const kv = table();
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  for (let g = g0; g < g1; g++) {
+    let p = w + <usize>g * <usize>nsb * 552;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nsb; b++) {
+      const si = xsBlock(p, xq + (<usize>b << 9), kv, m4);
+      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      p += 552;
+    }
+    storeRows(y, g, rows, acc);
+  }
+}
+
+/** 4 tokens per pass over each 32-column block. Token strides: xq nsb*512, xd nsb*4. */
+export function matmul_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
+  const kv = table();
+  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const xqs = <usize>nsb << 9;
+  const xds = <usize>nsb << 2;
+  const ys = <usize>rows << 2;
+  for (let g = g0; g < g1; g++) {
+    let t = 0;
+    for (; t + 4 <= nTok; t += 4) {
+      let p = w + <usize>g * <usize>nsb * 552;
+      let x0 = xq + <usize>t * xqs;
+      let pd = xd + <usize>t * xds;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nsb; b++) {
+        let u0 = i32x4.splat(0), u1 = i32x4.splat(0), u2 = i32x4.splat(0), u3 = i32x4.splat(0);
+        for (let ib: usize = 0; ib < 8; ib++) {
+          const q = p + 40 + (ib << 6);
+          const xb = x0 + (ib << 5);
+          let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+          for (let m: usize = 0; m < 4; m++) {
+            const v = v128.load(q + (m << 4));
+            const lo = look(kv, v128.and(v, m4));
+            const hi = look(kv, v128.and(i16x8.shr_u(v, 4), m4));
+            const xo = xb + (m << 2);
+            s0 = i32x4.add(s0, tokXs(lo, hi, xo));
+            s1 = i32x4.add(s1, tokXs(lo, hi, xo + xqs));
+            s2 = i32x4.add(s2, tokXs(lo, hi, xo + 2 * xqs));
+            s3 = i32x4.add(s3, tokXs(lo, hi, xo + 3 * xqs));
+          }
+          const sc = i8x4(p + 8 + (ib << 2));
+          u0 = i32x4.add(u0, i32x4.mul(s0, sc));
+          u1 = i32x4.add(u1, i32x4.mul(s1, sc));
+          u2 = i32x4.add(u2, i32x4.mul(s2, sc));
+          u3 = i32x4.add(u3, i32x4.mul(s3, sc));
+        }
+        const dw = f16x4(p, fm, fs);
+        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
+        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
+        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
+        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        p += 552;
+        x0 += 512;
+        pd += 4;
+      }
+      const yo = y + <usize>t * ys;
+      storeRows(yo, g, rows, a0);
+      storeRows(yo + ys, g, rows, a1);
+      storeRows(yo + 2 * ys, g, rows, a2);
+      storeRows(yo + 3 * ys, g, rows, a3);
+    }
+    for (; t < nTok; t++)
+      matvec_iq4_xs(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nsb, g, g + 1);
+  }
+}
+
+/** tok() for IQ4_XS activations (masks 256 bytes after the |q|). */
+// @ts-ignore: decorator
+@inline function tokXs(lo: v128, hi: v128, xo: usize): v128 {
+  let mk = v128.load32_splat(xo, 256);
+  const a = widen8(dot8h(i8x16.sub(v128.xor(lo, mk), mk), v128.load32_splat(xo)));
+  mk = v128.load32_splat(xo, 272);
+  return i32x4.add(a, widen8(dot8h(i8x16.sub(v128.xor(hi, mk), mk), v128.load32_splat(xo, 16))));
+}

@@ -1,0 +1,147 @@
+/**
+ * Fused KernelSet products: matmulMany (several weights, one input, one dispatch) and
+ * normMatmul (RMSNorm fused with the activation quantization). On odd shapes (rows not a
+ * multiple of 4, token counts across the 16-token tiles) and mixed weight types (several
+ * activation formats in one batch, i16 and int8-dot layouts):
+ *   - WASM results are bit-identical to the unfused WASM calls (matmul per weight; rmsNorm then
+ *     matmulMany), and between 1 and 2 threads;
+ *   - close to the reference set (same tolerance as matvec.test.ts: 2e-5 relative).
+ * relaxed.test.ts reruns this file on the relaxed-SIMD build.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { GGMLType, ggmlTypeName } from "../../src/gguf/types.js";
+import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
+import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import type { PreparedWeight } from "../../src/kernels/kernel-set.js";
+import { randomF32, randomWeight, maxRelDiff } from "./helpers.js";
+
+const ref = new RefKernelSet();
+let ks1: WasmKernelSet;
+let ks2: WasmKernelSet;
+before(async () => {
+  ks1 = await createWasmKernelSet({ threads: 1 });
+  ks2 = await createWasmKernelSet({ threads: 2 });
+});
+after(async () => {
+  await ks1.dispose();
+  await ks2.dispose();
+});
+
+const COLS = 512;
+/** [type, rows, int8-dot layout] — Q/K/V-like and gate/up-like mixes. */
+const MIXES: [GGMLType, number, boolean][][] = [
+  [
+    [GGMLType.Q4_0, 13, true],
+    [GGMLType.Q4_0, 5, false],
+    [GGMLType.Q8_0, 7, false],
+  ],
+  [
+    [GGMLType.Q4_K, 9, true],
+    [GGMLType.Q6_K, 6, true],
+    [GGMLType.Q5_K, 3, false],
+    [GGMLType.F16, 5, false],
+  ],
+  [
+    [GGMLType.F32, 6, false],
+    [GGMLType.Q4_1, 7, false],
+  ],
+];
+
+function q8Safe(type: GGMLType, b: Uint8Array): Uint8Array {
+  if (type === GGMLType.Q8_0)
+    for (let o = 0; o < b.length; o += 34)
+      for (let i = 2; i < 34; i++) if (b[o + i] === 0x80) b[o + i] = 0x81;
+  return b;
+}
+
+function prep(ks: WasmKernelSet, mix: [GGMLType, number, boolean][]): PreparedWeight[] {
+  return mix.map(([t, r, d], i) =>
+    ks.prepareWeightLayout(t, q8Safe(t, randomWeight(t, r, COLS, 40 + i * 7 + t)), r, COLS, d),
+  );
+}
+
+MIXES.forEach((mix, mi) => {
+  const name = mix.map(([t, r, d]) => `${ggmlTypeName(t)}${d ? "/dot8" : ""}x${r}`).join(" + ");
+  test(`matmulMany ${name}: = matmul per weight, 1 = 2 threads, vs ref`, () => {
+    const w1 = prep(ks1, mix);
+    const w2 = prep(ks2, mix);
+    const wr = mix.map(([t, r], i) =>
+      ref.prepareWeight(t, q8Safe(t, randomWeight(t, r, COLS, 40 + i * 7 + t)), r, COLS),
+    );
+    for (const nTok of [1, 6, 37]) {
+      const X = randomF32(nTok * COLS, 100 + mi * 10 + nTok);
+      const Y1 = mix.map(([, r]) => new Float32Array(nTok * r));
+      const Y2 = mix.map(([, r]) => ks2.alloc(nTok * r)); // outputs in WASM memory too
+      ks1.matmulMany(w1, X, nTok, Y1);
+      const X2 = ks2.alloc(nTok * COLS);
+      X2.set(X);
+      ks2.matmulMany(w2, X2, nTok, Y2);
+      mix.forEach(([, r], i) => {
+        const y = new Float32Array(nTok * r);
+        ks1.matmul(w1[i]!, X, nTok, y);
+        assert.deepEqual(Y1[i], y, `nTok ${nTok} weight ${i}: matmulMany != matmul`);
+        assert.deepEqual(Array.from(Y2[i]!), Array.from(y), `nTok ${nTok} weight ${i}: 2 threads differ`);
+        const yr = new Float32Array(nTok * r);
+        ref.matmul(wr[i]!, X, nTok, yr);
+        const d = maxRelDiff(y, yr, nTok * r);
+        assert.ok(d <= 2e-5, `nTok ${nTok} weight ${i}: rel diff ${d} vs ref`);
+      });
+    }
+  });
+
+  test(`normMatmul ${name}: = rmsNorm then matmulMany, normOut, 1 = 2 threads, vs ref`, () => {
+    const w1 = prep(ks1, mix);
+    const w2 = prep(ks2, mix);
+    const wr = mix.map(([t, r], i) =>
+      ref.prepareWeight(t, q8Safe(t, randomWeight(t, r, COLS, 40 + i * 7 + t)), r, COLS),
+    );
+    const g = randomF32(COLS, 7 + mi, 2);
+    for (const nTok of [1, 5, 33]) {
+      const X = randomF32(nTok * COLS, 200 + mi * 10 + nTok, 3);
+      const eps = 1e-5;
+      // unfused WASM
+      const h = new Float32Array(nTok * COLS);
+      ks1.rmsNorm(X, g, h, COLS, nTok, eps);
+      const Yu = mix.map(([, r]) => new Float32Array(nTok * r));
+      ks1.matmulMany(w1, h, nTok, Yu);
+      // fused, plain arrays (copied in/out), with normOut
+      const Y1 = mix.map(([, r]) => new Float32Array(nTok * r));
+      const h1 = new Float32Array(nTok * COLS);
+      ks1.normMatmul(X, g, eps, w1, nTok, Y1, h1);
+      assert.deepEqual(h1, h, `nTok ${nTok}: normOut != rmsNorm`);
+      // fused, WASM-memory arrays, 2 threads, no normOut
+      const X2 = ks2.alloc(nTok * COLS);
+      X2.set(X);
+      const Y2 = mix.map(([, r]) => ks2.alloc(nTok * r));
+      ks2.normMatmul(X2, g, eps, w2, nTok, Y2);
+      const hr = new Float32Array(nTok * COLS);
+      const Yr = mix.map(([, r]) => new Float32Array(nTok * r));
+      ref.normMatmul(X, g, eps, wr, nTok, Yr, hr);
+      mix.forEach(([, r], i) => {
+        assert.deepEqual(Y1[i], Yu[i], `nTok ${nTok} weight ${i}: fused != unfused`);
+        assert.deepEqual(
+          Array.from(Y2[i]!),
+          Array.from(Yu[i]!),
+          `nTok ${nTok} weight ${i}: 2 threads differ`,
+        );
+        const d = maxRelDiff(Y1[i]!, Yr[i]!, nTok * r);
+        assert.ok(d <= 5e-5, `nTok ${nTok} weight ${i}: rel diff ${d} vs ref`);
+      });
+    }
+  });
+});
+
+test("matmulMany / normMatmul argument errors are KernelErrors", () => {
+  const a = ks1.prepareWeight(GGMLType.Q4_0, randomWeight(GGMLType.Q4_0, 4, 64, 1), 4, 64);
+  const b = ks1.prepareWeight(GGMLType.Q4_0, randomWeight(GGMLType.Q4_0, 4, 96, 2), 4, 96);
+  const X = new Float32Array(96);
+  assert.throws(() => ks1.matmulMany([a, b], X, 1, [new Float32Array(4), new Float32Array(4)]), {
+    name: "KernelError",
+  });
+  assert.throws(() => ks1.matmulMany([a], X, 1, []), { name: "KernelError" });
+  assert.throws(() => ks1.matmulMany([a], X, 2, [new Float32Array(8)]), { name: "KernelError" });
+  assert.throws(() => ks1.normMatmul(X, new Float32Array(10), 1e-5, [a], 1, [new Float32Array(4)]), {
+    name: "KernelError",
+  });
+});
