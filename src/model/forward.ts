@@ -146,6 +146,11 @@ export class Transformer {
   readonly rope: Rope;
   /** Set to collect per-op times (bench --profile). */
   profiler: OpProfiler | undefined;
+  /**
+   * Fused KernelSet dispatches (RMSNorm + activation quantization + Q/K/V or gate/up products as
+   * one ks.normMatmul). Same bits either way; false (tests) runs them apart.
+   */
+  fuseOps = true;
   readonly ext: ForwardExtensions = {};
   private readonly angleMemo: RopeAngles[] = [];
   private readonly scratch: Scratch;
@@ -308,9 +313,9 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   let y = model.buf("y", n * E);
   for (let l = 0; l < c.nLayers; l++) {
     const L = model.weights.layers[l];
-    norm(model, xs, L.attnNorm, h, rows);
-    if (P) tp = P.lap("norm", tp);
     if (L.mla) {
+      norm(model, xs, L.attnNorm, h, rows);
+      if (P) tp = P.lap("norm", tp);
       const R = c.mla!.kvLoraRank;
       const kw = R + c.mla!.ropeDim;
       const H = c.nHead;
@@ -333,7 +338,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
       mlaOut(model.ops, c, L.mla, lat, n, y);
       if (P) tp = P.lap("attention.mla", tp);
     } else {
-      tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp);
+      tp = attentionBlock(model, L.attn!, l, xs, L.attnNorm, h, n, angles, segs, starts, pos0, y, tp);
     }
     if (l === c.nLayers - 1 && outRows.length < rows) {
       // llama.cpp's get_rows on inp_out_ids: the last layer's FFN runs on the output rows only.
@@ -350,13 +355,13 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
       if (rows === 0) break;
     }
     add(model, xs, y, rows * E);
-    norm(model, xs, L.ffnNorm, h, rows);
-    if (P) tp = P.lap("norm", tp);
     if (L.moe) {
+      norm(model, xs, L.ffnNorm, h, rows);
+      if (P) tp = P.lap("norm", tp);
       moeFfn(model.ops, c.moe!, L.moe, h, rows, E, y);
       if (P) tp = P.lap("matmul.moe", tp);
     } else {
-      tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
+      tp = ffnBlock(model, L.ffn!, xs, L.ffnNorm, h, rows, y, tp);
     }
     add(model, xs, y, rows * E);
     if (P) tp = P.lap("add", tp);
@@ -397,6 +402,39 @@ function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32
   for (let t = 0; t < rows; t++) rmsNorm(x, t * E, E, w, c.rmsEps, out, t * E);
 }
 
+/**
+ * ys[i] = ws[i] . rmsnorm(x) * normW for `rows` rows. Where every weight lives in the model's
+ * KernelSet: one fused dispatch (ks.normMatmul: RMSNorm + activation quantization shared by all
+ * products, same bits as apart); else the norm into h, then one product per weight. Returns
+ * whether it fused (h is then not written).
+ */
+function normProducts(
+  model: Transformer,
+  x: Float32Array,
+  normW: Float32Array,
+  ws: readonly Weight[],
+  rows: number,
+  ys: readonly Float32Array[],
+  h: Float32Array,
+): boolean {
+  const ks = model.kernels;
+  const E = model.config.nEmbd;
+  if (ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks)) {
+    ks.normMatmul(
+      head(x, rows * E),
+      model.kernelVec(normW),
+      model.config.rmsEps,
+      ws.map((w) => w.kernel!.pw),
+      rows,
+      ys,
+    );
+    return true;
+  }
+  norm(model, x, normW, h, rows);
+  for (let i = 0; i < ws.length; i++) model.ops.matmul(ws[i], h, rows, ys[i]);
+  return false;
+}
+
 /** x += y over n floats. */
 function add(model: Transformer, x: Float32Array, y: Float32Array, n: number): void {
   if (model.kernels) {
@@ -420,7 +458,9 @@ function attentionBlock(
   model: Transformer,
   w: AttnWeights,
   layer: number,
-  x: Float32Array,
+  xRaw: Float32Array,
+  normW: Float32Array,
+  h: Float32Array,
   n: number,
   angles: RopeAngles[],
   segs: Segment[],
@@ -440,22 +480,21 @@ function attentionBlock(
   const q = model.buf("q", n * qDim);
   const k = model.buf("k", n * kDim);
   const v = model.buf("v", n * vDim);
+  let fused: boolean;
   if (w.wqkv) {
     // Fused rows are [q; k; v]: one product, then split per token.
     const all = qDim + kDim + vDim;
     const qkv = model.buf("qkv", n * all);
-    model.ops.matmul(w.wqkv, x, n, qkv);
+    fused = normProducts(model, xRaw, normW, [w.wqkv], n, [qkv], h);
     for (let t = 0; t < n; t++) {
       q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
       k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
       v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
     }
   } else {
-    model.ops.matmul(w.wq!, x, n, q);
-    model.ops.matmul(w.wk!, x, n, k);
-    model.ops.matmul(w.wv!, x, n, v);
+    fused = normProducts(model, xRaw, normW, [w.wq!, w.wk!, w.wv!], n, [q, k, v], h);
   }
-  if (P) tp = P.lap("matmul.qkv", tp);
+  if (P) tp = P.lap(fused ? "norm+matmul.qkv" : "norm, matmul.qkv", tp);
   addBias(q, n, qDim, w.bq);
   addBias(k, n, kDim, w.bk);
   addBias(v, n, vDim, w.bv);
@@ -530,7 +569,9 @@ function attentionBlock(
 function ffnBlock(
   model: Transformer,
   w: FfnWeights,
-  x: Float32Array,
+  xRaw: Float32Array,
+  normW: Float32Array,
+  h: Float32Array,
   rows: number,
   out: Float32Array,
   tp: number,
@@ -538,16 +579,17 @@ function ffnBlock(
   const P = model.profiler;
   const ks = model.kernels;
   if (!ks) {
-    swiglu(model.ops, w, x, rows, out);
-    if (P) tp = P.lap("matmul.ffn", tp);
+    norm(model, xRaw, normW, h, rows);
+    swiglu(model.ops, w, h, rows, out);
+    if (P) tp = P.lap("norm, matmul.ffn", tp);
     return tp;
   }
   const nFF = w.down.cols;
   const hh = model.buf("ffh", rows * nFF);
   if (w.fused) {
     const gu = model.buf("ffgu", rows * 2 * nFF);
-    mm(model, w.up, x, rows, gu);
-    if (P) tp = P.lap("matmul.gate_up", tp);
+    const f = normProducts(model, xRaw, normW, [w.up], rows, [gu], h);
+    if (P) tp = P.lap(f ? "norm+matmul.gate_up" : "norm, matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
       ks.siluMul(
         gu.subarray(t * 2 * nFF, t * 2 * nFF + nFF),
@@ -557,9 +599,8 @@ function ffnBlock(
       );
   } else {
     const g = model.buf("ffg", rows * nFF);
-    mm(model, w.gate!, x, rows, g);
-    mm(model, w.up, x, rows, hh);
-    if (P) tp = P.lap("matmul.gate_up", tp);
+    const f = normProducts(model, xRaw, normW, [w.gate!, w.up], rows, [g, hh], h);
+    if (P) tp = P.lap(f ? "norm+matmul.gate_up" : "norm, matmul.gate_up", tp);
     ks.siluMul(g, hh, hh, rows * nFF);
   }
   if (P) tp = P.lap("act", tp);
