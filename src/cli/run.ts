@@ -93,7 +93,7 @@ export function register(program: Command): void {
               process.stdout.write(`${next} `);
             }
             if (!opts.ignoreEos && tokenizer && next === tokenizer.eos) break;
-            if (i + 1 < n) logits = model.forward([next], cache)[0];
+            if (i + 1 < n) logits = model.forward([next], cache, undefined, { reuseLogits: true })[0];
           }
           const tDecode = performance.now() - t1;
           const nDecode = Math.max(1, out.length - 1);

@@ -113,7 +113,7 @@ export class Engine {
         nBlocks,
         recurrent: recurrentShape(c),
       },
-      c.mla ? undefined : model.kernels,
+      model.kernels,
     );
     this.scheduler = new Scheduler({
       maxSeqs: parallel,
@@ -266,9 +266,11 @@ export class Engine {
     const tStep = P ? performance.now() : 0;
     if (P) P.phase = batch.some((b) => b.seg.tokens.length > 1) ? "prefill" : "decode";
     try {
+      // Logits are consumed below (accept) before the next step: one reused buffer.
       logits = forwardBatch(
         this.model,
         batch.map((b) => b.seg),
+        { reuseLogits: true },
       );
     } catch (e) {
       for (const b of batch) {

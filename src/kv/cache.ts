@@ -56,6 +56,20 @@ export interface KVCache {
   readonly length: number;
   writeK(layer: number, pos: number, src: Float32Array, so: number): void;
   writeV(layer: number, pos: number, src: Float32Array, so: number): void;
+  /**
+   * Optional: K and V rows of n consecutive positions pos0.. in one call (rows at stride kWidth /
+   * vWidth from ko / vo; F16 storage converts them in the same pass). forwardBatch uses it once per
+   * layer and segment when present, else writeK/writeV per position.
+   */
+  writeRows?(
+    layer: number,
+    pos0: number,
+    n: number,
+    k: Float32Array,
+    ko: number,
+    v: Float32Array,
+    vo: number,
+  ): void;
   dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number;
   addV(layer: number, pos: number, off: number, w: number, out: Float32Array, oo: number, n: number): void;
   /**

@@ -134,11 +134,11 @@ export class PagedKVCache implements KVCache {
 
   /**
    * Layer `layer` as a paged view for `ks.attentionPaged` (rows read in place), when the pool
-   * lives in a KernelSet's memory and V is stored (not MLA).
+   * lives in a KernelSet's memory. With vFromK (MLA) `v` is the K storage itself.
    */
   kernelView(layer: number): KernelKVView | undefined {
     const ks = this.pool.ks;
-    if (!ks || this.shape.vFromK) return undefined;
+    if (!ks) return undefined;
     if (!this.views) {
       this.views = [];
       for (let l = 0; l < this.shape.nLayers; l++) {
@@ -146,7 +146,8 @@ export class PagedKVCache implements KVCache {
           ks,
           kv: {
             k: this.pool.k[l],
-            v: this.pool.v[l],
+            // MLA (vFromK): V is the first kvLoraRank floats of each K row, so v is k.
+            v: this.shape.vFromK ? this.pool.k[l] : this.pool.v[l],
             half: this.shape.dtype === "f16",
             kType: this.tk,
             vType: this.tv,
@@ -175,6 +176,18 @@ export class PagedKVCache implements KVCache {
     return b * this.B + (pos % this.B);
   }
 
+  /** f32/f16 rows: plain loops, no view object per write (decode writes one row per layer). */
+  private static store(
+    dst: Float32Array | Uint16Array,
+    o: number,
+    src: Float32Array,
+    so: number,
+    n: number,
+  ): void {
+    if (dst instanceof Float32Array) for (let i = 0; i < n; i++) dst[o + i] = src[so + i];
+    else for (let i = 0; i < n; i++) dst[o + i] = fp32ToFp16(src[so + i]);
+  }
+
   writeK(layer: number, pos: number, src: Float32Array, so: number): void {
     storeRow(this.tk, this.pool.k[layer], this.row(pos), this.shape.kWidth, src, so);
   }
@@ -182,6 +195,37 @@ export class PagedKVCache implements KVCache {
   writeV(layer: number, pos: number, src: Float32Array, so: number): void {
     if (this.shape.vFromK) throw new InputError("this cache reads V from K; writeV is not used");
     storeRow(this.tv, this.pool.v[layer], this.row(pos), this.shape.vWidth, src, so);
+  }
+
+  writeRows(
+    layer: number,
+    pos0: number,
+    n: number,
+    k: Float32Array,
+    ko: number,
+    v: Float32Array,
+    vo: number,
+  ): void {
+    const { kWidth, vWidth } = this.shape;
+    if (this.tk !== "f32" && this.tk !== "f16" || (!this.shape.vFromK && this.tv !== "f32" && this.tv !== "f16")) {
+      // quantized rows: one block-encoded row at a time
+      for (let t = 0; t < n; t++) {
+        this.writeK(layer, pos0 + t, k, ko + t * kWidth);
+        if (!this.shape.vFromK) this.writeV(layer, pos0 + t, v, vo + t * vWidth);
+      }
+      return;
+    }
+    const kd = this.pool.k[layer] as Float32Array | Uint16Array;
+    const vd = this.shape.vFromK ? undefined : (this.pool.v[layer] as Float32Array | Uint16Array);
+    // Positions in one block are consecutive rows of the pool: one store per block run.
+    for (let p = pos0; p < pos0 + n;) {
+      const run = Math.min(pos0 + n - p, this.B - (p % this.B));
+      const r = this.row(p);
+      const t = p - pos0;
+      PagedKVCache.store(kd, r * kWidth, k, ko + t * kWidth, run * kWidth);
+      if (vd) PagedKVCache.store(vd, r * vWidth, v, vo + t * vWidth, run * vWidth);
+      p += run;
+    }
   }
 
   dotK(layer: number, pos: number, off: number, q: Float32Array, qo: number, n: number): number {

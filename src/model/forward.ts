@@ -112,17 +112,38 @@ export class OpProfiler {
 
 /** Reusable activation buffers, in the KernelSet's memory when there is one (kernels read them in place). */
 class Scratch {
-  private readonly bufs = new Map<string, Float32Array>();
+  private readonly bufs = new Map<string, { b: Float32Array; view: Float32Array }>();
   constructor(private readonly ks: KernelSet | undefined) {}
+  /** A view of n floats; the same view object while n repeats (decode allocates none). */
   get(name: string, n: number): Float32Array {
-    let b = this.bufs.get(name);
-    if (!b || b.length < n) {
-      const size = Math.max(n, (b?.length ?? 0) * 2, 64);
-      b = this.ks ? this.ks.alloc(size) : new Float32Array(size);
-      this.bufs.set(name, b);
+    let e = this.bufs.get(name);
+    if (!e || e.b.length < n) {
+      const size = Math.max(n, (e?.b.length ?? 0) * 2, 64);
+      const b = this.ks ? this.ks.alloc(size) : new Float32Array(size);
+      e = { b, view: b.subarray(0, n) };
+      this.bufs.set(name, e);
     }
-    return b.subarray(0, n);
+    if (e.view.length !== n || e.view.buffer !== e.b.buffer) e.view = e.b.subarray(0, n);
+    return e.view;
   }
+}
+
+/** x[0, n) without a new view object when x is exactly that long. */
+function head(x: Float32Array, n: number): Float32Array {
+  return x.length === n ? x : x.subarray(0, n);
+}
+
+/** x[a, b) without a new view object when that is all of x. */
+function span(x: Float32Array, a: number, b: number): Float32Array {
+  return a === 0 && b === x.length ? x : x.subarray(a, b);
+}
+
+export interface ForwardOptions {
+  /**
+   * Return logits as views of one buffer the model reuses: valid until the next forward call on
+   * this model (the engine and `run` consume them at once). Default: a fresh array per call.
+   */
+  reuseLogits?: boolean;
 }
 
 export class Transformer {
@@ -131,6 +152,11 @@ export class Transformer {
   readonly ropeSwa: Rope | undefined;
   /** Set to collect per-op times (bench --profile). */
   profiler: OpProfiler | undefined;
+  /**
+   * Fused KernelSet dispatches (RMSNorm + activation quantization + Q/K/V or gate/up products as
+   * one ks.normMatmul). Same bits either way; false (tests) runs them apart.
+   */
+  fuseOps = true;
   readonly ext: ForwardExtensions = {};
   private readonly angleMemo: RopeAngles[] = [];
   private readonly angleMemoSwa: RopeAngles[] = [];
@@ -152,10 +178,10 @@ export class Transformer {
   }
 
   /**
-   * A fresh per-sequence cache. With a KernelSet (and not MLA): a paged cache whose rows live in
-   * the set's memory (f32 or f16), read in place by `ks.attentionPaged` — the same cache type the
-   * engine's shared pool hands out. `where` "js" (and always without kernels, or for MLA): the
-   * dense reference cache.
+   * A fresh per-sequence cache. With a KernelSet: a paged cache whose rows live in the set's
+   * memory (f32 or f16), read in place by `ks.attentionPaged` (MLA: by mla.ts mlaAttendPaged) —
+   * the same cache type the engine's shared pool hands out. `where` "js" (and always without
+   * kernels): the dense reference cache.
    */
   newCache(capacity: number, dtype: KVDType = "f32", where?: "kernel" | "js"): KVCache {
     const c = this.config;
@@ -163,14 +189,12 @@ export class Transformer {
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
       : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
     const recurrent = recurrentShape(c);
-    const place = where ?? (this.kernels && !c.mla ? "kernel" : "js");
+    const place = where ?? (this.kernels ? "kernel" : "js");
     if (place === "kernel") {
       if (!this.kernels)
         throw new InputError("a kernel KV cache needs a model loaded with a KernelSet", {
           hint: "pass { kernels } to loadModel",
         });
-      if (c.mla)
-        throw new InputError("MLA models keep their latent cache in JS (no kernel attention for it yet)");
       if (!(Number.isInteger(capacity) && capacity > 0))
         throw new InputError(`invalid KV cache capacity ${capacity}`);
       const blockSize = Math.min(capacity, 64);
@@ -216,10 +240,22 @@ export class Transformer {
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
    * batch indices in `outputs` (default: the last token only). forwardBatch with one segment.
    */
-  forward(tokens: ArrayLike<number>, cache: KVCache, outputs?: number[]): Float32Array[] {
+  forward(
+    tokens: ArrayLike<number>,
+    cache: KVCache,
+    outputs?: number[],
+    opts?: ForwardOptions,
+  ): Float32Array[] {
     if (tokens.length === 0) throw new InputError("forward() needs at least one token");
-    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }])[0];
+    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }], opts)[0];
   }
+
+  /** Logits buffer for ForwardOptions.reuseLogits (JS memory: it outlives kernel memory growth). */
+  logitsBuf(n: number): Float32Array {
+    if (!this.logitsStore || this.logitsStore.length < n) this.logitsStore = new Float32Array(n);
+    return this.logitsStore;
+  }
+  private logitsStore: Float32Array | undefined;
 }
 
 /** Sliding window of layer l (0 = unlimited): the model's window on its local layers. */
@@ -252,7 +288,7 @@ export function recurrentShape(c: ModelConfig): RecurrentShape | undefined {
 }
 
 /** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
-export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[][] {
+export function forwardBatch(model: Transformer, segs: Segment[], opts?: ForwardOptions): Float32Array[][] {
   const c = model.config;
   const E = c.nEmbd;
   const ks = model.kernels;
@@ -320,13 +356,15 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   let y = model.buf("y", n * E);
   for (let l = 0; l < c.nLayers; l++) {
     const L = model.weights.layers[l];
-    norm(model, xs, L.attnNorm, h, rows);
-    if (P) tp = P.lap("norm", tp);
-    if (L.deltaNet) {
-      tp = deltaNetBlock(model, L.deltaNet, l, h, n, segs, starts, y, tp);
-    } else if (L.conv) {
-      tp = shortConvBlock(model, L.conv, l, h, n, segs, starts, y, tp);
+    if (L.deltaNet || L.conv) {
+      norm(model, xs, L.attnNorm, h, rows);
+      if (P) tp = P.lap("norm", tp);
+      tp = L.deltaNet
+        ? deltaNetBlock(model, L.deltaNet, l, h, n, segs, starts, y, tp)
+        : shortConvBlock(model, L.conv!, l, h, n, segs, starts, y, tp);
     } else if (L.mla) {
+      norm(model, xs, L.attnNorm, h, rows);
+      if (P) tp = P.lap("norm", tp);
       const R = c.mla!.kvLoraRank;
       const kw = R + c.mla!.ropeDim;
       const H = c.nHead;
@@ -354,6 +392,8 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
         model,
         L.attn!,
         l,
+        xs,
+        L.attnNorm,
         h,
         n,
         local ? anglesSwa : angles,
@@ -381,13 +421,13 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     }
     if (L.attnPostNorm) norm(model, y, L.attnPostNorm, y, rows);
     add(model, xs, y, rows * E);
-    norm(model, xs, L.ffnNorm, h, rows);
-    if (P) tp = P.lap("norm", tp);
     if (L.moe) {
+      norm(model, xs, L.ffnNorm, h, rows);
+      if (P) tp = P.lap("norm", tp);
       moeFfn(model.ops, c.moe!, L.moe, h, rows, E, y);
       if (P) tp = P.lap("matmul.moe", tp);
     } else {
-      tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
+      tp = ffnBlock(model, L.ffn!, xs, L.ffnNorm, h, rows, y, tp);
     }
     if (L.ffnPostNorm) norm(model, y, L.ffnPostNorm, y, rows);
     add(model, xs, y, rows * E);
@@ -402,10 +442,10 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     const sel = model.buf("sel", m * E);
     norm(model, xs, model.weights.outputNorm, sel, m);
     if (P) tp = P.lap("norm", tp);
-    const logits = new Float32Array(m * c.nVocab);
-    model.ops.matmul(model.weights.output, sel, m, logits);
+    const logits = opts?.reuseLogits ? model.logitsBuf(m * c.nVocab) : new Float32Array(m * c.nVocab);
+    model.ops.matmul(model.weights.output, sel, m, head(logits, m * c.nVocab));
     if (c.finalSoftcap > 0)
-      for (let i = 0; i < logits.length; i++) logits[i] = softcap(logits[i], c.finalSoftcap);
+      for (let i = 0; i < m * c.nVocab; i++) logits[i] = softcap(logits[i], c.finalSoftcap);
     if (P) tp = P.lap("matmul.output", tp);
     let r = 0;
     for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
@@ -425,23 +465,50 @@ function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32
   const c = model.config;
   const E = c.nEmbd;
   if (model.kernels) {
-    model.kernels.rmsNorm(
-      x.subarray(0, rows * E),
-      model.kernelVec(w),
-      out.subarray(0, rows * E),
-      E,
-      rows,
-      c.rmsEps,
-    );
+    model.kernels.rmsNorm(head(x, rows * E), model.kernelVec(w), head(out, rows * E), E, rows, c.rmsEps);
     return;
   }
   for (let t = 0; t < rows; t++) rmsNorm(x, t * E, E, w, c.rmsEps, out, t * E);
 }
 
+/**
+ * ys[i] = ws[i] . rmsnorm(x) * normW for `rows` rows. Where every weight lives in the model's
+ * KernelSet: one fused dispatch (ks.normMatmul: RMSNorm + activation quantization shared by all
+ * products, same bits as apart); else the norm into h, then one product per weight. Returns
+ * whether it fused (h is then not written).
+ */
+function normProducts(
+  model: Transformer,
+  x: Float32Array,
+  normW: Float32Array,
+  ws: readonly Weight[],
+  rows: number,
+  ys: readonly Float32Array[],
+  h: Float32Array,
+): boolean {
+  const ks = model.kernels;
+  const E = model.config.nEmbd;
+  if (ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks)) {
+    ks.normMatmul(
+      head(x, rows * E),
+      model.kernelVec(normW),
+      model.config.rmsEps,
+      ws.map((w) => w.kernel!.pw),
+      rows,
+      ys,
+    );
+    return true;
+  }
+  norm(model, x, normW, h, rows);
+  for (let i = 0; i < ws.length; i++) model.ops.matmul(ws[i], h, rows, ys[i]);
+  return false;
+}
+
 /** x += y over n floats. */
 function add(model: Transformer, x: Float32Array, y: Float32Array, n: number): void {
   if (model.kernels) {
-    model.kernels.add(x.subarray(0, n), y.subarray(0, n), x.subarray(0, n), n);
+    const xs = head(x, n);
+    model.kernels.add(xs, head(y, n), xs, n);
     return;
   }
   for (let i = 0; i < n; i++) x[i] += y[i];
@@ -460,7 +527,9 @@ function attentionBlock(
   model: Transformer,
   w: AttnWeights,
   layer: number,
-  x: Float32Array,
+  xRaw: Float32Array,
+  normW: Float32Array,
+  h: Float32Array,
   n: number,
   angles: RopeAngles[],
   local: boolean,
@@ -481,11 +550,12 @@ function attentionBlock(
   const q = model.buf("q", n * qDim);
   const k = model.buf("k", n * kDim);
   const v = model.buf("v", n * vDim);
+  let fused: boolean;
   if (w.wqkv) {
     // Fused rows are [q; k; v]: one product, then split per token.
     const all = qDim + kDim + vDim;
     const qkv = model.buf("qkv", n * all);
-    model.ops.matmul(w.wqkv, x, n, qkv);
+    fused = normProducts(model, xRaw, normW, [w.wqkv], n, [qkv], h);
     for (let t = 0; t < n; t++) {
       q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
       k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
@@ -494,20 +564,22 @@ function attentionBlock(
   } else {
     if (c.spec.gatedAttention) {
       // [q_h; gate_h] per head (qwen35): split into q and the output gate.
+      norm(model, xRaw, normW, h, n);
       const qg = model.buf("qg", n * 2 * qDim);
       const gate = model.buf("qgate", n * qDim);
-      model.ops.matmul(w.wq!, x, n, qg);
+      model.ops.matmul(w.wq!, h, n, qg);
       for (let t = 0; t < n; t++)
         for (let hh = 0; hh < c.nHead; hh++) {
           const src = t * 2 * qDim + hh * 2 * hdK;
           q.set(qg.subarray(src, src + hdK), t * qDim + hh * hdK);
           gate.set(qg.subarray(src + hdK, src + 2 * hdK), t * qDim + hh * hdK);
         }
-    } else model.ops.matmul(w.wq!, x, n, q);
-    model.ops.matmul(w.wk!, x, n, k);
-    model.ops.matmul(w.wv!, x, n, v);
+      model.ops.matmul(w.wk!, h, n, k);
+      model.ops.matmul(w.wv!, h, n, v);
+      fused = false;
+    } else fused = normProducts(model, xRaw, normW, [w.wq!, w.wk!, w.wv!], n, [q, k, v], h);
   }
-  if (P) tp = P.lap("matmul.qkv", tp);
+  if (P) tp = P.lap(fused ? "norm+matmul.qkv" : "norm, matmul.qkv", tp);
   addBias(q, n, qDim, w.bq);
   addBias(k, n, kDim, w.bk);
   addBias(v, n, vDim, w.bv);
@@ -540,13 +612,17 @@ function attentionBlock(
     const a = starts[si];
     const nt = segs[si].tokens.length;
     const p0 = pos0[si];
-    for (let t = 0; t < nt; t++) {
-      cache.writeK(layer, p0 + t, k, (a + t) * kDim);
-      cache.writeV(layer, p0 + t, v, (a + t) * vDim);
+    if (cache.writeRows) {
+      cache.writeRows(layer, p0, nt, k, a * kDim, v, a * vDim);
+    } else {
+      for (let t = 0; t < nt; t++) {
+        cache.writeK(layer, p0 + t, k, (a + t) * kDim);
+        cache.writeV(layer, p0 + t, v, (a + t) * vDim);
+      }
     }
     if (P) tp = P.lap("kv.write", tp);
-    const qs = q.subarray(a * qDim, (a + nt) * qDim);
-    const os = o.subarray(a * oDim, (a + nt) * oDim);
+    const qs = span(q, a * qDim, (a + nt) * qDim);
+    const os = span(o, a * oDim, (a + nt) * oDim);
     // The kernel has no soft-capping: soft-capped attention (gemma2) runs in model.ops.
     const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
     if (view) {
@@ -696,7 +772,9 @@ function shortConvBlock(
 function ffnBlock(
   model: Transformer,
   w: FfnWeights,
-  x: Float32Array,
+  xRaw: Float32Array,
+  normW: Float32Array,
+  h: Float32Array,
   rows: number,
   out: Float32Array,
   tp: number,
@@ -705,16 +783,17 @@ function ffnBlock(
   const ks = model.kernels;
   const act = model.config.spec.ffnAct;
   if (!ks) {
-    swiglu(model.ops, w, x, rows, out, false, act);
-    if (P) tp = P.lap("matmul.ffn", tp);
+    norm(model, xRaw, normW, h, rows);
+    swiglu(model.ops, w, h, rows, out, false, act);
+    if (P) tp = P.lap("norm, matmul.ffn", tp);
     return tp;
   }
   const nFF = w.down.cols;
   const hh = model.buf("ffh", rows * nFF);
   if (w.fused) {
     const gu = model.buf("ffgu", rows * 2 * nFF);
-    mm(model, w.up, x, rows, gu);
-    if (P) tp = P.lap("matmul.gate_up", tp);
+    const f = normProducts(model, xRaw, normW, [w.up], rows, [gu], h);
+    if (P) tp = P.lap(f ? "norm+matmul.gate_up" : "norm, matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
       if (act === "gelu") model.ops.geluMul(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, hh, t * nFF, nFF);
       else
@@ -726,9 +805,8 @@ function ffnBlock(
         );
   } else {
     const g = model.buf("ffg", rows * nFF);
-    mm(model, w.gate!, x, rows, g);
-    mm(model, w.up, x, rows, hh);
-    if (P) tp = P.lap("matmul.gate_up", tp);
+    const f = normProducts(model, xRaw, normW, [w.gate!, w.up], rows, [g, hh], h);
+    if (P) tp = P.lap(f ? "norm+matmul.gate_up" : "norm, matmul.gate_up", tp);
     // GeGLU has no kernel yet: the TS operator on the same scratch rows.
     if (act === "gelu") model.ops.geluMul(g, 0, hh, 0, hh, 0, rows * nFF);
     else ks.siluMul(g, hh, hh, rows * nFF);

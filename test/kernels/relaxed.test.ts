@@ -12,6 +12,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { createWasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import { engineHasRelaxedSimd, RELAXED_NODE_FLAGS } from "../../src/platform/relaxed-simd-node.js";
 
 const run = promisify(execFile);
 const MATVEC = fileURLToPath(new URL("./matvec.test.js", import.meta.url));
@@ -22,19 +23,12 @@ test("matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels", a
   // NODE_TEST_CONTEXT would make the child report to this runner instead of printing TAP
   const env: NodeJS.ProcessEnv = { ...process.env, EDGELLM_SIMD: "relaxed" };
   delete env.NODE_TEST_CONTEXT;
-  const { stdout } = await run(
-    process.execPath,
-    [
-      "--experimental-wasm-relaxed-simd",
-      "--no-liftoff",
-      "--test",
-      "--test-reporter=tap",
-      MATVEC,
-      FUSED,
-      ROPE,
-    ],
-    { env, maxBuffer: 16 << 20 },
-  ).catch((e: { stdout: string; stderr: string }) => {
+  // Node >= 22 has relaxed SIMD on by default, and Node 24 rejects the flag ("bad option").
+  const flags = engineHasRelaxedSimd() ? [] : [...RELAXED_NODE_FLAGS];
+  const { stdout } = await run(process.execPath, [...flags, "--test", "--test-reporter=tap", MATVEC, FUSED, ROPE], {
+    env,
+    maxBuffer: 16 << 20,
+  }).catch((e: { stdout: string; stderr: string }) => {
     assert.fail(`child test run failed:\n${e.stdout.slice(-4000)}\n${e.stderr.slice(-2000)}`);
   });
   assert.match(stdout, /# fail 0/);

@@ -155,6 +155,46 @@ test("WASM model: newCache() is a paged kernel cache read in place by ks.attenti
   }
 });
 
+test("WASM model, MLA (deepseek2): newCache() is a paged cache in kernel memory (latent rows read in place); equals the JS cache", async () => {
+  const path = join(dir, "deepseek2.gguf");
+  await writeTestModel(path, {
+    arch: "deepseek2",
+    nEmbd: 64,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 4,
+    nFf: 96,
+    nCtx: 96,
+    nVocab: 300,
+    weightStd: 0.15,
+    mla: { qLoraRank: 0, kvLoraRank: 32, nopeDim: 16, ropeDim: 8, vDim: 16 },
+    moe: { nExpert: 4, nExpertUsed: 2, nFfExp: 16, nShared: 1, leadingDense: 1 },
+  });
+  const m = await loadModel(path, { kernels: ks });
+  for (const dtype of ["f32", "f16"] as const) {
+    // Capacity 70 > one 64-row block: the second block's rows are read through the table too.
+    const kc = m.newCache(70, dtype);
+    assert.ok(kc instanceof PagedKVCache);
+    assert.ok(kc.kernelView(0), "MLA latent rows live in kernel memory");
+    const jc = m.newCache(70, dtype, "js");
+    assert.ok(jc instanceof DenseKVCache);
+    const prompt = Array.from({ length: 60 }, (_, i) => (i * 37 + 5) % 300);
+    let a = m.forward(prompt, kc)[0];
+    let b = m.forward(prompt, jc)[0];
+    let maxErr = 0;
+    for (let s = 0; s < 8; s++) {
+      for (let i = 0; i < a.length; i++) maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
+      const ta = a.indexOf(Math.max(...a));
+      assert.equal(ta, b.indexOf(Math.max(...b)), `greedy token at step ${s}`);
+      a = m.forward([ta], kc)[0];
+      b = m.forward([ta], jc)[0];
+    }
+    // Same arithmetic as blocks/attention.ts attend on either cache.
+    assert.ok(maxErr <= 1e-6, `${dtype}: max |paged - js| = ${maxErr}`);
+    assert.equal(kc.length, prompt.length + 8);
+  }
+});
+
 test("a kernel cache needs a model loaded with kernels", async () => {
   const path = join(dir, "plain.gguf");
   await writeTestModel(path, {

@@ -8,6 +8,8 @@
  * The cache stores only [c | kr] per token and layer; V is read from its first kvLoraRank floats.
  */
 import type { KVCache } from "../../kv/cache.js";
+import type { PagedKV } from "../../kernels/kernel-set.js";
+import { fp16Table, fp32ToFp16 } from "../../quant/f16.js";
 import type { MlaConfig, ModelConfig } from "../arch/config.js";
 import type { MlaWeights } from "../bind.js";
 import { expertSlice } from "../weights.js";
@@ -86,7 +88,13 @@ export function mlaCore(
 ): void {
   const m = c.mla!;
   const kw = mlaCacheWidth(m);
-  for (let t = 0; t < nTok; t++) cache.writeK(layer, pos0 + t, kv, t * kw);
+  if (cache.writeRows) cache.writeRows(layer, pos0, nTok, kv, 0, kv, 0);
+  else for (let t = 0; t < nTok; t++) cache.writeK(layer, pos0 + t, kv, t * kw);
+  const view = cache.kernelView?.(layer);
+  if (view) {
+    mlaAttendPaged(view.kv, kw, m.kvLoraRank, c.nHead, c.attnScale, qa, nTok, pos0, lat);
+    return;
+  }
   ops.attend(
     {
       nHead: c.nHead,
@@ -103,6 +111,68 @@ export function mlaCore(
     pos0,
     lat,
   );
+}
+
+const HALF = fp16Table();
+let SCORES = new Float64Array(256);
+
+/**
+ * MLA attention over the latent rows of a paged cache in kernel memory, read in place (the
+ * production path; a WASM MLA variant of attention_paged would replace this TS loop). Same
+ * arithmetic as blocks/attention.ts `attend` on that cache: one KV "head" of width kw shared by all
+ * H query heads, V = the first R floats of each row; q (and p) rounded through half for an f16
+ * cache. qa [nTok][H][kw] -> lat [nTok][H][R].
+ */
+export function mlaAttendPaged(
+  kv: PagedKV,
+  kw: number,
+  R: number,
+  H: number,
+  scale: number,
+  qa: Float32Array,
+  nTok: number,
+  pos0: number,
+  lat: Float32Array,
+): void {
+  const K = kv.k;
+  const B = kv.blockSize;
+  const half = kv.half;
+  const f = Math.fround;
+  if (SCORES.length < pos0 + nTok) SCORES = new Float64Array(Math.max(pos0 + nTok, 2 * SCORES.length));
+  const sc = SCORES;
+  lat.fill(0, 0, nTok * H * R);
+  for (let t = 0; t < nTok; t++) {
+    const pos = pos0 + t;
+    for (let h = 0; h < H; h++) {
+      const qo = (t * H + h) * kw;
+      if (half) for (let i = 0; i < kw; i++) qa[qo + i] = HALF[fp32ToFp16(qa[qo + i])];
+      let max = -Infinity;
+      for (let j = 0; j <= pos; j++) {
+        const base = (kv.table[Math.floor(j / B)] * B + (j % B)) * kw;
+        let s = 0;
+        if (half) for (let i = 0; i < kw; i++) s += HALF[K[base + i]] * qa[qo + i];
+        else for (let i = 0; i < kw; i++) s += K[base + i] * qa[qo + i];
+        const v = f(f(s) * scale);
+        sc[j] = v;
+        if (v > max) max = v;
+      }
+      let sum = 0;
+      for (let j = 0; j <= pos; j++) {
+        const e = f(Math.exp(sc[j] - max));
+        sc[j] = e;
+        sum += e;
+      }
+      const inv = f(1 / sum);
+      const oo = (t * H + h) * R;
+      for (let j = 0; j <= pos; j++) {
+        let p = f(sc[j] * inv);
+        if (half) p = HALF[fp32ToFp16(p)];
+        const base = (kv.table[Math.floor(j / B)] * B + (j % B)) * kw;
+        if (half) for (let i = 0; i < R; i++) lat[oo + i] += p * HALF[K[base + i]];
+        else for (let i = 0; i < R; i++) lat[oo + i] += p * K[base + i];
+      }
+    }
+  }
 }
 
 /** Per-token again: values out of latent space per head, then the output projection -> out [nTok, nEmbd]. */
