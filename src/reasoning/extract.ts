@@ -10,6 +10,7 @@
  *   auto    final, then boxed, then number
  */
 import { InputError } from "../errors.js";
+import { compileUserRegex } from "./user-regex.js";
 
 export type ExtractorName = "final" | "boxed" | "number" | "auto";
 export type Extractor = (text: string) => string | undefined;
@@ -90,13 +91,22 @@ export function extractLastNumber(text: string): string | undefined {
   return all.length ? normalizeAnswer(all[all.length - 1][0]) : undefined;
 }
 
-/** A caller's regex (string or RegExp); group 1 if the pattern has groups, else the whole match; last match wins. */
+/**
+ * A caller's regex; group 1 if the pattern has groups, else the whole match; last match wins.
+ * A string is a caller's pattern and runs on RE2 (linear time, user-regex.ts); a RegExp is the
+ * program's own and runs as given.
+ */
 export function regexExtractor(pattern: string | RegExp): Extractor {
+  if (typeof pattern === "string") {
+    const re = compileUserRegex(pattern, "answer_regex");
+    return (text) => {
+      const v = re.lastMatch(answerPart(text));
+      return v === undefined ? undefined : normalizeAnswer(v);
+    };
+  }
   let re: RegExp;
   try {
-    const flags =
-      typeof pattern === "string" ? "g" : pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g";
-    re = new RegExp(typeof pattern === "string" ? pattern : pattern.source, flags);
+    re = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g");
   } catch (e) {
     throw new InputError(`answer regex does not compile: ${(e as Error).message}`, { field: "answer_regex" });
   }

@@ -19,6 +19,7 @@
  * (message and stream deltas) and usage.completion_tokens_details.reasoning_tokens.
  */
 import { badRequest } from "../server/openai/errors.js";
+import { compileUserRegex } from "./user-regex.js";
 import type { ExtractorName } from "./extract.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";
 import type { Selection } from "./best-of-n.js";
@@ -66,6 +67,30 @@ function int(v: unknown, param: string, lo: number, hi: number): number | undefi
   return v;
 }
 
+/** A caller's pattern must compile on RE2 (linear time; user-regex.ts), else 400 naming `param`. */
+function userRegex(pattern: string, param: string): void {
+  try {
+    compileUserRegex(pattern, param);
+  } catch (e) {
+    throw badRequest((e as Error).message, param, "invalid_value");
+  }
+}
+
+/** Every string `pattern` keyword in a JSON Schema (an explicit stack; depth was checked at the edge). */
+function schemaPatterns(schema: unknown): string[] {
+  const out: string[] = [];
+  const stack = [schema];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v !== "object" || v === null) continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === "pattern" && typeof x === "string" && !Array.isArray(v)) out.push(x);
+      else stack.push(x);
+    }
+  }
+  return out;
+}
+
 function verifierSpec(v: unknown): VerifierSpec | undefined {
   const p = "reasoning.verifier";
   if (v === undefined || v === null) return undefined;
@@ -83,19 +108,12 @@ function verifierSpec(v: unknown): VerifierSpec | undefined {
     case "regex":
       if (typeof v.pattern !== "string" || v.pattern.length === 0)
         throw badRequest(`'${p}.pattern' must be a non-empty string`, `${p}.pattern`, "invalid_type");
-      try {
-        new RegExp(v.pattern, "u");
-      } catch (e) {
-        throw badRequest(
-          `'${p}.pattern' does not compile: ${(e as Error).message}`,
-          `${p}.pattern`,
-          "invalid_value",
-        );
-      }
+      userRegex(v.pattern, `${p}.pattern`);
       return { type: "regex", pattern: v.pattern };
     case "json_schema":
       if (!isObj(v.schema) && typeof v.schema !== "boolean")
         throw badRequest(`'${p}.schema' must be a JSON schema object`, `${p}.schema`, "invalid_type");
+      for (const pat of schemaPatterns(v.schema)) userRegex(pat, `${p}.schema`);
       return { type: "json_schema", schema: v.schema as JSONSchema };
     case "js_tests":
       if (
@@ -168,15 +186,7 @@ export function parseReasoningFields(b: Obj, stream: boolean): ReasoningFields |
           "reasoning.answer_regex",
           "invalid_type",
         );
-      try {
-        new RegExp(r.answer_regex);
-      } catch (e) {
-        throw badRequest(
-          `'reasoning.answer_regex' does not compile: ${(e as Error).message}`,
-          "reasoning.answer_regex",
-          "invalid_value",
-        );
-      }
+      userRegex(r.answer_regex, "reasoning.answer_regex");
       extractor = { regex: r.answer_regex };
     } else if (r.extractor !== undefined) {
       if (!["auto", "final", "boxed", "number"].includes(r.extractor as string))

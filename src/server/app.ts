@@ -1,10 +1,17 @@
 /**
  * The OpenAI-compatible HTTP server (fastify): /v1/chat/completions, /v1/completions,
- * /v1/models, /health, /metrics. Edge rules: API key (401), body size limit (413), malformed JSON
- * and invalid fields (400, OpenAI error body), unknown model (400), prompt over the context (400),
- * too many requests queued (429), draining (503).
+ * /v1/models, /health, /metrics. Edge rules: API key (401, decided on the matched route: see
+ * auth.ts for the table of public routes), unknown path (404), known path with the wrong method
+ * (405 + Allow), non-UTF-8 charset (415), body size limit (413), nesting limits, malformed JSON and
+ * invalid fields (400, OpenAI error body), unknown model (400), prompt over the context (400), too
+ * many requests queued (429), draining (503), a client too slow to send its request (408).
+ * Timeouts: headers and the whole request must arrive within `requestTimeout`, an idle keep-alive
+ * socket closes after `keepAliveTimeout`; drain() closes whatever is still open after `drainGraceMs`.
  */
 import Fastify, { type FastifyInstance } from "fastify";
+import { installAuth, PUBLIC } from "./auth.js";
+import { installJsonParser } from "./body.js";
+import { checkDepth } from "./openai/depth.js";
 import type { LLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { ApiError, badRequest, toApiError } from "./openai/errors.js";
@@ -25,6 +32,18 @@ export interface ServerOptions {
    * requests get 429 (default 64; 0 = never queue: a request that cannot start at once is refused).
    */
   maxQueue?: number;
+  /**
+   * Milliseconds a client has to send its headers and whole body (default 30 s); a slower one
+   * gets 408 and its connection is closed. Also bounds the headers alone (`headersTimeout`).
+   */
+  requestTimeout?: number;
+  /** Milliseconds an idle keep-alive connection stays open (default 5 s). */
+  keepAliveTimeout?: number;
+  /**
+   * Milliseconds drain() waits for running requests before closing every remaining connection
+   * and cancelling what still runs (default 10 s).
+   */
+  drainGraceMs?: number;
   logger?: boolean;
 }
 
@@ -45,11 +64,32 @@ export interface EdgeServer {
 }
 
 export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 1 << 20 });
+  const requestTimeout = opts.requestTimeout ?? 30_000;
+  for (const [k, v] of Object.entries({
+    requestTimeout,
+    keepAliveTimeout: opts.keepAliveTimeout,
+    drainGraceMs: opts.drainGraceMs,
+  })) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new InputError(`${k} must be a positive integer (ms), got ${v}`, { field: k });
+  }
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    requestTimeout,
+    keepAliveTimeout: opts.keepAliveTimeout ?? 5_000,
+    // Node checks both timers every connectionsCheckingInterval (30 s by default): check often
+    // enough that a short limit is honoured within about a quarter of itself.
+    http: {
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
+    },
+  });
   const metrics = new Metrics(llm.engine);
   const modelId = opts.modelId ?? llm.name;
   const maxQueue = opts.maxQueue ?? 64;
-  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new InputError(`maxQueue must be a non-negative integer, got ${maxQueue}`, { field: "maxQueue" });
+  if (!Number.isInteger(maxQueue) || maxQueue < 0)
+    throw new InputError(`maxQueue must be a non-negative integer, got ${maxQueue}`, { field: "maxQueue" });
   let draining = false;
 
   const ctx: ServerContext = {
@@ -59,14 +99,24 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
     admit(prompt, n) {
       if (draining) throw new ApiError(503, "the server is shutting down", "server_error", null, "draining");
       if (prompt.length >= llm.contextSize) {
-        throw badRequest(`this model's maximum context length is ${llm.contextSize} tokens; the prompt has ${prompt.length}`, "messages", "context_length_exceeded");
+        throw badRequest(
+          `this model's maximum context length is ${llm.contextSize} tokens; the prompt has ${prompt.length}`,
+          "messages",
+          "context_length_exceeded",
+        );
       }
       // Sequences not running once this request's n join: those beyond the free slots wait.
       const s = llm.engine.stats();
       const slots = Math.max(0, llm.engine.scheduler.opts.maxSeqs - s.running);
       const wouldWait = Math.max(0, s.waiting + n - slots);
       if (wouldWait > maxQueue) {
-        throw new ApiError(429, `too many requests: ${s.running} running, ${s.waiting} waiting (queue limit ${maxQueue}); retry later`, "rate_limit_error", null, "rate_limit_exceeded");
+        throw new ApiError(
+          429,
+          `too many requests: ${s.running} running, ${s.waiting} waiting (queue limit ${maxQueue}); retry later`,
+          "rate_limit_error",
+          null,
+          "rate_limit_exceeded",
+        );
       }
       return prompt;
     },
@@ -85,20 +135,34 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
     void reply.code(err.status).send(err.body());
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(new ApiError(404, `no route ${req.method} ${req.url}`, "invalid_request_error", null, "not_found").body());
+    const path = req.url.length > 200 ? `${req.url.slice(0, 200)}...` : req.url;
+    void reply
+      .code(404)
+      .send(
+        new ApiError(
+          404,
+          `no route ${req.method} ${path}`,
+          "invalid_request_error",
+          null,
+          "not_found",
+        ).body(),
+      );
   });
+  installAuth(app, opts.apiKey);
+  installJsonParser(app);
+  // Per-field nesting limits before anything recursive (the router's preHandler included).
+  app.addHook("preValidation", async (req) => checkDepth(req.body));
 
-  app.addHook("onRequest", async (req) => {
-    if (!opts.apiKey || !req.url.startsWith("/v1/")) return;
-    const h = req.headers.authorization;
-    if (h !== `Bearer ${opts.apiKey}`) {
-      throw new ApiError(401, h ? "incorrect API key provided" : "missing API key: send 'Authorization: Bearer <key>'", "invalid_request_error", null, "invalid_api_key");
-    }
-  });
-
-  app.get("/health", async (_req, reply) => {
+  app.get("/health", { config: PUBLIC }, async (_req, reply) => {
     const s = llm.engine.stats();
-    return reply.code(draining ? 503 : 200).send({ status: draining ? "draining" : "ok", running: s.running, waiting: s.waiting, kv_usage: s.kvUsage });
+    return reply
+      .code(draining ? 503 : 200)
+      .send({
+        status: draining ? "draining" : "ok",
+        running: s.running,
+        waiting: s.waiting,
+        kv_usage: s.kvUsage,
+      });
   });
   app.get("/metrics", async (_req, reply) => {
     reply.header("content-type", metrics.registry.contentType);
@@ -106,18 +170,80 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   });
   app.get("/v1/models", async () => ({
     object: "list",
-    data: [{ id: modelId, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "edgellm", context_length: llm.contextSize }],
+    data: [
+      {
+        id: modelId,
+        object: "model",
+        created: Math.floor(Date.now() / 1000),
+        owned_by: "edgellm",
+        context_length: llm.contextSize,
+      },
+    ],
   }));
   registerChat(app, ctx);
   registerCompletions(app, ctx);
+  methodNotAllowed(app, [
+    ["/health", ["GET", "HEAD"], true],
+    ["/metrics", ["GET", "HEAD"], false],
+    ["/v1/models", ["GET", "HEAD"], false],
+    ["/v1/chat/completions", ["POST"], false],
+    ["/v1/completions", ["POST"], false],
+  ]);
 
+  const grace = opts.drainGraceMs ?? 10_000;
   return {
     app,
     ctx,
     async drain() {
       draining = true;
-      await llm.engine.idle();
-      await app.close();
+      // Running requests get `grace` ms to finish (new ones get 503); then every connection still
+      // open (a stream still running, a client that never finished sending its body) is closed,
+      // which also cancels its sequences (drive.ts ties them to the socket).
+      const deadline = Date.now() + grace;
+      const timer = (ms: number) => {
+        let t: NodeJS.Timeout | undefined;
+        return {
+          p: new Promise<void>((r) => (t = setTimeout(r, Math.max(0, ms)))),
+          clear: () => clearTimeout(t),
+        };
+      };
+      const t1 = timer(grace);
+      await Promise.race([llm.engine.idle(), t1.p]);
+      t1.clear();
+      const closing = app.close(); // closes idle keep-alive sockets, waits for the rest
+      const t2 = timer(Math.max(250, deadline - Date.now()));
+      await Promise.race([closing, t2.p]);
+      t2.clear();
+      app.server.closeAllConnections();
+      await closing;
     },
   };
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
+
+/** 405 with an Allow header for the other methods on each known path (same auth as the path). */
+function methodNotAllowed(app: FastifyInstance, routes: [string, string[], boolean][]): void {
+  for (const [url, allowed, isPublic] of routes) {
+    const allow = allowed.join(", ");
+    app.route({
+      method: METHODS.filter((m) => !allowed.includes(m)),
+      url,
+      config: { public: isPublic },
+      exposeHeadRoute: false,
+      handler: async (req, reply) =>
+        reply
+          .code(405)
+          .header("allow", allow)
+          .send(
+            new ApiError(
+              405,
+              `${req.method} is not allowed on ${url}; use ${allow}`,
+              "invalid_request_error",
+              null,
+              "method_not_allowed",
+            ).body(),
+          ),
+    });
+  }
 }

@@ -19,8 +19,29 @@ let srv: Served;
 let client: OpenAI;
 
 before(async () => {
-  await writeTestModel(path, { arch: "llama", nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, nVocab: 600, seed: 9 });
-  srv = await startServe(path, ["--api-key", KEY, "--parallel", "8", "--ctx-size", "128", "--threads", "1", "--model-id", MODEL]);
+  await writeTestModel(path, {
+    arch: "llama",
+    nEmbd: 64,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 96,
+    nCtx: 256,
+    nVocab: 600,
+    seed: 9,
+  });
+  srv = await startServe(path, [
+    "--api-key",
+    KEY,
+    "--parallel",
+    "8",
+    "--ctx-size",
+    "128",
+    "--threads",
+    "1",
+    "--model-id",
+    MODEL,
+  ]);
   client = new OpenAI({ apiKey: KEY, baseURL: `${srv.url}/v1`, maxRetries: 0 });
 });
 after(async () => {
@@ -29,10 +50,16 @@ after(async () => {
 });
 
 const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${srv.url}${route}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEY}`, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(`${srv.url}${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${KEY}`, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 const msgs = (s: string) => [{ role: "user" as const, content: s }];
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const text = await (
+    await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+  ).text();
   const m = new RegExp(`^${name} ([0-9.e+-]+)$`, "m").exec(text);
   assert.ok(m, `metric ${name} missing`);
   return Number(m[1]);
@@ -40,23 +67,50 @@ async function metric(name: string): Promise<number> {
 
 test("models, health, metrics endpoints", async () => {
   const models = await client.models.list();
-  assert.deepEqual(models.data.map((m) => m.id), [MODEL]);
+  assert.deepEqual(
+    models.data.map((m) => m.id),
+    [MODEL],
+  );
   const h = await (await fetch(`${srv.url}/health`)).json();
   assert.equal(h.status, "ok");
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
-  for (const n of ["edgellm_time_to_first_token_seconds", "edgellm_time_per_output_token_seconds", "edgellm_generation_tokens_total", "edgellm_requests_running", "edgellm_requests_waiting", "edgellm_kv_cache_usage_ratio", "edgellm_prefix_cache_hit_rate"]) {
+  const text = await (
+    await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+  ).text();
+  for (const n of [
+    "edgellm_time_to_first_token_seconds",
+    "edgellm_time_per_output_token_seconds",
+    "edgellm_generation_tokens_total",
+    "edgellm_requests_running",
+    "edgellm_requests_waiting",
+    "edgellm_kv_cache_usage_ratio",
+    "edgellm_prefix_cache_hit_rate",
+  ]) {
     assert.ok(text.includes(n), n);
   }
 });
 
 test("openai client: chat non-streaming and streaming agree at temperature 0; usage and logprobs", async () => {
-  const r = await client.chat.completions.create({ model: MODEL, messages: msgs("tell me a story"), max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 3 });
+  const r = await client.chat.completions.create({
+    model: MODEL,
+    messages: msgs("tell me a story"),
+    max_tokens: 12,
+    temperature: 0,
+    logprobs: true,
+    top_logprobs: 3,
+  });
   assert.equal(r.object, "chat.completion");
   assert.equal(r.choices[0].finish_reason, "length");
   assert.equal(r.usage!.completion_tokens, 12);
   assert.equal(r.choices[0].logprobs!.content!.length, 12);
   assert.equal(r.choices[0].logprobs!.content![0].top_logprobs.length, 3);
-  const s = await client.chat.completions.create({ model: MODEL, messages: msgs("tell me a story"), max_completion_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  const s = await client.chat.completions.create({
+    model: MODEL,
+    messages: msgs("tell me a story"),
+    max_completion_tokens: 12,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let text = "";
   let usage;
   let finish;
@@ -73,25 +127,76 @@ test("openai client: chat non-streaming and streaming agree at temperature 0; us
 });
 
 test("openai client: n samples, seed reproducibility, stop strings, completions endpoint", async () => {
-  const a = await client.chat.completions.create({ model: MODEL, messages: msgs("hi"), max_tokens: 8, temperature: 1, seed: 5, n: 3 });
+  const a = await client.chat.completions.create({
+    model: MODEL,
+    messages: msgs("hi"),
+    max_tokens: 8,
+    temperature: 1,
+    seed: 5,
+    n: 3,
+  });
   assert.equal(a.choices.length, 3);
-  const b = await client.chat.completions.create({ model: MODEL, messages: msgs("hi"), max_tokens: 8, temperature: 1, seed: 5, n: 3 });
-  assert.deepEqual(b.choices.map((c) => c.message.content), a.choices.map((c) => c.message.content));
-  const full = (await client.completions.create({ model: MODEL, prompt: "once upon a time", max_tokens: 10, temperature: 0 })).choices[0].text;
+  const b = await client.chat.completions.create({
+    model: MODEL,
+    messages: msgs("hi"),
+    max_tokens: 8,
+    temperature: 1,
+    seed: 5,
+    n: 3,
+  });
+  assert.deepEqual(
+    b.choices.map((c) => c.message.content),
+    a.choices.map((c) => c.message.content),
+  );
+  const full = (
+    await client.completions.create({
+      model: MODEL,
+      prompt: "once upon a time",
+      max_tokens: 10,
+      temperature: 0,
+    })
+  ).choices[0].text;
   assert.ok(full.length > 4, full);
   const stop = full.slice(2, 4);
-  const cut = (await client.completions.create({ model: MODEL, prompt: "once upon a time", max_tokens: 10, temperature: 0, stop: [stop] })).choices[0];
+  const cut = (
+    await client.completions.create({
+      model: MODEL,
+      prompt: "once upon a time",
+      max_tokens: 10,
+      temperature: 0,
+      stop: [stop],
+    })
+  ).choices[0];
   assert.equal(cut.text, full.slice(0, full.indexOf(stop)));
   assert.equal(cut.finish_reason, "stop");
-  const lp = await client.completions.create({ model: MODEL, prompt: [5, 6, 7, 8], max_tokens: 4, temperature: 0, logprobs: 2 });
+  const lp = await client.completions.create({
+    model: MODEL,
+    prompt: [5, 6, 7, 8],
+    max_tokens: 4,
+    temperature: 0,
+    logprobs: 2,
+  });
   assert.equal(lp.choices[0].logprobs!.token_logprobs!.length, 4);
   let streamed = "";
-  for await (const c of await client.completions.create({ model: MODEL, prompt: "once upon a time", max_tokens: 10, temperature: 0, stream: true })) streamed += c.choices[0]?.text ?? "";
+  for await (const c of await client.completions.create({
+    model: MODEL,
+    prompt: "once upon a time",
+    max_tokens: 10,
+    temperature: 0,
+    stream: true,
+  }))
+    streamed += c.choices[0]?.text ?? "";
   assert.equal(streamed, full);
 });
 
 test("raw SSE: chunk sequence ends with [DONE]", async () => {
-  const res = await post("/v1/chat/completions", { model: MODEL, messages: msgs("raw"), max_tokens: 5, temperature: 0, stream: true });
+  const res = await post("/v1/chat/completions", {
+    model: MODEL,
+    messages: msgs("raw"),
+    max_tokens: 5,
+    temperature: 0,
+    stream: true,
+  });
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type")!, /text\/event-stream/);
   const ev = await readSse(res);
@@ -106,7 +211,14 @@ test("8 concurrent streaming requests equal each run alone (temperature 0)", asy
   const prompts = Array.from({ length: 8 }, (_, i) => `request number ${i} ${"word ".repeat(i * 3)}`);
   const one = async (p: string) => {
     let t = "";
-    for await (const c of await client.chat.completions.create({ model: MODEL, messages: msgs(p), max_tokens: 16, temperature: 0, stream: true })) t += c.choices[0]?.delta.content ?? "";
+    for await (const c of await client.chat.completions.create({
+      model: MODEL,
+      messages: msgs(p),
+      max_tokens: 16,
+      temperature: 0,
+      stream: true,
+    }))
+      t += c.choices[0]?.delta.content ?? "";
     return t;
   };
   const alone: string[] = [];
@@ -117,10 +229,23 @@ test("8 concurrent streaming requests equal each run alone (temperature 0)", asy
 
 test("prefix cache: a repeated conversation reports cached tokens and the metric counts them", async () => {
   const long = msgs("a fairly long shared system-like prefix " + "lorem ipsum ".repeat(5));
-  const first = await client.chat.completions.create({ model: MODEL, messages: long, max_tokens: 2, temperature: 0 });
-  const again = await client.chat.completions.create({ model: MODEL, messages: long, max_tokens: 2, temperature: 0 });
+  const first = await client.chat.completions.create({
+    model: MODEL,
+    messages: long,
+    max_tokens: 2,
+    temperature: 0,
+  });
+  const again = await client.chat.completions.create({
+    model: MODEL,
+    messages: long,
+    max_tokens: 2,
+    temperature: 0,
+  });
   assert.ok(first.usage!.prompt_tokens > 32);
-  assert.ok((again.usage as { prompt_tokens_details: { cached_tokens: number } }).prompt_tokens_details.cached_tokens >= 32);
+  assert.ok(
+    (again.usage as { prompt_tokens_details: { cached_tokens: number } }).prompt_tokens_details
+      .cached_tokens >= 32,
+  );
   assert.ok((await metric("edgellm_prefix_cache_hits")) >= 32);
   assert.ok((await metric("edgellm_prefix_cache_hit_rate")) > 0);
 });
@@ -132,7 +257,14 @@ test("a client that disconnects mid-stream frees its sequence and KV blocks", as
     method: "POST",
     signal: ac.signal,
     headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ model: MODEL, messages: msgs("go"), max_tokens: 110, temperature: 0, stream: true, ignore_eos: true }),
+    body: JSON.stringify({
+      model: MODEL,
+      messages: msgs("go"),
+      max_tokens: 110,
+      temperature: 0,
+      stream: true,
+      ignore_eos: true,
+    }),
   });
   await readSse(res, (_d, n) => {
     if (n >= 3) ac.abort();
@@ -157,26 +289,86 @@ test("validation at the edge: OpenAI-style 4xx bodies", async () => {
     if (code !== undefined) assert.equal(b.error.code, code);
   };
   await expect(await post("/v1/chat/completions", "{not json"), 400);
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), temperature: "hot" }), 400, "temperature", "invalid_type");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), max_tokens: -3 }), 400, "max_tokens");
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), temperature: "hot" }),
+    400,
+    "temperature",
+    "invalid_type",
+  );
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), max_tokens: -3 }),
+    400,
+    "max_tokens",
+  );
   await expect(await post("/v1/chat/completions", { model: MODEL, messages: "hi" }), 400, "messages");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: [{ role: "wizard", content: "x" }] }), 400, "messages[0].role");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), top_logprobs: 2 }), 400, "top_logprobs");
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: [{ role: "wizard", content: "x" }] }),
+    400,
+    "messages[0].role",
+  );
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), top_logprobs: 2 }),
+    400,
+    "top_logprobs",
+  );
   await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), n: 99 }), 400, "n");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), stop: [1] }), 400, "stop");
-  await expect(await post("/v1/chat/completions", { model: "gpt-4o", messages: msgs("x") }), 400, "model", "model_not_found");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("word ".repeat(400)) }), 400, "messages", "context_length_exceeded");
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("x"), stop: [1] }),
+    400,
+    "stop",
+  );
+  await expect(
+    await post("/v1/chat/completions", { model: "gpt-4o", messages: msgs("x") }),
+    400,
+    "model",
+    "model_not_found",
+  );
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("word ".repeat(400)) }),
+    400,
+    "messages",
+    "context_length_exceeded",
+  );
   await expect(await post("/v1/completions", { model: MODEL, prompt: { x: 1 } }), 400, "prompt");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x".repeat(2 << 20)) }), 413);
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x") }, { authorization: "" }), 401, undefined, "invalid_api_key");
-  await expect(await post("/v1/chat/completions", { model: MODEL, messages: msgs("x") }, { authorization: "Bearer wrong" }), 401, undefined, "invalid_api_key");
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("x".repeat(2 << 20)) }),
+    413,
+  );
+  await expect(
+    await post("/v1/chat/completions", { model: MODEL, messages: msgs("x") }, { authorization: "" }),
+    401,
+    undefined,
+    "invalid_api_key",
+  );
+  await expect(
+    await post(
+      "/v1/chat/completions",
+      { model: MODEL, messages: msgs("x") },
+      { authorization: "Bearer wrong" },
+    ),
+    401,
+    undefined,
+    "invalid_api_key",
+  );
   await expect(await fetch(`${srv.url}/v1/nothing`, { headers: { authorization: `Bearer ${KEY}` } }), 404);
-  await assert.rejects(new OpenAI({ apiKey: "wrong", baseURL: `${srv.url}/v1`, maxRetries: 0 }).models.list(), (e: { status?: number }) => e.status === 401);
-  await assert.rejects(client.chat.completions.create({ model: "nope", messages: msgs("x") }), (e: { status?: number }) => e.status === 400);
+  await assert.rejects(
+    new OpenAI({ apiKey: "wrong", baseURL: `${srv.url}/v1`, maxRetries: 0 }).models.list(),
+    (e: { status?: number }) => e.status === 401,
+  );
+  await assert.rejects(
+    client.chat.completions.create({ model: "nope", messages: msgs("x") }),
+    (e: { status?: number }) => e.status === 400,
+  );
 });
 
 test("SIGTERM drains: a running stream finishes, then the process exits 0", async () => {
-  const res = await post("/v1/chat/completions", { model: MODEL, messages: msgs("last one"), max_tokens: 40, temperature: 0, stream: true });
+  const res = await post("/v1/chat/completions", {
+    model: MODEL,
+    messages: msgs("last one"),
+    max_tokens: 40,
+    temperature: 0,
+    stream: true,
+  });
   let signalled = false;
   const ev = await readSse(res, () => {
     if (!signalled) {

@@ -11,6 +11,24 @@
 import { InputError } from "../../errors.js";
 import { answerPart } from "../extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
+import { compileUserRegex, type UserRegex } from "../user-regex.js";
+
+/** Schema `pattern`s are the caller's: RE2 (linear time), compiled once per pattern text. */
+const patterns = new Map<string, UserRegex>();
+function patternOf(p: string): UserRegex {
+  let re = patterns.get(p);
+  if (!re) {
+    re = compileUserRegex(p, "schema");
+    if (patterns.size >= 256) patterns.delete(patterns.keys().next().value!);
+    patterns.set(p, re);
+  }
+  return re;
+}
+
+/** Most $ref hops followed on one path: a cycle such as {"$ref": "#"} stops here instead of overflowing the stack. */
+const MAX_REF_HOPS = 64;
+/** Most schema nodes visited for one value: anyOf/oneOf over $ref cycles cannot run for ever. */
+const MAX_STEPS = 100_000;
 
 export type JSONSchema = boolean | { [k: string]: unknown };
 
@@ -37,7 +55,11 @@ export function validateJSON(
   schema: JSONSchema,
   root: JSONSchema = schema,
   path = "$",
+  hops = 0,
+  budget = { steps: 0 },
 ): string[] {
+  if (++budget.steps > MAX_STEPS)
+    throw new InputError(`schema too costly to check (more than ${MAX_STEPS} steps)`, { field: "schema" });
   if (schema === true) return [];
   if (schema === false) return [`${path}: no value is allowed here`];
   if (typeof schema !== "object" || schema === null)
@@ -52,7 +74,14 @@ export function validateJSON(
         ? root
         : undefined;
     if (target === undefined) throw new InputError(`unresolvable $ref ${s.$ref}`, { field: "schema" });
-    errs.push(...validateJSON(value, target, root, path));
+    if (hops >= MAX_REF_HOPS)
+      throw new InputError(
+        `$ref ${s.$ref} is followed more than ${MAX_REF_HOPS} times without progress (a cycle)`,
+        {
+          field: "schema",
+        },
+      );
+    errs.push(...validateJSON(value, target, root, path, hops + 1, budget));
   }
   const t = typeOf(value);
   if (s.type !== undefined) {
@@ -80,7 +109,7 @@ export function validateJSON(
       errs.push(`${path}: shorter than ${s.minLength}`);
     if (typeof s.maxLength === "number" && len > s.maxLength)
       errs.push(`${path}: longer than ${s.maxLength}`);
-    if (typeof s.pattern === "string" && !new RegExp(s.pattern, "u").test(value as string))
+    if (typeof s.pattern === "string" && !patternOf(s.pattern).test(value as string))
       errs.push(`${path}: does not match ${s.pattern}`);
   }
   if (t === "array") {
@@ -88,7 +117,7 @@ export function validateJSON(
     const prefix: JSONSchema[] = Array.isArray(s.prefixItems) ? s.prefixItems : [];
     a.forEach((x, i) => {
       const sub = i < prefix.length ? prefix[i] : s.items;
-      if (sub !== undefined) errs.push(...validateJSON(x, sub, root, `${path}[${i}]`));
+      if (sub !== undefined) errs.push(...validateJSON(x, sub, root, `${path}[${i}]`, 0, budget));
     });
     if (typeof s.minItems === "number" && a.length < s.minItems)
       errs.push(`${path}: fewer than ${s.minItems} items`);
@@ -103,26 +132,29 @@ export function validateJSON(
     for (const r of (s.required ?? []) as string[])
       if (!(r in o)) errs.push(`${path}: missing required property '${r}'`);
     for (const [k, v] of Object.entries(o)) {
-      if (k in props) errs.push(...validateJSON(v, props[k], root, `${path}.${k}`));
+      if (k in props) errs.push(...validateJSON(v, props[k], root, `${path}.${k}`, 0, budget));
       else if (s.additionalProperties !== undefined)
-        errs.push(...validateJSON(v, s.additionalProperties, root, `${path}.${k}`));
+        errs.push(...validateJSON(v, s.additionalProperties, root, `${path}.${k}`, 0, budget));
     }
     if (typeof s.minProperties === "number" && Object.keys(o).length < s.minProperties)
       errs.push(`${path}: fewer than ${s.minProperties} properties`);
     if (typeof s.maxProperties === "number" && Object.keys(o).length > s.maxProperties)
       errs.push(`${path}: more than ${s.maxProperties} properties`);
   }
-  if (Array.isArray(s.allOf)) for (const sub of s.allOf) errs.push(...validateJSON(value, sub, root, path));
+  if (Array.isArray(s.allOf))
+    for (const sub of s.allOf) errs.push(...validateJSON(value, sub, root, path, hops, budget));
   if (
     Array.isArray(s.anyOf) &&
-    !s.anyOf.some((sub: JSONSchema) => validateJSON(value, sub, root, path).length === 0)
+    !s.anyOf.some((sub: JSONSchema) => validateJSON(value, sub, root, path, hops, budget).length === 0)
   )
     errs.push(`${path}: matches none of anyOf`);
   if (Array.isArray(s.oneOf)) {
-    const n = s.oneOf.filter((sub: JSONSchema) => validateJSON(value, sub, root, path).length === 0).length;
+    const n = s.oneOf.filter(
+      (sub: JSONSchema) => validateJSON(value, sub, root, path, hops, budget).length === 0,
+    ).length;
     if (n !== 1) errs.push(`${path}: matches ${n} of oneOf (need exactly 1)`);
   }
-  if (s.not !== undefined && validateJSON(value, s.not, root, path).length === 0)
+  if (s.not !== undefined && validateJSON(value, s.not, root, path, hops, budget).length === 0)
     errs.push(`${path}: matches 'not'`);
   return errs;
 }

@@ -51,8 +51,13 @@ class Parser {
 
   /** True when the input at the cursor is `name ::=` (the start of the next rule). */
   private atRuleStart(): boolean {
-    const m = /^[A-Za-z0-9_-]+[ \t]*::=/.exec(this.src.slice(this.i, this.i + 200));
-    return m !== null;
+    // No lookahead limit: generated rule names (deeply nested schemas, long property names) can
+    // be hundreds of characters long.
+    let j = this.i;
+    while (j < this.src.length && NAME.test(this.src[j])) j++;
+    if (j === this.i) return false;
+    while (this.src[j] === " " || this.src[j] === "\t") j++;
+    return this.src.startsWith("::=", j);
   }
 
   parseAll(): void {
