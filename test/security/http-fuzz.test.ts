@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultConfigs, formatSummary, runFuzz, writeFuzzModel } from "./http-fuzz.js";
+import { defaultConfigs, formatSummary, runFuzz, writeFuzzModels } from "./http-fuzz.js";
 
 const N = Number(process.env.FUZZ_SLICE_N ?? 1500);
 
@@ -20,7 +20,7 @@ test(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgellm-http-fuzz-"));
     try {
-      const configs = defaultConfigs(await writeFuzzModel(dir)).slice(0, 2);
+      const configs = defaultConfigs(await writeFuzzModels(dir, false)).slice(0, 2);
       const s = await runFuzz({
         n: N,
         seed: 14,

@@ -379,6 +379,8 @@ export interface FuzzCase {
   /** Request intended for a generation route with a body that should pass validation. */
   expectGeneration: boolean;
   auth: AuthState;
+  /** Features of the body (tools, response_format, reasoning, stream...), for coverage counts. */
+  features?: string[];
 }
 
 export function serialize(c: FuzzCase): Buffer {
@@ -1125,6 +1127,20 @@ function mutateHeaders(r: FuzzRng, c: FuzzCase, t: TargetInfo): string {
 // ---------------------------------------------------------------------------------------------
 // Case generation
 
+const FEATURES = [
+  "tools",
+  "tool_choice",
+  "response_format",
+  "reasoning",
+  "enable_thinking",
+  "thinking_budget",
+  "stream",
+  "logprobs",
+  "n",
+  "stop",
+  "logit_bias",
+];
+
 const ROUTES = {
   chat: "/v1/chat/completions",
   completions: "/v1/completions",
@@ -1230,6 +1246,7 @@ export function generateCase(r: FuzzRng, t: TargetInfo): FuzzCase {
     // stays false for every mutated request.
   }
   if (kinds.length) c.kind = kinds.join("+");
+  if (body) c.features = FEATURES.filter((f) => body[f] !== undefined && body[f] !== false);
   c.expectGeneration = c.expectGeneration && kinds.length === 0;
   // Valid streaming requests: some clients go away mid-stream; some non-streaming ones too.
   if (c.kind === "valid" && post) {
@@ -1674,10 +1691,38 @@ export function rssMbOf(pid: number): number {
   }
 }
 
-/** A random-weight llama with the real Qwen3 vocabulary and chat template (tools, <think>). */
-export async function writeFuzzModel(dir: string): Promise<string> {
-  const path = join(dir, "fuzz-qwen3.gguf");
-  await writeTestModel(path, {
+/** ChatML with Hermes tool rendering and a <think> opener, for the small-vocabulary model. */
+const TINY_TEMPLATE =
+  "{%- if tools %}<|im_start|>system\n<tools>\n{%- for t in tools %}{{ t | tojson }}\n{%- endfor %}</tools>\n" +
+  "Call a tool as <tool_call>{...}</tool_call>.<|im_end|>\n{% endif %}" +
+  "{%- for m in messages %}" +
+  "{%- if m.role == 'tool' %}<|im_start|>user\n<tool_response>{{ m.content }}</tool_response><|im_end|>\n" +
+  "{%- elif m.role == 'assistant' and m.tool_calls %}<|im_start|>assistant\n" +
+  "{%- for c in m.tool_calls %}<tool_call>{{ c.function | tojson }}</tool_call>{% endfor %}<|im_end|>\n" +
+  "{%- else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}" +
+  "{%- endfor %}" +
+  "{%- if add_generation_prompt %}<|im_start|>assistant\n" +
+  "{%- if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% else %}<think>\n{% endif %}{% endif %}";
+
+/** Random-weight test models: a small-vocabulary llama (fast) and one with the real Qwen3
+ *  vocabulary and chat template (real special tokens; slower: a 151k-token head). */
+export async function writeFuzzModels(dir: string, qwen3 = true): Promise<{ tiny: string; qwen3?: string }> {
+  const tiny = join(dir, "fuzz-tiny.gguf");
+  await writeTestModel(tiny, {
+    arch: "llama",
+    nEmbd: 64,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 96,
+    nCtx: 1024,
+    nVocab: 600,
+    seed: 14,
+    metadata: { "tokenizer.chat_template": TINY_TEMPLATE },
+  });
+  if (!qwen3) return { tiny };
+  const q = join(dir, "fuzz-qwen3.gguf");
+  await writeTestModel(q, {
     arch: "llama",
     nEmbd: 32,
     nLayer: 1,
@@ -1689,21 +1734,21 @@ export async function writeFuzzModel(dir: string): Promise<string> {
     tiedEmbeddings: true,
     seed: 14,
   });
-  return path;
+  return { tiny, qwen3: q };
 }
 
-/** The configurations a run cycles through (tiny model with a key; the embedded model without and with). */
-export function defaultConfigs(tinyModel: string): ServerConfig[] {
+/** The configurations a run cycles through. */
+export function defaultConfigs(models: { tiny: string; qwen3?: string }): ServerConfig[] {
   const common = ["--threads", "1", "--parallel", "4"];
-  return [
+  const out: ServerConfig[] = [
     {
-      name: "tiny-qwen3+key",
-      model: tinyModel,
+      name: "tiny+key",
+      model: models.tiny,
       modelId: "fuzz-tiny",
       apiKey: "fuzz-key-14",
       tools: true,
-      maxTokenId: 150_000,
-      args: [...common, "--ctx-size", "512", "--max-queue", "16"],
+      maxTokenId: 599,
+      args: [...common, "--ctx-size", "1024", "--max-queue", "16"],
     },
     { name: "default", modelId: "edgellm-default", tools: false, maxTokenId: 700, args: [...common] },
     {
@@ -1715,6 +1760,17 @@ export function defaultConfigs(tinyModel: string): ServerConfig[] {
       args: [...common, "--max-queue", "4"],
     },
   ];
+  if (models.qwen3)
+    out.push({
+      name: "qwen3+key",
+      model: models.qwen3,
+      modelId: "fuzz-qwen3",
+      apiKey: "fuzz-key-q3",
+      tools: true,
+      maxTokenId: 150_000,
+      args: [...common, "--ctx-size", "512", "--max-queue", "16"],
+    });
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1764,6 +1820,8 @@ export interface ConfigSummary {
   healthProbes: number;
   healthMaxMs: number;
   latencies: number[];
+  /** Per body feature: requests carrying it, and how many of those reached generation. */
+  features: Record<string, { sent: number; reached: number }>;
   /** The slowest requests (index, kind, ms), for the report. */
   slowest: { index: number; kind: string; ms: number; status: string }[];
   rssBeforeMb: number;
@@ -1867,6 +1925,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       healthMaxMs: 0,
       latencies: [],
       slowest: [],
+      features: {},
       rssBeforeMb: srv.rssMb(),
       rssAfterMb: NaN,
       ms: 0,
@@ -1944,6 +2003,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
           cs.slowest.sort((a, b) => b.ms - a.ms).splice(5);
         }
         if (v.reachedGeneration) cs.reachedGeneration++;
+        for (const f of c.features ?? []) {
+          const e = (cs.features[f] ??= { sent: 0, reached: 0 });
+          e.sent++;
+          if (v.reachedGeneration) e.reached++;
+        }
         if (c.expectGeneration) cs.expectedGeneration++;
         if (v.oddError) cs.oddErrors++;
         if (v.failure && !dead) fail(i, c.kind, v.failure, serialize(c));
@@ -1996,6 +2060,9 @@ function formatConfig(cs: ConfigSummary): string {
     `/health probes ${cs.healthProbes} (max ${cs.healthMaxMs.toFixed(0)} ms); ` +
     `RSS ${cs.rssBeforeMb.toFixed(0)} -> ${cs.rssAfterMb.toFixed(0)} MB; end ${JSON.stringify(cs.endState)}; ` +
     `SIGTERM exit ${cs.exit?.code} in ${cs.exit?.ms.toFixed(0)} ms\n` +
+    `  features (sent/reached generation): ${Object.entries(cs.features)
+      .map(([k, v]) => `${k} ${v.sent}/${v.reached}`)
+      .join(", ")}\n` +
     `  slowest: ${cs.slowest.map((x) => `#${x.index} ${x.kind} ${x.status} ${x.ms} ms`).join("; ")}`
   );
 }
@@ -2040,15 +2107,16 @@ async function main(argv: string[]): Promise<number> {
   const out = arg(argv, "out");
   const dir = mkdtempSync(join(tmpdir(), "edgellm-http-fuzz-"));
   try {
-    const model = await writeFuzzModel(dir);
-    let configs = defaultConfigs(model);
+    let configs = defaultConfigs(await writeFuzzModels(dir, !only || only.includes("qwen3")));
     if (only) configs = configs.filter((c) => only.split(",").includes(c.name));
     const s = await runFuzz({
       n,
       seed,
       concurrency,
       configs,
-      weights: configs.map((c) => (c.tools ? 2 : 1)),
+      weights: configs.map(
+        (c) => ({ "tiny+key": 4, default: 3, "default+key": 1, "qwen3+key": 2 })[c.name] ?? 1,
+      ),
       out,
       skip,
       log: (l) => console.log(l),
