@@ -235,7 +235,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const t0 = performance.now();
   const endAt = t0 + o.durationMs;
   let died = false;
+  let stopping = false;
   void srv.exited.then((c) => {
+    if (stopping) return;
     died = true;
     cnt.errors.push(`server exited (${c}): ${srv.stderr().slice(-1000)}`);
   });
@@ -323,6 +325,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     );
   if (end.running !== 0 || end.waiting !== 0 || end.kv !== 0)
     failures.push(`not idle at the end: running ${end.running}, waiting ${end.waiting}, kv ${end.kv}`);
+  stopping = true;
   const stop = await srv.stop();
   if (!died && (stop.code !== 0 || stop.killed))
     failures.push(`SIGTERM: exit ${stop.code} after ${stop.ms.toFixed(0)} ms`);
