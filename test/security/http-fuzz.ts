@@ -1795,8 +1795,9 @@ export interface FuzzOptions {
   out?: string;
   /** Mutation names to leave out (see TargetInfo.skip). */
   skip?: string[];
-  /** Stop a config's run after this many ms (the count then falls short; reported). */
-  maxMsPerConfig?: number;
+  /** Time budget for sending requests, split between configs by weight: when it runs out the
+   *  run stops short of `n` (reported as `requests`; a slow, shared machine still gets a verdict). */
+  timeBudgetMs?: number;
   log?: (s: string) => void;
 }
 
@@ -1820,6 +1821,8 @@ export interface ConfigSummary {
   healthProbes: number;
   healthMaxMs: number;
   latencies: number[];
+  /** The time budget ran out before all of this config's requests were sent. */
+  outOfTime?: boolean;
   /** Per body feature: requests carrying it, and how many of those reached generation. */
   features: Record<string, { sent: number; reached: number }>;
   /** The slowest requests (index, kind, ms), for the report. */
@@ -1980,7 +1983,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     const worker = async () => {
       for (;;) {
         if (dead) return;
-        if (o.maxMsPerConfig && performance.now() - t0 > o.maxMsPerConfig) return;
+        if (o.timeBudgetMs && performance.now() - t0 > (o.timeBudgetMs * weights[ci]) / wsum) {
+          cs.outOfTime = true;
+          return;
+        }
         const i = next++;
         if (i >= counts[ci]) return;
         if (i % probeEvery === 0) void probe(i);
@@ -2053,7 +2059,7 @@ function formatConfig(cs: ConfigSummary): string {
     .map(([k, v]) => `${k}:${v}`)
     .join(" ");
   return (
-    `[${cs.name}] ${cs.requests} requests in ${(cs.ms / 1000).toFixed(1)} s; statuses ${st}\n` +
+    `[${cs.name}] ${cs.requests} requests in ${(cs.ms / 1000).toFixed(1)} s${cs.outOfTime ? " (time budget spent)" : ""}; statuses ${st}\n` +
     `  reached generation ${cs.reachedGeneration} (${((100 * cs.reachedGeneration) / Math.max(1, cs.requests)).toFixed(1)}%; ` +
     `${cs.expectedGeneration} unmutated generation requests), client aborts ${cs.aborted}, 4xx without an error body ${cs.oddErrors}\n` +
     `  latency p50 ${pct(cs.latencies, 0.5).toFixed(1)} ms, p99 ${pct(cs.latencies, 0.99).toFixed(1)} ms, max ${pct(cs.latencies, 1).toFixed(0)} ms; ` +
