@@ -1,8 +1,9 @@
 /**
  * `edgellm serve -m <file> [--port 8080] [--host 127.0.0.1] [--api-key K] [--parallel N]
  *  [--cloud URL --cloud-model NAME] [--policy FILE]`:
- * the OpenAI-compatible server. SIGTERM/SIGINT stop accepting requests, let running ones finish,
- * then exit.
+ * the OpenAI-compatible server. SIGTERM/SIGINT stop accepting requests, let running ones finish
+ * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
+ * bounds how long a client may take to send headers and body (408 after it).
  */
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
@@ -26,52 +27,105 @@ export function register(program: Command): void {
     .option("--parallel <n>", "sequences decoded together", "4")
     .option("-c, --ctx-size <n>", "context size per sequence")
     .option("--max-queue <n>", "requests allowed to wait for a free slot before 429 (0 = none)", "64")
-    .option("--kv-blocks <n>", "KV blocks of 16 positions in the shared pool (default: parallel full contexts)")
+    .option(
+      "--kv-blocks <n>",
+      "KV blocks of 16 positions in the shared pool (default: parallel full contexts)",
+    )
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
-    .option("--model-id <id>", "model id clients use (default: general.name)");
+    .option("--model-id <id>", "model id clients use (default: general.name)")
+    .option(
+      "--request-timeout <ms>",
+      "a client must send its headers and body within this (else 408)",
+      "30000",
+    )
+    .option("--keep-alive-timeout <ms>", "idle keep-alive connections close after this", "72000")
+    .option(
+      "--drain-timeout <ms>",
+      "on SIGTERM/SIGINT, running requests get this long before connections are closed",
+      "10000",
+    );
   addMcpOption(addCloudOptions(cmd)) // edge + cloud routing (src/router); --mcp tools (src/server/mcp.ts)
-    .action(async (o: McpCliOptions & { model?: string; port: string; host: string; apiKey?: string; parallel: string; ctxSize?: string; kvBlocks?: string; maxQueue: string; kernels: string; threads?: string; modelId?: string } & CloudOptions) => {
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got '${o.port}'`);
-      const router = await routerFromOptions(o);
-      const mcpConfig = await mcpConfigFromOptions(o);
-      const maxQueue = Number(o.maxQueue);
-      if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new InputError(`--max-queue must be a non-negative integer, got '${o.maxQueue}'`);
-      const bar = loadBar();
-      const llm = await loadLLM(resolveModelPath(o.model), {
-        kernels: o.kernels as "wasm" | "ts",
-        threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-        parallel: parsePositiveInt("--parallel", o.parallel),
-        contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
-        kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
-        onProgress: bar.onProgress,
-      }).finally(bar.stop);
-      const server = buildServer(llm, { apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY, modelId: o.modelId, maxQueue });
-      if (router) installRouter(server, router);
-      // A failed MCP connection stops the kernel threads so the process can exit 1.
-      const mcp = mcpConfig
-        ? await attachMcp(server, mcpConfig).catch(async (e: unknown) => {
-            await llm.close();
-            throw e;
-          })
-        : undefined;
-      const addr = await server.app.listen({ port, host: o.host });
-      const id = server.ctx.models[0];
-      process.stdout.write(`edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, queue ${maxQueue}, context ${llm.contextSize})\n`);
-      if (mcp) process.stdout.write(`edgellm serve: MCP tools offered to requests without tools: ${mcp.tools.join(", ") || "(none)"}\n`);
-      if (router?.cloud) process.stdout.write(`edgellm serve: routing to cloud model '${router.cloud.model}' at ${router.cloud.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (sig: string) => {
-          process.stderr.write(`edgellm serve: ${sig}, draining...\n`);
-          server
-            .drain()
-            .then(() => mcp?.close())
-            .then(() => llm.close())
-            .finally(resolve);
-        };
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
-      });
-    });
+    .action(
+      async (
+        o: McpCliOptions & {
+          model?: string;
+          port: string;
+          host: string;
+          apiKey?: string;
+          parallel: string;
+          ctxSize?: string;
+          kvBlocks?: string;
+          maxQueue: string;
+          kernels: string;
+          threads?: string;
+          modelId?: string;
+          requestTimeout: string;
+          keepAliveTimeout: string;
+          drainTimeout: string;
+        } & CloudOptions,
+      ) => {
+        const requestTimeout = parsePositiveInt("--request-timeout", o.requestTimeout);
+        const keepAliveTimeout = parsePositiveInt("--keep-alive-timeout", o.keepAliveTimeout);
+        const drainGraceMs = parsePositiveInt("--drain-timeout", o.drainTimeout);
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new InputError(`--port must be 0..65535, got '${o.port}'`);
+        const router = await routerFromOptions(o);
+        const mcpConfig = await mcpConfigFromOptions(o);
+        const maxQueue = Number(o.maxQueue);
+        if (!Number.isInteger(maxQueue) || maxQueue < 0)
+          throw new InputError(`--max-queue must be a non-negative integer, got '${o.maxQueue}'`);
+        const bar = loadBar();
+        const llm = await loadLLM(resolveModelPath(o.model), {
+          kernels: o.kernels as "wasm" | "ts",
+          threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+          parallel: parsePositiveInt("--parallel", o.parallel),
+          contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
+          kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
+          onProgress: bar.onProgress,
+        }).finally(bar.stop);
+        const server = buildServer(llm, {
+          apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY,
+          modelId: o.modelId,
+          maxQueue,
+          requestTimeout,
+          keepAliveTimeout,
+          drainGraceMs,
+        });
+        if (router) installRouter(server, router);
+        // A failed MCP connection stops the kernel threads so the process can exit 1.
+        const mcp = mcpConfig
+          ? await attachMcp(server, mcpConfig).catch(async (e: unknown) => {
+              await llm.close();
+              throw e;
+            })
+          : undefined;
+        const addr = await server.app.listen({ port, host: o.host });
+        const id = server.ctx.models[0];
+        process.stdout.write(
+          `edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, queue ${maxQueue}, context ${llm.contextSize})\n`,
+        );
+        if (mcp)
+          process.stdout.write(
+            `edgellm serve: MCP tools offered to requests without tools: ${mcp.tools.join(", ") || "(none)"}\n`,
+          );
+        if (router?.cloud)
+          process.stdout.write(
+            `edgellm serve: routing to cloud model '${router.cloud.model}' at ${router.cloud.url}\n`,
+          );
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string) => {
+            process.stderr.write(`edgellm serve: ${sig}, draining...\n`);
+            server
+              .drain()
+              .then(() => mcp?.close())
+              .then(() => llm.close())
+              .finally(resolve);
+          };
+          process.once("SIGTERM", () => stop("SIGTERM"));
+          process.once("SIGINT", () => stop("SIGINT"));
+        });
+      },
+    );
 }

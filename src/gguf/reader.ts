@@ -4,7 +4,7 @@
  * memory (browsers, fuzzer). Both share parse.ts, so they accept and reject exactly the same files.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { readSync } from "node:fs";
+import { constants, readSync, type Stats } from "node:fs";
 import { GGUFError } from "../errors.js";
 import { Cursor, NeedMoreBytes } from "./cursor.js";
 import { parseHeader, type GGUFHeader, type GGUFTensorInfo } from "./parse.js";
@@ -180,6 +180,15 @@ export function parseGGUF(input: Uint8Array, path = MEMORY_PATH): GGUFFile {
   }
 }
 
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  return "not a plain file";
+}
+
 export interface OpenGGUFOptions {
   /** First header read in bytes (default 1 MiB), doubled until the header fits. */
   headerChunkBytes?: number;
@@ -189,12 +198,16 @@ export interface OpenGGUFOptions {
 export async function openGGUF(path: string, opts: OpenGGUFOptions = {}): Promise<GGUFFile> {
   let fh: FileHandle;
   try {
-    fh = await open(path, "r");
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever; it has no
+    // effect on the regular files we accept (checked on the open descriptor just below).
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw new GGUFError(`cannot open file: ${(e as Error).message}`, { file: path });
   }
   try {
-    const fileSize = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile()) throw new GGUFError(`not a regular file (${fileKind(st)})`, { file: path });
+    const fileSize = st.size;
     const header = await readHeader(fh, path, fileSize, Math.max(1, opts.headerChunkBytes ?? INITIAL_CHUNK));
     return new FileGGUFFile(fh, path, fileSize, header);
   } catch (e) {

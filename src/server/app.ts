@@ -37,7 +37,10 @@ export interface ServerOptions {
    * gets 408 and its connection is closed. Also bounds the headers alone (`headersTimeout`).
    */
   requestTimeout?: number;
-  /** Milliseconds an idle keep-alive connection stays open (default 5 s). */
+  /**
+   * Milliseconds an idle keep-alive connection stays open (default 72 s, fastify's: longer than
+   * clients' own idle timeouts, so the client closes first and never reuses a socket we just closed).
+   */
   keepAliveTimeout?: number;
   /**
    * Milliseconds drain() waits for running requests before closing every remaining connection
@@ -77,10 +80,11 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? 1 << 20,
     requestTimeout,
-    keepAliveTimeout: opts.keepAliveTimeout ?? 5_000,
+    keepAliveTimeout: opts.keepAliveTimeout ?? 72_000,
     // Node checks both timers every connectionsCheckingInterval (30 s by default): check often
     // enough that a short limit is honoured within about a quarter of itself.
     http: {
+      requestTimeout, // here too: node checks headersTimeout <= requestTimeout when the server is created
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
     },
@@ -155,14 +159,12 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
 
   app.get("/health", { config: PUBLIC }, async (_req, reply) => {
     const s = llm.engine.stats();
-    return reply
-      .code(draining ? 503 : 200)
-      .send({
-        status: draining ? "draining" : "ok",
-        running: s.running,
-        waiting: s.waiting,
-        kv_usage: s.kvUsage,
-      });
+    return reply.code(draining ? 503 : 200).send({
+      status: draining ? "draining" : "ok",
+      running: s.running,
+      waiting: s.waiting,
+      kv_usage: s.kvUsage,
+    });
   });
   app.get("/metrics", async (_req, reply) => {
     reply.header("content-type", metrics.registry.contentType);

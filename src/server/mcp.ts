@@ -115,6 +115,7 @@ export async function serverToolChat(
       first.kwargs,
     );
     ctx.admit(turn.prompt, 1);
+    turn.compile(); // the grammar only after the context check
     let text = "";
     for await (const c of llm.generate(turn.prompt, {
       ...opts,

@@ -33,6 +33,7 @@ import { thinkingBlock, toolConstraintFactory } from "../tools/tool-grammar.js";
 import { droppedMarkers, markerAware } from "../tools/markers.js";
 import type { ToolCall, ToolChoice, ToolDefinition } from "../tools/types.js";
 import { badRequest } from "./openai/errors.js";
+import { checkGrammarLimits } from "./openai/limits.js";
 import type { ChatRequest } from "./openai/types.js";
 
 type Obj = Record<string, unknown>;
@@ -100,6 +101,7 @@ export function parseToolFields(
   serverTools?: ToolSet,
 ): ToolFields | undefined {
   const b = body as Obj;
+  checkGrammarLimits(b); // tool-list bytes, property counts: before any grammar work
   const raw = b.tools;
   let tools: ToolDefinition[] | undefined;
   if (raw !== undefined && raw !== null) {
@@ -218,7 +220,8 @@ export class ToolTurn {
   readonly prompt: number[];
   readonly format: ToolFormat;
   readonly messages: ChatMessage[];
-  private readonly makeConstraint: (() => TokenConstraint) | undefined;
+  private makeConstraint: (() => TokenConstraint) | undefined;
+  private readonly rendered: string;
   private readonly streams = new Map<number, ChoiceStream>();
   /** A generated token's text with dropped control-token markers put back (markers.ts). */
   readonly tokenText: (token: number, text: string) => string;
@@ -241,6 +244,19 @@ export class ToolTurn {
     const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
     // A template that writes BOS itself must not get a second one.
     this.prompt = tok.encode(prompt, { addSpecial: !(bos && prompt.startsWith(bos)), parseSpecial: true });
+    this.rendered = prompt;
+  }
+
+  /**
+   * Compiles the constraint (response_format grammar or tool-call grammar). The expensive step
+   * (up to a few hundred ms on a large vocabulary), so the route calls it only after the cheap
+   * checks (context length, queue room) have passed.
+   */
+  compile(): this {
+    const { f, llm } = this;
+    const tok = llm.tokenizer;
+    const format = this.format;
+    const prompt = this.rendered;
     if (f.formatGbnf !== undefined) {
       const gbnf = f.formatGbnf;
       const tg = cached(llm, `format\0${gbnf}`, () => compileGrammar(gbnf, tok));
@@ -252,6 +268,7 @@ export class ToolTurn {
         cached(llm, key, () => toolConstraintFactory(f.tools!, f.toolChoice, format, tok, f.parallel, skip)),
       );
     }
+    return this;
   }
 
   /** Whether the model may call tools in this turn (else the output is plain content). */

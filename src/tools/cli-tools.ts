@@ -5,7 +5,7 @@
  * limit is reached. Calls and results are reported on stderr; the answer streams to stdout; the
  * whole exchange (calls and results included) stays in the session history.
  *   calculator  arithmetic (no eval)
- *   js          JavaScript in a sandboxed worker (no fs/network, time and memory limits)
+ *   js          JavaScript in the QuickJS/wasm sandbox (no host objects, fs, network; time and memory limits)
  *   files:DIR   read_file / list_dir confined to DIR
  */
 import type { Command } from "commander";

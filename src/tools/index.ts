@@ -19,7 +19,13 @@ export { ToolSet, type Tool } from "./registry.js";
 export { runAgent, type AgentModel, type AgentEvent, type AgentOptions, type AgentResult } from "./agent.js";
 export { llmAgentModel, type LlmAgentOptions } from "./llm-agent.js";
 export { calculatorTool, evaluate } from "./builtin/calculator.js";
-export { codeRunnerTool, runSandboxed, type SandboxOptions, type SandboxResult } from "./builtin/sandbox.js";
+export {
+  codeRunnerTool,
+  runSandboxed,
+  type SandboxErrorKind,
+  type SandboxOptions,
+  type SandboxResult,
+} from "./builtin/sandbox.js";
 export { fileTools, SandboxedDir } from "./builtin/files.js";
 export {
   connectMcpServers,

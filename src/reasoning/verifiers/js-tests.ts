@@ -1,8 +1,9 @@
 /**
  * "Run these JS unit tests" verifier. The candidate's code (the last ```js fence of its answer,
  * else the whole answer part) and the tests run in the tools area's sandbox (tools/builtin/
- * sandbox.ts: a fresh worker per run with heap/stack limits and an empty env, a V8 context with
- * only language globals and string code generation disabled, killed on overrun). One script per
+ * sandbox.ts: QuickJS compiled to WebAssembly, a fresh runtime per run, no host objects, time,
+ * memory and stack limits; the caller's tests reach it over HTTP, so it must hold against
+ * hostile code — see test/security/sandbox.test.ts). One script per
  * candidate: assert helpers, then the candidate's code, then each test body inside its own
  * try/catch; its completion value is the JSON list of per-test errors ("" = passed).
  * Score = share of tests passed; code that fails to load or runs away fails every test.
@@ -15,7 +16,7 @@ import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 export interface JSTestsOptions {
   /** Wall-clock limit for the whole run, ms. Default 2000. */
   timeoutMs?: number;
-  /** Worker heap cap, MB. Default 64. */
+  /** Sandbox memory limit (the guest's whole heap, ArrayBuffers included), MiB. Default 64. */
   memoryMb?: number;
 }
 

@@ -118,8 +118,15 @@ export class SchemaCompiler {
       .split("/")
       .filter((p, i) => i > 0 || p !== "");
     for (const raw of parts) {
-      const p = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+      let p: string;
+      try {
+        p = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll("~0", "~");
+      } catch {
+        this.fail(path, `$ref '${ref}' is not a valid JSON pointer (bad percent-encoding)`);
+      }
       if (!isObj(cur) && !Array.isArray(cur)) this.fail(path, `$ref '${ref}' does not resolve`);
+      // Own keys only: '#/__proto__' or '#/constructor' must not reach Object.prototype.
+      if (!Object.hasOwn(cur as object, p)) this.fail(path, `$ref '${ref}' does not resolve`);
       cur = (cur as Record<string, unknown>)[p];
       if (cur === undefined) this.fail(path, `$ref '${ref}' does not resolve`);
     }

@@ -8,7 +8,13 @@ import { SseWriter } from "../sse.js";
 import { validateChat } from "../openai/validate.js";
 import type { ChatLogprob, ChatRequest, SamplingFields, Usage } from "../openai/types.js";
 import type { ServerContext } from "../app.js";
-import { ThinkingAccount, chatKwargs, splitMessage, strategyChat, thinkingOptions } from "../../reasoning/server-chat.js";
+import {
+  ThinkingAccount,
+  chatKwargs,
+  splitMessage,
+  strategyChat,
+  thinkingOptions,
+} from "../../reasoning/server-chat.js";
 import { toolTurn } from "../tools.js";
 import { mcpToolsOf, serverToolChat } from "../mcp.js";
 
@@ -37,11 +43,20 @@ export function tokenPiece(llm: LLM, id: number): { token: string; bytes: number
 }
 
 function chatLogprob(llm: LLM, t: TokenLogprob, top: TokenLogprob[]): ChatLogprob {
-  return { ...tokenPiece(llm, t.id), logprob: t.logprob, top_logprobs: top.map((x) => ({ ...tokenPiece(llm, x.id), logprob: x.logprob })) };
+  return {
+    ...tokenPiece(llm, t.id),
+    logprob: t.logprob,
+    top_logprobs: top.map((x) => ({ ...tokenPiece(llm, x.id), logprob: x.logprob })),
+  };
 }
 
 export function usageOf(prompt: number, completion: number, cached: number): Usage {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+  };
 }
 
 export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
@@ -51,8 +66,17 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
     const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
     // tools / tool_choice / response_format / tool messages (server/tools.ts); undefined when unused.
     const tt = toolTurn(llm, request.body, r, chatKwargs(th), mcpToolsOf(ctx));
-    const prompt = ctx.admit(tt?.prompt ?? llm.encodeChat(r.messages, chatKwargs(th)), th?.strategy?.samples ?? r.n);
-    const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.topLogprobs, ...thinkingOptions(llm, th), ...tt?.options() };
+    const prompt = ctx.admit(
+      tt?.prompt ?? llm.encodeChat(r.messages, chatKwargs(th)),
+      th?.strategy?.samples ?? r.n,
+    );
+    tt?.compile(); // the grammar, only once the request is known to fit (context, queue)
+    const opts: GenerateOptions = {
+      ...genOptions(r, prompt, llm),
+      logprobs: r.topLogprobs,
+      ...thinkingOptions(llm, th),
+      ...tt?.options(),
+    };
     if (tt?.f.serverTools) return serverToolChat(ctx, reply, r, tt, opts);
     const acct = th ? new ThinkingAccount(llm, prompt) : undefined;
     const id = newId("chatcmpl");
@@ -64,11 +88,22 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       const ac = new AbortController();
       const onClose = () => !reply.raw.writableFinished && ac.abort();
       reply.raw.on("close", onClose);
-      const out = await strategyChat(llm, prompt, r.messages, th, { ...opts, signal: ac.signal }).finally(() => reply.raw.off("close", onClose));
+      const out = await strategyChat(llm, prompt, r.messages, th, { ...opts, signal: ac.signal }).finally(
+        () => reply.raw.off("close", onClose),
+      );
       if (ac.signal.aborted) return reply.code(499).send();
       metrics.requests.inc({ endpoint: "chat", status: "200" });
-      const u = { ...usageOf(prompt.length, out.completionTokens, 0), completion_tokens_details: { reasoning_tokens: out.reasoningTokens } };
-      return { ...base, object: "chat.completion", choices: [{ index: 0, message: out.message, logprobs: null, finish_reason: out.finish_reason }], usage: u, reasoning: out.reasoning };
+      const u = {
+        ...usageOf(prompt.length, out.completionTokens, 0),
+        completion_tokens_details: { reasoning_tokens: out.reasoningTokens },
+      };
+      return {
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: out.message, logprobs: null, finish_reason: out.finish_reason }],
+        usage: u,
+        reasoning: out.reasoning,
+      };
     }
 
     if (r.stream) {
@@ -76,7 +111,13 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       const sse = new SseWriter(reply.raw);
       const started = new Set<number>();
       const chunk = (index: number, delta: object, logprobs: ChatLogprob[] | null, finish: string | null) =>
-        sse.send({ ...base, object: "chat.completion.chunk", choices: [{ index, delta, logprobs: logprobs ? { content: logprobs } : null, finish_reason: finish }] });
+        sse.send({
+          ...base,
+          object: "chat.completion.chunk",
+          choices: [
+            { index, delta, logprobs: logprobs ? { content: logprobs } : null, finish_reason: finish },
+          ],
+        });
       try {
         await drive(llm, metrics, reply, prompt, opts, (c) => {
           if (!started.has(c.index)) {
@@ -97,13 +138,24 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
             const d = acct ? acct.finish(c.index, c.text) : { reasoning: "", content: c.text };
             if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
             const end = tt ? tt.end(c.index, c.reason === "length" ? "length" : "stop") : undefined;
-            for (const delta of tt ? [...tt.push(c.index, d.content), ...end!.deltas] : d.content ? [{ content: d.content }] : []) chunk(c.index, delta, null, null);
+            for (const delta of tt
+              ? [...tt.push(c.index, d.content), ...end!.deltas]
+              : d.content
+                ? [{ content: d.content }]
+                : [])
+              chunk(c.index, delta, null, null);
             usage.completion += c.completionTokens;
             usage.cached = Math.max(usage.cached, c.cachedTokens);
             chunk(c.index, {}, null, end?.finish_reason ?? (c.reason === "length" ? "length" : "stop"));
           }
         });
-        if (r.includeUsage) sse.send({ ...base, object: "chat.completion.chunk", choices: [], usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() } });
+        if (r.includeUsage)
+          sse.send({
+            ...base,
+            object: "chat.completion.chunk",
+            choices: [],
+            usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() },
+          });
         sse.end();
         metrics.requests.inc({ endpoint: "chat", status: "200" });
       } catch (e) {
@@ -112,7 +164,12 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       return;
     }
 
-    const choices = Array.from({ length: r.n }, (_, index) => ({ index, text: "", finish: "stop", logprobs: [] as ChatLogprob[] }));
+    const choices = Array.from({ length: r.n }, (_, index) => ({
+      index,
+      text: "",
+      finish: "stop",
+      logprobs: [] as ChatLogprob[],
+    }));
     const { aborted } = await drive(llm, metrics, reply, prompt, opts, (c) => {
       const ch = choices[c.index];
       ch.text += tt && c.type === "token" ? tt.tokenText(c.token, c.text) : c.text;
@@ -131,9 +188,16 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       ...base,
       object: "chat.completion",
       choices: choices.map((c) => {
-        const message = acct ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null } : { role: "assistant", content: c.text, refusal: null };
+        const message = acct
+          ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null }
+          : { role: "assistant", content: c.text, refusal: null };
         const t = tt?.message(message.content, c.finish); // tool calls parsed from the content
-        return { index: c.index, message: { ...message, ...t?.message }, logprobs: r.topLogprobs !== undefined ? { content: c.logprobs } : null, finish_reason: t?.finish_reason ?? c.finish };
+        return {
+          index: c.index,
+          message: { ...message, ...t?.message },
+          logprobs: r.topLogprobs !== undefined ? { content: c.logprobs } : null,
+          finish_reason: t?.finish_reason ?? c.finish,
+        };
       }),
       usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() },
     };
