@@ -1748,7 +1748,7 @@ export function defaultConfigs(models: { tiny: string; qwen3?: string }): Server
       apiKey: "fuzz-key-14",
       tools: true,
       maxTokenId: 599,
-      args: [...common, "--ctx-size", "1024", "--max-queue", "16"],
+      args: [...common, "--ctx-size", "1024", "--max-queue", "16", "--request-timeout", "5000"],
     },
     { name: "default", modelId: "edgellm-default", tools: false, maxTokenId: 700, args: [...common] },
     {
@@ -1757,7 +1757,7 @@ export function defaultConfigs(models: { tiny: string; qwen3?: string }): Server
       apiKey: "k-" + "x".repeat(40),
       tools: false,
       maxTokenId: 700,
-      args: [...common, "--max-queue", "4"],
+      args: [...common, "--max-queue", "4", "--request-timeout", "5000"],
     },
   ];
   if (models.qwen3)
