@@ -1821,6 +1821,8 @@ export interface ConfigSummary {
   healthProbes: number;
   healthMaxMs: number;
   latencies: number[];
+  /** Kinds of the first requests that got no response at all (connection closed), for review. */
+  closedKinds: string[];
   /** The time budget ran out before all of this config's requests were sent. */
   outOfTime?: boolean;
   /** Per body feature: requests carrying it, and how many of those reached generation. */
@@ -1928,6 +1930,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       healthMaxMs: 0,
       latencies: [],
       slowest: [],
+      closedKinds: [],
       features: {},
       rssBeforeMb: srv.rssMb(),
       rssAfterMb: NaN,
@@ -2003,6 +2006,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
         cs.statuses[st] = (cs.statuses[st] ?? 0) + 1;
         cs.outcomes[res.outcome] = (cs.outcomes[res.outcome] ?? 0) + 1;
         if (res.outcome === "aborted") cs.aborted++;
+        if ((res.outcome === "closed" || res.outcome === "garbage") && cs.closedKinds.length < 12)
+          cs.closedKinds.push(`#${i} ${c.kind}${res.error ? ` (${res.error})` : ""}`);
         if (!c.stall) cs.latencies.push(res.ms);
         if (!c.stall && (cs.slowest.length < 5 || res.ms > cs.slowest[4].ms)) {
           cs.slowest.push({ index: i, kind: c.kind, ms: Math.round(res.ms), status: st });
@@ -2069,6 +2074,7 @@ function formatConfig(cs: ConfigSummary): string {
     `  features (sent/reached generation): ${Object.entries(cs.features)
       .map(([k, v]) => `${k} ${v.sent}/${v.reached}`)
       .join(", ")}\n` +
+    `  no response (closed): ${cs.closedKinds.join("; ") || "none"}\n` +
     `  slowest: ${cs.slowest.map((x) => `#${x.index} ${x.kind} ${x.status} ${x.ms} ms`).join("; ")}`
   );
 }
