@@ -2127,7 +2127,7 @@ async function main(argv: string[]): Promise<number> {
       concurrency,
       configs,
       weights: configs.map(
-        (c) => ({ "tiny+key": 4, default: 3, "default+key": 1, "qwen3+key": 2 })[c.name] ?? 1,
+        (c) => ({ "tiny+key": 5, default: 3, "default+key": 1, "qwen3+key": 1 })[c.name] ?? 1,
       ),
       out,
       skip,
