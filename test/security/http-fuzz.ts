@@ -24,7 +24,7 @@
  * Request i of config c is generated from its own stream (seed, c * 1e7 + i), so a failure is
  * reproduced by its (config, index) alone; `--out` writes each failing request's bytes.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -915,7 +915,12 @@ function badJson(r: FuzzRng, buf: Buffer): Buffer {
   }
 }
 
-function mutatePath(r: FuzzRng, c: FuzzCase, port: number): string {
+function mutatePath(r: FuzzRng, c: FuzzCase, port: number, apiKey?: string): string {
+  // Odd paths are where key checks on the raw URL fail: send most of them without the key.
+  if (apiKey && r.chance(0.6)) {
+    setHeader(c, "Authorization", undefined);
+    c.auth = "invalid";
+  }
   const p = c.target;
   const pct = (s: string, lower = false) =>
     s.replace(/[a-z0-9]/gi, (ch) =>
@@ -1198,7 +1203,7 @@ export function generateCase(r: FuzzRng, t: TargetInfo): FuzzCase {
         [t.skip?.has("stall") ? 0 : 0.15, "stall"],
       ] as const);
       if (w === "headers") kinds.push(mutateHeaders(r, c, t));
-      else if (w === "path") kinds.push(mutatePath(r, c, t.port));
+      else if (w === "path") kinds.push(mutatePath(r, c, t.port, t.apiKey));
       else if (w === "method") {
         c.method = post
           ? r.pick([
@@ -1619,7 +1624,8 @@ export interface ServerHandle {
   stop(timeoutMs?: number): Promise<{ code: number | null; ms: number; killed: boolean }>;
 }
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/** The CLI under test (EDGELLM_FUZZ_CLI: another build, e.g. an older commit, to show a finding). */
+const MAIN = process.env.EDGELLM_FUZZ_CLI ?? fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
 /** Servers started by this process: killed if it exits first (a fuzz run cut short by a timeout). */
 const children = new Set<ChildProcess>();
@@ -1627,8 +1633,30 @@ process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
+let serveHelp: string | undefined;
+/** Drop `--flag value` pairs the CLI under test does not know (an older build has no timeouts). */
+function supportedArgs(args: string[]): string[] {
+  serveHelp ??= spawnSync(process.execPath, [MAIN, "serve", "--help"], { encoding: "utf8" }).stdout ?? "";
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith("--") && !serveHelp.includes(args[i])) i++;
+    else out.push(args[i]);
+  }
+  return out;
+}
+
 export async function startServer(cfg: ServerConfig): Promise<ServerHandle> {
-  const args = [MAIN, "serve", "--host", "127.0.0.1", "--port", "0", "--model-id", cfg.modelId, ...cfg.args];
+  const args = [
+    MAIN,
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--model-id",
+    cfg.modelId,
+    ...supportedArgs(cfg.args),
+  ];
   if (cfg.model) args.push("-m", cfg.model);
   if (cfg.apiKey) args.push("--api-key", cfg.apiKey);
   const proc = spawn(process.execPath, args, {
