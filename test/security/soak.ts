@@ -35,6 +35,10 @@ export interface SoakOptions {
 export interface SoakSample {
   t: number;
   rssMb: number;
+  /** V8 heap used / total and external (ArrayBuffers) from /metrics, MB. */
+  heapMb: number;
+  heapTotalMb: number;
+  externalMb: number;
   running: number;
   waiting: number;
   kv: number;
@@ -48,6 +52,8 @@ export interface SoakResult {
   samples: SoakSample[];
   baseline: SoakSample;
   end: SoakSample;
+  /** Least-squares RSS slope over the samples under load after the baseline, MB/min. */
+  rssSlopeMbPerMin: number;
   completed: number;
   aborted: number;
   errors: string[];
@@ -63,7 +69,16 @@ function metricValue(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-async function scrape(srv: ServerHandle): Promise<{ running: number; waiting: number; kv: number }> {
+async function scrape(
+  srv: ServerHandle,
+): Promise<{
+  running: number;
+  waiting: number;
+  kv: number;
+  heapMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}> {
   const res = await fetch(`http://127.0.0.1:${srv.port}/metrics`, {
     headers: { authorization: `Bearer ${KEY}` },
   });
@@ -73,6 +88,9 @@ async function scrape(srv: ServerHandle): Promise<{ running: number; waiting: nu
     running: metricValue(text, "edgellm_requests_running"),
     waiting: metricValue(text, "edgellm_requests_waiting"),
     kv: metricValue(text, "edgellm_kv_cache_usage_ratio"),
+    heapMb: metricValue(text, "edgellm_process_nodejs_heap_size_used_bytes") / 2 ** 20,
+    heapTotalMb: metricValue(text, "edgellm_process_nodejs_heap_size_total_bytes") / 2 ** 20,
+    externalMb: metricValue(text, "edgellm_process_nodejs_external_memory_bytes") / 2 ** 20,
   };
 }
 
@@ -245,7 +263,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const sample = async (): Promise<SoakSample> => {
     const m = await scrape(srv).catch((e: Error) => {
       cnt.errors.push(`metrics: ${e.message}`);
-      return { running: NaN, waiting: NaN, kv: NaN };
+      return { running: NaN, waiting: NaN, kv: NaN, heapMb: NaN, heapTotalMb: NaN, externalMb: NaN };
     });
     const s: SoakSample = {
       t: Math.round((performance.now() - t0) / 1000),
@@ -334,11 +352,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       `${cnt.tokens} chunks, ${cnt.errors.length} errors; RSS ${baseline.rssMb.toFixed(1)} MB at ${baseline.t} s -> ${end.rssMb.toFixed(1)} MB at the end ` +
       `(limit ${(baseline.rssMb * (1 + tol)).toFixed(1)}); end running ${end.running}, waiting ${end.waiting}, kv ${end.kv}; SIGTERM exit ${stop.code} in ${stop.ms.toFixed(0)} ms`,
   );
+  const slope = rssSlope(samples.filter((s) => s.t >= baseline!.t && s.running > 0));
+  log(`RSS trend from ${baseline.t} s to the end of the load: ${slope.toFixed(2)} MB/min (least squares)`);
   for (const f of failures) log(`FAIL: ${f}`);
   return {
     samples,
     baseline,
     end,
+    rssSlopeMbPerMin: slope,
     completed: cnt.done,
     aborted: cnt.aborted,
     errors: cnt.errors,
@@ -347,15 +368,45 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   };
 }
 
+function rssSlope(xs: SoakSample[]): number {
+  if (xs.length < 2) return NaN;
+  const n = xs.length;
+  const mt = xs.reduce((a, s) => a + s.t, 0) / n;
+  const mr = xs.reduce((a, s) => a + s.rssMb, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of xs) {
+    num += (s.t - mt) * (s.rssMb - mr);
+    den += (s.t - mt) ** 2;
+  }
+  return den ? (num / den) * 60 : NaN;
+}
+
+const COLS = [
+  "t(s)",
+  "RSS MB",
+  "heap MB",
+  "heap tot",
+  "ext MB",
+  "running",
+  "waiting",
+  "KV",
+  "done",
+  "aborted",
+  "errors",
+  "chunks",
+];
 function header(): string {
-  return ["t(s)", "RSS MB", "running", "waiting", "KV", "done", "aborted", "errors", "chunks"]
-    .map((h) => h.padStart(8))
-    .join(" ");
+  return COLS.map((h) => h.padStart(8)).join(" ");
 }
 function row(s: SoakSample): string {
+  const f = (x: number) => x.toFixed(1);
   return [
     s.t,
-    s.rssMb.toFixed(1),
+    f(s.rssMb),
+    f(s.heapMb),
+    f(s.heapTotalMb),
+    f(s.externalMb),
     s.running,
     s.waiting,
     s.kv.toFixed(3),
