@@ -11,7 +11,7 @@ import { SMALL, smallModel } from "../engine/helpers.js";
 import { InputError } from "../../src/errors.js";
 import { validateJSON } from "../../src/reasoning/verifiers/json-schema.js";
 
-const m = await smallModel(SMALL);
+const m = await smallModel({ ...SMALL, nCtx: 1024 }); // room for a tool prompt
 const llm = new LLM(m.model, m.tokenizer, undefined, { parallel: 2 });
 const srv = buildServer(llm, { modelId: "tiny" });
 after(async () => {
