@@ -41,6 +41,64 @@ export class Candidates {
     this.sorted = true;
   }
 
+  /**
+   * Put the k best live entries first, in sort() order (logit descending, ties: lower id), the rest
+   * after them in no particular order. Top-k, min-p and top-p only ever read such a prefix, so on a
+   * 150k-entry vocabulary they select (quickselect, O(n)) and sort k entries instead of all of them:
+   * a full sort per token cost ~100 ms and stalled every other sequence in the batch.
+   */
+  sortPrefix(k: number): void {
+    const n = this.size;
+    if (this.sorted) return;
+    if (k >= n / 2) {
+      this.sort();
+      return;
+    }
+    const lg = this.logits;
+    const id = this.ids;
+    // a before b in sort() order
+    const before = (a: number, b: number) => lg[a] > lg[b] || (lg[a] === lg[b] && id[a] < id[b]);
+    const swap = (a: number, b: number) => {
+      const t = lg[a];
+      lg[a] = lg[b];
+      lg[b] = t;
+      const u = id[a];
+      id[a] = id[b];
+      id[b] = u;
+    };
+    // Quickselect (Lomuto partition, median-of-three pivot) until [0, k) holds the k best
+    // entries. Invariant: everything left of lo precedes everything from lo on, and everything
+    // right of hi follows everything up to hi. Ids are distinct, so `before` is a strict order.
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(mid, lo)) swap(mid, lo);
+      if (before(hi, lo)) swap(hi, lo);
+      if (before(hi, mid)) swap(hi, mid);
+      swap(mid, hi); // the median of the three is the pivot, at hi
+      let store = lo;
+      for (let i = lo; i < hi; i++)
+        if (before(i, hi)) {
+          swap(i, store);
+          store++;
+        }
+      swap(store, hi);
+      if (store === k - 1 || store === k) break;
+      if (store < k) lo = store + 1;
+      else hi = store - 1;
+    }
+    // Sort the prefix itself (k entries).
+    const order = Array.from({ length: k }, (_, i) => i);
+    order.sort((a, b) => lg[b] - lg[a] || id[a] - id[b]);
+    const pl = order.map((i) => lg[i]);
+    const pi = order.map((i) => id[i]);
+    for (let i = 0; i < k; i++) {
+      lg[i] = pl[i];
+      id[i] = pi[i];
+    }
+  }
+
   /** Keep entries whose index passes `keep` (order preserved). */
   filter(keep: (i: number) => boolean): void {
     let w = 0;

@@ -84,8 +84,9 @@ export class TopK implements LogitsProcessor {
     if (this.k <= 0) return;
     const k = Math.min(Math.max(this.k, this.minKeep), c.size);
     if (k === c.size) return;
-    c.sort();
+    c.sortPrefix(k);
     c.size = k;
+    c.sorted = true;
   }
 }
 
@@ -96,16 +97,27 @@ export class TopP implements LogitsProcessor {
     private readonly minKeep = 1,
   ) {}
   apply(c: Candidates): void {
-    if (this.p >= 1) return;
-    c.sort();
-    const pr = c.probs();
-    let cum = 0;
-    for (let i = 0; i < c.size; i++) {
-      cum += pr[i];
-      if (cum >= this.p && i + 1 >= this.minKeep) {
-        c.size = i + 1;
-        return;
+    if (this.p >= 1 || c.size === 0) return;
+    // Softmax normaliser over every live entry (order-free), then a sorted prefix grown until its
+    // cumulative probability reaches p: only the nucleus is ever sorted.
+    let max = -Infinity;
+    for (let i = 0; i < c.size; i++) if (c.logits[i] > max) max = c.logits[i];
+    if (max === -Infinity) return; // all masked: uniform, nothing to cut
+    let sum = 0;
+    for (let i = 0; i < c.size; i++) sum += Math.exp(c.logits[i] - max);
+    for (let k = Math.min(64, c.size); ; k = Math.min(c.size, k * 4)) {
+      c.sortPrefix(k);
+      const n = c.sorted ? c.size : k;
+      let cum = 0;
+      for (let i = 0; i < n; i++) {
+        cum += Math.exp(c.logits[i] - max) / sum;
+        if (cum >= this.p && i + 1 >= this.minKeep) {
+          c.size = i + 1;
+          c.sorted = true;
+          return;
+        }
       }
+      if (c.sorted) return; // the whole set is the nucleus
     }
   }
 }
@@ -118,11 +130,16 @@ export class MinP implements LogitsProcessor {
   ) {}
   apply(c: Candidates): void {
     if (this.p <= 0 || c.size === 0) return;
-    c.sort();
-    const min = c.logits[0] + Math.log(this.p);
-    let i = 1; // the top token always survives
-    while (i < c.size && (c.logits[i] >= min || i < this.minKeep)) i++;
-    c.size = i;
+    // Survivors are the entries within log(p) of the best: count them, then sort only that prefix.
+    let max = -Infinity;
+    for (let i = 0; i < c.size; i++) if (c.logits[i] > max) max = c.logits[i];
+    const min = max + Math.log(this.p);
+    let count = 0;
+    for (let i = 0; i < c.size; i++) if (c.logits[i] >= min) count++;
+    const k = Math.min(c.size, Math.max(1, count, this.minKeep)); // the top token always survives
+    c.sortPrefix(k);
+    c.size = k;
+    c.sorted = true;
   }
 }
 
