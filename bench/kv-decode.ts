@@ -62,9 +62,11 @@ try {
   console.log(`decode at context ${ctx}, head_dim ${hd}, ${threads} thread(s), median of ${rounds}`);
   for (const t of types) {
     const m = median(tps.get(t)!);
+    const best = Math.max(...tps.get(t)!);
+    const bestF16 = Math.max(...(tps.get("f16") ?? [NaN]));
     const bpt = llms.get(t)!.engine.pool.blockByteLength() / llms.get(t)!.engine.pool.shape.blockSize;
     console.log(
-      `  ${t.padEnd(5)} ${m.toFixed(1).padStart(7)} tok/cpu-s  x${(m / f16).toFixed(2)} of f16  ${bpt} B/token`,
+      `  ${t.padEnd(5)} median ${m.toFixed(1).padStart(7)} tok/cpu-s x${(m / f16).toFixed(2)} of f16 | best ${best.toFixed(1).padStart(7)} x${(best / bestF16).toFixed(2)} | ${bpt} B/token`,
     );
   }
 } finally {
