@@ -105,6 +105,16 @@ function dotK(fmt: i32, pk: usize, pq: usize, qq: usize, hd: i32, fm: v128, fs: 
   return i32x4.add(i8x16.shuffle(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), i8x16.shuffle(ab, cd, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
 }
 
+/** The f16 block scales at p0..p3 as f32x4 (f16x4's exact conversion, as f16ToF32 for finite values). */
+// @ts-ignore: decorator
+@inline function d4(p0: usize, p1: usize, p2: usize, p3: usize, fm: v128, fs: v128): v128 {
+  let h = i16x8.splat(<i16>load<u16>(p0));
+  h = i16x8.replace_lane(h, 1, <i16>load<u16>(p1));
+  h = i16x8.replace_lane(h, 2, <i16>load<u16>(p2));
+  h = i16x8.replace_lane(h, 3, <i16>load<u16>(p3));
+  return f32x4.mul(v128.and(i32x4.shl(i32x4.extend_low_i16x8_s(h), 13), fm), fs);
+}
+
 /** Block b's 32 quants of a quantized K head at pk as two i8x16 (Q4_0: q - 8). */
 // @ts-ignore: decorator
 @inline function kq16(fmt: i32, kb: usize, half: i32): v128 {
@@ -116,7 +126,7 @@ function dotK(fmt: i32, pk: usize, pq: usize, qq: usize, hd: i32, fm: v128, fs: 
  * Scores of 4 rows (K heads at pk + r * kRow, quantized K) against the Q8_0 q blocks at qq, as
  * f32x4 [s0..s3]: per lane exactly dotK's sum over blocks of isum * (dK * dQ), in block order.
  */
-function dotK4(fmt: i32, pk: usize, kRow: usize, qq: usize, hd: i32): v128 {
+function dotK4(fmt: i32, pk: usize, kRow: usize, qq: usize, hd: i32, fm: v128, fs: v128): v128 {
   let s = f32x4.splat(0);
   const bb: usize = fmt == 2 ? 34 : 18;
   for (let b = 0; b < hd >> 5; b++) {
@@ -127,45 +137,53 @@ function dotK4(fmt: i32, pk: usize, kRow: usize, qq: usize, hd: i32): v128 {
     const a1 = i32x4.add(dot16(kq16(fmt, k1, 0), q0), dot16(kq16(fmt, k1, 1), q1));
     const a2 = i32x4.add(dot16(kq16(fmt, k2, 0), q0), dot16(kq16(fmt, k2, 1), q1));
     const a3 = i32x4.add(dot16(kq16(fmt, k3, 0), q0), dot16(kq16(fmt, k3, 1), q1));
-    const dq = load<f32>(qb, 32);
-    let dk = f32x4.splat(f16ToF32(<i32>load<u16>(k0)) * dq);
-    dk = f32x4.replace_lane(dk, 1, f16ToF32(<i32>load<u16>(k1)) * dq);
-    dk = f32x4.replace_lane(dk, 2, f16ToF32(<i32>load<u16>(k2)) * dq);
-    dk = f32x4.replace_lane(dk, 3, f16ToF32(<i32>load<u16>(k3)) * dq);
+    const dk = f32x4.mul(d4(k0, k1, k2, k3, fm, fs), v128.load32_splat(qb + 32));
     s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3)), dk));
   }
   return s;
 }
 
-/** 16 i8 lanes -> group k (0..3) of 4 as f32x4. */
+/** One position's update of 4 accumulator floats: acc * c + w * x (acc * c skipped when c is 1 for all). */
 // @ts-ignore: decorator
-@inline function grp(n: v128, k: i32): v128 {
-  const h = k < 2 ? i16x8.extend_low_i8x16_s(n) : i16x8.extend_high_i8x16_s(n);
-  return f32x4.convert_i32x4_s((k & 1) == 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h));
+@inline function upd(acc: v128, c: v128, w: v128, x: v128, rescale: bool): v128 {
+  return f32x4.add(rescale ? f32x4.mul(acc, c) : acc, f32x4.mul(w, x));
 }
 
 /**
  * acc[0..16) at po, in position order j = 0..3: acc = acc * c_j + w_j * x_j (x_j: 16 i8 as f32);
- * `rescale` false when every c_j is 1 (then acc * 1 is skipped: the same bits).
+ * `rescale` false when every c_j is 1 (then acc * 1 is skipped: the same bits). Unrolled by hand:
+ * each row's 16 i8 are widened once (2 i16x8, 4 i32x4).
  */
 // @ts-ignore: decorator
 @inline function mad16(po: usize, x0: v128, x1: v128, x2: v128, x3: v128, w0: v128, w1: v128, w2: v128, w3: v128, c0: v128, c1: v128, c2: v128, c3: v128, rescale: bool): void {
-  for (let k = 0; k < 4; k++) {
-    const o = po + (<usize>k << 4);
-    let acc = v128.load(o);
-    if (rescale) {
-      acc = f32x4.add(f32x4.mul(acc, c0), f32x4.mul(w0, grp(x0, k)));
-      acc = f32x4.add(f32x4.mul(acc, c1), f32x4.mul(w1, grp(x1, k)));
-      acc = f32x4.add(f32x4.mul(acc, c2), f32x4.mul(w2, grp(x2, k)));
-      acc = f32x4.add(f32x4.mul(acc, c3), f32x4.mul(w3, grp(x3, k)));
-    } else {
-      acc = f32x4.add(acc, f32x4.mul(w0, grp(x0, k)));
-      acc = f32x4.add(acc, f32x4.mul(w1, grp(x1, k)));
-      acc = f32x4.add(acc, f32x4.mul(w2, grp(x2, k)));
-      acc = f32x4.add(acc, f32x4.mul(w3, grp(x3, k)));
-    }
-    v128.store(o, acc);
-  }
+  const l0 = i16x8.extend_low_i8x16_s(x0), h0 = i16x8.extend_high_i8x16_s(x0);
+  const l1 = i16x8.extend_low_i8x16_s(x1), h1 = i16x8.extend_high_i8x16_s(x1);
+  const l2 = i16x8.extend_low_i8x16_s(x2), h2 = i16x8.extend_high_i8x16_s(x2);
+  const l3 = i16x8.extend_low_i8x16_s(x3), h3 = i16x8.extend_high_i8x16_s(x3);
+  let a = v128.load(po);
+  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l0)), rescale);
+  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l1)), rescale);
+  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l2)), rescale);
+  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l3)), rescale);
+  v128.store(po, a);
+  a = v128.load(po, 16);
+  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l0)), rescale);
+  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l1)), rescale);
+  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l2)), rescale);
+  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l3)), rescale);
+  v128.store(po, a, 16);
+  a = v128.load(po, 32);
+  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h0)), rescale);
+  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h1)), rescale);
+  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h2)), rescale);
+  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h3)), rescale);
+  v128.store(po, a, 32);
+  a = v128.load(po, 48);
+  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h0)), rescale);
+  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h1)), rescale);
+  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h2)), rescale);
+  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h3)), rescale);
+  v128.store(po, a, 48);
 }
 
 /** Q4_0 block's 16 bytes -> elements 0..15 (half 0) or 16..31 (half 1) as i8 q - 8. */
@@ -182,13 +200,18 @@ function madV4(fmt: i32, pv0: usize, pv1: usize, pv2: usize, pv3: usize, p0: f32
   const rescale = c0 != 1 || c1 != 1 || c2 != 1 || c3 != 1;
   const C0 = f32x4.splat(c0), C1 = f32x4.splat(c1), C2 = f32x4.splat(c2), C3 = f32x4.splat(c3);
   if (fmt >= 2) {
+    let P = f32x4.splat(p0);
+    P = f32x4.replace_lane(P, 1, p1);
+    P = f32x4.replace_lane(P, 2, p2);
+    P = f32x4.replace_lane(P, 3, p3);
     const bb: usize = fmt == 2 ? 34 : 18;
     for (let b = 0; b < hd >> 5; b++) {
       const o = <usize>b * bb;
-      const w0 = f32x4.splat(p0 * f16ToF32(<i32>load<u16>(pv0 + o)));
-      const w1 = f32x4.splat(p1 * f16ToF32(<i32>load<u16>(pv1 + o)));
-      const w2 = f32x4.splat(p2 * f16ToF32(<i32>load<u16>(pv2 + o)));
-      const w3 = f32x4.splat(p3 * f16ToF32(<i32>load<u16>(pv3 + o)));
+      const wv = f32x4.mul(P, d4(pv0 + o, pv1 + o, pv2 + o, pv3 + o, fm, fs));
+      const w0 = i32x4.splat(i32x4.extract_lane(wv, 0));
+      const w1 = i32x4.splat(i32x4.extract_lane(wv, 1));
+      const w2 = i32x4.splat(i32x4.extract_lane(wv, 2));
+      const w3 = i32x4.splat(i32x4.extract_lane(wv, 3));
       const po = out + (<usize>b << 7);
       if (fmt == 2) {
         mad16(po, v128.load(pv0 + o + 2), v128.load(pv1 + o + 2), v128.load(pv2 + o + 2), v128.load(pv3 + o + 2), w0, w1, w2, w3, C0, C1, C2, C3, rescale);
@@ -304,7 +327,7 @@ export function attention_paged_q(
           // Scores (lanes past the chunk: -inf), and the running max before each position.
           let s0: f32, s1: f32, s2: f32, s3: f32;
           if (kq && cnt == 4) {
-            const sk = f32x4.mul(dotK4(kFmt, pk, kRow, pqq, hd), f32x4.splat(scale));
+            const sk = f32x4.mul(dotK4(kFmt, pk, kRow, pqq, hd, fm, fs), f32x4.splat(scale));
             s0 = f32x4.extract_lane(sk, 0);
             s1 = f32x4.extract_lane(sk, 1);
             s2 = f32x4.extract_lane(sk, 2);
