@@ -27,6 +27,7 @@ import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
+import { chatWindow, dropOldestTurns } from "./chat-window.js";
 import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
 import type { FinishReason, SequenceRequest } from "./types.js";
@@ -419,8 +420,7 @@ export class ChatSession {
 
   /** The messages the model sees: the system message (if any) and the turns not dropped. */
   window(): ChatMessage[] {
-    const sys = this.messages[0]?.role === "system" ? 1 : 0;
-    return [...this.messages.slice(0, sys), ...this.messages.slice(Math.max(sys, this.first))];
+    return chatWindow(this.messages, this.first);
   }
 
   /** Stream the assistant's answer; it joins the history when the stream ends (also if aborted). */
@@ -456,13 +456,12 @@ export class ChatSession {
     if (opts.fitContext !== false) {
       const room = opts.answerRoom ?? Math.min(opts.maxTokens ?? 256, Math.floor(ctx / 4));
       const limit = Math.max(1, ctx - Math.max(1, room));
-      while (prompt.length > limit && Math.max(sys, this.first) < lastUser) {
-        // Drop the oldest visible message, and then up to the next user message (whole turns).
-        let f = Math.max(sys, this.first) + 1;
-        while (f < lastUser && this.messages[f].role !== "user") f++;
-        report.droppedNow += f - Math.max(sys, this.first);
-        this.first = f;
-        prompt = llm.encodeChat(this.window());
+      if (prompt.length > limit) {
+        // Drop the oldest whole turns (engine/chat-window.ts).
+        const fitted = dropOldestTurns(this.messages, this.first, limit, (w) => llm.encodeChat(w));
+        report.droppedNow += fitted.dropped;
+        this.first = fitted.first;
+        prompt = fitted.prompt;
       }
       if (prompt.length >= ctx && opts.truncateMessage) {
         // One message alone is too long: keep the end of it (the part nearest the answer).
