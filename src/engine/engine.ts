@@ -138,10 +138,22 @@ export class Engine {
         { field: "messages", hint: "shorten the prompt" },
       );
     }
+    const budget = req.eviction?.budget ?? this.contextSize;
+    if (req.eviction) {
+      if (!(Number.isInteger(budget) && budget >= 2 && budget <= this.contextSize))
+        throw new InputError(
+          `the eviction budget must be an integer in 2..${this.contextSize}, got ${budget}`,
+          {
+            field: "eviction",
+          },
+        );
+      if (req.prompt.length >= budget)
+        throw new InputError(`the prompt has ${req.prompt.length} tokens; the KV budget holds ${budget}`, {
+          field: "eviction",
+        });
+    }
     const B = this.pool.shape.blockSize;
-    if (
-      Math.ceil(Math.min(this.contextSize, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks
-    ) {
+    if (Math.ceil(Math.min(budget, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks) {
       throw new InputError(
         `the request needs more KV memory than the whole pool (${this.pool.shape.nBlocks} blocks of ${B})`,
         { hint: "lower max_tokens" },
@@ -229,8 +241,17 @@ export class Engine {
     const t0 = performance.now();
     try {
       const len = seq.cache.length; // tokens.length - 1: the last sampled token is pending
-      const keep = Math.max(0, Math.min(seq.req.contextShift!.keep, Math.floor(len / 2)));
-      const n = discardCount(len, keep);
+      let keep: number;
+      let n: number;
+      if (seq.req.eviction) {
+        // The policy's run, clipped to what the cache holds (the pending token stays).
+        const r = seq.req.eviction.select(len);
+        keep = Math.max(0, Math.min(r.from, len - 1));
+        n = Math.max(1, Math.min(r.count, len - keep));
+      } else {
+        keep = Math.max(0, Math.min(seq.req.contextShift!.keep, Math.floor(len / 2)));
+        n = discardCount(len, keep);
+      }
       if (this.shiftMode === "rope") ropeShift(this.model, seq.cache, keep, n);
       else seq.cache.truncate(keep);
       seq.tokens.splice(keep, n);

@@ -7,6 +7,7 @@
  */
 import { InputError, SessionError } from "../errors.js";
 import { modelFingerprint } from "../gguf/fingerprint.js";
+import type { EvictionPolicy } from "../kv/eviction.js";
 import { hash64 } from "../kv/paged-pool.js";
 import {
   checkCompatible,
@@ -77,6 +78,8 @@ export interface GenerateOptions extends SamplingParams {
    * (engine/context-shift.ts). maxTokens is then not clipped to the room left in the context.
    */
   contextShift?: { keep: number };
+  /** Token eviction with a KV budget (kv/eviction.ts, e.g. new StreamingLLM(256)); maxTokens not clipped. */
+  eviction?: EvictionPolicy;
 }
 
 /** ChatSession.send options: GenerateOptions plus what to do when the history outgrows the context. */
@@ -221,10 +224,12 @@ export class LLM {
       streams.push(
         this.engine.submit({
           prompt,
-          maxTokens: opts.contextShift
-            ? maxTokens
-            : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
+          maxTokens:
+            opts.contextShift || opts.eviction
+              ? maxTokens
+              : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
           contextShift: opts.contextShift,
+          eviction: opts.eviction,
           sampling: { ...opts, seed },
           stop,
           stopTokens: eog,
