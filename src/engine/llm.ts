@@ -8,6 +8,7 @@
 import { InputError, SessionError } from "../errors.js";
 import { modelFingerprint } from "../gguf/fingerprint.js";
 import type { EvictionPolicy } from "../kv/eviction.js";
+import type { SpeculativeOptions } from "./speculative.js";
 import { hash64 } from "../kv/paged-pool.js";
 import {
   checkCompatible,
@@ -80,6 +81,8 @@ export interface GenerateOptions extends SamplingParams {
   contextShift?: { keep: number };
   /** Token eviction with a KV budget (kv/eviction.ts, e.g. new StreamingLLM(256)); maxTokens not clipped. */
   eviction?: EvictionPolicy;
+  /** Prompt-lookup speculative decoding (greedy sampling only; same output, fewer steps). */
+  speculative?: SpeculativeOptions;
 }
 
 /** ChatSession.send options: GenerateOptions plus what to do when the history outgrows the context. */
@@ -230,6 +233,7 @@ export class LLM {
               : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
           contextShift: opts.contextShift,
           eviction: opts.eviction,
+          speculative: opts.speculative,
           sampling: { ...opts, seed },
           stop,
           stopTokens: eog,

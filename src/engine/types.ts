@@ -3,6 +3,7 @@ import type { SamplingParams } from "../sampling/params.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { EvictionPolicy } from "../kv/eviction.js";
+import type { SpeculativeOptions } from "./speculative.js";
 
 export interface SequenceRequest {
   /** Prompt token ids (already templated and tokenized). */
@@ -41,6 +42,8 @@ export interface SequenceRequest {
    * drops the run the policy selects whenever it gets there (instead of contextShift's rule).
    */
   eviction?: EvictionPolicy;
+  /** Prompt-lookup speculative decoding (engine/speculative.ts); used only when sampling is greedy. */
+  speculative?: SpeculativeOptions;
 }
 
 export type FinishReason = "stop" | "length" | "abort";
