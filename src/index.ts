@@ -24,7 +24,7 @@ export {
   type Completion,
   type RestoredSession,
 } from "./engine/llm.js";
-export { StreamingLLM, type EvictionPolicy } from "./kv/eviction.js";
+export { StreamingLLM, SlidingWindow, slidingWindowPolicy, type EvictionPolicy } from "./kv/eviction.js";
 export { Engine, type EngineOptions, type EngineStats } from "./engine/engine.js";
 export type { SequenceRequest, SequenceEvent, TokenEvent, DoneEvent, FinishReason } from "./engine/types.js";
 export { Sampler, type SamplingParams, type TokenLogprob } from "./sampling/index.js";

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { loadLLM, StreamingLLM, InputError } from "../../src/index.js";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { SMALL, prompt } from "../engine/helpers.js";
+import { slidingWindowPolicy } from "../../src/kv/eviction.js";
+import { layerWindow } from "../../src/model/forward.js";
 
 test("StreamingLLM: 2,000 tokens at a 256 budget, memory bounded, same tokens until the first eviction", async () => {
   const dir = mkdtempSync(join(tmpdir(), "evict-"));
@@ -46,6 +48,42 @@ test("StreamingLLM: 2,000 tokens at a 256 budget, memory bounded, same tokens un
     }, InputError);
   } finally {
     await llm.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("sliding-window model: SlidingWindow eviction keeps only the window and decodes as the full cache does", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "evict-swa-"));
+  const path = join(dir, "m.gguf");
+  await writeTestModel(path, { ...SMALL, nCtx: 512, metadata: { "llama.attention.sliding_window": 32 } });
+  const full = await loadLLM(path, { contextSize: 512, blockSize: 16, parallel: 1, threads: 1 });
+  const evict = await loadLLM(path, { contextSize: 512, blockSize: 16, parallel: 1, threads: 1 });
+  try {
+    const c = evict.model.config;
+    assert.equal(c.slidingWindow, 32);
+    const policy = slidingWindowPolicy(c, (l) => layerWindow(c, l), 64)!;
+    assert.equal(policy.window, 32);
+    assert.equal(
+      slidingWindowPolicy({ ...c, slidingWindow: 0 }, () => 0),
+      undefined,
+    );
+    const p = prompt(20, 5);
+    const opts = { maxTokens: 300, temperature: 0, ignoreEos: true } as const;
+    const a = await full.complete(p, opts);
+    let maxUsed = 0;
+    const toks: number[] = [];
+    for await (const ch of evict.generate(p, { ...opts, eviction: policy }))
+      if (ch.type === "token") {
+        toks.push(ch.token);
+        maxUsed = Math.max(maxUsed, evict.stats().kv.used);
+      }
+    assert.ok(maxUsed <= 64 / 16, `blocks ${maxUsed}`);
+    let same = 0;
+    while (same < toks.length && toks[same] === a.choices[0].tokens[same]) same++;
+    assert.equal(same, 300, `diverges at ${same}`);
+  } finally {
+    await full.close();
+    await evict.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
