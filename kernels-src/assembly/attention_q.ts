@@ -115,13 +115,6 @@ function dotK(fmt: i32, pk: usize, pq: usize, qq: usize, hd: i32, fm: v128, fs: 
   return f32x4.mul(v128.and(i32x4.shl(i32x4.extend_low_i16x8_s(h), 13), fm), fs);
 }
 
-/** Block b's 32 quants of a quantized K head at pk as two i8x16 (Q4_0: q - 8). */
-// @ts-ignore: decorator
-@inline function kq16(fmt: i32, kb: usize, half: i32): v128 {
-  if (fmt == 2) return v128.load(kb + 2 + (<usize>half << 4));
-  return nib(v128.load(kb + 2), half);
-}
-
 /**
  * Scores of 4 rows (K heads at pk + r * kRow, quantized K) against the Q8_0 q blocks at qq, as
  * f32x4 [s0..s3]: per lane exactly dotK's sum over blocks of isum * (dK * dQ), in block order.
@@ -131,16 +124,37 @@ function dotK4(fmt: i32, pk: usize, kRow: usize, qq: usize, hd: i32, fm: v128, f
   const bb: usize = fmt == 2 ? 34 : 18;
   for (let b = 0; b < hd >> 5; b++) {
     const qb = qq + <usize>b * 48;
+    // q's 32 quants widened to i16 once for the 4 rows; each row is then 4 i16 pair-dots
+    // (i32x4.dot_i16x8_s): exact integer sums, as dot16.
     const q0 = v128.load(qb), q1 = v128.load(qb + 16);
+    const qa = i16x8.extend_low_i8x16_s(q0), qb2 = i16x8.extend_high_i8x16_s(q0);
+    const qc = i16x8.extend_low_i8x16_s(q1), qd = i16x8.extend_high_i8x16_s(q1);
     const k0 = pk + <usize>b * bb, k1 = k0 + kRow, k2 = k1 + kRow, k3 = k2 + kRow;
-    const a0 = i32x4.add(dot16(kq16(fmt, k0, 0), q0), dot16(kq16(fmt, k0, 1), q1));
-    const a1 = i32x4.add(dot16(kq16(fmt, k1, 0), q0), dot16(kq16(fmt, k1, 1), q1));
-    const a2 = i32x4.add(dot16(kq16(fmt, k2, 0), q0), dot16(kq16(fmt, k2, 1), q1));
-    const a3 = i32x4.add(dot16(kq16(fmt, k3, 0), q0), dot16(kq16(fmt, k3, 1), q1));
+    let a0: v128, a1: v128, a2: v128, a3: v128;
+    if (fmt == 2) {
+      a0 = rowDot(v128.load(k0 + 2), v128.load(k0 + 18), qa, qb2, qc, qd);
+      a1 = rowDot(v128.load(k1 + 2), v128.load(k1 + 18), qa, qb2, qc, qd);
+      a2 = rowDot(v128.load(k2 + 2), v128.load(k2 + 18), qa, qb2, qc, qd);
+      a3 = rowDot(v128.load(k3 + 2), v128.load(k3 + 18), qa, qb2, qc, qd);
+    } else {
+      const x0 = v128.load(k0 + 2), x1 = v128.load(k1 + 2), x2 = v128.load(k2 + 2), x3 = v128.load(k3 + 2);
+      a0 = rowDot(nib(x0, 0), nib(x0, 1), qa, qb2, qc, qd);
+      a1 = rowDot(nib(x1, 0), nib(x1, 1), qa, qb2, qc, qd);
+      a2 = rowDot(nib(x2, 0), nib(x2, 1), qa, qb2, qc, qd);
+      a3 = rowDot(nib(x3, 0), nib(x3, 1), qa, qb2, qc, qd);
+    }
     const dk = f32x4.mul(d4(k0, k1, k2, k3, fm, fs), v128.load32_splat(qb + 32));
     s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3)), dk));
   }
   return s;
+}
+
+/** 32 i8 (x0: elements 0..15, x1: 16..31) . q widened to i16 (qa..qd) as i32x4 partial sums. */
+// @ts-ignore: decorator
+@inline function rowDot(x0: v128, x1: v128, qa: v128, qb: v128, qc: v128, qd: v128): v128 {
+  const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x0), qa), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x0), qb));
+  const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x1), qc), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x1), qd));
+  return i32x4.add(s0, s1);
 }
 
 /** One position's update of 4 accumulator floats: acc * c + w * x (acc * c skipped when c is 1 for all). */
