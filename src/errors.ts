@@ -47,3 +47,18 @@ export class InputError extends EdgeLLMError {}
 
 /** A kernel or WASM module problem (build missing, engine lacks SIMD...). */
 export class KernelError extends EdgeLLMError {}
+
+/**
+ * A saved session file that cannot be used: malformed, truncated or corrupted (`code` "format"),
+ * a format version we do not read ("version"), written for another model ("model") or with other
+ * KV cache types or layout ("kv").
+ */
+export class SessionError extends EdgeLLMError {
+  constructor(
+    readonly code: "format" | "version" | "model" | "kv",
+    message: string,
+    context: ErrorContext = {},
+  ) {
+    super(message, context);
+  }
+}

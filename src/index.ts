@@ -22,14 +22,24 @@ export {
   type GenerateOptions,
   type GenerationChunk,
   type Completion,
+  type RestoredSession,
 } from "./engine/llm.js";
+export { StreamingLLM, SlidingWindow, slidingWindowPolicy, type EvictionPolicy } from "./kv/eviction.js";
 export { Engine, type EngineOptions, type EngineStats } from "./engine/engine.js";
 export type { SequenceRequest, SequenceEvent, TokenEvent, DoneEvent, FinishReason } from "./engine/types.js";
 export { Sampler, type SamplingParams, type TokenLogprob } from "./sampling/index.js";
 export { Tokenizer } from "./tokenizer/tokenizer.js";
 export type { ChatMessage } from "./tokenizer/chat-template.js";
 export { loadModel, Transformer, type ModelConfig } from "./model/index.js";
-export { EdgeLLMError, GGUFError, ModelError, TokenizerError, InputError, KernelError } from "./errors.js";
+export {
+  EdgeLLMError,
+  GGUFError,
+  ModelError,
+  TokenizerError,
+  InputError,
+  KernelError,
+  SessionError,
+} from "./errors.js";
 export * as verify from "./verify/index.js";
 export * as reasoning from "./reasoning/index.js";
 export { openGGUF, parseGGUF, type GGUFFile } from "./gguf/reader.js";

@@ -22,6 +22,7 @@ import { formatProfile } from "./bench/profile.js";
 import { runOurs } from "./bench/side-ours.js";
 import type { SideResult, Workload } from "./bench/workload.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { kvTypeOptions } from "./kv-options.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -37,6 +38,9 @@ interface BenchOpts {
   side?: string;
   nVocab?: string;
   profile?: boolean;
+  kvType?: string;
+  cacheTypeK?: string;
+  cacheTypeV?: string;
 }
 
 /** Run one side in a child process; its last stdout line is the SideResult JSON. */
@@ -61,6 +65,8 @@ function runChild(
     side,
     "--n-vocab",
     String(w.nVocab),
+    ...(w.kvType ? ["--cache-type-k", w.kvType] : []),
+    ...(w.kvTypeV ? ["--cache-type-v", w.kvTypeV] : []),
     ...(profile && side === "ours" ? ["--profile"] : []),
   ];
   return new Promise((resolve, reject) => {
@@ -115,6 +121,9 @@ export function register(program: Command): void {
       "--profile",
       "per-op breakdown of edgellm's time (matmuls by tensor, attention, norms, sampling, JS overhead)",
     )
+    .option("--kv-type <type>", "KV cache type for K and V on both sides: f32, f16, q8_0, q4_0")
+    .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
+    .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"))
@@ -129,6 +138,7 @@ export function register(program: Command): void {
         prompt: parsePositiveInt("--prompt", o.prompt),
         gen: parsePositiveInt("--gen", o.gen),
         nVocab: 0,
+        ...kvTypeOptions(o),
       };
       if (o.side !== undefined) {
         w.nVocab = parsePositiveInt("--n-vocab", o.nVocab ?? "");

@@ -10,8 +10,11 @@
  * drawn: stdout carries only the answers (one per line), stderr the status and speed lines.
  * With --cloud/--policy each turn is routed as the server routes requests (src/router/chat-turn.ts)
  * and a route line goes to stderr.
+ * --session <file> resumes a saved conversation with its KV (no re-prefill; kv/session.ts) and
+ * saves it after each answer; a file for another model or KV type is an error, not a fresh start.
  */
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
@@ -38,6 +41,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions {
   cacheTypeK?: string;
   cacheTypeV?: string;
   contextShift: string;
+  session?: string;
 }
 
 function parseNumber(name: string, v: string, lo: number, hi: number): number {
@@ -73,6 +77,10 @@ export function register(program: Command): void {
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
         .option(
+          "--session <file>",
+          "resume the conversation saved in this file (if it exists) and save it after each turn",
+        )
+        .option(
           "--context-shift <mode>",
           "when the context fills: rope (shift kept keys) or reprefill",
           "rope",
@@ -97,7 +105,24 @@ export function register(program: Command): void {
       contextShift: parseShiftMode(o.contextShift),
       onProgress: bar.onProgress,
     }).finally(bar.stop);
-    const session = llm.createSession(o.system);
+    let session = llm.createSession(o.system);
+    if (o.session && existsSync(o.session)) {
+      try {
+        const restored = await llm.loadSession(o.session);
+        if (!restored.chat) throw new InputError(`${o.session} holds a sequence, not a chat session`);
+        session = restored.chat;
+        if (o.system !== undefined && o.system !== session.messages[0]?.content) {
+          session.setSystem(o.system);
+          process.stderr.write("(--system replaces the saved system message)\n");
+        }
+        process.stderr.write(
+          `(session ${o.session}: ${session.messages.length} messages, KV of ${restored.restoredTokens} tokens restored)\n`,
+        );
+      } catch (e) {
+        await llm.close();
+        throw e;
+      }
+    }
     const tty = !!process.stdin.isTTY;
     const rl = createInterface({
       input: process.stdin,
@@ -183,6 +208,7 @@ export function register(program: Command): void {
           current = undefined;
         }
         process.stdout.write("\n");
+        if (o.session) await session.save(o.session);
         const ctx = session.context;
         if (!router && ctx.droppedNow > 0)
           process.stderr.write(

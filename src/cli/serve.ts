@@ -15,6 +15,7 @@ import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
+import { kvTypeOptions } from "./kv-options.js";
 import { addMcpOption, attachMcp, mcpConfigFromOptions, type McpCliOptions } from "../server/mcp.js";
 
 export function register(program: Command): void {
@@ -34,6 +35,9 @@ export function register(program: Command): void {
     )
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
+    .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
+    .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
+    .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(
       "--request-timeout <ms>",
@@ -57,6 +61,9 @@ export function register(program: Command): void {
           parallel: string;
           ctxSize?: string;
           kvBlocks?: string;
+          kvType?: string;
+          cacheTypeK?: string;
+          cacheTypeV?: string;
           maxQueue: string;
           kernels: string;
           threads?: string;
@@ -83,6 +90,7 @@ export function register(program: Command): void {
           threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
           parallel: parsePositiveInt("--parallel", o.parallel),
           contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
+          ...kvTypeOptions(o),
           kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
           onProgress: bar.onProgress,
         }).finally(bar.stop);

@@ -11,6 +11,7 @@ import type { KVDType } from "../kv/cache.js";
 import { checkKVType } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
+import { lookupDraft } from "./speculative.js";
 import { recurrentShape, type Transformer } from "../model/forward.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -53,6 +54,9 @@ export interface EngineStats {
   steps: number;
   contextShifts: number;
   contextShiftMs: number;
+  /** Speculative decoding: draft tokens verified, and how many of them were accepted. */
+  draftTokens: number;
+  acceptedDraftTokens: number;
 }
 
 export class Engine {
@@ -69,6 +73,8 @@ export class Engine {
     steps: 0,
     contextShifts: 0,
     contextShiftMs: 0,
+    draftTokens: 0,
+    acceptedDraftTokens: 0,
   };
   readonly shiftMode: ContextShiftMode;
   /** Resolves when the loop next goes idle (for draining). */
@@ -139,10 +145,22 @@ export class Engine {
         { field: "messages", hint: "shorten the prompt" },
       );
     }
+    const budget = req.eviction?.budget ?? this.contextSize;
+    if (req.eviction) {
+      if (!(Number.isInteger(budget) && budget >= 2 && budget <= this.contextSize))
+        throw new InputError(
+          `the eviction budget must be an integer in 2..${this.contextSize}, got ${budget}`,
+          {
+            field: "eviction",
+          },
+        );
+      if (req.prompt.length >= budget)
+        throw new InputError(`the prompt has ${req.prompt.length} tokens; the KV budget holds ${budget}`, {
+          field: "eviction",
+        });
+    }
     const B = this.pool.shape.blockSize;
-    if (
-      Math.ceil(Math.min(this.contextSize, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks
-    ) {
+    if (Math.ceil(Math.min(budget, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks) {
       throw new InputError(
         `the request needs more KV memory than the whole pool (${this.pool.shape.nBlocks} blocks of ${B})`,
         { hint: "lower max_tokens" },
@@ -230,8 +248,17 @@ export class Engine {
     const t0 = performance.now();
     try {
       const len = seq.cache.length; // tokens.length - 1: the last sampled token is pending
-      const keep = Math.max(0, Math.min(seq.req.contextShift!.keep, Math.floor(len / 2)));
-      const n = discardCount(len, keep);
+      let keep: number;
+      let n: number;
+      if (seq.req.eviction) {
+        // The policy's run, clipped to what the cache holds (the pending token stays).
+        const r = seq.req.eviction.select(len);
+        keep = Math.max(0, Math.min(r.from, len - 1));
+        n = Math.max(1, Math.min(r.count, len - keep));
+      } else {
+        keep = Math.max(0, Math.min(seq.req.contextShift!.keep, Math.floor(len / 2)));
+        n = discardCount(len, keep);
+      }
       if (this.shiftMode === "rope") ropeShift(this.model, seq.cache, keep, n);
       else seq.cache.truncate(keep);
       seq.tokens.splice(keep, n);
@@ -246,19 +273,57 @@ export class Engine {
     this.totals.contextShiftMs += performance.now() - t0;
   }
 
+  /**
+   * Prompt-lookup draft for a decoding sequence (speculative.ts), with its KV reserved; empty
+   * unless the request asks for it, sampling is greedy, and nothing per-token interferes.
+   */
+  private draftFor(seq: Sequence): number[] {
+    const r = seq.req;
+    if (!r.speculative || (r.sampling?.temperature ?? 1) !== 0 || r.constraint || r.forceToken) return [];
+    const cap = (r.eviction?.budget ?? seq.cache.shape.capacity) - 1 - seq.tokens.length;
+    const left = r.maxTokens - seq.generated - 1;
+    const draft = lookupDraft(seq.tokens, r.speculative, Math.min(cap, left));
+    if (draft.length === 0 || !seq.cache.reserve(seq.cache.length + 1 + draft.length)) return [];
+    this.totals.draftTokens += draft.length;
+    return draft;
+  }
+
+  /**
+   * After the step: the first row was accepted as usual; accept draft tokens while the model's
+   * token equals the draft's, each from its own row, then drop the KV of the rejected drafts.
+   */
+  private verify(seq: Sequence, draft: number[], rows: Float32Array[]): void {
+    const base = seq.cache.length - draft.length; // positions valid before the drafts
+    let m = 0;
+    while (
+      m < draft.length &&
+      !seq.finished &&
+      !seq.needsShift &&
+      seq.tokens[seq.tokens.length - 1] === draft[m]
+    ) {
+      m++;
+      seq.accept(rows[m]);
+    }
+    this.totals.acceptedDraftTokens += m;
+    seq.cache.truncate(base + m);
+  }
+
   /** One scheduled forward step. A failing step fails its sequences, not the engine. */
   private step(): void {
     const plan = this.scheduler.step();
     if (plan.size === 0) return;
-    const batch: { seq: Sequence; seg: Segment; last: boolean }[] = [];
+    const batch: { seq: Sequence; seg: Segment; last: boolean; draft: number[] }[] = [];
     for (const [id, n] of plan) {
       const seq = this.seqs.get(id)!;
       const from = seq.cache.length;
       const last = from + n === seq.tokens.length;
+      const draft = last && n === 1 ? this.draftFor(seq) : [];
+      const tokens = [...seq.tokens.slice(from, from + n), ...draft];
       batch.push({
         seq,
         last,
-        seg: { tokens: seq.tokens.slice(from, from + n), cache: seq.cache, outputs: last ? [n - 1] : [] },
+        draft,
+        seg: { tokens, cache: seq.cache, outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [] },
       });
     }
     let logits: Float32Array[][];
@@ -284,6 +349,7 @@ export class Engine {
     batch.forEach((b, i) => {
       b.seq.cache.publishFull(b.seq.tokens);
       if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
+      if (b.draft.length > 0) this.verify(b.seq, b.draft, logits[i]);
       if (b.seq.needsShift && !b.seq.finished) this.shift(b.seq);
     });
     if (P) {

@@ -5,7 +5,21 @@
  *   const s = llm.createSession("You are terse."); for await (const c of s.send("Hi")) ...
  * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
  */
-import { InputError } from "../errors.js";
+import { InputError, SessionError } from "../errors.js";
+import { modelFingerprint } from "../gguf/fingerprint.js";
+import type { EvictionPolicy } from "../kv/eviction.js";
+import type { SpeculativeOptions } from "./speculative.js";
+import { hash64 } from "../kv/paged-pool.js";
+import {
+  checkCompatible,
+  decodeSession,
+  encodeSession,
+  exportPrefix,
+  importPrefix,
+  poolLayout,
+  type SessionChat,
+} from "../kv/session.js";
+import { nodeImport } from "../platform/node-import.js";
 import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet, type SimdChoice } from "../kernels/wasm/wasm-kernel-set.js";
@@ -15,6 +29,7 @@ import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
+import { chatWindow, dropOldestTurns } from "./chat-window.js";
 import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
 import type { FinishReason, SequenceRequest } from "./types.js";
@@ -64,6 +79,10 @@ export interface GenerateOptions extends SamplingParams {
    * (engine/context-shift.ts). maxTokens is then not clipped to the room left in the context.
    */
   contextShift?: { keep: number };
+  /** Token eviction with a KV budget (kv/eviction.ts, e.g. new StreamingLLM(256)); maxTokens not clipped. */
+  eviction?: EvictionPolicy;
+  /** Prompt-lookup speculative decoding (greedy sampling only; same output, fewer steps). */
+  speculative?: SpeculativeOptions;
 }
 
 /** ChatSession.send options: GenerateOptions plus what to do when the history outgrows the context. */
@@ -130,8 +149,23 @@ export interface Completion {
   ttftMs: number;
 }
 
+/** What loadSession/importSession restored. */
+export interface RestoredSession {
+  /** The saved sequence's token ids (prompt and generated); continue with generate(tokens.concat(more)). */
+  tokens: number[];
+  /** Positions whose KV is now in the prefix cache (a prompt starting with those tokens skips them). */
+  restoredTokens: number;
+  /** The conversation, when a ChatSession was saved. */
+  chat?: ChatSession;
+}
+
 export class LLM {
   readonly engine: Engine;
+  /**
+   * Identifies the model file in saved sessions (loadLLM: gguf/fingerprint.ts). Without a file,
+   * a hash of the config and vocabulary size.
+   */
+  fingerprint: string;
   constructor(
     readonly model: Transformer,
     readonly tokenizer: Tokenizer,
@@ -141,6 +175,7 @@ export class LLM {
   ) {
     this.engine = new Engine(model, tokenizer, opts);
     this.chatTemplate = opts.chatTemplate;
+    this.fingerprint = "config:" + hash64(JSON.stringify(model.config) + ":" + tokenizer.nVocab);
   }
   private readonly chatTemplate: string | undefined;
 
@@ -192,10 +227,13 @@ export class LLM {
       streams.push(
         this.engine.submit({
           prompt,
-          maxTokens: opts.contextShift
-            ? maxTokens
-            : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
+          maxTokens:
+            opts.contextShift || opts.eviction
+              ? maxTokens
+              : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
           contextShift: opts.contextShift,
+          eviction: opts.eviction,
+          speculative: opts.speculative,
           sampling: { ...opts, seed },
           stop,
           stopTokens: eog,
@@ -245,6 +283,80 @@ export class LLM {
     return new ChatSession(this, system);
   }
 
+  /**
+   * A saved session's bytes (kv/session.ts): the KV of a finished sequence's full blocks still in
+   * the prefix cache, with its token ids (`target`: the prompt ids followed by the generated ids)
+   * or a ChatSession's last turn and transcript.
+   */
+  exportSession(target: ChatSession | readonly number[]): Uint8Array {
+    const chat = target instanceof ChatSession ? target : undefined;
+    const tokens = chat ? chat.lastTokens : [...(target as readonly number[])];
+    const pool = this.engine.pool;
+    const { nBlocks, payload } = exportPrefix(
+      pool,
+      tokens,
+      Math.floor(this.contextSize / pool.shape.blockSize),
+    );
+    const state: SessionChat | undefined = chat
+      ? {
+          messages: chat.messages.map((m) => ({ role: m.role, content: String(m.content) })),
+          first: chat.visibleFrom,
+        }
+      : undefined;
+    return encodeSession({
+      header: {
+        model: this.fingerprint,
+        ...poolLayout(pool),
+        nBlocks,
+        tokens,
+        ...(state ? { chat: state } : {}),
+      },
+      payload,
+    });
+  }
+
+  /**
+   * Restore saved bytes: checks model and KV layout (SessionError), publishes the KV blocks in the
+   * prefix cache, and rebuilds the ChatSession if one was saved.
+   */
+  importSession(bytes: Uint8Array, file?: string): RestoredSession {
+    const s = decodeSession(bytes, file);
+    checkCompatible(s.header, this.fingerprint, this.engine.pool, this.tokenizer.nVocab, file);
+    const restoredTokens = importPrefix(this.engine.pool, s);
+    let chat: ChatSession | undefined;
+    if (s.header.chat) {
+      chat = new ChatSession(this);
+      chat.messages.push(...s.header.chat.messages);
+      chat.visibleFrom = s.header.chat.first;
+      chat.lastTokens = s.header.tokens;
+    }
+    return { tokens: s.header.tokens, restoredTokens, chat };
+  }
+
+  /** exportSession written to `path` (Node). */
+  async saveSession(target: ChatSession | readonly number[], path: string): Promise<void> {
+    const fs = await nodeImport<typeof import("node:fs/promises")>("node:fs/promises", "LLM.saveSession");
+    const bytes = this.exportSession(target);
+    // Write then rename, so a crash mid-write never leaves a truncated session under `path`.
+    const tmp = `${path}.tmp-${process.pid}`;
+    await fs.writeFile(tmp, bytes);
+    await fs.rename(tmp, path);
+  }
+
+  /** importSession of the file at `path` (Node). */
+  async loadSession(path: string): Promise<RestoredSession> {
+    const fs = await nodeImport<typeof import("node:fs/promises")>("node:fs/promises", "LLM.loadSession");
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(path);
+    } catch (e) {
+      throw new SessionError("format", `cannot read the session file: ${(e as Error).message}`, {
+        file: path,
+      });
+    }
+    return this.importSession(bytes, path);
+  }
+
   stats(): EngineStats {
     return this.engine.stats();
   }
@@ -269,6 +381,8 @@ export class ChatSession {
   readonly messages: ChatMessage[] = [];
   /** Index in `messages` of the oldest non-system message the model still sees. */
   private first = 0;
+  /** The last turn's sequence: prompt ids then generated ids (what a saved session stores). */
+  lastTokens: number[] = [];
   /** What the last turn did to fit (see ContextReport). */
   context: ContextReport = {
     droppedMessages: 0,
@@ -298,10 +412,24 @@ export class ChatSession {
     this.first = 0;
   }
 
+  /** Index in `messages` of the oldest non-system message the model sees (saved sessions). */
+  get visibleFrom(): number {
+    return this.first;
+  }
+  set visibleFrom(i: number) {
+    if (!Number.isInteger(i) || i < 0 || i > this.messages.length)
+      throw new InputError(`visibleFrom must be an index into messages, got ${i}`);
+    this.first = i;
+  }
+
+  /** Save this conversation and its KV (LLM.saveSession). */
+  save(path: string): Promise<void> {
+    return this.llm.saveSession(this, path);
+  }
+
   /** The messages the model sees: the system message (if any) and the turns not dropped. */
   window(): ChatMessage[] {
-    const sys = this.messages[0]?.role === "system" ? 1 : 0;
-    return [...this.messages.slice(0, sys), ...this.messages.slice(Math.max(sys, this.first))];
+    return chatWindow(this.messages, this.first);
   }
 
   /** Stream the assistant's answer; it joins the history when the stream ends (also if aborted). */
@@ -310,12 +438,14 @@ export class ChatSession {
     let answer = "";
     try {
       const { prompt, keep } = this.fit(opts);
+      this.lastTokens = [...prompt];
       for await (const c of this.llm.generate(prompt, {
         ...opts,
         n: 1,
         contextShift: opts.fitContext === false ? undefined : { keep },
       })) {
         answer += c.text;
+        if (c.type === "token") this.lastTokens.push(c.token);
         if (c.type === "done") this.context.shiftedTokens = c.droppedTokens ?? 0;
         yield c;
       }
@@ -335,13 +465,12 @@ export class ChatSession {
     if (opts.fitContext !== false) {
       const room = opts.answerRoom ?? Math.min(opts.maxTokens ?? 256, Math.floor(ctx / 4));
       const limit = Math.max(1, ctx - Math.max(1, room));
-      while (prompt.length > limit && Math.max(sys, this.first) < lastUser) {
-        // Drop the oldest visible message, and then up to the next user message (whole turns).
-        let f = Math.max(sys, this.first) + 1;
-        while (f < lastUser && this.messages[f].role !== "user") f++;
-        report.droppedNow += f - Math.max(sys, this.first);
-        this.first = f;
-        prompt = llm.encodeChat(this.window());
+      if (prompt.length > limit) {
+        // Drop the oldest whole turns (engine/chat-window.ts).
+        const fitted = dropOldestTurns(this.messages, this.first, limit, (w) => llm.encodeChat(w));
+        report.droppedNow += fitted.dropped;
+        this.first = fitted.first;
+        prompt = fitted.prompt;
       }
       if (prompt.length >= ctx && opts.truncateMessage) {
         // One message alone is too long: keep the end of it (the part nearest the answer).
@@ -391,15 +520,22 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
   let kernels: KernelSet | undefined;
   try {
     report({ phase: "kernels", fraction: 0.1 });
-    if ((opts.kernels ?? "wasm") === "wasm") kernels = await createWasmKernelSet({ ...(opts.threads === undefined ? {} : { threads: opts.threads }), ...(opts.simd ? { simd: opts.simd } : {}) });
-    else if (opts.kernels !== "ts") throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
+    if ((opts.kernels ?? "wasm") === "wasm")
+      kernels = await createWasmKernelSet({
+        ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+        ...(opts.simd ? { simd: opts.simd } : {}),
+      });
+    else if (opts.kernels !== "ts")
+      throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
     const view = await preloadTensors(file, report);
+    const fingerprint = modelFingerprint(file.metadata, file.tensors, (t) => view.peekTensor!(t.name));
     report({ phase: "bind", fraction: 0.85 });
     const model = loadFromFile(view, { kernels });
     const tokenizer = Tokenizer.fromMetadata(file.metadata);
     const gname = file.metadata.get("general.name");
     const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
     const llm = new LLM(model, tokenizer, kernels, opts, name);
+    llm.fingerprint = fingerprint;
     report({ phase: "ready", fraction: 1 });
     return llm;
   } catch (e) {
@@ -416,7 +552,10 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
  * readTensorSync serves those bytes, so binding (which reads synchronously) reads nothing again.
  * Peak memory is as before: binding held every tensor's bytes at once anyway.
  */
-async function preloadTensors(file: GGUFFile, report: (p: LoadProgress) => void): Promise<GGUFFile> {
+async function preloadTensors(
+  file: GGUFFile,
+  report: (p: LoadProgress) => void,
+): Promise<GGUFFile & { peekTensor?: (name: string) => Uint8Array }> {
   const totalBytes = file.tensors.reduce((a, t) => a + t.nBytes, 0);
   const bytes = new Map<string, Uint8Array>();
   let loadedBytes = 0;
@@ -432,7 +571,8 @@ async function preloadTensors(file: GGUFFile, report: (p: LoadProgress) => void)
       totalBytes,
     });
   }
-  const view: GGUFFile = Object.create(file);
+  const view: GGUFFile & { peekTensor?: (name: string) => Uint8Array } = Object.create(file);
+  view.peekTensor = (name) => bytes.get(name) ?? new Uint8Array(0);
   view.readTensorSync = (t) => {
     const name = typeof t === "string" ? t : t.name;
     const b = bytes.get(name);

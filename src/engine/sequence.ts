@@ -98,8 +98,8 @@ export class Sequence {
     if (isEog || stopped) this.finish("stop");
     else if (this.req.constraint?.isDone()) this.finish("stop", true);
     else if (this.generated >= this.req.maxTokens) this.finish("length");
-    else if (this.tokens.length >= this.cache.shape.capacity) {
-      if (this.req.contextShift) this.needsShift = true;
+    else if (this.tokens.length >= (this.req.eviction?.budget ?? this.cache.shape.capacity)) {
+      if (this.req.contextShift || this.req.eviction) this.needsShift = true;
       else this.finish("length");
     }
   }

@@ -2,6 +2,8 @@
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
+import type { EvictionPolicy } from "../kv/eviction.js";
+import type { SpeculativeOptions } from "./speculative.js";
 
 export interface SequenceRequest {
   /** Prompt token ids (already templated and tokenized). */
@@ -35,6 +37,13 @@ export interface SequenceRequest {
    * `keep` tokens, drop half of the rest and continue, instead of finishing with "length".
    */
   contextShift?: { keep: number };
+  /**
+   * Token eviction (kv/eviction.ts): the sequence holds at most `eviction.budget` positions and
+   * drops the run the policy selects whenever it gets there (instead of contextShift's rule).
+   */
+  eviction?: EvictionPolicy;
+  /** Prompt-lookup speculative decoding (engine/speculative.ts); used only when sampling is greedy. */
+  speculative?: SpeculativeOptions;
 }
 
 export type FinishReason = "stop" | "length" | "abort";

@@ -161,6 +161,61 @@ export class BlockPool {
     }
   }
 
+  /** Bytes of one block across every layer (K rows then V rows per layer), as saved sessions store it. */
+  blockByteLength(): number {
+    let n = 0;
+    for (let l = 0; l < this.shape.nLayers; l++)
+      for (const [arr, w] of this.layerRows(l)) n += w * arr.BYTES_PER_ELEMENT;
+    return n * this.shape.blockSize;
+  }
+
+  /** Copy block b's raw rows (every layer, K then V) into dst at off (blockByteLength bytes). */
+  readBlock(b: number, dst: Uint8Array, off: number): void {
+    this.blockBytes(b, (view) => {
+      dst.set(view, off);
+      off += view.length;
+    });
+  }
+
+  /** Overwrite block b's raw rows from src at off (the layout readBlock writes). */
+  writeBlock(b: number, src: Uint8Array, off: number): void {
+    this.blockBytes(b, (view) => {
+      view.set(src.subarray(off, off + view.length));
+      off += view.length;
+    });
+  }
+
+  /** The cached or held block published under `key`, without acquiring it (undefined on a miss). */
+  peekByKey(key: string): number | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Whether a prefix key is published. */
+  hasKey(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  private layerRows(l: number): [KVStore, number][] {
+    return [
+      [this.k[l], kvRowElems(this.shape.dtype, this.shape.kWidth)],
+      [
+        this.v[l],
+        this.shape.vFromK ? 0 : kvRowElems(this.shape.dtypeV ?? this.shape.dtype, this.shape.vWidth),
+      ],
+    ];
+  }
+
+  private blockBytes(b: number, visit: (view: Uint8Array) => void): void {
+    const B = this.shape.blockSize;
+    for (let l = 0; l < this.shape.nLayers; l++) {
+      for (const [arr, w] of this.layerRows(l)) {
+        if (w === 0 || arr.length === 0) continue;
+        const e = arr.BYTES_PER_ELEMENT;
+        visit(new Uint8Array(arr.buffer, arr.byteOffset + b * B * w * e, B * w * e));
+      }
+    }
+  }
+
   /** Publish a held, now full block under its prefix key (first writer wins). */
   publish(b: number, key: string): void {
     if (this.keyOf[b] !== undefined || this.byKey.has(key)) return;

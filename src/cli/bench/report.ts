@@ -16,6 +16,7 @@ export interface SideSummary {
   decodeTokS: number;
   rssLoaded: number;
   rssPeak: number;
+  kvBytesPerToken: number;
   config: string;
   tokens: number[];
 }
@@ -31,6 +32,7 @@ export function summarize(rs: SideResult[]): SideSummary {
     decodeTokS: m((r) => r.decodeTokS),
     rssLoaded: m((r) => r.rssLoaded),
     rssPeak: m((r) => r.rssPeak),
+    kvBytesPerToken: rs[0].kvBytesPerToken ?? NaN,
     config: rs[0].config,
     tokens: rs[0].tokens,
   };
@@ -84,6 +86,8 @@ export function formatReport(r: BenchReport, fileLabel: string): string {
     `edgellm bench: ${fileLabel}, threads ${w.threads}, prompt ${w.prompt}, gen ${w.gen}, ${r.repeats} repeat(s)${theirs ? " alternating edgellm / llama.cpp" : ""}, medians`,
   );
   out.push(`  edgellm:   ${ours.config}`);
+  if (Number.isFinite(ours.kvBytesPerToken))
+    out.push(`  edgellm KV cache: ${ours.kvBytesPerToken} bytes/token`);
   if (theirs) out.push(`  llama.cpp: ${theirs.config}`);
   out.push("");
   out.push(

@@ -39,6 +39,10 @@ export async function runLlamaCpp(w: Workload): Promise<SideResult> {
       contextSize: w.prompt + w.gen + 16,
       batchSize: Math.max(w.prompt, 8),
       threads: { ideal: w.threads, min: w.threads },
+      ...(w.kvType ? { experimentalKvCacheKeyType: w.kvType.toUpperCase() as "F16" } : {}),
+      ...(w.kvTypeV || w.kvType
+        ? { experimentalKvCacheValueType: (w.kvTypeV ?? w.kvType)!.toUpperCase() as "F16" }
+        : {}),
     });
     const loadMs = performance.now() - t0;
     const rssLoaded = process.memoryUsage().rss;
@@ -80,7 +84,7 @@ export async function runLlamaCpp(w: Workload): Promise<SideResult> {
       rssLoaded,
       rssPeak: peakRss(),
       tokens,
-      config: `llama.cpp CPU x${w.threads}, batch ${Math.max(w.prompt, 8)}, flash attention ${ctx.flashAttention ? "on" : "off"}, KV f16`,
+      config: `llama.cpp CPU x${w.threads}, batch ${Math.max(w.prompt, 8)}, flash attention ${ctx.flashAttention ? "on" : "off"}, KV ${w.kvType ?? "f16"}/${w.kvTypeV ?? w.kvType ?? "f16"} (K/V)`,
     };
     await ctx.dispose();
     await model.dispose();

@@ -1,7 +1,7 @@
 /**
  * The edgellm side of `edgellm bench`: the production path a server request takes — the Engine
  * (scheduler, continuous-batching step loop, sampler) over the shared paged KV pool in the
- * KernelSet's memory (f32, the server's default), WASM kernels, greedy sampling. Each phase runs on
+ * KernelSet's memory (f32, the server's default, or the workload's KV types), WASM kernels, greedy sampling. Each phase runs on
  * a fresh Engine so the prefix cache cannot reuse the previous phase's prompt. See workload.ts.
  * With `profile`, the model's OpProfiler records per-op times for the prefill and decode phases.
  */
@@ -19,8 +19,15 @@ async function generate(
   prompt: number[],
   maxTokens: number,
   ctx: number,
-): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number }> {
-  const engine = new Engine(model, undefined, { contextSize: ctx, parallel: 1 });
+  kv: Pick<Workload, "kvType" | "kvTypeV"> = {},
+): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number; kvBytesPerToken: number }> {
+  const engine = new Engine(model, undefined, {
+    contextSize: ctx,
+    parallel: 1,
+    kvType: kv.kvType,
+    kvTypeV: kv.kvTypeV,
+  });
+  const kvBytesPerToken = engine.pool.blockByteLength() / engine.pool.shape.blockSize;
   const t0 = performance.now();
   const stream = engine.submit({
     prompt,
@@ -36,7 +43,7 @@ async function generate(
     else done = ev;
   }
   const wallMs = performance.now() - t0;
-  return { tokens, ttftMs: done!.ttftMs, decodeMs: done!.decodeMs, wallMs };
+  return { tokens, ttftMs: done!.ttftMs, decodeMs: done!.decodeMs, wallMs, kvBytesPerToken };
 }
 
 export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Promise<SideResult> {
@@ -56,18 +63,18 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     const ctx = w.prompt + w.gen + 1;
 
     // Warm-up: 8 prompt tokens then 2 decode steps.
-    await generate(model, prompt.slice(0, 8), 3, ctx);
+    await generate(model, prompt.slice(0, 8), 3, ctx, w);
 
     // Prompt processing: the whole prompt, one token sampled (engine prefill chunks as served).
-    const pp = await generate(model, prompt, 1, ctx);
+    const pp = await generate(model, prompt, 1, ctx, w);
     // TTFT then decode on a fresh engine (no prefix-cache reuse).
-    const run = await generate(model, prompt, w.gen, ctx);
+    const run = await generate(model, prompt, w.gen, ctx, w);
     // Profile: one more run with the profiler attached (its timer calls stay out of the figures above).
     let profile: { prefill: PhaseProfile; decode: PhaseProfile } | undefined;
     if (opts.profile) {
       const prof = new OpProfiler();
       model.profiler = prof;
-      const pr = await generate(model, prompt, w.gen, ctx);
+      const pr = await generate(model, prompt, w.gen, ctx, w);
       model.profiler = undefined;
       const ph = (name: string, tokens: number, wallMs: number): PhaseProfile => ({
         ms: Object.fromEntries(prof.byPhase.get(name) ?? []),
@@ -85,7 +92,8 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssLoaded,
       rssPeak: peakRss(),
       tokens: run.tokens,
-      config: `${ks.name} x${ks.threads}, engine + paged KV f32 (in kernel memory)`,
+      kvBytesPerToken: run.kvBytesPerToken,
+      config: `${ks.name} x${ks.threads}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory)`,
       ...(profile ? { profile } : {}),
     };
   } finally {

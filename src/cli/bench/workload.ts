@@ -16,7 +16,12 @@ export interface Workload {
   gen: number;
   /** Vocabulary size (from the file's token_embd), so both sides draw the same prompt ids. */
   nVocab: number;
+  /** KV cache types of both sides (default: each side's own, f32 here, f16 in llama.cpp). */
+  kvType?: KVType;
+  kvTypeV?: KVType;
 }
+
+import type { KVType } from "../../kv/quant-kv.js";
 
 export interface SideResult {
   side: "edgellm" | "llama.cpp";
@@ -26,6 +31,8 @@ export interface SideResult {
   decodeTokS: number;
   /** Resident set after loading, and the process's peak, in bytes. */
   rssLoaded: number;
+  /** KV cache bytes per token (all layers, K and V), when the side reports it. */
+  kvBytesPerToken?: number;
   rssPeak: number;
   /** The greedy tokens generated (agreement check between sides). */
   tokens: number[];

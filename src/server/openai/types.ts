@@ -32,6 +32,11 @@ export interface ChatRequest extends SamplingFields {
   topLogprobs: number | undefined;
   /** Reasoning extension fields (enable_thinking, thinking_budget, reasoning), see reasoning/server-fields.ts. */
   thinking?: ReasoningFields;
+  /**
+   * edgellm extension `truncate`: "oldest_turns" drops the oldest whole turns (keeping the system
+   * message) when the conversation outgrows the context, instead of the 400; default "none".
+   */
+  truncate?: "none" | "oldest_turns";
 }
 
 export interface CompletionRequest extends SamplingFields {

@@ -16,6 +16,7 @@ import {
   thinkingOptions,
 } from "../../reasoning/server-chat.js";
 import { toolTurn } from "../tools.js";
+import { chatWindow, dropOldestTurns } from "../../engine/chat-window.js";
 import { mcpToolsOf, serverToolChat } from "../mcp.js";
 
 export function genOptions(r: SamplingFields, prompt: number[], llm: LLM): GenerateOptions {
@@ -50,6 +51,19 @@ function chatLogprob(llm: LLM, t: TokenLogprob, top: TokenLogprob[]): ChatLogpro
   };
 }
 
+/**
+ * truncate: "oldest_turns": drop the oldest whole turns of r.messages (in place) until the prompt
+ * leaves room for the answer (max_tokens, at most a quarter of the context); the count dropped.
+ * A single message still too long stays the 400 (admit).
+ */
+function fitOldestTurns(llm: LLM, r: ChatRequest, kwargs: Record<string, unknown> | undefined): number {
+  const ctx = llm.contextSize;
+  const room = Math.max(1, Math.min(r.maxTokens ?? Math.floor(ctx / 4), Math.floor(ctx / 4)));
+  const fitted = dropOldestTurns(r.messages, 0, Math.max(1, ctx - room), (w) => llm.encodeChat(w, kwargs));
+  if (fitted.dropped > 0) r.messages = chatWindow(r.messages, fitted.first);
+  return fitted.dropped;
+}
+
 export function usageOf(prompt: number, completion: number, cached: number): Usage {
   return {
     prompt_tokens: prompt,
@@ -64,6 +78,8 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
     const { llm, metrics } = ctx;
     const r: ChatRequest = validateChat(request.body, ctx.models);
     const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
+    // Opt-in: a conversation longer than the context loses its oldest turns instead of a 400.
+    const dropped = r.truncate === "oldest_turns" ? fitOldestTurns(llm, r, chatKwargs(th)) : 0;
     // tools / tool_choice / response_format / tool messages (server/tools.ts); undefined when unused.
     const tt = toolTurn(llm, request.body, r, chatKwargs(th), mcpToolsOf(ctx));
     const prompt = ctx.admit(
@@ -154,7 +170,11 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
             ...base,
             object: "chat.completion.chunk",
             choices: [],
-            usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() },
+            usage: {
+              ...usageOf(prompt.length, usage.completion, usage.cached),
+              ...acct?.usageDetails(),
+              ...(dropped ? { dropped_messages: dropped } : {}),
+            },
           });
         sse.end();
         metrics.requests.inc({ endpoint: "chat", status: "200" });
@@ -199,7 +219,11 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
           finish_reason: t?.finish_reason ?? c.finish,
         };
       }),
-      usage: { ...usageOf(prompt.length, usage.completion, usage.cached), ...acct?.usageDetails() },
+      usage: {
+        ...usageOf(prompt.length, usage.completion, usage.cached),
+        ...acct?.usageDetails(),
+        ...(dropped ? { dropped_messages: dropped } : {}),
+      },
     };
   });
 }

@@ -1,0 +1,75 @@
+/**
+ * Decode speed by KV cache type at a long context, measured in one run (interleaved rounds, so a
+ * loaded machine hurts every type alike): a random-weight llama (head_dim 64 by default; speed
+ * only) prefilled to `ctx` positions, then `steps` greedy tokens per type per round. Prints the
+ * median decode tokens per CPU-second (process CPU time, all threads: less sensitive than wall
+ * time to other load on a shared machine) per type, its ratio to F16, and KV bytes per token.
+ *   node dist/bench/kv-decode.js [--ctx 1024] [--steps 16] [--rounds 3] [--threads 1] [--hd 64]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadLLM, type LLM } from "../src/engine/llm.js";
+import { writeTestModel } from "../src/model/factory/index.js";
+import { median } from "../src/cli/bench/read-ceiling.js";
+import type { KVType } from "../src/kv/quant-kv.js";
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : d;
+};
+const ctx = Number(opt("--ctx", "1024"));
+const steps = Number(opt("--steps", "16"));
+const rounds = Number(opt("--rounds", "3"));
+const threads = Number(opt("--threads", "1"));
+const hd = Number(opt("--hd", "64"));
+const types = opt("--types", "f32,f16,q8_0,q4_0").split(",") as KVType[];
+
+const dir = mkdtempSync(join(tmpdir(), "kv-decode-"));
+const path = join(dir, "m.gguf");
+await writeTestModel(path, {
+  arch: "llama",
+  nEmbd: 4 * hd,
+  nLayer: 4,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 256,
+  nCtx: ctx + 256,
+  nVocab: 512,
+  seed: 1,
+});
+const llms = new Map<KVType, LLM>();
+try {
+  for (const t of types)
+    llms.set(t, await loadLLM(path, { kvType: t, contextSize: ctx + steps + 8, parallel: 1, threads }));
+  const prompt = Array.from({ length: ctx }, (_, i) => 3 + ((i * 7919) % 500));
+  const tps = new Map<KVType, number[]>(types.map((t) => [t, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of types) {
+      const llm = llms.get(t)!;
+      let n = 0;
+      let c0 = process.cpuUsage();
+      for await (const c of llm.generate(prompt, { maxTokens: steps + 1, temperature: 0, ignoreEos: true })) {
+        if (c.type !== "token") continue;
+        if (n++ === 0) c0 = process.cpuUsage();
+      }
+      const cpu = process.cpuUsage(c0);
+      tps.get(t)!.push(((n - 1) * 1e6) / (cpu.user + cpu.system));
+    }
+  }
+  const f16 = median(tps.get("f16") ?? [NaN]);
+  console.log(`decode at context ${ctx}, head_dim ${hd}, ${threads} thread(s), median of ${rounds}`);
+  for (const t of types) {
+    const m = median(tps.get(t)!);
+    const best = Math.max(...tps.get(t)!);
+    const bestF16 = Math.max(...(tps.get("f16") ?? [NaN]));
+    const bpt = llms.get(t)!.engine.pool.blockByteLength() / llms.get(t)!.engine.pool.shape.blockSize;
+    console.log(
+      `  ${t.padEnd(5)} median ${m.toFixed(1).padStart(7)} tok/cpu-s x${(m / f16).toFixed(2)} of f16 | best ${best.toFixed(1).padStart(7)} x${(best / bestF16).toFixed(2)} | ${bpt} B/token`,
+    );
+  }
+} finally {
+  for (const l of llms.values()) await l.close();
+  rmSync(dir, { recursive: true, force: true });
+}
