@@ -154,7 +154,12 @@ describe("chat page in Chromium", { skip }, () => {
       from > 0 && from <= cutAt,
       `resumed at ${from} (cut at ${cutAt}), not from 0: ${JSON.stringify(gets)}`,
     );
-    assert.match((await page.textContent("#cache-list")) ?? "", /edgellm-default-q8_0\.gguf/);
+    // the list refreshes right after the load (not awaited by the page)
+    await page.waitForFunction(
+      () => /edgellm-default-q8_0\.gguf/.test(document.querySelector("#cache-list")?.textContent ?? ""),
+      null,
+      { timeout: 15_000 },
+    );
     assert.match((await ask(page, QUESTION)).text, /5198/);
 
     const logReload = web.log.length;

@@ -96,13 +96,18 @@ function onProgress(p: ProgressEvent): void {
   document.body.dataset.phase = p.phase;
 }
 
+let cacheListing = 0;
 async function refreshCache(): Promise<void> {
+  // Listings can overlap (page start, end of a load): only the latest one may write the list, or a
+  // slow listing taken before a download finished would put back "none".
+  const mine = ++cacheListing;
   let list: CachedModel[] = [];
   try {
     list = await cache.list();
   } catch {
     /* no OPFS: nothing cached */
   }
+  if (mine !== cacheListing) return;
   ui.cacheList.replaceChildren(
     ...list.map((m) => {
       const li = document.createElement("li");
