@@ -16,6 +16,7 @@ import { buildVocab, SPECIAL_TEXTS, type Vocab } from "./bpe/vocab.js";
 import { generateDataset } from "./data/generate.js";
 import { renderChat } from "./data/format.js";
 import { exportGGUF } from "./export.js";
+import { importGGUF } from "./import.js";
 import { train } from "./loop.js";
 import type { ModelConfig } from "./model/config.js";
 import { ShardedModel } from "./parallel/sharded.js";
@@ -113,7 +114,21 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   const tokPath = join(o.workDir, "tokenizer.json");
   const ckPath = join(o.workDir, "run.ckpt");
   let bpe: BpeModel;
-  if (o.resume && existsSync(tokPath)) {
+  const warm = p.initFrom ? await importGGUF(p.initFrom) : null;
+  if (warm) {
+    const { ctx: _a, vocab: _b, ...have } = warm.config;
+    const { ctx: _c, ...want } = p.model;
+    if (JSON.stringify(have) !== JSON.stringify(want))
+      throw new InputError(
+        `warm-start model ${p.initFrom} has shape ${JSON.stringify(have)}, the preset wants ${JSON.stringify(want)}`,
+        {
+          file: p.initFrom,
+        },
+      );
+    bpe = warm.bpe;
+    await saveTokenizer(tokPath, bpe);
+    log(`warm start: weights and tokenizer of ${p.initFrom}`);
+  } else if (o.resume && existsSync(tokPath)) {
     bpe = await loadTokenizer(tokPath);
     log(`tokenizer: reloaded ${tokPath}`);
   } else {
@@ -142,6 +157,7 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
     checkpointPath: ckPath,
     checkpointEvery: p.checkpointEvery,
     resumeFrom,
+    init: warm?.params,
     progress: o.progress,
     threads,
   });

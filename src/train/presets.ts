@@ -24,6 +24,10 @@ export interface Preset {
   clip: number;
   seed: number;
   checkpointEvery: number;
+  /** warm start: an F32 GGUF exported by this trainer (path from the repository root); its
+   *  tokenizer is reused and its weights are the initial parameters (the shape must match, the
+   *  context may grow: RoPE has no parameters) */
+  initFrom?: string;
 }
 
 /** The default model's data: the headline skill (+ and - up to 4 digits) dominates the mix (~80%
@@ -33,6 +37,18 @@ export const DEFAULT_MODEL_DATA: DataConfig = {
   ...DEFAULT_DATA_CONFIG,
   counts: { train: 150_000, val: 500, test: 1000 },
   mix: { add: 0.42, sub: 0.38, mul: 0.05, word: 0.04, chat: 0.11 },
+};
+
+/** v2 data: multiplication and word problems (one- and two-step) get a large share, subtraction
+ *  edge cases (close operands, leading zeros) are oversampled, and tool calls, JSON answers,
+ *  system prompts and multi-turn chats use the longer context. 200,000 examples is ~33M tokens,
+ *  more than the run consumes. */
+export const V2_MODEL_DATA: DataConfig = {
+  ...DEFAULT_DATA_CONFIG,
+  seed: 2,
+  counts: { train: 200_000, val: 500, test: 1000 },
+  mix: { add: 0.2, sub: 0.22, mul: 0.26, word: 0.17, chat: 0.07, tool: 0.05, json: 0.03 },
+  v2: { subClose: 0.3, twoStep: 0.6, mathRefusal: 0.3, system: 0.12, multiTurn: 0.1 },
 };
 
 export const PRESETS: Record<string, Preset> = {
@@ -64,6 +80,33 @@ export const PRESETS: Record<string, Preset> = {
     clip: 1,
     seed: 1,
     checkpointEvery: 50,
+  },
+  // v2: the default model's weights and tokenizer, context 256 -> 1024, trained on the v2 mix in
+  // packed 1,024-token rows (RoPE sees every position up to 1023).
+  v2: {
+    name: "v2",
+    data: V2_MODEL_DATA,
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: {
+      dim: 128,
+      layers: 4,
+      heads: 4,
+      kvHeads: 4,
+      ffn: 384,
+      ctx: 1024,
+      ropeBase: 10000,
+      normEps: 1e-5,
+      tied: true,
+    },
+    batch: 4,
+    seqLen: 1024,
+    steps: 2400,
+    lr: { maxLr: 1e-3, minLr: 1e-4, warmup: 30 },
+    clip: 1,
+    seed: 2,
+    checkpointEvery: 20,
+    initFrom: "models/edgellm-default-f32.gguf",
   },
   tiny: {
     name: "tiny",

@@ -29,7 +29,8 @@ export function arithmeticTestItems(n: number, data: DataConfig = DEFAULT_MODEL_
     out.length = 0;
     const d = generateDataset({ ...data, counts: { train: 0, val: 0, test: want } });
     for (const e of d.test) {
-      if (e.answer === undefined || e.kind === "chat") continue;
+      // tool and JSON examples open with a system prompt: not plain questions
+      if (e.answer === undefined || e.kind === "chat" || e.kind === "tool" || e.kind === "json") continue;
       out.push({
         question: e.messages[0].content,
         answer: e.answer,
