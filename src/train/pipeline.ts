@@ -118,6 +118,8 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   if (warm) {
     const { ctx: _a, vocab: _b, ...have } = warm.config;
     const { ctx: _c, ...want } = p.model;
+    // GGUF stores the epsilon as f32
+    want.normEps = Math.fround(want.normEps);
     if (JSON.stringify(have) !== JSON.stringify(want))
       throw new InputError(
         `warm-start model ${p.initFrom} has shape ${JSON.stringify(have)}, the preset wants ${JSON.stringify(want)}`,
