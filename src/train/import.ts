@@ -59,7 +59,8 @@ export async function importGGUF(path: string): Promise<Imported> {
         throw new InputError(`tensor ${e.name} is not F32 (import the -f32.gguf file)`, { file: path });
       const bytes = await f.readTensor(t);
       const src = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      if (src.length !== e.size) throw new InputError(`tensor ${e.name} has ${src.length} values, expected ${e.size}`);
+      if (src.length !== e.size)
+        throw new InputError(`tensor ${e.name} has ${src.length} values, expected ${e.size}`);
       view(params, e).set(src);
     }
     // tokenizer: ids 0..255 bytes, then merges in rank order, then the specials
@@ -68,9 +69,12 @@ export async function importGGUF(path: string): Promise<Imported> {
     const nNormal = tokens.length - nSpecial;
     for (let i = 0; i < nSpecial; i++)
       if (tokens[nNormal + i] !== SPECIAL_TEXTS[i])
-        throw new InputError(`special token ${i} is '${tokens[nNormal + i]}', expected '${SPECIAL_TEXTS[i]}'`, {
-          file: path,
-        });
+        throw new InputError(
+          `special token ${i} is '${tokens[nNormal + i]}', expected '${SPECIAL_TEXTS[i]}'`,
+          {
+            file: path,
+          },
+        );
     const tokenBytes = tokens.slice(0, nNormal).map((s) => symbolsToBytes(s, charToByte, path));
     const id = new Map(tokens.slice(0, nNormal).map((s, i) => [s, i]));
     const mergeStrs = getStringArray(md, "tokenizer.ggml.merges");
