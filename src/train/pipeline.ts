@@ -115,6 +115,7 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   const ckPath = join(o.workDir, "run.ckpt");
   let bpe: BpeModel;
   const warm = p.initFrom ? await importGGUF(p.initFrom) : null;
+  const tokFrom = !warm && p.tokenizerFrom ? await importGGUF(p.tokenizerFrom) : null;
   if (warm) {
     const { ctx: _a, vocab: _b, ...have } = warm.config;
     const { ctx: _c, ...want } = p.model;
@@ -130,6 +131,10 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
     bpe = warm.bpe;
     await saveTokenizer(tokPath, bpe);
     log(`warm start: weights and tokenizer of ${p.initFrom}`);
+  } else if (tokFrom) {
+    bpe = tokFrom.bpe;
+    await saveTokenizer(tokPath, bpe);
+    log(`tokenizer of ${p.tokenizerFrom}`);
   } else if (o.resume && existsSync(tokPath)) {
     bpe = await loadTokenizer(tokPath);
     log(`tokenizer: reloaded ${tokPath}`);

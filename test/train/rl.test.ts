@@ -104,7 +104,7 @@ test("GRPO advantages are normalised within each group; equal rewards give zero"
   assert.ok(Math.abs(a[0] - 1) < 1e-3 && Math.abs(a[1] + 1) < 1e-3);
 });
 
-test("distillation loss: soft-target gradient equals dKL/dθ (finite differences), KL(q||q) = 0", () => {
+test("distillation loss (tau 2): soft-target gradient equals dKL/dθ (finite differences), KL(q||q) = 0", () => {
   const B = 2;
   const T = 5;
   const p = params64(tiny, 4, 25);
@@ -114,13 +114,15 @@ test("distillation loss: soft-target gradient equals dKL/dθ (finite differences
   const teacher = new LlamaTrainModel(tiny, B, T, Float64Array, params64(tiny, 5, 25));
   const soft = Float32Array.from(teacher.probs(tokens, 2));
   const none = new Int32Array(B * T);
-  const kl = () => m.forward(tokens, none, mask, undefined, { soft });
+  const kl = () => m.forward(tokens, none, mask, undefined, { soft, temperature: 2 });
   m.zeroGrad();
   kl();
   m.backward();
   fdCheck("dKL/dθ", p, m.grads, kl, pick(p.length, 60, 6));
-  const self = Float32Array.from(m.probs(tokens, 1));
-  assert.ok(Math.abs(m.forward(tokens, none, mask, undefined, { soft: self })) < 1e-6);
+  for (const tau of [1, 2]) {
+    const self = Float32Array.from(m.probs(tokens, tau));
+    assert.ok(Math.abs(m.forward(tokens, none, mask, undefined, { soft: self, temperature: tau })) < 1e-6);
+  }
 });
 
 /** Tiny bandit: after prompt [1, 2] the reward is 1 iff the first completion token is 5. */

@@ -24,6 +24,8 @@ import { crossEntropy, softCrossEntropy, tokenLogprobs, weightedCrossEntropy } f
 export interface LossSpec {
   weights?: Float32Array;
   soft?: Float32Array;
+  /** distillation temperature: the student's softmax is taken at it too (default 1) */
+  temperature?: number;
 }
 import { embeddingBackward, embeddingForward } from "../ops/embedding.js";
 import { TS_KERNELS, type ModelKernels } from "../ops/kernels.js";
@@ -244,7 +246,7 @@ export class LlamaTrainModel {
         for (let i = 0; i < N; i++) c += mask[i] ? 1 : 0;
       }
       if (c === 0) throw new InputError("loss mask selects no positions", { field: "mask" });
-      return softCrossEntropy(this.logits, spec.soft, mask, N, V, c, this.logits) / c;
+      return softCrossEntropy(this.logits, spec.soft, mask, N, V, c, this.logits, spec.temperature ?? 1) / c;
     }
     if (targets.length !== N || mask.length !== N)
       throw new InputError(`targets and mask must have ${N} entries`, { field: "targets" });

@@ -85,9 +85,10 @@ export function weightedCrossEntropy(
 
 /**
  * Cross-entropy against a soft target distribution q (N, V) (distillation: q = the teacher's
- * softmax): loss = sum_{n: mask} sum_v -q[n,v] log p[n,v] / denom, gradient (p - q) / denom. This
- * is KL(q || p) plus the teacher's entropy, a constant: the same gradient. Returns the KL sum
- * (not the cross-entropy), so 0 means the student matches the teacher.
+ * softmax at temperature tau), with the student's softmax at the same temperature,
+ * p = softmax(logits / tau): loss = sum_{n: mask} KL(q || p) / denom. The gradient w.r.t. the
+ * logits is (p - q) / (tau * denom); callers scale by tau^2 (Hinton et al.) so its size does not
+ * depend on tau. Returns the KL sum (0 when the student matches the teacher).
  */
 export function softCrossEntropy(
   logits: Buf,
@@ -97,6 +98,7 @@ export function softCrossEntropy(
   V: number,
   denom: number,
   dlogits: Buf | null,
+  tau = 1,
 ): number {
   let total = 0;
   for (let n = 0; n < N; n++) {
@@ -108,12 +110,13 @@ export function softCrossEntropy(
     let mx = -Infinity;
     for (let i = 0; i < V; i++) if (logits[o + i] > mx) mx = logits[o + i];
     let sum = 0;
-    for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i] - mx);
-    const lse = mx + Math.log(sum);
+    for (let i = 0; i < V; i++) sum += Math.exp((logits[o + i] - mx) / tau);
+    const lse = Math.log(sum);
     for (let i = 0; i < V; i++) {
       const q = soft[o + i];
-      if (q > 0) total += q * (Math.log(q) - (logits[o + i] - lse));
-      if (dlogits) dlogits[o + i] = (Math.exp(logits[o + i] - lse) - q) / denom;
+      const lp = (logits[o + i] - mx) / tau - lse;
+      if (q > 0) total += q * (Math.log(q) - lp);
+      if (dlogits) dlogits[o + i] = (Math.exp(lp) - q) / (tau * denom);
     }
   }
   return total;

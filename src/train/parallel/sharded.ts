@@ -203,7 +203,7 @@ export class ShardedModel {
       weights: spec.weights?.slice(s * n, (s + 1) * n),
       soft: spec.soft?.slice(s * n * V, (s + 1) * n * V),
       forwardOnly,
-      temperature,
+      temperature: forwardOnly ? temperature : spec.temperature,
     }));
     // worker shards start first, so they overlap with the main thread's shard
     const out = new Array<Promise<ShardResult>>(this.shards.length);

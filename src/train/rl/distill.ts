@@ -1,7 +1,8 @@
 /**
  * Logit distillation: the student minimises KL(teacher || student) on the positions SFT trains
  * (assistant tokens), the teacher's distribution softened by a temperature tau (Hinton et al.;
- * the gradient is scaled by tau^2 so its size does not depend on tau), optionally mixed with the
+ * the student's softmax at the same tau, the gradient scaled by tau^2 so its size does not
+ * depend on tau), optionally mixed with the
  * hard-label SFT loss: loss = alpha * tau^2 * KL + (1 - alpha) * CE. Teacher and student share
  * the vocabulary; their shapes may differ (a larger teacher trained by this same stack). Batches
  * are the SFT loop's (same sampler, seed and step), so a distilled student and its SFT-only twin
@@ -98,9 +99,8 @@ export async function runDistill(o: DistillOptions): Promise<{ params: Float32Ar
       let ce = 0;
       if (b.count > 0) {
         const soft = await teacher.probs(b.tokens, tau);
-        kl = await student.step(b, { soft });
-        // tau^2 keeps the soft-target gradient's scale; the student's logits are not divided by
-        // tau here (tau only softens the teacher), which is the common "soft labels" form
+        kl = await student.step(b, { soft, temperature: tau });
+        // both softmaxes at tau; tau^2 keeps the soft-target gradient's scale (Hinton et al.)
         const g = student.grads;
         if (alpha < 1) {
           for (let i = 0; i < P; i++) ceGrads[i] = g[i] * alpha * tau * tau;
