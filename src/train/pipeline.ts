@@ -6,6 +6,7 @@
  * tokenizer and checkpoint and ends with the same weights an uninterrupted run would.
  * workDir holds the resumable state (tokenizer.json, run.ckpt); outDir receives the GGUFs.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -114,6 +115,19 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   const tokPath = join(o.workDir, "tokenizer.json");
   const ckPath = join(o.workDir, "run.ckpt");
   let bpe: BpeModel;
+  if (p.initFrom && p.initSha256) {
+    const sha = createHash("sha256")
+      .update(await readFile(p.initFrom).catch(() => new Uint8Array(0)))
+      .digest("hex");
+    if (sha !== p.initSha256)
+      throw new InputError(
+        `warm-start file ${p.initFrom} is missing or not the one this recipe starts from`,
+        {
+          file: p.initFrom,
+          hint: `sha256 ${sha}, expected ${p.initSha256}; scripts/train-v2.mjs extracts it from git`,
+        },
+      );
+  }
   const warm = p.initFrom ? await importGGUF(p.initFrom) : null;
   const tokFrom = !warm && p.tokenizerFrom ? await importGGUF(p.tokenizerFrom) : null;
   if (warm) {

@@ -28,6 +28,8 @@ export interface Preset {
    *  tokenizer is reused and its weights are the initial parameters (the shape must match, the
    *  context may grow: RoPE has no parameters) */
   initFrom?: string;
+  /** sha256 of the initFrom file (a warm start from another file is refused) */
+  initSha256?: string;
   /** the tokenizer of this GGUF without its weights (a teacher must share the student's vocabulary) */
   tokenizerFrom?: string;
 }
@@ -111,7 +113,10 @@ export const PRESETS: Record<string, Preset> = {
     clip: 1,
     seed: 2,
     checkpointEvery: 10,
-    initFrom: "models/edgellm-default-f32.gguf",
+    // the v1 default model (commit 35cde4a); scripts/train-v2.mjs extracts it from git when
+    // models/ holds a newer one
+    initFrom: "build/train/v1-default-f32.gguf",
+    initSha256: "7815686a10217439dd027935a5083694e4020d6193f53db7e791743a963f4db8",
   },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
@@ -139,7 +144,7 @@ export const PRESETS: Record<string, Preset> = {
     clip: 1,
     seed: 3,
     checkpointEvery: 5,
-    tokenizerFrom: "models/edgellm-default-f32.gguf",
+    tokenizerFrom: "build/train/v1-default-f32.gguf",
   },
   tiny: {
     name: "tiny",
