@@ -53,6 +53,7 @@ try {
     const y = rng.int(100, 999);
     const r = await post({ messages: [{ role: "user", content: `What is ${x} × ${y}?` }], tools, tool_choice: "auto" });
     const call = r.body.choices?.[0]?.message?.tool_calls?.[0]?.function;
+    if (i < 3) console.log(`  ${x} × ${y}: ${call ? call.arguments : JSON.stringify(r.body.choices?.[0]?.message?.content).slice(0, 200)}`);
     if (call?.name === "calculator") {
       called++;
       try {
