@@ -10,7 +10,7 @@ const T = Number(process.argv[4] ?? 256);
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { LlamaTrainModel } = await imp("src/train/model/llama.js");
 const { initParams } = await imp("src/train/model/params.js");
-const { Rng } = await imp("src/train/rng.js");
+const { Rng } = await imp("src/sampling/rng.js");
 const { compileTrainModule, createTrainMemory, instantiateTrain } = await imp("src/train/wasm/module.js");
 const { WasmArena } = await imp("src/train/wasm/arena.js");
 const { wasmKernels } = await imp("src/train/wasm/kernels.js");
@@ -29,8 +29,8 @@ const cfg = {
   tied: true,
 };
 const rng = new Rng(1);
-const tokens = Int32Array.from({ length: B * T }, () => Math.floor(rng.next() * cfg.vocab));
-const targets = Int32Array.from({ length: B * T }, () => Math.floor(rng.next() * cfg.vocab));
+const tokens = Int32Array.from({ length: B * T }, () => Math.floor(rng.uniform() * cfg.vocab));
+const targets = Int32Array.from({ length: B * T }, () => Math.floor(rng.uniform() * cfg.vocab));
 const mask = new Uint8Array(B * T).fill(1);
 
 const mod = await compileTrainModule();

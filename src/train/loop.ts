@@ -36,6 +36,8 @@ export interface TrainOptions {
   /** continue from this checkpoint (must come from a run with the same settings) */
   resumeFrom?: string;
   progress?: boolean;
+  /** initial parameters (warm start) instead of the seeded random init; ignored on resume */
+  init?: Float32Array;
   /** "wasm" (default): SIMD kernels, data-parallel shards; "ts": the plain-TS reference model */
   kernels?: "wasm" | "ts";
   /** threads for the wasm kernels: 1 or 2 (default 2); results do not depend on it */
@@ -64,6 +66,7 @@ function runMeta(o: TrainOptions): Record<string, unknown> {
     clip: o.clip,
     adamw: o.adamw ?? DEFAULT_ADAMW,
     dataTokens: o.data.ids.length,
+    ...(o.init ? { warmStart: true } : {}),
   };
 }
 
@@ -122,6 +125,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     adam.t = ck.adamT;
     step = ck.step;
     losses = ck.losses.slice();
+  } else if (o.init) {
+    if (o.init.length !== model.layout.total)
+      throw new InputError(
+        `initial params have ${o.init.length} values, the model needs ${model.layout.total}`,
+      );
+    model.params.set(o.init);
   } else {
     initParams(model.params, model.layout, o.config, new Rng(o.seed));
   }

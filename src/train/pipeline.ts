@@ -6,6 +6,7 @@
  * tokenizer and checkpoint and ends with the same weights an uninterrupted run would.
  * workDir holds the resumable state (tokenizer.json, run.ckpt); outDir receives the GGUFs.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { buildVocab, SPECIAL_TEXTS, type Vocab } from "./bpe/vocab.js";
 import { generateDataset } from "./data/generate.js";
 import { renderChat } from "./data/format.js";
 import { exportGGUF } from "./export.js";
+import { importGGUF } from "./import.js";
 import { train } from "./loop.js";
 import type { ModelConfig } from "./model/config.js";
 import { ShardedModel } from "./parallel/sharded.js";
@@ -113,7 +115,41 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   const tokPath = join(o.workDir, "tokenizer.json");
   const ckPath = join(o.workDir, "run.ckpt");
   let bpe: BpeModel;
-  if (o.resume && existsSync(tokPath)) {
+  if (p.initFrom && p.initSha256) {
+    const sha = createHash("sha256")
+      .update(await readFile(p.initFrom).catch(() => new Uint8Array(0)))
+      .digest("hex");
+    if (sha !== p.initSha256)
+      throw new InputError(
+        `warm-start file ${p.initFrom} is missing or not the one this recipe starts from`,
+        {
+          file: p.initFrom,
+          hint: `sha256 ${sha}, expected ${p.initSha256}; scripts/train-v2.mjs extracts it from git`,
+        },
+      );
+  }
+  const warm = p.initFrom ? await importGGUF(p.initFrom) : null;
+  const tokFrom = !warm && p.tokenizerFrom ? await importGGUF(p.tokenizerFrom) : null;
+  if (warm) {
+    const { ctx: _a, vocab: _b, ...have } = warm.config;
+    const { ctx: _c, ...want } = p.model;
+    // GGUF stores the epsilon as f32
+    want.normEps = Math.fround(want.normEps);
+    if (JSON.stringify(have) !== JSON.stringify(want))
+      throw new InputError(
+        `warm-start model ${p.initFrom} has shape ${JSON.stringify(have)}, the preset wants ${JSON.stringify(want)}`,
+        {
+          file: p.initFrom,
+        },
+      );
+    bpe = warm.bpe;
+    await saveTokenizer(tokPath, bpe);
+    log(`warm start: weights and tokenizer of ${p.initFrom}`);
+  } else if (tokFrom) {
+    bpe = tokFrom.bpe;
+    await saveTokenizer(tokPath, bpe);
+    log(`tokenizer of ${p.tokenizerFrom}`);
+  } else if (o.resume && existsSync(tokPath)) {
     bpe = await loadTokenizer(tokPath);
     log(`tokenizer: reloaded ${tokPath}`);
   } else {
@@ -142,6 +178,7 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
     checkpointPath: ckPath,
     checkpointEvery: p.checkpointEvery,
     resumeFrom,
+    init: warm?.params,
     progress: o.progress,
     threads,
   });

@@ -62,13 +62,22 @@ export function addColumns(a: number, b: number, lang: Lang): Worked {
   return { lines, result };
 }
 
+/** Options of the chain-of-thought format; v1 (no options) is the first default model's. */
+export interface FormatOptions {
+  /** subtraction whose column result has leading zeros gets a "drop leading zeros: 0001 -> 1" line */
+  stripLine?: boolean;
+  /** multiplication with a longer second factor works b × a instead (fewer partial products):
+   *  "4 × 77 = 77 × 4" */
+  mulSwap?: boolean;
+}
+
 /** a - b; when a < b, states the sign flip and subtracts the other way round. */
-export function subColumns(a: number, b: number, lang: Lang): Worked {
+export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions = {}): Worked {
   checkOperand(a, "a");
   checkOperand(b, "b");
   const w = WORDS[lang];
   if (a < b) {
-    const inner = subColumns(b, a, lang);
+    const inner = subColumns(b, a, lang, fmt);
     const result = a - b;
     const lines = [w.negate(String(a), String(b)), ...inner.lines];
     lines.push(`${w.so} ${a} - ${b} = ${result}`);
@@ -93,6 +102,9 @@ export function subColumns(a: number, b: number, lang: Lang): Worked {
     line += `${w.comma}${w.borrow} ${nb}${w.comma}${w.soFar} ${soFar}`;
     lines.push(line);
     borrow = nb;
+  }
+  if (fmt.stripLine && soFar.length > 1 && soFar[0] === "0") {
+    lines.push(`${w.strip} ${soFar} → ${String(Number(soFar))}`);
   }
   const result = a - b;
   lines.push(`${w.so} ${a} - ${b} = ${result}`);
@@ -127,9 +139,15 @@ function mulDigitColumns(a: number, d: number, lang: Lang): Worked {
 }
 
 /** a × b: one partial product per digit of b (shifted), then the partials added in columns. */
-export function mulColumns(a: number, b: number, lang: Lang): Worked {
+export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions = {}): Worked {
   checkOperand(a, "a");
   checkOperand(b, "b");
+  if (fmt.mulSwap && String(b).length > String(a).length) {
+    const inner = mulColumns(b, a, lang);
+    const lines = [`${a} × ${b} = ${b} × ${a}`, ...inner.lines];
+    lines.push(`${WORDS[lang].so} ${a} × ${b} = ${inner.result}`);
+    return { lines, result: inner.result };
+  }
   if (!Number.isSafeInteger(a * b))
     throw new InputError(`product ${a} × ${b} exceeds 2^53`, { field: "a×b" });
   const w = WORDS[lang];
@@ -166,13 +184,13 @@ export function mulColumns(a: number, b: number, lang: Lang): Worked {
 
 export type Op = "+" | "-" | "×";
 
-export function columns(op: Op, a: number, b: number, lang: Lang): Worked {
+export function columns(op: Op, a: number, b: number, lang: Lang, fmt: FormatOptions = {}): Worked {
   switch (op) {
     case "+":
       return addColumns(a, b, lang);
     case "-":
-      return subColumns(a, b, lang);
+      return subColumns(a, b, lang, fmt);
     case "×":
-      return mulColumns(a, b, lang);
+      return mulColumns(a, b, lang, fmt);
   }
 }

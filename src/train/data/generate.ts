@@ -13,6 +13,9 @@ import { LANGS, type Lang } from "./lang.js";
 import { arithmeticProblem, randomOperand, type Kind, type Problem } from "./problems.js";
 import { wordProblem } from "./word.js";
 import type { Message } from "./format.js";
+import { outOfSkillMath, SYSTEM_PROMPTS } from "./extras.js";
+import { jsonProblem, toolProblem } from "./tools.js";
+import { wordProblemV2 } from "./word2.js";
 
 export type Split = "train" | "val" | "test";
 export const SPLITS: readonly Split[] = ["train", "val", "test"];
@@ -20,8 +23,8 @@ export const SPLITS: readonly Split[] = ["train", "val", "test"];
 export interface DataConfig {
   seed: number;
   counts: Record<Split, number>;
-  /** relative weights of the example kinds */
-  mix: Record<Kind, number>;
+  /** relative weights of the example kinds (absent kinds are never drawn) */
+  mix: Partial<Record<Kind, number>>;
   /** probability of an English example (else Chinese) */
   english: number;
   /** max digits per operand for + and - */
@@ -33,6 +36,23 @@ export interface DataConfig {
   /** permille of keys that go to test and to val */
   testPermille: number;
   valPermille: number;
+  /** v2 recipe (absent: v1, the first default model's data, drawn exactly as before) */
+  v2?: V2Options;
+}
+
+/** What the v2 recipe adds; every probability applies to training examples only, so held-out
+ *  questions stay single user turns (the eval reads messages[0] as the question). */
+export interface V2Options {
+  /** subtraction: share of problems whose operands share their leading digits (8421 - 8420) */
+  subClose: number;
+  /** word problems: share of two-step stories (the rest are one-step) */
+  twoStep: number;
+  /** share of "chat" examples that are out-of-skill arithmetic (division, roots...) refused */
+  mathRefusal: number;
+  /** probability that a training example gets a system prompt */
+  system: number;
+  /** probability that a training example continues with 1-3 more turns (a multi-turn chat) */
+  multiTurn: number;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -67,18 +87,94 @@ export function splitOf(
   return "train";
 }
 
-function drawKind(rng: Rng, mix: Record<Kind, number>): Kind {
+function drawKind(rng: Rng, mix: Partial<Record<Kind, number>>): Kind {
   const kinds = Object.keys(mix) as Kind[];
-  const total = kinds.reduce((s, k) => s + mix[k], 0);
+  const total = kinds.reduce((s, k) => s + (mix[k] ?? 0), 0);
   let r = rng.uniform() * total;
   for (const k of kinds) {
-    r -= mix[k];
+    r -= mix[k] ?? 0;
     if (r < 0) return k;
   }
   return kinds[kinds.length - 1];
 }
 
+/** Close operands: a has nd digits, b = a minus a small amount (same leading digits). */
+function closePair(rng: Rng, maxDigits: number): [number, number] {
+  const nd = rng.int(2, maxDigits);
+  const a = rng.int(10 ** (nd - 1), 10 ** nd - 1);
+  const b = Math.max(0, a - rng.int(0, 10 ** rng.int(0, nd - 1)));
+  return rng.uniform() < 0.85 ? [a, b] : [b, a];
+}
+
+function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
+  const lang: Lang = rng.uniform() < cfg.english ? LANGS[0] : LANGS[1];
+  const kind = drawKind(rng, cfg.mix);
+  const fmt = { stripLine: true, mulSwap: true };
+  switch (kind) {
+    case "word":
+      return wordProblemV2(rng, lang, Math.min(3, cfg.addSubDigits), v2.twoStep, fmt);
+    case "chat":
+      return rng.uniform() < v2.mathRefusal ? outOfSkillMath(rng, lang) : chatTurn(rng, lang);
+    case "tool":
+      return toolProblem(rng, lang, fmt, rng.uniform() < 0.3 ? rng.pick(SYSTEM_PROMPTS[lang]) : undefined);
+    case "json":
+      return jsonProblem(rng, lang);
+    case "mul":
+      return arithmeticProblem(
+        rng,
+        "×",
+        randomOperand(rng, cfg.mulDigits[0]),
+        randomOperand(rng, cfg.mulDigits[1]),
+        lang,
+        fmt,
+      );
+    case "sub": {
+      const [a, b] =
+        rng.uniform() < v2.subClose
+          ? closePair(rng, cfg.addSubDigits)
+          : [randomOperand(rng, cfg.addSubDigits), randomOperand(rng, cfg.addSubDigits)];
+      return arithmeticProblem(rng, "-", a, b, lang, fmt);
+    }
+    default:
+      return arithmeticProblem(
+        rng,
+        "+",
+        randomOperand(rng, cfg.addSubDigits),
+        randomOperand(rng, cfg.addSubDigits),
+        lang,
+        fmt,
+      );
+  }
+}
+
+function messagesOf(p: Problem): Message[] {
+  return (
+    p.messages ?? [
+      { role: "user", content: p.user },
+      { role: "assistant", content: p.assistant },
+    ]
+  );
+}
+
+/** v2 training extras: a system prompt and/or more turns, every added turn from the train split. */
+function extendV2(rng: Rng, cfg: DataConfig, v2: V2Options, p: Problem): Message[] {
+  let msgs = messagesOf(p);
+  if (p.kind === "tool" || p.kind === "json") return msgs;
+  if (rng.uniform() < v2.multiTurn) {
+    const extra = rng.int(1, 3);
+    for (let i = 0, tries = 0; i < extra && tries < 20; tries++) {
+      const q = drawProblemV2(rng, cfg, v2);
+      if (q.kind === "tool" || q.kind === "json" || splitOf(q.key, cfg) !== "train") continue;
+      msgs = [...msgs, ...messagesOf(q)];
+      i++;
+    }
+  }
+  if (rng.uniform() < v2.system) msgs = [{ role: "system", content: rng.pick(SYSTEM_PROMPTS[p.lang]) }, ...msgs];
+  return msgs;
+}
+
 export function drawProblem(rng: Rng, cfg: DataConfig): Problem {
+  if (cfg.v2) return drawProblemV2(rng, cfg, cfg.v2);
   const lang: Lang = rng.uniform() < cfg.english ? LANGS[0] : LANGS[1];
   const kind = drawKind(rng, cfg.mix);
   if (kind === "word") return wordProblem(rng, lang, Math.min(3, cfg.addSubDigits));
@@ -149,10 +245,7 @@ export function generateDataset(cfg: DataConfig): Record<Split, Example[]> {
       key: p.key,
       kind: p.kind,
       lang: p.lang,
-      messages: [
-        { role: "user", content: p.user },
-        { role: "assistant", content: p.assistant },
-      ],
+      messages: cfg.v2 && split === "train" ? extendV2(rng, cfg, cfg.v2, p) : messagesOf(p),
     };
     if (p.digits !== undefined) ex.digits = p.digits;
     if (p.answer !== undefined) ex.answer = p.answer;

@@ -22,6 +22,10 @@ export interface StepWords {
   answer: (x: string) => string;
   /** "377 < 4821, so 377 - 4821 = -(4821 - 377)" */
   negate: (a: string, b: string) => string;
+  /** v2 subtraction: "drop leading zeros: 0001 -> 1" */
+  strip: string;
+  /** v2 word problems: "Plan: (35 + 48) - 20" */
+  plan: string;
 }
 
 export const WORDS: Record<Lang, StepWords> = {
@@ -36,6 +40,8 @@ export const WORDS: Record<Lang, StepWords> = {
     step: (n) => `Step ${n}: `,
     answer: (x) => `The answer is ${x}.`,
     negate: (a, b) => `${a} < ${b}, so ${a} - ${b} = -(${b} - ${a})`,
+    strip: "drop leading zeros:",
+    plan: "Plan:",
   },
   zh: {
     write: "写",
@@ -48,5 +54,7 @@ export const WORDS: Record<Lang, StepWords> = {
     step: (n) => `第 ${n} 步：`,
     answer: (x) => `答案是 ${x}。`,
     negate: (a, b) => `${a} < ${b}，所以 ${a} - ${b} = -(${b} - ${a})`,
+    strip: "去掉前导零：",
+    plan: "列式：",
   },
 };

@@ -7,10 +7,10 @@
  * one side of the train/validation/test boundary.
  */
 import type { Rng } from "../../sampling/rng.js";
-import { columns, type Op } from "./columns.js";
+import { columns, type FormatOptions, type Op } from "./columns.js";
 import { WORDS, type Lang } from "./lang.js";
 
-export type Kind = "add" | "sub" | "mul" | "word" | "chat";
+export type Kind = "add" | "sub" | "mul" | "word" | "chat" | "tool" | "json";
 
 export interface Problem {
   key: string;
@@ -22,6 +22,9 @@ export interface Problem {
   answer?: string;
   /** Digits of the longest operand (arithmetic kinds only), for per-digit evaluation. */
   digits?: number;
+  /** the whole conversation when it is more than one user turn and one assistant turn (v2 tool
+   *  and JSON examples: system prompt, tool call, tool response, answer) */
+  messages?: import("./format.js").Message[];
 }
 
 const QUESTIONS: Record<Op, Record<Lang, readonly string[]>> = {
@@ -58,7 +61,7 @@ const QUESTIONS: Record<Op, Record<Lang, readonly string[]>> = {
   },
 };
 
-const KIND_OF: Record<Op, Kind> = { "+": "add", "-": "sub", "×": "mul" };
+export const KIND_OF: Record<Op, Kind> = { "+": "add", "-": "sub", "×": "mul" };
 
 /** A number with a uniformly chosen digit count in [1, maxDigits], then uniform within that count. */
 export function randomOperand(rng: Rng, maxDigits: number): number {
@@ -71,7 +74,7 @@ export function problemKey(op: Op, a: number, b: number): string {
   return `${KIND_OF[op]}:${a}:${b}`;
 }
 
-function fill(t: string, v: Record<string, string | number>): string {
+export function fill(t: string, v: Record<string, string | number>): string {
   return t.replace(/\{(\w+)\}/g, (_, k: string) => String(v[k]));
 }
 
@@ -79,9 +82,16 @@ export function thinkAnswer(lines: readonly string[], answer: string, lang: Lang
   return `<think>\n${lines.join("\n")}\n</think>\n${WORDS[lang].answer(answer)}`;
 }
 
-export function arithmeticProblem(rng: Rng, op: Op, a: number, b: number, lang: Lang): Problem {
+export function arithmeticProblem(
+  rng: Rng,
+  op: Op,
+  a: number,
+  b: number,
+  lang: Lang,
+  fmt: FormatOptions = {},
+): Problem {
   const user = fill(rng.pick(QUESTIONS[op][lang]), { a, b });
-  const w = columns(op, a, b, lang);
+  const w = columns(op, a, b, lang, fmt);
   const answer = String(w.result);
   return {
     key: problemKey(op, a, b),

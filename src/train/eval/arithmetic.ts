@@ -42,7 +42,8 @@ export function arithmeticTestItems(
     out.length = 0;
     const d = generateDataset({ ...data, counts: { train: 0, val: 0, test: want } });
     for (const e of d.test) {
-      if (e.answer === undefined || e.kind === "chat") continue;
+      // tool and JSON examples open with a system prompt: not plain questions
+      if (e.answer === undefined || e.kind === "chat" || e.kind === "tool" || e.kind === "json") continue;
       if ((kinds && !kinds.has(e.kind)) || (o.lang && e.lang !== o.lang)) continue;
       out.push({
         question: e.messages[0].content,

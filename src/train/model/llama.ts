@@ -13,7 +13,20 @@
 import { InputError } from "../../errors.js";
 import { allocFrom, type Alloc, type Buf, type BufCtor } from "../ops/buf.js";
 import type { AttnShape } from "../ops/attention.js";
-import { crossEntropy } from "../ops/crossentropy.js";
+import { crossEntropy, softCrossEntropy, tokenLogprobs, weightedCrossEntropy } from "../ops/crossentropy.js";
+
+/**
+ * Losses other than masked cross-entropy (SFT), all ending in dlogits for the same backward():
+ *   weights  per-position coefficient w[n] of -log p(target): RL (w = dJ/dlogp), weighted SFT;
+ *            mask and denom are ignored
+ *   soft     (N, V) target distribution for distillation, over the masked positions / denom
+ */
+export interface LossSpec {
+  weights?: Float32Array;
+  soft?: Float32Array;
+  /** distillation temperature: the student's softmax is taken at it too (default 1) */
+  temperature?: number;
+}
 import { embeddingBackward, embeddingForward } from "../ops/embedding.js";
 import { TS_KERNELS, type ModelKernels } from "../ops/kernels.js";
 import { rmsnormBackward, rmsnormForward } from "../ops/rmsnorm.js";
@@ -169,7 +182,13 @@ export class LlamaTrainModel {
    * `denom` (default: the number of masked positions) and leaves dlogits ready for backward().
    * Without targets, returns NaN and leaves the logits readable via `lastLogits`.
    */
-  forward(tokens: Int32Array, targets?: Int32Array, mask?: Uint8Array, denom?: number): number {
+  forward(
+    tokens: Int32Array,
+    targets?: Int32Array,
+    mask?: Uint8Array,
+    denom?: number,
+    spec?: LossSpec,
+  ): number {
     const { cfg, N, shape } = this;
     const { dim: C, ffn: F, vocab: V } = cfg;
     const hd = shape.hd;
@@ -212,7 +231,23 @@ export class LlamaTrainModel {
       C,
       V,
     );
+    if (targets && spec?.weights) {
+      if (spec.weights.length !== N || targets.length !== N)
+        throw new InputError(`targets and weights must have ${N} entries`, { field: "weights" });
+      return weightedCrossEntropy(this.logits, targets, spec.weights, N, V, this.logits);
+    }
     if (!targets || !mask) return NaN;
+    if (spec?.soft) {
+      if (spec.soft.length !== N * V || mask.length !== N)
+        throw new InputError(`soft targets must have ${N}x${V} entries`, { field: "soft" });
+      let c = denom;
+      if (c === undefined) {
+        c = 0;
+        for (let i = 0; i < N; i++) c += mask[i] ? 1 : 0;
+      }
+      if (c === 0) throw new InputError("loss mask selects no positions", { field: "mask" });
+      return softCrossEntropy(this.logits, spec.soft, mask, N, V, c, this.logits, spec.temperature ?? 1) / c;
+    }
     if (targets.length !== N || mask.length !== N)
       throw new InputError(`targets and mask must have ${N} entries`, { field: "targets" });
     let count = denom;
@@ -222,6 +257,33 @@ export class LlamaTrainModel {
     }
     if (count === 0) throw new InputError("loss mask selects no positions", { field: "mask" });
     return crossEntropy(this.logits, targets, mask, N, V, count, this.logits) / count;
+  }
+
+  /** log p(targets[n]) at every position under the current weights (a forward pass, no grads). */
+  logprobs(tokens: Int32Array, targets: Int32Array): Float32Array {
+    this.forward(tokens);
+    // a float64 model (gradient checks) keeps float64 log-probabilities
+    const out = (
+      this.logits instanceof Float64Array ? new Float64Array(this.N) : new Float32Array(this.N)
+    ) as Float32Array;
+    tokenLogprobs(this.logits, targets, this.N, this.cfg.vocab, out);
+    return out;
+  }
+
+  /** softmax(logits / temperature) at every position (N, V): a teacher's soft targets. */
+  probs(tokens: Int32Array, temperature = 1): Float32Array {
+    this.forward(tokens);
+    const V = this.cfg.vocab;
+    const out = new Float32Array(this.N * V);
+    for (let n = 0; n < this.N; n++) {
+      const o = n * V;
+      let mx = -Infinity;
+      for (let i = 0; i < V; i++) if (this.logits[o + i] > mx) mx = this.logits[o + i];
+      let sum = 0;
+      for (let i = 0; i < V; i++) sum += out[o + i] = Math.exp((this.logits[o + i] - mx) / temperature);
+      for (let i = 0; i < V; i++) out[o + i] /= sum;
+    }
+    return out;
   }
 
   /** Logits (N, V) of the last forward() without targets. */

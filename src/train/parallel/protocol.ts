@@ -19,9 +19,16 @@ export interface ShardJob {
   targets: Int32Array;
   mask: Uint8Array;
   denom: number;
+  /** RL / distillation losses (model/llama.ts LossSpec), this shard's rows only */
+  weights?: Float32Array;
+  soft?: Float32Array;
+  /** forward only, no gradients: reply with log p(targets) per position, or with
+   *  softmax(logits / temperature) (N, V) */
+  forwardOnly?: "logprobs" | "probs";
+  temperature?: number;
 }
 
 export type ShardReply =
   | { kind: "ready"; gradsAt: number; end: number }
-  | { kind: "done"; loss: number }
+  | { kind: "done"; loss: number; out?: Float32Array }
   | { kind: "error"; message: string };

@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import { InputError, KernelError } from "../../errors.js";
 import type { Batch } from "../batches.js";
 import type { ModelConfig } from "../model/config.js";
-import { LlamaTrainModel } from "../model/llama.js";
+import { LlamaTrainModel, type LossSpec } from "../model/llama.js";
 import { paramLayout, type ParamLayout } from "../model/params.js";
 import { WasmArena } from "../wasm/arena.js";
 import { wasmKernels } from "../wasm/kernels.js";
@@ -25,19 +25,26 @@ import type { ShardInit, ShardJob, ShardReply } from "./protocol.js";
 
 /** Where each shard's work runs. */
 interface Shard {
-  run(job: ShardJob): Promise<number>;
+  run(job: ShardJob): Promise<ShardResult>;
   gradsAt: number;
   close(): Promise<void>;
+}
+
+interface ShardResult {
+  loss: number;
+  out?: Float32Array;
 }
 
 function localShard(model: LlamaTrainModel): Shard {
   return {
     gradsAt: model.grads.byteOffset,
     async run(j) {
+      if (j.forwardOnly === "probs") return { loss: 0, out: model.probs(j.tokens, j.temperature) };
+      if (j.forwardOnly) return { loss: 0, out: model.logprobs(j.tokens, j.targets) };
       model.zeroGrad();
-      const loss = model.forward(j.tokens, j.targets, j.mask, j.denom);
+      const loss = model.forward(j.tokens, j.targets, j.mask, j.denom, j);
       model.backward();
-      return loss;
+      return { loss };
     },
     async close() {},
   };
@@ -72,7 +79,8 @@ async function workerShard(init: ShardInit): Promise<{ shard: Shard; end: number
       async run(job) {
         const reply = next();
         w.postMessage(job);
-        return expect(await reply, "done").loss;
+        const r = expect(await reply, "done");
+        return { loss: r.loss, out: r.out };
       },
       async close() {
         await w.terminate();
@@ -141,19 +149,10 @@ export class ShardedModel {
     return new ShardedModel(config, layout, params, grads, model, shards, rows, k);
   }
 
-  /** Forward+backward of the whole batch; leaves the summed gradients in `grads`. */
-  async step(b: Batch): Promise<number> {
-    const n = this.rows * this.model.T;
-    const jobs = this.shards.map((_, s) => ({
-      tokens: b.tokens.slice(s * n, (s + 1) * n),
-      targets: b.targets.slice(s * n, (s + 1) * n),
-      mask: b.mask.slice(s * n, (s + 1) * n),
-      denom: b.count,
-    }));
-    // worker shards start first, so they overlap with the main thread's shard
-    const losses = new Array<Promise<number>>(this.shards.length);
-    for (let s = this.shards.length - 1; s >= 0; s--) losses[s] = this.shards[s].run(jobs[s]);
-    const ls = await Promise.all(losses);
+  /** Forward+backward of the whole batch; leaves the summed gradients in `grads`. With `spec`,
+   *  the loss is RL-weighted or distillation (LossSpec of model/llama.ts) instead of SFT. */
+  async step(b: Batch, spec: LossSpec = {}): Promise<number> {
+    const ls = (await this.runShards(b, spec)).map((r) => r.loss);
     const P = this.layout.total;
     const g = this.grads.byteOffset;
     this.grads.set(this.model.grads);
@@ -161,6 +160,55 @@ export class ShardedModel {
     let loss = 0;
     for (const l of ls) loss += l;
     return loss;
+  }
+
+  /** log p(targets) at every position of the batch (B*T), forward only. */
+  async logprobs(b: Pick<Batch, "tokens" | "targets">): Promise<Float32Array> {
+    return this.forwardOnly(b.tokens, b.targets, "logprobs", 1, 1);
+  }
+
+  /** softmax(logits / temperature) (B*T, V), forward only: soft targets of a teacher. */
+  async probs(tokens: Int32Array, temperature = 1): Promise<Float32Array> {
+    return this.forwardOnly(tokens, new Int32Array(tokens.length), "probs", temperature, this.config.vocab);
+  }
+
+  private async forwardOnly(
+    tokens: Int32Array,
+    targets: Int32Array,
+    kind: "logprobs" | "probs",
+    temperature: number,
+    width: number,
+  ): Promise<Float32Array> {
+    const b = { tokens, targets, mask: new Uint8Array(tokens.length), count: 1 };
+    const rs = await this.runShards(b, {}, kind, temperature);
+    const out = new Float32Array(tokens.length * width);
+    const n = this.rows * this.model.T * width;
+    rs.forEach((r, s) => out.set(r.out!, s * n));
+    return out;
+  }
+
+  private async runShards(
+    b: Batch,
+    spec: LossSpec,
+    forwardOnly?: "logprobs" | "probs",
+    temperature?: number,
+  ): Promise<ShardResult[]> {
+    const n = this.rows * this.model.T;
+    const V = this.config.vocab;
+    const jobs: ShardJob[] = this.shards.map((_, s) => ({
+      tokens: b.tokens.slice(s * n, (s + 1) * n),
+      targets: b.targets.slice(s * n, (s + 1) * n),
+      mask: b.mask.slice(s * n, (s + 1) * n),
+      denom: b.count,
+      weights: spec.weights?.slice(s * n, (s + 1) * n),
+      soft: spec.soft?.slice(s * n * V, (s + 1) * n * V),
+      forwardOnly,
+      temperature: forwardOnly ? temperature : spec.temperature,
+    }));
+    // worker shards start first, so they overlap with the main thread's shard
+    const out = new Array<Promise<ShardResult>>(this.shards.length);
+    for (let s = this.shards.length - 1; s >= 0; s--) out[s] = this.shards[s].run(jobs[s]);
+    return Promise.all(out);
   }
 
   async close(): Promise<void> {

@@ -31,8 +31,16 @@ try {
   );
   port.on("message", (job: ShardJob) => {
     try {
+      if (job.forwardOnly) {
+        const out =
+          job.forwardOnly === "probs"
+            ? model.probs(job.tokens, job.temperature)
+            : model.logprobs(job.tokens, job.targets);
+        post({ kind: "done", loss: 0, out });
+        return;
+      }
       model.zeroGrad();
-      const loss = model.forward(job.tokens, job.targets, job.mask, job.denom);
+      const loss = model.forward(job.tokens, job.targets, job.mask, job.denom, job);
       model.backward();
       post({ kind: "done", loss });
     } catch (e) {

@@ -1,0 +1,37 @@
+// Reasoning stages on an SFT'd default model (after `npm run train:v2`):
+//   node scripts/train-rl.mjs grpo --init build/train/v2/out/edgellm-v2-f32.gguf [--steps 40] [--resume]
+//   node scripts/train-rl.mjs rs   --init ... [--steps 200]
+// work directory build/train/<stage>; GRPO checkpoints every step (grpo.ckpt), --resume continues.
+// Defaults: GRPO 4 prompts x 8 samples per step on × and word problems of the v2 training split,
+// lr 2e-5, 320 completion tokens; RS: 8 samples per prompt, SFT on the verified ones.
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
+const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
+const { runStage } = await imp("src/train/rl/stages.js");
+const { V2_MODEL_DATA } = await imp("src/train/presets.js");
+const a = process.argv.slice(2);
+const stage = a[0];
+if (stage !== "grpo" && stage !== "rs") throw new Error("usage: train-rl.mjs grpo|rs --init file.gguf [...]");
+const opt = (k, d) => (a.includes(k) ? a[a.indexOf(k) + 1] : d);
+const t0 = Date.now();
+const files = await runStage({
+  stage,
+  init: opt("--init", "build/train/v2/out/edgellm-v2-f32.gguf"),
+  workDir: opt("--work", `build/train/${stage}`),
+  data: V2_MODEL_DATA,
+  kinds: opt("--kinds", "mul,word").split(","),
+  prompts: Number(opt("--prompts", "2000")),
+  steps: Number(opt("--steps", stage === "grpo" ? "40" : "200")),
+  promptsPerStep: Number(opt("--prompts-per-step", "4")),
+  group: Number(opt("--group", "8")),
+  lr: Number(opt("--lr", stage === "grpo" ? "2e-5" : "1e-4")),
+  maxTokens: Number(opt("--max-tokens", "320")),
+  seqLen: Number(opt("--seq-len", "448")),
+  seed: Number(opt("--seed", "1")),
+  threads: Number(opt("--threads", "2")),
+  resume: a.includes("--resume"),
+  log: (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${s}`),
+});
+console.log(files.join("\n"));

@@ -1,0 +1,142 @@
+/**
+ * Tool-call and JSON-output examples of the v2 recipe, rendered exactly as the server renders a
+ * request for the default model's ChatML template (which has no tool syntax of its own): the tool
+ * definitions go into a system message (tools/prompt.ts fallbackToolSystemPrompt, Hermes
+ * `<tool_call>` syntax), the call is the assistant's content, and the tool's result comes back as
+ * a user turn `<tool_response>\n...\n</tool_response>`.
+ *
+ *   tool   questions beyond the model's skill (big products, long sums, division) -> a calculator
+ *          call, then the answer from the result; in-skill questions with tools offered -> the
+ *          usual column work, no call; out-of-skill chat with tools offered -> the usual refusal
+ *   json   a system prompt asking for JSON and a small question -> a bare JSON object (the server's
+ *          response_format grammar allows no <think> before the object)
+ */
+import { calculatorTool } from "../../tools/builtin/calculator.js";
+import { fallbackToolSystemPrompt } from "../../tools/prompt.js";
+import type { Rng } from "../../sampling/rng.js";
+import { chatTurn } from "./chat.js";
+import type { FormatOptions, Op } from "./columns.js";
+import type { Message } from "./format.js";
+import type { Lang } from "./lang.js";
+import { arithmeticProblem, fill, type Problem } from "./problems.js";
+
+export const TOOL_SYSTEM = fallbackToolSystemPrompt([calculatorTool.definition]);
+
+const BIG_Q: Record<Lang, readonly string[]> = {
+  en: ["What is {e}?", "Calculate {e}.", "Please compute {e}.", "{e} = ?"],
+  zh: ["{e} 等于多少？", "计算 {e}。", "请算一下 {e}。"],
+};
+
+const USE_TOOL: Record<Lang, string> = {
+  en: "These numbers are beyond what I can compute step by step. I will use the calculator.",
+  zh: "这些数超出了我能一步一步计算的范围。我来用计算器。",
+};
+const GOT: Record<Lang, (r: string) => string> = {
+  en: (r) => `The calculator returned ${r}.`,
+  zh: (r) => `计算器返回了 ${r}。`,
+};
+const ANSWER: Record<Lang, (r: string) => string> = {
+  en: (r) => `The answer is ${r}.`,
+  zh: (r) => `答案是 ${r}。`,
+};
+
+function digits(rng: Rng, lo: number, hi: number): number {
+  const nd = rng.int(lo, hi);
+  return rng.int(10 ** (nd - 1), 10 ** nd - 1);
+}
+
+/** An arithmetic question beyond the column skill: [question symbol, calculator expression, result]. */
+function bigProblem(rng: Rng): [string, string, string] {
+  const r = rng.uniform();
+  if (r < 0.6) {
+    // products: 4..7 digits x 2..4 digits, or 3 x 3 digits
+    const a = digits(rng, 3, 7);
+    const b = a < 1000 ? digits(rng, 3, 3) : digits(rng, 2, 4);
+    return [`${a} × ${b}`, `${a} * ${b}`, String(a * b)];
+  }
+  if (r < 0.8) {
+    const a = digits(rng, 7, 9);
+    const b = digits(rng, 5, 9);
+    return rng.uniform() < 0.5
+      ? [`${a} + ${b}`, `${a} + ${b}`, String(a + b)]
+      : [`${a} - ${b}`, `${a} - ${b}`, String(a - b)];
+  }
+  // division with an exact quotient (the calculator would print a decimal otherwise)
+  const q = digits(rng, 1, 4);
+  const b = digits(rng, 1, 3);
+  return [`${q * b} / ${b}`, `${q * b} / ${b}`, String(q)];
+}
+
+function toolCall(expression: string): string {
+  // the server renders an assistant tool_call history turn with JSON.stringify: same bytes here
+  return `<tool_call>\n${JSON.stringify({ name: "calculator", arguments: { expression } })}\n</tool_call>`;
+}
+
+export function toolProblem(rng: Rng, lang: Lang, fmt: FormatOptions, userSystem?: string): Problem {
+  const system: Message = {
+    role: "system",
+    content: userSystem ? `${userSystem}\n\n${TOOL_SYSTEM}` : TOOL_SYSTEM,
+  };
+  const r = rng.uniform();
+  if (r < 0.6) {
+    const [shown, expr, result] = bigProblem(rng);
+    const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
+    // most calls come after a short thought; some directly (a forced call starts with <tool_call>)
+    const call =
+      rng.uniform() < 0.7 ? `<think>\n${USE_TOOL[lang]}\n</think>\n${toolCall(expr)}` : toolCall(expr);
+    const messages: Message[] = [
+      system,
+      { role: "user", content: user },
+      { role: "assistant", content: call },
+      { role: "user", content: `<tool_response>\n${result}\n</tool_response>` },
+      { role: "assistant", content: `<think>\n${GOT[lang](result)}\n</think>\n${ANSWER[lang](result)}` },
+    ];
+    return { key: `tool:${expr}`, kind: "tool", lang, user, assistant: "", answer: result, messages };
+  }
+  // tools offered, but the question is within skill (or out of skill entirely): no call
+  let p: Problem;
+  if (r < 0.9) {
+    const op: Op = rng.pick(["+", "-", "×"] as const);
+    const a = op === "×" ? digits(rng, 1, 3) : digits(rng, 1, 4);
+    const b = op === "×" ? digits(rng, 1, 1) : digits(rng, 1, 4);
+    p = arithmeticProblem(rng, op, a, b, lang, fmt);
+  } else p = chatTurn(rng, lang);
+  return {
+    ...p,
+    key: `tool:${p.key}`,
+    kind: "tool",
+    messages: [system, { role: "user", content: p.user }, { role: "assistant", content: p.assistant }],
+  };
+}
+
+const JSON_SYSTEM: Record<Lang, readonly string[]> = {
+  en: [
+    'Reply only with a JSON object of the form {"answer": <number>}.',
+    'You are a calculator API. Output JSON: {"answer": <integer>}. No other text.',
+    "Answer in JSON.",
+  ],
+  zh: ['只用 JSON 回答，格式为 {"answer": <数字>}。', "请用 JSON 格式回答。"],
+};
+
+export function jsonProblem(rng: Rng, lang: Lang): Problem {
+  const op: Op = rng.pick(["+", "-", "×"] as const);
+  // small enough to answer without column work
+  const a = op === "×" ? rng.int(0, 9) : rng.int(0, 20);
+  const b = op === "×" ? rng.int(0, 9) : rng.int(0, op === "-" ? a : 20);
+  const q = arithmeticProblem(rng, op, a, b, lang);
+  const content = JSON.stringify({ answer: Number(q.answer) });
+  const messages: Message[] = [
+    { role: "system", content: rng.pick(JSON_SYSTEM[lang]) },
+    { role: "user", content: q.user },
+    { role: "assistant", content },
+  ];
+  return {
+    key: `json:${q.key}`,
+    kind: "json",
+    lang,
+    user: q.user,
+    assistant: content,
+    answer: q.answer,
+    messages,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * GRPO training stage: per step, P prompts (a pure function of seed and step) x G samples from
+ * the current policy -> rule-based rewards (the verifier) -> group-normalised advantages -> for
+ * `inner` iterations: the clipped policy-gradient objective with a KL penalty to the frozen
+ * reference (grpo-loss.ts), backward through the ordinary model, gradient clip, AdamW.
+ * Groups whose rewards are all equal carry no signal (zero advantage) and are dropped from the
+ * batch. Checkpoints (params + Adam state + step) are written every `checkpointEvery` steps and
+ * a run resumes from one; given the seed, a run is deterministic.
+ */
+import { InputError } from "../../errors.js";
+import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
+import type { ModelConfig } from "../model/config.js";
+import { AdamW, DEFAULT_ADAMW } from "../optim/adamw.js";
+import { clipGradNorm } from "../optim/clip.js";
+import { ShardedModel } from "../parallel/sharded.js";
+import { Rng, hash32 } from "../../sampling/rng.js";
+import { DEFAULT_GRPO_LOSS, groupAdvantages, grpoWeights, type GrpoLossConfig } from "./grpo-loss.js";
+import type { Sampler } from "./sampler.js";
+import { packSequences, type Sequence } from "./sequences.js";
+
+export interface RlPrompt {
+  ids: number[];
+  /** what the reward function checks against (e.g. the expected answer) */
+  answer: string;
+}
+
+export interface GrpoOptions {
+  config: ModelConfig;
+  /** starting weights (the SFT checkpoint) and the frozen reference (usually the same) */
+  init: Float32Array;
+  ref?: Float32Array;
+  prompts: readonly RlPrompt[];
+  sampler: Sampler;
+  /** reward of one completion (token ids) for its prompt */
+  reward: (completion: number[], p: RlPrompt) => number;
+  pad: number;
+  steps: number;
+  promptsPerStep: number;
+  group: number;
+  /** optimisation iterations per sampled batch (1 = on-policy: ratio 1) */
+  inner?: number;
+  lr: number;
+  gradClip?: number;
+  loss?: GrpoLossConfig;
+  temperature?: number;
+  maxTokens: number;
+  /** row length of the training batch (prompt + completion); default the model's ctx */
+  seqLen?: number;
+  seed: number;
+  threads?: number;
+  checkpointPath?: string;
+  checkpointEvery?: number;
+  resume?: boolean;
+  onStep?: (s: GrpoStepStats) => void;
+}
+
+export interface GrpoStepStats {
+  step: number;
+  reward: number;
+  /** share of samples with reward >= 1 */
+  accuracy: number;
+  kl: number;
+  clipped: number;
+  objective: number;
+  meanLength: number;
+  /** sequences that carried signal (groups with reward variance) */
+  trained: number;
+  seconds: number;
+}
+
+export interface GrpoResult {
+  params: Float32Array;
+  history: GrpoStepStats[];
+}
+
+export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
+  const G = o.group;
+  const P = o.promptsPerStep;
+  if (G < 2) throw new InputError("GRPO needs a group of at least 2 samples", { field: "group" });
+  if (o.prompts.length === 0) throw new InputError("GRPO needs prompts", { field: "prompts" });
+  const T = o.seqLen ?? o.config.ctx;
+  const B = P * G;
+  const lossCfg = o.loss ?? DEFAULT_GRPO_LOSS;
+  const meta = { stage: "grpo", seed: o.seed, steps: o.steps, P, G, lr: o.lr, loss: lossCfg, T };
+  const net = await ShardedModel.create(o.config, B, T, { threads: o.threads });
+  const refNet = await ShardedModel.create(o.config, B, T, { threads: o.threads });
+  try {
+    const adam = new AdamW(net.layout.total, DEFAULT_ADAMW, net.layout.entries);
+    let step = 0;
+    let history: GrpoStepStats[] = [];
+    net.params.set(o.init);
+    refNet.params.set(o.ref ?? o.init);
+    if (o.resume && o.checkpointPath) {
+      const ck = await loadCheckpoint(o.checkpointPath).catch(() => null);
+      if (ck) {
+        if (JSON.stringify(ck.meta.run) !== JSON.stringify(meta))
+          throw new InputError("GRPO checkpoint was written with other settings", { file: o.checkpointPath });
+        net.params.set(ck.params);
+        adam.m.set(ck.m);
+        adam.v.set(ck.v);
+        adam.t = ck.adamT;
+        step = ck.step;
+        history = (ck.meta.history as GrpoStepStats[]) ?? [];
+      }
+    }
+    const save = async () => {
+      if (!o.checkpointPath) return;
+      await saveCheckpoint(o.checkpointPath, {
+        config: o.config,
+        step,
+        adamT: adam.t,
+        losses: history.map((h) => -h.objective),
+        meta: { run: meta, history },
+        params: Float32Array.from(net.params),
+        m: adam.m,
+        v: adam.v,
+      });
+    };
+    while (step < o.steps) {
+      const t0 = performance.now();
+      const rng = new Rng(hash32(`grpo:${o.seed}:${step}`));
+      const batchPrompts = Array.from(
+        { length: P },
+        () => o.prompts[Math.floor(rng.uniform() * o.prompts.length)],
+      );
+      const samples = await o.sampler.sample(
+        Float32Array.from(net.params),
+        batchPrompts.map((p) => p.ids),
+        G,
+        {
+          temperature: o.temperature ?? 1,
+          maxTokens: o.maxTokens,
+          seed: hash32(`grpo-sample:${o.seed}:${step}`),
+        },
+      );
+      const rewards: number[] = [];
+      const seqs: Sequence[] = [];
+      let lenSum = 0;
+      samples.forEach((group, i) =>
+        group.forEach((c) => {
+          rewards.push(o.reward(c, batchPrompts[i]));
+          seqs.push({ prompt: batchPrompts[i].ids, completion: c.length ? c : [o.pad] });
+          lenSum += c.length;
+        }),
+      );
+      const adv = groupAdvantages(rewards, G);
+      const keep = seqs.map((_, i) => i).filter((i) => adv[i] !== 0);
+      const stats: GrpoStepStats = {
+        step: step + 1,
+        reward: rewards.reduce((a, b) => a + b, 0) / rewards.length,
+        accuracy: rewards.filter((r) => r >= 1).length / rewards.length,
+        kl: 0,
+        clipped: 0,
+        objective: 0,
+        meanLength: lenSum / seqs.length,
+        trained: keep.length,
+        seconds: 0,
+      };
+      if (keep.length > 0) {
+        const batch = packSequences(
+          keep.map((i) => seqs[i]),
+          B,
+          T,
+          o.pad,
+        );
+        const advKept = keep.map((i) => adv[i]);
+        const logpOld = await net.logprobs(batch);
+        const logpRef = await refNet.logprobs(batch);
+        for (let it = 0; it < (o.inner ?? 1); it++) {
+          const logp = it === 0 ? logpOld : await net.logprobs(batch);
+          const terms = grpoWeights(batch, advKept, logp, logpOld, logpRef, lossCfg);
+          await net.step(
+            { tokens: batch.tokens, targets: batch.targets, mask: batch.completion, count: 1 },
+            { weights: terms.weights },
+          );
+          clipGradNorm(net.grads, o.gradClip ?? 1);
+          adam.step(net.params, net.grads, o.lr);
+          if (it === 0)
+            Object.assign(stats, { kl: terms.kl, clipped: terms.clipped, objective: terms.objective });
+        }
+      }
+      step++;
+      stats.seconds = (performance.now() - t0) / 1000;
+      history.push(stats);
+      o.onStep?.(stats);
+      if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
+    }
+    await save();
+    return { params: Float32Array.from(net.params), history };
+  } finally {
+    await net.close();
+    await refNet.close();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Process verifier for the default model's column format: every line of the <think> block that
+ * is a computation step is checked on its own and against the state of its block (operands,
+ * column index, carry/borrow in, the "so far" digits), so a chain of thought can be scored step by
+ * step (a process reward, PRM-style labels for free) and a step search / MCTS can prune a branch
+ * at its first wrong line. Lines it does not understand (plans, "Step 1:", chat) are unchecked.
+ *
+ *   4821 + 0377                                      block header: operands (padded)
+ *   1 + 7 + 0 = 8, write 8, carry 0, so far 8        column 0: digits, carry in, sum, carry out
+ *   carry 1, so far 15198                            final carry
+ *   drop leading zeros: 0001 → 1                     strip
+ *   shift 1: 2340                                    partial product x 10^i
+ *   so 4821 + 377 = 5198 / 4821 × 3 = 14463          result lines: exact arithmetic
+ */
+import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
+
+export interface StepCheck {
+  line: string;
+  /** true: verified, false: wrong, null: not a checkable step */
+  ok: boolean | null;
+}
+
+const SEP = "\\s*[,，]\\s*";
+const W = {
+  write: "(?:write|写)",
+  carry: "(?:carry|进)",
+  borrow: "(?:borrow|借)",
+  soFar: "(?:so far|目前)",
+};
+const RE = {
+  header: /^(\d+) ([+\-×]) (\d+)$/,
+  add: new RegExp(
+    `^(\\d) \\+ (\\d) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
+  ),
+  mul: new RegExp(
+    `^(\\d) × (\\d) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
+  ),
+  sub: new RegExp(
+    `^(\\d) - (\\d) - (\\d) = (-?\\d+)(?:${SEP}\\+10 = (\\d+))?${SEP}${W.borrow} (\\d)${SEP}${W.soFar} (\\d+)$`,
+  ),
+  carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
+  strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
+  shift: /^(?:shift|左移) (\d+): (\d+)$/,
+  result: /^(?:(?:so|所以) )?(-?\d+) ([+\-×]) (\d+) = (-?\d+)$/,
+  swap: /^(\d+) × (\d+) = (\d+) × (\d+)$/,
+};
+
+function apply(op: string, a: bigint, b: bigint): bigint {
+  return op === "+" ? a + b : op === "-" ? a - b : a * b;
+}
+
+/** Check every line of a completion's thinking (the whole text if there is no <think>). */
+export function checkSteps(text: string): StepCheck[] {
+  const open = text.indexOf("<think>");
+  const close = text.indexOf("</think>");
+  const body = open >= 0 ? text.slice(open + 7, close > open ? close : undefined) : text;
+  const out: StepCheck[] = [];
+  // block state: operands as digit strings (right-aligned), column, carry, so-far
+  let A = "";
+  let B = "";
+  let op = "";
+  let col = 0;
+  let carry = 0;
+  let soFar = "";
+  let lastProduct = 0n;
+  const digitAt = (s: string, i: number) => (i < s.length ? s.charCodeAt(s.length - 1 - i) - 48 : 0);
+  for (const raw of body.split("\n")) {
+    const line = raw.trim();
+    if (!line) continue;
+    let ok: boolean | null = null;
+    let m: RegExpMatchArray | null;
+    if ((m = line.match(RE.header))) {
+      [A, op, B] = [m[1], m[2], m[3]];
+      col = 0;
+      carry = 0;
+      soFar = "";
+      ok = true;
+    } else if ((m = line.match(RE.add)) || (m = line.match(RE.mul))) {
+      const isMul = line.includes("×");
+      const [a, b, c, s, d, c2] = m.slice(1, 7).map(Number);
+      const exp = isMul ? a * b + c : a + b + c;
+      ok =
+        op === (isMul ? "×" : "+") &&
+        a === digitAt(A, col) &&
+        (isMul ? b === Number(B) : b === digitAt(B, col)) &&
+        c === carry &&
+        s === exp &&
+        d === s % 10 &&
+        c2 === Math.floor(s / 10) &&
+        m[7] === `${d}${soFar}`;
+      carry = c2;
+      soFar = m[7];
+      col++;
+    } else if ((m = line.match(RE.sub))) {
+      const [a, b, br, s] = [m[1], m[2], m[3], m[4]].map(Number);
+      const wrapped = m[5] === undefined ? null : Number(m[5]);
+      const nb = Number(m[6]);
+      const raw = a - b - br;
+      const digit = raw < 0 ? raw + 10 : raw;
+      ok =
+        op === "-" &&
+        a === digitAt(A, col) &&
+        b === digitAt(B, col) &&
+        br === carry &&
+        s === raw &&
+        (raw < 0 ? wrapped === digit : wrapped === null) &&
+        nb === (raw < 0 ? 1 : 0) &&
+        m[7] === `${digit}${soFar}`;
+      carry = nb;
+      soFar = m[7];
+      col++;
+    } else if ((m = line.match(RE.carry))) {
+      ok = Number(m[1]) === carry && carry > 0 && m[2] === `${carry}${soFar}`;
+      soFar = m[2];
+      carry = 0;
+    } else if ((m = line.match(RE.strip))) {
+      ok = m[1] === soFar && m[2] === String(BigInt(m[1]));
+    } else if ((m = line.match(RE.shift))) {
+      ok = BigInt(m[2]) === lastProduct * 10n ** BigInt(m[1]);
+      lastProduct = BigInt(m[2]);
+    } else if ((m = line.match(RE.swap))) {
+      ok = m[1] === m[4] && m[2] === m[3];
+    } else if ((m = line.match(RE.result))) {
+      const r = apply(m[2], BigInt(m[1]), BigInt(m[3]));
+      ok = r === BigInt(m[4]);
+      if (m[2] === "×") lastProduct = r;
+    } else if ((m = line.match(/^(\d+) × 0 = 0$/))) {
+      ok = true;
+      lastProduct = 0n;
+    }
+    out.push({ line, ok });
+  }
+  return out;
+}
+
+/** Index of the first wrong step, or -1. */
+export function firstError(steps: readonly StepCheck[]): number {
+  return steps.findIndex((s) => s.ok === false);
+}
+
+/**
+ * The process verifier behind the reasoning module's Verifier interface: the score is the share
+ * of checkable steps before the first error (1 when every step checks out, also for a partial
+ * chain, so a step search keeps correct prefixes and drops a branch at its first wrong line).
+ */
+export const columnProcessVerifier: Verifier = {
+  name: "column-process",
+  verify(input: VerifyInput): Verdict {
+    const steps = checkSteps(input.text);
+    const checkable = steps.filter((s) => s.ok !== null);
+    if (checkable.length === 0) return { score: 0.5, detail: "no checkable steps" };
+    const bad = firstError(steps);
+    if (bad < 0) return { score: 1, detail: `${checkable.length} steps verified` };
+    const before = steps.slice(0, bad).filter((s) => s.ok !== null).length;
+    return { score: before / checkable.length, detail: `step ${bad + 1} wrong: ${steps[bad].line}` };
+  },
+};

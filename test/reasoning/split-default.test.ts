@@ -1,0 +1,44 @@
+/**
+ * reasoning_content by default for thinking models: the decision from the vocabulary/template and
+ * the request's reasoning_format / separate_reasoning, with 400s for bad values; and the split
+ * itself on the default model's output shape (think block -> reasoning, answer -> content).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { modelThinks, parseReasoningFormat, splitsReasoning } from "../../src/reasoning/split-default.js";
+import { splitReasoning } from "../../src/reasoning/split.js";
+
+const vocab = (tokens: string[], chatTemplate?: string) => ({
+  tokenId: (t: string) => (tokens.includes(t) ? tokens.indexOf(t) : undefined),
+  chatTemplate,
+});
+
+test("models with think tokens (or a template that writes <think>) split by default", () => {
+  assert.equal(modelThinks(vocab(["<think>", "</think>"])), true);
+  assert.equal(modelThinks(vocab([], "{{ '<think>\\n' }}")), true);
+  assert.equal(modelThinks(vocab(["<|im_start|>"], "{{ message.content }}")), false);
+  assert.equal(splitsReasoning("auto", true, false), true);
+  assert.equal(splitsReasoning("auto", false, false), false);
+  assert.equal(splitsReasoning("auto", false, true), true);
+  assert.equal(splitsReasoning("none", true, true), false);
+  assert.equal(splitsReasoning("deepseek", false, false), true);
+});
+
+test("reasoning_format / separate_reasoning request fields", () => {
+  assert.equal(parseReasoningFormat({}), "auto");
+  assert.equal(parseReasoningFormat({ reasoning_format: "none" }), "none");
+  assert.equal(parseReasoningFormat({ separate_reasoning: false }), "none");
+  assert.equal(parseReasoningFormat({ separate_reasoning: true }), "deepseek");
+  assert.throws(
+    () => parseReasoningFormat({ reasoning_format: "raw" }),
+    (e: { status?: number; statusCode?: number }) => [e.status, e.statusCode].includes(400),
+  );
+  assert.throws(() => parseReasoningFormat({ separate_reasoning: "yes" }));
+});
+
+test("the default model's answer splits into reasoning_content and content", () => {
+  const text = "<think>\n8421 - 8420\n1 - 0 - 0 = 1, borrow 0, so far 1\n</think>\nThe answer is 1.";
+  const p = splitReasoning(text);
+  assert.equal(p.content, "The answer is 1.");
+  assert.ok(p.reasoning.includes("so far 1") && !p.reasoning.includes("<think>"));
+});

@@ -1,0 +1,125 @@
+/**
+ * The v2 recipe's data: v1 examples unchanged (the eval's test split stays comparable), the
+ * subtraction strip line, b × a swaps, one-step word problems that stay one step, tool calls in
+ * the server's fallback format (same system text, parseable call JSON), multi-turn and system
+ * prompts only in training, every chain of thought passing the process verifier; and the warm
+ * start: a GGUF exported by the trainer imports back to the same weights and tokenizer.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_DATA_CONFIG, generateDataset } from "../../src/train/data/generate.js";
+import { subColumns, mulColumns } from "../../src/train/data/columns.js";
+import { V2_MODEL_DATA } from "../../src/train/presets.js";
+import { TOOL_SYSTEM } from "../../src/train/data/tools.js";
+import { calculatorTool } from "../../src/tools/builtin/calculator.js";
+import { fallbackToolSystemPrompt } from "../../src/tools/prompt.js";
+import { checkSteps, firstError } from "../../src/train/rl/process-verifier.js";
+import { renderChat } from "../../src/train/data/format.js";
+import { trainBpe } from "../../src/train/bpe/trainer.js";
+import { buildVocab, SPECIAL_TEXTS } from "../../src/train/bpe/vocab.js";
+import { exportGGUF } from "../../src/train/export.js";
+import { importGGUF } from "../../src/train/import.js";
+import { initParams, paramLayout } from "../../src/train/model/params.js";
+import { Rng } from "../../src/sampling/rng.js";
+import type { ModelConfig } from "../../src/train/model/config.js";
+
+const v2 = generateDataset({ ...V2_MODEL_DATA, counts: { train: 3000, val: 50, test: 300 } });
+
+test("v2 subtraction strips leading zeros explicitly: 8421 - 8420 = 1", () => {
+  const w = subColumns(8421, 8420, "en", { stripLine: true });
+  assert.equal(w.lines.at(-2), "drop leading zeros: 0001 → 1");
+  assert.equal(w.lines.at(-1), "so 8421 - 8420 = 1");
+  assert.ok(!subColumns(8421, 8420, "en").lines.some((l) => l.includes("drop")), "v1 format unchanged");
+  assert.equal(mulColumns(4, 77, "en", { mulSwap: true }).lines[0], "4 × 77 = 77 × 4");
+});
+
+test("v1 data is drawn exactly as before the v2 options existed", () => {
+  const d = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 50, val: 5, test: 5 } });
+  assert.ok(d.train.every((e) => e.messages.length === 2 && e.messages[0].role === "user"));
+  assert.ok(!d.train.some((e) => /drop leading|Plan:/.test(e.messages[1].content)));
+});
+
+test("v2 mix: kinds present, held-out examples are single user turns, chains verify step by step", () => {
+  const kinds = new Set(v2.train.map((e) => e.kind));
+  for (const k of ["add", "sub", "mul", "word", "chat", "tool", "json"]) assert.ok(kinds.has(k as never), k);
+  for (const e of v2.test)
+    if (e.kind !== "tool" && e.kind !== "json") assert.equal(e.messages[0].role, "user", e.key);
+  assert.ok(
+    v2.train.some((e) => e.messages.filter((m) => m.role === "user").length > 1 && e.kind !== "tool"),
+  );
+  assert.ok(v2.train.some((e) => e.messages[0].role === "system" && e.kind !== "tool" && e.kind !== "json"));
+  for (const e of v2.train.slice(0, 800))
+    for (const m of e.messages)
+      if (m.role === "assistant" && m.content.includes("<think>")) {
+        const steps = checkSteps(m.content);
+        assert.equal(firstError(steps), -1, `${e.key}: ${steps.find((s) => s.ok === false)?.line}`);
+      }
+});
+
+test("v2 word problems: one-step stories plan one step, two-step stories two", () => {
+  // the example's own answer is its first assistant turn (a multi-turn chat appends others)
+  const answer = (e: (typeof v2.train)[number]) => e.messages.find((m) => m.role === "assistant")!.content;
+  const words = v2.train.filter((e) => e.kind === "word");
+  const one = words.filter((e) => !answer(e).includes("Step 2") && !answer(e).includes("第 2 步"));
+  assert.ok(
+    one.length > 0.2 * words.length && one.length < 0.6 * words.length,
+    `${one.length}/${words.length}`,
+  );
+  for (const e of one) assert.ok(!/\(/.test(answer(e).split("\n")[1]), e.key);
+  assert.ok(words.some((e) => e.lang === "zh") && words.some((e) => e.lang === "en"));
+});
+
+test("v2 tool examples use the server's fallback tool prompt and parseable Hermes calls", () => {
+  assert.equal(TOOL_SYSTEM, fallbackToolSystemPrompt([calculatorTool.definition]));
+  const calls = v2.train.filter((e) => e.kind === "tool" && e.messages.length === 5);
+  assert.ok(calls.length > 10);
+  for (const e of calls) {
+    assert.ok(e.messages[0].content.endsWith(TOOL_SYSTEM));
+    const m = e.messages[2].content.match(/<tool_call>\n(.*)\n<\/tool_call>$/);
+    assert.ok(m, e.messages[2].content);
+    const call = JSON.parse(m![1]) as { name: string; arguments: { expression: string } };
+    assert.equal(call.name, "calculator");
+    assert.ok(e.messages[3].content.startsWith("<tool_response>\n"));
+    assert.ok(
+      e.messages[4].content.endsWith(`${e.answer}.`) || e.messages[4].content.endsWith(`${e.answer}。`),
+    );
+  }
+  const json = v2.train.filter((e) => e.kind === "json");
+  for (const e of json) assert.equal(JSON.parse(e.messages[2].content).answer, Number(e.answer));
+});
+
+test("import: an exported F32 GGUF reads back to the same config, weights and tokenizer", async () => {
+  const docs = v2.train.slice(0, 100).map((e) => renderChat(e.messages));
+  const bpe = trainBpe(docs, { vocabSize: 300, specials: SPECIAL_TEXTS });
+  const vocab = buildVocab(bpe);
+  const cfg: ModelConfig = {
+    vocab: vocab.tokens.length,
+    dim: 32,
+    layers: 1,
+    heads: 2,
+    kvHeads: 1,
+    ffn: 48,
+    ctx: 64,
+    ropeBase: 10000,
+    normEps: 1e-5,
+    tied: true,
+  };
+  const layout = paramLayout(cfg);
+  const params = new Float32Array(layout.total);
+  initParams(params, layout, cfg, new Rng(1));
+  const dir = mkdtempSync(join(tmpdir(), "edgellm-import-"));
+  try {
+    const f = join(dir, "m.gguf");
+    await exportGGUF(f, cfg, params, vocab);
+    const back = await importGGUF(f);
+    assert.deepEqual({ ...back.config, normEps: 0 }, { ...cfg, normEps: 0 });
+    assert.deepEqual(back.params, params);
+    assert.deepEqual(back.bpe.merges, bpe.merges);
+    assert.deepEqual(back.bpe.tokenBytes, bpe.tokenBytes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

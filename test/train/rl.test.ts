@@ -1,0 +1,265 @@
+/**
+ * The reasoning-training stages: the RL (GRPO) and distillation losses against central finite
+ * differences on a float64 model, GRPO and rejection sampling on a tiny task where the reward
+ * provably rises, distillation pulling a student onto its teacher, and the process verifier on
+ * the column format (every generated step verifies; one corrupted digit is found on its line).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Rng } from "../../src/sampling/rng.js";
+import { LlamaTrainModel } from "../../src/train/model/llama.js";
+import { initParams, paramLayout } from "../../src/train/model/params.js";
+import type { ModelConfig } from "../../src/train/model/config.js";
+import { packSequences } from "../../src/train/rl/sequences.js";
+import { groupAdvantages, grpoWeights } from "../../src/train/rl/grpo-loss.js";
+import { runGrpo } from "../../src/train/rl/grpo.js";
+import { modelSampler } from "../../src/train/rl/sampler.js";
+import { rejectionSample } from "../../src/train/rl/rejection.js";
+import { runDistill } from "../../src/train/rl/distill.js";
+import { checkSteps, columnProcessVerifier, firstError } from "../../src/train/rl/process-verifier.js";
+import { columns } from "../../src/train/data/columns.js";
+import { thinkAnswer } from "../../src/train/data/problems.js";
+
+const tiny: ModelConfig = {
+  vocab: 11,
+  dim: 8,
+  layers: 1,
+  heads: 2,
+  kvHeads: 1,
+  ffn: 12,
+  ctx: 8,
+  ropeBase: 10000,
+  normEps: 1e-5,
+  tied: true,
+};
+
+function params64(cfg: ModelConfig, seed: number, scale = 1): Float64Array {
+  const layout = paramLayout(cfg);
+  const p = new Float64Array(layout.total);
+  initParams(p, layout, cfg, new Rng(seed));
+  // larger weights than the 0.02 init, so logits vary and every term of the gradient matters
+  for (let i = 0; i < p.length; i++)
+    if (layout.entries.find((e) => i >= e.offset && i < e.offset + e.size)!.decay) p[i] *= scale;
+  return p;
+}
+
+/** Central differences of f at `idx` entries of p against the analytic gradient g. */
+function fdCheck(name: string, p: Float64Array, g: ArrayLike<number>, f: () => number, idx: number[]): void {
+  const h = 1e-5;
+  for (const i of idx) {
+    const old = p[i];
+    p[i] = old + h;
+    const up = f();
+    p[i] = old - h;
+    const dn = f();
+    p[i] = old;
+    const num = (up - dn) / (2 * h);
+    const err = Math.abs(num - g[i]) / Math.max(1e-3, Math.abs(num), Math.abs(g[i]));
+    assert.ok(err < 1e-4, `${name}[${i}]: analytic ${g[i]} vs numeric ${num}`);
+  }
+}
+
+const pick = (n: number, k: number, seed: number) => {
+  const r = new Rng(seed);
+  return Array.from({ length: k }, () => Math.floor(r.uniform() * n));
+};
+
+test("GRPO loss: weighted-CE gradient equals -dJ/dθ of the clipped objective with KL (finite differences)", () => {
+  const B = 2;
+  const T = 6;
+  const p = params64(tiny, 1, 25);
+  const m = new LlamaTrainModel(tiny, B, T, Float64Array, p);
+  const batch = packSequences(
+    [
+      { prompt: [1, 2], completion: [3, 4, 5, 6] },
+      { prompt: [2, 7, 1], completion: [8, 9] },
+    ],
+    B,
+    T,
+    0,
+  );
+  const logp = () => m.logprobs(batch.tokens, batch.targets);
+  // reference and sampling policies: other weights (ratio != 1 but inside the clip range)
+  const pRef = params64(tiny, 2, 25);
+  const ref = new LlamaTrainModel(tiny, B, T, Float64Array, pRef).logprobs(batch.tokens, batch.targets);
+  const saved = Float64Array.from(p);
+  for (let i = 0; i < p.length; i++) p[i] += 1e-3 * Math.sin(i);
+  const old = logp();
+  p.set(saved);
+  const adv = [0.9, -1.3];
+  const cfg = { clip: 0.2, beta: 0.1 };
+  const J = () => grpoWeights(batch, adv, logp(), old, ref, cfg).objective;
+  const terms = grpoWeights(batch, adv, logp(), old, ref, cfg);
+  assert.equal(terms.clipped, 0);
+  m.zeroGrad();
+  m.forward(batch.tokens, batch.targets, undefined, undefined, { weights: terms.weights });
+  m.backward();
+  const negJ = () => -J();
+  fdCheck("dL/dθ", p, m.grads, negJ, pick(p.length, 60, 3));
+});
+
+test("GRPO advantages are normalised within each group; equal rewards give zero", () => {
+  const a = groupAdvantages([1, 0, 0, 1, 1, 1, 1, 1], 4);
+  assert.deepEqual(a.slice(4), [0, 0, 0, 0]);
+  assert.ok(Math.abs(a[0] - 1) < 1e-3 && Math.abs(a[1] + 1) < 1e-3);
+});
+
+test("distillation loss (tau 2): soft-target gradient equals dKL/dθ (finite differences), KL(q||q) = 0", () => {
+  const B = 2;
+  const T = 5;
+  const p = params64(tiny, 4, 25);
+  const m = new LlamaTrainModel(tiny, B, T, Float64Array, p);
+  const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % tiny.vocab);
+  const mask = Uint8Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? 0 : 1));
+  const teacher = new LlamaTrainModel(tiny, B, T, Float64Array, params64(tiny, 5, 25));
+  const soft = Float32Array.from(teacher.probs(tokens, 2));
+  const none = new Int32Array(B * T);
+  const kl = () => m.forward(tokens, none, mask, undefined, { soft, temperature: 2 });
+  m.zeroGrad();
+  kl();
+  m.backward();
+  fdCheck("dKL/dθ", p, m.grads, kl, pick(p.length, 60, 6));
+  for (const tau of [1, 2]) {
+    const self = Float32Array.from(m.probs(tokens, tau));
+    assert.ok(Math.abs(m.forward(tokens, none, mask, undefined, { soft: self, temperature: tau })) < 1e-6);
+  }
+});
+
+/** Tiny bandit: after prompt [1, 2] the reward is 1 iff the first completion token is 5. */
+const banditReward = (c: number[]) => (c[0] === 5 ? 1 : 0);
+
+test("GRPO raises the reward on a tiny task (sampling from the policy itself)", async () => {
+  const cfg = { ...tiny, dim: 16, ffn: 32 };
+  const layout = paramLayout(cfg);
+  const init = new Float32Array(layout.total);
+  initParams(init, layout, cfg, new Rng(7));
+  const prompt = { ids: [1, 2], answer: "5" };
+  const before = await modelSampler(cfg, 10, 0).sample(init, [prompt.ids], 64, {
+    temperature: 1,
+    maxTokens: 1,
+    seed: 99,
+  });
+  const accBefore = before[0].filter((c) => banditReward(c) === 1).length / 64;
+  const r = await runGrpo({
+    config: cfg,
+    init,
+    prompts: [prompt],
+    sampler: modelSampler(cfg, 10, 0),
+    reward: (c) => banditReward(c),
+    pad: 0,
+    steps: 30,
+    promptsPerStep: 2,
+    group: 8,
+    lr: 3e-2,
+    maxTokens: 1,
+    seqLen: 4,
+    seed: 1,
+    threads: 1,
+  });
+  const after = await modelSampler(cfg, 10, 0).sample(r.params, [prompt.ids], 64, {
+    temperature: 1,
+    maxTokens: 1,
+    seed: 99,
+  });
+  const accAfter = after[0].filter((c) => banditReward(c) === 1).length / 64;
+  assert.ok(accBefore < 0.3, `before ${accBefore}`);
+  assert.ok(accAfter > 0.8, `GRPO: accuracy ${accBefore} -> ${accAfter}`);
+  assert.ok(r.history.every((h) => h.kl >= 0));
+});
+
+test("rejection sampling keeps only verified, distinct completions, loss on the completion only", async () => {
+  const cfg = { ...tiny, dim: 16, ffn: 32 };
+  const layout = paramLayout(cfg);
+  const init = new Float32Array(layout.total);
+  initParams(init, layout, cfg, new Rng(7));
+  const prompts = [
+    { ids: [1, 2], answer: "5" },
+    { ids: [3, 4], answer: "5" },
+  ];
+  const r = await rejectionSample(init, prompts, modelSampler(cfg, 10, 0), 32, banditReward, 0, {
+    temperature: 1,
+    maxTokens: 2,
+    seed: 3,
+  });
+  assert.ok(r.accepted > 0 && r.accepted <= r.sampled);
+  for (let k = 0; k < r.set.starts.length; k++) {
+    const s = r.set.starts[k];
+    assert.equal(r.set.train[s], 0);
+    assert.equal(r.set.train[s + 2], 1);
+    assert.equal(r.set.ids[s + 2], 5); // the first completion token is the rewarded one
+  }
+});
+
+test("distillation pulls the student onto the teacher (KL falls)", async () => {
+  const cfg = { ...tiny, dim: 16, ffn: 32, ctx: 16 };
+  const layout = paramLayout(cfg);
+  const teacherP = new Float32Array(layout.total);
+  initParams(teacherP, layout, cfg, new Rng(11));
+  for (let i = 0; i < teacherP.length; i++) teacherP[i] *= 8;
+  const student = new Float32Array(layout.total);
+  initParams(student, layout, cfg, new Rng(12));
+  const n = 400;
+  const ids = Int32Array.from({ length: n }, (_, i) => (i * 5 + (i >> 3)) % cfg.vocab);
+  const data = {
+    ids,
+    train: new Uint8Array(n).fill(1),
+    starts: Int32Array.from({ length: 40 }, (_, i) => i * 10),
+    pad: 0,
+  };
+  const r = await runDistill({
+    student: cfg,
+    teacher: cfg,
+    studentInit: student,
+    teacherParams: teacherP,
+    data,
+    batch: 2,
+    seqLen: 16,
+    steps: 150,
+    lr: { maxLr: 2e-2, minLr: 2e-3, warmup: 2 },
+    seed: 1,
+    threads: 1,
+  });
+  const head = r.losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+  const tail = r.losses.slice(-5).reduce((a, b) => a + b) / 5;
+  assert.ok(tail < head * 0.5, `KL ${head} -> ${tail}`);
+});
+
+test("process verifier: every step of generated chains verifies; a corrupted digit is caught on its line", () => {
+  const fmt = { stripLine: true, mulSwap: true };
+  for (const lang of ["en", "zh"] as const)
+    for (const [op, a, b] of [
+      ["+", 4821, 377],
+      ["-", 8421, 8420],
+      ["-", 377, 4821],
+      ["×", 36, 7],
+      ["×", 250, 41],
+      ["×", 4, 77],
+      ["×", 907, 60],
+    ] as const) {
+      const w = columns(op, a, b, lang, fmt);
+      const text = thinkAnswer(w.lines, String(w.result), lang);
+      const steps = checkSteps(text);
+      assert.equal(
+        firstError(steps),
+        -1,
+        `${a} ${op} ${b} (${lang}): ${JSON.stringify(steps.filter((s) => s.ok === false))}`,
+      );
+      assert.ok(
+        steps.filter((s) => s.ok).length >= w.lines.length - 2,
+        `${a} ${op} ${b}: most lines checkable`,
+      );
+      assert.equal((columnProcessVerifier.verify({ question: "", text }) as { score: number }).score, 1);
+    }
+  const good = thinkAnswer(columns("+", 4821, 377, "en").lines, "5198", "en");
+  const bad = good.replace("8 + 3 + 0 = 11, write 1, carry 1", "8 + 3 + 0 = 12, write 2, carry 1");
+  const steps = checkSteps(bad);
+  assert.equal(steps[firstError(steps)].line.startsWith("8 + 3 + 0 = 12"), true);
+  const v = columnProcessVerifier.verify({ question: "", text: bad }) as { score: number };
+  assert.ok(v.score > 0 && v.score < 1);
+  assert.equal((columnProcessVerifier.verify({ question: "", text: good }) as { score: number }).score, 1);
+  // the issue's failure: 8421 - 8420 answered 000 -> the strip line is wrong
+  const strip = checkSteps(
+    "<think>\n8421 - 8420\n1 - 0 - 0 = 1, borrow 0, so far 1\n2 - 2 - 0 = 0, borrow 0, so far 01\n4 - 4 - 0 = 0, borrow 0, so far 001\n8 - 8 - 0 = 0, borrow 0, so far 0001\ndrop leading zeros: 0001 → 000\n</think>",
+  );
+  assert.equal(firstError(strip), 5);
+});
