@@ -24,7 +24,8 @@
  * Plug points for later issues (interfaces only; see each):
  *  - Segment.embeddings (image issue): input rows instead of token ids [implemented];
  *    Segment.nonCausal spans [rejected until implemented].
- *  - ForwardExtensions.lora (LoRA issue): deltas added beside the fused Q/K/V and gate/up products.
+ *  - Segment.lora (LoRA issue) [implemented, lora.ts]: rows grouped by adapter list; after each
+ *    adaptable base product (q/k/v/qkv, wo, gate/up/down, output) each group adds scale*B(A x).
  *  - layerWindow / LayerKind (architectures issue): per-layer sliding windows (the attention
  *    kernel takes a window) and recurrent layers whose state lives in the cache (KVCache.state).
  *  - Quantized K/V, per-head eviction, RoPE shift (KV issue): behind KVCache / PagedKV.
@@ -47,6 +48,7 @@ import { moeFfn } from "./blocks/moe.js";
 import { rmsNorm } from "./blocks/norm.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
+import { applyLora, checkLoraRefs, loraKey, type LoraGroup, type LoraRef } from "./lora.js";
 
 export interface Segment {
   /** New token ids of this sequence (with `embeddings`: only their count matters). */
@@ -59,22 +61,12 @@ export interface Segment {
   cache: KVCache;
   /** Indices into `tokens` whose logits are wanted (e.g. the last one; none mid-prefill). */
   outputs: number[];
-  /** Planned (LoRA issue): the adapter whose deltas apply to this segment's rows. Rejected today. */
-  adapter?: number;
+  /** LoRA adapters (with scales) whose deltas apply to this segment's rows (lora.ts). */
+  lora?: readonly LoraRef[];
 }
 
 /** Which product a matrix is, for LoRA deltas and the profiler. */
 export type TensorKind = "qkv" | "wo" | "gate_up" | "down" | "moe" | "output";
-
-/**
- * Planned hooks (LoRA issue): `lora.apply` adds y[rows] += B(A x) for the rows of segments whose
- * adapter has a delta for (kind, layer), right after the base product of that kind.
- */
-export interface ForwardExtensions {
-  lora?: {
-    apply(kind: TensorKind, layer: number, x: Float32Array, y: Float32Array, rowsBySegment: number[][]): void;
-  };
-}
 
 /**
  * Planned (architectures issue): what layer l is. "attention" layers use the KV cache with
@@ -125,9 +117,10 @@ export class Transformer {
   readonly rope: Rope;
   /** Set to collect per-op times (bench --profile). */
   profiler: OpProfiler | undefined;
-  readonly ext: ForwardExtensions = {};
   private readonly angleMemo: RopeAngles[] = [];
   private readonly scratch: Scratch;
+  /** JS-side scratch (LoRA products): allocating there never moves the kernel memory's views. */
+  private readonly jsScratch = new Scratch(undefined);
   /** Norm weights copied into the KernelSet's memory once (kernels read them in place). */
   private readonly kw = new Map<Float32Array, Float32Array>();
 
@@ -198,6 +191,10 @@ export class Transformer {
     return this.scratch.get(name, n);
   }
 
+  jsBuf(name: string, n: number): Float32Array {
+    return this.jsScratch.get(name, n);
+  }
+
   /**
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
    * batch indices in `outputs` (default: the last token only). forwardBatch with one segment.
@@ -229,7 +226,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     const nt = s.tokens.length;
     if (nt === 0) throw new InputError("a batch segment needs at least one token");
     if (s.nonCausal?.length) throw new InputError("non-causal spans are not supported yet");
-    if (s.adapter !== undefined) throw new InputError("LoRA adapters are not supported yet");
+    if (s.lora?.length) checkLoraRefs(s.lora);
     if (s.cache.length + nt > s.cache.shape.capacity) {
       throw new InputError(
         `sequence of ${s.cache.length + nt} tokens exceeds the context size ${s.cache.shape.capacity}`,
@@ -250,6 +247,9 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
   const pos0 = segs.map((s) => s.cache.length);
   const outRows: number[] = [];
   segs.forEach((s, si) => s.outputs.forEach((t) => outRows.push(starts[si] + t)));
+  // LoRA row groups over all rows, and over the output rows (last layer's FFN and the head).
+  const lora = loraGroups(segs, starts, outRows);
+  let lg = lora?.all;
 
   // ---- embeddings, angles ----
   const x = model.buf("x", n * E);
@@ -302,7 +302,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       mlaOut(model.ops, c, L.mla, lat, n, y);
       if (P) tp = P.lap("attention.mla", tp);
     } else {
-      tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp);
+      tp = attentionBlock(model, L.attn!, l, h, n, angles, segs, starts, pos0, y, tp, lg);
     }
     if (l === c.nLayers - 1 && outRows.length < rows) {
       // llama.cpp's get_rows on inp_out_ids: the last layer's FFN runs on the output rows only.
@@ -316,6 +316,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       });
       xs = xo;
       y = yo;
+      lg = lora?.out;
       if (rows === 0) break;
     }
     add(model, xs, y, rows * E);
@@ -325,7 +326,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
       moeFfn(model.ops, c.moe!, L.moe, h, rows, E, y);
       if (P) tp = P.lap("matmul.moe", tp);
     } else {
-      tp = ffnBlock(model, L.ffn!, h, rows, y, tp);
+      tp = ffnBlock(model, L.ffn!, h, rows, y, tp, lg);
     }
     add(model, xs, y, rows * E);
     if (P) tp = P.lap("add", tp);
@@ -340,7 +341,7 @@ export function forwardBatch(model: Transformer, segs: Segment[]): Float32Array[
     norm(model, xs, model.weights.outputNorm, sel, m);
     if (P) tp = P.lap("norm", tp);
     const logits = new Float32Array(m * c.nVocab);
-    model.ops.matmul(model.weights.output, sel, m, logits);
+    product(model, model.weights.output, sel, m, logits, lora?.out);
     if (P) tp = P.lap("matmul.output", tp);
     let r = 0;
     for (const s of segs) out.push(s.outputs.map(() => logits.subarray(r * c.nVocab, ++r * c.nVocab)));
@@ -403,6 +404,7 @@ function attentionBlock(
   pos0: number[],
   out: Float32Array,
   tp: number,
+  lg: LoraGroup[] | undefined,
 ): number {
   const c = model.config;
   const P = model.profiler;
@@ -419,16 +421,16 @@ function attentionBlock(
     // Fused rows are [q; k; v]: one product, then split per token.
     const all = qDim + kDim + vDim;
     const qkv = model.buf("qkv", n * all);
-    model.ops.matmul(w.wqkv, x, n, qkv);
+    product(model, w.wqkv, x, n, qkv, lg);
     for (let t = 0; t < n; t++) {
       q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
       k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
       v.set(qkv.subarray(t * all + qDim + kDim, (t + 1) * all), t * vDim);
     }
   } else {
-    model.ops.matmul(w.wq!, x, n, q);
-    model.ops.matmul(w.wk!, x, n, k);
-    model.ops.matmul(w.wv!, x, n, v);
+    product(model, w.wq!, x, n, q, lg);
+    product(model, w.wk!, x, n, k, lg);
+    product(model, w.wv!, x, n, v, lg);
   }
   if (P) tp = P.lap("matmul.qkv", tp);
   addBias(q, n, qDim, w.bq);
@@ -492,7 +494,7 @@ function attentionBlock(
     }
     if (P) tp = P.lap("attention", tp);
   }
-  model.ops.matmul(w.wo, o, n, out);
+  product(model, w.wo, o, n, out, lg);
   if (P) tp = P.lap("matmul.wo", tp);
   return tp;
 }
@@ -505,11 +507,13 @@ function ffnBlock(
   rows: number,
   out: Float32Array,
   tp: number,
+  lg: LoraGroup[] | undefined,
 ): number {
   const P = model.profiler;
   const ks = model.kernels;
   if (!ks) {
-    swiglu(model.ops, w, x, rows, out);
+    const ops = lg ? { ...model.ops, matmul: loraMatmul(model, lg) } : model.ops;
+    swiglu(ops, w, x, rows, out);
     if (P) tp = P.lap("matmul.ffn", tp);
     return tp;
   }
@@ -517,7 +521,7 @@ function ffnBlock(
   const hh = model.buf("ffh", rows * nFF);
   if (w.fused) {
     const gu = model.buf("ffgu", rows * 2 * nFF);
-    mm(model, w.up, x, rows, gu);
+    mm(model, w.up, x, rows, gu, lg);
     if (P) tp = P.lap("matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
       ks.siluMul(
@@ -528,17 +532,74 @@ function ffnBlock(
       );
   } else {
     const g = model.buf("ffg", rows * nFF);
-    mm(model, w.gate!, x, rows, g);
-    mm(model, w.up, x, rows, hh);
+    mm(model, w.gate!, x, rows, g, lg);
+    mm(model, w.up, x, rows, hh, lg);
     if (P) tp = P.lap("matmul.gate_up", tp);
     ks.siluMul(g, hh, hh, rows * nFF);
   }
   if (P) tp = P.lap("act", tp);
-  mm(model, w.down, hh, rows, out);
+  mm(model, w.down, hh, rows, out, lg);
   if (P) tp = P.lap("matmul.down", tp);
   return tp;
 }
 
-function mm(model: Transformer, w: Weight, x: Float32Array, rows: number, out: Float32Array): void {
+function mm(
+  model: Transformer,
+  w: Weight,
+  x: Float32Array,
+  rows: number,
+  out: Float32Array,
+  lg?: LoraGroup[],
+): void {
+  product(model, w, x, rows, out, lg);
+}
+
+/** out = W x for `rows` rows, then each LoRA group's deltas for W (if any). */
+function product(
+  model: Transformer,
+  w: Weight,
+  x: Float32Array,
+  rows: number,
+  out: Float32Array,
+  lg: LoraGroup[] | undefined,
+): void {
   model.ops.matmul(w, x, rows, out);
+  if (lg) {
+    const t0 = model.profiler ? performance.now() : 0;
+    applyLora(model.ops, w, x, out, lg, (name, n) => model.jsBuf(name, n));
+    if (model.profiler) model.profiler.lap("lora", t0);
+  }
+}
+
+/** BlockOps.matmul with LoRA deltas (the plain-TS SwiGLU; strides there are the defaults). */
+function loraMatmul(model: Transformer, lg: LoraGroup[]): BlockOps["matmul"] {
+  return (w, x, nTok, out, xStride, outStride, vecOrder) => {
+    model.ops.matmul(w, x, nTok, out, xStride, outStride, vecOrder);
+    applyLora(model.ops, w, x, out, lg, (name, n) => model.jsBuf(name, n));
+  };
+}
+
+/**
+ * Rows grouped by adapter list (segments without adapters in no group); undefined when no
+ * segment has one. `out`: the same groups over the output rows' indices (last layer, head).
+ */
+function loraGroups(
+  segs: Segment[],
+  starts: number[],
+  outRows: number[],
+): { all: LoraGroup[]; out: LoraGroup[] } | undefined {
+  if (!segs.some((s) => s.lora?.length)) return undefined;
+  const byKey = new Map<string, { all: LoraGroup; out: LoraGroup }>();
+  const outIndex = new Map<number, number>();
+  outRows.forEach((r, i) => outIndex.set(r, i));
+  segs.forEach((s, si) => {
+    const key = loraKey(s.lora);
+    if (!key) return;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { all: { refs: s.lora!, rows: [] }, out: { refs: s.lora!, rows: [] } }));
+    for (let t = 0; t < s.tokens.length; t++) g.all.rows.push(starts[si] + t);
+    for (const t of s.outputs) g.out.rows.push(outIndex.get(starts[si] + t)!);
+  });
+  const groups = [...byKey.values()];
+  return { all: groups.map((g) => g.all), out: groups.map((g) => g.out) };
 }

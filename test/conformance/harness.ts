@@ -77,7 +77,7 @@ export function roundingTolerance(r: ConformanceResult): number {
  * Reference ops with activations kept in float: weights decoded to float, products summed in
  * double. Only the activation rounding differs from ggmlOrderOps (for roundEffect).
  */
-const floatActivationOps: BlockOps = {
+export const floatActivationOps: BlockOps = {
   ...ggmlOrderOps,
   name: "ggml-order, float activations",
   matmul(w, x, nTok, out, xStride = w.cols, outStride = w.rows, vecOrder) {
