@@ -12,6 +12,7 @@ import { checkKVType } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import type { Transformer } from "../model/forward.js";
+import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
@@ -138,6 +139,7 @@ export class Engine {
         { field: "messages", hint: "shorten the prompt" },
       );
     }
+    if (req.lora?.length) checkLoraRefs(req.lora);
     const B = this.pool.shape.blockSize;
     if (
       Math.ceil(Math.min(this.contextSize, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks
@@ -150,7 +152,7 @@ export class Engine {
     const seq = new Sequence(
       this.nextId++,
       req,
-      new PagedKVCache(this.pool, this.contextSize),
+      new PagedKVCache(this.pool, this.contextSize, loraKey(req.lora)),
       this.nextId,
       this.tokenizer,
       nVocab,
@@ -257,7 +259,12 @@ export class Engine {
       batch.push({
         seq,
         last,
-        seg: { tokens: seq.tokens.slice(from, from + n), cache: seq.cache, outputs: last ? [n - 1] : [] },
+        seg: {
+          tokens: seq.tokens.slice(from, from + n),
+          cache: seq.cache,
+          outputs: last ? [n - 1] : [],
+          lora: seq.req.lora,
+        },
       });
     }
     let logits: Float32Array[][];

@@ -17,6 +17,7 @@ import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
+import { LoraRegistry, type LoraRequest, type LoraSpec } from "./lora-registry.js";
 import type { FinishReason, SequenceRequest } from "./types.js";
 
 export interface LoadProgress {
@@ -42,6 +43,8 @@ export interface LoadLLMOptions extends EngineOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Built-in chat template name instead of the file's. */
   chatTemplate?: string;
+  /** LoRA adapters to load with the model (applied by default at their scale, see LoraRegistry). */
+  lora?: LoraSpec[];
 }
 
 export interface GenerateOptions extends SamplingParams {
@@ -64,6 +67,11 @@ export interface GenerateOptions extends SamplingParams {
    * (engine/context-shift.ts). maxTokens is then not clipped to the room left in the context.
    */
   contextShift?: { keep: number };
+  /**
+   * LoRA adapters for this request, by id (loaded with loadLLM's `lora` or llm.lora.load), with
+   * optional scales. Absent: every loaded adapter at its default scale; [] = the base alone.
+   */
+  lora?: LoraRequest[];
 }
 
 /** ChatSession.send options: GenerateOptions plus what to do when the history outgrows the context. */
@@ -132,6 +140,8 @@ export interface Completion {
 
 export class LLM {
   readonly engine: Engine;
+  /** Loaded LoRA adapters (load / unload / list at runtime). */
+  readonly lora: LoraRegistry;
   constructor(
     readonly model: Transformer,
     readonly tokenizer: Tokenizer,
@@ -140,6 +150,7 @@ export class LLM {
     readonly name = "model",
   ) {
     this.engine = new Engine(model, tokenizer, opts);
+    this.lora = new LoraRegistry(model);
     this.chatTemplate = opts.chatTemplate;
   }
   private readonly chatTemplate: string | undefined;
@@ -186,6 +197,7 @@ export class LLM {
     const maxTokens = opts.maxTokens ?? Math.max(1, this.contextSize - prompt.length);
     if (opts.contextShift && !(Number.isInteger(opts.contextShift.keep) && opts.contextShift.keep >= 0))
       throw new InputError(`contextShift.keep must be a non-negative integer`, { field: "contextShift" });
+    const lora = this.lora.resolve(opts.lora);
     const streams = [];
     for (let i = 0; i < n; i++) {
       const seed = opts.seed === undefined ? undefined : opts.seed + i;
@@ -204,6 +216,7 @@ export class LLM {
           signal: opts.signal,
           forceToken: opts.forceToken,
           constraint: opts.constraint?.(i),
+          lora: lora.length ? lora : undefined,
         }),
       );
     }
@@ -391,8 +404,13 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
   let kernels: KernelSet | undefined;
   try {
     report({ phase: "kernels", fraction: 0.1 });
-    if ((opts.kernels ?? "wasm") === "wasm") kernels = await createWasmKernelSet({ ...(opts.threads === undefined ? {} : { threads: opts.threads }), ...(opts.simd ? { simd: opts.simd } : {}) });
-    else if (opts.kernels !== "ts") throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
+    if ((opts.kernels ?? "wasm") === "wasm")
+      kernels = await createWasmKernelSet({
+        ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+        ...(opts.simd ? { simd: opts.simd } : {}),
+      });
+    else if (opts.kernels !== "ts")
+      throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
     const view = await preloadTensors(file, report);
     report({ phase: "bind", fraction: 0.85 });
     const model = loadFromFile(view, { kernels });
@@ -400,6 +418,7 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
     const gname = file.metadata.get("general.name");
     const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
     const llm = new LLM(model, tokenizer, kernels, opts, name);
+    for (const l of opts.lora ?? []) await llm.lora.load(l);
     report({ phase: "ready", fraction: 1 });
     return llm;
   } catch (e) {

@@ -34,7 +34,12 @@ export interface LoraTensor {
   rank: number;
 }
 
+let serials = 0;
+
 export class LoraAdapter {
+  /** Unique per loaded adapter (a file reloaded under the same id gets another): prefix-cache salt. */
+  readonly serial = ++serials;
+
   constructor(
     /** Caller's name for it (server/CLI id); default the file path. */
     readonly id: string,
@@ -211,7 +216,7 @@ export interface LoraGroup {
 /** A key for an adapter list (same adapters at the same scales share products). */
 export function loraKey(refs: readonly LoraRef[] | undefined): string {
   if (!refs || refs.length === 0) return "";
-  return refs.map((r) => `${r.adapter.id}\u0000${r.scale}`).join("\u0001");
+  return refs.map((r) => `${r.adapter.serial}:${r.adapter.id}\u0000${r.scale}`).join("\u0001");
 }
 
 /** Check a request's refs (finite scales, no adapter twice). */
