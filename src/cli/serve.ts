@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
+import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs, type LoraCliOptions } from "./lora-options.js";
 import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "../router/cli-options.js";
 import { installRouter } from "../router/server-hook.js";
@@ -35,6 +36,11 @@ export function register(program: Command): void {
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
     .option("--model-id <id>", "model id clients use (default: general.name)")
+    .option(LORA_FLAG, LORA_HELP, collectLora)
+    .option(
+      "--lora-dir <folder>",
+      "folder POST /lora-adapters may load adapter files from (default: loading over HTTP off)",
+    )
     .option(
       "--request-timeout <ms>",
       "a client must send its headers and body within this (else 408)",
@@ -64,7 +70,9 @@ export function register(program: Command): void {
           requestTimeout: string;
           keepAliveTimeout: string;
           drainTimeout: string;
-        } & CloudOptions,
+          loraDir?: string;
+        } & CloudOptions &
+          LoraCliOptions,
       ) => {
         const requestTimeout = parsePositiveInt("--request-timeout", o.requestTimeout);
         const keepAliveTimeout = parsePositiveInt("--keep-alive-timeout", o.keepAliveTimeout);
@@ -84,6 +92,7 @@ export function register(program: Command): void {
           parallel: parsePositiveInt("--parallel", o.parallel),
           contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
           kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
+          lora: loraSpecs(o),
           onProgress: bar.onProgress,
         }).finally(bar.stop);
         const server = buildServer(llm, {
@@ -93,6 +102,7 @@ export function register(program: Command): void {
           requestTimeout,
           keepAliveTimeout,
           drainGraceMs,
+          loraDir: o.loraDir,
         });
         if (router) installRouter(server, router);
         const page = registerWebUI(server.app); // the chat page at / (public; src/server/web-ui.ts)

@@ -101,6 +101,15 @@ export class LoraRegistry {
     return [...this.byId.keys()].map((id) => this.info(id)!);
   }
 
+  /** A request's id: a name, or an index into list() (llama-server's numeric ids). */
+  idOf(id: string | number): string {
+    if (typeof id === "string") return id;
+    const ids = [...this.byId.keys()];
+    if (!(Number.isInteger(id) && id >= 0 && id < ids.length))
+      throw new InputError(`unknown lora adapter ${id} (${ids.length} loaded)`, { field: "lora" });
+    return ids[id];
+  }
+
   /** Bytes of every loaded adapter's A/B (memory accounting). */
   get bytes(): number {
     let n = 0;

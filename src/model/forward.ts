@@ -199,9 +199,14 @@ export class Transformer {
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
    * batch indices in `outputs` (default: the last token only). forwardBatch with one segment.
    */
-  forward(tokens: ArrayLike<number>, cache: KVCache, outputs?: number[]): Float32Array[] {
+  forward(
+    tokens: ArrayLike<number>,
+    cache: KVCache,
+    outputs?: number[],
+    lora?: readonly LoraRef[],
+  ): Float32Array[] {
     if (tokens.length === 0) throw new InputError("forward() needs at least one token");
-    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }])[0];
+    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1], lora }])[0];
   }
 }
 
