@@ -119,8 +119,6 @@ export class Transformer {
   profiler: OpProfiler | undefined;
   private readonly angleMemo: RopeAngles[] = [];
   private readonly scratch: Scratch;
-  /** JS-side scratch (LoRA products): allocating there never moves the kernel memory's views. */
-  private readonly jsScratch = new Scratch(undefined);
   /** Norm weights copied into the KernelSet's memory once (kernels read them in place). */
   private readonly kw = new Map<Float32Array, Float32Array>();
 
@@ -189,10 +187,6 @@ export class Transformer {
 
   buf(name: string, n: number): Float32Array {
     return this.scratch.get(name, n);
-  }
-
-  jsBuf(name: string, n: number): Float32Array {
-    return this.jsScratch.get(name, n);
   }
 
   /**
@@ -571,7 +565,7 @@ function product(
   model.ops.matmul(w, x, rows, out);
   if (lg) {
     const t0 = model.profiler ? performance.now() : 0;
-    applyLora(model.ops, w, x, out, lg, (name, n) => model.jsBuf(name, n));
+    applyLora(model.ops, w, x, out, lg, (name, n) => model.buf(name, n));
     if (model.profiler) model.profiler.lap("lora", t0);
   }
 }
@@ -580,7 +574,7 @@ function product(
 function loraMatmul(model: Transformer, lg: LoraGroup[]): BlockOps["matmul"] {
   return (w, x, nTok, out, xStride, outStride, vecOrder) => {
     model.ops.matmul(w, x, nTok, out, xStride, outStride, vecOrder);
-    applyLora(model.ops, w, x, out, lg, (name, n) => model.jsBuf(name, n));
+    applyLora(model.ops, w, x, out, lg, (name, n) => model.buf(name, n));
   };
 }
 

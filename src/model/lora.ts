@@ -25,7 +25,8 @@ import { ggmlTypeName } from "../gguf/types.js";
 import type { ModelConfig } from "./arch/config.js";
 import type { ModelWeights } from "./bind.js";
 import type { BlockOps } from "./blocks/ops.js";
-import { makeWeight, type Weight } from "./weights.js";
+import { makeWeight, prepareInto, type Weight } from "./weights.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
 
 /** One adapted matrix: A [rank][cols] and B [rows][rank] as Weights (products like the base's). */
 export interface LoraTensor {
@@ -50,10 +51,11 @@ export class LoraAdapter {
     readonly tensors: ReadonlyMap<string, LoraTensor>,
   ) {}
 
-  /** Bytes of A and B over all tensors (memory accounting). */
+  /** Bytes of A and B over all tensors (memory accounting; in the KernelSet when moved there). */
   get bytes(): number {
     let n = 0;
-    for (const t of this.tensors.values()) n += t.a.data.length + t.b.data.length;
+    for (const t of this.tensors.values())
+      for (const w of [t.a, t.b]) n += w.kernel ? w.kernel.pw.bytes : w.data.length;
     return n;
   }
 
@@ -94,7 +96,7 @@ function die(file: GGUFFile, msg: string, field: string, hint?: string): never {
  */
 export function readLoraAdapter(
   file: GGUFFile,
-  base: { config: ModelConfig; weights: ModelWeights },
+  base: { config: ModelConfig; weights: ModelWeights; kernels?: KernelSet },
   id = file.path,
 ): LoraAdapter {
   const md = file.metadata;
@@ -197,11 +199,11 @@ export function readLoraAdapter(
     for (const t of [a, b]) {
       if (t.type === undefined) die(file, `'${t.name}' has an unknown type`, t.name);
     }
-    tensors.set(name, {
-      a: makeWeight(a.name, a.type, a.dims, file.readTensorSync(a)),
-      b: makeWeight(b.name, b.type, b.dims, file.readTensorSync(b)),
-      rank,
-    });
+    const wa = makeWeight(a.name, a.type, a.dims, file.readTensorSync(a));
+    const wb = makeWeight(b.name, b.type, b.dims, file.readTensorSync(b));
+    // With a KernelSet, A and B run there like the base matrices (types it lacks stay in TS).
+    if (base.kernels) for (const x of [wa, wb]) prepareInto(x, base.kernels);
+    tensors.set(name, { a: wa, b: wb, rank });
   }
   return new LoraAdapter(id, file.path, arch!, alpha, tensors);
 }
