@@ -7,6 +7,7 @@
  * Threads are pinned (maxThreads and the context's ideal = min = threads). KV cache F16 (default).
  */
 import { InputError } from "../../errors.js";
+import { parseLoraFlag } from "../lora-options.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
@@ -39,6 +40,15 @@ export async function runLlamaCpp(w: Workload): Promise<SideResult> {
       contextSize: w.prompt + w.gen + 16,
       batchSize: Math.max(w.prompt, 8),
       threads: { ideal: w.threads, min: w.threads },
+      ...(w.lora?.length
+        ? {
+            lora: {
+              adapters: w.lora
+                .map(parseLoraFlag)
+                .map((s) => ({ filePath: s.path as string, scale: s.scale ?? 1 })),
+            },
+          }
+        : {}),
     });
     const loadMs = performance.now() - t0;
     const rssLoaded = process.memoryUsage().rss;

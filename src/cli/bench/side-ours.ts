@@ -10,6 +10,9 @@ import type { SequenceEvent } from "../../engine/types.js";
 import { openGGUF } from "../../gguf/reader.js";
 import { createWasmKernelSet } from "../../kernels/wasm/wasm-kernel-set.js";
 import { OpProfiler } from "../../model/forward.js";
+import { loadLoraAdapter } from "../../model/index.js";
+import type { LoraRef } from "../../model/lora.js";
+import { parseLoraFlag } from "../lora-options.js";
 import { loadFromFile, type Transformer } from "../../model/index.js";
 import type { PhaseProfile } from "./profile.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
@@ -19,6 +22,7 @@ async function generate(
   prompt: number[],
   maxTokens: number,
   ctx: number,
+  lora?: LoraRef[],
 ): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number }> {
   const engine = new Engine(model, undefined, { contextSize: ctx, parallel: 1 });
   const t0 = performance.now();
@@ -28,6 +32,7 @@ async function generate(
     sampling: { temperature: 0 },
     ignoreEos: true,
     stopTokens: new Set(),
+    lora: lora?.length ? lora : undefined,
   });
   const tokens: number[] = [];
   let done: Extract<SequenceEvent, { type: "done" }> | undefined;
@@ -50,24 +55,27 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     } finally {
       await file.close();
     }
+    const lora: LoraRef[] = [];
+    for (const s of (w.lora ?? []).map(parseLoraFlag))
+      lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
     const loadMs = performance.now() - t0;
     const rssLoaded = process.memoryUsage().rss;
     const prompt = promptIds(w.prompt, w.nVocab);
     const ctx = w.prompt + w.gen + 1;
 
     // Warm-up: 8 prompt tokens then 2 decode steps.
-    await generate(model, prompt.slice(0, 8), 3, ctx);
+    await generate(model, prompt.slice(0, 8), 3, ctx, lora);
 
     // Prompt processing: the whole prompt, one token sampled (engine prefill chunks as served).
-    const pp = await generate(model, prompt, 1, ctx);
+    const pp = await generate(model, prompt, 1, ctx, lora);
     // TTFT then decode on a fresh engine (no prefix-cache reuse).
-    const run = await generate(model, prompt, w.gen, ctx);
+    const run = await generate(model, prompt, w.gen, ctx, lora);
     // Profile: one more run with the profiler attached (its timer calls stay out of the figures above).
     let profile: { prefill: PhaseProfile; decode: PhaseProfile } | undefined;
     if (opts.profile) {
       const prof = new OpProfiler();
       model.profiler = prof;
-      const pr = await generate(model, prompt, w.gen, ctx);
+      const pr = await generate(model, prompt, w.gen, ctx, lora);
       model.profiler = undefined;
       const ph = (name: string, tokens: number, wallMs: number): PhaseProfile => ({
         ms: Object.fromEntries(prof.byPhase.get(name) ?? []),
@@ -85,7 +93,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssLoaded,
       rssPeak: peakRss(),
       tokens: run.tokens,
-      config: `${ks.name} x${ks.threads}, engine + paged KV f32 (in kernel memory)`,
+      config: `${ks.name} x${ks.threads}, engine + paged KV f32 (in kernel memory)${lora.length ? `, ${lora.length} LoRA` : ""}`,
       ...(profile ? { profile } : {}),
     };
   } finally {

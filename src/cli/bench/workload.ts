@@ -16,6 +16,8 @@ export interface Workload {
   gen: number;
   /** Vocabulary size (from the file's token_embd), so both sides draw the same prompt ids. */
   nVocab: number;
+  /** LoRA adapters (`file[:scale]`, as --lora) applied on both sides. */
+  lora?: string[];
 }
 
 export interface SideResult {
