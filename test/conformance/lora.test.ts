@@ -24,12 +24,18 @@ import type { LoraRef } from "../../src/model/lora.js";
 import { ggmlOrderOps } from "../../src/model/reference/ggml-order/index.js";
 import { argmax, floatActivationOps, halfTolerance } from "./harness.js";
 import { referenceBackend, referenceRun } from "./reference.js";
+import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
 
 let dir: string;
-before(() => {
+let ks: WasmKernelSet;
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), "conf-lora-"));
+  ks = await createWasmKernelSet({ threads: 1 });
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  await ks.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const PROMPT = [1, 17, 250, 3, 99, 42, 7, 300, 12];
 const N_GREEDY = 12;
@@ -75,6 +81,8 @@ interface Case {
   /** "f32": 1e-4; "round": rounding budget (+ half tolerance when F16 is involved). */
   tol: "f32" | "round";
   half?: boolean;
+  /** The production path: products (base and A/B) and attention in the WASM KernelSet. */
+  wasm?: boolean;
 }
 
 async function check(
@@ -90,7 +98,7 @@ async function check(
       return { filePath: p, scale: a.scale };
     }),
   );
-  const model = await loadModel(basePath, { blockOps: ggmlOrderOps });
+  const model = await loadModel(basePath, c.wasm ? { kernels: ks } : { blockOps: ggmlOrderOps });
   const lora: LoraRef[] = [];
   for (const f of files) lora.push({ adapter: await loadLoraAdapter(f.filePath, model), scale: f.scale });
   const ref = await referenceRun(basePath, PROMPT, N_GREEDY, model.config.nVocab, { lora: files });
@@ -137,6 +145,40 @@ const ALL = [
 ];
 
 const CASES: Case[] = [
+  {
+    name: "WASM kernels: llama F32 base, F32 adapter r8 on every target",
+    base: { arch: "llama", ...small },
+    adapters: [{ spec: { rank: 8, alpha: 16, targets: ALL }, scale: 1 }],
+    tol: "f32",
+    wasm: true,
+  },
+  {
+    name: "WASM kernels: qwen2 Q4_0 base, F16 + Q8_0 adapters at once",
+    base: { arch: "qwen2", ...small, types: { weights: GGMLType.Q4_0 } },
+    adapters: [
+      { spec: { rank: 16, alpha: 32, type: GGMLType.F16, seed: 3 }, scale: 1 },
+      {
+        spec: { rank: 32, alpha: 16, type: GGMLType.Q8_0, seed: 4, targets: ["attn_k", "ffn_gate"] },
+        scale: 0.5,
+      },
+    ],
+    tol: "round",
+    half: true,
+    wasm: true,
+  },
+  {
+    name: "qwen2 F16 base, F32 adapter r8",
+    base: { arch: "qwen2", ...small, types: { weights: GGMLType.F16 } },
+    adapters: [{ spec: { rank: 8, alpha: 8 }, scale: 1.5 }],
+    tol: "round",
+    half: true,
+  },
+  {
+    name: "qwen2 Q4_0 base, Q8_0 adapter r32",
+    base: { arch: "qwen2", ...small, types: { weights: GGMLType.Q4_0 } },
+    adapters: [{ spec: { rank: 32, alpha: 32, type: GGMLType.Q8_0, stdB: 0.08 }, scale: 1 }],
+    tol: "round",
+  },
   {
     name: "llama F32 base, F32 adapter r8 alpha 16 (all attention, FFN and output), scale 0.8",
     base: { arch: "llama", ...small },
