@@ -15,7 +15,11 @@ import { GGUFValueType, typed } from "../gguf/value.js";
 import { GGUFWriter } from "../gguf/writer.js";
 import { allocFrom, type Alloc, type Buf, type BufCtor } from "./ops/buf.js";
 import { matmulBackward, matmulForward } from "./ops/matmul.js";
-import type { ParamEntry } from "./model/params.js";
+import { paramLayout, type ParamEntry } from "./model/params.js";
+import { openGGUF } from "../gguf/reader.js";
+import { optNumber, optString } from "../gguf/getters.js";
+import { dequantizeRows } from "../quant/index.js";
+import { ModelError } from "../errors.js";
 import { headDim, type ModelConfig } from "./model/config.js";
 import type { Rng } from "./rng.js";
 
@@ -184,4 +188,65 @@ export class LoraParams {
 
 export async function writeLoraAdapter(path: string, lp: LoraParams, name?: string): Promise<void> {
   await lp.toGGUF(name).write(path);
+}
+
+/**
+ * A llama GGUF as the frozen base of a LoRA run: its config and F32 params in the training
+ * layout (tensor names are the layout's; GGUF dims reversed are its row-major shapes). Quantized
+ * tensors (Q8_0, Q4_0, ...) are dequantized once here (QLoRA-style: the adapter learns on top of
+ * exactly the weights the quantized model computes with).
+ */
+export async function loadTrainBase(path: string): Promise<{ config: ModelConfig; params: Float32Array }> {
+  const f = await openGGUF(path);
+  try {
+    const md = f.metadata;
+    const arch = optString(md, "general.architecture");
+    if (arch !== "llama")
+      throw new ModelError(`LoRA training supports llama models, not '${arch}'`, {
+        file: path,
+        field: "general.architecture",
+      });
+    const num = (k: string, def?: number) => {
+      const v = optNumber(md, `llama.${k}`) ?? def;
+      if (v === undefined) throw new ModelError(`missing 'llama.${k}'`, { file: path, field: `llama.${k}` });
+      return v;
+    };
+    const emb = f.tensorByName("token_embd.weight");
+    if (!emb)
+      throw new ModelError("missing tensor 'token_embd.weight'", { file: path, field: "token_embd.weight" });
+    const config: ModelConfig = {
+      vocab: emb.dims[1]!,
+      dim: num("embedding_length"),
+      layers: num("block_count"),
+      heads: num("attention.head_count"),
+      kvHeads: num("attention.head_count_kv", num("attention.head_count")),
+      ffn: num("feed_forward_length"),
+      ctx: num("context_length"),
+      ropeBase: num("rope.freq_base", 10000),
+      normEps: num("attention.layer_norm_rms_epsilon"),
+      tied: !f.tensorByName("output.weight"),
+    };
+    const rd = optNumber(md, "llama.rope.dimension_count");
+    if (rd !== undefined && rd !== headDim(config))
+      throw new ModelError(`partial RoPE (${rd} of ${headDim(config)}) is not supported in training`, {
+        file: path,
+        field: "llama.rope.dimension_count",
+      });
+    const layout = paramLayout(config);
+    const params = new Float32Array(layout.total);
+    for (const e of layout.entries) {
+      const t = f.tensorByName(e.name);
+      if (!t) throw new ModelError(`missing tensor '${e.name}'`, { file: path, field: e.name });
+      const want = [...e.shape].reverse();
+      if (t.dims.length !== want.length || t.dims.some((d, i) => d !== want[i]))
+        throw new ModelError(`tensor '${e.name}' has dims [${t.dims}], expected [${want}]`, {
+          file: path,
+          field: e.name,
+        });
+      params.set(dequantizeRows(t.type, await f.readTensor(t), t.nElements), e.offset);
+    }
+    return { config, params };
+  } finally {
+    await f.close();
+  }
 }
