@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { runPipeline } from "../train/pipeline.js";
+import { runLoraTraining } from "../train/lora-run.js";
 import { presetByName, PRESETS } from "../train/presets.js";
 
 function positiveInt(v: string, field: string): number {
@@ -28,8 +29,33 @@ export function register(program: Command): void {
     .option("--resume", "continue from the checkpoint in the work directory")
     .option("--threads <n>", "threads (1 or 2); results do not depend on it", "2")
     .option("--no-progress", "no progress bar")
+    .option("--lora", "train a LoRA adapter for --base on --data instead of a model (base frozen)")
+    .option("--base <file>", "--lora: the base llama GGUF (F32, or Q8_0/Q4_0 dequantized)")
+    .option("--data <file>", '--lora: JSONL of {"messages": [...]} (loss on assistant turns)')
+    .option("--adapter <file>", "--lora: output adapter GGUF", "adapter.gguf")
+    .option("--rank <n>", "--lora: rank", "16")
+    .option("--alpha <n>", "--lora: alpha (scale alpha/rank)", "32")
+    .option(
+      "--targets <list>",
+      "--lora: comma-separated kinds (attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down)",
+    )
+    .option("--batch <n>", "--lora: sequences per step", "4")
+    .option("--seq-len <n>", "--lora: tokens per sequence", "128")
+    .option("--lr <x>", "--lora: peak learning rate", "1e-3")
+    .option("--seed <n>", "--lora: seed", "1")
     .action(
       async (o: {
+        lora?: boolean;
+        base?: string;
+        data?: string;
+        adapter: string;
+        rank: string;
+        alpha: string;
+        targets?: string;
+        batch: string;
+        seqLen: string;
+        lr: string;
+        seed: string;
         preset: string;
         out: string;
         work?: string;
@@ -39,6 +65,37 @@ export function register(program: Command): void {
         threads: string;
         progress: boolean;
       }) => {
+        if (o.lora) {
+          if (!o.base || !o.data)
+            throw new InputError("--lora needs --base <model.gguf> and --data <examples.jsonl>");
+          const lr = Number(o.lr);
+          if (!(lr > 0 && Number.isFinite(lr)))
+            throw new InputError(`--lr must be a positive number, got '${o.lr}'`);
+          const alpha = Number(o.alpha);
+          if (!Number.isFinite(alpha) || alpha === 0)
+            throw new InputError(`--alpha must be a non-zero number, got '${o.alpha}'`);
+          const r = await runLoraTraining({
+            base: o.base,
+            data: o.data,
+            out: o.adapter,
+            work: o.work,
+            rank: positiveInt(o.rank, "rank"),
+            alpha,
+            targets: o.targets?.split(",").map((t) => t.trim()),
+            steps: o.steps === undefined ? 200 : positiveInt(o.steps, "steps"),
+            stopAt: o.stopAt === undefined ? undefined : positiveInt(o.stopAt, "stop-at"),
+            batch: positiveInt(o.batch, "batch"),
+            seqLen: positiveInt(o.seqLen, "seq-len"),
+            lr,
+            seed: positiveInt(o.seed, "seed"),
+            resume: o.resume ?? false,
+            progress: o.progress && process.stderr.isTTY !== false,
+          });
+          process.stdout.write(
+            `LoRA ${r.adapterParams} params, ${r.steps} steps, loss ${r.firstLoss.toFixed(4)} -> ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(0)} s at ${Math.round(r.tokensPerSec)} tok/s\nwrote ${r.out}\n`,
+          );
+          return;
+        }
         const preset = presetByName(o.preset);
         const log = (s: string) => process.stderr.write(`${s}\n`);
         const s = await runPipeline({
