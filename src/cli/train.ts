@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { runPipeline } from "../train/pipeline.js";
 import { runLoraTraining } from "../train/lora-run.js";
+import { unitExamples } from "../train/data/units.js";
 import { presetByName, PRESETS } from "../train/presets.js";
 
 function positiveInt(v: string, field: string): number {
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option("--base <file>", "--lora: the base llama GGUF (F32, or Q8_0/Q4_0 dequantized)")
     .option("--data <file>", '--lora: JSONL of {"messages": [...]} (loss on assistant turns)')
     .option("--adapter <file>", "--lora: output adapter GGUF", "adapter.gguf")
+    .option("--demo <skill>", "--lora: train on a built-in demonstration set instead of --data (units)")
     .option("--rank <n>", "--lora: rank", "16")
     .option("--alpha <n>", "--lora: alpha (scale alpha/rank)", "32")
     .option(
@@ -46,6 +48,7 @@ export function register(program: Command): void {
     .action(
       async (o: {
         lora?: boolean;
+        demo?: string;
         base?: string;
         data?: string;
         adapter: string;
@@ -66,8 +69,13 @@ export function register(program: Command): void {
         progress: boolean;
       }) => {
         if (o.lora) {
-          if (!o.base || !o.data)
-            throw new InputError("--lora needs --base <model.gguf> and --data <examples.jsonl>");
+          if (o.demo !== undefined && o.demo !== "units")
+            throw new InputError(`--demo: only 'units' exists, got '${o.demo}'`);
+          const data = o.demo ? unitExamples(2000, "train") : o.data;
+          if (!o.base || !data)
+            throw new InputError(
+              "--lora needs --base <model.gguf> and --data <examples.jsonl> (or --demo units)",
+            );
           const lr = Number(o.lr);
           if (!(lr > 0 && Number.isFinite(lr)))
             throw new InputError(`--lr must be a positive number, got '${o.lr}'`);
@@ -76,7 +84,7 @@ export function register(program: Command): void {
             throw new InputError(`--alpha must be a non-zero number, got '${o.alpha}'`);
           const r = await runLoraTraining({
             base: o.base,
-            data: o.data,
+            data,
             out: o.adapter,
             work: o.work,
             rank: positiveInt(o.rank, "rank"),

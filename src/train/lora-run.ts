@@ -17,7 +17,8 @@ import { train } from "./loop.js";
 
 export interface LoraRunOptions {
   base: string;
-  data: string;
+  /** JSONL path, or the examples themselves (the units demonstration). */
+  data: string | { messages: Message[] }[];
   out: string;
   /** checkpoint directory (default: next to `out`) */
   work?: string;
@@ -81,7 +82,8 @@ export async function runLoraTraining(o: LoraRunOptions): Promise<LoraRunSummary
       return out;
     },
   };
-  const data = tokenizeExamples(await readExamples(o.data), enc, Math.max(0, tok.eos));
+  const examples = typeof o.data === "string" ? await readExamples(o.data) : o.data;
+  const data = tokenizeExamples(examples, enc, Math.max(0, tok.eos));
   const work = o.work ?? join(dirname(o.out), ".lora-work");
   await mkdir(work, { recursive: true });
   const ck = join(work, "lora.ckpt");
