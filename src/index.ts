@@ -26,6 +26,8 @@ export {
 } from "./engine/llm.js";
 export { StreamingLLM, SlidingWindow, slidingWindowPolicy, type EvictionPolicy } from "./kv/eviction.js";
 export { Engine, type EngineOptions, type EngineStats } from "./engine/engine.js";
+export { LoraRegistry, type LoraSpec, type LoraRequest, type LoraInfo } from "./engine/lora-registry.js";
+export { LoraAdapter, type LoraRef } from "./model/lora.js";
 export type { SequenceRequest, SequenceEvent, TokenEvent, DoneEvent, FinishReason } from "./engine/types.js";
 export { Sampler, type SamplingParams, type TokenLogprob } from "./sampling/index.js";
 export { Tokenizer } from "./tokenizer/tokenizer.js";

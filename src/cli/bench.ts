@@ -7,6 +7,7 @@
  * printed with ratios, then the bandwidth view (weight bytes per token x decode tok/s against the
  * read ceiling measured by the kernels' probe).
  */
+import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
 import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -41,6 +42,7 @@ interface BenchOpts {
   kvType?: string;
   cacheTypeK?: string;
   cacheTypeV?: string;
+  lora?: string[];
 }
 
 /** Run one side in a child process; its last stdout line is the SideResult JSON. */
@@ -68,6 +70,7 @@ function runChild(
     ...(w.kvType ? ["--cache-type-k", w.kvType] : []),
     ...(w.kvTypeV ? ["--cache-type-v", w.kvTypeV] : []),
     ...(profile && side === "ours" ? ["--profile"] : []),
+    ...(w.lora ?? []).flatMap((l) => ["--lora", l]),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -117,6 +120,7 @@ export function register(program: Command): void {
     .option("--repeats <n>", "runs per side (medians are reported)", "3")
     .option("--vs-llama-cpp", "also measure llama.cpp through node-llama-cpp, alternating with edgellm")
     .option("--json", "print the report as JSON")
+    .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(
       "--profile",
       "per-op breakdown of edgellm's time (matmuls by tensor, attention, norms, sampling, JS overhead)",
@@ -139,6 +143,7 @@ export function register(program: Command): void {
         gen: parsePositiveInt("--gen", o.gen),
         nVocab: 0,
         ...kvTypeOptions(o),
+        lora: o.lora,
       };
       if (o.side !== undefined) {
         w.nVocab = parsePositiveInt("--n-vocab", o.nVocab ?? "");

@@ -22,6 +22,7 @@ import { loadBar } from "./load-bar.js";
 import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { kvTypeOptions } from "./kv-options.js";
+import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
@@ -30,6 +31,7 @@ import { addToolOptions, chatToolsFromOptions, chatToolTurn, type ToolCliOptions
 interface ChatOpts extends ToolCliOptions, CloudOptions {
   model?: string;
   system?: string;
+  lora?: string[];
   maxTokens: string;
   temp: string;
   topP: string;
@@ -66,6 +68,7 @@ export function register(program: Command): void {
         .description("interactive chat in the terminal (or over piped stdin)")
         .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
         .option("-s, --system <text>", "system message")
+        .option(LORA_FLAG, LORA_HELP, collectLora)
         .option("-n, --max-tokens <n>", "most tokens per answer", "512")
         .option("--temp <t>", "temperature", "0.7")
         .option("--top-p <p>", "nucleus sampling", "0.95")
@@ -103,6 +106,7 @@ export function register(program: Command): void {
       parallel: 1,
       ...kvTypeOptions(o),
       contextShift: parseShiftMode(o.contextShift),
+      lora: loraSpecs(o),
       onProgress: bar.onProgress,
     }).finally(bar.stop);
     let session = llm.createSession(o.system);

@@ -12,6 +12,7 @@ import { register as data } from "./data.js";
 import { register as tokenize } from "./tokenize.js";
 import { register as train } from "./train.js";
 import { register as evalCmd } from "./eval.js";
+import { register as lora } from "./lora.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -31,4 +32,5 @@ export const COMMANDS: RegisterCommand[] = [
   chat,
   bench,
   evalCmd,
+  lora,
 ];

@@ -13,6 +13,7 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { loadLLM } from "../engine/llm.js";
+import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import { loadTask } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { parsePositiveInt } from "./prompt-input.js";
@@ -20,6 +21,7 @@ import { resolveModelPath } from "./default-model.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
+  lora?: string[];
   model?: string;
   task: string;
   questions: string;
@@ -64,6 +66,7 @@ export function register(program: Command): void {
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
     .option("--n <n>", "greedy exact match on n held-out problems, by operation and digit count")
+    .option(LORA_FLAG, LORA_HELP, collectLora)
     .action(async (given: EvalOptions) => {
       const o = { ...given, model: resolveModelPath(given.model) };
       if (o.n !== undefined) return breakdown(o);
@@ -74,6 +77,7 @@ export function register(program: Command): void {
         kernels: o.kernels as "wasm" | "ts",
         threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
         parallel,
+        lora: loraSpecs(o),
       });
       try {
         await runSweep(llm, items, configs, {
@@ -99,6 +103,7 @@ async function breakdown(o: EvalOptions & { model: string }): Promise<void> {
     kernels: o.kernels as "wasm" | "ts",
     threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
     parallel: concurrency,
+    lora: loraSpecs(o),
   });
   try {
     const r = await evalArithmetic(llm, items, {

@@ -11,6 +11,8 @@ import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 import { resolveModelPath } from "./default-model.js";
 import { loadLLM } from "../engine/llm.js";
+import { loadLoraAdapter, type LoraRef } from "../model/index.js";
+import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import { kernelsLabel } from "../kernels/kernel-set.js";
 import {
   addReasoningOptions,
@@ -42,6 +44,7 @@ export function register(program: Command): void {
     )
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
+    .option(LORA_FLAG, LORA_HELP, collectLora)
     .action(
       async (
         message: string | undefined,
@@ -55,6 +58,7 @@ export function register(program: Command): void {
           ignoreEos?: boolean;
           kernels: string;
           threads?: string;
+          lora?: string[];
         } & ReasoningCliOptions,
       ) => {
         const opts = { ...given, model: resolveModelPath(given.model) };
@@ -74,9 +78,12 @@ export function register(program: Command): void {
         try {
           const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks);
           const ids = promptTokens(opts, tokenizer);
+          const lora: LoraRef[] = [];
+          for (const s of loraSpecs(opts))
+            lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
           const cache = model.newCache(ids.length + n, parseKVType(opts.kv ?? "f32", "--kv"));
           const t0 = performance.now();
-          let logits = model.forward(ids, cache)[0];
+          let logits = model.forward(ids, cache, undefined, { lora })[0];
           const tPrefill = performance.now() - t0;
           const out: number[] = [];
           let printed = "";
@@ -93,7 +100,7 @@ export function register(program: Command): void {
               process.stdout.write(`${next} `);
             }
             if (!opts.ignoreEos && tokenizer && next === tokenizer.eos) break;
-            if (i + 1 < n) logits = model.forward([next], cache, undefined, { reuseLogits: true })[0];
+            if (i + 1 < n) logits = model.forward([next], cache, undefined, { reuseLogits: true, lora })[0];
           }
           const tDecode = performance.now() - t1;
           const nDecode = Math.max(1, out.length - 1);
@@ -113,13 +120,14 @@ export function register(program: Command): void {
 /** One greedy chat turn through the engine (chat template, stop tokens), streamed, then speed. */
 async function chatTurn(
   message: string,
-  o: { model: string; nPredict: string; kernels: string; threads?: string },
+  o: { model: string; nPredict: string; kernels: string; threads?: string; lora?: string[] },
 ): Promise<void> {
   const t0 = performance.now();
   const llm = await loadLLM(o.model, {
     kernels: o.kernels as "wasm" | "ts",
     threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
     parallel: 1,
+    lora: loraSpecs(o),
   });
   try {
     const loadMs = performance.now() - t0;

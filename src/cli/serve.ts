@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
+import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs, type LoraCliOptions } from "./lora-options.js";
 import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { installRouter } from "../router/server-hook.js";
@@ -39,6 +40,11 @@ export function register(program: Command): void {
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--model-id <id>", "model id clients use (default: general.name)")
+    .option(LORA_FLAG, LORA_HELP, collectLora)
+    .option(
+      "--lora-dir <folder>",
+      "folder POST /lora-adapters may load adapter files from (default: loading over HTTP off)",
+    )
     .option(
       "--request-timeout <ms>",
       "a client must send its headers and body within this (else 408)",
@@ -71,7 +77,9 @@ export function register(program: Command): void {
           requestTimeout: string;
           keepAliveTimeout: string;
           drainTimeout: string;
-        } & CloudOptions,
+          loraDir?: string;
+        } & CloudOptions &
+          LoraCliOptions,
       ) => {
         const requestTimeout = parsePositiveInt("--request-timeout", o.requestTimeout);
         const keepAliveTimeout = parsePositiveInt("--keep-alive-timeout", o.keepAliveTimeout);
@@ -92,6 +100,7 @@ export function register(program: Command): void {
           contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
           ...kvTypeOptions(o),
           kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
+          lora: loraSpecs(o),
           onProgress: bar.onProgress,
         }).finally(bar.stop);
         const server = buildServer(llm, {
@@ -101,6 +110,7 @@ export function register(program: Command): void {
           requestTimeout,
           keepAliveTimeout,
           drainGraceMs,
+          loraDir: o.loraDir,
         });
         if (router) installRouter(server, router);
         const page = registerWebUI(server.app); // the chat page at / (public; src/server/web-ui.ts)

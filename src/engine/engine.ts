@@ -13,6 +13,7 @@ import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import { lookupDraft } from "./speculative.js";
 import { recurrentShape, type Transformer } from "../model/forward.js";
+import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
@@ -145,6 +146,7 @@ export class Engine {
         { field: "messages", hint: "shorten the prompt" },
       );
     }
+    if (req.lora?.length) checkLoraRefs(req.lora);
     const budget = req.eviction?.budget ?? this.contextSize;
     if (req.eviction) {
       if (!(Number.isInteger(budget) && budget >= 2 && budget <= this.contextSize))
@@ -169,7 +171,7 @@ export class Engine {
     const seq = new Sequence(
       this.nextId++,
       req,
-      new PagedKVCache(this.pool, this.contextSize),
+      new PagedKVCache(this.pool, this.contextSize, loraKey(req.lora)),
       this.nextId,
       this.tokenizer,
       nVocab,
@@ -323,7 +325,9 @@ export class Engine {
         seq,
         last,
         draft,
-        seg: { tokens, cache: seq.cache, outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [] },
+        seg: { tokens, cache: seq.cache, outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [],
+          lora: seq.req.lora,
+        },
       });
     }
     let logits: Float32Array[][];

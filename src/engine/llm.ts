@@ -32,6 +32,7 @@ import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { chatWindow, dropOldestTurns } from "./chat-window.js";
 import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
+import { LoraRegistry, type LoraRequest, type LoraSpec } from "./lora-registry.js";
 import type { FinishReason, SequenceRequest } from "./types.js";
 
 export interface LoadProgress {
@@ -57,6 +58,8 @@ export interface LoadLLMOptions extends EngineOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Built-in chat template name instead of the file's. */
   chatTemplate?: string;
+  /** LoRA adapters to load with the model (applied by default at their scale, see LoraRegistry). */
+  lora?: LoraSpec[];
 }
 
 export interface GenerateOptions extends SamplingParams {
@@ -83,6 +86,11 @@ export interface GenerateOptions extends SamplingParams {
   eviction?: EvictionPolicy;
   /** Prompt-lookup speculative decoding (greedy sampling only; same output, fewer steps). */
   speculative?: SpeculativeOptions;
+  /**
+   * LoRA adapters for this request, by id (loaded with loadLLM's `lora` or llm.lora.load), with
+   * optional scales. Absent: every loaded adapter at its default scale; [] = the base alone.
+   */
+  lora?: LoraRequest[];
 }
 
 /** ChatSession.send options: GenerateOptions plus what to do when the history outgrows the context. */
@@ -166,6 +174,8 @@ export class LLM {
    * a hash of the config and vocabulary size.
    */
   fingerprint: string;
+  /** Loaded LoRA adapters (load / unload / list at runtime). */
+  readonly lora: LoraRegistry;
   constructor(
     readonly model: Transformer,
     readonly tokenizer: Tokenizer,
@@ -174,6 +184,7 @@ export class LLM {
     readonly name = "model",
   ) {
     this.engine = new Engine(model, tokenizer, opts);
+    this.lora = new LoraRegistry(model);
     this.chatTemplate = opts.chatTemplate;
     this.fingerprint = "config:" + hash64(JSON.stringify(model.config) + ":" + tokenizer.nVocab);
   }
@@ -221,6 +232,7 @@ export class LLM {
     const maxTokens = opts.maxTokens ?? Math.max(1, this.contextSize - prompt.length);
     if (opts.contextShift && !(Number.isInteger(opts.contextShift.keep) && opts.contextShift.keep >= 0))
       throw new InputError(`contextShift.keep must be a non-negative integer`, { field: "contextShift" });
+    const lora = this.lora.resolve(opts.lora);
     const streams = [];
     for (let i = 0; i < n; i++) {
       const seed = opts.seed === undefined ? undefined : opts.seed + i;
@@ -242,6 +254,7 @@ export class LLM {
           signal: opts.signal,
           forceToken: opts.forceToken,
           constraint: opts.constraint?.(i),
+          lora: lora.length ? lora : undefined,
         }),
       );
     }
@@ -536,6 +549,7 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
     const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
     const llm = new LLM(model, tokenizer, kernels, opts, name);
     llm.fingerprint = fingerprint;
+    for (const l of opts.lora ?? []) await llm.lora.load(l);
     report({ phase: "ready", fraction: 1 });
     return llm;
   } catch (e) {

@@ -1,5 +1,6 @@
 /** What callers give the engine and what it streams back, per sequence. */
 import type { SamplingParams } from "../sampling/params.js";
+import type { LoraRef } from "../model/lora.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { EvictionPolicy } from "../kv/eviction.js";
@@ -44,6 +45,11 @@ export interface SequenceRequest {
   eviction?: EvictionPolicy;
   /** Prompt-lookup speculative decoding (engine/speculative.ts); used only when sampling is greedy. */
   speculative?: SpeculativeOptions;
+  /**
+   * LoRA adapters (with scales) for this sequence's rows (model/lora.ts). Sequences with other
+   * adapters share the step's base products; their KV blocks are never shared (prefix-cache salt).
+   */
+  lora?: LoraRef[];
 }
 
 export type FinishReason = "stop" | "length" | "abort";

@@ -43,6 +43,11 @@ export class PagedKVCache implements KVCache {
     readonly pool: BlockPool,
     /** Most positions this sequence may hold (the context size). */
     capacity: number,
+    /**
+     * Prefix-cache namespace: blocks are shared only between caches with the same salt (rows
+     * computed under other LoRA adapters differ). "" = the base model.
+     */
+    readonly prefixSalt = "",
   ) {
     const s = pool.shape;
     this.B = s.blockSize;
@@ -97,7 +102,12 @@ export class PagedKVCache implements KVCache {
       throw new InputError("adoptPrefix needs an empty sequence");
     // A recurrent state has no snapshot at block boundaries: compute the whole prompt.
     if (this.recurrent) return 0;
-    const keys = blockKeys(tokens, this.B, Math.floor(Math.max(0, tokens.length - 1) / this.B));
+    const keys = blockKeys(
+      tokens,
+      this.B,
+      Math.floor(Math.max(0, tokens.length - 1) / this.B),
+      this.prefixSalt,
+    );
     for (const key of keys) {
       const b = this.pool.acquireByKey(key);
       if (b === undefined) break;
@@ -116,7 +126,7 @@ export class PagedKVCache implements KVCache {
       this.publishLimit,
     );
     if (full <= this.published) return;
-    const keys = blockKeys(tokens, this.B, full);
+    const keys = blockKeys(tokens, this.B, full, this.prefixSalt);
     for (let i = this.published; i < full; i++) this.pool.publish(this.table[i], keys[i]);
     this.published = full;
   }

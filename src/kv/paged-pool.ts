@@ -241,9 +241,11 @@ export function blockKeys(
   tokens: ArrayLike<number>,
   blockSize: number,
   nBlocks = Math.floor(tokens.length / blockSize),
+  /** Namespace of the chain (e.g. the LoRA adapters the rows were computed with); "" = none. */
+  salt = "",
 ): string[] {
   const keys: string[] = [];
-  let parent = "";
+  let parent = salt;
   for (let i = 0; i < nBlocks; i++) {
     const ids = Array.prototype.slice.call(tokens, i * blockSize, (i + 1) * blockSize).join(",");
     const key = hash64(parent) + ":" + ids;

@@ -24,7 +24,8 @@
  * Plug points for later issues (interfaces only; see each):
  *  - Segment.embeddings (image issue): input rows instead of token ids [implemented];
  *    Segment.nonCausal spans [rejected until implemented].
- *  - ForwardExtensions.lora (LoRA issue): deltas added beside the fused Q/K/V and gate/up products.
+ *  - Segment.lora (LoRA issue) [implemented, lora.ts]: rows grouped by adapter list; after each
+ *    adaptable base product (q/k/v/qkv, wo, gate/up/down, output) each group adds scale*B(A x).
  *  - layerWindow / LayerKind (architectures issue): per-layer sliding windows (the attention
  *    kernel takes a window) and recurrent layers whose state lives in the cache (KVCache.state).
  *  - Quantized K/V, per-head eviction, RoPE shift (KV issue): behind KVCache / PagedKV.
@@ -51,6 +52,7 @@ import { shortConvStep } from "./blocks/short-conv.js";
 import { deltaNetStep } from "./blocks/delta-net.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
+import { applyLora, checkLoraRefs, loraKey, type LoraGroup, type LoraRef } from "./lora.js";
 
 export interface Segment {
   /** New token ids of this sequence (with `embeddings`: only their count matters). */
@@ -63,22 +65,12 @@ export interface Segment {
   cache: KVCache;
   /** Indices into `tokens` whose logits are wanted (e.g. the last one; none mid-prefill). */
   outputs: number[];
-  /** Planned (LoRA issue): the adapter whose deltas apply to this segment's rows. Rejected today. */
-  adapter?: number;
+  /** LoRA adapters (with scales) whose deltas apply to this segment's rows (lora.ts). */
+  lora?: readonly LoraRef[];
 }
 
 /** Which product a matrix is, for LoRA deltas and the profiler. */
 export type TensorKind = "qkv" | "wo" | "gate_up" | "down" | "moe" | "output";
-
-/**
- * Planned hooks (LoRA issue): `lora.apply` adds y[rows] += B(A x) for the rows of segments whose
- * adapter has a delta for (kind, layer), right after the base product of that kind.
- */
-export interface ForwardExtensions {
-  lora?: {
-    apply(kind: TensorKind, layer: number, x: Float32Array, y: Float32Array, rowsBySegment: number[][]): void;
-  };
-}
 
 /**
  * Planned (architectures issue): what layer l is. "attention" layers use the KV cache with
@@ -144,6 +136,8 @@ export interface ForwardOptions {
    * this model (the engine and `run` consume them at once). Default: a fresh array per call.
    */
   reuseLogits?: boolean;
+  /** LoRA adapters (with scales) for `Transformer.forward`'s one segment (model/lora.ts). */
+  lora?: readonly LoraRef[];
 }
 
 export class Transformer {
@@ -157,7 +151,6 @@ export class Transformer {
    * one ks.normMatmul). Same bits either way; false (tests) runs them apart.
    */
   fuseOps = true;
-  readonly ext: ForwardExtensions = {};
   private readonly angleMemo: RopeAngles[] = [];
   private readonly angleMemoSwa: RopeAngles[] = [];
   private readonly scratch: Scratch;
@@ -247,7 +240,11 @@ export class Transformer {
     opts?: ForwardOptions,
   ): Float32Array[] {
     if (tokens.length === 0) throw new InputError("forward() needs at least one token");
-    return forwardBatch(this, [{ tokens, cache, outputs: outputs ?? [tokens.length - 1] }], opts)[0];
+    return forwardBatch(
+      this,
+      [{ tokens, cache, outputs: outputs ?? [tokens.length - 1], lora: opts?.lora }],
+      opts,
+    )[0];
   }
 
   /** Logits buffer for ForwardOptions.reuseLogits (JS memory: it outlives kernel memory growth). */
@@ -303,7 +300,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
     const nt = s.tokens.length;
     if (nt === 0) throw new InputError("a batch segment needs at least one token");
     if (s.nonCausal?.length) throw new InputError("non-causal spans are not supported yet");
-    if (s.adapter !== undefined) throw new InputError("LoRA adapters are not supported yet");
+    if (s.lora?.length) checkLoraRefs(s.lora);
     if (s.cache.length + nt > s.cache.shape.capacity) {
       throw new InputError(
         `sequence of ${s.cache.length + nt} tokens exceeds the context size ${s.cache.shape.capacity}`,
@@ -324,6 +321,9 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   const pos0 = segs.map((s) => s.cache.length);
   const outRows: number[] = [];
   segs.forEach((s, si) => s.outputs.forEach((t) => outRows.push(starts[si] + t)));
+  // LoRA row groups over all rows, and over the output rows (last layer's FFN and the head).
+  const lora = loraGroups(segs, starts, outRows);
+  let lg = lora?.all;
 
   // ---- embeddings, angles ----
   const x = model.buf("x", n * E);
@@ -403,6 +403,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
         pos0,
         y,
         tp,
+        lg,
       );
     }
     if (l === c.nLayers - 1 && outRows.length < rows) {
@@ -417,6 +418,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
       });
       xs = xo;
       y = yo;
+      lg = lora?.out;
       if (rows === 0) break;
     }
     if (L.attnPostNorm) norm(model, y, L.attnPostNorm, y, rows);
@@ -427,7 +429,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
       moeFfn(model.ops, c.moe!, L.moe, h, rows, E, y);
       if (P) tp = P.lap("matmul.moe", tp);
     } else {
-      tp = ffnBlock(model, L.ffn!, xs, L.ffnNorm, h, rows, y, tp);
+      tp = ffnBlock(model, L.ffn!, xs, L.ffnNorm, h, rows, y, tp, lg);
     }
     if (L.ffnPostNorm) norm(model, y, L.ffnPostNorm, y, rows);
     add(model, xs, y, rows * E);
@@ -443,7 +445,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
     norm(model, xs, model.weights.outputNorm, sel, m);
     if (P) tp = P.lap("norm", tp);
     const logits = opts?.reuseLogits ? model.logitsBuf(m * c.nVocab) : new Float32Array(m * c.nVocab);
-    model.ops.matmul(model.weights.output, sel, m, head(logits, m * c.nVocab));
+    product(model, model.weights.output, sel, m, head(logits, m * c.nVocab), lora?.out);
     if (c.finalSoftcap > 0)
       for (let i = 0; i < m * c.nVocab; i++) logits[i] = softcap(logits[i], c.finalSoftcap);
     if (P) tp = P.lap("matmul.output", tp);
@@ -485,10 +487,12 @@ function normProducts(
   rows: number,
   ys: readonly Float32Array[],
   h: Float32Array,
+  lg?: LoraGroup[],
 ): boolean {
   const ks = model.kernels;
   const E = model.config.nEmbd;
-  if (ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks)) {
+  // LoRA deltas read the normalized rows, which the fused dispatch does not write out.
+  if (!lg && ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks)) {
     ks.normMatmul(
       head(x, rows * E),
       model.kernelVec(normW),
@@ -500,7 +504,7 @@ function normProducts(
     return true;
   }
   norm(model, x, normW, h, rows);
-  for (let i = 0; i < ws.length; i++) model.ops.matmul(ws[i], h, rows, ys[i]);
+  for (let i = 0; i < ws.length; i++) product(model, ws[i], h, rows, ys[i], lg);
   return false;
 }
 
@@ -538,6 +542,7 @@ function attentionBlock(
   pos0: number[],
   out: Float32Array,
   tp: number,
+  lg: LoraGroup[] | undefined,
 ): number {
   const c = model.config;
   const P = model.profiler;
@@ -555,7 +560,7 @@ function attentionBlock(
     // Fused rows are [q; k; v]: one product, then split per token.
     const all = qDim + kDim + vDim;
     const qkv = model.buf("qkv", n * all);
-    fused = normProducts(model, xRaw, normW, [w.wqkv], n, [qkv], h);
+    fused = normProducts(model, xRaw, normW, [w.wqkv], n, [qkv], h, lg);
     for (let t = 0; t < n; t++) {
       q.set(qkv.subarray(t * all, t * all + qDim), t * qDim);
       k.set(qkv.subarray(t * all + qDim, t * all + qDim + kDim), t * kDim);
@@ -567,17 +572,17 @@ function attentionBlock(
       norm(model, xRaw, normW, h, n);
       const qg = model.buf("qg", n * 2 * qDim);
       const gate = model.buf("qgate", n * qDim);
-      model.ops.matmul(w.wq!, h, n, qg);
+      product(model, w.wq!, h, n, qg, lg);
       for (let t = 0; t < n; t++)
         for (let hh = 0; hh < c.nHead; hh++) {
           const src = t * 2 * qDim + hh * 2 * hdK;
           q.set(qg.subarray(src, src + hdK), t * qDim + hh * hdK);
           gate.set(qg.subarray(src + hdK, src + 2 * hdK), t * qDim + hh * hdK);
         }
-      model.ops.matmul(w.wk!, h, n, k);
-      model.ops.matmul(w.wv!, h, n, v);
+      product(model, w.wk!, h, n, k, lg);
+      product(model, w.wv!, h, n, v, lg);
       fused = false;
-    } else fused = normProducts(model, xRaw, normW, [w.wq!, w.wk!, w.wv!], n, [q, k, v], h);
+    } else fused = normProducts(model, xRaw, normW, [w.wq!, w.wk!, w.wv!], n, [q, k, v], h, lg);
   }
   if (P) tp = P.lap(fused ? "norm+matmul.qkv" : "norm, matmul.qkv", tp);
   addBias(q, n, qDim, w.bq);
@@ -654,7 +659,7 @@ function attentionBlock(
     for (let i = 0; i < n * oDim; i++)
       o[i] = Math.fround(o[i] * Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-gate[i])))));
   }
-  model.ops.matmul(w.wo, o, n, out);
+  product(model, w.wo, o, n, out, lg);
   if (P) tp = P.lap("matmul.wo", tp);
   return tp;
 }
@@ -778,13 +783,15 @@ function ffnBlock(
   rows: number,
   out: Float32Array,
   tp: number,
+  lg: LoraGroup[] | undefined,
 ): number {
   const P = model.profiler;
   const ks = model.kernels;
   const act = model.config.spec.ffnAct;
   if (!ks) {
     norm(model, xRaw, normW, h, rows);
-    swiglu(model.ops, w, h, rows, out, false, act);
+    const ops = lg ? { ...model.ops, matmul: loraMatmul(model, lg) } : model.ops;
+    swiglu(ops, w, h, rows, out, false, act);
     if (P) tp = P.lap("norm, matmul.ffn", tp);
     return tp;
   }
@@ -792,7 +799,7 @@ function ffnBlock(
   const hh = model.buf("ffh", rows * nFF);
   if (w.fused) {
     const gu = model.buf("ffgu", rows * 2 * nFF);
-    const f = normProducts(model, xRaw, normW, [w.up], rows, [gu], h);
+    const f = normProducts(model, xRaw, normW, [w.up], rows, [gu], h, lg);
     if (P) tp = P.lap(f ? "norm+matmul.gate_up" : "norm, matmul.gate_up", tp);
     for (let t = 0; t < rows; t++)
       if (act === "gelu") model.ops.geluMul(gu, t * 2 * nFF, gu, t * 2 * nFF + nFF, hh, t * nFF, nFF);
@@ -805,18 +812,75 @@ function ffnBlock(
         );
   } else {
     const g = model.buf("ffg", rows * nFF);
-    const f = normProducts(model, xRaw, normW, [w.gate!, w.up], rows, [g, hh], h);
+    const f = normProducts(model, xRaw, normW, [w.gate!, w.up], rows, [g, hh], h, lg);
     if (P) tp = P.lap(f ? "norm+matmul.gate_up" : "norm, matmul.gate_up", tp);
     // GeGLU has no kernel yet: the TS operator on the same scratch rows.
     if (act === "gelu") model.ops.geluMul(g, 0, hh, 0, hh, 0, rows * nFF);
     else ks.siluMul(g, hh, hh, rows * nFF);
   }
   if (P) tp = P.lap("act", tp);
-  mm(model, w.down, hh, rows, out);
+  mm(model, w.down, hh, rows, out, lg);
   if (P) tp = P.lap("matmul.down", tp);
   return tp;
 }
 
-function mm(model: Transformer, w: Weight, x: Float32Array, rows: number, out: Float32Array): void {
+function mm(
+  model: Transformer,
+  w: Weight,
+  x: Float32Array,
+  rows: number,
+  out: Float32Array,
+  lg?: LoraGroup[],
+): void {
+  product(model, w, x, rows, out, lg);
+}
+
+/** out = W x for `rows` rows, then each LoRA group's deltas for W (if any). */
+function product(
+  model: Transformer,
+  w: Weight,
+  x: Float32Array,
+  rows: number,
+  out: Float32Array,
+  lg: LoraGroup[] | undefined,
+): void {
   model.ops.matmul(w, x, rows, out);
+  if (lg) {
+    const t0 = model.profiler ? performance.now() : 0;
+    applyLora(model.ops, w, x, out, lg, (name, n) => model.buf(name, n));
+    if (model.profiler) model.profiler.lap("lora", t0);
+  }
+}
+
+/** BlockOps.matmul with LoRA deltas (the plain-TS SwiGLU; strides there are the defaults). */
+function loraMatmul(model: Transformer, lg: LoraGroup[]): BlockOps["matmul"] {
+  return (w, x, nTok, out, xStride, outStride, vecOrder) => {
+    model.ops.matmul(w, x, nTok, out, xStride, outStride, vecOrder);
+    applyLora(model.ops, w, x, out, lg, (name, n) => model.buf(name, n));
+  };
+}
+
+/**
+ * Rows grouped by adapter list (segments without adapters in no group); undefined when no
+ * segment has one. `out`: the same groups over the output rows' indices (last layer, head).
+ */
+function loraGroups(
+  segs: Segment[],
+  starts: number[],
+  outRows: number[],
+): { all: LoraGroup[]; out: LoraGroup[] } | undefined {
+  if (!segs.some((s) => s.lora?.length)) return undefined;
+  const byKey = new Map<string, { all: LoraGroup; out: LoraGroup }>();
+  const outIndex = new Map<number, number>();
+  outRows.forEach((r, i) => outIndex.set(r, i));
+  segs.forEach((s, si) => {
+    const key = loraKey(s.lora);
+    if (!key) return;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { all: { refs: s.lora!, rows: [] }, out: { refs: s.lora!, rows: [] } }));
+    for (let t = 0; t < s.tokens.length; t++) g.all.rows.push(starts[si] + t);
+    for (const t of s.outputs) g.out.rows.push(outIndex.get(starts[si] + t)!);
+  });
+  const groups = [...byKey.values()];
+  return { all: groups.map((g) => g.all), out: groups.map((g) => g.out) };
 }

@@ -13,11 +13,13 @@ import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import type { BlockOps } from "./blocks/ops.js";
 import { WeightBinder } from "./weights.js";
+import { readLoraAdapter, type LoraAdapter } from "./lora.js";
 
 export { Transformer } from "./forward.js";
 export type { ModelConfig } from "./arch/config.js";
 export { portableOps, type BlockOps } from "./blocks/ops.js";
 export type { KVCache, KVDType } from "../kv/cache.js";
+export { LoraAdapter, type LoraRef } from "./lora.js";
 
 /** Config for an opened file, without reading any tensor data. */
 export function modelConfig(file: GGUFFile): ModelConfig {
@@ -66,6 +68,23 @@ export async function loadModel(path: GGUFInput, opts: LoadOptions = {}): Promis
   const file = await openGGUF(path);
   try {
     return loadFromFile(file, opts);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Read a LoRA adapter GGUF and check it against `model` (architecture, tensor names, shapes);
+ * a mismatch is a ModelError naming the key or tensor. `id` defaults to the path.
+ */
+export async function loadLoraAdapter(
+  path: GGUFInput,
+  model: Transformer,
+  id?: string,
+): Promise<LoraAdapter> {
+  const file = await openGGUF(path);
+  try {
+    return readLoraAdapter(file, model, id ?? (typeof path === "string" ? path : file.path));
   } finally {
     await file.close();
   }

@@ -18,6 +18,7 @@ import { ApiError, badRequest, toApiError } from "./openai/errors.js";
 import { Metrics } from "./metrics.js";
 import { registerChat } from "./routes/chat.js";
 import { registerCompletions } from "./routes/completions.js";
+import { registerLora } from "./routes/lora.js";
 import type { SseWriter } from "./sse.js";
 
 export interface ServerOptions {
@@ -48,6 +49,11 @@ export interface ServerOptions {
    */
   drainGraceMs?: number;
   logger?: boolean;
+  /**
+   * Folder POST /lora-adapters may load adapter files from (paths are relative to it and may not
+   * leave it). Unset: adapters can be listed, rescaled and unloaded over HTTP, not loaded.
+   */
+  loraDir?: string;
 }
 
 export interface ServerContext {
@@ -89,7 +95,7 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
     },
   });
-  const metrics = new Metrics(llm.engine);
+  const metrics = new Metrics(llm.engine, llm.lora);
   const modelId = opts.modelId ?? llm.name;
   const maxQueue = opts.maxQueue ?? 64;
   if (!Number.isInteger(maxQueue) || maxQueue < 0)
@@ -184,7 +190,9 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   }));
   registerChat(app, ctx);
   registerCompletions(app, ctx);
+  registerLora(app, ctx, opts.loraDir);
   methodNotAllowed(app, [
+    ["/lora-adapters", ["GET", "HEAD", "POST"], false],
     ["/health", ["GET", "HEAD"], true],
     ["/metrics", ["GET", "HEAD"], false],
     ["/v1/models", ["GET", "HEAD"], false],

@@ -12,6 +12,7 @@
  *   |                                |            |           | status, running, waiting and KV usage            |
  *   | /metrics                       | GET, HEAD  | required  | traffic, token counts and route decisions        |
  *   | /v1/* (models, chat, completions) | all     | required  | the API                                          |
+ *   | /lora-adapters                 | GET, POST  | required  | lists files on disk; loads, rescales, unloads    |
  *   | / and static UI (web-ui.ts)    | GET, HEAD  | public    | the page asks for the key itself                 |
  *   | unknown paths                  | any        | —         | 404 with or without a key                        |
  *   | known path, wrong method       | any        | as route  | 405 with an Allow header (after the key check)   |

@@ -14,15 +14,43 @@ export class Metrics {
   readonly generated: Counter;
   readonly prompt: Counter;
 
-  constructor(engine: Engine) {
+  constructor(engine: Engine, lora?: { readonly bytes: number; list(): unknown[] }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: "edgellm_process_" });
-    this.ttft = new Histogram({ name: "edgellm_time_to_first_token_seconds", help: "Request arrival to first generated token", buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [r] });
-    this.tpot = new Histogram({ name: "edgellm_time_per_output_token_seconds", help: "Gap between consecutive generated tokens", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [r] });
-    this.e2e = new Histogram({ name: "edgellm_request_duration_seconds", help: "Whole request latency", buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [r] });
-    this.requests = new Counter({ name: "edgellm_requests_total", help: "Requests by endpoint and status", labelNames: ["endpoint", "status"], registers: [r] });
-    this.generated = new Counter({ name: "edgellm_generation_tokens_total", help: "Tokens generated", registers: [r] });
-    this.prompt = new Counter({ name: "edgellm_prompt_tokens_total", help: "Prompt tokens received", registers: [r] });
+    this.ttft = new Histogram({
+      name: "edgellm_time_to_first_token_seconds",
+      help: "Request arrival to first generated token",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [r],
+    });
+    this.tpot = new Histogram({
+      name: "edgellm_time_per_output_token_seconds",
+      help: "Gap between consecutive generated tokens",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [r],
+    });
+    this.e2e = new Histogram({
+      name: "edgellm_request_duration_seconds",
+      help: "Whole request latency",
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [r],
+    });
+    this.requests = new Counter({
+      name: "edgellm_requests_total",
+      help: "Requests by endpoint and status",
+      labelNames: ["endpoint", "status"],
+      registers: [r],
+    });
+    this.generated = new Counter({
+      name: "edgellm_generation_tokens_total",
+      help: "Tokens generated",
+      registers: [r],
+    });
+    this.prompt = new Counter({
+      name: "edgellm_prompt_tokens_total",
+      help: "Prompt tokens received",
+      registers: [r],
+    });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -33,14 +61,42 @@ export class Metrics {
         },
       });
     gauge("edgellm_requests_running", "Sequences in the running batch", () => engine.stats().running);
-    gauge("edgellm_requests_waiting", "Sequences waiting for a slot or KV blocks", () => engine.stats().waiting);
-    gauge("edgellm_kv_cache_usage_ratio", "Fraction of KV blocks held by live sequences", () => engine.stats().kvUsage);
-    gauge("edgellm_kv_cache_blocks_cached", "Unreferenced KV blocks kept for prefix reuse", () => engine.stats().kv.cached);
-    gauge("edgellm_prefix_cache_hit_rate", "Prompt tokens served from the prefix cache / prompt tokens", () => {
-      const s = engine.stats();
-      return s.promptTokens ? s.cachedPromptTokens / s.promptTokens : 0;
-    });
-    gauge("edgellm_prefix_cache_hits", "Prompt tokens served from the prefix cache", () => engine.stats().cachedPromptTokens);
+    gauge(
+      "edgellm_requests_waiting",
+      "Sequences waiting for a slot or KV blocks",
+      () => engine.stats().waiting,
+    );
+    gauge(
+      "edgellm_kv_cache_usage_ratio",
+      "Fraction of KV blocks held by live sequences",
+      () => engine.stats().kvUsage,
+    );
+    gauge(
+      "edgellm_kv_cache_blocks_cached",
+      "Unreferenced KV blocks kept for prefix reuse",
+      () => engine.stats().kv.cached,
+    );
+    gauge(
+      "edgellm_prefix_cache_hit_rate",
+      "Prompt tokens served from the prefix cache / prompt tokens",
+      () => {
+        const s = engine.stats();
+        return s.promptTokens ? s.cachedPromptTokens / s.promptTokens : 0;
+      },
+    );
+    gauge(
+      "edgellm_prefix_cache_hits",
+      "Prompt tokens served from the prefix cache",
+      () => engine.stats().cachedPromptTokens,
+    );
     gauge("edgellm_preemptions", "Sequences preempted for KV memory", () => engine.stats().preemptions);
+    if (lora) {
+      gauge("edgellm_lora_adapters", "LoRA adapters loaded", () => lora.list().length);
+      gauge(
+        "edgellm_lora_adapter_bytes",
+        "Bytes of the loaded LoRA adapters' A/B matrices",
+        () => lora.bytes,
+      );
+    }
   }
 }

@@ -23,7 +23,8 @@ export interface TokenizedSet {
 
 export function tokenizeExamples(
   examples: readonly { messages: Message[] }[],
-  enc: BpeEncoder,
+  /** Our BPE, or any tokenizer with the same append-encode (a model's, for LoRA runs). */
+  enc: Pick<BpeEncoder, "encode">,
   pad: number,
 ): TokenizedSet {
   const ids: number[] = [];

@@ -38,6 +38,8 @@ export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void>
       adamT: c.adamT,
       losses: c.losses,
       meta: c.meta,
+      // LoRA runs save the adapter's parameters, not the model's: their count is in the header.
+      nParams: c.params.length,
     }),
   );
   const headEnd = 12 + header.length;
@@ -70,6 +72,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     adamT: number;
     losses: number[];
     meta: Record<string, unknown>;
+    nParams?: number;
   };
   try {
     head = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + H)));
@@ -77,7 +80,8 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     throw bad("header is not JSON", 12);
   }
   if (head.version !== VERSION) throw bad(`version ${head.version}, expected ${VERSION}`, 12);
-  const P = paramLayout(head.config).total;
+  const P = head.nParams ?? paramLayout(head.config).total;
+  if (!Number.isSafeInteger(P) || P < 0) throw bad(`bad parameter count ${P}`, 12);
   const dataStart = (12 + H + 3) & ~3;
   if (buf.length !== dataStart + 12 * P)
     throw bad(`expected ${dataStart + 12 * P} bytes for ${P} params, file has ${buf.length}`);

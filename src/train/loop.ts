@@ -15,6 +15,7 @@ import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from "./optim/adamw.js";
 import { clipGradNorm } from "./optim/clip.js";
 import { lrAt, type LrSchedule } from "./optim/schedule.js";
 import { TrainProgress } from "./progress.js";
+import { LoraParams, type LoraTrainOptions } from "./lora.js";
 import { Rng } from "../sampling/rng.js";
 
 export interface TrainOptions {
@@ -43,11 +44,19 @@ export interface TrainOptions {
   /** threads for the wasm kernels: 1 or 2 (default 2); results do not depend on it */
   threads?: number;
   onStep?: (r: { step: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number }) => void;
+  /**
+   * LoRA on a frozen base (train/lora.ts): `base` holds the model's params (e.g. from
+   * loadTrainBase, dequantized from Q8_0/Q4_0); only the adapter is optimised, clipped and
+   * checkpointed. Runs on the plain-TS model (the sharded WASM workers carry no adapter yet).
+   */
+  lora?: LoraTrainOptions & { base: Float32Array };
 }
 
 export interface TrainResult {
   /** the (main thread's) model; its params are the trained weights */
   model: LlamaTrainModel;
+  /** the trained adapter of a LoRA run */
+  lora?: LoraParams;
   losses: number[];
   step: number;
   /** wall seconds of this invocation, and the tokens it processed */
@@ -67,6 +76,9 @@ function runMeta(o: TrainOptions): Record<string, unknown> {
     adamw: o.adamw ?? DEFAULT_ADAMW,
     dataTokens: o.data.ids.length,
     ...(o.init ? { warmStart: true } : {}),
+    ...(o.lora
+      ? { lora: { rank: o.lora.rank, alpha: o.lora.alpha ?? o.lora.rank, targets: o.lora.targets ?? null } }
+      : {}),
   };
 }
 
@@ -79,7 +91,7 @@ interface Net {
 }
 
 async function createNet(o: TrainOptions): Promise<Net> {
-  if (o.kernels === "ts") {
+  if (o.kernels === "ts" || o.lora) {
     const model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
     return {
       model,
@@ -115,22 +127,39 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   const net = await createNet(o);
   const model = net.model;
-  const adam = new AdamW(model.layout.total, o.adamw ?? DEFAULT_ADAMW, model.layout.entries);
+  let lora: LoraParams | undefined;
+  if (o.lora) {
+    if (o.lora.base.length !== model.layout.total)
+      throw new InputError(
+        `LoRA base has ${o.lora.base.length} params, the config needs ${model.layout.total}`,
+      );
+    model.params.set(o.lora.base);
+    lora = model.lora = new LoraParams(o.config, o.lora);
+    if (ck && ck.params.length !== lora.params.length)
+      throw new InputError("checkpoint holds another adapter shape", { file: o.resumeFrom });
+  }
+  // What the optimiser steps: the whole model, or the adapter alone.
+  const params = lora ? lora.params : model.params;
+  const grads = lora ? lora.grads : net.grads;
+  const adam = new AdamW(params.length, o.adamw ?? DEFAULT_ADAMW, lora ? lora.entries : model.layout.entries);
   let step = 0;
   let losses: number[] = [];
   if (ck) {
-    model.params.set(ck.params);
+    params.set(ck.params);
     adam.m.set(ck.m);
     adam.v.set(ck.v);
     adam.t = ck.adamT;
     step = ck.step;
     losses = ck.losses.slice();
-  } else if (o.init) {
-    if (o.init.length !== model.layout.total)
-      throw new InputError(
-        `initial params have ${o.init.length} values, the model needs ${model.layout.total}`,
-      );
-    model.params.set(o.init);
+  } else if (o.init || lora) {
+    if (o.init) {
+      if (o.init.length !== model.layout.total)
+        throw new InputError(
+          `initial params have ${o.init.length} values, the model needs ${model.layout.total}`,
+        );
+      model.params.set(o.init);
+    }
+    if (lora) lora.init(new Rng(o.seed));
   } else {
     initParams(model.params, model.layout, o.config, new Rng(o.seed));
   }
@@ -142,7 +171,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       adamT: adam.t,
       losses,
       meta,
-      params: model.params as Float32Array,
+      params: params as Float32Array,
       m: adam.m,
       v: adam.v,
     });
@@ -154,11 +183,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     while (step < stopAt) {
       const b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
       let loss = 0;
+      lora?.zeroGrad();
       if (b.count > 0) loss = await net.step(b);
-      else net.grads.fill(0);
-      const gradNorm = clipGradNorm(net.grads, o.clip);
+      else grads.fill(0);
+      const gradNorm = clipGradNorm(grads, o.clip);
       const lr = lrAt(step, { ...o.lr, total: o.steps });
-      adam.step(model.params, net.grads, lr);
+      adam.step(params, grads, lr);
       losses.push(loss);
       step++;
       tokens += o.batch * o.seqLen;
@@ -172,5 +202,5 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await net.close();
   }
   await save();
-  return { model, losses, step, seconds: (performance.now() - t0) / 1000, tokens };
+  return { model, lora, losses, step, seconds: (performance.now() - t0) / 1000, tokens };
 }

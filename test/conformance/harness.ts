@@ -8,6 +8,8 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel } from "../../src/model/index.js";
 import { ggmlOrderOps } from "../../src/model/reference/ggml-order/index.js";
 import { GGMLType } from "../../src/gguf/types.js";
+import type { BlockOps } from "../../src/model/blocks/ops.js";
+import { dequantizeRowAny } from "../../src/model/blocks/linear.js";
 import type { KVDType } from "../../src/kv/cache.js";
 import { referenceRun } from "./reference.js";
 import type { KernelSet } from "../../src/kernels/kernel-set.js";
@@ -68,6 +70,26 @@ export function typeTolerance(type: GGMLType, scale: number): number {
   if (type === GGMLType.F16) return halfTolerance(scale);
   return byteTolerance(scale);
 }
+/**
+ * Reference ops with activations kept in float: weights decoded to float, products summed in
+ * double. Only the activation rounding differs from ggmlOrderOps (for roundEffect).
+ */
+export const floatActivationOps: BlockOps = {
+  ...ggmlOrderOps,
+  name: "ggml-order, float activations",
+  matmul(w, x, nTok, out, xStride = w.cols, outStride = w.rows, vecOrder) {
+    if (w.f32) return ggmlOrderOps.matmul(w, x, nTok, out, xStride, outStride, vecOrder);
+    const row = new Float32Array(w.cols);
+    for (let r = 0; r < w.rows; r++) {
+      dequantizeRowAny(w.type, w.data, r * w.rowBytes, row, 0, w.cols, w.name);
+      for (let t = 0; t < nTok; t++) {
+        let s = 0;
+        for (let c = 0; c < w.cols; c++) s += row[c] * x[t * xStride + c];
+        out[t * outStride + r] = s;
+      }
+    }
+  },
+};
 
 export function argmax(x: Float32Array): number {
   let b = 0;

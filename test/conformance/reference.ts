@@ -82,6 +82,8 @@ export async function referenceRun(
     kvV?: RefKVType;
     flashAttention?: boolean;
     contextSize?: number;
+    /** LoRA adapters applied to the context (llama.cpp: per context, scale as given). */
+    lora?: { filePath: string; scale: number }[];
   } = {},
 ): Promise<ReferenceRun> {
   const llama = await referenceLlama();
@@ -93,6 +95,7 @@ export async function referenceRun(
       flashAttention: opts.flashAttention ?? false,
       experimentalKvCacheKeyType: opts.kv ?? "F32",
       experimentalKvCacheValueType: opts.kvV ?? opts.kv ?? "F32",
+      ...(opts.lora?.length ? { lora: { adapters: opts.lora } } : {}),
     });
     try {
       const seq = ctx.getSequence();

@@ -7,6 +7,7 @@
  * Threads are pinned (maxThreads and the context's ideal = min = threads). KV cache F16 (default).
  */
 import { InputError } from "../../errors.js";
+import { parseLoraFlag } from "../lora-options.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
@@ -42,6 +43,15 @@ export async function runLlamaCpp(w: Workload): Promise<SideResult> {
       ...(w.kvType ? { experimentalKvCacheKeyType: w.kvType.toUpperCase() as "F16" } : {}),
       ...(w.kvTypeV || w.kvType
         ? { experimentalKvCacheValueType: (w.kvTypeV ?? w.kvType)!.toUpperCase() as "F16" }
+        : {}),
+      ...(w.lora?.length
+        ? {
+            lora: {
+              adapters: w.lora
+                .map(parseLoraFlag)
+                .map((s) => ({ filePath: s.path as string, scale: s.scale ?? 1 })),
+            },
+          }
         : {}),
     });
     const loadMs = performance.now() - t0;

@@ -10,6 +10,9 @@ import type { SequenceEvent } from "../../engine/types.js";
 import { openGGUF } from "../../gguf/reader.js";
 import { createWasmKernelSet } from "../../kernels/wasm/wasm-kernel-set.js";
 import { OpProfiler } from "../../model/forward.js";
+import { loadLoraAdapter } from "../../model/index.js";
+import type { LoraRef } from "../../model/lora.js";
+import { parseLoraFlag } from "../lora-options.js";
 import { loadFromFile, type Transformer } from "../../model/index.js";
 import type { PhaseProfile } from "./profile.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
@@ -20,6 +23,7 @@ async function generate(
   maxTokens: number,
   ctx: number,
   kv: Pick<Workload, "kvType" | "kvTypeV"> = {},
+  lora?: LoraRef[],
 ): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number; kvBytesPerToken: number }> {
   const engine = new Engine(model, undefined, {
     contextSize: ctx,
@@ -35,6 +39,7 @@ async function generate(
     sampling: { temperature: 0 },
     ignoreEos: true,
     stopTokens: new Set(),
+    lora: lora?.length ? lora : undefined,
   });
   const tokens: number[] = [];
   let done: Extract<SequenceEvent, { type: "done" }> | undefined;
@@ -57,24 +62,27 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     } finally {
       await file.close();
     }
+    const lora: LoraRef[] = [];
+    for (const s of (w.lora ?? []).map(parseLoraFlag))
+      lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
     const loadMs = performance.now() - t0;
     const rssLoaded = process.memoryUsage().rss;
     const prompt = promptIds(w.prompt, w.nVocab);
     const ctx = w.prompt + w.gen + 1;
 
     // Warm-up: 8 prompt tokens then 2 decode steps.
-    await generate(model, prompt.slice(0, 8), 3, ctx, w);
+    await generate(model, prompt.slice(0, 8), 3, ctx, w, lora);
 
     // Prompt processing: the whole prompt, one token sampled (engine prefill chunks as served).
-    const pp = await generate(model, prompt, 1, ctx, w);
+    const pp = await generate(model, prompt, 1, ctx, w, lora);
     // TTFT then decode on a fresh engine (no prefix-cache reuse).
-    const run = await generate(model, prompt, w.gen, ctx, w);
+    const run = await generate(model, prompt, w.gen, ctx, w, lora);
     // Profile: one more run with the profiler attached (its timer calls stay out of the figures above).
     let profile: { prefill: PhaseProfile; decode: PhaseProfile } | undefined;
     if (opts.profile) {
       const prof = new OpProfiler();
       model.profiler = prof;
-      const pr = await generate(model, prompt, w.gen, ctx, w);
+      const pr = await generate(model, prompt, w.gen, ctx, w, lora);
       model.profiler = undefined;
       const ph = (name: string, tokens: number, wallMs: number): PhaseProfile => ({
         ms: Object.fromEntries(prof.byPhase.get(name) ?? []),
@@ -93,7 +101,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssPeak: peakRss(),
       tokens: run.tokens,
       kvBytesPerToken: run.kvBytesPerToken,
-      config: `${ks.name} x${ks.threads}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory)`,
+      config: `${ks.name} x${ks.threads}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory)${lora.length ? `, ${lora.length} LoRA` : ""}`,
       ...(profile ? { profile } : {}),
     };
   } finally {

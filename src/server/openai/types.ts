@@ -24,6 +24,11 @@ export interface SamplingFields {
   logitBias: Record<string, number> | undefined;
   /** llama.cpp server extension: generate through end-of-generation tokens. */
   ignoreEos: boolean;
+  /**
+   * llama-server extension: LoRA adapters for this request, `[{id, scale}]`; an id is a loaded
+   * adapter's name or its index in GET /lora-adapters. undefined = the adapters' default scales.
+   */
+  lora: { id: string | number; scale?: number }[] | undefined;
 }
 
 export interface ChatRequest extends SamplingFields {

@@ -50,6 +50,29 @@ function stopList(v: unknown): string[] {
   return list as string[];
 }
 
+/** `lora: [{id, scale}]` (llama-server's shape; ids also as our string names). */
+function loraList(v: unknown): SamplingFields["lora"] {
+  if (v === undefined || v === null) return undefined;
+  const bad = () =>
+    badRequest(
+      '\'lora\' must be an array of up to 16 {"id": name or index, "scale": number}',
+      "lora",
+      "invalid_type",
+    );
+  if (!Array.isArray(v) || v.length > 16) throw bad();
+  return v.map((e) => {
+    if (!isObj(e)) throw bad();
+    const id = e.id;
+    if (!(
+      (typeof id === "string" && id.length > 0 && id.length <= 128) ||
+      (typeof id === "number" && Number.isInteger(id) && id >= 0)
+    ))
+      throw bad();
+    const scale = optNum(e, "scale", -100, 100);
+    return scale === undefined ? { id } : { id, scale };
+  });
+}
+
 function common(b: unknown, models: readonly string[]): { b: Obj; f: SamplingFields } {
   if (!isObj(b)) throw badRequest("the request body must be a JSON object", null, "invalid_type");
   if (typeof b.model !== "string")
@@ -100,6 +123,7 @@ function common(b: unknown, models: readonly string[]): { b: Obj; f: SamplingFie
       seed: optNum(b, "seed", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true),
       logitBias: (lb ?? undefined) as Record<string, number> | undefined,
       ignoreEos: optBool(b, "ignore_eos") ?? false,
+      lora: loraList(b.lora),
     },
   };
 }

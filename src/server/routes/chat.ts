@@ -35,6 +35,10 @@ export function genOptions(r: SamplingFields, prompt: number[], llm: LLM): Gener
     seed: r.seed,
     logitBias: r.logitBias,
     ignoreEos: r.ignoreEos,
+    lora: r.lora?.map((e) => ({
+      id: llm.lora.idOf(e.id),
+      ...(e.scale === undefined ? {} : { scale: e.scale }),
+    })),
   };
 }
 

@@ -34,6 +34,7 @@ import { ropeBackward, ropeForward, ropeTable, type RopeTable } from "../ops/rop
 import { swigluBackward, swigluForward } from "../ops/swiglu.js";
 import { headDim, type ModelConfig } from "./config.js";
 import { paramLayout, view, type ParamLayout } from "./params.js";
+import type { LoraParams } from "../lora.js";
 
 interface LayerActs {
   x: Buf; // residual input (N, C)
@@ -65,6 +66,8 @@ interface LayerWeights {
 }
 
 export class LlamaTrainModel {
+  /** LoRA on a frozen base (train/lora.ts): deltas after each target product, their gradients in backward. */
+  lora: LoraParams | undefined;
   readonly layout: ParamLayout;
   readonly params: Buf;
   readonly grads: Buf;
@@ -207,19 +210,30 @@ export class LlamaTrainModel {
       const W = this.layerW(l, (n) => this.w(n));
       const next = l + 1 < cfg.layers ? this.acts[l + 1].x : this.xL;
       rmsnormForward(A.xn1, A.rstd1, A.x, W.attnNorm, N, C, cfg.normEps);
+      const p = `blk.${l}.`;
+      const lo = this.lora;
       this.kern.matmulForward(A.q, A.xn1, W.wq, N, C, qW);
       this.kern.matmulForward(A.k, A.xn1, W.wk, N, C, kW);
       this.kern.matmulForward(A.v, A.xn1, W.wv, N, C, kW);
+      if (lo) {
+        lo.forward(p + "attn_q.weight", A.q, A.xn1, N);
+        lo.forward(p + "attn_k.weight", A.k, A.xn1, N);
+        lo.forward(p + "attn_v.weight", A.v, A.xn1, N);
+      }
       ropeForward(A.q, A.q, this.rope, this.B, this.T, cfg.heads);
       ropeForward(A.k, A.k, this.rope, this.B, this.T, cfg.kvHeads);
       this.kern.attentionForward(A.a, A.att, A.q, A.k, A.v, shape);
       this.kern.matmulForward(A.xm, A.a, W.wo, N, qW, C);
+      lo?.forward(p + "attn_output.weight", A.xm, A.a, N);
       for (let i = 0; i < N * C; i++) A.xm[i] += A.x[i];
       rmsnormForward(A.xn2, A.rstd2, A.xm, W.ffnNorm, N, C, cfg.normEps);
       this.kern.matmulForward(A.g, A.xn2, W.wg, N, C, F);
       this.kern.matmulForward(A.u, A.xn2, W.wu, N, C, F);
+      lo?.forward(p + "ffn_gate.weight", A.g, A.xn2, N);
+      lo?.forward(p + "ffn_up.weight", A.u, A.xn2, N);
       swigluForward(A.h, A.g, A.u, N * F);
       this.kern.matmulForward(next, A.h, W.wd, N, F, C);
+      lo?.forward(p + "ffn_down.weight", next, A.h, N);
       for (let i = 0; i < N * C; i++) next[i] += A.xm[i];
     }
     rmsnormForward(this.xnf, this.rstdf, this.xL, this.w("output_norm.weight"), N, C, cfg.normEps);
@@ -327,17 +341,23 @@ export class LlamaTrainModel {
       const G = this.layerW(l, gget);
       // x' = xm + h Wd^T : dx flows to xm unchanged, and through the FFN
       this.dh.fill(0);
+      const p = `blk.${l}.`;
+      const lo = this.lora;
       this.kern.matmulBackward(this.dh, G.wd, dx, A.h, W.wd, N, F, C);
+      lo?.backward(p + "ffn_down.weight", this.dh, dx, A.h, N);
       this.dg.fill(0);
       this.du.fill(0);
       swigluBackward(this.dg, this.du, this.dh, A.g, A.u, N * F);
       dtmp.fill(0);
       this.kern.matmulBackward(dtmp, G.wg, this.dg, A.xn2, W.wg, N, C, F);
       this.kern.matmulBackward(dtmp, G.wu, this.du, A.xn2, W.wu, N, C, F);
+      lo?.backward(p + "ffn_gate.weight", dtmp, this.dg, A.xn2, N);
+      lo?.backward(p + "ffn_up.weight", dtmp, this.du, A.xn2, N);
       rmsnormBackward(dx, G.ffnNorm, dtmp, A.xm, W.ffnNorm, A.rstd2, N, C); // dx is now d(xm)
       // xm = x + a Wo^T
       this.da.fill(0);
       this.kern.matmulBackward(this.da, G.wo, dx, A.a, W.wo, N, qW, C);
+      lo?.backward(p + "attn_output.weight", this.da, dx, A.a, N);
       this.dq.fill(0);
       this.dk.fill(0);
       this.dv.fill(0);
@@ -348,11 +368,14 @@ export class LlamaTrainModel {
       dqr.fill(0);
       ropeBackward(dqr, this.dq, this.rope, this.B, this.T, cfg.heads);
       this.kern.matmulBackward(dtmp, G.wq, dqr, A.xn1, W.wq, N, C, qW);
+      lo?.backward(p + "attn_q.weight", dtmp, dqr, A.xn1, N);
       const dkr = this.dqk.subarray(0, N * kW);
       dkr.fill(0);
       ropeBackward(dkr, this.dk, this.rope, this.B, this.T, cfg.kvHeads);
       this.kern.matmulBackward(dtmp, G.wk, dkr, A.xn1, W.wk, N, C, kW);
+      lo?.backward(p + "attn_k.weight", dtmp, dkr, A.xn1, N);
       this.kern.matmulBackward(dtmp, G.wv, this.dv, A.xn1, W.wv, N, C, kW);
+      lo?.backward(p + "attn_v.weight", dtmp, this.dv, A.xn1, N);
       rmsnormBackward(dx, G.attnNorm, dtmp, A.x, W.attnNorm, A.rstd1, N, C); // dx is now d(x)
     }
     embeddingBackward(gget("token_embd.weight"), dx, this.tokens, N, C);

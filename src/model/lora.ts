@@ -1,0 +1,287 @@
+/**
+ * LoRA adapters over a (quantized) base, in llama.cpp's GGUF adapter format, applied without
+ * merging: y = W x + scale * B (A x), the base matrices untouched and shared by every adapter.
+ *
+ * File (llama.cpp src/llama-adapter.cpp is the reference for what is accepted):
+ *   general.type = "adapter", adapter.type = "lora", general.architecture = the base's,
+ *   adapter.lora.alpha (f32), and per target matrix W (`blk.3.attn_q.weight`):
+ *     `<W>.lora_a`  dims [W.cols, rank]   (ne[0] = the input dim: A x is a product like W's)
+ *     `<W>.lora_b`  dims [rank, W.rows]
+ *   any type our products take (F32, F16, Q8_0 in practice). `*_norm.weight` tensors are skipped,
+ *   as llama.cpp does. Effective scale per tensor = userScale * alpha / rank (userScale when
+ *   alpha = 0: llama.cpp's get_scale), rank = B's ne[0].
+ *
+ * Targets: attention q/k/v/qkv/output and dense FFN gate/up/down of every layer, and output.weight.
+ * Others (token_embd, MoE experts, MLA) are a typed error naming the tensor, not silently ignored.
+ *
+ * In the forward pass (forward.ts), rows are grouped by their segment's adapter list; each group
+ * gets its own A/B products after the base product of the same weight, so sequences with different
+ * adapters (or none) share one batched base product.
+ */
+import { InputError, ModelError } from "../errors.js";
+import type { GGUFFile } from "../gguf/reader.js";
+import { optNumber, optString } from "../gguf/getters.js";
+import { ggmlTypeName } from "../gguf/types.js";
+import type { ModelConfig } from "./arch/config.js";
+import type { ModelWeights } from "./bind.js";
+import type { BlockOps } from "./blocks/ops.js";
+import { makeWeight, prepareInto, type Weight } from "./weights.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
+
+/** One adapted matrix: A [rank][cols] and B [rows][rank] as Weights (products like the base's). */
+export interface LoraTensor {
+  a: Weight;
+  b: Weight;
+  rank: number;
+}
+
+let serials = 0;
+
+export class LoraAdapter {
+  /** Unique per loaded adapter (a file reloaded under the same id gets another): prefix-cache salt. */
+  readonly serial = ++serials;
+
+  constructor(
+    /** Caller's name for it (server/CLI id); default the file path. */
+    readonly id: string,
+    readonly path: string,
+    readonly arch: string,
+    readonly alpha: number,
+    /** Base tensor name -> A/B. */
+    readonly tensors: ReadonlyMap<string, LoraTensor>,
+  ) {}
+
+  /** Bytes of A and B over all tensors (memory accounting; in the KernelSet when moved there). */
+  get bytes(): number {
+    let n = 0;
+    for (const t of this.tensors.values())
+      for (const w of [t.a, t.b]) n += w.kernel ? w.kernel.pw.bytes : w.data.length;
+    return n;
+  }
+
+  /** llama.cpp's get_scale: userScale * alpha / rank, or userScale when alpha is 0. */
+  scaleFor(t: LoraTensor, userScale: number): number {
+    return this.alpha ? Math.fround((userScale * this.alpha) / t.rank) : userScale;
+  }
+}
+
+/** An adapter with the scale one request uses it at. */
+export interface LoraRef {
+  adapter: LoraAdapter;
+  scale: number;
+}
+
+/** Matrices an adapter may target, by GGUF name. */
+export function loraTargets(w: ModelWeights): Map<string, Weight> {
+  const m = new Map<string, Weight>();
+  const put = (x: Weight | undefined) => {
+    if (x) m.set(x.name, x);
+  };
+  // Tied output (output = token_embd) is not a target: llama.cpp has no output.weight there.
+  if (w.output !== w.tokenEmbd) put(w.output);
+  for (const L of w.layers) {
+    for (const x of [L.attn?.wq, L.attn?.wk, L.attn?.wv, L.attn?.wqkv, L.attn?.wo]) put(x);
+    for (const x of [L.ffn?.gate, L.ffn?.up, L.ffn?.down]) put(x);
+  }
+  return m;
+}
+
+function die(file: GGUFFile, msg: string, field: string, hint?: string): never {
+  throw new ModelError(msg, { file: file.path, field, hint });
+}
+
+/**
+ * Read and check an adapter against a loaded base (architecture, tensor names, shapes). A/B bytes
+ * are read now and kept in their file type.
+ */
+export function readLoraAdapter(
+  file: GGUFFile,
+  base: { config: ModelConfig; weights: ModelWeights; kernels?: KernelSet },
+  id = file.path,
+): LoraAdapter {
+  const md = file.metadata;
+  const str = (k: string) => {
+    const v = md.get(k);
+    if (v !== undefined && typeof v !== "string") die(file, `'${k}' must be a string`, k);
+    return optString(md, k);
+  };
+  const gtype = str("general.type");
+  if (gtype !== "adapter")
+    die(
+      file,
+      `not an adapter: general.type is ${gtype === undefined ? "missing" : `'${gtype}'`}, expected 'adapter'`,
+      "general.type",
+      "pass a LoRA adapter GGUF, not a model",
+    );
+  const atype = str("adapter.type");
+  if (atype !== "lora")
+    die(
+      file,
+      `adapter.type is ${atype === undefined ? "missing" : `'${atype}'`}, expected 'lora'`,
+      "adapter.type",
+    );
+  const arch = str("general.architecture");
+  if (arch !== base.config.arch)
+    die(
+      file,
+      `adapter architecture '${arch ?? "(missing)"}' does not match the base's '${base.config.arch}'`,
+      "general.architecture",
+      "the adapter was trained for another model",
+    );
+  if (!md.has("adapter.lora.alpha"))
+    die(
+      file,
+      "missing 'adapter.lora.alpha'",
+      "adapter.lora.alpha",
+      "convert_lora_to_gguf.py writes it from the adapter config's lora_alpha",
+    );
+  const alphaRaw = md.get("adapter.lora.alpha");
+  if (typeof alphaRaw !== "number" || !Number.isFinite(alphaRaw))
+    die(file, `'adapter.lora.alpha' must be a finite number, got ${String(alphaRaw)}`, "adapter.lora.alpha");
+  const alpha = optNumber(md, "adapter.lora.alpha")!;
+  if (md.has("adapter.alora_invocation_tokens"))
+    die(file, "activated LoRA (alora) adapters are not supported", "adapter.alora_invocation_tokens");
+
+  const pairs = new Map<string, { a?: (typeof file.tensors)[number]; b?: (typeof file.tensors)[number] }>();
+  for (const t of file.tensors) {
+    let key: string;
+    let which: "a" | "b";
+    if (t.name.endsWith(".lora_a")) [key, which] = [t.name.slice(0, -7), "a"];
+    else if (t.name.endsWith(".lora_b")) [key, which] = [t.name.slice(0, -7), "b"];
+    else if (t.name.endsWith("_norm.weight"))
+      continue; // llama.cpp skips norm deltas too
+    else die(file, `tensor '${t.name}' is neither <name>.lora_a nor <name>.lora_b`, t.name);
+    const p = pairs.get(key) ?? {};
+    p[which] = t;
+    pairs.set(key, p);
+  }
+  if (pairs.size === 0) die(file, "adapter has no lora_a/lora_b tensors", "tensors");
+
+  const targets = loraTargets(base.weights);
+  const tensors = new Map<string, LoraTensor>();
+  for (const [name, p] of pairs) {
+    if (!p.a || !p.b)
+      die(
+        file,
+        `tensor pair for '${name}' lacks its ${p.a ? "lora_b" : "lora_a"}`,
+        `${name}.${p.a ? "lora_b" : "lora_a"}`,
+      );
+    const w = targets.get(name);
+    if (!w) {
+      const hint =
+        file.tensors.length && base.weights.layers.length
+          ? "targets: attention q/k/v/qkv/output, dense FFN gate/up/down, output.weight"
+          : undefined;
+      die(
+        file,
+        `adapter tensor '${name}' has no matching base matrix we can adapt (wrong base model, or an unsupported target such as token_embd, MoE experts or MLA)`,
+        name,
+        hint,
+      );
+    }
+    const [a, b] = [p.a, p.b];
+    if (a.dims.length !== 2 || b.dims.length !== 2)
+      die(file, `'${name}' lora tensors must be 2-D, got [${a.dims}] and [${b.dims}]`, name);
+    if (a.dims[0] !== w.cols || b.dims[1] !== w.rows)
+      die(
+        file,
+        `'${name}' lora_a [${a.dims}] / lora_b [${b.dims}] do not fit the base matrix [${w.cols}, ${w.rows}] (expected lora_a [${w.cols}, r], lora_b [r, ${w.rows}])`,
+        name,
+        "wrong base model?",
+      );
+    if (a.dims[1] !== b.dims[0])
+      die(
+        file,
+        `'${name}' rank differs: lora_a [${a.dims}] vs lora_b [${b.dims}] (lora_a must be stored transposed)`,
+        name,
+      );
+    const rank = b.dims[0]!;
+    for (const t of [a, b]) {
+      if (t.type === undefined) die(file, `'${t.name}' has an unknown type`, t.name);
+    }
+    const wa = makeWeight(a.name, a.type, a.dims, file.readTensorSync(a));
+    const wb = makeWeight(b.name, b.type, b.dims, file.readTensorSync(b));
+    // With a KernelSet, A and B run there like the base matrices (types it lacks stay in TS).
+    if (base.kernels) for (const x of [wa, wb]) prepareInto(x, base.kernels);
+    tensors.set(name, { a: wa, b: wb, rank });
+  }
+  return new LoraAdapter(id, file.path, arch!, alpha, tensors);
+}
+
+/** Rows of one forward batch that share an adapter list. */
+export interface LoraGroup {
+  refs: readonly LoraRef[];
+  /** Batch row indices, ascending. */
+  rows: number[];
+}
+
+/** A key for an adapter list (same adapters at the same scales share products). */
+export function loraKey(refs: readonly LoraRef[] | undefined): string {
+  if (!refs || refs.length === 0) return "";
+  return refs.map((r) => `${r.adapter.serial}:${r.adapter.id}\u0000${r.scale}`).join("\u0001");
+}
+
+/** Check a request's refs (finite scales, no adapter twice). */
+export function checkLoraRefs(refs: readonly LoraRef[]): void {
+  const seen = new Set<LoraAdapter>();
+  for (const r of refs) {
+    if (!(r.adapter instanceof LoraAdapter)) throw new InputError("lora entry without an adapter");
+    if (typeof r.scale !== "number" || !Number.isFinite(r.scale))
+      throw new InputError(`lora scale for '${r.adapter.id}' must be a finite number, got ${r.scale}`);
+    if (seen.has(r.adapter)) throw new InputError(`lora adapter '${r.adapter.id}' given twice`);
+    seen.add(r.adapter);
+  }
+}
+
+/**
+ * out[row] += scale * B (A x[row]) for each group's rows and each of its adapters that targets
+ * `w` (in the adapters' order, each added after the base product as ggml does: res = res + s*BAx).
+ * x: [nRows][w.cols], out: [nRows][w.rows]. `tmp` supplies scratch buffers.
+ */
+export function applyLora(
+  ops: BlockOps,
+  w: Weight,
+  x: Float32Array,
+  out: Float32Array,
+  groups: readonly LoraGroup[],
+  tmp: (name: string, n: number) => Float32Array,
+): void {
+  const C = w.cols;
+  const R = w.rows;
+  for (const g of groups) {
+    const m = g.rows.length;
+    if (m === 0) continue;
+    let xg: Float32Array | undefined;
+    for (const ref of g.refs) {
+      const t = ref.adapter.tensors.get(w.name);
+      if (!t) continue;
+      if (!xg) {
+        // Contiguous rows are used in place; others gathered.
+        const r0 = g.rows[0];
+        let run = true;
+        for (let i = 1; i < m && run; i++) run = g.rows[i] === r0 + i;
+        if (run) xg = x.subarray(r0 * C, (r0 + m) * C);
+        else {
+          xg = tmp("lora.x", m * C);
+          for (let i = 0; i < m; i++) xg.set(x.subarray(g.rows[i] * C, (g.rows[i] + 1) * C), i * C);
+        }
+      }
+      const ax = tmp("lora.ax", m * t.rank);
+      const bax = tmp("lora.bax", m * R);
+      ops.matmul(t.a, xg, m, ax);
+      ops.matmul(t.b, ax, m, bax);
+      const s = ref.adapter.scaleFor(t, ref.scale);
+      for (let i = 0; i < m; i++) {
+        const o = g.rows[i] * R;
+        for (let j = 0; j < R; j++) out[o + j] = Math.fround(out[o + j] + Math.fround(bax[i * R + j] * s));
+      }
+    }
+  }
+}
+
+/** Names of the types of an adapter's A/B (for listings). */
+export function loraTypes(a: LoraAdapter): string[] {
+  const s = new Set<string>();
+  for (const t of a.tensors.values()) for (const x of [t.a, t.b]) s.add(ggmlTypeName(x.type));
+  return [...s];
+}
