@@ -194,7 +194,7 @@ export function register(program: Command): void {
         }
         // The read ceiling last, in this process: its 256 MiB buffer must not count in a side's RSS.
         const ks = await createWasmKernelSet({ threads });
-        let ceiling;
+        let ceiling: ReturnType<typeof measureReadCeiling>;
         try {
           ceiling = measureReadCeiling(ks);
         } finally {

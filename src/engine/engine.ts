@@ -325,7 +325,10 @@ export class Engine {
         seq,
         last,
         draft,
-        seg: { tokens, cache: seq.cache, outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [],
+        seg: {
+          tokens,
+          cache: seq.cache,
+          outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [],
           lora: seq.req.lora,
         },
       });

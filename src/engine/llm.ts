@@ -9,7 +9,7 @@ import { InputError, SessionError } from "../errors.js";
 import { modelFingerprint } from "../gguf/fingerprint.js";
 import type { EvictionPolicy } from "../kv/eviction.js";
 import type { SpeculativeOptions } from "./speculative.js";
-import { hash64 } from "../kv/paged-pool.js";
+import { hash64 } from "../hash.js";
 import {
   checkCompatible,
   decodeSession,

@@ -5,7 +5,7 @@
  * hyper-parameters or weights (same shapes, other training run) differ. Not cryptographic: it
  * guards against loading a session into the wrong model, not against forgery.
  */
-import { hash64 } from "../kv/paged-pool.js";
+import { hash64 } from "../hash.js";
 import type { GGUFMetaValue } from "./value.js";
 import type { GGUFTensorInfo } from "./parse.js";
 

@@ -202,6 +202,6 @@ export interface KernelSet {
 
 /** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */
 export function kernelsLabel(ks: KernelSet | undefined): string {
-  if (!ks || !ks.name.startsWith("wasm")) return "ts (reference)";
+  if (!ks?.name.startsWith("wasm")) return "ts (reference)";
   return `${ks.name === "wasm-relaxed-simd" ? "relaxed SIMD" : "SIMD128"} x${ks.threads}`;
 }

@@ -1,5 +1,5 @@
 /** Argument validation shared by KernelSet implementations: bad shapes get a KernelError. */
-import { GGMLType, ggmlRowBytes, ggmlTypeName, ggmlTypeTraits } from "../gguf/types.js";
+import { type GGMLType, ggmlRowBytes, ggmlTypeName, ggmlTypeTraits } from "../gguf/types.js";
 import { KernelError } from "../errors.js";
 
 /** Validates a weight's shape against its bytes; returns the bytes per row. */

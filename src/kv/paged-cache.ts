@@ -217,7 +217,10 @@ export class PagedKVCache implements KVCache {
     vo: number,
   ): void {
     const { kWidth, vWidth } = this.shape;
-    if (this.tk !== "f32" && this.tk !== "f16" || (!this.shape.vFromK && this.tv !== "f32" && this.tv !== "f16")) {
+    if (
+      (this.tk !== "f32" && this.tk !== "f16") ||
+      (!this.shape.vFromK && this.tv !== "f32" && this.tv !== "f16")
+    ) {
       // quantized rows: one block-encoded row at a time
       for (let t = 0; t < n; t++) {
         this.writeK(layer, pos0 + t, k, ko + t * kWidth);

@@ -8,6 +8,7 @@
  * Prefix key of full block i of a sequence = hash64(key of block i-1) + ":" + its token ids, so a
  * hit means the same tokens at the same positions after the same (hashed) prefix.
  */
+import { hash64 } from "../hash.js";
 import type { RecurrentShape } from "./recurrent.js";
 import { InputError } from "../errors.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
@@ -225,16 +226,6 @@ export class BlockPool {
 }
 
 /** 64-bit FNV-1a over a string, as 16 hex digits (two 32-bit lanes; no BigInt on the hot path). */
-export function hash64(s: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h1 >>> 15);
-  }
-  return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
-}
 
 /** Prefix keys of the full blocks of `tokens` (block i covers tokens [i*B, (i+1)*B)). */
 export function blockKeys(
@@ -254,3 +245,5 @@ export function blockKeys(
   }
   return keys;
 }
+
+export { hash64 };

@@ -7,7 +7,7 @@ import { ModelError } from "../errors.js";
 import type { ModelConfig } from "./arch/config.js";
 import { TENSOR } from "./arch/spec.js";
 import type { FfnWeights } from "./blocks/ffn.js";
-import { prepareInto, WeightBinder, type Weight } from "./weights.js";
+import { prepareInto, type WeightBinder, type Weight } from "./weights.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 
 export interface AttnWeights {

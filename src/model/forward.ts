@@ -288,7 +288,6 @@ export function recurrentShape(c: ModelConfig): RecurrentShape | undefined {
 export function forwardBatch(model: Transformer, segs: Segment[], opts?: ForwardOptions): Float32Array[][] {
   const c = model.config;
   const E = c.nEmbd;
-  const ks = model.kernels;
   const P = model.profiler;
   let tp = P ? performance.now() : 0;
   const t00 = tp;

@@ -37,7 +37,10 @@ export function checkFits(file: GGUFFile, ks: KernelSet): void {
     const gib = (n: number) => (n / 2 ** 30).toFixed(2);
     throw new ModelError(
       `model weights need ${gib(need)} GiB of WebAssembly memory (+${gib(WORKING_ROOM)} GiB working room); one wasm32 memory holds at most ${gib(WASM_MEMORY_LIMIT)} GiB`,
-      { file: file.path, hint: "use a smaller model or a smaller quantization (e.g. Q4_0/Q4_K); weights are not sharded across memories" },
+      {
+        file: file.path,
+        hint: "use a smaller model or a smaller quantization (e.g. Q4_0/Q4_K); weights are not sharded across memories",
+      },
     );
   }
 }

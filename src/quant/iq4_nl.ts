@@ -5,7 +5,7 @@
  * The scale search (iq4Search) is shared with IQ4_XS (iq4_xs.ts), which stores 8 such blocks
  * per 256-element super-block with 6-bit block scales.
  */
-import { fround, nearestInt } from "./cfloat.js";
+import { fround } from "./cfloat.js";
 import { readF16, writeF16 } from "./f16.js";
 import { QK8_0, Q8_0_BYTES } from "./q8_0.js";
 

@@ -142,7 +142,7 @@ export async function serverToolChat(
     chunk({ role: "assistant", content: "" }, null);
   }
   const trace: ToolTraceEntry[] = [];
-  let result;
+  let result: Awaited<ReturnType<typeof runAgent>>;
   try {
     result = await runAgent({
       model,

@@ -105,8 +105,8 @@ test("a 40-turn chat on a 128-token context never fails for length and keeps the
   const s = llm.createSession("You add numbers.");
   let dropped = 0;
   for (let i = 0; i < 40; i++) {
-    let text = "";
-    for await (const c of s.send(`${i} + ${i * 3} = ?`, { maxTokens: 24, temperature: 0 })) text += c.text;
+    // drain the answer; only the session's bookkeeping is checked
+    for await (const _ of s.send(`${i} + ${i * 3} = ?`, { maxTokens: 24, temperature: 0 }));
     assert.ok(s.context.promptTokens < 128);
     dropped = Math.max(dropped, s.context.droppedMessages);
   }
@@ -118,8 +118,7 @@ test("a 40-turn chat on a 128-token context never fails for length and keeps the
   await assert.rejects(async () => {
     for await (const _ of s.send(long, { maxTokens: 4 })) void _;
   }, /the context holds 128/);
-  let got = "";
-  for await (const c of s.send(long, { maxTokens: 4, truncateMessage: true })) got += c.text;
+  for await (const _ of s.send(long, { maxTokens: 4, truncateMessage: true }));
   assert.ok(s.context.truncatedChars > 0);
   await llm.close();
 });

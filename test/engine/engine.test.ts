@@ -152,7 +152,12 @@ test("a consumer that stops iterating cancels its sequence", async () => {
 
 test("seeded sampling is reproducible and independent of batch neighbours", async () => {
   const engine = new Engine(m.model, m.tokenizer, { contextSize: 128, parallel: 4 });
-  const req = (seed: number): SequenceRequest => ({ prompt: cases[0], maxTokens: 10, sampling: { temperature: 1, seed }, ignoreEos: true });
+  const req = (seed: number): SequenceRequest => ({
+    prompt: cases[0],
+    maxTokens: 10,
+    sampling: { temperature: 1, seed },
+    ignoreEos: true,
+  });
   const alone = await run(engine, req(7));
   const [a, , b] = await Promise.all([run(engine, req(7)), run(engine, req(8)), run(engine, req(7))]);
   assert.deepEqual(a.tokens, alone.tokens);

@@ -7,9 +7,21 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadFromFile, type Transformer } from "../../src/model/index.js";
 import { Tokenizer } from "../../src/tokenizer/tokenizer.js";
 
-export const SMALL: TestModelSpec = { arch: "llama", nEmbd: 64, nLayer: 2, nHead: 4, nHeadKv: 2, nFf: 96, nCtx: 256, nVocab: 400, seed: 5 };
+export const SMALL: TestModelSpec = {
+  arch: "llama",
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 96,
+  nCtx: 256,
+  nVocab: 400,
+  seed: 5,
+};
 
-export async function smallModel(spec: TestModelSpec = SMALL): Promise<{ model: Transformer; tokenizer: Tokenizer; path: string; cleanup: () => void }> {
+export async function smallModel(
+  spec: TestModelSpec = SMALL,
+): Promise<{ model: Transformer; tokenizer: Tokenizer; path: string; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), "engine-"));
   const path = join(dir, "m.gguf");
   await writeTestModel(path, spec);

@@ -32,7 +32,7 @@ function py(script: string, ...args: string[]): string {
   return r.stdout;
 }
 
-const READ = String.raw`
+const READ = `
 import sys, json, gguf
 r = gguf.GGUFReader(sys.argv[1])
 def enc(v):

@@ -25,10 +25,14 @@ test("matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels", a
   delete env.NODE_TEST_CONTEXT;
   // Node >= 22 has relaxed SIMD on by default, and Node 24 rejects the flag ("bad option").
   const flags = engineHasRelaxedSimd() ? [] : [...RELAXED_NODE_FLAGS];
-  const { stdout } = await run(process.execPath, [...flags, "--test", "--test-reporter=tap", MATVEC, FUSED, ROPE], {
-    env,
-    maxBuffer: 16 << 20,
-  }).catch((e: { stdout: string; stderr: string }) => {
+  const { stdout } = await run(
+    process.execPath,
+    [...flags, "--test", "--test-reporter=tap", MATVEC, FUSED, ROPE],
+    {
+      env,
+      maxBuffer: 16 << 20,
+    },
+  ).catch((e: { stdout: string; stderr: string }) => {
     assert.fail(`child test run failed:\n${e.stdout.slice(-4000)}\n${e.stderr.slice(-2000)}`);
   });
   assert.match(stdout, /# fail 0/);

@@ -51,7 +51,6 @@ function b64(s: string): Uint8Array {
 export function parseGolden(text: string): Golden {
   const j = JSON.parse(text);
   const types: GoldenType[] = [];
-  // biome-ignore lint/suspicious/noExplicitAny: the golden file's JSON, checked field by field below
   for (const [name, e] of Object.entries<any>(j.types)) {
     const type = ggmlTypeFromName(name);
     if (type === undefined) throw new Error(`golden has unknown type ${name}`);

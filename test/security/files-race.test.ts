@@ -24,8 +24,7 @@ test("finding 9: names starting with '..' are inside the root; '..' itself is no
   assert.equal(await d.readFile("..foo"), "dotdot-file");
   assert.equal(await d.readFile("..dir/x"), "x-in-dotdot-dir");
   assert.deepEqual(await d.listDir("..dir"), ["x"]);
-  for (const p of ["..", "../root/d/f", "..dir/../../x"])
-    await assert.rejects(d.readFile(p), InputError, p);
+  for (const p of ["..", "../root/d/f", "..dir/../../x"]) await assert.rejects(d.readFile(p), InputError, p);
 });
 
 test(

@@ -12,7 +12,9 @@ export interface Served {
 }
 
 export async function startServe(model: string, args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, [MAIN, "serve", "-m", model, "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [MAIN, "serve", "-m", model, "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
@@ -41,7 +43,10 @@ export async function startServe(model: string, args: string[]): Promise<Served>
 }
 
 /** Read an SSE body into its `data:` payloads (raw reader, no client library). */
-export async function readSse(res: Response, onEvent?: (data: string, n: number) => boolean | void): Promise<string[]> {
+export async function readSse(
+  res: Response,
+  onEvent?: (data: string, n: number) => boolean | undefined,
+): Promise<string[]> {
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
   let buf = "";

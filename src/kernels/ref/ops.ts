@@ -6,7 +6,6 @@
 import type { PagedKV, RopeOptions } from "../kernel-set.js";
 
 export type { RopeOptions };
-import { fp16Table } from "../../quant/f16.js";
 import { loadRow, quantizeRowQ8_0Avx } from "../../quant/kv-rows.js";
 import { dequantizeRowQ8_0 } from "../../quant/q8_0.js";
 
@@ -57,7 +56,6 @@ export function siluMul(gate: Float32Array, up: Float32Array, out: Float32Array,
 export function add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
 }
-
 
 /**
  * In-place rotary embedding of x: [nTokens][nHeads][headDim], token t at position pos0 + t.
@@ -146,8 +144,6 @@ export function attention(
     }
   }
 }
-
-const HALF = fp16Table();
 
 /**
  * attention() on a paged cache (see KernelSet's PagedKV): position j is row

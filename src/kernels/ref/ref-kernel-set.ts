@@ -5,7 +5,7 @@
  * once to the type's dot format (Q8_0 / Q8_1 / Q8_K / F16 ...) and runs ggml's generic block dot,
  * so results equal llama.cpp's portable CPU build.
  */
-import { GGMLType, ggmlTypeName, ggmlRowBytes } from "../../gguf/types.js";
+import { type GGMLType, ggmlTypeName, ggmlRowBytes } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { quantFormat, dequantizeInto } from "../../quant/index.js";
 import type { KernelSet, PreparedWeight } from "../kernel-set.js";

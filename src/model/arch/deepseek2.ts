@@ -7,4 +7,10 @@
  */
 import { BASE_SPEC, type ArchSpec } from "./spec.js";
 
-export const DEEPSEEK2: ArchSpec = { ...BASE_SPEC, name: "deepseek2", ropeOrder: "normal", moe: true, mla: true };
+export const DEEPSEEK2: ArchSpec = {
+  ...BASE_SPEC,
+  name: "deepseek2",
+  ropeOrder: "normal",
+  moe: true,
+  mla: true,
+};

@@ -5,4 +5,11 @@
  */
 import { BASE_SPEC, type ArchSpec } from "./spec.js";
 
-export const PHI3: ArchSpec = { ...BASE_SPEC, name: "phi3", ropeOrder: "neox", fusedQKV: true, fusedGateUp: true, scaleQ: true };
+export const PHI3: ArchSpec = {
+  ...BASE_SPEC,
+  name: "phi3",
+  ropeOrder: "neox",
+  fusedQKV: true,
+  fusedGateUp: true,
+  scaleQ: true,
+};

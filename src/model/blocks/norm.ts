@@ -5,7 +5,15 @@
 const f = Math.fround;
 
 /** out[o..o+n] = rmsnorm(x[xo..xo+n]) * w (w optional). `out` may alias `x`. */
-export function rmsNorm(x: Float32Array, xo: number, n: number, w: Float32Array | undefined, eps: number, out: Float32Array, oo: number): void {
+export function rmsNorm(
+  x: Float32Array,
+  xo: number,
+  n: number,
+  w: Float32Array | undefined,
+  eps: number,
+  out: Float32Array,
+  oo: number,
+): void {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += f(x[xo + i] * x[xo + i]);
   // mean and sqrtf in float, then 1.0f / that.
@@ -15,6 +23,12 @@ export function rmsNorm(x: Float32Array, xo: number, n: number, w: Float32Array 
 }
 
 /** RMSNorm applied to each of `nRows` rows of width n (rows at stride n), in place. */
-export function rmsNormRows(x: Float32Array, nRows: number, n: number, w: Float32Array | undefined, eps: number): void {
+export function rmsNormRows(
+  x: Float32Array,
+  nRows: number,
+  n: number,
+  w: Float32Array | undefined,
+  eps: number,
+): void {
   for (let r = 0; r < nRows; r++) rmsNorm(x, r * n, n, w, eps, x, r * n);
 }

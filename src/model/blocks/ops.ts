@@ -13,7 +13,7 @@ import type { KVCache } from "../../kv/cache.js";
 import type { Weight } from "../weights.js";
 import { attend, type AttnShape } from "./attention.js";
 import { matmul } from "./linear.js";
-import { geluTanh } from "./ffn.js";
+import { geluTanh } from "./activation.js";
 
 export interface BlockOps {
   readonly name: string;

@@ -20,7 +20,8 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (message: string, param: string | null = null, code: string | null = null) => new ApiError(400, message, "invalid_request_error", param, code);
+export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new ApiError(400, message, "invalid_request_error", param, code);
 
 /** Any thrown value -> ApiError (library InputErrors are the caller's fault: 400; the rest 500). */
 export function toApiError(e: unknown): ApiError {
@@ -32,7 +33,8 @@ export function toApiError(e: unknown): ApiError {
   const fe = e as { statusCode?: number; code?: string; message?: string };
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     // fastify's own errors: malformed JSON, body too large, unsupported media type.
-    const msg = fe.code === "FST_ERR_CTP_BODY_TOO_LARGE" ? "request body too large" : (fe.message ?? "bad request");
+    const msg =
+      fe.code === "FST_ERR_CTP_BODY_TOO_LARGE" ? "request body too large" : (fe.message ?? "bad request");
     return new ApiError(fe.statusCode, msg, "invalid_request_error", null, fe.code ?? null);
   }
   if (e instanceof EdgeLLMError) return new ApiError(500, e.message, "server_error");

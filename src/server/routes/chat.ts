@@ -3,7 +3,6 @@ import type { FastifyInstance } from "fastify";
 import type { GenerateOptions, LLM } from "../../engine/llm.js";
 import type { TokenLogprob } from "../../sampling/logprobs.js";
 import { drive, newId } from "../drive.js";
-import type { Metrics } from "../metrics.js";
 import { SseWriter } from "../sse.js";
 import { validateChat } from "../openai/validate.js";
 import type { ChatLogprob, ChatRequest, SamplingFields, Usage } from "../openai/types.js";

@@ -22,7 +22,12 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
     const ids = typeof r.prompt === "string" ? llm.encode(r.prompt) : r.prompt;
     const prompt = ctx.admit(ids, r.n);
     const opts: GenerateOptions = { ...genOptions(r, prompt, llm), logprobs: r.logprobs };
-    const base = { id: newId("cmpl"), created: Math.floor(Date.now() / 1000), model: r.model, system_fingerprint: "edgellm" };
+    const base = {
+      id: newId("cmpl"),
+      created: Math.floor(Date.now() / 1000),
+      model: r.model,
+      system_fingerprint: "edgellm",
+    };
     const usage = { completion: 0, cached: 0 };
     const offsets = new Map<number, number>();
     const legacy = (index: number, t: TokenLogprob, top: TokenLogprob[], text: string): LegacyLogprobs => {
@@ -30,14 +35,23 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
       offsets.set(index, off + text.length);
       const tops: Record<string, number> = {};
       for (const x of top) tops[tokenPiece(llm, x.id).token] = x.logprob;
-      return { tokens: [tokenPiece(llm, t.id).token], token_logprobs: [t.logprob], top_logprobs: [tops], text_offset: [off] };
+      return {
+        tokens: [tokenPiece(llm, t.id).token],
+        token_logprobs: [t.logprob],
+        top_logprobs: [tops],
+        text_offset: [off],
+      };
     };
 
     if (r.stream) {
       reply.hijack();
       const sse = new SseWriter(reply.raw);
       const send = (index: number, text: string, logprobs: LegacyLogprobs | null, finish: string | null) =>
-        sse.send({ ...base, object: "text_completion", choices: [{ index, text, logprobs, finish_reason: finish }] });
+        sse.send({
+          ...base,
+          object: "text_completion",
+          choices: [{ index, text, logprobs, finish_reason: finish }],
+        });
       try {
         await drive(llm, metrics, reply, prompt, opts, (c) => {
           if (c.type === "token") {
@@ -49,7 +63,13 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
             send(c.index, c.text, null, c.reason === "length" ? "length" : "stop");
           }
         });
-        if (r.includeUsage) sse.send({ ...base, object: "text_completion", choices: [], usage: usageOf(prompt.length, usage.completion, usage.cached) });
+        if (r.includeUsage)
+          sse.send({
+            ...base,
+            object: "text_completion",
+            choices: [],
+            usage: usageOf(prompt.length, usage.completion, usage.cached),
+          });
         sse.end();
         metrics.requests.inc({ endpoint: "completions", status: "200" });
       } catch (e) {
@@ -58,7 +78,12 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
       return;
     }
 
-    const choices = Array.from({ length: r.n }, (_, index) => ({ index, text: "", finish: "stop", lp: { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] } as LegacyLogprobs }));
+    const choices = Array.from({ length: r.n }, (_, index) => ({
+      index,
+      text: "",
+      finish: "stop",
+      lp: { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] } as LegacyLogprobs,
+    }));
     const { aborted } = await drive(llm, metrics, reply, prompt, opts, (c) => {
       const ch = choices[c.index];
       if (c.type === "token" && c.logprob) {
@@ -80,7 +105,12 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
     return {
       ...base,
       object: "text_completion",
-      choices: choices.map((c) => ({ index: c.index, text: c.text, logprobs: r.logprobs !== undefined ? c.lp : null, finish_reason: c.finish })),
+      choices: choices.map((c) => ({
+        index: c.index,
+        text: c.text,
+        logprobs: r.logprobs !== undefined ? c.lp : null,
+        finish_reason: c.finish,
+      })),
       usage: usageOf(prompt.length, usage.completion, usage.cached),
     };
   });

@@ -169,7 +169,8 @@ function extendV2(rng: Rng, cfg: DataConfig, v2: V2Options, p: Problem): Message
       i++;
     }
   }
-  if (rng.uniform() < v2.system) msgs = [{ role: "system", content: rng.pick(SYSTEM_PROMPTS[p.lang]) }, ...msgs];
+  if (rng.uniform() < v2.system)
+    msgs = [{ role: "system", content: rng.pick(SYSTEM_PROMPTS[p.lang]) }, ...msgs];
   return msgs;
 }
 

@@ -56,7 +56,6 @@ export async function runDistill(o: DistillOptions): Promise<{ params: Float32Ar
   };
   const student = await ShardedModel.create(o.student, o.batch, o.seqLen, { threads: o.threads });
   const teacher = await ShardedModel.create(o.teacher, o.batch, o.seqLen, { threads: o.threads });
-  const V = o.student.vocab;
   try {
     teacher.params.set(o.teacherParams);
     student.params.set(o.studentInit);

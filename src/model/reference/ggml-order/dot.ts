@@ -16,7 +16,7 @@
  * Inputs are float32 values (half data already widened, exactly).
  */
 import { fp16ToF32, f32ToFp16 } from "../../../kernels/ref/fp16.js";
-import { geluTanh } from "../../blocks/ffn.js";
+import { geluTanh } from "../../blocks/activation.js";
 const f = Math.fround;
 
 const ACC = new Float64Array(32);

@@ -26,7 +26,13 @@ const half = (b: Uint8Array, o: number) => fp16ToFp32(b[o] | (b[o + 1] << 8));
 const i8 = (v: number) => (v << 24) >> 24;
 
 /** Repacked q4_0_8x8 order: acc = fma(isum_b, f(dw * da), acc) over blocks b. */
-export function dotQ4_0Q8_0Repacked(x: Uint8Array, xOff: number, y: Uint8Array, yOff: number, n: number): number {
+export function dotQ4_0Q8_0Repacked(
+  x: Uint8Array,
+  xOff: number,
+  y: Uint8Array,
+  yOff: number,
+  n: number,
+): number {
   let acc = 0;
   const nb = n / 32;
   for (let b = 0; b < nb; b++) {
@@ -117,7 +123,13 @@ const roundHalfEven = (v: number) => {
  * s = d * (sum of the quants). The portable reference (src/quant/q8_1.ts) uses 1 / d and
  * round-half-away, which differs by one quant now and then.
  */
-export function quantizeRowQ8_1Avx(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function quantizeRowQ8_1Avx(
+  src: Float32Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  n: number,
+): void {
   for (let b = 0; b < n / 32; b++) {
     const x = srcOff + b * 32;
     const o = dstOff + b * Q8_1_BYTES;
