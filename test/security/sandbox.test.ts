@@ -77,13 +77,16 @@ test("time limit: loops, promise jobs, finally blocks, getters run by the format
     assert.ok(Date.now() - t0 < 5000, code);
   }
   // Native work that never polls the interrupt handler (QuickJS's JSON.stringify cycle check is
-  // quadratic in the nesting depth): the worker is killed 1.25 s past the deadline.
+  // quadratic in the nesting depth): the worker is killed 1.25 s past the deadline — or, on a
+  // machine fast enough to reach it first, QuickJS's own stack limit stops the recursion. Either
+  // way the run ends, bounded, with a typed error.
   const t0 = Date.now();
   const nested = await holds("let o = {}; for (let i = 0; i < 100000; i++) o = { o }; JSON.stringify(o)", {
     timeoutMs: 300,
     memoryMb: 64,
   });
-  assert.deepEqual([nested.ok, nested.errorKind], [false, "timeout"], JSON.stringify(nested));
+  assert.equal(nested.ok, false, JSON.stringify(nested));
+  assert.ok(nested.errorKind === "timeout" || nested.errorKind === "stack", JSON.stringify(nested));
   assert.ok(Date.now() - t0 < 5000);
   // SharedArrayBuffer exists but Atomics (and so Atomics.wait) does not: nothing can block.
   const w = await holds("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)", {
