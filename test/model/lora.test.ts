@@ -201,9 +201,11 @@ for (const kernels of [false, true]) {
         l,
       );
       // Same products on the same rows; only the base product's batch shape differs (a kernel may
-      // tile differently by row count), so allow float-ulp noise.
+      // tile differently by row count, and the relaxed build fuses multiply-adds), so allow
+      // float-order noise: the F32 bound the conformance suite uses against llama.cpp (Node 24's
+      // relaxed-SIMD tiles measured 6.2e-5; Node 20's SIMD128 under 2e-5).
       const e = maxAbs(together[i], alone);
-      assert.ok(e <= 2e-5, `sequence ${i}: ${e}`);
+      assert.ok(e <= 1e-4, `sequence ${i}: ${e}`);
     });
     // The adapters matter, and differ from each other.
     assert.ok(maxAbs(together[0], together[1]) > 1e-2);
