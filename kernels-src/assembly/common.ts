@@ -14,14 +14,44 @@
   return k ^ (nonNeg >>> 31); // nonNeg >= 0 at run time, so this is k; the optimizer cannot know
 }
 
+/** Byte address of the constant table in page 0 (which the arena leaves to the module): the
+ *  loader calls `init_consts` once after instantiation. Kernels read their vector constants with
+ *  one load where they use them (`kc*` below): TurboFan rematerializes a splat or v128.const at
+ *  every use inside a loop (2-3 ALU ops) and spills hoisted ones, while a load is a single
+ *  load-port op that does not compete with the arithmetic. */
+export const KC: usize = 512;
+export function init_consts(): void {
+  v128.store(KC, i8x16.splat(0x0f));
+  v128.store(KC, i32x4.splat(0x8fffe000), 16);
+  v128.store(KC, i32x4.splat(0x77800000), 32);
+  v128.store(KC, i16x8.splat(1), 48);
+  v128.store(KC, i8x16.splat(0x10), 64);
+  v128.store(KC, i8x16.splat(0x30), 80);
+  v128.store(KC, i8x16.splat(0x03), 96);
+  v128.store(KC, i16x8.splat(0x0f), 112);
+  v128.store(KC, i16x8.splat(0x10), 128);
+}
+// @ts-ignore: decorator
+@inline export function kcNib(): v128 { return v128.load(KC); }
+// @ts-ignore: decorator
+@inline export function kcF16Mask(): v128 { return v128.load(KC, 16); }
+// @ts-ignore: decorator
+@inline export function kcF16Scale(): v128 { return v128.load(KC, 32); }
+// @ts-ignore: decorator
+@inline export function kcB4(): v128 { return v128.load(KC, 64); }
+// @ts-ignore: decorator
+@inline export function kcNib16(): v128 { return v128.load(KC, 112); }
+// @ts-ignore: decorator
+@inline export function kcB416(): v128 { return v128.load(KC, 128); }
+
 /** The two constants f16x4 needs (see there), built once per kernel call. */
 // @ts-ignore: decorator
 @inline export function f16Mask(nonNeg: i32): v128 {
-  return i32x4.splat(opaque(0x8fffe000, nonNeg));
+  return nonNeg >= 0 ? kcF16Mask() : kcF16Mask(); // argument kept for the call sites; see KC
 }
 // @ts-ignore: decorator
 @inline export function f16Scale(nonNeg: i32): v128 {
-  return i32x4.splat(opaque(0x77800000, nonNeg)); // 2^112 as f32 bits
+  return nonNeg >= 0 ? kcF16Scale() : kcF16Scale(); // 2^112 as f32 bits; see KC
 }
 
 /** Four IEEE fp16 values at ptr (8 bytes) -> f32x4. Sign-extending to i32 and shifting left 13

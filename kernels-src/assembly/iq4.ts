@@ -12,7 +12,7 @@
 // Integer sums are exact (IQ4_XS: sum_ib sc_ib * dot_ib per super-block, |.| < 2^31); the float
 // step per block (IQ4_NL) or super-block (IQ4_XS) is the same in matvec and matmul, so matmul
 // rows equal matvec's bit for bit and nothing depends on the thread split.
-import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8h, widen8 } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8h, widen8, kcNib } from "./common";
 
 /** kvalues_iq4nl as a swizzle table. */
 // @ts-ignore: decorator
@@ -49,7 +49,7 @@ import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8h, widen8 
 
 export function matvec_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const kv = table();
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * <usize>nb * 72;
@@ -66,7 +66,7 @@ export function matvec_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 /** 4 tokens per pass (each chunk decoded once for 4 tokens). Token strides: xq nb*64, xd nb*4. */
 export function matmul_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
   const kv = table();
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const xqs = <usize>nb << 6;
   const xds = <usize>nb << 2;
@@ -133,7 +133,7 @@ export function matmul_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 
 export function matvec_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const kv = table();
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * <usize>nsb * 552;
@@ -150,7 +150,7 @@ export function matvec_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 /** 4 tokens per pass over each 32-column block. Token strides: xq nsb*512, xd nsb*4. */
 export function matmul_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
   const kv = table();
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const xqs = <usize>nsb << 9;
   const xds = <usize>nsb << 2;

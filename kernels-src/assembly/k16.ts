@@ -9,7 +9,7 @@
 // Dot with Q8_K int8 activations (quantize_q8_k_i8): per super-block
 //   d*dx*sum_j sc_j*dot_j(u, x) - dmin*dx*sum_j min_j*xsum_j    (ggml's order for Q2_K)
 // via dot8 (relaxed_dot in the relaxed build, exact i16 emulation in SIMD128).
-import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8 } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8, kcNib } from "./common";
 
 // @ts-ignore: decorator
 @inline function k16Group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, m4: v128, fm: v128, fs: v128): v128 {
@@ -43,7 +43,7 @@ import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8 } from ".
 }
 
 export function matvec_k16(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, k16Group(w + <usize>g * <usize>nsb * 656, xq, xd, xs, nsb, m4, fm, fs));
 }
@@ -51,7 +51,7 @@ export function matvec_k16(w: usize, xq: usize, xd: usize, xs: usize, y: usize, 
 /** Token strides: xq nsb*256, xd nsb*4, xs nsb*64, y rows*4 (groups outer: a group's weights
  *  stay in cache while the tokens pass). */
 export function matmul_k16(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows));
+  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {

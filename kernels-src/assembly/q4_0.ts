@@ -7,7 +7,7 @@
 // (16+c2,16+c3) for all 4 rows, ready for i32x4.dot_i16x8_s against splatted activation pairs
 // (no i8->i16 extends, no emulated i8 shifts).
 // Quants are used unsigned (0..15); the -8 offset is applied once per block as -8*sum(xq).
-import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, kcNib16 } from "./common";
 
 /** The i16 dot contributions of one chunk (at q) for one token's widened activation (xb+8m). */
 // @ts-ignore: decorator
@@ -41,7 +41,7 @@ import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd } from "./common";
  *  block is read as 4 vectors and its pairs broadcast by shuffles (fewer live registers than
  *  16 broadcast loads, which V8 hoists and spills). */
 export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
-  const m = i16x8.splat(<i16>opaque(0x0f, rows));
+  const m = kcNib16();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * <usize>nb * 72;
@@ -89,7 +89,7 @@ export function matmul_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   const xqs = <usize>nb << 6;
   const xds = <usize>nb << 2;
   const ys = <usize>rows << 2;
-  const m = i16x8.splat(<i16>opaque(0x0f, rows));
+  const m = kcNib16();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let t = 0;

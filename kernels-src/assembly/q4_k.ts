@@ -10,7 +10,7 @@
 //   (repack.ts pos16).
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
-import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows, madd } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows, madd, kcNib16, kcB416 } from "./common";
 
 /** Q5_K chunk m = 4*(vector index) + b of a pair (i16-lane byte order like Q4_K; h = the qh
  *  vector, whose byte at a nibble byte's position holds the low element's 5th bit in bit b and
@@ -130,13 +130,13 @@ import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows, madd } from "./commo
 }
 
 export function matvec_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), b4 = i16x8.splat(<i16>opaque(0x10, rows));
+  const m16 = kcNib16(), b4 = kcB416();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false, m16, b4, fm, fs));
 }
 
 export function matvec_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), b4 = i16x8.splat(<i16>opaque(0x10, rows));
+  const m16 = kcNib16(), b4 = kcB416();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m16, b4, fm, fs));
 }
@@ -166,7 +166,7 @@ export function matvec_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
  *  stay in L1 while both tokens use them), integer sums identical to matvec_q4_k's, so results
  *  do not depend on the token split. Token strides: xq nsb*512, xd nsb*4, xs nsb*64, y rows*4. */
 export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows));
+  const m16 = kcNib16();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const xqs = <usize>nsb << 9;
   const xds = <usize>nsb << 2;
@@ -217,7 +217,7 @@ export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
 }
 
 export function matmul_q5_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m16 = i16x8.splat(<i16>opaque(0x0f, rows)), b4 = i16x8.splat(<i16>opaque(0x10, rows));
+  const m16 = kcNib16(), b4 = kcB416();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {

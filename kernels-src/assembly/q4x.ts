@@ -6,7 +6,7 @@
 // Bytes per group-block: Q4_1 80, Q5_0 88, Q5_1 96.
 // Quants are used unsigned (0..15 or 0..31). Q5_0 (ggml value q-16) subtracts 16*sum(xq) per
 // block; Q4_1/Q5_1 (value d*q + m) add m*s with s = fp16(dx*sum(xq)) from quantize_q8_1.
-import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, kcNib, kcB4 } from "./common";
 
 /** One 16-byte nibble chunk m: low/high nibble vectors with their 5th bits, dotted with the
  *  widened activation pairs at xb (chunk m covers columns 4m..4m+3 and 16+4m..16+4m+3). */
@@ -50,17 +50,17 @@ import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd } from "./common";
 }
 
 export function matvec_q4_1(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nb * 80, xq, xd, xs, nb, 80, 16, true, false, m4, b4, fm, fs));
 }
 export function matvec_q5_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nb * 88, xq, xd, xs, nb, 88, 8, false, true, m4, b4, fm, fs));
 }
 export function matvec_q5_1(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) storeRows(y, g, rows, group(w + <usize>g * <usize>nb * 96, xq, xd, xs, nb, 96, 16, true, true, m4, b4, fm, fs));
 }
@@ -68,7 +68,7 @@ export function matvec_q5_1(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
 // Matmul: groups outer (a group's nb*GB bytes stay in cache), tokens inner; token strides are
 // nb*64 (xq), nb*4 (xd, xs) and rows*4 (y).
 export function matmul_q4_1(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {
@@ -77,7 +77,7 @@ export function matmul_q4_1(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
     }
 }
 export function matmul_q5_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {
@@ -86,7 +86,7 @@ export function matmul_q5_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
     }
 }
 export function matmul_q5_1(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++)
     for (let t = 0; t < nTok; t++) {

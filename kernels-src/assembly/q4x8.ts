@@ -4,7 +4,7 @@
 // quantize_q8_0_i8 (Q5_0: -16*sum(xq) per block) or quantize_q8_1_i8 (Q4_1/Q5_1: + m*s).
 // Pair sums (dot8h) accumulate in i16: 4 bits 8 per sum (<= 30720), 5 bits 4 (<= 31744).
 // Per-token float steps are the same in matvec and matmul (bit-identical rows).
-import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, dot8h, widen8 } from "./common";
+import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, dot8h, widen8, kcNib, kcB4 } from "./common";
 
 /** Integer dot of one block (chunks at q, fifth bits at q + 64 when `high`) with one token's
  *  32 int8 quants at xb. */
@@ -47,7 +47,7 @@ import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, dot8h, widen8 } from
 /** matvec (nTok = 0) or matmul with 4 tokens per pass over each block (chunks unpacked once). */
 // @ts-ignore: decorator
 @inline function xProduct(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, nTok: i32, g0: i32, g1: i32, GB: usize, NIB: usize, hasMin: bool, high: bool): void {
-  const m4 = i8x16.splat(<i8>opaque(0x0f, rows)), b4 = i8x16.splat(<i8>opaque(0x10, rows));
+  const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const xqs = <usize>nb << 5;
   const xds = <usize>nb << 2;

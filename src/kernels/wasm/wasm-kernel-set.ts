@@ -296,7 +296,12 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
   const arena = new WasmArena();
   const instantiate = (module: WebAssembly.Module) => {
     try {
-      return new WebAssembly.Instance(module, { env: { memory: arena.memory } });
+      const i = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
+      // The kernels' vector constants live in page 0 (kernels-src/assembly/common.ts, KC); one
+      // write serves every instance on this memory, workers included.
+      const init = i.exports.init_consts;
+      if (typeof init === "function") (init as () => void)();
+      return i;
     } catch (e) {
       throw new KernelError(`cannot instantiate the WASM kernels: ${(e as Error).message}`, {
         hint: "rebuild them with `npm run build:kernels`",
