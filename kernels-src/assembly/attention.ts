@@ -10,7 +10,7 @@
 // One work unit per (token, KV head), u = ti*nHeadKV + kh, covering that KV head's G query heads;
 // flash-style online softmax (running max m and sum l per head in ml: f32[nTok*nHead][2], the
 // accumulator in out's row), so no [nKV] score buffer. Results do not depend on the thread count.
-import { f16Mask, f16Scale, f16x4 } from "./common";
+import { f16Mask, f16Scale, f16x4, madd, kcF16Mask, kcF16Scale } from "./common";
 import { exp4, expf1 } from "./ops";
 
 // @ts-ignore: decorator
@@ -44,6 +44,60 @@ import { exp4, expf1 } from "./ops";
   for (; i < hd; i += 4) s0 = f32x4.add(s0, f32x4.mul(v128.load(q + (<usize>i << 2)), f16x4(kh + (<usize>i << 1), fm, fs)));
   s0 = f32x4.add(s0, s1);
   return f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
+}
+
+/** Four row sums of a0..a3 as one vector [sum a0, sum a1, sum a2, sum a3] (4 shuffles, 4 adds
+ *  instead of four extract-lane horizontal sums). */
+// @ts-ignore: decorator
+@inline function reduce4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+/** q . k for four K rows at k0..k3 (f32), hd a multiple of 4: each q vector loaded once. */
+// @ts-ignore: decorator
+@inline function dots4F32(q: usize, k0: usize, k1: usize, k2: usize, k3: usize, hd: i32): v128 {
+  // two accumulators per row: four chains of dependent fused adds would bound this by latency
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const end = <usize>hd << 2;
+  let o: usize = 0;
+  for (; o + 32 <= end; o += 32) {
+    const qv = v128.load(q + o);
+    const qw = v128.load(q + o, 16);
+    a0 = madd(qv, v128.load(k0 + o), a0);
+    a1 = madd(qv, v128.load(k1 + o), a1);
+    a2 = madd(qv, v128.load(k2 + o), a2);
+    a3 = madd(qv, v128.load(k3 + o), a3);
+    b0 = madd(qw, v128.load(k0 + o, 16), b0);
+    b1 = madd(qw, v128.load(k1 + o, 16), b1);
+    b2 = madd(qw, v128.load(k2 + o, 16), b2);
+    b3 = madd(qw, v128.load(k3 + o, 16), b3);
+  }
+  if (o < end) {
+    const qv = v128.load(q + o);
+    a0 = madd(qv, v128.load(k0 + o), a0);
+    a1 = madd(qv, v128.load(k1 + o), a1);
+    a2 = madd(qv, v128.load(k2 + o), a2);
+    a3 = madd(qv, v128.load(k3 + o), a3);
+  }
+  return reduce4(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3));
+}
+
+/** The same with f16 K rows. */
+// @ts-ignore: decorator
+@inline function dots4F16(q: usize, k0: usize, k1: usize, k2: usize, k3: usize, hd: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let i: usize = 0; i < <usize>hd; i += 4) {
+    const qv = v128.load(q + (i << 2));
+    const e = i << 1;
+    a0 = madd(qv, f16x4(k0 + e, kcF16Mask(), kcF16Scale()), a0);
+    a1 = madd(qv, f16x4(k1 + e, kcF16Mask(), kcF16Scale()), a1);
+    a2 = madd(qv, f16x4(k2 + e, kcF16Mask(), kcF16Scale()), a2);
+    a3 = madd(qv, f16x4(k3 + e, kcF16Mask(), kcF16Scale()), a3);
+  }
+  return reduce4(a0, a1, a2, a3);
 }
 
 export function attention_paged(
@@ -104,6 +158,67 @@ export function attention_paged(
         for (let kh = khA; kh < khB; kh++) {
           const pk = k + rowB + <usize>kh * headB;
           const pvr = v + rowB + <usize>kh * headB;
+          if ((hd & 3) == 0) {
+            // Fast path: four scores per head from one pass over q (reduce4), fused multiply-adds,
+            // the softmax update on the score vector, and no rescale of the accumulator while
+            // the running max stands. Rows past the run read row 0 again (always in bounds) and
+            // their scores are masked to -inf (weight exactly 0).
+            const k1 = pk + (cnt > 1 ? kvStride : 0);
+            const k2 = pk + (cnt > 2 ? 2 * kvStride : 0);
+            const k3 = pk + (cnt > 3 ? 3 * kvStride : 0);
+            const pv1 = pvr + (cnt > 1 ? kvStride : 0);
+            const pv2 = pvr + (cnt > 2 ? 2 * kvStride : 0);
+            const pv3 = pvr + (cnt > 3 ? 3 * kvStride : 0);
+            // lane l < cnt keeps its score; the others become -inf
+            const live = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(cnt));
+            for (let g = (kh - khA) * G; g < (kh - khA + 1) * G; g++) {
+              const pq = q + <usize>(hA + g) * hdb;
+              const po = out + <usize>(hA + g) * hdb;
+              const pm = pml + (<usize>g << 3);
+              let sv = half != 0 ? dots4F16(pq, pk, k1, k2, k3, hd) : dots4F32(pq, pk, k1, k2, k3, hd);
+              sv = v128.bitselect(f32x4.mul(sv, f32x4.splat(scale)), f32x4.splat(-Infinity), live);
+              const mx = f32x4.max(sv, v128.shuffle<f32>(sv, sv, 2, 3, 0, 1));
+              const mc = f32x4.extract_lane(f32x4.max(mx, v128.shuffle<f32>(mx, mx, 1, 0, 3, 2)), 0);
+              let m = load<f32>(pm);
+              let c: f32 = 1;
+              if (mc > m) {
+                c = expf1(m - mc); // 0 on the first chunk (m = -inf; l and acc are 0 anyway)
+                m = mc;
+              }
+              const pv4 = v128.and(exp4(f32x4.sub(sv, f32x4.splat(m))), live);
+              const ps = f32x4.add(pv4, v128.shuffle<f32>(pv4, pv4, 2, 3, 0, 1));
+              store<f32>(pm, m);
+              store<f32>(pm, load<f32>(pm, 4) * c + (f32x4.extract_lane(ps, 0) + f32x4.extract_lane(ps, 1)), 4);
+              const q0 = v128.shuffle<f32>(pv4, pv4, 0, 0, 0, 0), q1 = v128.shuffle<f32>(pv4, pv4, 1, 1, 1, 1);
+              const q2 = v128.shuffle<f32>(pv4, pv4, 2, 2, 2, 2), q3 = v128.shuffle<f32>(pv4, pv4, 3, 3, 3, 3);
+              const rescale = c != 1;
+              const cv = f32x4.splat(c);
+              if (half != 0) {
+                for (let i: usize = 0; i < <usize>hd; i += 4) {
+                  const o = i << 2;
+                  const e = i << 1;
+                  let acc = v128.load(po + o);
+                  if (rescale) acc = f32x4.mul(acc, cv);
+                  acc = madd(q0, f16x4(pvr + e, kcF16Mask(), kcF16Scale()), acc);
+                  acc = madd(q1, f16x4(pv1 + e, kcF16Mask(), kcF16Scale()), acc);
+                  acc = madd(q2, f16x4(pv2 + e, kcF16Mask(), kcF16Scale()), acc);
+                  acc = madd(q3, f16x4(pv3 + e, kcF16Mask(), kcF16Scale()), acc);
+                  v128.store(po + o, acc);
+                }
+              } else {
+                for (let o: usize = 0; o < (<usize>hd << 2); o += 16) {
+                  let acc = v128.load(po + o);
+                  if (rescale) acc = f32x4.mul(acc, cv);
+                  acc = madd(q0, v128.load(pvr + o), acc);
+                  acc = madd(q1, v128.load(pv1 + o), acc);
+                  acc = madd(q2, v128.load(pv2 + o), acc);
+                  acc = madd(q3, v128.load(pv3 + o), acc);
+                  v128.store(po + o, acc);
+                }
+              }
+            }
+            continue;
+          }
           for (let g = (kh - khA) * G; g < (kh - khA + 1) * G; g++) {
             const pq = q + <usize>(hA + g) * hdb;
             const po = out + <usize>(hA + g) * hdb;

@@ -30,6 +30,19 @@ export function init_consts(): void {
   v128.store(KC, i8x16.splat(0x03), 96);
   v128.store(KC, i16x8.splat(0x0f), 112);
   v128.store(KC, i16x8.splat(0x10), 128);
+  // exp4 (ops.ts): clamp bounds, log2(e), ln2 split, Taylor coefficients 1/720 .. 1/2, 1
+  v128.store(KC, f32x4.splat(88), 144);
+  v128.store(KC, f32x4.splat(-87), 160);
+  v128.store(KC, f32x4.splat(1.4426950408889634), 176);
+  v128.store(KC, f32x4.splat(0.693145751953125), 192);
+  v128.store(KC, f32x4.splat(1.428606765330187e-6), 208);
+  v128.store(KC, f32x4.splat(<f32>(1.0 / 720)), 224);
+  v128.store(KC, f32x4.splat(<f32>(1.0 / 120)), 240);
+  v128.store(KC, f32x4.splat(<f32>(1.0 / 24)), 256);
+  v128.store(KC, f32x4.splat(<f32>(1.0 / 6)), 272);
+  v128.store(KC, f32x4.splat(0.5), 288);
+  v128.store(KC, f32x4.splat(1), 304);
+  v128.store(KC, i32x4.splat(127), 320);
 }
 // @ts-ignore: decorator
 @inline export function kcNib(): v128 { return v128.load(KC); }

@@ -3,7 +3,7 @@
 // (attention: one (token, head) pair), so results do not depend on the thread count.
 // exp is our own (no Math tables: the module must stay free of data segments).
 
-import { madd } from "./common";
+import { madd, KC } from "./common";
 
 const LOG2E: f32 = 1.4426950408889634;
 const LN2_HI: f32 = 0.693145751953125;
@@ -13,17 +13,17 @@ const LN2_LO: f32 = 1.428606765330187e-6;
  *  error < 2e-7), times 2^n built in the exponent bits. Inputs are clamped to [-87, 88]. */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, f32x4.splat(88)), f32x4.splat(-87));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(<f32>(1.0 / 720));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  x = f32x4.max(f32x4.min(x, v128.load(KC, 144)), v128.load(KC, 160));
+  const n = f32x4.nearest(f32x4.mul(x, v128.load(KC, 176)));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, v128.load(KC, 192))), f32x4.mul(n, v128.load(KC, 208)));
+  let p = v128.load(KC, 224);
+  p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 240));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 256));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 272));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 288));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 304));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 304));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), v128.load(KC, 320)), 23);
   return f32x4.mul(p, scale);
 }
 
