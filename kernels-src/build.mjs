@@ -32,15 +32,21 @@ const common = [
 // kernels-relaxed.wasm: the same sources with relaxed SIMD (`madd` in common.ts becomes a fused
 // multiply-add), loaded only where the engine validates relaxed SIMD (Node >= 22, current
 // browsers; Node 20 with --experimental-wasm-relaxed-simd) and passes a self-check at load.
+// kernels-relaxed-dot32.wasm: the relaxed build with the int8 dots accumulated in i32 lanes
+// (common.ts acc8, DOT32 = 1): one instruction per 16 byte products where the engine lowers
+// relaxed_dot_i8x16_i7x16_add_s natively (AVX-VNNI in V8 >= 12, ARM sdot), three on engines
+// without (V8 11 / Node 20), where the i16 form is faster. The loader times both and keeps the
+// faster (wasm-kernel-set.ts).
 const variants = [
-  { file: "kernels.wasm", features: "simd,threads" },
-  { file: "kernels-relaxed.wasm", features: "simd,threads,relaxed-simd" },
+  { file: "kernels.wasm", features: "simd,threads", dot32: 0 },
+  { file: "kernels-relaxed.wasm", features: "simd,threads,relaxed-simd", dot32: 0 },
+  { file: "kernels-relaxed-dot32.wasm", features: "simd,threads,relaxed-simd", dot32: 1 },
 ];
 
 for (const v of variants) {
   const out = path.join(outDir, v.file);
   const t0 = Date.now();
-  const { error, stderr } = await asc.main([...common, "--enable", v.features, "--outFile", out], {});
+  const { error, stderr } = await asc.main([...common, "--enable", v.features, "--use", `DOT32=${v.dot32}`, "--outFile", out], {});
   if (error) {
     console.error(stderr.toString());
     console.error(`kernels: ${v.file} failed: ${error.message}`);

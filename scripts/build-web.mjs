@@ -56,7 +56,7 @@ await esbuild.build({
   logLevel: "warning",
   plugins: [browserOnly],
 });
-for (const f of ["kernels.wasm", "kernels-relaxed.wasm"])
+for (const f of ["kernels.wasm", "kernels-relaxed.wasm", "kernels-relaxed-dot32.wasm"])
   copyFileSync(join(root, "build/kernels", f), join(out, f));
 for (const f of ["index.html", "style.css"]) copyFileSync(join(root, "src/web/ui", f), join(out, f));
 if (!quiet) {

@@ -193,3 +193,27 @@ export function f16ToF32(h: i32): f32 {
 @inline export function widen8(h: v128): v128 {
   return i32x4.extadd_pairwise_i16x8_s(h);
 }
+
+/** The int8-dot accumulation the dot8 kernels use, in two forms chosen at build time
+ *  (kernels-src/build.mjs, `--use DOT32=0|1`):
+ *  - DOT32 = 0: i16 pair sums, acc + dot8h(x, w) (pmaddubsw + paddw on x86); the kernel keeps
+ *    at most as many steps in one accumulator as the i16 bound allows and widens with fin8.
+ *  - DOT32 = 1: i32 lanes, `i32x4.relaxed_dot_i8x16_i7x16_add_s` (one vpdpbusd where V8 lowers
+ *    it to AVX-VNNI, Node >= 22 / current Chrome; sdot on ARM); fin8 is the identity.
+ *  Both give the same exact integer per 4-byte group, so results are identical. */
+// @ts-ignore: decorator
+@inline export function acc8(x: v128, w: v128, acc: v128): v128 {
+  if (DOT32) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, w, acc);
+  return i16x8.add(acc, dot8h(x, w));
+}
+/** The first step of an acc8 accumulation (no zero accumulator to add in the i16 form). */
+// @ts-ignore: decorator
+@inline export function dot8s(x: v128, w: v128): v128 {
+  if (DOT32) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, w, i32x4.splat(0));
+  return dot8h(x, w);
+}
+// @ts-ignore: decorator
+@inline export function fin8(acc: v128): v128 {
+  if (DOT32) return acc;
+  return widen8(acc);
+}

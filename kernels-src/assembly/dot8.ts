@@ -18,7 +18,7 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, opaque, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8, kcB4 } from "./common";
+import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, opaque, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 
@@ -108,15 +108,15 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 // @ts-ignore: decorator
 @inline function q4Block(p: usize, xb: usize, m4: v128): v128 {
   const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
-  let h0 = dot8h(v128.load32_splat(xb), v128.and(v0, m4));
-  let h1 = dot8h(v128.load32_splat(xb, 16), v128.and(i16x8.shr_u(v0, 4), m4));
-  h0 = i16x8.add(h0, dot8h(v128.load32_splat(xb, 4), v128.and(v1, m4)));
-  h1 = i16x8.add(h1, dot8h(v128.load32_splat(xb, 20), v128.and(i16x8.shr_u(v1, 4), m4)));
-  h0 = i16x8.add(h0, dot8h(v128.load32_splat(xb, 8), v128.and(v2, m4)));
-  h1 = i16x8.add(h1, dot8h(v128.load32_splat(xb, 24), v128.and(i16x8.shr_u(v2, 4), m4)));
-  h0 = i16x8.add(h0, dot8h(v128.load32_splat(xb, 12), v128.and(v3, m4)));
-  h1 = i16x8.add(h1, dot8h(v128.load32_splat(xb, 28), v128.and(i16x8.shr_u(v3, 4), m4)));
-  return widen8(i16x8.add(h0, h1));
+  let h0 = dot8s(v128.load32_splat(xb), v128.and(v0, m4));
+  let h1 = dot8s(v128.load32_splat(xb, 16), v128.and(i16x8.shr_u(v0, 4), m4));
+  h0 = acc8(v128.load32_splat(xb, 4), v128.and(v1, m4), h0);
+  h1 = acc8(v128.load32_splat(xb, 20), v128.and(i16x8.shr_u(v1, 4), m4), h1);
+  h0 = acc8(v128.load32_splat(xb, 8), v128.and(v2, m4), h0);
+  h1 = acc8(v128.load32_splat(xb, 24), v128.and(i16x8.shr_u(v2, 4), m4), h1);
+  h0 = acc8(v128.load32_splat(xb, 12), v128.and(v3, m4), h0);
+  h1 = acc8(v128.load32_splat(xb, 28), v128.and(i16x8.shr_u(v3, 4), m4), h1);
+  return DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
 }
 
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
@@ -163,12 +163,12 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
           const lo = v128.and(v, m4);
           const hi = v128.and(i16x8.shr_u(v, 4), m4);
           const xo = x0 + (m << 2);
-          h0 = i16x8.add(h0, i16x8.add(dot8h(v128.load32_splat(xo), lo), dot8h(v128.load32_splat(xo, 16), hi)));
-          h1 = i16x8.add(h1, i16x8.add(dot8h(v128.load32_splat(xo + xqs), lo), dot8h(v128.load32_splat(xo + xqs, 16), hi)));
-          h2 = i16x8.add(h2, i16x8.add(dot8h(v128.load32_splat(xo + 2 * xqs), lo), dot8h(v128.load32_splat(xo + 2 * xqs, 16), hi)));
-          h3 = i16x8.add(h3, i16x8.add(dot8h(v128.load32_splat(xo + 3 * xqs), lo), dot8h(v128.load32_splat(xo + 3 * xqs, 16), hi)));
+          h0 = acc8(v128.load32_splat(xo, 16), hi, acc8(v128.load32_splat(xo), lo, h0));
+          h1 = acc8(v128.load32_splat(xo + xqs, 16), hi, acc8(v128.load32_splat(xo + xqs), lo, h1));
+          h2 = acc8(v128.load32_splat(xo + 2 * xqs, 16), hi, acc8(v128.load32_splat(xo + 2 * xqs), lo, h2));
+          h3 = acc8(v128.load32_splat(xo + 3 * xqs, 16), hi, acc8(v128.load32_splat(xo + 3 * xqs), lo, h3));
         }
-        let s0 = widen8(h0), s1 = widen8(h1), s2 = widen8(h2), s3 = widen8(h3);
+        let s0 = fin8(h0), s1 = fin8(h1), s2 = fin8(h2), s3 = fin8(h3);
         const dw = f16x4(p, fm, fs);
         s0 = i32x4.sub(s0, i32x4.shl(v128.load32_splat(ps), 3));
         s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
@@ -220,11 +220,11 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       let hc = i16x8.splat(0);
       for (let m: usize = 0; m < 8; m++) {
         const v = v128.load(q + (m << 4));
-        ha = i16x8.add(ha, dot8h(v128.load32_splat(x + (m << 2)), v128.and(v, m4)));
-        hc = i16x8.add(hc, dot8h(v128.load32_splat(x + (m << 2), 32), v128.and(i16x8.shr_u(v, 4), m4)));
+        ha = acc8(v128.load32_splat(x + (m << 2)), v128.and(v, m4), ha);
+        hc = acc8(v128.load32_splat(x + (m << 2), 32), v128.and(i16x8.shr_u(v, 4), m4), hc);
       }
-      a = widen8(ha);
-      c = widen8(hc);
+      a = fin8(ha);
+      c = fin8(hc);
     } else {
       // 5-bit quants: 4 pair dots per i16 sum (<= 4*2*128*31 = 31744)
       for (let hv: usize = 0; hv < 2; hv++) {
@@ -237,11 +237,11 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
           const v = v128.load(qv + (<usize>b << 4));
           const lo = v128.or(v128.and(v, m4), fifth(h, b, false, b4));
           const hi = v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h, b, true, b4));
-          ha = i16x8.add(ha, dot8h(v128.load32_splat(xv + (<usize>b << 2)), lo));
-          hc = i16x8.add(hc, dot8h(v128.load32_splat(xv + (<usize>b << 2), 32), hi));
+          ha = acc8(v128.load32_splat(xv + (<usize>b << 2)), lo, ha);
+          hc = acc8(v128.load32_splat(xv + (<usize>b << 2), 32), hi, hc);
         }
-        a = i32x4.add(a, widen8(ha));
-        c = i32x4.add(c, widen8(hc));
+        a = i32x4.add(a, fin8(ha));
+        c = i32x4.add(c, fin8(hc));
       }
     }
     sumi = i32x4.add(sumi, i32x4.mul(a, u8x4(p + 16 + (k << 3))));
@@ -317,16 +317,16 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
           for (let m: usize = 0; m < 8; m++) {
             const lo = v128.and(v128.load(q + (m << 4)), m4);
             const xo = x + (m << 2);
-            c0 = i16x8.add(c0, dot8h(v128.load32_splat(xo), lo));
-            c1 = i16x8.add(c1, dot8h(v128.load32_splat(xo + xqs), lo));
-            c2 = i16x8.add(c2, dot8h(v128.load32_splat(xo + 2 * xqs), lo));
-            c3 = i16x8.add(c3, dot8h(v128.load32_splat(xo + 3 * xqs), lo));
+            c0 = acc8(v128.load32_splat(xo), lo, c0);
+            c1 = acc8(v128.load32_splat(xo + xqs), lo, c1);
+            c2 = acc8(v128.load32_splat(xo + 2 * xqs), lo, c2);
+            c3 = acc8(v128.load32_splat(xo + 3 * xqs), lo, c3);
           }
           let sc = u8x4(p + 16 + (k << 3));
-          u0 = i32x4.add(u0, i32x4.mul(widen8(c0), sc));
-          u1 = i32x4.add(u1, i32x4.mul(widen8(c1), sc));
-          u2 = i32x4.add(u2, i32x4.mul(widen8(c2), sc));
-          u3 = i32x4.add(u3, i32x4.mul(widen8(c3), sc));
+          u0 = i32x4.add(u0, i32x4.mul(fin8(c0), sc));
+          u1 = i32x4.add(u1, i32x4.mul(fin8(c1), sc));
+          u2 = i32x4.add(u2, i32x4.mul(fin8(c2), sc));
+          u3 = i32x4.add(u3, i32x4.mul(fin8(c3), sc));
           c0 = i16x8.splat(0);
           c1 = i16x8.splat(0);
           c2 = i16x8.splat(0);
@@ -334,16 +334,16 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
           for (let m: usize = 0; m < 8; m++) {
             const hi = v128.and(i16x8.shr_u(v128.load(q + (m << 4)), 4), m4);
             const xo = x + (m << 2) + 32;
-            c0 = i16x8.add(c0, dot8h(v128.load32_splat(xo), hi));
-            c1 = i16x8.add(c1, dot8h(v128.load32_splat(xo + xqs), hi));
-            c2 = i16x8.add(c2, dot8h(v128.load32_splat(xo + 2 * xqs), hi));
-            c3 = i16x8.add(c3, dot8h(v128.load32_splat(xo + 3 * xqs), hi));
+            c0 = acc8(v128.load32_splat(xo), hi, c0);
+            c1 = acc8(v128.load32_splat(xo + xqs), hi, c1);
+            c2 = acc8(v128.load32_splat(xo + 2 * xqs), hi, c2);
+            c3 = acc8(v128.load32_splat(xo + 3 * xqs), hi, c3);
           }
           sc = u8x4(p + 20 + (k << 3));
-          u0 = i32x4.add(u0, i32x4.mul(widen8(c0), sc));
-          u1 = i32x4.add(u1, i32x4.mul(widen8(c1), sc));
-          u2 = i32x4.add(u2, i32x4.mul(widen8(c2), sc));
-          u3 = i32x4.add(u3, i32x4.mul(widen8(c3), sc));
+          u0 = i32x4.add(u0, i32x4.mul(fin8(c0), sc));
+          u1 = i32x4.add(u1, i32x4.mul(fin8(c1), sc));
+          u2 = i32x4.add(u2, i32x4.mul(fin8(c2), sc));
+          u3 = i32x4.add(u3, i32x4.mul(fin8(c3), sc));
         }
         const dw = f16x4(p, fm, fs);
         const dm = f16x4(p + 8, fm, fs);
@@ -398,10 +398,10 @@ export function matmul_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     const q = p + 72 + (j << 6);
     const x = xb + (j << 4);
     // 6-bit quants: 2 pair dots per i16 sum (<= 2*2*128*63 = 32256)
-    const h0 = i16x8.add(dot8h(v128.load32_splat(x), v128.load(q)), dot8h(v128.load32_splat(x, 4), v128.load(q, 16)));
-    const h1 = i16x8.add(dot8h(v128.load32_splat(x, 8), v128.load(q, 32)), dot8h(v128.load32_splat(x, 12), v128.load(q, 48)));
+    const h0 = acc8(v128.load32_splat(x, 4), v128.load(q, 16), dot8s(v128.load32_splat(x), v128.load(q)));
+    const h1 = acc8(v128.load32_splat(x, 12), v128.load(q, 48), dot8s(v128.load32_splat(x, 8), v128.load(q, 32)));
     const sc = i8x4(p + 8 + (j << 2));
-    sumi = i32x4.add(sumi, i32x4.mul(i32x4.add(widen8(h0), widen8(h1)), sc));
+    sumi = i32x4.add(sumi, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
     corr = i32x4.add(corr, i32x4.mul(sc, v128.load32_splat(ps + (j << 2))));
   }
   return i32x4.sub(sumi, i32x4.shl(corr, 5));
@@ -450,10 +450,10 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
             const v = v128.load(q + (m << 4));
             const w = v128.load(q + (m << 4), 16);
             const xo = x + (m << 2);
-            s0 = i32x4.add(s0, widen8(i16x8.add(dot8h(v128.load32_splat(xo), v), dot8h(v128.load32_splat(xo, 4), w))));
-            s1 = i32x4.add(s1, widen8(i16x8.add(dot8h(v128.load32_splat(xo + xqs), v), dot8h(v128.load32_splat(xo + xqs, 4), w))));
-            s2 = i32x4.add(s2, widen8(i16x8.add(dot8h(v128.load32_splat(xo + 2 * xqs), v), dot8h(v128.load32_splat(xo + 2 * xqs, 4), w))));
-            s3 = i32x4.add(s3, widen8(i16x8.add(dot8h(v128.load32_splat(xo + 3 * xqs), v), dot8h(v128.load32_splat(xo + 3 * xqs, 4), w))));
+            s0 = i32x4.add(s0, fin8(acc8(v128.load32_splat(xo, 4), w, dot8s(v128.load32_splat(xo), v))));
+            s1 = i32x4.add(s1, fin8(acc8(v128.load32_splat(xo + xqs, 4), w, dot8s(v128.load32_splat(xo + xqs), v))));
+            s2 = i32x4.add(s2, fin8(acc8(v128.load32_splat(xo + 2 * xqs, 4), w, dot8s(v128.load32_splat(xo + 2 * xqs), v))));
+            s3 = i32x4.add(s3, fin8(acc8(v128.load32_splat(xo + 3 * xqs, 4), w, dot8s(v128.load32_splat(xo + 3 * xqs), v))));
           }
           const sc = i8x4(p + 8 + (j << 2));
           const pj = ps + (j << 2);

@@ -203,5 +203,6 @@ export interface KernelSet {
 /** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */
 export function kernelsLabel(ks: KernelSet | undefined): string {
   if (!ks?.name.startsWith("wasm")) return "ts (reference)";
-  return `${ks.name === "wasm-relaxed-simd" ? "relaxed SIMD" : "SIMD128"} x${ks.threads}`;
+  const dot32 = (ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : "";
+  return `${ks.name === "wasm-relaxed-simd" ? "relaxed SIMD" : "SIMD128"} x${ks.threads}${dot32}`;
 }

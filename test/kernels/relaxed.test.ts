@@ -19,26 +19,29 @@ const MATVEC = fileURLToPath(new URL("./matvec.test.js", import.meta.url));
 const FUSED = fileURLToPath(new URL("./fused.test.js", import.meta.url));
 const ROPE = fileURLToPath(new URL("./rope-softmax.test.js", import.meta.url));
 
-test("matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels", async () => {
-  // NODE_TEST_CONTEXT would make the child report to this runner instead of printing TAP
-  const env: NodeJS.ProcessEnv = { ...process.env, EDGELLM_SIMD: "relaxed" };
-  delete env.NODE_TEST_CONTEXT;
-  // Node >= 22 has relaxed SIMD on by default, and Node 24 rejects the flag ("bad option").
-  const flags = engineHasRelaxedSimd() ? [] : [...RELAXED_NODE_FLAGS];
-  const { stdout } = await run(
-    process.execPath,
-    [...flags, "--test", "--test-reporter=tap", MATVEC, FUSED, ROPE],
-    {
-      env,
-      maxBuffer: 16 << 20,
-    },
-  ).catch((e: { stdout: string; stderr: string }) => {
-    assert.fail(`child test run failed:\n${e.stdout.slice(-4000)}\n${e.stderr.slice(-2000)}`);
+for (const dot32 of ["0", "1"])
+  test(`matvec/matmul and fused-product tests pass on the relaxed-SIMD kernels (EDGELLM_DOT32=${dot32})`, async () => {
+    // NODE_TEST_CONTEXT would make the child report to this runner instead of printing TAP
+    // DOT32=1 forces the i32-lane int8-dot build (chosen by timing where the engine lowers the
+    // relaxed dot natively), 0 the i16 one: both must give the same exact integer dots.
+    const env: NodeJS.ProcessEnv = { ...process.env, EDGELLM_SIMD: "relaxed", EDGELLM_DOT32: dot32 };
+    delete env.NODE_TEST_CONTEXT;
+    // Node >= 22 has relaxed SIMD on by default, and Node 24 rejects the flag ("bad option").
+    const flags = engineHasRelaxedSimd() ? [] : [...RELAXED_NODE_FLAGS];
+    const { stdout } = await run(
+      process.execPath,
+      [...flags, "--test", "--test-reporter=tap", MATVEC, FUSED, ROPE],
+      {
+        env,
+        maxBuffer: 16 << 20,
+      },
+    ).catch((e: { stdout: string; stderr: string }) => {
+      assert.fail(`child test run failed:\n${e.stdout.slice(-4000)}\n${e.stderr.slice(-2000)}`);
+    });
+    assert.match(stdout, /# fail 0/);
+    const pass = Number(/# pass (\d+)/.exec(stdout)?.[1]);
+    assert.ok(pass >= 50, `only ${pass} tests passed`);
   });
-  assert.match(stdout, /# fail 0/);
-  const pass = Number(/# pass (\d+)/.exec(stdout)?.[1]);
-  assert.ok(pass >= 50, `only ${pass} tests passed`);
-});
 
 test("simd128 is always available; relaxed is a KernelError where the engine lacks it", async () => {
   const k = await createWasmKernelSet({ threads: 1, simd: "simd128" });

@@ -11,6 +11,12 @@ export type WasmSource = URL | string | Uint8Array | ArrayBuffer | WebAssembly.M
 export const DEFAULT_WASM_URL = new URL("../../../../build/kernels/kernels.wasm", import.meta.url);
 /** The same kernels built with relaxed SIMD (fused multiply-add); see kernels-src/build.mjs. */
 export const RELAXED_WASM_URL = new URL("../../../../build/kernels/kernels-relaxed.wasm", import.meta.url);
+/** The relaxed build with int8 dots accumulated in i32 lanes (one instruction where the engine
+ *  lowers relaxed_dot_add natively); chosen by timing at load (wasm-kernel-set.ts). */
+export const DOT32_WASM_URL = new URL(
+  "../../../../build/kernels/kernels-relaxed-dot32.wasm",
+  import.meta.url,
+);
 
 export { isNode } from "../../platform/node-import.js";
 
@@ -31,20 +37,27 @@ export async function loadKernelModule(src: WasmSource = DEFAULT_WASM_URL): Prom
  * once per process (every kernel set would otherwise repeat the probe). Callers still self-check
  * the instance before trusting it (createWasmKernelSet).
  */
-export function loadRelaxedKernelModule(): Promise<WebAssembly.Module | null> {
-  relaxedModule ??= (async () => {
-    let bytes: Uint8Array | ArrayBuffer;
-    try {
-      bytes = await readKernelBytes(RELAXED_WASM_URL);
-    } catch {
-      return null;
-    }
-    if (!WebAssembly.validate(bytes as BufferSource)) return null;
-    return compileKernelBytes(bytes, String(RELAXED_WASM_URL));
-  })();
-  return relaxedModule;
+export function loadRelaxedKernelModule(
+  variant: "i16" | "dot32" = "i16",
+): Promise<WebAssembly.Module | null> {
+  const url = variant === "dot32" ? DOT32_WASM_URL : RELAXED_WASM_URL;
+  let p = relaxedModules.get(variant);
+  if (!p) {
+    p = (async () => {
+      let bytes: Uint8Array | ArrayBuffer;
+      try {
+        bytes = await readKernelBytes(url);
+      } catch {
+        return null;
+      }
+      if (!WebAssembly.validate(bytes as BufferSource)) return null;
+      return compileKernelBytes(bytes, String(url));
+    })();
+    relaxedModules.set(variant, p);
+  }
+  return p;
 }
-let relaxedModule: Promise<WebAssembly.Module | null> | undefined;
+const relaxedModules = new Map<string, Promise<WebAssembly.Module | null>>();
 
 async function compileKernelBytes(
   bytes: Uint8Array | ArrayBuffer,
