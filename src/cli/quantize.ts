@@ -11,7 +11,7 @@ import { type GGMLType, ggmlTypeFromName, ggmlTypeName } from "../gguf/types.js"
 import { GGUFWriter } from "../gguf/writer.js";
 import { canQuantize, dequantizeRows } from "../quant/index.js";
 import { QuantizePool } from "../quant/pool.js";
-import { LLAMA_FTYPE, chooseTensorType } from "../quant/policy.js";
+import { LLAMA_FTYPE, chooseTensorType, parseQuantTarget } from "../quant/policy.js";
 import { formatBytes } from "./format.js";
 
 export interface QuantizeResult {
@@ -27,6 +27,7 @@ export async function quantizeModel(
   target: GGMLType,
   onProgress?: (done: number, total: number, name: string) => void,
   threads?: number,
+  q6Down = false,
 ): Promise<QuantizeResult> {
   if (!canQuantize(target)) throw new InputError(`no quantizer for type ${ggmlTypeName(target)}`);
   const src = await openGGUF(inPath);
@@ -40,7 +41,7 @@ export async function quantizeModel(
     let done = 0;
     let outBytes = 0;
     for (const t of src.tensors) {
-      const type = chooseTensorType(t, target);
+      const type = chooseTensorType(t, target, q6Down);
       byType[ggmlTypeName(type)] = (byType[ggmlTypeName(type)] ?? 0) + 1;
       // Bytes are produced lazily while the writer streams (the next tensor is quantized on the
       // workers while the current one is written), so about two tensors are in memory at a time.
@@ -71,7 +72,7 @@ export function register(program: Command): void {
     .argument("<out>", "output GGUF file")
     .requiredOption(
       "-t, --type <type>",
-      "target type: q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q6_k, f16, bf16, f32",
+      "target type: q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q4_k_m, q5_k_m, q6_k, f16, bf16, f32 (_m: Q6_K for output and ffn_down)",
     )
     .option("--threads <n>", "worker threads (default: all cores)")
     .action(async (inPath: string, outPath: string, opts: { type: string; threads?: string }) => {
@@ -79,7 +80,8 @@ export function register(program: Command): void {
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
         throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
       }
-      const target = ggmlTypeFromName(opts.type);
+      const parsed = parseQuantTarget(opts.type, ggmlTypeFromName);
+      const target = parsed?.type;
       if (target === undefined)
         throw new InputError(`unknown type '${opts.type}'`, { hint: "try q4_0, q8_0, q4_k, q6_k or f16" });
       const bar = new SingleBar(
@@ -100,6 +102,7 @@ export function register(program: Command): void {
           bar.update(done, { name });
         },
         threads,
+        parsed?.q6Down,
       );
       if (started) bar.stop();
       const secs = (performance.now() - t0) / 1000;
