@@ -12,7 +12,27 @@ import { peakRss, promptIds, type SideResult, type Workload } from "./workload.j
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
 
+/** EDGELLM_REF_LLAMA=avx2: the copy of node-llama-cpp with only the AVX2 (haswell) CPU backend
+ *  that `node scripts/setup-llama-avx2.mjs` makes (what a machine without AVX-512 runs). */
+const AVX2_COPY = new URL(
+  "../../../../build/llama-avx2/node_modules/node-llama-cpp/dist/index.js",
+  import.meta.url,
+);
+
 export async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  const which = process.env.EDGELLM_REF_LLAMA;
+  if (which === "avx2") {
+    try {
+      return (await import(AVX2_COPY.href)) as NodeLlamaCpp;
+    } catch (e) {
+      throw new InputError(
+        `EDGELLM_REF_LLAMA=avx2: cannot load ${AVX2_COPY.pathname} (${(e as Error).message.split("\n")[0]})`,
+        {
+          hint: "run node scripts/setup-llama-avx2.mjs first",
+        },
+      );
+    }
+  }
   try {
     return await import("node-llama-cpp");
   } catch (e) {
@@ -27,11 +47,18 @@ export async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
 
 export async function runLlamaCpp(w: Workload): Promise<SideResult> {
   const { getLlama, LlamaLogLevel } = await importNodeLlamaCpp();
+  let backend = "";
   const llama = await getLlama({
     gpu: false,
     build: "never",
     maxThreads: w.threads,
-    logLevel: LlamaLogLevel.error,
+    logLevel: LlamaLogLevel.debug,
+    logger: (level, text) => {
+      // which CPU backend ggml picked (e.g. libggml-cpu-zen4.so): part of the conditions
+      const m = /loaded CPU backend from .*\/libggml-cpu-([^/\s]+)\.so/.exec(text);
+      if (m) backend = m[1]!;
+      else if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) console.error(text);
+    },
   });
   try {
     const t0 = performance.now();
@@ -94,7 +121,7 @@ export async function runLlamaCpp(w: Workload): Promise<SideResult> {
       rssLoaded,
       rssPeak: peakRss(),
       tokens,
-      config: `llama.cpp CPU x${w.threads}, batch ${Math.max(w.prompt, 8)}, flash attention ${ctx.flashAttention ? "on" : "off"}, KV ${w.kvType ?? "f16"}/${w.kvTypeV ?? w.kvType ?? "f16"} (K/V)`,
+      config: `llama.cpp CPU${backend ? ` (${backend} backend)` : ""} x${w.threads}, batch ${Math.max(w.prompt, 8)}, flash attention ${ctx.flashAttention ? "on" : "off"}, KV ${w.kvType ?? "f16"}/${w.kvTypeV ?? w.kvType ?? "f16"} (K/V)`,
     };
     await ctx.dispose();
     await model.dispose();
