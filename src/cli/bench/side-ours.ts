@@ -101,7 +101,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssPeak: peakRss(),
       tokens: run.tokens,
       kvBytesPerToken: run.kvBytesPerToken,
-      config: `${ks.name} x${ks.threads}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory)${lora.length ? `, ${lora.length} LoRA` : ""}`,
+      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory)${lora.length ? `, ${lora.length} LoRA` : ""}`,
       ...(profile ? { profile } : {}),
     };
   } finally {
