@@ -43,17 +43,10 @@ const KNOWN = new Set([
   "cycle: kernels/wasm/layout-q4x.ts, kernels/wasm/repack.ts",
   // model/ is being changed on perf-forward: blocks/linear and weights import each other.
   "cycle: model/blocks/linear.ts, model/weights.ts",
-  // server/ is being changed on sec-server: app, chat and completions routes and MCP import each other; MCP's
-  // command-line options still use commander.
+  // server/ is being changed on sec-server: app, chat and completions routes and MCP import each other.
   "cycle: server/app.ts, server/mcp.ts, server/routes/chat.ts, server/routes/completions.ts, server/routes/lora.ts",
-  "commander: server/mcp.ts imports commander",
-  // reasoning/server-fields.ts (400s through server/openai/errors) and router/local-first.ts (the
-  // app.inject round trip) are server glue until the router's decision API and schema validation
-  // land in server/ (issue 16, Build 2 and 3; server/ is off limits on this branch).
-  "folder cycle: reasoning <-> server",
-  "node-only: reasoning/server-fields.ts imports server/openai/errors.ts",
-  // the reasoning_content split (train branch) builds its 400 with the server's error type too.
-  "node-only: reasoning/split-default.ts imports server/openai/errors.ts",
+  // router/local-first.ts (the app.inject round trip) is server glue until the router's decision API
+  // lands in server/ (issue 16, Build 2).
   "fastify: router/local-first.ts imports fastify",
   "fastify: router/server-hook.ts imports fastify",
 ]);

@@ -17,7 +17,8 @@ import { loadBar } from "./load-bar.js";
 import { resolveModelPath } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { kvTypeOptions } from "./kv-options.js";
-import { addMcpOption, attachMcp, mcpConfigFromOptions, type McpCliOptions } from "../server/mcp.js";
+import { attachMcp } from "../server/mcp.js";
+import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
 export function register(program: Command): void {
   const cmd = program

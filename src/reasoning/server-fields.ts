@@ -18,7 +18,7 @@
  * Any of these fields turns on the reasoning split: the response carries `reasoning_content`
  * (message and stream deltas) and usage.completion_tokens_details.reasoning_tokens.
  */
-import { badRequest } from "../server/openai/errors.js";
+import { badRequest } from "../errors.js";
 import { compileUserRegex } from "../verify/user-regex.js";
 import type { ExtractorName } from "../verify/extract.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";

@@ -11,7 +11,7 @@
  *   splitsReasoning(...)      the decision: none -> never; deepseek -> always; auto -> when the
  *                             model thinks or the request used a reasoning field
  */
-import { badRequest } from "../server/openai/errors.js";
+import { badRequest } from "../errors.js";
 import { THINK_CLOSE, THINK_OPEN } from "./budget.js";
 
 export type ReasoningFormat = "auto" | "deepseek" | "none";

@@ -1,18 +1,24 @@
 /**
  * Client for any OpenAI-compatible chat endpoint (vLLM, SGLang, llama.cpp server, OpenAI, another
- * edgellm): POST {base}/chat/completions, JSON or SSE streaming. Each call:
- *   - refuses at once when the circuit breaker is open (CloudError kind circuit_open);
- *   - runs up to 1 + maxRetries attempts; 429/408/5xx and network errors are retried after
- *     jittered exponential backoff or the server's Retry-After, never past the call's deadline;
- *   - bounds every attempt by `timeoutMs` (whole JSON answer, or the response headers of a stream)
- *     and a stream by `streamIdleMs` between chunks, so nothing waits forever;
- *   - counts one breaker success/failure for the whole call (4xx is the request's fault: success).
- * Bad answers become a CloudError with the kind, HTTP status, attempts and the endpoint URL.
+ * edgellm), on the official `openai` SDK: it sends the request, retries 429/408/5xx and network
+ * errors, parses errors and the SSE stream. Ours around it:
+ *   - the circuit breaker: a call is refused at once when it is open (CloudError kind
+ *     circuit_open), and each call counts one success/failure (4xx is the request's fault: success);
+ *   - the retry rule and delay of the routing policy (backoff.ts: jittered exponential backoff or
+ *     the server's longer Retry-After, no retry on 501, no retry whose wait would pass the call's
+ *     deadline). The SDK's own backoff (0.5 s doubling to 8 s) does not know the router's latency
+ *     budget, so our fetch tells it per answer through the two headers it reads, `x-should-retry`
+ *     and `retry-after-ms`. After a network error the SDK waits its own delay; the deadline
+ *     (an abort signal) still bounds the call;
+ *   - per-attempt `timeoutMs` (the SDK's timeout, up to the response headers; a JSON body must
+ *     then arrive within the same time), `streamIdleMs` between stream chunks, `budgetMs` for the
+ *     whole call, so nothing waits forever;
+ *   - CloudError with the kind, HTTP status, attempts and endpoint URL.
  */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions } from "./breaker.js";
 import { DEFAULT_BACKOFF, isRetryableStatus, nextDelay, type BackoffOptions } from "./backoff.js";
 import { CloudError, type CloudFailureKind } from "./errors.js";
-import { readSseData, SseIdleTimeout } from "./sse-reader.js";
 
 export interface CloudClientOptions {
   /** Base URL of the OpenAI-compatible API, with or without the trailing /v1 (http://host:8000/v1). */
@@ -53,7 +59,7 @@ export interface CloudStream {
   attempts: number;
   /** Headers-received latency. */
   latencyMs: number;
-  /** Raw `data:` payloads (JSON chunk text, then "[DONE]"). Throws CloudError on stall or a broken stream. */
+  /** `data:` payloads (JSON chunk text, then "[DONE]"). Throws CloudError on stall or a broken stream. */
   events: AsyncGenerator<string>;
 }
 
@@ -75,10 +81,24 @@ export function normalizeBaseUrl(u: string): string {
   return s;
 }
 
+/** One call's state, shared with its fetch: attempts made, the deadline, why the body timer fired. */
+interface Call {
+  attempts: number;
+  deadline: number;
+  /** Aborts the call: the caller's signal, the budget, or the JSON body's timer. */
+  ac: AbortController;
+  why?: "budget" | "body";
+  timers: ReturnType<typeof setTimeout>[];
+  cleanup?: () => void;
+}
+
+type ChatBody = OpenAI.Chat.ChatCompletionCreateParams;
+
 export class CloudClient {
   readonly url: string;
   readonly model: string;
   readonly breaker: CircuitBreaker;
+  private readonly api: OpenAI;
   private readonly apiKey?: string;
   private readonly timeoutMs: number;
   private readonly streamIdleMs: number;
@@ -88,7 +108,8 @@ export class CloudClient {
   private readonly random: () => number;
 
   constructor(o: CloudClientOptions) {
-    this.url = `${normalizeBaseUrl(o.baseUrl)}/chat/completions`;
+    const base = normalizeBaseUrl(o.baseUrl);
+    this.url = `${base}/chat/completions`;
     this.model = o.model;
     this.apiKey = o.apiKey;
     this.timeoutMs = o.timeoutMs ?? 30_000;
@@ -98,70 +119,96 @@ export class CloudClient {
     this.breaker = new CircuitBreaker({ ...DEFAULT_BREAKER, ...o.breaker }, o.now);
     this.fetchFn = o.fetch ?? fetch;
     this.random = o.random ?? Math.random;
+    // organization/project null: OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment are not ours to send.
+    this.api = new OpenAI({
+      baseURL: base,
+      apiKey: o.apiKey ?? "unused",
+      organization: null,
+      project: null,
+      maxRetries: this.maxRetries,
+      logLevel: "off",
+    });
   }
 
   /** Non-streaming chat completion. `body` is an OpenAI request; its model is replaced by ours. */
   async chat(body: Record<string, unknown>, opts: CloudCallOptions = {}): Promise<CloudJson> {
     const t0 = performance.now();
-    const { res, attempts, release } = await this.send(
-      { ...body, model: this.model, stream: false },
-      opts,
-      true,
-    );
+    const call = this.start(opts);
     try {
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw this.fail(`cloud answer is not JSON: ${text.slice(0, 120)}`, "protocol", res.status, attempts);
-      }
-      const p = parsed as Record<string, unknown>;
+      const payload = { ...body, model: this.model, stream: false } as ChatBody;
+      const { data, response } = await this.client(call, true)
+        .chat.completions.create(payload, this.requestOptions(call))
+        .withResponse();
+      const p = data as unknown as Record<string, unknown>;
       if (typeof p !== "object" || p === null || !Array.isArray(p.choices))
-        throw this.fail("cloud answer has no 'choices' array", "protocol", res.status, attempts);
+        throw this.fail(
+          typeof p === "string"
+            ? `cloud answer is not JSON: ${(p as string).slice(0, 120)}`
+            : "cloud answer has no 'choices' array",
+          "protocol",
+          response.status,
+          call.attempts,
+        );
       this.breaker.onSuccess();
-      return { status: res.status, body: p, attempts, latencyMs: performance.now() - t0 };
+      return { status: response.status, body: p, attempts: call.attempts, latencyMs: performance.now() - t0 };
     } catch (e) {
-      throw this.classify(e, attempts);
+      throw this.classify(e, call, opts);
     } finally {
-      release();
+      this.end(call);
     }
   }
 
   /** Streaming chat completion: resolves once the response headers are in (after retries). */
   async chatStream(body: Record<string, unknown>, opts: CloudCallOptions = {}): Promise<CloudStream> {
     const t0 = performance.now();
-    const { res, attempts, release } = await this.send(
-      { ...body, model: this.model, stream: true },
-      opts,
-      false,
-    );
-    release();
-    const latencyMs = performance.now() - t0;
-    if (!res.body) throw this.fail("cloud stream has no body", "protocol", res.status, attempts);
+    const call = this.start(opts);
+    let stream: AsyncIterable<OpenAI.Chat.ChatCompletionChunk> & { controller: AbortController };
+    let status: number;
+    try {
+      const payload = { ...body, model: this.model, stream: true } as ChatBody;
+      const r = await this.client(call, false)
+        .chat.completions.create(payload, this.requestOptions(call))
+        .withResponse();
+      stream = r.data as typeof stream;
+      status = r.response.status;
+    } catch (e) {
+      this.end(call);
+      throw this.classify(e, call, opts);
+    }
+    this.end(call);
     this.breaker.onSuccess();
+    const latencyMs = performance.now() - t0;
     const self = this;
     async function* events(): AsyncGenerator<string> {
+      const it = stream[Symbol.asyncIterator]();
+      const onAbort = () => stream.controller.abort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        yield* readSseData(res.body!, self.streamIdleMs, opts.signal);
+        for (;;) {
+          const r = await withIdleLimit(it.next(), self.streamIdleMs, () => stream.controller.abort());
+          if (r === "idle")
+            throw self.fail(
+              `cloud stream stalled: no stream data for ${self.streamIdleMs} ms`,
+              "timeout",
+              status,
+              call.attempts,
+            );
+          if (r.done) break;
+          yield JSON.stringify(r.value);
+        }
+        yield "[DONE]";
       } catch (e) {
-        if (e instanceof SseIdleTimeout)
-          throw self.fail(`cloud stream stalled: ${e.message}`, "timeout", res.status, attempts);
-        throw self.classify(e, attempts);
+        throw self.classify(e, call, opts);
+      } finally {
+        opts.signal?.removeEventListener("abort", onAbort);
+        stream.controller.abort(); // a consumer that stops early closes the connection
       }
     }
-    return { attempts, latencyMs, events: events() };
+    return { attempts: call.attempts, latencyMs, events: events() };
   }
 
-  /**
-   * The attempt loop. Resolves with a 2xx response; `release` clears the attempt's timer (kept
-   * running while a JSON body is read when `timeBody`).
-   */
-  private async send(
-    payload: Record<string, unknown>,
-    opts: CloudCallOptions,
-    timeBody: boolean,
-  ): Promise<{ res: Response; attempts: number; release: () => void }> {
+  /** Breaker admission, the call's deadline and its abort controller. */
+  private start(opts: CloudCallOptions): Call {
     if (!this.breaker.tryAcquire()) {
       throw new CloudError(
         `cloud circuit open after repeated failures; next trial in ${Math.ceil(this.breaker.retryInMs())} ms`,
@@ -171,101 +218,75 @@ export class CloudClient {
         { file: this.url },
       );
     }
-    const deadline = opts.budgetMs === undefined ? Infinity : performance.now() + opts.budgetMs;
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      accept: timeBody ? "application/json" : "text/event-stream",
+    const call: Call = {
+      attempts: 0,
+      deadline: opts.budgetMs === undefined ? Infinity : performance.now() + opts.budgetMs,
+      ac: new AbortController(),
+      timers: [],
     };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    const json = JSON.stringify(payload);
-    let last: { msg: string; kind: CloudFailureKind; status?: number; attempts: number } | undefined;
-    let attempt = 0;
-    for (; attempt <= this.maxRetries; attempt++) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      const ac = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(
-        () => {
-          timedOut = true;
-          ac.abort();
-        },
-        Math.min(this.timeoutMs, left),
-      );
-      const onAbort = () => ac.abort();
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
-      const release = () => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener("abort", onAbort);
-      };
-      let res: Response;
-      try {
-        res = await this.fetchFn(this.url, { method: "POST", headers, body: json, signal: ac.signal });
-      } catch (e) {
-        release();
-        if (opts.signal?.aborted) {
-          this.breaker.release();
-          throw new CloudError("cloud call aborted by the caller", "aborted", undefined, attempt + 1, {
-            file: this.url,
-          });
-        }
-        last = timedOut
-          ? {
-              msg: `cloud did not answer within ${Math.round(Math.min(this.timeoutMs, left))} ms`,
-              kind: "timeout",
-              attempts: attempt + 1,
-            }
-          : { msg: `cloud unreachable: ${causeText(e)}`, kind: "unreachable", attempts: attempt + 1 };
-        if (!(await this.pause(attempt, null, deadline, opts.signal))) break;
-        continue;
-      }
-      if (res.ok) {
-        if (!timeBody) release();
-        return { res, attempts: attempt + 1, release };
-      }
-      const errText = await res.text().catch(() => "");
-      release();
-      last = {
-        msg: `cloud answered HTTP ${res.status}: ${errorMessage(errText)}`,
-        kind: "http",
-        status: res.status,
-        attempts: attempt + 1,
-      };
-      if (!isRetryableStatus(res.status))
-        throw this.finalFail(
-          new CloudError(last.msg, "http", res.status, last.attempts, { file: this.url }),
-          false,
-        );
-      if (!(await this.pause(attempt, res.headers.get("retry-after"), deadline, opts.signal))) break;
+    if (opts.budgetMs !== undefined && opts.budgetMs <= 0) {
+      this.breaker.release();
+      throw new CloudError("cloud call budget spent before the first attempt", "timeout", undefined, 0, {
+        file: this.url,
+      });
     }
-    last ??= { msg: "cloud call budget spent before the first attempt", kind: "timeout", attempts: 0 };
-    const tries = `after ${last.attempts} attempt${last.attempts === 1 ? "" : "s"}`;
-    throw this.finalFail(
-      new CloudError(`${last.msg} (${tries})`, last.kind, last.status, last.attempts, { file: this.url }),
-      true,
-    );
+    const abort = (why?: Call["why"]) => {
+      call.why ??= why;
+      call.ac.abort();
+    };
+    const onAbort = () => abort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    call.cleanup = () => opts.signal?.removeEventListener("abort", onAbort);
+    if (opts.signal?.aborted) abort();
+    if (opts.budgetMs !== undefined) call.timers.push(setTimeout(() => abort("budget"), opts.budgetMs));
+    return call;
   }
 
-  /** Sleep before retry `attempt + 1`; false when no retry is left or it would pass the deadline. */
-  private async pause(
-    attempt: number,
-    retryAfter: string | null,
-    deadline: number,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    if (attempt >= this.maxRetries) return false;
-    const wait = nextDelay(attempt, retryAfter, this.backoff, this.random);
-    if (performance.now() + wait >= deadline) return false;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, wait);
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
+  private end(call: Call): void {
+    for (const t of call.timers) clearTimeout(t);
+    call.cleanup?.();
+  }
+
+  /** The SDK's per-request options: the call's signal and the attempt timeout (within the budget). */
+  private requestOptions(call: Call): OpenAI.RequestOptions {
+    const left = call.deadline - performance.now();
+    return { signal: call.ac.signal, timeout: Math.max(1, Math.round(Math.min(this.timeoutMs, left))) };
+  }
+
+  /** The SDK client for one call: its fetch counts attempts, applies our retry rule, times JSON bodies. */
+  private client(call: Call, timeBody: boolean): OpenAI {
+    return this.api.withOptions({
+      fetch: async (url: string | URL | Request, init?: RequestInit) => {
+        call.attempts++;
+        const headers = new Headers(init?.headers);
+        if (!this.apiKey) headers.delete("authorization");
+        const res = await this.fetchFn(url, { ...init, headers });
+        if (!res.ok) return this.withRetryRule(res, call);
+        if (timeBody) {
+          // a JSON answer must be whole within the attempt's time too
+          const abort = () => {
+            call.why ??= "body";
+            call.ac.abort();
+          };
+          call.timers.push(setTimeout(abort, this.timeoutMs));
+        }
+        return res;
+      },
     });
-    return !signal?.aborted;
+  }
+
+  /** A non-2xx answer with our retry decision and delay in the headers the SDK obeys. */
+  private withRetryRule(res: Response, call: Call): Response {
+    const h = new Headers(res.headers);
+    const wait = nextDelay(call.attempts - 1, res.headers.get("retry-after"), this.backoff, this.random);
+    const retry =
+      isRetryableStatus(res.status) &&
+      call.attempts <= this.maxRetries &&
+      performance.now() + wait < call.deadline;
+    h.delete("retry-after");
+    h.set("x-should-retry", String(retry));
+    h.set("retry-after-ms", String(wait));
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: h });
   }
 
   private finalFail(e: CloudError, endpointFault: boolean): CloudError {
@@ -286,34 +307,73 @@ export class CloudClient {
     );
   }
 
-  private classify(e: unknown, attempts: number): CloudError {
+  /** Any failure of a call -> CloudError (counted once by the breaker). */
+  private classify(e: unknown, call: Call, opts: CloudCallOptions): CloudError {
     if (e instanceof CloudError) return e;
-    const name = (e as Error)?.name;
-    if (name === "AbortError")
+    const n = call.attempts;
+    const tries = `after ${n} attempt${n === 1 ? "" : "s"}`;
+    if (opts.signal?.aborted) {
+      this.breaker.release();
+      return new CloudError("cloud call aborted by the caller", "aborted", undefined, n, { file: this.url });
+    }
+    if (call.why === "budget")
+      return this.fail(`cloud call budget spent (${tries})`, "timeout", undefined, n);
+    if (call.why === "body")
+      return this.fail(`cloud answer not complete within ${this.timeoutMs} ms`, "timeout", undefined, n);
+    if (e instanceof APIConnectionTimeoutError)
       return this.fail(
-        "cloud call aborted or timed out while reading the answer",
+        `cloud did not answer within ${this.timeoutMs} ms (${tries})`,
         "timeout",
         undefined,
-        attempts,
+        n,
       );
-    return this.fail(`cloud connection failed: ${causeText(e)}`, "unreachable", undefined, attempts);
+    if (e instanceof APIConnectionError)
+      return this.fail(
+        `cloud unreachable: ${causeText(e.cause ?? e)} (${tries})`,
+        "unreachable",
+        undefined,
+        n,
+      );
+    if (e instanceof APIError && e.status !== undefined) {
+      const body = e.error as { message?: unknown } | undefined;
+      const msg = typeof body?.message === "string" ? body.message : e.message;
+      const retryable = isRetryableStatus(e.status);
+      return this.finalFail(
+        new CloudError(
+          `cloud answered HTTP ${e.status}: ${msg}${retryable ? ` (${tries})` : ""}`,
+          "http",
+          e.status,
+          n,
+          { file: this.url },
+        ),
+        retryable || e.status >= 500,
+      );
+    }
+    if (e instanceof APIError || e instanceof SyntaxError)
+      return this.fail(
+        `cloud answer is not OpenAI-shaped: ${(e as Error).message}`,
+        "protocol",
+        undefined,
+        n,
+      );
+    return this.fail(`cloud connection failed: ${causeText(e)}`, "unreachable", undefined, n);
   }
+}
+
+/** `p`, or "idle" (after calling `onIdle`) when it has not settled within `ms`. */
+function withIdleLimit<T>(p: Promise<T>, ms: number, onIdle: () => void): Promise<T | "idle"> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<"idle">((resolve) => {
+    t = setTimeout(() => {
+      onIdle();
+      resolve("idle");
+    }, ms);
+  });
+  p.catch(() => {}); // settled after an idle abort: nobody waits for it any more
+  return Promise.race([p, idle]).finally(() => clearTimeout(t));
 }
 
 function causeText(e: unknown): string {
   const err = e as { message?: string; cause?: { code?: string; message?: string } };
   return err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
-}
-
-/** The message of an OpenAI error body, or the start of the text. */
-function errorMessage(text: string): string {
-  try {
-    const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    if (typeof j.error === "string") return j.error;
-    if (j.error?.message) return j.error.message;
-    if (j.message) return j.message;
-  } catch {
-    // not JSON
-  }
-  return text.slice(0, 200) || "(empty body)";
 }

@@ -11,11 +11,10 @@
  * step's content as it is generated (call markup left out), `tool_trace` on the last chunk. Requests with their own `tools` are not
  * affected: their calls go back to the client as usual.
  */
-import type { Command } from "commander";
 import type { FastifyReply } from "fastify";
 import type { GenerateOptions } from "../engine/llm.js";
 import { runAgent, type AgentModel } from "../tools/agent.js";
-import { connectMcpServers, loadMcpConfig, type McpServerConfig } from "../tools/mcp.js";
+import { connectMcpServers, type McpServerConfig } from "../tools/mcp.js";
 import { parseToolCalls } from "../tools/parse.js";
 import { ToolSet } from "../tools/registry.js";
 import type { EdgeServer, ServerContext } from "./app.js";
@@ -24,25 +23,6 @@ import type { ChatRequest } from "./openai/types.js";
 import { usageOf } from "./routes/chat.js";
 import { SseWriter } from "./sse.js";
 import { ToolTurn } from "./tools.js";
-
-export interface McpCliOptions {
-  mcp?: string;
-}
-
-/** `edgellm serve --mcp <config.json>` ({"mcpServers": {name: {command, args} | {url}}}). */
-export function addMcpOption(cmd: Command): Command {
-  return cmd.option(
-    "--mcp <config>",
-    "MCP servers config (JSON, mcpServers); their tools are offered to requests without tools, and the server runs the calls",
-  );
-}
-
-/** Read and validate the config before the model loads (a bad file exits before the slow part). */
-export async function mcpConfigFromOptions(
-  o: McpCliOptions,
-): Promise<Record<string, McpServerConfig> | undefined> {
-  return o.mcp === undefined ? undefined : loadMcpConfig(o.mcp);
-}
 
 /** Connect to the configured MCP servers and offer their tools on this server. */
 export async function attachMcp(

@@ -1,164 +1,130 @@
 /**
  * JSON-schema validity verifier. The candidate's answer part (after </think>) must hold one JSON
  * value (bare, or in a ```json fence, or the first balanced {...}/[...] block) that the schema
- * accepts. The validator covers the JSON Schema keywords that structured-output schemas use:
- * type (incl. integer, arrays of types), enum, const, properties, required,
- * additionalProperties (bool or schema), items (schema; prefixItems), minItems/maxItems,
- * uniqueItems, minLength/maxLength, pattern, minimum/maximum/exclusive*, multipleOf,
- * allOf/anyOf/oneOf/not, $ref to #/$defs or #/definitions. Unknown keywords are ignored (as the
- * spec says). Score 1 valid, 0.25 parseable but invalid, 0 no JSON.
+ * accepts. Score 1 valid, 0.25 parseable but invalid, 0 no JSON.
+ *
+ * Validation is ajv's (JSON Schema 2020-12; unknown keywords and formats are ignored, as the spec
+ * says). The schema comes from a request, so three things are ours:
+ * - each schema compiles in its own Ajv instance (a `$id` in one caller's schema cannot become
+ *   something another caller's `$ref` resolves to); the meta-schema check is shared;
+ * - `pattern`/`patternProperties` run on RE2 (verify/user-regex.ts: linear time, no ReDoS);
+ * - every schema node counts one step against MAX_STEPS per value (a keyword added to a copy of
+ *   the schema), so anyOf/oneOf over $ref chains, or a $ref cycle such as {"$ref": "#"}, ends in
+ *   an InputError instead of running for ever or overflowing the stack.
  */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { InputError } from "../errors.js";
 import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
-import { compileUserRegex, type UserRegex } from "./user-regex.js";
+import { compileUserRegex } from "./user-regex.js";
 
-/** Schema `pattern`s are the caller's: RE2 (linear time), compiled once per pattern text. */
-const patterns = new Map<string, UserRegex>();
-function patternOf(p: string): UserRegex {
-  let re = patterns.get(p);
-  if (!re) {
-    re = compileUserRegex(p, "schema");
-    if (patterns.size >= 256) patterns.delete(patterns.keys().next().value!);
-    patterns.set(p, re);
-  }
-  return re;
-}
-
-/** Most $ref hops followed on one path: a cycle such as {"$ref": "#"} stops here instead of overflowing the stack. */
-const MAX_REF_HOPS = 64;
 /** Most schema nodes visited for one value: anyOf/oneOf over $ref cycles cannot run for ever. */
 const MAX_STEPS = 100_000;
+/** The step-counting keyword added to every schema node of the compiled copy. */
+const STEP = "edgellm:step";
 
 export type JSONSchema = boolean | { [k: string]: unknown };
 
-function typeOf(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "array";
-  if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
-  return typeof v;
-}
+const OPTIONS = { strict: false, logger: false, validateFormats: false } as const;
+/** Checks schemas against the 2020-12 meta-schema; compiles nothing of the caller's. */
+const meta = new Ajv2020(OPTIONS);
+/** RE2 for `pattern` and `patternProperties` (ajv's default is a backtracking RegExp). */
+const re2 = Object.assign((pattern: string) => compileUserRegex(pattern, "schema"), {
+  code: "compileUserRegex",
+});
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
-/** Errors of `value` against `schema` ([] = valid). `root` resolves $ref. */
-export function validateJSON(
-  value: unknown,
-  schema: JSONSchema,
-  root: JSONSchema = schema,
-  path = "$",
-  hops = 0,
-  budget = { steps: 0 },
-): string[] {
-  if (++budget.steps > MAX_STEPS)
+let steps = 0;
+function step(): boolean {
+  if (++steps > MAX_STEPS)
     throw new InputError(`schema too costly to check (more than ${MAX_STEPS} steps)`, { field: "schema" });
-  if (schema === true) return [];
-  if (schema === false) return [`${path}: no value is allowed here`];
-  if (typeof schema !== "object" || schema === null)
-    throw new InputError(`schema at ${path} is not an object or boolean`, { field: "schema" });
-  // biome-ignore lint/suspicious/noExplicitAny: schema keywords are read by name from user JSON
-  const s = schema as Record<string, any>;
-  const errs: string[] = [];
-  if (typeof s.$ref === "string") {
-    const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(s.$ref);
-    const target = m
-      ? // biome-ignore lint/suspicious/noExplicitAny: a $defs path into user JSON
-        (root as Record<string, any>)?.[m[1]]?.[m[2].replace(/~1/g, "/").replace(/~0/g, "~")]
-      : s.$ref === "#"
-        ? root
-        : undefined;
-    if (target === undefined) throw new InputError(`unresolvable $ref ${s.$ref}`, { field: "schema" });
-    if (hops >= MAX_REF_HOPS)
-      throw new InputError(
-        `$ref ${s.$ref} is followed more than ${MAX_REF_HOPS} times without progress (a cycle)`,
-        {
-          field: "schema",
-        },
-      );
-    errs.push(...validateJSON(value, target, root, path, hops + 1, budget));
+  return true;
+}
+
+/** Keywords whose value is a schema, a list of schemas, or a name -> schema map. */
+const ONE = ["not", "if", "then", "else", "items", "contains", "additionalProperties", "propertyNames"];
+const ONE_MORE = ["unevaluatedItems", "unevaluatedProperties", "additionalItems"];
+const LIST = ["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+const MAP = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+
+/** A copy of `s` with STEP on every schema object (const/enum values and unknown keywords copied as they are). */
+function counted(s: unknown): unknown {
+  if (typeof s !== "object" || s === null || Array.isArray(s)) return s;
+  const src = s as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...src, [STEP]: true };
+  for (const k of [...ONE, ...ONE_MORE]) if (k in src && !Array.isArray(src[k])) out[k] = counted(src[k]);
+  for (const k of LIST) if (Array.isArray(src[k])) out[k] = (src[k] as unknown[]).map(counted);
+  for (const k of MAP) {
+    const m = src[k];
+    if (typeof m === "object" && m !== null && !Array.isArray(m))
+      out[k] = Object.fromEntries(Object.entries(m).map(([n, v]) => [n, counted(v)]));
   }
-  const t = typeOf(value);
-  if (s.type !== undefined) {
-    const types: string[] = Array.isArray(s.type) ? s.type : [s.type];
-    if (!types.some((x) => x === t || (x === "number" && t === "integer")))
-      return [...errs, `${path}: expected ${types.join("|")}, got ${t}`];
+  return out;
+}
+
+const compiled = new WeakMap<object, ValidateFunction>();
+function compile(schema: JSONSchema): ValidateFunction {
+  if (typeof schema !== "boolean" && (typeof schema !== "object" || schema === null || Array.isArray(schema)))
+    throw new InputError("a JSON schema must be an object or a boolean", { field: "schema" });
+  const hit = typeof schema === "object" ? compiled.get(schema) : undefined;
+  if (hit) return hit;
+  let valid: boolean;
+  try {
+    valid = meta.validateSchema(schema) as boolean;
+  } catch (e) {
+    throw new InputError(`invalid JSON schema: ${(e as Error).message}`, { field: "schema" });
   }
-  if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => deepEqual(e, value)))
-    errs.push(`${path}: not one of the enum values`);
-  if ("const" in s && !deepEqual(s.const, value)) errs.push(`${path}: not the const value`);
-  if (t === "number" || t === "integer") {
-    const x = value as number;
-    if (typeof s.minimum === "number" && x < s.minimum) errs.push(`${path}: ${x} < minimum ${s.minimum}`);
-    if (typeof s.maximum === "number" && x > s.maximum) errs.push(`${path}: ${x} > maximum ${s.maximum}`);
-    if (typeof s.exclusiveMinimum === "number" && x <= s.exclusiveMinimum)
-      errs.push(`${path}: ${x} <= exclusiveMinimum ${s.exclusiveMinimum}`);
-    if (typeof s.exclusiveMaximum === "number" && x >= s.exclusiveMaximum)
-      errs.push(`${path}: ${x} >= exclusiveMaximum ${s.exclusiveMaximum}`);
-    if (typeof s.multipleOf === "number" && Math.abs(x / s.multipleOf - Math.round(x / s.multipleOf)) > 1e-9)
-      errs.push(`${path}: not a multiple of ${s.multipleOf}`);
-  }
-  if (t === "string") {
-    const len = [...(value as string)].length; // code points, as the spec counts
-    if (typeof s.minLength === "number" && len < s.minLength)
-      errs.push(`${path}: shorter than ${s.minLength}`);
-    if (typeof s.maxLength === "number" && len > s.maxLength)
-      errs.push(`${path}: longer than ${s.maxLength}`);
-    if (typeof s.pattern === "string" && !patternOf(s.pattern).test(value as string))
-      errs.push(`${path}: does not match ${s.pattern}`);
-  }
-  if (t === "array") {
-    const a = value as unknown[];
-    const prefix: JSONSchema[] = Array.isArray(s.prefixItems) ? s.prefixItems : [];
-    a.forEach((x, i) => {
-      const sub = i < prefix.length ? prefix[i] : s.items;
-      if (sub !== undefined) errs.push(...validateJSON(x, sub, root, `${path}[${i}]`, 0, budget));
+  if (!valid)
+    throw new InputError(`invalid JSON schema: ${meta.errorsText(meta.errors, { dataVar: "schema" })}`, {
+      field: "schema",
     });
-    if (typeof s.minItems === "number" && a.length < s.minItems)
-      errs.push(`${path}: fewer than ${s.minItems} items`);
-    if (typeof s.maxItems === "number" && a.length > s.maxItems)
-      errs.push(`${path}: more than ${s.maxItems} items`);
-    if (s.uniqueItems === true && a.some((x, i) => a.slice(0, i).some((y) => deepEqual(x, y))))
-      errs.push(`${path}: items are not unique`);
+  const ajv = new Ajv2020({
+    ...OPTIONS,
+    allErrors: true,
+    multipleOfPrecision: 9,
+    meta: false,
+    validateSchema: false,
+    code: { regExp: re2 },
+  });
+  ajv.addKeyword({ keyword: STEP, schemaType: "boolean", errors: false, validate: step });
+  let fn: ValidateFunction;
+  try {
+    fn = ajv.compile(counted(schema) as JSONSchema);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`invalid JSON schema: ${(e as Error).message}`, { field: "schema" });
   }
-  if (t === "object") {
-    const o = value as Record<string, unknown>;
-    const props = (s.properties ?? {}) as Record<string, JSONSchema>;
-    for (const r of (s.required ?? []) as string[])
-      if (!(r in o)) errs.push(`${path}: missing required property '${r}'`);
-    for (const [k, v] of Object.entries(o)) {
-      if (k in props) errs.push(...validateJSON(v, props[k], root, `${path}.${k}`, 0, budget));
-      else if (s.additionalProperties !== undefined)
-        errs.push(...validateJSON(v, s.additionalProperties, root, `${path}.${k}`, 0, budget));
-    }
-    if (typeof s.minProperties === "number" && Object.keys(o).length < s.minProperties)
-      errs.push(`${path}: fewer than ${s.minProperties} properties`);
-    if (typeof s.maxProperties === "number" && Object.keys(o).length > s.maxProperties)
-      errs.push(`${path}: more than ${s.maxProperties} properties`);
+  if (typeof schema === "object") compiled.set(schema, fn);
+  return fn;
+}
+
+/** ajv's "/a/0/b" as "$.a[0].b". */
+function pathOf(pointer: string): string {
+  let p = "$";
+  for (const seg of pointer.split("/").slice(1)) {
+    const k = seg.replace(/~1/g, "/").replace(/~0/g, "~");
+    p += /^\d+$/.test(k) ? `[${k}]` : `.${k}`;
   }
-  if (Array.isArray(s.allOf))
-    for (const sub of s.allOf) errs.push(...validateJSON(value, sub, root, path, hops, budget));
-  if (
-    Array.isArray(s.anyOf) &&
-    !s.anyOf.some((sub: JSONSchema) => validateJSON(value, sub, root, path, hops, budget).length === 0)
-  )
-    errs.push(`${path}: matches none of anyOf`);
-  if (Array.isArray(s.oneOf)) {
-    const n = s.oneOf.filter(
-      (sub: JSONSchema) => validateJSON(value, sub, root, path, hops, budget).length === 0,
-    ).length;
-    if (n !== 1) errs.push(`${path}: matches ${n} of oneOf (need exactly 1)`);
+  return p;
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  const named = p.additionalProperty ?? p.unevaluatedProperty;
+  return `${pathOf(e.instancePath)}: ${e.message ?? e.keyword}${named !== undefined ? ` ('${named}')` : ""}`;
+}
+
+/** Errors of `value` against `schema` ([] = valid); InputError when the schema is invalid or too costly. */
+export function validateJSON(value: unknown, schema: JSONSchema): string[] {
+  const fn = compile(schema);
+  steps = 0;
+  try {
+    return fn(value) ? [] : (fn.errors ?? []).map(describe);
+  } catch (e) {
+    if (e instanceof RangeError)
+      // a $ref cycle deeper than the stack before MAX_STEPS
+      throw new InputError("schema recurses without end (a $ref cycle)", { field: "schema" });
+    throw e;
   }
-  if (s.not !== undefined && validateJSON(value, s.not, root, path, hops, budget).length === 0)
-    errs.push(`${path}: matches 'not'`);
-  return errs;
 }
 
 /** The JSON value a candidate answers with, if any. */
@@ -199,12 +165,7 @@ function balanced(s: string, start: number): string | undefined {
 export class JSONSchemaVerifier implements Verifier {
   readonly name = "json-schema";
   constructor(readonly schema: JSONSchema) {
-    if (
-      typeof schema !== "boolean" &&
-      (typeof schema !== "object" || schema === null || Array.isArray(schema))
-    ) {
-      throw new InputError("a JSON schema must be an object or a boolean", { field: "schema" });
-    }
+    compile(schema); // invalid schemas fail here, at the request's edge
   }
 
   verify(input: VerifyInput): Verdict {

@@ -1,208 +1,202 @@
 /**
  * Validation at the edge: an untrusted JSON body -> a typed request, or a 400 ApiError naming the
  * offending parameter (the way OpenAI reports `param`). Nothing past this point re-checks types.
+ *
+ * The shapes are zod schemas; the first issue becomes the 400: `param` is the issue's path
+ * ("messages[0].role"), the message names it ("'temperature' must be a number, got \"hot\""), and
+ * `code` is invalid_type (wrong shape) or invalid_value (right shape, out of range). Rules between
+ * fields (stream_options needs stream, top_logprobs needs logprobs, the model list) follow the
+ * parse. The body's nesting is bounded before this runs (depth.ts), so messages may quote values.
  */
+import * as z from "zod";
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import { badRequest } from "./errors.js";
+import { paramName } from "./depth.js";
 import { parseReasoningFields } from "../../reasoning/server-fields.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 
-type Obj = Record<string, unknown>;
-const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
+const ROLES = ["system", "developer", "user", "assistant", "tool"] as const;
+const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** An optional number in [lo, hi] (null = absent). */
+function num(lo: number, hi: number, int = false) {
+  const error = (iss: { code: string; input?: unknown }) =>
+    iss.code === "invalid_type"
+      ? `must be ${int ? "an integer" : "a number"}, got ${show(iss.input)}`
+      : `must be between ${lo} and ${hi}, got ${iss.input}`;
+  return (int ? z.int({ error }) : z.number({ error })).min(lo, { error }).max(hi, { error });
 }
 
-function optNum(b: Obj, k: string, lo: number, hi: number, int = false): number | undefined {
-  const v = b[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || (int && !Number.isInteger(v))) {
-    throw badRequest(
-      `'${k}' must be ${int ? "an integer" : "a number"}, got ${JSON.stringify(v)}`,
-      k,
-      "invalid_type",
-    );
-  }
-  if (v < lo || v > hi)
-    throw badRequest(`'${k}' must be between ${lo} and ${hi}, got ${v}`, k, "invalid_value");
-  return v;
+const bool = () => z.boolean({ error: (iss) => `must be a boolean, got ${show(iss.input)}` }).nullish();
+
+const LORA = 'must be an array of up to 16 {"id": name or index, "scale": number in [-100, 100]}';
+const ADAPTER = "must be an adapter name (1 to 128 characters) or index (an integer >= 0)";
+const loraEntry = z.object({
+  id: z.union([z.string().min(1, ADAPTER).max(128, ADAPTER), z.int().min(0, ADAPTER)], ADAPTER),
+  scale: num(-100, 100).nullish(),
+});
+
+const NONEMPTY = "must be a non-empty string";
+const STOP = "must be a non-empty string or an array of up to 4 non-empty strings";
+const sampling = z.looseObject(
+  {
+    model: z.string({ error: "is required and must be a string" }),
+    stream: bool(),
+    stream_options: z.looseObject({ include_usage: bool() }, { error: "must be an object" }).nullish(),
+    max_tokens: num(1, 1e9, true).nullish(),
+    max_completion_tokens: num(1, 1e9, true).nullish(),
+    logit_bias: z
+      .union([z.record(z.string(), num(-100, 100)), z.null()], {
+        error: "must map token ids to numbers in [-100, 100]",
+      })
+      .optional(),
+    n: num(1, 16, true).nullish(),
+    stop: z
+      .union(
+        [
+          z.string(STOP).min(1, STOP),
+          z.array(z.string(NONEMPTY).min(1, NONEMPTY), STOP).max(4, STOP),
+          z.null(),
+        ],
+        STOP,
+      )
+      .optional(),
+    temperature: num(0, 2).nullish(),
+    top_p: num(0, 1).nullish(),
+    top_k: num(0, 1e6, true).nullish(),
+    min_p: num(0, 1).nullish(),
+    repetition_penalty: num(0.01, 10).nullish(),
+    frequency_penalty: num(-2, 2).nullish(),
+    presence_penalty: num(-2, 2).nullish(),
+    seed: num(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true).nullish(),
+    ignore_eos: bool(),
+    lora: z.union([z.array(loraEntry).max(16), z.null()], { error: LORA }).optional(),
+  },
+  { error: "the request body must be a JSON object" },
+);
+
+const textPart = z.object({ type: z.literal("text"), text: z.string() });
+const message = z.looseObject(
+  {
+    role: z.enum(ROLES, { error: (iss) => `must be one of ${ROLES.join(", ")}, got ${show(iss.input)}` }),
+    content: z
+      .union([z.string(), z.array(z.unknown()), z.null()], {
+        error: "must be a string or an array of text parts",
+      })
+      .optional()
+      .superRefine((c, ctx) => {
+        if (Array.isArray(c))
+          c.forEach((p, j) => {
+            if (!textPart.safeParse(p).success)
+              ctx.addIssue({
+                code: "custom",
+                path: [j],
+                input: p,
+                message: 'must be a text part ({type: "text", text})',
+              });
+          });
+      }),
+  },
+  { error: "must be an object with a string 'role'" },
+);
+
+const chat = sampling.extend({
+  messages: z.array(message, "must be a non-empty array").min(1, "must be a non-empty array"),
+  logprobs: bool(),
+  top_logprobs: num(0, 20, true).nullish(),
+  truncate: z.enum(["none", "oldest_turns"], { error: 'must be "none" or "oldest_turns"' }).optional(),
+});
+
+const TOKEN_ID = "must be a token id (an integer >= 0)";
+const completion = sampling.extend({
+  prompt: z.union([z.string(), z.tuple([z.string()]), z.array(z.int(TOKEN_ID).min(0, TOKEN_ID)).min(1)], {
+    error: "must be a string, a one-string array, or an array of token ids",
+  }),
+  logprobs: num(0, 5, true).nullish(),
+  echo: bool(),
+});
+
+/** The first issue as an OpenAI-style 400. */
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const iss = r.error.issues[0];
+  const path = iss.path.filter((s): s is string | number => typeof s !== "symbol");
+  const param = path.length ? paramName(path) : null;
+  const value = iss.code !== "invalid_type" && iss.code !== "invalid_union" && iss.code !== "custom";
+  const message = param ? `'${param}' ${iss.message}` : iss.message;
+  throw badRequest(message, param, value ? "invalid_value" : "invalid_type");
 }
 
-function optBool(b: Obj, k: string): boolean | undefined {
-  const v = b[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean")
-    throw badRequest(`'${k}' must be a boolean, got ${JSON.stringify(v)}`, k, "invalid_type");
-  return v;
-}
+type Sampling = z.output<typeof sampling>;
 
-function stopList(v: unknown): string[] {
-  if (v === undefined || v === null) return [];
-  const list = typeof v === "string" ? [v] : v;
-  if (!Array.isArray(list) || list.some((s) => typeof s !== "string" || s.length === 0) || list.length > 4) {
-    throw badRequest(
-      "'stop' must be a non-empty string or an array of up to 4 non-empty strings",
-      "stop",
-      "invalid_type",
-    );
-  }
-  return list as string[];
-}
-
-/** `lora: [{id, scale}]` (llama-server's shape; ids also as our string names). */
-function loraList(v: unknown): SamplingFields["lora"] {
-  if (v === undefined || v === null) return undefined;
-  const bad = () =>
-    badRequest(
-      '\'lora\' must be an array of up to 16 {"id": name or index, "scale": number}',
-      "lora",
-      "invalid_type",
-    );
-  if (!Array.isArray(v) || v.length > 16) throw bad();
-  return v.map((e) => {
-    if (!isObj(e)) throw bad();
-    const id = e.id;
-    if (!(
-      (typeof id === "string" && id.length > 0 && id.length <= 128) ||
-      (typeof id === "number" && Number.isInteger(id) && id >= 0)
-    ))
-      throw bad();
-    const scale = optNum(e, "scale", -100, 100);
-    return scale === undefined ? { id } : { id, scale };
-  });
-}
-
-function common(b: unknown, models: readonly string[]): { b: Obj; f: SamplingFields } {
-  if (!isObj(b)) throw badRequest("the request body must be a JSON object", null, "invalid_type");
-  if (typeof b.model !== "string")
-    throw badRequest("'model' is required and must be a string", "model", "invalid_type");
+function fields(b: Sampling, models: readonly string[]): SamplingFields {
   if (!models.includes(b.model))
     throw badRequest(
       `the model '${b.model}' does not exist; available: ${models.join(", ")}`,
       "model",
       "model_not_found",
     );
-  const so = b.stream_options;
-  if (so !== undefined && so !== null && !isObj(so))
-    throw badRequest("'stream_options' must be an object", "stream_options", "invalid_type");
-  const stream = optBool(b, "stream") ?? false;
-  const includeUsage = so ? (optBool(so, "include_usage") ?? false) : false;
-  if (so && !stream)
+  const stream = b.stream ?? false;
+  if (b.stream_options && !stream)
     throw badRequest("'stream_options' is only allowed when 'stream' is true", "stream_options");
-  const mt = optNum(b, "max_tokens", 1, 1e9, true);
-  const mct = optNum(b, "max_completion_tokens", 1, 1e9, true);
-  const lb = b.logit_bias;
-  if (
-    lb !== undefined &&
-    lb !== null &&
-    (!isObj(lb) || Object.values(lb).some((x) => typeof x !== "number" || x < -100 || x > 100))
-  ) {
-    throw badRequest(
-      "'logit_bias' must map token ids to numbers in [-100, 100]",
-      "logit_bias",
-      "invalid_type",
-    );
-  }
   return {
-    b,
-    f: {
-      model: b.model,
-      stream,
-      includeUsage,
-      n: optNum(b, "n", 1, 16, true) ?? 1,
-      stop: stopList(b.stop),
-      maxTokens: mct ?? mt,
-      temperature: optNum(b, "temperature", 0, 2),
-      topP: optNum(b, "top_p", 0, 1),
-      topK: optNum(b, "top_k", 0, 1e6, true),
-      minP: optNum(b, "min_p", 0, 1),
-      repetitionPenalty: optNum(b, "repetition_penalty", 0.01, 10),
-      frequencyPenalty: optNum(b, "frequency_penalty", -2, 2),
-      presencePenalty: optNum(b, "presence_penalty", -2, 2),
-      seed: optNum(b, "seed", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true),
-      logitBias: (lb ?? undefined) as Record<string, number> | undefined,
-      ignoreEos: optBool(b, "ignore_eos") ?? false,
-      lora: loraList(b.lora),
-    },
+    model: b.model,
+    stream,
+    includeUsage: b.stream_options?.include_usage ?? false,
+    n: b.n ?? 1,
+    stop: typeof b.stop === "string" ? [b.stop] : (b.stop ?? []),
+    maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
+    temperature: b.temperature ?? undefined,
+    topP: b.top_p ?? undefined,
+    topK: b.top_k ?? undefined,
+    minP: b.min_p ?? undefined,
+    repetitionPenalty: b.repetition_penalty ?? undefined,
+    frequencyPenalty: b.frequency_penalty ?? undefined,
+    presencePenalty: b.presence_penalty ?? undefined,
+    seed: b.seed ?? undefined,
+    logitBias: b.logit_bias ?? undefined,
+    ignoreEos: b.ignore_eos ?? false,
+    lora: b.lora?.map((e) => (e.scale == null ? { id: e.id } : { id: e.id, scale: e.scale })) ?? undefined,
   };
 }
 
-function messageText(m: Obj, i: number): string {
-  const c = m.content;
-  if (typeof c === "string") return c;
-  if (c === null || c === undefined) return "";
-  if (Array.isArray(c)) {
-    return c
-      .map((p, j) => {
-        if (!isObj(p) || p.type !== "text" || typeof p.text !== "string") {
-          throw badRequest(
-            `messages[${i}].content[${j}] must be a text part ({type: "text", text})`,
-            `messages[${i}].content`,
-            "invalid_type",
-          );
-        }
-        return p.text;
-      })
-      .join("");
-  }
-  throw badRequest(
-    `messages[${i}].content must be a string or an array of text parts`,
-    `messages[${i}].content`,
-    "invalid_type",
-  );
+function text(c: string | unknown[] | null | undefined): string {
+  if (Array.isArray(c)) return c.map((p) => (p as { text: string }).text).join("");
+  return c ?? "";
 }
 
 export function validateChat(body: unknown, models: readonly string[]): ChatRequest {
-  const { b, f } = common(body, models);
-  if (!Array.isArray(b.messages) || b.messages.length === 0)
-    throw badRequest("'messages' must be a non-empty array", "messages", "invalid_type");
-  const messages: ChatMessage[] = b.messages.map((m, i) => {
-    if (!isObj(m) || typeof m.role !== "string")
-      throw badRequest(
-        `messages[${i}] must be an object with a string 'role'`,
-        `messages[${i}]`,
-        "invalid_type",
-      );
-    if (!ROLES.has(m.role))
-      throw badRequest(
-        `messages[${i}].role '${m.role}' is not one of ${[...ROLES].join(", ")}`,
-        `messages[${i}].role`,
-        "invalid_value",
-      );
-    return { role: m.role === "developer" ? "system" : m.role, content: messageText(m, i) };
-  });
-  const lp = optBool(b, "logprobs") ?? false;
-  const top = optNum(b, "top_logprobs", 0, 20, true);
+  const b = parse(chat, body);
+  const f = fields(b, models);
+  const messages: ChatMessage[] = b.messages.map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: text(m.content),
+  }));
+  const lp = b.logprobs ?? false;
+  const top = b.top_logprobs ?? undefined;
   if (top !== undefined && !lp) throw badRequest("'top_logprobs' requires 'logprobs': true", "top_logprobs");
-  const truncate = b.truncate ?? "none";
-  if (truncate !== "none" && truncate !== "oldest_turns")
-    throw badRequest('\'truncate\' must be "none" or "oldest_turns"', "truncate", "invalid_value");
   return {
     ...f,
     messages,
     topLogprobs: lp ? (top ?? 0) : undefined,
-    thinking: parseReasoningFields(b, f.stream),
-    ...(truncate === "oldest_turns" ? { truncate } : {}),
+    thinking: parseReasoningFields(body as Record<string, unknown>, f.stream),
+    ...(b.truncate === "oldest_turns" ? { truncate: b.truncate } : {}),
   };
 }
 
 export function validateCompletion(body: unknown, models: readonly string[]): CompletionRequest {
-  const { b, f } = common(body, models);
-  let prompt: string | number[];
-  const p = b.prompt;
-  if (typeof p === "string") prompt = p;
-  else if (Array.isArray(p) && p.length === 1 && typeof p[0] === "string") prompt = p[0];
-  else if (Array.isArray(p) && p.length > 0 && p.every((x) => Number.isInteger(x) && (x as number) >= 0))
-    prompt = p as number[];
-  else
-    throw badRequest(
-      "'prompt' must be a string, a one-string array, or an array of token ids",
-      "prompt",
-      "invalid_type",
-    );
-  if (typeof prompt === "string" && prompt.length === 0) throw badRequest("'prompt' is empty", "prompt");
-  const echo = optBool(b, "echo") ?? false;
+  const b = parse(completion, body);
+  const f = fields(b, models);
+  const prompt = Array.isArray(b.prompt) && typeof b.prompt[0] === "string" ? b.prompt[0] : b.prompt;
+  if (prompt === "") throw badRequest("'prompt' is empty", "prompt");
+  const echo = b.echo ?? false;
   if (echo) throw badRequest("'echo' is not supported", "echo", "unsupported");
-  return { ...f, prompt, logprobs: optNum(b, "logprobs", 0, 5, true), echo, maxTokens: f.maxTokens ?? 16 };
+  return {
+    ...f,
+    prompt: prompt as string | number[],
+    logprobs: b.logprobs ?? undefined,
+    echo,
+    maxTokens: f.maxTokens ?? 16,
+  };
 }
