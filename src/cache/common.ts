@@ -6,7 +6,16 @@
 import { EdgeLLMError } from "../errors.js";
 
 export type DownloadErrorCode =
-  "not-found" | "http" | "network" | "quota" | "not-gguf" | "size" | "sha256" | "aborted" | "no-opfs";
+  | "not-found"
+  | "http"
+  | "network"
+  | "cors"
+  | "quota"
+  | "not-gguf"
+  | "size"
+  | "sha256"
+  | "aborted"
+  | "no-opfs";
 
 /** A download or cache failure; `code` says which, for a UI message or an exit status. */
 export class ModelDownloadError extends EdgeLLMError {

@@ -162,7 +162,7 @@ export class ModelCache {
       res = await this.fetchFn(url, { headers, signal: opts.signal, cache: "no-store" });
     } catch (e) {
       if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
-      throw fetchFailedError(url, e);
+      throw await this.fetchFailure(url, e);
     }
     if (res.status === 416 && prev && prev.size > 0 && offset === prev.size)
       return this.finish(dir, { ...prev, stored: offset }, fh, opts);
@@ -254,6 +254,33 @@ export class ModelCache {
     return this.finish(dir, { ...meta, stored: offset, size: total || offset }, fh, opts);
   }
 
+  /**
+   * The fetch threw, which in a browser is a network failure or a CORS refusal (the same opaque
+   * TypeError). For a cross-origin URL, a no-cors HEAD tells them apart: when the server answers
+   * it, the refusal was CORS ("cors", not retried); otherwise a "network" error (retried).
+   */
+  private async fetchFailure(url: string, e: unknown): Promise<ModelDownloadError> {
+    const loc = (globalThis as { location?: Location }).location;
+    let target: URL;
+    try {
+      target = new URL(url, loc?.href);
+    } catch {
+      return fetchFailedError(url, e);
+    }
+    if (!loc || target.origin === loc.origin) return fetchFailedError(url, e);
+    try {
+      await this.fetchFn(target.href, { method: "HEAD", mode: "no-cors", cache: "no-store" });
+    } catch {
+      return fetchFailedError(url, e);
+    }
+    return new ModelDownloadError(
+      "cors",
+      `this page may not read the model: the server at ${target.origin} answers, but not with Access-Control-Allow-Origin for ${loc.origin} (CORS)`,
+      url,
+      "serve the model with 'Access-Control-Allow-Origin: *' (Hugging Face does), or from this page's own origin",
+    );
+  }
+
   private async finish(
     dir: FileSystemDirectoryHandle,
     m: CachedModel,
@@ -339,7 +366,7 @@ async function checkQuota(need: number, url: string): Promise<void> {
   if (!est?.quota) return;
   const free = est.quota - (est.usage ?? 0);
   if (need > free) {
-    const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1 : 0)} MiB`;
     throw new ModelDownloadError(
       "quota",
       `not enough storage for this model: it needs ${mb(need)} more, the browser allows ${mb(free)}`,
