@@ -44,6 +44,9 @@ await esbuild.build({
     app: join(root, "src/web/ui/app.ts"),
     "engine-worker": join(root, "src/web/engine-worker.ts"),
     worker: join(root, "src/web/kernel-worker.ts"),
+    // the libraries for a plain page (examples/browser/): `edgellm/web` and the isomorphic `edgellm`
+    "edgellm-web": join(root, "src/web/index.ts"),
+    edgellm: join(root, "src/index.ts"),
   },
   outdir: out,
   bundle: true,
@@ -62,6 +65,6 @@ for (const f of ["index.html", "style.css"]) copyFileSync(join(root, "src/web/ui
 if (!quiet) {
   const kb = (f) => `${(statSync(join(out, f)).size / 1024).toFixed(0)} KiB`;
   console.log(
-    `web: dist/web/ app.js ${kb("app.js")}, engine-worker.js ${kb("engine-worker.js")}, worker.js ${kb("worker.js")}, kernels ${kb("kernels.wasm")} + ${kb("kernels-relaxed.wasm")} (${Date.now() - t0} ms)`,
+    `web: dist/web/ app.js ${kb("app.js")}, engine-worker.js ${kb("engine-worker.js")}, worker.js ${kb("worker.js")}, kernels ${kb("kernels.wasm")} + ${kb("kernels-relaxed.wasm")}, edgellm-web.js ${kb("edgellm-web.js")}, edgellm.js ${kb("edgellm.js")} (${Date.now() - t0} ms)`,
   );
 }

@@ -12,3 +12,13 @@ export * as server from "./server/index.js";
 export { DEFAULT_MODEL_PATH, resolveModelPath } from "./cli/default-model.js";
 /** Node 20: turn relaxed SIMD on in-process before loading a model (no-op on Node >= 22). */
 export { enableRelaxedSimd } from "./platform/relaxed-simd-node.js";
+/** Models from URLs in a cache directory (`edgellm pull`, `-m <url>`). */
+export { NodeModelCache, defaultCacheDir, type NodeModelCacheOptions } from "./cache/node-cache.js";
+export {
+  ModelDownloadError,
+  cacheKey,
+  type CachedModel,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadErrorCode,
+} from "./cache/common.js";

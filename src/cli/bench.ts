@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { resolveModel } from "./default-model.js";
 import { EdgeLLMError, InputError } from "../errors.js";
 import { openGGUF } from "../gguf/reader.js";
 import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
@@ -110,7 +111,10 @@ export function register(program: Command): void {
   program
     .command("bench")
     .description("prompt/decode tok/s, TTFT and peak RSS, optionally against llama.cpp on the same file")
-    .requiredOption("-m, --model <file>", "GGUF model")
+    .requiredOption(
+      "-m, --model <file|url>",
+      "GGUF model, a path or an http(s) URL (pulled into the model cache)",
+    )
     .option(
       "--threads <list>",
       "threads for both sides, or a list such as 1,2 for a scaling run (default: all cores)",
@@ -137,7 +141,8 @@ export function register(program: Command): void {
           ? [availableParallelism()]
           : o.threads.split(",").map((t) => parsePositiveInt("--threads", t.trim()));
       const w: Workload = {
-        model: o.model,
+        // a URL is pulled once here (children get the cached path)
+        model: o.side === undefined ? await resolveModel(o.model) : o.model,
         threads: threadList[0],
         prompt: parsePositiveInt("--prompt", o.prompt),
         gen: parsePositiveInt("--gen", o.gen),

@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
-import { resolveModelPath } from "./default-model.js";
+import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { kvTypeOptions } from "./kv-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
@@ -66,7 +66,10 @@ export function register(program: Command): void {
       program // --tools/--tool-choice/--max-steps: agent loop per turn (src/cli/tool-options.ts)
         .command("chat")
         .description("interactive chat in the terminal (or over piped stdin)")
-        .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
+        .option(
+          "-m, --model <file|url>",
+          "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
+        )
         .option("-s, --system <text>", "system message")
         .option(LORA_FLAG, LORA_HELP, collectLora)
         .option("-n, --max-tokens <n>", "most tokens per answer", "512")
@@ -98,8 +101,9 @@ export function register(program: Command): void {
     };
     const chatTools = chatToolsFromOptions(o);
     const router = await routerFromOptions(o);
+    const path = await resolveModel(o.model);
     const bar = loadBar();
-    const llm = await loadLLM(resolveModelPath(o.model), {
+    const llm = await loadLLM(path, {
       kernels: o.kernels as "wasm" | "ts",
       threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
       contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),

@@ -13,6 +13,7 @@ import { register as tokenize } from "./tokenize.js";
 import { register as train } from "./train.js";
 import { register as evalCmd } from "./eval.js";
 import { register as lora } from "./lora.js";
+import { register as pull } from "./pull.js";
 
 /** A CLI command registers its subcommand (name, options, action) on the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -33,4 +34,5 @@ export const COMMANDS: RegisterCommand[] = [
   bench,
   evalCmd,
   lora,
+  pull,
 ];

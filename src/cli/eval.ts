@@ -17,7 +17,7 @@ import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js"
 import { loadTask } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { resolveModelPath } from "./default-model.js";
+import { resolveModel } from "./default-model.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
@@ -46,7 +46,10 @@ export function register(program: Command): void {
     .description(
       "accuracy vs test-time compute on held-out questions (greedy, self-consistency, best-of-N, thinking budgets)",
     )
-    .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
+    .option(
+      "-m, --model <file|url>",
+      "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
+    )
     .option("--task <name>", "eval task: arithmetic (held-out split of the training corpus)", "arithmetic")
     .option("--questions <n>", "questions to ask", "50")
     .option(
@@ -68,7 +71,7 @@ export function register(program: Command): void {
     .option("--n <n>", "greedy exact match on n held-out problems, by operation and digit count")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .action(async (given: EvalOptions) => {
-      const o = { ...given, model: resolveModelPath(given.model) };
+      const o = { ...given, model: await resolveModel(given.model) };
       if (o.n !== undefined) return breakdown(o);
       const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));

@@ -3,13 +3,17 @@
  * last-position logits (top N, or all with --top 0), for inspection and conformance checks.
  */
 import type { Command } from "commander";
+import { resolveModel } from "./default-model.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 
 export function register(program: Command): void {
   program
     .command("logits")
     .description("print the prompt's token ids and the last-position logits")
-    .requiredOption("-m, --model <file>", "GGUF model")
+    .requiredOption(
+      "-m, --model <file|url>",
+      "GGUF model, a path or an http(s) URL (pulled into the model cache)",
+    )
     .option("-p, --prompt <text>", "prompt text (tokenized with the model's vocabulary)")
     .option("--tokens <ids>", "comma-separated token ids instead of a prompt")
     .option("--top <n>", "how many of the largest logits to print (0 = all)", "20")
@@ -33,6 +37,7 @@ export function register(program: Command): void {
         threads?: string;
       }) => {
         const top = opts.top === "0" ? 0 : parsePositiveInt("--top", opts.top);
+        opts.model = await resolveModel(opts.model);
         const ks = await makeKernels(opts.kernels, opts.threads);
         try {
           const { model, tokenizer } = await openModel(opts.model, opts.tokens === undefined, ks);

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
-import { resolveModelPath } from "./default-model.js";
+import { resolveModel } from "./default-model.js";
 import { loadLLM } from "../engine/llm.js";
 import { loadLoraAdapter, type LoraRef } from "../model/index.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
@@ -31,7 +31,10 @@ export function register(program: Command): void {
   addReasoningOptions(program.command("run")) // --strategy/--samples/--thinking-budget (src/reasoning)
     .description("answer one chat message (or continue raw text with -p) greedily and report speed")
     .argument("[message]", "a chat message, rendered with the model's chat template")
-    .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
+    .option(
+      "-m, --model <file|url>",
+      "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
+    )
     .option("-p, --prompt <text>", "prompt text")
     .option("--tokens <ids>", "comma-separated token ids instead of a prompt")
     .option("-n, --n-predict <n>", "tokens to generate (default: 32 with -p, 512 for a chat message)")
@@ -61,7 +64,7 @@ export function register(program: Command): void {
           lora?: string[];
         } & ReasoningCliOptions,
       ) => {
-        const opts = { ...given, model: resolveModelPath(given.model) };
+        const opts = { ...given, model: await resolveModel(given.model) };
         if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
           throw new InputError("give either a chat message or -p/--tokens, not both");
         if (wantsReasoning(opts))

@@ -14,7 +14,7 @@ import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { installRouter } from "../router/server-hook.js";
 import { loadBar } from "./load-bar.js";
-import { resolveModelPath } from "./default-model.js";
+import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { kvTypeOptions } from "./kv-options.js";
 import { attachMcp } from "../server/mcp.js";
@@ -24,7 +24,10 @@ export function register(program: Command): void {
   const cmd = program
     .command("serve")
     .description("serve the model over an OpenAI-compatible HTTP API")
-    .option("-m, --model <file>", "GGUF model (default: the embedded models/edgellm-default-q8_0.gguf)")
+    .option(
+      "-m, --model <file|url>",
+      "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
+    )
     .option("--port <n>", "port (0 = any free port)", "8080")
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--api-key <key>", "require 'Authorization: Bearer <key>' (default: $EDGELLM_API_KEY)")
@@ -93,8 +96,9 @@ export function register(program: Command): void {
         const maxQueue = Number(o.maxQueue);
         if (!Number.isInteger(maxQueue) || maxQueue < 0)
           throw new InputError(`--max-queue must be a non-negative integer, got '${o.maxQueue}'`);
+        const path = await resolveModel(o.model);
         const bar = loadBar();
-        const llm = await loadLLM(resolveModelPath(o.model), {
+        const llm = await loadLLM(path, {
           kernels: o.kernels as "wasm" | "ts",
           threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
           parallel: parsePositiveInt("--parallel", o.parallel),

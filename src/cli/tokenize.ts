@@ -3,6 +3,7 @@
  * the model's tokenizer produces (metadata only; tensors are not read).
  */
 import type { Command } from "commander";
+import { resolveModel } from "./default-model.js";
 import { InputError } from "../errors.js";
 import { openGGUF } from "../gguf/reader.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -20,7 +21,7 @@ export async function tokenizeCommand(
   write: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<void> {
   if (!opts.model) throw new InputError("missing -m <file.gguf>");
-  const f = await openGGUF(opts.model);
+  const f = await openGGUF(await resolveModel(opts.model));
   let tok: Tokenizer;
   try {
     tok = Tokenizer.fromMetadata(f.metadata);

@@ -6,7 +6,7 @@
  * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
  */
 import { InputError, SessionError } from "../errors.js";
-import { modelFingerprint } from "../gguf/fingerprint.js";
+import { fingerprintSample, modelFingerprint } from "../gguf/fingerprint.js";
 import type { EvictionPolicy } from "../kv/eviction.js";
 import type { SpeculativeOptions } from "./speculative.js";
 import { hash64 } from "../hash.js";
@@ -20,10 +20,10 @@ import {
   type SessionChat,
 } from "../kv/session.js";
 import { nodeImport } from "../platform/node-import.js";
-import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
+import { openGGUF, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet, type SimdChoice } from "../kernels/wasm/wasm-kernel-set.js";
-import { loadFromFile, type Transformer } from "../model/index.js";
+import { streamFromFile, type Transformer } from "../model/index.js";
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
@@ -540,10 +540,28 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
       });
     else if (opts.kernels !== "ts")
       throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
-    const view = await preloadTensors(file, report);
-    const fingerprint = modelFingerprint(file.metadata, file.tensors, (t) => view.peekTensor!(t.name));
+    const samples = new Map<string, Uint8Array>();
+    const total = file.tensors.reduce((a, t) => a + t.nBytes, 0);
+    report({ phase: "weights", fraction: 0.15, loadedBytes: 0, totalBytes: total });
+    const model = await streamFromFile(file, {
+      kernels,
+      onTensor: (t, bytes, loadedBytes, totalBytes) => {
+        samples.set(t.name, fingerprintSample(bytes));
+        report({
+          phase: "weights",
+          fraction: 0.15 + (0.7 * loadedBytes) / Math.max(1, totalBytes),
+          tensor: t.name,
+          loadedBytes,
+          totalBytes,
+        });
+      },
+    });
     report({ phase: "bind", fraction: 0.85 });
-    const model = loadFromFile(view, { kernels });
+    const fingerprint = modelFingerprint(
+      file.metadata,
+      file.tensors,
+      (t) => samples.get(t.name) ?? new Uint8Array(0),
+    );
     const tokenizer = Tokenizer.fromMetadata(file.metadata);
     const gname = file.metadata.get("general.name");
     const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
@@ -558,41 +576,4 @@ export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promi
   } finally {
     await file.close();
   }
-}
-
-/**
- * Read every tensor asynchronously (the event loop keeps turning, a progress bar keeps drawing),
- * reporting each one over fractions 0.15..0.85, and return a view of the file whose
- * readTensorSync serves those bytes, so binding (which reads synchronously) reads nothing again.
- * Peak memory is as before: binding held every tensor's bytes at once anyway.
- */
-async function preloadTensors(
-  file: GGUFFile,
-  report: (p: LoadProgress) => void,
-): Promise<GGUFFile & { peekTensor?: (name: string) => Uint8Array }> {
-  const totalBytes = file.tensors.reduce((a, t) => a + t.nBytes, 0);
-  const bytes = new Map<string, Uint8Array>();
-  let loadedBytes = 0;
-  report({ phase: "weights", fraction: 0.15, loadedBytes, totalBytes });
-  for (const t of file.tensors) {
-    bytes.set(t.name, await file.readTensor(t));
-    loadedBytes += t.nBytes;
-    report({
-      phase: "weights",
-      fraction: 0.15 + (0.7 * loadedBytes) / Math.max(1, totalBytes),
-      tensor: t.name,
-      loadedBytes,
-      totalBytes,
-    });
-  }
-  const view: GGUFFile & { peekTensor?: (name: string) => Uint8Array } = Object.create(file);
-  view.peekTensor = (name) => bytes.get(name) ?? new Uint8Array(0);
-  view.readTensorSync = (t) => {
-    const name = typeof t === "string" ? t : t.name;
-    const b = bytes.get(name);
-    if (!b) return file.readTensorSync(t);
-    bytes.delete(name); // bound once; later reads go to the file
-    return b;
-  };
-  return view;
 }

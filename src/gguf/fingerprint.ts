@@ -33,3 +33,15 @@ export function modelFingerprint(
   // Two independent 64-bit hashes (the second over the reversed string) make 128 bits.
   return hash64(s) + hash64([...s].reverse().join(""));
 }
+
+/**
+ * The part of a tensor's bytes the fingerprint reads (first and last SAMPLE bytes), copied, so a
+ * streamed load can drop the tensor and fingerprint later with the same result.
+ */
+export function fingerprintSample(bytes: Uint8Array): Uint8Array {
+  if (bytes.length <= 2 * SAMPLE) return bytes.slice();
+  const out = new Uint8Array(2 * SAMPLE);
+  out.set(bytes.subarray(0, SAMPLE));
+  out.set(bytes.subarray(bytes.length - SAMPLE), SAMPLE);
+  return out;
+}

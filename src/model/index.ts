@@ -2,7 +2,7 @@
  * Loading a model: GGUF file -> arch spec (registry) -> config -> bound weights -> Transformer.
  */
 import { ModelError } from "../errors.js";
-import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
+import { openGGUF, type GGUFFile, type GGUFInput, type GGUFTensorInfo } from "../gguf/reader.js";
 import { optString } from "../gguf/getters.js";
 import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
@@ -12,7 +12,7 @@ import { checkFits } from "./memory-limit.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import type { BlockOps } from "./blocks/ops.js";
-import { WeightBinder } from "./weights.js";
+import { makeWeight, prepareInto, WeightBinder, type Weight } from "./weights.js";
 import { readLoraAdapter, type LoraAdapter } from "./lora.js";
 
 export { Transformer } from "./forward.js";
@@ -60,6 +60,67 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
   if (ks) checkFits(file, ks);
   const weights = bindWeights(new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd])), config);
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
+  if (ks) attachKernels(weights, ks);
+  return new Transformer(config, weights, ks, opts.blockOps);
+}
+
+export interface StreamLoadOptions extends LoadOptions {
+  /** After each tensor is read (file order), with its bytes (valid only during the call). */
+  onTensor?: (t: GGUFTensorInfo, bytes: Uint8Array, loadedBytes: number, totalBytes: number) => void;
+}
+
+/**
+ * loadFromFile for sources that read asynchronously (URL, Blob/OPFS, file handle), streaming: the
+ * binding is planned first without reading anything (a missing tensor fails before a download),
+ * the fit is checked, then tensors are read in file order, one ahead, and each matrix the
+ * KernelSet takes is repacked into its (WASM) memory and dropped at once. Only what stays in
+ * JavaScript (norms, token_embd, types the set lacks; everything with plain-TS kernels) is held
+ * until binding, so peak memory is ~ the kernels' memory plus one tensor, not twice the file.
+ */
+export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {}): Promise<Transformer> {
+  const config = modelConfig(file);
+  const ks = opts.kernels;
+  const keep = new Set([TENSOR.tokenEmbd]);
+  let planned = new Map<string, number[]>();
+  if (ks) {
+    checkFits(file, ks);
+    const plan = WeightBinder.planner(file, ks, keep);
+    bindWeights(plan, config);
+    planned = plan.planned!;
+  }
+  const order = [...file.tensors].sort((a, b) => a.offset - b.offset);
+  const totalBytes = order.reduce((a, t) => a + t.nBytes, 0);
+  const kept = new Map<string, Uint8Array>();
+  const prepared = new Map<string, Weight>();
+  let loadedBytes = 0;
+  let next: Promise<Uint8Array> | undefined = order.length > 0 ? file.readTensor(order[0]!) : undefined;
+  try {
+    for (let i = 0; i < order.length; i++) {
+      const t = order[i]!;
+      const bytes = await next!;
+      next = i + 1 < order.length ? file.readTensor(order[i + 1]!) : undefined;
+      loadedBytes += t.nBytes;
+      opts.onTensor?.(t, bytes, loadedBytes, totalBytes);
+      const dims = planned.get(t.name);
+      if (ks && dims) {
+        const w = makeWeight(t.name, t.type, dims, bytes);
+        prepareInto(w, ks);
+        prepared.set(t.name, w);
+      } else kept.set(t.name, bytes);
+    }
+  } catch (e) {
+    void next?.catch(() => {}); // the read in flight is abandoned with the load
+    throw e;
+  }
+  const view: GGUFFile = Object.create(file);
+  view.readTensorSync = (t) => {
+    const name = typeof t === "string" ? t : t.name;
+    const b = kept.get(name);
+    if (!b) return file.readTensorSync(t);
+    kept.delete(name); // bound once
+    return b;
+  };
+  const weights = bindWeights(new WeightBinder(view, ks, keep, prepared), config);
   if (ks) attachKernels(weights, ks);
   return new Transformer(config, weights, ks, opts.blockOps);
 }

@@ -90,11 +90,30 @@ export type PreparedSize = (type: GGMLType, rows: number, cols: number) => numbe
  */
 export class WeightBinder {
   private readonly used = new Set<string>();
+  /**
+   * Planning mode (`WeightBinder.planner`): nothing is read; matrix() records which tensors would
+   * go into the KernelSet (with their dims) and returns empty placeholders, vector()/floats() zeros.
+   */
+  readonly planned: Map<string, number[]> | undefined;
   constructor(
     private readonly file: GGUFFile,
     private readonly ks?: KernelSet,
     private readonly keep: ReadonlySet<string> = new Set(),
-  ) {}
+    /** Matrices already read and prepared into `ks` (streamed loading), returned as they are. */
+    private readonly prepared?: ReadonlyMap<string, Weight>,
+    plan = false,
+  ) {
+    this.planned = plan ? new Map() : undefined;
+  }
+
+  /**
+   * A binder that reads nothing: run bindWeights with it to learn, before any tensor byte is
+   * read, which tensors become KernelSet matrices (`planned`: name -> ggml dims), and to have a
+   * missing or mis-shaped tensor reported before a download of the weights starts.
+   */
+  static planner(file: GGUFFile, ks: KernelSet, keep: ReadonlySet<string>): WeightBinder {
+    return new WeightBinder(file, ks, keep, undefined, true);
+  }
 
   has(name: string): boolean {
     return this.file.tensorByName(name) !== undefined;
@@ -123,6 +142,12 @@ export class WeightBinder {
   matrix(name: string, want: number[]): Weight {
     const t = this.info(name);
     this.checkDims(t, want);
+    if (this.planned) {
+      if (this.ks?.supports(t.type) && !this.keep.has(name)) this.planned.set(name, want);
+      return makeWeight(name, t.type, want, new Uint8Array(0));
+    }
+    const ready = this.prepared?.get(name);
+    if (ready) return ready;
     const w = makeWeight(name, t.type, want, this.file.readTensorSync(t));
     if (this.ks && !this.keep.has(name)) prepareInto(w, this.ks);
     return w;
@@ -137,6 +162,7 @@ export class WeightBinder {
     const t = this.info(name);
     this.checkDims(t, [n]);
     const out = new Float32Array(n);
+    if (this.planned) return out;
     dequantizeRowAny(t.type, this.file.readTensorSync(t), 0, out, 0, n, name);
     return out;
   }
@@ -147,6 +173,7 @@ export class WeightBinder {
     this.checkDims(t, want);
     const n = want.reduce((a, b) => a * b, 1);
     const out = new Float32Array(n);
+    if (this.planned) return out;
     dequantizeRowAny(t.type, this.file.readTensorSync(t), 0, out, 0, n, name);
     return out;
   }

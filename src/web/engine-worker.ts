@@ -111,13 +111,14 @@ async function chat(req: ChatRequest): Promise<void> {
   running.set(req.id, ac);
   const tokens: number[] = [];
   try {
-    const prompt = llm.encodeChat(req.messages);
+    const prompt = req.tokens ?? llm.encodeChat(req.messages);
     const tail = llm.tokenizer.decode(prompt.slice(-8), { special: true });
     const startsInThinking = /<think>\s*$/.test(tail);
     for await (const c of llm.generate(prompt, {
       maxTokens: req.maxTokens ?? 256,
       temperature: req.temperature ?? 0,
       seed: req.seed,
+      ignoreEos: req.ignoreEos,
       signal: ac.signal,
     })) {
       if (c.type === "token") {

@@ -15,61 +15,32 @@
  * against Content-Range/Content-Length, and an optional sha256. Storage quota is checked before
  * downloading (navigator.storage.estimate) and QuotaExceededError while writing is typed too.
  */
-import { EdgeLLMError } from "../errors.js";
+import {
+  cacheKey,
+  DOWNLOAD_RETRIES,
+  fetchFailedError,
+  GGUF_MAGIC,
+  hasGGUFMagic,
+  ModelDownloadError,
+  notFoundError,
+  notGGUFError,
+  parseContentRange,
+  type CachedModel,
+  type DownloadOptions,
+} from "../cache/common.js";
 import { Sha256 } from "./sha256.js";
 
-export type DownloadErrorCode =
-  "not-found" | "http" | "network" | "quota" | "not-gguf" | "size" | "sha256" | "aborted" | "no-opfs";
-
-/** A download or cache failure; `code` says which, for a UI message. */
-export class ModelDownloadError extends EdgeLLMError {
-  constructor(
-    readonly code: DownloadErrorCode,
-    message: string,
-    readonly url?: string,
-    hint?: string,
-  ) {
-    super(message, { file: url, hint });
-  }
-}
-
-export interface DownloadProgress {
-  phase: "download" | "verify" | "cached";
-  /** Bytes present locally (resumed bytes included) and the file's size (0 until known). */
-  loaded: number;
-  total: number;
-  /** Bytes that came over the network in this call. */
-  fetched: number;
-  /** Set when this call resumed a partial download at that offset. */
-  resumedFrom?: number;
-}
-
-export interface DownloadOptions {
-  onProgress?: (p: DownloadProgress) => void;
-  signal?: AbortSignal;
-  /** Expected lower-case hex sha256 of the whole file. */
-  sha256?: string;
-  headers?: Record<string, string>;
-}
-
-export interface CachedModel {
-  key: string;
-  url: string;
-  /** File size, 0 while unknown. */
-  size: number;
-  /** Bytes stored (== size when complete). */
-  stored: number;
-  complete: boolean;
-  etag?: string;
-  sha256?: string;
-  savedAt: number;
-}
+export {
+  ModelDownloadError,
+  type CachedModel,
+  type DownloadErrorCode,
+  type DownloadOptions,
+  type DownloadProgress,
+} from "../cache/common.js";
 
 /** Bytes written between commits of the OPFS writable (what a hard kill can lose). */
 const COMMIT_BYTES = 8 << 20;
-const RETRIES = 3;
 const DIR = "edgellm-models";
-const MAGIC = [0x47, 0x47, 0x55, 0x46]; // "GGUF"
 
 export class ModelCache {
   constructor(
@@ -77,15 +48,9 @@ export class ModelCache {
     private readonly fetchFn: typeof fetch = (...a) => fetch(...a),
   ) {}
 
-  /** Cache key of a URL: its file name plus a hash of the whole URL. */
+  /** Cache key of a URL: its file name plus a hash of the whole URL (the Node cache uses the same). */
   static keyOf(url: string): string {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < url.length; i++) h = Math.imul(h ^ url.charCodeAt(i), 0x01000193) >>> 0;
-    const base = (url.split(/[?#]/)[0]!.split("/").pop() || "model")
-      .replace(/\.gguf$/i, "")
-      .replace(/[^\w.-]+/g, "_")
-      .slice(0, 80);
-    return `${base}-${h.toString(16).padStart(8, "0")}`;
+    return cacheKey(url);
   }
 
   private async dir(): Promise<FileSystemDirectoryHandle> {
@@ -172,7 +137,7 @@ export class ModelCache {
           e instanceof ModelDownloadError
             ? e
             : new ModelDownloadError("network", `download failed: ${(e as Error).message}`, url);
-        if (err.code !== "network" || attempt >= RETRIES || opts.signal?.aborted) throw err;
+        if (err.code !== "network" || attempt >= DOWNLOAD_RETRIES || opts.signal?.aborted) throw err;
         await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
       }
     }
@@ -197,29 +162,23 @@ export class ModelCache {
       res = await this.fetchFn(url, { headers, signal: opts.signal, cache: "no-store" });
     } catch (e) {
       if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
-      throw new ModelDownloadError(
-        "network",
-        `cannot fetch the model: ${(e as Error).message}`,
-        url,
-        "the network failed, or the server does not allow this origin (CORS: it must send Access-Control-Allow-Origin)",
-      );
+      throw await this.fetchFailure(url, e);
     }
     if (res.status === 416 && prev && prev.size > 0 && offset === prev.size)
       return this.finish(dir, { ...prev, stored: offset }, fh, opts);
-    if (res.status === 404)
-      throw new ModelDownloadError("not-found", "model not found (HTTP 404)", url, "check the URL");
+    if (res.status === 404) throw notFoundError(url);
     if (res.status !== 200 && res.status !== 206)
       throw new ModelDownloadError("http", `the server answered HTTP ${res.status} ${res.statusText}`, url);
     let total: number;
     if (res.status === 206) {
-      const m = /bytes (\d+)-\d+\/(\d+)/.exec(res.headers.get("content-range") ?? "");
-      if (!m || Number(m[1]) !== offset)
+      const cr = parseContentRange(res.headers.get("content-range"));
+      if (!cr || cr.start !== offset)
         throw new ModelDownloadError(
           "http",
           `bad Content-Range '${res.headers.get("content-range")}' for a request from ${offset}`,
           url,
         );
-      total = Number(m[2]);
+      total = cr.total;
     } else {
       offset = 0; // no Range support, or the file changed (If-Range): start again
       total = Number(res.headers.get("content-length") ?? 0);
@@ -241,7 +200,7 @@ export class ModelCache {
     let w = await openWritable(fh, offset, url);
     let sinceCommit = 0;
     let fetched = 0;
-    let head: Uint8Array = offset === 0 ? new Uint8Array(0) : Uint8Array.from(MAGIC);
+    let head: Uint8Array = offset === 0 ? new Uint8Array(0) : Uint8Array.from(GGUF_MAGIC);
     const report = () =>
       opts.onProgress?.({ phase: "download", loaded: offset, total, fetched, resumedFrom });
     report();
@@ -264,15 +223,10 @@ export class ModelCache {
         const b = chunk.value;
         if (head.length < 4) {
           head = concat(head, b.subarray(0, 4 - head.length));
-          if (head.length >= 4 && !MAGIC.every((m, i) => head[i] === m)) {
+          if (head.length >= 4 && !hasGGUFMagic(head)) {
             await w.abort();
             await this.delete(key);
-            throw new ModelDownloadError(
-              "not-gguf",
-              "this is not a GGUF file (its first bytes are not 'GGUF')",
-              url,
-              "check that the URL points at the .gguf file itself (on Hugging Face: a /resolve/ URL, not /blob/)",
-            );
+            throw notGGUFError(url);
           }
         }
         try {
@@ -300,6 +254,33 @@ export class ModelCache {
     return this.finish(dir, { ...meta, stored: offset, size: total || offset }, fh, opts);
   }
 
+  /**
+   * The fetch threw, which in a browser is a network failure or a CORS refusal (the same opaque
+   * TypeError). For a cross-origin URL, a no-cors HEAD tells them apart: when the server answers
+   * it, the refusal was CORS ("cors", not retried); otherwise a "network" error (retried).
+   */
+  private async fetchFailure(url: string, e: unknown): Promise<ModelDownloadError> {
+    const loc = (globalThis as { location?: Location }).location;
+    let target: URL;
+    try {
+      target = new URL(url, loc?.href);
+    } catch {
+      return fetchFailedError(url, e);
+    }
+    if (!loc || target.origin === loc.origin) return fetchFailedError(url, e);
+    try {
+      await this.fetchFn(target.href, { method: "HEAD", mode: "no-cors", cache: "no-store" });
+    } catch {
+      return fetchFailedError(url, e);
+    }
+    return new ModelDownloadError(
+      "cors",
+      `this page may not read the model: the server at ${target.origin} answers, but not with Access-Control-Allow-Origin for ${loc.origin} (CORS)`,
+      url,
+      "serve the model with 'Access-Control-Allow-Origin: *' (Hugging Face does), or from this page's own origin",
+    );
+  }
+
   private async finish(
     dir: FileSystemDirectoryHandle,
     m: CachedModel,
@@ -313,13 +294,9 @@ export class ModelCache {
       throw new ModelDownloadError("size", `downloaded ${file.size} bytes, expected ${m.size}`, m.url);
     }
     const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
-    if (!MAGIC.every((x, i) => head[i] === x)) {
+    if (!hasGGUFMagic(head)) {
       await this.delete(m.key);
-      throw new ModelDownloadError(
-        "not-gguf",
-        "this is not a GGUF file (its first bytes are not 'GGUF')",
-        m.url,
-      );
+      throw notGGUFError(m.url);
     }
     if (opts.sha256) {
       const h = new Sha256();
@@ -389,7 +366,7 @@ async function checkQuota(need: number, url: string): Promise<void> {
   if (!est?.quota) return;
   const free = est.quota - (est.usage ?? 0);
   if (need > free) {
-    const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1 : 0)} MiB`;
     throw new ModelDownloadError(
       "quota",
       `not enough storage for this model: it needs ${mb(need)} more, the browser allows ${mb(free)}`,

@@ -24,6 +24,10 @@ export interface ChatRequest {
   type: "chat";
   id: number;
   messages: ChatMessage[];
+  /** Token ids to continue instead of the rendered messages (raw generation, benchmarks). */
+  tokens?: number[];
+  /** Keep generating past the end-of-sequence token (benchmarks: a fixed number of tokens). */
+  ignoreEos?: boolean;
   maxTokens?: number;
   temperature?: number;
   seed?: number;

@@ -93,3 +93,44 @@ test("edgellm/node still carries tools, router and server", async () => {
   const main = await import("../../src/index.js");
   assert.equal("tools" in main, false);
 });
+
+test("importing edgellm in Node resolves no fastify, commander, MCP or other Node-only package (module hooks)", async () => {
+  // A child process with a resolve hook that reports every URL resolved while `import("edgellm")`
+  // (dist/src/index.js) loads: what actually loads at run time, dynamic imports at load included.
+  const { spawnSync } = await import("node:child_process");
+  const entry = new URL("../../src/index.js", import.meta.url).href;
+  const hook = encodeURIComponent(
+    "let port; export async function initialize(d) { port = d.port; }" +
+      " export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r; }",
+  );
+  const script = `
+    import { register } from "node:module";
+    import { MessageChannel } from "node:worker_threads";
+    const { port1, port2 } = new MessageChannel();
+    const seen = [];
+    port1.on("message", (u) => seen.push(u));
+    register("data:text/javascript,${hook}", { data: { port: port2 }, transferList: [port2] });
+    const m = await import(${JSON.stringify(entry)});
+    if (typeof m.loadLLM !== "function") throw new Error("no loadLLM");
+    await new Promise((r) => setTimeout(r, 200));
+    port1.close();
+    console.log(JSON.stringify(seen));
+  `;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const urls = JSON.parse(r.stdout.trim().split("\n").pop()!) as string[];
+  assert.ok(
+    urls.some((u) => u.endsWith("/src/engine/llm.js")),
+    `the hook saw the library load (${urls.length} URLs)`,
+  );
+  const pkgs = packagesOf(urls.filter((u) => u.startsWith("file:")).map((u) => fileURLToPath(u)));
+  for (const p of NODE_ONLY_PACKAGES)
+    assert.ok(!pkgs.some((x) => x.startsWith(p)), `import("edgellm") loaded ${p}: ${pkgs.join(", ")}`);
+  // server/openai/errors.js (plain error types) is reached through reasoning/ and train's split:
+  // a layering violation scripts/check-deps.mjs lists as known; it loads no server package.
+  // (tools/ and router/ hold isomorphic parts too: call formats, the calculator; those may load.)
+  const nodeOnly = urls.filter(
+    (u) => /\/src\/(cli|server)\//.test(u) && !u.endsWith("/src/server/openai/errors.js"),
+  );
+  assert.deepEqual(nodeOnly, [], "Node-only edgellm modules loaded");
+});

@@ -69,6 +69,8 @@ function describe(e: unknown): string {
       return `Model not found (HTTP 404). Check the URL.\n${err.message}`;
     case "network":
       return `The download failed: the network broke, or the server does not allow this page to read it (CORS). Press Load again to resume.\n${err.message}`;
+    case "cors":
+      return `This page is not allowed to read the model from that server (CORS). The server must send Access-Control-Allow-Origin, or host the model on this site.\n${err.message}`;
     case "quota":
       return `Not enough browser storage for this model. Delete cached models below, or allow this site more storage.\n${err.message}`;
     case "not-gguf":

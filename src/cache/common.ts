@@ -1,0 +1,117 @@
+/**
+ * What the browser model cache (web/model-cache.ts, OPFS) and the Node one (cache/node-cache.ts,
+ * a directory) share: the cache key of a URL, the typed download error, progress events and the
+ * GGUF magic check on the first bytes of a body.
+ */
+import { EdgeLLMError } from "../errors.js";
+
+export type DownloadErrorCode =
+  | "not-found"
+  | "http"
+  | "network"
+  | "cors"
+  | "quota"
+  | "not-gguf"
+  | "size"
+  | "sha256"
+  | "aborted"
+  | "no-opfs";
+
+/** A download or cache failure; `code` says which, for a UI message or an exit status. */
+export class ModelDownloadError extends EdgeLLMError {
+  constructor(
+    readonly code: DownloadErrorCode,
+    message: string,
+    readonly url?: string,
+    hint?: string,
+  ) {
+    super(message, { file: url, hint });
+  }
+}
+
+export interface DownloadProgress {
+  phase: "download" | "verify" | "cached";
+  /** Bytes present locally (resumed bytes included) and the file's size (0 until known). */
+  loaded: number;
+  total: number;
+  /** Bytes that came over the network in this call. */
+  fetched: number;
+  /** Set when this call resumed a partial download at that offset. */
+  resumedFrom?: number;
+}
+
+export interface DownloadOptions {
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+  /** Expected lower-case hex sha256 of the whole file. */
+  sha256?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CachedModel {
+  key: string;
+  url: string;
+  /** File size, 0 while unknown. */
+  size: number;
+  /** Bytes stored (== size when complete). */
+  stored: number;
+  complete: boolean;
+  etag?: string;
+  sha256?: string;
+  savedAt: number;
+}
+
+/** Network failures retried (resuming each time) before the error reaches the caller. */
+export const DOWNLOAD_RETRIES = 3;
+
+/** "GGUF" */
+export const GGUF_MAGIC = [0x47, 0x47, 0x55, 0x46];
+
+export function hasGGUFMagic(head: Uint8Array): boolean {
+  return GGUF_MAGIC.every((m, i) => head[i] === m);
+}
+
+/** Cache key of a URL: its file name plus a 32-bit FNV-1a hash of the whole URL. */
+export function cacheKey(url: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < url.length; i++) h = Math.imul(h ^ url.charCodeAt(i), 0x01000193) >>> 0;
+  const base = (url.split(/[?#]/)[0]!.split("/").pop() || "model")
+    .replace(/\.gguf$/i, "")
+    .replace(/[^\w.-]+/g, "_")
+    .slice(0, 80);
+  return `${base}-${h.toString(16).padStart(8, "0")}`;
+}
+
+export function notGGUFError(url: string): ModelDownloadError {
+  return new ModelDownloadError(
+    "not-gguf",
+    "this is not a GGUF file (its first bytes are not 'GGUF')",
+    url,
+    "check that the URL points at the .gguf file itself (on Hugging Face: a /resolve/ URL, not /blob/)",
+  );
+}
+
+export function notFoundError(url: string): ModelDownloadError {
+  return new ModelDownloadError("not-found", "model not found (HTTP 404)", url, "check the URL");
+}
+
+/** The fetch itself failed: no response at all (offline, DNS, refused, or CORS in a browser). */
+export function fetchFailedError(url: string, e: unknown): ModelDownloadError {
+  return new ModelDownloadError(
+    "network",
+    `cannot fetch the model: ${(e as Error)?.message ?? String(e)}`,
+    url,
+    "the network failed, or the server does not allow this origin (CORS: it must send Access-Control-Allow-Origin)",
+  );
+}
+
+/** Start of a 206 answer's Content-Range and the total size, or undefined when malformed. */
+export function parseContentRange(v: string | null): { start: number; total: number } | undefined {
+  const m = /bytes (\d+)-\d+\/(\d+)/.exec(v ?? "");
+  return m ? { start: Number(m[1]), total: Number(m[2]) } : undefined;
+}
+
+/** Is `s` an http(s) URL (what `-m` and `pull` download) rather than a path? */
+export function isHttpUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}

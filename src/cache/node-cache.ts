@@ -1,0 +1,354 @@
+/**
+ * Models downloaded from URLs into a cache directory (Node): `edgellm pull <url>` and `-m <url>`.
+ *
+ *   const cache = new NodeModelCache();                 // $EDGELLM_CACHE or ~/.cache/edgellm
+ *   const m = await cache.download(url, { onProgress: (p) => bar(p.loaded, p.total) });
+ *   const llm = await loadLLM(cache.path(m.key));
+ *
+ * Layout: `<dir>/models/<key>.gguf` (complete files only), `<key>.gguf.part` (a download in
+ * progress or interrupted) and `<key>.json` (url, size, etag, complete, sha256). Keys come from
+ * cache/common.ts (file name + hash of the URL), as in the browser's OPFS cache. Every chunk is
+ * written to the .part file as it arrives, so a killed process or a cut connection keeps what it
+ * got and the next download resumes with `Range: bytes=<have>-` (`If-Range: <etag>`: a file that
+ * changed on the server restarts from 0, as does a server that ignores Range). Network failures
+ * are retried, resuming, DOWNLOAD_RETRIES times. Checks: status (404 and others typed), the GGUF
+ * magic in the first bytes, the final size against Content-Range/Content-Length, an optional
+ * sha256; a full disk (ENOSPC/EDQUOT) is a typed "quota" error. A complete entry is used with no
+ * request at all.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import {
+  cacheKey,
+  DOWNLOAD_RETRIES,
+  fetchFailedError,
+  GGUF_MAGIC,
+  hasGGUFMagic,
+  isHttpUrl,
+  ModelDownloadError,
+  notFoundError,
+  notGGUFError,
+  parseContentRange,
+  type CachedModel,
+  type DownloadOptions,
+} from "./common.js";
+
+export interface NodeModelCacheOptions {
+  /** Cache root (default: $EDGELLM_CACHE, else $XDG_CACHE_HOME/edgellm, else ~/.cache/edgellm). */
+  dir?: string;
+  fetch?: typeof fetch;
+}
+
+/** The cache root: $EDGELLM_CACHE, else $XDG_CACHE_HOME/edgellm, else ~/.cache/edgellm. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.EDGELLM_CACHE) return env.EDGELLM_CACHE;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "edgellm");
+  return join(homedir(), ".cache", "edgellm");
+}
+
+export class NodeModelCache {
+  /** Directory holding the models (`<root>/models`). */
+  readonly dir: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(opts: NodeModelCacheOptions = {}) {
+    this.dir = join(opts.dir ?? defaultCacheDir(), "models");
+    this.fetchFn = opts.fetch ?? ((...a) => fetch(...a));
+  }
+
+  /** Path of a complete model's file. */
+  path(key: string): string {
+    return join(this.dir, `${key}.gguf`);
+  }
+
+  private partPath(key: string): string {
+    return join(this.dir, `${key}.gguf.part`);
+  }
+
+  private metaPath(key: string): string {
+    return join(this.dir, `${key}.json`);
+  }
+
+  private async readMeta(key: string): Promise<CachedModel | undefined> {
+    try {
+      return JSON.parse(await readFile(this.metaPath(key), "utf8")) as CachedModel;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeMeta(m: CachedModel): Promise<void> {
+    const tmp = `${this.metaPath(m.key)}.tmp`;
+    await writeFile(tmp, JSON.stringify(m, null, 1));
+    await rename(tmp, this.metaPath(m.key));
+  }
+
+  /** Every model in the cache, complete or partial, newest first, with the bytes stored. */
+  async list(): Promise<CachedModel[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: CachedModel[] = [];
+    for (const n of names) {
+      if (!n.endsWith(".json")) continue;
+      const m = await this.readMeta(n.slice(0, -5));
+      if (!m) continue;
+      m.stored = await sizeOf(m.complete ? this.path(m.key) : this.partPath(m.key));
+      out.push(m);
+    }
+    return out.sort((a, b) => b.savedAt - a.savedAt);
+  }
+
+  /** The entry for a URL or key, complete or partial. */
+  async get(urlOrKey: string): Promise<CachedModel | undefined> {
+    return this.readMeta(isHttpUrl(urlOrKey) ? cacheKey(urlOrKey) : urlOrKey);
+  }
+
+  /** Remove a model (by URL or key), complete or partial; false when there was none. */
+  async delete(urlOrKey: string): Promise<boolean> {
+    const key = isHttpUrl(urlOrKey) ? cacheKey(urlOrKey) : urlOrKey;
+    const had = (await this.readMeta(key)) !== undefined;
+    for (const p of [this.path(key), this.partPath(key), this.metaPath(key)]) await rm(p, { force: true });
+    return had;
+  }
+
+  /**
+   * Download `url` into the cache, or return the complete cached copy without any request.
+   * Resumes a partial download; retries network failures with backoff, resuming each time.
+   */
+  async download(url: string, opts: DownloadOptions = {}): Promise<CachedModel> {
+    const key = cacheKey(url);
+    await mkdir(this.dir, { recursive: true });
+    const have = await this.readMeta(key);
+    if (have?.complete && have.url === url) {
+      const size = await sizeOf(this.path(key));
+      if (size === have.size) {
+        opts.onProgress?.({ phase: "cached", loaded: size, total: size, fetched: 0 });
+        return { ...have, stored: size };
+      }
+    }
+    const prev = have?.url === url && !have.complete ? have : undefined;
+    if (!prev) await rm(this.partPath(key), { force: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.fetchInto(key, url, prev, opts);
+      } catch (e) {
+        const err =
+          e instanceof ModelDownloadError
+            ? e
+            : new ModelDownloadError("network", `download failed: ${(e as Error).message}`, url);
+        if (err.code !== "network" || attempt >= DOWNLOAD_RETRIES || opts.signal?.aborted) throw err;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async fetchInto(
+    key: string,
+    url: string,
+    prev: CachedModel | undefined,
+    opts: DownloadOptions,
+  ): Promise<CachedModel> {
+    const part = this.partPath(key);
+    let offset = await sizeOf(part);
+    const headers: Record<string, string> = { ...opts.headers };
+    if (offset > 0) {
+      headers.range = `bytes=${offset}-`;
+      if (prev?.etag) headers["if-range"] = prev.etag;
+    }
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { headers, signal: opts.signal });
+    } catch (e) {
+      if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
+      throw fetchFailedError(url, e);
+    }
+    if (res.status === 416 && prev && prev.size > 0 && offset === prev.size) {
+      await res.body?.cancel();
+      return this.finish({ ...prev, stored: offset }, opts);
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw notFoundError(url);
+    }
+    if (res.status !== 200 && res.status !== 206) {
+      await res.body?.cancel();
+      throw new ModelDownloadError("http", `the server answered HTTP ${res.status} ${res.statusText}`, url);
+    }
+    let total: number;
+    if (res.status === 206) {
+      const cr = parseContentRange(res.headers.get("content-range"));
+      if (!cr || cr.start !== offset) {
+        await res.body?.cancel();
+        throw new ModelDownloadError(
+          "http",
+          `bad Content-Range '${res.headers.get("content-range")}' for a request from ${offset}`,
+          url,
+        );
+      }
+      total = cr.total;
+    } else {
+      offset = 0; // no Range support, or the file changed (If-Range): start again
+      total = Number(res.headers.get("content-length") ?? 0);
+    }
+    const resumedFrom = res.status === 206 ? offset : undefined;
+    const meta: CachedModel = {
+      key,
+      url,
+      size: total,
+      stored: offset,
+      complete: false,
+      etag: res.headers.get("etag") ?? undefined,
+      sha256: opts.sha256,
+      savedAt: Date.now(),
+    };
+    await this.writeMeta(meta);
+
+    let fh: FileHandle;
+    try {
+      fh = await open(part, offset === 0 ? "w" : "r+");
+      await fh.truncate(offset);
+    } catch (e) {
+      await res.body?.cancel();
+      throw diskOr(e, url);
+    }
+    let fetched = 0;
+    let head: Uint8Array = offset === 0 ? new Uint8Array(0) : Uint8Array.from(GGUF_MAGIC);
+    const report = () =>
+      opts.onProgress?.({ phase: "download", loaded: offset, total, fetched, resumedFrom });
+    report();
+    const reader = res.body!.getReader();
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
+          throw new ModelDownloadError(
+            "network",
+            `the download was cut at ${offset} of ${total} bytes: ${(e as Error).message}`,
+            url,
+            "run the same command again: it resumes from there",
+          );
+        }
+        if (chunk.done) break;
+        const b = chunk.value;
+        if (head.length < 4) {
+          const h = new Uint8Array(Math.min(4, head.length + b.length));
+          h.set(head);
+          h.set(b.subarray(0, h.length - head.length), head.length);
+          head = h;
+          if (head.length >= 4 && !hasGGUFMagic(head)) {
+            await reader.cancel().catch(() => {});
+            await fh.close();
+            await this.delete(key);
+            throw notGGUFError(url);
+          }
+        }
+        try {
+          for (let done = 0; done < b.length;) {
+            const { bytesWritten } = await fh.write(b, done, b.length - done, offset + done);
+            done += bytesWritten;
+          }
+        } catch (e) {
+          throw diskOr(e, url);
+        }
+        offset += b.length;
+        fetched += b.length;
+        report();
+      }
+    } catch (e) {
+      await reader.cancel().catch(() => {});
+      throw e;
+    } finally {
+      reader.releaseLock();
+      await fh.close().catch(() => {});
+    }
+    return this.finish({ ...meta, stored: offset, size: total || offset }, opts);
+  }
+
+  /** Check the finished .part (size, magic, sha256), then move it to `<key>.gguf`. */
+  private async finish(m: CachedModel, opts: DownloadOptions): Promise<CachedModel> {
+    const part = this.partPath(m.key);
+    const size = await sizeOf(part);
+    opts.onProgress?.({ phase: "verify", loaded: size, total: m.size, fetched: 0 });
+    if (size !== m.size) {
+      if (size > m.size) await this.delete(m.key);
+      throw new ModelDownloadError("size", `downloaded ${size} bytes, expected ${m.size}`, m.url);
+    }
+    const head = new Uint8Array(4);
+    const fh = await open(part, "r");
+    try {
+      await fh.read(head, 0, 4, 0);
+    } finally {
+      await fh.close();
+    }
+    if (!hasGGUFMagic(head)) {
+      await this.delete(m.key);
+      throw notGGUFError(m.url);
+    }
+    if (opts.sha256) {
+      const got = await sha256File(part);
+      if (got !== opts.sha256.toLowerCase()) {
+        await this.delete(m.key);
+        throw new ModelDownloadError(
+          "sha256",
+          `sha256 mismatch: got ${got}, expected ${opts.sha256}`,
+          m.url,
+          "the file changed on the server or was corrupted; it was removed from the cache",
+        );
+      }
+    }
+    await rename(part, this.path(m.key));
+    const done: CachedModel = { ...m, stored: size, complete: true, savedAt: Date.now() };
+    await this.writeMeta(done);
+    return done;
+  }
+}
+
+async function sizeOf(p: string): Promise<number> {
+  try {
+    return (await stat(p)).size;
+  } catch {
+    return 0;
+  }
+}
+
+function sha256File(p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash("sha256");
+    createReadStream(p)
+      .on("data", (d) => h.update(d))
+      .on("error", reject)
+      .on("end", () => resolve(h.digest("hex")));
+  });
+}
+
+function diskOr(e: unknown, url: string): Error {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT")
+    return new ModelDownloadError(
+      "quota",
+      `the disk is full (${code}) while writing the model`,
+      url,
+      "free disk space or point EDGELLM_CACHE at a larger disk; the next pull resumes",
+    );
+  return e instanceof Error ? e : new Error(String(e));
+}
