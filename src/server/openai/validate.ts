@@ -5,6 +5,7 @@
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import { badRequest } from "./errors.js";
 import { parseReasoningFields } from "../../reasoning/server-fields.js";
+import { parseReasoningFormat } from "../../reasoning/split-default.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 
 type Obj = Record<string, unknown>;
@@ -183,6 +184,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
     messages,
     topLogprobs: lp ? (top ?? 0) : undefined,
     thinking: parseReasoningFields(b, f.stream),
+    reasoningFormat: parseReasoningFormat(b),
     ...(truncate === "oldest_turns" ? { truncate } : {}),
   };
 }
