@@ -1,29 +1,21 @@
-// `npm run train:default`: trains the embedded default model (preset `default`) into models/ —
-// the same as `edgellm train --preset default --out models`, but loading only the training
-// command, so it runs from any build directory: EDGELLM_DIST=.dist-x node scripts/train-default.mjs
-// Extra arguments pass through (e.g. --resume, --steps N, --threads 1).
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { Command } from "commander";
+// `npm run train:default`: rebuilds the shipped default model (v2) into models/ — the v2 SFT run
+// (`npm run train:v2`: warm start from the v1 model of commit 35cde4a, output in
+// build/train/v2/out), then `scripts/train-ship.mjs` writes it under the default model's name and
+// file names. Extra arguments pass through to the training run (e.g. --resume, --threads 1); the
+// build directory is EDGELLM_DIST (default dist). The v1 model itself is
+// `edgellm train --preset default --out <dir>`.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
-const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
-const { register } = await import(pathToFileURL(path.join(dist, "src/cli/train.js")).href);
-const program = new Command().name("edgellm").exitOverride();
-register(program);
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const t0 = Date.now();
 try {
-  await program.parseAsync([
-    "node",
-    "edgellm",
-    "train",
-    "--preset",
-    "default",
-    "--out",
-    "models",
-    ...process.argv.slice(2),
-  ]);
+  execFileSync(process.execPath, [here("train-v2.mjs"), ...process.argv.slice(2)], { stdio: "inherit" });
+  execFileSync(process.execPath, [here("train-ship.mjs"), "build/train/v2/out/edgellm-v2-f32.gguf", "models"], {
+    stdio: "inherit",
+  });
   console.log(`train:default wall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 } catch (e) {
-  console.error(`train:default: ${e?.name ?? "Error"}: ${e?.message ?? e}`);
+  console.error(`train:default: ${e?.message ?? e}`);
   process.exitCode = 1;
 }

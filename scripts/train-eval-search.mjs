@@ -16,7 +16,7 @@ const a = process.argv.slice(2);
 const opt = (k, d) => (a.includes(k) ? a[a.indexOf(k) + 1] : d);
 const n = Number(opt("--n", "30"));
 const kinds = opt("--kinds", "mul,word").split(",");
-const items = arithmeticTestItems(n * 8, V2_MODEL_DATA).filter((i) => kinds.includes(i.kind)).slice(0, n);
+const items = arithmeticTestItems(n * 8, { data: V2_MODEL_DATA }).filter((i) => kinds.includes(i.kind)).slice(0, n);
 const llm = await loadLLM(a[0], { kernels: "wasm", threads: 2, parallel: 8 });
 const tally = { greedy: [0, 0], search: [0, 0] };
 try {

@@ -30,7 +30,7 @@ const FRESH = [
   ["计算 5003 - 4998。", "5", "sub"],
 ].map(([question, answer, kind]) => ({ question, answer, kind, digits: 0, lang: "?" }));
 const items =
-  set === "fresh" ? FRESH : arithmeticTestItems(n, set === "v2" ? V2_MODEL_DATA : DEFAULT_MODEL_DATA);
+  set === "fresh" ? FRESH : arithmeticTestItems(n, { data: set === "v2" ? V2_MODEL_DATA : DEFAULT_MODEL_DATA });
 const llm = await loadLLM(model, { kernels: "wasm", threads: Number(opt("--threads", "2")), parallel: 4 });
 try {
   const r = await evalArithmetic(llm, items, { maxTokens: 600 });

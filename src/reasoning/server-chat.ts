@@ -122,6 +122,8 @@ export async function strategyChat(
   opts: GenerateOptions,
 ): Promise<{
   message: { role: "assistant"; content: string; reasoning_content: string; refusal: null };
+  /** The chosen sample's whole text (think block included), for reasoning_format "none". */
+  text: string;
   finish_reason: string;
   reasoning: object;
   completionTokens: number;
@@ -161,6 +163,7 @@ export async function strategyChat(
   const chosen = r.candidates.find((c) => c.text === r.text);
   return {
     message: { role: "assistant", content: r.content, reasoning_content: r.reasoning, refusal: null },
+    text: r.text,
     finish_reason: chosen?.finishReason === "length" ? "length" : "stop",
     reasoning: {
       strategy: r.strategy,

@@ -23,10 +23,18 @@ export function setRouteHeaders(res: ServerResponse, d: RouteDecision): void {
   for (const [k, v] of Object.entries(routeHeaders(d))) res.setHeader(k, v);
 }
 
+/**
+ * A choice's text as the model wrote it, for the answer checks: a `reasoning_content` split off by
+ * the server (reasoning/split-default.ts) goes back into its think block before the content.
+ */
 export function choiceText(body: Obj, index = 0): string {
   const ch = (body.choices as Obj[] | undefined)?.[index];
   const msg = ch?.message as Obj | undefined;
-  return typeof msg?.content === "string" ? msg.content : "";
+  const content = typeof msg?.content === "string" ? msg.content : "";
+  const reasoning = msg?.reasoning_content;
+  return typeof reasoning === "string" && reasoning.length > 0
+    ? `<think>${reasoning}</think>\n${content}`
+    : content;
 }
 
 export function choiceLogprobs(body: Obj, index = 0): number[] {
@@ -78,10 +86,28 @@ export function writeCompletionAsSse(
       ],
       route,
     });
+    if (typeof msg.reasoning_content === "string" && msg.reasoning_content.length > 0)
+      send({
+        ...base,
+        choices: [
+          {
+            index: ch.index,
+            delta: { reasoning_content: msg.reasoning_content },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ],
+        route,
+      });
     send({
       ...base,
       choices: [
-        { index: ch.index, delta: { content: msg.content ?? "" }, logprobs: lp, finish_reason: null },
+        {
+          index: ch.index,
+          delta: { content: msg.content ?? "" },
+          logprobs: lp,
+          finish_reason: null,
+        },
       ],
       route,
     });

@@ -100,6 +100,7 @@ test("run <message>, chat and serve answer a message with the same text", async 
         messages: [{ role: "user", content: msg }],
         max_tokens: N,
         temperature: 0,
+        reasoning_format: "none", // the raw text (by default the think block is reasoning_content)
       }),
     });
     assert.equal(res.status, 200, await res.clone().text());

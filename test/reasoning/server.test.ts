@@ -100,10 +100,18 @@ test("thinking_budget: reasoning_content split off, budget held, answer comes; S
   }
 });
 
-test("no reasoning fields: the response is unchanged (no reasoning_content, no details)", async () => {
+test("no reasoning fields: this template writes <think>, so reasoning_content is split by default", async () => {
   const j = (await post({ max_tokens: 4, temperature: 0 })).json();
-  assert.equal(j.choices[0].message.reasoning_content, undefined);
-  assert.equal(j.usage.completion_tokens_details, undefined);
+  assert.equal(typeof j.choices[0].message.reasoning_content, "string");
+  assert.equal(typeof j.usage.completion_tokens_details.reasoning_tokens, "number");
+});
+
+test("reasoning_format none: the response is unchanged (no reasoning_content, no details)", async () => {
+  for (const f of [{ reasoning_format: "none" }, { separate_reasoning: false }]) {
+    const j = (await post({ max_tokens: 4, temperature: 0, ...f })).json();
+    assert.equal(j.choices[0].message.reasoning_content, undefined, JSON.stringify(f));
+    assert.equal(j.usage.completion_tokens_details, undefined, JSON.stringify(f));
+  }
 });
 
 test("reasoning strategies: self_consistency reports votes and samples saved; best_of_n scores", async () => {

@@ -153,11 +153,15 @@ async function rawStream(
         }
         const o = JSON.parse(d) as {
           error?: { message: string };
-          choices?: { finish_reason: string | null; text?: string; delta?: { content?: string } }[];
+          choices?: {
+            finish_reason: string | null;
+            text?: string;
+            delta?: { content?: string; reasoning_content?: string };
+          }[];
         };
         if (o.error) throw new Error(`stream error event: ${o.error.message}`);
         for (const ch of o.choices ?? []) {
-          if (ch.text || ch.delta?.content) tokens++;
+          if (ch.text || ch.delta?.content || ch.delta?.reasoning_content) tokens++;
           if (ch.finish_reason) finished = true;
         }
         cnt.tokens++;
@@ -193,10 +197,14 @@ async function sdkStream(
           signal: ac.signal,
         });
   for await (const c of stream as AsyncIterable<{
-    choices: { finish_reason: string | null; text?: string; delta?: { content?: string | null } }[];
+    choices: {
+      finish_reason: string | null;
+      text?: string;
+      delta?: { content?: string | null; reasoning_content?: string | null };
+    }[];
   }>) {
     for (const ch of c.choices) {
-      if (ch.text || ch.delta?.content) tokens++;
+      if (ch.text || ch.delta?.content || ch.delta?.reasoning_content) tokens++;
       if (ch.finish_reason) finished = true;
     }
     cnt.tokens++;

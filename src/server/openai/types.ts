@@ -5,6 +5,7 @@
  */
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import type { ReasoningFields } from "../../reasoning/server-fields.js";
+import type { ReasoningFormat } from "../../reasoning/split-default.js";
 
 export interface SamplingFields {
   model: string;
@@ -37,6 +38,12 @@ export interface ChatRequest extends SamplingFields {
   topLogprobs: number | undefined;
   /** Reasoning extension fields (enable_thinking, thinking_budget, reasoning), see reasoning/server-fields.ts. */
   thinking?: ReasoningFields;
+  /**
+   * `reasoning_format` ("auto" | "deepseek" | "none", llama-server) or `separate_reasoning`
+   * (boolean, vLLM/SGLang): whether the think block goes to `reasoning_content`; default "auto"
+   * (split for models that think), see reasoning/split-default.ts.
+   */
+  reasoningFormat: ReasoningFormat;
   /**
    * edgellm extension `truncate`: "oldest_turns" drops the oldest whole turns (keeping the system
    * message) when the conversation outgrows the context, instead of the 400; default "none".

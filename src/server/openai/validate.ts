@@ -13,6 +13,7 @@ import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import { badRequest } from "./errors.js";
 import { paramName } from "./depth.js";
 import { parseReasoningFields } from "../../reasoning/server-fields.js";
+import { parseReasoningFormat } from "../../reasoning/split-default.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool"] as const;
@@ -181,6 +182,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
     messages,
     topLogprobs: lp ? (top ?? 0) : undefined,
     thinking: parseReasoningFields(body as Record<string, unknown>, f.stream),
+    reasoningFormat: parseReasoningFormat(body as Record<string, unknown>),
     ...(b.truncate === "oldest_turns" ? { truncate: b.truncate } : {}),
   };
 }

@@ -14,6 +14,7 @@ import {
   strategyChat,
   thinkingOptions,
 } from "../../reasoning/server-chat.js";
+import { modelThinks, splitsReasoning } from "../../reasoning/split-default.js";
 import { toolTurn } from "../tools.js";
 import { chatWindow, dropOldestTurns } from "../../engine/chat-window.js";
 import { mcpToolsOf, serverToolChat } from "../mcp.js";
@@ -97,7 +98,9 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       ...tt?.options(),
     };
     if (tt?.f.serverTools) return serverToolChat(ctx, reply, r, tt, opts);
-    const acct = th ? new ThinkingAccount(llm, prompt) : undefined;
+    // reasoning_content: split by default for models that think (reasoning_format / separate_reasoning)
+    const split = splitsReasoning(r.reasoningFormat, modelThinks(llm.tokenizer), th !== undefined);
+    const acct = th || split ? new ThinkingAccount(llm, prompt) : undefined; // also counts reasoning tokens
     const id = newId("chatcmpl");
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: r.model, system_fingerprint: "edgellm" };
@@ -116,10 +119,11 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
         ...usageOf(prompt.length, out.completionTokens, 0),
         completion_tokens_details: { reasoning_tokens: out.reasoningTokens },
       };
+      const message = split ? out.message : { role: "assistant", content: out.text, refusal: null };
       return {
         ...base,
         object: "chat.completion",
-        choices: [{ index: 0, message: out.message, logprobs: null, finish_reason: out.finish_reason }],
+        choices: [{ index: 0, message, logprobs: null, finish_reason: out.finish_reason }],
         usage: u,
         reasoning: out.reasoning,
       };
@@ -146,7 +150,8 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
           if (c.type === "token") {
             const lp = c.logprob ? [chatLogprob(llm, c.logprob, c.top ?? [])] : null;
             const text = tt ? tt.tokenText(c.token, c.text) : c.text; // tool-call markers that are control tokens
-            const d = acct ? acct.push(c.index, c.token, text) : { reasoning: "", content: text };
+            const parts = acct?.push(c.index, c.token, split ? text : "");
+            const d = split && parts ? parts : { reasoning: "", content: text };
             if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
             if (tt) {
               const ds = tt.push(c.index, d.content);
@@ -154,7 +159,7 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
               ds.forEach((delta, k) => chunk(c.index, delta, k === 0 ? lp : null, null));
             } else if (d.content || lp) chunk(c.index, { content: d.content }, lp, null);
           } else {
-            const d = acct ? acct.finish(c.index, c.text) : { reasoning: "", content: c.text };
+            const d = split && acct ? acct.finish(c.index, c.text) : { reasoning: "", content: c.text };
             if (d.reasoning) chunk(c.index, { reasoning_content: d.reasoning }, null, null);
             const end = tt ? tt.end(c.index, c.reason === "length" ? "length" : "stop") : undefined;
             for (const delta of tt
@@ -211,9 +216,10 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
       ...base,
       object: "chat.completion",
       choices: choices.map((c) => {
-        const message = acct
-          ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null }
-          : { role: "assistant", content: c.text, refusal: null };
+        const message =
+          split && acct
+            ? { role: "assistant", ...splitMessage(c.text, acct.opensThinking), refusal: null }
+            : { role: "assistant", content: c.text, refusal: null };
         const t = tt?.message(message.content, c.finish); // tool calls parsed from the content
         return {
           index: c.index,
