@@ -20,6 +20,10 @@ export interface AttnWeights {
   bq: Float32Array | undefined;
   bk: Float32Array | undefined;
   bv: Float32Array | undefined;
+  /** Output projection bias [nEmbd] (gpt-oss; bound when in the file). */
+  bo: Float32Array | undefined;
+  /** Per-head attention sink logits [nHead] (gpt-oss). */
+  sinks: Float32Array | undefined;
   /** Per-head RMSNorm weights [headDimK] (qwen3). */
   qNorm: Float32Array | undefined;
   kNorm: Float32Array | undefined;
@@ -43,6 +47,12 @@ export interface MlaWeights {
 
 export interface MoeWeights {
   gateInp: Weight;
+  /** Router bias [nExperts] (gpt-oss; bound when in the file). */
+  gateInpBias: Float32Array | undefined;
+  /** Per-expert biases (gpt-oss): gate/up [nExperts][nFFExp], down [nExperts][nEmbd]. */
+  gateExpsBias: Float32Array | undefined;
+  upExpsBias: Float32Array | undefined;
+  downExpsBias: Float32Array | undefined;
   /** Stacked experts: [nEmbd -> nFFExp] x nExperts, down [nFFExp -> nEmbd] x nExperts. */
   gateExps: Weight;
   upExps: Weight;
@@ -158,6 +168,8 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
     bq: fused ? undefined : vec("attn_q.bias", qDim),
     bk: fused ? undefined : vec("attn_k.bias", kDim),
     bv: fused ? undefined : vec("attn_v.bias", vDim),
+    bo: b.optVector(n("attn_output.bias"), E),
+    sinks: c.spec.attnSinks ? b.vector(n("attn_sinks.weight"), c.nHead) : undefined,
     qNorm: c.spec.qkNorm ? b.vector(n("attn_q_norm.weight"), c.headDimK) : undefined,
     kNorm: c.spec.qkNorm ? b.vector(n("attn_k_norm.weight"), c.headDimK) : undefined,
   };
@@ -219,6 +231,10 @@ function bindMoe(b: WeightBinder, c: ModelConfig, n: (s: string) => string): Moe
   const hasShared = m.nShared > 0 || b.has(n("ffn_up_shexp.weight"));
   return {
     gateInp: b.matrix(n("ffn_gate_inp.weight"), [E, m.nExperts]),
+    gateInpBias: b.optVector(n("ffn_gate_inp.bias"), m.nExperts),
+    gateExpsBias: optFloats(b, n("ffn_gate_exps.bias"), [m.nFFExp, m.nExperts]),
+    upExpsBias: optFloats(b, n("ffn_up_exps.bias"), [m.nFFExp, m.nExperts]),
+    downExpsBias: optFloats(b, n("ffn_down_exps.bias"), [E, m.nExperts]),
     gateExps: b.matrix(n("ffn_gate_exps.weight"), [E, m.nFFExp, m.nExperts]),
     upExps: b.matrix(n("ffn_up_exps.weight"), [E, m.nFFExp, m.nExperts]),
     downExps: b.matrix(n("ffn_down_exps.weight"), [m.nFFExp, E, m.nExperts]),
@@ -226,6 +242,10 @@ function bindMoe(b: WeightBinder, c: ModelConfig, n: (s: string) => string): Moe
     shared: hasShared ? bindFfn(b, n, "_shexp", E, m.nFFShared, false) : undefined,
     sharedGate: c.spec.sharedExpertGate ? b.matrix(n("ffn_gate_inp_shexp.weight"), [E, 1]) : undefined,
   };
+}
+
+function optFloats(b: WeightBinder, name: string, dims: number[]): Float32Array | undefined {
+  return b.has(name) ? b.floats(name, dims) : undefined;
 }
 
 function bindMla(b: WeightBinder, c: ModelConfig, n: (s: string) => string): MlaWeights {

@@ -627,8 +627,9 @@ function attentionBlock(
     if (P) tp = P.lap("kv.write", tp);
     const qs = span(q, a * qDim, (a + nt) * qDim);
     const os = span(o, a * oDim, (a + nt) * oDim);
-    // The kernel has no soft-capping: soft-capped attention (gemma2) runs in model.ops.
-    const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
+    // The kernel has no soft-capping and no sinks: such attention (gemma2, gpt-oss) runs in model.ops.
+    const view =
+      ks && hdK === c.headDimV && c.attnSoftcap === 0 && !w.sinks ? cache.kernelView?.(layer) : undefined;
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
     } else {
@@ -641,6 +642,7 @@ function attentionBlock(
           scale,
           slidingWindow: window,
           softcap: c.attnSoftcap,
+          sinks: w.sinks,
         },
         cache,
         layer,
@@ -659,6 +661,7 @@ function attentionBlock(
       o[i] = Math.fround(o[i] * Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-gate[i])))));
   }
   product(model, w.wo, o, n, out, lg);
+  addBias(out, n, c.nEmbd, w.bo);
   if (P) tp = P.lap("matmul.wo", tp);
   return tp;
 }

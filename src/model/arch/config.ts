@@ -4,7 +4,7 @@
  */
 import { ModelError } from "../../errors.js";
 import { optNumber, optString, optBool, optArray, type Metadata } from "../../gguf/getters.js";
-import type { ArchSpec, GatingFunc, RopeOrder } from "./spec.js";
+import type { ArchSpec, ExpertAct, GatingFunc, RopeOrder } from "./spec.js";
 
 export interface RopeConfig {
   order: RopeOrder;
@@ -35,6 +35,8 @@ export interface MoeConfig {
   nFFShared: number;
   normTopK: boolean;
   gating: GatingFunc;
+  /** Experts' gate activation (SwiGLU, or gpt-oss's clamped SwiGLU). */
+  act: ExpertAct;
   /** Multiplier on the final routing weights (DeepSeek routed_scaling_factor). */
   weightsScale: number;
   /** Layers [0, leadingDense) use a dense FFN (DeepSeek first_k_dense_replace). */
@@ -362,7 +364,8 @@ function resolveMoe(
     nFFShared: optNumber(md, k("expert_shared_feed_forward_length")) ?? nFFExp * Math.max(1, nShared),
     normTopK: optBool(md, k("expert_weights_norm")) ?? spec.normTopKDefault,
     // llama.cpp: 1 = softmax, 2 = sigmoid; absent means softmax.
-    gating: gf === 2 ? "sigmoid" : "softmax",
+    gating: spec.moeGating ?? (gf === 2 ? "sigmoid" : "softmax"),
+    act: spec.expertAct,
     weightsScale: optNumber(md, k("expert_weights_scale")) || 1,
     leadingDense: optNumber(md, k("leading_dense_block_count")) ?? 0,
     nGroups: optNumber(md, k("expert_group_count")) ?? 0,

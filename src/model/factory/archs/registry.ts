@@ -7,6 +7,7 @@ import { phi3 } from "./phi3.js";
 import { gemma2, gemma3 } from "./gemma.js";
 import { lfm2 } from "./lfm2.js";
 import { qwen35 } from "./qwen35.js";
+import { gptOss } from "./gpt-oss.js";
 import type { FactoryArch } from "./plan.js";
 
 export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
@@ -21,6 +22,7 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["gemma3", gemma3],
   ["lfm2", lfm2],
   ["qwen35", qwen35],
+  ["gpt-oss", gptOss],
 ]);
 
 export function factoryArch(name: string): FactoryArch {
