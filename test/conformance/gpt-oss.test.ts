@@ -59,7 +59,15 @@ async function check(
   nGreedy: number,
   kernels?: KernelSet,
 ) {
-  const r = await runConformance(dir, `gptoss-${name.replace(/\W+/g, "-")}.gguf`, spec, PROMPT, nGreedy, "f32", kernels);
+  const r = await runConformance(
+    dir,
+    `gptoss-${name.replace(/\W+/g, "-")}.gguf`,
+    spec,
+    PROMPT,
+    nGreedy,
+    "f32",
+    kernels,
+  );
   const t = tol(r.scale);
   console.log(
     `gpt-oss ${name}: max |dlogit| = ${r.maxErr.toExponential(2)} (tol ${t.toExponential(2)}, |logit| <= ${r.scale.toFixed(2)}); first greedy diff ${r.firstDiff}`,

@@ -10,6 +10,8 @@
  *    rope.dimension_count dims (IMROPE in llama.cpp: equal to NEOX for text positions), output
  *    times sigmoid(gate).
  *  - FFN input norm is stored as `post_attention_norm`; SwiGLU FFN.
+ * qwen35moe: the same layers with a MoE FFN: softmax top-k with the chosen weights renormalised,
+ * plus a shared expert gated by sigmoid(ffn_gate_inp_shexp . x) (as qwen2moe).
  */
 import { BASE_SPEC, type ArchSpec } from "./spec.js";
 
@@ -21,4 +23,12 @@ export const QWEN35: ArchSpec = {
   deltaNet: true,
   gatedAttention: true,
   ffnNorm: "post_attention_norm.weight",
+};
+
+export const QWEN35MOE: ArchSpec = {
+  ...QWEN35,
+  name: "qwen35moe",
+  moe: true,
+  sharedExpertGate: true,
+  normTopKDefault: true,
 };

@@ -26,8 +26,7 @@ const f32 = (v: number) => typed(GGUFValueType.FLOAT32, v);
 function sections(s: ResolvedSpec) {
   if (!s.moe) throw new ModelError("gpt-oss test models need a `moe` section", { field: "moe" });
   if (!s.swa) throw new ModelError("gpt-oss test models need a `swa` section (window)", { field: "swa" });
-  if (s.tiedEmbeddings)
-    throw new ModelError("gpt-oss always has output.weight", { field: "tiedEmbeddings" });
+  if (s.tiedEmbeddings) throw new ModelError("gpt-oss always has output.weight", { field: "tiedEmbeddings" });
   return { moe: s.moe, swa: s.swa, ff: s.moe.nFfExp ?? s.nFf };
 }
 
