@@ -84,8 +84,11 @@ export interface DeltaNetWeights {
   dtBias: Float32Array;
   /** -exp(A_log) per value head. */
   a: Float32Array;
-  beta: Weight;
-  alpha: Weight;
+  /** [nEmbd -> nV] each (qwen35); undefined when fused in `ba`. */
+  beta: Weight | undefined;
+  alpha: Weight | undefined;
+  /** qwen3next: [nEmbd -> 2 nV], per key head [nV / nK betas; nV / nK alphas]. */
+  ba: Weight | undefined;
   /** RMSNorm weight over headV. */
   norm: Float32Array;
   out: Weight;
@@ -185,8 +188,9 @@ function bindDeltaNet(b: WeightBinder, c: ModelConfig, n: (s: string) => string)
     conv: b.floats(n("ssm_conv1d.weight"), [d.convWidth, ch]),
     dtBias: b.vector(n("ssm_dt.bias"), d.nVHeads),
     a: b.vector(n("ssm_a"), d.nVHeads),
-    beta: b.matrix(n("ssm_beta.weight"), [E, d.nVHeads]),
-    alpha: b.matrix(n("ssm_alpha.weight"), [E, d.nVHeads]),
+    beta: c.spec.deltaNetGrouped ? undefined : b.matrix(n("ssm_beta.weight"), [E, d.nVHeads]),
+    alpha: c.spec.deltaNetGrouped ? undefined : b.matrix(n("ssm_alpha.weight"), [E, d.nVHeads]),
+    ba: c.spec.deltaNetGrouped ? b.matrix(n("ssm_ba.weight"), [E, 2 * d.nVHeads]) : undefined,
     norm: b.vector(n("ssm_norm.weight"), d.headV),
     out: b.matrix(n("ssm_out.weight"), [d.nVHeads * d.headV, E]),
   };
@@ -290,6 +294,7 @@ export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; 
       L.deltaNet?.wz,
       L.deltaNet?.beta,
       L.deltaNet?.alpha,
+      L.deltaNet?.ba,
       L.deltaNet?.out,
       L.conv?.inProj,
       L.conv?.outProj,

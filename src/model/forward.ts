@@ -694,8 +694,22 @@ function deltaNetBlock(
   const beta = model.buf("dn_beta", n * H);
   model.ops.matmul(w.wqkv, x, n, qkv);
   model.ops.matmul(w.wz, x, n, z);
-  model.ops.matmul(w.alpha, x, n, g);
-  model.ops.matmul(w.beta, x, n, beta);
+  if (w.ba) {
+    // qwen3next: one product, rows per key head [r betas; r alphas] (r = nV / nK).
+    const ba = model.buf("dn_ba", n * 2 * H);
+    model.ops.matmul(w.ba, x, n, ba);
+    const r = H / d.nKHeads;
+    for (let t = 0; t < n; t++)
+      for (let hh = 0; hh < H; hh++) {
+        const gi = Math.floor(hh / r);
+        const j = hh % r;
+        beta[t * H + hh] = ba[t * 2 * H + gi * 2 * r + j];
+        g[t * H + hh] = ba[t * 2 * H + gi * 2 * r + r + j];
+      }
+  } else {
+    model.ops.matmul(w.alpha!, x, n, g);
+    model.ops.matmul(w.beta!, x, n, beta);
+  }
   if (P) tp = P.lap("matmul.deltanet_in", tp);
   for (let r = 0; r < n; r++)
     for (let hh = 0; hh < H; hh++) {

@@ -2,7 +2,8 @@
  * qwen35 (Gated DeltaNet linear attention with a conv + delta-rule state per sequence, interleaved
  * with gated full attention) vs llama.cpp on a small random-weight factory model, F32 weights and
  * cache: logits within 1e-4 and identical greedy tokens over 32 steps; qwen35moe, the same hybrid
- * with a MoE FFN (renormalised softmax top-k + sigmoid-gated shared expert), on the same bounds.
+ * with a MoE FFN (renormalised softmax top-k + sigmoid-gated shared expert), and qwen3next (its own
+ * head grouping and fused beta/alpha), on the same bounds.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -53,6 +54,24 @@ const CASES: [string, TestModelSpec][] = [
       weightStd: 0.15,
       rmsEps: 1e-6,
       deltaNet: { convWidth: 4, nKHeads: 2, nVHeads: 4, headK: 16, headV: 16, interval: 2, ropeDim: 8 },
+      moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 32, nFfShared: 64 },
+    },
+  ],
+  [
+    "qwen3next (value heads grouped under key heads, fused ssm_ba, 2 key / 8 value heads, MoE)",
+    {
+      arch: "qwen3next",
+      nEmbd: 64,
+      nLayer: 4,
+      nHead: 4,
+      nHeadKv: 2,
+      headDim: 16,
+      nFf: 96,
+      nCtx: 256,
+      nVocab: 333,
+      weightStd: 0.15,
+      rmsEps: 1e-6,
+      deltaNet: { convWidth: 4, nKHeads: 2, nVHeads: 8, headK: 16, headV: 16, interval: 4, ropeDim: 8 },
       moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 32, nFfShared: 64 },
     },
   ],

@@ -53,6 +53,8 @@ export interface DeltaNetConfig {
   nVHeads: number;
   headK: number;
   headV: number;
+  /** Value head h reads key head h / (nV / nK) (qwen3next) instead of h % nK (qwen35). */
+  groupedHeads: boolean;
 }
 
 export interface MlaConfig {
@@ -190,7 +192,7 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     embedScale: spec.embedScale ? Math.fround(Math.sqrt(nEmbd)) : 1,
     recurrentLayers,
     shortConvWidth: spec.shortConv ? req(md, k("shortconv.l_cache")) : 0,
-    deltaNet: spec.deltaNet ? resolveDeltaNet(md, k) : undefined,
+    deltaNet: spec.deltaNet ? resolveDeltaNet(md, k, spec.deltaNetGrouped) : undefined,
     moe: resolveMoe(md, spec, k, nFF),
     mla,
   };
@@ -209,7 +211,7 @@ function linearLayers(md: Metadata, k: (s: string) => string, nLayers: number): 
   return Array.from({ length: nLayers }, (_, i) => (i + 1) % n !== 0);
 }
 
-function resolveDeltaNet(md: Metadata, k: (s: string) => string): DeltaNetConfig {
+function resolveDeltaNet(md: Metadata, k: (s: string) => string, groupedHeads: boolean): DeltaNetConfig {
   const nVHeads = req(md, k("ssm.time_step_rank"));
   const headV = req(md, k("ssm.inner_size")) / nVHeads;
   const headK = req(md, k("ssm.state_size"));
@@ -219,7 +221,7 @@ function resolveDeltaNet(md: Metadata, k: (s: string) => string): DeltaNetConfig
       `ssm shapes: inner_size / time_step_rank = ${headV}, ${nVHeads} value heads over ${nKHeads} key heads`,
       { field: k("ssm.inner_size") },
     );
-  return { convWidth: req(md, k("ssm.conv_kernel")), nKHeads, nVHeads, headK, headV };
+  return { convWidth: req(md, k("ssm.conv_kernel")), nKHeads, nVHeads, headK, headV, groupedHeads };
 }
 
 /** Hybrid layers: an entry of 0 in the per-layer `head_count_kv` array marks a recurrent layer. */

@@ -32,3 +32,13 @@ export const QWEN35MOE: ArchSpec = {
   sharedExpertGate: true,
   normTopKDefault: true,
 };
+
+/**
+ * qwen3next (Qwen3-Next): the qwen35moe layers with its own DeltaNet layout (value heads grouped
+ * under their key head, beta/alpha fused in `ssm_ba`); plain NEOX RoPE (no sections key).
+ */
+export const QWEN3NEXT: ArchSpec = {
+  ...QWEN35MOE,
+  name: "qwen3next",
+  deltaNetGrouped: true,
+};

@@ -100,6 +100,12 @@ export interface ArchSpec {
    * every layer but each `full_attention_interval`-th is recurrent (`ssm.*` shapes).
    */
   deltaNet: boolean;
+  /**
+   * qwen3next's DeltaNet layout: value heads grouped under their key head (value head h reads key
+   * head h / (nV / nK), not h % nK as qwen35), and beta/alpha fused in one `ssm_ba` product whose
+   * rows per key head are [nV / nK betas; nV / nK alphas].
+   */
+  deltaNetGrouped: boolean;
   /** Attention q projection yields [q; gate] per head; the output is multiplied by sigmoid(gate) (qwen35). */
   gatedAttention: boolean;
   /** Name of the FFN input norm's weight (qwen35 files: `post_attention_norm.weight`). */
@@ -132,6 +138,7 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   qScaleEmbdPerHeadAtLayers: 0,
   shortConv: false,
   deltaNet: false,
+  deltaNetGrouped: false,
   gatedAttention: false,
   ffnNorm: "ffn_norm.weight",
   outputNorm: "output_norm.weight",

@@ -31,7 +31,7 @@ function dnOf(s: ResolvedSpec) {
   return s.deltaNet;
 }
 
-function qwen35Like(moe: boolean): FactoryArch {
+function qwen35Like(moe: boolean, next = false): FactoryArch {
   return {
     shapeDefaults: (s) => {
       const hd = s.headDim ?? s.nEmbd / s.nHead;
@@ -70,7 +70,7 @@ function qwen35Like(moe: boolean): FactoryArch {
       const s0 = Math.ceil(half / 3);
       const s1 = Math.ceil((half - s0) / 2);
       h[`${a}.rope.dimension_count`] = u32(ropeDim);
-      h[`${a}.rope.dimension_sections`] = new Int32Array([s0, s1, half - s0 - s1, 0]);
+      if (!next) h[`${a}.rope.dimension_sections`] = new Int32Array([s0, s1, half - s0 - s1, 0]);
       h[`${a}.attention.key_length`] = u32(s.headDim);
       h[`${a}.attention.value_length`] = u32(s.headDim);
       h[`${a}.ssm.conv_kernel`] = u32(d.convWidth);
@@ -118,8 +118,12 @@ function qwen35Like(moe: boolean): FactoryArch {
             { name: `${p}.ssm_conv1d.weight`, dims: [d.convWidth, ch], role: "bias" },
             { name: `${p}.ssm_dt.bias`, dims: [d.nVHeads], role: "bias" },
             { name: `${p}.ssm_a`, dims: [d.nVHeads], role: "bias" },
-            { name: `${p}.ssm_beta.weight`, dims: [E, d.nVHeads], role: "weight" },
-            { name: `${p}.ssm_alpha.weight`, dims: [E, d.nVHeads], role: "weight" },
+            ...(next
+              ? [{ name: `${p}.ssm_ba.weight`, dims: [E, 2 * d.nVHeads], role: "weight" as const }]
+              : [
+                  { name: `${p}.ssm_beta.weight`, dims: [E, d.nVHeads], role: "weight" as const },
+                  { name: `${p}.ssm_alpha.weight`, dims: [E, d.nVHeads], role: "weight" as const },
+                ]),
             { name: `${p}.ssm_norm.weight`, dims: [d.headV], role: "norm" },
             { name: `${p}.ssm_out.weight`, dims: [vDim, E], role: "weight" },
           );
@@ -146,3 +150,5 @@ function qwen35Like(moe: boolean): FactoryArch {
 
 export const qwen35 = qwen35Like(false);
 export const qwen35moe = qwen35Like(true);
+/** qwen3next: qwen35moe with `ssm_ba` (fused beta/alpha) and no IMROPE sections key. */
+export const qwen3next = qwen35Like(true, true);

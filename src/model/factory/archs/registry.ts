@@ -6,7 +6,7 @@ import { deepseek2 } from "./deepseek2.js";
 import { phi3 } from "./phi3.js";
 import { gemma2, gemma3 } from "./gemma.js";
 import { lfm2 } from "./lfm2.js";
-import { qwen35, qwen35moe } from "./qwen35.js";
+import { qwen35, qwen35moe, qwen3next } from "./qwen35.js";
 import { gptOss } from "./gpt-oss.js";
 import type { FactoryArch } from "./plan.js";
 
@@ -23,6 +23,7 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["lfm2", lfm2],
   ["qwen35", qwen35],
   ["qwen35moe", qwen35moe],
+  ["qwen3next", qwen3next],
   ["gpt-oss", gptOss],
 ]);
 
