@@ -20,6 +20,10 @@ export interface AttnWeights {
   bq: Float32Array | undefined;
   bk: Float32Array | undefined;
   bv: Float32Array | undefined;
+  /** Output projection bias [nEmbd] (gpt-oss; bound when in the file). */
+  bo: Float32Array | undefined;
+  /** Per-head attention sink logits [nHead] (gpt-oss). */
+  sinks: Float32Array | undefined;
   /** Per-head RMSNorm weights [headDimK] (qwen3). */
   qNorm: Float32Array | undefined;
   kNorm: Float32Array | undefined;
@@ -43,6 +47,12 @@ export interface MlaWeights {
 
 export interface MoeWeights {
   gateInp: Weight;
+  /** Router bias [nExperts] (gpt-oss; bound when in the file). */
+  gateInpBias: Float32Array | undefined;
+  /** Per-expert biases (gpt-oss): gate/up [nExperts][nFFExp], down [nExperts][nEmbd]. */
+  gateExpsBias: Float32Array | undefined;
+  upExpsBias: Float32Array | undefined;
+  downExpsBias: Float32Array | undefined;
   /** Stacked experts: [nEmbd -> nFFExp] x nExperts, down [nFFExp -> nEmbd] x nExperts. */
   gateExps: Weight;
   upExps: Weight;
@@ -74,8 +84,11 @@ export interface DeltaNetWeights {
   dtBias: Float32Array;
   /** -exp(A_log) per value head. */
   a: Float32Array;
-  beta: Weight;
-  alpha: Weight;
+  /** [nEmbd -> nV] each (qwen35); undefined when fused in `ba`. */
+  beta: Weight | undefined;
+  alpha: Weight | undefined;
+  /** qwen3next: [nEmbd -> 2 nV], per key head [nV / nK betas; nV / nK alphas]. */
+  ba: Weight | undefined;
   /** RMSNorm weight over headV. */
   norm: Float32Array;
   out: Weight;
@@ -158,6 +171,8 @@ function bindAttn(b: WeightBinder, c: ModelConfig, n: (s: string) => string): At
     bq: fused ? undefined : vec("attn_q.bias", qDim),
     bk: fused ? undefined : vec("attn_k.bias", kDim),
     bv: fused ? undefined : vec("attn_v.bias", vDim),
+    bo: b.optVector(n("attn_output.bias"), E),
+    sinks: c.spec.attnSinks ? b.vector(n("attn_sinks.weight"), c.nHead) : undefined,
     qNorm: c.spec.qkNorm ? b.vector(n("attn_q_norm.weight"), c.headDimK) : undefined,
     kNorm: c.spec.qkNorm ? b.vector(n("attn_k_norm.weight"), c.headDimK) : undefined,
   };
@@ -173,8 +188,9 @@ function bindDeltaNet(b: WeightBinder, c: ModelConfig, n: (s: string) => string)
     conv: b.floats(n("ssm_conv1d.weight"), [d.convWidth, ch]),
     dtBias: b.vector(n("ssm_dt.bias"), d.nVHeads),
     a: b.vector(n("ssm_a"), d.nVHeads),
-    beta: b.matrix(n("ssm_beta.weight"), [E, d.nVHeads]),
-    alpha: b.matrix(n("ssm_alpha.weight"), [E, d.nVHeads]),
+    beta: c.spec.deltaNetGrouped ? undefined : b.matrix(n("ssm_beta.weight"), [E, d.nVHeads]),
+    alpha: c.spec.deltaNetGrouped ? undefined : b.matrix(n("ssm_alpha.weight"), [E, d.nVHeads]),
+    ba: c.spec.deltaNetGrouped ? b.matrix(n("ssm_ba.weight"), [E, 2 * d.nVHeads]) : undefined,
     norm: b.vector(n("ssm_norm.weight"), d.headV),
     out: b.matrix(n("ssm_out.weight"), [d.nVHeads * d.headV, E]),
   };
@@ -219,6 +235,10 @@ function bindMoe(b: WeightBinder, c: ModelConfig, n: (s: string) => string): Moe
   const hasShared = m.nShared > 0 || b.has(n("ffn_up_shexp.weight"));
   return {
     gateInp: b.matrix(n("ffn_gate_inp.weight"), [E, m.nExperts]),
+    gateInpBias: b.optVector(n("ffn_gate_inp.bias"), m.nExperts),
+    gateExpsBias: optFloats(b, n("ffn_gate_exps.bias"), [m.nFFExp, m.nExperts]),
+    upExpsBias: optFloats(b, n("ffn_up_exps.bias"), [m.nFFExp, m.nExperts]),
+    downExpsBias: optFloats(b, n("ffn_down_exps.bias"), [E, m.nExperts]),
     gateExps: b.matrix(n("ffn_gate_exps.weight"), [E, m.nFFExp, m.nExperts]),
     upExps: b.matrix(n("ffn_up_exps.weight"), [E, m.nFFExp, m.nExperts]),
     downExps: b.matrix(n("ffn_down_exps.weight"), [m.nFFExp, E, m.nExperts]),
@@ -226,6 +246,10 @@ function bindMoe(b: WeightBinder, c: ModelConfig, n: (s: string) => string): Moe
     shared: hasShared ? bindFfn(b, n, "_shexp", E, m.nFFShared, false) : undefined,
     sharedGate: c.spec.sharedExpertGate ? b.matrix(n("ffn_gate_inp_shexp.weight"), [E, 1]) : undefined,
   };
+}
+
+function optFloats(b: WeightBinder, name: string, dims: number[]): Float32Array | undefined {
+  return b.has(name) ? b.floats(name, dims) : undefined;
 }
 
 function bindMla(b: WeightBinder, c: ModelConfig, n: (s: string) => string): MlaWeights {
@@ -270,6 +294,7 @@ export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; 
       L.deltaNet?.wz,
       L.deltaNet?.beta,
       L.deltaNet?.alpha,
+      L.deltaNet?.ba,
       L.deltaNet?.out,
       L.conv?.inProj,
       L.conv?.outProj,

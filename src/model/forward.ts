@@ -627,8 +627,9 @@ function attentionBlock(
     if (P) tp = P.lap("kv.write", tp);
     const qs = span(q, a * qDim, (a + nt) * qDim);
     const os = span(o, a * oDim, (a + nt) * oDim);
-    // The kernel has no soft-capping: soft-capped attention (gemma2) runs in model.ops.
-    const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
+    // The kernel has no soft-capping and no sinks: such attention (gemma2, gpt-oss) runs in model.ops.
+    const view =
+      ks && hdK === c.headDimV && c.attnSoftcap === 0 && !w.sinks ? cache.kernelView?.(layer) : undefined;
     if (view) {
       view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
     } else {
@@ -641,6 +642,7 @@ function attentionBlock(
           scale,
           slidingWindow: window,
           softcap: c.attnSoftcap,
+          sinks: w.sinks,
         },
         cache,
         layer,
@@ -659,6 +661,7 @@ function attentionBlock(
       o[i] = Math.fround(o[i] * Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-gate[i])))));
   }
   product(model, w.wo, o, n, out, lg);
+  addBias(out, n, c.nEmbd, w.bo);
   if (P) tp = P.lap("matmul.wo", tp);
   return tp;
 }
@@ -691,8 +694,22 @@ function deltaNetBlock(
   const beta = model.buf("dn_beta", n * H);
   model.ops.matmul(w.wqkv, x, n, qkv);
   model.ops.matmul(w.wz, x, n, z);
-  model.ops.matmul(w.alpha, x, n, g);
-  model.ops.matmul(w.beta, x, n, beta);
+  if (w.ba) {
+    // qwen3next: one product, rows per key head [r betas; r alphas] (r = nV / nK).
+    const ba = model.buf("dn_ba", n * 2 * H);
+    model.ops.matmul(w.ba, x, n, ba);
+    const r = H / d.nKHeads;
+    for (let t = 0; t < n; t++)
+      for (let hh = 0; hh < H; hh++) {
+        const gi = Math.floor(hh / r);
+        const j = hh % r;
+        beta[t * H + hh] = ba[t * 2 * H + gi * 2 * r + j];
+        g[t * H + hh] = ba[t * 2 * H + gi * 2 * r + r + j];
+      }
+  } else {
+    model.ops.matmul(w.alpha!, x, n, g);
+    model.ops.matmul(w.beta!, x, n, beta);
+  }
   if (P) tp = P.lap("matmul.deltanet_in", tp);
   for (let r = 0; r < n; r++)
     for (let hh = 0; hh < H; hh++) {

@@ -22,6 +22,7 @@ import { dequantizeRowQ5_K, quantizeRowQ5_K, vecDotQ5_KQ8_K } from "./q5_k.js";
 import { dequantizeRowQ6_K, quantizeRowQ6_K, vecDotQ6_KQ8_K } from "./q6_k.js";
 import { dequantizeRowQ8_K, quantizeRowQ8_K } from "./q8_k.js";
 import { dequantizeRowIQ4_NL, quantizeRowIQ4_NL, vecDotIQ4_NLQ8_0 } from "./iq4_nl.js";
+import { dequantizeRowMXFP4, quantizeRowMXFP4, vecDotMXFP4Q8_0 } from "./mxfp4.js";
 import { dequantizeRowIQ4_XS, quantizeRowIQ4_XS, vecDotIQ4_XSQ8_K } from "./iq4_xs.js";
 
 export * from "./f16.js";
@@ -134,6 +135,15 @@ const FORMATS = new Map<GGMLType, QuantFormat>([
       dequantize: dequantizeRowIQ4_NL,
       dotType: GGMLType.Q8_0,
       dot: vecDotIQ4_NLQ8_0,
+    },
+  ],
+  [
+    GGMLType.MXFP4,
+    {
+      quantize: quantizeRowMXFP4,
+      dequantize: dequantizeRowMXFP4,
+      dotType: GGMLType.Q8_0,
+      dot: vecDotMXFP4Q8_0,
     },
   ],
   [

@@ -35,6 +35,7 @@ const TYPES = [
   GGMLType.Q8_K,
   GGMLType.IQ4_NL,
   GGMLType.IQ4_XS,
+  GGMLType.MXFP4,
 ];
 
 function readF32(path: string): Float32Array {

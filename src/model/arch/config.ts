@@ -4,7 +4,7 @@
  */
 import { ModelError } from "../../errors.js";
 import { optNumber, optString, optBool, optArray, type Metadata } from "../../gguf/getters.js";
-import type { ArchSpec, GatingFunc, RopeOrder } from "./spec.js";
+import type { ArchSpec, ExpertAct, GatingFunc, RopeOrder } from "./spec.js";
 
 export interface RopeConfig {
   order: RopeOrder;
@@ -35,6 +35,8 @@ export interface MoeConfig {
   nFFShared: number;
   normTopK: boolean;
   gating: GatingFunc;
+  /** Experts' gate activation (SwiGLU, or gpt-oss's clamped SwiGLU). */
+  act: ExpertAct;
   /** Multiplier on the final routing weights (DeepSeek routed_scaling_factor). */
   weightsScale: number;
   /** Layers [0, leadingDense) use a dense FFN (DeepSeek first_k_dense_replace). */
@@ -51,6 +53,8 @@ export interface DeltaNetConfig {
   nVHeads: number;
   headK: number;
   headV: number;
+  /** Value head h reads key head h / (nV / nK) (qwen3next) instead of h % nK (qwen35). */
+  groupedHeads: boolean;
 }
 
 export interface MlaConfig {
@@ -188,7 +192,7 @@ export function resolveConfig(md: Metadata, spec: ArchSpec, nVocabFromTensor: nu
     embedScale: spec.embedScale ? Math.fround(Math.sqrt(nEmbd)) : 1,
     recurrentLayers,
     shortConvWidth: spec.shortConv ? req(md, k("shortconv.l_cache")) : 0,
-    deltaNet: spec.deltaNet ? resolveDeltaNet(md, k) : undefined,
+    deltaNet: spec.deltaNet ? resolveDeltaNet(md, k, spec.deltaNetGrouped) : undefined,
     moe: resolveMoe(md, spec, k, nFF),
     mla,
   };
@@ -207,7 +211,7 @@ function linearLayers(md: Metadata, k: (s: string) => string, nLayers: number): 
   return Array.from({ length: nLayers }, (_, i) => (i + 1) % n !== 0);
 }
 
-function resolveDeltaNet(md: Metadata, k: (s: string) => string): DeltaNetConfig {
+function resolveDeltaNet(md: Metadata, k: (s: string) => string, groupedHeads: boolean): DeltaNetConfig {
   const nVHeads = req(md, k("ssm.time_step_rank"));
   const headV = req(md, k("ssm.inner_size")) / nVHeads;
   const headK = req(md, k("ssm.state_size"));
@@ -217,7 +221,7 @@ function resolveDeltaNet(md: Metadata, k: (s: string) => string): DeltaNetConfig
       `ssm shapes: inner_size / time_step_rank = ${headV}, ${nVHeads} value heads over ${nKHeads} key heads`,
       { field: k("ssm.inner_size") },
     );
-  return { convWidth: req(md, k("ssm.conv_kernel")), nKHeads, nVHeads, headK, headV };
+  return { convWidth: req(md, k("ssm.conv_kernel")), nKHeads, nVHeads, headK, headV, groupedHeads };
 }
 
 /** Hybrid layers: an entry of 0 in the per-layer `head_count_kv` array marks a recurrent layer. */
@@ -362,7 +366,8 @@ function resolveMoe(
     nFFShared: optNumber(md, k("expert_shared_feed_forward_length")) ?? nFFExp * Math.max(1, nShared),
     normTopK: optBool(md, k("expert_weights_norm")) ?? spec.normTopKDefault,
     // llama.cpp: 1 = softmax, 2 = sigmoid; absent means softmax.
-    gating: gf === 2 ? "sigmoid" : "softmax",
+    gating: spec.moeGating ?? (gf === 2 ? "sigmoid" : "softmax"),
+    act: spec.expertAct,
     weightsScale: optNumber(md, k("expert_weights_scale")) || 1,
     leadingDense: optNumber(md, k("leading_dense_block_count")) ?? 0,
     nGroups: optNumber(md, k("expert_group_count")) ?? 0,

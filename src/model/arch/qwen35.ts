@@ -10,6 +10,8 @@
  *    rope.dimension_count dims (IMROPE in llama.cpp: equal to NEOX for text positions), output
  *    times sigmoid(gate).
  *  - FFN input norm is stored as `post_attention_norm`; SwiGLU FFN.
+ * qwen35moe: the same layers with a MoE FFN: softmax top-k with the chosen weights renormalised,
+ * plus a shared expert gated by sigmoid(ffn_gate_inp_shexp . x) (as qwen2moe).
  */
 import { BASE_SPEC, type ArchSpec } from "./spec.js";
 
@@ -21,4 +23,22 @@ export const QWEN35: ArchSpec = {
   deltaNet: true,
   gatedAttention: true,
   ffnNorm: "post_attention_norm.weight",
+};
+
+export const QWEN35MOE: ArchSpec = {
+  ...QWEN35,
+  name: "qwen35moe",
+  moe: true,
+  sharedExpertGate: true,
+  normTopKDefault: true,
+};
+
+/**
+ * qwen3next (Qwen3-Next): the qwen35moe layers with its own DeltaNet layout (value heads grouped
+ * under their key head, beta/alpha fused in `ssm_ba`); plain NEOX RoPE (no sections key).
+ */
+export const QWEN3NEXT: ArchSpec = {
+  ...QWEN35MOE,
+  name: "qwen3next",
+  deltaNetGrouped: true,
 };

@@ -10,7 +10,8 @@ import { DEEPSEEK2 } from "./deepseek2.js";
 import { PHI3 } from "./phi3.js";
 import { GEMMA2, GEMMA3 } from "./gemma.js";
 import { LFM2 } from "./lfm2.js";
-import { QWEN35 } from "./qwen35.js";
+import { QWEN35, QWEN35MOE, QWEN3NEXT } from "./qwen35.js";
+import { GPT_OSS } from "./gpt-oss.js";
 import type { ArchSpec } from "./spec.js";
 
 const SPECS: readonly ArchSpec[] = [
@@ -25,6 +26,9 @@ const SPECS: readonly ArchSpec[] = [
   GEMMA3,
   LFM2,
   QWEN35,
+  QWEN35MOE,
+  QWEN3NEXT,
+  GPT_OSS,
 ];
 
 export function supportedArchitectures(): string[] {

@@ -10,8 +10,18 @@ export type RopeOrder = "normal" | "neox";
 /** How the feed-forward block of a layer is built. */
 export type FfnKind = "dense" | "moe";
 
-/** Expert gating function applied to router logits. */
-export type GatingFunc = "softmax" | "sigmoid";
+/**
+ * Expert gating function applied to router logits: softmax or sigmoid over all experts, or
+ * "softmax_weight" (gpt-oss): experts chosen by raw logit, their weights a softmax over the
+ * chosen logits only.
+ */
+export type GatingFunc = "softmax" | "sigmoid" | "softmax_weight";
+
+/**
+ * Activation of the MoE experts: SwiGLU, or gpt-oss's clamped variant
+ * (x = min(gate, 7), y = clamp(up, -7, 7), out = x * sigmoid(1.702 x) * (y + 1)).
+ */
+export type ExpertAct = "silu" | "swiglu_oai";
 
 /** Gate activation of the dense FFN: SwiGLU (silu(gate) * up) or GeGLU with tanh GELU (gemma). */
 export type FfnAct = "silu" | "gelu";
@@ -45,6 +55,14 @@ export interface ArchSpec {
   sharedExpertGate: boolean;
   /** Renormalise the selected top-k routing weights to sum to 1 (when metadata does not say). */
   normTopKDefault: boolean;
+  /** Gating fixed by the family (metadata ignored, as llama.cpp does); undefined: `expert_gating_func`. */
+  moeGating: GatingFunc | undefined;
+  expertAct: ExpertAct;
+  /**
+   * Per-head attention sinks (`attn_sinks.weight` [nHead], gpt-oss): a logit joined to each
+   * softmax with no value row, so a head may attend to "nothing".
+   */
+  attnSinks: boolean;
   /** Multi-head latent attention (deepseek2). */
   mla: boolean;
   /** q is multiplied by the attention scale after RoPE and q.k is not scaled again (phi3). */
@@ -82,6 +100,12 @@ export interface ArchSpec {
    * every layer but each `full_attention_interval`-th is recurrent (`ssm.*` shapes).
    */
   deltaNet: boolean;
+  /**
+   * qwen3next's DeltaNet layout: value heads grouped under their key head (value head h reads key
+   * head h / (nV / nK), not h % nK as qwen35), and beta/alpha fused in one `ssm_ba` product whose
+   * rows per key head are [nV / nK betas; nV / nK alphas].
+   */
+  deltaNetGrouped: boolean;
   /** Attention q projection yields [q; gate] per head; the output is multiplied by sigmoid(gate) (qwen35). */
   gatedAttention: boolean;
   /** Name of the FFN input norm's weight (qwen35 files: `post_attention_norm.weight`). */
@@ -99,6 +123,9 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   moe: false,
   sharedExpertGate: false,
   normTopKDefault: false,
+  moeGating: undefined,
+  expertAct: "silu",
+  attnSinks: false,
   mla: false,
   scaleQ: false,
   embedScale: false,
@@ -111,6 +138,7 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   qScaleEmbdPerHeadAtLayers: 0,
   shortConv: false,
   deltaNet: false,
+  deltaNetGrouped: false,
   gatedAttention: false,
   ffnNorm: "ffn_norm.weight",
   outputNorm: "output_norm.weight",

@@ -19,6 +19,11 @@ export interface AttnShape {
   slidingWindow: number;
   /** Optional: scores become cap * tanh(q.k / cap) before the scale and softmax (gemma2); 0/absent = off. */
   softcap?: number;
+  /**
+   * Optional per-head sink logits [nHead] (gpt-oss): each joins its head's softmax as one more
+   * score (after the scale) with no value row, so the weights of real positions sum to < 1.
+   */
+  sinks?: Float32Array;
 }
 
 /** cap * tanh(x / cap) as ggml runs it (scale by 1/cap, tanhf, scale by cap), in float. */
@@ -59,12 +64,15 @@ export function attend(
         scores[j] = v;
         if (v > max) max = v;
       }
+      const sink = s.sinks?.[h];
+      if (sink !== undefined && sink > max) max = sink;
       let sum = 0;
       for (let j = lo; j <= pos; j++) {
         const e = f(Math.exp(scores[j] - max));
         scores[j] = e;
         sum += e;
       }
+      if (sink !== undefined) sum += f(Math.exp(f(sink - max)));
       const inv = f(1 / sum);
       const oo = t * oStride + h * s.headDimV;
       const p = new Float32Array(1);

@@ -76,7 +76,7 @@ export function deltaNetStep(
     l2NormHeads(xc, row, d.nKHeads, dK, eps);
     l2NormHeads(xc, row + kDim, d.nKHeads, dK, eps);
     for (let h = 0; h < d.nVHeads; h++) {
-      const kh = h % d.nKHeads;
+      const kh = d.groupedHeads ? Math.floor(h / (d.nVHeads / d.nKHeads)) : h % d.nKHeads;
       const q = row + kh * dK;
       const k = row + kDim + kh * dK;
       const v = row + 2 * kDim + h * dV;

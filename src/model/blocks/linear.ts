@@ -4,7 +4,7 @@
  * A weight attached to a KernelSet (`attachKernels`, e.g. the WASM SIMD set) runs its products
  * there. Others run here in plain TS on src/quant, with activations converted to the weight type's
  * ggml "vec_dot_type" (portable `_ref` quantizers, straightforward sums):
- *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0/IQ4_NL -> Q8_0; Q4_1/Q5_1 -> Q8_1;
+ *   F32 -> F32; F16 -> F16; BF16 -> BF16; Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4 -> Q8_0; Q4_1/Q5_1 -> Q8_1;
  *   K-quants and IQ4_XS -> Q8_K.
  * (The conformance tests' reference order lives in src/model/reference/ggml-order.)
  */
@@ -26,6 +26,7 @@ import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../quant/q8_k.js";
 import { dequantizeRowQ2_K, vecDotQ2_KQ8_K } from "../../quant/q2_k.js";
 import { dequantizeRowQ3_K, vecDotQ3_KQ8_K } from "../../quant/q3_k.js";
 import { dequantizeRowIQ4_NL, vecDotIQ4_NLQ8_0 } from "../../quant/iq4_nl.js";
+import { dequantizeRowMXFP4, vecDotMXFP4Q8_0 } from "../../quant/mxfp4.js";
 import { dequantizeRowIQ4_XS, vecDotIQ4_XSQ8_K } from "../../quant/iq4_xs.js";
 
 type RowFn = (src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number) => void;
@@ -76,6 +77,7 @@ const OPS = new Map<GGMLType, TypeOps>([
   [GGMLType.Q2_K, { dequant: dequantizeRowQ2_K, act: Q8_K_ACT, dot: vecDotQ2_KQ8_K }],
   [GGMLType.Q3_K, { dequant: dequantizeRowQ3_K, act: Q8_K_ACT, dot: vecDotQ3_KQ8_K }],
   [GGMLType.IQ4_NL, { dequant: dequantizeRowIQ4_NL, act: Q8_0_ACT, dot: vecDotIQ4_NLQ8_0 }],
+  [GGMLType.MXFP4, { dequant: dequantizeRowMXFP4, act: Q8_0_ACT, dot: vecDotMXFP4Q8_0 }],
   [GGMLType.IQ4_XS, { dequant: dequantizeRowIQ4_XS, act: Q8_K_ACT, dot: vecDotIQ4_XSQ8_K }],
 ]);
 

@@ -3,11 +3,13 @@
  * (optionally restricted to the best expert groups, and chosen with a selection bias as in
  * DeepSeek-V3) -> optional renormalisation and scaling of the chosen weights -> sum of weighted
  * SwiGLU expert outputs, plus shared experts (optionally sigmoid-gated, qwen2moe).
+ * gpt-oss: a router bias, "softmax_weight" gating (top-k by raw logit, softmax over the chosen),
+ * biases on each expert's gate/up/down products and the clamped SwiGLU (swiglu_oai).
  * Tokens are grouped per expert so each expert's matrices run as one batched product.
  */
 import type { MoeConfig } from "../arch/config.js";
 import type { MoeWeights } from "../bind.js";
-import { expertSlice } from "../weights.js";
+import { expertSlice, type Weight } from "../weights.js";
 import { swiglu } from "./ffn.js";
 import type { BlockOps } from "./ops.js";
 
@@ -21,7 +23,9 @@ export function route(
 ): { ids: number[]; w: number[] } {
   const n = m.nExperts;
   const probs = new Float32Array(n);
-  if (m.gating === "softmax") {
+  if (m.gating === "softmax_weight") {
+    probs.set(logits.subarray(0, n));
+  } else if (m.gating === "softmax") {
     let max = -Infinity;
     for (let i = 0; i < n; i++) max = Math.max(max, logits[i]);
     let sum = 0;
@@ -37,6 +41,19 @@ export function route(
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sel[b] - sel[a] || a - b);
   const ids = order.slice(0, m.nUsed);
   let w = ids.map((i) => probs[i]);
+  if (m.gating === "softmax_weight") {
+    // ggml_soft_max over the k chosen logits: expf per value, double sum, times (float)(1 / sum).
+    let max = -Infinity;
+    for (const x of w) max = Math.max(max, x);
+    let sum = 0;
+    w = w.map((x) => {
+      const e = f(Math.exp(f(x - max)));
+      sum += e;
+      return e;
+    });
+    const inv = f(1 / sum);
+    w = w.map((x) => f(x * inv));
+  }
   if (m.normTopK) {
     let s = 0;
     for (const x of w) s = f(s + x);
@@ -76,6 +93,10 @@ export function moeFfn(
 ): void {
   const logits = new Float32Array(nTok * m.nExperts);
   ops.matmul(w.gateInp, x, nTok, logits);
+  if (w.gateInpBias)
+    for (let t = 0; t < nTok; t++)
+      for (let e = 0; e < m.nExperts; e++)
+        logits[t * m.nExperts + e] = f(logits[t * m.nExperts + e] + w.gateInpBias[e]);
   // expert -> [(token, slot, weight)]; slot = rank of the expert in the token's top-k.
   const byExpert = new Map<number, { t: number; j: number; w: number }[]>();
   let k = 0;
@@ -101,7 +122,9 @@ export function moeFfn(
       fused: false,
     };
     // Expert products are ggml mul_mat_id (vecOrder: a reference set orders them as vec_dot).
-    swiglu(ops, ffn, xe, list.length, ye, true);
+    if (m.act === "silu" && !w.gateExpsBias && !w.upExpsBias && !w.downExpsBias)
+      swiglu(ops, ffn, xe, list.length, ye, true);
+    else biasedExpert(ops, m, w, e, ffn, xe, list.length, nEmbd, ye);
     list.forEach((it, i) => {
       const o = (it.t * k + it.j) * nEmbd;
       for (let d = 0; d < nEmbd; d++) slots[o + d] = f(ye[i * nEmbd + d] * it.w);
@@ -127,4 +150,50 @@ export function moeFfn(
       for (let d = 0; d < nEmbd; d++) out[t * nEmbd + d] += f(ys[t * nEmbd + d] * g);
     }
   }
+}
+
+/** gpt-oss's clamped SwiGLU (ggml swiglu_oai, alpha 1.702, limit 7), scalar expf as ggml runs it. */
+const OAI_ALPHA = f(1.702);
+const OAI_LIMIT = 7;
+export function swigluOai(g: number, u: number): number {
+  const x = Math.min(g, OAI_LIMIT);
+  const y = Math.min(Math.max(u, -OAI_LIMIT), OAI_LIMIT);
+  const glu = f(x / f(1 + f(Math.exp(f(OAI_ALPHA * -x)))));
+  return f(glu * f(y + 1));
+}
+
+/**
+ * One expert over its tokens, with per-expert biases after each product (ggml_add_id) and the
+ * family's activation: up = W_up x + b_up, g = W_gate x + b_gate, h = act(g, up),
+ * out = W_down h + b_down. x: [nTok][nEmbd] -> out: [nTok][nEmbd].
+ */
+function biasedExpert(
+  ops: BlockOps,
+  m: MoeConfig,
+  w: MoeWeights,
+  e: number,
+  ffn: { gate: Weight; up: Weight; down: Weight },
+  x: Float32Array,
+  nTok: number,
+  nEmbd: number,
+  out: Float32Array,
+): void {
+  const F = m.nFFExp;
+  const g = new Float32Array(nTok * F);
+  const u = new Float32Array(nTok * F);
+  ops.matmul(ffn.gate, x, nTok, g, nEmbd, F, true);
+  ops.matmul(ffn.up, x, nTok, u, nEmbd, F, true);
+  addRow(g, nTok, F, w.gateExpsBias, e);
+  addRow(u, nTok, F, w.upExpsBias, e);
+  if (m.act === "swiglu_oai") for (let i = 0; i < nTok * F; i++) u[i] = swigluOai(g[i], u[i]);
+  else for (let t = 0; t < nTok; t++) ops.siluMul(g, t * F, u, t * F, u, t * F, F);
+  ops.matmul(ffn.down, u, nTok, out, F, nEmbd, true);
+  addRow(out, nTok, nEmbd, w.downExpsBias, e);
+}
+
+/** y[t][i] += b[e][i] for t < nTok (b: [nExperts][width]; absent: nothing). */
+function addRow(y: Float32Array, nTok: number, width: number, b: Float32Array | undefined, e: number): void {
+  if (!b) return;
+  for (let t = 0; t < nTok; t++)
+    for (let i = 0; i < width; i++) y[t * width + i] = f(y[t * width + i] + b[e * width + i]);
 }

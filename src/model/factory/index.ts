@@ -62,6 +62,8 @@ export function tensorTypeFor(s: ResolvedSpec, t: TensorPlan): GGMLType {
       return s.types.output;
     case "weight":
       return s.types.weights;
+    case "experts":
+      return s.types.experts;
   }
 }
 

@@ -14,6 +14,8 @@ export interface TensorTypePolicy {
   tokenEmbd?: GGMLType;
   /** output.weight; default = weights. */
   output?: GGMLType;
+  /** Stacked expert matrices of builders that mark them (gpt-oss: MXFP4 in released files); default = weights. */
+  experts?: GGMLType;
   /** Exact tensor name -> type, applied last (1-D tensors included, at your own risk). */
   overrides?: Record<string, GGMLType>;
 }
@@ -180,6 +182,7 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
       weights,
       tokenEmbd: spec.types?.tokenEmbd ?? weights,
       output: spec.types?.output ?? weights,
+      experts: spec.types?.experts ?? weights,
       overrides: spec.types?.overrides ?? {},
     },
     vocab,

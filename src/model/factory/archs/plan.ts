@@ -13,8 +13,9 @@ import type { ResolvedSpec, TestModelSpec } from "../spec.js";
  * - norm: 1 + N(0, normStd), always F32 (ggml convention for 1-D tensors)
  * - bias: N(0, weightStd), always F32
  * - router: MoE gate_inp, N(0, weightStd), always F32 (llama.cpp never quantizes it)
+ * - experts: stacked expert matrices, N(0, weightStd), type from policy.experts (default weights)
  */
-export type TensorRole = "weight" | "embd" | "output" | "norm" | "bias" | "router";
+export type TensorRole = "weight" | "embd" | "output" | "norm" | "bias" | "router" | "experts";
 
 export interface TensorPlan {
   /** GGUF name, e.g. blk.0.attn_q.weight. */

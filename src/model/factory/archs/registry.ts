@@ -6,7 +6,8 @@ import { deepseek2 } from "./deepseek2.js";
 import { phi3 } from "./phi3.js";
 import { gemma2, gemma3 } from "./gemma.js";
 import { lfm2 } from "./lfm2.js";
-import { qwen35 } from "./qwen35.js";
+import { qwen35, qwen35moe, qwen3next } from "./qwen35.js";
+import { gptOss } from "./gpt-oss.js";
 import type { FactoryArch } from "./plan.js";
 
 export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
@@ -21,6 +22,9 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["gemma3", gemma3],
   ["lfm2", lfm2],
   ["qwen35", qwen35],
+  ["qwen35moe", qwen35moe],
+  ["qwen3next", qwen3next],
+  ["gpt-oss", gptOss],
 ]);
 
 export function factoryArch(name: string): FactoryArch {

@@ -65,7 +65,12 @@ export function attendGgml(
           p[j] = v;
           if (v > max) max = v;
         }
-        const inv = f(1 / softmaxExpGgml(p, nKv, max));
+        // Sinks (gpt-oss): the max and the sum include the head's sink logit (ggml soft_max's src2).
+        const sink = s.sinks?.[h];
+        if (sink !== undefined && sink > max) max = sink;
+        let sum = softmaxExpGgml(p, nKv, max);
+        if (sink !== undefined) sum += f(Math.exp(f(sink - max)));
+        const inv = f(1 / sum);
         for (let j = 0; j < nKv; j++) p[j] = f(p[j] * inv);
         cache.roundInput(p, lo, pos - lo + 1);
         const oo = t * oStride + h * s.headDimV;

@@ -2,7 +2,7 @@
  * REFERENCE ONLY (see index.ts): matrix products in the float order of ggml's x86 AVX2 CPU backend.
  * Activations are converted as ggml does before its dot products (the "vec_dot_type" of each
  * weight type) with the AVX2 quantizers: F32 -> F32; F16 -> F16; BF16 -> BF16;
- * Q4_0/Q5_0/Q8_0/IQ4_NL -> Q8_0; Q4_1/Q5_1 -> Q8_1; K-quants and IQ4_XS -> Q8_K. F32 and F16 sums follow vec_dot /
+ * Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4 -> Q8_0; Q4_1/Q5_1 -> Q8_1; K-quants and IQ4_XS -> Q8_K. F32 and F16 sums follow vec_dot /
  * tinyBLAS (dot.ts); Q4_0 the repacked or 8-lane order, Q4_1 its 8-lane order (qdot.ts); other
  * types keep src/quant's dots (they match to ~1e-6).
  */
@@ -22,6 +22,7 @@ import { quantizeRowQ8_K, Q8_K_BYTES, QK_K } from "../../../quant/q8_k.js";
 import { vecDotQ2_KQ8_K } from "../../../quant/q2_k.js";
 import { vecDotQ3_KQ8_K } from "../../../quant/q3_k.js";
 import { vecDotIQ4_NLQ8_0 } from "../../../quant/iq4_nl.js";
+import { vecDotMXFP4Q8_0 } from "../../../quant/mxfp4.js";
 import { vecDotIQ4_XSQ8_K } from "../../../quant/iq4_xs.js";
 import { dequantizeRowAny, matmul as portableMatmul } from "../../blocks/linear.js";
 import { dotGgml } from "./dot.js";
@@ -72,6 +73,7 @@ const INT = new Map<GGMLType, IntPath>([
   [GGMLType.Q2_K, q8k(vecDotQ2_KQ8_K)],
   [GGMLType.Q3_K, q8k(vecDotQ3_KQ8_K)],
   [GGMLType.IQ4_NL, q80(vecDotIQ4_NLQ8_0)],
+  [GGMLType.MXFP4, q80(vecDotMXFP4Q8_0)],
   [GGMLType.IQ4_XS, q8k(vecDotIQ4_XSQ8_K)],
 ]);
 const HALF = new Map<GGMLType, { q: QuantFn; dq: typeof dequantizeRowF16 }>([
