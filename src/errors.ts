@@ -87,3 +87,22 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(400, message, "invalid_request_error", param, code);
+
+/**
+ * An mmproj (vision encoder + projector GGUF) whose `clip.projector_type` we do not run: one that
+ * llama.cpp knows (`known`: LDP, Qwen2-VL merger, resampler...) but edgellm has not implemented
+ * yet, or a name nobody knows.
+ */
+export class UnsupportedProjectorError extends ModelError {
+  constructor(
+    readonly projector: string,
+    readonly known: boolean,
+    message: string,
+    context: ErrorContext = {},
+  ) {
+    super(message, context);
+  }
+}
+
+/** An image input that cannot be used: undecodable, an unsupported format, or over the limits. */
+export class ImageError extends InputError {}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * Reference embeddings for the vision encoder (issue #22), from llama.cpp's own multimodal CLI.
+ *
+ *   node scripts/mtmd-golden.mjs build    clone node-llama-cpp's bundled llama.cpp source into
+ *                                         build/llama.cpp-src and build ONLY `llama-mtmd-cli`
+ *                                         (CPU, static, no OpenSSL) into build/llama.cpp-mtmd
+ *   node scripts/mtmd-golden.mjs golden   (after `npm run build`) write random-weight mmproj
+ *                                         GGUFs of real, scaled-down shapes with our own writer,
+ *                                         run llama-mtmd-cli on a fixed image with
+ *                                         MTMD_DEBUG_EMBEDDINGS=1, and commit the results under
+ *                                         test/golden/vision/
+ *
+ * Both steps run under `nice -n 19` with -j2 (the machines are shared). Idempotent; nothing
+ * outside build/ and test/golden/vision/ is written.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const srcDir = join(root, "build", "llama.cpp-src");
+const buildDir = join(root, "build", "llama.cpp-mtmd");
+const cliPath = join(buildDir, "bin", "llama-mtmd-cli");
+
+function sh(cmd, args, opts = {}) {
+  console.log(`$ ${cmd} ${args.join(" ")}`);
+  execFileSync(cmd, args, { stdio: "inherit", ...opts });
+}
+
+function build() {
+  if (!existsSync(join(srcDir, "CMakeLists.txt"))) {
+    const bundle = join(root, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle");
+    mkdirSync(dirname(srcDir), { recursive: true });
+    sh("git", ["clone", "-q", bundle, srcDir]);
+  }
+  sh("nice", [
+    "-n", "19", "cmake", "-S", srcDir, "-B", buildDir,
+    "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF",
+    "-DLLAMA_BUILD_APP=OFF", "-DGGML_OPENMP=OFF", "-DGGML_NATIVE=ON",
+  ]);
+  sh("nice", ["-n", "19", "cmake", "--build", buildDir, "--target", "llama-mtmd-cli", "-j2"]);
+  console.log(cliPath);
+}
+
+const goldenDir = join(root, "test", "golden", "vision");
+
+/** Binary PPM (P6), which llama.cpp's stb_image reads: the image bytes llama.cpp and we both see. */
+function writePpm(path, width, height, rgb) {
+  const head = Buffer.from(`P6\n${width} ${height}\n255\n`, "ascii");
+  writeFileSync(path, Buffer.concat([head, Buffer.from(rgb)]));
+}
+
+/** A deterministic test picture: smooth gradients, hard edges, a little seeded noise. */
+function pattern(width, height, seed) {
+  const rgb = new Uint8Array(width * height * 3);
+  let s = seed >>> 0;
+  const noise = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s >>> 24) - 128;
+  };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      const edge = (x > width / 3 && x < (2 * width) / 3) !== y > height / 2 ? 60 : 0;
+      rgb[o] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / 7 + y / 11)) + edge));
+      rgb[o + 1] = Math.max(0, Math.min(255, ((x * 255) / width + noise() / 8) | 0));
+      rgb[o + 2] = Math.max(0, Math.min(255, ((y * 255) / height + (x * y) % 37 + noise() / 4) | 0));
+    }
+  }
+  return rgb;
+}
+
+/** A cases.json mmproj spec with ggml type names ("F16") resolved, as the tests resolve them. */
+async function mmprojSpec(spec) {
+  const { ggmlTypeFromName } = await import(join(root, "dist/src/gguf/types.js"));
+  const out = { ...spec };
+  for (const k of ["weightType", "patchType"]) if (typeof out[k] === "string") out[k] = ggmlTypeFromName(out[k]);
+  return out;
+}
+
+async function golden() {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} missing: run 'node scripts/mtmd-golden.mjs build' first`);
+  const { writeTestMmproj } = await import(join(root, "dist/src/model/factory/mmproj.js"));
+  const { writeTestModel } = await import(join(root, "dist/src/model/factory/index.js"));
+  const manifest = JSON.parse(readFileSync(join(goldenDir, "cases.json"), "utf8"));
+  const tmp = mkdtempSync(join(tmpdir(), "mtmd-golden-"));
+  try {
+    for (const img of manifest.images) {
+      const path = join(goldenDir, img.file);
+      if (!existsSync(path)) writePpm(path, img.width, img.height, pattern(img.width, img.height, img.seed));
+    }
+    for (const c of manifest.cases) {
+      const mm = join(tmp, `${c.name}.mmproj.gguf`);
+      const lm = join(tmp, `${c.name}.lm.gguf`);
+      await writeTestMmproj(mm, await mmprojSpec(c.mmproj));
+      await writeTestModel(lm, c.lm);
+      const dump = join(tmp, `${c.name}.bin`);
+      // -fa off: flash attention would round K/V to F16; --temp 0 -n 1: one greedy token is enough.
+      const args = ["-m", lm, "--mmproj", mm, "--image", join(goldenDir, c.image), "-p", "describe",
+        "--chat-template", "chatml", "-fa", "off", "--temp", "0", "-n", "1", "-t", "2", "--no-warmup"];
+      console.log(`$ MTMD_DEBUG_EMBEDDINGS=${dump} ${cliPath} ${args.join(" ")}`);
+      const r = spawnSync("nice", ["-n", "19", cliPath, ...args], {
+        env: { ...process.env, MTMD_DEBUG_EMBEDDINGS: dump },
+        encoding: "utf8",
+      });
+      if (r.status !== 0 || !existsSync(dump)) {
+        console.error(r.stdout, r.stderr);
+        throw new Error(`llama-mtmd-cli failed on case ${c.name} (status ${r.status})`);
+      }
+      const out = join(goldenDir, `${c.name}.emb.bin`);
+      writeFileSync(out, readFileSync(dump));
+      const hdr = new Int32Array(readFileSync(dump).buffer.slice(0, 8));
+      console.log(`  ${c.name}: [${hdr[0]} tokens, ${hdr[1]} dims] -> ${out}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const cmd = process.argv[2];
+if (cmd === "build") build();
+else if (cmd === "golden") await golden();
+else {
+  console.error("usage: node scripts/mtmd-golden.mjs build|golden");
+  process.exitCode = 1;
+}

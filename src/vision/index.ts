@@ -1,0 +1,78 @@
+/**
+ * Image input: a vision encoder + projector loaded from llama.cpp's mmproj GGUF, turning an image
+ * into embeddings in the language model's input space (one row per image token).
+ *
+ *   const ks = await createWasmKernelSet({ threads: 2 });
+ *   const vm = await openVisionModel("mmproj.gguf", ks);
+ *   const emb = vm.encodeImage({ width, height, data });   // emb.data [emb.nTokens][emb.nEmbd]
+ *
+ * Modules: mmproj.ts (metadata -> VisionConfig, typed errors for projectors we do not run),
+ * weights.ts (tensor binding), preprocess.ts + resample.ts (resize / pad / normalize as llama.cpp),
+ * encoder.ts (the ViT), projector.ts (encoder states -> LM embeddings), ops.ts (element-wise ops).
+ * Planned (issue #22): SigLIP / Gemma 3 pooling projector, image decoding, insertion at the
+ * template's image marker, the server's image parts.
+ */
+import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
+import { encode, type EncoderOutput } from "./encoder.js";
+import type { RgbImage } from "./image.js";
+import { readVisionConfig, type VisionConfig } from "./mmproj.js";
+import { preprocess } from "./preprocess.js";
+import { type ImageEmbeddings, outputTokens, projectMlp } from "./projector.js";
+import { bindVisionWeights, projectorDim, type VisionWeights } from "./weights.js";
+
+export type { RgbImage } from "./image.js";
+export type { ImageEmbeddings } from "./projector.js";
+export type { VisionConfig, ProjectorType, VisionAct } from "./mmproj.js";
+export { readVisionConfig, readProjectorType } from "./mmproj.js";
+export { preprocess, fitToEncoder, normalizePlanar, resizeWithPad } from "./preprocess.js";
+export { resizeRgb, type ResizeFilter } from "./resample.js";
+
+export class VisionModel {
+  constructor(
+    readonly config: VisionConfig,
+    readonly weights: VisionWeights,
+    private readonly ks: KernelSet,
+  ) {}
+
+  /** Width of each image embedding (the language model's n_embd this projector feeds). */
+  get nEmbd(): number {
+    return projectorDim(this.weights);
+  }
+
+  /** Image tokens per image. */
+  get tokensPerImage(): number {
+    return outputTokens(this.config);
+  }
+
+  /** Encoder hidden states of normalized planar pixels [3][S][S] (before the projector). */
+  encodeHidden(pixels: Float32Array): EncoderOutput {
+    return encode(this.ks, this.config, this.weights, pixels);
+  }
+
+  /** Embeddings of normalized planar pixels [3][S][S] (llama.cpp's preprocessed input). */
+  encodePixels(pixels: Float32Array): ImageEmbeddings {
+    return projectMlp(this.config, this.weights, this.encodeHidden(pixels));
+  }
+
+  /** Embeddings of an RGB image: preprocessing as llama.cpp's, then encoder and projector. */
+  encodeImage(img: RgbImage): ImageEmbeddings {
+    return this.encodePixels(preprocess(img, this.config));
+  }
+}
+
+/** Bind an open mmproj file; matrices go to `ks` (the file may be closed afterwards). */
+export function loadVisionModel(file: GGUFFile, ks: KernelSet): VisionModel {
+  const config = readVisionConfig(file.metadata, file.path);
+  return new VisionModel(config, bindVisionWeights(file, config, ks), ks);
+}
+
+/** Open, bind and close an mmproj (path in Node; URL, Blob or ByteSource anywhere). */
+export async function openVisionModel(input: GGUFInput, ks: KernelSet): Promise<VisionModel> {
+  const file = await openGGUF(input);
+  try {
+    return loadVisionModel(file, ks);
+  } finally {
+    await file.close();
+  }
+}

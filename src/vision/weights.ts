@@ -1,0 +1,158 @@
+/**
+ * Binding an mmproj's tensors by their GGUF names (llama.cpp clip.cpp's TN_* names), shapes
+ * checked against the config. Matrices go to the KernelSet (prepared once, file bytes dropped);
+ * vectors, the class and position embeddings are decoded to f32.
+ *
+ * Shapes (ggml order, ne[0] = the contiguous input dimension; E = n_embd, P = patch side):
+ *   v.patch_embd.weight    [P, P, 3, E]  used as a matrix [E rows][3*P*P cols], columns (c, ky, kx)
+ *   v.patch_embd.bias      [E]           optional
+ *   v.class_embd           [E]           optional (CLIP)
+ *   v.position_embd.weight [E, n_pos]    n_pos = patches (+1 with a class embedding)
+ *   v.pre_ln / v.post_ln   [E] weight + bias, optional
+ *   v.blk.i.{ln1,ln2}      [E] weight + bias
+ *   v.blk.i.attn_{q,k,v,out}.weight [E, E] (+ bias [E])
+ *   v.blk.i.ffn_up [E, F], ffn_down [F, E] (+ biases). Files from llama.cpp's legacy converter
+ *     (LLaVA-1.5, ...) store them under each other's name; as clip.cpp does, a `ffn_down` whose
+ *     ne[0] is E is taken for the up matrix and the two are swapped.
+ *   mm.0.weight [E * n_features, H], mm.2.weight [H, D] (+ biases): the "mlp" projector.
+ */
+import { ModelError, UnsupportedProjectorError } from "../errors.js";
+import type { GGUFFile } from "../gguf/reader.js";
+import type { KernelSet } from "../kernels/kernel-set.js";
+import { makeWeight, prepareInto, type Weight, WeightBinder } from "../model/weights.js";
+import { patchGrid, type VisionConfig } from "./mmproj.js";
+
+/** y = W x + b */
+export interface Linear {
+  w: Weight;
+  b: Float32Array | undefined;
+}
+
+/** LayerNorm affine parameters (either may be absent in a file). */
+export interface NormParams {
+  w: Float32Array | undefined;
+  b: Float32Array | undefined;
+}
+
+export interface VisionLayer {
+  ln1: NormParams;
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  o: Linear;
+  ln2: NormParams;
+  /** E -> F and F -> E. */
+  up: Linear;
+  down: Linear;
+}
+
+export interface VisionWeights {
+  /** [E rows][3 * P * P cols]. */
+  patch: Linear;
+  classEmbd: Float32Array | undefined;
+  /** [n_pos][E]. */
+  posEmbd: Float32Array;
+  preLn: NormParams | undefined;
+  postLn: NormParams | undefined;
+  layers: VisionLayer[];
+  /** The "mlp" projector: mm.0 (E * n_features -> H), GELU, mm.2 (H -> D). */
+  mm0: Linear;
+  mm2: Linear;
+}
+
+/** Output width of the projector (= the language model's n_embd it was trained for). */
+export function projectorDim(w: VisionWeights): number {
+  return w.mm2.w.rows;
+}
+
+export function bindVisionWeights(file: GGUFFile, c: VisionConfig, ks?: KernelSet): VisionWeights {
+  const B = new WeightBinder(file, ks);
+  const E = c.nEmbd;
+  const linear = (name: string, cols: number, rows: number): Linear => ({
+    w: B.matrix(`${name}.weight`, [cols, rows]),
+    b: B.optVector(`${name}.bias`, rows),
+  });
+  const norm = (name: string): NormParams | undefined =>
+    B.has(`${name}.weight`) || B.has(`${name}.bias`)
+      ? { w: B.optVector(`${name}.weight`, E), b: B.optVector(`${name}.bias`, E) }
+      : undefined;
+
+  const patch = bindPatchKernel(file, c, ks);
+  const patchBias = B.optVector("v.patch_embd.bias", E);
+  const classEmbd = B.optVector("v.class_embd", E);
+  const nPos = patchGrid(c).n + (classEmbd ? 1 : 0);
+  const posEmbd = B.floats("v.position_embd.weight", [E, nPos]);
+
+  const layers: VisionLayer[] = [];
+  for (let i = 0; i < c.nLayer; i++) {
+    const p = `v.blk.${i}`;
+    if (B.has(`${p}.ffn_gate.weight`) || B.has(`${p}.attn_qkv.weight`)) {
+      throw new ModelError(`gated FFN / fused QKV encoder blocks are not supported yet`, {
+        file: file.path,
+        field: `${p}.ffn_gate.weight`,
+      });
+    }
+    // Legacy names: clip.cpp swaps when ffn_down's input width (ne[0]) is n_embd.
+    const swapped = file.tensorByName(`${p}.ffn_down.weight`)?.dims[0] === E;
+    const [upName, downName] = swapped ? [`${p}.ffn_down`, `${p}.ffn_up`] : [`${p}.ffn_up`, `${p}.ffn_down`];
+    layers.push({
+      ln1: norm(`${p}.ln1`) ?? { w: undefined, b: undefined },
+      q: linear(`${p}.attn_q`, E, E),
+      k: linear(`${p}.attn_k`, E, E),
+      v: linear(`${p}.attn_v`, E, E),
+      o: linear(`${p}.attn_out`, E, E),
+      ln2: norm(`${p}.ln2`) ?? { w: undefined, b: undefined },
+      up: linear(upName, E, c.nFf),
+      down: linear(downName, c.nFf, E),
+    });
+  }
+
+  if (B.has("mm.3.weight")) {
+    // clip.cpp turns "mlp" with mm.3 into MLP_NORM (Yi-VL): two LayerNorms in the projector.
+    throw new UnsupportedProjectorError(
+      "mlp_norm",
+      true,
+      "projector 'mlp' with mm.1/mm.3/mm.4 (Yi-VL's MLP_NORM) is not supported yet",
+      {
+        file: file.path,
+        field: "mm.3.weight",
+      },
+    );
+  }
+  const nFeat = Math.max(1, c.featureLayers.length);
+  const mm0Info = file.tensorByName("mm.0.weight");
+  const hidden = mm0Info?.dims[1] ?? 0;
+  const mm2Info = file.tensorByName("mm.2.weight");
+  const out = mm2Info?.dims[1] ?? 0;
+  return {
+    patch: { w: patch, b: patchBias },
+    classEmbd,
+    posEmbd,
+    preLn: norm("v.pre_ln"),
+    postLn: norm("v.post_ln"),
+    layers,
+    mm0: linear("mm.0", E * nFeat, hidden),
+    mm2: linear("mm.2", hidden, out),
+  };
+}
+
+/**
+ * The patch convolution's kernel [P, P, 3, E] as a matrix [E][3 * P * P] in its file type (an F16
+ * kernel makes ggml round the unfolded pixels to F16 too; the F16 matmul does the same).
+ */
+function bindPatchKernel(file: GGUFFile, c: VisionConfig, ks?: KernelSet): Weight {
+  const name = "v.patch_embd.weight";
+  const t = file.tensorByName(name);
+  const P = c.patchSize;
+  const want = [P, P, 3, c.nEmbd];
+  if (!t) throw new ModelError(`missing tensor '${name}'`, { file: file.path, field: name });
+  if (t.dims.length !== 4 || t.dims.some((d, i) => d !== want[i])) {
+    throw new ModelError(`tensor '${name}' has shape [${t.dims}], expected [${want}]`, {
+      file: file.path,
+      field: name,
+    });
+  }
+  const w = makeWeight(name, t.type, [3 * P * P, c.nEmbd], file.readTensorSync(t));
+  if (ks) prepareInto(w, ks);
+  return w;
+}
