@@ -177,8 +177,8 @@ export function attention_paged(
               const pm = pml + (<usize>g << 3);
               let sv = half != 0 ? dots4F16(pq, pk, k1, k2, k3, hd) : dots4F32(pq, pk, k1, k2, k3, hd);
               sv = v128.bitselect(f32x4.mul(sv, f32x4.splat(scale)), f32x4.splat(-Infinity), live);
-              const mx = f32x4.max(sv, v128.shuffle<f32>(sv, sv, 2, 3, 0, 1));
-              const mc = f32x4.extract_lane(f32x4.max(mx, v128.shuffle<f32>(mx, mx, 1, 0, 3, 2)), 0);
+              const mx = f32x4.pmax(sv, v128.shuffle<f32>(sv, sv, 2, 3, 0, 1));
+              const mc = f32x4.extract_lane(f32x4.pmax(mx, v128.shuffle<f32>(mx, mx, 1, 0, 3, 2)), 0);
               let m = load<f32>(pm);
               let c: f32 = 1;
               if (mc > m) {

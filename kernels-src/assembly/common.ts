@@ -43,6 +43,7 @@ export function init_consts(): void {
   v128.store(KC, f32x4.splat(0.5), 288);
   v128.store(KC, f32x4.splat(1), 304);
   v128.store(KC, i32x4.splat(127), 320);
+  v128.store(KC, i32x4.splat(0x80000000), 336); // f32 sign bits (quantize.ts roundAway4)
 }
 // @ts-ignore: decorator
 @inline export function kcNib(): v128 { return v128.load(KC); }

@@ -13,7 +13,7 @@ const LN2_LO: f32 = 1.428606765330187e-6;
  *  error < 2e-7), times 2^n built in the exponent bits. Inputs are clamped to [-87, 88]. */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, v128.load(KC, 144)), v128.load(KC, 160));
+  x = f32x4.pmax(f32x4.pmin(x, v128.load(KC, 144)), v128.load(KC, 160)); // p-forms: one instruction each
   const n = f32x4.nearest(f32x4.mul(x, v128.load(KC, 176)));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, v128.load(KC, 192))), f32x4.mul(n, v128.load(KC, 208)));
   let p = v128.load(KC, 224);
@@ -211,7 +211,7 @@ export function softmax_f32(x: usize, n: i32, u0: i32, u1: i32): void {
     const p = x + ((<usize>r * <usize>n) << 2);
     let mv = f32x4.splat(-Infinity);
     let i = 0;
-    for (; i + 4 <= n; i += 4) mv = f32x4.max(mv, v128.load(p + (<usize>i << 2)));
+    for (; i + 4 <= n; i += 4) mv = f32x4.pmax(mv, v128.load(p + (<usize>i << 2)));
     let m = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     for (; i < n; i++) m = max<f32>(m, load<f32>(p + (<usize>i << 2)));
     const ms = f32x4.splat(m);

@@ -2,7 +2,7 @@
 // quantizes tokens t0..t1-1 of x (token = one row of nb blocks), so the pool can split tokens.
 // Output format "Q8 widened": int8 values stored as i16 (so the dot kernels can splat column
 // pairs with one 32-bit load and use i32x4.dot_i16x8_s), plus per-block scales and sums.
-import { f32ToF16, f16ToF32, roundAway } from "./common";
+import { f32ToF16, f16ToF32, KC } from "./common";
 import { rms_norm } from "./ops";
 
 /**
@@ -11,22 +11,7 @@ import { rms_norm } from "./ops";
  *   xs: i32[nTok][nb] (sum of the block's quants, for offset formats such as Q4_0).
  */
 export function quantize_q8_0(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  for (let b = nb * t0; b < nb * t1; b++) {
-    const px = x + (<usize>b << 7);
-    let amax: f32 = 0;
-    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
-    const d: f32 = amax / 127;
-    const id: f32 = d != 0 ? <f32>1 / d : 0;
-    const pq = xq + (<usize>b << 6);
-    let sum = 0;
-    for (let i = 0; i < 32; i++) {
-      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
-      store<i16>(pq + (<usize>i << 1), <i16>q);
-      sum += q;
-    }
-    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
-    store<i32>(xs + (<usize>b << 2), sum);
-  }
+  q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_I16, false);
 }
 
 /**
@@ -34,39 +19,7 @@ export function quantize_q8_0(x: usize, nb: i32, xq: usize, xd: usize, xs: usize
  *   xq: i16[nTok][nsb*256], xd: f32[nTok][nsb], xs: i32[nTok][nsb*16] (sums per 16 quants).
  */
 export function quantize_q8_k(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  for (let b = nsb * t0; b < nsb * t1; b++) {
-    const px = x + (<usize>b << 10);
-    let amax: f32 = 0;
-    let vmax: f32 = 0;
-    for (let i = 0; i < 256; i++) {
-      const v = load<f32>(px + (<usize>i << 2));
-      if (abs<f32>(v) > amax) {
-        amax = abs<f32>(v);
-        vmax = v;
-      }
-    }
-    const pq = xq + (<usize>b << 9);
-    const ps = xs + (<usize>b << 6);
-    if (amax == 0) {
-      store<f32>(xd + (<usize>b << 2), 0);
-      memory.fill(pq, 0, 512);
-      memory.fill(ps, 0, 64);
-      continue;
-    }
-    const iscale: f32 = <f32>-127 / vmax;
-    for (let j = 0; j < 16; j++) {
-      let sum = 0;
-      for (let i = 0; i < 16; i++) {
-        const k = (j << 4) + i;
-        // nearest() rounds half to even, like ggml's nearest_int.
-        const q = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(px + (<usize>k << 2))));
-        store<i16>(pq + (<usize>k << 1), <i16>q);
-        sum += q;
-      }
-      store<i32>(ps + (<usize>j << 2), sum);
-    }
-    store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
-  }
+  q8kBlocks(x, nsb, xq, xd, xs, t0, t1, Q8_I16);
 }
 
 /**
@@ -74,22 +27,7 @@ export function quantize_q8_k(x: usize, nsb: i32, xq: usize, xd: usize, xs: usiz
  * value of the block's fp16 field s = d*sum(q) (d before fp16 rounding), used by Q4_1/Q5_1.
  */
 export function quantize_q8_1(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  for (let b = nb * t0; b < nb * t1; b++) {
-    const px = x + (<usize>b << 7);
-    let amax: f32 = 0;
-    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
-    const d: f32 = amax / 127;
-    const id: f32 = d != 0 ? <f32>1 / d : 0;
-    const pq = xq + (<usize>b << 6);
-    let sum = 0;
-    for (let i = 0; i < 32; i++) {
-      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
-      store<i16>(pq + (<usize>i << 1), <i16>q);
-      sum += q;
-    }
-    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
-    store<f32>(xs + (<usize>b << 2), f16ToF32(f32ToF16(<f32>sum * d)));
-  }
+  q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_I16, true);
 }
 
 /** out[i] = x[i] rounded to fp16 and back (ggml converts the activation of an F16 product). */
@@ -115,39 +53,61 @@ export function round_bf16(x: usize, n: i32, out: usize): void {
 /** quantize_q8_0's quants as int8 for the int8-dot kernels (dot8.ts): xq i8[nTok][nb*32]
  *  (Q4_0 weights); xd and xs as quantize_q8_0. */
 export function quantize_q8_0_i8(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  q8_0i8(x, nb, xq, xd, xs, t0, t1, false);
+  q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_I8, false);
 }
 
 /** quantize_q8_0 for Q8_0 weights on the int8-dot kernels: per block 64 bytes, |q| (0..127, the
  *  7-bit operand) then the sign mask (0 or -1 per quant, applied to the weights); xd as
  *  quantize_q8_0, xs as there (unused by Q8_0). */
 export function quantize_q8_0_abs(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  q8_0i8(x, nb, xq, xd, xs, t0, t1, true);
+  q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_ABS, false);
 }
 
 /** C roundf of 4 lanes (halfway cases away from zero), as common.ts roundAway per lane. */
 // @ts-ignore: decorator
 @inline function roundAway4(v: v128): v128 {
+  // constants from the page-0 table (common.ts KC: 0.5 at 288, 1.0 at 304, sign bits at 336)
   const t = f32x4.trunc(v);
-  const up = f32x4.ge(f32x4.abs(f32x4.sub(v, t)), f32x4.splat(0.5));
-  const one = v128.or(v128.and(v, i32x4.splat(0x80000000)), f32x4.splat(1));
+  const up = f32x4.ge(f32x4.abs(f32x4.sub(v, t)), v128.load(KC, 288));
+  const one = v128.or(v128.and(v, v128.load(KC, 336)), v128.load(KC, 304));
   return f32x4.add(t, v128.and(up, one));
 }
 
-/** The int8 Q8_0 quantizers in SIMD (same values as quantize_q8_0 lane by lane: max of |x|,
- *  d = amax/127, q = roundf(x * (1/d))); 4x faster than the scalar loop it replaced, which cost
- *  ~14% of a 512-token Q4_0 prefill product. */
+/** fp16 rounding of a positive block scale (ggml stores d as fp16): for normal fp16 magnitudes
+ *  the f32 mantissa rounded to 10 bits, nearest even (bit-identical to f32ToF16 + f16ToF32
+ *  there); subnormal, huge and zero scales take the scalar conversion. */
 // @ts-ignore: decorator
-@inline function q8_0i8(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32, signMask: bool): void {
+@inline function f16Round(d: f32): f32 {
+  if (d >= <f32>6.103515625e-5 && d < <f32>65504) {
+    const u = reinterpret<u32>(d);
+    return reinterpret<f32>((u + 0xfff + ((u >> 13) & 1)) & 0xffffe000);
+  }
+  return f16ToF32(f32ToF16(d));
+}
+
+// output layouts of q8Blocks
+const Q8_I8: i32 = 0; // int8 quants, 32 B per block
+const Q8_ABS: i32 = 1; // |q| then the sign mask (0 / -1), 64 B per block
+const Q8_I16: i32 = 2; // int8 values widened to i16, 64 B per block ("Q8 widened")
+
+/** The Q8_0 / Q8_1 activation quantizers in SIMD (values as ggml quantize_row_q8_0_ref lane by
+ *  lane: max of |x|, d = amax/127, q = roundf(x * (1/d)), d stored as fp16; Q8_1's s =
+ *  fp16(d * sum q)). The scalar loops they replaced cost ~5 ns per value (i16 output), a fifth
+ *  of the default model's prefill. */
+// @ts-ignore: decorator
+@inline function q8Blocks(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32, out: i32, q81: bool): void {
   for (let b = nb * t0; b < nb * t1; b++) {
     const px = x + (<usize>b << 7);
     let am = f32x4.splat(0);
-    for (let i: usize = 0; i < 128; i += 16) am = f32x4.max(am, f32x4.abs(v128.load(px + i)));
-    const amax: f32 = max<f32>(max<f32>(f32x4.extract_lane(am, 0), f32x4.extract_lane(am, 1)), max<f32>(f32x4.extract_lane(am, 2), f32x4.extract_lane(am, 3)));
+    // pmax (one maxps; a NaN input is skipped, as ggml's fmaxf does) rather than max, whose
+    // NaN-propagating lowering costs 8 instructions in V8
+    for (let i: usize = 0; i < 128; i += 16) am = f32x4.pmax(am, f32x4.abs(v128.load(px + i)));
+    am = f32x4.pmax(am, v128.shuffle<f32>(am, am, 2, 3, 0, 1));
+    const amax: f32 = f32x4.extract_lane(f32x4.pmax(am, v128.shuffle<f32>(am, am, 1, 0, 3, 2)), 0);
     const d: f32 = amax / 127;
     const id = f32x4.splat(d != 0 ? <f32>1 / d : 0);
     let sv = i32x4.splat(0);
-    const pq = signMask ? xq + (<usize>b << 6) : xq + (<usize>b << 5);
+    const pq = out == Q8_I8 ? xq + (<usize>b << 5) : xq + (<usize>b << 6);
     for (let h: usize = 0; h < 2; h++) {
       const o = px + (h << 6);
       const q0 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o), id)));
@@ -155,62 +115,90 @@ export function quantize_q8_0_abs(x: usize, nb: i32, xq: usize, xd: usize, xs: u
       const q2 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o, 32), id)));
       const q3 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o, 48), id)));
       sv = i32x4.add(sv, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
-      const q8 = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3));
-      if (signMask) {
-        v128.store(pq + (h << 4), i8x16.abs(q8));
-        v128.store(pq + (h << 4), i8x16.lt_s(q8, i8x16.splat(0)), 32);
-      } else v128.store(pq + (h << 4), q8);
+      const w0 = i16x8.narrow_i32x4_s(q0, q1), w1 = i16x8.narrow_i32x4_s(q2, q3);
+      if (out == Q8_I16) {
+        v128.store(pq + (h << 5), w0);
+        v128.store(pq + (h << 5), w1, 16);
+      } else {
+        const q8 = i8x16.narrow_i16x8_s(w0, w1);
+        if (out == Q8_ABS) {
+          v128.store(pq + (h << 4), i8x16.abs(q8));
+          v128.store(pq + (h << 4), i8x16.lt_s(q8, i8x16.splat(0)), 32);
+        } else v128.store(pq + (h << 4), q8);
+      }
     }
-    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
-    store<i32>(xs + (<usize>b << 2), i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3));
+    const sum = i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3);
+    store<f32>(xd + (<usize>b << 2), f16Round(d));
+    if (q81) store<f32>(xs + (<usize>b << 2), f16ToF32(f32ToF16(<f32>sum * d)));
+    else store<i32>(xs + (<usize>b << 2), sum);
   }
 }
 
 /** quantize_q8_k with int8 quants (xq i8[nTok][nsb*256]) for the int8-dot K-quant kernels. */
 export function quantize_q8_k_i8(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  q8_ki8(x, nsb, xq, xd, xs, t0, t1, false);
+  q8kBlocks(x, nsb, xq, xd, xs, t0, t1, Q8_I8);
 }
 
 /** quantize_q8_k for IQ4_XS weights on the int8-dot kernels (iq4.ts): per super-block 512
  *  bytes, |q| (0..127) then the sign mask (0 or -1 per quant); xd and xs as quantize_q8_k. */
 export function quantize_q8_k_abs(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  q8_ki8(x, nsb, xq, xd, xs, t0, t1, true);
+  q8kBlocks(x, nsb, xq, xd, xs, t0, t1, Q8_ABS);
 }
 
+/** Q8_K in SIMD, values as ggml quantize_row_q8_K_ref: vmax = the first value of largest
+ *  magnitude, iscale = -127/vmax, q = min(127, nearest(iscale*x)) (round half to even, as
+ *  ggml's nearest_int), d = 1/iscale, sums per 16 quants. Output layouts as q8Blocks (256 B
+ *  int8, 512 B |q| + sign mask, or 512 B widened i16 per super-block). */
 // @ts-ignore: decorator
-@inline function q8_ki8(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32, signMask: bool): void {
+@inline function q8kBlocks(x: usize, nsb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32, out: i32): void {
   for (let b = nsb * t0; b < nsb * t1; b++) {
     const px = x + (<usize>b << 10);
-    let amax: f32 = 0;
-    let vmax: f32 = 0;
-    for (let i = 0; i < 256; i++) {
-      const v = load<f32>(px + (<usize>i << 2));
-      if (abs<f32>(v) > amax) {
-        amax = abs<f32>(v);
-        vmax = v;
-      }
-    }
-    const pq = signMask ? xq + (<usize>b << 9) : xq + (<usize>b << 8);
+    let am = f32x4.splat(0);
+    for (let i: usize = 0; i < 1024; i += 16) am = f32x4.pmax(am, f32x4.abs(v128.load(px + i)));
+    am = f32x4.pmax(am, v128.shuffle<f32>(am, am, 2, 3, 0, 1));
+    const amax: f32 = f32x4.extract_lane(f32x4.pmax(am, v128.shuffle<f32>(am, am, 1, 0, 3, 2)), 0);
+    const pq = out == Q8_I8 ? xq + (<usize>b << 8) : xq + (<usize>b << 9);
     const ps = xs + (<usize>b << 6);
     if (amax == 0) {
       store<f32>(xd + (<usize>b << 2), 0);
-      memory.fill(pq, 0, signMask ? 512 : 256);
+      memory.fill(pq, 0, out == Q8_I8 ? 256 : 512);
       memory.fill(ps, 0, 64);
       continue;
     }
-    const iscale: f32 = <f32>-127 / vmax;
-    for (let j = 0; j < 16; j++) {
-      let sum = 0;
-      for (let i = 0; i < 16; i++) {
-        const k = (j << 4) + i;
-        const q = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(px + (<usize>k << 2))));
-        if (signMask) {
-          store<i8>(pq + <usize>k, <i8>(q < 0 ? -q : q));
-          store<i8>(pq + <usize>k, <i8>(q < 0 ? -1 : 0), 256);
-        } else store<i8>(pq + <usize>k, <i8>q);
-        sum += q;
+    // the first value whose magnitude is amax (ggml keeps the first on ties)
+    let vmax: f32 = amax;
+    const av = f32x4.splat(amax);
+    for (let i: usize = 0; i < 1024; i += 16) {
+      const v = v128.load(px + i);
+      const hit = i32x4.bitmask(f32x4.eq(f32x4.abs(v), av));
+      if (hit != 0) {
+        const l = ctz<i32>(hit);
+        vmax = load<f32>(px + i + (<usize>l << 2));
+        break;
       }
-      store<i32>(ps + (<usize>j << 2), sum);
+    }
+    const iscale: f32 = <f32>-127 / vmax;
+    const is = f32x4.splat(iscale);
+    const q127 = i32x4.splat(127);
+    for (let j: usize = 0; j < 16; j++) {
+      const o = px + (j << 6);
+      const q0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o)))), q127);
+      const q1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o, 16)))), q127);
+      const q2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o, 32)))), q127);
+      const q3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o, 48)))), q127);
+      const sv = i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3));
+      store<i32>(ps + (j << 2), i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3));
+      const w0 = i16x8.narrow_i32x4_s(q0, q1), w1 = i16x8.narrow_i32x4_s(q2, q3);
+      if (out == Q8_I16) {
+        v128.store(pq + (j << 5), w0);
+        v128.store(pq + (j << 5), w1, 16);
+      } else {
+        const q8 = i8x16.narrow_i16x8_s(w0, w1);
+        if (out == Q8_ABS) {
+          v128.store(pq + (j << 4), i8x16.abs(q8));
+          v128.store(pq + (j << 4), i8x16.lt_s(q8, i8x16.splat(0)), 256);
+        } else v128.store(pq + (j << 4), q8);
+      }
     }
     store<f32>(xd + (<usize>b << 2), <f32>1 / iscale);
   }
@@ -240,20 +228,5 @@ export function rms_norm_quant(x: usize, w: usize, out: usize, n: i32, eps: f32,
 /** quantize_q8_1 with int8 quants (xq i8[nTok][nb*32]) for the int8-dot Q4_1/Q5_1 kernels; xd
  *  and xs (f32 fp16(d*sum)) as quantize_q8_1. */
 export function quantize_q8_1_i8(x: usize, nb: i32, xq: usize, xd: usize, xs: usize, t0: i32, t1: i32): void {
-  for (let b = nb * t0; b < nb * t1; b++) {
-    const px = x + (<usize>b << 7);
-    let amax: f32 = 0;
-    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
-    const d: f32 = amax / 127;
-    const id: f32 = d != 0 ? <f32>1 / d : 0;
-    const pq = xq + (<usize>b << 5);
-    let sum = 0;
-    for (let i = 0; i < 32; i++) {
-      const q = <i32>roundAway(load<f32>(px + (<usize>i << 2)) * id);
-      store<i8>(pq + <usize>i, <i8>q);
-      sum += q;
-    }
-    store<f32>(xd + (<usize>b << 2), f16ToF32(f32ToF16(d)));
-    store<f32>(xs + (<usize>b << 2), f16ToF32(f32ToF16(<f32>sum * d)));
-  }
+  q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_I8, true);
 }
