@@ -362,7 +362,7 @@ export function attention_paged_q(
           mv = f32x4.replace_lane(mv, 2, m2);
           mv = f32x4.replace_lane(mv, 3, m3);
           const d = f32x4.sub(sv, mv);
-          const e = exp4(f32x4.min(d, f32x4.neg(d)));
+          const e = exp4(f32x4.pmin(d, f32x4.neg(d)));
           const up = f32x4.gt(sv, mv);
           const one = f32x4.splat(1);
           const cv = v128.bitselect(e, one, up);
