@@ -3,7 +3,7 @@
 // (attention: one (token, head) pair), so results do not depend on the thread count.
 // exp is our own (no Math tables: the module must stay free of data segments).
 
-import { madd, KC } from "./common";
+import { madd, KC, truncI32 } from "./common";
 
 const LOG2E: f32 = 1.4426950408889634;
 const LN2_HI: f32 = 0.693145751953125;
@@ -23,7 +23,7 @@ const LN2_LO: f32 = 1.428606765330187e-6;
   p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 288));
   p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 304));
   p = f32x4.add(f32x4.mul(p, r), v128.load(KC, 304));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), v128.load(KC, 320)), 23);
+  const scale = i32x4.shl(i32x4.add(truncI32(n), v128.load(KC, 320)), 23);
   return f32x4.mul(p, scale);
 }
 

@@ -2,7 +2,7 @@
 // quantizes tokens t0..t1-1 of x (token = one row of nb blocks), so the pool can split tokens.
 // Output format "Q8 widened": int8 values stored as i16 (so the dot kernels can splat column
 // pairs with one 32-bit load and use i32x4.dot_i16x8_s), plus per-block scales and sums.
-import { f32ToF16, f16ToF32, KC } from "./common";
+import { f32ToF16, f16ToF32, KC, truncI32 } from "./common";
 import { rms_norm } from "./ops";
 
 /**
@@ -110,10 +110,10 @@ const Q8_I16: i32 = 2; // int8 values widened to i16, 64 B per block ("Q8 widene
     const pq = out == Q8_I8 ? xq + (<usize>b << 5) : xq + (<usize>b << 6);
     for (let h: usize = 0; h < 2; h++) {
       const o = px + (h << 6);
-      const q0 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o), id)));
-      const q1 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o, 16), id)));
-      const q2 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o, 32), id)));
-      const q3 = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(o, 48), id)));
+      const q0 = truncI32(roundAway4(f32x4.mul(v128.load(o), id)));
+      const q1 = truncI32(roundAway4(f32x4.mul(v128.load(o, 16), id)));
+      const q2 = truncI32(roundAway4(f32x4.mul(v128.load(o, 32), id)));
+      const q3 = truncI32(roundAway4(f32x4.mul(v128.load(o, 48), id)));
       sv = i32x4.add(sv, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
       const w0 = i16x8.narrow_i32x4_s(q0, q1), w1 = i16x8.narrow_i32x4_s(q2, q3);
       if (out == Q8_I16) {
@@ -182,10 +182,10 @@ export function quantize_q8_k_abs(x: usize, nsb: i32, xq: usize, xd: usize, xs: 
     const q127 = i32x4.splat(127);
     for (let j: usize = 0; j < 16; j++) {
       const o = px + (j << 6);
-      const q0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o)))), q127);
-      const q1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o, 16)))), q127);
-      const q2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o, 32)))), q127);
-      const q3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(is, v128.load(o, 48)))), q127);
+      const q0 = i32x4.min_s(truncI32(f32x4.nearest(f32x4.mul(is, v128.load(o)))), q127);
+      const q1 = i32x4.min_s(truncI32(f32x4.nearest(f32x4.mul(is, v128.load(o, 16)))), q127);
+      const q2 = i32x4.min_s(truncI32(f32x4.nearest(f32x4.mul(is, v128.load(o, 32)))), q127);
+      const q3 = i32x4.min_s(truncI32(f32x4.nearest(f32x4.mul(is, v128.load(o, 48)))), q127);
       const sv = i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3));
       store<i32>(ps + (j << 2), i32x4.extract_lane(sv, 0) + i32x4.extract_lane(sv, 1) + i32x4.extract_lane(sv, 2) + i32x4.extract_lane(sv, 3));
       const w0 = i16x8.narrow_i32x4_s(q0, q1), w1 = i16x8.narrow_i32x4_s(q2, q3);
