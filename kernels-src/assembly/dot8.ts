@@ -216,13 +216,31 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let c = i32x4.splat(0);
     if (!five) {
       // 8 pair dots of nibbles summed in i16 (<= 8*2*128*15 = 30720), widened once
-      let ha = i16x8.splat(0);
-      let hc = i16x8.splat(0);
-      for (let m: usize = 0; m < 8; m++) {
-        const v = v128.load(q + (m << 4));
-        ha = acc8(v128.load32_splat(x + (m << 2)), v128.and(v, m4), ha);
-        hc = acc8(v128.load32_splat(x + (m << 2), 32), v128.and(i16x8.shr_u(v, 4), m4), hc);
-      }
+      // written out with constant offsets (see q4Block)
+      let v = v128.load(q);
+      let ha = dot8s(v128.load32_splat(x), v128.and(v, m4));
+      let hc = dot8s(v128.load32_splat(x, 32), v128.and(i16x8.shr_u(v, 4), m4));
+      v = v128.load(q, 16);
+      ha = acc8(v128.load32_splat(x, 4), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 36), v128.and(i16x8.shr_u(v, 4), m4), hc);
+      v = v128.load(q, 32);
+      ha = acc8(v128.load32_splat(x, 8), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 40), v128.and(i16x8.shr_u(v, 4), m4), hc);
+      v = v128.load(q, 48);
+      ha = acc8(v128.load32_splat(x, 12), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 44), v128.and(i16x8.shr_u(v, 4), m4), hc);
+      v = v128.load(q, 64);
+      ha = acc8(v128.load32_splat(x, 16), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 48), v128.and(i16x8.shr_u(v, 4), m4), hc);
+      v = v128.load(q, 80);
+      ha = acc8(v128.load32_splat(x, 20), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 52), v128.and(i16x8.shr_u(v, 4), m4), hc);
+      v = v128.load(q, 96);
+      ha = acc8(v128.load32_splat(x, 24), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 56), v128.and(i16x8.shr_u(v, 4), m4), hc);
+      v = v128.load(q, 112);
+      ha = acc8(v128.load32_splat(x, 28), v128.and(v, m4), ha);
+      hc = acc8(v128.load32_splat(x, 60), v128.and(i16x8.shr_u(v, 4), m4), hc);
       a = fin8(ha);
       c = fin8(hc);
     } else {
