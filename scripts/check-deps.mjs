@@ -39,10 +39,6 @@ const ONLY_IN = { commander: "cli", fastify: "server" };
 
 // Violations that other branches are removing (see the TODOs in the report of the modules branch).
 const KNOWN = new Set([
-  // kernels/ is being changed on perf-kernels: layout-q4x and repack import each other.
-  "cycle: kernels/wasm/layout-q4x.ts, kernels/wasm/repack.ts",
-  // model/ is being changed on perf-forward: blocks/linear and weights import each other.
-  "cycle: model/blocks/linear.ts, model/weights.ts",
   // server/ is being changed on sec-server: app, chat and completions routes and MCP import each other.
   "cycle: server/app.ts, server/mcp.ts, server/routes/chat.ts, server/routes/completions.ts, server/routes/lora.ts",
   // router/local-first.ts (the app.inject round trip) is server glue until the router's decision API
