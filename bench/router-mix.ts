@@ -18,7 +18,8 @@ import type { AddressInfo } from "node:net";
 import { writeTestModel } from "../src/model/factory/index.js";
 import { loadLLM } from "../src/engine/llm.js";
 import { buildServer } from "../src/server/app.js";
-import { createRouter, installRouter, loadPolicy, parsePolicy } from "../src/router/index.js";
+import { createRouter, loadPolicy, parsePolicy } from "../src/router/index.js";
+import { installRouter } from "../src/server/index.js";
 import { startServe, type Served } from "../test/server/serve-process.js";
 
 const args = process.argv.slice(2);

@@ -12,7 +12,7 @@ import { buildServer } from "../server/app.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs, type LoraCliOptions } from "./lora-options.js";
 import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
-import { installRouter } from "../router/server-hook.js";
+import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";

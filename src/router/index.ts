@@ -1,4 +1,7 @@
-/** Edge + cloud routing: the cloud client, the policy, decisions, and the server hook. */
+/**
+ * Edge + cloud routing: the cloud client, the policy and its decisions (planRoute/judgeLocal, or a
+ * Router). The server acts on them in server/routing (installRouter, exported by edgellm/node's server).
+ */
 export {
   CloudClient,
   normalizeBaseUrl,
@@ -23,5 +26,3 @@ export { decisionJson, type Route, type RouteReason, type RouteDecision } from "
 export { extractFeatures, type RequestFeatures } from "./features.js";
 export { meanLogprob, verifierSignal, type LocalOutcome, type VerifierResult } from "./signals.js";
 export { Router, createRouter, type RouterOptions, type CloudFlags } from "./router.js";
-export { installRouter, type RoutableServer } from "./server-hook.js";
-export { ROUTE_HEADER, REASON_HEADER, ESCALATION_HEADER } from "./openai-shapes.js";

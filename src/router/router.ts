@@ -1,6 +1,6 @@
 /**
  * The router: one policy, an optional cloud client, the verifiers, and the metrics. Transport
- * independent (the server hook in server-hook.ts and the chat CLI both drive it):
+ * independent (the server's chat route, through server/routing, and the chat CLI both drive it):
  *   plan(features, env)            -> Plan (hard rules, before generation)
  *   verify(question, answer)       -> verifier verdicts for a local answer
  *   judge(features, env, outcome)  -> RouteDecision (escalate or not)

@@ -19,7 +19,7 @@ import { Metrics } from "./metrics.js";
 import { registerChat } from "./routes/chat.js";
 import { registerCompletions } from "./routes/completions.js";
 import { registerLora } from "./routes/lora.js";
-import type { SseWriter } from "./sse.js";
+import type { EdgeServer, ServerContext } from "./context.js";
 
 export interface ServerOptions {
   /** Required `Authorization: Bearer <key>` on /v1/* when set. */
@@ -56,21 +56,7 @@ export interface ServerOptions {
   loraDir?: string;
 }
 
-export interface ServerContext {
-  llm: LLM;
-  metrics: Metrics;
-  models: string[];
-  /** Check a tokenized prompt fits and the queue has room; returns it. Throws ApiError. */
-  admit(prompt: number[], n: number): number[];
-  streamError(sse: SseWriter, e: unknown, endpoint: string): void;
-}
-
-export interface EdgeServer {
-  app: FastifyInstance;
-  ctx: ServerContext;
-  /** Stop accepting requests, let running ones finish, then close. */
-  drain(): Promise<void>;
-}
+export type { EdgeServer, LocalChat, ServerContext } from "./context.js";
 
 export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   const requestTimeout = opts.requestTimeout ?? 30_000;
@@ -160,7 +146,7 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   });
   installAuth(app, opts.apiKey);
   installJsonParser(app);
-  // Per-field nesting limits before anything recursive (the router's preHandler included).
+  // Per-field nesting limits before anything recursive (the router's decision included).
   app.addHook("preValidation", async (req) => checkDepth(req.body));
 
   app.get("/health", { config: PUBLIC }, async (_req, reply) => {

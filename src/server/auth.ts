@@ -17,9 +17,8 @@
  *   | unknown paths                  | any        | —         | 404 with or without a key                        |
  *   | known path, wrong method       | any        | as route  | 405 with an Allow header (after the key check)   |
  *
- * The key is compared in constant time (SHA-256 of both sides, then timingSafeEqual). Internal
- * calls (the router's app.inject with its per-process secret header) carry the caller's own
- * Authorization header and are checked like any other request: that header is never a bypass.
+ * The key is compared in constant time (SHA-256 of both sides, then timingSafeEqual). The router
+ * (server/routing) acts inside the chat route, after this check: there are no internal requests.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";

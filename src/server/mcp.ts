@@ -17,10 +17,10 @@ import { runAgent, type AgentModel } from "../tools/agent.js";
 import { connectMcpServers, type McpServerConfig } from "../tools/mcp.js";
 import { parseToolCalls } from "../tools/parse.js";
 import { ToolSet } from "../tools/registry.js";
-import type { EdgeServer, ServerContext } from "./app.js";
+import type { EdgeServer, ServerContext } from "./context.js";
 import { newId } from "./drive.js";
 import type { ChatRequest } from "./openai/types.js";
-import { usageOf } from "./routes/chat.js";
+import { usageOf } from "./generation.js";
 import { SseWriter } from "./sse.js";
 import { ToolTurn } from "./tools.js";
 

@@ -3,15 +3,13 @@
 // llama.cpp on F32 weights); bad arguments are typed errors with exit code 1.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { agreement, type BenchReport } from "../../src/cli/bench/report.js";
+import { runCli } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "bench-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const path = join(dir, "m.gguf");
@@ -28,16 +26,7 @@ await writeTestModel(path, {
   weightStd: 0.15,
 });
 
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, "bench", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    p.on("close", (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (args: string[]) => runCli(["bench", ...args]);
 
 test(
   "bench --vs-llama-cpp --json: both sides, alternating, finite figures, greedy tokens agree",

@@ -4,22 +4,9 @@
 // whole context is cut from the front with a notice, not an exit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runCli } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-
-function runChat(args: string[], input: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, "chat", ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("close", (code) => resolve({ code, out, err }));
-    child.stdin.end(input);
-  });
-}
+const runChat = (args: string[], input: string) => runCli(["chat", ...args], { stdin: input });
 
 test("chat on the default model survives 24 turns past a 128-token context, with notices", async () => {
   const turns = Array.from({ length: 24 }, (_, i) => `What is ${i + 2} plus ${i * 7 + 1}?`);

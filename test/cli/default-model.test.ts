@@ -5,15 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import { DEFAULT_MODEL_PATH } from "../../src/cli/default-model.js";
+import { execCli } from "./helpers.js";
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { maxBuffer: 16 << 20 });
+const cli = (...args: string[]) => execCli(args, 16 << 20);
 
 test("the default model ships with the package", () => {
   assert.ok(existsSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);

@@ -5,21 +5,17 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { getLlama, readGgufFileInfo, type Llama } from "node-llama-cpp";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { openGGUF } from "../../src/gguf/reader.js";
 import { GGMLType } from "../../src/gguf/types.js";
 import type { InspectReport } from "../../src/cli/inspect.js";
+import { execCli } from "./helpers.js";
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+const cli = (...args: string[]) => execCli(args);
 
 let dir: string;
 let model: string;

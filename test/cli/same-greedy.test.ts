@@ -7,29 +7,16 @@
 //    answer the same message with the same text.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { loadLLM } from "../../src/engine/llm.js";
 import { promptIds } from "../../src/cli/bench/workload.js";
 import { startServe } from "../server/serve-process.js";
+import { runCli } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const MODEL = fileURLToPath(new URL("../../../models/edgellm-default-q8_0.gguf", import.meta.url));
 const N = 12;
 
-function cli(args: string[], stdin?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out, err }));
-    if (stdin !== undefined) child.stdin.end(stdin);
-    else child.stdin.end();
-  });
-}
+const cli = (args: string[], stdin?: string) => runCli(args, { stdin: stdin ?? "" });
 
 test("bench, run --tokens and the engine (serve/chat) give the same greedy tokens", async () => {
   const llm = await loadLLM(MODEL, { kernels: "wasm", threads: 1, parallel: 1 });

@@ -5,16 +5,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { execCli } from "./helpers.js";
 
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+const cli = (...args: string[]) => execCli(args);
 
 let dir: string;
 before(() => {

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { Candidates } from "../../src/sampling/candidates.js";
 import { compileGrammar, GrammarMatcher, jsonSchemaToGBNF } from "../../src/sampling/grammar/index.js";
 import { loadModel } from "../../src/model/index.js";
-import { writeTestModel } from "../../src/model/factory/index.js";
 import type { Tokenizer } from "../../src/tokenizer/tokenizer.js";
 import { loadLLM } from "../../src/engine/llm.js";
 import { runAgent } from "../../src/tools/agent.js";
@@ -21,23 +20,13 @@ import { llmAgentModel } from "../../src/tools/llm-agent.js";
 import { ToolSet } from "../../src/tools/registry.js";
 import { validator } from "./ajv.js";
 import { mulberry32, randomSchema } from "./random-schema.js";
-import { realTokenizer, realVocabRecord } from "./vocab.js";
+import { realTokenizer, writeRealVocabModel } from "./vocab.js";
 
 test("random-weight model + grammar: 5 random schemas, every output parses and validates", async () => {
   const dir = mkdtempSync(join(tmpdir(), "edgellm-grammar-model-"));
   try {
     const path = join(dir, "m.gguf");
-    await writeTestModel(path, {
-      arch: "llama",
-      nEmbd: 32,
-      nLayer: 1,
-      nHead: 2,
-      nFf: 64,
-      nCtx: 512,
-      vocab: realVocabRecord("qwen3") as never,
-      weightStd: 0.5,
-      tiedEmbeddings: true,
-    });
+    await writeRealVocabModel(path);
     const model = await loadModel(path);
     const tok: Tokenizer = realTokenizer("qwen3");
     const rnd = mulberry32(2024);

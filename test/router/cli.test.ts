@@ -8,13 +8,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { startServe, readSse, type Served } from "../server/serve-process.js";
 import { metric } from "./harness.js";
 import { routerFromOptions } from "../../src/cli/router-options.js";
+import { CLI_MAIN as MAIN, runCli as spawnCli } from "../cli/helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "router-cli-"));
 let cloud: Served;
 let local: Served;
@@ -108,18 +107,7 @@ test("serve --cloud --policy: arithmetic escalates, chitchat stays, overflow str
   );
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d) => (err += d));
-    const t = setTimeout(() => p.kill("SIGKILL"), 15000);
-    p.on("exit", (code) => {
-      clearTimeout(t);
-      resolve({ code, err });
-    });
-  });
-}
+const runCli = (args: string[]) => spawnCli(args, { timeoutMs: 15_000 });
 
 test("flag and policy errors: exit 1 with a message before loading the model; each check in-process", async () => {
   const m = join(dir, "l.gguf");

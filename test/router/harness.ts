@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { loadLLM, type LLM } from "../../src/engine/llm.js";
 import { buildServer } from "../../src/server/app.js";
-import { createRouter, installRouter, parsePolicy, type Router } from "../../src/router/index.js";
+import { createRouter, parsePolicy, type Router } from "../../src/router/index.js";
+import { installRouter } from "../../src/server/index.js";
 import type { Verifier } from "../../src/verify/verifier.js";
 import { startServe, type Served } from "../server/serve-process.js";
 

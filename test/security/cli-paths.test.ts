@@ -4,36 +4,18 @@
 // typed error and exit 1, promptly. The real CLI in a child process.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { runCli } from "../cli/helpers.js";
 
-const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "cli-paths-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(
-  args: string[],
-  timeoutMs = 20_000,
-): Promise<{ code: number | null; stderr: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const p = execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: timeoutMs, killSignal: "SIGKILL" },
-      (err) => {
-        resolve({
-          code: p.exitCode,
-          stderr: stderr,
-          killed: (err as { killed?: boolean } | null)?.killed === true,
-        });
-      },
-    );
-    let stderr = "";
-    p.stderr!.on("data", (d) => (stderr += d));
-  });
+async function cli(args: string[], timeoutMs = 20_000) {
+  const r = await runCli(args, { timeoutMs });
+  return { code: r.code, stderr: r.err, killed: r.killed };
 }
 
 test("finding 8: inspect/run on a directory is a one-line error, exit 1", async () => {

@@ -32,7 +32,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Rng } from "../../src/model/factory/rng.js";
 import { writeTestModel } from "../../src/model/factory/index.js";
-import { realVocabRecord } from "../grammar/vocab.js";
+import { writeRealVocabModel } from "../grammar/vocab.js";
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -1750,18 +1750,7 @@ export async function writeFuzzModels(dir: string, qwen3 = true): Promise<{ tiny
   });
   if (!qwen3) return { tiny };
   const q = join(dir, "fuzz-qwen3.gguf");
-  await writeTestModel(q, {
-    arch: "llama",
-    nEmbd: 32,
-    nLayer: 1,
-    nHead: 2,
-    nFf: 64,
-    nCtx: 1024,
-    vocab: realVocabRecord("qwen3") as never,
-    weightStd: 0.5,
-    tiedEmbeddings: true,
-    seed: 14,
-  });
+  await writeRealVocabModel(q, { nCtx: 1024, seed: 14 });
   return { tiny, qwen3: q };
 }
 

@@ -9,45 +9,24 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { writeTestModel } from "../../src/model/factory/index.js";
-import { realVocabRecord } from "../grammar/vocab.js";
+import { writeRealVocabModel } from "../grammar/vocab.js";
+import { runCli } from "../cli/helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 let dir: string;
 let model: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "edgellm-cli-tools-"));
   model = join(dir, "m.gguf");
-  await writeTestModel(model, {
-    arch: "llama",
-    nEmbd: 32,
-    nLayer: 1,
-    nHead: 2,
-    nFf: 64,
-    nCtx: 1024,
-    vocab: realVocabRecord("qwen3") as never,
-    weightStd: 0.5,
-    tiedEmbeddings: true,
-  });
+  await writeRealVocabModel(model, { nCtx: 1024 });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[], stdin: string): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  p.stdout.on("data", (d) => (out += d));
-  p.stderr.on("data", (d) => (err += d));
-  p.stdin.end(stdin);
-  return new Promise((r) => p.on("exit", (code) => r({ code, out, err })));
-}
+const run = (args: string[], stdin: string) => runCli(args, { stdin });
 
 test("chat --tools: the calculator is called with valid arguments, its result fed back, then an answer", async () => {
   // A random model rarely closes a free string soon; seed 2 closes the expression within 150

@@ -11,11 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadLLM, type LLM } from "../../src/engine/llm.js";
-import { writeTestModel } from "../../src/model/factory/index.js";
 import { compileGrammar, GrammarMatcher, jsonSchemaToGBNF } from "../../src/sampling/grammar/index.js";
 import { validator } from "../grammar/ajv.js";
 import { mulberry32, randomSchema } from "../grammar/random-schema.js";
-import { realVocabRecord } from "../grammar/vocab.js";
+import { writeRealVocabModel } from "../grammar/vocab.js";
 
 let dir: string;
 let llm: LLM;
@@ -23,17 +22,7 @@ let llm: LLM;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "edgellm-constraint-"));
   const path = join(dir, "m.gguf");
-  await writeTestModel(path, {
-    arch: "llama",
-    nEmbd: 32,
-    nLayer: 1,
-    nHead: 2,
-    nFf: 64,
-    nCtx: 512,
-    vocab: realVocabRecord("qwen3") as never,
-    weightStd: 0.5,
-    tiedEmbeddings: true,
-  });
+  await writeRealVocabModel(path);
   llm = await loadLLM(path, { threads: 1, parallel: 4, contextSize: 512 });
 });
 

@@ -11,13 +11,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadLLM } from "../../src/engine/llm.js";
-import { writeTestModel } from "../../src/model/factory/index.js";
 import { detectToolFormat } from "../../src/tools/formats.js";
 import { llmAgentModel } from "../../src/tools/llm-agent.js";
 import { droppedMarkers } from "../../src/tools/markers.js";
 import { templateFor } from "../../src/tokenizer/chat-template.js";
 import { validator } from "../grammar/ajv.js";
-import { realTokenizer, realVocabRecord, type RealVocab } from "../grammar/vocab.js";
+import { realTokenizer, type RealVocab, writeRealVocabModel } from "../grammar/vocab.js";
 
 const DS = "deepseek_v3" as RealVocab;
 const ARGS = {
@@ -49,17 +48,7 @@ test("DeepSeek format end to end: named tool_choice yields a call that parses an
   const dir = mkdtempSync(join(tmpdir(), "edgellm-markers-"));
   try {
     const path = join(dir, "m.gguf");
-    await writeTestModel(path, {
-      arch: "llama",
-      nEmbd: 32,
-      nLayer: 1,
-      nHead: 2,
-      nFf: 64,
-      nCtx: 1024,
-      vocab: realVocabRecord(DS) as never,
-      weightStd: 0.5,
-      tiedEmbeddings: true,
-    });
+    await writeRealVocabModel(path, { vocab: DS, nCtx: 1024 });
     const llm = await loadLLM(path, { threads: 1, contextSize: 1024 });
     try {
       const tools = [{ type: "function" as const, function: { name: "calc", parameters: ARGS } }];

@@ -17,12 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
-import { writeTestModel } from "../../src/model/factory/index.js";
 import type { LLM } from "../../src/engine/llm.js";
 import { ToolTurn, parseToolFields, withToolMessages } from "../../src/server/tools.js";
 import { validateChat } from "../../src/server/openai/validate.js";
 import { validator } from "../grammar/ajv.js";
-import { realTokenizer, realVocabRecord } from "../grammar/vocab.js";
+import { realTokenizer, writeRealVocabModel } from "../grammar/vocab.js";
 import { startServe, type Served } from "../server/serve-process.js";
 
 const WEATHER = {
@@ -59,17 +58,7 @@ let client: OpenAI;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "edgellm-server-tools-"));
   const path = join(dir, "m.gguf");
-  await writeTestModel(path, {
-    arch: "llama",
-    nEmbd: 32,
-    nLayer: 1,
-    nHead: 2,
-    nFf: 64,
-    nCtx: 1024,
-    vocab: realVocabRecord("qwen3") as never,
-    weightStd: 0.5,
-    tiedEmbeddings: true,
-  });
+  await writeRealVocabModel(path, { nCtx: 1024 });
   const cfg = join(dir, "mcp.json");
   const mcpServer = fileURLToPath(new URL("./fixtures/mcp-server.js", import.meta.url));
   writeFileSync(

@@ -13,7 +13,7 @@
 import { GGMLType } from "../../gguf/types.js";
 import { fp16ToFp32 } from "../../quant/f16.js";
 import { scaleMinK4 } from "./kquant-fields.js";
-import { pos, pos16 } from "./repack.js";
+import { pos, pos16 } from "./layout-pos.js";
 
 const fr = Math.fround;
 

@@ -12,6 +12,7 @@ import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { q4kQuants, q6kQuants, scaleMinK4 } from "./kquant-fields.js";
 import { repack16 } from "./layout-16bit.js";
+import { pos, pos16, pos8 } from "./layout-pos.js";
 import { repackQ4x, repackQ5K } from "./layout-q4x.js";
 import { K16_BYTES, repackK16 } from "./layout-k16.js";
 import { IQ4_XS_GROUP_BYTES, repackIQ4_XS } from "./layout-iq4.js";
@@ -39,24 +40,6 @@ export function packedBytes(type: GGMLType, rows: number, cols: number): number 
   const p = PACKED.get(type);
   if (!p) throw new KernelError(`no WASM layout for ggml type ${type}`);
   return Math.ceil(rows / 4) * (cols / p.block) * p.groupBlockBytes;
-}
-
-/** Byte position inside a 16-byte chunk of column c (0..3) of group row ri: pairs per row. */
-export function pos(ri: number, c: number): number {
-  return 8 * (c >> 1) + 2 * ri + (c & 1);
-}
-
-/** Byte position of column c (0..3) of group row ri in a 16-byte chunk read as i16 lanes
- *  (Q4_0, Q4_K): lane 2ri+j holds columns j (low byte) and 2+j (high byte). */
-export function pos16(ri: number, c: number): number {
-  return 4 * ri + 2 * (c & 1) + (c >> 1);
-}
-
-/** Byte position of column c (0..3) of group row ri in the int8-dot layouts (relaxed build,
- *  kernels-src/assembly/dot8.ts): each row's 4 columns contiguous, so one i32 lane = one row
- *  for i32x4.relaxed_dot_i8x16_i7x16_add_s against 4 splatted activation bytes. */
-export function pos8(ri: number, c: number): number {
-  return 4 * ri + c;
 }
 
 /** Types with an int8-dot layout (dot8: same sizes as their i16 layouts, other byte order; Q6_K

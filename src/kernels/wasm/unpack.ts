@@ -6,7 +6,7 @@ import { unpackIQ4Row } from "./layout-iq4.js";
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { fp16ToF32 } from "../ref/fp16.js";
-import { pos, pos16, pos8 } from "./repack.js";
+import { pos, pos16, pos8 } from "./layout-pos.js";
 import { unpack16 } from "./layout-16bit.js";
 import { unpackQ4x, unpackQ5K } from "./layout-q4x.js";
 import { unpackK16 } from "./layout-k16.js";

@@ -10,7 +10,7 @@
  */
 import { KernelError } from "../../errors.js";
 import { GGMLType, ggmlTypeTraits } from "../../gguf/types.js";
-import type { Weight } from "../weights.js";
+import type { Weight } from "../weight.js";
 import { dequantizeRowF16, quantizeRowF16 } from "../../quant/f16.js";
 import { dequantizeRowBF16, quantizeRowBF16 } from "../../quant/bf16.js";
 import { dequantizeRowQ4_0, vecDotQ4_0Q8_0 } from "../../quant/q4_0.js";

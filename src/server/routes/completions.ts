@@ -5,8 +5,8 @@ import type { TokenLogprob } from "../../sampling/logprobs.js";
 import { drive, newId } from "../drive.js";
 import { SseWriter } from "../sse.js";
 import { validateCompletion } from "../openai/validate.js";
-import type { ServerContext } from "../app.js";
-import { genOptions, tokenPiece, usageOf } from "./chat.js";
+import type { ServerContext } from "../context.js";
+import { genOptions, tokenPiece, usageOf } from "../generation.js";
 
 interface LegacyLogprobs {
   tokens: string[];

@@ -13,7 +13,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { FastifyInstance } from "fastify";
-import type { ServerContext } from "../app.js";
+import type { ServerContext } from "../context.js";
 import { GGUFError, ModelError } from "../../errors.js";
 import { ApiError, badRequest } from "../openai/errors.js";
 

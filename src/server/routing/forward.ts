@@ -7,11 +7,11 @@
  * Returns what happened so the caller can record it; never throws for cloud failures.
  */
 import type { ServerResponse } from "node:http";
-import { decisionJson, type RouteDecision } from "./decision.js";
-import { CloudError } from "./errors.js";
-import { cloudBody } from "./features.js";
-import { errorBody, routeHeaders, writeCompletionAsSse } from "./openai-shapes.js";
-import type { Router } from "./router.js";
+import { decisionJson, type RouteDecision } from "../../router/decision.js";
+import { CloudError } from "../../router/errors.js";
+import { cloudBody } from "../../router/features.js";
+import type { Router } from "../../router/router.js";
+import { errorBody, routeHeaders, writeCompletionAsSse } from "./shapes.js";
 
 type Obj = Record<string, unknown>;
 

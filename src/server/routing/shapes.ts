@@ -1,11 +1,11 @@
 /**
- * Small helpers over OpenAI chat wire shapes used by the router: reading a chat.completion's
+ * Small helpers over OpenAI chat wire shapes used by the routed chat route: reading a chat.completion's
  * text and token logprobs, the route headers, error bodies, and turning a finished
  * chat.completion into the chunk sequence a streaming client expects (for answers that were
  * checked before release).
  */
 import type { ServerResponse } from "node:http";
-import { decisionJson, type RouteDecision } from "./decision.js";
+import { decisionJson, type RouteDecision } from "../../router/decision.js";
 
 type Obj = Record<string, unknown>;
 

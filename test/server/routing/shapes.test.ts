@@ -7,9 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { choiceText, writeCompletionAsSse } from "../../src/router/openai-shapes.js";
-import { splitReasoning } from "../../src/reasoning/split.js";
-import type { RouteDecision } from "../../src/router/decision.js";
+import { choiceText, writeCompletionAsSse } from "../../../src/server/routing/shapes.js";
+import { splitReasoning } from "../../../src/reasoning/split.js";
+import type { RouteDecision } from "../../../src/router/decision.js";
 
 const TEXT =
   "<think>\n27 + 15\n7 + 5 + 0 = 12, write 2, carry 1\nso 27 + 15 = 42\n</think>\nThe answer is 42.";

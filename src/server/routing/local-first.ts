@@ -1,16 +1,18 @@
 /**
- * Local-first answering for the server: runs the request on the local model through the
- * server's own /v1/chat/completions handler (fastify inject, so validation, limits and metrics
- * are the server's), non-streaming and with token logprobs; with an agreement check it draws the
- * extra samples concurrently at the policy's temperature. Returns the local chat.completion and
- * the measured signals as a LocalOutcome.
+ * Local-first answering for the routed chat route: runs the request on the local model through
+ * the route's own local handler (called in-process, so validation, limits and metrics are the
+ * server's; the answer comes back as an object, not re-parsed JSON), non-streaming and with token
+ * logprobs; with an agreement check it draws the extra samples concurrently at the policy's
+ * temperature. Returns the local chat.completion and the measured signals as a LocalOutcome.
  */
-import type { FastifyInstance } from "fastify";
-import type { RequestFeatures } from "./features.js";
-import { choiceLogprobs, choiceText } from "./openai-shapes.js";
-import type { Router } from "./router.js";
-import { meanLogprob, type LocalOutcome } from "./signals.js";
-import { agreement } from "../verify/vote.js";
+import type { FastifyReply } from "fastify";
+import type { RequestFeatures } from "../../router/features.js";
+import type { Router } from "../../router/router.js";
+import { meanLogprob, type LocalOutcome } from "../../router/signals.js";
+import { agreement } from "../../verify/vote.js";
+import type { LocalChat, ServerContext } from "../context.js";
+import { toApiError } from "../openai/errors.js";
+import { choiceLogprobs, choiceText } from "./shapes.js";
 
 type Obj = Record<string, unknown>;
 
@@ -24,23 +26,17 @@ export interface LocalResult {
  * @param checks false: just the client's request, non-streaming (spill fallback); no signals.
  */
 export async function answerLocally(
-  app: FastifyInstance,
+  ctx: ServerContext,
+  local: LocalChat,
+  reply: FastifyReply,
   router: Router,
   body: Obj,
   f: RequestFeatures,
-  headers: Record<string, string>,
   checks = true,
 ): Promise<LocalResult> {
   const { stream: _s, stream_options: _so, privacy: _p, ...rest } = body;
-  if (!checks) {
-    const r = await app.inject({
-      method: "POST",
-      url: "/v1/chat/completions",
-      headers: { ...headers, "content-type": "application/json" },
-      payload: JSON.stringify({ ...rest, stream: false }),
-    });
-    return { status: r.statusCode, body: parseBody(r.body) };
-  }
+  const call = (payload: Obj) => run(ctx, local, reply, payload);
+  if (!checks) return call({ ...rest, stream: false });
   const wantLogprobs = body.logprobs === true;
   const primary: Obj = {
     ...rest,
@@ -54,24 +50,17 @@ export async function answerLocally(
   const strategy = (body.reasoning as Obj | undefined)?.strategy;
   const byStrategy = typeof strategy === "string" && strategy !== "greedy";
   const ag = byStrategy ? undefined : router.policy.escalation.agreement;
-  const call = (payload: Obj) =>
-    app.inject({
-      method: "POST",
-      url: "/v1/chat/completions",
-      headers: { ...headers, "content-type": "application/json" },
-      payload: JSON.stringify(payload),
-    });
   const [main, extra] = await Promise.all([
     call(primary),
     ag ? call({ ...primary, n: ag.samples - 1, temperature: ag.temperature, seed: undefined }) : undefined,
   ]);
-  const parsed = parseBody(main.body);
-  if (main.statusCode !== 200) return { status: main.statusCode, body: parsed };
+  const parsed = main.body;
+  if (main.status !== 200) return main;
 
   const text = choiceText(parsed);
   const outcome: LocalOutcome = { text, meanLogprob: meanLogprob(choiceLogprobs(parsed)) };
-  if (ag && extra && extra.statusCode === 200) {
-    const eb = JSON.parse(extra.body) as Obj;
+  if (ag && extra && extra.status === 200) {
+    const eb = extra.body;
     const answers = [text, ...((eb.choices as Obj[]) ?? []).map((_c, i) => choiceText(eb, i))];
     outcome.agreement = agreement(answers).share;
     outcome.agreementSamples = answers.length;
@@ -91,10 +80,24 @@ export async function answerLocally(
   return { status: 200, body: parsed, outcome };
 }
 
-function parseBody(text: string): Obj {
+/** One local, non-streaming answer: the handler's chat.completion, or its error as an OpenAI body. */
+async function run(
+  ctx: ServerContext,
+  local: LocalChat,
+  reply: FastifyReply,
+  payload: Obj,
+): Promise<LocalResult> {
   try {
-    return JSON.parse(text) as Obj;
-  } catch {
-    return { error: { message: text.slice(0, 200), type: "server_error", param: null, code: null } };
+    const out = await local(payload, reply);
+    if (out === reply || typeof out !== "object" || out === null) {
+      // the client went away while the answer was generated (the handler answered 499)
+      const gone = { message: "client closed the request", type: "server_error", param: null, code: null };
+      return { status: 499, body: { error: gone } };
+    }
+    return { status: 200, body: out as Obj };
+  } catch (e) {
+    const err = toApiError(e);
+    ctx.metrics.requests.inc({ endpoint: "error", status: String(err.status) });
+    return { status: err.status, body: err.body() };
   }
 }
