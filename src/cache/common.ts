@@ -4,7 +4,7 @@
  * GGUF magic check on the first bytes of a body.
  */
 import { EdgeLLMError } from "../errors.js";
-import { splitPartNames } from "../gguf/reader.js";
+import { splitPartNames } from "../gguf/split-name.js";
 
 export type DownloadErrorCode =
   | "not-found"

@@ -12,7 +12,7 @@ import { SingleBar } from "cli-progress";
 import { InputError } from "../errors.js";
 import { isHttpUrl, type CachedModel, type DownloadProgress } from "../cache/common.js";
 import { NodeModelCache } from "../cache/node-cache.js";
-import { splitPartNames } from "../gguf/reader.js";
+import { splitPartNames } from "../gguf/split-name.js";
 
 const MiB = 1 << 20;
 const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;

@@ -7,6 +7,9 @@ import { GGUFError } from "../errors.js";
 import { openByteSource, type ByteSource, type GGUFInput } from "./byte-source.js";
 import { Cursor, NeedMoreBytes } from "./cursor.js";
 import { parseHeader, type GGUFHeader, type GGUFTensorInfo } from "./parse.js";
+import { splitPartNames } from "./split-name.js";
+
+export { splitPartNames } from "./split-name.js";
 import type { GGUFValueType } from "./value.js";
 import type { GGUFMetaValue } from "./value.js";
 
@@ -222,21 +225,6 @@ export async function openGGUF(
   }
   const rest = names.slice(1).map((n) => (input instanceof URL ? new URL(n) : n));
   return openParts(rest, chunk, first);
-}
-
-/** llama.cpp's split file names: `<prefix>-00001-of-00003.gguf` (a URL's query and hash kept). */
-const SPLIT_NAME = /^(.*)-(\d{5})-of-(\d{5})(\.gguf)((?:[?#].*)?)$/i;
-
-/** Every part's name of a split model, given any part's path or URL; undefined if not a split name. */
-export function splitPartNames(name: string): string[] | undefined {
-  const m = SPLIT_NAME.exec(name);
-  if (!m) return undefined;
-  const n = Number(m[3]);
-  if (!(n >= 1)) return undefined;
-  return Array.from(
-    { length: n },
-    (_, i) => `${m[1]}-${String(i + 1).padStart(5, "0")}-of-${m[3]}${m[4]}${m[5]}`,
-  );
 }
 
 /** split.no / split.count of a part (llama.cpp LLM_KV_SPLIT_*), or undefined for a whole file. */

@@ -7,7 +7,7 @@
  */
 import { loadLLM, type LLM } from "../engine/llm.js";
 import { blobSource, httpSource, type ByteSource } from "../gguf/byte-source.js";
-import { splitPartNames } from "../gguf/reader.js";
+import { splitPartNames } from "../gguf/split-name.js";
 import { ModelCache, type CachedModel } from "./model-cache.js";
 import {
   toWire,
