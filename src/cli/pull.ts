@@ -52,6 +52,7 @@ async function pullOne(url: string, o: PullOptions): Promise<string> {
   let started = false;
   let resumedFrom: number | undefined;
   const t0 = performance.now();
+  let rate = "";
   const onProgress = (p: DownloadProgress) => {
     if (p.phase === "cached") return;
     if (p.resumedFrom !== undefined) resumedFrom = p.resumedFrom;
@@ -60,7 +61,7 @@ async function pullOne(url: string, o: PullOptions): Promise<string> {
     const payload = {
       done: mib(p.loaded),
       size: p.total ? mib(p.total) : "?",
-      rate: s > 0 ? `${(p.fetched / MiB / s).toFixed(1)} MiB/s` : "",
+      rate: (rate = p.phase === "download" && s > 0 ? `${(p.fetched / MiB / s).toFixed(1)} MiB/s` : rate),
       note: p.phase === "verify" ? "verifying" : resumedFrom ? `(resumed at ${mib(resumedFrom)})` : "",
     };
     if (!started) {
