@@ -4,6 +4,7 @@
  * GGUF magic check on the first bytes of a body.
  */
 import { EdgeLLMError } from "../errors.js";
+import { splitPartNames } from "../gguf/split-name.js";
 
 export type DownloadErrorCode =
   | "not-found"
@@ -71,15 +72,24 @@ export function hasGGUFMagic(head: Uint8Array): boolean {
   return GGUF_MAGIC.every((m, i) => head[i] === m);
 }
 
-/** Cache key of a URL: its file name plus a 32-bit FNV-1a hash of the whole URL. */
+/**
+ * Cache key of a URL: its file name plus a 32-bit FNV-1a hash of the whole URL. The parts of a
+ * split model (`x-00002-of-00003.gguf`) share the hash of the first part's URL and keep the split
+ * suffix, so cached parts sit side by side under split names (`x-<hash>-00002-of-00003.gguf`) and
+ * opening the first finds the others.
+ */
 export function cacheKey(url: string): string {
+  const parts = splitPartNames(url);
+  const hashed = parts ? parts[0]! : url;
   let h = 0x811c9dc5;
-  for (let i = 0; i < url.length; i++) h = Math.imul(h ^ url.charCodeAt(i), 0x01000193) >>> 0;
-  const base = (url.split(/[?#]/)[0]!.split("/").pop() || "model")
-    .replace(/\.gguf$/i, "")
+  for (let i = 0; i < hashed.length; i++) h = Math.imul(h ^ hashed.charCodeAt(i), 0x01000193) >>> 0;
+  const hex = h.toString(16).padStart(8, "0");
+  const file = url.split(/[?#]/)[0]!.split("/").pop() || "model";
+  const split = parts ? /-(\d{5}-of-\d{5})\.gguf$/i.exec(file) : null;
+  const base = (split ? file.slice(0, split.index) : file.replace(/\.gguf$/i, ""))
     .replace(/[^\w.-]+/g, "_")
     .slice(0, 80);
-  return `${base}-${h.toString(16).padStart(8, "0")}`;
+  return split ? `${base}-${hex}-${split[1]}` : `${base}-${hex}`;
 }
 
 export function notGGUFError(url: string): ModelDownloadError {

@@ -2,7 +2,8 @@
  * `edgellm pull <url> [--sha256 <hex>]`: download a GGUF into the model cache ($EDGELLM_CACHE, or
  * ~/.cache/edgellm) with a progress bar, resuming an interrupted download by HTTP Range; prints
  * the cached file's path. `-m <url>` on run/chat/serve/bench/eval/logits/tokenize does the same
- * first (no request at all once the model is cached). A Hugging Face `resolve` URL works like any
+ * first (no request at all once the model is cached). A split model (`x-00001-of-00003.gguf`)
+ * pulls every part. A Hugging Face `resolve` URL works like any
  * other; $HF_TOKEN, when set, is sent as a bearer token to huggingface.co only.
  * `edgellm cache list|rm <url|key>|dir`: what is cached, its size, and removing it.
  */
@@ -11,6 +12,7 @@ import { SingleBar } from "cli-progress";
 import { InputError } from "../errors.js";
 import { isHttpUrl, type CachedModel, type DownloadProgress } from "../cache/common.js";
 import { NodeModelCache } from "../cache/node-cache.js";
+import { splitPartNames } from "../gguf/split-name.js";
 
 const MiB = 1 << 20;
 const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
@@ -22,9 +24,22 @@ export interface PullOptions {
   stream?: NodeJS.WriteStream;
 }
 
-/** Download `url` into the cache (or find it there) and return the local file's path. */
+/**
+ * Download `url` into the cache (or find it there) and return the local file's path. A split
+ * model's URL (any part, `…-00002-of-00003.gguf`) pulls every part and returns the first's path
+ * (the others are cached beside it under split names, so opening it finds them).
+ */
 export async function pullModel(url: string, o: PullOptions = {}): Promise<string> {
   if (!isHttpUrl(url)) throw new InputError(`not an http(s) URL: '${url}'`, { field: "url" });
+  const parts = splitPartNames(url);
+  if (!parts) return pullOne(url, o);
+  if (o.sha256) throw new InputError("--sha256 checks one file; a split model has several parts");
+  const paths: string[] = [];
+  for (const p of parts) paths.push(await pullOne(p, o));
+  return paths[0]!;
+}
+
+async function pullOne(url: string, o: PullOptions): Promise<string> {
   const stream = o.stream ?? process.stderr;
   const cache = new NodeModelCache({ dir: o.cacheDir });
   const bar = new SingleBar({
@@ -37,6 +52,7 @@ export async function pullModel(url: string, o: PullOptions = {}): Promise<strin
   let started = false;
   let resumedFrom: number | undefined;
   const t0 = performance.now();
+  let rate = "";
   const onProgress = (p: DownloadProgress) => {
     if (p.phase === "cached") return;
     if (p.resumedFrom !== undefined) resumedFrom = p.resumedFrom;
@@ -45,7 +61,7 @@ export async function pullModel(url: string, o: PullOptions = {}): Promise<strin
     const payload = {
       done: mib(p.loaded),
       size: p.total ? mib(p.total) : "?",
-      rate: s > 0 ? `${(p.fetched / MiB / s).toFixed(1)} MiB/s` : "",
+      rate: (rate = p.phase === "download" && s > 0 ? `${(p.fetched / MiB / s).toFixed(1)} MiB/s` : rate),
       note: p.phase === "verify" ? "verifying" : resumedFrom ? `(resumed at ${mib(resumedFrom)})` : "",
     };
     if (!started) {

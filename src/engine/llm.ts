@@ -526,7 +526,10 @@ export class ChatSession {
 }
 
 /** Open a GGUF (path in Node; URL, Blob/File, OPFS file or any ByteSource anywhere), build kernels, bind weights, start an engine. */
-export async function loadLLM(path: GGUFInput, opts: LoadLLMOptions = {}): Promise<LLM> {
+export async function loadLLM(
+  path: GGUFInput | readonly GGUFInput[],
+  opts: LoadLLMOptions = {},
+): Promise<LLM> {
   const report = opts.onProgress ?? (() => {});
   report({ phase: "open", fraction: 0 });
   const file = await openGGUF(path);

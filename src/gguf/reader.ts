@@ -7,6 +7,9 @@ import { GGUFError } from "../errors.js";
 import { openByteSource, type ByteSource, type GGUFInput } from "./byte-source.js";
 import { Cursor, NeedMoreBytes } from "./cursor.js";
 import { parseHeader, type GGUFHeader, type GGUFTensorInfo } from "./parse.js";
+import { splitPartNames } from "./split-name.js";
+
+export { splitPartNames } from "./split-name.js";
 import type { GGUFValueType } from "./value.js";
 import type { GGUFMetaValue } from "./value.js";
 
@@ -112,43 +115,59 @@ class MemoryGGUFFile extends GGUFFileBase {
   async close(): Promise<void> {}
 }
 
-/** Any ByteSource: tensors are read one at a time with exact-size reads. */
+/** One file of a model: its source and the absolute offset of its data section. */
+interface Part {
+  src: ByteSource;
+  dataOffset: number;
+}
+
+/**
+ * Any ByteSource, or the parts of a split model (llama.cpp gguf-split): tensors are read one at a
+ * time with exact-size reads, each from the part that holds it (offsets are per part).
+ */
 class SourceGGUFFile extends GGUFFileBase {
   private closed = false;
   constructor(
-    private readonly src: ByteSource,
+    private readonly parts: Part[],
     h: GGUFHeader,
+    /** Tensor name -> index into parts (absent: a single file). */
+    private readonly partOf?: ReadonlyMap<string, number>,
   ) {
-    super(src.name, src.size, h);
+    super(
+      parts[0]!.src.name,
+      parts.reduce((a, p) => a + p.src.size, 0),
+      h,
+    );
   }
 
-  private range(t: GGUFTensorInfo | string): [GGUFTensorInfo, number] {
+  private range(t: GGUFTensorInfo | string): [GGUFTensorInfo, ByteSource, number] {
     const info = this.resolve(t);
     if (this.closed) throw new GGUFError("file is closed", { file: this.path, field: info.name });
-    return [info, this.dataOffset + info.offset];
+    const part = this.parts[this.partOf?.get(info.name) ?? 0]!;
+    return [info, part.src, part.dataOffset + info.offset];
   }
 
   async readTensor(t: GGUFTensorInfo | string): Promise<Uint8Array> {
-    const [info, start] = this.range(t);
-    return this.src.read(start, info.nBytes);
+    const [info, src, start] = this.range(t);
+    return src.read(start, info.nBytes);
   }
 
   readTensorSync(t: GGUFTensorInfo | string): Uint8Array {
-    const [info, start] = this.range(t);
-    if (!this.src.readSync) {
+    const [info, src, start] = this.range(t);
+    if (!src.readSync) {
       throw new GGUFError("this byte source reads asynchronously only", {
         file: this.path,
         field: info.name,
         hint: "use readTensor(), or loadLLM (which reads every tensor asynchronously)",
       });
     }
-    return this.src.readSync(start, info.nBytes);
+    return src.readSync(start, info.nBytes);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.src.close();
+    for (const p of this.parts) await p.src.close();
   }
 }
 
@@ -173,15 +192,112 @@ export interface OpenGGUFOptions {
 
 /**
  * Open a GGUF: parse its header now, read tensor data on demand. Caller must close().
- * `input`: a file path (Node), a URL (HTTP Range requests), a Blob/File (browsers, OPFS) or any ByteSource.
+ * `input`: a file path (Node), a URL (HTTP Range requests), a Blob/File (browsers, OPFS) or any
+ * ByteSource. A split model (llama.cpp gguf-split, `name-00001-of-00003.gguf`): pass the first
+ * part by path or URL and the others are found beside it by name, or pass every part in order.
  */
-export async function openGGUF(input: GGUFInput, opts: OpenGGUFOptions = {}): Promise<GGUFFile> {
+export async function openGGUF(
+  input: GGUFInput | readonly GGUFInput[],
+  opts: OpenGGUFOptions = {},
+): Promise<GGUFFile> {
+  const chunk = Math.max(1, opts.headerChunkBytes ?? INITIAL_CHUNK);
+  if (Array.isArray(input)) {
+    if (input.length === 0) throw new GGUFError("no GGUF parts given");
+    return openParts(input, chunk);
+  }
+  const first = await openPart(input as GGUFInput, chunk);
+  const split = splitInfo(first.header, first.src.name);
+  if (!split) return new SourceGGUFFile([first], first.header);
+  if (split.no !== 0) {
+    await first.src.close();
+    throw new GGUFError(`this is part ${split.no + 1} of a ${split.count}-part split model`, {
+      file: first.src.name,
+      hint: "open the first part (…-00001-of-…gguf)",
+    });
+  }
+  const names = splitPartNames(first.src.name);
+  if (!names || names.length !== split.count || (typeof input !== "string" && !(input instanceof URL))) {
+    await first.src.close();
+    throw new GGUFError(`a split model in ${split.count} parts: its other parts are needed`, {
+      file: first.src.name,
+      hint: "name the parts <name>-00001-of-0000N.gguf side by side and open the first by path or URL, or pass every part: openGGUF([part1, part2, …])",
+    });
+  }
+  const rest = names.slice(1).map((n) => (input instanceof URL ? new URL(n) : n));
+  return openParts(rest, chunk, first);
+}
+
+/** split.no / split.count of a part (llama.cpp LLM_KV_SPLIT_*), or undefined for a whole file. */
+function splitInfo(h: GGUFHeader, file: string): { no: number; count: number; tensors?: number } | undefined {
+  const count = h.metadata.get("split.count");
+  if (count === undefined) return undefined;
+  const no = h.metadata.get("split.no");
+  const tensors = h.metadata.get("split.tensors.count");
+  if (typeof count !== "number" || typeof no !== "number" || !(count >= 1) || !(no >= 0 && no < count))
+    throw new GGUFError(`bad split keys: split.no ${String(no)}, split.count ${String(count)}`, { file });
+  if (count === 1) return undefined;
+  return { no, count, tensors: typeof tensors === "number" ? tensors : undefined };
+}
+
+async function openPart(input: GGUFInput, chunk: number): Promise<Part & { header: GGUFHeader }> {
   const src = await openByteSource(input);
   try {
-    const header = await readHeader(src, Math.max(1, opts.headerChunkBytes ?? INITIAL_CHUNK));
-    return new SourceGGUFFile(src, header);
+    const header = await readHeader(src, chunk);
+    return { src, dataOffset: header.dataOffset, header };
   } catch (e) {
     await src.close();
+    throw e;
+  }
+}
+
+/**
+ * Parts in order (the first holds the metadata; every part its tensors, offsets relative to its
+ * own data section); checks split.no, split.count and split.tensors.count, and unique names.
+ */
+async function openParts(
+  inputs: readonly GGUFInput[],
+  chunk: number,
+  first?: Part & { header: GGUFHeader },
+): Promise<GGUFFile> {
+  const parts: (Part & { header: GGUFHeader })[] = first ? [first] : [];
+  try {
+    for (const i of inputs) parts.push(await openPart(i, chunk));
+    const head = parts[0]!.header;
+    const s0 = splitInfo(head, parts[0]!.src.name);
+    if (!s0) {
+      if (parts.length === 1) return new SourceGGUFFile(parts, head);
+      throw new GGUFError(`${parts.length} files given, but the first has no split keys`, {
+        file: parts[0]!.src.name,
+      });
+    }
+    if (parts.length !== s0.count)
+      throw new GGUFError(`a split model in ${s0.count} parts, ${parts.length} given`, {
+        file: parts[0]!.src.name,
+      });
+    const tensors: GGUFTensorInfo[] = [];
+    const partOf = new Map<string, number>();
+    parts.forEach((p, i) => {
+      const s = splitInfo(p.header, p.src.name);
+      if (!s || s.no !== i || s.count !== s0.count)
+        throw new GGUFError(
+          `expected part ${i + 1} of ${s0.count}, found ${s ? `part ${s.no + 1} of ${s.count}` : "a file without split keys"}`,
+          { file: p.src.name, field: "split.no" },
+        );
+      for (const t of p.header.tensors) {
+        if (partOf.has(t.name))
+          throw new GGUFError(`tensor '${t.name}' appears in two parts`, { file: p.src.name, field: t.name });
+        partOf.set(t.name, i);
+        tensors.push(t);
+      }
+    });
+    if (s0.tensors !== undefined && s0.tensors !== tensors.length)
+      throw new GGUFError(`split.tensors.count is ${s0.tensors}, the parts hold ${tensors.length}`, {
+        file: parts[0]!.src.name,
+        field: "split.tensors.count",
+      });
+    return new SourceGGUFFile(parts, { ...head, tensors }, partOf);
+  } catch (e) {
+    for (const p of parts) await p.src.close();
     throw e;
   }
 }

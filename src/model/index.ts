@@ -72,7 +72,7 @@ export interface StreamLoadOptions extends LoadOptions {
 /**
  * loadFromFile for sources that read asynchronously (URL, Blob/OPFS, file handle), streaming: the
  * binding is planned first without reading anything (a missing tensor fails before a download),
- * the fit is checked, then tensors are read in file order, one ahead, and each matrix the
+ * the fit is checked, then tensors are read in file order (part by part for a split model), one ahead, and each matrix the
  * KernelSet takes is repacked into its (WASM) memory and dropped at once. Only what stays in
  * JavaScript (norms, token_embd, types the set lacks; everything with plain-TS kernels) is held
  * until binding, so peak memory is ~ the kernels' memory plus one tensor, not twice the file.
@@ -88,7 +88,7 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
     bindWeights(plan, config);
     planned = plan.planned!;
   }
-  const order = [...file.tensors].sort((a, b) => a.offset - b.offset);
+  const order = file.tensors; // file order (offset order in every writer we know; parts in turn)
   const totalBytes = order.reduce((a, t) => a + t.nBytes, 0);
   const kept = new Map<string, Uint8Array>();
   const prepared = new Map<string, Weight>();
@@ -125,7 +125,10 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
   return new Transformer(config, weights, ks, opts.blockOps);
 }
 
-export async function loadModel(path: GGUFInput, opts: LoadOptions = {}): Promise<Transformer> {
+export async function loadModel(
+  path: GGUFInput | readonly GGUFInput[],
+  opts: LoadOptions = {},
+): Promise<Transformer> {
   const file = await openGGUF(path);
   try {
     return loadFromFile(file, opts);

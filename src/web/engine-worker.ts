@@ -7,6 +7,7 @@
  */
 import { loadLLM, type LLM } from "../engine/llm.js";
 import { blobSource, httpSource, type ByteSource } from "../gguf/byte-source.js";
+import { splitPartNames } from "../gguf/split-name.js";
 import { ModelCache, type CachedModel } from "./model-cache.js";
 import {
   toWire,
@@ -40,15 +41,31 @@ function wasmBytes(l: LLM): number {
   return ks?.arena?.memory.buffer.byteLength ?? 0;
 }
 
+/**
+ * The model's byte source(s): one, or every part of a split model (`x-00001-of-00003.gguf`: the
+ * parts are found by name, downloaded into the cache one after the other, and read in order).
+ */
 async function openSource(
   req: LoadRequest,
-): Promise<{ src: ByteSource; from: string; cached?: CachedModel }> {
+): Promise<{ src: ByteSource[]; from: string; cached?: CachedModel }> {
   const s = req.source;
-  if (s.kind === "file") return { src: blobSource(s.file), from: s.file.name };
-  if (s.kind === "cached") return { src: blobSource(await cache.file(s.key), s.key), from: "cache" };
-  if (s.cache === false) return { src: await httpSource(s.url), from: s.url };
-  const cached = await cache.download(s.url, {
-    sha256: s.sha256,
+  if (s.kind === "file") return { src: [blobSource(s.file)], from: s.file.name };
+  if (s.kind === "cached") return { src: [blobSource(await cache.file(s.key), s.key)], from: "cache" };
+  const urls = splitPartNames(s.url) ?? [s.url];
+  if (s.cache === false) return { src: await Promise.all(urls.map((u) => httpSource(u))), from: s.url };
+  const src: ByteSource[] = [];
+  let cached: CachedModel | undefined;
+  for (const u of urls) {
+    const one = await cacheOne(u, urls.length === 1 ? s.sha256 : undefined);
+    cached ??= one.cached;
+    src.push(one.src);
+  }
+  return { src, from: s.url, cached };
+}
+
+async function cacheOne(url: string, sha256?: string): Promise<{ src: ByteSource; cached: CachedModel }> {
+  const cached = await cache.download(url, {
+    sha256,
     onProgress: (p) =>
       post({
         type: "progress",
@@ -59,8 +76,8 @@ async function openSource(
         resumedFrom: p.resumedFrom,
       }),
   });
-  const name = s.url.split(/[?#]/)[0]!.split("/").pop() || cached.key;
-  return { src: blobSource(await cache.file(cached.key), name), from: s.url, cached };
+  const name = url.split(/[?#]/)[0]!.split("/").pop() || cached.key;
+  return { src: blobSource(await cache.file(cached.key), name), cached };
 }
 
 async function load(req: LoadRequest): Promise<void> {
@@ -72,7 +89,7 @@ async function load(req: LoadRequest): Promise<void> {
     }
     const { src, from, cached } = await openSource(req);
     const threads = req.threads ?? navigator.hardwareConcurrency ?? 1;
-    llm = await loadLLM(src, {
+    llm = await loadLLM(src.length === 1 ? src[0]! : src, {
       threads,
       simd: req.simd,
       onProgress: (p) =>
@@ -91,7 +108,7 @@ async function load(req: LoadRequest): Promise<void> {
       threads: (llm.kernels as { threads?: number } | undefined)?.threads ?? 1,
       crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
       contextSize: llm.contextSize,
-      fileBytes: src.size,
+      fileBytes: src.reduce((a, x) => a + x.size, 0),
       wasmBytes: wasmBytes(llm),
       from,
       loadMs: performance.now() - t0,
