@@ -19,7 +19,7 @@ const { openGGUF } = await imp("src/gguf/reader.js");
 
 const src = process.argv[2];
 const out = process.argv[3] ?? "models";
-if (!src || !src.endsWith("-f32.gguf")) {
+if (!src?.endsWith("-f32.gguf")) {
   console.error("usage: node scripts/train-ship.mjs <model>-f32.gguf [outDir]");
   process.exit(1);
 }
