@@ -56,6 +56,32 @@ function normalizeMessage(m: ChatMessage): ChatMessage {
   };
 }
 
+/**
+ * JSON with `", "` and `": "` separators (Python's json.dumps default, the form Hermes/Qwen chat
+ * templates write and the tool-call grammar's fixed prefix uses: tool-grammar.ts).
+ */
+export function spacedJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(spacedJson).join(", ")}]`;
+  if (typeof v === "object" && v !== null)
+    return `{${Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${spacedJson(x)}`)
+      .join(", ")}}`;
+  return JSON.stringify(v) ?? "null";
+}
+
+/**
+ * One call in the Hermes `<tool_call>` syntax, spaced as the forced-call grammar's fixed prefix
+ * `{"name": "calculator", "arguments": {` is (its argument rules accept this spacing too):
+ * `{"name": "calculator", "arguments": {"expression": "2 * 3"}}`. The server renders an assistant
+ * `tool_calls` turn with it for templates without tool support, and the default model's training
+ * data (src/train/data/tools.ts) writes its calls with it, so a call, its grammar and its history
+ * turn are the same text.
+ */
+export function hermesToolCall(name: string, args: unknown): string {
+  return `<tool_call>\n${spacedJson({ name, arguments: args })}\n</tool_call>`;
+}
+
 const CALL_SYNTAX: Record<ToolFormat["name"], string> = {
   hermes: '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>',
   llama3: '{"name": <function-name>, "parameters": <args-json-object>}',
@@ -112,10 +138,7 @@ export function buildToolPrompt(
                 (
                   m as unknown as { tool_calls: { function: { name: string; arguments: unknown } }[] }
                 ).tool_calls
-                  .map(
-                    (c) =>
-                      `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: c.function.arguments })}\n</tool_call>`,
-                  )
+                  .map((c) => hermesToolCall(c.function.name, c.function.arguments))
                   .join("\n"),
             }
           : m,

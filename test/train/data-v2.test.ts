@@ -1,7 +1,8 @@
 /**
  * The v2 recipe's data: v1 examples unchanged (the eval's test split stays comparable), the
  * subtraction strip line, b × a swaps, one-step word problems that stay one step, tool calls in
- * the server's fallback format (same system text, parseable call JSON), multi-turn and system
+ * the server's fallback format (same system text, the spaced call JSON its forced-call grammar
+ * writes, the same text as its render of an OpenAI tool_calls history), multi-turn and system
  * prompts only in training, every chain of thought passing the process verifier; and the warm
  * start: a GGUF exported by the trainer imports back to the same weights and tokenizer.
  */
@@ -15,7 +16,14 @@ import { subColumns, mulColumns } from "../../src/train/data/columns.js";
 import { V2_MODEL_DATA } from "../../src/train/presets.js";
 import { TOOL_SYSTEM } from "../../src/train/data/tools.js";
 import { calculatorTool } from "../../src/tools/builtin/calculator.js";
-import { fallbackToolSystemPrompt } from "../../src/tools/prompt.js";
+import { buildToolPrompt, fallbackToolSystemPrompt } from "../../src/tools/prompt.js";
+import { gbnfForTools } from "../../src/tools/tool-grammar.js";
+import { parseToolCalls } from "../../src/tools/parse.js";
+import { Automaton, parseGBNF } from "../../src/sampling/grammar/index.js";
+import { openGGUF } from "../../src/gguf/reader.js";
+import { Tokenizer } from "../../src/tokenizer/tokenizer.js";
+import type { ChatMessage } from "../../src/tokenizer/chat-template.js";
+import { DEFAULT_MODEL_PATH } from "../../src/cli/default-model.js";
 import { checkSteps, firstError } from "../../src/train/rl/process-verifier.js";
 import { renderChat } from "../../src/train/data/format.js";
 import { trainBpe } from "../../src/train/bpe/trainer.js";
@@ -89,6 +97,43 @@ test("v2 tool examples use the server's fallback tool prompt and parseable Herme
   }
   const json = v2.train.filter((e) => e.kind === "json");
   for (const e of json) assert.equal(JSON.parse(e.messages[2].content).answer, Number(e.answer));
+});
+
+test("v2 tool calls are the server's text: its forced-call grammar accepts them, its history render writes them", async () => {
+  const calc = calculatorTool.definition;
+  const forced = new Automaton(parseGBNF(gbnfForTools([calc], "required", "hermes", false)!.gbnf));
+  const file = await openGGUF(DEFAULT_MODEL_PATH);
+  const tok = Tokenizer.fromMetadata(file.metadata);
+  await file.close();
+  const calls = v2.train.filter((e) => e.kind === "tool" && e.messages.length === 5).slice(0, 40);
+  assert.ok(calls.length > 10);
+  for (const e of calls) {
+    const said = e.messages[2].content;
+    const i = said.indexOf("<tool_call>");
+    const call = said.slice(i);
+    assert.ok(call.startsWith('<tool_call>\n{"name": "calculator", "arguments": {"expression": "'), call);
+    assert.ok(forced.matches(new Uint8Array(Buffer.from(call))), `grammar rejects ${call}`);
+    const parsed = parseToolCalls(said, "hermes").toolCalls;
+    assert.equal(parsed.length, 1);
+    // the same conversation sent to the server (OpenAI shape: tool_calls + a tool message) renders
+    // to the training text up to the model's answer
+    const system = e.messages[0].content.slice(0, -TOOL_SYSTEM.length).replace(/\n\n$/, "");
+    const request: ChatMessage[] = [
+      ...(system ? [{ role: "system" as const, content: system }] : []),
+      { role: "user", content: e.messages[1].content },
+      {
+        role: "assistant",
+        content: said.slice(0, i),
+        tool_calls: [{ id: "c0", type: "function", function: parsed[0].function }],
+      } as ChatMessage,
+      {
+        role: "tool",
+        content: e.messages[3].content.replace(/^<tool_response>\n|\n<\/tool_response>$/g, ""),
+      },
+    ];
+    const server = buildToolPrompt(tok, request, [calc], { toolChoice: "auto" }).prompt;
+    assert.equal(server, renderChat(e.messages.slice(0, 4)) + "<|im_start|>assistant\n", e.key);
+  }
 });
 
 test("import: an exported F32 GGUF reads back to the same config, weights and tokenizer", async () => {

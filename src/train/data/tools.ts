@@ -12,7 +12,7 @@
  *          response_format grammar allows no <think> before the object)
  */
 import { calculatorTool } from "../../tools/builtin/calculator.js";
-import { fallbackToolSystemPrompt } from "../../tools/prompt.js";
+import { fallbackToolSystemPrompt, hermesToolCall } from "../../tools/prompt.js";
 import type { Rng } from "../../sampling/rng.js";
 import { chatTurn } from "./chat.js";
 import type { FormatOptions, Op } from "./columns.js";
@@ -68,8 +68,8 @@ function bigProblem(rng: Rng): [string, string, string] {
 }
 
 function toolCall(expression: string): string {
-  // the server renders an assistant tool_call history turn with JSON.stringify: same bytes here
-  return `<tool_call>\n${JSON.stringify({ name: "calculator", arguments: { expression } })}\n</tool_call>`;
+  // the bytes the server's forced-call grammar writes and its history render shows
+  return hermesToolCall("calculator", { expression });
 }
 
 export function toolProblem(rng: Rng, lang: Lang, fmt: FormatOptions, userSystem?: string): Problem {
