@@ -6,7 +6,8 @@
  * Two ways to make the kept tail's KV valid at its new positions, chosen per engine:
  *  - "rope" (default): K rows already carry RoPE at their old position p; rotating them by -n
  *    gives RoPE at p - n exactly (rotations compose), so the rows are moved down and rotated in
- *    place (quantized rows: dequantize, rotate, requantize, as llama.cpp's K shift does). V rows
+ *    place (quantized rows: dequantize, rotate, requantize, as llama.cpp's K shift does; rows
+ *    stored Hadamard-rotated are rotated back around the RoPE step, kv/hadamard.ts). V rows
  *    just move. Costs O(kept rows), no forward pass. The kept rows still "saw" the dropped tokens
  *    when they were computed (as in llama.cpp); that is the approximation.
  *  - "reprefill": truncate the cache at `keep`, recompute the kept tail with a forward pass
@@ -16,6 +17,7 @@
  */
 import { InputError } from "../errors.js";
 import type { PagedKVCache } from "../kv/paged-cache.js";
+import { hadamardRows } from "../kv/hadamard.js";
 import type { Transformer } from "../model/forward.js";
 import type { Rope, RopeAngles } from "../model/blocks/rope.js";
 
@@ -55,6 +57,7 @@ export function ropeShift(model: Transformer, cache: PagedKVCache, keep: number,
   cache.prepareRewrite(keep);
   const kW = cache.shape.kWidth;
   const vW = cache.shape.vWidth;
+  const rotK = cache.shape.rotK ?? 0;
   const kRow = new Float32Array(kW);
   const vRow = new Float32Array(vW);
   const ang = shiftAngles(model.rope, n);
@@ -65,7 +68,10 @@ export function ropeShift(model: Transformer, cache: PagedKVCache, keep: number,
     const rope = local ? model.ropeSwa! : model.rope;
     for (let p = keep + n; p < len; p++) {
       cache.readRow("k", l, p, 0, kRow, 0, kW);
+      // Rotated rows (kv/hadamard.ts): back to the RoPE basis, shift, rotate again.
+      if (rotK) hadamardRows(kRow, 0, kW, rotK);
       rope.apply(kRow, 0, c.nHeadKV, c.headDimK, local ? angSwa : ang);
+      if (rotK) hadamardRows(kRow, 0, kW, rotK);
       cache.writeK(l, p - n, kRow, 0);
       cache.readRow("v", l, p, 0, vRow, 0, vW);
       cache.writeV(l, p - n, vRow, 0);

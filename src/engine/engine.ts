@@ -11,6 +11,7 @@ import type { KVDType } from "../kv/cache.js";
 import { checkKVType } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
+import { kvRotation } from "../kv/hadamard.js";
 import { lookupDraft } from "./speculative.js";
 import { recurrentShape, type Transformer } from "../model/forward.js";
 import { checkLoraRefs, loraKey } from "../model/lora.js";
@@ -35,6 +36,11 @@ export interface EngineOptions {
   /** K and V row format (default f32); `kvTypeV` sets V's separately (llama.cpp -ctk / -ctv). */
   kvType?: KVDType;
   kvTypeV?: KVDType;
+  /**
+   * Store quantized K/V rows Hadamard-rotated where llama.cpp does (head size % 64 == 0; see
+   * kv/hadamard.ts). Default true; false is llama.cpp's LLAMA_ATTN_ROT_DISABLE=1.
+   */
+  kvRotate?: boolean;
   /** How a context shift re-positions the kept tokens (see context-shift.ts). Default "rope". */
   contextShift?: ContextShiftMode;
   /** Tokens per step across sequences (default 256) and per prefill chunk (default 128). */
@@ -116,6 +122,7 @@ export class Engine {
         vFromK: !!c.mla,
         dtype: kvType,
         dtypeV: c.mla ? undefined : kvTypeV,
+        ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
         blockSize,
         nBlocks,
         recurrent: recurrentShape(c),

@@ -37,6 +37,12 @@ export interface KVCacheShape {
   dtypeV?: KVDType;
   /** MLA: V rows are the first vWidthFromK floats of the K row. */
   vFromK?: boolean;
+  /**
+   * Hadamard block size K (V) rows are stored rotated by, 0/absent = none (kv/hadamard.ts:
+   * llama.cpp's rotation of quantized rows); the forward pass rotates q, k, v and the output.
+   */
+  rotK?: number;
+  rotV?: number;
   /** Recurrent layers' per-sequence state (kv/recurrent.ts), kept by each sequence's cache. */
   recurrent?: RecurrentShape;
 }

@@ -60,6 +60,8 @@ export class PagedKVCache implements KVCache {
       dtypeV: s.dtypeV,
       capacity,
       recurrent: s.recurrent,
+      rotK: s.rotK ?? 0,
+      rotV: s.rotV ?? 0,
     };
     this.tk = s.dtype;
     this.tv = s.vFromK ? s.dtype : (s.dtypeV ?? s.dtype);
