@@ -18,7 +18,7 @@ import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
-import { discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
+import { compactRows, discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
 import type { SequenceEvent, SequenceRequest } from "./types.js";
@@ -183,6 +183,8 @@ export class Engine {
       this.tokenizer,
       nVocab,
     );
+    // Scored eviction (H2O): the forward pass accumulates attention per position.
+    if (req.eviction?.scored && !this.model.config.mla) seq.cache.trackAttention();
     this.seqs.set(seq.id, seq);
     this.scheduler.add(seq);
     this.totals.promptTokens += seq.promptLen;
@@ -259,6 +261,23 @@ export class Engine {
       const len = seq.cache.length; // tokens.length - 1: the last sampled token is pending
       let keep: number;
       let n: number;
+      const ev = seq.req.eviction;
+      if (ev?.selectPositions && seq.cache.attnScores && this.shiftMode === "rope") {
+        // A scored policy's token set, compacted with per-row RoPE shifts (the pending token,
+        // not yet in the cache, stays). With "reprefill" the policy's run form below applies.
+        const drop = ev.selectPositions(len, seq.cache.attnScores).filter((p) => p >= 0 && p < len);
+        if (drop.length === 0) drop.push(0);
+        compactRows(this.model, seq.cache, drop);
+        const gone = new Set(drop);
+        let w = 0;
+        for (let p = 0; p < seq.tokens.length; p++) if (!gone.has(p)) seq.tokens[w++] = seq.tokens[p];
+        seq.tokens.length = w;
+        seq.dropped += drop.length;
+        seq.shifts++;
+        this.totals.contextShifts++;
+        this.totals.contextShiftMs += performance.now() - t0;
+        return;
+      }
       if (seq.req.eviction) {
         // The policy's run, clipped to what the cache holds (the pending token stays).
         const r = seq.req.eviction.select(len);

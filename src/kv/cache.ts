@@ -99,6 +99,11 @@ export interface KVCache {
   setLength(n: number): void;
   /** Drop positions >= n (e.g. to reuse a prompt prefix). */
   truncate(n: number): void;
+  /**
+   * Optional: accumulated attention probability per position (kv/attn-scores.ts), present when a
+   * scored eviction policy asked for it; the forward pass adds to it after every attention layer.
+   */
+  readonly attnScores?: Float64Array;
   /** Recurrent layer l's state for this sequence (undefined for attention layers / no store). */
   state?(layer: number): RecurrentState | undefined;
   /** Cache bytes per token across all layers. */

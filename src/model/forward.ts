@@ -37,6 +37,7 @@ import { InputError } from "../errors.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { hadamardRows, kvRotation } from "../kv/hadamard.js";
+import { accumulateAttention } from "../kv/attn-scores.js";
 import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
@@ -666,6 +667,20 @@ function attentionBlock(
       );
     }
     if (rotV) hadamardRows(o, a * oDim, nt * oDim, rotV);
+    if (cache.attnScores && cache.readRow) {
+      // Scored eviction (H2O): this layer's attention probabilities, added per position.
+      accumulateAttention(
+        { nHead: c.nHead, nHeadKV: c.nHeadKV, headDim: hdK, scale, window, softcap: c.attnSoftcap },
+        cache,
+        layer,
+        q,
+        a * qDim,
+        nt,
+        p0,
+        cache.attnScores,
+        model.buf("attn_scores_k", (p0 + nt) * hdK),
+      );
+    }
     if (P) tp = P.lap("attention", tp);
   }
   if (c.spec.gatedAttention) {
