@@ -11,13 +11,14 @@ import type { KVDType } from "../kv/cache.js";
 import { checkKVType } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
+import { kvRotation } from "../kv/hadamard.js";
 import { lookupDraft } from "./speculative.js";
 import { recurrentShape, type Transformer } from "../model/forward.js";
 import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
-import { discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
+import { compactRows, discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
 import type { SequenceEvent, SequenceRequest } from "./types.js";
@@ -35,6 +36,11 @@ export interface EngineOptions {
   /** K and V row format (default f32); `kvTypeV` sets V's separately (llama.cpp -ctk / -ctv). */
   kvType?: KVDType;
   kvTypeV?: KVDType;
+  /**
+   * Store quantized K/V rows Hadamard-rotated where llama.cpp does (head size % 64 == 0; see
+   * kv/hadamard.ts). Default true; false is llama.cpp's LLAMA_ATTN_ROT_DISABLE=1.
+   */
+  kvRotate?: boolean;
   /** How a context shift re-positions the kept tokens (see context-shift.ts). Default "rope". */
   contextShift?: ContextShiftMode;
   /** Tokens per step across sequences (default 256) and per prefill chunk (default 128). */
@@ -116,6 +122,7 @@ export class Engine {
         vFromK: !!c.mla,
         dtype: kvType,
         dtypeV: c.mla ? undefined : kvTypeV,
+        ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
         blockSize,
         nBlocks,
         recurrent: recurrentShape(c),
@@ -176,6 +183,8 @@ export class Engine {
       this.tokenizer,
       nVocab,
     );
+    // Scored eviction (H2O): the forward pass accumulates attention per position.
+    if (req.eviction?.scored && !this.model.config.mla) seq.cache.trackAttention();
     this.seqs.set(seq.id, seq);
     this.scheduler.add(seq);
     this.totals.promptTokens += seq.promptLen;
@@ -252,6 +261,23 @@ export class Engine {
       const len = seq.cache.length; // tokens.length - 1: the last sampled token is pending
       let keep: number;
       let n: number;
+      const ev = seq.req.eviction;
+      if (ev?.selectPositions && seq.cache.attnScores && this.shiftMode === "rope") {
+        // A scored policy's token set, compacted with per-row RoPE shifts (the pending token,
+        // not yet in the cache, stays). With "reprefill" the policy's run form below applies.
+        const drop = ev.selectPositions(len, seq.cache.attnScores).filter((p) => p >= 0 && p < len);
+        if (drop.length === 0) drop.push(0);
+        compactRows(this.model, seq.cache, drop);
+        const gone = new Set(drop);
+        let w = 0;
+        for (let p = 0; p < seq.tokens.length; p++) if (!gone.has(p)) seq.tokens[w++] = seq.tokens[p];
+        seq.tokens.length = w;
+        seq.dropped += drop.length;
+        seq.shifts++;
+        this.totals.contextShifts++;
+        this.totals.contextShiftMs += performance.now() - t0;
+        return;
+      }
       if (seq.req.eviction) {
         // The policy's run, clipped to what the cache holds (the pending token stays).
         const r = seq.req.eviction.select(len);

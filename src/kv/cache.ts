@@ -37,6 +37,12 @@ export interface KVCacheShape {
   dtypeV?: KVDType;
   /** MLA: V rows are the first vWidthFromK floats of the K row. */
   vFromK?: boolean;
+  /**
+   * Hadamard block size K (V) rows are stored rotated by, 0/absent = none (kv/hadamard.ts:
+   * llama.cpp's rotation of quantized rows); the forward pass rotates q, k, v and the output.
+   */
+  rotK?: number;
+  rotV?: number;
   /** Recurrent layers' per-sequence state (kv/recurrent.ts), kept by each sequence's cache. */
   recurrent?: RecurrentShape;
 }
@@ -93,6 +99,11 @@ export interface KVCache {
   setLength(n: number): void;
   /** Drop positions >= n (e.g. to reuse a prompt prefix). */
   truncate(n: number): void;
+  /**
+   * Optional: accumulated attention probability per position (kv/attn-scores.ts), present when a
+   * scored eviction policy asked for it; the forward pass adds to it after every attention layer.
+   */
+  readonly attnScores?: Float64Array;
   /** Recurrent layer l's state for this sequence (undefined for attention layers / no store). */
   state?(layer: number): RecurrentState | undefined;
   /** Cache bytes per token across all layers. */

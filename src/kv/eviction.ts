@@ -3,9 +3,11 @@
  * keep generating in bounded memory. A policy only chooses a run of positions to drop; the engine
  * drops it the way context shift does (engine/context-shift.ts: later rows move down, K rows
  * RoPE-shifted in place, or the tail re-prefilled), so the block table stays contiguous and every
- * attention kernel reads it unchanged. One run per eviction keeps that a compaction of whole
- * rows; per-head token sets (H2O/SnapKV as published) would need per-head block tables — not
- * implemented (see the KV issue). Policies: StreamingLLM, SlidingWindow (SWA models).
+ * attention kernel reads it unchanged. A scored policy (H2O) picks any set of positions instead:
+ * the engine compacts the kept rows the same way (each moved row RoPE-shifted by its own offset),
+ * still one token set per sequence, shared by every head and layer — per-head sets as published
+ * would need per-head block tables that no attention kernel here reads. Policies: StreamingLLM,
+ * SlidingWindow (SWA models), H2O (accumulated attention mass).
  */
 import { InputError } from "../errors.js";
 
@@ -15,6 +17,13 @@ export interface EvictionPolicy {
   readonly budget: number;
   /** The sequence holds `len` (= budget) positions: drop [from, from + count), count >= 1. */
   select(len: number): { from: number; count: number };
+  /**
+   * Scored policies: the engine accumulates, per position, the attention probability it has
+   * received (summed over queries, heads and layers: kv/attn-scores.ts) and asks for the
+   * positions to drop (ascending, at least one, the last position never) instead of `select`.
+   */
+  readonly scored?: boolean;
+  selectPositions?(len: number, scores: Float64Array): number[];
 }
 
 /**
@@ -81,4 +90,49 @@ export function slidingWindowPolicy(
     w = Math.max(w, lw);
   }
   return new SlidingWindow(w, budget ?? 2 * w);
+}
+
+/**
+ * H2O, "heavy hitters" (Zhang et al. 2023), per sequence: keep the `recent` newest positions and,
+ * of the older ones, the `heavy` that have received the most attention so far (accumulated
+ * attention probability summed over every query, head and layer since the position was written).
+ * The paper evicts one token per step at a constant budget; here, like StreamingLLM, a sequence
+ * that reaches `budget` positions drops down to heavy + recent at once, so the compaction (row
+ * moves, RoPE shifts) is paid once per budget - heavy - recent tokens. Defaults: a quarter of the
+ * budget each. The first `sinks` positions are always kept (attention sinks; 0 = pure H2O).
+ */
+export class H2O implements EvictionPolicy {
+  readonly name = "h2o";
+  readonly scored = true;
+  constructor(
+    readonly budget: number,
+    readonly heavy = Math.floor(budget / 4),
+    readonly recent = Math.floor(budget / 4),
+    readonly sinks = 0,
+  ) {
+    for (const [k, v] of Object.entries({ budget, heavy, recent, sinks }))
+      if (!Number.isInteger(v) || v < 0)
+        throw new InputError(`H2O ${k} must be a non-negative integer, got ${v}`);
+    if (recent < 1 || sinks + heavy + recent >= budget)
+      throw new InputError(
+        `H2O needs recent >= 1 and sinks + heavy + recent < budget (sinks ${sinks}, heavy ${heavy}, recent ${recent}, budget ${budget})`,
+      );
+  }
+
+  /** Run form for callers without scores: drops what StreamingLLM would (no heavy hitters known). */
+  select(len: number): { from: number; count: number } {
+    return { from: this.sinks, count: Math.max(1, len - this.sinks - this.recent) };
+  }
+
+  selectPositions(len: number, scores: Float64Array): number[] {
+    const lo = Math.min(this.sinks, len);
+    const hi = Math.max(lo, len - this.recent); // [lo, hi): candidates; [hi, len) recent, kept
+    const cand: number[] = [];
+    for (let p = lo; p < hi; p++) cand.push(p);
+    // Highest accumulated attention first; ties keep the newer position.
+    cand.sort((a, b) => scores[b] - scores[a] || b - a);
+    const drop = cand.slice(this.heavy);
+    if (drop.length === 0) drop.push(cand.length ? cand[cand.length - 1] : Math.max(0, len - 2));
+    return drop.sort((a, b) => a - b);
+  }
 }

@@ -36,6 +36,8 @@ export class PagedKVCache implements KVCache {
   private publishLimit = Infinity;
   private readonly tk: KVDType;
   private readonly tv: KVDType;
+  /** Accumulated attention per position (see KVCache.attnScores); after trackAttention(). */
+  attnScores: Float64Array | undefined;
   /** Recurrent layers' state of this sequence (kv/recurrent.ts); dropped with the cache. */
   private readonly recurrent: RecurrentStore | undefined;
 
@@ -60,10 +62,17 @@ export class PagedKVCache implements KVCache {
       dtypeV: s.dtypeV,
       capacity,
       recurrent: s.recurrent,
+      rotK: s.rotK ?? 0,
+      rotV: s.rotV ?? 0,
     };
     this.tk = s.dtype;
     this.tv = s.vFromK ? s.dtype : (s.dtypeV ?? s.dtype);
     this.recurrent = s.recurrent ? new RecurrentStore(s.recurrent) : undefined;
+  }
+
+  /** Start accumulating attention per position (scored eviction: kv/eviction.ts H2O). */
+  trackAttention(): void {
+    this.attnScores ??= new Float64Array(this.shape.capacity);
   }
 
   state(layer: number): RecurrentState | undefined {
@@ -172,6 +181,7 @@ export class PagedKVCache implements KVCache {
 
   /** Give every block back to the pool (the sequence is done or cancelled). */
   free(): void {
+    this.attnScores?.fill(0);
     for (const b of this.table) this.pool.release(b);
     this.table.length = 0;
     this.len = 0;
@@ -302,6 +312,8 @@ export class PagedKVCache implements KVCache {
     if (n < 0) throw new InputError(`cannot truncate to ${n}`);
     this.recurrent?.checkTruncate(this.len, n);
     this.len = Math.min(this.len, n);
+    // Positions past the end will be written again: their attention starts from nothing.
+    this.attnScores?.fill(0, this.len);
     // Blocks wholly past the new end go back to the pool.
     const keep = Math.ceil(this.len / this.B);
     while (this.table.length > keep) this.pool.release(this.table.pop()!);

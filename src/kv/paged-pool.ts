@@ -24,6 +24,9 @@ export interface PagedShape {
   dtype: KVDType;
   /** V rows' format when it differs from K's. */
   dtypeV?: KVDType;
+  /** Hadamard rotation of the stored rows (see KVCacheShape / kv/hadamard.ts). */
+  rotK?: number;
+  rotV?: number;
   /** Positions per block. */
   blockSize: number;
   nBlocks: number;
@@ -66,6 +69,14 @@ export class BlockPool {
     if (!(shape.blockSize >= 1 && shape.nBlocks >= 1 && shape.kWidth >= 1 && shape.nLayers >= 1)) {
       throw new InputError("invalid paged KV shape", { field: JSON.stringify(shape) });
     }
+    for (const [r, w] of [
+      [shape.rotK ?? 0, shape.kWidth],
+      [shape.rotV ?? 0, shape.vFromK ? 0 : shape.vWidth],
+    ])
+      if (r !== 0 && !(Number.isInteger(r) && r >= 2 && (r & (r - 1)) === 0 && w % r === 0))
+        throw new InputError(`invalid KV rotation block ${r} for rows of ${w}`, {
+          field: JSON.stringify(shape),
+        });
     this.shape = { ...shape };
     const rows = shape.nBlocks * shape.blockSize;
     const tv = shape.dtypeV ?? shape.dtype;

@@ -13,7 +13,7 @@
  *                   layer, B K rows then B V rows (none for MLA), in the header's kType/vType
  *   end-8  8 bytes  checksum: hash64 of every byte before it (corruption, not tampering, check)
  * The header names the model fingerprint (loadLLM: GGUF tensor infos, scalar metadata and a
- * sample of every tensor's bytes), KV types and layout; a file for another model or KV layout
+ * sample of every tensor's bytes), KV types, Hadamard rotation and layout; a file for another model or KV layout
  * is a SessionError ("model" / "kv"), a malformed, truncated or corrupted one a SessionError
  * ("format"), never a crash or a silently wrong cache.
  */
@@ -42,6 +42,12 @@ export interface SessionHeader {
   kWidth: number;
   vWidth: number;
   vFromK: boolean;
+  /**
+   * Hadamard block sizes the K/V rows are stored rotated by (kv/hadamard.ts), 0 = none; absent in
+   * files written before rotation existed, read as 0.
+   */
+  kRot: number;
+  vRot: number;
   blockSize: number;
   /** Full blocks in the payload: their KV covers tokens [0, nBlocks * blockSize). */
   nBlocks: number;
@@ -83,6 +89,8 @@ export function poolLayout(pool: BlockPool): Omit<SessionHeader, "model" | "nBlo
     kWidth: s.kWidth,
     vWidth: s.vWidth,
     vFromK: !!s.vFromK,
+    kRot: s.rotK ?? 0,
+    vRot: s.rotV ?? 0,
     blockSize: s.blockSize,
     blockBytes: pool.blockByteLength(),
   };
@@ -159,7 +167,9 @@ export function checkCompatible(
           hint:
             k === "kType" || k === "vType"
               ? "use the --cache-type-k/-v (kvType/kvTypeV) it was saved with"
-              : undefined,
+              : k === "kRot" || k === "vRot"
+                ? "the rows were stored with another Hadamard rotation (kvRotate; files from before rotation are unrotated)"
+                : undefined,
         },
       );
   }
@@ -226,6 +236,9 @@ export function decodeSession(bytes: Uint8Array, file?: string): SessionData {
   for (const k of ["nLayers", "kWidth", "vWidth", "blockSize", "nBlocks", "blockBytes"] as const)
     if (!isInt(h[k], k === "nBlocks" || k === "vWidth" ? 0 : 1)) bad(`invalid ${k}`, 16, k);
   if (typeof h.vFromK !== "boolean") bad("invalid vFromK", 16, "vFromK");
+  h.kRot ??= 0;
+  h.vRot ??= 0;
+  if (!isInt(h.kRot) || !isInt(h.vRot)) bad("invalid kRot/vRot", 16, "kRot");
   if (!Array.isArray(h.tokens) || !h.tokens.every((t) => isInt(t))) bad("invalid token ids", 16, "tokens");
   if (h.nBlocks * h.blockSize > h.tokens.length) bad("more KV blocks than tokens", 16, "nBlocks");
   const rowBytes = kvRowBytes(h.kType, h.kWidth) + (h.vFromK ? 0 : kvRowBytes(h.vType, h.vWidth));

@@ -36,6 +36,8 @@
 import { InputError } from "../errors.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
+import { hadamardRows, kvRotation } from "../kv/hadamard.js";
+import { accumulateAttention } from "../kv/attn-scores.js";
 import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
@@ -180,7 +182,13 @@ export class Transformer {
     const c = this.config;
     const shape = c.mla
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
-      : { nLayers: c.nLayers, kWidth: c.nHeadKV * c.headDimK, vWidth: c.nHeadKV * c.headDimV, capacity };
+      : {
+          nLayers: c.nLayers,
+          kWidth: c.nHeadKV * c.headDimK,
+          vWidth: c.nHeadKV * c.headDimV,
+          capacity,
+          ...kvRotation(dtype, dtype, c.headDimK, c.headDimV),
+        };
     const recurrent = recurrentShape(c);
     const place = where ?? (this.kernels ? "kernel" : "js");
     if (place === "kernel") {
@@ -616,6 +624,14 @@ function attentionBlock(
     const a = starts[si];
     const nt = segs[si].tokens.length;
     const p0 = pos0[si];
+    // Quantized rows stored Hadamard-rotated (kv/hadamard.ts): q and k in K's blocks, v in V's.
+    const rotK = cache.shape.rotK ?? 0;
+    const rotV = cache.shape.rotV ?? 0;
+    if (rotK) {
+      hadamardRows(q, a * qDim, nt * qDim, rotK);
+      hadamardRows(k, a * kDim, nt * kDim, rotK);
+    }
+    if (rotV) hadamardRows(v, a * vDim, nt * vDim, rotV);
     if (cache.writeRows) {
       cache.writeRows(layer, p0, nt, k, a * kDim, v, a * vDim);
     } else {
@@ -650,6 +666,21 @@ function attentionBlock(
         nt,
         p0,
         os,
+      );
+    }
+    if (rotV) hadamardRows(o, a * oDim, nt * oDim, rotV);
+    if (cache.attnScores && cache.readRow) {
+      // Scored eviction (H2O): this layer's attention probabilities, added per position.
+      accumulateAttention(
+        { nHead: c.nHead, nHeadKV: c.nHeadKV, headDim: hdK, scale, window, softcap: c.attnSoftcap },
+        cache,
+        layer,
+        q,
+        a * qDim,
+        nt,
+        p0,
+        cache.attnScores,
+        model.buf("attn_scores_k", (p0 + nt) * hdK),
       );
     }
     if (P) tp = P.lap("attention", tp);

@@ -9,7 +9,8 @@
  * (`node scripts/setup-llama-avx2.mjs` makes it under build/llama-avx2), so both orders can be
  * checked on one machine. `referenceBackend()` names the library that was loaded.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { join } from "node:path";
 import type { Llama, Token } from "node-llama-cpp";
@@ -62,6 +63,59 @@ export interface ReferenceRun {
   greedy: number[];
   /** Logits that produced each greedy token (greedyLogits[0] === logits). */
   greedyLogits: Float32Array[];
+  /** With `kvState`: the K/V rows llama.cpp stored at the end of the run (see parseSeqState). */
+  kv?: SeqStateKV;
+}
+
+/** K and V rows of every layer as llama.cpp stores them (positions 0..nCells-1, raw row bytes). */
+export interface SeqStateKV {
+  nCells: number;
+  k: Uint8Array[];
+  v: Uint8Array[];
+}
+
+/**
+ * The KV rows of a llama_state_seq_save_file file (llama.cpp src/llama-context.cpp
+ * state_seq_save_file, src/llama-kv-cache.cpp state_write/_meta/_data): u32 magic, u32 version,
+ * u32 n_tokens, i32 tokens[n]; u32 n_stream, u32 cell_count; per cell i32 pos, u32 n_seq,
+ * i32 seq_ids[n_seq]; u32 v_trans, u32 n_layer; per layer i32 k_type, u64 k_row_bytes, rows; then
+ * the same for V (v_trans 0, which flash attention gives). One stream, no cell extensions.
+ */
+export function parseSeqState(b: Uint8Array): SeqStateKV {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = 0;
+  const u32 = () => {
+    const x = dv.getUint32(o, true);
+    o += 4;
+    return x;
+  };
+  o += 8;
+  const nTokens = u32();
+  o += 4 * nTokens;
+  if (u32() !== 1) throw new Error("llama.cpp state: expected one KV stream");
+  const nCells = u32();
+  for (let i = 0; i < nCells; i++) {
+    o += 4;
+    const nSeq = u32();
+    o += 4 * nSeq;
+  }
+  if (u32() !== 0) throw new Error("llama.cpp state: transposed V rows (flash attention off) not parsed");
+  const nLayer = u32();
+  const rows = (): Uint8Array[] => {
+    const out: Uint8Array[] = [];
+    for (let l = 0; l < nLayer; l++) {
+      o += 4;
+      const rowBytes = Number(dv.getBigUint64(o, true));
+      o += 8;
+      out.push(b.slice(o, o + rowBytes * nCells));
+      o += rowBytes * nCells;
+    }
+    return out;
+  };
+  const k = rows();
+  const v = rows();
+  if (o !== b.length) throw new Error(`llama.cpp state: ${b.length - o} bytes left after the V rows`);
+  return { nCells, k, v };
 }
 
 function toArray(m: Map<Token, number> | undefined, nVocab: number): Float32Array {
@@ -84,6 +138,8 @@ export async function referenceRun(
     contextSize?: number;
     /** LoRA adapters applied to the context (llama.cpp: per context, scale as given). */
     lora?: { filePath: string; scale: number }[];
+    /** Also return the KV rows llama.cpp stored (its sequence state saved after the last step). */
+    kvState?: boolean;
   } = {},
 ): Promise<ReferenceRun> {
   const llama = await referenceLlama();
@@ -115,7 +171,18 @@ export async function referenceRun(
         greedyLogits.push(toArray(r.next?.logits, V));
         greedy.push(r.next!.token!);
       }
-      return { logits: greedyLogits[0], greedy, greedyLogits };
+      let kv: SeqStateKV | undefined;
+      if (opts.kvState) {
+        const dir = mkdtempSync(join(tmpdir(), "ref-state-"));
+        try {
+          const file = join(dir, "seq.state");
+          await seq.saveStateToFile(file);
+          kv = parseSeqState(readFileSync(file));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      return { logits: greedyLogits[0], greedy, greedyLogits, kv };
     } finally {
       await ctx.dispose();
     }
