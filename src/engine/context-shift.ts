@@ -16,7 +16,7 @@
  */
 import { InputError } from "../errors.js";
 import type { PagedKVCache } from "../kv/paged-cache.js";
-import type { Transformer } from "../model/forward.js";
+import { layerRoped, type Transformer } from "../model/forward.js";
 import type { Rope, RopeAngles } from "../model/blocks/rope.js";
 
 export type ContextShiftMode = "rope" | "reprefill";
@@ -65,7 +65,8 @@ export function ropeShift(model: Transformer, cache: PagedKVCache, keep: number,
     const rope = local ? model.ropeSwa! : model.rope;
     for (let p = keep + n; p < len; p++) {
       cache.readRow("k", l, p, 0, kRow, 0, kW);
-      rope.apply(kRow, 0, c.nHeadKV, c.headDimK, local ? angSwa : ang);
+      // NoPE layers (smollm3) carry no rotation: their K rows just move.
+      if (layerRoped(c, l)) rope.apply(kRow, 0, c.nHeadKV, c.headDimK, local ? angSwa : ang);
       cache.writeK(l, p - n, kRow, 0);
       cache.readRow("v", l, p, 0, vRow, 0, vW);
       cache.writeV(l, p - n, vRow, 0);
