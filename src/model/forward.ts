@@ -268,11 +268,15 @@ export function layerRoped(c: ModelConfig, layer: number): boolean {
 }
 
 /** What each layer is (attention with its window, or recurrent), for `inspect` and the cache. */
-export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number }[] {
+export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number; noRope?: boolean }[] {
   return Array.from({ length: c.nLayers }, (_, l) =>
     c.recurrentLayers?.[l]
       ? { kind: "recurrent" as const, window: 0 }
-      : { kind: "attention" as const, window: layerWindow(c, l) },
+      : {
+          kind: "attention" as const,
+          window: layerWindow(c, l),
+          ...(layerRoped(c, l) ? {} : { noRope: true }),
+        },
   );
 }
 
