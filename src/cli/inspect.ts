@@ -42,7 +42,7 @@ export interface InspectReport {
     mla: boolean;
   };
   /** Per layer: kind and attention window (0 = global); absent when the architecture is not supported. */
-  layers?: { kind: LayerKind; window: number }[];
+  layers?: { kind: LayerKind; window: number; noRope?: boolean }[];
   /** Recurrent layers' state per sequence (f32 bytes), constant in the context length; 0 without. */
   recurrentStateBytes?: number;
   metadataKeys: number;
@@ -66,12 +66,12 @@ function resolveLayers(g: GGUFFile, nVocab: number): Pick<InspectReport, "layers
 
 /** "local (window 8) x2 [0-1], attention x1 [2]": runs of equal kinds. */
 function formatLayers(layers: NonNullable<InspectReport["layers"]>): string {
-  const name = (l: { kind: LayerKind; window: number }) =>
-    l.kind === "attention"
+  const name = (l: { kind: LayerKind; window: number; noRope?: boolean }) =>
+    (l.kind === "attention"
       ? l.window > 0
         ? `local attention (window ${l.window})`
         : "global attention"
-      : l.kind;
+      : l.kind) + (l.noRope ? " (NoPE)" : "");
   const groups = new Map<string, number[]>();
   layers.forEach((l, i) => {
     const k = name(l);

@@ -18,7 +18,7 @@
 import { InputError } from "../errors.js";
 import type { PagedKVCache } from "../kv/paged-cache.js";
 import { hadamardRows } from "../kv/hadamard.js";
-import type { Transformer } from "../model/forward.js";
+import { layerRoped, type Transformer } from "../model/forward.js";
 import type { Rope, RopeAngles } from "../model/blocks/rope.js";
 
 export type ContextShiftMode = "rope" | "reprefill";
@@ -109,7 +109,8 @@ export function compactRows(model: Transformer, cache: PagedKVCache, drop: reado
       cache.readRow("k", l, from, 0, kRow, 0, kW);
       // Rotated rows (kv/hadamard.ts): back to the RoPE basis, shift, rotate again.
       if (rotK) hadamardRows(kRow, 0, kW, rotK);
-      rope.apply(kRow, 0, c.nHeadKV, c.headDimK, local ? angSwa : ang);
+      // NoPE layers (smollm3) carry no rotation: their K rows just move.
+      if (layerRoped(c, l)) rope.apply(kRow, 0, c.nHeadKV, c.headDimK, local ? angSwa : ang);
       if (rotK) hadamardRows(kRow, 0, kW, rotK);
       cache.writeK(l, to, kRow, 0);
       cache.readRow("v", l, from, 0, vRow, 0, vW);

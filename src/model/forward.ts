@@ -269,12 +269,22 @@ export function layerWindow(c: ModelConfig, layer: number): number {
   return c.slidingWindow;
 }
 
+/** Whether attention layer l rotates q and k (false on NoPE layers, smollm3). */
+export function layerRoped(c: ModelConfig, layer: number): boolean {
+  const n = c.spec.noRopeEvery;
+  return !(n > 0 && (layer + 1) % n === 0);
+}
+
 /** What each layer is (attention with its window, or recurrent), for `inspect` and the cache. */
-export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number }[] {
+export function layerKinds(c: ModelConfig): { kind: LayerKind; window: number; noRope?: boolean }[] {
   return Array.from({ length: c.nLayers }, (_, l) =>
     c.recurrentLayers?.[l]
       ? { kind: "recurrent" as const, window: 0 }
-      : { kind: "attention" as const, window: layerWindow(c, l) },
+      : {
+          kind: "attention" as const,
+          window: layerWindow(c, l),
+          ...(layerRoped(c, l) ? {} : { noRope: true }),
+        },
   );
 }
 
@@ -600,6 +610,7 @@ function attentionBlock(
     if (w.qNorm) ks.rmsNorm(q, model.kernelVec(w.qNorm), q, hdK, n * c.nHead, c.rmsEps);
     if (w.kNorm) ks.rmsNorm(k, model.kernelVec(w.kNorm), k, hdK, n * c.nHeadKV, c.rmsEps);
   }
+  const roped = layerRoped(c, layer);
   for (let t = 0; t < n; t++) {
     if (!ks) {
       if (w.qNorm)
@@ -610,9 +621,9 @@ function attentionBlock(
           rmsNorm(k, t * kDim + hh * hdK, hdK, w.kNorm, c.rmsEps, k, t * kDim + hh * hdK);
     }
     const rope = local && model.ropeSwa ? model.ropeSwa : model.rope;
-    rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
+    if (roped) rope.apply(q, t * qDim, c.nHead, hdK, angles[t]);
     if (c.spec.scaleQ) for (let i = t * qDim; i < (t + 1) * qDim; i++) q[i] = Math.fround(q[i] * c.attnScale);
-    rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
+    if (roped) rope.apply(k, t * kDim, c.nHeadKV, hdK, angles[t]);
   }
   if (P) tp = P.lap("rope+qk", tp);
 

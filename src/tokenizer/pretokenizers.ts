@@ -35,6 +35,8 @@ const P = {
   gpt2: "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
   llama3: `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
   qwen2: `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
+  // Qwen3.5: qwen2's split with combining marks (\p{M}) kept inside letter runs, out of punctuation runs.
+  qwen35: `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`,
   // DeepSeek V3: digits in groups of up to 3, then runs of CJK ideographs and kana, then the main split.
   deepseekV3: [
     "\\p{N}{1,3}",
@@ -103,6 +105,7 @@ const FAMILIES: Record<string, Family> = {
   default: { sources: P.defaultBpe, cleanSpaces: true },
   llama3: { sources: [P.llama3], ignoreMerges: true, cleanSpaces: true, addBosDefault: true },
   qwen2: { sources: [P.qwen2], cleanSpaces: false },
+  qwen35: { sources: [P.qwen35], cleanSpaces: false },
   "deepseek-llm": { sources: P.deepseekLlm, cleanSpaces: false },
   "deepseek-coder": { sources: P.deepseekCoder, cleanSpaces: false },
   "deepseek-v3": { sources: P.deepseekV3, cleanSpaces: false },
@@ -130,6 +133,9 @@ const PRE_TO_FAMILY: Record<string, string> = {
   stablelm2: "qwen2",
   hunyuan: "qwen2",
   megrez: "qwen2",
+  kormo: "qwen2",
+  f2llmv2: "qwen2",
+  qwen35: "qwen35",
   "deepseek-llm": "deepseek-llm",
   "deepseek-coder": "deepseek-coder",
   "deepseek-v3": "deepseek-v3",

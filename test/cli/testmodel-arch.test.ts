@@ -27,6 +27,10 @@ const EXPECT: Record<string, string[]> = {
   deepseek2: ["G", "G", "G", "G"],
   lfm2: ["recurrent", "recurrent", "G", "recurrent"],
   qwen35: ["recurrent", "recurrent", "recurrent", "G"],
+  qwen35moe: ["recurrent", "recurrent", "recurrent", "G"],
+  qwen3next: ["recurrent", "recurrent", "recurrent", "G"],
+  "gpt-oss": ["L256", "G", "L256", "G"],
+  smollm3: ["G", "G", "G", "G-NoPE"],
 };
 
 for (const [arch, kinds] of Object.entries(EXPECT)) {
@@ -35,10 +39,14 @@ for (const [arch, kinds] of Object.entries(EXPECT)) {
     const w = await cli("testmodel", out, "--arch", arch);
     assert.match(w.stdout, new RegExp(`wrote .*: ${arch} tiny`));
     const r = JSON.parse((await cli("inspect", out, "--json")).stdout) as {
-      layers: { kind: string; window: number }[];
+      layers: { kind: string; window: number; noRope?: boolean }[];
     };
     assert.deepEqual(
-      r.layers.map((l) => (l.kind === "attention" ? (l.window > 0 ? `L${l.window}` : "G") : l.kind)),
+      r.layers.map(
+        (l) =>
+          (l.kind === "attention" ? (l.window > 0 ? `L${l.window}` : "G") : l.kind) +
+          (l.noRope ? "-NoPE" : ""),
+      ),
       kinds,
     );
   });

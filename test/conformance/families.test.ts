@@ -37,6 +37,10 @@ const CASES: [string, TestModelSpec][] = [
     "qwen3 (q/k norm, head_dim 32 != nEmbd/nHead, 1 KV head)",
     { arch: "qwen3", ...small, headDim: 32, nHeadKv: 1 },
   ],
+  [
+    "smollm3 (NoPE on every 4th layer, tied output)",
+    { arch: "smollm3", ...small, nLayer: 4, tiedEmbeddings: true },
+  ],
   ["llama MoE 8 experts top-2 (Mixtral)", { arch: "llama", ...small, moe: { nExpert: 8, nExpertUsed: 2 } }],
   [
     "qwen2moe 8 experts top-2 + gated shared expert",

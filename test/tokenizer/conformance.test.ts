@@ -45,6 +45,38 @@ for (const name of VOCABS) {
   });
 }
 
+// Qwen3.5 files declare their own pre-tokenizer ("qwen35": qwen2's split with combining marks
+// inside letter runs). No Qwen3.5 vocabulary ships in npm, so the split runs over the real Qwen3
+// vocabulary (same byte-level BPE family) with the file's pre set to qwen35; the corpus has
+// combining marks and Devanagari, where the two splits differ.
+test(
+  "qwen35 pre-tokenizer (on the Qwen3 vocabulary): ids identical to llama.cpp on the corpus",
+  { timeout: 180_000 },
+  async () => {
+    const record = { ...vocabEntry("qwen3").record, "tokenizer.ggml.pre": "qwen35" };
+    const loaded = await loadReferenceRecord(record, "qwen35");
+    try {
+      assertConformant(runConformance("qwen3", loaded));
+      // Where the splits differ (Arabic with harakat: the marks stay inside the letter run), both
+      // equal llama.cpp's ids, and they are not the same ids.
+      const text =
+        "\u0645\u064e\u0631\u0652\u062d\u064e\u0628\u064b\u0627 \u0634\u064e\u0643\u0652\u0631\u064b\u0627";
+      const qwen2 = await loadReferenceRecord({ ...record, "tokenizer.ggml.pre": "qwen2" }, "qwen2-marks");
+      try {
+        const ids35 = Array.from(loaded.ref.tokenize(text, false));
+        const ids2 = Array.from(qwen2.ref.tokenize(text, false));
+        assert.deepEqual(loaded.ours.encode(text, { parseSpecial: false }), ids35);
+        assert.deepEqual(qwen2.ours.encode(text, { parseSpecial: false }), ids2);
+        assert.notDeepEqual(ids35, ids2);
+      } finally {
+        await qwen2.dispose();
+      }
+    } finally {
+      await loaded.dispose();
+    }
+  },
+);
+
 test("the on-disk conversion cache gives back exactly what the converter produces", () => {
   const { tj, config } = hfFiles("llama2");
   const fresh = convertHFTokenizer(tj, config, CONVERT_OPTS.llama2);

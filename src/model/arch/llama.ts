@@ -8,3 +8,9 @@ import { BASE_SPEC, type ArchSpec } from "./spec.js";
 
 // Mixtral renormalises its top-2 routing weights (llama.cpp passes norm_w = true for llama).
 export const LLAMA: ArchSpec = { ...BASE_SPEC, name: "llama", ropeOrder: "normal", normTopKDefault: true };
+
+/**
+ * smollm3 (SmolLM3): llama layers where every 4th layer has no position encoding (NoPE: q and k
+ * are not rotated); optional q/k/v/o biases; tied output unless `output.weight` is present.
+ */
+export const SMOLLM3: ArchSpec = { ...BASE_SPEC, name: "smollm3", ropeOrder: "normal", noRopeEvery: 4 };

@@ -2,7 +2,7 @@
  * The architecture registry: `general.architecture` -> spec. The only `switch (arch)` in the model.
  */
 import { ModelError } from "../../errors.js";
-import { LLAMA } from "./llama.js";
+import { LLAMA, SMOLLM3 } from "./llama.js";
 import { QWEN2 } from "./qwen2.js";
 import { QWEN3 } from "./qwen3.js";
 import { QWEN2MOE, QWEN3MOE } from "./qwen2moe.js";
@@ -29,6 +29,7 @@ const SPECS: readonly ArchSpec[] = [
   QWEN35MOE,
   QWEN3NEXT,
   GPT_OSS,
+  SMOLLM3,
 ];
 
 export function supportedArchitectures(): string[] {

@@ -108,6 +108,8 @@ export interface ArchSpec {
   deltaNetGrouped: boolean;
   /** Attention q projection yields [q; gate] per head; the output is multiplied by sigmoid(gate) (qwen35). */
   gatedAttention: boolean;
+  /** NoPE layers (smollm3: 4): layer l applies no RoPE when (l + 1) % n === 0; 0 = RoPE everywhere. */
+  noRopeEvery: number;
   /** Name of the FFN input norm's weight (qwen35 files: `post_attention_norm.weight`). */
   ffnNorm: string;
   /** Name of the final norm's weight (lfm2 files call it `token_embd_norm.weight`). */
@@ -139,6 +141,7 @@ export const BASE_SPEC: Omit<ArchSpec, "name" | "ropeOrder"> = {
   shortConv: false,
   deltaNet: false,
   deltaNetGrouped: false,
+  noRopeEvery: 0,
   gatedAttention: false,
   ffnNorm: "ffn_norm.weight",
   outputNorm: "output_norm.weight",

@@ -25,6 +25,8 @@ export const FACTORY_ARCHS: ReadonlyMap<string, FactoryArch> = new Map([
   ["qwen35moe", qwen35moe],
   ["qwen3next", qwen3next],
   ["gpt-oss", gptOss],
+  // smollm3: the llama layout (its NoPE layers are a rule of the loader, not of the file).
+  ["smollm3", llama],
 ]);
 
 export function factoryArch(name: string): FactoryArch {
