@@ -1,6 +1,7 @@
 /**
- * Fused KernelSet products: matmulMany (several weights, one input, one dispatch) and
- * normMatmul (RMSNorm fused with the activation quantization). On odd shapes (rows not a
+ * Fused KernelSet products: matmulMany (several weights, one input, one dispatch),
+ * normMatmul (RMSNorm fused with the activation quantization) and matmulBatch (several weights,
+ * each its own input: LoRA B products). On odd shapes (rows not a
  * multiple of 4, token counts across the 16-token tiles) and mixed weight types (several
  * activation formats in one batch, i16 and int8-dot layouts):
  *   - WASM results are bit-identical to the unfused WASM calls (matmul per weight; rmsNorm then
@@ -130,6 +131,55 @@ MIXES.forEach((mix, mi) => {
       });
     }
   });
+});
+
+test("matmulBatch: own inputs per product = matmul each, 1 = 2 threads, on this thread and in the pool", () => {
+  // [type, rows, cols, nTokens]: LoRA-like B (rank columns) and A products, and one large enough
+  // (> 256k multiply-adds in all) to go to the pool.
+  const small: [GGMLType, number, number, number][] = [
+    [GGMLType.F16, 37, 16, 1],
+    [GGMLType.F32, 9, 16, 1],
+    [GGMLType.F16, 16, 96, 1],
+    [GGMLType.Q8_0, 6, 64, 2],
+  ];
+  const large: [GGMLType, number, number, number][] = [...small, [GGMLType.F16, 301, 512, 3]];
+  for (const items of [small, large]) {
+    const w1 = items.map(([t, r, c], i) =>
+      ks1.prepareWeight(t, q8Safe(t, randomWeight(t, r, c, 70 + i)), r, c),
+    );
+    const w2 = items.map(([t, r, c], i) =>
+      ks2.prepareWeight(t, q8Safe(t, randomWeight(t, r, c, 70 + i)), r, c),
+    );
+    const X = items.map(([, , c, n], i) => randomF32(n * c, 90 + i));
+    const Y1 = items.map(([, r, , n]) => new Float32Array(n * r));
+    ks1.matmulBatch(items.map(([, , , n], i) => ({ w: w1[i]!, X: X[i]!, nTokens: n, Y: Y1[i]! })));
+    // WASM-memory inputs and outputs on the 2-thread set.
+    const X2 = X.map((x) => {
+      const v = ks2.alloc(x.length);
+      v.set(x);
+      return v;
+    });
+    const Y2 = items.map(([, r, , n]) => ks2.alloc(n * r));
+    ks2.matmulBatch(items.map(([, , , n], i) => ({ w: w2[i]!, X: X2[i]!, nTokens: n, Y: Y2[i]! })));
+    items.forEach(([, r, , n], i) => {
+      const y = new Float32Array(n * r);
+      ks1.matmul(w1[i]!, X[i]!, n, y);
+      assert.deepEqual(Y1[i], y, `item ${i}: matmulBatch != matmul`);
+      assert.deepEqual(Array.from(Y2[i]!), Array.from(y), `item ${i}: 2 threads differ`);
+    });
+  }
+  assert.throws(
+    () =>
+      ks1.matmulBatch([
+        {
+          w: ks1.prepareWeight(GGMLType.F32, new Uint8Array(64), 4, 4),
+          X: new Float32Array(3),
+          nTokens: 1,
+          Y: new Float32Array(4),
+        },
+      ]),
+    { name: "KernelError" },
+  );
 });
 
 test("matmulMany / normMatmul argument errors are KernelErrors", () => {
