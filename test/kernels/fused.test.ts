@@ -16,6 +16,7 @@ import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
 import type { PreparedWeight } from "../../src/kernels/kernel-set.js";
 import { randomF32, randomWeight, maxRelDiff } from "./helpers.js";
+import { fp16ToFp32, fp32ToFp16, writeF16 } from "../../src/quant/f16.js";
 
 const ref = new RefKernelSet();
 let ks1: WasmKernelSet;
@@ -180,6 +181,41 @@ test("matmulBatch: own inputs per product = matmul each, 1 = 2 threads, on this 
       ]),
     { name: "KernelError" },
   );
+});
+
+test("F16 products round the activation to fp16 as the scalar reference (ties, subnormals, overflow, inf, NaN)", () => {
+  // A 1x1 F16 weight of 1.0 over N tokens: Y[t] = round_f16(X[t]) * 1 exactly.
+  const vals: number[] = [0, -0, Infinity, -Infinity, NaN, 65504, 65519.99, 65520, -65520, 65536, 1e9];
+  const bits = new Uint32Array(1);
+  const asF = new Float32Array(bits.buffer);
+  for (let e = 90; e < 146; e++)
+    for (const m of [0, 0x1000, 0x3000, 0x0fff, 0x1001, 0x7fe000, 0x7ff000, 0x7fffff, 0x2345]) {
+      bits[0] = (e << 23) | m;
+      vals.push(asF[0], -asF[0]);
+    }
+  for (let k = 0; k < 40; k++) vals.push((k + 0.5) * 2 ** -24, (k + 0.25) * 2 ** -24, -(k + 0.5) * 2 ** -24);
+  for (const v of [1e-45, 1e-40, 5.9e-8, 2.9e-8, 3e-8]) vals.push(v, -v);
+  const r = randomF32(301, 5, 1);
+  for (const v of r) vals.push(v, v * 3e-5, v * 7e4);
+  const X = Float32Array.from(vals);
+  const n = X.length;
+  const one = new Uint8Array(2);
+  writeF16(one, 0, 1);
+  for (const ks of [ks1, ks2]) {
+    const w = ks.prepareWeight(GGMLType.F16, one, 1, 1);
+    const Y = new Float32Array(n);
+    ks.matmul(w, X, n, Y);
+    for (let i = 0; i < n; i++) {
+      const want = fp16ToFp32(fp32ToFp16(X[i]!));
+      if (Number.isNaN(want)) assert.ok(Number.isNaN(Y[i]), `x ${X[i]}: got ${Y[i]}, want NaN`);
+      // === : the product's zero accumulator makes -0 come out +0.
+      else
+        assert.ok(
+          Y[i] === want,
+          `x ${X[i]} (0x${new Uint32Array(X.buffer)[i]!.toString(16)}): got ${Y[i]}, want ${want}`,
+        );
+    }
+  }
 });
 
 test("matmulMany / normMatmul argument errors are KernelErrors", () => {
