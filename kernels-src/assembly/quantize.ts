@@ -30,9 +30,35 @@ export function quantize_q8_1(x: usize, nb: i32, xq: usize, xd: usize, xs: usize
   q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_I16, true);
 }
 
-/** out[i] = x[i] rounded to fp16 and back (ggml converts the activation of an F16 product). */
+/** out[i] = x[i] rounded to fp16 and back (ggml converts the activation of an F16 product).
+ *  Four lanes at a time, the same values as f16ToF32(f32ToF16(x)) (the scalar tail):
+ *   |x| >= 2^-14 (fp16 normal): round the 13 dropped mantissa bits to nearest even on the bits
+ *     (a carry into the exponent is correct); 2^16 or more after rounding is inf;
+ *   |x| <  2^-14 (fp16 subnormal or zero): (|x| + 0.5) - 0.5 in f32 rounds to a multiple of
+ *     2^-24 (the ulp of [0.5, 1)) to nearest even, as the scalar shift does;
+ *   NaN: the quiet NaN 0x7fc00000 with x's sign (f32ToF16 keeps only the quiet bit). */
 export function round_f16(x: usize, n: i32, out: usize): void {
-  for (let i = 0; i < n; i++) {
+  const absMask = i32x4.splat(0x7fffffff);
+  const one = i32x4.splat(1);
+  const bias = i32x4.splat(0xfff);
+  const keep = i32x4.splat(<i32>0xffffe000);
+  const big = i32x4.splat(0x47800000);
+  const inf = i32x4.splat(0x7f800000);
+  const qnan = i32x4.splat(0x7fc00000);
+  const minNormal = i32x4.splat(0x38800000);
+  const half = f32x4.splat(0.5);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const u = v128.load(x + o);
+    const a = v128.and(u, absMask);
+    let r = v128.and(i32x4.add(i32x4.add(a, bias), v128.and(i32x4.shr_u(a, 13), one)), keep);
+    r = v128.bitselect(inf, r, i32x4.ge_s(r, big));
+    r = v128.bitselect(f32x4.sub(f32x4.add(a, half), half), r, i32x4.lt_s(a, minNormal));
+    r = v128.bitselect(qnan, r, i32x4.gt_s(a, inf));
+    v128.store(out + o, v128.or(r, v128.andnot(u, absMask)));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, f16ToF32(f32ToF16(load<f32>(x + o))));
   }

@@ -1,11 +1,13 @@
 /**
- * `edgellm bench -m <file> [--threads N] [--prompt 256] [--gen 128] [--repeats 3] [--vs-llama-cpp]`:
+ * `edgellm bench -m <file> [--threads N] [--prompt 256] [--gen 128] [--repeats 3] [--vs-llama-cpp]
+ * [--lora a.gguf [--vs-base]]`:
  * prompt-processing and decode tokens/s, time to first token and peak RSS of edgellm, and of
  * llama.cpp (node-llama-cpp) on the same file and thread count. Every measurement runs in its own
  * child process (this command again with the hidden `--side`), alternating edgellm, llama.cpp,
  * edgellm, ... so slow drifts in machine load hit both sides alike; medians over repeats are
  * printed with ratios, then the bandwidth view (weight bytes per token x decode tok/s against the
- * read ceiling measured by the kernels' probe).
+ * read ceiling measured by the kernels' probe). `--vs-base` with `--lora`: edgellm without the
+ * adapters too, alternating with the LoRA runs, and the LoRA overhead from the medians.
  */
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
 import { spawn } from "node:child_process";
@@ -44,6 +46,7 @@ interface BenchOpts {
   cacheTypeK?: string;
   cacheTypeV?: string;
   lora?: string[];
+  vsBase?: boolean;
 }
 
 /** Run one side in a child process; its last stdout line is the SideResult JSON. */
@@ -126,6 +129,10 @@ export function register(program: Command): void {
     .option("--json", "print the report as JSON")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(
+      "--vs-base",
+      "with --lora: also measure edgellm without the adapters, alternating, and print the LoRA overhead",
+    )
+    .option(
       "--profile",
       "per-op breakdown of edgellm's time (matmuls by tensor, attention, norms, sampling, JS overhead)",
     )
@@ -182,15 +189,27 @@ export function register(program: Command): void {
       }
       if (o.vsLlamaCpp) await importNodeLlamaCpp(); // fail early with the install hint
 
+      if (o.vsBase && !w.lora?.length) throw new InputError("--vs-base needs --lora");
       const reports: BenchReport[] = [];
+      const overheads: string[] = [];
       for (const threads of threadList) {
         const wt = { ...w, threads };
         const ours: SideResult[] = [];
         const theirs: SideResult[] = [];
+        const base: SideResult[] = [];
         for (let i = 0; i < repeats; i++) {
+          // --vs-base: the base without adapters before the LoRA run on even repeats, after it on
+          // odd ones (slow drifts in machine load hit both alike).
+          const runBase = async () => {
+            const b = await runChild("ours", { ...wt, lora: undefined }, timeoutS);
+            base.push(b);
+            process.stderr.write(`[${threads}t ${i + 1}/${repeats}] base      ${oneLine(b)}\n`);
+          };
+          if (o.vsBase && i % 2 === 0) await runBase();
           const a = await runChild("ours", wt, timeoutS, o.profile);
           ours.push(a);
           process.stderr.write(`[${threads}t ${i + 1}/${repeats}] edgellm   ${oneLine(a)}\n`);
+          if (o.vsBase && i % 2 === 1) await runBase();
           if (o.vsLlamaCpp) {
             const b = await runChild("llama.cpp", wt, timeoutS);
             theirs.push(b);
@@ -214,6 +233,13 @@ export function register(program: Command): void {
           ceiling,
         };
         reports.push(report);
+        if (o.vsBase) {
+          const b = summarize(base);
+          const pct = (x: number, y: number) => `${((x / y - 1) * 100).toFixed(1)}%`;
+          overheads.push(
+            `LoRA overhead at ${threads} thread(s), medians of ${repeats}: decode ${b.decodeTokS.toFixed(2)} -> ${report.ours.decodeTokS.toFixed(2)} tok/s (${pct(b.decodeTokS, report.ours.decodeTokS)} slower), prompt ${b.ppTokS.toFixed(1)} -> ${report.ours.ppTokS.toFixed(1)} tok/s (${pct(b.ppTokS, report.ours.ppTokS)} slower), peak RSS +${((report.ours.rssPeak - b.rssPeak) / MiB).toFixed(0)} MiB`,
+          );
+        }
         if (!o.json) {
           process.stdout.write(`${formatReport(report, w.model.split(/[\\/]/).pop()!)}\n`);
           // The profile of the run with the median decode speed.
@@ -225,6 +251,7 @@ export function register(program: Command): void {
       }
       if (o.json)
         process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 1)}\n`);
+      else if (overheads.length) process.stdout.write(`\n${overheads.join("\n")}\n`);
       else if (reports.length > 1) process.stdout.write(`${formatScaling(reports)}\n`);
     });
 }

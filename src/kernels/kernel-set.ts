@@ -22,6 +22,7 @@
  *       // SIMD, rope with options in TS.
  *   ks.matmulMany([wq, wk, wv], x, n, [q, k, v]);     // one input, several weights, one dispatch
  *   ks.normMatmul(x, attnNorm, eps, [wq, wk, wv], n, [q, k, v], h?); // RMSNorm fused in
+ *   ks.matmulBatch([{ w: bq, X: aq, nTokens: n, Y: dq }, ...]); // own inputs, one dispatch
  *       // Keep KV caches in alloc() buffers: other arrays are copied into WASM memory per call.
  *
  * Weight types (both sets): F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
@@ -80,6 +81,14 @@ export interface PagedKV {
   blockSize: number;
 }
 
+/** One product of KernelSet.matmulBatch: Y [nTokens][w.rows] = X [nTokens][w.cols] . w^T. */
+export interface MatmulItem {
+  w: PreparedWeight;
+  X: Float32Array;
+  nTokens: number;
+  Y: Float32Array;
+}
+
 export interface KernelSet {
   /** "ref" or "wasm-simd128". */
   readonly name: string;
@@ -113,6 +122,14 @@ export interface KernelSet {
     nTokens: number,
     Ys: readonly Float32Array[],
   ): void;
+  /**
+   * Independent products, each with its own input: items[i].Y [nTokens][w.rows] =
+   * items[i].X [nTokens][w.cols] . items[i].w^T (LoRA B products of several matrices and
+   * adapter groups). WASM: one pool dispatch, or run on the calling thread when the whole batch is
+   * smaller than the threading threshold (a hand-off would cost more than it saves). Each Y has
+   * the same bits as matmul(w, X, nTokens, Y). Outputs must not alias inputs of the batch.
+   */
+  matmulBatch(items: readonly MatmulItem[]): void;
   /**
    * h = rmsNorm(x, weight, eps) per row (x [nTokens][cols]) fused with matmulMany(ws, h, ...):
    * WASM normalizes and quantizes each row in one dispatch. normOut [nTokens][cols] receives h

@@ -10,7 +10,7 @@ import { isQuantizedKV, kvRowElems } from "../quant/kv-rows.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
-import type { PagedKV, PreparedWeight } from "./kernel-set.js";
+import type { MatmulItem, PagedKV, PreparedWeight } from "./kernel-set.js";
 
 export type { RopeOptions };
 
@@ -36,6 +36,19 @@ export abstract class TsOps {
   ): void {
     this.checkMany(ws, X, nTokens, Ys);
     this.runMatmulMany(ws, X, nTokens, Ys);
+  }
+
+  /**
+   * Independent products, each its own input (see KernelSet.matmulBatch). The reference runs
+   * them one by one; the WASM set in one dispatch (or on the calling thread when small).
+   */
+  matmulBatch(items: readonly MatmulItem[]): void {
+    items.forEach((it, i) => {
+      pos(`items[${i}].nTokens`, it.nTokens);
+      checkVec(`items[${i}].X`, it.X, it.nTokens * it.w.cols);
+      checkVec(`items[${i}].Y`, it.Y, it.nTokens * it.w.rows);
+    });
+    if (items.length) this.runMatmulBatch(items);
   }
 
   /**
@@ -85,6 +98,10 @@ export abstract class TsOps {
     Ys: readonly Float32Array[],
   ): void {
     ws.forEach((w, i) => this.matmul(w, X, nTokens, Ys[i]!));
+  }
+
+  protected runMatmulBatch(items: readonly MatmulItem[]): void {
+    for (const it of items) this.matmul(it.w, it.X, it.nTokens, it.Y);
   }
 
   protected runNormMatmul(

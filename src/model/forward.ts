@@ -26,6 +26,8 @@
  *    Segment.nonCausal spans [rejected until implemented].
  *  - Segment.lora (LoRA issue) [implemented, lora.ts]: rows grouped by adapter list; after each
  *    adaptable base product (q/k/v/qkv, wo, gate/up/down, output) each group adds scale*B(A x).
+ *    With a KernelSet holding base and adapters, the A products run in the base products' own
+ *    dispatch (the fused norm kept) and all B products of a site in one ks.matmulBatch.
  *  - layerWindow / LayerKind (architectures issue): per-layer sliding windows (the attention
  *    kernel takes a window) and recurrent layers whose state lives in the cache (KVCache.state).
  *  - Quantized K/V, per-head eviction, RoPE shift (KV issue): behind KVCache / PagedKV.
@@ -54,7 +56,17 @@ import { shortConvStep } from "./blocks/short-conv.js";
 import { deltaNetStep } from "./blocks/delta-net.js";
 import { Rope, type RopeAngles } from "./blocks/rope.js";
 import type { Weight } from "./weights.js";
-import { applyLora, checkLoraRefs, loraKey, type LoraGroup, type LoraRef } from "./lora.js";
+import {
+  applyLora,
+  checkLoraRefs,
+  loraAProducts,
+  loraBProducts,
+  loraInKernels,
+  loraKey,
+  type LoraA,
+  type LoraGroup,
+  type LoraRef,
+} from "./lora.js";
 
 export interface Segment {
   /** New token ids of this sequence (with `embeddings`: only their count matters). */
@@ -236,6 +248,9 @@ export class Transformer {
   buf(name: string, n: number): Float32Array {
     return this.scratch.get(name, n);
   }
+
+  /** `buf` as a function value (scratch for lora.ts), made once. */
+  readonly tmp = (name: string, n: number): Float32Array => this.scratch.get(name, n);
 
   /**
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
@@ -507,23 +522,47 @@ function normProducts(
   lg?: LoraGroup[],
 ): boolean {
   const ks = model.kernels;
-  const E = model.config.nEmbd;
-  // LoRA deltas read the normalized rows, which the fused dispatch does not write out.
-  if (!lg && ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks)) {
-    ks.normMatmul(
-      head(x, rows * E),
-      model.kernelVec(normW),
-      model.config.rmsEps,
-      ws.map((w) => w.kernel!.pw),
-      rows,
-      ys,
-    );
+  if (ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks) && (!lg || loraInKernels(lg, ks))) {
+    kernelProducts(model, ks, x, normW, ws, rows, ys, lg);
     return true;
   }
   norm(model, x, normW, h, rows);
   for (let i = 0; i < ws.length; i++) product(model, ws[i], h, rows, ys[i], lg);
   return false;
 }
+
+/**
+ * ys[i] = ws[i] . x (x RMS-normalized first when normW is given: ks.normMatmul) for `rows` rows
+ * as one dispatch, the A products of the LoRA groups' adapters included (lora.ts, KernelSet
+ * path); then the groups' B products and deltas. Every weight and adapter lives in `ks`.
+ */
+function kernelProducts(
+  model: Transformer,
+  ks: KernelSet,
+  x: Float32Array,
+  normW: Float32Array | undefined,
+  ws: readonly Weight[],
+  rows: number,
+  ys: readonly Float32Array[],
+  lg: LoraGroup[] | undefined,
+): void {
+  const cols = ws[0].cols;
+  const tmp = model.tmp;
+  const as = lg ? loraAProducts(ws, lg, rows, tmp) : NO_LORA_A;
+  const pws = ws.map((w) => w.kernel!.pw);
+  const outs = as.length ? [...ys, ...as.map((e) => e.ax)] : ys;
+  for (const e of as) pws.push(e.t.a.kernel!.pw);
+  const xs = head(x, rows * cols);
+  if (normW) ks.normMatmul(xs, model.kernelVec(normW), model.config.rmsEps, pws, rows, outs);
+  else ks.matmulMany(pws, xs, rows, outs);
+  if (as.length) {
+    const t0 = model.profiler ? performance.now() : 0;
+    loraBProducts(ks, ws, ys, lg!, as, tmp);
+    if (model.profiler) model.profiler.lap("lora", t0);
+  }
+}
+
+const NO_LORA_A: LoraA[] = [];
 
 /** x += y over n floats. */
 function add(model: Transformer, x: Float32Array, y: Float32Array, n: number): void {
@@ -902,10 +941,15 @@ function product(
   out: Float32Array,
   lg: LoraGroup[] | undefined,
 ): void {
+  const ks = model.kernels;
+  if (lg && ks && model.fuseOps && w.kernel?.ks === ks && loraInKernels(lg, ks)) {
+    kernelProducts(model, ks, x, undefined, [w], rows, [out], lg);
+    return;
+  }
   model.ops.matmul(w, x, rows, out);
   if (lg) {
     const t0 = model.profiler ? performance.now() : 0;
-    applyLora(model.ops, w, x, out, lg, (name, n) => model.buf(name, n));
+    applyLora(model.ops, w, x, out, lg, model.tmp);
     if (model.profiler) model.profiler.lap("lora", t0);
   }
 }
@@ -914,7 +958,7 @@ function product(
 function loraMatmul(model: Transformer, lg: LoraGroup[]): BlockOps["matmul"] {
   return (w, x, nTok, out, xStride, outStride, vecOrder) => {
     model.ops.matmul(w, x, nTok, out, xStride, outStride, vecOrder);
-    applyLora(model.ops, w, x, out, lg, (name, n) => model.buf(name, n));
+    applyLora(model.ops, w, x, out, lg, model.tmp);
   };
 }
 

@@ -26,7 +26,7 @@ import type { ModelConfig } from "./arch/config.js";
 import type { ModelWeights } from "./bind.js";
 import type { BlockOps } from "./blocks/ops.js";
 import { makeWeight, prepareInto, type Weight } from "./weights.js";
-import type { KernelSet } from "../kernels/kernel-set.js";
+import type { KernelSet, MatmulItem } from "../kernels/kernel-set.js";
 
 /** One adapted matrix: A [rank][cols] and B [rows][rank] as Weights (products like the base's). */
 export interface LoraTensor {
@@ -49,6 +49,8 @@ export class LoraAdapter {
     readonly alpha: number,
     /** Base tensor name -> A/B. */
     readonly tensors: ReadonlyMap<string, LoraTensor>,
+    /** The KernelSet every A and B was prepared into (the base's), if all were. */
+    readonly kernels?: KernelSet,
   ) {}
 
   /** Bytes of A and B over all tensors (memory accounting; in the KernelSet when moved there). */
@@ -159,6 +161,7 @@ export function readLoraAdapter(
 
   const targets = loraTargets(base.weights);
   const tensors = new Map<string, LoraTensor>();
+  let allInKernels = base.kernels !== undefined;
   for (const [name, p] of pairs) {
     if (!p.a || !p.b)
       die(
@@ -202,10 +205,10 @@ export function readLoraAdapter(
     const wa = makeWeight(a.name, a.type, a.dims, file.readTensorSync(a));
     const wb = makeWeight(b.name, b.type, b.dims, file.readTensorSync(b));
     // With a KernelSet, A and B run there like the base matrices (types it lacks stay in TS).
-    if (base.kernels) for (const x of [wa, wb]) prepareInto(x, base.kernels);
+    if (base.kernels) for (const x of [wa, wb]) allInKernels = prepareInto(x, base.kernels) && allInKernels;
     tensors.set(name, { a: wa, b: wb, rank });
   }
-  return new LoraAdapter(id, file.path, arch!, alpha, tensors);
+  return new LoraAdapter(id, file.path, arch!, alpha, tensors, allInKernels ? base.kernels : undefined);
 }
 
 /** Rows of one forward batch that share an adapter list. */
@@ -277,6 +280,100 @@ export function applyLora(
       }
     }
   }
+}
+
+/**
+ * KernelSet path (forward.ts, when the base weights of a site and every adapter of the groups
+ * live in one KernelSet `ks`). A site is a set of base matrices `ws` that read one input x
+ * [nRows][cols] (q/k/v, gate/up, wo, down, output). Instead of two dispatches per matrix and
+ * adapter after each base product:
+ *   1. loraAProducts: the distinct A matrices of the groups' adapters targeting `ws`, each with an
+ *      output [nRows][rank] over all rows; the caller appends them to the base products'
+ *      matmulMany / normMatmul (same input, one dispatch; A x of a row does not depend on the
+ *      other rows, and the fused norm feeds A the normalized rows as the unfused path does);
+ *   2. loraBProducts: every (group, adapter, matrix) B product in one ks.matmulBatch (small
+ *      ones run on the calling thread), then out += scale * B(A x) per row in adapter order.
+ * Same bits as applyLora after each base product.
+ */
+export interface LoraA {
+  t: LoraTensor;
+  /** A x over all rows of the site: [nRows][rank]. */
+  ax: Float32Array;
+}
+
+/** Whether every adapter of `groups` runs in `ks` (the KernelSet path above applies). */
+export function loraInKernels(groups: readonly LoraGroup[], ks: KernelSet): boolean {
+  for (const g of groups) for (const r of g.refs) if (r.adapter.kernels !== ks) return false;
+  return true;
+}
+
+const AX_NAMES: string[] = [];
+const XG_NAMES: string[] = [];
+const BAX_NAMES: string[] = [];
+const slotName = (names: string[], prefix: string, i: number) => (names[i] ??= `${prefix}${i}`);
+
+/** Step 1 above: the A products to run beside the base products of `ws` (none: empty). */
+export function loraAProducts(
+  ws: readonly Weight[],
+  groups: readonly LoraGroup[],
+  nRows: number,
+  tmp: (name: string, n: number) => Float32Array,
+): LoraA[] {
+  const out: LoraA[] = [];
+  for (const g of groups) {
+    if (g.rows.length === 0) continue;
+    for (const ref of g.refs)
+      for (const w of ws) {
+        const t = ref.adapter.tensors.get(w.name);
+        if (!t || out.some((e) => e.t === t)) continue;
+        out.push({ t, ax: tmp(slotName(AX_NAMES, "lora.ax", out.length), nRows * t.rank) });
+      }
+  }
+  return out;
+}
+
+/** Step 2 above: ys[i] [nRows][ws[i].rows] += each group's adapters' scale * B (A x) on its rows. */
+export function loraBProducts(
+  ks: KernelSet,
+  ws: readonly Weight[],
+  ys: readonly Float32Array[],
+  groups: readonly LoraGroup[],
+  as: readonly LoraA[],
+  tmp: (name: string, n: number) => Float32Array,
+): void {
+  const items: MatmulItem[] = [];
+  const adds: { out: Float32Array; rows: number[]; bax: Float32Array; R: number; s: number }[] = [];
+  for (const g of groups) {
+    const m = g.rows.length;
+    if (m === 0) continue;
+    const r0 = g.rows[0];
+    let run = true;
+    for (let i = 1; i < m && run; i++) run = g.rows[i] === r0 + i;
+    for (const ref of g.refs)
+      for (let wi = 0; wi < ws.length; wi++) {
+        const t = ref.adapter.tensors.get(ws[wi].name);
+        if (!t) continue;
+        const ax = as.find((e) => e.t === t)!.ax;
+        const r = t.rank;
+        let xg: Float32Array;
+        if (run) xg = r0 === 0 && m * r === ax.length ? ax : ax.subarray(r0 * r, (r0 + m) * r);
+        else {
+          xg = tmp(slotName(XG_NAMES, "lora.xg", items.length), m * r);
+          for (let i = 0; i < m; i++) xg.set(ax.subarray(g.rows[i] * r, (g.rows[i] + 1) * r), i * r);
+        }
+        const R = ws[wi].rows;
+        const bax = tmp(slotName(BAX_NAMES, "lora.bax", items.length), m * R);
+        items.push({ w: t.b.kernel!.pw, X: xg, nTokens: m, Y: bax });
+        adds.push({ out: ys[wi], rows: g.rows, bax, R, s: ref.adapter.scaleFor(t, ref.scale) });
+      }
+  }
+  ks.matmulBatch(items);
+  // In item order: per output matrix and row, adapters in the group's order (ggml's res + s*BAx).
+  for (const { out, rows, bax, R, s } of adds)
+    for (let i = 0; i < rows.length; i++) {
+      const o = rows[i] * R;
+      for (let j = 0; j < R; j++) out[o + j] = Math.fround(out[o + j] + Math.fround(bax[i * R + j] * s));
+    }
 }
 
 /** Names of the types of an adapter's A/B (for listings). */

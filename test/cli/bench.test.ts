@@ -6,14 +6,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeTestModel } from "../../src/model/factory/index.js";
+import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
+import { writeTestAdapter } from "../../src/model/factory/lora.js";
 import { agreement, type BenchReport } from "../../src/cli/bench/report.js";
 import { runCli } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const path = join(dir, "m.gguf");
-await writeTestModel(path, {
+const spec: TestModelSpec = {
   arch: "llama",
   nEmbd: 64,
   nLayer: 2,
@@ -24,7 +25,8 @@ await writeTestModel(path, {
   nVocab: 500,
   seed: 3,
   weightStd: 0.15,
-});
+};
+await writeTestModel(path, spec);
 
 const cli = (args: string[]) => runCli(["bench", ...args]);
 
@@ -89,9 +91,47 @@ test("bench: bad arguments exit 1 with a message", async () => {
     [["-m", path, "--prompt", "100", "--gen", "100"], /exceeds the model's context of 128/],
     [["-m", path, "--gen", "0"], /--gen must be a positive integer/],
     [["-m", join(dir, "nope.gguf")], /nope\.gguf/],
+    [["-m", path, "--prompt", "16", "--gen", "6", "--vs-base"], /--vs-base needs --lora/],
   ] as [string[], RegExp][]) {
     const r = await cli(args);
     assert.equal(r.code, 1, `${args.join(" ")}: ${r.err}`);
     assert.match(r.err, msg);
   }
 });
+
+test(
+  "bench --lora --vs-base: base and LoRA runs alternate, the overhead line is printed",
+  { timeout: 120_000 },
+  async () => {
+    const ad = join(dir, "a.gguf");
+    await writeTestAdapter(ad, spec, { rank: 8, alpha: 16 });
+    const r = await cli([
+      "-m",
+      path,
+      "--threads",
+      "1",
+      "--prompt",
+      "16",
+      "--gen",
+      "6",
+      "--repeats",
+      "2",
+      "--lora",
+      ad,
+      "--vs-base",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(
+      r.err
+        .trim()
+        .split("\n")
+        .map((l) => /\] (\S+)/.exec(l)?.[1]),
+      ["base", "edgellm", "edgellm", "base"],
+    );
+    assert.match(r.out, /1 LoRA/);
+    assert.match(
+      r.out,
+      /LoRA overhead at 1 thread\(s\), medians of 2: decode [\d.]+ -> [\d.]+ tok\/s \(-?[\d.]+% slower\)/,
+    );
+  },
+);

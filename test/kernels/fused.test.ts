@@ -1,6 +1,7 @@
 /**
- * Fused KernelSet products: matmulMany (several weights, one input, one dispatch) and
- * normMatmul (RMSNorm fused with the activation quantization). On odd shapes (rows not a
+ * Fused KernelSet products: matmulMany (several weights, one input, one dispatch),
+ * normMatmul (RMSNorm fused with the activation quantization) and matmulBatch (several weights,
+ * each its own input: LoRA B products). On odd shapes (rows not a
  * multiple of 4, token counts across the 16-token tiles) and mixed weight types (several
  * activation formats in one batch, i16 and int8-dot layouts):
  *   - WASM results are bit-identical to the unfused WASM calls (matmul per weight; rmsNorm then
@@ -15,6 +16,7 @@ import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
 import type { PreparedWeight } from "../../src/kernels/kernel-set.js";
 import { randomF32, randomWeight, maxRelDiff } from "./helpers.js";
+import { fp16ToFp32, fp32ToFp16, writeF16 } from "../../src/quant/f16.js";
 
 const ref = new RefKernelSet();
 let ks1: WasmKernelSet;
@@ -130,6 +132,90 @@ MIXES.forEach((mix, mi) => {
       });
     }
   });
+});
+
+test("matmulBatch: own inputs per product = matmul each, 1 = 2 threads, on this thread and in the pool", () => {
+  // [type, rows, cols, nTokens]: LoRA-like B (rank columns) and A products, and one large enough
+  // (> 256k multiply-adds in all) to go to the pool.
+  const small: [GGMLType, number, number, number][] = [
+    [GGMLType.F16, 37, 16, 1],
+    [GGMLType.F32, 9, 16, 1],
+    [GGMLType.F16, 16, 96, 1],
+    [GGMLType.Q8_0, 6, 64, 2],
+  ];
+  const large: [GGMLType, number, number, number][] = [...small, [GGMLType.F16, 301, 512, 3]];
+  for (const items of [small, large]) {
+    const w1 = items.map(([t, r, c], i) =>
+      ks1.prepareWeight(t, q8Safe(t, randomWeight(t, r, c, 70 + i)), r, c),
+    );
+    const w2 = items.map(([t, r, c], i) =>
+      ks2.prepareWeight(t, q8Safe(t, randomWeight(t, r, c, 70 + i)), r, c),
+    );
+    const X = items.map(([, , c, n], i) => randomF32(n * c, 90 + i));
+    const Y1 = items.map(([, r, , n]) => new Float32Array(n * r));
+    ks1.matmulBatch(items.map(([, , , n], i) => ({ w: w1[i]!, X: X[i]!, nTokens: n, Y: Y1[i]! })));
+    // WASM-memory inputs and outputs on the 2-thread set.
+    const X2 = X.map((x) => {
+      const v = ks2.alloc(x.length);
+      v.set(x);
+      return v;
+    });
+    const Y2 = items.map(([, r, , n]) => ks2.alloc(n * r));
+    ks2.matmulBatch(items.map(([, , , n], i) => ({ w: w2[i]!, X: X2[i]!, nTokens: n, Y: Y2[i]! })));
+    items.forEach(([, r, , n], i) => {
+      const y = new Float32Array(n * r);
+      ks1.matmul(w1[i]!, X[i]!, n, y);
+      assert.deepEqual(Y1[i], y, `item ${i}: matmulBatch != matmul`);
+      assert.deepEqual(Array.from(Y2[i]!), Array.from(y), `item ${i}: 2 threads differ`);
+    });
+  }
+  assert.throws(
+    () =>
+      ks1.matmulBatch([
+        {
+          w: ks1.prepareWeight(GGMLType.F32, new Uint8Array(64), 4, 4),
+          X: new Float32Array(3),
+          nTokens: 1,
+          Y: new Float32Array(4),
+        },
+      ]),
+    { name: "KernelError" },
+  );
+});
+
+test("F16 products round the activation to fp16 as the scalar reference (ties, subnormals, overflow, inf, NaN)", () => {
+  // A 1x1 F16 weight of 1.0 over N tokens: Y[t] = round_f16(X[t]) * 1 exactly.
+  const vals: number[] = [0, -0, Infinity, -Infinity, NaN, 65504, 65519.99, 65520, -65520, 65536, 1e9];
+  const bits = new Uint32Array(1);
+  const asF = new Float32Array(bits.buffer);
+  for (let e = 90; e < 146; e++)
+    for (const m of [0, 0x1000, 0x3000, 0x0fff, 0x1001, 0x7fe000, 0x7ff000, 0x7fffff, 0x2345]) {
+      bits[0] = (e << 23) | m;
+      vals.push(asF[0], -asF[0]);
+    }
+  for (let k = 0; k < 40; k++) vals.push((k + 0.5) * 2 ** -24, (k + 0.25) * 2 ** -24, -(k + 0.5) * 2 ** -24);
+  for (const v of [1e-45, 1e-40, 5.9e-8, 2.9e-8, 3e-8]) vals.push(v, -v);
+  const r = randomF32(301, 5, 1);
+  for (const v of r) vals.push(v, v * 3e-5, v * 7e4);
+  const X = Float32Array.from(vals);
+  const n = X.length;
+  const one = new Uint8Array(2);
+  writeF16(one, 0, 1);
+  for (const ks of [ks1, ks2]) {
+    const w = ks.prepareWeight(GGMLType.F16, one, 1, 1);
+    const Y = new Float32Array(n);
+    ks.matmul(w, X, n, Y);
+    for (let i = 0; i < n; i++) {
+      const want = fp16ToFp32(fp32ToFp16(X[i]!));
+      if (Number.isNaN(want)) assert.ok(Number.isNaN(Y[i]), `x ${X[i]}: got ${Y[i]}, want NaN`);
+      // === : the product's zero accumulator makes -0 come out +0.
+      else
+        assert.ok(
+          Y[i] === want,
+          `x ${X[i]} (0x${new Uint32Array(X.buffer)[i]!.toString(16)}): got ${Y[i]}, want ${want}`,
+        );
+    }
+  }
 });
 
 test("matmulMany / normMatmul argument errors are KernelErrors", () => {

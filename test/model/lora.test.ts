@@ -261,3 +261,55 @@ for (const kernels of [false, true]) {
     }
   });
 }
+
+test("WASM kernels: A products in the base dispatch, B products batched = one product per weight and adapter", async () => {
+  const prompts = [
+    [1, 5, 9, 4],
+    [1, 5, 9, 4],
+    [7, 3],
+    [1, 5, 9, 4, 11, 12],
+    [8, 2, 6],
+  ];
+  const steps = [prompts, ...[0, 1, 2].map((s) => prompts.map((_, i) => [20 + s + i]))];
+  const together: Float32Array[][][] = [];
+  const single: Float32Array[][] = [];
+  for (const fuse of [true, false]) {
+    const m = await loadModel(join(dir, "base.gguf"), { kernels: ks });
+    m.fuseOps = fuse; // false: norm apart, then one product per weight and per adapter (applyLora)
+    const a = adapter(
+      { rank: 8, alpha: 16, seed: 1, targets: ["attn_q", "attn_v", "ffn_up", "ffn_down", "output"] },
+      spec,
+      m,
+      "a",
+    );
+    const b = adapter({ rank: 4, type: GGMLType.F16, seed: 2 }, spec, m, "b");
+    assert.equal(a.kernels, ks);
+    // The first and last sequences share an adapter list: one group with rows apart (gathered).
+    const loras: LoraRef[][] = [
+      [{ adapter: a, scale: 1 }],
+      [],
+      [{ adapter: b, scale: 0.5 }],
+      [
+        { adapter: a, scale: 1 },
+        { adapter: b, scale: -1 },
+      ],
+      [{ adapter: a, scale: 1 }],
+    ];
+    together.push(runTogether(m, steps, loras));
+    single.push(
+      runAlone(
+        m,
+        steps.map((st) => st[3]),
+        loras[3],
+      ),
+    );
+  }
+  // One sequence (every row in the group): the same products on the same rows, bit for bit.
+  assert.deepEqual(single[0], single[1], "joined A / batched B != one product per weight and adapter");
+  // Several groups: A x runs over all rows of the step instead of the group's (a matvec may
+  // become a matmul tile: float order only, as in the test above).
+  together[0].forEach((seq, i) => {
+    const e = maxAbs(seq, together[1][i]);
+    assert.ok(e <= 1e-4, `sequence ${i}: ${e}`);
+  });
+});

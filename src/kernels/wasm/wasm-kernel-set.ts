@@ -7,7 +7,7 @@
  */
 import { GGMLType, ggmlTypeName } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
-import type { KernelSet, PagedKV, PreparedWeight } from "../kernel-set.js";
+import type { KernelSet, MatmulItem, PagedKV, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { WasmArena } from "./arena.js";
 import { ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
@@ -318,6 +318,13 @@ const MATMUL_TILE_Q = 16;
 
 /** Element counts below this run on the calling thread (a dispatch costs more than the work). */
 const PARALLEL_MIN = 1 << 16;
+/**
+ * matmulBatch runs on the calling thread below this many multiply-adds: one thread does 256k
+ * (the LoRA B products of a decode step's gate/up at rank 16: 2 x 5632 x 16) in tens of µs, about
+ * what one hand-off to the workers costs, and on a loaded machine a hand-off waits for every
+ * worker to be scheduled (measured ~1 ms at load average 5 on 2 cores).
+ */
+const BATCH_INLINE_MAX = 1 << 18;
 
 export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
   const choice = opts.wasm !== undefined ? "simd128" : simdChoice(opts);
@@ -776,6 +783,39 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     );
   }
 
+  /**
+   * Each item's input in WASM memory (in place, or copied to its own slot), prepared in its own
+   * activation slots, all products' tasks in one batch; below BATCH_INLINE_MAX multiply-adds in
+   * all the batch runs on this thread (the same kernels over all units: same bits, no hand-off).
+   */
+  protected override runMatmulBatch(items: readonly MatmulItem[]): void {
+    const tasks: PoolTask[] = [];
+    const outs: { yp: number; Y: Float32Array; len: number }[] = [];
+    let work = 0;
+    items.forEach((it, i) => {
+      const w = this.own(it.w);
+      const nTok = it.nTokens;
+      const n = nTok * w.cols;
+      let xp = this.arena.offsetOf(it.X);
+      if (xp < 0) {
+        xp = this.buf(`bx${i}`, n * 4);
+        this.arena.f32(xp, n).set(it.X.subarray(0, n));
+      }
+      const k = (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!;
+      const a = this.prepareAct(k.act, xp, nTok, w.cols, `.b${i}`);
+      let yp = this.arena.offsetOf(it.Y);
+      if (yp < 0) {
+        yp = this.buf(`by${i}`, nTok * w.rows * 4);
+        outs.push({ yp, Y: it.Y, len: nTok * w.rows });
+      }
+      this.productTasks(w, k, a, yp, nTok, nTok === 1, tasks);
+      work += nTok * w.rows * w.cols;
+    });
+    if (work < BATCH_INLINE_MAX) for (const t of tasks) this.fns[t.fn]!(...t.args, 0, t.units);
+    else this.pool.runBatch(tasks);
+    for (const o of outs) o.Y.set(this.arena.f32(o.yp, o.len));
+  }
+
   protected override runNormMatmul(
     x: Float32Array,
     weight: Float32Array,
@@ -851,32 +891,33 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   /** Scratch for one activation format (one slot per format, so formats coexist in a batch). */
-  private actBuffers(fmt: ActFormat, nTok: number, cols: number): Act {
+  private actBuffers(fmt: ActFormat, nTok: number, cols: number, slot = ""): Act {
     const qf = QUANT[fmt]!;
     const nb = cols / qf.qb;
     const xqs = nb * qf.xqBytes; // bytes per token
     return {
-      xq: this.buf(`xq.${fmt}`, nTok * xqs),
-      xd: this.buf(`xd.${fmt}`, nTok * nb * 4),
+      xq: this.buf(`xq.${fmt}${slot}`, nTok * xqs),
+      xd: this.buf(`xd.${fmt}${slot}`, nTok * nb * 4),
       // per 32 (Q8_0: i32 sum, Q8_1: f32 s) or 16 (Q8_K: i32 sum)
-      xs: this.buf(`xs.${fmt}`, nTok * cols * (4 / 16)),
+      xs: this.buf(`xs.${fmt}${slot}`, nTok * cols * (4 / 16)),
       nb,
       xqs,
       xss: qf.qb === 256 ? nb * 64 : nb * 4,
     };
   }
 
-  /** The activation as weight type `fmt` wants it (f32 as is, rounded, or quantized once). */
-  private prepareAct(fmt: ActFormat, xp: number, nTok: number, cols: number): Act {
+  /** The activation as weight type `fmt` wants it (f32 as is, rounded, or quantized once);
+   *  `slot` names separate scratch for activations that coexist in one batch. */
+  private prepareAct(fmt: ActFormat, xp: number, nTok: number, cols: number, slot = ""): Act {
     if (fmt === "f32" || fmt === "f16" || fmt === "bf16") {
       let xa = xp;
       if (fmt !== "f32") {
-        xa = this.buf(`xr.${fmt}`, nTok * cols * 4);
+        xa = this.buf(`xr.${fmt}${slot}`, nTok * cols * 4);
         this.fns[IDX.get(fmt === "f16" ? "round_f16" : "round_bf16")!]!(xp, nTok * cols, xa);
       }
       return { xq: xa, xd: 0, xs: 0, nb: 0, xqs: cols * 4, xss: 0 };
     }
-    const a = this.actBuffers(fmt, nTok, cols);
+    const a = this.actBuffers(fmt, nTok, cols, slot);
     // One work unit per token: long prefills quantize on all threads.
     this.pool.run(IDX.get(QUANT[fmt]!.fn)!, [xp, a.nb, a.xq, a.xd, a.xs], nTok);
     return a;
