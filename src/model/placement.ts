@@ -14,12 +14,19 @@
  */
 import { ModelError } from "../errors.js";
 import type { GGUFFile, GGUFTensorInfo } from "../gguf/reader.js";
-import type { KernelSet } from "../kernels/kernel-set.js";
+import type { KernelSet, KernelSharding } from "../kernels/kernel-set.js";
+import { SHARD_WORKING_ROOM } from "../kernels/wasm/arena.js";
 import { packedBytes } from "../kernels/wasm/repack.js";
 import { TENSOR } from "./arch/spec.js";
 
 /** Room kept in each shard memory for activations, quantized-activation scratch and buffers. */
-export const WORKING_ROOM = 256 * 1024 * 1024;
+const WORKING_ROOM = SHARD_WORKING_ROOM;
+
+/** What placing needs of a KernelSet: its weight types and shard sizes (no memory is touched). */
+export interface PlacementTarget {
+  supports: KernelSet["supports"];
+  readonly sharding?: Pick<KernelSharding, "shardBytes" | "memoryLimit">;
+}
 
 export interface PlacementOptions {
   /** Memory budget in bytes for everything the model holds (weights, KV rows, working room). */
@@ -55,7 +62,7 @@ export interface Placement {
 }
 
 /** Whether the KernelSet will hold this tensor (token_embd only when it is also the output). */
-function prepared(t: GGUFTensorInfo, ks: KernelSet, tied: boolean): boolean {
+function prepared(t: GGUFTensorInfo, ks: PlacementTarget, tied: boolean): boolean {
   if (t.dims.length < 2 || !ks.supports(t.type)) return false;
   return t.name !== TENSOR.tokenEmbd || tied;
 }
@@ -66,14 +73,16 @@ function tensorPreparedBytes(t: GGUFTensorInfo): number {
 }
 
 /** Bytes the set will hold for this file's matrices. */
-export function preparedBytes(file: GGUFFile, ks: KernelSet): number {
+export function preparedBytes(file: GGUFFile, ks: PlacementTarget): number {
   const tied = !file.tensorByName(TENSOR.output);
   let total = 0;
   for (const t of file.tensors) if (prepared(t, ks, tied)) total += tensorPreparedBytes(t);
   return total;
 }
 
-const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+/** 3.61 GiB, or 872.0 MiB under 1 GiB. */
+const gib = (n: number) =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 /** The layer a tensor belongs to (`blk.N.`), or -1 (token_embd, output, output_norm, ...). */
 function layerOf(name: string): number {
@@ -82,7 +91,7 @@ function layerOf(name: string): number {
 }
 
 /** Plans shards for `file` in `ks` (see the file comment); throws ModelError when it cannot fit. */
-export function planPlacement(file: GGUFFile, ks: KernelSet, opts: PlacementOptions = {}): Placement {
+export function planPlacement(file: GGUFFile, ks: PlacementTarget, opts: PlacementOptions = {}): Placement {
   const tied = !file.tensorByName(TENSOR.output);
   const kvPer = opts.kvBytesPerLayer ?? 0;
   const sh = ks.sharding;
@@ -180,7 +189,7 @@ export function kernelsFor(p: Placement | undefined, ks: KernelSet, name: string
 }
 
 /** "shard 0: layers 0-15 (3.61 GiB)", one per shard. */
-export function describePlacement(p: Placement): string[] {
+export function describePlacement(p: { shards: readonly ShardPlan[] }): string[] {
   return p.shards.map((s, i) => {
     const ls = s.layers;
     const span =

@@ -9,7 +9,7 @@ import { GGMLType, ggmlTypeName } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import type { KernelSet, KernelSharding, PagedKV, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
-import { MAX_PAGES, WasmArena } from "./arena.js";
+import { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM, WasmArena } from "./arena.js";
 import { PoolShard, ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
 import { isNode, nodeHost, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
 import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
@@ -122,10 +122,21 @@ export interface WasmKernelOptions {
   shardBytes?: number;
 }
 
-/** Room kept in every shard memory for activations, activation scratch and runtime buffers. */
-export const SHARD_WORKING_ROOM = 256 * 1024 * 1024;
-/** Bytes one shard memory can hold (the wasm32 limit). */
-export const SHARD_MEMORY_LIMIT = MAX_PAGES * 65536;
+export { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM };
+
+/**
+ * What a placement (model/placement.ts) needs to know of a WASM set, without creating one
+ * (`edgellm inspect`): the weight types it takes and its shard sizes.
+ */
+export function wasmPlacementTarget(opts: Pick<WasmKernelOptions, "shardBytes"> = {}): {
+  supports(type: GGMLType): boolean;
+  sharding: { shardBytes: number; memoryLimit: number };
+} {
+  return {
+    supports: (type) => KERNELS.has(type),
+    sharding: { shardBytes: shardBytesOption(opts), memoryLimit: SHARD_MEMORY_LIMIT },
+  };
+}
 
 function shardBytesOption(opts: WasmKernelOptions): number {
   const env = isNode ? process.env.EDGELLM_SHARD_BYTES : undefined;
