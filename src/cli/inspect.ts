@@ -1,6 +1,8 @@
 /**
  * `edgellm inspect <file.gguf> [--json]`: architecture, shapes, parameter count, tensor type
- * histogram, tokenizer summary, file size and the KV-cache bytes per token the model needs.
+ * histogram, tokenizer summary, file size, the KV-cache bytes per token the model needs, and how
+ * the WASM kernels would place it (shard memories by layer, KV pool, total against
+ * `--max-memory`; model/placement.ts) for a context (`--ctx`, `--parallel`, `--kv`).
  */
 import type { Command } from "commander";
 import { openGGUF, type GGUFFile } from "../gguf/reader.js";
@@ -10,6 +12,21 @@ import { archSpec } from "../model/arch/registry.js";
 import { resolveConfig } from "../model/arch/config.js";
 import { layerKinds, recurrentShape, type LayerKind } from "../model/forward.js";
 import { formatBytes, formatCount } from "./format.js";
+import { kvPoolBytesPerLayer } from "../engine/engine.js";
+import { describePlacement, planPlacement, type ShardPlan } from "../model/placement.js";
+import { wasmPlacementTarget } from "../kernels/wasm/wasm-kernel-set.js";
+import { parseKVType, type KVType } from "../kv/quant-kv.js";
+import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
+import { parsePositiveInt } from "./prompt-input.js";
+import { EdgeLLMError } from "../errors.js";
+
+/** What the placement section is computed for (engine defaults when absent). */
+export interface PlacementQuery {
+  maxMemory?: number;
+  contextSize?: number;
+  parallel?: number;
+  kvType?: KVType;
+}
 
 export interface InspectReport {
   file: string;
@@ -45,7 +62,57 @@ export interface InspectReport {
   layers?: { kind: LayerKind; window: number; noRope?: boolean }[];
   /** Recurrent layers' state per sequence (f32 bytes), constant in the context length; 0 without. */
   recurrentStateBytes?: number;
+  /** How the WASM kernels would place the model (absent when the architecture is not supported). */
+  placement?: {
+    contextSize: number;
+    parallel: number;
+    kvType: KVType;
+    maxMemory: number | undefined;
+    shards: ShardPlan[];
+    weightBytes: number;
+    jsBytes: number;
+    kvBytes: number;
+    totalBytes: number;
+    /** Why it cannot be loaded (over the budget, a tensor over one memory); absent when it fits. */
+    error?: string;
+    hint?: string;
+  };
   metadataKeys: number;
+}
+
+/** The placement section: planPlacement for the WASM kernels, refusals reported, not thrown. */
+function resolvePlacement(g: GGUFFile, nVocab: number, q: PlacementQuery): InspectReport["placement"] {
+  let c: ReturnType<typeof resolveConfig>;
+  try {
+    c = resolveConfig(g.metadata, archSpec(String(g.metadata.get("general.architecture"))), nVocab);
+  } catch {
+    return undefined;
+  }
+  const contextSize = q.contextSize ?? Math.min(c.contextLength || 4096, 4096);
+  const parallel = q.parallel ?? 4;
+  const kvType = q.kvType ?? "f32";
+  const kvBytesPerLayer = kvPoolBytesPerLayer(c, { contextSize, parallel, kvType });
+  const base = { contextSize, parallel, kvType, maxMemory: q.maxMemory };
+  try {
+    const p = planPlacement(g, wasmPlacementTarget(), { maxMemory: q.maxMemory, kvBytesPerLayer });
+    const { shards, weightBytes, jsBytes, kvBytes, totalBytes } = p;
+    return { ...base, shards, weightBytes, jsBytes, kvBytes, totalBytes };
+  } catch (e) {
+    if (!(e instanceof EdgeLLMError)) throw e;
+    // The sizes without the budget, to show what it would take.
+    const p = planPlacement(g, wasmPlacementTarget(), { kvBytesPerLayer });
+    const { shards, weightBytes, jsBytes, kvBytes, totalBytes } = p;
+    return {
+      ...base,
+      shards,
+      weightBytes,
+      jsBytes,
+      kvBytes,
+      totalBytes,
+      error: e.message.split("\n")[0],
+      hint: e.context.hint,
+    };
+  }
 }
 
 /** Layer kinds and recurrent state bytes from the resolved config; nothing for files edgellm cannot run. */
@@ -82,7 +149,7 @@ function formatLayers(layers: NonNullable<InspectReport["layers"]>): string {
   return [...groups].map(([k, ix]) => `${k} x${ix.length} [${span(ix)}]`).join("; ");
 }
 
-export function buildInspectReport(g: GGUFFile): InspectReport {
+export function buildInspectReport(g: GGUFFile, q: PlacementQuery = {}): InspectReport {
   const md = g.metadata;
   const h = readHParams(md);
   const types: InspectReport["tensorTypes"] = {};
@@ -134,6 +201,7 @@ export function buildInspectReport(g: GGUFFile): InspectReport {
       mla: h.kvLoraRank > 0,
     },
     ...resolved,
+    placement: resolvePlacement(g, h.vocabSize ?? 0, q),
     metadataKeys: md.size,
   };
 }
@@ -180,6 +248,21 @@ export function formatInspectReport(r: InspectReport): string {
       "KV cache @ context",
       `${formatBytes(kv.bytesPerTokenF16 * h.contextLength)} at F16 for ${h.contextLength} tokens`,
     );
+  const p = r.placement;
+  if (p) {
+    row(
+      "placement (WASM)",
+      `${p.shards.length} memor${p.shards.length === 1 ? "y" : "ies"}, total ~${formatBytes(p.totalBytes)}` +
+        ` (weights ${formatBytes(p.weightBytes)}, JS ${formatBytes(p.jsBytes)}, KV ${formatBytes(p.kvBytes)}` +
+        ` for ${p.parallel} x ${p.contextSize} tokens ${p.kvType})` +
+        (p.maxMemory !== undefined ? `, budget ${formatBytes(p.maxMemory)}` : ""),
+    );
+    for (const s of describePlacement(p)) lines.push(`  ${"".padEnd(22)} ${s}`);
+    if (p.error) {
+      lines.push(`  ${"".padEnd(22)} does not fit: ${p.error}`);
+      if (p.hint) lines.push(`  ${"".padEnd(22)} hint: ${p.hint}`);
+    }
+  }
   lines.push(`  tensors: ${r.tensorCount}`);
   const types = Object.entries(r.tensorTypes).sort((a, b) => b[1].bytes - a[1].bytes);
   for (const [name, e] of types) {
@@ -196,13 +279,28 @@ export function register(program: Command): void {
     .description("print a GGUF model's architecture, shapes, tensor types, tokenizer and KV-cache needs")
     .argument("<file>", "GGUF model file")
     .option("--json", "print a JSON report")
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const g = await openGGUF(file);
-      try {
-        const r = buildInspectReport(g);
-        process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + "\n" : formatInspectReport(r) + "\n");
-      } finally {
-        await g.close();
-      }
-    });
+    .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
+    .option("--ctx <n>", "context size the placement counts KV rows for (default: trained, at most 4096)")
+    .option("--parallel <n>", "sequences the KV pool holds (default 4, as serve)")
+    .option("--kv <type>", "KV cache type: f32 (default), f16, q8_0 or q4_0")
+    .action(
+      async (
+        file: string,
+        opts: { json?: boolean; maxMemory?: string; ctx?: string; parallel?: string; kv?: string },
+      ) => {
+        const q: PlacementQuery = {
+          maxMemory: maxMemoryOption(opts),
+          contextSize: opts.ctx === undefined ? undefined : parsePositiveInt("--ctx", opts.ctx),
+          parallel: opts.parallel === undefined ? undefined : parsePositiveInt("--parallel", opts.parallel),
+          kvType: opts.kv === undefined ? undefined : parseKVType(opts.kv, "--kv"),
+        };
+        const g = await openGGUF(file);
+        try {
+          const r = buildInspectReport(g, q);
+          process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + "\n" : formatInspectReport(r) + "\n");
+        } finally {
+          await g.close();
+        }
+      },
+    );
 }

@@ -4,7 +4,7 @@
  */
 import { InputError } from "../errors.js";
 import { openGGUF } from "../gguf/reader.js";
-import { loadFromFile, type Transformer } from "../model/index.js";
+import { loadFromFile, type LoadOptions, type Transformer } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
@@ -30,11 +30,13 @@ export async function openModel(
   path: string,
   needTokenizer: boolean,
   kernels?: KernelSet,
+  /** Placement options (budget) for the WASM kernels (model/placement.ts). */
+  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer"> = {},
 ): Promise<LoadedModel> {
   const t0 = performance.now();
   const file = await openGGUF(path);
   try {
-    const model = loadFromFile(file, { kernels });
+    const model = loadFromFile(file, { kernels, ...place });
     const tokenizer =
       needTokenizer || file.metadata.has("tokenizer.ggml.model")
         ? Tokenizer.fromMetadata(file.metadata)

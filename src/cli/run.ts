@@ -5,6 +5,7 @@
  * (no template; what the llama.cpp conformance tests compare), with prefill and decode tokens/s
  * measured around the forward calls. Without -m, the embedded default model is used.
  */
+import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
 import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
@@ -46,6 +47,7 @@ export function register(program: Command): void {
       "wasm",
     )
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
+    .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .action(
@@ -61,6 +63,7 @@ export function register(program: Command): void {
           ignoreEos?: boolean;
           kernels: string;
           threads?: string;
+          maxMemory?: string;
           lora?: string[];
         } & ReasoningCliOptions,
       ) => {
@@ -79,7 +82,9 @@ export function register(program: Command): void {
         const n = parsePositiveInt("--n-predict", opts.nPredict ?? "32");
         const ks = await makeKernels(opts.kernels, opts.threads);
         try {
-          const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks);
+          const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks, {
+            maxMemory: maxMemoryOption(opts),
+          });
           const ids = promptTokens(opts, tokenizer);
           const lora: LoraRef[] = [];
           for (const s of loraSpecs(opts))
@@ -123,12 +128,20 @@ export function register(program: Command): void {
 /** One greedy chat turn through the engine (chat template, stop tokens), streamed, then speed. */
 async function chatTurn(
   message: string,
-  o: { model: string; nPredict: string; kernels: string; threads?: string; lora?: string[] },
+  o: {
+    model: string;
+    nPredict: string;
+    kernels: string;
+    threads?: string;
+    maxMemory?: string;
+    lora?: string[];
+  },
 ): Promise<void> {
   const t0 = performance.now();
   const llm = await loadLLM(o.model, {
     kernels: o.kernels as "wasm" | "ts",
     threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+    maxMemory: maxMemoryOption(o),
     parallel: 1,
     lora: loraSpecs(o),
   });

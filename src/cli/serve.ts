@@ -5,6 +5,7 @@
  * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
  * bounds how long a client may take to send headers and body (408 after it).
  */
+import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     )
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
+    .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
@@ -77,6 +79,7 @@ export function register(program: Command): void {
           maxQueue: string;
           kernels: string;
           threads?: string;
+          maxMemory?: string;
           modelId?: string;
           requestTimeout: string;
           keepAliveTimeout: string;
@@ -101,6 +104,7 @@ export function register(program: Command): void {
         const llm = await loadLLM(path, {
           kernels: o.kernels as "wasm" | "ts",
           threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
+          maxMemory: maxMemoryOption(o),
           parallel: parsePositiveInt("--parallel", o.parallel),
           contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
           ...kvTypeOptions(o),

@@ -8,12 +8,13 @@
  */
 import { InputError } from "../errors.js";
 import type { KVDType } from "../kv/cache.js";
-import { checkKVType } from "../kv/quant-kv.js";
+import { checkKVType, kvRowBytes } from "../kv/quant-kv.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import { kvRotation } from "../kv/hadamard.js";
 import { lookupDraft } from "./speculative.js";
 import { recurrentShape, type Transformer } from "../model/forward.js";
+import type { ModelConfig } from "../model/arch/config.js";
 import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -46,6 +47,20 @@ export interface EngineOptions {
   /** Tokens per step across sequences (default 256) and per prefill chunk (default 128). */
   maxBatchTokens?: number;
   prefillChunk?: number;
+}
+
+/**
+ * Bytes of one layer's K and V rows in the pool an Engine with these options allocates (the same
+ * defaults as the constructor), for placing a model's shards before it is loaded.
+ */
+export function kvPoolBytesPerLayer(c: ModelConfig, opts: EngineOptions = {}): number {
+  const ctx = opts.contextSize ?? Math.min(c.contextLength || 4096, 4096);
+  const blockSize = opts.blockSize ?? 16;
+  const rows = (opts.kvBlocks ?? (opts.parallel ?? 4) * Math.ceil(ctx / blockSize)) * blockSize;
+  const kt = opts.kvType ?? "f32";
+  const vt = opts.kvTypeV ?? kt;
+  if (c.mla) return rows * kvRowBytes(kt, mlaCacheWidth(c.mla));
+  return rows * (kvRowBytes(kt, c.nHeadKV * c.headDimK) + kvRowBytes(vt, c.nHeadKV * c.headDimV));
 }
 
 export interface EngineStats {
@@ -128,6 +143,7 @@ export class Engine {
         recurrent: recurrentShape(c),
       },
       model.kernels,
+      (l) => model.kernelsOf(l),
     );
     this.scheduler = new Scheduler({
       maxSeqs: parallel,

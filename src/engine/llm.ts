@@ -23,14 +23,14 @@ import { nodeImport } from "../platform/node-import.js";
 import { openGGUF, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { createWasmKernelSet, type SimdChoice } from "../kernels/wasm/wasm-kernel-set.js";
-import { streamFromFile, type Transformer } from "../model/index.js";
+import { modelConfig, streamFromFile, type Transformer } from "../model/index.js";
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
 import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { chatWindow, dropOldestTurns } from "./chat-window.js";
-import { Engine, type EngineOptions, type EngineStats } from "./engine.js";
+import { Engine, kvPoolBytesPerLayer, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
 import { LoraRegistry, type LoraRequest, type LoraSpec } from "./lora-registry.js";
 import type { FinishReason, SequenceRequest } from "./types.js";
@@ -60,6 +60,13 @@ export interface LoadLLMOptions extends EngineOptions {
   chatTemplate?: string;
   /** LoRA adapters to load with the model (applied by default at their scale, see LoraRegistry). */
   lora?: LoraSpec[];
+  /**
+   * Memory budget in bytes (weights, KV pool, working room; the CLI's --max-memory): a model over
+   * it is refused with a ModelError before any tensor is read (model/placement.ts).
+   */
+  maxMemory?: number;
+  /** WASM: prepared-weight bytes per shard memory (default ~3.75 GiB; see WasmKernelOptions). */
+  shardBytes?: number;
 }
 
 export interface GenerateOptions extends SamplingParams {
@@ -540,6 +547,7 @@ export async function loadLLM(
       kernels = await createWasmKernelSet({
         ...(opts.threads === undefined ? {} : { threads: opts.threads }),
         ...(opts.simd ? { simd: opts.simd } : {}),
+        ...(opts.shardBytes === undefined ? {} : { shardBytes: opts.shardBytes }),
       });
     else if (opts.kernels !== "ts")
       throw new InputError(`kernels must be 'wasm' or 'ts', got '${opts.kernels}'`);
@@ -548,6 +556,8 @@ export async function loadLLM(
     report({ phase: "weights", fraction: 0.15, loadedBytes: 0, totalBytes: total });
     const model = await streamFromFile(file, {
       kernels,
+      maxMemory: opts.maxMemory,
+      kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
       onTensor: (t, bytes, loadedBytes, totalBytes) => {
         samples.set(t.name, fingerprintSample(bytes));
         report({

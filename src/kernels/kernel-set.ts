@@ -213,8 +213,33 @@ export interface KernelSet {
     window?: number,
   ): void;
 
+  /**
+   * Sets whose weights can span several memories (WASM: one wasm32 memory, at most 4 GiB, per
+   * shard; the shards share one thread pool). Absent where one memory holds everything (ref).
+   */
+  readonly sharding?: KernelSharding;
+
   /** Stops worker threads; the set must not be used afterwards. */
   dispose(): Promise<void>;
+}
+
+/**
+ * The shards of a KernelSet: shard i is a KernelSet of its own (own memory, alloc() and
+ * prepareWeight there; products read activations in place only from that memory) running on the
+ * pool every shard shares. Shard 0 is the set itself.
+ */
+export interface KernelSharding {
+  /** Prepared-weight bytes a placement puts in one shard before starting the next. */
+  readonly shardBytes: number;
+  /** Hard limit of one shard's memory in bytes (weights, activations, KV rows together). */
+  readonly memoryLimit: number;
+  /** Shards created so far. */
+  readonly count: number;
+  /** Shard i, created with any missing before it (synchronously: each worker instantiates the
+   *  kernels on the new memory). */
+  shard(i: number): KernelSet;
+  /** Bytes in use across every shard's memory. */
+  usedBytes(): number;
 }
 
 /** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */

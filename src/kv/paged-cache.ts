@@ -156,13 +156,12 @@ export class PagedKVCache implements KVCache {
    * lives in a KernelSet's memory. With vFromK (MLA) `v` is the K storage itself.
    */
   kernelView(layer: number): KernelKVView | undefined {
-    const ks = this.pool.ks;
-    if (!ks) return undefined;
+    if (!this.pool.ks) return undefined;
     if (!this.views) {
       this.views = [];
       for (let l = 0; l < this.shape.nLayers; l++) {
         this.views.push({
-          ks,
+          ks: this.pool.layerKs[l]!,
           kv: {
             k: this.pool.k[l],
             // MLA (vFromK): V is the first kvLoraRank floats of each K row, so v is k.

@@ -49,6 +49,8 @@ export class BlockPool {
   readonly shape: Readonly<PagedShape>;
   readonly k: KVStore[] = [];
   readonly v: KVStore[] = [];
+  /** The KernelSet whose memory holds each layer's rows (undefined: plain arrays). */
+  readonly layerKs: (KernelSet | undefined)[] = [];
   private readonly refs: Int32Array;
   private readonly keyOf: (string | undefined)[];
   private readonly byKey = new Map<string, number>();
@@ -60,11 +62,14 @@ export class BlockPool {
 
   /**
    * `ks`: keep the rows in that KernelSet's memory (alloc() views) so its attention reads them in
-   * place (PagedKVCache.kernelView); without it they are plain arrays.
+   * place (PagedKVCache.kernelView); without it they are plain arrays. `layerKs`: the set of each
+   * layer when they differ (weights sharded over several memories: a layer's rows live in the
+   * shard that runs it, Transformer.kernelsOf).
    */
   constructor(
     shape: PagedShape,
     readonly ks?: KernelSet,
+    layerKs?: (layer: number) => KernelSet | undefined,
   ) {
     if (!(shape.blockSize >= 1 && shape.nBlocks >= 1 && shape.kWidth >= 1 && shape.nLayers >= 1)) {
       throw new InputError("invalid paged KV shape", { field: JSON.stringify(shape) });
@@ -81,8 +86,10 @@ export class BlockPool {
     const rows = shape.nBlocks * shape.blockSize;
     const tv = shape.dtypeV ?? shape.dtype;
     for (let l = 0; l < shape.nLayers; l++) {
-      this.k.push(allocKVStore(shape.dtype, rows, shape.kWidth, ks));
-      this.v.push(allocKVStore(tv, shape.vFromK ? 0 : rows, shape.vWidth, ks));
+      const lks = ks ? (layerKs?.(l) ?? ks) : undefined;
+      this.layerKs.push(lks);
+      this.k.push(allocKVStore(shape.dtype, rows, shape.kWidth, lks));
+      this.v.push(allocKVStore(tv, shape.vFromK ? 0 : rows, shape.vWidth, lks));
     }
     this.refs = new Int32Array(shape.nBlocks);
     this.keyOf = new Array(shape.nBlocks);

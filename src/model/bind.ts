@@ -277,11 +277,16 @@ function bindMla(b: WeightBinder, c: ModelConfig, n: (s: string) => string): Mla
  * case rows are decoded from the prepared copy. Loading with a KernelSet already did this tensor by
  * tensor (WeightBinder); this is for weights bound without one.
  */
-export function attachKernels(w: ModelWeights, ks: KernelSet): { moved: number; bytes: number } {
+export function attachKernels(
+  w: ModelWeights,
+  ks: KernelSet,
+  /** The set (shard) each matrix goes to by name (placement.ts kernelsFor); default `ks`. */
+  kernelsOf?: (name: string) => KernelSet,
+): { moved: number; bytes: number } {
   let moved = 0;
   let bytes = 0;
   const visit = (m: Weight | undefined) => {
-    if (!m || !prepareInto(m, ks, m === w.tokenEmbd && m !== w.output)) return;
+    if (!m || !prepareInto(m, kernelsOf?.(m.name) ?? ks, m === w.tokenEmbd && m !== w.output)) return;
     for (const x of m.mats ?? [m]) {
       moved++;
       bytes += x.kernel!.pw.bytes;

@@ -31,9 +31,14 @@
  *  - layerWindow / LayerKind (architectures issue): per-layer sliding windows (the attention
  *    kernel takes a window) and recurrent layers whose state lives in the cache (KVCache.state).
  *  - Quantized K/V, per-head eviction, RoPE shift (KV issue): behind KVCache / PagedKV.
- *  - Weights in several WASM memories: each Weight carries its own KernelSet (weights.ts
- *    `kernel.ks`); scratch lives in `model.kernels`, and a product on another set copies its
- *    activation in (one memory per weight group would get its own scratch).
+ *  - Weights in several WASM memories (shards, placement.ts) [implemented]: each Weight carries
+ *    the KernelSet of its shard (weights.ts `kernel.ks`); each layer runs in the shard of its
+ *    weights (`model.kernelsOf(l)`), with its activations in that shard's scratch
+ *    (`model.active`). Where layer l's shard differs from the previous one, only the residual
+ *    rows [rows][nEmbd] are copied across; the KV rows of a layer live in its shard too
+ *    (BlockPool's per-layer sets). Same kernels, same order: logits are bit-identical to one
+ *    memory. A weight in another shard than the active one still works (its set copies the
+ *    activation in and the result out).
  */
 import { InputError } from "../errors.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
@@ -144,6 +149,19 @@ function span(x: Float32Array, a: number, b: number): Float32Array {
   return a === 0 && b === x.length ? x : x.subarray(a, b);
 }
 
+/** The KernelSet of the first prepared matrix found in a layer's (or a weight's) fields. */
+function firstKernels(o: unknown, depth: number): KernelSet | undefined {
+  if (!o || typeof o !== "object" || ArrayBuffer.isView(o) || depth > 3) return undefined;
+  const w = o as Partial<Weight>;
+  if (w.kernel) return w.kernel.ks;
+  if (w.mats) return w.mats[0]?.kernel?.ks;
+  for (const v of Object.values(o)) {
+    const k = firstKernels(v, depth + 1);
+    if (k) return k;
+  }
+  return undefined;
+}
+
 export interface ForwardOptions {
   /**
    * Return logits as views of one buffer the model reuses: valid until the next forward call on
@@ -167,9 +185,19 @@ export class Transformer {
   fuseOps = true;
   private readonly angleMemo: RopeAngles[] = [];
   private readonly angleMemoSwa: RopeAngles[] = [];
-  private readonly scratch: Scratch;
-  /** Norm weights copied into the KernelSet's memory once (kernels read them in place). */
-  private readonly kw = new Map<Float32Array, Float32Array>();
+  /** Activation scratch per KernelSet (shard). */
+  private readonly scratch = new Map<KernelSet | undefined, Scratch>();
+  /** Norm weights copied into each shard's memory once (kernels read them in place). */
+  private readonly kw = new Map<KernelSet, Map<Float32Array, Float32Array>>();
+  /** The set (shard) holding each layer's weights; `kernels` where a layer has none. */
+  private readonly layerKernels: (KernelSet | undefined)[];
+  /** The set the output head's matrix lives in. */
+  readonly headKernels: KernelSet | undefined;
+  /**
+   * The set the current activations live in: forwardBatch moves it from shard to shard with the
+   * layers (kernelsOf); `buf` and `kernelVec` answer in it.
+   */
+  active: KernelSet | undefined;
 
   constructor(
     readonly config: ModelConfig,
@@ -181,7 +209,27 @@ export class Transformer {
   ) {
     this.rope = new Rope(config.rope, weights.ropeFreqs);
     this.ropeSwa = config.ropeSwa ? new Rope(config.ropeSwa, weights.ropeFreqs) : undefined;
-    this.scratch = new Scratch(kernels);
+    // Without a production set, weights that live in one still run there, but norms and adds stay in TS.
+    this.layerKernels = weights.layers.map((L) => (kernels ? (firstKernels(L, 0) ?? kernels) : undefined));
+    this.headKernels = kernels ? (firstKernels(weights.output, 0) ?? kernels) : undefined;
+    this.active = kernels;
+  }
+
+  /** The KernelSet (shard) layer l runs in. */
+  kernelsOf(layer: number): KernelSet | undefined {
+    return this.layerKernels[layer] ?? this.kernels;
+  }
+
+  /**
+   * Makes `ks` the active set, carrying `x`'s first n floats (the residual rows) into its scratch
+   * buffer `name`; returns x itself when ks is already active.
+   */
+  moveTo(ks: KernelSet | undefined, x: Float32Array, n: number, name: string): Float32Array {
+    if (ks === this.active) return x;
+    this.active = ks;
+    const to = this.buf(name, n);
+    to.set(head(x, n));
+    return to;
   }
 
   /**
@@ -214,6 +262,7 @@ export class Transformer {
       const pool = new BlockPool(
         { ...shape, dtype, blockSize, nBlocks: Math.ceil(capacity / blockSize), recurrent },
         this.kernels,
+        (l) => this.kernelsOf(l),
       );
       const cache = new PagedKVCache(pool, capacity);
       cache.reserve(capacity);
@@ -234,23 +283,29 @@ export class Transformer {
     return a;
   }
 
-  /** A norm weight as the kernels want it (a copy in their memory, made once). */
+  /** A norm weight as the active kernels want it (a copy in their memory, made once per shard). */
   kernelVec(w: Float32Array): Float32Array {
-    let k = this.kw.get(w);
+    const ks = this.active!;
+    let m = this.kw.get(ks);
+    if (!m) this.kw.set(ks, (m = new Map()));
+    let k = m.get(w);
     if (!k) {
-      k = this.kernels!.alloc(w.length);
+      k = ks.alloc(w.length);
       k.set(w);
-      this.kw.set(w, k);
+      m.set(w, k);
     }
     return k;
   }
 
+  /** Scratch buffer `name` of n floats in the active set's memory. */
   buf(name: string, n: number): Float32Array {
-    return this.scratch.get(name, n);
+    let s = this.scratch.get(this.active);
+    if (!s) this.scratch.set(this.active, (s = new Scratch(this.active)));
+    return s.get(name, n);
   }
 
   /** `buf` as a function value (scratch for lora.ts), made once. */
-  readonly tmp = (name: string, n: number): Float32Array => this.scratch.get(name, n);
+  readonly tmp = (name: string, n: number): Float32Array => this.buf(name, n);
 
   /**
    * Append `tokens` to the sequence in `cache` and return logits [outputs.length][nVocab] for the
@@ -358,6 +413,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   let lg = lora?.all;
 
   // ---- embeddings, angles ----
+  model.active = model.kernelsOf(0);
   const x = model.buf("x", n * E);
   const angles: RopeAngles[] = [];
   // Local layers' angles when their RoPE differs (gemma3: another base); else the same array.
@@ -384,10 +440,18 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   // ---- layers ----
   let xs = x; // residual stream [rows][E]
   let rows = n;
-  const h = model.buf("h", n * E);
+  let h = model.buf("h", n * E);
   let y = model.buf("y", n * E);
   for (let l = 0; l < c.nLayers; l++) {
     const L = model.weights.layers[l];
+    const lk = model.kernelsOf(l);
+    if (lk !== model.active) {
+      // Another shard: carry the residual rows over; per-layer temporaries are its own.
+      xs = model.moveTo(lk, xs, rows * E, "x");
+      h = model.buf("h", n * E);
+      y = model.buf("y", n * E);
+      if (P) tp = P.lap("shard.move", tp);
+    }
     if (L.deltaNet || L.conv) {
       norm(model, xs, L.attnNorm, h, rows);
       if (P) tp = P.lap("norm", tp);
@@ -473,6 +537,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   const out: Float32Array[][] = [];
   if (outRows.length > 0) {
     const m = outRows.length;
+    xs = model.moveTo(model.headKernels, xs, m * E, "xo");
     const sel = model.buf("sel", m * E);
     norm(model, xs, model.weights.outputNorm, sel, m);
     if (P) tp = P.lap("norm", tp);
@@ -498,8 +563,8 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
 function norm(model: Transformer, x: Float32Array, w: Float32Array, out: Float32Array, rows: number): void {
   const c = model.config;
   const E = c.nEmbd;
-  if (model.kernels) {
-    model.kernels.rmsNorm(head(x, rows * E), model.kernelVec(w), head(out, rows * E), E, rows, c.rmsEps);
+  if (model.active) {
+    model.active.rmsNorm(head(x, rows * E), model.kernelVec(w), head(out, rows * E), E, rows, c.rmsEps);
     return;
   }
   for (let t = 0; t < rows; t++) rmsNorm(x, t * E, E, w, c.rmsEps, out, t * E);
@@ -521,7 +586,7 @@ function normProducts(
   h: Float32Array,
   lg?: LoraGroup[],
 ): boolean {
-  const ks = model.kernels;
+  const ks = model.active;
   if (ks && model.fuseOps && ws.every((w) => w.kernel?.ks === ks) && (!lg || loraInKernels(lg, ks))) {
     kernelProducts(model, ks, x, normW, ws, rows, ys, lg);
     return true;
@@ -566,9 +631,9 @@ const NO_LORA_A: LoraA[] = [];
 
 /** x += y over n floats. */
 function add(model: Transformer, x: Float32Array, y: Float32Array, n: number): void {
-  if (model.kernels) {
+  if (model.active) {
     const xs = head(x, n);
-    model.kernels.add(xs, head(y, n), xs, n);
+    model.active.add(xs, head(y, n), xs, n);
     return;
   }
   for (let i = 0; i < n; i++) x[i] += y[i];
@@ -602,7 +667,7 @@ function attentionBlock(
 ): number {
   const c = model.config;
   const P = model.profiler;
-  const ks = model.kernels;
+  const ks = model.active;
   const hdK = c.headDimK;
   const qDim = c.nHead * hdK;
   const kDim = c.nHeadKV * hdK;
@@ -883,7 +948,7 @@ function ffnBlock(
   lg: LoraGroup[] | undefined,
 ): number {
   const P = model.profiler;
-  const ks = model.kernels;
+  const ks = model.active;
   const act = model.config.spec.ffnAct;
   if (!ks) {
     norm(model, xRaw, normW, h, rows);
@@ -941,7 +1006,7 @@ function product(
   out: Float32Array,
   lg: LoraGroup[] | undefined,
 ): void {
-  const ks = model.kernels;
+  const ks = model.active;
   if (lg && ks && model.fuseOps && w.kernel?.ks === ks && loraInKernels(lg, ks)) {
     kernelProducts(model, ks, x, undefined, [w], rows, [out], lg);
     return;

@@ -8,7 +8,7 @@ import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
 import { TENSOR } from "./arch/spec.js";
 import { attachKernels, bindWeights } from "./bind.js";
-import { checkFits } from "./memory-limit.js";
+import { kernelsFor, planPlacement, type Placement } from "./placement.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import type { BlockOps } from "./blocks/ops.js";
@@ -47,20 +47,35 @@ export interface LoadOptions {
    * conformance tests pass src/model/reference/ggml-order's `ggmlOrderOps`.
    */
   blockOps?: BlockOps;
+  /** Memory budget in bytes (weights, KV, working room): a model over it is refused before
+   *  anything is read (placement.ts). */
+  maxMemory?: number;
+  /** KV-cache bytes per attention layer at the intended context, counted in the placement. */
+  kvBytesPerLayer?: number;
+}
+
+/** The placement of `file`'s matrices in `ks` (shards), refusing what cannot fit (nothing read). */
+function place(file: GGUFFile, ks: KernelSet, opts: LoadOptions): Placement {
+  return planPlacement(file, ks, { maxMemory: opts.maxMemory, kvBytesPerLayer: opts.kvBytesPerLayer });
 }
 
 /**
  * Build a Transformer from an opened GGUF file (tensor bytes are read now, kept in file types).
- * With a KernelSet, a model whose weights cannot fit its memory is refused before anything is
- * read, and each tensor is read, repacked into the set and dropped in turn (peak ~ file size).
+ * With a KernelSet, the matrices are placed first (placement.ts: shards of at most one wasm32
+ * memory each, by layer); a model that cannot fit is refused before anything is read, and each
+ * tensor is read, repacked into its shard and dropped in turn (peak ~ file size).
  */
 export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transformer {
   const config = modelConfig(file);
   const ks = opts.kernels;
-  if (ks) checkFits(file, ks);
-  const weights = bindWeights(new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd])), config);
+  const p = ks ? place(file, ks, opts) : undefined;
+  const to = ks ? (name: string) => kernelsFor(p, ks, name) : undefined;
+  const weights = bindWeights(
+    new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd]), undefined, false, to),
+    config,
+  );
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
-  if (ks) attachKernels(weights, ks);
+  if (ks) attachKernels(weights, ks, to);
   return new Transformer(config, weights, ks, opts.blockOps);
 }
 
@@ -82,8 +97,9 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
   const ks = opts.kernels;
   const keep = new Set([TENSOR.tokenEmbd]);
   let planned = new Map<string, number[]>();
+  const p = ks ? place(file, ks, opts) : undefined;
+  const to = ks ? (name: string) => kernelsFor(p, ks, name) : undefined;
   if (ks) {
-    checkFits(file, ks);
     const plan = WeightBinder.planner(file, ks, keep);
     bindWeights(plan, config);
     planned = plan.planned!;
@@ -104,7 +120,7 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
       const dims = planned.get(t.name);
       if (ks && dims) {
         const w = makeWeight(t.name, t.type, dims, bytes);
-        prepareInto(w, ks);
+        prepareInto(w, to!(t.name));
         prepared.set(t.name, w);
       } else kept.set(t.name, bytes);
     }
@@ -120,8 +136,8 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
     kept.delete(name); // bound once
     return b;
   };
-  const weights = bindWeights(new WeightBinder(view, ks, keep, prepared), config);
-  if (ks) attachKernels(weights, ks);
+  const weights = bindWeights(new WeightBinder(view, ks, keep, prepared, false, to), config);
+  if (ks) attachKernels(weights, ks, to);
   return new Transformer(config, weights, ks, opts.blockOps);
 }
 

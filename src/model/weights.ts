@@ -84,6 +84,8 @@ export class WeightBinder {
     /** Matrices already read and prepared into `ks` (streamed loading), returned as they are. */
     private readonly prepared?: ReadonlyMap<string, Weight>,
     plan = false,
+    /** The set (shard) each matrix goes to (placement.ts kernelsFor); default `ks`. */
+    private readonly kernelsOf?: (name: string) => KernelSet,
   ) {
     this.planned = plan ? new Map() : undefined;
   }
@@ -131,7 +133,7 @@ export class WeightBinder {
     const ready = this.prepared?.get(name);
     if (ready) return ready;
     const w = makeWeight(name, t.type, want, this.file.readTensorSync(t));
-    if (this.ks && !this.keep.has(name)) prepareInto(w, this.ks);
+    if (this.ks && !this.keep.has(name)) prepareInto(w, this.kernelsOf?.(name) ?? this.ks);
     return w;
   }
 

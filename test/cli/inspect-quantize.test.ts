@@ -125,3 +125,27 @@ test("quantize rejects an unknown type", async () => {
     },
   );
 });
+
+test("inspect tells the placement for a budget; run --max-memory below it fails with a hint, nothing loaded", async () => {
+  const { stdout } = await cli("inspect", model, "--json", "--ctx", "256", "--parallel", "1");
+  const r = JSON.parse(stdout) as InspectReport;
+  const p = r.placement!;
+  assert.equal(p.shards.length, 1);
+  assert.deepEqual(p.shards[0]!.layers, [0, 1, 2]);
+  assert.ok(p.shards[0]!.head);
+  // K and V rows of 256 positions, f32, 2 KV heads of 32 each, per layer.
+  assert.equal(p.kvBytes, 3 * 256 * 2 * 2 * 32 * 4);
+  assert.equal(p.error, undefined);
+  const over = await cli("inspect", model, "--max-memory", "64M");
+  assert.match(over.stdout, /placement \(WASM\)\s+1 memory/);
+  assert.match(over.stdout, /does not fit: .*memory budget is 64\.0 MiB/);
+  assert.match(over.stdout, /hint: raise --max-memory/);
+  await assert.rejects(
+    cli("run", "-m", model, "-p", "hello", "-n", "2", "--max-memory", "64M"),
+    (e: { code?: number; stderr?: string }) =>
+      e.code !== 0 && /memory budget/.test(e.stderr ?? "") && /hint: raise --max-memory/.test(e.stderr ?? ""),
+  );
+  await assert.rejects(cli("inspect", model, "--max-memory", "lots"), (e: { stderr?: string }) =>
+    /--max-memory must be a size/.test(e.stderr ?? ""),
+  );
+});

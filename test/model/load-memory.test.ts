@@ -1,6 +1,7 @@
 /**
- * Loading into a KernelSet: models that cannot fit one wasm32 memory are refused from tensor infos
- * alone (nothing read); MoE experts and MLA per-head k_b/v_b become one prepared handle per matrix,
+ * Loading into a KernelSet: models larger than one wasm32 memory are placed over several shard
+ * memories, and models over a budget (or with a tensor larger than a memory) refused, from tensor
+ * infos alone (nothing read); MoE experts and MLA per-head k_b/v_b become one prepared handle per matrix,
  * file bytes are dropped, and logits agree with the plain-TS path.
  */
 import { after, before, test } from "node:test";
@@ -11,10 +12,14 @@ import { join } from "node:path";
 import { ModelError } from "../../src/errors.js";
 import { GGMLType } from "../../src/gguf/types.js";
 import type { GGUFFile } from "../../src/gguf/reader.js";
-import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import {
+  createWasmKernelSet,
+  SHARD_MEMORY_LIMIT,
+  type WasmKernelSet,
+} from "../../src/kernels/wasm/wasm-kernel-set.js";
 import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
 import { loadModel } from "../../src/model/index.js";
-import { checkFits, preparedBytes, WASM_MEMORY_LIMIT } from "../../src/model/memory-limit.js";
+import { describePlacement, planPlacement, preparedBytes } from "../../src/model/placement.js";
 
 let dir: string;
 let ks: WasmKernelSet;
@@ -27,11 +32,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A file whose tensor infos describe `n` Q8_0 matrices [8192, 65536] (~544 MiB each); no data. */
-function hugeFile(n: number): GGUFFile {
+/** A file whose tensor infos describe `n` Q8_0 matrices [8192, rows] (~544 MiB each at 65536
+ *  rows); no data. */
+function hugeFile(n: number, rows = 65536): GGUFFile {
   const tensors = Array.from({ length: n }, (_, i) => ({
     name: `blk.${i}.ffn_up.weight`,
-    dims: [8192, 65536],
+    dims: [8192, rows],
     type: GGMLType.Q8_0,
     offset: 0,
     nBytes: 0,
@@ -45,13 +51,32 @@ function hugeFile(n: number): GGUFFile {
   } as unknown as GGUFFile;
 }
 
-test("a model over the 4 GiB wasm32 memory is refused before any tensor is read", () => {
-  assert.ok(preparedBytes(hugeFile(8), ks) > WASM_MEMORY_LIMIT);
+test("a model over one 4 GiB wasm32 memory is placed over shards by layer, before any tensor is read", () => {
+  assert.ok(preparedBytes(hugeFile(8), ks) > SHARD_MEMORY_LIMIT);
+  const p = planPlacement(hugeFile(8), ks);
+  assert.equal(p.shards.length, 2, describePlacement(p).join("; "));
+  // 7 x 544 MiB + 256 MiB working room fit one 4 GiB memory.
+  assert.deepEqual(p.shards[0]!.layers, [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(p.shards[1]!.layers, [7]);
+  assert.ok(p.shards[1]!.head);
+  for (const s of p.shards) assert.ok(s.weightBytes + 256 * 2 ** 20 <= SHARD_MEMORY_LIMIT);
+  assert.equal(planPlacement(hugeFile(2), ks).shards.length, 1);
+  // KV rows count against a shard's memory: with 300 MiB per layer, 4 layers fit.
+  const kv = planPlacement(hugeFile(8), ks, { kvBytesPerLayer: 300 * 2 ** 20 });
+  assert.deepEqual(kv.shards[0]!.layers, [0, 1, 2, 3]);
+});
+
+test("over the memory budget, or a tensor over one memory: typed errors with a hint, nothing read", () => {
   assert.throws(
-    () => checkFits(hugeFile(8), ks),
-    (e: unknown) => e instanceof ModelError && /GiB of WebAssembly memory/.test(e.message),
+    () => planPlacement(hugeFile(8), ks, { maxMemory: 4 * 2 ** 30 }),
+    (e: unknown) =>
+      e instanceof ModelError && /memory budget is 4\.00 GiB/.test(e.message) && !!e.context.hint,
   );
-  assert.doesNotThrow(() => checkFits(hugeFile(2), ks));
+  assert.doesNotThrow(() => planPlacement(hugeFile(8), ks, { maxMemory: 6 * 2 ** 30 }));
+  assert.throws(
+    () => planPlacement(hugeFile(1, 65536 * 8), ks),
+    (e: unknown) => e instanceof ModelError && /once prepared/.test(e.message) && !!e.context.hint,
+  );
 });
 
 const small = {

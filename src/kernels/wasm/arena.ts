@@ -13,6 +13,10 @@ import { KernelError } from "../../errors.js";
 /** Must equal --maximumMemory in kernels-src/build.mjs (64 KiB pages; 4 GiB = wasm32 limit). */
 export const MAX_PAGES = 65536;
 const PAGE = 65536;
+/** Bytes one memory (one shard of a kernel set) can hold: the wasm32 limit. */
+export const SHARD_MEMORY_LIMIT = MAX_PAGES * PAGE;
+/** Room a placement keeps in every shard memory for activations, activation scratch and buffers. */
+export const SHARD_WORKING_ROOM = 256 * 1024 * 1024;
 
 export class WasmArena {
   readonly memory: WebAssembly.Memory;

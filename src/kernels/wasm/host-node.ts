@@ -14,6 +14,7 @@ export function spawnNodeWorker(init: WorkerInit): WorkerHandle {
       w.on("message", cb);
       w.on("error", (e) => cb({ kind: "error", message: String(e) }));
     },
+    post: (m) => w.postMessage(m),
     terminate: () => w.terminate(),
   };
 }

@@ -16,6 +16,7 @@ export function spawnWebWorker(init: WorkerInit): WorkerHandle {
       w.onmessage = (e: MessageEvent<WorkerReply>) => cb(e.data);
       w.onerror = (e) => cb({ kind: "error", message: e.message || "worker script failed to load" });
     },
+    post: (m) => w.postMessage(m),
     terminate: () => w.terminate(),
   };
 }

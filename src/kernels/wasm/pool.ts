@@ -1,9 +1,13 @@
 /**
  * Thread pool: the main thread (thread 0) plus threads-1 workers, all running the same kernel
- * module on one shared WebAssembly.Memory. A task is an export index, its arguments and a count
- * of work units; thread t runs the export on unitRange(units, threads, t). Hand-off through the
- * control block (control.ts): spin briefly, then Atomics.wait. Host-specific worker creation is
- * injected (host-node.ts, host-web.ts), so this file runs unchanged in Node and browsers.
+ * module, instantiated once per shard memory (shared WebAssembly.Memory objects; one wasm32
+ * memory holds at most 4 GiB, so a model's weights may span several). A task is a shard, an
+ * export index, its arguments and a count of work units; thread t runs that shard's export on
+ * unitRange(units, threads, t). One pool serves every shard: a shard whose layers are not running
+ * costs no thread (two pools would leave one pool's workers spinning while the other computes).
+ * Hand-off through the control block (control.ts): spin briefly, then Atomics.wait.
+ * Host-specific worker creation is injected (host-node.ts, host-web.ts), so this file runs
+ * unchanged in Node and browsers.
  */
 import { KernelError } from "../../errors.js";
 import {
@@ -17,21 +21,27 @@ import {
   NARGS,
   NTASKS,
   SPIN,
+  SHARD_CMD,
   STOP,
+  TASK_HEADER,
   unitRange,
   type WorkerInit,
   type WorkerReply,
+  type WorkerShard,
 } from "./control.js";
 
 export interface WorkerHandle {
   onReply(cb: (m: WorkerReply) => void): void;
+  /** Sends a later message (a new shard memory). */
+  post(m: WorkerShard): void;
   terminate(): unknown;
 }
 export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
 
 type KernelFn = (...args: number[]) => void;
 
-/** One task of a batch: export index, arguments (before the unit range), work units. */
+/** One task of a batch: export index, arguments (before the unit range), work units (the
+ *  batch's shard is given to runBatch). */
 export interface PoolTask {
   fn: number;
   args: number[];
@@ -45,16 +55,24 @@ export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
   private disposed = false;
+  /** Main-thread kernel functions per shard. */
+  private readonly fns: KernelFn[][];
 
   private constructor(
     readonly threads: number,
-    private readonly fns: KernelFn[],
+    mainFns: KernelFn[],
     private readonly workers: WorkerHandle[],
     control: SharedArrayBuffer,
     private readonly canBlock: boolean,
   ) {
     this.ctl = new Int32Array(control);
     this.args = new Float64Array(control, ARGS_BYTE, MAX_ARGS);
+    this.fns = [mainFns];
+  }
+
+  /** Shard memories the pool serves (tasks name one by index). */
+  get shards(): number {
+    return this.fns.length;
   }
 
   static async create(
@@ -76,7 +94,7 @@ export class ThreadPool {
       if (!spawn) throw new KernelError("no worker host available for a multi-thread pool");
       const ready: Promise<void>[] = [];
       for (let i = 1; i < threads; i++) {
-        const w = spawn({ module, memory, control, exports: exportNames, index: i, threads });
+        const w = spawn({ module, memories: [memory], control, exports: exportNames, index: i, threads });
         workers.push(w);
         ready.push(
           new Promise<void>((resolve, reject) =>
@@ -97,14 +115,43 @@ export class ThreadPool {
     return new ThreadPool(threads, mainFns, workers, control, canAtomicsWait());
   }
 
-  /** Runs export `fn` with `args` over `units` work units on all threads; returns when done. */
-  run(fn: number, args: number[], units: number): void {
+  /**
+   * Adds a shard: every thread instantiates the module on `memory` (the main thread's functions
+   * are `mainFns`); returns its index. Synchronous: the workers leave their task loop (SHARD_CMD),
+   * take the memory from a message, and come back; the caller blocks (spins in a browser's main
+   * thread) until all have. Called while loading, between tasks.
+   */
+  addShard(memory: WebAssembly.Memory, mainFns: KernelFn[]): number {
+    if (this.disposed) throw new KernelError("thread pool used after dispose()");
+    const n = this.threads;
+    if (n > 1) {
+      const ctl = this.ctl;
+      for (const w of this.workers) w.post({ kind: "shard", memory });
+      Atomics.store(ctl, FAIL, 0);
+      Atomics.store(ctl, DONE, 0);
+      Atomics.store(ctl, SHARD_CMD, 1);
+      Atomics.add(ctl, GEN, 1);
+      Atomics.notify(ctl, GEN);
+      try {
+        this.waitWorkers(n - 1);
+      } finally {
+        Atomics.store(ctl, SHARD_CMD, 0);
+      }
+      if (Atomics.load(ctl, FAIL) !== 0)
+        throw new KernelError("a kernel worker could not instantiate the kernels on a new shard memory");
+    }
+    this.fns.push(mainFns);
+    return this.fns.length - 1;
+  }
+
+  /** Runs export `fn` of shard `shard` with `args` over `units` work units on all threads; returns when done. */
+  run(fn: number, args: number[], units: number, shard = 0): void {
     if (this.threads === 1 || units < 2) {
       if (this.disposed) throw new KernelError("thread pool used after dispose()");
-      this.fns[fn]!(...args, 0, units);
+      this.fns[shard]![fn]!(...args, 0, units);
       return;
     }
-    this.runBatch([{ fn, args, units }]);
+    this.runBatch([{ fn, args, units }], shard);
   }
 
   /**
@@ -112,41 +159,45 @@ export class ThreadPool {
    * share of each task in order. Tasks must not read another task's output (see control.ts).
    * Large batches are split into several hand-offs.
    */
-  runBatch(tasks: readonly PoolTask[]): void {
+  runBatch(tasks: readonly PoolTask[], shard = 0): void {
     if (this.disposed) throw new KernelError("thread pool used after dispose()");
     const n = this.threads;
+    const fns = this.fns[shard];
+    if (!fns) throw new KernelError(`no shard ${shard} in the thread pool`);
     if (n === 1) {
-      for (const t of tasks) this.fns[t.fn]!(...t.args, 0, t.units);
+      for (const t of tasks) fns[t.fn]!(...t.args, 0, t.units);
       return;
     }
     let i = 0;
     while (i < tasks.length) {
       let words = 0;
       let j = i;
-      while (j < tasks.length && words + 3 + tasks[j]!.args.length <= MAX_ARGS) {
+      while (j < tasks.length && words + TASK_HEADER + tasks[j]!.args.length <= MAX_ARGS) {
         if (tasks[j]!.args.length > MAX_TASK_ARGS)
           throw new KernelError(`too many kernel arguments (${tasks[j]!.args.length})`);
-        words += 3 + tasks[j]!.args.length;
+        words += TASK_HEADER + tasks[j]!.args.length;
         j++;
       }
       if (j === i) throw new KernelError(`too many kernel arguments (${tasks[i]!.args.length})`);
-      this.handOff(tasks, i, j);
+      this.handOff(tasks, i, j, shard);
       i = j;
     }
   }
 
-  private handOff(tasks: readonly PoolTask[], from: number, to: number): void {
+  private handOff(tasks: readonly PoolTask[], from: number, to: number, shard: number): void {
     const n = this.threads;
     const ctl = this.ctl;
     const A = this.args;
+    const fns = this.fns[shard]!;
     let o = 0;
     for (let k = from; k < to; k++) {
       const t = tasks[k]!;
       A[o] = t.fn;
       A[o + 1] = t.units;
       A[o + 2] = t.args.length;
-      for (let q = 0; q < t.args.length; q++) A[o + 3 + q] = t.args[q]!;
-      o += 3 + t.args.length;
+      A[o + 3] = shard;
+      for (let q = 0; q < t.args.length; q++) A[o + TASK_HEADER + q] = t.args[q]!;
+      o += TASK_HEADER + t.args.length;
     }
     ctl[NTASKS] = to - from;
     ctl[NARGS] = o;
@@ -159,7 +210,7 @@ export class ThreadPool {
       for (let k = from; k < to; k++) {
         const t = tasks[k]!;
         const [u0, u1] = unitRange(t.units, n, 0);
-        if (u1 > u0) this.fns[t.fn]!(...t.args, u0, u1);
+        if (u1 > u0) fns[t.fn]!(...t.args, u0, u1);
       }
     } catch (e) {
       own = e;
@@ -200,5 +251,26 @@ function canAtomicsWait(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The pool as one shard's kernel set sees it: its tasks run on that shard's instances. */
+export class PoolShard {
+  constructor(
+    readonly pool: ThreadPool,
+    readonly shard: number,
+  ) {}
+  get threads(): number {
+    return this.pool.threads;
+  }
+  run(fn: number, args: number[], units: number): void {
+    this.pool.run(fn, args, units, this.shard);
+  }
+  runBatch(tasks: readonly PoolTask[]): void {
+    this.pool.runBatch(tasks, this.shard);
+  }
+  /** Stops the whole pool (every shard's). */
+  dispose(): Promise<void> {
+    return this.pool.dispose();
   }
 }

@@ -7,10 +7,10 @@
  */
 import { GGMLType, ggmlTypeName } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
-import type { KernelSet, MatmulItem, PagedKV, PreparedWeight } from "../kernel-set.js";
+import type { KernelSet, KernelSharding, MatmulItem, PagedKV, PreparedWeight } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
-import { WasmArena } from "./arena.js";
-import { ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
+import { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM, WasmArena } from "./arena.js";
+import { PoolShard, ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
 import { isNode, nodeHost, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
 import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
@@ -114,6 +114,38 @@ export interface WasmKernelOptions {
    * (identical results). Node also reads EDGELLM_DOT32=0|1.
    */
   dot32?: boolean;
+  /**
+   * Prepared-weight bytes a model placement puts in one shard memory before starting the next
+   * (model/placement.ts). Default: the wasm32 limit (4 GiB) less SHARD_WORKING_ROOM. Smaller values
+   * split small models over several shards (tests). Node also reads EDGELLM_SHARD_BYTES.
+   */
+  shardBytes?: number;
+}
+
+export { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM };
+
+/**
+ * What a placement (model/placement.ts) needs to know of a WASM set, without creating one
+ * (`edgellm inspect`): the weight types it takes and its shard sizes.
+ */
+export function wasmPlacementTarget(opts: Pick<WasmKernelOptions, "shardBytes"> = {}): {
+  supports(type: GGMLType): boolean;
+  sharding: { shardBytes: number; memoryLimit: number };
+} {
+  return {
+    supports: (type) => KERNELS.has(type),
+    sharding: { shardBytes: shardBytesOption(opts), memoryLimit: SHARD_MEMORY_LIMIT },
+  };
+}
+
+function shardBytesOption(opts: WasmKernelOptions): number {
+  const env = isNode ? process.env.EDGELLM_SHARD_BYTES : undefined;
+  const v = opts.shardBytes ?? (env ? Number(env) : SHARD_MEMORY_LIMIT - SHARD_WORKING_ROOM);
+  if (!(Number.isFinite(v) && v >= 65536 && v <= SHARD_MEMORY_LIMIT))
+    throw new KernelError(`shard size must be between 64 KiB and 4 GiB, got ${v}`, {
+      field: opts.shardBytes === undefined ? "EDGELLM_SHARD_BYTES" : "shardBytes",
+    });
+  return Math.floor(v);
 }
 
 export type SimdChoice = "auto" | "relaxed" | "simd128";
@@ -341,21 +373,9 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     spawn ??= host.spawnWebWorker;
     threads = host.webThreads(threads);
   }
+  const shardBytes = shardBytesOption(opts);
   const arena = new WasmArena();
-  const instantiate = (module: WebAssembly.Module) => {
-    try {
-      const i = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
-      // The kernels' vector constants live in page 0 (kernels-src/assembly/common.ts, KC); one
-      // write serves every instance on this memory, workers included.
-      const init = i.exports.init_consts;
-      if (typeof init === "function") (init as () => void)();
-      return i;
-    } catch (e) {
-      throw new KernelError(`cannot instantiate the WASM kernels: ${(e as Error).message}`, {
-        hint: "rebuild them with `npm run build:kernels`",
-      });
-    }
-  };
+  const instantiate = (module: WebAssembly.Module) => instantiateOn(module, arena);
   let module: WebAssembly.Module | null = null;
   let inst: WebAssembly.Instance | null = null;
   let name = "wasm-simd128";
@@ -393,14 +413,72 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
     module = await loadKernelModule(opts.wasm);
     inst = instantiate(module);
   }
-  const fns = EXPORTS.map((n) => {
-    const f = inst.exports[n];
-    return (typeof f === "function" ? f : missing(n)) as (...a: number[]) => void;
-  });
+  const fns = exportFns(inst);
   const pool = await ThreadPool.create(threads, module, arena.memory, [...EXPORTS], fns, spawn);
   const envDot8 = isNode ? process.env.EDGELLM_DOT8 : undefined;
   const dot8 = opts.dot8 ?? (envDot8 === "0" ? false : envDot8 === "1" ? true : name === "wasm-relaxed-simd");
-  return new WasmKernelSet(arena, pool, fns, name, dot8, dot32);
+  return new WasmKernelSet(arena, pool, fns, name, dot8, dot32, { module, shardBytes });
+}
+
+/** An instance of the kernels on the arena's memory, its vector constants written. */
+function instantiateOn(module: WebAssembly.Module, arena: WasmArena): WebAssembly.Instance {
+  try {
+    const i = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
+    // The kernels' vector constants live in page 0 (kernels-src/assembly/common.ts, KC); one
+    // write serves every instance on this memory, workers included.
+    const init = i.exports.init_consts;
+    if (typeof init === "function") (init as () => void)();
+    return i;
+  } catch (e) {
+    throw new KernelError(`cannot instantiate the WASM kernels: ${(e as Error).message}`, {
+      hint: "rebuild them with `npm run build:kernels`",
+    });
+  }
+}
+
+function exportFns(inst: WebAssembly.Instance): ((...a: number[]) => void)[] {
+  return EXPORTS.map((n) => {
+    const f = inst.exports[n];
+    return (typeof f === "function" ? f : missing(n)) as (...a: number[]) => void;
+  });
+}
+
+/**
+ * The shards of one WASM kernel set. AssemblyScript 0.28 emits neither multi-memory nor memory64
+ * (`--enable memory64` is accepted and ignored: the output is the same wasm32 module), so each
+ * shard is its own shared memory with its own instance of the same module on every thread of the
+ * one pool. Shards are created on demand, synchronously (ThreadPool.addShard), when a placement
+ * asks for shard i == count.
+ */
+class WasmShards implements KernelSharding {
+  readonly memoryLimit = SHARD_MEMORY_LIMIT;
+  readonly sets: WasmKernelSet[] = [];
+  constructor(
+    private readonly module: WebAssembly.Module,
+    readonly shardBytes: number,
+  ) {}
+
+  get count(): number {
+    return this.sets.length;
+  }
+
+  /** Shard i, creating it (and any before it) when missing. */
+  shard(i: number): WasmKernelSet {
+    if (!(Number.isInteger(i) && i >= 0 && i < 1024)) throw new KernelError(`bad shard index ${i}`);
+    while (this.sets.length <= i) {
+      const root = this.sets[0]!;
+      const arena = new WasmArena();
+      const fns = exportFns(instantiateOn(this.module, arena));
+      const pool = root.poolShard.pool;
+      const index = pool.addShard(arena.memory, fns);
+      this.sets.push(new WasmKernelSet(arena, pool, fns, root.name, root.dot8, root.dot32, this, index));
+    }
+    return this.sets[i]!;
+  }
+
+  usedBytes(): number {
+    return this.sets.reduce((a, s) => a + s.arena.used, 0);
+  }
 }
 
 function missing(name: string): () => never {
@@ -413,10 +491,15 @@ function missing(name: string): () => never {
 
 export class WasmKernelSet extends TsOps implements KernelSet {
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
+  /** The pool as this shard sees it (tasks run on this shard's instances). */
+  readonly poolShard: PoolShard;
+  private readonly pool: PoolShard;
+  readonly sharding: WasmShards;
 
   constructor(
+    /** This shard's memory. */
     readonly arena: WasmArena,
-    private readonly pool: ThreadPool,
+    pool: ThreadPool,
     private readonly fns: ((...a: number[]) => void)[],
     /** "wasm-simd128" or "wasm-relaxed-simd" (the build in use) */
     readonly name: string = "wasm-simd128",
@@ -424,8 +507,18 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     readonly dot8: boolean = false,
     /** Whether the relaxed build accumulates its int8 dots in i32 lanes (the DOT32 build). */
     readonly dot32: boolean = false,
+    /** The shard group, or what a new one (with this set as shard 0) needs. */
+    shards: WasmShards | { module: WebAssembly.Module; shardBytes: number },
+    /** This set's shard index (0 for the set createWasmKernelSet returns). */
+    readonly shardIndex = 0,
   ) {
     super();
+    this.poolShard = this.pool = new PoolShard(pool, shardIndex);
+    if (shards instanceof WasmShards) this.sharding = shards;
+    else {
+      this.sharding = new WasmShards(shards.module, shards.shardBytes);
+      this.sharding.sets.push(this);
+    }
   }
 
   get threads(): number {
@@ -488,6 +581,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     this.pool.run(IDX.get(name)!, args, units);
   }
 
+  /** Stops the pool of every shard. */
   async dispose(): Promise<void> {
     await this.pool.dispose();
   }

@@ -14,6 +14,7 @@ import { GGUFWriter } from "../../gguf/writer.js";
 import { factoryArch } from "./archs/registry.js";
 import type { TensorPlan } from "./archs/plan.js";
 import { Rng, hashString } from "./rng.js";
+import { RANDOM_BLOCK_TYPES, randomBlocks } from "./random-blocks.js";
 import { resolveSpec, type ResolvedSpec, type TestModelSpec } from "./spec.js";
 import { encodeTensor } from "./tensor-data.js";
 import { defaultVocab, vocabSize } from "./vocab.js";
@@ -100,7 +101,17 @@ export function buildTestModel(spec: TestModelSpec): GGUFWriter {
         { field: t.name, hint: "pick shapes divisible by the block size or override this tensor's type" },
       );
     }
-    w.addTensor(t.name, type, t.dims, () => encodeTensor(type, tensorValues(s, t), t.dims[0]!));
+    const random = s.randomBlocks && t.role !== "norm" && RANDOM_BLOCK_TYPES.has(type);
+    w.addTensor(t.name, type, t.dims, () =>
+      random
+        ? randomBlocks(
+            type,
+            t.dims.reduce((a, b) => a * b, 1),
+            new Rng(s.seed, hashString(t.name)),
+            s.weightStd,
+          )
+        : encodeTensor(type, tensorValues(s, t), t.dims[0]!),
+    );
   }
   return w;
 }

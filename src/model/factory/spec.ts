@@ -125,6 +125,11 @@ export interface TestModelSpec {
   /** Weight std-dev; default 0.02. Norm weights are 1 + N(0, normStd), normStd default 0.1. */
   weightStd?: number;
   normStd?: number;
+  /**
+   * Write Q4_K / Q6_K / Q8_0 / Q4_0 matrices as random valid blocks spread by about weightStd
+   * (random-blocks.ts) instead of drawing floats and quantizing them: multi-GB models in minutes.
+   */
+  randomBlocks?: boolean;
   moe?: MoESpec;
   mla?: MLASpec;
   swa?: SwaSpec;
@@ -171,6 +176,7 @@ export function resolveSpec(spec: TestModelSpec, vocab: VocabMetadata, nVocab: n
     tiedEmbeddings: spec.tiedEmbeddings ?? false,
     weightStd: spec.weightStd ?? 0.02,
     normStd: spec.normStd ?? 0.1,
+    randomBlocks: spec.randomBlocks ?? false,
     metadata: spec.metadata ?? {},
     moe: spec.moe,
     mla: spec.mla,

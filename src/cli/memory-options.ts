@@ -1,0 +1,25 @@
+/**
+ * `--max-memory <size>` on run, chat, serve and inspect: the memory budget a model is placed
+ * under (model/placement.ts): weights in their shard memories, the KV pool and working room. A
+ * model over it is refused with a typed error and a hint before any tensor is read.
+ */
+import { InputError } from "../errors.js";
+
+/** commander pieces: `.option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)`. */
+export const MAX_MEMORY_FLAG = "--max-memory <size>";
+export const MAX_MEMORY_HELP = "memory budget for the model: bytes or 512M, 3G, 1.5GiB (1024-based)";
+
+const UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** "3G", "1.5GiB", "512m", "4096" -> bytes (K/M/G/T are powers of 1024, with or without B/iB). */
+export function parseByteSize(flag: string, s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(s);
+  const v = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : Number.NaN;
+  if (!(Number.isFinite(v) && v > 0))
+    throw new InputError(`${flag} must be a size such as 3G, 512M or 1.5GiB, got '${s}'`, { field: flag });
+  return Math.floor(v);
+}
+
+export function maxMemoryOption(o: { maxMemory?: string }): number | undefined {
+  return o.maxMemory === undefined ? undefined : parseByteSize("--max-memory", o.maxMemory);
+}
