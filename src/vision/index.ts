@@ -8,9 +8,10 @@
  *
  * Modules: mmproj.ts (metadata -> VisionConfig, typed errors for projectors we do not run),
  * weights.ts (tensor binding), preprocess.ts + resample.ts (resize / pad / normalize as llama.cpp),
- * encoder.ts (the ViT), projector.ts (encoder states -> LM embeddings), ops.ts (element-wise ops).
- * Planned (issue #22): SigLIP / Gemma 3 pooling projector, image decoding, insertion at the
- * template's image marker, the server's image parts.
+ * encoder.ts (the ViT), projector.ts (encoder states -> LM embeddings), ops.ts (element-wise ops),
+ * decode.ts (PNG / JPEG bytes -> RGB within size and pixel limits).
+ * Planned (issue #22): SigLIP / Gemma 3 pooling projector, insertion at the template's image
+ * marker, the server's image parts.
  */
 import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
@@ -27,6 +28,14 @@ export type { VisionConfig, ProjectorType, VisionAct } from "./mmproj.js";
 export { readVisionConfig, readProjectorType } from "./mmproj.js";
 export { preprocess, fitToEncoder, normalizePlanar, resizeWithPad } from "./preprocess.js";
 export { resizeRgb, type ResizeFilter } from "./resample.js";
+export {
+  decodeImage,
+  sniffImageFormat,
+  readImageSize,
+  DEFAULT_IMAGE_LIMITS,
+  type ImageFormat,
+  type ImageLimits,
+} from "./decode.js";
 
 export class VisionModel {
   constructor(
