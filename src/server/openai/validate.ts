@@ -6,6 +6,7 @@ import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import { badRequest } from "./errors.js";
 import { parseReasoningFields } from "../../reasoning/server-fields.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
+import { parseImagePart, type ImageInput } from "./image-parts.js";
 
 type Obj = Record<string, unknown>;
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
@@ -128,13 +129,18 @@ function common(b: unknown, models: readonly string[]): { b: Obj; f: SamplingFie
   };
 }
 
-function messageText(m: Obj, i: number): string {
+function messageText(m: Obj, i: number, images: ImageInput[]): string {
   const c = m.content;
   if (typeof c === "string") return c;
   if (c === null || c === undefined) return "";
   if (Array.isArray(c)) {
     return c
       .map((p, j) => {
+        // Image parts are decoded here (400 for a bad image) and kept beside the text.
+        if (isObj(p) && p.type === "image_url") {
+          images.push(parseImagePart(p, i, j));
+          return "";
+        }
         if (!isObj(p) || p.type !== "text" || typeof p.text !== "string") {
           throw badRequest(
             `messages[${i}].content[${j}] must be a text part ({type: "text", text})`,
@@ -157,6 +163,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
   const { b, f } = common(body, models);
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     throw badRequest("'messages' must be a non-empty array", "messages", "invalid_type");
+  const images: ImageInput[] = [];
   const messages: ChatMessage[] = b.messages.map((m, i) => {
     if (!isObj(m) || typeof m.role !== "string")
       throw badRequest(
@@ -170,7 +177,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
         `messages[${i}].role`,
         "invalid_value",
       );
-    return { role: m.role === "developer" ? "system" : m.role, content: messageText(m, i) };
+    return { role: m.role === "developer" ? "system" : m.role, content: messageText(m, i, images) };
   });
   const lp = optBool(b, "logprobs") ?? false;
   const top = optNum(b, "top_logprobs", 0, 20, true);
@@ -184,6 +191,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
     topLogprobs: lp ? (top ?? 0) : undefined,
     thinking: parseReasoningFields(b, f.stream),
     ...(truncate === "oldest_turns" ? { truncate } : {}),
+    ...(images.length > 0 ? { images } : {}),
   };
 }
 
