@@ -4,7 +4,9 @@
  *   const img = decodeImage(bytes, { maxBytes: 20 << 20, maxPixels: 1 << 25 });
  *
  * Formats: PNG (fast-png: every bit depth, palette, interlace) and JPEG (jpeg-js: baseline and
- * progressive), both pure JS so this runs in browsers and Node alike. Anything else (WebP, GIF,
+ * progressive), both pure JS. jpeg-js also holds Node Buffer code (its encoder, its non-typed-array
+ * output) that this path never runs, so the module is exported from `edgellm/node`, not from the
+ * browser entry; browsers will decode through the platform. Anything else (WebP, GIF,
  * BMP, not an image) is an ImageError naming the format. As llama.cpp's loader (stb_image asked
  * for 3 channels), alpha is dropped, grey is replicated to RGB and 16-bit samples keep their high
  * byte; JPEG decoders round the IDCT differently, so JPEG pixels may differ from llama.cpp's by a

@@ -9,7 +9,9 @@
  * Modules: mmproj.ts (metadata -> VisionConfig, typed errors for projectors we do not run),
  * weights.ts (tensor binding), preprocess.ts + resample.ts (resize / pad / normalize as llama.cpp),
  * encoder.ts (the ViT), projector.ts (encoder states -> LM embeddings), ops.ts (element-wise ops),
- * decode.ts (PNG / JPEG bytes -> RGB within size and pixel limits).
+ * decode.ts (PNG / JPEG bytes -> RGB within size and pixel limits, pure JS: exported from
+ * `edgellm/node`, since jpeg-js carries Node Buffer code paths; browsers decode through the
+ * platform, planned).
  * Planned (issue #22): SigLIP / Gemma 3 pooling projector, insertion at the template's image
  * marker, the server's image parts.
  */
@@ -28,14 +30,6 @@ export type { VisionConfig, ProjectorType, VisionAct } from "./mmproj.js";
 export { readVisionConfig, readProjectorType } from "./mmproj.js";
 export { preprocess, fitToEncoder, normalizePlanar, resizeWithPad } from "./preprocess.js";
 export { resizeRgb, type ResizeFilter } from "./resample.js";
-export {
-  decodeImage,
-  sniffImageFormat,
-  readImageSize,
-  DEFAULT_IMAGE_LIMITS,
-  type ImageFormat,
-  type ImageLimits,
-} from "./decode.js";
 
 export class VisionModel {
   constructor(
