@@ -173,10 +173,13 @@ function bindPatchKernel(file: GGUFFile, c: VisionConfig, ks?: KernelSet): Weigh
       type = GGMLType.F32;
     }
   } else if (type !== GGMLType.F16) {
-    throw new ModelError(`patch kernel type ${ggmlTypeName(type)} is not one ggml's conv_2d takes (F32, F16, BF16)`, {
-      file: file.path,
-      field: name,
-    });
+    throw new ModelError(
+      `patch kernel type ${ggmlTypeName(type)} is not one ggml's conv_2d takes (F32, F16, BF16)`,
+      {
+        file: file.path,
+        field: name,
+      },
+    );
   }
   const w = makeWeight(name, type, [3 * P * P, c.nEmbd], bytes);
   if (ks) prepareInto(w, ks);
