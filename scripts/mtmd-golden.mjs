@@ -171,7 +171,7 @@ async function golden() {
       const out = join(goldenDir, `${c.name}.emb.bin`);
       writeFileSync(out, readFileSync(dump));
       const hdr = new Int32Array(readFileSync(dump).buffer.slice(0, 8));
-      const ms = /slice encoded in (\d+) ms/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
+      const ms = /(?:slice encoded|batch encoding done) in (\d+) ms/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
       console.log(`  ${c.name}: [${hdr[0]} tokens, ${hdr[1]} dims] -> ${out} (llama.cpp encode ${ms ?? "?"} ms)`);
     }
   } finally {
