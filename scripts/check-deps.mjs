@@ -33,6 +33,7 @@ const CORE = new Set([
   "verify",
   "errors.ts",
   "json.ts",
+  "vision",
 ]);
 const ABOVE_CORE = new Set(["router", "reasoning", "tools", "train", "cli", "server"]);
 const ONLY_IN = { commander: "cli", fastify: "server" };

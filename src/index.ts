@@ -41,7 +41,10 @@ export {
   InputError,
   KernelError,
   SessionError,
+  ImageError,
+  UnsupportedProjectorError,
 } from "./errors.js";
+export * as vision from "./vision/index.js";
 export * as verify from "./verify/index.js";
 export * as reasoning from "./reasoning/index.js";
 export { openGGUF, parseGGUF, type GGUFFile } from "./gguf/reader.js";

@@ -9,6 +9,14 @@ export * from "./index.js";
 export * as tools from "./tools/index.js";
 export * as router from "./router/index.js";
 export * as server from "./server/index.js";
+/** PNG / JPEG bytes -> RGB for the vision encoder, within size and pixel limits (issue #22). */
+export {
+  decodeImage,
+  sniffImageFormat,
+  DEFAULT_IMAGE_LIMITS,
+  type ImageFormat,
+  type ImageLimits,
+} from "./vision/decode.js";
 export { DEFAULT_MODEL_PATH, resolveModelPath } from "./cli/default-model.js";
 /** Node 20: turn relaxed SIMD on in-process before loading a model (no-op on Node >= 22). */
 export { enableRelaxedSimd } from "./platform/relaxed-simd-node.js";

@@ -8,9 +8,12 @@
  *
  * Modules: mmproj.ts (metadata -> VisionConfig, typed errors for projectors we do not run),
  * weights.ts (tensor binding), preprocess.ts + resample.ts (resize / pad / normalize as llama.cpp),
- * encoder.ts (the ViT), projector.ts (encoder states -> LM embeddings), ops.ts (element-wise ops).
- * Planned (issue #22): SigLIP / Gemma 3 pooling projector, image decoding, insertion at the
- * template's image marker, the server's image parts.
+ * encoder.ts (the ViT), projector.ts (encoder states -> LM embeddings), ops.ts (element-wise ops),
+ * decode.ts (PNG / JPEG bytes -> RGB within size and pixel limits, pure JS: exported from
+ * `edgellm/node`, since jpeg-js carries Node Buffer code paths; browsers decode through the
+ * platform, planned).
+ * Planned (issue #22): SigLIP / Gemma 3 pooling projector, insertion at the template's image
+ * marker, the server's image parts.
  */
 import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";

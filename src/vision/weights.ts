@@ -20,6 +20,9 @@ import { ModelError, UnsupportedProjectorError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { makeWeight, prepareInto, type Weight, WeightBinder } from "../model/weights.js";
+import { dequantizeRowAny } from "../model/blocks/linear.js";
+import { GGMLType, ggmlTypeName } from "../gguf/types.js";
+import { quantizeRowF16 } from "../quant/f16.js";
 import { patchGrid, type VisionConfig } from "./mmproj.js";
 
 /** y = W x + b */
@@ -137,8 +140,11 @@ export function bindVisionWeights(file: GGUFFile, c: VisionConfig, ks?: KernelSe
 }
 
 /**
- * The patch convolution's kernel [P, P, 3, E] as a matrix [E][3 * P * P] in its file type (an F16
- * kernel makes ggml round the unfolded pixels to F16 too; the F16 matmul does the same).
+ * The patch convolution's kernel [P, P, 3, E] as a matrix [E][3 * P * P], typed the way ggml's
+ * ggml_conv_2d computes with it: the unfolded pixels (im2col) are F16 unless the kernel is BF16,
+ * and the product then runs in the im2col's type, so an F32 or F16 kernel and the pixels are both
+ * rounded to half before an f32 dot. We store F32 kernels as F16 (the F16 matmul rounds the
+ * activations to half: the same product); a BF16 kernel meets F32 pixels, so it is widened to F32.
  */
 function bindPatchKernel(file: GGUFFile, c: VisionConfig, ks?: KernelSet): Weight {
   const name = "v.patch_embd.weight";
@@ -152,7 +158,30 @@ function bindPatchKernel(file: GGUFFile, c: VisionConfig, ks?: KernelSet): Weigh
       field: name,
     });
   }
-  const w = makeWeight(name, t.type, [3 * P * P, c.nEmbd], file.readTensorSync(t));
+  const n = 3 * P * P * c.nEmbd;
+  let type = t.type;
+  let bytes = file.readTensorSync(t);
+  if (type === GGMLType.F32 || type === GGMLType.BF16) {
+    const f = new Float32Array(n);
+    dequantizeRowAny(type, bytes, 0, f, 0, n, name);
+    if (type === GGMLType.F32) {
+      bytes = new Uint8Array(n * 2);
+      quantizeRowF16(f, 0, bytes, 0, n);
+      type = GGMLType.F16;
+    } else {
+      bytes = new Uint8Array(f.buffer);
+      type = GGMLType.F32;
+    }
+  } else if (type !== GGMLType.F16) {
+    throw new ModelError(
+      `patch kernel type ${ggmlTypeName(type)} is not one ggml's conv_2d takes (F32, F16, BF16)`,
+      {
+        file: file.path,
+        field: name,
+      },
+    );
+  }
+  const w = makeWeight(name, type, [3 * P * P, c.nEmbd], bytes);
   if (ks) prepareInto(w, ks);
   return w;
 }

@@ -6,6 +6,7 @@
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import type { ReasoningFields } from "../../reasoning/server-fields.js";
 import type { ReasoningFormat } from "../../reasoning/split-default.js";
+import type { ImageInput } from "./image-parts.js";
 
 export interface SamplingFields {
   model: string;
@@ -49,6 +50,8 @@ export interface ChatRequest extends SamplingFields {
    * message) when the conversation outgrows the context, instead of the 400; default "none".
    */
   truncate?: "none" | "oldest_turns";
+  /** Decoded `image_url` parts (openai/image-parts.ts), in request order; absent when none. */
+  images?: ImageInput[];
 }
 
 export interface CompletionRequest extends SamplingFields {

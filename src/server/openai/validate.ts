@@ -15,6 +15,7 @@ import { paramName } from "./depth.js";
 import { parseReasoningFields } from "../../reasoning/server-fields.js";
 import { parseReasoningFormat } from "../../reasoning/split-default.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
+import { parseImagePart, type ImageInput } from "./image-parts.js";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool"] as const;
 const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
@@ -88,6 +89,8 @@ const message = z.looseObject(
       .superRefine((c, ctx) => {
         if (Array.isArray(c))
           c.forEach((p, j) => {
+            // image parts are decoded after the parse (image-parts.ts: a 400 names the part)
+            if ((p as { type?: unknown } | null)?.type === "image_url") return;
             if (!textPart.safeParse(p).success)
               ctx.addIssue({
                 code: "custom",
@@ -162,17 +165,28 @@ function fields(b: Sampling, models: readonly string[]): SamplingFields {
   };
 }
 
-function text(c: string | unknown[] | null | undefined): string {
-  if (Array.isArray(c)) return c.map((p) => (p as { text: string }).text).join("");
+/** A message's text; its image parts are decoded into `images` (request order) and leave no text. */
+function text(c: string | unknown[] | null | undefined, i: number, images: ImageInput[]): string {
+  if (Array.isArray(c))
+    return c
+      .map((p, j) => {
+        if ((p as { type?: unknown }).type === "image_url") {
+          images.push(parseImagePart(p, i, j));
+          return "";
+        }
+        return (p as { text: string }).text;
+      })
+      .join("");
   return c ?? "";
 }
 
 export function validateChat(body: unknown, models: readonly string[]): ChatRequest {
   const b = parse(chat, body);
   const f = fields(b, models);
-  const messages: ChatMessage[] = b.messages.map((m) => ({
+  const images: ImageInput[] = [];
+  const messages: ChatMessage[] = b.messages.map((m, i) => ({
     role: m.role === "developer" ? "system" : m.role,
-    content: text(m.content),
+    content: text(m.content, i, images),
   }));
   const lp = b.logprobs ?? false;
   const top = b.top_logprobs ?? undefined;
@@ -184,6 +198,7 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
     thinking: parseReasoningFields(body as Record<string, unknown>, f.stream),
     reasoningFormat: parseReasoningFormat(body as Record<string, unknown>),
     ...(b.truncate === "oldest_turns" ? { truncate: b.truncate } : {}),
+    ...(images.length > 0 ? { images } : {}),
   };
 }
 

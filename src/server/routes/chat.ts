@@ -5,6 +5,7 @@ import type { TokenLogprob } from "../../sampling/logprobs.js";
 import { drive, newId } from "../drive.js";
 import { SseWriter } from "../sse.js";
 import { validateChat } from "../openai/validate.js";
+import { imagesUnsupported } from "../openai/image-parts.js";
 import type { ChatLogprob, ChatRequest } from "../openai/types.js";
 import type { LocalChat, ServerContext } from "../context.js";
 import { genOptions, tokenPiece, usageOf } from "../generation.js";
@@ -56,6 +57,8 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
 async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply): Promise<unknown> {
   const { llm, metrics } = ctx;
   const r: ChatRequest = validateChat(body, ctx.models);
+  // Images are validated and decoded (400 for a bad one); no served model reads them yet (#22).
+  if (r.images) throw imagesUnsupported(r);
   const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
   // Opt-in: a conversation longer than the context loses its oldest turns instead of a 400.
   const dropped = r.truncate === "oldest_turns" ? fitOldestTurns(llm, r, chatKwargs(th)) : 0;
