@@ -16,6 +16,7 @@ export type DownloadErrorCode =
   | "size"
   | "sha256"
   | "aborted"
+  | "busy"
   | "no-opfs";
 
 /** A download or cache failure; `code` says which, for a UI message or an exit status. */

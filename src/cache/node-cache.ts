@@ -14,7 +14,7 @@
  * are retried, resuming, DOWNLOAD_RETRIES times. Checks: status (404 and others typed), the GGUF
  * magic in the first bytes, the final size against Content-Range/Content-Length, an optional
  * sha256; a full disk (ENOSPC/EDQUOT) is a typed "quota" error. A complete entry is used with no
- * request at all.
+ * request at all. `<key>.lock` keeps two processes from downloading the same URL at once.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -143,20 +143,53 @@ export class NodeModelCache {
         return { ...have, stored: size };
       }
     }
-    const prev = have?.url === url && !have.complete ? have : undefined;
-    if (!prev) await rm(this.partPath(key), { force: true });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.fetchInto(key, url, prev, opts);
-      } catch (e) {
-        const err =
-          e instanceof ModelDownloadError
-            ? e
-            : new ModelDownloadError("network", `download failed: ${(e as Error).message}`, url);
-        if (err.code !== "network" || attempt >= DOWNLOAD_RETRIES || opts.signal?.aborted) throw err;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    const release = await this.lock(key, url);
+    try {
+      if (!(have?.url === url && !have.complete)) await rm(this.partPath(key), { force: true });
+      for (let attempt = 0; ; attempt++) {
+        // the entry as the last attempt left it (its ETag for If-Range, its size for a 416)
+        const cur = await this.readMeta(key);
+        const prev = cur?.url === url && !cur.complete ? cur : undefined;
+        try {
+          return await this.fetchInto(key, url, prev, opts);
+        } catch (e) {
+          const err =
+            e instanceof ModelDownloadError
+              ? e
+              : new ModelDownloadError("network", `download failed: ${(e as Error).message}`, url);
+          if (err.code !== "network" || attempt >= DOWNLOAD_RETRIES || opts.signal?.aborted) throw err;
+          await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        }
       }
+    } finally {
+      await release();
     }
+  }
+
+  /**
+   * `<key>.lock` (O_EXCL, holding the pid) so two pulls of one URL never write the same .part; a
+   * lock whose process is gone (killed mid-download) is taken over.
+   */
+  private async lock(key: string, url: string): Promise<() => Promise<void>> {
+    const p = join(this.dir, `${key}.lock`);
+    for (let i = 0; i < 3; i++) {
+      try {
+        await writeFile(p, String(process.pid), { flag: "wx" });
+        return () => rm(p, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw diskOr(e, url);
+      }
+      const pid = Number(await readFile(p, "utf8").catch(() => ""));
+      if (pid > 0 && isAlive(pid))
+        throw new ModelDownloadError(
+          "busy",
+          `another download of this model is running (process ${pid})`,
+          url,
+          `wait for it, or remove ${p} if that process is not edgellm`,
+        );
+      await rm(p, { force: true }); // stale: its process is gone
+    }
+    throw new ModelDownloadError("busy", "cannot take the download lock", url, `remove ${p}`);
   }
 
   private async fetchInto(
@@ -320,6 +353,15 @@ export class NodeModelCache {
     const done: CachedModel = { ...m, stored: size, complete: true, savedAt: Date.now() };
     await this.writeMeta(done);
     return done;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -50,7 +50,14 @@ async function openSource(
 ): Promise<{ src: ByteSource[]; from: string; cached?: CachedModel }> {
   const s = req.source;
   if (s.kind === "file") return { src: [blobSource(s.file)], from: s.file.name };
-  if (s.kind === "cached") return { src: [blobSource(await cache.file(s.key), s.key)], from: "cache" };
+  if (s.kind === "cached") {
+    // a split model's parts are cached under split keys (cache/common.ts cacheKey)
+    const keys = splitPartNames(`${s.key}.gguf`)?.map((k) => k.slice(0, -".gguf".length)) ?? [s.key];
+    return {
+      src: await Promise.all(keys.map(async (k) => blobSource(await cache.file(k), k))),
+      from: "cache",
+    };
+  }
   const urls = splitPartNames(s.url) ?? [s.url];
   if (s.cache === false) return { src: await Promise.all(urls.map((u) => httpSource(u))), from: s.url };
   const src: ByteSource[] = [];

@@ -35,25 +35,34 @@ async function waitLoaded(page: Page): Promise<void> {
 /** Type a question, send it, wait for the streamed answer; returns its text and token ids. */
 async function ask(page: Page, q: string): Promise<{ text: string; tokens: number[]; streamed: number }> {
   const before = await page.locator(".msg.assistant").count();
+  // Count content updates of the new answer while it streams: more than one proves tokens arrived
+  // one by one. The observer is in place before the question is sent (a fast answer can be done
+  // before a Playwright round trip on a loaded machine).
+  await page.evaluate((n) => {
+    const w = window as unknown as { streamed?: Promise<number> };
+    w.streamed = new Promise<number>((resolve) => {
+      let updates = 0;
+      const obs = new MutationObserver(() => {
+        const el = document.querySelectorAll(".msg.assistant")[n];
+        if (!el) return;
+        updates++;
+        if (el.getAttribute("data-done") === "true") {
+          obs.disconnect();
+          resolve(updates);
+        }
+      });
+      obs.observe(document.querySelector("#chat")!, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+      });
+    });
+  }, before);
   await page.fill("#prompt", q);
   await page.click("#send");
   const msg = page.locator(".msg.assistant").nth(before);
-  // Count content updates while streaming: more than one proves tokens arrived one by one.
-  const streamed = await msg.evaluate(
-    (el) =>
-      new Promise<number>((resolve) => {
-        let n = 0;
-        const obs = new MutationObserver(() => {
-          n++;
-          if (el.getAttribute("data-done") === "true") {
-            obs.disconnect();
-            resolve(n);
-          }
-        });
-        obs.observe(el, { subtree: true, childList: true, characterData: true, attributes: true });
-        if (el.getAttribute("data-done") === "true") resolve(n);
-      }),
-  );
+  const streamed = await page.evaluate(() => (window as unknown as { streamed: Promise<number> }).streamed);
   const err = await page.textContent("#error");
   assert.equal(err, "", `chat failed: ${err}`);
   const tokens = ((await msg.getAttribute("data-tokens")) ?? "").split(",").filter(Boolean).map(Number);

@@ -1,7 +1,8 @@
 /**
  * `edgellm pull <url>` and `-m <url>` against a local static HTTP server: a download killed
  * halfway resumes by Range where it stopped (and a connection cut mid-body is retried, resuming,
- * within one pull); the cached file equals the served one; a second use makes no request; 404 and
+ * within one pull); the cached file equals the served one; a second use makes no request; a
+ * second process pulling the same URL is refused while the first lives; 404 and
  * a non-GGUF body are clear errors with exit code 1; `cache list` / `cache rm` see and remove it.
  */
 import { after, before, describe, test } from "node:test";
@@ -9,7 +10,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -166,6 +167,23 @@ describe("edgellm pull / -m <url>", () => {
     const rm = await cli(["cache", "rm", url]).done;
     assert.equal(rm.code, 0, rm.err);
     assert.equal(existsSync(r.out.trim()), false);
+  });
+
+  test("a pull of a URL another live process is pulling is refused (lock); a dead process's lock is taken over", async () => {
+    const url = `${srv.base}/locked/m.gguf`;
+    const lock = join(cacheDir, "models", `${cacheKey(url)}.lock`);
+    writeFileSync(lock, String(process.pid)); // this test process: alive
+    const busy = await cli(["pull", url]).done;
+    assert.equal(busy.code, 1);
+    assert.match(
+      busy.err,
+      new RegExp(`another download of this model is running \\(process ${process.pid}\\)`),
+    );
+    // (the first test's killed pull left a lock of a dead process, and the pull after it worked)
+    rmSync(lock);
+    const ok = await cli(["pull", url]).done;
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal(existsSync(lock), false, "the lock is released");
   });
 
   test("404 and a non-GGUF body: clear errors, exit code 1, nothing left in the cache", async () => {
