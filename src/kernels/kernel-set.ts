@@ -2,7 +2,9 @@
  * KernelSet: the only door between the model code and the numeric kernels.
  *
  * Two implementations: `ref/` (plain TypeScript, the algorithmic reference and fallback) and
- * `wasm/` (WebAssembly SIMD128 + a thread pool sharing one WebAssembly.Memory). Model code must
+ * `wasm/` (WebAssembly SIMD128 + a thread pool sharing the WebAssembly.Memory of each shard: a
+ * model larger than one 4 GiB wasm32 memory spans several, see `sharding` and
+ * model/placement.ts). Model code must
  * only use this interface, so either can run a model and tests can compare them.
  *
  * Usage (shapes in brackets, row-major, f32 unless stated):
