@@ -9,9 +9,9 @@
  *                   "web": {"url": "http://127.0.0.1:8080/mcp", "headers": {...}}}}
  */
 import { readFile } from "node:fs/promises";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+// The MCP SDK is an optional dependency, loaded on the first connection (sdk() below): nothing
+// of it loads for users who never configure an MCP server, and a missing install is a typed error.
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { InputError } from "../errors.js";
 import type { Tool } from "./registry.js";
@@ -97,6 +97,38 @@ function resultText(r: { content?: unknown; structuredContent?: unknown; isError
   return r.isError ? `error: ${text}` : text;
 }
 
+type McpSdk = {
+  Client: typeof import("@modelcontextprotocol/sdk/client/index.js").Client;
+  StdioClientTransport: typeof import("@modelcontextprotocol/sdk/client/stdio.js").StdioClientTransport;
+  StreamableHTTPClientTransport: typeof import("@modelcontextprotocol/sdk/client/streamableHttp.js").StreamableHTTPClientTransport;
+};
+let sdkPromise: Promise<McpSdk> | undefined;
+
+/** The MCP SDK's client parts, imported once on first use. */
+function sdk(): Promise<McpSdk> {
+  sdkPromise ??= (async () => {
+    try {
+      const [c, s, h] = await Promise.all([
+        import("@modelcontextprotocol/sdk/client/index.js"),
+        import("@modelcontextprotocol/sdk/client/stdio.js"),
+        import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+      ]);
+      return {
+        Client: c.Client,
+        StdioClientTransport: s.StdioClientTransport,
+        StreamableHTTPClientTransport: h.StreamableHTTPClientTransport,
+      };
+    } catch (e) {
+      sdkPromise = undefined;
+      throw new InputError(
+        `MCP servers need the optional package @modelcontextprotocol/sdk, which could not be loaded (${(e as Error).message.split("\n")[0]})`,
+        { hint: "npm install @modelcontextprotocol/sdk" },
+      );
+    }
+  })();
+  return sdkPromise;
+}
+
 export class McpConnection {
   private constructor(
     readonly name: string,
@@ -110,6 +142,7 @@ export class McpConnection {
     opts: { timeoutMs?: number; taken?: Set<string> } = {},
   ): Promise<McpConnection> {
     const timeout = opts.timeoutMs ?? 30_000;
+    const { Client, StdioClientTransport, StreamableHTTPClientTransport } = await sdk();
     const transport: Transport =
       "command" in cfg
         ? new StdioClientTransport({
