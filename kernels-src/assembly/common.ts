@@ -1,18 +1,6 @@
 // Shared inline helpers for the kernels. No static data here (data segments would be re-copied
-// into the shared memory by every instance): constants are built from immediates.
-
-/**
- * v128 constants that Binaryen cannot fold back into their uses (V8 rematerializes every
- * v128.const where it is used). Kernels build their constants before their loops from
- * `opaque(k, anyNonNegativeArg)` and pass them down to inline helpers. Caveat, from
- * `node --no-liftoff --print-wasm-code`: TurboFan may still sink the splat into the loop (a
- * scalar load, shift, xor and broadcast per use site); measured effect was neutral, kept so the
- * masks are written once.
- */
-// @ts-ignore: decorator
-@inline export function opaque(k: i32, nonNeg: i32): i32 {
-  return k ^ (nonNeg >>> 31); // nonNeg >= 0 at run time, so this is k; the optimizer cannot know
-}
+// into the shared memory by every instance): vector constants live in the KC table below, written
+// by init_consts at instantiation.
 
 /** Byte address of the constant table in page 0 (which the arena leaves to the module): the
  *  loader calls `init_consts` once after instantiation. Kernels read their vector constants with
@@ -58,14 +46,15 @@ export function init_consts(): void {
 // @ts-ignore: decorator
 @inline export function kcB416(): v128 { return v128.load(KC, 128); }
 
-/** The two constants f16x4 needs (see there), built once per kernel call. */
+/** The two constants f16x4 needs (see there), from the KC table; the argument is unused (kept
+ *  so the many call sites did not change). */
 // @ts-ignore: decorator
-@inline export function f16Mask(nonNeg: i32): v128 {
-  return nonNeg >= 0 ? kcF16Mask() : kcF16Mask(); // argument kept for the call sites; see KC
+@inline export function f16Mask(_unused: i32): v128 {
+  return kcF16Mask();
 }
 // @ts-ignore: decorator
-@inline export function f16Scale(nonNeg: i32): v128 {
-  return nonNeg >= 0 ? kcF16Scale() : kcF16Scale(); // 2^112 as f32 bits; see KC
+@inline export function f16Scale(_unused: i32): v128 {
+  return kcF16Scale(); // 2^112 as f32 bits
 }
 
 /** Four IEEE fp16 values at ptr (8 bytes) -> f32x4. Sign-extending to i32 and shifting left 13

@@ -18,7 +18,7 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, opaque, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s } from "./common";
+import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 

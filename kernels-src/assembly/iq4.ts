@@ -12,7 +12,7 @@
 // Integer sums are exact (IQ4_XS: sum_ib sc_ib * dot_ib per super-block, |.| < 2^31); the float
 // step per block (IQ4_NL) or super-block (IQ4_XS) is the same in matvec and matmul, so matmul
 // rows equal matvec's bit for bit and nothing depends on the thread split.
-import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8h, widen8, kcNib } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8h, widen8, kcNib } from "./common";
 
 /** kvalues_iq4nl as a swizzle table. */
 // @ts-ignore: decorator

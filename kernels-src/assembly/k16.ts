@@ -9,7 +9,7 @@
 // Dot with Q8_K int8 activations (quantize_q8_k_i8): per super-block
 //   d*dx*sum_j sc_j*dot_j(u, x) - dmin*dx*sum_j min_j*xsum_j    (ggml's order for Q2_K)
 // via dot8 (relaxed_dot in the relaxed build, exact i16 emulation in SIMD128).
-import { f16Mask, f16Scale, f16x4, opaque, i8x4, storeRows, madd, dot8, kcNib } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8, kcNib } from "./common";
 
 // @ts-ignore: decorator
 @inline function k16Group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, m4: v128, fm: v128, fs: v128): v128 {

@@ -7,7 +7,7 @@
 // (16+c2,16+c3) for all 4 rows, ready for i32x4.dot_i16x8_s against splatted activation pairs
 // (no i8->i16 extends, no emulated i8 shifts).
 // Quants are used unsigned (0..15); the -8 offset is applied once per block as -8*sum(xq).
-import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, kcNib16 } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd, kcNib16 } from "./common";
 
 /** The i16 dot contributions of one chunk (at q) for one token's widened activation (xb+8m). */
 // @ts-ignore: decorator

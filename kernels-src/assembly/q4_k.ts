@@ -10,7 +10,7 @@
 //   (repack.ts pos16).
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
-import { f16Mask, f16Scale, f16x4, opaque, u8x4, storeRows, madd, kcNib16, kcB416 } from "./common";
+import { f16Mask, f16Scale, f16x4, u8x4, storeRows, madd, kcNib16, kcB416 } from "./common";
 
 /** Q5_K chunk m = 4*(vector index) + b of a pair (i16-lane byte order like Q4_K; h = the qh
  *  vector, whose byte at a nibble byte's position holds the low element's 5th bit in bit b and

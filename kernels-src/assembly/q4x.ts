@@ -6,7 +6,7 @@
 // Bytes per group-block: Q4_1 80, Q5_0 88, Q5_1 96.
 // Quants are used unsigned (0..15 or 0..31). Q5_0 (ggml value q-16) subtracts 16*sum(xq) per
 // block; Q4_1/Q5_1 (value d*q + m) add m*s with s = fp16(dx*sum(xq)) from quantize_q8_1.
-import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, kcNib, kcB4 } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd, kcNib, kcB4 } from "./common";
 
 /** One 16-byte nibble chunk m: low/high nibble vectors with their 5th bits, dotted with the
  *  widened activation pairs at xb (chunk m covers columns 4m..4m+3 and 16+4m..16+4m+3). */

@@ -4,7 +4,7 @@
 // quantize_q8_0_i8 (Q5_0: -16*sum(xq) per block) or quantize_q8_1_i8 (Q4_1/Q5_1: + m*s).
 // Pair sums (dot8h) accumulate in i16: 4 bits 8 per sum (<= 30720), 5 bits 4 (<= 31744).
 // Per-token float steps are the same in matvec and matmul (bit-identical rows).
-import { f16Mask, f16Scale, f16x4, opaque, storeRows, madd, dot8h, widen8, kcNib, kcB4 } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 } from "./common";
 
 /** Integer dot of one block (chunks at q, fifth bits at q + 64 when `high`) with one token's
  *  32 int8 quants at xb. */
