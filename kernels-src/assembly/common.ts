@@ -114,13 +114,6 @@ export function f16ToF32(h: i32): f32 {
   return reinterpret<f32>(reinterpret<u32>(mag) | sign);
 }
 
-/** C roundf: halfway cases away from zero (ggml quantize_row_q8_0_ref). */
-// @ts-ignore: decorator
-@inline export function roundAway(v: f32): f32 {
-  const t = trunc<f32>(v);
-  return abs<f32>(v - t) >= 0.5 ? t + copysign<f32>(1, v) : t;
-}
-
 /** Horizontal sum of an f32x4. */
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {

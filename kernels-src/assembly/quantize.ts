@@ -89,7 +89,7 @@ export function quantize_q8_0_abs(x: usize, nb: i32, xq: usize, xd: usize, xs: u
   q8Blocks(x, nb, xq, xd, xs, t0, t1, Q8_ABS, false);
 }
 
-/** C roundf of 4 lanes (halfway cases away from zero), as common.ts roundAway per lane. */
+/** C roundf of 4 lanes: halfway cases away from zero (ggml quantize_row_q8_0_ref). */
 // @ts-ignore: decorator
 @inline function roundAway4(v: v128): v128 {
   // constants from the page-0 table (common.ts KC: 0.5 at 288, 1.0 at 304, sign bits at 336)
