@@ -120,13 +120,55 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 }
 
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
-  const m4 = kcNib();
   const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++) {
-    let p = w + <usize>g * <usize>nb * 72;
+  const gb = <usize>nb * 72;
+  const pe = xd + (<usize>nb << 2);
+  const m4 = kcNib();
+  let g = g0;
+  for (; g + 2 <= g1; g += 2) {
+    let p = w + <usize>g * gb, p1 = p + gb;
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    let pq = xq, pd = xd, ps = xs;
+    while (pd < pe) {
+      let x = v128.load32_splat(pq);
+      let v = v128.load(p, 8), u = v128.load(p1, 8);
+      let h0 = dot8s(x, v128.and(v, m4)), k0 = dot8s(x, v128.and(u, m4));
+      x = v128.load32_splat(pq, 16);
+      let h1 = dot8s(x, v128.and(i16x8.shr_u(v, 4), m4)), k1 = dot8s(x, v128.and(i16x8.shr_u(u, 4), m4));
+      v = v128.load(p, 24); u = v128.load(p1, 24);
+      x = v128.load32_splat(pq, 4);
+      h0 = acc8(x, v128.and(v, m4), h0); k0 = acc8(x, v128.and(u, m4), k0);
+      x = v128.load32_splat(pq, 20);
+      h1 = acc8(x, v128.and(i16x8.shr_u(v, 4), m4), h1); k1 = acc8(x, v128.and(i16x8.shr_u(u, 4), m4), k1);
+      v = v128.load(p, 40); u = v128.load(p1, 40);
+      x = v128.load32_splat(pq, 8);
+      h0 = acc8(x, v128.and(v, m4), h0); k0 = acc8(x, v128.and(u, m4), k0);
+      x = v128.load32_splat(pq, 24);
+      h1 = acc8(x, v128.and(i16x8.shr_u(v, 4), m4), h1); k1 = acc8(x, v128.and(i16x8.shr_u(u, 4), m4), k1);
+      v = v128.load(p, 56); u = v128.load(p1, 56);
+      x = v128.load32_splat(pq, 12);
+      h0 = acc8(x, v128.and(v, m4), h0); k0 = acc8(x, v128.and(u, m4), k0);
+      x = v128.load32_splat(pq, 28);
+      h1 = acc8(x, v128.and(i16x8.shr_u(v, 4), m4), h1); k1 = acc8(x, v128.and(i16x8.shr_u(u, 4), m4), k1);
+      const s0 = DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
+      const s1 = DOT32 ? i32x4.add(k0, k1) : widen8(i16x8.add(k0, k1));
+      const off = i32x4.shl(v128.load32_splat(ps), 3);
+      const dx = v128.load32_splat(pd);
+      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(s0, off)), f32x4.mul(f16x4(p, kcF16Mask(), kcF16Scale()), dx), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(s1, off)), f32x4.mul(f16x4(p1, kcF16Mask(), kcF16Scale()), dx), acc1);
+      p += 72;
+      p1 += 72;
+      pq += 32;
+      pd += 4;
+      ps += 4;
+    }
+    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 1, rows, acc1);
+  }
+  for (; g < g1; g++) {
+    let p = w + <usize>g * gb;
     let acc = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
-    const pe = xd + (<usize>nb << 2);
     while (pd < pe) {
       const si = i32x4.sub(q4Block(p, pq, kcNib()), i32x4.shl(v128.load32_splat(ps), 3));
       acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, kcF16Mask(), kcF16Scale()), v128.load32_splat(pd)), acc);
@@ -294,10 +336,73 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   return acc;
 }
 
+/** Q4_K matvec, two groups (8 rows) per pass: each activation splat serves both groups; per
+ *  group the integer sums and float steps are kGroup's (identical results). An odd last group
+ *  takes kGroup alone. */
 export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * <usize>nsb * 592, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
+  const gb = <usize>nsb * 592;
+  let g = g0;
+  for (; g + 2 <= g1; g += 2) {
+    let p = w + <usize>g * gb;
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let b = 0; b < nsb; b++) {
+      const xb = xq + (<usize>b << 8);
+      let sumi0 = i32x4.splat(0), sumi1 = i32x4.splat(0);
+      for (let k: usize = 0; k < 4; k++) {
+        const q = p + 80 + (k << 7);
+        const q1 = q + gb;
+        const x = xb + (k << 6);
+        let v = v128.load(q), u = v128.load(q1);
+        let xl = v128.load32_splat(x), xh = v128.load32_splat(x, 32);
+        let ha = dot8s(xl, v128.and(v, m4)), ga = dot8s(xl, v128.and(u, m4));
+        let hc = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4)), gc = dot8s(xh, v128.and(i16x8.shr_u(u, 4), m4));
+        v = v128.load(q, 16); u = v128.load(q1, 16);
+        xl = v128.load32_splat(x, 4); xh = v128.load32_splat(x, 36);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        v = v128.load(q, 32); u = v128.load(q1, 32);
+        xl = v128.load32_splat(x, 8); xh = v128.load32_splat(x, 40);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        v = v128.load(q, 48); u = v128.load(q1, 48);
+        xl = v128.load32_splat(x, 12); xh = v128.load32_splat(x, 44);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        v = v128.load(q, 64); u = v128.load(q1, 64);
+        xl = v128.load32_splat(x, 16); xh = v128.load32_splat(x, 48);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        v = v128.load(q, 80); u = v128.load(q1, 80);
+        xl = v128.load32_splat(x, 20); xh = v128.load32_splat(x, 52);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        v = v128.load(q, 96); u = v128.load(q1, 96);
+        xl = v128.load32_splat(x, 24); xh = v128.load32_splat(x, 56);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        v = v128.load(q, 112); u = v128.load(q1, 112);
+        xl = v128.load32_splat(x, 28); xh = v128.load32_splat(x, 60);
+        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
+        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
+        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(ha), u8x4(p + 16 + (k << 3))));
+        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(hc), u8x4(p + 20 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(ga), u8x4(p + gb + 16 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(gc), u8x4(p + gb + 20 + (k << 3))));
+      }
+      const pxs = xs + (<usize>b << 6);
+      const dx = v128.load32_splat(xd + (<usize>b << 2));
+      acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
+      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, pxs)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + gb, fm, fs), dx), acc1);
+      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + gb, pxs)), f32x4.mul(f16x4(p + gb + 8, fm, fs), dx)));
+      p += 592;
+    }
+    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 1, rows, acc1);
+  }
+  for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
 }
 
 export function matvec_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
@@ -425,10 +530,47 @@ export function matmul_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   return i32x4.sub(sumi, i32x4.shl(corr, 5));
 }
 
+/** Q6_K matvec, two groups (8 rows) per pass: each activation splat serves both groups; per
+ *  group the integer sums and float steps are q6Block's (identical results). */
 export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++) {
-    let p = w + <usize>g * <usize>nsb * 1096;
+  const gb = <usize>nsb * 1096;
+  let g = g0;
+  for (; g + 2 <= g1; g += 2) {
+    let p = w + <usize>g * gb;
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let b = 0; b < nsb; b++) {
+      const xb = xq + (<usize>b << 8);
+      const ps = xs + (<usize>b << 6);
+      let sumi0 = i32x4.splat(0), corr0 = i32x4.splat(0);
+      let sumi1 = i32x4.splat(0), corr1 = i32x4.splat(0);
+      for (let j: usize = 0; j < 16; j++) {
+        const q = p + 72 + (j << 6);
+        const q1 = q + gb;
+        const x = xb + (j << 4);
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x, 4);
+        const x2 = v128.load32_splat(x, 8), x3 = v128.load32_splat(x, 12);
+        const h0 = acc8(x1, v128.load(q, 16), dot8s(x0, v128.load(q)));
+        const h1 = acc8(x3, v128.load(q, 48), dot8s(x2, v128.load(q, 32)));
+        const k0 = acc8(x1, v128.load(q1, 16), dot8s(x0, v128.load(q1)));
+        const k1 = acc8(x3, v128.load(q1, 48), dot8s(x2, v128.load(q1, 32)));
+        const xsj = v128.load32_splat(ps + (j << 2));
+        const sc0 = i8x4(p + 8 + (j << 2)), sc1 = i8x4(p + gb + 8 + (j << 2));
+        sumi0 = i32x4.add(sumi0, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc0));
+        corr0 = i32x4.add(corr0, i32x4.mul(sc0, xsj));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(i32x4.add(fin8(k0), fin8(k1)), sc1));
+        corr1 = i32x4.add(corr1, i32x4.mul(sc1, xsj));
+      }
+      const dx = v128.load32_splat(xd + (<usize>b << 2));
+      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi0, i32x4.shl(corr0, 5))), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi1, i32x4.shl(corr1, 5))), f32x4.mul(f16x4(p + gb, fm, fs), dx), acc1);
+      p += 1096;
+    }
+    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 1, rows, acc1);
+  }
+  for (; g < g1; g++) {
+    let p = w + <usize>g * gb;
     let acc = f32x4.splat(0);
     for (let b = 0; b < nsb; b++) {
       const sumi = q6Block(p, xq + (<usize>b << 8), xs + (<usize>b << 6));

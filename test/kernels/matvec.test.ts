@@ -200,6 +200,7 @@ for (const type of DOT8) {
   for (const [rows, cols] of [
     [1, bs],
     [6, 2 * bs],
+    [11, 2 * bs], // 3 groups: the two-group pass then a single group (1 thread)
     [13, 3 * bs],
   ] as [number, number][]) {
     test(`${ggmlTypeName(type)} int8-dot kernels ${rows}x${cols}: vs ref, 1 = 2 threads, matvec = matmul`, () => {
