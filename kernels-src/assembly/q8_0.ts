@@ -5,8 +5,9 @@
 // Activations: "Q8 widened" from quantize_q8_0 (i16 quants, 64 B per block; f32 d per block).
 import { f16Mask, f16Scale, f16x4, storeRows, madd } from "./common";
 
-/** y[r] = sum_b dW[r,b]*dX[b]*dot_i8(W[r,b], X[b]) for groups g0..g1-1 (rows 4g..4g+3). */
-export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
+/** One group at a time (the odd last group of matvec_q8_0). */
+// @ts-ignore: decorator
+@inline function mvQ8Single(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * <usize>nb * 136;
@@ -49,6 +50,91 @@ export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32,
     }
     storeRows(y, g, rows, acc);
   }
+}
+
+/** y[r] = sum_b dW[r,b]*dX[b]*dot_i8(W[r,b], X[b]) for groups g0..g1-1 (rows 4g..4g+3), two
+ *  groups per pass (each activation splat serves 8 rows); per group the sums and float steps are
+ *  mvQ8Single's, so results are identical. */
+export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
+  const fm = f16Mask(rows), fs = f16Scale(rows);
+  const gb = <usize>nb * 136;
+  let g = g0;
+  for (; g + 2 <= g1; g += 2) {
+    let p = w + <usize>g * gb, p1 = p + gb;
+    let xb = xq;
+    let pd = xd;
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      let s0 = i32x4.splat(0), s1 = i32x4.splat(0), t0 = i32x4.splat(0), t1 = i32x4.splat(0);
+      let v: v128, u: v128, x: v128;
+      v = v128.load(p, 8); u = v128.load(p1, 8);
+      x = v128.load32_splat(xb, 0);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 4);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 24); u = v128.load(p1, 24);
+      x = v128.load32_splat(xb, 8);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 12);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 40); u = v128.load(p1, 40);
+      x = v128.load32_splat(xb, 16);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 20);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 56); u = v128.load(p1, 56);
+      x = v128.load32_splat(xb, 24);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 28);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 72); u = v128.load(p1, 72);
+      x = v128.load32_splat(xb, 32);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 36);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 88); u = v128.load(p1, 88);
+      x = v128.load32_splat(xb, 40);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 44);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 104); u = v128.load(p1, 104);
+      x = v128.load32_splat(xb, 48);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 52);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      v = v128.load(p, 120); u = v128.load(p1, 120);
+      x = v128.load32_splat(xb, 56);
+      s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), x));
+      t0 = i32x4.add(t0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(u), x));
+      x = v128.load32_splat(xb, 60);
+      s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), x));
+      t1 = i32x4.add(t1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(u), x));
+      const dx = v128.load32_splat(pd);
+      acc0 = madd(f32x4.convert_i32x4_s(i32x4.add(s0, s1)), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(i32x4.add(t0, t1)), f32x4.mul(f16x4(p1, fm, fs), dx), acc1);
+      p += 136;
+      p1 += 136;
+      xb += 64;
+      pd += 4;
+    }
+    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 1, rows, acc1);
+  }
+  if (g < g1) mvQ8Single(w, xq, xd, y, rows, nb, g, g1);
 }
 
 /** Y[t][r] for nTok tokens (4 at a time, sharing each weight load); X quantized as for matvec.
