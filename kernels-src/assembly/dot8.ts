@@ -119,51 +119,96 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
   return DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
 }
 
+/** Q4_0 matvec, four 4-row groups per pass (each activation splat serves 16 rows); per group the
+ *  integer sums and float steps are q4Block's, so results are identical; leftover groups one at
+ *  a time. */
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nb * 72;
   const pe = xd + (<usize>nb << 2);
   const m4 = kcNib();
   let g = g0;
-  for (; g + 2 <= g1; g += 2) {
-    let p = w + <usize>g * gb, p1 = p + gb;
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+  for (; g + 4 <= g1; g += 4) {
+    let p0 = w + <usize>g * gb, p1 = p0 + 1 * gb, p2 = p0 + 2 * gb, p3 = p0 + 3 * gb;
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
     while (pd < pe) {
-      let x = v128.load32_splat(pq);
-      let v = v128.load(p, 8), u = v128.load(p1, 8);
-      let h0 = dot8s(x, v128.and(v, m4)), k0 = dot8s(x, v128.and(u, m4));
+      let x: v128, v0: v128, v1: v128, v2: v128, v3: v128;
+      let h00: v128, h01: v128, h10: v128, h11: v128, h20: v128, h21: v128, h30: v128, h31: v128;
+      x = v128.load32_splat(pq, 0);
+      v0 = v128.load(p0, 8);
+      h00 = dot8s(x, v128.and(v0, m4));
+      v1 = v128.load(p1, 8);
+      h10 = dot8s(x, v128.and(v1, m4));
+      v2 = v128.load(p2, 8);
+      h20 = dot8s(x, v128.and(v2, m4));
+      v3 = v128.load(p3, 8);
+      h30 = dot8s(x, v128.and(v3, m4));
       x = v128.load32_splat(pq, 16);
-      let h1 = dot8s(x, v128.and(i16x8.shr_u(v, 4), m4)), k1 = dot8s(x, v128.and(i16x8.shr_u(u, 4), m4));
-      v = v128.load(p, 24); u = v128.load(p1, 24);
+      h01 = dot8s(x, v128.and(i16x8.shr_u(v0, 4), m4));
+      h11 = dot8s(x, v128.and(i16x8.shr_u(v1, 4), m4));
+      h21 = dot8s(x, v128.and(i16x8.shr_u(v2, 4), m4));
+      h31 = dot8s(x, v128.and(i16x8.shr_u(v3, 4), m4));
       x = v128.load32_splat(pq, 4);
-      h0 = acc8(x, v128.and(v, m4), h0); k0 = acc8(x, v128.and(u, m4), k0);
+      v0 = v128.load(p0, 24);
+      h00 = acc8(x, v128.and(v0, m4), h00);
+      v1 = v128.load(p1, 24);
+      h10 = acc8(x, v128.and(v1, m4), h10);
+      v2 = v128.load(p2, 24);
+      h20 = acc8(x, v128.and(v2, m4), h20);
+      v3 = v128.load(p3, 24);
+      h30 = acc8(x, v128.and(v3, m4), h30);
       x = v128.load32_splat(pq, 20);
-      h1 = acc8(x, v128.and(i16x8.shr_u(v, 4), m4), h1); k1 = acc8(x, v128.and(i16x8.shr_u(u, 4), m4), k1);
-      v = v128.load(p, 40); u = v128.load(p1, 40);
+      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
+      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
+      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
+      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
       x = v128.load32_splat(pq, 8);
-      h0 = acc8(x, v128.and(v, m4), h0); k0 = acc8(x, v128.and(u, m4), k0);
+      v0 = v128.load(p0, 40);
+      h00 = acc8(x, v128.and(v0, m4), h00);
+      v1 = v128.load(p1, 40);
+      h10 = acc8(x, v128.and(v1, m4), h10);
+      v2 = v128.load(p2, 40);
+      h20 = acc8(x, v128.and(v2, m4), h20);
+      v3 = v128.load(p3, 40);
+      h30 = acc8(x, v128.and(v3, m4), h30);
       x = v128.load32_splat(pq, 24);
-      h1 = acc8(x, v128.and(i16x8.shr_u(v, 4), m4), h1); k1 = acc8(x, v128.and(i16x8.shr_u(u, 4), m4), k1);
-      v = v128.load(p, 56); u = v128.load(p1, 56);
+      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
+      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
+      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
+      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
       x = v128.load32_splat(pq, 12);
-      h0 = acc8(x, v128.and(v, m4), h0); k0 = acc8(x, v128.and(u, m4), k0);
+      v0 = v128.load(p0, 56);
+      h00 = acc8(x, v128.and(v0, m4), h00);
+      v1 = v128.load(p1, 56);
+      h10 = acc8(x, v128.and(v1, m4), h10);
+      v2 = v128.load(p2, 56);
+      h20 = acc8(x, v128.and(v2, m4), h20);
+      v3 = v128.load(p3, 56);
+      h30 = acc8(x, v128.and(v3, m4), h30);
       x = v128.load32_splat(pq, 28);
-      h1 = acc8(x, v128.and(i16x8.shr_u(v, 4), m4), h1); k1 = acc8(x, v128.and(i16x8.shr_u(u, 4), m4), k1);
-      const s0 = DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
-      const s1 = DOT32 ? i32x4.add(k0, k1) : widen8(i16x8.add(k0, k1));
+      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
+      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
+      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
+      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
       const off = i32x4.shl(v128.load32_splat(ps), 3);
       const dx = v128.load32_splat(pd);
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(s0, off)), f32x4.mul(f16x4(p, kcF16Mask(), kcF16Scale()), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(s1, off)), f32x4.mul(f16x4(p1, kcF16Mask(), kcF16Scale()), dx), acc1);
-      p += 72;
+      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h00, h01) : widen8(i16x8.add(h00, h01)), off)), f32x4.mul(f16x4(p0, fm, fs), dx), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h10, h11) : widen8(i16x8.add(h10, h11)), off)), f32x4.mul(f16x4(p1, fm, fs), dx), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h20, h21) : widen8(i16x8.add(h20, h21)), off)), f32x4.mul(f16x4(p2, fm, fs), dx), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h30, h31) : widen8(i16x8.add(h30, h31)), off)), f32x4.mul(f16x4(p3, fm, fs), dx), acc3);
+      p0 += 72;
       p1 += 72;
+      p2 += 72;
+      p3 += 72;
       pq += 32;
       pd += 4;
       ps += 4;
     }
-    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 0, rows, acc0);
     storeRows(y, g + 1, rows, acc1);
+    storeRows(y, g + 2, rows, acc2);
+    storeRows(y, g + 3, rows, acc3);
   }
   for (; g < g1; g++) {
     let p = w + <usize>g * gb;

@@ -200,7 +200,8 @@ for (const type of DOT8) {
   for (const [rows, cols] of [
     [1, bs],
     [6, 2 * bs],
-    [11, 2 * bs], // 3 groups: the two-group pass then a single group (1 thread)
+    [11, 2 * bs], // 3 groups: a two-group pass then a single group (1 thread)
+    [27, 2 * bs], // 7 groups: four-, two- and one-group passes
     [13, 3 * bs],
   ] as [number, number][]) {
     test(`${ggmlTypeName(type)} int8-dot kernels ${rows}x${cols}: vs ref, 1 = 2 threads, matvec = matmul`, () => {
