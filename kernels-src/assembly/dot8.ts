@@ -381,71 +381,124 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   return acc;
 }
 
-/** Q4_K matvec, two groups (8 rows) per pass: each activation splat serves both groups; per
- *  group the integer sums and float steps are kGroup's (identical results). An odd last group
- *  takes kGroup alone. */
+/** Q4_K matvec, four groups (16 rows) per pass: each activation splat serves all four; per group
+ *  the integer sums and float steps are kGroup's (identical results); leftover groups take kGroup
+ *  alone. */
 export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nsb * 592;
   let g = g0;
-  for (; g + 2 <= g1; g += 2) {
+  for (; g + 4 <= g1; g += 4) {
     let p = w + <usize>g * gb;
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
     for (let b = 0; b < nsb; b++) {
       const xb = xq + (<usize>b << 8);
-      let sumi0 = i32x4.splat(0), sumi1 = i32x4.splat(0);
+      let sumi0 = i32x4.splat(0), sumi1 = i32x4.splat(0), sumi2 = i32x4.splat(0), sumi3 = i32x4.splat(0);
       for (let k: usize = 0; k < 4; k++) {
-        const q = p + 80 + (k << 7);
-        const q1 = q + gb;
+        const q0 = p + 0 * gb + 80 + (k << 7);
+        const q1 = p + 1 * gb + 80 + (k << 7);
+        const q2 = p + 2 * gb + 80 + (k << 7);
+        const q3 = p + 3 * gb + 80 + (k << 7);
         const x = xb + (k << 6);
-        let v = v128.load(q), u = v128.load(q1);
-        let xl = v128.load32_splat(x), xh = v128.load32_splat(x, 32);
-        let ha = dot8s(xl, v128.and(v, m4)), ga = dot8s(xl, v128.and(u, m4));
-        let hc = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4)), gc = dot8s(xh, v128.and(i16x8.shr_u(u, 4), m4));
-        v = v128.load(q, 16); u = v128.load(q1, 16);
+        let xl: v128, xh: v128, v: v128, ha0: v128, hc0: v128, ha1: v128, hc1: v128, ha2: v128, hc2: v128, ha3: v128, hc3: v128;
+        xl = v128.load32_splat(x); xh = v128.load32_splat(x, 32);
+        v = v128.load(q0);
+        ha0 = dot8s(xl, v128.and(v, m4)); hc0 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
+        v = v128.load(q1);
+        ha1 = dot8s(xl, v128.and(v, m4)); hc1 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
+        v = v128.load(q2);
+        ha2 = dot8s(xl, v128.and(v, m4)); hc2 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
+        v = v128.load(q3);
+        ha3 = dot8s(xl, v128.and(v, m4)); hc3 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
         xl = v128.load32_splat(x, 4); xh = v128.load32_splat(x, 36);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        v = v128.load(q, 32); u = v128.load(q1, 32);
+        v = v128.load(q0, 16);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 16);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 16);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 16);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
         xl = v128.load32_splat(x, 8); xh = v128.load32_splat(x, 40);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        v = v128.load(q, 48); u = v128.load(q1, 48);
+        v = v128.load(q0, 32);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 32);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 32);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 32);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
         xl = v128.load32_splat(x, 12); xh = v128.load32_splat(x, 44);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        v = v128.load(q, 64); u = v128.load(q1, 64);
+        v = v128.load(q0, 48);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 48);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 48);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 48);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
         xl = v128.load32_splat(x, 16); xh = v128.load32_splat(x, 48);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        v = v128.load(q, 80); u = v128.load(q1, 80);
+        v = v128.load(q0, 64);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 64);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 64);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 64);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
         xl = v128.load32_splat(x, 20); xh = v128.load32_splat(x, 52);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        v = v128.load(q, 96); u = v128.load(q1, 96);
+        v = v128.load(q0, 80);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 80);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 80);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 80);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
         xl = v128.load32_splat(x, 24); xh = v128.load32_splat(x, 56);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        v = v128.load(q, 112); u = v128.load(q1, 112);
+        v = v128.load(q0, 96);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 96);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 96);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 96);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
         xl = v128.load32_splat(x, 28); xh = v128.load32_splat(x, 60);
-        ha = acc8(xl, v128.and(v, m4), ha); ga = acc8(xl, v128.and(u, m4), ga);
-        hc = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc); gc = acc8(xh, v128.and(i16x8.shr_u(u, 4), m4), gc);
-        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(ha), u8x4(p + 16 + (k << 3))));
-        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(hc), u8x4(p + 20 + (k << 3))));
-        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(ga), u8x4(p + gb + 16 + (k << 3))));
-        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(gc), u8x4(p + gb + 20 + (k << 3))));
+        v = v128.load(q0, 112);
+        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
+        v = v128.load(q1, 112);
+        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
+        v = v128.load(q2, 112);
+        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
+        v = v128.load(q3, 112);
+        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
+        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(ha0), u8x4(p + 0 * gb + 16 + (k << 3))));
+        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(hc0), u8x4(p + 0 * gb + 20 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(ha1), u8x4(p + 1 * gb + 16 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(hc1), u8x4(p + 1 * gb + 20 + (k << 3))));
+        sumi2 = i32x4.add(sumi2, i32x4.mul(fin8(ha2), u8x4(p + 2 * gb + 16 + (k << 3))));
+        sumi2 = i32x4.add(sumi2, i32x4.mul(fin8(hc2), u8x4(p + 2 * gb + 20 + (k << 3))));
+        sumi3 = i32x4.add(sumi3, i32x4.mul(fin8(ha3), u8x4(p + 3 * gb + 16 + (k << 3))));
+        sumi3 = i32x4.add(sumi3, i32x4.mul(fin8(hc3), u8x4(p + 3 * gb + 20 + (k << 3))));
       }
       const pxs = xs + (<usize>b << 6);
       const dx = v128.load32_splat(xd + (<usize>b << 2));
       acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
       acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, pxs)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
-      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + gb, pxs)), f32x4.mul(f16x4(p + gb + 8, fm, fs), dx)));
+      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
+      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 1 * gb, pxs)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
+      acc2 = madd(f32x4.convert_i32x4_s(sumi2), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
+      acc2 = f32x4.sub(acc2, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 2 * gb, pxs)), f32x4.mul(f16x4(p + 2 * gb + 8, fm, fs), dx)));
+      acc3 = madd(f32x4.convert_i32x4_s(sumi3), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
+      acc3 = f32x4.sub(acc3, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 3 * gb, pxs)), f32x4.mul(f16x4(p + 3 * gb + 8, fm, fs), dx)));
       p += 592;
     }
-    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 0, rows, acc0);
     storeRows(y, g + 1, rows, acc1);
+    storeRows(y, g + 2, rows, acc2);
+    storeRows(y, g + 3, rows, acc3);
   }
   for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
 }
@@ -575,44 +628,69 @@ export function matmul_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   return i32x4.sub(sumi, i32x4.shl(corr, 5));
 }
 
-/** Q6_K matvec, two groups (8 rows) per pass: each activation splat serves both groups; per
- *  group the integer sums and float steps are q6Block's (identical results). */
+/** Q6_K matvec, four groups (16 rows) per pass: each activation splat serves all four; per
+ *  group the integer sums and float steps are q6Block's (identical results); leftover groups one
+ *  at a time. */
 export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nsb * 1096;
   let g = g0;
-  for (; g + 2 <= g1; g += 2) {
+  for (; g + 4 <= g1; g += 4) {
     let p = w + <usize>g * gb;
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
     for (let b = 0; b < nsb; b++) {
       const xb = xq + (<usize>b << 8);
       const ps = xs + (<usize>b << 6);
-      let sumi0 = i32x4.splat(0), corr0 = i32x4.splat(0);
-      let sumi1 = i32x4.splat(0), corr1 = i32x4.splat(0);
+      let sumi0 = i32x4.splat(0), corr0 = i32x4.splat(0), sumi1 = i32x4.splat(0), corr1 = i32x4.splat(0), sumi2 = i32x4.splat(0), corr2 = i32x4.splat(0), sumi3 = i32x4.splat(0), corr3 = i32x4.splat(0);
       for (let j: usize = 0; j < 16; j++) {
         const q = p + 72 + (j << 6);
-        const q1 = q + gb;
+        const q1 = q + 1 * gb;
+        const q2 = q + 2 * gb;
+        const q3 = q + 3 * gb;
         const x = xb + (j << 4);
         const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x, 4);
         const x2 = v128.load32_splat(x, 8), x3 = v128.load32_splat(x, 12);
-        const h0 = acc8(x1, v128.load(q, 16), dot8s(x0, v128.load(q)));
-        const h1 = acc8(x3, v128.load(q, 48), dot8s(x2, v128.load(q, 32)));
-        const k0 = acc8(x1, v128.load(q1, 16), dot8s(x0, v128.load(q1)));
-        const k1 = acc8(x3, v128.load(q1, 48), dot8s(x2, v128.load(q1, 32)));
         const xsj = v128.load32_splat(ps + (j << 2));
-        const sc0 = i8x4(p + 8 + (j << 2)), sc1 = i8x4(p + gb + 8 + (j << 2));
-        sumi0 = i32x4.add(sumi0, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc0));
-        corr0 = i32x4.add(corr0, i32x4.mul(sc0, xsj));
-        sumi1 = i32x4.add(sumi1, i32x4.mul(i32x4.add(fin8(k0), fin8(k1)), sc1));
-        corr1 = i32x4.add(corr1, i32x4.mul(sc1, xsj));
+        {
+          const h0 = acc8(x1, v128.load(q, 16), dot8s(x0, v128.load(q)));
+          const h1 = acc8(x3, v128.load(q, 48), dot8s(x2, v128.load(q, 32)));
+          const sc = i8x4(p + 0 * gb + 8 + (j << 2));
+          sumi0 = i32x4.add(sumi0, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
+          corr0 = i32x4.add(corr0, i32x4.mul(sc, xsj));
+        }
+        {
+          const h0 = acc8(x1, v128.load(q1, 16), dot8s(x0, v128.load(q1)));
+          const h1 = acc8(x3, v128.load(q1, 48), dot8s(x2, v128.load(q1, 32)));
+          const sc = i8x4(p + 1 * gb + 8 + (j << 2));
+          sumi1 = i32x4.add(sumi1, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
+          corr1 = i32x4.add(corr1, i32x4.mul(sc, xsj));
+        }
+        {
+          const h0 = acc8(x1, v128.load(q2, 16), dot8s(x0, v128.load(q2)));
+          const h1 = acc8(x3, v128.load(q2, 48), dot8s(x2, v128.load(q2, 32)));
+          const sc = i8x4(p + 2 * gb + 8 + (j << 2));
+          sumi2 = i32x4.add(sumi2, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
+          corr2 = i32x4.add(corr2, i32x4.mul(sc, xsj));
+        }
+        {
+          const h0 = acc8(x1, v128.load(q3, 16), dot8s(x0, v128.load(q3)));
+          const h1 = acc8(x3, v128.load(q3, 48), dot8s(x2, v128.load(q3, 32)));
+          const sc = i8x4(p + 3 * gb + 8 + (j << 2));
+          sumi3 = i32x4.add(sumi3, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
+          corr3 = i32x4.add(corr3, i32x4.mul(sc, xsj));
+        }
       }
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi0, i32x4.shl(corr0, 5))), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi1, i32x4.shl(corr1, 5))), f32x4.mul(f16x4(p + gb, fm, fs), dx), acc1);
+      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi0, i32x4.shl(corr0, 5))), f32x4.mul(f16x4(p + 0 * gb, fm, fs), dx), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi1, i32x4.shl(corr1, 5))), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi2, i32x4.shl(corr2, 5))), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi3, i32x4.shl(corr3, 5))), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
       p += 1096;
     }
-    storeRows(y, g, rows, acc0);
+    storeRows(y, g + 0, rows, acc0);
     storeRows(y, g + 1, rows, acc1);
+    storeRows(y, g + 2, rows, acc2);
+    storeRows(y, g + 3, rows, acc3);
   }
   for (; g < g1; g++) {
     let p = w + <usize>g * gb;
