@@ -213,10 +213,7 @@ export class LLM {
       kwargs,
       template: this.chatTemplate,
     });
-    const bos = this.tokenizer.bos >= 0 ? this.tokenizer.tokenText(this.tokenizer.bos) : undefined;
-    // A template that writes BOS itself must not get a second one.
-    const addSpecial = !(bos && text.startsWith(bos));
-    return this.tokenizer.encode(text, { addSpecial, parseSpecial: true });
+    return this.tokenizer.encodePrompt(text);
   }
 
   /** Stream tokens for a prompt (text or ids) or a conversation. */

@@ -20,13 +20,8 @@ import { llmGenerator } from "./llm-generator.js";
 import { runStrategy } from "./strategy.js";
 import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
 import type { ReasoningFields } from "./server-fields.js";
-import type { RequestVerifierSpec as VerifierSpec } from "../verify/spec.js";
-import type { Verifier } from "../verify/verifier.js";
-import { ArithmeticVerifier } from "../verify/arithmetic.js";
-import { JSONSchemaVerifier } from "../verify/json-schema.js";
-import { JSTestsVerifier } from "../verify/js-tests.js";
-import { ModelJudgeVerifier, llmJudge } from "../verify/model-judge.js";
-import { RegexVerifier } from "../verify/regex.js";
+import { buildVerifier } from "../verify/spec.js";
+import { llmJudge } from "../verify/model-judge.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
 
 export function chatKwargs(f: ReasoningFields | undefined): Record<string, unknown> | undefined {
@@ -98,21 +93,6 @@ export function splitMessage(
   return { content: p.content, reasoning_content: p.reasoning };
 }
 
-export function buildVerifier(llm: LLM, v: VerifierSpec): Verifier {
-  switch (v.type) {
-    case "arithmetic":
-      return new ArithmeticVerifier();
-    case "model_judge":
-      return new ModelJudgeVerifier(llmJudge(llm));
-    case "regex":
-      return new RegexVerifier(v.pattern);
-    case "json_schema":
-      return new JSONSchemaVerifier(v.schema);
-    case "js_tests":
-      return new JSTestsVerifier(v.tests);
-  }
-}
-
 /** Run a sampling strategy for a chat request; returns the chat.completion body parts. */
 export async function strategyChat(
   llm: LLM,
@@ -147,7 +127,7 @@ export async function strategyChat(
     strategy: s.name,
     samples: s.samples,
     earlyStop: s.earlyStop ? { agreement: s.agreement } : false,
-    verifier: s.verifier ? buildVerifier(llm, s.verifier) : undefined,
+    verifier: s.verifier ? buildVerifier(s.verifier, { judge: llmJudge(llm) }) : undefined,
     selection: s.selection,
     question: lastUser,
     extractor: s.extractor,

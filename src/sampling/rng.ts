@@ -3,8 +3,8 @@
  * xoshiro128** (32-bit state words, exact in plain JS integer arithmetic, no BigInt) seeded
  * through splitmix32 so nearby seeds give unrelated streams. The same seed gives the same stream
  * on every platform, which makes a request's `seed`, the training corpus and its held-out split
- * reproducible. (model/factory/rng.ts, the test-model weights, still has its own seeding with a
- * stream number; it folds into this class once the model/ branch has merged.)
+ * reproducible. The test-model factory draws its weights from `Rng.stream(seed, fnv1a32(name))`
+ * (one stream per tensor) with `gaussian()`, whose values are unchanged from its former own class.
  */
 import { InputError } from "../errors.js";
 
@@ -21,13 +21,16 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+/** 32-bit FNV-1a over a string's UTF-16 units (the factory's per-tensor stream numbers). */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** FNV-1a over a string's UTF-16 units with a final avalanche: a stable 32-bit seed or split key. */
 export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a32(s) | 0;
   // final avalanche so nearby strings land far apart
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);
@@ -39,6 +42,8 @@ export function hash32(s: string): number {
 
 export class Rng {
   private readonly s = new Uint32Array(4);
+  /** gaussian()'s second Box–Muller value, kept for its next call. */
+  private spare: number | undefined;
 
   /** seed: any safe integer (negative and > 2^32 seeds fold both halves in). */
   constructor(seed: number) {
@@ -52,6 +57,22 @@ export class Rng {
       this.s[i] = out;
     }
     if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1; // all-zero is a fixed point
+  }
+
+  /**
+   * Independent numbered streams from one seed (the test-model factory: one per tensor). Seeded
+   * as `new Rng` is for seed < 2^32 and stream 0, except that the last state word is forced odd.
+   */
+  static stream(seed: number, stream: number): Rng {
+    const r = new Rng(0);
+    let x = (seed ^ Math.imul(stream, 0x27d4eb2d)) | 0;
+    for (let i = 0; i < 4; i++) {
+      const [nx, out] = splitmix32(x);
+      x = nx;
+      r.s[i] = out;
+    }
+    r.s[3] |= 1;
+    return r;
   }
 
   /** Next 32-bit unsigned integer. */
@@ -97,7 +118,30 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** The 4 state words, for checkpoints. */
+  /**
+   * Standard normal by Box–Muller using both values of a pair (the second is kept for the next
+   * call): the test-model factory's weights.
+   */
+  gaussian(): number {
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
+    const u1 = 1 - this.uniform(); // (0, 1]: log is finite
+    const u2 = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    this.spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** Fill `out` with mean + std * gaussian(). */
+  fillNormal(out: Float32Array, mean: number, std: number): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = mean + std * this.gaussian();
+    return out;
+  }
+
+  /** The 4 state words, for checkpoints (a pending gaussian() value is not part of it). */
   getState(): number[] {
     return Array.from(this.s);
   }

@@ -24,13 +24,12 @@ import {
 } from "../sampling/grammar/index.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
 import type { ToolFormat } from "../tools/formats.js";
+import { ToolTurnPrompt } from "../tools/turn.js";
 import { completionMessage, streamDeltas } from "../tools/openai.js";
 import { parseToolCalls } from "../tools/parse.js";
-import { buildToolPrompt, validateTools } from "../tools/prompt.js";
+import { validateTools } from "../tools/prompt.js";
 import type { ToolSet } from "../tools/registry.js";
 import { createToolCallStreamParser, type ToolCallStreamParser } from "../tools/stream.js";
-import { thinkingBlock, toolConstraintFactory } from "../tools/tool-grammar.js";
-import { droppedMarkers, markerAware } from "../tools/markers.js";
 import type { ToolCall, ToolChoice, ToolDefinition } from "../tools/types.js";
 import { badRequest } from "./openai/errors.js";
 import { checkGrammarLimits } from "./openai/limits.js";
@@ -215,13 +214,13 @@ interface ChoiceStream {
   called: boolean;
 }
 
-/** One request's tool turn: prompt, constraint, and output shaping. */
+/** One request's tool turn: the shared model side (tools/turn.ts), grammar caching, OpenAI output shaping. */
 export class ToolTurn {
   readonly prompt: number[];
   readonly format: ToolFormat;
   readonly messages: ChatMessage[];
   private makeConstraint: (() => TokenConstraint) | undefined;
-  private readonly rendered: string;
+  private readonly turn: ToolTurnPrompt;
   private readonly streams = new Map<number, ChoiceStream>();
   /** A generated token's text with dropped control-token markers put back (markers.ts). */
   readonly tokenText: (token: number, text: string) => string;
@@ -233,18 +232,13 @@ export class ToolTurn {
     readonly kwargs?: Record<string, unknown>,
   ) {
     this.messages = messages;
-    const tok = llm.tokenizer;
-    const { prompt, format } = as400("messages", () =>
-      buildToolPrompt(tok, messages, f.tools, { toolChoice: f.toolChoice, kwargs }),
+    this.turn = as400(
+      "messages",
+      () => new ToolTurnPrompt(llm.tokenizer, messages, f.tools, { toolChoice: f.toolChoice, kwargs }),
     );
-    this.format = format;
-    this.tokenText = markerAware(
-      f.tools && f.toolChoice !== "none" ? droppedMarkers(tok, format) : new Map(),
-    );
-    const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
-    // A template that writes BOS itself must not get a second one.
-    this.prompt = tok.encode(prompt, { addSpecial: !(bos && prompt.startsWith(bos)), parseSpecial: true });
-    this.rendered = prompt;
+    this.format = this.turn.format;
+    this.tokenText = this.turn.tokenText;
+    this.prompt = this.turn.ids;
   }
 
   /**
@@ -253,27 +247,21 @@ export class ToolTurn {
    * checks (context length, queue room) have passed.
    */
   compile(): this {
-    const { f, llm } = this;
-    const tok = llm.tokenizer;
-    const format = this.format;
-    const prompt = this.rendered;
+    const { f, llm, turn } = this;
     if (f.formatGbnf !== undefined) {
       const gbnf = f.formatGbnf;
-      const tg = cached(llm, `format\0${gbnf}`, () => compileGrammar(gbnf, tok));
+      const tg = cached(llm, `format\0${gbnf}`, () => compileGrammar(gbnf, llm.tokenizer));
       this.makeConstraint = () => new GrammarMatcher(tg);
-    } else if (f.tools && f.toolChoice !== "none") {
-      const skip = thinkingBlock(tok, prompt);
-      const key = `tools\0${format.name}\0${f.parallel}\0${JSON.stringify(skip)}\0${JSON.stringify(f.toolChoice)}\0${JSON.stringify(f.tools)}`;
-      this.makeConstraint = as400("tools", () =>
-        cached(llm, key, () => toolConstraintFactory(f.tools!, f.toolChoice, format, tok, f.parallel, skip)),
-      );
+    } else if (turn.callsTools) {
+      const key = turn.constraintKey(f.parallel);
+      this.makeConstraint = as400("tools", () => cached(llm, key, () => turn.constraint(f.parallel)));
     }
     return this;
   }
 
   /** Whether the model may call tools in this turn (else the output is plain content). */
   get callsTools(): boolean {
-    return this.f.tools !== undefined && this.f.toolChoice !== "none";
+    return this.turn.callsTools;
   }
 
   /** GenerateOptions additions: a fresh constraint per sample. */

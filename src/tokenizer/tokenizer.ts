@@ -164,6 +164,15 @@ export class Tokenizer {
     return EMPTY; // unused / undefined tokens render as nothing
   }
 
+  /**
+   * A prompt rendered by a chat template -> ids: control tokens in the text are parsed, and BOS is
+   * added as the vocabulary asks unless the template already wrote it (no second BOS).
+   */
+  encodePrompt(text: string): number[] {
+    const bos = this.bos >= 0 ? this.tokenText(this.bos) : undefined;
+    return this.encode(text, { addSpecial: !(bos && text.startsWith(bos)), parseSpecial: true });
+  }
+
   /** A token's text (lossy for partial UTF-8 pieces; use tokenBytes or StreamDecoder for streams). */
   tokenText(id: number, special = true): string {
     return utf8Decode(this.tokenBytes(id, special));

@@ -1,6 +1,6 @@
 /**
  * AgentModel over the library's LLM (src/engine/llm.ts): render messages + tools with the chat
- * template (buildToolPrompt), generate under the tool-call grammar of the template's format
+ * template (the tool turn in turn.ts, shared with the server), generate under the tool-call grammar of the template's format
  * (lazy for tool_choice "auto": free text until a call starts, then the call and its arguments
  * are constrained by the tool's schema), and parse the reply with the same format, so a started
  * call always parses. Streamed text goes through the tool-call stream parser: onText sees the
@@ -9,10 +9,8 @@
 import type { LLM } from "../engine/llm.js";
 import type { AgentModel } from "./agent.js";
 import { parseToolCalls } from "./parse.js";
-import { buildToolPrompt } from "./prompt.js";
 import { createToolCallStreamParser } from "./stream.js";
-import { thinkingBlock, toolConstraintFactory } from "./tool-grammar.js";
-import { droppedMarkers, markerAware } from "./markers.js";
+import { ToolTurnPrompt } from "./turn.js";
 
 export interface LlmAgentOptions {
   maxTokens?: number;
@@ -32,27 +30,13 @@ export interface LlmAgentOptions {
 
 export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel {
   return async (messages, tools, toolChoice) => {
-    const tok = llm.tokenizer;
-    const { prompt, format } = buildToolPrompt(tok, messages, tools, { toolChoice, template: opts.template });
-    const bos = tok.bos >= 0 ? tok.tokenText(tok.bos) : undefined;
-    const ids = tok.encode(prompt, { addSpecial: !(bos && prompt.startsWith(bos)), parseSpecial: true });
-    const useTools = toolChoice !== "none" && tools.length > 0;
-    const make =
-      useTools && opts.constrain !== false
-        ? toolConstraintFactory(
-            tools,
-            toolChoice,
-            format,
-            tok,
-            opts.parallel ?? true,
-            thinkingBlock(tok, prompt),
-          )
-        : undefined;
-    const parser = useTools ? createToolCallStreamParser(format) : undefined;
+    const turn = new ToolTurnPrompt(llm.tokenizer, messages, tools, { toolChoice, template: opts.template });
+    const { format, callsTools } = turn;
+    const make = opts.constrain !== false ? turn.constraint(opts.parallel ?? true) : undefined;
+    const parser = callsTools ? createToolCallStreamParser(format) : undefined;
     const show = (t: string) => t && opts.onText?.(t);
-    const tokenText = markerAware(useTools ? droppedMarkers(tok, format) : new Map());
     let text = "";
-    for await (const c of llm.generate(ids, {
+    for await (const c of llm.generate(turn.ids, {
       maxTokens: opts.maxTokens ?? 512,
       temperature: opts.temperature ?? 0,
       topP: opts.topP,
@@ -61,11 +45,11 @@ export function llmAgentModel(llm: LLM, opts: LlmAgentOptions = {}): AgentModel 
       constraint: make && (() => make()),
     })) {
       if (c.index !== 0) continue;
-      const t = c.type === "token" ? tokenText(c.token, c.text) : c.text;
+      const t = c.type === "token" ? turn.tokenText(c.token, c.text) : c.text;
       text += t;
       if (t) show(parser ? parser.push(t).content : t);
     }
     if (parser) show(parser.end().content);
-    return useTools ? parseToolCalls(text, format) : { content: text.trim(), toolCalls: [] };
+    return callsTools ? parseToolCalls(text, format) : { content: text.trim(), toolCalls: [] };
   };
 }

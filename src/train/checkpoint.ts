@@ -9,14 +9,14 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { InputError } from "../errors.js";
-import type { ModelConfig } from "./model/config.js";
+import type { TrainModelConfig } from "./model/config.js";
 import { paramLayout } from "./model/params.js";
 
 const MAGIC = "EDGECKPT";
 const VERSION = 1;
 
 export interface Checkpoint {
-  config: ModelConfig;
+  config: TrainModelConfig;
   /** optimisation steps completed */
   step: number;
   adamT: number;
@@ -67,7 +67,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   if (12 + H > buf.length) throw bad(`header length ${H} past end of file`, 8);
   let head: {
     version: number;
-    config: ModelConfig;
+    config: TrainModelConfig;
     step: number;
     adamT: number;
     losses: number[];

@@ -12,7 +12,7 @@ import { GGUFWriter } from "../gguf/writer.js";
 import { InputError } from "../errors.js";
 import { quantizeRows } from "../quant/index.js";
 import type { Buf } from "./ops/buf.js";
-import { headDim, type ModelConfig } from "./model/config.js";
+import { headDim, type TrainModelConfig } from "./model/config.js";
 import { paramLayout, view } from "./model/params.js";
 import { tokenizerMetadata, type Vocab } from "./bpe/vocab.js";
 
@@ -27,7 +27,12 @@ export interface ExportOptions {
 /** llama_ftype values: LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_Q8_0 = 7. */
 const FTYPE = { f32: 0, q8_0: 7 } as const;
 
-export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: ExportOptions = {}): GGUFWriter {
+export function buildGGUF(
+  cfg: TrainModelConfig,
+  params: Buf,
+  vocab: Vocab,
+  opts: ExportOptions = {},
+): GGUFWriter {
   const layout = paramLayout(cfg);
   if (params.length !== layout.total)
     throw new InputError(`params has ${params.length} values, config needs ${layout.total}`);
@@ -68,7 +73,7 @@ export function buildGGUF(cfg: ModelConfig, params: Buf, vocab: Vocab, opts: Exp
 
 export async function exportGGUF(
   path: string,
-  cfg: ModelConfig,
+  cfg: TrainModelConfig,
   params: Buf,
   vocab: Vocab,
   opts: ExportOptions = {},

@@ -11,11 +11,11 @@ import { InputError } from "../errors.js";
 import { BYTE_TO_CHAR } from "./bpe/bytes.js";
 import { SPECIAL_TEXTS } from "./bpe/vocab.js";
 import type { BpeModel } from "./bpe/trainer.js";
-import type { ModelConfig } from "./model/config.js";
+import type { TrainModelConfig } from "./model/config.js";
 import { paramLayout, view } from "./model/params.js";
 
 export interface Imported {
-  config: ModelConfig;
+  config: TrainModelConfig;
   params: Float32Array;
   bpe: BpeModel;
 }
@@ -38,7 +38,7 @@ export async function importGGUF(path: string): Promise<Imported> {
       throw new InputError("only llama GGUFs exported by edgellm train can be imported", { file: path });
     const tokens = getStringArray(md, "tokenizer.ggml.tokens");
     const hasOutput = f.tensorByName("output.weight") !== undefined;
-    const config: ModelConfig = {
+    const config: TrainModelConfig = {
       vocab: tokens.length,
       dim: getU32(md, "llama.embedding_length"),
       layers: getU32(md, "llama.block_count"),

@@ -8,7 +8,7 @@ import { sampleBatch, type Batch, type TokenizedSet } from "./batches.js";
 import type { Buf } from "./ops/buf.js";
 import { ShardedModel } from "./parallel/sharded.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import type { ModelConfig } from "./model/config.js";
+import type { TrainModelConfig } from "./model/config.js";
 import { LlamaTrainModel } from "./model/llama.js";
 import { initParams } from "./model/params.js";
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from "./optim/adamw.js";
@@ -19,7 +19,7 @@ import { LoraParams, type LoraTrainOptions } from "./lora.js";
 import { Rng } from "../sampling/rng.js";
 
 export interface TrainOptions {
-  config: ModelConfig;
+  config: TrainModelConfig;
   data: TokenizedSet;
   /** sequences per step and tokens per sequence */
   batch: number;

@@ -20,7 +20,7 @@ import { openGGUF } from "../gguf/reader.js";
 import { optNumber, optString } from "../gguf/getters.js";
 import { dequantizeRows } from "../quant/index.js";
 import { ModelError } from "../errors.js";
-import { headDim, type ModelConfig } from "./model/config.js";
+import { headDim, type TrainModelConfig } from "./model/config.js";
 import type { Rng } from "../sampling/rng.js";
 
 export const LORA_TRAIN_KINDS = [
@@ -61,7 +61,7 @@ export class LoraParams {
   private readonly alloc: Alloc;
 
   constructor(
-    readonly cfg: ModelConfig,
+    readonly cfg: TrainModelConfig,
     opts: LoraTrainOptions,
     ctor: BufCtor | Alloc = Float32Array,
   ) {
@@ -196,7 +196,9 @@ export async function writeLoraAdapter(path: string, lp: LoraParams, name?: stri
  * tensors (Q8_0, Q4_0, ...) are dequantized once here (QLoRA-style: the adapter learns on top of
  * exactly the weights the quantized model computes with).
  */
-export async function loadTrainBase(path: string): Promise<{ config: ModelConfig; params: Float32Array }> {
+export async function loadTrainBase(
+  path: string,
+): Promise<{ config: TrainModelConfig; params: Float32Array }> {
   const f = await openGGUF(path);
   try {
     const md = f.metadata;
@@ -214,7 +216,7 @@ export async function loadTrainBase(path: string): Promise<{ config: ModelConfig
     const emb = f.tensorByName("token_embd.weight");
     if (!emb)
       throw new ModelError("missing tensor 'token_embd.weight'", { file: path, field: "token_embd.weight" });
-    const config: ModelConfig = {
+    const config: TrainModelConfig = {
       vocab: emb.dims[1]!,
       dim: num("embedding_length"),
       layers: num("block_count"),

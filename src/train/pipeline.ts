@@ -19,7 +19,7 @@ import { renderChat } from "./data/format.js";
 import { exportGGUF } from "./export.js";
 import { importGGUF } from "./import.js";
 import { train } from "./loop.js";
-import type { ModelConfig } from "./model/config.js";
+import type { TrainModelConfig } from "./model/config.js";
 import { ShardedModel } from "./parallel/sharded.js";
 import type { Preset } from "./presets.js";
 
@@ -41,7 +41,7 @@ export interface PipelineOptions {
 export interface TrainSummary {
   preset: string;
   params: number;
-  config: ModelConfig;
+  config: TrainModelConfig;
   steps: number;
   batch: number;
   seqLen: number;
@@ -77,7 +77,7 @@ async function loadTokenizer(path: string): Promise<BpeModel> {
 
 /** Mean loss over `n` deterministic batches of a held-out set (forward+backward, grads unused). */
 async function heldOutLoss(
-  cfg: ModelConfig,
+  cfg: TrainModelConfig,
   params: Float32Array,
   set: ReturnType<typeof tokenizeExamples>,
   p: Preset,
@@ -162,7 +162,7 @@ export async function runPipeline(o: PipelineOptions): Promise<TrainSummary> {
   const valSet = tokenizeExamples(data.val, vocab.encoder, vocab.pad);
   log(`tokenizer: ${vocab.tokens.length} tokens; train set ${trainSet.ids.length} tokens`);
 
-  const config: ModelConfig = { vocab: vocab.tokens.length, ...p.model };
+  const config: TrainModelConfig = { vocab: vocab.tokens.length, ...p.model };
   const resumeFrom = o.resume && existsSync(ckPath) ? ckPath : undefined;
   if (o.resume && !resumeFrom) log(`no checkpoint at ${ckPath}: starting from scratch`);
   const r = await train({

@@ -5,7 +5,7 @@
  */
 import { InputError } from "../errors.js";
 import { DEFAULT_DATA_CONFIG, type DataConfig } from "./data/generate.js";
-import type { ModelConfig } from "./model/config.js";
+import type { TrainModelConfig } from "./model/config.js";
 import type { LrSchedule } from "./optim/schedule.js";
 
 export interface Preset {
@@ -16,7 +16,7 @@ export interface Preset {
   vocabSize: number;
   bpeDocs: number;
   /** model shape; the vocabulary size comes from the trained tokenizer */
-  model: Omit<ModelConfig, "vocab">;
+  model: Omit<TrainModelConfig, "vocab">;
   batch: number;
   seqLen: number;
   steps: number;

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fp32ToBf16 as f32ToBf16Bits } from "../../src/quant/bf16.js";
 import { fp32ToFp16 as f32ToF16Bits } from "../../src/quant/f16.js";
-import { Rng } from "../../src/model/factory/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 
 /**
  * [f32 bits, ggml_fp32_to_fp16, ggml_fp32_to_bf16], computed by calling the prebuilt
@@ -91,9 +91,9 @@ test("every finite half survives f16 -> f32 -> f16, and midpoints round to even"
 });
 
 test("rng: deterministic, streams independent, N(0,1) moments", () => {
-  const a = new Rng(42, 7);
-  const b = new Rng(42, 7);
-  const c = new Rng(42, 8);
+  const a = Rng.stream(42, 7);
+  const b = Rng.stream(42, 7);
+  const c = Rng.stream(42, 8);
   const xa = Array.from({ length: 8 }, () => a.nextU32());
   assert.deepEqual(
     xa,
@@ -103,7 +103,7 @@ test("rng: deterministic, streams independent, N(0,1) moments", () => {
     xa,
     Array.from({ length: 8 }, () => c.nextU32()),
   );
-  const x = new Rng(1).fillNormal(new Float32Array(200_000), 0, 1);
+  const x = Rng.stream(1, 0).fillNormal(new Float32Array(200_000), 0, 1);
   let m = 0;
   let v = 0;
   for (const t of x) m += t;

@@ -6,15 +6,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GGMLType } from "../../src/gguf/types.js";
-import { Rng } from "../../src/model/factory/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 import { RANDOM_BLOCK_TYPES, randomBlocks } from "../../src/model/factory/random-blocks.js";
 import { dequantizeRowAny } from "../../src/model/blocks/linear.js";
 
 test("random blocks of each type decode to finite weights spread by about the asked std", () => {
   const n = 256 * 64;
   for (const type of RANDOM_BLOCK_TYPES) {
-    const bytes = randomBlocks(type, n, new Rng(3, 1), 0.02);
-    assert.deepEqual(randomBlocks(type, n, new Rng(3, 1), 0.02), bytes, "deterministic");
+    const bytes = randomBlocks(type, n, Rng.stream(3, 1), 0.02);
+    assert.deepEqual(randomBlocks(type, n, Rng.stream(3, 1), 0.02), bytes, "deterministic");
     const w = new Float32Array(n);
     dequantizeRowAny(type, bytes, 0, w, 0, n, "w");
     let s = 0,

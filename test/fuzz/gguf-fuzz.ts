@@ -20,7 +20,7 @@ import { GGMLType } from "../../src/gguf/types.js";
 import { GGUFValueType, typed } from "../../src/gguf/value.js";
 import { GGUFWriter } from "../../src/gguf/writer.js";
 import { buildTestModel } from "../../src/model/factory/index.js";
-import { Rng } from "../../src/model/factory/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 
 export interface FuzzOptions {
   iterations: number;
@@ -239,7 +239,7 @@ export function runFuzz(opts: FuzzOptions): FuzzStats {
   const seed = opts.seed ?? 1;
   const maxAllowed = opts.maxMs ?? 100;
   const seeds = fuzzSeeds();
-  const rng = new Rng(seed, 0xf022);
+  const rng = Rng.stream(seed, 0xf022);
   const stats: FuzzStats = {
     iterations: 0,
     seed,

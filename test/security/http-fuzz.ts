@@ -30,7 +30,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Rng } from "../../src/model/factory/rng.js";
+import { Rng } from "../../src/sampling/rng.js";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { writeRealVocabModel } from "../grammar/vocab.js";
 
@@ -40,7 +40,7 @@ import { writeRealVocabModel } from "../grammar/vocab.js";
 export class FuzzRng {
   private readonly r: Rng;
   constructor(seed: number, stream = 0) {
-    this.r = new Rng(seed, stream);
+    this.r = Rng.stream(seed, stream);
   }
   f(): number {
     return this.r.uniform();

@@ -32,7 +32,7 @@ import { exportGGUF } from "../../src/train/export.js";
 import { importGGUF } from "../../src/train/import.js";
 import { initParams, paramLayout } from "../../src/train/model/params.js";
 import { Rng } from "../../src/sampling/rng.js";
-import type { ModelConfig } from "../../src/train/model/config.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 
 const v2 = generateDataset({ ...V2_MODEL_DATA, counts: { train: 3000, val: 50, test: 300 } });
 
@@ -140,7 +140,7 @@ test("import: an exported F32 GGUF reads back to the same config, weights and to
   const docs = v2.train.slice(0, 100).map((e) => renderChat(e.messages));
   const bpe = trainBpe(docs, { vocabSize: 300, specials: SPECIAL_TEXTS });
   const vocab = buildVocab(bpe);
-  const cfg: ModelConfig = {
+  const cfg: TrainModelConfig = {
     vocab: vocab.tokens.length,
     dim: 32,
     layers: 1,

@@ -17,7 +17,7 @@ import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
 import { exportGGUF } from "../../src/train/export.js";
 import { Rng } from "../../src/sampling/rng.js";
-import type { ModelConfig } from "../../src/train/model/config.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 
 const data = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 200, val: 0, test: 0 } });
@@ -30,7 +30,7 @@ const vocab = buildVocab(
 
 for (const tied of [true, false]) {
   test(`llama.cpp reproduces our logits from the exported F32 GGUF (${tied ? "tied" : "untied"})`, async () => {
-    const cfg: ModelConfig = {
+    const cfg: TrainModelConfig = {
       vocab: vocab.tokens.length,
       dim: 64,
       layers: 2,

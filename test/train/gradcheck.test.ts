@@ -15,7 +15,7 @@ import { attentionBackward, attentionForward, type AttnShape } from "../../src/t
 import { crossEntropy } from "../../src/train/ops/crossentropy.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
-import type { ModelConfig } from "../../src/train/model/config.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 
 const rng = new Rng(123);
 const rand = (n: number, s = 1) => Float64Array.from({ length: n }, () => rng.normal() * s);
@@ -172,7 +172,7 @@ test("masked cross-entropy backward", () => {
 
 for (const tied of [false, true]) {
   test(`whole llama model backward (${tied ? "tied" : "untied"} output)`, () => {
-    const cfg: ModelConfig = {
+    const cfg: TrainModelConfig = {
       vocab: 11,
       dim: 8,
       layers: 2,

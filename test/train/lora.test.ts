@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Rng } from "../../src/sampling/rng.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
-import type { ModelConfig } from "../../src/train/model/config.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 import { LoraParams, writeLoraAdapter } from "../../src/train/lora.js";
 import { AdamW, DEFAULT_ADAMW } from "../../src/train/optim/adamw.js";
 import { exportGGUF } from "../../src/train/export.js";
@@ -21,7 +21,7 @@ import { buildVocab, SPECIAL_TEXTS } from "../../src/train/bpe/vocab.js";
 import { loadLoraAdapter, loadModel } from "../../src/model/index.js";
 import { referenceRun } from "../conformance/reference.js";
 
-const cfg = (vocab: number): ModelConfig => ({
+const cfg = (vocab: number): TrainModelConfig => ({
   vocab,
   dim: 32,
   layers: 2,

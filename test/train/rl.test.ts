@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../src/sampling/rng.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams, paramLayout } from "../../src/train/model/params.js";
-import type { ModelConfig } from "../../src/train/model/config.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 import { packSequences } from "../../src/train/rl/sequences.js";
 import { groupAdvantages, grpoWeights } from "../../src/train/rl/grpo-loss.js";
 import { runGrpo } from "../../src/train/rl/grpo.js";
@@ -20,7 +20,7 @@ import { checkSteps, columnProcessVerifier, firstError } from "../../src/train/r
 import { columns } from "../../src/train/data/columns.js";
 import { thinkAnswer } from "../../src/train/data/problems.js";
 
-const tiny: ModelConfig = {
+const tiny: TrainModelConfig = {
   vocab: 11,
   dim: 8,
   layers: 1,
@@ -33,7 +33,7 @@ const tiny: ModelConfig = {
   tied: true,
 };
 
-function params64(cfg: ModelConfig, seed: number, scale = 1): Float64Array {
+function params64(cfg: TrainModelConfig, seed: number, scale = 1): Float64Array {
   const layout = paramLayout(cfg);
   const p = new Float64Array(layout.total);
   initParams(p, layout, cfg, new Rng(seed));

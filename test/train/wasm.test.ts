@@ -11,7 +11,7 @@ import { matmulBackward, matmulForward } from "../../src/train/ops/matmul.js";
 import { attentionBackward, attentionForward, type AttnShape } from "../../src/train/ops/attention.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
-import type { ModelConfig } from "../../src/train/model/config.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 import { compileTrainModule, createTrainMemory, instantiateTrain } from "../../src/train/wasm/module.js";
 import { WasmArena } from "../../src/train/wasm/arena.js";
 import { wasmKernels } from "../../src/train/wasm/kernels.js";
@@ -103,7 +103,7 @@ test("wasm kernels reject buffers outside their memory (typed error)", () => {
   assert.throws(() => K.matmulForward(arena.alloc(4), x, arena.alloc(4), 1, 4, 1), KernelError);
 });
 
-const cfg: ModelConfig = {
+const cfg: TrainModelConfig = {
   vocab: 37,
   dim: 16,
   layers: 2,

@@ -3,10 +3,7 @@
  * particular family: the same key names are used by every llama.cpp architecture.
  * Family-specific specs (src/model/arch/<family>.ts) refine these; this module only reads keys.
  */
-import type { GGUFMetaValue } from "../../gguf/reader.js";
-
-/** The metadata view needed here: key -> decoded JS value (as produced by the GGUF reader). */
-export type Metadata = ReadonlyMap<string, GGUFMetaValue>;
+import type { Metadata } from "../../gguf/getters.js";
 
 export interface HParams {
   arch: string;

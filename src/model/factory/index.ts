@@ -13,7 +13,7 @@ import { GGUFValueType, typed } from "../../gguf/value.js";
 import { GGUFWriter } from "../../gguf/writer.js";
 import { factoryArch } from "./archs/registry.js";
 import type { TensorPlan } from "./archs/plan.js";
-import { Rng, hashString } from "./rng.js";
+import { Rng, fnv1a32 } from "../../sampling/rng.js";
 import { RANDOM_BLOCK_TYPES, randomBlocks } from "./random-blocks.js";
 import { resolveSpec, type ResolvedSpec, type TestModelSpec } from "./spec.js";
 import { encodeTensor } from "./tensor-data.js";
@@ -71,7 +71,7 @@ export function tensorTypeFor(s: ResolvedSpec, t: TensorPlan): GGMLType {
 /** Deterministic f32 values of one tensor: its own PRNG stream, independent of order and type. */
 export function tensorValues(s: ResolvedSpec, t: TensorPlan): Float32Array {
   const n = t.dims.reduce((a, b) => a * b, 1);
-  const rng = new Rng(s.seed, hashString(t.name));
+  const rng = Rng.stream(s.seed, fnv1a32(t.name));
   const out = new Float32Array(n);
   return t.role === "norm" ? rng.fillNormal(out, 1, s.normStd) : rng.fillNormal(out, 0, s.weightStd);
 }
@@ -107,7 +107,7 @@ export function buildTestModel(spec: TestModelSpec): GGUFWriter {
         ? randomBlocks(
             type,
             t.dims.reduce((a, b) => a * b, 1),
-            new Rng(s.seed, hashString(t.name)),
+            Rng.stream(s.seed, fnv1a32(t.name)),
             s.weightStd,
           )
         : encodeTensor(type, tensorValues(s, t), t.dims[0]!),

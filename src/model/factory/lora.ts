@@ -13,7 +13,7 @@ import { GGUFValueType, typed } from "../../gguf/value.js";
 import { GGUFWriter } from "../../gguf/writer.js";
 import { factoryArch } from "./archs/registry.js";
 import { resolveTestModelSpec, type TestModelSpec } from "./index.js";
-import { Rng, hashString } from "./rng.js";
+import { Rng, fnv1a32 } from "../../sampling/rng.js";
 import { encodeTensor } from "./tensor-data.js";
 
 /** Matrix kinds by the middle of their GGUF name (`blk.N.<kind>.weight`), plus "output". */
@@ -78,7 +78,7 @@ export function buildTestAdapter(base: TestModelSpec, a: TestAdapterSpec): GGUFW
         { field: t.name },
       );
     const gen = (suffix: string, len: number, rowLen: number, std: number) => () => {
-      const v = new Rng(seed, hashString(`${t.name}.${suffix}`)).fillNormal(new Float32Array(len), 0, std);
+      const v = Rng.stream(seed, fnv1a32(`${t.name}.${suffix}`)).fillNormal(new Float32Array(len), 0, std);
       return encodeTensor(type, v, rowLen);
     };
     w.addTensor(`${t.name}.lora_a`, type, [cols, a.rank], gen("lora_a", cols * a.rank, cols, a.stdA ?? 0.1));

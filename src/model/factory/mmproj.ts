@@ -22,7 +22,7 @@ import { GGMLType } from "../../gguf/types.js";
 import { GGUFValueType, typed } from "../../gguf/value.js";
 import { GGUFWriter } from "../../gguf/writer.js";
 import { ModelError } from "../../errors.js";
-import { Rng, hashString } from "./rng.js";
+import { Rng, fnv1a32 } from "../../sampling/rng.js";
 import { encodeTensor } from "./tensor-data.js";
 
 export interface TestMmprojSpec {
@@ -164,7 +164,7 @@ function plan(s: ResolvedMmprojSpec): Planned[] {
  */
 function values(s: ResolvedMmprojSpec, t: Planned): Float32Array {
   const n = t.dims.reduce((a, b) => a * b, 1);
-  const rng = new Rng(s.seed, hashString(t.name));
+  const rng = Rng.stream(s.seed, fnv1a32(t.name));
   const out = new Float32Array(n);
   switch (t.kind) {
     case "matrix": {

@@ -12,7 +12,7 @@
  */
 import { GGMLType } from "../../gguf/types.js";
 import { fp32ToFp16 } from "../../quant/f16.js";
-import type { Rng } from "./rng.js";
+import type { Rng } from "../../sampling/rng.js";
 
 /** Types randomBlocks writes. */
 export const RANDOM_BLOCK_TYPES: ReadonlySet<GGMLType> = new Set([

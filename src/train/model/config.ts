@@ -4,7 +4,7 @@
  */
 import { InputError } from "../../errors.js";
 
-export interface ModelConfig {
+export interface TrainModelConfig {
   vocab: number;
   /** model width C */
   dim: number;
@@ -21,11 +21,11 @@ export interface ModelConfig {
   tied: boolean;
 }
 
-export function headDim(c: ModelConfig): number {
+export function headDim(c: TrainModelConfig): number {
   return c.dim / c.heads;
 }
 
-export function validateConfig(c: ModelConfig): void {
+export function validateConfig(c: TrainModelConfig): void {
   const pos = (v: number, f: string) => {
     if (!Number.isInteger(v) || v <= 0)
       throw new InputError(`${f} must be a positive integer, got ${v}`, { field: f });

@@ -32,7 +32,7 @@ import { TS_KERNELS, type ModelKernels } from "../ops/kernels.js";
 import { rmsnormBackward, rmsnormForward } from "../ops/rmsnorm.js";
 import { ropeBackward, ropeForward, ropeTable, type RopeTable } from "../ops/rope.js";
 import { swigluBackward, swigluForward } from "../ops/swiglu.js";
-import { headDim, type ModelConfig } from "./config.js";
+import { headDim, type TrainModelConfig } from "./config.js";
 import { paramLayout, view, type ParamLayout } from "./params.js";
 import type { LoraParams } from "../lora.js";
 
@@ -94,7 +94,7 @@ export class LlamaTrainModel {
   private readonly dqk: Buf;
 
   constructor(
-    readonly cfg: ModelConfig,
+    readonly cfg: TrainModelConfig,
     readonly B: number,
     readonly T: number,
     ctor: BufCtor | Alloc = Float32Array,

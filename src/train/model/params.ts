@@ -12,7 +12,7 @@
  */
 import type { Rng } from "../../sampling/rng.js";
 import type { Buf } from "../ops/buf.js";
-import { headDim, validateConfig, type ModelConfig } from "./config.js";
+import { headDim, validateConfig, type TrainModelConfig } from "./config.js";
 
 export interface ParamEntry {
   name: string;
@@ -30,7 +30,7 @@ export interface ParamLayout {
   total: number;
 }
 
-export function paramLayout(c: ModelConfig): ParamLayout {
+export function paramLayout(c: TrainModelConfig): ParamLayout {
   validateConfig(c);
   const hd = headDim(c);
   const entries: ParamEntry[] = [];
@@ -65,7 +65,7 @@ export function view(buf: Buf, e: ParamEntry): Buf {
  * GPT-2 style init: N(0, 0.02) for matrices, the two residual-output projections (attn_output,
  * ffn_down) scaled by 1/sqrt(2 * layers), norm gains 1.
  */
-export function initParams(params: Buf, layout: ParamLayout, c: ModelConfig, rng: Rng): void {
+export function initParams(params: Buf, layout: ParamLayout, c: TrainModelConfig, rng: Rng): void {
   const resid = 0.02 / Math.sqrt(2 * c.layers);
   for (const e of layout.entries) {
     const v = view(params, e);

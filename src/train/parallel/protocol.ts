@@ -1,10 +1,10 @@
 /** Messages between the training main thread and a shard worker (worker_threads). */
-import type { ModelConfig } from "../model/config.js";
+import type { TrainModelConfig } from "../model/config.js";
 
 export interface ShardInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  config: ModelConfig;
+  config: TrainModelConfig;
   /** rows of this shard and tokens per row */
   B: number;
   T: number;

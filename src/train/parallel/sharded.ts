@@ -10,7 +10,7 @@
 import { Worker } from "node:worker_threads";
 import { InputError, KernelError } from "../../errors.js";
 import type { Batch } from "../batches.js";
-import type { ModelConfig } from "../model/config.js";
+import type { TrainModelConfig } from "../model/config.js";
 import { LlamaTrainModel, type LossSpec } from "../model/llama.js";
 import { paramLayout, type ParamLayout } from "../model/params.js";
 import { WasmArena } from "../wasm/arena.js";
@@ -96,7 +96,7 @@ export interface ShardedOptions {
 
 export class ShardedModel {
   private constructor(
-    readonly config: ModelConfig,
+    readonly config: TrainModelConfig,
     readonly layout: ParamLayout,
     /** shared parameters (P) and the reduced gradients (P), both views into the WASM memory */
     readonly params: Float32Array,
@@ -109,7 +109,7 @@ export class ShardedModel {
   ) {}
 
   static async create(
-    config: ModelConfig,
+    config: TrainModelConfig,
     B: number,
     T: number,
     o: ShardedOptions = {},

@@ -11,15 +11,15 @@
 import { InputError } from "../../errors.js";
 import { sampleBatch, type TokenizedSet } from "../batches.js";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
-import type { ModelConfig } from "../model/config.js";
+import type { TrainModelConfig } from "../model/config.js";
 import { AdamW, DEFAULT_ADAMW } from "../optim/adamw.js";
 import { clipGradNorm } from "../optim/clip.js";
 import { lrAt, type LrSchedule } from "../optim/schedule.js";
 import { ShardedModel } from "../parallel/sharded.js";
 
 export interface DistillOptions {
-  student: ModelConfig;
-  teacher: ModelConfig;
+  student: TrainModelConfig;
+  teacher: TrainModelConfig;
   studentInit: Float32Array;
   teacherParams: Float32Array;
   data: TokenizedSet;

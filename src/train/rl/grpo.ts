@@ -9,7 +9,7 @@
  */
 import { InputError } from "../../errors.js";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
-import type { ModelConfig } from "../model/config.js";
+import type { TrainModelConfig } from "../model/config.js";
 import { AdamW, DEFAULT_ADAMW } from "../optim/adamw.js";
 import { clipGradNorm } from "../optim/clip.js";
 import { ShardedModel } from "../parallel/sharded.js";
@@ -25,7 +25,7 @@ export interface RlPrompt {
 }
 
 export interface GrpoOptions {
-  config: ModelConfig;
+  config: TrainModelConfig;
   /** starting weights (the SFT checkpoint) and the frozen reference (usually the same) */
   init: Float32Array;
   ref?: Float32Array;

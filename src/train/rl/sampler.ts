@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { loadLLM } from "../../engine/llm.js";
 import type { Vocab } from "../bpe/vocab.js";
 import { exportGGUF } from "../export.js";
-import type { ModelConfig } from "../model/config.js";
+import type { TrainModelConfig } from "../model/config.js";
 import { LlamaTrainModel } from "../model/llama.js";
 import { Rng, hash32 } from "../../sampling/rng.js";
 
@@ -27,7 +27,7 @@ export interface Sampler {
   sample(params: Float32Array, prompts: number[][], n: number, o: SampleOptions): Promise<number[][][]>;
 }
 
-export function engineSampler(config: ModelConfig, vocab: Vocab, workDir: string, threads = 2): Sampler {
+export function engineSampler(config: TrainModelConfig, vocab: Vocab, workDir: string, threads = 2): Sampler {
   return {
     async sample(params, prompts, n, o) {
       const path = join(workDir, "policy-sampler.gguf");
@@ -67,7 +67,7 @@ export function sampleToken(logits: ArrayLike<number>, temperature: number, u: n
   return p.length - 1;
 }
 
-export function modelSampler(config: ModelConfig, eot: number, pad: number): Sampler {
+export function modelSampler(config: TrainModelConfig, eot: number, pad: number): Sampler {
   return {
     async sample(params, prompts, n, o) {
       const V = config.vocab;
