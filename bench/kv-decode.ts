@@ -1,10 +1,13 @@
 /**
  * Decode speed by KV cache type at a long context, measured in one run (interleaved rounds, so a
  * loaded machine hurts every type alike): a random-weight llama (head_dim 64 by default; speed
- * only) prefilled to `ctx` positions, then `steps` greedy tokens per type per round. Prints the
- * median decode tokens per CPU-second (process CPU time, all threads: less sensitive than wall
- * time to other load on a shared machine) per type, its ratio to F16, and KV bytes per token.
+ * only), or the GGUF given by --model, prefilled to `ctx` positions, then `steps` greedy tokens
+ * per type per round (rounds after the first reuse the prompt's KV blocks from the prefix cache,
+ * so only the first prefills). Prints the median decode tokens per CPU-second (process CPU time,
+ * all threads: less sensitive than wall time to other load on a shared machine) per type, its
+ * ratio to F16, and KV bytes per token with its ratio to F32.
  *   node dist/bench/kv-decode.js [--ctx 1024] [--steps 16] [--rounds 3] [--threads 1] [--hd 64]
+ *     [--types f32,f16,q8_0,q4_0] [--model m.gguf]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,20 +28,22 @@ const rounds = Number(opt("--rounds", "3"));
 const threads = Number(opt("--threads", "1"));
 const hd = Number(opt("--hd", "64"));
 const types = opt("--types", "f32,f16,q8_0,q4_0").split(",") as KVType[];
+const modelPath = opt("--model", "");
 
 const dir = mkdtempSync(join(tmpdir(), "kv-decode-"));
-const path = join(dir, "m.gguf");
-await writeTestModel(path, {
-  arch: "llama",
-  nEmbd: 4 * hd,
-  nLayer: 4,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 256,
-  nCtx: ctx + 256,
-  nVocab: 512,
-  seed: 1,
-});
+const path = modelPath || join(dir, "m.gguf");
+if (!modelPath)
+  await writeTestModel(path, {
+    arch: "llama",
+    nEmbd: 4 * hd,
+    nLayer: 4,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 256,
+    nCtx: ctx + 256,
+    nVocab: 512,
+    seed: 1,
+  });
 const llms = new Map<KVType, LLM>();
 try {
   for (const t of types)
@@ -59,14 +64,18 @@ try {
     }
   }
   const f16 = median(tps.get("f16") ?? [NaN]);
-  console.log(`decode at context ${ctx}, head_dim ${hd}, ${threads} thread(s), median of ${rounds}`);
+  const c = llms.get(types[0])!.model.config;
+  console.log(
+    `decode at context ${ctx}, ${modelPath || "random llama"} (${c.nLayers} layers, ${c.nHeadKV} KV heads of ${c.headDimK}), ${threads} thread(s), median of ${rounds}`,
+  );
+  const f32Bytes = 4 * c.nLayers * c.nHeadKV * (c.headDimK + c.headDimV); // f32 K and V rows
   for (const t of types) {
     const m = median(tps.get(t)!);
     const best = Math.max(...tps.get(t)!);
     const bestF16 = Math.max(...(tps.get("f16") ?? [NaN]));
     const bpt = llms.get(t)!.engine.pool.blockByteLength() / llms.get(t)!.engine.pool.shape.blockSize;
     console.log(
-      `  ${t.padEnd(5)} median ${m.toFixed(1).padStart(7)} tok/cpu-s x${(m / f16).toFixed(2)} of f16 | best ${best.toFixed(1).padStart(7)} x${(best / bestF16).toFixed(2)} | ${bpt} B/token`,
+      `  ${t.padEnd(5)} median ${m.toFixed(1).padStart(7)} tok/cpu-s x${(m / f16).toFixed(2)} of f16 | best ${best.toFixed(1).padStart(7)} x${(best / bestF16).toFixed(2)} | ${bpt} B/token (x${(bpt / f32Bytes).toFixed(3)} of f32)`,
     );
   }
 } finally {

@@ -2,6 +2,7 @@
  * Prompt-lookup speculative decoding vs plain greedy on one model, same run: decode tokens per
  * CPU-second (process CPU, all threads), draft acceptance and forward steps, median of rounds.
  *   node dist/bench/speculative.js [model.gguf] [--prompt "text"] [--gen 128] [--rounds 3]
+ *     [--ngram 3] [--max-draft 8]
  */
 import { loadLLM } from "../src/engine/llm.js";
 import { median } from "../src/cli/bench/read-ceiling.js";
@@ -15,6 +16,8 @@ const opt = (name: string, d: string) => {
 const path = resolveModelPath(args[0] && !args[0].startsWith("--") ? args[0] : undefined);
 const gen = Number(opt("--gen", "128"));
 const rounds = Number(opt("--rounds", "3"));
+const ngram = Number(opt("--ngram", "3"));
+const maxDraft = Number(opt("--max-draft", "8"));
 const text = opt("--prompt", "Repeat the numbers then add them: 12 7 30 4 19 8 26 3 15 11");
 const llm = await loadLLM(path, { parallel: 1, threads: 1 });
 try {
@@ -30,7 +33,7 @@ try {
       const out = await llm.complete(p, {
         maxTokens: gen,
         temperature: 0,
-        ...(mode === "lookup" ? { speculative: { ngram: 3, maxDraft: 8 } } : {}),
+        ...(mode === "lookup" ? { speculative: { ngram, maxDraft } } : {}),
       });
       const cpu = process.cpuUsage(c0);
       const s1 = llm.stats();
@@ -42,7 +45,9 @@ try {
     }
   }
   const same = res.plain.tokens.join() === res.lookup.tokens.join();
-  console.log(`${llm.name}: ${res.plain.tokens.length} tokens, greedy, identical output: ${same}`);
+  console.log(
+    `${llm.name}: ${res.plain.tokens.length} tokens, greedy, identical output: ${same}; lookup n-gram ${ngram}, at most ${maxDraft} drafted`,
+  );
   for (const [k, e] of Object.entries(res))
     console.log(
       `  ${k.padEnd(6)} ${median(e.tps).toFixed(1)} tok/cpu-s  x${(median(e.tps) / median(res.plain.tps)).toFixed(2)}  steps ${e.steps}  drafts ${e.drafts}, accepted ${e.accepted} (${e.drafts ? ((100 * e.accepted) / e.drafts).toFixed(0) : 0}%)`,

@@ -26,7 +26,7 @@ import { formatProfile } from "./bench/profile.js";
 import { runOurs } from "./bench/side-ours.js";
 import type { SideResult, Workload } from "./bench/workload.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { kvTypeOptions } from "./kv-options.js";
+import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -45,6 +45,7 @@ interface BenchOpts {
   kvType?: string;
   cacheTypeK?: string;
   cacheTypeV?: string;
+  kvRotate?: boolean;
   lora?: string[];
   vsBase?: boolean;
 }
@@ -73,11 +74,14 @@ function runChild(
     String(w.nVocab),
     ...(w.kvType ? ["--cache-type-k", w.kvType] : []),
     ...(w.kvTypeV ? ["--cache-type-v", w.kvTypeV] : []),
+    ...(w.kvRotate === false ? ["--no-kv-rotate"] : []),
     ...(profile && side === "ours" ? ["--profile"] : []),
     ...(w.lora ?? []).flatMap((l) => ["--lora", l]),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // llama.cpp reads its rotation switch from the environment when a context is created.
+    const env = w.kvRotate === false ? { ...process.env, LLAMA_ATTN_ROT_DISABLE: "1" } : process.env;
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -139,6 +143,7 @@ export function register(program: Command): void {
     .option("--kv-type <type>", "KV cache type for K and V on both sides: f32, f16, q8_0, q4_0")
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
+    .option("--no-kv-rotate", KV_ROTATE_HELP)
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"))

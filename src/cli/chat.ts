@@ -22,7 +22,7 @@ import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { kvTypeOptions } from "./kv-options.js";
+import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
@@ -44,6 +44,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions {
   kvType?: string;
   cacheTypeK?: string;
   cacheTypeV?: string;
+  kvRotate?: boolean;
   contextShift: string;
   session?: string;
 }
@@ -85,6 +86,7 @@ export function register(program: Command): void {
         .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
+        .option("--no-kv-rotate", KV_ROTATE_HELP)
         .option(
           "--session <file>",
           "resume the conversation saved in this file (if it exists) and save it after each turn",

@@ -1,6 +1,8 @@
 /**
- * KV cache type options shared by run/chat/serve/bench: `--kv-type` for K and V, and llama.cpp's
- * `--cache-type-k` / `--cache-type-v` to set them separately (f32, f16, q8_0, q4_0).
+ * KV cache options shared by run/chat/serve/bench: `--kv-type` for K and V, llama.cpp's
+ * `--cache-type-k` / `--cache-type-v` to set them separately (f32, f16, q8_0, q4_0), and
+ * `--no-kv-rotate` to store quantized rows without the Hadamard rotation (kv/hadamard.ts; llama.cpp's
+ * LLAMA_ATTN_ROT_DISABLE=1).
  */
 import { parseKVType, type KVType } from "../kv/quant-kv.js";
 
@@ -8,10 +10,15 @@ export interface KVTypeCliOptions {
   kvType?: string;
   cacheTypeK?: string;
   cacheTypeV?: string;
+  /** false with --no-kv-rotate (commander's default for a negated flag is true). */
+  kvRotate?: boolean;
 }
 
-/** Engine options { kvType, kvTypeV } from the CLI flags (undefined = engine default). */
-export function kvTypeOptions(o: KVTypeCliOptions): { kvType?: KVType; kvTypeV?: KVType } {
+export const KV_ROTATE_HELP =
+  "store quantized K/V rows unrotated (the Hadamard rotation is on by default for q8_0/q4_0 at head sizes divisible by 64, as in llama.cpp; this is its LLAMA_ATTN_ROT_DISABLE=1)";
+
+/** Engine options { kvType, kvTypeV, kvRotate } from the CLI flags (undefined = engine default). */
+export function kvTypeOptions(o: KVTypeCliOptions): { kvType?: KVType; kvTypeV?: KVType; kvRotate?: false } {
   const both = o.kvType === undefined ? undefined : parseKVType(o.kvType, "--kv-type");
   const k = o.cacheTypeK === undefined ? both : parseKVType(o.cacheTypeK, "--cache-type-k");
   // llama.cpp: -ctk alone leaves V at the default (f32 here).
@@ -19,5 +26,9 @@ export function kvTypeOptions(o: KVTypeCliOptions): { kvType?: KVType; kvTypeV?:
     o.cacheTypeV === undefined
       ? (both ?? (k ? "f32" : undefined))
       : parseKVType(o.cacheTypeV, "--cache-type-v");
-  return { ...(k ? { kvType: k } : {}), ...(v ? { kvTypeV: v } : {}) };
+  return {
+    ...(k ? { kvType: k } : {}),
+    ...(v ? { kvTypeV: v } : {}),
+    ...(o.kvRotate === false ? { kvRotate: false as const } : {}),
+  };
 }

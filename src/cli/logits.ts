@@ -3,7 +3,9 @@
  * last-position logits (top N, or all with --top 0), for inspection and conformance checks.
  */
 import type { Command } from "commander";
+import { parseKVType } from "../kv/quant-kv.js";
 import { resolveModel } from "./default-model.js";
+import { KV_ROTATE_HELP } from "./kv-options.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 
 export function register(program: Command): void {
@@ -17,7 +19,8 @@ export function register(program: Command): void {
     .option("-p, --prompt <text>", "prompt text (tokenized with the model's vocabulary)")
     .option("--tokens <ids>", "comma-separated token ids instead of a prompt")
     .option("--top <n>", "how many of the largest logits to print (0 = all)", "20")
-    .option("--kv <type>", "KV cache type: f32 or f16", "f32")
+    .option("--kv <type>", "KV cache type: f32, f16, q8_0 or q4_0", "f32")
+    .option("--no-kv-rotate", KV_ROTATE_HELP)
     .option(
       "--kernels <kind>",
       "matrix kernels: wasm (SIMD, threaded) or ts (plain TypeScript reference)",
@@ -32,6 +35,7 @@ export function register(program: Command): void {
         tokens?: string;
         top: string;
         kv: string;
+        kvRotate?: boolean;
         json?: boolean;
         kernels: string;
         threads?: string;
@@ -42,9 +46,12 @@ export function register(program: Command): void {
         try {
           const { model, tokenizer } = await openModel(opts.model, opts.tokens === undefined, ks);
           const ids = promptTokens(opts, tokenizer);
-          const kv = opts.kv === "f16" ? "f16" : "f32";
+          const kv = parseKVType(opts.kv, "--kv");
           const t0 = performance.now();
-          const logits = model.forward(ids, model.newCache(ids.length, kv))[0];
+          const logits = model.forward(
+            ids,
+            model.newCache(ids.length, kv, undefined, { rotate: opts.kvRotate }),
+          )[0];
           const ms = performance.now() - t0;
           const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b);
           const chosen = top === 0 ? order : order.slice(0, top);

@@ -12,6 +12,7 @@ import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
 import { resolveModel } from "./default-model.js";
 import { loadLLM } from "../engine/llm.js";
+import { KV_ROTATE_HELP } from "./kv-options.js";
 import { loadLoraAdapter, type LoraRef } from "../model/index.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import { kernelsLabel } from "../kernels/kernel-set.js";
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option("-n, --n-predict <n>", "tokens to generate (default: 32 with -p, 512 for a chat message)")
     .option("--temp <t>", "temperature (only 0, greedy, is supported here)", "0")
     .option("--kv <type>", "KV cache type: f32, f16, q8_0 or q4_0", "f32")
+    .option("--no-kv-rotate", KV_ROTATE_HELP)
     .option(
       "--kernels <kind>",
       "matrix kernels: wasm (SIMD, threaded) or ts (plain TypeScript reference)",
@@ -60,6 +62,7 @@ export function register(program: Command): void {
           nPredict?: string;
           temp: string;
           kv: string;
+          kvRotate?: boolean;
           ignoreEos?: boolean;
           kernels: string;
           threads?: string;
@@ -89,7 +92,9 @@ export function register(program: Command): void {
           const lora: LoraRef[] = [];
           for (const s of loraSpecs(opts))
             lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
-          const cache = model.newCache(ids.length + n, parseKVType(opts.kv ?? "f32", "--kv"));
+          const cache = model.newCache(ids.length + n, parseKVType(opts.kv ?? "f32", "--kv"), undefined, {
+            rotate: opts.kvRotate,
+          });
           const t0 = performance.now();
           let logits = model.forward(ids, cache, undefined, { lora })[0];
           const tPrefill = performance.now() - t0;

@@ -17,7 +17,7 @@ import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { kvTypeOptions } from "./kv-options.js";
+import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
@@ -45,6 +45,7 @@ export function register(program: Command): void {
     .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
+    .option("--no-kv-rotate", KV_ROTATE_HELP)
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(
@@ -76,6 +77,7 @@ export function register(program: Command): void {
           kvType?: string;
           cacheTypeK?: string;
           cacheTypeV?: string;
+          kvRotate?: boolean;
           maxQueue: string;
           kernels: string;
           threads?: string;

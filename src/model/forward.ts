@@ -236,9 +236,15 @@ export class Transformer {
    * A fresh per-sequence cache. With a KernelSet: a paged cache whose rows live in the set's
    * memory (f32 or f16), read in place by `ks.attentionPaged` (MLA: by mla.ts mlaAttendPaged) —
    * the same cache type the engine's shared pool hands out. `where` "js" (and always without
-   * kernels): the dense reference cache.
+   * kernels): the dense reference cache. `rotate: false` stores quantized rows unrotated
+   * (kv/hadamard.ts).
    */
-  newCache(capacity: number, dtype: KVDType = "f32", where?: "kernel" | "js"): KVCache {
+  newCache(
+    capacity: number,
+    dtype: KVDType = "f32",
+    where?: "kernel" | "js",
+    opts: { rotate?: boolean } = {},
+  ): KVCache {
     const c = this.config;
     const shape = c.mla
       ? { nLayers: c.nLayers, kWidth: mlaCacheWidth(c.mla), vWidth: 0, vFromK: true, capacity }
@@ -247,7 +253,7 @@ export class Transformer {
           kWidth: c.nHeadKV * c.headDimK,
           vWidth: c.nHeadKV * c.headDimV,
           capacity,
-          ...kvRotation(dtype, dtype, c.headDimK, c.headDimV),
+          ...kvRotation(dtype, dtype, c.headDimK, c.headDimV, { rotate: opts.rotate }),
         };
     const recurrent = recurrentShape(c);
     const place = where ?? (this.kernels ? "kernel" : "js");

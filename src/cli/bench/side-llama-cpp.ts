@@ -121,7 +121,7 @@ export async function runLlamaCpp(w: Workload): Promise<SideResult> {
       rssLoaded,
       rssPeak: peakRss(),
       tokens,
-      config: `llama.cpp CPU${backend ? ` (${backend} backend)` : ""} x${w.threads}, batch ${Math.max(w.prompt, 8)}, flash attention ${ctx.flashAttention ? "on" : "off"}, KV ${w.kvType ?? "f16"}/${w.kvTypeV ?? w.kvType ?? "f16"} (K/V)`,
+      config: `llama.cpp CPU${backend ? ` (${backend} backend)` : ""} x${w.threads}, batch ${Math.max(w.prompt, 8)}, flash attention ${ctx.flashAttention ? "on" : "off"}, KV ${w.kvType ?? "f16"}/${w.kvTypeV ?? w.kvType ?? "f16"} (K/V)${process.env.LLAMA_ATTN_ROT_DISABLE === "1" ? ", unrotated" : ""}`,
     };
     await ctx.dispose();
     await model.dispose();

@@ -22,7 +22,7 @@ async function generate(
   prompt: number[],
   maxTokens: number,
   ctx: number,
-  kv: Pick<Workload, "kvType" | "kvTypeV"> = {},
+  kv: Pick<Workload, "kvType" | "kvTypeV" | "kvRotate"> = {},
   lora?: LoraRef[],
 ): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number; kvBytesPerToken: number }> {
   const engine = new Engine(model, undefined, {
@@ -30,6 +30,7 @@ async function generate(
     parallel: 1,
     kvType: kv.kvType,
     kvTypeV: kv.kvTypeV,
+    kvRotate: kv.kvRotate,
   });
   const kvBytesPerToken = engine.pool.blockByteLength() / engine.pool.shape.blockSize;
   const t0 = performance.now();
@@ -101,7 +102,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssPeak: peakRss(),
       tokens: run.tokens,
       kvBytesPerToken: run.kvBytesPerToken,
-      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory)${lora.length ? `, ${lora.length} LoRA` : ""}`,
+      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}`,
       ...(profile ? { profile } : {}),
     };
   } finally {

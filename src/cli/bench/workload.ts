@@ -19,6 +19,8 @@ export interface Workload {
   /** KV cache types of both sides (default: each side's own, f32 here, f16 in llama.cpp). */
   kvType?: KVType;
   kvTypeV?: KVType;
+  /** false: quantized K/V stored unrotated on both sides (--no-kv-rotate). */
+  kvRotate?: false;
   /** LoRA adapters (`file[:scale]`, as --lora) applied on both sides. */
   lora?: string[];
 }
