@@ -83,6 +83,8 @@ const EXPORTS = [
   "matmul_q5_0_r",
   "matvec_q5_1_r",
   "matmul_q5_1_r",
+  "matvec_mxfp4",
+  "matmul_mxfp4",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -290,10 +292,12 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   // SIMD128 build the dots are the exact i16 emulation
   [GGMLType.IQ4_NL, { act: "i8_0abs", mv: "matvec_iq4_nl", mm: "matmul_iq4_nl" }],
   [GGMLType.IQ4_XS, { act: "i8_kabs", mv: "matvec_iq4_xs", mm: "matmul_iq4_xs" }],
+  // MXFP4: IQ4_NL's dot with ggml's E2M1 table and an E8M0 block scale (mxfp4.ts)
+  [GGMLType.MXFP4, { act: "i8_0abs", mv: "matvec_mxfp4", mm: "matmul_mxfp4" }],
 ] as const);
 
 /** Kernels that take no activation sums (xs) argument. */
-const NO_XS: ReadonlySet<GGMLType> = new Set([GGMLType.Q8_0, GGMLType.IQ4_NL, GGMLType.IQ4_XS]);
+const NO_XS: ReadonlySet<GGMLType> = new Set([GGMLType.Q8_0, GGMLType.IQ4_NL, GGMLType.IQ4_XS, GGMLType.MXFP4]);
 
 /** The int8-dot kernels (dot8.ts) and their activation formats: i8_0 = Q8_0 quants as int8,
  *  i8_0abs = |q| and sign mask (64 B per block), i8_k = Q8_K quants as int8. */
