@@ -199,7 +199,8 @@ export interface KernelSet {
   /**
    * The same causal GQA attention on a paged (optionally f16) cache read in place:
    * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
-   * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited).
+   * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited). `sinks` (gpt-oss): one
+   * logit per query head [nHead] that joins the head's softmax without a value row.
    */
   attentionPaged(
     q: Float32Array,
@@ -213,6 +214,7 @@ export interface KernelSet {
     pos0: number,
     scale: number,
     window?: number,
+    sinks?: Float32Array,
   ): void;
 
   /**

@@ -8,7 +8,13 @@ import { FP4_VALUES, MXFP4_BYTES, e8m0Half } from "../../quant/mxfp4.js";
 
 export const MXFP4_GROUP_BYTES = 68;
 
-export function repackMXFP4(src: Uint8Array, rows: number, cols: number, rowBytes: number, dst: Uint8Array): void {
+export function repackMXFP4(
+  src: Uint8Array,
+  rows: number,
+  cols: number,
+  rowBytes: number,
+  dst: Uint8Array,
+): void {
   const nb = cols / 32;
   for (let r = 0; r < rows; r++) {
     const ri = r & 3;

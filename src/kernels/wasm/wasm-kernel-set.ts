@@ -85,6 +85,7 @@ const EXPORTS = [
   "matmul_q5_1_r",
   "matvec_mxfp4",
   "matmul_mxfp4",
+  "attention_sinks",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -297,7 +298,12 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
 ] as const);
 
 /** Kernels that take no activation sums (xs) argument. */
-const NO_XS: ReadonlySet<GGMLType> = new Set([GGMLType.Q8_0, GGMLType.IQ4_NL, GGMLType.IQ4_XS, GGMLType.MXFP4]);
+const NO_XS: ReadonlySet<GGMLType> = new Set([
+  GGMLType.Q8_0,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
+  GGMLType.MXFP4,
+]);
 
 /** The int8-dot kernels (dot8.ts) and their activation formats: i8_0 = Q8_0 quants as int8,
  *  i8_0abs = |q| and sign mask (64 B per block), i8_k = Q8_K quants as int8. */
@@ -696,6 +702,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     pos0: number,
     scale: number,
     window: number,
+    sinks?: Float32Array,
   ): void {
     const pk = this.arena.offsetOf(kv.k);
     const pv = this.arena.offsetOf(kv.v);
@@ -703,7 +710,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const vt = kv.vType ?? (kv.half ? "f16" : "f32");
     if (kt === "q8_0" || kt === "q4_0" || vt === "q8_0" || vt === "q4_0" || kt !== vt) {
       if (pk < 0 || pv < 0 || hd % 4 !== 0) {
-        super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+        super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
         return;
       }
       this.runAttentionPagedQ(
@@ -723,12 +730,13 @@ export class WasmKernelSet extends TsOps implements KernelSet {
         kt,
         vt,
       );
+      if (sinks) this.applySinks(out, nTokens, nHead, hd, sinks);
       return;
     }
     // The kernel reads the cache in place: a cache outside WASM memory (or f16 heads not a
     // multiple of 4 wide) takes the TypeScript path rather than a copy of the whole pool.
     if (pk < 0 || pv < 0 || (kv.half && hd % 4 !== 0)) {
-      super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+      super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
       return;
     }
     const nq = nTokens * nHead * hd;
@@ -761,7 +769,37 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
       this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
     else this.pool.run(IDX.get("attention_paged")!, args, units);
+    if (sinks) this.applySinks(o, nTokens, nHead, hd, sinks);
     this.back(o, out, nq);
+  }
+
+  /**
+   * Attention sinks (kernels-src/assembly/sinks.ts) on rows the paged kernels just wrote: `o` is
+   * their output (an offset in WASM memory, or the caller's array after back()); the kernels'
+   * per-row max and sum are still in the "ml" scratch. One pass over nTokens * nHead rows of hd
+   * on the calling thread (a decode step's is a few thousand multiplies).
+   */
+  private applySinks(
+    o: number | Float32Array,
+    nTokens: number,
+    nHead: number,
+    hd: number,
+    sinks: Float32Array,
+  ): void {
+    const rows = nTokens * nHead;
+    const ps = this.buf("sinks", nHead * 4);
+    this.arena.f32(ps, nHead).set(sinks.subarray(0, nHead));
+    let po: number;
+    if (typeof o === "number") po = o;
+    else {
+      po = this.arena.offsetOf(o);
+      if (po < 0) {
+        po = this.buf("a3", rows * hd * 4);
+        this.arena.f32(po, rows * hd).set(o.subarray(0, rows * hd));
+      }
+    }
+    this.fns[IDX.get("attention_sinks")!]!(po, this.buf("ml", rows * 8), ps, nHead, hd, 0, rows);
+    if (typeof o !== "number" && this.arena.offsetOf(o) < 0) o.set(this.arena.f32(po, rows * hd));
   }
 
   /** Paged attention with quantized (or mixed-type) K/V rows: kernels-src/assembly/attention_q.ts. */
