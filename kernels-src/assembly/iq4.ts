@@ -23,7 +23,7 @@ import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8h, widen8, kcNib }
 /** Table lookup of 16 indices (0..15). Relaxed build: relaxed_swizzle (one pshufb on x86; the
  *  indices are in range, so its result is the plain swizzle's). */
 // @ts-ignore: decorator
-@inline function look(kv: v128, i: v128): v128 {
+@inline export function look(kv: v128, i: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(kv, i);
   return i8x16.swizzle(kv, i);
 }
@@ -31,7 +31,7 @@ import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8h, widen8, kcNib }
 /** Integer dot of one 32-column block (4 chunks at q) with one token's |q| and masks at xa
  *  (|q| at xa, masks at xa + mo), per row of the group. */
 // @ts-ignore: decorator
-@inline function nlBlock(q: usize, xa: usize, mo: usize, kv: v128, m4: v128): v128 {
+@inline export function nlBlock(q: usize, xa: usize, mo: usize, kv: v128, m4: v128): v128 {
   let s0 = i32x4.splat(0);
   let s1 = i32x4.splat(0);
   for (let m: usize = 0; m < 4; m++) {
@@ -113,7 +113,7 @@ export function matmul_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 /** One token's dots with a chunk's decoded low (columns 4m..) and high (16+4m..) weights; xo:
  *  the token's |q| at column 4m of the block (masks 32 bytes further). */
 // @ts-ignore: decorator
-@inline function tok(lo: v128, hi: v128, xo: usize): v128 {
+@inline export function tok(lo: v128, hi: v128, xo: usize): v128 {
   let mk = v128.load32_splat(xo, 32);
   const a = widen8(dot8h(i8x16.sub(v128.xor(lo, mk), mk), v128.load32_splat(xo)));
   mk = v128.load32_splat(xo, 48);

@@ -28,7 +28,7 @@
  *       // Keep KV caches in alloc() buffers: other arrays are copied into WASM memory per call.
  *
  * Weight types (both sets): F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
- * Q6_K, IQ4_NL, IQ4_XS. Quantized products follow ggml: the activation is quantized once
+ * Q6_K, IQ4_NL, IQ4_XS, MXFP4. Quantized products follow ggml: the activation is quantized once
  * per product to Q8_0 (Q4_0/Q5_0/Q8_0 weights), Q8_1 (Q4_1/Q5_1) or Q8_K (K-quants), F16/BF16
  * weights see the activation rounded to their type, then integer block dots are scaled, so
  * results match llama.cpp's CPU backend up to float summation order. Results do not depend on
@@ -199,7 +199,8 @@ export interface KernelSet {
   /**
    * The same causal GQA attention on a paged (optionally f16) cache read in place:
    * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
-   * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited).
+   * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited). `sinks` (gpt-oss): one
+   * logit per query head [nHead] that joins the head's softmax without a value row.
    */
   attentionPaged(
     q: Float32Array,
@@ -213,6 +214,7 @@ export interface KernelSet {
     pos0: number,
     scale: number,
     window?: number,
+    sinks?: Float32Array,
   ): void;
 
   /**

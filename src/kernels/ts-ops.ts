@@ -251,6 +251,7 @@ export abstract class TsOps {
     pos0: number,
     scale: number,
     window = 0,
+    sinks?: Float32Array,
   ): void {
     for (const [n, x] of [
       ["nTokens", nTokens],
@@ -270,6 +271,8 @@ export abstract class TsOps {
     }
     if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
     if (!(Number.isInteger(window) && window >= 0)) throw new KernelError(`attention: bad window ${window}`);
+    if (sinks !== undefined && sinks.length < nHead)
+      throw new KernelError(`attention: ${sinks.length} sink logits for ${nHead} heads`);
     const nBlk = Math.ceil(nKV / kv.blockSize);
     if (kv.table.length < nBlk)
       throw new KernelError(`attention: block table has ${kv.table.length} entries, needs ${nBlk}`);
@@ -291,7 +294,7 @@ export abstract class TsOps {
       throw new KernelError(`attention: quantized K/V need a head size that is a multiple of 32, got ${hd}`);
     checkVec("q", q, nTokens * nHead * hd);
     checkVec("out", out, nTokens * nHead * hd);
-    this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+    this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
   }
 
   // Implementations, called with validated arguments.
@@ -340,8 +343,9 @@ export abstract class TsOps {
     pos0: number,
     scale: number,
     window: number,
+    sinks?: Float32Array,
   ): void {
-    ops.attentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+    ops.attentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
   }
   protected runRmsNorm(
     x: Float32Array,

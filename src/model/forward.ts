@@ -764,11 +764,24 @@ function attentionBlock(
     if (P) tp = P.lap("kv.write", tp);
     const qs = span(q, a * qDim, (a + nt) * qDim);
     const os = span(o, a * oDim, (a + nt) * oDim);
-    // The kernel has no soft-capping and no sinks: such attention (gemma2, gpt-oss) runs in model.ops.
-    const view =
-      ks && hdK === c.headDimV && c.attnSoftcap === 0 && !w.sinks ? cache.kernelView?.(layer) : undefined;
+    // The kernel has no soft-capping: such attention (gemma2) runs in model.ops. Sinks (gpt-oss)
+    // are a post-pass of the kernel (kernels-src/assembly/sinks.ts).
+    const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
     if (view) {
-      view.ks.attentionPaged(qs, view.kv, os, nt, p0 + nt, c.nHead, c.nHeadKV, hdK, p0, scale, window);
+      view.ks.attentionPaged(
+        qs,
+        view.kv,
+        os,
+        nt,
+        p0 + nt,
+        c.nHead,
+        c.nHeadKV,
+        hdK,
+        p0,
+        scale,
+        window,
+        w.sinks,
+      );
     } else {
       model.ops.attend(
         {

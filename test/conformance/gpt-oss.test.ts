@@ -3,10 +3,11 @@
  * layout: q/k/v/o biases, per-head attention sinks, even layers sliding-window (window 4, shorter
  * than the 9-token prompt and the 32 greedy steps) and odd layers global, head_dim * nHead !=
  * nEmbd, a biased router with softmax_weight gating, biased experts with the clamped SwiGLU.
- *  - F32 everything (reference op set, and the WASM kernel set: paged cache, TS attention for
- *    sinks): logits within 1e-4 at every greedy step, greedy identical.
+ *  - F32 everything (reference op set, and the WASM kernel set: paged cache, sinks applied after
+ *    the paged attention kernel): logits within 1e-4 at every greedy step, greedy identical.
  *  - MXFP4 experts (as released), F32 elsewhere: the expert products quantize activations to
- *    Q8_0, so harness.ts byteTolerance (4 int8 steps of max |logit|) applies.
+ *    Q8_0, so harness.ts byteTolerance (4 int8 steps of max |logit|) applies; also through the
+ *    WASM kernels (MXFP4 matvec/matmul, kernels-src/assembly/mxfp4.ts).
  *  - CONFORMANCE_FULL=1: Q8_0 and Q4_K weights (experts MXFP4, widths 256) on the same bound.
  */
 import { after, before, test } from "node:test";
@@ -85,11 +86,47 @@ test("gpt-oss MXFP4 experts: logits within 4 int8 steps of the logit scale, gree
   await check("MXFP4 experts", { ...SMALL, types: { experts: GGMLType.MXFP4 } }, byteTolerance, 32);
 });
 
-test("gpt-oss through the WASM kernels (paged cache, sinks in TS attention): F32 within 1e-4", async () => {
+/** A 1-thread WASM kernel set that counts MXFP4 weights it prepares and sink-carrying calls of
+ *  its paged attention, so the tests see gpt-oss stay on the kernel path. */
+async function countingKernels() {
   const { createWasmKernelSet } = await import("../../src/kernels/wasm/wasm-kernel-set.js");
   const ks = await createWasmKernelSet({ threads: 1 });
+  const n = { mxfp4: 0, sinks: 0 };
+  const prep = ks.prepareWeight.bind(ks);
+  ks.prepareWeight = (...a: Parameters<typeof prep>) => {
+    if (a[0] === GGMLType.MXFP4) n.mxfp4++;
+    return prep(...a);
+  };
+  const att = ks.attentionPaged.bind(ks);
+  ks.attentionPaged = (...a: Parameters<typeof att>) => {
+    if (a[11]) n.sinks++;
+    att(...a);
+  };
+  return { ks, n };
+}
+
+test("gpt-oss through the WASM kernels (paged cache, sinks in the kernel's post-pass): F32 within 1e-4", async () => {
+  const { ks, n } = await countingKernels();
   try {
     await check("F32 WASM", SMALL, () => 1e-4, 32, ks);
+    assert.ok(n.sinks > 0, "attention with sinks ran on ks.attentionPaged");
+  } finally {
+    await ks.dispose();
+  }
+});
+
+test("gpt-oss MXFP4 experts through the WASM kernels (MXFP4 matvec/matmul): within 4 int8 steps", async () => {
+  const { ks, n } = await countingKernels();
+  try {
+    await check(
+      "MXFP4 experts WASM",
+      { ...SMALL, types: { experts: GGMLType.MXFP4 } },
+      byteTolerance,
+      32,
+      ks,
+    );
+    assert.ok(n.mxfp4 > 0, "MXFP4 expert weights were prepared by the WASM kernel set");
+    assert.ok(n.sinks > 0, "attention with sinks ran on ks.attentionPaged");
   } finally {
     await ks.dispose();
   }

@@ -61,6 +61,11 @@ export function randomWeight(type: GGMLType, rows: number, cols: number, seed: n
   const n = ggmlRowBytes(type, cols) * rows;
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
+  if (type === GGMLType.MXFP4) {
+    // E8M0 exponents: scales 2^-10..2^-3, and now and then e = 0, 1 (ggml's subnormal halves)
+    for (let o = 0; o < n; o += 17) b[o] = r() < 0.05 ? Math.floor(r() * 2) : 118 + Math.floor(r() * 8);
+    return b;
+  }
   const sf = SCALE_FIELDS.get(type)!;
   for (let o = 0; o < n; o += sf.blockBytes) for (const f of sf.fields) put16(b, o + f, 0.002 + 0.018 * r());
   return b;

@@ -36,6 +36,7 @@ const TYPES = [
   GGMLType.Q3_K,
   GGMLType.IQ4_NL,
   GGMLType.IQ4_XS,
+  GGMLType.MXFP4,
 ];
 const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
 const BLOCK = (t: GGMLType) => (FLOAT.has(t) ? 1 : ggmlTypeTraits(t).blockSize);
@@ -138,6 +139,7 @@ test("matmul over several token tiles (21 tokens: tiles of 8/16 plus micro-kerne
     GGMLType.Q3_K,
     GGMLType.IQ4_NL,
     GGMLType.IQ4_XS,
+    GGMLType.MXFP4,
   ]) {
     const rows = 9;
     const cols = 2 * BLOCK(type) + (FLOAT.has(type) ? 3 : 0);

@@ -66,6 +66,9 @@ for (const dtype of ["f32", "f16"] as const) {
   });
 }
 
+/** Sink logits for 8 heads (gpt-oss attention sinks). */
+const SINKS = Float32Array.from([-3, 40, -40, 0.5, 2, 5, 0, 1]);
+
 test("WASM attentionPaged equals the TS reference: scattered blocks, GQA, windows, f32 and f16", () => {
   const ref = new RefKernelSet();
   const [nHead, nHeadKV, hd, B] = [8, 2, 16, 4];
@@ -94,13 +97,27 @@ test("WASM attentionPaged equals the TS reference: scattered blocks, GQA, window
     ] as const) {
       const pos0 = nKV - nTok;
       const q = Float32Array.from({ length: nTok * nHead * hd }, (_, i) => Math.sin(i * 0.13 + nKV));
-      const a = new Float32Array(q.length);
-      const b = new Float32Array(q.length);
-      ks.attentionPaged(q, kv, a, nTok, nKV, nHead, nHeadKV, hd, pos0, 0.25, window);
-      ref.attentionPaged(q, kv, b, nTok, nKV, nHead, nHeadKV, hd, pos0, 0.25, window);
-      let err = 0;
-      for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-      assert.ok(err < 2e-6, `half=${half} nTok=${nTok} nKV=${nKV} window=${window}: ${err}`);
+      // gpt-oss sink logits per head: below, near and above the scores (40: the row nearly 0)
+      for (const sinks of [undefined, SINKS]) {
+        const a = new Float32Array(q.length);
+        const b = new Float32Array(q.length);
+        ks.attentionPaged(q, kv, a, nTok, nKV, nHead, nHeadKV, hd, pos0, 0.25, window, sinks);
+        ref.attentionPaged(q, kv, b, nTok, nKV, nHead, nHeadKV, hd, pos0, 0.25, window, sinks);
+        let err = 0;
+        for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+        if (sinks) {
+          const c = new Float32Array(q.length);
+          ks.attentionPaged(q, kv, c, nTok, nKV, nHead, nHeadKV, hd, pos0, 0.25, window);
+          // head 1 (sink 40) is scaled to ~0, head 2 (sink -40) keeps its rows
+          for (let t = 0; t < nTok; t++)
+            for (let i = 0; i < hd; i++) {
+              assert.ok(Math.abs(a[(t * nHead + 1) * hd + i]) < 1e-12, "sink 40 empties the row");
+              const o = (t * nHead + 2) * hd + i;
+              assert.equal(a[o], c[o], "sink -40 changes nothing");
+            }
+        }
+        assert.ok(err < 2e-6, `half=${half} nTok=${nTok} nKV=${nKV} window=${window}: ${err}`);
+      }
     }
   }
 });

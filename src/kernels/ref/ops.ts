@@ -162,6 +162,7 @@ export function attentionPaged(
   pos0: number,
   scale: number,
   window: number,
+  sinks?: Float32Array,
 ): void {
   const group = nHead / nHeadKV;
   const W = nHeadKV * hd;
@@ -198,7 +199,10 @@ export function attentionPaged(
         s[j] = d * scale;
         m = Math.max(m, s[j]!);
       }
-      let sum = 0;
+      // A sink logit (gpt-oss) joins the max and the sum, with no value row.
+      const sink = sinks?.[h];
+      if (sink !== undefined) m = Math.max(m, sink);
+      let sum = sink !== undefined ? Math.exp(sink - m) : 0;
       for (let j = first; j <= last; j++) {
         s[j] = Math.exp(s[j]! - m);
         sum += s[j]!;

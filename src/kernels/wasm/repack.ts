@@ -16,6 +16,7 @@ import { pos, pos16, pos8 } from "./layout-pos.js";
 import { repackQ4x, repackQ5K } from "./layout-q4x.js";
 import { K16_BYTES, repackK16 } from "./layout-k16.js";
 import { IQ4_XS_GROUP_BYTES, repackIQ4_XS } from "./layout-iq4.js";
+import { MXFP4_GROUP_BYTES, repackMXFP4 } from "./layout-mxfp4.js";
 
 /** Bytes per (4-row group x block) in the repacked layout, and the block width. */
 export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: number }> = new Map([
@@ -34,6 +35,7 @@ export const PACKED: ReadonlyMap<GGMLType, { block: number; groupBlockBytes: num
   [GGMLType.Q3_K, { block: 256, groupBlockBytes: K16_BYTES }],
   [GGMLType.IQ4_NL, { block: 32, groupBlockBytes: 72 }],
   [GGMLType.IQ4_XS, { block: 256, groupBlockBytes: IQ4_XS_GROUP_BYTES }],
+  [GGMLType.MXFP4, { block: 32, groupBlockBytes: MXFP4_GROUP_BYTES }],
 ]);
 
 export function packedBytes(type: GGMLType, rows: number, cols: number): number {
@@ -102,6 +104,8 @@ export function repack(
       return repack(GGMLType.Q4_0, src, rows, cols, rowBytes, dst, true);
     case GGMLType.IQ4_XS:
       return repackIQ4_XS(src, rows, cols, rowBytes, dst);
+    case GGMLType.MXFP4:
+      return repackMXFP4(src, rows, cols, rowBytes, dst);
     case GGMLType.F32: {
       const s = new Float32Array(src.buffer, src.byteOffset, rows * cols);
       const d = new Float32Array(dst.buffer, dst.byteOffset, groups * cols * 4);

@@ -3,6 +3,7 @@
  * lookups: no file-layout copy of the weights is kept. Values match ggml's dequantize_row_*.
  */
 import { unpackIQ4Row } from "./layout-iq4.js";
+import { unpackMXFP4Row } from "./layout-mxfp4.js";
 import { GGMLType } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { fp16ToF32 } from "../ref/fp16.js";
@@ -45,6 +46,8 @@ export function unpackRow(
     case GGMLType.IQ4_NL:
     case GGMLType.IQ4_XS:
       return unpackIQ4Row(p, cols, row, out, type === GGMLType.IQ4_NL);
+    case GGMLType.MXFP4:
+      return unpackMXFP4Row(p, cols, row, out);
     case GGMLType.F32: {
       const f = new Float32Array(p.buffer, p.byteOffset, Math.ceil(rows / 4) * cols * 4);
       for (let c = 0; c < cols; c++) out[c] = f[(g * cols + c) * 4 + ri]!;

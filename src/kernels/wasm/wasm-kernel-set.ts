@@ -83,6 +83,9 @@ const EXPORTS = [
   "matmul_q5_0_r",
   "matvec_q5_1_r",
   "matmul_q5_1_r",
+  "matvec_mxfp4",
+  "matmul_mxfp4",
+  "attention_sinks",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -290,10 +293,17 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   // SIMD128 build the dots are the exact i16 emulation
   [GGMLType.IQ4_NL, { act: "i8_0abs", mv: "matvec_iq4_nl", mm: "matmul_iq4_nl" }],
   [GGMLType.IQ4_XS, { act: "i8_kabs", mv: "matvec_iq4_xs", mm: "matmul_iq4_xs" }],
+  // MXFP4: IQ4_NL's dot with ggml's E2M1 table and an E8M0 block scale (mxfp4.ts)
+  [GGMLType.MXFP4, { act: "i8_0abs", mv: "matvec_mxfp4", mm: "matmul_mxfp4" }],
 ] as const);
 
 /** Kernels that take no activation sums (xs) argument. */
-const NO_XS: ReadonlySet<GGMLType> = new Set([GGMLType.Q8_0, GGMLType.IQ4_NL, GGMLType.IQ4_XS]);
+const NO_XS: ReadonlySet<GGMLType> = new Set([
+  GGMLType.Q8_0,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
+  GGMLType.MXFP4,
+]);
 
 /** The int8-dot kernels (dot8.ts) and their activation formats: i8_0 = Q8_0 quants as int8,
  *  i8_0abs = |q| and sign mask (64 B per block), i8_k = Q8_K quants as int8. */
@@ -692,6 +702,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     pos0: number,
     scale: number,
     window: number,
+    sinks?: Float32Array,
   ): void {
     const pk = this.arena.offsetOf(kv.k);
     const pv = this.arena.offsetOf(kv.v);
@@ -699,7 +710,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const vt = kv.vType ?? (kv.half ? "f16" : "f32");
     if (kt === "q8_0" || kt === "q4_0" || vt === "q8_0" || vt === "q4_0" || kt !== vt) {
       if (pk < 0 || pv < 0 || hd % 4 !== 0) {
-        super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+        super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
         return;
       }
       this.runAttentionPagedQ(
@@ -719,12 +730,13 @@ export class WasmKernelSet extends TsOps implements KernelSet {
         kt,
         vt,
       );
+      if (sinks) this.applySinks(out, nTokens, nHead, hd, sinks);
       return;
     }
     // The kernel reads the cache in place: a cache outside WASM memory (or f16 heads not a
     // multiple of 4 wide) takes the TypeScript path rather than a copy of the whole pool.
     if (pk < 0 || pv < 0 || (kv.half && hd % 4 !== 0)) {
-      super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window);
+      super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
       return;
     }
     const nq = nTokens * nHead * hd;
@@ -757,7 +769,37 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
       this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
     else this.pool.run(IDX.get("attention_paged")!, args, units);
+    if (sinks) this.applySinks(o, nTokens, nHead, hd, sinks);
     this.back(o, out, nq);
+  }
+
+  /**
+   * Attention sinks (kernels-src/assembly/sinks.ts) on rows the paged kernels just wrote: `o` is
+   * their output (an offset in WASM memory, or the caller's array after back()); the kernels'
+   * per-row max and sum are still in the "ml" scratch. One pass over nTokens * nHead rows of hd
+   * on the calling thread (a decode step's is a few thousand multiplies).
+   */
+  private applySinks(
+    o: number | Float32Array,
+    nTokens: number,
+    nHead: number,
+    hd: number,
+    sinks: Float32Array,
+  ): void {
+    const rows = nTokens * nHead;
+    const ps = this.buf("sinks", nHead * 4);
+    this.arena.f32(ps, nHead).set(sinks.subarray(0, nHead));
+    let po: number;
+    if (typeof o === "number") po = o;
+    else {
+      po = this.arena.offsetOf(o);
+      if (po < 0) {
+        po = this.buf("a3", rows * hd * 4);
+        this.arena.f32(po, rows * hd).set(o.subarray(0, rows * hd));
+      }
+    }
+    this.fns[IDX.get("attention_sinks")!]!(po, this.buf("ml", rows * 8), ps, nHead, hd, 0, rows);
+    if (typeof o !== "number" && this.arena.offsetOf(o) < 0) o.set(this.arena.f32(po, rows * hd));
   }
 
   /** Paged attention with quantized (or mixed-type) K/V rows: kernels-src/assembly/attention_q.ts. */
