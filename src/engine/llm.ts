@@ -33,7 +33,7 @@ import { chatWindow, dropOldestTurns } from "./chat-window.js";
 import { Engine, kvPoolBytesPerLayer, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
 import { LoraRegistry, type LoraRequest, type LoraSpec } from "./lora-registry.js";
-import type { FinishReason, SequenceRequest } from "./types.js";
+import type { FinishReason, MediaSpan, SequenceRequest } from "./types.js";
 
 export interface LoadProgress {
   /**
@@ -69,7 +69,32 @@ export interface LoadLLMOptions extends EngineOptions {
   shardBytes?: number;
 }
 
+/**
+ * Where a message's image goes in the rendered chat: the text of an image part (llama.cpp's
+ * default media marker, so templates and prompts written for llama.cpp read the same).
+ */
+export const MEDIA_MARKER = "<__media__>";
+
+/** An image (or other medium) as the language model reads it: rows in its input space. */
+export interface MediaInput {
+  /** [nTokens][nEmbd] rows, nEmbd the language model's. */
+  data: Float32Array;
+  nTokens: number;
+  /** Content key (the image's hash): prefix-cache salt. */
+  key: string;
+}
+
+/** Token ids with spans of given rows (placeholder ids there): encodeChatMedia's result. */
+export interface MediaPrompt {
+  tokens: number[];
+  media: MediaSpan[];
+}
+
+export type GenerateInput = string | number[] | { messages: ChatMessage[] };
+
 export interface GenerateOptions extends SamplingParams {
+  /** Spans of an id prompt given as rows (images: encodeChatMedia's `media`, beside its `tokens`). */
+  media?: MediaSpan[];
   maxTokens?: number;
   stop?: string | string[];
   /** Extra end-of-generation token ids (added to the vocabulary's set). */
@@ -219,17 +244,55 @@ export class LLM {
     return this.tokenizer.encode(text, { addSpecial, parseSpecial: true });
   }
 
-  /** Stream tokens for a prompt (text or ids) or a conversation. */
-  async *generate(
-    input: string | number[] | { messages: ChatMessage[] },
-    opts: GenerateOptions = {},
-  ): AsyncGenerator<GenerationChunk> {
+  /**
+   * Render messages whose text holds MEDIA_MARKER once per entry of `media` (in order), tokenize
+   * the text between markers (BOS on the first piece as encodeChat, control tokens parsed) and put
+   * each medium's rows at its marker, as llama.cpp's mtmd does for LLaVA-style projectors (no
+   * begin/end tokens around the image).
+   */
+  encodeChatMedia(
+    messages: ChatMessage[],
+    media: readonly MediaInput[],
+    kwargs?: Record<string, unknown>,
+  ): MediaPrompt {
+    const text = applyChatTemplate(this.tokenizer, messages, {
+      addGenerationPrompt: true,
+      kwargs,
+      template: this.chatTemplate,
+    });
+    return this.encodeMedia(text, media);
+  }
+
+  /** A rendered prompt with MEDIA_MARKERs -> token ids and media spans (see encodeChatMedia). */
+  encodeMedia(text: string, media: readonly MediaInput[]): MediaPrompt {
+    const pieces = text.split(MEDIA_MARKER);
+    if (pieces.length - 1 !== media.length)
+      throw new InputError(
+        `the prompt has ${pieces.length - 1} image markers for ${media.length} images`,
+        { field: "messages" },
+      );
+    const bos = this.tokenizer.bos >= 0 ? this.tokenizer.tokenText(this.tokenizer.bos) : undefined;
+    const tokens: number[] = [];
+    const spans: MediaSpan[] = [];
+    pieces.forEach((piece, i) => {
+      const addSpecial = i === 0 && !(bos && text.startsWith(bos));
+      tokens.push(...this.tokenizer.encode(piece, { addSpecial, parseSpecial: true }));
+      const m = media[i];
+      if (!m) return;
+      spans.push({ start: tokens.length, nTokens: m.nTokens, embeddings: m.data, key: m.key });
+      // Placeholder ids (any valid id): only their count matters to the forward pass.
+      for (let t = 0; t < m.nTokens; t++) tokens.push(0);
+    });
+    return { tokens, media: spans };
+  }
+
+  /** Stream tokens for a prompt (text, or ids with optional media spans) or a conversation. */
+  async *generate(input: GenerateInput, opts: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+    const media = opts.media;
+    if (media?.length && !Array.isArray(input))
+      throw new InputError("media spans need a prompt of token ids (encodeChatMedia's tokens)");
     const prompt =
-      typeof input === "string"
-        ? this.encode(input)
-        : Array.isArray(input)
-          ? input
-          : this.encodeChat(input.messages);
+      typeof input === "string" ? this.encode(input) : Array.isArray(input) ? input : this.encodeChat(input.messages);
     const n = opts.n ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 16)
       throw new InputError(`n must be an integer in 1..16, got ${n}`, { field: "n" });
@@ -262,6 +325,7 @@ export class LLM {
           forceToken: opts.forceToken,
           constraint: opts.constraint?.(i),
           lora: lora.length ? lora : undefined,
+          ...(media?.length ? { media } : {}),
         }),
       );
     }
@@ -270,7 +334,7 @@ export class LLM {
 
   /** Run to completion and collect every sample. */
   async complete(
-    input: string | number[] | { messages: ChatMessage[] },
+    input: GenerateInput,
     opts: GenerateOptions = {},
   ): Promise<Completion> {
     const n = opts.n ?? 1;
