@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { ImageError, InputError } from "../errors.js";
 import type { LLM, MediaInput } from "../engine/llm.js";
-import { openVisionModel, type VisionModel } from "../vision/index.js";
+import { openVisionModel, type RgbImage, type VisionModel } from "../vision/index.js";
 import { decodeImage, DEFAULT_IMAGE_LIMITS } from "../vision/decode.js";
 
 export const MMPROJ_FLAG = "--mmproj <file>";
@@ -25,9 +25,12 @@ export async function loadVision(path: string, llm: LLM): Promise<VisionModel> {
   const vm = await openVisionModel(path, llm.kernels);
   const nEmbd = llm.model.config.nEmbd;
   if (vm.nEmbd !== nEmbd)
-    throw new InputError(`${path}: the projector writes ${vm.nEmbd}-wide embeddings; the model reads ${nEmbd}`, {
-      hint: "use the mmproj file made for this language model",
-    });
+    throw new InputError(
+      `${path}: the projector writes ${vm.nEmbd}-wide embeddings; the model reads ${nEmbd}`,
+      {
+        hint: "use the mmproj file made for this language model",
+      },
+    );
   return vm;
 }
 
@@ -39,8 +42,10 @@ export async function encodeImageFiles(paths: readonly string[], vm: VisionModel
       throw new InputError(`--image ${p}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
     });
     if (bytes.length > DEFAULT_IMAGE_LIMITS.maxBytes)
-      throw new InputError(`--image ${p}: ${bytes.length} bytes, over the ${DEFAULT_IMAGE_LIMITS.maxBytes}-byte limit`);
-    let img;
+      throw new InputError(
+        `--image ${p}: ${bytes.length} bytes, over the ${DEFAULT_IMAGE_LIMITS.maxBytes}-byte limit`,
+      );
+    let img: RgbImage;
     try {
       img = decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
     } catch (e) {

@@ -10,9 +10,17 @@ import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
-import { collectImages, encodeImageFiles, IMAGE_FLAG, IMAGE_HELP, loadVision, MMPROJ_FLAG, MMPROJ_HELP } from "./image-options.js";
+import {
+  collectImages,
+  encodeImageFiles,
+  IMAGE_FLAG,
+  IMAGE_HELP,
+  loadVision,
+  MMPROJ_FLAG,
+  MMPROJ_HELP,
+} from "./image-options.js";
 import { resolveModel } from "./default-model.js";
-import { loadLLM, MEDIA_MARKER } from "../engine/llm.js";
+import { loadLLM, MEDIA_MARKER, type GenerationChunk } from "../engine/llm.js";
 import { loadLoraAdapter, type LoraRef } from "../model/index.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import { kernelsLabel } from "../kernels/kernel-set.js";
@@ -162,7 +170,7 @@ async function chatTurn(
     const loadMs = performance.now() - t0;
     const maxTokens = parsePositiveInt("--n-predict", o.nPredict);
     let tEncode = 0;
-    let stream;
+    let stream: AsyncGenerator<GenerationChunk>;
     if (vm && o.image?.length) {
       // The images first, then the question (one user turn), as llama.cpp's mtmd CLI does.
       const te = performance.now();

@@ -420,7 +420,9 @@ function checkMedia(req: SequenceRequest, nEmbd: number): void {
       throw new InputError(`media span at ${m.start} (+${m.nTokens}) overlaps, is unsorted or empty`);
     end = m.start + m.nTokens;
     if (end > req.prompt.length)
-      throw new InputError(`media span [${m.start}, ${end}) runs past the prompt (${req.prompt.length} tokens)`);
+      throw new InputError(
+        `media span [${m.start}, ${end}) runs past the prompt (${req.prompt.length} tokens)`,
+      );
     if (m.embeddings.length !== m.nTokens * nEmbd)
       throw new InputError(
         `media span of ${m.nTokens} positions needs ${m.nTokens} x ${nEmbd} floats, got ${m.embeddings.length}`,

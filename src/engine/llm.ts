@@ -267,10 +267,9 @@ export class LLM {
   encodeMedia(text: string, media: readonly MediaInput[]): MediaPrompt {
     const pieces = text.split(MEDIA_MARKER);
     if (pieces.length - 1 !== media.length)
-      throw new InputError(
-        `the prompt has ${pieces.length - 1} image markers for ${media.length} images`,
-        { field: "messages" },
-      );
+      throw new InputError(`the prompt has ${pieces.length - 1} image markers for ${media.length} images`, {
+        field: "messages",
+      });
     const bos = this.tokenizer.bos >= 0 ? this.tokenizer.tokenText(this.tokenizer.bos) : undefined;
     const tokens: number[] = [];
     const spans: MediaSpan[] = [];
@@ -292,7 +291,11 @@ export class LLM {
     if (media?.length && !Array.isArray(input))
       throw new InputError("media spans need a prompt of token ids (encodeChatMedia's tokens)");
     const prompt =
-      typeof input === "string" ? this.encode(input) : Array.isArray(input) ? input : this.encodeChat(input.messages);
+      typeof input === "string"
+        ? this.encode(input)
+        : Array.isArray(input)
+          ? input
+          : this.encodeChat(input.messages);
     const n = opts.n ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 16)
       throw new InputError(`n must be an integer in 1..16, got ${n}`, { field: "n" });
@@ -333,10 +336,7 @@ export class LLM {
   }
 
   /** Run to completion and collect every sample. */
-  async complete(
-    input: GenerateInput,
-    opts: GenerateOptions = {},
-  ): Promise<Completion> {
+  async complete(input: GenerateInput, opts: GenerateOptions = {}): Promise<Completion> {
     const n = opts.n ?? 1;
     const choices: Completion["choices"] = Array.from({ length: n }, (_, index) => ({
       index,

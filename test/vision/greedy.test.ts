@@ -20,10 +20,29 @@ import { openVisionModel, type ImageEmbeddings } from "../../src/vision/index.js
 import { GOLDEN_DIR, loadCases, readPpm } from "./fixtures.js";
 
 interface Greedy {
-  /** The chat llama-mtmd-cli rendered (marker included) and the text it generated. */
+  /** The chat llama-mtmd-cli rendered (marker included). */
   prompt: string;
-  text: string;
+  /** What it printed while generating: the pieces, then "\n" if it stopped at end-of-generation. */
+  stdout: string;
   nPredict: number;
+}
+
+/**
+ * What llama-mtmd-cli prints for generated ids: each piece as common_token_to_piece renders it
+ * (special tokens included, no SentencePiece leading-space removal), the end-of-generation token
+ * not printed but followed by "\n"; stdout read as UTF-8.
+ */
+function cliStdout(llm: LLM, tokens: readonly number[]): string {
+  const bytes: number[] = [];
+  let eog = false;
+  for (const t of tokens) {
+    if (llm.tokenizer.isEog(t)) {
+      eog = true;
+      break;
+    }
+    bytes.push(...llm.tokenizer.tokenBytes(t, true));
+  }
+  return new TextDecoder().decode(Uint8Array.from(bytes)) + (eog ? "\n" : "");
 }
 
 const greedy = JSON.parse(readFileSync(join(GOLDEN_DIR, "greedy.json"), "utf8")) as Record<string, Greedy>;
@@ -32,7 +51,7 @@ const messages = [{ role: "user", content: `${MEDIA_MARKER}describe` }];
 async function answer(llm: LLM, emb: ImageEmbeddings, key: string, n: number): Promise<string> {
   const p = llm.encodeChatMedia(messages, [{ data: emb.data, nTokens: emb.nTokens, key }]);
   const c = await llm.complete(p.tokens, { media: p.media, temperature: 0, maxTokens: n });
-  return c.choices[0]!.text;
+  return cliStdout(llm, c.choices[0]!.tokens);
 }
 
 test("vision: greedy tokens of an LM fed the projector's embeddings = llama-mtmd-cli", async (t) => {
@@ -58,7 +77,7 @@ test("vision: greedy tokens of an LM fed the projector's embeddings = llama-mtmd
           const img = readPpm(join(GOLDEN_DIR, c.image));
           const got = await answer(llm, vm.encodeImage(img), c.image, g.nPredict);
           t.diagnostic(`${c.name}: ${JSON.stringify(got)}`);
-          assert.equal(got, g.text);
+          assert.equal(got, g.stdout);
           const blank = { ...img, data: new Uint8Array(img.data.length).fill(128) };
           if ((await answer(llm, vm.encodeImage(blank), "blank", g.nPredict)) !== got) imageMatters = true;
         } finally {
