@@ -138,6 +138,11 @@ export interface ChatSendOptions extends GenerateOptions {
   truncateMessage?: boolean;
   /** Room kept for the answer when dropping turns (default: min(maxTokens, context / 4)). */
   answerRoom?: number;
+  /**
+   * Images (vision/: their embeddings) put before this message's text. Once a conversation holds
+   * one, its history is never dropped nor shifted: a too-long prompt is an InputError.
+   */
+  images?: MediaInput[];
 }
 
 /** What ChatSession did to fit the last turn into the context. */
@@ -374,6 +379,8 @@ export class LLM {
    */
   exportSession(target: ChatSession | readonly number[]): Uint8Array {
     const chat = target instanceof ChatSession ? target : undefined;
+    if (chat?.hasImages)
+      throw new InputError("a conversation with images cannot be saved (its KV rows depend on the images)");
     const tokens = chat ? chat.lastTokens : [...(target as readonly number[])];
     const pool = this.engine.pool;
     const { nBlocks, payload } = exportPrefix(
@@ -465,6 +472,8 @@ export class ChatSession {
   readonly messages: ChatMessage[] = [];
   /** Index in `messages` of the oldest non-system message the model still sees. */
   private first = 0;
+  /** Images of the conversation, in the order of their MEDIA_MARKERs in `messages`. */
+  private readonly images: MediaInput[] = [];
   /** The last turn's sequence: prompt ids then generated ids (what a saved session stores). */
   lastTokens: number[] = [];
   /** What the last turn did to fit (see ContextReport). */
@@ -494,6 +503,11 @@ export class ChatSession {
   reset(): void {
     this.messages.splice(this.messages[0]?.role === "system" ? 1 : 0);
     this.first = 0;
+    this.images.length = 0;
+  }
+
+  get hasImages(): boolean {
+    return this.images.length > 0;
   }
 
   /** Index in `messages` of the oldest non-system message the model sees (saved sessions). */
@@ -518,15 +532,20 @@ export class ChatSession {
 
   /** Stream the assistant's answer; it joins the history when the stream ends (also if aborted). */
   async *send(user: string, opts: ChatSendOptions = {}): AsyncGenerator<GenerationChunk> {
-    this.messages.push({ role: "user", content: user });
+    const images = opts.images ?? [];
+    this.messages.push({ role: "user", content: MEDIA_MARKER.repeat(images.length) + user });
+    this.images.push(...images);
     let answer = "";
     try {
-      const { prompt, keep } = this.fit(opts);
+      const { prompt, keep, media } = this.images.length
+        ? this.withImages()
+        : { ...this.fit(opts), media: [] };
       this.lastTokens = [...prompt];
       for await (const c of this.llm.generate(prompt, {
         ...opts,
         n: 1,
-        contextShift: opts.fitContext === false ? undefined : { keep },
+        contextShift: opts.fitContext === false || media.length ? undefined : { keep },
+        ...(media.length ? { media } : {}),
       })) {
         answer += c.text;
         if (c.type === "token") this.lastTokens.push(c.token);
@@ -536,6 +555,36 @@ export class ChatSession {
     } finally {
       this.messages.push({ role: "assistant", content: answer });
     }
+  }
+
+  /** The prompt of a conversation with images: all of the visible window, nothing dropped. */
+  private withImages(): { prompt: number[]; keep: number; media: MediaSpan[] } {
+    const w = this.window();
+    // Images of messages no longer visible (dropped before the first image came) are skipped.
+    const markers = (m: ChatMessage[]) =>
+      m.reduce(
+        (n, x) => n + (typeof x.content === "string" ? x.content.split(MEDIA_MARKER).length - 1 : 0),
+        0,
+      );
+    const skip = markers(this.messages) - markers(w);
+    const p = this.llm.encodeChatMedia(w, this.images.slice(skip));
+    const ctx = this.llm.contextSize;
+    this.context = {
+      ...this.context,
+      droppedNow: 0,
+      shiftedTokens: 0,
+      truncatedChars: 0,
+      promptTokens: p.tokens.length,
+    };
+    if (p.tokens.length >= ctx)
+      throw new InputError(
+        `the prompt with its images has ${p.tokens.length} tokens; the context holds ${ctx}`,
+        {
+          field: "messages",
+          hint: "start a new conversation (reset) or use a larger context",
+        },
+      );
+    return { prompt: p.tokens, keep: 0, media: p.media };
   }
 
   /** Drop the oldest turns until the prompt plus room for an answer fits; the prompt ids and n_keep. */

@@ -3,7 +3,7 @@
 // llama-mtmd-cli generated for that image, prompt and random-weight model
 // (test/golden/vision/greedy.json); a repeated image is served from the embedding cache (the
 // /metrics counters: one encode, one hit); /v1/models says the model reads images; the CLI's
-// `run --image` gives the same answer, and exit 1 on a bad image.
+// `run --image` and `chat --image` give the same answer; run exits 1 on a bad image.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -109,7 +109,7 @@ test("openai client: image + question -> streamed answer = llama-mtmd-cli's; a r
   assert.equal(await counter("edgellm_image_cache_hits_total"), 1);
 });
 
-test("run --image: the same answer; a bad image exits 1 with a clear message", () => {
+test("run --image and chat --image: the same answer; a bad image exits 1 with a clear message", () => {
   const run = (image: string) =>
     spawnSync(
       process.execPath,
@@ -133,6 +133,29 @@ test("run --image: the same answer; a bad image exits 1 with a clear message", (
   const ok = run(pngPath);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout.replace(/\n$/, ""), expected);
+  // chat: --image goes with the first message; the answer is the same greedy text.
+  const chat = spawnSync(
+    process.execPath,
+    [
+      MAIN,
+      "chat",
+      "-m",
+      lm,
+      "--mmproj",
+      mm,
+      "--image",
+      pngPath,
+      "--temp",
+      "0",
+      "-n",
+      String(golden.nPredict),
+      "--threads",
+      "2",
+    ],
+    { encoding: "utf8", input: "describe\n" },
+  );
+  assert.equal(chat.status, 0, chat.stderr);
+  assert.equal(chat.stdout.split("\n")[0], expected);
   const bad = join(dir, "bad.png");
   const corrupt = png.slice();
   corrupt[corrupt.length - 16]! ^= 0x5a;
