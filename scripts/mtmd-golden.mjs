@@ -9,7 +9,12 @@
  *                                         GGUFs of real, scaled-down shapes with our own writer,
  *                                         run llama-mtmd-cli on a fixed image with
  *                                         MTMD_DEBUG_EMBEDDINGS=1, and commit the results under
- *                                         test/golden/vision/
+ *                                         test/golden/vision/: the embeddings (*.emb.bin) and
+ *                                         the language model's greedy continuation of the
+ *                                         chat with the image at its marker (greedy.json)
+ *   node scripts/mtmd-golden.mjs bench    encode time per image, llama.cpp's (its own log line)
+ *                                         against ours (encodeImage, WASM kernels), alternating
+ *                                         in one run on the same files and thread count
  *
  * Both steps run under `nice -n 19` with -j2 (the machines are shared). Idempotent; nothing
  * outside build/ and test/golden/vision/ is written.
@@ -104,6 +109,13 @@ function build() {
 }
 
 const goldenDir = join(root, "test", "golden", "vision");
+/** Greedy tokens generated after the image (the LM is random: the text is arbitrary pieces). */
+const N_PREDICT = 12;
+/**
+ * The chat llama-mtmd-cli renders for `-p describe` with --chat-template chatml: it puts the media
+ * marker before a prompt that has none (mtmd-cli.cpp), then llama.cpp's chatml format.
+ */
+const CHATML_PROMPT = "<|im_start|>user\n<__media__>describe<|im_end|>\n<|im_start|>assistant\n";
 
 /** Binary PPM (P6), which llama.cpp's stb_image reads: the image bytes llama.cpp and we both see. */
 function writePpm(path, width, height, rgb) {
@@ -149,6 +161,7 @@ async function golden() {
   const { writeTestMmproj } = await import(join(root, "dist/src/model/factory/mmproj.js"));
   const { writeTestModel } = await import(join(root, "dist/src/model/factory/index.js"));
   const tmp = mkdtempSync(join(tmpdir(), "mtmd-golden-"));
+  const greedy = {};
   try {
     for (const c of manifest.cases) {
       const mm = join(tmp, `${c.name}.mmproj.gguf`);
@@ -156,9 +169,10 @@ async function golden() {
       await writeTestMmproj(mm, await mmprojSpec(c.mmproj));
       await writeTestModel(lm, c.lm);
       const dump = join(tmp, `${c.name}.bin`);
-      // -fa off: flash attention would round K/V to F16; --temp 0 -n 1: one greedy token is enough.
+      // -fa off: flash attention would round K/V to F16; --temp 0: greedy.
       const args = ["-m", lm, "--mmproj", mm, "--image", join(goldenDir, c.image), "-p", "describe",
-        "--chat-template", "chatml", "-fa", "off", "--temp", "0", "-n", "1", "-t", "2", "--no-warmup"];
+        "--chat-template", "chatml", "-fa", "off", "--temp", "0", "-n", String(N_PREDICT), "-t", "2",
+        "--no-warmup", "-v"];
       console.log(`$ MTMD_DEBUG_EMBEDDINGS=${dump} ${cliPath} ${args.join(" ")}`);
       const r = spawnSync("nice", ["-n", "19", cliPath, ...args], {
         env: { ...process.env, MTMD_DEBUG_EMBEDDINGS: dump },
@@ -168,13 +182,82 @@ async function golden() {
         console.error(r.stdout, r.stderr);
         throw new Error(`llama-mtmd-cli failed on case ${c.name} (status ${r.status})`);
       }
+      if (!r.stderr.includes(`formatted_chat.prompt: ${CHATML_PROMPT}`))
+        throw new Error(`llama-mtmd-cli rendered another chat than ${JSON.stringify(CHATML_PROMPT)}`);
+      // stdout holds only what the CLI LOG()s without a level: "\n" once the prompt is in, the
+      // generated pieces (and "\n" when it stopped at end-of-generation), "\n\n" at exit.
+      if (!r.stdout.startsWith("\n") || !r.stdout.endsWith("\n\n"))
+        throw new Error(`unexpected llama-mtmd-cli stdout ${JSON.stringify(r.stdout)}`);
+      greedy[c.name] = { prompt: CHATML_PROMPT, stdout: r.stdout.slice(1, -2), nPredict: N_PREDICT };
       const out = join(goldenDir, `${c.name}.emb.bin`);
       writeFileSync(out, readFileSync(dump));
       const hdr = new Int32Array(readFileSync(dump).buffer.slice(0, 8));
       const ms = /(?:slice encoded|batch encoding done) in (\d+) ms/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
       console.log(`  ${c.name}: [${hdr[0]} tokens, ${hdr[1]} dims] -> ${out} (llama.cpp encode ${ms ?? "?"} ms)`);
+      console.log(`  greedy: ${JSON.stringify(greedy[c.name].stdout)}`);
+    }
+    writeFileSync(join(goldenDir, "greedy.json"), JSON.stringify(greedy, null, 2) + "\n");
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Encode time per image: llama-mtmd-cli (a fresh process per run, its "image slice encoded in N
+ * ms" line; load and warm-up not counted) against our encodeImage on the WASM kernels, same
+ * thread count, alternating, on the golden images and one ViT-S sized encoder (224 px, 256
+ * patches, 6 layers of 384). Prints each side's median and the ratio ours / llama.cpp.
+ */
+async function bench() {
+  const threads = Number(process.env.THREADS ?? 2);
+  const reps = Number(process.env.REPS ?? 3);
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} missing: run 'node scripts/mtmd-golden.mjs build' first`);
+  const manifest = JSON.parse(readFileSync(join(goldenDir, "cases.json"), "utf8"));
+  const { writeTestMmproj } = await import(join(root, "dist/src/model/factory/mmproj.js"));
+  const { writeTestModel } = await import(join(root, "dist/src/model/factory/index.js"));
+  const { openVisionModel } = await import(join(root, "dist/src/vision/index.js"));
+  const { createWasmKernelSet } = await import(join(root, "dist/src/kernels/wasm/wasm-kernel-set.js"));
+  const { readPpm } = await import(join(root, "dist/test/vision/fixtures.js"));
+  const vitS = {
+    name: "vit-s-224",
+    mmproj: { style: "llava", imageSize: 224, patchSize: 14, nEmbd: 384, nHead: 6, nFf: 1536, nLayer: 6, projDim: 64, seed: 11 },
+    lm: { arch: "llama", nEmbd: 64, nLayer: 1, nHead: 2, nFf: 128 },
+    image: "wide-150x97.ppm",
+  };
+  const cases = [manifest.cases.find((c) => c.name === "llava15"), manifest.cases.find((c) => c.name === "llava15-f16"), vitS];
+  const tmp = mkdtempSync(join(tmpdir(), "mtmd-bench-"));
+  const ks = await createWasmKernelSet({ threads });
+  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  try {
+    for (const c of cases) {
+      const mm = join(tmp, `${c.name}.mmproj.gguf`);
+      const lm = join(tmp, `${c.name}.lm.gguf`);
+      await writeTestMmproj(mm, await mmprojSpec(c.mmproj));
+      await writeTestModel(lm, c.lm);
+      const vm = await openVisionModel(mm, ks);
+      const img = readPpm(join(goldenDir, c.image));
+      vm.encodeImage(img); // warm-up (llama.cpp warms up at load too)
+      const theirs = [];
+      const ours = [];
+      for (let i = 0; i < reps; i++) {
+        const args = ["-m", lm, "--mmproj", mm, "--image", join(goldenDir, c.image), "-p", "describe",
+          "--chat-template", "chatml", "-fa", "off", "--temp", "0", "-n", "1", "-t", String(threads)];
+        const r = spawnSync(cliPath, args, { encoding: "utf8" });
+        const ms = /(?:slice encoded|batch encoding done) in (\d+) ms/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
+        if (ms === undefined) throw new Error(`no encode time from llama-mtmd-cli (status ${r.status}): ${r.stderr.slice(-400)}`);
+        theirs.push(Number(ms));
+        const t0 = performance.now();
+        vm.encodeImage(img);
+        ours.push(performance.now() - t0);
+      }
+      const [a, b] = [median(ours), median(theirs)];
+      console.log(
+          `${c.name} (${vm.tokensPerImage} tokens): ours ${a.toFixed(0)} ms, llama.cpp ${b.toFixed(0)} ms, ` +
+          `ratio ${(a / Math.max(b, 1)).toFixed(2)} (median of ${reps}, ${threads} threads)`,
+      );
     }
   } finally {
+    await ks.dispose();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -183,7 +266,8 @@ const cmd = process.argv[2];
 if (cmd === "build" && process.argv.includes("--prebuilt-libs")) buildPrebuilt();
 else if (cmd === "build") build();
 else if (cmd === "golden") await golden();
+else if (cmd === "bench") await bench();
 else {
-  console.error("usage: node scripts/mtmd-golden.mjs build [--prebuilt-libs] | golden");
+  console.error("usage: node scripts/mtmd-golden.mjs build [--prebuilt-libs] | golden | bench");
   process.exitCode = 1;
 }

@@ -23,6 +23,10 @@ export {
   type GenerationChunk,
   type Completion,
   type RestoredSession,
+  MEDIA_MARKER,
+  type MediaInput,
+  type MediaPrompt,
+  type GenerateInput,
 } from "./engine/llm.js";
 export { StreamingLLM, SlidingWindow, H2O, slidingWindowPolicy, type EvictionPolicy } from "./kv/eviction.js";
 export { Engine, type EngineOptions, type EngineStats } from "./engine/engine.js";

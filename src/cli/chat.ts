@@ -28,6 +28,14 @@ import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
 import { addToolOptions, chatToolsFromOptions, chatToolTurn, type ToolCliOptions } from "./tool-options.js";
+import {
+  collectImages,
+  encodeImageFiles,
+  IMAGE_FLAG,
+  loadVision,
+  MMPROJ_FLAG,
+  MMPROJ_HELP,
+} from "./image-options.js";
 
 interface ChatOpts extends ToolCliOptions, CloudOptions {
   model?: string;
@@ -47,6 +55,8 @@ interface ChatOpts extends ToolCliOptions, CloudOptions {
   kvRotate?: boolean;
   contextShift: string;
   session?: string;
+  mmproj?: string;
+  image?: string[];
 }
 
 function parseNumber(name: string, v: string, lo: number, hi: number): number {
@@ -74,6 +84,12 @@ export function register(program: Command): void {
           "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
         )
         .option("-s, --system <text>", "system message")
+        .option(MMPROJ_FLAG, MMPROJ_HELP)
+        .option(
+          IMAGE_FLAG,
+          "an image (PNG or JPEG) for the first message (repeatable; /image <file> adds one later)",
+          collectImages,
+        )
         .option(LORA_FLAG, LORA_HELP, collectLora)
         .option("-n, --max-tokens <n>", "most tokens per answer", "512")
         .option("--temp <t>", "temperature", "0.7")
@@ -119,6 +135,18 @@ export function register(program: Command): void {
       lora: loraSpecs(o),
       onProgress: bar.onProgress,
     }).finally(bar.stop);
+    const vision = o.mmproj
+      ? await loadVision(o.mmproj, llm).catch(async (e: unknown) => {
+          await llm.close();
+          throw e;
+        })
+      : undefined;
+    if (o.image?.length && !vision) {
+      await llm.close();
+      throw new InputError("--image needs --mmproj <file> (the vision encoder)");
+    }
+    /** Image files for the next message (--image, then /image <file>). */
+    let pending: string[] = o.image ?? [];
     let session = llm.createSession(o.system);
     if (o.session && existsSync(o.session)) {
       try {
@@ -152,7 +180,7 @@ export function register(program: Command): void {
       else rl.close();
     });
     process.stderr.write(
-      `${llm.name} ready (context ${llm.contextSize}). /reset, /system <text>, /exit; Ctrl-C stops an answer.\n`,
+      `${llm.name} ready (context ${llm.contextSize}). /reset, /system <text>,${vision ? " /image <file>," : ""} /exit; Ctrl-C stops an answer.\n`,
     );
     try {
       for (;;) {
@@ -173,9 +201,23 @@ export function register(program: Command): void {
           process.stderr.write("(system message set, history cleared)\n");
           continue;
         }
+        if (text.startsWith("/image")) {
+          const file = text.slice(6).trim();
+          if (!vision) process.stderr.write("(/image needs --mmproj <file>)\n");
+          else if (!file) process.stderr.write("(/image <file>)\n");
+          else {
+            pending.push(file);
+            process.stderr.write(`(${file} goes with your next message)\n`);
+          }
+          continue;
+        }
         if (text.startsWith("/")) {
           process.stderr.write(`(unknown command ${text.split(/\s/)[0]}; /reset, /system <text>, /exit)\n`);
           continue;
+        }
+        if (pending.length && (router || chatTools)) {
+          process.stderr.write("(images are not sent with --cloud routing or tools; dropped)\n");
+          pending = [];
         }
         current = new AbortController();
         if (chatTools) {
@@ -200,11 +242,13 @@ export function register(program: Command): void {
         let cached = 0;
         let reason = "";
         try {
+          const images = pending.length && vision ? await encodeImageFiles(pending, vision) : undefined;
+          pending = [];
           const turn = router
             ? routedSend(session, router, text, { ...gen, signal: current.signal }, (d) =>
                 process.stderr.write(`${describeDecision(d)}\n`),
               )
-            : session.send(text, { ...gen, signal: current.signal, truncateMessage: true });
+            : session.send(text, { ...gen, signal: current.signal, truncateMessage: true, images });
           for await (const c of turn) {
             if (c.type === "token" && n++ === 0) tFirst = performance.now();
             if (c.type === "done") {
@@ -222,7 +266,7 @@ export function register(program: Command): void {
           current = undefined;
         }
         process.stdout.write("\n");
-        if (o.session) await session.save(o.session);
+        if (o.session && !session.hasImages) await session.save(o.session);
         const ctx = session.context;
         if (!router && ctx.droppedNow > 0)
           process.stderr.write(

@@ -10,8 +10,17 @@ import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
 import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
+import {
+  collectImages,
+  encodeImageFiles,
+  IMAGE_FLAG,
+  IMAGE_HELP,
+  loadVision,
+  MMPROJ_FLAG,
+  MMPROJ_HELP,
+} from "./image-options.js";
 import { resolveModel } from "./default-model.js";
-import { loadLLM } from "../engine/llm.js";
+import { loadLLM, MEDIA_MARKER, type GenerationChunk } from "../engine/llm.js";
 import { KV_ROTATE_HELP } from "./kv-options.js";
 import { loadLoraAdapter, type LoraRef } from "../model/index.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
@@ -52,6 +61,8 @@ export function register(program: Command): void {
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .option(LORA_FLAG, LORA_HELP, collectLora)
+    .option(MMPROJ_FLAG, MMPROJ_HELP)
+    .option(IMAGE_FLAG, IMAGE_HELP, collectImages)
     .action(
       async (
         message: string | undefined,
@@ -68,11 +79,18 @@ export function register(program: Command): void {
           threads?: string;
           maxMemory?: string;
           lora?: string[];
+          mmproj?: string;
+          image?: string[];
         } & ReasoningCliOptions,
       ) => {
         const opts = { ...given, model: await resolveModel(given.model) };
         if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
           throw new InputError("give either a chat message or -p/--tokens, not both");
+        if (opts.image?.length) {
+          if (!opts.mmproj) throw new InputError("--image needs --mmproj <file> (the vision encoder)");
+          if (message === undefined) throw new InputError("--image needs a chat message (the question)");
+          if (wantsReasoning(opts)) throw new InputError("--image cannot be combined with reasoning options");
+        }
         if (wantsReasoning(opts))
           return runReasoningCli({
             ...opts,
@@ -140,6 +158,8 @@ async function chatTurn(
     threads?: string;
     maxMemory?: string;
     lora?: string[];
+    mmproj?: string;
+    image?: string[];
   },
 ): Promise<void> {
   const t0 = performance.now();
@@ -151,14 +171,24 @@ async function chatTurn(
     lora: loraSpecs(o),
   });
   try {
+    const vm = o.mmproj ? await loadVision(o.mmproj, llm) : undefined;
     const loadMs = performance.now() - t0;
+    const maxTokens = parsePositiveInt("--n-predict", o.nPredict);
+    let tEncode = 0;
+    let stream: AsyncGenerator<GenerationChunk>;
+    if (vm && o.image?.length) {
+      // The images first, then the question (one user turn), as llama.cpp's mtmd CLI does.
+      const te = performance.now();
+      const media = await encodeImageFiles(o.image, vm);
+      tEncode = performance.now() - te;
+      const content = MEDIA_MARKER.repeat(media.length) + message;
+      const p = llm.encodeChatMedia([{ role: "user", content }], media);
+      stream = llm.generate(p.tokens, { media: p.media, maxTokens, temperature: 0 });
+    } else stream = llm.createSession().send(message, { maxTokens, temperature: 0 });
     const t1 = performance.now();
     let tFirst = 0;
     let n = 0;
-    for await (const c of llm.createSession().send(message, {
-      maxTokens: parsePositiveInt("--n-predict", o.nPredict),
-      temperature: 0,
-    })) {
+    for await (const c of stream) {
       if (c.type === "token" && n++ === 0) tFirst = performance.now();
       process.stdout.write(c.text);
     }
@@ -166,7 +196,7 @@ async function chatTurn(
     process.stdout.write("\n");
     const tps = n > 1 ? ((n - 1) * 1000) / (t2 - tFirst) : 0;
     process.stderr.write(
-      `${llm.name}: load ${loadMs.toFixed(0)} ms | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | kernels: ${kernelsLabel(llm.kernels)}\n`,
+      `${llm.name}: load ${loadMs.toFixed(0)} ms${tEncode ? ` | image encode ${tEncode.toFixed(0)} ms` : ""} | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | kernels: ${kernelsLabel(llm.kernels)}\n`,
     );
   } finally {
     await llm.close();

@@ -8,6 +8,7 @@
 import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
+import { loadVision, MMPROJ_FLAG, MMPROJ_HELP } from "./image-options.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs, type LoraCliOptions } from "./lora-options.js";
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
     .option("--model-id <id>", "model id clients use (default: general.name)")
+    .option(MMPROJ_FLAG, MMPROJ_HELP)
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(
       "--lora-dir <folder>",
@@ -87,6 +89,7 @@ export function register(program: Command): void {
           keepAliveTimeout: string;
           drainTimeout: string;
           loraDir?: string;
+          mmproj?: string;
         } & CloudOptions &
           LoraCliOptions,
       ) => {
@@ -114,7 +117,14 @@ export function register(program: Command): void {
           lora: loraSpecs(o),
           onProgress: bar.onProgress,
         }).finally(bar.stop);
+        const vision = o.mmproj
+          ? await loadVision(o.mmproj, llm).catch(async (e: unknown) => {
+              await llm.close();
+              throw e;
+            })
+          : undefined;
         const server = buildServer(llm, {
+          vision,
           apiKey: o.apiKey ?? process.env.EDGELLM_API_KEY,
           modelId: o.modelId,
           maxQueue,
@@ -137,6 +147,10 @@ export function register(program: Command): void {
         process.stdout.write(
           `edgellm serve: model '${id}' on ${addr}/v1 (parallel ${o.parallel}, queue ${maxQueue}, context ${llm.contextSize})\n`,
         );
+        if (vision)
+          process.stdout.write(
+            `edgellm serve: image input on (${o.mmproj}: ${vision.tokensPerImage} tokens per image)\n`,
+          );
         if (page.length > 0) process.stdout.write(`edgellm serve: chat page at ${addr}/\n`);
         if (mcp)
           process.stdout.write(

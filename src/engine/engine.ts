@@ -22,7 +22,7 @@ import { forwardBatch, type Segment } from "./batch-forward.js";
 import { compactRows, discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
-import type { SequenceEvent, SequenceRequest } from "./types.js";
+import type { MediaSpan, SequenceEvent, SequenceRequest } from "./types.js";
 import { nextMacrotask } from "../platform/macrotask.js";
 
 export interface EngineOptions {
@@ -170,6 +170,7 @@ export class Engine {
       );
     }
     if (req.lora?.length) checkLoraRefs(req.lora);
+    if (req.media?.length) checkMedia(req, this.model.config.nEmbd);
     const budget = req.eviction?.budget ?? this.contextSize;
     if (req.eviction) {
       if (!(Number.isInteger(budget) && budget >= 2 && budget <= this.contextSize))
@@ -194,7 +195,7 @@ export class Engine {
     const seq = new Sequence(
       this.nextId++,
       req,
-      new PagedKVCache(this.pool, this.contextSize, loraKey(req.lora)),
+      new PagedKVCache(this.pool, this.contextSize, loraKey(req.lora) + mediaKey(req.media)),
       this.nextId,
       this.tokenizer,
       nVocab,
@@ -361,7 +362,8 @@ export class Engine {
       const seq = this.seqs.get(id)!;
       const from = seq.cache.length;
       const last = from + n === seq.tokens.length;
-      const draft = last && n === 1 ? this.draftFor(seq) : [];
+      const rows = seq.mediaRows(from, n);
+      const draft = last && n === 1 && !rows ? this.draftFor(seq) : [];
       const tokens = [...seq.tokens.slice(from, from + n), ...draft];
       batch.push({
         seq,
@@ -372,6 +374,7 @@ export class Engine {
           cache: seq.cache,
           outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [],
           lora: seq.req.lora,
+          ...(rows ? { embeddings: rows } : {}),
         },
       });
     }
@@ -407,4 +410,31 @@ export class Engine {
       P.add("engine.steps", 1);
     }
   }
+}
+
+/** Media spans must be sorted, disjoint, inside the prompt, of the model's width; no shifting. */
+function checkMedia(req: SequenceRequest, nEmbd: number): void {
+  let end = 0;
+  for (const m of req.media!) {
+    if (!(Number.isInteger(m.start) && Number.isInteger(m.nTokens) && m.nTokens > 0 && m.start >= end))
+      throw new InputError(`media span at ${m.start} (+${m.nTokens}) overlaps, is unsorted or empty`);
+    end = m.start + m.nTokens;
+    if (end > req.prompt.length)
+      throw new InputError(
+        `media span [${m.start}, ${end}) runs past the prompt (${req.prompt.length} tokens)`,
+      );
+    if (m.embeddings.length !== m.nTokens * nEmbd)
+      throw new InputError(
+        `media span of ${m.nTokens} positions needs ${m.nTokens} x ${nEmbd} floats, got ${m.embeddings.length}`,
+        { hint: "the projector's output width must equal the language model's n_embd" },
+      );
+  }
+  // Shifts and eviction move positions under the spans; not supported with media.
+  if (req.contextShift || req.eviction)
+    throw new InputError("context shift and KV eviction are not supported on prompts with images");
+}
+
+/** Prefix-cache salt of a prompt's media (their content keys). */
+function mediaKey(media: readonly MediaSpan[] | undefined): string {
+  return media?.length ? "\u0002" + media.map((m) => `${m.start}:${m.key}`).join("\u0001") : "";
 }

@@ -3,4 +3,11 @@ export { Engine, type EngineOptions, type EngineStats } from "./engine.js";
 export { Scheduler, type SchedulerOptions } from "./scheduler.js";
 export { forwardBatch, type Segment } from "./batch-forward.js";
 export { StopMatcher } from "./stop.js";
-export type { SequenceRequest, SequenceEvent, TokenEvent, DoneEvent, FinishReason } from "./types.js";
+export type {
+  MediaSpan,
+  SequenceRequest,
+  SequenceEvent,
+  TokenEvent,
+  DoneEvent,
+  FinishReason,
+} from "./types.js";

@@ -33,7 +33,7 @@ import { chatWindow, dropOldestTurns } from "./chat-window.js";
 import { Engine, kvPoolBytesPerLayer, type EngineOptions, type EngineStats } from "./engine.js";
 import { mergeIndexed } from "./merge.js";
 import { LoraRegistry, type LoraRequest, type LoraSpec } from "./lora-registry.js";
-import type { FinishReason, SequenceRequest } from "./types.js";
+import type { FinishReason, MediaSpan, SequenceRequest } from "./types.js";
 
 export interface LoadProgress {
   /**
@@ -69,7 +69,32 @@ export interface LoadLLMOptions extends EngineOptions {
   shardBytes?: number;
 }
 
+/**
+ * Where a message's image goes in the rendered chat: the text of an image part (llama.cpp's
+ * default media marker, so templates and prompts written for llama.cpp read the same).
+ */
+export const MEDIA_MARKER = "<__media__>";
+
+/** An image (or other medium) as the language model reads it: rows in its input space. */
+export interface MediaInput {
+  /** [nTokens][nEmbd] rows, nEmbd the language model's. */
+  data: Float32Array;
+  nTokens: number;
+  /** Content key (the image's hash): prefix-cache salt. */
+  key: string;
+}
+
+/** Token ids with spans of given rows (placeholder ids there): encodeChatMedia's result. */
+export interface MediaPrompt {
+  tokens: number[];
+  media: MediaSpan[];
+}
+
+export type GenerateInput = string | number[] | { messages: ChatMessage[] };
+
 export interface GenerateOptions extends SamplingParams {
+  /** Spans of an id prompt given as rows (images: encodeChatMedia's `media`, beside its `tokens`). */
+  media?: MediaSpan[];
   maxTokens?: number;
   stop?: string | string[];
   /** Extra end-of-generation token ids (added to the vocabulary's set). */
@@ -113,6 +138,11 @@ export interface ChatSendOptions extends GenerateOptions {
   truncateMessage?: boolean;
   /** Room kept for the answer when dropping turns (default: min(maxTokens, context / 4)). */
   answerRoom?: number;
+  /**
+   * Images (vision/: their embeddings) put before this message's text. Once a conversation holds
+   * one, its history is never dropped nor shifted: a too-long prompt is an InputError.
+   */
+  images?: MediaInput[];
 }
 
 /** What ChatSession did to fit the last turn into the context. */
@@ -216,11 +246,52 @@ export class LLM {
     return this.tokenizer.encodePrompt(text);
   }
 
-  /** Stream tokens for a prompt (text or ids) or a conversation. */
-  async *generate(
-    input: string | number[] | { messages: ChatMessage[] },
-    opts: GenerateOptions = {},
-  ): AsyncGenerator<GenerationChunk> {
+  /**
+   * Render messages whose text holds MEDIA_MARKER once per entry of `media` (in order), tokenize
+   * the text between markers (BOS on the first piece as encodeChat, control tokens parsed) and put
+   * each medium's rows at its marker, as llama.cpp's mtmd does for LLaVA-style projectors (no
+   * begin/end tokens around the image).
+   */
+  encodeChatMedia(
+    messages: ChatMessage[],
+    media: readonly MediaInput[],
+    kwargs?: Record<string, unknown>,
+  ): MediaPrompt {
+    const text = applyChatTemplate(this.tokenizer, messages, {
+      addGenerationPrompt: true,
+      kwargs,
+      template: this.chatTemplate,
+    });
+    return this.encodeMedia(text, media);
+  }
+
+  /** A rendered prompt with MEDIA_MARKERs -> token ids and media spans (see encodeChatMedia). */
+  encodeMedia(text: string, media: readonly MediaInput[]): MediaPrompt {
+    const pieces = text.split(MEDIA_MARKER);
+    if (pieces.length - 1 !== media.length)
+      throw new InputError(`the prompt has ${pieces.length - 1} image markers for ${media.length} images`, {
+        field: "messages",
+      });
+    const bos = this.tokenizer.bos >= 0 ? this.tokenizer.tokenText(this.tokenizer.bos) : undefined;
+    const tokens: number[] = [];
+    const spans: MediaSpan[] = [];
+    pieces.forEach((piece, i) => {
+      const addSpecial = i === 0 && !(bos && text.startsWith(bos));
+      tokens.push(...this.tokenizer.encode(piece, { addSpecial, parseSpecial: true }));
+      const m = media[i];
+      if (!m) return;
+      spans.push({ start: tokens.length, nTokens: m.nTokens, embeddings: m.data, key: m.key });
+      // Placeholder ids (any valid id): only their count matters to the forward pass.
+      for (let t = 0; t < m.nTokens; t++) tokens.push(0);
+    });
+    return { tokens, media: spans };
+  }
+
+  /** Stream tokens for a prompt (text, or ids with optional media spans) or a conversation. */
+  async *generate(input: GenerateInput, opts: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+    const media = opts.media;
+    if (media?.length && !Array.isArray(input))
+      throw new InputError("media spans need a prompt of token ids (encodeChatMedia's tokens)");
     const prompt =
       typeof input === "string"
         ? this.encode(input)
@@ -259,6 +330,7 @@ export class LLM {
           forceToken: opts.forceToken,
           constraint: opts.constraint?.(i),
           lora: lora.length ? lora : undefined,
+          ...(media?.length ? { media } : {}),
         }),
       );
     }
@@ -266,10 +338,7 @@ export class LLM {
   }
 
   /** Run to completion and collect every sample. */
-  async complete(
-    input: string | number[] | { messages: ChatMessage[] },
-    opts: GenerateOptions = {},
-  ): Promise<Completion> {
+  async complete(input: GenerateInput, opts: GenerateOptions = {}): Promise<Completion> {
     const n = opts.n ?? 1;
     const choices: Completion["choices"] = Array.from({ length: n }, (_, index) => ({
       index,
@@ -307,6 +376,8 @@ export class LLM {
    */
   exportSession(target: ChatSession | readonly number[]): Uint8Array {
     const chat = target instanceof ChatSession ? target : undefined;
+    if (chat?.hasImages)
+      throw new InputError("a conversation with images cannot be saved (its KV rows depend on the images)");
     const tokens = chat ? chat.lastTokens : [...(target as readonly number[])];
     const pool = this.engine.pool;
     const { nBlocks, payload } = exportPrefix(
@@ -398,6 +469,8 @@ export class ChatSession {
   readonly messages: ChatMessage[] = [];
   /** Index in `messages` of the oldest non-system message the model still sees. */
   private first = 0;
+  /** Images of the conversation, in the order of their MEDIA_MARKERs in `messages`. */
+  private readonly images: MediaInput[] = [];
   /** The last turn's sequence: prompt ids then generated ids (what a saved session stores). */
   lastTokens: number[] = [];
   /** What the last turn did to fit (see ContextReport). */
@@ -427,6 +500,11 @@ export class ChatSession {
   reset(): void {
     this.messages.splice(this.messages[0]?.role === "system" ? 1 : 0);
     this.first = 0;
+    this.images.length = 0;
+  }
+
+  get hasImages(): boolean {
+    return this.images.length > 0;
   }
 
   /** Index in `messages` of the oldest non-system message the model sees (saved sessions). */
@@ -451,15 +529,20 @@ export class ChatSession {
 
   /** Stream the assistant's answer; it joins the history when the stream ends (also if aborted). */
   async *send(user: string, opts: ChatSendOptions = {}): AsyncGenerator<GenerationChunk> {
-    this.messages.push({ role: "user", content: user });
+    const images = opts.images ?? [];
+    this.messages.push({ role: "user", content: MEDIA_MARKER.repeat(images.length) + user });
+    this.images.push(...images);
     let answer = "";
     try {
-      const { prompt, keep } = this.fit(opts);
+      const { prompt, keep, media } = this.images.length
+        ? this.withImages()
+        : { ...this.fit(opts), media: [] };
       this.lastTokens = [...prompt];
       for await (const c of this.llm.generate(prompt, {
         ...opts,
         n: 1,
-        contextShift: opts.fitContext === false ? undefined : { keep },
+        contextShift: opts.fitContext === false || media.length ? undefined : { keep },
+        ...(media.length ? { media } : {}),
       })) {
         answer += c.text;
         if (c.type === "token") this.lastTokens.push(c.token);
@@ -469,6 +552,36 @@ export class ChatSession {
     } finally {
       this.messages.push({ role: "assistant", content: answer });
     }
+  }
+
+  /** The prompt of a conversation with images: all of the visible window, nothing dropped. */
+  private withImages(): { prompt: number[]; keep: number; media: MediaSpan[] } {
+    const w = this.window();
+    // Images of messages no longer visible (dropped before the first image came) are skipped.
+    const markers = (m: ChatMessage[]) =>
+      m.reduce(
+        (n, x) => n + (typeof x.content === "string" ? x.content.split(MEDIA_MARKER).length - 1 : 0),
+        0,
+      );
+    const skip = markers(this.messages) - markers(w);
+    const p = this.llm.encodeChatMedia(w, this.images.slice(skip));
+    const ctx = this.llm.contextSize;
+    this.context = {
+      ...this.context,
+      droppedNow: 0,
+      shiftedTokens: 0,
+      truncatedChars: 0,
+      promptTokens: p.tokens.length,
+    };
+    if (p.tokens.length >= ctx)
+      throw new InputError(
+        `the prompt with its images has ${p.tokens.length} tokens; the context holds ${ctx}`,
+        {
+          field: "messages",
+          hint: "start a new conversation (reset) or use a larger context",
+        },
+      );
+    return { prompt: p.tokens, keep: 0, media: p.media };
   }
 
   /** Drop the oldest turns until the prompt plus room for an answer fits; the prompt ids and n_keep. */

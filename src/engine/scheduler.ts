@@ -74,7 +74,7 @@ export class Scheduler {
       for (const s of byAge()) {
         if (budget <= 0) break;
         if (!this.running.includes(s) || (s.pending === 1) !== decoding) continue;
-        const n = Math.min(s.pending, budget, this.opts.chunk);
+        const n = s.clampChunk(Math.min(s.pending, budget, this.opts.chunk));
         if (!this.reserve(s, n)) continue;
         plan.set(s.id, n);
         budget -= n;
@@ -86,7 +86,7 @@ export class Scheduler {
       const s = this.waiting[0];
       if (s.cache.length === 0)
         s.cachedTokens = Math.max(s.cachedTokens, Math.min(s.cache.adoptPrefix(s.tokens), s.promptLen));
-      const n = Math.min(s.pending, budget, this.opts.chunk);
+      const n = s.clampChunk(Math.min(s.pending, budget, this.opts.chunk));
       if (!s.cache.reserve(s.cache.length + n)) {
         s.cache.free(); // wait for blocks; adopt again next time
         break;

@@ -61,6 +61,31 @@ export class Sequence {
     return this.tokens.length - this.cache.length;
   }
 
+  /**
+   * n clamped so that [cache.length, +n) lies inside one media span or outside all of them (a
+   * forward segment takes either token ids or given rows).
+   */
+  clampChunk(n: number): number {
+    const from = this.cache.length;
+    for (const m of this.req.media ?? []) {
+      const end = m.start + m.nTokens;
+      if (from < m.start && from + n > m.start) return m.start - from;
+      if (from >= m.start && from < end) return Math.min(n, end - from);
+    }
+    return n;
+  }
+
+  /** The given input rows of positions [from, from + n) when they lie in a media span (clampChunk). */
+  mediaRows(from: number, n: number): Float32Array | undefined {
+    for (const m of this.req.media ?? []) {
+      if (from >= m.start && from < m.start + m.nTokens) {
+        const E = m.embeddings.length / m.nTokens;
+        return m.embeddings.subarray((from - m.start) * E, (from - m.start + n) * E);
+      }
+    }
+    return undefined;
+  }
+
   /** Sample from the logits of the last computed token, stream it, and decide whether to stop. */
   accept(logits: Float32Array): void {
     let forced: number | undefined;

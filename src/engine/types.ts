@@ -50,6 +50,27 @@ export interface SequenceRequest {
    * adapters share the step's base products; their KV blocks are never shared (prefix-cache salt).
    */
   lora?: LoraRef[];
+  /**
+   * Input rows in place of token embeddings for spans of the prompt (images: vision/). The prompt
+   * holds placeholder ids at those positions (any valid id; only their count matters). Spans are
+   * computed in their own forward chunks, causally, as llama.cpp does for LLaVA-style projectors.
+   */
+  media?: MediaSpan[];
+}
+
+/** One span of given input rows in a prompt (an image's embeddings). */
+export interface MediaSpan {
+  /** First prompt position of the span. */
+  start: number;
+  /** Positions it covers. */
+  nTokens: number;
+  /** [nTokens][nEmbd] rows (nEmbd: the language model's). */
+  embeddings: Float32Array;
+  /**
+   * Content key (e.g. the image's hash): KV blocks of a prompt with media are shared only with
+   * prompts holding the same media (its placeholder ids say nothing about the content).
+   */
+  key: string;
 }
 
 export type FinishReason = "stop" | "length" | "abort";

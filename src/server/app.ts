@@ -16,6 +16,7 @@ import type { LLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { ApiError, badRequest, toApiError } from "./openai/errors.js";
 import { Metrics } from "./metrics.js";
+import { ImageEmbeddingCache, type VisionModel } from "../vision/index.js";
 import { registerChat } from "./routes/chat.js";
 import { registerCompletions } from "./routes/completions.js";
 import { registerLora } from "./routes/lora.js";
@@ -54,6 +55,8 @@ export interface ServerOptions {
    * leave it). Unset: adapters can be listed, rescaled and unloaded over HTTP, not loaded.
    */
   loraDir?: string;
+  /** A vision encoder + projector feeding this LLM (mmproj): image parts are read, not refused. */
+  vision?: VisionModel;
 }
 
 export type { EdgeServer, LocalChat, ServerContext } from "./context.js";
@@ -70,7 +73,8 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   }
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 1 << 20,
+    // With image input, room for a data: URL of the largest image decodeImage takes (20 MiB, base64).
+    bodyLimit: opts.bodyLimit ?? (opts.vision ? 28 << 20 : 1 << 20),
     requestTimeout,
     keepAliveTimeout: opts.keepAliveTimeout ?? 72_000,
     // Node checks both timers every connectionsCheckingInterval (30 s by default): check often
@@ -92,6 +96,7 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
     llm,
     metrics,
     models: [modelId],
+    ...(opts.vision ? { vision: { model: opts.vision, cache: new ImageEmbeddingCache() } } : {}),
     admit(prompt, n) {
       if (draining) throw new ApiError(503, "the server is shutting down", "server_error", null, "draining");
       if (prompt.length >= llm.contextSize) {
@@ -171,6 +176,8 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
         created: Math.floor(Date.now() / 1000),
         owned_by: "edgellm",
         context_length: llm.contextSize,
+        // What the model reads (llama-server reports the same under "modalities").
+        modalities: { vision: ctx.vision !== undefined },
       },
     ],
   }));

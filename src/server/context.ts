@@ -5,12 +5,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { LLM } from "../engine/llm.js";
 import type { Metrics } from "./metrics.js";
+import type { ImageEmbeddingCache, VisionModel } from "../vision/index.js";
 import type { SseWriter } from "./sse.js";
 
 export interface ServerContext {
   llm: LLM;
   metrics: Metrics;
   models: string[];
+  /** The vision encoder of the served model (serve --mmproj) and its embedding cache. */
+  vision?: { model: VisionModel; cache: ImageEmbeddingCache };
   /** Check a tokenized prompt fits and the queue has room; returns it. Throws ApiError. */
   admit(prompt: number[], n: number): number[];
   streamError(sse: SseWriter, e: unknown, endpoint: string): void;

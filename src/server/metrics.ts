@@ -13,6 +13,9 @@ export class Metrics {
   readonly requests: Counter;
   readonly generated: Counter;
   readonly prompt: Counter;
+  /** Images run through the vision encoder, and images answered from its embedding cache. */
+  readonly imagesEncoded: Counter;
+  readonly imageCacheHits: Counter;
 
   constructor(engine: Engine, lora?: { readonly bytes: number; list(): unknown[] }) {
     const r = this.registry;
@@ -49,6 +52,16 @@ export class Metrics {
     this.prompt = new Counter({
       name: "edgellm_prompt_tokens_total",
       help: "Prompt tokens received",
+      registers: [r],
+    });
+    this.imagesEncoded = new Counter({
+      name: "edgellm_images_encoded_total",
+      help: "Images run through the vision encoder",
+      registers: [r],
+    });
+    this.imageCacheHits = new Counter({
+      name: "edgellm_image_cache_hits_total",
+      help: "Images whose embeddings came from the cache (not encoded again)",
       registers: [r],
     });
     const gauge = (name: string, help: string, read: () => number) =>

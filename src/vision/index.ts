@@ -30,6 +30,7 @@ export type { VisionConfig, ProjectorType, VisionAct } from "./mmproj.js";
 export { readVisionConfig, readProjectorType } from "./mmproj.js";
 export { preprocess, fitToEncoder, normalizePlanar, resizeWithPad } from "./preprocess.js";
 export { resizeRgb, type ResizeFilter } from "./resample.js";
+export { ImageEmbeddingCache } from "./embedding-cache.js";
 
 export class VisionModel {
   constructor(

@@ -16,6 +16,7 @@ import { parseReasoningFields } from "../../reasoning/server-fields.js";
 import { parseReasoningFormat } from "../../reasoning/split-default.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 import { parseImagePart, type ImageInput } from "./image-parts.js";
+import { MEDIA_MARKER } from "../../engine/llm.js";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool"] as const;
 const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
@@ -165,14 +166,17 @@ function fields(b: Sampling, models: readonly string[]): SamplingFields {
   };
 }
 
-/** A message's text; its image parts are decoded into `images` (request order) and leave no text. */
+/**
+ * A message's text; its image parts are decoded into `images` (request order) and leave
+ * MEDIA_MARKER where they were (the embeddings go there: LLM.encodeChatMedia).
+ */
 function text(c: string | unknown[] | null | undefined, i: number, images: ImageInput[]): string {
   if (Array.isArray(c))
     return c
       .map((p, j) => {
         if ((p as { type?: unknown }).type === "image_url") {
           images.push(parseImagePart(p, i, j));
-          return "";
+          return MEDIA_MARKER;
         }
         return (p as { text: string }).text;
       })

@@ -6,6 +6,8 @@ import { drive, newId } from "../drive.js";
 import { SseWriter } from "../sse.js";
 import { validateChat } from "../openai/validate.js";
 import { imagesUnsupported } from "../openai/image-parts.js";
+import { badRequest } from "../openai/errors.js";
+import { mediaPrompt } from "../images.js";
 import type { ChatLogprob, ChatRequest } from "../openai/types.js";
 import type { LocalChat, ServerContext } from "../context.js";
 import { genOptions, tokenPiece, usageOf } from "../generation.js";
@@ -57,15 +59,21 @@ export function registerChat(app: FastifyInstance, ctx: ServerContext): void {
 async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply): Promise<unknown> {
   const { llm, metrics } = ctx;
   const r: ChatRequest = validateChat(body, ctx.models);
-  // Images are validated and decoded (400 for a bad one); no served model reads them yet (#22).
-  if (r.images) throw imagesUnsupported(r);
+  // Images are validated and decoded (400 for a bad one); read when a vision model is served.
+  if (r.images && !ctx.vision) throw imagesUnsupported(r);
   const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
+  if (r.images && (r.truncate || (th?.strategy && th.strategy.name !== "greedy")))
+    throw badRequest("image input cannot be combined with 'truncate' or sampling strategies", "messages");
   // Opt-in: a conversation longer than the context loses its oldest turns instead of a 400.
   const dropped = r.truncate === "oldest_turns" ? fitOldestTurns(llm, r, chatKwargs(th)) : 0;
   // tools / tool_choice / response_format / tool messages (server/tools.ts); undefined when unused.
   const tt = toolTurn(llm, body, r, chatKwargs(th), mcpToolsOf(ctx));
+  if (r.images && tt)
+    throw badRequest("image input cannot be combined with tools or response_format", "messages");
+  // Images: encoded (or taken from the embedding cache) and placed at their parts (server/images.ts).
+  const mp = r.images ? mediaPrompt(ctx, r, chatKwargs(th)) : undefined;
   const prompt = ctx.admit(
-    tt?.prompt ?? llm.encodeChat(r.messages, chatKwargs(th)),
+    tt?.prompt ?? mp?.tokens ?? llm.encodeChat(r.messages, chatKwargs(th)),
     th?.strategy?.samples ?? r.n,
   );
   tt?.compile(); // the grammar, only once the request is known to fit (context, queue)
@@ -74,6 +82,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
     logprobs: r.topLogprobs,
     ...thinkingOptions(llm, th),
     ...tt?.options(),
+    ...(mp ? { media: mp.media } : {}),
   };
   if (tt?.f.serverTools) return serverToolChat(ctx, reply, r, tt, opts);
   // reasoning_content: split by default for models that think (reasoning_format / separate_reasoning)
