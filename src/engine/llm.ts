@@ -22,8 +22,13 @@ import {
 import { nodeImport } from "../platform/node-import.js";
 import { openGGUF, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
-import { createWasmKernelSet, type SimdChoice } from "../kernels/wasm/wasm-kernel-set.js";
+import {
+  createWasmKernelSet,
+  wasmPlacementTarget,
+  type SimdChoice,
+} from "../kernels/wasm/wasm-kernel-set.js";
 import { modelConfig, streamFromFile, type Transformer } from "../model/index.js";
+import { planPlacement } from "../model/placement.js";
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
 import type { TokenLogprob } from "../sampling/logprobs.js";
@@ -652,6 +657,17 @@ export async function loadLLM(
   const file = await openGGUF(path);
   let kernels: KernelSet | undefined;
   try {
+    // Placement from the tensor infos first: a model over --max-memory, or with a tensor larger
+    // than one memory, is refused before any memory or worker thread exists.
+    if ((opts.kernels ?? "wasm") === "wasm")
+      planPlacement(
+        file,
+        wasmPlacementTarget(opts.shardBytes === undefined ? {} : { shardBytes: opts.shardBytes }),
+        {
+          maxMemory: opts.maxMemory,
+          kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
+        },
+      );
     report({ phase: "kernels", fraction: 0.1 });
     if ((opts.kernels ?? "wasm") === "wasm")
       kernels = await createWasmKernelSet({

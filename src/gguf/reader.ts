@@ -43,6 +43,9 @@ export interface GGUFFile {
   /** Exactly the tensor's bytes (nBytes), read lazily. */
   readTensor(t: GGUFTensorInfo | string): Promise<Uint8Array>;
   readTensorSync(t: GGUFTensorInfo | string): Uint8Array;
+  /** `length` bytes of the tensor from byte `start` of its data (loading in row chunks). */
+  readTensorRange(t: GGUFTensorInfo | string, start: number, length: number): Promise<Uint8Array>;
+  readTensorRangeSync(t: GGUFTensorInfo | string, start: number, length: number): Uint8Array;
   close(): Promise<void>;
 }
 
@@ -90,8 +93,23 @@ abstract class GGUFFileBase implements GGUFFile {
     return info;
   }
 
+  /** The tensor and the checked byte range [start, start + length) of its data. */
+  protected within(t: GGUFTensorInfo | string, start: number, length: number): GGUFTensorInfo {
+    const info = this.resolve(t);
+    if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 0))
+      throw new GGUFError(`bad byte range ${start}+${length}`, { file: this.path, field: info.name });
+    if (start + length > info.nBytes)
+      throw new GGUFError(`byte range ${start}+${length} is past the tensor's ${info.nBytes} bytes`, {
+        file: this.path,
+        field: info.name,
+      });
+    return info;
+  }
+
   abstract readTensor(t: GGUFTensorInfo | string): Promise<Uint8Array>;
   abstract readTensorSync(t: GGUFTensorInfo | string): Uint8Array;
+  abstract readTensorRange(t: GGUFTensorInfo | string, start: number, length: number): Promise<Uint8Array>;
+  abstract readTensorRangeSync(t: GGUFTensorInfo | string, start: number, length: number): Uint8Array;
   abstract close(): Promise<void>;
 }
 
@@ -111,6 +129,14 @@ class MemoryGGUFFile extends GGUFFileBase {
   }
   async readTensor(t: GGUFTensorInfo | string): Promise<Uint8Array> {
     return this.readTensorSync(t);
+  }
+  readTensorRangeSync(t: GGUFTensorInfo | string, start: number, length: number): Uint8Array {
+    const info = this.within(t, start, length);
+    const at = this.dataOffset + info.offset + start;
+    return this.bytes.subarray(at, at + length);
+  }
+  async readTensorRange(t: GGUFTensorInfo | string, start: number, length: number): Promise<Uint8Array> {
+    return this.readTensorRangeSync(t, start, length);
   }
   async close(): Promise<void> {}
 }
@@ -162,6 +188,25 @@ class SourceGGUFFile extends GGUFFileBase {
       });
     }
     return src.readSync(start, info.nBytes);
+  }
+
+  async readTensorRange(t: GGUFTensorInfo | string, start: number, length: number): Promise<Uint8Array> {
+    this.within(t, start, length);
+    const [, src, at] = this.range(t);
+    return src.read(at + start, length);
+  }
+
+  readTensorRangeSync(t: GGUFTensorInfo | string, start: number, length: number): Uint8Array {
+    const info = this.within(t, start, length);
+    const [, src, at] = this.range(t);
+    if (!src.readSync) {
+      throw new GGUFError("this byte source reads asynchronously only", {
+        file: this.path,
+        field: info.name,
+        hint: "use readTensorRange(), or loadLLM (which reads every tensor asynchronously)",
+      });
+    }
+    return src.readSync(at + start, length);
   }
 
   async close(): Promise<void> {

@@ -91,6 +91,18 @@ export interface MatmulItem {
   Y: Float32Array;
 }
 
+/** KernelSet.startWeight: rows in ggml layout, written in order, then done(). */
+export interface WeightWriter {
+  /** Rows per write (a multiple of 4): every write but the last has exactly this many. */
+  readonly chunkRows: number;
+  /** Bytes of one row in the file. */
+  readonly rowBytes: number;
+  /** Rows row0 .. row0 + bytes.length / rowBytes - 1; row0 = rows written so far. */
+  write(row0: number, bytes: Uint8Array): void;
+  /** The weight, once every row is written. */
+  done(): PreparedWeight;
+}
+
 export interface KernelSet {
   /** "ref" or "wasm-simd128". */
   readonly name: string;
@@ -104,6 +116,16 @@ export interface KernelSet {
 
   /** Takes ownership of nothing: copies/repacks `data` (one tensor, ggml layout) once. */
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight;
+
+  /** Whether startWeight takes this type (optional: sets without it take weights only whole). */
+  takesRowChunks?(type: GGMLType): boolean;
+
+  /**
+   * A matrix prepared from row chunks as they are read, so loading never holds a whole tensor
+   * outside the set (types where takesRowChunks is true). Same result as prepareWeight on the
+   * concatenated rows. `chunkBytes`: file bytes per chunk (rounded to whole 4-row groups).
+   */
+  startWeight?(type: GGMLType, rows: number, cols: number, chunkBytes?: number): WeightWriter;
 
   /** y[rows] = W . x[cols] */
   matvec(w: PreparedWeight, x: Float32Array, y: Float32Array): void;

@@ -12,7 +12,7 @@ import { kernelsFor, planPlacement, type Placement } from "./placement.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import type { BlockOps } from "./blocks/ops.js";
-import { makeWeight, prepareInto, WeightBinder, type Weight } from "./weights.js";
+import { makeWeight, prepareChunked, prepareInto, WeightBinder, type Weight } from "./weights.js";
 import { readLoraAdapter, type LoraAdapter } from "./lora.js";
 
 export { Transformer } from "./forward.js";
@@ -80,7 +80,10 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
 }
 
 export interface StreamLoadOptions extends LoadOptions {
-  /** After each tensor is read (file order), with its bytes (valid only during the call). */
+  /**
+   * After each tensor is read (file order), with its bytes (valid only during the call); for a
+   * matrix read in row chunks, its first and last EDGE_BYTES (weights.ts) instead.
+   */
   onTensor?: (t: GGUFTensorInfo, bytes: Uint8Array, loadedBytes: number, totalBytes: number) => void;
 }
 
@@ -109,15 +112,34 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
   const kept = new Map<string, Uint8Array>();
   const prepared = new Map<string, Weight>();
   let loadedBytes = 0;
-  let next: Promise<Uint8Array> | undefined = order.length > 0 ? file.readTensor(order[0]!) : undefined;
+  // Whole-tensor reads (what stays in JavaScript, and matrices the set takes only whole) go one
+  // ahead; matrices the set takes in row chunks are read chunk by chunk (prepareChunked).
+  const whole = (t: GGUFTensorInfo) => !(ks && planned.has(t.name) && to!(t.name).takesRowChunks?.(t.type));
+  let ahead: Promise<Uint8Array> | undefined;
+  const readAhead = (i: number) => {
+    const t = order[i];
+    ahead = t && whole(t) ? file.readTensor(t) : undefined;
+  };
+  readAhead(0);
   try {
     for (let i = 0; i < order.length; i++) {
       const t = order[i]!;
-      const bytes = await next!;
-      next = i + 1 < order.length ? file.readTensor(order[i + 1]!) : undefined;
+      const dims = planned.get(t.name);
+      if (!whole(t)) {
+        const w = makeWeight(t.name, t.type, dims!, new Uint8Array(0));
+        const edges = await prepareChunked(w, to!(t.name), (start, length) =>
+          file.readTensorRange(t, start, length),
+        );
+        prepared.set(t.name, w);
+        loadedBytes += t.nBytes;
+        readAhead(i + 1);
+        opts.onTensor?.(t, edges!, loadedBytes, totalBytes);
+        continue;
+      }
+      const bytes = await ahead!;
+      readAhead(i + 1);
       loadedBytes += t.nBytes;
       opts.onTensor?.(t, bytes, loadedBytes, totalBytes);
-      const dims = planned.get(t.name);
       if (ks && dims) {
         const w = makeWeight(t.name, t.type, dims, bytes);
         prepareInto(w, to!(t.name));
@@ -125,7 +147,7 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
       } else kept.set(t.name, bytes);
     }
   } catch (e) {
-    void next?.catch(() => {}); // the read in flight is abandoned with the load
+    void ahead?.catch(() => {}); // the read in flight is abandoned with the load
     throw e;
   }
   const view: GGUFFile = Object.create(file);

@@ -7,7 +7,7 @@ import { ModelError } from "../errors.js";
 import type { GGUFFile, GGUFTensorInfo } from "../gguf/reader.js";
 import { GGMLType, ggmlTypeTraits } from "../gguf/types.js";
 import { dequantizeRowAny } from "./blocks/linear.js";
-import type { KernelSet } from "../kernels/kernel-set.js";
+import type { KernelSet, WeightWriter } from "../kernels/kernel-set.js";
 import type { Weight } from "./weight.js";
 
 export type { Weight } from "./weight.js";
@@ -59,6 +59,106 @@ export function prepareInto(w: Weight, ks: KernelSet, keepBytes = false): boolea
     w.f32 = undefined;
   }
   return true;
+}
+
+/** Bytes of each end of a tensor read in chunks that loaders hand on (fingerprint samples). */
+export const EDGE_BYTES = 4096;
+
+/** Row-chunk loading of one matrix (or stack) into a KernelSet: see prepareChunked. */
+class ChunkedLoad {
+  /** [byte offset in the tensor, length, matrix, first row] per chunk, in file order. */
+  readonly chunks: [number, number, number, number][] = [];
+  private head?: Uint8Array;
+  private tail?: Uint8Array;
+  constructor(
+    private readonly w: Weight,
+    private readonly ks: KernelSet,
+    private readonly writers: WeightWriter[],
+  ) {
+    const matBytes = w.rows * w.rowBytes;
+    const step = writers[0]!.chunkRows * w.rowBytes;
+    for (let e = 0; e < w.nMat; e++)
+      for (let off = 0; off < matBytes; off += step)
+        this.chunks.push([e * matBytes + off, Math.min(step, matBytes - off), e, off / w.rowBytes]);
+  }
+
+  static start(w: Weight, ks: KernelSet): ChunkedLoad | undefined {
+    if (w.kernel || w.mats || !ks.startWeight || !ks.takesRowChunks?.(w.type)) return undefined;
+    const writers: WeightWriter[] = [];
+    for (let e = 0; e < w.nMat; e++) writers.push(ks.startWeight(w.type, w.rows, w.cols));
+    return new ChunkedLoad(w, ks, writers);
+  }
+
+  put(i: number, bytes: Uint8Array): void {
+    const [, , e, row0] = this.chunks[i]!;
+    const last = this.chunks.length - 1;
+    if (last === 0) this.head = bytes.slice();
+    else if (i === 0) this.head = bytes.slice(0, Math.min(EDGE_BYTES, bytes.length));
+    else if (i === last) this.tail = bytes.slice(Math.max(0, bytes.length - EDGE_BYTES));
+    this.writers[e]!.write(row0, bytes);
+  }
+
+  /** Binds the prepared matrices to `w`; returns the tensor's two ends (or all of it). */
+  finish(): Uint8Array {
+    const { w, ks } = this;
+    if (w.nMat === 1) w.kernel = { ks, pw: this.writers[0]!.done() };
+    else
+      w.mats = this.writers.map((wr, e) => {
+        const m = makeWeight(`${w.name}[${e}]`, w.type, [w.cols, w.rows], new Uint8Array(0));
+        m.kernel = { ks, pw: wr.done() };
+        m.f32 = undefined;
+        return m;
+      });
+    w.data = new Uint8Array(0);
+    w.f32 = undefined;
+    const head = this.head ?? new Uint8Array(0);
+    if (!this.tail) return head;
+    const out = new Uint8Array(head.length + this.tail.length);
+    out.set(head);
+    out.set(this.tail, head.length);
+    return out;
+  }
+}
+
+/**
+ * Move a matrix (each matrix of a stack) into the KernelSet in row chunks (~8 MiB) read by
+ * `read` (a byte range of the tensor's data), one read ahead, so no whole-tensor copy exists
+ * outside the set (KernelSet.startWeight). Returns the tensor's first and last EDGE_BYTES (all
+ * of it when one chunk holds it), or undefined, having read nothing, where the set takes the
+ * tensor only whole.
+ */
+export async function prepareChunked(
+  w: Weight,
+  ks: KernelSet,
+  read: (start: number, length: number) => Promise<Uint8Array>,
+): Promise<Uint8Array | undefined> {
+  const load = ChunkedLoad.start(w, ks);
+  if (!load) return undefined;
+  const c = load.chunks;
+  let next: Promise<Uint8Array> | undefined = read(c[0]![0], c[0]![1]);
+  try {
+    for (let i = 0; i < c.length; i++) {
+      const bytes = await next!;
+      next = i + 1 < c.length ? read(c[i + 1]![0], c[i + 1]![1]) : undefined;
+      load.put(i, bytes);
+    }
+  } catch (e) {
+    void next?.catch(() => {}); // the read in flight is abandoned with the load
+    throw e;
+  }
+  return load.finish();
+}
+
+/** prepareChunked with synchronous reads. */
+export function prepareChunkedSync(
+  w: Weight,
+  ks: KernelSet,
+  read: (start: number, length: number) => Uint8Array,
+): Uint8Array | undefined {
+  const load = ChunkedLoad.start(w, ks);
+  if (!load) return undefined;
+  load.chunks.forEach(([start, length], i) => load.put(i, read(start, length)));
+  return load.finish();
 }
 
 /** Bytes a matrix will occupy once prepared (for refusing models before allocating). */
@@ -132,6 +232,13 @@ export class WeightBinder {
     }
     const ready = this.prepared?.get(name);
     if (ready) return ready;
+    if (this.ks && !this.keep.has(name)) {
+      // into the set in row chunks: no whole-tensor copy in JavaScript
+      const w = makeWeight(name, t.type, want, new Uint8Array(0));
+      const ks = this.kernelsOf?.(name) ?? this.ks;
+      if (prepareChunkedSync(w, ks, (start, length) => this.file.readTensorRangeSync(t, start, length)))
+        return w;
+    }
     const w = makeWeight(name, t.type, want, this.file.readTensorSync(t));
     if (this.ks && !this.keep.has(name)) prepareInto(w, this.kernelsOf?.(name) ?? this.ks);
     return w;

@@ -19,6 +19,7 @@ import {
 } from "../../src/kernels/wasm/wasm-kernel-set.js";
 import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
 import { loadModel } from "../../src/model/index.js";
+import { loadLLM } from "../../src/engine/llm.js";
 import { describePlacement, planPlacement, preparedBytes } from "../../src/model/placement.js";
 
 let dir: string;
@@ -77,6 +78,22 @@ test("over the memory budget, or a tensor over one memory: typed errors with a h
     () => planPlacement(hugeFile(1, 65536 * 8), ks),
     (e: unknown) => e instanceof ModelError && /once prepared/.test(e.message) && !!e.context.hint,
   );
+});
+
+test("loadLLM over --max-memory: ModelError with a hint before any kernel memory or thread exists", async () => {
+  const path = join(dir, "budget.gguf");
+  await writeTestModel(path, { arch: "llama", ...small, types: { weights: GGMLType.Q8_0 } });
+  const phases: string[] = [];
+  await assert.rejects(
+    loadLLM(path, { maxMemory: 2 ** 20, contextSize: 64, onProgress: (p) => phases.push(p.phase) }),
+    (e: unknown) =>
+      e instanceof ModelError && /memory budget is 1\.0 MiB/.test(e.message) && !!e.context.hint,
+  );
+  // the kernel set (a shared memory and its worker threads) is created in the "kernels" phase
+  assert.deepEqual(phases, ["open"]);
+  // the same file under a budget it fits: loads
+  const llm = await loadLLM(path, { maxMemory: 2 ** 30, contextSize: 64, threads: 1 });
+  await llm.close();
 });
 
 const small = {

@@ -5,9 +5,16 @@
  * Quantized products quantize the activation once on the main thread (Q8_0 or Q8_K, widened to
  * i16), then split 4-row groups over the threads.
  */
-import { GGMLType, ggmlTypeName } from "../../gguf/types.js";
+import { GGMLType, ggmlRowBytes, ggmlTypeName, ggmlTypeTraits } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
-import type { KernelSet, KernelSharding, MatmulItem, PagedKV, PreparedWeight } from "../kernel-set.js";
+import type {
+  KernelSet,
+  KernelSharding,
+  MatmulItem,
+  PagedKV,
+  PreparedWeight,
+  WeightWriter,
+} from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM, WasmArena } from "./arena.js";
 import { PoolShard, ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
@@ -340,6 +347,9 @@ const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: nu
  * 0.8-0.97x: the sign transfer costs two ops per dot). A weight has one layout, so the choice is
  * per type, not per shape.
  */
+/** File bytes per startWeight chunk by default (rounded to whole 4-row groups). */
+const CHUNK_BYTES = 8 * 2 ** 20;
+
 const DOT8_DEFAULT: ReadonlySet<GGMLType> = new Set([
   GGMLType.Q4_0,
   GGMLType.Q4_K,
@@ -568,6 +578,61 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     repack(type, data, rows, cols, rowBytes, this.arena.u8(ptr, bytes), dot8);
     const w: WasmWeight = { type, rows, cols, bytes, owner: this, ptr, dot8 };
     return w;
+  }
+
+  /**
+   * prepareWeight in row chunks (~8 MiB of file bytes each): the layouts are 4-row-group major
+   * (repack.ts), so each chunk of whole groups repacks into its own slice. Q8_0 in the int8-dot
+   * layout needs every row first (q8_0Dot8Ok scans for -128): takesRowChunks is false for it.
+   */
+  takesRowChunks(type: GGMLType): boolean {
+    return this.supports(type) && !(type === GGMLType.Q8_0 && this.dot8Layout(type));
+  }
+
+  private dot8Layout(type: GGMLType): boolean {
+    return this.dot8 && DOT8_DEFAULT.has(type) && DOT8_TYPES.has(type);
+  }
+
+  startWeight(type: GGMLType, rows: number, cols: number, chunkBytes = CHUNK_BYTES): WeightWriter {
+    if (!this.takesRowChunks(type))
+      throw new KernelError(`${ggmlTypeName(type)} weights are prepared whole here (prepareWeight)`);
+    const dot8 = this.dot8Layout(type);
+    // prepareWeight's shape errors (checkWeightArgs throws them; no rows are at hand yet)
+    if (!(Number.isInteger(rows) && rows > 0 && Number.isInteger(cols) && cols > 0))
+      checkWeightArgs(type, new Uint8Array(0), rows, cols);
+    if (cols % ggmlTypeTraits(type).blockSize !== 0) checkWeightArgs(type, new Uint8Array(0), rows, cols);
+    const rowBytes = ggmlRowBytes(type, cols);
+    const bytes = packedBytes(type, rows, cols);
+    const groupBytes = packedBytes(type, 4, cols);
+    const chunkRows = Math.max(4, Math.floor(chunkBytes / rowBytes / 4) * 4);
+    const ptr = this.arena.alloc(bytes);
+    let next = 0;
+    return {
+      chunkRows,
+      rowBytes,
+      write: (row0, src) => {
+        const n = src.length / rowBytes;
+        if (
+          row0 !== next ||
+          !Number.isInteger(n) ||
+          n <= 0 ||
+          row0 + n > rows ||
+          (n !== chunkRows && row0 + n !== rows)
+        )
+          throw new KernelError(
+            `weight rows ${row0}+${src.length / rowBytes} out of order (next ${next}, ${chunkRows} per chunk, ${rows} rows)`,
+          );
+        const g0 = row0 / 4;
+        const dst = this.arena.u8(ptr + g0 * groupBytes, Math.ceil(n / 4) * groupBytes);
+        repack(type, src, n, cols, rowBytes, dst, dot8);
+        next = row0 + n;
+      },
+      done: () => {
+        if (next !== rows) throw new KernelError(`weight has ${rows} rows, ${next} written`);
+        const w: WasmWeight = { type, rows, cols, bytes, owner: this, ptr, dot8 };
+        return w;
+      },
+    };
   }
 
   matvec(w: PreparedWeight, x: Float32Array, y: Float32Array): void {
