@@ -1,7 +1,7 @@
 // Held-out greedy accuracy of a model on the v1 test set (the same items as `edgellm eval --n`),
 // the v2 test set (v2 mix: more ×, one- and two-step word problems, close subtractions) and the
 // issue's fresh questions:
-//   node scripts/train-eval.mjs <model.gguf> [--n 500] [--set v1|v2|fresh] [--json out.json]
+//   node scripts/train-eval.mjs <model.gguf> [--n 500] [--set v1|v2|fresh] [--kinds mul,word] [--json out.json]
 import path from "node:path";
 import { writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
@@ -29,8 +29,12 @@ const FRESH = [
   ["What is 608 × 9?", "5472", "mul"],
   ["计算 5003 - 4998。", "5", "sub"],
 ].map(([question, answer, kind]) => ({ question, answer, kind, digits: 0, lang: "?" }));
+// --kinds mul,word: the first n test items of those categories
+const kinds = opt("--kinds")?.split(",");
 const items =
-  set === "fresh" ? FRESH : arithmeticTestItems(n, { data: set === "v2" ? V2_MODEL_DATA : DEFAULT_MODEL_DATA });
+  set === "fresh"
+    ? FRESH.filter((x) => !kinds || kinds.includes(x.kind))
+    : arithmeticTestItems(n, { data: set === "v2" ? V2_MODEL_DATA : DEFAULT_MODEL_DATA, kinds });
 const llm = await loadLLM(model, { kernels: "wasm", threads: Number(opt("--threads", "2")), parallel: 4 });
 try {
   const r = await evalArithmetic(llm, items, { maxTokens: 600 });

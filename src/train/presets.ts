@@ -118,6 +118,44 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v1-default-f32.gguf",
     initSha256: "7815686a10217439dd027935a5083694e4020d6193f53db7e791743a963f4db8",
   },
+  // v2mul (issue #18, session 3): continued SFT of the shipped v2 model on a ×-heavy mix of the
+  // same generators (× 50%, the other skills kept in to avoid forgetting), fresh examples (data
+  // seed 7; the split hash is seed-independent, so the v1/v2 test problems stay held out), LR
+  // 3e-4 cosine to 3e-5. The × format is already a full scratchpad (one line per digit × digit
+  // with carry, shifted partial products, column sums), so more of it — not a new format — is
+  // the lever; rejection sampling of a deterministic format only re-teaches the gold targets of
+  // the problems the model already solves.
+  v2mul: {
+    name: "v2mul",
+    data: {
+      ...V2_MODEL_DATA,
+      seed: 7,
+      counts: { train: 30_000, val: 500, test: 1000 },
+      mix: { add: 0.1, sub: 0.12, mul: 0.5, word: 0.14, chat: 0.06, tool: 0.05, json: 0.03 },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: {
+      dim: 128,
+      layers: 4,
+      heads: 4,
+      kvHeads: 4,
+      ffn: 384,
+      ctx: 1024,
+      ropeBase: 10000,
+      normEps: 1e-5,
+      tied: true,
+    },
+    batch: 4,
+    seqLen: 1024,
+    steps: 200,
+    lr: { maxLr: 3e-4, minLr: 3e-5, warmup: 10 },
+    clip: 1,
+    seed: 7,
+    checkpointEvery: 10,
+    initFrom: "train-state/v2/edgellm-v2-f32.gguf",
+    initSha256: "5c5b93f7005b6cddd8b6a7aef4e59b0237b57a34396cee64808bc851ec298813",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.

@@ -168,3 +168,24 @@ test("import: an exported F32 GGUF reads back to the same config, weights and to
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("v2mul continued SFT: ×-heavy fresh examples, never a v2 test problem, same format and shape as v2", async () => {
+  const { PRESETS } = await import("../../src/train/presets.js");
+  const p = PRESETS.v2mul;
+  assert.deepEqual(p.model, PRESETS.v2.model, "a warm start needs v2's shape");
+  const d = generateDataset({ ...p.data, counts: { train: 2000, val: 0, test: 0 } });
+  const share = d.train.filter((e) => e.kind === "mul").length / d.train.length;
+  assert.ok(share > 0.44 && share < 0.56, `× share ${share}`);
+  // the held-out v2 problems (what train-eval.mjs --set v2 asks) are never among the training keys
+  const testKeys = new Set(
+    generateDataset({ ...V2_MODEL_DATA, counts: { train: 0, val: 0, test: 1000 } }).test.map((e) => e.key),
+  );
+  assert.ok(testKeys.size > 900);
+  assert.equal(d.train.filter((e) => testKeys.has(e.key)).length, 0);
+  // a different seed than v2's run: fresh examples, not a replay of the ones v2 trained on
+  const v2Keys = new Set(v2.train.map((e) => e.key));
+  const mulFresh = d.train.filter((e) => e.kind === "mul" && !v2Keys.has(e.key)).length;
+  assert.ok(mulFresh > 0, "fresh × examples");
+  for (const e of d.train.filter((x) => x.kind === "mul").slice(0, 200))
+    assert.equal(firstError(checkSteps(e.messages.at(-1)!.content)), -1, e.key);
+});
