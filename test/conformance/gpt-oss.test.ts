@@ -86,7 +86,8 @@ test("gpt-oss MXFP4 experts: logits within 4 int8 steps of the logit scale, gree
   await check("MXFP4 experts", { ...SMALL, types: { experts: GGMLType.MXFP4 } }, byteTolerance, 32);
 });
 
-/** A 1-thread WASM kernel set that counts MXFP4 weights it prepares and sink-carrying calls of
+/** A 1-thread WASM kernel set that counts MXFP4 weights it prepares (whole or streamed in row
+ *  chunks) and sink-carrying calls of
  *  its paged attention, so the tests see gpt-oss stay on the kernel path. */
 async function countingKernels() {
   const { createWasmKernelSet } = await import("../../src/kernels/wasm/wasm-kernel-set.js");
@@ -96,6 +97,12 @@ async function countingKernels() {
   ks.prepareWeight = (...a: Parameters<typeof prep>) => {
     if (a[0] === GGMLType.MXFP4) n.mxfp4++;
     return prep(...a);
+  };
+  // the loader streams matrices into the set in row chunks (startWeight) where the type allows
+  const start = ks.startWeight.bind(ks);
+  ks.startWeight = (...a: Parameters<typeof start>) => {
+    if (a[0] === GGMLType.MXFP4) n.mxfp4++;
+    return start(...a);
   };
   const att = ks.attentionPaged.bind(ks);
   ks.attentionPaged = (...a: Parameters<typeof att>) => {
