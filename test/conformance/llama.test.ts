@@ -67,7 +67,7 @@ for (const [name, type] of QUANT) {
       16,
       type === GGMLType.F16 ? "f16" : "f32",
     );
-    const tol = typeTolerance(type, r.scale);
+    const tol = typeTolerance(type, r.scale, spec.nLayer);
     console.log(
       `llama ${name} max |dlogit| = ${r.maxErr.toExponential(2)} (max |logit| ${r.scale.toFixed(3)}, tol ${tol.toExponential(2)}); greedy first diff ${r.firstDiff} (gap ${r.gapAtDiff.toExponential(2)})`,
     );
