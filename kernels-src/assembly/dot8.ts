@@ -503,10 +503,81 @@ export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
 }
 
+/** Q5_K matvec, two groups (8 rows) per pass: each activation splat serves both; per group the
+ *  integer sums and float steps are kGroup's (identical results); an odd last group takes kGroup. */
 export function matvec_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
-  for (let g = g0; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * <usize>nsb * 720, xq, xd, xs, nsb, 720, true, m4, b4, fm, fs));
+  const gb = <usize>nsb * 720;
+  let g = g0;
+  for (; g + 2 <= g1; g += 2) {
+    let p = w + <usize>g * gb;
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+    for (let b = 0; b < nsb; b++) {
+      const xb = xq + (<usize>b << 8);
+      let sumi0 = i32x4.splat(0), sumi1 = i32x4.splat(0);
+      for (let k: usize = 0; k < 4; k++) {
+        const x = xb + (k << 6);
+        let a0 = i32x4.splat(0), c0 = i32x4.splat(0), a1 = i32x4.splat(0), c1 = i32x4.splat(0);
+        for (let hv: usize = 0; hv < 2; hv++) {
+          const xv = x + (hv << 4);
+          const h0 = v128.load(p + 0 * gb + 592 + (k << 5) + (hv << 4));
+          const qv0 = p + 0 * gb + 80 + (k << 7) + (hv << 6);
+          let ha0 = i16x8.splat(0), hc0 = i16x8.splat(0);
+          const h1 = v128.load(p + 1 * gb + 592 + (k << 5) + (hv << 4));
+          const qv1 = p + 1 * gb + 80 + (k << 7) + (hv << 6);
+          let ha1 = i16x8.splat(0), hc1 = i16x8.splat(0);
+          let xl: v128, xh: v128, v: v128;
+          xl = v128.load32_splat(xv, 0); xh = v128.load32_splat(xv, 32);
+          v = v128.load(qv0, 0);
+          ha0 = acc8(xl, v128.or(v128.and(v, m4), fifth(h0, 0, false, b4)), ha0);
+          hc0 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h0, 0, true, b4)), hc0);
+          v = v128.load(qv1, 0);
+          ha1 = acc8(xl, v128.or(v128.and(v, m4), fifth(h1, 0, false, b4)), ha1);
+          hc1 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h1, 0, true, b4)), hc1);
+          xl = v128.load32_splat(xv, 4); xh = v128.load32_splat(xv, 36);
+          v = v128.load(qv0, 16);
+          ha0 = acc8(xl, v128.or(v128.and(v, m4), fifth(h0, 1, false, b4)), ha0);
+          hc0 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h0, 1, true, b4)), hc0);
+          v = v128.load(qv1, 16);
+          ha1 = acc8(xl, v128.or(v128.and(v, m4), fifth(h1, 1, false, b4)), ha1);
+          hc1 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h1, 1, true, b4)), hc1);
+          xl = v128.load32_splat(xv, 8); xh = v128.load32_splat(xv, 40);
+          v = v128.load(qv0, 32);
+          ha0 = acc8(xl, v128.or(v128.and(v, m4), fifth(h0, 2, false, b4)), ha0);
+          hc0 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h0, 2, true, b4)), hc0);
+          v = v128.load(qv1, 32);
+          ha1 = acc8(xl, v128.or(v128.and(v, m4), fifth(h1, 2, false, b4)), ha1);
+          hc1 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h1, 2, true, b4)), hc1);
+          xl = v128.load32_splat(xv, 12); xh = v128.load32_splat(xv, 44);
+          v = v128.load(qv0, 48);
+          ha0 = acc8(xl, v128.or(v128.and(v, m4), fifth(h0, 3, false, b4)), ha0);
+          hc0 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h0, 3, true, b4)), hc0);
+          v = v128.load(qv1, 48);
+          ha1 = acc8(xl, v128.or(v128.and(v, m4), fifth(h1, 3, false, b4)), ha1);
+          hc1 = acc8(xh, v128.or(v128.and(i16x8.shr_u(v, 4), m4), fifth(h1, 3, true, b4)), hc1);
+          a0 = i32x4.add(a0, fin8(ha0));
+          c0 = i32x4.add(c0, fin8(hc0));
+          a1 = i32x4.add(a1, fin8(ha1));
+          c1 = i32x4.add(c1, fin8(hc1));
+        }
+        sumi0 = i32x4.add(sumi0, i32x4.mul(a0, u8x4(p + 0 * gb + 16 + (k << 3))));
+        sumi0 = i32x4.add(sumi0, i32x4.mul(c0, u8x4(p + 0 * gb + 20 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(a1, u8x4(p + 1 * gb + 16 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, i32x4.mul(c1, u8x4(p + 1 * gb + 20 + (k << 3))));
+      }
+      const pxs = xs + (<usize>b << 6);
+      const dx = v128.load32_splat(xd + (<usize>b << 2));
+      acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
+      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, pxs)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
+      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 1 * gb, pxs)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
+      p += 720;
+    }
+    storeRows(y, g + 0, rows, acc0);
+    storeRows(y, g + 1, rows, acc1);
+  }
+  for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 720, true, m4, b4, fm, fs));
 }
 
 /** Q4_K, 4 tokens per pass over a super-block (each chunk unpacked once for 4 tokens); the
