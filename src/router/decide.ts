@@ -19,6 +19,8 @@ export interface RoutingEnv {
   localContext: number;
   /** Requests waiting in the local engine right now. */
   localWaiting: number;
+  /** The local model reads images (a vision encoder is loaded: serve --mmproj); or policy local.images. */
+  localImages?: boolean;
 }
 
 export type Plan =
@@ -70,7 +72,7 @@ export function planRoute(policy: Policy, env: RoutingEnv, f: RequestFeatures): 
     };
   else if (f.tools && !policy.local.tools)
     hard = { reason: "needs_tools", text: "the request uses tools; the local model has no tool calling" };
-  else if (f.images && !policy.local.images)
+  else if (f.images && !(policy.local.images || env.localImages))
     hard = { reason: "needs_images", text: "the request has image input; the local model is text-only" };
   const cost = costCheck(policy, env, f);
 

@@ -12,8 +12,11 @@
  * decode.ts (PNG / JPEG bytes -> RGB within size and pixel limits, pure JS: exported from
  * `edgellm/node`, since jpeg-js carries Node Buffer code paths; browsers decode through the
  * platform, planned).
- * Planned (issue #22): SigLIP / Gemma 3 pooling projector, insertion at the template's image
- * marker, the server's image parts.
+ * embedding-cache.ts: embeddings by image hash, so a repeated image is encoded once.
+ * The language model reads the rows through the engine (LLM.encodeChatMedia puts them at
+ * MEDIA_MARKER; engine MediaSpan: own causal forward chunks, as llama.cpp decodes LLaVA images);
+ * `serve --mmproj`, `run --image`, `chat --image` use it.
+ * Planned (issue #22): SigLIP / Gemma 3 pooling projector (with non-causal image spans).
  */
 import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";

@@ -53,6 +53,8 @@ test("hard rules: context overflow, tools, images go to the cloud with an explan
   assert.equal(planRoute(p, env, feat({ tools: true })).decision.reason, "needs_tools");
   assert.equal(planRoute(parsePolicy({ local: { tools: true } }), env, feat({ tools: true })).kind, "local");
   assert.equal(planRoute(p, env, feat({ images: true })).decision.reason, "needs_images");
+  // serve --mmproj: the local model reads images, so they stay local.
+  assert.equal(planRoute(p, { ...env, localImages: true }, feat({ images: true })).kind, "local");
 });
 
 test("privacy local_only: never cloud; unservable requests are rejected, not sent", () => {

@@ -86,6 +86,23 @@ test("vision: greedy tokens of an LM fed the projector's embeddings = llama-mtmd
       });
     }
     assert.ok(imageMatters, "no case's continuation depends on the image");
+    await t.test("prefill chunks of 7 (inside and across the image span): the same tokens", async () => {
+      const c = loadCases()[0]!;
+      const mm = join(dir, `${c.name}.mmproj.gguf`);
+      const lm = join(dir, `${c.name}.lm.gguf`);
+      const llm = await loadLLM(lm, { threads: 2, chatTemplate: "chatml", prefillChunk: 7 });
+      try {
+        const vm = await openVisionModel(mm, llm.kernels!);
+        const emb = vm.encodeImage(readPpm(join(GOLDEN_DIR, c.image)));
+        assert.equal(await answer(llm, emb, "a", greedy[c.name]!.nPredict), greedy[c.name]!.stdout);
+        // The same prompt ids with another image's rows: the prefix cache must not hand back the
+        // first image's KV (blocks are salted by the image key).
+        const blank = vm.encodeImage({ width: 112, height: 112, data: new Uint8Array(112 * 112 * 3) });
+        assert.notEqual(await answer(llm, blank, "b", greedy[c.name]!.nPredict), greedy[c.name]!.stdout);
+      } finally {
+        await llm.close();
+      }
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

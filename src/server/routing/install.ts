@@ -40,7 +40,11 @@ async function routeChat(
   const t0 = performance.now();
   const body = (req.body ?? {}) as Obj;
   const f = extractFeatures(body, req.headers, (m) => ctx.llm.encodeChat(m).length);
-  const env = { localContext: ctx.llm.contextSize, localWaiting: ctx.llm.stats().waiting };
+  const env = {
+    localContext: ctx.llm.contextSize,
+    localWaiting: ctx.llm.stats().waiting,
+    localImages: ctx.vision !== undefined,
+  };
   const plan = router.plan(f, env);
   const res = reply.raw;
 
