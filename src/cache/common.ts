@@ -1,7 +1,7 @@
 /**
  * What the browser model cache (web/model-cache.ts, OPFS) and the Node one (cache/node-cache.ts,
- * a directory) share: the cache key of a URL, the typed download error, progress events and the
- * GGUF magic check on the first bytes of a body.
+ * a directory) share: the cache key of a URL, the typed download error, progress events, the
+ * reading of a (ranged) download response and the GGUF magic check on the first bytes of a body.
  */
 import { EdgeLLMError } from "../errors.js";
 import { splitPartNames } from "../gguf/split-name.js";
@@ -125,4 +125,38 @@ export function parseContentRange(v: string | null): { start: number; total: num
 /** Is `s` an http(s) URL (what `-m` and `pull` download) rather than a path? */
 export function isHttpUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
+}
+
+/**
+ * A download response read against the byte offset it asked from (`Range: bytes=<offset>-`):
+ * 404 and other statuses are typed errors, a 206 must resume exactly at `offset`, a 200 starts
+ * again from 0 (no Range support, or the file changed under If-Range). The body is cancelled
+ * before an error is thrown. A 416 (already complete) is the caller's to handle first.
+ */
+export async function readRangeResponse(
+  res: Response,
+  url: string,
+  offset: number,
+): Promise<{ offset: number; total: number; resumedFrom: number | undefined }> {
+  const fail = async (e: ModelDownloadError): Promise<never> => {
+    await res.body?.cancel();
+    throw e;
+  };
+  if (res.status === 404) return fail(notFoundError(url));
+  if (res.status !== 200 && res.status !== 206)
+    return fail(
+      new ModelDownloadError("http", `the server answered HTTP ${res.status} ${res.statusText}`, url),
+    );
+  if (res.status === 200)
+    return { offset: 0, total: Number(res.headers.get("content-length") ?? 0), resumedFrom: undefined };
+  const cr = parseContentRange(res.headers.get("content-range"));
+  if (!cr || cr.start !== offset)
+    return fail(
+      new ModelDownloadError(
+        "http",
+        `bad Content-Range '${res.headers.get("content-range")}' for a request from ${offset}`,
+        url,
+      ),
+    );
+  return { offset, total: cr.total, resumedFrom: offset };
 }

@@ -39,9 +39,8 @@ import {
   hasGGUFMagic,
   isHttpUrl,
   ModelDownloadError,
-  notFoundError,
   notGGUFError,
-  parseContentRange,
+  readRangeResponse,
   type CachedModel,
   type DownloadOptions,
 } from "./common.js";
@@ -216,31 +215,9 @@ export class NodeModelCache {
       await res.body?.cancel();
       return this.finish({ ...prev, stored: offset }, opts);
     }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      throw notFoundError(url);
-    }
-    if (res.status !== 200 && res.status !== 206) {
-      await res.body?.cancel();
-      throw new ModelDownloadError("http", `the server answered HTTP ${res.status} ${res.statusText}`, url);
-    }
-    let total: number;
-    if (res.status === 206) {
-      const cr = parseContentRange(res.headers.get("content-range"));
-      if (!cr || cr.start !== offset) {
-        await res.body?.cancel();
-        throw new ModelDownloadError(
-          "http",
-          `bad Content-Range '${res.headers.get("content-range")}' for a request from ${offset}`,
-          url,
-        );
-      }
-      total = cr.total;
-    } else {
-      offset = 0; // no Range support, or the file changed (If-Range): start again
-      total = Number(res.headers.get("content-length") ?? 0);
-    }
-    const resumedFrom = res.status === 206 ? offset : undefined;
+    const r = await readRangeResponse(res, url, offset);
+    offset = r.offset;
+    const { total, resumedFrom } = r;
     const meta: CachedModel = {
       key,
       url,

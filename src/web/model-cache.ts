@@ -22,9 +22,8 @@ import {
   GGUF_MAGIC,
   hasGGUFMagic,
   ModelDownloadError,
-  notFoundError,
   notGGUFError,
-  parseContentRange,
+  readRangeResponse,
   type CachedModel,
   type DownloadOptions,
 } from "../cache/common.js";
@@ -166,24 +165,9 @@ export class ModelCache {
     }
     if (res.status === 416 && prev && prev.size > 0 && offset === prev.size)
       return this.finish(dir, { ...prev, stored: offset }, fh, opts);
-    if (res.status === 404) throw notFoundError(url);
-    if (res.status !== 200 && res.status !== 206)
-      throw new ModelDownloadError("http", `the server answered HTTP ${res.status} ${res.statusText}`, url);
-    let total: number;
-    if (res.status === 206) {
-      const cr = parseContentRange(res.headers.get("content-range"));
-      if (!cr || cr.start !== offset)
-        throw new ModelDownloadError(
-          "http",
-          `bad Content-Range '${res.headers.get("content-range")}' for a request from ${offset}`,
-          url,
-        );
-      total = cr.total;
-    } else {
-      offset = 0; // no Range support, or the file changed (If-Range): start again
-      total = Number(res.headers.get("content-length") ?? 0);
-    }
-    const resumedFrom = res.status === 206 ? offset : undefined;
+    const r = await readRangeResponse(res, url, offset);
+    offset = r.offset;
+    const { total, resumedFrom } = r;
     const meta: CachedModel = {
       key,
       url,
