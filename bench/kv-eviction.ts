@@ -17,6 +17,13 @@
  * 7.9 / 39.5 / 84.2% at 25 / 50 / 75%; H2O b/4+b/4 0 / 2.6 / 21.1%; H2O b/8+3b/8 0 / 26.3 /
  * 52.6%. Column-by-column arithmetic reads its latest steps, so recency wins here, and the
  * accumulated mass favours old positions (each has been read by more queries).
+ * Word problems as the recall case (--kinds word --max-tokens 240: the answer's plan line copies
+ * the story's numbers from the last question, which the evicting cache must still hold; the
+ * default model is not trained to recall facts across turns, so a fact stated in an earlier turn
+ * and asked in the last is not a task it can do): default model v2, --n 20 --turns 3, full cache
+ * 4/20 (after 3 earlier turns and within 240 tokens; 81% single-turn); exact answer at 25 / 50 /
+ * 75%: StreamingLLM 0 / 3 / 5 (KL 0.28 / 0.026 / 0.0016), H2O b/4+b/4 0 / 0 / 1 (KL 0.49 /
+ * 0.20 / 0.058), H2O b/8+3b/8 0 / 0 / 3 (KL 0.35 / 0.077 / 0.0042); 206 s. (n 6: 3/6 full.)
  *   node dist/bench/kv-eviction.js [-m models/edgellm-default-q8_0.gguf] [--n 40] [--turns 3]
  *     [--kinds add,sub] [--max-tokens 160] [--threads 1]
  */
