@@ -39,9 +39,14 @@ const llm = await loadLLM(model, { kernels: "wasm", threads: Number(opt("--threa
 try {
   const r = await evalArithmetic(llm, items, { maxTokens: 600 });
   process.stdout.write(`${model} set ${set} n ${items.length}\n` + formatArithReport(r));
-  if (set === "fresh") for (const x of r.results) console.log(`${x.got === x.answer ? "ok " : "BAD"} ${x.question} -> ${x.got}`);
+  if (set === "fresh")
+    for (const x of r.results) console.log(`${x.got === x.answer ? "ok " : "BAD"} ${x.question} -> ${x.got}`);
   const j = opt("--json");
-  if (j) await writeFile(j, JSON.stringify({ ...r, results: r.results.filter((x) => x.got !== x.answer) }, null, 1));
+  if (j)
+    await writeFile(
+      j,
+      JSON.stringify({ ...r, results: r.results.filter((x) => x.got !== x.answer) }, null, 1),
+    );
 } finally {
   await llm.close();
 }

@@ -148,7 +148,9 @@ export const PRESETS: Record<string, Preset> = {
     },
     batch: 4,
     seqLen: 1024,
-    steps: 200,
+    // 100 steps x 4 x 1,024 = 0.41M tokens (~0.2M of them ×): what a session on the shared
+    // machine affords (~270 tokens/s niced, with pauses)
+    steps: 100,
     lr: { maxLr: 3e-4, minLr: 3e-5, warmup: 10 },
     clip: 1,
     seed: 7,
