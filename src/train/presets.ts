@@ -47,6 +47,19 @@ export const DEFAULT_MODEL_DATA: DataConfig = {
  *  edge cases (close operands, leading zeros) are oversampled, and tool calls, JSON answers,
  *  system prompts and multi-turn chats use the longer context. 200,000 examples is ~33M tokens,
  *  more than the run consumes. */
+/** The default model v2's shape (context 1,024); presets that warm-start from v2 share it. */
+const V2_SHAPE: Omit<TrainModelConfig, "vocab"> = {
+  dim: 128,
+  layers: 4,
+  heads: 4,
+  kvHeads: 4,
+  ffn: 384,
+  ctx: 1024,
+  ropeBase: 10000,
+  normEps: 1e-5,
+  tied: true,
+};
+
 export const V2_MODEL_DATA: DataConfig = {
   ...DEFAULT_DATA_CONFIG,
   seed: 2,
@@ -92,17 +105,7 @@ export const PRESETS: Record<string, Preset> = {
     data: V2_MODEL_DATA,
     vocabSize: 768,
     bpeDocs: 20_000,
-    model: {
-      dim: 128,
-      layers: 4,
-      heads: 4,
-      kvHeads: 4,
-      ffn: 384,
-      ctx: 1024,
-      ropeBase: 10000,
-      normEps: 1e-5,
-      tied: true,
-    },
+    model: V2_SHAPE,
     // 1200 steps x 4 x 1024 = 4.9M tokens. A 1,024-token row costs 1.7x the CPU of four 256-token
     // rows (attention is quadratic: 1,683 vs 2,863 tokens per CPU-second, one thread), but only
     // rows that long train RoPE positions 256..1023 (the shipped model's loss there is 3.8 nats).
@@ -135,17 +138,8 @@ export const PRESETS: Record<string, Preset> = {
     },
     vocabSize: 768,
     bpeDocs: 20_000,
-    model: {
-      dim: 128,
-      layers: 4,
-      heads: 4,
-      kvHeads: 4,
-      ffn: 384,
-      ctx: 1024,
-      ropeBase: 10000,
-      normEps: 1e-5,
-      tied: true,
-    },
+    // warm start from v2: the same shape
+    model: V2_SHAPE,
     batch: 4,
     seqLen: 1024,
     // 100 steps x 4 x 1,024 = 0.41M tokens (~0.2M of them ×): what a session on the shared

@@ -7,25 +7,9 @@ import assert from "node:assert/strict";
 import { KernelError } from "../../src/errors.js";
 import { GGMLType, ggmlRowBytes, ggmlTypeName } from "../../src/gguf/types.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
-import { randomF32, randomWeight } from "./helpers.js";
+import { randomF32, randomWeight, WASM_WEIGHT_TYPES } from "./helpers.js";
 
-const TYPES = [
-  GGMLType.F32,
-  GGMLType.F16,
-  GGMLType.BF16,
-  GGMLType.Q8_0,
-  GGMLType.Q4_0,
-  GGMLType.Q4_1,
-  GGMLType.Q5_0,
-  GGMLType.Q5_1,
-  GGMLType.Q4_K,
-  GGMLType.Q5_K,
-  GGMLType.Q6_K,
-  GGMLType.Q2_K,
-  GGMLType.Q3_K,
-  GGMLType.IQ4_NL,
-  GGMLType.IQ4_XS,
-];
+const TYPES = WASM_WEIGHT_TYPES;
 const sets: WasmKernelSet[] = [];
 after(async () => {
   for (const s of sets) await s.dispose();

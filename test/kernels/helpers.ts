@@ -4,6 +4,26 @@ import { f32ToFp16 } from "../../src/kernels/ref/fp16.js";
 import { quantizeRowF16 } from "../../src/quant/f16.js";
 import { quantizeRowBF16 } from "../../src/quant/bf16.js";
 
+/** Every weight type the WASM kernel set prepares (the kernel tests run each of them). */
+export const WASM_WEIGHT_TYPES: readonly GGMLType[] = [
+  GGMLType.F32,
+  GGMLType.F16,
+  GGMLType.BF16,
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+  GGMLType.Q4_K,
+  GGMLType.Q5_K,
+  GGMLType.Q6_K,
+  GGMLType.Q2_K,
+  GGMLType.Q3_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
+  GGMLType.MXFP4,
+];
+
 /** Small deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

@@ -18,26 +18,9 @@ import {
 } from "../../src/gguf/types.js";
 import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
-import { randomF32, randomWeight, maxRelDiff } from "./helpers.js";
+import { randomF32, randomWeight, maxRelDiff, WASM_WEIGHT_TYPES } from "./helpers.js";
 
-const TYPES = [
-  GGMLType.F32,
-  GGMLType.F16,
-  GGMLType.BF16,
-  GGMLType.Q8_0,
-  GGMLType.Q4_0,
-  GGMLType.Q4_1,
-  GGMLType.Q5_0,
-  GGMLType.Q5_1,
-  GGMLType.Q4_K,
-  GGMLType.Q5_K,
-  GGMLType.Q6_K,
-  GGMLType.Q2_K,
-  GGMLType.Q3_K,
-  GGMLType.IQ4_NL,
-  GGMLType.IQ4_XS,
-  GGMLType.MXFP4,
-];
+const TYPES = WASM_WEIGHT_TYPES;
 const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
 const BLOCK = (t: GGMLType) => (FLOAT.has(t) ? 1 : ggmlTypeTraits(t).blockSize);
 const TOL = (t: GGMLType) => (FLOAT.has(t) ? 1e-5 : 2e-5);
