@@ -8,9 +8,11 @@
  * pool.ts addShard). A hand-off carries a batch of NTASKS independent tasks, encoded from byte
  * ARGS_BYTE as Float64 words [fn, units, nargs, shard, ...args] per task (shard: which memory's
  * instance runs it; args: pointers into that memory or floats, passed to the export as-is,
- * followed by the thread's unit range [u0, u1)). Each thread runs its share of every task in
- * order with no barrier in between, so tasks of one batch must not read what another writes
- * (e.g. the Q, K and V products of one input, or the token tiles of one matmul).
+ * followed by a unit range [u0, u1)). Each task is cut into chunks (chunkCount) and the threads
+ * take chunks in task order from one counter (NEXT) until none is left, with no barrier in
+ * between, so tasks of one batch must not read what another writes (e.g. the Q, K and V products
+ * of one input, or the token tiles of one matmul). Dealing chunks instead of fixed shares keeps
+ * both cores busy when one is slowed (a shared VM's stolen time, a busy main thread).
  */
 export const GEN = 0;
 export const DONE = 1;
@@ -19,6 +21,8 @@ export const NARGS = 3;
 export const STOP = 5;
 export const FAIL = 6;
 export const SHARD_CMD = 7;
+/** Next chunk to take in the current hand-off (Atomics.add by every thread, see dealChunks). */
+export const NEXT = 8;
 /** Float64 words before a task's arguments: fn, units, nargs, shard. */
 export const TASK_HEADER = 4;
 export const ARGS_BYTE = 64;
@@ -30,6 +34,47 @@ export const CONTROL_BYTES = ARGS_BYTE + MAX_ARGS * 8;
 
 /** Spin iterations before falling back to Atomics.wait (hand-off ~0.25 us spinning vs 2-11 us). */
 export const SPIN = 20000;
+
+/** Chunks per thread a task is cut into: enough to even out a slowed thread, few enough that
+ *  each chunk still streams long runs of weight rows. */
+export const CHUNKS_PER_THREAD = 4;
+
+/** How many chunks a task of `units` work units is cut into on `threads` threads. */
+export function chunkCount(units: number, threads: number): number {
+  return Math.max(1, Math.min(units, threads * CHUNKS_PER_THREAD));
+}
+
+/**
+ * Runs this thread's part of a hand-off: takes chunk indices from the shared NEXT counter and
+ * runs each on its task. `task(k)` gives task k's export, arguments and units (called once per
+ * task this thread reaches, in order). Chunk c of a task always covers the same units
+ * (unitRange(units, chunks, c)) whichever thread takes it, so results do not depend on timing.
+ */
+export function dealChunks(
+  ctl: Int32Array,
+  nTasks: number,
+  threads: number,
+  task: (k: number) => { fn: (...a: number[]) => void; args: number[]; units: number },
+): void {
+  let k = 0;
+  let base = 0;
+  let cur = nTasks > 0 ? task(0) : undefined;
+  let chunks = cur ? chunkCount(cur.units, threads) : 0;
+  for (;;) {
+    const i = Atomics.add(ctl, NEXT, 1);
+    while (k < nTasks && i >= base + chunks) {
+      base += chunks;
+      k++;
+      if (k < nTasks) {
+        cur = task(k);
+        chunks = chunkCount(cur.units, threads);
+      }
+    }
+    if (k >= nTasks) return;
+    const [u0, u1] = unitRange(cur!.units, chunks, i - base);
+    if (u1 > u0) cur!.fn(...cur!.args, u0, u1);
+  }
+}
 
 /**
  * Contiguous share of `units` for thread t of n. Each output unit is computed by exactly one

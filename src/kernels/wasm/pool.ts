@@ -2,8 +2,8 @@
  * Thread pool: the main thread (thread 0) plus threads-1 workers, all running the same kernel
  * module, instantiated once per shard memory (shared WebAssembly.Memory objects; one wasm32
  * memory holds at most 4 GiB, so a model's weights may span several). A task is a shard, an
- * export index, its arguments and a count of work units; thread t runs that shard's export on
- * unitRange(units, threads, t). One pool serves every shard: a shard whose layers are not running
+ * export index, its arguments and a count of work units, cut into chunks that the threads take
+ * from a shared counter (control.ts dealChunks). One pool serves every shard: a shard whose layers are not running
  * costs no thread (two pools would leave one pool's workers spinning while the other computes).
  * Hand-off through the control block (control.ts): spin briefly, then Atomics.wait.
  * Host-specific worker creation is injected (host-node.ts, host-web.ts), so this file runs
@@ -19,12 +19,13 @@ import {
   MAX_ARGS,
   MAX_TASK_ARGS,
   NARGS,
+  NEXT,
   NTASKS,
   SPIN,
   SHARD_CMD,
   STOP,
   TASK_HEADER,
-  unitRange,
+  dealChunks,
   type WorkerInit,
   type WorkerReply,
   type WorkerShard,
@@ -155,8 +156,8 @@ export class ThreadPool {
   }
 
   /**
-   * Runs independent tasks in one hand-off (one barrier): every thread runs its unitRange
-   * share of each task in order. Tasks must not read another task's output (see control.ts).
+   * Runs independent tasks in one hand-off (one barrier): the threads take the tasks' chunks in
+   * order from a shared counter. Tasks must not read another task's output (see control.ts).
    * Large batches are split into several hand-offs.
    */
   runBatch(tasks: readonly PoolTask[], shard = 0): void {
@@ -201,17 +202,17 @@ export class ThreadPool {
     }
     ctl[NTASKS] = to - from;
     ctl[NARGS] = o;
+    Atomics.store(ctl, NEXT, 0);
     Atomics.store(ctl, FAIL, 0);
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
     let own: unknown;
     try {
-      for (let k = from; k < to; k++) {
-        const t = tasks[k]!;
-        const [u0, u1] = unitRange(t.units, n, 0);
-        if (u1 > u0) fns[t.fn]!(...t.args, u0, u1);
-      }
+      dealChunks(ctl, to - from, n, (k) => {
+        const t = tasks[from + k]!;
+        return { fn: fns[t.fn]!, args: t.args, units: t.units };
+      });
     } catch (e) {
       own = e;
     }

@@ -17,7 +17,7 @@ import {
   SPIN,
   STOP,
   TASK_HEADER,
-  unitRange,
+  dealChunks,
   type WorkerInit,
   type WorkerReply,
   type WorkerShard,
@@ -63,9 +63,9 @@ export function runWorker(
       if (Atomics.load(ctl, STOP) !== 0) return false;
       if (Atomics.load(ctl, SHARD_CMD) !== 0) return true;
       try {
-        const nt = ctl[NTASKS]!;
+        // Tasks are reached in order: decode each one's words as the chunk counter gets to it.
         let o = 0;
-        for (let k = 0; k < nt; k++) {
+        dealChunks(ctl, ctl[NTASKS]!, init.threads, () => {
           const fn = args[o]!,
             units = args[o + 1]!,
             n = args[o + 2]!,
@@ -73,9 +73,8 @@ export function runWorker(
           a.length = 0;
           for (let i = 0; i < n; i++) a.push(args[o + TASK_HEADER + i]!);
           o += TASK_HEADER + n;
-          const [u0, u1] = unitRange(units, init.threads, init.index);
-          if (u1 > u0) shards[shard]![fn]!(...a, u0, u1);
-        }
+          return { fn: shards[shard]![fn]!, args: a, units };
+        });
       } catch {
         Atomics.store(ctl, FAIL, 1);
       }
