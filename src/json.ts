@@ -32,8 +32,13 @@ export interface Issue {
   path: string;
   /** The schema's message for it (without the path). */
   message: string;
-  /** invalid_type: wrong shape or missing; invalid_value: right shape, out of range or not allowed. */
+  /**
+   * invalid_type: wrong shape or missing; invalid_value: right shape, out of range or not allowed
+   * (a custom issue says which with `params: { kind }`; invalid_type when it does not).
+   */
   kind: "invalid_type" | "invalid_value";
+  /** The issue is a key the schema does not know (the path ends in it). */
+  unknownKey: boolean;
 }
 
 export function firstIssue(err: z.ZodError): Issue {
@@ -44,6 +49,10 @@ export function firstIssue(err: z.ZodError): Issue {
     p.push(iss.keys[0]);
     message = "unknown key";
   }
-  const shape = iss.code === "invalid_type" || iss.code === "invalid_union" || iss.code === "custom";
-  return { path: jsonPath(p), message, kind: shape ? "invalid_type" : "invalid_value" };
+  const custom = iss.code === "custom" ? (iss.params?.kind as Issue["kind"] | undefined) : undefined;
+  // a discriminated union whose discriminator matches no option reports no branch errors: a value error
+  const union = iss.code === "invalid_union" && iss.errors.length > 0;
+  const shape = iss.code === "invalid_type" || union || iss.code === "custom";
+  const kind = custom ?? (shape ? "invalid_type" : "invalid_value");
+  return { path: jsonPath(p), message, kind, unknownKey: iss.code === "unrecognized_keys" };
 }
