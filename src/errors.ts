@@ -64,31 +64,6 @@ export class SessionError extends EdgeLLMError {
 }
 
 /**
- * An OpenAI-style API error: an HTTP status plus the body every OpenAI client parses,
- *   { "error": { "message", "type", "param", "code" } }.
- * Thrown by request parsers (server/openai/validate.ts, reasoning/server-fields.ts); the server
- * answers with it (server/openai/errors.ts maps any other error to one).
- */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type = "invalid_request_error",
-    readonly param: string | null = null,
-    readonly code: string | null = null,
-  ) {
-    super(message);
-  }
-
-  body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
-  }
-}
-
-export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
-  new ApiError(400, message, "invalid_request_error", param, code);
-
-/**
  * An mmproj (vision encoder + projector GGUF) whose `clip.projector_type` we do not run: one that
  * llama.cpp knows (`known`: LDP, Qwen2-VL merger, resampler...) but edgellm has not implemented
  * yet, or a name nobody knows.

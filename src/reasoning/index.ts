@@ -38,7 +38,7 @@ export {
 } from "./strategy.js";
 export { evalConfig, configLabel, type EvalConfig, type EvalPoint } from "./eval.js";
 export { sweepConfigs, runSweep, formatTable, plotSeries, type SweepFlags } from "./eval-sweep.js";
-export { parseReasoningFields, type ReasoningFields } from "./server-fields.js";
+export type { ReasoningFields } from "./server-chat.js";
 export { arithmeticTask, loadTask, type EvalItem } from "./eval-task.js";
 export { accuracySVG, type PlotSeries, type PlotPoint } from "./plot.js";
 export {

@@ -1,5 +1,5 @@
 /**
- * What the chat route needs for the reasoning fields (server-fields.ts), kept here so the route
+ * What a chat route needs for a request's reasoning options (ReasoningFields), kept here so the route
  * itself changes by a few lines:
  *   chatKwargs        enable_thinking for the template
  *   thinkingOptions   the budget's forcing hook for GenerateOptions
@@ -19,10 +19,33 @@ import {
 import { llmGenerator } from "./llm-generator.js";
 import { runStrategy } from "./strategy.js";
 import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
-import type { ReasoningFields } from "./server-fields.js";
 import { buildVerifier } from "../verify/spec.js";
 import { llmJudge } from "../verify/model-judge.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
+import type { ExtractorName } from "../verify/extract.js";
+import type { RequestVerifierSpec } from "../verify/spec.js";
+import type { Selection } from "./best-of-n.js";
+import type { StrategyName } from "./strategy.js";
+
+/**
+ * The reasoning options of one chat request (the server validates its extension fields
+ * enable_thinking, thinking_budget and reasoning into this; server/openai/validate.ts).
+ */
+export interface ReasoningFields {
+  enableThinking: boolean | undefined;
+  thinkingBudget: number | undefined;
+  strategy:
+    | {
+        name: StrategyName;
+        samples: number;
+        earlyStop: boolean;
+        agreement: number | undefined;
+        extractor: ExtractorName | { regex: string };
+        verifier: RequestVerifierSpec | undefined;
+        selection: Selection;
+      }
+    | undefined;
+}
 
 export function chatKwargs(f: ReasoningFields | undefined): Record<string, unknown> | undefined {
   return f?.enableThinking === undefined ? undefined : { enable_thinking: f.enableThinking };

@@ -4,7 +4,9 @@
  * default filled in. Errors are PolicyError naming the JSON path and what was expected.
  */
 import { readFile } from "node:fs/promises";
+import * as z from "zod";
 import { PolicyError } from "./errors.js";
+import { firstIssue, showValue } from "../json.js";
 import type { PolicyVerifierSpec } from "../verify/spec.js";
 
 export type Privacy = "local_only" | "cloud_ok";
@@ -90,184 +92,153 @@ export const DEFAULT_POLICY: Policy = {
   spill: {},
 };
 
-type Obj = Record<string, unknown>;
+// The file's shape. Every object is strict (an unknown key is an error naming it); absent objects
+// parse as {} (prefault), so their defaults apply; the messages are what follows "policy: <path>: ".
+const show = showValue;
 
-class Reader {
-  constructor(readonly source: string) {}
+/** A number in [lo, hi] (an integer when `int`). */
+function num(lo: number, hi: number, int = false) {
+  const error = (iss: { code: string; input?: unknown }) =>
+    iss.code === "invalid_type"
+      ? typeof iss.input === "number" && int
+        ? `must be an integer, got ${iss.input}`
+        : `must be a number, got ${show(iss.input)}`
+      : `must be in [${lo}, ${hi}], got ${iss.input}`;
+  return (int ? z.int({ error }) : z.number({ error })).min(lo, { error }).max(hi, { error });
+}
 
-  err(path: string, msg: string): PolicyError {
-    return new PolicyError(`policy: ${path}: ${msg}`, {
-      file: this.source,
-      field: path,
-      hint: "see examples/policy.json",
+const bool = () => z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` });
+const obj = <S extends z.core.$ZodLooseShape>(shape: S, what = "an object") =>
+  z.strictObject(shape, { error: (iss) => `must be ${what}, got ${show(iss.input)}` });
+
+const PRIVACY = z.enum(["local_only", "cloud_ok"], {
+  error: (iss) => `must be "local_only" or "cloud_ok", got ${show(iss.input)}`,
+});
+
+const VERIFIER_TYPES = ["arithmetic", "regex", "refusal", "nonempty"] as const;
+const verifier = obj({
+  type: z.enum(VERIFIER_TYPES, {
+    error: (iss) => `must be "arithmetic", "regex", "refusal" or "nonempty", got ${show(iss.input)}`,
+  }),
+  pattern: z.string({ error: (iss) => `must be a string, got ${show(iss.input)}` }).optional(),
+  flags: z.string({ error: (iss) => `must be a string, got ${show(iss.input)}` }).optional(),
+})
+  .superRefine((v, ctx) => {
+    if ((v.type === "arithmetic" || v.type === "nonempty") && (v.pattern ?? v.flags) !== undefined)
+      ctx.addIssue({ code: "custom", message: `'${v.type}' takes no pattern` });
+    else if (v.type === "regex" && v.pattern === undefined)
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: "must be a string, got nothing" });
+    else if (v.type === "refusal" && v.pattern === undefined && v.flags !== undefined)
+      ctx.addIssue({ code: "custom", path: ["flags"], message: "needs a 'pattern'" });
+    else if (v.pattern !== undefined)
+      try {
+        new RegExp(v.pattern, v.flags ?? "");
+      } catch (e) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pattern"],
+          message: `invalid regular expression: ${(e as Error).message}`,
+        });
+      }
+  })
+  .transform((v): PolicyVerifierSpec => {
+    if (v.type === "arithmetic" || v.type === "nonempty") return { type: v.type };
+    if (v.pattern === undefined) return { type: "refusal", pattern: DEFAULT_REFUSAL_PATTERN, flags: "i" };
+    return { type: v.type, pattern: v.pattern, flags: v.flags ?? "" };
+  });
+
+const price = obj({ inputPerMTok: num(0, 1e6).optional(), outputPerMTok: num(0, 1e6).optional() }).transform(
+  (p, ctx) => {
+    if (p.inputPerMTok !== undefined && p.outputPerMTok !== undefined)
+      return { inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok };
+    ctx.addIssue({
+      code: "custom",
+      message: "needs 'inputPerMTok' and 'outputPerMTok' (USD per million tokens)",
     });
-  }
+    return z.NEVER;
+  },
+);
 
-  obj(v: unknown, path: string, keys: readonly string[]): Obj {
-    if (typeof v !== "object" || v === null || Array.isArray(v))
-      throw this.err(path, `must be an object, got ${kind(v)}`);
-    for (const k of Object.keys(v))
-      if (!keys.includes(k))
-        throw this.err(path ? `${path}.${k}` : k, `unknown key; known: ${keys.join(", ")}`);
-    return v as Obj;
-  }
+const D = DEFAULT_POLICY;
+const cloudMs = (k: keyof Policy["cloud"]) => num(0, 1e8).default(D.cloud[k]);
 
-  num(o: Obj, k: string, path: string, lo: number, hi: number, int = false): number | undefined {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    const p = path ? `${path}.${k}` : k;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw this.err(p, `must be a number, got ${kind(v)}`);
-    if (int && !Number.isInteger(v)) throw this.err(p, `must be an integer, got ${v}`);
-    if (v < lo || v > hi) throw this.err(p, `must be in [${lo}, ${hi}], got ${v}`);
-    return v;
-  }
-
-  bool(o: Obj, k: string, path: string): boolean | undefined {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== "boolean") throw this.err(`${path}.${k}`, `must be true or false, got ${kind(v)}`);
-    return v;
-  }
-}
-
-function kind(v: unknown): string {
-  return v === null
-    ? "null"
-    : Array.isArray(v)
-      ? "an array"
-      : typeof v === "string"
-        ? `"${v.slice(0, 40)}"`
-        : typeof v;
-}
+const POLICY = obj({
+  $comment: z.unknown().optional(),
+  privacy: PRIVACY.default(D.privacy),
+  local: obj({
+    contextTokens: num(1, 1e8, true).optional(),
+    tools: bool().default(D.local.tools),
+    images: bool().default(D.local.images),
+  }).prefault({}),
+  escalation: obj({
+    minMeanLogprob: num(-1e6, 0).optional(),
+    agreement: obj({
+      samples: num(2, 16, true).optional(),
+      threshold: num(0, 1).optional(),
+      temperature: num(0, 2).default(0.7),
+    })
+      .transform((a, ctx) => {
+        if (a.samples !== undefined && a.threshold !== undefined)
+          return { samples: a.samples, threshold: a.threshold, temperature: a.temperature };
+        ctx.addIssue({ code: "custom", message: "needs 'samples' (2..16) and 'threshold' (0..1)" });
+        return z.NEVER;
+      })
+      .optional(),
+    verifiers: z.array(verifier, { error: (iss) => `must be an array, got ${show(iss.input)}` }).default([]),
+    minVerifierScore: num(0, 1).optional(),
+  }).prefault({}),
+  budgets: obj({
+    maxCostUsd: num(0, 1e6).optional(),
+    maxLatencyMs: num(1, 1e8).optional(),
+    assumeOutputTokens: num(1, 1e7, true).default(D.budgets.assumeOutputTokens),
+  }).prefault({}),
+  prices: z
+    .record(z.string(), price, {
+      error: (iss) => `must be an object of model -> price, got ${show(iss.input)}`,
+    })
+    .default({}),
+  cloud: obj({
+    timeoutMs: cloudMs("timeoutMs"),
+    streamIdleMs: cloudMs("streamIdleMs"),
+    maxRetries: num(0, 10, true).default(D.cloud.maxRetries),
+    backoffBaseMs: cloudMs("backoffBaseMs"),
+    backoffMaxMs: cloudMs("backoffMaxMs"),
+    breakerFailures: num(1, 1e8, true).default(D.cloud.breakerFailures),
+    breakerCooldownMs: cloudMs("breakerCooldownMs"),
+    expectedFirstTokenMs: cloudMs("expectedFirstTokenMs"),
+    expectedPerTokenMs: cloudMs("expectedPerTokenMs"),
+  })
+    .superRefine((c, ctx) => {
+      if (c.backoffMaxMs < c.backoffBaseMs)
+        ctx.addIssue({
+          code: "custom",
+          path: ["backoffMaxMs"],
+          message: `must be >= backoffBaseMs (${c.backoffBaseMs})`,
+        });
+    })
+    .prefault({}),
+  spill: obj({ maxWaiting: num(0, 1e6, true).optional() }).prefault({}),
+});
 
 export function parsePrivacy(v: unknown, where: string, source = "request"): Privacy {
-  if (v === "local_only" || v === "cloud_ok") return v;
-  throw new PolicyError(`${where} must be "local_only" or "cloud_ok", got ${kind(v)}`, {
-    file: source,
-    field: where,
-  });
+  const r = PRIVACY.safeParse(v);
+  if (r.success) return r.data;
+  throw new PolicyError(`${where} ${firstIssue(r.error).message}`, { file: source, field: where });
 }
 
 /** Validate a parsed JSON value into a Policy with defaults. `source` names it in errors. */
 export function parsePolicy(json: unknown, source = "policy"): Policy {
-  const r = new Reader(source);
-  const D = DEFAULT_POLICY;
-  const top = r.obj(json, "", [
-    "privacy",
-    "local",
-    "escalation",
-    "budgets",
-    "prices",
-    "cloud",
-    "spill",
-    "$comment",
-  ]);
-
-  const privacy = top.privacy === undefined ? D.privacy : parsePrivacy(top.privacy, "privacy", source);
-
-  const lo = r.obj(top.local ?? {}, "local", ["contextTokens", "tools", "images"]);
-  const local = {
-    contextTokens: r.num(lo, "contextTokens", "local", 1, 1e8, true),
-    tools: r.bool(lo, "tools", "local") ?? D.local.tools,
-    images: r.bool(lo, "images", "local") ?? D.local.images,
-  };
-
-  const es = r.obj(top.escalation ?? {}, "escalation", [
-    "minMeanLogprob",
-    "agreement",
-    "verifiers",
-    "minVerifierScore",
-  ]);
-  let agreement: Policy["escalation"]["agreement"];
-  if (es.agreement !== undefined) {
-    const a = r.obj(es.agreement, "escalation.agreement", ["samples", "threshold", "temperature"]);
-    const samples = r.num(a, "samples", "escalation.agreement", 2, 16, true);
-    const threshold = r.num(a, "threshold", "escalation.agreement", 0, 1);
-    if (samples === undefined || threshold === undefined)
-      throw r.err("escalation.agreement", "needs 'samples' (2..16) and 'threshold' (0..1)");
-    agreement = {
-      samples,
-      threshold,
-      temperature: r.num(a, "temperature", "escalation.agreement", 0, 2) ?? 0.7,
-    };
+  const r = POLICY.safeParse(json);
+  if (!r.success) {
+    const { path, message } = firstIssue(r.error);
+    throw new PolicyError(path ? `policy: ${path}: ${message}` : `policy: ${message}`, {
+      file: source,
+      ...(path ? { field: path } : {}),
+      hint: "see examples/policy.json",
+    });
   }
-  if (es.verifiers !== undefined && !Array.isArray(es.verifiers))
-    throw r.err("escalation.verifiers", `must be an array, got ${kind(es.verifiers)}`);
-  const verifiers = ((es.verifiers as unknown[] | undefined) ?? []).map((v, i): PolicyVerifierSpec => {
-    const p = `escalation.verifiers[${i}]`;
-    const o = r.obj(v, p, ["type", "pattern", "flags"]);
-    if (o.type === "arithmetic" || o.type === "nonempty") {
-      if (o.pattern !== undefined || o.flags !== undefined) throw r.err(p, `'${o.type}' takes no pattern`);
-      return { type: o.type };
-    }
-    if (o.type === "regex" || (o.type === "refusal" && o.pattern !== undefined)) {
-      if (typeof o.pattern !== "string")
-        throw r.err(`${p}.pattern`, `must be a string, got ${kind(o.pattern)}`);
-      const flags = o.flags === undefined ? "" : o.flags;
-      if (typeof flags !== "string") throw r.err(`${p}.flags`, `must be a string, got ${kind(flags)}`);
-      try {
-        new RegExp(o.pattern, flags);
-      } catch (e) {
-        throw r.err(`${p}.pattern`, `invalid regular expression: ${(e as Error).message}`);
-      }
-      return { type: o.type, pattern: o.pattern, flags };
-    }
-    if (o.type === "refusal") {
-      if (o.flags !== undefined) throw r.err(`${p}.flags`, "needs a 'pattern'");
-      return { type: "refusal", pattern: DEFAULT_REFUSAL_PATTERN, flags: "i" };
-    }
-    throw r.err(`${p}.type`, `must be "arithmetic", "regex", "refusal" or "nonempty", got ${kind(o.type)}`);
-  });
-  const escalation = {
-    minMeanLogprob: r.num(es, "minMeanLogprob", "escalation", -1e6, 0),
-    agreement,
-    verifiers,
-    minVerifierScore: r.num(es, "minVerifierScore", "escalation", 0, 1),
-  };
-
-  const bu = r.obj(top.budgets ?? {}, "budgets", ["maxCostUsd", "maxLatencyMs", "assumeOutputTokens"]);
-  const budgets = {
-    maxCostUsd: r.num(bu, "maxCostUsd", "budgets", 0, 1e6),
-    maxLatencyMs: r.num(bu, "maxLatencyMs", "budgets", 1, 1e8),
-    assumeOutputTokens:
-      r.num(bu, "assumeOutputTokens", "budgets", 1, 1e7, true) ?? D.budgets.assumeOutputTokens,
-  };
-
-  const pr = top.prices ?? {};
-  if (typeof pr !== "object" || pr === null || Array.isArray(pr))
-    throw r.err("prices", `must be an object of model -> price, got ${kind(pr)}`);
-  const prices: Record<string, Price> = {};
-  for (const [model, v] of Object.entries(pr)) {
-    const p = `prices.${model}`;
-    const o = r.obj(v, p, ["inputPerMTok", "outputPerMTok"]);
-    const inputPerMTok = r.num(o, "inputPerMTok", p, 0, 1e6);
-    const outputPerMTok = r.num(o, "outputPerMTok", p, 0, 1e6);
-    if (inputPerMTok === undefined || outputPerMTok === undefined)
-      throw r.err(p, "needs 'inputPerMTok' and 'outputPerMTok' (USD per million tokens)");
-    prices[model] = { inputPerMTok, outputPerMTok };
-  }
-
-  const cl = r.obj(top.cloud ?? {}, "cloud", Object.keys(D.cloud));
-  const cloud = { ...D.cloud };
-  for (const k of Object.keys(D.cloud) as (keyof Policy["cloud"])[]) {
-    const int = k === "maxRetries" || k === "breakerFailures";
-    cloud[k] =
-      r.num(
-        cl,
-        k,
-        "cloud",
-        int ? (k === "breakerFailures" ? 1 : 0) : 0,
-        k === "maxRetries" ? 10 : 1e8,
-        int,
-      ) ?? D.cloud[k];
-  }
-  if (cloud.backoffMaxMs < cloud.backoffBaseMs)
-    throw r.err("cloud.backoffMaxMs", `must be >= backoffBaseMs (${cloud.backoffBaseMs})`);
-
-  const sp = r.obj(top.spill ?? {}, "spill", ["maxWaiting"]);
-  const spill = { maxWaiting: r.num(sp, "maxWaiting", "spill", 0, 1e6, true) };
-
-  return { privacy, local, escalation, budgets, prices, cloud, spill };
+  const { $comment: _, ...policy } = r.data;
+  return policy;
 }
 
 /** Read and validate a policy file. */

@@ -20,6 +20,23 @@ export interface UserRegex {
   lastMatch(text: string): string | undefined;
 }
 
+/** RE2 compiled, or why it cannot be (a predicate for "'field' ..."). */
+function compile(pattern: string, flags: { ignoreCase?: boolean }): RE2JS | string {
+  if (pattern.length > MAX_PATTERN) return `is longer than ${MAX_PATTERN} characters`;
+  try {
+    return RE2JS.compile(pattern, flags.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  } catch (e) {
+    const why = (e as Error).message.replace(/^error parsing regexp: /, "");
+    return `is not a supported regular expression (RE2 syntax: no backreferences or lookaround): ${why}`;
+  }
+}
+
+/** Why a caller's pattern cannot run here (as a predicate: "is longer than ..."), or undefined. */
+export function userRegexProblem(pattern: string): string | undefined {
+  const re = compile(pattern, {});
+  return typeof re === "string" ? re : undefined;
+}
+
 /** Compile a caller's pattern; `field` names it in the error. */
 export function compileUserRegex(
   pattern: string,
@@ -27,18 +44,8 @@ export function compileUserRegex(
   flags: { ignoreCase?: boolean } = {},
 ): UserRegex {
   if (typeof pattern !== "string") throw new InputError(`'${field}' must be a string`, { field });
-  if (pattern.length > MAX_PATTERN)
-    throw new InputError(`'${field}' is longer than ${MAX_PATTERN} characters`, { field });
-  let re: RE2JS;
-  try {
-    re = RE2JS.compile(pattern, flags.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
-  } catch (e) {
-    const why = (e as Error).message.replace(/^error parsing regexp: /, "");
-    throw new InputError(
-      `'${field}' is not a supported regular expression (RE2 syntax: no backreferences or lookaround): ${why}`,
-      { field },
-    );
-  }
+  const re = compile(pattern, flags);
+  if (typeof re === "string") throw new InputError(`'${field}' ${re}`, { field });
   return {
     source: pattern,
     test: (text) => re.test(text),

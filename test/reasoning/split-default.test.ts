@@ -1,11 +1,11 @@
 /**
  * reasoning_content by default for thinking models: the decision from the vocabulary/template and
- * the request's reasoning_format / separate_reasoning, with 400s for bad values; and the split
+ * the request's reasoning_format (its validation: test/server/validate-chat.test.ts); and the split
  * itself on the default model's output shape (think block -> reasoning, answer -> content).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { modelThinks, parseReasoningFormat, splitsReasoning } from "../../src/reasoning/split-default.js";
+import { modelThinks, splitsReasoning } from "../../src/reasoning/split-default.js";
 import { splitReasoning } from "../../src/reasoning/split.js";
 
 const vocab = (tokens: string[], chatTemplate?: string) => ({
@@ -22,18 +22,6 @@ test("models with think tokens (or a template that writes <think>) split by defa
   assert.equal(splitsReasoning("auto", false, true), true);
   assert.equal(splitsReasoning("none", true, true), false);
   assert.equal(splitsReasoning("deepseek", false, false), true);
-});
-
-test("reasoning_format / separate_reasoning request fields", () => {
-  assert.equal(parseReasoningFormat({}), "auto");
-  assert.equal(parseReasoningFormat({ reasoning_format: "none" }), "none");
-  assert.equal(parseReasoningFormat({ separate_reasoning: false }), "none");
-  assert.equal(parseReasoningFormat({ separate_reasoning: true }), "deepseek");
-  assert.throws(
-    () => parseReasoningFormat({ reasoning_format: "raw" }),
-    (e: { status?: number; statusCode?: number }) => [e.status, e.statusCode].includes(400),
-  );
-  assert.throws(() => parseReasoningFormat({ separate_reasoning: "yes" }));
 });
 
 test("the default model's answer splits into reasoning_content and content", () => {

@@ -68,6 +68,21 @@ test("bad policies: typed PolicyError (an InputError) naming the JSON path", () 
     [{ cloud: { backoffBaseMs: 100, backoffMaxMs: 10 } }, /backoffMaxMs: must be >=/],
     [{ budgets: { maxCostUsd: -1 } }, /budgets.maxCostUsd/],
     [{ local: { tools: "yes" } }, /local.tools: must be true or false/],
+    [
+      { escalation: { verifiers: [{ type: "nonempty" }, { type: "regex" }] } },
+      /verifiers\[1\].pattern: must be a string/,
+    ],
+    [
+      { escalation: { verifiers: [{ type: "arithmetic", pattern: "x" }] } },
+      /verifiers\[0\]: 'arithmetic' takes no pattern/,
+    ],
+    [
+      { escalation: { verifiers: [{ type: "refusal", flags: "i" }] } },
+      /verifiers\[0\].flags: needs a 'pattern'/,
+    ],
+    [{ cloud: { timeoutMs: null } }, /cloud.timeoutMs: must be a number, got null/],
+    [{ spill: { maxWaiting: 1, extra: 2 } }, /spill.extra: unknown key/],
+    [{ prices: [] }, /prices: must be an object of model -> price/],
   ];
   for (const [json, re] of bad) {
     assert.throws(
@@ -95,6 +110,16 @@ test("loadPolicy: the shipped example validates; unreadable and non-JSON files f
     await assert.rejects(
       loadPolicy(join(dir, "missing.json")),
       (e: Error) => e instanceof PolicyError && /cannot read/.test(e.message),
+    );
+    // a file that parses as JSON but not as a policy: the error names the file and the JSON path
+    writeFileSync(join(dir, "typo.json"), JSON.stringify({ budgets: { maxCostUSD: 0.01 } }));
+    await assert.rejects(
+      loadPolicy(join(dir, "typo.json")),
+      (e: Error) =>
+        e instanceof PolicyError &&
+        e.context.field === "budgets.maxCostUSD" &&
+        e.message.startsWith("policy: budgets.maxCostUSD: unknown key") &&
+        e.message.includes("typo.json"),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

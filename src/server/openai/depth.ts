@@ -11,6 +11,7 @@
  * MAX_BODY_DEPTH, which bounds the walk.
  */
 import { badRequest } from "./errors.js";
+import { jsonPath } from "../../json.js";
 
 export const MAX_SCHEMA_DEPTH = 128;
 export const MAX_FIELD_DEPTH = 32;
@@ -32,10 +33,6 @@ function isSchemaRoot(p: readonly Seg[]): boolean {
   return p.length === 3 && p[0] === "reasoning" && p[1] === "verifier" && p[2] === "schema";
 }
 
-export function paramName(p: readonly Seg[]): string {
-  return p.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
-}
-
 /** Throws a 400 when a field of the (object) body nests deeper than its limit. */
 export function checkDepth(body: unknown): void {
   if (typeof body !== "object" || body === null) return;
@@ -50,8 +47,8 @@ export function checkDepth(body: unknown): void {
     if (d > e.limit) {
       const what = e.limit === MAX_SCHEMA_DEPTH ? "JSON Schema" : "field";
       throw badRequest(
-        `'${paramName(e.scope)}' nests more than ${e.limit} arrays/objects deep (the ${what} limit)`,
-        paramName(e.scope),
+        `'${jsonPath(e.scope)}' nests more than ${e.limit} arrays/objects deep (the ${what} limit)`,
+        jsonPath(e.scope),
         "nesting_too_deep",
       );
     }

@@ -1,10 +1,32 @@
 /**
- * Any error -> the OpenAI-style API error the server answers with. ApiError itself lives in
- * src/errors.ts (the request parsers of reasoning/ throw it too); re-exported here for the routes.
+ * The OpenAI-style API error the server answers with (ApiError, thrown by the request parsers in
+ * this folder and the routes), and toApiError: any error -> one.
  */
-import { ApiError, EdgeLLMError, InputError } from "../../errors.js";
+import { EdgeLLMError, InputError } from "../../errors.js";
 
-export { ApiError, badRequest } from "../../errors.js";
+/**
+ * An OpenAI-style API error: an HTTP status plus the body every OpenAI client parses,
+ *   { "error": { "message", "type", "param", "code" } }.
+ * Thrown by the request parsers (validate.ts) and the routes.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = "invalid_request_error",
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+
+  body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new ApiError(400, message, "invalid_request_error", param, code);
 
 /** Any thrown value -> ApiError (library InputErrors are the caller's fault: 400; the rest 500). */
 export function toApiError(e: unknown): ApiError {

@@ -12,6 +12,7 @@
  */
 import { z } from "zod";
 import { badRequest } from "./errors.js";
+import { firstIssue } from "../../json.js";
 
 export const MAX_TOOLS = 128;
 export const MAX_TOOLS_BYTES = 64 * 1024;
@@ -62,9 +63,8 @@ const Limits = z.looseObject({
 export function checkGrammarLimits(body: unknown): void {
   const r = Limits.safeParse(body);
   if (r.success) return;
-  const issue = r.error.issues[0];
   // Shape errors (tools not an array, ...) are reported by the field validators that follow.
-  if (issue.code === "invalid_type" || issue.code === "invalid_union") return;
-  const param = issue.path.length > 0 ? issue.path.map(String).join(".") : null;
-  throw badRequest(`'${param}': ${issue.message}`, param, "too_large");
+  if (r.error.issues[0].code === "invalid_type" || r.error.issues[0].code === "invalid_union") return;
+  const { path, message } = firstIssue(r.error);
+  throw badRequest(`'${path}': ${message}`, path || null, "too_large");
 }

@@ -4,7 +4,7 @@
  * in the response types because clients read them as such.
  */
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
-import type { ReasoningFields } from "../../reasoning/server-fields.js";
+import type { ReasoningFields } from "../../reasoning/server-chat.js";
 import type { ReasoningFormat } from "../../reasoning/split-default.js";
 import type { ImageInput } from "./image-parts.js";
 
@@ -37,7 +37,7 @@ export interface ChatRequest extends SamplingFields {
   messages: ChatMessage[];
   /** undefined = no logprobs; else top alternatives per token (0..20). */
   topLogprobs: number | undefined;
-  /** Reasoning extension fields (enable_thinking, thinking_budget, reasoning), see reasoning/server-fields.ts. */
+  /** Reasoning extension fields (enable_thinking, thinking_budget, reasoning), validated in validate.ts. */
   thinking?: ReasoningFields;
   /**
    * `reasoning_format` ("auto" | "deepseek" | "none", llama-server) or `separate_reasoning`

@@ -11,15 +11,17 @@
 import * as z from "zod";
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import { badRequest } from "./errors.js";
-import { paramName } from "./depth.js";
-import { parseReasoningFields } from "../../reasoning/server-fields.js";
-import { parseReasoningFormat } from "../../reasoning/split-default.js";
+import { firstIssue, showValue as show } from "../../json.js";
+import type { ReasoningFields } from "../../reasoning/server-chat.js";
+import { parseStrategy, type StrategyName } from "../../reasoning/strategy.js";
+import { userRegexProblem } from "../../verify/user-regex.js";
+import type { JSONSchema } from "../../verify/json-schema.js";
+import type { RequestVerifierSpec } from "../../verify/spec.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 import { parseImagePart, type ImageInput } from "./image-parts.js";
 import { MEDIA_MARKER } from "../../engine/llm.js";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool"] as const;
-const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
 
 /** An optional number in [lo, hi] (null = absent). */
 function num(lo: number, hi: number, int = false) {
@@ -105,11 +107,139 @@ const message = z.looseObject(
   { error: "must be an object with a string 'role'" },
 );
 
+// Reasoning extension fields of a chat request:
+//   "enable_thinking": bool        passed to the chat template (also chat_template_kwargs.enable_thinking, as vLLM)
+//   "thinking_budget": 0..1e6      most tokens inside <think>; enforced in decoding
+//   "reasoning_format": "auto" | "deepseek" | "none"   (llama-server) or "separate_reasoning": bool (vLLM/SGLang)
+//   "reasoning": { strategy: greedy | self_consistency | best_of_n (aliases: reasoning/strategy.ts),
+//     samples 1..16, early_stop, agreement (0, 1], extractor auto|final|boxed|number or answer_regex,
+//     verifier "arithmetic" | "model_judge" | {type: regex, pattern} | {type: json_schema, schema}
+//     | {type: js_tests, tests: 1..64 strings}, selection best | weighted }
+// A caller's patterns must compile on RE2 (verify/user-regex.ts). Any of these fields except
+// reasoning_format turns on the reasoning split (reasoning_content).
+const VALUE = { kind: "invalid_value" };
+
+/** A caller's regular expression: a string RE2 can run. */
+const userRegex = (what: string) =>
+  z.string(what).superRefine((p, ctx) => {
+    const why = userRegexProblem(p);
+    if (why) ctx.addIssue({ code: "custom", message: why, params: VALUE });
+  });
+
+/** Every string `pattern` keyword in a JSON Schema (an explicit stack; depth was checked at the edge). */
+function schemaPatterns(schema: unknown): string[] {
+  const out: string[] = [];
+  const stack = [schema];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v !== "object" || v === null) continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === "pattern" && typeof x === "string" && !Array.isArray(v)) out.push(x);
+      else stack.push(x);
+    }
+  }
+  return out;
+}
+
+const VERIFIERS = "arithmetic, model_judge, regex, json_schema, js_tests";
+const TESTS = "must be an array of 1..64 strings";
+const verifier = z.preprocess(
+  (v) => (typeof v === "string" ? { type: v } : v),
+  z
+    .discriminatedUnion(
+      "type",
+      [
+        z.looseObject({ type: z.enum(["arithmetic", "model_judge"]) }),
+        z.looseObject({
+          type: z.literal("regex"),
+          pattern: userRegex("must be a non-empty string").min(1, "must be a non-empty string"),
+        }),
+        z.looseObject({
+          type: z.literal("json_schema"),
+          schema: z
+            .union([z.record(z.string(), z.unknown()), z.boolean()], "must be a JSON schema object")
+            .superRefine((sc, ctx) => {
+              for (const p of schemaPatterns(sc)) {
+                const why = userRegexProblem(p);
+                if (why) return ctx.addIssue({ code: "custom", message: why, params: VALUE });
+              }
+            }),
+        }),
+        z.looseObject({
+          type: z.literal("js_tests"),
+          tests: z.array(z.string(TESTS), TESTS).min(1, TESTS).max(64, TESTS),
+        }),
+      ],
+      {
+        error: (iss) =>
+          iss.code === "invalid_union"
+            ? `must be one of ${VERIFIERS}, got ${show((iss.input as { type?: unknown }).type)}`
+            : `must be "arithmetic", "model_judge" or an object with a 'type'`,
+      },
+    )
+    .transform((v): RequestVerifierSpec => {
+      switch (v.type) {
+        case "regex":
+          return { type: v.type, pattern: v.pattern };
+        case "json_schema":
+          return { type: v.type, schema: v.schema as JSONSchema };
+        case "js_tests":
+          return { type: v.type, tests: v.tests };
+        default:
+          return { type: v.type };
+      }
+    }),
+);
+
+const reasoning = z.strictObject(
+  {
+    strategy: z
+      .unknown()
+      .transform((s, ctx): StrategyName => {
+        try {
+          return parseStrategy(s);
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be greedy, self_consistency or best_of_n, got ${show(s)}`,
+            params: VALUE,
+          });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    samples: num(1, 16, true).optional(),
+    early_stop: bool(),
+    agreement: z
+      .number("must be a number in (0, 1]")
+      .gt(0, "must be a number in (0, 1]")
+      .max(1, "must be a number in (0, 1]")
+      .optional(),
+    extractor: z
+      .enum(["auto", "final", "boxed", "number"], { error: "must be auto, final, boxed or number" })
+      .optional(),
+    answer_regex: userRegex("must be a string").optional(),
+    verifier: verifier.optional(),
+    selection: z.enum(["best", "weighted"], { error: "must be best or weighted" }).optional(),
+  },
+  { error: "must be an object" },
+);
+
 const chat = sampling.extend({
   messages: z.array(message, "must be a non-empty array").min(1, "must be a non-empty array"),
   logprobs: bool(),
   top_logprobs: num(0, 20, true).nullish(),
   truncate: z.enum(["none", "oldest_turns"], { error: 'must be "none" or "oldest_turns"' }).optional(),
+  enable_thinking: bool(),
+  chat_template_kwargs: z.looseObject({ enable_thinking: bool() }, { error: "must be an object" }).nullish(),
+  thinking_budget: num(0, 1e6, true).nullish(),
+  reasoning: reasoning.nullish(),
+  reasoning_format: z
+    .enum(["auto", "deepseek", "none"], {
+      error: (iss) => `must be "auto", "deepseek" or "none", got ${show(iss.input)}`,
+    })
+    .nullish(),
+  separate_reasoning: bool(),
 });
 
 const TOKEN_ID = "must be a token id (an integer >= 0)";
@@ -121,16 +251,14 @@ const completion = sampling.extend({
   echo: bool(),
 });
 
-/** The first issue as an OpenAI-style 400. */
+/** The first issue as an OpenAI-style 400 naming the parameter. */
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const iss = r.error.issues[0];
-  const path = iss.path.filter((s): s is string | number => typeof s !== "symbol");
-  const param = path.length ? paramName(path) : null;
-  const value = iss.code !== "invalid_type" && iss.code !== "invalid_union" && iss.code !== "custom";
-  const message = param ? `'${param}' ${iss.message}` : iss.message;
-  throw badRequest(message, param, value ? "invalid_value" : "invalid_type");
+  const iss = firstIssue(r.error);
+  const param = iss.path || null;
+  if (iss.unknownKey) throw badRequest(`unknown field '${param}'`, param, "invalid_value");
+  throw badRequest(param ? `'${param}' ${iss.message}` : iss.message, param, iss.kind);
 }
 
 type Sampling = z.output<typeof sampling>;
@@ -163,6 +291,44 @@ function fields(b: Sampling, models: readonly string[]): SamplingFields {
     logitBias: b.logit_bias ?? undefined,
     ignoreEos: b.ignore_eos ?? false,
     lora: b.lora?.map((e) => (e.scale == null ? { id: e.id } : { id: e.id, scale: e.scale })) ?? undefined,
+  };
+}
+
+/** The reasoning options (undefined when the request has none); the rules between fields. */
+function reasoningFields(b: z.output<typeof chat>, stream: boolean): ReasoningFields | undefined {
+  const enableThinking = b.enable_thinking ?? b.chat_template_kwargs?.enable_thinking ?? undefined;
+  const thinkingBudget = b.thinking_budget ?? undefined;
+  if (thinkingBudget !== undefined && enableThinking === false)
+    throw badRequest("'thinking_budget' needs thinking; 'enable_thinking' is false", "thinking_budget");
+  const r = b.reasoning;
+  if (!r) {
+    if (enableThinking === undefined && thinkingBudget === undefined) return undefined;
+    return { enableThinking, thinkingBudget, strategy: undefined };
+  }
+  const name = r.strategy ?? "greedy";
+  const verifier = r.verifier;
+  if (name === "best_of_n" && !verifier)
+    throw badRequest("'reasoning.verifier' is required by best_of_n", "reasoning.verifier");
+  if (name !== "greedy" && stream)
+    throw badRequest(
+      `'stream' must be false with 'reasoning.strategy' ${name} (it returns one chosen answer)`,
+      "stream",
+      "unsupported",
+    );
+  if (name !== "greedy" && b.n != null && b.n !== 1)
+    throw badRequest("'n' must be 1 with a reasoning strategy (use reasoning.samples)", "n");
+  return {
+    enableThinking,
+    thinkingBudget,
+    strategy: {
+      name,
+      samples: r.samples ?? (name === "greedy" ? 1 : 8),
+      earlyStop: r.early_stop ?? true,
+      agreement: r.agreement,
+      extractor: r.answer_regex !== undefined ? { regex: r.answer_regex } : (r.extractor ?? "auto"),
+      verifier,
+      selection: r.selection ?? "best",
+    },
   };
 }
 
@@ -199,8 +365,10 @@ export function validateChat(body: unknown, models: readonly string[]): ChatRequ
     ...f,
     messages,
     topLogprobs: lp ? (top ?? 0) : undefined,
-    thinking: parseReasoningFields(body as Record<string, unknown>, f.stream),
-    reasoningFormat: parseReasoningFormat(body as Record<string, unknown>),
+    thinking: reasoningFields(b, f.stream),
+    reasoningFormat:
+      b.reasoning_format ??
+      (b.separate_reasoning == null ? "auto" : b.separate_reasoning ? "deepseek" : "none"),
     ...(b.truncate === "oldest_turns" ? { truncate: b.truncate } : {}),
     ...(images.length > 0 ? { images } : {}),
   };

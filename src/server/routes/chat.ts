@@ -61,7 +61,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
   const r: ChatRequest = validateChat(body, ctx.models);
   // Images are validated and decoded (400 for a bad one); read when a vision model is served.
   if (r.images && !ctx.vision) throw imagesUnsupported(r);
-  const th = r.thinking; // reasoning extension fields (reasoning/server-fields.ts)
+  const th = r.thinking; // reasoning extension fields (validated in openai/validate.ts)
   if (r.images && (r.truncate || (th?.strategy && th.strategy.name !== "greedy")))
     throw badRequest("image input cannot be combined with 'truncate' or sampling strategies", "messages");
   // Opt-in: a conversation longer than the context loses its oldest turns instead of a 400.
