@@ -1,46 +1,86 @@
-// Issue 21's demonstration adapter: train a LoRA for the default model with one command
-// (`edgellm train --lora --demo units`: metric unit conversion, which the base was never taught),
-// then measure, on the default model (Q8_0) with and without the adapter, greedy exact-match
-// accuracy on held-out conversions (odd values; training saw only even ones) and on the base's
-// own held-out arithmetic (the same items as `edgellm eval --n`).
+// Issue 21's demonstration adapter, one command, resumable: teach the default model metric unit
+// conversion (a skill it lacks) with a LoRA on its frozen F32 weights, then measure on the shipped
+// Q8_0 model with and without the adapter:
+//   - held-out conversions (odd values; training saw only even ones), exact match of the answer;
+//   - the base's held-out arithmetic (the same items as `edgellm eval --n`, test split by a salted
+//     hash), exact match, paired per item, with a 95% interval on the difference.
+// Training data (train/lora-demo.ts): conversions + the base's own greedy answers to arithmetic
+// questions from the corpus's train split (self-distillation replay, so arithmetic stays put).
 //
-//   npm run build && node scripts/lora-demo.mjs [--steps 300] [--adapter out.gguf] [--no-train]
-//     [--n-units 100] [--n-arith 200] [--threads 2] [--json out.json]
+//   npm run build && node scripts/lora-demo.mjs [--steps 300] [--stop-at N] [--no-train] [--data-only]
+//     [--n-units 100] [--n-arith 1000] [--threads 2] [--json out.json]
+//
+// State lives in train-state/lora-demo/ (data.jsonl, the checkpoint): rerunning the command
+// continues an interrupted run exactly where it stopped (same batches, same loss curve).
 import { parseArgs } from "node:util";
+import { dirname } from "node:path";
 import { execFileSync } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 
 const ROOT = new URL("../", import.meta.url);
+const path = (p) => new URL(p, ROOT).pathname;
 const dist = (p) => new URL(`dist/${p}`, ROOT).href;
 const { loadLLM } = await import(dist("src/engine/llm.js"));
 const { arithmeticTestItems, evalArithmetic } = await import(dist("src/train/eval/arithmetic.js"));
 const { unitExamples } = await import(dist("src/train/data/units.js"));
+const { unitsDemoExamples } = await import(dist("src/train/lora-demo.js"));
 
 const { values: a } = parseArgs({
   options: {
-    base: { type: "string", default: new URL("models/edgellm-default-f32.gguf", ROOT).pathname },
-    model: { type: "string", default: new URL("models/edgellm-default-q8_0.gguf", ROOT).pathname },
-    adapter: { type: "string", default: new URL("models/edgellm-units-lora.gguf", ROOT).pathname },
+    base: { type: "string", default: path("models/edgellm-default-f32.gguf") },
+    model: { type: "string", default: path("models/edgellm-default-q8_0.gguf") },
+    adapter: { type: "string", default: path("models/adapters/units-lora.gguf") },
+    state: { type: "string", default: path("train-state/lora-demo") },
     steps: { type: "string", default: "300" },
+    "stop-at": { type: "string" },
     rank: { type: "string", default: "16" },
+    alpha: { type: "string", default: "32" },
     lr: { type: "string", default: "2e-3" },
+    "seq-len": { type: "string", default: "192" },
+    units: { type: "string", default: "2000" },
+    replay: { type: "string", default: "2000" },
     "no-train": { type: "boolean", default: false },
+    "data-only": { type: "boolean", default: false },
     "n-units": { type: "string", default: "100" },
-    "n-arith": { type: "string", default: "200" },
+    "n-arith": { type: "string", default: "1000" },
     threads: { type: "string", default: "2" },
     json: { type: "string" },
   },
 });
+const threads = Number(a.threads);
 
 if (!a["no-train"]) {
-  const args = ["train", "--lora", "--demo", "units", "--base", a.base, "--adapter", a.adapter];
-  args.push("--steps", a.steps, "--rank", a.rank, "--lr", a.lr, "--no-progress");
+  mkdirSync(a.state, { recursive: true });
+  const data = `${a.state}/data.jsonl`;
+  if (!existsSync(data)) {
+    const t0 = performance.now();
+    const llm = await loadLLM(a.base, { kernels: "wasm", threads, parallel: 8 });
+    let rows;
+    try {
+      rows = await unitsDemoExamples(llm, {
+        units: Number(a.units),
+        replay: Number(a.replay),
+        onReplay: (d, n) => d % 250 === 0 && console.log(`replay ${d}/${n}`),
+      });
+    } finally {
+      await llm.close();
+    }
+    writeFileSync(`${data}.tmp`, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    renameSync(`${data}.tmp`, data);
+    console.log(`${data}: ${rows.length} examples in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  if (a["data-only"]) process.exit(0);
+  mkdirSync(dirname(a.adapter), { recursive: true });
+  const args = ["train", "--lora", "--base", a.base, "--data", data, "--adapter", a.adapter];
+  args.push("--work", a.state, "--steps", a.steps, "--rank", a.rank, "--alpha", a.alpha);
+  args.push("--lr", a.lr, "--seq-len", a["seq-len"], "--no-progress");
+  if (a["stop-at"]) args.push("--stop-at", a["stop-at"]);
+  if (existsSync(`${a.state}/lora.ckpt`)) args.push("--resume");
   console.log(`edgellm ${args.join(" ")}`);
   const t0 = performance.now();
-  execFileSync(process.execPath, [new URL("dist/src/cli/main.js", ROOT).pathname, ...args], {
-    stdio: "inherit",
-  });
+  execFileSync(process.execPath, [path("dist/src/cli/main.js"), ...args], { stdio: "inherit" });
   console.log(`training took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  if (a["stop-at"] && Number(a["stop-at"]) < Number(a.steps)) process.exit(0);
 }
 console.log(`adapter ${a.adapter}: ${statSync(a.adapter).size} bytes`);
 
@@ -52,14 +92,15 @@ const units = unitExamples(Number(a["n-units"]), "test").map((e) => ({
   lang: "en",
 }));
 const arith = arithmeticTestItems(Number(a["n-arith"]));
-const opts = { kernels: "wasm", threads: Number(a.threads), parallel: 4 };
+const opts = { kernels: "wasm", threads, parallel: 8 };
 const rows = {};
 for (const side of ["base", "adapter"]) {
   const llm = await loadLLM(a.model, side === "adapter" ? { ...opts, lora: [{ path: a.adapter }] } : opts);
   try {
-    const u = await evalArithmetic(llm, units, { maxTokens: 80 });
-    const r = await evalArithmetic(llm, arith, { maxTokens: 400 });
-    rows[side] = { units: u.total, arithmetic: r.total, sample: u.results[0] };
+    const u = await evalArithmetic(llm, units, { maxTokens: 80, concurrency: 8 });
+    const r = await evalArithmetic(llm, arith, { maxTokens: 400, concurrency: 8 });
+    rows[side] = { units: u.total, arithmetic: r.total, byKind: r.byKind, unitSample: u.results[0] };
+    rows[side].arithOk = r.results.map((x) => x.got === x.answer);
     console.log(
       `${side.padEnd(7)} units ${(100 * u.total.accuracy).toFixed(1)}% (${u.total.correct}/${u.total.n})  arithmetic ${(100 * r.total.accuracy).toFixed(1)}% (${r.total.correct}/${r.total.n})`,
     );
@@ -70,8 +111,21 @@ for (const side of ["base", "adapter"]) {
     await llm.close();
   }
 }
-const dArith = 100 * (rows.adapter.arithmetic.accuracy - rows.base.arithmetic.accuracy);
+// Paired difference (same items): items the adapter lost and gained; normal interval on the mean.
+const b = rows.base.arithOk;
+const d = rows.adapter.arithOk.map((ok, i) => Number(ok) - Number(b[i]));
+const n = d.length;
+const mean = d.reduce((s, x) => s + x, 0) / n;
+const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, n - 1));
+const half = (1.96 * sd) / Math.sqrt(n);
+const lost = d.filter((x) => x < 0).length;
+const gained = d.filter((x) => x > 0).length;
 console.log(
-  `units ${(100 * rows.base.units.accuracy).toFixed(1)}% -> ${(100 * rows.adapter.units.accuracy).toFixed(1)}% (aim >= 90%); arithmetic with the adapter ${dArith >= 0 ? "+" : ""}${dArith.toFixed(1)} points (aim within 2)`,
+  `units ${(100 * rows.base.units.accuracy).toFixed(1)}% -> ${(100 * rows.adapter.units.accuracy).toFixed(1)}% (aim >= 90%); ` +
+    `arithmetic with the adapter ${mean >= 0 ? "+" : ""}${(100 * mean).toFixed(1)} points ` +
+    `(95% CI ${(100 * (mean - half)).toFixed(1)} to ${(100 * (mean + half)).toFixed(1)}; ${lost} items lost, ${gained} gained of ${n}; aim within 2)`,
 );
-if (a.json) writeFileSync(a.json, JSON.stringify(rows, null, 1));
+if (a.json) {
+  for (const s of Object.values(rows)) delete s.arithOk;
+  writeFileSync(a.json, JSON.stringify({ ...rows, paired: { n, mean, half, lost, gained } }, null, 1));
+}

@@ -8,8 +8,8 @@ import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { runPipeline } from "../train/pipeline.js";
 import { runLoraTraining } from "../train/lora-run.js";
-import { unitExamples } from "../train/data/units.js";
-import { DEFAULT_DATA_CONFIG, generateDataset } from "../train/data/generate.js";
+import { unitsDemoExamples } from "../train/lora-demo.js";
+import { loadLLM } from "../engine/llm.js";
 import { presetByName, PRESETS } from "../train/presets.js";
 
 function positiveInt(v: string, field: string): number {
@@ -72,15 +72,21 @@ export function register(program: Command): void {
         if (o.lora) {
           if (o.demo !== undefined && o.demo !== "units")
             throw new InputError(`--demo: only 'units' exists, got '${o.demo}'`);
-          // The demo mixes the base's own training distribution back in (replay), or the adapter
-          // forgets arithmetic (measured: 90% -> 0% after 300 steps on conversions alone).
-          const data = o.demo
-            ? [
-                ...unitExamples(2000, "train"),
-                ...generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 2000, val: 0, test: 0 } })
-                  .train,
-              ]
-            : o.data;
+          // The demo mixes in the base's own greedy answers to arithmetic questions (train/lora-demo.ts),
+          // or the adapter forgets arithmetic (measured: 90% -> 0% after 300 steps on conversions alone).
+          let data: string | Awaited<ReturnType<typeof unitsDemoExamples>> | undefined = o.data;
+          if (o.demo) {
+            if (!o.base) throw new InputError("--demo needs --base <model.gguf>");
+            const llm = await loadLLM(o.base, {
+              kernels: "wasm",
+              threads: positiveInt(o.threads, "threads"),
+            });
+            try {
+              data = await unitsDemoExamples(llm);
+            } finally {
+              await llm.close();
+            }
+          }
           if (!o.base || !data)
             throw new InputError(
               "--lora needs --base <model.gguf> and --data <examples.jsonl> (or --demo units)",

@@ -17,6 +17,9 @@ import { lrAt, type LrSchedule } from "./optim/schedule.js";
 import { TrainProgress } from "./progress.js";
 import { LoraParams, type LoraTrainOptions } from "./lora.js";
 import { Rng } from "../sampling/rng.js";
+import { WasmArena } from "./wasm/arena.js";
+import { wasmKernels } from "./wasm/kernels.js";
+import { compileTrainModule, createTrainMemory, instantiateTrain } from "./wasm/module.js";
 
 export interface TrainOptions {
   config: TrainModelConfig;
@@ -92,7 +95,16 @@ interface Net {
 
 async function createNet(o: TrainOptions): Promise<Net> {
   if (o.kernels === "ts" || o.lora) {
-    const model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
+    // LoRA: one model on the calling thread, its base products on the WASM kernels unless "ts"
+    // (the adapter's own rank-r products stay in TS: train/lora.ts).
+    let model: LlamaTrainModel;
+    if (o.kernels === "ts") model = new LlamaTrainModel(o.config, o.batch, o.seqLen);
+    else {
+      const memory = createTrainMemory();
+      const kern = wasmKernels(instantiateTrain(await compileTrainModule(), memory), memory);
+      const arena = new WasmArena(memory, 1024);
+      model = new LlamaTrainModel(o.config, o.batch, o.seqLen, arena.alloc, undefined, kern);
+    }
     return {
       model,
       grads: model.grads,

@@ -5,7 +5,7 @@
  *   y = x W^T + s (x A^T) B^T,  s = alpha / r  (llama.cpp's scale at user scale 1)
  * Backward, with t = x A^T saved from the forward pass and g = s dy:
  *   dB += g^T t,  dt = g B,  dA += dt^T x,  dx += dt A   (dx also gets dy W from the base)
- * The base's own gradients are still computed by the model's backward but never applied: only
+ * The base is frozen: the model's backward skips its weight gradients (model/llama.ts) and only
  * `params` here go to the optimizer. Init as PEFT: A ~ N(0, 1/in), B = 0 (the adapter starts as
  * the identity). `writeLoraAdapter` exports a GGUF that llama.cpp and model/lora.ts load.
  */

@@ -319,11 +319,14 @@ export class LlamaTrainModel {
     const kW = cfg.kvHeads * hd;
     const get = (n: string) => this.w(n);
     const gget = (n: string) => this.gw(n);
+    // With a LoRA the base is frozen: its weight gradients are never used, so not computed.
+    const frozen = this.lora !== undefined;
+    const dW = (g: Buf): Buf | null => (frozen ? null : g);
     const dlogits = this.logits;
     const dx = this.dx;
     const dtmp = this.dtmp;
     dtmp.fill(0);
-    this.kern.matmulBackward(dtmp, this.outW(gget), dlogits, this.xnf, this.outW(get), N, C, V);
+    this.kern.matmulBackward(dtmp, dW(this.outW(gget)), dlogits, this.xnf, this.outW(get), N, C, V);
     dx.fill(0);
     rmsnormBackward(
       dx,
@@ -343,20 +346,20 @@ export class LlamaTrainModel {
       this.dh.fill(0);
       const p = `blk.${l}.`;
       const lo = this.lora;
-      this.kern.matmulBackward(this.dh, G.wd, dx, A.h, W.wd, N, F, C);
+      this.kern.matmulBackward(this.dh, dW(G.wd), dx, A.h, W.wd, N, F, C);
       lo?.backward(p + "ffn_down.weight", this.dh, dx, A.h, N);
       this.dg.fill(0);
       this.du.fill(0);
       swigluBackward(this.dg, this.du, this.dh, A.g, A.u, N * F);
       dtmp.fill(0);
-      this.kern.matmulBackward(dtmp, G.wg, this.dg, A.xn2, W.wg, N, C, F);
-      this.kern.matmulBackward(dtmp, G.wu, this.du, A.xn2, W.wu, N, C, F);
+      this.kern.matmulBackward(dtmp, dW(G.wg), this.dg, A.xn2, W.wg, N, C, F);
+      this.kern.matmulBackward(dtmp, dW(G.wu), this.du, A.xn2, W.wu, N, C, F);
       lo?.backward(p + "ffn_gate.weight", dtmp, this.dg, A.xn2, N);
       lo?.backward(p + "ffn_up.weight", dtmp, this.du, A.xn2, N);
       rmsnormBackward(dx, G.ffnNorm, dtmp, A.xm, W.ffnNorm, A.rstd2, N, C); // dx is now d(xm)
       // xm = x + a Wo^T
       this.da.fill(0);
-      this.kern.matmulBackward(this.da, G.wo, dx, A.a, W.wo, N, qW, C);
+      this.kern.matmulBackward(this.da, dW(G.wo), dx, A.a, W.wo, N, qW, C);
       lo?.backward(p + "attn_output.weight", this.da, dx, A.a, N);
       this.dq.fill(0);
       this.dk.fill(0);
@@ -367,17 +370,17 @@ export class LlamaTrainModel {
       const dqr = this.dqk.subarray(0, N * qW);
       dqr.fill(0);
       ropeBackward(dqr, this.dq, this.rope, this.B, this.T, cfg.heads);
-      this.kern.matmulBackward(dtmp, G.wq, dqr, A.xn1, W.wq, N, C, qW);
+      this.kern.matmulBackward(dtmp, dW(G.wq), dqr, A.xn1, W.wq, N, C, qW);
       lo?.backward(p + "attn_q.weight", dtmp, dqr, A.xn1, N);
       const dkr = this.dqk.subarray(0, N * kW);
       dkr.fill(0);
       ropeBackward(dkr, this.dk, this.rope, this.B, this.T, cfg.kvHeads);
-      this.kern.matmulBackward(dtmp, G.wk, dkr, A.xn1, W.wk, N, C, kW);
+      this.kern.matmulBackward(dtmp, dW(G.wk), dkr, A.xn1, W.wk, N, C, kW);
       lo?.backward(p + "attn_k.weight", dtmp, dkr, A.xn1, N);
-      this.kern.matmulBackward(dtmp, G.wv, this.dv, A.xn1, W.wv, N, C, kW);
+      this.kern.matmulBackward(dtmp, dW(G.wv), this.dv, A.xn1, W.wv, N, C, kW);
       lo?.backward(p + "attn_v.weight", dtmp, this.dv, A.xn1, N);
       rmsnormBackward(dx, G.attnNorm, dtmp, A.x, W.attnNorm, A.rstd1, N, C); // dx is now d(x)
     }
-    embeddingBackward(gget("token_embd.weight"), dx, this.tokens, N, C);
+    if (!frozen) embeddingBackward(gget("token_embd.weight"), dx, this.tokens, N, C);
   }
 }

@@ -10,10 +10,10 @@ import { matmulBackward, matmulForward } from "./matmul.js";
 export interface ModelKernels {
   /** out (N, O) = inp (N, I) w^T, w (O, I) */
   matmulForward(out: Buf, inp: Buf, w: Buf, N: number, I: number, O: number): void;
-  /** dinp (N, I) += dout w (skipped when null); dw (O, I) += dout^T inp */
+  /** dinp (N, I) += dout w; dw (O, I) += dout^T inp (each skipped when null: a frozen weight) */
   matmulBackward(
     dinp: Buf | null,
-    dw: Buf,
+    dw: Buf | null,
     dout: Buf,
     inp: Buf,
     w: Buf,

@@ -104,7 +104,7 @@ function dotRow(a: Buf, ao: number, b: Buf, bo: number, len: number): number {
  */
 export function matmulBackward(
   dinp: Buf | null,
-  dw: Buf,
+  dw: Buf | null,
   dout: Buf,
   inp: Buf,
   w: Buf,
@@ -113,7 +113,7 @@ export function matmulBackward(
   O: number,
 ): void {
   if (dinp) matmulBackwardInput(dinp, dout, w, N, I, O);
-  matmulBackwardWeight(dw, dout, inp, N, I, O);
+  if (dw) matmulBackwardWeight(dw, dout, inp, N, I, O);
 }
 
 function matmulBackwardInput(dinp: Buf, dout: Buf, w: Buf, N: number, I: number, O: number): void {

@@ -3,7 +3,7 @@
  * the kernels' shared memory (allocated from a WasmArena); pointers are their byte offsets.
  *   matmulForward   out (N, O)  = inp (N, I) w^T          w (O, I)
  *   matmulBackward  dinp (N, I) += dout (N, O) w
- *                   dw (O, I)   += dout^T inp
+ *                   dw (O, I)   += dout^T inp           (either skipped when null)
  *   attention       causal GQA as ops/attention.ts (head dim a multiple of 4, else TS)
  */
 import { KernelError } from "../../errors.js";
@@ -27,7 +27,7 @@ export function wasmKernels(k: TrainExports, memory: WebAssembly.Memory): ModelK
     matmulBackward(dinp, dw, dout, inp, w, N, I, O) {
       const pd = ptr(dout, "dout", N * O);
       if (dinp) k.mm_nn(ptr(dinp, "dinp", N * I), pd, ptr(w, "w", O * I), N, O, I, O, 1, 1);
-      k.mm_nn(ptr(dw, "dw", O * I), pd, ptr(inp, "inp", N * I), O, N, I, 1, O, 1);
+      if (dw) k.mm_nn(ptr(dw, "dw", O * I), pd, ptr(inp, "inp", N * I), O, N, I, 1, O, 1);
     },
     attentionForward(out, att, q, k_, v, s) {
       if (s.hd % 4 !== 0) return attentionForward(out, att, q, k_, v, s);

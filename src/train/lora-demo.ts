@@ -1,0 +1,74 @@
+/**
+ * Issue 21's demonstration adapter data (`edgellm train --lora --demo units`, scripts/lora-demo.mjs):
+ * metric unit conversions (data/units.ts, a skill the default model lacks) mixed with a replay of
+ * the base model's OWN greedy answers to arithmetic questions from its training split
+ * (self-distillation). Trained on conversions alone the adapter took arithmetic from 90% to 0%;
+ * replaying the corpus's reference answers instead still moved it (63%, then 90.5% vs 93.0%),
+ * because the reference texts are not what the base says. Training on the base's own outputs asks
+ * the adapter to leave arithmetic exactly as it was, so the only thing it has to learn is units.
+ *
+ * The replay questions come from the train split of the default model's corpus, so the held-out
+ * arithmetic items (eval/arithmetic.ts, test split by a salted hash) are never among them.
+ */
+import type { LLM } from "../engine/llm.js";
+import { generateDataset } from "./data/generate.js";
+import type { Message } from "./data/format.js";
+import { unitExamples } from "./data/units.js";
+import { evalArithmetic, type ArithItem } from "./eval/arithmetic.js";
+import { DEFAULT_MODEL_DATA } from "./presets.js";
+
+/** The first n arithmetic questions (add/sub/mul/word, answers known) of the corpus's train split. */
+export function arithmeticTrainItems(n: number): ArithItem[] {
+  const out: ArithItem[] = [];
+  for (let want = n * 2; out.length < n && want <= n * 64; want *= 4) {
+    out.length = 0;
+    const d = generateDataset({ ...DEFAULT_MODEL_DATA, counts: { train: want, val: 0, test: 0 } });
+    for (const e of d.train) {
+      if (e.answer === undefined || e.kind === "chat" || e.kind === "tool" || e.kind === "json") continue;
+      if (e.messages.length !== 2 || e.messages[0].role !== "user") continue;
+      out.push({
+        question: e.messages[0].content,
+        answer: e.answer,
+        kind: e.kind,
+        digits: e.digits ?? 0,
+        lang: e.lang,
+      });
+      if (out.length === n) break;
+    }
+  }
+  return out;
+}
+
+export interface UnitsDemoOptions {
+  /** unit-conversion training examples (default 2000) */
+  units?: number;
+  /** self-distilled arithmetic examples (default 2000) */
+  replay?: number;
+  /** longest replayed answer in tokens (default 400, as the evaluation) */
+  maxTokens?: number;
+  onReplay?: (done: number, total: number) => void;
+}
+
+/**
+ * The demo's training examples: `units` conversions, then `replay` arithmetic questions with
+ * `base`'s own greedy answers (deterministic: greedy decoding of a fixed model).
+ */
+export async function unitsDemoExamples(
+  base: LLM,
+  o: UnitsDemoOptions = {},
+): Promise<{ messages: Message[] }[]> {
+  const units = unitExamples(o.units ?? 2000, "train").map((e) => ({ messages: e.messages }));
+  const items = arithmeticTrainItems(o.replay ?? 2000);
+  const r = await evalArithmetic(base, items, {
+    maxTokens: o.maxTokens ?? 400,
+    concurrency: 8,
+    onDone: o.onReplay,
+  });
+  const replay = r.results.map((x) => ({
+    messages: [
+      { role: "user", content: x.question },
+      { role: "assistant", content: x.text },
+    ] as Message[],
+  }));
+  return [...units, ...replay];
+}
