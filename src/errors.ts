@@ -81,3 +81,18 @@ export class UnsupportedProjectorError extends ModelError {
 
 /** An image input that cannot be used: undecodable, an unsupported format, or over the limits. */
 export class ImageError extends InputError {}
+
+/**
+ * A speculative-decoding draft model whose vocabulary differs from the target's (`what`: the
+ * model kind, the vocabulary size, a special token, or the text of one token id): its token ids
+ * would mean other text, so it cannot draft for that target.
+ */
+export class VocabMismatchError extends ModelError {
+  constructor(
+    readonly what: string,
+    message: string,
+    context: ErrorContext = {},
+  ) {
+    super(message, context);
+  }
+}

@@ -13,6 +13,7 @@ import { PagedKVCache } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import { kvRotation } from "../kv/hadamard.js";
 import { lookupDraft } from "./speculative.js";
+import { drawDist, speculativeAccept, type Dist, type SpeculativeResult } from "../sampling/speculative.js";
 import { recurrentShape, type Transformer } from "../model/forward.js";
 import type { ModelConfig } from "../model/arch/config.js";
 import { checkLoraRefs, loraKey } from "../model/lora.js";
@@ -79,6 +80,14 @@ export interface EngineStats {
   /** Speculative decoding: draft tokens verified, and how many of them were accepted. */
   draftTokens: number;
   acceptedDraftTokens: number;
+  /** Forward passes of the draft model (speculative method "draft"). */
+  draftForwards: number;
+}
+
+/** A draft model attached to an engine (speculative method "draft"), with its own KV pool. */
+interface DraftModel {
+  model: Transformer;
+  pool: BlockPool;
 }
 
 export class Engine {
@@ -97,7 +106,10 @@ export class Engine {
     contextShiftMs: 0,
     draftTokens: 0,
     acceptedDraftTokens: 0,
+    draftForwards: 0,
   };
+  private draft: DraftModel | undefined;
+  private readonly prefillChunk: number;
   readonly shiftMode: ContextShiftMode;
   /** Resolves when the loop next goes idle (for draining). */
   private idleWaiters: (() => void)[] = [];
@@ -119,37 +131,41 @@ export class Engine {
     this.shiftMode = opts.contextShift ?? (c.mla ? "reprefill" : "rope");
     if (this.shiftMode !== "rope" && this.shiftMode !== "reprefill")
       throw new InputError(`contextShift must be 'rope' or 'reprefill', got '${this.shiftMode}'`);
-    const kvType = opts.kvType ?? "f32";
-    const kvTypeV = opts.kvTypeV ?? kvType;
-    if (!c.mla) {
-      checkKVType(kvType, c.headDimK, "K cache");
-      checkKVType(kvTypeV, c.headDimV, "V cache");
-    } else if (kvType !== "f32" && kvType !== "f16") {
-      throw new InputError(`MLA latent caches are f32 or f16, got ${kvType}`);
-    }
-    const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
-    const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
-    this.pool = new BlockPool(
-      {
-        nLayers: c.nLayers,
-        kWidth,
-        vWidth,
-        vFromK: !!c.mla,
-        dtype: kvType,
-        dtypeV: c.mla ? undefined : kvTypeV,
-        ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
-        blockSize,
-        nBlocks,
-        recurrent: recurrentShape(c),
-      },
-      model.kernels,
-      (l) => model.kernelsOf(l),
-    );
+    this.pool = kvPool(model, opts, blockSize, nBlocks);
+    this.kvOpts = opts;
+    this.prefillChunk = opts.prefillChunk ?? 128;
     this.scheduler = new Scheduler({
       maxSeqs: parallel,
       maxBatchTokens: opts.maxBatchTokens ?? 256,
       chunk: opts.prefillChunk ?? 128,
     });
+  }
+
+  private readonly kvOpts: EngineOptions;
+
+  /**
+   * Attach a draft model for speculative decoding (method "draft"): it gets a KV pool of its own
+   * with as many blocks as the target's and the same K/V types, so every sequence can hold a draft
+   * KV beside its own (kvPoolBytesPerLayer counts it when loadLLM places the models). The caller
+   * checks the vocabularies (checkDraftVocab); here only the output width is checked.
+   */
+  attachDraft(model: Transformer): void {
+    if (model.config.nVocab !== this.model.config.nVocab)
+      throw new InputError(
+        `the draft model has ${model.config.nVocab} output rows; the target has ${this.model.config.nVocab}`,
+      );
+    if (recurrentShape(model.config))
+      throw new InputError(
+        "a draft model with recurrent layers cannot roll back its state; use a transformer",
+      );
+    this.draft = {
+      model,
+      pool: kvPool(model, this.kvOpts, this.pool.shape.blockSize, this.pool.shape.nBlocks),
+    };
+  }
+
+  get draftModel(): Transformer | undefined {
+    return this.draft?.model;
   }
 
   /** Start a sequence; its events arrive on the returned async iterable. Throws InputError on bad input. */
@@ -170,6 +186,7 @@ export class Engine {
       );
     }
     if (req.lora?.length) checkLoraRefs(req.lora);
+    if (req.speculative) checkSpeculative(req, !!this.draft);
     if (req.media?.length) checkMedia(req, this.model.config.nEmbd);
     const budget = req.eviction?.budget ?? this.contextSize;
     if (req.eviction) {
@@ -273,6 +290,8 @@ export class Engine {
   /** Context shift of a full sequence (see context-shift.ts); a failure fails that sequence only. */
   private shift(seq: Sequence): void {
     seq.needsShift = false;
+    // The draft model's KV is re-prefilled from the shifted tokens on the next draft.
+    seq.draftCache?.truncate(0);
     const t0 = performance.now();
     try {
       const len = seq.cache.length; // tokens.length - 1: the last sampled token is pending
@@ -319,23 +338,94 @@ export class Engine {
   }
 
   /**
-   * Prompt-lookup draft for a decoding sequence (speculative.ts), with its KV reserved; empty
-   * unless the request asks for it, sampling is greedy, and nothing per-token interferes.
+   * Draft tokens for a decoding sequence (prompt lookup or the draft model), with its KV reserved;
+   * empty unless the request asks for speculation and nothing per-token interferes. `q`: the draft
+   * model's distributions the drafts were drawn from (sampling only; lookup proposals are one-hot).
    */
-  private draftFor(seq: Sequence): number[] {
+  private draftFor(seq: Sequence): { draft: number[]; q: (Dist | undefined)[] } {
+    const none = { draft: [], q: [] };
     const r = seq.req;
-    if (!r.speculative || (r.sampling?.temperature ?? 1) !== 0 || r.constraint || r.forceToken) return [];
+    if (!r.speculative || r.constraint || r.forceToken) return none;
     const cap = (r.eviction?.budget ?? seq.cache.shape.capacity) - 1 - seq.tokens.length;
     const left = r.maxTokens - seq.generated - 1;
-    const draft = lookupDraft(seq.tokens, r.speculative, Math.min(cap, left));
-    if (draft.length === 0 || !seq.cache.reserve(seq.cache.length + 1 + draft.length)) return [];
-    this.totals.draftTokens += draft.length;
-    return draft;
+    const limit = Math.min(cap, left, r.speculative.maxDraft ?? 8);
+    if (limit <= 0) return none;
+    const method = r.speculative.method ?? (this.draft ? "draft" : "lookup");
+    let out: { draft: number[]; q: (Dist | undefined)[] };
+    if (method === "draft") {
+      try {
+        out = this.draftModelTokens(seq, limit);
+      } catch (e) {
+        seq.queue.fail(e);
+        seq.finished = "abort";
+        return none;
+      }
+    } else out = { draft: lookupDraft(seq.tokens, r.speculative, limit), q: [] };
+    if (out.draft.length === 0 || !seq.cache.reserve(seq.cache.length + 1 + out.draft.length)) return none;
+    this.totals.draftTokens += out.draft.length;
+    return out;
   }
 
   /**
-   * After the step: the first row was accepted as usual; accept draft tokens while the model's
-   * token equals the draft's, each from its own row, then drop the KV of the rejected drafts.
+   * k tokens from the draft model, one forward each after catching its KV up with the sequence
+   * (the draft KV holds a prefix of seq.tokens; verification truncates it back to what matched).
+   * Greedy: the draft's top token after the sequence's own processors. Sampling: a draw from the
+   * draft's distribution under the same processors (q, for accept/reject).
+   */
+  private draftModelTokens(seq: Sequence, k: number): { draft: number[]; q: (Dist | undefined)[] } {
+    const D = this.draft!;
+    const dc = (seq.draftCache ??= new PagedKVCache(D.pool, this.contextSize));
+    const L = seq.tokens.length;
+    if (dc.length > L) dc.truncate(L);
+    if (!dc.reserve(L + k - 1)) {
+      dc.truncate(0); // the draft pool is short: give its blocks back, draft nothing this step
+      return { draft: [], q: [] };
+    }
+    const hist = seq.tokens.slice();
+    const draft: number[] = [];
+    const q: Dist[] = [];
+    let feed = seq.tokens.slice(dc.length, L);
+    const greedy = seq.sampler.greedy;
+    for (let i = 0; i < k; i++) {
+      let row: Float32Array | undefined;
+      while (feed.length > 0) {
+        const n = Math.min(feed.length, this.prefillChunk);
+        const part = feed.slice(0, n);
+        feed = feed.slice(n);
+        const lg = forwardBatch(D.model, [
+          { tokens: part, cache: dc, outputs: feed.length === 0 ? [n - 1] : [] },
+        ]);
+        this.totals.draftForwards++;
+        if (feed.length === 0) row = lg[0][0];
+      }
+      let tok: number;
+      if (greedy) {
+        const c = seq.sampler.process(row!, hist);
+        tok = c.ids[c.argmax()];
+      } else {
+        const d = seq.sampler.distribution(row!, hist);
+        tok = drawDist(d, () => seq.sampler.random());
+        q.push(d);
+      }
+      draft.push(tok);
+      hist.push(tok);
+      if (i < k - 1) feed = [tok];
+    }
+    return { draft, q };
+  }
+
+  /** Keep the draft model's KV only where it holds this sequence's tokens (base: first drafted position). */
+  private rollbackDraft(seq: Sequence, base: number, draft: number[]): void {
+    const dc = seq.draftCache;
+    if (!dc) return;
+    let keep = Math.min(base, dc.length);
+    while (keep < dc.length && keep < seq.tokens.length && seq.tokens[keep] === draft[keep - base]) keep++;
+    dc.truncate(keep);
+  }
+
+  /**
+   * Greedy, after the step: the first row was accepted as usual; accept draft tokens while the
+   * model's token equals the draft's, each from its own row, then drop the KV of the rejected drafts.
    */
   private verify(seq: Sequence, draft: number[], rows: Float32Array[]): void {
     const base = seq.cache.length - draft.length; // positions valid before the drafts
@@ -351,24 +441,65 @@ export class Engine {
     }
     this.totals.acceptedDraftTokens += m;
     seq.cache.truncate(base + m);
+    this.rollbackDraft(seq, base, draft);
+  }
+
+  /**
+   * Sampling, after the step: speculative accept/reject (sampling/speculative.ts) over the target's
+   * rows with the sequence's own processors and RNG; the kept drafts and the next token are
+   * emitted (until a stop), and the KV keeps the emitted tokens but the last (pending).
+   */
+  private verifySampled(seq: Sequence, draft: number[], q: (Dist | undefined)[], rows: Float32Array[]): void {
+    const base = seq.cache.length - draft.length;
+    const hist = seq.tokens.slice();
+    let res: SpeculativeResult;
+    try {
+      res = speculativeAccept(
+        (i) => seq.sampler.distribution(rows[i], i === 0 ? hist : hist.concat(draft.slice(0, i))),
+        q,
+        draft,
+        () => seq.sampler.random(),
+      );
+    } catch (e) {
+      seq.queue.fail(e);
+      seq.finished = "abort";
+      return;
+    }
+    const out = [...draft.slice(0, res.accepted), res.next];
+    let e = 0;
+    while (e < out.length && !seq.finished && !seq.needsShift) {
+      seq.emit(out[e], rows[e]);
+      e++;
+    }
+    this.totals.acceptedDraftTokens += Math.min(e, res.accepted);
+    seq.cache.truncate(base + Math.max(0, e - 1));
+    this.rollbackDraft(seq, base, draft);
   }
 
   /** One scheduled forward step. A failing step fails its sequences, not the engine. */
   private step(): void {
     const plan = this.scheduler.step();
     if (plan.size === 0) return;
-    const batch: { seq: Sequence; seg: Segment; last: boolean; draft: number[] }[] = [];
+    const batch: {
+      seq: Sequence;
+      seg: Segment;
+      last: boolean;
+      draft: number[];
+      q: (Dist | undefined)[];
+    }[] = [];
     for (const [id, n] of plan) {
       const seq = this.seqs.get(id)!;
       const from = seq.cache.length;
       const last = from + n === seq.tokens.length;
       const rows = seq.mediaRows(from, n);
-      const draft = last && n === 1 && !rows ? this.draftFor(seq) : [];
+      const { draft, q } = last && n === 1 && !rows ? this.draftFor(seq) : { draft: [], q: [] };
+      if (seq.finished) continue; // the draft model failed for it
       const tokens = [...seq.tokens.slice(from, from + n), ...draft];
       batch.push({
         seq,
         last,
         draft,
+        q,
         seg: {
           tokens,
           cache: seq.cache,
@@ -400,8 +531,12 @@ export class Engine {
     let t = P ? performance.now() : 0;
     batch.forEach((b, i) => {
       b.seq.cache.publishFull(b.seq.tokens);
-      if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
-      if (b.draft.length > 0) this.verify(b.seq, b.draft, logits[i]);
+      const sampled = b.draft.length > 0 && !b.seq.sampler.greedy;
+      if (sampled) this.verifySampled(b.seq, b.draft, b.q, logits[i]);
+      else {
+        if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
+        if (b.draft.length > 0) this.verify(b.seq, b.draft, logits[i]);
+      }
       if (b.seq.needsShift && !b.seq.finished) this.shift(b.seq);
     });
     if (P) {
@@ -409,6 +544,58 @@ export class Engine {
       P.add("engine.step", t - tStep);
       P.add("engine.steps", 1);
     }
+  }
+}
+
+/** The KV block pool of a model under the engine options (the target's, or a draft model's). */
+function kvPool(model: Transformer, opts: EngineOptions, blockSize: number, nBlocks: number): BlockPool {
+  const c = model.config;
+  const kvType = opts.kvType ?? "f32";
+  const kvTypeV = opts.kvTypeV ?? kvType;
+  if (!c.mla) {
+    checkKVType(kvType, c.headDimK, "K cache");
+    checkKVType(kvTypeV, c.headDimV, "V cache");
+  } else if (kvType !== "f32" && kvType !== "f16") {
+    throw new InputError(`MLA latent caches are f32 or f16, got ${kvType}`);
+  }
+  const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
+  const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
+  return new BlockPool(
+    {
+      nLayers: c.nLayers,
+      kWidth,
+      vWidth,
+      vFromK: !!c.mla,
+      dtype: kvType,
+      dtypeV: c.mla ? undefined : kvTypeV,
+      ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
+      blockSize,
+      nBlocks,
+      recurrent: recurrentShape(c),
+    },
+    model.kernels,
+    (l) => model.kernelsOf(l),
+  );
+}
+
+/** Speculative options of a request: method known and available, maxDraft and n-grams sane. */
+function checkSpeculative(req: SequenceRequest, hasDraft: boolean): void {
+  const s = req.speculative!;
+  if (s.method !== undefined && s.method !== "lookup" && s.method !== "draft")
+    throw new InputError(`speculative method must be 'lookup' or 'draft', got '${s.method}'`, {
+      field: "speculative",
+    });
+  if (s.method === "draft" && !hasDraft)
+    throw new InputError("speculative method 'draft' needs a draft model", {
+      field: "speculative",
+      hint: "load one with --draft <gguf> (library: loadLLM's draft option)",
+    });
+  for (const k of ["maxDraft", "ngram", "minNgram"] as const) {
+    const v = s[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 64))
+      throw new InputError(`speculative ${k} must be an integer in 1..64, got ${v}`, {
+        field: "speculative",
+      });
   }
 }
 

@@ -5,10 +5,10 @@
  *   const s = llm.createSession("You are terse."); for await (const c of s.send("Hi")) ...
  * `generate` streams chunks of every sample (`n`), tagged with its index; `complete` collects.
  */
-import { InputError, SessionError } from "../errors.js";
+import { InputError, ModelError, SessionError } from "../errors.js";
 import { fingerprintSample, modelFingerprint } from "../gguf/fingerprint.js";
 import type { EvictionPolicy } from "../kv/eviction.js";
-import type { SpeculativeOptions } from "./speculative.js";
+import { checkDraftVocab, type SpeculativeOptions } from "./speculative.js";
 import { hash64 } from "../hash.js";
 import {
   checkCompatible,
@@ -72,6 +72,12 @@ export interface LoadLLMOptions extends EngineOptions {
   maxMemory?: number;
   /** WASM: prepared-weight bytes per shard memory (default ~3.75 GiB; see WasmKernelOptions). */
   shardBytes?: number;
+  /**
+   * A draft model for speculative decoding (the CLI's --draft): same vocabulary as the target
+   * (else VocabMismatchError), its own kernels and KV pool (counted in maxMemory). Requests use it
+   * with `speculative: { method: "draft", maxDraft }` (or `speculative: {}`).
+   */
+  draft?: GGUFInput;
 }
 
 /**
@@ -121,7 +127,10 @@ export interface GenerateOptions extends SamplingParams {
   contextShift?: { keep: number };
   /** Token eviction with a KV budget (kv/eviction.ts, e.g. new StreamingLLM(256)); maxTokens not clipped. */
   eviction?: EvictionPolicy;
-  /** Prompt-lookup speculative decoding (greedy sampling only; same output, fewer steps). */
+  /**
+   * Speculative decoding (engine/speculative.ts): prompt lookup or the draft model; greedy output
+   * identical to plain decoding, sampling keeps the target's distribution.
+   */
   speculative?: SpeculativeOptions;
   /**
    * LoRA adapters for this request, by id (loaded with loadLLM's `lora` or llm.lora.load), with
@@ -218,6 +227,8 @@ export class LLM {
   fingerprint: string;
   /** Loaded LoRA adapters (load / unload / list at runtime). */
   readonly lora: LoraRegistry;
+  /** The draft model's own kernels (loadLLM's `draft`), disposed with the target's. */
+  draftKernels: KernelSet | undefined;
   constructor(
     readonly model: Transformer,
     readonly tokenizer: Tokenizer,
@@ -458,6 +469,7 @@ export class LLM {
   async close(): Promise<void> {
     await this.engine.idle();
     await this.kernels?.dispose();
+    await this.draftKernels?.dispose();
   }
 }
 
@@ -659,15 +671,16 @@ export async function loadLLM(
   try {
     // Placement from the tensor infos first: a model over --max-memory, or with a tensor larger
     // than one memory, is refused before any memory or worker thread exists.
+    let targetBytes = 0;
     if ((opts.kernels ?? "wasm") === "wasm")
-      planPlacement(
+      targetBytes = planPlacement(
         file,
         wasmPlacementTarget(opts.shardBytes === undefined ? {} : { shardBytes: opts.shardBytes }),
         {
           maxMemory: opts.maxMemory,
           kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
         },
-      );
+      ).totalBytes;
     report({ phase: "kernels", fraction: 0.1 });
     if ((opts.kernels ?? "wasm") === "wasm")
       kernels = await createWasmKernelSet({
@@ -707,8 +720,67 @@ export async function loadLLM(
     const llm = new LLM(model, tokenizer, kernels, opts, name);
     llm.fingerprint = fingerprint;
     for (const l of opts.lora ?? []) await llm.lora.load(l);
+    if (opts.draft !== undefined) {
+      const d = await loadDraft(opts.draft, opts, llm, targetBytes);
+      llm.draftKernels = d;
+    }
     report({ phase: "ready", fraction: 1 });
     return llm;
+  } catch (e) {
+    await kernels?.dispose();
+    throw e;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Load a draft model beside a loaded target (loadLLM's `draft`): its own WASM kernel set, placed
+ * under what the target left of maxMemory with a KV pool as large as the target's; its vocabulary
+ * must equal the target's. Returns the draft's kernels (the LLM disposes them on close).
+ */
+async function loadDraft(
+  input: GGUFInput,
+  opts: LoadLLMOptions,
+  llm: LLM,
+  targetBytes: number,
+): Promise<KernelSet | undefined> {
+  const file = await openGGUF(input);
+  let kernels: KernelSet | undefined;
+  try {
+    const kvOpts = { ...opts, contextSize: llm.contextSize };
+    const kvBytesPerLayer = kvPoolBytesPerLayer(modelConfig(file), kvOpts);
+    const maxMemory = opts.maxMemory === undefined ? undefined : opts.maxMemory - targetBytes;
+    const wasm = (opts.kernels ?? "wasm") === "wasm";
+    const shard = opts.shardBytes === undefined ? {} : { shardBytes: opts.shardBytes };
+    if (wasm) {
+      try {
+        planPlacement(file, wasmPlacementTarget(shard), { maxMemory, kvBytesPerLayer });
+      } catch (e) {
+        if (!(e instanceof ModelError)) throw e;
+        throw new ModelError(
+          `the draft model does not fit beside the target (${Math.round(targetBytes / 2 ** 20)} MiB): ${e.message}`,
+          {
+            file: file.path,
+            hint: "raise --max-memory or use a smaller draft model",
+          },
+        );
+      }
+      kernels = await createWasmKernelSet({
+        ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+        ...(opts.simd ? { simd: opts.simd } : {}),
+        ...shard,
+      });
+    }
+    const model = await streamFromFile(file, { kernels, maxMemory, kvBytesPerLayer });
+    checkDraftVocab(
+      llm.tokenizer,
+      Tokenizer.fromMetadata(file.metadata),
+      llm.model.config.nVocab,
+      model.config.nVocab,
+    );
+    llm.engine.attachDraft(model);
+    return kernels;
   } catch (e) {
     await kernels?.dispose();
     throw e;

@@ -43,6 +43,7 @@ export class Scheduler {
       if (i >= 0) q.splice(i, 1);
     }
     seq.cache.free();
+    seq.draftCache?.free();
   }
 
   private preemptNewest(): Sequence | undefined {
@@ -51,6 +52,7 @@ export class Scheduler {
     if (!newest) return undefined;
     this.running.splice(this.running.indexOf(newest), 1);
     newest.cache.free();
+    newest.draftCache?.free();
     this.waiting.unshift(newest);
     this.preemptions++;
     return newest;

@@ -25,6 +25,8 @@ export class Sequence {
   shifts = 0;
   /** Set by accept() when the context is full and the request allows a shift (the engine does it). */
   needsShift = false;
+  /** The draft model's KV of this sequence (speculative method "draft"; engine.ts). */
+  draftCache: PagedKVCache | undefined;
   /** Set once: the sequence leaves the engine at the next step boundary. */
   finished: FinishReason | undefined;
   private readonly decoder: StreamDecoder | undefined;
@@ -104,6 +106,20 @@ export class Sequence {
     try {
       id = forced ?? this.sampler.sample(logits, this.tokens);
       if (id === undefined) throw new InputError("the constraint allows no token here (dead grammar state)");
+    } catch (e) {
+      this.queue.fail(e);
+      this.finished = "abort";
+      return;
+    }
+    this.emit(id, logits);
+  }
+
+  /**
+   * Append a chosen token (sampled here, or by speculative accept/reject), stream it, and decide
+   * whether to stop. `logits`: its row, for logprobs.
+   */
+  emit(id: number, logits: Float32Array): void {
+    try {
       this.req.constraint?.accept(id);
     } catch (e) {
       this.queue.fail(e);

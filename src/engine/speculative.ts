@@ -1,14 +1,29 @@
+import { VocabMismatchError } from "../errors.js";
+import type { Tokenizer } from "../tokenizer/tokenizer.js";
+
 /**
- * Speculative decoding by prompt lookup (n-gram drafting, llama.cpp's lookup / "prompt lookup
+ * Speculative decoding's drafts: prompt lookup (below) and the vocabulary check of a draft model
+ * (the engine runs the draft model itself: engine.ts draftModelTokens).
+ *
+ * Prompt lookup (n-gram drafting, llama.cpp's lookup / "prompt lookup
  * decoding"): the last `ngram` tokens of a sequence are searched for earlier in its own tokens
  * (most recent match first, longest n-gram first down to `minNgram`), and the tokens that followed
  * that match are the draft. The engine verifies [last token, draft...] in ONE batched forward
  * (a segment with an output row per position), accepts the draft up to the first token the model
  * would not have chosen, plus the model's own token there, and truncates the KV past it.
- * Greedy only (temperature 0; processors that read the history, such as penalties, still apply
- * exactly, row by row): the output is identical to decoding one token per step.
+ * Greedy (temperature 0; processors that read the history, such as penalties, still apply
+ * exactly, row by row): the output is identical to decoding one token per step. Sampling: the
+ * draft (a one-hot proposal for lookup, the draft model's distribution otherwise) goes through
+ * speculative sampling's accept/reject (sampling/speculative.ts), which keeps the target's
+ * distribution.
  */
 export interface SpeculativeOptions {
+  /**
+   * Where drafts come from: "lookup" (n-gram from the sequence's own tokens) or "draft" (the
+   * engine's draft model: Engine.attachDraft / loadLLM's `draft`). Default: "draft" when the
+   * engine has a draft model, else "lookup".
+   */
+  method?: "lookup" | "draft";
   /** Longest n-gram looked up (default 3). */
   ngram?: number;
   /** Shortest n-gram tried when the longer ones find nothing (default 1). */
@@ -38,4 +53,32 @@ export function lookupDraft(tokens: readonly number[], opts: SpeculativeOptions,
     }
   }
   return [];
+}
+
+/**
+ * A draft model must share the target's vocabulary: same model kind, size, special tokens and the
+ * text of every token id (llama.cpp's common_speculative_are_compatible checks the same kind of
+ * thing, with some slack). Throws VocabMismatchError naming the first difference.
+ */
+export function checkDraftVocab(
+  target: Tokenizer,
+  draft: Tokenizer,
+  nVocabTarget: number,
+  nVocabDraft: number,
+): void {
+  const t = target.vocab;
+  const d = draft.vocab;
+  const fail = (what: string, detail: string) => {
+    throw new VocabMismatchError(what, `the draft model's vocabulary differs from the target's: ${detail}`, {
+      hint: "a draft model must use the same tokenizer as the target (same family, same vocabulary)",
+    });
+  };
+  if (t.model !== d.model) fail("model", `tokenizer kind ${d.model} vs ${t.model}`);
+  if (nVocabTarget !== nVocabDraft) fail("n_vocab", `${nVocabDraft} output rows vs ${nVocabTarget}`);
+  if (t.tokens.length !== d.tokens.length) fail("size", `${d.tokens.length} tokens vs ${t.tokens.length}`);
+  for (const k of ["bos", "eos", "eot"] as const)
+    if (t[k] !== d[k]) fail(k, `${k.toUpperCase()} id ${d[k]} vs ${t[k]}`);
+  for (let i = 0; i < t.tokens.length; i++)
+    if (t.tokens[i] !== d.tokens[i])
+      fail(`token ${i}`, `token ${i} is ${JSON.stringify(d.tokens[i])} vs ${JSON.stringify(t.tokens[i])}`);
 }

@@ -47,6 +47,27 @@ export class Sampler {
     return c;
   }
 
+  /**
+   * The distribution sample() draws from, dense over the vocabulary (speculative sampling): the
+   * chain's survivors with their softmax probabilities, zero elsewhere.
+   */
+  distribution(logits: Float32Array, history: ArrayLike<number> = []): Float64Array {
+    const c = this.process(logits, history);
+    const d = new Float64Array(logits.length);
+    if (c.size === 1) {
+      d[c.ids[0]] = 1;
+      return d;
+    }
+    const p = c.probs();
+    for (let i = 0; i < c.size; i++) d[c.ids[i]] += p[i];
+    return d;
+  }
+
+  /** A uniform [0, 1) draw from this sequence's own RNG (speculative accept/reject). */
+  random(): number {
+    return this.rng.next();
+  }
+
   /** Choose the next token given the logits and the tokens so far (prompt + generated). */
   sample(logits: Float32Array, history: ArrayLike<number> = []): number {
     const c = this.process(logits, history);

@@ -1,0 +1,160 @@
+// Draft-model speculative decoding (engine.ts draftModelTokens / verify / verifySampled): greedy
+// output identical to plain greedy decoding (alone, with a penalty, two sequences batched with
+// different draft lengths, through context shifts, and with the target itself as a perfect draft),
+// the draft KV rolled back on rejection, sampling keeping the target's distribution (two-sample
+// chi-square against plain sampling), and the vocabulary check (VocabMismatchError).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadLLM, type LLM } from "../../src/index.js";
+import { InputError, VocabMismatchError } from "../../src/errors.js";
+import { writeTestModel, defaultVocab } from "../../src/model/factory/index.js";
+import { SMALL, prompt } from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "spec-draft-"));
+const target = join(dir, "target.gguf");
+const draft = join(dir, "draft.gguf");
+await writeTestModel(target, { ...SMALL, nCtx: 512 });
+// Another random model with the same vocabulary: one layer, other weights.
+await writeTestModel(draft, { ...SMALL, nCtx: 512, nLayer: 1, nFf: 64, seed: 9 });
+const opts = { contextSize: 512, parallel: 2, threads: 1, blockSize: 16 } as const;
+const plain = await loadLLM(target, opts);
+const drafted = await loadLLM(target, { ...opts, draft });
+const selfDrafted = await loadLLM(target, { ...opts, draft: target });
+after(async () => {
+  await plain.close();
+  await drafted.close();
+  await selfDrafted.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function delta(llm: LLM, s0: ReturnType<LLM["stats"]>) {
+  const s = llm.stats();
+  return {
+    steps: s.steps - s0.steps,
+    drafted: s.draftTokens - s0.draftTokens,
+    accepted: s.acceptedDraftTokens - s0.acceptedDraftTokens,
+    draftForwards: s.draftForwards - s0.draftForwards,
+  };
+}
+
+test("greedy output with a draft model equals plain greedy (drafts rejected and accepted)", async () => {
+  const loop = [...prompt(12, 4), ...prompt(12, 4)];
+  for (const [p, extra, k] of [
+    [prompt(30, 7), {}, 4],
+    [loop, {}, 8],
+    [prompt(20, 3), { repetitionPenalty: 1.3 }, 3],
+  ] as const) {
+    const o = { maxTokens: 100, temperature: 0, ignoreEos: true, ...extra };
+    const ref = (await plain.complete([...p], o)).choices[0].tokens;
+    const s0 = drafted.stats();
+    const got = (await drafted.complete([...p], { ...o, speculative: { method: "draft", maxDraft: k } }))
+      .choices[0].tokens;
+    const d = delta(drafted, s0);
+    assert.deepEqual(got, ref);
+    assert.equal(got.length, 100);
+    assert.ok(d.drafted > 0 && d.draftForwards > 0, JSON.stringify(d));
+    assert.ok(d.accepted < d.drafted, `a different model should miss sometimes: ${JSON.stringify(d)}`);
+  }
+});
+
+test("the target as its own draft: every greedy draft accepted, far fewer target steps", async () => {
+  const p = prompt(25, 11);
+  const o = { maxTokens: 90, temperature: 0, ignoreEos: true } as const;
+  const s0 = plain.stats();
+  const ref = (await plain.complete(p, o)).choices[0].tokens;
+  const plainSteps = plain.stats().steps - s0.steps;
+  const s1 = selfDrafted.stats();
+  const got = (await selfDrafted.complete(p, { ...o, speculative: { maxDraft: 5 } })).choices[0].tokens;
+  const d = delta(selfDrafted, s1);
+  assert.deepEqual(got, ref);
+  assert.equal(d.accepted, d.drafted);
+  assert.ok(d.steps * 3 < plainSteps, `steps ${d.steps} vs ${plainSteps}`);
+});
+
+test("two draft-model sequences batched, other draft lengths, match their separate greedy runs", async () => {
+  const a = prompt(15, 2);
+  const b = prompt(40, 3);
+  const o = { maxTokens: 60, temperature: 0, ignoreEos: true } as const;
+  const [ra, rb] = await Promise.all([
+    drafted.complete(a, { ...o, speculative: { maxDraft: 2 } }),
+    drafted.complete(b, { ...o, speculative: { maxDraft: 7 } }),
+  ]);
+  assert.deepEqual(ra.choices[0].tokens, (await plain.complete(a, o)).choices[0].tokens);
+  assert.deepEqual(rb.choices[0].tokens, (await plain.complete(b, o)).choices[0].tokens);
+});
+
+test("greedy with a draft through context shifts equals plain greedy with the same shifts", async () => {
+  const small = { contextSize: 64, parallel: 1, threads: 1, blockSize: 16 } as const;
+  const p1 = await loadLLM(target, small);
+  const p2 = await loadLLM(target, { ...small, draft });
+  try {
+    const o = { maxTokens: 150, temperature: 0, ignoreEos: true, contextShift: { keep: 4 } } as const;
+    const p = prompt(20, 5);
+    const ref = await p1.complete(p, o);
+    const got = await p2.complete(p, { ...o, speculative: { maxDraft: 4 } });
+    assert.ok(p1.stats().contextShifts > 0);
+    assert.deepEqual(got.choices[0].tokens, ref.choices[0].tokens);
+  } finally {
+    await p1.close();
+    await p2.close();
+  }
+});
+
+test("sampling with draft-model speculation keeps the target's distribution (two-sample chi-square)", async () => {
+  // Joint distribution of the first 4 tokens binned by id mod 3 (81 cells) over seeds, plain vs
+  // speculative; the whole vocabulary at temperature 2, so the two models' supports overlap and
+  // drafts are both accepted and rejected.
+  const N = 1500;
+  const p = prompt(10, 21);
+  const o = { maxTokens: 4, temperature: 2, topK: 0, ignoreEos: true } as const;
+  const cells = new Map<string, [number, number]>();
+  const s0 = drafted.stats();
+  for (let s = 0; s < N; s++) {
+    const a = (await plain.complete(p, { ...o, seed: s })).choices[0].tokens.map((t) => t % 3).join();
+    const b = (
+      await drafted.complete(p, { ...o, seed: 100000 + s, speculative: { maxDraft: 3 } })
+    ).choices[0].tokens
+      .map((t) => t % 3)
+      .join();
+    (cells.get(a) ?? cells.set(a, [0, 0]).get(a)!)[0]++;
+    (cells.get(b) ?? cells.set(b, [0, 0]).get(b)!)[1]++;
+  }
+  const d = delta(drafted, s0);
+  assert.ok(d.drafted > 0 && d.accepted > 0 && d.accepted < d.drafted, JSON.stringify(d));
+  let chi = 0;
+  for (const [x, y] of cells.values()) chi += (x - y) ** 2 / (x + y);
+  const dof = cells.size - 1;
+  // 0.999 quantile (Wilson–Hilferty)
+  const crit = dof * (1 - 2 / (9 * dof) + 3.09 * Math.sqrt(2 / (9 * dof))) ** 3;
+  assert.ok(chi < crit, `chi2 ${chi.toFixed(1)} with ${dof} dof (critical ${crit.toFixed(1)})`);
+  assert.ok(cells.size >= 60, `${cells.size} distinct outputs`);
+});
+
+test("a draft with another vocabulary is a VocabMismatchError naming the difference", async () => {
+  const bigger = join(dir, "bigger.gguf");
+  await writeTestModel(bigger, { ...SMALL, nVocab: 401, nLayer: 1 });
+  await assert.rejects(loadLLM(target, { ...opts, draft: bigger }), (e: unknown) => {
+    assert.ok(e instanceof VocabMismatchError, String(e));
+    assert.match((e as Error).message, /401/);
+    return true;
+  });
+  const v = defaultVocab(400);
+  const toks = [...(v["tokenizer.ggml.tokens"] as string[])];
+  toks[300] = "\u2581zzz";
+  const other = join(dir, "other.gguf");
+  await writeTestModel(other, { ...SMALL, nLayer: 1, vocab: { ...v, "tokenizer.ggml.tokens": toks } });
+  await assert.rejects(loadLLM(target, { ...opts, draft: other }), (e: unknown) => {
+    assert.ok(e instanceof VocabMismatchError, String(e));
+    assert.equal((e as VocabMismatchError).what, "token 300");
+    assert.match((e as Error).message, /zzz/);
+    return true;
+  });
+});
+
+test("method 'draft' without a draft model, or a bad maxDraft, is an InputError", async () => {
+  await assert.rejects(plain.complete([5, 6, 7], { speculative: { method: "draft" } }), InputError);
+  await assert.rejects(drafted.complete([5, 6, 7], { speculative: { maxDraft: 0 } }), InputError);
+});
