@@ -152,6 +152,38 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "train-state/v2/edgellm-v2-f32.gguf",
     initSha256: "5c5b93f7005b6cddd8b6a7aef4e59b0237b57a34396cee64808bc851ec298813",
   },
+  // v2run (issue #18, session 5): continued SFT of the shipped v2 model with × in the "run"
+  // format (FormatOptions.mulRun). v2 gets 2/96 products with a 2-digit second factor: it fails
+  // copying the first partial product from its block far back into the addition header, and digit
+  // lines with a carry >= 2 (product plus carry in one step). The run format does one operation
+  // per clause (`4 × 6 = 24, 24 + 4 = 28`) and carries the running total on every line of the
+  // later partials (`, total 282`), so every copy is from the line above. × at 45% of a fresh mix
+  // (data seed 11; held-out sets unchanged: the split hash is seed-independent), the other skills
+  // kept in. Rows of 512 tokens (cheaper attention; the examples that use the long context fit)
+  // to afford more updates in a session on the shared machine.
+  v2run: {
+    name: "v2run",
+    data: {
+      ...V2_MODEL_DATA,
+      seed: 11,
+      counts: { train: 30_000, val: 500, test: 1000 },
+      mix: { add: 0.1, sub: 0.12, mul: 0.45, word: 0.15, chat: 0.07, tool: 0.07, json: 0.04 },
+      v2: { ...V2_MODEL_DATA.v2!, mulRun: true },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 150 steps x 4 x 512 = 0.31M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 150,
+    lr: { maxLr: 6e-4, minLr: 6e-5, warmup: 10 },
+    clip: 1,
+    seed: 11,
+    checkpointEvery: 10,
+    initFrom: "train-state/v2/edgellm-v2-f32.gguf",
+    initSha256: "5c5b93f7005b6cddd8b6a7aef4e59b0237b57a34396cee64808bc851ec298813",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.

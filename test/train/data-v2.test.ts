@@ -44,6 +44,47 @@ test("v2 subtraction strips leading zeros explicitly: 8421 - 8420 = 1", () => {
   assert.equal(mulColumns(4, 77, "en", { mulSwap: true }).lines[0], "4 × 77 = 77 × 4");
 });
 
+test("run × format: one operation per clause, the running total on every line of later partials", () => {
+  const run = mulColumns(47, 36, "en", { mulSwap: true, mulRun: true });
+  assert.equal(run.result, 1692);
+  assert.deepEqual(run.lines, [
+    "47 × 6",
+    "7 × 6 = 42, 42 + 0 = 42, write 2, carry 4, so far 2",
+    "4 × 6 = 24, 24 + 4 = 28, write 8, carry 2, so far 82",
+    "carry 2, so far 282",
+    "47 × 6 = 282",
+    "47 × 3, total 282",
+    "7 × 3 = 21, 21 + 0 = 21, write 1, carry 2, so far 1, total 282",
+    "4 × 3 = 12, 12 + 2 = 14, write 4, carry 1, so far 41, total 282",
+    "carry 1, so far 141, total 282",
+    "47 × 3 = 141, total 282",
+    "shift 1: 1410, total 282",
+    "0282 + 1410",
+    "2 + 0 + 0 = 2, write 2, carry 0, so far 2",
+    "8 + 1 + 0 = 9, write 9, carry 0, so far 92",
+    "2 + 4 + 0 = 6, write 6, carry 0, so far 692",
+    "0 + 1 + 0 = 1, write 1, carry 0, so far 1692",
+    "so 282 + 1410 = 1692",
+    "so 47 × 36 = 1692",
+  ]);
+  // the swap keeps the run format for the inner product; without mulRun nothing changes
+  assert.ok(mulColumns(6, 77, "en", { mulSwap: true, mulRun: true }).lines[2].startsWith("7 × 6 = 42, 42 + 0"));
+  assert.ok(!mulColumns(47, 36, "en", { mulSwap: true }).lines.some((l) => l.includes("total")));
+  const d = generateDataset({
+    ...V2_MODEL_DATA,
+    counts: { train: 300, val: 5, test: 5 },
+    v2: { ...V2_MODEL_DATA.v2!, mulRun: true },
+  });
+  const muls = d.train.filter((e) => e.kind === "mul");
+  const runLine = /\d × \d = \d+(, |，)\d+ \+ \d = /;
+  assert.ok(muls.length > 0);
+  for (const e of muls) {
+    const text = e.messages.filter((m) => m.role === "assistant").map((m) => m.content).join("\n");
+    assert.ok(runLine.test(text) || /(^|\n)(0 × \d+|\d+ × 0) = 0\n/.test(text), text);
+    assert.ok(!/\d × \d \+ \d = /.test(text), text);
+  }
+});
+
 test("v1 data is drawn exactly as before the v2 options existed", () => {
   const d = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 50, val: 5, test: 5 } });
   assert.ok(d.train.every((e) => e.messages.length === 2 && e.messages[0].role === "user"));

@@ -225,7 +225,10 @@ test("distillation pulls the student onto the teacher (KL falls)", async () => {
 });
 
 test("process verifier: every step of generated chains verifies; a corrupted digit is caught on its line", () => {
-  const fmt = { stripLine: true, mulSwap: true };
+  for (const fmt of [
+    { stripLine: true, mulSwap: true },
+    { stripLine: true, mulSwap: true, mulRun: true },
+  ])
   for (const lang of ["en", "zh"] as const)
     for (const [op, a, b] of [
       ["+", 4821, 377],
@@ -235,6 +238,8 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
       ["×", 250, 41],
       ["×", 4, 77],
       ["×", 907, 60],
+      ["×", 47, 36],
+      ["×", 305, 70],
     ] as const) {
       const w = columns(op, a, b, lang, fmt);
       const text = thinkAnswer(w.lines, String(w.result), lang);
@@ -262,4 +267,12 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
     "<think>\n8421 - 8420\n1 - 0 - 0 = 1, borrow 0, so far 1\n2 - 2 - 0 = 0, borrow 0, so far 01\n4 - 4 - 0 = 0, borrow 0, so far 001\n8 - 8 - 0 = 0, borrow 0, so far 0001\ndrop leading zeros: 0001 → 000\n</think>",
   );
   assert.equal(firstError(strip), 5);
+  // run format: a miscopied running total (the v2 model's failure: the first partial product
+  // copied wrong into the addition) is caught on its line
+  const run = columns("×", 47, 36, "en", { mulRun: true }).lines.join("\n");
+  assert.equal(firstError(checkSteps(run)), -1);
+  const runBad = checkSteps(run.replace("so far 41, total 282", "so far 41, total 292"));
+  assert.equal(runBad[firstError(runBad)].line, "4 × 3 = 12, 12 + 2 = 14, write 4, carry 1, so far 41, total 292");
+  const prodBad = checkSteps(run.replace("4 × 6 = 24, 24 + 4", "4 × 6 = 26, 26 + 4"));
+  assert.ok(prodBad[firstError(prodBad)].line.startsWith("4 × 6 = 26"));
 });

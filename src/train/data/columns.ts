@@ -69,6 +69,12 @@ export interface FormatOptions {
   /** multiplication with a longer second factor works b × a instead (fewer partial products):
    *  "4 × 77 = 77 × 4" */
   mulSwap?: boolean;
+  /** multiplication with short-range steps only ("run" format): a digit line does one operation
+   *  per clause (`4 × 6 = 24, 24 + 4 = 28, write 8, ...`, no product-plus-carry in one go), and
+   *  from the second partial product on every line carries the running total of the partials
+   *  (`, total 282`), so the addition header copies its first operand from the line above
+   *  instead of from the first partial's block far back */
+  mulRun?: boolean;
 }
 
 /** a - b; when a < b, states the sign flip and subtracts the other way round. */
@@ -111,30 +117,34 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   return { lines, result };
 }
 
-/** a × d for a single digit d, column by column with carries. */
-function mulDigitColumns(a: number, d: number, lang: Lang): Worked {
+/** a × d for a single digit d, column by column with carries; `run` splits each digit line into
+ *  one-operation clauses and appends the running total of the earlier partials (if any). */
+function mulDigitColumns(a: number, d: number, lang: Lang, run?: { total?: number }): Worked {
   const w = WORDS[lang];
+  const tail = run?.total === undefined ? "" : `${w.comma}${w.total} ${run.total}`;
   const width = String(a).length;
   const da = digitsRight(a, width);
-  const lines = [`${a} × ${d}`];
+  const lines = [`${a} × ${d}${tail}`];
   let carry = 0;
   let soFar = "";
   for (let i = 0; i < width; i++) {
-    const s = da[i] * d + carry;
+    const p = da[i] * d;
+    const s = p + carry;
     const r = s % 10;
     const c = Math.floor(s / 10);
     soFar = `${r}${soFar}`;
-    lines.push(
-      `${da[i]} × ${d} + ${carry} = ${s}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`,
-    );
+    const op = run
+      ? `${da[i]} × ${d} = ${p}${w.comma}${p} + ${carry} = ${s}`
+      : `${da[i]} × ${d} + ${carry} = ${s}`;
+    lines.push(`${op}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}${tail}`);
     carry = c;
   }
   if (carry > 0) {
     soFar = `${carry}${soFar}`;
-    lines.push(`${w.carry} ${carry}${w.comma}${w.soFar} ${soFar}`);
+    lines.push(`${w.carry} ${carry}${w.comma}${w.soFar} ${soFar}${tail}`);
   }
   const result = a * d;
-  lines.push(`${a} × ${d} = ${result}`);
+  lines.push(`${a} × ${d} = ${result}${tail}`);
   return { lines, result };
 }
 
@@ -143,7 +153,7 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   checkOperand(a, "a");
   checkOperand(b, "b");
   if (fmt.mulSwap && String(b).length > String(a).length) {
-    const inner = mulColumns(b, a, lang);
+    const inner = mulColumns(b, a, lang, { ...fmt, mulSwap: false });
     const lines = [`${a} × ${b} = ${b} × ${a}`, ...inner.lines];
     lines.push(`${WORDS[lang].so} ${a} × ${b} = ${inner.result}`);
     return { lines, result: inner.result };
@@ -153,6 +163,33 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   const w = WORDS[lang];
   const lines: string[] = [];
   const bd = digitsRight(b, String(b).length);
+  if (fmt.mulRun) {
+    // each partial is added to the running total right after it is computed
+    let total = 0;
+    for (let i = 0; i < bd.length; i++) {
+      const tail = i === 0 ? "" : `${w.comma}${w.total} ${total}`;
+      let p: number;
+      if (bd[i] === 0 || a === 0) {
+        p = 0;
+        lines.push(`${a} × ${bd[i]} = 0${tail}`);
+      } else {
+        const m = mulDigitColumns(a, bd[i], lang, { total: i === 0 ? undefined : total });
+        lines.push(...m.lines);
+        p = m.result;
+      }
+      if (i === 0) {
+        total = p;
+        continue;
+      }
+      const shifted = p * 10 ** i;
+      lines.push(`${w.shift} ${i}: ${shifted}${tail}`);
+      const s = addColumns(total, shifted, lang);
+      lines.push(...s.lines);
+      total = s.result;
+    }
+    lines.push(`${w.so} ${a} × ${b} = ${a * b}`);
+    return { lines, result: a * b };
+  }
   const partials: number[] = [];
   for (let i = 0; i < bd.length; i++) {
     let p: number;

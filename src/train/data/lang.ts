@@ -22,6 +22,8 @@ export interface StepWords {
   answer: (x: string) => string;
   /** "377 < 4821, so 377 - 4821 = -(4821 - 377)" */
   negate: (a: string, b: string) => string;
+  /** "run" × format: the running total of the partial products, "…, total 282" */
+  total: string;
   /** v2 subtraction: "drop leading zeros: 0001 -> 1" */
   strip: string;
   /** v2 word problems: "Plan: (35 + 48) - 20" */
@@ -37,6 +39,7 @@ export const WORDS: Record<Lang, StepWords> = {
     so: "so",
     comma: ", ",
     shift: "shift",
+    total: "total",
     step: (n) => `Step ${n}: `,
     answer: (x) => `The answer is ${x}.`,
     negate: (a, b) => `${a} < ${b}, so ${a} - ${b} = -(${b} - ${a})`,
@@ -51,6 +54,7 @@ export const WORDS: Record<Lang, StepWords> = {
     so: "所以",
     comma: "，",
     shift: "左移",
+    total: "累计",
     step: (n) => `第 ${n} 步：`,
     answer: (x) => `答案是 ${x}。`,
     negate: (a, b) => `${a} < ${b}，所以 ${a} - ${b} = -(${b} - ${a})`,

@@ -11,6 +11,10 @@
  *   drop leading zeros: 0001 → 1                     strip
  *   shift 1: 2340                                    partial product x 10^i
  *   so 4821 + 377 = 5198 / 4821 × 3 = 14463          result lines: exact arithmetic
+ *
+ * The "run" × format (FormatOptions.mulRun) is checked too: digit lines in one-operation clauses
+ * (`4 × 6 = 24, 24 + 4 = 28, write 8, carry 2, so far 82`) and a `, total N` suffix that must
+ * equal the running total (the first partial product, then each addition's result).
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
 
@@ -38,6 +42,10 @@ const RE = {
   sub: new RegExp(
     `^(\\d) - (\\d) - (\\d) = (-?\\d+)(?:${SEP}\\+10 = (\\d+))?${SEP}${W.borrow} (\\d)${SEP}${W.soFar} (\\d+)$`,
   ),
+  mulRun: new RegExp(
+    `^(\\d) × (\\d) = (\\d+)${SEP}(\\d+) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
+  ),
+  total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
   strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
   shift: /^(?:shift|左移) (\d+): (\d+)$/,
@@ -63,12 +71,17 @@ export function checkSteps(text: string): StepCheck[] {
   let carry = 0;
   let soFar = "";
   let lastProduct = 0n;
+  // the running total of the "run" × format's partial products
+  let runTotal: bigint | null = null;
   const digitAt = (s: string, i: number) => (i < s.length ? s.charCodeAt(s.length - 1 - i) - 48 : 0);
   for (const raw of body.split("\n")) {
-    const line = raw.trim();
-    if (!line) continue;
+    const full = raw.trim();
+    if (!full) continue;
     let ok: boolean | null = null;
     let m: RegExpMatchArray | null;
+    const tm = full.match(RE.total);
+    const total = tm ? BigInt(tm[2]) : null;
+    const line = tm ? tm[1] : full;
     if ((m = line.match(RE.header))) {
       [A, op, B] = [m[1], m[2], m[3]];
       col = 0;
@@ -90,6 +103,22 @@ export function checkSteps(text: string): StepCheck[] {
         m[7] === `${d}${soFar}`;
       carry = c2;
       soFar = m[7];
+      col++;
+    } else if ((m = line.match(RE.mulRun))) {
+      const [a, b, p, p2, c, s, d, c2] = m.slice(1, 9).map(Number);
+      ok =
+        op === "×" &&
+        a === digitAt(A, col) &&
+        b === Number(B) &&
+        p === a * b &&
+        p2 === p &&
+        c === carry &&
+        s === p + c &&
+        d === s % 10 &&
+        c2 === Math.floor(s / 10) &&
+        m[9] === `${d}${soFar}`;
+      carry = c2;
+      soFar = m[9];
       col++;
     } else if ((m = line.match(RE.sub))) {
       const [a, b, br, s] = [m[1], m[2], m[3], m[4]].map(Number);
@@ -124,11 +153,14 @@ export function checkSteps(text: string): StepCheck[] {
       const r = apply(m[2], BigInt(m[1]), BigInt(m[3]));
       ok = r === BigInt(m[4]);
       if (m[2] === "×") lastProduct = r;
+      // a × result without a total starts (or ends) a run; an addition's result is the new total
+      if ((m[2] === "×" && total === null) || m[2] === "+") runTotal = BigInt(m[4]);
     } else if ((m = line.match(/^(\d+) × 0 = 0$/))) {
       ok = true;
       lastProduct = 0n;
     }
-    out.push({ line, ok });
+    if (total !== null) ok = (ok ?? true) && total === runTotal;
+    out.push({ line: full, ok });
   }
   return out;
 }
