@@ -8,7 +8,7 @@
  */
 import { patchGrid, type VisionConfig } from "./mmproj.js";
 import { type EncoderOutput, linear } from "./encoder.js";
-import { gelu } from "./ops.js";
+import { activate } from "./ops.js";
 import type { VisionWeights } from "./weights.js";
 
 export interface ImageEmbeddings {
@@ -26,7 +26,7 @@ export function projectMlp(c: VisionConfig, w: VisionWeights, enc: EncoderOutput
   const D = w.mm2.w.rows;
   const h = new Float32Array(nPatch * H);
   linear(w.mm0, rows, nPatch, h);
-  for (let i = 0; i < h.length; i++) h[i] = gelu(h[i]!);
+  activate("gelu", h);
   const out = new Float32Array(nPatch * D);
   linear(w.mm2, h, nPatch, out);
   return { data: out, nTokens: nPatch, nEmbd: D };
