@@ -219,6 +219,21 @@ export interface KernelSet {
   ): void;
 
   /**
+   * Bidirectional (non-causal) attention, as encoders use it: q, k, v, out [n][nHead][hd]; every
+   * query sees all n keys (no GQA, no cache). Scale defaults to 1/sqrt(hd).
+   */
+  attentionFull(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    n: number,
+    nHead: number,
+    hd: number,
+    scale?: number,
+  ): void;
+
+  /**
    * The same causal GQA attention on a paged (optionally f16) cache read in place:
    * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
    * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited). `sinks` (gpt-oss): one

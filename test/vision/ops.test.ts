@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { activate, gelu, geluQuick, layerNorm } from "../../src/vision/ops.js";
-import { attendAll } from "../../src/vision/encoder.js";
 import { f32ToFp16, fp16ToF32 } from "../../src/kernels/ref/fp16.js";
 import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { createWasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
@@ -90,19 +89,21 @@ test("layerNorm: zero mean, unit variance, then * w + b; in place", () => {
 });
 
 for (const kind of ["ref", "wasm"] as const) {
-  test(`attendAll (${kind}): every query sees every key, equal to a float64 softmax attention`, async () => {
+  test(`attentionFull (${kind}): every query sees every key, equal to a float64 softmax attention`, async () => {
     const ks: KernelSet = kind === "ref" ? new RefKernelSet() : await createWasmKernelSet({ threads: 2 });
     try {
       for (const [n, nHead, hd] of [
         [1, 1, 8],
         [17, 3, 16],
         [65, 2, 64],
+        [9, 2, 6],
+        [258, 6, 64],
       ]) {
         const q = randomF32(n! * nHead! * hd!, 1, 1);
         const k = randomF32(n! * nHead! * hd!, 2, 1);
         const v = randomF32(n! * nHead! * hd!, 3, 1);
         const out = new Float32Array(q.length);
-        attendAll(ks, q, k, v, out, n!, nHead!, hd!);
+        ks.attentionFull(q, k, v, out, n!, nHead!, hd!);
         let maxErr = 0;
         for (let t = 0; t < n!; t++) {
           for (let h = 0; h < nHead!; h++) {
