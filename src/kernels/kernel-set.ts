@@ -238,6 +238,8 @@ export interface KernelSet {
    * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
    * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited). `sinks` (gpt-oss): one
    * logit per query head [nHead] that joins the head's softmax without a value row.
+   * `nonCausal`: every token sees all nKV positions (a Gemma 3 image span decoded as one batch);
+   * with a window, nKV must not exceed it.
    */
   attentionPaged(
     q: Float32Array,
@@ -252,6 +254,7 @@ export interface KernelSet {
     scale: number,
     window?: number,
     sinks?: Float32Array,
+    nonCausal?: boolean,
   ): void;
 
   /**

@@ -280,6 +280,7 @@ export abstract class TsOps {
     scale: number,
     window = 0,
     sinks?: Float32Array,
+    nonCausal = false,
   ): void {
     for (const [n, x] of [
       ["nTokens", nTokens],
@@ -322,6 +323,16 @@ export abstract class TsOps {
       throw new KernelError(`attention: quantized K/V need a head size that is a multiple of 32, got ${hd}`);
     checkVec("q", q, nTokens * nHead * hd);
     checkVec("out", out, nTokens * nHead * hd);
+    if (nonCausal) {
+      // Every token sees all nKV positions: the kernels clamp each token's last position to
+      // nKV - 1, so placing them all at nKV - 1 does it; the window then must not cut anything.
+      if (window > 0 && nKV > window)
+        throw new KernelError(
+          `attention: non-causal rows up to ${nKV} positions exceed the ${window}-token window`,
+        );
+      this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, nKV - 1, scale, 0, sinks);
+      return;
+    }
     this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
   }
 

@@ -12,7 +12,9 @@
  *   -> post-LayerNorm (if present)
  *   -> hidden states [n_pos][E * n_features]
  *
- * Which blocks run: with clip.vision.feature_layer unset, all but the last (LLaVA's
+ * Gemma 3's SigLIP (tools/mtmd/models/siglip.cpp) is the same ViT without class token or
+ * feature layers, running every block.
+ * Which blocks run (llava graph): with clip.vision.feature_layer unset, all but the last (LLaVA's
  * vision_feature_layer = -2); otherwise up to the deepest listed layer, and the listed hidden
  * states (0 = the encoder input after pre-LN) are concatenated feature-wise.
  *
@@ -35,8 +37,9 @@ export interface EncoderOutput {
   width: number;
 }
 
-/** Number of encoder blocks llama.cpp's llava graph runs. */
+/** Number of encoder blocks llama.cpp runs: its siglip graph (gemma3) all; its llava graph see above. */
 export function blocksToRun(c: VisionConfig): number {
+  if (c.projector === "gemma3") return c.nLayer;
   return c.featureLayers.length > 0 ? Math.max(...c.featureLayers) : c.nLayer - 1;
 }
 
@@ -118,6 +121,11 @@ export function encode(
 
   const nRun = blocksToRun(c);
   const stack: Float32Array[] = [];
+  if (c.projector === "gemma3") {
+    for (let il = 0; il < nRun; il++) block(ks, c, w.layers[il]!, x, n);
+    if (w.postLn) layerNorm(x, x, E, n, c.eps, w.postLn);
+    return { hidden: x, nPos: n, width: E };
+  }
   for (let il = 0; il < nRun; il++) {
     if (c.featureLayers.includes(il)) stack.push(x.slice());
     block(ks, c, w.layers[il]!, x, n);
