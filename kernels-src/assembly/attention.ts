@@ -303,3 +303,25 @@ export function attention_paged(
     u += khB - khA;
   }
 }
+
+// Non-causal (bidirectional) attention over one dense block, for encoders (the vision ViT):
+// q, k, v, out f32 [n][nHead][hd]; every query sees all n keys. It is the paged kernel above with
+// one block holding the whole sequence (table = [0] at `zero`, an i32 0) and every token placed
+// at or after the last key (pos0 = n - 1), so each row's window is 0 .. n - 1; the same 4-key
+// SIMD online softmax, one unit per (token, head).
+export function attention_full_f32(
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  n: i32,
+  nHead: i32,
+  hd: i32,
+  scale: f32,
+  ml: usize,
+  zero: usize,
+  u0: i32,
+  u1: i32,
+): void {
+  attention_paged(q, k, v, out, n, n, nHead, nHead, hd, n - 1, scale, ml, zero, n, 0, 0, u0, u1);
+}

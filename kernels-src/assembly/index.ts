@@ -12,7 +12,7 @@ export { matvec_q4_1, matmul_q4_1, matvec_q5_0, matmul_q5_0, matvec_q5_1, matmul
 export { matvec_q4_k, matmul_q4_k, matvec_q5_k, matmul_q5_k } from "./q4_k";
 export { matvec_q6_k, matmul_q6_k } from "./q6_k";
 export { silu_mul, add_f32, rms_norm, attention_f32, softmax_f32, rope_f32 } from "./ops";
-export { attention_paged } from "./attention";
+export { attention_paged, attention_full_f32 } from "./attention";
 export { attention_paged_q } from "./attention_q";
 export { read_sum } from "./bench";
 export { matvec_k16, matmul_k16 } from "./k16";

@@ -53,7 +53,8 @@ export async function encodeImageFiles(paths: readonly string[], vm: VisionModel
       throw e;
     }
     const e = vm.encodeImage(img);
-    out.push({ data: e.data, nTokens: e.nTokens, key: createHash("sha256").update(bytes).digest("hex") });
+    const key = createHash("sha256").update(bytes).digest("hex");
+    out.push({ data: e.data, nTokens: e.nTokens, key, begin: e.begin, end: e.end, nonCausal: e.nonCausal });
   }
   return out;
 }

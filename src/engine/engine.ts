@@ -506,6 +506,7 @@ export class Engine {
           outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [],
           lora: seq.req.lora,
           ...(rows ? { embeddings: rows } : {}),
+          ...(rows && seq.mediaNonCausal(from) ? { nonCausal: [[0, n] as const] } : {}),
         },
       });
     }

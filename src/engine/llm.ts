@@ -93,6 +93,11 @@ export interface MediaInput {
   nTokens: number;
   /** Content key (the image's hash): prefix-cache salt. */
   key: string;
+  /** Text tokenized before / after the rows (Gemma 3: <start_of_image>, <end_of_image>). */
+  begin?: string;
+  end?: string;
+  /** The rows attend to each other bidirectionally (Gemma 3), see MediaSpan.nonCausal. */
+  nonCausal?: boolean;
 }
 
 /** Token ids with spans of given rows (placeholder ids there): encodeChatMedia's result. */
@@ -265,8 +270,9 @@ export class LLM {
   /**
    * Render messages whose text holds MEDIA_MARKER once per entry of `media` (in order), tokenize
    * the text between markers (BOS on the first piece as encodeChat, control tokens parsed) and put
-   * each medium's rows at its marker, as llama.cpp's mtmd does for LLaVA-style projectors (no
-   * begin/end tokens around the image).
+   * each medium's rows at its marker, as llama.cpp's mtmd does: LLaVA-style projectors with no
+   * text around the image, Gemma 3's between its `begin` and `end` texts (each tokenized on its
+   * own, control tokens parsed).
    */
   encodeChatMedia(
     messages: ChatMessage[],
@@ -296,9 +302,17 @@ export class LLM {
       tokens.push(...this.tokenizer.encode(piece, { addSpecial, parseSpecial: true }));
       const m = media[i];
       if (!m) return;
-      spans.push({ start: tokens.length, nTokens: m.nTokens, embeddings: m.data, key: m.key });
+      if (m.begin) tokens.push(...this.tokenizer.encode(m.begin, { addSpecial: false, parseSpecial: true }));
+      spans.push({
+        start: tokens.length,
+        nTokens: m.nTokens,
+        embeddings: m.data,
+        key: m.key,
+        ...(m.nonCausal ? { nonCausal: true } : {}),
+      });
       // Placeholder ids (any valid id): only their count matters to the forward pass.
       for (let t = 0; t < m.nTokens; t++) tokens.push(0);
+      if (m.end) tokens.push(...this.tokenizer.encode(m.end, { addSpecial: false, parseSpecial: true }));
     });
     return { tokens, media: spans };
   }

@@ -65,16 +65,22 @@ export class Sequence {
 
   /**
    * n clamped so that [cache.length, +n) lies inside one media span or outside all of them (a
-   * forward segment takes either token ids or given rows).
+   * forward segment takes either token ids or given rows). Inside a non-causal span: the whole
+   * rest of the span, whatever n.
    */
   clampChunk(n: number): number {
     const from = this.cache.length;
     for (const m of this.req.media ?? []) {
       const end = m.start + m.nTokens;
       if (from < m.start && from + n > m.start) return m.start - from;
-      if (from >= m.start && from < end) return Math.min(n, end - from);
+      if (from >= m.start && from < end) return m.nonCausal ? end - from : Math.min(n, end - from);
     }
     return n;
+  }
+
+  /** Whether positions from.. lie in a non-causal media span (clampChunk). */
+  mediaNonCausal(from: number): boolean {
+    return (this.req.media ?? []).some((m) => m.nonCausal && from >= m.start && from < m.start + m.nTokens);
   }
 
   /** The given input rows of positions [from, from + n) when they lie in a media span (clampChunk). */

@@ -71,6 +71,12 @@ export interface MediaSpan {
    * prompts holding the same media (its placeholder ids say nothing about the content).
    */
   key: string;
+  /**
+   * The span's rows attend to each other bidirectionally (Gemma 3 images; llama.cpp decodes them
+   * with causal attention off): the span is computed as one forward chunk (its rest, after a
+   * prefix-cache hit inside it), whatever the chunk size.
+   */
+  nonCausal?: boolean;
 }
 
 export type FinishReason = "stop" | "length" | "abort";

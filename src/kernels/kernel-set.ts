@@ -219,10 +219,27 @@ export interface KernelSet {
   ): void;
 
   /**
+   * Bidirectional (non-causal) attention, as encoders use it: q, k, v, out [n][nHead][hd]; every
+   * query sees all n keys (no GQA, no cache). Scale defaults to 1/sqrt(hd).
+   */
+  attentionFull(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    n: number,
+    nHead: number,
+    hd: number,
+    scale?: number,
+  ): void;
+
+  /**
    * The same causal GQA attention on a paged (optionally f16) cache read in place:
    * q [nTokens][nHead][hd] at positions pos0.., out like q; token t sees positions
    * max(0, pos0 + t - window + 1) .. pos0 + t (window 0 = unlimited). `sinks` (gpt-oss): one
    * logit per query head [nHead] that joins the head's softmax without a value row.
+   * `nonCausal`: every token sees all nKV positions (a Gemma 3 image span decoded as one batch);
+   * with a window, nKV must not exceed it.
    */
   attentionPaged(
     q: Float32Array,
@@ -237,6 +254,7 @@ export interface KernelSet {
     scale: number,
     window?: number,
     sinks?: Float32Array,
+    nonCausal?: boolean,
   ): void;
 
   /**

@@ -238,6 +238,34 @@ export abstract class TsOps {
     this.runAttention(q, k, v, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
   }
 
+  /** Bidirectional attention over n rows (see KernelSet.attentionFull). */
+  attentionFull(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    n: number,
+    nHead: number,
+    hd: number,
+    scale = 1 / Math.sqrt(hd),
+  ): void {
+    for (const [name, x] of [
+      ["n", n],
+      ["nHead", nHead],
+      ["hd", hd],
+    ] as const)
+      pos(name, x);
+    if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
+    for (const [name, a] of [
+      ["q", q],
+      ["k", k],
+      ["v", v],
+      ["out", out],
+    ] as const)
+      checkVec(name, a, n * nHead * hd);
+    this.runAttentionFull(q, k, v, out, n, nHead, hd, scale);
+  }
+
   /** Causal GQA attention on a paged f32/f16 cache read in place (see KernelSet.attentionPaged). */
   attentionPaged(
     q: Float32Array,
@@ -252,6 +280,7 @@ export abstract class TsOps {
     scale: number,
     window = 0,
     sinks?: Float32Array,
+    nonCausal = false,
   ): void {
     for (const [n, x] of [
       ["nTokens", nTokens],
@@ -294,6 +323,16 @@ export abstract class TsOps {
       throw new KernelError(`attention: quantized K/V need a head size that is a multiple of 32, got ${hd}`);
     checkVec("q", q, nTokens * nHead * hd);
     checkVec("out", out, nTokens * nHead * hd);
+    if (nonCausal) {
+      // Every token sees all nKV positions: the kernels clamp each token's last position to
+      // nKV - 1, so placing them all at nKV - 1 does it; the window then must not cut anything.
+      if (window > 0 && nKV > window)
+        throw new KernelError(
+          `attention: non-causal rows up to ${nKV} positions exceed the ${window}-token window`,
+        );
+      this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, nKV - 1, scale, 0, sinks);
+      return;
+    }
     this.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
   }
 
@@ -362,6 +401,33 @@ export abstract class TsOps {
   }
   protected runAdd(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
     ops.add(a, b, out, n);
+  }
+  /** Reference: each query as a one-token step at the last of n positions, which sees all n. */
+  protected runAttentionFull(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    n: number,
+    nHead: number,
+    hd: number,
+    scale: number,
+  ): void {
+    const w = nHead * hd;
+    for (let t = 0; t < n; t++)
+      ops.attention(
+        q.subarray(t * w, (t + 1) * w),
+        k,
+        v,
+        out.subarray(t * w, (t + 1) * w),
+        1,
+        n,
+        nHead,
+        nHead,
+        hd,
+        n - 1,
+        scale,
+      );
   }
   protected runAttention(
     q: Float32Array,

@@ -23,7 +23,7 @@
  *
  * Plug points for later issues (interfaces only; see each):
  *  - Segment.embeddings (image issue): input rows instead of token ids [implemented];
- *    Segment.nonCausal spans [rejected until implemented].
+ *    Segment.nonCausal spans [implemented: Gemma 3 images; rows see the whole span].
  *  - Segment.lora (LoRA issue) [implemented, lora.ts]: rows grouped by adapter list; after each
  *    adaptable base product (q/k/v/qkv, wo, gate/up/down, output) each group adds scale*B(A x).
  *    With a KernelSet holding base and adapters, the A products run in the base products' own
@@ -78,7 +78,11 @@ export interface Segment {
   tokens: ArrayLike<number>;
   /** Input rows [nTok][nEmbd] used in place of the token embeddings (image/audio encoders). */
   embeddings?: Float32Array;
-  /** Planned (image issue): [start, end) spans attended bidirectionally. Rejected today. */
+  /**
+   * [start, end) row spans (sorted, disjoint) attended bidirectionally: a row of a span also sees
+   * the span's later rows (llama.cpp decodes a Gemma 3 image with causal attention off). With a
+   * sliding window the span must end within the first window positions (else an InputError).
+   */
   nonCausal?: ReadonlyArray<readonly [number, number]>;
   /** Positions continue from cache.length; the cache must already have room (paged: reserved). */
   cache: KVCache;
@@ -378,6 +382,22 @@ export function recurrentShape(c: ModelConfig): RecurrentShape | undefined {
   return { layers: c.recurrentLayers, convRows: c.shortConvWidth - 1, channels: c.nEmbd };
 }
 
+function checkNonCausal(s: Segment, nt: number, c: ModelConfig): void {
+  let prev = 0;
+  const windows = Array.from({ length: c.nLayers }, (_, l) => layerWindow(c, l)).filter((w) => w > 0);
+  const minWindow = windows.length ? Math.min(...windows) : 0;
+  for (const [a, b] of s.nonCausal ?? []) {
+    if (!(Number.isInteger(a) && Number.isInteger(b) && a >= prev && b > a && b <= nt))
+      throw new InputError(`non-causal span [${a}, ${b}) is not a sorted, disjoint span of 0..${nt}`);
+    if (minWindow > 0 && s.cache.length + b > minWindow)
+      throw new InputError(
+        `a non-causal span ending at position ${s.cache.length + b} lies beyond the ${minWindow}-token sliding window`,
+        { hint: "place the image earlier in the prompt" },
+      );
+    prev = b;
+  }
+}
+
 /** Returns, per segment, logits [outputs.length] x Float32Array(nVocab). */
 export function forwardBatch(model: Transformer, segs: Segment[], opts?: ForwardOptions): Float32Array[][] {
   const c = model.config;
@@ -392,7 +412,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   for (const s of segs) {
     const nt = s.tokens.length;
     if (nt === 0) throw new InputError("a batch segment needs at least one token");
-    if (s.nonCausal?.length) throw new InputError("non-causal spans are not supported yet");
+    if (s.nonCausal?.length) checkNonCausal(s, nt, c);
     if (s.lora?.length) checkLoraRefs(s.lora);
     if (s.cache.length + nt > s.cache.shape.capacity) {
       throw new InputError(
@@ -762,46 +782,66 @@ function attentionBlock(
       }
     }
     if (P) tp = P.lap("kv.write", tp);
-    const qs = span(q, a * qDim, (a + nt) * qDim);
-    const os = span(o, a * oDim, (a + nt) * oDim);
     // The kernel has no soft-capping: such attention (gemma2) runs in model.ops. Sinks (gpt-oss)
     // are a post-pass of the kernel (kernels-src/assembly/sinks.ts).
     const view = ks && hdK === c.headDimV && c.attnSoftcap === 0 ? cache.kernelView?.(layer) : undefined;
-    if (view) {
-      view.ks.attentionPaged(
-        qs,
-        view.kv,
-        os,
-        nt,
-        p0 + nt,
-        c.nHead,
-        c.nHeadKV,
-        hdK,
-        p0,
-        scale,
-        window,
-        w.sinks,
-      );
-    } else {
-      model.ops.attend(
-        {
-          nHead: c.nHead,
-          nHeadKV: c.nHeadKV,
-          headDimK: hdK,
-          headDimV: c.headDimV,
+    // Rows r0..r1-1 of this segment; non-causal: each also sees the later rows up to r1 - 1.
+    const attendRows = (r0: number, r1: number, nonCausal: boolean) => {
+      const m = r1 - r0;
+      const qs = span(q, (a + r0) * qDim, (a + r1) * qDim);
+      const os = span(o, (a + r0) * oDim, (a + r1) * oDim);
+      if (view) {
+        view.ks.attentionPaged(
+          qs,
+          view.kv,
+          os,
+          m,
+          p0 + r1,
+          c.nHead,
+          c.nHeadKV,
+          hdK,
+          p0 + r0,
           scale,
-          slidingWindow: window,
-          softcap: c.attnSoftcap,
-          sinks: w.sinks,
-        },
-        cache,
-        layer,
-        qs,
-        nt,
-        p0,
-        os,
-      );
+          window,
+          w.sinks,
+          nonCausal,
+        );
+        return;
+      }
+      const shape = {
+        nHead: c.nHead,
+        nHeadKV: c.nHeadKV,
+        headDimK: hdK,
+        headDimV: c.headDimV,
+        scale,
+        slidingWindow: window,
+        softcap: c.attnSoftcap,
+        sinks: w.sinks,
+      };
+      if (!nonCausal) {
+        model.ops.attend(shape, cache, layer, qs, m, p0 + r0, os);
+        return;
+      }
+      // Each row as a one-token step at the span's last position (sees all of it; the caller
+      // checked the sliding window reaches back to 0 from there).
+      for (let t = 0; t < m; t++)
+        model.ops.attend(
+          shape,
+          cache,
+          layer,
+          span(qs, t * qDim, (t + 1) * qDim),
+          1,
+          p0 + r1 - 1,
+          span(os, t * oDim, (t + 1) * oDim),
+        );
+    };
+    let r = 0;
+    for (const [s0, s1] of segs[si].nonCausal ?? []) {
+      if (s0 > r) attendRows(r, s0, false);
+      attendRows(s0, s1, true);
+      r = s1;
     }
+    if (r < nt) attendRows(r, nt, false);
     if (rotV) hadamardRows(o, a * oDim, nt * oDim, rotV);
     if (cache.attnScores && cache.readRow) {
       // Scored eviction (H2O): this layer's attention probabilities, added per position.

@@ -28,7 +28,7 @@ export function mediaPrompt(
     const e = v.cache.get(key, () => v.model.encodeImage(image));
     if (v.cache.encoded > before) ctx.metrics.imagesEncoded.inc();
     else ctx.metrics.imageCacheHits.inc();
-    return { data: e.data, nTokens: e.nTokens, key };
+    return { data: e.data, nTokens: e.nTokens, key, begin: e.begin, end: e.end, nonCausal: e.nonCausal };
   });
   return ctx.llm.encodeChatMedia(r.messages, media, kwargs);
 }

@@ -8,11 +8,13 @@
  *   -> with a class embedding, it is appended AFTER the patches (row N)    [n_pos][E]
  *   -> + position embedding row i on row i; pre-LayerNorm
  *   -> blocks 0 .. nRun-1:  x += Wo . attn(LN1(x)) ; x += down(act(up(LN2(x))))
- *      attention is bidirectional over all n_pos rows, scale 1/sqrt(head_dim)
+ *      attention is bidirectional over all n_pos rows (KernelSet.attentionFull), scale 1/sqrt(head_dim)
  *   -> post-LayerNorm (if present)
  *   -> hidden states [n_pos][E * n_features]
  *
- * Which blocks run: with clip.vision.feature_layer unset, all but the last (LLaVA's
+ * Gemma 3's SigLIP (tools/mtmd/models/siglip.cpp) is the same ViT without class token or
+ * feature layers, running every block.
+ * Which blocks run (llava graph): with clip.vision.feature_layer unset, all but the last (LLaVA's
  * vision_feature_layer = -2); otherwise up to the deepest listed layer, and the listed hidden
  * states (0 = the encoder input after pre-LN) are concatenated feature-wise.
  *
@@ -35,8 +37,9 @@ export interface EncoderOutput {
   width: number;
 }
 
-/** Number of encoder blocks llama.cpp's llava graph runs. */
+/** Number of encoder blocks llama.cpp runs: its siglip graph (gemma3) all; its llava graph see above. */
 export function blocksToRun(c: VisionConfig): number {
+  if (c.projector === "gemma3") return c.nLayer;
   return c.featureLayers.length > 0 ? Math.max(...c.featureLayers) : c.nLayer - 1;
 }
 
@@ -75,33 +78,6 @@ function appendClassToken(patches: Float32Array, nPatch: number, E: number, cls:
   return x;
 }
 
-/**
- * Bidirectional multi-head attention over n rows on the KernelSet's attention kernel: every query
- * sees every key. The kernel is causal GQA, so the n queries are posed as n heads of ONE token at
- * the last position of an n-entry cache (q row (h, t) reads KV head h: group size n), which sees
- * all n entries. q, k, v, out: [n][nHead][hd].
- */
-export function attendAll(
-  ks: KernelSet,
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  out: Float32Array,
-  n: number,
-  nHead: number,
-  hd: number,
-): void {
-  const qh = new Float32Array(n * nHead * hd); // [nHead][n][hd]
-  for (let t = 0; t < n; t++)
-    for (let h = 0; h < nHead; h++)
-      qh.set(q.subarray((t * nHead + h) * hd, (t * nHead + h + 1) * hd), (h * n + t) * hd);
-  const oh = new Float32Array(n * nHead * hd);
-  ks.attention(qh, k, v, oh, 1, n, nHead * n, nHead, hd, n - 1, Math.fround(1 / Math.sqrt(hd)));
-  for (let t = 0; t < n; t++)
-    for (let h = 0; h < nHead; h++)
-      out.set(oh.subarray((h * n + t) * hd, (h * n + t + 1) * hd), (t * nHead + h) * hd);
-}
-
 function block(ks: KernelSet, c: VisionConfig, L: VisionLayer, x: Float32Array, n: number): void {
   const E = c.nEmbd;
   const h = new Float32Array(n * E);
@@ -113,7 +89,7 @@ function block(ks: KernelSet, c: VisionConfig, L: VisionLayer, x: Float32Array, 
   linear(L.k, h, n, k);
   linear(L.v, h, n, v);
   const a = new Float32Array(n * E);
-  attendAll(ks, q, k, v, a, n, c.nHead, c.headDim);
+  ks.attentionFull(q, k, v, a, n, c.nHead, c.headDim, Math.fround(1 / Math.sqrt(c.headDim)));
   linear(L.o, a, n, h);
   addInPlace(x, h);
 
@@ -145,6 +121,11 @@ export function encode(
 
   const nRun = blocksToRun(c);
   const stack: Float32Array[] = [];
+  if (c.projector === "gemma3") {
+    for (let il = 0; il < nRun; il++) block(ks, c, w.layers[il]!, x, n);
+    if (w.postLn) layerNorm(x, x, E, n, c.eps, w.postLn);
+    return { hidden: x, nPos: n, width: E };
+  }
   for (let il = 0; il < nRun; il++) {
     if (c.featureLayers.includes(il)) stack.push(x.slice());
     block(ks, c, w.layers[il]!, x, n);

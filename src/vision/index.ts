@@ -16,7 +16,8 @@
  * The language model reads the rows through the engine (LLM.encodeChatMedia puts them at
  * MEDIA_MARKER; engine MediaSpan: own causal forward chunks, as llama.cpp decodes LLaVA images);
  * `serve --mmproj`, `run --image`, `chat --image` use it.
- * Planned (issue #22): SigLIP / Gemma 3 pooling projector (with non-causal image spans).
+ * Projectors: "mlp" (LLaVA-1.5) and "gemma3" (SigLIP + average pooling; its image rows attend to
+ * each other non-causally in the language model, `VisionModel.nonCausal`).
  */
 import { openGGUF, type GGUFFile, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
@@ -24,7 +25,7 @@ import { encode, type EncoderOutput } from "./encoder.js";
 import type { RgbImage } from "./image.js";
 import { readVisionConfig, type VisionConfig } from "./mmproj.js";
 import { preprocess } from "./preprocess.js";
-import { type ImageEmbeddings, outputTokens, projectMlp } from "./projector.js";
+import { type ImageEmbeddings, outputTokens, project } from "./projector.js";
 import { bindVisionWeights, projectorDim, type VisionWeights } from "./weights.js";
 
 export type { RgbImage } from "./image.js";
@@ -59,7 +60,7 @@ export class VisionModel {
 
   /** Embeddings of normalized planar pixels [3][S][S] (llama.cpp's preprocessed input). */
   encodePixels(pixels: Float32Array): ImageEmbeddings {
-    return projectMlp(this.config, this.weights, this.encodeHidden(pixels));
+    return project(this.config, this.weights, this.encodeHidden(pixels));
   }
 
   /** Embeddings of an RGB image: preprocessing as llama.cpp's, then encoder and projector. */

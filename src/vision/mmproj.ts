@@ -13,6 +13,10 @@
  *   feature_layer (optional int array)           which hidden states feed the projector
  *   image_grid_pinpoints (optional)              LLaVA-1.6 tiling: not run yet (typed error)
  *   clip.use_gelu / clip.use_silu                encoder FFN activation; neither = quick GELU
+ *   projector.scale_factor (gemma3, optional)    patches pooled per side (default 4, as clip.cpp)
+ *
+ * Projectors run: "mlp" (LLaVA-1.5: CLIP ViT, all blocks but the last, MLP) and "gemma3" (SigLIP:
+ * all blocks, average pooling of scale_factor^2 patches, RMSNorm, one linear map).
  */
 import { GGUFError, ModelError, UnsupportedProjectorError } from "../errors.js";
 import { type Metadata, optArray, optBool, optString, optU32, getNumber, getU32 } from "../gguf/getters.js";
@@ -31,8 +35,8 @@ const LLAMA_CPP_PROJECTORS = new Set([
 ]); // prettier-ignore
 
 /** Projectors this module runs. */
-export type ProjectorType = "mlp";
-const SUPPORTED: ReadonlySet<string> = new Set<ProjectorType>(["mlp"]);
+export type ProjectorType = "mlp" | "gemma3";
+const SUPPORTED: ReadonlySet<string> = new Set<ProjectorType>(["mlp", "gemma3"]);
 
 /** Encoder FFN activation (clip.use_gelu / clip.use_silu; neither: CLIP's quick GELU). */
 export type VisionAct = "gelu" | "gelu_quick" | "silu";
@@ -55,6 +59,8 @@ export interface VisionConfig {
   std: [number, number, number];
   /** clip.vision.feature_layer: hidden-state indices (0 = encoder input) stacked for the projector. */
   featureLayers: number[];
+  /** Patches pooled per side before the projector (gemma3: clip.vision.projector.scale_factor, 4). */
+  nMerge: number;
 }
 
 function triple(md: Metadata, key: string, file?: string): [number, number, number] {
@@ -143,6 +149,16 @@ export function readVisionConfig(md: Metadata, file?: string): VisionConfig {
     if (!Number.isInteger(v) || v < 0 || v > nLayer)
       throw new ModelError(`feature layer ${v} is out of range 0..${nLayer}`, field("feature_layer"));
   }
+  let nMerge = 1;
+  if (projector === "gemma3") {
+    nMerge = optU32(md, k("projector.scale_factor")) ?? 4;
+    const side = imageSize / patchSize;
+    if (nMerge === 0 || side % nMerge !== 0)
+      throw new ModelError(
+        `gemma3 pooling: ${side} patches per side is not a multiple of scale factor ${nMerge}`,
+        field("projector.scale_factor"),
+      );
+  }
   const eps = getNumber(md, k("attention.layer_norm_epsilon"));
   if (!(eps >= 0))
     throw new ModelError(`layer norm epsilon ${eps} is negative`, field("attention.layer_norm_epsilon"));
@@ -160,6 +176,7 @@ export function readVisionConfig(md: Metadata, file?: string): VisionConfig {
     mean: triple(md, k("image_mean"), file),
     std: triple(md, k("image_std"), file),
     featureLayers,
+    nMerge,
   };
 }
 

@@ -6,6 +6,8 @@
  *    tanh GELU passes x <= -10 as 0 and x >= 10 as x). Matching this keeps encoder outputs
  *    within 1e-3 of llama.cpp's instead of drifting by the table's ~5e-4 relative step;
  *  - SiLU in float.
+ * `activate` evaluates both GELUs through 65536-entry half tables (ggml's own method), bit-identical
+ * to the scalar `gelu` / `geluQuick` and about an order of magnitude faster.
  * O(n) work on rows held in JS; the matrix products run on the KernelSet.
  */
 import { f32ToFp16, fp16ToF32 } from "../kernels/ref/fp16.js";
@@ -43,10 +45,53 @@ export function silu(x: number): number {
   return f(x / f(1 + f(Math.exp(-x))));
 }
 
-/** In-place activation of x[0..n). */
+/**
+ * Half-precision tables, as ggml's CPU backend keeps them: entry h = half(fn(half value h)), for
+ * all 65536 half bit patterns. `table[halfBits(x)]` is therefore bit-identical to
+ * `half(fn(half(x)))`; built on first use (65536 evaluations, a few ms).
+ */
+const tables = new Map<"gelu" | "gelu_quick", Float32Array>();
+function table(act: "gelu" | "gelu_quick"): Float32Array {
+  let t = tables.get(act);
+  if (!t) {
+    const fn = act === "gelu" ? geluTanhF32 : geluQuickF32;
+    t = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) t[h] = half(fn(fp16ToF32(h)));
+    tables.set(act, t);
+  }
+  return t;
+}
+
+/**
+ * Round-to-nearest-even half bits of the f32 with bits b: inline for halves that are normal
+ * (f32 exponent 113..142; the rounding carry into the exponent gives infinity past 65504), the
+ * scalar converter for the rest (subnormals, zero, overflow, NaN).
+ */
+function halfBitsOf(b: number, x: number): number {
+  const e = (b >>> 23) & 0xff;
+  if (e < 113 || e > 142) return f32ToFp16(x);
+  const r = b + 0xfff + ((b >>> 13) & 1);
+  return ((b >>> 16) & 0x8000) | (((r & 0x7fffffff) >>> 13) - (112 << 10));
+}
+
+/** In-place activation of x[0..n): GELU and quick GELU through the half tables, SiLU in float. */
 export function activate(act: VisionAct, x: Float32Array, n = x.length): void {
-  const fn = act === "gelu" ? gelu : act === "gelu_quick" ? geluQuick : silu;
-  for (let i = 0; i < n; i++) x[i] = fn(x[i]!);
+  if (act === "silu") {
+    for (let i = 0; i < n; i++) x[i] = silu(x[i]!);
+    return;
+  }
+  const t = table(act);
+  const bits = new Uint32Array(x.buffer, x.byteOffset, n);
+  if (act === "gelu") {
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      // ggml's tanh GELU passes the tails through (x <= -10 -> 0, x >= 10 -> x)
+      if (v <= -10) x[i] = 0;
+      else if (v < 10) x[i] = t[halfBitsOf(bits[i]!, v)]!;
+    }
+  } else {
+    for (let i = 0; i < n; i++) x[i] = t[halfBitsOf(bits[i]!, x[i]!)]!;
+  }
 }
 
 /** out[r] = LayerNorm(x[r]) * w + b for each of nRows rows of width n (out may alias x). */

@@ -5,6 +5,8 @@
  *   image_size x image_size keeping its aspect ratio (new side = min(ceil(side * scale), S), scale
  *   = min(S / w, S / h) in float), Pillow bicubic, centred on a canvas filled with RGB
  *   (122, 116, 104) at ((S - w') / 2, (S - h') / 2); an image already S x S is used as is.
+ *   gemma3 (SigLIP): the same fit-and-centre with Pillow bilinear on a black canvas (llama.cpp's
+ *   fixed-size preprocessor with its RESIZE_ALGO_BILINEAR and default pad colour).
  *   normalize: v = (u8 / 255 - mean[c]) / std[c] in float, written planar [3][S][S] (the layout
  *   of the patch convolution's input).
  */
@@ -59,6 +61,7 @@ export function normalizePlanar(
 /** The square u8 image the encoder will see (before normalization). */
 export function fitToEncoder(img: RgbImage, c: VisionConfig): RgbImage {
   checkRgb(img);
+  if (c.projector === "gemma3") return resizeWithPad(img, c.imageSize, c.imageSize, "bilinear", [0, 0, 0]);
   return resizeWithPad(img, c.imageSize, c.imageSize, "bicubic", LLAVA_PAD_COLOR);
 }
 

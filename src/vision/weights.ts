@@ -15,6 +15,9 @@
  *     (LLaVA-1.5, ...) store them under each other's name; as clip.cpp does, a `ffn_down` whose
  *     ne[0] is E is taken for the up matrix and the two are swapped.
  *   mm.0.weight [E * n_features, H], mm.2.weight [H, D] (+ biases): the "mlp" projector.
+ *   mm.soft_emb_norm.weight [E], mm.input_projection.weight [D, E]: the "gemma3" projector. The
+ *     projection is stored input-major (ne[0] = D) and clip.cpp multiplies by its transpose made
+ *     contiguous in the same type, so it is transposed here (F32 / F16 / BF16) into [D rows][E].
  */
 import { ModelError, UnsupportedProjectorError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
@@ -58,14 +61,20 @@ export interface VisionWeights {
   preLn: NormParams | undefined;
   postLn: NormParams | undefined;
   layers: VisionLayer[];
-  /** The "mlp" projector: mm.0 (E * n_features -> H), GELU, mm.2 (H -> D). */
-  mm0: Linear;
-  mm2: Linear;
+  proj: ProjectorWeights;
 }
+
+/**
+ * "mlp": mm.0 (E * n_features -> H), GELU, mm.2 (H -> D).
+ * "gemma3": RMSNorm weight `softEmbNorm` [E], then `inputProj` (E -> D).
+ */
+export type ProjectorWeights =
+  | { kind: "mlp"; mm0: Linear; mm2: Linear }
+  | { kind: "gemma3"; softEmbNorm: Float32Array; inputProj: Weight };
 
 /** Output width of the projector (= the language model's n_embd it was trained for). */
 export function projectorDim(w: VisionWeights): number {
-  return w.mm2.w.rows;
+  return w.proj.kind === "mlp" ? w.proj.mm2.w.rows : w.proj.inputProj.rows;
 }
 
 export function bindVisionWeights(file: GGUFFile, c: VisionConfig, ks?: KernelSet): VisionWeights {
@@ -110,6 +119,23 @@ export function bindVisionWeights(file: GGUFFile, c: VisionConfig, ks?: KernelSe
     });
   }
 
+  return {
+    patch: { w: patch, b: patchBias },
+    classEmbd,
+    posEmbd,
+    preLn: norm("v.pre_ln"),
+    postLn: norm("v.post_ln"),
+    layers,
+    proj: c.projector === "gemma3" ? bindGemma3(file, B, c, ks) : bindMlp(file, B, c, linear),
+  };
+}
+
+function bindMlp(
+  file: GGUFFile,
+  B: WeightBinder,
+  c: VisionConfig,
+  linear: (name: string, cols: number, rows: number) => Linear,
+): ProjectorWeights {
   if (B.has("mm.3.weight")) {
     // clip.cpp turns "mlp" with mm.3 into MLP_NORM (Yi-VL): two LayerNorms in the projector.
     throw new UnsupportedProjectorError(
@@ -123,20 +149,41 @@ export function bindVisionWeights(file: GGUFFile, c: VisionConfig, ks?: KernelSe
     );
   }
   const nFeat = Math.max(1, c.featureLayers.length);
-  const mm0Info = file.tensorByName("mm.0.weight");
-  const hidden = mm0Info?.dims[1] ?? 0;
-  const mm2Info = file.tensorByName("mm.2.weight");
-  const out = mm2Info?.dims[1] ?? 0;
-  return {
-    patch: { w: patch, b: patchBias },
-    classEmbd,
-    posEmbd,
-    preLn: norm("v.pre_ln"),
-    postLn: norm("v.post_ln"),
-    layers,
-    mm0: linear("mm.0", E * nFeat, hidden),
-    mm2: linear("mm.2", hidden, out),
-  };
+  const hidden = file.tensorByName("mm.0.weight")?.dims[1] ?? 0;
+  const out = file.tensorByName("mm.2.weight")?.dims[1] ?? 0;
+  return { kind: "mlp", mm0: linear("mm.0", c.nEmbd * nFeat, hidden), mm2: linear("mm.2", hidden, out) };
+}
+
+function bindGemma3(file: GGUFFile, B: WeightBinder, c: VisionConfig, ks?: KernelSet): ProjectorWeights {
+  const E = c.nEmbd;
+  const softEmbNorm = B.floats("mm.soft_emb_norm.weight", [E]);
+  const name = "mm.input_projection.weight";
+  const t = file.tensorByName(name);
+  if (!t) throw new ModelError(`missing tensor '${name}'`, { file: file.path, field: name });
+  const D = t.dims[0] ?? 0;
+  if (t.dims.length !== 2 || t.dims[1] !== E || D === 0)
+    throw new ModelError(`tensor '${name}' has shape [${t.dims}], expected [n_embd_text, ${E}]`, {
+      file: file.path,
+      field: name,
+    });
+  const el = t.type === GGMLType.F32 ? 4 : t.type === GGMLType.F16 || t.type === GGMLType.BF16 ? 2 : 0;
+  if (el === 0)
+    throw new ModelError(
+      `'${name}' of type ${ggmlTypeName(t.type)}: clip.cpp transposes it, which ggml does for F32, F16 and BF16 only`,
+      { file: file.path, field: name },
+    );
+  const src = file.readTensorSync(t);
+  // src: E rows of D elements (row i = input feature i); out: D rows of E elements.
+  const dst = new Uint8Array(src.length);
+  for (let i = 0; i < E; i++)
+    for (let o = 0; o < D; o++) {
+      const from = (i * D + o) * el;
+      const to = (o * E + i) * el;
+      for (let b = 0; b < el; b++) dst[to + b] = src[from + b]!;
+    }
+  const w = makeWeight(name, t.type, [E, D], dst);
+  if (ks) prepareInto(w, ks);
+  return { kind: "gemma3", softEmbNorm, inputProj: w };
 }
 
 /**

@@ -61,7 +61,7 @@ test("unsupported projector types are typed errors: known to llama.cpp, or unkno
   for (const [name, known] of [
     ["ldp", true],
     ["qwen2vl_merger", true],
-    ["gemma3", true],
+    ["gemma3nv", true],
     ["my_projector", false],
   ] as const) {
     assert.throws(
@@ -74,6 +74,11 @@ test("unsupported projector types are typed errors: known to llama.cpp, or unkno
       name,
     );
   }
+  // gemma3 runs: all blocks, pooling 4 per side unless the file says otherwise.
+  const g = readVisionConfig(withMetadata({ "clip.projector_type": "gemma3" }));
+  assert.equal(g.projector, "gemma3");
+  assert.equal(blocksToRun(g), g.nLayer);
+  assert.equal(g.nMerge, 4);
   // Mixed audio+vision files name the vision projector under clip.vision.projector_type.
   const mixed = withMetadata({ "clip.projector_type": undefined, "clip.vision.projector_type": "mlp" });
   assert.equal(readVisionConfig(mixed).projector, "mlp");

@@ -3,8 +3,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gelu, geluQuick, layerNorm } from "../../src/vision/ops.js";
-import { attendAll } from "../../src/vision/encoder.js";
+import { activate, gelu, geluQuick, layerNorm } from "../../src/vision/ops.js";
 import { f32ToFp16, fp16ToF32 } from "../../src/kernels/ref/fp16.js";
 import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { createWasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
@@ -27,6 +26,49 @@ test("GELU and quick GELU: half-precision results of half-precision inputs, as g
   assert.equal(gelu(10.5), 10.5, "and x >= 10 as x");
 });
 
+test("activate: the half-table GELUs equal the scalar ones bit for bit, on every half and between", () => {
+  // every half value, the f32 values just beside each (rounding ties and carries), f32 subnormals,
+  // the +-10 tails, overflow past 65504, infinities and NaN
+  const xs: number[] = [];
+  for (let h = 0; h < 65536; h++) {
+    const v = fp16ToF32(h);
+    xs.push(v, v * (1 + 2 ** -12), v * (1 - 2 ** -12), v * (1 + 2 ** -11));
+  }
+  xs.push(
+    1e-40,
+    -1e-40,
+    3e-8,
+    -3e-8,
+    6.1e-5,
+    65519,
+    65520,
+    -65520,
+    1e6,
+    -10,
+    10,
+    -9.999,
+    9.999,
+    Infinity,
+    -Infinity,
+    NaN,
+  );
+  const base = Float32Array.from(xs);
+  for (const [act, fn] of [
+    ["gelu", gelu],
+    ["gelu_quick", geluQuick],
+  ] as const) {
+    const got = base.slice();
+    activate(act, got);
+    const want = Float32Array.from(base, (x) => fn(x));
+    const gb = new Uint32Array(got.buffer);
+    const wb = new Uint32Array(want.buffer);
+    let bad = 0;
+    for (let i = 0; i < gb.length; i++)
+      if (gb[i] !== wb[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) bad++;
+    assert.equal(bad, 0, `${act}: ${bad} of ${gb.length} values differ from the scalar path`);
+  }
+});
+
 test("layerNorm: zero mean, unit variance, then * w + b; in place", () => {
   const n = 37;
   const x = randomF32(n * 3, 5, 4);
@@ -47,19 +89,21 @@ test("layerNorm: zero mean, unit variance, then * w + b; in place", () => {
 });
 
 for (const kind of ["ref", "wasm"] as const) {
-  test(`attendAll (${kind}): every query sees every key, equal to a float64 softmax attention`, async () => {
+  test(`attentionFull (${kind}): every query sees every key, equal to a float64 softmax attention`, async () => {
     const ks: KernelSet = kind === "ref" ? new RefKernelSet() : await createWasmKernelSet({ threads: 2 });
     try {
       for (const [n, nHead, hd] of [
         [1, 1, 8],
         [17, 3, 16],
         [65, 2, 64],
+        [9, 2, 6],
+        [258, 6, 64],
       ]) {
         const q = randomF32(n! * nHead! * hd!, 1, 1);
         const k = randomF32(n! * nHead! * hd!, 2, 1);
         const v = randomF32(n! * nHead! * hd!, 3, 1);
         const out = new Float32Array(q.length);
-        attendAll(ks, q, k, v, out, n!, nHead!, hd!);
+        ks.attentionFull(q, k, v, out, n!, nHead!, hd!);
         let maxErr = 0;
         for (let t = 0; t < n!; t++) {
           for (let h = 0; h < nHead!; h++) {

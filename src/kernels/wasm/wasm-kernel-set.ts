@@ -93,6 +93,7 @@ const EXPORTS = [
   "matvec_mxfp4",
   "matmul_mxfp4",
   "attention_sinks",
+  "attention_full_f32",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -752,6 +753,33 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml],
       units,
     );
+    this.back(o, out, nq);
+  }
+
+  protected override runAttentionFull(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    n: number,
+    nHead: number,
+    hd: number,
+    scale: number,
+  ): void {
+    // The 4-key SIMD path needs whole vectors per head; other widths take the TypeScript path.
+    if (hd % 4 !== 0) {
+      super.runAttentionFull(q, k, v, out, n, nHead, hd, scale);
+      return;
+    }
+    const nq = n * nHead * hd;
+    const pq = this.place("a0", q, nq, true);
+    const pk = this.place("a1", k, nq, true);
+    const pv = this.place("a2", v, nq, true);
+    const o = this.place("a3", out, nq, false);
+    const zero = this.buf("tbl", 4);
+    new Int32Array(this.arena.memory.buffer, zero, 1)[0] = 0;
+    const ml = this.buf("ml", n * nHead * 8);
+    this.pool.run(IDX.get("attention_full_f32")!, [pq, pk, pv, o, n, nHead, hd, scale, ml, zero], n * nHead);
     this.back(o, out, nq);
   }
 

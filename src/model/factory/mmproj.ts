@@ -26,7 +26,15 @@ import { Rng, fnv1a32 } from "../../sampling/rng.js";
 import { encodeTensor } from "./tensor-data.js";
 
 export interface TestMmprojSpec {
-  style: "llava";
+  /**
+   * "llava": LLaVA-1.5 (above). "gemma3": Gemma 3's SigLIP (patch bias, no class embedding or
+   * pre-LN, post-LN, tanh GELU, FFN names the right way round, mean/std 0.5, eps 1e-6 unless
+   * given) with the gemma3 projector: mm.soft_emb_norm.weight [n_embd] and
+   * mm.input_projection.weight [proj_dim, n_embd] (ne[0] = proj_dim), pooling `nMerge` per side.
+   */
+  style: "llava" | "gemma3";
+  /** gemma3: clip.vision.projector.scale_factor (written only when given; llama.cpp's default 4). */
+  nMerge?: number;
   /** clip.vision.image_size: the square input side in pixels. Default 112. */
   imageSize?: number;
   /** clip.vision.patch_size. Default 14 (CLIP ViT-L/14). */
@@ -60,7 +68,7 @@ export interface TestMmprojSpec {
   name?: string;
 }
 
-export type ResolvedMmprojSpec = Required<TestMmprojSpec>;
+export type ResolvedMmprojSpec = Required<Omit<TestMmprojSpec, "nMerge">> & { nMerge: number | undefined };
 
 /** CLIP's (OpenAI) normalization constants, as LLaVA-1.5's mmproj carries them. */
 export const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -68,8 +76,10 @@ export const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.275
 
 export function resolveMmprojSpec(spec: TestMmprojSpec): ResolvedMmprojSpec {
   const projDim = spec.projDim ?? 64;
+  const g = spec.style === "gemma3";
   const s: ResolvedMmprojSpec = {
     style: spec.style,
+    nMerge: spec.nMerge,
     imageSize: spec.imageSize ?? 112,
     patchSize: spec.patchSize ?? 14,
     nEmbd: spec.nEmbd ?? 128,
@@ -78,17 +88,17 @@ export function resolveMmprojSpec(spec: TestMmprojSpec): ResolvedMmprojSpec {
     nLayer: spec.nLayer ?? 3,
     mmHidden: spec.mmHidden ?? projDim,
     projDim,
-    eps: spec.eps ?? 1e-5,
-    act: spec.act ?? "gelu_quick",
-    classEmbd: spec.classEmbd ?? true,
-    patchBias: spec.patchBias ?? false,
-    preLn: spec.preLn ?? true,
-    postLn: spec.postLn ?? false,
-    legacyFfnNames: spec.legacyFfnNames ?? true,
+    eps: spec.eps ?? (g ? 1e-6 : 1e-5),
+    act: spec.act ?? (g ? "gelu" : "gelu_quick"),
+    classEmbd: spec.classEmbd ?? !g,
+    patchBias: spec.patchBias ?? g,
+    preLn: spec.preLn ?? !g,
+    postLn: spec.postLn ?? g,
+    legacyFfnNames: spec.legacyFfnNames ?? !g,
     weightType: spec.weightType ?? GGMLType.F32,
     patchType: spec.patchType ?? GGMLType.F32,
-    imageMean: spec.imageMean ?? CLIP_MEAN,
-    imageStd: spec.imageStd ?? CLIP_STD,
+    imageMean: spec.imageMean ?? (g ? [0.5, 0.5, 0.5] : CLIP_MEAN),
+    imageStd: spec.imageStd ?? (g ? [0.5, 0.5, 0.5] : CLIP_STD),
     seed: spec.seed ?? 1,
     name: spec.name ?? "edgellm test mmproj",
   };
@@ -107,6 +117,8 @@ interface Planned {
   dims: number[];
   kind: "matrix" | "bias" | "normW" | "normB" | "embd";
   type: GGMLType;
+  /** Fan-in of a matrix when it is not dims[0] (the gemma3 projection is stored input-major). */
+  fanIn?: number;
 }
 
 function plan(s: ResolvedMmprojSpec): Planned[] {
@@ -150,6 +162,17 @@ function plan(s: ResolvedMmprojSpec): Planned[] {
     vec("v.post_ln.weight", E, "normW");
     vec("v.post_ln.bias", E, "normB");
   }
+  if (s.style === "gemma3") {
+    vec("mm.soft_emb_norm.weight", E, "normW");
+    out.push({
+      name: "mm.input_projection.weight",
+      dims: [s.projDim, E],
+      kind: "matrix",
+      type: s.weightType,
+      fanIn: E,
+    });
+    return out;
+  }
   mat("mm.0.weight", E, s.mmHidden);
   vec("mm.0.bias", s.mmHidden, "bias");
   mat("mm.2.weight", s.mmHidden, s.projDim);
@@ -168,7 +191,7 @@ function values(s: ResolvedMmprojSpec, t: Planned): Float32Array {
   const out = new Float32Array(n);
   switch (t.kind) {
     case "matrix": {
-      const fanIn = t.dims.length === 4 ? t.dims[0]! * t.dims[1]! * t.dims[2]! : t.dims[0]!;
+      const fanIn = t.fanIn ?? (t.dims.length === 4 ? t.dims[0]! * t.dims[1]! * t.dims[2]! : t.dims[0]!);
       return rng.fillNormal(out, 0, 1 / Math.sqrt(fanIn));
     }
     case "bias":
@@ -191,11 +214,17 @@ export function buildTestMmproj(spec: TestMmprojSpec): GGUFWriter {
   w.set("general.architecture", "clip");
   w.set("clip.has_text_encoder", false);
   w.set("clip.has_vision_encoder", true);
-  w.set("clip.has_llava_projector", true);
+  if (s.style === "llava") w.set("clip.has_llava_projector", true);
   w.set("general.file_type", u32(s.weightType === GGMLType.F32 ? 0 : 1));
   w.set("general.name", s.name);
-  w.set("general.description", "random-weight image encoder for LLaVA (edgellm test factory)");
-  w.set("clip.projector_type", "mlp");
+  w.set(
+    "general.description",
+    s.style === "llava"
+      ? "random-weight image encoder for LLaVA (edgellm test factory)"
+      : "random-weight image encoder (gemma3 style, edgellm test factory)",
+  );
+  w.set("clip.projector_type", s.style === "gemma3" ? "gemma3" : "mlp");
+  if (s.nMerge !== undefined) w.set("clip.vision.projector.scale_factor", u32(s.nMerge));
   w.set("clip.vision.image_size", u32(s.imageSize));
   w.set("clip.vision.patch_size", u32(s.patchSize));
   w.set("clip.vision.embedding_length", u32(s.nEmbd));
