@@ -23,6 +23,7 @@ import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
+import { speculativeOptions, type SpeculativeCliOptions } from "./speculative-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
@@ -37,7 +38,7 @@ import {
   MMPROJ_HELP,
 } from "./image-options.js";
 
-interface ChatOpts extends ToolCliOptions, CloudOptions {
+interface ChatOpts extends ToolCliOptions, CloudOptions, SpeculativeCliOptions {
   model?: string;
   system?: string;
   lora?: string[];
@@ -103,6 +104,9 @@ export function register(program: Command): void {
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
         .option("--no-kv-rotate", KV_ROTATE_HELP)
+        .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
+        .option("--draft-max <n>", "most tokens drafted per step (default 8)")
+        .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
         .option(
           "--session <file>",
           "resume the conversation saved in this file (if it exists) and save it after each turn",
@@ -131,6 +135,7 @@ export function register(program: Command): void {
       contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
       parallel: 1,
       ...kvTypeOptions(o),
+      ...speculativeOptions(o),
       contextShift: parseShiftMode(o.contextShift),
       lora: loraSpecs(o),
       onProgress: bar.onProgress,

@@ -22,6 +22,12 @@ import {
 import { resolveModel } from "./default-model.js";
 import { loadLLM, MEDIA_MARKER, type GenerationChunk } from "../engine/llm.js";
 import { KV_ROTATE_HELP } from "./kv-options.js";
+import {
+  addSpeculativeOptions,
+  speculativeOptions,
+  speculativeReport,
+  type SpeculativeCliOptions,
+} from "./speculative-options.js";
 import { loadLoraAdapter, type LoraRef } from "../model/index.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import { kernelsLabel } from "../kernels/kernel-set.js";
@@ -39,7 +45,8 @@ function argmax(x: Float32Array): number {
 }
 
 export function register(program: Command): void {
-  addReasoningOptions(program.command("run")) // --strategy/--samples/--thinking-budget (src/reasoning)
+  // --strategy/--samples/--thinking-budget (src/reasoning); --draft/--draft-max/--lookup
+  addSpeculativeOptions(addReasoningOptions(program.command("run")))
     .description("answer one chat message (or continue raw text with -p) greedily and report speed")
     .argument("[message]", "a chat message, rendered with the model's chat template")
     .option(
@@ -81,7 +88,8 @@ export function register(program: Command): void {
           lora?: string[];
           mmproj?: string;
           image?: string[];
-        } & ReasoningCliOptions,
+        } & ReasoningCliOptions &
+          SpeculativeCliOptions,
       ) => {
         const opts = { ...given, model: await resolveModel(given.model) };
         if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
@@ -98,6 +106,14 @@ export function register(program: Command): void {
             nPredict: opts.nPredict ?? "512",
           });
         if (message !== undefined) return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" });
+        if (speculativeOptions(opts).speculative) {
+          // Speculation runs in the engine: the raw prompt goes through it (greedy).
+          if (Number(opts.temp) !== 0)
+            throw new InputError(
+              `--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`,
+            );
+          return chatTurn(undefined, { ...opts, nPredict: opts.nPredict ?? "32" });
+        }
         if (Number(opts.temp) !== 0)
           throw new InputError(`--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`);
         const n = parsePositiveInt("--n-predict", opts.nPredict ?? "32");
@@ -150,8 +166,12 @@ export function register(program: Command): void {
 
 /** One greedy chat turn through the engine (chat template, stop tokens), streamed, then speed. */
 async function chatTurn(
-  message: string,
-  o: {
+  /** undefined: continue -p text / --tokens ids raw (no chat template). */
+  message: string | undefined,
+  o: SpeculativeCliOptions & {
+    prompt?: string;
+    tokens?: string;
+    ignoreEos?: boolean;
     model: string;
     nPredict: string;
     kernels: string;
@@ -169,6 +189,7 @@ async function chatTurn(
     maxMemory: maxMemoryOption(o),
     parallel: 1,
     lora: loraSpecs(o),
+    ...speculativeOptions(o),
   });
   try {
     const vm = o.mmproj ? await loadVision(o.mmproj, llm) : undefined;
@@ -184,7 +205,11 @@ async function chatTurn(
       const content = MEDIA_MARKER.repeat(media.length) + message;
       const p = llm.encodeChatMedia([{ role: "user", content }], media);
       stream = llm.generate(p.tokens, { media: p.media, maxTokens, temperature: 0 });
+    } else if (message === undefined) {
+      const ids = promptTokens(o, llm.tokenizer);
+      stream = llm.generate(ids, { maxTokens, temperature: 0, ignoreEos: o.ignoreEos });
     } else stream = llm.createSession().send(message, { maxTokens, temperature: 0 });
+    const s0 = llm.stats();
     const t1 = performance.now();
     let tFirst = 0;
     let n = 0;
@@ -196,7 +221,7 @@ async function chatTurn(
     process.stdout.write("\n");
     const tps = n > 1 ? ((n - 1) * 1000) / (t2 - tFirst) : 0;
     process.stderr.write(
-      `${llm.name}: load ${loadMs.toFixed(0)} ms${tEncode ? ` | image encode ${tEncode.toFixed(0)} ms` : ""} | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s | kernels: ${kernelsLabel(llm.kernels)}\n`,
+      `${llm.name}: load ${loadMs.toFixed(0)} ms${tEncode ? ` | image encode ${tEncode.toFixed(0)} ms` : ""} | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s${speculativeReport(s0, llm.stats())} | kernels: ${kernelsLabel(llm.kernels)}\n`,
     );
   } finally {
     await llm.close();

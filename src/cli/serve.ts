@@ -19,6 +19,7 @@ import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
 import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
+import { speculativeOptions } from "./speculative-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
@@ -47,6 +48,9 @@ export function register(program: Command): void {
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
+    .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
+    .option("--draft-max <n>", "most tokens drafted per step (default 8)")
+    .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(MMPROJ_FLAG, MMPROJ_HELP)
     .option(LORA_FLAG, LORA_HELP, collectLora)
@@ -77,6 +81,9 @@ export function register(program: Command): void {
           ctxSize?: string;
           kvBlocks?: string;
           kvType?: string;
+          draft?: string;
+          draftMax?: string;
+          lookup?: boolean;
           cacheTypeK?: string;
           cacheTypeV?: string;
           kvRotate?: boolean;
@@ -113,6 +120,7 @@ export function register(program: Command): void {
           parallel: parsePositiveInt("--parallel", o.parallel),
           contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
           ...kvTypeOptions(o),
+          ...speculativeOptions(o),
           kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
           lora: loraSpecs(o),
           onProgress: bar.onProgress,

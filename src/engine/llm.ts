@@ -78,6 +78,11 @@ export interface LoadLLMOptions extends EngineOptions {
    * with `speculative: { method: "draft", maxDraft }` (or `speculative: {}`).
    */
   draft?: GGUFInput;
+  /**
+   * Speculative decoding for every request that does not set its own (the CLI's --draft-max /
+   * --lookup; server requests get it too). Default with `draft`: { method: "draft" }.
+   */
+  speculative?: SpeculativeOptions;
 }
 
 /**
@@ -245,7 +250,10 @@ export class LLM {
     this.lora = new LoraRegistry(model);
     this.chatTemplate = opts.chatTemplate;
     this.fingerprint = "config:" + hash64(JSON.stringify(model.config) + ":" + tokenizer.nVocab);
+    this.speculative = opts.speculative;
   }
+  /** Speculative options of requests that give none (loadLLM's `speculative`; see attachDraft). */
+  speculative: SpeculativeOptions | undefined;
   private readonly chatTemplate: string | undefined;
 
   get contextSize(): number {
@@ -350,7 +358,7 @@ export class LLM {
               : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
           contextShift: opts.contextShift,
           eviction: opts.eviction,
-          speculative: opts.speculative,
+          speculative: opts.speculative ?? this.speculative,
           sampling: { ...opts, seed },
           stop,
           stopTokens: eog,
@@ -737,6 +745,7 @@ export async function loadLLM(
     if (opts.draft !== undefined) {
       const d = await loadDraft(opts.draft, opts, llm, targetBytes);
       llm.draftKernels = d;
+      llm.speculative ??= { method: "draft" };
     }
     report({ phase: "ready", fraction: 1 });
     return llm;

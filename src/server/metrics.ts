@@ -103,6 +103,33 @@ export class Metrics {
       () => engine.stats().cachedPromptTokens,
     );
     gauge("edgellm_preemptions", "Sequences preempted for KV memory", () => engine.stats().preemptions);
+    // Speculative decoding (engine/speculative.ts): the engine's running totals as counters.
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counter(
+      "edgellm_spec_drafted_tokens_total",
+      "Draft tokens verified by the target (prompt lookup or draft model)",
+      () => engine.stats().draftTokens,
+    );
+    counter(
+      "edgellm_spec_accepted_tokens_total",
+      "Draft tokens accepted by the target",
+      () => engine.stats().acceptedDraftTokens,
+    );
+    counter(
+      "edgellm_spec_draft_forwards_total",
+      "Forward passes of the draft model",
+      () => engine.stats().draftForwards,
+    );
+    counter("edgellm_engine_steps_total", "Forward steps of the target model", () => engine.stats().steps);
     if (lora) {
       gauge("edgellm_lora_adapters", "LoRA adapters loaded", () => lora.list().length);
       gauge(

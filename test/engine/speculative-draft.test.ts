@@ -17,8 +17,9 @@ const dir = mkdtempSync(join(tmpdir(), "spec-draft-"));
 const target = join(dir, "target.gguf");
 const draft = join(dir, "draft.gguf");
 await writeTestModel(target, { ...SMALL, nCtx: 512 });
-// Another random model with the same vocabulary: one layer, other weights.
-await writeTestModel(draft, { ...SMALL, nCtx: 512, nLayer: 1, nFf: 64, seed: 9 });
+// Another model with the same vocabulary: the target's first layer alone (the factory draws each
+// tensor from its own stream of the seed, so embeddings, layer 0 and the head are the target's).
+await writeTestModel(draft, { ...SMALL, nCtx: 512, nLayer: 1 });
 const opts = { contextSize: 512, parallel: 2, threads: 1, blockSize: 16 } as const;
 const plain = await loadLLM(target, opts);
 const drafted = await loadLLM(target, { ...opts, draft });
@@ -104,33 +105,47 @@ test("greedy with a draft through context shifts equals plain greedy with the sa
 });
 
 test("sampling with draft-model speculation keeps the target's distribution (two-sample chi-square)", async () => {
-  // Joint distribution of the first 4 tokens binned by id mod 3 (81 cells) over seeds, plain vs
-  // speculative; the whole vocabulary at temperature 2, so the two models' supports overlap and
-  // drafts are both accepted and rejected.
+  // Joint distribution of the first 3 tokens (the last two speculative) over seeds, plain vs
+  // speculative. Random weights give nearly flat logits (gaps ~0.05), so a low temperature with
+  // top-k 3 makes p peaked; the draft's top 3 overlap the target's in part, so drafts are both
+  // accepted and rejected, and keeping every draft would give the draft's distribution instead.
   const N = 1500;
   const p = prompt(10, 21);
-  const o = { maxTokens: 4, temperature: 2, topK: 0, ignoreEos: true } as const;
+  const o = { maxTokens: 3, temperature: 0.03, topK: 3, ignoreEos: true } as const;
   const cells = new Map<string, [number, number]>();
   const s0 = drafted.stats();
   for (let s = 0; s < N; s++) {
-    const a = (await plain.complete(p, { ...o, seed: s })).choices[0].tokens.map((t) => t % 3).join();
+    const a = (await plain.complete(p, { ...o, seed: s })).choices[0].tokens.join();
     const b = (
-      await drafted.complete(p, { ...o, seed: 100000 + s, speculative: { maxDraft: 3 } })
-    ).choices[0].tokens
-      .map((t) => t % 3)
-      .join();
+      await drafted.complete(p, { ...o, seed: 100000 + s, speculative: { maxDraft: 2 } })
+    ).choices[0].tokens.join();
     (cells.get(a) ?? cells.set(a, [0, 0]).get(a)!)[0]++;
     (cells.get(b) ?? cells.set(b, [0, 0]).get(b)!)[1]++;
   }
   const d = delta(drafted, s0);
   assert.ok(d.drafted > 0 && d.accepted > 0 && d.accepted < d.drafted, JSON.stringify(d));
+  // Cells with fewer than 10 draws in all are pooled into one.
   let chi = 0;
-  for (const [x, y] of cells.values()) chi += (x - y) ** 2 / (x + y);
-  const dof = cells.size - 1;
+  let dof = -1;
+  const pool = [0, 0];
+  for (const [x, y] of cells.values()) {
+    if (x + y < 10) {
+      pool[0] += x;
+      pool[1] += y;
+      continue;
+    }
+    chi += (x - y) ** 2 / (x + y);
+    dof++;
+  }
+  if (pool[0] + pool[1] > 0) {
+    chi += (pool[0] - pool[1]) ** 2 / (pool[0] + pool[1]);
+    dof++;
+  }
   // 0.999 quantile (Wilson–Hilferty)
   const crit = dof * (1 - 2 / (9 * dof) + 3.09 * Math.sqrt(2 / (9 * dof))) ** 3;
+  console.log(`# chi2 ${chi.toFixed(1)}, ${dof} dof, ${JSON.stringify(d)}`);
   assert.ok(chi < crit, `chi2 ${chi.toFixed(1)} with ${dof} dof (critical ${crit.toFixed(1)})`);
-  assert.ok(cells.size >= 60, `${cells.size} distinct outputs`);
+  assert.ok(dof >= 6, `${cells.size} distinct outputs, ${dof} dof`);
 });
 
 test("a draft with another vocabulary is a VocabMismatchError naming the difference", async () => {
