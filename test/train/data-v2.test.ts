@@ -68,7 +68,9 @@ test("run × format: one operation per clause, the running total on every line o
     "so 47 × 36 = 1692",
   ]);
   // the swap keeps the run format for the inner product; without mulRun nothing changes
-  assert.ok(mulColumns(6, 77, "en", { mulSwap: true, mulRun: true }).lines[2].startsWith("7 × 6 = 42, 42 + 0"));
+  assert.ok(
+    mulColumns(6, 77, "en", { mulSwap: true, mulRun: true }).lines[2].startsWith("7 × 6 = 42, 42 + 0"),
+  );
   assert.ok(!mulColumns(47, 36, "en", { mulSwap: true }).lines.some((l) => l.includes("total")));
   const d = generateDataset({
     ...V2_MODEL_DATA,
@@ -79,7 +81,10 @@ test("run × format: one operation per clause, the running total on every line o
   const runLine = /\d × \d = \d+(, |，)\d+ \+ \d = /;
   assert.ok(muls.length > 0);
   for (const e of muls) {
-    const text = e.messages.filter((m) => m.role === "assistant").map((m) => m.content).join("\n");
+    const text = e.messages
+      .filter((m) => m.role === "assistant")
+      .map((m) => m.content)
+      .join("\n");
     assert.ok(runLine.test(text) || /(^|\n)(0 × \d+|\d+ × 0) = 0\n/.test(text), text);
     assert.ok(!/\d × \d \+ \d = /.test(text), text);
   }

@@ -229,32 +229,32 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
     { stripLine: true, mulSwap: true },
     { stripLine: true, mulSwap: true, mulRun: true },
   ])
-  for (const lang of ["en", "zh"] as const)
-    for (const [op, a, b] of [
-      ["+", 4821, 377],
-      ["-", 8421, 8420],
-      ["-", 377, 4821],
-      ["×", 36, 7],
-      ["×", 250, 41],
-      ["×", 4, 77],
-      ["×", 907, 60],
-      ["×", 47, 36],
-      ["×", 305, 70],
-    ] as const) {
-      const w = columns(op, a, b, lang, fmt);
-      const text = thinkAnswer(w.lines, String(w.result), lang);
-      const steps = checkSteps(text);
-      assert.equal(
-        firstError(steps),
-        -1,
-        `${a} ${op} ${b} (${lang}): ${JSON.stringify(steps.filter((s) => s.ok === false))}`,
-      );
-      assert.ok(
-        steps.filter((s) => s.ok).length >= w.lines.length - 2,
-        `${a} ${op} ${b}: most lines checkable`,
-      );
-      assert.equal((columnProcessVerifier.verify({ question: "", text }) as { score: number }).score, 1);
-    }
+    for (const lang of ["en", "zh"] as const)
+      for (const [op, a, b] of [
+        ["+", 4821, 377],
+        ["-", 8421, 8420],
+        ["-", 377, 4821],
+        ["×", 36, 7],
+        ["×", 250, 41],
+        ["×", 4, 77],
+        ["×", 907, 60],
+        ["×", 47, 36],
+        ["×", 305, 70],
+      ] as const) {
+        const w = columns(op, a, b, lang, fmt);
+        const text = thinkAnswer(w.lines, String(w.result), lang);
+        const steps = checkSteps(text);
+        assert.equal(
+          firstError(steps),
+          -1,
+          `${a} ${op} ${b} (${lang}): ${JSON.stringify(steps.filter((s) => s.ok === false))}`,
+        );
+        assert.ok(
+          steps.filter((s) => s.ok).length >= w.lines.length - 2,
+          `${a} ${op} ${b}: most lines checkable`,
+        );
+        assert.equal((columnProcessVerifier.verify({ question: "", text }) as { score: number }).score, 1);
+      }
   const good = thinkAnswer(columns("+", 4821, 377, "en").lines, "5198", "en");
   const bad = good.replace("8 + 3 + 0 = 11, write 1, carry 1", "8 + 3 + 0 = 12, write 2, carry 1");
   const steps = checkSteps(bad);
@@ -272,7 +272,10 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
   const run = columns("×", 47, 36, "en", { mulRun: true }).lines.join("\n");
   assert.equal(firstError(checkSteps(run)), -1);
   const runBad = checkSteps(run.replace("so far 41, total 282", "so far 41, total 292"));
-  assert.equal(runBad[firstError(runBad)].line, "4 × 3 = 12, 12 + 2 = 14, write 4, carry 1, so far 41, total 292");
+  assert.equal(
+    runBad[firstError(runBad)].line,
+    "4 × 3 = 12, 12 + 2 = 14, write 4, carry 1, so far 41, total 292",
+  );
   const prodBad = checkSteps(run.replace("4 × 6 = 24, 24 + 4", "4 × 6 = 26, 26 + 4"));
   assert.ok(prodBad[firstError(prodBad)].line.startsWith("4 × 6 = 26"));
 });
