@@ -8,14 +8,22 @@
 // questions from the corpus's train split (self-distillation replay, so arithmetic stays put).
 //
 //   npm run build && node scripts/lora-demo.mjs [--steps 300] [--stop-at N] [--no-train] [--data-only]
-//     [--n-units 100] [--n-arith 1000] [--threads 2] [--json out.json]
+//     [--n-units 100] [--n-arith 500] [--side both|base|adapter] [--threads 2] [--json out.json]
 //
 // State lives in train-state/lora-demo/ (data.jsonl, the checkpoint): rerunning the command
 // continues an interrupted run exactly where it stopped (same batches, same loss curve).
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (p) => new URL(p, ROOT).pathname;
@@ -23,7 +31,7 @@ const dist = (p) => new URL(`dist/${p}`, ROOT).href;
 const { loadLLM } = await import(dist("src/engine/llm.js"));
 const { arithmeticTestItems, evalArithmetic } = await import(dist("src/train/eval/arithmetic.js"));
 const { unitExamples } = await import(dist("src/train/data/units.js"));
-const { unitsDemoExamples } = await import(dist("src/train/lora-demo.js"));
+const { arithmeticTrainItems, selfDistill } = await import(dist("src/train/lora-demo.js"));
 
 const { values: a } = parseArgs({
   options: {
@@ -37,12 +45,13 @@ const { values: a } = parseArgs({
     alpha: { type: "string", default: "32" },
     lr: { type: "string", default: "2e-3" },
     "seq-len": { type: "string", default: "192" },
-    units: { type: "string", default: "2000" },
-    replay: { type: "string", default: "2000" },
+    units: { type: "string", default: "1000" },
+    replay: { type: "string", default: "800" },
     "no-train": { type: "boolean", default: false },
     "data-only": { type: "boolean", default: false },
+    side: { type: "string", default: "both" },
     "n-units": { type: "string", default: "100" },
-    "n-arith": { type: "string", default: "1000" },
+    "n-arith": { type: "string", default: "500" },
     threads: { type: "string", default: "2" },
     json: { type: "string" },
   },
@@ -53,21 +62,30 @@ if (!a["no-train"]) {
   mkdirSync(a.state, { recursive: true });
   const data = `${a.state}/data.jsonl`;
   if (!existsSync(data)) {
+    // The replay is decoded in chunks appended to replay.jsonl, so an interrupted run resumes.
     const t0 = performance.now();
-    const llm = await loadLLM(a.base, { kernels: "wasm", threads, parallel: 8 });
-    let rows;
-    try {
-      rows = await unitsDemoExamples(llm, {
-        units: Number(a.units),
-        replay: Number(a.replay),
-        onReplay: (d, n) => d % 250 === 0 && console.log(`replay ${d}/${n}`),
-      });
-    } finally {
-      await llm.close();
+    const items = arithmeticTrainItems(Number(a.replay));
+    const part = `${a.state}/replay.jsonl`;
+    const have = existsSync(part) ? readFileSync(part, "utf8").split("\n").filter(Boolean).length : 0;
+    if (have < items.length) {
+      const llm = await loadLLM(a.base, { kernels: "wasm", threads, parallel: 16 });
+      try {
+        for (let i = have; i < items.length; i += 50) {
+          const rows = await selfDistill(llm, items.slice(i, i + 50));
+          appendFileSync(part, rows.map((r) => JSON.stringify(r) + "\n").join(""));
+          console.log(`replay ${Math.min(i + 50, items.length)}/${items.length}`);
+        }
+      } finally {
+        await llm.close();
+      }
     }
-    writeFileSync(`${data}.tmp`, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const units = unitExamples(Number(a.units), "train").map((e) => JSON.stringify({ messages: e.messages }));
+    const replay = readFileSync(part, "utf8").split("\n").filter(Boolean).slice(0, items.length);
+    writeFileSync(`${data}.tmp`, [...units, ...replay].join("\n") + "\n");
     renameSync(`${data}.tmp`, data);
-    console.log(`${data}: ${rows.length} examples in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `${data}: ${units.length + replay.length} examples (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   }
   if (a["data-only"]) process.exit(0);
   mkdirSync(dirname(a.adapter), { recursive: true });
@@ -82,7 +100,7 @@ if (!a["no-train"]) {
   console.log(`training took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (a["stop-at"] && Number(a["stop-at"]) < Number(a.steps)) process.exit(0);
 }
-console.log(`adapter ${a.adapter}: ${statSync(a.adapter).size} bytes`);
+if (a.side !== "base") console.log(`adapter ${a.adapter}: ${statSync(a.adapter).size} bytes`);
 
 const units = unitExamples(Number(a["n-units"]), "test").map((e) => ({
   question: e.messages[0].content,
@@ -93,14 +111,18 @@ const units = unitExamples(Number(a["n-units"]), "test").map((e) => ({
 }));
 const arith = arithmeticTestItems(Number(a["n-arith"]));
 const opts = { kernels: "wasm", threads, parallel: 8 };
-const rows = {};
-for (const side of ["base", "adapter"]) {
+// Each side's results go to the state directory, so the two sides can run as separate processes
+// (--side base | adapter) and the comparison below reads both.
+const sides = a.side === "both" ? ["base", "adapter"] : [a.side];
+for (const side of sides) {
   const llm = await loadLLM(a.model, side === "adapter" ? { ...opts, lora: [{ path: a.adapter }] } : opts);
   try {
     const u = await evalArithmetic(llm, units, { maxTokens: 80, concurrency: 8 });
     const r = await evalArithmetic(llm, arith, { maxTokens: 400, concurrency: 8 });
-    rows[side] = { units: u.total, arithmetic: r.total, byKind: r.byKind, unitSample: u.results[0] };
-    rows[side].arithOk = r.results.map((x) => x.got === x.answer);
+    const row = { units: u.total, arithmetic: r.total, byKind: r.byKind, unitSample: u.results[0] };
+    row.arithOk = r.results.map((x) => x.got === x.answer);
+    mkdirSync(a.state, { recursive: true });
+    writeFileSync(`${a.state}/eval-${side}-${units.length}-${arith.length}.json`, JSON.stringify(row));
     console.log(
       `${side.padEnd(7)} units ${(100 * u.total.accuracy).toFixed(1)}% (${u.total.correct}/${u.total.n})  arithmetic ${(100 * r.total.accuracy).toFixed(1)}% (${r.total.correct}/${r.total.n})`,
     );
@@ -110,6 +132,12 @@ for (const side of ["base", "adapter"]) {
   } finally {
     await llm.close();
   }
+}
+const rows = {};
+for (const side of ["base", "adapter"]) {
+  const f = `${a.state}/eval-${side}-${units.length}-${arith.length}.json`;
+  if (!existsSync(f)) process.exit(0);
+  rows[side] = JSON.parse(readFileSync(f, "utf8"));
 }
 // Paired difference (same items): items the adapter lost and gained; normal interval on the mean.
 const b = rows.base.arithOk;

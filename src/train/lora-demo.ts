@@ -40,35 +40,41 @@ export function arithmeticTrainItems(n: number): ArithItem[] {
 }
 
 export interface UnitsDemoOptions {
-  /** unit-conversion training examples (default 2000) */
+  /** unit-conversion training examples (default 1000) */
   units?: number;
-  /** self-distilled arithmetic examples (default 2000) */
+  /** self-distilled arithmetic examples (default 800) */
   replay?: number;
   /** longest replayed answer in tokens (default 400, as the evaluation) */
   maxTokens?: number;
+  /** replay questions decoded at once (default 16) */
+  concurrency?: number;
   onReplay?: (done: number, total: number) => void;
 }
 
-/**
- * The demo's training examples: `units` conversions, then `replay` arithmetic questions with
- * `base`'s own greedy answers (deterministic: greedy decoding of a fixed model).
- */
-export async function unitsDemoExamples(
+/** Chat examples of `base`'s own greedy answers to `items` (deterministic: greedy decoding). */
+export async function selfDistill(
   base: LLM,
-  o: UnitsDemoOptions = {},
+  items: ArithItem[],
+  o: Pick<UnitsDemoOptions, "maxTokens" | "concurrency" | "onReplay"> = {},
 ): Promise<{ messages: Message[] }[]> {
-  const units = unitExamples(o.units ?? 2000, "train").map((e) => ({ messages: e.messages }));
-  const items = arithmeticTrainItems(o.replay ?? 2000);
   const r = await evalArithmetic(base, items, {
     maxTokens: o.maxTokens ?? 400,
-    concurrency: 8,
+    concurrency: o.concurrency ?? 16,
     onDone: o.onReplay,
   });
-  const replay = r.results.map((x) => ({
+  return r.results.map((x) => ({
     messages: [
       { role: "user", content: x.question },
       { role: "assistant", content: x.text },
     ] as Message[],
   }));
-  return [...units, ...replay];
+}
+
+/** The demo's training examples: `units` conversions, then `replay` self-distilled arithmetic. */
+export async function unitsDemoExamples(
+  base: LLM,
+  o: UnitsDemoOptions = {},
+): Promise<{ messages: Message[] }[]> {
+  const units = unitExamples(o.units ?? 1000, "train").map((e) => ({ messages: e.messages }));
+  return [...units, ...(await selfDistill(base, arithmeticTrainItems(o.replay ?? 800), o))];
 }

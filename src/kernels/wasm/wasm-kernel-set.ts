@@ -372,12 +372,13 @@ const MATMUL_TILE_Q = 16;
 /** Element counts below this run on the calling thread (a dispatch costs more than the work). */
 const PARALLEL_MIN = 1 << 16;
 /**
- * matmulBatch runs on the calling thread below this many multiply-adds: one thread does 256k
- * (the LoRA B products of a decode step's gate/up at rank 16: 2 x 5632 x 16) in tens of µs, about
- * what one hand-off to the workers costs, and on a loaded machine a hand-off waits for every
- * worker to be scheduled (measured ~1 ms at load average 5 on 2 cores).
+ * matmulBatch runs on the calling thread below this many multiply-adds. It was 256k (every LoRA B
+ * product of a decode step inline, for fear of hand-off waits on a loaded machine); on the 850M
+ * Q4_0 model with a rank-16 F16 adapter at 2 threads the inline B products left one core idle for
+ * ~3 ms a token (bench/lora-overhead: LoRA 53.5 -> 47.0 ms/token with them on the pool, base
+ * 41-43, other jobs paused). 16k keeps only the tiniest batches (a test model's) inline.
  */
-const BATCH_INLINE_MAX = 1 << 18;
+const BATCH_INLINE_MAX = 1 << 14;
 
 export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise<WasmKernelSet> {
   const choice = opts.wasm !== undefined ? "simd128" : simdChoice(opts);
