@@ -3,7 +3,7 @@
  * tokens per CPU-second (process CPU, all threads), draft acceptance, target forward steps and
  * draft-model forwards; median of rounds. Methods: prompt lookup, and a draft model (--draft).
  *   node dist/bench/speculative.js [model.gguf] [--prompt "text"] [--gen 128] [--rounds 3]
- *     [--ngram 3] [--max-draft 8] [--draft draft.gguf] [--threads 1]
+ *     [--ngram 3] [--min-ngram 1] [--max-draft 8] [--draft draft.gguf] [--threads 1]
  * Every row checks that its greedy output equals the plain run's. Figures: docs/speculative.md.
  */
 import { loadLLM, type LLM } from "../src/engine/llm.js";
@@ -20,6 +20,7 @@ const path = resolveModelPath(args[0] && !args[0].startsWith("--") ? args[0] : u
 const gen = Number(opt("--gen", "128"));
 const rounds = Number(opt("--rounds", "3"));
 const ngram = Number(opt("--ngram", "3"));
+const minNgram = Number(opt("--min-ngram", "1"));
 const maxDraft = Number(opt("--max-draft", "8"));
 const threads = Number(opt("--threads", "1"));
 const draftPath = opt("--draft", "");
@@ -29,7 +30,7 @@ const withDraft = draftPath ? await loadLLM(path, { parallel: 1, threads, draft:
 type Mode = { name: string; llm: LLM; spec?: SpeculativeOptions };
 const modes: Mode[] = [
   { name: "plain", llm },
-  { name: "lookup", llm, spec: { method: "lookup", ngram, maxDraft } },
+  { name: "lookup", llm, spec: { method: "lookup", ngram, minNgram, maxDraft } },
   ...(withDraft ? [{ name: "draft", llm: withDraft, spec: { method: "draft" as const, maxDraft } }] : []),
 ];
 try {
@@ -65,7 +66,7 @@ try {
     }
   }
   console.log(
-    `${llm.name}: ${res.plain.tokens.length} tokens, greedy, threads ${threads}, ${rounds} rounds; lookup n-gram ${ngram}; at most ${maxDraft} drafted${draftPath ? `; draft ${draftPath}` : ""}`,
+    `${llm.name}: ${res.plain.tokens.length} tokens, greedy, threads ${threads}, ${rounds} rounds; lookup n-gram ${ngram}..${minNgram}; at most ${maxDraft} drafted${draftPath ? `; draft ${draftPath}` : ""}`,
   );
   for (const [k, e] of Object.entries(res))
     console.log(
