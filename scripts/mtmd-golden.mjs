@@ -12,6 +12,7 @@
  *                                         test/golden/vision/: the embeddings (*.emb.bin) and
  *                                         the language model's greedy continuation of the
  *                                         chat with the image at its marker (greedy.json)
+ *                                         (ONLY=<regex>: only the matching cases)
  *   node scripts/mtmd-golden.mjs bench    encode time per image, llama.cpp's (its own log line)
  *                                         against ours (encodeImage, WASM kernels), alternating
  *                                         in one run on the same files and thread count
@@ -67,7 +68,9 @@ function buildPrebuilt() {
   const bins = realpathSync(join(root, "node_modules", "@node-llama-cpp", platform, "bins", platform));
   const dir = join(root, "build", "llama.cpp-mtmd-prebuilt");
   mkdirSync(join(dir, "bin"), { recursive: true });
-  const libs = readdirSync(bins).filter((f) => /^lib(llama|ggml|ggml-base|llama-common)(\.v[\d.]+)?\.so$/.test(f));
+  const libs = readdirSync(bins).filter((f) =>
+    /^lib(llama|ggml|ggml-base|llama-common)(\.v[\d.]+)?\.so$/.test(f),
+  );
   for (const f of readdirSync(bins).filter((f) => /^libggml-cpu-.*\.so$/.test(f))) {
     const link = join(dir, "bin", f);
     if (!existsSync(link)) symlinkSync(join(bins, f), link);
@@ -99,10 +102,22 @@ set_target_properties(llama-mtmd-cli PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${join(
 function build() {
   cloneSource();
   sh("nice", [
-    "-n", "19", "cmake", "-S", srcDir, "-B", buildDir,
-    "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_OPENSSL=OFF",
-    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF",
-    "-DLLAMA_BUILD_APP=OFF", "-DGGML_OPENMP=OFF", "-DGGML_NATIVE=ON",
+    "-n",
+    "19",
+    "cmake",
+    "-S",
+    srcDir,
+    "-B",
+    buildDir,
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_SERVER=OFF",
+    "-DLLAMA_BUILD_APP=OFF",
+    "-DGGML_OPENMP=OFF",
+    "-DGGML_NATIVE=ON",
   ]);
   sh("nice", ["-n", "19", "cmake", "--build", buildDir, "--target", "llama-mtmd-cli", "-j2"]);
   console.log(cliPath);
@@ -137,7 +152,7 @@ function pattern(width, height, seed) {
       const edge = (x > width / 3 && x < (2 * width) / 3) !== y > height / 2 ? 60 : 0;
       rgb[o] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / 7 + y / 11)) + edge));
       rgb[o + 1] = Math.max(0, Math.min(255, ((x * 255) / width + noise() / 8) | 0));
-      rgb[o + 2] = Math.max(0, Math.min(255, ((y * 255) / height + (x * y) % 37 + noise() / 4) | 0));
+      rgb[o + 2] = Math.max(0, Math.min(255, ((y * 255) / height + ((x * y) % 37) + noise() / 4) | 0));
     }
   }
   return rgb;
@@ -147,7 +162,8 @@ function pattern(width, height, seed) {
 async function mmprojSpec(spec) {
   const { ggmlTypeFromName } = await import(join(root, "dist/src/gguf/types.js"));
   const out = { ...spec };
-  for (const k of ["weightType", "patchType"]) if (typeof out[k] === "string") out[k] = ggmlTypeFromName(out[k]);
+  for (const k of ["weightType", "patchType"])
+    if (typeof out[k] === "string") out[k] = ggmlTypeFromName(out[k]);
   return out;
 }
 
@@ -157,22 +173,46 @@ async function golden() {
     const path = join(goldenDir, img.file);
     if (!existsSync(path)) writePpm(path, img.width, img.height, pattern(img.width, img.height, img.seed));
   }
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} missing: run 'node scripts/mtmd-golden.mjs build' first`);
+  if (!existsSync(cliPath))
+    throw new Error(`${cliPath} missing: run 'node scripts/mtmd-golden.mjs build' first`);
   const { writeTestMmproj } = await import(join(root, "dist/src/model/factory/mmproj.js"));
   const { writeTestModel } = await import(join(root, "dist/src/model/factory/index.js"));
   const tmp = mkdtempSync(join(tmpdir(), "mtmd-golden-"));
-  const greedy = {};
+  // ONLY=<regex>: regenerate just the matching cases, keeping the others' committed goldens.
+  const only = process.env.ONLY ? new RegExp(process.env.ONLY) : undefined;
+  const greedyPath = join(goldenDir, "greedy.json");
+  const greedy = only && existsSync(greedyPath) ? JSON.parse(readFileSync(greedyPath, "utf8")) : {};
   try {
     for (const c of manifest.cases) {
+      if (only && !only.test(c.name)) continue;
       const mm = join(tmp, `${c.name}.mmproj.gguf`);
       const lm = join(tmp, `${c.name}.lm.gguf`);
       await writeTestMmproj(mm, await mmprojSpec(c.mmproj));
       await writeTestModel(lm, c.lm);
       const dump = join(tmp, `${c.name}.bin`);
       // -fa off: flash attention would round K/V to F16; --temp 0: greedy.
-      const args = ["-m", lm, "--mmproj", mm, "--image", join(goldenDir, c.image), "-p", "describe",
-        "--chat-template", "chatml", "-fa", "off", "--temp", "0", "-n", String(N_PREDICT), "-t", "2",
-        "--no-warmup", "-v"];
+      const args = [
+        "-m",
+        lm,
+        "--mmproj",
+        mm,
+        "--image",
+        join(goldenDir, c.image),
+        "-p",
+        "describe",
+        "--chat-template",
+        "chatml",
+        "-fa",
+        "off",
+        "--temp",
+        "0",
+        "-n",
+        String(N_PREDICT),
+        "-t",
+        "2",
+        "--no-warmup",
+        "-v",
+      ];
       console.log(`$ MTMD_DEBUG_EMBEDDINGS=${dump} ${cliPath} ${args.join(" ")}`);
       const r = spawnSync("nice", ["-n", "19", cliPath, ...args], {
         env: { ...process.env, MTMD_DEBUG_EMBEDDINGS: dump },
@@ -191,12 +231,15 @@ async function golden() {
       greedy[c.name] = { prompt: CHATML_PROMPT, stdout: r.stdout.slice(1, -2), nPredict: N_PREDICT };
       const out = join(goldenDir, `${c.name}.emb.bin`);
       writeFileSync(out, readFileSync(dump));
-      const hdr = new Int32Array(readFileSync(dump).buffer.slice(0, 8));
+      const raw = readFileSync(dump);
+      const hdr = [raw.readInt32LE(0), raw.readInt32LE(4)];
       const ms = /(?:slice encoded|batch encoding done) in (\d+) ms/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
-      console.log(`  ${c.name}: [${hdr[0]} tokens, ${hdr[1]} dims] -> ${out} (llama.cpp encode ${ms ?? "?"} ms)`);
+      console.log(
+        `  ${c.name}: [${hdr[0]} tokens, ${hdr[1]} dims] -> ${out} (llama.cpp encode ${ms ?? "?"} ms)`,
+      );
       console.log(`  greedy: ${JSON.stringify(greedy[c.name].stdout)}`);
     }
-    writeFileSync(join(goldenDir, "greedy.json"), JSON.stringify(greedy, null, 2) + "\n");
+    writeFileSync(greedyPath, JSON.stringify(greedy, null, 2) + "\n");
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -205,13 +248,15 @@ async function golden() {
 /**
  * Encode time per image: llama-mtmd-cli (a fresh process per run, its "image slice encoded in N
  * ms" line; load and warm-up not counted) against our encodeImage on the WASM kernels, same
- * thread count, alternating, on the golden images and one ViT-S sized encoder (224 px, 256
- * patches, 6 layers of 384). Prints each side's median and the ratio ours / llama.cpp.
+ * thread count, alternating, on the golden images, one ViT-S sized encoder (224 px, 256
+ * patches, 6 layers of 384) and the same sizes as a Gemma 3 SigLIP (gemma3 projector). Prints
+ * each side's median and the ratio ours / llama.cpp. REPS, THREADS, CASES=<regex> from the env.
  */
 async function bench() {
   const threads = Number(process.env.THREADS ?? 2);
   const reps = Number(process.env.REPS ?? 3);
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} missing: run 'node scripts/mtmd-golden.mjs build' first`);
+  if (!existsSync(cliPath))
+    throw new Error(`${cliPath} missing: run 'node scripts/mtmd-golden.mjs build' first`);
   const manifest = JSON.parse(readFileSync(join(goldenDir, "cases.json"), "utf8"));
   const { writeTestMmproj } = await import(join(root, "dist/src/model/factory/mmproj.js"));
   const { writeTestModel } = await import(join(root, "dist/src/model/factory/index.js"));
@@ -220,11 +265,45 @@ async function bench() {
   const { readPpm } = await import(join(root, "dist/test/vision/fixtures.js"));
   const vitS = {
     name: "vit-s-224",
-    mmproj: { style: "llava", imageSize: 224, patchSize: 14, nEmbd: 384, nHead: 6, nFf: 1536, nLayer: 6, projDim: 64, seed: 11 },
+    mmproj: {
+      style: "llava",
+      imageSize: 224,
+      patchSize: 14,
+      nEmbd: 384,
+      nHead: 6,
+      nFf: 1536,
+      nLayer: 6,
+      projDim: 64,
+      seed: 11,
+    },
     lm: { arch: "llama", nEmbd: 64, nLayer: 1, nHead: 2, nFf: 128 },
     image: "wide-150x97.ppm",
   };
-  const cases = [manifest.cases.find((c) => c.name === "llava15"), manifest.cases.find((c) => c.name === "llava15-f16"), vitS];
+  // The same sizes in Gemma 3's SigLIP layout (all 6 blocks run, 4 x 4 pooling: 16 tokens).
+  const siglipS = {
+    name: "siglip-s-224",
+    mmproj: {
+      style: "gemma3",
+      imageSize: 224,
+      patchSize: 14,
+      nEmbd: 384,
+      nHead: 6,
+      nFf: 1536,
+      nLayer: 6,
+      projDim: 64,
+      seed: 12,
+    },
+    lm: { arch: "llama", nEmbd: 64, nLayer: 1, nHead: 2, nFf: 128 },
+    image: "wide-150x97.ppm",
+  };
+  // CASES=<regex>: only the matching cases.
+  const pick = process.env.CASES ? new RegExp(process.env.CASES) : undefined;
+  const cases = [
+    manifest.cases.find((c) => c.name === "llava15"),
+    manifest.cases.find((c) => c.name === "llava15-f16"),
+    vitS,
+    siglipS,
+  ].filter((c) => !pick || pick.test(c.name));
   const tmp = mkdtempSync(join(tmpdir(), "mtmd-bench-"));
   const ks = await createWasmKernelSet({ threads });
   const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -240,11 +319,30 @@ async function bench() {
       const theirs = [];
       const ours = [];
       for (let i = 0; i < reps; i++) {
-        const args = ["-m", lm, "--mmproj", mm, "--image", join(goldenDir, c.image), "-p", "describe",
-          "--chat-template", "chatml", "-fa", "off", "--temp", "0", "-n", "1", "-t", String(threads)];
+        const args = [
+          "-m",
+          lm,
+          "--mmproj",
+          mm,
+          "--image",
+          join(goldenDir, c.image),
+          "-p",
+          "describe",
+          "--chat-template",
+          "chatml",
+          "-fa",
+          "off",
+          "--temp",
+          "0",
+          "-n",
+          "1",
+          "-t",
+          String(threads),
+        ];
         const r = spawnSync(cliPath, args, { encoding: "utf8" });
         const ms = /(?:slice encoded|batch encoding done) in (\d+) ms/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
-        if (ms === undefined) throw new Error(`no encode time from llama-mtmd-cli (status ${r.status}): ${r.stderr.slice(-400)}`);
+        if (ms === undefined)
+          throw new Error(`no encode time from llama-mtmd-cli (status ${r.status}): ${r.stderr.slice(-400)}`);
         theirs.push(Number(ms));
         const t0 = performance.now();
         vm.encodeImage(img);
@@ -252,7 +350,7 @@ async function bench() {
       }
       const [a, b] = [median(ours), median(theirs)];
       console.log(
-          `${c.name} (${vm.tokensPerImage} tokens): ours ${a.toFixed(0)} ms, llama.cpp ${b.toFixed(0)} ms, ` +
+        `${c.name} (${vm.tokensPerImage} tokens): ours ${a.toFixed(0)} ms, llama.cpp ${b.toFixed(0)} ms, ` +
           `ratio ${(a / Math.max(b, 1)).toFixed(2)} (median of ${reps}, ${threads} threads)`,
       );
     }

@@ -4,7 +4,8 @@
  * and wrote the prompt it rendered and its greedy continuation (scripts/mtmd-golden.mjs, -fa off,
  * --temp 0). We render the same chat, put our encoder's embeddings at the marker through the
  * engine (the image span is its own causal forward chunk, as mtmd decodes LLaVA images) and
- * must generate the same text. The image matters: a blank image must change the continuation of
+ * must generate the same text (gemma3: the rows between <start_of_image> and <end_of_image>,
+ * attended non-causally, as mtmd decodes Gemma 3 images). The image matters: a blank image must change the continuation of
  * at least one case, else the check could pass on text alone.
  */
 import { test } from "node:test";
@@ -49,7 +50,10 @@ const greedy = JSON.parse(readFileSync(join(GOLDEN_DIR, "greedy.json"), "utf8"))
 const messages = [{ role: "user", content: `${MEDIA_MARKER}describe` }];
 
 async function answer(llm: LLM, emb: ImageEmbeddings, key: string, n: number): Promise<string> {
-  const p = llm.encodeChatMedia(messages, [{ data: emb.data, nTokens: emb.nTokens, key }]);
+  const { begin, end, nonCausal } = emb;
+  const p = llm.encodeChatMedia(messages, [
+    { data: emb.data, nTokens: emb.nTokens, key, begin, end, nonCausal },
+  ]);
   const c = await llm.complete(p.tokens, { media: p.media, temperature: 0, maxTokens: n });
   return cliStdout(llm, c.choices[0]!.tokens);
 }
@@ -99,6 +103,27 @@ test("vision: greedy tokens of an LM fed the projector's embeddings = llama-mtmd
         // first image's KV (blocks are salted by the image key).
         const blank = vm.encodeImage({ width: 112, height: 112, data: new Uint8Array(112 * 112 * 3) });
         assert.notEqual(await answer(llm, blank, "b", greedy[c.name]!.nPredict), greedy[c.name]!.stdout);
+      } finally {
+        await llm.close();
+      }
+    });
+    await t.test("gemma3: the image is one non-causal forward chunk whatever the chunk size", async () => {
+      const c = loadCases().find((x) => x.name === "gemma3")!;
+      const mm = join(dir, `${c.name}.mmproj.gguf`);
+      const lm = join(dir, `${c.name}.lm.gguf`);
+      const g = greedy[c.name]!;
+      const llm = await loadLLM(lm, { threads: 2, chatTemplate: "chatml", prefillChunk: 7 });
+      try {
+        const vm = await openVisionModel(mm, llm.kernels!);
+        const emb = vm.encodeImage(readPpm(join(GOLDEN_DIR, c.image)));
+        assert.ok(emb.nonCausal && emb.nTokens > 7);
+        assert.equal(
+          await answer(llm, emb, "nc", g.nPredict),
+          g.stdout,
+          "chunks of 7, the 16-row image whole",
+        );
+        // These random LMs give the same 12 tokens with the image attended causally, so this
+        // checks the chunking; the non-causal attention itself: test/vision/ops.test.ts.
       } finally {
         await llm.close();
       }

@@ -131,3 +131,33 @@ for (const kind of ["ref", "wasm"] as const) {
     }
   });
 }
+
+for (const kind of ["ref", "wasm"] as const) {
+  test(`attentionPaged nonCausal (${kind}): every row sees all nKV positions, = attentionFull`, async () => {
+    const ks: KernelSet = kind === "ref" ? new RefKernelSet() : await createWasmKernelSet({ threads: 2 });
+    try {
+      const [n, nHead, hd] = [19, 2, 32];
+      const q = randomF32(n * nHead * hd, 11, 1);
+      const k = ks.alloc(n * nHead * hd);
+      const v = ks.alloc(n * nHead * hd);
+      k.set(randomF32(k.length, 12, 1));
+      v.set(randomF32(v.length, 13, 1));
+      const kv = { k, v, half: false, table: new Int32Array([0]), blockSize: n };
+      const full = new Float32Array(q.length);
+      ks.attentionFull(q, k, v, full, n, nHead, hd, 0.3);
+      const run = (nonCausal: boolean, window = 0) => {
+        const out = new Float32Array(q.length);
+        ks.attentionPaged(q, kv, out, n, n, nHead, nHead, hd, 0, 0.3, window, undefined, nonCausal);
+        return out;
+      };
+      const maxDiff = (a: Float32Array, b: Float32Array) =>
+        a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      assert.ok(maxDiff(run(true), full) <= 1e-6, "non-causal paged = full attention");
+      assert.ok(maxDiff(run(true, n), full) <= 1e-6, "a window covering all positions cuts nothing");
+      assert.ok(maxDiff(run(false), full) > 1e-3, "the causal rows differ");
+      assert.throws(() => run(true, n - 1), /window/);
+    } finally {
+      await ks.dispose();
+    }
+  });
+}
