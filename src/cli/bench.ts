@@ -25,7 +25,7 @@ import { importNodeLlamaCpp, runLlamaCpp } from "./bench/side-llama-cpp.js";
 import { formatProfile } from "./bench/profile.js";
 import { runOurs } from "./bench/side-ours.js";
 import type { SideResult, Workload } from "./bench/workload.js";
-import { parsePositiveInt } from "./prompt-input.js";
+import { parsePositiveInt } from "./engine-options.js";
 import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));

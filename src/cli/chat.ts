@@ -13,7 +13,7 @@
  * --session <file> resumes a saved conversation with its KV (no re-prefill; kv/session.ts) and
  * saves it after each answer; a file for another model or KV type is an error, not a fresh start.
  */
-import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
+import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -21,10 +21,10 @@ import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
-import { parsePositiveInt } from "./prompt-input.js";
-import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
-import { speculativeOptions, type SpeculativeCliOptions } from "./speculative-options.js";
-import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
+import { engineOptions, parsePositiveInt } from "./engine-options.js";
+import { KV_ROTATE_HELP } from "./kv-options.js";
+import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
+import type { SpeculativeCliOptions } from "./speculative-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
@@ -129,15 +129,9 @@ export function register(program: Command): void {
     const path = await resolveModel(o.model);
     const bar = loadBar();
     const llm = await loadLLM(path, {
-      kernels: o.kernels as "wasm" | "ts",
-      threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-      maxMemory: maxMemoryOption(o),
-      contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
+      ...engineOptions(o),
       parallel: 1,
-      ...kvTypeOptions(o),
-      ...speculativeOptions(o),
       contextShift: parseShiftMode(o.contextShift),
-      lora: loraSpecs(o),
       onProgress: bar.onProgress,
     }).finally(bar.stop);
     const vision = o.mmproj

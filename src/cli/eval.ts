@@ -13,10 +13,10 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { loadLLM } from "../engine/llm.js";
-import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
+import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
 import { loadTask } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
-import { parsePositiveInt } from "./prompt-input.js";
+import { engineOptions, parsePositiveInt } from "./engine-options.js";
 import { resolveModel } from "./default-model.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
@@ -76,12 +76,7 @@ export function register(program: Command): void {
       const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));
       const parallel = Math.max(1, ...configs.map((c) => (c.strategy === "greedy" ? 1 : (c.samples ?? 8))));
-      const llm = await loadLLM(o.model, {
-        kernels: o.kernels as "wasm" | "ts",
-        threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-        parallel,
-        lora: loraSpecs(o),
-      });
+      const llm = await loadLLM(o.model, { ...engineOptions(o), parallel });
       try {
         await runSweep(llm, items, configs, {
           json: o.json,
@@ -102,12 +97,7 @@ async function breakdown(o: EvalOptions & { model: string }): Promise<void> {
     throw new InputError(`--n supports --task arithmetic only, got '${o.task}'`, { field: "task" });
   const items = arithmeticTestItems(parsePositiveInt("--n", o.n!));
   const concurrency = 8;
-  const llm = await loadLLM(o.model, {
-    kernels: o.kernels as "wasm" | "ts",
-    threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-    parallel: concurrency,
-    lora: loraSpecs(o),
-  });
+  const llm = await loadLLM(o.model, { ...engineOptions(o), parallel: concurrency });
   try {
     const r = await evalArithmetic(llm, items, {
       maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),

@@ -17,7 +17,7 @@ import { describePlacement, planPlacement, type ShardPlan } from "../model/place
 import { wasmPlacementTarget } from "../kernels/wasm/wasm-kernel-set.js";
 import { parseKVType, type KVType } from "../kv/quant-kv.js";
 import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
-import { parsePositiveInt } from "./prompt-input.js";
+import { parsePositiveInt } from "./engine-options.js";
 import { EdgeLLMError } from "../errors.js";
 
 /** What the placement section is computed for (engine defaults when absent). */

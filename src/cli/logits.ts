@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { resolveModel } from "./default-model.js";
 import { KV_ROTATE_HELP } from "./kv-options.js";
-import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
+import { makeKernels, openModel, promptTokens } from "./prompt-input.js";
+import { parsePositiveInt } from "./engine-options.js";
 
 export function register(program: Command): void {
   program

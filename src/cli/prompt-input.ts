@@ -3,6 +3,7 @@
  * own vocabulary, BOS added as the vocabulary asks) or `--tokens 1,2,3` into token ids.
  */
 import { InputError } from "../errors.js";
+import { parseKernels, parseThreads } from "./engine-options.js";
 import { openGGUF } from "../gguf/reader.js";
 import { loadFromFile, type LoadOptions, type Transformer } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -19,11 +20,9 @@ export interface LoadedModel {
 
 /** `--kernels wasm|ts` and `--threads N`. */
 export async function makeKernels(kind: string, threads: string | undefined): Promise<KernelSet | undefined> {
-  if (kind === "ts") return undefined;
-  if (kind !== "wasm") throw new InputError(`--kernels must be wasm or ts, got '${kind}'`);
-  return createWasmKernelSet(
-    threads === undefined ? {} : { threads: parsePositiveInt("--threads", threads) },
-  );
+  if (parseKernels(kind) === "ts") return undefined;
+  const n = parseThreads(threads);
+  return createWasmKernelSet(n === undefined ? {} : { threads: n });
 }
 
 export async function openModel(
@@ -63,10 +62,4 @@ export function promptTokens(
   const ids = tok.encode(opts.prompt, { addSpecial: true, parseSpecial: true });
   if (ids.length === 0) throw new InputError("the prompt tokenized to nothing");
   return ids;
-}
-
-export function parsePositiveInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InputError(`${name} must be a positive integer, got '${v}'`);
-  return n;
 }

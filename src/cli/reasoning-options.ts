@@ -12,7 +12,7 @@
  */
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
-import { loadLLM, type GenerateOptions, type LLM } from "../engine/llm.js";
+import { loadLLM, type GenerateOptions, type LLM, type LoadLLMOptions } from "../engine/llm.js";
 import { budgetFor, budgetForcer } from "../reasoning/budget.js";
 import { llmGenerator } from "../reasoning/llm-generator.js";
 import { parseStrategy, runStrategy } from "../reasoning/strategy.js";
@@ -72,17 +72,13 @@ export function wantsReasoning(o: ReasoningCliOptions): boolean {
   return o.strategy !== undefined || o.thinkingBudget !== undefined || o.thinking === false;
 }
 
-/** `run` with reasoning flags: the prompt as a user message, the strategy's answer printed, a summary line on stderr. */
+/**
+ * `run` with reasoning flags: the prompt as a user message, the strategy's answer printed, a
+ * summary line on stderr. `engine`: the load options from the command's flags (engine-options.ts).
+ */
 export async function runReasoningCli(
-  o: ReasoningCliOptions & {
-    model: string;
-    prompt?: string;
-    nPredict: string;
-    kernels: string;
-    threads?: string;
-    temp?: string;
-    seed?: string;
-  },
+  o: ReasoningCliOptions & { model: string; prompt?: string; nPredict: string; temp?: string; seed?: string },
+  engine: LoadLLMOptions,
 ): Promise<void> {
   if (o.prompt === undefined)
     throw new InputError("reasoning flags need -p/--prompt (a question)", { field: "prompt" });
@@ -95,11 +91,7 @@ export async function runReasoningCli(
       field: "verifier",
     });
   const maxTokens = Number(o.nPredict);
-  const llm = await loadLLM(o.model, {
-    kernels: o.kernels as "wasm" | "ts",
-    threads: o.threads === undefined ? undefined : Number(o.threads),
-    parallel: strategy === "greedy" ? 1 : samples,
-  });
+  const llm = await loadLLM(o.model, { ...engine, parallel: strategy === "greedy" ? 1 : samples });
   try {
     const gen = llmGenerator(
       llm,

@@ -9,7 +9,8 @@ import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-opti
 import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
-import { makeKernels, openModel, parsePositiveInt, promptTokens } from "./prompt-input.js";
+import { makeKernels, openModel, promptTokens } from "./prompt-input.js";
+import { engineOptions, parsePositiveInt, type EngineCliOptions } from "./engine-options.js";
 import {
   collectImages,
   encodeImageFiles,
@@ -20,11 +21,10 @@ import {
   MMPROJ_HELP,
 } from "./image-options.js";
 import { resolveModel } from "./default-model.js";
-import { loadLLM, MEDIA_MARKER, type GenerationChunk } from "../engine/llm.js";
+import { loadLLM, MEDIA_MARKER, type GenerationChunk, type LoadLLMOptions } from "../engine/llm.js";
 import { KV_ROTATE_HELP } from "./kv-options.js";
 import {
   addSpeculativeOptions,
-  speculativeOptions,
   speculativeReport,
   type SpeculativeCliOptions,
 } from "./speculative-options.js";
@@ -99,20 +99,22 @@ export function register(program: Command): void {
           if (message === undefined) throw new InputError("--image needs a chat message (the question)");
           if (wantsReasoning(opts)) throw new InputError("--image cannot be combined with reasoning options");
         }
+        // one set of engine options for both engine paths (flags checked before any model is read)
+        const engine = engineOptions(runEngineFlags(opts));
         if (wantsReasoning(opts))
-          return runReasoningCli({
-            ...opts,
-            prompt: opts.prompt ?? message,
-            nPredict: opts.nPredict ?? "512",
-          });
-        if (message !== undefined) return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" });
-        if (speculativeOptions(opts).speculative) {
+          return runReasoningCli(
+            { ...opts, prompt: opts.prompt ?? message, nPredict: opts.nPredict ?? "512" },
+            engine,
+          );
+        if (message !== undefined)
+          return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" }, engine);
+        if (engine.speculative) {
           // Speculation runs in the engine: the raw prompt goes through it (greedy).
           if (Number(opts.temp) !== 0)
             throw new InputError(
               `--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`,
             );
-          return chatTurn(undefined, { ...opts, nPredict: opts.nPredict ?? "32" });
+          return chatTurn(undefined, { ...opts, nPredict: opts.nPredict ?? "32" }, engine);
         }
         if (Number(opts.temp) !== 0)
           throw new InputError(`--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`);
@@ -164,33 +166,28 @@ export function register(program: Command): void {
     );
 }
 
+/** run's engine flags: --kv names the K and V cache type (the other commands' --kv-type). */
+function runEngineFlags(o: EngineCliOptions & { kv?: string }): EngineCliOptions {
+  return { ...o, kvType: o.kv };
+}
+
 /** One greedy chat turn through the engine (chat template, stop tokens), streamed, then speed. */
 async function chatTurn(
   /** undefined: continue -p text / --tokens ids raw (no chat template). */
   message: string | undefined,
-  o: SpeculativeCliOptions & {
+  o: {
     prompt?: string;
     tokens?: string;
     ignoreEos?: boolean;
     model: string;
     nPredict: string;
-    kernels: string;
-    threads?: string;
-    maxMemory?: string;
-    lora?: string[];
     mmproj?: string;
     image?: string[];
   },
+  engine: LoadLLMOptions,
 ): Promise<void> {
   const t0 = performance.now();
-  const llm = await loadLLM(o.model, {
-    kernels: o.kernels as "wasm" | "ts",
-    threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-    maxMemory: maxMemoryOption(o),
-    parallel: 1,
-    lora: loraSpecs(o),
-    ...speculativeOptions(o),
-  });
+  const llm = await loadLLM(o.model, { ...engine, parallel: 1 });
   try {
     const vm = o.mmproj ? await loadVision(o.mmproj, llm) : undefined;
     const loadMs = performance.now() - t0;

@@ -5,21 +5,20 @@
  * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
  * bounds how long a client may take to send headers and body (408 after it).
  */
-import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
+import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { loadVision, MMPROJ_FLAG, MMPROJ_HELP } from "./image-options.js";
 import { InputError } from "../errors.js";
 import { buildServer } from "../server/app.js";
-import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs, type LoraCliOptions } from "./lora-options.js";
+import { collectLora, LORA_FLAG, LORA_HELP, type LoraCliOptions } from "./lora-options.js";
 import { registerWebUI } from "../server/web-ui.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
-import { parsePositiveInt } from "./prompt-input.js";
-import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
-import { speculativeOptions } from "./speculative-options.js";
+import { engineOptions, parsePositiveInt } from "./engine-options.js";
+import { KV_ROTATE_HELP } from "./kv-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
@@ -114,15 +113,9 @@ export function register(program: Command): void {
         const path = await resolveModel(o.model);
         const bar = loadBar();
         const llm = await loadLLM(path, {
-          kernels: o.kernels as "wasm" | "ts",
-          threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
-          maxMemory: maxMemoryOption(o),
+          ...engineOptions(o),
           parallel: parsePositiveInt("--parallel", o.parallel),
-          contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
-          ...kvTypeOptions(o),
-          ...speculativeOptions(o),
           kvBlocks: o.kvBlocks === undefined ? undefined : parsePositiveInt("--kv-blocks", o.kvBlocks),
-          lora: loraSpecs(o),
           onProgress: bar.onProgress,
         }).finally(bar.stop);
         const vision = o.mmproj
