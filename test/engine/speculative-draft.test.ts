@@ -9,7 +9,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadLLM, type LLM } from "../../src/index.js";
-import { InputError, VocabMismatchError } from "../../src/errors.js";
+import { InputError, ModelError, VocabMismatchError } from "../../src/errors.js";
+import { openGGUF } from "../../src/gguf/reader.js";
+import { modelConfig } from "../../src/model/index.js";
+import { planPlacement } from "../../src/model/placement.js";
+import { wasmPlacementTarget } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import { kvPoolBytesPerLayer } from "../../src/engine/engine.js";
 import { writeTestModel, defaultVocab } from "../../src/model/factory/index.js";
 import { SMALL, prompt } from "./helpers.js";
 
@@ -172,4 +177,27 @@ test("a draft with another vocabulary is a VocabMismatchError naming the differe
 test("method 'draft' without a draft model, or a bad maxDraft, is an InputError", async () => {
   await assert.rejects(plain.complete([5, 6, 7], { speculative: { method: "draft" } }), InputError);
   await assert.rejects(drafted.complete([5, 6, 7], { speculative: { maxDraft: 0 } }), InputError);
+});
+
+test("the draft model and its KV pool count in maxMemory", async () => {
+  // The budget each model needs (weights, KV pool of the same blocks, working room), by placement.
+  const need = async (path: string) => {
+    const f = await openGGUF(path);
+    try {
+      const kvBytesPerLayer = kvPoolBytesPerLayer(modelConfig(f), opts);
+      assert.ok(kvBytesPerLayer > 0);
+      return planPlacement(f, wasmPlacementTarget(), { kvBytesPerLayer }).totalBytes;
+    } finally {
+      await f.close();
+    }
+  };
+  const t = await need(target);
+  const d = await need(draft);
+  await assert.rejects(loadLLM(target, { ...opts, draft, maxMemory: t + d - 1 }), (e: unknown) => {
+    assert.ok(e instanceof ModelError, String(e));
+    assert.match((e as Error).message, /draft model does not fit/);
+    return true;
+  });
+  const ok = await loadLLM(target, { ...opts, draft, maxMemory: t + d });
+  await ok.close();
 });
