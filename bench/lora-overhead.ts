@@ -19,7 +19,6 @@ if (!path || !adapterPath) {
 const threads = Number(thr);
 const rounds = Number(rs);
 const block = Number(bs);
-const prompt = Array.from({ length: Number(ps) }, (_, i) => 300 + ((i * 37) % 1000));
 
 function argmax(x: Float32Array): number {
   let b = 0;
@@ -32,6 +31,7 @@ const ks = await createWasmKernelSet({ threads });
 const m = await loadModel(path, { kernels: ks });
 const adapter = await loadLoraAdapter(adapterPath, m, "a");
 const refs: LoraRef[] = [{ adapter, scale: 1 }];
+const prompt = Array.from({ length: Number(ps) }, (_, i) => (300 + ((i * 37) % 1000)) % m.config.nVocab);
 
 /** ms per decode step over one block. */
 function run(lora: LoraRef[] | undefined): number {
