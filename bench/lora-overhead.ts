@@ -58,8 +58,8 @@ const mb = med(b);
 console.log(
   `${ks.name} x${threads}, ${rounds} ABBA rounds of ${block} decode steps after ${prompt.length} prompt tokens`,
 );
-console.log(`base ${ma.toFixed(1)} ms/token (${a.map((x) => x.toFixed(0)).join(" ")})`);
-console.log(`LoRA ${mb.toFixed(1)} ms/token (${b.map((x) => x.toFixed(0)).join(" ")})`);
+console.log(`base ${ma.toPrecision(3)} ms/token (${a.map((x) => x.toPrecision(3)).join(" ")})`);
+console.log(`LoRA ${mb.toPrecision(3)} ms/token (${b.map((x) => x.toPrecision(3)).join(" ")})`);
 console.log(`overhead ${((100 * (mb - ma)) / ma).toFixed(1)}% (medians)`);
 await ks.dispose();
 process.exit(0);
