@@ -10,11 +10,11 @@
  * cache/common.ts (file name + hash of the URL), as in the browser's OPFS cache. Every chunk is
  * written to the .part file as it arrives, so a killed process or a cut connection keeps what it
  * got and the next download resumes with `Range: bytes=<have>-` (`If-Range: <etag>`: a file that
- * changed on the server restarts from 0, as does a server that ignores Range). Network failures
- * are retried, resuming, DOWNLOAD_RETRIES times. Checks: status (404 and others typed), the GGUF
- * magic in the first bytes, the final size against Content-Range/Content-Length, an optional
- * sha256; a full disk (ENOSPC/EDQUOT) is a typed "quota" error. A complete entry is used with no
- * request at all. `<key>.lock` keeps two processes from downloading the same URL at once.
+ * changed on the server restarts from 0, as does a server that ignores Range). The download
+ * itself (retries, Range, checks: size, GGUF magic, sha256) is cache/download.ts, shared with the
+ * browser cache; this file is its storage: a full disk (ENOSPC/EDQUOT) is a typed "quota" error.
+ * A complete entry is used with no request at all. `<key>.lock` keeps two processes from
+ * downloading the same URL at once.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -33,17 +33,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import {
   cacheKey,
-  DOWNLOAD_RETRIES,
   fetchFailedError,
-  GGUF_MAGIC,
-  hasGGUFMagic,
   isHttpUrl,
   ModelDownloadError,
-  notGGUFError,
-  readRangeResponse,
   type CachedModel,
   type DownloadOptions,
 } from "./common.js";
+import { resumableDownload, type DownloadStore } from "./download.js";
 
 export interface NodeModelCacheOptions {
   /** Cache root (default: $EDGELLM_CACHE, else $XDG_CACHE_HOME/edgellm, else ~/.cache/edgellm). */
@@ -145,21 +141,7 @@ export class NodeModelCache {
     const release = await this.lock(key, url);
     try {
       if (!(have?.url === url && !have.complete)) await rm(this.partPath(key), { force: true });
-      for (let attempt = 0; ; attempt++) {
-        // the entry as the last attempt left it (its ETag for If-Range, its size for a 416)
-        const cur = await this.readMeta(key);
-        const prev = cur?.url === url && !cur.complete ? cur : undefined;
-        try {
-          return await this.fetchInto(key, url, prev, opts);
-        } catch (e) {
-          const err =
-            e instanceof ModelDownloadError
-              ? e
-              : new ModelDownloadError("network", `download failed: ${(e as Error).message}`, url);
-          if (err.code !== "network" || attempt >= DOWNLOAD_RETRIES || opts.signal?.aborted) throw err;
-          await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-        }
-      }
+      return await resumableDownload(url, key, this.store(key), opts, this.fetchFn);
     } finally {
       await release();
     }
@@ -191,145 +173,56 @@ export class NodeModelCache {
     throw new ModelDownloadError("busy", "cannot take the download lock", url, `remove ${p}`);
   }
 
-  private async fetchInto(
-    key: string,
-    url: string,
-    prev: CachedModel | undefined,
-    opts: DownloadOptions,
-  ): Promise<CachedModel> {
+  /** The entry's storage for the shared download: `<key>.gguf.part` until it is checked and renamed. */
+  private store(key: string): DownloadStore {
     const part = this.partPath(key);
-    let offset = await sizeOf(part);
-    const headers: Record<string, string> = { ...opts.headers };
-    if (offset > 0) {
-      headers.range = `bytes=${offset}-`;
-      if (prev?.etag) headers["if-range"] = prev.etag;
-    }
-    let res: Response;
-    try {
-      res = await this.fetchFn(url, { headers, signal: opts.signal });
-    } catch (e) {
-      if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
-      throw fetchFailedError(url, e);
-    }
-    if (res.status === 416 && prev && prev.size > 0 && offset === prev.size) {
-      await res.body?.cancel();
-      return this.finish({ ...prev, stored: offset }, opts);
-    }
-    const r = await readRangeResponse(res, url, offset);
-    offset = r.offset;
-    const { total, resumedFrom } = r;
-    const meta: CachedModel = {
-      key,
-      url,
-      size: total,
-      stored: offset,
-      complete: false,
-      etag: res.headers.get("etag") ?? undefined,
-      sha256: opts.sha256,
-      savedAt: Date.now(),
-    };
-    await this.writeMeta(meta);
-
-    let fh: FileHandle;
-    try {
-      fh = await open(part, offset === 0 ? "w" : "r+");
-      await fh.truncate(offset);
-    } catch (e) {
-      await res.body?.cancel();
-      throw diskOr(e, url);
-    }
-    let fetched = 0;
-    let head: Uint8Array = offset === 0 ? new Uint8Array(0) : Uint8Array.from(GGUF_MAGIC);
-    const report = () =>
-      opts.onProgress?.({ phase: "download", loaded: offset, total, fetched, resumedFrom });
-    report();
-    const reader = res.body!.getReader();
-    try {
-      for (;;) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
+    return {
+      readMeta: () => this.readMeta(key),
+      writeMeta: (m) => this.writeMeta(m),
+      storedSize: () => sizeOf(part),
+      open: async (offset, url) => {
+        let fh: FileHandle;
         try {
-          chunk = await reader.read();
-        } catch (e) {
-          if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
-          throw new ModelDownloadError(
-            "network",
-            `the download was cut at ${offset} of ${total} bytes: ${(e as Error).message}`,
-            url,
-            "run the same command again: it resumes from there",
-          );
-        }
-        if (chunk.done) break;
-        const b = chunk.value;
-        if (head.length < 4) {
-          const h = new Uint8Array(Math.min(4, head.length + b.length));
-          h.set(head);
-          h.set(b.subarray(0, h.length - head.length), head.length);
-          head = h;
-          if (head.length >= 4 && !hasGGUFMagic(head)) {
-            await reader.cancel().catch(() => {});
-            await fh.close();
-            await this.delete(key);
-            throw notGGUFError(url);
-          }
-        }
-        try {
-          for (let done = 0; done < b.length;) {
-            const { bytesWritten } = await fh.write(b, done, b.length - done, offset + done);
-            done += bytesWritten;
-          }
+          fh = await open(part, offset === 0 ? "w" : "r+");
+          await fh.truncate(offset);
         } catch (e) {
           throw diskOr(e, url);
         }
-        offset += b.length;
-        fetched += b.length;
-        report();
-      }
-    } catch (e) {
-      await reader.cancel().catch(() => {});
-      throw e;
-    } finally {
-      reader.releaseLock();
-      await fh.close().catch(() => {});
-    }
-    return this.finish({ ...meta, stored: offset, size: total || offset }, opts);
-  }
-
-  /** Check the finished .part (size, magic, sha256), then move it to `<key>.gguf`. */
-  private async finish(m: CachedModel, opts: DownloadOptions): Promise<CachedModel> {
-    const part = this.partPath(m.key);
-    const size = await sizeOf(part);
-    opts.onProgress?.({ phase: "verify", loaded: size, total: m.size, fetched: 0 });
-    if (size !== m.size) {
-      if (size > m.size) await this.delete(m.key);
-      throw new ModelDownloadError("size", `downloaded ${size} bytes, expected ${m.size}`, m.url);
-    }
-    const head = new Uint8Array(4);
-    const fh = await open(part, "r");
-    try {
-      await fh.read(head, 0, 4, 0);
-    } finally {
-      await fh.close();
-    }
-    if (!hasGGUFMagic(head)) {
-      await this.delete(m.key);
-      throw notGGUFError(m.url);
-    }
-    if (opts.sha256) {
-      const got = await sha256File(part);
-      if (got !== opts.sha256.toLowerCase()) {
-        await this.delete(m.key);
-        throw new ModelDownloadError(
-          "sha256",
-          `sha256 mismatch: got ${got}, expected ${opts.sha256}`,
-          m.url,
-          "the file changed on the server or was corrupted; it was removed from the cache",
-        );
-      }
-    }
-    await rename(part, this.path(m.key));
-    const done: CachedModel = { ...m, stored: size, complete: true, savedAt: Date.now() };
-    await this.writeMeta(done);
-    return done;
+        let at = offset;
+        return {
+          async write(b) {
+            try {
+              for (let done = 0; done < b.length;) {
+                const { bytesWritten } = await fh.write(b, done, b.length - done, at + done);
+                done += bytesWritten;
+              }
+            } catch (e) {
+              throw diskOr(e, url);
+            }
+            at += b.length;
+          },
+          close: () => fh.close(),
+          abort: () => fh.close(),
+        };
+      },
+      head: async (n) => {
+        const head = new Uint8Array(n);
+        const fh = await open(part, "r");
+        try {
+          await fh.read(head, 0, n, 0);
+        } finally {
+          await fh.close();
+        }
+        return head;
+      },
+      sha256: () => sha256File(part),
+      commit: () => rename(part, this.path(key)),
+      remove: async () => {
+        await this.delete(key);
+      },
+      fetchFailed: async (url, e) => fetchFailedError(url, e),
+      resumeHint: "run the same command again: it resumes from there",
+    };
   }
 }
 

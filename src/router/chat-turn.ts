@@ -16,8 +16,7 @@ import { extractFeatures, type RequestFeatures } from "./features.js";
 import type { Router } from "./router.js";
 import { meanLogprob, type LocalOutcome } from "./signals.js";
 import { agreement } from "../verify/vote.js";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "../json.js";
 
 function tokenChunk(text: string): GenerationChunk {
   return { index: 0, type: "token", token: -1, text };

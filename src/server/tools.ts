@@ -34,9 +34,7 @@ import type { ToolCall, ToolChoice, ToolDefinition } from "../tools/types.js";
 import { badRequest } from "./openai/errors.js";
 import { checkGrammarLimits } from "./openai/limits.js";
 import type { ChatRequest } from "./openai/types.js";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from "../json.js";
 
 export interface ToolFields {
   /** Tool definitions offered to the model (the request's, else the server's MCP tools). */

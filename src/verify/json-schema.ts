@@ -14,6 +14,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { InputError } from "../errors.js";
+import { isObj } from "../json.js";
 import { answerPart } from "./extract.js";
 import type { Verdict, Verifier, VerifyInput } from "./verifier.js";
 import { compileUserRegex } from "./user-regex.js";
@@ -55,8 +56,7 @@ function counted(s: unknown): unknown {
   for (const k of LIST) if (Array.isArray(src[k])) out[k] = (src[k] as unknown[]).map(counted);
   for (const k of MAP) {
     const m = src[k];
-    if (typeof m === "object" && m !== null && !Array.isArray(m))
-      out[k] = Object.fromEntries(Object.entries(m).map(([n, v]) => [n, counted(v)]));
+    if (isObj(m)) out[k] = Object.fromEntries(Object.entries(m).map(([n, v]) => [n, counted(v)]));
   }
   return out;
 }

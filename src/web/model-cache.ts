@@ -8,25 +8,20 @@
  * Layout: directory `edgellm-models/`, per model `<key>.gguf` (the bytes, complete or partial) and
  * `<key>.json` (url, size, etag, complete, sha256). A download writes into `<key>.gguf` and commits
  * every COMMIT_BYTES, so an interrupted download (network cut, tab closed, error) keeps what it got
- * and the next download() resumes with `Range: bytes=<have>-`; a server that ignores Range or an
- * ETag that changed restarts from 0. Network failures are retried (resuming) RETRIES times before
- * the error reaches the caller, and a later call resumes again: a download never stays broken.
- * Checks: HTTP status (404 and others typed), the GGUF magic in the first bytes, the final size
- * against Content-Range/Content-Length, and an optional sha256. Storage quota is checked before
- * downloading (navigator.storage.estimate) and QuotaExceededError while writing is typed too.
+ * and the next download() resumes with `Range: bytes=<have>-`. The download itself (Range and
+ * If-Range, retries, the checks: status, GGUF magic, size, sha256) is cache/download.ts, shared
+ * with the Node cache; this file is its OPFS storage. Storage quota is checked before downloading
+ * (navigator.storage.estimate) and QuotaExceededError while writing is typed too; a fetch that
+ * throws is told apart as CORS or network (fetchFailure).
  */
 import {
   cacheKey,
-  DOWNLOAD_RETRIES,
   fetchFailedError,
-  GGUF_MAGIC,
-  hasGGUFMagic,
   ModelDownloadError,
-  notGGUFError,
-  readRangeResponse,
   type CachedModel,
   type DownloadOptions,
 } from "../cache/common.js";
+import { resumableDownload, type DownloadStore } from "../cache/download.js";
 import { Sha256 } from "./sha256.js";
 
 export {
@@ -128,114 +123,58 @@ export class ModelCache {
         return { ...have, stored: size };
       }
     }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.fetchInto(dir, key, url, have?.url === url ? have : undefined, opts);
-      } catch (e) {
-        const err =
-          e instanceof ModelDownloadError
-            ? e
-            : new ModelDownloadError("network", `download failed: ${(e as Error).message}`, url);
-        if (err.code !== "network" || attempt >= DOWNLOAD_RETRIES || opts.signal?.aborted) throw err;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-      }
-    }
+    return resumableDownload(url, key, this.store(dir, key), opts, this.fetchFn);
   }
 
-  private async fetchInto(
-    dir: FileSystemDirectoryHandle,
-    key: string,
-    url: string,
-    prev: CachedModel | undefined,
-    opts: DownloadOptions,
-  ): Promise<CachedModel> {
-    const fh = await dir.getFileHandle(`${key}.gguf`, { create: true });
-    let offset = (await fh.getFile()).size;
-    const headers: Record<string, string> = { ...opts.headers };
-    if (offset > 0) {
-      headers.range = `bytes=${offset}-`;
-      if (prev?.etag) headers["if-range"] = prev.etag;
-    }
-    let res: Response;
-    try {
-      res = await this.fetchFn(url, { headers, signal: opts.signal, cache: "no-store" });
-    } catch (e) {
-      if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
-      throw await this.fetchFailure(url, e);
-    }
-    if (res.status === 416 && prev && prev.size > 0 && offset === prev.size)
-      return this.finish(dir, { ...prev, stored: offset }, fh, opts);
-    const r = await readRangeResponse(res, url, offset);
-    offset = r.offset;
-    const { total, resumedFrom } = r;
-    const meta: CachedModel = {
-      key,
-      url,
-      size: total,
-      stored: offset,
-      complete: false,
-      etag: res.headers.get("etag") ?? undefined,
-      sha256: opts.sha256,
-      savedAt: Date.now(),
+  /**
+   * The entry's storage for the shared download (cache/download.ts): `<key>.gguf` written through
+   * an OPFS writable that is committed every COMMIT_BYTES (what a hard kill can lose).
+   */
+  private store(dir: FileSystemDirectoryHandle, key: string): DownloadStore {
+    const handle = () => dir.getFileHandle(`${key}.gguf`, { create: true });
+    return {
+      readMeta: () => this.readMeta(dir, key),
+      writeMeta: (m) => this.writeMeta(dir, m),
+      storedSize: async () => (await (await handle()).getFile()).size,
+      open: async (offset, url) => {
+        const fh = await handle();
+        let w = await openWritable(fh, offset, url);
+        let at = offset;
+        let sinceCommit = 0;
+        return {
+          async write(b) {
+            try {
+              await w.write(b as Uint8Array<ArrayBuffer>);
+            } catch (e) {
+              throw quotaOr(e, url);
+            }
+            at += b.length;
+            sinceCommit += b.length;
+            if (sinceCommit >= COMMIT_BYTES) {
+              await commit(w, url);
+              w = await openWritable(fh, at, url);
+              sinceCommit = 0;
+            }
+          },
+          close: () => commit(w, url),
+          abort: () => w.abort(),
+        };
+      },
+      head: async (n) => new Uint8Array(await (await (await handle()).getFile()).slice(0, n).arrayBuffer()),
+      sha256: async () => {
+        const file = await (await handle()).getFile();
+        const h = new Sha256();
+        for (let o = 0; o < file.size; o += 16 << 20)
+          h.update(new Uint8Array(await file.slice(o, o + (16 << 20)).arrayBuffer()));
+        return h.hex();
+      },
+      commit: async () => {}, // the bytes are in place; the metadata marks them complete
+      remove: () => this.delete(key),
+      fetchInit: { cache: "no-store" },
+      fetchFailed: (url, e) => this.fetchFailure(url, e),
+      reserve: (bytes, url) => checkQuota(bytes, url),
+      resumeHint: "it resumes from there",
     };
-    await this.writeMeta(dir, meta);
-    if (total > 0) await checkQuota(total - offset, url);
-
-    let w = await openWritable(fh, offset, url);
-    let sinceCommit = 0;
-    let fetched = 0;
-    let head: Uint8Array = offset === 0 ? new Uint8Array(0) : Uint8Array.from(GGUF_MAGIC);
-    const report = () =>
-      opts.onProgress?.({ phase: "download", loaded: offset, total, fetched, resumedFrom });
-    report();
-    const reader = res.body!.getReader();
-    try {
-      for (;;) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (e) {
-          if (opts.signal?.aborted) throw new ModelDownloadError("aborted", "download cancelled", url);
-          throw new ModelDownloadError(
-            "network",
-            `the download was cut at ${offset} of ${total} bytes: ${(e as Error).message}`,
-            url,
-            "it resumes from there",
-          );
-        }
-        if (chunk.done) break;
-        const b = chunk.value;
-        if (head.length < 4) {
-          head = concat(head, b.subarray(0, 4 - head.length));
-          if (head.length >= 4 && !hasGGUFMagic(head)) {
-            await w.abort();
-            await this.delete(key);
-            throw notGGUFError(url);
-          }
-        }
-        try {
-          await w.write(b as Uint8Array<ArrayBuffer>);
-        } catch (e) {
-          throw quotaOr(e, url);
-        }
-        offset += b.length;
-        fetched += b.length;
-        sinceCommit += b.length;
-        if (sinceCommit >= COMMIT_BYTES) {
-          await commit(w, url);
-          w = await openWritable(fh, offset, url);
-          sinceCommit = 0;
-        }
-        report();
-      }
-    } catch (e) {
-      await w.close().catch(() => {}); // keep what arrived: the next call resumes from it
-      throw e;
-    } finally {
-      reader.releaseLock();
-    }
-    await commit(w, url);
-    return this.finish(dir, { ...meta, stored: offset, size: total || offset }, fh, opts);
   }
 
   /**
@@ -264,50 +203,6 @@ export class ModelCache {
       "serve the model with 'Access-Control-Allow-Origin: *' (Hugging Face does), or from this page's own origin",
     );
   }
-
-  private async finish(
-    dir: FileSystemDirectoryHandle,
-    m: CachedModel,
-    fh: FileSystemFileHandle,
-    opts: DownloadOptions,
-  ): Promise<CachedModel> {
-    const file = await fh.getFile();
-    opts.onProgress?.({ phase: "verify", loaded: file.size, total: m.size, fetched: 0 });
-    if (file.size !== m.size) {
-      if (file.size > m.size) await this.delete(m.key);
-      throw new ModelDownloadError("size", `downloaded ${file.size} bytes, expected ${m.size}`, m.url);
-    }
-    const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
-    if (!hasGGUFMagic(head)) {
-      await this.delete(m.key);
-      throw notGGUFError(m.url);
-    }
-    if (opts.sha256) {
-      const h = new Sha256();
-      for (let o = 0; o < file.size; o += 16 << 20)
-        h.update(new Uint8Array(await file.slice(o, o + (16 << 20)).arrayBuffer()));
-      const got = h.hex();
-      if (got !== opts.sha256.toLowerCase()) {
-        await this.delete(m.key);
-        throw new ModelDownloadError(
-          "sha256",
-          `sha256 mismatch: got ${got}, expected ${opts.sha256}`,
-          m.url,
-          "the file changed on the server or was corrupted; it was removed from the cache",
-        );
-      }
-    }
-    const done: CachedModel = { ...m, stored: file.size, complete: true, savedAt: Date.now() };
-    await this.writeMeta(dir, done);
-    return done;
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 async function openWritable(

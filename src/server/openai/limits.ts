@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { badRequest } from "./errors.js";
-import { firstIssue } from "../../json.js";
+import { firstIssue, isObj } from "../../json.js";
 
 export const MAX_TOOLS = 128;
 export const MAX_TOOLS_BYTES = 64 * 1024;
@@ -27,7 +27,7 @@ export function countProperties(schema: unknown): number {
     if (typeof v !== "object" || v === null) continue;
     if (!Array.isArray(v)) {
       const p = (v as Record<string, unknown>).properties;
-      if (typeof p === "object" && p !== null && !Array.isArray(p)) n += Object.keys(p).length;
+      if (isObj(p)) n += Object.keys(p).length;
     }
     stack.push(...Object.values(v));
   }

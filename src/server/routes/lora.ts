@@ -16,9 +16,7 @@ import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../context.js";
 import { GGUFError, ModelError } from "../../errors.js";
 import { ApiError, badRequest } from "../openai/errors.js";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+import { isObj } from "../../json.js";
 
 /** The real path of `rel` inside `dir`, or an ApiError. */
 function insideDir(dir: string, rel: unknown): string {

@@ -12,8 +12,7 @@ import { CloudError } from "../../router/errors.js";
 import { cloudBody } from "../../router/features.js";
 import type { Router } from "../../router/router.js";
 import { errorBody, routeHeaders, writeCompletionAsSse } from "./shapes.js";
-
-type Obj = Record<string, unknown>;
+import { isObj, type Obj } from "../../json.js";
 
 export type Fallback = { kind: "answer"; body: Obj } | { kind: "local" } | { kind: "none" };
 
@@ -88,8 +87,7 @@ export async function forwardToCloud(
         let out = data;
         try {
           const chunk = JSON.parse(data) as Obj;
-          if (typeof chunk === "object" && chunk !== null && !Array.isArray(chunk))
-            out = JSON.stringify({ ...chunk, route });
+          if (isObj(chunk)) out = JSON.stringify({ ...chunk, route });
         } catch {
           // not JSON: passed through untouched
         }

@@ -20,8 +20,7 @@ import type { EdgeServer, LocalChat, ServerContext } from "../context.js";
 import { forwardToCloud } from "./forward.js";
 import { answerLocally } from "./local-first.js";
 import { errorBody, routeHeaders, setRouteHeaders, writeCompletionAsSse } from "./shapes.js";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "../../json.js";
 
 export function installRouter(server: EdgeServer, router: Router): void {
   const { ctx } = server;

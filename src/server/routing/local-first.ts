@@ -13,8 +13,7 @@ import { agreement } from "../../verify/vote.js";
 import type { LocalChat, ServerContext } from "../context.js";
 import { toApiError } from "../openai/errors.js";
 import { choiceLogprobs, choiceText } from "./shapes.js";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "../../json.js";
 
 export interface LocalResult {
   status: number;

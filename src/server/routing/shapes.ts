@@ -6,8 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { decisionJson, type RouteDecision } from "../../router/decision.js";
-
-type Obj = Record<string, unknown>;
+import type { Obj } from "../../json.js";
 
 export const ROUTE_HEADER = "x-edgellm-route";
 export const REASON_HEADER = "x-edgellm-route-reason";
