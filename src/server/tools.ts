@@ -34,7 +34,8 @@ import type { ToolCall, ToolChoice, ToolDefinition } from "../tools/types.js";
 import { badRequest } from "./openai/errors.js";
 import { checkGrammarLimits } from "./openai/limits.js";
 import type { ChatRequest } from "./openai/types.js";
-import { isObj, type Obj } from "../json.js";
+import * as z from "zod";
+import { firstIssue, isObj, type Obj } from "../json.js";
 
 export interface ToolFields {
   /** Tool definitions offered to the model (the request's, else the server's MCP tools). */
@@ -59,32 +60,54 @@ function as400<T>(param: string, f: () => T): T {
   }
 }
 
+const TOOL_CHOICE_SHAPE =
+  "'tool_choice' must be 'auto', 'none', 'required' or {type: 'function', function: {name}}";
+const TOOL_CHOICE = z.union(
+  [
+    z.enum(["auto", "none", "required"]),
+    z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) }),
+  ],
+  { error: TOOL_CHOICE_SHAPE },
+);
+
+/** `tool_choice`: its shape by schema, then the rules against the offered tools. */
 function parseToolChoice(v: unknown, tools: ToolDefinition[] | undefined): ToolChoice {
   if (v === undefined || v === null) return tools?.length ? "auto" : "none";
-  if (v === "auto" || v === "none" || v === "required") {
-    if (v !== "none" && !tools?.length) throw badRequest(`'tool_choice' '${v}' needs 'tools'`, "tool_choice");
-    return v;
+  const r = TOOL_CHOICE.safeParse(v);
+  if (!r.success) throw badRequest(TOOL_CHOICE_SHAPE, "tool_choice", "invalid_type");
+  const c = r.data;
+  if (typeof c === "string") {
+    if (c !== "none" && !tools?.length) throw badRequest(`'tool_choice' '${c}' needs 'tools'`, "tool_choice");
+    return c;
   }
-  if (isObj(v) && v.type === "function" && isObj(v.function) && typeof v.function.name === "string") {
-    const name = v.function.name;
-    if (!tools?.some((t) => t.function.name === name))
-      throw badRequest(
-        `'tool_choice' names function '${name}', which is not in 'tools'`,
-        "tool_choice",
-        "invalid_value",
-      );
-    return { type: "function", function: { name } };
-  }
-  throw badRequest(
-    "'tool_choice' must be 'auto', 'none', 'required' or {type: 'function', function: {name}}",
-    "tool_choice",
-    "invalid_type",
-  );
+  const name = c.function.name;
+  if (!tools?.some((t) => t.function.name === name))
+    throw badRequest(
+      `'tool_choice' names function '${name}', which is not in 'tools'`,
+      "tool_choice",
+      "invalid_value",
+    );
+  return { type: "function", function: { name } };
 }
+
+const RESPONSE_FORMAT = z.looseObject(
+  {
+    type: z.enum(["text", "json_object", "json_schema"], {
+      error: (iss) =>
+        `unknown response_format type '${String(iss.input)}' (one of: text, json_object, json_schema)`,
+    }),
+  },
+  { error: "'response_format' must be an object" },
+);
 
 function parseResponseFormat(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObj(v)) throw badRequest("'response_format' must be an object", "response_format", "invalid_type");
+  const r = RESPONSE_FORMAT.safeParse(v);
+  if (!r.success) {
+    const { path, message } = firstIssue(r.error);
+    const param = path ? `response_format.${path}` : "response_format";
+    throw badRequest(message, param, path ? "invalid_value" : "invalid_type");
+  }
   return as400("response_format", () => gbnfForResponseFormat(v as unknown as ResponseFormat));
 }
 

@@ -13,7 +13,9 @@ import { readFile } from "node:fs/promises";
 // of it loads for users who never configure an MCP server, and a missing install is a typed error.
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import * as z from "zod";
 import { InputError } from "../errors.js";
+import { firstIssue, isObj } from "../json.js";
 import type { Tool } from "./registry.js";
 
 export type McpServerConfig =
@@ -22,45 +24,77 @@ export type McpServerConfig =
 
 const NAME_OK = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Validate an mcpServers config object. */
-export function parseMcpConfig(json: unknown): Record<string, McpServerConfig> {
-  const servers = (json as { mcpServers?: unknown })?.mcpServers;
-  if (typeof servers !== "object" || servers === null || Array.isArray(servers))
-    throw new InputError('MCP config must be {"mcpServers": {name: {command, args} | {url}}}', {
-      field: "mcpServers",
-    });
-  const out: Record<string, McpServerConfig> = {};
-  for (const [name, c] of Object.entries(servers as Record<string, unknown>)) {
-    const field = `mcpServers.${name}`;
-    if (!NAME_OK.test(name)) throw new InputError(`bad MCP server name '${name}'`, { field });
-    if (typeof c !== "object" || c === null)
-      throw new InputError("server entry must be an object", { field });
-    const o = c as Record<string, unknown>;
-    const strMap = (v: unknown, f: string): Record<string, string> | undefined => {
-      if (v === undefined) return undefined;
-      if (typeof v !== "object" || v === null || Object.values(v).some((x) => typeof x !== "string"))
-        throw new InputError(`${f} must be an object of strings`, { field: `${field}.${f}` });
-      return v as Record<string, string>;
-    };
-    if (typeof o.command === "string") {
-      if (o.args !== undefined && (!Array.isArray(o.args) || o.args.some((a) => typeof a !== "string")))
-        throw new InputError("args must be an array of strings", { field: `${field}.args` });
-      out[name] = {
-        command: o.command,
-        args: o.args as string[] | undefined,
-        env: strMap(o.env, "env"),
-        cwd: typeof o.cwd === "string" ? o.cwd : undefined,
-      };
-    } else if (typeof o.url === "string") {
+const strings = (what: string) => {
+  const error = `${what} must be an object of strings`;
+  return z.record(z.string(), z.string({ error }), { error });
+};
+
+const STDIO = z.object({
+  command: z.string(),
+  args: z
+    .array(z.string({ error: "args must be an array of strings" }), {
+      error: "args must be an array of strings",
+    })
+    .optional(),
+  env: strings("env").optional(),
+  cwd: z.string({ error: "cwd must be a string" }).optional(),
+});
+
+const HTTP = z.object({
+  url: z.string().refine(
+    (u) => {
       try {
-        new URL(o.url);
+        new URL(u);
+        return true;
       } catch {
-        throw new InputError(`bad URL '${o.url}'`, { field: `${field}.url` });
+        return false;
       }
-      out[name] = { url: o.url, headers: strMap(o.headers, "headers") };
-    } else throw new InputError("server entry needs 'command' (stdio) or 'url' (streamable HTTP)", { field });
+    },
+    { error: (iss) => `bad URL '${String(iss.input)}'` },
+  ),
+  headers: strings("headers").optional(),
+});
+
+const SERVER = z.unknown().transform((c, ctx): McpServerConfig => {
+  const schema =
+    isObj(c) && typeof c.command === "string"
+      ? STDIO
+      : isObj(c) && typeof c.url === "string"
+        ? HTTP
+        : undefined;
+  if (!schema) {
+    ctx.addIssue({
+      code: "custom",
+      message: isObj(c)
+        ? "server entry needs 'command' (stdio) or 'url' (streamable HTTP)"
+        : "server entry must be an object",
+    });
+    return z.NEVER;
   }
-  return out;
+  const r = schema.safeParse(c);
+  if (r.success) return r.data;
+  for (const iss of r.error.issues) ctx.addIssue({ ...iss, path: iss.path } as z.core.$ZodRawIssue);
+  return z.NEVER;
+});
+
+const SHAPE = 'MCP config must be {"mcpServers": {name: {command, args} | {url}}}';
+const CONFIG = z.object(
+  {
+    mcpServers: z.record(z.string(), SERVER, { error: SHAPE }).superRefine((servers, ctx) => {
+      for (const name of Object.keys(servers))
+        if (!NAME_OK.test(name))
+          ctx.addIssue({ code: "custom", path: [name], message: `bad MCP server name '${name}'` });
+    }),
+  },
+  { error: SHAPE },
+);
+
+/** Validate an mcpServers config object (a zod schema; errors name the JSON path in `field`). */
+export function parseMcpConfig(json: unknown): Record<string, McpServerConfig> {
+  const r = CONFIG.safeParse(json);
+  if (r.success) return r.data.mcpServers;
+  const { path, message } = firstIssue(r.error);
+  throw new InputError(message, { field: path || "mcpServers" });
 }
 
 export async function loadMcpConfig(path: string): Promise<Record<string, McpServerConfig>> {

@@ -132,6 +132,18 @@ test("bad MCP configs and unreachable servers are InputErrors", async () => {
   ]) {
     assert.throws(() => parseMcpConfig(bad), InputError, JSON.stringify(bad));
   }
+  // the error names the offending JSON path
+  for (const [bad, field] of [
+    [{ mcpServers: { x: { command: "a", args: ["ok", 1] } } }, "mcpServers.x.args[1]"],
+    [{ mcpServers: { x: { url: "http://x", headers: { h: 2 } } } }, "mcpServers.x.headers.h"],
+    [{ mcpServers: { "bad name": { url: "http://x" } } }, "mcpServers.bad name"],
+    [{ mcpServers: { x: { url: "nope" } } }, "mcpServers.x.url"],
+  ] as const)
+    assert.throws(
+      () => parseMcpConfig(bad),
+      (e: unknown) => e instanceof InputError && e.context.field === field,
+      field,
+    );
   await assert.rejects(
     connectMcpServers({ dead: { url: "http://127.0.0.1:1/mcp" } }, { timeoutMs: 3000 }),
     /cannot connect to MCP server 'dead'/,

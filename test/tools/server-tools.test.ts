@@ -220,6 +220,25 @@ test("serve + openai client: response_format json_schema validates; json_object 
     }),
     (e: unknown) => e instanceof OpenAI.APIError && e.status === 400 && /nope/.test(e.message),
   );
+  // shapes: a 400 naming the parameter
+  for (const [extra, param] of [
+    [{ tools: TOOLS, tool_choice: "sometimes" }, "tool_choice"],
+    [{ tools: TOOLS, tool_choice: { type: "function", function: {} } }, "tool_choice"],
+    [{ response_format: "json" }, "response_format"],
+    [{ response_format: { type: "yaml" } }, "response_format.type"],
+  ] as const) {
+    const r = await fetch(`${served.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: USER, ...extra }),
+    });
+    assert.equal(r.status, 400, JSON.stringify(extra));
+    assert.equal(
+      ((await r.json()) as { error: { param: string } }).error.param,
+      param,
+      JSON.stringify(extra),
+    );
+  }
 });
 
 test("serve + openai client: tool results fed back (role tool), auto choice answers or calls validly", async () => {
