@@ -101,6 +101,17 @@ test("/lora-adapters needs the key; lists, loads from --lora-dir only, rescales,
     r = await call("POST", "/lora-adapters", { load: { path } });
     assert.ok(r.status === 400 || r.status === 404, `${path}: ${r.status}`);
   }
+  // Bad shapes: a 400 naming the offending path.
+  for (const [body, param] of [
+    [[{ id: "a", scale: "high" }], "lora[0].scale"],
+    [{ unload: true }, "unload"],
+    [{ load: { path: "b.gguf", scale: "x" } }, "load.scale"],
+    [{ load: { path: "b.gguf", id: 7 } }, "load.id"],
+  ] as const) {
+    r = await call("POST", "/lora-adapters", body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.json.error.param, param, JSON.stringify(body));
+  }
   r = await call("POST", "/lora-adapters", { load: { path: "wrong.gguf" } });
   assert.equal(r.status, 400);
   assert.match(r.json.error.message, /ffn_(gate|up|down)/);

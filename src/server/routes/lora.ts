@@ -16,7 +16,34 @@ import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../context.js";
 import { GGUFError, ModelError } from "../../errors.js";
 import { ApiError, badRequest } from "../openai/errors.js";
-import { isObj } from "../../json.js";
+import * as z from "zod";
+import { firstIssue, isObj } from "../../json.js";
+
+const ADAPTER_REF = z.union([z.string(), z.number()]);
+const SCALES = z.array(
+  z.object(
+    { id: ADAPTER_REF, scale: z.number().refine(Number.isFinite) },
+    {
+      error: 'must be {"id": name or index, "scale": number}',
+    },
+  ),
+  { error: 'must be {"id": name or index, "scale": number}' },
+);
+const UNLOAD = z.union([z.string(), z.number()], { error: "must be an adapter id or index" });
+const LOAD = z.object({
+  path: z.unknown(),
+  id: z.string({ error: "must be a string" }).optional(),
+  scale: z.number({ error: "must be a number" }).refine(Number.isFinite, "must be a number").optional(),
+});
+
+/** A schema's result, or a 400 naming the path under `param` (lora[2].scale, load.scale). */
+function parse<T>(schema: z.ZodType<T>, v: unknown, param: string): T {
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  const { path, message } = firstIssue(r.error);
+  const p = path === "" ? param : path.startsWith("[") ? `${param}${path}` : `${param}.${path}`;
+  throw badRequest(`'${p}' ${message}`, p, "invalid_type");
+}
 
 /** The real path of `rel` inside `dir`, or an ApiError. */
 function insideDir(dir: string, rel: unknown): string {
@@ -57,29 +84,13 @@ export function registerLora(app: FastifyInstance, ctx: ServerContext, loraDir: 
     const reg = ctx.llm.lora;
     if (Array.isArray(body)) {
       // Validate all before changing any.
-      const sets = body.map((e, i) => {
-        if (
-          !isObj(e) ||
-          !(typeof e.id === "string" || typeof e.id === "number") ||
-          typeof e.scale !== "number" ||
-          !Number.isFinite(e.scale)
-        )
-          throw badRequest(
-            `entry ${i} must be {"id": name or index, "scale": number}`,
-            "lora",
-            "invalid_type",
-          );
-        return { id: reg.idOf(e.id), scale: e.scale };
-      });
+      const sets = parse(SCALES, body, "lora").map((e) => ({ id: reg.idOf(e.id), scale: e.scale }));
       for (const s of sets) if (!reg.info(s.id)) throw badRequest(`unknown lora adapter '${s.id}'`, "id");
       for (const s of sets) reg.setScale(s.id, s.scale);
       return list();
     }
     if (isObj(body) && body.unload !== undefined) {
-      const u = body.unload;
-      if (!(typeof u === "string" || typeof u === "number"))
-        throw badRequest("'unload' must be an adapter id or index", "unload", "invalid_type");
-      const id = reg.idOf(u);
+      const id = reg.idOf(parse(UNLOAD, body.unload, "unload"));
       if (!reg.unload(id)) throw badRequest(`unknown lora adapter '${id}'`, "unload");
       return list();
     }
@@ -92,14 +103,10 @@ export function registerLora(app: FastifyInstance, ctx: ServerContext, loraDir: 
           "load",
           "lora_load_disabled",
         );
-      const l = body.load;
+      const l = parse(LOAD, body.load, "load");
       const path = insideDir(loraDir, l.path);
-      if (l.id !== undefined && typeof l.id !== "string")
-        throw badRequest("'load.id' must be a string", "load.id", "invalid_type");
-      if (l.scale !== undefined && (typeof l.scale !== "number" || !Number.isFinite(l.scale)))
-        throw badRequest("'load.scale' must be a number", "load.scale", "invalid_type");
       try {
-        await reg.load({ path, id: l.id as string | undefined, scale: l.scale as number | undefined });
+        await reg.load({ path, id: l.id, scale: l.scale });
       } catch (e) {
         // A file that is no adapter for this model is the caller's mistake: 400 naming the key/tensor.
         if (e instanceof ModelError || e instanceof GGUFError)
