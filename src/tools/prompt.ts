@@ -7,31 +7,53 @@
  */
 import { InputError } from "../errors.js";
 import { applyChatTemplate, templateFor, type ChatMessage } from "../tokenizer/chat-template.js";
+import * as z from "zod";
+import { firstIssue } from "../json.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { detectToolFormat, type ToolFormat } from "./formats.js";
 import type { ToolChoice, ToolDefinition } from "./types.js";
 
-export function validateTools(tools: unknown): asserts tools is ToolDefinition[] {
-  if (!Array.isArray(tools)) throw new InputError("tools must be an array", { field: "tools" });
-  const seen = new Set<string>();
-  tools.forEach((t, i) => {
-    const f = (t as ToolDefinition)?.function;
-    if ((t as ToolDefinition)?.type !== "function" || typeof f !== "object" || f === null)
-      throw new InputError(`tools[${i}] must be {type: "function", function: {...}}`, {
-        field: `tools[${i}]`,
-      });
-    if (typeof f.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(f.name))
-      throw new InputError(`tools[${i}].function.name must match [A-Za-z0-9_.-]{1,64}`, {
-        field: `tools[${i}].function.name`,
-      });
-    if (seen.has(f.name))
-      throw new InputError(`duplicate tool name '${f.name}'`, { field: `tools[${i}].function.name` });
-    seen.add(f.name);
-    if (f.parameters !== undefined && (typeof f.parameters !== "object" || f.parameters === null))
-      throw new InputError(`tools[${i}].function.parameters must be a JSON Schema object`, {
-        field: `tools[${i}].function.parameters`,
-      });
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const NAME_RULE = "must match [A-Za-z0-9_.-]{1,64}";
+const TOOLS = z
+  .array(
+    z.looseObject(
+      {
+        type: z.literal("function", { error: 'must be "function"' }),
+        function: z.looseObject(
+          {
+            name: z.string({ error: NAME_RULE }).regex(TOOL_NAME, { error: NAME_RULE }),
+            parameters: z
+              .record(z.string(), z.unknown(), { error: "must be a JSON Schema object" })
+              .optional(),
+          },
+          { error: "must be an object {name, description?, parameters?}" },
+        ),
+      },
+      { error: 'must be {type: "function", function: {...}}' },
+    ),
+    { error: "must be an array" },
+  )
+  .superRefine((tools, ctx) => {
+    const seen = new Set<string>();
+    tools.forEach((t, i) => {
+      if (seen.has(t.function.name))
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "function", "name"],
+          message: `duplicate tool name '${t.function.name}'`,
+        });
+      seen.add(t.function.name);
+    });
   });
+
+/** Checks OpenAI function-tool definitions (a zod schema); the InputError names the JSON path. */
+export function validateTools(tools: unknown): asserts tools is ToolDefinition[] {
+  const r = TOOLS.safeParse(tools);
+  if (r.success) return;
+  const { path, message } = firstIssue(r.error);
+  const field = `tools${path.startsWith("[") || path === "" ? path : `.${path}`}`;
+  throw new InputError(`${field} ${message}`, { field });
 }
 
 function normalizeMessage(m: ChatMessage): ChatMessage {
