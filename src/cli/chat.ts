@@ -22,7 +22,7 @@ import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
+import { KV_ROTATE_HELP, SWA_FULL_HELP, kvTypeOptions } from "./kv-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
@@ -53,6 +53,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions {
   cacheTypeK?: string;
   cacheTypeV?: string;
   kvRotate?: boolean;
+  swaFull?: boolean;
   contextShift: string;
   session?: string;
   mmproj?: string;
@@ -103,6 +104,7 @@ export function register(program: Command): void {
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
         .option("--no-kv-rotate", KV_ROTATE_HELP)
+        .option("--swa-full", SWA_FULL_HELP)
         .option(
           "--session <file>",
           "resume the conversation saved in this file (if it exists) and save it after each turn",

@@ -18,7 +18,7 @@ import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { parsePositiveInt } from "./prompt-input.js";
-import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
+import { KV_ROTATE_HELP, SWA_FULL_HELP, kvTypeOptions } from "./kv-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
@@ -47,6 +47,7 @@ export function register(program: Command): void {
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
+    .option("--swa-full", SWA_FULL_HELP)
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(MMPROJ_FLAG, MMPROJ_HELP)
     .option(LORA_FLAG, LORA_HELP, collectLora)
@@ -80,6 +81,7 @@ export function register(program: Command): void {
           cacheTypeK?: string;
           cacheTypeV?: string;
           kvRotate?: boolean;
+          swaFull?: boolean;
           maxQueue: string;
           kernels: string;
           threads?: string;
