@@ -5,7 +5,7 @@
  * global), 4 query heads and 1 KV head of 256, window 512. The width, FFN and vocabulary are small
  * (they do not touch the KV; the weights are random), so a 4,096-position prefill fits a laptop.
  * One sequence is prefilled to `ctx` positions through the engine; the KV bytes its blocks hold
- * per group are read at its first generated token (of two: the sequence is still live), and each engine's whole pool (allocated up
+ * per group are read at its first generated token (of four: the sequence is still live), and each engine's whole pool (allocated up
  * front) is printed too.
  *   node dist/bench/swa-kv.js [--ctx 4096] [--kv f32] [--block 16]
  */
@@ -44,7 +44,8 @@ try {
     tiedEmbeddings: true,
   });
   let x = 12345;
-  const prompt = Array.from({ length: ctx - 1 }, () => {
+  // Room for the generated tokens: a sequence that fills the context ends at its first token.
+  const prompt = Array.from({ length: ctx - 8 }, () => {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     return 3 + (x % 500);
   });
@@ -63,7 +64,7 @@ try {
     try {
       let held: { window: number; layers: number; usedBytes: number }[] | undefined;
       const t0 = performance.now();
-      for await (const ch of llm.generate(prompt, { temperature: 0, ignoreEos: true, maxTokens: 2 }))
+      for await (const ch of llm.generate(prompt, { temperature: 0, ignoreEos: true, maxTokens: 4 }))
         if (ch.type === "token") held ??= llm.engine.stats().kvGroups;
       const ms = performance.now() - t0;
       const groups = llm.engine.stats().kvGroups;
