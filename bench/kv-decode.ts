@@ -79,7 +79,7 @@ try {
     const m = median(tps.get(t)!);
     const best = Math.max(...tps.get(t)!);
     const bestF16 = Math.max(...(tps.get("f16") ?? [NaN]));
-    const bpt = llms.get(t)!.engine.pool.blockByteLength() / llms.get(t)!.engine.pool.shape.blockSize;
+    const bpt = llms.get(t)!.engine.kvBytesPerToken();
     console.log(
       `  ${t.padEnd(5)} median ${m.toFixed(1).padStart(7)} tok/cpu-s x${(m / f16).toFixed(2)} of f16 | best ${best.toFixed(1).padStart(7)} x${(best / bestF16).toFixed(2)} | ${bpt} B/token (x${(bpt / f32Bytes).toFixed(3)} of f32)`,
     );

@@ -22,7 +22,7 @@ import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
-import { KV_ROTATE_HELP } from "./kv-options.js";
+import { KV_ROTATE_HELP, SWA_FULL_HELP } from "./kv-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
 import type { SpeculativeCliOptions } from "./speculative-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
@@ -54,6 +54,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions, SpeculativeCliOptions {
   cacheTypeK?: string;
   cacheTypeV?: string;
   kvRotate?: boolean;
+  swaFull?: boolean;
   contextShift: string;
   session?: string;
   mmproj?: string;
@@ -107,6 +108,7 @@ export function register(program: Command): void {
         .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
         .option("--draft-max <n>", "most tokens drafted per step (default 8)")
         .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
+        .option("--swa-full", SWA_FULL_HELP)
         .option(
           "--session <file>",
           "resume the conversation saved in this file (if it exists) and save it after each turn",

@@ -2,7 +2,7 @@
  * KV cache options shared by run/chat/serve/bench: `--kv-type` for K and V, llama.cpp's
  * `--cache-type-k` / `--cache-type-v` to set them separately (f32, f16, q8_0, q4_0), and
  * `--no-kv-rotate` to store quantized rows without the Hadamard rotation (kv/hadamard.ts; llama.cpp's
- * LLAMA_ATTN_ROT_DISABLE=1).
+ * LLAMA_ATTN_ROT_DISABLE=1), and `--swa-full` (llama.cpp's) to keep full KV for sliding-window layers.
  */
 import { parseKVType, type KVType } from "../kv/quant-kv.js";
 
@@ -12,13 +12,23 @@ export interface KVTypeCliOptions {
   cacheTypeV?: string;
   /** false with --no-kv-rotate (commander's default for a negated flag is true). */
   kvRotate?: boolean;
+  /** --swa-full: full KV for sliding-window layers too. */
+  swaFull?: boolean;
 }
+
+export const SWA_FULL_HELP =
+  "keep every position's KV for sliding-window layers too (as llama.cpp's --swa-full); by default those layers keep only their window";
 
 export const KV_ROTATE_HELP =
   "store quantized K/V rows unrotated (the Hadamard rotation is on by default for q8_0/q4_0 at head sizes divisible by 64, as in llama.cpp; this is its LLAMA_ATTN_ROT_DISABLE=1)";
 
 /** Engine options { kvType, kvTypeV, kvRotate } from the CLI flags (undefined = engine default). */
-export function kvTypeOptions(o: KVTypeCliOptions): { kvType?: KVType; kvTypeV?: KVType; kvRotate?: false } {
+export function kvTypeOptions(o: KVTypeCliOptions): {
+  kvType?: KVType;
+  kvTypeV?: KVType;
+  kvRotate?: false;
+  swaFull?: true;
+} {
   const both = o.kvType === undefined ? undefined : parseKVType(o.kvType, "--kv-type");
   const k = o.cacheTypeK === undefined ? both : parseKVType(o.cacheTypeK, "--cache-type-k");
   // llama.cpp: -ctk alone leaves V at the default (f32 here).
@@ -30,5 +40,6 @@ export function kvTypeOptions(o: KVTypeCliOptions): { kvType?: KVType; kvTypeV?:
     ...(k ? { kvType: k } : {}),
     ...(v ? { kvTypeV: v } : {}),
     ...(o.kvRotate === false ? { kvRotate: false as const } : {}),
+    ...(o.swaFull ? { swaFull: true as const } : {}),
   };
 }

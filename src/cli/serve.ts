@@ -18,7 +18,7 @@ import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
-import { KV_ROTATE_HELP } from "./kv-options.js";
+import { KV_ROTATE_HELP, SWA_FULL_HELP } from "./kv-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
@@ -50,6 +50,7 @@ export function register(program: Command): void {
     .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
     .option("--draft-max <n>", "most tokens drafted per step (default 8)")
     .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
+    .option("--swa-full", SWA_FULL_HELP)
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(MMPROJ_FLAG, MMPROJ_HELP)
     .option(LORA_FLAG, LORA_HELP, collectLora)
@@ -86,6 +87,7 @@ export function register(program: Command): void {
           cacheTypeK?: string;
           cacheTypeV?: string;
           kvRotate?: boolean;
+          swaFull?: boolean;
           maxQueue: string;
           kernels: string;
           threads?: string;

@@ -73,7 +73,8 @@ export function compactRows(model: Transformer, cache: PagedKVCache, drop: reado
     if (!(Number.isInteger(drop[i]) && drop[i] >= 0 && drop[i] < len && (i === 0 || drop[i] > drop[i - 1])))
       throw new InputError(`invalid positions to drop: ${drop.slice(0, 8).join(",")}... of ${len}`);
   if (drop.length === 0) return;
-  cache.prepareRewrite(drop[0]);
+  const newLen = len - drop.length;
+  cache.prepareRewrite(drop[0], newLen);
   const kW = cache.shape.kWidth;
   const vW = cache.shape.vWidth;
   const rotK = cache.shape.rotK ?? 0;
@@ -104,7 +105,11 @@ export function compactRows(model: Transformer, cache: PagedKVCache, drop: reado
   for (let l = 0; l < c.nLayers; l++) {
     const local = model.ropeSwa !== undefined && (c.swaLayers?.[l] ?? false);
     const rope = local ? model.ropeSwa! : model.rope;
+    // A windowed KV group keeps only what the window of position newLen reaches (older rows of
+    // it were given back): rows moving below that are never read again.
+    const lowest = cache.rewriteFrom(cache.groupWindow(l), drop[0], newLen);
     for (const [from, to] of moves) {
+      if (to < lowest) continue;
       const [ang, angSwa] = anglesFor(from - to);
       cache.readRow("k", l, from, 0, kRow, 0, kW);
       // Rotated rows (kv/hadamard.ts): back to the RoPE basis, shift, rotate again.
@@ -119,5 +124,5 @@ export function compactRows(model: Transformer, cache: PagedKVCache, drop: reado
   }
   const sc = cache.attnScores;
   if (sc) for (const [from, to] of moves) sc[to] = sc[from];
-  cache.truncate(len - drop.length);
+  cache.truncate(newLen);
 }

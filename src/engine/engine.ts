@@ -9,12 +9,12 @@
 import { InputError } from "../errors.js";
 import type { KVDType } from "../kv/cache.js";
 import { checkKVType, kvRowBytes } from "../kv/quant-kv.js";
-import { PagedKVCache } from "../kv/paged-cache.js";
+import { PagedKVCache, type KVGroup } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import { kvRotation } from "../kv/hadamard.js";
 import { lookupDraft } from "./speculative.js";
 import { drawDist, speculativeAccept, type Dist, type SpeculativeResult } from "../sampling/speculative.js";
-import { recurrentShape, type Transformer } from "../model/forward.js";
+import { layerWindow, recurrentShape, type Transformer } from "../model/forward.js";
 import type { ModelConfig } from "../model/arch/config.js";
 import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
@@ -48,6 +48,45 @@ export interface EngineOptions {
   /** Tokens per step across sequences (default 256) and per prefill chunk (default 128). */
   maxBatchTokens?: number;
   prefillChunk?: number;
+  /**
+   * Keep every position's KV for sliding-window layers too (llama.cpp's --swa-full). Default
+   * false: those layers form their own KV group that gives back blocks outside the window.
+   */
+  swaFull?: boolean;
+}
+
+/** One layer group of the engine's KV (see KVGroup in kv/paged-cache.ts) with its pool's stats. */
+export interface KVGroupStats extends PoolStats {
+  /** 0 = global layers; W = sliding-window layers of window W. */
+  window: number;
+  layers: number;
+  /** Bytes of the group's whole pool, and of the blocks live sequences hold now. */
+  poolBytes: number;
+  usedBytes: number;
+}
+
+/**
+ * Model layers grouped by attention kind: global layers (window 0, recurrent and MLA layers
+ * included) and one group per sliding-window size; with swaFull every layer is in one global group.
+ */
+export function kvLayerGroups(c: ModelConfig, swaFull = false): { window: number; layers: number[] }[] {
+  const byWindow = new Map<number, number[]>();
+  for (let l = 0; l < c.nLayers; l++) {
+    const w = swaFull || c.mla || c.recurrentLayers?.[l] ? 0 : layerWindow(c, l);
+    let g = byWindow.get(w);
+    if (!g) byWindow.set(w, (g = []));
+    g.push(l);
+  }
+  return [...byWindow].map(([window, layers]) => ({ window, layers })).sort((a, b) => a.window - b.window);
+}
+
+/**
+ * Blocks one sequence of a group with this window can hold at once: the window's positions plus
+ * one step of `step` new positions, rounded out to blocks (and never more than the context's).
+ */
+export function windowBlocks(window: number, step: number, blockSize: number, contextSize: number): number {
+  const all = Math.ceil(contextSize / blockSize);
+  return window > 0 ? Math.min(all, Math.ceil((window - 1 + step) / blockSize) + 1) : all;
 }
 
 /**
@@ -67,7 +106,10 @@ export function kvPoolBytesPerLayer(c: ModelConfig, opts: EngineOptions = {}): n
 export interface EngineStats {
   running: number;
   waiting: number;
+  /** All groups' pools together. */
   kv: PoolStats;
+  /** Per KV layer group (one for models without sliding-window layers, or with swaFull). */
+  kvGroups: KVGroupStats[];
   /** Fraction of KV blocks held by live sequences. */
   kvUsage: number;
   promptTokens: number;
@@ -91,7 +133,8 @@ interface DraftModel {
 }
 
 export class Engine {
-  readonly pool: BlockPool;
+  /** The KV layer groups, each with its own block pool (global group first). */
+  readonly pools: readonly KVGroup[];
   readonly scheduler: Scheduler;
   readonly contextSize: number;
   private readonly seqs = new Map<number, Sequence>();
@@ -111,6 +154,8 @@ export class Engine {
   private draft: DraftModel | undefined;
   private readonly prefillChunk: number;
   readonly shiftMode: ContextShiftMode;
+  /** Most new positions one sequence reserves per step (the prefill chunk). */
+  private readonly stepChunk: number;
   /** Resolves when the loop next goes idle (for draining). */
   private idleWaiters: (() => void)[] = [];
 
@@ -131,17 +176,57 @@ export class Engine {
     this.shiftMode = opts.contextShift ?? (c.mla ? "reprefill" : "rope");
     if (this.shiftMode !== "rope" && this.shiftMode !== "reprefill")
       throw new InputError(`contextShift must be 'rope' or 'reprefill', got '${this.shiftMode}'`);
-    this.pool = kvPool(model, opts, blockSize, nBlocks);
+    const kvType = opts.kvType ?? "f32";
+    const kvTypeV = opts.kvTypeV ?? kvType;
+    if (!c.mla) {
+      checkKVType(kvType, c.headDimK, "K cache");
+      checkKVType(kvTypeV, c.headDimV, "V cache");
+    } else if (kvType !== "f32" && kvType !== "f16") {
+      throw new InputError(`MLA latent caches are f32 or f16, got ${kvType}`);
+    }
+    const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
+    const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
+    const chunk = opts.prefillChunk ?? 128;
+    const shape = {
+      kWidth,
+      vWidth,
+      vFromK: !!c.mla,
+      dtype: kvType,
+      dtypeV: c.mla ? undefined : kvTypeV,
+      ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
+      blockSize,
+      recurrent: recurrentShape(c),
+    };
+    this.pools = kvLayerGroups(c, opts.swaFull).map(({ window, layers }) => ({
+      window,
+      layers,
+      pool: new BlockPool(
+        {
+          ...shape,
+          nLayers: layers.length,
+          nBlocks:
+            window > 0
+              ? Math.min(nBlocks, parallel * windowBlocks(window, chunk, blockSize, this.contextSize))
+              : nBlocks,
+        },
+        model.kernels,
+        (i) => model.kernelsOf(layers[i]),
+      ),
+    }));
+    this.stepChunk = chunk;
     this.kvOpts = opts;
-    this.prefillChunk = opts.prefillChunk ?? 128;
+    this.kvBlocks = nBlocks;
+    this.prefillChunk = chunk;
     this.scheduler = new Scheduler({
       maxSeqs: parallel,
       maxBatchTokens: opts.maxBatchTokens ?? 256,
-      chunk: opts.prefillChunk ?? 128,
+      chunk,
     });
   }
 
   private readonly kvOpts: EngineOptions;
+  /** Blocks of a full (unwindowed) pool: the draft model's KV pool gets as many. */
+  private readonly kvBlocks: number;
 
   /**
    * Attach a draft model for speculative decoding (method "draft"): it gets a KV pool of its own
@@ -160,12 +245,17 @@ export class Engine {
       );
     this.draft = {
       model,
-      pool: kvPool(model, this.kvOpts, this.pool.shape.blockSize, this.pool.shape.nBlocks),
+      pool: kvPool(model, this.kvOpts, this.pools[0].pool.shape.blockSize, this.kvBlocks),
     };
   }
 
   get draftModel(): Transformer | undefined {
     return this.draft?.model;
+  }
+
+  /** KV bytes one position takes across every group when nothing is given back (a full cache's rate). */
+  kvBytesPerToken(): number {
+    return this.pools.reduce((n, g) => n + g.pool.blockByteLength(), 0) / this.pools[0].pool.shape.blockSize;
   }
 
   /** Start a sequence; its events arrive on the returned async iterable. Throws InputError on bad input. */
@@ -202,17 +292,21 @@ export class Engine {
           field: "eviction",
         });
     }
-    const B = this.pool.shape.blockSize;
-    if (Math.ceil(Math.min(budget, req.prompt.length + req.maxTokens) / B) > this.pool.shape.nBlocks) {
-      throw new InputError(
-        `the request needs more KV memory than the whole pool (${this.pool.shape.nBlocks} blocks of ${B})`,
-        { hint: "lower max_tokens" },
-      );
+    for (const g of this.pools) {
+      const B = g.pool.shape.blockSize;
+      const total = Math.min(budget, req.prompt.length + req.maxTokens);
+      const need = windowBlocks(g.window, this.stepChunk, B, total);
+      if (need > g.pool.shape.nBlocks) {
+        throw new InputError(
+          `the request needs more KV memory than the whole pool (${g.pool.shape.nBlocks} blocks of ${B})`,
+          { hint: "lower max_tokens" },
+        );
+      }
     }
     const seq = new Sequence(
       this.nextId++,
       req,
-      new PagedKVCache(this.pool, this.contextSize, loraKey(req.lora) + mediaKey(req.media)),
+      new PagedKVCache(this.pools, this.contextSize, loraKey(req.lora) + mediaKey(req.media)),
       this.nextId,
       this.tokenizer,
       nVocab,
@@ -245,11 +339,24 @@ export class Engine {
   }
 
   stats(): EngineStats {
-    const kv = this.pool.stats();
+    const kvGroups = this.pools.map((g): KVGroupStats => {
+      const st = g.pool.stats();
+      const bb = g.pool.blockByteLength();
+      return {
+        window: g.window,
+        layers: g.layers.length,
+        ...st,
+        poolBytes: st.nBlocks * bb,
+        usedBytes: st.used * bb,
+      };
+    });
+    const kv: PoolStats = { nBlocks: 0, used: 0, cached: 0, free: 0, prefixQueries: 0, prefixHits: 0 };
+    for (const g of kvGroups) for (const k of Object.keys(kv) as (keyof PoolStats)[]) kv[k] += g[k];
     return {
       running: this.scheduler.running.length,
       waiting: this.scheduler.waiting.length,
       kv,
+      kvGroups,
       kvUsage: kv.used / kv.nBlocks,
       ...this.totals,
       preemptions: this.scheduler.preemptions,

@@ -417,11 +417,11 @@ export class LLM {
     if (chat?.hasImages)
       throw new InputError("a conversation with images cannot be saved (its KV rows depend on the images)");
     const tokens = chat ? chat.lastTokens : [...(target as readonly number[])];
-    const pool = this.engine.pool;
-    const { nBlocks, payload } = exportPrefix(
-      pool,
+    const pools = this.engine.pools;
+    const { nBlocks, groups, payload } = exportPrefix(
+      pools,
       tokens,
-      Math.floor(this.contextSize / pool.shape.blockSize),
+      Math.floor(this.contextSize / pools[0].pool.shape.blockSize),
     );
     const state: SessionChat | undefined = chat
       ? {
@@ -432,7 +432,8 @@ export class LLM {
     return encodeSession({
       header: {
         model: this.fingerprint,
-        ...poolLayout(pool),
+        ...poolLayout(pools),
+        groups,
         nBlocks,
         tokens,
         ...(state ? { chat: state } : {}),
@@ -447,8 +448,8 @@ export class LLM {
    */
   importSession(bytes: Uint8Array, file?: string): RestoredSession {
     const s = decodeSession(bytes, file);
-    checkCompatible(s.header, this.fingerprint, this.engine.pool, this.tokenizer.nVocab, file);
-    const restoredTokens = importPrefix(this.engine.pool, s);
+    checkCompatible(s.header, this.fingerprint, this.engine.pools, this.tokenizer.nVocab, file);
+    const restoredTokens = importPrefix(this.engine.pools, s);
     let chat: ChatSession | undefined;
     if (s.header.chat) {
       chat = new ChatSession(this);

@@ -311,7 +311,10 @@ export abstract class TsOps {
       kv.k.length / kvRowElems(kt, nHeadKV * hd),
       kv.v.length / kvRowElems(vt, nHeadKV * hd),
     );
-    for (let b = 0; b < nBlk; b++) {
+    // Blocks wholly before the first query's window are never read (a windowed KV group gives
+    // them back: -1 in the table).
+    const firstRead = window > 0 ? Math.floor(Math.max(0, pos0 - window + 1) / kv.blockSize) : 0;
+    for (let b = firstRead; b < nBlk; b++) {
       const id = kv.table[b];
       if (!(id >= 0 && (id + 1) * kv.blockSize <= rows))
         throw new KernelError(`attention: block ${id} outside the ${rows}-row cache`);

@@ -4,13 +4,20 @@
  * Restoring publishes the blocks in the pool's prefix cache under their prefix keys, so the next
  * request whose prompt starts with those tokens adopts them instead of prefilling.
  *
- * File layout (little endian), format version 1:
+ * File layout (little endian), format version 2:
  *   0      8 bytes  magic "EDGLSESS"
  *   8      u32      format version
  *   12     u32      H = header bytes
  *   16     H bytes  header, UTF-8 JSON (SessionHeader)
- *   16+H   nBlocks * blockBytes  KV payload; block i holds positions [i*B, (i+1)*B): for each
- *                   layer, B K rows then B V rows (none for MLA), in the header's kType/vType
+ *   16+H   KV payload, per KV layer group in header order (`groups`: the engine's groups of layers
+ *                   by attention kind, kv/paged-cache.ts KVGroup): that group's blocks
+ *                   first..nBlocks-1, block i holding positions [i*B, (i+1)*B): for each of the
+ *                   group's layers, B K rows then B V rows (none for MLA), in the header's
+ *                   kType/vType. A global group stores every block (first 0); a sliding-window
+ *                   group only those the window of position nBlocks*B reaches.
+ * Version 1 (no `groups`) is read as one global group of every layer: it loads into an engine
+ * whose KV is one group (models without sliding-window layers, or --swa-full); into one with
+ * windowed groups it is a SessionError ("kv") that says so.
  *   end-8  8 bytes  checksum: hash64 of every byte before it (corruption, not tampering, check)
  * The header names the model fingerprint (loadLLM: GGUF tensor infos, scalar metadata and a
  * sample of every tensor's bytes), KV types, Hadamard rotation and layout; a file for another model or KV layout
@@ -18,12 +25,12 @@
  * ("format"), never a crash or a silently wrong cache.
  */
 import { SessionError } from "../errors.js";
-import type { BlockPool } from "./paged-pool.js";
+import type { KVGroup } from "./paged-cache.js";
 import { blockKeys } from "./paged-pool.js";
 import { isKVType, kvRowBytes, type KVType } from "./quant-kv.js";
 
 export const SESSION_MAGIC = "EDGLSESS";
-export const SESSION_VERSION = 1;
+export const SESSION_VERSION = 2;
 /** Headers above this are refused before parsing (token lists of a few million ids fit). */
 const MAX_HEADER = 64 << 20;
 
@@ -51,10 +58,22 @@ export interface SessionHeader {
   blockSize: number;
   /** Full blocks in the payload: their KV covers tokens [0, nBlocks * blockSize). */
   nBlocks: number;
+  /** Bytes of one block across every layer (all groups). */
   blockBytes: number;
+  /** KV layer groups (version 2; a version-1 file reads as one global group, first 0). */
+  groups: SessionGroup[];
   /** The sequence's token ids (may run past the saved KV: the tail is recomputed on use). */
   tokens: number[];
   chat?: SessionChat;
+}
+
+export interface SessionGroup {
+  /** Model layers of the group, in its pool's order. */
+  layers: number[];
+  /** 0 = global; W = sliding window. */
+  window: number;
+  /** First block stored (blocks before it fell out of the window). */
+  first: number;
 }
 
 export interface SessionData {
@@ -79,73 +98,114 @@ export function hashBytes(b: Uint8Array, end = b.length): Uint8Array {
   return out;
 }
 
-/** The layout fields of a header as the pool has them. */
-export function poolLayout(pool: BlockPool): Omit<SessionHeader, "model" | "nBlocks" | "tokens" | "chat"> {
-  const s = pool.shape;
+type Layout = Omit<SessionHeader, "model" | "nBlocks" | "tokens" | "chat" | "groups">;
+
+/** The layout fields of a header as the engine's KV groups have them. */
+export function poolLayout(groups: readonly KVGroup[]): Layout & {
+  groups: Omit<SessionGroup, "first">[];
+} {
+  const s = groups[0].pool.shape;
   return {
     kType: s.dtype,
     vType: s.vFromK ? s.dtype : (s.dtypeV ?? s.dtype),
-    nLayers: s.nLayers,
+    nLayers: groups.reduce((n, g) => n + g.layers.length, 0),
     kWidth: s.kWidth,
     vWidth: s.vWidth,
     vFromK: !!s.vFromK,
     kRot: s.rotK ?? 0,
     vRot: s.rotV ?? 0,
     blockSize: s.blockSize,
-    blockBytes: pool.blockByteLength(),
+    blockBytes: groups.reduce((n, g) => n + g.pool.blockByteLength(), 0),
+    groups: groups.map((g) => ({ layers: [...g.layers], window: g.window })),
+  };
+}
+
+/** First block of a prefix of m blocks a group with this window needs (window of position m*B). */
+function firstBlock(window: number, m: number, B: number): number {
+  return window > 0 ? Math.floor(Math.max(0, m * B - window + 1) / B) : 0;
+}
+
+/**
+ * Read the KV of the longest prefix of `tokens` whose full blocks the pools still have published
+ * (a finished sequence's blocks stay cached until evicted), at most `maxBlocks` blocks: every
+ * block of a global group, and of a windowed group those its window at the prefix's end reaches.
+ */
+export function exportPrefix(
+  groups: readonly KVGroup[],
+  tokens: readonly number[],
+  maxBlocks = Infinity,
+): { nBlocks: number; groups: SessionGroup[]; payload: Uint8Array } {
+  const B = groups[0].pool.shape.blockSize;
+  const keys = blockKeys(tokens, B, Math.min(maxBlocks, Math.floor(tokens.length / B)));
+  let m = keys.length;
+  for (const g of groups)
+    if (g.window <= 0) {
+      let i = 0;
+      while (i < m && g.pool.hasKey(keys[i])) i++;
+      m = i;
+    }
+  const fits = (m: number) =>
+    groups.every((g) => {
+      for (let i = firstBlock(g.window, m, B); i < m; i++) if (!g.pool.hasKey(keys[i])) return false;
+      return true;
+    });
+  while (m > 0 && !fits(m)) m--;
+  let bytes = 0;
+  for (const g of groups) bytes += (m - firstBlock(g.window, m, B)) * g.pool.blockByteLength();
+  const payload = new Uint8Array(bytes);
+  let off = 0;
+  for (const g of groups) {
+    const bb = g.pool.blockByteLength();
+    for (let i = firstBlock(g.window, m, B); i < m; i++, off += bb)
+      g.pool.readBlock(g.pool.peekByKey(keys[i])!, payload, off);
+  }
+  return {
+    nBlocks: m,
+    groups: groups.map((g) => ({
+      layers: [...g.layers],
+      window: g.window,
+      first: firstBlock(g.window, m, B),
+    })),
+    payload,
   };
 }
 
 /**
- * Read the KV of the longest prefix of `tokens` whose full blocks the pool still has published
- * (a finished sequence's blocks stay cached until evicted), at most `maxBlocks` blocks.
+ * Publish a session's blocks in the pools' prefix caches (unreferenced, cached): blocks already
+ * published are left alone; a group stops when its pool has no block left that is not part of
+ * this session. Returns the positions now available as a cached prefix (every group's blocks of
+ * the prefix published).
  */
-export function exportPrefix(
-  pool: BlockPool,
-  tokens: readonly number[],
-  maxBlocks = Infinity,
-): { nBlocks: number; payload: Uint8Array } {
-  const B = pool.shape.blockSize;
-  const keys = blockKeys(tokens, B, Math.min(maxBlocks, Math.floor(tokens.length / B)));
-  const blocks: number[] = [];
-  for (const k of keys) {
-    const b = pool.peekByKey(k);
-    if (b === undefined) break;
-    blocks.push(b);
-  }
-  const bb = pool.blockByteLength();
-  const payload = new Uint8Array(blocks.length * bb);
-  blocks.forEach((b, i) => pool.readBlock(b, payload, i * bb));
-  return { nBlocks: blocks.length, payload };
-}
-
-/**
- * Publish a session's blocks in the pool's prefix cache (unreferenced, cached): blocks already
- * published are left alone; stops when the pool has no block left that is not part of this
- * session. Returns the positions now available as a cached prefix.
- */
-export function importPrefix(pool: BlockPool, s: SessionData): number {
+export function importPrefix(groups: readonly KVGroup[], s: SessionData): number {
   const h = s.header;
   const B = h.blockSize;
   const keys = blockKeys(h.tokens, B, h.nBlocks);
-  const limit = Math.min(keys.length, pool.shape.nBlocks);
-  let i = 0;
-  for (; i < limit; i++) {
-    if (pool.hasKey(keys[i])) continue;
-    if (pool.available === 0) break;
-    const b = pool.allocate()!;
-    pool.writeBlock(b, s.payload, i * h.blockBytes);
-    pool.publish(b, keys[i]);
-    pool.release(b);
-  }
-  return i * B;
+  let off = 0;
+  let restored = h.nBlocks;
+  h.groups.forEach((sg, gi) => {
+    const pool = groups[gi].pool;
+    const bb = pool.blockByteLength();
+    let i = sg.first;
+    for (; i < h.nBlocks && i - sg.first < pool.shape.nBlocks; i++) {
+      if (pool.hasKey(keys[i])) continue;
+      if (pool.available === 0) break;
+      const b = pool.allocate()!;
+      pool.writeBlock(b, s.payload, off + (i - sg.first) * bb);
+      pool.publish(b, keys[i]);
+      pool.release(b);
+    }
+    // A global group's prefix is as long as its published run; a windowed one needs its whole tail.
+    restored = Math.min(restored, sg.window > 0 ? (i === h.nBlocks ? h.nBlocks : 0) : i);
+    off += (h.nBlocks - sg.first) * bb;
+  });
+  return restored * B;
 }
 
 /** Throws SessionError unless `h` was written for this model and this pool's KV layout. */
 export function checkCompatible(
   h: SessionHeader,
   model: string,
-  pool: BlockPool,
+  groups: readonly KVGroup[],
   nVocab: number,
   file?: string,
 ): void {
@@ -155,7 +215,22 @@ export function checkCompatible(
       field: "model",
       hint: `session model ${h.model}, loaded model ${model}: load the model it was saved with`,
     });
-  const want = poolLayout(pool);
+  const { groups: wantGroups, ...want } = poolLayout(groups);
+  const have = JSON.stringify(h.groups.map((g) => ({ layers: g.layers, window: g.window })));
+  if (have !== JSON.stringify(wantGroups)) {
+    const full = h.groups.length === 1 && h.groups[0].window === 0;
+    throw new SessionError(
+      "kv",
+      `the session's KV layer groups differ: saved ${describeGroups(h.groups)}, this engine has ${describeGroups(wantGroups)}`,
+      {
+        file,
+        field: "groups",
+        hint: full
+          ? "the session kept full KV for every layer (a version-1 file, or saved with --swa-full): load with --swa-full (swaFull)"
+          : "load with the --swa-full (swaFull) setting it was saved with",
+      },
+    );
+  }
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
     if (h[k] !== want[k])
       throw new SessionError(
@@ -179,6 +254,12 @@ export function checkCompatible(
         file,
         field: "tokens",
       });
+}
+
+function describeGroups(gs: readonly { layers: readonly number[]; window: number }[]): string {
+  return gs
+    .map((g) => `${g.layers.length} layer(s) ${g.window > 0 ? `window ${g.window}` : "global"}`)
+    .join(" + ");
 }
 
 export function encodeSession(s: SessionData): Uint8Array {
@@ -208,10 +289,10 @@ export function decodeSession(bytes: Uint8Array, file?: string): SessionData {
     if (bytes[i] !== SESSION_MAGIC.charCodeAt(i)) bad("not an edgellm session file (bad magic)", 0);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== SESSION_VERSION)
+  if (version !== SESSION_VERSION && version !== 1)
     throw new SessionError(
       "version",
-      `session format version ${version} is not supported (this build reads ${SESSION_VERSION})`,
+      `session format version ${version} is not supported (this build reads 1 and ${SESSION_VERSION})`,
       {
         file,
         offset: 8,
@@ -244,6 +325,30 @@ export function decodeSession(bytes: Uint8Array, file?: string): SessionData {
   const rowBytes = kvRowBytes(h.kType, h.kWidth) + (h.vFromK ? 0 : kvRowBytes(h.vType, h.vWidth));
   if (h.blockBytes !== h.nLayers * h.blockSize * rowBytes)
     bad("blockBytes does not match the KV layout", 16, "blockBytes");
+  if (version === 1) {
+    if ((h as { groups?: unknown }).groups !== undefined)
+      bad("a version-1 header has no groups", 16, "groups");
+    h.groups = [{ layers: Array.from({ length: h.nLayers }, (_, i) => i), window: 0, first: 0 }];
+  }
+  const seen = new Set<number>();
+  const groupsOk =
+    Array.isArray(h.groups) &&
+    h.groups.length >= 1 &&
+    h.groups.every(
+      (g) =>
+        typeof g === "object" &&
+        g !== null &&
+        isInt(g.window) &&
+        isInt(g.first, 0, h.nBlocks) &&
+        (g.window > 0 || g.first === 0) &&
+        Array.isArray(g.layers) &&
+        g.layers.length >= 1 &&
+        g.layers.every((l) => isInt(l, 0, h.nLayers - 1) && !seen.has(l) && seen.add(l) !== undefined),
+    ) &&
+    seen.size === h.nLayers;
+  if (!groupsOk) bad("invalid KV layer groups", 16, "groups");
+  const groupBlock = (g: SessionGroup) => g.layers.length * h.blockSize * rowBytes;
+  const want = h.groups.reduce((n, g) => n + (h.nBlocks - g.first) * groupBlock(g), 0);
   if (h.chat !== undefined) {
     const c = h.chat;
     const ok =
@@ -258,7 +363,10 @@ export function decodeSession(bytes: Uint8Array, file?: string): SessionData {
     if (!ok) bad("invalid chat state", 16, "chat");
   }
   const payloadLen = bytes.length - 8 - 16 - H;
-  if (payloadLen !== h.nBlocks * h.blockBytes)
-    bad(`KV payload has ${payloadLen} bytes, the header says ${h.nBlocks} blocks of ${h.blockBytes}`, 16 + H);
+  if (payloadLen !== want)
+    bad(
+      `KV payload has ${payloadLen} bytes, the header's ${h.nBlocks} blocks and groups make ${want}`,
+      16 + H,
+    );
   return { header: h, payload: bytes.subarray(16 + H, bytes.length - 8) };
 }

@@ -126,7 +126,7 @@ export function argmax(x: Float32Array): number {
   return b;
 }
 
-function top2Gap(x: Float32Array): number {
+export function top2Gap(x: Float32Array): number {
   let a = -Infinity;
   let b = -Infinity;
   for (const v of x) {

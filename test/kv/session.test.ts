@@ -150,7 +150,7 @@ test("truncated, bit-flipped and hostile session files are SessionErrors", async
     const H = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + H)));
     const payload = bytes.subarray(16 + H, bytes.length - 8);
-    const forge = (h: unknown, pl = payload, version = 1): Uint8Array => {
+    const forge = (h: unknown, pl = payload, version = 2): Uint8Array => {
       const j = new TextEncoder().encode(typeof h === "string" ? h : JSON.stringify(h));
       const out = new Uint8Array(16 + j.length + pl.length + 8);
       out.set(bytes.subarray(0, 8));
@@ -178,14 +178,83 @@ test("truncated, bit-flipped and hostile session files are SessionErrors", async
       ["bad chat", { ...header, chat: { messages: [{ role: 1, content: "x" }], first: 0 } }],
       ["chat first past end", { ...header, chat: { messages: [], first: 3 } }],
       ["short payload", header, payload.subarray(0, payload.length - 1)],
+      ["no groups", { ...header, groups: undefined }],
+      ["a layer in two groups", { ...header, groups: [header.groups[0], header.groups[0]] }],
+      ["a layer missing", { ...header, groups: [{ ...header.groups[0], layers: [0] }] }],
+      ["global group not from block 0", { ...header, groups: [{ ...header.groups[0], first: 1 }] }],
+      ["negative window", { ...header, groups: [{ ...header.groups[0], window: -4 }] }],
     ];
     for (const [what, h, pl] of hostile) expectSession(forge(h, pl), what);
     assert.throws(
-      () => a.importSession(forge(header, payload, 2)),
+      () => a.importSession(forge(header, payload, 3)),
       (e: unknown) => e instanceof SessionError && e.code === "version",
     );
+    // A version-1 file (no groups: every layer's full KV) still loads into a one-group engine.
+    const v1 = { ...header, groups: undefined };
+    assert.equal(a.importSession(forge(v1, payload, 1)).tokens.length, header.tokens.length);
+    expectSession(forge(header, payload, 1), "a version-1 header with groups");
     assert.ok(n > 300);
   } finally {
     await a.close();
+  }
+});
+
+// Sliding-window layers keep their own KV group (kv/paged-cache.ts KVGroup): a session saves every
+// block of the global group and only the window's blocks of the windowed one (format version 2).
+test("a gemma3 session (global + windowed KV groups) restores and continues identically; --swa-full engines refuse it", async () => {
+  const g = join(dir, "gemma3.gguf");
+  await writeTestModel(g, {
+    arch: "gemma3",
+    nEmbd: 64,
+    nLayer: 3,
+    nHead: 4,
+    nHeadKv: 2,
+    headDim: 32,
+    nFf: 96,
+    nCtx: 256,
+    nVocab: 400,
+    ropeFreqBase: 1e6,
+    swa: { window: 8, pattern: 3 },
+    seed: 3,
+  });
+  const opts = { contextSize: 256, blockSize: 4, parallel: 1, threads: 1 } as const;
+  const a = await loadLLM(g, opts);
+  const b = await loadLLM(g, opts);
+  const full = await loadLLM(g, { ...opts, swaFull: true });
+  try {
+    assert.deepEqual(
+      a.engine.stats().kvGroups.map((k) => [k.window, k.layers]),
+      [
+        [0, 1],
+        [8, 2],
+      ],
+    );
+    const p = prompt(45, 5);
+    const first = await a.complete(p, { ...greedy, maxTokens: 20 });
+    const seq = [...p, ...first.choices[0].tokens];
+    const bytes = a.exportSession(seq);
+    const h = decodeSession(bytes).header;
+    assert.deepEqual(
+      h.groups.map((x) => [x.window, x.first]),
+      [
+        [0, 0],
+        [8, Math.floor((h.nBlocks * 4 - 8 + 1) / 4)],
+      ],
+    );
+    const more = [...seq, 11, 12, 13];
+    const refA = await a.complete(more, { ...greedy, maxTokens: 12 });
+    const restored = b.importSession(bytes);
+    assert.equal(restored.restoredTokens, h.nBlocks * 4);
+    const resumed = await b.complete(more, { ...greedy, maxTokens: 12 });
+    assert.deepEqual(resumed.choices[0].tokens, refA.choices[0].tokens);
+    assert.equal(resumed.usage.cachedTokens, restored.restoredTokens);
+    assert.throws(
+      () => full.importSession(bytes),
+      (e: unknown) => e instanceof SessionError && e.code === "kv" && /groups/.test(e.message),
+    );
+  } finally {
+    await a.close();
+    await b.close();
+    await full.close();
   }
 });

@@ -32,7 +32,7 @@ async function generate(
     kvTypeV: kv.kvTypeV,
     kvRotate: kv.kvRotate,
   });
-  const kvBytesPerToken = engine.pool.blockByteLength() / engine.pool.shape.blockSize;
+  const kvBytesPerToken = engine.kvBytesPerToken();
   const t0 = performance.now();
   const stream = engine.submit({
     prompt,
