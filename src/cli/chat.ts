@@ -13,7 +13,14 @@
  * --session <file> resumes a saved conversation with its KV (no re-prefill; kv/session.ts) and
  * saves it after each answer; a file for another model or KV type is an error, not a fresh start.
  */
-import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  expertsOption,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  maxMemoryOption,
+} from "./memory-options.js";
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -50,6 +57,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions, SpeculativeCliOptions {
   kernels: string;
   threads?: string;
   maxMemory?: string;
+  experts?: string;
   kvType?: string;
   cacheTypeK?: string;
   cacheTypeV?: string;
@@ -100,6 +108,7 @@ export function register(program: Command): void {
         .option("--kernels <kind>", "wasm or ts", "wasm")
         .option("--threads <n>", "threads for the WASM kernels")
         .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
+        .option(EXPERTS_FLAG, EXPERTS_HELP)
         .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
@@ -132,6 +141,7 @@ export function register(program: Command): void {
       kernels: o.kernels as "wasm" | "ts",
       threads: o.threads === undefined ? undefined : parsePositiveInt("--threads", o.threads),
       maxMemory: maxMemoryOption(o),
+      ...expertsOption(o),
       contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
       parallel: 1,
       ...kvTypeOptions(o),
