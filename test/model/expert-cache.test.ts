@@ -22,6 +22,8 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel, planModel, type Transformer } from "../../src/model/index.js";
 import { expertSlice } from "../../src/model/weights.js";
 import { ModelError } from "../../src/errors.js";
+import { Engine } from "../../src/engine/engine.js";
+import { Metrics } from "../../src/server/metrics.js";
 
 let dir: string;
 let path: string;
@@ -175,4 +177,26 @@ test("placement: experts auto go on demand only when the model does not fit; ref
   } finally {
     await f.close();
   }
+});
+
+test("/metrics exposes the expert cache's hits, misses and bytes read", async () => {
+  const m = await load({ experts: "on-demand" });
+  const engine = new Engine(m, undefined, { contextSize: 64, parallel: 1 });
+  const metrics = new Metrics(engine);
+  for await (const ev of engine.submit({
+    prompt: [1, 17, 250],
+    maxTokens: 3,
+    sampling: { temperature: 0 },
+    ignoreEos: true,
+    stopTokens: new Set(),
+  }))
+    void ev;
+  const s = m.expertCache!.stats();
+  assert.ok(s.misses > 0 && s.hits + s.misses > 0);
+  const text = await metrics.registry.metrics();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+  assert.equal(value("edgellm_expert_cache_hits_total"), s.hits);
+  assert.equal(value("edgellm_expert_cache_misses_total"), s.misses);
+  assert.equal(value("edgellm_expert_read_bytes_total"), s.bytesRead);
+  await engine.idle();
 });
