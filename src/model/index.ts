@@ -128,6 +128,15 @@ export function planModel(
     }
   }
   const layers = expertLayers(file, names);
+  try {
+    // the cache reads experts synchronously, mid-forward: a source without sync reads fails now
+    file.readTensorRangeSync(names.values().next().value!, 0, 1);
+  } catch (e) {
+    throw new ModelError(`experts on demand need a file with synchronous reads: ${(e as Error).message}`, {
+      file: file.path,
+      hint: "open the model from a local file path (Node), or keep the experts resident",
+    });
+  }
   const slot = expertSlotBytes(wasmSize, layers.values());
   const nUsed = modelConfig(file).moe?.nUsed ?? 1;
   const min = slot * nUsed;

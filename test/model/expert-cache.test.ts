@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGMLType, ggmlRowBytes } from "../../src/gguf/types.js";
@@ -176,6 +176,16 @@ test("placement: experts auto go on demand only when the model does not fit; ref
     );
   } finally {
     await f.close();
+  }
+  // A source that reads only asynchronously (a Blob, as a browser's): refused at planning.
+  const blob = await openGGUF(new Blob([readFileSync(path)]));
+  try {
+    assert.throws(
+      () => planModel(blob, wasmPlacementTarget(), { experts: "on-demand" }),
+      (e: unknown) => e instanceof ModelError && /synchronous reads/.test(e.message),
+    );
+  } finally {
+    await blob.close();
   }
 });
 
