@@ -306,8 +306,8 @@ export interface KernelSharding {
   /** Shard i, created with any missing before it (synchronously: each worker instantiates the
    *  kernels on the new memory). */
   shard(i: number): KernelSet;
-  /** Bytes in use across every shard's memory. */
-  usedBytes(): number;
+  /** Bytes in use across every shard's memory, or in shard `i`'s alone. */
+  usedBytes(i?: number): number;
 }
 
 /** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */

@@ -9,7 +9,8 @@
  * Reads are synchronous (the forward pass is): the file must be a Node file or another source with
  * synchronous reads, and stay open as long as the model (the cache owns closing it).
  */
-import { KernelError, ModelError } from "../errors.js";
+import { ModelError } from "../errors.js";
+import { SHARD_WORKING_ROOM } from "../kernels/wasm/arena.js";
 import type { GGUFFile } from "../gguf/reader.js";
 import type { GGMLType } from "../gguf/types.js";
 import type { KernelSet, WeightSlot } from "../kernels/kernel-set.js";
@@ -95,6 +96,8 @@ export class ExpertCache implements ExpertSource {
     budgetBytes: number,
     /** Experts one token uses per layer: the fewest slots that make sense. */
     minExperts = 1,
+    /** The shard slots are reserved in first (default the last one the model's weights made). */
+    slotShard?: number,
   ) {
     const first = layers.values().next().value as LayerExperts | undefined;
     if (!first) throw new ModelError("no mixture-of-experts layers to cache", { file: file.path });
@@ -109,7 +112,7 @@ export class ExpertCache implements ExpertSource {
         `an expert cache of ${(budgetBytes / 2 ** 20).toFixed(1)} MiB holds ${this.nSlots} experts; one token uses ${minExperts} per layer (${(this.slotBytes / 2 ** 20).toFixed(2)} MiB each)`,
         { file: file.path, hint: "raise --max-memory, or keep the experts resident" },
       );
-    this.shard = ks?.sharding ? ks.sharding.count - 1 : 0;
+    this.shard = slotShard ?? (ks?.sharding ? ks.sharding.count - 1 : 0);
   }
 
   /** Bytes of the slots the budget allows (what the cache may occupy once full). */
@@ -189,18 +192,17 @@ export class ExpertCache implements ExpertSource {
     return old.slot;
   }
 
-  /** Reserves one slot in the current shard, moving to a new shard when its memory is full. */
+  /**
+   * Reserves one slot in the current shard, moving to the next shard (created now) when this one
+   * would keep less than a working room (activations, KV rows) besides its slots.
+   */
   private reserve(): [WeightSlot | undefined, KernelSet | undefined] {
     const ks = this.ks;
     if (!ks?.reserveWeight) return [undefined, undefined];
-    for (;;) {
-      const set = ks.sharding ? ks.sharding.shard(this.shard) : ks;
-      try {
-        return [set.reserveWeight!(this.slotBytes), set];
-      } catch (err) {
-        if (!(err instanceof KernelError) || !ks.sharding) throw err;
-        this.shard++;
-      }
-    }
+    const sh = ks.sharding;
+    if (!sh) return [ks.reserveWeight(this.slotBytes), ks];
+    while (sh.usedBytes(this.shard) + this.slotBytes + SHARD_WORKING_ROOM > sh.memoryLimit) this.shard++;
+    const set = sh.shard(this.shard);
+    return [set.reserveWeight!(this.slotBytes), set];
   }
 }

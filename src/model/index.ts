@@ -64,6 +64,8 @@ export interface LoadOptions {
   experts?: ExpertPlacement;
   /** Bytes of the expert cache (on demand); default what maxMemory leaves, else every expert. */
   expertCacheBytes?: number;
+  /** The shard the expert cache's slots go to first (tests; default the last the weights use). */
+  expertSlotShard?: number;
 }
 
 export type ExpertPlacement = "resident" | "on-demand" | "auto";
@@ -166,10 +168,11 @@ function attachExpertCache(
   file: GGUFFile,
   plan: ModelPlan,
   ks?: KernelSet,
+  slotShard?: number,
 ): ExpertCache | undefined {
   if (plan.deferred.size === 0) return undefined;
   const layers = expertLayers(file, plan.deferred);
-  const cache = new ExpertCache(file, ks, layers, plan.cacheBytes, config.moe?.nUsed ?? 1);
+  const cache = new ExpertCache(file, ks, layers, plan.cacheBytes, config.moe?.nUsed ?? 1, slotShard);
   weights.layers.forEach((L, i) => {
     if (L.moe && layers.has(i)) L.moe.onDemand = { cache, layer: i };
   });
@@ -191,7 +194,7 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
   const binder = new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd]), undefined, false, to);
   binder.deferred = plan.deferred;
   const weights = bindWeights(binder, config);
-  const experts = attachExpertCache(weights, config, file, plan, ks);
+  const experts = attachExpertCache(weights, config, file, plan, ks, opts.expertSlotShard);
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
   if (ks) attachKernels(weights, ks, to);
   const model = new Transformer(config, weights, ks, opts.blockOps);
@@ -286,7 +289,7 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
   const binder = new WeightBinder(view, ks, keep, prepared, false, to);
   binder.deferred = mplan.deferred;
   const weights = bindWeights(binder, config);
-  const experts = attachExpertCache(weights, config, file, mplan, ks);
+  const experts = attachExpertCache(weights, config, file, mplan, ks, opts.expertSlotShard);
   if (ks) attachKernels(weights, ks, to);
   const model = new Transformer(config, weights, ks, opts.blockOps);
   model.expertCache = experts;

@@ -61,8 +61,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function load(opts: Parameters<typeof loadModel>[1] = {}): Promise<Transformer> {
-  const ks = await createWasmKernelSet({ threads: 1 });
+async function load(opts: Parameters<typeof loadModel>[1] = {}, threads = 1): Promise<Transformer> {
+  const ks = await createWasmKernelSet({ threads });
   sets.push(ks);
   const m = await loadModel(path, { kernels: ks, ...opts });
   models.push(m);
@@ -125,8 +125,23 @@ test("experts on demand: logits bit-identical and the same greedy tokens as resi
   const probe = await load({ experts: "on-demand" });
   const slot = probe.expertCache!.stats().slotBytes;
   assert.ok(slot >= EXPERT_FILE_BYTES, `slot ${slot} holds an expert's ${EXPERT_FILE_BYTES} bytes`);
-  for (const nSlots of [N_USED, 5, N_LAYER * N_EXPERT]) {
-    const m = await load({ experts: "on-demand", expertCacheBytes: nSlots * slot });
+  // 5 slots: in a shard memory created after the load, on the first miss (the products then run on
+  // that memory's own kernel instances, on 2 threads)
+  const cases: [number, number | undefined][] = [
+    [N_USED, undefined],
+    [5, 1],
+    [N_LAYER * N_EXPERT, undefined],
+  ];
+  for (const [nSlots, slotShard] of cases) {
+    const m = await load(
+      {
+        experts: "on-demand",
+        expertCacheBytes: nSlots * slot,
+        ...(slotShard === undefined ? {} : { expertSlotShard: slotShard }),
+      },
+      slotShard === undefined ? 1 : 2,
+    );
+    const shardsAtLoad = sets[sets.length - 1]!.sharding.count;
     assert.ok(m.expertCache);
     assert.equal(m.expertCache.stats().slots, nSlots);
     const got = run(m);
@@ -137,6 +152,10 @@ test("experts on demand: logits bit-identical and the same greedy tokens as resi
         Buffer.from(got.logits[i]!.buffer).equals(Buffer.from(ref.logits[i]!.buffer)),
         `${nSlots} slots: logits of step ${i} bit-identical`,
       );
+    if (slotShard !== undefined) {
+      assert.equal(shardsAtLoad, 1);
+      assert.equal(sets[sets.length - 1]!.sharding.count, 2, "the slots' shard was made after the load");
+    }
     const s = m.expertCache.stats();
     assert.equal(s.hits + s.misses, seen.uses, `${nSlots} slots: every expert use is a hit or a miss`);
     assert.ok(s.misses >= seen.distinct.size, "each expert used is read at least once");

@@ -498,7 +498,8 @@ class WasmShards implements KernelSharding {
     return this.sets[i]!;
   }
 
-  usedBytes(): number {
+  usedBytes(i?: number): number {
+    if (i !== undefined) return this.sets[i]?.arena.used ?? 0;
     return this.sets.reduce((a, s) => a + s.arena.used, 0);
   }
 }
