@@ -100,7 +100,7 @@ try {
   for (const x of results)
     if (ref && x !== ref)
       console.log(
-        `${x.experts} ${x.maxMemory}: tokens ${JSON.stringify(x.tokens) === JSON.stringify(ref.tokens) ? "identical" : "DIFFER"} to resident; VmHWM ${gb(x.hwm)} vs budget + 10% ${gb(x.maxMemoryBytes * 1.1)}: ${x.hwm <= x.maxMemoryBytes * 1.1 ? "within" : "over"}`,
+        `${x.experts} ${x.maxMemory}: tokens ${JSON.stringify(x.tokens) === JSON.stringify(ref.tokens) ? "identical" : "DIFFER"}, logits of all ${nGen} steps ${x.logitsHash === ref.logitsHash ? "bit-identical" : "DIFFER"} (hash ${x.logitsHash}) to resident; VmHWM ${gb(x.hwm)} vs budget + 10% ${gb(x.maxMemoryBytes * 1.1)}: ${x.hwm <= x.maxMemoryBytes * 1.1 ? "within" : "over"}`,
       );
 } finally {
   if (!a.keep) rmSync(path, { force: true });
@@ -123,6 +123,13 @@ async function side(experts, maxMemory) {
   const cache = model.newCache(PROMPT.length + nGen + 1);
   const t1 = performance.now();
   let logits = model.forward(PROMPT, cache)[0];
+  // FNV-1a over the raw bits of every step's logits: equal hashes = bit-identical logits
+  let hash = 0x811c9dc5;
+  const mix = (l) => {
+    for (const u of new Uint32Array(Float32Array.from(l).buffer))
+      hash = Math.imul(hash ^ u, 0x01000193) >>> 0;
+  };
+  mix(logits);
   const prefillS = (performance.now() - t1) / 1000;
   const s0 = model.expertCache?.stats();
   const tokens = [];
@@ -131,7 +138,10 @@ async function side(experts, maxMemory) {
     let best = 0;
     for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
     tokens.push(best);
-    if (i + 1 < nGen) logits = model.forward([best], cache)[0];
+    if (i + 1 < nGen) {
+      logits = model.forward([best], cache)[0];
+      mix(logits);
+    }
   }
   const decodeTps = (nGen - 1) / ((performance.now() - t2) / 1000);
   const s = model.expertCache?.stats();
@@ -146,6 +156,7 @@ async function side(experts, maxMemory) {
     prefillS,
     decodeTps,
     tokens,
+    logitsHash: hash.toString(16),
     hwm: m ? Number(m[1]) * 1024 : Number.NaN,
     // expert mode is `experts`; the cache's counters over prefill + decode, and decode alone
     ...(s
