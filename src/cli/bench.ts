@@ -27,6 +27,14 @@ import { runOurs } from "./bench/side-ours.js";
 import type { SideResult, Workload } from "./bench/workload.js";
 import { parsePositiveInt } from "./engine-options.js";
 import { KV_ROTATE_HELP, kvTypeOptions } from "./kv-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  expertsOption,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  maxMemoryOption,
+} from "./memory-options.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -34,6 +42,8 @@ interface BenchOpts {
   model: string;
   threads?: string;
   prompt: string;
+  experts?: string;
+  maxMemory?: string;
   gen: string;
   repeats: string;
   vsLlamaCpp?: boolean;
@@ -77,6 +87,8 @@ function runChild(
     ...(w.kvRotate === false ? ["--no-kv-rotate"] : []),
     ...(profile && side === "ours" ? ["--profile"] : []),
     ...(w.lora ?? []).flatMap((l) => ["--lora", l]),
+    ...(side === "ours" && w.experts ? ["--experts", w.experts] : []),
+    ...(side === "ours" && w.maxMemory !== undefined ? ["--max-memory", String(w.maxMemory)] : []),
   ];
   return new Promise((resolve, reject) => {
     // llama.cpp reads its rotation switch from the environment when a context is created.
@@ -144,6 +156,8 @@ export function register(program: Command): void {
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
+    .option(MAX_MEMORY_FLAG, `edgellm: ${MAX_MEMORY_HELP}`)
+    .option(EXPERTS_FLAG, `edgellm: ${EXPERTS_HELP}`)
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"))
@@ -161,6 +175,8 @@ export function register(program: Command): void {
         nVocab: 0,
         ...kvTypeOptions(o),
         lora: o.lora,
+        ...expertsOption(o),
+        ...(maxMemoryOption(o) === undefined ? {} : { maxMemory: maxMemoryOption(o) }),
       };
       if (o.side !== undefined) {
         w.nVocab = parsePositiveInt("--n-vocab", o.nVocab ?? "");

@@ -1,7 +1,7 @@
 /**
  * The one place CLI flags become engine load options (LoadLLMOptions), for run (chat turn and
  * --strategy), chat, serve and eval, so no command can forget or mis-check one:
- *   --kernels wasm|ts   --threads <n>   --max-memory <size>   --ctx-size <n>
+ *   --kernels wasm|ts   --threads <n>   --max-memory <size>   --experts <placement>   --ctx-size <n>
  *   --kv-type / --cache-type-k / --cache-type-v / --no-kv-rotate (kv-options.ts)
  *   --lora <file[:scale]> (lora-options.ts)
  *   --draft <gguf> / --draft-max <n> / --lookup (speculative-options.ts)
@@ -12,13 +12,14 @@ import { InputError } from "../errors.js";
 import type { LoadLLMOptions } from "../engine/llm.js";
 import { kvTypeOptions, type KVTypeCliOptions } from "./kv-options.js";
 import { loraSpecs, type LoraCliOptions } from "./lora-options.js";
-import { maxMemoryOption } from "./memory-options.js";
+import { expertsOption, maxMemoryOption } from "./memory-options.js";
 import { speculativeOptions, type SpeculativeCliOptions } from "./speculative-options.js";
 
 export interface EngineCliOptions extends LoraCliOptions, KVTypeCliOptions, SpeculativeCliOptions {
   kernels?: string;
   threads?: string;
   maxMemory?: string;
+  experts?: string;
   ctxSize?: string;
 }
 
@@ -42,6 +43,7 @@ export function engineOptions(o: EngineCliOptions): LoadLLMOptions {
     kernels: parseKernels(o.kernels),
     threads: parseThreads(o.threads),
     maxMemory: maxMemoryOption(o),
+    ...expertsOption(o),
     contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
     ...kvTypeOptions(o),
     lora: loraSpecs(o),

@@ -4,6 +4,7 @@
  * model over it is refused with a typed error and a hint before any tensor is read.
  */
 import { InputError } from "../errors.js";
+import { EXPERT_PLACEMENTS, type ExpertPlacement } from "../model/index.js";
 
 /** commander pieces: `.option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)`. */
 export const MAX_MEMORY_FLAG = "--max-memory <size>";
@@ -22,4 +23,18 @@ export function parseByteSize(flag: string, s: string): number {
 
 export function maxMemoryOption(o: { maxMemory?: string }): number | undefined {
   return o.maxMemory === undefined ? undefined : parseByteSize("--max-memory", o.maxMemory);
+}
+
+/** `--experts <mode>`: where a mixture-of-experts model's experts live (model/expert-cache.ts). */
+export const EXPERTS_FLAG = "--experts <mode>";
+export const EXPERTS_HELP =
+  "MoE experts: resident (default), on-demand (read from the file into an LRU cache within --max-memory), auto (on demand when the model does not fit --max-memory)";
+
+export function expertsOption(o: { experts?: string }): { experts?: ExpertPlacement } {
+  if (o.experts === undefined) return {};
+  if (!(EXPERT_PLACEMENTS as readonly string[]).includes(o.experts))
+    throw new InputError(`--experts must be one of ${EXPERT_PLACEMENTS.join(", ")}, got '${o.experts}'`, {
+      field: "--experts",
+    });
+  return { experts: o.experts as ExpertPlacement };
 }

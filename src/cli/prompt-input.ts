@@ -30,19 +30,21 @@ export async function openModel(
   needTokenizer: boolean,
   kernels?: KernelSet,
   /** Placement options (budget) for the WASM kernels (model/placement.ts). */
-  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer"> = {},
+  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts"> = {},
 ): Promise<LoadedModel> {
   const t0 = performance.now();
   const file = await openGGUF(path);
+  let model: LoadedModel["model"] | undefined;
   try {
-    const model = loadFromFile(file, { kernels, ...place });
+    model = loadFromFile(file, { kernels, ...place });
     const tokenizer =
       needTokenizer || file.metadata.has("tokenizer.ggml.model")
         ? Tokenizer.fromMetadata(file.metadata)
         : undefined;
     return { model, tokenizer, loadMs: performance.now() - t0, kernels };
   } finally {
-    await file.close();
+    // experts on demand read the file as long as the model runs (its expert cache closes it)
+    if (!model?.expertCache) await file.close();
   }
 }
 

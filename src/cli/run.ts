@@ -5,7 +5,14 @@
  * (no template; what the llama.cpp conformance tests compare), with prefill and decode tokens/s
  * measured around the forward calls. Without -m, the embedded default model is used.
  */
-import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  expertsOption,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  maxMemoryOption,
+} from "./memory-options.js";
 import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
@@ -66,6 +73,7 @@ export function register(program: Command): void {
     )
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
+    .option(EXPERTS_FLAG, EXPERTS_HELP)
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(MMPROJ_FLAG, MMPROJ_HELP)
@@ -85,6 +93,7 @@ export function register(program: Command): void {
           kernels: string;
           threads?: string;
           maxMemory?: string;
+          experts?: string;
           lora?: string[];
           mmproj?: string;
           image?: string[];
@@ -123,6 +132,7 @@ export function register(program: Command): void {
         try {
           const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks, {
             maxMemory: maxMemoryOption(opts),
+            ...expertsOption(opts),
           });
           const ids = promptTokens(opts, tokenizer);
           const lora: LoraRef[] = [];

@@ -5,7 +5,7 @@
  * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
  * bounds how long a client may take to send headers and body (408 after it).
  */
-import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
+import { EXPERTS_FLAG, EXPERTS_HELP, MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { loadVision, MMPROJ_FLAG, MMPROJ_HELP } from "./image-options.js";
@@ -43,6 +43,7 @@ export function register(program: Command): void {
     .option("--kernels <kind>", "wasm or ts", "wasm")
     .option("--threads <n>", "threads for the WASM kernels")
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
+    .option(EXPERTS_FLAG, EXPERTS_HELP)
     .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
@@ -92,6 +93,7 @@ export function register(program: Command): void {
           kernels: string;
           threads?: string;
           maxMemory?: string;
+          experts?: string;
           modelId?: string;
           requestTimeout: string;
           keepAliveTimeout: string;

@@ -27,7 +27,13 @@ import {
   wasmPlacementTarget,
   type SimdChoice,
 } from "../kernels/wasm/wasm-kernel-set.js";
-import { modelConfig, streamFromFile, type Transformer } from "../model/index.js";
+import {
+  modelConfig,
+  planModel,
+  streamFromFile,
+  type ExpertPlacement,
+  type Transformer,
+} from "../model/index.js";
 import { planPlacement } from "../model/placement.js";
 import type { SamplingParams } from "../sampling/params.js";
 import type { TokenConstraint } from "../sampling/grammar/index.js";
@@ -70,6 +76,12 @@ export interface LoadLLMOptions extends EngineOptions {
    * it is refused with a ModelError before any tensor is read (model/placement.ts).
    */
   maxMemory?: number;
+  /**
+   * Mixture-of-experts models: "resident" (default), "on-demand" (experts read from the file into
+   * an LRU cache within what maxMemory leaves; model/expert-cache.ts) or "auto" (on demand when
+   * the model does not fit maxMemory). The CLI's --experts.
+   */
+  experts?: ExpertPlacement;
   /** WASM: prepared-weight bytes per shard memory (default ~3.75 GiB; see WasmKernelOptions). */
   shardBytes?: number;
   /**
@@ -493,6 +505,7 @@ export class LLM {
     await this.engine.idle();
     await this.kernels?.dispose();
     await this.draftKernels?.dispose();
+    await this.model.expertCache?.close();
   }
 }
 
@@ -691,19 +704,21 @@ export async function loadLLM(
   report({ phase: "open", fraction: 0 });
   const file = await openGGUF(path);
   let kernels: KernelSet | undefined;
+  let model: Transformer | undefined;
   try {
     // Placement from the tensor infos first: a model over --max-memory, or with a tensor larger
     // than one memory, is refused before any memory or worker thread exists.
     let targetBytes = 0;
     if ((opts.kernels ?? "wasm") === "wasm")
-      targetBytes = planPlacement(
+      targetBytes = planModel(
         file,
         wasmPlacementTarget(opts.shardBytes === undefined ? {} : { shardBytes: opts.shardBytes }),
         {
           maxMemory: opts.maxMemory,
           kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
+          ...(opts.experts ? { experts: opts.experts } : {}),
         },
-      ).totalBytes;
+      ).placement.totalBytes;
     report({ phase: "kernels", fraction: 0.1 });
     if ((opts.kernels ?? "wasm") === "wasm")
       kernels = await createWasmKernelSet({
@@ -716,9 +731,10 @@ export async function loadLLM(
     const samples = new Map<string, Uint8Array>();
     const total = file.tensors.reduce((a, t) => a + t.nBytes, 0);
     report({ phase: "weights", fraction: 0.15, loadedBytes: 0, totalBytes: total });
-    const model = await streamFromFile(file, {
+    model = await streamFromFile(file, {
       kernels,
       maxMemory: opts.maxMemory,
+      ...(opts.experts ? { experts: opts.experts } : {}),
       kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
       onTensor: (t, bytes, loadedBytes, totalBytes) => {
         samples.set(t.name, fingerprintSample(bytes));
@@ -752,9 +768,11 @@ export async function loadLLM(
     return llm;
   } catch (e) {
     await kernels?.dispose();
+    await model?.expertCache?.close();
     throw e;
   } finally {
-    await file.close();
+    // experts on demand keep reading the file: the model's cache closes it (LLM.close)
+    if (!model?.expertCache) await file.close();
   }
 }
 

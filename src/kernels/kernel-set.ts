@@ -103,6 +103,21 @@ export interface WeightWriter {
   done(): PreparedWeight;
 }
 
+/**
+ * KernelSet.reserveWeight: a region of the set's memory reserved now, into which matrices are
+ * repacked later (expert weights loaded on demand, model/expert-cache.ts), again and again.
+ */
+export interface WeightSlot {
+  /** Bytes reserved. */
+  readonly bytes: number;
+  /**
+   * Repacks one matrix (file bytes, ggml layout) at byte `offset` of the slot; the result is what
+   * prepareWeight would give for the same bytes (same layout, same products). A weight put earlier
+   * over the same bytes must not be used afterwards.
+   */
+  put(offset: number, type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight;
+}
+
 export interface KernelSet {
   /** "ref" or "wasm-simd128". */
   readonly name: string;
@@ -116,6 +131,15 @@ export interface KernelSet {
 
   /** Takes ownership of nothing: copies/repacks `data` (one tensor, ggml layout) once. */
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight;
+
+  /**
+   * Reserves `bytes` for matrices put there later (WeightSlot); optional: sets without it give
+   * each prepareWeight its own memory (the reference set: garbage-collected arrays).
+   */
+  reserveWeight?(bytes: number): WeightSlot;
+
+  /** Bytes a matrix occupies once prepared here (slot sizing); absent: the file bytes. */
+  preparedSize?(type: GGMLType, rows: number, cols: number): number;
 
   /** Whether startWeight takes this type (optional: sets without it take weights only whole). */
   takesRowChunks?(type: GGMLType): boolean;
@@ -282,8 +306,8 @@ export interface KernelSharding {
   /** Shard i, created with any missing before it (synchronously: each worker instantiates the
    *  kernels on the new memory). */
   shard(i: number): KernelSet;
-  /** Bytes in use across every shard's memory. */
-  usedBytes(): number;
+  /** Bytes in use across every shard's memory, or in shard `i`'s alone. */
+  usedBytes(i?: number): number;
 }
 
 /** How a speed summary names the kernels: "relaxed SIMD x2", "SIMD128 x1" or "ts (reference)". */

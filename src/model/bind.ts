@@ -9,6 +9,7 @@ import { TENSOR } from "./arch/spec.js";
 import type { FfnWeights } from "./blocks/ffn.js";
 import { prepareInto, type WeightBinder, type Weight } from "./weights.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
+import type { ExpertSource } from "./expert-cache.js";
 
 export interface AttnWeights {
   /** Separate projections, or one fused [q; k; v] matrix. */
@@ -62,6 +63,11 @@ export interface MoeWeights {
   shared: FfnWeights | undefined;
   /** qwen2moe: sigmoid gate on the shared expert output, [nEmbd -> 1]. */
   sharedGate: Weight | undefined;
+  /**
+   * Experts on demand (model/expert-cache.ts): the stacks above are placeholders without bytes and
+   * each expert's matrices come from the cache, by this layer's index.
+   */
+  onDemand?: { cache: ExpertSource; layer: number };
 }
 
 /** Gated short convolution (lfm2). */
@@ -315,8 +321,8 @@ export function attachKernels(
       visit(m);
     for (const m of [L.mla?.wq, L.mla?.wqA, L.mla?.wqB, L.mla?.wkvAMqa, L.mla?.wkB, L.mla?.wvB, L.mla?.wo])
       visit(m);
-    for (const m of [L.moe?.gateInp, L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps, L.moe?.sharedGate])
-      visit(m);
+    const exps = L.moe?.onDemand ? [] : [L.moe?.gateExps, L.moe?.upExps, L.moe?.downExps];
+    for (const m of [L.moe?.gateInp, ...exps, L.moe?.sharedGate]) visit(m);
     for (const m of [L.moe?.shared?.gate, L.moe?.shared?.up, L.moe?.shared?.down]) visit(m);
   }
   return { moved, bytes };

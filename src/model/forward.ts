@@ -41,6 +41,7 @@
  *    activation in and the result out).
  */
 import { InputError } from "../errors.js";
+import type { ExpertCache } from "./expert-cache.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { hadamardRows, kvRotation } from "../kv/hadamard.js";
@@ -182,6 +183,8 @@ export class Transformer {
   readonly ropeSwa: Rope | undefined;
   /** Set to collect per-op times (bench --profile). */
   profiler: OpProfiler | undefined;
+  /** Experts on demand (expert-cache.ts): the cache that reads them, which owns the open file. */
+  expertCache: ExpertCache | undefined;
   /**
    * Fused KernelSet dispatches (RMSNorm + activation quantization + Q/K/V or gate/up products as
    * one ks.normMatmul). Same bits either way; false (tests) runs them apart.

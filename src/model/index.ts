@@ -1,14 +1,17 @@
 /**
  * Loading a model: GGUF file -> arch spec (registry) -> config -> bound weights -> Transformer.
  */
-import { ModelError } from "../errors.js";
+import { InputError, ModelError } from "../errors.js";
 import { openGGUF, type GGUFFile, type GGUFInput, type GGUFTensorInfo } from "../gguf/reader.js";
 import { optString } from "../gguf/getters.js";
 import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
 import { TENSOR } from "./arch/spec.js";
-import { attachKernels, bindWeights } from "./bind.js";
-import { kernelsFor, planPlacement, type Placement } from "./placement.js";
+import { attachKernels, bindWeights, type ModelWeights } from "./bind.js";
+import { kernelsFor, planPlacement, type Placement, type PlacementTarget } from "./placement.js";
+import { ExpertCache, expertSlotBytes, type LayerExperts } from "./expert-cache.js";
+import type { GGMLType } from "../gguf/types.js";
+import { packedBytes } from "../kernels/wasm/repack.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import { Transformer } from "./forward.js";
 import type { BlockOps } from "./blocks/ops.js";
@@ -52,11 +55,128 @@ export interface LoadOptions {
   maxMemory?: number;
   /** KV-cache bytes per attention layer at the intended context, counted in the placement. */
   kvBytesPerLayer?: number;
+  /**
+   * Where a mixture-of-experts model's expert weights live: "resident" (default: loaded with the
+   * rest), "on-demand" (left in the file and read into an LRU cache on first use, expert-cache.ts;
+   * the file then stays open with the model), "auto" (on demand when the model does not fit
+   * maxMemory).
+   */
+  experts?: ExpertPlacement;
+  /** Bytes of the expert cache (on demand); default what maxMemory leaves, else every expert. */
+  expertCacheBytes?: number;
+  /** The shard the expert cache's slots go to first (tests; default the last the weights use). */
+  expertSlotShard?: number;
 }
 
-/** The placement of `file`'s matrices in `ks` (shards), refusing what cannot fit (nothing read). */
-function place(file: GGUFFile, ks: KernelSet, opts: LoadOptions): Placement {
-  return planPlacement(file, ks, { maxMemory: opts.maxMemory, kvBytesPerLayer: opts.kvBytesPerLayer });
+export type ExpertPlacement = "resident" | "on-demand" | "auto";
+export const EXPERT_PLACEMENTS: readonly ExpertPlacement[] = ["resident", "on-demand", "auto"];
+
+const EXPERT_TENSOR = /^blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight$/;
+
+/** The placement of a model and where its experts go (nothing read, nothing allocated). */
+export interface ModelPlan {
+  placement: Placement;
+  /** Expert tensors left in the file (empty: resident). */
+  deferred: Set<string>;
+  /** Bytes of the expert cache (0: resident). */
+  cacheBytes: number;
+}
+
+/** Per MoE layer, the three stacked expert tensors as placeholder Weights (no bytes). */
+function expertLayers(file: GGUFFile, names: ReadonlySet<string>): Map<number, LayerExperts> {
+  const out = new Map<number, Partial<LayerExperts>>();
+  for (const name of names) {
+    const m = EXPERT_TENSOR.exec(name)!;
+    const t = file.tensorByName(name)!;
+    const l = out.get(Number(m[1])) ?? {};
+    l[m[2] as "gate" | "up" | "down"] = makeWeight(name, t.type, t.dims, new Uint8Array(0));
+    out.set(Number(m[1]), l);
+  }
+  for (const [l, e] of out)
+    if (!e.gate || !e.up || !e.down)
+      throw new ModelError(`layer ${l} lacks one of its expert tensors`, { file: file.path });
+  return out as Map<number, LayerExperts>;
+}
+
+/**
+ * Plans where `file`'s matrices go in `ks` (shards) and whether its experts stay on disk; refuses
+ * (ModelError with a hint) what cannot fit, before anything is read or allocated: with experts on
+ * demand, the other weights + KV + a cache of one token's experts per layer must fit maxMemory.
+ */
+export function planModel(
+  file: GGUFFile,
+  ks: PlacementTarget,
+  opts: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts" | "expertCacheBytes">,
+): ModelPlan {
+  const mode = opts.experts ?? "resident";
+  if (!EXPERT_PLACEMENTS.includes(mode))
+    throw new InputError(`experts must be one of ${EXPERT_PLACEMENTS.join(", ")}, got '${mode}'`, {
+      field: "experts",
+    });
+  const base = { maxMemory: opts.maxMemory, kvBytesPerLayer: opts.kvBytesPerLayer };
+  const names = new Set(file.tensors.map((t) => t.name).filter((n) => EXPERT_TENSOR.test(n)));
+  if (mode === "on-demand" && names.size === 0)
+    throw new ModelError("--experts on-demand: this model has no stacked expert tensors", {
+      file: file.path,
+      hint: "use --experts resident (or auto) for a dense model",
+    });
+  if (mode === "resident" || names.size === 0)
+    return { placement: planPlacement(file, ks, base), deferred: new Set(), cacheBytes: 0 };
+  if (mode === "auto") {
+    try {
+      return { placement: planPlacement(file, ks, base), deferred: new Set(), cacheBytes: 0 };
+    } catch (e) {
+      if (!(e instanceof ModelError)) throw e;
+    }
+  }
+  const layers = expertLayers(file, names);
+  try {
+    // the cache reads experts synchronously, mid-forward: a source without sync reads fails now
+    file.readTensorRangeSync(names.values().next().value!, 0, 1);
+  } catch (e) {
+    throw new ModelError(`experts on demand need a file with synchronous reads: ${(e as Error).message}`, {
+      file: file.path,
+      hint: "open the model from a local file path (Node), or keep the experts resident",
+    });
+  }
+  const slot = expertSlotBytes(wasmSize, layers.values());
+  const nUsed = modelConfig(file).moe?.nUsed ?? 1;
+  const min = slot * nUsed;
+  const all = slot * [...layers.values()][0]!.gate.nMat * layers.size;
+  const p = planPlacement(file, ks, { ...base, deferred: names, extraBytes: min });
+  const left = opts.maxMemory === undefined ? all : opts.maxMemory - (p.totalBytes - min);
+  const cacheBytes = Math.min(opts.expertCacheBytes ?? left, left);
+  if (cacheBytes < min)
+    throw new ModelError(
+      `an expert cache of ${(cacheBytes / 2 ** 20).toFixed(1)} MiB holds fewer than the ${nUsed} experts one token uses (${(slot / 2 ** 20).toFixed(2)} MiB each)`,
+      { file: file.path, field: "expertCacheBytes", hint: "raise the expert cache size or --max-memory" },
+    );
+  return { placement: { ...p, totalBytes: p.totalBytes - min + cacheBytes }, deferred: names, cacheBytes };
+}
+
+/** Prepared bytes of a matrix as the WASM set lays it out (the cache's slot sizing). */
+const wasmSize = (type: GGMLType, rows: number, cols: number) =>
+  Math.ceil(packedBytes(type, rows, cols) / 64) * 64;
+
+/**
+ * The expert cache over `file` for the bound placeholders of deferred experts (see planModel),
+ * hooked into each MoE layer (before attachKernels, which leaves those placeholders alone).
+ */
+function attachExpertCache(
+  weights: ModelWeights,
+  config: ModelConfig,
+  file: GGUFFile,
+  plan: ModelPlan,
+  ks?: KernelSet,
+  slotShard?: number,
+): ExpertCache | undefined {
+  if (plan.deferred.size === 0) return undefined;
+  const layers = expertLayers(file, plan.deferred);
+  const cache = new ExpertCache(file, ks, layers, plan.cacheBytes, config.moe?.nUsed ?? 1, slotShard);
+  weights.layers.forEach((L, i) => {
+    if (L.moe && layers.has(i)) L.moe.onDemand = { cache, layer: i };
+  });
+  return cache;
 }
 
 /**
@@ -68,16 +188,22 @@ function place(file: GGUFFile, ks: KernelSet, opts: LoadOptions): Placement {
 export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transformer {
   const config = modelConfig(file);
   const ks = opts.kernels;
-  const p = ks ? place(file, ks, opts) : undefined;
+  const plan = planModel(file, ks ?? ANY_SIZE, opts);
+  const p = ks ? plan.placement : undefined;
   const to = ks ? (name: string) => kernelsFor(p, ks, name) : undefined;
-  const weights = bindWeights(
-    new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd]), undefined, false, to),
-    config,
-  );
+  const binder = new WeightBinder(file, ks, new Set([TENSOR.tokenEmbd]), undefined, false, to);
+  binder.deferred = plan.deferred;
+  const weights = bindWeights(binder, config);
+  const experts = attachExpertCache(weights, config, file, plan, ks, opts.expertSlotShard);
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
   if (ks) attachKernels(weights, ks, to);
-  return new Transformer(config, weights, ks, opts.blockOps);
+  const model = new Transformer(config, weights, ks, opts.blockOps);
+  model.expertCache = experts;
+  return model;
 }
+
+/** Placement without a KernelSet: everything stays in JavaScript, one "shard". */
+const ANY_SIZE: PlacementTarget = { supports: () => false };
 
 export interface StreamLoadOptions extends LoadOptions {
   /**
@@ -100,14 +226,16 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
   const ks = opts.kernels;
   const keep = new Set([TENSOR.tokenEmbd]);
   let planned = new Map<string, number[]>();
-  const p = ks ? place(file, ks, opts) : undefined;
+  const mplan = planModel(file, ks ?? ANY_SIZE, opts);
+  const p = ks ? mplan.placement : undefined;
   const to = ks ? (name: string) => kernelsFor(p, ks, name) : undefined;
   if (ks) {
-    const plan = WeightBinder.planner(file, ks, keep);
+    const plan = WeightBinder.planner(file, ks, keep, mplan.deferred);
     bindWeights(plan, config);
     planned = plan.planned!;
   }
-  const order = file.tensors; // file order (offset order in every writer we know; parts in turn)
+  // file order (offset order in every writer we know; parts in turn); deferred experts stay there
+  const order = file.tensors.filter((t) => !mplan.deferred.has(t.name));
   const totalBytes = order.reduce((a, t) => a + t.nBytes, 0);
   const kept = new Map<string, Uint8Array>();
   const prepared = new Map<string, Weight>();
@@ -158,9 +286,14 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
     kept.delete(name); // bound once
     return b;
   };
-  const weights = bindWeights(new WeightBinder(view, ks, keep, prepared, false, to), config);
+  const binder = new WeightBinder(view, ks, keep, prepared, false, to);
+  binder.deferred = mplan.deferred;
+  const weights = bindWeights(binder, config);
+  const experts = attachExpertCache(weights, config, file, mplan, ks, opts.expertSlotShard);
   if (ks) attachKernels(weights, ks, to);
-  return new Transformer(config, weights, ks, opts.blockOps);
+  const model = new Transformer(config, weights, ks, opts.blockOps);
+  model.expertCache = experts;
+  return model;
 }
 
 export async function loadModel(
@@ -168,10 +301,13 @@ export async function loadModel(
   opts: LoadOptions = {},
 ): Promise<Transformer> {
   const file = await openGGUF(path);
+  let model: Transformer | undefined;
   try {
-    return loadFromFile(file, opts);
+    model = loadFromFile(file, opts);
+    return model;
   } finally {
-    await file.close();
+    // experts on demand read from the file as long as the model runs (the cache closes it)
+    if (!model?.expertCache) await file.close();
   }
 }
 

@@ -33,6 +33,10 @@ export interface PlacementOptions {
   maxMemory?: number;
   /** KV-cache bytes of one attention layer at the intended context (0 or absent: not counted). */
   kvBytesPerLayer?: number;
+  /** Tensors left in the file (experts on demand): neither placed nor counted. */
+  deferred?: ReadonlySet<string>;
+  /** Bytes reserved besides the placed weights (the expert cache), counted in the total. */
+  extraBytes?: number;
 }
 
 export interface ShardPlan {
@@ -101,6 +105,7 @@ export function planPlacement(file: GGUFFile, ks: PlacementTarget, opts: Placeme
   const groups = new Map<number, GGUFTensorInfo[]>();
   let jsBytes = 0;
   for (const t of file.tensors) {
+    if (opts.deferred?.has(t.name)) continue;
     if (!prepared(t, ks, tied)) {
       jsBytes += t.nBytes;
       continue;
@@ -160,7 +165,8 @@ export function planPlacement(file: GGUFFile, ks: PlacementTarget, opts: Placeme
   }
   const weightBytes = shards.reduce((a, s) => a + s.weightBytes, 0);
   const kvBytes = shards.reduce((a, s) => a + s.kvBytes, 0);
-  const totalBytes = weightBytes + jsBytes + kvBytes + (sh ? shards.length * WORKING_ROOM : 0);
+  const extra = opts.extraBytes ?? 0;
+  const totalBytes = weightBytes + jsBytes + kvBytes + extra + (sh ? shards.length * WORKING_ROOM : 0);
   const p: Placement = {
     shardOf,
     shards,
@@ -172,10 +178,12 @@ export function planPlacement(file: GGUFFile, ks: PlacementTarget, opts: Placeme
   };
   if (opts.maxMemory !== undefined && totalBytes > opts.maxMemory) {
     throw new ModelError(
-      `the model needs about ${gib(totalBytes)} (weights ${gib(weightBytes)}, in JavaScript ${gib(jsBytes)}, KV cache ${gib(kvBytes)}, working room ${gib(totalBytes - weightBytes - jsBytes - kvBytes)}); the memory budget is ${gib(opts.maxMemory)}`,
+      `the model needs about ${gib(totalBytes)} (weights ${gib(weightBytes)}${opts.deferred?.size ? " besides the experts left on disk" : ""}, in JavaScript ${gib(jsBytes)}, KV cache ${gib(kvBytes)}${extra ? `, expert cache at least ${gib(extra)}` : ""}, working room ${gib(totalBytes - weightBytes - jsBytes - kvBytes - extra)}); the memory budget is ${gib(opts.maxMemory)}`,
       {
         file: file.path,
-        hint: "raise --max-memory, use a smaller quantization, or a shorter context; streaming weights from disk under a budget is not implemented yet",
+        hint: opts.deferred?.size
+          ? "raise --max-memory, use a smaller quantization, or a shorter context"
+          : "raise --max-memory, use a smaller quantization, a shorter context, or --experts on-demand for a mixture-of-experts model",
       },
     );
   }

@@ -177,6 +177,11 @@ export class WeightBinder {
    * go into the KernelSet (with their dims) and returns empty placeholders, vector()/floats() zeros.
    */
   readonly planned: Map<string, number[]> | undefined;
+  /**
+   * Matrices left in the file (experts on demand, expert-cache.ts): matrix() checks their shape and
+   * returns a placeholder without bytes; nothing is read or prepared.
+   */
+  deferred: ReadonlySet<string> = new Set();
   constructor(
     private readonly file: GGUFFile,
     private readonly ks?: KernelSet,
@@ -195,8 +200,15 @@ export class WeightBinder {
    * read, which tensors become KernelSet matrices (`planned`: name -> ggml dims), and to have a
    * missing or mis-shaped tensor reported before a download of the weights starts.
    */
-  static planner(file: GGUFFile, ks: KernelSet, keep: ReadonlySet<string>): WeightBinder {
-    return new WeightBinder(file, ks, keep, undefined, true);
+  static planner(
+    file: GGUFFile,
+    ks: KernelSet,
+    keep: ReadonlySet<string>,
+    deferred: ReadonlySet<string> = new Set(),
+  ): WeightBinder {
+    const b = new WeightBinder(file, ks, keep, undefined, true);
+    b.deferred = deferred;
+    return b;
   }
 
   has(name: string): boolean {
@@ -226,6 +238,7 @@ export class WeightBinder {
   matrix(name: string, want: number[]): Weight {
     const t = this.info(name);
     this.checkDims(t, want);
+    if (this.deferred.has(name)) return makeWeight(name, t.type, want, new Uint8Array(0));
     if (this.planned) {
       if (this.ks?.supports(t.type) && !this.keep.has(name)) this.planned.set(name, want);
       return makeWeight(name, t.type, want, new Uint8Array(0));

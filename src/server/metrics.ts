@@ -130,6 +130,26 @@ export class Metrics {
       () => engine.stats().draftForwards,
     );
     counter("edgellm_engine_steps_total", "Forward steps of the target model", () => engine.stats().steps);
+    // Experts on demand (model/expert-cache.ts): cache hits, misses and file bytes read.
+    const experts = engine.model.expertCache;
+    if (experts) {
+      counter(
+        "edgellm_expert_cache_hits_total",
+        "Expert uses served from the expert cache",
+        () => experts.stats().hits,
+      );
+      counter(
+        "edgellm_expert_cache_misses_total",
+        "Expert uses that read the expert from the file",
+        () => experts.stats().misses,
+      );
+      counter(
+        "edgellm_expert_read_bytes_total",
+        "Bytes of expert weights read from the file",
+        () => experts.stats().bytesRead,
+      );
+      gauge("edgellm_expert_cache_slots", "Experts the cache holds at once", () => experts.stats().slots);
+    }
     if (lora) {
       gauge("edgellm_lora_adapters", "LoRA adapters loaded", () => lora.list().length);
       gauge(

@@ -19,6 +19,8 @@ export interface SideSummary {
   kvBytesPerToken: number;
   config: string;
   tokens: number[];
+  /** Experts on demand: the first run's expert-cache counters (SideResult.experts). */
+  experts?: SideResult["experts"];
 }
 
 export function summarize(rs: SideResult[]): SideSummary {
@@ -35,6 +37,7 @@ export function summarize(rs: SideResult[]): SideSummary {
     kvBytesPerToken: rs[0].kvBytesPerToken ?? NaN,
     config: rs[0].config,
     tokens: rs[0].tokens,
+    ...(rs[0].experts ? { experts: rs[0].experts } : {}),
   };
 }
 
@@ -88,6 +91,13 @@ export function formatReport(r: BenchReport, fileLabel: string): string {
   out.push(`  edgellm:   ${ours.config}`);
   if (Number.isFinite(ours.kvBytesPerToken))
     out.push(`  edgellm KV cache: ${ours.kvBytesPerToken} bytes/token`);
+  const ex = ours.experts;
+  if (ex) {
+    const uses = ex.hits + ex.misses;
+    out.push(
+      `  edgellm experts on demand (${ex.slots} cached): ${ex.hits} hits, ${ex.misses} misses (hit rate ${fx(ex.hits / Math.max(1, uses), 3)}), ${fx(ex.bytesRead / ex.tokens / MiB, 2)} MiB read per token over ${ex.tokens} tokens`,
+    );
+  }
   if (theirs) out.push(`  llama.cpp: ${theirs.config}`);
   out.push("");
   out.push(

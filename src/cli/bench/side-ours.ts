@@ -54,15 +54,22 @@ async function generate(
 
 export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Promise<SideResult> {
   const ks = await createWasmKernelSet({ threads: w.threads });
+  let closeFile: { close(): Promise<void> } | undefined;
   try {
     const t0 = performance.now();
     const file = await openGGUF(w.model);
-    let model: Transformer;
+    let model: Transformer | undefined;
     try {
-      model = loadFromFile(file, { kernels: ks });
+      model = loadFromFile(file, {
+        kernels: ks,
+        ...(w.experts ? { experts: w.experts } : {}),
+        ...(w.maxMemory === undefined ? {} : { maxMemory: w.maxMemory }),
+      });
     } finally {
-      await file.close();
+      // experts on demand keep reading the file (closed below, after the runs)
+      if (!model?.expertCache) await file.close();
     }
+    closeFile = model.expertCache;
     const lora: LoraRef[] = [];
     for (const s of (w.lora ?? []).map(parseLoraFlag))
       lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
@@ -77,7 +84,19 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     // Prompt processing: the whole prompt, one token sampled (engine prefill chunks as served).
     const pp = await generate(model, prompt, 1, ctx, w, lora);
     // TTFT then decode on a fresh engine (no prefix-cache reuse).
+    const before = model.expertCache?.stats();
     const run = await generate(model, prompt, w.gen, ctx, w, lora);
+    const after = model.expertCache?.stats();
+    const experts =
+      before && after
+        ? {
+            hits: after.hits - before.hits,
+            misses: after.misses - before.misses,
+            bytesRead: after.bytesRead - before.bytesRead,
+            tokens: w.prompt + w.gen,
+            slots: after.slots,
+          }
+        : undefined;
     // Profile: one more run with the profiler attached (its timer calls stay out of the figures above).
     let profile: { prefill: PhaseProfile; decode: PhaseProfile } | undefined;
     if (opts.profile) {
@@ -104,8 +123,10 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       kvBytesPerToken: run.kvBytesPerToken,
       config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}`,
       ...(profile ? { profile } : {}),
+      ...(experts ? { experts } : {}),
     };
   } finally {
     await ks.dispose();
+    await closeFile?.close();
   }
 }

@@ -23,9 +23,13 @@ export interface Workload {
   kvRotate?: false;
   /** LoRA adapters (`file[:scale]`, as --lora) applied on both sides. */
   lora?: string[];
+  /** edgellm: where MoE experts live (--experts) and the memory budget (--max-memory, bytes). */
+  experts?: ExpertPlacement;
+  maxMemory?: number;
 }
 
 import type { KVType } from "../../kv/quant-kv.js";
+import type { ExpertPlacement } from "../../model/index.js";
 
 export interface SideResult {
   side: "edgellm" | "llama.cpp";
@@ -42,6 +46,11 @@ export interface SideResult {
   tokens: number[];
   /** Free-form notes on the configuration (KV type, flash attention...). */
   config: string;
+  /**
+   * edgellm with experts on demand: the expert cache over the timed generation (prompt + decode):
+   * hits, misses, file bytes read, and the tokens they cover.
+   */
+  experts?: { hits: number; misses: number; bytesRead: number; tokens: number; slots: number };
   /** edgellm with --profile: per-op times of a profiled run (see profile.ts). */
   profile?: { prefill: PhaseProfile; decode: PhaseProfile };
 }

@@ -13,6 +13,7 @@ import type {
   MatmulItem,
   PagedKV,
   PreparedWeight,
+  WeightSlot,
   WeightWriter,
 } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
@@ -498,7 +499,8 @@ class WasmShards implements KernelSharding {
     return this.sets[i]!;
   }
 
-  usedBytes(): number {
+  usedBytes(i?: number): number {
+    if (i !== undefined) return this.sets[i]?.arena.used ?? 0;
     return this.sets.reduce((a, s) => a + s.arena.used, 0);
   }
 }
@@ -580,6 +582,37 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     repack(type, data, rows, cols, rowBytes, this.arena.u8(ptr, bytes), dot8);
     const w: WasmWeight = { type, rows, cols, bytes, owner: this, ptr, dot8 };
     return w;
+  }
+
+  preparedSize(type: GGMLType, rows: number, cols: number): number {
+    return Math.ceil(packedBytes(type, rows, cols) / 64) * 64;
+  }
+
+  /** A region of this shard's memory that matrices are repacked into later (WeightSlot). */
+  reserveWeight(bytes: number): WeightSlot {
+    const base = this.arena.alloc(bytes);
+    return {
+      bytes,
+      put: (offset, type, data, rows, cols) => {
+        if (!this.supports(type))
+          throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
+        const rowBytes = checkWeightArgs(type, data, rows, cols);
+        const size = packedBytes(type, rows, cols);
+        if (!(Number.isInteger(offset) && offset >= 0 && offset % 64 === 0 && offset + size <= bytes))
+          throw new KernelError(`weight of ${size} bytes does not fit at ${offset} in a ${bytes}-byte slot`);
+        const ptr = base + offset;
+        const dot8 =
+          this.dot8 &&
+          DOT8_DEFAULT.has(type) &&
+          DOT8_TYPES.has(type) &&
+          (type !== GGMLType.Q8_0 || q8_0Dot8Ok(data, rows, cols, rowBytes));
+        const dst = this.arena.u8(ptr, size);
+        dst.fill(0); // as fresh memory: a layout may leave padding untouched
+        repack(type, data, rows, cols, rowBytes, dst, dot8);
+        const w: WasmWeight = { type, rows, cols, bytes: size, owner: this, ptr, dot8 };
+        return w;
+      },
+    };
   }
 
   /**

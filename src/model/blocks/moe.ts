@@ -115,12 +115,10 @@ export function moeFfn(
     const xe = new Float32Array(list.length * nEmbd);
     list.forEach((it, i) => xe.set(x.subarray(it.t * nEmbd, (it.t + 1) * nEmbd), i * nEmbd));
     const ye = new Float32Array(list.length * nEmbd);
-    const ffn = {
-      gate: expertSlice(w.gateExps, e),
-      up: expertSlice(w.upExps, e),
-      down: expertSlice(w.downExps, e),
-      fused: false,
-    };
+    const mats = w.onDemand
+      ? w.onDemand.cache.get(w.onDemand.layer, e)
+      : { gate: expertSlice(w.gateExps, e), up: expertSlice(w.upExps, e), down: expertSlice(w.downExps, e) };
+    const ffn = { ...mats, fused: false };
     // Expert products are ggml mul_mat_id (vecOrder: a reference set orders them as vec_dot).
     if (m.act === "silu" && !w.gateExpsBias && !w.upExpsBias && !w.downExpsBias)
       swiglu(ops, ffn, xe, list.length, ye, true);

@@ -73,7 +73,19 @@ export function tensorValues(s: ResolvedSpec, t: TensorPlan): Float32Array {
   const n = t.dims.reduce((a, b) => a * b, 1);
   const rng = Rng.stream(s.seed, fnv1a32(t.name));
   const out = new Float32Array(n);
-  return t.role === "norm" ? rng.fillNormal(out, 1, s.normStd) : rng.fillNormal(out, 0, s.weightStd);
+  if (t.role === "norm") return rng.fillNormal(out, 1, s.normStd);
+  rng.fillNormal(out, 0, s.weightStd);
+  const skew = s.moe?.routerSkew ?? 0;
+  if (t.role === "router" && skew > 0) {
+    // Row e (expert e's router logit) scaled by 1 + skew / (1 + e): low-numbered experts get
+    // wider logits, so they win the top-k more often (hot experts, as in trained models).
+    const cols = t.dims[0]!;
+    for (let e = 0; e * cols < n; e++) {
+      const k = 1 + skew / (1 + e);
+      for (let c = 0; c < cols; c++) out[e * cols + c]! *= k;
+    }
+  }
+  return out;
 }
 
 export function buildTestModel(spec: TestModelSpec): GGUFWriter {

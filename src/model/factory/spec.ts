@@ -44,6 +44,11 @@ export interface MoESpec {
   probsBias?: boolean;
   nGroup?: number;
   nGroupUsed?: number;
+  /**
+   * Skewed router: expert e's router row is scaled by 1 + routerSkew / (1 + e), so the first experts
+   * are chosen far more often than the last (hot and cold experts). Default 0 (all alike).
+   */
+  routerSkew?: number;
 }
 
 /** deepseek2 multi-head latent attention shape. */
