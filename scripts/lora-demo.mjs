@@ -8,7 +8,7 @@
 // questions from the corpus's train split (self-distillation replay, so arithmetic stays put).
 //
 //   npm run build && node scripts/lora-demo.mjs [--steps 300] [--stop-at N] [--no-train] [--data-only]
-//     [--n-units 100] [--n-arith 500] [--side both|base|adapter] [--threads 2] [--json out.json]
+//     [--n-units 100] [--n-arith 500] [--hard-repeat N] [--side both|base|adapter] [--threads 2] [--json out.json]
 //
 // State lives in train-state/lora-demo/ (data.jsonl, the checkpoint): rerunning the command
 // continues an interrupted run exactly where it stopped (same batches, same loss curve).
@@ -44,9 +44,10 @@ const { values: a } = parseArgs({
     rank: { type: "string", default: "16" },
     alpha: { type: "string", default: "32" },
     lr: { type: "string", default: "2e-3" },
-    "seq-len": { type: "string", default: "192" },
+    "seq-len": { type: "string", default: "320" },
     units: { type: "string", default: "1000" },
     replay: { type: "string", default: "800" },
+    "hard-repeat": { type: "string", default: "4" },
     "no-train": { type: "boolean", default: false },
     "data-only": { type: "boolean", default: false },
     side: { type: "string", default: "both" },
@@ -80,7 +81,13 @@ if (!a["no-train"]) {
       }
     }
     const units = unitExamples(Number(a.units), "train").map((e) => JSON.stringify({ messages: e.messages }));
-    const replay = readFileSync(part, "utf8").split("\n").filter(Boolean).slice(0, items.length);
+    // × and word problems (the kinds the adapter disturbs most) can be repeated in the replay.
+    const hard = Number(a["hard-repeat"]);
+    const replay = readFileSync(part, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .slice(0, items.length)
+      .flatMap((r, i) => Array(items[i].kind === "mul" || items[i].kind === "word" ? hard : 1).fill(r));
     writeFileSync(`${data}.tmp`, [...units, ...replay].join("\n") + "\n");
     renameSync(`${data}.tmp`, data);
     console.log(
