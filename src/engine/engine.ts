@@ -152,10 +152,9 @@ export class Engine {
     draftForwards: 0,
   };
   private draft: DraftModel | undefined;
+  /** Most new positions one sequence computes (and reserves) per step. */
   private readonly prefillChunk: number;
   readonly shiftMode: ContextShiftMode;
-  /** Most new positions one sequence reserves per step (the prefill chunk). */
-  private readonly stepChunk: number;
   /** Resolves when the loop next goes idle (for draining). */
   private idleWaiters: (() => void)[] = [];
 
@@ -176,27 +175,8 @@ export class Engine {
     this.shiftMode = opts.contextShift ?? (c.mla ? "reprefill" : "rope");
     if (this.shiftMode !== "rope" && this.shiftMode !== "reprefill")
       throw new InputError(`contextShift must be 'rope' or 'reprefill', got '${this.shiftMode}'`);
-    const kvType = opts.kvType ?? "f32";
-    const kvTypeV = opts.kvTypeV ?? kvType;
-    if (!c.mla) {
-      checkKVType(kvType, c.headDimK, "K cache");
-      checkKVType(kvTypeV, c.headDimV, "V cache");
-    } else if (kvType !== "f32" && kvType !== "f16") {
-      throw new InputError(`MLA latent caches are f32 or f16, got ${kvType}`);
-    }
-    const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
-    const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
     const chunk = opts.prefillChunk ?? 128;
-    const shape = {
-      kWidth,
-      vWidth,
-      vFromK: !!c.mla,
-      dtype: kvType,
-      dtypeV: c.mla ? undefined : kvTypeV,
-      ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
-      blockSize,
-      recurrent: recurrentShape(c),
-    };
+    const shape = kvShape(c, opts, blockSize);
     this.pools = kvLayerGroups(c, opts.swaFull).map(({ window, layers }) => ({
       window,
       layers,
@@ -213,7 +193,6 @@ export class Engine {
         (i) => model.kernelsOf(layers[i]),
       ),
     }));
-    this.stepChunk = chunk;
     this.kvOpts = opts;
     this.kvBlocks = nBlocks;
     this.prefillChunk = chunk;
@@ -295,7 +274,7 @@ export class Engine {
     for (const g of this.pools) {
       const B = g.pool.shape.blockSize;
       const total = Math.min(budget, req.prompt.length + req.maxTokens);
-      const need = windowBlocks(g.window, this.stepChunk, B, total);
+      const need = windowBlocks(g.window, this.prefillChunk, B, total);
       if (need > g.pool.shape.nBlocks) {
         throw new InputError(
           `the request needs more KV memory than the whole pool (${g.pool.shape.nBlocks} blocks of ${B})`,
@@ -655,9 +634,9 @@ export class Engine {
   }
 }
 
-/** The KV block pool of a model under the engine options (the target's, or a draft model's). */
-function kvPool(model: Transformer, opts: EngineOptions, blockSize: number, nBlocks: number): BlockPool {
-  const c = model.config;
+/** The K/V row shape of a model's cache under the engine options (types checked against the model),
+ *  without the layer and block counts: the target's layer groups and a draft model's pool share it. */
+function kvShape(c: ModelConfig, opts: EngineOptions, blockSize: number) {
   const kvType = opts.kvType ?? "f32";
   const kvTypeV = opts.kvTypeV ?? kvType;
   if (!c.mla) {
@@ -666,21 +645,22 @@ function kvPool(model: Transformer, opts: EngineOptions, blockSize: number, nBlo
   } else if (kvType !== "f32" && kvType !== "f16") {
     throw new InputError(`MLA latent caches are f32 or f16, got ${kvType}`);
   }
-  const kWidth = c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK;
-  const vWidth = c.mla ? 0 : c.nHeadKV * c.headDimV;
+  return {
+    kWidth: c.mla ? mlaCacheWidth(c.mla) : c.nHeadKV * c.headDimK,
+    vWidth: c.mla ? 0 : c.nHeadKV * c.headDimV,
+    vFromK: !!c.mla,
+    dtype: kvType,
+    dtypeV: c.mla ? undefined : kvTypeV,
+    ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
+    blockSize,
+    recurrent: recurrentShape(c),
+  };
+}
+
+/** One KV block pool for every layer of a model (a draft model's). */
+function kvPool(model: Transformer, opts: EngineOptions, blockSize: number, nBlocks: number): BlockPool {
   return new BlockPool(
-    {
-      nLayers: c.nLayers,
-      kWidth,
-      vWidth,
-      vFromK: !!c.mla,
-      dtype: kvType,
-      dtypeV: c.mla ? undefined : kvTypeV,
-      ...kvRotation(kvType, kvTypeV, c.headDimK, c.headDimV, { mla: !!c.mla, rotate: opts.kvRotate }),
-      blockSize,
-      nBlocks,
-      recurrent: recurrentShape(c),
-    },
+    { ...kvShape(model.config, opts, blockSize), nLayers: model.config.nLayers, nBlocks },
     model.kernels,
     (l) => model.kernelsOf(l),
   );
