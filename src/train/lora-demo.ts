@@ -11,32 +11,13 @@
  * arithmetic items (eval/arithmetic.ts, test split by a salted hash) are never among them.
  */
 import type { LLM } from "../engine/llm.js";
-import { generateDataset } from "./data/generate.js";
 import type { Message } from "./data/format.js";
 import { unitExamples } from "./data/units.js";
-import { evalArithmetic, type ArithItem } from "./eval/arithmetic.js";
-import { DEFAULT_MODEL_DATA } from "./presets.js";
+import { arithmeticTestItems, evalArithmetic, type ArithItem } from "./eval/arithmetic.js";
 
 /** The first n arithmetic questions (add/sub/mul/word, answers known) of the corpus's train split. */
 export function arithmeticTrainItems(n: number): ArithItem[] {
-  const out: ArithItem[] = [];
-  for (let want = n * 2; out.length < n && want <= n * 64; want *= 4) {
-    out.length = 0;
-    const d = generateDataset({ ...DEFAULT_MODEL_DATA, counts: { train: want, val: 0, test: 0 } });
-    for (const e of d.train) {
-      if (e.answer === undefined || e.kind === "chat" || e.kind === "tool" || e.kind === "json") continue;
-      if (e.messages.length !== 2 || e.messages[0].role !== "user") continue;
-      out.push({
-        question: e.messages[0].content,
-        answer: e.answer,
-        kind: e.kind,
-        digits: e.digits ?? 0,
-        lang: e.lang,
-      });
-      if (out.length === n) break;
-    }
-  }
-  return out;
+  return arithmeticTestItems(n, { split: "train" });
 }
 
 export interface UnitsDemoOptions {

@@ -25,11 +25,18 @@ export interface ArithItem {
  * The one generator of held-out arithmetic items (also behind `edgellm eval`'s sweep, via
  * reasoning/eval-task.ts): the first n problems of the test split of `data` (default: the
  * default model's own corpus mix, so the README's accuracy figures keep their meaning), chat
- * turns skipped; `kinds` / `lang` narrow it further.
+ * turns skipped; `kinds` / `lang` narrow it further. `split: "train"` draws from the training split
+ * instead (the LoRA demo's self-distillation replay: never a held-out item).
  */
 export function arithmeticTestItems(
   n: number,
-  o: { data?: DataConfig; kinds?: readonly string[]; lang?: string; field?: string } = {},
+  o: {
+    data?: DataConfig;
+    kinds?: readonly string[];
+    lang?: string;
+    field?: string;
+    split?: "train" | "test";
+  } = {},
 ): ArithItem[] {
   const field = o.field ?? "n";
   if (!Number.isInteger(n) || n < 1)
@@ -40,8 +47,9 @@ export function arithmeticTestItems(
   // the test split holds ~5% of keys and chat turns have no answer: grow the draw until n fit
   for (let want = n * 2; out.length < n && want <= n * 64; want *= 4) {
     out.length = 0;
-    const d = generateDataset({ ...data, counts: { train: 0, val: 0, test: want } });
-    for (const e of d.test) {
+    const split = o.split ?? "test";
+    const d = generateDataset({ ...data, counts: { train: 0, val: 0, test: 0, [split]: want } });
+    for (const e of d[split]) {
       // tool and JSON examples open with a system prompt: not plain questions
       if (e.answer === undefined || e.kind === "chat" || e.kind === "tool" || e.kind === "json") continue;
       if ((kinds && !kinds.has(e.kind)) || (o.lang && e.lang !== o.lang)) continue;
