@@ -11,11 +11,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
-import { loadLLM } from "../../src/engine/llm.js";
 import { runPipeline } from "../../src/train/pipeline.js";
 import { presetByName } from "../../src/train/presets.js";
-import { arithmeticTestItems, finalAnswer } from "../../src/train/eval/arithmetic.js";
+import { arithmeticTestItems } from "../../src/train/eval/arithmetic.js";
+import { llamaCppAgrees } from "./llamacpp-agree.js";
 
 const MODELS = new URL("../../../models/", import.meta.url).pathname;
 
@@ -28,62 +27,10 @@ async function modelFiles(dir: string): Promise<{ f32: string; q8: string; train
 }
 
 async function check(path: string, tol: number, n: number, maxTokens: number) {
-  const items = arithmeticTestItems(n);
-  const llm = await loadLLM(path, { kernels: "wasm", threads: 1, parallel: 1 });
-  const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-  const model = await llama.loadModel({ modelPath: path });
-  const ctx = await model.createContext({
-    contextSize: llm.contextSize,
-    threads: 1,
-    flashAttention: false,
-    experimentalKvCacheKeyType: "F32",
-    experimentalKvCacheValueType: "F32",
-  });
-  let agreeAnswers = 0;
-  let positions = 0;
-  let exact = 0;
-  try {
-    for (const it of items) {
-      const messages = [{ role: "user" as const, content: it.question }];
-      const prompt = llm.encodeChat(messages);
-      const c = await llm.complete({ messages }, { temperature: 0, maxTokens });
-      const ours = c.choices[0].tokens;
-      const seq = ctx.getSequence();
-      try {
-        const all = [...prompt, ...ours];
-        const input: ControlledEvaluateInputItem[] = all.map((t, i) =>
-          i >= prompt.length - 1 && i < all.length - 1
-            ? [t as Token, { generateNext: { logits: true } }]
-            : (t as Token),
-        );
-        const out = await seq.controlledEvaluate(input);
-        for (let j = 0; j < ours.length; j++) {
-          const lg = out[prompt.length - 1 + j]?.next?.logits;
-          assert.ok(lg, `no llama.cpp logits at completion position ${j}`);
-          const [best, bestLogit] = lg.entries().next().value!;
-          const mine = lg.get(ours[j] as Token)!;
-          positions++;
-          if (best === ours[j]) exact++;
-          else
-            assert.ok(
-              bestLogit - mine <= tol,
-              `${path}: "${it.question}" position ${j}: llama.cpp picks ${best} (${bestLogit}), we picked ${ours[j]} (${mine})`,
-            );
-        }
-        // llama.cpp's greedy answer is ours whenever every position agreed; record the answers
-        if (finalAnswer(c.choices[0].text) !== null) agreeAnswers++;
-      } finally {
-        seq.dispose();
-      }
-    }
-  } finally {
-    await ctx.dispose();
-    await model.dispose();
-    await llm.close();
-  }
-  assert.ok(positions > items.length, `too few generated tokens compared (${positions})`);
-  return { positions, exact, agreeAnswers };
+  const questions = arithmeticTestItems(n).map((it) => it.question);
+  const r = await llamaCppAgrees(path, questions, { tol, maxTokens });
+  assert.ok(r.positions > questions.length, `too few generated tokens compared (${r.positions})`);
+  return r;
 }
 
 test("greedy decoding agrees with llama.cpp on held-out problems (F32 and Q8_0 exports)", async (t) => {

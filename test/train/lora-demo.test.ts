@@ -7,10 +7,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 import type { ChatMessage } from "../../src/tokenizer/chat-template.js";
 import { loadLLM } from "../../src/engine/llm.js";
 import { unitExamples } from "../../src/train/data/units.js";
+import { llamaCppAgrees } from "./llamacpp-agree.js";
 import { finalAnswer } from "../../src/train/eval/arithmetic.js";
 
 const MODELS = new URL("../../../models/", import.meta.url).pathname;
@@ -44,57 +44,13 @@ test("units adapter: held-out conversions right with it (>= 9/10), never without
 
 test("units adapter: llama.cpp with the same adapter agrees with our greedy tokens", async () => {
   const TOL = 0.05; // logit gap accepted at a near-tie (Q8_0 activations, F32 adapter)
-  const llm = await loadLLM(Q8, { kernels: "wasm", threads: 1, parallel: 1, lora: [{ path: ADAPTER }] });
-  const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-  const model = await llama.loadModel({ modelPath: Q8 });
-  const ctx = await model.createContext({
+  const questions = ITEMS.slice(0, 3).map((e) => e.messages[0].content);
+  const r = await llamaCppAgrees(Q8, questions, {
+    tol: TOL,
+    maxTokens: 80,
+    adapter: ADAPTER,
     contextSize: 256,
-    threads: 1,
-    flashAttention: false,
-    experimentalKvCacheKeyType: "F32",
-    experimentalKvCacheValueType: "F32",
-    lora: { adapters: [{ filePath: ADAPTER, scale: 1 }] },
   });
-  let positions = 0;
-  let exact = 0;
-  try {
-    for (const e of ITEMS.slice(0, 3)) {
-      const messages = ask(e);
-      const prompt = llm.encodeChat(messages);
-      const c = await llm.complete({ messages }, { temperature: 0, maxTokens: 80 });
-      const ours = c.choices[0].tokens;
-      const seq = ctx.getSequence();
-      try {
-        const all = [...prompt, ...ours];
-        const input: ControlledEvaluateInputItem[] = all.map((t, i) =>
-          i >= prompt.length - 1 && i < all.length - 1
-            ? [t as Token, { generateNext: { logits: true } }]
-            : (t as Token),
-        );
-        const out = await seq.controlledEvaluate(input);
-        for (let j = 0; j < ours.length; j++) {
-          const lg = out[prompt.length - 1 + j]?.next?.logits;
-          assert.ok(lg, `no llama.cpp logits at completion position ${j}`);
-          const [best, bestLogit] = lg.entries().next().value!;
-          const mine = lg.get(ours[j] as Token)!;
-          positions++;
-          if (best === ours[j]) exact++;
-          else
-            assert.ok(
-              bestLogit - mine <= TOL,
-              `"${messages[0].content}" position ${j}: llama.cpp picks ${best} (${bestLogit}), we picked ${ours[j]} (${mine})`,
-            );
-        }
-      } finally {
-        seq.dispose();
-      }
-    }
-  } finally {
-    await ctx.dispose();
-    await model.dispose();
-    await llm.close();
-  }
-  console.log(`# llama.cpp argmax = ours at ${exact}/${positions} completion positions`);
-  assert.ok(positions > 30);
+  console.log(`# llama.cpp argmax = ours at ${r.exact}/${r.positions} completion positions`);
+  assert.ok(r.positions > 30);
 });
