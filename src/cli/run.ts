@@ -5,14 +5,7 @@
  * (no template; what the llama.cpp conformance tests compare), with prefill and decode tokens/s
  * measured around the forward calls. Without -m, the embedded default model is used.
  */
-import {
-  EXPERTS_FLAG,
-  EXPERTS_HELP,
-  expertsOption,
-  MAX_MEMORY_FLAG,
-  MAX_MEMORY_HELP,
-  maxMemoryOption,
-} from "./memory-options.js";
+import { EXPERTS_FLAG, EXPERTS_HELP, MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
 import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
@@ -36,7 +29,7 @@ import {
   type SpeculativeCliOptions,
 } from "./speculative-options.js";
 import { loadLoraAdapter, type LoraRef } from "../model/index.js";
-import { collectLora, LORA_FLAG, LORA_HELP, loraSpecs } from "./lora-options.js";
+import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
 import { kernelsLabel } from "../kernels/kernel-set.js";
 import {
   addReasoningOptions,
@@ -131,12 +124,12 @@ export function register(program: Command): void {
         const ks = await makeKernels(opts.kernels, opts.threads);
         try {
           const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks, {
-            maxMemory: maxMemoryOption(opts),
-            ...expertsOption(opts),
+            maxMemory: engine.maxMemory,
+            ...(engine.experts ? { experts: engine.experts } : {}),
           });
           const ids = promptTokens(opts, tokenizer);
           const lora: LoraRef[] = [];
-          for (const s of loraSpecs(opts))
+          for (const s of engine.lora ?? [])
             lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
           const cache = model.newCache(ids.length + n, parseKVType(opts.kv ?? "f32", "--kv"), undefined, {
             rotate: opts.kvRotate,
