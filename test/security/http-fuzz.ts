@@ -1613,6 +1613,10 @@ export interface ServerConfig {
   tools: boolean;
   maxTokenId: number;
   args: string[];
+  /** Node flags for the server process (before the script), e.g. `--heapsnapshot-signal=SIGUSR2`. */
+  nodeArgs?: string[];
+  /** Working directory of the server process (where a heap snapshot lands). */
+  cwd?: string;
 }
 
 export interface ServerHandle {
@@ -1647,6 +1651,7 @@ function supportedArgs(args: string[]): string[] {
 
 export async function startServer(cfg: ServerConfig): Promise<ServerHandle> {
   const args = [
+    ...(cfg.nodeArgs ?? []),
     MAIN,
     "serve",
     "--host",
@@ -1662,6 +1667,7 @@ export async function startServer(cfg: ServerConfig): Promise<ServerHandle> {
   const proc = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, EDGELLM_API_KEY: "" },
+    cwd: cfg.cwd,
   });
   children.add(proc);
   proc.on("exit", () => children.delete(proc));

@@ -12,11 +12,17 @@
  * waiting = 0 and KV usage = 0 once the clients stop; 0 errors (a non-200, a stream error event, a
  * stream that ends without its finish_reason and [DONE], any exception that is not our own abort).
  *
- *   node dist/test/security/soak.js [--minutes 10] [--clients 16] [--seed 1] [--sample-s 10]
+ * With --live-heap, the live heap (heap used right after a forced full GC) at 2 minutes and idle at
+ * the end is compared instead (+10%), for runs too short for RSS to settle.
+ *
+ *   node dist/test/security/soak.js [--minutes 10] [--clients 16] [--seed 1] [--sample-s 10] [--live-heap]
  *   (env SOAK_MINUTES, SOAK_CLIENTS, SOAK_SEED)
  */
 import OpenAI from "openai";
 import { pathToFileURL } from "node:url";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FuzzRng, startServer, type ServerConfig, type ServerHandle } from "./http-fuzz.js";
 
 export interface SoakOptions {
@@ -30,6 +36,20 @@ export interface SoakOptions {
   rssWindowMs?: number;
   /** Allowed RSS growth from the baseline to the end (default 0.05). */
   rssTolerance?: number;
+  /**
+   * Assert the RSS bound (default: when the live heap is not measured — writing a heap snapshot
+   * leaves the process ~100 MB larger, so the two do not mix).
+   */
+  checkRss?: boolean;
+  /**
+   * Also measure the live heap — V8's heap used plus external memory (ArrayBuffers) right after a
+   * full collection, forced by a heap
+   * snapshot that the server writes on SIGUSR2 (`--heapsnapshot-signal`) — at the baseline (under
+   * load) and once idle after the load, and allow it to grow by this share; undefined = not measured.
+   * Unlike RSS, which follows V8's heap sizing (±20 MB within seconds), this counts only objects
+   * still reachable, so retained per-request state shows however short the run.
+   */
+  liveHeapTolerance?: number;
   /** Share of requests the client abandons mid-stream (default 0.3). */
   disconnectRate?: number;
   server?: Partial<ServerConfig>;
@@ -61,6 +81,9 @@ export interface SoakResult {
   /** RSS compared by the assertion: highest sample under load in the window to the baseline time / to the end. */
   rssAtMb: number;
   rssEndMb: number;
+  /** Live heap (MB, after a forced full GC) at the baseline and after the load; NaN when not measured. */
+  liveHeapAtMb: number;
+  liveHeapEndMb: number;
   completed: number;
   aborted: number;
   errors: string[];
@@ -258,6 +281,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     args: ["--threads", "1", "--parallel", "8", "--max-queue", "64"],
     ...o.server,
   };
+  const snapDir =
+    o.liveHeapTolerance !== undefined ? mkdtempSync(join(tmpdir(), "edgellm-soak-")) : undefined;
+  if (snapDir) {
+    cfg.nodeArgs = [...(cfg.nodeArgs ?? []), "--heapsnapshot-signal=SIGUSR2"];
+    cfg.cwd = snapDir;
+  }
   const srv = await startServer(cfg);
   const base = `http://127.0.0.1:${srv.port}/v1`;
   const client = new OpenAI({ apiKey: KEY, baseURL: base, maxRetries: 0, timeout: 60_000 });
@@ -291,9 +320,24 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     log(row(s));
     return s;
   };
+  // The heap snapshot is written synchronously on the server's event loop: once its file exists,
+  // the next /metrics answer comes after the write, and so after the collection that starts it.
+  const liveHeapMb = async (): Promise<number> => {
+    if (!snapDir || died) return NaN;
+    srv.proc.kill("SIGUSR2");
+    const t = performance.now();
+    while (!readdirSync(snapDir).some((f) => f.endsWith(".heapsnapshot"))) {
+      if (performance.now() - t > 60_000 || died) return NaN;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const m = await scrape(srv).catch(() => ({ heapMb: NaN, externalMb: NaN }));
+    for (const f of readdirSync(snapDir)) rmSync(join(snapDir, f), { force: true });
+    return m.heapMb + m.externalMb;
+  };
   log(header());
   await sample();
   let baseline: SoakSample | undefined;
+  let liveAt = NaN;
   const sampler = (async () => {
     for (let k = 1; ; k++) {
       const at = t0 + k * sampleEvery;
@@ -301,7 +345,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await new Promise((r) => setTimeout(r, at - performance.now()));
       if (died) return;
       const s = await sample();
-      if (!baseline && performance.now() - t0 >= baselineAt) baseline = s;
+      if (!baseline && performance.now() - t0 >= baselineAt) {
+        baseline = s;
+        liveAt = await liveHeapMb();
+      }
     }
   })();
 
@@ -361,10 +408,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const lastT = loaded.length ? loaded[loaded.length - 1].t : end.t;
   const rssAt = Number.isFinite(peak(baseline.t)) ? peak(baseline.t) : baseline.rssMb;
   const rssEnd = Math.max(end.rssMb, peak(lastT));
-  if (!(rssEnd <= rssAt * (1 + tol)))
+  if ((o.checkRss ?? o.liveHeapTolerance === undefined) && !(rssEnd <= rssAt * (1 + tol)))
     failures.push(
       `RSS grew: ${rssEnd.toFixed(1)} MB in the last ${windowS} s > ${rssAt.toFixed(1)} MB in the ${windowS} s to ${baseline.t} s + ${(tol * 100).toFixed(0)}%`,
     );
+  const liveEnd = await liveHeapMb();
+  if (o.liveHeapTolerance !== undefined) {
+    if (!(Number.isFinite(liveAt) && Number.isFinite(liveEnd)))
+      failures.push(`live heap not measured (at ${baseline.t} s: ${liveAt}, end: ${liveEnd})`);
+    else if (!(liveEnd <= liveAt * (1 + o.liveHeapTolerance)))
+      failures.push(
+        `live heap grew: ${liveEnd.toFixed(1)} MB idle after the load > ${liveAt.toFixed(1)} MB under load at ${baseline.t} s + ${(o.liveHeapTolerance * 100).toFixed(0)}%`,
+      );
+  }
+  if (snapDir) rmSync(snapDir, { recursive: true, force: true });
   if (end.running !== 0 || end.waiting !== 0 || end.kv !== 0)
     failures.push(`not idle at the end: running ${end.running}, waiting ${end.waiting}, kv ${end.kv}`);
   stopping = true;
@@ -378,6 +435,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   );
   const slope = rssSlope(samples.filter((s) => s.t >= baseline!.t && s.running > 0));
   log(`RSS trend from ${baseline.t} s to the end of the load: ${slope.toFixed(2)} MB/min (least squares)`);
+  if (snapDir)
+    log(
+      `live heap (after a forced full GC): ${liveAt.toFixed(1)} MB under load at ${baseline.t} s -> ${liveEnd.toFixed(1)} MB idle after ${cnt.done + cnt.aborted} streams`,
+    );
   for (const f of failures) log(`FAIL: ${f}`);
   return {
     samples,
@@ -386,6 +447,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     rssSlopeMbPerMin: slope,
     rssAtMb: rssAt,
     rssEndMb: rssEnd,
+    liveHeapAtMb: liveAt,
+    liveHeapEndMb: liveEnd,
     completed: cnt.done,
     aborted: cnt.aborted,
     errors: cnt.errors,
@@ -460,6 +523,7 @@ if (isMain) {
     clients: Number(arg(argv, "clients") ?? process.env.SOAK_CLIENTS ?? 16),
     seed: Number(arg(argv, "seed") ?? process.env.SOAK_SEED ?? 1),
     sampleEveryMs: Number(arg(argv, "sample-s") ?? 10) * 1000,
+    liveHeapTolerance: argv.includes("--live-heap") ? 0.1 : undefined,
     log: (l) => console.log(l),
   }).then(
     (r) => process.exit(r.failures.length ? 1 : 0),
