@@ -355,15 +355,67 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   return sumi;
 }
 
+/** One token's activation sums per 32 columns of a super-block as i16 lanes j = 0..7 (from the
+ *  quantizer's i32 sums per 16 at ps; |sum of 32 int8| <= 4064, so the narrowing is exact). */
+// @ts-ignore: decorator
+@inline function xsum32(ps: usize): v128 {
+  const a0 = v128.load(ps), a1 = v128.load(ps, 16), a2 = v128.load(ps, 32), a3 = v128.load(ps, 48);
+  const e = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 2, 4, 6), v128.shuffle<i32>(a0, a1, 1, 3, 5, 7));
+  const f = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 2, 4, 6), v128.shuffle<i32>(a2, a3, 1, 3, 5, 7));
+  return i16x8.narrow_i32x4_s(e, f);
+}
+
+/** The mins m_{2k}, m_{2k+1} of the 4 rows (u8 at p+48, [j][row]) as i16 pairs, lanes 2r, 2r+1. */
+// @ts-ignore: decorator
+@inline function minPair(p: usize, k: usize): v128 {
+  const v = i16x8.extend_low_i8x16_u(v128.load64_zero(p + 48 + (k << 3)));
+  return v128.shuffle<i16>(v, v, 0, 4, 1, 5, 2, 6, 3, 7);
+}
+
+/** sum_j m_j * xsum_j per row (exact i32: m <= 63, |xsum| <= 4064): four i16 pair dots of the
+ *  mins' pairs m0..m3 (minPair) against the token's per-32 sums (xsum32), lane k of x32 being
+ *  the pair (xsum_2k, xsum_2k+1). */
+// @ts-ignore: decorator
+@inline function kMinP(m0: v128, m1: v128, m2: v128, m3: v128, x32: v128): v128 {
+  const d0 = i32x4.dot_i16x8_s(m0, v128.shuffle<i32>(x32, x32, 0, 0, 0, 0));
+  const d1 = i32x4.dot_i16x8_s(m1, v128.shuffle<i32>(x32, x32, 1, 1, 1, 1));
+  const d2 = i32x4.dot_i16x8_s(m2, v128.shuffle<i32>(x32, x32, 2, 2, 2, 2));
+  const d3 = i32x4.dot_i16x8_s(m3, v128.shuffle<i32>(x32, x32, 3, 3, 3, 3));
+  return i32x4.add(i32x4.add(d0, d1), i32x4.add(d2, d3));
+}
+// @ts-ignore: decorator
+@inline function kMinX(p: usize, x32: v128): v128 {
+  return kMinP(minPair(p, 0), minPair(p, 1), minPair(p, 2), minPair(p, 3), x32);
+}
+
 /** sum_j m_j * xsum_j (xsum per 32 = two sums per 16 from the quantizer). */
 // @ts-ignore: decorator
 @inline function kMin(p: usize, ps: usize): v128 {
-  let summ = i32x4.splat(0);
-  for (let j: usize = 0; j < 8; j++) {
-    const s = load<i32>(ps + (j << 3)) + load<i32>(ps + (j << 3), 4);
-    summ = i32x4.add(summ, i32x4.mul(u8x4(p + 48 + (j << 2)), i32x4.splat(s)));
-  }
-  return summ;
+  return kMinX(p, xsum32(ps));
+}
+
+/** A sub-block scale per row (u8 at sp, one per row) in the form the scale step takes: i16
+ *  pairs (sc_r, sc_r) for the i16 pair sums (DOT32 = 0), i32 lanes for the i32 sums (DOT32 = 1). */
+// @ts-ignore: decorator
+@inline function scU8(sp: usize): v128 {
+  if (DOT32) return u8x4(sp);
+  const v = i16x8.extend_low_i8x16_u(v128.load32_zero(sp));
+  return v128.shuffle<i16>(v, v, 0, 0, 1, 1, 2, 2, 3, 3);
+}
+/** The same for signed i8 scales (Q6_K). */
+// @ts-ignore: decorator
+@inline function scI8(sp: usize): v128 {
+  if (DOT32) return i8x4(sp);
+  const v = i16x8.extend_low_i8x16_s(v128.load32_zero(sp));
+  return v128.shuffle<i16>(v, v, 0, 0, 1, 1, 2, 2, 3, 3);
+}
+/** Row sums of an acc8 accumulation times the row scales (scU8/scI8): one i16 pair dot by the
+ *  duplicated scales (DOT32 = 0: the widening and the multiply in one pmaddwd; exact, |pair sum|
+ *  <= 32767 and |sc| <= 128), or an i32 multiply. */
+// @ts-ignore: decorator
+@inline function fin8sc(acc: v128, sc: v128): v128 {
+  if (DOT32) return i32x4.mul(acc, sc);
+  return i32x4.dot_i16x8_s(acc, sc);
 }
 
 /** One group, one token, nsb super-blocks (ggml order: d*dx*sumi - dmin*dx*summ). */
@@ -474,25 +526,25 @@ export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
         v = v128.load(q3, 112);
         ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(ha0), u8x4(p + 0 * gb + 16 + (k << 3))));
-        sumi0 = i32x4.add(sumi0, i32x4.mul(fin8(hc0), u8x4(p + 0 * gb + 20 + (k << 3))));
-        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(ha1), u8x4(p + 1 * gb + 16 + (k << 3))));
-        sumi1 = i32x4.add(sumi1, i32x4.mul(fin8(hc1), u8x4(p + 1 * gb + 20 + (k << 3))));
-        sumi2 = i32x4.add(sumi2, i32x4.mul(fin8(ha2), u8x4(p + 2 * gb + 16 + (k << 3))));
-        sumi2 = i32x4.add(sumi2, i32x4.mul(fin8(hc2), u8x4(p + 2 * gb + 20 + (k << 3))));
-        sumi3 = i32x4.add(sumi3, i32x4.mul(fin8(ha3), u8x4(p + 3 * gb + 16 + (k << 3))));
-        sumi3 = i32x4.add(sumi3, i32x4.mul(fin8(hc3), u8x4(p + 3 * gb + 20 + (k << 3))));
+        sumi0 = i32x4.add(sumi0, fin8sc(ha0, scU8(p + 0 * gb + 16 + (k << 3))));
+        sumi0 = i32x4.add(sumi0, fin8sc(hc0, scU8(p + 0 * gb + 20 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, fin8sc(ha1, scU8(p + 1 * gb + 16 + (k << 3))));
+        sumi1 = i32x4.add(sumi1, fin8sc(hc1, scU8(p + 1 * gb + 20 + (k << 3))));
+        sumi2 = i32x4.add(sumi2, fin8sc(ha2, scU8(p + 2 * gb + 16 + (k << 3))));
+        sumi2 = i32x4.add(sumi2, fin8sc(hc2, scU8(p + 2 * gb + 20 + (k << 3))));
+        sumi3 = i32x4.add(sumi3, fin8sc(ha3, scU8(p + 3 * gb + 16 + (k << 3))));
+        sumi3 = i32x4.add(sumi3, fin8sc(hc3, scU8(p + 3 * gb + 20 + (k << 3))));
       }
-      const pxs = xs + (<usize>b << 6);
+      const x32 = xsum32(xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
       acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, pxs)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p, x32)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
       acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 1 * gb, pxs)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
+      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 1 * gb, x32)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
       acc2 = madd(f32x4.convert_i32x4_s(sumi2), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
-      acc2 = f32x4.sub(acc2, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 2 * gb, pxs)), f32x4.mul(f16x4(p + 2 * gb + 8, fm, fs), dx)));
+      acc2 = f32x4.sub(acc2, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 2 * gb, x32)), f32x4.mul(f16x4(p + 2 * gb + 8, fm, fs), dx)));
       acc3 = madd(f32x4.convert_i32x4_s(sumi3), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
-      acc3 = f32x4.sub(acc3, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 3 * gb, pxs)), f32x4.mul(f16x4(p + 3 * gb + 8, fm, fs), dx)));
+      acc3 = f32x4.sub(acc3, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 3 * gb, x32)), f32x4.mul(f16x4(p + 3 * gb + 8, fm, fs), dx)));
       p += 592;
     }
     storeRows(y, g + 0, rows, acc0);
@@ -566,12 +618,12 @@ export function matvec_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         sumi1 = i32x4.add(sumi1, i32x4.mul(a1, u8x4(p + 1 * gb + 16 + (k << 3))));
         sumi1 = i32x4.add(sumi1, i32x4.mul(c1, u8x4(p + 1 * gb + 20 + (k << 3))));
       }
-      const pxs = xs + (<usize>b << 6);
+      const x32 = xsum32(xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
       acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, pxs)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p, x32)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
       acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p + 1 * gb, pxs)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
+      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 1 * gb, x32)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
       p += 720;
     }
     storeRows(y, g + 0, rows, acc0);
@@ -614,11 +666,11 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
             c2 = acc8(v128.load32_splat(xo + 2 * xqs), lo, c2);
             c3 = acc8(v128.load32_splat(xo + 3 * xqs), lo, c3);
           }
-          let sc = u8x4(p + 16 + (k << 3));
-          u0 = i32x4.add(u0, i32x4.mul(fin8(c0), sc));
-          u1 = i32x4.add(u1, i32x4.mul(fin8(c1), sc));
-          u2 = i32x4.add(u2, i32x4.mul(fin8(c2), sc));
-          u3 = i32x4.add(u3, i32x4.mul(fin8(c3), sc));
+          let sc = scU8(p + 16 + (k << 3));
+          u0 = i32x4.add(u0, fin8sc(c0, sc));
+          u1 = i32x4.add(u1, fin8sc(c1, sc));
+          u2 = i32x4.add(u2, fin8sc(c2, sc));
+          u3 = i32x4.add(u3, fin8sc(c3, sc));
           c0 = i16x8.splat(0);
           c1 = i16x8.splat(0);
           c2 = i16x8.splat(0);
@@ -631,26 +683,28 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
             c2 = acc8(v128.load32_splat(xo + 2 * xqs), hi, c2);
             c3 = acc8(v128.load32_splat(xo + 3 * xqs), hi, c3);
           }
-          sc = u8x4(p + 20 + (k << 3));
-          u0 = i32x4.add(u0, i32x4.mul(fin8(c0), sc));
-          u1 = i32x4.add(u1, i32x4.mul(fin8(c1), sc));
-          u2 = i32x4.add(u2, i32x4.mul(fin8(c2), sc));
-          u3 = i32x4.add(u3, i32x4.mul(fin8(c3), sc));
+          sc = scU8(p + 20 + (k << 3));
+          u0 = i32x4.add(u0, fin8sc(c0, sc));
+          u1 = i32x4.add(u1, fin8sc(c1, sc));
+          u2 = i32x4.add(u2, fin8sc(c2, sc));
+          u3 = i32x4.add(u3, fin8sc(c3, sc));
         }
         const dw = f16x4(p, fm, fs);
         const dm = f16x4(p + 8, fm, fs);
+        // the mins as i16 pairs, once for the 4 tokens (kMinX's terms)
+        const m0 = minPair(p, 0), m1 = minPair(p, 1), m2 = minPair(p, 2), m3 = minPair(p, 3);
         let dx = v128.load32_splat(pd);
         a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx), a0);
-        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps)), f32x4.mul(dm, dx)));
+        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps))), f32x4.mul(dm, dx)));
         dx = v128.load32_splat(pd + xds);
         a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx), a1);
-        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps + xss)), f32x4.mul(dm, dx)));
+        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + xss))), f32x4.mul(dm, dx)));
         dx = v128.load32_splat(pd + 2 * xds);
         a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, dx), a2);
-        a2 = f32x4.sub(a2, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps + 2 * xss)), f32x4.mul(dm, dx)));
+        a2 = f32x4.sub(a2, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + 2 * xss))), f32x4.mul(dm, dx)));
         dx = v128.load32_splat(pd + 3 * xds);
         a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, dx), a3);
-        a3 = f32x4.sub(a3, f32x4.mul(f32x4.convert_i32x4_s(kMin(p, ps + 3 * xss)), f32x4.mul(dm, dx)));
+        a3 = f32x4.sub(a3, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + 3 * xss))), f32x4.mul(dm, dx)));
         p += 592;
         x0 += 256;
         pd += 4;
@@ -680,6 +734,33 @@ export function matmul_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
 }
 
 // ---------------------------------------------------------------- Q6_K
+
+/** One token's activation sums per 16 columns, 8 of them (i32 at ps) as i16 lanes (|sum| <= 2032). */
+// @ts-ignore: decorator
+@inline function xs16(ps: usize): v128 {
+  return i16x8.narrow_i32x4_s(v128.load(ps), v128.load(ps, 16));
+}
+
+/** sum_j sc_j * xsum_j per row of one group-superblock (n0, n1: xs16 of the token's sums). */
+// @ts-ignore: decorator
+@inline function q6Corr(p: usize, n0: v128, n1: v128): v128 {
+  const d0 = i32x4.dot_i16x8_s(sc6Pair(p, 0), v128.shuffle<i32>(n0, n0, 0, 0, 0, 0));
+  const d1 = i32x4.dot_i16x8_s(sc6Pair(p, 1), v128.shuffle<i32>(n0, n0, 1, 1, 1, 1));
+  const d2 = i32x4.dot_i16x8_s(sc6Pair(p, 2), v128.shuffle<i32>(n0, n0, 2, 2, 2, 2));
+  const d3 = i32x4.dot_i16x8_s(sc6Pair(p, 3), v128.shuffle<i32>(n0, n0, 3, 3, 3, 3));
+  const d4 = i32x4.dot_i16x8_s(sc6Pair(p, 4), v128.shuffle<i32>(n1, n1, 0, 0, 0, 0));
+  const d5 = i32x4.dot_i16x8_s(sc6Pair(p, 5), v128.shuffle<i32>(n1, n1, 1, 1, 1, 1));
+  const d6 = i32x4.dot_i16x8_s(sc6Pair(p, 6), v128.shuffle<i32>(n1, n1, 2, 2, 2, 2));
+  const d7 = i32x4.dot_i16x8_s(sc6Pair(p, 7), v128.shuffle<i32>(n1, n1, 3, 3, 3, 3));
+  return i32x4.add(i32x4.add(i32x4.add(d0, d1), i32x4.add(d2, d3)), i32x4.add(i32x4.add(d4, d5), i32x4.add(d6, d7)));
+}
+
+/** The scales sc_{2k}, sc_{2k+1} of the 4 rows (i8 at p+8, [j][row]) as i16 pairs, lanes 2r, 2r+1. */
+// @ts-ignore: decorator
+@inline function sc6Pair(p: usize, k: usize): v128 {
+  const v = i16x8.extend_low_i8x16_s(v128.load64_zero(p + 8 + (k << 3)));
+  return v128.shuffle<i16>(v, v, 0, 4, 1, 5, 2, 6, 3, 7);
+}
 
 /** sum_j sc_j * (dot_j - 32*xsum_j) of one super-block for one token. */
 // @ts-ignore: decorator
@@ -712,7 +793,7 @@ export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     for (let b = 0; b < nsb; b++) {
       const xb = xq + (<usize>b << 8);
       const ps = xs + (<usize>b << 6);
-      let sumi0 = i32x4.splat(0), corr0 = i32x4.splat(0), sumi1 = i32x4.splat(0), corr1 = i32x4.splat(0), sumi2 = i32x4.splat(0), corr2 = i32x4.splat(0), sumi3 = i32x4.splat(0), corr3 = i32x4.splat(0);
+      let sumi0 = i32x4.splat(0), sumi1 = i32x4.splat(0), sumi2 = i32x4.splat(0), sumi3 = i32x4.splat(0);
       for (let j: usize = 0; j < 16; j++) {
         const q = p + 72 + (j << 6);
         const q1 = q + 1 * gb;
@@ -721,36 +802,35 @@ export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         const x = xb + (j << 4);
         const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x, 4);
         const x2 = v128.load32_splat(x, 8), x3 = v128.load32_splat(x, 12);
-        const xsj = v128.load32_splat(ps + (j << 2));
         {
           const h0 = acc8(x1, v128.load(q, 16), dot8s(x0, v128.load(q)));
           const h1 = acc8(x3, v128.load(q, 48), dot8s(x2, v128.load(q, 32)));
-          const sc = i8x4(p + 0 * gb + 8 + (j << 2));
-          sumi0 = i32x4.add(sumi0, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
-          corr0 = i32x4.add(corr0, i32x4.mul(sc, xsj));
+          const sc = scI8(p + 0 * gb + 8 + (j << 2));
+          sumi0 = i32x4.add(sumi0, i32x4.add(fin8sc(h0, sc), fin8sc(h1, sc)));
         }
         {
           const h0 = acc8(x1, v128.load(q1, 16), dot8s(x0, v128.load(q1)));
           const h1 = acc8(x3, v128.load(q1, 48), dot8s(x2, v128.load(q1, 32)));
-          const sc = i8x4(p + 1 * gb + 8 + (j << 2));
-          sumi1 = i32x4.add(sumi1, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
-          corr1 = i32x4.add(corr1, i32x4.mul(sc, xsj));
+          const sc = scI8(p + 1 * gb + 8 + (j << 2));
+          sumi1 = i32x4.add(sumi1, i32x4.add(fin8sc(h0, sc), fin8sc(h1, sc)));
         }
         {
           const h0 = acc8(x1, v128.load(q2, 16), dot8s(x0, v128.load(q2)));
           const h1 = acc8(x3, v128.load(q2, 48), dot8s(x2, v128.load(q2, 32)));
-          const sc = i8x4(p + 2 * gb + 8 + (j << 2));
-          sumi2 = i32x4.add(sumi2, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
-          corr2 = i32x4.add(corr2, i32x4.mul(sc, xsj));
+          const sc = scI8(p + 2 * gb + 8 + (j << 2));
+          sumi2 = i32x4.add(sumi2, i32x4.add(fin8sc(h0, sc), fin8sc(h1, sc)));
         }
         {
           const h0 = acc8(x1, v128.load(q3, 16), dot8s(x0, v128.load(q3)));
           const h1 = acc8(x3, v128.load(q3, 48), dot8s(x2, v128.load(q3, 32)));
-          const sc = i8x4(p + 3 * gb + 8 + (j << 2));
-          sumi3 = i32x4.add(sumi3, i32x4.mul(i32x4.add(fin8(h0), fin8(h1)), sc));
-          corr3 = i32x4.add(corr3, i32x4.mul(sc, xsj));
+          const sc = scI8(p + 3 * gb + 8 + (j << 2));
+          sumi3 = i32x4.add(sumi3, i32x4.add(fin8sc(h0, sc), fin8sc(h1, sc)));
         }
       }
+      // the -32 offsets (sc6Pair x xs16, shared activation sums)
+      const n0 = xs16(ps), n1 = xs16(ps + 32);
+      const corr0 = q6Corr(p + 0 * gb, n0, n1), corr1 = q6Corr(p + 1 * gb, n0, n1);
+      const corr2 = q6Corr(p + 2 * gb, n0, n1), corr3 = q6Corr(p + 3 * gb, n0, n1);
       const dx = v128.load32_splat(xd + (<usize>b << 2));
       acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi0, i32x4.shl(corr0, 5))), f32x4.mul(f16x4(p + 0 * gb, fm, fs), dx), acc0);
       acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi1, i32x4.shl(corr1, 5))), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
@@ -794,32 +874,66 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nsb; b++) {
         let u0 = i32x4.splat(0), u1 = i32x4.splat(0), u2 = i32x4.splat(0), u3 = i32x4.splat(0);
-        let k0 = i32x4.splat(0), k1 = i32x4.splat(0), k2 = i32x4.splat(0), k3 = i32x4.splat(0);
         for (let j: usize = 0; j < 16; j++) {
           const q = p + 72 + (j << 6);
           const x = x0 + (j << 4);
-          // 2 pair dots per i16 sum (<= 32256, see q6Block)
-          let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+          const sc = scI8(p + 8 + (j << 2));
+          // 2 pair dots per i16 sum (<= 32256, see q6Block), times the scale (fin8sc)
           for (let m: usize = 0; m < 4; m += 2) {
             const v = v128.load(q + (m << 4));
             const w = v128.load(q + (m << 4), 16);
             const xo = x + (m << 2);
-            s0 = i32x4.add(s0, fin8(acc8(v128.load32_splat(xo, 4), w, dot8s(v128.load32_splat(xo), v))));
-            s1 = i32x4.add(s1, fin8(acc8(v128.load32_splat(xo + xqs, 4), w, dot8s(v128.load32_splat(xo + xqs), v))));
-            s2 = i32x4.add(s2, fin8(acc8(v128.load32_splat(xo + 2 * xqs, 4), w, dot8s(v128.load32_splat(xo + 2 * xqs), v))));
-            s3 = i32x4.add(s3, fin8(acc8(v128.load32_splat(xo + 3 * xqs, 4), w, dot8s(v128.load32_splat(xo + 3 * xqs), v))));
+            u0 = i32x4.add(u0, fin8sc(acc8(v128.load32_splat(xo, 4), w, dot8s(v128.load32_splat(xo), v)), sc));
+            u1 = i32x4.add(u1, fin8sc(acc8(v128.load32_splat(xo + xqs, 4), w, dot8s(v128.load32_splat(xo + xqs), v)), sc));
+            u2 = i32x4.add(u2, fin8sc(acc8(v128.load32_splat(xo + 2 * xqs, 4), w, dot8s(v128.load32_splat(xo + 2 * xqs), v)), sc));
+            u3 = i32x4.add(u3, fin8sc(acc8(v128.load32_splat(xo + 3 * xqs, 4), w, dot8s(v128.load32_splat(xo + 3 * xqs), v)), sc));
           }
-          const sc = i8x4(p + 8 + (j << 2));
-          const pj = ps + (j << 2);
-          u0 = i32x4.add(u0, i32x4.mul(s0, sc));
-          u1 = i32x4.add(u1, i32x4.mul(s1, sc));
-          u2 = i32x4.add(u2, i32x4.mul(s2, sc));
-          u3 = i32x4.add(u3, i32x4.mul(s3, sc));
-          k0 = i32x4.add(k0, i32x4.mul(sc, v128.load32_splat(pj)));
-          k1 = i32x4.add(k1, i32x4.mul(sc, v128.load32_splat(pj + xss)));
-          k2 = i32x4.add(k2, i32x4.mul(sc, v128.load32_splat(pj + 2 * xss)));
-          k3 = i32x4.add(k3, i32x4.mul(sc, v128.load32_splat(pj + 3 * xss)));
         }
+        // the -32 offsets: sum_j sc_j * xsum_j per token as i16 pair dots (sc6Pair, xs16; exact)
+        let k0 = i32x4.splat(0), k1 = i32x4.splat(0), k2 = i32x4.splat(0), k3 = i32x4.splat(0);
+        let n0: v128, n1: v128, n2: v128, n3: v128, sp: v128;
+        n0 = xs16(ps + 0); n1 = xs16(ps + xss + 0); n2 = xs16(ps + 2 * xss + 0); n3 = xs16(ps + 3 * xss + 0);
+        sp = sc6Pair(p, 0);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 0, 0, 0, 0)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 0, 0, 0, 0)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 0, 0, 0, 0)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 0, 0, 0, 0)));
+        sp = sc6Pair(p, 1);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 1, 1, 1, 1)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 1, 1, 1, 1)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 1, 1, 1, 1)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 1, 1, 1, 1)));
+        sp = sc6Pair(p, 2);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 2, 2, 2, 2)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 2, 2, 2, 2)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 2, 2, 2, 2)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 2, 2, 2, 2)));
+        sp = sc6Pair(p, 3);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 3, 3, 3, 3)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 3, 3, 3, 3)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 3, 3, 3, 3)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 3, 3, 3, 3)));
+        n0 = xs16(ps + 32); n1 = xs16(ps + xss + 32); n2 = xs16(ps + 2 * xss + 32); n3 = xs16(ps + 3 * xss + 32);
+        sp = sc6Pair(p, 4);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 0, 0, 0, 0)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 0, 0, 0, 0)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 0, 0, 0, 0)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 0, 0, 0, 0)));
+        sp = sc6Pair(p, 5);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 1, 1, 1, 1)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 1, 1, 1, 1)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 1, 1, 1, 1)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 1, 1, 1, 1)));
+        sp = sc6Pair(p, 6);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 2, 2, 2, 2)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 2, 2, 2, 2)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 2, 2, 2, 2)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 2, 2, 2, 2)));
+        sp = sc6Pair(p, 7);
+        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 3, 3, 3, 3)));
+        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 3, 3, 3, 3)));
+        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 3, 3, 3, 3)));
+        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 3, 3, 3, 3)));
         const dw = f16x4(p, fm, fs);
         a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(u0, i32x4.shl(k0, 5))), f32x4.mul(dw, v128.load32_splat(pd)), a0);
         a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(u1, i32x4.shl(k1, 5))), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
