@@ -184,6 +184,39 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "train-state/v2/edgellm-v2-f32.gguf",
     initSha256: "5c5b93f7005b6cddd8b6a7aef4e59b0237b57a34396cee64808bc851ec298813",
   },
+  // v2short (issue #18, session 6): continued SFT of v2run with the short × clause
+  // (FormatOptions.mulShort). v2's wrong × answers (--set v2, 47 of 88) fail in two places: a digit
+  // line that adds a carry >= 2 to a product in one step (`4 × 8 + 4 = 35`: all 9 misses with a
+  // 1-digit second factor) and the far copy of the first partial product into the addition header
+  // (`216 + 810` for 162 + 810). The run format keeps every copy on the line above (the `total`
+  // suffix); v2run's re-copy clause (`8 × 2 = 16, 12 + 0 = 16`) was its new failure, so the carry
+  // clause now adds to the product just written without copying it (`4 × 8 = 32, + 4 = 36`).
+  // Warm start from v2run (the run format already seen for 0.31M tokens), fresh data (seed 13),
+  // × at 50%.
+  v2short: {
+    name: "v2short",
+    data: {
+      ...V2_MODEL_DATA,
+      seed: 13,
+      counts: { train: 30_000, val: 500, test: 1000 },
+      mix: { add: 0.09, sub: 0.11, mul: 0.5, word: 0.14, chat: 0.06, tool: 0.06, json: 0.04 },
+      v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulShort: true },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 500 steps x 4 x 512 = 1.02M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 500,
+    lr: { maxLr: 6e-4, minLr: 6e-5, warmup: 10 },
+    clip: 1,
+    seed: 13,
+    checkpointEvery: 10,
+    // the v2run preset's output (train-state/v2run/README.md: bit-exact from v2)
+    initFrom: "build/train/v2run/out/edgellm-v2run-f32.gguf",
+    initSha256: "98191eb561dc7009fcd31e08ddaa28da6e5a3a8c13136aefb4175f8c06895a0e",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.

@@ -90,6 +90,28 @@ test("run × format: one operation per clause, the running total on every line o
   }
 });
 
+test("short run × clause: the carry is added to the product just written, nothing re-copied", () => {
+  const short = mulColumns(47, 36, "en", { mulSwap: true, mulRun: true, mulShort: true });
+  assert.equal(short.result, 1692);
+  assert.deepEqual(short.lines.slice(0, 8), [
+    "47 × 6",
+    "7 × 6 = 42, + 0 = 42, write 2, carry 4, so far 2",
+    "4 × 6 = 24, + 4 = 28, write 8, carry 2, so far 82",
+    "carry 2, so far 282",
+    "47 × 6 = 282",
+    "47 × 3, total 282",
+    "7 × 3 = 21, + 0 = 21, write 1, carry 2, so far 1, total 282",
+    "4 × 3 = 12, + 2 = 14, write 4, carry 1, so far 41, total 282",
+  ]);
+  // everything after the digit lines is the run format's
+  const run = mulColumns(47, 36, "en", { mulSwap: true, mulRun: true });
+  assert.deepEqual(short.lines.slice(8), run.lines.slice(8));
+  assert.equal(
+    mulColumns(846, 8, "zh", { mulRun: true, mulShort: true }).lines[2],
+    "4 × 8 = 32，+ 4 = 36，写 6，进 3，目前 68",
+  );
+});
+
 test("v1 data is drawn exactly as before the v2 options existed", () => {
   const d = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 50, val: 5, test: 5 } });
   assert.ok(d.train.every((e) => e.messages.length === 2 && e.messages[0].role === "user"));

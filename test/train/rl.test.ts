@@ -278,4 +278,10 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
   );
   const prodBad = checkSteps(run.replace("4 × 6 = 24, 24 + 4", "4 × 6 = 26, 26 + 4"));
   assert.ok(prodBad[firstError(prodBad)].line.startsWith("4 × 6 = 26"));
+  // short clause (no copy of the product): checked the same way, a wrong carry sum is caught
+  const short = columns("×", 47, 36, "en", { mulRun: true, mulShort: true }).lines.join("\n");
+  assert.ok(short.includes("4 × 6 = 24, + 4 = 28, write 8"));
+  assert.equal(firstError(checkSteps(short)), -1);
+  const sumBad = checkSteps(short.replace("4 × 6 = 24, + 4 = 28, write 8", "4 × 6 = 24, + 4 = 29, write 9"));
+  assert.ok(sumBad[firstError(sumBad)].line.startsWith("4 × 6 = 24, + 4 = 29"));
 });

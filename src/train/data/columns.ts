@@ -75,6 +75,9 @@ export interface FormatOptions {
    *  (`, total 282`), so the addition header copies its first operand from the line above
    *  instead of from the first partial's block far back */
   mulRun?: boolean;
+  /** with mulRun: the carry clause adds to the product just written without copying it again
+   *  (`4 × 6 = 24, + 4 = 28`), so a digit line copies no number at all */
+  mulShort?: boolean;
 }
 
 /** a - b; when a < b, states the sign flip and subtracts the other way round. */
@@ -119,7 +122,12 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
 
 /** a × d for a single digit d, column by column with carries; `run` splits each digit line into
  *  one-operation clauses and appends the running total of the earlier partials (if any). */
-function mulDigitColumns(a: number, d: number, lang: Lang, run?: { total?: number }): Worked {
+function mulDigitColumns(
+  a: number,
+  d: number,
+  lang: Lang,
+  run?: { total?: number; short?: boolean },
+): Worked {
   const w = WORDS[lang];
   const tail = run?.total === undefined ? "" : `${w.comma}${w.total} ${run.total}`;
   const width = String(a).length;
@@ -134,7 +142,7 @@ function mulDigitColumns(a: number, d: number, lang: Lang, run?: { total?: numbe
     const c = Math.floor(s / 10);
     soFar = `${r}${soFar}`;
     const op = run
-      ? `${da[i]} × ${d} = ${p}${w.comma}${p} + ${carry} = ${s}`
+      ? `${da[i]} × ${d} = ${p}${w.comma}${run.short ? "" : `${p} `}+ ${carry} = ${s}`
       : `${da[i]} × ${d} + ${carry} = ${s}`;
     lines.push(`${op}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}${tail}`);
     carry = c;
@@ -173,7 +181,10 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
         p = 0;
         lines.push(`${a} × ${bd[i]} = 0${tail}`);
       } else {
-        const m = mulDigitColumns(a, bd[i], lang, { total: i === 0 ? undefined : total });
+        const m = mulDigitColumns(a, bd[i], lang, {
+          total: i === 0 ? undefined : total,
+          short: fmt.mulShort === true,
+        });
         lines.push(...m.lines);
         p = m.result;
       }

@@ -56,6 +56,8 @@ export interface V2Options {
   /** × in the "run" format (FormatOptions.mulRun): one operation per clause and the running
    *  total of the partial products on every line (absent: the v2 format) */
   mulRun?: boolean;
+  /** with mulRun: the carry clause does not copy the product again (`4 × 6 = 24, + 4 = 28`) */
+  mulShort?: boolean;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -112,7 +114,7 @@ function closePair(rng: Rng, maxDigits: number): [number, number] {
 function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
   const lang: Lang = rng.uniform() < cfg.english ? LANGS[0] : LANGS[1];
   const kind = drawKind(rng, cfg.mix);
-  const fmt = { stripLine: true, mulSwap: true, mulRun: v2.mulRun === true };
+  const fmt = { stripLine: true, mulSwap: true, mulRun: v2.mulRun === true, mulShort: v2.mulShort === true };
   switch (kind) {
     case "word":
       return wordProblemV2(rng, lang, Math.min(3, cfg.addSubDigits), v2.twoStep, fmt);

@@ -13,7 +13,8 @@
  *   so 4821 + 377 = 5198 / 4821 × 3 = 14463          result lines: exact arithmetic
  *
  * The "run" × format (FormatOptions.mulRun) is checked too: digit lines in one-operation clauses
- * (`4 × 6 = 24, 24 + 4 = 28, write 8, carry 2, so far 82`) and a `, total N` suffix that must
+ * (`4 × 6 = 24, 24 + 4 = 28, write 8, carry 2, so far 82`, or without the copy: `4 × 6 = 24, + 4 = 28`)
+ * and a `, total N` suffix that must
  * equal the running total (the first partial product, then each addition's result).
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
@@ -43,7 +44,7 @@ const RE = {
     `^(\\d) - (\\d) - (\\d) = (-?\\d+)(?:${SEP}\\+10 = (\\d+))?${SEP}${W.borrow} (\\d)${SEP}${W.soFar} (\\d+)$`,
   ),
   mulRun: new RegExp(
-    `^(\\d) × (\\d) = (\\d+)${SEP}(\\d+) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
+    `^(\\d) × (\\d) = (\\d+)${SEP}(?:(\\d+) )?\\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
   ),
   total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
@@ -105,13 +106,14 @@ export function checkSteps(text: string): StepCheck[] {
       soFar = m[7];
       col++;
     } else if ((m = line.match(RE.mulRun))) {
-      const [a, b, p, p2, c, s, d, c2] = m.slice(1, 9).map(Number);
+      // the short clause (`4 × 6 = 24, + 4 = 28`) does not copy the product again
+      const [a, b, p, p2, c, s, d, c2] = m.slice(1, 9).map((x) => (x === undefined ? Number.NaN : Number(x)));
       ok =
         op === "×" &&
         a === digitAt(A, col) &&
         b === Number(B) &&
         p === a * b &&
-        p2 === p &&
+        (m[4] === undefined || p2 === p) &&
         c === carry &&
         s === p + c &&
         d === s % 10 &&
