@@ -217,6 +217,38 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2run/out/edgellm-v2run-f32.gguf",
     initSha256: "98191eb561dc7009fcd31e08ddaa28da6e5a3a8c13136aefb4175f8c06895a0e",
   },
+  // v2units (issue #18, session 6): v2short's `+ c` clause still writes a two-digit sum whose
+  // first digit depends on the units (`7 × 9 = 63, + 1 = 63`, `6 × 6 = 36, + 5 = 43` at step
+  // 120: 46 of 63 wrong items fail on a digit line). The units clause adds the carry to the
+  // product's units digit only and takes the carry out from the tens digit, plus 1 on overflow
+  // (`4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`): every clause is one-digit arithmetic
+  // in the order it is written. Warm start from v2short stopped at step 150 of its schedule
+  // (`--stop-at 150`), fresh data (seed 17), × 50%; tool examples at 8% with 5..7-digit factors
+  // (v2 calls the calculator for 50/50 held-out 7-digit products but copies 0/50 right).
+  v2units: {
+    name: "v2units",
+    data: {
+      ...V2_MODEL_DATA,
+      seed: 17,
+      counts: { train: 30_000, val: 500, test: 1000 },
+      mix: { add: 0.08, sub: 0.1, mul: 0.5, word: 0.13, chat: 0.06, tool: 0.08, json: 0.05 },
+      v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulUnits: true, toolLong: true },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 450 steps x 4 x 512 = 0.92M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 450,
+    lr: { maxLr: 6e-4, minLr: 6e-5, warmup: 10 },
+    clip: 1,
+    seed: 17,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2short --stop-at 150` (the export of its step-150 checkpoint)
+    initFrom: "build/train/v2short/out/edgellm-v2short-f32.gguf",
+    initSha256: "da81b564553aea5c4ad0ce883e2881a5ac51f6ab467b41d766b99b4913aa5002",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.

@@ -284,4 +284,13 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
   assert.equal(firstError(checkSteps(short)), -1);
   const sumBad = checkSteps(short.replace("4 × 6 = 24, + 4 = 28, write 8", "4 × 6 = 24, + 4 = 29, write 9"));
   assert.ok(sumBad[firstError(sumBad)].line.startsWith("4 × 6 = 24, + 4 = 29"));
+  // units clause: a carry out without the overflow's + 1 is caught on its line
+  const units = columns("×", 469, 57, "en", { mulRun: true, mulUnits: true }).lines.join("\n");
+  assert.equal(firstError(checkSteps(units)), -1);
+  const carryBad = checkSteps(
+    units.replace("write 2, carry 2 + 1 = 3, so far 283", "write 2, carry 2, so far 283"),
+  );
+  assert.ok(carryBad[firstError(carryBad)].line.startsWith("4 × 7 = 28, 8 + 4 = 12"));
+  const unitBad = checkSteps(units.replace("6 × 7 = 42, 2 + 6 = 8", "6 × 7 = 42, 3 + 6 = 9"));
+  assert.ok(unitBad[firstError(unitBad)].line.startsWith("6 × 7 = 42, 3 + 6"));
 });
