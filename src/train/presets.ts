@@ -68,6 +68,15 @@ export const V2_MODEL_DATA: DataConfig = {
   v2: { subClose: 0.3, twoStep: 0.6, mathRefusal: 0.3, system: 0.12, multiTurn: 0.1 },
 };
 
+/** v2units data: × at 50% in the run format with the units clause, tool examples with long factors */
+const V2UNITS_DATA: DataConfig = {
+  ...V2_MODEL_DATA,
+  seed: 17,
+  counts: { train: 30_000, val: 500, test: 1000 },
+  mix: { add: 0.08, sub: 0.1, mul: 0.5, word: 0.13, chat: 0.06, tool: 0.08, json: 0.05 },
+  v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulUnits: true, toolLong: true },
+};
+
 export const PRESETS: Record<string, Preset> = {
   default: {
     name: "default",
@@ -227,13 +236,7 @@ export const PRESETS: Record<string, Preset> = {
   // (v2 calls the calculator for 50/50 held-out 7-digit products but copies 0/50 right).
   v2units: {
     name: "v2units",
-    data: {
-      ...V2_MODEL_DATA,
-      seed: 17,
-      counts: { train: 30_000, val: 500, test: 1000 },
-      mix: { add: 0.08, sub: 0.1, mul: 0.5, word: 0.13, chat: 0.06, tool: 0.08, json: 0.05 },
-      v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulUnits: true, toolLong: true },
-    },
+    data: V2UNITS_DATA,
     vocabSize: 768,
     bpeDocs: 20_000,
     model: V2_SHAPE,
@@ -248,6 +251,27 @@ export const PRESETS: Record<string, Preset> = {
     // `edgellm train --preset v2short --stop-at 150` (the export of its step-150 checkpoint)
     initFrom: "build/train/v2short/out/edgellm-v2short-f32.gguf",
     initSha256: "da81b564553aea5c4ad0ce883e2881a5ac51f6ab467b41d766b99b4913aa5002",
+  },
+  // v2unitsB (issue #18, session 6): v2units stopped at step 100 of its 450 (the shared machine
+  // gave ~150-250 tokens/s, too slow to finish that schedule in the session), then a short run
+  // that decays the LR to the end on fresh data of the same mix (seed 19).
+  v2unitsB: {
+    name: "v2unitsB",
+    data: { ...V2UNITS_DATA, seed: 19 },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 160 steps x 4 x 512 = 0.33M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 160,
+    lr: { maxLr: 4e-4, minLr: 2e-5, warmup: 5 },
+    clip: 1,
+    seed: 19,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2units --stop-at 100` (the export of its step-100 checkpoint)
+    initFrom: "build/train/v2units/out/edgellm-v2units-f32.gguf",
+    initSha256: "c3840b77bf3a68c69ca938f6c28fe72266ec8c223d1abf93b3d03cd0e4e3feb1",
   },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
