@@ -1,6 +1,6 @@
 // The default model through the OpenAI server (in-process, fastify inject): a forced calculator
 // call, tool_choice auto on held-out 7-digit products (does it call the calculator with the right
-// expression?), and a json_schema answer with a short system prompt.
+// expression? does it answer with the tool's result?), and a json_schema answer with a short system prompt.
 //   node scripts/train-check-server.mjs <model.gguf> [--n 50]
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -48,6 +48,7 @@ try {
   const rng = new Rng(424242);
   let called = 0;
   let right = 0;
+  let answered = 0;
   for (let i = 0; i < n; i++) {
     const x = rng.int(1_000_000, 9_999_999);
     const y = rng.int(100, 999);
@@ -56,13 +57,33 @@ try {
     if (i < 3) console.log(`  ${x} × ${y}: ${call ? call.arguments : JSON.stringify(r.body.choices?.[0]?.message?.content).slice(0, 200)}`);
     if (call?.name === "calculator") {
       called++;
+      let ok = false;
       try {
         const e = JSON.parse(call.arguments).expression.replace(/\s+/g, "");
-        if (e === `${x}*${y}` || e === `${x}×${y}` || e === `${y}*${x}`) right++;
+        ok = e === `${x}*${y}` || e === `${x}×${y}` || e === `${y}*${x}`;
       } catch {}
+      if (!ok) continue;
+      right++;
+      // the second turn: the tool's result comes back; the answer must state it
+      const result = String(x * y);
+      const tc = r.body.choices[0].message.tool_calls[0];
+      const r2 = await post({
+        messages: [
+          { role: "user", content: `What is ${x} × ${y}?` },
+          { role: "assistant", content: null, tool_calls: [tc] },
+          { role: "tool", tool_call_id: tc.id, content: result },
+        ],
+        tools,
+        tool_choice: "auto",
+      });
+      const content = r2.body.choices?.[0]?.message?.content ?? "";
+      if (i < 3) console.log(`    -> ${JSON.stringify(content).slice(0, 120)}`);
+      if (content.includes(result)) answered++;
     }
   }
-  console.log(`tool_choice auto, ${n} 7-digit products: ${called} calculator calls, ${right} with the right expression`);
+  console.log(
+    `tool_choice auto, ${n} 7-digit products: ${called} calculator calls, ${right} with the right expression, ${answered} answered with the tool's result`,
+  );
 } finally {
   await app.close();
   await llm.close();

@@ -68,6 +68,15 @@ export const V2_MODEL_DATA: DataConfig = {
   v2: { subClose: 0.3, twoStep: 0.6, mathRefusal: 0.3, system: 0.12, multiTurn: 0.1 },
 };
 
+/** v2units data: × at 50% in the run format with the units clause, tool examples with long factors */
+const V2UNITS_DATA: DataConfig = {
+  ...V2_MODEL_DATA,
+  seed: 17,
+  counts: { train: 30_000, val: 500, test: 1000 },
+  mix: { add: 0.08, sub: 0.1, mul: 0.5, word: 0.13, chat: 0.06, tool: 0.08, json: 0.05 },
+  v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulUnits: true, toolLong: true },
+};
+
 export const PRESETS: Record<string, Preset> = {
   default: {
     name: "default",
@@ -183,6 +192,86 @@ export const PRESETS: Record<string, Preset> = {
     checkpointEvery: 10,
     initFrom: "train-state/v2/edgellm-v2-f32.gguf",
     initSha256: "5c5b93f7005b6cddd8b6a7aef4e59b0237b57a34396cee64808bc851ec298813",
+  },
+  // v2short (issue #18, session 6): continued SFT of v2run with the short × clause
+  // (FormatOptions.mulShort). v2's wrong × answers (--set v2, 47 of 88) fail in two places: a digit
+  // line that adds a carry >= 2 to a product in one step (`4 × 8 + 4 = 35`: all 9 misses with a
+  // 1-digit second factor) and the far copy of the first partial product into the addition header
+  // (`216 + 810` for 162 + 810). The run format keeps every copy on the line above (the `total`
+  // suffix); v2run's re-copy clause (`8 × 2 = 16, 12 + 0 = 16`) was its new failure, so the carry
+  // clause now adds to the product just written without copying it (`4 × 8 = 32, + 4 = 36`).
+  // Warm start from v2run (the run format already seen for 0.31M tokens), fresh data (seed 13),
+  // × at 50%.
+  v2short: {
+    name: "v2short",
+    data: {
+      ...V2_MODEL_DATA,
+      seed: 13,
+      counts: { train: 30_000, val: 500, test: 1000 },
+      mix: { add: 0.09, sub: 0.11, mul: 0.5, word: 0.14, chat: 0.06, tool: 0.06, json: 0.04 },
+      v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulShort: true },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 500 steps x 4 x 512 = 1.02M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 500,
+    lr: { maxLr: 6e-4, minLr: 6e-5, warmup: 10 },
+    clip: 1,
+    seed: 13,
+    checkpointEvery: 10,
+    // the v2run preset's output (train-state/v2run/README.md: bit-exact from v2)
+    initFrom: "build/train/v2run/out/edgellm-v2run-f32.gguf",
+    initSha256: "98191eb561dc7009fcd31e08ddaa28da6e5a3a8c13136aefb4175f8c06895a0e",
+  },
+  // v2units (issue #18, session 6): v2short's `+ c` clause still writes a two-digit sum whose
+  // first digit depends on the units (`7 × 9 = 63, + 1 = 63`, `6 × 6 = 36, + 5 = 43` at step
+  // 120: 46 of 63 wrong items fail on a digit line). The units clause adds the carry to the
+  // product's units digit only and takes the carry out from the tens digit, plus 1 on overflow
+  // (`4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`): every clause is one-digit arithmetic
+  // in the order it is written. Warm start from v2short stopped at step 150 of its schedule
+  // (`--stop-at 150`), fresh data (seed 17), × 50%; tool examples at 8% with 5..7-digit factors
+  // (v2 calls the calculator for 50/50 held-out 7-digit products but copies 0/50 right).
+  v2units: {
+    name: "v2units",
+    data: V2UNITS_DATA,
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 450 steps x 4 x 512 = 0.92M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 450,
+    lr: { maxLr: 6e-4, minLr: 6e-5, warmup: 10 },
+    clip: 1,
+    seed: 17,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2short --stop-at 150` (the export of its step-150 checkpoint)
+    initFrom: "build/train/v2short/out/edgellm-v2short-f32.gguf",
+    initSha256: "da81b564553aea5c4ad0ce883e2881a5ac51f6ab467b41d766b99b4913aa5002",
+  },
+  // v2unitsB (issue #18, session 6): v2units stopped at step 100 of its 450 (the shared machine
+  // gave ~150-250 tokens/s, too slow to finish that schedule in the session), then a short run
+  // that decays the LR to the end on fresh data of the same mix (seed 19).
+  v2unitsB: {
+    name: "v2unitsB",
+    data: { ...V2UNITS_DATA, seed: 19 },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 160 steps x 4 x 512 = 0.33M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 160,
+    lr: { maxLr: 4e-4, minLr: 2e-5, warmup: 5 },
+    clip: 1,
+    seed: 19,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2units --stop-at 100` (the export of its step-100 checkpoint)
+    initFrom: "build/train/v2units/out/edgellm-v2units-f32.gguf",
+    initSha256: "c3840b77bf3a68c69ca938f6c28fe72266ec8c223d1abf93b3d03cd0e4e3feb1",
   },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;

@@ -90,6 +90,76 @@ test("run × format: one operation per clause, the running total on every line o
   }
 });
 
+test("short run × clause: the carry is added to the product just written, nothing re-copied", () => {
+  const short = mulColumns(47, 36, "en", { mulSwap: true, mulRun: true, mulShort: true });
+  assert.equal(short.result, 1692);
+  assert.deepEqual(short.lines.slice(0, 8), [
+    "47 × 6",
+    "7 × 6 = 42, + 0 = 42, write 2, carry 4, so far 2",
+    "4 × 6 = 24, + 4 = 28, write 8, carry 2, so far 82",
+    "carry 2, so far 282",
+    "47 × 6 = 282",
+    "47 × 3, total 282",
+    "7 × 3 = 21, + 0 = 21, write 1, carry 2, so far 1, total 282",
+    "4 × 3 = 12, + 2 = 14, write 4, carry 1, so far 41, total 282",
+  ]);
+  // everything after the digit lines is the run format's
+  const run = mulColumns(47, 36, "en", { mulSwap: true, mulRun: true });
+  assert.deepEqual(short.lines.slice(8), run.lines.slice(8));
+  assert.equal(
+    mulColumns(846, 8, "zh", { mulRun: true, mulShort: true }).lines[2],
+    "4 × 8 = 32，+ 4 = 36，写 6，进 3，目前 68",
+  );
+});
+
+test("units run × clause: one-digit steps in writing order, carry out = tens digit (+ 1 on overflow)", () => {
+  const u = mulColumns(469, 57, "en", { mulSwap: true, mulRun: true, mulUnits: true });
+  assert.equal(u.result, 26733);
+  assert.deepEqual(u.lines.slice(0, 8), [
+    "469 × 7",
+    "9 × 7 = 63, 3 + 0 = 3, write 3, carry 6, so far 3",
+    "6 × 7 = 42, 2 + 6 = 8, write 8, carry 4, so far 83",
+    "4 × 7 = 28, 8 + 4 = 12, write 2, carry 2 + 1 = 3, so far 283",
+    "carry 3, so far 3283",
+    "469 × 7 = 3283",
+    "469 × 5, total 3283",
+    "9 × 5 = 45, 5 + 0 = 5, write 5, carry 4, so far 5, total 3283",
+  ]);
+  // every product 0..999 × 0..99 is right, and the digit lines' numbers agree with the arithmetic
+  let seen = 0;
+  for (let a = 0; a < 1000; a += 37)
+    for (let b = 0; b < 100; b += 7) {
+      const w = mulColumns(a, b, "zh", { mulSwap: true, mulRun: true, mulUnits: true });
+      assert.equal(w.result, a * b);
+      for (const l of w.lines) {
+        const m = l.match(/^(\d) × (\d) = (\d+)，(\d) \+ (\d) = (\d+)，写 (\d)，进 (\d)(?: \+ 1 = (\d))?，/);
+        if (!m) continue;
+        seen++;
+        const [x, y, p, u0, c, s, d, t] = m.slice(1, 9).map(Number);
+        assert.ok(
+          x * y === p && u0 === p % 10 && s === u0 + c && d === s % 10 && t === Math.floor(p / 10),
+          l,
+        );
+        assert.equal(m[9] === undefined ? t : Number(m[9]), Math.floor((p + c) / 10), l);
+      }
+    }
+  assert.ok(seen > 300, `${seen} digit lines`);
+});
+
+test("toolLong: the calculator's products have a 5..7-digit first factor", () => {
+  const d = generateDataset({
+    ...V2_MODEL_DATA,
+    counts: { train: 600, val: 5, test: 5 },
+    mix: { tool: 1 },
+    v2: { ...V2_MODEL_DATA.v2!, toolLong: true },
+  });
+  const calls = d.train
+    .flatMap((e) => e.messages.map((m) => m.content.match(/"expression": "(\d+) \* (\d+)"/)))
+    .filter((m) => m !== null);
+  assert.ok(calls.length > 20);
+  for (const m of calls) assert.ok(m[1].length >= 5 && m[1].length <= 7, m[0]);
+});
+
 test("v1 data is drawn exactly as before the v2 options existed", () => {
   const d = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 50, val: 5, test: 5 } });
   assert.ok(d.train.every((e) => e.messages.length === 2 && e.messages[0].role === "user"));

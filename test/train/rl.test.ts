@@ -278,4 +278,19 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
   );
   const prodBad = checkSteps(run.replace("4 × 6 = 24, 24 + 4", "4 × 6 = 26, 26 + 4"));
   assert.ok(prodBad[firstError(prodBad)].line.startsWith("4 × 6 = 26"));
+  // short clause (no copy of the product): checked the same way, a wrong carry sum is caught
+  const short = columns("×", 47, 36, "en", { mulRun: true, mulShort: true }).lines.join("\n");
+  assert.ok(short.includes("4 × 6 = 24, + 4 = 28, write 8"));
+  assert.equal(firstError(checkSteps(short)), -1);
+  const sumBad = checkSteps(short.replace("4 × 6 = 24, + 4 = 28, write 8", "4 × 6 = 24, + 4 = 29, write 9"));
+  assert.ok(sumBad[firstError(sumBad)].line.startsWith("4 × 6 = 24, + 4 = 29"));
+  // units clause: a carry out without the overflow's + 1 is caught on its line
+  const units = columns("×", 469, 57, "en", { mulRun: true, mulUnits: true }).lines.join("\n");
+  assert.equal(firstError(checkSteps(units)), -1);
+  const carryBad = checkSteps(
+    units.replace("write 2, carry 2 + 1 = 3, so far 283", "write 2, carry 2, so far 283"),
+  );
+  assert.ok(carryBad[firstError(carryBad)].line.startsWith("4 × 7 = 28, 8 + 4 = 12"));
+  const unitBad = checkSteps(units.replace("6 × 7 = 42, 2 + 6 = 8", "6 × 7 = 42, 3 + 6 = 9"));
+  assert.ok(unitBad[firstError(unitBad)].line.startsWith("6 × 7 = 42, 3 + 6"));
 });

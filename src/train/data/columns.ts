@@ -75,6 +75,14 @@ export interface FormatOptions {
    *  (`, total 282`), so the addition header copies its first operand from the line above
    *  instead of from the first partial's block far back */
   mulRun?: boolean;
+  /** with mulRun: the carry clause adds to the product just written without copying it again
+   *  (`4 × 6 = 24, + 4 = 28`), so a digit line copies no number at all */
+  mulShort?: boolean;
+  /** with mulRun: the carry goes into the product's units digit only, one digit op per clause,
+   *  and the carry out is the product's tens digit, plus 1 when the units overflowed
+   *  (`4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`; `7 × 9 = 63, 3 + 1 = 4, write 4, carry 6`),
+   *  so no clause writes a two-digit sum whose first digit depends on a later one */
+  mulUnits?: boolean;
 }
 
 /** a - b; when a < b, states the sign flip and subtracts the other way round. */
@@ -119,7 +127,12 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
 
 /** a × d for a single digit d, column by column with carries; `run` splits each digit line into
  *  one-operation clauses and appends the running total of the earlier partials (if any). */
-function mulDigitColumns(a: number, d: number, lang: Lang, run?: { total?: number }): Worked {
+function mulDigitColumns(
+  a: number,
+  d: number,
+  lang: Lang,
+  run?: { total?: number; short?: boolean; units?: boolean },
+): Worked {
   const w = WORDS[lang];
   const tail = run?.total === undefined ? "" : `${w.comma}${w.total} ${run.total}`;
   const width = String(a).length;
@@ -133,8 +146,19 @@ function mulDigitColumns(a: number, d: number, lang: Lang, run?: { total?: numbe
     const r = s % 10;
     const c = Math.floor(s / 10);
     soFar = `${r}${soFar}`;
+    if (run?.units) {
+      // units digit + carry in (0..17), then the carry out from the product's tens digit
+      const u = (p % 10) + carry;
+      const t = Math.floor(p / 10);
+      const out = u >= 10 ? `${t} + 1 = ${c}` : `${c}`;
+      lines.push(
+        `${da[i]} × ${d} = ${p}${w.comma}${p % 10} + ${carry} = ${u}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${out}${w.comma}${w.soFar} ${soFar}${tail}`,
+      );
+      carry = c;
+      continue;
+    }
     const op = run
-      ? `${da[i]} × ${d} = ${p}${w.comma}${p} + ${carry} = ${s}`
+      ? `${da[i]} × ${d} = ${p}${w.comma}${run.short ? "" : `${p} `}+ ${carry} = ${s}`
       : `${da[i]} × ${d} + ${carry} = ${s}`;
     lines.push(`${op}${w.comma}${w.write} ${r}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}${tail}`);
     carry = c;
@@ -173,7 +197,11 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
         p = 0;
         lines.push(`${a} × ${bd[i]} = 0${tail}`);
       } else {
-        const m = mulDigitColumns(a, bd[i], lang, { total: i === 0 ? undefined : total });
+        const m = mulDigitColumns(a, bd[i], lang, {
+          total: i === 0 ? undefined : total,
+          short: fmt.mulShort === true,
+          units: fmt.mulUnits === true,
+        });
         lines.push(...m.lines);
         p = m.result;
       }

@@ -56,6 +56,13 @@ export interface V2Options {
   /** × in the "run" format (FormatOptions.mulRun): one operation per clause and the running
    *  total of the partial products on every line (absent: the v2 format) */
   mulRun?: boolean;
+  /** with mulRun: the carry clause does not copy the product again (`4 × 6 = 24, + 4 = 28`) */
+  mulShort?: boolean;
+  /** with mulRun: the carry is added to the product's units digit (`7 × 9 = 63, 3 + 1 = 4, write 4,
+   *  carry 6`; FormatOptions.mulUnits) */
+  mulUnits?: boolean;
+  /** tool examples: the calculator's products have a 5..7-digit first factor (long copies) */
+  toolLong?: boolean;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -112,14 +119,26 @@ function closePair(rng: Rng, maxDigits: number): [number, number] {
 function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
   const lang: Lang = rng.uniform() < cfg.english ? LANGS[0] : LANGS[1];
   const kind = drawKind(rng, cfg.mix);
-  const fmt = { stripLine: true, mulSwap: true, mulRun: v2.mulRun === true };
+  const fmt = {
+    stripLine: true,
+    mulSwap: true,
+    mulRun: v2.mulRun === true,
+    mulShort: v2.mulShort === true,
+    mulUnits: v2.mulUnits === true,
+  };
   switch (kind) {
     case "word":
       return wordProblemV2(rng, lang, Math.min(3, cfg.addSubDigits), v2.twoStep, fmt);
     case "chat":
       return rng.uniform() < v2.mathRefusal ? outOfSkillMath(rng, lang) : chatTurn(rng, lang);
     case "tool":
-      return toolProblem(rng, lang, fmt, rng.uniform() < 0.3 ? rng.pick(SYSTEM_PROMPTS[lang]) : undefined);
+      return toolProblem(
+        rng,
+        lang,
+        fmt,
+        rng.uniform() < 0.3 ? rng.pick(SYSTEM_PROMPTS[lang]) : undefined,
+        v2.toolLong === true,
+      );
     case "json":
       return jsonProblem(rng, lang);
     case "mul":

@@ -45,12 +45,13 @@ function digits(rng: Rng, lo: number, hi: number): number {
   return rng.int(10 ** (nd - 1), 10 ** nd - 1);
 }
 
-/** An arithmetic question beyond the column skill: [question symbol, calculator expression, result]. */
-function bigProblem(rng: Rng): [string, string, string] {
+/** An arithmetic question beyond the column skill: [question symbol, calculator expression, result];
+ *  `long`: products' first factor has 5..7 digits (practice copying long numbers into the call) */
+function bigProblem(rng: Rng, long: boolean): [string, string, string] {
   const r = rng.uniform();
   if (r < 0.6) {
     // products: 4..7 digits x 2..4 digits, or 3 x 3 digits
-    const a = digits(rng, 3, 7);
+    const a = digits(rng, long ? 5 : 3, 7);
     const b = a < 1000 ? digits(rng, 3, 3) : digits(rng, 2, 4);
     return [`${a} × ${b}`, `${a} * ${b}`, String(a * b)];
   }
@@ -72,14 +73,20 @@ function toolCall(expression: string): string {
   return hermesToolCall("calculator", { expression });
 }
 
-export function toolProblem(rng: Rng, lang: Lang, fmt: FormatOptions, userSystem?: string): Problem {
+export function toolProblem(
+  rng: Rng,
+  lang: Lang,
+  fmt: FormatOptions,
+  userSystem?: string,
+  longProducts = false,
+): Problem {
   const system: Message = {
     role: "system",
     content: userSystem ? `${userSystem}\n\n${TOOL_SYSTEM}` : TOOL_SYSTEM,
   };
   const r = rng.uniform();
   if (r < 0.6) {
-    const [shown, expr, result] = bigProblem(rng);
+    const [shown, expr, result] = bigProblem(rng, longProducts);
     const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
     // most calls come after a short thought; some directly (a forced call starts with <tool_call>)
     const call =

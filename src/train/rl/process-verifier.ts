@@ -13,7 +13,9 @@
  *   so 4821 + 377 = 5198 / 4821 × 3 = 14463          result lines: exact arithmetic
  *
  * The "run" × format (FormatOptions.mulRun) is checked too: digit lines in one-operation clauses
- * (`4 × 6 = 24, 24 + 4 = 28, write 8, carry 2, so far 82`) and a `, total N` suffix that must
+ * (`4 × 6 = 24, 24 + 4 = 28, write 8, carry 2, so far 82`, or without the copy: `4 × 6 = 24, + 4 = 28`,
+ * or the carry into the units digit: `4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`)
+ * and a `, total N` suffix that must
  * equal the running total (the first partial product, then each addition's result).
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
@@ -43,7 +45,10 @@ const RE = {
     `^(\\d) - (\\d) - (\\d) = (-?\\d+)(?:${SEP}\\+10 = (\\d+))?${SEP}${W.borrow} (\\d)${SEP}${W.soFar} (\\d+)$`,
   ),
   mulRun: new RegExp(
-    `^(\\d) × (\\d) = (\\d+)${SEP}(\\d+) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
+    `^(\\d) × (\\d) = (\\d+)${SEP}(?:(\\d+) )?\\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
+  ),
+  mulUnits: new RegExp(
+    `^(\\d) × (\\d) = (\\d+)${SEP}(\\d) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)(?: \\+ 1 = (\\d))?${SEP}${W.soFar} (\\d+)$`,
   ),
   total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
@@ -104,14 +109,35 @@ export function checkSteps(text: string): StepCheck[] {
       carry = c2;
       soFar = m[7];
       col++;
-    } else if ((m = line.match(RE.mulRun))) {
-      const [a, b, p, p2, c, s, d, c2] = m.slice(1, 9).map(Number);
+    } else if ((m = line.match(RE.mulUnits)) && (Number(m[3]) >= 10 || m[9] !== undefined)) {
+      // units clause: `4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4` (a one-digit product
+      // without the overflow form reads the same as the recopy clause and is checked below)
+      const [a, b, p, u0, c, u, d, t] = m.slice(1, 9).map(Number);
+      const c2 = m[9] === undefined ? t : Number(m[9]);
       ok =
         op === "×" &&
         a === digitAt(A, col) &&
         b === Number(B) &&
         p === a * b &&
-        p2 === p &&
+        u0 === p % 10 &&
+        c === carry &&
+        u === u0 + c &&
+        d === u % 10 &&
+        t === Math.floor(p / 10) &&
+        (u >= 10 ? m[9] !== undefined && c2 === t + 1 : m[9] === undefined) &&
+        m[10] === `${d}${soFar}`;
+      carry = c2;
+      soFar = m[10];
+      col++;
+    } else if ((m = line.match(RE.mulRun))) {
+      // the short clause (`4 × 6 = 24, + 4 = 28`) does not copy the product again
+      const [a, b, p, p2, c, s, d, c2] = m.slice(1, 9).map((x) => (x === undefined ? Number.NaN : Number(x)));
+      ok =
+        op === "×" &&
+        a === digitAt(A, col) &&
+        b === Number(B) &&
+        p === a * b &&
+        (m[4] === undefined || p2 === p) &&
         c === carry &&
         s === p + c &&
         d === s % 10 &&
