@@ -678,7 +678,7 @@ function checkSpeculative(req: SequenceRequest, hasDraft: boolean): void {
       field: "speculative",
       hint: "load one with --draft <gguf> (library: loadLLM's draft option)",
     });
-  for (const k of ["maxDraft", "ngram", "minNgram"] as const) {
+  for (const k of ["maxDraft", "ngram", "minNgram", "draftPerMatch"] as const) {
     const v = s[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 64))
       throw new InputError(`speculative ${k} must be an integer in 1..64, got ${v}`, {
