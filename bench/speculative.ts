@@ -96,7 +96,16 @@ try {
       const all = process.cpuUsage(c0);
       const dec = process.cpuUsage(c1);
       const s1 = m.llm.stats();
-      const e = (res[m.name] ??= { tps: [], all: [], steps: 0, drafts: 0, accepted: 0, dfw: 0, cached, tokens });
+      const e = (res[m.name] ??= {
+        tps: [],
+        all: [],
+        steps: 0,
+        drafts: 0,
+        accepted: 0,
+        dfw: 0,
+        cached,
+        tokens,
+      });
       e.tps.push(((tokens.length - 1) * 1e6) / (dec.user + dec.system));
       e.all.push((tokens.length * 1e6) / (all.user + all.system));
       e.steps = s1.steps - s0.steps;
