@@ -24,12 +24,16 @@
  * 4/20 (after 3 earlier turns and within 240 tokens; 81% single-turn); exact answer at 25 / 50 /
  * 75%: StreamingLLM 0 / 3 / 5 (KL 0.28 / 0.026 / 0.0016), H2O b/4+b/4 0 / 0 / 1 (KL 0.49 /
  * 0.20 / 0.058), H2O b/8+3b/8 0 / 0 / 3 (KL 0.35 / 0.077 / 0.0042); 206 s. (n 6: 3/6 full.)
+ * SnapKV (per layer and KV head: engine/context-shift.ts compactPerHead) joined this session.
+ * `--history model`: the earlier turns' answers are the model's own full answers (thinking
+ * included, generated alone first) instead of the gold number: long prompts, most of them text
+ * the last question does not need.
  *   node dist/bench/kv-eviction.js [-m models/edgellm-default-q8_0.gguf] [--n 40] [--turns 3]
- *     [--kinds add,sub] [--max-tokens 160] [--threads 1]
+ *     [--kinds add,sub] [--max-tokens 160] [--history answer|model] [--threads 1]
  */
 import { loadLLM } from "../src/engine/llm.js";
-import { H2O, StreamingLLM, type EvictionPolicy } from "../src/kv/eviction.js";
-import { compactRows } from "../src/engine/context-shift.js";
+import { H2O, SnapKV, StreamingLLM, type EvictionPolicy } from "../src/kv/eviction.js";
+import { compactRows, evictPerHead } from "../src/engine/context-shift.js";
 import type { PagedKVCache } from "../src/kv/paged-cache.js";
 import { arithmeticTestItems, finalAnswer } from "../src/train/eval/arithmetic.js";
 import { DEFAULT_MODEL_PATH } from "../src/cli/default-model.js";
@@ -46,6 +50,8 @@ const turns = Number(opt(["--turns"], "3"));
 const maxTokens = Number(opt(["--max-tokens"], "160"));
 const kinds = opt(["--kinds"], "add,sub").split(",");
 const threads = Number(opt(["--threads"], "1"));
+const history = opt(["--history"], "answer");
+if (history !== "answer" && history !== "model") throw new Error("--history is 'answer' or 'model'");
 const CHUNK = 8;
 
 const llm = await loadLLM(modelPath, { threads, parallel: 1 });
@@ -58,6 +64,14 @@ const POLICIES: [string, Policy][] = [
   ["streaming-llm (4 sinks + recent)", (b) => new StreamingLLM(b, 4)],
   ["h2o (4 sinks, b/4 heavy, b/4 recent)", (b) => new H2O(b, Math.floor(b / 4), Math.floor(b / 4), 4)],
   ["h2o (4 sinks, b/8 heavy, 3b/8 recent)", (b) => new H2O(b, Math.floor(b / 8), Math.floor((3 * b) / 8), 4)],
+  [
+    "snapkv per head (keep b/2, window b/8)",
+    (b) => new SnapKV(b, Math.floor(b / 2), Math.max(1, Math.floor(b / 8))),
+  ],
+  [
+    "snapkv per head (keep b/2, window b/4)",
+    (b) => new SnapKV(b, Math.floor(b / 2), Math.max(1, Math.floor(b / 4))),
+  ],
 ];
 const FRACTIONS = [0.25, 0.5, 0.75, 1];
 
@@ -90,11 +104,17 @@ function run(
 ): { tokens: number[]; logits: Float32Array[]; maxHeld: number } {
   const cache = model.newCache(ctx) as PagedKVCache;
   if (policy?.scored) cache.trackAttention();
+  if (policy?.observe)
+    cache.observeQueries(policy.observe, model.config.nLayers, model.config.nHead * model.config.headDimK);
   let maxHeld = 0;
   const room = (need: number) => {
     if (!policy) return;
     while (cache.length + need > budget - 1) {
       const len = cache.length;
+      if (policy.selectPerHead) {
+        evictPerHead(model, cache, policy);
+        continue;
+      }
       let drop: number[];
       if (policy.selectPositions && cache.attnScores) drop = policy.selectPositions(len, cache.attnScores);
       else {
@@ -126,13 +146,22 @@ function run(
   return { tokens, logits, maxHeld };
 }
 
+/** The model's own full greedy answer (thinking included) to a question asked alone. */
+async function ownAnswer(q: string): Promise<string> {
+  const r = await llm.complete(llm.encodeChat([{ role: "user", content: q }]), { maxTokens, temperature: 0 });
+  return r.choices[0].text;
+}
+
 const items = arithmeticTestItems(n * (turns + 1), { kinds });
 const convs: { prompt: number[]; answer: string }[] = [];
 for (let i = 0; i < n; i++) {
   const group = items.slice(i * (turns + 1), (i + 1) * (turns + 1));
   const messages: ChatMessage[] = [];
   for (const it of group.slice(0, -1))
-    messages.push({ role: "user", content: it.question }, { role: "assistant", content: it.answer });
+    messages.push(
+      { role: "user", content: it.question },
+      { role: "assistant", content: history === "model" ? await ownAnswer(it.question) : it.answer },
+    );
   messages.push({ role: "user", content: group.at(-1)!.question });
   const prompt = llm.encodeChat(messages);
   if (prompt.length + maxTokens > ctx) continue; // the full cache must hold it

@@ -2,8 +2,14 @@
  * Speculative decoding vs plain greedy on one target, same process, alternating rounds: decode
  * tokens per CPU-second (process CPU, all threads), draft acceptance, target forward steps and
  * draft-model forwards; median of rounds. Methods: prompt lookup, and a draft model (--draft).
- *   node dist/bench/speculative.js [model.gguf] [--prompt "text"] [--gen 128] [--rounds 3]
- *     [--ngram 3] [--min-ngram 1] [--max-draft 8] [--draft draft.gguf] [--threads 1]
+ * `--max-draft` takes a list (4,8,16): one row per draft length per method, in the same rounds.
+ * `--then "question"`: a two-turn conversation instead — the prompt, the model's own greedy answer
+ * to it (generated once, before the rounds), then this question; what is timed is the answer to
+ * the second turn (a follow-up or a repeated question, whose answer can quote the first).
+ *   node dist/bench/speculative.js [model.gguf] [--prompt "text"] [--then "text"] [--gen 128]
+ *     [--rounds 3] [--ngram 10] [--min-ngram 1] [--per-match 1] [--max-draft 8[,16...]]
+ *     [--draft draft.gguf]
+ *     [--threads 1]
  * Every row checks that its greedy output equals the plain run's. Figures: docs/speculative.md.
  */
 import { loadLLM, type LLM } from "../src/engine/llm.js";
@@ -19,46 +25,89 @@ const opt = (name: string, d: string) => {
 const path = resolveModelPath(args[0] && !args[0].startsWith("--") ? args[0] : undefined);
 const gen = Number(opt("--gen", "128"));
 const rounds = Number(opt("--rounds", "3"));
-const ngram = Number(opt("--ngram", "3"));
+const ngram = Number(opt("--ngram", "10"));
+const perMatch = Number(opt("--per-match", "1"));
 const minNgram = Number(opt("--min-ngram", "1"));
-const maxDraft = Number(opt("--max-draft", "8"));
+const maxDrafts = opt("--max-draft", "8").split(",").map(Number);
+const then = opt("--then", "");
 const threads = Number(opt("--threads", "1"));
 const draftPath = opt("--draft", "");
 const text = opt("--prompt", "Repeat the numbers then add them: 12 7 30 4 19 8 26 3 15 11");
 const llm = await loadLLM(path, { parallel: 1, threads });
 const withDraft = draftPath ? await loadLLM(path, { parallel: 1, threads, draft: draftPath }) : undefined;
 type Mode = { name: string; llm: LLM; spec?: SpeculativeOptions };
+const tag = (k: number) => (maxDrafts.length > 1 ? `/${k}` : "");
 const modes: Mode[] = [
   { name: "plain", llm },
-  { name: "lookup", llm, spec: { method: "lookup", ngram, minNgram, maxDraft } },
-  ...(withDraft ? [{ name: "draft", llm: withDraft, spec: { method: "draft" as const, maxDraft } }] : []),
+  ...maxDrafts.map((maxDraft) => ({
+    name: `lookup${tag(maxDraft)}`,
+    llm,
+    spec: { method: "lookup" as const, ngram, minNgram, maxDraft, draftPerMatch: perMatch },
+  })),
+  ...(withDraft
+    ? maxDrafts.map((maxDraft) => ({
+        name: `draft${tag(maxDraft)}`,
+        llm: withDraft,
+        spec: { method: "draft" as const, maxDraft },
+      }))
+    : []),
 ];
 try {
-  const p = llm.encodeChat([{ role: "user", content: text }]);
+  let p = llm.encodeChat([{ role: "user", content: text }]);
+  if (then) {
+    const first = await llm.complete(p, { maxTokens: gen, temperature: 0 });
+    p = llm.encodeChat([
+      { role: "user", content: text },
+      { role: "assistant", content: first.choices[0].text },
+      { role: "user", content: then },
+    ]);
+  }
   const res: Record<
     string,
-    { tps: number[]; steps: number; drafts: number; accepted: number; dfw: number; tokens: number[] }
+    {
+      tps: number[];
+      all: number[];
+      steps: number;
+      drafts: number;
+      accepted: number;
+      dfw: number;
+      cached: number;
+      tokens: number[];
+    }
   > = {};
   for (let r = 0; r < rounds; r++) {
     for (const m of modes) {
       const s0 = m.llm.stats();
       const c0 = process.cpuUsage();
-      const out = await m.llm.complete(p, {
+      // CPU from the first token (the prompt's prefill done) to the last: decode only.
+      let c1: NodeJS.CpuUsage | undefined;
+      const tokens: number[] = [];
+      let cached = 0;
+      for await (const c of m.llm.generate(p, {
         maxTokens: gen,
         temperature: 0,
         ...(m.spec ? { speculative: m.spec } : {}),
-      });
-      const cpu = process.cpuUsage(c0);
+      })) {
+        if (c.type === "token") {
+          c1 ??= process.cpuUsage();
+          tokens.push(c.token);
+        } else cached = c.cachedTokens;
+      }
+      const all = process.cpuUsage(c0);
+      const dec = process.cpuUsage(c1);
       const s1 = m.llm.stats();
       const e = (res[m.name] ??= {
         tps: [],
+        all: [],
         steps: 0,
         drafts: 0,
         accepted: 0,
         dfw: 0,
-        tokens: out.choices[0].tokens,
+        cached,
+        tokens,
       });
-      e.tps.push((out.choices[0].tokens.length * 1e6) / (cpu.user + cpu.system));
+      e.tps.push(((tokens.length - 1) * 1e6) / (dec.user + dec.system));
+      e.all.push((tokens.length * 1e6) / (all.user + all.system));
       e.steps = s1.steps - s0.steps;
       e.drafts = s1.draftTokens - s0.draftTokens;
       e.accepted = s1.acceptedDraftTokens - s0.acceptedDraftTokens;
@@ -66,11 +115,11 @@ try {
     }
   }
   console.log(
-    `${llm.name}: ${res.plain.tokens.length} tokens, greedy, threads ${threads}, ${rounds} rounds; lookup n-gram ${ngram}..${minNgram}; at most ${maxDraft} drafted${draftPath ? `; draft ${draftPath}` : ""}`,
+    `${llm.name}: ${p.length}-token prompt${then ? " (two turns)" : ""}, ${res.plain.tokens.length} tokens, greedy, threads ${threads}, ${rounds} rounds; lookup n-gram ${ngram}..${minNgram}, ${perMatch} per matched token; at most ${maxDrafts.join(",")} drafted${draftPath ? `; draft ${draftPath}` : ""}`,
   );
   for (const [k, e] of Object.entries(res))
     console.log(
-      `  ${k.padEnd(6)} ${median(e.tps).toFixed(1)} tok/cpu-s  x${(median(e.tps) / median(res.plain.tps)).toFixed(2)}  target steps ${e.steps}  draft forwards ${e.dfw}  drafted ${e.drafts}, accepted ${e.accepted} (${e.drafts ? ((100 * e.accepted) / e.drafts).toFixed(0) : 0}%)  same output: ${e.tokens.join() === res.plain.tokens.join()}`,
+      `  ${k.padEnd(9)} decode ${median(e.tps).toFixed(0)} tok/cpu-s x${(median(e.tps) / median(res.plain.tps)).toFixed(2)}  with prefill x${(median(e.all) / median(res.plain.all)).toFixed(2)}  target steps ${e.steps}  draft forwards ${e.dfw}  drafted ${e.drafts}, accepted ${e.accepted} (${e.drafts ? ((100 * e.accepted) / e.drafts).toFixed(0) : 0}%)  same output: ${e.tokens.join() === res.plain.tokens.join()}`,
     );
 } finally {
   await llm.close();

@@ -28,7 +28,14 @@ export {
   type MediaPrompt,
   type GenerateInput,
 } from "./engine/llm.js";
-export { StreamingLLM, SlidingWindow, H2O, slidingWindowPolicy, type EvictionPolicy } from "./kv/eviction.js";
+export {
+  StreamingLLM,
+  SlidingWindow,
+  H2O,
+  SnapKV,
+  slidingWindowPolicy,
+  type EvictionPolicy,
+} from "./kv/eviction.js";
 export { Engine, type EngineOptions, type EngineStats } from "./engine/engine.js";
 export { LoraRegistry, type LoraSpec, type LoraRequest, type LoraInfo } from "./engine/lora-registry.js";
 export { LoraAdapter, type LoraRef } from "./model/lora.js";

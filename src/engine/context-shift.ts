@@ -18,7 +18,9 @@
 import { InputError } from "../errors.js";
 import type { PagedKVCache } from "../kv/paged-cache.js";
 import { hadamardRows } from "../kv/hadamard.js";
-import { layerRoped, type Transformer } from "../model/forward.js";
+import { layerRoped, layerWindow, type Transformer } from "../model/forward.js";
+import { observedScores } from "../kv/attn-scores.js";
+import type { EvictionPolicy } from "../kv/eviction.js";
 import type { Rope, RopeAngles } from "../model/blocks/rope.js";
 
 export type ContextShiftMode = "rope" | "reprefill";
@@ -124,5 +126,143 @@ export function compactRows(model: Transformer, cache: PagedKVCache, drop: reado
   }
   const sc = cache.attnScores;
   if (sc) for (const [from, to] of moves) sc[to] = sc[from];
+  const map = new Map(moves);
+  const d0 = drop[0];
+  moveObserved(model, cache, (p) => (p < d0 ? p : (map.get(p) ?? -1)));
   cache.truncate(newLen);
+}
+
+/** The observed queries (kv/obs-queries.ts) follow their positions, RoPE-shifted as K rows are. */
+function moveObserved(model: Transformer, cache: PagedKVCache, to: (p: number) => number): void {
+  const obs = cache.observed;
+  if (!obs) return;
+  const c = model.config;
+  const rotK = cache.shape.rotK ?? 0;
+  obs.move(to, (l, row, d) => {
+    if (!layerRoped(c, l)) return;
+    const local = model.ropeSwa !== undefined && (c.swaLayers?.[l] ?? false);
+    if (rotK) hadamardRows(row, 0, row.length, rotK);
+    (local ? model.ropeSwa! : model.rope).apply(
+      row,
+      0,
+      c.nHead,
+      c.headDimK,
+      shiftAngles(local ? model.ropeSwa! : model.rope, d),
+    );
+    if (rotK) hadamardRows(row, 0, row.length, rotK);
+  });
+}
+
+/**
+ * Per-head compaction (kv/eviction.ts, SnapKV): `keep[l][kh]` lists the positions KV head kh of
+ * layer l keeps (ascending, all lists of one length n, each ending at the newest position). Rows
+ * 0..n-1 are rewritten: head kh's slice of row i comes from its i-th kept position, its K
+ * RoPE-shifted by the distance moved; the cache is then cut to n. Rows move down only (the i-th
+ * kept position is >= i), so ascending i never reads a row it already rewrote. The observed
+ * queries (the newest positions, kept by every head) move with them. Positions no longer name one
+ * token each: the caller keeps the newest n tokens as the sequence's token list.
+ */
+export function compactPerHead(
+  model: Transformer,
+  cache: PagedKVCache,
+  keep: readonly (readonly number[])[][],
+): void {
+  const c = model.config;
+  if (
+    c.mla ||
+    c.recurrentLayers?.some((r) => r) ||
+    Array.from({ length: c.nLayers }, (_, l) => layerWindow(c, l)).some((w) => w > 0)
+  )
+    throw new InputError(
+      "per-head KV eviction needs a model whose every layer is full attention (no MLA, recurrent or windowed layers)",
+    );
+  const len = cache.length;
+  const n = keep[0]?.[0]?.length ?? 0;
+  let first = n; // the first slot any head rewrites
+  for (const layer of keep)
+    for (const ks of layer) {
+      if (ks.length !== n || !(n >= 1 && n <= len) || ks[n - 1] !== len - 1)
+        throw new InputError(
+          `per-head kept positions must be ${n} per head, ascending, ending at ${len - 1}`,
+        );
+      for (let i = 0; i < n; i++) {
+        if (!(Number.isInteger(ks[i]) && ks[i] >= i && (i === 0 || ks[i] > ks[i - 1])))
+          throw new InputError(`invalid kept positions: ${ks.slice(0, 8).join(",")}... of ${len}`);
+        if (ks[i] !== i) first = Math.min(first, i);
+      }
+    }
+  if (keep.length !== c.nLayers || keep.some((l) => l.length !== c.nHeadKV))
+    throw new InputError(`per-head kept positions need ${c.nLayers} layers x ${c.nHeadKV} KV heads`);
+  cache.prepareRewrite(first, n);
+  const hd = c.headDimK;
+  const hv = c.headDimV;
+  const kW = cache.shape.kWidth;
+  const vW = cache.shape.vWidth;
+  const rotK = cache.shape.rotK ?? 0;
+  const src = new Float32Array(kW);
+  const kRow = new Float32Array(kW);
+  const vRow = new Float32Array(vW);
+  const memo = new Map<number, RopeAngles>();
+  for (let l = 0; l < c.nLayers; l++) {
+    const roped = layerRoped(c, l);
+    for (let i = first; i < n; i++) {
+      for (let kh = 0; kh < c.nHeadKV; kh++) {
+        const p = keep[l][kh][i];
+        cache.readRow("k", l, p, 0, src, 0, kW);
+        // Hadamard blocks lie within a head (kv/hadamard.ts), so a head's slice rotates alone.
+        if (rotK) hadamardRows(src, kh * hd, hd, rotK);
+        if (roped && p !== i) {
+          let a = memo.get(p - i);
+          if (!a) memo.set(p - i, (a = shiftAngles(model.rope, p - i)));
+          model.rope.apply(src, kh * hd, 1, hd, a);
+        }
+        kRow.set(src.subarray(kh * hd, (kh + 1) * hd), kh * hd);
+        // V slices move as stored (rotated or not: per-head blocks).
+        cache.readRow("v", l, p, kh * hv, vRow, kh * hv, hv);
+      }
+      if (rotK) hadamardRows(kRow, 0, kW, rotK);
+      cache.writeK(l, i, kRow, 0);
+      cache.writeV(l, i, vRow, 0);
+    }
+  }
+  cache.attnScores?.fill(0);
+  // Observed queries follow where every head kept the same newest positions (the window).
+  let tail = 0;
+  while (tail < n && keep.every((layer) => layer.every((ks) => ks[n - 1 - tail] === len - 1 - tail))) tail++;
+  moveObserved(model, cache, (p) => (p >= len - tail ? p - (len - n) : -1));
+  cache.truncate(n);
+}
+
+/**
+ * A per-head policy's eviction (SnapKV): score every position per layer and KV head with the
+ * observed queries, let the policy choose, compact. Returns how many positions each head dropped.
+ */
+export function evictPerHead(model: Transformer, cache: PagedKVCache, policy: EvictionPolicy): number {
+  const c = model.config;
+  const obs = cache.observed;
+  if (!policy.selectPerHead || !obs)
+    throw new InputError(`policy ${policy.name} is not per-head, or no queries were observed`);
+  const len = cache.length;
+  const hd = c.headDimK;
+  const scratch = model.buf("attn_scores_k", len * hd);
+  const scores = Array.from({ length: c.nLayers }, (_, l) =>
+    observedScores(
+      {
+        nHead: c.nHead,
+        nHeadKV: c.nHeadKV,
+        headDim: hd,
+        scale: c.spec.scaleQ ? 1 : c.attnScale,
+        window: 0,
+        softcap: c.attnSoftcap,
+      },
+      cache,
+      l,
+      obs,
+      len,
+      scratch,
+    ),
+  );
+  const keep = policy.selectPerHead(len, scores);
+  compactPerHead(model, cache, keep);
+  return len - cache.length;
 }

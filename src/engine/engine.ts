@@ -20,7 +20,13 @@ import { checkLoraRefs, loraKey } from "../model/lora.js";
 import { mlaCacheWidth } from "../model/blocks/mla.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 import { forwardBatch, type Segment } from "./batch-forward.js";
-import { compactRows, discardCount, ropeShift, type ContextShiftMode } from "./context-shift.js";
+import {
+  evictPerHead,
+  compactRows,
+  discardCount,
+  ropeShift,
+  type ContextShiftMode,
+} from "./context-shift.js";
 import { Scheduler } from "./scheduler.js";
 import { Sequence } from "./sequence.js";
 import type { MediaSpan, SequenceEvent, SequenceRequest } from "./types.js";
@@ -292,6 +298,11 @@ export class Engine {
     );
     // Scored eviction (H2O): the forward pass accumulates attention per position.
     if (req.eviction?.scored && !this.model.config.mla) seq.cache.trackAttention();
+    // Per-head eviction (SnapKV): the forward pass keeps the newest query rows of every layer.
+    if (req.eviction?.observe) {
+      const c = this.model.config;
+      seq.cache.observeQueries(req.eviction.observe, c.nLayers, c.nHead * c.headDimK);
+    }
     this.seqs.set(seq.id, seq);
     this.scheduler.add(seq);
     this.totals.promptTokens += seq.promptLen;
@@ -384,6 +395,17 @@ export class Engine {
       let keep: number;
       let n: number;
       const ev = seq.req.eviction;
+      if (ev?.selectPerHead && seq.cache.observed && this.shiftMode === "rope") {
+        // Each layer's KV heads keep their own positions (context-shift.ts compactPerHead); the
+        // token list keeps the newest tokens, as many as the cache now holds (+ the pending one).
+        const n = evictPerHead(this.model, seq.cache, ev);
+        seq.tokens.splice(0, n);
+        seq.dropped += n;
+        seq.shifts++;
+        this.totals.contextShifts++;
+        this.totals.contextShiftMs += performance.now() - t0;
+        return;
+      }
       if (ev?.selectPositions && seq.cache.attnScores && this.shiftMode === "rope") {
         // A scored policy's token set, compacted with per-row RoPE shifts (the pending token,
         // not yet in the cache, stays). With "reprefill" the policy's run form below applies.
@@ -678,7 +700,7 @@ function checkSpeculative(req: SequenceRequest, hasDraft: boolean): void {
       field: "speculative",
       hint: "load one with --draft <gguf> (library: loadLLM's draft option)",
     });
-  for (const k of ["maxDraft", "ngram", "minNgram"] as const) {
+  for (const k of ["maxDraft", "ngram", "minNgram", "draftPerMatch"] as const) {
     const v = s[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 64))
       throw new InputError(`speculative ${k} must be an integer in 1..64, got ${v}`, {

@@ -24,17 +24,28 @@ export interface SpeculativeOptions {
    * engine has a draft model, else "lookup".
    */
   method?: "lookup" | "draft";
-  /** Longest n-gram looked up (default 3). */
+  /**
+   * Longest n-gram looked up (default 10). The longest tail that occurred before picks where to
+   * copy from: in text that repeats an earlier passage, short n-grams ("carry 0, so far") match a
+   * nearer but wrong place, long ones the passage being repeated.
+   */
   ngram?: number;
   /** Shortest n-gram tried when the longer ones find nothing (default 1). */
   minNgram?: number;
   /** Most draft tokens per step (default 8). */
   maxDraft?: number;
+  /**
+   * Lookup drafts at most this many tokens per matched token (default 1: a 2-token match drafts
+   * at most 2; 64 = no cap). A short match is a weak prediction, and every rejected draft still
+   * costs a verification row.
+   */
+  draftPerMatch?: number;
 }
 
 /** Draft tokens continuing `tokens` (empty when no earlier occurrence of its tail is found). */
 export function lookupDraft(tokens: readonly number[], opts: SpeculativeOptions, limit: number): number[] {
-  const maxN = opts.ngram ?? 3;
+  const maxN = opts.ngram ?? 10;
+  const perMatch = opts.draftPerMatch ?? 1;
   const minN = opts.minNgram ?? 1;
   const k = Math.min(opts.maxDraft ?? 8, limit);
   const len = tokens.length;
@@ -49,7 +60,7 @@ export function lookupDraft(tokens: readonly number[], opts: SpeculativeOptions,
           break;
         }
       }
-      if (ok) return tokens.slice(i + n, Math.min(len, i + n + k)) as number[];
+      if (ok) return tokens.slice(i + n, Math.min(len, i + n + Math.min(k, n * perMatch))) as number[];
     }
   }
   return [];

@@ -8,6 +8,7 @@
  * sequences whose policy asks for it.
  */
 import type { KVCache } from "./cache.js";
+import type { ObservedQueries } from "./obs-queries.js";
 
 export interface ScoreShape {
   nHead: number;
@@ -65,4 +66,52 @@ export function accumulateAttention(
       }
     }
   }
+}
+
+/**
+ * SnapKV's per-head importance (kv/eviction.ts SnapKV): for each KV head of `layer`, the attention
+ * probability each position 0..len-1 receives from the observed queries (kv/obs-queries.ts: the
+ * newest query rows), summed over those queries and the head's query-head group. Each query's
+ * softmax runs over what it saw (positions up to its own, within the window). `k` is scratch of
+ * at least len * headDim floats. Returns [nHeadKV] arrays of len scores.
+ */
+export function observedScores(
+  s: ScoreShape,
+  cache: KVCache,
+  layer: number,
+  obs: ObservedQueries,
+  len: number,
+  k: Float32Array,
+): Float64Array[] {
+  const group = s.nHead / s.nHeadKV;
+  const hd = s.headDim;
+  const qRows = obs.q[layer];
+  const slots = obs.slots(len);
+  const p = new Float64Array(len);
+  const out: Float64Array[] = [];
+  for (let kh = 0; kh < s.nHeadKV; kh++) {
+    const sc = new Float64Array(len);
+    out.push(sc);
+    for (let j = 0; j < len; j++) cache.readRow!("k", layer, j, kh * hd, k, j * hd, hd);
+    for (const slot of slots) {
+      const pos = obs.pos[slot];
+      const lo = s.window > 0 ? Math.max(0, pos - s.window + 1) : 0;
+      for (let g = 0; g < group; g++) {
+        const qr = slot * obs.qDim + (kh * group + g) * hd;
+        let max = -Infinity;
+        for (let j = lo; j <= pos; j++) {
+          let d = 0;
+          for (let i = 0; i < hd; i++) d += qRows[qr + i] * k[j * hd + i];
+          if (s.softcap) d = s.softcap * Math.tanh(d / s.softcap);
+          d *= s.scale;
+          p[j] = d;
+          if (d > max) max = d;
+        }
+        let sum = 0;
+        for (let j = lo; j <= pos; j++) sum += p[j] = Math.exp(p[j] - max);
+        for (let j = lo; j <= pos; j++) sc[j] += p[j] / sum;
+      }
+    }
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import { InputError } from "../errors.js";
 import { fp32ToFp16, fp16Table } from "../quant/f16.js";
 import type { KernelSet, PagedKV } from "../kernels/kernel-set.js";
 import { RecurrentStore, type RecurrentShape, type RecurrentState } from "./recurrent.js";
+import type { ObservedQueries } from "./obs-queries.js";
 import {
   allocKVStore,
   dotRow,
@@ -104,6 +105,11 @@ export interface KVCache {
    * scored eviction policy asked for it; the forward pass adds to it after every attention layer.
    */
   readonly attnScores?: Float64Array;
+  /**
+   * Optional: the newest query rows of every layer (kv/obs-queries.ts), present when a per-head
+   * eviction policy (SnapKV) asked for them; the forward pass records them after each attention layer.
+   */
+  readonly observed?: ObservedQueries;
   /** Recurrent layer l's state for this sequence (undefined for attention layers / no store). */
   state?(layer: number): RecurrentState | undefined;
   /** Cache bytes per token across all layers. */

@@ -5,9 +5,14 @@
  * RoPE-shifted in place, or the tail re-prefilled), so the block table stays contiguous and every
  * attention kernel reads it unchanged. A scored policy (H2O) picks any set of positions instead:
  * the engine compacts the kept rows the same way (each moved row RoPE-shifted by its own offset),
- * still one token set per sequence, shared by every head and layer — per-head sets as published
- * would need per-head block tables that no attention kernel here reads. Policies: StreamingLLM,
- * SlidingWindow (SWA models), H2O (accumulated attention mass).
+ * one token set per sequence, shared by every head and layer. A per-head policy (SnapKV) picks a
+ * set per layer and KV head, all of one size: the compaction then fills each head's slice of the
+ * rows 0..size-1 from that head's kept positions (engine/context-shift.ts compactPerHead), so the
+ * block table stays one contiguous run and every attention kernel reads it unchanged — per-head
+ * block tables would need a new table layout and kernel for the same result. Slot i of a head
+ * holds its i-th kept position, RoPE-shifted to i (as every compaction here renumbers positions).
+ * Policies: StreamingLLM, SlidingWindow (SWA models), H2O (accumulated attention mass), SnapKV
+ * (observation-window attention per head).
  */
 import { InputError } from "../errors.js";
 
@@ -24,6 +29,14 @@ export interface EvictionPolicy {
    */
   readonly scored?: boolean;
   selectPositions?(len: number, scores: Float64Array): number[];
+  /**
+   * Per-head policies: the engine keeps the newest `observe` query rows of every layer
+   * (kv/obs-queries.ts), scores every position per layer and KV head with them
+   * (kv/attn-scores.ts observedScores) and asks for the positions each head keeps:
+   * [layer][kvHead] ascending, every list the same length, the newest position in each.
+   */
+  readonly observe?: number;
+  selectPerHead?(len: number, scores: Float64Array[][]): number[][][];
 }
 
 /**
@@ -134,5 +147,64 @@ export class H2O implements EvictionPolicy {
     const drop = cand.slice(this.heavy);
     if (drop.length === 0) drop.push(cand.length ? cand[cand.length - 1] : Math.max(0, len - 2));
     return drop.sort((a, b) => a - b);
+  }
+}
+
+/**
+ * SnapKV (Li et al. 2024), per sequence, per layer and KV head: the newest `window` positions are
+ * the observation window; the attention their queries pay to each older position (summed over the
+ * window's queries and the head's query group), max-pooled over `kernel` neighbouring positions
+ * so a kept token keeps its neighbours' context, picks the `keep - window` older positions each
+ * head keeps, plus the window itself. The paper compresses a long prompt once after prefill; here,
+ * like the other policies, a sequence that reaches `budget` positions drops down to `keep` (default
+ * half the budget; window a quarter of that), whenever that happens — during a long prompt fed in
+ * chunks as well as while generating.
+ */
+export class SnapKV implements EvictionPolicy {
+  readonly name = "snapkv";
+  readonly observe: number;
+  constructor(
+    readonly budget: number,
+    readonly keep = Math.floor(budget / 2),
+    readonly window = Math.max(1, Math.floor(keep / 4)),
+    readonly kernel = 7,
+  ) {
+    for (const [k, v] of Object.entries({ budget, keep, window, kernel }))
+      if (!Number.isInteger(v) || v < 1)
+        throw new InputError(`SnapKV ${k} must be a positive integer, got ${v}`);
+    if (window > keep || keep >= budget)
+      throw new InputError(
+        `SnapKV needs window <= keep < budget (window ${window}, keep ${keep}, budget ${budget})`,
+      );
+    this.observe = window;
+  }
+
+  /** Run form for callers without observed queries: keeps the newest `keep` positions. */
+  select(len: number): { from: number; count: number } {
+    return { from: 0, count: Math.max(1, len - this.keep) };
+  }
+
+  selectPerHead(len: number, scores: Float64Array[][]): number[][][] {
+    const keep = Math.min(this.keep, len - 1);
+    const win = Math.min(this.window, keep);
+    const nOld = len - win; // candidates [0, nOld)
+    const half = Math.floor(this.kernel / 2);
+    const pooled = new Float64Array(nOld);
+    return scores.map((layer) =>
+      layer.map((sc) => {
+        for (let j = 0; j < nOld; j++) {
+          let m = -Infinity;
+          for (let i = Math.max(0, j - half); i <= Math.min(nOld - 1, j + half); i++)
+            if (sc[i] > m) m = sc[i];
+          pooled[j] = m;
+        }
+        const cand = Array.from({ length: nOld }, (_, j) => j);
+        // Highest pooled attention first; ties keep the newer position.
+        cand.sort((a, b) => pooled[b] - pooled[a] || b - a);
+        const kept = cand.slice(0, keep - win);
+        for (let j = nOld; j < len; j++) kept.push(j);
+        return kept.sort((a, b) => a - b);
+      }),
+    );
   }
 }

@@ -7,6 +7,7 @@
  * lie in blocks it allocated itself.
  */
 import { RecurrentStore, type RecurrentState } from "./recurrent.js";
+import { ObservedQueries } from "./obs-queries.js";
 import { InputError } from "../errors.js";
 import { fp16Table, fp32ToFp16 } from "../quant/f16.js";
 import {
@@ -66,6 +67,8 @@ export class PagedKVCache implements KVCache {
   private readonly tv: KVDType;
   /** Accumulated attention per position (see KVCache.attnScores); after trackAttention(). */
   attnScores: Float64Array | undefined;
+  /** The newest query rows per layer (see KVCache.observed); after observeQueries(). */
+  observed: ObservedQueries | undefined;
   /** Recurrent layers' state of this sequence (kv/recurrent.ts); dropped with the cache. */
   private readonly recurrent: RecurrentStore | undefined;
 
@@ -172,6 +175,11 @@ export class PagedKVCache implements KVCache {
   /** Start accumulating attention per position (scored eviction: kv/eviction.ts H2O). */
   trackAttention(): void {
     this.attnScores ??= new Float64Array(this.shape.capacity);
+  }
+
+  /** Start keeping the newest `window` query rows of every layer (SnapKV: kv/eviction.ts). */
+  observeQueries(window: number, nLayers: number, qDim: number): void {
+    this.observed ??= new ObservedQueries(window, nLayers, qDim);
   }
 
   state(layer: number): RecurrentState | undefined {
@@ -325,6 +333,7 @@ export class PagedKVCache implements KVCache {
   /** Give every block back to the pool (the sequence is done or cancelled). */
   free(): void {
     this.attnScores?.fill(0);
+    this.observed?.truncate(0);
     for (const g of this.groups) {
       for (const b of g.table) if (b >= 0) g.pool.release(b);
       g.table.length = 0;
@@ -516,6 +525,7 @@ export class PagedKVCache implements KVCache {
     }
     // Positions past the end will be written again: their attention starts from nothing.
     this.attnScores?.fill(0, this.len);
+    this.observed?.truncate(this.len);
     // Blocks wholly past the new end go back to the pool.
     const keep = Math.ceil(this.len / this.B);
     for (const g of this.groups) {

@@ -846,6 +846,8 @@ function attentionBlock(
     }
     if (r < nt) attendRows(r, nt, false);
     if (rotV) hadamardRows(o, a * oDim, nt * oDim, rotV);
+    // SnapKV's observation window: the newest q rows, in the stored K rows' basis.
+    cache.observed?.record(layer, q, a * qDim, nt, p0);
     if (cache.attnScores && cache.readRow) {
       // Scored eviction (H2O): this layer's attention probabilities, added per position.
       accumulateAttention(

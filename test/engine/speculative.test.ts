@@ -19,6 +19,14 @@ test("lookupDraft: the tokens after the most recent earlier match of the tail", 
   assert.deepEqual(lookupDraft([5, 6, 7], {}, 10), []);
   assert.deepEqual(lookupDraft([4, 1, 4], { ngram: 2 }, 1), [1]);
   assert.deepEqual(lookupDraft([4, 1, 4], {}, 0), []);
+  // At most draftPerMatch tokens per matched token (default 1): a 1-token match drafts 1.
+  assert.deepEqual(lookupDraft([7, 5, 6, 8, 9, 7], { maxDraft: 8 }, 10), [5]);
+  assert.deepEqual(lookupDraft([7, 5, 6, 8, 9, 7], { maxDraft: 8, draftPerMatch: 3 }, 10), [5, 6, 8]);
+  // The longest matching tail decides where to copy from: [0, 2, 3] last occurred before 9, but
+  // the 4-token tail [1, 0, 2, 3] occurred before 5 6 (a repeated passage).
+  const rep = [1, 0, 2, 3, 5, 6, 0, 2, 3, 9, 1, 0, 2, 3];
+  assert.deepEqual(lookupDraft(rep, { maxDraft: 2 }, 10), [5, 6]);
+  assert.deepEqual(lookupDraft(rep, { maxDraft: 2, ngram: 3 }, 10), [9, 1]);
 });
 
 test("greedy output is identical with prompt-lookup drafts, in fewer steps", async () => {
