@@ -26,7 +26,7 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
 /** One 4-row group, one token: a single sequential accumulator over columns in pairs
  *  (order independent of the thread split and of the token count). */
 // @ts-ignore: decorator
-@inline function group16(p: usize, px: usize, cols: i32, isBf: bool): v128 {
+@inline export function group16(p: usize, px: usize, cols: i32, isBf: bool): v128 {
   const fm = f16Mask(cols), fs = f16Scale(cols);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   let c = 0;

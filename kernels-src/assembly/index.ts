@@ -23,3 +23,4 @@ export { matvec_q4_1_r, matmul_q4_1_r, matvec_q5_0_r, matmul_q5_0_r, matvec_q5_1
 export { init_consts } from "./common";
 export { matvec_mxfp4, matmul_mxfp4 } from "./mxfp4";
 export { attention_sinks } from "./sinks";
+export { lora_add_f16, lora_add_f32, lora_round_f16 } from "./lora";

@@ -91,6 +91,20 @@ export interface MatmulItem {
   Y: Float32Array;
 }
 
+/**
+ * A low-rank delta on one output of matmulMany / normMatmul (a LoRA adapter's matrix):
+ * Ys[out] += scale * ((X . a^T) . b^T), X being the call's input (normalized, for normMatmul).
+ * a: [rank][cols], b: [Ys[out]'s rows][rank]. Deltas are added in the order given, each after
+ * the base product, each product and sum rounded to f32 (ggml's res + s*B(Ax); the rank-sized
+ * A x is an f32 vector the B product takes as its type wants: fp16-rounded for an F16 b).
+ */
+export interface LowRankDelta {
+  out: number;
+  a: PreparedWeight;
+  b: PreparedWeight;
+  scale: number;
+}
+
 /** KernelSet.startWeight: rows in ggml layout, written in order, then done(). */
 export interface WeightWriter {
   /** Rows per write (a multiple of 4): every write but the last has exactly this many. */
@@ -162,13 +176,16 @@ export interface KernelSet {
    * Ys[i][nTokens][ws[i].rows] = X[nTokens][cols] . ws[i]^T for each weight (all with `cols`
    * columns): Q/K/V or gate/up as one call. WASM: the input is quantized once per activation
    * format and all products run in one pool dispatch (one barrier). Each Ys[i] has the same
-   * bits as matmul(ws[i], X, nTokens, Ys[i]).
+   * bits as matmul(ws[i], X, nTokens, Ys[i]). `deltas` (LoRA) are added into their outputs with
+   * the bits of matmul(a), matmul(b) and an f32 add apart; WASM runs them in the same dispatch
+   * (A x first, then each B row added by the chunk that wrote the base row).
    */
   matmulMany(
     ws: readonly PreparedWeight[],
     X: Float32Array,
     nTokens: number,
     Ys: readonly Float32Array[],
+    deltas?: readonly LowRankDelta[],
   ): void;
   /**
    * Independent products, each with its own input: items[i].Y [nTokens][w.rows] =
@@ -181,7 +198,8 @@ export interface KernelSet {
   /**
    * h = rmsNorm(x, weight, eps) per row (x [nTokens][cols]) fused with matmulMany(ws, h, ...):
    * WASM normalizes and quantizes each row in one dispatch. normOut [nTokens][cols] receives h
-   * when given (LoRA deltas, F32/F16 weights need it). Same bits as the two calls apart.
+   * when given. Same bits as the two calls apart; `deltas` as in matmulMany (on the normalized
+   * rows).
    */
   normMatmul(
     x: Float32Array,
@@ -191,6 +209,7 @@ export interface KernelSet {
     nTokens: number,
     Ys: readonly Float32Array[],
     normOut?: Float32Array,
+    deltas?: readonly LowRankDelta[],
   ): void;
 
   /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight; x, out: [nRows][n]. */

@@ -10,7 +10,7 @@ import { isQuantizedKV, kvRowElems } from "../quant/kv-rows.js";
 import { checkVec } from "./shape-checks.js";
 import * as ops from "./ref/ops.js";
 import type { RopeOptions } from "./ref/ops.js";
-import type { MatmulItem, PagedKV, PreparedWeight } from "./kernel-set.js";
+import type { LowRankDelta, MatmulItem, PagedKV, PreparedWeight } from "./kernel-set.js";
 
 export type { RopeOptions };
 
@@ -26,16 +26,19 @@ export abstract class TsOps {
    * Ys[i][nTokens][ws[i].rows] = X[nTokens][cols] . ws[i]^T for every i: several weights with
    * the same input width (Q/K/V, gate/up). The reference runs the products one by one; the
    * WASM set prepares the input once per activation format and runs all of them in one
-   * dispatch. Each Ys[i] gets the same bits as matmul(ws[i], X, nTokens, Ys[i]).
+   * dispatch. Each Ys[i] gets the same bits as matmul(ws[i], X, nTokens, Ys[i]). `deltas`:
+   * low-rank additions (KernelSet.matmulMany).
    */
   matmulMany(
     ws: readonly PreparedWeight[],
     X: Float32Array,
     nTokens: number,
     Ys: readonly Float32Array[],
+    deltas?: readonly LowRankDelta[],
   ): void {
     this.checkMany(ws, X, nTokens, Ys);
-    this.runMatmulMany(ws, X, nTokens, Ys);
+    const d = this.checkDeltas(ws, deltas);
+    this.runMatmulMany(ws, X, nTokens, Ys, d);
   }
 
   /**
@@ -65,13 +68,35 @@ export abstract class TsOps {
     nTokens: number,
     Ys: readonly Float32Array[],
     normOut?: Float32Array,
+    deltas?: readonly LowRankDelta[],
   ): void {
     this.checkMany(ws, x, nTokens, Ys);
     const cols = ws[0]!.cols;
     checkVec("weight", weight, cols);
     if (normOut) checkVec("normOut", normOut, nTokens * cols);
     if (!(eps >= 0)) throw new KernelError(`normMatmul: eps must be >= 0, got ${eps}`);
-    this.runNormMatmul(x, weight, eps, ws, nTokens, Ys, normOut);
+    const d = this.checkDeltas(ws, deltas);
+    this.runNormMatmul(x, weight, eps, ws, nTokens, Ys, normOut, d);
+  }
+
+  /** Deltas that fit the call's weights (none: undefined). */
+  private checkDeltas(
+    ws: readonly PreparedWeight[],
+    deltas: readonly LowRankDelta[] | undefined,
+  ): readonly LowRankDelta[] | undefined {
+    if (!deltas || deltas.length === 0) return undefined;
+    const cols = ws[0]!.cols;
+    deltas.forEach((d, i) => {
+      const w = ws[d.out];
+      if (!Number.isInteger(d.out) || !w) throw new KernelError(`deltas[${i}].out ${d.out} names no output`);
+      if (d.a.cols !== cols || d.b.rows !== w.rows || d.b.cols !== d.a.rows)
+        throw new KernelError(
+          `deltas[${i}]: a [${d.a.rows}x${d.a.cols}] and b [${d.b.rows}x${d.b.cols}] do not fit a ${w.rows}x${cols} product`,
+        );
+      if (!Number.isFinite(d.scale))
+        throw new KernelError(`deltas[${i}].scale must be finite, got ${d.scale}`);
+    });
+    return deltas;
   }
 
   private checkMany(
@@ -96,8 +121,29 @@ export abstract class TsOps {
     X: Float32Array,
     nTokens: number,
     Ys: readonly Float32Array[],
+    deltas?: readonly LowRankDelta[],
   ): void {
     ws.forEach((w, i) => this.matmul(w, X, nTokens, Ys[i]!));
+    if (deltas) this.addDeltas(X, nTokens, Ys, deltas);
+  }
+
+  /** Ys[d.out] += d.scale * B (A X) per delta in order, each product apart (the reference). */
+  protected addDeltas(
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    deltas: readonly LowRankDelta[],
+  ): void {
+    for (const d of deltas) {
+      const ax = new Float32Array(nTokens * d.a.rows);
+      const R = d.b.rows;
+      const bax = new Float32Array(nTokens * R);
+      this.matmul(d.a, X, nTokens, ax);
+      this.matmul(d.b, ax, nTokens, bax);
+      const y = Ys[d.out]!;
+      const s = d.scale;
+      for (let j = 0; j < nTokens * R; j++) y[j] = Math.fround(y[j]! + Math.fround(bax[j]! * s));
+    }
   }
 
   protected runMatmulBatch(items: readonly MatmulItem[]): void {
@@ -112,11 +158,12 @@ export abstract class TsOps {
     nTokens: number,
     Ys: readonly Float32Array[],
     normOut: Float32Array | undefined,
+    deltas?: readonly LowRankDelta[],
   ): void {
     const cols = ws[0]!.cols;
     const h = normOut ?? new Float32Array(nTokens * cols);
     this.rmsNorm(x, weight, h, cols, nTokens, eps);
-    this.runMatmulMany(ws, h, nTokens, Ys);
+    this.runMatmulMany(ws, h, nTokens, Ys, deltas);
   }
 
   /** out[r] = x[r] / rms(x[r]) * weight; x, out: [nRows][n]. */

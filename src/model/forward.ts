@@ -27,7 +27,8 @@
  *  - Segment.lora (LoRA issue) [implemented, lora.ts]: rows grouped by adapter list; after each
  *    adaptable base product (q/k/v/qkv, wo, gate/up/down, output) each group adds scale*B(A x).
  *    With a KernelSet holding base and adapters, the A products run in the base products' own
- *    dispatch (the fused norm kept) and all B products of a site in one ks.matmulBatch.
+ *    dispatch (the fused norm kept) and all B products of a site in one ks.matmulBatch; when one
+ *    adapter list covers all rows, the B products too (KernelSet low-rank deltas).
  *  - layerWindow / LayerKind (architectures issue): per-layer sliding windows (the attention
  *    kernel takes a window) and recurrent layers whose state lives in the cache (KVCache.state).
  *  - Quantized K/V, per-head eviction, RoPE shift (KV issue): behind KVCache / PagedKV.
@@ -67,6 +68,7 @@ import {
   checkLoraRefs,
   loraAProducts,
   loraBProducts,
+  loraDeltas,
   loraInKernels,
   loraKey,
   type LoraA,
@@ -642,6 +644,16 @@ function kernelProducts(
 ): void {
   const cols = ws[0].cols;
   const tmp = model.tmp;
+  const deltas = lg ? loraDeltas(ws, lg, rows) : undefined;
+  if (deltas) {
+    // One adapter list on every row: the deltas ride in the products' own dispatch.
+    const pws = ws.map((w) => w.kernel!.pw);
+    const xs = head(x, rows * cols);
+    if (normW)
+      ks.normMatmul(xs, model.kernelVec(normW), model.config.rmsEps, pws, rows, ys, undefined, deltas);
+    else ks.matmulMany(pws, xs, rows, ys, deltas);
+    return;
+  }
   const as = lg ? loraAProducts(ws, lg, rows, tmp) : NO_LORA_A;
   const pws = ws.map((w) => w.kernel!.pw);
   const outs = as.length ? [...ys, ...as.map((e) => e.ax)] : ys;

@@ -26,7 +26,7 @@ import type { ModelConfig } from "./arch/config.js";
 import type { ModelWeights } from "./bind.js";
 import type { BlockOps } from "./blocks/ops.js";
 import { makeWeight, prepareInto, type Weight } from "./weights.js";
-import type { KernelSet, MatmulItem } from "../kernels/kernel-set.js";
+import type { KernelSet, LowRankDelta, MatmulItem } from "../kernels/kernel-set.js";
 
 /** One adapted matrix: A [rank][cols] and B [rows][rank] as Weights (products like the base's). */
 export interface LoraTensor {
@@ -293,7 +293,9 @@ export function applyLora(
  *      other rows, and the fused norm feeds A the normalized rows as the unfused path does);
  *   2. loraBProducts: every (group, adapter, matrix) B product in one ks.matmulBatch (small
  *      ones run on the calling thread), then out += scale * B(A x) per row in adapter order.
- * Same bits as applyLora after each base product.
+ * Same bits as applyLora after each base product. When one adapter list covers every row of the
+ * site (loraDeltas below: a single sequence, or a batch sharing it), the site instead passes its
+ * deltas to ks.matmulMany / normMatmul, which adds them inside the products' own dispatch.
  */
 export interface LoraA {
   t: LoraTensor;
@@ -374,6 +376,39 @@ export function loraBProducts(
       const o = rows[i] * R;
       for (let j = 0; j < R; j++) out[o + j] = Math.fround(out[o + j] + Math.fround(bax[i * R + j] * s));
     }
+}
+
+/**
+ * The KernelSet path when one adapter list applies to every row of the site (a single sequence,
+ * or a batch whose sequences share it): its deltas for `ws` as KernelSet low-rank deltas, which
+ * the products' own dispatch adds (ks.matmulMany / normMatmul `deltas`): same bits as
+ * loraAProducts + loraBProducts. Undefined when the groups are not that (or nothing targets ws).
+ */
+export function loraDeltas(
+  ws: readonly Weight[],
+  groups: readonly LoraGroup[],
+  nRows: number,
+): LowRankDelta[] | undefined {
+  let g: LoraGroup | undefined;
+  for (const x of groups)
+    if (x.rows.length) {
+      if (g) return undefined;
+      g = x;
+    }
+  if (!g || g.rows.length !== nRows || g.rows[0] !== 0 || g.rows[nRows - 1] !== nRows - 1) return undefined;
+  let out: LowRankDelta[] | undefined;
+  for (const ref of g.refs)
+    for (let i = 0; i < ws.length; i++) {
+      const t = ref.adapter.tensors.get(ws[i].name);
+      if (!t) continue;
+      (out ??= []).push({
+        out: i,
+        a: t.a.kernel!.pw,
+        b: t.b.kernel!.pw,
+        scale: ref.adapter.scaleFor(t, ref.scale),
+      });
+    }
+  return out;
 }
 
 /** Names of the types of an adapter's A/B (for listings). */

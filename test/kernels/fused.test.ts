@@ -218,6 +218,104 @@ test("F16 products round the activation to fp16 as the scalar reference (ties, s
   }
 });
 
+test("low-rank deltas (LoRA) in matmulMany / normMatmul = A and B products apart + f32 adds, 1 = 2 threads, vs ref", () => {
+  // Base weights of one input (rows not a multiple of 4 included) and deltas on them: F32 and F16
+  // B (added inside the base product's chunks), a Q8_0 B (the products-apart fallback), two
+  // deltas on one output (added in order), ranks 8 / 4 / 12.
+  const base: [GGMLType, number, boolean][] = [
+    [GGMLType.Q4_0, 22, true],
+    [GGMLType.Q8_0, 9, false],
+    [GGMLType.F16, 13, false],
+  ];
+  const lr: [number, GGMLType, GGMLType, number, number][] = [
+    // out, A type, B type, rank, scale
+    [0, GGMLType.F16, GGMLType.F16, 8, 0.75],
+    [1, GGMLType.F32, GGMLType.F32, 4, -1.5],
+    [0, GGMLType.F32, GGMLType.F32, 12, 2],
+    [2, GGMLType.F16, GGMLType.F32, 8, 0.5],
+  ];
+  const withQ8: [number, GGMLType, GGMLType, number, number][] = [
+    ...lr,
+    [1, GGMLType.F32, GGMLType.Q8_0, 32, 1],
+  ];
+  const mk = (ks: WasmKernelSet | RefKernelSet, t: GGMLType, r: number, c: number, seed: number) =>
+    ks.prepareWeight(t, q8Safe(t, randomWeight(t, r, c, seed)), r, c);
+  const deltasOf = (ks: WasmKernelSet | RefKernelSet, spec: typeof lr) =>
+    spec.map(([out, ta, tb, rank, scale], i) => ({
+      out,
+      a: mk(ks, ta, rank, COLS, 300 + i),
+      b: mk(ks, tb, base[out]![1], rank, 400 + i),
+      scale,
+    }));
+  for (const spec of [lr, withQ8]) {
+    const w1 = prep(ks1, base);
+    const w2 = prep(ks2, base);
+    const wr = base.map(([t, r], i) =>
+      ref.prepareWeight(t, q8Safe(t, randomWeight(t, r, COLS, 40 + i * 7 + t)), r, COLS),
+    );
+    const d1 = deltasOf(ks1, spec);
+    const d2 = deltasOf(ks2, spec);
+    const dr = deltasOf(ref, spec);
+    const g = randomF32(COLS, 17, 2);
+    for (const nTok of [1, 3, 20, 37]) {
+      const X = randomF32(nTok * COLS, 500 + nTok, 3);
+      for (const norm of [false, true]) {
+        // Apart: (normalized input), base products, then per delta A, B, add.
+        let h = X;
+        if (norm) {
+          h = new Float32Array(nTok * COLS);
+          ks1.rmsNorm(X, g, h, COLS, nTok, 1e-5);
+        }
+        const Yu = base.map(([, r]) => new Float32Array(nTok * r));
+        ks1.matmulMany(w1, h, nTok, Yu);
+        for (const d of d1) {
+          const ax = new Float32Array(nTok * d.a.rows);
+          ks1.matmul(d.a, h, nTok, ax);
+          const bax = new Float32Array(nTok * d.b.rows);
+          ks1.matmul(d.b, ax, nTok, bax);
+          const y = Yu[d.out]!;
+          for (let j = 0; j < y.length; j++) y[j] = Math.fround(y[j]! + Math.fround(bax[j]! * d.scale));
+        }
+        const Y1 = base.map(([, r]) => new Float32Array(nTok * r));
+        const Y2 = base.map(([, r]) => ks2.alloc(nTok * r));
+        const X2 = ks2.alloc(nTok * COLS);
+        X2.set(X);
+        const Yr = base.map(([, r]) => new Float32Array(nTok * r));
+        if (norm) {
+          ks1.normMatmul(X, g, 1e-5, w1, nTok, Y1, undefined, d1);
+          ks2.normMatmul(X2, g, 1e-5, w2, nTok, Y2, undefined, d2);
+          ref.normMatmul(X, g, 1e-5, wr, nTok, Yr, undefined, dr);
+        } else {
+          ks1.matmulMany(w1, X, nTok, Y1, d1);
+          ks2.matmulMany(w2, X2, nTok, Y2, d2);
+          ref.matmulMany(wr, X, nTok, Yr, dr);
+        }
+        base.forEach(([, r], i) => {
+          const what = `${spec.length} deltas, nTok ${nTok}${norm ? ", norm" : ""}, output ${i}`;
+          assert.deepEqual(Y1[i], Yu[i], `${what}: != apart`);
+          assert.deepEqual(Array.from(Y2[i]!), Array.from(Yu[i]!), `${what}: 2 threads differ`);
+          // A Q8_0 B quantizes A x: a float-order difference in A x may move one of its int8
+          // steps (1/127 of a block's max), so that mix gets a looser bound.
+          const d = maxRelDiff(Y1[i]!, Yr[i]!, nTok * r);
+          assert.ok(d <= (spec === lr ? 1e-4 : 2e-3), `${what}: rel diff ${d} vs ref`);
+        });
+      }
+    }
+  }
+  // A delta that does not fit its output is a KernelError.
+  const [w] = prep(ks1, base);
+  const bad = { out: 0, a: mk(ks1, GGMLType.F32, 4, COLS, 1), b: mk(ks1, GGMLType.F32, 21, 4, 2), scale: 1 };
+  assert.throws(() => ks1.matmulMany([w!], new Float32Array(COLS), 1, [new Float32Array(22)], [bad]), {
+    name: "KernelError",
+  });
+  assert.throws(
+    () => ks1.matmulMany([w!], new Float32Array(COLS), 1, [new Float32Array(22)], [{ ...bad, out: 1 }]),
+    {
+      name: "KernelError",
+    },
+  );
+});
+
 test("matmulMany / normMatmul argument errors are KernelErrors", () => {
   const a = ks1.prepareWeight(GGMLType.Q4_0, randomWeight(GGMLType.Q4_0, 4, 64, 1), 4, 64);
   const b = ks1.prepareWeight(GGMLType.Q4_0, randomWeight(GGMLType.Q4_0, 4, 96, 2), 4, 96);

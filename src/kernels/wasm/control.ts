@@ -5,14 +5,23 @@
  * Int32 slots: GEN (hand-off generation, bumped once per hand-off), DONE (workers finished with
  * the current hand-off), NTASKS, NARGS (Float64 words used), STOP, FAIL (a worker caught an
  * error), SHARD_CMD (set with a GEN bump: leave the task loop to take a new shard memory, see
- * pool.ts addShard). A hand-off carries a batch of NTASKS independent tasks, encoded from byte
- * ARGS_BYTE as Float64 words [fn, units, nargs, shard, ...args] per task (shard: which memory's
- * instance runs it; args: pointers into that memory or floats, passed to the export as-is,
- * followed by a unit range [u0, u1)). Each task is cut into chunks (chunkCount) and the threads
- * take chunks in task order from one counter (NEXT) until none is left, with no barrier in
- * between, so tasks of one batch must not read what another writes (e.g. the Q, K and V products
- * of one input, or the token tiles of one matmul). Dealing chunks instead of fixed shares keeps
- * both cores busy when one is slowed (a shared VM's stolen time, a busy main thread).
+ * pool.ts addShard). A hand-off carries a batch of NTASKS tasks, encoded from byte ARGS_BYTE as
+ * Float64 words [fn, units, nargs, shard, pre, nafter, ...args, (fn, nargs, ...args) x nafter] per
+ * task (shard: which memory's instance runs it; args: pointers into that memory or floats, passed
+ * to the export as-is, followed by a unit range [u0, u1)). Each task is cut into chunks
+ * (chunkCount) and the threads take chunks in task order from one counter (NEXT) until none is
+ * left, with no barrier in between, so tasks of one batch must not read what another writes
+ * (e.g. the Q, K and V products of one input, or the token tiles of one matmul). Dealing chunks
+ * instead of fixed shares keeps both cores busy when one is slowed (a shared VM's stolen time, a
+ * busy main thread).
+ *
+ * One dependency is allowed inside a batch, for small products whose result others consume (a
+ * LoRA's A x before its B product): tasks marked `pre` come first; every chunk of them, once
+ * run, is counted in PRE_DONE. A task's `after` exports run on the same unit range right after
+ * each of its chunks (e.g. add B (A x) into the rows that chunk just wrote); for a task that is
+ * not `pre`, they first wait (spinning) until every pre chunk of the batch is done. The pre
+ * chunks were all taken before (chunks are dealt in task order) by threads that are running
+ * them, so the wait is short and cannot deadlock.
  */
 export const GEN = 0;
 export const DONE = 1;
@@ -23,8 +32,12 @@ export const FAIL = 6;
 export const SHARD_CMD = 7;
 /** Next chunk to take in the current hand-off (Atomics.add by every thread, see dealChunks). */
 export const NEXT = 8;
-/** Float64 words before a task's arguments: fn, units, nargs, shard. */
-export const TASK_HEADER = 4;
+/** Chunks of `pre` tasks finished in the current hand-off (see above). */
+export const PRE_DONE = 9;
+/** Float64 words before a task's arguments: fn, units, nargs, shard, pre, nafter. */
+export const TASK_HEADER = 6;
+/** Float64 words before a `after` export's arguments: fn, nargs. */
+export const AFTER_HEADER = 2;
 export const ARGS_BYTE = 64;
 /** Float64 words for a batch (Q/K/V products of a 512-token prefill in 16-token tiles: ~1,100). */
 export const MAX_ARGS = 4096;
@@ -44,6 +57,19 @@ export function chunkCount(units: number, threads: number): number {
   return Math.max(1, Math.min(units, threads * CHUNKS_PER_THREAD));
 }
 
+type Fn = (...a: number[]) => void;
+
+/** A task as dealChunks runs it (decoded from the control block, or the main thread's own). */
+export interface DealtTask {
+  fn: Fn;
+  args: number[];
+  units: number;
+  /** Counted in PRE_DONE; must precede every task that is not. */
+  pre?: boolean;
+  /** Run after each chunk on its unit range (after the pre tasks, for a task that is not pre). */
+  after?: readonly { fn: Fn; args: number[] }[];
+}
+
 /**
  * Runs this thread's part of a hand-off: takes chunk indices from the shared NEXT counter and
  * runs each on its task. `task(k)` gives task k's export, arguments and units (called once per
@@ -54,12 +80,14 @@ export function dealChunks(
   ctl: Int32Array,
   nTasks: number,
   threads: number,
-  task: (k: number) => { fn: (...a: number[]) => void; args: number[]; units: number },
+  task: (k: number) => DealtTask,
 ): void {
   let k = 0;
   let base = 0;
   let cur = nTasks > 0 ? task(0) : undefined;
   let chunks = cur ? chunkCount(cur.units, threads) : 0;
+  /** Chunks of the pre tasks up to the current one (all of them once past the first non-pre). */
+  let preChunks = cur?.pre ? chunks : 0;
   for (;;) {
     const i = Atomics.add(ctl, NEXT, 1);
     while (k < nTasks && i >= base + chunks) {
@@ -68,11 +96,36 @@ export function dealChunks(
       if (k < nTasks) {
         cur = task(k);
         chunks = chunkCount(cur.units, threads);
+        if (cur.pre) preChunks += chunks;
       }
     }
     if (k >= nTasks) return;
-    const [u0, u1] = unitRange(cur!.units, chunks, i - base);
-    if (u1 > u0) cur!.fn(...cur!.args, u0, u1);
+    const t = cur!;
+    const [u0, u1] = unitRange(t.units, chunks, i - base);
+    if (u1 > u0) {
+      t.fn(...t.args, u0, u1);
+      if (t.after) {
+        if (!t.pre) waitPre(ctl, preChunks);
+        for (const e of t.after) e.fn(...e.args, u0, u1);
+      }
+    }
+    if (t.pre) Atomics.add(ctl, PRE_DONE, 1);
+  }
+}
+
+/** Spins until `n` pre chunks are done; throws when a thread reported a failure meanwhile. */
+function waitPre(ctl: Int32Array, n: number): void {
+  let spins = 0;
+  while (Atomics.load(ctl, PRE_DONE) < n)
+    if ((++spins & 1023) === 0 && Atomics.load(ctl, FAIL) !== 0)
+      throw new Error("a pre task of the batch failed on another thread");
+}
+
+/** Runs tasks whole, in order, on the calling thread (one thread: what dealChunks computes). */
+export function runTasksHere(tasks: readonly DealtTask[]): void {
+  for (const t of tasks) {
+    t.fn(...t.args, 0, t.units);
+    if (t.after) for (const e of t.after) e.fn(...e.args, 0, t.units);
   }
 }
 

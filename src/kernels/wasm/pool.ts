@@ -25,7 +25,11 @@ import {
   SHARD_CMD,
   STOP,
   TASK_HEADER,
+  AFTER_HEADER,
+  PRE_DONE,
   dealChunks,
+  runTasksHere,
+  type DealtTask,
   type WorkerInit,
   type WorkerReply,
   type WorkerShard,
@@ -42,11 +46,32 @@ export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
 type KernelFn = (...args: number[]) => void;
 
 /** One task of a batch: export index, arguments (before the unit range), work units (the
- *  batch's shard is given to runBatch). */
+ *  batch's shard is given to runBatch); `pre` and `after` as control.ts describes (a dependency
+ *  inside one hand-off: pre tasks first, then exports run after each chunk of a task). */
 export interface PoolTask {
   fn: number;
   args: number[];
   units: number;
+  pre?: boolean;
+  after?: readonly { fn: number; args: number[] }[];
+}
+
+/** Float64 words a task takes in the control block. */
+function taskWords(t: PoolTask): number {
+  let w = TASK_HEADER + t.args.length;
+  if (t.after) for (const e of t.after) w += AFTER_HEADER + e.args.length;
+  return w;
+}
+
+/** The task with its export indices resolved to `fns`. */
+function dealt(t: PoolTask, fns: KernelFn[]): DealtTask {
+  return {
+    fn: fns[t.fn]!,
+    args: t.args,
+    units: t.units,
+    pre: t.pre,
+    after: t.after?.map((e) => ({ fn: fns[e.fn]!, args: e.args })),
+  };
 }
 
 /** A worker that has not finished its share after this long is treated as lost. */
@@ -157,29 +182,35 @@ export class ThreadPool {
 
   /**
    * Runs independent tasks in one hand-off (one barrier): the threads take the tasks' chunks in
-   * order from a shared counter. Tasks must not read another task's output (see control.ts).
-   * Large batches are split into several hand-offs.
+   * order from a shared counter. Tasks must not read another task's output (see control.ts),
+   * except that `after` exports of a task may read what the `pre` tasks (all first) wrote.
+   * Large batches are split into several hand-offs (in order, so pre tasks still run first).
    */
   runBatch(tasks: readonly PoolTask[], shard = 0): void {
     if (this.disposed) throw new KernelError("thread pool used after dispose()");
     const n = this.threads;
     const fns = this.fns[shard];
     if (!fns) throw new KernelError(`no shard ${shard} in the thread pool`);
+    let seenMain = false;
+    for (const t of tasks) {
+      if (t.args.length > MAX_TASK_ARGS || t.after?.some((e) => e.args.length > MAX_TASK_ARGS))
+        throw new KernelError(`too many kernel arguments (${t.args.length})`);
+      if (t.pre && seenMain) throw new KernelError("a pre task after a task that is not pre");
+      if (!t.pre) seenMain = true;
+    }
     if (n === 1) {
-      for (const t of tasks) fns[t.fn]!(...t.args, 0, t.units);
+      runTasksHere(tasks.map((t) => dealt(t, fns)));
       return;
     }
     let i = 0;
     while (i < tasks.length) {
       let words = 0;
       let j = i;
-      while (j < tasks.length && words + TASK_HEADER + tasks[j]!.args.length <= MAX_ARGS) {
-        if (tasks[j]!.args.length > MAX_TASK_ARGS)
-          throw new KernelError(`too many kernel arguments (${tasks[j]!.args.length})`);
-        words += TASK_HEADER + tasks[j]!.args.length;
+      while (j < tasks.length && words + taskWords(tasks[j]!) <= MAX_ARGS) {
+        words += taskWords(tasks[j]!);
         j++;
       }
-      if (j === i) throw new KernelError(`too many kernel arguments (${tasks[i]!.args.length})`);
+      if (j === i) throw new KernelError(`too many kernel arguments (${taskWords(tasks[i]!)} words)`);
       this.handOff(tasks, i, j, shard);
       i = j;
     }
@@ -197,24 +228,32 @@ export class ThreadPool {
       A[o + 1] = t.units;
       A[o + 2] = t.args.length;
       A[o + 3] = shard;
+      A[o + 4] = t.pre ? 1 : 0;
+      A[o + 5] = t.after?.length ?? 0;
       for (let q = 0; q < t.args.length; q++) A[o + TASK_HEADER + q] = t.args[q]!;
       o += TASK_HEADER + t.args.length;
+      if (t.after)
+        for (const e of t.after) {
+          A[o] = e.fn;
+          A[o + 1] = e.args.length;
+          for (let q = 0; q < e.args.length; q++) A[o + AFTER_HEADER + q] = e.args[q]!;
+          o += AFTER_HEADER + e.args.length;
+        }
     }
     ctl[NTASKS] = to - from;
     ctl[NARGS] = o;
     Atomics.store(ctl, NEXT, 0);
+    Atomics.store(ctl, PRE_DONE, 0);
     Atomics.store(ctl, FAIL, 0);
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
     let own: unknown;
     try {
-      dealChunks(ctl, to - from, n, (k) => {
-        const t = tasks[from + k]!;
-        return { fn: fns[t.fn]!, args: t.args, units: t.units };
-      });
+      dealChunks(ctl, to - from, n, (k) => dealt(tasks[from + k]!, fns));
     } catch (e) {
       own = e;
+      Atomics.store(ctl, FAIL, 1); // a worker waiting on this thread's pre chunks gives up
     }
     this.waitWorkers(n - 1);
     if (own !== undefined) throw new KernelError(`kernel failed on the main thread: ${String(own)}`);

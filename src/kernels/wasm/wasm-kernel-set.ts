@@ -10,6 +10,7 @@ import { KernelError } from "../../errors.js";
 import type {
   KernelSet,
   KernelSharding,
+  LowRankDelta,
   MatmulItem,
   PagedKV,
   PreparedWeight,
@@ -95,6 +96,9 @@ const EXPORTS = [
   "matmul_mxfp4",
   "attention_sinks",
   "attention_full_f32",
+  "lora_add_f16",
+  "lora_add_f32",
+  "lora_round_f16",
 ] as const;
 type ExportName = (typeof EXPORTS)[number];
 const IDX = new Map<string, number>(EXPORTS.map((n, i) => [n, i]));
@@ -1035,6 +1039,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     X: Float32Array,
     nTokens: number,
     Ys: readonly Float32Array[],
+    deltas?: readonly LowRankDelta[],
   ): void {
     this.products(
       ws.map((w) => this.own(w)),
@@ -1043,6 +1048,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       Ys,
       nTokens === 1,
       null,
+      deltas,
     );
   }
 
@@ -1087,6 +1093,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     nTokens: number,
     Ys: readonly Float32Array[],
     normOut: Float32Array | undefined,
+    deltas?: readonly LowRankDelta[],
   ): void {
     this.products(
       ws.map((w) => this.own(w)),
@@ -1095,6 +1102,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       Ys,
       nTokens === 1,
       { weight, eps, normOut },
+      deltas,
     );
   }
 
@@ -1102,6 +1110,11 @@ export class WasmKernelSet extends TsOps implements KernelSet {
    * Ys[i] = X . ws[i]^T for weights sharing X's width: X (optionally RMS-normalized first) is
    * prepared once per activation format (the first quantized format fused with the norm), then
    * every product's tasks (token tiles x 4-row groups) go to the pool as one batch.
+   * Low-rank deltas with an F32 or F16 B ride in the same batch: their A products as `pre` tasks
+   * (writing A x to scratch, rounded to fp16 by the same chunk for an F16 B), and each base
+   * task's chunk then adds scale * B (A x) into the rows it wrote (kernels-src/assembly/lora.ts:
+   * the B product's and the add's bits, no second hand-off, no copy). Other B types: the A
+   * products in the batch, then the reference's B products and adds (TsOps.addDeltas).
    */
   private products(
     ws: readonly WasmWeight[],
@@ -1110,6 +1123,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     Ys: readonly Float32Array[],
     single: boolean,
     norm: { weight: Float32Array; eps: number; normOut: Float32Array | undefined } | null,
+    deltas?: readonly LowRankDelta[],
   ): void {
     const cols = ws[0]!.cols;
     const n = nTok * cols;
@@ -1118,7 +1132,29 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       xp = this.buf("x", n * 4);
       this.arena.f32(xp, n).set(X.subarray(0, n));
     }
-    const kern = ws.map((w) => (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!);
+    if (deltas && !deltas.every((d) => FUSED_B.has(this.own(d.b).type))) {
+      // Rare (a Q8_0 B): the products, then each delta apart on a copy of the (normalized) input.
+      const hp = this.productsInner(ws, xp, nTok, Ys, single, norm);
+      this.addDeltas(this.arena.f32(hp, n).slice(), nTok, Ys, deltas);
+      return;
+    }
+    this.productsInner(ws, xp, nTok, Ys, single, norm, deltas);
+  }
+
+  /** products() with X at xp in WASM memory; returns where the (normalized) input is. */
+  private productsInner(
+    ws: readonly WasmWeight[],
+    xp: number,
+    nTok: number,
+    Ys: readonly Float32Array[],
+    single: boolean,
+    norm: { weight: Float32Array; eps: number; normOut: Float32Array | undefined } | null,
+    deltas?: readonly LowRankDelta[],
+  ): number {
+    const cols = ws[0]!.cols;
+    const n = nTok * cols;
+    const as = deltas ? deltas.map((d) => this.own(d.a)) : [];
+    const kern = [...ws, ...as].map((w) => (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!);
     const acts = new Map<ActFormat, Act>();
     if (norm) {
       // The normalized rows go to normOut (in place when it is WASM memory) or scratch.
@@ -1139,6 +1175,25 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     }
     for (const k of kern) if (!acts.has(k.act)) acts.set(k.act, this.prepareAct(k.act, xp, nTok, cols));
     const tasks: PoolTask[] = [];
+    // A x per delta (pre tasks: first in the batch), rounded in place for an F16 B.
+    const axs: number[] = [];
+    as.forEach((a, i) => {
+      const ax = this.buf(AX_SLOTS[i] ?? `lax${i}`, nTok * a.rows * 4);
+      axs.push(ax);
+      const k = kern[ws.length + i]!;
+      const from = tasks.length;
+      const tiles: [number, number][] = [];
+      this.productTasks(a, k, acts.get(k.act)!, ax, nTok, single, tasks, tiles);
+      const half = this.own(deltas![i]!.b).type === GGMLType.F16;
+      for (let j = from; j < tasks.length; j++) {
+        const t = tasks[j]!;
+        t.pre = true;
+        if (half) {
+          const [t0, nt] = tiles[j - from]!;
+          t.after = [{ fn: IDX_LORA_ROUND, args: [ax + t0 * a.rows * 4, a.rows, nt] }];
+        }
+      }
+    });
     const outs: { yp: number; Y: Float32Array; len: number }[] = [];
     ws.forEach((w, i) => {
       const Y = Ys[i]!;
@@ -1147,10 +1202,29 @@ export class WasmKernelSet extends TsOps implements KernelSet {
         yp = this.buf(`y${i}`, nTok * w.rows * 4);
         outs.push({ yp, Y, len: nTok * w.rows });
       }
-      this.productTasks(w, kern[i]!, acts.get(kern[i]!.act)!, yp, nTok, single, tasks);
+      const from = tasks.length;
+      const tiles: [number, number][] | undefined = deltas?.some((d) => d.out === i) ? [] : undefined;
+      this.productTasks(w, kern[i]!, acts.get(kern[i]!.act)!, yp, nTok, single, tasks, tiles);
+      if (!tiles) return;
+      // Each chunk of the base product adds the deltas (in order) into the rows it wrote.
+      for (let j = from; j < tasks.length; j++) {
+        const t = tasks[j]!;
+        const [t0, nt] = tiles[j - from]!;
+        const after: { fn: number; args: number[] }[] = [];
+        deltas!.forEach((d, di) => {
+          if (d.out !== i) return;
+          const b = this.own(d.b);
+          const r = b.cols;
+          const args = [b.ptr, axs[di]! + t0 * r * 4, yp + t0 * w.rows * 4, w.rows, r, nt, d.scale];
+          if (b.type === GGMLType.F32) args.push(nTok === 1 ? 1 : 0);
+          after.push({ fn: b.type === GGMLType.F32 ? IDX_LORA_F32 : IDX_LORA_F16, args });
+        });
+        t.after = after;
+      }
     });
     this.pool.runBatch(tasks);
     for (const o of outs) o.Y.set(this.arena.f32(o.yp, o.len));
+    return xp;
   }
 
   /** Scratch for one activation format (one slot per format, so formats coexist in a batch). */
@@ -1198,6 +1272,8 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     nTok: number,
     single: boolean,
     tasks: PoolTask[],
+    /** Receives each pushed task's first token and token count. */
+    tiles?: [number, number][],
   ): void {
     const groups = Math.ceil(w.rows / 4);
     const float = a.nb === 0;
@@ -1210,14 +1286,26 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     };
     if (single) {
       tasks.push({ fn: IDX.get(k.mv)!, args: args(0), units: groups });
+      tiles?.push([0, 1]);
       return;
     }
     const tile = float ? MATMUL_TILE_F32 : MATMUL_TILE_Q;
     const fn = IDX.get(k.mm)!;
-    for (let t0 = 0; t0 < nTok; t0 += tile)
-      tasks.push({ fn, args: [...args(t0), Math.min(tile, nTok - t0)], units: groups });
+    for (let t0 = 0; t0 < nTok; t0 += tile) {
+      const nt = Math.min(tile, nTok - t0);
+      tasks.push({ fn, args: [...args(t0), nt], units: groups });
+      tiles?.push([t0, nt]);
+    }
   }
 }
+
+/** B types whose delta is added inside the base product's chunks (kernels-src/assembly/lora.ts). */
+const FUSED_B: ReadonlySet<GGMLType> = new Set([GGMLType.F32, GGMLType.F16]);
+const IDX_LORA_F16 = IDX.get("lora_add_f16")!;
+const IDX_LORA_F32 = IDX.get("lora_add_f32")!;
+const IDX_LORA_ROUND = IDX.get("lora_round_f16")!;
+/** Scratch names of the deltas' A x (made once). */
+const AX_SLOTS = Array.from({ length: 16 }, (_, i) => `lax${i}`);
 
 /** A prepared activation in WASM memory: xq (or the f32/rounded input when nb = 0), block
  *  scales xd and sums xs, blocks per token nb, per-token byte strides of xq and xs. */

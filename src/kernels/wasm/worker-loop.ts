@@ -17,7 +17,9 @@ import {
   SPIN,
   STOP,
   TASK_HEADER,
+  AFTER_HEADER,
   dealChunks,
+  type DealtTask,
   type WorkerInit,
   type WorkerReply,
   type WorkerShard,
@@ -69,11 +71,27 @@ export function runWorker(
           const fn = args[o]!,
             units = args[o + 1]!,
             n = args[o + 2]!,
-            shard = args[o + 3]!;
+            shard = args[o + 3]!,
+            pre = args[o + 4]! !== 0,
+            nAfter = args[o + 5]!;
+          const fns = shards[shard]!;
           a.length = 0;
           for (let i = 0; i < n; i++) a.push(args[o + TASK_HEADER + i]!);
           o += TASK_HEADER + n;
-          return { fn: shards[shard]![fn]!, args: a, units };
+          const t: DealtTask = { fn: fns[fn]!, args: a, units, pre };
+          if (nAfter > 0) {
+            const after: { fn: KernelFn; args: number[] }[] = [];
+            for (let e = 0; e < nAfter; e++) {
+              const m = args[o + 1]!;
+              after.push({
+                fn: fns[args[o]!]!,
+                args: Array.from(args.subarray(o + AFTER_HEADER, o + AFTER_HEADER + m)),
+              });
+              o += AFTER_HEADER + m;
+            }
+            t.after = after;
+          }
+          return t;
         });
       } catch {
         Atomics.store(ctl, FAIL, 1);
