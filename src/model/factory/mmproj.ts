@@ -66,9 +66,18 @@ export interface TestMmprojSpec {
   imageStd?: [number, number, number];
   seed?: number;
   name?: string;
+  /**
+   * Trained values by tensor name (row-major, the ggml dims reversed) instead of random ones: a
+   * trained encoder (scripts/vision) written in this layout. Every planned tensor must be given.
+   */
+  tensors?: ReadonlyMap<string, Float32Array>;
+  /** general.description (default: says the weights are random). */
+  description?: string;
 }
 
-export type ResolvedMmprojSpec = Required<Omit<TestMmprojSpec, "nMerge">> & { nMerge: number | undefined };
+export type ResolvedMmprojSpec = Required<Omit<TestMmprojSpec, "nMerge" | "tensors" | "description">> & {
+  nMerge: number | undefined;
+};
 
 /** CLIP's (OpenAI) normalization constants, as LLaVA-1.5's mmproj carries them. */
 export const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -219,9 +228,10 @@ export function buildTestMmproj(spec: TestMmprojSpec): GGUFWriter {
   w.set("general.name", s.name);
   w.set(
     "general.description",
-    s.style === "llava"
-      ? "random-weight image encoder for LLaVA (edgellm test factory)"
-      : "random-weight image encoder (gemma3 style, edgellm test factory)",
+    spec.description ??
+      (s.style === "llava"
+        ? "random-weight image encoder for LLaVA (edgellm test factory)"
+        : "random-weight image encoder (gemma3 style, edgellm test factory)"),
   );
   w.set("clip.projector_type", s.style === "gemma3" ? "gemma3" : "mlp");
   if (s.nMerge !== undefined) w.set("clip.vision.projector.scale_factor", u32(s.nMerge));
@@ -237,7 +247,15 @@ export function buildTestMmproj(spec: TestMmprojSpec): GGUFWriter {
   w.set("clip.vision.image_std", typed(GGUFValueType.ARRAY, [...s.imageStd], GGUFValueType.FLOAT32));
   w.set("clip.use_gelu", s.act === "gelu");
   for (const t of plan(s)) {
-    w.addTensor(t.name, t.type, t.dims, () => encodeTensor(t.type, values(s, t), t.dims[0]!));
+    const given = spec.tensors?.get(t.name);
+    if (spec.tensors && !given)
+      throw new ModelError(`no values for tensor '${t.name}'`, { field: "tensors" });
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    if (given && given.length !== n)
+      throw new ModelError(`tensor '${t.name}' has ${given.length} values, its shape needs ${n}`, {
+        field: "tensors",
+      });
+    w.addTensor(t.name, t.type, t.dims, () => encodeTensor(t.type, given ?? values(s, t), t.dims[0]!));
   }
   return w;
 }
