@@ -259,21 +259,21 @@ def batch(at, rng, n, split="train"):
     return x, np.array(ys), meta
 
 
-def loss_fn(out, y, Ec, lam=4.0):
-    """CE over candidates + lam * MSE to the target row; returns loss, grad, cell acc, exact."""
-    B = out.shape[0]
+def loss_fn(out, y, Ec, lam=4.0, glyph_w=8.0):
+    """CE over candidates + lam * MSE to the target row, glyph cells weighted glyph_w (blanks 1):
+    returns loss, grad, cell acc, exact."""
     logits = out @ Ec.T
     logits -= logits.max(-1, keepdims=True)
     lse = np.log(np.exp(logits).sum(-1, keepdims=True))
     pr = np.exp(logits - lse)
-    n = y.size
-    ce = -(np.take_along_axis(logits, y[..., None], -1) - lse).mean()
-    tgt = Ec[y]
-    diff = out - tgt
-    mse = (diff * diff).mean()
+    w = np.where(y == CANDS.index(" "), 1.0, glyph_w).astype(np.float32)[..., None]
+    wsum = float(w.sum())
+    ce = -(w * (np.take_along_axis(logits, y[..., None], -1) - lse)).sum() / wsum
+    diff = out - Ec[y]
+    mse = (w * diff * diff).sum() / (wsum * out.shape[-1])
     g_logits = pr.copy()
     np.put_along_axis(g_logits, y[..., None], np.take_along_axis(pr, y[..., None], -1) - 1, -1)
-    g = (g_logits @ Ec) / n + lam * 2 * diff / diff.size
+    g = w * (g_logits @ Ec) / wsum + lam * 2 * w * diff / (wsum * out.shape[-1])
     pred = logits.argmax(-1)
     return ce + lam * mse, g.astype(np.float32), (pred == y).mean(), (pred == y).all(-1).mean(), ce, mse
 

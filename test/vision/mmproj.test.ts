@@ -141,3 +141,43 @@ test("mis-shaped and missing tensors name the tensor", () => {
     (e: unknown) => e instanceof ModelError && e.context.field === "clip.vision.image_size",
   );
 });
+
+test("trained tensors given to the factory are the file's tensors; a missing or mis-sized one is refused", () => {
+  const spec = {
+    style: "llava",
+    imageSize: 16,
+    patchSize: 8,
+    nEmbd: 8,
+    nHead: 2,
+    nFf: 16,
+    nLayer: 2,
+    projDim: 4,
+  } as const;
+  const random = parse(buildTestMmproj(spec));
+  // Values unlike the factory's random ones: tensor i filled with i + 0.5, then read back.
+  const given = new Map<string, Float32Array>();
+  random.tensors.forEach((t, i) => {
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    given.set(t.name, new Float32Array(n).fill(i + 0.5));
+  });
+  const file = parse(buildTestMmproj({ ...spec, tensors: given, description: "trained" }));
+  assert.equal(file.metadata.get("general.description"), "trained");
+  assert.equal(file.tensors.length, given.size);
+  for (const t of file.tensors) {
+    const want = given.get(t.name)!;
+    const got = new Float32Array(file.readTensorSync(t).slice().buffer);
+    assert.deepEqual(got, want, t.name);
+  }
+  const missing = new Map(given);
+  missing.delete("mm.2.bias");
+  assert.throws(
+    () => buildTestMmproj({ ...spec, tensors: missing }),
+    (e: unknown) => e instanceof ModelError && /mm\.2\.bias/.test(e.message),
+  );
+  const short = new Map(given);
+  short.set("v.class_embd", new Float32Array(3));
+  assert.throws(
+    () => buildTestMmproj({ ...spec, tensors: short }),
+    (e: unknown) => e instanceof ModelError && /v\.class_embd/.test(e.message),
+  );
+});
