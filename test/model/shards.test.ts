@@ -100,8 +100,7 @@ const CASES: [string, TestModelSpec][] = [
 ];
 
 /** Logits of a 9-token prefill (every position) and 4 decode steps, as raw float bits. */
-function run(m: Transformer): Uint32Array[] {
-  const cache = m.newCache(32);
+function run(m: Transformer, cache = m.newCache(32)): Uint32Array[] {
   const toks = [1, 17, 250, 3, 99, 42, 7, 300, 5];
   const out = m.forward(
     toks,
@@ -144,6 +143,51 @@ for (const [name, spec] of CASES) {
     }
   });
 }
+
+test("a 151,936-row output head alone in a later shard: logits bit-identical to one memory, attention reads KV in place", async () => {
+  // The head's load grows shard 1's memory after shard 0 holds the layers; V8 then renews shard
+  // 0's buffer object, and before arena.ts recorded it, shard 0's KV rows and scratch made
+  // afterwards looked foreign (TypeScript attention, copies): logits differed by ~1e-7.
+  const spec: TestModelSpec = {
+    arch: "llama",
+    nEmbd: 256,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 512,
+    nCtx: 128,
+    nVocab: 151936,
+    weightStd: 0.02,
+    randomBlocks: true,
+    nLayer: 2,
+    types: { weights: GGMLType.Q4_K },
+  };
+  const path = join(dir, "bigvocab.gguf");
+  await writeTestModel(path, spec);
+  const f = await openGGUF(path);
+  const one = await kernels(1);
+  const whole = planPlacement(f, one);
+  await f.close();
+  assert.equal(whole.shards.length, 1);
+  const ref = run(await loadModel(path, { kernels: one }));
+  for (const threads of [1, 2]) {
+    // Half the weights: the layers (~0.7 MiB) fit, the head (~21 MiB) goes to a shard of its own.
+    const ks = await kernels(threads, Math.ceil(whole.weightBytes / 2));
+    const m = await loadModel(path, { kernels: ks });
+    assert.equal(ks.sharding.count, 2);
+    assert.equal(m.kernelsOf(0), ks);
+    assert.equal(m.kernelsOf(1), ks);
+    assert.equal(m.headKernels, ks.sharding.shard(1));
+    const cache = m.newCache(32);
+    const view = cache.kernelView!(0)!;
+    assert.ok(ks.arena.offsetOf(view.kv.k) >= 0, "shard 0's KV rows are in its memory as its views");
+    const got = run(m, cache);
+    for (let i = 0; i < ref.length; i++)
+      assert.ok(
+        Buffer.from(got[i]!.buffer).equals(Buffer.from(ref[i]!.buffer)),
+        `${threads} threads: logits row ${i} differ from the one-memory run`,
+      );
+  }
+});
 
 test("loadLLM with tiny shards (streamed load, engine KV pool per shard): same greedy tokens", async () => {
   const path = join(dir, "llm.gguf");

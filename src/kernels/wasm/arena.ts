@@ -5,8 +5,13 @@
  * is freed before the KernelSet is disposed (weights live as long as the model).
  *
  * Views stay valid across growth: a grown shared memory keeps its backing store, only new
- * SharedArrayBuffer objects (of the new length) are handed out, so every buffer ever returned is
- * remembered to recognise views that already live in this memory.
+ * SharedArrayBuffer objects (of the new length) are handed out, so every buffer object a view was
+ * made on is remembered to recognise views that already live in this memory. V8 also hands out a
+ * new buffer object for a shared memory that did NOT grow when another shared memory of the
+ * isolate grows (another shard, or another kernel set): so the buffer is recorded whenever a view
+ * is made (f32/u8), not only after our own grow, and offsetOf also accepts the current buffer.
+ * (Missing that, views made after a neighbour's growth looked foreign: kernels copied them or
+ * fell back to TypeScript attention, whose bits differ: sharded runs were not bit-identical.)
  */
 import { KernelError } from "../../errors.js";
 
@@ -66,15 +71,25 @@ export class WasmArena {
   }
 
   f32(ptr: number, n: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, n);
+    return new Float32Array(this.buffer(), ptr, n);
   }
 
   u8(ptr: number, n: number): Uint8Array {
-    return new Uint8Array(this.memory.buffer, ptr, n);
+    return new Uint8Array(this.buffer(), ptr, n);
+  }
+
+  /** The memory's current buffer object, remembered (see the file comment). */
+  private buffer(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    return b;
   }
 
   /** Byte offset of a view that lives in this memory, or -1. */
   offsetOf(v: ArrayBufferView): number {
-    return this.buffers.has(v.buffer) ? v.byteOffset : -1;
+    if (this.buffers.has(v.buffer)) return v.byteOffset;
+    if (v.buffer !== this.memory.buffer) return -1;
+    this.buffers.add(v.buffer);
+    return v.byteOffset;
   }
 }
