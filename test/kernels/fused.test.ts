@@ -247,6 +247,17 @@ test("low-rank deltas (LoRA) in matmulMany / normMatmul = A and B products apart
       b: mk(ks, tb, base[out]![1], rank, 400 + i),
       scale,
     }));
+  // matvec_f16 runs four 4-row groups side by side (a rank-16 A x): the bits of the one-group
+  // sums that matmul_f16 keeps (token tiles, 2 tokens).
+  for (const rows of [16, 19, 37]) {
+    const w16 = mk(ks1, GGMLType.F16, rows, COLS, 9 + rows);
+    const X = randomF32(2 * COLS, 600 + rows);
+    const y2 = new Float32Array(2 * rows);
+    ks1.matmul(w16, X, 2, y2);
+    const y1 = new Float32Array(rows);
+    ks1.matmul(w16, X.subarray(0, COLS), 1, y1);
+    assert.deepEqual(y1, y2.subarray(0, rows), `F16 matvec ${rows} rows != matmul`);
+  }
   for (const spec of [lr, withQ8]) {
     const w1 = prep(ks1, base);
     const w2 = prep(ks2, base);

@@ -16,8 +16,8 @@
  * busy main thread).
  *
  * One dependency is allowed inside a batch, for small products whose result others consume (a
- * LoRA's A x before its B product): tasks marked `pre` come first; every chunk of them, once
- * run, is counted in PRE_DONE. A task's `after` exports run on the same unit range right after
+ * LoRA's A x before its B product): tasks marked `pre` come first, each as one chunk; every
+ * chunk of them, once run, is counted in PRE_DONE. A task's `after` exports run on the same unit range right after
  * each of its chunks (e.g. add B (A x) into the rows that chunk just wrote); for a task that is
  * not `pre`, they first wait (spinning) until every pre chunk of the batch is done. The pre
  * chunks were all taken before (chunks are dealt in task order) by threads that are running
@@ -85,7 +85,7 @@ export function dealChunks(
   let k = 0;
   let base = 0;
   let cur = nTasks > 0 ? task(0) : undefined;
-  let chunks = cur ? chunkCount(cur.units, threads) : 0;
+  let chunks = cur ? taskChunks(cur, threads) : 0;
   /** Chunks of the pre tasks up to the current one (all of them once past the first non-pre). */
   let preChunks = cur?.pre ? chunks : 0;
   for (;;) {
@@ -95,7 +95,7 @@ export function dealChunks(
       k++;
       if (k < nTasks) {
         cur = task(k);
-        chunks = chunkCount(cur.units, threads);
+        chunks = taskChunks(cur, threads);
         if (cur.pre) preChunks += chunks;
       }
     }
@@ -111,6 +111,13 @@ export function dealChunks(
     }
     if (t.pre) Atomics.add(ctl, PRE_DONE, 1);
   }
+}
+
+/** Chunks a dealt task is cut into: a pre task is one chunk (small by design; a thread runs it
+ *  whole, e.g. all four 4-row groups of a rank-16 A x side by side, while the other starts on
+ *  the products that need it). */
+function taskChunks(t: DealtTask, threads: number): number {
+  return t.pre ? 1 : chunkCount(t.units, threads);
 }
 
 /** Spins until `n` pre chunks are done; throws when a thread reported a failure meanwhile. */
