@@ -24,7 +24,8 @@
  * 4/20 (after 3 earlier turns and within 240 tokens; 81% single-turn); exact answer at 25 / 50 /
  * 75%: StreamingLLM 0 / 3 / 5 (KL 0.28 / 0.026 / 0.0016), H2O b/4+b/4 0 / 0 / 1 (KL 0.49 /
  * 0.20 / 0.058), H2O b/8+3b/8 0 / 0 / 3 (KL 0.35 / 0.077 / 0.0042); 206 s. (n 6: 3/6 full.)
- * SnapKV (per layer and KV head: engine/context-shift.ts compactPerHead) joined this session.
+ * SnapKV (per layer and KV head: engine/context-shift.ts compactPerHead) joined later. Default
+ * model v2 (1,024 context), --n 30 --history model: table in docs/kv-eviction.md.
  * `--history model`: the earlier turns' answers are the model's own full answers (thinking
  * included, generated alone first) instead of the gold number: long prompts, most of them text
  * the last question does not need.

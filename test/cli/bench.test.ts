@@ -135,3 +135,34 @@ test(
     );
   },
 );
+
+test(
+  "bench --lookup / --draft: plain and speculative runs alternate; speed-up, acceptance and identical tokens printed",
+  { timeout: 120_000 },
+  async () => {
+    const base = ["-m", path, "--threads", "1", "--prompt", "16", "--gen", "24", "--repeats", "2"];
+    const r = await cli([...base, "--lookup", "--draft-max", "4"]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(
+      r.err
+        .trim()
+        .split("\n")
+        .map((l) => /\] (\S+)/.exec(l)?.[1]),
+      ["plain", "edgellm", "edgellm", "plain"],
+    );
+    assert.match(r.out, /speculative lookup \(max 4\)/);
+    assert.match(
+      r.out,
+      /speculative decoding \(lookup, at most 4 drafted\) at 1 thread\(s\), medians of 2: decode [\d.]+ -> [\d.]+ tok\/s \(x[\d.]+\); drafted \d+, accepted \d+ \(\d+%\), \d+ forward steps \(prefill included\) for 24 tokens; greedy tokens identical to the plain runs'/,
+    );
+    // The model as its own draft: every draft is accepted.
+    const d = await cli([...base, "--draft", path]);
+    assert.equal(d.code, 0, d.err);
+    const m = /drafted (\d+), accepted (\d+) \(100%\)/.exec(d.out);
+    assert.ok(m && Number(m[1]) > 0 && m[1] === m[2], d.out);
+    assert.match(d.out, /greedy tokens identical to the plain runs'/);
+    const bad = await cli([...base, "--draft-max", "4"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--draft-max needs --draft <gguf> or --lookup/);
+  },
+);

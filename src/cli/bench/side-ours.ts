@@ -22,9 +22,17 @@ async function generate(
   prompt: number[],
   maxTokens: number,
   ctx: number,
-  kv: Pick<Workload, "kvType" | "kvTypeV" | "kvRotate"> = {},
+  kv: Pick<Workload, "kvType" | "kvTypeV" | "kvRotate" | "speculative"> = {},
   lora?: LoraRef[],
-): Promise<{ tokens: number[]; ttftMs: number; decodeMs: number; wallMs: number; kvBytesPerToken: number }> {
+  draft?: Transformer,
+): Promise<{
+  tokens: number[];
+  ttftMs: number;
+  decodeMs: number;
+  wallMs: number;
+  kvBytesPerToken: number;
+  spec: { drafted: number; accepted: number; steps: number };
+}> {
   const engine = new Engine(model, undefined, {
     contextSize: ctx,
     parallel: 1,
@@ -32,6 +40,7 @@ async function generate(
     kvTypeV: kv.kvTypeV,
     kvRotate: kv.kvRotate,
   });
+  if (draft) engine.attachDraft(draft);
   const kvBytesPerToken = engine.kvBytesPerToken();
   const t0 = performance.now();
   const stream = engine.submit({
@@ -41,6 +50,7 @@ async function generate(
     ignoreEos: true,
     stopTokens: new Set(),
     lora: lora?.length ? lora : undefined,
+    ...(kv.speculative ? { speculative: kv.speculative } : {}),
   });
   const tokens: number[] = [];
   let done: Extract<SequenceEvent, { type: "done" }> | undefined;
@@ -49,12 +59,15 @@ async function generate(
     else done = ev;
   }
   const wallMs = performance.now() - t0;
-  return { tokens, ttftMs: done!.ttftMs, decodeMs: done!.decodeMs, wallMs, kvBytesPerToken };
+  const st = engine.stats();
+  const spec = { drafted: st.draftTokens, accepted: st.acceptedDraftTokens, steps: st.steps };
+  return { tokens, ttftMs: done!.ttftMs, decodeMs: done!.decodeMs, wallMs, kvBytesPerToken, spec };
 }
 
 export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Promise<SideResult> {
   const ks = await createWasmKernelSet({ threads: w.threads });
   let closeFile: { close(): Promise<void> } | undefined;
+  let draftKs: Awaited<ReturnType<typeof createWasmKernelSet>> | undefined;
   try {
     const t0 = performance.now();
     const file = await openGGUF(w.model);
@@ -73,19 +86,30 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     const lora: LoraRef[] = [];
     for (const s of (w.lora ?? []).map(parseLoraFlag))
       lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
+    // A draft model (--draft): its own kernels, as loadLLM gives it.
+    let draft: Transformer | undefined;
+    if (w.draft) {
+      draftKs = await createWasmKernelSet({ threads: w.threads });
+      const df = await openGGUF(w.draft);
+      try {
+        draft = loadFromFile(df, { kernels: draftKs });
+      } finally {
+        await df.close();
+      }
+    }
     const loadMs = performance.now() - t0;
     const rssLoaded = process.memoryUsage().rss;
     const prompt = promptIds(w.prompt, w.nVocab);
     const ctx = w.prompt + w.gen + 1;
 
     // Warm-up: 8 prompt tokens then 2 decode steps.
-    await generate(model, prompt.slice(0, 8), 3, ctx, w, lora);
+    await generate(model, prompt.slice(0, 8), 3, ctx, w, lora, draft);
 
     // Prompt processing: the whole prompt, one token sampled (engine prefill chunks as served).
-    const pp = await generate(model, prompt, 1, ctx, w, lora);
+    const pp = await generate(model, prompt, 1, ctx, w, lora, draft);
     // TTFT then decode on a fresh engine (no prefix-cache reuse).
     const before = model.expertCache?.stats();
-    const run = await generate(model, prompt, w.gen, ctx, w, lora);
+    const run = await generate(model, prompt, w.gen, ctx, w, lora, draft);
     const after = model.expertCache?.stats();
     const experts =
       before && after
@@ -102,7 +126,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     if (opts.profile) {
       const prof = new OpProfiler();
       model.profiler = prof;
-      const pr = await generate(model, prompt, w.gen, ctx, w, lora);
+      const pr = await generate(model, prompt, w.gen, ctx, w, lora, draft);
       model.profiler = undefined;
       const ph = (name: string, tokens: number, wallMs: number): PhaseProfile => ({
         ms: Object.fromEntries(prof.byPhase.get(name) ?? []),
@@ -121,11 +145,13 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssPeak: peakRss(),
       tokens: run.tokens,
       kvBytesPerToken: run.kvBytesPerToken,
-      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}`,
+      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}${w.speculative ? `, speculative ${w.draft ? `draft ${w.draft.split(/[\\/]/).pop()}` : "lookup"} (max ${w.speculative.maxDraft ?? 8})` : ""}`,
       ...(profile ? { profile } : {}),
       ...(experts ? { experts } : {}),
+      ...(w.speculative ? { speculative: run.spec } : {}),
     };
   } finally {
+    await draftKs?.dispose();
     await ks.dispose();
     await closeFile?.close();
   }

@@ -26,10 +26,14 @@ export interface Workload {
   /** edgellm: where MoE experts live (--experts) and the memory budget (--max-memory, bytes). */
   experts?: ExpertPlacement;
   maxMemory?: number;
+  /** edgellm: speculative decoding for the timed runs (--lookup, or --draft with a draft model). */
+  speculative?: SpeculativeOptions;
+  draft?: string;
 }
 
 import type { KVType } from "../../kv/quant-kv.js";
 import type { ExpertPlacement } from "../../model/index.js";
+import type { SpeculativeOptions } from "../../engine/speculative.js";
 
 export interface SideResult {
   side: "edgellm" | "llama.cpp";
@@ -51,6 +55,8 @@ export interface SideResult {
    * hits, misses, file bytes read, and the tokens they cover.
    */
   experts?: { hits: number; misses: number; bytesRead: number; tokens: number; slots: number };
+  /** edgellm with speculative decoding: drafts verified and accepted, forward steps, in the timed run. */
+  speculative?: { drafted: number; accepted: number; steps: number };
   /** edgellm with --profile: per-op times of a profiled run (see profile.ts). */
   profile?: { prefill: PhaseProfile; decode: PhaseProfile };
 }
