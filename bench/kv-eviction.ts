@@ -93,6 +93,8 @@ function argmax(x: Float32Array): number {
   return b;
 }
 
+const shared = model.newCache(ctx) as PagedKVCache;
+
 /**
  * One conversation with the cache capped at `budget` positions under `policy` (none: full cache).
  * forced: decode these tokens (teacher forcing) and return the logits before each; else greedy.
@@ -103,7 +105,13 @@ function run(
   budget: number,
   forced?: number[],
 ): { tokens: number[]; logits: Float32Array[]; maxHeld: number } {
-  const cache = model.newCache(ctx) as PagedKVCache;
+  // One cache for every run, emptied first: each newCache takes a fresh pool from the kernels'
+  // memory, never given back (1,600 runs of a 40-conversation table exhausted wasm32's 4 GiB).
+  const cache = shared;
+  cache.free();
+  cache.attnScores = undefined;
+  cache.observed = undefined;
+  cache.reserve(ctx);
   if (policy?.scored) cache.trackAttention();
   if (policy?.observe)
     cache.observeQueries(policy.observe, model.config.nLayers, model.config.nHead * model.config.headDimK);
