@@ -273,6 +273,32 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2units/out/edgellm-v2units-f32.gguf",
     initSha256: "c3840b77bf3a68c69ca938f6c28fe72266ec8c223d1abf93b3d03cd0e4e3feb1",
   },
+  // v2unitsC (issue #18, session 6, started at its end): v2unitsB's end (× 48/88, but sub 59/68
+  // against v2's 63/68: sub was 10% of its mix, 22% of v2's), 600 more steps with sub back at 20%
+  // and × at 42%, fresh data (seed 23); the third digit of 3-digit factors (5/36) is what is left
+  // on ×. Resumable across sessions (`--resume`).
+  v2unitsC: {
+    name: "v2unitsC",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 23,
+      mix: { add: 0.07, sub: 0.2, mul: 0.42, word: 0.13, chat: 0.06, tool: 0.07, json: 0.05 },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 600 steps x 4 x 512 = 1.23M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 600,
+    lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 23,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsB` (its export at step 160)
+    initFrom: "build/train/v2unitsB/out/edgellm-v2unitsB-f32.gguf",
+    initSha256: "8782b847aa8a48c785ed95c6ed1b0c806f6316ac00585f29025409f6e662824f",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.
