@@ -23,6 +23,35 @@ export interface ScoreShape {
 }
 
 /**
+ * out[j] += softmax_j(scale * softcap(q.k_j)) over j = lo..pos for one query head: q's row at
+ * q[qr..qr + headDim), K rows at k[j * headDim]; `p` is scratch of at least pos + 1.
+ */
+function addSoftmaxRow(
+  s: ScoreShape,
+  q: Float32Array,
+  qr: number,
+  k: Float32Array,
+  lo: number,
+  pos: number,
+  p: Float64Array,
+  out: Float64Array,
+): void {
+  const hd = s.headDim;
+  let max = -Infinity;
+  for (let j = lo; j <= pos; j++) {
+    let d = 0;
+    for (let i = 0; i < hd; i++) d += q[qr + i] * k[j * hd + i];
+    if (s.softcap) d = s.softcap * Math.tanh(d / s.softcap);
+    d *= s.scale;
+    p[j] = d;
+    if (d > max) max = d;
+  }
+  let sum = 0;
+  for (let j = lo; j <= pos; j++) sum += p[j] = Math.exp(p[j] - max);
+  for (let j = lo; j <= pos; j++) out[j] += p[j] / sum;
+}
+
+/**
  * scores[j] += sum over the nt queries at positions p0.. (rows of q from q[qo]) and every head of
  * softmax_j(scale * q.k_j). `k` is scratch of at least (p0 + nt) * headDim floats.
  */
@@ -50,19 +79,7 @@ export function accumulateAttention(
       for (let t = 0; t < nt; t++) {
         const pos = p0 + t;
         const lo = s.window > 0 ? Math.max(0, pos - s.window + 1) : 0;
-        const qr = qo + t * qStride + h * hd;
-        let max = -Infinity;
-        for (let j = lo; j <= pos; j++) {
-          let d = 0;
-          for (let i = 0; i < hd; i++) d += q[qr + i] * k[j * hd + i];
-          if (s.softcap) d = s.softcap * Math.tanh(d / s.softcap);
-          d *= s.scale;
-          p[j] = d;
-          if (d > max) max = d;
-        }
-        let sum = 0;
-        for (let j = lo; j <= pos; j++) sum += p[j] = Math.exp(p[j] - max);
-        for (let j = lo; j <= pos; j++) scores[j] += p[j] / sum;
+        addSoftmaxRow(s, q, qo + t * qStride + h * hd, k, lo, pos, p, scores);
       }
     }
   }
@@ -97,19 +114,7 @@ export function observedScores(
       const pos = obs.pos[slot];
       const lo = s.window > 0 ? Math.max(0, pos - s.window + 1) : 0;
       for (let g = 0; g < group; g++) {
-        const qr = slot * obs.qDim + (kh * group + g) * hd;
-        let max = -Infinity;
-        for (let j = lo; j <= pos; j++) {
-          let d = 0;
-          for (let i = 0; i < hd; i++) d += qRows[qr + i] * k[j * hd + i];
-          if (s.softcap) d = s.softcap * Math.tanh(d / s.softcap);
-          d *= s.scale;
-          p[j] = d;
-          if (d > max) max = d;
-        }
-        let sum = 0;
-        for (let j = lo; j <= pos; j++) sum += p[j] = Math.exp(p[j] - max);
-        for (let j = lo; j <= pos; j++) sc[j] += p[j] / sum;
+        addSoftmaxRow(s, qRows, slot * obs.qDim + (kh * group + g) * hd, k, lo, pos, p, sc);
       }
     }
   }
