@@ -318,11 +318,11 @@ export const PRESETS: Record<string, Preset> = {
     vocabSize: 768,
     bpeDocs: 20_000,
     model: V2_SHAPE,
-    // 600 steps x 4 x 512 = 1.23M tokens (1,500 planned; cut at the start because the shared
-    // machine gave 200-450 tokens/s)
+    // 300 steps x 4 x 512 = 0.61M tokens (1,500 planned; cut twice at the start because the
+    // shared machine gave 110-450 tokens/s)
     batch: 4,
     seqLen: 512,
-    steps: 600,
+    steps: 300,
     lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 20 },
     clip: 1,
     seed: 29,
