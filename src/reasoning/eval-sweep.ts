@@ -8,7 +8,7 @@
 import { nodeImport } from "../platform/node-import.js";
 import { InputError } from "../errors.js";
 import type { LLM } from "../engine/llm.js";
-import { evalConfig, type EvalConfig, type EvalPoint } from "./eval.js";
+import { evalConfig, wilson95, type EvalConfig, type EvalPoint } from "./eval.js";
 import type { EvalItem } from "./eval-task.js";
 import { accuracySVG, type PlotSeries } from "./plot.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";
@@ -18,6 +18,7 @@ export interface SweepFlags {
   samples: string;
   thinkingBudget?: string;
   temperature?: string;
+  topP?: string;
   seed?: string;
   maxTokens?: string;
   earlyStop?: boolean;
@@ -54,6 +55,9 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
   const temperature = f.temperature === undefined ? undefined : Number(f.temperature);
   if (temperature !== undefined && !(temperature >= 0 && temperature <= 2))
     throw new InputError(`--temperature must be in [0, 2], got ${f.temperature}`, { field: "temperature" });
+  const topP = f.topP === undefined ? undefined : Number(f.topP);
+  if (topP !== undefined && !(topP > 0 && topP <= 1))
+    throw new InputError(`--top-p must be in (0, 1], got ${f.topP}`, { field: "top-p" });
   const seed = f.seed === undefined ? 1 : intFlag("--seed", 0, 2 ** 31)(f.seed);
   const maxTokens = f.maxTokens === undefined ? undefined : intFlag("--max-tokens", 1, 1e6)(f.maxTokens);
   const out: EvalConfig[] = [];
@@ -69,6 +73,7 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
           samples: k,
           thinkingBudget: b ?? undefined,
           temperature,
+          topP,
           seed,
           maxTokens,
           earlyStop: f.earlyStop === false ? false : undefined,
@@ -81,12 +86,32 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
 }
 
 export function formatTable(points: EvalPoint[]): string {
-  const rows = [["config", "accuracy", "correct", "tokens/q", "thinking tok/q", "saved samples/q", "wall s"]];
+  const kinds = [...new Set(points.flatMap((p) => Object.keys(p.byKind ?? {})))].sort();
+  const rows = [
+    [
+      "config",
+      "accuracy",
+      "95% CI",
+      "correct",
+      ...kinds,
+      "tokens/q",
+      "thinking tok/q",
+      "saved samples/q",
+      "wall s",
+    ],
+  ];
   for (const p of points) {
     rows.push([
       p.label,
       `${(p.accuracy * 100).toFixed(1)}%`,
+      wilson95(p.correct, p.questions)
+        .map((x) => (x * 100).toFixed(1))
+        .join("–"),
       `${p.correct}/${p.questions}`,
+      ...kinds.map((k) => {
+        const t = p.byKind?.[k];
+        return t ? `${k} ${t.correct}/${t.questions}` : "";
+      }),
       p.tokensPerQuestion.toFixed(1),
       p.reasoningTokensPerQuestion.toFixed(1),
       p.samplesSavedPerQuestion.toFixed(2),

@@ -18,6 +18,7 @@ export interface EvalConfig {
   thinkingBudget?: number;
   earlyStop?: StopRule | false;
   temperature?: number;
+  topP?: number;
   seed?: number;
   maxTokens?: number;
   /** best_of_n: the verifier (default: arithmetic re-check). */
@@ -38,7 +39,20 @@ export interface EvalPoint {
   tokensPerQuestion: number;
   reasoningTokensPerQuestion: number;
   samplesSavedPerQuestion: number;
+  /** Correct / asked per problem kind (add, sub, mul, word). */
+  byKind: Record<string, { correct: number; questions: number }>;
   wallS: number;
+}
+
+/** Wilson score interval (95%, z = 1.96) for `correct` of `n`: [low, high]. */
+export function wilson95(correct: number, n: number): [number, number] {
+  if (n === 0) return [0, 1];
+  const z = 1.959964;
+  const p = correct / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
 export function configLabel(c: EvalConfig): string {
@@ -62,6 +76,7 @@ export async function evalConfig(
   let tokens = 0;
   let reasoning = 0;
   let saved = 0;
+  const byKind: EvalPoint["byKind"] = {};
   const verifier = c.verifier ?? new ArithmeticVerifier();
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
@@ -76,6 +91,7 @@ export async function evalConfig(
       thinkingBudget: c.thinkingBudget,
       earlyStop: c.earlyStop,
       temperature: c.temperature,
+      topP: c.topP,
       seed: c.seed === undefined ? undefined : c.seed + 1000 * i,
       maxTokens: c.maxTokens,
       verifier,
@@ -84,6 +100,9 @@ export async function evalConfig(
     });
     const ok = r.answer !== undefined && r.answer === normalizeAnswer(it.answer);
     if (ok) correct++;
+    const k = (byKind[it.kind] ??= { correct: 0, questions: 0 });
+    k.questions++;
+    if (ok) k.correct++;
     tokens += r.tokens;
     reasoning += r.reasoningTokens;
     saved += r.samplesSaved;
@@ -101,6 +120,7 @@ export async function evalConfig(
     tokensPerQuestion: n ? tokens / n : 0,
     reasoningTokensPerQuestion: n ? reasoning / n : 0,
     samplesSavedPerQuestion: n ? saved / n : 0,
+    byKind,
     wallS: (performance.now() - t0) / 1000,
   };
 }
