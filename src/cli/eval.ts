@@ -35,6 +35,8 @@ interface EvalOptions {
   seed?: string;
   maxTokens: string;
   earlyStop: boolean;
+  verifier?: string;
+  budget?: string;
   answerPrefix?: string;
   json?: boolean;
   plot?: string;
@@ -62,10 +64,15 @@ export function register(program: Command): void {
     .option("--questions <n>", "questions to ask", "50")
     .option(
       "--strategy <list>",
-      "comma-separated: greedy, sc (self-consistency), bon (best-of-N, arithmetic verifier)",
+      "comma-separated: greedy, sc (self-consistency), bon (best-of-N), mcts (tree search over lines)",
       "greedy",
     )
-    .option("--samples <list>", "comma-separated sample counts for sc/bon", "8")
+    .option("--samples <list>", "comma-separated sample counts for sc/bon, lines per expansion for mcts", "8")
+    .option(
+      "--verifier <list>",
+      "bon/mcts verifiers, comma-separated: arithmetic (outcome), process (column steps)",
+    )
+    .option("--budget <list>", "mcts: comma-separated token budgets per question (default 1024)")
     .option("--thinking-budget <list>", "comma-separated thinking budgets in tokens ('none' = unlimited)")
     .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
     .option("--top-p <p>", "nucleus sampling for sc/bon (default: off)")

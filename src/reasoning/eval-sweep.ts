@@ -8,7 +8,15 @@
 import { nodeImport } from "../platform/node-import.js";
 import { InputError } from "../errors.js";
 import type { LLM } from "../engine/llm.js";
-import { evalConfig, wilson95, type EvalConfig, type EvalPoint } from "./eval.js";
+import {
+  configLabel,
+  evalConfig,
+  evalVerifier,
+  parseEvalVerifier,
+  wilson95,
+  type EvalConfig,
+  type EvalPoint,
+} from "./eval.js";
 import type { EvalItem } from "./eval-task.js";
 import { accuracySVG, type PlotSeries } from "./plot.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";
@@ -22,6 +30,10 @@ export interface SweepFlags {
   seed?: string;
   maxTokens?: string;
   earlyStop?: boolean;
+  /** best_of_n / mcts verifiers, comma-separated (arithmetic, process). Default arithmetic. */
+  verifier?: string;
+  /** mcts token budgets, comma-separated. Default 1024. */
+  budget?: string;
   /** Forced after a budget-forced `</think>`. */
   answerPrefix?: string;
 }
@@ -60,15 +72,24 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
     throw new InputError(`--top-p must be in (0, 1], got ${f.topP}`, { field: "top-p" });
   const seed = f.seed === undefined ? 1 : intFlag("--seed", 0, 2 ** 31)(f.seed);
   const maxTokens = f.maxTokens === undefined ? undefined : intFlag("--max-tokens", 1, 1e6)(f.maxTokens);
+  const verifiers = (f.verifier ?? "arithmetic").split(",").map((s) => parseEvalVerifier(s.trim()));
+  const mctsBudgets = list("--budget", f.budget ?? "1024", intFlag("--budget", 16, 1e6)) as number[];
   const out: EvalConfig[] = [];
   const seen = new Set<string>();
   for (const strategy of strategies) {
+    const scored = strategy === "best_of_n" || strategy === "mcts";
     for (const k of strategy === "greedy" ? [1] : samples) {
-      for (const b of budgets) {
-        const key = `${strategy}/${k}/${b}`;
+      for (const [b, v, mb] of budgets.flatMap((b) =>
+        (scored ? verifiers : [undefined]).flatMap((v) =>
+          (strategy === "mcts" ? mctsBudgets : [undefined]).map((mb) => [b, v, mb] as const),
+        ),
+      )) {
+        const key = `${strategy}/${k}/${b}/${v}/${mb}`;
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({
+          ...(v === undefined ? {} : { verifier: evalVerifier(v), verifierName: v }),
+          ...(mb === undefined ? {} : { budget: mb }),
           strategy,
           samples: k,
           thinkingBudget: b ?? undefined,
@@ -136,7 +157,18 @@ export function plotSeries(points: EvalPoint[]): PlotSeries[] {
       "greedy + self-consistency",
       (p) => noBudget(p) && (p.strategy === "greedy" || p.strategy === "self_consistency"),
     ),
-    by("best-of-N (verifier)", (p) => noBudget(p) && p.strategy === "best_of_n"),
+    ...[
+      ...new Set(points.filter((p) => p.strategy === "best_of_n").map((p) => p.verifier ?? "arithmetic")),
+    ].map((v) =>
+      by(
+        `best-of-N [${v}]`,
+        (p) => noBudget(p) && p.strategy === "best_of_n" && (p.verifier ?? "arithmetic") === v,
+      ),
+    ),
+    ...[...new Set(points.filter((p) => p.strategy === "mcts").map((p) => p.verifier ?? "arithmetic"))].map(
+      (v) =>
+        by(`MCTS [${v}]`, (p) => noBudget(p) && p.strategy === "mcts" && (p.verifier ?? "arithmetic") === v),
+    ),
   ];
   const strategies = new Set(points.filter((p) => !noBudget(p)).map((p) => `${p.strategy}/${p.samples}`));
   for (const s of strategies) {
@@ -197,9 +229,7 @@ export async function runSweep(
   const points: EvalPoint[] = [];
   for (const c of configs) {
     const p = await evalConfig(llm, items, c, (i) =>
-      o.progress?.(
-        `\r${c.strategy}${c.samples ? `@${c.samples}` : ""} budget=${c.thinkingBudget ?? "none"}: ${i + 1}/${items.length}`,
-      ),
+      o.progress?.(`\r${configLabel(c)}: ${i + 1}/${items.length}`),
     );
     o.progress?.("\n");
     points.push(p);

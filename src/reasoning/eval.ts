@@ -10,6 +10,24 @@ import { llmGenerator } from "./llm-generator.js";
 import { runStrategy, type StrategyName } from "./strategy.js";
 import { ArithmeticVerifier } from "../verify/arithmetic.js";
 import type { Verifier } from "../verify/verifier.js";
+import { columnProcessVerifier } from "../train/rl/process-verifier.js";
+import { InputError } from "../errors.js";
+
+/**
+ * Verifiers the eval can name: "arithmetic" (outcome: the question re-evaluated, plus a share of
+ * re-checked "expr = n" steps; an oracle on questions that parse, i.e. × and +/−, not on word
+ * problems) and "process" (the column-format step checker: no knowledge of the right answer).
+ */
+export type EvalVerifierName = "arithmetic" | "process";
+
+export function parseEvalVerifier(s: string): EvalVerifierName {
+  if (s === "arithmetic" || s === "process") return s;
+  throw new InputError(`unknown verifier '${s}' (arithmetic, process)`, { field: "verifier" });
+}
+
+export function evalVerifier(name: EvalVerifierName): Verifier {
+  return name === "process" ? columnProcessVerifier : new ArithmeticVerifier();
+}
 import type { StopRule } from "../verify/vote.js";
 
 export interface EvalConfig {
@@ -21,8 +39,11 @@ export interface EvalConfig {
   topP?: number;
   seed?: number;
   maxTokens?: number;
-  /** best_of_n: the verifier (default: arithmetic re-check). */
+  /** best_of_n / mcts: the verifier (default: arithmetic re-check) and its name for the label. */
   verifier?: Verifier;
+  verifierName?: string;
+  /** mcts: most tokens per question. */
+  budget?: number;
   /** Forced after a budget-forced `</think>` (e.g. "The answer is"). */
   answerPrefix?: string;
 }
@@ -32,6 +53,8 @@ export interface EvalPoint {
   strategy: StrategyName;
   samples: number;
   thinkingBudget: number | null;
+  /** best_of_n / mcts: the verifier's name. */
+  verifier?: string;
   questions: number;
   correct: number;
   accuracy: number;
@@ -56,12 +79,15 @@ export function wilson95(correct: number, n: number): [number, number] {
 }
 
 export function configLabel(c: EvalConfig): string {
+  const v = c.verifierName ?? "arithmetic";
   const base =
     c.strategy === "greedy"
       ? "greedy"
       : c.strategy === "self_consistency"
         ? `sc@${c.samples ?? 8}`
-        : `best-of-${c.samples ?? 8}`;
+        : c.strategy === "best_of_n"
+          ? `best-of-${c.samples ?? 8} [${v}]`
+          : `mcts k=${c.samples ?? 8} budget=${c.budget ?? 1024} [${v}]`;
   return c.thinkingBudget === undefined ? base : `${base} budget=${c.thinkingBudget}`;
 }
 
@@ -95,6 +121,7 @@ export async function evalConfig(
       seed: c.seed === undefined ? undefined : c.seed + 1000 * i,
       maxTokens: c.maxTokens,
       verifier,
+      budget: c.budget,
       question: it.question,
       startsInThinking: gen.prompt.opensThinking,
     });
@@ -114,6 +141,9 @@ export async function evalConfig(
     strategy: c.strategy,
     samples: c.strategy === "greedy" ? 1 : (c.samples ?? 8),
     thinkingBudget: c.thinkingBudget ?? null,
+    ...(c.strategy === "best_of_n" || c.strategy === "mcts"
+      ? { verifier: c.verifierName ?? "arithmetic" }
+      : {}),
     questions: n,
     correct,
     accuracy: n ? correct / n : 0,
