@@ -1,6 +1,6 @@
 /**
  * `edgellm bench -m <file> [--threads N] [--prompt 256] [--gen 128] [--repeats 3] [--vs-llama-cpp]
- * [--lora a.gguf [--vs-base]] [--lookup | --draft d.gguf] [--draft-max N]`:
+ * [--lora a.gguf [--vs-base]] [--lookup | --draft d.gguf | --draft-layers K] [--draft-max N]`:
  * prompt-processing and decode tokens/s, time to first token and peak RSS of edgellm, and of
  * llama.cpp (node-llama-cpp) on the same file and thread count. Every measurement runs in its own
  * child process (this command again with the hidden `--side`), alternating edgellm, llama.cpp,
@@ -8,7 +8,7 @@
  * printed with ratios, then the bandwidth view (weight bytes per token x decode tok/s against the
  * read ceiling measured by the kernels' probe). `--vs-base` with `--lora`: edgellm without the
  * adapters too, alternating with the LoRA runs, and the LoRA overhead from the medians.
- * `--lookup` / `--draft d.gguf` (speculative decoding): edgellm's runs speculate, a plain run
+ * `--lookup` / `--draft d.gguf` / `--draft-layers K` (speculative decoding): edgellm's runs speculate, a plain run
  * alternates with each, and the speed-up, acceptance and forward steps are printed.
  */
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
@@ -21,6 +21,7 @@ import { EdgeLLMError, InputError } from "../errors.js";
 import { openGGUF } from "../gguf/reader.js";
 import { createWasmKernelSet } from "../kernels/wasm/wasm-kernel-set.js";
 import { modelConfig } from "../model/index.js";
+import { checkSpeculative } from "../engine/engine.js";
 import { measureReadCeiling } from "./bench/read-ceiling.js";
 import { formatReport, summarize, weightBytesPerToken, type BenchReport } from "./bench/report.js";
 import { importNodeLlamaCpp, runLlamaCpp } from "./bench/side-llama-cpp.js";
@@ -30,6 +31,7 @@ import type { SideResult, Workload } from "./bench/workload.js";
 import { parsePositiveInt } from "./engine-options.js";
 import {
   addSpeculativeOptions,
+  speculativeMethod,
   speculativeOptions,
   type SpeculativeCliOptions,
 } from "./speculative-options.js";
@@ -98,7 +100,11 @@ function runChild(
     ...(side === "ours" && w.maxMemory !== undefined ? ["--max-memory", String(w.maxMemory)] : []),
     ...(side === "ours" && w.speculative
       ? [
-          ...(w.draft ? ["--draft", w.draft] : ["--lookup"]),
+          ...(w.draft
+            ? ["--draft", w.draft]
+            : w.speculative.draftLayers !== undefined
+              ? ["--draft-layers", String(w.speculative.draftLayers)]
+              : ["--lookup"]),
           ...(w.speculative.maxDraft !== undefined ? ["--draft-max", String(w.speculative.maxDraft)] : []),
         ]
       : []),
@@ -212,6 +218,7 @@ export function register(program: Command): void {
     try {
       const c = modelConfig(file);
       w.nVocab = c.nVocab;
+      if (w.speculative) checkSpeculative(w.speculative, w.draft !== undefined, c); // e.g. --draft-layers >= layers
       if (c.contextLength && w.prompt + w.gen > c.contextLength) {
         throw new InputError(
           `--prompt ${w.prompt} + --gen ${w.gen} exceeds the model's context of ${c.contextLength}`,
@@ -227,7 +234,7 @@ export function register(program: Command): void {
     if (o.vsBase && !w.lora?.length) throw new InputError("--vs-base needs --lora");
     if (o.vsBase && w.speculative)
       throw new InputError(
-        "--vs-base compares LoRA runs; with --lookup/--draft the plain runs alternate already",
+        "--vs-base compares LoRA runs; with --lookup/--draft/--draft-layers the plain runs alternate already",
       );
     // The runs without the thing measured: LoRA (--vs-base) or speculation (--lookup/--draft).
     const baseOf = (x: Workload): Workload | undefined =>
@@ -312,12 +319,13 @@ function speculativeLine(w: Workload, spec: SideResult[], plain: SideResult[]): 
   const b = summarize(plain);
   const s = spec[0].speculative ?? { drafted: 0, accepted: 0, steps: 0 };
   const same = spec.every((r) => r.tokens.join() === plain[0].tokens.join());
-  const method = w.draft ? `draft ${w.draft.split(/[\\/]/).pop()}` : "lookup";
+  const method = speculativeMethod(w.speculative ?? {}, w.draft);
+  const df = s.draftForwards ? ` + ${s.draftForwards} draft forwards` : "";
   return (
     `speculative decoding (${method}, at most ${w.speculative?.maxDraft ?? 8} drafted) at ${w.threads} thread(s), medians of ${spec.length}: ` +
     `decode ${b.decodeTokS.toFixed(2)} -> ${a.decodeTokS.toFixed(2)} tok/s (x${(a.decodeTokS / b.decodeTokS).toFixed(2)}); ` +
     `drafted ${s.drafted}, accepted ${s.accepted} (${s.drafted ? ((100 * s.accepted) / s.drafted).toFixed(0) : 0}%), ` +
-    `${s.steps} forward steps (prefill included) for ${w.gen} tokens; greedy tokens ${same ? "identical to" : "DIFFER from"} the plain runs'`
+    `${s.steps} forward steps (prefill included)${df} for ${w.gen} tokens; greedy tokens ${same ? "identical to" : "DIFFER from"} the plain runs'`
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * Speculative decoding flags shared by run/chat/serve/bench: `--draft <gguf>` (a draft model with
  * the target's vocabulary), `--draft-max N` (most tokens drafted per step), `--lookup` (prompt
- * lookup: n-gram drafts from the context, no draft model). They become loadLLM's `draft` and
+ * lookup: n-gram drafts from the context, no draft model), `--draft-layers K` (self-speculative
+ * early exit: the model's own first K layers draft). They become loadLLM's `draft` and
  * `speculative` (the default for every request).
  */
 import type { Command } from "commander";
@@ -12,7 +13,12 @@ export interface SpeculativeCliOptions {
   draft?: string;
   draftMax?: string;
   lookup?: boolean;
+  draftLayers?: string;
 }
+
+export const DRAFT_LAYERS_FLAG = "--draft-layers <k>";
+export const DRAFT_LAYERS_HELP =
+  "self-speculative decoding: the model's own first k layers draft (early exit, LayerSkip), the rest verify";
 
 export function addSpeculativeOptions(cmd: Command): Command {
   return cmd
@@ -21,7 +27,8 @@ export function addSpeculativeOptions(cmd: Command): Command {
     .option(
       "--lookup",
       "speculative decoding by prompt lookup (n-gram drafts from the context; no draft model)",
-    );
+    )
+    .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP);
 }
 
 /** loadLLM options { draft, speculative } from the flags (none given: {}). */
@@ -29,21 +36,52 @@ export function speculativeOptions(o: SpeculativeCliOptions): {
   draft?: string;
   speculative?: SpeculativeOptions;
 } {
-  if (o.draft !== undefined && o.lookup) throw new InputError("give --draft or --lookup, not both");
+  const given = [
+    o.draft !== undefined && "--draft",
+    o.lookup && "--lookup",
+    o.draftLayers !== undefined && "--draft-layers",
+  ].filter(Boolean);
+  if (given.length > 1)
+    throw new InputError(`give one of --draft, --lookup, --draft-layers, not ${given.join(" and ")}`);
   let maxDraft: number | undefined;
   if (o.draftMax !== undefined) {
     maxDraft = Number(o.draftMax);
     if (!(Number.isInteger(maxDraft) && maxDraft >= 1 && maxDraft <= 64))
       throw new InputError(`--draft-max must be an integer in 1..64, got '${o.draftMax}'`);
-    if (o.draft === undefined && !o.lookup)
-      throw new InputError("--draft-max needs --draft <gguf> or --lookup");
+    if (given.length === 0)
+      throw new InputError("--draft-max needs --draft <gguf>, --lookup or --draft-layers <k>");
   }
-  if (o.draft === undefined && !o.lookup) return {};
-  const method = o.lookup ? ("lookup" as const) : ("draft" as const);
+  let draftLayers: number | undefined;
+  if (o.draftLayers !== undefined) {
+    draftLayers = Number(o.draftLayers);
+    // The upper bound (the model's layers - 1) is checked when the model is loaded (loadLLM).
+    if (!(/^\d+$/.test(o.draftLayers.trim()) && draftLayers >= 1))
+      throw new InputError(
+        `--draft-layers must be a positive integer (layers that draft), got '${o.draftLayers}'`,
+      );
+  }
+  if (given.length === 0) return {};
+  const method = o.lookup
+    ? ("lookup" as const)
+    : draftLayers !== undefined
+      ? ("early-exit" as const)
+      : ("draft" as const);
   return {
     ...(o.draft !== undefined ? { draft: o.draft } : {}),
-    speculative: { method, ...(maxDraft !== undefined ? { maxDraft } : {}) },
+    speculative: {
+      method,
+      ...(maxDraft !== undefined ? { maxDraft } : {}),
+      ...(draftLayers !== undefined ? { draftLayers } : {}),
+    },
   };
+}
+
+/** The method in words: "lookup", "draft d.gguf", "early exit after K layers". */
+export function speculativeMethod(s: SpeculativeOptions, draft: string | undefined): string {
+  if (draft) return `draft ${draft.split(/[\\/]/).pop()}`;
+  if (s.method === "early-exit" || (s.method === undefined && s.draftLayers !== undefined))
+    return `early exit after ${s.draftLayers} layers`;
+  return "lookup";
 }
 
 /** "drafted N, accepted M (P%), F target steps" from two engine stats, or "" when nothing was drafted. */

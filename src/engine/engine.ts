@@ -12,7 +12,7 @@ import { checkKVType, kvRowBytes } from "../kv/quant-kv.js";
 import { PagedKVCache, type KVGroup } from "../kv/paged-cache.js";
 import { BlockPool, type PoolStats } from "../kv/paged-pool.js";
 import { kvRotation } from "../kv/hadamard.js";
-import { lookupDraft } from "./speculative.js";
+import { lookupDraft, type SpeculativeOptions } from "./speculative.js";
 import { drawDist, speculativeAccept, type Dist, type SpeculativeResult } from "../sampling/speculative.js";
 import { layerWindow, recurrentShape, type Transformer } from "../model/forward.js";
 import type { ModelConfig } from "../model/arch/config.js";
@@ -261,7 +261,7 @@ export class Engine {
       );
     }
     if (req.lora?.length) checkLoraRefs(req.lora);
-    if (req.speculative) checkSpeculative(req, !!this.draft);
+    if (req.speculative) checkSpeculative(req.speculative, !!this.draft, this.model.config);
     if (req.media?.length) checkMedia(req, this.model.config.nEmbd);
     const budget = req.eviction?.budget ?? this.contextSize;
     if (req.eviction) {
@@ -450,7 +450,7 @@ export class Engine {
    * empty unless the request asks for speculation and nothing per-token interferes. `q`: the draft
    * model's distributions the drafts were drawn from (sampling only; lookup proposals are one-hot).
    */
-  private draftFor(seq: Sequence): { draft: number[]; q: (Dist | undefined)[] } {
+  private draftFor(seq: Sequence): Drafted {
     const none = { draft: [], q: [] };
     const r = seq.req;
     if (!r.speculative || r.constraint || r.forceToken) return none;
@@ -458,11 +458,14 @@ export class Engine {
     const left = r.maxTokens - seq.generated - 1;
     const limit = Math.min(cap, left, r.speculative.maxDraft ?? 8);
     if (limit <= 0) return none;
-    const method = r.speculative.method ?? (this.draft ? "draft" : "lookup");
-    let out: { draft: number[]; q: (Dist | undefined)[] };
-    if (method === "draft") {
+    const method = specMethod(r.speculative, !!this.draft);
+    let out: Drafted;
+    if (method === "draft" || method === "early-exit") {
       try {
-        out = this.draftModelTokens(seq, limit);
+        out =
+          method === "draft"
+            ? this.draftModelTokens(seq, limit)
+            : this.exitDraft(seq, r.speculative.draftLayers!, limit);
       } catch (e) {
         seq.queue.fail(e);
         seq.finished = "abort";
@@ -520,6 +523,54 @@ export class Engine {
       if (i < k - 1) feed = [tok];
     }
     return { draft, q };
+  }
+
+  /**
+   * Self-speculative drafts (LayerSkip's early exit): up to `limit` tokens from the target's own
+   * first k layers, then its final norm and output head, one forward of those layers per token.
+   * The passes feed [pending token, d1, ...] at the sequence's own positions, writing the
+   * target's KV of layers < k there, and keep each row's hidden state leaving layer k - 1; the
+   * last pass (feeding the last draft) needs no head. The verification then runs only layers >= k
+   * from those rows (step: a forward with layers.from = k) — reused, not recomputed: the WASM
+   * kernels compute a row the same way alone or in a batch (test/kernels/matvec: matvec == matmul
+   * rows), so layers < k of [pending, drafts] are bit-identical to what the full forward would write,
+   * and greedy output is the plain decoding's. Rejected positions are cut by verify's truncate.
+   */
+  private exitDraft(seq: Sequence, k: number, limit: number): Drafted {
+    const c = seq.cache;
+    const base = c.length; // the pending token's position
+    if (!c.reserve(base + limit + 1)) return { draft: [], q: [] };
+    const E = this.model.config.nEmbd;
+    const hidden = new Float32Array((limit + 1) * E);
+    const hist = seq.tokens.slice();
+    const draft: number[] = [];
+    const q: Dist[] = [];
+    let tok = seq.tokens[seq.tokens.length - 1];
+    try {
+      for (let i = 0; i <= limit; i++) {
+        const want = i < limit;
+        const lg = forwardBatch(
+          this.model,
+          [{ tokens: [tok], cache: c, outputs: want ? [0] : [], lora: seq.req.lora }],
+          { layers: { to: k }, hidden: hidden.subarray(i * E, (i + 1) * E) },
+        );
+        this.totals.draftForwards++;
+        if (!want) break;
+        if (seq.sampler.greedy) {
+          const cand = seq.sampler.process(lg[0][0], hist);
+          tok = cand.ids[cand.argmax()];
+        } else {
+          const d = seq.sampler.distribution(lg[0][0], hist);
+          tok = drawDist(d, () => seq.sampler.random());
+          q.push(d);
+        }
+        draft.push(tok);
+        hist.push(tok);
+      }
+    } finally {
+      c.setLength(base); // the verification writes layers >= k from here
+    }
+    return { draft, q, hidden: hidden.subarray(0, (draft.length + 1) * E), from: k };
   }
 
   /** Keep the draft model's KV only where it holds this sequence's tokens (base: first drafted position). */
@@ -594,66 +645,98 @@ export class Engine {
       last: boolean;
       draft: number[];
       q: (Dist | undefined)[];
+      /** First layer to run (early-exit drafts: their exit layer; seg.embeddings = its input rows). */
+      from: number;
     }[] = [];
     for (const [id, n] of plan) {
       const seq = this.seqs.get(id)!;
       const from = seq.cache.length;
       const last = from + n === seq.tokens.length;
       const rows = seq.mediaRows(from, n);
-      const { draft, q } = last && n === 1 && !rows ? this.draftFor(seq) : { draft: [], q: [] };
+      const d: Drafted = last && n === 1 && !rows ? this.draftFor(seq) : { draft: [], q: [] };
       if (seq.finished) continue; // the draft model failed for it
+      const { draft, q } = d;
       const tokens = [...seq.tokens.slice(from, from + n), ...draft];
       batch.push({
         seq,
         last,
         draft,
         q,
+        from: d.hidden ? d.from! : 0,
         seg: {
           tokens,
           cache: seq.cache,
           outputs: last ? tokens.map((_, i) => i).slice(n - 1) : [],
           lora: seq.req.lora,
           ...(rows ? { embeddings: rows } : {}),
+          ...(d.hidden ? { embeddings: d.hidden } : {}),
           ...(rows && seq.mediaNonCausal(from) ? { nonCausal: [[0, n] as const] } : {}),
         },
       });
     }
-    let logits: Float32Array[][];
     const P = this.model.profiler;
     const tStep = P ? performance.now() : 0;
     if (P) P.phase = batch.some((b) => b.seg.tokens.length > 1) ? "prefill" : "decode";
-    try {
-      // Logits are consumed below (accept) before the next step: one reused buffer.
-      logits = forwardBatch(
-        this.model,
-        batch.map((b) => b.seg),
-        { reuseLogits: true },
-      );
-    } catch (e) {
-      for (const b of batch) {
-        b.seq.queue.fail(e);
-        b.seq.finished = "abort";
-      }
-      return;
+    // One forward for the batch; early-exit verifications (their layers < k already ran in the
+    // drafts) in one forward per exit layer, from that layer.
+    const groups = new Map<number, typeof batch>();
+    for (const b of batch) {
+      const g = groups.get(b.from);
+      if (g) g.push(b);
+      else groups.set(b.from, [b]);
     }
-    this.totals.steps++;
+    let counted = false;
     let t = P ? performance.now() : 0;
-    batch.forEach((b, i) => {
-      b.seq.cache.publishFull(b.seq.tokens);
-      const sampled = b.draft.length > 0 && !b.seq.sampler.greedy;
-      if (sampled) this.verifySampled(b.seq, b.draft, b.q, logits[i]);
-      else {
-        if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
-        if (b.draft.length > 0) this.verify(b.seq, b.draft, logits[i]);
+    for (const [from, group] of groups) {
+      let logits: Float32Array[][];
+      try {
+        // Logits are consumed below (accept) before the next forward: one reused buffer.
+        logits = forwardBatch(
+          this.model,
+          group.map((b) => b.seg),
+          { reuseLogits: true, ...(from > 0 ? { layers: { from } } : {}) },
+        );
+      } catch (e) {
+        for (const b of group) {
+          b.seq.queue.fail(e);
+          b.seq.finished = "abort";
+        }
+        continue;
       }
-      if (b.seq.needsShift && !b.seq.finished) this.shift(b.seq);
-    });
+      if (!counted) this.totals.steps++;
+      counted = true;
+      if (P) t = performance.now();
+      group.forEach((b, i) => {
+        b.seq.cache.publishFull(b.seq.tokens);
+        const sampled = b.draft.length > 0 && !b.seq.sampler.greedy;
+        if (sampled) this.verifySampled(b.seq, b.draft, b.q, logits[i]);
+        else {
+          if (b.last && !b.seq.finished) b.seq.accept(logits[i][0]);
+          if (b.draft.length > 0) this.verify(b.seq, b.draft, logits[i]);
+        }
+        if (b.seq.needsShift && !b.seq.finished) this.shift(b.seq);
+      });
+      if (P) t = P.lap("sampling+stream", t);
+    }
     if (P) {
-      t = P.lap("sampling+stream", t);
       P.add("engine.step", t - tStep);
       P.add("engine.steps", 1);
     }
   }
+}
+
+/** A step's drafts for one sequence: tokens, the proposal distributions (sampling), and for
+ *  early-exit drafts the hidden rows [1 + draft.length][nEmbd] entering layer `from`. */
+interface Drafted {
+  draft: number[];
+  q: (Dist | undefined)[];
+  hidden?: Float32Array;
+  from?: number;
+}
+
+/** The speculative method a request's options resolve to (see SpeculativeOptions.method). */
+function specMethod(s: SpeculativeOptions, hasDraft: boolean): "lookup" | "draft" | "early-exit" {
+  return s.method ?? (s.draftLayers !== undefined ? "early-exit" : hasDraft ? "draft" : "lookup");
 }
 
 /** The K/V row shape of a model's cache under the engine options (types checked against the model),
@@ -688,11 +771,29 @@ function kvPool(model: Transformer, opts: EngineOptions, blockSize: number, nBlo
   );
 }
 
-/** Speculative options of a request: method known and available, maxDraft and n-grams sane. */
-function checkSpeculative(req: SequenceRequest, hasDraft: boolean): void {
-  const s = req.speculative!;
-  if (s.method !== undefined && s.method !== "lookup" && s.method !== "draft")
-    throw new InputError(`speculative method must be 'lookup' or 'draft', got '${s.method}'`, {
+/**
+ * Speculative options (a request's, or loadLLM's default): method known and available, maxDraft
+ * and n-grams sane, draftLayers inside the model. Throws InputError (field "speculative").
+ */
+export function checkSpeculative(s: SpeculativeOptions, hasDraft: boolean, c: ModelConfig): void {
+  if (s.method !== undefined && s.method !== "lookup" && s.method !== "draft" && s.method !== "early-exit")
+    throw new InputError(`speculative method must be 'lookup', 'draft' or 'early-exit', got '${s.method}'`, {
+      field: "speculative",
+    });
+  const method = specMethod(s, hasDraft);
+  if (method === "early-exit") {
+    const k = s.draftLayers;
+    if (!(Number.isInteger(k) && k! >= 1 && k! < c.nLayers))
+      throw new InputError(
+        `speculative draftLayers must be an integer in 1..${c.nLayers - 1} (the model has ${c.nLayers} layers), got ${k}`,
+        { field: "speculative" },
+      );
+    if (c.recurrentLayers?.some(Boolean))
+      throw new InputError("early-exit drafts need a model without recurrent layers", {
+        field: "speculative",
+      });
+  } else if (s.draftLayers !== undefined)
+    throw new InputError(`speculative draftLayers is for method 'early-exit', not '${method}'`, {
       field: "speculative",
     });
   if (s.method === "draft" && !hasDraft)

@@ -41,7 +41,13 @@ import type { TokenLogprob } from "../sampling/logprobs.js";
 import { applyChatTemplate, type ChatMessage } from "../tokenizer/chat-template.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { chatWindow, dropOldestTurns } from "./chat-window.js";
-import { Engine, kvPoolBytesPerLayer, type EngineOptions, type EngineStats } from "./engine.js";
+import {
+  checkSpeculative,
+  Engine,
+  kvPoolBytesPerLayer,
+  type EngineOptions,
+  type EngineStats,
+} from "./engine.js";
 import { mergeIndexed } from "./merge.js";
 import { LoraRegistry, type LoraRequest, type LoraSpec } from "./lora-registry.js";
 import type { FinishReason, MediaSpan, SequenceRequest } from "./types.js";
@@ -758,6 +764,7 @@ export async function loadLLM(
     const name = typeof gname === "string" && gname.length > 0 ? gname : file.path.split(/[\\/]/).pop()!;
     const llm = new LLM(model, tokenizer, kernels, opts, name);
     llm.fingerprint = fingerprint;
+    if (opts.speculative) checkSpeculative(opts.speculative, opts.draft !== undefined, model.config);
     for (const l of opts.lora ?? []) await llm.lora.load(l);
     if (opts.draft !== undefined) {
       const d = await loadDraft(opts.draft, opts, llm, targetBytes);

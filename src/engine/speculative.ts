@@ -19,11 +19,19 @@ import type { Tokenizer } from "../tokenizer/tokenizer.js";
  */
 export interface SpeculativeOptions {
   /**
-   * Where drafts come from: "lookup" (n-gram from the sequence's own tokens) or "draft" (the
-   * engine's draft model: Engine.attachDraft / loadLLM's `draft`). Default: "draft" when the
-   * engine has a draft model, else "lookup".
+   * Where drafts come from: "lookup" (n-gram from the sequence's own tokens), "draft" (the
+   * engine's draft model: Engine.attachDraft / loadLLM's `draft`) or "early-exit" (the target's
+   * first `draftLayers` layers). Default: "early-exit" when `draftLayers` is given, else "draft"
+   * when the engine has a draft model, else "lookup".
    */
-  method?: "lookup" | "draft";
+  method?: "lookup" | "draft" | "early-exit";
+  /**
+   * Method "early-exit" (self-speculative, LayerSkip): the draft is the target's own first
+   * `draftLayers` layers, then its final norm and output head (1..nLayers-1). The drafts write the
+   * target's own KV of those layers; the verification runs only the layers above, from the
+   * drafts' saved hidden rows (engine.ts exitDraft).
+   */
+  draftLayers?: number;
   /**
    * Longest n-gram looked up (default 10). The longest tail that occurred before picks where to
    * copy from: in text that repeats an earlier passage, short n-grams ("carry 0, so far") match a

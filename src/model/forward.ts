@@ -177,6 +177,19 @@ export interface ForwardOptions {
   reuseLogits?: boolean;
   /** LoRA adapters (with scales) for `Transformer.forward`'s one segment (model/lora.ts). */
   lora?: readonly LoraRef[];
+  /**
+   * Run layers [from, to) only (default all; self-speculative early exit, engine.ts). from > 0:
+   * each segment's `embeddings` are the residual rows entering layer `from` (a previous call's
+   * `hidden`), and only layers >= from write KV. to < nLayers: the exit — the final norm and the
+   * output head read layer to - 1's output (LayerSkip's early exit); layers >= to write no KV.
+   * The cache length still advances by each segment's token count.
+   */
+  layers?: { from?: number; to?: number };
+  /**
+   * Receives the residual rows [rows][nEmbd] leaving the last layer run, for every row of the
+   * batch (the last layer then runs its FFN on all rows, not only the output rows).
+   */
+  hidden?: Float32Array;
 }
 
 export class Transformer {
@@ -436,6 +449,12 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
     n += nt;
   }
   if (n === 0) return [];
+  const from = opts?.layers?.from ?? 0;
+  const to = opts?.layers?.to ?? c.nLayers;
+  if (from !== 0 || to !== c.nLayers) checkLayerRange(c, from, to, segs);
+  if (opts?.hidden && opts.hidden.length < n * E)
+    throw new InputError(`hidden needs ${n} x ${E} floats, got ${opts.hidden.length}`);
+  const keepAll = !!opts?.hidden; // the last layer's FFN on every row (their hidden rows are wanted)
   const pos0 = segs.map((s) => s.cache.length);
   const outRows: number[] = [];
   segs.forEach((s, si) => s.outputs.forEach((t) => outRows.push(starts[si] + t)));
@@ -444,7 +463,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   let lg = lora?.all;
 
   // ---- embeddings, angles ----
-  model.active = model.kernelsOf(0);
+  model.active = model.kernelsOf(from);
   const x = model.buf("x", n * E);
   const angles: RopeAngles[] = [];
   // Local layers' angles when their RoPE differs (gemma3: another base); else the same array.
@@ -473,7 +492,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   let rows = n;
   let h = model.buf("h", n * E);
   let y = model.buf("y", n * E);
-  for (let l = 0; l < c.nLayers; l++) {
+  for (let l = from; l < to; l++) {
     const L = model.weights.layers[l];
     const lk = model.kernelsOf(l);
     if (lk !== model.active) {
@@ -533,7 +552,7 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
         lg,
       );
     }
-    if (l === c.nLayers - 1 && outRows.length < rows) {
+    if (l === to - 1 && outRows.length < rows && !keepAll) {
       // llama.cpp's get_rows on inp_out_ids: the last layer's FFN runs on the output rows only.
       // (Reference path: this also keeps ggml's product order: 1 row -> vec_dot, not tinyBLAS.)
       rows = outRows.length;
@@ -563,6 +582,15 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
     if (P) tp = P.lap("add", tp);
   }
   segs.forEach((s, si) => s.cache.setLength(pos0[si] + s.tokens.length));
+  if (keepAll) {
+    opts!.hidden!.set(head(xs, n * E));
+    if (outRows.length < n) {
+      // The head's rows: the output rows only (what the last layer keeps without `hidden`).
+      const xo = model.buf("xo", Math.max(1, outRows.length) * E);
+      outRows.forEach((t, i) => xo.set(xs.subarray(t * E, (t + 1) * E), i * E));
+      xs = xo;
+    }
+  }
 
   // ---- head: only the output rows (already selected by the last layer) ----
   const out: Float32Array[][] = [];
@@ -588,6 +616,19 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
     P.add("forward.total", performance.now() - t00);
   }
   return out;
+}
+
+/**
+ * A partial run (ForwardOptions.layers): 0 <= from < to <= nLayers, input rows when from > 0, and
+ * no recurrent layer (its state would advance for some layers only and cannot be rolled back).
+ */
+function checkLayerRange(c: ModelConfig, from: number, to: number, segs: Segment[]): void {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= c.nLayers))
+    throw new InputError(`layers [${from}, ${to}) is not a range of 0..${c.nLayers}`);
+  if (c.recurrentLayers?.some(Boolean))
+    throw new InputError("a partial forward (early exit) needs a model without recurrent layers");
+  if (from > 0 && segs.some((s) => !s.embeddings))
+    throw new InputError(`a forward from layer ${from} needs each segment's input rows (embeddings)`);
 }
 
 /** out[r] = rmsnorm(x[r]) * w for r < rows. */

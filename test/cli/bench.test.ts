@@ -137,7 +137,7 @@ test(
 );
 
 test(
-  "bench --lookup / --draft: plain and speculative runs alternate; speed-up, acceptance and identical tokens printed",
+  "bench --lookup / --draft / --draft-layers: plain and speculative runs alternate; speed-up, acceptance and identical tokens printed",
   { timeout: 120_000 },
   async () => {
     const base = ["-m", path, "--threads", "1", "--prompt", "16", "--gen", "24", "--repeats", "2"];
@@ -163,6 +163,25 @@ test(
     assert.match(d.out, /greedy tokens identical to the plain runs'/);
     const bad = await cli([...base, "--draft-max", "4"]);
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /--draft-max needs --draft <gguf> or --lookup/);
+    assert.match(bad.err, /--draft-max needs --draft <gguf>, --lookup or --draft-layers <k>/);
+    // Self-speculative early exit: the model's first layer drafts, both layers verify.
+    const e = await cli([...base, "--draft-layers", "1", "--draft-max", "3"]);
+    assert.equal(e.code, 0, e.err);
+    assert.match(e.out, /speculative early exit after 1 layers \(max 3\)/);
+    assert.match(
+      e.out,
+      /speculative decoding \(early exit after 1 layers, at most 3 drafted\) .*drafted [1-9]\d*, accepted \d+ \(\d+%\), \d+ forward steps \(prefill included\) \+ [1-9]\d* draft forwards for 24 tokens; greedy tokens identical to the plain runs'/,
+    );
+    for (const [k, msg] of [
+      ["2", /speculative draftLayers must be an integer in 1\.\.1 \(the model has 2 layers\), got 2/],
+      ["x", /--draft-layers must be a positive integer/],
+    ] as const) {
+      const b = await cli([...base, "--draft-layers", k]);
+      assert.equal(b.code, 1, b.out);
+      assert.match(b.err, msg);
+    }
+    const both = await cli([...base, "--draft-layers", "1", "--lookup"]);
+    assert.equal(both.code, 1);
+    assert.match(both.err, /give one of --draft, --lookup, --draft-layers, not --lookup and --draft-layers/);
   },
 );

@@ -13,6 +13,7 @@ import { OpProfiler } from "../../model/forward.js";
 import { loadLoraAdapter } from "../../model/index.js";
 import type { LoraRef } from "../../model/lora.js";
 import { parseLoraFlag } from "../lora-options.js";
+import { speculativeMethod } from "../speculative-options.js";
 import { loadFromFile, type Transformer } from "../../model/index.js";
 import type { PhaseProfile } from "./profile.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
@@ -31,7 +32,7 @@ async function generate(
   decodeMs: number;
   wallMs: number;
   kvBytesPerToken: number;
-  spec: { drafted: number; accepted: number; steps: number };
+  spec: { drafted: number; accepted: number; steps: number; draftForwards: number };
 }> {
   const engine = new Engine(model, undefined, {
     contextSize: ctx,
@@ -60,7 +61,12 @@ async function generate(
   }
   const wallMs = performance.now() - t0;
   const st = engine.stats();
-  const spec = { drafted: st.draftTokens, accepted: st.acceptedDraftTokens, steps: st.steps };
+  const spec = {
+    drafted: st.draftTokens,
+    accepted: st.acceptedDraftTokens,
+    steps: st.steps,
+    draftForwards: st.draftForwards,
+  };
   return { tokens, ttftMs: done!.ttftMs, decodeMs: done!.decodeMs, wallMs, kvBytesPerToken, spec };
 }
 
@@ -145,7 +151,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       rssPeak: peakRss(),
       tokens: run.tokens,
       kvBytesPerToken: run.kvBytesPerToken,
-      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}${w.speculative ? `, speculative ${w.draft ? `draft ${w.draft.split(/[\\/]/).pop()}` : "lookup"} (max ${w.speculative.maxDraft ?? 8})` : ""}`,
+      config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}${w.speculative ? `, speculative ${speculativeMethod(w.speculative, w.draft)} (max ${w.speculative.maxDraft ?? 8})` : ""}`,
       ...(profile ? { profile } : {}),
       ...(experts ? { experts } : {}),
       ...(w.speculative ? { speculative: run.spec } : {}),

@@ -26,7 +26,7 @@ export interface Workload {
   /** edgellm: where MoE experts live (--experts) and the memory budget (--max-memory, bytes). */
   experts?: ExpertPlacement;
   maxMemory?: number;
-  /** edgellm: speculative decoding for the timed runs (--lookup, or --draft with a draft model). */
+  /** edgellm: speculative decoding for the timed runs (--lookup, --draft-layers K, or --draft with a draft model). */
   speculative?: SpeculativeOptions;
   draft?: string;
 }
@@ -56,7 +56,7 @@ export interface SideResult {
    */
   experts?: { hits: number; misses: number; bytesRead: number; tokens: number; slots: number };
   /** edgellm with speculative decoding: drafts verified and accepted, forward steps, in the timed run. */
-  speculative?: { drafted: number; accepted: number; steps: number };
+  speculative?: { drafted: number; accepted: number; steps: number; draftForwards?: number };
   /** edgellm with --profile: per-op times of a profiled run (see profile.ts). */
   profile?: { prefill: PhaseProfile; decode: PhaseProfile };
 }
