@@ -376,6 +376,8 @@ const MATMUL_TILE_Q = 16;
 
 /** Element counts below this run on the calling thread (a dispatch costs more than the work). */
 const PARALLEL_MIN = 1 << 16;
+/** Query rows (tokens x heads of one KV head) the paged attention kernel serves per K/V pass. */
+const ATTN_ROWS_PER_UNIT = 16;
 /**
  * matmulBatch runs on the calling thread below this many multiply-adds. It was 256k (every LoRA B
  * product of a decode step inline, for fear of hand-off waits on a loaded machine); on the 850M
@@ -895,7 +897,15 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       kv.half ? 1 : 0,
       window,
     ];
-    const units = nTokens * nHeadKV;
+    // Query rows per unit: a block of tb tokens x the KV head's G query heads share each chunk of
+    // K/V rows (kernels-src/assembly/attention.ts); ~16 rows per unit, never more tokens than given.
+    const G = nHead / nHeadKV;
+    const tb = Math.max(1, Math.min(nTokens, Math.ceil(ATTN_ROWS_PER_UNIT / G)));
+    const units = Math.ceil(nTokens / tb) * nHeadKV;
+    // f16 rows are widened once per chunk into a per-call scratch slice (indexed by a call's
+    // first unit: hd * 32 bytes per unit).
+    const scr = kv.half ? this.buf("kvc", units * hd * 32) : 0;
+    args.push(tb, scr);
     // Short decode steps run on the calling thread (a pool barrier costs more than the work).
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
       this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
