@@ -13,6 +13,16 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
   return f32x4.mul(v128.and(i32x4.shl(e, 13), fm), fs);
 }
 
+/** fp16 lanes 0..3 / 4..7 of v -> f32x4 (lo16 / hi16 for IEEE halves, for other kernels). */
+// @ts-ignore: decorator
+@inline export function h2fLo(v: v128, fm: v128, fs: v128): v128 {
+  return h2f(i32x4.extend_low_i16x8_s(v), fm, fs);
+}
+// @ts-ignore: decorator
+@inline export function h2fHi(v: v128, fm: v128, fs: v128): v128 {
+  return h2f(i32x4.extend_high_i16x8_s(v), fm, fs);
+}
+
 // @ts-ignore: decorator
 @inline function lo16(v: v128, isBf: bool, fm: v128, fs: v128): v128 {
   return isBf ? i32x4.shl(i32x4.extend_low_i16x8_u(v), 16) : h2f(i32x4.extend_low_i16x8_s(v), fm, fs);
