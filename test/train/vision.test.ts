@@ -21,6 +21,9 @@ import { readVitMmproj, writeVitMmproj } from "../../src/train/vision/mmproj.js"
 import { trainVit, type VitTrainOptions } from "../../src/train/vision/train.js";
 import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { openVisionModel } from "../../src/vision/index.js";
+import { LlamaTrainModel } from "../../src/train/model/llama.js";
+import { initParams } from "../../src/train/model/params.js";
+import type { TrainModelConfig } from "../../src/train/model/config.js";
 
 const rng = new Rng(321);
 const rand = (n: number, s = 1) => Float64Array.from({ length: n }, () => rng.normal() * s);
@@ -280,3 +283,51 @@ for (const kernels of ["ts", "wasm"] as const)
     }
     assert.equal(vitLayout(runOpts(kernels).config).total, a.model.params.length);
   });
+
+test("language model input rows: a row equal to the token's embedding changes nothing but token_embd's gradient; another row changes the loss", () => {
+  const cfg: TrainModelConfig = {
+    vocab: 11,
+    dim: 8,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    ffn: 12,
+    ctx: 8,
+    ropeBase: 10000,
+    normEps: 1e-5,
+    tied: true,
+  };
+  const [B, T] = [2, 5];
+  const N = B * T;
+  const m = new LlamaTrainModel(cfg, B, T, Float64Array);
+  initParams(m.params, m.layout, cfg, new Rng(5));
+  const tokens = Int32Array.from({ length: N }, (_, i) => (i * 7 + 3) % cfg.vocab);
+  const targets = Int32Array.from({ length: N }, (_, i) => (i * 5 + 1) % cfg.vocab);
+  const mask = new Uint8Array(N).fill(1);
+  const emb = m.layout.byName.get("token_embd.weight")!;
+  const at = Uint8Array.from({ length: N }, (_, i) => (i % 3 === 1 ? 1 : 0));
+  const rows = new Float32Array(N * cfg.dim);
+  for (let i = 0; i < N; i++)
+    for (let j = 0; j < cfg.dim; j++) rows[i * cfg.dim + j] = m.params[emb.offset + tokens[i] * cfg.dim + j];
+  m.zeroGrad();
+  const plain = m.forward(tokens, targets, mask);
+  m.backward();
+  const g0 = Float64Array.from(m.grads);
+  m.zeroGrad();
+  const same = m.forward(tokens, targets, mask, undefined, { inputRows: rows, inputAt: at });
+  m.backward();
+  const g1 = Float64Array.from(m.grads);
+  assert.ok(Math.abs(plain - same) < 1e-5 * Math.abs(plain), `${plain} vs ${same}`);
+  // every non-embedding gradient agrees (rows are float32, the model float64)
+  for (let i = 0; i < g0.length; i++)
+    if (i < emb.offset || i >= emb.offset + emb.size)
+      assert.ok(Math.abs(g0[i] - g1[i]) < 1e-5 * Math.max(1, Math.abs(g0[i])), `grad ${i}`);
+  // the embedding gradient lost exactly the flagged positions' input contribution: differs somewhere
+  let diff = 0;
+  for (let i = emb.offset; i < emb.offset + emb.size; i++) diff = Math.max(diff, Math.abs(g0[i] - g1[i]));
+  assert.ok(diff > 1e-6, "flagged positions still sent gradient to token_embd");
+  const other = rows.map((v, i) => v + 0.5 * Math.sin(i));
+  m.zeroGrad();
+  const moved = m.forward(tokens, targets, mask, undefined, { inputRows: other, inputAt: at });
+  assert.ok(Math.abs(moved - plain) > 1e-4, "input rows were ignored");
+});
