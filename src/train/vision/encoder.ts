@@ -11,7 +11,7 @@
  */
 import { InputError } from "../../errors.js";
 import type { Rng } from "../../sampling/rng.js";
-import { attentionBackward, attentionForward, type AttnShape } from "../ops/attention.js";
+import type { AttnShape } from "../ops/attention.js";
 import { biasBackward, biasForward } from "../ops/bias.js";
 import { type Alloc, allocFrom, type Buf, type BufCtor } from "../ops/buf.js";
 import { geluBackward, geluForward } from "../ops/gelu.js";
@@ -123,7 +123,10 @@ interface BlockActs {
   q: Buf;
   k: Buf;
   v: Buf;
-  att: Buf;
+  att: Buf; // softmax rows (B, nH, T, T)
+  qh: Buf; // q, k head-major (B, nH, T, hd); v transposed per head (B, nH, hd, T)
+  kh: Buf;
+  vt: Buf;
   o: Buf; // attention output (N, D)
   x2: Buf; // after the attention residual
   f: Buf; // ln2 out
@@ -162,7 +165,8 @@ export class VitTrainModel {
   private readonly dF: Buf;
   private readonly dU: Buf;
   private readonly dH: Buf;
-  private readonly datt: Buf;
+  private readonly dP: Buf;
+  private readonly oh: Buf;
   private readonly dpatch: Buf;
 
   constructor(
@@ -197,6 +201,9 @@ export class VitTrainModel {
         k: alloc(N * D),
         v: alloc(N * D),
         att: alloc(B * cfg.heads * T * T),
+        qh: alloc(N * D),
+        kh: alloc(N * D),
+        vt: alloc(N * D),
         o: alloc(N * D),
         x2: alloc(N * D),
         f: alloc(N * D),
@@ -219,7 +226,8 @@ export class VitTrainModel {
     this.dF = alloc(N * Math.max(F, H));
     this.dU = alloc(N * F);
     this.dH = alloc(N * H);
-    this.datt = alloc(T);
+    this.dP = alloc(T * T);
+    this.oh = alloc(N * D);
     this.dpatch = alloc(B * n * D);
   }
 
@@ -287,7 +295,7 @@ export class VitTrainModel {
         kern.matmulForward(dst, A.a, this.w(`${p}${name}.weight`), N, D, D);
         biasForward(dst, this.w(`${p}${name}.bias`), N, D);
       }
-      attentionForward(A.o, A.att, A.q, A.k, A.v, this.shape);
+      this.attnForward(A);
       kern.matmulForward(A.x2, A.o, this.w(`${p}attn_out.weight`), N, D, D);
       biasForward(A.x2, this.w(`${p}attn_out.bias`), N, D);
       for (let i = 0; i < N * D; i++) A.x2[i] += A.x[i];
@@ -307,6 +315,105 @@ export class VitTrainModel {
     kern.matmulForward(this.out, this.gm, this.w("mm.2.weight"), N, H, E);
     biasForward(this.out, this.w("mm.2.bias"), N, E);
     return this.out;
+  }
+
+  /**
+   * Bidirectional multi-head attention (ops/attention.ts with causal: false, the reference in the
+   * tests) as per-(image, head) products on the kernels: S = Qh Kh^T, P = softmax(S / sqrt(hd)),
+   * Oh = P Vh (Vh kept transposed, so each product is the kernels' out = inp w^T).
+   */
+  private attnForward(A: BlockActs): void {
+    const { B, T, kern } = this;
+    const { nH, hd } = this.shape;
+    const D = nH * hd;
+    const scale = 1 / Math.sqrt(hd);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        const src = (b * T + t) * D;
+        for (let h = 0; h < nH; h++) {
+          const hb = (b * nH + h) * T * hd;
+          for (let i = 0; i < hd; i++) {
+            A.qh[hb + t * hd + i] = A.q[src + h * hd + i];
+            A.kh[hb + t * hd + i] = A.k[src + h * hd + i];
+            A.vt[hb + i * T + t] = A.v[src + h * hd + i];
+          }
+        }
+      }
+    for (let bh = 0; bh < B * nH; bh++) {
+      const qk = bh * T * hd;
+      const P = A.att.subarray(bh * T * T, (bh + 1) * T * T);
+      kern.matmulForward(P, A.qh.subarray(qk, qk + T * hd), A.kh.subarray(qk, qk + T * hd), T, hd, T);
+      for (let t = 0; t < T; t++) {
+        const r = t * T;
+        let mx = -Infinity;
+        for (let j = 0; j < T; j++) if (P[r + j] > mx) mx = P[r + j];
+        let sum = 0;
+        for (let j = 0; j < T; j++) {
+          const e = Math.exp((P[r + j] - mx) * scale);
+          P[r + j] = e;
+          sum += e;
+        }
+        const inv = 1 / sum;
+        for (let j = 0; j < T; j++) P[r + j] *= inv;
+      }
+      kern.matmulForward(this.oh.subarray(qk, qk + T * hd), P, A.vt.subarray(qk, qk + T * hd), T, T, hd);
+    }
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < nH; h++) {
+        const hb = (b * nH + h) * T * hd;
+        for (let t = 0; t < T; t++)
+          for (let i = 0; i < hd; i++) A.o[(b * T + t) * D + h * hd + i] = this.oh[hb + t * hd + i];
+      }
+  }
+
+  /** d(attention output) dO (N, D) -> this.dq, dk, dv (N, D), overwritten. */
+  private attnBackward(A: BlockActs, dO: Buf): void {
+    const { B, T, kern } = this;
+    const { nH, hd } = this.shape;
+    const D = nH * hd;
+    const scale = 1 / Math.sqrt(hd);
+    // head-major scratch: dOh in oh; dQh, dKh, dVt in the token-major d buffers' partners
+    const dOh = this.oh;
+    const dQh = this.dD;
+    const dKh = this.dt;
+    const dVt = this.dU.subarray(0, this.N * D);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < nH; h++) {
+        const hb = (b * nH + h) * T * hd;
+        for (let t = 0; t < T; t++)
+          for (let i = 0; i < hd; i++) dOh[hb + t * hd + i] = dO[(b * T + t) * D + h * hd + i];
+      }
+    // (dO may share its buffer with dQh: read first, then clear)
+    dQh.fill(0);
+    dKh.fill(0);
+    dVt.fill(0);
+    const dP = this.dP;
+    for (let bh = 0; bh < B * nH; bh++) {
+      const qk = bh * T * hd;
+      const span = (x: Buf) => x.subarray(qk, qk + T * hd);
+      const P = A.att.subarray(bh * T * T, (bh + 1) * T * T);
+      dP.fill(0);
+      kern.matmulBackward(dP, span(dVt), span(dOh), P, span(A.vt), T, T, hd);
+      for (let t = 0; t < T; t++) {
+        const r = t * T;
+        let dot = 0;
+        for (let j = 0; j < T; j++) dot += dP[r + j] * P[r + j];
+        for (let j = 0; j < T; j++) dP[r + j] = P[r + j] * (dP[r + j] - dot) * scale;
+      }
+      kern.matmulBackward(span(dQh), span(dKh), dP, span(A.qh), span(A.kh), T, hd, T);
+    }
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        const dst = (b * T + t) * D;
+        for (let h = 0; h < nH; h++) {
+          const hb = (b * nH + h) * T * hd;
+          for (let i = 0; i < hd; i++) {
+            this.dq[dst + h * hd + i] = dQh[hb + t * hd + i];
+            this.dk[dst + h * hd + i] = dKh[hb + t * hd + i];
+            this.dv[dst + h * hd + i] = dVt[hb + i * T + t];
+          }
+        }
+      }
   }
 
   /** Backward of the last forward() from d(out) (B*(n+1), projDim); accumulates into grads. */
@@ -359,10 +466,7 @@ export class VitTrainModel {
       dO.fill(0);
       kern.matmulBackward(dO, this.g(`${p}attn_out.weight`), dx, A.o, this.w(`${p}attn_out.weight`), N, D, D);
       biasBackward(this.g(`${p}attn_out.bias`), dx, N, D);
-      this.dq.fill(0);
-      this.dk.fill(0);
-      this.dv.fill(0);
-      attentionBackward(this.dq, this.dk, this.dv, dO, A.att, A.q, A.k, A.v, this.shape, this.datt);
+      this.attnBackward(A, dO);
       const da = this.dt;
       da.fill(0);
       for (const [name, d] of [
