@@ -1,4 +1,4 @@
-// Evaluate the tiny vision model on rendered problems (scripts/vision/render.py png DIR N SEED:
+// Evaluate the tiny vision model on rendered problems (scripts/vision/render.mjs DIR N SEED:
 // held-out fonts and positions, labels.json beside the PNGs): for each image, the encoder's rows
 // go into the chat before the question, the language model answers greedily, and we count
 //   transcribed: the first line of its <think> restates the problem (same operands and operator;
