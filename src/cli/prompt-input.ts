@@ -44,7 +44,7 @@ export async function openModel(
     return { model, tokenizer, loadMs: performance.now() - t0, kernels };
   } finally {
     // experts on demand read the file as long as the model runs (its expert cache closes it)
-    if (!model?.expertCache) await file.close();
+    if (!model?.openFile) await file.close();
   }
 }
 

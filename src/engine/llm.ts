@@ -511,7 +511,7 @@ export class LLM {
     await this.engine.idle();
     await this.kernels?.dispose();
     await this.draftKernels?.dispose();
-    await this.model.expertCache?.close();
+    await this.model.openFile?.close();
   }
 }
 
@@ -775,11 +775,11 @@ export async function loadLLM(
     return llm;
   } catch (e) {
     await kernels?.dispose();
-    await model?.expertCache?.close();
+    await model?.openFile?.close();
     throw e;
   } finally {
     // experts on demand keep reading the file: the model's cache closes it (LLM.close)
-    if (!model?.expertCache) await file.close();
+    if (!model?.openFile) await file.close();
   }
 }
 

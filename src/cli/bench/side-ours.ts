@@ -86,9 +86,9 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       });
     } finally {
       // experts on demand keep reading the file (closed below, after the runs)
-      if (!model?.expertCache) await file.close();
+      if (!model?.openFile) await file.close();
     }
-    closeFile = model.expertCache;
+    closeFile = model.openFile;
     const lora: LoraRef[] = [];
     for (const s of (w.lora ?? []).map(parseLoraFlag))
       lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
