@@ -70,6 +70,8 @@ export interface V2Options {
   bigCopy?: number;
   /** tool examples: share that call the calculator (default 0.6) */
   toolCalls?: number;
+  /** tool calls: the thought before the call starts with the question's expression */
+  toolEcho?: boolean;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -147,6 +149,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
         rng.uniform() < 0.3 ? rng.pick(SYSTEM_PROMPTS[lang]) : undefined,
         v2.toolLong === true,
         v2.toolCalls,
+        v2.toolEcho === true,
       );
     case "json":
       return jsonProblem(rng, lang);

@@ -31,6 +31,11 @@ const USE_TOOL: Record<Lang, string> = {
   en: "These numbers are beyond what I can compute step by step. I will use the calculator.",
   zh: "这些数超出了我能一步一步计算的范围。我来用计算器。",
 };
+const USE_TOOL_ECHO: Record<Lang, string> = {
+  en: "these numbers are beyond what I can compute step by step. I will use the calculator.",
+  zh: USE_TOOL.zh,
+};
+const ECHO_SEP: Record<Lang, string> = { en: ": ", zh: "：" };
 const GOT: Record<Lang, (r: string) => string> = {
   en: (r) => `The calculator returned ${r}.`,
   zh: (r) => `计算器返回了 ${r}。`,
@@ -80,6 +85,7 @@ export function toolProblem(
   userSystem?: string,
   longProducts = false,
   callShare = 0.6,
+  echo = false,
 ): Problem {
   const system: Message = {
     role: "system",
@@ -92,8 +98,10 @@ export function toolProblem(
     const [shown, expr, result] = bigProblem(rng, longProducts);
     const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
     // most calls come after a short thought; some directly (a forced call starts with <tool_call>)
-    const call =
-      rng.uniform() < 0.7 ? `<think>\n${USE_TOOL[lang]}\n</think>\n${toolCall(expr)}` : toolCall(expr);
+    // echo: the thought starts by restating the question's expression (as every column answer's
+    // first line does), so the call copies it from the line above
+    const thought = echo ? `${shown}${ECHO_SEP[lang]}${USE_TOOL_ECHO[lang]}` : USE_TOOL[lang];
+    const call = rng.uniform() < 0.7 ? `<think>\n${thought}\n</think>\n${toolCall(expr)}` : toolCall(expr);
     const messages: Message[] = [
       system,
       { role: "user", content: user },
