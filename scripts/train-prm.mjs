@@ -2,7 +2,8 @@
 // corpus (half with one digit corrupted, labelled by the rule checker), then a LoRA adapter on the
 // default model trained to answer yes/no (the `edgellm train --lora` loop: checkpoints every 50
 // steps, --resume continues), then its accuracy on held-out examples (another seed).
-//   nice -n 10 node scripts/train-prm.mjs [--out build/prm/prm.gguf] [--steps 600] [--examples 6000] [--resume]
+//   nice -n 10 node scripts/train-prm.mjs [--out build/prm/prm.gguf] [--steps 300] [--stop-at N] [--examples 6000] [--resume]
+// (--stop-at: end at step N of the --steps schedule and write the adapter; --resume later continues it)
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { prmExamples, PrmVerifier } from "../dist/src/train/prm.js";
@@ -15,7 +16,8 @@ const arg = (k, d) => {
   return i >= 0 ? process.argv[i + 1] : d;
 };
 const out = arg("--out", "build/prm/prm.gguf");
-const steps = Number(arg("--steps", "600"));
+const steps = Number(arg("--steps", "300"));
+const stopAt = arg("--stop-at") === undefined ? undefined : Number(arg("--stop-at"));
 const n = Number(arg("--examples", "6000"));
 const base = arg("--base", "models/edgellm-default-f32.gguf");
 const evalN = Number(arg("--eval", "400"));
@@ -31,6 +33,7 @@ if (steps > 0) {
     rank: 16,
     alpha: 32,
     steps,
+    stopAt,
     batch: 8,
     seqLen: 128,
     lr: 1e-3,
