@@ -80,7 +80,8 @@ export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalCon
   for (const strategy of strategies) {
     const scored = strategy === "best_of_n" || strategy === "mcts";
     for (const k of strategy === "greedy" ? [1] : samples) {
-      for (const [b, v, mb] of budgets.flatMap((b) =>
+      // a thinking budget is a decoding hook of whole samples; MCTS has its own token budget
+      for (const [b, v, mb] of (strategy === "mcts" ? [null] : budgets).flatMap((b) =>
         (scored ? verifiers : [undefined]).flatMap((v) =>
           (strategy === "mcts" ? mctsBudgets : [undefined]).map((mb) => [b, v, mb] as const),
         ),
