@@ -18,6 +18,7 @@ import { loadTask, parseTaskSet } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
 import { resolveModel } from "./default-model.js";
+import { PrmVerifier } from "../train/prm.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
@@ -36,6 +37,7 @@ interface EvalOptions {
   maxTokens: string;
   earlyStop: boolean;
   verifier?: string;
+  prm?: string;
   budget?: string;
   answerPrefix?: string;
   json?: boolean;
@@ -89,7 +91,18 @@ export function register(program: Command): void {
     .action(async (given: EvalOptions) => {
       const o = { ...given, model: await resolveModel(given.model) };
       if (o.n !== undefined) return breakdown(o);
-      const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
+      // the PRM: the same model with its adapter, a second small engine (the generator stays adapter-free)
+      const prmLLM =
+        o.prm === undefined
+          ? undefined
+          : await loadLLM(o.model, { ...engineOptions(o), lora: [{ path: o.prm }] });
+      let configs: ReturnType<typeof sweepConfigs>;
+      try {
+        configs = sweepConfigs({ ...o, maxTokens: o.maxTokens }, { prm: prmLLM && new PrmVerifier(prmLLM) });
+      } catch (e) {
+        await prmLLM?.close();
+        throw e;
+      }
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions), {
         set: parseTaskSet(o.set),
         kinds: o.kinds?.split(",").map((k) => k.trim()),
@@ -106,6 +119,7 @@ export function register(program: Command): void {
         if (o.plot) process.stderr.write(`wrote ${o.plot}\n`);
       } finally {
         await llm.close();
+        await prmLLM?.close();
       }
     });
 }

@@ -19,6 +19,7 @@ import {
 } from "./eval.js";
 import type { EvalItem } from "./eval-task.js";
 import { accuracySVG, type PlotSeries } from "./plot.js";
+import type { Verifier } from "../verify/verifier.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";
 
 export interface SweepFlags {
@@ -55,7 +56,7 @@ function intFlag(flag: string, lo: number, hi: number): (s: string) => number {
 }
 
 /** Flags -> configurations, in run order. */
-export function sweepConfigs(f: SweepFlags): EvalConfig[] {
+export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalConfig[] {
   const strategies = f.strategy.split(",").map((s) => parseStrategy(s.trim()));
   const samples = list("--samples", f.samples, intFlag("--samples", 1, 16)) as number[];
   const budgets =
@@ -79,7 +80,8 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
   for (const strategy of strategies) {
     const scored = strategy === "best_of_n" || strategy === "mcts";
     for (const k of strategy === "greedy" ? [1] : samples) {
-      for (const [b, v, mb] of budgets.flatMap((b) =>
+      // a thinking budget is a decoding hook of whole samples; MCTS has its own token budget
+      for (const [b, v, mb] of (strategy === "mcts" ? [null] : budgets).flatMap((b) =>
         (scored ? verifiers : [undefined]).flatMap((v) =>
           (strategy === "mcts" ? mctsBudgets : [undefined]).map((mb) => [b, v, mb] as const),
         ),
@@ -88,7 +90,7 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({
-          ...(v === undefined ? {} : { verifier: evalVerifier(v), verifierName: v }),
+          ...(v === undefined ? {} : { verifier: evalVerifier(v, o), verifierName: v }),
           ...(mb === undefined ? {} : { budget: mb }),
           strategy,
           samples: k,

@@ -16,16 +16,22 @@ import { InputError } from "../errors.js";
 /**
  * Verifiers the eval can name: "arithmetic" (outcome: the question re-evaluated, plus a share of
  * re-checked "expr = n" steps; an oracle on questions that parse, i.e. × and +/−, not on word
- * problems) and "process" (the column-format step checker: no knowledge of the right answer).
+ * problems), "process" (the column-format step checker: no knowledge of the right answer) and
+ * "prm" (the learned process reward model, train/prm.ts).
  */
-export type EvalVerifierName = "arithmetic" | "process";
+export type EvalVerifierName = "arithmetic" | "process" | "prm";
 
 export function parseEvalVerifier(s: string): EvalVerifierName {
-  if (s === "arithmetic" || s === "process") return s;
-  throw new InputError(`unknown verifier '${s}' (arithmetic, process)`, { field: "verifier" });
+  if (s === "arithmetic" || s === "process" || s === "prm") return s;
+  throw new InputError(`unknown verifier '${s}' (arithmetic, process, prm)`, { field: "verifier" });
 }
 
-export function evalVerifier(name: EvalVerifierName): Verifier {
+/** `prm`: the learned process reward model (train/prm.ts), loaded by the caller (--prm). */
+export function evalVerifier(name: EvalVerifierName, o: { prm?: Verifier } = {}): Verifier {
+  if (name === "prm") {
+    if (!o.prm) throw new InputError("the prm verifier needs a PRM adapter (--prm <file>)", { field: "prm" });
+    return o.prm;
+  }
   return name === "process" ? columnProcessVerifier : new ArithmeticVerifier();
 }
 import type { StopRule } from "../verify/vote.js";

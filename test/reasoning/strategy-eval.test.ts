@@ -174,6 +174,18 @@ test("eval sweep end to end on a small random model: JSON points and an SVG file
         write: (s) => (out += s),
       },
     );
+    // MCTS within its token budget (thinking budgets do not apply to it)
+    let mout = "";
+    const mc = await runSweep(
+      llm,
+      items,
+      sweepConfigs({ strategy: "mcts", samples: "2", thinkingBudget: "none,2", budget: "24" }),
+      { json: true, write: (s) => (mout += s) },
+    );
+    assert.equal(mc.length, 1);
+    assert.equal(mc[0].label, "mcts k=2 budget=24 [arithmetic]");
+    assert.ok(mc[0].tokensPerQuestion > 0 && mc[0].tokensPerQuestion <= 24, JSON.stringify(mc[0]));
+    assert.equal(JSON.parse(mout).points[0].verifier, "arithmetic");
     await llm.close();
     const j = JSON.parse(out);
     assert.equal(j.points.length, 6);
