@@ -106,6 +106,9 @@ function runChild(
               ? ["--draft-layers", String(w.speculative.draftLayers)]
               : ["--lookup"]),
           ...(w.speculative.maxDraft !== undefined ? ["--draft-max", String(w.speculative.maxDraft)] : []),
+          ...(w.speculative.draftPMin !== undefined
+            ? ["--draft-p-min", String(w.speculative.draftPMin)]
+            : []),
         ]
       : []),
   ];

@@ -24,7 +24,13 @@ import { resolveModel } from "./default-model.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
 import { KV_ROTATE_HELP, SWA_FULL_HELP } from "./kv-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
-import { DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP, type SpeculativeCliOptions } from "./speculative-options.js";
+import {
+  DRAFT_LAYERS_FLAG,
+  DRAFT_LAYERS_HELP,
+  DRAFT_P_MIN_FLAG,
+  DRAFT_P_MIN_HELP,
+  type SpeculativeCliOptions,
+} from "./speculative-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
@@ -111,6 +117,7 @@ export function register(program: Command): void {
         .option("--draft-max <n>", "most tokens drafted per step (default 8)")
         .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
         .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP)
+        .option(DRAFT_P_MIN_FLAG, DRAFT_P_MIN_HELP)
         .option("--swa-full", SWA_FULL_HELP)
         .option(
           "--session <file>",

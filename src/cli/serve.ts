@@ -5,7 +5,12 @@
  * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
  * bounds how long a client may take to send headers and body (408 after it).
  */
-import { DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP } from "./speculative-options.js";
+import {
+  DRAFT_LAYERS_FLAG,
+  DRAFT_LAYERS_HELP,
+  DRAFT_P_MIN_FLAG,
+  DRAFT_P_MIN_HELP,
+} from "./speculative-options.js";
 import { EXPERTS_FLAG, EXPERTS_HELP, MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
@@ -53,6 +58,7 @@ export function register(program: Command): void {
     .option("--draft-max <n>", "most tokens drafted per step (default 8)")
     .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
     .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP)
+    .option(DRAFT_P_MIN_FLAG, DRAFT_P_MIN_HELP)
     .option("--swa-full", SWA_FULL_HELP)
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(MMPROJ_FLAG, MMPROJ_HELP)
@@ -88,6 +94,7 @@ export function register(program: Command): void {
           draftMax?: string;
           lookup?: boolean;
           draftLayers?: string;
+          draftPMin?: string;
           cacheTypeK?: string;
           cacheTypeV?: string;
           kvRotate?: boolean;

@@ -14,11 +14,15 @@ export interface SpeculativeCliOptions {
   draftMax?: string;
   lookup?: boolean;
   draftLayers?: string;
+  draftPMin?: string;
 }
 
 export const DRAFT_LAYERS_FLAG = "--draft-layers <k>";
 export const DRAFT_LAYERS_HELP =
   "self-speculative decoding: the model's own first k layers draft (early exit, LayerSkip), the rest verify";
+export const DRAFT_P_MIN_FLAG = "--draft-p-min <p>";
+export const DRAFT_P_MIN_HELP =
+  "with --draft or --draft-layers: stop drafting when the draft's top token has probability under p (default 0)";
 
 export function addSpeculativeOptions(cmd: Command): Command {
   return cmd
@@ -28,7 +32,8 @@ export function addSpeculativeOptions(cmd: Command): Command {
       "--lookup",
       "speculative decoding by prompt lookup (n-gram drafts from the context; no draft model)",
     )
-    .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP);
+    .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP)
+    .option(DRAFT_P_MIN_FLAG, DRAFT_P_MIN_HELP);
 }
 
 /** loadLLM options { draft, speculative } from the flags (none given: {}). */
@@ -60,6 +65,14 @@ export function speculativeOptions(o: SpeculativeCliOptions): {
         `--draft-layers must be a positive integer (layers that draft), got '${o.draftLayers}'`,
       );
   }
+  let draftPMin: number | undefined;
+  if (o.draftPMin !== undefined) {
+    draftPMin = Number(o.draftPMin);
+    if (!(o.draftPMin.trim() !== "" && draftPMin >= 0 && draftPMin <= 1))
+      throw new InputError(`--draft-p-min must be a number in [0, 1], got '${o.draftPMin}'`);
+    if (o.draft === undefined && draftLayers === undefined)
+      throw new InputError("--draft-p-min needs --draft <gguf> or --draft-layers <k>");
+  }
   if (given.length === 0) return {};
   const method = o.lookup
     ? ("lookup" as const)
@@ -72,6 +85,7 @@ export function speculativeOptions(o: SpeculativeCliOptions): {
       method,
       ...(maxDraft !== undefined ? { maxDraft } : {}),
       ...(draftLayers !== undefined ? { draftLayers } : {}),
+      ...(draftPMin !== undefined ? { draftPMin } : {}),
     },
   };
 }

@@ -128,7 +128,7 @@ export interface EngineStats {
   /** Speculative decoding: draft tokens verified, and how many of them were accepted. */
   draftTokens: number;
   acceptedDraftTokens: number;
-  /** Forward passes of the draft model (speculative method "draft"). */
+  /** Forward passes of the draft model (method "draft"), or of the first k layers ("early-exit"). */
   draftForwards: number;
 }
 
@@ -472,6 +472,8 @@ export class Engine {
         return none;
       }
     } else out = { draft: lookupDraft(seq.tokens, r.speculative, limit), q: [] };
+    // Early exit with nothing drafted still verifies from its exit layer (its pass is done).
+    if (out.hidden && out.draft.length === 0) return out;
     if (out.draft.length === 0 || !seq.cache.reserve(seq.cache.length + 1 + out.draft.length)) return none;
     this.totals.draftTokens += out.draft.length;
     return out;
@@ -496,7 +498,6 @@ export class Engine {
     const draft: number[] = [];
     const q: Dist[] = [];
     let feed = seq.tokens.slice(dc.length, L);
-    const greedy = seq.sampler.greedy;
     for (let i = 0; i < k; i++) {
       let row: Float32Array | undefined;
       while (feed.length > 0) {
@@ -509,15 +510,8 @@ export class Engine {
         this.totals.draftForwards++;
         if (feed.length === 0) row = lg[0][0];
       }
-      let tok: number;
-      if (greedy) {
-        const c = seq.sampler.process(row!, hist);
-        tok = c.ids[c.argmax()];
-      } else {
-        const d = seq.sampler.distribution(row!, hist);
-        tok = drawDist(d, () => seq.sampler.random());
-        q.push(d);
-      }
+      const tok = this.draftToken(seq, row!, hist, q);
+      if (tok < 0) break;
       draft.push(tok);
       hist.push(tok);
       if (i < k - 1) feed = [tok];
@@ -556,14 +550,9 @@ export class Engine {
         );
         this.totals.draftForwards++;
         if (!want) break;
-        if (seq.sampler.greedy) {
-          const cand = seq.sampler.process(lg[0][0], hist);
-          tok = cand.ids[cand.argmax()];
-        } else {
-          const d = seq.sampler.distribution(lg[0][0], hist);
-          tok = drawDist(d, () => seq.sampler.random());
-          q.push(d);
-        }
+        const next = this.draftToken(seq, lg[0][0], hist, q);
+        if (next < 0) break; // not confident enough: verify what was drafted (rows 0..i are ready)
+        tok = next;
         draft.push(tok);
         hist.push(tok);
       }
@@ -571,6 +560,30 @@ export class Engine {
       c.setLength(base); // the verification writes layers >= k from here
     }
     return { draft, q, hidden: hidden.subarray(0, (draft.length + 1) * E), from: k };
+  }
+
+  /**
+   * The next draft token from a draft row: greedy, the top token after the sequence's own
+   * processors; sampling, a draw from that distribution (pushed on q, for accept/reject). -1 when
+   * softmax(row)'s top probability is under the request's draftPMin (decided before any draw).
+   */
+  private draftToken(seq: Sequence, row: Float32Array, hist: number[], q: Dist[]): number {
+    const pMin = seq.req.speculative?.draftPMin ?? 0;
+    if (pMin > 0) {
+      // The top probability of softmax(row): the draft's confidence, whatever the sampler does.
+      let m = -Infinity;
+      for (let i = 0; i < row.length; i++) if (row[i] > m) m = row[i];
+      let z = 0;
+      for (let i = 0; i < row.length; i++) z += Math.exp(row[i] - m);
+      if (1 / z < pMin) return -1;
+    }
+    if (seq.sampler.greedy) {
+      const c = seq.sampler.process(row, hist);
+      return c.ids[c.argmax()];
+    }
+    const d = seq.sampler.distribution(row, hist);
+    q.push(d);
+    return drawDist(d, () => seq.sampler.random());
   }
 
   /** Keep the draft model's KV only where it holds this sequence's tokens (base: first drafted position). */
@@ -800,6 +813,11 @@ export function checkSpeculative(s: SpeculativeOptions, hasDraft: boolean, c: Mo
     throw new InputError("speculative method 'draft' needs a draft model", {
       field: "speculative",
       hint: "load one with --draft <gguf> (library: loadLLM's draft option)",
+    });
+  const pm = s.draftPMin;
+  if (pm !== undefined && !(typeof pm === "number" && pm >= 0 && pm <= 1))
+    throw new InputError(`speculative draftPMin must be a number in [0, 1], got ${pm}`, {
+      field: "speculative",
     });
   for (const k of ["maxDraft", "ngram", "minNgram", "draftPerMatch"] as const) {
     const v = s[k];

@@ -43,6 +43,13 @@ export interface SpeculativeOptions {
   /** Most draft tokens per step (default 8). */
   maxDraft?: number;
   /**
+   * Methods "draft" and "early-exit": stop drafting when the draft's most likely next token has
+   * less than this probability (the top of softmax(draft logits), before the sequence's
+   * processors; llama.cpp's --draft-p-min). Decided before the token is drawn, so sampling keeps
+   * the target's distribution. Default 0: always draft maxDraft tokens.
+   */
+  draftPMin?: number;
+  /**
    * Lookup drafts at most this many tokens per matched token (default 1: a 2-token match drafts
    * at most 2; 64 = no cap). A short match is a weak prediction, and every rejected draft still
    * costs a verification row.

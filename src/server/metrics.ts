@@ -126,7 +126,7 @@ export class Metrics {
     );
     counter(
       "edgellm_spec_draft_forwards_total",
-      "Forward passes of the draft model",
+      "Forward passes of the draft model, or of the first layers (early exit: --draft-layers)",
       () => engine.stats().draftForwards,
     );
     counter("edgellm_engine_steps_total", "Forward steps of the target model", () => engine.stats().steps);

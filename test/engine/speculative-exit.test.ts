@@ -204,6 +204,30 @@ test("sampling with early-exit drafts keeps the target's distribution (two-sampl
   assert.ok(dof >= 6, `${cells.size} distinct outputs, ${dof} dof`);
 });
 
+test("draftPMin stops drafting on an unsure draft; with nothing drafted each token still verifies from layer k", async () => {
+  const p = prompt(25, 11);
+  const o = { maxTokens: 40, temperature: 0, ignoreEos: true } as const;
+  const ref = (await llm.complete(p, o)).choices[0].tokens;
+  // Random weights: softmax(draft row)'s top probability is ~1/400, so 0.5 stops every draft.
+  const s0 = llm.stats();
+  const got = (await llm.complete(p, { ...o, speculative: { draftLayers: 3, maxDraft: 4, draftPMin: 0.5 } }))
+    .choices[0].tokens;
+  const d = delta(s0);
+  assert.deepEqual(got, ref);
+  assert.equal(d.drafted, 0);
+  // One pass of layers 0..2 per decoded token, then layers 3.. from it; the last token, with no
+  // room to draft (max_tokens), is a plain step: 39 decode steps, 38 passes.
+  assert.equal(d.draftForwards, 38);
+  assert.equal(d.steps, 40);
+  const s1 = llm.stats();
+  await llm.complete(p, { ...o, speculative: { draftLayers: 3, maxDraft: 4, draftPMin: 0.001 } });
+  assert.ok(delta(s1).drafted > 0);
+  await assert.rejects(
+    llm.complete(p, { ...o, speculative: { draftLayers: 3, draftPMin: 2 } }),
+    (e: unknown) => e instanceof InputError && /draftPMin must be a number in \[0, 1\]/.test(e.message),
+  );
+});
+
 test("bad early-exit options are InputErrors naming the range", async () => {
   const o = { maxTokens: 4, temperature: 0 } as const;
   for (const draftLayers of [0, 4, 1.5]) {

@@ -1,7 +1,7 @@
 // Speculative decoding in a real `edgellm serve --draft d.gguf --draft-max 4` child process:
 // concurrent greedy requests (continuous batching, each with its own drafts) answer exactly what a
 // plain server answers; /metrics counts drafted and accepted tokens (edgellm_spec_*); `--lookup`
-// the same; a draft with another vocabulary stops serve with VocabMismatchError and a non-zero exit.
+// and `--draft-layers 1` (self-speculative early exit) the same; a draft with another vocabulary stops serve with VocabMismatchError and a non-zero exit.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,6 +26,7 @@ const common = ["--parallel", "4", "--ctx-size", "256", "--threads", "1", "--mod
 let plain: Served;
 let drafted: Served;
 let lookup: Served;
+let exit: Served;
 
 before(async () => {
   await writeTestModel(join(dir, "m.gguf"), spec);
@@ -41,11 +42,13 @@ before(async () => {
     "4",
   ]);
   lookup = await startServe(join(dir, "m.gguf"), [...common, "--lookup"]);
+  exit = await startServe(join(dir, "m.gguf"), [...common, "--draft-layers", "1", "--draft-max", "3"]);
 });
 after(async () => {
   await plain?.stop();
   await drafted?.stop();
   await lookup?.stop();
+  await exit?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -76,6 +79,7 @@ const prompts = [
 for (const [name, srv] of [
   ["--draft", () => drafted],
   ["--lookup", () => lookup],
+  ["--draft-layers 1", () => exit],
 ] as const) {
   test(`serve ${name}: concurrent greedy answers equal a plain server's; /metrics counts drafts`, async () => {
     const want = await Promise.all(prompts.map((p) => complete(plain, p)));
@@ -84,10 +88,18 @@ for (const [name, srv] of [
     const drafts = await metric(srv(), "edgellm_spec_drafted_tokens_total");
     const accepted = await metric(srv(), "edgellm_spec_accepted_tokens_total");
     assert.ok(drafts > 0 && accepted >= 0 && accepted <= drafts, `${accepted} of ${drafts}`);
-    if (name === "--draft") assert.ok((await metric(srv(), "edgellm_spec_draft_forwards_total")) > 0);
+    if (name !== "--lookup") assert.ok((await metric(srv(), "edgellm_spec_draft_forwards_total")) > 0);
     assert.equal(await metric(plain, "edgellm_spec_drafted_tokens_total"), 0);
   });
 }
+
+test("serve --draft-layers outside the model's layers exits non-zero naming the range", async () => {
+  await assert.rejects(startServe(join(dir, "m.gguf"), [...common, "--draft-layers", "2"]), (e: Error) => {
+    assert.match(e.message, /serve exited [1-9]/);
+    assert.match(e.message, /draftLayers must be an integer in 1\.\.1 \(the model has 2 layers\)/);
+    return true;
+  });
+});
 
 test("serve --draft with another vocabulary exits non-zero naming VocabMismatchError", async () => {
   await assert.rejects(
