@@ -6,7 +6,7 @@
  * same on 1 and 2 threads, and within 2e-5 of the TypeScript reference. Covered: causal edges
  * (positions from 0, chunk and cache-block boundaries, blocks of 5 and 16 rows in a scattered
  * table), GQA ratios 1, 3 and 8, head widths 7 / 12 / 32 / 64 / 128, sliding windows that cut
- * inside a token block, and every KV type (f32, f16, q8_0, q4_0).
+ * inside a token block, every KV type (f32, f16, q8_0, q4_0) and mixed K/V types.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -55,12 +55,13 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-function run(t: KVType): void {
+function run(t: KVType, tv: KVType = t): void {
   const ref = new RefKernelSet();
-  const r = rng(t.length * 7 + t.charCodeAt(1));
+  const r = rng(t.length * 7 + t.charCodeAt(1) + tv.charCodeAt(1) * 13);
+  const quant = (x: KVType) => x === "q8_0" || x === "q4_0";
   for (const [nHead, nHeadKV, hd] of SHAPES) {
-    if ((t === "q8_0" || t === "q4_0") && hd % 32 !== 0) continue;
-    if (t === "f16" && hd % 4 !== 0) continue;
+    if ((quant(t) || quant(tv)) && hd % 32 !== 0) continue;
+    if ((t === "f16" || tv === "f16") && hd % 4 !== 0) continue;
     for (const B of [16, 5]) {
       for (const [nTok, p0, window] of CALLS) {
         const nKV = p0 + nTok;
@@ -70,19 +71,19 @@ function run(t: KVType): void {
         const rows = nBlocks * B;
         const kvs = [ks1, ks2].map((ks) => {
           const k = allocKVStore(t, rows, W, ks);
-          const v = allocKVStore(t, rows, W, ks);
-          return { k, v, half: t === "f16", kType: t, vType: t, table, blockSize: B };
+          const v = allocKVStore(tv, rows, W, ks);
+          return { k, v, half: t === "f16" && tv === "f16", kType: t, vType: tv, table, blockSize: B };
         });
         const src = new Float32Array(W);
         for (let row = 0; row < rows; row++) {
           for (let i = 0; i < W; i++) src[i] = (r() * 2 - 1) * 2;
           for (const kv of kvs) storeRow(t, kv.k, row, W, src, 0);
           for (let i = 0; i < W; i++) src[i] = r() * 2 - 1;
-          for (const kv of kvs) storeRow(t, kv.v, row, W, src, 0);
+          for (const kv of kvs) storeRow(tv, kv.v, row, W, src, 0);
         }
         const q = Float32Array.from({ length: nTok * nHead * hd }, () => (r() * 2 - 1) * 3);
         const scale = 1 / Math.sqrt(hd);
-        const what = `${t} ${nHead}/${nHeadKV}x${hd} B${B} nTok ${nTok} pos0 ${p0} window ${window}`;
+        const what = `${t}/${tv} ${nHead}/${nHeadKV}x${hd} B${B} nTok ${nTok} pos0 ${p0} window ${window}`;
         const o1 = new Float32Array(q.length);
         const o2 = new Float32Array(q.length);
         ks1.attentionPaged(q, kvs[0], o1, nTok, nKV, nHead, nHeadKV, hd, p0, scale, window);
@@ -109,3 +110,13 @@ function run(t: KVType): void {
 for (const t of ["f32", "f16", "q8_0", "q4_0"] as const)
   test(`paged attention, ${t} KV: several rows in one call = each row alone (bits), 1 = 2 threads, ~ reference`, () =>
     run(t));
+
+test("paged attention, mixed K/V types (q8_0/f16, f16/q4_0, q4_0/q8_0, f32/q8_0): the same three checks", () => {
+  const pairs: [KVType, KVType][] = [
+    ["q8_0", "f16"],
+    ["f16", "q4_0"],
+    ["q4_0", "q8_0"],
+    ["f32", "q8_0"],
+  ];
+  for (const [kt, vt] of pairs) run(kt, vt);
+});

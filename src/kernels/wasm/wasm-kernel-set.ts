@@ -969,7 +969,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const pt = this.buf("tbl", nBlk * 4);
     new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
     const ml = this.buf("ml", nTokens * nHead * 8);
-    const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 48));
+    const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 80));
     const args = [
       pq,
       pk,
@@ -990,7 +990,11 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       window,
       qq,
     ];
-    const units = nTokens * nHeadKV;
+    // Multi-query units as attention_paged's; quantized chunks are unpacked once per unit into
+    // a per-call scratch slice (hd * 32 bytes per unit).
+    const tb = Math.max(1, Math.min(nTokens, Math.ceil(ATTN_ROWS_PER_UNIT / (nHead / nHeadKV))));
+    const units = Math.ceil(nTokens / tb) * nHeadKV;
+    args.push(tb, this.buf("kvc", units * hd * 32));
     const fn = IDX.get("attention_paged_q")!;
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4) this.fns[fn]!(...args, 0, units);
     else this.pool.run(fn, args, units);
