@@ -23,6 +23,7 @@ import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { openVisionModel } from "../../src/vision/index.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
+import { sampleBatch } from "../../src/train/batches.js";
 import type { TrainModelConfig } from "../../src/train/model/config.js";
 
 const rng = new Rng(321);
@@ -330,4 +331,38 @@ test("language model input rows: a row equal to the token's embedding changes no
   m.zeroGrad();
   const moved = m.forward(tokens, targets, mask, undefined, { inputRows: other, inputAt: at });
   assert.ok(Math.abs(moved - plain) > 1e-4, "input rows were ignored");
+});
+
+test("sampleBatch carries a set's input rows to the positions of their tokens", () => {
+  const C = 3;
+  const ids = Int32Array.from({ length: 40 }, (_, i) => i % 7);
+  const rowOf = Int32Array.from({ length: 40 }, (_, i) => (i % 5 === 2 ? Math.floor(i / 5) : -1));
+  const rows = Float32Array.from({ length: 8 * C }, (_, i) => i + 0.5);
+  const set = {
+    ids,
+    train: new Uint8Array(40).fill(1),
+    starts: Int32Array.from([0, 10, 20, 30]),
+    pad: 0,
+    rowOf,
+    rows,
+    rowWidth: C,
+  };
+  const [B, T] = [3, 12];
+  const b = sampleBatch(set, B, T, 4, 2);
+  const plain = sampleBatch({ ...set, rowOf: undefined }, B, T, 4, 2);
+  assert.deepEqual(b.tokens, plain.tokens);
+  const inRows = b.inputRows as Float32Array;
+  const inAt = b.inputAt as Uint8Array;
+  assert.ok(inRows && inAt);
+  let flagged = 0;
+  for (let i = 0; i < B * T; i++) {
+    if (!inAt[i]) continue;
+    flagged++;
+    const row: Float32Array = inRows.subarray(i * C, i * C + C);
+    const r: number = (row[0] - 0.5) / C;
+    assert.ok(Number.isInteger(r) && r >= 0 && r < 8, `row ${r}`);
+    assert.equal(b.tokens[i], ids[r * 5 + 2], `position ${i} holds row ${r}'s token`);
+    assert.deepEqual(Array.from(row), [r * C + 0.5, r * C + 1.5, r * C + 2.5]);
+  }
+  assert.ok(flagged >= B * 2, `only ${flagged} flagged positions`);
 });
