@@ -165,6 +165,7 @@ function planStream(
     deferred,
     extraBytes: 2 * slot + kv,
     extraWhat: "KV cache + one layer slot + its read-ahead buffer",
+    deferredWhat: "the layers left on disk",
   });
   const n = byLayer.size;
   let slots =
