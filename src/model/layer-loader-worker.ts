@@ -11,6 +11,7 @@ import { CTRL, type LoaderInit } from "./layer-loader-protocol.js";
 
 const init = workerData as LoaderInit;
 const ctrl = new Int32Array(init.ctrl);
+const flags = new Int32Array(init.flags);
 const times = new Float64Array(init.times);
 const stage = new Uint8Array(init.stage);
 const error = new Uint8Array(init.error);
@@ -20,8 +21,8 @@ const buf = new Uint8Array(init.maxBytes);
 function loadLayer(layer: number): void {
   const jobs = init.jobs[layer];
   if (!jobs) throw new Error(`no streamed layer ${layer}`);
-  let k = 0;
-  for (const j of jobs) {
+  for (let i = init.index; i < jobs.length; i += init.count) {
+    const j = jobs[i]!;
     const t0 = performance.now();
     for (let done = 0; done < j.nBytes;) {
       const n = readSync(fds[j.part]!, buf, done, j.nBytes - done, j.offset + done);
@@ -34,10 +35,10 @@ function loadLayer(layer: number): void {
     j.offsets.forEach((off, e) => {
       const src = buf.subarray(e * matBytes, (e + 1) * matBytes);
       const dot8 = packInto(j.type, src, j.rows, j.cols, stage.subarray(off, off + size), init.dot8Types);
-      ctrl[CTRL.FLAGS + k++] = dot8 ? 1 : 0;
+      flags[j.flag + e] = dot8 ? 1 : 0;
     });
-    times[0]! += t1 - t0;
-    times[1]! += performance.now() - t1;
+    times[2 * init.index]! += t1 - t0;
+    times[2 * init.index + 1]! += performance.now() - t1;
   }
 }
 

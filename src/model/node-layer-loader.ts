@@ -3,11 +3,13 @@
  * the model's file(s) itself, reads the next layer's tensors with positional reads and packs them
  * (kernels/wasm/repack.ts packInto, the set's own int8-dot choice) into a SharedArrayBuffer laid
  * out as a slot; when the forward pass reaches that layer it waits only if the worker is behind,
- * then copies the packed bytes into the slot (WeightSlot.putPacked). One staging buffer: the worker
- * starts the following layer once this one is copied out. Sources without a local file path, or
+ * then copies the packed bytes into the slot (WeightSlot.putPacked). Two workers share a layer's
+ * tensors (packing is the costly part: ~4x the read time from the page cache), one staging buffer:
+ * they start the following layer once this one is copied out. Sources without a local file path, or
  * sets without putPacked, fall back to SyncLayerLoader. Node-only (worker_threads, node:fs in the
  * worker); load it with nodeImport from isomorphic code.
  */
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { ModelError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
@@ -21,39 +23,51 @@ import {
 } from "./layer-stream.js";
 import { CTRL, ERROR_BYTES, type LoaderJob, type LoaderInit } from "./layer-loader-protocol.js";
 
+interface ReaderThread {
+  worker: Worker;
+  ctrl: Int32Array;
+  error: Uint8Array;
+}
+
+/** Reader threads (at most the machine's cores). */
+const READERS = 2;
+
 class WorkerLayerLoader implements LayerLoader {
   readMs = 0;
   packMs = 0;
-  private readonly ctrl: Int32Array;
+  private readonly flags: Int32Array;
   private readonly times: Float64Array;
   private readonly stage: Uint8Array;
-  private readonly error: Uint8Array;
-  private readonly worker: Worker;
+  private readonly threads: ReaderThread[] = [];
   private seq = 0;
-  /** The layer the worker is reading (or has read) into the staging buffer. */
+  /** The layer the workers are reading (or have read) into the staging buffer. */
   private inFlight: number | undefined;
   private closed = false;
 
   constructor(
-    init: Omit<LoaderInit, "ctrl" | "times" | "stage" | "error">,
+    init: Pick<LoaderInit, "paths" | "jobs" | "dot8Types" | "maxBytes">,
     slotBytes: number,
     nFlags: number,
+    count: number,
   ) {
-    const ctrl = new SharedArrayBuffer(4 * (CTRL.FLAGS + nFlags));
-    const times = new SharedArrayBuffer(16);
+    const flags = new SharedArrayBuffer(4 * Math.max(1, nFlags));
+    const times = new SharedArrayBuffer(16 * count);
     const stage = new SharedArrayBuffer(slotBytes);
-    const error = new SharedArrayBuffer(ERROR_BYTES);
-    this.ctrl = new Int32Array(ctrl);
+    this.flags = new Int32Array(flags);
     this.times = new Float64Array(times);
     this.stage = new Uint8Array(stage);
-    this.error = new Uint8Array(error);
-    const data: LoaderInit = { ...init, ctrl, times, stage, error };
-    this.worker = new Worker(new URL("./layer-loader-worker.js", import.meta.url), { workerData: data });
-    this.worker.unref();
+    for (let index = 0; index < count; index++) {
+      const ctrl = new SharedArrayBuffer(4 * CTRL.SIZE);
+      const error = new SharedArrayBuffer(ERROR_BYTES);
+      const data: LoaderInit = { ...init, index, count, ctrl, flags, times, stage, error };
+      const worker = new Worker(new URL("./layer-loader-worker.js", import.meta.url), { workerData: data });
+      worker.unref();
+      this.threads.push({ worker, ctrl: new Int32Array(ctrl), error: new Uint8Array(error) });
+    }
   }
 
   get aheadMs(): number {
-    return this.times[0]! + this.times[1]!;
+    return this.times.reduce((a, b) => a + b, 0);
   }
 
   ahead(layer: number): void {
@@ -71,13 +85,14 @@ class WorkerLayerLoader implements LayerLoader {
     const t1 = performance.now();
     this.readMs += t1 - t0;
     this.inFlight = undefined;
-    if (Atomics.load(this.ctrl, CTRL.STATUS) !== 0) {
-      const n = this.error.indexOf(0);
-      const msg = new TextDecoder().decode(this.error.slice(0, n < 0 ? this.error.length : n));
-      throw new ModelError(`reading layer ${layer} in the reader thread failed: ${msg}`, {
-        hint: "the model file must stay in place and unchanged while the model runs",
-      });
-    }
+    for (const th of this.threads)
+      if (Atomics.load(th.ctrl, CTRL.STATUS) !== 0) {
+        const n = th.error.indexOf(0);
+        const msg = new TextDecoder().decode(th.error.slice(0, n < 0 ? th.error.length : n));
+        throw new ModelError(`reading layer ${layer} in a reader thread failed: ${msg}`, {
+          hint: "the model file must stay in place and unchanged while the model runs",
+        });
+      }
     let k = 0;
     const out = mats.map(({ w, offsets }) => {
       const size = packedBytes(w.type, w.rows, w.cols);
@@ -88,7 +103,7 @@ class WorkerLayerLoader implements LayerLoader {
           this.stage.subarray(off, off + size),
           w.rows,
           w.cols,
-          this.ctrl[CTRL.FLAGS + k++] === 1,
+          this.flags[k++] === 1,
         ),
       );
     });
@@ -99,30 +114,32 @@ class WorkerLayerLoader implements LayerLoader {
   private request(layer: number): void {
     this.inFlight = layer;
     this.seq++;
-    Atomics.store(this.ctrl, CTRL.LAYER, layer);
-    Atomics.store(this.ctrl, CTRL.REQ, this.seq);
-    Atomics.notify(this.ctrl, CTRL.REQ);
+    for (const { ctrl } of this.threads) {
+      Atomics.store(ctrl, CTRL.LAYER, layer);
+      Atomics.store(ctrl, CTRL.REQ, this.seq);
+      Atomics.notify(ctrl, CTRL.REQ);
+    }
   }
 
-  /** Blocks until the worker has finished the last request. */
+  /** Blocks until every worker has finished the last request. */
   private wait(): void {
-    for (;;) {
-      const done = Atomics.load(this.ctrl, CTRL.DONE);
-      if (done === this.seq) return;
-      Atomics.wait(this.ctrl, CTRL.DONE, done, 1000);
-    }
+    for (const { ctrl } of this.threads)
+      for (;;) {
+        const done = Atomics.load(ctrl, CTRL.DONE);
+        if (done === this.seq) break;
+        Atomics.wait(ctrl, CTRL.DONE, done, 1000);
+      }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    const exited = this.threads.map(
+      ({ worker }) => new Promise<void>((resolve) => worker.once("exit", () => resolve())),
+    );
+    this.request(-1);
     this.inFlight = undefined;
-    this.seq++;
-    Atomics.store(this.ctrl, CTRL.LAYER, -1);
-    Atomics.store(this.ctrl, CTRL.REQ, this.seq);
-    Atomics.notify(this.ctrl, CTRL.REQ);
-    await exited;
+    await Promise.all(exited);
   }
 }
 
@@ -136,6 +153,7 @@ export const nodeLayerLoader: LayerLoaderFactory = (file: GGUFFile, ks, layers, 
   let maxBytes = 0;
   for (const [l, mats] of layers) {
     const job: LoaderJob[] = [];
+    let flag = 0;
     for (const { w, offsets } of mats) {
       const loc = file.locate(w.name);
       if (!loc.filePath) return new SyncLayerLoader(file);
@@ -143,17 +161,18 @@ export const nodeLayerLoader: LayerLoaderFactory = (file: GGUFFile, ks, layers, 
       if (part < 0) part = paths.push(loc.filePath) - 1;
       const nBytes = w.nMat * w.rows * w.rowBytes;
       maxBytes = Math.max(maxBytes, nBytes);
-      job.push({ part, offset: loc.offset, nBytes, type: w.type, rows: w.rows, cols: w.cols, offsets });
+      job.push({ part, offset: loc.offset, nBytes, type: w.type, rows: w.rows, cols: w.cols, offsets, flag });
+      flag += offsets.length;
     }
     jobs[l] = job;
-    nFlags = Math.max(
-      nFlags,
-      job.reduce((a, j) => a + j.offsets.length, 0),
-    );
+    nFlags = Math.max(nFlags, flag);
   }
+  // the forward's threads wait while a layer is packed: readers pack its tensors in parallel
+  const count = Math.max(1, Math.min(READERS, availableParallelism()));
   return new WorkerLayerLoader(
     { paths, jobs, dot8Types: [...packing.dot8Types], maxBytes },
     slotBytes,
     nFlags,
+    count,
   );
 };
