@@ -15,7 +15,7 @@ import {
   type Placement,
   type PlacementTarget,
 } from "./placement.js";
-import { LayerStream, layerSlotBytes, type LayerReader } from "./layer-stream.js";
+import { LayerStream, layerSlotBytes, type LayerLoaderFactory } from "./layer-stream.js";
 import { SHARD_WORKING_ROOM } from "../kernels/wasm/arena.js";
 import { ExpertCache, expertSlotBytes, type LayerExperts } from "./expert-cache.js";
 import type { GGMLType } from "../gguf/types.js";
@@ -84,10 +84,10 @@ export interface LoadOptions {
   /** Layer slots when streaming (default: as many as maxMemory leaves room for). */
   streamSlots?: number;
   /**
-   * The reader of streamed layers (default: synchronous reads on the forward's thread); given the
-   * file and, per layer, the tensor names in the order they are asked for.
+   * What reads and packs streamed layers into their slots (default: synchronous reads and packing
+   * on the forward's thread; Node: node-layer-loader.ts reads and packs ahead in a worker).
    */
-  layerReader?: (file: GGUFFile, layers: ReadonlyMap<number, readonly string[]>) => LayerReader;
+  layerLoader?: LayerLoaderFactory;
 }
 
 export type WeightPlacement = "resident" | "stream" | "auto";
@@ -124,7 +124,8 @@ function checkSyncReads(file: GGUFFile, name: string, what: string, hint: string
 /**
  * The plan of a dense model streamed layer by layer (layer-stream.ts): every layer matrix the set
  * takes stays in the file; the output head, embeddings, norms and the KV rows of every layer are
- * resident, in the first memory with the layer slots. Refused (ModelError with a hint, before
+ * resident, in the first memory with the layer slots; a read-ahead buffer of one slot is counted
+ * besides (in JavaScript memory). Refused (ModelError with a hint, before
  * anything is allocated) when one layer slot + KV + the rest + working room exceed maxMemory, or
  * exceed one WebAssembly memory.
  */
@@ -158,11 +159,13 @@ function planStream(
   );
   const kv = (opts.kvBytesPerLayer ?? 0) * modelConfig(file).nLayers;
   const deferred = new Set([...byLayer.values()].flat().map((t) => t.name));
+  // one slot's worth of read-ahead staging (node-layer-loader.ts) is counted whether used or not
   const p = planPlacement(file, ks, {
     maxMemory: opts.maxMemory,
     deferred,
-    extraBytes: slot + kv,
-    extraWhat: "KV cache + one layer slot",
+    extraBytes: 2 * slot + kv,
+    extraWhat: "KV cache + one layer slot + its read-ahead buffer",
+    deferredWhat: "the layers left on disk",
   });
   const n = byLayer.size;
   let slots =
@@ -322,7 +325,7 @@ function attachLayerStream(
   file: GGUFFile,
   plan: ModelPlan,
   ks: KernelSet | undefined,
-  opts: Pick<LoadOptions, "layerReader">,
+  opts: Pick<LoadOptions, "layerLoader">,
 ): LayerStream | undefined {
   if (!plan.stream) return undefined;
   if (!ks)
@@ -343,8 +346,7 @@ function attachLayerStream(
       }),
     );
   }
-  const reader = opts.layerReader?.(file, plan.stream.layers);
-  return new LayerStream(file, ks, layers, plan.stream.slots, reader);
+  return new LayerStream(file, ks, layers, plan.stream.slots, opts.layerLoader);
 }
 
 /**

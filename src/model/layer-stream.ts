@@ -10,15 +10,16 @@
  * Slots: layers are visited in a cycle (0..n-1 per forward call), where least-recently-used
  * eviction would miss every time. So the first `slots - ring` layers are pinned (read once) and the
  * remaining layers take turns in `ring` rotating slots; each forward call reads
- * `nLayers - pinned` layers. A `LayerReader` may read ahead (a worker doing positional reads into
- * shared memory while this thread computes, node-layer-reader.ts); without one, reads are
- * synchronous here.
+ * `nLayers - pinned` layers. A `LayerLoader` may read and pack ahead (a worker thread doing
+ * positional reads and packing into shared memory while this thread computes,
+ * node-layer-loader.ts); the default reads and packs here, synchronously.
  *
  * The file must stay open as long as the model (the stream owns closing it).
  */
 import { ModelError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
-import type { KernelSet, WeightSlot } from "../kernels/kernel-set.js";
+import { ggmlRowBytes } from "../gguf/types.js";
+import type { KernelSet, PreparedWeight, WeightSlot } from "../kernels/kernel-set.js";
 import { makeWeight, type Weight } from "./weights.js";
 
 /** Bytes a matrix takes once prepared. */
@@ -40,36 +41,56 @@ export function layerSlotBytes(size: MatrixSize, layers: Iterable<readonly Matri
   return max;
 }
 
-/** File bytes of one layer's streamed matrices (what a miss reads). */
-export function layerFileBytes(ws: readonly Weight[]): number {
-  return ws.reduce((a, w) => a + w.nMat * w.rows * w.rowBytes, 0);
+/** One matrix (or stack) of a streamed layer and the slot offset of each of its matrices. */
+export interface StreamedMatrix {
+  w: Weight;
+  offsets: number[];
 }
 
 /**
- * Reads the bytes of a layer's matrices. `read` returns them in the order of the layer's list
- * (each valid until the next `read`); `ahead` hints that layer l will be read next (a reader that
- * overlaps reading with compute starts it now).
+ * Puts a layer's matrices into a slot. `load` returns the prepared handles (per matrix of `mats`,
+ * one per stacked matrix); `ahead` hints that layer l will be loaded next (a loader that reads and
+ * packs in another thread starts it now, node-layer-loader.ts).
  */
-export interface LayerReader {
-  read(layer: number): Uint8Array[];
+export interface LayerLoader {
+  load(layer: number, mats: readonly StreamedMatrix[], slot: WeightSlot): PreparedWeight[][];
   ahead?(layer: number): void;
-  /** Milliseconds this thread spent blocked on reads (sync reads, or waiting for read-ahead). */
-  readonly waitMs: number;
+  /** Milliseconds this thread was blocked reading (sync reads, or waiting for read-ahead). */
+  readonly readMs: number;
+  /** Milliseconds this thread spent packing (or copying packed bytes) into slots. */
+  readonly packMs: number;
+  /** Milliseconds another thread spent reading and packing ahead (overlapping compute), if any. */
+  readonly aheadMs: number;
   close(): Promise<void>;
 }
 
-/** Synchronous positional reads on this thread (GGUFFile.readTensorSync). */
-export class SyncLayerReader implements LayerReader {
-  waitMs = 0;
-  constructor(
-    private readonly file: GGUFFile,
-    private readonly layers: ReadonlyMap<number, readonly Weight[]>,
-  ) {}
-  read(layer: number): Uint8Array[] {
-    const t0 = performance.now();
-    const out = (this.layers.get(layer) ?? []).map((w) => this.file.readTensorSync(w.name));
-    this.waitMs += performance.now() - t0;
-    return out;
+/** Makes the loader of a stream (LoadOptions.layerLoader): default SyncLayerLoader. */
+export type LayerLoaderFactory = (
+  file: GGUFFile,
+  ks: KernelSet,
+  layers: ReadonlyMap<number, readonly StreamedMatrix[]>,
+  slotBytes: number,
+) => LayerLoader;
+
+/** Positional reads and packing on this thread (GGUFFile.readTensorSync, WeightSlot.put). */
+export class SyncLayerLoader implements LayerLoader {
+  readMs = 0;
+  packMs = 0;
+  readonly aheadMs = 0;
+  constructor(private readonly file: GGUFFile) {}
+  load(_layer: number, mats: readonly StreamedMatrix[], slot: WeightSlot): PreparedWeight[][] {
+    return mats.map(({ w, offsets }) => {
+      const t0 = performance.now();
+      const data = this.file.readTensorSync(w.name);
+      const t1 = performance.now();
+      this.readMs += t1 - t0;
+      const matBytes = w.rows * w.rowBytes;
+      const out = offsets.map((off, e) =>
+        slot.put(off, w.type, data.subarray(e * matBytes, (e + 1) * matBytes), w.rows, w.cols),
+      );
+      this.packMs += performance.now() - t1;
+      return out;
+    });
   }
   async close(): Promise<void> {}
 }
@@ -77,14 +98,16 @@ export class SyncLayerReader implements LayerReader {
 export interface LayerStreamStats {
   /** ensure() calls served by a layer already in its slot. */
   hits: number;
-  /** Layers read from the file and repacked. */
+  /** Layers read from the file and packed into a slot. */
   loads: number;
   /** File bytes read. */
   bytesRead: number;
-  /** Milliseconds blocked on reads (including waiting for read-ahead). */
+  /** Milliseconds the forward pass was blocked on reads (including waiting for read-ahead). */
   readMs: number;
-  /** Milliseconds repacking into slots. */
+  /** Milliseconds the forward pass spent packing (or copying packed layers) into slots. */
   repackMs: number;
+  /** Milliseconds a reader thread spent reading and packing ahead, overlapping compute. */
+  aheadMs: number;
   /** Slots (pinned + rotating) and bytes of one. */
   slots: number;
   pinned: number;
@@ -103,7 +126,10 @@ export class LayerStream {
   private readonly slotOf: number[];
   private readonly layerIds: number[];
   private nextRing = 0;
-  private readonly counts = { hits: 0, loads: 0, bytesRead: 0, repackMs: 0 };
+  private readonly counts = { hits: 0, loads: 0, bytesRead: 0 };
+  /** Per streamed layer, its matrices with their offsets in a slot. */
+  private readonly mats = new Map<number, StreamedMatrix[]>();
+  private readonly loader: LayerLoader;
 
   constructor(
     private readonly file: GGUFFile,
@@ -111,7 +137,7 @@ export class LayerStream {
     /** Per streamed layer, its matrices as bound placeholders (no bytes); products use them. */
     private readonly layers: ReadonlyMap<number, readonly Weight[]>,
     nSlots: number,
-    private readonly reader: LayerReader = new SyncLayerReader(file, layers),
+    loader?: LayerLoaderFactory,
     /** Rotating slots (the rest are pinned). */
     ring = 1,
   ) {
@@ -129,13 +155,22 @@ export class LayerStream {
         hint: "raise --max-memory",
       });
     this.pinned = this.nSlots >= n ? n : Math.max(0, this.nSlots - ring);
-    this.slotBytes = layerSlotBytes(
-      (type, rows, cols) =>
-        ks.preparedSize?.(type, rows, cols) ??
-        rows * makeWeight("", type, [cols, rows], new Uint8Array(0)).rowBytes,
-      layers.values(),
-    );
+    const psize: MatrixSize = (type, rows, cols) =>
+      ks.preparedSize?.(type, rows, cols) ?? rows * ggmlRowBytes(type, cols);
+    const size = (w: Weight) => align64(psize(w.type, w.rows, w.cols));
+    this.slotBytes = layerSlotBytes(psize, layers.values());
+    for (const [l, ws] of layers) {
+      let offset = 0;
+      this.mats.set(
+        l,
+        ws.map((w) => ({
+          w,
+          offsets: Array.from({ length: w.nMat }, () => (offset += size(w)) - size(w)),
+        })),
+      );
+    }
     this.slotOf = new Array<number>((this.layerIds[n - 1] ?? 0) + 1).fill(-1);
+    this.loader = (loader ?? ((f) => new SyncLayerLoader(f)))(file, ks, this.mats, this.slotBytes);
   }
 
   /** Bytes the slots take once all are reserved. */
@@ -146,7 +181,9 @@ export class LayerStream {
   stats(): LayerStreamStats {
     return {
       ...this.counts,
-      readMs: this.reader.waitMs,
+      readMs: this.loader.readMs,
+      repackMs: this.loader.packMs,
+      aheadMs: this.loader.aheadMs,
       slots: this.nSlots,
       pinned: this.pinned,
       slotBytes: this.slotBytes,
@@ -182,35 +219,22 @@ export class LayerStream {
       }
       this.slotOf[old] = -1;
     }
-    const bytes = this.reader.read(layer);
-    const t0 = performance.now();
-    const s = this.slots[slot]!;
-    let offset = 0;
-    ws.forEach((w, i) => {
-      const data = bytes[i]!;
-      this.counts.bytesRead += data.length;
-      const size = (type: Weight["type"], rows: number, cols: number) =>
-        align64(this.ks.preparedSize?.(type, rows, cols) ?? data.length / w.nMat);
+    const mats = this.mats.get(layer)!;
+    const handles = this.loader.load(layer, mats, this.slots[slot]!);
+    mats.forEach(({ w }, i) => {
+      const pws = handles[i]!;
+      this.counts.bytesRead += w.nMat * w.rows * w.rowBytes;
       if (w.nMat === 1) {
-        w.kernel = { ks: this.ks, pw: s.put(offset, w.type, data, w.rows, w.cols) };
-        offset += size(w.type, w.rows, w.cols);
+        w.kernel = { ks: this.ks, pw: pws[0]! };
         return;
       }
-      const matBytes = w.rows * w.rowBytes;
-      const mats: Weight[] = [];
-      for (let e = 0; e < w.nMat; e++) {
+      w.mats = pws.map((pw, e) => {
         const m = makeWeight(`${w.name}[${e}]`, w.type, [w.cols, w.rows], new Uint8Array(0));
         m.f32 = undefined;
-        m.kernel = {
-          ks: this.ks,
-          pw: s.put(offset, w.type, data.subarray(e * matBytes, (e + 1) * matBytes), w.rows, w.cols),
-        };
-        offset += size(w.type, w.rows, w.cols);
-        mats.push(m);
-      }
-      w.mats = mats;
+        m.kernel = { ks: this.ks, pw };
+        return m;
+      });
     });
-    this.counts.repackMs += performance.now() - t0;
     this.counts.loads++;
     this.holder[slot] = layer;
     this.slotOf[layer] = slot;
@@ -219,13 +243,13 @@ export class LayerStream {
 
   /** Tells the reader which layer will be read next, if any (the next one not in a slot). */
   private hint(layer: number): void {
-    if (!this.reader.ahead) return;
+    if (!this.loader.ahead) return;
     const n = this.layerIds.length;
     const rank = this.layerIds.indexOf(layer);
     for (let k = 1; k <= n; k++) {
       const next = this.layerIds[(rank + k) % n]!;
       if (this.slotOf[next]! < 0) {
-        this.reader.ahead(next);
+        this.loader.ahead(next);
         return;
       }
     }
@@ -233,7 +257,7 @@ export class LayerStream {
 
   /** Closes the reader and the file the layers are read from (the model must not run afterwards). */
   async close(): Promise<void> {
-    await this.reader.close();
+    await this.loader.close();
     await this.file.close();
   }
 }

@@ -39,6 +39,8 @@ export interface PlacementOptions {
   extraBytes?: number;
   /** What extraBytes is, for the refusal message ("expert cache at least", "layer slots + KV"). */
   extraWhat?: string;
+  /** What `deferred` is, for the refusal message (default "the experts left on disk"). */
+  deferredWhat?: string;
 }
 
 export interface ShardPlan {
@@ -197,7 +199,7 @@ export function planPlacement(file: GGUFFile, ks: PlacementTarget, opts: Placeme
   };
   if (opts.maxMemory !== undefined && totalBytes > opts.maxMemory) {
     throw new ModelError(
-      `the model needs about ${gib(totalBytes)} (weights ${gib(weightBytes)}${opts.deferred?.size ? " besides the experts left on disk" : ""}, in JavaScript ${gib(jsBytes)}, KV cache ${gib(kvBytes)}${extra ? `, ${opts.extraWhat ?? "expert cache at least"} ${gib(extra)}` : ""}, working room ${gib(totalBytes - weightBytes - jsBytes - kvBytes - extra)}); the memory budget is ${gib(opts.maxMemory)}`,
+      `the model needs about ${gib(totalBytes)} (weights ${gib(weightBytes)}${opts.deferred?.size ? ` besides ${opts.deferredWhat ?? "the experts left on disk"}` : ""}, in JavaScript ${gib(jsBytes)}, KV cache ${gib(kvBytes)}${extra ? `, ${opts.extraWhat ?? "expert cache at least"} ${gib(extra)}` : ""}, working room ${gib(totalBytes - weightBytes - jsBytes - kvBytes - extra)}); the memory budget is ${gib(opts.maxMemory)}`,
       {
         file: file.path,
         hint: opts.deferred?.size

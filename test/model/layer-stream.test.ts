@@ -23,6 +23,7 @@ import { loadModel, planModel, type LoadOptions, type Transformer } from "../../
 import { ModelError } from "../../src/errors.js";
 import { Engine } from "../../src/engine/engine.js";
 import { Metrics } from "../../src/server/metrics.js";
+import { nodeLayerLoader } from "../../src/model/node-layer-loader.js";
 
 let dir: string;
 const sets: WasmKernelSet[] = [];
@@ -102,18 +103,24 @@ async function layerBytes(type: GGMLType): Promise<number[]> {
 }
 
 for (const type of TYPES) {
-  test(`streamed layers (${GGMLType[type]}): logits bit-identical to resident, 1-3 slots, 1 and 2 threads`, async () => {
+  test(`streamed layers (${GGMLType[type]}): logits bit-identical to resident, 1-3 slots, 1 and 2 threads, read here or ahead in a worker`, async () => {
     const resident = await load(type);
     assert.equal(resident.layerStream, undefined);
     const ref = run(resident);
     const perLayer = await layerBytes(type);
-    for (const [slots, threads] of [
-      [1, 1],
-      [2, 2],
-      [3, 1],
-      [3, 2],
+    for (const [slots, threads, worker] of [
+      [1, 1, false],
+      [2, 2, false],
+      [3, 1, false],
+      [3, 2, false],
+      [1, 2, true],
+      [2, 1, true],
     ] as const) {
-      const m = await load(type, { weights: "stream", streamSlots: slots }, threads);
+      const m = await load(
+        type,
+        { weights: "stream", streamSlots: slots, ...(worker ? { layerLoader: nodeLayerLoader } : {}) },
+        threads,
+      );
       const st = m.layerStream!;
       assert.ok(st, "the model streams");
       assert.equal(st.stats().slots, slots);
@@ -135,6 +142,9 @@ for (const type of TYPES) {
       const pinnedBytes = perLayer.slice(0, pinned).reduce((a, b) => a + b, 0);
       const ringBytes = perLayer.slice(pinned).reduce((a, b) => a + b, 0);
       assert.equal(s.bytesRead, pinnedBytes + calls * ringBytes);
+      assert.ok(s.repackMs > 0);
+      if (worker) assert.ok(s.aheadMs > 0, "the worker read and packed");
+      else assert.equal(s.aheadMs, 0);
     }
     // as many slots as layers: each layer read once, then resident
     const all = await load(type, { weights: "stream" });
@@ -156,6 +166,7 @@ test("placement: weights auto streams a dense model only when it does not fit; r
     assert.equal(fits.stream, undefined, "auto keeps the layers resident when the model fits");
     const all = planModel(f, target, { ...kv, weights: "stream" });
     const slot = all.stream!.slotBytes;
+    // the rest: head, embeddings, norms, KV, working room, and one slot of read-ahead buffer
     const rest = all.placement.totalBytes - N_LAYER * slot;
     assert.equal(all.stream!.slots, N_LAYER);
     assert.equal(all.placement.kvBytes, N_LAYER * kv.kvBytesPerLayer);

@@ -15,13 +15,14 @@ import type {
   PagedKV,
   PreparedWeight,
   WeightSlot,
+  WeightPacking,
   WeightWriter,
 } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM, WasmArena } from "./arena.js";
 import { PoolShard, ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
 import { isNode, nodeHost, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
-import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
+import { DOT8_TYPES, PACKED, packedBytes, packInto, q8_0Dot8Ok, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
 import { TsOps } from "../ts-ops.js";
 
@@ -597,28 +598,41 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   /** A region of this shard's memory that matrices are repacked into later (WeightSlot). */
   reserveWeight(bytes: number): WeightSlot {
     const base = this.arena.alloc(bytes);
+    const at = (offset: number, type: GGMLType, rows: number, cols: number) => {
+      if (!this.supports(type))
+        throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
+      const size = packedBytes(type, rows, cols);
+      if (!(Number.isInteger(offset) && offset >= 0 && offset % 64 === 0 && offset + size <= bytes))
+        throw new KernelError(`weight of ${size} bytes does not fit at ${offset} in a ${bytes}-byte slot`);
+      return { ptr: base + offset, size };
+    };
     return {
       bytes,
       put: (offset, type, data, rows, cols) => {
-        if (!this.supports(type))
-          throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
-        const rowBytes = checkWeightArgs(type, data, rows, cols);
-        const size = packedBytes(type, rows, cols);
-        if (!(Number.isInteger(offset) && offset >= 0 && offset % 64 === 0 && offset + size <= bytes))
-          throw new KernelError(`weight of ${size} bytes does not fit at ${offset} in a ${bytes}-byte slot`);
-        const ptr = base + offset;
-        const dot8 =
-          this.dot8 &&
-          DOT8_DEFAULT.has(type) &&
-          DOT8_TYPES.has(type) &&
-          (type !== GGMLType.Q8_0 || q8_0Dot8Ok(data, rows, cols, rowBytes));
-        const dst = this.arena.u8(ptr, size);
-        dst.fill(0); // as fresh memory: a layout may leave padding untouched
-        repack(type, data, rows, cols, rowBytes, dst, dot8);
+        checkWeightArgs(type, data, rows, cols);
+        const { ptr, size } = at(offset, type, rows, cols);
+        const dot8 = packInto(type, data, rows, cols, this.arena.u8(ptr, size), this.packing().dot8Types);
+        const w: WasmWeight = { type, rows, cols, bytes: size, owner: this, ptr, dot8 };
+        return w;
+      },
+      putPacked: (offset, type, packed, rows, cols, dot8) => {
+        const { ptr, size } = at(offset, type, rows, cols);
+        if (packed.length !== size)
+          throw new KernelError(
+            `a packed ${ggmlTypeName(type)} ${rows}x${cols} weight is ${size} bytes, got ${packed.length}`,
+          );
+        if (dot8 && !this.dot8Layout(type))
+          throw new KernelError(`this set does not use the int8-dot layout for ${ggmlTypeName(type)}`);
+        this.arena.u8(ptr, size).set(packed);
         const w: WasmWeight = { type, rows, cols, bytes: size, owner: this, ptr, dot8 };
         return w;
       },
     };
+  }
+
+  /** The int8-dot choice of this set, for packing in another thread (WeightSlot.putPacked). */
+  packing(): WeightPacking {
+    return { dot8Types: [...DOT8_DEFAULT].filter((t) => this.dot8Layout(t)) };
   }
 
   /**
