@@ -134,9 +134,11 @@ class WorkerLayerLoader implements LayerLoader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const exited = this.threads.map(
-      ({ worker }) => new Promise<void>((resolve) => worker.once("exit", () => resolve())),
-    );
+    // referenced again so that the process waits for their exit
+    const exited = this.threads.map(({ worker }) => {
+      worker.ref();
+      return new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    });
     this.request(-1);
     this.inFlight = undefined;
     await Promise.all(exited);

@@ -24,6 +24,7 @@ import { ModelError } from "../../src/errors.js";
 import { Engine } from "../../src/engine/engine.js";
 import { Metrics } from "../../src/server/metrics.js";
 import { nodeLayerLoader } from "../../src/model/node-layer-loader.js";
+import { loadLLM } from "../../src/engine/llm.js";
 
 let dir: string;
 const sets: WasmKernelSet[] = [];
@@ -225,4 +226,24 @@ test("/metrics exposes the layer stream's loads, bytes read and read/repack time
   assert.ok(value("edgellm_layer_stream_read_seconds_total") >= 0);
   assert.ok(value("edgellm_layer_stream_repack_seconds_total") > 0);
   assert.equal(value("edgellm_layer_stream_slots"), 2);
+});
+
+test("loadLLM with weights stream: the engine's greedy tokens equal the resident model's, read by the worker", async () => {
+  const path = paths.get(GGMLType.Q4_0)!;
+  const opts = { threads: 2, contextSize: 64 };
+  const resident = await loadLLM(path, opts);
+  const streamed = await loadLLM(path, { ...opts, weights: "stream" });
+  try {
+    assert.equal(resident.model.layerStream, undefined);
+    assert.ok(streamed.model.layerStream);
+    const ask = { maxTokens: 6, temperature: 0, ignoreEos: true };
+    const a = await resident.complete("hello world", ask);
+    const b = await streamed.complete("hello world", ask);
+    assert.deepEqual(b.choices[0]!.tokens, a.choices[0]!.tokens);
+    const s = streamed.model.layerStream.stats();
+    assert.ok(s.loads > 0 && s.aheadMs > 0, "layers read by the reader threads");
+  } finally {
+    await resident.close();
+    await streamed.close();
+  }
 });
