@@ -3,7 +3,9 @@
  * blocks of `block` greedy decode steps alternate without (A) and with (B) the adapter in ABBA
  * order for `rounds` rounds, each block on its own fresh KV cache after the same prompt. Prints the
  * median ms/token of each side and the overhead; in-process alternation cancels most of the
- * machine's drift (the process-level `edgellm bench --lora --vs-base` reloads every run).
+ * machine's drift (the process-level `edgellm bench --lora --vs-base` reloads every run). Also
+ * printed: the median of the per-round ratios (each round's two LoRA blocks over its two base
+ * blocks), which a slow stretch of the machine moves less than the two medians apart.
  *   node dist/bench/lora-overhead.js <model.gguf> <adapter.gguf> [threads=2] [rounds=6] [block=8] [prompt=16]
  */
 import { enableRelaxedSimd } from "../src/platform/relaxed-simd-node.js";
@@ -61,5 +63,13 @@ console.log(
 console.log(`base ${ma.toPrecision(3)} ms/token (${a.map((x) => x.toPrecision(3)).join(" ")})`);
 console.log(`LoRA ${mb.toPrecision(3)} ms/token (${b.map((x) => x.toPrecision(3)).join(" ")})`);
 console.log(`overhead ${((100 * (mb - ma)) / ma).toFixed(1)}% (medians)`);
+// Paired: each ABBA round's LoRA time over its own base time (drift within a round cancels).
+const ratios = Array.from(
+  { length: rounds },
+  (_, r) => (b[2 * r] + b[2 * r + 1]) / (a[2 * r] + a[2 * r + 1]),
+);
+console.log(
+  `overhead ${(100 * (med(ratios) - 1)).toFixed(1)}% (median of per-round ratios: ${ratios.map((x) => (100 * (x - 1)).toFixed(1)).join(" ")})`,
+);
 await ks.dispose();
 process.exit(0);

@@ -10,13 +10,15 @@
 //    dK * dQ per block;
 //  - online softmax per position (running max M, sum S; accumulator rescaled when M grows);
 //  - V rows are dequantized to f32 and accumulated with weight exp(s - M).
-// Work units as in attention_paged: u = ti * nHeadKV + kh (token, KV head). Scratch `qq`: per
-// (token, head) hd/32 blocks of 48 bytes (32 i8 quants, f32 d at +32); `ml` as attention_paged.
-// Positions go in chunks of up to 4 inside a block's run of rows (as attention_paged): 4 scores,
-// the online-softmax update per position in order (scalar), then ONE pass over the accumulator
-// applying the 4 updates acc = acc * c_j + p_j * V_j in position order, so the result is
-// bit-identical to one position at a time while the accumulator is loaded and stored once per
-// chunk and V's i8 quants are widened 16 at a time.
+// Multi-query units as attention_paged: u = block * nHeadKV + kh (a block of tb tokens x the KV
+// head's G query heads). Positions go in chunks of up to 4 inside a block's run of rows; a
+// quantized chunk is unpacked once into the call's scratch (K quants widened to i16 with the 4
+// rows' scales per block, V quants as exact f32 with their scales) and serves every query row of
+// the unit. Per row: 4 scores, the online-softmax update per position in order (scalar), then ONE
+// pass over the accumulator applying the 4 updates acc = acc * c_j + p_j * V_j in position order:
+// bit-identical to one position at a time, and to the row computed alone (decode step).
+// Scratch `qq`: per (token, head) hd/32 blocks of 80 bytes (32 quants as i16, f32 d at +64);
+// `ml` as attention_paged; `scr`: scratchBytes(hd) per unit, one slice per call (by u0).
 import { f16Mask, f16Scale, f16x4, f16ToF32, f32ToF16 } from "./common";
 import { exp4 } from "./ops";
 
@@ -34,59 +36,8 @@ import { exp4 } from "./ops";
   return nearest<f32>(v);
 }
 
-/** q head (hd f32) -> hd/32 blocks of 48 B at dst: i8[32], f32 d at +32. */
-function quantizeHead(q: usize, hd: i32, dst: usize): void {
-  for (let b = 0; b < hd >> 5; b++) {
-    const px = q + (<usize>b << 7);
-    let amax: f32 = 0;
-    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
-    const id: f32 = amax != 0 ? <f32>127 / amax : 0;
-    const pd = dst + <usize>b * 48;
-    for (let i = 0; i < 32; i++) store<i8>(pd + i, <i8>(<i32>nearestEven(load<f32>(px + (<usize>i << 2)) * id)));
-    store<f32>(pd, f16ToF32(f32ToF16(amax / 127)), 32);
-  }
-}
-
-/** Sum of 16 i8 x i8 products as i32x4 lanes. */
-// @ts-ignore: decorator
-@inline function dot16(a: v128, b: v128): v128 {
-  return i32x4.add(
-    i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(a, b)),
-    i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(a, b)),
-  );
-}
-
-// @ts-ignore: decorator
-@inline function isum(v: v128): i32 {
-  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
-}
-
-/** K head (format fmt at pk) . q head: quantized K against the Q8_0 q blocks at qq, else f32 q at pq. */
-function dotK(fmt: i32, pk: usize, pq: usize, qq: usize, hd: i32, fm: v128, fs: v128): f32 {
-  let s: f32 = 0;
-  if (fmt == 2) {
-    for (let b = 0; b < hd >> 5; b++) {
-      const kb = pk + <usize>b * 34;
-      const qb = qq + <usize>b * 48;
-      const acc = i32x4.add(dot16(v128.load(kb + 2), v128.load(qb)), dot16(v128.load(kb + 18), v128.load(qb + 16)));
-      s += <f32>isum(acc) * (f16ToF32(<i32>load<u16>(kb)) * load<f32>(qb, 32));
-    }
-    return s;
-  }
-  if (fmt == 3) {
-    const lo = i8x16.splat(0x0f);
-    const eight = i8x16.splat(8);
-    for (let b = 0; b < hd >> 5; b++) {
-      const kb = pk + <usize>b * 18;
-      const qb = qq + <usize>b * 48;
-      const x = v128.load(kb + 2);
-      const x0 = i8x16.sub(v128.and(x, lo), eight);
-      const x1 = i8x16.sub(i8x16.shr_u(x, 4), eight);
-      const acc = i32x4.add(dot16(x0, v128.load(qb)), dot16(x1, v128.load(qb + 16)));
-      s += <f32>isum(acc) * (f16ToF32(<i32>load<u16>(kb)) * load<f32>(qb, 32));
-    }
-    return s;
-  }
+/** K head (f32 or f16 at pk) . q head (f32 at pq), one accumulator. */
+function dotK(fmt: i32, pk: usize, pq: usize, hd: i32, fm: v128, fs: v128): f32 {
   let a = f32x4.splat(0);
   if (fmt == 1) {
     for (let i = 0; i < hd; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(pq + (<usize>i << 2)), f16x4(pk + (<usize>i << 1), fm, fs)));
@@ -115,48 +66,6 @@ function dotK(fmt: i32, pk: usize, pq: usize, qq: usize, hd: i32, fm: v128, fs: 
   return f32x4.mul(v128.and(i32x4.shl(i32x4.extend_low_i16x8_s(h), 13), fm), fs);
 }
 
-/**
- * Scores of 4 rows (K heads at pk + r * kRow, quantized K) against the Q8_0 q blocks at qq, as
- * f32x4 [s0..s3]: per lane exactly dotK's sum over blocks of isum * (dK * dQ), in block order.
- */
-function dotK4(fmt: i32, pk: usize, kRow: usize, qq: usize, hd: i32, fm: v128, fs: v128): v128 {
-  let s = f32x4.splat(0);
-  const bb: usize = fmt == 2 ? 34 : 18;
-  for (let b = 0; b < hd >> 5; b++) {
-    const qb = qq + <usize>b * 48;
-    // q's 32 quants widened to i16 once for the 4 rows; each row is then 4 i16 pair-dots
-    // (i32x4.dot_i16x8_s): exact integer sums, as dot16.
-    const q0 = v128.load(qb), q1 = v128.load(qb + 16);
-    const qa = i16x8.extend_low_i8x16_s(q0), qb2 = i16x8.extend_high_i8x16_s(q0);
-    const qc = i16x8.extend_low_i8x16_s(q1), qd = i16x8.extend_high_i8x16_s(q1);
-    const k0 = pk + <usize>b * bb, k1 = k0 + kRow, k2 = k1 + kRow, k3 = k2 + kRow;
-    let a0: v128, a1: v128, a2: v128, a3: v128;
-    if (fmt == 2) {
-      a0 = rowDot(v128.load(k0 + 2), v128.load(k0 + 18), qa, qb2, qc, qd);
-      a1 = rowDot(v128.load(k1 + 2), v128.load(k1 + 18), qa, qb2, qc, qd);
-      a2 = rowDot(v128.load(k2 + 2), v128.load(k2 + 18), qa, qb2, qc, qd);
-      a3 = rowDot(v128.load(k3 + 2), v128.load(k3 + 18), qa, qb2, qc, qd);
-    } else {
-      const x0 = v128.load(k0 + 2), x1 = v128.load(k1 + 2), x2 = v128.load(k2 + 2), x3 = v128.load(k3 + 2);
-      a0 = rowDot(nib(x0, 0), nib(x0, 1), qa, qb2, qc, qd);
-      a1 = rowDot(nib(x1, 0), nib(x1, 1), qa, qb2, qc, qd);
-      a2 = rowDot(nib(x2, 0), nib(x2, 1), qa, qb2, qc, qd);
-      a3 = rowDot(nib(x3, 0), nib(x3, 1), qa, qb2, qc, qd);
-    }
-    const dk = f32x4.mul(d4(k0, k1, k2, k3, fm, fs), v128.load32_splat(qb + 32));
-    s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3)), dk));
-  }
-  return s;
-}
-
-/** 32 i8 (x0: elements 0..15, x1: 16..31) . q widened to i16 (qa..qd) as i32x4 partial sums. */
-// @ts-ignore: decorator
-@inline function rowDot(x0: v128, x1: v128, qa: v128, qb: v128, qc: v128, qd: v128): v128 {
-  const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x0), qa), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x0), qb));
-  const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x1), qc), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x1), qd));
-  return i32x4.add(s0, s1);
-}
-
 /** One position's update of 4 accumulator floats: acc * c + w * x (acc * c skipped when c is 1 for all). */
 // @ts-ignore: decorator
 @inline function upd(acc: v128, c: v128, w: v128, x: v128, rescale: bool): v128 {
@@ -164,80 +73,12 @@ function dotK4(fmt: i32, pk: usize, kRow: usize, qq: usize, hd: i32, fm: v128, f
 }
 
 /**
- * acc[0..16) at po, in position order j = 0..3: acc = acc * c_j + w_j * x_j (x_j: 16 i8 as f32);
- * `rescale` false when every c_j is 1 (then acc * 1 is skipped: the same bits). Unrolled by hand:
- * each row's 16 i8 are widened once (2 i16x8, 4 i32x4).
- */
-// @ts-ignore: decorator
-@inline function mad16(po: usize, x0: v128, x1: v128, x2: v128, x3: v128, w0: v128, w1: v128, w2: v128, w3: v128, c0: v128, c1: v128, c2: v128, c3: v128, rescale: bool): void {
-  const l0 = i16x8.extend_low_i8x16_s(x0), h0 = i16x8.extend_high_i8x16_s(x0);
-  const l1 = i16x8.extend_low_i8x16_s(x1), h1 = i16x8.extend_high_i8x16_s(x1);
-  const l2 = i16x8.extend_low_i8x16_s(x2), h2 = i16x8.extend_high_i8x16_s(x2);
-  const l3 = i16x8.extend_low_i8x16_s(x3), h3 = i16x8.extend_high_i8x16_s(x3);
-  let a = v128.load(po);
-  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l0)), rescale);
-  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l1)), rescale);
-  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l2)), rescale);
-  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l3)), rescale);
-  v128.store(po, a);
-  a = v128.load(po, 16);
-  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l0)), rescale);
-  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l1)), rescale);
-  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l2)), rescale);
-  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l3)), rescale);
-  v128.store(po, a, 16);
-  a = v128.load(po, 32);
-  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h0)), rescale);
-  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h1)), rescale);
-  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h2)), rescale);
-  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h3)), rescale);
-  v128.store(po, a, 32);
-  a = v128.load(po, 48);
-  a = upd(a, c0, w0, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h0)), rescale);
-  a = upd(a, c1, w1, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h1)), rescale);
-  a = upd(a, c2, w2, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h2)), rescale);
-  a = upd(a, c3, w3, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h3)), rescale);
-  v128.store(po, a, 48);
-}
-
-/** Q4_0 block's 16 bytes -> elements 0..15 (half 0) or 16..31 (half 1) as i8 q - 8. */
-// @ts-ignore: decorator
-@inline function nib(x: v128, half: i32): v128 {
-  return i8x16.sub(half == 0 ? v128.and(x, i8x16.splat(0x0f)) : i8x16.shr_u(x, 4), i8x16.splat(8));
-}
-
-/**
- * out[hd] = for j = 0..3 in order: out * c_j + p_j * V_j (V_j: the V head at pv_j, format fmt);
- * the same bits as madV per position with out scaled by c_j first.
+ * out[hd] = for j = 0..3 in order: out * c_j + p_j * V_j (V_j: the f32 or f16 V head at pv_j,
+ * format fmt); the same bits as one position at a time with out scaled by c_j first.
  */
 function madV4(fmt: i32, pv0: usize, pv1: usize, pv2: usize, pv3: usize, p0: f32, p1: f32, p2: f32, p3: f32, c0: f32, c1: f32, c2: f32, c3: f32, out: usize, hd: i32, fm: v128, fs: v128): void {
   const rescale = c0 != 1 || c1 != 1 || c2 != 1 || c3 != 1;
   const C0 = f32x4.splat(c0), C1 = f32x4.splat(c1), C2 = f32x4.splat(c2), C3 = f32x4.splat(c3);
-  if (fmt >= 2) {
-    let P = f32x4.splat(p0);
-    P = f32x4.replace_lane(P, 1, p1);
-    P = f32x4.replace_lane(P, 2, p2);
-    P = f32x4.replace_lane(P, 3, p3);
-    const bb: usize = fmt == 2 ? 34 : 18;
-    for (let b = 0; b < hd >> 5; b++) {
-      const o = <usize>b * bb;
-      const wv = f32x4.mul(P, d4(pv0 + o, pv1 + o, pv2 + o, pv3 + o, fm, fs));
-      const w0 = i32x4.splat(i32x4.extract_lane(wv, 0));
-      const w1 = i32x4.splat(i32x4.extract_lane(wv, 1));
-      const w2 = i32x4.splat(i32x4.extract_lane(wv, 2));
-      const w3 = i32x4.splat(i32x4.extract_lane(wv, 3));
-      const po = out + (<usize>b << 7);
-      if (fmt == 2) {
-        mad16(po, v128.load(pv0 + o + 2), v128.load(pv1 + o + 2), v128.load(pv2 + o + 2), v128.load(pv3 + o + 2), w0, w1, w2, w3, C0, C1, C2, C3, rescale);
-        mad16(po + 64, v128.load(pv0 + o + 18), v128.load(pv1 + o + 18), v128.load(pv2 + o + 18), v128.load(pv3 + o + 18), w0, w1, w2, w3, C0, C1, C2, C3, rescale);
-      } else {
-        const x0 = v128.load(pv0 + o + 2), x1 = v128.load(pv1 + o + 2), x2 = v128.load(pv2 + o + 2), x3 = v128.load(pv3 + o + 2);
-        mad16(po, nib(x0, 0), nib(x1, 0), nib(x2, 0), nib(x3, 0), w0, w1, w2, w3, C0, C1, C2, C3, rescale);
-        mad16(po + 64, nib(x0, 1), nib(x1, 1), nib(x2, 1), nib(x3, 1), w0, w1, w2, w3, C0, C1, C2, C3, rescale);
-      }
-    }
-    return;
-  }
   const w0 = f32x4.splat(p0), w1 = f32x4.splat(p1), w2 = f32x4.splat(p2), w3 = f32x4.splat(p3);
   for (let i = 0; i < hd; i += 4) {
     const o = out + (<usize>i << 2);
@@ -271,15 +112,155 @@ function madV4(fmt: i32, pv0: usize, pv1: usize, pv2: usize, pv3: usize, p0: f32
   }
 }
 
-export function attention_paged_q(
+
+/** q head (hd f32) -> hd/32 blocks of 80 B at dst: the Q8_0 quants widened to i16 (64 B), f32 d
+ *  at +64 (the d ggml's quantizer stores: f16-rounded). */
+function quantizeHead(q: usize, hd: i32, dst: usize): void {
+  for (let b = 0; b < hd >> 5; b++) {
+    const px = q + (<usize>b << 7);
+    let amax: f32 = 0;
+    for (let i = 0; i < 32; i++) amax = max<f32>(amax, abs<f32>(load<f32>(px + (<usize>i << 2))));
+    const id: f32 = amax != 0 ? <f32>127 / amax : 0;
+    const pd = dst + <usize>b * 80;
+    for (let i = 0; i < 32; i++) store<i16>(pd + (<usize>i << 1), <i16>(<i32>nearestEven(load<f32>(px + (<usize>i << 2)) * id)));
+    store<f32>(pd, f16ToF32(f32ToF16(amax / 127)), 64);
+  }
+}
+
+/** Q4_0 block's 16 bytes -> elements 0..15 (half 0) or 16..31 (half 1) as i8 q - 8. */
+// @ts-ignore: decorator
+@inline function nib(x: v128, half: i32): v128 {
+  return i8x16.sub(half == 0 ? v128.and(x, i8x16.splat(0x0f)) : i8x16.shr_u(x, 4), i8x16.splat(8));
+}
+
+/** The 32 quants of a Q8_0 / Q4_0 block at pb as two i8x16 (elements 0..15, 16..31) in gX1 / return. */
+let gX1: v128 = i8x16.splat(0);
+// @ts-ignore: decorator
+@inline function quants(fmt: i32, pb: usize): v128 {
+  if (fmt == 2) {
+    gX1 = v128.load(pb + 18);
+    return v128.load(pb + 2);
+  }
+  const x = v128.load(pb + 2);
+  gX1 = nib(x, 1);
+  return nib(x, 0);
+}
+
+/**
+ * A chunk's 4 quantized rows (row r at p0 + r * rowB for r < cnt, row 0 again past cnt) unpacked
+ * to dst: per row hd elements (K: i16, `asF32` 0; V: exact f32, `asF32` 1), then per block the 4
+ * rows' scales as f32x4 (16 B) at dst + 4 * rowBytes.
+ */
+function unpack(fmt: i32, p0: usize, rowB: usize, cnt: i32, hd: i32, dst: usize, asF32: i32, fm: v128, fs: v128): void {
+  const bb: usize = fmt == 2 ? 34 : 18;
+  const rb: usize = asF32 != 0 ? <usize>hd << 2 : <usize>hd << 1;
+  const r1 = p0 + (cnt > 1 ? rowB : 0), r2 = p0 + (cnt > 2 ? 2 * rowB : 0), r3 = p0 + (cnt > 3 ? 3 * rowB : 0);
+  const pd = dst + (rb << 2);
+  for (let b = 0; b < hd >> 5; b++) {
+    const o = <usize>b * bb;
+    v128.store(pd + (<usize>b << 4), d4(p0 + o, r1 + o, r2 + o, r3 + o, fm, fs));
+    for (let r = 0; r < 4; r++) {
+      const src = r == 0 ? p0 : r == 1 ? r1 : r == 2 ? r2 : r3;
+      const x0 = quants(fmt, src + o);
+      const x1 = gX1;
+      const l0 = i16x8.extend_low_i8x16_s(x0), h0 = i16x8.extend_high_i8x16_s(x0);
+      const l1 = i16x8.extend_low_i8x16_s(x1), h1 = i16x8.extend_high_i8x16_s(x1);
+      if (asF32 != 0) {
+        const d = dst + <usize>r * rb + (<usize>b << 7);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l0)));
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l0)), 16);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h0)), 32);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h0)), 48);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l1)), 64);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l1)), 80);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h1)), 96);
+        v128.store(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h1)), 112);
+      } else {
+        const d = dst + <usize>r * rb + (<usize>b << 6);
+        v128.store(d, l0);
+        v128.store(d, h0, 16);
+        v128.store(d, l1, 32);
+        v128.store(d, h1, 48);
+      }
+    }
+  }
+}
+
+/** Lanes cnt..3 of v replaced by lane 0 (a row's pad lanes read the chunk's row 0, as alone). */
+// @ts-ignore: decorator
+@inline function padLanes(v: v128, cnt: i32): v128 {
+  if (cnt >= 4) return v;
+  if (cnt == 3) return v128.shuffle<f32>(v, v, 0, 1, 2, 0);
+  if (cnt == 2) return v128.shuffle<f32>(v, v, 0, 1, 0, 0);
+  return v128.shuffle<f32>(v, v, 0, 0, 0, 0);
+}
+
+/**
+ * Raw scores of the q head (i16 quants + d at qq) against the unpacked K chunk at kc (4 rows of
+ * hd i16, then per block the rows' dK as f32x4): per lane sum over blocks of isum * (dK * dQ) in
+ * block order, ggml's order. Lanes past a row's cnt hold row data the caller masks.
+ */
+function scoresQ(kc: usize, qq: usize, hd: i32): v128 {
+  let s = f32x4.splat(0);
+  const rb = <usize>hd << 1;
+  const pd = kc + (rb << 2);
+  for (let b = 0; b < hd >> 5; b++) {
+    const qb = qq + <usize>b * 80;
+    const qa = v128.load(qb), qb2 = v128.load(qb, 16), qc = v128.load(qb, 32), qd = v128.load(qb, 48);
+    const k0 = kc + (<usize>b << 6), k1 = k0 + rb, k2 = k1 + rb, k3 = k2 + rb;
+    const a0 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(v128.load(k0), qa), i32x4.dot_i16x8_s(v128.load(k0, 16), qb2)), i32x4.add(i32x4.dot_i16x8_s(v128.load(k0, 32), qc), i32x4.dot_i16x8_s(v128.load(k0, 48), qd)));
+    const a1 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(v128.load(k1), qa), i32x4.dot_i16x8_s(v128.load(k1, 16), qb2)), i32x4.add(i32x4.dot_i16x8_s(v128.load(k1, 32), qc), i32x4.dot_i16x8_s(v128.load(k1, 48), qd)));
+    const a2 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(v128.load(k2), qa), i32x4.dot_i16x8_s(v128.load(k2, 16), qb2)), i32x4.add(i32x4.dot_i16x8_s(v128.load(k2, 32), qc), i32x4.dot_i16x8_s(v128.load(k2, 48), qd)));
+    const a3 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(v128.load(k3), qa), i32x4.dot_i16x8_s(v128.load(k3, 16), qb2)), i32x4.add(i32x4.dot_i16x8_s(v128.load(k3, 32), qc), i32x4.dot_i16x8_s(v128.load(k3, 48), qd)));
+    const dk = f32x4.mul(v128.load(pd + (<usize>b << 4)), v128.load32_splat(qb + 64));
+    s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3)), dk));
+  }
+  return s;
+}
+
+/**
+ * acc (hd f32 at out) = for j = 0..3 in order: acc * c_j + (p_j * dV_j) * x_j over the unpacked V
+ * chunk at vc (4 rows of hd exact f32 quants, then per block the rows' dV as f32x4); rows past
+ * cnt read row 0 (as the row alone). `rescale` false when every c_j is 1 (acc * 1 skipped).
+ */
+function madVQ(vc: usize, cnt: i32, P: v128, cv: v128, out: usize, hd: i32): void {
+  const rescale = f32x4.extract_lane(cv, 0) != 1 || f32x4.extract_lane(cv, 1) != 1 || f32x4.extract_lane(cv, 2) != 1 || f32x4.extract_lane(cv, 3) != 1;
+  const C0 = v128.shuffle<f32>(cv, cv, 0, 0, 0, 0), C1 = v128.shuffle<f32>(cv, cv, 1, 1, 1, 1);
+  const C2 = v128.shuffle<f32>(cv, cv, 2, 2, 2, 2), C3 = v128.shuffle<f32>(cv, cv, 3, 3, 3, 3);
+  const rb = <usize>hd << 2;
+  const x0 = vc, x1 = vc + (cnt > 1 ? rb : 0), x2 = vc + (cnt > 2 ? 2 * rb : 0), x3 = vc + (cnt > 3 ? 3 * rb : 0);
+  const pd = vc + (rb << 2);
+  for (let b = 0; b < hd >> 5; b++) {
+    const wv = f32x4.mul(P, padLanes(v128.load(pd + (<usize>b << 4)), cnt));
+    const w0 = v128.shuffle<f32>(wv, wv, 0, 0, 0, 0), w1 = v128.shuffle<f32>(wv, wv, 1, 1, 1, 1);
+    const w2 = v128.shuffle<f32>(wv, wv, 2, 2, 2, 2), w3 = v128.shuffle<f32>(wv, wv, 3, 3, 3, 3);
+    const e0 = <usize>b << 7;
+    for (let e = e0; e < e0 + 128; e += 16) {
+      let a = v128.load(out + e);
+      a = upd(a, C0, w0, v128.load(x0 + e), rescale);
+      a = upd(a, C1, w1, v128.load(x1 + e), rescale);
+      a = upd(a, C2, w2, v128.load(x2 + e), rescale);
+      a = upd(a, C3, w3, v128.load(x3 + e), rescale);
+      v128.store(out + e, a);
+    }
+  }
+}
+
+/** Scratch bytes per call of attention_paged_q: unpacked K (hd * 8 + hd / 2) and V (hd * 16 + hd / 2). */
+// @ts-ignore: decorator
+@inline function scratchBytes(hd: i32): usize {
+  return <usize>hd << 5;
+}
+
+/** Tokens tA..tB-1 (same first visible position) x KV head kh's G query heads; scr: this call's scratch. */
+function attendBlockQ(
   q: usize,
   k: usize,
   v: usize,
   out: usize,
-  nTok: i32,
   nKV: i32,
   nHead: i32,
-  nHeadKV: i32,
+  G: i32,
   hd: i32,
   pos0: i32,
   scale: f32,
@@ -288,26 +269,25 @@ export function attention_paged_q(
   blockSize: i32,
   kFmt: i32,
   vFmt: i32,
-  window: i32,
+  first: i32,
+  tA: i32,
+  tB: i32,
+  kh: i32,
   qq: usize,
-  u0: i32,
-  u1: i32,
+  scr: usize,
 ): void {
-  const G = nHead / nHeadKV;
-  const W = nHeadKV * hd;
+  const W = (nHead / G) * hd;
   const kRow = rowBytes(kFmt, W);
   const vRow = rowBytes(vFmt, W);
   const kHead = rowBytes(kFmt, hd);
   const vHead = rowBytes(vFmt, hd);
   const hdb = <usize>hd << 2;
-  const qqHead = <usize>(hd >> 5) * 48;
+  const qqHead = <usize>(hd >> 5) * 80;
   const fm = f16Mask(hd), fs = f16Scale(hd);
-  const kq = kFmt >= 2;
-  for (let u = u0; u < u1; u++) {
-    const t = u / nHeadKV;
-    const kh = u - t * nHeadKV;
-    const last = min<i32>(nKV - 1, pos0 + t);
-    const first = window > 0 ? max<i32>(0, pos0 + t - window + 1) : 0;
+  const kq = kFmt >= 2, vq = vFmt >= 2;
+  const kc = scr; // unpacked K: 4 rows of hd i16 + scales
+  const vc = scr + (<usize>hd << 3) + (<usize>hd >> 1); // unpacked V: 4 rows of hd f32 + scales
+  for (let t = tA; t < tB; t++) {
     const h0 = t * nHead + kh * G;
     memory.fill(out + <usize>h0 * hdb, 0, <usize>G * hdb);
     for (let g = 0; g < G; g++) {
@@ -316,41 +296,49 @@ export function attention_paged_q(
       store<f32>(pm, 0, 4);
       if (kq) quantizeHead(q + <usize>(h0 + g) * hdb, hd, qq + <usize>(h0 + g) * qqHead);
     }
-    let j = first;
-    while (j <= last) {
-      // One block's run of contiguous rows, in chunks of up to 4 positions.
-      const blk = j / blockSize;
-      const inBlk = j - blk * blockSize;
-      const runEnd = min<i32>(last, j + (blockSize - inBlk) - 1);
-      let row = <usize>load<i32>(table + (<usize>blk << 2)) * <usize>blockSize + <usize>inBlk;
-      while (j <= runEnd) {
-        const cnt = min<i32>(4, runEnd - j + 1);
-        const pk = k + row * kRow + <usize>kh * kHead;
-        const pv0 = v + row * vRow + <usize>kh * vHead;
-        // Lanes past the run read row 0 of the chunk again with weight 0 and scale 1 (no effect).
+  }
+  const lastMax = min<i32>(nKV - 1, pos0 + tB - 1);
+  let j = first;
+  while (j <= lastMax) {
+    // One block's run of contiguous rows, in chunks of up to 4 positions.
+    const blk = j / blockSize;
+    const inBlk = j - blk * blockSize;
+    const runEnd = min<i32>(lastMax, j + (blockSize - inBlk) - 1);
+    let row = <usize>load<i32>(table + (<usize>blk << 2)) * <usize>blockSize + <usize>inBlk;
+    while (j <= runEnd) {
+      const cntMax = min<i32>(4, runEnd - j + 1);
+      const pk = k + row * kRow + <usize>kh * kHead;
+      const pv0 = v + row * vRow + <usize>kh * vHead;
+      if (kq) unpack(kFmt, pk, kRow, cntMax, hd, kc, 0, fm, fs);
+      if (vq) unpack(vFmt, pv0, vRow, cntMax, hd, vc, 1, fm, fs);
+      const tS = max<i32>(tA, j - pos0);
+      for (let t = tS; t < tB; t++) {
+        // This token's rows see cnt positions of the chunk; lanes past it read row 0 again with
+        // weight 0 and scale 1 (no effect), as the row alone.
+        const cnt = min<i32>(cntMax, min<i32>(nKV - 1, pos0 + t) - j + 1);
         const pv1 = pv0 + (cnt > 1 ? vRow : 0);
         const pv2 = pv0 + (cnt > 2 ? 2 * vRow : 0);
         const pv3 = pv0 + (cnt > 3 ? 3 * vRow : 0);
+        const h0 = t * nHead + kh * G;
         for (let g = 0; g < G; g++) {
           const h = h0 + g;
           const pm = ml + (<usize>h << 3);
           const pq = q + <usize>h * hdb;
-          const pqq = qq + <usize>h * qqHead;
           let m = load<f32>(pm);
           let l = load<f32>(pm, 4);
           // Scores (lanes past the chunk: -inf), and the running max before each position.
           let s0: f32, s1: f32, s2: f32, s3: f32;
-          if (kq && cnt == 4) {
-            const sk = f32x4.mul(dotK4(kFmt, pk, kRow, pqq, hd, fm, fs), f32x4.splat(scale));
+          if (kq) {
+            const sk = f32x4.mul(scoresQ(kc, qq + <usize>h * qqHead, hd), f32x4.splat(scale));
             s0 = f32x4.extract_lane(sk, 0);
-            s1 = f32x4.extract_lane(sk, 1);
-            s2 = f32x4.extract_lane(sk, 2);
-            s3 = f32x4.extract_lane(sk, 3);
+            s1 = cnt > 1 ? f32x4.extract_lane(sk, 1) : -Infinity;
+            s2 = cnt > 2 ? f32x4.extract_lane(sk, 2) : -Infinity;
+            s3 = cnt > 3 ? f32x4.extract_lane(sk, 3) : -Infinity;
           } else {
-            s0 = dotK(kFmt, pk, pq, pqq, hd, fm, fs) * scale;
-            s1 = cnt > 1 ? dotK(kFmt, pk + kRow, pq, pqq, hd, fm, fs) * scale : -Infinity;
-            s2 = cnt > 2 ? dotK(kFmt, pk + 2 * kRow, pq, pqq, hd, fm, fs) * scale : -Infinity;
-            s3 = cnt > 3 ? dotK(kFmt, pk + 3 * kRow, pq, pqq, hd, fm, fs) * scale : -Infinity;
+            s0 = dotK(kFmt, pk, pq, hd, fm, fs) * scale;
+            s1 = cnt > 1 ? dotK(kFmt, pk + kRow, pq, hd, fm, fs) * scale : -Infinity;
+            s2 = cnt > 2 ? dotK(kFmt, pk + 2 * kRow, pq, hd, fm, fs) * scale : -Infinity;
+            s3 = cnt > 3 ? dotK(kFmt, pk + 3 * kRow, pq, hd, fm, fs) * scale : -Infinity;
           }
           const m1 = max<f32>(m, s0), m2 = max<f32>(m1, s1), m3 = max<f32>(m2, s2);
           // Per position, as one at a time: a new max gives c = e^(m - s), p = 1; else c = 1,
@@ -379,17 +367,68 @@ export function attention_paged_q(
           m = max<f32>(m3, s3);
           store<f32>(pm, m);
           store<f32>(pm, l, 4);
-          madV4(vFmt, pv0, pv1, pv2, pv3, p0, p1, p2, p3, c0, c1, c2, c3, out + <usize>h * hdb, hd, fm, fs);
+          if (vq) madVQ(vc, cnt, pv, cv, out + <usize>h * hdb, hd);
+          else madV4(vFmt, pv0, pv1, pv2, pv3, p0, p1, p2, p3, c0, c1, c2, c3, out + <usize>h * hdb, hd, fm, fs);
         }
-        j += cnt;
-        row += <usize>cnt;
       }
+      j += cntMax;
+      row += <usize>cntMax;
     }
+  }
+  for (let t = tA; t < tB; t++) {
     for (let g = 0; g < G; g++) {
-      const h = h0 + g;
+      const h = t * nHead + kh * G + g;
       const po = out + <usize>h * hdb;
       const il = f32x4.splat(<f32>1 / load<f32>(ml + (<usize>h << 3), 4));
       for (let i = 0; i < hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
+    }
+  }
+}
+
+/** Units u0..u1-1 of ceil(nTok / tb) * nHeadKV, dealt as attention_paged's (blocks from both ends;
+ *  a block whose tokens' windows start at different positions is done token by token). */
+export function attention_paged_q(
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  nTok: i32,
+  nKV: i32,
+  nHead: i32,
+  nHeadKV: i32,
+  hd: i32,
+  pos0: i32,
+  scale: f32,
+  ml: usize,
+  table: usize,
+  blockSize: i32,
+  kFmt: i32,
+  vFmt: i32,
+  window: i32,
+  qq: usize,
+  tb: i32,
+  scr: usize,
+  u0: i32,
+  u1: i32,
+): void {
+  const G = nHead / nHeadKV;
+  const nB = (nTok + tb - 1) / tb;
+  const s = scr + <usize>u0 * scratchBytes(hd);
+  for (let u = u0; u < u1; u++) {
+    const bi = u / nHeadKV;
+    const kh = u - bi * nHeadKV;
+    const b = (bi & 1) == 0 ? bi >> 1 : nB - 1 - (bi >> 1);
+    const tA = b * tb;
+    const tB = min<i32>(nTok, tA + tb);
+    const fA = window > 0 ? max<i32>(0, pos0 + tA - window + 1) : 0;
+    const fB = window > 0 ? max<i32>(0, pos0 + tB - 1 - window + 1) : 0;
+    if (fA == fB) {
+      attendBlockQ(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, kFmt, vFmt, fA, tA, tB, kh, qq, s);
+    } else {
+      for (let t = tA; t < tB; t++) {
+        const f = max<i32>(0, pos0 + t - window + 1);
+        attendBlockQ(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, kFmt, vFmt, f, t, t + 1, kh, qq, s);
+      }
     }
   }
 }

@@ -13,6 +13,16 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
   return f32x4.mul(v128.and(i32x4.shl(e, 13), fm), fs);
 }
 
+/** fp16 lanes 0..3 / 4..7 of v -> f32x4 (lo16 / hi16 for IEEE halves, for other kernels). */
+// @ts-ignore: decorator
+@inline export function h2fLo(v: v128, fm: v128, fs: v128): v128 {
+  return h2f(i32x4.extend_low_i16x8_s(v), fm, fs);
+}
+// @ts-ignore: decorator
+@inline export function h2fHi(v: v128, fm: v128, fs: v128): v128 {
+  return h2f(i32x4.extend_high_i16x8_s(v), fm, fs);
+}
+
 // @ts-ignore: decorator
 @inline function lo16(v: v128, isBf: bool, fm: v128, fs: v128): v128 {
   return isBf ? i32x4.shl(i32x4.extend_low_i16x8_u(v), 16) : h2f(i32x4.extend_low_i16x8_s(v), fm, fs);
@@ -103,10 +113,48 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
   storeRows(y, g + 3, rows, f32x4.add(d0, d1));
 }
 
+/** Two 4-row groups side by side (four chains), each summed as group16 does: a LoRA A x split
+ *  over the threads in chunks of two groups (see control.ts, pre tasks). */
+// @ts-ignore: decorator
+@inline function duo16(w: usize, gs: usize, x: usize, y: usize, g: i32, rows: i32, cols: i32): void {
+  const fm = f16Mask(cols), fs = f16Scale(cols);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let p = w + <usize>g * gs;
+  let px = x;
+  let c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const x0 = v128.load32_splat(px, 0), x1 = v128.load32_splat(px, 4);
+    const x2 = v128.load32_splat(px, 8), x3 = v128.load32_splat(px, 12);
+    let v = v128.load(p), h = v128.load(p, 16);
+    a0 = madd(lo16(v, false, fm, fs), x0, a0);
+    a1 = madd(hi16(v, false, fm, fs), x1, a1);
+    a0 = madd(lo16(h, false, fm, fs), x2, a0);
+    a1 = madd(hi16(h, false, fm, fs), x3, a1);
+    v = v128.load(p + gs);
+    h = v128.load(p + gs, 16);
+    b0 = madd(lo16(v, false, fm, fs), x0, b0);
+    b1 = madd(hi16(v, false, fm, fs), x1, b1);
+    b0 = madd(lo16(h, false, fm, fs), x2, b0);
+    b1 = madd(hi16(h, false, fm, fs), x3, b1);
+    p += 32;
+    px += 16;
+  }
+  for (; c < cols; c++) {
+    const xs = v128.load32_splat(px);
+    a0 = madd(lo16(v128.load64_zero(p), false, fm, fs), xs, a0);
+    b0 = madd(lo16(v128.load64_zero(p + gs), false, fm, fs), xs, b0);
+    p += 8;
+    px += 4;
+  }
+  storeRows(y, g, rows, f32x4.add(a0, a1));
+  storeRows(y, g + 1, rows, f32x4.add(b0, b1));
+}
+
 export function matvec_f16(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
   const gs = <usize>cols << 3;
   let g = g0;
   for (; g + 4 <= g1; g += 4) quad16(w, gs, x, y, g, rows, cols);
+  for (; g + 2 <= g1; g += 2) duo16(w, gs, x, y, g, rows, cols);
   for (; g < g1; g++) storeRows(y, g, rows, group16(w + <usize>g * gs, x, cols, false));
 }
 

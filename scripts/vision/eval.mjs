@@ -1,4 +1,4 @@
-// Evaluate the tiny vision model on rendered problems (scripts/vision/render.py png DIR N SEED:
+// Evaluate the tiny vision model on rendered problems (scripts/vision/render.mjs DIR N SEED:
 // held-out fonts and positions, labels.json beside the PNGs): for each image, the encoder's rows
 // go into the chat before the question, the language model answers greedily, and we count
 //   transcribed: the first line of its <think> restates the problem (same operands and operator;
@@ -7,6 +7,7 @@
 // Also: the encoder alone (each row's nearest cell-token embedding vs the label cells).
 //   node scripts/vision/eval.mjs --lm LM.gguf --mmproj MMPROJ.gguf --dir DIR [--n N] [--prompt "Solve this"]
 // --oracle: the language model alone, fed the label cells' token embeddings instead of the encoder's rows.
+// --cells-only: the encoder alone (no generation).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadLLM, MEDIA_MARKER } from "../../dist/src/engine/llm.js";
@@ -64,6 +65,10 @@ for (const L of labels) {
   // llama.cpp's LLaVA graph keeps rows 1..n of [patches, class]: patches 1..63, then the class
   // row (trained blank), so the rows read cells 1..63 and a blank.
   if (cells === want) cellsOk++;
+  if (args.includes("--cells-only")) {
+    if (cells !== want) misses.push(`${L.file} ${L.a} ${L.op} ${L.b} (${L.font} ${L.size}): cells "${cells.trim().replace(/ +/g, " ")}"`);
+    continue;
+  }
   const p = llm.encodeChatMedia([{ role: "user", content: MEDIA_MARKER + prompt }], [m]);
   let out = "";
   for await (const c of llm.generate(p.tokens, { media: p.media, maxTokens: 400, temperature: 0 }))

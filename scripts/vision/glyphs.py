@@ -3,8 +3,13 @@ operators of the rendered arithmetic problems, each at several pixel sizes, as a
 with their advance and offsets. Reads the 'cmap' (format 4), 'loca', 'glyf', 'hmtx' tables;
 quadratic contours are flattened and filled by the nonzero winding rule with 4x4 supersampling.
 
-    python3 scripts/vision/glyphs.py /usr/share/fonts/truetype build/vision/atlas.npz
+    python3 scripts/vision/glyphs.py /usr/share/fonts/truetype build/vision/atlas
+
+writes ATLAS.json (fonts, characters, and per glyph: font, size, char, advance, left, top, ascent,
+height, width, offset) and ATLAS.bin (the alpha bitmaps, uint8, row-major, one after another), what
+src/train/vision/render.ts reads.
 """
+import json
 import os
 import struct
 import sys
@@ -217,15 +222,17 @@ def main():
                 glyphs.append(a)
                 meta.append((len(names) - 1, size, CHARS.index(ch), f.advance(g) * sc, left, top, f.ascent * sc))
         print(name, flush=True)
-    hmax = max(g.shape[0] for g in glyphs)
-    wmax = max(g.shape[1] for g in glyphs)
-    atlas = np.zeros((len(glyphs), hmax, wmax), np.uint8)
-    for i, g in enumerate(glyphs):
-        atlas[i, : g.shape[0], : g.shape[1]] = np.round(g * 255)
-    shapes = np.array([g.shape for g in glyphs], np.int32)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    np.savez_compressed(out, atlas=atlas, shapes=shapes, meta=np.array(meta, np.float32), names=np.array(names), chars=CHARS)
-
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    entries, off = [], 0
+    with open(out + ".bin", "wb") as fb:
+        for g, m in zip(glyphs, meta):
+            a = np.round(g * 255).astype(np.uint8)
+            fb.write(a.tobytes())
+            entries.append({"font": m[0], "size": m[1], "char": CHARS[m[2]], "advance": float(m[3]), "left": int(m[4]),
+                            "top": int(m[5]), "ascent": float(m[6]), "h": int(a.shape[0]), "w": int(a.shape[1]), "offset": off})
+            off += a.size
+    with open(out + ".json", "w") as fj:
+        json.dump({"fonts": names, "chars": CHARS, "glyphs": entries}, fj)
 
 if __name__ == "__main__":
     main()

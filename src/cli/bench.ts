@@ -40,6 +40,9 @@ import {
   EXPERTS_FLAG,
   EXPERTS_HELP,
   expertsOption,
+  WEIGHTS_FLAG,
+  WEIGHTS_HELP,
+  weightsOption,
   MAX_MEMORY_FLAG,
   MAX_MEMORY_HELP,
   maxMemoryOption,
@@ -52,6 +55,7 @@ interface BenchOpts extends SpeculativeCliOptions {
   threads?: string;
   prompt: string;
   experts?: string;
+  weights?: string;
   maxMemory?: string;
   gen: string;
   repeats: string;
@@ -97,6 +101,7 @@ function runChild(
     ...(profile && side === "ours" ? ["--profile"] : []),
     ...(w.lora ?? []).flatMap((l) => ["--lora", l]),
     ...(side === "ours" && w.experts ? ["--experts", w.experts] : []),
+    ...(side === "ours" && w.weights ? ["--weights", w.weights] : []),
     ...(side === "ours" && w.maxMemory !== undefined ? ["--max-memory", String(w.maxMemory)] : []),
     ...(side === "ours" && w.speculative
       ? [
@@ -180,6 +185,7 @@ export function register(program: Command): void {
     .option("--no-kv-rotate", KV_ROTATE_HELP)
     .option(MAX_MEMORY_FLAG, `edgellm: ${MAX_MEMORY_HELP}`)
     .option(EXPERTS_FLAG, `edgellm: ${EXPERTS_HELP}`)
+    .option(WEIGHTS_FLAG, `edgellm: ${WEIGHTS_HELP}`)
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"));
@@ -198,6 +204,7 @@ export function register(program: Command): void {
       ...kvTypeOptions(o),
       lora: o.lora,
       ...expertsOption(o),
+      ...weightsOption(o),
       ...(maxMemoryOption(o) === undefined ? {} : { maxMemory: maxMemoryOption(o) }),
       ...speculativeOptions(o),
     };

@@ -13,7 +13,14 @@
  * --session <file> resumes a saved conversation with its KV (no re-prefill; kv/session.ts) and
  * saves it after each answer; a file for another model or KV type is an error, not a fresh start.
  */
-import { EXPERTS_FLAG, EXPERTS_HELP, MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  WEIGHTS_FLAG,
+  WEIGHTS_HELP,
+} from "./memory-options.js";
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -64,6 +71,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions, SpeculativeCliOptions {
   threads?: string;
   maxMemory?: string;
   experts?: string;
+  weights?: string;
   kvType?: string;
   cacheTypeK?: string;
   cacheTypeV?: string;
@@ -118,6 +126,7 @@ export function register(program: Command): void {
         .option("--threads <n>", "threads for the WASM kernels")
         .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
         .option(EXPERTS_FLAG, EXPERTS_HELP)
+        .option(WEIGHTS_FLAG, WEIGHTS_HELP)
         .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")

@@ -1,7 +1,8 @@
 /**
  * The one place CLI flags become engine load options (LoadLLMOptions), for run (chat turn and
  * --strategy), chat, serve and eval, so no command can forget or mis-check one:
- *   --kernels wasm|ts   --threads <n>   --max-memory <size>   --experts <placement>   --ctx-size <n>
+ *   --kernels wasm|ts   --threads <n>   --max-memory <size>   --experts <placement>   --weights <placement>
+ *   --ctx-size <n>
  *   --kv-type / --cache-type-k / --cache-type-v / --no-kv-rotate / --kv-evict / --kv-budget (kv-options.ts)
  *   --lora <file[:scale]> (lora-options.ts)
  *   --draft <gguf> / --draft-max <n> / --lookup / --draft-layers <k> / --draft-p-min <p> (speculative-options.ts)
@@ -12,7 +13,7 @@ import { InputError } from "../errors.js";
 import type { LoadLLMOptions } from "../engine/llm.js";
 import { evictionOption, kvTypeOptions, type KVTypeCliOptions } from "./kv-options.js";
 import { loraSpecs, type LoraCliOptions } from "./lora-options.js";
-import { expertsOption, maxMemoryOption } from "./memory-options.js";
+import { expertsOption, maxMemoryOption, weightsOption } from "./memory-options.js";
 import { speculativeOptions, type SpeculativeCliOptions } from "./speculative-options.js";
 
 export interface EngineCliOptions extends LoraCliOptions, KVTypeCliOptions, SpeculativeCliOptions {
@@ -20,6 +21,7 @@ export interface EngineCliOptions extends LoraCliOptions, KVTypeCliOptions, Spec
   threads?: string;
   maxMemory?: string;
   experts?: string;
+  weights?: string;
   ctxSize?: string;
 }
 
@@ -44,6 +46,7 @@ export function engineOptions(o: EngineCliOptions): LoadLLMOptions {
     threads: parseThreads(o.threads),
     maxMemory: maxMemoryOption(o),
     ...expertsOption(o),
+    ...weightsOption(o),
     contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
     ...kvTypeOptions(o),
     ...evictionOption(o),

@@ -14,24 +14,31 @@ import type { Command } from "commander";
 import { InputError } from "../errors.js";
 import { loadLLM } from "../engine/llm.js";
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
-import { loadTask } from "../reasoning/eval-task.js";
+import { loadTask, parseTaskSet } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
 import { resolveModel } from "./default-model.js";
+import { PrmVerifier } from "../train/prm.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
   lora?: string[];
   model?: string;
   task: string;
+  set?: string;
+  kinds?: string;
   questions: string;
   strategy: string;
   samples: string;
   thinkingBudget?: string;
   temperature?: string;
+  topP?: string;
   seed?: string;
   maxTokens: string;
   earlyStop: boolean;
+  verifier?: string;
+  prm?: string;
+  budget?: string;
   answerPrefix?: string;
   json?: boolean;
   plot?: string;
@@ -51,15 +58,26 @@ export function register(program: Command): void {
       "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
     )
     .option("--task <name>", "eval task: arithmetic (held-out split of the training corpus)", "arithmetic")
+    .option(
+      "--set <v1|v2>",
+      "which corpus's held-out split: v1 (default) or v2 (more ×, two-step word problems)",
+    )
+    .option("--kinds <list>", "only these problem kinds: add, sub, mul, word (comma-separated)")
     .option("--questions <n>", "questions to ask", "50")
     .option(
       "--strategy <list>",
-      "comma-separated: greedy, sc (self-consistency), bon (best-of-N, arithmetic verifier)",
+      "comma-separated: greedy, sc (self-consistency), bon (best-of-N), mcts (tree search over lines)",
       "greedy",
     )
-    .option("--samples <list>", "comma-separated sample counts for sc/bon", "8")
+    .option("--samples <list>", "comma-separated sample counts for sc/bon, lines per expansion for mcts", "8")
+    .option(
+      "--verifier <list>",
+      "bon/mcts verifiers, comma-separated: arithmetic (outcome), process (column steps)",
+    )
+    .option("--budget <list>", "mcts: comma-separated token budgets per question (default 1024)")
     .option("--thinking-budget <list>", "comma-separated thinking budgets in tokens ('none' = unlimited)")
     .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
+    .option("--top-p <p>", "nucleus sampling for sc/bon (default: off)")
     .option("--seed <n>", "base seed (question i, sample j use seed + 1000 i + j)", "1")
     .option("--max-tokens <n>", "most completion tokens per sample", "256")
     .option("--no-early-stop", "self-consistency decodes all samples")
@@ -73,8 +91,22 @@ export function register(program: Command): void {
     .action(async (given: EvalOptions) => {
       const o = { ...given, model: await resolveModel(given.model) };
       if (o.n !== undefined) return breakdown(o);
-      const configs = sweepConfigs({ ...o, maxTokens: o.maxTokens });
-      const items = loadTask(o.task, parsePositiveInt("--questions", o.questions));
+      // the PRM: the same model with its adapter, a second small engine (the generator stays adapter-free)
+      const prmLLM =
+        o.prm === undefined
+          ? undefined
+          : await loadLLM(o.model, { ...engineOptions(o), lora: [{ path: o.prm }] });
+      let configs: ReturnType<typeof sweepConfigs>;
+      try {
+        configs = sweepConfigs({ ...o, maxTokens: o.maxTokens }, { prm: prmLLM && new PrmVerifier(prmLLM) });
+      } catch (e) {
+        await prmLLM?.close();
+        throw e;
+      }
+      const items = loadTask(o.task, parsePositiveInt("--questions", o.questions), {
+        set: parseTaskSet(o.set),
+        kinds: o.kinds?.split(",").map((k) => k.trim()),
+      });
       const parallel = Math.max(1, ...configs.map((c) => (c.strategy === "greedy" ? 1 : (c.samples ?? 8))));
       const llm = await loadLLM(o.model, { ...engineOptions(o), parallel });
       try {
@@ -87,6 +119,7 @@ export function register(program: Command): void {
         if (o.plot) process.stderr.write(`wrote ${o.plot}\n`);
       } finally {
         await llm.close();
+        await prmLLM?.close();
       }
     });
 }

@@ -4,7 +4,14 @@
  * model over it is refused with a typed error and a hint before any tensor is read.
  */
 import { InputError } from "../errors.js";
-import { EXPERT_PLACEMENTS, type ExpertPlacement } from "../model/index.js";
+import {
+  EXPERT_PLACEMENTS,
+  WEIGHT_PLACEMENTS,
+  type ExpertPlacement,
+  type LoadOptions,
+  type WeightPlacement,
+} from "../model/index.js";
+import { nodeLayerLoader } from "../model/node-layer-loader.js";
 
 /** commander pieces: `.option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)`. */
 export const MAX_MEMORY_FLAG = "--max-memory <size>";
@@ -29,6 +36,28 @@ export function maxMemoryOption(o: { maxMemory?: string }): number | undefined {
 export const EXPERTS_FLAG = "--experts <mode>";
 export const EXPERTS_HELP =
   "MoE experts: resident (default), on-demand (read from the file into an LRU cache within --max-memory), auto (on demand when the model does not fit --max-memory)";
+
+/** `--weights <mode>`: where a dense model's layer weights live (model/layer-stream.ts). */
+export const WEIGHTS_FLAG = "--weights <mode>";
+export const WEIGHTS_HELP =
+  "layer weights: resident (default), stream (read from the file into a few layer slots as layers run, within --max-memory), auto (resident when the model fits --max-memory, else streamed; a MoE model's experts go on demand)";
+
+export function weightsOption(o: { weights?: string }): { weights?: WeightPlacement } {
+  if (o.weights === undefined) return {};
+  if (!(WEIGHT_PLACEMENTS as readonly string[]).includes(o.weights))
+    throw new InputError(`--weights must be one of ${WEIGHT_PLACEMENTS.join(", ")}, got '${o.weights}'`, {
+      field: "--weights",
+    });
+  return { weights: o.weights as WeightPlacement };
+}
+
+/**
+ * The loader of streamed layers for the CLI: a reader thread (node-layer-loader.ts), or reads on
+ * the forward's thread with EDGELLM_STREAM_READER=sync (comparisons).
+ */
+export function streamLoaderOption(): Pick<LoadOptions, "layerLoader"> {
+  return process.env.EDGELLM_STREAM_READER === "sync" ? {} : { layerLoader: nodeLayerLoader };
+}
 
 export function expertsOption(o: { experts?: string }): { experts?: ExpertPlacement } {
   if (o.experts === undefined) return {};

@@ -4,6 +4,7 @@
  */
 import { InputError } from "../errors.js";
 import { parseKernels, parseThreads } from "./engine-options.js";
+import { streamLoaderOption } from "./memory-options.js";
 import { openGGUF } from "../gguf/reader.js";
 import { loadFromFile, type LoadOptions, type Transformer } from "../model/index.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -30,21 +31,21 @@ export async function openModel(
   needTokenizer: boolean,
   kernels?: KernelSet,
   /** Placement options (budget) for the WASM kernels (model/placement.ts). */
-  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts"> = {},
+  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts" | "weights"> = {},
 ): Promise<LoadedModel> {
   const t0 = performance.now();
   const file = await openGGUF(path);
   let model: LoadedModel["model"] | undefined;
   try {
-    model = loadFromFile(file, { kernels, ...place });
+    model = loadFromFile(file, { kernels, ...place, ...streamLoaderOption() });
     const tokenizer =
       needTokenizer || file.metadata.has("tokenizer.ggml.model")
         ? Tokenizer.fromMetadata(file.metadata)
         : undefined;
     return { model, tokenizer, loadMs: performance.now() - t0, kernels };
   } finally {
-    // experts on demand read the file as long as the model runs (its expert cache closes it)
-    if (!model?.expertCache) await file.close();
+    // experts on demand and streamed layers read the file as long as the model runs (they close it)
+    if (!model?.openFile) await file.close();
   }
 }
 

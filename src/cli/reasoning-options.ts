@@ -3,9 +3,10 @@
  * addReasoningOptions and hands its parsed options here):
  *   --thinking-budget <n>   most tokens inside <think> (enforced in decoding)
  *   --no-thinking           enable_thinking=false in the chat template (run)
- *   --strategy <s>          greedy | sc | bon (run)
- *   --samples <k>           k / N (run; default 8)
- *   --verifier <v>          arithmetic | judge (best-of-N; default arithmetic)
+ *   --strategy <s>          greedy | sc | bon | mcts (run)
+ *   --samples <k>           k / N / lines per MCTS expansion (run; default 8)
+ *   --budget <tokens>       MCTS: most tokens decoded (run; default 1024)
+ *   --verifier <v>          arithmetic | process | judge (best-of-N, MCTS; default arithmetic)
  *   --no-early-stop         self-consistency decodes all k
  *   --show-reasoning        print the thinking part too (run)
  *   --answer-prefix <text>  forced after a budget-forced </think> (run, chat)
@@ -18,6 +19,8 @@ import { llmGenerator } from "../reasoning/llm-generator.js";
 import { parseStrategy, runStrategy } from "../reasoning/strategy.js";
 import { ArithmeticVerifier } from "../verify/arithmetic.js";
 import { ModelJudgeVerifier, llmJudge } from "../verify/model-judge.js";
+import { columnProcessVerifier } from "../train/rl/process-verifier.js";
+import type { Verifier } from "../verify/verifier.js";
 
 export interface ReasoningCliOptions {
   thinkingBudget?: string;
@@ -25,6 +28,7 @@ export interface ReasoningCliOptions {
   strategy?: string;
   samples?: string;
   verifier?: string;
+  budget?: string;
   earlyStop?: boolean;
   showReasoning?: boolean;
   answerPrefix?: string;
@@ -39,11 +43,15 @@ export function addReasoningOptions(cmd: Command, full = true): Command {
   if (!full) return cmd;
   return cmd
     .option("--no-thinking", "render the chat template with enable_thinking=false")
-    .option("--strategy <s>", "test-time strategy: greedy, sc (self-consistency) or bon (best-of-N)")
-    .option("--samples <k>", "samples for sc / bon (1..16)", "8")
+    .option(
+      "--strategy <s>",
+      "test-time strategy: greedy, sc (self-consistency), bon (best-of-N) or mcts (tree search over lines)",
+    )
+    .option("--samples <k>", "samples for sc / bon, lines per expansion for mcts (1..16)", "8")
+    .option("--budget <tokens>", "mcts: most tokens decoded in all (default 1024)")
     .option(
       "--verifier <v>",
-      "best-of-N verifier: arithmetic or judge (the model asked yes/no)",
+      "best-of-N / MCTS verifier: arithmetic, process (column steps) or judge (the model asked yes/no)",
       "arithmetic",
     )
     .option("--no-early-stop", "self-consistency: decode all samples (no adaptive stopping)")
@@ -86,9 +94,15 @@ export async function runReasoningCli(
   const samples = Number(o.samples ?? 8);
   if (!Number.isInteger(samples) || samples < 1 || samples > 16)
     throw new InputError(`--samples must be an integer in 1..16, got '${o.samples}'`, { field: "samples" });
-  if (o.verifier !== "arithmetic" && o.verifier !== "judge" && o.verifier !== undefined)
-    throw new InputError(`--verifier must be arithmetic or judge, got '${o.verifier}'`, {
+  const verifierName = o.verifier ?? "arithmetic";
+  if (!["arithmetic", "judge", "process"].includes(verifierName))
+    throw new InputError(`--verifier must be arithmetic, process or judge, got '${o.verifier}'`, {
       field: "verifier",
+    });
+  const budget = o.budget === undefined ? undefined : Number(o.budget);
+  if (budget !== undefined && !(Number.isInteger(budget) && budget >= 16 && budget <= 1e6))
+    throw new InputError(`--budget must be an integer in 16..1000000, got '${o.budget}'`, {
+      field: "budget",
     });
   const maxTokens = Number(o.nPredict);
   const llm = await loadLLM(o.model, { ...engine, parallel: strategy === "greedy" ? 1 : samples });
@@ -102,7 +116,13 @@ export async function runReasoningCli(
       strategy,
       samples,
       earlyStop: o.earlyStop === false ? false : {},
-      verifier: o.verifier === "judge" ? new ModelJudgeVerifier(llmJudge(llm)) : new ArithmeticVerifier(),
+      verifier: ((): Verifier =>
+        verifierName === "judge"
+          ? new ModelJudgeVerifier(llmJudge(llm))
+          : verifierName === "process"
+            ? columnProcessVerifier
+            : new ArithmeticVerifier())(),
+      budget,
       question: o.prompt,
       temperature: o.temp === undefined || strategy === "greedy" ? undefined : Number(o.temp) || 0.8,
       seed: o.seed === undefined ? undefined : Number(o.seed),
@@ -116,7 +136,7 @@ export async function runReasoningCli(
       ? ` | votes ${r.counts.map((c) => `${c.answer}:${Number.isInteger(c.votes) ? c.votes : c.votes.toFixed(2)}`).join(" ")}`
       : "";
     process.stderr.write(
-      `[${r.strategy}${strategy === "greedy" ? "" : `@${samples}`} | answer ${r.answer ?? "none"}${votes}${r.samplesSaved ? ` | ${r.samplesSaved} samples saved (${r.stopReason})` : ""} | ${r.tokens} tok (${r.reasoningTokens} thinking) | ${(r.wallMs / 1000).toFixed(1)} s]\n`,
+      `[${r.strategy}${strategy === "greedy" ? "" : `@${samples}`} | answer ${r.answer ?? "none"}${votes}${r.samplesSaved ? ` | ${r.samplesSaved} samples saved (${r.stopReason})` : ""}${r.search ? ` | ${r.search.expansions} expansions, stop: ${r.search.stopReason}` : ""} | ${r.tokens} tok (${r.reasoningTokens} thinking) | ${(r.wallMs / 1000).toFixed(1)} s]\n`,
     );
   } finally {
     await llm.close();

@@ -5,7 +5,14 @@
  * (no template; what the llama.cpp conformance tests compare), with prefill and decode tokens/s
  * measured around the forward calls. Without -m, the embedded default model is used.
  */
-import { EXPERTS_FLAG, EXPERTS_HELP, MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  WEIGHTS_FLAG,
+  WEIGHTS_HELP,
+} from "./memory-options.js";
 import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
 import { InputError } from "../errors.js";
@@ -75,6 +82,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the WASM kernels (default: all cores)")
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option(EXPERTS_FLAG, EXPERTS_HELP)
+    .option(WEIGHTS_FLAG, WEIGHTS_HELP)
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(MMPROJ_FLAG, MMPROJ_HELP)
@@ -95,6 +103,7 @@ export function register(program: Command): void {
           threads?: string;
           maxMemory?: string;
           experts?: string;
+          weights?: string;
           lora?: string[];
           mmproj?: string;
           image?: string[];
@@ -134,6 +143,7 @@ export function register(program: Command): void {
           const { model, tokenizer, loadMs } = await openModel(opts.model, opts.tokens === undefined, ks, {
             maxMemory: engine.maxMemory,
             ...(engine.experts ? { experts: engine.experts } : {}),
+            ...(engine.weights ? { weights: engine.weights } : {}),
           });
           const ids = promptTokens(opts, tokenizer);
           const lora: LoraRef[] = [];

@@ -11,7 +11,14 @@ import {
   DRAFT_P_MIN_FLAG,
   DRAFT_P_MIN_HELP,
 } from "./speculative-options.js";
-import { EXPERTS_FLAG, EXPERTS_HELP, MAX_MEMORY_FLAG, MAX_MEMORY_HELP } from "./memory-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  WEIGHTS_FLAG,
+  WEIGHTS_HELP,
+} from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { loadVision, MMPROJ_FLAG, MMPROJ_HELP } from "./image-options.js";
@@ -57,6 +64,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the WASM kernels")
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option(EXPERTS_FLAG, EXPERTS_HELP)
+    .option(WEIGHTS_FLAG, WEIGHTS_HELP)
     .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
@@ -115,6 +123,7 @@ export function register(program: Command): void {
           threads?: string;
           maxMemory?: string;
           experts?: string;
+          weights?: string;
           modelId?: string;
           requestTimeout: string;
           keepAliveTimeout: string;

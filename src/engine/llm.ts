@@ -19,7 +19,7 @@ import {
   poolLayout,
   type SessionChat,
 } from "../kv/session.js";
-import { nodeImport } from "../platform/node-import.js";
+import { isNode, nodeImport } from "../platform/node-import.js";
 import { openGGUF, type GGUFInput } from "../gguf/reader.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import {
@@ -32,6 +32,7 @@ import {
   planModel,
   streamFromFile,
   type ExpertPlacement,
+  type WeightPlacement,
   type Transformer,
 } from "../model/index.js";
 import { planPlacement } from "../model/placement.js";
@@ -88,6 +89,12 @@ export interface LoadLLMOptions extends EngineOptions {
    * the model does not fit maxMemory). The CLI's --experts.
    */
   experts?: ExpertPlacement;
+  /**
+   * Dense models: "resident" (default), "stream" (layer weights read from the file into a few
+   * layer slots as layers run, within maxMemory; model/layer-stream.ts) or "auto" (streamed when
+   * the model does not fit maxMemory; a MoE model's experts then go on demand). The CLI's --weights.
+   */
+  weights?: WeightPlacement;
   /** WASM: prepared-weight bytes per shard memory (default ~3.75 GiB; see WasmKernelOptions). */
   shardBytes?: number;
   /**
@@ -520,7 +527,7 @@ export class LLM {
     await this.engine.idle();
     await this.kernels?.dispose();
     await this.draftKernels?.dispose();
-    await this.model.expertCache?.close();
+    await this.model.openFile?.close();
   }
 }
 
@@ -732,6 +739,7 @@ export async function loadLLM(
           maxMemory: opts.maxMemory,
           kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
           ...(opts.experts ? { experts: opts.experts } : {}),
+          ...(opts.weights ? { weights: opts.weights } : {}),
         },
       ).placement.totalBytes;
     report({ phase: "kernels", fraction: 0.1 });
@@ -746,10 +754,22 @@ export async function loadLLM(
     const samples = new Map<string, Uint8Array>();
     const total = file.tensors.reduce((a, t) => a + t.nBytes, 0);
     report({ phase: "weights", fraction: 0.15, loadedBytes: 0, totalBytes: total });
+    // streamed layers: read and packed ahead in a worker thread in Node (node-layer-loader.ts)
+    const layerLoader =
+      isNode && opts.weights !== undefined && opts.weights !== "resident"
+        ? (
+            await nodeImport<typeof import("../model/node-layer-loader.js")>(
+              new URL("../model/node-layer-loader.js", import.meta.url).href,
+              "the layer reader thread",
+            )
+          ).nodeLayerLoader
+        : undefined;
     model = await streamFromFile(file, {
+      ...(layerLoader ? { layerLoader } : {}),
       kernels,
       maxMemory: opts.maxMemory,
       ...(opts.experts ? { experts: opts.experts } : {}),
+      ...(opts.weights ? { weights: opts.weights } : {}),
       kvBytesPerLayer: kvPoolBytesPerLayer(modelConfig(file), opts),
       onTensor: (t, bytes, loadedBytes, totalBytes) => {
         samples.set(t.name, fingerprintSample(bytes));
@@ -784,11 +804,11 @@ export async function loadLLM(
     return llm;
   } catch (e) {
     await kernels?.dispose();
-    await model?.expertCache?.close();
+    await model?.openFile?.close();
     throw e;
   } finally {
-    // experts on demand keep reading the file: the model's cache closes it (LLM.close)
-    if (!model?.expertCache) await file.close();
+    // experts on demand and streamed layers keep reading the file: they close it (LLM.close)
+    if (!model?.openFile) await file.close();
   }
 }
 

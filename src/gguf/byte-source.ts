@@ -16,6 +16,8 @@ export interface ByteSource {
   readonly size: number;
   /** Exactly `length` bytes from `offset` (a GGUFError if the source ends first). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** The local file path, for a Node file (another thread may open it for its own reads). */
+  readonly filePath?: string;
   /** Synchronous read, where the source can (memory, Node file). */
   readSync?(offset: number, length: number): Uint8Array;
   close(): Promise<void>;

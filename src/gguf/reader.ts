@@ -46,6 +46,11 @@ export interface GGUFFile {
   /** `length` bytes of the tensor from byte `start` of its data (loading in row chunks). */
   readTensorRange(t: GGUFTensorInfo | string, start: number, length: number): Promise<Uint8Array>;
   readTensorRangeSync(t: GGUFTensorInfo | string, start: number, length: number): Uint8Array;
+  /**
+   * Where a tensor's bytes are: the local file path of its part (Node files; absent otherwise) and
+   * the absolute offset in it, so another thread can read them itself. Absent: in memory.
+   */
+  locate?(t: GGUFTensorInfo | string): { filePath: string | undefined; offset: number };
   close(): Promise<void>;
 }
 
@@ -176,6 +181,11 @@ class SourceGGUFFile extends GGUFFileBase {
   async readTensor(t: GGUFTensorInfo | string): Promise<Uint8Array> {
     const [info, src, start] = this.range(t);
     return src.read(start, info.nBytes);
+  }
+
+  locate(t: GGUFTensorInfo | string): { filePath: string | undefined; offset: number } {
+    const [, src, offset] = this.range(t);
+    return { filePath: src.filePath, offset };
   }
 
   readTensorSync(t: GGUFTensorInfo | string): Uint8Array {

@@ -130,6 +130,24 @@ export interface WeightSlot {
    * over the same bytes must not be used afterwards.
    */
   put(offset: number, type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight;
+  /**
+   * Copies a matrix already packed elsewhere (another thread, by the set's `packing()`) to byte
+   * `offset`; `dot8` says which layout the packer chose. Same result as put on the file bytes.
+   */
+  putPacked?(
+    offset: number,
+    type: GGMLType,
+    packed: Uint8Array,
+    rows: number,
+    cols: number,
+    dot8: boolean,
+  ): PreparedWeight;
+}
+
+/** How a set packs weights (KernelSet.packing): what another thread needs to pack for it. */
+export interface WeightPacking {
+  /** Types packed in the int8-dot layout where the bytes allow (kernels/wasm/repack.ts packInto). */
+  readonly dot8Types: readonly GGMLType[];
 }
 
 export interface KernelSet {
@@ -151,6 +169,9 @@ export interface KernelSet {
    * each prepareWeight its own memory (the reference set: garbage-collected arrays).
    */
   reserveWeight?(bytes: number): WeightSlot;
+
+  /** How this set packs weights, for packing in another thread (WeightSlot.putPacked). */
+  packing?(): WeightPacking;
 
   /** Bytes a matrix occupies once prepared here (slot sizing); absent: the file bytes. */
   preparedSize?(type: GGMLType, rows: number, cols: number): number;

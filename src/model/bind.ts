@@ -288,11 +288,18 @@ export function attachKernels(
   ks: KernelSet,
   /** The set (shard) each matrix goes to by name (placement.ts kernelsFor); default `ks`. */
   kernelsOf?: (name: string) => KernelSet,
+  /** Matrices left in the file (experts on demand, streamed layers): placeholders, left alone. */
+  deferred?: ReadonlySet<string>,
 ): { moved: number; bytes: number } {
   let moved = 0;
   let bytes = 0;
   const visit = (m: Weight | undefined) => {
-    if (!m || !prepareInto(m, kernelsOf?.(m.name) ?? ks, m === w.tokenEmbd && m !== w.output)) return;
+    if (
+      !m ||
+      deferred?.has(m.name) ||
+      !prepareInto(m, kernelsOf?.(m.name) ?? ks, m === w.tokenEmbd && m !== w.output)
+    )
+      return;
     for (const x of m.mats ?? [m]) {
       moved++;
       bytes += x.kernel!.pw.bytes;

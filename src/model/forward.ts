@@ -43,6 +43,7 @@
  */
 import { InputError } from "../errors.js";
 import type { ExpertCache } from "./expert-cache.js";
+import type { LayerStream } from "./layer-stream.js";
 import { DenseKVCache, type KVCache, type KVDType } from "../kv/cache.js";
 import { PagedKVCache } from "../kv/paged-cache.js";
 import { hadamardRows, kvRotation } from "../kv/hadamard.js";
@@ -200,6 +201,8 @@ export class Transformer {
   profiler: OpProfiler | undefined;
   /** Experts on demand (expert-cache.ts): the cache that reads them, which owns the open file. */
   expertCache: ExpertCache | undefined;
+  /** Dense streaming (layer-stream.ts): the layer slots refilled from the file, which it owns. */
+  layerStream: LayerStream | undefined;
   /**
    * Fused KernelSet dispatches (RMSNorm + activation quantization + Q/K/V or gate/up products as
    * one ks.normMatmul). Same bits either way; false (tests) runs them apart.
@@ -235,6 +238,11 @@ export class Transformer {
     this.layerKernels = weights.layers.map((L) => (kernels ? (firstKernels(L, 0) ?? kernels) : undefined));
     this.headKernels = kernels ? (firstKernels(weights.output, 0) ?? kernels) : undefined;
     this.active = kernels;
+  }
+
+  /** What keeps reading the model's file while it runs (and closes it), if anything. */
+  get openFile(): { close(): Promise<void> } | undefined {
+    return this.expertCache ?? this.layerStream;
   }
 
   /** The KernelSet (shard) layer l runs in. */
@@ -494,6 +502,10 @@ export function forwardBatch(model: Transformer, segs: Segment[], opts?: Forward
   let y = model.buf("y", n * E);
   for (let l = from; l < to; l++) {
     const L = model.weights.layers[l];
+    if (model.layerStream) {
+      model.layerStream.ensure(l);
+      if (P) tp = P.lap("stream.load", tp);
+    }
     const lk = model.kernelsOf(l);
     if (lk !== model.active) {
       // Another shard: carry the residual rows over; per-layer temporaries are its own.

@@ -8,7 +8,15 @@ import { resolveConfig, type ModelConfig } from "./arch/config.js";
 import { archSpec } from "./arch/registry.js";
 import { TENSOR } from "./arch/spec.js";
 import { attachKernels, bindWeights, type ModelWeights } from "./bind.js";
-import { kernelsFor, planPlacement, type Placement, type PlacementTarget } from "./placement.js";
+import {
+  kernelsFor,
+  layerMatrices,
+  planPlacement,
+  type Placement,
+  type PlacementTarget,
+} from "./placement.js";
+import { LayerStream, layerSlotBytes, type LayerLoaderFactory } from "./layer-stream.js";
+import { SHARD_WORKING_ROOM } from "../kernels/wasm/arena.js";
 import { ExpertCache, expertSlotBytes, type LayerExperts } from "./expert-cache.js";
 import type { GGMLType } from "../gguf/types.js";
 import { packedBytes } from "../kernels/wasm/repack.js";
@@ -66,7 +74,24 @@ export interface LoadOptions {
   expertCacheBytes?: number;
   /** The shard the expert cache's slots go to first (tests; default the last the weights use). */
   expertSlotShard?: number;
+  /**
+   * Where a dense model's layer weights live: "resident" (default), "stream" (left in the file;
+   * a few layer slots in kernel memory are refilled from the file as layers run, layer-stream.ts;
+   * the file stays open with the model), "auto" (resident when the model fits maxMemory; else
+   * experts on demand for a mixture-of-experts model, streaming for a dense one).
+   */
+  weights?: WeightPlacement;
+  /** Layer slots when streaming (default: as many as maxMemory leaves room for). */
+  streamSlots?: number;
+  /**
+   * What reads and packs streamed layers into their slots (default: synchronous reads and packing
+   * on the forward's thread; Node: node-layer-loader.ts reads and packs ahead in a worker).
+   */
+  layerLoader?: LayerLoaderFactory;
 }
+
+export type WeightPlacement = "resident" | "stream" | "auto";
+export const WEIGHT_PLACEMENTS: readonly WeightPlacement[] = ["resident", "stream", "auto"];
 
 export type ExpertPlacement = "resident" | "on-demand" | "auto";
 export const EXPERT_PLACEMENTS: readonly ExpertPlacement[] = ["resident", "on-demand", "auto"];
@@ -80,6 +105,91 @@ export interface ModelPlan {
   deferred: Set<string>;
   /** Bytes of the expert cache (0: resident). */
   cacheBytes: number;
+  /** Dense streaming: the layer matrices left in the file (by layer), slots and bytes of one. */
+  stream?: { layers: Map<number, string[]>; slots: number; slotBytes: number };
+}
+
+/** Checks that `file` reads synchronously (the forward pass reads mid-step); `what` names the feature. */
+function checkSyncReads(file: GGUFFile, name: string, what: string, hint: string): void {
+  try {
+    file.readTensorRangeSync(name, 0, 1);
+  } catch (e) {
+    throw new ModelError(`${what} need a file with synchronous reads: ${(e as Error).message}`, {
+      file: file.path,
+      hint,
+    });
+  }
+}
+
+/**
+ * The plan of a dense model streamed layer by layer (layer-stream.ts): every layer matrix the set
+ * takes stays in the file; the output head, embeddings, norms and the KV rows of every layer are
+ * resident, in the first memory with the layer slots; a read-ahead buffer of one slot is counted
+ * besides (in JavaScript memory). Refused (ModelError with a hint, before
+ * anything is allocated) when one layer slot + KV + the rest + working room exceed maxMemory, or
+ * exceed one WebAssembly memory.
+ */
+function planStream(
+  file: GGUFFile,
+  ks: PlacementTarget,
+  opts: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "streamSlots">,
+): ModelPlan {
+  const byLayer = layerMatrices(file, ks);
+  if (byLayer.size === 0)
+    throw new ModelError("--weights stream: no layer matrix of this model goes to the kernels", {
+      file: file.path,
+      hint: "load the model with the WASM kernels, or keep its weights resident",
+    });
+  const first = byLayer.values().next().value![0]!;
+  checkSyncReads(
+    file,
+    first.name,
+    "streamed layers",
+    "open the model from a local file path (Node), or keep the weights resident",
+  );
+  const shape = (t: GGUFTensorInfo) => ({
+    type: t.type,
+    cols: t.dims[0] ?? 1,
+    rows: t.dims[1] ?? 1,
+    nMat: t.dims.slice(2).reduce((a, b) => a * b, 1),
+  });
+  const slot = layerSlotBytes(
+    wasmSize,
+    [...byLayer.values()].map((ts) => ts.map(shape)),
+  );
+  const kv = (opts.kvBytesPerLayer ?? 0) * modelConfig(file).nLayers;
+  const deferred = new Set([...byLayer.values()].flat().map((t) => t.name));
+  // one slot's worth of read-ahead staging (node-layer-loader.ts) is counted whether used or not
+  const p = planPlacement(file, ks, {
+    maxMemory: opts.maxMemory,
+    deferred,
+    extraBytes: 2 * slot + kv,
+    extraWhat: "KV cache + one layer slot + its read-ahead buffer",
+    deferredWhat: "the layers left on disk",
+  });
+  const n = byLayer.size;
+  let slots =
+    opts.streamSlots ??
+    (opts.maxMemory === undefined ? n : Math.floor((opts.maxMemory - (p.totalBytes - slot)) / slot));
+  // the slots, the KV rows and the head share the first memory (the layers run there)
+  const limit = ks.sharding?.memoryLimit;
+  const room =
+    limit === undefined
+      ? Number.POSITIVE_INFINITY
+      : limit - SHARD_WORKING_ROOM - p.shards[0]!.weightBytes - kv;
+  slots = Math.min(slots, n, Math.floor(room / slot));
+  if (!(slots >= 1))
+    throw new ModelError(
+      `streamed layers: one layer slot (${(slot / 2 ** 20).toFixed(1)} MiB) + the KV cache (${(kv / 2 ** 20).toFixed(1)} MiB) + the output head do not fit ${room < slot ? "one WebAssembly memory" : "the memory budget"}`,
+      { file: file.path, hint: "raise --max-memory, use a shorter context or a smaller quantization" },
+    );
+  const layers = new Map([...byLayer].map(([l, ts]) => [l, ts.map((t) => t.name)]));
+  return {
+    placement: { ...p, kvBytes: kv, totalBytes: p.totalBytes - slot + slots * slot },
+    deferred,
+    cacheBytes: 0,
+    stream: { layers, slots, slotBytes: slot },
+  };
 }
 
 /** Per MoE layer, the three stacked expert tensors as placeholder Weights (no bytes). */
@@ -106,20 +216,43 @@ function expertLayers(file: GGUFFile, names: ReadonlySet<string>): Map<number, L
 export function planModel(
   file: GGUFFile,
   ks: PlacementTarget,
-  opts: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts" | "expertCacheBytes">,
+  opts: Pick<
+    LoadOptions,
+    "maxMemory" | "kvBytesPerLayer" | "experts" | "expertCacheBytes" | "weights" | "streamSlots"
+  >,
 ): ModelPlan {
-  const mode = opts.experts ?? "resident";
+  const wmode = opts.weights ?? "resident";
+  if (!WEIGHT_PLACEMENTS.includes(wmode))
+    throw new InputError(`weights must be one of ${WEIGHT_PLACEMENTS.join(", ")}, got '${wmode}'`, {
+      field: "weights",
+    });
+  const names = new Set(file.tensors.map((t) => t.name).filter((n) => EXPERT_TENSOR.test(n)));
+  // weights auto on a mixture-of-experts model: its experts go on demand when it does not fit
+  const mode = opts.experts ?? (wmode === "auto" && names.size > 0 ? "auto" : "resident");
   if (!EXPERT_PLACEMENTS.includes(mode))
     throw new InputError(`experts must be one of ${EXPERT_PLACEMENTS.join(", ")}, got '${mode}'`, {
       field: "experts",
     });
   const base = { maxMemory: opts.maxMemory, kvBytesPerLayer: opts.kvBytesPerLayer };
-  const names = new Set(file.tensors.map((t) => t.name).filter((n) => EXPERT_TENSOR.test(n)));
   if (mode === "on-demand" && names.size === 0)
     throw new ModelError("--experts on-demand: this model has no stacked expert tensors", {
       file: file.path,
-      hint: "use --experts resident (or auto) for a dense model",
+      hint: "use --experts resident (or auto) for a dense model, or --weights stream",
     });
+  if (wmode === "stream" && names.size > 0)
+    throw new ModelError("--weights stream streams dense models; this one has stacked experts", {
+      file: file.path,
+      hint: "use --experts on-demand (experts read from the file into a cache) for a mixture-of-experts model",
+    });
+  if (wmode === "stream") return planStream(file, ks, opts);
+  if (names.size === 0 && wmode === "auto") {
+    try {
+      return { placement: planPlacement(file, ks, base), deferred: new Set(), cacheBytes: 0 };
+    } catch (e) {
+      if (!(e instanceof ModelError)) throw e;
+      return planStream(file, ks, opts);
+    }
+  }
   if (mode === "resident" || names.size === 0)
     return { placement: planPlacement(file, ks, base), deferred: new Set(), cacheBytes: 0 };
   if (mode === "auto") {
@@ -130,15 +263,13 @@ export function planModel(
     }
   }
   const layers = expertLayers(file, names);
-  try {
-    // the cache reads experts synchronously, mid-forward: a source without sync reads fails now
-    file.readTensorRangeSync(names.values().next().value!, 0, 1);
-  } catch (e) {
-    throw new ModelError(`experts on demand need a file with synchronous reads: ${(e as Error).message}`, {
-      file: file.path,
-      hint: "open the model from a local file path (Node), or keep the experts resident",
-    });
-  }
+  // the cache reads experts synchronously, mid-forward: a source without sync reads fails now
+  checkSyncReads(
+    file,
+    names.values().next().value!,
+    "experts on demand",
+    "open the model from a local file path (Node), or keep the experts resident",
+  );
   const slot = expertSlotBytes(wasmSize, layers.values());
   const nUsed = modelConfig(file).moe?.nUsed ?? 1;
   const min = slot * nUsed;
@@ -170,13 +301,52 @@ function attachExpertCache(
   ks?: KernelSet,
   slotShard?: number,
 ): ExpertCache | undefined {
-  if (plan.deferred.size === 0) return undefined;
+  if (plan.deferred.size === 0 || plan.stream) return undefined;
   const layers = expertLayers(file, plan.deferred);
   const cache = new ExpertCache(file, ks, layers, plan.cacheBytes, config.moe?.nUsed ?? 1, slotShard);
   weights.layers.forEach((L, i) => {
     if (L.moe && layers.has(i)) L.moe.onDemand = { cache, layer: i };
   });
   return cache;
+}
+
+/** Every Weight (matrix or stack) reachable from a layer's weights, by name. */
+function layerWeights(o: unknown, out = new Map<string, Weight>(), depth = 0): Map<string, Weight> {
+  if (!o || typeof o !== "object" || ArrayBuffer.isView(o) || depth > 3) return out;
+  const w = o as Partial<Weight>;
+  if (typeof w.name === "string" && typeof w.rowBytes === "number") out.set(w.name, w as Weight);
+  else for (const v of Object.values(o)) layerWeights(v, out, depth + 1);
+  return out;
+}
+
+/** The layer stream over `file` for the bound placeholders of streamed layers (see planStream). */
+function attachLayerStream(
+  weights: ModelWeights,
+  file: GGUFFile,
+  plan: ModelPlan,
+  ks: KernelSet | undefined,
+  opts: Pick<LoadOptions, "layerLoader">,
+): LayerStream | undefined {
+  if (!plan.stream) return undefined;
+  if (!ks)
+    throw new ModelError("streamed layers need the WASM kernels", {
+      file: file.path,
+      hint: "load the model with the WASM kernels, or keep its weights resident",
+    });
+  const layers = new Map<number, Weight[]>();
+  for (const [l, names] of plan.stream.layers) {
+    const bound = layerWeights(weights.layers[l]);
+    layers.set(
+      l,
+      names.map((n) => {
+        const w = bound.get(n);
+        if (!w)
+          throw new ModelError(`streamed tensor '${n}' is not a matrix of layer ${l}`, { file: file.path });
+        return w;
+      }),
+    );
+  }
+  return new LayerStream(file, ks, layers, plan.stream.slots, opts.layerLoader);
 }
 
 /**
@@ -195,10 +365,12 @@ export function loadFromFile(file: GGUFFile, opts: LoadOptions = {}): Transforme
   binder.deferred = plan.deferred;
   const weights = bindWeights(binder, config);
   const experts = attachExpertCache(weights, config, file, plan, ks, opts.expertSlotShard);
+  const stream = attachLayerStream(weights, file, plan, ks, opts);
   // Tied output: token_embd must live in the set too (logits); then its rows are read from there.
-  if (ks) attachKernels(weights, ks, to);
+  if (ks) attachKernels(weights, ks, to, plan.deferred);
   const model = new Transformer(config, weights, ks, opts.blockOps);
   model.expertCache = experts;
+  model.layerStream = stream;
   return model;
 }
 
@@ -290,9 +462,11 @@ export async function streamFromFile(file: GGUFFile, opts: StreamLoadOptions = {
   binder.deferred = mplan.deferred;
   const weights = bindWeights(binder, config);
   const experts = attachExpertCache(weights, config, file, mplan, ks, opts.expertSlotShard);
-  if (ks) attachKernels(weights, ks, to);
+  const stream = attachLayerStream(weights, file, mplan, ks, opts);
+  if (ks) attachKernels(weights, ks, to, mplan.deferred);
   const model = new Transformer(config, weights, ks, opts.blockOps);
   model.expertCache = experts;
+  model.layerStream = stream;
   return model;
 }
 
@@ -306,8 +480,8 @@ export async function loadModel(
     model = loadFromFile(file, opts);
     return model;
   } finally {
-    // experts on demand read from the file as long as the model runs (the cache closes it)
-    if (!model?.expertCache) await file.close();
+    // experts on demand and streamed layers read from the file as long as the model runs
+    if (!model?.openFile) await file.close();
   }
 }
 

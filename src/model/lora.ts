@@ -396,8 +396,48 @@ export function loraDeltas(
       g = x;
     }
   if (!g || g.rows.length !== nRows || g.rows[0] !== 0 || g.rows[nRows - 1] !== nRows - 1) return undefined;
+  // Decode calls this for every site and step with the same list (a request's array): built once.
+  const site = siteCache(g.refs);
+  const hit = site.get(ws[0]);
+  if (hit && sameWeights(hit.ws, ws)) return hit.deltas;
+  const deltas = buildDeltas(ws, g.refs);
+  site.set(ws[0], { ws: [...ws], deltas });
+  return deltas;
+}
+
+/**
+ * loraDeltas' results per adapter list (the caller's array) and site (its first weight), valid
+ * while the list holds the adapters and scales it was built from (checked on every use: a
+ * caller may reuse an array with other entries).
+ */
+const DELTA_CACHE = new WeakMap<
+  readonly LoraRef[],
+  { snap: (LoraAdapter | number)[]; sites: Map<Weight, { ws: Weight[]; deltas: LowRankDelta[] | undefined }> }
+>();
+
+function siteCache(
+  refs: readonly LoraRef[],
+): Map<Weight, { ws: Weight[]; deltas: LowRankDelta[] | undefined }> {
+  let e = DELTA_CACHE.get(refs);
+  let ok = e !== undefined && e.snap.length === 2 * refs.length;
+  for (let i = 0; ok && i < refs.length; i++)
+    ok = e!.snap[2 * i] === refs[i].adapter && e!.snap[2 * i + 1] === refs[i].scale;
+  if (!ok) {
+    e = { snap: refs.flatMap((r) => [r.adapter, r.scale]), sites: new Map() };
+    DELTA_CACHE.set(refs, e);
+  }
+  return e!.sites;
+}
+
+function sameWeights(a: readonly Weight[], b: readonly Weight[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function buildDeltas(ws: readonly Weight[], refs: readonly LoraRef[]): LowRankDelta[] | undefined {
   let out: LowRankDelta[] | undefined;
-  for (const ref of g.refs)
+  for (const ref of refs)
     for (let i = 0; i < ws.length; i++) {
       const t = ref.adapter.tensors.get(ws[i].name);
       if (!t) continue;

@@ -37,6 +37,10 @@ export interface PlacementOptions {
   deferred?: ReadonlySet<string>;
   /** Bytes reserved besides the placed weights (the expert cache), counted in the total. */
   extraBytes?: number;
+  /** What extraBytes is, for the refusal message ("expert cache at least", "layer slots + KV"). */
+  extraWhat?: string;
+  /** What `deferred` is, for the refusal message (default "the experts left on disk"). */
+  deferredWhat?: string;
 }
 
 export interface ShardPlan {
@@ -74,6 +78,23 @@ function prepared(t: GGUFTensorInfo, ks: PlacementTarget, tied: boolean): boolea
 function tensorPreparedBytes(t: GGUFTensorInfo): number {
   const nMat = t.dims.slice(2).reduce((a, b) => a * b, 1);
   return nMat * packedBytes(t.type, t.dims[1] ?? 1, t.dims[0] ?? 1);
+}
+
+/**
+ * The layer matrices (`blk.N.*`) the set would hold, by layer: what dense streaming leaves in the
+ * file (model/layer-stream.ts).
+ */
+export function layerMatrices(file: GGUFFile, ks: PlacementTarget): Map<number, GGUFTensorInfo[]> {
+  const tied = !file.tensorByName(TENSOR.output);
+  const out = new Map<number, GGUFTensorInfo[]>();
+  for (const t of file.tensors) {
+    const l = layerOf(t.name);
+    if (l < 0 || !prepared(t, ks, tied)) continue;
+    let g = out.get(l);
+    if (!g) out.set(l, (g = []));
+    g.push(t);
+  }
+  return out;
 }
 
 /** Bytes the set will hold for this file's matrices. */
@@ -178,12 +199,12 @@ export function planPlacement(file: GGUFFile, ks: PlacementTarget, opts: Placeme
   };
   if (opts.maxMemory !== undefined && totalBytes > opts.maxMemory) {
     throw new ModelError(
-      `the model needs about ${gib(totalBytes)} (weights ${gib(weightBytes)}${opts.deferred?.size ? " besides the experts left on disk" : ""}, in JavaScript ${gib(jsBytes)}, KV cache ${gib(kvBytes)}${extra ? `, expert cache at least ${gib(extra)}` : ""}, working room ${gib(totalBytes - weightBytes - jsBytes - kvBytes - extra)}); the memory budget is ${gib(opts.maxMemory)}`,
+      `the model needs about ${gib(totalBytes)} (weights ${gib(weightBytes)}${opts.deferred?.size ? ` besides ${opts.deferredWhat ?? "the experts left on disk"}` : ""}, in JavaScript ${gib(jsBytes)}, KV cache ${gib(kvBytes)}${extra ? `, ${opts.extraWhat ?? "expert cache at least"} ${gib(extra)}` : ""}, working room ${gib(totalBytes - weightBytes - jsBytes - kvBytes - extra)}); the memory budget is ${gib(opts.maxMemory)}`,
       {
         file: file.path,
         hint: opts.deferred?.size
           ? "raise --max-memory, use a smaller quantization, or a shorter context"
-          : "raise --max-memory, use a smaller quantization, a shorter context, or --experts on-demand for a mixture-of-experts model",
+          : "raise --max-memory, use a smaller quantization, a shorter context, --weights stream (layers read from the file as they run), or --experts on-demand for a mixture-of-experts model",
       },
     );
   }

@@ -8,9 +8,18 @@
 import { nodeImport } from "../platform/node-import.js";
 import { InputError } from "../errors.js";
 import type { LLM } from "../engine/llm.js";
-import { evalConfig, type EvalConfig, type EvalPoint } from "./eval.js";
+import {
+  configLabel,
+  evalConfig,
+  evalVerifier,
+  parseEvalVerifier,
+  wilson95,
+  type EvalConfig,
+  type EvalPoint,
+} from "./eval.js";
 import type { EvalItem } from "./eval-task.js";
 import { accuracySVG, type PlotSeries } from "./plot.js";
+import type { Verifier } from "../verify/verifier.js";
 import { parseStrategy, type StrategyName } from "./strategy.js";
 
 export interface SweepFlags {
@@ -18,9 +27,14 @@ export interface SweepFlags {
   samples: string;
   thinkingBudget?: string;
   temperature?: string;
+  topP?: string;
   seed?: string;
   maxTokens?: string;
   earlyStop?: boolean;
+  /** best_of_n / mcts verifiers, comma-separated (arithmetic, process). Default arithmetic. */
+  verifier?: string;
+  /** mcts token budgets, comma-separated. Default 1024. */
+  budget?: string;
   /** Forced after a budget-forced `</think>`. */
   answerPrefix?: string;
 }
@@ -42,7 +56,7 @@ function intFlag(flag: string, lo: number, hi: number): (s: string) => number {
 }
 
 /** Flags -> configurations, in run order. */
-export function sweepConfigs(f: SweepFlags): EvalConfig[] {
+export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalConfig[] {
   const strategies = f.strategy.split(",").map((s) => parseStrategy(s.trim()));
   const samples = list("--samples", f.samples, intFlag("--samples", 1, 16)) as number[];
   const budgets =
@@ -54,21 +68,35 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
   const temperature = f.temperature === undefined ? undefined : Number(f.temperature);
   if (temperature !== undefined && !(temperature >= 0 && temperature <= 2))
     throw new InputError(`--temperature must be in [0, 2], got ${f.temperature}`, { field: "temperature" });
+  const topP = f.topP === undefined ? undefined : Number(f.topP);
+  if (topP !== undefined && !(topP > 0 && topP <= 1))
+    throw new InputError(`--top-p must be in (0, 1], got ${f.topP}`, { field: "top-p" });
   const seed = f.seed === undefined ? 1 : intFlag("--seed", 0, 2 ** 31)(f.seed);
   const maxTokens = f.maxTokens === undefined ? undefined : intFlag("--max-tokens", 1, 1e6)(f.maxTokens);
+  const verifiers = (f.verifier ?? "arithmetic").split(",").map((s) => parseEvalVerifier(s.trim()));
+  const mctsBudgets = list("--budget", f.budget ?? "1024", intFlag("--budget", 16, 1e6)) as number[];
   const out: EvalConfig[] = [];
   const seen = new Set<string>();
   for (const strategy of strategies) {
+    const scored = strategy === "best_of_n" || strategy === "mcts";
     for (const k of strategy === "greedy" ? [1] : samples) {
-      for (const b of budgets) {
-        const key = `${strategy}/${k}/${b}`;
+      // a thinking budget is a decoding hook of whole samples; MCTS has its own token budget
+      for (const [b, v, mb] of (strategy === "mcts" ? [null] : budgets).flatMap((b) =>
+        (scored ? verifiers : [undefined]).flatMap((v) =>
+          (strategy === "mcts" ? mctsBudgets : [undefined]).map((mb) => [b, v, mb] as const),
+        ),
+      )) {
+        const key = `${strategy}/${k}/${b}/${v}/${mb}`;
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({
+          ...(v === undefined ? {} : { verifier: evalVerifier(v, o), verifierName: v }),
+          ...(mb === undefined ? {} : { budget: mb }),
           strategy,
           samples: k,
           thinkingBudget: b ?? undefined,
           temperature,
+          topP,
           seed,
           maxTokens,
           earlyStop: f.earlyStop === false ? false : undefined,
@@ -81,12 +109,32 @@ export function sweepConfigs(f: SweepFlags): EvalConfig[] {
 }
 
 export function formatTable(points: EvalPoint[]): string {
-  const rows = [["config", "accuracy", "correct", "tokens/q", "thinking tok/q", "saved samples/q", "wall s"]];
+  const kinds = [...new Set(points.flatMap((p) => Object.keys(p.byKind ?? {})))].sort();
+  const rows = [
+    [
+      "config",
+      "accuracy",
+      "95% CI",
+      "correct",
+      ...kinds,
+      "tokens/q",
+      "thinking tok/q",
+      "saved samples/q",
+      "wall s",
+    ],
+  ];
   for (const p of points) {
     rows.push([
       p.label,
       `${(p.accuracy * 100).toFixed(1)}%`,
+      wilson95(p.correct, p.questions)
+        .map((x) => (x * 100).toFixed(1))
+        .join("–"),
       `${p.correct}/${p.questions}`,
+      ...kinds.map((k) => {
+        const t = p.byKind?.[k];
+        return t ? `${k} ${t.correct}/${t.questions}` : "";
+      }),
       p.tokensPerQuestion.toFixed(1),
       p.reasoningTokensPerQuestion.toFixed(1),
       p.samplesSavedPerQuestion.toFixed(2),
@@ -111,7 +159,18 @@ export function plotSeries(points: EvalPoint[]): PlotSeries[] {
       "greedy + self-consistency",
       (p) => noBudget(p) && (p.strategy === "greedy" || p.strategy === "self_consistency"),
     ),
-    by("best-of-N (verifier)", (p) => noBudget(p) && p.strategy === "best_of_n"),
+    ...[
+      ...new Set(points.filter((p) => p.strategy === "best_of_n").map((p) => p.verifier ?? "arithmetic")),
+    ].map((v) =>
+      by(
+        `best-of-N [${v}]`,
+        (p) => noBudget(p) && p.strategy === "best_of_n" && (p.verifier ?? "arithmetic") === v,
+      ),
+    ),
+    ...[...new Set(points.filter((p) => p.strategy === "mcts").map((p) => p.verifier ?? "arithmetic"))].map(
+      (v) =>
+        by(`MCTS [${v}]`, (p) => noBudget(p) && p.strategy === "mcts" && (p.verifier ?? "arithmetic") === v),
+    ),
   ];
   const strategies = new Set(points.filter((p) => !noBudget(p)).map((p) => `${p.strategy}/${p.samples}`));
   for (const s of strategies) {
@@ -172,9 +231,7 @@ export async function runSweep(
   const points: EvalPoint[] = [];
   for (const c of configs) {
     const p = await evalConfig(llm, items, c, (i) =>
-      o.progress?.(
-        `\r${c.strategy}${c.samples ? `@${c.samples}` : ""} budget=${c.thinkingBudget ?? "none"}: ${i + 1}/${items.length}`,
-      ),
+      o.progress?.(`\r${configLabel(c)}: ${i + 1}/${items.length}`),
     );
     o.progress?.("\n");
     points.push(p);

@@ -7,6 +7,7 @@
  */
 import { InputError } from "../errors.js";
 import { arithmeticTestItems } from "../train/eval/arithmetic.js";
+import { DEFAULT_MODEL_DATA, V2_MODEL_DATA } from "../train/presets.js";
 
 export interface EvalItem {
   question: string;
@@ -15,16 +16,38 @@ export interface EvalItem {
   lang: string;
 }
 
-export function arithmeticTask(n: number, opts: { kinds?: string[]; lang?: "en" | "zh" } = {}): EvalItem[] {
-  return arithmeticTestItems(n, { ...opts, field: "questions" }).map(({ question, answer, kind, lang }) => ({
-    question,
-    answer,
-    kind,
-    lang,
-  }));
+/** Which corpus's test split: v1 (the first default model's mix) or v2 (more ×, two-step word problems). */
+export type TaskSet = "v1" | "v2";
+
+export interface TaskOptions {
+  kinds?: string[];
+  lang?: "en" | "zh";
+  set?: TaskSet;
 }
 
-export function loadTask(name: string, n: number): EvalItem[] {
-  if (name === "arithmetic") return arithmeticTask(n);
+const KINDS = ["add", "sub", "mul", "word"];
+
+export function arithmeticTask(n: number, opts: TaskOptions = {}): EvalItem[] {
+  for (const k of opts.kinds ?? [])
+    if (!KINDS.includes(k))
+      throw new InputError(`unknown problem kind '${k}' (${KINDS.join(", ")})`, { field: "kinds" });
+  const data = opts.set === "v2" ? V2_MODEL_DATA : DEFAULT_MODEL_DATA;
+  return arithmeticTestItems(n, { kinds: opts.kinds, lang: opts.lang, data, field: "questions" }).map(
+    ({ question, answer, kind, lang }) => ({
+      question,
+      answer,
+      kind,
+      lang,
+    }),
+  );
+}
+
+export function parseTaskSet(s: string | undefined): TaskSet {
+  if (s === undefined || s === "v1" || s === "v2") return s ?? "v1";
+  throw new InputError(`--set must be v1 or v2, got '${s}'`, { field: "set" });
+}
+
+export function loadTask(name: string, n: number, opts: TaskOptions = {}): EvalItem[] {
+  if (name === "arithmetic") return arithmeticTask(n, opts);
   throw new InputError(`unknown eval task '${name}' (arithmetic)`, { field: "task" });
 }

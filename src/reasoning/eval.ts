@@ -10,6 +10,30 @@ import { llmGenerator } from "./llm-generator.js";
 import { runStrategy, type StrategyName } from "./strategy.js";
 import { ArithmeticVerifier } from "../verify/arithmetic.js";
 import type { Verifier } from "../verify/verifier.js";
+import { columnProcessVerifier } from "../train/rl/process-verifier.js";
+import { InputError } from "../errors.js";
+
+/**
+ * Verifiers the eval can name: "arithmetic" (outcome: the question re-evaluated, plus a share of
+ * re-checked "expr = n" steps; an oracle on questions that parse, i.e. × and +/−, not on word
+ * problems), "process" (the column-format step checker: no knowledge of the right answer) and
+ * "prm" (the learned process reward model, train/prm.ts).
+ */
+export type EvalVerifierName = "arithmetic" | "process" | "prm";
+
+export function parseEvalVerifier(s: string): EvalVerifierName {
+  if (s === "arithmetic" || s === "process" || s === "prm") return s;
+  throw new InputError(`unknown verifier '${s}' (arithmetic, process, prm)`, { field: "verifier" });
+}
+
+/** `prm`: the learned process reward model (train/prm.ts), loaded by the caller (--prm). */
+export function evalVerifier(name: EvalVerifierName, o: { prm?: Verifier } = {}): Verifier {
+  if (name === "prm") {
+    if (!o.prm) throw new InputError("the prm verifier needs a PRM adapter (--prm <file>)", { field: "prm" });
+    return o.prm;
+  }
+  return name === "process" ? columnProcessVerifier : new ArithmeticVerifier();
+}
 import type { StopRule } from "../verify/vote.js";
 
 export interface EvalConfig {
@@ -18,10 +42,14 @@ export interface EvalConfig {
   thinkingBudget?: number;
   earlyStop?: StopRule | false;
   temperature?: number;
+  topP?: number;
   seed?: number;
   maxTokens?: number;
-  /** best_of_n: the verifier (default: arithmetic re-check). */
+  /** best_of_n / mcts: the verifier (default: arithmetic re-check) and its name for the label. */
   verifier?: Verifier;
+  verifierName?: string;
+  /** mcts: most tokens per question. */
+  budget?: number;
   /** Forced after a budget-forced `</think>` (e.g. "The answer is"). */
   answerPrefix?: string;
 }
@@ -31,6 +59,8 @@ export interface EvalPoint {
   strategy: StrategyName;
   samples: number;
   thinkingBudget: number | null;
+  /** best_of_n / mcts: the verifier's name. */
+  verifier?: string;
   questions: number;
   correct: number;
   accuracy: number;
@@ -38,16 +68,32 @@ export interface EvalPoint {
   tokensPerQuestion: number;
   reasoningTokensPerQuestion: number;
   samplesSavedPerQuestion: number;
+  /** Correct / asked per problem kind (add, sub, mul, word). */
+  byKind: Record<string, { correct: number; questions: number }>;
   wallS: number;
 }
 
+/** Wilson score interval (95%, z = 1.96) for `correct` of `n`: [low, high]. */
+export function wilson95(correct: number, n: number): [number, number] {
+  if (n === 0) return [0, 1];
+  const z = 1.959964;
+  const p = correct / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
 export function configLabel(c: EvalConfig): string {
+  const v = c.verifierName ?? "arithmetic";
   const base =
     c.strategy === "greedy"
       ? "greedy"
       : c.strategy === "self_consistency"
         ? `sc@${c.samples ?? 8}`
-        : `best-of-${c.samples ?? 8}`;
+        : c.strategy === "best_of_n"
+          ? `best-of-${c.samples ?? 8} [${v}]`
+          : `mcts k=${c.samples ?? 8} budget=${c.budget ?? 1024} [${v}]`;
   return c.thinkingBudget === undefined ? base : `${base} budget=${c.thinkingBudget}`;
 }
 
@@ -62,6 +108,7 @@ export async function evalConfig(
   let tokens = 0;
   let reasoning = 0;
   let saved = 0;
+  const byKind: EvalPoint["byKind"] = {};
   const verifier = c.verifier ?? new ArithmeticVerifier();
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
@@ -76,14 +123,19 @@ export async function evalConfig(
       thinkingBudget: c.thinkingBudget,
       earlyStop: c.earlyStop,
       temperature: c.temperature,
+      topP: c.topP,
       seed: c.seed === undefined ? undefined : c.seed + 1000 * i,
       maxTokens: c.maxTokens,
       verifier,
+      budget: c.budget,
       question: it.question,
       startsInThinking: gen.prompt.opensThinking,
     });
     const ok = r.answer !== undefined && r.answer === normalizeAnswer(it.answer);
     if (ok) correct++;
+    const k = (byKind[it.kind] ??= { correct: 0, questions: 0 });
+    k.questions++;
+    if (ok) k.correct++;
     tokens += r.tokens;
     reasoning += r.reasoningTokens;
     saved += r.samplesSaved;
@@ -95,12 +147,16 @@ export async function evalConfig(
     strategy: c.strategy,
     samples: c.strategy === "greedy" ? 1 : (c.samples ?? 8),
     thinkingBudget: c.thinkingBudget ?? null,
+    ...(c.strategy === "best_of_n" || c.strategy === "mcts"
+      ? { verifier: c.verifierName ?? "arithmetic" }
+      : {}),
     questions: n,
     correct,
     accuracy: n ? correct / n : 0,
     tokensPerQuestion: n ? tokens / n : 0,
     reasoningTokensPerQuestion: n ? reasoning / n : 0,
     samplesSavedPerQuestion: n ? saved / n : 0,
+    byKind,
     wallS: (performance.now() - t0) / 1000,
   };
 }

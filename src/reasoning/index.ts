@@ -49,3 +49,4 @@ export {
   type StepSearchResult,
   type Beam,
 } from "./step-search.js";
+export { mcts, type MctsOptions, type MctsResult, type MctsNode } from "./mcts.js";

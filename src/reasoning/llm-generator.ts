@@ -7,7 +7,8 @@
  *    them from the prefix cache instead of each prefilling the prompt (the engine admits
  *    simultaneous requests before any of them has published blocks). Only the prompt's last
  *    partial block (< blockSize tokens, at least the last token) is computed again per sample;
- *  - the thinking budget hook (budget.ts) and per-sample reasoning-token counts.
+ *  - the thinking budget hook (budget.ts) and per-sample reasoning-token counts;
+ *  - `steps`: the same prompt as a line-at-a-time StepGenerator (step-search.ts) for MCTS.
  */
 import type { LLM, GenerateOptions } from "../engine/llm.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
@@ -21,6 +22,7 @@ import {
   type PieceFn,
 } from "./budget.js";
 import type { Generator, SampleEvent, SampleOptions } from "./generator.js";
+import { llmStepGenerator, type StepGenerator, type StepGeneratorStats } from "./step-search.js";
 
 export type PromptInput = string | number[] | { messages: ChatMessage[] };
 
@@ -100,7 +102,7 @@ export function llmGenerator(
   llm: LLM,
   input: PromptInput,
   o: LLMGeneratorOptions = {},
-): Generator & { prompt: PreparedPrompt } {
+): Generator & { prompt: PreparedPrompt; steps: StepGenerator & { stats: StepGeneratorStats } } {
   const prompt = preparePrompt(llm, input, o);
   const gen = (opts: SampleOptions): AsyncIterable<SampleEvent> => {
     const base: GenerateOptions = {
@@ -170,5 +172,6 @@ export function llmGenerator(
     };
     return mergeStarted([{ start: leadWatched }, ...rest.map((start) => ({ start, after: first }))]);
   };
-  return Object.assign(gen, { prompt });
+  // single lines after the same prompt, for the step-level strategies (MCTS)
+  return Object.assign(gen, { prompt, steps: llmStepGenerator(llm, prompt.ids) });
 }

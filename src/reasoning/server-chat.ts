@@ -20,6 +20,7 @@ import { llmGenerator } from "./llm-generator.js";
 import { runStrategy } from "./strategy.js";
 import { ReasoningSplitter, splitReasoning, type ReasoningParts } from "./split.js";
 import { buildVerifier } from "../verify/spec.js";
+import { ArithmeticVerifier } from "../verify/arithmetic.js";
 import { llmJudge } from "../verify/model-judge.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
 import type { ExtractorName } from "../verify/extract.js";
@@ -43,6 +44,8 @@ export interface ReasoningFields {
         extractor: ExtractorName | { regex: string };
         verifier: RequestVerifierSpec | undefined;
         selection: Selection;
+        /** mcts: most tokens decoded. */
+        budget?: number;
       }
     | undefined;
 }
@@ -150,7 +153,13 @@ export async function strategyChat(
     strategy: s.name,
     samples: s.samples,
     earlyStop: s.earlyStop ? { agreement: s.agreement } : false,
-    verifier: s.verifier ? buildVerifier(s.verifier, { judge: llmJudge(llm) }) : undefined,
+    // mcts scores partial candidates: the arithmetic verifier re-checks each step when none is named
+    verifier: s.verifier
+      ? buildVerifier(s.verifier, { judge: llmJudge(llm) })
+      : s.name === "mcts"
+        ? new ArithmeticVerifier()
+        : undefined,
+    budget: s.budget,
     selection: s.selection,
     question: lastUser,
     extractor: s.extractor,
@@ -177,7 +186,9 @@ export async function strategyChat(
       samples_used: r.samplesRequested - r.samplesSaved,
       samples_saved: r.samplesSaved,
       stop_reason: r.stopReason ?? null,
-      scores: s.name === "best_of_n" ? r.candidates.map((c) => c.score ?? null) : undefined,
+      scores:
+        s.name === "best_of_n" || s.name === "mcts" ? r.candidates.map((c) => c.score ?? null) : undefined,
+      search: r.search,
     },
     completionTokens: r.tokens,
     reasoningTokens: r.reasoningTokens,

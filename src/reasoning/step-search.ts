@@ -7,15 +7,37 @@
  * finished beam with the best final score.
  */
 import { InputError } from "../errors.js";
-import type { LLM } from "../engine/llm.js";
+import type { GenerateOptions, LLM } from "../engine/llm.js";
 import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
 import { clampScore, type Verifier } from "../verify/verifier.js";
 
-/** Next steps after `prefix` (generated text so far): n continuations, each one line or the end. */
+/** One sampled step: a line (ending "\n") or the end of the answer (`done`). */
+export interface Step {
+  text: string;
+  done: boolean;
+  /** Tokens decoded for it. */
+  tokens: number;
+  /** The model's log-probability of the step's tokens (raw logits, before sampling processors). */
+  logprob?: number;
+  /** Ended because its token cap ran out (a cut line, not the model's own end). */
+  cut?: boolean;
+}
+
+/**
+ * Next steps after `prefix` (generated text so far): n continuations, each one line or the end.
+ * `maxTokens` caps each continuation (a budgeted search lowers it as its budget runs out).
+ */
 export type StepGenerator = (
   prefix: string,
-  o: { n: number; seed?: number; temperature?: number; signal?: AbortSignal },
-) => Promise<{ text: string; done: boolean; tokens: number }[]>;
+  o: {
+    n: number;
+    seed?: number;
+    temperature?: number;
+    topP?: number;
+    maxTokens?: number;
+    signal?: AbortSignal;
+  },
+) => Promise<Step[]>;
 
 export interface StepSearchOptions {
   question: string;
@@ -105,32 +127,80 @@ export async function stepSearch(gen: StepGenerator, o: StepSearchOptions): Prom
   return { answer: best ? extract(best.text) : undefined, best, finished, tokens, scored };
 }
 
-/** A StepGenerator over a loaded model: prompt ids + the prefix's tokens, lines cut at "\n". */
-export function llmStepGenerator(llm: LLM, promptIds: number[], maxStepTokens = 64): StepGenerator {
+/** Counters of an llmStepGenerator: prompt tokens submitted and of those found in the prefix cache. */
+export interface StepGeneratorStats {
+  calls: number;
+  promptTokens: number;
+  cachedTokens: number;
+}
+
+/**
+ * A StepGenerator over a loaded model: prompt ids + the prefix's tokens, lines cut at "\n".
+ * Prefix sharing: sample 0 of a call starts alone and the other n-1 once it has its first token,
+ * so they adopt the prefix's KV from the prefix cache (simultaneous requests would each prefill
+ * it). A prefix this generator produced is continued from the exact token ids it sampled (so the
+ * KV of earlier steps is found in the cache and the model sees its own tokenization); other
+ * prefixes are encoded.
+ */
+export function llmStepGenerator(
+  llm: LLM,
+  promptIds: number[],
+  maxStepTokens = 64,
+  /** Extra sampling options (min_p, penalties, logit bias...). */
+  sampling?: Omit<GenerateOptions, "n" | "seed" | "maxTokens" | "signal" | "stop" | "logprobs">,
+): StepGenerator & { stats: StepGeneratorStats } {
   const eog = llm.tokenizer.eog;
-  return async (prefix, o) => {
-    const ids = promptIds.concat(
-      prefix ? llm.tokenizer.encode(prefix, { addSpecial: false, parseSpecial: true }) : [],
-    );
-    const out = Array.from({ length: o.n }, () => ({ text: "", done: false, tokens: 0, last: -1 }));
-    for await (const c of llm.generate(ids, {
-      n: o.n,
-      seed: o.seed,
-      temperature: o.temperature,
-      maxTokens: maxStepTokens,
-      stop: ["\n"],
-      signal: o.signal,
-    })) {
-      const s = out[c.index];
-      s.text += c.text;
-      if (c.type === "token") s.last = c.token;
-      else {
-        s.tokens = c.completionTokens;
-        // Ended by end-of-generation (or the context): done. Ended by the "\n" stop: one more step.
-        if (eog.has(s.last) || c.reason !== "stop") s.done = true;
-        else s.text += "\n";
+  const known = new Map<string, number[]>([["", promptIds]]);
+  const stats: StepGeneratorStats = { calls: 0, promptTokens: 0, cachedTokens: 0 };
+  const gen = async (prefix: string, o: Parameters<StepGenerator>[1]): Promise<Step[]> => {
+    const ids =
+      known.get(prefix) ??
+      promptIds.concat(llm.tokenizer.encode(prefix, { addSpecial: false, parseSpecial: true }));
+    const maxTokens = Math.min(maxStepTokens, o.maxTokens ?? maxStepTokens);
+    const one = async (i: number, started?: () => void) => {
+      const s = { text: "", done: false, tokens: 0, logprob: 0, cut: false, last: -1, ids: [] as number[] };
+      for await (const c of llm.generate(ids, {
+        ...sampling,
+        n: 1,
+        seed: o.seed === undefined ? undefined : o.seed + i,
+        temperature: o.temperature ?? sampling?.temperature,
+        topP: o.topP ?? sampling?.topP,
+        maxTokens,
+        stop: ["\n"],
+        logprobs: 0,
+        signal: o.signal,
+      })) {
+        started?.();
+        s.text += c.text;
+        if (c.type === "token") {
+          s.last = c.token;
+          s.ids.push(c.token);
+          s.logprob += c.logprob?.logprob ?? 0;
+        } else {
+          s.tokens = c.completionTokens;
+          stats.calls++;
+          stats.promptTokens += c.promptTokens;
+          stats.cachedTokens += c.cachedTokens;
+          // Ended by end-of-generation (or the context): done. Ended by the "\n" stop: one more step.
+          if (eog.has(s.last) || c.reason !== "stop") {
+            s.done = true;
+            s.cut = c.reason === "length";
+          } else {
+            s.text += "\n";
+            // the sampled ids spell exactly the text: the next call continues from them
+            if (llm.tokenizer.decode(s.ids) === s.text) known.set(prefix + s.text, ids.concat(s.ids));
+          }
+        }
       }
-    }
-    return out.map(({ text, done, tokens }) => ({ text, done, tokens }));
+      const { text, done, tokens, logprob, cut } = s;
+      return { text, done, tokens, logprob, cut };
+    };
+    let firstSeen!: () => void;
+    const first = new Promise<void>((r) => (firstSeen = r));
+    const lead = one(0, firstSeen).finally(firstSeen);
+    await first;
+    const rest = Array.from({ length: o.n - 1 }, (_, i) => one(i + 1));
+    return Promise.all([lead, ...rest]);
   };
+  return Object.assign(gen, { stats });
 }

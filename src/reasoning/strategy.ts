@@ -3,18 +3,22 @@
  *   greedy            one sample at temperature 0
  *   self_consistency  k samples, majority vote on extracted answers, adaptive stopping
  *   best_of_n         N samples scored by a verifier; best score or verifier-weighted vote
- * Names accepted: greedy | self_consistency (sc) | best_of_n (bon). Unknown -> InputError.
+ *   mcts              tree search over lines (mcts.ts): PUCT with verifier values and model priors,
+ *                     `samples` next lines per expansion, within a token budget
+ * Names accepted: greedy | self_consistency (sc) | best_of_n (bon) | mcts. Unknown -> InputError.
  */
 import { InputError } from "../errors.js";
 import { bestOfN, type Selection } from "./best-of-n.js";
 import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
 import { collect, type Candidate, type Generator } from "./generator.js";
 import { selfConsistency } from "./self-consistency.js";
+import { mcts } from "./mcts.js";
+import type { StepGenerator } from "./step-search.js";
 import { splitReasoning } from "./split.js";
 import type { Verifier } from "../verify/verifier.js";
 import type { AnswerCount, StopReason, StopRule } from "../verify/vote.js";
 
-export type StrategyName = "greedy" | "self_consistency" | "best_of_n";
+export type StrategyName = "greedy" | "self_consistency" | "best_of_n" | "mcts";
 
 export function parseStrategy(s: unknown): StrategyName {
   switch (s) {
@@ -28,9 +32,11 @@ export function parseStrategy(s: unknown): StrategyName {
     case "best_of_n":
     case "best-of-n":
       return "best_of_n";
+    case "mcts":
+      return "mcts";
     default:
       throw new InputError(
-        `unknown reasoning strategy ${JSON.stringify(s)} (greedy, self_consistency, best_of_n)`,
+        `unknown reasoning strategy ${JSON.stringify(s)} (greedy, self_consistency, best_of_n, mcts)`,
         { field: "reasoning.strategy" },
       );
   }
@@ -48,7 +54,11 @@ export interface StrategyOptions {
   /** The question as the verifier sees it (best_of_n). */
   question?: string;
   extractor?: ExtractorName | { regex: string | RegExp } | Extractor;
-  /** Sampling temperature for sc/bon. Default 0.8. */
+  /** MCTS: most tokens decoded per question (all expansions). Default 1024. */
+  budget?: number;
+  /** MCTS: PUCT exploration constant. Default 1. */
+  cPuct?: number;
+  /** Sampling temperature for sc/bon/mcts. Default 0.8. */
   temperature?: number;
   topP?: number;
   topK?: number;
@@ -77,10 +87,15 @@ export interface StrategyResult {
   /** Completion tokens decoded across all samples, and of those inside thinking blocks. */
   tokens: number;
   reasoningTokens: number;
+  /** MCTS: expansions, verifier calls and why it stopped. */
+  search?: { expansions: number; scored: number; stopReason: string };
   wallMs: number;
 }
 
-export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<StrategyResult> {
+/** A Generator that can also sample single lines (llmGenerator's); MCTS needs it. */
+export type StepCapableGenerator = Generator & { steps?: StepGenerator };
+
+export async function runStrategy(gen: StepCapableGenerator, o: StrategyOptions): Promise<StrategyResult> {
   const t0 = performance.now();
   const sampling = {
     seed: o.seed,
@@ -92,6 +107,7 @@ export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<S
   };
   const temperature = o.temperature ?? 0.8;
   const samples = o.samples ?? 8;
+  const extract = makeExtractor(o.extractor);
   const reasoningOf = (cs: Candidate[]) => cs.reduce((a, c) => a + (c.reasoningTokens ?? 0), 0);
   const finish = (
     r: Omit<StrategyResult, "reasoning" | "content" | "wallMs" | "strategy">,
@@ -101,7 +117,6 @@ export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<S
   };
   switch (o.strategy) {
     case "greedy": {
-      const extract = makeExtractor(o.extractor);
       const [c] = await collect(gen, { ...sampling, n: 1, temperature: 0 });
       c.answer = extract(c.text);
       return finish({
@@ -157,6 +172,44 @@ export async function runStrategy(gen: Generator, o: StrategyOptions): Promise<S
         samplesSaved: 0,
         tokens: r.tokens,
         reasoningTokens: reasoningOf(r.candidates),
+      });
+    }
+    case "mcts": {
+      if (!o.verifier) throw new InputError("mcts needs a verifier", { field: "reasoning.verifier" });
+      if (!gen.steps)
+        throw new InputError("mcts needs a generator that samples single lines (an llmGenerator)", {
+          field: "reasoning.strategy",
+        });
+      const r = await mcts(gen.steps, {
+        question: o.question ?? "",
+        verifier: o.verifier,
+        budget: o.budget,
+        expand: samples,
+        cPuct: o.cPuct,
+        temperature,
+        topP: o.topP,
+        seed: o.seed,
+        extractor: o.extractor,
+        signal: o.signal,
+      });
+      const candidates: Candidate[] = r.finished.map((f, index) => ({
+        index,
+        text: f.text,
+        finishReason: "stop",
+        completionTokens: 0,
+        answer: extract(f.text),
+        score: f.value,
+      }));
+      return finish({
+        answer: r.answer,
+        text: r.text,
+        candidates,
+        samplesRequested: samples,
+        samplesSaved: 0,
+        stopReason: undefined,
+        tokens: r.tokens,
+        reasoningTokens: 0,
+        search: { expansions: r.expansions, scored: r.scored, stopReason: r.stopReason },
       });
     }
     default:

@@ -150,6 +150,31 @@ export class Metrics {
       );
       gauge("edgellm_expert_cache_slots", "Experts the cache holds at once", () => experts.stats().slots);
     }
+    // Dense streaming (model/layer-stream.ts): layers read into slots, bytes, read and repack time.
+    const stream = engine.model.layerStream;
+    if (stream) {
+      counter(
+        "edgellm_layer_stream_loads_total",
+        "Layers read from the file into a layer slot",
+        () => stream.stats().loads,
+      );
+      counter(
+        "edgellm_layer_stream_read_bytes_total",
+        "Bytes of layer weights read from the file",
+        () => stream.stats().bytesRead,
+      );
+      counter(
+        "edgellm_layer_stream_read_seconds_total",
+        "Seconds the forward pass waited for layer reads",
+        () => stream.stats().readMs / 1000,
+      );
+      counter(
+        "edgellm_layer_stream_repack_seconds_total",
+        "Seconds spent repacking streamed layers into their slots",
+        () => stream.stats().repackMs / 1000,
+      );
+      gauge("edgellm_layer_stream_slots", "Layer slots in kernel memory", () => stream.stats().slots);
+    }
     if (lora) {
       gauge("edgellm_lora_adapters", "LoRA adapters loaded", () => lora.list().length);
       gauge(

@@ -19,6 +19,13 @@ export interface TokenizedSet {
   /** index of each example's first token */
   starts: Int32Array;
   pad: number;
+  /**
+   * Input rows for some tokens (an image's encoder rows): rowOf[i] = -1, or the index of token i's
+   * row in `rows` (rowWidth values each), which replaces its embedding in training.
+   */
+  rowOf?: Int32Array;
+  rows?: Float32Array;
+  rowWidth?: number;
 }
 
 export function tokenizeExamples(
@@ -47,6 +54,9 @@ export interface Batch {
   mask: Uint8Array;
   /** number of masked (trained) positions */
   count: number;
+  /** input rows (B*T, rowWidth) and where they apply, when the set has rows */
+  inputRows?: Float32Array;
+  inputAt?: Uint8Array;
 }
 
 export function sampleBatch(set: TokenizedSet, B: number, T: number, seed: number, step: number): Batch {
@@ -72,5 +82,20 @@ export function sampleBatch(set: TokenizedSet, B: number, T: number, seed: numbe
       } else targets[b * T + t] = set.pad;
     }
   }
-  return { tokens, targets, mask, count };
+  if (!set.rowOf || !set.rows || !set.rowWidth) return { tokens, targets, mask, count };
+  // the same starts again (a pure function of seed and step), now for the rows
+  const C = set.rowWidth;
+  const inputRows = new Float32Array(B * T * C);
+  const inputAt = new Uint8Array(B * T);
+  const again = new Rng(hash32(`batch:${seed}:${step}`));
+  for (let b = 0; b < B; b++) {
+    const s = set.starts[Math.floor(again.uniform() * set.starts.length)];
+    for (let t = 0; t < T && s + t < n; t++) {
+      const r = set.rowOf[s + t];
+      if (r < 0) continue;
+      inputAt[b * T + t] = 1;
+      inputRows.set(set.rows.subarray(r * C, r * C + C), (b * T + t) * C);
+    }
+  }
+  return { tokens, targets, mask, count, inputRows, inputAt };
 }

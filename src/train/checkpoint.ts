@@ -15,8 +15,9 @@ import { paramLayout } from "./model/params.js";
 const MAGIC = "EDGECKPT";
 const VERSION = 1;
 
-export interface Checkpoint {
-  config: TrainModelConfig;
+/** C: the model's config (the language model's by default; the vision encoder's VitConfig). */
+export interface Checkpoint<C = TrainModelConfig> {
+  config: C;
   /** optimisation steps completed */
   step: number;
   adamT: number;
@@ -29,7 +30,7 @@ export interface Checkpoint {
   v: Float32Array;
 }
 
-export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void> {
+export async function saveCheckpoint<C>(path: string, c: Checkpoint<C>): Promise<void> {
   const header = new TextEncoder().encode(
     JSON.stringify({
       version: VERSION,
@@ -58,7 +59,7 @@ export async function saveCheckpoint(path: string, c: Checkpoint): Promise<void>
   await rename(tmp, path);
 }
 
-export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+export async function loadCheckpoint<C = TrainModelConfig>(path: string): Promise<Checkpoint<C>> {
   const buf = new Uint8Array(await readFile(path));
   const bad = (msg: string, offset?: number) =>
     new InputError(`not a valid edgellm checkpoint: ${msg}`, { file: path, offset });
@@ -67,7 +68,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   if (12 + H > buf.length) throw bad(`header length ${H} past end of file`, 8);
   let head: {
     version: number;
-    config: TrainModelConfig;
+    config: C;
     step: number;
     adamT: number;
     losses: number[];
@@ -80,7 +81,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     throw bad("header is not JSON", 12);
   }
   if (head.version !== VERSION) throw bad(`version ${head.version}, expected ${VERSION}`, 12);
-  const P = head.nParams ?? paramLayout(head.config).total;
+  const P = head.nParams ?? paramLayout(head.config as TrainModelConfig).total;
   if (!Number.isSafeInteger(P) || P < 0) throw bad(`bad parameter count ${P}`, 12);
   const dataStart = (12 + H + 3) & ~3;
   if (buf.length !== dataStart + 12 * P)

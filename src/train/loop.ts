@@ -110,7 +110,10 @@ async function createNet(o: TrainOptions): Promise<Net> {
       grads: model.grads,
       async step(b) {
         model.zeroGrad();
-        const loss = model.forward(b.tokens, b.targets, b.mask, b.count);
+        const loss = model.forward(b.tokens, b.targets, b.mask, b.count, {
+          inputRows: b.inputRows,
+          inputAt: b.inputAt,
+        });
         model.backward();
         return loss;
       },

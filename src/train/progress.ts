@@ -20,10 +20,12 @@ export class TrainProgress {
   constructor(
     private readonly total: number,
     private readonly start: number,
+    /** what tokensPerSec counts: "tok" (language models), "img" (the vision encoder) */
+    private readonly unit = "tok",
   ) {
     this.bar = new cliProgress.SingleBar(
       {
-        format: "step {value}/{total} |{bar}| loss {loss} | {tps} tok/s | ETA {eta_formatted}",
+        format: `step {value}/{total} |{bar}| loss {loss} | {tps} ${unit}/s | ETA {eta_formatted}`,
         stream: process.stderr,
         etaBuffer: 20,
         hideCursor: true,
@@ -41,11 +43,14 @@ export class TrainProgress {
       const rate = (r.step - this.start) / ((now - this.t0) / 1000);
       const eta = rate > 0 ? Math.round((this.total - r.step) / rate) : 0;
       process.stderr.write(
-        `step ${r.step}/${this.total} loss ${r.loss.toFixed(4)} ${Math.round(r.tokensPerSec)} tok/s ETA ${eta} s\n`,
+        `step ${r.step}/${this.total} loss ${r.loss.toFixed(4)} ${r.tokensPerSec < 100 ? r.tokensPerSec.toFixed(1) : Math.round(r.tokensPerSec)} ${this.unit}/s ETA ${eta} s\n`,
       );
       return;
     }
-    this.bar.update(r.step, { loss: r.loss.toFixed(4), tps: Math.round(r.tokensPerSec) });
+    this.bar.update(r.step, {
+      loss: r.loss.toFixed(4),
+      tps: r.tokensPerSec < 100 ? r.tokensPerSec.toFixed(1) : Math.round(r.tokensPerSec),
+    });
   }
 
   stop(): void {

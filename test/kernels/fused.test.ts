@@ -226,6 +226,9 @@ test("low-rank deltas (LoRA) in matmulMany / normMatmul = A and B products apart
     [GGMLType.Q4_0, 22, true],
     [GGMLType.Q8_0, 9, false],
     [GGMLType.F16, 13, false],
+    // 15.5 row groups: an F16 B adds four groups side by side (the last one partial) on one
+    // thread, and single groups in the two-thread chunks.
+    [GGMLType.Q4_0, 62, false],
   ];
   const lr: [number, GGMLType, GGMLType, number, number][] = [
     // out, A type, B type, rank, scale
@@ -233,6 +236,8 @@ test("low-rank deltas (LoRA) in matmulMany / normMatmul = A and B products apart
     [1, GGMLType.F32, GGMLType.F32, 4, -1.5],
     [0, GGMLType.F32, GGMLType.F32, 12, 2],
     [2, GGMLType.F16, GGMLType.F32, 8, 0.5],
+    [3, GGMLType.F16, GGMLType.F16, 16, 0.25],
+    [3, GGMLType.F32, GGMLType.F16, 6, -0.5],
   ];
   const withQ8: [number, GGMLType, GGMLType, number, number][] = [
     ...lr,

@@ -32,7 +32,9 @@ const post = (body: object) =>
 
 test("reasoning fields: invalid values are 400 with the offending param", async () => {
   const cases: [object, string][] = [
-    [{ reasoning: { strategy: "mcts" } }, "reasoning.strategy"],
+    [{ reasoning: { strategy: "tree" } }, "reasoning.strategy"],
+    [{ reasoning: { strategy: "mcts", budget: 1 } }, "reasoning.budget"],
+    [{ reasoning: { strategy: "mcts" }, stream: true }, "stream"],
     [{ reasoning: { strategy: "self_consistency", samples: 0 } }, "reasoning.samples"],
     [{ reasoning: { strategy: "self_consistency", samples: 17 } }, "reasoning.samples"],
     [{ reasoning: { strategy: "best_of_n" } }, "reasoning.verifier"],
@@ -142,4 +144,14 @@ test("reasoning strategies: self_consistency reports votes and samples saved; be
   const b = bon.json();
   assert.equal(b.reasoning.scores.length, 3);
   assert.ok(b.reasoning.scores.every((x: number) => x === 0 || x === 1));
+});
+
+test("reasoning strategy mcts: searches lines within its token budget", async () => {
+  const r = await post({ reasoning: { strategy: "mcts", samples: 2, budget: 64 }, seed: 4, temperature: 1 });
+  assert.equal(r.statusCode, 200, r.body);
+  const j = r.json();
+  assert.equal(j.reasoning.strategy, "mcts");
+  assert.ok(j.usage.completion_tokens <= 64, `tokens ${j.usage.completion_tokens}`);
+  assert.ok(j.reasoning.search.expansions >= 1);
+  assert.equal(typeof j.choices[0].message.content, "string");
 });

@@ -15,7 +15,8 @@ test("strategy names: aliases accepted, unknown is an InputError", () => {
   assert.equal(parseStrategy("sc"), "self_consistency");
   assert.equal(parseStrategy("bon"), "best_of_n");
   assert.equal(parseStrategy("greedy"), "greedy");
-  assert.throws(() => parseStrategy("mcts"), InputError);
+  assert.equal(parseStrategy("mcts"), "mcts");
+  assert.throws(() => parseStrategy("beam"), InputError);
   assert.throws(() => parseStrategy(3), InputError);
 });
 
@@ -115,6 +116,37 @@ test("eval sweep: flags -> configs; bad lists are InputErrors", async () => {
   assert.throws(() => sweepConfigs({ strategy: "sc", samples: "17" }), InputError);
   assert.throws(() => sweepConfigs({ strategy: "beam", samples: "4" }), InputError);
   assert.throws(() => sweepConfigs({ strategy: "sc", samples: "4", thinkingBudget: "-3" }), InputError);
+  // verifiers apply to bon and mcts, budgets to mcts only
+  const vs = sweepConfigs({
+    strategy: "greedy,bon,mcts",
+    samples: "4",
+    verifier: "arithmetic,process",
+    budget: "300,900",
+  });
+  assert.deepEqual(
+    vs.map((c) => `${c.strategy}/${c.verifierName ?? "-"}/${c.budget ?? "-"}`),
+    [
+      "greedy/-/-",
+      "best_of_n/arithmetic/-",
+      "best_of_n/process/-",
+      "mcts/arithmetic/300",
+      "mcts/arithmetic/900",
+      "mcts/process/300",
+      "mcts/process/900",
+    ],
+  );
+  assert.equal(vs[2].verifier?.name, "column-process");
+  assert.throws(() => sweepConfigs({ strategy: "bon", samples: "4", verifier: "oracle" }), InputError);
+  assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "4", budget: "8" }), InputError);
+});
+
+test("Wilson 95% interval matches statsmodels' proportion_confint(method='wilson')", async () => {
+  const { wilson95 } = await import("../../src/reasoning/eval.js");
+  // statsmodels.stats.proportion.proportion_confint(8, 10, method="wilson") = (0.4902, 0.9433)
+  const [lo, hi] = wilson95(8, 10);
+  assert.ok(Math.abs(lo - 0.4902) < 1e-3 && Math.abs(hi - 0.9433) < 1e-3, `${lo} ${hi}`);
+  const [lo0, hi0] = wilson95(0, 20); // (0, 0.1611)
+  assert.ok(lo0 === 0 && Math.abs(hi0 - 0.1611) < 1e-3, `${hi0}`);
 });
 
 test("eval sweep end to end on a small random model: JSON points and an SVG file", async () => {
@@ -142,6 +174,18 @@ test("eval sweep end to end on a small random model: JSON points and an SVG file
         write: (s) => (out += s),
       },
     );
+    // MCTS within its token budget (thinking budgets do not apply to it)
+    let mout = "";
+    const mc = await runSweep(
+      llm,
+      items,
+      sweepConfigs({ strategy: "mcts", samples: "2", thinkingBudget: "none,2", budget: "24" }),
+      { json: true, write: (s) => (mout += s) },
+    );
+    assert.equal(mc.length, 1);
+    assert.equal(mc[0].label, "mcts k=2 budget=24 [arithmetic]");
+    assert.ok(mc[0].tokensPerQuestion > 0 && mc[0].tokensPerQuestion <= 24, JSON.stringify(mc[0]));
+    assert.equal(JSON.parse(mout).points[0].verifier, "arithmetic");
     await llm.close();
     const j = JSON.parse(out);
     assert.equal(j.points.length, 6);

@@ -11,7 +11,10 @@ const chat = (extra: object) =>
 
 test("reasoning fields: each bad value is a 400 naming its param", () => {
   const cases: [object, string, string][] = [
-    [{ reasoning: { strategy: "mcts" } }, "reasoning.strategy", "invalid_value"],
+    [{ reasoning: { strategy: "beam" } }, "reasoning.strategy", "invalid_value"],
+    [{ reasoning: { strategy: "mcts", budget: 8 } }, "reasoning.budget", "invalid_value"],
+    [{ reasoning: { strategy: "mcts", budget: "lots" } }, "reasoning.budget", "invalid_type"],
+    [{ reasoning: { strategy: "sc", budget: 512 } }, "reasoning.budget", "invalid_request_error"],
     [{ reasoning: { strategy: "sc", samples: 17 } }, "reasoning.samples", "invalid_value"],
     [{ reasoning: { samples: "8" } }, "reasoning.samples", "invalid_type"],
     [{ reasoning: { strategy: "best_of_n" } }, "reasoning.verifier", "invalid_request_error"],
@@ -111,6 +114,10 @@ test("reasoning fields: defaults and the typed result", () => {
     selection: "best",
   });
   assert.equal(chat({ reasoning: {} }).thinking?.strategy?.samples, 1);
+  const mc = chat({ reasoning: { strategy: "mcts", samples: 3, budget: 600 } }).thinking?.strategy;
+  assert.equal(mc?.name, "mcts");
+  assert.equal(mc?.samples, 3);
+  assert.equal(mc?.budget, 600);
   const bon = chat({
     reasoning: {
       strategy: "bon",

@@ -160,6 +160,52 @@ test("toolLong: the calculator's products have a 5..7-digit first factor", () =>
   for (const m of calls) assert.ok(m[1].length >= 5 && m[1].length <= 7, m[0]);
 });
 
+test("v2unitsD/E options: 3-digit first factors, long-number declines without tools, more calls, echoed calls", () => {
+  const base = { ...V2_MODEL_DATA, counts: { train: 400, val: 5, test: 5 } };
+  const v2o = { ...V2_MODEL_DATA.v2!, system: 0, multiTurn: 0 };
+  const mul = generateDataset({ ...base, mix: { mul: 1 }, v2: { ...v2o, mulFirstMax: 1 } });
+  for (const e of mul.train) {
+    // the key sorts the factors; the 3-digit one is the larger
+    const [, a, b] = e.key.split(":").map(Number);
+    assert.ok(Math.max(a, b) >= 100 && Math.max(a, b) <= 999, e.key);
+  }
+  const chat = generateDataset({ ...base, mix: { chat: 1 }, v2: { ...v2o, bigCopy: 1 } });
+  for (const e of chat.train) {
+    const m = e.messages[0].content.match(/(\d{5,9}) ([×+-]) (\d{2,9})/);
+    assert.ok(m, e.messages[0].content);
+    // the expression is restated verbatim in the thought and in the answer; nothing is computed
+    const said = e.messages[1].content;
+    assert.equal(said.split(m[0]).length - 1, 2, said);
+    assert.equal(e.answer, undefined);
+    assert.ok(!/ = \d/.test(said), said);
+  }
+  const calls = (share?: number) => {
+    const d = generateDataset({ ...base, mix: { tool: 1 }, v2: { ...v2o, toolCalls: share } });
+    return d.train.filter((e) =>
+      e.messages.some((m) => m.role === "assistant" && m.content.includes("<tool_call>")),
+    ).length;
+  };
+  const echo = generateDataset({ ...base, mix: { tool: 1 }, v2: { ...v2o, toolEcho: true } });
+  let echoed = 0;
+  for (const e of echo.train) {
+    const a = e.messages.find((m) => m.role === "assistant" && m.content.startsWith("<think>\n"));
+    const call = a?.content.match(/"expression": "(\d+) ([*+/-]) (\d+)"/);
+    if (!a || !call) continue;
+    // the thought's first line is the question's expression, the call's is the same numbers
+    const first = a.content.split("\n")[1];
+    assert.ok(
+      e.messages.some((m) => m.role === "user" && m.content.includes(first.split(/[:：]/)[0])),
+      first,
+    );
+    assert.ok(first.startsWith(`${call[1]} `) && first.includes(` ${call[3]}`), `${first} / ${call[0]}`);
+    echoed++;
+  }
+  assert.ok(echoed > 50, `${echoed} echoed calls`);
+  const [dflt, many] = [calls(undefined), calls(0.9)];
+  assert.ok(dflt > 400 * 0.5 && dflt < 400 * 0.7, `default ${dflt}/400`);
+  assert.ok(many > 400 * 0.82, `toolCalls 0.9: ${many}/400`);
+});
+
 test("v1 data is drawn exactly as before the v2 options existed", () => {
   const d = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 50, val: 5, test: 5 } });
   assert.ok(d.train.every((e) => e.messages.length === 2 && e.messages[0].role === "user"));

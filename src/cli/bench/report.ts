@@ -21,6 +21,8 @@ export interface SideSummary {
   tokens: number[];
   /** Experts on demand: the first run's expert-cache counters (SideResult.experts). */
   experts?: SideResult["experts"];
+  /** Streamed layers: the first run's layer-stream counters (SideResult.stream). */
+  stream?: SideResult["stream"];
 }
 
 export function summarize(rs: SideResult[]): SideSummary {
@@ -38,6 +40,7 @@ export function summarize(rs: SideResult[]): SideSummary {
     config: rs[0].config,
     tokens: rs[0].tokens,
     ...(rs[0].experts ? { experts: rs[0].experts } : {}),
+    ...(rs[0].stream ? { stream: rs[0].stream } : {}),
   };
 }
 
@@ -98,6 +101,11 @@ export function formatReport(r: BenchReport, fileLabel: string): string {
       `  edgellm experts on demand (${ex.slots} cached): ${ex.hits} hits, ${ex.misses} misses (hit rate ${fx(ex.hits / Math.max(1, uses), 3)}), ${fx(ex.bytesRead / ex.tokens / MiB, 2)} MiB read per token over ${ex.tokens} tokens`,
     );
   }
+  const st = ours.stream;
+  if (st)
+    out.push(
+      `  edgellm streamed layers (${st.slots} slots, ${st.pinned} pinned): ${st.loads} layer loads, ${fx(st.bytesRead / st.tokens / MiB, 2)} MiB read per token over ${st.tokens} tokens; of ${fx(st.wallMs / 1000, 2)} s, ${fx(st.readMs / 1000, 2)} s waiting on reads and ${fx(st.repackMs / 1000, 2)} s repacking`,
+    );
   if (theirs) out.push(`  llama.cpp: ${theirs.config}`);
   out.push("");
   out.push(

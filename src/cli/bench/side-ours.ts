@@ -14,6 +14,7 @@ import { loadLoraAdapter } from "../../model/index.js";
 import type { LoraRef } from "../../model/lora.js";
 import { parseLoraFlag } from "../lora-options.js";
 import { speculativeMethod } from "../speculative-options.js";
+import { streamLoaderOption } from "../memory-options.js";
 import { loadFromFile, type Transformer } from "../../model/index.js";
 import type { PhaseProfile } from "./profile.js";
 import { peakRss, promptIds, type SideResult, type Workload } from "./workload.js";
@@ -82,13 +83,15 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       model = loadFromFile(file, {
         kernels: ks,
         ...(w.experts ? { experts: w.experts } : {}),
+        ...(w.weights ? { weights: w.weights } : {}),
+        ...streamLoaderOption(),
         ...(w.maxMemory === undefined ? {} : { maxMemory: w.maxMemory }),
       });
     } finally {
       // experts on demand keep reading the file (closed below, after the runs)
-      if (!model?.expertCache) await file.close();
+      if (!model?.openFile) await file.close();
     }
-    closeFile = model.expertCache;
+    closeFile = model.openFile;
     const lora: LoraRef[] = [];
     for (const s of (w.lora ?? []).map(parseLoraFlag))
       lora.push({ adapter: await loadLoraAdapter(s.path as string, model), scale: s.scale ?? 1 });
@@ -115,8 +118,23 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
     const pp = await generate(model, prompt, 1, ctx, w, lora, draft);
     // TTFT then decode on a fresh engine (no prefix-cache reuse).
     const before = model.expertCache?.stats();
+    const sBefore = model.layerStream?.stats();
     const run = await generate(model, prompt, w.gen, ctx, w, lora, draft);
     const after = model.expertCache?.stats();
+    const sAfter = model.layerStream?.stats();
+    const stream =
+      sBefore && sAfter
+        ? {
+            loads: sAfter.loads - sBefore.loads,
+            bytesRead: sAfter.bytesRead - sBefore.bytesRead,
+            readMs: sAfter.readMs - sBefore.readMs,
+            repackMs: sAfter.repackMs - sBefore.repackMs,
+            wallMs: run.wallMs,
+            tokens: w.prompt + w.gen,
+            slots: sAfter.slots,
+            pinned: sAfter.pinned,
+          }
+        : undefined;
     const experts =
       before && after
         ? {
@@ -154,6 +172,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
       config: `${ks.name}${(ks as { dot32?: boolean }).dot32 ? " (int8 dots in i32 lanes)" : ""} x${ks.threads}, node ${process.versions.node}, engine + paged KV ${w.kvType ?? "f32"}/${w.kvTypeV ?? w.kvType ?? "f32"} (K/V, in kernel memory${w.kvRotate === false ? ", unrotated" : ""})${lora.length ? `, ${lora.length} LoRA` : ""}${w.speculative ? `, speculative ${speculativeMethod(w.speculative, w.draft)} (max ${w.speculative.maxDraft ?? 8})` : ""}`,
       ...(profile ? { profile } : {}),
       ...(experts ? { experts } : {}),
+      ...(stream ? { stream } : {}),
       ...(w.speculative ? { speculative: run.spec } : {}),
     };
   } finally {

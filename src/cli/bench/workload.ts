@@ -25,6 +25,8 @@ export interface Workload {
   lora?: string[];
   /** edgellm: where MoE experts live (--experts) and the memory budget (--max-memory, bytes). */
   experts?: ExpertPlacement;
+  /** edgellm: where a dense model's layer weights live (--weights: resident, stream, auto). */
+  weights?: WeightPlacement;
   maxMemory?: number;
   /** edgellm: speculative decoding for the timed runs (--lookup, --draft-layers K, or --draft with a draft model). */
   speculative?: SpeculativeOptions;
@@ -32,7 +34,7 @@ export interface Workload {
 }
 
 import type { KVType } from "../../kv/quant-kv.js";
-import type { ExpertPlacement } from "../../model/index.js";
+import type { ExpertPlacement, WeightPlacement } from "../../model/index.js";
 import type { SpeculativeOptions } from "../../engine/speculative.js";
 
 export interface SideResult {
@@ -55,6 +57,20 @@ export interface SideResult {
    * hits, misses, file bytes read, and the tokens they cover.
    */
   experts?: { hits: number; misses: number; bytesRead: number; tokens: number; slots: number };
+  /**
+   * edgellm with streamed layers: the layer stream over the timed generation (prompt + decode):
+   * layers loaded, file bytes read, ms blocked on reads and repacking, the run's wall ms, tokens.
+   */
+  stream?: {
+    loads: number;
+    bytesRead: number;
+    readMs: number;
+    repackMs: number;
+    wallMs: number;
+    tokens: number;
+    slots: number;
+    pinned: number;
+  };
   /** edgellm with speculative decoding: drafts verified and accepted, forward steps, in the timed run. */
   speculative?: { drafted: number; accepted: number; steps: number; draftForwards?: number };
   /** edgellm with --profile: per-op times of a profiled run (see profile.ts). */

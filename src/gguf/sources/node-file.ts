@@ -42,6 +42,7 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     });
   return {
     name: path,
+    filePath: path,
     size,
     async read(offset, length) {
       check(offset, length);

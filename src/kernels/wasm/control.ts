@@ -16,8 +16,8 @@
  * busy main thread).
  *
  * One dependency is allowed inside a batch, for small products whose result others consume (a
- * LoRA's A x before its B product): tasks marked `pre` come first, each as one chunk; every
- * chunk of them, once run, is counted in PRE_DONE. A task's `after` exports run on the same unit range right after
+ * LoRA's A x before its B product): tasks marked `pre` come first, in chunks of PRE_UNITS units
+ * (preChunks); every chunk of them, once run, is counted in PRE_DONE. A task's `after` exports run on the same unit range right after
  * each of its chunks (e.g. add B (A x) into the rows that chunk just wrote); for a task that is
  * not `pre`, they first wait (spinning) until every pre chunk of the batch is done. The pre
  * chunks were all taken before (chunks are dealt in task order) by threads that are running
@@ -113,11 +113,24 @@ export function dealChunks(
   }
 }
 
-/** Chunks a dealt task is cut into: a pre task is one chunk (small by design; a thread runs it
- *  whole, e.g. all four 4-row groups of a rank-16 A x side by side, while the other starts on
- *  the products that need it). */
+/**
+ * Work units per chunk of a pre task. A LoRA A x (rank 16: four 4-row groups of a few thousand
+ * columns, read from memory once per token) is small, but one thread running it whole put all of
+ * its memory reads on the batch's critical path while the other thread streamed the base
+ * weights: at two threads the adapter cost about as much time as at one. Chunks of two groups
+ * spread it over the threads (the F16 kernel runs two groups side by side: four accumulator
+ * chains).
+ */
+export const PRE_UNITS = 2;
+
+/** Chunks a pre task of `units` units is cut into (whatever the thread count). */
+export function preChunks(units: number): number {
+  return Math.max(1, Math.ceil(units / PRE_UNITS));
+}
+
+/** Chunks a dealt task is cut into. */
 function taskChunks(t: DealtTask, threads: number): number {
-  return t.pre ? 1 : chunkCount(t.units, threads);
+  return t.pre ? preChunks(t.units) : chunkCount(t.units, threads);
 }
 
 /** Spins until `n` pre chunks are done; throws when a thread reported a failure meanwhile. */

@@ -8,7 +8,7 @@
  * and Q5_1 keep 4-row scale vectors aligned (Q5_0 +8 B per 4 rows x 32 columns).
  * F16/BF16 live in layout-16bit.ts, Q4_1/Q5_0/Q5_1/Q5_K in layout-q4x.ts.
  */
-import { GGMLType } from "../../gguf/types.js";
+import { GGMLType, ggmlRowBytes } from "../../gguf/types.js";
 import { KernelError } from "../../errors.js";
 import { q4kQuants, q6kQuants, scaleMinK4 } from "./kquant-fields.js";
 import { repack16 } from "./layout-16bit.js";
@@ -68,6 +68,29 @@ export function q8_0Dot8Ok(src: Uint8Array, rows: number, cols: number, rowBytes
       for (let c = 0; c < 32; c++) if (src[s + c] === 0x80) return false;
     }
   return true;
+}
+
+/**
+ * Packs a matrix (file bytes, ggml layout) into `dst` (packedBytes long; zeroed here first) as the
+ * WASM set does, in the int8-dot layout when `type` is in `dot8Types` and the bytes allow it (Q8_0
+ * without -128). Returns whether the int8-dot layout was used. Pure: runs on any thread.
+ */
+export function packInto(
+  type: GGMLType,
+  src: Uint8Array,
+  rows: number,
+  cols: number,
+  dst: Uint8Array,
+  dot8Types: readonly GGMLType[],
+): boolean {
+  const rowBytes = ggmlRowBytes(type, cols);
+  const dot8 =
+    dot8Types.includes(type) &&
+    DOT8_TYPES.has(type) &&
+    (type !== GGMLType.Q8_0 || q8_0Dot8Ok(src, rows, cols, rowBytes));
+  dst.fill(0); // as fresh memory: a layout may leave padding untouched
+  repack(type, src, rows, cols, rowBytes, dst, dot8);
+  return dot8;
 }
 
 /**

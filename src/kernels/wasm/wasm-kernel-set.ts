@@ -15,13 +15,14 @@ import type {
   PagedKV,
   PreparedWeight,
   WeightSlot,
+  WeightPacking,
   WeightWriter,
 } from "../kernel-set.js";
 import { checkVec, checkWeightArgs } from "../shape-checks.js";
 import { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM, WasmArena } from "./arena.js";
 import { PoolShard, ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
 import { isNode, nodeHost, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
-import { DOT8_TYPES, PACKED, packedBytes, q8_0Dot8Ok, repack } from "./repack.js";
+import { DOT8_TYPES, PACKED, packedBytes, packInto, q8_0Dot8Ok, repack } from "./repack.js";
 import { unpackRow } from "./unpack.js";
 import { TsOps } from "../ts-ops.js";
 
@@ -376,6 +377,8 @@ const MATMUL_TILE_Q = 16;
 
 /** Element counts below this run on the calling thread (a dispatch costs more than the work). */
 const PARALLEL_MIN = 1 << 16;
+/** Query rows (tokens x heads of one KV head) the paged attention kernel serves per K/V pass. */
+const ATTN_ROWS_PER_UNIT = 16;
 /**
  * matmulBatch runs on the calling thread below this many multiply-adds. It was 256k (every LoRA B
  * product of a decode step inline, for fear of hand-off waits on a loaded machine); on the 850M
@@ -595,28 +598,41 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   /** A region of this shard's memory that matrices are repacked into later (WeightSlot). */
   reserveWeight(bytes: number): WeightSlot {
     const base = this.arena.alloc(bytes);
+    const at = (offset: number, type: GGMLType, rows: number, cols: number) => {
+      if (!this.supports(type))
+        throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
+      const size = packedBytes(type, rows, cols);
+      if (!(Number.isInteger(offset) && offset >= 0 && offset % 64 === 0 && offset + size <= bytes))
+        throw new KernelError(`weight of ${size} bytes does not fit at ${offset} in a ${bytes}-byte slot`);
+      return { ptr: base + offset, size };
+    };
     return {
       bytes,
       put: (offset, type, data, rows, cols) => {
-        if (!this.supports(type))
-          throw new KernelError(`WASM kernels do not support ${ggmlTypeName(type)} weights`);
-        const rowBytes = checkWeightArgs(type, data, rows, cols);
-        const size = packedBytes(type, rows, cols);
-        if (!(Number.isInteger(offset) && offset >= 0 && offset % 64 === 0 && offset + size <= bytes))
-          throw new KernelError(`weight of ${size} bytes does not fit at ${offset} in a ${bytes}-byte slot`);
-        const ptr = base + offset;
-        const dot8 =
-          this.dot8 &&
-          DOT8_DEFAULT.has(type) &&
-          DOT8_TYPES.has(type) &&
-          (type !== GGMLType.Q8_0 || q8_0Dot8Ok(data, rows, cols, rowBytes));
-        const dst = this.arena.u8(ptr, size);
-        dst.fill(0); // as fresh memory: a layout may leave padding untouched
-        repack(type, data, rows, cols, rowBytes, dst, dot8);
+        checkWeightArgs(type, data, rows, cols);
+        const { ptr, size } = at(offset, type, rows, cols);
+        const dot8 = packInto(type, data, rows, cols, this.arena.u8(ptr, size), this.packing().dot8Types);
+        const w: WasmWeight = { type, rows, cols, bytes: size, owner: this, ptr, dot8 };
+        return w;
+      },
+      putPacked: (offset, type, packed, rows, cols, dot8) => {
+        const { ptr, size } = at(offset, type, rows, cols);
+        if (packed.length !== size)
+          throw new KernelError(
+            `a packed ${ggmlTypeName(type)} ${rows}x${cols} weight is ${size} bytes, got ${packed.length}`,
+          );
+        if (dot8 && !this.dot8Layout(type))
+          throw new KernelError(`this set does not use the int8-dot layout for ${ggmlTypeName(type)}`);
+        this.arena.u8(ptr, size).set(packed);
         const w: WasmWeight = { type, rows, cols, bytes: size, owner: this, ptr, dot8 };
         return w;
       },
     };
+  }
+
+  /** The int8-dot choice of this set, for packing in another thread (WeightSlot.putPacked). */
+  packing(): WeightPacking {
+    return { dot8Types: [...DOT8_DEFAULT].filter((t) => this.dot8Layout(t)) };
   }
 
   /**
@@ -895,7 +911,15 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       kv.half ? 1 : 0,
       window,
     ];
-    const units = nTokens * nHeadKV;
+    // Query rows per unit: a block of tb tokens x the KV head's G query heads share each chunk of
+    // K/V rows (kernels-src/assembly/attention.ts); ~16 rows per unit, never more tokens than given.
+    const G = nHead / nHeadKV;
+    const tb = Math.max(1, Math.min(nTokens, Math.ceil(ATTN_ROWS_PER_UNIT / G)));
+    const units = Math.ceil(nTokens / tb) * nHeadKV;
+    // f16 rows are widened once per chunk into a per-call scratch slice (indexed by a call's
+    // first unit: hd * 32 bytes per unit).
+    const scr = kv.half ? this.buf("kvc", units * hd * 32) : 0;
+    args.push(tb, scr);
     // Short decode steps run on the calling thread (a pool barrier costs more than the work).
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
       this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
@@ -959,7 +983,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const pt = this.buf("tbl", nBlk * 4);
     new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
     const ml = this.buf("ml", nTokens * nHead * 8);
-    const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 48));
+    const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 80));
     const args = [
       pq,
       pk,
@@ -980,7 +1004,11 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       window,
       qq,
     ];
-    const units = nTokens * nHeadKV;
+    // Multi-query units as attention_paged's; quantized chunks are unpacked once per unit into
+    // a per-call scratch slice (hd * 32 bytes per unit).
+    const tb = Math.max(1, Math.min(nTokens, Math.ceil(ATTN_ROWS_PER_UNIT / (nHead / nHeadKV))));
+    const units = Math.ceil(nTokens / tb) * nHeadKV;
+    args.push(tb, this.buf("kvc", units * hd * 32));
     const fn = IDX.get("attention_paged_q")!;
     if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4) this.fns[fn]!(...args, 0, units);
     else this.pool.run(fn, args, units);

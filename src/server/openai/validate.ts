@@ -125,10 +125,11 @@ const message = z.looseObject(
 //   "enable_thinking": bool        passed to the chat template (also chat_template_kwargs.enable_thinking, as vLLM)
 //   "thinking_budget": 0..1e6      most tokens inside <think>; enforced in decoding
 //   "reasoning_format": "auto" | "deepseek" | "none"   (llama-server) or "separate_reasoning": bool (vLLM/SGLang)
-//   "reasoning": { strategy: greedy | self_consistency | best_of_n (aliases: reasoning/strategy.ts),
+//   "reasoning": { strategy: greedy | self_consistency | best_of_n | mcts (aliases: reasoning/strategy.ts),
 //     samples 1..16, early_stop, agreement (0, 1], extractor auto|final|boxed|number or answer_regex,
 //     verifier "arithmetic" | "model_judge" | {type: regex, pattern} | {type: json_schema, schema}
-//     | {type: js_tests, tests: 1..64 strings}, selection best | weighted }
+//     | {type: js_tests, tests: 1..64 strings}, selection best | weighted,
+//     budget 16..1e6 (mcts: most tokens decoded; samples = lines sampled per expansion) }
 // A caller's patterns must compile on RE2 (verify/user-regex.ts). Any of these fields except
 // reasoning_format turns on the reasoning split (reasoning_content).
 const VALUE = { kind: "invalid_value" };
@@ -215,7 +216,7 @@ const reasoning = z.strictObject(
         } catch {
           ctx.addIssue({
             code: "custom",
-            message: `must be greedy, self_consistency or best_of_n, got ${show(s)}`,
+            message: `must be greedy, self_consistency, best_of_n or mcts, got ${show(s)}`,
             params: VALUE,
           });
           return z.NEVER;
@@ -235,6 +236,7 @@ const reasoning = z.strictObject(
     answer_regex: userRegex("must be a string").optional(),
     verifier: verifier.optional(),
     selection: z.enum(["best", "weighted"], { error: "must be best or weighted" }).optional(),
+    budget: num(16, 1e6, true).optional(),
   },
   { error: "must be an object" },
 );
@@ -330,6 +332,8 @@ function reasoningFields(b: z.output<typeof chat>, stream: boolean): ReasoningFi
       "stream",
       "unsupported",
     );
+  if (r.budget !== undefined && name !== "mcts")
+    throw badRequest("'reasoning.budget' applies to the mcts strategy only", "reasoning.budget");
   if (name !== "greedy" && b.n != null && b.n !== 1)
     throw badRequest("'n' must be 1 with a reasoning strategy (use reasoning.samples)", "n");
   return {
@@ -343,6 +347,7 @@ function reasoningFields(b: z.output<typeof chat>, stream: boolean): ReasoningFi
       extractor: r.answer_regex !== undefined ? { regex: r.answer_regex } : (r.extractor ?? "auto"),
       verifier,
       selection: r.selection ?? "best",
+      ...(r.budget === undefined ? {} : { budget: r.budget }),
     },
   };
 }

@@ -14,7 +14,7 @@ import { arithmeticProblem, randomOperand, type Kind, type Problem } from "./pro
 import { wordProblem } from "./word.js";
 import type { Message } from "./format.js";
 import { outOfSkillMath, SYSTEM_PROMPTS } from "./extras.js";
-import { jsonProblem, toolProblem } from "./tools.js";
+import { bigNoTool, jsonProblem, toolProblem } from "./tools.js";
 import { wordProblemV2 } from "./word2.js";
 
 export type Split = "train" | "val" | "test";
@@ -63,6 +63,15 @@ export interface V2Options {
   mulUnits?: boolean;
   /** tool examples: the calculator's products have a 5..7-digit first factor (long copies) */
   toolLong?: boolean;
+  /** ×: probability that the first factor has exactly mulDigits[0] digits (else 1..max, uniform) */
+  mulFirstMax?: number;
+  /** share of "chat" draws that are beyond-skill numbers asked without tools: a short decline that
+   *  restates the expression (practice copying 5-9 digit numbers; tools.ts bigNoTool) */
+  bigCopy?: number;
+  /** tool examples: share that call the calculator (default 0.6) */
+  toolCalls?: number;
+  /** tool calls: the thought before the call starts with the question's expression */
+  toolEcho?: boolean;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -130,6 +139,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     case "word":
       return wordProblemV2(rng, lang, Math.min(3, cfg.addSubDigits), v2.twoStep, fmt);
     case "chat":
+      if (v2.bigCopy !== undefined && rng.uniform() < v2.bigCopy) return bigNoTool(rng, lang);
       return rng.uniform() < v2.mathRefusal ? outOfSkillMath(rng, lang) : chatTurn(rng, lang);
     case "tool":
       return toolProblem(
@@ -138,6 +148,8 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
         fmt,
         rng.uniform() < 0.3 ? rng.pick(SYSTEM_PROMPTS[lang]) : undefined,
         v2.toolLong === true,
+        v2.toolCalls,
+        v2.toolEcho === true,
       );
     case "json":
       return jsonProblem(rng, lang);
@@ -145,7 +157,9 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
       return arithmeticProblem(
         rng,
         "×",
-        randomOperand(rng, cfg.mulDigits[0]),
+        v2.mulFirstMax !== undefined && rng.uniform() < v2.mulFirstMax
+          ? rng.int(10 ** (cfg.mulDigits[0] - 1), 10 ** cfg.mulDigits[0] - 1)
+          : randomOperand(rng, cfg.mulDigits[0]),
         randomOperand(rng, cfg.mulDigits[1]),
         lang,
         fmt,

@@ -31,6 +31,11 @@ const USE_TOOL: Record<Lang, string> = {
   en: "These numbers are beyond what I can compute step by step. I will use the calculator.",
   zh: "这些数超出了我能一步一步计算的范围。我来用计算器。",
 };
+const USE_TOOL_ECHO: Record<Lang, string> = {
+  en: "these numbers are beyond what I can compute step by step. I will use the calculator.",
+  zh: USE_TOOL.zh,
+};
+const ECHO_SEP: Record<Lang, string> = { en: ": ", zh: "：" };
 const GOT: Record<Lang, (r: string) => string> = {
   en: (r) => `The calculator returned ${r}.`,
   zh: (r) => `计算器返回了 ${r}。`,
@@ -79,18 +84,24 @@ export function toolProblem(
   fmt: FormatOptions,
   userSystem?: string,
   longProducts = false,
+  callShare = 0.6,
+  echo = false,
 ): Problem {
   const system: Message = {
     role: "system",
     content: userSystem ? `${userSystem}\n\n${TOOL_SYSTEM}` : TOOL_SYSTEM,
   };
-  const r = rng.uniform();
-  if (r < 0.6) {
+  // the in-skill / out-of-skill branches below keep their 3:1 ratio whatever callShare is
+  const r0 = rng.uniform();
+  const r = callShare === 0.6 ? r0 : r0 < callShare ? 0 : 0.6 + ((r0 - callShare) / (1 - callShare)) * 0.4;
+  if (r0 < callShare) {
     const [shown, expr, result] = bigProblem(rng, longProducts);
     const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
     // most calls come after a short thought; some directly (a forced call starts with <tool_call>)
-    const call =
-      rng.uniform() < 0.7 ? `<think>\n${USE_TOOL[lang]}\n</think>\n${toolCall(expr)}` : toolCall(expr);
+    // echo: the thought starts by restating the question's expression (as every column answer's
+    // first line does), so the call copies it from the line above
+    const thought = echo ? `${shown}${ECHO_SEP[lang]}${USE_TOOL_ECHO[lang]}` : USE_TOOL[lang];
+    const call = rng.uniform() < 0.7 ? `<think>\n${thought}\n</think>\n${toolCall(expr)}` : toolCall(expr);
     const messages: Message[] = [
       system,
       { role: "user", content: user },
@@ -113,6 +124,35 @@ export function toolProblem(
     key: `tool:${p.key}`,
     kind: "tool",
     messages: [system, { role: "user", content: p.user }, { role: "assistant", content: p.assistant }],
+  };
+}
+
+const NO_TOOL: Record<Lang, { think: string; a: string }> = {
+  en: {
+    think: "{e}: these numbers are beyond what I can compute step by step, and no calculator is offered.",
+    a: "I cannot compute {e} exactly without a calculator.",
+  },
+  zh: {
+    think: "{e}：这些数超出了我能一步一步计算的范围，也没有计算器可用。",
+    a: "没有计算器，我无法准确计算 {e}。",
+  },
+};
+
+/** A beyond-skill product or long sum asked without tools: a decline that restates the expression
+ *  twice (copying 5-9 digit numbers, which the column data never has: questions there have at most
+ *  4-digit operands, and the model learned to copy at most 4 digits) */
+export function bigNoTool(rng: Rng, lang: Lang): Problem {
+  let shown: string;
+  if (rng.uniform() < 0.7) shown = `${digits(rng, 5, 7)} × ${digits(rng, 2, 4)}`;
+  else shown = `${digits(rng, 7, 9)} ${rng.pick(["+", "-"] as const)} ${digits(rng, 5, 9)}`;
+  const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
+  const o = NO_TOOL[lang];
+  return {
+    key: `chat:big:${shown}`,
+    kind: "chat",
+    lang,
+    user,
+    assistant: `<think>\n${fill(o.think, { e: shown })}\n</think>\n${fill(o.a, { e: shown })}`,
   };
 }
 

@@ -26,6 +26,12 @@ export interface LossSpec {
   soft?: Float32Array;
   /** distillation temperature: the student's softmax is taken at it too (default 1) */
   temperature?: number;
+  /**
+   * Input rows (N, C) that replace the token embedding where inputAt[i] = 1 (an image's rows from a
+   * vision encoder); those positions send no gradient to token_embd.
+   */
+  inputRows?: Float32Array;
+  inputAt?: Uint8Array;
 }
 import { embeddingBackward, embeddingForward } from "../ops/embedding.js";
 import { TS_KERNELS, type ModelKernels } from "../ops/kernels.js";
@@ -80,6 +86,7 @@ export class LlamaTrainModel {
   private readonly shape: AttnShape;
   private readonly N: number;
   private tokens: Int32Array = new Int32Array(0);
+  private inputAt: Uint8Array | null = null;
   // backward scratch
   private readonly dx: Buf;
   private readonly dtmp: Buf;
@@ -204,7 +211,16 @@ export class LlamaTrainModel {
         throw new InputError(`token ${tokens[i]} out of range [0, ${V})`, { field: `tokens[${i}]` });
     }
     this.tokens = tokens;
-    embeddingForward(this.acts.length ? this.acts[0].x : this.xL, tokens, this.w("token_embd.weight"), N, C);
+    const x0 = this.acts.length ? this.acts[0].x : this.xL;
+    embeddingForward(x0, tokens, this.w("token_embd.weight"), N, C);
+    this.inputAt = null;
+    if (spec?.inputAt) {
+      const { inputRows: rows, inputAt: at } = spec;
+      if (!rows || rows.length !== N * C || at.length !== N)
+        throw new InputError(`input rows must be ${N} x ${C} with ${N} flags`, { field: "inputRows" });
+      for (let i = 0; i < N; i++) if (at[i]) for (let j = 0; j < C; j++) x0[i * C + j] = rows[i * C + j];
+      this.inputAt = at;
+    }
     for (let l = 0; l < cfg.layers; l++) {
       const A = this.acts[l];
       const W = this.layerW(l, (n) => this.w(n));
@@ -381,6 +397,8 @@ export class LlamaTrainModel {
       lo?.backward(p + "attn_v.weight", dtmp, this.dv, A.xn1, N);
       rmsnormBackward(dx, G.attnNorm, dtmp, A.x, W.attnNorm, A.rstd1, N, C); // dx is now d(x)
     }
+    const at = this.inputAt;
+    if (at) for (let i = 0; i < N; i++) if (at[i]) dx.fill(0, i * C, i * C + C);
     if (!frozen) embeddingBackward(gget("token_embd.weight"), dx, this.tokens, N, C);
   }
 }

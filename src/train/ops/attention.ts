@@ -2,7 +2,8 @@
  * Causal grouped-query attention over rotated q, k and v.
  *   q: (B*T, nH*hd)   k, v: (B*T, nKV*hd)   out: (B*T, nH*hd)   att: (B, nH, T, T) softmax rows
  * Query head h reads kv head floor(h / (nH/nKV)) (ggml's mul_mat broadcast rule, as llama.cpp).
- * Scale 1/sqrt(hd). Position t attends to 0..t of its own sequence.
+ * Scale 1/sqrt(hd). Position t attends to 0..t of its own sequence, or to all T positions when
+ * `causal` is false (a ViT encoder; plain TS only: the WASM kernels are causal).
  */
 import type { Buf } from "./buf.js";
 
@@ -12,6 +13,8 @@ export interface AttnShape {
   nH: number;
   nKV: number;
   hd: number;
+  /** default true */
+  causal?: boolean;
 }
 
 export function attentionForward(out: Buf, att: Buf, q: Buf, k: Buf, v: Buf, s: AttnShape): void {
@@ -20,14 +23,16 @@ export function attentionForward(out: Buf, att: Buf, q: Buf, k: Buf, v: Buf, s: 
   const qW = nH * hd;
   const kW = nKV * hd;
   const scale = 1 / Math.sqrt(hd);
+  const full = s.causal === false;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
       const kh = Math.floor(h / rep) * hd;
       for (let t = 0; t < T; t++) {
         const qo = (b * T + t) * qW + h * hd;
         const ao = ((b * nH + h) * T + t) * T;
+        const last = full ? T - 1 : t;
         let mx = -Infinity;
-        for (let t2 = 0; t2 <= t; t2++) {
+        for (let t2 = 0; t2 <= last; t2++) {
           const ko = (b * T + t2) * kW + kh;
           let d = 0;
           for (let i = 0; i < hd; i++) d += q[qo + i] * k[ko + i];
@@ -36,17 +41,17 @@ export function attentionForward(out: Buf, att: Buf, q: Buf, k: Buf, v: Buf, s: 
           if (d > mx) mx = d;
         }
         let sum = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
+        for (let t2 = 0; t2 <= last; t2++) {
           const e = Math.exp(att[ao + t2] - mx);
           att[ao + t2] = e;
           sum += e;
         }
         const inv = 1 / sum;
-        for (let t2 = 0; t2 <= t; t2++) att[ao + t2] *= inv;
-        for (let t2 = t + 1; t2 < T; t2++) att[ao + t2] = 0;
+        for (let t2 = 0; t2 <= last; t2++) att[ao + t2] *= inv;
+        for (let t2 = last + 1; t2 < T; t2++) att[ao + t2] = 0;
         const oo = qo;
         for (let i = 0; i < hd; i++) out[oo + i] = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
+        for (let t2 = 0; t2 <= last; t2++) {
           const a = att[ao + t2];
           const vo = (b * T + t2) * kW + kh;
           for (let i = 0; i < hd; i++) out[oo + i] += a * v[vo + i];
@@ -74,15 +79,17 @@ export function attentionBackward(
   const qW = nH * hd;
   const kW = nKV * hd;
   const scale = 1 / Math.sqrt(hd);
+  const full = s.causal === false;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
       const kh = Math.floor(h / rep) * hd;
       for (let t = 0; t < T; t++) {
         const qo = (b * T + t) * qW + h * hd;
         const ao = ((b * nH + h) * T + t) * T;
+        const last = full ? T - 1 : t;
         // d(att) = dout . v ; dv += att * dout
         let dot = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
+        for (let t2 = 0; t2 <= last; t2++) {
           const vo = (b * T + t2) * kW + kh;
           const a = att[ao + t2];
           let d = 0;
@@ -94,7 +101,7 @@ export function attentionBackward(
           dot += a * d;
         }
         // softmax backward, then through the scaled dot product
-        for (let t2 = 0; t2 <= t; t2++) {
+        for (let t2 = 0; t2 <= last; t2++) {
           const dpre = att[ao + t2] * (datt[t2] - dot) * scale;
           if (dpre === 0) continue;
           const ko = (b * T + t2) * kW + kh;

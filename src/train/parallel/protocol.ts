@@ -22,6 +22,9 @@ export interface ShardJob {
   /** RL / distillation losses (model/llama.ts LossSpec), this shard's rows only */
   weights?: Float32Array;
   soft?: Float32Array;
+  /** input rows replacing token embeddings (model/llama.ts LossSpec), this shard's rows only */
+  inputRows?: Float32Array;
+  inputAt?: Uint8Array;
   /** forward only, no gradients: reply with log p(targets) per position, or with
    *  softmax(logits / temperature) (N, V) */
   forwardOnly?: "logprobs" | "probs";

@@ -195,6 +195,7 @@ export class ShardedModel {
   ): Promise<ShardResult[]> {
     const n = this.rows * this.model.T;
     const V = this.config.vocab;
+    const C = this.config.dim;
     const jobs: ShardJob[] = this.shards.map((_, s) => ({
       tokens: b.tokens.slice(s * n, (s + 1) * n),
       targets: b.targets.slice(s * n, (s + 1) * n),
@@ -202,6 +203,8 @@ export class ShardedModel {
       denom: b.count,
       weights: spec.weights?.slice(s * n, (s + 1) * n),
       soft: spec.soft?.slice(s * n * V, (s + 1) * n * V),
+      inputRows: b.inputRows?.slice(s * n * C, (s + 1) * n * C),
+      inputAt: b.inputAt?.slice(s * n, (s + 1) * n),
       forwardOnly,
       temperature: forwardOnly ? temperature : spec.temperature,
     }));

@@ -4,7 +4,7 @@
  *   matmulForward   out (N, O)  = inp (N, I) w^T          w (O, I)
  *   matmulBackward  dinp (N, I) += dout (N, O) w
  *                   dw (O, I)   += dout^T inp           (either skipped when null)
- *   attention       causal GQA as ops/attention.ts (head dim a multiple of 4, else TS)
+ *   attention       causal GQA as ops/attention.ts (head dim a multiple of 4, else TS; non-causal: TS)
  */
 import { KernelError } from "../../errors.js";
 import { attentionBackward, attentionForward } from "../ops/attention.js";
@@ -30,7 +30,7 @@ export function wasmKernels(k: TrainExports, memory: WebAssembly.Memory): ModelK
       if (dw) k.mm_nn(ptr(dw, "dw", O * I), pd, ptr(inp, "inp", N * I), O, N, I, 1, O, 1);
     },
     attentionForward(out, att, q, k_, v, s) {
-      if (s.hd % 4 !== 0) return attentionForward(out, att, q, k_, v, s);
+      if (s.hd % 4 !== 0 || s.causal === false) return attentionForward(out, att, q, k_, v, s);
       const N = s.B * s.T;
       const qn = N * s.nH * s.hd;
       const kn = N * s.nKV * s.hd;
@@ -48,7 +48,8 @@ export function wasmKernels(k: TrainExports, memory: WebAssembly.Memory): ModelK
       );
     },
     attentionBackward(dq, dk, dv, dout, att, q, k_, v, s, datt) {
-      if (s.hd % 4 !== 0) return attentionBackward(dq, dk, dv, dout, att, q, k_, v, s, datt);
+      if (s.hd % 4 !== 0 || s.causal === false)
+        return attentionBackward(dq, dk, dv, dout, att, q, k_, v, s, datt);
       const N = s.B * s.T;
       const qn = N * s.nH * s.hd;
       const kn = N * s.nKV * s.hd;

@@ -1,0 +1,286 @@
+/**
+ * Monte Carlo tree search over reasoning steps (a step is one line), AlphaZero-style PUCT
+ * (Silver et al. 2017; applied to LLM reasoning steps as in Zhang et al. 2024 "ReST-MCTS*" and
+ * Guan et al. 2025 "rStar-Math"):
+ *   select    from the root, the child maximising Q + cPuct * P * sqrt(N_parent) / (1 + N_child),
+ *             until a node that was never expanded (or a finished one);
+ *   expand    sample `expand` next lines after that node's text through the engine (one call: the
+ *             samples share the node's prefix KV); identical lines merge into one child; each
+ *             child's prior P is its sequence probability exp(logprob) renormalised over the
+ *             node's distinct children (uniform when the generator gives no logprobs);
+ *   evaluate  every new child is scored by the verifier (a process verifier on the unfinished
+ *             prefix, the final score once the answer has ended): its value;
+ *   backup    each new child's value is added along the selected path (N += 1, W += value).
+ * The search stops when the token budget is spent (a hard cap: each expansion's per-line token
+ * cap is lowered so the budget is never exceeded; a line cut by its cap is a closed dead end), when a finished candidate scores >= `target`,
+ * or when the tree is exhausted. If nothing finished, the most visited path is completed greedily
+ * line by line with the budget left. The answer is the finished candidate with the best value
+ * (ties: more visits, then earlier). Deterministic given a seed (expansion e uses seed + 1000 e).
+ */
+import { InputError } from "../errors.js";
+import { makeExtractor, type Extractor, type ExtractorName } from "../verify/extract.js";
+import { clampScore, type Verifier } from "../verify/verifier.js";
+import type { Step, StepGenerator } from "./step-search.js";
+
+export interface MctsOptions {
+  question: string;
+  /** Scores partial and finished candidates (the value of a node). */
+  verifier: Verifier;
+  /** Most tokens decoded in all (expansions and the final completion). Default 1024. */
+  budget?: number;
+  /** Next lines sampled per expansion (k). Default 4. */
+  expand?: number;
+  /** PUCT exploration constant. Default 1. */
+  cPuct?: number;
+  /** Most lines in a candidate. Default 64. */
+  maxSteps?: number;
+  /** Most tokens in one line. Default 48. */
+  maxStepTokens?: number;
+  /** Stop once a finished candidate scores at least this. Default 1; > 1 = spend the budget. */
+  target?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  extractor?: ExtractorName | { regex: string | RegExp } | Extractor;
+  signal?: AbortSignal;
+}
+
+export interface MctsNode {
+  /** The whole candidate text up to and including this step. */
+  text: string;
+  depth: number;
+  prior: number;
+  /** The verifier's score of `text`. */
+  value: number;
+  /** Visits and total backed-up value. */
+  n: number;
+  w: number;
+  done: boolean;
+  /** Its line was cut by the token cap (a closed dead end). */
+  cut: boolean;
+  /** How many of the expansion's samples gave this line. */
+  count: number;
+  children?: MctsNode[];
+  /** No unexpanded node left below (finished, at the step limit, or every child closed). */
+  closed: boolean;
+}
+
+export interface MctsResult {
+  answer: string | undefined;
+  text: string;
+  /** The chosen finished candidate (undefined when none finished). */
+  best: MctsNode | undefined;
+  /** Finished candidates, best first. */
+  finished: MctsNode[];
+  root: MctsNode;
+  tokens: number;
+  expansions: number;
+  /** Verifier calls. */
+  scored: number;
+  stopReason: "target" | "budget" | "exhausted" | "abort";
+}
+
+function positiveInt(name: string, v: number, hi: number): number {
+  if (!Number.isInteger(v) || v < 1 || v > hi)
+    throw new InputError(`mcts ${name} must be an integer in 1..${hi}, got ${v}`, { field: name });
+  return v;
+}
+
+export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResult> {
+  const budget = positiveInt("budget", o.budget ?? 1024, 1e6);
+  const k = positiveInt("expand", o.expand ?? 4, 16);
+  const maxSteps = positiveInt("maxSteps", o.maxSteps ?? 64, 1024);
+  const maxStepTokens = positiveInt("maxStepTokens", o.maxStepTokens ?? 48, 4096);
+  const cPuct = o.cPuct ?? 1;
+  if (!(cPuct >= 0 && Number.isFinite(cPuct)))
+    throw new InputError(`mcts cPuct must be a finite number >= 0, got ${cPuct}`, { field: "cPuct" });
+  const target = o.target ?? 1;
+  const extract = makeExtractor(o.extractor);
+  const root: MctsNode = {
+    text: "",
+    depth: 0,
+    prior: 1,
+    value: 0.5,
+    n: 0,
+    w: 0,
+    done: false,
+    cut: false,
+    count: 1,
+    closed: false,
+  };
+  const finished: MctsNode[] = [];
+  let tokens = 0;
+  let expansions = 0;
+  let scored = 0;
+  let stopReason: MctsResult["stopReason"] = "exhausted";
+
+  const score = async (text: string, done: boolean): Promise<number> => {
+    scored++;
+    const v = await o.verifier.verify({
+      question: o.question,
+      text,
+      answer: done ? extract(text) : undefined,
+      partial: !done,
+    });
+    return clampScore(v.score);
+  };
+  const q = (c: MctsNode) => (c.n > 0 ? c.w / c.n : c.value);
+  const select = (node: MctsNode): MctsNode | undefined => {
+    let best: MctsNode | undefined;
+    let bestU = -Infinity;
+    const sqrtN = Math.sqrt(Math.max(1, node.n));
+    for (const c of node.children ?? []) {
+      if (c.closed) continue;
+      const u = q(c) + (cPuct * c.prior * sqrtN) / (1 + c.n);
+      if (u > bestU) [best, bestU] = [c, u];
+    }
+    return best;
+  };
+  const close = (path: MctsNode[]) => {
+    for (let i = path.length - 1; i >= 0; i--) {
+      const nd = path[i];
+      if (nd.closed || !nd.children || nd.children.some((c) => !c.closed)) break;
+      nd.closed = true;
+    }
+  };
+  /** Children from sampled steps: identical lines merge; priors renormalised over distinct ones. */
+  const childrenOf = async (node: MctsNode, steps: Step[]): Promise<MctsNode[]> => {
+    const byText = new Map<string, { step: Step; count: number }>();
+    for (const s of steps) {
+      const e = byText.get(s.text);
+      if (e) e.count++;
+      else byText.set(s.text, { step: s, count: 1 });
+    }
+    const distinct = [...byText.values()];
+    const haveLp = distinct.every((d) => d.step.logprob !== undefined && Number.isFinite(d.step.logprob));
+    const maxLp = haveLp ? Math.max(...distinct.map((d) => d.step.logprob!)) : 0;
+    const raw = distinct.map((d) => (haveLp ? Math.exp(d.step.logprob! - maxLp) : d.count));
+    const sum = raw.reduce((a, b) => a + b, 0);
+    const out: MctsNode[] = [];
+    for (let i = 0; i < distinct.length; i++) {
+      const { step, count } = distinct[i];
+      const text = node.text + step.text;
+      // a line cut by the token cap is neither finished nor expandable: a closed dead end
+      const done = !step.cut && (step.done || step.text === "");
+      const value = await score(text, done);
+      const depth = node.depth + 1;
+      const c: MctsNode = {
+        text,
+        depth,
+        prior: raw[i] / sum,
+        value,
+        n: 0,
+        w: 0,
+        done,
+        cut: !!step.cut,
+        count,
+        closed: done || !!step.cut || depth >= maxSteps,
+      };
+      if (done) finished.push(c);
+      out.push(c);
+    }
+    return out;
+  };
+
+  for (;;) {
+    if (o.signal?.aborted) {
+      stopReason = "abort";
+      break;
+    }
+    if (root.closed) break;
+    const path = [root];
+    let node = root;
+    while (node.children) {
+      const next = select(node);
+      if (!next) break;
+      path.push(next);
+      node = next;
+    }
+    if (node.children || node.closed) {
+      // nothing open below (only reachable through a stale path): close and retry
+      node.closed = node.closed || !node.children?.some((c) => !c.closed);
+      close(path);
+      continue;
+    }
+    const perLine = Math.min(maxStepTokens, Math.floor((budget - tokens) / k));
+    if (perLine < Math.min(maxStepTokens, 8)) {
+      stopReason = "budget";
+      break;
+    }
+    const steps = await gen(node.text, {
+      n: k,
+      seed: o.seed === undefined ? undefined : o.seed + 1000 * expansions,
+      temperature: o.temperature,
+      topP: o.topP,
+      maxTokens: perLine,
+      signal: o.signal,
+    });
+    expansions++;
+    for (const s of steps) tokens += s.tokens;
+    node.children = await childrenOf(node, steps);
+    for (const c of node.children) {
+      c.n = 1;
+      c.w = c.value;
+      for (const a of path) {
+        a.n++;
+        a.w += c.value;
+      }
+    }
+    close([...path]);
+    if (node.children.some((c) => c.done && c.value >= target)) {
+      stopReason = "target";
+      break;
+    }
+  }
+
+  // Nothing finished: complete the most visited path greedily, one line at a time, in budget.
+  if (finished.length === 0 && stopReason !== "abort") {
+    let node = root;
+    for (;;) {
+      const open = node.children?.filter((c) => !c.cut) ?? [];
+      if (open.length === 0) break;
+      node = open.reduce((a, b) => (b.n > a.n || (b.n === a.n && q(b) > q(a)) ? b : a));
+    }
+    let text = node.text;
+    let depth = node.depth;
+    let done = node.done;
+    while (!done && depth < maxSteps && tokens < budget && !o.signal?.aborted) {
+      const [s] = await gen(text, {
+        n: 1,
+        temperature: 0,
+        maxTokens: Math.min(maxStepTokens, budget - tokens),
+      });
+      tokens += s.tokens;
+      text += s.text;
+      depth++;
+      done = s.done || s.text === "";
+    }
+    const value = await score(text, true);
+    finished.push({
+      text,
+      depth,
+      prior: 0,
+      value,
+      n: 0,
+      w: 0,
+      done: true,
+      cut: false,
+      count: 1,
+      closed: true,
+    });
+  }
+  // best value; ties: more visits, then found earlier (stable sort)
+  const ranked = [...finished].sort((a, b) => b.value - a.value || b.n - a.n);
+  const best = ranked[0];
+  return {
+    answer: best ? extract(best.text) : undefined,
+    text: best?.text ?? "",
+    best,
+    finished: ranked,
+    root,
+    tokens,
+    expansions,
+    scored,
+    stopReason,
+  };
+}

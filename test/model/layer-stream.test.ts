@@ -1,0 +1,249 @@
+/**
+ * Dense streaming (model/layer-stream.ts): a small random-weight llama whose layer matrices stay in
+ * the file and are read into 1-3 layer slots as the forward pass reaches them must give the same
+ * logits, bit for bit, and the same greedy tokens as the fully resident model (same repacked
+ * layout, same kernels), for Q4_0, Q8_0 and Q4_K weights, at 1 and 2 threads, over a prefill
+ * (every position) and decode steps. The stream's counters are checked against the file's tensor
+ * sizes. Over-budget placements are typed errors before any allocation.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GGMLType } from "../../src/gguf/types.js";
+import { openGGUF } from "../../src/gguf/reader.js";
+import {
+  createWasmKernelSet,
+  wasmPlacementTarget,
+  type WasmKernelSet,
+} from "../../src/kernels/wasm/wasm-kernel-set.js";
+import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
+import { loadModel, planModel, type LoadOptions, type Transformer } from "../../src/model/index.js";
+import { ModelError } from "../../src/errors.js";
+import { Engine } from "../../src/engine/engine.js";
+import { Metrics } from "../../src/server/metrics.js";
+import { nodeLayerLoader } from "../../src/model/node-layer-loader.js";
+import { loadLLM } from "../../src/engine/llm.js";
+
+let dir: string;
+const sets: WasmKernelSet[] = [];
+const models: Transformer[] = [];
+const N_LAYER = 5;
+const TYPES = [GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K] as const;
+const paths = new Map<GGMLType, string>();
+const spec = (type: GGMLType): TestModelSpec => ({
+  arch: "llama",
+  nEmbd: 256,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 512,
+  nCtx: 128,
+  nVocab: 333,
+  weightStd: 0.15,
+  nLayer: N_LAYER,
+  types: { weights: type, overrides: {} },
+});
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "stream-"));
+  for (const t of TYPES) {
+    const p = join(dir, `llama-${t}.gguf`);
+    await writeTestModel(p, spec(t));
+    paths.set(t, p);
+  }
+});
+after(async () => {
+  for (const m of models) await m.openFile?.close();
+  for (const ks of sets) await ks.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function load(type: GGMLType, opts: LoadOptions = {}, threads = 1): Promise<Transformer> {
+  const ks = await createWasmKernelSet({ threads });
+  sets.push(ks);
+  const m = await loadModel(paths.get(type)!, { kernels: ks, ...opts });
+  models.push(m);
+  return m;
+}
+
+/** Logits (raw bits) of a 9-token prefill at every position, then 6 greedy decode steps. */
+function run(m: Transformer): { logits: Uint32Array[]; tokens: number[] } {
+  const cache = m.newCache(32);
+  const toks = [1, 17, 250, 3, 99, 42, 7, 300, 5];
+  const logits = m.forward(
+    toks,
+    cache,
+    toks.map((_, i) => i),
+  );
+  const tokens: number[] = [];
+  let last = logits[logits.length - 1]!;
+  for (let s = 0; s < 6; s++) {
+    let best = 0;
+    for (let i = 1; i < last.length; i++) if (last[i]! > last[best]!) best = i;
+    tokens.push(best);
+    last = m.forward([best], cache)[0]!;
+    logits.push(last);
+  }
+  return { logits: logits.map((l) => new Uint32Array(l.slice().buffer)), tokens };
+}
+
+/** File bytes of layer l's matrices (from the tensor table, not from the stream). */
+async function layerBytes(type: GGMLType): Promise<number[]> {
+  const f = await openGGUF(paths.get(type)!);
+  try {
+    const out = new Array<number>(N_LAYER).fill(0);
+    for (const t of f.tensors) {
+      const m = /^blk\.(\d+)\./.exec(t.name);
+      if (m && t.dims.length >= 2) out[Number(m[1])]! += t.nBytes;
+    }
+    return out;
+  } finally {
+    await f.close();
+  }
+}
+
+for (const type of TYPES) {
+  test(`streamed layers (${GGMLType[type]}): logits bit-identical to resident, 1-3 slots, 1 and 2 threads, read here or ahead in a worker`, async () => {
+    const resident = await load(type);
+    assert.equal(resident.layerStream, undefined);
+    const ref = run(resident);
+    const perLayer = await layerBytes(type);
+    for (const [slots, threads, worker] of [
+      [1, 1, false],
+      [2, 2, false],
+      [3, 1, false],
+      [3, 2, false],
+      [1, 2, true],
+      [2, 1, true],
+    ] as const) {
+      const m = await load(
+        type,
+        { weights: "stream", streamSlots: slots, ...(worker ? { layerLoader: nodeLayerLoader } : {}) },
+        threads,
+      );
+      const st = m.layerStream!;
+      assert.ok(st, "the model streams");
+      assert.equal(st.stats().slots, slots);
+      const got = run(m);
+      assert.deepEqual(got.tokens, ref.tokens, `${slots} slots, ${threads} threads: greedy tokens`);
+      assert.equal(got.logits.length, ref.logits.length);
+      for (let i = 0; i < ref.logits.length; i++)
+        assert.ok(
+          Buffer.from(got.logits[i]!.buffer).equals(Buffer.from(ref.logits[i]!.buffer)),
+          `${slots} slots, ${threads} threads: logits of step ${i} bit-identical`,
+        );
+      // 7 forward calls; the pinned layers (all but one rotating slot) are read once
+      const s = st.stats();
+      const pinned = slots - 1;
+      assert.equal(s.pinned, pinned);
+      const calls = 7;
+      assert.equal(s.loads, pinned + calls * (N_LAYER - pinned));
+      assert.equal(s.hits + s.loads, calls * N_LAYER);
+      const pinnedBytes = perLayer.slice(0, pinned).reduce((a, b) => a + b, 0);
+      const ringBytes = perLayer.slice(pinned).reduce((a, b) => a + b, 0);
+      assert.equal(s.bytesRead, pinnedBytes + calls * ringBytes);
+      assert.ok(s.repackMs > 0);
+      if (worker) assert.ok(s.aheadMs > 0, "the worker read and packed");
+      else assert.equal(s.aheadMs, 0);
+    }
+    // as many slots as layers: each layer read once, then resident
+    const all = await load(type, { weights: "stream" });
+    const got = run(all);
+    assert.deepEqual(got.tokens, ref.tokens);
+    assert.equal(all.layerStream!.stats().loads, N_LAYER);
+  });
+}
+
+test("placement: weights auto streams a dense model only when it does not fit; refusals are typed, before allocation", async () => {
+  const path = paths.get(GGMLType.Q4_0)!;
+  const f = await openGGUF(path);
+  try {
+    const target = wasmPlacementTarget();
+    const kv = { kvBytesPerLayer: 32 * 1024 };
+    const resident = planModel(f, target, kv);
+    assert.equal(resident.stream, undefined);
+    const fits = planModel(f, target, { ...kv, weights: "auto", maxMemory: resident.placement.totalBytes });
+    assert.equal(fits.stream, undefined, "auto keeps the layers resident when the model fits");
+    const all = planModel(f, target, { ...kv, weights: "stream" });
+    const slot = all.stream!.slotBytes;
+    // the rest: head, embeddings, norms, KV, working room, and one slot of read-ahead buffer
+    const rest = all.placement.totalBytes - N_LAYER * slot;
+    assert.equal(all.stream!.slots, N_LAYER);
+    assert.equal(all.placement.kvBytes, N_LAYER * kv.kvBytesPerLayer);
+    const budget = rest + 2 * slot + 100;
+    const tight = planModel(f, target, { ...kv, weights: "auto", maxMemory: budget });
+    assert.equal(tight.stream?.slots, 2, "auto: streaming with the slots the budget leaves");
+    assert.ok(tight.placement.totalBytes <= budget);
+    assert.equal(tight.deferred.size, N_LAYER * 7, "q, k, v, o, gate, up, down of every layer");
+    // below the rest + one slot: refused with a hint
+    assert.throws(
+      () => planModel(f, target, { ...kv, weights: "stream", maxMemory: rest + slot - 1 }),
+      (e: unknown) => e instanceof ModelError && /one layer slot/.test(e.message) && !!e.context.hint,
+    );
+    assert.throws(
+      () => planModel(f, target, { ...kv, weights: "resident", maxMemory: budget }),
+      (e: unknown) => e instanceof ModelError && /--weights stream/.test(e.context.hint ?? ""),
+    );
+    assert.throws(
+      // a bad value as the CLI or JSON could pass it
+      () => planModel(f, target, { weights: "sometimes" as unknown as "auto" }),
+      (e: unknown) => e instanceof Error && /weights must be one of/.test(e.message),
+    );
+  } finally {
+    await f.close();
+  }
+  const blob = await openGGUF(new Blob([readFileSync(path)]));
+  try {
+    assert.throws(
+      () => planModel(blob, wasmPlacementTarget(), { weights: "stream" }),
+      (e: unknown) => e instanceof ModelError && /synchronous reads/.test(e.message),
+    );
+  } finally {
+    await blob.close();
+  }
+});
+
+test("/metrics exposes the layer stream's loads, bytes read and read/repack time", async () => {
+  const m = await load(GGMLType.Q4_K, { weights: "stream", streamSlots: 2 });
+  const engine = new Engine(m, undefined, { contextSize: 64, parallel: 1 });
+  const metrics = new Metrics(engine);
+  for await (const ev of engine.submit({
+    prompt: [1, 17, 250],
+    maxTokens: 3,
+    sampling: { temperature: 0 },
+    ignoreEos: true,
+    stopTokens: new Set(),
+  }))
+    void ev;
+  await engine.idle();
+  const s = m.layerStream!.stats();
+  assert.ok(s.loads > 0);
+  const text = await metrics.registry.metrics();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+  assert.equal(value("edgellm_layer_stream_loads_total"), s.loads);
+  assert.equal(value("edgellm_layer_stream_read_bytes_total"), s.bytesRead);
+  assert.ok(value("edgellm_layer_stream_read_seconds_total") >= 0);
+  assert.ok(value("edgellm_layer_stream_repack_seconds_total") > 0);
+  assert.equal(value("edgellm_layer_stream_slots"), 2);
+});
+
+test("loadLLM with weights stream: the engine's greedy tokens equal the resident model's, read by the worker", async () => {
+  const path = paths.get(GGMLType.Q4_0)!;
+  const opts = { threads: 2, contextSize: 64 };
+  const resident = await loadLLM(path, opts);
+  const streamed = await loadLLM(path, { ...opts, weights: "stream" });
+  try {
+    assert.equal(resident.model.layerStream, undefined);
+    assert.ok(streamed.model.layerStream);
+    const ask = { maxTokens: 6, temperature: 0, ignoreEos: true };
+    const a = await resident.complete("hello world", ask);
+    const b = await streamed.complete("hello world", ask);
+    assert.deepEqual(b.choices[0]!.tokens, a.choices[0]!.tokens);
+    const s = streamed.model.layerStream.stats();
+    assert.ok(s.loads > 0 && s.aheadMs > 0, "layers read by the reader threads");
+  } finally {
+    await resident.close();
+    await streamed.close();
+  }
+});
