@@ -29,7 +29,14 @@ import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
-import { KV_ROTATE_HELP, SWA_FULL_HELP } from "./kv-options.js";
+import {
+  KV_BUDGET_FLAG,
+  KV_BUDGET_HELP,
+  KV_EVICT_FLAG,
+  KV_EVICT_HELP,
+  KV_ROTATE_HELP,
+  SWA_FULL_HELP,
+} from "./kv-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
 import {
   DRAFT_LAYERS_FLAG,
@@ -70,6 +77,8 @@ interface ChatOpts extends ToolCliOptions, CloudOptions, SpeculativeCliOptions {
   cacheTypeV?: string;
   kvRotate?: boolean;
   swaFull?: boolean;
+  kvEvict?: string;
+  kvBudget?: string;
   contextShift: string;
   session?: string;
   mmproj?: string;
@@ -122,6 +131,8 @@ export function register(program: Command): void {
         .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
         .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
         .option("--no-kv-rotate", KV_ROTATE_HELP)
+        .option(KV_EVICT_FLAG, KV_EVICT_HELP)
+        .option(KV_BUDGET_FLAG, KV_BUDGET_HELP)
         .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
         .option("--draft-max <n>", "most tokens drafted per step (default 8)")
         .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")

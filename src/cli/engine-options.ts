@@ -3,15 +3,15 @@
  * --strategy), chat, serve and eval, so no command can forget or mis-check one:
  *   --kernels wasm|ts   --threads <n>   --max-memory <size>   --experts <placement>   --weights <placement>
  *   --ctx-size <n>
- *   --kv-type / --cache-type-k / --cache-type-v / --no-kv-rotate (kv-options.ts)
+ *   --kv-type / --cache-type-k / --cache-type-v / --no-kv-rotate / --kv-evict / --kv-budget (kv-options.ts)
  *   --lora <file[:scale]> (lora-options.ts)
- *   --draft <gguf> / --draft-max <n> / --lookup (speculative-options.ts)
+ *   --draft <gguf> / --draft-max <n> / --lookup / --draft-layers <k> / --draft-p-min <p> (speculative-options.ts)
  * Every flag is validated here: a bad value is an InputError naming the flag (exit 1), before
  * any model is read. What a command sets itself (parallel, progress, kvBlocks) it adds on top.
  */
 import { InputError } from "../errors.js";
 import type { LoadLLMOptions } from "../engine/llm.js";
-import { kvTypeOptions, type KVTypeCliOptions } from "./kv-options.js";
+import { evictionOption, kvTypeOptions, type KVTypeCliOptions } from "./kv-options.js";
 import { loraSpecs, type LoraCliOptions } from "./lora-options.js";
 import { expertsOption, maxMemoryOption, weightsOption } from "./memory-options.js";
 import { speculativeOptions, type SpeculativeCliOptions } from "./speculative-options.js";
@@ -49,6 +49,7 @@ export function engineOptions(o: EngineCliOptions): LoadLLMOptions {
     ...weightsOption(o),
     contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
     ...kvTypeOptions(o),
+    ...evictionOption(o),
     lora: loraSpecs(o),
     ...speculativeOptions(o),
   };

@@ -5,6 +5,8 @@
  * LLAMA_ATTN_ROT_DISABLE=1), and `--swa-full` (llama.cpp's) to keep full KV for sliding-window layers.
  */
 import { parseKVType, type KVType } from "../kv/quant-kv.js";
+import { InputError } from "../errors.js";
+import { EVICTION_POLICIES, evictionPolicy, type EvictionPolicy } from "../kv/eviction.js";
 
 export interface KVTypeCliOptions {
   kvType?: string;
@@ -14,6 +16,31 @@ export interface KVTypeCliOptions {
   kvRotate?: boolean;
   /** --swa-full: full KV for sliding-window layers too. */
   swaFull?: boolean;
+  /** --kv-evict <policy> with --kv-budget <n>: token eviction (kv/eviction.ts). */
+  kvEvict?: string;
+  kvBudget?: string;
+}
+
+export const KV_EVICT_FLAG = "--kv-evict <policy>";
+export const KV_EVICT_HELP = `token eviction when a sequence reaches --kv-budget positions: ${EVICTION_POLICIES.join(", ")} (StreamingLLM, H2O, SnapKV)`;
+export const KV_BUDGET_FLAG = "--kv-budget <n>";
+export const KV_BUDGET_HELP = "KV positions a sequence keeps with --kv-evict (at most the context size)";
+
+/** loadLLM's `eviction` from --kv-evict / --kv-budget (both or neither). */
+export function evictionOption(o: KVTypeCliOptions): { eviction?: EvictionPolicy } {
+  if (o.kvEvict === undefined && o.kvBudget === undefined) return {};
+  if (o.kvEvict === undefined) throw new InputError("--kv-budget needs --kv-evict <policy>");
+  if (o.kvBudget === undefined) throw new InputError("--kv-evict needs --kv-budget <n>");
+  const budget = Number(o.kvBudget);
+  if (!(/^\d+$/.test(o.kvBudget.trim()) && budget >= 8))
+    throw new InputError(`--kv-budget must be an integer >= 8, got '${o.kvBudget}'`);
+  try {
+    return { eviction: evictionPolicy(o.kvEvict, budget) };
+  } catch (e) {
+    if (e instanceof InputError && e.context.field === "policy")
+      throw new InputError(`--kv-evict must be one of ${EVICTION_POLICIES.join(", ")}, got '${o.kvEvict}'`);
+    throw e;
+  }
 }
 
 export const SWA_FULL_HELP =

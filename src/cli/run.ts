@@ -29,7 +29,13 @@ import {
 } from "./image-options.js";
 import { resolveModel } from "./default-model.js";
 import { loadLLM, MEDIA_MARKER, type GenerationChunk, type LoadLLMOptions } from "../engine/llm.js";
-import { KV_ROTATE_HELP } from "./kv-options.js";
+import {
+  KV_BUDGET_FLAG,
+  KV_BUDGET_HELP,
+  KV_EVICT_FLAG,
+  KV_EVICT_HELP,
+  KV_ROTATE_HELP,
+} from "./kv-options.js";
 import {
   addSpeculativeOptions,
   speculativeReport,
@@ -66,6 +72,8 @@ export function register(program: Command): void {
     .option("--temp <t>", "temperature (only 0, greedy, is supported here)", "0")
     .option("--kv <type>", "KV cache type: f32, f16, q8_0 or q4_0", "f32")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
+    .option(KV_EVICT_FLAG, KV_EVICT_HELP)
+    .option(KV_BUDGET_FLAG, KV_BUDGET_HELP)
     .option(
       "--kernels <kind>",
       "matrix kernels: wasm (SIMD, threaded) or ts (plain TypeScript reference)",
@@ -119,8 +127,8 @@ export function register(program: Command): void {
           );
         if (message !== undefined)
           return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" }, engine);
-        if (engine.speculative) {
-          // Speculation runs in the engine: the raw prompt goes through it (greedy).
+        if (engine.speculative || engine.eviction) {
+          // Speculation and eviction run in the engine: the raw prompt goes through it (greedy).
           if (Number(opts.temp) !== 0)
             throw new InputError(
               `--temp ${opts.temp}: only greedy decoding (--temp 0) is available in 'run'`,
@@ -223,15 +231,18 @@ async function chatTurn(
     const t1 = performance.now();
     let tFirst = 0;
     let n = 0;
+    let evicted = "";
     for await (const c of stream) {
       if (c.type === "token" && n++ === 0) tFirst = performance.now();
+      if (c.type === "done" && c.droppedTokens && llm.eviction)
+        evicted = ` | KV eviction ${llm.eviction.name} (budget ${llm.eviction.budget}): ${c.droppedTokens} tokens dropped in ${c.contextShifts} evictions`;
       process.stdout.write(c.text);
     }
     const t2 = performance.now();
     process.stdout.write("\n");
     const tps = n > 1 ? ((n - 1) * 1000) / (t2 - tFirst) : 0;
     process.stderr.write(
-      `${llm.name}: load ${loadMs.toFixed(0)} ms${tEncode ? ` | image encode ${tEncode.toFixed(0)} ms` : ""} | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s${speculativeReport(s0, llm.stats())} | kernels: ${kernelsLabel(llm.kernels)}\n`,
+      `${llm.name}: load ${loadMs.toFixed(0)} ms${tEncode ? ` | image encode ${tEncode.toFixed(0)} ms` : ""} | TTFT ${(tFirst ? tFirst - t1 : 0).toFixed(0)} ms | ${n} tok | ${tps.toFixed(1)} tok/s${speculativeReport(s0, llm.stats())}${evicted} | kernels: ${kernelsLabel(llm.kernels)}\n`,
     );
   } finally {
     await llm.close();

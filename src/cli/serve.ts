@@ -31,7 +31,14 @@ import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
-import { KV_ROTATE_HELP, SWA_FULL_HELP } from "./kv-options.js";
+import {
+  KV_BUDGET_FLAG,
+  KV_BUDGET_HELP,
+  KV_EVICT_FLAG,
+  KV_EVICT_HELP,
+  KV_ROTATE_HELP,
+  SWA_FULL_HELP,
+} from "./kv-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
@@ -62,6 +69,8 @@ export function register(program: Command): void {
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
+    .option(KV_EVICT_FLAG, KV_EVICT_HELP)
+    .option(KV_BUDGET_FLAG, KV_BUDGET_HELP)
     .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
     .option("--draft-max <n>", "most tokens drafted per step (default 8)")
     .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
@@ -107,6 +116,8 @@ export function register(program: Command): void {
           cacheTypeV?: string;
           kvRotate?: boolean;
           swaFull?: boolean;
+          kvEvict?: string;
+          kvBudget?: string;
           maxQueue: string;
           kernels: string;
           threads?: string;

@@ -397,7 +397,9 @@ export class Engine {
       const ev = seq.req.eviction;
       if (ev?.selectPerHead && seq.cache.observed && this.shiftMode === "rope") {
         // Each layer's KV heads keep their own positions (context-shift.ts compactPerHead); the
-        // token list keeps the newest tokens, as many as the cache now holds (+ the pending one).
+        // token list keeps the newest tokens, as many as the cache now holds (+ the pending one):
+        // lookup and penalties then see only those; the prefix cache never publishes the rewritten
+        // blocks (prepareRewrite), so it is never keyed by this list (docs/kv-eviction.md).
         const n = evictPerHead(this.model, seq.cache, ev);
         seq.tokens.splice(0, n);
         seq.dropped += n;

@@ -108,6 +108,11 @@ export interface LoadLLMOptions extends EngineOptions {
    * --lookup; server requests get it too). Default with `draft`: { method: "draft" }.
    */
   speculative?: SpeculativeOptions;
+  /**
+   * Token eviction for every request that does not set its own (the CLI's --kv-evict /
+   * --kv-budget; server requests get it too unless they send kv_eviction). Default: none.
+   */
+  eviction?: EvictionPolicy;
 }
 
 /**
@@ -276,7 +281,10 @@ export class LLM {
     this.chatTemplate = opts.chatTemplate;
     this.fingerprint = "config:" + hash64(JSON.stringify(model.config) + ":" + tokenizer.nVocab);
     this.speculative = opts.speculative;
+    this.eviction = opts.eviction;
   }
+  /** Token eviction of requests that give none (loadLLM's `eviction`). */
+  eviction: EvictionPolicy | undefined;
   /** Speculative options of requests that give none (loadLLM's `speculative`; see attachDraft). */
   speculative: SpeculativeOptions | undefined;
   private readonly chatTemplate: string | undefined;
@@ -371,6 +379,7 @@ export class LLM {
     if (opts.contextShift && !(Number.isInteger(opts.contextShift.keep) && opts.contextShift.keep >= 0))
       throw new InputError(`contextShift.keep must be a non-negative integer`, { field: "contextShift" });
     const lora = this.lora.resolve(opts.lora);
+    const eviction = opts.eviction ?? this.eviction;
     const streams = [];
     for (let i = 0; i < n; i++) {
       const seed = opts.seed === undefined ? undefined : opts.seed + i;
@@ -378,11 +387,11 @@ export class LLM {
         this.engine.submit({
           prompt,
           maxTokens:
-            opts.contextShift || opts.eviction
+            opts.contextShift || eviction
               ? maxTokens
               : Math.min(maxTokens, Math.max(1, this.contextSize - prompt.length)),
           contextShift: opts.contextShift,
-          eviction: opts.eviction,
+          eviction,
           speculative: opts.speculative ?? this.speculative,
           sampling: { ...opts, seed },
           stop,

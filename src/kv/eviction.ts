@@ -208,3 +208,29 @@ export class SnapKV implements EvictionPolicy {
     );
   }
 }
+
+/** Policies selectable by name (the CLI's --kv-evict, the server's kv_eviction.policy). */
+export const EVICTION_POLICIES = ["streaming", "h2o", "snapkv"] as const;
+export type EvictionPolicyName = (typeof EVICTION_POLICIES)[number];
+
+/**
+ * A policy by name with a KV budget and each policy's default split: StreamingLLM (4 sinks, half
+ * of the rest recent), H2O (a quarter heavy hitters, a quarter recent), SnapKV (keeps half, a
+ * quarter of that the observation window). Throws InputError (field "policy" or "budget").
+ */
+export function evictionPolicy(policy: string, budget: number): EvictionPolicy {
+  if (!(Number.isInteger(budget) && budget >= 8))
+    throw new InputError(`the KV budget must be an integer >= 8, got ${budget}`, { field: "budget" });
+  switch (policy as EvictionPolicyName) {
+    case "streaming":
+      return new StreamingLLM(budget);
+    case "h2o":
+      return new H2O(budget);
+    case "snapkv":
+      return new SnapKV(budget);
+    default:
+      throw new InputError(`unknown KV eviction policy '${policy}'; choose ${EVICTION_POLICIES.join(", ")}`, {
+        field: "policy",
+      });
+  }
+}

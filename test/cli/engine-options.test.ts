@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { writeTestModel } from "../../src/model/factory/index.js";
 import { engineOptions } from "../../src/cli/engine-options.js";
 import { InputError } from "../../src/errors.js";
+import { H2O, SnapKV, StreamingLLM } from "../../src/kv/eviction.js";
 import { runCli } from "./helpers.js";
 
 let dir: string;
@@ -94,4 +95,55 @@ test("run --strategy loads --lora (a missing adapter file is an error naming it)
   const r = await strategyRun("--lora", missing);
   assert.equal(r.code, 1, r.err);
   assert.ok(r.err.includes("no-such-adapter.gguf"), r.err);
+});
+
+test("--kv-evict / --kv-budget: a policy by name, each bad value an InputError naming the flag", () => {
+  for (const [name, cls] of [
+    ["streaming", StreamingLLM],
+    ["h2o", H2O],
+    ["snapkv", SnapKV],
+  ] as const) {
+    const e = engineOptions({ kvEvict: name, kvBudget: "64" }).eviction;
+    assert.ok(e instanceof cls, name);
+    assert.equal(e.budget, 64);
+  }
+  const bad: [object, RegExp][] = [
+    [{ kvEvict: "lru", kvBudget: "64" }, /--kv-evict must be one of streaming, h2o, snapkv, got 'lru'/],
+    [{ kvEvict: "snapkv" }, /--kv-evict needs --kv-budget <n>/],
+    [{ kvBudget: "64" }, /--kv-budget needs --kv-evict <policy>/],
+    [{ kvEvict: "h2o", kvBudget: "7" }, /--kv-budget must be an integer >= 8, got '7'/],
+    [{ kvEvict: "h2o", kvBudget: "1e3" }, /--kv-budget must be an integer >= 8/],
+  ];
+  for (const [flags, re] of bad)
+    assert.throws(
+      () => engineOptions(flags),
+      (e: unknown) => e instanceof InputError && re.test(e.message),
+      JSON.stringify(flags),
+    );
+});
+
+test("run --kv-evict snapkv --kv-budget 48: generates past the budget and says what was dropped", async () => {
+  const r = await runCli(
+    [
+      "run",
+      "-m",
+      model,
+      "--tokens",
+      "5,6,7,8",
+      "-n",
+      "100",
+      "--ignore-eos",
+      "--kv-evict",
+      "snapkv",
+      "--kv-budget",
+      "48",
+    ],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(r.code, 0, r.err);
+  const m = /KV eviction snapkv \(budget 48\): (\d+) tokens dropped in (\d+) evictions/.exec(r.err);
+  assert.ok(m && Number(m[1]) >= 104 - 48 && Number(m[2]) >= 1, r.err);
+  const bad = await runCli(["run", "-m", model, "--tokens", "5,6", "--kv-evict", "lru", "--kv-budget", "48"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /--kv-evict must be one of streaming, h2o, snapkv, got 'lru'/);
 });

@@ -20,7 +20,7 @@ export async function startServe(model: string, args: string[]): Promise<Served>
   proc.stderr!.on("data", (d) => (err += d));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20000);
+    const t = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60000); // a loaded CI machine can take 20 s
     proc.stdout!.on("data", (d) => {
       out += d;
       const m = /on (http:\/\/[^\s/]+)\/v1/.exec(out);

@@ -3,6 +3,7 @@
  * one max_tokens, stop as a list, content as text). Field names of the wire format stay snake_case
  * in the response types because clients read them as such.
  */
+import type { EvictionPolicy } from "../../kv/eviction.js";
 import type { ChatMessage } from "../../tokenizer/chat-template.js";
 import type { ReasoningFields } from "../../reasoning/server-chat.js";
 import type { ReasoningFormat } from "../../reasoning/split-default.js";
@@ -31,6 +32,12 @@ export interface SamplingFields {
    * adapter's name or its index in GET /lora-adapters. undefined = the adapters' default scales.
    */
   lora: { id: string | number; scale?: number }[] | undefined;
+  /**
+   * edgellm extension `kv_eviction: {policy, budget}`: token eviction for this request
+   * (kv/eviction.ts: "streaming" StreamingLLM, "h2o", "snapkv"); undefined = the server's default
+   * (serve --kv-evict), else none. The usage then reports `kv_evicted_tokens`.
+   */
+  eviction?: EvictionPolicy;
 }
 
 export interface ChatRequest extends SamplingFields {
@@ -67,6 +74,8 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  /** edgellm extension: tokens dropped from the KV by eviction (kv_eviction), when any. */
+  kv_evicted_tokens?: number;
 }
 
 export interface ChatLogprob {

@@ -20,6 +20,7 @@ import type { RequestVerifierSpec } from "../../verify/spec.js";
 import type { ChatRequest, CompletionRequest, SamplingFields } from "./types.js";
 import { parseImagePart, type ImageInput } from "./image-parts.js";
 import { MEDIA_MARKER } from "../../engine/llm.js";
+import { EVICTION_POLICIES, evictionPolicy } from "../../kv/eviction.js";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool"] as const;
 
@@ -40,6 +41,8 @@ const loraEntry = z.object({
   id: z.union([z.string().min(1, ADAPTER).max(128, ADAPTER), z.int().min(0, ADAPTER)], ADAPTER),
   scale: num(-100, 100).nullish(),
 });
+
+const EVICTION = `must be an object {"policy": ${EVICTION_POLICIES.join(" | ")}, "budget": integer >= 8}`;
 
 const NONEMPTY = "must be a non-empty string";
 const STOP = "must be a non-empty string or an array of up to 4 non-empty strings";
@@ -76,6 +79,17 @@ const sampling = z.looseObject(
     seed: num(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true).nullish(),
     ignore_eos: bool(),
     lora: z.union([z.array(loraEntry).max(16), z.null()], { error: LORA }).optional(),
+    kv_eviction: z
+      .strictObject(
+        {
+          policy: z.enum(EVICTION_POLICIES, {
+            error: (iss) => `must be ${EVICTION_POLICIES.join(", ")}, got ${show(iss.input)}`,
+          }),
+          budget: num(8, 1e9, true),
+        },
+        { error: EVICTION },
+      )
+      .nullish(),
   },
   { error: "the request body must be a JSON object" },
 );
@@ -293,6 +307,7 @@ function fields(b: Sampling, models: readonly string[]): SamplingFields {
     logitBias: b.logit_bias ?? undefined,
     ignoreEos: b.ignore_eos ?? false,
     lora: b.lora?.map((e) => (e.scale == null ? { id: e.id } : { id: e.id, scale: e.scale })) ?? undefined,
+    ...(b.kv_eviction ? { eviction: evictionPolicy(b.kv_eviction.policy, b.kv_eviction.budget) } : {}),
   };
 }
 

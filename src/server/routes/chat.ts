@@ -91,7 +91,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
   const id = newId("chatcmpl");
   const created = Math.floor(Date.now() / 1000);
   const base = { id, created, model: r.model, system_fingerprint: "edgellm" };
-  const usage = { completion: 0, cached: 0 };
+  const usage = { completion: 0, cached: 0, evicted: 0 };
 
   if (th?.strategy && th.strategy.name !== "greedy") {
     const ac = new AbortController();
@@ -155,6 +155,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
             chunk(c.index, delta, null, null);
           usage.completion += c.completionTokens;
           usage.cached = Math.max(usage.cached, c.cachedTokens);
+          usage.evicted += c.droppedTokens ?? 0;
           chunk(c.index, {}, null, end?.finish_reason ?? (c.reason === "length" ? "length" : "stop"));
         }
       });
@@ -164,7 +165,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
           object: "chat.completion.chunk",
           choices: [],
           usage: {
-            ...usageOf(prompt.length, usage.completion, usage.cached),
+            ...usageOf(prompt.length, usage.completion, usage.cached, usage.evicted),
             ...acct?.usageDetails(),
             ...(dropped ? { dropped_messages: dropped } : {}),
           },
@@ -193,6 +194,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
       ch.finish = c.reason === "length" ? "length" : "stop";
       usage.completion += c.completionTokens;
       usage.cached = Math.max(usage.cached, c.cachedTokens);
+      usage.evicted += c.droppedTokens ?? 0;
     }
   });
   if (aborted) return reply.code(499).send();
@@ -214,7 +216,7 @@ async function answerChat(ctx: ServerContext, body: unknown, reply: FastifyReply
       };
     }),
     usage: {
-      ...usageOf(prompt.length, usage.completion, usage.cached),
+      ...usageOf(prompt.length, usage.completion, usage.cached, usage.evicted),
       ...acct?.usageDetails(),
       ...(dropped ? { dropped_messages: dropped } : {}),
     },

@@ -28,7 +28,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
       model: r.model,
       system_fingerprint: "edgellm",
     };
-    const usage = { completion: 0, cached: 0 };
+    const usage = { completion: 0, cached: 0, evicted: 0 };
     const offsets = new Map<number, number>();
     const legacy = (index: number, t: TokenLogprob, top: TokenLogprob[], text: string): LegacyLogprobs => {
       const off = offsets.get(index) ?? 0;
@@ -60,6 +60,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
           } else {
             usage.completion += c.completionTokens;
             usage.cached = Math.max(usage.cached, c.cachedTokens);
+            usage.evicted += c.droppedTokens ?? 0;
             send(c.index, c.text, null, c.reason === "length" ? "length" : "stop");
           }
         });
@@ -68,7 +69,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
             ...base,
             object: "text_completion",
             choices: [],
-            usage: usageOf(prompt.length, usage.completion, usage.cached),
+            usage: usageOf(prompt.length, usage.completion, usage.cached, usage.evicted),
           });
         sse.end();
         metrics.requests.inc({ endpoint: "completions", status: "200" });
@@ -98,6 +99,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
         ch.finish = c.reason === "length" ? "length" : "stop";
         usage.completion += c.completionTokens;
         usage.cached = Math.max(usage.cached, c.cachedTokens);
+        usage.evicted += c.droppedTokens ?? 0;
       }
     });
     if (aborted) return reply.code(499).send();
@@ -111,7 +113,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServerContext): v
         logprobs: r.logprobs !== undefined ? c.lp : null,
         finish_reason: c.finish,
       })),
-      usage: usageOf(prompt.length, usage.completion, usage.cached),
+      usage: usageOf(prompt.length, usage.completion, usage.cached, usage.evicted),
     };
   });
 }
