@@ -27,9 +27,14 @@ const greedy = async (input, maxTokens) =>
 try {
   const plain = await greedy({ messages: [{ role: "user", content: q }] }, 30);
   console.log(`plain: ${JSON.stringify(plain)}`);
-  const { prompt } = buildToolPrompt(llm.tokenizer, [{ role: "user", content: q }], [calculatorTool.definition], {
-    toolChoice: "auto",
-  });
+  const { prompt } = buildToolPrompt(
+    llm.tokenizer,
+    [{ role: "user", content: q }],
+    [calculatorTool.definition],
+    {
+      toolChoice: "auto",
+    },
+  );
   const auto = await greedy(prompt, 160);
   console.log(`auto:  ${JSON.stringify(auto)}`);
   // the call after the model's own thought, and the call with no thought (as a forced call starts)

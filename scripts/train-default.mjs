@@ -82,7 +82,8 @@ try {
     timed(p, () => run(path.join(dist, "src/cli/main.js"), [...argv, ...pass]));
   }
   const got = sha(exportOf(SHIPPED));
-  if (got !== SHIPPED_SHA) throw new Error(`${exportOf(SHIPPED)} has sha256 ${got}, the shipped model ${SHIPPED_SHA}`);
+  if (got !== SHIPPED_SHA)
+    throw new Error(`${exportOf(SHIPPED)} has sha256 ${got}, the shipped model ${SHIPPED_SHA}`);
   timed("ship", () => run(here("train-ship.mjs"), [exportOf(SHIPPED), "models"]));
   console.log(`train:default wall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 } catch (e) {
