@@ -107,22 +107,24 @@ export class PrmVerifier implements Verifier {
 
   constructor(private readonly llm: LLM) {}
 
-  /** P(yes) / (P(yes) + P(no)) for the last line of the prompt; 0.5 when neither is among the top tokens. */
+  /** P(yes) / (P(yes) + P(no)) for the last line of the prompt (first tokens); 0.5 when neither is among the top 20. */
   async lineScore(messages: Message[]): Promise<number> {
     const key = messages[0].content;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     this.judged++;
     const ids = this.llm.encodeChat(messages.map((m) => ({ role: m.role, content: m.content })));
+    // the verdict is decided by the first token of "yes" / "no" (a small vocabulary splits them: y|es, n|o)
+    const first = (w: string) => this.llm.tokenizer.encode(w, { addSpecial: false })[0];
+    const [yesId, noId] = [first("yes"), first("no")];
     let p = 0.5;
-    for await (const c of this.llm.generate(ids, { maxTokens: 1, temperature: 0, logprobs: 10 })) {
+    for await (const c of this.llm.generate(ids, { maxTokens: 1, temperature: 0, logprobs: 20 })) {
       if (c.type !== "token") continue;
       let yes = 0;
       let no = 0;
       for (const t of c.top ?? []) {
-        const w = this.llm.tokenizer.tokenText(t.id, false).trim().toLowerCase();
-        if (w === "yes") yes += Math.exp(t.logprob);
-        else if (w === "no") no += Math.exp(t.logprob);
+        if (t.id === yesId) yes += Math.exp(t.logprob);
+        else if (t.id === noId) no += Math.exp(t.logprob);
       }
       if (yes + no > 0) p = yes / (yes + no);
     }
