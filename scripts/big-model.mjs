@@ -7,15 +7,21 @@
 // speed of both at the same thread count. The file is deleted afterwards unless --keep.
 //
 //   npm run build && node scripts/big-model.mjs [--layers 32] [--threads 2] [--tokens 8]
-//     [--out /tmp/edgellm-big-8b.gguf] [--keep] [--shard-bytes N] [--no-ref]
+//     [--out /tmp/edgellm-big-8b.gguf] [--keep] [--shard-bytes N] [--no-ref] [--ref-spread]
 //
 // --no-ref: edgellm's part only (load, generate, peak RSS), no llama.cpp comparison.
+//
+// --ref-spread: also run the same prompt through llama.cpp's AVX2 build (EDGELLM_REF_LLAMA=avx2, in a
+// child process; `node scripts/setup-llama-avx2.mjs` makes it) and print how far llama.cpp's two CPU
+// builds are from each other on the same file, the yardstick for our own max |d| at this depth.
 //
 // --layers smaller than 32 keeps the 8B layer shapes with fewer layers (a quick dry run).
 import { parseArgs } from "node:util";
 import { rmSync, statSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const ROOT = new URL("../", import.meta.url);
 const dist = (p) => new URL(`dist/${p}`, ROOT).href;
@@ -39,6 +45,8 @@ const { values: a } = parseArgs({
     keep: { type: "boolean", default: false },
     "shard-bytes": { type: "string" },
     "no-ref": { type: "boolean", default: false },
+    "ref-spread": { type: "boolean", default: false },
+    "ref-child": { type: "string" },
   },
 });
 const nLayer = Number(a.layers);
@@ -68,6 +76,16 @@ const spec = {
 };
 
 const path = a.out;
+const PROMPT = [128000, 791, 4062, 14198, 39935, 35308, 927, 279, 16053, 5679, 13];
+if (a["ref-child"]) {
+  // Child of --ref-spread: llama.cpp (whichever build EDGELLM_REF_LLAMA picks) on the kept file.
+  const llama = await referenceLlama();
+  const r = await referenceRun(path, PROMPT, 1, 128256, { contextSize: 64 });
+  writeFileSync(a["ref-child"], Buffer.from(Float32Array.from(r.logits).buffer));
+  console.log(`llama.cpp (${referenceBackend()}) logits written`);
+  await llama.dispose();
+  process.exit(0);
+}
 try {
   if (!existsSync(path)) {
     const t0 = performance.now();
@@ -77,7 +95,7 @@ try {
     );
   }
   const fileSize = statSync(path).size;
-  const prompt = [128000, 791, 4062, 14198, 39935, 35308, 927, 279, 16053, 5679, 13];
+  const prompt = PROMPT;
 
   // ---- edgellm: sharded load, prompt, greedy decode ----
   const ks = await createWasmKernelSet({
@@ -185,4 +203,22 @@ async function compare({ prompt, first, ours, oursTps, hwm, fileSize, kvBytes })
     `peak RSS (edgellm part) ${gb(hwm)} vs file + KV + 10% ${gb((fileSize + kvBytes) * 1.1)}: ${hwm <= (fileSize + kvBytes) * 1.1 ? "within" : "over"}`,
   );
   await llama.dispose();
+  if (a["ref-spread"]) {
+    const out = join(tmpdir(), `edgellm-big-ref-${process.pid}.f32`);
+    const args = [fileURLToPath(import.meta.url), "--out", path, "--ref-child", out];
+    const env = { ...process.env, EDGELLM_REF_LLAMA: "avx2" };
+    const c = spawnSync(process.execPath, args, { env, stdio: "inherit" });
+    if (c.status !== 0) throw new Error(`the AVX2 reference run failed (exit ${c.status})`);
+    const other = new Float32Array(readFileSync(out).buffer.slice(0));
+    rmSync(out, { force: true });
+    let spread = 0;
+    let oursVsOther = 0;
+    for (let v = 0; v < first.length; v++) {
+      spread = Math.max(spread, Math.abs(other[v] - ref.logits[v]));
+      oursVsOther = Math.max(oursVsOther, Math.abs(first[v] - other[v]));
+    }
+    console.log(
+      `llama.cpp's own builds (${referenceBackend()} vs AVX2) on this file: max |d| ${spread.toExponential(3)}; ours vs the AVX2 build ${oursVsOther.toExponential(3)}`,
+    );
+  }
 }
