@@ -183,3 +183,37 @@ test("SnapKV through the engine: 300 tokens at a 64 budget in bounded memory", a
     await llm.close();
   }
 });
+
+test("SnapKV's rewritten blocks never reach the prefix cache: the kept token list as a new prompt adopts nothing", async () => {
+  // After a per-head eviction the sequence's token list keeps only its newest tokens while each
+  // head's rows hold other positions, so publishing those blocks under that list would hand a
+  // later request KV that is not a prefill of its tokens (docs/kv-eviction.md).
+  const opts = { contextSize: 512, blockSize: 16, parallel: 1, threads: 1 };
+  const llm = await loadLLM(path, opts);
+  const fresh = await loadLLM(path, opts);
+  try {
+    const p = prompt(20, 4);
+    const toks: number[] = [];
+    let dropped = 0;
+    for await (const ch of llm.generate(p, {
+      maxTokens: 200,
+      temperature: 0,
+      ignoreEos: true,
+      eviction: new SnapKV(64, 32, 8),
+    }))
+      if (ch.type === "token") toks.push(ch.token);
+      else if (ch.type === "done") dropped = ch.droppedTokens ?? 0;
+    assert.ok(dropped > 64, `dropped ${dropped}`);
+    // The list the sequence ended with (its last token's KV was never computed). Only this list:
+    // greedy decoding on random weights repeats itself, so a shorter suffix may legitimately share
+    // blocks with this request's own published prompt.
+    const kept = [...p, ...toks].slice(dropped);
+    const a = await llm.complete(kept, { maxTokens: 12, temperature: 0, ignoreEos: true });
+    const b = await fresh.complete(kept, { maxTokens: 12, temperature: 0, ignoreEos: true });
+    assert.equal(a.usage.cachedTokens, 0, `${kept.length} tokens: ${a.usage.cachedTokens} adopted`);
+    assert.deepEqual(a.choices[0].tokens, b.choices[0].tokens);
+  } finally {
+    await llm.close();
+    await fresh.close();
+  }
+});
