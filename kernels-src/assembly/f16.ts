@@ -33,36 +33,54 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
   return isBf ? i32x4.shl(i32x4.extend_high_i16x8_u(v), 16) : h2f(i32x4.extend_high_i16x8_s(v), fm, fs);
 }
 
-/** One 4-row group, one token: a single sequential accumulator over columns in pairs
- *  (order independent of the thread split and of the token count). */
+/** One 4-row group's step over 4 columns, one of its two chains: v holds columns c, c+1 and h
+ *  columns c+2, c+3 (4 rows each); the even chain (odd = false) adds columns c and c+2 times
+ *  xa, xb, the odd chain columns c+1 and c+3, each in column order. Every F16/BF16 product sums
+ *  its groups with this step, so a group has the same bits whichever kernel runs it. */
+// @ts-ignore: decorator
+@inline function step16(v: v128, h: v128, xa: v128, xb: v128, a: v128, odd: bool, isBf: bool, fm: v128, fs: v128): v128 {
+  return odd
+    ? madd(hi16(h, isBf, fm, fs), xb, madd(hi16(v, isBf, fm, fs), xa, a))
+    : madd(lo16(h, isBf, fm, fs), xb, madd(lo16(v, isBf, fm, fs), xa, a));
+}
+
+/** The one-column tail step of a group's even chain (columns past the last multiple of 4). */
+// @ts-ignore: decorator
+@inline function tail16(p: usize, xs: v128, a: v128, isBf: bool, fm: v128, fs: v128): v128 {
+  return madd(lo16(v128.load64_zero(p), isBf, fm, fs), xs, a);
+}
+
+/** One 4-row group, one token: two sequential accumulator chains over the columns (even and
+ *  odd, see step16), in an order independent of the thread split and of the token count. */
 // @ts-ignore: decorator
 @inline export function group16(p: usize, px: usize, cols: i32, isBf: bool): v128 {
   const fm = f16Mask(cols), fs = f16Scale(cols);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   let c = 0;
   for (; c + 4 <= cols; c += 4) {
-    const v = v128.load(p);
-    const h = v128.load(p, 16);
-    a0 = madd(lo16(v, isBf, fm, fs), v128.load32_splat(px, 0), a0);
-    a1 = madd(hi16(v, isBf, fm, fs), v128.load32_splat(px, 4), a1);
-    a0 = madd(lo16(h, isBf, fm, fs), v128.load32_splat(px, 8), a0);
-    a1 = madd(hi16(h, isBf, fm, fs), v128.load32_splat(px, 12), a1);
+    const x0 = v128.load32_splat(px, 0), x1 = v128.load32_splat(px, 4);
+    const x2 = v128.load32_splat(px, 8), x3 = v128.load32_splat(px, 12);
+    const v = v128.load(p), h = v128.load(p, 16);
+    a0 = step16(v, h, x0, x2, a0, false, isBf, fm, fs);
+    a1 = step16(v, h, x1, x3, a1, true, isBf, fm, fs);
     p += 32;
     px += 16;
   }
   for (; c < cols; c++) {
-    a0 = madd(lo16(v128.load64_zero(p), isBf, fm, fs), v128.load32_splat(px), a0);
+    a0 = tail16(p, v128.load32_splat(px), a0, isBf, fm, fs);
     p += 8;
     px += 4;
   }
   return f32x4.add(a0, a1);
 }
 
-/** Four 4-row groups side by side, each summed exactly as group16 does (so the same bits): eight
- *  independent accumulator chains instead of two, for short products over long rows (a LoRA's
- *  A x: 16 rows = 4 groups, where one group's chain of dependent multiply-adds set the time). */
+/** n = 2 or 4 F16 4-row groups g.. side by side, each summed exactly as group16 does (so the
+ *  same bits): 2n independent accumulator chains instead of two, each x splat loaded once for
+ *  all n, for short products over long rows (a LoRA's A x: 16 rows = 4 groups, where one
+ *  group's chain of dependent multiply-adds set the time; n = 2 where control.ts splits the
+ *  A x over the threads in chunks of two groups). */
 // @ts-ignore: decorator
-@inline function quad16(w: usize, gs: usize, x: usize, y: usize, g: i32, rows: i32, cols: i32): void {
+@inline function groups16(w: usize, gs: usize, x: usize, y: usize, g: i32, rows: i32, cols: i32, n: i32): void {
   const fm = f16Mask(cols), fs = f16Scale(cols);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
@@ -73,88 +91,49 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
     const x0 = v128.load32_splat(px, 0), x1 = v128.load32_splat(px, 4);
     const x2 = v128.load32_splat(px, 8), x3 = v128.load32_splat(px, 12);
     let v = v128.load(p), h = v128.load(p, 16);
-    a0 = madd(lo16(v, false, fm, fs), x0, a0);
-    a1 = madd(hi16(v, false, fm, fs), x1, a1);
-    a0 = madd(lo16(h, false, fm, fs), x2, a0);
-    a1 = madd(hi16(h, false, fm, fs), x3, a1);
+    a0 = step16(v, h, x0, x2, a0, false, false, fm, fs);
+    a1 = step16(v, h, x1, x3, a1, true, false, fm, fs);
     v = v128.load(p + gs);
     h = v128.load(p + gs, 16);
-    b0 = madd(lo16(v, false, fm, fs), x0, b0);
-    b1 = madd(hi16(v, false, fm, fs), x1, b1);
-    b0 = madd(lo16(h, false, fm, fs), x2, b0);
-    b1 = madd(hi16(h, false, fm, fs), x3, b1);
-    v = v128.load(p + 2 * gs);
-    h = v128.load(p + 2 * gs, 16);
-    c0 = madd(lo16(v, false, fm, fs), x0, c0);
-    c1 = madd(hi16(v, false, fm, fs), x1, c1);
-    c0 = madd(lo16(h, false, fm, fs), x2, c0);
-    c1 = madd(hi16(h, false, fm, fs), x3, c1);
-    v = v128.load(p + 3 * gs);
-    h = v128.load(p + 3 * gs, 16);
-    d0 = madd(lo16(v, false, fm, fs), x0, d0);
-    d1 = madd(hi16(v, false, fm, fs), x1, d1);
-    d0 = madd(lo16(h, false, fm, fs), x2, d0);
-    d1 = madd(hi16(h, false, fm, fs), x3, d1);
+    b0 = step16(v, h, x0, x2, b0, false, false, fm, fs);
+    b1 = step16(v, h, x1, x3, b1, true, false, fm, fs);
+    if (n == 4) {
+      v = v128.load(p + 2 * gs);
+      h = v128.load(p + 2 * gs, 16);
+      c0 = step16(v, h, x0, x2, c0, false, false, fm, fs);
+      c1 = step16(v, h, x1, x3, c1, true, false, fm, fs);
+      v = v128.load(p + 3 * gs);
+      h = v128.load(p + 3 * gs, 16);
+      d0 = step16(v, h, x0, x2, d0, false, false, fm, fs);
+      d1 = step16(v, h, x1, x3, d1, true, false, fm, fs);
+    }
     p += 32;
     px += 16;
   }
   for (; c < cols; c++) {
     const xs = v128.load32_splat(px);
-    a0 = madd(lo16(v128.load64_zero(p), false, fm, fs), xs, a0);
-    b0 = madd(lo16(v128.load64_zero(p + gs), false, fm, fs), xs, b0);
-    c0 = madd(lo16(v128.load64_zero(p + 2 * gs), false, fm, fs), xs, c0);
-    d0 = madd(lo16(v128.load64_zero(p + 3 * gs), false, fm, fs), xs, d0);
+    a0 = tail16(p, xs, a0, false, fm, fs);
+    b0 = tail16(p + gs, xs, b0, false, fm, fs);
+    if (n == 4) {
+      c0 = tail16(p + 2 * gs, xs, c0, false, fm, fs);
+      d0 = tail16(p + 3 * gs, xs, d0, false, fm, fs);
+    }
     p += 8;
     px += 4;
   }
   storeRows(y, g, rows, f32x4.add(a0, a1));
   storeRows(y, g + 1, rows, f32x4.add(b0, b1));
-  storeRows(y, g + 2, rows, f32x4.add(c0, c1));
-  storeRows(y, g + 3, rows, f32x4.add(d0, d1));
-}
-
-/** Two 4-row groups side by side (four chains), each summed as group16 does: a LoRA A x split
- *  over the threads in chunks of two groups (see control.ts, pre tasks). */
-// @ts-ignore: decorator
-@inline function duo16(w: usize, gs: usize, x: usize, y: usize, g: i32, rows: i32, cols: i32): void {
-  const fm = f16Mask(cols), fs = f16Scale(cols);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-  let p = w + <usize>g * gs;
-  let px = x;
-  let c = 0;
-  for (; c + 4 <= cols; c += 4) {
-    const x0 = v128.load32_splat(px, 0), x1 = v128.load32_splat(px, 4);
-    const x2 = v128.load32_splat(px, 8), x3 = v128.load32_splat(px, 12);
-    let v = v128.load(p), h = v128.load(p, 16);
-    a0 = madd(lo16(v, false, fm, fs), x0, a0);
-    a1 = madd(hi16(v, false, fm, fs), x1, a1);
-    a0 = madd(lo16(h, false, fm, fs), x2, a0);
-    a1 = madd(hi16(h, false, fm, fs), x3, a1);
-    v = v128.load(p + gs);
-    h = v128.load(p + gs, 16);
-    b0 = madd(lo16(v, false, fm, fs), x0, b0);
-    b1 = madd(hi16(v, false, fm, fs), x1, b1);
-    b0 = madd(lo16(h, false, fm, fs), x2, b0);
-    b1 = madd(hi16(h, false, fm, fs), x3, b1);
-    p += 32;
-    px += 16;
+  if (n == 4) {
+    storeRows(y, g + 2, rows, f32x4.add(c0, c1));
+    storeRows(y, g + 3, rows, f32x4.add(d0, d1));
   }
-  for (; c < cols; c++) {
-    const xs = v128.load32_splat(px);
-    a0 = madd(lo16(v128.load64_zero(p), false, fm, fs), xs, a0);
-    b0 = madd(lo16(v128.load64_zero(p + gs), false, fm, fs), xs, b0);
-    p += 8;
-    px += 4;
-  }
-  storeRows(y, g, rows, f32x4.add(a0, a1));
-  storeRows(y, g + 1, rows, f32x4.add(b0, b1));
 }
 
 export function matvec_f16(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
   const gs = <usize>cols << 3;
   let g = g0;
-  for (; g + 4 <= g1; g += 4) quad16(w, gs, x, y, g, rows, cols);
-  for (; g + 2 <= g1; g += 2) duo16(w, gs, x, y, g, rows, cols);
+  for (; g + 4 <= g1; g += 4) groups16(w, gs, x, y, g, rows, cols, 4);
+  for (; g + 2 <= g1; g += 2) groups16(w, gs, x, y, g, rows, cols, 2);
   for (; g < g1; g++) storeRows(y, g, rows, group16(w + <usize>g * gs, x, cols, false));
 }
 
