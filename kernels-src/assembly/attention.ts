@@ -305,6 +305,76 @@ function slowRow(pq: usize, po: usize, pm: usize, pk: usize, pvr: usize, cnt: i3
   return <usize>hd << 5;
 }
 
+// The multi-query unit geometry of both paged kernels (this file's and attention_q.ts's).
+
+/** First token of unit u = block * nHeadKV + kh: blocks of tb tokens taken from both ends (0,
+ *  last, 1, last - 1, ...) so contiguous unit ranges get equal shares of the causal triangle. */
+// @ts-ignore: decorator
+@inline export function unitFirstToken(u: i32, nHeadKV: i32, nTok: i32, tb: i32): i32 {
+  const nB = (nTok + tb - 1) / tb;
+  const bi = u / nHeadKV;
+  return ((bi & 1) == 0 ? bi >> 1 : nB - 1 - (bi >> 1)) * tb;
+}
+
+/** First position token t (at pos0 + t) sees: the start of its sliding window (0 = unlimited). */
+// @ts-ignore: decorator
+@inline export function firstVisible(t: i32, pos0: i32, window: i32): i32 {
+  return window > 0 ? max<i32>(0, pos0 + t - window + 1) : 0;
+}
+
+/** End of the pass over a unit's tokens tA..tB-1 that starts at token t: tB when all of them see
+ *  the same first position, else t + 1 (token by token: each row's chunks start at its own first
+ *  position, as alone). */
+// @ts-ignore: decorator
+@inline export function passEnd(t: i32, tA: i32, tB: i32, pos0: i32, window: i32): i32 {
+  return firstVisible(tA, pos0, window) == firstVisible(tB - 1, pos0, window) ? tB : t + 1;
+}
+
+/** Tokens tA..tB-1 x KV head kh's G query heads: accumulators (out rows, hdb bytes) zeroed and
+ *  online softmax started (ml: m = -inf, l = 0). */
+// @ts-ignore: decorator
+@inline export function startRows(out: usize, ml: usize, tA: i32, tB: i32, nHead: i32, G: i32, kh: i32, hdb: usize): void {
+  for (let t = tA; t < tB; t++) {
+    const h0 = t * nHead + kh * G;
+    memory.fill(out + <usize>h0 * hdb, 0, <usize>G * hdb);
+    for (let g = 0; g < G; g++) {
+      store<f32>(ml + (<usize>(h0 + g) << 3), -Infinity);
+      store<f32>(ml + (<usize>(h0 + g) << 3), 0, 4);
+    }
+  }
+}
+
+/** The same rows' accumulators divided by their softmax sums l (reciprocal times, scalar tail
+ *  divided). */
+// @ts-ignore: decorator
+@inline export function finishRows(out: usize, ml: usize, tA: i32, tB: i32, nHead: i32, G: i32, kh: i32, hd: i32): void {
+  for (let t = tA; t < tB; t++) {
+    for (let g = 0; g < G; g++) {
+      const h = t * nHead + kh * G + g;
+      const po = out + (<usize>h * <usize>hd << 2);
+      const l = load<f32>(ml + (<usize>h << 3), 4);
+      const il = f32x4.splat(<f32>1 / l);
+      let i = 0;
+      for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
+      for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) / l);
+    }
+  }
+}
+
+/** Cache row of position j (table: i32 block ids, blocks of blockSize rows). */
+// @ts-ignore: decorator
+@inline export function rowOf(j: i32, table: usize, blockSize: i32): usize {
+  const blk = j / blockSize;
+  return <usize>load<i32>(table + (<usize>blk << 2)) * <usize>blockSize + <usize>(j - blk * blockSize);
+}
+
+/** Last position of the run of contiguous rows from j (to the end of j's cache block), at most
+ *  lastMax. */
+// @ts-ignore: decorator
+@inline export function runLast(j: i32, lastMax: i32, blockSize: i32): i32 {
+  return min<i32>(lastMax, j + (blockSize - (j - (j / blockSize) * blockSize)) - 1);
+}
+
 /**
  * Tokens tA..tB-1 (all with the same first visible position) x KV head kh's G query heads,
  * against positions first .. min(nKV - 1, pos0 + tB - 1). scr: this call's scratch (f16 only).
@@ -333,23 +403,14 @@ function attendBlock(
   scr: usize,
 ): void {
   const hdb = <usize>hd << 2; // bytes per q/out head
-  for (let t = tA; t < tB; t++) {
-    const h0 = t * nHead + kh * G;
-    memory.fill(out + <usize>h0 * hdb, 0, <usize>G * hdb);
-    for (let g = 0; g < G; g++) {
-      store<f32>(ml + (<usize>(h0 + g) << 3), -Infinity);
-      store<f32>(ml + (<usize>(h0 + g) << 3), 0, 4);
-    }
-  }
+  startRows(out, ml, tA, tB, nHead, G, kh, hdb);
   const lastMax = min<i32>(nKV - 1, pos0 + tB - 1);
   const fast = (hd & 3) == 0;
   let j = first;
   while (j <= lastMax) {
     // One cache block's run of positions: rows are contiguous inside a block.
-    const blk = j / blockSize;
-    const inBlk = j - blk * blockSize;
-    const runEnd = min<i32>(lastMax, j + (blockSize - inBlk) - 1);
-    let rowB = (<usize>load<i32>(table + (<usize>blk << 2)) * <usize>blockSize + <usize>inBlk) * kvStride;
+    const runEnd = runLast(j, lastMax, blockSize);
+    let rowB = rowOf(j, table, blockSize) * kvStride;
     while (j <= runEnd) {
       const cntMax = min<i32>(4, runEnd - j + 1);
       const pk = k + rowB + <usize>kh * headB;
@@ -419,25 +480,13 @@ function attendBlock(
       rowB += <usize>cntMax * kvStride;
     }
   }
-  for (let t = tA; t < tB; t++) {
-    for (let g = 0; g < G; g++) {
-      const h = t * nHead + kh * G + g;
-      const po = out + <usize>h * hdb;
-      const l = load<f32>(ml + (<usize>h << 3), 4);
-      const il = f32x4.splat(<f32>1 / l);
-      let i = 0;
-      for (; i + 4 <= hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
-      for (; i < hd; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) / l);
-    }
-  }
+  finishRows(out, ml, tA, tB, nHead, G, kh, hd);
 }
 
 /**
- * Units u0..u1-1 of ceil(nTok / tb) * nHeadKV: unit u = block * nHeadKV + kh, blocks taken from
- * both ends (0, last, 1, last - 1, ...) so contiguous unit ranges get equal shares of the causal
- * triangle. scr: scratch of scratchBytes(hd) per unit (read only for f16; one slice per call,
- * indexed by u0). A block whose tokens' sliding windows start at different positions is done
- * token by token (each row's chunks start at its own first position, as alone).
+ * Units u0..u1-1 of ceil(nTok / tb) * nHeadKV: unit u = block * nHeadKV + kh (unitFirstToken,
+ * passEnd). scr: scratch of scratchBytes(hd) per unit (read only for f16; one slice per call,
+ * indexed by u0).
  */
 export function attention_paged(
   q: usize,
@@ -465,23 +514,15 @@ export function attention_paged(
   const el: usize = half != 0 ? 2 : 4;
   const kvStride = <usize>nHeadKV * <usize>hd * el; // bytes per cache row
   const headB = <usize>hd * el; // bytes per KV head in a row
-  const nB = (nTok + tb - 1) / tb;
   const s = scr + <usize>u0 * scratchBytes(hd);
   for (let u = u0; u < u1; u++) {
-    const bi = u / nHeadKV;
-    const kh = u - bi * nHeadKV;
-    const b = (bi & 1) == 0 ? bi >> 1 : nB - 1 - (bi >> 1);
-    const tA = b * tb;
+    const kh = u % nHeadKV;
+    const tA = unitFirstToken(u, nHeadKV, nTok, tb);
     const tB = min<i32>(nTok, tA + tb);
-    const fA = window > 0 ? max<i32>(0, pos0 + tA - window + 1) : 0;
-    const fB = window > 0 ? max<i32>(0, pos0 + tB - 1 - window + 1) : 0;
-    if (fA == fB) {
-      attendBlock(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, half, fA, tA, tB, kh, kvStride, headB, s);
-    } else {
-      for (let t = tA; t < tB; t++) {
-        const f = max<i32>(0, pos0 + t - window + 1);
-        attendBlock(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, half, f, t, t + 1, kh, kvStride, headB, s);
-      }
+    for (let t = tA; t < tB; ) {
+      const e = passEnd(t, tA, tB, pos0, window);
+      attendBlock(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, half, firstVisible(t, pos0, window), t, e, kh, kvStride, headB, s);
+      t = e;
     }
   }
 }

@@ -21,6 +21,7 @@
 // `ml` as attention_paged; `scr`: scratchBytes(hd) per unit, one slice per call (by u0).
 import { f16Mask, f16Scale, f16x4, f16ToF32, f32ToF16 } from "./common";
 import { exp4 } from "./ops";
+import { unitFirstToken, firstVisible, passEnd, startRows, finishRows, rowOf, runLast } from "./attention";
 
 // @ts-ignore: decorator
 @inline function rowBytes(fmt: i32, w: i32): usize {
@@ -287,24 +288,16 @@ function attendBlockQ(
   const kq = kFmt >= 2, vq = vFmt >= 2;
   const kc = scr; // unpacked K: 4 rows of hd i16 + scales
   const vc = scr + (<usize>hd << 3) + (<usize>hd >> 1); // unpacked V: 4 rows of hd f32 + scales
-  for (let t = tA; t < tB; t++) {
-    const h0 = t * nHead + kh * G;
-    memory.fill(out + <usize>h0 * hdb, 0, <usize>G * hdb);
-    for (let g = 0; g < G; g++) {
-      const pm = ml + (<usize>(h0 + g) << 3);
-      store<f32>(pm, -Infinity);
-      store<f32>(pm, 0, 4);
-      if (kq) quantizeHead(q + <usize>(h0 + g) * hdb, hd, qq + <usize>(h0 + g) * qqHead);
-    }
-  }
+  startRows(out, ml, tA, tB, nHead, G, kh, hdb);
+  if (kq)
+    for (let t = tA; t < tB; t++)
+      for (let h = t * nHead + kh * G; h < t * nHead + kh * G + G; h++) quantizeHead(q + <usize>h * hdb, hd, qq + <usize>h * qqHead);
   const lastMax = min<i32>(nKV - 1, pos0 + tB - 1);
   let j = first;
   while (j <= lastMax) {
     // One block's run of contiguous rows, in chunks of up to 4 positions.
-    const blk = j / blockSize;
-    const inBlk = j - blk * blockSize;
-    const runEnd = min<i32>(lastMax, j + (blockSize - inBlk) - 1);
-    let row = <usize>load<i32>(table + (<usize>blk << 2)) * <usize>blockSize + <usize>inBlk;
+    const runEnd = runLast(j, lastMax, blockSize);
+    let row = rowOf(j, table, blockSize);
     while (j <= runEnd) {
       const cntMax = min<i32>(4, runEnd - j + 1);
       const pk = k + row * kRow + <usize>kh * kHead;
@@ -375,18 +368,11 @@ function attendBlockQ(
       row += <usize>cntMax;
     }
   }
-  for (let t = tA; t < tB; t++) {
-    for (let g = 0; g < G; g++) {
-      const h = t * nHead + kh * G + g;
-      const po = out + <usize>h * hdb;
-      const il = f32x4.splat(<f32>1 / load<f32>(ml + (<usize>h << 3), 4));
-      for (let i = 0; i < hd; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), il));
-    }
-  }
+  finishRows(out, ml, tA, tB, nHead, G, kh, hd);
 }
 
-/** Units u0..u1-1 of ceil(nTok / tb) * nHeadKV, dealt as attention_paged's (blocks from both ends;
- *  a block whose tokens' windows start at different positions is done token by token). */
+/** Units u0..u1-1 of ceil(nTok / tb) * nHeadKV, dealt as attention_paged's (attention.ts
+ *  unitFirstToken, passEnd). */
 export function attention_paged_q(
   q: usize,
   k: usize,
@@ -412,23 +398,15 @@ export function attention_paged_q(
   u1: i32,
 ): void {
   const G = nHead / nHeadKV;
-  const nB = (nTok + tb - 1) / tb;
   const s = scr + <usize>u0 * scratchBytes(hd);
   for (let u = u0; u < u1; u++) {
-    const bi = u / nHeadKV;
-    const kh = u - bi * nHeadKV;
-    const b = (bi & 1) == 0 ? bi >> 1 : nB - 1 - (bi >> 1);
-    const tA = b * tb;
+    const kh = u % nHeadKV;
+    const tA = unitFirstToken(u, nHeadKV, nTok, tb);
     const tB = min<i32>(nTok, tA + tb);
-    const fA = window > 0 ? max<i32>(0, pos0 + tA - window + 1) : 0;
-    const fB = window > 0 ? max<i32>(0, pos0 + tB - 1 - window + 1) : 0;
-    if (fA == fB) {
-      attendBlockQ(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, kFmt, vFmt, fA, tA, tB, kh, qq, s);
-    } else {
-      for (let t = tA; t < tB; t++) {
-        const f = max<i32>(0, pos0 + t - window + 1);
-        attendBlockQ(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, kFmt, vFmt, f, t, t + 1, kh, qq, s);
-      }
+    for (let t = tA; t < tB; ) {
+      const e = passEnd(t, tA, tB, pos0, window);
+      attendBlockQ(q, k, v, out, nKV, nHead, G, hd, pos0, scale, ml, table, blockSize, kFmt, vFmt, firstVisible(t, pos0, window), t, e, kh, qq, s);
+      t = e;
     }
   }
 }
