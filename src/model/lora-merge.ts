@@ -65,7 +65,7 @@ export async function mergeLora(
         const W = dequantizeRows(t.type, await base.readTensor(t), t.nElements);
         const A = dequantizeRows(lt.a.type, lt.a.data, cols * R);
         const B = dequantizeRows(lt.b.type, lt.b.data, R * rows);
-        const s = adapter.scaleFor(lt, scale);
+        const s = adapter.bScale(lt, scale);
         const acc = new Float64Array(cols);
         for (let r = 0; r < rows; r++) {
           acc.fill(0);

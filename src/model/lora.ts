@@ -21,7 +21,8 @@
 import { InputError, ModelError } from "../errors.js";
 import type { GGUFFile } from "../gguf/reader.js";
 import { optNumber, optString } from "../gguf/getters.js";
-import { ggmlTypeName } from "../gguf/types.js";
+import { GGMLType, ggmlTypeName } from "../gguf/types.js";
+import { fp16ToFp32, fp32ToFp16 } from "../quant/f16.js";
 import type { ModelConfig } from "./arch/config.js";
 import type { ModelWeights } from "./bind.js";
 import type { BlockOps } from "./blocks/ops.js";
@@ -33,6 +34,8 @@ export interface LoraTensor {
   a: Weight;
   b: Weight;
   rank: number;
+  /** B's fp16 values are stored times 2^bShift (liftF16Subnormals); its products use bScale. */
+  bShift?: number;
 }
 
 let serials = 0;
@@ -64,6 +67,12 @@ export class LoraAdapter {
   /** llama.cpp's get_scale: userScale * alpha / rank, or userScale when alpha is 0. */
   scaleFor(t: LoraTensor, userScale: number): number {
     return this.alpha ? Math.fround((userScale * this.alpha) / t.rank) : userScale;
+  }
+
+  /** The scale for products with t.b as stored: scaleFor * 2^-bShift (liftF16Subnormals). */
+  bScale(t: LoraTensor, userScale: number): number {
+    const s = this.scaleFor(t, userScale);
+    return t.bShift ? s * 2 ** -t.bShift : s;
   }
 }
 
@@ -203,12 +212,53 @@ export function readLoraAdapter(
       if (t.type === undefined) die(file, `'${t.name}' has an unknown type`, t.name);
     }
     const wa = makeWeight(a.name, a.type, a.dims, file.readTensorSync(a));
-    const wb = makeWeight(b.name, b.type, b.dims, file.readTensorSync(b));
+    let bBytes = file.readTensorSync(b);
+    let bShift = 0;
+    if (base.kernels && b.type === GGMLType.F16)
+      ({ bytes: bBytes, shift: bShift } = liftF16Subnormals(bBytes));
+    const wb = makeWeight(b.name, b.type, b.dims, bBytes);
     // With a KernelSet, A and B run there like the base matrices (types it lacks stay in TS).
     if (base.kernels) for (const x of [wa, wb]) allInKernels = prepareInto(x, base.kernels) && allInKernels;
-    tensors.set(name, { a: wa, b: wb, rank });
+    tensors.set(name, { a: wa, b: wb, rank, bShift });
   }
   return new LoraAdapter(id, file.path, arch!, alpha, tensors, allInKernels ? base.kernels : undefined);
+}
+
+/**
+ * An F16 tensor's bytes with every value times 2^K, K <= 10 the largest that keeps every value a
+ * finite fp16 (so the scaling is exact), when it has fp16 subnormals (else K = 0, the bytes as
+ * given). The kernels widen fp16 to f32 with one multiply whose input is an f32 subnormal for
+ * an fp16 subnormal, and x86 takes a microcode assist for that (~45 ns each: the 850M test
+ * adapter's ~260 subnormals per layer in B cost ~12 us per layer and token, and a trained B,
+ * which starts at zero, can be mostly subnormal). Used for LoRA B: its products then take the
+ * scale times 2^-K (bScale), and since the B products' terms and partial sums are multiples of
+ * 2^-71 (fp16 values times fp16-rounded A x) or zero, never f32 subnormals, every one of them is
+ * scaled by exactly 2^K: the bits do not change (for scales of at least 2^-116 in magnitude).
+ */
+export function liftF16Subnormals(bytes: Uint8Array): { bytes: Uint8Array; shift: number } {
+  const n = bytes.length >> 1;
+  let maxExp = 0;
+  let sub = false;
+  for (let i = 0; i < n; i++) {
+    const h = bytes[2 * i]! | (bytes[2 * i + 1]! << 8);
+    const e = (h >> 10) & 31;
+    if (e === 31) return { bytes, shift: 0 };
+    if (e > maxExp) maxExp = e;
+    else if (e === 0 && (h & 0x3ff) !== 0) sub = true;
+  }
+  const k = Math.min(10, 30 - maxExp);
+  if (!sub || k <= 0) return { bytes, shift: 0 };
+  const out = new Uint8Array(bytes.length);
+  const f = 2 ** k;
+  for (let i = 0; i < n; i++) {
+    const h = bytes[2 * i]! | (bytes[2 * i + 1]! << 8);
+    const e = (h >> 10) & 31;
+    // A normal value: the exponent field grows by k; a subnormal (or zero): through f32, exact.
+    const g = e !== 0 ? h + (k << 10) : fp32ToFp16(fp16ToFp32(h) * f);
+    out[2 * i] = g & 255;
+    out[2 * i + 1] = g >> 8;
+  }
+  return { bytes: out, shift: k };
 }
 
 /** Rows of one forward batch that share an adapter list. */
@@ -273,7 +323,7 @@ export function applyLora(
       const bax = tmp("lora.bax", m * R);
       ops.matmul(t.a, xg, m, ax);
       ops.matmul(t.b, ax, m, bax);
-      const s = ref.adapter.scaleFor(t, ref.scale);
+      const s = ref.adapter.bScale(t, ref.scale);
       for (let i = 0; i < m; i++) {
         const o = g.rows[i] * R;
         for (let j = 0; j < R; j++) out[o + j] = Math.fround(out[o + j] + Math.fround(bax[i * R + j] * s));
@@ -366,7 +416,7 @@ export function loraBProducts(
         const R = ws[wi].rows;
         const bax = tmp(slotName(BAX_NAMES, "lora.bax", items.length), m * R);
         items.push({ w: t.b.kernel!.pw, X: xg, nTokens: m, Y: bax });
-        adds.push({ out: ys[wi], rows: g.rows, bax, R, s: ref.adapter.scaleFor(t, ref.scale) });
+        adds.push({ out: ys[wi], rows: g.rows, bax, R, s: ref.adapter.bScale(t, ref.scale) });
       }
   }
   ks.matmulBatch(items);
@@ -445,7 +495,7 @@ function buildDeltas(ws: readonly Weight[], refs: readonly LoraRef[]): LowRankDe
         out: i,
         a: t.a.kernel!.pw,
         b: t.b.kernel!.pw,
-        scale: ref.adapter.scaleFor(t, ref.scale),
+        scale: ref.adapter.bScale(t, ref.scale),
       });
     }
   return out;

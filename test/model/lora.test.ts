@@ -17,7 +17,9 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { buildTestAdapter, type TestAdapterSpec } from "../../src/model/factory/lora.js";
 import { forwardBatch, type Segment } from "../../src/model/forward.js";
 import { loadModel, type Transformer } from "../../src/model/index.js";
-import { readLoraAdapter, type LoraAdapter, type LoraRef } from "../../src/model/lora.js";
+import { liftF16Subnormals, readLoraAdapter, type LoraAdapter, type LoraRef } from "../../src/model/lora.js";
+import { fp16ToFp32, fp32ToFp16 } from "../../src/quant/f16.js";
+import { Rng } from "../../src/sampling/rng.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
 
 const spec: TestModelSpec = {
@@ -312,4 +314,56 @@ test("WASM kernels: A products in the base dispatch, B products batched = one pr
     const e = maxAbs(seq, together[1][i]);
     assert.ok(e <= 1e-4, `sequence ${i}: ${e}`);
   });
+});
+
+test("an F16 B with fp16 subnormals is stored times 2^K and its products take scale * 2^-K: the same bits", () => {
+  const rng = Rng.stream(11, 3);
+  const f16 = (n: number, std: number): Uint8Array => {
+    const v = rng.fillNormal(new Float32Array(n), 0, std);
+    const b = new Uint8Array(2 * n);
+    v.forEach((x, i) => {
+      const h = fp32ToFp16(x);
+      b[2 * i] = h & 255;
+      b[2 * i + 1] = h >> 8;
+    });
+    return b;
+  };
+  const vals = (b: Uint8Array) =>
+    Array.from({ length: b.length >> 1 }, (_, i) => b[2 * i]! | (b[2 * i + 1]! << 8));
+  const subnormals = (b: Uint8Array) => vals(b).filter((h) => (h & 0x7c00) === 0 && (h & 0x3ff) !== 0).length;
+  const [rows, rank, cols] = [64, 8, 96];
+  // B entries of std 1e-4 (as a B trained from zero): about half are fp16 subnormals.
+  const b = f16(rows * rank, 1e-4);
+  assert.ok(subnormals(b) > 100, `${subnormals(b)} subnormals`);
+  const { bytes: lifted, shift } = liftF16Subnormals(b);
+  assert.equal(shift, 10);
+  assert.equal(subnormals(lifted), 0);
+  vals(b).forEach((h, i) => assert.equal(fp16ToFp32(vals(lifted)[i]!), fp16ToFp32(h) * 1024));
+  // Nothing to lift: the bytes as given.
+  const plain = f16(rows * rank, 1);
+  if (subnormals(plain) === 0) assert.equal(liftF16Subnormals(plain).bytes, plain);
+  const pw = (type: GGMLType, bytes: Uint8Array, r: number, c: number) => ks.prepareWeight(type, bytes, r, c);
+  const W = pw(GGMLType.F16, f16(rows * cols, 0.2), rows, cols);
+  const A = pw(GGMLType.F16, f16(rank * cols, 0.3), rank, cols);
+  const B0 = pw(GGMLType.F16, b, rows, rank);
+  const B1 = pw(GGMLType.F16, lifted, rows, rank);
+  for (const nTok of [1, 3]) {
+    const X = rng.fillNormal(new Float32Array(nTok * cols), 0, 1);
+    const Y = [new Float32Array(nTok * rows), new Float32Array(nTok * rows)];
+    ks.matmulMany([W], X, nTok, [Y[0]!], [{ out: 0, a: A, b: B0, scale: 0.75 }]);
+    ks.matmulMany([W], X, nTok, [Y[1]!], [{ out: 0, a: A, b: B1, scale: 0.75 * 2 ** -10 }]);
+    assert.deepEqual(Y[1], Y[0], `fused deltas, ${nTok} tokens`);
+    // The B product alone (the grouped path): exactly 2^10 times.
+    const ax = new Float32Array(nTok * rank).map((_, i) => fp16ToFp32(fp32ToFp16(Math.sin(i))));
+    const Z = [new Float32Array(nTok * rows), new Float32Array(nTok * rows)];
+    ks.matmulBatch([
+      { w: B0, X: ax, nTokens: nTok, Y: Z[0]! },
+      { w: B1, X: ax, nTokens: nTok, Y: Z[1]! },
+    ]);
+    assert.deepEqual(
+      Z[1],
+      Z[0]!.map((z) => z * 1024),
+      `B product, ${nTok} tokens`,
+    );
+  }
 });
