@@ -54,6 +54,9 @@ await esbuild.build({
   platform: "browser",
   target: "es2022",
   minify: true,
+  // typed errors are named after their class (errors.ts: new.target.name); the worker sends the
+  // name to the page, so minified class names would reach users as "O"
+  keepNames: true,
   sourcemap: true,
   legalComments: "none",
   logLevel: "warning",

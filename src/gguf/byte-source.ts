@@ -3,6 +3,8 @@
  * chunks, then one tensor at a time, so no source ever holds the whole file in one buffer.
  *   memory   Uint8Array already loaded (tests, fuzzer)
  *   blob     Blob / File (file picker, drag and drop) and OPFS files (FileSystemFileHandle.getFile())
+ *   sync     an OPFS file through a FileSystemSyncAccessHandle (dedicated workers): synchronous
+ *            positional reads, so experts on demand and streamed layers can read it mid-forward
  *   http     a URL read with HTTP Range requests (the server must answer 206)
  *   node     a file path through a FileHandle: sources/node-file.ts, loaded only in Node
  */
@@ -74,6 +76,51 @@ export function blobSource(blob: Blob, name?: string): ByteSource {
       return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
     },
     async close() {},
+  };
+  return src;
+}
+
+/** What syncHandleSource uses of a FileSystemSyncAccessHandle (OPFS, dedicated workers only). */
+export interface SyncReadHandle {
+  getSize(): number;
+  read(buffer: Uint8Array, options: { at: number }): number;
+  close(): void;
+}
+
+/**
+ * An OPFS file opened with `createSyncAccessHandle()` (in a dedicated worker): reads are
+ * synchronous and positional (`at` is a double, so offsets past 4 GiB work). The handle holds the
+ * file's exclusive lock until close().
+ */
+export function syncHandleSource(handle: SyncReadHandle, name: string): ByteSource {
+  let closed = false;
+  const src: ByteSource = {
+    name,
+    size: handle.getSize(),
+    readSync(offset, length) {
+      checkRange(src, offset, length);
+      if (closed) throw new GGUFError("file is closed", { file: name, offset });
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length;) {
+        const n = handle.read(out.subarray(done), { at: offset + done });
+        if (n <= 0)
+          throw new GGUFError("unexpected end of file", {
+            file: name,
+            offset: offset + done,
+            hint: `read ${done} of ${length} bytes`,
+          });
+        done += n;
+      }
+      return out;
+    },
+    async read(offset, length) {
+      return src.readSync!(offset, length);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      handle.close();
+    },
   };
   return src;
 }

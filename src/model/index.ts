@@ -1,7 +1,7 @@
 /**
  * Loading a model: GGUF file -> arch spec (registry) -> config -> bound weights -> Transformer.
  */
-import { InputError, ModelError } from "../errors.js";
+import { GGUFError, InputError, ModelError } from "../errors.js";
 import { openGGUF, type GGUFFile, type GGUFInput, type GGUFTensorInfo } from "../gguf/reader.js";
 import { optString } from "../gguf/getters.js";
 import { resolveConfig, type ModelConfig } from "./arch/config.js";
@@ -114,7 +114,8 @@ function checkSyncReads(file: GGUFFile, name: string, what: string, hint: string
   try {
     file.readTensorRangeSync(name, 0, 1);
   } catch (e) {
-    throw new ModelError(`${what} need a file with synchronous reads: ${(e as Error).message}`, {
+    if (!(e instanceof GGUFError) || !/asynchronously only/.test(e.message)) throw e;
+    throw new ModelError(`${what} need a file with synchronous reads; this one reads asynchronously only`, {
       file: file.path,
       hint,
     });
@@ -145,7 +146,7 @@ function planStream(
     file,
     first.name,
     "streamed layers",
-    "open the model from a local file path (Node), or keep the weights resident",
+    "open the model from a local file path (Node) or from OPFS in a worker (the browser model cache), or keep the weights resident",
   );
   const shape = (t: GGUFTensorInfo) => ({
     type: t.type,
@@ -268,7 +269,7 @@ export function planModel(
     file,
     names.values().next().value!,
     "experts on demand",
-    "open the model from a local file path (Node), or keep the experts resident",
+    "open the model from a local file path (Node) or from OPFS in a worker (the browser model cache), or keep the experts resident",
   );
   const slot = expertSlotBytes(wasmSize, layers.values());
   const nUsed = modelConfig(file).moe?.nUsed ?? 1;

@@ -16,6 +16,7 @@ import {
   type ModelInfo,
   type ToWorker,
   type ChatRequest,
+  type WeightReads,
 } from "./protocol.js";
 
 const scope = globalThis as unknown as {
@@ -36,6 +37,31 @@ scope.onmessage = (e) => {
   else if (m.type === "unload") void llm?.close().then(() => (llm = undefined));
 };
 
+/** Whether the request may leave weights in the file (then the file needs synchronous reads). */
+function readsLater(req: LoadRequest): boolean {
+  return (
+    (req.weights !== undefined && req.weights !== "resident") ||
+    (req.experts !== undefined && req.experts !== "resident")
+  );
+}
+
+/** A cached entry: synchronous reads (OPFS sync access handle) when weights stay in the file. */
+async function cachedSource(req: LoadRequest, key: string, name: string): Promise<ByteSource> {
+  return readsLater(req) ? cache.openSync(key, name) : blobSource(await cache.file(key), name);
+}
+
+function weightReads(l: LLM): WeightReads | undefined {
+  const s = l.model.layerStream?.stats();
+  const e = l.model.expertCache?.stats();
+  if (!s && !e) return undefined;
+  return {
+    layerLoads: s?.loads ?? 0,
+    expertHits: e?.hits ?? 0,
+    expertMisses: e?.misses ?? 0,
+    bytesRead: (s?.bytesRead ?? 0) + (e?.bytesRead ?? 0),
+  };
+}
+
 function wasmBytes(l: LLM): number {
   const ks = l.kernels as { arena?: { memory: WebAssembly.Memory } } | undefined;
   return ks?.arena?.memory.buffer.byteLength ?? 0;
@@ -54,7 +80,7 @@ async function openSource(
     // a split model's parts are cached under split keys (cache/common.ts cacheKey)
     const keys = splitPartNames(`${s.key}.gguf`)?.map((k) => k.slice(0, -".gguf".length)) ?? [s.key];
     return {
-      src: await Promise.all(keys.map(async (k) => blobSource(await cache.file(k), k))),
+      src: await Promise.all(keys.map((k) => cachedSource(req, k, k))),
       from: "cache",
     };
   }
@@ -63,14 +89,18 @@ async function openSource(
   const src: ByteSource[] = [];
   let cached: CachedModel | undefined;
   for (const u of urls) {
-    const one = await cacheOne(u, urls.length === 1 ? s.sha256 : undefined);
+    const one = await cacheOne(req, u, urls.length === 1 ? s.sha256 : undefined);
     cached ??= one.cached;
     src.push(one.src);
   }
   return { src, from: s.url, cached };
 }
 
-async function cacheOne(url: string, sha256?: string): Promise<{ src: ByteSource; cached: CachedModel }> {
+async function cacheOne(
+  req: LoadRequest,
+  url: string,
+  sha256?: string,
+): Promise<{ src: ByteSource; cached: CachedModel }> {
   const cached = await cache.download(url, {
     sha256,
     onProgress: (p) =>
@@ -84,7 +114,7 @@ async function cacheOne(url: string, sha256?: string): Promise<{ src: ByteSource
       }),
   });
   const name = url.split(/[?#]/)[0]!.split("/").pop() || cached.key;
-  return { src: blobSource(await cache.file(cached.key), name), cached };
+  return { src: await cachedSource(req, cached.key, name), cached };
 }
 
 async function load(req: LoadRequest): Promise<void> {
@@ -96,9 +126,16 @@ async function load(req: LoadRequest): Promise<void> {
     }
     const { src, from, cached } = await openSource(req);
     const threads = req.threads ?? navigator.hardwareConcurrency ?? 1;
+    // an OPFS sync access handle locks its file until closed: a failed load must let it go
+    const closeAll = () => Promise.all(src.map((x) => x.close().catch(() => {})));
     llm = await loadLLM(src.length === 1 ? src[0]! : src, {
       threads,
       simd: req.simd,
+      ...(req.maxMemory === undefined ? {} : { maxMemory: req.maxMemory }),
+      ...(req.weights ? { weights: req.weights } : {}),
+      ...(req.experts ? { experts: req.experts } : {}),
+      ...(req.contextSize === undefined ? {} : { contextSize: req.contextSize }),
+      ...(req.parallel === undefined ? {} : { parallel: req.parallel }),
       onProgress: (p) =>
         post({
           type: "progress",
@@ -108,6 +145,9 @@ async function load(req: LoadRequest): Promise<void> {
           total: p.totalBytes,
           tensor: p.tensor,
         }),
+    }).catch(async (e: unknown) => {
+      await closeAll();
+      throw e;
     });
     const info: ModelInfo = {
       name: llm.name,
@@ -120,6 +160,10 @@ async function load(req: LoadRequest): Promise<void> {
       from,
       loadMs: performance.now() - t0,
     };
+    const ls = llm.model.layerStream?.stats();
+    if (ls) info.stream = { slots: ls.slots, pinned: ls.pinned, slotBytes: ls.slotBytes };
+    const es = llm.model.expertCache?.stats();
+    if (es) info.expertSlots = es.slots;
     post({ type: "loaded", info, cached });
   } catch (e) {
     post({ type: "error", error: toWire(e) });
@@ -160,6 +204,7 @@ async function chat(req: ChatRequest): Promise<void> {
           decodeMs: c.decodeMs,
           startsInThinking,
           wasmBytes: wasmBytes(llm),
+          reads: weightReads(llm),
         });
       }
     }

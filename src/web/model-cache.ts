@@ -23,6 +23,7 @@ import {
 } from "../cache/common.js";
 import { resumableDownload, type DownloadStore } from "../cache/download.js";
 import { Sha256 } from "./sha256.js";
+import { syncHandleSource, type ByteSource, type SyncReadHandle } from "../gguf/byte-source.js";
 
 export {
   ModelDownloadError,
@@ -101,6 +102,24 @@ export class ModelCache {
   async file(key: string): Promise<File> {
     const dir = await this.dir();
     return (await dir.getFileHandle(`${key}.gguf`)).getFile();
+  }
+
+  /**
+   * The stored bytes with synchronous positional reads (a FileSystemSyncAccessHandle: dedicated
+   * workers only), for experts on demand and streamed layers, which read mid-forward. The handle
+   * locks the file until the source is closed.
+   */
+  async openSync(key: string, name = key): Promise<ByteSource> {
+    const fh = await (await this.dir()).getFileHandle(`${key}.gguf`);
+    const open = (fh as { createSyncAccessHandle?: () => Promise<SyncReadHandle> }).createSyncAccessHandle;
+    if (!open)
+      throw new ModelDownloadError(
+        "no-opfs",
+        "this context cannot read OPFS files synchronously (FileSystemSyncAccessHandle)",
+        undefined,
+        "load the model in a dedicated worker (the engine worker) of a current browser, or keep its weights resident",
+      );
+    return syncHandleSource(await open.call(fh), name);
   }
 
   async delete(key: string): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { DownloadProgress, CachedModel, DownloadErrorCode } from "./model-cache.js";
 import type { ChatMessage } from "../tokenizer/chat-template.js";
+import type { ExpertPlacement, WeightPlacement } from "../model/index.js";
 
 export type ModelSource =
   /** Downloaded into OPFS first (resumable), then read from there. */
@@ -18,6 +19,22 @@ export interface LoadRequest {
   source: ModelSource;
   threads?: number;
   simd?: "auto" | "relaxed" | "simd128";
+  /**
+   * Memory budget in bytes (weights, KV, working room), as loadLLM's maxMemory: a model over it is
+   * refused before anything is allocated, or placed with `weights`/`experts` below.
+   */
+  maxMemory?: number;
+  /**
+   * "stream": layers read from the file as they run; "auto": streamed (or experts on demand for a
+   * MoE model) when the model does not fit maxMemory. Non-resident placements read the model
+   * from OPFS with a FileSystemSyncAccessHandle (url with the cache, or cached sources).
+   */
+  weights?: WeightPlacement;
+  /** Mixture-of-experts: "on-demand" keeps experts in the file, loaded into an LRU cache. */
+  experts?: ExpertPlacement;
+  /** Tokens per sequence (default min(model's, 4096)) and sequences (default 4): the KV pool. */
+  contextSize?: number;
+  parallel?: number;
 }
 
 export interface ChatRequest {
@@ -48,6 +65,18 @@ export interface ModelInfo {
   /** Source description: URL, file name, or "cache". */
   from: string;
   loadMs: number;
+  /** Streamed layers (slots in memory, of which pinned), when the weights are streamed. */
+  stream?: { slots: number; pinned: number; slotBytes: number };
+  /** Expert cache slots (experts in memory at once), when experts are loaded on demand. */
+  expertSlots?: number;
+}
+
+/** Weights read from the file since the model was loaded (streamed layers, experts on demand). */
+export interface WeightReads {
+  layerLoads: number;
+  expertHits: number;
+  expertMisses: number;
+  bytesRead: number;
 }
 
 export type LoadPhase = "download" | "verify" | "cached" | "open" | "kernels" | "weights" | "bind" | "ready";
@@ -84,6 +113,8 @@ export type FromWorker =
       decodeMs: number;
       startsInThinking: boolean;
       wasmBytes: number;
+      /** Present when weights are read while generating. */
+      reads?: WeightReads;
     }
   | { type: "error"; id?: number; error: WireError };
 
