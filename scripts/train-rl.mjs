@@ -2,6 +2,9 @@
 //   node scripts/train-rl.mjs grpo --init build/train/v2/out/edgellm-v2-f32.gguf [--steps 40] [--resume]
 //   node scripts/train-rl.mjs rs   --init ... [--steps 200]
 // work directory build/train/<stage>; GRPO checkpoints every step (grpo.ckpt), --resume continues.
+// --export-checkpoint: write the run's latest checkpoint as GGUFs (<work>/<stage>-step-*.gguf) and exit.
+// --temperature T (sampling, default 1); --filter N: probe the first N prompts with G samples and
+// train only on those with mixed rewards (saved in <work>/mixed-prompts.json, reused on --resume).
 // Defaults: GRPO 4 prompts x 8 samples per step on × and word problems of the v2 training split,
 // lr 2e-5, 320 completion tokens; RS: 8 samples per prompt, SFT on the verified ones.
 import path from "node:path";
@@ -9,12 +12,23 @@ import { pathToFileURL } from "node:url";
 
 const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
-const { runStage } = await imp("src/train/rl/stages.js");
+const { runStage, exportCheckpoint } = await imp("src/train/rl/stages.js");
 const { V2_MODEL_DATA } = await imp("src/train/presets.js");
 const a = process.argv.slice(2);
 const stage = a[0];
 if (stage !== "grpo" && stage !== "rs") throw new Error("usage: train-rl.mjs grpo|rs --init file.gguf [...]");
 const opt = (k, d) => (a.includes(k) ? a[a.indexOf(k) + 1] : d);
+if (a.includes("--export-checkpoint")) {
+  // the latest checkpoint of a run (e.g. one stopped early) as <work>/<stage>-step-f32/q8_0.gguf
+  const work = opt("--work", `build/train/${stage}`);
+  const files = await exportCheckpoint(
+    opt("--init", "build/train/v2/out/edgellm-v2-f32.gguf"),
+    path.join(work, `${stage}.ckpt`),
+    path.join(work, `${stage}-step`),
+  );
+  console.log(files.join("\n"));
+  process.exit(0);
+}
 const t0 = Date.now();
 const files = await runStage({
   stage,
@@ -32,6 +46,8 @@ const files = await runStage({
   seed: Number(opt("--seed", "1")),
   threads: Number(opt("--threads", "2")),
   resume: a.includes("--resume"),
+  temperature: Number(opt("--temperature", "1")),
+  filter: Number(opt("--filter", "0")),
   log: (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${s}`),
 });
 console.log(files.join("\n"));

@@ -18,7 +18,8 @@ import { loadTask, parseTaskSet } from "../reasoning/eval-task.js";
 import { runSweep, sweepConfigs } from "../reasoning/eval-sweep.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
 import { resolveModel } from "./default-model.js";
-import { PrmVerifier } from "../train/prm.js";
+import { readFile } from "node:fs/promises";
+import { parsePrmHead, PrmScorer, PrmVerifier } from "../train/prm.js";
 import { arithmeticTestItems, evalArithmetic, formatArithReport } from "../train/eval/arithmetic.js";
 
 interface EvalOptions {
@@ -72,8 +73,9 @@ export function register(program: Command): void {
     .option("--samples <list>", "comma-separated sample counts for sc/bon, lines per expansion for mcts", "8")
     .option(
       "--verifier <list>",
-      "bon/mcts verifiers, comma-separated: arithmetic (outcome), process (column steps)",
+      "bon/mcts verifiers, comma-separated: arithmetic (outcome), process (column steps), prm (learned, needs --prm)",
     )
+    .option("--prm <head.json>", "the learned PRM for --verifier prm (scripts/train-prm.mjs writes it)")
     .option("--budget <list>", "mcts: comma-separated token budgets per question (default 1024)")
     .option("--thinking-budget <list>", "comma-separated thinking budgets in tokens ('none' = unlimited)")
     .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
@@ -91,16 +93,13 @@ export function register(program: Command): void {
     .action(async (given: EvalOptions) => {
       const o = { ...given, model: await resolveModel(given.model) };
       if (o.n !== undefined) return breakdown(o);
-      // the PRM: the same model with its adapter, a second small engine (the generator stays adapter-free)
-      const prmLLM =
-        o.prm === undefined
-          ? undefined
-          : await loadLLM(o.model, { ...engineOptions(o), lora: [{ path: o.prm }] });
+      // the PRM: its head (scripts/train-prm.mjs) names the scoring model its features were fitted on
+      const prm = o.prm === undefined ? undefined : await loadPrm(o.prm);
       let configs: ReturnType<typeof sweepConfigs>;
       try {
-        configs = sweepConfigs({ ...o, maxTokens: o.maxTokens }, { prm: prmLLM && new PrmVerifier(prmLLM) });
+        configs = sweepConfigs({ ...o, maxTokens: o.maxTokens }, { prm: prm?.verifier });
       } catch (e) {
-        await prmLLM?.close();
+        await prm?.scorer.close();
         throw e;
       }
       const items = loadTask(o.task, parsePositiveInt("--questions", o.questions), {
@@ -119,9 +118,18 @@ export function register(program: Command): void {
         if (o.plot) process.stderr.write(`wrote ${o.plot}\n`);
       } finally {
         await llm.close();
-        await prmLLM?.close();
+        await prm?.scorer.close();
       }
     });
+}
+
+async function loadPrm(file: string): Promise<{ scorer: PrmScorer; verifier: PrmVerifier }> {
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new InputError("cannot read the PRM head", { file });
+  });
+  const head = parsePrmHead(text, file);
+  const scorer = await PrmScorer.load(head.model);
+  return { scorer, verifier: new PrmVerifier(scorer, head) };
 }
 
 /** --n: the per-operation, per-digit-count greedy report. */

@@ -69,7 +69,7 @@ export const V2_MODEL_DATA: DataConfig = {
 };
 
 /** v2units data: × at 50% in the run format with the units clause, tool examples with long factors */
-const V2UNITS_DATA: DataConfig = {
+export const V2UNITS_DATA: DataConfig = {
   ...V2_MODEL_DATA,
   seed: 17,
   counts: { train: 30_000, val: 500, test: 1000 },

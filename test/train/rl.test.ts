@@ -13,6 +13,7 @@ import type { TrainModelConfig } from "../../src/train/model/config.js";
 import { packSequences } from "../../src/train/rl/sequences.js";
 import { groupAdvantages, grpoWeights } from "../../src/train/rl/grpo-loss.js";
 import { runGrpo } from "../../src/train/rl/grpo.js";
+import { mixedPrompts } from "../../src/train/rl/stages.js";
 import { modelSampler } from "../../src/train/rl/sampler.js";
 import { rejectionSample } from "../../src/train/rl/rejection.js";
 import { runDistill } from "../../src/train/rl/distill.js";
@@ -293,4 +294,25 @@ test("process verifier: every step of generated chains verifies; a corrupted dig
   assert.ok(carryBad[firstError(carryBad)].line.startsWith("4 × 7 = 28, 8 + 4 = 12"));
   const unitBad = checkSteps(units.replace("6 × 7 = 42, 2 + 6 = 8", "6 × 7 = 42, 3 + 6 = 9"));
   assert.ok(unitBad[firstError(unitBad)].line.startsWith("6 × 7 = 42, 3 + 6"));
+});
+
+test("mixedPrompts keeps the prompts whose group rewards differ, with each pass rate", async () => {
+  // a fake policy: prompt k's samples are right (token 1) for the first k of G = 4 samples
+  const sampler = {
+    async sample(_p: Float32Array, prompts: number[][], n: number) {
+      return prompts.map((p) => Array.from({ length: n }, (_, j) => [j < p[0] ? 1 : 0]));
+    },
+  };
+  const prompts = [0, 1, 2, 3, 4, 2].map((k) => ({ ids: [k], answer: "" }));
+  const seen: number[] = [];
+  const r = await mixedPrompts(new Float32Array(1), prompts, sampler, 4, (c) => c[0], {
+    temperature: 1,
+    maxTokens: 1,
+    seed: 1,
+    chunk: 4,
+    log: () => seen.push(1),
+  });
+  assert.deepEqual(r.passRates, [0, 0.25, 0.5, 0.75, 1, 0.5]);
+  assert.deepEqual(r.keep, [1, 2, 3, 5]);
+  assert.equal(seen.length, 2, "two chunks of at most 4 prompts");
 });

@@ -4,9 +4,12 @@
  *                  (the held-out splits are never used), with their answers
  *   arithmeticReward  1 when the completion's final answer (after </think>) equals the answer, else 0
  *                  (R1-style rule-based outcome reward; the process verifier can add per-step terms)
- *   runStage       grpo | rs (rejection-sampling SFT) from an F32 GGUF, resumable, exporting GGUFs
+ *   mixedPrompts   the prompts whose G samples at the sampling temperature are sometimes right and
+ *                  sometimes wrong (the only groups that carry a GRPO signal), with each pass rate
+ *   runStage       grpo | rs (rejection-sampling SFT) from an F32 GGUF, resumable, exporting GGUFs;
+ *                  GRPO can first keep only the mixed prompts of a probed pool (`filter`)
  */
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildVocab, type Vocab } from "../bpe/vocab.js";
@@ -16,11 +19,13 @@ import { finalAnswer } from "../eval/arithmetic.js";
 import { exportGGUF } from "../export.js";
 import { importGGUF } from "../import.js";
 import { train } from "../loop.js";
+import { loadCheckpoint } from "../checkpoint.js";
 import type { Kind } from "../data/problems.js";
 import { runGrpo, type RlPrompt } from "./grpo.js";
 import { rejectionSample } from "./rejection.js";
-import { engineSampler } from "./sampler.js";
+import { engineSampler, type Sampler } from "./sampler.js";
 import { checkSteps, firstError } from "./process-verifier.js";
+import { InputError } from "../../errors.js";
 
 export function rlPrompts(vocab: Vocab, data: DataConfig, n: number, kinds: readonly Kind[]): RlPrompt[] {
   const d = generateDataset({ ...data, counts: { train: n * 4, val: 0, test: 0 } });
@@ -66,6 +71,63 @@ export function arithmeticReward(vocab: Vocab, stepPenalty = 0): (c: number[], p
   };
 }
 
+export interface MixedPrompts {
+  /** indices (into the probed prompts) of the prompts with 0 < pass rate < 1 */
+  keep: number[];
+  /** pass rate of every probed prompt */
+  passRates: number[];
+}
+
+/** Probe each prompt with G samples of `params` and keep those whose rewards are mixed. */
+export async function mixedPrompts(
+  params: Float32Array,
+  prompts: readonly RlPrompt[],
+  sampler: Sampler,
+  G: number,
+  reward: (c: number[], p: RlPrompt) => number,
+  o: { temperature: number; maxTokens: number; seed: number; chunk?: number; log?: (s: string) => void },
+): Promise<MixedPrompts> {
+  const passRates: number[] = [];
+  const chunk = o.chunk ?? 16;
+  for (let i = 0; i < prompts.length; i += chunk) {
+    const part = prompts.slice(i, i + chunk);
+    const groups = await sampler.sample(
+      params,
+      part.map((p) => p.ids),
+      G,
+      { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed + 7919 * i },
+    );
+    groups.forEach((g, j) => passRates.push(g.filter((c) => reward(c, part[j]) >= 1).length / g.length));
+    o.log?.(`probed ${passRates.length}/${prompts.length} prompts`);
+  }
+  const keep = passRates.flatMap((r, i) => (r > 0 && r < 1 ? [i] : []));
+  return { keep, passRates };
+}
+
+/**
+ * The parameters of a stage's checkpoint as GGUFs (f32 and q8_0) next to it, named <prefix>-f32.gguf
+ * and <prefix>-q8_0.gguf: a run stopped before its last step can still be evaluated.
+ */
+export async function exportCheckpoint(init: string, checkpoint: string, prefix: string): Promise<string[]> {
+  const warm = await importGGUF(init);
+  const ck = await loadCheckpoint(checkpoint);
+  if (ck.params.length !== warm.params.length)
+    throw new InputError(`checkpoint has ${ck.params.length} parameters, ${init} has ${warm.params.length}`, {
+      file: checkpoint,
+    });
+  const files: string[] = [];
+  for (const type of ["f32", "q8_0"] as const) {
+    const f = `${prefix}-${type}.gguf`;
+    await exportGGUF(`${f}.tmp`, warm.config, ck.params, buildVocab(warm.bpe), {
+      name: "edgellm-default",
+      type,
+    });
+    await rename(`${f}.tmp`, f);
+    files.push(f);
+  }
+  return files;
+}
+
 export interface StageOptions {
   stage: "grpo" | "rs";
   init: string;
@@ -82,6 +144,10 @@ export interface StageOptions {
   seed: number;
   threads: number;
   resume: boolean;
+  /** sampling temperature of GRPO's groups and of the probe (default 1) */
+  temperature?: number;
+  /** GRPO: probe this many prompts first and train only on the mixed ones (0/undefined: all) */
+  filter?: number;
   log: (s: string) => void;
 }
 
@@ -90,10 +156,39 @@ export async function runStage(o: StageOptions): Promise<string[]> {
   const warm = await importGGUF(o.init);
   const vocab = buildVocab(warm.bpe);
   const cfg = warm.config;
-  const prompts = rlPrompts(vocab, o.data, o.prompts, o.kinds);
+  let prompts = rlPrompts(vocab, o.data, o.prompts, o.kinds);
   o.log(`${o.stage}: ${prompts.length} prompts (${o.kinds.join(",")}), init ${o.init}`);
   const sampler = engineSampler(cfg, vocab, o.workDir, o.threads);
   const reward = arithmeticReward(vocab);
+  const temperature = o.temperature ?? 1;
+  if (o.stage === "grpo" && o.filter) {
+    // the probe is a pure function of its settings: a resumed run reuses the saved result
+    const file = join(o.workDir, "mixed-prompts.json");
+    const key = { init: o.init, kinds: o.kinds, filter: o.filter, group: o.group, temperature, seed: o.seed };
+    let mixed: MixedPrompts | undefined;
+    if (existsSync(file)) {
+      const saved = JSON.parse(await readFile(file, "utf8")) as { key: unknown } & MixedPrompts;
+      if (JSON.stringify(saved.key) === JSON.stringify(key)) mixed = saved;
+    }
+    if (!mixed) {
+      mixed = await mixedPrompts(warm.params, prompts.slice(0, o.filter), sampler, o.group, reward, {
+        temperature,
+        maxTokens: o.maxTokens,
+        seed: o.seed,
+        log: o.log,
+      });
+      await writeFile(file, JSON.stringify({ key, ...mixed }));
+    }
+    const probed = mixed.passRates.length;
+    const solved = mixed.passRates.filter((r) => r === 1).length;
+    o.log(
+      `probe: ${mixed.keep.length}/${probed} prompts mixed (${solved} always right, ${probed - solved - mixed.keep.length} never) at T ${temperature}, G ${o.group}`,
+    );
+    if (mixed.keep.length === 0)
+      throw new InputError("no probed prompt has mixed rewards", { field: "filter" });
+    const all = prompts;
+    prompts = mixed.keep.map((i) => all[i]);
+  }
   let params: Float32Array;
   if (o.stage === "grpo") {
     const r = await runGrpo({
@@ -108,6 +203,7 @@ export async function runStage(o: StageOptions): Promise<string[]> {
       group: o.group,
       lr: o.lr,
       maxTokens: o.maxTokens,
+      temperature,
       seqLen: o.seqLen,
       seed: o.seed,
       threads: o.threads,
