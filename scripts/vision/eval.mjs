@@ -46,6 +46,38 @@ const nearest = (row) => {
   return best;
 };
 let cellsOk = 0;
+// --cells-only error analysis: each wrong cell is a miss (glyph read as blank), a spurious glyph
+// (blank read as a glyph), a shift (a miss whose glyph was read in a neighbouring cell), or a
+// misread (one glyph read as another); and exact rates per font and size.
+const errs = { miss: 0, spurious: 0, shift: 0, misread: 0 };
+const groups = new Map();
+const tally = (L, cells, want) => {
+  const G = 8;
+  for (let i = 0; i < want.length; i++) {
+    if (cells[i] === want[i]) continue;
+    if (want[i] !== " " && cells[i] === " ") {
+      const r = Math.floor((i + 1) / G);
+      const c = (i + 1) % G;
+      const near = [
+        [r, c - 1],
+        [r, c + 1],
+        [r - 1, c],
+        [r + 1, c],
+      ].some(([y, x]) => {
+        const j = y * G + x - 1;
+        return x >= 0 && x < G && j >= 0 && j < want.length && cells[j] === want[i] && want[j] === " ";
+      });
+      errs[near ? "shift" : "miss"]++;
+    } else if (want[i] === " ") errs.spurious++;
+    else errs.misread++;
+  }
+  for (const k of [`font ${L.font}`, `size ${L.size}`]) {
+    const g = groups.get(k) ?? [0, 0];
+    g[0] += cells === want ? 1 : 0;
+    g[1]++;
+    groups.set(k, g);
+  }
+};
 let transcribed = 0;
 let solved = 0;
 const misses = [];
@@ -66,6 +98,7 @@ for (const L of labels) {
   // row (trained blank), so the rows read cells 1..63 and a blank.
   if (cells === want) cellsOk++;
   if (args.includes("--cells-only")) {
+    tally(L, cells, want);
     if (cells !== want) misses.push(`${L.file} ${L.a} ${L.op} ${L.b} (${L.font} ${L.size}): cells "${cells.trim().replace(/ +/g, " ")}"`);
     continue;
   }
@@ -92,5 +125,9 @@ console.log(`images ${n} (${dir}), prompt ${JSON.stringify(prompt)}`);
 console.log(`encoder cells exact: ${pct(cellsOk)}`);
 console.log(`transcribed exactly: ${pct(transcribed)}`);
 console.log(`solved:              ${pct(solved)}`);
+if (args.includes("--cells-only")) {
+  console.log(`wrong cells: ${Object.entries(errs).map(([k, v]) => `${k} ${v}`).join(", ")} (a shift counts its spurious twin too)`);
+  for (const [k, [ok, all]] of [...groups].sort()) console.log(`  ${k}: ${ok}/${all}`);
+}
 for (const m of misses.slice(0, Number(opt("--show", 10)))) console.log(`  miss ${m}`);
 await llm.close();

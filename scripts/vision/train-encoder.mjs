@@ -6,17 +6,19 @@
 //
 //   node scripts/vision/train-encoder.mjs LM.gguf OUT_DIR STEPS [--resume] [--init MMPROJ.gguf]
 //        [--batch 32] [--lr 2e-3] [--lambda 4] [--glyph-weight 8] [--seed 1] [--stop-at N]
-//        [--atlas build/vision/atlas] [--kernels wasm|ts]
+//        [--atlas build/vision/atlas] [--kernels wasm|ts] [--layers 3] [--ffn 256]
 // Writes OUT_DIR/encoder.ckpt (every 25 steps; --resume continues it bit-exactly), a log line
 // every 10 steps, and OUT_DIR/mmproj-f32.gguf at the end (scripts/vision/export.mjs writes one
-// from any checkpoint). --init warm-starts from an mmproj of the same shapes.
+// from any checkpoint). --init warm-starts from an mmproj; one with fewer blocks or a narrower FFN
+// than --layers/--ffn is grown to them first (same function: new residual products start at zero).
 import { readFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { openGGUF } from "../../dist/src/gguf/reader.js";
 import { dequantizeRows } from "../../dist/src/quant/index.js";
 import { Tokenizer } from "../../dist/src/tokenizer/tokenizer.js";
+import { Rng } from "../../dist/src/sampling/rng.js";
 import { trainVit } from "../../dist/src/train/vision/train.js";
-import { readVitMmproj, writeVitMmproj } from "../../dist/src/train/vision/mmproj.js";
+import { readVitMmprojGrown, writeVitMmproj } from "../../dist/src/train/vision/mmproj.js";
 import {
   CELL_CHARS,
   CELL_TEXT,
@@ -66,8 +68,8 @@ const config = {
   patchSize: CELL,
   dim: 64,
   heads: 4,
-  ffn: 256,
-  layers: 3,
+  ffn: Number(opt("--ffn", 256)),
+  layers: Number(opt("--layers", 3)),
   mmHidden: 128,
   projDim: E,
   eps: 1e-5,
@@ -79,7 +81,7 @@ const sample = (rng, pixels, at) => {
 };
 const ck = join(out, "encoder.ckpt");
 const steps = Number(stepsArg);
-const init = opt("--init") ? await readVitMmproj(opt("--init"), config) : undefined;
+const init = opt("--init") ? await readVitMmprojGrown(opt("--init"), config, new Rng(Number(opt("--seed", 1)) + 7919)) : undefined;
 const hist = [];
 const t0 = Date.now();
 const r = await trainVit({

@@ -17,7 +17,7 @@ import { biasBackward, biasForward } from "../../src/train/ops/bias.js";
 import { attentionBackward, attentionForward, type AttnShape } from "../../src/train/ops/attention.js";
 import { type VitConfig, VitTrainModel, vitLayout } from "../../src/train/vision/encoder.js";
 import { cellLoss } from "../../src/train/vision/loss.js";
-import { readVitMmproj, writeVitMmproj } from "../../src/train/vision/mmproj.js";
+import { readVitMmproj, readVitMmprojGrown, writeVitMmproj } from "../../src/train/vision/mmproj.js";
 import { trainVit, type VitTrainOptions } from "../../src/train/vision/train.js";
 import { RefKernelSet } from "../../src/kernels/ref/ref-kernel-set.js";
 import { openVisionModel } from "../../src/vision/index.js";
@@ -221,6 +221,62 @@ test("the training forward equals the inference encoder on the mmproj the traine
     // the inference side rounds GELU's input and output to half precision as ggml does (src/vision/ops.ts),
     // so the two agree to the goldens' bound, 1e-3 of the largest output, not to float32 rounding
     assert.ok(worst <= 1e-3 * Math.max(1, big), `max |diff| ${worst} (max |value| ${big})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an encoder grown from an mmproj (one more block, wider FFN) computes the same rows", async () => {
+  const small: VitConfig = {
+    ...TINY,
+    imageSize: 16,
+    patchSize: 4,
+    dim: 16,
+    heads: 2,
+    ffn: 24,
+    mmHidden: 12,
+    projDim: 8,
+  };
+  const big: VitConfig = { ...small, layers: small.layers + 1, ffn: 40 };
+  const m = new VitTrainModel(small, 1);
+  for (let i = 0; i < m.params.length; i++) m.params[i] = 0.3 * rng.normal();
+  const dir = mkdtempSync(join(tmpdir(), "edgellm-vit-"));
+  try {
+    const path = join(dir, "mmproj.gguf");
+    await writeVitMmproj(path, small, Float32Array.from(m.params), { mean: 0.5, std: 0.5 });
+    const grown = await readVitMmprojGrown(path, big, new Rng(9));
+    const g = new VitTrainModel(big, 1);
+    assert.equal(grown.length, g.layout.total);
+    g.params.set(grown);
+    // the new capacity is really there: the new block's inner products and the new FFN units are
+    // initialised (only the products into the residual stream start at zero)
+    const get = (name: string) => {
+      const e = g.layout.byName.get(name);
+      assert.ok(e, name);
+      return grown.subarray(e.offset, e.offset + e.size);
+    };
+    assert.ok(get(`v.blk.${small.layers}.attn_q.weight`).some((v) => v !== 0));
+    assert.ok(
+      get("v.blk.0.ffn_up.weight")
+        .subarray(24 * 16)
+        .some((v) => v !== 0),
+    );
+    assert.ok(get(`v.blk.${small.layers}.ffn_down.weight`).every((v) => v === 0));
+    const pixels = Float32Array.from(rand(3 * 16 * 16));
+    const a = Float32Array.from(m.forward(pixels));
+    const b = Float32Array.from(g.forward(pixels));
+    assert.equal(a.length, b.length);
+    let worst = 0;
+    let top = 0;
+    for (let i = 0; i < a.length; i++) {
+      worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      top = Math.max(top, Math.abs(a[i]));
+    }
+    assert.ok(top > 0.1, `outputs too small to compare (${top})`);
+    assert.ok(worst <= 1e-5 * top, `max |diff| ${worst} (max |value| ${top})`);
+    // shrinking or changing the width is refused
+    await assert.rejects(readVitMmprojGrown(path, { ...small, ffn: 16 }, new Rng(1)), /cannot shrink/);
+    await assert.rejects(readVitMmprojGrown(path, { ...big, dim: 24, heads: 2 }, new Rng(1)), /keeps dim/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

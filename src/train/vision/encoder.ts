@@ -115,6 +115,51 @@ export function initVitParams(params: Buf, layout: ParamLayout, rng: Rng): void 
   }
 }
 
+/**
+ * A larger encoder that computes the same function as a trained one: more blocks and/or a wider
+ * FFN (same width, heads, image and projector shapes). New parameters get the seeded
+ * initialisation, except the products that write into the residual stream (a new block's attn_out
+ * and ffn_down, the new FFN units' ffn_down columns), which start at zero, so the grown model's
+ * output equals the old one's and training starts from where the old one stopped.
+ */
+export function growVitParams(from: VitConfig, params: Float32Array, to: VitConfig, rng: Rng): Float32Array {
+  const same: (keyof VitConfig)[] = ["imageSize", "patchSize", "dim", "heads", "mmHidden", "projDim", "eps"];
+  for (const k of same)
+    if (from[k] !== to[k]) throw new InputError(`growing keeps ${k} (${from[k]} -> ${to[k]})`, { field: k });
+  if (to.layers < from.layers || to.ffn < from.ffn)
+    throw new InputError(
+      `growing cannot shrink (layers ${from.layers} -> ${to.layers}, ffn ${from.ffn} -> ${to.ffn})`,
+    );
+  const src = vitLayout(from);
+  if (params.length !== src.total)
+    throw new InputError(`params have ${params.length} values, the config needs ${src.total}`);
+  const dst = vitLayout(to);
+  const out = new Float32Array(dst.total);
+  initVitParams(out, dst, rng);
+  const D = to.dim;
+  const F0 = from.ffn;
+  const F1 = to.ffn;
+  for (const e of dst.entries) {
+    const v = out.subarray(e.offset, e.offset + e.size);
+    const old = src.byName.get(e.name);
+    if (!old) {
+      if (/attn_out|ffn_down/.test(e.name)) v.fill(0);
+      continue;
+    }
+    const w = params.subarray(old.offset, old.offset + old.size);
+    if (e.size === old.size) v.set(w);
+    else if (/ffn_up\.(weight|bias)$/.test(e.name))
+      v.set(w); // first F0 rows: the old units
+    else if (e.name.endsWith("ffn_down.weight"))
+      for (let d = 0; d < D; d++) {
+        v.set(w.subarray(d * F0, d * F0 + F0), d * F1);
+        v.fill(0, d * F1 + F0, d * F1 + F1);
+      }
+    else throw new InputError(`cannot grow ${e.name} (${old.size} -> ${e.size} values)`);
+  }
+  return out;
+}
+
 interface BlockActs {
   x: Buf; // block input (N, D)
   a: Buf; // ln1 out

@@ -7,7 +7,8 @@ import { InputError } from "../../errors.js";
 import { openGGUF } from "../../gguf/reader.js";
 import { writeTestMmproj } from "../../model/factory/mmproj.js";
 import { dequantizeRows } from "../../quant/index.js";
-import { type VitConfig, vitLayout } from "./encoder.js";
+import type { Rng } from "../../sampling/rng.js";
+import { growVitParams, type VitConfig, vitLayout } from "./encoder.js";
 
 export interface VitExportOptions {
   /** per-channel normalization the preprocessor applies: (v / 255 - mean) / std */
@@ -71,4 +72,28 @@ export async function readVitMmproj(path: string, c: VitConfig): Promise<Float32
   } finally {
     await f.close();
   }
+}
+
+/**
+ * Warm-start parameters for config `c` from an mmproj this module wrote: its own block count
+ * (the file's minus the skipped zero block) and FFN width come from the metadata; a smaller
+ * encoder is grown to `c` (growVitParams: same function, new capacity).
+ */
+export async function readVitMmprojGrown(path: string, c: VitConfig, rng: Rng): Promise<Float32Array> {
+  const f = await openGGUF(path);
+  const num = (k: string): number => {
+    const v = f.metadata.get(k);
+    if (typeof v !== "number" && typeof v !== "bigint")
+      throw new InputError(`mmproj lacks ${k}`, { file: path });
+    return Number(v);
+  };
+  const from: VitConfig = {
+    ...c,
+    dim: num("clip.vision.embedding_length"),
+    layers: num("clip.vision.block_count") - 1,
+    ffn: num("clip.vision.feed_forward_length"),
+  };
+  await f.close();
+  if (from.dim === c.dim && from.layers === c.layers && from.ffn === c.ffn) return readVitMmproj(path, c);
+  return growVitParams(from, await readVitMmproj(path, from), c, rng);
 }
