@@ -400,6 +400,42 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsE/out/edgellm-v2unitsE-f32.gguf",
     initSha256: "7becfc7c5e84a3421849e34a1b5764b6ba5addc649482baf0195e1905e1b99c6",
   },
+  // v2unitsG (issue #18, session 8): v2unitsF's end. After F the call copies the question but not
+  // exactly: `4865098 × 832` -> `486508 × 832: "...` (one digit dropped, then the echo's colon
+  // instead of the closing quote). More of the same: tool examples 50% of the mix (90% calls),
+  // fewer echoed declines without tools (bigCopy .2), fresh data.
+  v2unitsG: {
+    name: "v2unitsG",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 41,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      mix: { add: 0.05, sub: 0.1, mul: 0.2, word: 0.08, chat: 0.03, tool: 0.5, json: 0.04 },
+      v2: {
+        ...V2UNITS_DATA.v2!,
+        mulFirstMax: 0.5,
+        bigCopy: 0.2,
+        toolCalls: 0.9,
+        toolThought: 0,
+        toolProducts: 0.8,
+        toolVerbatim: true,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 400 steps x 4 x 512 = 0.82M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 400,
+    lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 41,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsF` (its export at step 400)
+    initFrom: "build/train/v2unitsF/out/edgellm-v2unitsF-f32.gguf",
+    initSha256: "c8580db61e6eb43c72c93bfc8d7b10689a9192263b0b4633d065621a657e9b74",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.
