@@ -361,6 +361,81 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsD/out/edgellm-v2unitsD-f32.gguf",
     initSha256: "25d6c820d6447a37a668a89936f63bc59511c538ceb4b58b1ddce38273d015c5",
   },
+  // v2unitsF (issue #18, session 8): v2unitsE's end, aimed at the tool call again. E restates a
+  // 7-digit factor exactly in its thought but the call after that thought starts one digit late,
+  // stops after 5 digits and writes / for × (`88650 / 832`); a call with no thought starts right
+  // and drifts after 4 digits. Here every call comes right after the question (no thought, no
+  // echo), the call's expression is the question's own (`4865098 × 832`: × kept, the calculator
+  // reads it, so the call is a plain copy), 80% of calls are 5-7-digit products, and tool examples
+  // are 40% of the mix (85% calls); the column kinds keep a share so arithmetic stays.
+  v2unitsF: {
+    name: "v2unitsF",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 37,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      mix: { add: 0.05, sub: 0.12, mul: 0.26, word: 0.1, chat: 0.03, tool: 0.4, json: 0.04 },
+      v2: {
+        ...V2UNITS_DATA.v2!,
+        mulFirstMax: 0.5,
+        bigCopy: 0.4,
+        toolCalls: 0.85,
+        toolThought: 0,
+        toolProducts: 0.8,
+        toolVerbatim: true,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 400 steps x 4 x 512 = 0.82M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 400,
+    lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 37,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsE` (its export at step 400)
+    initFrom: "build/train/v2unitsE/out/edgellm-v2unitsE-f32.gguf",
+    initSha256: "7becfc7c5e84a3421849e34a1b5764b6ba5addc649482baf0195e1905e1b99c6",
+  },
+  // v2unitsG (issue #18, session 8): v2unitsF's end. After F the call copies the question but not
+  // exactly: `4865098 × 832` -> `486508 × 832: "...` (one digit dropped, then the echo's colon
+  // instead of the closing quote). More of the same: tool examples 50% of the mix (90% calls),
+  // fewer echoed declines without tools (bigCopy .2), fresh data.
+  v2unitsG: {
+    name: "v2unitsG",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 41,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      mix: { add: 0.05, sub: 0.1, mul: 0.2, word: 0.08, chat: 0.03, tool: 0.5, json: 0.04 },
+      v2: {
+        ...V2UNITS_DATA.v2!,
+        mulFirstMax: 0.5,
+        bigCopy: 0.2,
+        toolCalls: 0.9,
+        toolThought: 0,
+        toolProducts: 0.8,
+        toolVerbatim: true,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 400 steps x 4 x 512 = 0.82M tokens
+    batch: 4,
+    seqLen: 512,
+    steps: 400,
+    lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 41,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsF` (its export at step 400)
+    initFrom: "build/train/v2unitsF/out/edgellm-v2unitsF-f32.gguf",
+    initSha256: "c8580db61e6eb43c72c93bfc8d7b10689a9192263b0b4633d065621a657e9b74",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.

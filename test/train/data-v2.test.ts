@@ -206,6 +206,44 @@ test("v2unitsD/E options: 3-digit first factors, long-number declines without to
   assert.ok(many > 400 * 0.82, `toolCalls 0.9: ${many}/400`);
 });
 
+test("v2unitsF options: calls right after the question, the question's expression copied verbatim", () => {
+  const base = { ...V2_MODEL_DATA, counts: { train: 400, val: 5, test: 5 }, mix: { tool: 1 } };
+  const v2o = { ...V2_MODEL_DATA.v2!, system: 0, multiTurn: 0, toolLong: true, toolCalls: 0.9 };
+  const d = generateDataset({
+    ...base,
+    v2: { ...v2o, toolThought: 0, toolProducts: 0.8, toolVerbatim: true },
+  });
+  let products = 0;
+  let calls = 0;
+  for (const e of d.train) {
+    const a = e.messages.find((m) => m.role === "assistant" && m.content.includes("<tool_call>"));
+    if (!a) continue;
+    calls++;
+    // no thought: the assistant's turn is the call alone
+    assert.ok(a.content.startsWith("<tool_call>\n"), a.content);
+    const expr = JSON.parse(a.content.split("\n")[1]).arguments.expression as string;
+    const q = e.messages.find((m) => m.role === "user")!.content;
+    assert.ok(q.includes(expr), `${q} / ${expr}`);
+    const m = expr.match(/^(\d+) ([×+/-]) (\d+)$/);
+    assert.ok(m, expr);
+    if (m[2] === "×") {
+      products++;
+      assert.ok(m[1].length >= 5 && m[1].length <= 7, expr);
+      // the tool's result is the product of exactly these numbers
+      const res = e.messages.find((x) => x.content.startsWith("<tool_response>"))!.content;
+      assert.equal(res.split("\n")[1], String(BigInt(m[1]) * BigInt(m[3])));
+    }
+  }
+  assert.ok(calls > 400 * 0.82, `${calls} calls`);
+  assert.ok(products > calls * 0.7 && products < calls * 0.9, `${products} products of ${calls} calls`);
+  // the defaults draw exactly as before (the presets before F are reproduced bit for bit)
+  const [x, y] = [
+    generateDataset({ ...base, v2: v2o }),
+    generateDataset({ ...base, v2: { ...v2o, toolThought: 0.7, toolProducts: 0.6 } }),
+  ];
+  assert.deepEqual(x.train, y.train);
+});
+
 test("v1 data is drawn exactly as before the v2 options existed", () => {
   const d = generateDataset({ ...DEFAULT_DATA_CONFIG, counts: { train: 50, val: 5, test: 5 } });
   assert.ok(d.train.every((e) => e.messages.length === 2 && e.messages[0].role === "user"));

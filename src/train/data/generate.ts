@@ -72,6 +72,14 @@ export interface V2Options {
   toolCalls?: number;
   /** tool calls: the thought before the call starts with the question's expression */
   toolEcho?: boolean;
+  /** tool calls: share with a thought before the call (default 0.7; the rest are the call right
+   *  after the question, as a forced call starts) */
+  toolThought?: number;
+  /** tool calls: share of products (default 0.6; the rest long sums/differences and divisions) */
+  toolProducts?: number;
+  /** tool calls: the expression is copied as the question writes it (× kept; the calculator reads
+   *  ×), so the call is an exact copy of the question's numbers and symbol */
+  toolVerbatim?: boolean;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -150,6 +158,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
         v2.toolLong === true,
         v2.toolCalls,
         v2.toolEcho === true,
+        { thought: v2.toolThought, products: v2.toolProducts, verbatim: v2.toolVerbatim === true },
       );
     case "json":
       return jsonProblem(rng, lang);

@@ -51,16 +51,18 @@ function digits(rng: Rng, lo: number, hi: number): number {
 }
 
 /** An arithmetic question beyond the column skill: [question symbol, calculator expression, result];
- *  `long`: products' first factor has 5..7 digits (practice copying long numbers into the call) */
-function bigProblem(rng: Rng, long: boolean): [string, string, string] {
+ *  `long`: products' first factor has 5..7 digits (practice copying long numbers into the call);
+ *  `products`: share of products (the rest: half long sums/differences, half exact divisions);
+ *  `verbatim`: the calculator expression is the question's own (× kept: the calculator reads it) */
+function bigProblem(rng: Rng, long: boolean, products = 0.6, verbatim = false): [string, string, string] {
   const r = rng.uniform();
-  if (r < 0.6) {
+  if (r < products) {
     // products: 4..7 digits x 2..4 digits, or 3 x 3 digits
     const a = digits(rng, long ? 5 : 3, 7);
     const b = a < 1000 ? digits(rng, 3, 3) : digits(rng, 2, 4);
-    return [`${a} × ${b}`, `${a} * ${b}`, String(a * b)];
+    return [`${a} × ${b}`, verbatim ? `${a} × ${b}` : `${a} * ${b}`, String(a * b)];
   }
-  if (r < 0.8) {
+  if (r < products + (1 - products) / 2) {
     const a = digits(rng, 7, 9);
     const b = digits(rng, 5, 9);
     return rng.uniform() < 0.5
@@ -78,6 +80,16 @@ function toolCall(expression: string): string {
   return hermesToolCall("calculator", { expression });
 }
 
+/** How tool calls are written (V2Options: toolThought, toolProducts, toolVerbatim) */
+export interface CallStyle {
+  /** share of calls with a thought before the call (default 0.7; the rest start with <tool_call>) */
+  thought?: number;
+  /** share of calls that are products (default 0.6) */
+  products?: number;
+  /** the call's expression is the question's expression as written (× kept) */
+  verbatim?: boolean;
+}
+
 export function toolProblem(
   rng: Rng,
   lang: Lang,
@@ -86,6 +98,7 @@ export function toolProblem(
   longProducts = false,
   callShare = 0.6,
   echo = false,
+  style: CallStyle = {},
 ): Problem {
   const system: Message = {
     role: "system",
@@ -95,13 +108,16 @@ export function toolProblem(
   const r0 = rng.uniform();
   const r = callShare === 0.6 ? r0 : r0 < callShare ? 0 : 0.6 + ((r0 - callShare) / (1 - callShare)) * 0.4;
   if (r0 < callShare) {
-    const [shown, expr, result] = bigProblem(rng, longProducts);
+    const [shown, expr, result] = bigProblem(rng, longProducts, style.products, style.verbatim === true);
     const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
     // most calls come after a short thought; some directly (a forced call starts with <tool_call>)
     // echo: the thought starts by restating the question's expression (as every column answer's
     // first line does), so the call copies it from the line above
     const thought = echo ? `${shown}${ECHO_SEP[lang]}${USE_TOOL_ECHO[lang]}` : USE_TOOL[lang];
-    const call = rng.uniform() < 0.7 ? `<think>\n${thought}\n</think>\n${toolCall(expr)}` : toolCall(expr);
+    const call =
+      rng.uniform() < (style.thought ?? 0.7)
+        ? `<think>\n${thought}\n</think>\n${toolCall(expr)}`
+        : toolCall(expr);
     const messages: Message[] = [
       system,
       { role: "user", content: user },
