@@ -889,51 +889,11 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
             u3 = i32x4.add(u3, fin8sc(acc8(v128.load32_splat(xo + 3 * xqs, 4), w, dot8s(v128.load32_splat(xo + 3 * xqs), v)), sc));
           }
         }
-        // the -32 offsets: sum_j sc_j * xsum_j per token as i16 pair dots (sc6Pair, xs16; exact)
-        let k0 = i32x4.splat(0), k1 = i32x4.splat(0), k2 = i32x4.splat(0), k3 = i32x4.splat(0);
-        let n0: v128, n1: v128, n2: v128, n3: v128, sp: v128;
-        n0 = xs16(ps + 0); n1 = xs16(ps + xss + 0); n2 = xs16(ps + 2 * xss + 0); n3 = xs16(ps + 3 * xss + 0);
-        sp = sc6Pair(p, 0);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 0, 0, 0, 0)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 0, 0, 0, 0)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 0, 0, 0, 0)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 0, 0, 0, 0)));
-        sp = sc6Pair(p, 1);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 1, 1, 1, 1)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 1, 1, 1, 1)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 1, 1, 1, 1)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 1, 1, 1, 1)));
-        sp = sc6Pair(p, 2);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 2, 2, 2, 2)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 2, 2, 2, 2)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 2, 2, 2, 2)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 2, 2, 2, 2)));
-        sp = sc6Pair(p, 3);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 3, 3, 3, 3)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 3, 3, 3, 3)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 3, 3, 3, 3)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 3, 3, 3, 3)));
-        n0 = xs16(ps + 32); n1 = xs16(ps + xss + 32); n2 = xs16(ps + 2 * xss + 32); n3 = xs16(ps + 3 * xss + 32);
-        sp = sc6Pair(p, 4);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 0, 0, 0, 0)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 0, 0, 0, 0)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 0, 0, 0, 0)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 0, 0, 0, 0)));
-        sp = sc6Pair(p, 5);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 1, 1, 1, 1)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 1, 1, 1, 1)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 1, 1, 1, 1)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 1, 1, 1, 1)));
-        sp = sc6Pair(p, 6);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 2, 2, 2, 2)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 2, 2, 2, 2)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 2, 2, 2, 2)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 2, 2, 2, 2)));
-        sp = sc6Pair(p, 7);
-        k0 = i32x4.add(k0, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n0, n0, 3, 3, 3, 3)));
-        k1 = i32x4.add(k1, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n1, n1, 3, 3, 3, 3)));
-        k2 = i32x4.add(k2, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n2, n2, 3, 3, 3, 3)));
-        k3 = i32x4.add(k3, i32x4.dot_i16x8_s(sp, v128.shuffle<i32>(n3, n3, 3, 3, 3, 3)));
+        // the -32 offsets: sum_j sc_j * xsum_j per token (q6Corr: i16 pair dots, exact)
+        const k0 = q6Corr(p, xs16(ps), xs16(ps + 32));
+        const k1 = q6Corr(p, xs16(ps + xss), xs16(ps + xss + 32));
+        const k2 = q6Corr(p, xs16(ps + 2 * xss), xs16(ps + 2 * xss + 32));
+        const k3 = q6Corr(p, xs16(ps + 3 * xss), xs16(ps + 3 * xss + 32));
         const dw = f16x4(p, fm, fs);
         a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(u0, i32x4.shl(k0, 5))), f32x4.mul(dw, v128.load32_splat(pd)), a0);
         a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(u1, i32x4.shl(k1, 5))), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);

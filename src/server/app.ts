@@ -2,7 +2,7 @@
  * The OpenAI-compatible HTTP server (fastify): /v1/chat/completions, /v1/completions,
  * /v1/models, /health, /metrics. Edge rules: API key (401, decided on the matched route: see
  * auth.ts for the table of public routes), unknown path (404), known path with the wrong method
- * (405 + Allow), non-UTF-8 charset (415), body size limit (413), nesting limits, malformed JSON and
+ * (405 + Allow), non-UTF-8 charset (415), body size limit (413, then a lingering close: linger.ts), nesting limits, malformed JSON and
  * invalid fields (400, OpenAI error body), unknown model (400), prompt over the context (400), too
  * many requests queued (429), draining (503), a client too slow to send its request (408).
  * Timeouts: headers and the whole request must arrive within `requestTimeout`, an idle keep-alive
@@ -11,6 +11,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { installAuth, PUBLIC } from "./auth.js";
 import { installJsonParser } from "./body.js";
+import { installLingeringClose } from "./linger.js";
 import { checkDepth } from "./openai/depth.js";
 import type { LLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
@@ -71,10 +72,11 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
     if (v !== undefined && (!Number.isInteger(v) || v < 1))
       throw new InputError(`${k} must be a positive integer (ms), got ${v}`, { field: k });
   }
+  // With image input, room for a data: URL of the largest image decodeImage takes (20 MiB, base64).
+  const bodyLimit = opts.bodyLimit ?? (opts.vision ? 28 << 20 : 1 << 20);
   const app = Fastify({
     logger: opts.logger ?? false,
-    // With image input, room for a data: URL of the largest image decodeImage takes (20 MiB, base64).
-    bodyLimit: opts.bodyLimit ?? (opts.vision ? 28 << 20 : 1 << 20),
+    bodyLimit,
     requestTimeout,
     keepAliveTimeout: opts.keepAliveTimeout ?? 72_000,
     // Node checks both timers every connectionsCheckingInterval (30 s by default): check often
@@ -151,6 +153,9 @@ export function buildServer(llm: LLM, opts: ServerOptions = {}): EdgeServer {
   });
   installAuth(app, opts.apiKey);
   installJsonParser(app);
+  // After a 413 the client may still be uploading: read and discard up to 8 bodies at the limit,
+  // for at most 5 s, before closing, so that it reads the 413 rather than a connection reset.
+  installLingeringClose(app, 8 * bodyLimit, 5_000);
   // Per-field nesting limits before anything recursive (the router's decision included).
   app.addHook("preValidation", async (req) => checkDepth(req.body));
 

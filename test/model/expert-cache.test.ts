@@ -22,8 +22,7 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel, planModel, type Transformer } from "../../src/model/index.js";
 import { expertSlice } from "../../src/model/weights.js";
 import { ModelError } from "../../src/errors.js";
-import { Engine } from "../../src/engine/engine.js";
-import { Metrics } from "../../src/server/metrics.js";
+import { assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
 
 let dir: string;
 let path: string;
@@ -69,26 +68,8 @@ async function load(opts: Parameters<typeof loadModel>[1] = {}, threads = 1): Pr
   return m;
 }
 
-/** Logits (raw bits) of a 9-token prefill at every position, then 8 greedy decode steps. */
-function run(m: Transformer): { logits: Uint32Array[]; tokens: number[] } {
-  const cache = m.newCache(32);
-  const toks = [1, 17, 250, 3, 99, 42, 7, 300, 5];
-  const logits = m.forward(
-    toks,
-    cache,
-    toks.map((_, i) => i),
-  );
-  const tokens: number[] = [];
-  let last = logits[logits.length - 1]!;
-  for (let s = 0; s < 8; s++) {
-    let best = 0;
-    for (let i = 1; i < last.length; i++) if (last[i]! > last[best]!) best = i;
-    tokens.push(best);
-    last = m.forward([best], cache)[0]!;
-    logits.push(last);
-  }
-  return { logits: logits.map((l) => new Uint32Array(l.slice().buffer)), tokens };
-}
+/** A 9-token prefill, then 8 greedy decode steps. */
+const run = (m: Transformer) => greedyRun(m, 8);
 
 /** Expert uses per (layer, forward call) of the resident model, counted by wrapping its slices. */
 function countUses(m: Transformer): { uses: number; distinct: Set<number>; perExpert: number[] } {
@@ -144,14 +125,7 @@ test("experts on demand: logits bit-identical and the same greedy tokens as resi
     const shardsAtLoad = sets[sets.length - 1]!.sharding.count;
     assert.ok(m.expertCache);
     assert.equal(m.expertCache.stats().slots, nSlots);
-    const got = run(m);
-    assert.deepEqual(got.tokens, ref.tokens, `${nSlots} slots: greedy tokens`);
-    assert.equal(got.logits.length, ref.logits.length);
-    for (let i = 0; i < ref.logits.length; i++)
-      assert.ok(
-        Buffer.from(got.logits[i]!.buffer).equals(Buffer.from(ref.logits[i]!.buffer)),
-        `${nSlots} slots: logits of step ${i} bit-identical`,
-      );
+    assertSameRun(run(m), ref, `${nSlots} slots`);
     if (slotShard !== undefined) {
       assert.equal(shardsAtLoad, 1);
       assert.equal(sets[sets.length - 1]!.sharding.count, 2, "the slots' shard was made after the load");
@@ -210,22 +184,10 @@ test("placement: experts auto go on demand only when the model does not fit; ref
 
 test("/metrics exposes the expert cache's hits, misses and bytes read", async () => {
   const m = await load({ experts: "on-demand" });
-  const engine = new Engine(m, undefined, { contextSize: 64, parallel: 1 });
-  const metrics = new Metrics(engine);
-  for await (const ev of engine.submit({
-    prompt: [1, 17, 250],
-    maxTokens: 3,
-    sampling: { temperature: 0 },
-    ignoreEos: true,
-    stopTokens: new Set(),
-  }))
-    void ev;
+  const value = await metricsAfterRequest(m);
   const s = m.expertCache!.stats();
   assert.ok(s.misses > 0 && s.hits + s.misses > 0);
-  const text = await metrics.registry.metrics();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
   assert.equal(value("edgellm_expert_cache_hits_total"), s.hits);
   assert.equal(value("edgellm_expert_cache_misses_total"), s.misses);
   assert.equal(value("edgellm_expert_read_bytes_total"), s.bytesRead);
-  await engine.idle();
 });

@@ -21,8 +21,7 @@ import {
 import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
 import { loadModel, planModel, type LoadOptions, type Transformer } from "../../src/model/index.js";
 import { ModelError } from "../../src/errors.js";
-import { Engine } from "../../src/engine/engine.js";
-import { Metrics } from "../../src/server/metrics.js";
+import { assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
 import { nodeLayerLoader } from "../../src/model/node-layer-loader.js";
 import { loadLLM } from "../../src/engine/llm.js";
 
@@ -67,26 +66,8 @@ async function load(type: GGMLType, opts: LoadOptions = {}, threads = 1): Promis
   return m;
 }
 
-/** Logits (raw bits) of a 9-token prefill at every position, then 6 greedy decode steps. */
-function run(m: Transformer): { logits: Uint32Array[]; tokens: number[] } {
-  const cache = m.newCache(32);
-  const toks = [1, 17, 250, 3, 99, 42, 7, 300, 5];
-  const logits = m.forward(
-    toks,
-    cache,
-    toks.map((_, i) => i),
-  );
-  const tokens: number[] = [];
-  let last = logits[logits.length - 1]!;
-  for (let s = 0; s < 6; s++) {
-    let best = 0;
-    for (let i = 1; i < last.length; i++) if (last[i]! > last[best]!) best = i;
-    tokens.push(best);
-    last = m.forward([best], cache)[0]!;
-    logits.push(last);
-  }
-  return { logits: logits.map((l) => new Uint32Array(l.slice().buffer)), tokens };
-}
+/** A 9-token prefill, then 6 greedy decode steps. */
+const run = (m: Transformer) => greedyRun(m, 6);
 
 /** File bytes of layer l's matrices (from the tensor table, not from the stream). */
 async function layerBytes(type: GGMLType): Promise<number[]> {
@@ -125,14 +106,7 @@ for (const type of TYPES) {
       const st = m.layerStream!;
       assert.ok(st, "the model streams");
       assert.equal(st.stats().slots, slots);
-      const got = run(m);
-      assert.deepEqual(got.tokens, ref.tokens, `${slots} slots, ${threads} threads: greedy tokens`);
-      assert.equal(got.logits.length, ref.logits.length);
-      for (let i = 0; i < ref.logits.length; i++)
-        assert.ok(
-          Buffer.from(got.logits[i]!.buffer).equals(Buffer.from(ref.logits[i]!.buffer)),
-          `${slots} slots, ${threads} threads: logits of step ${i} bit-identical`,
-        );
+      assertSameRun(run(m), ref, `${slots} slots, ${threads} threads`);
       // 7 forward calls; the pinned layers (all but one rotating slot) are read once
       const s = st.stats();
       const pinned = slots - 1;
@@ -206,21 +180,9 @@ test("placement: weights auto streams a dense model only when it does not fit; r
 
 test("/metrics exposes the layer stream's loads, bytes read and read/repack time", async () => {
   const m = await load(GGMLType.Q4_K, { weights: "stream", streamSlots: 2 });
-  const engine = new Engine(m, undefined, { contextSize: 64, parallel: 1 });
-  const metrics = new Metrics(engine);
-  for await (const ev of engine.submit({
-    prompt: [1, 17, 250],
-    maxTokens: 3,
-    sampling: { temperature: 0 },
-    ignoreEos: true,
-    stopTokens: new Set(),
-  }))
-    void ev;
-  await engine.idle();
+  const value = await metricsAfterRequest(m);
   const s = m.layerStream!.stats();
   assert.ok(s.loads > 0);
-  const text = await metrics.registry.metrics();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
   assert.equal(value("edgellm_layer_stream_loads_total"), s.loads);
   assert.equal(value("edgellm_layer_stream_read_bytes_total"), s.bytesRead);
   assert.ok(value("edgellm_layer_stream_read_seconds_total") >= 0);

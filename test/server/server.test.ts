@@ -393,6 +393,45 @@ test("validation at the edge: OpenAI-style 4xx bodies", async () => {
   );
 });
 
+test("an oversize upload reads the 413 while the client stalls mid-upload (lingering close)", async () => {
+  // 4 MiB against the 1 MiB limit, with a declared length (413 from the header, nothing read)
+  // and chunked (413 once 1 MiB has arrived). The client's event loop stalls for 0.5 s just
+  // after it starts, as on a loaded machine, so the server answers while the upload is under way.
+  // A server that then closed with the upload's bytes unread would reset the connection, and the
+  // reset reaches the client before it reads the answer: fetch fails (EPIPE) instead of returning
+  // the 413 (without the lingering close, 25-100% of these uploads failed here; 8 of them).
+  const text = JSON.stringify({ model: MODEL, messages: msgs("x".repeat(4 << 20)) });
+  for (let i = 0; i < 8; i++) {
+    const chunked = i % 2 === 1;
+    const bytes = new TextEncoder().encode(text);
+    let at = 0;
+    const body = chunked
+      ? new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (at >= bytes.length) c.close();
+            else c.enqueue(bytes.subarray(at, (at += 256 << 10)));
+          },
+        })
+      : text;
+    const stall = setTimeout(() => {
+      const until = Date.now() + 500;
+      while (Date.now() < until);
+    }, 5);
+    try {
+      const res = await fetch(`${srv.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+        body,
+        duplex: "half",
+      } as RequestInit);
+      assert.equal(res.status, 413, chunked ? "chunked" : "declared length");
+      assert.equal((await res.json()).error.message, "request body too large");
+    } finally {
+      clearTimeout(stall);
+    }
+  }
+});
+
 test("SIGTERM drains: a running stream finishes, then the process exits 0", async () => {
   const res = await post("/v1/chat/completions", {
     model: MODEL,

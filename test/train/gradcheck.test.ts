@@ -16,28 +16,11 @@ import { crossEntropy } from "../../src/train/ops/crossentropy.js";
 import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
 import type { TrainModelConfig } from "../../src/train/model/config.js";
+import { fdCheck } from "./fd-check.js";
 
 const rng = new Rng(123);
 const rand = (n: number, s = 1) => Float64Array.from({ length: n }, () => rng.normal() * s);
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i], 0);
-
-/** Compares analytic gradient `g` of scalar fn() w.r.t. array `x` with central differences. */
-function check(name: string, x: Float64Array, g: Float64Array, fn: () => number, h = 1e-5, tol = 1e-6): void {
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    const old = x[i];
-    x[i] = old + h;
-    const up = fn();
-    x[i] = old - h;
-    const dn = fn();
-    x[i] = old;
-    const num = (up - dn) / (2 * h);
-    const err = Math.abs(num - g[i]) / Math.max(1, Math.abs(num), Math.abs(g[i]));
-    worst = Math.max(worst, err);
-    assert.ok(err < tol, `${name}[${i}]: analytic ${g[i]} vs numeric ${num} (rel err ${err})`);
-  }
-  assert.ok(x.length > 0 && worst < tol, name);
-}
 
 for (const [N, I, O] of [
   [3, 5, 7],
@@ -53,8 +36,8 @@ for (const [N, I, O] of [
     const dx = new Float64Array(N * I);
     const dw = new Float64Array(O * I);
     matmulBackward(dx, dw, G, x, w, N, I, O);
-    check("dx", x, dx, L);
-    check("dw", w, dw, L);
+    fdCheck("dx", x, dx, L);
+    fdCheck("dw", w, dw, L);
     // forward against a plain triple loop (the 4x4 tiled path and its edges)
     L();
     for (let n = 0; n < N; n++)
@@ -77,8 +60,8 @@ test("rmsnorm backward", () => {
   const dx = new Float64Array(N * C);
   const dw = new Float64Array(C);
   rmsnormBackward(dx, dw, G, x, w, r, N, C);
-  check("dx", x, dx, L);
-  check("dw", w, dw, L);
+  fdCheck("dx", x, dx, L);
+  fdCheck("dw", w, dw, L);
 });
 
 test("rope backward, and NORM-mode (adjacent pair) rotation", () => {
@@ -90,7 +73,7 @@ test("rope backward, and NORM-mode (adjacent pair) rotation", () => {
   const L = () => (ropeForward(y, x, tab, B, T, H), dot(G, y));
   const dx = new Float64Array(x.length);
   ropeBackward(dx, G, tab, B, T, H);
-  check("dx", x, dx, L);
+  fdCheck("dx", x, dx, L);
   // position t, pair i rotates (x[2i], x[2i+1]) by t * base^(-2i/hd): check one by hand
   L();
   const t = 3;
@@ -111,8 +94,8 @@ test("swiglu backward", () => {
   const dg = new Float64Array(n);
   const du = new Float64Array(n);
   swigluBackward(dg, du, G, g, u, n);
-  check("dg", g, dg, L);
-  check("du", u, du, L);
+  fdCheck("dg", g, dg, L);
+  fdCheck("du", u, du, L);
 });
 
 test("embedding backward (repeated tokens accumulate)", () => {
@@ -124,7 +107,7 @@ test("embedding backward (repeated tokens accumulate)", () => {
   const L = () => (embeddingForward(y, tok, wte, N, C), dot(G, y));
   const dw = new Float64Array(V * C);
   embeddingBackward(dw, G, tok, N, C);
-  check("dwte", wte, dw, L);
+  fdCheck("dwte", wte, dw, L);
 });
 
 test("causal GQA attention backward, and causality", () => {
@@ -142,9 +125,9 @@ test("causal GQA attention backward, and causality", () => {
   const dk = new Float64Array(k.length);
   const dv = new Float64Array(v.length);
   attentionBackward(dq, dk, dv, G, att, q, k, v, s, new Float64Array(s.T));
-  check("dq", q, dq, L);
-  check("dk", k, dk, L);
-  check("dv", v, dv, L);
+  fdCheck("dq", q, dq, L);
+  fdCheck("dk", k, dk, L);
+  fdCheck("dv", v, dv, L);
   // changing the last position's k/v must not change earlier outputs
   L();
   const before = out.slice();
@@ -165,7 +148,7 @@ test("masked cross-entropy backward", () => {
   const L = () => crossEntropy(logits, tgt, mask, N, V, 3, null) / 3;
   const d = new Float64Array(N * V);
   crossEntropy(logits, tgt, mask, N, V, 3, d);
-  check("dlogits", logits, d, L);
+  fdCheck("dlogits", logits, d, L);
   // a masked-out row contributes nothing
   for (let i = 0; i < V; i++) assert.equal(d[V + i], 0);
 });
@@ -196,6 +179,6 @@ for (const tied of [false, true]) {
     m.forward(tok, tgt, mask);
     m.backward();
     const g = Float64Array.from(m.grads);
-    check("params", m.params as Float64Array, g, () => m.forward(tok, tgt, mask), 1e-5, 1e-5);
+    fdCheck("params", m.params as Float64Array, g, () => m.forward(tok, tgt, mask), { tol: 1e-5 });
   });
 }

@@ -25,6 +25,7 @@ import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams } from "../../src/train/model/params.js";
 import { sampleBatch } from "../../src/train/batches.js";
 import type { TrainModelConfig } from "../../src/train/model/config.js";
+import { fdCheck } from "./fd-check.js";
 
 const rng = new Rng(321);
 const rand = (n: number, s = 1) => Float64Array.from({ length: n }, () => rng.normal() * s);
@@ -33,31 +34,6 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 };
-
-/** Analytic gradient `g` of fn() w.r.t. `x` against central differences, at every element (or `idx`). */
-function check(
-  name: string,
-  x: Float64Array,
-  g: ArrayLike<number>,
-  fn: () => number,
-  idx?: number[],
-  h = 1e-5,
-  tol = 1e-6,
-): void {
-  const at = idx ?? Array.from({ length: x.length }, (_, i) => i);
-  assert.ok(at.length > 0, name);
-  for (const i of at) {
-    const old = x[i];
-    x[i] = old + h;
-    const up = fn();
-    x[i] = old - h;
-    const dn = fn();
-    x[i] = old;
-    const num = (up - dn) / (2 * h);
-    const err = Math.abs(num - g[i]) / Math.max(1, Math.abs(num), Math.abs(g[i]));
-    assert.ok(err < tol, `${name}[${i}]: analytic ${g[i]} vs numeric ${num} (rel err ${err})`);
-  }
-}
 
 test("layernorm backward (x, weight, bias)", () => {
   const [N, C] = [4, 7];
@@ -81,9 +57,9 @@ test("layernorm backward (x, weight, bias)", () => {
   const dw = new Float64Array(C);
   const db = new Float64Array(C);
   layernormBackward(dx, dw, db, G, xh, w, r, N, C);
-  check("dx", x, dx, L);
-  check("dw", w, dw, L);
-  check("db", b, db, L);
+  fdCheck("dx", x, dx, L);
+  fdCheck("dw", w, dw, L);
+  fdCheck("db", b, db, L);
 });
 
 test("tanh GELU backward, and values against the erf-free definition", () => {
@@ -98,7 +74,7 @@ test("tanh GELU backward, and values against the erf-free definition", () => {
   );
   const dx = new Float64Array(n);
   geluBackward(dx, G, x, n);
-  check("dx", x, dx, L);
+  fdCheck("dx", x, dx, L);
 });
 
 test("bias backward", () => {
@@ -110,7 +86,7 @@ test("bias backward", () => {
   const L = () => (y.set(base), biasForward(y, b, N, O), dot(G, y));
   const db = new Float64Array(O);
   biasBackward(db, G, N, O);
-  check("db", b, db, L);
+  fdCheck("db", b, db, L);
 });
 
 test("non-causal attention backward, and that every position sees the whole sequence", () => {
@@ -130,9 +106,9 @@ test("non-causal attention backward, and that every position sees the whole sequ
   const dk = new Float64Array(k.length);
   const dv = new Float64Array(v.length);
   attentionBackward(dq, dk, dv, G, att, q, k, v, s, new Float64Array(s.T));
-  check("dq", q, dq, L);
-  check("dk", k, dk, L);
-  check("dv", v, dv, L);
+  fdCheck("dq", q, dq, L);
+  fdCheck("dk", k, dk, L);
+  fdCheck("dv", v, dv, L);
   // changing the last key changes the first query's output only when non-causal
   const before = out[0];
   k[(s.T - 1) * s.nKV * s.hd] += 1; // sequence 0's last key, head 0
@@ -176,13 +152,13 @@ test("encoder + cell loss: every parameter's gradient against finite differences
       e.size <= 24
         ? undefined
         : Array.from({ length: 6 }, (_, j) => e.offset + Math.floor(((j + 0.5) * e.size) / 6));
-    check(e.name, P, g, L, idx ?? Array.from({ length: e.size }, (_, j) => e.offset + j));
+    fdCheck(e.name, P, g, L, { idx: idx ?? Array.from({ length: e.size }, (_, j) => e.offset + j) });
   }
   // and the loss's gradient w.r.t. the rows themselves
   const rows = Float64Array.from(m.forward(pixels));
   const dr = new Float64Array(rows.length);
   cellLoss(rows, targets, Ec, K, TINY.projDim, opts, dr);
-  check("drows", rows, dr, () => cellLoss(rows, targets, Ec, K, TINY.projDim, opts, null).loss);
+  fdCheck("drows", rows, dr, () => cellLoss(rows, targets, Ec, K, TINY.projDim, opts, null).loss);
 });
 
 test("the training forward equals the inference encoder on the mmproj the trainer writes", async () => {
