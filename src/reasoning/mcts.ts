@@ -36,7 +36,7 @@ export interface MctsOptions {
   maxSteps?: number;
   /** Most tokens in one line. Default 48. */
   maxStepTokens?: number;
-  /** Stop once a finished candidate scores at least this. Default 1; > 1 = spend the budget. */
+  /** Stop once a finished candidate scores at least this. Default: the verifier's `accept`, else 1; > 1 = spend the budget. */
   target?: number;
   temperature?: number;
   topP?: number;
@@ -94,7 +94,7 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
   const cPuct = o.cPuct ?? 1;
   if (!(cPuct >= 0 && Number.isFinite(cPuct)))
     throw new InputError(`mcts cPuct must be a finite number >= 0, got ${cPuct}`, { field: "cPuct" });
-  const target = o.target ?? 1;
+  const target = o.target ?? o.verifier.accept ?? 1;
   const extract = makeExtractor(o.extractor);
   const root: MctsNode = {
     text: "",

@@ -280,6 +280,8 @@ export function fitPrmHead(
 /** The PRM as a Verifier: the scoring model plus its head. */
 export class PrmVerifier implements Verifier {
   readonly name = "prm";
+  /** every judged line more likely right than wrong: what the rule checker's score 1 means */
+  readonly accept = 0.5;
   private readonly cache = new Map<string, Verdict>();
   /** Candidates scored by the model (cache misses). */
   scored = 0;

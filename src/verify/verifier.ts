@@ -28,6 +28,12 @@ export interface Verdict {
 
 export interface Verifier {
   readonly name: string;
+  /**
+   * The score at and above which a finished candidate counts as verified (a search may stop there).
+   * Default 1: rule checks score 1 when nothing is wrong; a learned verifier's probability rarely
+   * reaches 1, so it states its own decision threshold.
+   */
+  readonly accept?: number;
   verify(input: VerifyInput): Verdict | Promise<Verdict>;
 }
 

@@ -127,6 +127,24 @@ test("budget: tokens never exceed it; a small budget ends without reaching the a
   assert.ok(r.stopReason === "budget" || r.stopReason === "exhausted");
 });
 
+test("a verifier's own accept threshold stops the search (a probability rarely reaches 1)", async () => {
+  // the process verifier's score scaled into [0.1, 0.8]: a right answer scores 0.8, never 1
+  const scaled = (accept?: number) => ({
+    name: "scaled",
+    accept,
+    async verify(i: Parameters<typeof columnProcessVerifier.verify>[0]) {
+      const v = await columnProcessVerifier.verify(i);
+      return { score: 0.1 + 0.7 * v.score };
+    },
+  });
+  const spend = await mcts(toy(), { question: Q, verifier: scaled(), expand: 4, budget: 400, seed: 1 });
+  assert.notEqual(spend.stopReason, "target", "without accept, 0.8 < 1 never stops the search");
+  const stop = await mcts(toy(), { question: Q, verifier: scaled(0.75), expand: 4, budget: 400, seed: 1 });
+  assert.equal(stop.stopReason, "target");
+  assert.equal(stop.answer, RIGHT);
+  assert.ok(stop.tokens < spend.tokens, `${stop.tokens} < ${spend.tokens}`);
+});
+
 test("same seed, same search; bad options are typed errors", async () => {
   const run = (seed: number) =>
     mcts(toy(), { question: Q, verifier: columnProcessVerifier, expand: 3, seed });
