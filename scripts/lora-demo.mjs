@@ -8,7 +8,7 @@
 // questions from the corpus's train split (self-distillation replay, so arithmetic stays put).
 //
 //   npm run build && node scripts/lora-demo.mjs [--steps 300] [--stop-at N] [--no-train] [--data-only]
-//     [--n-units 100] [--n-arith 500] [--hard-repeat N] [--side both|base|adapter] [--threads 2] [--json out.json]
+//     [--replay 1600] [--n-units 100] [--n-arith 500] [--hard-repeat N] [--side both|base|adapter] [--threads 2] [--json out.json]
 //
 // State lives in train-state/lora-demo/ (data.jsonl, the checkpoint): rerunning the command
 // continues an interrupted run exactly where it stopped (same batches, same loss curve).
@@ -43,11 +43,11 @@ const { values: a } = parseArgs({
     "stop-at": { type: "string" },
     rank: { type: "string", default: "16" },
     alpha: { type: "string", default: "32" },
-    lr: { type: "string", default: "2e-3" },
+    lr: { type: "string", default: "1e-3" },
     "seq-len": { type: "string", default: "320" },
     units: { type: "string", default: "1000" },
-    replay: { type: "string", default: "800" },
-    "hard-repeat": { type: "string", default: "4" },
+    replay: { type: "string", default: "1600" },
+    "hard-repeat": { type: "string", default: "8" },
     "no-train": { type: "boolean", default: false },
     "data-only": { type: "boolean", default: false },
     side: { type: "string", default: "both" },

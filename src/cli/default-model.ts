@@ -1,5 +1,5 @@
 /**
- * The embedded default model: `models/edgellm-default-q8_0.gguf` (stage v2unitsC, the end of the v2
+ * The embedded default model: `models/edgellm-default-q8_0.gguf` (stage v2unitsE, the end of the v2
  * chain), rebuilt by `npm run train:default` and shipped in the package, used by `run`, `chat` and
  * `serve` when no `-m` is given. A URL given as `-m` is pulled into the model cache (cli/pull.ts).
  */
