@@ -1206,7 +1206,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
       else if (op.here) this.fns[op.fn]!(...op.args, 0, op.units);
       else this.pool.run(op.fn, op.args, op.units);
     if (plan.copyNorm) norm!.normOut!.set(this.arena.f32(plan.hp, nTok * ws[0]!.cols));
-    this.pool.runBatch(plan.tasks);
+    this.pool.runBatch(plan.tasks, true);
     for (const o of plan.outs) Ys[o.i]!.set(this.arena.f32(o.yp, o.len));
     return plan.hp;
   }
