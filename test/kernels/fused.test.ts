@@ -318,6 +318,43 @@ test("low-rank deltas (LoRA) in matmulMany / normMatmul = A and B products apart
       }
     }
   }
+  // The WASM set reuses a products call's plan (tasks, buffers) while its weights, deltas and
+  // places are the same: the same buffers with new data, then a delta's scale changed in place
+  // give the products apart (which add no deltas) of the new data and scale.
+  {
+    const g = randomF32(COLS, 18, 2);
+    const w1 = prep(ks1, base);
+    const w2 = prep(ks2, base);
+    const d1 = deltasOf(ks1, lr);
+    const d2 = deltasOf(ks2, lr);
+    const X = ks2.alloc(COLS);
+    const Y2 = base.map(([, r]) => ks2.alloc(r));
+    for (const [seed, scale] of [
+      [1, 0.75],
+      [2, 0.75],
+      [2, -3],
+    ] as const) {
+      X.set(randomF32(COLS, 700 + seed, 3));
+      d2[0]!.scale = scale;
+      d1[0]!.scale = scale;
+      ks2.normMatmul(X, g, 1e-5, w2, 1, Y2, undefined, d2);
+      const h = new Float32Array(COLS);
+      ks1.rmsNorm(X, g, h, COLS, 1, 1e-5);
+      const Yu = base.map(([, r]) => new Float32Array(r));
+      ks1.matmulMany(w1, h, 1, Yu);
+      for (const d of d1) {
+        const ax = new Float32Array(d.a.rows);
+        ks1.matmul(d.a, h, 1, ax);
+        const bax = new Float32Array(d.b.rows);
+        ks1.matmul(d.b, ax, 1, bax);
+        const y = Yu[d.out]!;
+        for (let j = 0; j < y.length; j++) y[j] = Math.fround(y[j]! + Math.fround(bax[j]! * d.scale));
+      }
+      base.forEach((_, i) =>
+        assert.deepEqual(Array.from(Y2[i]!), Array.from(Yu[i]!), `plan reuse ${seed} ${scale}: ${i}`),
+      );
+    }
+  }
   // A delta that does not fit its output is a KernelError.
   const [w] = prep(ks1, base);
   const bad = { out: 0, a: mk(ks1, GGMLType.F32, 4, COLS, 1), b: mk(ks1, GGMLType.F32, 21, 4, 2), scale: 1 };

@@ -81,6 +81,8 @@ export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
   private disposed = false;
+  /** One thread: runBatch's resolved tasks of `fixed` batches (arrays that never change). */
+  private readonly dealtHere = new WeakMap<readonly PoolTask[], { shard: number; tasks: DealtTask[] }>();
   /** Main-thread kernel functions per shard. */
   private readonly fns: KernelFn[][];
 
@@ -185,8 +187,10 @@ export class ThreadPool {
    * order from a shared counter. Tasks must not read another task's output (see control.ts),
    * except that `after` exports of a task may read what the `pre` tasks (all first) wrote.
    * Large batches are split into several hand-offs (in order, so pre tasks still run first).
+   * `fixed`: the caller never changes this array or its tasks (a product plan's), so on one
+   * thread their resolved form is made once.
    */
-  runBatch(tasks: readonly PoolTask[], shard = 0): void {
+  runBatch(tasks: readonly PoolTask[], shard = 0, fixed = false): void {
     if (this.disposed) throw new KernelError("thread pool used after dispose()");
     const n = this.threads;
     const fns = this.fns[shard];
@@ -199,7 +203,12 @@ export class ThreadPool {
       if (!t.pre) seenMain = true;
     }
     if (n === 1) {
-      runTasksHere(tasks.map((t) => dealt(t, fns)));
+      let d = fixed ? this.dealtHere.get(tasks) : undefined;
+      if (!d || d.shard !== shard) {
+        d = { shard, tasks: tasks.map((t) => dealt(t, fns)) };
+        if (fixed) this.dealtHere.set(tasks, d);
+      }
+      runTasksHere(d.tasks);
       return;
     }
     let i = 0;
@@ -306,8 +315,9 @@ export class PoolShard {
   run(fn: number, args: number[], units: number): void {
     this.pool.run(fn, args, units, this.shard);
   }
-  runBatch(tasks: readonly PoolTask[]): void {
-    this.pool.runBatch(tasks, this.shard);
+  /** `fixed`: the array and its tasks never change (a product plan's): resolved once. */
+  runBatch(tasks: readonly PoolTask[], fixed = false): void {
+    this.pool.runBatch(tasks, this.shard, fixed);
   }
   /** Stops the whole pool (every shard's). */
   dispose(): Promise<void> {

@@ -522,6 +522,12 @@ function missing(name: string): () => never {
 
 export class WasmKernelSet extends TsOps implements KernelSet {
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
+  /** Bumped when a scratch region moves (product plans key on it). */
+  private scratchGen = 0;
+  /** Product plans per site (keyed by its first weight), most recent first (productsInner). */
+  private readonly plans = new WeakMap<WasmWeight, ProductPlan[]>();
+  /** planKey's result (reused: copied into a new plan only). */
+  private readonly keyTmp: number[] = [];
   /** The pool as this shard sees it (tasks run on this shard's instances). */
   readonly poolShard: PoolShard;
   private readonly pool: PoolShard;
@@ -1050,6 +1056,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const size = Math.max(bytes, (s?.bytes ?? 0) * 2);
     const ptr = this.arena.alloc(size);
     this.scratch.set(name, { ptr, bytes: size });
+    this.scratchGen++; // product plans made before hold the old places
     return ptr;
   }
 
@@ -1179,29 +1186,95 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     norm: { weight: Float32Array; eps: number; normOut: Float32Array | undefined } | null,
     deltas?: readonly LowRankDelta[],
   ): number {
+    const key = this.planKey(ws[0]!.cols, xp, nTok, Ys, single, norm);
+    const plans = this.plans.get(ws[0]!) ?? [];
+    let plan: ProductPlan | undefined;
+    for (const p of plans)
+      if (sameList(p.ws, ws) && sameDeltas(p.dk, deltas) && sameList(p.key, key)) {
+        plan = p;
+        break;
+      }
+    if (!plan) {
+      plan = this.makePlan(ws, xp, nTok, Ys, single, norm, deltas);
+      plan.key = this.planKey(ws[0]!.cols, xp, nTok, Ys, single, norm).slice(); // after its scratch
+      plan.dk = deltas ? deltas.flatMap((d) => [d.out, d.a, d.b, d.scale]) : [];
+      if (plans.unshift(plan) > PLANS_PER_SITE) plans.pop();
+      this.plans.set(ws[0]!, plans);
+    }
+    for (const op of plan.prep)
+      if (op.units < 0) this.fns[op.fn]!(...op.args);
+      else if (op.here) this.fns[op.fn]!(...op.args, 0, op.units);
+      else this.pool.run(op.fn, op.args, op.units);
+    if (plan.copyNorm) norm!.normOut!.set(this.arena.f32(plan.hp, nTok * ws[0]!.cols));
+    this.pool.runBatch(plan.tasks, true);
+    for (const o of plan.outs) Ys[o.i]!.set(this.arena.f32(o.yp, o.len));
+    return plan.hp;
+  }
+
+  /** What a product plan depends on besides its weights and deltas: the input, norm and output
+   *  places, the shape, and the scratch generation (its buffers' places). */
+  private planKey(
+    cols: number,
+    xp: number,
+    nTok: number,
+    Ys: readonly Float32Array[],
+    single: boolean,
+    norm: { weight: Float32Array; eps: number; normOut: Float32Array | undefined } | null,
+  ): readonly number[] {
+    const k = this.keyTmp;
+    k.length = 0;
+    k.push(this.scratchGen, xp, nTok, cols, single ? 1 : 0);
+    if (norm)
+      k.push(
+        this.place("nw", norm.weight, cols, true),
+        norm.eps,
+        norm.normOut ? this.arena.offsetOf(norm.normOut) : -2,
+      );
+    for (const Y of Ys) k.push(this.arena.offsetOf(Y));
+    return k;
+  }
+
+  /**
+   * The work of one products call, made once per site and reused while its key holds (decode
+   * calls every site with the same weights, deltas and buffers each step): `prep` (the norm and
+   * the activations' rounding or quantization, run on every call), the batch's tasks (A x as pre
+   * tasks, rounded in place for an F16 B; base product chunks with their B adds as afters) and
+   * the copies of results that do not live in WASM memory.
+   */
+  private makePlan(
+    ws: readonly WasmWeight[],
+    xp: number,
+    nTok: number,
+    Ys: readonly Float32Array[],
+    single: boolean,
+    norm: { weight: Float32Array; eps: number; normOut: Float32Array | undefined } | null,
+    deltas?: readonly LowRankDelta[],
+  ): ProductPlan {
     const cols = ws[0]!.cols;
     const n = nTok * cols;
     const as = deltas ? deltas.map((d) => this.own(d.a)) : [];
     const kern = [...ws, ...as].map((w) => (w.dot8 ? KERNELS_DOT8 : KERNELS).get(w.type)!);
     const acts = new Map<ActFormat, Act>();
+    const prep: PrepOp[] = [];
+    let copyNorm = false;
     if (norm) {
       // The normalized rows go to normOut (in place when it is WASM memory) or scratch.
       let hp = norm.normOut ? this.arena.offsetOf(norm.normOut) : -1;
+      copyNorm = norm.normOut !== undefined && hp < 0;
       if (hp < 0) hp = this.buf("xn", n * 4);
       const pw = this.place("nw", norm.weight, cols, true);
       const first = kern.find((k) => QUANT[k.act]);
+      const here = n < PARALLEL_MIN;
       if (first) {
         const a = this.actBuffers(first.act, nTok, cols);
         const args = [xp, pw, hp, cols, norm.eps, QUANT[first.act]!.kind, a.nb, a.xq, a.xd, a.xs];
-        if (n < PARALLEL_MIN) this.fns[IDX.get("rms_norm_quant")!]!(...args, 0, nTok);
-        else this.pool.run(IDX.get("rms_norm_quant")!, args, nTok);
+        prep.push({ fn: IDX.get("rms_norm_quant")!, args, units: nTok, here });
         acts.set(first.act, a);
-      } else if (n < PARALLEL_MIN) this.fns[IDX.get("rms_norm")!]!(xp, pw, hp, cols, norm.eps, 0, nTok);
-      else this.pool.run(IDX.get("rms_norm")!, [xp, pw, hp, cols, norm.eps], nTok);
-      if (norm.normOut && this.arena.offsetOf(norm.normOut) < 0) norm.normOut.set(this.arena.f32(hp, n));
+      } else prep.push({ fn: IDX.get("rms_norm")!, args: [xp, pw, hp, cols, norm.eps], units: nTok, here });
       xp = hp;
     }
-    for (const k of kern) if (!acts.has(k.act)) acts.set(k.act, this.prepareAct(k.act, xp, nTok, cols));
+    for (const k of kern)
+      if (!acts.has(k.act)) acts.set(k.act, this.planAct(k.act, xp, nTok, cols, "", prep));
     const tasks: PoolTask[] = [];
     // A x per delta (pre tasks: first in the batch), rounded in place for an F16 B.
     const axs: number[] = [];
@@ -1222,13 +1295,12 @@ export class WasmKernelSet extends TsOps implements KernelSet {
         }
       }
     });
-    const outs: { yp: number; Y: Float32Array; len: number }[] = [];
+    const outs: { i: number; yp: number; len: number }[] = [];
     ws.forEach((w, i) => {
-      const Y = Ys[i]!;
-      let yp = this.arena.offsetOf(Y);
+      let yp = this.arena.offsetOf(Ys[i]!);
       if (yp < 0) {
         yp = this.buf(`y${i}`, nTok * w.rows * 4);
-        outs.push({ yp, Y, len: nTok * w.rows });
+        outs.push({ i, yp, len: nTok * w.rows });
       }
       const from = tasks.length;
       const tiles: [number, number][] | undefined = deltas?.some((d) => d.out === i) ? [] : undefined;
@@ -1250,9 +1322,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
         t.after = after;
       }
     });
-    this.pool.runBatch(tasks);
-    for (const o of outs) o.Y.set(this.arena.f32(o.yp, o.len));
-    return xp;
+    return { ws: [...ws], dk: [], key: [], prep, copyNorm, hp: xp, tasks, outs };
   }
 
   /** Scratch for one activation format (one slot per format, so formats coexist in a batch). */
@@ -1274,17 +1344,32 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   /** The activation as weight type `fmt` wants it (f32 as is, rounded, or quantized once);
    *  `slot` names separate scratch for activations that coexist in one batch. */
   private prepareAct(fmt: ActFormat, xp: number, nTok: number, cols: number, slot = ""): Act {
+    const ops: PrepOp[] = [];
+    const a = this.planAct(fmt, xp, nTok, cols, slot, ops);
+    for (const op of ops)
+      if (op.units < 0) this.fns[op.fn]!(...op.args);
+      else this.pool.run(op.fn, op.args, op.units);
+    return a;
+  }
+
+  /** prepareAct's buffers, and its work appended to `ops` (not run). */
+  private planAct(fmt: ActFormat, xp: number, nTok: number, cols: number, slot: string, ops: PrepOp[]): Act {
     if (fmt === "f32" || fmt === "f16" || fmt === "bf16") {
       let xa = xp;
       if (fmt !== "f32") {
         xa = this.buf(`xr.${fmt}${slot}`, nTok * cols * 4);
-        this.fns[IDX.get(fmt === "f16" ? "round_f16" : "round_bf16")!]!(xp, nTok * cols, xa);
+        ops.push({
+          fn: IDX.get(fmt === "f16" ? "round_f16" : "round_bf16")!,
+          args: [xp, nTok * cols, xa],
+          units: -1,
+          here: true,
+        });
       }
       return { xq: xa, xd: 0, xs: 0, nb: 0, xqs: cols * 4, xss: 0 };
     }
     const a = this.actBuffers(fmt, nTok, cols, slot);
     // One work unit per token: long prefills quantize on all threads.
-    this.pool.run(IDX.get(QUANT[fmt]!.fn)!, [xp, a.nb, a.xq, a.xd, a.xs], nTok);
+    ops.push({ fn: IDX.get(QUANT[fmt]!.fn)!, args: [xp, a.nb, a.xq, a.xd, a.xs], units: nTok, here: false });
     return a;
   }
 
@@ -1334,6 +1419,51 @@ const IDX_LORA_F32 = IDX.get("lora_add_f32")!;
 const IDX_LORA_ROUND = IDX.get("lora_round_f16")!;
 /** Scratch names of the deltas' A x (made once). */
 const AX_SLOTS = Array.from({ length: 16 }, (_, i) => `lax${i}`);
+
+/** Plans kept per site: decode alternates few variants (with or without an adapter list). */
+const PLANS_PER_SITE = 4;
+
+/** One export call of a plan's preparation: on this thread with (0, units) appended, without
+ *  a unit range when units < 0, or on the pool. */
+interface PrepOp {
+  fn: number;
+  args: number[];
+  units: number;
+  here: boolean;
+}
+
+/** A products call's work, reused while ws, deltas and key are the same (makePlan). */
+interface ProductPlan {
+  ws: readonly WasmWeight[];
+  /** The deltas it adds: out, a, b, scale of each. */
+  dk: unknown[];
+  key: number[];
+  prep: PrepOp[];
+  /** normOut is not WASM memory: copy the normalized rows there. */
+  copyNorm: boolean;
+  /** Where the (normalized) input is. */
+  hp: number;
+  tasks: PoolTask[];
+  outs: { i: number; yp: number; len: number }[];
+}
+
+/** Whether `dk` (out, a, b, scale per delta) describes `deltas`. */
+function sameDeltas(dk: readonly unknown[], deltas: readonly LowRankDelta[] | undefined): boolean {
+  const n = deltas ? deltas.length : 0;
+  if (dk.length !== 4 * n) return false;
+  for (let i = 0; i < n; i++) {
+    const d = deltas![i]!;
+    if (dk[4 * i] !== d.out || dk[4 * i + 1] !== d.a || dk[4 * i + 2] !== d.b || dk[4 * i + 3] !== d.scale)
+      return false;
+  }
+  return true;
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** A prepared activation in WASM memory: xq (or the f32/rounded input when nb = 0), block
  *  scales xd and sums xs, blocks per token nb, per-token byte strides of xq and xs. */
