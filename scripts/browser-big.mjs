@@ -8,7 +8,7 @@
 // with its OPFS copy) are deleted afterwards unless --keep.
 //
 //   npm run build && node scripts/browser-big.mjs [--layers 32] [--max-memory 2G] [--tokens 3]
-//     [--threads 2] [--out /tmp/edgellm-big-8b.gguf] [--keep] [--node]
+//     [--threads 2] [--out /tmp/edgellm-big-8b.gguf] [--keep] [--node] [--no-browser]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +32,7 @@ const { values: a } = parseArgs({
     out: { type: "string", default: join(tmpdir(), "edgellm-big-8b.gguf") },
     keep: { type: "boolean", default: false },
     node: { type: "boolean", default: false },
+    "no-browser": { type: "boolean", default: false },
   },
 });
 const gb = (n) => `${(n / 1e9).toFixed(2)} GB`;
@@ -69,6 +70,26 @@ try {
   }
   const size = statSync(path).size;
   console.log(`file ${gb(size)} (${size} bytes; 4 GiB = ${2 ** 32})`);
+  if (!a["no-browser"]) await browserRun(size);
+  if (a.node) {
+    const { loadLLM } = await import(dist("src/engine/llm.js"));
+    const t = performance.now();
+    const llm = await loadLLM(path, { threads, maxMemory, weights: "stream", ...KV });
+    console.log(`[${since()}] node: loaded in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    const tokens = [];
+    for await (const c of llm.generate(PROMPT, { maxTokens: nGen, ignoreEos: true, temperature: 0 }))
+      if (c.type === "token") tokens.push(c.token);
+    await llm.close();
+    console.log(`[${since()}] node: tokens ${tokens.join(",")}`);
+  }
+} finally {
+  await ctx?.close();
+  await web?.close();
+  rmSync(profile, { recursive: true, force: true });
+  if (!a.keep) rmSync(path, { force: true });
+}
+
+async function browserRun() {
   web = await startWebServer({
     port: 0,
     modelsDir: dirname(path),
@@ -123,18 +144,4 @@ try {
     );
   await ctx.close();
   ctx = undefined;
-  if (a.node) {
-    const { loadLLM } = await import(dist("src/engine/llm.js"));
-    const llm = await loadLLM(path, { threads, maxMemory, weights: "stream", ...KV });
-    const tokens = [];
-    for await (const c of llm.generate(PROMPT, { maxTokens: nGen, ignoreEos: true, temperature: 0 }))
-      if (c.type === "token") tokens.push(c.token);
-    await llm.close();
-    console.log(`[${since()}] node: tokens ${tokens.join(",")}`);
-  }
-} finally {
-  await ctx?.close();
-  await web?.close();
-  rmSync(profile, { recursive: true, force: true });
-  if (!a.keep) rmSync(path, { force: true });
 }
