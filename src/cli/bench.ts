@@ -42,6 +42,8 @@ import {
   expertsOption,
   WEIGHTS_FLAG,
   WEIGHTS_HELP,
+  STREAM_CACHE_FLAG,
+  STREAM_CACHE_HELP,
   weightsOption,
   MAX_MEMORY_FLAG,
   MAX_MEMORY_HELP,
@@ -56,6 +58,7 @@ interface BenchOpts extends SpeculativeCliOptions {
   prompt: string;
   experts?: string;
   weights?: string;
+  streamCache?: string;
   maxMemory?: string;
   gen: string;
   repeats: string;
@@ -102,6 +105,7 @@ function runChild(
     ...(w.lora ?? []).flatMap((l) => ["--lora", l]),
     ...(side === "ours" && w.experts ? ["--experts", w.experts] : []),
     ...(side === "ours" && w.weights ? ["--weights", w.weights] : []),
+    ...(side === "ours" && w.streamCache ? ["--stream-cache", w.streamCache] : []),
     ...(side === "ours" && w.maxMemory !== undefined ? ["--max-memory", String(w.maxMemory)] : []),
     ...(side === "ours" && w.speculative
       ? [
@@ -186,6 +190,7 @@ export function register(program: Command): void {
     .option(MAX_MEMORY_FLAG, `edgellm: ${MAX_MEMORY_HELP}`)
     .option(EXPERTS_FLAG, `edgellm: ${EXPERTS_HELP}`)
     .option(WEIGHTS_FLAG, `edgellm: ${WEIGHTS_HELP}`)
+    .option(STREAM_CACHE_FLAG, `edgellm: ${STREAM_CACHE_HELP}`)
     .option("--child-timeout <s>", "seconds one measurement process may take", "900")
     .addOption(hidden(program, "--side <side>", "internal: measure one side in this process"))
     .addOption(hidden(program, "--n-vocab <n>", "internal: vocabulary size"));
@@ -205,6 +210,7 @@ export function register(program: Command): void {
       lora: o.lora,
       ...expertsOption(o),
       ...weightsOption(o),
+      ...(o.streamCache ? { streamCache: o.streamCache } : {}),
       ...(maxMemoryOption(o) === undefined ? {} : { maxMemory: maxMemoryOption(o) }),
       ...speculativeOptions(o),
     };

@@ -22,6 +22,7 @@ export interface EngineCliOptions extends LoraCliOptions, KVTypeCliOptions, Spec
   maxMemory?: string;
   experts?: string;
   weights?: string;
+  streamCache?: string;
   ctxSize?: string;
 }
 
@@ -47,6 +48,7 @@ export function engineOptions(o: EngineCliOptions): LoadLLMOptions {
     maxMemory: maxMemoryOption(o),
     ...expertsOption(o),
     ...weightsOption(o),
+    ...(o.streamCache ? { streamCache: o.streamCache } : {}),
     contextSize: o.ctxSize === undefined ? undefined : parsePositiveInt("--ctx-size", o.ctxSize),
     ...kvTypeOptions(o),
     ...evictionOption(o),

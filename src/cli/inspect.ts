@@ -2,7 +2,10 @@
  * `edgellm inspect <file.gguf> [--json]`: architecture, shapes, parameter count, tensor type
  * histogram, tokenizer summary, file size, the KV-cache bytes per token the model needs, and how
  * the WASM kernels would place it (shard memories by layer, KV pool, total against
- * `--max-memory`; model/placement.ts) for a context (`--ctx`, `--parallel`, `--kv`).
+ * `--max-memory`; model/placement.ts) for a context (`--ctx`, `--parallel`, `--kv`), and what is
+ * left in the file: streamed layers (slots, pinned, bytes read per token) or experts on demand
+ * (cache size), with `--weights` / `--experts` as run takes them; a model that does not fit the
+ * budget resident is shown as `--weights auto` would place it.
  */
 import type { Command } from "commander";
 import { openGGUF, type GGUFFile } from "../gguf/reader.js";
@@ -16,7 +19,18 @@ import { kvPoolBytesPerLayer } from "../engine/engine.js";
 import { describePlacement, planPlacement, type ShardPlan } from "../model/placement.js";
 import { wasmPlacementTarget } from "../kernels/wasm/wasm-kernel-set.js";
 import { parseKVType, type KVType } from "../kv/quant-kv.js";
-import { MAX_MEMORY_FLAG, MAX_MEMORY_HELP, maxMemoryOption } from "./memory-options.js";
+import {
+  EXPERTS_FLAG,
+  EXPERTS_HELP,
+  MAX_MEMORY_FLAG,
+  MAX_MEMORY_HELP,
+  WEIGHTS_FLAG,
+  WEIGHTS_HELP,
+  expertsOption,
+  maxMemoryOption,
+  weightsOption,
+} from "./memory-options.js";
+import { planModel, type ExpertPlacement, type ModelPlan, type WeightPlacement } from "../model/index.js";
 import { parsePositiveInt } from "./engine-options.js";
 import { EdgeLLMError } from "../errors.js";
 
@@ -26,6 +40,8 @@ export interface PlacementQuery {
   contextSize?: number;
   parallel?: number;
   kvType?: KVType;
+  weights?: WeightPlacement;
+  experts?: ExpertPlacement;
 }
 
 export interface InspectReport {
@@ -73,6 +89,14 @@ export interface InspectReport {
     jsBytes: number;
     kvBytes: number;
     totalBytes: number;
+    /** Where the weights live: all in memory, layers streamed from the file, or experts on demand. */
+    weights: "resident" | "stream" | "experts on demand";
+    /** Streamed layers: how many, slots (of which pinned: read once), slot bytes, file bytes per token. */
+    stream?: { layers: number; slots: number; pinned: number; slotBytes: number; readBytesPerToken: number };
+    /** Experts on demand: expert tensor bytes left in the file, and the cache's bytes. */
+    experts?: { fileBytes: number; cacheBytes: number };
+    /** Set when the model does not fit the budget resident and this is `--weights auto`'s placement. */
+    residentError?: string;
     /** Why it cannot be loaded (over the budget, a tensor over one memory); absent when it fits. */
     error?: string;
     hint?: string;
@@ -80,7 +104,41 @@ export interface InspectReport {
   metadataKeys: number;
 }
 
-/** The placement section: planPlacement for the WASM kernels, refusals reported, not thrown. */
+/** What is left in the file for a plan (streamed layers, experts on demand). */
+function leftInFile(
+  g: GGUFFile,
+  plan: ModelPlan,
+): Pick<NonNullable<InspectReport["placement"]>, "weights" | "stream" | "experts"> {
+  const bytes = (names: Iterable<string>) => {
+    let n = 0;
+    for (const x of names) n += g.tensorByName(x)?.nBytes ?? 0;
+    return n;
+  };
+  if (plan.stream) {
+    const { layers, slots, slotBytes } = plan.stream;
+    // as LayerStream: one rotating slot, the others pin the first layers (read once)
+    const pinned = slots >= layers.size ? layers.size : Math.max(0, slots - 1);
+    const ids = [...layers.keys()].sort((a, b) => a - b).slice(pinned);
+    return {
+      weights: "stream",
+      stream: {
+        layers: layers.size,
+        slots,
+        pinned,
+        slotBytes,
+        readBytesPerToken: pinned >= layers.size ? 0 : bytes(ids.flatMap((l) => layers.get(l)!)),
+      },
+    };
+  }
+  if (plan.deferred.size > 0)
+    return {
+      weights: "experts on demand",
+      experts: { fileBytes: bytes(plan.deferred), cacheBytes: plan.cacheBytes },
+    };
+  return { weights: "resident" };
+}
+
+/** The placement section: planModel for the WASM kernels, refusals reported, not thrown. */
 function resolvePlacement(g: GGUFFile, nVocab: number, q: PlacementQuery): InspectReport["placement"] {
   let c: ReturnType<typeof resolveConfig>;
   try {
@@ -93,12 +151,28 @@ function resolvePlacement(g: GGUFFile, nVocab: number, q: PlacementQuery): Inspe
   const kvType = q.kvType ?? "f32";
   const kvBytesPerLayer = kvPoolBytesPerLayer(c, { contextSize, parallel, kvType });
   const base = { contextSize, parallel, kvType, maxMemory: q.maxMemory };
+  const plan = (o: Pick<PlacementQuery, "weights" | "experts">) => {
+    const m = planModel(g, wasmPlacementTarget(), {
+      maxMemory: q.maxMemory,
+      kvBytesPerLayer,
+      ...(o.weights ? { weights: o.weights } : {}),
+      ...(o.experts ? { experts: o.experts } : {}),
+    });
+    const { shards, weightBytes, jsBytes, kvBytes, totalBytes } = m.placement;
+    return { ...base, shards, weightBytes, jsBytes, kvBytes, totalBytes, ...leftInFile(g, m) };
+  };
   try {
-    const p = planPlacement(g, wasmPlacementTarget(), { maxMemory: q.maxMemory, kvBytesPerLayer });
-    const { shards, weightBytes, jsBytes, kvBytes, totalBytes } = p;
-    return { ...base, shards, weightBytes, jsBytes, kvBytes, totalBytes };
+    return plan(q);
   } catch (e) {
     if (!(e instanceof EdgeLLMError)) throw e;
+    const error = e.message.split("\n")[0]!;
+    // resident over the budget: show what --weights auto would do
+    if (q.maxMemory !== undefined && q.weights === undefined && q.experts === undefined)
+      try {
+        return { ...plan({ weights: "auto" }), residentError: error };
+      } catch (e2) {
+        if (!(e2 instanceof EdgeLLMError)) throw e2;
+      }
     // The sizes without the budget, to show what it would take.
     const p = planPlacement(g, wasmPlacementTarget(), { kvBytesPerLayer });
     const { shards, weightBytes, jsBytes, kvBytes, totalBytes } = p;
@@ -109,7 +183,8 @@ function resolvePlacement(g: GGUFFile, nVocab: number, q: PlacementQuery): Inspe
       jsBytes,
       kvBytes,
       totalBytes,
-      error: e.message.split("\n")[0],
+      weights: "resident",
+      error,
       hint: e.context.hint,
     };
   }
@@ -257,7 +332,18 @@ export function formatInspectReport(r: InspectReport): string {
         ` for ${p.parallel} x ${p.contextSize} tokens ${p.kvType})` +
         (p.maxMemory !== undefined ? `, budget ${formatBytes(p.maxMemory)}` : ""),
     );
-    for (const s of describePlacement(p)) lines.push(`  ${"".padEnd(22)} ${s}`);
+    const pad = `  ${"".padEnd(22)} `;
+    if (p.residentError)
+      lines.push(`${pad}resident does not fit (${p.residentError}); as --weights auto places it:`);
+    for (const s of describePlacement(p)) lines.push(`${pad}${s}`);
+    if (p.stream)
+      lines.push(
+        `${pad}streamed layers: ${p.stream.layers} left in the file, ${p.stream.slots} slot(s) of ${formatBytes(p.stream.slotBytes)} (${p.stream.pinned} pinned: read once), ${formatBytes(p.stream.readBytesPerToken)} read per token`,
+      );
+    if (p.experts)
+      lines.push(
+        `${pad}experts on demand: ${formatBytes(p.experts.fileBytes)} of experts left in the file, cache ${formatBytes(p.experts.cacheBytes)}`,
+      );
     if (p.error) {
       lines.push(`  ${"".padEnd(22)} does not fit: ${p.error}`);
       if (p.hint) lines.push(`  ${"".padEnd(22)} hint: ${p.hint}`);
@@ -283,16 +369,28 @@ export function register(program: Command): void {
     .option("--ctx <n>", "context size the placement counts KV rows for (default: trained, at most 4096)")
     .option("--parallel <n>", "sequences the KV pool holds (default 4, as serve)")
     .option("--kv <type>", "KV cache type: f32 (default), f16, q8_0 or q4_0")
+    .option(WEIGHTS_FLAG, WEIGHTS_HELP)
+    .option(EXPERTS_FLAG, EXPERTS_HELP)
     .action(
       async (
         file: string,
-        opts: { json?: boolean; maxMemory?: string; ctx?: string; parallel?: string; kv?: string },
+        opts: {
+          json?: boolean;
+          maxMemory?: string;
+          ctx?: string;
+          parallel?: string;
+          kv?: string;
+          weights?: string;
+          experts?: string;
+        },
       ) => {
         const q: PlacementQuery = {
           maxMemory: maxMemoryOption(opts),
           contextSize: opts.ctx === undefined ? undefined : parsePositiveInt("--ctx", opts.ctx),
           parallel: opts.parallel === undefined ? undefined : parsePositiveInt("--parallel", opts.parallel),
           kvType: opts.kv === undefined ? undefined : parseKVType(opts.kv, "--kv"),
+          ...weightsOption(opts),
+          ...expertsOption(opts),
         };
         const g = await openGGUF(file);
         try {

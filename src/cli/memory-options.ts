@@ -11,7 +11,7 @@ import {
   type LoadOptions,
   type WeightPlacement,
 } from "../model/index.js";
-import { nodeLayerLoader } from "../model/node-layer-loader.js";
+import { makeNodeLayerLoader, nodeLayerLoader } from "../model/node-layer-loader.js";
 
 /** commander pieces: `.option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)`. */
 export const MAX_MEMORY_FLAG = "--max-memory <size>";
@@ -51,12 +51,19 @@ export function weightsOption(o: { weights?: string }): { weights?: WeightPlacem
   return { weights: o.weights as WeightPlacement };
 }
 
+/** `--stream-cache <file>`: the prepared-layout cache of streamed layers (node-layer-loader.ts). */
+export const STREAM_CACHE_FLAG = "--stream-cache <file>";
+export const STREAM_CACHE_HELP =
+  "streamed layers: a prepared-layout cache file, written as layers are first packed (about the size of the streamed layers); later reads skip repacking";
+
 /**
- * The loader of streamed layers for the CLI: a reader thread (node-layer-loader.ts), or reads on
- * the forward's thread with EDGELLM_STREAM_READER=sync (comparisons).
+ * The loader of streamed layers for the CLI: reader threads (node-layer-loader.ts), with the
+ * prepared-layout cache file `streamCache` if given, or reads on the forward's thread with
+ * EDGELLM_STREAM_READER=sync (comparisons; no cache).
  */
-export function streamLoaderOption(): Pick<LoadOptions, "layerLoader"> {
-  return process.env.EDGELLM_STREAM_READER === "sync" ? {} : { layerLoader: nodeLayerLoader };
+export function streamLoaderOption(streamCache?: string): Pick<LoadOptions, "layerLoader"> {
+  if (process.env.EDGELLM_STREAM_READER === "sync") return {};
+  return { layerLoader: streamCache ? makeNodeLayerLoader({ packedCache: streamCache }) : nodeLayerLoader };
 }
 
 export function expertsOption(o: { experts?: string }): { experts?: ExpertPlacement } {

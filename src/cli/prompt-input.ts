@@ -31,13 +31,17 @@ export async function openModel(
   needTokenizer: boolean,
   kernels?: KernelSet,
   /** Placement options (budget) for the WASM kernels (model/placement.ts). */
-  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts" | "weights"> = {},
+  place: Pick<LoadOptions, "maxMemory" | "kvBytesPerLayer" | "experts" | "weights"> & {
+    /** The prepared-layout cache of streamed layers (--stream-cache). */
+    streamCache?: string;
+  } = {},
 ): Promise<LoadedModel> {
   const t0 = performance.now();
   const file = await openGGUF(path);
   let model: LoadedModel["model"] | undefined;
   try {
-    model = loadFromFile(file, { kernels, ...place, ...streamLoaderOption() });
+    const { streamCache, ...placement } = place;
+    model = loadFromFile(file, { kernels, ...placement, ...streamLoaderOption(streamCache) });
     const tokenizer =
       needTokenizer || file.metadata.has("tokenizer.ggml.model")
         ? Tokenizer.fromMetadata(file.metadata)

@@ -12,6 +12,8 @@ import {
   MAX_MEMORY_HELP,
   WEIGHTS_FLAG,
   WEIGHTS_HELP,
+  STREAM_CACHE_FLAG,
+  STREAM_CACHE_HELP,
 } from "./memory-options.js";
 import type { Command } from "commander";
 import { parseKVType } from "../kv/quant-kv.js";
@@ -83,6 +85,7 @@ export function register(program: Command): void {
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option(EXPERTS_FLAG, EXPERTS_HELP)
     .option(WEIGHTS_FLAG, WEIGHTS_HELP)
+    .option(STREAM_CACHE_FLAG, STREAM_CACHE_HELP)
     .option("--ignore-eos", "keep generating past the end-of-sequence token")
     .option(LORA_FLAG, LORA_HELP, collectLora)
     .option(MMPROJ_FLAG, MMPROJ_HELP)
@@ -104,6 +107,7 @@ export function register(program: Command): void {
           maxMemory?: string;
           experts?: string;
           weights?: string;
+          streamCache?: string;
           lora?: string[];
           mmproj?: string;
           image?: string[];
@@ -144,6 +148,7 @@ export function register(program: Command): void {
             maxMemory: engine.maxMemory,
             ...(engine.experts ? { experts: engine.experts } : {}),
             ...(engine.weights ? { weights: engine.weights } : {}),
+            ...(engine.streamCache ? { streamCache: engine.streamCache } : {}),
           });
           const ids = promptTokens(opts, tokenizer);
           const lora: LoraRef[] = [];

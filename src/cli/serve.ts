@@ -18,6 +18,8 @@ import {
   MAX_MEMORY_HELP,
   WEIGHTS_FLAG,
   WEIGHTS_HELP,
+  STREAM_CACHE_FLAG,
+  STREAM_CACHE_HELP,
 } from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
@@ -65,6 +67,7 @@ export function register(program: Command): void {
     .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
     .option(EXPERTS_FLAG, EXPERTS_HELP)
     .option(WEIGHTS_FLAG, WEIGHTS_HELP)
+    .option(STREAM_CACHE_FLAG, STREAM_CACHE_HELP)
     .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
     .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
     .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
@@ -124,6 +127,7 @@ export function register(program: Command): void {
           maxMemory?: string;
           experts?: string;
           weights?: string;
+          streamCache?: string;
           modelId?: string;
           requestTimeout: string;
           keepAliveTimeout: string;

@@ -95,6 +95,11 @@ export interface LoadLLMOptions extends EngineOptions {
    * the model does not fit maxMemory; a MoE model's experts then go on demand). The CLI's --weights.
    */
   weights?: WeightPlacement;
+  /**
+   * Node, streamed layers: a prepared-layout cache file (written as layers are first packed, then
+   * read instead of repacking; model/node-layer-loader.ts). The CLI's --stream-cache.
+   */
+  streamCache?: string;
   /** WASM: prepared-weight bytes per shard memory (default ~3.75 GiB; see WasmKernelOptions). */
   shardBytes?: number;
   /**
@@ -762,7 +767,7 @@ export async function loadLLM(
               new URL("../model/node-layer-loader.js", import.meta.url).href,
               "the layer reader thread",
             )
-          ).nodeLayerLoader
+          ).makeNodeLayerLoader(opts.streamCache ? { packedCache: opts.streamCache } : {})
         : undefined;
     model = await streamFromFile(file, {
       ...(layerLoader ? { layerLoader } : {}),

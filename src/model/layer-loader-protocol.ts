@@ -26,6 +26,22 @@ export interface LoaderJob {
   flag: number;
 }
 
+/**
+ * The prepared-layout cache file (node-layer-loader.ts): each streamed layer's packed slot image
+ * at `dataStart + rank * slotBytes`. A layer marked in `cached` (Int32 per rank, set by the
+ * forward's thread) is read from there straight into the staging buffer, in `count` equal pieces;
+ * otherwise read and packed from the model, and the packed matrices written there.
+ */
+export interface PackedCacheInit {
+  path: string;
+  dataStart: number;
+  /** Streamed layer -> its rank (its image's index in the file). */
+  rank: Record<number, number>;
+  /** Per layer, bytes its matrices take in a slot (what a cached read copies). */
+  layerBytes: Record<number, number>;
+  cached: SharedArrayBuffer;
+}
+
 export interface LoaderInit {
   paths: string[];
   jobs: Record<number, LoaderJob[]>;
@@ -43,4 +59,6 @@ export interface LoaderInit {
   times: SharedArrayBuffer;
   stage: SharedArrayBuffer;
   error: SharedArrayBuffer;
+  slotBytes: number;
+  cache?: PackedCacheInit;
 }

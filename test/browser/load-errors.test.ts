@@ -104,6 +104,12 @@ describe("load errors in the chat page (Chromium)", { skip }, () => {
         n += d.byteLength ?? 0;
         if (n > 256 * 1024) return Promise.reject(new DOMException("quota exceeded", "QuotaExceededError"));
         return w.call(this, d);
+      };
+      const s = FileSystemSyncAccessHandle.prototype.write;
+      FileSystemSyncAccessHandle.prototype.write = function (d, o) {
+        n += d.byteLength ?? 0;
+        if (n > 256 * 1024) throw new DOMException("quota exceeded", "QuotaExceededError");
+        return s.call(this, d, o);
       }; }\n`,
   };
 

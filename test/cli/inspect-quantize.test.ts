@@ -149,3 +149,37 @@ test("inspect tells the placement for a budget; run --max-memory below it fails 
     /--max-memory must be a size/.test(e.stderr ?? ""),
   );
 });
+
+test("inspect with a budget under the resident need shows the streamed placement (slots, bytes read per token)", async () => {
+  const kv = ["--ctx", "256", "--parallel", "1"];
+  const full = JSON.parse((await cli("inspect", model, "--json", ...kv)).stdout) as InspectReport;
+  assert.equal(full.placement!.weights, "resident");
+  const budget = String(full.placement!.totalBytes - 1);
+  const r = JSON.parse(
+    (await cli("inspect", model, "--json", ...kv, "--max-memory", budget)).stdout,
+  ) as InspectReport;
+  const p = r.placement!;
+  assert.equal(p.weights, "stream");
+  assert.match(p.residentError ?? "", /memory budget/);
+  assert.equal(p.error, undefined);
+  assert.ok(p.totalBytes <= Number(budget));
+  const s = p.stream!;
+  assert.equal(s.layers, 3);
+  assert.ok(s.slots >= 1 && s.slots < 3, `${s.slots} slots`);
+  assert.equal(s.pinned, s.slots - 1);
+  // file bytes of the layers that rotate through the one unpinned slot, from the tensor table
+  const f = await openGGUF(model);
+  let want = 0;
+  for (const t of f.tensors) {
+    const m = /^blk\.(\d+)\./.exec(t.name);
+    if (m && Number(m[1]) >= s.pinned && t.dims.length >= 2 && t.dims[1]! > 1) want += t.nBytes;
+  }
+  await f.close();
+  assert.equal(s.readBytesPerToken, want);
+  const text = (await cli("inspect", model, ...kv, "--max-memory", budget)).stdout;
+  assert.match(text, /resident does not fit .*as --weights auto places it/);
+  assert.match(text, /streamed layers: 3 left in the file, \d slot\(s\)/);
+  // the same budget with the weights kept resident: refused, with the hint
+  const res = (await cli("inspect", model, ...kv, "--max-memory", budget, "--weights", "resident")).stdout;
+  assert.match(res, /does not fit: .*memory budget/);
+});

@@ -8,7 +8,16 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  closeSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGMLType } from "../../src/gguf/types.js";
@@ -22,7 +31,7 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel, planModel, type LoadOptions, type Transformer } from "../../src/model/index.js";
 import { ModelError } from "../../src/errors.js";
 import { assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
-import { nodeLayerLoader } from "../../src/model/node-layer-loader.js";
+import { makeNodeLayerLoader, nodeLayerLoader } from "../../src/model/node-layer-loader.js";
 import { loadLLM } from "../../src/engine/llm.js";
 
 let dir: string;
@@ -126,6 +135,42 @@ for (const type of TYPES) {
     const got = run(all);
     assert.deepEqual(got.tokens, ref.tokens);
     assert.equal(all.layerStream!.stats().loads, N_LAYER);
+  });
+}
+
+/** Whether two runs' logits are bit-identical at every step. */
+function sameBits(a: Uint32Array[], b: Uint32Array[]): boolean {
+  return a.length === b.length && a.every((x, i) => Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer)));
+}
+
+for (const type of TYPES) {
+  test(`prepared-layout cache (${GGMLType[type]}): written on first use, then read instead of packing; bit-identical; rebuilt when the model changes`, async () => {
+    const ref = run(await load(type));
+    const cachePath = join(dir, `packed-${type}.bin`);
+    const cached = {
+      weights: "stream" as const,
+      streamSlots: 2,
+      layerLoader: makeNodeLayerLoader({ packedCache: cachePath }),
+    };
+    // 1st: packs and writes every rotating layer's image; 2nd: reads them from the cache file
+    for (const pass of ["write", "read"]) {
+      const got = run(await load(type, cached, 2));
+      assert.deepEqual(got.tokens, ref.tokens, `${pass}: greedy tokens`);
+      assert.ok(sameBits(got.logits, ref.logits), `${pass}: logits bit-identical`);
+    }
+    const size = statSync(cachePath).size;
+    const slot = (await load(type, cached)).layerStream!.stats().slotBytes;
+    assert.ok(size > (N_LAYER - 1) * slot, `cache ${size} bytes holds the ${N_LAYER} layers' images`);
+    // the images are what the loader uses: corrupt the last layer's, the logits change
+    const fd = openSync(cachePath, "r+");
+    writeSync(fd, new Uint8Array(4096).fill(0x5a), 0, 4096, size - slot);
+    closeSync(fd);
+    assert.ok(!sameBits(run(await load(type, cached, 2)).logits, ref.logits), "the corrupted image is read");
+    // the model file changed (mtime): the cache is rebuilt, and the results are right again
+    const t = new Date(Date.now() + 5000);
+    utimesSync(paths.get(type)!, t, t);
+    const again = run(await load(type, cached, 2));
+    assert.ok(sameBits(again.logits, ref.logits), "rebuilt cache: logits bit-identical");
   });
 }
 

@@ -84,7 +84,7 @@ export async function runOurs(w: Workload, opts: { profile?: boolean } = {}): Pr
         kernels: ks,
         ...(w.experts ? { experts: w.experts } : {}),
         ...(w.weights ? { weights: w.weights } : {}),
-        ...streamLoaderOption(),
+        ...streamLoaderOption(w.streamCache),
         ...(w.maxMemory === undefined ? {} : { maxMemory: w.maxMemory }),
       });
     } finally {

@@ -27,6 +27,8 @@ export interface Workload {
   experts?: ExpertPlacement;
   /** edgellm: where a dense model's layer weights live (--weights: resident, stream, auto). */
   weights?: WeightPlacement;
+  /** edgellm: the prepared-layout cache of streamed layers (--stream-cache). */
+  streamCache?: string;
   maxMemory?: number;
   /** edgellm: speculative decoding for the timed runs (--lookup, --draft-layers K, or --draft with a draft model). */
   speculative?: SpeculativeOptions;
