@@ -29,7 +29,7 @@ import { createInterface } from "node:readline";
 import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
-import { resolveModel } from "./default-model.js";
+import { resolveModelAndMmproj } from "./default-model.js";
 import { engineOptions, parsePositiveInt } from "./engine-options.js";
 import {
   KV_BUDGET_FLAG,
@@ -162,7 +162,7 @@ export function register(program: Command): void {
     };
     const chatTools = chatToolsFromOptions(o);
     const router = await routerFromOptions(o);
-    const path = await resolveModel(o.model);
+    const { model: path, mmproj } = await resolveModelAndMmproj(o.model, o.mmproj, o.image);
     const bar = loadBar();
     const llm = await loadLLM(path, {
       ...engineOptions(o),
@@ -170,8 +170,8 @@ export function register(program: Command): void {
       contextShift: parseShiftMode(o.contextShift),
       onProgress: bar.onProgress,
     }).finally(bar.stop);
-    const vision = o.mmproj
-      ? await loadVision(o.mmproj, llm).catch(async (e: unknown) => {
+    const vision = mmproj
+      ? await loadVision(mmproj, llm).catch(async (e: unknown) => {
           await llm.close();
           throw e;
         })

@@ -13,7 +13,8 @@ import { decodeImage, DEFAULT_IMAGE_LIMITS } from "../vision/decode.js";
 export const MMPROJ_FLAG = "--mmproj <file>";
 export const MMPROJ_HELP = "vision encoder + projector (llama.cpp mmproj GGUF): image input";
 export const IMAGE_FLAG = "--image <file>";
-export const IMAGE_HELP = "an image (PNG or JPEG) put before the message (repeatable; needs --mmproj)";
+export const IMAGE_HELP =
+  "an image (PNG or JPEG) put before the message (repeatable; needs --mmproj, or neither -m nor --mmproj for the embedded tiny vision model)";
 
 export function collectImages(v: string, prev: string[] = []): string[] {
   return [...prev, v];

@@ -29,7 +29,7 @@ import {
   MMPROJ_FLAG,
   MMPROJ_HELP,
 } from "./image-options.js";
-import { resolveModel } from "./default-model.js";
+import { resolveModelAndMmproj } from "./default-model.js";
 import { loadLLM, MEDIA_MARKER, type GenerationChunk, type LoadLLMOptions } from "../engine/llm.js";
 import {
   KV_BUDGET_FLAG,
@@ -114,7 +114,7 @@ export function register(program: Command): void {
         } & ReasoningCliOptions &
           SpeculativeCliOptions,
       ) => {
-        const opts = { ...given, model: await resolveModel(given.model) };
+        const opts = { ...given, ...(await resolveModelAndMmproj(given.model, given.mmproj, given.image)) };
         if (message !== undefined && (opts.prompt !== undefined || opts.tokens !== undefined))
           throw new InputError("give either a chat message or -p/--tokens, not both");
         if (opts.image?.length) {

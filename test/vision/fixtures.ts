@@ -17,6 +17,8 @@ export interface GoldenCase {
   mmproj: TestMmprojSpec;
   lm: TestModelSpec;
   image: string;
+  /** Our engine's greedy tokens change when this case's image rows are attended causally. */
+  nonCausalMatters?: boolean;
 }
 
 /** cases.json with ggml type names ("F16") resolved to GGMLType. */

@@ -5,7 +5,8 @@
  * --temp 0). We render the same chat, put our encoder's embeddings at the marker through the
  * engine (the image span is its own causal forward chunk, as mtmd decodes LLaVA images) and
  * must generate the same text (gemma3: the rows between <start_of_image> and <end_of_image>,
- * attended non-causally, as mtmd decodes Gemma 3 images). The image matters: a blank image must change the continuation of
+ * attended non-causally, as mtmd decodes Gemma 3 images; the gemma3-nc* cases' tokens differ when
+ * the rows are attended causally, so they check that). The image matters: a blank image must change the continuation of
  * at least one case, else the check could pass on text alone.
  */
 import { test } from "node:test";
@@ -49,8 +50,14 @@ function cliStdout(llm: LLM, tokens: readonly number[]): string {
 const greedy = JSON.parse(readFileSync(join(GOLDEN_DIR, "greedy.json"), "utf8")) as Record<string, Greedy>;
 const messages = [{ role: "user", content: `${MEDIA_MARKER}describe` }];
 
-async function answer(llm: LLM, emb: ImageEmbeddings, key: string, n: number): Promise<string> {
-  const { begin, end, nonCausal } = emb;
+async function answer(
+  llm: LLM,
+  emb: ImageEmbeddings,
+  key: string,
+  n: number,
+  nonCausal = emb.nonCausal,
+): Promise<string> {
+  const { begin, end } = emb;
   const p = llm.encodeChatMedia(messages, [
     { data: emb.data, nTokens: emb.nTokens, key, begin, end, nonCausal },
   ]);
@@ -82,6 +89,16 @@ test("vision: greedy tokens of an LM fed the projector's embeddings = llama-mtmd
           const got = await answer(llm, vm.encodeImage(img), c.image, g.nPredict);
           t.diagnostic(`${c.name}: ${JSON.stringify(got)}`);
           assert.equal(got, g.stdout);
+          if (c.nonCausalMatters) {
+            // the case tells the two attentions apart: llama.cpp's tokens are not the causal ones
+            const emb = vm.encodeImage(img);
+            assert.ok(emb.nonCausal);
+            assert.notEqual(
+              await answer(llm, emb, "causal", g.nPredict, false),
+              g.stdout,
+              "causal image rows",
+            );
+          }
           const blank = { ...img, data: new Uint8Array(img.data.length).fill(128) };
           if ((await answer(llm, vm.encodeImage(blank), "blank", g.nPredict)) !== got) imageMatters = true;
         } finally {
@@ -122,8 +139,8 @@ test("vision: greedy tokens of an LM fed the projector's embeddings = llama-mtmd
           g.stdout,
           "chunks of 7, the 16-row image whole",
         );
-        // These random LMs give the same 12 tokens with the image attended causally, so this
-        // checks the chunking; the non-causal attention itself: test/vision/ops.test.ts.
+        // This one-layer LM gives the same 12 tokens with the image attended causally, so this
+        // checks the chunking; the gemma3-nc* cases (3-layer gemma3 LMs) tell the attentions apart.
       } finally {
         await llm.close();
       }
