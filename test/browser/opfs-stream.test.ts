@@ -23,6 +23,7 @@ import { kvPoolBytesPerLayer } from "../../src/engine/engine.js";
 import { startWebServer, type WebServer } from "../../src/cli/web.js";
 import { ISOLATION_HEADERS } from "../../src/server/web-ui.js";
 import { launch, skipReason } from "./chromium.js";
+import { SMALL_SHAPE } from "../model/helpers.js";
 
 const skip = skipReason();
 if (skip) console.log(`# ${skip}`);
@@ -33,26 +34,14 @@ let web: WebServer;
 
 const dense: TestModelSpec = {
   arch: "llama",
-  nEmbd: 256,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 512,
-  nCtx: 128,
-  nVocab: 333,
-  weightStd: 0.15,
+  ...SMALL_SHAPE,
   randomBlocks: true,
   nLayer: 5,
   types: { weights: GGMLType.Q4_K, overrides: {} },
 };
 const moe: TestModelSpec = {
   arch: "qwen3moe",
-  nEmbd: 256,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 512,
-  nCtx: 128,
-  nVocab: 333,
-  weightStd: 0.15,
+  ...SMALL_SHAPE,
   randomBlocks: true,
   nLayer: 3,
   moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 256, routerSkew: 6 },

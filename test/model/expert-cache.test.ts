@@ -22,7 +22,7 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel, planModel, type Transformer } from "../../src/model/index.js";
 import { expertSlice } from "../../src/model/weights.js";
 import { ModelError } from "../../src/errors.js";
-import { assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
+import { SMALL_SHAPE, assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
 
 let dir: string;
 let path: string;
@@ -35,13 +35,8 @@ const N_LAYER = 3,
   FF = 256;
 const spec: TestModelSpec = {
   arch: "qwen3moe",
+  ...SMALL_SHAPE,
   nEmbd: EMBD,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 512,
-  nCtx: 128,
-  nVocab: 333,
-  weightStd: 0.15,
   nLayer: N_LAYER,
   moe: { nExpert: N_EXPERT, nExpertUsed: N_USED, nFfExp: FF, routerSkew: 6 },
   types: { weights: GGMLType.Q4_K, experts: GGMLType.Q4_K, overrides: {} },

@@ -6,6 +6,17 @@ import type { Transformer } from "../../src/model/index.js";
 import { Engine } from "../../src/engine/engine.js";
 import { Metrics } from "../../src/server/metrics.js";
 
+/** The small model shape these tests and their OPFS runs in Chromium share (arch, layers and types vary). */
+export const SMALL_SHAPE = {
+  nEmbd: 256,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 512,
+  nCtx: 128,
+  nVocab: 333,
+  weightStd: 0.15,
+} as const;
+
 export interface GreedyRun {
   /** Logits of every position as raw float bits. */
   logits: Uint32Array[];

@@ -30,7 +30,7 @@ import {
 import { writeTestModel, type TestModelSpec } from "../../src/model/factory/index.js";
 import { loadModel, planModel, type LoadOptions, type Transformer } from "../../src/model/index.js";
 import { ModelError } from "../../src/errors.js";
-import { assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
+import { SMALL_SHAPE, assertSameRun, greedyRun, metricsAfterRequest } from "./helpers.js";
 import { makeNodeLayerLoader, nodeLayerLoader } from "../../src/model/node-layer-loader.js";
 import { loadLLM } from "../../src/engine/llm.js";
 
@@ -42,13 +42,7 @@ const TYPES = [GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K] as const;
 const paths = new Map<GGMLType, string>();
 const spec = (type: GGMLType): TestModelSpec => ({
   arch: "llama",
-  nEmbd: 256,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 512,
-  nCtx: 128,
-  nVocab: 333,
-  weightStd: 0.15,
+  ...SMALL_SHAPE,
   nLayer: N_LAYER,
   types: { weights: type, overrides: {} },
 });
