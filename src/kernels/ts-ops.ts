@@ -18,6 +18,37 @@ function pos(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new KernelError(`${name} must be a positive integer, got ${v}`);
 }
 
+/** The checks attention and attentionPaged share: positive sizes (and the paged cache's block
+ *  size), whole GQA groups, every token's position inside the cache, a finite scale. */
+function checkAttention(
+  nTokens: number,
+  nKV: number,
+  nHead: number,
+  nHeadKV: number,
+  hd: number,
+  pos0: number,
+  scale: number,
+  blockSize?: number,
+): void {
+  for (const [n, x] of [
+    ["nTokens", nTokens],
+    ["nKV", nKV],
+    ["nHead", nHead],
+    ["nHeadKV", nHeadKV],
+    ["hd", hd],
+  ] as const)
+    pos(n, x);
+  if (blockSize !== undefined) pos("blockSize", blockSize);
+  if (nHead % nHeadKV !== 0)
+    throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
+  if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
+    throw new KernelError(
+      `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
+    );
+  }
+  if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
+}
+
 export abstract class TsOps {
   abstract matmul(w: PreparedWeight, X: Float32Array, nTokens: number, Y: Float32Array): void;
   abstract alloc(n: number): Float32Array;
@@ -262,22 +293,7 @@ export abstract class TsOps {
     pos0: number,
     scale = 1 / Math.sqrt(hd),
   ): void {
-    for (const [n, x] of [
-      ["nTokens", nTokens],
-      ["nKV", nKV],
-      ["nHead", nHead],
-      ["nHeadKV", nHeadKV],
-      ["hd", hd],
-    ] as const)
-      pos(n, x);
-    if (nHead % nHeadKV !== 0)
-      throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
-    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
-      throw new KernelError(
-        `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
-      );
-    }
-    if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
+    checkAttention(nTokens, nKV, nHead, nHeadKV, hd, pos0, scale);
     checkVec("q", q, nTokens * nHead * hd);
     checkVec("k", k, nKV * nHeadKV * hd);
     checkVec("v", v, nKV * nHeadKV * hd);
@@ -329,23 +345,7 @@ export abstract class TsOps {
     sinks?: Float32Array,
     nonCausal = false,
   ): void {
-    for (const [n, x] of [
-      ["nTokens", nTokens],
-      ["nKV", nKV],
-      ["nHead", nHead],
-      ["nHeadKV", nHeadKV],
-      ["hd", hd],
-      ["blockSize", kv.blockSize],
-    ] as const)
-      pos(n, x);
-    if (nHead % nHeadKV !== 0)
-      throw new KernelError(`attention: ${nHead} heads is not a multiple of ${nHeadKV} KV heads`);
-    if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + nTokens > nKV) {
-      throw new KernelError(
-        `attention: tokens at ${pos0}..${pos0 + nTokens - 1} are not all in the ${nKV}-entry cache`,
-      );
-    }
-    if (!Number.isFinite(scale)) throw new KernelError(`attention: scale must be finite, got ${scale}`);
+    checkAttention(nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, kv.blockSize);
     if (!(Number.isInteger(window) && window >= 0)) throw new KernelError(`attention: bad window ${window}`);
     if (sinks !== undefined && sinks.length < nHead)
       throw new KernelError(`attention: ${sinks.length} sink logits for ${nHead} heads`);

@@ -861,34 +861,13 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const pv = this.arena.offsetOf(kv.v);
     const kt = kv.kType ?? (kv.half ? "f16" : "f32");
     const vt = kv.vType ?? (kv.half ? "f16" : "f32");
-    if (kt === "q8_0" || kt === "q4_0" || vt === "q8_0" || vt === "q4_0" || kt !== vt) {
-      if (pk < 0 || pv < 0 || hd % 4 !== 0) {
-        super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
-        return;
-      }
-      this.runAttentionPagedQ(
-        q,
-        kv,
-        out,
-        nTokens,
-        nKV,
-        nHead,
-        nHeadKV,
-        hd,
-        pos0,
-        scale,
-        window,
-        pk,
-        pv,
-        kt,
-        vt,
-      );
-      if (sinks) this.applySinks(out, nTokens, nHead, hd, sinks);
-      return;
-    }
-    // The kernel reads the cache in place: a cache outside WASM memory (or f16 heads not a
-    // multiple of 4 wide) takes the TypeScript path rather than a copy of the whole pool.
-    if (pk < 0 || pv < 0 || (kv.half && hd % 4 !== 0)) {
+    // Quantized or mixed-type K/V rows: attention_paged_q (kernels-src/assembly/attention_q.ts);
+    // f32 or f16 rows alike: attention_paged (attention.ts).
+    const quantized = kt === "q8_0" || kt === "q4_0" || vt === "q8_0" || vt === "q4_0" || kt !== vt;
+    // The kernels read the cache in place: a cache outside WASM memory (or heads not a multiple
+    // of 4 wide where rows are widened or unpacked) takes the TypeScript path rather than a copy
+    // of the whole pool.
+    if (pk < 0 || pv < 0 || (hd % 4 !== 0 && (quantized || kv.half))) {
       super.runAttentionPaged(q, kv, out, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, window, sinks);
       return;
     }
@@ -899,126 +878,40 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     const pt = this.buf("tbl", nBlk * 4);
     new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
     const ml = this.buf("ml", nTokens * nHead * 8);
-    const args = [
-      pq,
-      pk,
-      pv,
-      o,
-      nTokens,
-      nKV,
-      nHead,
-      nHeadKV,
-      hd,
-      pos0,
-      scale,
-      ml,
-      pt,
-      kv.blockSize,
-      kv.half ? 1 : 0,
-      window,
-    ];
+    const args = [pq, pk, pv, o, nTokens, nKV, nHead, nHeadKV, hd, pos0, scale, ml, pt, kv.blockSize];
+    if (quantized) {
+      // row formats, then scratch for q quantized to Q8_0 (as ggml's flash attention does)
+      const FMT: Record<string, number> = { f32: 0, f16: 1, q8_0: 2, q4_0: 3 };
+      const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 80));
+      args.push(FMT[kt]!, FMT[vt]!, window, qq);
+    } else args.push(kv.half ? 1 : 0, window);
     // Query rows per unit: a block of tb tokens x the KV head's G query heads share each chunk of
     // K/V rows (kernels-src/assembly/attention.ts); ~16 rows per unit, never more tokens than given.
     const G = nHead / nHeadKV;
     const tb = Math.max(1, Math.min(nTokens, Math.ceil(ATTN_ROWS_PER_UNIT / G)));
     const units = Math.ceil(nTokens / tb) * nHeadKV;
-    // f16 rows are widened once per chunk into a per-call scratch slice (indexed by a call's
-    // first unit: hd * 32 bytes per unit).
-    const scr = kv.half ? this.buf("kvc", units * hd * 32) : 0;
+    // f16 and quantized rows are widened or unpacked once per chunk into a per-call scratch slice
+    // (indexed by a call's first unit: hd * 32 bytes per unit); f32 rows are read as they are.
+    const scr = quantized || kv.half ? this.buf("kvc", units * hd * 32) : 0;
     args.push(tb, scr);
+    const fn = IDX.get(quantized ? "attention_paged_q" : "attention_paged")!;
     // Short decode steps run on the calling thread (a pool barrier costs more than the work).
-    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4)
-      this.fns[IDX.get("attention_paged")!]!(...args, 0, units);
-    else this.pool.run(IDX.get("attention_paged")!, args, units);
+    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4) this.fns[fn]!(...args, 0, units);
+    else this.pool.run(fn, args, units);
     if (sinks) this.applySinks(o, nTokens, nHead, hd, sinks);
     this.back(o, out, nq);
   }
 
   /**
-   * Attention sinks (kernels-src/assembly/sinks.ts) on rows the paged kernels just wrote: `o` is
-   * their output (an offset in WASM memory, or the caller's array after back()); the kernels'
-   * per-row max and sum are still in the "ml" scratch. One pass over nTokens * nHead rows of hd
-   * on the calling thread (a decode step's is a few thousand multiplies).
+   * Attention sinks (kernels-src/assembly/sinks.ts) on rows a paged kernel just wrote at `po` in
+   * WASM memory; the kernel's per-row max and sum are still in the "ml" scratch. One pass over
+   * nTokens * nHead rows of hd on the calling thread (a decode step's is a few thousand multiplies).
    */
-  private applySinks(
-    o: number | Float32Array,
-    nTokens: number,
-    nHead: number,
-    hd: number,
-    sinks: Float32Array,
-  ): void {
+  private applySinks(po: number, nTokens: number, nHead: number, hd: number, sinks: Float32Array): void {
     const rows = nTokens * nHead;
     const ps = this.buf("sinks", nHead * 4);
     this.arena.f32(ps, nHead).set(sinks.subarray(0, nHead));
-    let po: number;
-    if (typeof o === "number") po = o;
-    else {
-      po = this.arena.offsetOf(o);
-      if (po < 0) {
-        po = this.buf("a3", rows * hd * 4);
-        this.arena.f32(po, rows * hd).set(o.subarray(0, rows * hd));
-      }
-    }
     this.fns[IDX.get("attention_sinks")!]!(po, this.buf("ml", rows * 8), ps, nHead, hd, 0, rows);
-    if (typeof o !== "number" && this.arena.offsetOf(o) < 0) o.set(this.arena.f32(po, rows * hd));
-  }
-
-  /** Paged attention with quantized (or mixed-type) K/V rows: kernels-src/assembly/attention_q.ts. */
-  private runAttentionPagedQ(
-    q: Float32Array,
-    kv: PagedKV,
-    out: Float32Array,
-    nTokens: number,
-    nKV: number,
-    nHead: number,
-    nHeadKV: number,
-    hd: number,
-    pos0: number,
-    scale: number,
-    window: number,
-    pk: number,
-    pv: number,
-    kt: string,
-    vt: string,
-  ): void {
-    const FMT: Record<string, number> = { f32: 0, f16: 1, q8_0: 2, q4_0: 3 };
-    const nq = nTokens * nHead * hd;
-    const pq = this.place("a0", q, nq, true);
-    const o = this.place("a3", out, nq, false);
-    const nBlk = Math.ceil(nKV / kv.blockSize);
-    const pt = this.buf("tbl", nBlk * 4);
-    new Int32Array(this.arena.memory.buffer, pt, nBlk).set(kv.table.subarray(0, nBlk));
-    const ml = this.buf("ml", nTokens * nHead * 8);
-    const qq = this.buf("qq", Math.max(1, nTokens * nHead * Math.ceil(hd / 32) * 80));
-    const args = [
-      pq,
-      pk,
-      pv,
-      o,
-      nTokens,
-      nKV,
-      nHead,
-      nHeadKV,
-      hd,
-      pos0,
-      scale,
-      ml,
-      pt,
-      kv.blockSize,
-      FMT[kt],
-      FMT[vt],
-      window,
-      qq,
-    ];
-    // Multi-query units as attention_paged's; quantized chunks are unpacked once per unit into
-    // a per-call scratch slice (hd * 32 bytes per unit).
-    const tb = Math.max(1, Math.min(nTokens, Math.ceil(ATTN_ROWS_PER_UNIT / (nHead / nHeadKV))));
-    const units = Math.ceil(nTokens / tb) * nHeadKV;
-    args.push(tb, this.buf("kvc", units * hd * 32));
-    const fn = IDX.get("attention_paged_q")!;
-    if (nTokens * nKV * nHead * hd < PARALLEL_MIN * 4) this.fns[fn]!(...args, 0, units);
-    else this.pool.run(fn, args, units);
-    this.back(o, out, nq);
   }
 
   /** Element-wise kernel over n elements in 1024-element units, threaded when n is large. */
