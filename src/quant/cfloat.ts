@@ -1,6 +1,6 @@
 /**
  * Helpers that reproduce C `float` arithmetic as ggml's scalar code performs it, so our reference
- * quantizers produce the same bytes as ggml's.
+ * quantizers produce the same bytes as ggml's, and the group loops every quantizer shares.
  *
  * Every float32 operation in C rounds its result to float32; JS computes in float64. For +, -, *, /
  * and sqrt of two float32 operands, computing in float64 and rounding once with Math.fround gives the
@@ -31,3 +31,20 @@ export function toInt8(v: number): number {
 
 /** ggml GROUP_MAX_EPS (1e-15f): below this a group's absolute max counts as zero. */
 export const GROUP_MAX_EPS = fround(1e-15);
+
+/**
+ * The value of largest magnitude in x[off..off+n), the first one on ties (ggml's
+ * `if (ax > amax) { amax = ax; max = x; }` loops); 0 when every value is 0.
+ */
+export function signedMax(x: Float32Array, off: number, n: number): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[off + i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[off + i];
+    }
+  }
+  return max;
+}

@@ -5,7 +5,7 @@
  * The scale search (iq4Search) is shared with IQ4_XS (iq4_xs.ts), which stores 8 such blocks
  * per 256-element super-block with 6-bit block scales.
  */
-import { fround } from "./cfloat.js";
+import { fround, signedMax, GROUP_MAX_EPS } from "./cfloat.js";
 import { readF16, writeF16 } from "./f16.js";
 import { QK8_0, Q8_0_BYTES } from "./q8_0.js";
 
@@ -16,8 +16,6 @@ export const IQ4_NL_BYTES = 18;
 export const IQ4NL_VALUES: readonly number[] = [
   -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 ];
-
-const GROUP_MAX_EPS = fround(1e-15);
 
 /** ggml best_index_int8: the level nearest to x (ties to the lower one), by bisection. */
 export function bestIndex(x: number): number {
@@ -50,13 +48,8 @@ export function iq4Search(
   const v = IQ4NL_VALUES;
   for (let ib = 0; ib < sb / 32; ib++) {
     const o = x + 32 * ib;
-    let amax = 0,
-      max = 0;
-    for (let j = 0; j < 32; j++) {
-      const ax = Math.abs(src[o + j]!);
-      if (ax > amax) ((amax = ax), (max = src[o + j]!));
-    }
-    if (amax < GROUP_MAX_EPS) {
+    const max = signedMax(src, o, 32);
+    if (Math.abs(max) < GROUP_MAX_EPS) {
       scales[ib] = 0;
       continue;
     }

@@ -4,7 +4,40 @@
  * chosen scales and quants are the ones ggml chooses. Arrays are passed with offsets to avoid
  * allocating subarrays per group.
  */
-import { fround, nearestInt, GROUP_MAX_EPS } from "./cfloat.js";
+import { fround, nearestInt, signedMax, GROUP_MAX_EPS } from "./cfloat.js";
+
+/** [sum w*x*l, sum w*l*l] of the last fitPass (one array, reused: no allocation per candidate). */
+const fitSums = new Float64Array(2);
+
+/**
+ * One pass of the signed searches at inverse scale `iscale`: l = clamp(round(iscale * x), -nmax,
+ * nmax - 1) per weight, summed with weights w = x^2 in float32 as ggml does. Writes
+ * L[lOff+i] = l + bias when L is given. Returns [sum w*x*l, sum w*l*l] (valid until the next call).
+ */
+function fitPass(
+  n: number,
+  nmax: number,
+  iscale: number,
+  x: Float32Array,
+  xOff: number,
+  L: Int8Array | null,
+  lOff: number,
+  bias: number,
+): Float64Array {
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[xOff + i];
+    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
+    if (L) L[lOff + i] = l + bias;
+    const w = fround(xi * xi);
+    sumlx = fround(sumlx + fround(fround(w * xi) * l));
+    suml2 = fround(suml2 + fround(fround(w * l) * l));
+  }
+  fitSums[0] = sumlx;
+  fitSums[1] = suml2;
+  return fitSums;
+}
 
 /**
  * Symmetric search for signed quants in [-nmax, nmax-1] (Q6_K uses nmax = 32, weights x^2).
@@ -19,49 +52,22 @@ export function makeQxQuants(
   L: Int8Array,
   lOff: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xOff + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xOff + i];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedMax(x, xOff, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     for (let i = 0; i < n; i++) L[lOff + i] = 0;
     return 0;
   }
-  let iscale = fround(-nmax / max);
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = x[xOff + i];
-    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
-    L[lOff + i] = l + nmax;
-    const w = fround(xi * xi);
-    sumlx = fround(sumlx + fround(fround(w * xi) * l));
-    suml2 = fround(suml2 + fround(fround(w * l) * l));
-  }
-  let scale = suml2 ? fround(sumlx / suml2) : 0;
-  let best = fround(scale * sumlx);
+  let sums = fitPass(n, nmax, fround(-nmax / max), x, xOff, L, lOff, nmax);
+  let scale = sums[1] ? fround(sums[0] / sums[1]) : 0;
+  let best = fround(scale * sums[0]);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
-    iscale = fround(-fround(nmax + fround(fround(0.1) * is)) / max);
-    sumlx = 0;
-    suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const xi = x[xOff + i];
-      const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
-      const w = fround(xi * xi);
-      sumlx = fround(sumlx + fround(fround(w * xi) * l));
-      suml2 = fround(suml2 + fround(fround(w * l) * l));
-    }
+    const iscale = fround(-fround(nmax + fround(fround(0.1) * is)) / max);
+    sums = fitPass(n, nmax, iscale, x, xOff, null, 0, 0);
+    const sumlx = sums[0];
+    const suml2 = sums[1];
     if (suml2 > 0 && fround(sumlx * sumlx) > fround(best * suml2)) {
-      for (let i = 0; i < n; i++) {
-        const l = nearestInt(fround(iscale * x[xOff + i]));
-        L[lOff + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, l));
-      }
+      fitPass(n, nmax, iscale, x, xOff, L, lOff, nmax);
       scale = fround(sumlx / suml2);
       best = fround(scale * sumlx);
     }
@@ -82,30 +88,14 @@ export function makeQ3Quants(
   L: Int8Array,
   lOff: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xOff + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xOff + i];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedMax(x, xOff, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     for (let i = 0; i < n; i++) L[lOff + i] = 0;
     return 0;
   }
-  const iscale = fround(-nmax / max);
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = x[xOff + i];
-    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
-    L[lOff + i] = l;
-    const w = fround(xi * xi);
-    sumlx = fround(sumlx + fround(fround(w * xi) * l));
-    suml2 = fround(suml2 + fround(fround(w * l) * l));
-  }
+  const sums = fitPass(n, nmax, fround(-nmax / max), x, xOff, L, lOff, 0);
+  let sumlx = sums[0];
+  let suml2 = sums[1];
   for (let itry = 0; itry < 5; itry++) {
     let nChanged = 0;
     for (let i = 0; i < n; i++) {

@@ -5,7 +5,7 @@
  * Scale g (per 16 weights): low nibble from byte g (g<8) or high nibble of byte g-8, top 2 bits from
  * byte 8 + g%4 at bit 2*(g/4); stored biased by 32. x = d * (sc - 32) * q.
  */
-import { fround, nearestInt, toInt8 } from "./cfloat.js";
+import { fround, nearestInt, signedMax, toInt8 } from "./cfloat.js";
 import { readF16, writeF16 } from "./f16.js";
 import { makeQ3Quants } from "./kquant_search.js";
 import { QK_K, Q8_K_BYTES, Q8_K_QS, q8kScale } from "./q8_k.js";
@@ -48,16 +48,8 @@ export function quantizeRowQ3_K(
   for (let b = 0; b < n / QK_K; b++) {
     const x = srcOff + b * QK_K;
     const o = dstOff + b * Q3_K_BYTES;
-    let maxScale = 0;
-    let amax = 0;
-    for (let j = 0; j < 16; j++) {
-      scales[j] = makeQ3Quants(16, 4, src, x + 16 * j, L, 16 * j);
-      const s = Math.abs(scales[j]);
-      if (s > amax) {
-        amax = s;
-        maxScale = scales[j];
-      }
-    }
+    for (let j = 0; j < 16; j++) scales[j] = makeQ3Quants(16, 4, src, x + 16 * j, L, 16 * j);
+    const maxScale = signedMax(scales, 0, 16);
     dst.fill(0, o + SC, o + SC + 12);
     if (maxScale) {
       const iscale = fround(-32 / maxScale);

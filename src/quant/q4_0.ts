@@ -2,7 +2,7 @@
  * Q4_0: blocks of 32 weights, 18 bytes: f16 scale d, then 16 bytes of 4-bit quants. Byte j holds
  * element j in its low nibble and element j+16 in its high nibble. x = d * (q - 8).
  */
-import { fround, toInt8 } from "./cfloat.js";
+import { fround, signedMax, toInt8 } from "./cfloat.js";
 import { readF16, writeF16 } from "./f16.js";
 import { QK8_0, Q8_0_BYTES } from "./q8_0.js";
 
@@ -23,15 +23,7 @@ export function quantizeRowQ4_0(
   for (let b = 0; b < n / QK4_0; b++) {
     const x = srcOff + b * QK4_0;
     const o = dstOff + b * Q4_0_BYTES;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK4_0; j++) {
-      const v = src[x + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = signedMax(src, x, QK4_0);
     const d = fround(max / -8);
     const id = d ? fround(1 / d) : 0;
     writeF16(dst, o, d);

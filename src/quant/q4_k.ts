@@ -155,8 +155,24 @@ export function dequantizeRowQ4_K(
   dstOff: number,
   n: number,
 ): void {
+  dequantizeRowQxK(src, srcOff, dst, dstOff, n, false);
+}
+
+/**
+ * Q4_K rows, or Q5_K rows (`five`: 32 more bytes, qh, before the nibbles give each weight a 5th
+ * bit) to f32, as ggml's dequantize_row_q4_K / q5_K: x = fround(d*sc * q) - fround(dmin*m).
+ */
+export function dequantizeRowQxK(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+  five: boolean,
+): void {
+  const bytes = Q4_K_BYTES + (five ? 32 : 0);
   for (let b = 0; b < n / QK_K; b++) {
-    const o = srcOff + b * Q4_K_BYTES;
+    const o = srcOff + b * bytes;
     const d = readF16(src, o);
     const min = readF16(src, o + 2);
     let y = dstOff + b * QK_K;
@@ -167,9 +183,18 @@ export function dequantizeRowQ4_K(
       const m1 = fround(min * (sm1 >>> 8));
       const d2 = fround(d * (sm2 & 0xff));
       const m2 = fround(min * (sm2 >>> 8));
-      const q = o + 16 + 32 * c;
-      for (let l = 0; l < 32; l++) dst[y++] = fround(d1 * (src[q + l] & 0xf)) - m1;
-      for (let l = 0; l < 32; l++) dst[y++] = fround(d2 * (src[q + l] >>> 4)) - m2;
+      const q = o + (five ? 48 : 16) + 32 * c;
+      if (!five) {
+        for (let l = 0; l < 32; l++) dst[y++] = fround(d1 * (src[q + l] & 0xf)) - m1;
+        for (let l = 0; l < 32; l++) dst[y++] = fround(d2 * (src[q + l] >>> 4)) - m2;
+        continue;
+      }
+      const u1 = 1 << (2 * c);
+      const u2 = 2 << (2 * c);
+      for (let l = 0; l < 32; l++)
+        dst[y++] = fround(d1 * ((src[q + l] & 0xf) + (src[o + 16 + l] & u1 ? 16 : 0))) - m1;
+      for (let l = 0; l < 32; l++)
+        dst[y++] = fround(d2 * ((src[q + l] >>> 4) + (src[o + 16 + l] & u2 ? 16 : 0))) - m2;
     }
   }
 }

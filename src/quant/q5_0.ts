@@ -2,7 +2,7 @@
  * Q5_0: blocks of 32 weights, 22 bytes: f16 scale d, u32 qh (bit j = 5th bit of element j), then 16
  * bytes of low nibbles (byte j: element j low, element j+16 high). x = d * (q - 16), q in 0..31.
  */
-import { fround, toInt8 } from "./cfloat.js";
+import { fround, signedMax, toInt8 } from "./cfloat.js";
 import { readF16, writeF16 } from "./f16.js";
 import { readU32, writeU32 } from "./le.js";
 import { QK8_0, Q8_0_BYTES } from "./q8_0.js";
@@ -21,15 +21,7 @@ export function quantizeRowQ5_0(
   for (let b = 0; b < n / QK5_0; b++) {
     const x = srcOff + b * QK5_0;
     const o = dstOff + b * Q5_0_BYTES;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK5_0; j++) {
-      const v = src[x + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = signedMax(src, x, QK5_0);
     const d = fround(max / -16);
     const id = d ? fround(1 / d) : 0;
     writeF16(dst, o, d);

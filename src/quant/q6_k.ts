@@ -4,7 +4,7 @@
  * weights l, l+32, l+64, l+96 take low nibbles from ql[64h+l] lo, ql[64h+32+l] lo, ql[64h+l] hi,
  * ql[64h+32+l] hi and high bits from qh[32h+l] bits 0-1, 2-3, 4-5, 6-7. x = d * sc * (q - 32).
  */
-import { fround, nearestInt, toInt8, GROUP_MAX_EPS } from "./cfloat.js";
+import { fround, nearestInt, signedMax, toInt8, GROUP_MAX_EPS } from "./cfloat.js";
 import { readF16, writeF16 } from "./f16.js";
 import { makeQxQuants } from "./kquant_search.js";
 import { QK_K, Q8_K_BYTES, Q8_K_QS, q8kScale } from "./q8_k.js";
@@ -31,18 +31,9 @@ export function quantizeRowQ6_K(
   for (let b = 0; b < n / QK_K; b++) {
     const x = srcOff + b * QK_K;
     const o = dstOff + b * Q6_K_BYTES;
-    let maxScale = 0;
-    let maxAbsScale = 0;
-    for (let ib = 0; ib < 16; ib++) {
-      const scale = makeQxQuants(16, 32, src, x + 16 * ib, L, 16 * ib);
-      scales[ib] = scale;
-      const abs = Math.abs(scale);
-      if (abs > maxAbsScale) {
-        maxAbsScale = abs;
-        maxScale = scale;
-      }
-    }
-    if (maxAbsScale < GROUP_MAX_EPS) {
+    for (let ib = 0; ib < 16; ib++) scales[ib] = makeQxQuants(16, 32, src, x + 16 * ib, L, 16 * ib);
+    const maxScale = signedMax(scales, 0, 16);
+    if (Math.abs(maxScale) < GROUP_MAX_EPS) {
       dst.fill(0, o, o + Q6_K_BYTES);
       continue;
     }
