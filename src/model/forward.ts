@@ -52,7 +52,7 @@ import { BlockPool } from "../kv/paged-pool.js";
 import type { KernelSet } from "../kernels/kernel-set.js";
 import type { ModelConfig } from "./arch/config.js";
 import type { AttnWeights, DeltaNetWeights, ModelWeights, ShortConvWeights } from "./bind.js";
-import type { RecurrentShape } from "../kv/recurrent.js";
+import type { RecurrentShape, RecurrentState } from "../kv/recurrent.js";
 import { swiglu, type FfnWeights } from "./blocks/ffn.js";
 import { getRow } from "./blocks/linear.js";
 import { portableOps, type BlockOps } from "./blocks/ops.js";
@@ -942,6 +942,26 @@ function attentionBlock(
 }
 
 /**
+ * A recurrent layer's per-sequence pass: step(state, first row, rows) for each segment on its own
+ * cache's state for `layer` (delta-net, short-conv); a cache without one is an InputError.
+ */
+function eachSequenceState(
+  segs: Segment[],
+  starts: number[],
+  layer: number,
+  step: (st: RecurrentState, a: number, rows: number) => void,
+): void {
+  for (let si = 0; si < segs.length; si++) {
+    const st = segs[si].cache.state?.(layer);
+    if (!st)
+      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
+        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
+      });
+    step(st, starts[si], segs[si].tokens.length);
+  }
+}
+
+/**
  * Gated DeltaNet layer (qwen35) over all rows: qkv, z, alpha, beta products (one each), the
  * per-token gates, then per segment blocks/delta-net.ts on that sequence's state, then ssm_out.
  */
@@ -996,13 +1016,7 @@ function deltaNetBlock(
       beta[i] = f(1 / f(1 + f(Math.exp(-beta[i]))));
     }
   const yv = model.buf("dn_y", n * vDim);
-  for (let si = 0; si < segs.length; si++) {
-    const st = segs[si].cache.state?.(layer);
-    if (!st)
-      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
-        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
-      });
-    const a = starts[si];
+  eachSequenceState(segs, starts, layer, (st, a, rows) =>
     deltaNetStep(
       d,
       st,
@@ -1016,11 +1030,11 @@ function deltaNetBlock(
       g,
       beta,
       a * H,
-      segs[si].tokens.length,
+      rows,
       yv,
       a * vDim,
-    );
-  }
+    ),
+  );
   if (P) tp = P.lap("deltanet", tp);
   model.ops.matmul(w.out, yv, n, out);
   if (P) tp = P.lap("matmul.deltanet_out", tp);
@@ -1049,15 +1063,9 @@ function shortConvBlock(
   model.ops.matmul(w.inProj, x, n, bcx);
   if (P) tp = P.lap("matmul.conv_in", tp);
   const y = model.buf("convy", n * E);
-  for (let si = 0; si < segs.length; si++) {
-    const st = segs[si].cache.state?.(layer);
-    if (!st)
-      throw new InputError(`the KV cache has no recurrent state for layer ${layer}`, {
-        hint: "create caches with the model (newCache) or a pool shaped by recurrentShape()",
-      });
-    const a = starts[si];
-    shortConvStep(st, w.kernel, c.shortConvWidth, E, bcx, a * 3 * E, segs[si].tokens.length, y, a * E);
-  }
+  eachSequenceState(segs, starts, layer, (st, a, rows) =>
+    shortConvStep(st, w.kernel, c.shortConvWidth, E, bcx, a * 3 * E, rows, y, a * E),
+  );
   if (P) tp = P.lap("shortconv", tp);
   model.ops.matmul(w.outProj, y, n, out);
   if (P) tp = P.lap("matmul.conv_out", tp);
