@@ -134,6 +134,22 @@ export function f16ToF32(h: i32): f32 {
   }
 }
 
+/** y[rows of group g] += acc * s (product and sum each rounded to f32), writing only rows < rows
+ *  (tail group): how a LoRA delta joins the base product's output (lora.ts). */
+// @ts-ignore: decorator
+@inline export function addRows(y: usize, g: i32, rows: i32, acc: v128, s: v128): void {
+  const r0 = g << 2;
+  const p = y + (<usize>r0 << 2);
+  const d = f32x4.mul(acc, s);
+  if (r0 + 4 <= rows) {
+    v128.store(p, f32x4.add(v128.load(p), d));
+  } else {
+    store<f32>(p, load<f32>(p) + f32x4.extract_lane(d, 0));
+    if (r0 + 1 < rows) store<f32>(p, load<f32>(p, 4) + f32x4.extract_lane(d, 1), 4);
+    if (r0 + 2 < rows) store<f32>(p, load<f32>(p, 8) + f32x4.extract_lane(d, 2), 8);
+  }
+}
+
 /** c + a*b on f32x4. In the relaxed-SIMD build (build/kernels/kernels-relaxed.wasm, compiled with
  *  `--enable relaxed-simd`) this is `f32x4.relaxed_madd`: one fused multiply-add where the engine
  *  has FMA (rounded once instead of twice; still the same order of operations, so results stay

@@ -3,7 +3,7 @@
 // 16-byte load holds columns c and c+1 for rows 0..3. Rows past `rows` are zero.
 // x: f32[cols], already rounded to f16 / bf16 by round_f16 / round_bf16 (ggml converts the
 // activation to the weight type before its dot), so products and sums are plain f32.
-import { f16Mask, f16Scale, storeRows, madd } from "./common";
+import { addRows, f16Mask, f16Scale, storeRows, madd } from "./common";
 
 /** fp16 lanes 0..3 (low) or 4..7 (high) of v -> f32x4. Sign-extending puts the sign in bit 31
  *  after the shift; the mask drops the other sign copies; 2^112 rebiases the exponent (15 ->
@@ -11,16 +11,6 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
 // @ts-ignore: decorator
 @inline function h2f(e: v128, fm: v128, fs: v128): v128 {
   return f32x4.mul(v128.and(i32x4.shl(e, 13), fm), fs);
-}
-
-/** fp16 lanes 0..3 / 4..7 of v -> f32x4 (lo16 / hi16 for IEEE halves, for other kernels). */
-// @ts-ignore: decorator
-@inline export function h2fLo(v: v128, fm: v128, fs: v128): v128 {
-  return h2f(i32x4.extend_low_i16x8_s(v), fm, fs);
-}
-// @ts-ignore: decorator
-@inline export function h2fHi(v: v128, fm: v128, fs: v128): v128 {
-  return h2f(i32x4.extend_high_i16x8_s(v), fm, fs);
 }
 
 // @ts-ignore: decorator
@@ -78,9 +68,11 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
  *  same bits): 2n independent accumulator chains instead of two, each x splat loaded once for
  *  all n, for short products over long rows (a LoRA's A x: 16 rows = 4 groups, where one
  *  group's chain of dependent multiply-adds set the time; n = 2 where control.ts splits the
- *  A x over the threads in chunks of two groups). */
+ *  A x over the threads in chunks of two groups; a rank-16 LoRA B, whose 128-byte row groups
+ *  make one group alone a short latency-bound chain). Results are stored into y, or with
+ *  `add` added times s (addRows: lora.ts's delta). */
 // @ts-ignore: decorator
-@inline function groups16(w: usize, gs: usize, x: usize, y: usize, g: i32, rows: i32, cols: i32, n: i32): void {
+@inline export function groups16(w: usize, gs: usize, x: usize, y: usize, g: i32, rows: i32, cols: i32, n: i32, add: bool, s: v128): void {
   const fm = f16Mask(cols), fs = f16Scale(cols);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
@@ -121,6 +113,15 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
     p += 8;
     px += 4;
   }
+  if (add) {
+    addRows(y, g, rows, f32x4.add(a0, a1), s);
+    addRows(y, g + 1, rows, f32x4.add(b0, b1), s);
+    if (n == 4) {
+      addRows(y, g + 2, rows, f32x4.add(c0, c1), s);
+      addRows(y, g + 3, rows, f32x4.add(d0, d1), s);
+    }
+    return;
+  }
   storeRows(y, g, rows, f32x4.add(a0, a1));
   storeRows(y, g + 1, rows, f32x4.add(b0, b1));
   if (n == 4) {
@@ -132,8 +133,9 @@ import { f16Mask, f16Scale, storeRows, madd } from "./common";
 export function matvec_f16(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
   const gs = <usize>cols << 3;
   let g = g0;
-  for (; g + 4 <= g1; g += 4) groups16(w, gs, x, y, g, rows, cols, 4);
-  for (; g + 2 <= g1; g += 2) groups16(w, gs, x, y, g, rows, cols, 2);
+  const none = f32x4.splat(0);
+  for (; g + 4 <= g1; g += 4) groups16(w, gs, x, y, g, rows, cols, 4, false, none);
+  for (; g + 2 <= g1; g += 2) groups16(w, gs, x, y, g, rows, cols, 2, false, none);
   for (; g < g1; g++) storeRows(y, g, rows, group16(w + <usize>g * gs, x, cols, false));
 }
 
