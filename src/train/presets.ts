@@ -504,3 +504,22 @@ export function presetByName(name: string): Preset {
     });
   return p;
 }
+
+/** The distillation student (scripts/train-distill.mjs): the default model's architecture at
+ *  width 64 (SwiGLU 192, 4 heads of 16), 0.26M parameters with the 768-token vocabulary, ~27% of
+ *  the default's 0.95M; same context, tokenizer and template as its teacher, the default model. */
+export const STUDENT_SHAPE: Omit<TrainModelConfig, "vocab"> = {
+  ...V2_SHAPE,
+  dim: 64,
+  ffn: 192,
+};
+
+/** The student's data stream: the teacher's last stage's formats (v2unitsE: × in the run format
+ *  with units, echoed tool calls), with the held-out set's categories weighted up and few tool /
+ *  JSON examples; another seed. */
+export const STUDENT_DATA: DataConfig = {
+  ...PRESETS.v2unitsE.data,
+  seed: 43,
+  counts: { train: 60_000, val: 500, test: 1000 },
+  mix: { add: 0.16, sub: 0.2, mul: 0.34, word: 0.18, chat: 0.03, tool: 0.05, json: 0.04 },
+};

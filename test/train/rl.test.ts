@@ -17,7 +17,10 @@ import { runGrpo } from "../../src/train/rl/grpo.js";
 import { mixedPrompts } from "../../src/train/rl/stages.js";
 import { modelSampler } from "../../src/train/rl/sampler.js";
 import { rejectionSample } from "../../src/train/rl/rejection.js";
-import { runDistill } from "../../src/train/rl/distill.js";
+import { checkSameVocabulary, runDistill } from "../../src/train/rl/distill.js";
+import { distillCrossEntropy } from "../../src/train/ops/crossentropy.js";
+import { train } from "../../src/train/loop.js";
+import { VocabMismatchError } from "../../src/errors.js";
 import { checkSteps, columnProcessVerifier, firstError } from "../../src/train/rl/process-verifier.js";
 import { columns } from "../../src/train/data/columns.js";
 import { thinkAnswer } from "../../src/train/data/problems.js";
@@ -94,25 +97,137 @@ test("GRPO advantages are normalised within each group; equal rewards give zero"
   assert.ok(Math.abs(a[0] - 1) < 1e-3 && Math.abs(a[1] + 1) < 1e-3);
 });
 
-test("distillation loss (tau 2): soft-target gradient equals dKL/dθ (finite differences), KL(q||q) = 0", () => {
+test("distillation loss: hand-computed values and logit gradients (2 tokens, tau 1 and 2)", () => {
+  // q = (1/2, 1/2). tau 1, logits (0, ln 3): p = (1/4, 3/4), KL(q||p) = ln(4/3)/2, CE(y=0) = ln 4,
+  // alpha 1/2: dlogits = (p - q)/2 + (p - e0)/2 = (-1/2, 1/2).
+  // tau 2, logits (0, ln 9): p_2 = (1/4, 3/4), p_1 = (1/10, 9/10), CE(y=1) = -ln 0.9,
+  // alpha 1/2: dlogits = 2 (p_2 - q)/2 + (p_1 - e1)/2 = (-1/5, 1/5).
+  const q = Float32Array.of(0.5, 0.5);
+  const near = (a: number, b: number, what: string) =>
+    assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
+  for (const [tau, z1, y, ce, g0] of [
+    [1, Math.log(3), 0, Math.log(4), -0.5],
+    [2, Math.log(9), 1, -Math.log(0.9), -0.2],
+  ] as const) {
+    const logits = Float64Array.of(0, z1) as unknown as Float32Array;
+    const r = distillCrossEntropy(logits, q, Int32Array.of(y), Uint8Array.of(1), 1, 2, 1, logits, tau, 0.5);
+    near(r.kl, Math.log(4 / 3) / 2, `KL at tau ${tau}`);
+    near(r.ce, ce, `CE at tau ${tau}`);
+    near(logits[0], g0, `dlogits[0] at tau ${tau}`);
+    near(logits[1], -g0, `dlogits[1] at tau ${tau}`);
+  }
+  // masked positions give no loss and a zero gradient; denom divides the gradient
+  const two = Float64Array.of(0, Math.log(3), 5, -5) as unknown as Float32Array;
+  const r = distillCrossEntropy(
+    two,
+    Float32Array.of(0.5, 0.5, 0.5, 0.5),
+    null,
+    Uint8Array.of(1, 0),
+    2,
+    2,
+    4,
+    two,
+    1,
+    1,
+  );
+  near(r.kl, Math.log(4 / 3) / 2, "KL with a masked row");
+  assert.deepEqual([two[2], two[3]], [0, 0]);
+  near(two[0], -1 / 16, "dlogits / denom");
+  assert.throws(
+    () => distillCrossEntropy(two, q, null, Uint8Array.of(1), 1, 2, 1, null, 1, 0.5),
+    /gold targets/,
+  );
+});
+
+test("distillation loss (tau 2, alpha 0.7): value = an independent KL + CE from the logits; gradient = finite differences", () => {
   const B = 2;
   const T = 5;
+  const V = tiny.vocab;
   const p = params64(tiny, 4, 25);
   const m = new LlamaTrainModel(tiny, B, T, Float64Array, p);
-  const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % tiny.vocab);
+  const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % V);
+  const targets = Int32Array.from({ length: B * T }, (_, i) => (i * 3 + 1) % V);
   const mask = Uint8Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? 0 : 1));
   const teacher = new LlamaTrainModel(tiny, B, T, Float64Array, params64(tiny, 5, 25));
-  const soft = Float32Array.from(teacher.probs(tokens, 2));
-  const none = new Int32Array(B * T);
-  const kl = () => m.forward(tokens, none, mask, undefined, { soft, temperature: 2 });
-  m.zeroGrad();
-  kl();
-  m.backward();
-  fdCheck("dKL/dθ", p, m.grads, kl, { ...FD, idx: pick(p.length, 60, 6) });
-  for (const tau of [1, 2]) {
-    const self = Float32Array.from(m.probs(tokens, tau));
-    assert.ok(Math.abs(m.forward(tokens, none, mask, undefined, { soft: self, temperature: tau })) < 1e-6);
+  const [tau, alpha] = [2, 0.7];
+  // the teacher's soft targets and the reference loss straight from both models' logits
+  const softmax = (z: ArrayLike<number>, o: number, t: number) => {
+    const e = Array.from({ length: V }, (_, i) => Math.exp(z[o + i] / t));
+    const s = e.reduce((a, b) => a + b);
+    return e.map((x) => x / s);
+  };
+  teacher.forward(tokens);
+  const tl = Float64Array.from(teacher.lastLogits);
+  const soft = new Float32Array(B * T * V);
+  for (let n = 0; n < B * T; n++) soft.set(softmax(tl, n * V, tau), n * V);
+  m.forward(tokens);
+  const sl = Float64Array.from(m.lastLogits);
+  let ref = 0;
+  let count = 0;
+  for (let n = 0; n < B * T; n++) {
+    if (!mask[n]) continue;
+    count++;
+    const ps = softmax(sl, n * V, tau);
+    let kl = 0;
+    for (let i = 0; i < V; i++) kl += soft[n * V + i] * Math.log(soft[n * V + i] / ps[i]);
+    ref += alpha * tau * tau * kl - (1 - alpha) * Math.log(softmax(sl, n * V, 1)[targets[n]]);
   }
+  const loss = () => m.forward(tokens, targets, mask, undefined, { soft, temperature: tau, alpha });
+  m.zeroGrad();
+  const got = loss();
+  assert.ok(
+    Math.abs(got - ref / count) < 1e-6 * Math.abs(ref / count),
+    `loss ${got} vs reference ${ref / count}`,
+  );
+  m.backward();
+  fdCheck("dL/dθ", p, m.grads, loss, { ...FD, idx: pick(p.length, 60, 6) });
+  for (const t of [1, 2]) {
+    const self = Float32Array.from(m.probs(tokens, t));
+    const none = new Int32Array(B * T);
+    assert.ok(Math.abs(m.forward(tokens, none, mask, undefined, { soft: self, temperature: t })) < 1e-6);
+  }
+});
+
+test("distillation: another tokenizer is a VocabMismatchError; alpha 0 needs no teacher and is the SFT loop", async () => {
+  const bpe = (extra: number[]) => ({
+    merges: [[97, 98]] as [number, number][],
+    tokenBytes: [...Array.from({ length: 256 }, (_, i) => Uint8Array.of(i)), Uint8Array.from(extra)],
+  });
+  checkSameVocabulary(bpe([97, 98]), bpe([97, 98]));
+  assert.throws(
+    () => checkSameVocabulary(bpe([97, 98]), bpe([98, 97])),
+    (e: unknown) => e instanceof VocabMismatchError && e.what === "token 256",
+  );
+  const cfg = { ...tiny, dim: 16, ffn: 32, ctx: 16 };
+  const n = 300;
+  const ids = Int32Array.from({ length: n }, (_, i) => (i * 5 + (i >> 3)) % cfg.vocab);
+  const data = {
+    ids,
+    train: Uint8Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 0 : 1)),
+    starts: Int32Array.from({ length: 30 }, (_, i) => i * 10),
+    pad: 0,
+  };
+  const common = {
+    data,
+    batch: 2,
+    seqLen: 16,
+    steps: 6,
+    lr: { maxLr: 1e-2, minLr: 1e-3, warmup: 2 },
+    seed: 3,
+    threads: 1,
+  };
+  await assert.rejects(
+    runDistill({
+      ...common,
+      student: cfg,
+      teacher: { ...cfg, vocab: 12 },
+      teacherParams: new Float32Array(1),
+    }),
+    (e: unknown) => e instanceof VocabMismatchError,
+  );
+  const twin = await runDistill({ ...common, student: cfg, alpha: 0 });
+  const sft = await train({ ...common, config: cfg, clip: 1 });
+  assert.deepEqual(Array.from(twin.params), Array.from(sft.model.params));
 });
 
 /** Tiny bandit: after prompt [1, 2] the reward is 1 iff the first completion token is 5. */

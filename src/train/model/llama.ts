@@ -13,19 +13,28 @@
 import { InputError } from "../../errors.js";
 import { allocFrom, type Alloc, type Buf, type BufCtor } from "../ops/buf.js";
 import type { AttnShape } from "../ops/attention.js";
-import { crossEntropy, softCrossEntropy, tokenLogprobs, weightedCrossEntropy } from "../ops/crossentropy.js";
+import {
+  crossEntropy,
+  distillCrossEntropy,
+  tokenLogprobs,
+  weightedCrossEntropy,
+} from "../ops/crossentropy.js";
 
 /**
  * Losses other than masked cross-entropy (SFT), all ending in dlogits for the same backward():
  *   weights  per-position coefficient w[n] of -log p(target): RL (w = dJ/dlogp), weighted SFT;
  *            mask and denom are ignored
- *   soft     (N, V) target distribution for distillation, over the masked positions / denom
+ *   soft     (N, V) teacher distribution for distillation, over the masked positions / denom:
+ *            alpha * tau^2 * KL(soft || softmax(logits / tau)) + (1 - alpha) * CE(targets)
+ *            (ops/crossentropy.ts distillCrossEntropy)
  */
 export interface LossSpec {
   weights?: Float32Array;
   soft?: Float32Array;
   /** distillation temperature: the student's softmax is taken at it too (default 1) */
   temperature?: number;
+  /** distillation: weight of the KL term, 1 - alpha on the gold tokens' cross-entropy (default 1) */
+  alpha?: number;
   /**
    * Input rows (N, C) that replace the token embedding where inputAt[i] = 1 (an image's rows from a
    * vision encoder); those positions send no gradient to token_embd.
@@ -276,7 +285,10 @@ export class LlamaTrainModel {
         for (let i = 0; i < N; i++) c += mask[i] ? 1 : 0;
       }
       if (c === 0) throw new InputError("loss mask selects no positions", { field: "mask" });
-      return softCrossEntropy(this.logits, spec.soft, mask, N, V, c, this.logits, spec.temperature ?? 1) / c;
+      const tau = spec.temperature ?? 1;
+      const alpha = spec.alpha ?? 1;
+      const r = distillCrossEntropy(this.logits, spec.soft, targets, mask, N, V, c, this.logits, tau, alpha);
+      return (alpha * tau * tau * r.kl + (1 - alpha) * r.ce) / c;
     }
     if (targets.length !== N || mask.length !== N)
       throw new InputError(`targets and mask must have ${N} entries`, { field: "targets" });

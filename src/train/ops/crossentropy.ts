@@ -84,23 +84,39 @@ export function weightedCrossEntropy(
 }
 
 /**
- * Cross-entropy against a soft target distribution q (N, V) (distillation: q = the teacher's
- * softmax at temperature tau), with the student's softmax at the same temperature,
- * p = softmax(logits / tau): loss = sum_{n: mask} KL(q || p) / denom. The gradient w.r.t. the
- * logits is (p - q) / (tau * denom); callers scale by tau^2 (Hinton et al.) so its size does not
- * depend on tau. Returns the KL sum (0 when the student matches the teacher).
+ * The distillation loss over the masked positions, with q (N, V) the teacher's softmax at
+ * temperature tau and p_tau = softmax(logits / tau) the student's at the same tau:
+ *   loss = sum_{n: mask} [ alpha * tau^2 * KL(q_n || p_tau,n) + (1 - alpha) * -log p_1,n(y_n) ] / denom
+ * (Hinton et al.: the tau^2 keeps the soft term's gradient the same size whatever tau; y = the
+ * gold next tokens). Gradient w.r.t. the logits, written to dlogits (may alias logits):
+ *   [ alpha * tau * (p_tau - q) + (1 - alpha) * (p_1 - onehot(y)) ] / denom
+ * One pass for both terms, so a distillation step costs the student one forward+backward, as an
+ * SFT step does. `targets` are read only when alpha < 1. Returns the unnormalised sums of both
+ * terms (kl: the KL sum, ce: the gold-token NLL sum), unweighted.
  */
-export function softCrossEntropy(
+export function distillCrossEntropy(
   logits: Buf,
   soft: Float32Array,
+  targets: Int32Array | null,
   mask: Uint8Array,
   N: number,
   V: number,
   denom: number,
   dlogits: Buf | null,
   tau = 1,
-): number {
-  let total = 0;
+  alpha = 1,
+): { kl: number; ce: number } {
+  if (!(tau > 0))
+    throw new InputError(`distillation temperature must be > 0, got ${tau}`, { field: "temperature" });
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new InputError(`distillation weight alpha must be in [0, 1], got ${alpha}`, { field: "alpha" });
+  const hard = alpha < 1;
+  if (hard && (!targets || targets.length !== N))
+    throw new InputError(`alpha < 1 needs ${N} gold targets`, { field: "targets" });
+  let kl = 0;
+  let ce = 0;
+  const ks = (alpha * tau) / denom;
+  const kh = (1 - alpha) / denom;
   for (let n = 0; n < N; n++) {
     const o = n * V;
     if (!mask[n]) {
@@ -109,17 +125,34 @@ export function softCrossEntropy(
     }
     let mx = -Infinity;
     for (let i = 0; i < V; i++) if (logits[o + i] > mx) mx = logits[o + i];
-    let sum = 0;
-    for (let i = 0; i < V; i++) sum += Math.exp((logits[o + i] - mx) / tau);
-    const lse = Math.log(sum);
+    let sumT = 0;
+    let sum1 = 0;
+    for (let i = 0; i < V; i++) {
+      sumT += Math.exp((logits[o + i] - mx) / tau);
+      if (hard) sum1 += Math.exp(logits[o + i] - mx);
+    }
+    const lseT = Math.log(sumT);
+    const lse1 = Math.log(sum1);
+    const tgt = hard ? targets![n] : -1;
+    if (hard) {
+      if (tgt < 0 || tgt >= V)
+        throw new InputError(`target ${tgt} out of vocabulary range [0, ${V})`, { field: `targets[${n}]` });
+      ce += lse1 - (logits[o + tgt] - mx);
+    }
     for (let i = 0; i < V; i++) {
       const q = soft[o + i];
-      const lp = (logits[o + i] - mx) / tau - lse;
-      if (q > 0) total += q * (Math.log(q) - lp);
-      if (dlogits) dlogits[o + i] = (Math.exp(lp) - q) / (tau * denom);
+      const z = logits[o + i] - mx;
+      const lp = z / tau - lseT;
+      if (q > 0) kl += q * (Math.log(q) - lp);
+      if (dlogits) {
+        let g = ks * (Math.exp(lp) - q);
+        if (hard) g += kh * Math.exp(z - lse1);
+        dlogits[o + i] = g;
+      }
     }
+    if (dlogits && hard) dlogits[o + tgt] -= kh;
   }
-  return total;
+  return { kl, ce };
 }
 
 /** log softmax(logits[n])[targets[n]] for every position n (no gradient). */

@@ -22,6 +22,7 @@ export interface ShardJob {
   /** RL / distillation losses (model/llama.ts LossSpec), this shard's rows only */
   weights?: Float32Array;
   soft?: Float32Array;
+  alpha?: number;
   /** input rows replacing token embeddings (model/llama.ts LossSpec), this shard's rows only */
   inputRows?: Float32Array;
   inputAt?: Uint8Array;

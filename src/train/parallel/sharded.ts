@@ -203,6 +203,7 @@ export class ShardedModel {
       denom: b.count,
       weights: spec.weights?.slice(s * n, (s + 1) * n),
       soft: spec.soft?.slice(s * n * V, (s + 1) * n * V),
+      alpha: spec.alpha,
       inputRows: b.inputRows?.slice(s * n * C, (s + 1) * n * C),
       inputAt: b.inputAt?.slice(s * n, (s + 1) * n),
       forwardOnly,

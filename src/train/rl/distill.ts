@@ -1,17 +1,23 @@
 /**
  * Logit distillation: the student minimises KL(teacher || student) on the positions SFT trains
  * (assistant tokens), the teacher's distribution softened by a temperature tau (Hinton et al.;
- * the student's softmax at the same tau, the gradient scaled by tau^2 so its size does not
- * depend on tau), optionally mixed with the
- * hard-label SFT loss: loss = alpha * tau^2 * KL + (1 - alpha) * CE. Teacher and student share
- * the vocabulary; their shapes may differ (a larger teacher trained by this same stack). Batches
- * are the SFT loop's (same sampler, seed and step), so a distilled student and its SFT-only twin
- * see the same tokens; checkpoint/resume as the SFT loop.
+ * the student's softmax at the same tau, the term scaled by tau^2 so its gradient's size does not
+ * depend on tau), mixed with the hard-label SFT loss:
+ *   loss = alpha * tau^2 * KL(softmax(teacher / tau) || softmax(student / tau)) + (1 - alpha) * CE
+ * in one student forward+backward per step (ops/crossentropy.ts distillCrossEntropy). Teacher
+ * and student share the vocabulary (checkSameVocabulary); their shapes may differ. Batches are
+ * the SFT loop's (same sampler, seed and step) and the student's initial weights are the SFT
+ * loop's seeded init unless given, so a distilled student and its SFT-only twin (alpha 0: no
+ * teacher is run) see the same tokens at the same student compute; checkpoint/resume as the SFT
+ * loop.
  */
-import { InputError } from "../../errors.js";
+import { InputError, VocabMismatchError } from "../../errors.js";
+import { Rng } from "../../sampling/rng.js";
 import { sampleBatch, type TokenizedSet } from "../batches.js";
+import type { BpeModel } from "../bpe/trainer.js";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import type { TrainModelConfig } from "../model/config.js";
+import { initParams } from "../model/params.js";
 import { AdamW, DEFAULT_ADAMW } from "../optim/adamw.js";
 import { clipGradNorm } from "../optim/clip.js";
 import { lrAt, type LrSchedule } from "../optim/schedule.js";
@@ -19,15 +25,20 @@ import { ShardedModel } from "../parallel/sharded.js";
 
 export interface DistillOptions {
   student: TrainModelConfig;
-  teacher: TrainModelConfig;
-  studentInit: Float32Array;
-  teacherParams: Float32Array;
+  /** the teacher's shape and weights; not needed (nor run) when alpha is 0 */
+  teacher?: TrainModelConfig;
+  teacherParams?: Float32Array;
+  /** the student's initial weights (default: initParams seeded with `seed`, as the SFT loop) */
+  studentInit?: Float32Array;
   data: TokenizedSet;
   batch: number;
   seqLen: number;
   steps: number;
+  /** end this run after this step (the schedule still spans `steps`; resume to continue) */
+  stopAt?: number;
   lr: Omit<LrSchedule, "total">;
-  /** softening temperature tau and the weight alpha of the KL term (1 = pure distillation) */
+  /** softening temperature tau and the weight alpha of the KL term (1 = pure distillation,
+   *  0 = SFT only) */
   temperature?: number;
   alpha?: number;
   clip?: number;
@@ -36,14 +47,56 @@ export interface DistillOptions {
   checkpointPath?: string;
   checkpointEvery?: number;
   resume?: boolean;
-  onStep?: (s: { step: number; kl: number; ce: number }) => void;
+  onStep?: (s: { step: number; loss: number }) => void;
 }
 
-export async function runDistill(o: DistillOptions): Promise<{ params: Float32Array; losses: number[] }> {
-  if (o.teacher.vocab !== o.student.vocab)
-    throw new InputError("teacher and student must share the vocabulary", { field: "teacher.vocab" });
+/**
+ * Teacher and student must tokenize alike: the same byte string for every token id and the same
+ * merges (a KL over next-token distributions compares ids). Throws VocabMismatchError naming the
+ * first difference.
+ */
+export function checkSameVocabulary(teacher: BpeModel, student: BpeModel): void {
+  const fail = (what: string, detail: string): never => {
+    throw new VocabMismatchError(what, `the teacher's vocabulary differs from the student's: ${detail}`, {
+      hint: "distillation needs one tokenizer for both (train the student with the teacher's tokenizer)",
+    });
+  };
+  const t = teacher.tokenBytes;
+  const s = student.tokenBytes;
+  if (t.length !== s.length) fail("size", `${t.length} tokens vs ${s.length}`);
+  for (let i = 0; i < t.length; i++) {
+    const a = t[i];
+    const b = s[i];
+    if (a.length !== b.length || a.some((x, j) => x !== b[j]))
+      fail(
+        `token ${i}`,
+        `token ${i} is [${Array.from(a)}] in the teacher, [${Array.from(b)}] in the student`,
+      );
+  }
+  if (teacher.merges.length !== student.merges.length)
+    fail("merges", `${teacher.merges.length} merges vs ${student.merges.length}`);
+  for (let i = 0; i < teacher.merges.length; i++)
+    if (teacher.merges[i].join(" ") !== student.merges[i].join(" "))
+      fail(`merge ${i}`, `merge ${i} is ${teacher.merges[i].join(" ")} vs ${student.merges[i].join(" ")}`);
+}
+
+export async function runDistill(
+  o: DistillOptions,
+): Promise<{ params: Float32Array; losses: number[]; step: number }> {
   const tau = o.temperature ?? 1;
   const alpha = o.alpha ?? 1;
+  if (!(tau > 0))
+    throw new InputError(`distillation temperature must be > 0, got ${tau}`, { field: "temperature" });
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new InputError(`distillation weight alpha must be in [0, 1], got ${alpha}`, { field: "alpha" });
+  const useTeacher = alpha > 0;
+  if (useTeacher && (!o.teacher || !o.teacherParams))
+    throw new InputError("alpha > 0 needs a teacher (config and weights)", { field: "teacher" });
+  if (useTeacher && o.teacher!.vocab !== o.student.vocab)
+    throw new VocabMismatchError(
+      "n_vocab",
+      `the teacher has ${o.teacher!.vocab} output rows, the student ${o.student.vocab}`,
+    );
   const meta = {
     stage: "distill",
     seed: o.seed,
@@ -55,10 +108,13 @@ export async function runDistill(o: DistillOptions): Promise<{ params: Float32Ar
     lr: o.lr,
   };
   const student = await ShardedModel.create(o.student, o.batch, o.seqLen, { threads: o.threads });
-  const teacher = await ShardedModel.create(o.teacher, o.batch, o.seqLen, { threads: o.threads });
+  const teacher = useTeacher
+    ? await ShardedModel.create(o.teacher!, o.batch, o.seqLen, { threads: o.threads })
+    : null;
   try {
-    teacher.params.set(o.teacherParams);
-    student.params.set(o.studentInit);
+    teacher?.params.set(o.teacherParams!);
+    if (o.studentInit) student.params.set(o.studentInit);
+    else initParams(student.params, student.layout, o.student, new Rng(o.seed));
     const adam = new AdamW(student.layout.total, DEFAULT_ADAMW, student.layout.entries);
     let step = 0;
     let losses: number[] = [];
@@ -90,34 +146,27 @@ export async function runDistill(o: DistillOptions): Promise<{ params: Float32Ar
         v: adam.v,
       });
     };
-    const P = student.layout.total;
-    const ceGrads = new Float32Array(P);
-    while (step < o.steps) {
+    const stopAt = Math.min(o.stopAt ?? o.steps, o.steps);
+    while (step < stopAt) {
       const b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
-      let kl = 0;
-      let ce = 0;
+      let loss = 0;
       if (b.count > 0) {
-        const soft = await teacher.probs(b.tokens, tau);
-        kl = await student.step(b, { soft, temperature: tau });
-        // both softmaxes at tau; tau^2 keeps the soft-target gradient's scale (Hinton et al.)
-        const g = student.grads;
-        if (alpha < 1) {
-          for (let i = 0; i < P; i++) ceGrads[i] = g[i] * alpha * tau * tau;
-          ce = await student.step(b);
-          for (let i = 0; i < P; i++) g[i] = ceGrads[i] + (1 - alpha) * g[i];
-        } else if (tau !== 1) for (let i = 0; i < P; i++) g[i] *= tau * tau;
+        if (teacher) {
+          const soft = await teacher.probs(b.tokens, tau);
+          loss = await student.step(b, { soft, temperature: tau, alpha });
+        } else loss = await student.step(b);
       } else student.grads.fill(0);
       clipGradNorm(student.grads, o.clip ?? 1);
       adam.step(student.params, student.grads, lrAt(step, { ...o.lr, total: o.steps }));
       step++;
-      losses.push(kl);
-      o.onStep?.({ step, kl, ce });
+      losses.push(loss);
+      o.onStep?.({ step, loss });
       if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
     }
     await save();
-    return { params: Float32Array.from(student.params), losses };
+    return { params: Float32Array.from(student.params), losses, step };
   } finally {
     await student.close();
-    await teacher.close();
+    await teacher?.close();
   }
 }
