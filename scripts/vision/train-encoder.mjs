@@ -7,10 +7,13 @@
 //   node scripts/vision/train-encoder.mjs LM.gguf OUT_DIR STEPS [--resume] [--init MMPROJ.gguf]
 //        [--batch 32] [--lr 2e-3] [--lambda 4] [--glyph-weight 8] [--seed 1] [--stop-at N]
 //        [--atlas build/vision/atlas] [--kernels wasm|ts] [--layers 3] [--ffn 256]
+//        [--metric dot|dist] [--tau 8]
 // Writes OUT_DIR/encoder.ckpt (every 25 steps; --resume continues it bit-exactly), a log line
 // every 10 steps, and OUT_DIR/mmproj-f32.gguf at the end (scripts/vision/export.mjs writes one
 // from any checkpoint). --init warm-starts from an mmproj; one with fewer blocks or a narrower FFN
 // than --layers/--ffn is grown to them first (same function: new residual products start at zero).
+// --metric dist: the CE's logits are -tau * squared distances to the candidates (src/train/vision/loss.ts)
+// instead of dot products, so it picks the nearest candidate, as the rows are read.
 import { readFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { openGGUF } from "../../dist/src/gguf/reader.js";
@@ -87,7 +90,12 @@ const t0 = Date.now();
 const r = await trainVit({
   config,
   candidates,
-  loss: { lambda: Number(opt("--lambda", 4)), glyphWeight: Number(opt("--glyph-weight", 8)), blank: 0 },
+  loss: {
+    lambda: Number(opt("--lambda", 4)),
+    glyphWeight: Number(opt("--glyph-weight", 8)),
+    blank: 0,
+    ...(opt("--metric", "dot") === "dist" ? { metric: "dist", tau: Number(opt("--tau", 8)) } : {}),
+  },
   sample,
   batch: Number(opt("--batch", 32)),
   steps,

@@ -161,6 +161,45 @@ test("encoder + cell loss: every parameter's gradient against finite differences
   fdCheck("drows", rows, dr, () => cellLoss(rows, targets, Ec, K, TINY.projDim, opts, null).loss);
 });
 
+test('cell loss with metric "dist": gradient against finite differences, and its pick is the nearest candidate', () => {
+  const E = 6;
+  const K = 5;
+  const N = 7;
+  const Ec = rand(K * E);
+  const rows = Float64Array.from(rand(N * E), (v) => 1.5 * v);
+  const targets = Int32Array.from({ length: N }, () => rng.int(0, K - 1));
+  for (const tau of [0.5, 3]) {
+    const opts = { lambda: 2, glyphWeight: 4, blank: 0, metric: "dist" as const, tau };
+    const dr = new Float64Array(rows.length);
+    const r = cellLoss(rows, targets, Ec, K, E, opts, dr);
+    fdCheck(`drows tau ${tau}`, rows, dr, () => cellLoss(rows, targets, Ec, K, E, opts, null).loss);
+    for (let n = 0; n < N; n++) {
+      const d = (k: number) => {
+        let s = 0;
+        for (let i = 0; i < E; i++) s += (rows[n * E + i] - Ec[k * E + i]) ** 2;
+        return s;
+      };
+      let best = 0;
+      for (let k = 1; k < K; k++) if (d(k) < d(best)) best = k;
+      assert.equal(r.pred[n], best, `row ${n}`);
+    }
+  }
+  // a row sitting on its target with far-apart candidates has almost no CE left at a large tau
+  const far = new Float64Array(K * E);
+  for (let k = 0; k < K; k++) far[k * E + k] = 3;
+  const at = far.slice(0, E);
+  const one = cellLoss(
+    at,
+    Int32Array.of(0),
+    far,
+    K,
+    E,
+    { lambda: 0, glyphWeight: 1, blank: 1, metric: "dist", tau: 2 },
+    null,
+  );
+  assert.ok(one.ce < 1e-6, `ce ${one.ce}`);
+});
+
 test("the training forward equals the inference encoder on the mmproj the trainer writes", async () => {
   const cfg: VitConfig = {
     ...TINY,

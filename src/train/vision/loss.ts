@@ -5,6 +5,10 @@
  *   ce  = sum_n w[n] * -log softmax(row_n . Ec^T)[y[n]] / sum(w)
  *   mse = sum_n w[n] * |row_n - Ec[y[n]]|^2 / (sum(w) * E)
  *   loss = ce + lambda * mse
+ * With `metric: "dist"` the logits are -tau * |row_n - Ec[k]|^2 instead of dot products: the
+ * softmax then picks the nearest candidate, as the rows are read (nearest embedding), and a row at
+ * its target already has a confident, near-zero-gradient CE, so the CE's gradient comes from the
+ * cells near a wrong candidate instead of pushing every row's scale up against the squared error.
  * The gradient d(loss)/d(rows) is written to `drows` when given.
  */
 import type { Buf } from "../ops/buf.js";
@@ -15,6 +19,10 @@ export interface CellLossOptions {
   /** weight of rows whose target is not `blank` (blanks weigh 1) */
   glyphWeight: number;
   blank: number;
+  /** "dot" (default): logits row . Ec[k]; "dist": logits -tau * |row - Ec[k]|^2 */
+  metric?: "dot" | "dist";
+  /** scale of the "dist" logits (default 8) */
+  tau?: number;
 }
 
 export interface CellLossResult {
@@ -39,7 +47,10 @@ export function cellLoss(
   const N = targets.length;
   let wsum = 0;
   for (let n = 0; n < N; n++) wsum += targets[n] === o.blank ? 1 : o.glyphWeight;
+  const dist = o.metric === "dist";
+  const tau = o.tau ?? 8;
   const logits = new Float64Array(K);
+  const mix = new Float64Array(E);
   const pred = new Int32Array(N);
   let ce = 0;
   let se = 0;
@@ -52,7 +63,13 @@ export function cellLoss(
     let arg = 0;
     for (let k = 0; k < K; k++) {
       let d = 0;
-      for (let i = 0; i < E; i++) d += rows[r + i] * Ec[k * E + i];
+      if (dist) {
+        for (let i = 0; i < E; i++) {
+          const e = rows[r + i] - Ec[k * E + i];
+          d += e * e;
+        }
+        d *= -tau;
+      } else for (let i = 0; i < E; i++) d += rows[r + i] * Ec[k * E + i];
       logits[k] = d;
       if (d > mx) [mx, arg] = [d, k];
     }
@@ -70,10 +87,15 @@ export function cellLoss(
       const kc = w / wsum;
       const km = (o.lambda * 2 * w) / (wsum * E);
       for (let i = 0; i < E; i++) drows[r + i] = km * (rows[r + i] - Ec[y * E + i]);
+      // d(logit_k)/d(row) is Ec[k] ("dot") or 2 tau (Ec[k] - row) ("dist"); the row term cancels
+      // in the sum over k (the softmax gradient sums to zero), leaving 2 tau sum_k g_k Ec[k].
+      const s = dist ? 2 * tau : 1;
+      mix.fill(0);
       for (let k = 0; k < K; k++) {
-        const g = kc * (Math.exp(logits[k] - lse) - (k === y ? 1 : 0));
-        for (let i = 0; i < E; i++) drows[r + i] += g * Ec[k * E + i];
+        const g = kc * s * (Math.exp(logits[k] - lse) - (k === y ? 1 : 0));
+        for (let i = 0; i < E; i++) mix[i] += g * Ec[k * E + i];
       }
+      for (let i = 0; i < E; i++) drows[r + i] += mix[i];
     }
   }
   const mse = se / (wsum * E);
