@@ -436,6 +436,87 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsF/out/edgellm-v2unitsF-f32.gguf",
     initSha256: "c8580db61e6eb43c72c93bfc8d7b10689a9192263b0b4633d065621a657e9b74",
   },
+  // v2unitsH (issue #18, session 9): v2unitsG's end, with 1,024-token rows. Why F and G wrote 6 of 7
+  // digits into the call: a tool example is ~630 tokens (the tool system prompt alone ~460), a row
+  // starts at an example's start and was 512 tokens long, so the call's expression began at token
+  // ~511 and only its first one or two digits were ever a training target; the rest of the call and
+  // the whole answer after the tool's result were cut off in every stage since v2run (seqLen 1024).
+  // Here the rows are 1,024 tokens (the model's context), long products have 6-8-digit first
+  // factors, and 60% of "add" draws drill the line of a × answer that adds its two partial products
+  // (`04302 + 43020`: 5-digit columns, where 14 of E's 15 wrong × answers first went wrong).
+  v2unitsH: {
+    name: "v2unitsH",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 43,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      mix: { add: 0.12, sub: 0.1, mul: 0.3, word: 0.1, chat: 0.04, tool: 0.3, json: 0.04 },
+      v2: {
+        ...V2UNITS_DATA.v2!,
+        mulFirstMax: 0.6,
+        bigCopy: 0.2,
+        toolCalls: 0.9,
+        toolThought: 0,
+        toolProducts: 0.8,
+        toolVerbatim: true,
+        toolLongDigits: [6, 8],
+        addPartials: 0.6,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 250 steps x 4 x 1024 = 1.02M tokens
+    batch: 4,
+    seqLen: 1024,
+    steps: 250,
+    lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 43,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsG` (its export at step 400)
+    initFrom: "build/train/v2unitsG/out/edgellm-v2unitsG-f32.gguf",
+    initSha256: "a17493438668706528c2b78e8819da3d7e00df166221e45b206f125d1f9aacaf",
+  },
+  // v2unitsI (issue #18, session 9): v2unitsH's end. H calls the calculator right for 49/50 held-out
+  // 7-digit products and answers with the result, but its v2 set is 264/300 (E 269): × unchanged
+  // (73/88), and one add item went wrong the addPartials way (`91 + 2639` -> `00912 + 26390`: the
+  // drill's second operand always ends in 0). Fewer drill rows (30% of adds), more ×, word and
+  // subtraction, fewer tool rows (20%), a lower LR, fresh data.
+  v2unitsI: {
+    name: "v2unitsI",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 47,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      mix: { add: 0.12, sub: 0.12, mul: 0.32, word: 0.14, chat: 0.04, tool: 0.2, json: 0.04 },
+      v2: {
+        ...V2UNITS_DATA.v2!,
+        mulFirstMax: 0.6,
+        bigCopy: 0.2,
+        toolCalls: 0.9,
+        toolThought: 0,
+        toolProducts: 0.8,
+        toolVerbatim: true,
+        toolLongDigits: [6, 8],
+        addPartials: 0.3,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 150 steps x 4 x 1024 = 0.61M tokens
+    batch: 4,
+    seqLen: 1024,
+    steps: 150,
+    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 47,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsH` (its export at step 250)
+    initFrom: "build/train/v2unitsH/out/edgellm-v2unitsH-f32.gguf",
+    initSha256: "5c10530eac39eca86bc98267c7cfd8b09f1ffdef7a0bdea94c82847102bb6bfc",
+  },
   // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
   // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
   // scripts/train-distill.mjs distils it into the v2-shaped student.

@@ -26,6 +26,7 @@ import type { ChatMessage } from "../../src/tokenizer/chat-template.js";
 import { DEFAULT_MODEL_PATH } from "../../src/cli/default-model.js";
 import { checkSteps, firstError } from "../../src/train/rl/process-verifier.js";
 import { renderChat } from "../../src/train/data/format.js";
+import { tokenizeExamples } from "../../src/train/batches.js";
 import { trainBpe } from "../../src/train/bpe/trainer.js";
 import { buildVocab, SPECIAL_TEXTS } from "../../src/train/bpe/vocab.js";
 import { exportGGUF } from "../../src/train/export.js";
@@ -242,6 +243,52 @@ test("v2unitsF options: calls right after the question, the question's expressio
     generateDataset({ ...base, v2: { ...v2o, toolThought: 0.7, toolProducts: 0.6 } }),
   ];
   assert.deepEqual(x.train, y.train);
+});
+
+test("v2unitsH: a tool example's call and answer fit in one training row; partial-product additions", async () => {
+  const { PRESETS } = await import("../../src/train/presets.js");
+  const p = PRESETS.v2unitsH;
+  const d = generateDataset({ ...p.data, counts: { train: 1500, val: 0, test: 0 } });
+  // the training path's own tokenization (the warm start's tokenizer = the shipped model's)
+  const vocab = buildVocab((await importGGUF(DEFAULT_MODEL_PATH.replace(/q8_0\.gguf$/, "f32.gguf"))).bpe);
+  const calls = d.train.filter((e) => e.kind === "tool" && e.messages.length === 5).slice(0, 60);
+  assert.ok(calls.length > 30, `${calls.length} calls`);
+  const set = tokenizeExamples(calls, vocab.encoder, vocab.pad);
+  // a row starting at an example's start trains targets ids[s+1..s+T]: every trained token of the
+  // example (the call, its closing tag, the answer after the tool's result) must be among them
+  const lastTrained = calls.map((_, i) => {
+    const end = i + 1 < calls.length ? set.starts[i + 1] : set.ids.length;
+    let last = -1;
+    for (let j = set.starts[i]; j < end; j++) if (set.train[j]) last = j - set.starts[i];
+    return last;
+  });
+  for (const [i, last] of lastTrained.entries()) assert.ok(last <= p.seqLen, `${calls[i].key}: ${last}`);
+  // with the 512-token rows of the stages before H they did not (the bug H fixes)
+  assert.ok(lastTrained.every((last) => last > 512));
+  for (const e of calls) {
+    const expr = JSON.parse(e.messages[2].content.split("\n")[1]).arguments.expression as string;
+    const m = expr.match(/^(\d+) × (\d+)$/);
+    if (m) assert.ok(m[1].length >= 6 && m[1].length <= 8, expr);
+  }
+  // addPartials 1: every "add" draw is the two partial products of a (10..999) × (10..99)
+  const adds = generateDataset({
+    ...p.data,
+    mix: { add: 1 },
+    v2: { ...p.data.v2!, addPartials: 1, multiTurn: 0, system: 0 },
+    counts: { train: 300, val: 0, test: 0 },
+  }).train;
+  const partial = (x: number, y: number) => {
+    for (let a = 10; a <= 999; a++)
+      for (let t = 1; t <= 9; t++) if (a * t * 10 === y && x % a === 0 && x / a <= 9) return true;
+    return false;
+  };
+  for (const e of adds) {
+    const m = e.messages[0].content.match(/(\d+)\D+?(\d+)/)!;
+    assert.ok(partial(Number(m[1]), Number(m[2])), e.messages[0].content);
+    assert.equal(firstError(checkSteps(e.messages[1].content)), -1, e.key);
+  }
+  // the 5-digit columns of the × answer's addition line
+  assert.ok(adds.filter((e) => /\n0\d{4} \+ \d{5}\n/.test(e.messages[1].content)).length > 100);
 });
 
 test("v1 data is drawn exactly as before the v2 options existed", () => {

@@ -80,6 +80,12 @@ export interface V2Options {
   /** tool calls: the expression is copied as the question writes it (× kept; the calculator reads
    *  ×), so the call is an exact copy of the question's numbers and symbol */
   toolVerbatim?: boolean;
+  /** tool calls: digits of a long product's first factor (default [5, 7]) */
+  toolLongDigits?: [number, number];
+  /** share of "add" draws that are the line of a × answer that adds its two partial products:
+   *  `p0 + p1` with p0 = a × (b's units digit), p1 = a × (b's tens digit) × 10 for a 2..3-digit a
+   *  and a 2-digit b (rendered as that line is: `04302 + 43020`, 5-digit columns) */
+  addPartials?: number;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -133,6 +139,18 @@ function closePair(rng: Rng, maxDigits: number): [number, number] {
   return rng.uniform() < 0.85 ? [a, b] : [b, a];
 }
 
+/** The two partial products a × b adds (its first factor drawn as the "mul" kind draws it, at
+ *  least 2 digits; b 2-digit): [a × units(b), a × tens(b) × 10]. */
+function partialProducts(rng: Rng, cfg: DataConfig, v2: V2Options): [number, number] {
+  const d = cfg.mulDigits[0];
+  const a =
+    v2.mulFirstMax !== undefined && rng.uniform() < v2.mulFirstMax
+      ? rng.int(10 ** (d - 1), 10 ** d - 1)
+      : rng.int(10, 10 ** d - 1);
+  const b = rng.int(10, 99);
+  return [a * (b % 10), a * Math.floor(b / 10) * 10];
+}
+
 function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
   const lang: Lang = rng.uniform() < cfg.english ? LANGS[0] : LANGS[1];
   const kind = drawKind(rng, cfg.mix);
@@ -158,7 +176,12 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
         v2.toolLong === true,
         v2.toolCalls,
         v2.toolEcho === true,
-        { thought: v2.toolThought, products: v2.toolProducts, verbatim: v2.toolVerbatim === true },
+        {
+          thought: v2.toolThought,
+          products: v2.toolProducts,
+          verbatim: v2.toolVerbatim === true,
+          longDigits: v2.toolLongDigits,
+        },
       );
     case "json":
       return jsonProblem(rng, lang);
@@ -181,6 +204,10 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
       return arithmeticProblem(rng, "-", a, b, lang, fmt);
     }
     default:
+      if (v2.addPartials !== undefined && rng.uniform() < v2.addPartials) {
+        const [p0, p1] = partialProducts(rng, cfg, v2);
+        return arithmeticProblem(rng, "+", p0, p1, lang, fmt);
+      }
       return arithmeticProblem(
         rng,
         "+",

@@ -54,11 +54,17 @@ function digits(rng: Rng, lo: number, hi: number): number {
  *  `long`: products' first factor has 5..7 digits (practice copying long numbers into the call);
  *  `products`: share of products (the rest: half long sums/differences, half exact divisions);
  *  `verbatim`: the calculator expression is the question's own (× kept: the calculator reads it) */
-function bigProblem(rng: Rng, long: boolean, products = 0.6, verbatim = false): [string, string, string] {
+function bigProblem(
+  rng: Rng,
+  long: boolean,
+  products = 0.6,
+  verbatim = false,
+  longDigits: [number, number] = [5, 7],
+): [string, string, string] {
   const r = rng.uniform();
   if (r < products) {
-    // products: 4..7 digits x 2..4 digits, or 3 x 3 digits
-    const a = digits(rng, long ? 5 : 3, 7);
+    // products: 4..7 digits x 2..4 digits, or 3 x 3 digits (long: longDigits x 2..4 digits)
+    const a = long ? digits(rng, longDigits[0], longDigits[1]) : digits(rng, 3, 7);
     const b = a < 1000 ? digits(rng, 3, 3) : digits(rng, 2, 4);
     return [`${a} × ${b}`, verbatim ? `${a} × ${b}` : `${a} * ${b}`, String(a * b)];
   }
@@ -88,6 +94,8 @@ export interface CallStyle {
   products?: number;
   /** the call's expression is the question's expression as written (× kept) */
   verbatim?: boolean;
+  /** digits of a long product's first factor (default [5, 7]) */
+  longDigits?: [number, number];
 }
 
 export function toolProblem(
@@ -108,7 +116,13 @@ export function toolProblem(
   const r0 = rng.uniform();
   const r = callShare === 0.6 ? r0 : r0 < callShare ? 0 : 0.6 + ((r0 - callShare) / (1 - callShare)) * 0.4;
   if (r0 < callShare) {
-    const [shown, expr, result] = bigProblem(rng, longProducts, style.products, style.verbatim === true);
+    const [shown, expr, result] = bigProblem(
+      rng,
+      longProducts,
+      style.products,
+      style.verbatim === true,
+      style.longDigits,
+    );
     const user = fill(rng.pick(BIG_Q[lang]), { e: shown });
     // most calls come after a short thought; some directly (a forced call starts with <tool_call>)
     // echo: the thought starts by restating the question's expression (as every column answer's
