@@ -1,9 +1,10 @@
-// Factory-model pieces the per-family tests share (conformance/families: each family against
-// llama.cpp; engine/batch-families: each family batched against its own forward), so both check
-// the same models.
+// Factory-model pieces the small-model tests share: the per-family tests (conformance/families:
+// each family against llama.cpp; engine/batch-families: each family batched against its own
+// forward) check the same models, and conformance/llama, conformance/lora and model/load-memory
+// start from the same tiny shape.
 import type { TestModelSpec } from "../../src/model/factory/index.js";
 
-/** The tiny shape every family case starts from (cases override layers, heads, head size). */
+/** The tiny shape these tests start from (cases override layers, heads, head size). */
 export const TINY_SHAPE = {
   nEmbd: 64,
   nLayer: 2,
