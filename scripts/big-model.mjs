@@ -1,6 +1,5 @@
-// Issue 23's 8B-shape check (not in `npm test`): a llama model with Llama-3.1-8B's shapes (4096
-// embedding, 32 layers, 32/8 heads, 14336 FFN, 128256 vocabulary), Q4_K matrices and a Q6_K
-// output written as random valid blocks (~4.7 GB; src/model/factory/random-blocks.ts), loaded by
+// Issue 23's 8B-shape check (not in `npm test`): the random llama with Llama-3.1-8B's shapes of
+// scripts/big-8b.mjs (Q4_K matrices, Q6_K output, ~4.7 GB), loaded by
 // edgellm with its weights sharded over two WASM memories, then compared with llama.cpp
 // (node-llama-cpp, as test/conformance): last-position logits within the Q4_K (8-bit activation)
 // tolerance, greedy tokens equal (a near-tie of llama.cpp's top-2 excepted), peak RSS, and decode
@@ -22,11 +21,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { BIG_8B_PATH, BIG_8B_PROMPT, big8bSpec } from "./big-8b.mjs";
 
 const ROOT = new URL("../", import.meta.url);
 const dist = (p) => new URL(`dist/${p}`, ROOT).href;
 const { writeTestModel } = await import(dist("src/model/factory/index.js"));
-const { GGMLType } = await import(dist("src/gguf/types.js"));
 const { createWasmKernelSet } = await import(dist("src/kernels/wasm/wasm-kernel-set.js"));
 const { loadModel } = await import(dist("src/model/index.js"));
 const { describePlacement, planPlacement } = await import(dist("src/model/placement.js"));
@@ -41,7 +40,7 @@ const { values: a } = parseArgs({
     layers: { type: "string", default: "32" },
     threads: { type: "string", default: "2" },
     tokens: { type: "string", default: "8" },
-    out: { type: "string", default: join(tmpdir(), "edgellm-big-8b.gguf") },
+    out: { type: "string", default: BIG_8B_PATH },
     keep: { type: "boolean", default: false },
     "shard-bytes": { type: "string" },
     "no-ref": { type: "boolean", default: false },
@@ -59,24 +58,10 @@ const vmHWM = () => {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 };
 
-const spec = {
-  arch: "llama",
-  name: "edgellm-big-8b-random",
-  nEmbd: 4096,
-  nLayer,
-  nHead: 32,
-  nHeadKv: 8,
-  nFf: 14336,
-  nCtx: 4096,
-  ropeFreqBase: 500000,
-  nVocab: 128256,
-  weightStd: 0.02,
-  randomBlocks: true,
-  types: { weights: GGMLType.Q4_K, output: GGMLType.Q6_K },
-};
+const spec = big8bSpec(nLayer);
 
 const path = a.out;
-const PROMPT = [128000, 791, 4062, 14198, 39935, 35308, 927, 279, 16053, 5679, 13];
+const PROMPT = BIG_8B_PROMPT;
 if (a["ref-child"]) {
   // Child of --ref-spread: llama.cpp (whichever build EDGELLM_REF_LLAMA picks) on the kept file.
   const llama = await referenceLlama();

@@ -1,6 +1,6 @@
 // Issue 23's browser check (not in `npm test`): a model file above 4 GiB in headless Chromium.
-// Writes a llama with Llama-3.1-8B's shapes (Q4_K matrices, Q6_K output, random valid blocks; the
-// file of scripts/big-model.mjs, ~4.7 GB), serves it to a cross-origin-isolated page, which
+// Writes the random llama with Llama-3.1-8B's shapes of scripts/big-8b.mjs (~4.7 GB, the file of
+// scripts/big-model.mjs), serves it to a cross-origin-isolated page, which
 // downloads it into OPFS (the model cache) and loads it in the engine worker with its layers
 // streamed from OPFS through a FileSystemSyncAccessHandle under a memory budget, then generates
 // greedily. Prints each phase's time, the placement and the tokens; with --node, also the same
@@ -13,11 +13,11 @@ import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { BIG_8B_PATH, BIG_8B_PROMPT, big8bSpec } from "./big-8b.mjs";
 
 const ROOT = new URL("../", import.meta.url);
 const dist = (p) => new URL(`dist/${p}`, ROOT).href;
 const { writeTestModel } = await import(dist("src/model/factory/index.js"));
-const { GGMLType } = await import(dist("src/gguf/types.js"));
 const { startWebServer } = await import(dist("src/cli/web.js"));
 const { ISOLATION_HEADERS } = await import(dist("src/server/web-ui.js"));
 const { CHROMIUM } = await import(dist("test/browser/chromium.js"));
@@ -29,7 +29,7 @@ const { values: a } = parseArgs({
     threads: { type: "string", default: "2" },
     tokens: { type: "string", default: "3" },
     "max-memory": { type: "string", default: "2G" },
-    out: { type: "string", default: join(tmpdir(), "edgellm-big-8b.gguf") },
+    out: { type: "string", default: BIG_8B_PATH },
     keep: { type: "boolean", default: false },
     node: { type: "boolean", default: false },
     "no-browser": { type: "boolean", default: false },
@@ -40,22 +40,8 @@ const maxMemory = parseByteSize("--max-memory", a["max-memory"]);
 const nGen = Number(a.tokens);
 const threads = Number(a.threads);
 const KV = { contextSize: 64, parallel: 1 };
-const PROMPT = [128000, 791, 4062, 14198];
-const spec = {
-  arch: "llama",
-  name: "edgellm-big-8b-random",
-  nEmbd: 4096,
-  nLayer: Number(a.layers),
-  nHead: 32,
-  nHeadKv: 8,
-  nFf: 14336,
-  nCtx: 4096,
-  ropeFreqBase: 500000,
-  nVocab: 128256,
-  weightStd: 0.02,
-  randomBlocks: true,
-  types: { weights: GGMLType.Q4_K, output: GGMLType.Q6_K },
-};
+const PROMPT = BIG_8B_PROMPT.slice(0, 4);
+const spec = big8bSpec(Number(a.layers));
 
 const path = a.out;
 const profile = mkdtempSync(join(tmpdir(), "edgellm-chromium-"));

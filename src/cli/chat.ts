@@ -13,16 +13,6 @@
  * --session <file> resumes a saved conversation with its KV (no re-prefill; kv/session.ts) and
  * saves it after each answer; a file for another model or KV type is an error, not a fresh start.
  */
-import {
-  EXPERTS_FLAG,
-  EXPERTS_HELP,
-  MAX_MEMORY_FLAG,
-  MAX_MEMORY_HELP,
-  WEIGHTS_FLAG,
-  WEIGHTS_HELP,
-  STREAM_CACHE_FLAG,
-  STREAM_CACHE_HELP,
-} from "./memory-options.js";
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -30,23 +20,9 @@ import { loadLLM } from "../engine/llm.js";
 import { InputError } from "../errors.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModelAndMmproj } from "./default-model.js";
-import { engineOptions, parsePositiveInt } from "./engine-options.js";
-import {
-  KV_BUDGET_FLAG,
-  KV_BUDGET_HELP,
-  KV_EVICT_FLAG,
-  KV_EVICT_HELP,
-  KV_ROTATE_HELP,
-  SWA_FULL_HELP,
-} from "./kv-options.js";
+import { addEngineOptions, engineOptions, parsePositiveInt } from "./engine-options.js";
 import { collectLora, LORA_FLAG, LORA_HELP } from "./lora-options.js";
-import {
-  DRAFT_LAYERS_FLAG,
-  DRAFT_LAYERS_HELP,
-  DRAFT_P_MIN_FLAG,
-  DRAFT_P_MIN_HELP,
-  type SpeculativeCliOptions,
-} from "./speculative-options.js";
+import type { SpeculativeCliOptions } from "./speculative-options.js";
 import type { ContextShiftMode } from "../engine/context-shift.js";
 import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-options.js";
 import { describeDecision, routedSend } from "../router/chat-turn.js";
@@ -102,47 +78,32 @@ function parseShiftMode(v: string): ContextShiftMode {
 }
 
 export function register(program: Command): void {
+  // --tools/--tool-choice/--max-steps: agent loop per turn (src/cli/tool-options.ts)
   addToolOptions(
     // --cloud/--cloud-model/--policy: edge + cloud routing per turn (src/router)
     addCloudOptions(
-      program // --tools/--tool-choice/--max-steps: agent loop per turn (src/cli/tool-options.ts)
-        .command("chat")
-        .description("interactive chat in the terminal (or over piped stdin)")
-        .option(
-          "-m, --model <file|url>",
-          "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
-        )
-        .option("-s, --system <text>", "system message")
-        .option(MMPROJ_FLAG, MMPROJ_HELP)
-        .option(
-          IMAGE_FLAG,
-          "an image (PNG or JPEG) for the first message (repeatable; /image <file> adds one later)",
-          collectImages,
-        )
-        .option(LORA_FLAG, LORA_HELP, collectLora)
-        .option("-n, --max-tokens <n>", "most tokens per answer", "512")
-        .option("--temp <t>", "temperature", "0.7")
-        .option("--top-p <p>", "nucleus sampling", "0.95")
-        .option("--seed <n>", "seed for reproducible answers")
-        .option("-c, --ctx-size <n>", "context size")
-        .option("--kernels <kind>", "wasm or ts", "wasm")
-        .option("--threads <n>", "threads for the WASM kernels")
-        .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
-        .option(EXPERTS_FLAG, EXPERTS_HELP)
-        .option(WEIGHTS_FLAG, WEIGHTS_HELP)
-        .option(STREAM_CACHE_FLAG, STREAM_CACHE_HELP)
-        .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
-        .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
-        .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
-        .option("--no-kv-rotate", KV_ROTATE_HELP)
-        .option(KV_EVICT_FLAG, KV_EVICT_HELP)
-        .option(KV_BUDGET_FLAG, KV_BUDGET_HELP)
-        .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
-        .option("--draft-max <n>", "most tokens drafted per step (default 8)")
-        .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
-        .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP)
-        .option(DRAFT_P_MIN_FLAG, DRAFT_P_MIN_HELP)
-        .option("--swa-full", SWA_FULL_HELP)
+      addEngineOptions(
+        program
+          .command("chat")
+          .description("interactive chat in the terminal (or over piped stdin)")
+          .option(
+            "-m, --model <file|url>",
+            "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
+          )
+          .option("-s, --system <text>", "system message")
+          .option(MMPROJ_FLAG, MMPROJ_HELP)
+          .option(
+            IMAGE_FLAG,
+            "an image (PNG or JPEG) for the first message (repeatable; /image <file> adds one later)",
+            collectImages,
+          )
+          .option(LORA_FLAG, LORA_HELP, collectLora)
+          .option("-n, --max-tokens <n>", "most tokens per answer", "512")
+          .option("--temp <t>", "temperature", "0.7")
+          .option("--top-p <p>", "nucleus sampling", "0.95")
+          .option("--seed <n>", "seed for reproducible answers")
+          .option("-c, --ctx-size <n>", "context size"),
+      )
         .option(
           "--session <file>",
           "resume the conversation saved in this file (if it exists) and save it after each turn",

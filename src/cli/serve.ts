@@ -5,22 +5,6 @@
  * for up to --drain-timeout ms, close every connection still open, then exit. --request-timeout
  * bounds how long a client may take to send headers and body (408 after it).
  */
-import {
-  DRAFT_LAYERS_FLAG,
-  DRAFT_LAYERS_HELP,
-  DRAFT_P_MIN_FLAG,
-  DRAFT_P_MIN_HELP,
-} from "./speculative-options.js";
-import {
-  EXPERTS_FLAG,
-  EXPERTS_HELP,
-  MAX_MEMORY_FLAG,
-  MAX_MEMORY_HELP,
-  WEIGHTS_FLAG,
-  WEIGHTS_HELP,
-  STREAM_CACHE_FLAG,
-  STREAM_CACHE_HELP,
-} from "./memory-options.js";
 import type { Command } from "commander";
 import { loadLLM } from "../engine/llm.js";
 import { loadVision, MMPROJ_FLAG, MMPROJ_HELP } from "./image-options.js";
@@ -32,54 +16,30 @@ import { addCloudOptions, routerFromOptions, type CloudOptions } from "./router-
 import { installRouter } from "../server/routing/install.js";
 import { loadBar } from "./load-bar.js";
 import { resolveModel } from "./default-model.js";
-import { engineOptions, parsePositiveInt } from "./engine-options.js";
-import {
-  KV_BUDGET_FLAG,
-  KV_BUDGET_HELP,
-  KV_EVICT_FLAG,
-  KV_EVICT_HELP,
-  KV_ROTATE_HELP,
-  SWA_FULL_HELP,
-} from "./kv-options.js";
+import { addEngineOptions, engineOptions, parsePositiveInt } from "./engine-options.js";
 import { attachMcp } from "../server/mcp.js";
 import { addMcpOption, mcpConfigFromOptions, type McpCliOptions } from "./mcp-options.js";
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("serve")
-    .description("serve the model over an OpenAI-compatible HTTP API")
-    .option(
-      "-m, --model <file|url>",
-      "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
-    )
-    .option("--port <n>", "port (0 = any free port)", "8080")
-    .option("--host <addr>", "address to listen on", "127.0.0.1")
-    .option("--api-key <key>", "require 'Authorization: Bearer <key>' (default: $EDGELLM_API_KEY)")
-    .option("--parallel <n>", "sequences decoded together", "4")
-    .option("-c, --ctx-size <n>", "context size per sequence")
-    .option("--max-queue <n>", "requests allowed to wait for a free slot before 429 (0 = none)", "64")
-    .option(
-      "--kv-blocks <n>",
-      "KV blocks of 16 positions in the shared pool (default: parallel full contexts)",
-    )
-    .option("--kernels <kind>", "wasm or ts", "wasm")
-    .option("--threads <n>", "threads for the WASM kernels")
-    .option(MAX_MEMORY_FLAG, MAX_MEMORY_HELP)
-    .option(EXPERTS_FLAG, EXPERTS_HELP)
-    .option(WEIGHTS_FLAG, WEIGHTS_HELP)
-    .option(STREAM_CACHE_FLAG, STREAM_CACHE_HELP)
-    .option("--kv-type <type>", "KV cache type for K and V: f32, f16, q8_0, q4_0 (default f32)")
-    .option("--cache-type-k <type>", "K cache type (overrides --kv-type)")
-    .option("--cache-type-v <type>", "V cache type (overrides --kv-type)")
-    .option("--no-kv-rotate", KV_ROTATE_HELP)
-    .option(KV_EVICT_FLAG, KV_EVICT_HELP)
-    .option(KV_BUDGET_FLAG, KV_BUDGET_HELP)
-    .option("--draft <gguf>", "speculative decoding with this draft model (same vocabulary as the model)")
-    .option("--draft-max <n>", "most tokens drafted per step (default 8)")
-    .option("--lookup", "speculative decoding by prompt lookup (n-gram drafts from the context)")
-    .option(DRAFT_LAYERS_FLAG, DRAFT_LAYERS_HELP)
-    .option(DRAFT_P_MIN_FLAG, DRAFT_P_MIN_HELP)
-    .option("--swa-full", SWA_FULL_HELP)
+  const cmd = addEngineOptions(
+    program
+      .command("serve")
+      .description("serve the model over an OpenAI-compatible HTTP API")
+      .option(
+        "-m, --model <file|url>",
+        "GGUF model, a path or an http(s) URL (pulled into the model cache; default: the embedded models/edgellm-default-q8_0.gguf)",
+      )
+      .option("--port <n>", "port (0 = any free port)", "8080")
+      .option("--host <addr>", "address to listen on", "127.0.0.1")
+      .option("--api-key <key>", "require 'Authorization: Bearer <key>' (default: $EDGELLM_API_KEY)")
+      .option("--parallel <n>", "sequences decoded together", "4")
+      .option("-c, --ctx-size <n>", "context size per sequence")
+      .option("--max-queue <n>", "requests allowed to wait for a free slot before 429 (0 = none)", "64")
+      .option(
+        "--kv-blocks <n>",
+        "KV blocks of 16 positions in the shared pool (default: parallel full contexts)",
+      ),
+  )
     .option("--model-id <id>", "model id clients use (default: general.name)")
     .option(MMPROJ_FLAG, MMPROJ_HELP)
     .option(LORA_FLAG, LORA_HELP, collectLora)

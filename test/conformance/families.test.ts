@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestModelSpec } from "../../src/model/factory/index.js";
 import { runConformance } from "./harness.js";
+import { DEEPSEEK_V3_STYLE, TINY_SHAPE } from "../model/family-specs.js";
 
 let dir: string;
 before(() => {
@@ -18,16 +19,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const PROMPT = [1, 17, 250, 3, 99, 42, 7, 300, 12];
-const small = {
-  nEmbd: 64,
-  nLayer: 2,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 96,
-  nCtx: 256,
-  nVocab: 333,
-  weightStd: 0.15,
-};
+const small = TINY_SHAPE;
 
 const CASES: [string, TestModelSpec][] = [
   ["qwen2 (biases, NEOX)", { arch: "qwen2", ...small }],
@@ -63,25 +55,7 @@ const CASES: [string, TestModelSpec][] = [
   ],
   [
     "deepseek2 V3-style: q LoRA, sigmoid gating + selection bias, norm, scale 2.5, 4 groups / 2 used",
-    {
-      arch: "deepseek2",
-      ...small,
-      nHeadKv: 4,
-      mla: { qLoraRank: 48, kvLoraRank: 32, nopeDim: 16, ropeDim: 16, vDim: 24 },
-      moe: {
-        nExpert: 16,
-        nExpertUsed: 4,
-        nFfExp: 16,
-        nShared: 1,
-        leadingDense: 0,
-        gatingFunc: 2,
-        weightsNorm: true,
-        weightsScale: 2.5,
-        probsBias: true,
-        nGroup: 4,
-        nGroupUsed: 2,
-      },
-    },
+    DEEPSEEK_V3_STYLE,
   ],
 ];
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { GGMLType } from "../../src/gguf/types.js";
 import type { TestModelSpec } from "../../src/model/factory/index.js";
 import { byteTolerance, halfTolerance, runConformance, typeTolerance } from "./harness.js";
+import { TINY_SHAPE } from "../model/family-specs.js";
 
 let dir: string;
 before(() => {
@@ -18,17 +19,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const PROMPT = [1, 17, 250, 3, 99, 42, 7, 300, 12];
-const base: TestModelSpec = {
-  arch: "llama",
-  nEmbd: 64,
-  nLayer: 2,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 96,
-  nCtx: 256,
-  nVocab: 333,
-  weightStd: 0.15,
-};
+const base: TestModelSpec = { arch: "llama", ...TINY_SHAPE };
 
 test("llama F32, GQA 4/2, head_dim 16: logits within 1e-4, 32 greedy tokens identical", async () => {
   const r = await runConformance(dir, "llama-f32.gguf", base, PROMPT, 32);

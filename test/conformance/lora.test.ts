@@ -25,6 +25,7 @@ import { ggmlOrderOps } from "../../src/model/reference/ggml-order/index.js";
 import { argmax, floatActivationOps, halfTolerance } from "./harness.js";
 import { referenceBackend, referenceRun } from "./reference.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import { TINY_SHAPE } from "../model/family-specs.js";
 
 let dir: string;
 let ks: WasmKernelSet;
@@ -39,16 +40,7 @@ after(async () => {
 
 const PROMPT = [1, 17, 250, 3, 99, 42, 7, 300, 12];
 const N_GREEDY = 12;
-const small = {
-  nEmbd: 64,
-  nLayer: 2,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 96,
-  nCtx: 256,
-  nVocab: 333,
-  weightStd: 0.15,
-};
+const small = TINY_SHAPE;
 
 /** Teacher-forced logits of `model` with `lora` on the reference's greedy tokens. */
 function ourSteps(model: Transformer, lora: LoraRef[], tokens: number[]): Float32Array[] {

@@ -8,17 +8,9 @@ import assert from "node:assert/strict";
 import { forwardBatch } from "../../src/engine/batch-forward.js";
 import type { TestModelSpec } from "../../src/model/factory/index.js";
 import { prompt, smallModel } from "./helpers.js";
+import { DEEPSEEK_V3_STYLE, TINY_SHAPE } from "../model/family-specs.js";
 
-const small = {
-  nEmbd: 64,
-  nLayer: 2,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 96,
-  nCtx: 256,
-  nVocab: 333,
-  weightStd: 0.15,
-};
+const small = TINY_SHAPE;
 const CASES: [string, TestModelSpec][] = [
   ["llama GQA", { arch: "llama", ...small }],
   [
@@ -62,28 +54,7 @@ const CASES: [string, TestModelSpec][] = [
       moe: { nExpert: 8, nExpertUsed: 2, nFfExp: 16, nShared: 1, leadingDense: 1, weightsScale: 1 },
     },
   ],
-  [
-    "deepseek2 MLA q LoRA",
-    {
-      arch: "deepseek2",
-      ...small,
-      nHeadKv: 4,
-      mla: { qLoraRank: 48, kvLoraRank: 32, nopeDim: 16, ropeDim: 16, vDim: 24 },
-      moe: {
-        nExpert: 16,
-        nExpertUsed: 4,
-        nFfExp: 16,
-        nShared: 1,
-        leadingDense: 0,
-        gatingFunc: 2,
-        weightsNorm: true,
-        weightsScale: 2.5,
-        probsBias: true,
-        nGroup: 4,
-        nGroupUsed: 2,
-      },
-    },
-  ],
+  ["deepseek2 MLA q LoRA", DEEPSEEK_V3_STYLE],
 ];
 
 function maxDiff(a: Float32Array, b: Float32Array): number {

@@ -21,6 +21,7 @@ import { writeTestModel, type TestModelSpec } from "../../src/model/factory/inde
 import { loadModel } from "../../src/model/index.js";
 import { loadLLM } from "../../src/engine/llm.js";
 import { describePlacement, planPlacement, preparedBytes } from "../../src/model/placement.js";
+import { TINY_SHAPE } from "./family-specs.js";
 
 let dir: string;
 let ks: WasmKernelSet;
@@ -96,16 +97,7 @@ test("loadLLM over --max-memory: ModelError with a hint before any kernel memory
   await llm.close();
 });
 
-const small = {
-  nEmbd: 64,
-  nLayer: 2,
-  nHead: 4,
-  nHeadKv: 2,
-  nFf: 96,
-  nCtx: 256,
-  nVocab: 333,
-  weightStd: 0.15,
-};
+const small = TINY_SHAPE;
 const CASES: [string, TestModelSpec][] = [
   [
     "qwen3moe Q8_0, 16 experts top-4",

@@ -3,37 +3,14 @@
 // escalation_failed, in bounded time; requests that only the cloud can serve get 503 with the
 // reason; the breaker opens and later calls fail fast; a stream that dies midway ends with an
 // error event, never a hang.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readSse } from "../server/serve-process.js";
 import { startFaultServer } from "./fault-server.js";
-import {
-  chat,
-  cloudRequests,
-  CLOUD_MODEL,
-  LOCAL_MODEL,
-  metric,
-  setup,
-  startLocal,
-  user,
-  type Fixture,
-  type Local,
-} from "./harness.js";
+import { chat, cloudRequests, CLOUD_MODEL, LOCAL_MODEL, metric, routerFixture, user } from "./harness.js";
 
-let fx: Fixture;
-const open: Local[] = [];
-before(async () => {
-  fx = await setup();
-});
-after(async () => {
-  for (const l of open) await l.close();
-  await fx?.close();
-});
-async function local(policy: unknown, cloud: string): Promise<Local> {
-  const l = await startLocal(fx.llm, policy, cloud);
-  open.push(l);
-  return l;
-}
+const rf = routerFixture();
+const local = (policy: unknown, cloud: string) => rf.local(policy, cloud);
 const escalate = (cloud: Record<string, number> = {}) => ({
   escalation: { minMeanLogprob: -0.0001 },
   cloud: { maxRetries: 1, backoffBaseMs: 10, backoffMaxMs: 50, ...cloud },
@@ -78,9 +55,9 @@ test("cloud down: escalation serves the local answer flagged, JSON and stream; h
 test("cloud slow (real cloud process stopped): escalation times out and serves local; within the latency budget", async () => {
   const l = await local(
     { ...escalate({ timeoutMs: 400, maxRetries: 0 }), budgets: { maxLatencyMs: 20_000 } },
-    `${fx.cloud.url}/v1`,
+    `${rf.fx.cloud.url}/v1`,
   );
-  fx.cloud.proc.kill("SIGSTOP");
+  rf.fx.cloud.proc.kill("SIGSTOP");
   try {
     const t0 = performance.now();
     const r = await chat(l.url, { messages: user("hello") });
@@ -91,7 +68,7 @@ test("cloud slow (real cloud process stopped): escalation times out and serves l
     assert.match(j.route.cloud_error, /^timeout: cloud did not answer within 400 ms/);
     assert.ok(dt < 5000, `${dt} ms`);
   } finally {
-    fx.cloud.proc.kill("SIGCONT");
+    rf.fx.cloud.proc.kill("SIGCONT");
   }
   // The cloud is back: the same request escalates. A resumed process first works off what queued
   // while it was stopped, and on a loaded machine that can outlast the 400 ms escalation timeout
@@ -108,12 +85,12 @@ test("cloud slow (real cloud process stopped): escalation times out and serves l
 test("latency budget spent: no escalation is attempted", async () => {
   const l = await local(
     { escalation: { minMeanLogprob: -0.0001 }, budgets: { maxLatencyMs: 1 } },
-    `${fx.cloud.url}/v1`,
+    `${rf.fx.cloud.url}/v1`,
   );
-  const before = await cloudRequests(fx.cloud.url);
+  const before = await cloudRequests(rf.fx.cloud.url);
   const j = await (await chat(l.url, { messages: user("hello") })).json();
   assert.deepEqual([j.route.target, j.route.reason], ["local", "latency_budget"]);
-  assert.equal(await cloudRequests(fx.cloud.url), before);
+  assert.equal(await cloudRequests(rf.fx.cloud.url), before);
 });
 
 test("cloud erroring: 500s retried then local served; the cloud gets its own model name", async () => {

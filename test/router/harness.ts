@@ -1,6 +1,7 @@
 // Test harness for routing: a real `edgellm serve` child process as the cloud (its own random
 // factory model, model id "cloud-model") and an in-process local server (buildServer + the
 // router hook) on a different random model, both on 127.0.0.1.
+import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,3 +115,38 @@ export async function metric(url: string, series: string): Promise<number> {
 /** Requests the cloud server has answered so far (its own counter). */
 export const cloudRequests = (cloudUrl: string) =>
   metric(cloudUrl, 'edgellm_requests_total{endpoint="chat",status="200"}');
+
+/**
+ * A router test file's fixture: registers `before` (setup()) and `after` (every local server
+ * started through `local` closed, then the fixture). `fx` is the fixture once `before` has run;
+ * `local` starts the in-process server with a policy against `cloud` (default: the fixture's
+ * real `edgellm serve` cloud).
+ */
+export function routerFixture(): {
+  readonly fx: Fixture;
+  local(policy: unknown, cloud?: string, apiKey?: string, verifiers?: Verifier[]): Promise<Local>;
+} {
+  let fx: Fixture | undefined;
+  const open: Local[] = [];
+  before(async () => {
+    fx = await setup();
+  });
+  after(async () => {
+    for (const l of open) await l.close();
+    await fx?.close();
+  });
+  const fixture = (): Fixture => {
+    if (!fx) throw new Error("the router fixture is set up in before()");
+    return fx;
+  };
+  return {
+    get fx(): Fixture {
+      return fixture();
+    },
+    async local(policy, cloud = `${fixture().cloud.url}/v1`, apiKey, verifiers) {
+      const l = await startLocal(fixture().llm, policy, cloud, apiKey, verifiers);
+      open.push(l);
+      return l;
+    },
+  };
+}

@@ -2,50 +2,23 @@
 // in-process with the router hook. Covers each hard rule, escalation on a verifier, on low
 // agreement and on low mean logprob, local_only never reaching the cloud (checked with the
 // cloud's own request counter), streaming through the router, and the route metrics.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readSse } from "../server/serve-process.js";
 import { createRouter, parsePolicy, type RouteDecision } from "../../src/router/index.js";
 import type { Verifier } from "../../src/verify/verifier.js";
 import { routedSend } from "../../src/router/chat-turn.js";
 import { startFaultServer } from "./fault-server.js";
-import {
-  chat,
-  cloudRequests,
-  CLOUD_MODEL,
-  LOCAL_MODEL,
-  metric,
-  setup,
-  startLocal,
-  user,
-  type Fixture,
-  type Local,
-} from "./harness.js";
+import { chat, cloudRequests, CLOUD_MODEL, LOCAL_MODEL, metric, routerFixture, user } from "./harness.js";
 
-let fx: Fixture;
-const open: Local[] = [];
-before(async () => {
-  fx = await setup();
-});
-after(async () => {
-  for (const l of open) await l.close();
-  await fx?.close();
-});
-async function local(
-  policy: unknown,
-  cloud: string | undefined = `${fx.cloud.url}/v1`,
-  apiKey?: string,
-  verifiers?: Verifier[],
-): Promise<Local> {
-  const l = await startLocal(fx.llm, policy, cloud, apiKey, verifiers);
-  open.push(l);
-  return l;
-}
+const rf = routerFixture();
+const local = (policy: unknown, cloud?: string, apiKey?: string, verifiers?: Verifier[]) =>
+  rf.local(policy, cloud, apiKey, verifiers);
 const long = (words: number) => Array.from({ length: words }, (_, i) => `word${i % 50}`).join(" ");
 
 test("no checks configured: served locally, route in headers and body, cloud untouched", async () => {
   const l = await local({});
-  const before = await cloudRequests(fx.cloud.url);
+  const before = await cloudRequests(rf.fx.cloud.url);
   const r = await chat(l.url, { messages: user("hello there") });
   assert.equal(r.status, 200);
   assert.equal(r.headers.get("x-edgellm-route"), "local");
@@ -53,14 +26,14 @@ test("no checks configured: served locally, route in headers and body, cloud unt
   const j = await r.json();
   assert.equal(j.model, LOCAL_MODEL);
   assert.deepEqual([j.route.target, j.route.reason], ["local", "local_default"]);
-  assert.equal(await cloudRequests(fx.cloud.url), before);
+  assert.equal(await cloudRequests(rf.fx.cloud.url), before);
   assert.equal(await metric(l.url, 'edgellm_route_requests_total{route="local",reason="local_default"}'), 1);
 });
 
 test("context overflow goes to the cloud (prompt + max_tokens > local context); cloud answer is the cloud's own", async () => {
   const l = await local({});
   const messages = user(long(150));
-  const before = await cloudRequests(fx.cloud.url);
+  const before = await cloudRequests(rf.fx.cloud.url);
   const r = await chat(l.url, { messages, max_tokens: 6 });
   assert.equal(r.status, 200);
   assert.equal(r.headers.get("x-edgellm-route"), "cloud");
@@ -68,10 +41,10 @@ test("context overflow goes to the cloud (prompt + max_tokens > local context); 
   assert.equal(j.model, CLOUD_MODEL);
   assert.equal(j.route.reason, "context_overflow");
   assert.match(j.route.details, /> local context 128/);
-  assert.equal(await cloudRequests(fx.cloud.url), before + 1);
+  assert.equal(await cloudRequests(rf.fx.cloud.url), before + 1);
   // Same request straight to the cloud at temperature 0: identical text.
   const direct = await (
-    await fetch(`${fx.cloud.url}/v1/chat/completions`, {
+    await fetch(`${rf.fx.cloud.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: CLOUD_MODEL, messages, max_tokens: 6, temperature: 0 }),
@@ -153,7 +126,7 @@ test("escalation on low mean logprob; the measured value is reported and matches
 
 test("local_only (header, body field, or policy) never reaches the cloud, even when checks fail or the request overflows", async () => {
   const l = await local(alwaysEscalate);
-  const before = await cloudRequests(fx.cloud.url);
+  const before = await cloudRequests(rf.fx.cloud.url);
   const a = await chat(l.url, { messages: user("What is 2+2?") }, { "x-edgellm-privacy": "local_only" });
   assert.equal(a.headers.get("x-edgellm-route"), "local");
   assert.equal((await a.json()).route.reason, "local_only");
@@ -170,7 +143,7 @@ test("local_only (header, body field, or policy) never reaches the cloud, even w
   const pol = await local({ ...alwaysEscalate, privacy: "local_only" });
   const d = await chat(pol.url, { messages: user("hi"), privacy: "cloud_ok" });
   assert.equal(d.headers.get("x-edgellm-route-reason"), "local_only");
-  assert.equal(await cloudRequests(fx.cloud.url), before, "the cloud saw none of these");
+  assert.equal(await cloudRequests(rf.fx.cloud.url), before, "the cloud saw none of these");
 });
 
 test("streaming through the router: cloud SSE passed through chunk by chunk (== cloud JSON), checked local answers re-streamed", async () => {
@@ -263,7 +236,7 @@ test("a client that leaves a cloud stream cancels the cloud request (the cloud f
   await readSse(s, (_d, n) => n >= 3); // read three chunks, then cancel
   let running = -1;
   for (let i = 0; i < 100; i++) {
-    running = (await (await fetch(`${fx.cloud.url}/health`)).json()).running;
+    running = (await (await fetch(`${rf.fx.cloud.url}/health`)).json()).running;
     if (running === 0) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -290,15 +263,15 @@ async function turn(send: AsyncGenerator<{ type: string; text: string }>): Promi
 
 test("routedSend: verifier escalation streams the cloud answer into the history; chitchat stays local", async () => {
   const router = createRouter(parsePolicy({ escalation: { verifiers: [{ type: "arithmetic" }] } }), {
-    url: `${fx.cloud.url}/v1`,
+    url: `${rf.fx.cloud.url}/v1`,
     model: CLOUD_MODEL,
   });
-  const session = fx.llm.createSession();
+  const session = rf.fx.llm.createSession();
   const ds: RouteDecision[] = [];
   const a = await turn(routedSend(session, router, "What is 19 * 3?", gen, (d) => ds.push(d)));
   assert.deepEqual([ds[0].route, ds[0].reason], ["cloud", "verifier_rejected"]);
   const direct = await (
-    await fetch(`${fx.cloud.url}/v1/chat/completions`, {
+    await fetch(`${rf.fx.cloud.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -319,18 +292,18 @@ test("routedSend: verifier escalation streams the cloud answer into the history;
 
 test("routedSend: an overflowing history goes to the cloud; local_only never does; a dead cloud falls back", async () => {
   const router = createRouter(parsePolicy({ escalation: { minMeanLogprob: -0.0001 } }), {
-    url: `${fx.cloud.url}/v1`,
+    url: `${rf.fx.cloud.url}/v1`,
     model: CLOUD_MODEL,
   });
   const ds: RouteDecision[] = [];
-  const s1 = fx.llm.createSession(Array.from({ length: 150 }, (_, i) => `rule${i}`).join(" "));
+  const s1 = rf.fx.llm.createSession(Array.from({ length: 150 }, (_, i) => `rule${i}`).join(" "));
   await turn(routedSend(s1, router, "hi", gen, (d) => ds.push(d)));
   assert.equal(ds[0].reason, "context_overflow");
   const lo = createRouter(parsePolicy({ privacy: "local_only", escalation: { minMeanLogprob: -0.0001 } }), {
-    url: `${fx.cloud.url}/v1`,
+    url: `${rf.fx.cloud.url}/v1`,
     model: CLOUD_MODEL,
   });
-  await turn(routedSend(fx.llm.createSession(), lo, "hi", gen, (d) => ds.push(d)));
+  await turn(routedSend(rf.fx.llm.createSession(), lo, "hi", gen, (d) => ds.push(d)));
   assert.deepEqual([ds[1].route, ds[1].reason], ["local", "local_only"]);
   const f = await startFaultServer([]);
   await f.close();
@@ -338,7 +311,7 @@ test("routedSend: an overflowing history goes to the cloud; local_only never doe
     parsePolicy({ escalation: { minMeanLogprob: -0.0001 }, cloud: { maxRetries: 0 } }),
     { url: f.url, model: CLOUD_MODEL },
   );
-  const s3 = fx.llm.createSession();
+  const s3 = rf.fx.llm.createSession();
   const text = await turn(routedSend(s3, dead, "hi", gen, (d) => ds.push(d)));
   assert.deepEqual([ds[2].route, ds[2].escalationFailed], ["local", true]);
   assert.match(ds[2].cloudError!, /^unreachable/);
