@@ -436,9 +436,10 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsF/out/edgellm-v2unitsF-f32.gguf",
     initSha256: "c8580db61e6eb43c72c93bfc8d7b10689a9192263b0b4633d065621a657e9b74",
   },
-  // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
-  // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
-  // scripts/train-distill.mjs distils it into the v2-shaped student.
+  // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
+  // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
+  // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`
+  // would distil it (the pair measured so far uses the default model as the teacher).
   teacher: {
     name: "teacher",
     data: V2_MODEL_DATA,
