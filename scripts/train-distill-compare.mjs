@@ -4,7 +4,7 @@
 // acceptance and target steps; the timing is bench/speculative.ts under /work/notes/quiet.sh).
 //   node scripts/train-distill-compare.mjs [--kd build/train/distill-kd/student-kd-q8_0.gguf]
 //     [--sft build/train/distill-sft/student-sft-q8_0.gguf] [--teacher models/edgellm-default-q8_0.gguf]
-//     [--n 300] [--accept-n 40] [--max-draft 4] [--work build/train/distill-eval] [--json out.json]
+//     [--n 300] [--eval-only kd|sft] [--accept-n 40] [--max-draft 4] [--work build/train/distill-eval] [--json out.json]
 // Each eval is saved in WORK (eval-ARM-N.json) and reused on a rerun. Also, teacher-forced on the
 // student data's validation split (--val-rows windows of 512 tokens, assistant tokens only): each
 // student's gold-token NLL and top-1 accuracy, and its KL(teacher || student) and top-1 agreement
@@ -39,8 +39,11 @@ const threads = Number(opt("--threads", "1"));
 mkdirSync(work, { recursive: true });
 const items = arithmeticTestItems(n, { data: V2_MODEL_DATA });
 
+// --eval-only ARM: just that arm's held-out eval (saved for the full run later), then stop
+const only = opt("--eval-only");
 const evals = {};
 for (const [arm, file] of Object.entries(models)) {
+  if (only && arm !== only) continue;
   const out = path.join(work, `eval-${arm}-${n}.json`);
   if (existsSync(out)) {
     evals[arm] = JSON.parse(readFileSync(out, "utf8"));
@@ -65,6 +68,8 @@ for (const [arm, file] of Object.entries(models)) {
     await llm.close();
   }
 }
+
+if (only) process.exit(0);
 
 // Paired difference on the same items: mean of (kd ok - sft ok), normal interval on that mean.
 function paired(sel) {

@@ -517,9 +517,10 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsH/out/edgellm-v2unitsH-f32.gguf",
     initSha256: "5c10530eac39eca86bc98267c7cfd8b09f1ffdef7a0bdea94c82847102bb6bfc",
   },
-  // The distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width 256,
-  // 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ). Not shipped;
-  // scripts/train-distill.mjs distils it into the v2-shaped student.
+  // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
+  // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
+  // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`
+  // would distil it (the pair measured so far uses the default model as the teacher).
   teacher: {
     name: "teacher",
     data: V2_MODEL_DATA,
