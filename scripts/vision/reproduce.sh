@@ -18,8 +18,8 @@
 # (encoder: 24.9 images/s at the start of an unloaded run, 14 under load; language model: 1,225
 # tokens/s in the fastest run logged (LM6), 595 under load; the train-*.mjs logs print these rates.)
 # The shipped pair took a longer road (the encoder was first trained by an earlier numpy trainer,
-# then continued on the TS one; see docs/vision.md), so a rerun gives a pair of the same kind, not
-# the same bytes.
+# then continued on the TS one and grown to 4 blocks with FFN 512; see docs/vision.md), so a rerun
+# gives a smaller pair of the same kind (3 blocks, FFN 256), not the shipped files.
 set -euo pipefail
 OUT=build/vision/repro
 INSTALL=0
