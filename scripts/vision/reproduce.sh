@@ -8,16 +8,18 @@
 # --install copies the final pair to models/edgellm-vision-{lm,mmproj}-f32.gguf, the files
 # `edgellm run --image` uses when neither -m nor --mmproj is given.
 #
-# Stages and their times on the 2-core VM with the CPU to themselves (measured stage by stage; the
-# whole script has not been timed in one go): about 2 h in all.
-#   1 atlas    glyph bitmaps of the system TrueType fonts (glyphs.py)                   ~1.5 min
-#   2 lm-cells the default model tuned to read true cells as token embeddings, 300 steps ~30 min
-#   3 encoder  ViT + mlp projector from scratch on the TS trainer, 1700 steps           ~65 min
-#   4 lm-rows  stage 2's model tuned on the encoder's own rows, 300 steps               ~10 min
+# Stages and their times on the 2-core VM, from per-step rates measured in training runs (the whole
+# script has not been timed in one go): ~55 min with the CPU to itself, ~2 h on a loaded machine.
+#   1 atlas    glyph bitmaps of the system TrueType fonts (glyphs.py)                    ~1.5 min
+#   2 lm-cells the default model tuned to read true cells, 300 steps of 8 x 192 tokens  6-13 min
+#   3 encoder  ViT + mlp projector from scratch on the TS trainer, 1700 steps of 32     36-65 min
+#   4 lm-rows  stage 2's model tuned on the encoder's own rows, 300 steps               6-13 min
 #   5 eval     held-out fonts and positions: encoder cells on 200 images, answers on 40  ~3 min
+# (encoder: 24.9 images/s at the start of an unloaded run, 14 under load; language model: 1,225
+# tokens/s in the fastest run logged (LM6), 595 under load; the train-*.mjs logs print these rates.)
 # The shipped pair took a longer road (the encoder was first trained by an earlier numpy trainer,
-# then continued on the TS one; see docs/vision.md), so a rerun gives a pair of the same kind, not
-# the same bytes.
+# then continued on the TS one and grown to 4 blocks with FFN 512; see docs/vision.md), so a rerun
+# gives a smaller pair of the same kind (3 blocks, FFN 256), not the shipped files.
 set -euo pipefail
 OUT=build/vision/repro
 INSTALL=0
