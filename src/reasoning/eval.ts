@@ -70,6 +70,8 @@ export interface EvalPoint {
   samplesSavedPerQuestion: number;
   /** Correct / asked per problem kind (add, sub, mul, word). */
   byKind: Record<string, { correct: number; questions: number }>;
+  /** One character per question, in order: "1" right, "0" wrong (paired comparisons of configs). */
+  outcomes: string;
   wallS: number;
 }
 
@@ -110,6 +112,7 @@ export async function evalConfig(
   let saved = 0;
   const byKind: EvalPoint["byKind"] = {};
   const verifier = c.verifier ?? new ArithmeticVerifier();
+  let outcomes = "";
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
     const gen = llmGenerator(
@@ -133,6 +136,7 @@ export async function evalConfig(
     });
     const ok = r.answer !== undefined && r.answer === normalizeAnswer(it.answer);
     if (ok) correct++;
+    outcomes += ok ? "1" : "0";
     const k = (byKind[it.kind] ??= { correct: 0, questions: 0 });
     k.questions++;
     if (ok) k.correct++;
@@ -157,6 +161,7 @@ export async function evalConfig(
     reasoningTokensPerQuestion: n ? reasoning / n : 0,
     samplesSavedPerQuestion: n ? saved / n : 0,
     byKind,
+    outcomes,
     wallS: (performance.now() - t0) / 1000,
   };
 }
