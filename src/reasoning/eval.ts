@@ -86,6 +86,32 @@ export function wilson95(correct: number, n: number): [number, number] {
   return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
+/**
+ * Exact McNemar test of two configurations on the same questions (outcome strings of EvalPoint):
+ * b = right only in `a`, c = right only in `b`; two-sided p = min(1, 2 P(X <= min(b, c))) for
+ * X ~ Binomial(b + c, 1/2).
+ */
+export function mcnemarExact(a: string, b: string): { onlyA: number; onlyB: number; p: number } {
+  if (a.length !== b.length)
+    throw new InputError(`paired outcomes differ in length (${a.length} vs ${b.length})`);
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === "1" && b[i] !== "1") onlyA++;
+    if (b[i] === "1" && a[i] !== "1") onlyB++;
+  }
+  const n = onlyA + onlyB;
+  const k = Math.min(onlyA, onlyB);
+  // P(X <= k) with log-space binomial coefficients
+  let cdf = 0;
+  let logC = 0; // log C(n, 0)
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    cdf += Math.exp(logC - n * Math.LN2);
+  }
+  return { onlyA, onlyB, p: n === 0 ? 1 : Math.min(1, 2 * cdf) };
+}
+
 export function configLabel(c: EvalConfig): string {
   const v = c.verifierName ?? "arithmetic";
   const base =
