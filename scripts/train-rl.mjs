@@ -5,6 +5,14 @@
 // --export-checkpoint: write the run's latest checkpoint as GGUFs (<work>/<stage>-step-*.gguf) and exit.
 // --temperature T (sampling, default 1); --filter N: probe the first N prompts with G samples and
 // train only on those with mixed rewards (saved in <work>/mixed-prompts.json, reused on --resume).
+// --curriculum hints: the reverse curriculum of hints (src/train/rl/curriculum.ts) over --prompts worked
+// problems of the training split (--hard: × with 2+-digit factors and word problems only); --data v2units
+// takes problems and workings from the v2units corpus (the × run format the v2units models write); every
+// problem is checked to be in the training split of the eval's v2 corpus too. --snapshot-every N keeps
+// <work>/grpo-s<step>.ckpt copies (export one with --export-checkpoint --checkpoint <file>).
+// --hint-start F: the first hint as a share of the longest (0..1, default 0).
+// --rows N: training rows per step (mixed groups beyond them are dropped); --beta B: the KL coefficient
+// (default 0.04; 0 skips the reference and old-policy forwards).
 // Defaults: GRPO 4 prompts x 8 samples per step on × and word problems of the v2 training split,
 // lr 2e-5, 320 completion tokens; RS: 8 samples per prompt, SFT on the verified ones.
 import path from "node:path";
@@ -13,7 +21,7 @@ import { pathToFileURL } from "node:url";
 const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { runStage, exportCheckpoint } = await imp("src/train/rl/stages.js");
-const { V2_MODEL_DATA } = await imp("src/train/presets.js");
+const { V2_MODEL_DATA, V2UNITS_DATA } = await imp("src/train/presets.js");
 const a = process.argv.slice(2);
 const stage = a[0];
 if (stage !== "grpo" && stage !== "rs") throw new Error("usage: train-rl.mjs grpo|rs --init file.gguf [...]");
@@ -23,18 +31,29 @@ if (a.includes("--export-checkpoint")) {
   const work = opt("--work", `build/train/${stage}`);
   const files = await exportCheckpoint(
     opt("--init", "build/train/v2/out/edgellm-v2-f32.gguf"),
-    path.join(work, `${stage}.ckpt`),
-    path.join(work, `${stage}-step`),
+    opt("--checkpoint", path.join(work, `${stage}.ckpt`)),
+    opt("--checkpoint", path.join(work, `${stage}-step`)).replace(/\.ckpt$/, ""),
   );
   console.log(files.join("\n"));
   process.exit(0);
 }
+const dataName = opt("--data", "v2");
+if (!["v2", "v2units"].includes(dataName)) throw new Error(`--data must be v2 or v2units, got '${dataName}'`);
+const curriculum = opt("--curriculum", undefined);
+if (curriculum !== undefined && curriculum !== "hints") throw new Error(`--curriculum must be hints, got '${curriculum}'`);
 const t0 = Date.now();
 const files = await runStage({
   stage,
   init: opt("--init", "build/train/v2/out/edgellm-v2-f32.gguf"),
   workDir: opt("--work", `build/train/${stage}`),
-  data: V2_MODEL_DATA,
+  data: { v2: V2_MODEL_DATA, v2units: V2UNITS_DATA }[dataName],
+  heldOut: V2_MODEL_DATA,
+  curriculum,
+  hard: a.includes("--hard"),
+  snapshotEvery: Number(opt("--snapshot-every", "0")),
+  hintStart: Number(opt("--hint-start", "0")),
+  rows: a.includes("--rows") ? Number(opt("--rows")) : undefined,
+  beta: a.includes("--beta") ? Number(opt("--beta")) : undefined,
   kinds: opt("--kinds", "mul,word").split(","),
   prompts: Number(opt("--prompts", "2000")),
   steps: Number(opt("--steps", stage === "grpo" ? "40" : "200")),

@@ -70,6 +70,8 @@ export interface EvalPoint {
   samplesSavedPerQuestion: number;
   /** Correct / asked per problem kind (add, sub, mul, word). */
   byKind: Record<string, { correct: number; questions: number }>;
+  /** One character per question, in order: "1" right, "0" wrong (paired comparisons of configs). */
+  outcomes: string;
   wallS: number;
 }
 
@@ -82,6 +84,32 @@ export function wilson95(correct: number, n: number): [number, number] {
   const c = (p + (z * z) / (2 * n)) / d;
   const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
   return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+/**
+ * Exact McNemar test of two configurations on the same questions (outcome strings of EvalPoint):
+ * b = right only in `a`, c = right only in `b`; two-sided p = min(1, 2 P(X <= min(b, c))) for
+ * X ~ Binomial(b + c, 1/2).
+ */
+export function mcnemarExact(a: string, b: string): { onlyA: number; onlyB: number; p: number } {
+  if (a.length !== b.length)
+    throw new InputError(`paired outcomes differ in length (${a.length} vs ${b.length})`);
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === "1" && b[i] !== "1") onlyA++;
+    if (b[i] === "1" && a[i] !== "1") onlyB++;
+  }
+  const n = onlyA + onlyB;
+  const k = Math.min(onlyA, onlyB);
+  // P(X <= k) with log-space binomial coefficients
+  let cdf = 0;
+  let logC = 0; // log C(n, 0)
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    cdf += Math.exp(logC - n * Math.LN2);
+  }
+  return { onlyA, onlyB, p: n === 0 ? 1 : Math.min(1, 2 * cdf) };
 }
 
 export function configLabel(c: EvalConfig): string {
@@ -110,6 +138,7 @@ export async function evalConfig(
   let saved = 0;
   const byKind: EvalPoint["byKind"] = {};
   const verifier = c.verifier ?? new ArithmeticVerifier();
+  let outcomes = "";
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
     const gen = llmGenerator(
@@ -133,6 +162,7 @@ export async function evalConfig(
     });
     const ok = r.answer !== undefined && r.answer === normalizeAnswer(it.answer);
     if (ok) correct++;
+    outcomes += ok ? "1" : "0";
     const k = (byKind[it.kind] ??= { correct: 0, questions: 0 });
     k.questions++;
     if (ok) k.correct++;
@@ -157,6 +187,7 @@ export async function evalConfig(
     reasoningTokensPerQuestion: n ? reasoning / n : 0,
     samplesSavedPerQuestion: n ? saved / n : 0,
     byKind,
+    outcomes,
     wallS: (performance.now() - t0) / 1000,
   };
 }

@@ -149,6 +149,23 @@ test("Wilson 95% interval matches statsmodels' proportion_confint(method='wilson
   assert.ok(lo0 === 0 && Math.abs(hi0 - 0.1611) < 1e-3, `${hi0}`);
 });
 
+test("exact McNemar test matches scipy.stats.binomtest on the discordant pairs", async () => {
+  const { mcnemarExact } = await import("../../src/reasoning/eval.js");
+  // 2 right only in a, 8 only in b: binomtest(2, 10, 0.5).pvalue = 0.109375
+  const a = "11" + "00000000" + "1" + "0";
+  const b = "00" + "11111111" + "1" + "0";
+  const m = mcnemarExact(a, b);
+  assert.equal(m.onlyA, 2);
+  assert.equal(m.onlyB, 8);
+  assert.ok(Math.abs(m.p - 0.109375) < 1e-9, `${m.p}`);
+  // 5 vs 25: binomtest(5, 30, 0.5).pvalue = 0.000324914...; 3 vs 0: 0.25; no discordant pair: 1
+  const m2 = mcnemarExact("1".repeat(5) + "0".repeat(25), "0".repeat(5) + "1".repeat(25));
+  assert.ok(Math.abs(m2.p - 0.0003249142) < 1e-8, `${m2.p}`);
+  assert.ok(Math.abs(mcnemarExact("111", "000").p - 0.25) < 1e-12);
+  assert.equal(mcnemarExact("101", "101").p, 1);
+  assert.throws(() => mcnemarExact("10", "1"), /length/);
+});
+
 test("eval sweep end to end on a small random model: JSON points and an SVG file", async () => {
   const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");

@@ -7,6 +7,7 @@
  * batch. Checkpoints (params + Adam state + step) are written every `checkpointEvery` steps and
  * a run resumes from one; given the seed, a run is deterministic.
  */
+import { copyFile } from "node:fs/promises";
 import { InputError } from "../../errors.js";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import type { TrainModelConfig } from "../model/config.js";
@@ -22,6 +23,23 @@ export interface RlPrompt {
   ids: number[];
   /** what the reward function checks against (e.g. the expected answer) */
   answer: string;
+  /** completion cap for this prompt (default: the run's maxTokens) */
+  maxTokens?: number;
+  /** a curriculum's bookkeeping: the problem's index and the hint lines its prompt carries */
+  source?: number;
+  hint?: number;
+}
+
+/**
+ * Chooses each step's prompts and sees each group's pass rate (a curriculum). Its state is saved
+ * in the checkpoint; `pick` must be a pure function of the state, the step and the generator.
+ */
+export interface PromptSource {
+  pick(step: number, P: number, rng: Rng): RlPrompt[];
+  update(prompts: readonly RlPrompt[], passRates: readonly number[]): void;
+  state(): unknown;
+  restore(s: unknown): void;
+  describe(): string;
 }
 
 export interface GrpoOptions {
@@ -30,6 +48,8 @@ export interface GrpoOptions {
   init: Float32Array;
   ref?: Float32Array;
   prompts: readonly RlPrompt[];
+  /** a curriculum that picks the prompts (then `prompts` is not used); its name goes in the run's settings */
+  source?: { name: string; source: PromptSource };
   sampler: Sampler;
   /** reward of one completion (token ids) for its prompt */
   reward: (completion: number[], p: RlPrompt) => number;
@@ -39,6 +59,9 @@ export interface GrpoOptions {
   group: number;
   /** optimisation iterations per sampled batch (1 = on-policy: ratio 1) */
   inner?: number;
+  /** training rows per step (default P x G): sequences of mixed groups beyond this are dropped,
+   *  whole groups at a time, so a step's forward/backward costs at most rows x seqLen tokens */
+  rows?: number;
   lr: number;
   gradClip?: number;
   loss?: GrpoLossConfig;
@@ -50,6 +73,8 @@ export interface GrpoOptions {
   threads?: number;
   checkpointPath?: string;
   checkpointEvery?: number;
+  /** also keep a copy of the checkpoint every this many steps (<name>-s<step>.ckpt), for evals */
+  snapshotEvery?: number;
   resume?: boolean;
   onStep?: (s: GrpoStepStats) => void;
 }
@@ -65,6 +90,8 @@ export interface GrpoStepStats {
   meanLength: number;
   /** sequences that carried signal (groups with reward variance) */
   trained: number;
+  /** mean hint lines in the step's prompts (a curriculum's; 0 without) */
+  hint?: number;
   seconds: number;
 }
 
@@ -77,11 +104,22 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
   const G = o.group;
   const P = o.promptsPerStep;
   if (G < 2) throw new InputError("GRPO needs a group of at least 2 samples", { field: "group" });
-  if (o.prompts.length === 0) throw new InputError("GRPO needs prompts", { field: "prompts" });
+  if (o.prompts.length === 0 && !o.source) throw new InputError("GRPO needs prompts", { field: "prompts" });
   const T = o.seqLen ?? o.config.ctx;
-  const B = P * G;
+  const B = Math.min(P * G, Math.max(G, o.rows ?? P * G));
   const lossCfg = o.loss ?? DEFAULT_GRPO_LOSS;
-  const meta = { stage: "grpo", seed: o.seed, steps: o.steps, P, G, lr: o.lr, loss: lossCfg, T };
+  const meta = {
+    rows: o.rows,
+    stage: "grpo",
+    seed: o.seed,
+    steps: o.steps,
+    P,
+    G,
+    lr: o.lr,
+    loss: lossCfg,
+    T,
+    curriculum: o.source?.name,
+  };
   const net = await ShardedModel.create(o.config, B, T, { threads: o.threads });
   const refNet = await ShardedModel.create(o.config, B, T, { threads: o.threads });
   try {
@@ -101,6 +139,7 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
         adam.t = ck.adamT;
         step = ck.step;
         history = (ck.meta.history as GrpoStepStats[]) ?? [];
+        if (o.source) o.source.source.restore(ck.meta.source);
       }
     }
     const save = async () => {
@@ -110,7 +149,7 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
         step,
         adamT: adam.t,
         losses: history.map((h) => -h.objective),
-        meta: { run: meta, history },
+        meta: { run: meta, history, source: o.source?.source.state() },
         params: Float32Array.from(net.params),
         m: adam.m,
         v: adam.v,
@@ -119,10 +158,9 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
     while (step < o.steps) {
       const t0 = performance.now();
       const rng = new Rng(hash32(`grpo:${o.seed}:${step}`));
-      const batchPrompts = Array.from(
-        { length: P },
-        () => o.prompts[Math.floor(rng.uniform() * o.prompts.length)],
-      );
+      const batchPrompts = o.source
+        ? o.source.source.pick(step, P, rng)
+        : Array.from({ length: P }, () => o.prompts[Math.floor(rng.uniform() * o.prompts.length)]);
       const samples = await o.sampler.sample(
         Float32Array.from(net.params),
         batchPrompts.map((p) => p.ids),
@@ -130,6 +168,7 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
         {
           temperature: o.temperature ?? 1,
           maxTokens: o.maxTokens,
+          maxTokensPer: batchPrompts.map((p) => Math.min(o.maxTokens, p.maxTokens ?? o.maxTokens)),
           seed: hash32(`grpo-sample:${o.seed}:${step}`),
         },
       );
@@ -144,7 +183,16 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
         }),
       );
       const adv = groupAdvantages(rewards, G);
-      const keep = seqs.map((_, i) => i).filter((i) => adv[i] !== 0);
+      o.source?.source.update(
+        batchPrompts,
+        batchPrompts.map((_, i) => rewards.slice(i * G, (i + 1) * G).filter((r) => r >= 1).length / G),
+      );
+      // the samples with signal, of whole groups, as many groups as the training rows hold
+      const groups = [...new Set(adv.flatMap((a, i) => (a !== 0 ? [Math.floor(i / G)] : [])))].slice(
+        0,
+        Math.floor(B / G),
+      );
+      const keep = seqs.map((_, i) => i).filter((i) => adv[i] !== 0 && groups.includes(Math.floor(i / G)));
       const stats: GrpoStepStats = {
         step: step + 1,
         reward: rewards.reduce((a, b) => a + b, 0) / rewards.length,
@@ -154,6 +202,7 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
         objective: 0,
         meanLength: lenSum / seqs.length,
         trained: keep.length,
+        hint: batchPrompts.reduce((a, p) => a + (p.hint ?? 0), 0) / P,
         seconds: 0,
       };
       if (keep.length > 0) {
@@ -164,8 +213,10 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
           o.pad,
         );
         const advKept = keep.map((i) => adv[i]);
-        const logpOld = await net.logprobs(batch);
-        const logpRef = await refNet.logprobs(batch);
+        // on-policy without KL (inner 1, beta 0): ratio 1 and no KL term, so neither forward is needed
+        const plain = (o.inner ?? 1) === 1 && lossCfg.beta === 0;
+        const logpOld = plain ? new Float32Array(B * T) : await net.logprobs(batch);
+        const logpRef = plain ? logpOld : await refNet.logprobs(batch);
         for (let it = 0; it < (o.inner ?? 1); it++) {
           const logp = it === 0 ? logpOld : await net.logprobs(batch);
           const terms = grpoWeights(batch, advKept, logp, logpOld, logpRef, lossCfg);
@@ -184,6 +235,10 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
       history.push(stats);
       o.onStep?.(stats);
       if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
+      if (o.snapshotEvery && o.checkpointPath && step % o.snapshotEvery === 0) {
+        if (!(o.checkpointEvery && step % o.checkpointEvery === 0)) await save();
+        await copyFile(o.checkpointPath, o.checkpointPath.replace(/(\.ckpt)?$/, `-s${step}.ckpt`));
+      }
     }
     await save();
     return { params: Float32Array.from(net.params), history };

@@ -19,6 +19,8 @@ import { Rng, hash32 } from "../../sampling/rng.js";
 export interface SampleOptions {
   temperature: number;
   maxTokens: number;
+  /** per prompt: a cap below maxTokens (e.g. a hinted prompt's shorter rest) */
+  maxTokensPer?: readonly number[];
   seed: number;
 }
 
@@ -40,7 +42,7 @@ export function engineSampler(config: TrainModelConfig, vocab: Vocab, workDir: s
             n,
             temperature: o.temperature,
             seed: o.seed + 1000 * i,
-            maxTokens: o.maxTokens,
+            maxTokens: o.maxTokensPer?.[i] ?? o.maxTokens,
           });
           out.push(
             c.choices.map((ch) => (ch.finishReason === "stop" ? [...ch.tokens, vocab.eot] : ch.tokens)),
@@ -78,9 +80,10 @@ export function modelSampler(config: TrainModelConfig, eot: number, pad: number)
           const rng = new Rng(hash32(`sample:${o.seed}:${i}:${j}`));
           const seq = [...prompts[i]];
           const comp: number[] = [];
-          const T = Math.min(config.ctx, prompts[i].length + o.maxTokens);
+          const maxTokens = o.maxTokensPer?.[i] ?? o.maxTokens;
+          const T = Math.min(config.ctx, prompts[i].length + maxTokens);
           const m = new LlamaTrainModel(config, 1, T, Float32Array, params);
-          while (comp.length < o.maxTokens && seq.length < T + 1) {
+          while (comp.length < maxTokens && seq.length < T + 1) {
             const toks = new Int32Array(T).fill(pad);
             toks.set(seq.slice(0, T));
             m.forward(toks);

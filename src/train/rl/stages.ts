@@ -13,7 +13,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildVocab, type Vocab } from "../bpe/vocab.js";
-import { generateDataset, type DataConfig } from "../data/generate.js";
+import { generateDataset, splitOf, type DataConfig } from "../data/generate.js";
 import { IM_END, IM_START } from "../data/format.js";
 import { finalAnswer } from "../eval/arithmetic.js";
 import { exportGGUF } from "../export.js";
@@ -21,7 +21,9 @@ import { importGGUF } from "../import.js";
 import { train } from "../loop.js";
 import { loadCheckpoint } from "../checkpoint.js";
 import type { Kind } from "../data/problems.js";
-import { runGrpo, type RlPrompt } from "./grpo.js";
+import { runGrpo, type PromptSource, type RlPrompt } from "./grpo.js";
+import { DEFAULT_GRPO_LOSS } from "./grpo-loss.js";
+import { HintCurriculum, type WorkedProblem } from "./curriculum.js";
 import { rejectionSample } from "./rejection.js";
 import { engineSampler, type Sampler } from "./sampler.js";
 import { checkSteps, firstError } from "./process-verifier.js";
@@ -34,6 +36,39 @@ export function rlPrompts(vocab: Vocab, data: DataConfig, n: number, kinds: read
     if (!kinds.includes(e.kind) || e.answer === undefined || e.messages[0].role !== "user") continue;
     const text = `${IM_START}user\n${e.messages[0].content}${IM_END}\n${IM_START}assistant\n`;
     out.push({ ids: vocab.encoder.encode(text), answer: e.answer });
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+/**
+ * Training-split problems of `kinds` with their worked solutions (single user turn), for the hint
+ * curriculum. `hard`: only × with a 3-digit factor or two 2+-digit factors, and word problems. Every key is checked
+ * against `heldOut`'s split too (the eval's corpus), so no evaluated problem can enter training.
+ */
+export function workedProblems(
+  data: DataConfig,
+  n: number,
+  kinds: readonly Kind[],
+  o: { hard?: boolean; heldOut?: DataConfig } = {},
+): WorkedProblem[] {
+  const d = generateDataset({ ...data, counts: { train: n * 8, val: 0, test: 0 } });
+  const out: WorkedProblem[] = [];
+  for (const e of d.train) {
+    if (!kinds.includes(e.kind) || e.answer === undefined || e.messages.length !== 2) continue;
+    if (e.messages[0].role !== "user") continue;
+    const f = e.kind === "mul" ? e.key.split(":").slice(1) : [];
+    if (o.hard && e.kind === "mul" && !(f.every((x) => x.length >= 2) || f.some((x) => x.length >= 3)))
+      continue;
+    if (splitOf(e.key, data) !== "train" || (o.heldOut && splitOf(e.key, o.heldOut) !== "train"))
+      throw new InputError(`problem ${e.key} is not in the training split`);
+    out.push({
+      prefix: `${IM_START}user\n${e.messages[0].content}${IM_END}\n${IM_START}assistant\n`,
+      lines: e.messages[1].content.split("\n"),
+      answer: e.answer,
+      key: e.key,
+      shape: e.kind === "mul" ? `mul ${f[1].length}x${f[0].length}` : `word ${e.lang}`,
+    });
     if (out.length === n) break;
   }
   return out;
@@ -148,6 +183,20 @@ export interface StageOptions {
   temperature?: number;
   /** GRPO: probe this many prompts first and train only on the mixed ones (0/undefined: all) */
   filter?: number;
+  /** GRPO: "hints" = the reverse curriculum of hints (curriculum.ts) over `prompts` worked problems */
+  curriculum?: "hints";
+  /** with the curriculum: only × with a 3-digit factor or two 2+-digit factors, and word problems */
+  hard?: boolean;
+  /** with the curriculum: the first hint, as a share of each working's longest hint (default 0) */
+  hintStart?: number;
+  /** GRPO: training rows per step (default promptsPerStep x group) */
+  rows?: number;
+  /** GRPO: KL coefficient (default 0.04; 0 with inner 1 skips the reference forward) */
+  beta?: number;
+  /** GRPO: keep a copy of the checkpoint every this many steps */
+  snapshotEvery?: number;
+  /** the eval's corpus: no problem of its held-out splits may be trained on (checked per key) */
+  heldOut?: DataConfig;
   log: (s: string) => void;
 }
 
@@ -156,12 +205,28 @@ export async function runStage(o: StageOptions): Promise<string[]> {
   const warm = await importGGUF(o.init);
   const vocab = buildVocab(warm.bpe);
   const cfg = warm.config;
-  let prompts = rlPrompts(vocab, o.data, o.prompts, o.kinds);
+  let prompts = o.curriculum ? [] : rlPrompts(vocab, o.data, o.prompts, o.kinds);
   o.log(`${o.stage}: ${prompts.length} prompts (${o.kinds.join(",")}), init ${o.init}`);
   const sampler = engineSampler(cfg, vocab, o.workDir, o.threads);
   const reward = arithmeticReward(vocab);
   const temperature = o.temperature ?? 1;
-  if (o.stage === "grpo" && o.filter) {
+  let source: { name: string; source: PromptSource } | undefined;
+  if (o.stage === "grpo" && o.curriculum === "hints") {
+    const problems = workedProblems(o.data, o.prompts, o.kinds, { hard: o.hard, heldOut: o.heldOut });
+    const cur = new HintCurriculum(problems, (t) => vocab.encoder.encode(t), {
+      maxTokens: o.maxTokens,
+      start: o.hintStart,
+    });
+    const shapes = new Map<string, number>();
+    for (const p of problems) shapes.set(p.shape, (shapes.get(p.shape) ?? 0) + 1);
+    o.log(
+      `hint curriculum: ${problems.length} problems (${[...shapes].map(([k, v]) => `${k} ${v}`).join(", ")})`,
+    );
+    source = {
+      name: `hints:${o.prompts}:${o.kinds.join(",")}:${o.hard ? "hard" : "all"}:${o.hintStart ?? 0}`,
+      source: cur,
+    };
+  } else if (o.stage === "grpo" && o.filter) {
     // the probe is a pure function of its settings: a resumed run reuses the saved result
     const file = join(o.workDir, "mixed-prompts.json");
     const key = { init: o.init, kinds: o.kinds, filter: o.filter, group: o.group, temperature, seed: o.seed };
@@ -195,6 +260,7 @@ export async function runStage(o: StageOptions): Promise<string[]> {
       config: cfg,
       init: warm.params,
       prompts,
+      source,
       sampler,
       reward,
       pad: vocab.pad,
@@ -209,10 +275,13 @@ export async function runStage(o: StageOptions): Promise<string[]> {
       threads: o.threads,
       checkpointPath: join(o.workDir, "grpo.ckpt"),
       checkpointEvery: 1,
+      snapshotEvery: o.snapshotEvery,
+      rows: o.rows,
+      loss: { ...DEFAULT_GRPO_LOSS, beta: o.beta ?? DEFAULT_GRPO_LOSS.beta },
       resume: o.resume,
       onStep: (s) =>
         o.log(
-          `grpo step ${s.step}/${o.steps} reward ${s.reward.toFixed(3)} acc ${s.accuracy.toFixed(3)} kl ${s.kl.toFixed(4)} clipped ${s.clipped.toFixed(3)} len ${s.meanLength.toFixed(0)} trained ${s.trained} ${s.seconds.toFixed(0)} s`,
+          `grpo step ${s.step}/${o.steps} reward ${s.reward.toFixed(3)} acc ${s.accuracy.toFixed(3)} kl ${s.kl.toFixed(4)} clipped ${s.clipped.toFixed(3)} len ${s.meanLength.toFixed(0)} hint ${(s.hint ?? 0).toFixed(1)} trained ${s.trained} ${s.seconds.toFixed(0)} s${source ? ` | ${source.source.describe()}` : ""}`,
         ),
     });
     params = r.params;
