@@ -11,11 +11,10 @@ import { chatTurn } from "./chat.js";
 import type { Op } from "./columns.js";
 import { LANGS, type Lang } from "./lang.js";
 import { arithmeticProblem, randomOperand, type Kind, type Problem } from "./problems.js";
-import { wordProblem } from "./word.js";
+import { wordProblem, wordProblemV2 } from "./word.js";
 import type { Message } from "./format.js";
 import { outOfSkillMath, SYSTEM_PROMPTS } from "./extras.js";
 import { bigNoTool, jsonProblem, toolProblem } from "./tools.js";
-import { wordProblemV2 } from "./word2.js";
 
 export type Split = "train" | "val" | "test";
 export const SPLITS: readonly Split[] = ["train", "val", "test"];
