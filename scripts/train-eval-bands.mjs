@@ -44,8 +44,16 @@ const BANDS = {
     kinds: ["mul"],
     keep: (q) => numbers(q).filter((d) => d === 3).length >= 2,
   },
-  word2en: { target: 0.7, data: { mix: { word: 1 }, english: 1, v2: { ...v2, twoStep: 1 } }, kinds: ["word"] },
-  word2zh: { target: 0.7, data: { mix: { word: 1 }, english: 0, v2: { ...v2, twoStep: 1 } }, kinds: ["word"] },
+  word2en: {
+    target: 0.7,
+    data: { mix: { word: 1 }, english: 1, v2: { ...v2, twoStep: 1 } },
+    kinds: ["word"],
+  },
+  word2zh: {
+    target: 0.7,
+    data: { mix: { word: 1 }, english: 0, v2: { ...v2, twoStep: 1 } },
+    kinds: ["word"],
+  },
 };
 const names = opt("--bands", Object.keys(BANDS).join(",")).split(",");
 for (const b of names) if (!BANDS[b]) throw new Error(`unknown band ${b} (${Object.keys(BANDS).join(", ")})`);
