@@ -11,7 +11,11 @@
 //   v2unitsC   v2unitsC   600 x 4 x 512        1.23M    v2unitsB
 //   v2unitsD   v2unitsD   300 x 4 x 512        0.61M    v2unitsC
 //   v2unitsE   v2unitsE   400 x 4 x 512        0.82M    v2unitsD
-//   ship       scripts/train-ship.mjs: v2unitsE re-exported as models/edgellm-default-{f32,q8_0}.gguf
+//   v2unitsF   v2unitsF   400 x 4 x 512        0.82M    v2unitsE (tool calls right after the question)
+//   v2unitsG   v2unitsG   400 x 4 x 512        0.82M    v2unitsF
+//   v2unitsH   v2unitsH   250 x 4 x 1024       1.02M    v2unitsG (1,024-token rows: whole tool calls)
+//   v2unitsI   v2unitsI   150 x 4 x 1024       0.61M    v2unitsH
+//   ship       scripts/train-ship.mjs: v2unitsI re-exported as models/edgellm-default-{f32,q8_0}.gguf
 //
 // `--from v2` (default) starts at v2run from the committed train-state/v2 export (the v2 stage is
 // ~2/3 of the tokens); `--from v1` runs the v2 stage first (`scripts/train-v2.mjs`) and stops if
@@ -45,11 +49,15 @@ const STAGES = [
   ["v2unitsC", undefined],
   ["v2unitsD", undefined],
   ["v2unitsE", undefined],
+  ["v2unitsF", undefined],
+  ["v2unitsG", undefined],
+  ["v2unitsH", undefined],
+  ["v2unitsI", undefined],
 ];
-const SHIPPED = "v2unitsE";
+const SHIPPED = "v2unitsI";
 // the sha256 of the shipped model's F32 export (models/edgellm-default-f32.gguf is it re-exported
 // under the default name); the chain is bit-exact, so a rerun must end on the same bytes
-const SHIPPED_SHA = "7becfc7c5e84a3421849e34a1b5764b6ba5addc649482baf0195e1905e1b99c6";
+const SHIPPED_SHA = "569d78424e589d28f97cf0265d57444340c71724f766d230ce086c36563428d5";
 const exportOf = (p) => `build/train/${p}/out/edgellm-${p}-f32.gguf`;
 const sha = (f) => createHash("sha256").update(readFileSync(f)).digest("hex");
 const run = (file, argv) => execFileSync(process.execPath, [file, ...argv], { stdio: "inherit" });

@@ -517,6 +517,45 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsH/out/edgellm-v2unitsH-f32.gguf",
     initSha256: "5c10530eac39eca86bc98267c7cfd8b09f1ffdef7a0bdea94c82847102bb6bfc",
   },
+  // v2unitsJ (issue #18, session 11): v2unitsI's end, taught + and − up to 6 digits (the issue's
+  // band; every stage before drew operands of at most 4 digits, and I gets 0/100 on 5-6 digits):
+  // operands of 1..6 digits (uniform digit count), + and − 42% of the mix, the rest as I (tool
+  // rows 10%), 1,024-token rows, fresh data.
+  v2unitsJ: {
+    name: "v2unitsJ",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 53,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      addSubDigits: 6,
+      mix: { add: 0.2, sub: 0.22, mul: 0.28, word: 0.12, chat: 0.04, tool: 0.1, json: 0.04 },
+      v2: {
+        ...V2UNITS_DATA.v2!,
+        mulFirstMax: 0.6,
+        bigCopy: 0.2,
+        toolCalls: 0.9,
+        toolThought: 0,
+        toolProducts: 0.8,
+        toolVerbatim: true,
+        toolLongDigits: [6, 8],
+        addPartials: 0.3,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 200 steps x 4 x 1024 = 0.82M tokens
+    batch: 4,
+    seqLen: 1024,
+    steps: 200,
+    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 53,
+    checkpointEvery: 10,
+    // `edgellm train --preset v2unitsI` (its export at step 150; the shipped default's tensors)
+    initFrom: "build/train/v2unitsI/out/edgellm-v2unitsI-f32.gguf",
+    initSha256: "569d78424e589d28f97cf0265d57444340c71724f766d230ce086c36563428d5",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`
