@@ -436,3 +436,52 @@ test("v2mul continued SFT: ×-heavy fresh examples, never a v2 test problem, sam
   for (const e of d.train.filter((x) => x.kind === "mul").slice(0, 200))
     assert.equal(firstError(checkSteps(e.messages.at(-1)!.content)), -1, e.key);
 });
+
+test("subCompare: a subtraction opens with a digit-by-digit comparison the process verifier checks", () => {
+  // the format the issue-18 stage v2unitsK trains (written out by hand here)
+  assert.deepEqual(subColumns(6441, 6440, "en", { stripLine: true, subCompare: true }).lines.slice(0, 2), [
+    "compare 6441 and 6440: 6 = 6, 4 = 4, 4 = 4, 1 > 0, so 6441 > 6440",
+    "6441 - 6440",
+  ]);
+  assert.deepEqual(subColumns(74, 77, "en", { subCompare: true }).lines.slice(0, 2), [
+    "compare 74 and 77: 7 = 7, 4 < 7, so 74 < 77",
+    "74 < 77, so 74 - 77 = -(77 - 74)",
+  ]);
+  assert.equal(
+    subColumns(357, 4110, "zh", { subCompare: true }).lines[0],
+    "比较 357 和 4110： 3 位 < 4 位，所以 357 < 4110",
+  );
+  // without the option the format is what every earlier stage trained (no comparison line)
+  assert.equal(subColumns(6441, 6440, "en", { stripLine: true }).lines[0], "6441 - 6440");
+  // every line of many random workings verifies, in both languages
+  const rng = new Rng(7);
+  for (let i = 0; i < 300; i++) {
+    const a = rng.int(0, 9999);
+    const b = rng.uniform() < 0.5 ? rng.int(0, 9999) : Math.max(0, a + rng.int(-9, 9));
+    const lang = i % 2 ? "en" : "zh";
+    const text = subColumns(a, b, lang, { stripLine: true, subCompare: true }).lines.join("\n");
+    assert.equal(firstError(checkSteps(text)), -1, text);
+  }
+  // a wrong digit relation, a wrong conclusion, a skipped pair or a step past the difference fail
+  for (const bad of [
+    "compare 6441 and 6440: 6 = 6, 4 = 4, 4 < 4, so 6441 < 6440",
+    "compare 74 and 77: 7 = 7, 4 < 7, so 74 > 77",
+    "compare 6441 and 6440: 6 = 6, 4 = 4, 1 > 0, so 6441 > 6440",
+    "compare 357 and 411: 3 < 4, 5 > 1, so 357 < 411",
+    "compare 357 and 4110: 3 digits > 4 digits, so 357 < 4110",
+  ])
+    assert.equal(checkSteps(bad)[0].ok, false, bad);
+  // the v2unitsK data carries it on every subtraction (and only there)
+  const k = generateDataset({
+    ...V2_MODEL_DATA,
+    counts: { train: 400, val: 0, test: 0 },
+    v2: { ...V2_MODEL_DATA.v2!, subCompare: true },
+  });
+  const subs = k.train.filter((e) => e.kind === "sub");
+  assert.ok(subs.length > 20);
+  for (const e of subs)
+    assert.match(
+      e.messages.find((m) => m.role === "assistant")!.content,
+      /^<think>\n(?:compare|比较) \d+ (?:and|和) \d+/,
+    );
+});

@@ -83,6 +83,26 @@ export interface FormatOptions {
    *  (`4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`; `7 × 9 = 63, 3 + 1 = 4, write 4, carry 6`),
    *  so no clause writes a two-digit sum whose first digit depends on a later one */
   mulUnits?: boolean;
+  /** subtraction opens with an explicit comparison of the operands, digit by digit from the left
+   *  up to the first difference (or by their lengths): `compare 6441 and 6440: 6 = 6, 4 = 4,
+   *  4 = 4, 1 > 0, so 6441 > 6440`; the sign flip (a < b) follows from that line */
+  subCompare?: boolean;
+}
+
+/** The subCompare line: which of a and b is larger, decided one digit pair at a time. */
+export function compareLine(a: number, b: number, lang: Lang): string {
+  const w = WORDS[lang];
+  const [sa, sb] = [String(a), String(b)];
+  const rel = (x: number, y: number) => (x < y ? "<" : x > y ? ">" : "=");
+  const steps: string[] = [];
+  if (sa.length !== sb.length) steps.push(w.lengths(sa.length, rel(sa.length, sb.length), sb.length));
+  else
+    for (let i = 0; i < sa.length; i++) {
+      const [x, y] = [sa.charCodeAt(i) - 48, sb.charCodeAt(i) - 48];
+      steps.push(`${x} ${rel(x, y)} ${y}`);
+      if (x !== y) break;
+    }
+  return `${w.compare(sa, sb)} ${steps.join(w.comma)}${w.comma}${w.so} ${sa} ${rel(a, b)} ${sb}`;
 }
 
 /** a - b; when a < b, states the sign flip and subtracts the other way round. */
@@ -90,6 +110,10 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   checkOperand(a, "a");
   checkOperand(b, "b");
   const w = WORDS[lang];
+  if (fmt.subCompare) {
+    const inner = subColumns(a, b, lang, { ...fmt, subCompare: false });
+    return { lines: [compareLine(a, b, lang), ...inner.lines], result: inner.result };
+  }
   if (a < b) {
     const inner = subColumns(b, a, lang, fmt);
     const result = a - b;

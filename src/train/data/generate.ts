@@ -79,6 +79,8 @@ export interface V2Options {
   /** tool calls: the expression is copied as the question writes it (× kept; the calculator reads
    *  ×), so the call is an exact copy of the question's numbers and symbol */
   toolVerbatim?: boolean;
+  /** subtraction opens with a digit-by-digit comparison of its operands (FormatOptions.subCompare) */
+  subCompare?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
   toolLongDigits?: [number, number];
   /** share of "add" draws that are the line of a × answer that adds its two partial products:
@@ -159,6 +161,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     mulRun: v2.mulRun === true,
     mulShort: v2.mulShort === true,
     mulUnits: v2.mulUnits === true,
+    subCompare: v2.subCompare === true,
   };
   switch (kind) {
     case "word":

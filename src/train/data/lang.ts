@@ -22,6 +22,10 @@ export interface StepWords {
   answer: (x: string) => string;
   /** "377 < 4821, so 377 - 4821 = -(4821 - 377)" */
   negate: (a: string, b: string) => string;
+  /** subCompare format: "compare 6441 and 6440:" */
+  compare: (a: string, b: string) => string;
+  /** subCompare format: "3 digits < 4 digits" */
+  lengths: (la: number, rel: string, lb: number) => string;
   /** "run" × format: the running total of the partial products, "…, total 282" */
   total: string;
   /** v2 subtraction: "drop leading zeros: 0001 -> 1" */
@@ -43,6 +47,8 @@ export const WORDS: Record<Lang, StepWords> = {
     step: (n) => `Step ${n}: `,
     answer: (x) => `The answer is ${x}.`,
     negate: (a, b) => `${a} < ${b}, so ${a} - ${b} = -(${b} - ${a})`,
+    compare: (a, b) => `compare ${a} and ${b}:`,
+    lengths: (la, rel, lb) => `${la} digits ${rel} ${lb} digits`,
     strip: "drop leading zeros:",
     plan: "Plan:",
   },
@@ -58,6 +64,8 @@ export const WORDS: Record<Lang, StepWords> = {
     step: (n) => `第 ${n} 步：`,
     answer: (x) => `答案是 ${x}。`,
     negate: (a, b) => `${a} < ${b}，所以 ${a} - ${b} = -(${b} - ${a})`,
+    compare: (a, b) => `比较 ${a} 和 ${b}：`,
+    lengths: (la, rel, lb) => `${la} 位 ${rel} ${lb} 位`,
     strip: "去掉前导零：",
     plan: "列式：",
   },

@@ -56,7 +56,33 @@ const RE = {
   shift: /^(?:shift|左移) (\d+): (\d+)$/,
   result: /^(?:(?:so|所以) )?(-?\d+) ([+\-×]) (\d+) = (-?\d+)$/,
   swap: /^(\d+) × (\d+) = (\d+) × (\d+)$/,
+  compare: /^(?:compare|比较) (\d+) (?:and|和) (\d+)[:：]\s*(.+?)\s*[,，]\s*(?:so|所以) (\d+) ([<>=]) (\d+)$/,
 };
+
+const relOf = (x: bigint, y: bigint) => (x < y ? "<" : x > y ? ">" : "=");
+
+/** `compare 6441 and 6440: 6 = 6, 4 = 4, 4 = 4, 1 > 0, so 6441 > 6440` (FormatOptions.subCompare):
+ *  every digit pair (or the digit counts) stated truly, in order, up to the first difference, and
+ *  the conclusion right. */
+function compareOk(m: RegExpMatchArray): boolean {
+  const [a, b] = [m[1], m[2]];
+  if (m[4] !== a || m[6] !== b || m[5] !== relOf(BigInt(a), BigInt(b))) return false;
+  const steps = m[3].split(/\s*[,，]\s*/);
+  if (a.length !== b.length) {
+    const s = steps[0].match(/^(\d+) (?:digits|位) ([<>]) (\d+) (?:digits|位)$/);
+    return (
+      steps.length === 1 && !!s && s[1] === String(a.length) && s[3] === String(b.length) && s[2] === m[5]
+    );
+  }
+  let i = 0;
+  for (const st of steps) {
+    const d = st.match(/^(\d) ([<>=]) (\d)$/);
+    if (!d || d[1] !== a[i] || d[3] !== b[i] || d[2] !== relOf(BigInt(d[1]), BigInt(d[3]))) return false;
+    i++;
+    if (d[2] !== "=") return i === steps.length;
+  }
+  return i === a.length;
+}
 
 function apply(op: string, a: bigint, b: bigint): bigint {
   return op === "+" ? a + b : op === "-" ? a - b : a * b;
@@ -181,6 +207,8 @@ export function checkSteps(text: string): StepCheck[] {
       if (m[2] === "×") lastProduct = r;
       // a × result without a total starts (or ends) a run; an addition's result is the new total
       if ((m[2] === "×" && total === null) || m[2] === "+") runTotal = BigInt(m[4]);
+    } else if ((m = line.match(RE.compare))) {
+      ok = compareOk(m);
     } else if ((m = line.match(/^(\d+) × 0 = 0$/))) {
       ok = true;
       lastProduct = 0n;
