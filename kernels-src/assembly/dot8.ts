@@ -18,7 +18,7 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s } from "./common";
+import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s, blockMadd, storeTok4, storeGroups4, blockMsub } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 
@@ -44,7 +44,7 @@ export function matvec_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
     let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       const si = q8Block(p, xq + (<usize>b << 6));
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2)));
       p += 136;
     }
     storeRows(y, g, rows, acc);
@@ -80,19 +80,15 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
           s3 = i32x4.add(s3, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 3 * xqs))));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 136;
         x0 += 64;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_q8_0_r(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
@@ -193,10 +189,10 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
       const off = i32x4.shl(v128.load32_splat(ps), 3);
       const dx = v128.load32_splat(pd);
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h00, h01) : widen8(i16x8.add(h00, h01)), off)), f32x4.mul(f16x4(p0, fm, fs), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h10, h11) : widen8(i16x8.add(h10, h11)), off)), f32x4.mul(f16x4(p1, fm, fs), dx), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h20, h21) : widen8(i16x8.add(h20, h21)), off)), f32x4.mul(f16x4(p2, fm, fs), dx), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h30, h31) : widen8(i16x8.add(h30, h31)), off)), f32x4.mul(f16x4(p3, fm, fs), dx), acc3);
+      acc0 = blockMadd(acc0, i32x4.sub(DOT32 ? i32x4.add(h00, h01) : widen8(i16x8.add(h00, h01)), off), f16x4(p0, fm, fs), dx);
+      acc1 = blockMadd(acc1, i32x4.sub(DOT32 ? i32x4.add(h10, h11) : widen8(i16x8.add(h10, h11)), off), f16x4(p1, fm, fs), dx);
+      acc2 = blockMadd(acc2, i32x4.sub(DOT32 ? i32x4.add(h20, h21) : widen8(i16x8.add(h20, h21)), off), f16x4(p2, fm, fs), dx);
+      acc3 = blockMadd(acc3, i32x4.sub(DOT32 ? i32x4.add(h30, h31) : widen8(i16x8.add(h30, h31)), off), f16x4(p3, fm, fs), dx);
       p0 += 72;
       p1 += 72;
       p2 += 72;
@@ -205,10 +201,7 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       pd += 4;
       ps += 4;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   for (; g < g1; g++) {
     let p = w + <usize>g * gb;
@@ -216,7 +209,7 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let pq = xq, pd = xd, ps = xs;
     while (pd < pe) {
       const si = i32x4.sub(q4Block(p, pq, kcNib()), i32x4.shl(v128.load32_splat(ps), 3));
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, kcF16Mask(), kcF16Scale()), v128.load32_splat(pd)), acc);
+      acc = blockMadd(acc, si, f16x4(p, kcF16Mask(), kcF16Scale()), v128.load32_splat(pd));
       p += 72;
       pq += 32;
       pd += 4;
@@ -261,20 +254,16 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
         s2 = i32x4.sub(s2, i32x4.shl(v128.load32_splat(ps + 2 * xds), 3));
         s3 = i32x4.sub(s3, i32x4.shl(v128.load32_splat(ps + 3 * xds), 3));
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 72;
         x0 += 32;
         pd += 4;
         ps += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_q4_0_r(w, xq + <usize>t * xqs, xd + <usize>t * xds, xs + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
@@ -426,8 +415,8 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     const sumi = kBlock(p, xq + (<usize>b << 8), five, m4, b4);
     const summ = kMin(p, xs + (<usize>b << 6));
     const dx = v128.load32_splat(xd + (<usize>b << 2));
-    acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
-    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+    acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
+    acc = blockMsub(acc, summ, f16x4(p + 8, fm, fs), dx);
     p += GB;
   }
   return acc;
@@ -537,20 +526,17 @@ export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       }
       const x32 = xsum32(xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p, x32)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
-      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 1 * gb, x32)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
-      acc2 = madd(f32x4.convert_i32x4_s(sumi2), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
-      acc2 = f32x4.sub(acc2, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 2 * gb, x32)), f32x4.mul(f16x4(p + 2 * gb + 8, fm, fs), dx)));
-      acc3 = madd(f32x4.convert_i32x4_s(sumi3), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
-      acc3 = f32x4.sub(acc3, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 3 * gb, x32)), f32x4.mul(f16x4(p + 3 * gb + 8, fm, fs), dx)));
+      acc0 = blockMadd(acc0, sumi0, f16x4(p, fm, fs), dx);
+      acc0 = blockMsub(acc0, kMinX(p, x32), f16x4(p + 8, fm, fs), dx);
+      acc1 = blockMadd(acc1, sumi1, f16x4(p + 1 * gb, fm, fs), dx);
+      acc1 = blockMsub(acc1, kMinX(p + 1 * gb, x32), f16x4(p + 1 * gb + 8, fm, fs), dx);
+      acc2 = blockMadd(acc2, sumi2, f16x4(p + 2 * gb, fm, fs), dx);
+      acc2 = blockMsub(acc2, kMinX(p + 2 * gb, x32), f16x4(p + 2 * gb + 8, fm, fs), dx);
+      acc3 = blockMadd(acc3, sumi3, f16x4(p + 3 * gb, fm, fs), dx);
+      acc3 = blockMsub(acc3, kMinX(p + 3 * gb, x32), f16x4(p + 3 * gb + 8, fm, fs), dx);
       p += 592;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
 }
@@ -620,10 +606,10 @@ export function matvec_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       }
       const x32 = xsum32(xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p, x32)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
-      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 1 * gb, x32)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
+      acc0 = blockMadd(acc0, sumi0, f16x4(p, fm, fs), dx);
+      acc0 = blockMsub(acc0, kMinX(p, x32), f16x4(p + 8, fm, fs), dx);
+      acc1 = blockMadd(acc1, sumi1, f16x4(p + 1 * gb, fm, fs), dx);
+      acc1 = blockMsub(acc1, kMinX(p + 1 * gb, x32), f16x4(p + 1 * gb + 8, fm, fs), dx);
       p += 720;
     }
     storeRows(y, g + 0, rows, acc0);
@@ -694,27 +680,23 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         // the mins as i16 pairs, once for the 4 tokens (kMinX's terms)
         const m0 = minPair(p, 0), m1 = minPair(p, 1), m2 = minPair(p, 2), m3 = minPair(p, 3);
         let dx = v128.load32_splat(pd);
-        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx), a0);
-        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps))), f32x4.mul(dm, dx)));
+        a0 = blockMadd(a0, u0, dw, dx);
+        a0 = blockMsub(a0, kMinP(m0, m1, m2, m3, xsum32(ps)), dm, dx);
         dx = v128.load32_splat(pd + xds);
-        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx), a1);
-        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + xss))), f32x4.mul(dm, dx)));
+        a1 = blockMadd(a1, u1, dw, dx);
+        a1 = blockMsub(a1, kMinP(m0, m1, m2, m3, xsum32(ps + xss)), dm, dx);
         dx = v128.load32_splat(pd + 2 * xds);
-        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, dx), a2);
-        a2 = f32x4.sub(a2, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + 2 * xss))), f32x4.mul(dm, dx)));
+        a2 = blockMadd(a2, u2, dw, dx);
+        a2 = blockMsub(a2, kMinP(m0, m1, m2, m3, xsum32(ps + 2 * xss)), dm, dx);
         dx = v128.load32_splat(pd + 3 * xds);
-        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, dx), a3);
-        a3 = f32x4.sub(a3, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + 3 * xss))), f32x4.mul(dm, dx)));
+        a3 = blockMadd(a3, u3, dw, dx);
+        a3 = blockMsub(a3, kMinP(m0, m1, m2, m3, xsum32(ps + 3 * xss)), dm, dx);
         p += 592;
         x0 += 256;
         pd += 4;
         ps += 64;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
@@ -832,16 +814,13 @@ export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       const corr0 = q6Corr(p + 0 * gb, n0, n1), corr1 = q6Corr(p + 1 * gb, n0, n1);
       const corr2 = q6Corr(p + 2 * gb, n0, n1), corr3 = q6Corr(p + 3 * gb, n0, n1);
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi0, i32x4.shl(corr0, 5))), f32x4.mul(f16x4(p + 0 * gb, fm, fs), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi1, i32x4.shl(corr1, 5))), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi2, i32x4.shl(corr2, 5))), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi3, i32x4.shl(corr3, 5))), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
+      acc0 = blockMadd(acc0, i32x4.sub(sumi0, i32x4.shl(corr0, 5)), f16x4(p + 0 * gb, fm, fs), dx);
+      acc1 = blockMadd(acc1, i32x4.sub(sumi1, i32x4.shl(corr1, 5)), f16x4(p + 1 * gb, fm, fs), dx);
+      acc2 = blockMadd(acc2, i32x4.sub(sumi2, i32x4.shl(corr2, 5)), f16x4(p + 2 * gb, fm, fs), dx);
+      acc3 = blockMadd(acc3, i32x4.sub(sumi3, i32x4.shl(corr3, 5)), f16x4(p + 3 * gb, fm, fs), dx);
       p += 1096;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   for (; g < g1; g++) {
     let p = w + <usize>g * gb;
@@ -849,7 +828,7 @@ export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     for (let b = 0; b < nsb; b++) {
       const sumi = q6Block(p, xq + (<usize>b << 8), xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
+      acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
       p += 1096;
     }
     storeRows(y, g, rows, acc);
@@ -895,20 +874,16 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         const k2 = q6Corr(p, xs16(ps + 2 * xss), xs16(ps + 2 * xss + 32));
         const k3 = q6Corr(p, xs16(ps + 3 * xss), xs16(ps + 3 * xss + 32));
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(u0, i32x4.shl(k0, 5))), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(u1, i32x4.shl(k1, 5))), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(i32x4.sub(u2, i32x4.shl(k2, 5))), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(i32x4.sub(u3, i32x4.shl(k3, 5))), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, i32x4.sub(u0, i32x4.shl(k0, 5)), dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, i32x4.sub(u1, i32x4.shl(k1, 5)), dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, i32x4.sub(u2, i32x4.shl(k2, 5)), dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, i32x4.sub(u3, i32x4.shl(k3, 5)), dw, v128.load32_splat(pd + 3 * xds));
         p += 1096;
         x0 += 256;
         pd += 4;
         ps += 64;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;

@@ -1,7 +1,7 @@
 // F32 weights, repacked into 4-row panels (see src/kernels/wasm/repack.ts): per group of 4 rows,
 // column-major: for each column c, the 4 rows' values (16 B). Rows past `rows` are zero.
 // x: f32[cols]; y: f32[rows]. Any cols (no block constraint).
-import { storeRows, madd } from "./common";
+import { storeRows, madd, storeTok4 } from "./common";
 
 export function matvec_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
   const gs = <usize>cols << 4;
@@ -77,14 +77,8 @@ export function matmul_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, n
         x0 += 4;
       }
       const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
-      storeRows(yo, g + 1, rows, b0);
-      storeRows(yo + ys, g + 1, rows, b1);
-      storeRows(yo + 2 * ys, g + 1, rows, b2);
-      storeRows(yo + 3 * ys, g + 1, rows, b3);
+      storeTok4(yo, ys, g, rows, a0, a1, a2, a3);
+      storeTok4(yo, ys, g + 1, rows, b0, b1, b2, b3);
     }
     for (; t < nTok; t++) matvec1_f32(w, x + <usize>t * xs, y + <usize>t * ys, rows, cols, g, g + 2);
   }

@@ -12,7 +12,7 @@
 // Integer sums are exact (IQ4_XS: sum_ib sc_ib * dot_ib per super-block, |.| < 2^31); the float
 // step per block (IQ4_NL) or super-block (IQ4_XS) is the same in matvec and matmul, so matmul
 // rows equal matvec's bit for bit and nothing depends on the thread split.
-import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8h, widen8, kcNib } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, storeRows, dot8h, widen8, kcNib, blockMadd, storeTok4 } from "./common";
 
 /** kvalues_iq4nl as a swizzle table. */
 // @ts-ignore: decorator
@@ -56,7 +56,7 @@ export function matvec_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i3
     let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       const si = nlBlock(p + 8, xq + (<usize>b << 6), 32, kv, m4);
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2)));
       p += 72;
     }
     storeRows(y, g, rows, acc);
@@ -91,19 +91,15 @@ export function matmul_iq4_nl(w: usize, xq: usize, xd: usize, y: usize, rows: i3
           s3 = i32x4.add(s3, tok(lo, hi, xo + 3 * xqs));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 72;
         x0 += 64;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_iq4_nl(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
@@ -140,7 +136,7 @@ export function matvec_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i3
     let acc = f32x4.splat(0);
     for (let b = 0; b < nsb; b++) {
       const si = xsBlock(p, xq + (<usize>b << 9), kv, m4);
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2)));
       p += 552;
     }
     storeRows(y, g, rows, acc);
@@ -185,19 +181,15 @@ export function matmul_iq4_xs(w: usize, xq: usize, xd: usize, y: usize, rows: i3
           u3 = i32x4.add(u3, i32x4.mul(s3, sc));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, u0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, u1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, u2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, u3, dw, v128.load32_splat(pd + 3 * xds));
         p += 552;
         x0 += 512;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_iq4_xs(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nsb, g, g + 1);

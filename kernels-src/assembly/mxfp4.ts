@@ -9,7 +9,7 @@
 //   e[4] (row ri at byte ri) | 4 chunks of 16 B, chunk m holding file byte qs[4m + c] of row ri
 //   at byte 4*ri + c (low nibble column 4m+c, high 16+4m+c: the Q4_0 int8-dot chunk order).
 // matmul rows equal matvec's bit for bit (same per-block float step), whatever the thread split.
-import { u8x4, storeRows, madd, kcNib } from "./common";
+import { u8x4, storeRows, kcNib, blockMadd, storeTok4 } from "./common";
 import { look, nlBlock, tok } from "./iq4";
 
 /** kvalues_mxfp4 as a swizzle table. */
@@ -35,7 +35,7 @@ export function matvec_mxfp4(w: usize, xq: usize, xd: usize, y: usize, rows: i32
     let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       const si = nlBlock(p + 4, xq + (<usize>b << 6), 32, kv, m4);
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(e8m0Half4(p), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      acc = blockMadd(acc, si, e8m0Half4(p), v128.load32_splat(xd + (<usize>b << 2)));
       p += 68;
     }
     storeRows(y, g, rows, acc);
@@ -69,19 +69,15 @@ export function matmul_mxfp4(w: usize, xq: usize, xd: usize, y: usize, rows: i32
           s3 = i32x4.add(s3, tok(lo, hi, xo + 3 * xqs));
         }
         const dw = e8m0Half4(p);
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 68;
         x0 += 64;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_mxfp4(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
