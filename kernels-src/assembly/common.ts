@@ -227,6 +227,15 @@ export function f16ToF32(h: i32): f32 {
   return i32x4.extadd_pairwise_i16x8_s(h);
 }
 
+/** The int8 dot of signed weights w (|w| <= 127) with an activation given as |q| (xa, 0..127)
+ *  and sign masks mk (0 or -1 per byte): (w ^ mk) - mk moves the activation's sign onto the
+ *  weight, so |q| is the 7-bit operand; the pair sums (<= 2*127*127) are widened at once.
+ *  Q8_0 and the table-lookup 4-bit formats (iq4.ts) on the int8 dot. */
+// @ts-ignore: decorator
+@inline export function signDot(w: v128, mk: v128, xa: v128): v128 {
+  return widen8(dot8h(i8x16.sub(v128.xor(w, mk), mk), xa));
+}
+
 /** The int8-dot accumulation the dot8 kernels use, in two forms chosen at build time
  *  (kernels-src/build.mjs, `--use DOT32=0|1`):
  *  - DOT32 = 0: i16 pair sums, acc + dot8h(x, w) (pmaddubsw + paddw on x86); the kernel keeps

@@ -18,7 +18,7 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s, blockMadd, storeTok4, storeGroups4, blockMsub } from "./common";
+import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s, blockMadd, storeTok4, storeGroups4, blockMsub, signDot } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 
@@ -30,9 +30,9 @@ import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, sto
   let s1 = i32x4.splat(0);
   for (let m: usize = 0; m < 8; m += 2) {
     let mk = v128.load32_splat(xb + (m << 2), 32);
-    s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(v128.load(p + (m << 4), 8), mk), mk), v128.load32_splat(xb + (m << 2)))));
+    s0 = i32x4.add(s0, signDot(v128.load(p + (m << 4), 8), mk, v128.load32_splat(xb + (m << 2))));
     mk = v128.load32_splat(xb + (m << 2), 36);
-    s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(v128.load(p + (m << 4), 24), mk), mk), v128.load32_splat(xb + (m << 2), 4))));
+    s1 = i32x4.add(s1, signDot(v128.load(p + (m << 4), 24), mk, v128.load32_splat(xb + (m << 2), 4)));
   }
   return i32x4.add(s0, s1);
 }
@@ -71,13 +71,13 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
           const v = v128.load(p + (m << 4), 8);
           const xo = x0 + (m << 2);
           let mk = v128.load32_splat(xo, 32);
-          s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo))));
+          s0 = i32x4.add(s0, signDot(v, mk, v128.load32_splat(xo)));
           mk = v128.load32_splat(xo + xqs, 32);
-          s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + xqs))));
+          s1 = i32x4.add(s1, signDot(v, mk, v128.load32_splat(xo + xqs)));
           mk = v128.load32_splat(xo + 2 * xqs, 32);
-          s2 = i32x4.add(s2, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 2 * xqs))));
+          s2 = i32x4.add(s2, signDot(v, mk, v128.load32_splat(xo + 2 * xqs)));
           mk = v128.load32_splat(xo + 3 * xqs, 32);
-          s3 = i32x4.add(s3, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 3 * xqs))));
+          s3 = i32x4.add(s3, signDot(v, mk, v128.load32_splat(xo + 3 * xqs)));
         }
         const dw = f16x4(p, fm, fs);
         a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
