@@ -236,6 +236,14 @@ export function f16ToF32(h: i32): f32 {
   return widen8(dot8h(i8x16.sub(v128.xor(w, mk), mk), xa));
 }
 
+/** Fifth bits of chunk m (b = m & 3) from the pair's qh vector h, for the low (sub-block 2k)
+ *  or high (2k+1) nibbles; byte masks b4 = 0x10, i16 shifts never carry a kept bit across
+ *  bytes (see q4_k.ts). Q5_K (dot8.ts) and Q5_0/Q5_1 (q4x8.ts) on the int8 dot. */
+// @ts-ignore: decorator
+@inline export function fifth(h: v128, b: i32, high: bool, b4: v128): v128 {
+  return high ? v128.and(i16x8.shr_u(h, b), b4) : v128.and(i16x8.shl(h, 4 - b), b4);
+}
+
 /** The int8-dot accumulation the dot8 kernels use, in two forms chosen at build time
  *  (kernels-src/build.mjs, `--use DOT32=0|1`):
  *  - DOT32 = 0: i16 pair sums, acc + dot8h(x, w) (pmaddubsw + paddw on x86); the kernel keeps

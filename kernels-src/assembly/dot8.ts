@@ -18,7 +18,7 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s, blockMadd, storeTok4, storeGroups4, blockMsub, signDot } from "./common";
+import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s, blockMadd, storeTok4, storeGroups4, blockMsub, signDot, fifth } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 
@@ -271,14 +271,6 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
 }
 
 // ---------------------------------------------------------------- Q4_K / Q5_K
-
-/** Fifth bits of chunk m (b = m & 3) from the pair's qh vector h, for the low (sub-block 2k)
- *  or high (2k+1) nibbles; byte masks b4 = 0x10, i16 shifts never carry a kept bit across
- *  bytes (see q4_k.ts). */
-// @ts-ignore: decorator
-@inline function fifth(h: v128, b: i32, high: bool, b4: v128): v128 {
-  return high ? v128.and(i16x8.shr_u(h, b), b4) : v128.and(i16x8.shl(h, 4 - b), b4);
-}
 
 /** sum_j sc_j * dot_j of one super-block for one token (xb: 256 int8 quants). QH: offset of
  *  the fifth bits (Q5_K) or 0 (Q4_K). */

@@ -94,9 +94,10 @@ export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i
   }
 }
 
-/** Dot of hd f32 at a and b (hd any size; SIMD over multiples of 4). */
+/** Dot of hd f32 at a and b (hd any size; SIMD over multiples of 4): attention_f32's and the
+ *  paged attention's (attention.ts) score of one f32 K row. */
 // @ts-ignore: decorator
-@inline function dot(a: usize, b: usize, hd: i32): f32 {
+@inline export function dotF32(a: usize, b: usize, hd: i32): f32 {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
   let i = 0;
   for (; i + 8 <= hd; i += 8) {
@@ -158,7 +159,7 @@ export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i3
           const pq = q + <usize>(hA + g) * hdb;
           const po = out + <usize>(hA + g) * hdb;
           const pm = pml + (<usize>g << 3);
-          const s = dot(pq, pk, hd) * scale;
+          const s = dotF32(pq, pk, hd) * scale;
           let m = load<f32>(pm);
           const l = load<f32>(pm, 4);
           let p: f32;

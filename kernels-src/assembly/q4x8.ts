@@ -4,7 +4,7 @@
 // quantize_q8_0_i8 (Q5_0: -16*sum(xq) per block) or quantize_q8_1_i8 (Q4_1/Q5_1: + m*s).
 // Pair sums (dot8h) accumulate in i16: 4 bits 8 per sum (<= 30720), 5 bits 4 (<= 31744).
 // Per-token float steps are the same in matvec and matmul (bit-identical rows).
-import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4, blockMadd, storeTok4 } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4, blockMadd, storeTok4, fifth } from "./common";
 
 /** Integer dot of one block (chunks at q, fifth bits at q + 64 when `high`) with one token's
  *  32 int8 quants at xb. */
@@ -18,8 +18,8 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4, 
     let lo = v128.and(v, m4);
     let hi = v128.and(i16x8.shr_u(v, 4), m4);
     if (high) {
-      lo = v128.or(lo, v128.and(i16x8.shl(h, 4 - m), b4));
-      hi = v128.or(hi, v128.and(i16x8.shr_u(h, m), b4));
+      lo = v128.or(lo, fifth(h, m, false, b4));
+      hi = v128.or(hi, fifth(h, m, true, b4));
     }
     h0 = i16x8.add(h0, dot8h(v128.load32_splat(xb + (<usize>m << 2)), lo));
     h1 = i16x8.add(h1, dot8h(v128.load32_splat(xb + (<usize>m << 2), 16), hi));
@@ -71,8 +71,8 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4, 
           let lo = v128.and(v, m4);
           let hi = v128.and(i16x8.shr_u(v, 4), m4);
           if (high) {
-            lo = v128.or(lo, v128.and(i16x8.shl(h, 4 - m), b4));
-            hi = v128.or(hi, v128.and(i16x8.shr_u(h, m), b4));
+            lo = v128.or(lo, fifth(h, m, false, b4));
+            hi = v128.or(hi, fifth(h, m, true, b4));
           }
           const xo = x0 + (<usize>m << 2);
           c0 = i16x8.add(c0, dot8h(v128.load32_splat(xo), lo));
