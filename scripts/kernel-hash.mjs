@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { benignBytes, kernelSignatures } from "./kernel-exports.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const args = process.argv.slice(2);
@@ -24,60 +25,9 @@ const outIdx = args.indexOf("--out");
 const outFile = outIdx >= 0 ? args.splice(outIdx, 2)[1] : null;
 const dir = path.resolve(args[0] ?? path.join(ROOT, "build", "kernels"));
 
-/** name -> [{ name, type }] from `export function NAME(params)` in the kernel sources. */
-function signatures() {
-  const src = path.join(ROOT, "kernels-src", "assembly");
-  const sigs = new Map();
-  for (const f of fs.readdirSync(src).filter((f) => f.endsWith(".ts"))) {
-    const text = fs.readFileSync(path.join(src, f), "utf8");
-    for (const m of text.matchAll(/^export function (\w+)\(([^)]*)\)/gm)) {
-      const params = m[2]
-        .split(",")
-        .map((p) => p.trim())
-        .filter((p) => p.length > 0)
-        .map((p) => {
-          const [name, type] = p.split(":").map((s) => s.trim());
-          return { name, type };
-        });
-      sigs.set(m[1], params);
-    }
-  }
-  return sigs;
-}
-
 const REGION = 512 * 1024;
 const BASE = 65536; // page 0 holds the constant table (common.ts KC)
 const MAX_REGIONS = 24;
-
-function xorshift(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
-/** Region i's fill: f32 exponent 123..130 (top five exponent bits 01111/10000, so the high fp16
- *  half is finite), low half's fp16 exponent bits forced into 12..17. */
-function fillWords(i) {
-  const rnd = xorshift(0x9e3779b9 ^ (i * 0x85ebca6b));
-  const w = new Uint32Array(REGION / 4);
-  for (let j = 0; j < w.length; j++) {
-    const r = rnd();
-    const sign = r & 0x80000000;
-    const exp = 123 + (r >>> 28) % 8;
-    const mant = rnd() & 0x7fffff;
-    let word = (sign | (exp << 23) | mant) >>> 0;
-    const lowExp = 12 + ((r >>> 8) % 6);
-    word = ((word & ~(0x1f << 10)) | (lowExp << 10)) >>> 0;
-    w[j] = word;
-  }
-  return new Uint8Array(w.buffer);
-}
 
 const BASE_ARGS = {
   rows: 22, // 6 groups: one 4-group pass, 2 leftover, tail group of 2 rows
@@ -155,8 +105,8 @@ function configs(name) {
   return [{}];
 }
 
-const sigs = signatures();
-const fills = Array.from({ length: MAX_REGIONS }, (_, i) => fillWords(i));
+const sigs = kernelSignatures();
+const fills = Array.from({ length: MAX_REGIONS }, (_, i) => benignBytes(i, REGION));
 
 function hashBuild(file) {
   const bytes = fs.readFileSync(file);
