@@ -9,16 +9,6 @@
 // Quants are used unsigned (0..15); the -8 offset is applied once per block as -8*sum(xq).
 import { f16Mask, f16Scale, f16x4, storeRows, kcNib16, blockMadd, storeTok4 } from "./common";
 
-/** The i16 dot contributions of one chunk (at q) for one token's widened activation (xb+8m). */
-// @ts-ignore: decorator
-@inline function chunk(v: v128, x: usize, s: v128, m: v128): v128 {
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(x)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(x, 4)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(x, 32)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(x, 36)));
-  return s;
-}
-
 /** Chunk m's dots with activation pairs taken from registers: lo = the 8 i16 activations of
  *  columns 8*(m>>1).. (pairs in i32 lanes 0,1 for even m, 2,3 for odd m), hi = the same for
  *  columns 16+8*(m>>1).. (shuffle lanes must be literals, hence two copies). */

@@ -36,19 +36,6 @@ import { f16Mask, f16Scale, f16x4, u8x4, storeRows, kcNib16, kcB416, blockMadd, 
   return i32x4.add(s, i32x4.dot_i16x8_s(q1, x1));
 }
 
-/** Q4_K chunk (16 B at q, i16-lane byte order, see repack.ts pos16): adds the low-nibble dots
- *  (sub-block 2k, activation at x) to a and the high-nibble dots (2k+1, at x+64) to c. */
-// @ts-ignore: decorator
-@inline function chunk4(v: v128, x: usize, m: v128, a: v128): v128 {
-  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(x)));
-  return i32x4.add(a, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(x, 4)));
-}
-// @ts-ignore: decorator
-@inline function chunk4h(v: v128, x: usize, m: v128, c: v128): v128 {
-  c = i32x4.add(c, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(x, 64)));
-  return i32x4.add(c, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(x, 68)));
-}
-
 /** Integer part of one super-block for one token: sum_j sc_j*dot_j (i32x4, one lane per row).
  *  m16 = i16 splat 0x0f; b4 = i16 splat 0x10 (Q5_K fifth bit). */
 // @ts-ignore: decorator
