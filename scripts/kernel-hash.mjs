@@ -1,6 +1,9 @@
 // Bit-level fingerprint of every exported kernel, for refactors of kernels-src/ that must not
-// change a single output bit: `node --experimental-wasm-relaxed-simd scripts/kernel-hash.mjs
-// [DIR] [--out FILE]` (DIR defaults to build/kernels). For every kernel*.wasm in DIR, every export
+// change a single output bit: `node --experimental-wasm-relaxed-simd --no-liftoff
+// scripts/kernel-hash.mjs [DIR] [--out FILE]` (DIR defaults to build/kernels). --no-liftoff: the
+// configuration the loader accepts relaxed builds in (Node 20's baseline compiler, Liftoff,
+// computes relaxed_dot_i8x16_i7x16_add_s differently, so its int8 sums depend on the code shape
+// and the loader's self-check rejects it); run without it too for the Liftoff-compiled bits. For every kernel*.wasm in DIR, every export
 // that kernels-src/assembly declares is called on seeded pseudo-random memory with fixed
 // arguments (several configurations where an argument selects a code path: quantizer kind, KV
 // formats, f16 cache, window, 4-token/4-group passes plus tails, a partial group range), and the
