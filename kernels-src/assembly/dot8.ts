@@ -97,27 +97,29 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 
 // ---------------------------------------------------------------- Q4_0
 
-/** Integer dot of one Q4_0 group-block (nibbles at p+8) with one token's 32 int8 quants at xb,
- *  before the -8 offset: 8 pair dots summed in i16 (|sum| <= 8*2*128*15 = 30720), widened once.
- *  Written out chunk by chunk (constant offsets): TurboFan neither fully unrolls a 4-trip loop
- *  nor keeps its spilled addresses in registers across one, which cost ~40% here. */
+/** Integer dot of one Q4_0 group-block (nibbles at p+8) with one token's 32 int8 quants, given
+ *  as the 8 splats x0..x7 of their 4-byte groups (xk = bytes 4k..4k+3), before the -8 offset:
+ *  8 pair dots summed in i16 (|sum| <= 8*2*128*15 = 30720), widened once. Written out chunk by
+ *  chunk (constant offsets): TurboFan neither fully unrolls a 4-trip loop nor keeps its spilled
+ *  addresses in registers across one, which cost ~40% here. */
 // @ts-ignore: decorator
-@inline function q4Block(p: usize, xb: usize, m4: v128): v128 {
+@inline function q4Dot(p: usize, x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, m4: v128): v128 {
   const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
-  let h0 = dot8s(v128.load32_splat(xb), v128.and(v0, m4));
-  let h1 = dot8s(v128.load32_splat(xb, 16), v128.and(i16x8.shr_u(v0, 4), m4));
-  h0 = acc8(v128.load32_splat(xb, 4), v128.and(v1, m4), h0);
-  h1 = acc8(v128.load32_splat(xb, 20), v128.and(i16x8.shr_u(v1, 4), m4), h1);
-  h0 = acc8(v128.load32_splat(xb, 8), v128.and(v2, m4), h0);
-  h1 = acc8(v128.load32_splat(xb, 24), v128.and(i16x8.shr_u(v2, 4), m4), h1);
-  h0 = acc8(v128.load32_splat(xb, 12), v128.and(v3, m4), h0);
-  h1 = acc8(v128.load32_splat(xb, 28), v128.and(i16x8.shr_u(v3, 4), m4), h1);
+  let h0 = dot8s(x0, v128.and(v0, m4));
+  let h1 = dot8s(x4, v128.and(i16x8.shr_u(v0, 4), m4));
+  h0 = acc8(x1, v128.and(v1, m4), h0);
+  h1 = acc8(x5, v128.and(i16x8.shr_u(v1, 4), m4), h1);
+  h0 = acc8(x2, v128.and(v2, m4), h0);
+  h1 = acc8(x6, v128.and(i16x8.shr_u(v2, 4), m4), h1);
+  h0 = acc8(x3, v128.and(v3, m4), h0);
+  h1 = acc8(x7, v128.and(i16x8.shr_u(v3, 4), m4), h1);
   return DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
 }
 
-/** Q4_0 matvec, four 4-row groups per pass (each activation splat serves 16 rows); per group the
- *  integer sums and float steps are q4Block's, so results are identical; leftover groups one at
- *  a time. */
+/** The 8 activation splats of one Q4_0 block for q4Dot are loaded by the caller (once for the
+ *  four groups of a pass). Q4_0 matvec, four 4-row groups per pass (each activation splat serves
+ *  16 rows), leftover groups one at a time; every group's integer sum is q4Dot's and its float
+ *  step blockMadd's, so the results do not depend on the grouping. */
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nb * 72;
@@ -129,70 +131,14 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
     while (pd < pe) {
-      let x: v128, v0: v128, v1: v128, v2: v128, v3: v128;
-      let h00: v128, h01: v128, h10: v128, h11: v128, h20: v128, h21: v128, h30: v128, h31: v128;
-      x = v128.load32_splat(pq, 0);
-      v0 = v128.load(p0, 8);
-      h00 = dot8s(x, v128.and(v0, m4));
-      v1 = v128.load(p1, 8);
-      h10 = dot8s(x, v128.and(v1, m4));
-      v2 = v128.load(p2, 8);
-      h20 = dot8s(x, v128.and(v2, m4));
-      v3 = v128.load(p3, 8);
-      h30 = dot8s(x, v128.and(v3, m4));
-      x = v128.load32_splat(pq, 16);
-      h01 = dot8s(x, v128.and(i16x8.shr_u(v0, 4), m4));
-      h11 = dot8s(x, v128.and(i16x8.shr_u(v1, 4), m4));
-      h21 = dot8s(x, v128.and(i16x8.shr_u(v2, 4), m4));
-      h31 = dot8s(x, v128.and(i16x8.shr_u(v3, 4), m4));
-      x = v128.load32_splat(pq, 4);
-      v0 = v128.load(p0, 24);
-      h00 = acc8(x, v128.and(v0, m4), h00);
-      v1 = v128.load(p1, 24);
-      h10 = acc8(x, v128.and(v1, m4), h10);
-      v2 = v128.load(p2, 24);
-      h20 = acc8(x, v128.and(v2, m4), h20);
-      v3 = v128.load(p3, 24);
-      h30 = acc8(x, v128.and(v3, m4), h30);
-      x = v128.load32_splat(pq, 20);
-      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
-      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
-      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
-      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
-      x = v128.load32_splat(pq, 8);
-      v0 = v128.load(p0, 40);
-      h00 = acc8(x, v128.and(v0, m4), h00);
-      v1 = v128.load(p1, 40);
-      h10 = acc8(x, v128.and(v1, m4), h10);
-      v2 = v128.load(p2, 40);
-      h20 = acc8(x, v128.and(v2, m4), h20);
-      v3 = v128.load(p3, 40);
-      h30 = acc8(x, v128.and(v3, m4), h30);
-      x = v128.load32_splat(pq, 24);
-      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
-      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
-      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
-      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
-      x = v128.load32_splat(pq, 12);
-      v0 = v128.load(p0, 56);
-      h00 = acc8(x, v128.and(v0, m4), h00);
-      v1 = v128.load(p1, 56);
-      h10 = acc8(x, v128.and(v1, m4), h10);
-      v2 = v128.load(p2, 56);
-      h20 = acc8(x, v128.and(v2, m4), h20);
-      v3 = v128.load(p3, 56);
-      h30 = acc8(x, v128.and(v3, m4), h30);
-      x = v128.load32_splat(pq, 28);
-      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
-      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
-      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
-      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
+      const x0 = v128.load32_splat(pq, 0), x1 = v128.load32_splat(pq, 4), x2 = v128.load32_splat(pq, 8), x3 = v128.load32_splat(pq, 12);
+      const x4 = v128.load32_splat(pq, 16), x5 = v128.load32_splat(pq, 20), x6 = v128.load32_splat(pq, 24), x7 = v128.load32_splat(pq, 28);
       const off = i32x4.shl(v128.load32_splat(ps), 3);
       const dx = v128.load32_splat(pd);
-      acc0 = blockMadd(acc0, i32x4.sub(DOT32 ? i32x4.add(h00, h01) : widen8(i16x8.add(h00, h01)), off), f16x4(p0, fm, fs), dx);
-      acc1 = blockMadd(acc1, i32x4.sub(DOT32 ? i32x4.add(h10, h11) : widen8(i16x8.add(h10, h11)), off), f16x4(p1, fm, fs), dx);
-      acc2 = blockMadd(acc2, i32x4.sub(DOT32 ? i32x4.add(h20, h21) : widen8(i16x8.add(h20, h21)), off), f16x4(p2, fm, fs), dx);
-      acc3 = blockMadd(acc3, i32x4.sub(DOT32 ? i32x4.add(h30, h31) : widen8(i16x8.add(h30, h31)), off), f16x4(p3, fm, fs), dx);
+      acc0 = blockMadd(acc0, i32x4.sub(q4Dot(p0, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p0, fm, fs), dx);
+      acc1 = blockMadd(acc1, i32x4.sub(q4Dot(p1, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p1, fm, fs), dx);
+      acc2 = blockMadd(acc2, i32x4.sub(q4Dot(p2, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p2, fm, fs), dx);
+      acc3 = blockMadd(acc3, i32x4.sub(q4Dot(p3, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p3, fm, fs), dx);
       p0 += 72;
       p1 += 72;
       p2 += 72;
@@ -208,8 +154,10 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let acc = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
     while (pd < pe) {
-      const si = i32x4.sub(q4Block(p, pq, kcNib()), i32x4.shl(v128.load32_splat(ps), 3));
-      acc = blockMadd(acc, si, f16x4(p, kcF16Mask(), kcF16Scale()), v128.load32_splat(pd));
+      const x0 = v128.load32_splat(pq, 0), x1 = v128.load32_splat(pq, 4), x2 = v128.load32_splat(pq, 8), x3 = v128.load32_splat(pq, 12);
+      const x4 = v128.load32_splat(pq, 16), x5 = v128.load32_splat(pq, 20), x6 = v128.load32_splat(pq, 24), x7 = v128.load32_splat(pq, 28);
+      const si = i32x4.sub(q4Dot(p, x0, x1, x2, x3, x4, x5, x6, x7, m4), i32x4.shl(v128.load32_splat(ps), 3));
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(pd));
       p += 72;
       pq += 32;
       pd += 4;
@@ -236,7 +184,7 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       let ps = xs + <usize>t * xds;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
-        // i16 pair sums per token over the block's 8 chunk halves (<= 30720, see q4Block)
+        // i16 pair sums per token over the block's 8 chunk halves (<= 30720, see q4Dot)
         let h0 = i16x8.splat(0), h1 = i16x8.splat(0), h2 = i16x8.splat(0), h3 = i16x8.splat(0);
         for (let m: usize = 0; m < 4; m++) {
           const v = v128.load(p + (m << 4), 8);
@@ -284,7 +232,7 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let c = i32x4.splat(0);
     if (!five) {
       // 8 pair dots of nibbles summed in i16 (<= 8*2*128*15 = 30720), widened once
-      // written out with constant offsets (see q4Block)
+      // written out with constant offsets (see q4Dot)
       let v = v128.load(q);
       let ha = dot8s(v128.load32_splat(x), v128.and(v, m4));
       let hc = dot8s(v128.load32_splat(x, 32), v128.and(i16x8.shr_u(v, 4), m4));
