@@ -11,6 +11,7 @@
 import path from "node:path";
 import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
+import { abRounds, median } from "./ab-rounds.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -31,7 +32,6 @@ const argmax = (x) => {
   for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
   return b;
 };
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const prompt = Array.from({ length: 16 }, (_, i) => 3 + ((i * 37) % 200));
 
 async function side(root) {
@@ -65,23 +65,11 @@ const B = await side(rootB);
 try {
   A.run(); // warm-up
   B.run();
-  const ta = [];
-  const tb = [];
-  const r = [];
-  for (let i = 0; i < rounds; i++) {
-    let a;
-    let b;
-    if (i % 2 === 0) {
-      a = A.run();
-      b = B.run();
-    } else {
-      b = B.run();
-      a = A.run();
-    }
-    ta.push(steps / a);
-    tb.push(steps / b);
-    r.push(a / b); // B's speed / A's speed
-  }
+  // costs in CPU seconds; tokens/s = steps / cost, B's speed over A's = cost A / cost B
+  const { ta: ca, tb: cb, ratio } = abRounds(rounds, () => A.run(), () => B.run());
+  const ta = ca.map((c) => steps / c);
+  const tb = cb.map((c) => steps / c);
+  const r = ratio.map((x) => 1 / x);
   if (A.tokens.some((t, i) => t !== B.tokens[i])) throw new Error("greedy tokens differ between A and B");
   console.log(`model ${model}, ${threads} thread(s), ${rounds} rounds x ${steps} tokens, A B / B A order`);
   console.log(`A ${rootA}: decode ${median(ta).toFixed(1)} tok/CPU-s (median), best ${Math.max(...ta).toFixed(1)}`);

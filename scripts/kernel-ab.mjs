@@ -9,6 +9,7 @@
 // depend on their values); what is computed is not checked here (scripts/kernel-hash.mjs does).
 import fs from "node:fs";
 import { loadavg } from "node:os";
+import { abRounds, median } from "./ab-rounds.mjs";
 import { benignBytes, kernelSignatures } from "./kernel-exports.mjs";
 
 const args = process.argv.slice(2);
@@ -57,7 +58,6 @@ const names = Object.keys(A)
   .filter((n) => /^mat(vec|mul)_/.test(n) && typeof B[n] === "function" && only.test(n))
   .sort();
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const rows = [];
 const ratios = [];
 for (const name of names) {
@@ -78,23 +78,7 @@ for (const name of names) {
     return performance.now() - t0;
   };
   for (let i = 0; i < 3; i++) time(fa), time(fb); // warm-up (tier-up)
-  const ta = [];
-  const tb = [];
-  const r = [];
-  for (let i = 0; i < rounds; i++) {
-    let a;
-    let b;
-    if (i % 2 === 0) {
-      a = time(fa);
-      b = time(fb);
-    } else {
-      b = time(fb);
-      a = time(fa);
-    }
-    ta.push(a);
-    tb.push(b);
-    r.push(b / a);
-  }
+  const { ta, tb, ratio: r } = abRounds(rounds, () => time(fa), () => time(fb));
   const ratio = median(r);
   ratios.push(ratio);
   rows.push(

@@ -8,6 +8,7 @@
 import path from "node:path";
 import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
+import { abRounds, median } from "./ab-rounds.mjs";
 
 const args = process.argv.slice(2);
 const ri = args.indexOf("--rounds");
@@ -24,7 +25,6 @@ const { variedMegabyteText } = await load(rootB, "test/tokenizer/megabyte.js");
 const TA = (await load(rootA, "src/tokenizer/tokenizer.js")).Tokenizer;
 const TB = (await load(rootB, "src/tokenizer/tokenizer.js")).Tokenizer;
 const text = variedMegabyteText();
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 for (const name of vocabs) {
   const rec = convertVocab(name);
@@ -37,25 +37,18 @@ for (const name of vocabs) {
   };
   time(TA); // warm-up
   time(TB);
-  const ta = [];
-  const tb = [];
-  const r = [];
-  for (let i = 0; i < rounds; i++) {
-    let a;
-    let b;
-    if (i % 2 === 0) {
-      a = time(TA);
-      b = time(TB);
-    } else {
-      b = time(TB);
-      a = time(TA);
-    }
-    if (a.ids.length !== b.ids.length || a.ids.some((id, k) => id !== b.ids[k]))
+  const check = (x, y) => {
+    if (x.ids.length !== y.ids.length || x.ids.some((id, k) => id !== y.ids[k]))
       throw new Error(`${name}: ids differ between A and B`);
-    ta.push(a.ms);
-    tb.push(b.ms);
-    r.push(b.ms / a.ms);
-  }
+  };
+  let last = null;
+  const run = (T) => () => {
+    const res = time(T);
+    if (last) check(last, res);
+    last = res;
+    return res.ms;
+  };
+  const { ta, tb, ratio: r } = abRounds(rounds, run(TA), run(TB));
   console.log(
     `${name}: A ${median(ta).toFixed(0)} ms, B ${median(tb).toFixed(0)} ms (CPU, median of ${rounds}); B/A time median ${median(r).toFixed(3)} (rounds ${r.map((x) => x.toFixed(2)).join(" ")})`,
   );
