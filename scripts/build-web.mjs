@@ -43,7 +43,7 @@ await esbuild.build({
   entryPoints: {
     app: join(root, "src/web/ui/app.ts"),
     "engine-worker": join(root, "src/web/engine-worker.ts"),
-    worker: join(root, "src/web/kernel-worker.ts"),
+    worker: join(root, "src/kernels/wasm/worker.ts"),
     // the libraries for a plain page (examples/browser/): `edgellm/web` and the isomorphic `edgellm`
     "edgellm-web": join(root, "src/web/index.ts"),
     edgellm: join(root, "src/index.ts"),

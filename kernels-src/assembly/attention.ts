@@ -20,26 +20,7 @@
 // which rows share its unit, or on the thread count: a decode step, a prefill and a
 // speculative-verify batch give the same bits for the same position.
 import { f16x4, madd, kcF16Mask, kcF16Scale } from "./common";
-import { exp4, expf1 } from "./ops";
-
-// @ts-ignore: decorator
-@inline function dotF32(a: usize, b: usize, hd: i32): f32 {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 8 <= hd; i += 8) {
-    const o = <usize>i << 2;
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
-  }
-  for (; i + 4 <= hd; i += 4) {
-    const o = <usize>i << 2;
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-  }
-  s0 = f32x4.add(s0, s1);
-  let s: f32 = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
-  for (; i < hd; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
-  return s;
-}
+import { dotF32, exp4, expf1 } from "./ops";
 
 /** Four row sums of a0..a3 as one vector [sum a0, sum a1, sum a2, sum a3] (4 shuffles, 4 adds
  *  instead of four extract-lane horizontal sums). */

@@ -19,7 +19,7 @@
 // bit-identical to one position at a time, and to the row computed alone (decode step).
 // Scratch `qq`: per (token, head) hd/32 blocks of 80 bytes (32 quants as i16, f32 d at +64);
 // `ml` as attention_paged; `scr`: scratchBytes(hd) per unit, one slice per call (by u0).
-import { f16Mask, f16Scale, f16x4, f16ToF32, f32ToF16 } from "./common";
+import { f16Mask, f16Scale, f16x4, f16ToF32, f32ToF16, hsum } from "./common";
 import { exp4 } from "./ops";
 import { unitFirstToken, firstVisible, passEnd, startRows, finishRows, rowOf, runLast } from "./attention";
 
@@ -45,7 +45,7 @@ function dotK(fmt: i32, pk: usize, pq: usize, hd: i32, fm: v128, fs: v128): f32 
   } else {
     for (let i = 0; i < hd; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(pq + (<usize>i << 2)), v128.load(pk + (<usize>i << 2))));
   }
-  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+  return hsum(a);
 }
 
 /** [sum(a), sum(b), sum(c), sum(d)] of four i32x4 (integer sums: any order is exact). */

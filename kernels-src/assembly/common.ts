@@ -134,6 +134,25 @@ export function f16ToF32(h: i32): f32 {
   }
 }
 
+/** storeRows of group g for 4 consecutive tokens (a0..a3), whose outputs are ys bytes apart
+ *  from y (the 4-token pass of every matmul). */
+// @ts-ignore: decorator
+@inline export function storeTok4(y: usize, ys: usize, g: i32, rows: i32, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  storeRows(y, g, rows, a0);
+  storeRows(y + ys, g, rows, a1);
+  storeRows(y + 2 * ys, g, rows, a2);
+  storeRows(y + 3 * ys, g, rows, a3);
+}
+
+/** storeRows of the 4 consecutive groups g..g+3 (acc0..acc3: the 4-group pass of a matvec). */
+// @ts-ignore: decorator
+@inline export function storeGroups4(y: usize, g: i32, rows: i32, acc0: v128, acc1: v128, acc2: v128, acc3: v128): void {
+  storeRows(y, g + 0, rows, acc0);
+  storeRows(y, g + 1, rows, acc1);
+  storeRows(y, g + 2, rows, acc2);
+  storeRows(y, g + 3, rows, acc3);
+}
+
 /** y[rows of group g] += acc * s (product and sum each rounded to f32), writing only rows < rows
  *  (tail group): how a LoRA delta joins the base product's output (lora.ts). */
 // @ts-ignore: decorator
@@ -158,6 +177,21 @@ export function f16ToF32(h: i32): f32 {
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** acc + f32(si) * (dw * dx): one block's exact integer dot per row (si, i32x4) joins the row
+ *  accumulator, scaled by the 4 rows' weight scales dw and the activation's scale dx (the
+ *  scale product rounded to f32 first, then madd). The float step of every quantized kernel. */
+// @ts-ignore: decorator
+@inline export function blockMadd(acc: v128, si: v128, dw: v128, dx: v128): v128 {
+  return madd(f32x4.convert_i32x4_s(si), f32x4.mul(dw, dx), acc);
+}
+
+/** acc - f32(summ) * (dm * dx): the K-quant mins term of a super-block (summ = sum_j m_j *
+ *  xsum_j per row, dm the rows' min scales), in ggml's order (after the blockMadd of its dot). */
+// @ts-ignore: decorator
+@inline export function blockMsub(acc: v128, summ: v128, dm: v128, dx: v128): v128 {
+  return f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(dm, dx)));
 }
 
 /** acc + the int8 dot of x (signed) and w (0..127) per i32 lane (4 bytes each). In the relaxed
@@ -191,6 +225,23 @@ export function f16ToF32(h: i32): f32 {
 // @ts-ignore: decorator
 @inline export function widen8(h: v128): v128 {
   return i32x4.extadd_pairwise_i16x8_s(h);
+}
+
+/** The int8 dot of signed weights w (|w| <= 127) with an activation given as |q| (xa, 0..127)
+ *  and sign masks mk (0 or -1 per byte): (w ^ mk) - mk moves the activation's sign onto the
+ *  weight, so |q| is the 7-bit operand; the pair sums (<= 2*127*127) are widened at once.
+ *  Q8_0 and the table-lookup 4-bit formats (iq4.ts) on the int8 dot. */
+// @ts-ignore: decorator
+@inline export function signDot(w: v128, mk: v128, xa: v128): v128 {
+  return widen8(dot8h(i8x16.sub(v128.xor(w, mk), mk), xa));
+}
+
+/** Fifth bits of chunk m (b = m & 3) from the pair's qh vector h, for the low (sub-block 2k)
+ *  or high (2k+1) nibbles; byte masks b4 = 0x10, i16 shifts never carry a kept bit across
+ *  bytes (see q4_k.ts). Q5_K (dot8.ts) and Q5_0/Q5_1 (q4x8.ts) on the int8 dot. */
+// @ts-ignore: decorator
+@inline export function fifth(h: v128, b: i32, high: bool, b4: v128): v128 {
+  return high ? v128.and(i16x8.shr_u(h, b), b4) : v128.and(i16x8.shl(h, 4 - b), b4);
 }
 
 /** The int8-dot accumulation the dot8 kernels use, in two forms chosen at build time

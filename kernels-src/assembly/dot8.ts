@@ -18,7 +18,7 @@
 // Activations: int8 (quantize_q8_0_i8 / _abs / quantize_q8_k_i8), f32 scale per block, i32 sums.
 // Integer sums are exact, and the float part is the same expression per block in matvec and
 // matmul, so matmul's rows equal matvec's bit for bit and nothing depends on the thread split.
-import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, madd, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s } from "./common";
+import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, storeRows, dot8, dot8h, widen8, kcB4, acc8, fin8, dot8s, blockMadd, storeTok4, storeGroups4, blockMsub, signDot, fifth } from "./common";
 
 // ---------------------------------------------------------------- Q8_0
 
@@ -30,9 +30,9 @@ import { kcNib, kcF16Mask, kcF16Scale, f16Mask, f16Scale, f16x4, u8x4, i8x4, sto
   let s1 = i32x4.splat(0);
   for (let m: usize = 0; m < 8; m += 2) {
     let mk = v128.load32_splat(xb + (m << 2), 32);
-    s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(v128.load(p + (m << 4), 8), mk), mk), v128.load32_splat(xb + (m << 2)))));
+    s0 = i32x4.add(s0, signDot(v128.load(p + (m << 4), 8), mk, v128.load32_splat(xb + (m << 2))));
     mk = v128.load32_splat(xb + (m << 2), 36);
-    s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(v128.load(p + (m << 4), 24), mk), mk), v128.load32_splat(xb + (m << 2), 4))));
+    s1 = i32x4.add(s1, signDot(v128.load(p + (m << 4), 24), mk, v128.load32_splat(xb + (m << 2), 4)));
   }
   return i32x4.add(s0, s1);
 }
@@ -44,7 +44,7 @@ export function matvec_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
     let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       const si = q8Block(p, xq + (<usize>b << 6));
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2))), acc);
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(xd + (<usize>b << 2)));
       p += 136;
     }
     storeRows(y, g, rows, acc);
@@ -71,28 +71,24 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
           const v = v128.load(p + (m << 4), 8);
           const xo = x0 + (m << 2);
           let mk = v128.load32_splat(xo, 32);
-          s0 = i32x4.add(s0, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo))));
+          s0 = i32x4.add(s0, signDot(v, mk, v128.load32_splat(xo)));
           mk = v128.load32_splat(xo + xqs, 32);
-          s1 = i32x4.add(s1, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + xqs))));
+          s1 = i32x4.add(s1, signDot(v, mk, v128.load32_splat(xo + xqs)));
           mk = v128.load32_splat(xo + 2 * xqs, 32);
-          s2 = i32x4.add(s2, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 2 * xqs))));
+          s2 = i32x4.add(s2, signDot(v, mk, v128.load32_splat(xo + 2 * xqs)));
           mk = v128.load32_splat(xo + 3 * xqs, 32);
-          s3 = i32x4.add(s3, widen8(dot8h(i8x16.sub(v128.xor(v, mk), mk), v128.load32_splat(xo + 3 * xqs))));
+          s3 = i32x4.add(s3, signDot(v, mk, v128.load32_splat(xo + 3 * xqs)));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 136;
         x0 += 64;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_q8_0_r(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
@@ -101,27 +97,29 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 
 // ---------------------------------------------------------------- Q4_0
 
-/** Integer dot of one Q4_0 group-block (nibbles at p+8) with one token's 32 int8 quants at xb,
- *  before the -8 offset: 8 pair dots summed in i16 (|sum| <= 8*2*128*15 = 30720), widened once.
- *  Written out chunk by chunk (constant offsets): TurboFan neither fully unrolls a 4-trip loop
- *  nor keeps its spilled addresses in registers across one, which cost ~40% here. */
+/** Integer dot of one Q4_0 group-block (nibbles at p+8) with one token's 32 int8 quants, given
+ *  as the 8 splats x0..x7 of their 4-byte groups (xk = bytes 4k..4k+3), before the -8 offset:
+ *  8 pair dots summed in i16 (|sum| <= 8*2*128*15 = 30720), widened once. Written out chunk by
+ *  chunk (constant offsets): TurboFan neither fully unrolls a 4-trip loop nor keeps its spilled
+ *  addresses in registers across one, which cost ~40% here. */
 // @ts-ignore: decorator
-@inline function q4Block(p: usize, xb: usize, m4: v128): v128 {
+@inline function q4Dot(p: usize, x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, m4: v128): v128 {
   const v0 = v128.load(p, 8), v1 = v128.load(p, 24), v2 = v128.load(p, 40), v3 = v128.load(p, 56);
-  let h0 = dot8s(v128.load32_splat(xb), v128.and(v0, m4));
-  let h1 = dot8s(v128.load32_splat(xb, 16), v128.and(i16x8.shr_u(v0, 4), m4));
-  h0 = acc8(v128.load32_splat(xb, 4), v128.and(v1, m4), h0);
-  h1 = acc8(v128.load32_splat(xb, 20), v128.and(i16x8.shr_u(v1, 4), m4), h1);
-  h0 = acc8(v128.load32_splat(xb, 8), v128.and(v2, m4), h0);
-  h1 = acc8(v128.load32_splat(xb, 24), v128.and(i16x8.shr_u(v2, 4), m4), h1);
-  h0 = acc8(v128.load32_splat(xb, 12), v128.and(v3, m4), h0);
-  h1 = acc8(v128.load32_splat(xb, 28), v128.and(i16x8.shr_u(v3, 4), m4), h1);
+  let h0 = dot8s(x0, v128.and(v0, m4));
+  let h1 = dot8s(x4, v128.and(i16x8.shr_u(v0, 4), m4));
+  h0 = acc8(x1, v128.and(v1, m4), h0);
+  h1 = acc8(x5, v128.and(i16x8.shr_u(v1, 4), m4), h1);
+  h0 = acc8(x2, v128.and(v2, m4), h0);
+  h1 = acc8(x6, v128.and(i16x8.shr_u(v2, 4), m4), h1);
+  h0 = acc8(x3, v128.and(v3, m4), h0);
+  h1 = acc8(x7, v128.and(i16x8.shr_u(v3, 4), m4), h1);
   return DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
 }
 
-/** Q4_0 matvec, four 4-row groups per pass (each activation splat serves 16 rows); per group the
- *  integer sums and float steps are q4Block's, so results are identical; leftover groups one at
- *  a time. */
+/** The 8 activation splats of one Q4_0 block for q4Dot are loaded by the caller (once for the
+ *  four groups of a pass). Q4_0 matvec, four 4-row groups per pass (each activation splat serves
+ *  16 rows), leftover groups one at a time; every group's integer sum is q4Dot's and its float
+ *  step blockMadd's, so the results do not depend on the grouping. */
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nb * 72;
@@ -133,70 +131,14 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
     while (pd < pe) {
-      let x: v128, v0: v128, v1: v128, v2: v128, v3: v128;
-      let h00: v128, h01: v128, h10: v128, h11: v128, h20: v128, h21: v128, h30: v128, h31: v128;
-      x = v128.load32_splat(pq, 0);
-      v0 = v128.load(p0, 8);
-      h00 = dot8s(x, v128.and(v0, m4));
-      v1 = v128.load(p1, 8);
-      h10 = dot8s(x, v128.and(v1, m4));
-      v2 = v128.load(p2, 8);
-      h20 = dot8s(x, v128.and(v2, m4));
-      v3 = v128.load(p3, 8);
-      h30 = dot8s(x, v128.and(v3, m4));
-      x = v128.load32_splat(pq, 16);
-      h01 = dot8s(x, v128.and(i16x8.shr_u(v0, 4), m4));
-      h11 = dot8s(x, v128.and(i16x8.shr_u(v1, 4), m4));
-      h21 = dot8s(x, v128.and(i16x8.shr_u(v2, 4), m4));
-      h31 = dot8s(x, v128.and(i16x8.shr_u(v3, 4), m4));
-      x = v128.load32_splat(pq, 4);
-      v0 = v128.load(p0, 24);
-      h00 = acc8(x, v128.and(v0, m4), h00);
-      v1 = v128.load(p1, 24);
-      h10 = acc8(x, v128.and(v1, m4), h10);
-      v2 = v128.load(p2, 24);
-      h20 = acc8(x, v128.and(v2, m4), h20);
-      v3 = v128.load(p3, 24);
-      h30 = acc8(x, v128.and(v3, m4), h30);
-      x = v128.load32_splat(pq, 20);
-      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
-      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
-      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
-      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
-      x = v128.load32_splat(pq, 8);
-      v0 = v128.load(p0, 40);
-      h00 = acc8(x, v128.and(v0, m4), h00);
-      v1 = v128.load(p1, 40);
-      h10 = acc8(x, v128.and(v1, m4), h10);
-      v2 = v128.load(p2, 40);
-      h20 = acc8(x, v128.and(v2, m4), h20);
-      v3 = v128.load(p3, 40);
-      h30 = acc8(x, v128.and(v3, m4), h30);
-      x = v128.load32_splat(pq, 24);
-      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
-      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
-      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
-      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
-      x = v128.load32_splat(pq, 12);
-      v0 = v128.load(p0, 56);
-      h00 = acc8(x, v128.and(v0, m4), h00);
-      v1 = v128.load(p1, 56);
-      h10 = acc8(x, v128.and(v1, m4), h10);
-      v2 = v128.load(p2, 56);
-      h20 = acc8(x, v128.and(v2, m4), h20);
-      v3 = v128.load(p3, 56);
-      h30 = acc8(x, v128.and(v3, m4), h30);
-      x = v128.load32_splat(pq, 28);
-      h01 = acc8(x, v128.and(i16x8.shr_u(v0, 4), m4), h01);
-      h11 = acc8(x, v128.and(i16x8.shr_u(v1, 4), m4), h11);
-      h21 = acc8(x, v128.and(i16x8.shr_u(v2, 4), m4), h21);
-      h31 = acc8(x, v128.and(i16x8.shr_u(v3, 4), m4), h31);
+      const x0 = v128.load32_splat(pq, 0), x1 = v128.load32_splat(pq, 4), x2 = v128.load32_splat(pq, 8), x3 = v128.load32_splat(pq, 12);
+      const x4 = v128.load32_splat(pq, 16), x5 = v128.load32_splat(pq, 20), x6 = v128.load32_splat(pq, 24), x7 = v128.load32_splat(pq, 28);
       const off = i32x4.shl(v128.load32_splat(ps), 3);
       const dx = v128.load32_splat(pd);
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h00, h01) : widen8(i16x8.add(h00, h01)), off)), f32x4.mul(f16x4(p0, fm, fs), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h10, h11) : widen8(i16x8.add(h10, h11)), off)), f32x4.mul(f16x4(p1, fm, fs), dx), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h20, h21) : widen8(i16x8.add(h20, h21)), off)), f32x4.mul(f16x4(p2, fm, fs), dx), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(i32x4.sub(DOT32 ? i32x4.add(h30, h31) : widen8(i16x8.add(h30, h31)), off)), f32x4.mul(f16x4(p3, fm, fs), dx), acc3);
+      acc0 = blockMadd(acc0, i32x4.sub(q4Dot(p0, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p0, fm, fs), dx);
+      acc1 = blockMadd(acc1, i32x4.sub(q4Dot(p1, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p1, fm, fs), dx);
+      acc2 = blockMadd(acc2, i32x4.sub(q4Dot(p2, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p2, fm, fs), dx);
+      acc3 = blockMadd(acc3, i32x4.sub(q4Dot(p3, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p3, fm, fs), dx);
       p0 += 72;
       p1 += 72;
       p2 += 72;
@@ -205,18 +147,17 @@ export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       pd += 4;
       ps += 4;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   for (; g < g1; g++) {
     let p = w + <usize>g * gb;
     let acc = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
     while (pd < pe) {
-      const si = i32x4.sub(q4Block(p, pq, kcNib()), i32x4.shl(v128.load32_splat(ps), 3));
-      acc = madd(f32x4.convert_i32x4_s(si), f32x4.mul(f16x4(p, kcF16Mask(), kcF16Scale()), v128.load32_splat(pd)), acc);
+      const x0 = v128.load32_splat(pq, 0), x1 = v128.load32_splat(pq, 4), x2 = v128.load32_splat(pq, 8), x3 = v128.load32_splat(pq, 12);
+      const x4 = v128.load32_splat(pq, 16), x5 = v128.load32_splat(pq, 20), x6 = v128.load32_splat(pq, 24), x7 = v128.load32_splat(pq, 28);
+      const si = i32x4.sub(q4Dot(p, x0, x1, x2, x3, x4, x5, x6, x7, m4), i32x4.shl(v128.load32_splat(ps), 3));
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(pd));
       p += 72;
       pq += 32;
       pd += 4;
@@ -243,7 +184,7 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       let ps = xs + <usize>t * xds;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
-        // i16 pair sums per token over the block's 8 chunk halves (<= 30720, see q4Block)
+        // i16 pair sums per token over the block's 8 chunk halves (<= 30720, see q4Dot)
         let h0 = i16x8.splat(0), h1 = i16x8.splat(0), h2 = i16x8.splat(0), h3 = i16x8.splat(0);
         for (let m: usize = 0; m < 4; m++) {
           const v = v128.load(p + (m << 4), 8);
@@ -261,20 +202,16 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
         s2 = i32x4.sub(s2, i32x4.shl(v128.load32_splat(ps + 2 * xds), 3));
         s3 = i32x4.sub(s3, i32x4.shl(v128.load32_splat(ps + 3 * xds), 3));
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 72;
         x0 += 32;
         pd += 4;
         ps += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++)
       matvec_q4_0_r(w, xq + <usize>t * xqs, xd + <usize>t * xds, xs + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);
@@ -282,14 +219,6 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
 }
 
 // ---------------------------------------------------------------- Q4_K / Q5_K
-
-/** Fifth bits of chunk m (b = m & 3) from the pair's qh vector h, for the low (sub-block 2k)
- *  or high (2k+1) nibbles; byte masks b4 = 0x10, i16 shifts never carry a kept bit across
- *  bytes (see q4_k.ts). */
-// @ts-ignore: decorator
-@inline function fifth(h: v128, b: i32, high: bool, b4: v128): v128 {
-  return high ? v128.and(i16x8.shr_u(h, b), b4) : v128.and(i16x8.shl(h, 4 - b), b4);
-}
 
 /** sum_j sc_j * dot_j of one super-block for one token (xb: 256 int8 quants). QH: offset of
  *  the fifth bits (Q5_K) or 0 (Q4_K). */
@@ -303,7 +232,7 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     let c = i32x4.splat(0);
     if (!five) {
       // 8 pair dots of nibbles summed in i16 (<= 8*2*128*15 = 30720), widened once
-      // written out with constant offsets (see q4Block)
+      // written out with constant offsets (see q4Dot)
       let v = v128.load(q);
       let ha = dot8s(v128.load32_splat(x), v128.and(v, m4));
       let hc = dot8s(v128.load32_splat(x, 32), v128.and(i16x8.shr_u(v, 4), m4));
@@ -426,8 +355,8 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     const sumi = kBlock(p, xq + (<usize>b << 8), five, m4, b4);
     const summ = kMin(p, xs + (<usize>b << 6));
     const dx = v128.load32_splat(xd + (<usize>b << 2));
-    acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
-    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+    acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
+    acc = blockMsub(acc, summ, f16x4(p + 8, fm, fs), dx);
     p += GB;
   }
   return acc;
@@ -537,20 +466,17 @@ export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       }
       const x32 = xsum32(xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p, x32)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
-      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 1 * gb, x32)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
-      acc2 = madd(f32x4.convert_i32x4_s(sumi2), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
-      acc2 = f32x4.sub(acc2, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 2 * gb, x32)), f32x4.mul(f16x4(p + 2 * gb + 8, fm, fs), dx)));
-      acc3 = madd(f32x4.convert_i32x4_s(sumi3), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
-      acc3 = f32x4.sub(acc3, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 3 * gb, x32)), f32x4.mul(f16x4(p + 3 * gb + 8, fm, fs), dx)));
+      acc0 = blockMadd(acc0, sumi0, f16x4(p, fm, fs), dx);
+      acc0 = blockMsub(acc0, kMinX(p, x32), f16x4(p + 8, fm, fs), dx);
+      acc1 = blockMadd(acc1, sumi1, f16x4(p + 1 * gb, fm, fs), dx);
+      acc1 = blockMsub(acc1, kMinX(p + 1 * gb, x32), f16x4(p + 1 * gb + 8, fm, fs), dx);
+      acc2 = blockMadd(acc2, sumi2, f16x4(p + 2 * gb, fm, fs), dx);
+      acc2 = blockMsub(acc2, kMinX(p + 2 * gb, x32), f16x4(p + 2 * gb + 8, fm, fs), dx);
+      acc3 = blockMadd(acc3, sumi3, f16x4(p + 3 * gb, fm, fs), dx);
+      acc3 = blockMsub(acc3, kMinX(p + 3 * gb, x32), f16x4(p + 3 * gb + 8, fm, fs), dx);
       p += 592;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
 }
@@ -620,10 +546,10 @@ export function matvec_q5_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       }
       const x32 = xsum32(xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(sumi0), f32x4.mul(f16x4(p, fm, fs), dx), acc0);
-      acc0 = f32x4.sub(acc0, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p, x32)), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
-      acc1 = madd(f32x4.convert_i32x4_s(sumi1), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc1 = f32x4.sub(acc1, f32x4.mul(f32x4.convert_i32x4_s(kMinX(p + 1 * gb, x32)), f32x4.mul(f16x4(p + 1 * gb + 8, fm, fs), dx)));
+      acc0 = blockMadd(acc0, sumi0, f16x4(p, fm, fs), dx);
+      acc0 = blockMsub(acc0, kMinX(p, x32), f16x4(p + 8, fm, fs), dx);
+      acc1 = blockMadd(acc1, sumi1, f16x4(p + 1 * gb, fm, fs), dx);
+      acc1 = blockMsub(acc1, kMinX(p + 1 * gb, x32), f16x4(p + 1 * gb + 8, fm, fs), dx);
       p += 720;
     }
     storeRows(y, g + 0, rows, acc0);
@@ -694,27 +620,23 @@ export function matmul_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         // the mins as i16 pairs, once for the 4 tokens (kMinX's terms)
         const m0 = minPair(p, 0), m1 = minPair(p, 1), m2 = minPair(p, 2), m3 = minPair(p, 3);
         let dx = v128.load32_splat(pd);
-        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx), a0);
-        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps))), f32x4.mul(dm, dx)));
+        a0 = blockMadd(a0, u0, dw, dx);
+        a0 = blockMsub(a0, kMinP(m0, m1, m2, m3, xsum32(ps)), dm, dx);
         dx = v128.load32_splat(pd + xds);
-        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx), a1);
-        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + xss))), f32x4.mul(dm, dx)));
+        a1 = blockMadd(a1, u1, dw, dx);
+        a1 = blockMsub(a1, kMinP(m0, m1, m2, m3, xsum32(ps + xss)), dm, dx);
         dx = v128.load32_splat(pd + 2 * xds);
-        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, dx), a2);
-        a2 = f32x4.sub(a2, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + 2 * xss))), f32x4.mul(dm, dx)));
+        a2 = blockMadd(a2, u2, dw, dx);
+        a2 = blockMsub(a2, kMinP(m0, m1, m2, m3, xsum32(ps + 2 * xss)), dm, dx);
         dx = v128.load32_splat(pd + 3 * xds);
-        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, dx), a3);
-        a3 = f32x4.sub(a3, f32x4.mul(f32x4.convert_i32x4_s(kMinP(m0, m1, m2, m3, xsum32(ps + 3 * xss))), f32x4.mul(dm, dx)));
+        a3 = blockMadd(a3, u3, dw, dx);
+        a3 = blockMsub(a3, kMinP(m0, m1, m2, m3, xsum32(ps + 3 * xss)), dm, dx);
         p += 592;
         x0 += 256;
         pd += 4;
         ps += 64;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;
@@ -832,16 +754,13 @@ export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
       const corr0 = q6Corr(p + 0 * gb, n0, n1), corr1 = q6Corr(p + 1 * gb, n0, n1);
       const corr2 = q6Corr(p + 2 * gb, n0, n1), corr3 = q6Corr(p + 3 * gb, n0, n1);
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi0, i32x4.shl(corr0, 5))), f32x4.mul(f16x4(p + 0 * gb, fm, fs), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi1, i32x4.shl(corr1, 5))), f32x4.mul(f16x4(p + 1 * gb, fm, fs), dx), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi2, i32x4.shl(corr2, 5))), f32x4.mul(f16x4(p + 2 * gb, fm, fs), dx), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(i32x4.sub(sumi3, i32x4.shl(corr3, 5))), f32x4.mul(f16x4(p + 3 * gb, fm, fs), dx), acc3);
+      acc0 = blockMadd(acc0, i32x4.sub(sumi0, i32x4.shl(corr0, 5)), f16x4(p + 0 * gb, fm, fs), dx);
+      acc1 = blockMadd(acc1, i32x4.sub(sumi1, i32x4.shl(corr1, 5)), f16x4(p + 1 * gb, fm, fs), dx);
+      acc2 = blockMadd(acc2, i32x4.sub(sumi2, i32x4.shl(corr2, 5)), f16x4(p + 2 * gb, fm, fs), dx);
+      acc3 = blockMadd(acc3, i32x4.sub(sumi3, i32x4.shl(corr3, 5)), f16x4(p + 3 * gb, fm, fs), dx);
       p += 1096;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   for (; g < g1; g++) {
     let p = w + <usize>g * gb;
@@ -849,7 +768,7 @@ export function matvec_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
     for (let b = 0; b < nsb; b++) {
       const sumi = q6Block(p, xq + (<usize>b << 8), xs + (<usize>b << 6));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
+      acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
       p += 1096;
     }
     storeRows(y, g, rows, acc);
@@ -895,20 +814,16 @@ export function matmul_q6_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
         const k2 = q6Corr(p, xs16(ps + 2 * xss), xs16(ps + 2 * xss + 32));
         const k3 = q6Corr(p, xs16(ps + 3 * xss), xs16(ps + 3 * xss + 32));
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(i32x4.sub(u0, i32x4.shl(k0, 5))), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(i32x4.sub(u1, i32x4.shl(k1, 5))), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(i32x4.sub(u2, i32x4.shl(k2, 5))), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(i32x4.sub(u3, i32x4.shl(k3, 5))), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, i32x4.sub(u0, i32x4.shl(k0, 5)), dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, i32x4.sub(u1, i32x4.shl(k1, 5)), dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, i32x4.sub(u2, i32x4.shl(k2, 5)), dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, i32x4.sub(u3, i32x4.shl(k3, 5)), dw, v128.load32_splat(pd + 3 * xds));
         p += 1096;
         x0 += 256;
         pd += 4;
         ps += 64;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;

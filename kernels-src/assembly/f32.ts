@@ -1,29 +1,35 @@
 // F32 weights, repacked into 4-row panels (see src/kernels/wasm/repack.ts): per group of 4 rows,
 // column-major: for each column c, the 4 rows' values (16 B). Rows past `rows` are zero.
 // x: f32[cols]; y: f32[rows]. Any cols (no block constraint).
-import { storeRows, madd } from "./common";
+import { storeRows, madd, storeTok4 } from "./common";
+
+/** One group-row of matvec_f32 for one token (p: the group's [cols][4] weights, px: the token):
+ *  four accumulators over columns c % 4, summed pairwise. Also LoRA's f32 delta (lora.ts). */
+// @ts-ignore: decorator
+@inline export function dotF32x4(p: usize, px: usize, cols: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    a0 = madd(v128.load(p, 0), v128.load32_splat(px, 0), a0);
+    a1 = madd(v128.load(p, 16), v128.load32_splat(px, 4), a1);
+    a2 = madd(v128.load(p, 32), v128.load32_splat(px, 8), a2);
+    a3 = madd(v128.load(p, 48), v128.load32_splat(px, 12), a3);
+    p += 64;
+    px += 16;
+  }
+  for (; c < cols; c++) {
+    a0 = madd(v128.load(p), v128.load32_splat(px), a0);
+    p += 16;
+    px += 4;
+  }
+  return f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+}
 
 export function matvec_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
   const gs = <usize>cols << 4;
   for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * gs;
-    let px = x;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let c = 0;
-    for (; c + 4 <= cols; c += 4) {
-      a0 = madd(v128.load(p, 0), v128.load32_splat(px, 0), a0);
-      a1 = madd(v128.load(p, 16), v128.load32_splat(px, 4), a1);
-      a2 = madd(v128.load(p, 32), v128.load32_splat(px, 8), a2);
-      a3 = madd(v128.load(p, 48), v128.load32_splat(px, 12), a3);
-      p += 64;
-      px += 16;
-    }
-    for (; c < cols; c++) {
-      a0 = madd(v128.load(p), v128.load32_splat(px), a0);
-      p += 16;
-      px += 4;
-    }
-    storeRows(y, g, rows, f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+    storeRows(y, g, rows, dotF32x4(p, x, cols));
   }
 }
 
@@ -77,14 +83,8 @@ export function matmul_f32(w: usize, x: usize, y: usize, rows: i32, cols: i32, n
         x0 += 4;
       }
       const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
-      storeRows(yo, g + 1, rows, b0);
-      storeRows(yo + ys, g + 1, rows, b1);
-      storeRows(yo + 2 * ys, g + 1, rows, b2);
-      storeRows(yo + 3 * ys, g + 1, rows, b3);
+      storeTok4(yo, ys, g, rows, a0, a1, a2, a3);
+      storeTok4(yo, ys, g + 1, rows, b0, b1, b2, b3);
     }
     for (; t < nTok; t++) matvec1_f32(w, x + <usize>t * xs, y + <usize>t * ys, rows, cols, g, g + 2);
   }

@@ -21,6 +21,6 @@ export { matvec_iq4_nl, matmul_iq4_nl, matvec_iq4_xs, matmul_iq4_xs } from "./iq
 export { quantize_q8_1_i8 } from "./quantize";
 export { matvec_q4_1_r, matmul_q4_1_r, matvec_q5_0_r, matmul_q5_0_r, matvec_q5_1_r, matmul_q5_1_r } from "./q4x8";
 export { init_consts } from "./common";
-export { matvec_mxfp4, matmul_mxfp4 } from "./mxfp4";
+export { matvec_mxfp4, matmul_mxfp4 } from "./iq4";
 export { attention_sinks } from "./sinks";
 export { lora_add_f16, lora_add_f32, lora_round_f16 } from "./lora";

@@ -9,7 +9,7 @@
 // Dot with Q8_K int8 activations (quantize_q8_k_i8): per super-block
 //   d*dx*sum_j sc_j*dot_j(u, x) - dmin*dx*sum_j min_j*xsum_j    (ggml's order for Q2_K)
 // via dot8 (relaxed_dot in the relaxed build, exact i16 emulation in SIMD128).
-import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8, kcNib } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, storeRows, dot8, kcNib, blockMadd, blockMsub } from "./common";
 
 // @ts-ignore: decorator
 @inline function k16Group(p: usize, xq: usize, xd: usize, xs: usize, nsb: i32, m4: v128, fm: v128, fs: v128): v128 {
@@ -35,8 +35,8 @@ import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd, dot8, kcNib } from "./
       summ = i32x4.add(summ, i32x4.mul(i8x4(p + 84 + (i << 3)), v128.load32_splat(ps + (i << 3), 4)));
     }
     const dx = v128.load32_splat(xd + (<usize>b << 2));
-    acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
-    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+    acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
+    acc = blockMsub(acc, summ, f16x4(p + 8, fm, fs), dx);
     p += 656;
   }
   return acc;

@@ -7,6 +7,7 @@
 // fused multiply-add): Math.fround(y + Math.fround(bax * s)) as the TypeScript path adds.
 import { addRows, madd } from "./common";
 import { group16, groups16 } from "./f16";
+import { dotF32x4 } from "./f32";
 import { round_f16 } from "./quantize";
 
 export function lora_add_f16(b: usize, ax: usize, y: usize, rows: i32, rank: i32, nTok: i32, s: f32, g0: i32, g1: i32): void {
@@ -20,27 +21,6 @@ export function lora_add_f16(b: usize, ax: usize, y: usize, rows: i32, rank: i32
   for (; g < g1; g++)
     for (let t = 0; t < nTok; t++)
       addRows(y + ((<usize>t * <usize>rows) << 2), g, rows, group16(b + <usize>g * gs, ax + ((<usize>t * <usize>rank) << 2), rank, false), sv);
-}
-
-/** matvec_f32's order for one token: four accumulators over columns c % 4, summed pairwise. */
-// @ts-ignore: decorator
-@inline function dotF32x4(p: usize, px: usize, cols: i32): v128 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let c = 0;
-  for (; c + 4 <= cols; c += 4) {
-    a0 = madd(v128.load(p, 0), v128.load32_splat(px, 0), a0);
-    a1 = madd(v128.load(p, 16), v128.load32_splat(px, 4), a1);
-    a2 = madd(v128.load(p, 32), v128.load32_splat(px, 8), a2);
-    a3 = madd(v128.load(p, 48), v128.load32_splat(px, 12), a3);
-    p += 64;
-    px += 16;
-  }
-  for (; c < cols; c++) {
-    a0 = madd(v128.load(p), v128.load32_splat(px), a0);
-    p += 16;
-    px += 4;
-  }
-  return f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
 }
 
 /** matmul_f32's order (several tokens): one sequential accumulator. */

@@ -3,7 +3,7 @@
 // (attention: one (token, head) pair), so results do not depend on the thread count.
 // exp is our own (no Math tables: the module must stay free of data segments).
 
-import { madd, KC, truncI32 } from "./common";
+import { madd, KC, truncI32, hsum } from "./common";
 
 const LOG2E: f32 = 1.4426950408889634;
 const LN2_HI: f32 = 0.693145751953125;
@@ -75,7 +75,7 @@ export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i
       const v = v128.load(px + (<usize>i << 2));
       a = f32x4.add(a, f32x4.mul(v, v));
     }
-    let ss: f32 = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+    let ss: f32 = hsum(a);
     for (; i < n; i++) {
       const v = load<f32>(px + (<usize>i << 2));
       ss += v * v;
@@ -94,9 +94,10 @@ export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i
   }
 }
 
-/** Dot of hd f32 at a and b (hd any size; SIMD over multiples of 4). */
+/** Dot of hd f32 at a and b (hd any size; SIMD over multiples of 4): attention_f32's and the
+ *  paged attention's (attention.ts) score of one f32 K row. */
 // @ts-ignore: decorator
-@inline function dot(a: usize, b: usize, hd: i32): f32 {
+@inline export function dotF32(a: usize, b: usize, hd: i32): f32 {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
   let i = 0;
   for (; i + 8 <= hd; i += 8) {
@@ -109,7 +110,7 @@ export function rms_norm(x: usize, w: usize, out: usize, n: i32, eps: f32, u0: i
     s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
   }
   s0 = f32x4.add(s0, s1);
-  let s: f32 = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
+  let s: f32 = hsum(s0);
   for (; i < hd; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
   return s;
 }
@@ -158,7 +159,7 @@ export function attention_f32(q: usize, k: usize, v: usize, out: usize, nTok: i3
           const pq = q + <usize>(hA + g) * hdb;
           const po = out + <usize>(hA + g) * hdb;
           const pm = pml + (<usize>g << 3);
-          const s = dot(pq, pk, hd) * scale;
+          const s = dotF32(pq, pk, hd) * scale;
           let m = load<f32>(pm);
           const l = load<f32>(pm, 4);
           let p: f32;
@@ -223,7 +224,7 @@ export function softmax_f32(x: usize, n: i32, u0: i32, u1: i32): void {
       v128.store(o, e);
       sv = f32x4.add(sv, e);
     }
-    let s: f32 = f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
+    let s: f32 = hsum(sv);
     for (; i < n; i++) {
       const e = expf1(load<f32>(p + (<usize>i << 2)) - m);
       store<f32>(p + (<usize>i << 2), e);

@@ -7,17 +7,7 @@
 // (16+c2,16+c3) for all 4 rows, ready for i32x4.dot_i16x8_s against splatted activation pairs
 // (no i8->i16 extends, no emulated i8 shifts).
 // Quants are used unsigned (0..15); the -8 offset is applied once per block as -8*sum(xq).
-import { f16Mask, f16Scale, f16x4, storeRows, madd, kcNib16 } from "./common";
-
-/** The i16 dot contributions of one chunk (at q) for one token's widened activation (xb+8m). */
-// @ts-ignore: decorator
-@inline function chunk(v: v128, x: usize, s: v128, m: v128): v128 {
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(x)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(x, 4)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(x, 32)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(x, 36)));
-  return s;
-}
+import { f16Mask, f16Scale, f16x4, storeRows, kcNib16, blockMadd, storeTok4 } from "./common";
 
 /** Chunk m's dots with activation pairs taken from registers: lo = the 8 i16 activations of
  *  columns 8*(m>>1).. (pairs in i32 lanes 0,1 for even m, 2,3 for odd m), hi = the same for
@@ -60,8 +50,7 @@ export function matvec_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
       s0 = chunkEven(v128.load(p, 40), lo, hi, s0, m);
       s1 = chunkOdd(v128.load(p, 56), lo, hi, s1, m);
       const si = i32x4.sub(i32x4.add(s0, s1), i32x4.shl(v128.load32_splat(ps), 3));
-      const d = f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd));
-      acc = madd(f32x4.convert_i32x4_s(si), d, acc);
+      acc = blockMadd(acc, si, f16x4(p, fm, fs), v128.load32_splat(pd));
       p += 72;
       xb += 64;
       pd += 4;
@@ -121,20 +110,16 @@ export function matmul_q4_0(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
         s1 = i32x4.sub(s1, i32x4.shl(v128.load32_splat(ps + xds), 3));
         s2 = i32x4.sub(s2, i32x4.shl(v128.load32_splat(ps + 2 * xds), 3));
         s3 = i32x4.sub(s3, i32x4.shl(v128.load32_splat(ps + 3 * xds), 3));
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 72;
         x0 += 64;
         pd += 4;
         ps += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       matvec_q4_0(w, xq + <usize>t * xqs, xd + <usize>t * xds, xs + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);

@@ -10,7 +10,7 @@
 //   (repack.ts pos16).
 // Activation: Q8_K widened to i16 (512 B per super-block), d f32, sums per 16 quants (i32).
 // Row result per super-block: d*dx*sum_j sc_j*dot_j - dmin*dx*sum_j m_j*xsum_j (ggml order).
-import { f16Mask, f16Scale, f16x4, u8x4, storeRows, madd, kcNib16, kcB416 } from "./common";
+import { f16Mask, f16Scale, f16x4, u8x4, storeRows, kcNib16, kcB416, blockMadd, blockMsub } from "./common";
 
 /** Q5_K chunk m = 4*(vector index) + b of a pair (i16-lane byte order like Q4_K; h = the qh
  *  vector, whose byte at a nibble byte's position holds the low element's 5th bit in bit b and
@@ -34,19 +34,6 @@ import { f16Mask, f16Scale, f16x4, u8x4, storeRows, madd, kcNib16, kcB416 } from
   }
   s = i32x4.add(s, i32x4.dot_i16x8_s(q0, x0));
   return i32x4.add(s, i32x4.dot_i16x8_s(q1, x1));
-}
-
-/** Q4_K chunk (16 B at q, i16-lane byte order, see repack.ts pos16): adds the low-nibble dots
- *  (sub-block 2k, activation at x) to a and the high-nibble dots (2k+1, at x+64) to c. */
-// @ts-ignore: decorator
-@inline function chunk4(v: v128, x: usize, m: v128, a: v128): v128 {
-  a = i32x4.add(a, i32x4.dot_i16x8_s(v128.and(v, m), v128.load32_splat(x)));
-  return i32x4.add(a, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load32_splat(x, 4)));
-}
-// @ts-ignore: decorator
-@inline function chunk4h(v: v128, x: usize, m: v128, c: v128): v128 {
-  c = i32x4.add(c, i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load32_splat(x, 64)));
-  return i32x4.add(c, i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load32_splat(x, 68)));
 }
 
 /** Integer part of one super-block for one token: sum_j sc_j*dot_j (i32x4, one lane per row).
@@ -122,8 +109,8 @@ import { f16Mask, f16Scale, f16x4, u8x4, storeRows, madd, kcNib16, kcB416 } from
     const sumi = sbDot(p, xq + (<usize>b << 9), 592, high, m16, b4);
     const summ = sbMin(p, xs + (<usize>b << 6));
     const dx = v128.load32_splat(xd + (<usize>b << 2));
-    acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
-    acc = f32x4.sub(acc, f32x4.mul(f32x4.convert_i32x4_s(summ), f32x4.mul(f16x4(p + 8, fm, fs), dx)));
+    acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
+    acc = blockMsub(acc, summ, f16x4(p + 8, fm, fs), dx);
     p += GB;
   }
   return acc;
@@ -195,11 +182,11 @@ export function matmul_q4_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
         const dw = f16x4(p, fm, fs);
         const dm = f16x4(p + 8, fm, fs);
         let dx = v128.load32_splat(pd);
-        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, dx), a0);
-        a0 = f32x4.sub(a0, f32x4.mul(f32x4.convert_i32x4_s(sbMin(p, ps)), f32x4.mul(dm, dx)));
+        a0 = blockMadd(a0, u0, dw, dx);
+        a0 = blockMsub(a0, sbMin(p, ps), dm, dx);
         dx = v128.load32_splat(pd + xds);
-        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, dx), a1);
-        a1 = f32x4.sub(a1, f32x4.mul(f32x4.convert_i32x4_s(sbMin(p, ps + xss)), f32x4.mul(dm, dx)));
+        a1 = blockMadd(a1, u1, dw, dx);
+        a1 = blockMsub(a1, sbMin(p, ps + xss), dm, dx);
         p += 592;
         x0 += 512;
         pd += 4;

@@ -6,7 +6,7 @@
 // Bytes per group-block: Q4_1 80, Q5_0 88, Q5_1 96.
 // Quants are used unsigned (0..15 or 0..31). Q5_0 (ggml value q-16) subtracts 16*sum(xq) per
 // block; Q4_1/Q5_1 (value d*q + m) add m*s with s = fp16(dx*sum(xq)) from quantize_q8_1.
-import { f16Mask, f16Scale, f16x4, storeRows, madd, kcNib, kcB4 } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd, kcNib, kcB4, blockMadd } from "./common";
 
 /** One 16-byte nibble chunk m: low/high nibble vectors with their 5th bits, dotted with the
  *  widened activation pairs at xb (chunk m covers columns 4m..4m+3 and 16+4m..16+4m+3). */
@@ -39,7 +39,7 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, kcNib, kcB4 } from "./common
     s = chunk(v128.load(p + NIB + 32), h, 2, xb, high, s, m4, b4);
     s = chunk(v128.load(p + NIB + 48), h, 3, xb, high, s, m4, b4);
     if (!hasMin) s = i32x4.sub(s, i32x4.shl(v128.load32_splat(ps), 4)); // Q5_0: -16*sum(xq)
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd)), acc);
+    acc = blockMadd(acc, s, f16x4(p, fm, fs), v128.load32_splat(pd));
     if (hasMin) acc = madd(f16x4(p + 8, fm, fs), v128.load32_splat(ps), acc);
     p += GB;
     xb += 64;

@@ -4,7 +4,7 @@
 // quantize_q8_0_i8 (Q5_0: -16*sum(xq) per block) or quantize_q8_1_i8 (Q4_1/Q5_1: + m*s).
 // Pair sums (dot8h) accumulate in i16: 4 bits 8 per sum (<= 30720), 5 bits 4 (<= 31744).
 // Per-token float steps are the same in matvec and matmul (bit-identical rows).
-import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4, blockMadd, storeTok4, fifth } from "./common";
 
 /** Integer dot of one block (chunks at q, fifth bits at q + 64 when `high`) with one token's
  *  32 int8 quants at xb. */
@@ -18,8 +18,8 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 }
     let lo = v128.and(v, m4);
     let hi = v128.and(i16x8.shr_u(v, 4), m4);
     if (high) {
-      lo = v128.or(lo, v128.and(i16x8.shl(h, 4 - m), b4));
-      hi = v128.or(hi, v128.and(i16x8.shr_u(h, m), b4));
+      lo = v128.or(lo, fifth(h, m, false, b4));
+      hi = v128.or(hi, fifth(h, m, true, b4));
     }
     h0 = i16x8.add(h0, dot8h(v128.load32_splat(xb + (<usize>m << 2)), lo));
     h1 = i16x8.add(h1, dot8h(v128.load32_splat(xb + (<usize>m << 2), 16), hi));
@@ -34,7 +34,7 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 }
   for (let b = 0; b < nb; b++) {
     let s = xBlock(p + NIB, xb, high, m4, b4);
     if (!hasMin) s = i32x4.sub(s, i32x4.shl(v128.load32_splat(ps), 4)); // Q5_0: -16*sum(xq)
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd)), acc);
+    acc = blockMadd(acc, s, f16x4(p, fm, fs), v128.load32_splat(pd));
     if (hasMin) acc = madd(f16x4(p + 8, fm, fs), v128.load32_splat(ps), acc);
     p += GB;
     xb += 32;
@@ -71,8 +71,8 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 }
           let lo = v128.and(v, m4);
           let hi = v128.and(i16x8.shr_u(v, 4), m4);
           if (high) {
-            lo = v128.or(lo, v128.and(i16x8.shl(h, 4 - m), b4));
-            hi = v128.or(hi, v128.and(i16x8.shr_u(h, m), b4));
+            lo = v128.or(lo, fifth(h, m, false, b4));
+            hi = v128.or(hi, fifth(h, m, true, b4));
           }
           const xo = x0 + (<usize>m << 2);
           c0 = i16x8.add(c0, dot8h(v128.load32_splat(xo), lo));
@@ -93,10 +93,10 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 }
           s3 = i32x4.sub(s3, i32x4.shl(v128.load32_splat(ps + 3 * xds), 4));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         if (hasMin) {
           const mw = f16x4(p + 8, fm, fs);
           a0 = madd(mw, v128.load32_splat(ps), a0);
@@ -109,11 +109,7 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd, dot8h, widen8, kcNib, kcB4 }
         pd += 4;
         ps += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     const tt = nTok == 0 ? 1 : nTok;
     for (; t < tt; t++)

@@ -8,7 +8,7 @@
 //   [72,1096) 64 chunks of 16 B: chunk k holds columns 4k..4k+3 of the 4 rows as int8 pairs
 //             [r0c0 r0c1 r1c0 r1c1 ... | r0c2 r0c3 ...] exactly as q8_0.ts.
 // Row result per super-block: d*dx*sum_j sc_j*dot_j (ggml order: integer sum, then one scale).
-import { f16Mask, f16Scale, f16x4, i8x4, storeRows, madd } from "./common";
+import { f16Mask, f16Scale, f16x4, i8x4, storeRows, blockMadd, storeTok4 } from "./common";
 
 /** Dot of chunk k at q with the widened activation at x (columns 4k..4k+3). */
 // @ts-ignore: decorator
@@ -42,7 +42,7 @@ export function matvec_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
     for (let b = 0; b < nsb; b++) {
       const sumi = sbDot(p, xq + (<usize>b << 9));
       const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4(p, fm, fs), dx), acc);
+      acc = blockMadd(acc, sumi, f16x4(p, fm, fs), dx);
       p += 1096;
     }
     storeRows(y, g, rows, acc);
@@ -92,19 +92,15 @@ export function matmul_q6_k(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
           u3 = i32x4.add(u3, i32x4.mul(s3, sc));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, u0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, u1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, u2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, u3, dw, v128.load32_splat(pd + 3 * xds));
         p += 1096;
         x0 += 512;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       const tt = <usize>t * <usize>nsb;

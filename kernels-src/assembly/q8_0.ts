@@ -3,7 +3,7 @@
 // columns 4k..4k+3 of the 4 rows as int8 pairs [r0c0 r0c1 r1c0 r1c1 r2c0 r2c1 r3c0 r3c1 | same for
 // c2 c3], so i32x4.dot_i16x8_s against a splatted (c0,c1) i16 pair yields one lane per row.
 // Activations: "Q8 widened" from quantize_q8_0 (i16 quants, 64 B per block; f32 d per block).
-import { f16Mask, f16Scale, f16x4, storeRows, madd } from "./common";
+import { f16Mask, f16Scale, f16x4, storeRows, blockMadd, storeTok4, storeGroups4 } from "./common";
 
 /** One group at a time (the odd last group of matvec_q8_0). */
 // @ts-ignore: decorator
@@ -23,8 +23,7 @@ import { f16Mask, f16Scale, f16x4, storeRows, madd } from "./common";
         s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load32_splat(xb + (k >> 1))));
         s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load32_splat(xb + (k >> 1), 4)));
       }
-      const d = f32x4.mul(f16x4(p, fm, fs), v128.load32_splat(pd));
-      acc = madd(f32x4.convert_i32x4_s(i32x4.add(s0, s1)), d, acc);
+      acc = blockMadd(acc, i32x4.add(s0, s1), f16x4(p, fm, fs), v128.load32_splat(pd));
       p += 136;
       xb += 64;
       pd += 4;
@@ -62,10 +61,10 @@ export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32,
         t3 = i32x4.add(t3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v3), x));
       }
       const dx = v128.load32_splat(pd);
-      acc0 = madd(f32x4.convert_i32x4_s(i32x4.add(s0, t0)), f32x4.mul(f16x4(p0, fm, fs), dx), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(i32x4.add(s1, t1)), f32x4.mul(f16x4(p1, fm, fs), dx), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(i32x4.add(s2, t2)), f32x4.mul(f16x4(p2, fm, fs), dx), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(i32x4.add(s3, t3)), f32x4.mul(f16x4(p3, fm, fs), dx), acc3);
+      acc0 = blockMadd(acc0, i32x4.add(s0, t0), f16x4(p0, fm, fs), dx);
+      acc1 = blockMadd(acc1, i32x4.add(s1, t1), f16x4(p1, fm, fs), dx);
+      acc2 = blockMadd(acc2, i32x4.add(s2, t2), f16x4(p2, fm, fs), dx);
+      acc3 = blockMadd(acc3, i32x4.add(s3, t3), f16x4(p3, fm, fs), dx);
       p0 += 136;
       p1 += 136;
       p2 += 136;
@@ -73,10 +72,7 @@ export function matvec_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32,
       xb += 64;
       pd += 4;
     }
-    storeRows(y, g + 0, rows, acc0);
-    storeRows(y, g + 1, rows, acc1);
-    storeRows(y, g + 2, rows, acc2);
-    storeRows(y, g + 3, rows, acc3);
+    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
   }
   if (g < g1) mvQ8Single(w, xq, xd, y, rows, nb, g, g1);
 }
@@ -110,19 +106,15 @@ export function matmul_q8_0(w: usize, xq: usize, xd: usize, y: usize, rows: i32,
           s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load32_splat(x3 + xo)), i32x4.dot_i16x8_s(hi, v128.load32_splat(x3 + xo, 4))));
         }
         const dw = f16x4(p, fm, fs);
-        a0 = madd(f32x4.convert_i32x4_s(s0), f32x4.mul(dw, v128.load32_splat(pd)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(s1), f32x4.mul(dw, v128.load32_splat(pd + xds)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(s2), f32x4.mul(dw, v128.load32_splat(pd + 2 * xds)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(s3), f32x4.mul(dw, v128.load32_splat(pd + 3 * xds)), a3);
+        a0 = blockMadd(a0, s0, dw, v128.load32_splat(pd));
+        a1 = blockMadd(a1, s1, dw, v128.load32_splat(pd + xds));
+        a2 = blockMadd(a2, s2, dw, v128.load32_splat(pd + 2 * xds));
+        a3 = blockMadd(a3, s3, dw, v128.load32_splat(pd + 3 * xds));
         p += 136;
         x0 += 64;
         pd += 4;
       }
-      const yo = y + <usize>t * ys;
-      storeRows(yo, g, rows, a0);
-      storeRows(yo + ys, g, rows, a1);
-      storeRows(yo + 2 * ys, g, rows, a2);
-      storeRows(yo + 3 * ys, g, rows, a3);
+      storeTok4(y + <usize>t * ys, ys, g, rows, a0, a1, a2, a3);
     }
     for (; t < nTok; t++) {
       matvec_q8_0(w, xq + <usize>t * xqs, xd + <usize>t * xds, y + <usize>t * ys, rows, nb, g, g + 1);

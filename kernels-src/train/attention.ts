@@ -3,6 +3,7 @@
 //   q: (B*T, nH*hd)   k, v: (B*T, nKV*hd)   out: (B*T, nH*hd)   att: (B, nH, T, T) softmax rows
 // Query head h reads kv head h / (nH/nKV). Scale 1/sqrt(hd). hd must be a multiple of 4 (the
 // loader falls back to TS otherwise). SIMD over hd; scalar over key positions.
+import { hsum } from "../assembly/common";
 
 /** e^x for x <= 0 (softmax after max subtraction): x = n ln2 + r, |r| <= ln2/2, degree-6 Taylor
  *  for e^r (relative error < 2e-7), 2^n through the exponent bits. Own code: no lookup tables
@@ -15,11 +16,6 @@
   const c6: f32 = 0.00138888892, c5: f32 = 0.00833333377, c4: f32 = 0.0416666679, c3: f32 = 0.166666672;
   const p: f32 = <f32>1 + r * (<f32>1 + r * (<f32>0.5 + r * (c3 + r * (c4 + r * (c5 + r * c6)))));
   return p * reinterpret<f32>((<i32>n + 127) << 23);
-}
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
 export function attn_fwd(out: usize, att: usize, q: usize, k: usize, v: usize, B: i32, T: i32, nH: i32, nKV: i32, hd: i32): void {

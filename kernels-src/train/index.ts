@@ -8,13 +8,10 @@
 //             dW += dy^T x         mm_nn(dW, dy, x, O, N, I, 1, O)    broadcast form, A transposed
 // Summation order depends only on the shapes, never on timing: results are deterministic.
 
+import { hsum } from "../assembly/common";
+
 /** Rows of B kept hot in L1 per pass of mm_nn (KB x 8 floats = 4 KiB). */
 const KB: i32 = 128;
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
 
 /** Scalar dot of n floats (tails). */
 // @ts-ignore: decorator

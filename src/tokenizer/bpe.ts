@@ -8,15 +8,15 @@
  * (left id, right id), so the loop does no string slicing or string-keyed lookups. Finished
  * symbols are their token ids. Results are cached per piece because natural text repeats pieces.
  */
-import { BigramQueue } from "./heap.js";
 import { PAIR_ABSENT, PairTable } from "./pair-table.js";
 import { preTokenize, type PreTokenizer } from "./pretokenizers.js";
+import { SymbolList, type MergeRule } from "./symbol-list.js";
 import { byteEncode, byteToUnicode, utf8Encode } from "./unicode.js";
 import type { VocabData } from "./vocab.js";
 
 const CACHE_LIMIT = 1 << 16;
 
-export class BpeModel {
+export class BpeModel implements MergeRule {
   private readonly nVocab: number;
   /** (left symbol id, right symbol id) -> merge rank (the first listing of a pair keeps its rank). */
   private readonly ranks: PairTable;
@@ -28,12 +28,8 @@ export class BpeModel {
   private readonly byteSym = new Int32Array(256);
   private readonly cache = new Map<string, number[]>();
 
-  // Scratch for one word, grown on demand: symbol id, length in bytes (0 = merged away), links.
-  private sym = new Int32Array(64);
-  private len = new Int32Array(64);
-  private prev = new Int32Array(64);
-  private next = new Int32Array(64);
-  private readonly queue = new BigramQueue();
+  /** Scratch for one piece: symbol ids, lengths in bytes, links, merge queue. */
+  private readonly list = new SymbolList();
 
   constructor(
     private readonly vocab: VocabData,
@@ -84,26 +80,17 @@ export class BpeModel {
     }
   }
 
-  private ensureScratch(n: number): void {
-    if (this.sym.length >= n) return;
-    let cap = this.sym.length;
-    while (cap < n) cap *= 2;
-    this.sym = new Int32Array(cap);
-    this.len = new Int32Array(cap);
-    this.prev = new Int32Array(cap);
-    this.next = new Int32Array(cap);
-  }
-
-  /** Queue the pair (l, r) if a merge joins their symbols. */
-  private tryAdd(l: number, r: number): void {
+  /** Queue the pair (l, r) if a merge joins their symbols (SymbolList's MergeRule). */
+  queuePair(l: number, r: number): void {
     if (l < 0 || r < 0) return;
-    const a = this.sym[l];
-    const b = this.sym[r];
+    const { sym, len, queue } = this.list;
+    const a = sym[l];
+    const b = sym[r];
     if (a < 0 || b < 0) return;
     const rank = this.ranks.get(a, b);
     if (rank === PAIR_ABSENT) return;
     // Lowest rank first = highest score; ties go to the leftmost pair.
-    this.queue.push(-rank, l, r, this.len[l] + this.len[r], this.mergedId[rank]);
+    queue.push(-rank, l, r, len[l] + len[r], this.mergedId[rank]);
   }
 
   /** BPE-merge one pre-token piece: one symbol per UTF-8 byte, lowest merge rank first. */
@@ -115,30 +102,11 @@ export class BpeModel {
     }
     const bytes = utf8Encode(piece);
     const n = bytes.length;
-    this.ensureScratch(n);
-    const { sym, len, prev, next, queue } = this;
-    for (let i = 0; i < n; i++) {
-      sym[i] = this.byteSym[bytes[i]];
-      len[i] = 1;
-      prev[i] = i - 1;
-      next[i] = i + 1 < n ? i + 1 : -1;
-    }
-    queue.clear();
-    for (let i = 1; i < n; i++) this.tryAdd(i - 1, i);
-    while (queue.size > 0) {
-      const s = queue.pop();
-      const l = queue.left[s];
-      const r = queue.right[s];
-      // Stale entry: a side was merged away or grew since it was queued.
-      if (len[l] === 0 || len[r] === 0 || len[l] + len[r] !== queue.size_[s] || next[l] !== r) continue;
-      sym[l] = queue.id[s];
-      len[l] += len[r];
-      len[r] = 0;
-      next[l] = next[r];
-      if (next[r] >= 0) prev[next[r]] = l;
-      this.tryAdd(prev[l], l);
-      this.tryAdd(l, next[l]);
-    }
+    const list = this.list;
+    list.reserve(n);
+    for (let i = 0; i < n; i++) list.set(i, this.byteSym[bytes[i]], 1);
+    list.mergeAll(n, this);
+    const { sym, next } = list;
     const ids: number[] = [];
     for (let i = 0; i !== -1 && n > 0; i = next[i]) {
       const id = sym[i];

@@ -19,8 +19,8 @@
  *   in natural text, so their ids are cached.
  */
 import { TokenizerError } from "../errors.js";
-import { BigramQueue } from "./heap.js";
 import { PAIR_ABSENT, PairTable } from "./pair-table.js";
+import { SymbolList, type MergeRule } from "./symbol-list.js";
 import { utf8Encode } from "./unicode.js";
 import type { VocabData } from "./vocab.js";
 
@@ -31,7 +31,7 @@ const NO_ID = -2; // char-id table: not looked up yet
 const CACHE_WORD_MAX = 128;
 const CACHE_LIMIT = 1 << 16;
 
-export class SpmModel {
+export class SpmModel implements MergeRule {
   private readonly byteIds = new Int32Array(256).fill(NO_ID);
   private readonly nVocab: number;
   /** Longest token text in UTF-16 units: longer pairs cannot be tokens, so skip the lookup. */
@@ -45,13 +45,8 @@ export class SpmModel {
   private readonly pairs = new PairTable();
   private readonly wordCache = new Map<string, Int32Array>();
 
-  // Scratch, grown on demand. Symbol k of the current word: id, length in UTF-16 units (0 =
-  // merged away), doubly linked neighbours.
-  private sym = new Int32Array(64);
-  private len = new Int32Array(64);
-  private prev = new Int32Array(64);
-  private next = new Int32Array(64);
-  private readonly queue = new BigramQueue();
+  /** Scratch for one word: symbol ids, lengths in UTF-16 units, links, merge queue. */
+  private readonly list = new SymbolList();
   private readonly wordOut: number[] = [];
 
   constructor(private readonly vocab: VocabData) {
@@ -157,60 +152,32 @@ export class SpmModel {
     return id;
   }
 
-  private ensureScratch(n: number): void {
-    if (this.sym.length >= n) return;
-    let cap = this.sym.length;
-    while (cap < n) cap *= 2;
-    this.sym = new Int32Array(cap);
-    this.len = new Int32Array(cap);
-    this.prev = new Int32Array(cap);
-    this.next = new Int32Array(cap);
-  }
-
-  /** Queue the pair (l, r) if their concatenation is a token. */
-  private tryAdd(l: number, r: number): void {
+  /** Queue the pair (l, r) if their concatenation is a token (SymbolList's MergeRule). */
+  queuePair(l: number, r: number): void {
     if (l < 0 || r < 0) return;
-    const size = this.len[l] + this.len[r];
+    const { sym, len, queue } = this.list;
+    const size = len[l] + len[r];
     if (size > this.maxLen) return;
-    const id = this.merged(this.sym[l], this.sym[r]);
-    if (id >= 0) this.queue.push(this.vocab.scores[id], l, r, size, id);
+    const id = this.merged(sym[l], sym[r]);
+    if (id >= 0) queue.push(this.vocab.scores[id], l, r, size, id);
   }
 
   /** Merge one word (no cut inside) and append its ids to `out`. */
   private encodeWord(word: string, out: number[]): void {
-    this.ensureScratch(word.length);
+    const list = this.list;
+    list.reserve(word.length);
     let n = 0;
     for (let i = 0; i < word.length;) {
       let c = word.charCodeAt(i);
       const units = c >= 0xd800 && c <= 0xdbff && i + 1 < word.length ? 2 : 1;
       if (c === SPACE) c = SPACE_MARK;
       const cp = units === 2 ? word.codePointAt(i)! : c;
-      this.sym[n] = this.charId(word, i, cp, units);
-      this.len[n] = units;
-      this.prev[n] = n - 1;
-      this.next[n] = n + 1;
-      n++;
+      list.set(n++, this.charId(word, i, cp, units), units);
       i += units;
     }
     if (n === 0) return;
-    const { sym, len, prev, next, queue } = this;
-    next[n - 1] = -1;
-    queue.clear();
-    for (let k = 1; k < n; k++) this.tryAdd(k - 1, k);
-    while (queue.size > 0) {
-      const s = queue.pop();
-      const l = queue.left[s];
-      const r = queue.right[s];
-      // Stale entry: a side was merged away or grew since the pair was queued.
-      if (len[l] === 0 || len[r] === 0 || len[l] + len[r] !== queue.size_[s]) continue;
-      sym[l] = queue.id[s];
-      len[l] += len[r];
-      len[r] = 0;
-      next[l] = next[r];
-      if (next[r] >= 0) prev[next[r]] = l;
-      this.tryAdd(prev[l], l);
-      this.tryAdd(l, next[l]);
-    }
+    list.mergeAll(n, this);
+    const { sym, next } = list;
     for (let k = 0; k !== -1; k = next[k]) {
       const id = sym[k];
       if (id < this.nVocab) out.push(id);

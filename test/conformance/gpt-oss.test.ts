@@ -7,7 +7,7 @@
  *    the paged attention kernel): logits within 1e-4 at every greedy step, greedy identical.
  *  - MXFP4 experts (as released), F32 elsewhere: the expert products quantize activations to
  *    Q8_0, so harness.ts byteTolerance (4 int8 steps of max |logit|) applies; also through the
- *    WASM kernels (MXFP4 matvec/matmul, kernels-src/assembly/mxfp4.ts).
+ *    WASM kernels (MXFP4 matvec/matmul, kernels-src/assembly/iq4.ts).
  *  - CONFORMANCE_FULL=1: Q8_0 and Q4_K weights (experts MXFP4, widths 256) on the same bound.
  */
 import { after, before, test } from "node:test";

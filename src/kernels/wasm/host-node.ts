@@ -6,7 +6,7 @@ import type { WorkerInit, WorkerReply } from "./control.js";
 import type { WorkerHandle } from "./pool.js";
 
 export function spawnNodeWorker(init: WorkerInit): WorkerHandle {
-  const w = new Worker(new URL("./worker.js", import.meta.url), { workerData: init });
+  const w = new Worker(new URL("./worker-node.js", import.meta.url), { workerData: init });
   // Idle workers must not keep the process alive if the owner forgets dispose().
   w.unref();
   return {

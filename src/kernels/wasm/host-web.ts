@@ -3,7 +3,7 @@
  * itself runs in a worker) sharing the kernels' memory. Sharing a WebAssembly.Memory with a worker
  * needs cross-origin isolation (COOP `same-origin` + COEP `require-corp`); without it the pool runs
  * on one thread and says why once on the console. The worker script is `worker.js` next to the
- * bundle that contains this file (scripts/build-web.mjs bundles src/web/kernel-worker.ts there).
+ * bundle that contains this file: worker.ts, compiled beside this file or bundled beside the bundle.
  */
 import type { WorkerInit, WorkerReply } from "./control.js";
 import type { WorkerHandle } from "./pool.js";

@@ -1,5 +1,5 @@
 /**
- * MXFP4 in the layout of kernels-src/assembly/mxfp4.ts, per 4-row group and 32 columns 68 B (the
+ * MXFP4 in the layout of kernels-src/assembly/iq4.ts, per 4-row group and 32 columns 68 B (the
  * file's 4 x 17 B): e[4] (E8M0 byte of row ri at ri) | 4 chunks of 16 B, chunk m holding file byte
  * qs[4m + c] of row ri at byte 4 + 16m + 4ri + c (the Q4_0 int8-dot chunk order).
  * Rows are read back with ggml's dequantization formula (bit-identical to src/quant/mxfp4.ts).

@@ -307,7 +307,7 @@ const KERNELS: ReadonlyMap<GGMLType, { act: ActFormat; mv: ExportName; mm: Expor
   // SIMD128 build the dots are the exact i16 emulation
   [GGMLType.IQ4_NL, { act: "i8_0abs", mv: "matvec_iq4_nl", mm: "matmul_iq4_nl" }],
   [GGMLType.IQ4_XS, { act: "i8_kabs", mv: "matvec_iq4_xs", mm: "matmul_iq4_xs" }],
-  // MXFP4: IQ4_NL's dot with ggml's E2M1 table and an E8M0 block scale (mxfp4.ts)
+  // MXFP4: IQ4_NL's dot with ggml's E2M1 table and an E8M0 block scale (iq4.ts)
   [GGMLType.MXFP4, { act: "i8_0abs", mv: "matvec_mxfp4", mm: "matmul_mxfp4" }],
 ] as const);
 

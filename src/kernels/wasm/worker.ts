@@ -1,33 +1,25 @@
 /**
- * Worker entry script (an ES module) for both hosts: Node worker_threads (init in workerData,
- * later shard memories as messages) and browser Web Workers (init as the first message, shard
- * memories as the next ones). All logic is in worker-loop.ts.
+ * Web Worker entry of a kernel pool thread (an ES module), the one for every browser use: loaded
+ * as `worker.js` next to host-web.ts's compiled file (dist/src/kernels/wasm/), or bundled to
+ * dist/web/worker.js next to the bundle that spawns it (scripts/build-web.mjs). The first message
+ * is the WorkerInit, later ones are shard memories (WorkerShard). No Node code here, so the
+ * browser bundle stays free of node:* imports; Node's worker_threads entry is worker-node.ts.
+ * All logic is in worker-loop.ts.
  */
 import { runWorker } from "./worker-loop.js";
 import type { WorkerInit, WorkerReply, WorkerShard } from "./control.js";
 
-const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;
-
-if (isNode) {
-  const { parentPort, workerData } = await import("node:worker_threads");
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<WorkerInit | WorkerShard>) => void) | null;
+  postMessage(m: WorkerReply): void;
+};
+scope.onmessage = (e) => {
+  scope.onmessage = null;
   runWorker(
-    workerData as WorkerInit,
-    (m: WorkerReply) => parentPort!.postMessage(m),
-    (h) => parentPort!.on("message", (m: WorkerShard) => h(m)),
+    e.data as WorkerInit,
+    (m) => scope.postMessage(m),
+    (h) => {
+      scope.onmessage = (ev) => h(ev.data as WorkerShard);
+    },
   );
-} else {
-  const scope = globalThis as unknown as {
-    onmessage: ((e: MessageEvent<WorkerInit | WorkerShard>) => void) | null;
-    postMessage(m: WorkerReply): void;
-  };
-  scope.onmessage = (e) => {
-    scope.onmessage = null;
-    runWorker(
-      e.data as WorkerInit,
-      (m) => scope.postMessage(m),
-      (h) => {
-        scope.onmessage = (ev) => h(ev.data as WorkerShard);
-      },
-    );
-  };
-}
+};
