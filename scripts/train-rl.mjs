@@ -13,6 +13,10 @@
 // --hint-start F: the first hint as a share of the longest (0..1, default 0).
 // --rows N: training rows per step (mixed groups beyond them are dropped); --beta B: the KL coefficient
 // (default 0.04; 0 skips the reference and old-policy forwards).
+// --shapes 3x2,3x1,word2: only prompts of these shapes (src/train/rl/shapes.ts); with --filter N,
+// --band lo,hi keeps the mixed prompts of the shapes whose probed pass rate lies in [lo, hi] (the probe
+// prints each shape's rate). --inner N: N clipped-ratio updates per sampled batch (PPO-style reuse).
+// The held-out curve of a run's snapshots: scripts/rl-curve.mjs <work>.
 // Defaults: GRPO 4 prompts x 8 samples per step on × and word problems of the v2 training split,
 // lr 2e-5, 320 completion tokens; RS: 8 samples per prompt, SFT on the verified ones.
 import path from "node:path";
@@ -22,6 +26,7 @@ const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { runStage, exportCheckpoint } = await imp("src/train/rl/stages.js");
 const { V2_MODEL_DATA, V2UNITS_DATA } = await imp("src/train/presets.js");
+const { parseShapes, parseBand } = await imp("src/train/rl/shapes.js");
 const a = process.argv.slice(2);
 const stage = a[0];
 if (stage !== "grpo" && stage !== "rs") throw new Error("usage: train-rl.mjs grpo|rs --init file.gguf [...]");
@@ -55,6 +60,9 @@ const files = await runStage({
   rows: a.includes("--rows") ? Number(opt("--rows")) : undefined,
   beta: a.includes("--beta") ? Number(opt("--beta")) : undefined,
   kinds: opt("--kinds", "mul,word").split(","),
+  shapes: a.includes("--shapes") ? parseShapes(opt("--shapes")) : undefined,
+  band: a.includes("--band") ? parseBand(opt("--band")) : undefined,
+  inner: Number(opt("--inner", "1")),
   prompts: Number(opt("--prompts", "2000")),
   steps: Number(opt("--steps", stage === "grpo" ? "40" : "200")),
   promptsPerStep: Number(opt("--prompts-per-step", "4")),

@@ -40,6 +40,7 @@ interface EvalOptions {
   verifier?: string;
   prm?: string;
   budget?: string;
+  mctsExpansion?: string;
   answerPrefix?: string;
   json?: boolean;
   plot?: string;
@@ -77,6 +78,10 @@ export function register(program: Command): void {
     )
     .option("--prm <head.json>", "the learned PRM for --verifier prm (scripts/train-prm.mjs writes it)")
     .option("--budget <list>", "mcts: comma-separated token budgets per question (default 1024)")
+    .option(
+      "--mcts-expansion <list>",
+      "mcts: comma-separated: diverse (greedy line first, distinct sampled siblings; default) or sample (k plain samples)",
+    )
     .option("--thinking-budget <list>", "comma-separated thinking budgets in tokens ('none' = unlimited)")
     .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
     .option("--top-p <p>", "nucleus sampling for sc/bon (default: off)")

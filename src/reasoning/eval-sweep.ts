@@ -35,6 +35,8 @@ export interface SweepFlags {
   verifier?: string;
   /** mcts token budgets, comma-separated. Default 1024. */
   budget?: string;
+  /** mcts expansions, comma-separated: diverse (default), sample. */
+  mctsExpansion?: string;
   /** Forced after a budget-forced `</think>`. */
   answerPrefix?: string;
 }
@@ -75,23 +77,35 @@ export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalCon
   const maxTokens = f.maxTokens === undefined ? undefined : intFlag("--max-tokens", 1, 1e6)(f.maxTokens);
   const verifiers = (f.verifier ?? "arithmetic").split(",").map((s) => parseEvalVerifier(s.trim()));
   const mctsBudgets = list("--budget", f.budget ?? "1024", intFlag("--budget", 16, 1e6)) as number[];
+  const expansions = (f.mctsExpansion ?? "diverse").split(",").map((s) => {
+    const e = s.trim();
+    if (e !== "diverse" && e !== "sample")
+      throw new InputError(`--mcts-expansion must list diverse or sample, got '${s}'`, {
+        field: "mcts-expansion",
+      });
+    return e;
+  });
   const out: EvalConfig[] = [];
   const seen = new Set<string>();
   for (const strategy of strategies) {
     const scored = strategy === "best_of_n" || strategy === "mcts";
     for (const k of strategy === "greedy" ? [1] : samples) {
       // a thinking budget is a decoding hook of whole samples; MCTS has its own token budget
-      for (const [b, v, mb] of (strategy === "mcts" ? [null] : budgets).flatMap((b) =>
+      for (const cfg of (strategy === "mcts" ? [null] : budgets).flatMap((b) =>
         (scored ? verifiers : [undefined]).flatMap((v) =>
-          (strategy === "mcts" ? mctsBudgets : [undefined]).map((mb) => [b, v, mb] as const),
+          (strategy === "mcts" ? mctsBudgets : [undefined]).flatMap((mb) =>
+            (strategy === "mcts" ? expansions : [undefined]).map((ex) => [b, v, mb, ex] as const),
+          ),
         ),
       )) {
-        const key = `${strategy}/${k}/${b}/${v}/${mb}`;
+        const [b, v, mb, ex] = cfg;
+        const key = `${strategy}/${k}/${b}/${v}/${mb}/${ex}`;
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({
           ...(v === undefined ? {} : { verifier: evalVerifier(v, o), verifierName: v }),
           ...(mb === undefined ? {} : { budget: mb }),
+          ...(ex === undefined ? {} : { mctsExpansion: ex }),
           strategy,
           samples: k,
           thinkingBudget: b ?? undefined,

@@ -50,6 +50,8 @@ export interface EvalConfig {
   verifierName?: string;
   /** mcts: most tokens per question. */
   budget?: number;
+  /** mcts: how children are drawn (default diverse). */
+  mctsExpansion?: "diverse" | "sample";
   /** Forced after a budget-forced `</think>` (e.g. "The answer is"). */
   answerPrefix?: string;
 }
@@ -121,7 +123,7 @@ export function configLabel(c: EvalConfig): string {
         ? `sc@${c.samples ?? 8}`
         : c.strategy === "best_of_n"
           ? `best-of-${c.samples ?? 8} [${v}]`
-          : `mcts k=${c.samples ?? 8} budget=${c.budget ?? 1024} [${v}]`;
+          : `mcts k=${c.samples ?? 8} budget=${c.budget ?? 1024} [${v}]${c.mctsExpansion === "sample" ? " plain" : ""}`;
   return c.thinkingBudget === undefined ? base : `${base} budget=${c.thinkingBudget}`;
 }
 
@@ -157,6 +159,7 @@ export async function evalConfig(
       maxTokens: c.maxTokens,
       verifier,
       budget: c.budget,
+      mctsExpansion: c.mctsExpansion,
       question: it.question,
       startsInThinking: gen.prompt.opensThinking,
     });

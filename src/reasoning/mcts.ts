@@ -4,9 +4,14 @@
  * Guan et al. 2025 "rStar-Math"):
  *   select    from the root, the child maximising Q + cPuct * P * sqrt(N_parent) / (1 + N_child),
  *             until a node that was never expanded (or a finished one);
- *   expand    sample `expand` next lines after that node's text through the engine (one call: the
- *             samples share the node's prefix KV); identical lines merge into one child; each
- *             child's prior P is its sequence probability exp(logprob) renormalised over the
+ *   expand    "diverse" (default): the greedy next line first; only where its probability
+ *             exp(logprob) is below `branchBelow` are up to `expand - 1` more lines sampled (at
+ *             `temperature`, the samples sharing the node's prefix KV), and a sample equal to a
+ *             line already there is redrawn at a hotter temperature (x `redrawHeat`, up to
+ *             `redraws` rounds of twice the lines still wanted), so the children are distinct lines (duplicates left after the
+ *             redraws merge). "sample": `expand` samples in one call, identical lines merge (a
+ *             confident model's k samples are mostly one line: the tree does not branch).
+ *             Each child's prior P is its sequence probability exp(logprob) renormalised over the
  *             node's distinct children (uniform when the generator gives no logprobs);
  *   evaluate  every new child is scored by the verifier (a process verifier on the unfinished
  *             prefix, the final score once the answer has ended): its value;
@@ -40,6 +45,14 @@ export interface MctsOptions {
   target?: number;
   temperature?: number;
   topP?: number;
+  /** "diverse" (default): greedy line first, distinct sampled siblings; "sample": k plain samples. */
+  expansion?: "diverse" | "sample";
+  /** diverse: branch only where the greedy line's probability is below this. Default 0.9. */
+  branchBelow?: number;
+  /** diverse: redraw rounds (each draws twice the lines still wanted) for samples that repeat a line. Default 3. */
+  redraws?: number;
+  /** diverse: temperature factor per redraw round. Default 1.5. */
+  redrawHeat?: number;
   seed?: number;
   extractor?: ExtractorName | { regex: string | RegExp } | Extractor;
   signal?: AbortSignal;
@@ -77,6 +90,9 @@ export interface MctsResult {
   expansions: number;
   /** Verifier calls. */
   scored: number;
+  /** Drawn lines merged into an identical sibling; redraw rounds of the diverse expansion. */
+  merged: number;
+  redrawn: number;
   stopReason: "target" | "budget" | "exhausted" | "abort";
 }
 
@@ -95,6 +111,22 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
   if (!(cPuct >= 0 && Number.isFinite(cPuct)))
     throw new InputError(`mcts cPuct must be a finite number >= 0, got ${cPuct}`, { field: "cPuct" });
   const target = o.target ?? o.verifier.accept ?? 1;
+  const expansion = o.expansion ?? "diverse";
+  if (expansion !== "diverse" && expansion !== "sample")
+    throw new InputError(`mcts expansion must be diverse or sample, got '${expansion}'`, {
+      field: "expansion",
+    });
+  const branchBelow = o.branchBelow ?? 0.9;
+  if (!(branchBelow >= 0 && branchBelow <= 1))
+    throw new InputError(`mcts branchBelow must be in 0..1, got ${branchBelow}`, { field: "branchBelow" });
+  const redraws = o.redraws ?? 3;
+  if (!Number.isInteger(redraws) || redraws < 0 || redraws > 16)
+    throw new InputError(`mcts redraws must be an integer in 0..16, got ${redraws}`, { field: "redraws" });
+  const heat = o.redrawHeat ?? 1.5;
+  if (!(heat >= 1 && Number.isFinite(heat)))
+    throw new InputError(`mcts redrawHeat must be a finite number >= 1, got ${heat}`, {
+      field: "redrawHeat",
+    });
   const extract = makeExtractor(o.extractor);
   const root: MctsNode = {
     text: "",
@@ -112,6 +144,8 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
   let tokens = 0;
   let expansions = 0;
   let scored = 0;
+  let merged = 0;
+  let redrawn = 0;
   let stopReason: MctsResult["stopReason"] = "exhausted";
 
   const score = async (text: string, done: boolean): Promise<number> => {
@@ -148,8 +182,10 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
     const byText = new Map<string, { step: Step; count: number }>();
     for (const s of steps) {
       const e = byText.get(s.text);
-      if (e) e.count++;
-      else byText.set(s.text, { step: s, count: 1 });
+      if (e) {
+        e.count++;
+        merged++;
+      } else byText.set(s.text, { step: s, count: 1 });
     }
     const distinct = [...byText.values()];
     const haveLp = distinct.every((d) => d.step.logprob !== undefined && Number.isFinite(d.step.logprob));
@@ -182,6 +218,46 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
     return out;
   };
 
+  /** The next lines after `prefix` (tokens counted here): plain k samples, or the diverse expansion. */
+  const expandLines = async (prefix: string, perLine: number, seed: number | undefined): Promise<Step[]> => {
+    const call = async (n: number, temperature: number | undefined, s: number | undefined) => {
+      const got = await gen(prefix, {
+        n,
+        seed: s,
+        temperature,
+        topP: o.topP,
+        maxTokens: perLine,
+        signal: o.signal,
+      });
+      for (const x of got) tokens += x.tokens;
+      return got;
+    };
+    if (expansion === "sample" || k === 1) return call(k, o.temperature, seed);
+    const [greedy] = await call(1, 0, seed);
+    const lines = [greedy];
+    const p = greedy.logprob === undefined ? 0 : Math.exp(greedy.logprob);
+    if (p >= branchBelow) return lines;
+    let temperature = o.temperature ?? 1;
+    for (let round = 0; round <= redraws && lines.length < k; round++) {
+      const want = k - lines.length;
+      // a redraw round draws twice the lines still wanted (a repeat is likely again), in budget
+      const draw = Math.min(round === 0 ? want : 2 * want, Math.floor((budget - tokens) / perLine));
+      if (draw < 1 || o.signal?.aborted) break;
+      if (round > 0) {
+        redrawn++;
+        temperature *= heat;
+      }
+      const got = await call(draw, temperature, seed === undefined ? undefined : seed + 1 + 97 * round);
+      for (const g of got) {
+        if (lines.length === k) break;
+        if (!lines.some((l) => l.text === g.text)) lines.push(g);
+      }
+      // after the last round, repeats fill the places left (they merge into their sibling's count)
+      if (round === redraws) for (const g of got) if (lines.length < k && !lines.includes(g)) lines.push(g);
+    }
+    return lines;
+  };
+
   for (;;) {
     if (o.signal?.aborted) {
       stopReason = "abort";
@@ -207,16 +283,12 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
       stopReason = "budget";
       break;
     }
-    const steps = await gen(node.text, {
-      n: k,
-      seed: o.seed === undefined ? undefined : o.seed + 1000 * expansions,
-      temperature: o.temperature,
-      topP: o.topP,
-      maxTokens: perLine,
-      signal: o.signal,
-    });
+    const steps = await expandLines(
+      node.text,
+      perLine,
+      o.seed === undefined ? undefined : o.seed + 1000 * expansions,
+    );
     expansions++;
-    for (const s of steps) tokens += s.tokens;
     node.children = await childrenOf(node, steps);
     for (const c of node.children) {
       c.n = 1;
@@ -281,6 +353,8 @@ export async function mcts(gen: StepGenerator, o: MctsOptions): Promise<MctsResu
     tokens,
     expansions,
     scored,
+    merged,
+    redrawn,
     stopReason,
   };
 }

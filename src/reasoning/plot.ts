@@ -39,21 +39,24 @@ export function accuracySVG(
   series: PlotSeries[],
   title = "Accuracy vs test-time compute",
   xLabel = "completion tokens per question",
+  /** linear: a linear x axis from 0 that keeps x = 0 (e.g. training steps, step 0 = the start) */
+  axis: { linear?: boolean } = {},
 ): string {
+  const keep = (p: PlotPoint) => Number.isFinite(p.x) && (axis.linear ? p.x >= 0 : p.x > 0);
   const W = 720;
   const H = 440;
   const m = { l: 64, r: 180, t: 40, b: 56 };
-  const pts = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && p.x > 0);
+  const pts = series.flatMap((s) => s.points).filter(keep);
   const xs = pts.map((p) => p.x);
   let lo = xs.length ? Math.min(...xs) : 1;
   let hi = xs.length ? Math.max(...xs) : 10;
-  const log = hi / lo > 8;
+  const log = !axis.linear && hi / lo > 8;
   if (log) {
     lo /= 1.3;
     hi *= 1.3;
   } else {
     const pad = (hi - lo) * 0.08 || lo * 0.1 || 1;
-    lo = Math.max(0, lo - pad);
+    lo = axis.linear ? 0 : Math.max(0, lo - pad);
     hi += pad;
   }
   const X = (x: number) =>
@@ -88,16 +91,14 @@ export function accuracySVG(
   );
   series.forEach((s, si) => {
     const c = COLORS[si % COLORS.length];
-    const ps = s.points
-      .filter((p) => Number.isFinite(p.x) && p.x > 0)
-      .sort((a, b) => (s.keepOrder ? 0 : a.x - b.x));
+    const ps = s.points.filter(keep).sort((a, b) => (s.keepOrder ? 0 : a.x - b.x));
     if (ps.length > 1)
       o.push(
         `<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ")}"/>`,
       );
     for (const p of ps) {
       o.push(
-        `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${c}"><title>${esc(`${p.label}: ${(p.y * 100).toFixed(1)}% at ${p.x.toFixed(0)} tokens`)}</title></circle>`,
+        `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${c}"><title>${esc(`${p.label}: ${(p.y * 100).toFixed(1)}% at ${p.x.toFixed(0)}${axis.linear ? "" : " tokens"}`)}</title></circle>`,
       );
       o.push(
         `<text x="${(X(p.x) + 6).toFixed(1)}" y="${(Y(p.y) - 6).toFixed(1)}" font-size="10" fill="${c}">${esc(p.label)}</text>`,

@@ -58,6 +58,8 @@ export interface StrategyOptions {
   budget?: number;
   /** MCTS: PUCT exploration constant. Default 1. */
   cPuct?: number;
+  /** MCTS: how a node's children are drawn (mcts.ts): diverse (default) or sample. */
+  mctsExpansion?: "diverse" | "sample";
   /** Sampling temperature for sc/bon/mcts. Default 0.8. */
   temperature?: number;
   topP?: number;
@@ -186,6 +188,7 @@ export async function runStrategy(gen: StepCapableGenerator, o: StrategyOptions)
         budget: o.budget,
         expand: samples,
         cPuct: o.cPuct,
+        expansion: o.mctsExpansion,
         temperature,
         topP: o.topP,
         seed: o.seed,

@@ -28,6 +28,8 @@ export interface RlPrompt {
   /** a curriculum's bookkeeping: the problem's index and the hint lines its prompt carries */
   source?: number;
   hint?: number;
+  /** the problem's shape (shapes.ts: "3x2", "word2", ...), for choosing and reporting */
+  shape?: string;
 }
 
 /**
@@ -90,6 +92,8 @@ export interface GrpoStepStats {
   meanLength: number;
   /** sequences that carried signal (groups with reward variance) */
   trained: number;
+  /** with inner > 1: the surrogate objective and the clipped share at each inner iteration, before its update */
+  inner?: { objective: number; clipped: number; kl: number }[];
   /** mean hint lines in the step's prompts (a curriculum's; 0 without) */
   hint?: number;
   seconds: number;
@@ -103,6 +107,11 @@ export interface GrpoResult {
 export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
   const G = o.group;
   const P = o.promptsPerStep;
+  const inner = o.inner ?? 1;
+  if (!Number.isInteger(inner) || inner < 1 || inner > 64)
+    throw new InputError(`GRPO inner iterations must be an integer in 1..64, got ${inner}`, {
+      field: "inner",
+    });
   if (G < 2) throw new InputError("GRPO needs a group of at least 2 samples", { field: "group" });
   if (o.prompts.length === 0 && !o.source) throw new InputError("GRPO needs prompts", { field: "prompts" });
   const T = o.seqLen ?? o.config.ctx;
@@ -119,6 +128,8 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
     loss: lossCfg,
     T,
     curriculum: o.source?.name,
+    // (absent at 1: checkpoints written before inner existed still resume)
+    ...(inner > 1 ? { inner } : {}),
   };
   const net = await ShardedModel.create(o.config, B, T, { threads: o.threads });
   const refNet = await ShardedModel.create(o.config, B, T, { threads: o.threads });
@@ -214,10 +225,11 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
         );
         const advKept = keep.map((i) => adv[i]);
         // on-policy without KL (inner 1, beta 0): ratio 1 and no KL term, so neither forward is needed
-        const plain = (o.inner ?? 1) === 1 && lossCfg.beta === 0;
+        const plain = inner === 1 && lossCfg.beta === 0;
         const logpOld = plain ? new Float32Array(B * T) : await net.logprobs(batch);
-        const logpRef = plain ? logpOld : await refNet.logprobs(batch);
-        for (let it = 0; it < (o.inner ?? 1); it++) {
+        // beta 0: the KL term vanishes, the reference forward is skipped (kl reads 0)
+        const logpRef = lossCfg.beta === 0 ? logpOld : await refNet.logprobs(batch);
+        for (let it = 0; it < inner; it++) {
           const logp = it === 0 ? logpOld : await net.logprobs(batch);
           const terms = grpoWeights(batch, advKept, logp, logpOld, logpRef, lossCfg);
           await net.step(
@@ -228,6 +240,8 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
           adam.step(net.params, net.grads, o.lr);
           if (it === 0)
             Object.assign(stats, { kl: terms.kl, clipped: terms.clipped, objective: terms.objective });
+          if (inner > 1)
+            (stats.inner ??= []).push({ objective: terms.objective, clipped: terms.clipped, kl: terms.kl });
         }
       }
       step++;

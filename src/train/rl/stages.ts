@@ -28,15 +28,31 @@ import { rejectionSample } from "./rejection.js";
 import { engineSampler, type Sampler } from "./sampler.js";
 import { checkSteps, firstError } from "./process-verifier.js";
 import { InputError } from "../../errors.js";
+import { problemShape, selectInBand, shapeRates } from "./shapes.js";
 
-export function rlPrompts(vocab: Vocab, data: DataConfig, n: number, kinds: readonly Kind[]): RlPrompt[] {
-  const d = generateDataset({ ...data, counts: { train: n * 4, val: 0, test: 0 } });
+export function rlPrompts(
+  vocab: Vocab,
+  data: DataConfig,
+  n: number,
+  kinds: readonly Kind[],
+  o: { shapes?: readonly string[]; heldOut?: DataConfig } = {},
+): RlPrompt[] {
   const out: RlPrompt[] = [];
-  for (const e of d.train) {
-    if (!kinds.includes(e.kind) || e.answer === undefined || e.messages[0].role !== "user") continue;
-    const text = `${IM_START}user\n${e.messages[0].content}${IM_END}\n${IM_START}assistant\n`;
-    out.push({ ids: vocab.encoder.encode(text), answer: e.answer });
-    if (out.length === n) break;
+  // a shape filter keeps a share of the draws: grow the draw until n fit
+  for (let want = n * 4; out.length < n && want <= n * 256; want *= 4) {
+    out.length = 0;
+    const d = generateDataset({ ...data, counts: { train: want, val: 0, test: 0 } });
+    for (const e of d.train) {
+      if (!kinds.includes(e.kind) || e.answer === undefined || e.messages[0].role !== "user") continue;
+      // a problem of the eval corpus's held-out splits is never trained on
+      if (o.heldOut && splitOf(e.key, o.heldOut) !== "train") continue;
+      const shape = e.kind === "mul" || e.kind === "word" ? problemShape(e.key, e.digits) : e.kind;
+      if (o.shapes && !o.shapes.includes(shape)) continue;
+      const text = `${IM_START}user\n${e.messages[0].content}${IM_END}\n${IM_START}assistant\n`;
+      out.push({ ids: vocab.encoder.encode(text), answer: e.answer, shape });
+      if (out.length === n) break;
+    }
+    if (!o.shapes) break;
   }
   return out;
 }
@@ -193,6 +209,12 @@ export interface StageOptions {
   rows?: number;
   /** GRPO: KL coefficient (default 0.04; 0 with inner 1 skips the reference forward) */
   beta?: number;
+  /** GRPO: only prompts of these shapes (shapes.ts: "3x2", "word2", ...) */
+  shapes?: readonly string[];
+  /** GRPO with `filter`: keep the mixed prompts of the shapes whose probed pass rate lies in [lo, hi] (default [0, 1]) */
+  band?: [number, number];
+  /** GRPO: optimisation iterations per sampled batch (PPO-style reuse with the clipped ratio; default 1) */
+  inner?: number;
   /** GRPO: keep a copy of the checkpoint every this many steps */
   snapshotEvery?: number;
   /** the eval's corpus: no problem of its held-out splits may be trained on (checked per key) */
@@ -205,7 +227,9 @@ export async function runStage(o: StageOptions): Promise<string[]> {
   const warm = await importGGUF(o.init);
   const vocab = buildVocab(warm.bpe);
   const cfg = warm.config;
-  let prompts = o.curriculum ? [] : rlPrompts(vocab, o.data, o.prompts, o.kinds);
+  let prompts = o.curriculum
+    ? []
+    : rlPrompts(vocab, o.data, o.prompts, o.kinds, { shapes: o.shapes, heldOut: o.heldOut });
   o.log(`${o.stage}: ${prompts.length} prompts (${o.kinds.join(",")}), init ${o.init}`);
   const sampler = engineSampler(cfg, vocab, o.workDir, o.threads);
   const reward = arithmeticReward(vocab);
@@ -229,7 +253,15 @@ export async function runStage(o: StageOptions): Promise<string[]> {
   } else if (o.stage === "grpo" && o.filter) {
     // the probe is a pure function of its settings: a resumed run reuses the saved result
     const file = join(o.workDir, "mixed-prompts.json");
-    const key = { init: o.init, kinds: o.kinds, filter: o.filter, group: o.group, temperature, seed: o.seed };
+    const key = {
+      init: o.init,
+      kinds: o.kinds,
+      filter: o.filter,
+      group: o.group,
+      temperature,
+      seed: o.seed,
+      shapes: o.shapes,
+    };
     let mixed: MixedPrompts | undefined;
     if (existsSync(file)) {
       const saved = JSON.parse(await readFile(file, "utf8")) as { key: unknown } & MixedPrompts;
@@ -246,11 +278,19 @@ export async function runStage(o: StageOptions): Promise<string[]> {
     }
     const probed = mixed.passRates.length;
     const solved = mixed.passRates.filter((r) => r === 1).length;
+    const band = o.band ?? [0, 1];
+    const shapes = prompts.slice(0, probed).map((p) => p.shape ?? "?");
+    const rates = shapeRates(shapes, mixed.passRates, band);
     o.log(
-      `probe: ${mixed.keep.length}/${probed} prompts mixed (${solved} always right, ${probed - solved - mixed.keep.length} never) at T ${temperature}, G ${o.group}`,
+      `probe by shape: ${rates.map((r) => `${r.shape} ${(100 * r.rate).toFixed(0)}% of ${r.prompts}${r.inBand ? "" : " (out of band)"}`).join(", ")}`,
     );
-    if (mixed.keep.length === 0)
-      throw new InputError("no probed prompt has mixed rewards", { field: "filter" });
+    const keep = selectInBand(shapes, mixed.passRates, band);
+    o.log(
+      `probe: ${mixed.keep.length}/${probed} prompts mixed (${solved} always right, ${probed - solved - mixed.keep.length} never) at T ${temperature}, G ${o.group}; ${keep.length} mixed in shapes with pass rate in [${band.join(", ")}]`,
+    );
+    if (keep.length === 0)
+      throw new InputError("no probed prompt has mixed rewards in the band", { field: "filter" });
+    mixed = { ...mixed, keep };
     const all = prompts;
     prompts = mixed.keep.map((i) => all[i]);
   }
@@ -277,6 +317,7 @@ export async function runStage(o: StageOptions): Promise<string[]> {
       checkpointEvery: 1,
       snapshotEvery: o.snapshotEvery,
       rows: o.rows,
+      inner: o.inner,
       loss: { ...DEFAULT_GRPO_LOSS, beta: o.beta ?? DEFAULT_GRPO_LOSS.beta },
       resume: o.resume,
       onStep: (s) =>
