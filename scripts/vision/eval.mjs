@@ -8,11 +8,15 @@
 //   node scripts/vision/eval.mjs --lm LM.gguf --mmproj MMPROJ.gguf --dir DIR [--n N] [--prompt "Solve this"]
 // --oracle: the language model alone, fed the label cells' token embeddings instead of the encoder's rows.
 // --cells-only: the encoder alone (no generation).
-import { readFileSync } from "node:fs";
+// --json OUT: per-image outcomes ("1"/"0" per image, in order) of cells exact, transcribed and solved,
+// for paired comparisons; --compare BASE.json (written by --json on the same --dir and --n): the
+// exact McNemar test of each rate against that run, with Wilson 95% intervals.
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadLLM, MEDIA_MARKER } from "../../dist/src/engine/llm.js";
 import { loadVision, encodeImageFiles } from "../../dist/src/cli/image-options.js";
 import { openGGUF } from "../../dist/src/gguf/reader.js";
+import { mcnemarExact, wilson95 } from "../../dist/src/reasoning/eval.js";
 
 const args = process.argv.slice(2);
 const opt = (k, d) => {
@@ -80,6 +84,9 @@ const tally = (L, cells, want) => {
 };
 let transcribed = 0;
 let solved = 0;
+// per-cell counts (glyph cells and blank cells) and per-image outcome strings
+const cellCount = { glyph: [0, 0], blank: [0, 0] };
+const outcomes = { cells: "", transcribed: "", solved: "" };
 const misses = [];
 for (const L of labels) {
   const want = `${L.cells.slice(1)} `;
@@ -97,6 +104,12 @@ for (const L of labels) {
   // llama.cpp's LLaVA graph keeps rows 1..n of [patches, class]: patches 1..63, then the class
   // row (trained blank), so the rows read cells 1..63 and a blank.
   if (cells === want) cellsOk++;
+  outcomes.cells += cells === want ? "1" : "0";
+  for (let i = 0; i < want.length; i++) {
+    const k = cellCount[want[i] === " " ? "blank" : "glyph"];
+    k[0] += cells[i] === want[i] ? 1 : 0;
+    k[1]++;
+  }
   if (args.includes("--cells-only")) {
     tally(L, cells, want);
     if (cells !== want) misses.push(`${L.file} ${L.a} ${L.op} ${L.b} (${L.font} ${L.size}): cells "${cells.trim().replace(/ +/g, " ")}"`);
@@ -114,6 +127,8 @@ for (const L of labels) {
   const sOk = !!ans && Number(ans[1]) === result;
   transcribed += tOk ? 1 : 0;
   solved += sOk ? 1 : 0;
+  outcomes.transcribed += tOk ? "1" : "0";
+  outcomes.solved += sOk ? "1" : "0";
   if (!tOk || !sOk)
     misses.push(
       `${L.file} ${L.a} ${L.op} ${L.b} (${L.font} ${L.size}): think "${first}" answer ${ans?.[1]} cells ${cells === want ? "ok" : `"${cells.trim().replace(/ +/g, " ")}"`}`,
@@ -123,11 +138,34 @@ const n = labels.length;
 const pct = (k) => `${k}/${n} (${((100 * k) / n).toFixed(1)}%)`;
 console.log(`images ${n} (${dir}), prompt ${JSON.stringify(prompt)}`);
 console.log(`encoder cells exact: ${pct(cellsOk)}`);
+const cellPct = ([ok, all]) => `${ok}/${all} (${((100 * ok) / all).toFixed(2)}%)`;
+console.log(`  per cell: glyph cells right ${cellPct(cellCount.glyph)}, blank cells right ${cellPct(cellCount.blank)}`);
 console.log(`transcribed exactly: ${pct(transcribed)}`);
 console.log(`solved:              ${pct(solved)}`);
 if (args.includes("--cells-only")) {
   console.log(`wrong cells: ${Object.entries(errs).map(([k, v]) => `${k} ${v}`).join(", ")} (a shift counts its spurious twin too)`);
   for (const [k, [ok, all]] of [...groups].sort()) console.log(`  ${k}: ${ok}/${all}`);
+}
+if (opt("--json"))
+  writeFileSync(
+    opt("--json"),
+    JSON.stringify({ dir, n, lm: opt("--lm"), mmproj: oracle ? "oracle" : opt("--mmproj"), outcomes }),
+  );
+if (opt("--compare")) {
+  const base = JSON.parse(readFileSync(opt("--compare"), "utf8"));
+  if (base.dir !== dir || base.n !== n) throw new Error(`--compare: ${opt("--compare")} is of ${base.dir} n ${base.n}`);
+  const ci = (k) => wilson95(k, n).map((x) => (100 * x).toFixed(1)).join("-");
+  for (const k of ["cells", "transcribed", "solved"]) {
+    const a = outcomes[k];
+    const b = base.outcomes[k];
+    if (!a || !b) continue;
+    const ones = (s) => [...s].filter((c) => c === "1").length;
+    const m = mcnemarExact(a, b);
+    console.log(
+      `vs ${opt("--compare")} ${k}: ${ones(a)} [${ci(ones(a))}%] vs ${ones(b)} [${ci(ones(b))}%]; ` +
+        `only this run ${m.onlyA}, only base ${m.onlyB}, exact McNemar p = ${m.p.toPrecision(3)}`,
+    );
+  }
 }
 for (const m of misses.slice(0, Number(opt("--show", 10)))) console.log(`  miss ${m}`);
 await llm.close();
