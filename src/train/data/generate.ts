@@ -79,6 +79,9 @@ export interface V2Options {
   /** tool calls: the expression is copied as the question writes it (× kept; the calculator reads
    *  ×), so the call is an exact copy of the question's numbers and symbol */
   toolVerbatim?: boolean;
+  /** share of close subtractions asked the other way round, a negative result (`74 - 77`;
+   *  default 0.15) */
+  subCloseSwap?: number;
   /** subtraction opens with a digit-by-digit comparison of its operands (FormatOptions.subCompare) */
   subCompare?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
@@ -133,11 +136,11 @@ function drawKind(rng: Rng, mix: Partial<Record<Kind, number>>): Kind {
 }
 
 /** Close operands: a has nd digits, b = a minus a small amount (same leading digits). */
-function closePair(rng: Rng, maxDigits: number): [number, number] {
+function closePair(rng: Rng, maxDigits: number, swap = 0.15): [number, number] {
   const nd = rng.int(2, maxDigits);
   const a = rng.int(10 ** (nd - 1), 10 ** nd - 1);
   const b = Math.max(0, a - rng.int(0, 10 ** rng.int(0, nd - 1)));
-  return rng.uniform() < 0.85 ? [a, b] : [b, a];
+  return rng.uniform() < 1 - swap ? [a, b] : [b, a];
 }
 
 /** The two partial products a × b adds (its first factor drawn as the "mul" kind draws it, at
@@ -201,7 +204,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     case "sub": {
       const [a, b] =
         rng.uniform() < v2.subClose
-          ? closePair(rng, cfg.addSubDigits)
+          ? closePair(rng, cfg.addSubDigits, v2.subCloseSwap)
           : [randomOperand(rng, cfg.addSubDigits), randomOperand(rng, cfg.addSubDigits)];
       return arithmeticProblem(rng, "-", a, b, lang, fmt);
     }
