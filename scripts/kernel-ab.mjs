@@ -44,7 +44,8 @@ mem.set(w0, BASE);
 mem.set(w0, BASE_B);
 for (let i = 0; i < 8; i++) mem.set(benignBytes(2 + i, SMALL), SMALL_BASE + i * SMALL);
 
-const inst = (f) => new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(f)), { env: { memory } }).exports;
+const inst = (f) =>
+  new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(f)), { env: { memory } }).exports;
 const A = inst(fileA);
 const B = inst(fileB);
 A.init_consts();
@@ -87,8 +88,16 @@ for (const name of names) {
     f(...a);
     return performance.now() - t0;
   };
-  for (let i = 0; i < 3; i++) time(fa, argsA), time(fb, argsB); // warm-up (tier-up)
-  const { ta, tb, ratio: r } = abRounds(rounds, () => time(fa, argsA), () => time(fb, argsB));
+  for (let i = 0; i < 3; i++) (time(fa, argsA), time(fb, argsB)); // warm-up (tier-up)
+  const {
+    ta,
+    tb,
+    ratio: r,
+  } = abRounds(
+    rounds,
+    () => time(fa, argsA),
+    () => time(fb, argsB),
+  );
   const ratio = median(r);
   ratios.push(ratio);
   rows.push(

@@ -80,7 +80,11 @@ const call = (name, f, wp) => {
 };
 
 console.log(`${dir}: ${rounds} rounds, ${ROWS}x${COLS}, matmul ${nTok} tokens, 1 thread, rotated order`);
-console.log("| kernel | " + VARIANTS.map(([v]) => `${v} median ms (best)`).join(" | ") + " | ratios to simd128 i16 (median of rounds) |");
+console.log(
+  "| kernel | " +
+    VARIANTS.map(([v]) => `${v} median ms (best)`).join(" | ") +
+    " | ratios to simd128 i16 (median of rounds) |",
+);
 console.log("|---|" + VARIANTS.map(() => "---|").join("") + "---|");
 for (const t of types) {
   for (const op of ["matvec", "matmul"]) {
@@ -90,7 +94,10 @@ for (const t of types) {
       return f ? { label, fn: call(name, f, BASE + i * W_BYTES) } : null;
     }).filter((v) => v);
     for (let i = 0; i < 3; i++) for (const v of vs) v.fn(); // warm-up (tier-up)
-    const { costs, ratio } = rotRounds(rounds, vs.map((v) => v.fn));
+    const { costs, ratio } = rotRounds(
+      rounds,
+      vs.map((v) => v.fn),
+    );
     const cells = VARIANTS.map(([label]) => {
       const j = vs.findIndex((v) => v.label === label);
       return j < 0 ? "-" : `${median(costs[j]).toFixed(3)} (${Math.min(...costs[j]).toFixed(3)})`;
@@ -99,4 +106,8 @@ for (const t of types) {
     console.log(`| ${op}_${t} | ${cells.join(" | ")} | ${rs.join(", ")} |`);
   }
 }
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);
