@@ -118,9 +118,9 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
 
 /** The 8 activation splats of one Q4_0 block for q4Dot are loaded by the caller. Q4_0 matvec,
  *  one 4-row group per pass: one weight stream. A four-group pass (each activation splat serving
- *  16 rows, four streams gb apart) was ~10% faster with the weights in cache but ~1.6x slower
- *  where they stream from DRAM, as in decoding (docs/kernels.md, scripts/quant-variants.mjs);
- *  its per-group sums were these, so results are the same. */
+ *  16 rows, four streams gb apart) was ~10% faster on a 1024x4096 weight (in cache), 10% slower
+ *  at 4096x4096 and 4x slower at 11008x4096, streaming from DRAM as in decoding (docs/kernels.md,
+ *  scripts/kernel-ab.mjs --rows); its per-group sums were these, so results are the same. */
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nb * 72;
