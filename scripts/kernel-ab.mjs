@@ -1,8 +1,10 @@
 // Speed of two builds of the same kernel file, A/B in one process, for refactors that must not
 // slow anything: `node --experimental-wasm-relaxed-simd --no-liftoff scripts/kernel-ab.mjs
-// A.wasm B.wasm [--rounds N] [--only REGEX] [--tokens T]`. Both builds are instantiated on one
-// shared memory and every matvec_* / matmul_* export they both have is called on the same
-// seeded inputs (4096 x 4096 weights, T = 16 tokens for matmul, one thread), alternating
+// A.wasm B.wasm [--rounds N] [--only REGEX] [--tokens T] [--rows R]`. Both builds are instantiated
+// on one shared memory and every matvec_* / matmul_* export they both have is called on the same
+// seeded inputs (R x 4096 weights, default R = 4096, each build reading its own copy, so that with
+// R = 11008 a quantized matvec streams from DRAM as in decoding; T = 16 tokens for matmul, one
+// thread), alternating
 // A B B A per round so that a drift of the machine's speed hits both alike. Prints per kernel the
 // median and best ms of each build and the median of the per-round ratios B/A, then the median
 // over kernels. Weights are benign random bytes in each format's layout size (speed does not
@@ -20,25 +22,30 @@ const opt = (name, def) => {
 const rounds = Number(opt("--rounds", "15"));
 const only = new RegExp(opt("--only", "."));
 const nTok = Number(opt("--tokens", "16"));
+const ROWS = Number(opt("--rows", "4096"));
 const [fileA, fileB] = args;
 if (!fileA || !fileB) {
-  console.error("usage: kernel-ab.mjs A.wasm B.wasm [--rounds N] [--only REGEX] [--tokens T]");
+  console.error("usage: kernel-ab.mjs A.wasm B.wasm [--rounds N] [--only REGEX] [--tokens T] [--rows R]");
   process.exit(2);
 }
 
-const ROWS = 4096;
 const COLS = 4096;
 const W_BYTES = ROWS * COLS * 4; // the largest layout (F32)
 const SMALL = 4 << 20;
 const BASE = 65536;
-// regions: w, then up to 7 small ones (activations, scales, sums, output)
-const pages = Math.ceil((BASE + W_BYTES + 8 * SMALL) / 65536);
+const BASE_B = BASE + W_BYTES;
+const SMALL_BASE = BASE_B + W_BYTES;
+// regions: A's w, B's w (the same bytes), then up to 8 small ones (activations, scales, sums, output)
+const pages = Math.ceil((SMALL_BASE + 8 * SMALL) / 65536);
 const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
 const mem = new Uint8Array(memory.buffer);
-mem.set(benignBytes(1, W_BYTES), BASE);
-for (let i = 0; i < 8; i++) mem.set(benignBytes(2 + i, SMALL), BASE + W_BYTES + i * SMALL);
+const w0 = benignBytes(1, W_BYTES);
+mem.set(w0, BASE);
+mem.set(w0, BASE_B);
+for (let i = 0; i < 8; i++) mem.set(benignBytes(2 + i, SMALL), SMALL_BASE + i * SMALL);
 
-const inst = (f) => new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(f)), { env: { memory } }).exports;
+const inst = (f) =>
+  new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(f)), { env: { memory } }).exports;
 const A = inst(fileA);
 const B = inst(fileB);
 A.init_consts();
@@ -63,22 +70,34 @@ const ratios = [];
 for (const name of names) {
   const sig = sigs.get(name);
   if (!sig) throw new Error(`${name}: no signature in kernels-src/assembly`);
-  let small = 0;
-  const callArgs = sig.map((p) => {
-    if (p.name === "w") return BASE;
-    if (p.type === "usize") return BASE + W_BYTES + small++ * SMALL;
-    if (!(p.name in value)) throw new Error(`${name}: no value for ${p.name}`);
-    return value[p.name];
-  });
+  const callArgs = (wp) => {
+    let small = 0;
+    return sig.map((p) => {
+      if (p.name === "w") return wp;
+      if (p.type === "usize") return SMALL_BASE + small++ * SMALL;
+      if (!(p.name in value)) throw new Error(`${name}: no value for ${p.name}`);
+      return value[p.name];
+    });
+  };
+  const argsA = callArgs(BASE);
+  const argsB = callArgs(BASE_B);
   const fa = A[name];
   const fb = B[name];
-  const time = (f) => {
+  const time = (f, a) => {
     const t0 = performance.now();
-    f(...callArgs);
+    f(...a);
     return performance.now() - t0;
   };
-  for (let i = 0; i < 3; i++) time(fa), time(fb); // warm-up (tier-up)
-  const { ta, tb, ratio: r } = abRounds(rounds, () => time(fa), () => time(fb));
+  for (let i = 0; i < 3; i++) (time(fa, argsA), time(fb, argsB)); // warm-up (tier-up)
+  const {
+    ta,
+    tb,
+    ratio: r,
+  } = abRounds(
+    rounds,
+    () => time(fa, argsA),
+    () => time(fb, argsB),
+  );
   const ratio = median(r);
   ratios.push(ratio);
   rows.push(

@@ -116,40 +116,17 @@ export function matmul_q8_0_r(w: usize, xq: usize, xd: usize, y: usize, rows: i3
   return DOT32 ? i32x4.add(h0, h1) : widen8(i16x8.add(h0, h1));
 }
 
-/** The 8 activation splats of one Q4_0 block for q4Dot are loaded by the caller (once for the
- *  four groups of a pass). Q4_0 matvec, four 4-row groups per pass (each activation splat serves
- *  16 rows), leftover groups one at a time; every group's integer sum is q4Dot's and its float
- *  step blockMadd's, so the results do not depend on the grouping. */
+/** The 8 activation splats of one Q4_0 block for q4Dot are loaded by the caller. Q4_0 matvec,
+ *  one 4-row group per pass: one weight stream. A four-group pass (each activation splat serving
+ *  16 rows, four streams gb apart) was ~10% faster on a 1024x4096 weight (in cache), 10% slower
+ *  at 4096x4096 and 4x slower at 11008x4096, streaming from DRAM as in decoding (docs/kernels.md,
+ *  scripts/kernel-ab.mjs --rows); its per-group sums were these, so results are the same. */
 export function matvec_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nb: i32, g0: i32, g1: i32): void {
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nb * 72;
   const pe = xd + (<usize>nb << 2);
   const m4 = kcNib();
-  let g = g0;
-  for (; g + 4 <= g1; g += 4) {
-    let p0 = w + <usize>g * gb, p1 = p0 + 1 * gb, p2 = p0 + 2 * gb, p3 = p0 + 3 * gb;
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
-    let pq = xq, pd = xd, ps = xs;
-    while (pd < pe) {
-      const x0 = v128.load32_splat(pq, 0), x1 = v128.load32_splat(pq, 4), x2 = v128.load32_splat(pq, 8), x3 = v128.load32_splat(pq, 12);
-      const x4 = v128.load32_splat(pq, 16), x5 = v128.load32_splat(pq, 20), x6 = v128.load32_splat(pq, 24), x7 = v128.load32_splat(pq, 28);
-      const off = i32x4.shl(v128.load32_splat(ps), 3);
-      const dx = v128.load32_splat(pd);
-      acc0 = blockMadd(acc0, i32x4.sub(q4Dot(p0, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p0, fm, fs), dx);
-      acc1 = blockMadd(acc1, i32x4.sub(q4Dot(p1, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p1, fm, fs), dx);
-      acc2 = blockMadd(acc2, i32x4.sub(q4Dot(p2, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p2, fm, fs), dx);
-      acc3 = blockMadd(acc3, i32x4.sub(q4Dot(p3, x0, x1, x2, x3, x4, x5, x6, x7, m4), off), f16x4(p3, fm, fs), dx);
-      p0 += 72;
-      p1 += 72;
-      p2 += 72;
-      p3 += 72;
-      pq += 32;
-      pd += 4;
-      ps += 4;
-    }
-    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
-  }
-  for (; g < g1; g++) {
+  for (let g = g0; g < g1; g++) {
     let p = w + <usize>g * gb;
     let acc = f32x4.splat(0);
     let pq = xq, pd = xd, ps = xs;
@@ -362,123 +339,13 @@ export function matmul_q4_0_r(w: usize, xq: usize, xd: usize, xs: usize, y: usiz
   return acc;
 }
 
-/** Q4_K matvec, four groups (16 rows) per pass: each activation splat serves all four; per group
- *  the integer sums and float steps are kGroup's (identical results); leftover groups take kGroup
- *  alone. */
+/** Q4_K matvec, one group (kGroup) per pass: one weight stream (see matvec_q4_0_r; a four-group
+ *  pass was as fast in cache and ~2x slower streaming from DRAM, with the same results). */
 export function matvec_q4_k_r(w: usize, xq: usize, xd: usize, xs: usize, y: usize, rows: i32, nsb: i32, g0: i32, g1: i32): void {
   const m4 = kcNib(), b4 = kcB4();
   const fm = f16Mask(rows), fs = f16Scale(rows);
   const gb = <usize>nsb * 592;
-  let g = g0;
-  for (; g + 4 <= g1; g += 4) {
-    let p = w + <usize>g * gb;
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
-    for (let b = 0; b < nsb; b++) {
-      const xb = xq + (<usize>b << 8);
-      let sumi0 = i32x4.splat(0), sumi1 = i32x4.splat(0), sumi2 = i32x4.splat(0), sumi3 = i32x4.splat(0);
-      for (let k: usize = 0; k < 4; k++) {
-        const q0 = p + 0 * gb + 80 + (k << 7);
-        const q1 = p + 1 * gb + 80 + (k << 7);
-        const q2 = p + 2 * gb + 80 + (k << 7);
-        const q3 = p + 3 * gb + 80 + (k << 7);
-        const x = xb + (k << 6);
-        let xl: v128, xh: v128, v: v128, ha0: v128, hc0: v128, ha1: v128, hc1: v128, ha2: v128, hc2: v128, ha3: v128, hc3: v128;
-        xl = v128.load32_splat(x); xh = v128.load32_splat(x, 32);
-        v = v128.load(q0);
-        ha0 = dot8s(xl, v128.and(v, m4)); hc0 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
-        v = v128.load(q1);
-        ha1 = dot8s(xl, v128.and(v, m4)); hc1 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
-        v = v128.load(q2);
-        ha2 = dot8s(xl, v128.and(v, m4)); hc2 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
-        v = v128.load(q3);
-        ha3 = dot8s(xl, v128.and(v, m4)); hc3 = dot8s(xh, v128.and(i16x8.shr_u(v, 4), m4));
-        xl = v128.load32_splat(x, 4); xh = v128.load32_splat(x, 36);
-        v = v128.load(q0, 16);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 16);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 16);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 16);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        xl = v128.load32_splat(x, 8); xh = v128.load32_splat(x, 40);
-        v = v128.load(q0, 32);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 32);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 32);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 32);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        xl = v128.load32_splat(x, 12); xh = v128.load32_splat(x, 44);
-        v = v128.load(q0, 48);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 48);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 48);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 48);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        xl = v128.load32_splat(x, 16); xh = v128.load32_splat(x, 48);
-        v = v128.load(q0, 64);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 64);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 64);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 64);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        xl = v128.load32_splat(x, 20); xh = v128.load32_splat(x, 52);
-        v = v128.load(q0, 80);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 80);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 80);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 80);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        xl = v128.load32_splat(x, 24); xh = v128.load32_splat(x, 56);
-        v = v128.load(q0, 96);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 96);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 96);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 96);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        xl = v128.load32_splat(x, 28); xh = v128.load32_splat(x, 60);
-        v = v128.load(q0, 112);
-        ha0 = acc8(xl, v128.and(v, m4), ha0); hc0 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc0);
-        v = v128.load(q1, 112);
-        ha1 = acc8(xl, v128.and(v, m4), ha1); hc1 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc1);
-        v = v128.load(q2, 112);
-        ha2 = acc8(xl, v128.and(v, m4), ha2); hc2 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc2);
-        v = v128.load(q3, 112);
-        ha3 = acc8(xl, v128.and(v, m4), ha3); hc3 = acc8(xh, v128.and(i16x8.shr_u(v, 4), m4), hc3);
-        sumi0 = i32x4.add(sumi0, fin8sc(ha0, scU8(p + 0 * gb + 16 + (k << 3))));
-        sumi0 = i32x4.add(sumi0, fin8sc(hc0, scU8(p + 0 * gb + 20 + (k << 3))));
-        sumi1 = i32x4.add(sumi1, fin8sc(ha1, scU8(p + 1 * gb + 16 + (k << 3))));
-        sumi1 = i32x4.add(sumi1, fin8sc(hc1, scU8(p + 1 * gb + 20 + (k << 3))));
-        sumi2 = i32x4.add(sumi2, fin8sc(ha2, scU8(p + 2 * gb + 16 + (k << 3))));
-        sumi2 = i32x4.add(sumi2, fin8sc(hc2, scU8(p + 2 * gb + 20 + (k << 3))));
-        sumi3 = i32x4.add(sumi3, fin8sc(ha3, scU8(p + 3 * gb + 16 + (k << 3))));
-        sumi3 = i32x4.add(sumi3, fin8sc(hc3, scU8(p + 3 * gb + 20 + (k << 3))));
-      }
-      const x32 = xsum32(xs + (<usize>b << 6));
-      const dx = v128.load32_splat(xd + (<usize>b << 2));
-      acc0 = blockMadd(acc0, sumi0, f16x4(p, fm, fs), dx);
-      acc0 = blockMsub(acc0, kMinX(p, x32), f16x4(p + 8, fm, fs), dx);
-      acc1 = blockMadd(acc1, sumi1, f16x4(p + 1 * gb, fm, fs), dx);
-      acc1 = blockMsub(acc1, kMinX(p + 1 * gb, x32), f16x4(p + 1 * gb + 8, fm, fs), dx);
-      acc2 = blockMadd(acc2, sumi2, f16x4(p + 2 * gb, fm, fs), dx);
-      acc2 = blockMsub(acc2, kMinX(p + 2 * gb, x32), f16x4(p + 2 * gb + 8, fm, fs), dx);
-      acc3 = blockMadd(acc3, sumi3, f16x4(p + 3 * gb, fm, fs), dx);
-      acc3 = blockMsub(acc3, kMinX(p + 3 * gb, x32), f16x4(p + 3 * gb + 8, fm, fs), dx);
-      p += 592;
-    }
-    storeGroups4(y, g, rows, acc0, acc1, acc2, acc3);
-  }
-  for (; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
+  for (let g = g0; g < g1; g++) storeRows(y, g, rows, kGroup(w + <usize>g * gb, xq, xd, xs, nsb, 592, false, m4, b4, fm, fs));
 }
 
 /** Q5_K matvec, two groups (8 rows) per pass: each activation splat serves both; per group the

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { KernelError } from "../../src/errors.js";
 import { GGMLType, ggmlRowBytes, ggmlTypeName } from "../../src/gguf/types.js";
 import { createWasmKernelSet, type WasmKernelSet } from "../../src/kernels/wasm/wasm-kernel-set.js";
+import { DOT8_TYPES } from "../../src/kernels/wasm/repack.js";
 import { randomF32, randomWeight, WASM_WEIGHT_TYPES } from "./helpers.js";
 
 const TYPES = WASM_WEIGHT_TYPES;
@@ -15,8 +16,9 @@ after(async () => {
   for (const s of sets) await s.dispose();
 });
 
-for (const dot8 of [false, true]) {
-  test(`row chunks = whole tensor, every type (dot8 ${dot8})`, async () => {
+// true = the default int8-dot table; the list puts every type with an int8-dot layout in it
+for (const dot8 of [false, true, [...DOT8_TYPES]]) {
+  test(`row chunks = whole tensor, every type (dot8 ${Array.isArray(dot8) ? "all" : dot8})`, async () => {
     const ks = await createWasmKernelSet({ threads: 1, dot8 });
     sets.push(ks);
     const rows = 23;
@@ -26,7 +28,7 @@ for (const dot8 of [false, true]) {
       const data = randomWeight(type, rows, cols, 7 + type);
       const whole = ks.prepareWeight(type, data, rows, cols);
       if (!ks.takesRowChunks(type)) {
-        assert.ok(dot8 && type === GGMLType.Q8_0, `${name} refused`);
+        assert.ok(Array.isArray(dot8) && type === GGMLType.Q8_0, `${name} refused`);
         continue;
       }
       const rb = ggmlRowBytes(type, cols);

@@ -23,6 +23,7 @@ import { SHARD_MEMORY_LIMIT, SHARD_WORKING_ROOM, WasmArena } from "./arena.js";
 import { PoolShard, ThreadPool, type PoolTask, type SpawnWorker } from "./pool.js";
 import { isNode, nodeHost, loadKernelModule, loadRelaxedKernelModule, type WasmSource } from "./loader.js";
 import { DOT8_TYPES, PACKED, packedBytes, packInto, q8_0Dot8Ok, repack } from "./repack.js";
+import { dot8Types } from "./kernel-choice.js";
 import { unpackRow } from "./unpack.js";
 import { TsOps } from "../ts-ops.js";
 
@@ -118,12 +119,14 @@ export interface WasmKernelOptions {
    */
   simd?: SimdChoice;
   /**
-   * Int8-dot kernels (kernels-src/assembly/dot8.ts: relaxed int8 dots on int8 activations) for
-   * Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights (Q8_0 only through prepareWeightLayout:
-   * slower in matmul, see DOT8_DEFAULT). Default: on with the relaxed build, off with SIMD128 (where dot8 is emulated by i16 dots: correct, slower than the i16
-   * kernels; tests turn it on to check the layouts). Node also reads EDGELLM_DOT8=0|1.
+   * Int8-dot kernels (kernels-src/assembly/dot8.ts: relaxed int8 dots on int8 activations) per
+   * weight type: true = the measured default table (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K; kernel-choice.ts),
+   * false = none, or a list of types (any of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K).
+   * Default: the table with the relaxed build, none with SIMD128 (where the int8 dots are emulated
+   * by i16 dots: correct, slower; tests turn it on to check the layouts). Node also reads
+   * EDGELLM_DOT8=0|1|Q4_K,Q6_K,...
    */
-  dot8?: boolean;
+  dot8?: boolean | readonly GGMLType[];
   /**
    * With the relaxed build: accumulate int8 dots in i32 lanes (kernels-relaxed-dot32.wasm; one
    * instruction per 16 products where the engine lowers relaxed_dot_add natively: AVX-VNNI in
@@ -345,27 +348,8 @@ const QUANT: Partial<Record<ActFormat, { fn: ExportName; qb: number; xqBytes: nu
   i8_1: { fn: "quantize_q8_1_i8", qb: 32, xqBytes: 32, kind: 7 },
 };
 
-/**
- * Types whose weights take the int8-dot layout by default (when `dot8` is on): the ones where the
- * dot8 kernels were at least as fast as the i16 ones in both matvec and matmul, 1 thread best-of,
- * interleaved, relaxed build on Node 20 (load average 13-20 on 2 shared cores), matvec/matmul:
- * Q4_0 1.4x/1.5-2.1x, Q4_K 1.4-1.9x/1.7-2.4x, Q5_K 2.5x/1.1-1.5x, Q6_K 0.9-1.1x/1.0-1.3x,
- * Q4_1 1.5x/1.45x, Q5_0 2.6x/1.6x, Q5_1 1.4x/1.6x. Q8_0 stays on i16 (matvec ~1x, matmul
- * 0.8-0.97x: the sign transfer costs two ops per dot). A weight has one layout, so the choice is
- * per type, not per shape.
- */
 /** File bytes per startWeight chunk by default (rounded to whole 4-row groups). */
 const CHUNK_BYTES = 8 * 2 ** 20;
-
-const DOT8_DEFAULT: ReadonlySet<GGMLType> = new Set([
-  GGMLType.Q4_0,
-  GGMLType.Q4_K,
-  GGMLType.Q5_K,
-  GGMLType.Q6_K,
-  GGMLType.Q4_1,
-  GGMLType.Q5_0,
-  GGMLType.Q5_1,
-]);
 
 /** Tokens per matmul tile: the tile's activations (16 KB/token f32, 8 KB/token widened Q8 at
  *  4096 columns) should stay in L2 (512 KB on the Zen3 target) while a thread's weight rows pass
@@ -445,8 +429,11 @@ export async function createWasmKernelSet(opts: WasmKernelOptions = {}): Promise
   }
   const fns = exportFns(inst);
   const pool = await ThreadPool.create(threads, module, arena.memory, [...EXPORTS], fns, spawn);
-  const envDot8 = isNode ? process.env.EDGELLM_DOT8 : undefined;
-  const dot8 = opts.dot8 ?? (envDot8 === "0" ? false : envDot8 === "1" ? true : name === "wasm-relaxed-simd");
+  const dot8 = dot8Types(
+    opts.dot8,
+    isNode ? process.env.EDGELLM_DOT8 : undefined,
+    name === "wasm-relaxed-simd",
+  );
   return new WasmKernelSet(arena, pool, fns, name, dot8, dot32, { module, shardBytes });
 }
 
@@ -501,7 +488,7 @@ class WasmShards implements KernelSharding {
       const fns = exportFns(instantiateOn(this.module, arena));
       const pool = root.poolShard.pool;
       const index = pool.addShard(arena.memory, fns);
-      this.sets.push(new WasmKernelSet(arena, pool, fns, root.name, root.dot8, root.dot32, this, index));
+      this.sets.push(new WasmKernelSet(arena, pool, fns, root.name, root.dot8Types, root.dot32, this, index));
     }
     return this.sets[i]!;
   }
@@ -540,8 +527,8 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     private readonly fns: ((...a: number[]) => void)[],
     /** "wasm-simd128" or "wasm-relaxed-simd" (the build in use) */
     readonly name: string = "wasm-simd128",
-    /** Whether Q8_0/Q4_0/Q4_K/Q5_K/Q6_K weights use the int8-dot kernels (see WasmKernelOptions). */
-    readonly dot8: boolean = false,
+    /** The weight types that use the int8-dot kernels (kernel-choice.ts, WasmKernelOptions.dot8). */
+    readonly dot8Types: ReadonlySet<GGMLType> = new Set(),
     /** Whether the relaxed build accumulates its int8 dots in i32 lanes (the DOT32 build). */
     readonly dot32: boolean = false,
     /** The shard group, or what a new one (with this set as shard 0) needs. */
@@ -562,6 +549,11 @@ export class WasmKernelSet extends TsOps implements KernelSet {
     return this.pool.threads;
   }
 
+  /** Whether any weight type uses the int8-dot kernels on this set. */
+  get dot8(): boolean {
+    return this.dot8Types.size > 0;
+  }
+
   supports(type: GGMLType): boolean {
     return KERNELS.has(type);
   }
@@ -573,7 +565,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   prepareWeight(type: GGMLType, data: Uint8Array, rows: number, cols: number): PreparedWeight {
-    return this.prepareWeightLayout(type, data, rows, cols, this.dot8 && DOT8_DEFAULT.has(type));
+    return this.prepareWeightLayout(type, data, rows, cols, this.dot8Layout(type));
   }
 
   /** prepareWeight with the int8-dot layout chosen per weight (benchmarks and tests compare
@@ -638,7 +630,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
 
   /** The int8-dot choice of this set, for packing in another thread (WeightSlot.putPacked). */
   packing(): WeightPacking {
-    return { dot8Types: [...DOT8_DEFAULT].filter((t) => this.dot8Layout(t)) };
+    return { dot8Types: [...this.dot8Types].filter((t) => this.dot8Layout(t)) };
   }
 
   /**
@@ -651,7 +643,7 @@ export class WasmKernelSet extends TsOps implements KernelSet {
   }
 
   private dot8Layout(type: GGMLType): boolean {
-    return this.dot8 && DOT8_DEFAULT.has(type) && DOT8_TYPES.has(type);
+    return this.dot8Types.has(type) && DOT8_TYPES.has(type);
   }
 
   startWeight(type: GGMLType, rows: number, cols: number, chunkBytes = CHUNK_BYTES): WeightWriter {
