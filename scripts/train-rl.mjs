@@ -16,6 +16,7 @@
 // --shapes 3x2,3x1,word2: only prompts of these shapes (src/train/rl/shapes.ts); with --filter N,
 // --band lo,hi keeps the mixed prompts of the shapes whose probed pass rate lies in [lo, hi] (the probe
 // prints each shape's rate). --inner N: N clipped-ratio updates per sampled batch (PPO-style reuse).
+// --warmup N: linear LR warmup over the first N optimiser updates.
 // The held-out curve of a run's snapshots: scripts/rl-curve.mjs <work>.
 // Defaults: GRPO 4 prompts x 8 samples per step on × and word problems of the v2 training split,
 // lr 2e-5, 320 completion tokens; RS: 8 samples per prompt, SFT on the verified ones.
@@ -45,7 +46,8 @@ if (a.includes("--export-checkpoint")) {
 const dataName = opt("--data", "v2");
 if (!["v2", "v2units"].includes(dataName)) throw new Error(`--data must be v2 or v2units, got '${dataName}'`);
 const curriculum = opt("--curriculum", undefined);
-if (curriculum !== undefined && curriculum !== "hints") throw new Error(`--curriculum must be hints, got '${curriculum}'`);
+if (curriculum !== undefined && curriculum !== "hints")
+  throw new Error(`--curriculum must be hints, got '${curriculum}'`);
 const t0 = Date.now();
 const files = await runStage({
   stage,
@@ -63,6 +65,7 @@ const files = await runStage({
   shapes: a.includes("--shapes") ? parseShapes(opt("--shapes")) : undefined,
   band: a.includes("--band") ? parseBand(opt("--band")) : undefined,
   inner: Number(opt("--inner", "1")),
+  warmup: Number(opt("--warmup", "0")),
   prompts: Number(opt("--prompts", "2000")),
   steps: Number(opt("--steps", stage === "grpo" ? "40" : "200")),
   promptsPerStep: Number(opt("--prompts-per-step", "4")),

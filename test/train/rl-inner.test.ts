@@ -71,7 +71,7 @@ const tiny: TrainModelConfig = {
 };
 const reward = (c: number[]) => (c[0] === 5 ? 1 : 0);
 
-async function bandit(inner: number, steps: number) {
+async function bandit(inner: number, steps: number, warmup?: number) {
   const layout = paramLayout(tiny);
   const init = new Float32Array(layout.total);
   initParams(init, layout, tiny, new Rng(7));
@@ -87,6 +87,7 @@ async function bandit(inner: number, steps: number) {
     group: 8,
     lr: 1e-2,
     inner,
+    warmup,
     maxTokens: 1,
     seqLen: 4,
     seed: 3,
@@ -113,6 +114,20 @@ test("GRPO inner iterations: ratio 1 first, the surrogate rises within a step, m
   assert.ok(one.history.every((h) => h.inner === undefined));
   assert.ok(four.acc > one.acc + 0.1, `inner 4: ${four.acc}, inner 1: ${one.acc}`);
   await assert.rejects(() => bandit(0, 1), InputError);
+});
+
+test("GRPO warmup: the first update moves the weights by lr / warmup (Adam's first step is ~lr per weight)", async () => {
+  const layout = paramLayout(tiny);
+  const init = new Float32Array(layout.total);
+  initParams(init, layout, tiny, new Rng(7));
+  const maxMove = (p: Float32Array) => p.reduce((m, x, i) => Math.max(m, Math.abs(x - init[i])), 0);
+  const plain = await bandit(1, 1);
+  const warm = await bandit(1, 1, 10);
+  assert.equal(plain.history[0].trained > 0, true, "the first step carries a signal");
+  const a = maxMove(plain.params);
+  const b = maxMove(warm.params);
+  assert.ok(a > 0.5e-2 && a < 1.1e-2, `first update without warmup moves at most ~lr: ${a}`);
+  assert.ok(Math.abs(b / a - 0.1) < 0.01, `warmup 10: ${b} vs ${a}`);
 });
 
 test("problem shapes of corpus keys; bad shapes and bands are typed errors", () => {

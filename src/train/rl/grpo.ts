@@ -65,6 +65,9 @@ export interface GrpoOptions {
    *  whole groups at a time, so a step's forward/backward costs at most rows x seqLen tokens */
   rows?: number;
   lr: number;
+  /** linear LR warmup over this many optimiser updates (Adam's first updates move every weight by
+   *  ~lr whatever its gradient: at an SFT-sized lr the first RL update alone can move the policy far) */
+  warmup?: number;
   gradClip?: number;
   loss?: GrpoLossConfig;
   temperature?: number;
@@ -130,6 +133,7 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
     curriculum: o.source?.name,
     // (absent at 1: checkpoints written before inner existed still resume)
     ...(inner > 1 ? { inner } : {}),
+    ...(o.warmup ? { warmup: o.warmup } : {}),
   };
   const net = await ShardedModel.create(o.config, B, T, { threads: o.threads });
   const refNet = await ShardedModel.create(o.config, B, T, { threads: o.threads });
@@ -237,7 +241,7 @@ export async function runGrpo(o: GrpoOptions): Promise<GrpoResult> {
             { weights: terms.weights },
           );
           clipGradNorm(net.grads, o.gradClip ?? 1);
-          adam.step(net.params, net.grads, o.lr);
+          adam.step(net.params, net.grads, o.lr * Math.min(1, (adam.t + 1) / (o.warmup || 1)));
           if (it === 0)
             Object.assign(stats, { kl: terms.kl, clipped: terms.clipped, objective: terms.objective });
           if (inner > 1)

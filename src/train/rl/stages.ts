@@ -213,6 +213,8 @@ export interface StageOptions {
   shapes?: readonly string[];
   /** GRPO with `filter`: keep the mixed prompts of the shapes whose probed pass rate lies in [lo, hi] (default [0, 1]) */
   band?: [number, number];
+  /** GRPO: linear LR warmup over this many optimiser updates (default none) */
+  warmup?: number;
   /** GRPO: optimisation iterations per sampled batch (PPO-style reuse with the clipped ratio; default 1) */
   inner?: number;
   /** GRPO: keep a copy of the checkpoint every this many steps */
@@ -318,6 +320,7 @@ export async function runStage(o: StageOptions): Promise<string[]> {
       snapshotEvery: o.snapshotEvery,
       rows: o.rows,
       inner: o.inner,
+      warmup: o.warmup,
       loss: { ...DEFAULT_GRPO_LOSS, beta: o.beta ?? DEFAULT_GRPO_LOSS.beta },
       resume: o.resume,
       onStep: (s) =>
