@@ -45,9 +45,14 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-BASE=models/edgellm-default-f32.gguf
 ATLAS=build/vision/atlas
 mkdir -p "$OUT"
+# The encoder stage reads the default model the shipped encoder was trained against: v2unitsE, the
+# default until commit 8a7083e (the default has moved on since), taken from git so a rerun uses it.
+BASE="$OUT/default-v2unitsE-f32.gguf"
+[ -e "$BASE" ] || git show 8a7083e:models/edgellm-default-f32.gguf >"$BASE"
+echo "a539bd9563d30bf392b5e3fc2d7402450780831b78053c2fcb3e8f866a75d8e9  $BASE" | sha256sum -c --quiet - ||
+  { echo "$BASE is not v2unitsE's shipped file" >&2; exit 1; }
 resume() { [ -e "$1" ] && echo --resume || true; }
 t0=$(date +%s)
 say() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
