@@ -9,18 +9,19 @@
 # `edgellm run --image` uses when neither -m nor --mmproj is given.
 #
 # Stages and their times on the 2-core VM, from per-step rates measured in training runs (the whole
-# script has not been timed in one go): ~55 min with the CPU to itself, ~2 h on a loaded machine.
+# script has not been timed in one go): ~1.75 h with the CPU to itself, up to ~3 h on a loaded machine.
 #   1 atlas    glyph bitmaps of the system TrueType fonts (glyphs.py)                    ~1.5 min
 #   2 lm-cells the default model tuned to read true cells, 300 steps of 8 x 192 tokens  6-13 min
 #   3 encoder  ViT + mlp projector from scratch on the TS trainer, 1700 steps of 32     36-65 min
 #   4 lm-rows  stage 2's model tuned on the encoder's own rows, 300 steps               6-13 min
-#   5 refine   (below)                                                                  ~15-20 min
+#   5 refine   (below)                                                                  ~45-60 min
 #   6 eval     held-out fonts and positions: encoder cells on 200 images, answers on 300 ~2 min
 # (encoder: 24.9 images/s at the start of an unloaded run, 14 under load; language model: 1,225
 # tokens/s in the fastest run logged (LM6), 595 under load; the train-*.mjs logs print these rates.)
 # Stage 5 refines the pair (session 11): the language model 400 + 1200 more steps on the encoder's
-# rows, 12000 and 16000 fresh examples (measured on the shared 2-core VM: 192 s and 733 s, 3,200 and
-# 2,200-3,900 tokens/s).
+# rows (12000 and 16000 fresh examples), the encoder 1200 more steps, the language model 1200 steps
+# on the new encoder's rows. Measured on the shared, loaded 2-core VM: 192 s, 733 s, 1,671 s
+# (18-26 images/s), 836 s; language model 1,700-3,900 tokens/s.
 # The shipped pair took a longer road (the encoder was first trained by an earlier numpy trainer,
 # then continued on the TS one and grown to 4 blocks with FFN 512; see docs/vision.md), so a rerun
 # from scratch gives a smaller pair of the same kind (3 blocks, FFN 256), not the shipped files.
@@ -98,7 +99,8 @@ else
   LM0="$OUT/lm-rows/edgellm-vision-lm-f32.gguf"
   MM0="$OUT/enc/mmproj-f32.gguf"
 fi
-# 5 refine: lm-r1, lm-r2 train the language model longer on the encoder's rows.
+# 5 refine: lm-r1, lm-r2 train the language model longer on the encoder's rows; enc-r continues the
+# encoder 1200 steps (grown first to 4 blocks, FFN 512 when it has fewer); lm-r3 reads enc-r's rows.
 lm_stage() { # NAME BASE_LM MMPROJ EXAMPLES DATA_SEED STEPS LR
   if [ ! -e "$OUT/$1/edgellm-vision-lm-f32.gguf" ]; then
     say "5 $1"
@@ -108,8 +110,14 @@ lm_stage() { # NAME BASE_LM MMPROJ EXAMPLES DATA_SEED STEPS LR
 }
 lm_stage lm-r1 "$LM0" "$MM0" 12000 606 400 2e-4
 lm_stage lm-r2 "$OUT/lm-r1/edgellm-vision-lm-f32.gguf" "$MM0" 16000 707 1200 3e-4
-LM="$OUT/lm-r2/edgellm-vision-lm-f32.gguf"
-MM="$MM0"
+if [ ! -e "$OUT/enc-r/mmproj-f32.gguf" ]; then
+  say "5 enc-r"
+  node scripts/vision/train-encoder.mjs "$BASE" "$OUT/enc-r" 1200 --init "$MM0" --layers 4 --ffn 512 \
+    --lr 3e-4 --warmup 20 --seed 11 $(resume "$OUT/enc-r/encoder.ckpt")
+fi
+lm_stage lm-r3 "$OUT/lm-r2/edgellm-vision-lm-f32.gguf" "$OUT/enc-r/mmproj-f32.gguf" 16000 808 1200 2e-4
+LM="$OUT/lm-r3/edgellm-vision-lm-f32.gguf"
+MM="$OUT/enc-r/mmproj-f32.gguf"
 say "6 eval"
 [ -e "$OUT/test/labels.json" ] || node scripts/vision/render.mjs "$OUT/test" 300 2024 test
 node scripts/vision/eval.mjs --lm "$LM" --mmproj "$MM" --dir "$OUT/test" --n 200 --cells-only --show 0
