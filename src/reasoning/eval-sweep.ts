@@ -37,6 +37,8 @@ export interface SweepFlags {
   budget?: string;
   /** mcts expansions, comma-separated: diverse (default), sample. */
   mctsExpansion?: string;
+  /** mcts stop score (> 1 spends the whole budget). Default the verifier's accept. */
+  mctsTarget?: string;
   /** Forced after a budget-forced `</think>`. */
   answerPrefix?: string;
 }
@@ -85,6 +87,11 @@ export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalCon
       });
     return e;
   });
+  const mctsTarget = f.mctsTarget === undefined ? undefined : Number(f.mctsTarget);
+  if (mctsTarget !== undefined && !(mctsTarget >= 0 && Number.isFinite(mctsTarget)))
+    throw new InputError(`--mcts-target must be a number >= 0, got ${f.mctsTarget}`, {
+      field: "mcts-target",
+    });
   const out: EvalConfig[] = [];
   const seen = new Set<string>();
   for (const strategy of strategies) {
@@ -105,7 +112,7 @@ export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalCon
         out.push({
           ...(v === undefined ? {} : { verifier: evalVerifier(v, o), verifierName: v }),
           ...(mb === undefined ? {} : { budget: mb }),
-          ...(ex === undefined ? {} : { mctsExpansion: ex }),
+          ...(ex === undefined ? {} : { mctsExpansion: ex, mctsTarget }),
           strategy,
           samples: k,
           thinkingBudget: b ?? undefined,
