@@ -42,6 +42,7 @@ interface EvalOptions {
   budget?: string;
   mctsExpansion?: string;
   mctsTarget?: string;
+  mctsBranchBelow?: string;
   answerPrefix?: string;
   json?: boolean;
   plot?: string;
@@ -82,6 +83,10 @@ export function register(program: Command): void {
     .option(
       "--mcts-target <score>",
       "mcts: stop once a finished candidate scores this (default: the verifier's accept; above 1 spends the budget)",
+    )
+    .option(
+      "--mcts-branch-below <p>",
+      "mcts diverse expansion: sample siblings where the greedy line's probability is below p (default 0.9)",
     )
     .option(
       "--mcts-expansion <list>",

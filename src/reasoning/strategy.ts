@@ -62,6 +62,8 @@ export interface StrategyOptions {
   mctsExpansion?: "diverse" | "sample";
   /** MCTS: stop once a finished candidate scores this (default the verifier's accept); > 1 spends the budget. */
   mctsTarget?: number;
+  /** MCTS diverse expansion: branch where the greedy line's probability is below this (default 0.9). */
+  mctsBranchBelow?: number;
   /** Sampling temperature for sc/bon/mcts. Default 0.8. */
   temperature?: number;
   topP?: number;
@@ -192,6 +194,7 @@ export async function runStrategy(gen: StepCapableGenerator, o: StrategyOptions)
         cPuct: o.cPuct,
         expansion: o.mctsExpansion,
         target: o.mctsTarget,
+        branchBelow: o.mctsBranchBelow,
         temperature,
         topP: o.topP,
         seed: o.seed,

@@ -245,6 +245,10 @@ test("eval sweep: --mcts-expansion lists expansions, --mcts-target reaches the s
   assert.equal(cs[0].mctsExpansion, undefined);
   assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "2", mctsExpansion: "wide" }), InputError);
   assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "2", mctsTarget: "-1" }), InputError);
+  const br = sweepConfigs({ strategy: "mcts", samples: "2", mctsBranchBelow: "0.99" });
+  assert.equal(configLabel(br[0]), "mcts k=2 budget=1024 [arithmetic] branch<0.99");
+  assert.equal(br[0].mctsBranchBelow, 0.99);
+  assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "2", mctsBranchBelow: "1.5" }), InputError);
   const pts = [
     { x: 0, y: 0.85, label: "0" },
     { x: 40, y: 0.83, label: "40" },
