@@ -41,6 +41,8 @@ interface EvalOptions {
   prm?: string;
   budget?: string;
   mctsExpansion?: string;
+  mctsTarget?: string;
+  mctsBranchBelow?: string;
   answerPrefix?: string;
   json?: boolean;
   plot?: string;
@@ -78,6 +80,14 @@ export function register(program: Command): void {
     )
     .option("--prm <head.json>", "the learned PRM for --verifier prm (scripts/train-prm.mjs writes it)")
     .option("--budget <list>", "mcts: comma-separated token budgets per question (default 1024)")
+    .option(
+      "--mcts-target <score>",
+      "mcts: stop once a finished candidate scores this (default: the verifier's accept; above 1 spends the budget)",
+    )
+    .option(
+      "--mcts-branch-below <p>",
+      "mcts diverse expansion: sample siblings where the greedy line's probability is below p (default 0.9)",
+    )
     .option(
       "--mcts-expansion <list>",
       "mcts: comma-separated: diverse (greedy line first, distinct sampled siblings; default) or sample (k plain samples)",

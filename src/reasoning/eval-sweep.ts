@@ -37,6 +37,10 @@ export interface SweepFlags {
   budget?: string;
   /** mcts expansions, comma-separated: diverse (default), sample. */
   mctsExpansion?: string;
+  /** mcts stop score (> 1 spends the whole budget). Default the verifier's accept. */
+  mctsTarget?: string;
+  /** mcts diverse expansion: branch below this greedy-line probability (0..1). Default 0.9. */
+  mctsBranchBelow?: string;
   /** Forced after a budget-forced `</think>`. */
   answerPrefix?: string;
 }
@@ -85,6 +89,16 @@ export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalCon
       });
     return e;
   });
+  const mctsTarget = f.mctsTarget === undefined ? undefined : Number(f.mctsTarget);
+  if (mctsTarget !== undefined && !(mctsTarget >= 0 && Number.isFinite(mctsTarget)))
+    throw new InputError(`--mcts-target must be a number >= 0, got ${f.mctsTarget}`, {
+      field: "mcts-target",
+    });
+  const mctsBranchBelow = f.mctsBranchBelow === undefined ? undefined : Number(f.mctsBranchBelow);
+  if (mctsBranchBelow !== undefined && !(mctsBranchBelow >= 0 && mctsBranchBelow <= 1))
+    throw new InputError(`--mcts-branch-below must be in 0..1, got ${f.mctsBranchBelow}`, {
+      field: "mcts-branch-below",
+    });
   const out: EvalConfig[] = [];
   const seen = new Set<string>();
   for (const strategy of strategies) {
@@ -105,7 +119,7 @@ export function sweepConfigs(f: SweepFlags, o: { prm?: Verifier } = {}): EvalCon
         out.push({
           ...(v === undefined ? {} : { verifier: evalVerifier(v, o), verifierName: v }),
           ...(mb === undefined ? {} : { budget: mb }),
-          ...(ex === undefined ? {} : { mctsExpansion: ex }),
+          ...(ex === undefined ? {} : { mctsExpansion: ex, mctsTarget, mctsBranchBelow }),
           strategy,
           samples: k,
           thinkingBudget: b ?? undefined,

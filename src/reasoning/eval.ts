@@ -52,6 +52,10 @@ export interface EvalConfig {
   budget?: number;
   /** mcts: how children are drawn (default diverse). */
   mctsExpansion?: "diverse" | "sample";
+  /** mcts: stop score (default the verifier's accept; > 1 spends the budget). */
+  mctsTarget?: number;
+  /** mcts diverse: branch below this greedy-line probability (default 0.9). */
+  mctsBranchBelow?: number;
   /** Forced after a budget-forced `</think>` (e.g. "The answer is"). */
   answerPrefix?: string;
 }
@@ -123,7 +127,7 @@ export function configLabel(c: EvalConfig): string {
         ? `sc@${c.samples ?? 8}`
         : c.strategy === "best_of_n"
           ? `best-of-${c.samples ?? 8} [${v}]`
-          : `mcts k=${c.samples ?? 8} budget=${c.budget ?? 1024} [${v}]${c.mctsExpansion === "sample" ? " plain" : ""}`;
+          : `mcts k=${c.samples ?? 8} budget=${c.budget ?? 1024} [${v}]${c.mctsExpansion === "sample" ? " plain" : ""}${c.mctsTarget === undefined ? "" : ` target=${c.mctsTarget}`}${c.mctsBranchBelow === undefined ? "" : ` branch<${c.mctsBranchBelow}`}`;
   return c.thinkingBudget === undefined ? base : `${base} budget=${c.thinkingBudget}`;
 }
 
@@ -160,6 +164,8 @@ export async function evalConfig(
       verifier,
       budget: c.budget,
       mctsExpansion: c.mctsExpansion,
+      mctsTarget: c.mctsTarget,
+      mctsBranchBelow: c.mctsBranchBelow,
       question: it.question,
       startsInThinking: gen.prompt.opensThinking,
     });

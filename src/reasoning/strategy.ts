@@ -60,6 +60,10 @@ export interface StrategyOptions {
   cPuct?: number;
   /** MCTS: how a node's children are drawn (mcts.ts): diverse (default) or sample. */
   mctsExpansion?: "diverse" | "sample";
+  /** MCTS: stop once a finished candidate scores this (default the verifier's accept); > 1 spends the budget. */
+  mctsTarget?: number;
+  /** MCTS diverse expansion: branch where the greedy line's probability is below this (default 0.9). */
+  mctsBranchBelow?: number;
   /** Sampling temperature for sc/bon/mcts. Default 0.8. */
   temperature?: number;
   topP?: number;
@@ -189,6 +193,8 @@ export async function runStrategy(gen: StepCapableGenerator, o: StrategyOptions)
         expand: samples,
         cPuct: o.cPuct,
         expansion: o.mctsExpansion,
+        target: o.mctsTarget,
+        branchBelow: o.mctsBranchBelow,
         temperature,
         topP: o.topP,
         seed: o.seed,

@@ -223,3 +223,39 @@ test("eval sweep end to end on a small random model: JSON points and an SVG file
     m.cleanup();
   }
 });
+
+test("eval sweep: --mcts-expansion lists expansions, --mcts-target reaches the search; a linear plot keeps x = 0", async () => {
+  const { sweepConfigs } = await import("../../src/reasoning/eval-sweep.js");
+  const { configLabel } = await import("../../src/reasoning/eval.js");
+  const cs = sweepConfigs({
+    strategy: "bon,mcts",
+    samples: "2",
+    budget: "900",
+    mctsExpansion: "diverse,sample",
+    mctsTarget: "2",
+  });
+  assert.deepEqual(
+    cs.map((c) => configLabel(c)),
+    [
+      "best-of-2 [arithmetic]",
+      "mcts k=2 budget=900 [arithmetic] target=2",
+      "mcts k=2 budget=900 [arithmetic] plain target=2",
+    ],
+  );
+  assert.equal(cs[0].mctsExpansion, undefined);
+  assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "2", mctsExpansion: "wide" }), InputError);
+  assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "2", mctsTarget: "-1" }), InputError);
+  const br = sweepConfigs({ strategy: "mcts", samples: "2", mctsBranchBelow: "0.99" });
+  assert.equal(configLabel(br[0]), "mcts k=2 budget=1024 [arithmetic] branch<0.99");
+  assert.equal(br[0].mctsBranchBelow, 0.99);
+  assert.throws(() => sweepConfigs({ strategy: "mcts", samples: "2", mctsBranchBelow: "1.5" }), InputError);
+  const pts = [
+    { x: 0, y: 0.85, label: "0" },
+    { x: 40, y: 0.83, label: "40" },
+  ];
+  const linear = accuracySVG([{ name: "all", points: pts }], "curve", "GRPO step", { linear: true });
+  assert.equal((linear.match(/<circle /g) ?? []).length, 2);
+  assert.ok(!linear.includes("log scale"));
+  // the default (tokens, log-capable) axis drops x = 0
+  assert.equal((accuracySVG([{ name: "all", points: pts }]).match(/<circle /g) ?? []).length, 1);
+});
