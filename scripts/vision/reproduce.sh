@@ -118,20 +118,22 @@ if [ ! -e "$OUT/enc-r/mmproj-f32.gguf" ]; then
     --lr 3e-4 --warmup 20 --seed 11 $(resume "$OUT/enc-r/encoder.ckpt")
 fi
 lm_stage lm-r3 "$OUT/lm-r2/edgellm-vision-lm-f32.gguf" "$OUT/enc-r/mmproj-f32.gguf" 16000 808 1200 2e-4
-if [ ! -e "$OUT/enc-r2/mmproj-f32.gguf" ]; then
-  say "5 enc-r2"
-  # enc-r2 was trained against the default model of its day (v2unitsL, commit 1c6792b): its rows
-  # learn that file's token embeddings, so a rerun reads the same file from git
-  BASE_L="$OUT/default-v2unitsL-f32.gguf"
+# enc-r2 and enc-r3 were trained against the default model of their day (v2unitsL, commit 1c6792b):
+# their rows learn that file's token embeddings, so a rerun reads the same file from git
+BASE_L="$OUT/default-v2unitsL-f32.gguf"
+if [ ! -e "$OUT/enc-r3/mmproj-f32.gguf" ]; then
   [ -e "$BASE_L" ] || git show 1c6792b:models/edgellm-default-f32.gguf >"$BASE_L"
   echo "f6e4a9990ba60e0f038d620e48a161277c8a652f1a230dafc029dfe57a075679  $BASE_L" | sha256sum -c --quiet - ||
     { echo "$BASE_L is not v2unitsL's shipped file" >&2; exit 1; }
+fi
+if [ ! -e "$OUT/enc-r2/mmproj-f32.gguf" ]; then
+  say "5 enc-r2"
   node scripts/vision/train-encoder.mjs "$BASE_L" "$OUT/enc-r2" 900 --init "$OUT/enc-r/mmproj-f32.gguf" --layers 4 \
     --ffn 512 --lr 5e-4 --warmup 20 --seed 14 $(resume "$OUT/enc-r2/encoder.ckpt")
 fi
 if [ ! -e "$OUT/enc-r3/mmproj-f32.gguf" ]; then
   say "5 enc-r3"
-  node scripts/vision/train-encoder.mjs "$BASE" "$OUT/enc-r3" 900 --init "$OUT/enc-r2/mmproj-f32.gguf" --layers 4 \
+  node scripts/vision/train-encoder.mjs "$BASE_L" "$OUT/enc-r3" 900 --init "$OUT/enc-r2/mmproj-f32.gguf" --layers 4 \
     --ffn 512 --lr 5e-4 --warmup 20 --seed 15 $(resume "$OUT/enc-r3/encoder.ckpt")
 fi
 LM="$OUT/lm-r3/edgellm-vision-lm-f32.gguf"
