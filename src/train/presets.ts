@@ -4,7 +4,7 @@
  * train in about 95 minutes on 2 quiet cores); `tiny` is a seconds-long smoke run.
  */
 import { InputError } from "../errors.js";
-import { DEFAULT_DATA_CONFIG, type DataConfig } from "./data/generate.js";
+import { DEFAULT_DATA_CONFIG, type DataConfig, type V2Options } from "./data/generate.js";
 import type { TrainModelConfig } from "./model/config.js";
 import type { LrSchedule } from "./optim/schedule.js";
 
@@ -75,6 +75,20 @@ export const V2UNITS_DATA: DataConfig = {
   counts: { train: 30_000, val: 500, test: 1000 },
   mix: { add: 0.08, sub: 0.1, mul: 0.5, word: 0.13, chat: 0.06, tool: 0.08, json: 0.05 },
   v2: { ...V2_MODEL_DATA.v2!, mulRun: true, mulUnits: true, toolLong: true },
+};
+
+/** v2unitsI's data options (calls right after the question, verbatim, 6-8-digit factors; 30% of
+ *  additions drill a × answer's partial-product sum); the stages after I start from them. */
+const V2UNITS_I_V2: V2Options = {
+  ...V2UNITS_DATA.v2!,
+  mulFirstMax: 0.6,
+  bigCopy: 0.2,
+  toolCalls: 0.9,
+  toolThought: 0,
+  toolProducts: 0.8,
+  toolVerbatim: true,
+  toolLongDigits: [6, 8],
+  addPartials: 0.3,
 };
 
 export const PRESETS: Record<string, Preset> = {
@@ -490,17 +504,7 @@ export const PRESETS: Record<string, Preset> = {
       seed: 47,
       counts: { train: 60_000, val: 500, test: 1000 },
       mix: { add: 0.12, sub: 0.12, mul: 0.32, word: 0.14, chat: 0.04, tool: 0.2, json: 0.04 },
-      v2: {
-        ...V2UNITS_DATA.v2!,
-        mulFirstMax: 0.6,
-        bigCopy: 0.2,
-        toolCalls: 0.9,
-        toolThought: 0,
-        toolProducts: 0.8,
-        toolVerbatim: true,
-        toolLongDigits: [6, 8],
-        addPartials: 0.3,
-      },
+      v2: V2UNITS_I_V2,
     },
     vocabSize: 768,
     bpeDocs: 20_000,
@@ -532,17 +536,7 @@ export const PRESETS: Record<string, Preset> = {
       counts: { train: 60_000, val: 500, test: 1000 },
       addSubDigits: 6,
       mix: { add: 0.2, sub: 0.22, mul: 0.28, word: 0.12, chat: 0.04, tool: 0.1, json: 0.04 },
-      v2: {
-        ...V2UNITS_DATA.v2!,
-        mulFirstMax: 0.6,
-        bigCopy: 0.2,
-        toolCalls: 0.9,
-        toolThought: 0,
-        toolProducts: 0.8,
-        toolVerbatim: true,
-        toolLongDigits: [6, 8],
-        addPartials: 0.3,
-      },
+      v2: V2UNITS_I_V2,
     },
     vocabSize: 768,
     bpeDocs: 20_000,
@@ -575,19 +569,7 @@ export const PRESETS: Record<string, Preset> = {
       seed: 59,
       counts: { train: 60_000, val: 500, test: 1000 },
       mix: { add: 0.12, sub: 0.3, mul: 0.28, word: 0.14, chat: 0.04, tool: 0.08, json: 0.04 },
-      v2: {
-        ...V2UNITS_DATA.v2!,
-        subClose: 0.5,
-        subCompare: true,
-        mulFirstMax: 0.6,
-        bigCopy: 0.2,
-        toolCalls: 0.9,
-        toolThought: 0,
-        toolProducts: 0.8,
-        toolVerbatim: true,
-        toolLongDigits: [6, 8],
-        addPartials: 0.3,
-      },
+      v2: { ...V2UNITS_I_V2, subClose: 0.5, subCompare: true },
     },
     vocabSize: 768,
     bpeDocs: 20_000,
@@ -617,19 +599,7 @@ export const PRESETS: Record<string, Preset> = {
       seed: 61,
       counts: { train: 60_000, val: 500, test: 1000 },
       mix: { add: 0.12, sub: 0.3, mul: 0.28, word: 0.14, chat: 0.04, tool: 0.08, json: 0.04 },
-      v2: {
-        ...V2UNITS_DATA.v2!,
-        subClose: 0.6,
-        subCloseSwap: 0.5,
-        mulFirstMax: 0.6,
-        bigCopy: 0.2,
-        toolCalls: 0.9,
-        toolThought: 0,
-        toolProducts: 0.8,
-        toolVerbatim: true,
-        toolLongDigits: [6, 8],
-        addPartials: 0.3,
-      },
+      v2: { ...V2UNITS_I_V2, subClose: 0.6, subCloseSwap: 0.5 },
     },
     vocabSize: 768,
     bpeDocs: 20_000,
