@@ -616,6 +616,36 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsI/out/edgellm-v2unitsI-f32.gguf",
     initSha256: "569d78424e589d28f97cf0265d57444340c71724f766d230ce086c36563428d5",
   },
+  // v2unitsM (issue #18, session 12): v2unitsL's end, a long stage on the bands J and L left short:
+  // + and − with operands of 1..6 digits (J's 0.82M tokens did not teach 5-6-digit copies; this is
+  // ~25x that), × up to 3 × 3 digits (3-digit first factors 60%; 3×3 needs a 6-digit sum of three
+  // partials, the same column skill), close subtractions kept from L, the other kinds rehearsed.
+  v2unitsM: {
+    name: "v2unitsM",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 67,
+      counts: { train: 80_000, val: 500, test: 1000 },
+      addSubDigits: 6,
+      mulDigits: [3, 3],
+      mix: { add: 0.2, sub: 0.22, mul: 0.32, word: 0.12, chat: 0.04, tool: 0.06, json: 0.04 },
+      v2: { ...V2UNITS_I_V2, subClose: 0.45, subCloseSwap: 0.5 },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 5000 steps x 4 x 1024 = 20.5M tokens (~72 min on 2 quiet cores, ~4,800 tok/s)
+    batch: 4,
+    seqLen: 1024,
+    steps: 5000,
+    lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 30 },
+    clip: 1,
+    seed: 67,
+    checkpointEvery: 25,
+    // `edgellm train --preset v2unitsL` (its export at step 150; the shipped default's tensors)
+    initFrom: "build/train/v2unitsL/out/edgellm-v2unitsL-f32.gguf",
+    initSha256: "961adb1156bd188a70d68424c3ab31845f6fb728f4f9c10f9e73331135b48fb6",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`
