@@ -43,6 +43,9 @@ const BANDS = {
     data: { mix: { mul: 1 }, mulDigits: [3, 3], v2: { ...v2, mulFirstMax: 1 } },
     kinds: ["mul"],
     keep: (q) => numbers(q).filter((d) => d === 3).length >= 2,
+    // a 3×3 working is 860-960 tokens (three partial products and two 5-6-digit sums); the prompt
+    // is ~20 of the 1,024-token context
+    maxTokens: 1000,
   },
   word2en: {
     target: 0.7,
@@ -77,7 +80,7 @@ try {
     let items = arithmeticTestItems(band.keep ? n * 4 : n, { data, kinds: band.kinds });
     if (band.keep) items = items.filter((x) => band.keep(x.question));
     items = items.slice(0, n);
-    const r = await evalArithmetic(llm, items, { maxTokens: 700 });
+    const r = await evalArithmetic(llm, items, { maxTokens: band.maxTokens ?? 700 });
     const ok = r.results.filter((x) => x.got === x.answer).length;
     const [lo, hi] = wilson(ok, items.length).map((x) => Math.min(1, Math.max(0, x)));
     const pct = (x) => `${(100 * x).toFixed(1)}%`;
