@@ -8,7 +8,8 @@
 // --curriculum hints: the reverse curriculum of hints (src/train/rl/curriculum.ts) over --prompts worked
 // problems of the training split (--hard: × with 2+-digit factors and word problems only); --data v2units
 // takes problems and workings from the v2units corpus (the × run format the v2units models write); every
-// problem is checked to be in the training split of the eval's v2 corpus too. --snapshot-every N keeps
+// problem is checked to be in the training split of the eval's v2 corpus too; --data v2unitsM: v2unitsM's
+// corpus (+ − up to 6 digits, × up to 3×3). --snapshot-every N keeps
 // <work>/grpo-s<step>.ckpt copies (export one with --export-checkpoint --checkpoint <file>).
 // --hint-start F: the first hint as a share of the longest (0..1, default 0).
 // --rows N: training rows per step (mixed groups beyond them are dropped); --beta B: the KL coefficient
@@ -26,7 +27,7 @@ import { pathToFileURL } from "node:url";
 const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { runStage, exportCheckpoint } = await imp("src/train/rl/stages.js");
-const { V2_MODEL_DATA, V2UNITS_DATA } = await imp("src/train/presets.js");
+const { V2_MODEL_DATA, V2UNITS_DATA, PRESETS } = await imp("src/train/presets.js");
 const { parseShapes, parseBand } = await imp("src/train/rl/shapes.js");
 const a = process.argv.slice(2);
 const stage = a[0];
@@ -44,7 +45,9 @@ if (a.includes("--export-checkpoint")) {
   process.exit(0);
 }
 const dataName = opt("--data", "v2");
-if (!["v2", "v2units"].includes(dataName)) throw new Error(`--data must be v2 or v2units, got '${dataName}'`);
+const DATA = { v2: V2_MODEL_DATA, v2units: V2UNITS_DATA, v2unitsM: PRESETS.v2unitsM.data };
+if (!DATA[dataName])
+  throw new Error(`--data must be one of ${Object.keys(DATA).join(", ")}, got '${dataName}'`);
 const curriculum = opt("--curriculum", undefined);
 if (curriculum !== undefined && curriculum !== "hints")
   throw new Error(`--curriculum must be hints, got '${curriculum}'`);
@@ -53,7 +56,7 @@ const files = await runStage({
   stage,
   init: opt("--init", "build/train/v2/out/edgellm-v2-f32.gguf"),
   workDir: opt("--work", `build/train/${stage}`),
-  data: { v2: V2_MODEL_DATA, v2units: V2UNITS_DATA }[dataName],
+  data: DATA[dataName],
   heldOut: V2_MODEL_DATA,
   curriculum,
   hard: a.includes("--hard"),

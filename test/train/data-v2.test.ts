@@ -170,6 +170,28 @@ test("v2unitsD/E options: 3-digit first factors, long-number declines without to
     const [, a, b] = e.key.split(":").map(Number);
     assert.ok(Math.max(a, b) >= 100 && Math.max(a, b) <= 999, e.key);
   }
+  // mulSecondMax: both factors of exactly 3 digits with mulDigits [3, 3]; absent, the second is 1..3 digits
+  const m33 = generateDataset({
+    ...base,
+    mulDigits: [3, 3],
+    mix: { mul: 1 },
+    v2: { ...v2o, mulFirstMax: 1, mulSecondMax: 1 },
+  });
+  for (const e of m33.train) {
+    const [, a, b] = e.key.split(":").map(Number);
+    assert.ok(Math.min(a, b) >= 100 && Math.max(a, b) <= 999, e.key);
+  }
+  const m3x = generateDataset({
+    ...base,
+    mulDigits: [3, 3],
+    mix: { mul: 1 },
+    v2: { ...v2o, mulFirstMax: 1 },
+  });
+  const short = m3x.train.filter((e) => Math.min(...e.key.split(":").slice(1).map(Number)) < 100).length;
+  assert.ok(
+    short > m3x.train.length / 3 && short < (m3x.train.length * 5) / 6,
+    `${short}/${m3x.train.length}`,
+  );
   const chat = generateDataset({ ...base, mix: { chat: 1 }, v2: { ...v2o, bigCopy: 1 } });
   for (const e of chat.train) {
     const m = e.messages[0].content.match(/(\d{5,9}) ([×+-]) (\d{2,9})/);

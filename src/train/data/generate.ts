@@ -64,6 +64,9 @@ export interface V2Options {
   toolLong?: boolean;
   /** ×: probability that the first factor has exactly mulDigits[0] digits (else 1..max, uniform) */
   mulFirstMax?: number;
+  /** ×: probability that the second factor has exactly mulDigits[1] digits (else 1..max, uniform;
+   *  3 × 3 products need the hundreds digit of the second factor read from ~600 tokens back) */
+  mulSecondMax?: number;
   /** share of "chat" draws that are beyond-skill numbers asked without tools: a short decline that
    *  restates the expression (practice copying 5-9 digit numbers; tools.ts bigNoTool) */
   bigCopy?: number;
@@ -197,7 +200,9 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
         v2.mulFirstMax !== undefined && rng.uniform() < v2.mulFirstMax
           ? rng.int(10 ** (cfg.mulDigits[0] - 1), 10 ** cfg.mulDigits[0] - 1)
           : randomOperand(rng, cfg.mulDigits[0]),
-        randomOperand(rng, cfg.mulDigits[1]),
+        v2.mulSecondMax !== undefined && rng.uniform() < v2.mulSecondMax
+          ? rng.int(10 ** (cfg.mulDigits[1] - 1), 10 ** cfg.mulDigits[1] - 1)
+          : randomOperand(rng, cfg.mulDigits[1]),
         lang,
         fmt,
       );
