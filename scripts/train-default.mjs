@@ -16,7 +16,9 @@
 //   v2unitsH   v2unitsH   250 x 4 x 1024       1.02M    v2unitsG (1,024-token rows: whole tool calls)
 //   v2unitsI   v2unitsI   150 x 4 x 1024       0.61M    v2unitsH
 //   v2unitsL   v2unitsL   150 x 4 x 1024       0.61M    v2unitsI (close subtractions, half negative)
-//   ship       scripts/train-ship.mjs: v2unitsL re-exported as models/edgellm-default-{f32,q8_0}.gguf
+//   v2unitsM   v2unitsM  5000 x 4 x 1024      20.48M    v2unitsL (± up to 6 digits, × up to 3×3)
+//   v2unitsN   v2unitsN  1000 x 4 x 1024       4.10M    v2unitsM (close subtractions, more 3×3)
+//   ship       scripts/train-ship.mjs: v2unitsN re-exported as models/edgellm-default-{f32,q8_0}.gguf
 //
 // `--from v2` (default) starts at v2run from the committed train-state/v2 export (the v2 stage is
 // ~2/3 of the tokens); `--from v1` runs the v2 stage first (`scripts/train-v2.mjs`) and stops if
@@ -55,11 +57,13 @@ const STAGES = [
   ["v2unitsH", undefined],
   ["v2unitsI", undefined],
   ["v2unitsL", undefined],
+  ["v2unitsM", undefined],
+  ["v2unitsN", undefined],
 ];
-const SHIPPED = "v2unitsL";
+const SHIPPED = "v2unitsN";
 // the sha256 of the shipped model's F32 export (models/edgellm-default-f32.gguf is it re-exported
 // under the default name); the chain is bit-exact, so a rerun must end on the same bytes
-const SHIPPED_SHA = "961adb1156bd188a70d68424c3ab31845f6fb728f4f9c10f9e73331135b48fb6";
+const SHIPPED_SHA = "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c";
 const exportOf = (p) => `build/train/${p}/out/edgellm-${p}-f32.gguf`;
 const sha = (f) => createHash("sha256").update(readFileSync(f)).digest("hex");
 const run = (file, argv) => execFileSync(process.execPath, [file, ...argv], { stdio: "inherit" });

@@ -646,6 +646,37 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsL/out/edgellm-v2unitsL-f32.gguf",
     initSha256: "961adb1156bd188a70d68424c3ab31845f6fb728f4f9c10f9e73331135b48fb6",
   },
+  // v2unitsN (issue #18, session 12): v2unitsM's end, polished the way L polished I: close
+  // subtractions on 60% of subtractions (half negative), operands still up to 6 digits, and more
+  // 3 × 3 products (M's 3×3 went from 1/100 at step 3575 to 18/100 at its end: the third partial's
+  // multiplier, the second factor's hundreds digit ~600 tokens back, is what it gets wrong), a
+  // lower LR, fresh data.
+  v2unitsN: {
+    name: "v2unitsN",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 71,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      addSubDigits: 6,
+      mulDigits: [3, 3],
+      mix: { add: 0.16, sub: 0.3, mul: 0.3, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
+      v2: { ...V2UNITS_I_V2, subClose: 0.6, subCloseSwap: 0.5, mulSecondMax: 0.3 },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 1000 steps x 4 x 1024 = 4.1M tokens
+    batch: 4,
+    seqLen: 1024,
+    steps: 1000,
+    lr: { maxLr: 1.5e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 71,
+    checkpointEvery: 25,
+    // `edgellm train --preset v2unitsM` (its export at step 5000)
+    initFrom: "build/train/v2unitsM/out/edgellm-v2unitsM-f32.gguf",
+    initSha256: "c8d896bd83dfac6c02402b406acfad204b34ba253705c709a83c27e0c7c71065",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`
