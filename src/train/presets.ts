@@ -677,6 +677,37 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsM/out/edgellm-v2unitsM-f32.gguf",
     initSha256: "c8d896bd83dfac6c02402b406acfad204b34ba253705c709a83c27e0c7c71065",
   },
+  // v2unitsO (issue #18, session 12; an experiment, not shipped): v2unitsN's end with subtraction in
+  // the borrow-out format (FormatOptions.subBorrowOut): every subtraction works a − b in columns first
+  // and a borrow out of the top column flips the sign (`borrow out 1, 61 < 62, so 61 - 62 =
+  // -(62 - 61)`), so the sign is read off the last column line instead of decided before any column
+  // is worked — every one of N's ± ≤4 misses decides a close pair's sign wrongly at the first line.
+  v2unitsO: {
+    name: "v2unitsO",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 73,
+      counts: { train: 60_000, val: 500, test: 1000 },
+      addSubDigits: 6,
+      mulDigits: [3, 3],
+      mix: { add: 0.14, sub: 0.34, mul: 0.28, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
+      v2: { ...V2UNITS_I_V2, subClose: 0.6, subCloseSwap: 0.5, mulSecondMax: 0.3, subBorrowOut: true },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 800 steps x 4 x 1024 = 3.3M tokens
+    batch: 4,
+    seqLen: 1024,
+    steps: 800,
+    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 10 },
+    clip: 1,
+    seed: 73,
+    checkpointEvery: 25,
+    // `edgellm train --preset v2unitsN` (its export at step 1000; the shipped default's tensors)
+    initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
+    initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`

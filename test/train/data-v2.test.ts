@@ -507,3 +507,31 @@ test("subCompare: a subtraction opens with a digit-by-digit comparison the proce
       /^<think>\n(?:compare|比较) \d+ (?:and|和) \d+/,
     );
 });
+
+test("subBorrowOut: a - b is worked in columns first; a borrow out of the top column flips the sign", () => {
+  const w = subColumns(61, 62, "en", { stripLine: true, subBorrowOut: true });
+  assert.deepEqual(w.lines.slice(0, 4), [
+    "61 - 62",
+    "1 - 2 - 0 = -1, +10 = 9, borrow 1, so far 9",
+    "6 - 6 - 1 = -1, +10 = 9, borrow 1, so far 99",
+    "borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)",
+  ]);
+  assert.equal(w.lines.at(-1), "so 61 - 62 = -1");
+  assert.equal(w.result, -1);
+  const rng = new Rng(9);
+  for (let i = 0; i < 300; i++) {
+    const a = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    const b = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    for (const lang of ["en", "zh"] as const) {
+      const x = subColumns(a, b, lang, { stripLine: true, subBorrowOut: true });
+      assert.equal(x.result, a - b);
+      assert.ok(x.lines.at(-1)!.endsWith(`= ${a - b}`), x.lines.at(-1));
+      // the flip line comes right after the last column of a - b, whose borrow is 1, iff a < b
+      const flip = x.lines.findIndex((l) => l.startsWith(lang === "en" ? "borrow out 1" : "最高位借 1"));
+      assert.equal(flip >= 0, a < b, `${a} - ${b}`);
+      if (flip >= 0) assert.match(x.lines[flip - 1], lang === "en" ? /borrow 1, so far/ : /借 1，目前/);
+      // a >= b: the same lines as without the option
+      if (a >= b) assert.deepEqual(x.lines, subColumns(a, b, lang, { stripLine: true }).lines);
+    }
+  }
+});

@@ -87,6 +87,11 @@ export interface FormatOptions {
    *  up to the first difference (or by their lengths): `compare 6441 and 6440: 6 = 6, 4 = 4,
    *  4 = 4, 1 > 0, so 6441 > 6440`; the sign flip (a < b) follows from that line */
   subCompare?: boolean;
+  /** subtraction always works a − b in columns first (both padded to the longer width); a borrow out
+   *  of the top column then shows a < b (`borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)`) and the
+   *  subtraction is redone the other way round, so the sign is read off the last column line
+   *  instead of being decided before any column is worked */
+  subBorrowOut?: boolean;
 }
 
 /** The subCompare line: which of a and b is larger, decided one digit pair at a time. */
@@ -113,6 +118,34 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   if (fmt.subCompare) {
     const inner = subColumns(a, b, lang, { ...fmt, subCompare: false });
     return { lines: [compareLine(a, b, lang), ...inner.lines], result: inner.result };
+  }
+  if (fmt.subBorrowOut && a < b) {
+    // the columns of a - b (mod 10^width) up to the borrow out of the top column, then b - a
+    const width = String(b).length;
+    const da = digitsRight(a, width);
+    const db = digitsRight(b, width);
+    const lines = [`${String(a).padStart(width, "0")} - ${String(b)}`];
+    let borrow = 0;
+    let soFar = "";
+    for (let i = 0; i < width; i++) {
+      let s = da[i] - db[i] - borrow;
+      let line = `${da[i]} - ${db[i]} - ${borrow} = ${s}`;
+      let nb = 0;
+      if (s < 0) {
+        s += 10;
+        nb = 1;
+        line += `${w.comma}+10 = ${s}`;
+      }
+      soFar = `${s}${soFar}`;
+      line += `${w.comma}${w.borrow} ${nb}${w.comma}${w.soFar} ${soFar}`;
+      lines.push(line);
+      borrow = nb;
+    }
+    const inner = subColumns(b, a, lang, fmt);
+    const result = a - b;
+    lines.push(`${w.borrowOut}${w.comma}${w.negate(String(a), String(b))}`, ...inner.lines);
+    lines.push(`${w.so} ${a} - ${b} = ${result}`);
+    return { lines, result };
   }
   if (a < b) {
     const inner = subColumns(b, a, lang, fmt);

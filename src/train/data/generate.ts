@@ -87,6 +87,9 @@ export interface V2Options {
   subCloseSwap?: number;
   /** subtraction opens with a digit-by-digit comparison of its operands (FormatOptions.subCompare) */
   subCompare?: boolean;
+  /** subtraction works a − b in columns first and reads the sign off the borrow out of the top
+   *  column (FormatOptions.subBorrowOut) */
+  subBorrowOut?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
   toolLongDigits?: [number, number];
   /** share of "add" draws that are the line of a × answer that adds its two partial products:
@@ -168,6 +171,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     mulShort: v2.mulShort === true,
     mulUnits: v2.mulUnits === true,
     subCompare: v2.subCompare === true,
+    subBorrowOut: v2.subBorrowOut === true,
   };
   switch (kind) {
     case "word":

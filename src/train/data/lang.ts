@@ -30,6 +30,8 @@ export interface StepWords {
   total: string;
   /** v2 subtraction: "drop leading zeros: 0001 -> 1" */
   strip: string;
+  /** the borrow out of the top column of a - b with a < b (FormatOptions.subBorrowOut) */
+  borrowOut: string;
   /** v2 word problems: "Plan: (35 + 48) - 20" */
   plan: string;
 }
@@ -50,6 +52,7 @@ export const WORDS: Record<Lang, StepWords> = {
     compare: (a, b) => `compare ${a} and ${b}:`,
     lengths: (la, rel, lb) => `${la} digits ${rel} ${lb} digits`,
     strip: "drop leading zeros:",
+    borrowOut: "borrow out 1",
     plan: "Plan:",
   },
   zh: {
@@ -67,6 +70,7 @@ export const WORDS: Record<Lang, StepWords> = {
     compare: (a, b) => `比较 ${a} 和 ${b}：`,
     lengths: (la, rel, lb) => `${la} 位 ${rel} ${lb} 位`,
     strip: "去掉前导零：",
+    borrowOut: "最高位借 1",
     plan: "列式：",
   },
 };
