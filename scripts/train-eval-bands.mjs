@@ -6,6 +6,7 @@
 //   mul33     × of two 3-digit factors                       target 90%
 //   word2en   two-step word problems, English                target 70%
 //   word2zh   two-step word problems, Chinese                target 70%
+//   close4    − of close 4-digit pairs, half negative (not an issue band: what ± ≤4 misses)
 //   node scripts/train-eval-bands.mjs <model.gguf> [--n 300] [--bands addsub4,mul32] [--json out.json]
 // Prints one line per band (right/n, %, 95% Wilson interval, target met or not) and, for ×, the
 // split by the first factor's digits; --json keeps every wrong item.
@@ -36,6 +37,13 @@ const BANDS = {
     data: { mix: { add: 1, sub: 1 }, addSubDigits: 6 },
     kinds: ["add", "sub"],
     keep: (q) => Math.max(...numbers(q)) >= 5,
+  },
+  // not an issue band: the close pairs every ± ≤4 miss is (`6441 - 6440`, half of them negative)
+  close4: {
+    target: 0.99,
+    data: { mix: { sub: 1 }, addSubDigits: 4, v2: { ...v2, subClose: 1, subCloseSwap: 0.5 } },
+    kinds: ["sub"],
+    maxTokens: 400,
   },
   mul32: { target: 0.9, data: { mix: { mul: 1 }, mulDigits: [3, 2] }, kinds: ["mul"], split: true },
   mul33: {
