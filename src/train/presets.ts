@@ -682,6 +682,10 @@ export const PRESETS: Record<string, Preset> = {
   // and a borrow out of the top column flips the sign (`borrow out 1, 61 < 62, so 61 - 62 =
   // -(62 - 61)`), so the sign is read off the last column line instead of decided before any column
   // is worked — every one of N's ± ≤4 misses decides a close pair's sign wrongly at the first line.
+  // Result (not shipped): ± ≤4 252/300 (N 291), ± 5-6 207/300 (N 235), close pairs 115/200 (N 132);
+  // all 48 ± ≤4 misses are negative results whose sign was read right but whose borrow-out line
+  // miscopied an operand from the header ~5 lines up (`3311 - 8748` -> `3311 < 3323, ...` -> -12):
+  // a new line type after 3.3M tokens, as K's was after 0.82M.
   v2unitsO: {
     name: "v2unitsO",
     data: {
