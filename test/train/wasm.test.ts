@@ -172,3 +172,21 @@ test("data-parallel shards: 1 and 2 threads give bit-identical losses and gradie
     await two.close();
   }
 });
+
+test("training arena: an allocation past 2 GiB is a typed KernelError naming the limit, not a RangeError", () => {
+  // GRPO with 32 rows of 1,024 tokens asked for ~2.1 GB; the old bitwise alignment wrapped the offset
+  // to a negative int32 and Float32Array threw a RangeError
+  const near = new WasmArena(
+    new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }),
+    2 ** 31 - 100,
+  );
+  assert.throws(
+    () => near.alloc(64),
+    (e: unknown) => e instanceof KernelError && /2147483648-byte training memory limit/.test(e.message),
+  );
+  // below the limit the alignment is unchanged: 64-byte steps
+  const a = new WasmArena(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), 100);
+  const v = a.alloc(4);
+  assert.equal(v.byteOffset, 128);
+  assert.equal(a.end, 144);
+});

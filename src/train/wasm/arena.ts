@@ -10,6 +10,8 @@ import { MAX_PAGES } from "../../kernels/wasm/arena.js";
 const PAGE = 65536;
 /** 64-byte alignment: every buffer starts on a cache line. */
 const ALIGN = 64;
+/** 2 GiB: the most training memory an arena hands out. */
+export const TRAIN_MEMORY_LIMIT = 2 ** 31;
 
 export class WasmArena {
   private top: number;
@@ -27,8 +29,15 @@ export class WasmArena {
   }
 
   alloc = (n: number): Float32Array => {
-    const start = (this.top + ALIGN - 1) & ~(ALIGN - 1);
+    // arithmetic, not `& ~(ALIGN - 1)`: bitwise operators wrap offsets past 2 GiB to negative int32s
+    const start = Math.ceil(this.top / ALIGN) * ALIGN;
     const end = start + 4 * n;
+    // the training kernels take byte offsets as i32 arguments and were never run past 2 GiB
+    if (end > TRAIN_MEMORY_LIMIT)
+      throw new KernelError(
+        `training buffers need ${end} bytes, over the ${TRAIN_MEMORY_LIMIT}-byte training memory limit`,
+        { hint: "use a smaller batch (GRPO: --rows), sequence length or model" },
+      );
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
