@@ -712,6 +712,43 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
+  // v2unitsP (issue #18, session 12, branch p-complement; started at the session's end, not
+  // evaluated yet): O's borrow-out subtraction with the flip line that copies nothing from the header
+  // (FormatOptions.subComplement: `borrow out 1, negative: -(100 - 99)`, then 100 - 99 in columns),
+  // trained M-sized from N, since a new line type took this model ~10M+ tokens (O's 3.3M miscopied).
+  v2unitsP: {
+    name: "v2unitsP",
+    data: {
+      ...V2UNITS_DATA,
+      seed: 79,
+      counts: { train: 80_000, val: 500, test: 1000 },
+      addSubDigits: 6,
+      mulDigits: [3, 3],
+      mix: { add: 0.16, sub: 0.3, mul: 0.3, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
+      v2: {
+        ...V2UNITS_I_V2,
+        subClose: 0.6,
+        subCloseSwap: 0.5,
+        mulSecondMax: 0.3,
+        subBorrowOut: true,
+        subComplement: true,
+      },
+    },
+    vocabSize: 768,
+    bpeDocs: 20_000,
+    model: V2_SHAPE,
+    // 4000 steps x 4 x 1024 = 16.4M tokens (~60 min on 2 quiet cores)
+    batch: 4,
+    seqLen: 1024,
+    steps: 4000,
+    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
+    clip: 1,
+    seed: 79,
+    checkpointEvery: 25,
+    // `edgellm train --preset v2unitsN` (its export at step 1000; the shipped default's tensors)
+    initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
+    initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`

@@ -535,3 +535,27 @@ test("subBorrowOut: a - b is worked in columns first; a borrow out of the top co
     }
   }
 });
+
+test("subComplement: after the borrow out the negative result is the complement of the last so-far", () => {
+  const w = subColumns(61, 62, "en", { stripLine: true, subBorrowOut: true, subComplement: true });
+  assert.equal(w.lines[3], "borrow out 1, negative: -(100 - 99)");
+  assert.equal(w.lines[4], "100 - 099");
+  assert.equal(w.lines.at(-1), "so 61 - 62 = -1");
+  const rng = new Rng(11);
+  for (let i = 0; i < 300; i++) {
+    const a = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    const b = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    for (const lang of ["en", "zh"] as const) {
+      const x = subColumns(a, b, lang, { stripLine: true, subBorrowOut: true, subComplement: true });
+      assert.equal(x.result, a - b);
+      assert.ok(x.lines.at(-1)!.endsWith(`= ${a - b}`), x.lines.at(-1));
+      const flip = x.lines.findIndex((l) => l.startsWith(lang === "en" ? "borrow out 1" : "最高位借 1"));
+      assert.equal(flip >= 0, a < b, `${a} - ${b}`);
+      if (flip >= 0) {
+        // the complement's operands: 10^width and the so-far of the line just above
+        const soFar = x.lines[flip - 1].match(/(\d+)$/)![1];
+        assert.ok(x.lines[flip].endsWith(`-(${10 ** soFar.length} - ${soFar})`), x.lines[flip]);
+      }
+    }
+  }
+});

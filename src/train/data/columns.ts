@@ -92,6 +92,10 @@ export interface FormatOptions {
    *  subtraction is redone the other way round, so the sign is read off the last column line
    *  instead of being decided before any column is worked */
   subBorrowOut?: boolean;
+  /** with subBorrowOut: after the borrow out, the negative result is the complement of the last
+   *  "so far" (`borrow out 1, negative: -(100 - 99)`, then 100 - 99 in columns), so the flip line
+   *  copies only the line above and no operand from the header */
+  subComplement?: boolean;
 }
 
 /** The subCompare line: which of a and b is larger, decided one digit pair at a time. */
@@ -141,8 +145,15 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
       lines.push(line);
       borrow = nb;
     }
-    const inner = subColumns(b, a, lang, fmt);
     const result = a - b;
+    if (fmt.subComplement) {
+      const top = 10 ** width;
+      const inner = subColumns(top, Number(soFar), lang, { ...fmt, subBorrowOut: false });
+      lines.push(`${w.borrowOut}${w.comma}${w.negative} -(${top} - ${soFar})`, ...inner.lines);
+      lines.push(`${w.so} ${a} - ${b} = ${result}`);
+      return { lines, result };
+    }
+    const inner = subColumns(b, a, lang, fmt);
     lines.push(`${w.borrowOut}${w.comma}${w.negate(String(a), String(b))}`, ...inner.lines);
     lines.push(`${w.so} ${a} - ${b} = ${result}`);
     return { lines, result };

@@ -90,6 +90,9 @@ export interface V2Options {
   /** subtraction works a − b in columns first and reads the sign off the borrow out of the top
    *  column (FormatOptions.subBorrowOut) */
   subBorrowOut?: boolean;
+  /** with subBorrowOut: the negative result as the complement of the last "so far"
+   *  (FormatOptions.subComplement) */
+  subComplement?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
   toolLongDigits?: [number, number];
   /** share of "add" draws that are the line of a × answer that adds its two partial products:
@@ -172,6 +175,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     mulUnits: v2.mulUnits === true,
     subCompare: v2.subCompare === true,
     subBorrowOut: v2.subBorrowOut === true,
+    subComplement: v2.subComplement === true,
   };
   switch (kind) {
     case "word":

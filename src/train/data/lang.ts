@@ -32,6 +32,8 @@ export interface StepWords {
   strip: string;
   /** the borrow out of the top column of a - b with a < b (FormatOptions.subBorrowOut) */
   borrowOut: string;
+  /** "the result is negative:" (FormatOptions.subComplement) */
+  negative: string;
   /** v2 word problems: "Plan: (35 + 48) - 20" */
   plan: string;
 }
@@ -53,6 +55,7 @@ export const WORDS: Record<Lang, StepWords> = {
     lengths: (la, rel, lb) => `${la} digits ${rel} ${lb} digits`,
     strip: "drop leading zeros:",
     borrowOut: "borrow out 1",
+    negative: "negative:",
     plan: "Plan:",
   },
   zh: {
@@ -71,6 +74,7 @@ export const WORDS: Record<Lang, StepWords> = {
     lengths: (la, rel, lb) => `${la} 位 ${rel} ${lb} 位`,
     strip: "去掉前导零：",
     borrowOut: "最高位借 1",
+    negative: "结果为负：",
     plan: "列式：",
   },
 };
