@@ -123,52 +123,18 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
     const inner = subColumns(a, b, lang, { ...fmt, subCompare: false });
     return { lines: [compareLine(a, b, lang), ...inner.lines], result: inner.result };
   }
-  if (fmt.subBorrowOut && a < b) {
-    // the columns of a - b (mod 10^width) up to the borrow out of the top column, then b - a
-    const width = String(b).length;
-    const da = digitsRight(a, width);
-    const db = digitsRight(b, width);
-    const lines = [`${String(a).padStart(width, "0")} - ${String(b)}`];
-    let borrow = 0;
-    let soFar = "";
-    for (let i = 0; i < width; i++) {
-      let s = da[i] - db[i] - borrow;
-      let line = `${da[i]} - ${db[i]} - ${borrow} = ${s}`;
-      let nb = 0;
-      if (s < 0) {
-        s += 10;
-        nb = 1;
-        line += `${w.comma}+10 = ${s}`;
-      }
-      soFar = `${s}${soFar}`;
-      line += `${w.comma}${w.borrow} ${nb}${w.comma}${w.soFar} ${soFar}`;
-      lines.push(line);
-      borrow = nb;
-    }
-    const result = a - b;
-    if (fmt.subComplement) {
-      const top = 10 ** width;
-      const inner = subColumns(top, Number(soFar), lang, { ...fmt, subBorrowOut: false });
-      lines.push(`${w.borrowOut}${w.comma}${w.negative} -(${top} - ${soFar})`, ...inner.lines);
-      lines.push(`${w.so} ${a} - ${b} = ${result}`);
-      return { lines, result };
-    }
-    const inner = subColumns(b, a, lang, fmt);
-    lines.push(`${w.borrowOut}${w.comma}${w.negate(String(a), String(b))}`, ...inner.lines);
-    lines.push(`${w.so} ${a} - ${b} = ${result}`);
-    return { lines, result };
-  }
-  if (a < b) {
+  if (a < b && !fmt.subBorrowOut) {
     const inner = subColumns(b, a, lang, fmt);
     const result = a - b;
     const lines = [w.negate(String(a), String(b)), ...inner.lines];
     lines.push(`${w.so} ${a} - ${b} = ${result}`);
     return { lines, result };
   }
-  const width = String(a).length;
+  // a - b in columns (mod 10^width when a < b: subBorrowOut works it anyway, up to the borrow out)
+  const width = Math.max(String(a).length, String(b).length);
   const da = digitsRight(a, width);
   const db = digitsRight(b, width);
-  const lines = [`${String(a)} - ${String(b).padStart(width, "0")}`];
+  const lines = [`${String(a).padStart(width, "0")} - ${String(b).padStart(width, "0")}`];
   let borrow = 0;
   let soFar = "";
   for (let i = 0; i < width; i++) {
@@ -185,10 +151,18 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
     lines.push(line);
     borrow = nb;
   }
-  if (fmt.stripLine && soFar.length > 1 && soFar[0] === "0") {
+  const result = a - b;
+  if (a < b) {
+    // the borrow out of the top column: redo as b - a, or as the complement of the so-far
+    const top = 10 ** width;
+    const inner = fmt.subComplement
+      ? subColumns(top, Number(soFar), lang, { ...fmt, subBorrowOut: false })
+      : subColumns(b, a, lang, fmt);
+    const flip = fmt.subComplement ? `${w.negative} -(${top} - ${soFar})` : w.negate(String(a), String(b));
+    lines.push(`${w.borrowOut}${w.comma}${flip}`, ...inner.lines);
+  } else if (fmt.stripLine && soFar.length > 1 && soFar[0] === "0") {
     lines.push(`${w.strip} ${soFar} → ${String(Number(soFar))}`);
   }
-  const result = a - b;
   lines.push(`${w.so} ${a} - ${b} = ${result}`);
   return { lines, result };
 }
