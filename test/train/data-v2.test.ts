@@ -559,3 +559,59 @@ test("subComplement: after the borrow out the negative result is the complement 
     }
   }
 });
+
+test("mulLeft: each partial's multiplier is the last digit of `left` on the line just above", () => {
+  const base = { stripLine: true, mulSwap: true, mulRun: true, mulUnits: true };
+  const w = mulColumns(521, 666, "en", { ...base, mulLeft: true });
+  assert.equal(w.lines[0], "521 × 6, left 66");
+  const rng = new Rng(13);
+  for (let i = 0; i < 400; i++) {
+    const a = rng.int(0, 10 ** rng.int(1, 4) - 1);
+    const b = rng.int(0, 10 ** rng.int(1, 4) - 1);
+    for (const lang of ["en", "zh"] as const) {
+      const x = mulColumns(a, b, lang, { ...base, mulLeft: true });
+      const plain = mulColumns(a, b, lang, base);
+      assert.equal(x.result, a * b);
+      // the clause is the only change: without it every line is the plain format's
+      const sep = lang === "en" ? ", left " : "，还剩 ";
+      assert.deepEqual(
+        x.lines.map((l) => l.replace(new RegExp(`${sep}\\d+$`), "")),
+        plain.lines,
+        `${a} × ${b}`,
+      );
+      // the working's first factor and second factor (after the swap, if any)
+      const [f1, f2] = String(b).length > String(a).length ? [b, a] : [a, b];
+      const digits = String(f2);
+      const headers = x.lines
+        .map((l, k) => ({ l, k }))
+        .filter(
+          ({ l }) =>
+            new RegExp(`^${f1} × \\d(?:${lang === "en" ? ", total" : "，累计"} \\d+)?(?:${sep}\\d+)?$`).test(
+              l,
+            ) || new RegExp(`^${f1} × \\d = 0`).test(l),
+        );
+      assert.equal(headers.length, digits.length, `${a} × ${b}: ${x.lines.join(" | ")}`);
+      headers.forEach(({ l, k }, n) => {
+        const d = l.match(/^\d+ × (\d)/)![1];
+        assert.equal(d, digits[digits.length - 1 - n]);
+        const rest = digits.slice(0, digits.length - 1 - n);
+        assert.equal(l.includes(sep), rest !== "", l);
+        if (n > 0) {
+          // copied from the line just above: its `left` ends with this digit
+          const above = x.lines[k - 1].match(new RegExp(`${sep}(\\d+)$`));
+          assert.ok(above, `${x.lines[k - 1]} (above ${l})`);
+          assert.equal(above![1], digits.slice(0, digits.length - n));
+        }
+      });
+      // the process verifier accepts every line, and catches a partial taken with another digit
+      assert.equal(firstError(checkSteps(x.lines.join("\n"))), -1, x.lines.join("\n"));
+      if (headers.length >= 2) {
+        const { l, k } = headers[headers.length - 1];
+        const d = Number(l.match(/^\d+ × (\d)/)![1]);
+        const bad = [...x.lines];
+        bad[k] = l.replace(/^(\d+ × )\d/, `$1${(d + 1) % 10}`);
+        assert.equal(firstError(checkSteps(bad.join("\n"))), k, bad[k]);
+      }
+    }
+  }
+});

@@ -87,6 +87,11 @@ export interface FormatOptions {
    *  up to the first difference (or by their lengths): `compare 6441 and 6440: 6 = 6, 4 = 4,
    *  4 = 4, 1 > 0, so 6441 > 6440`; the sign flip (a < b) follows from that line */
   subCompare?: boolean;
+  /** with mulRun: the digits of the second factor not used yet travel with the working
+   *  (`521 × 6, left 66`; the partial's last line, the shift line and the sum's last line repeat
+   *  them), so each partial product's multiplier is the last digit of `left` on the line just above
+   *  instead of a digit of the question hundreds of tokens back */
+  mulLeft?: boolean;
   /** subtraction always works a − b in columns first (both padded to the longer width); a borrow out
    *  of the top column then shows a < b (`borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)`) and the
    *  subtraction is redone the other way round, so the sign is read off the last column line
@@ -232,18 +237,26 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   if (fmt.mulRun) {
     // each partial is added to the running total right after it is computed
     let total = 0;
+    const bs = String(b);
     for (let i = 0; i < bd.length; i++) {
       const tail = i === 0 ? "" : `${w.comma}${w.total} ${total}`;
+      // the digits of b above this one (mulLeft), on the lines that hand them to the next partial
+      const rest = bs.slice(0, bs.length - 1 - i);
+      const left = fmt.mulLeft && rest !== "" ? `${w.comma}${w.left} ${rest}` : "";
       let p: number;
       if (bd[i] === 0 || a === 0) {
         p = 0;
-        lines.push(`${a} × ${bd[i]} = 0${tail}`);
+        lines.push(`${a} × ${bd[i]} = 0${tail}${left}`);
       } else {
         const m = mulDigitColumns(a, bd[i], lang, {
           total: i === 0 ? undefined : total,
           short: fmt.mulShort === true,
           units: fmt.mulUnits === true,
         });
+        if (left !== "") {
+          m.lines[0] += left;
+          m.lines[m.lines.length - 1] += left;
+        }
         lines.push(...m.lines);
         p = m.result;
       }
@@ -252,8 +265,9 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
         continue;
       }
       const shifted = p * 10 ** i;
-      lines.push(`${w.shift} ${i}: ${shifted}${tail}`);
+      lines.push(`${w.shift} ${i}: ${shifted}${tail}${left}`);
       const s = addColumns(total, shifted, lang);
+      if (left !== "") s.lines[s.lines.length - 1] += left;
       lines.push(...s.lines);
       total = s.result;
     }

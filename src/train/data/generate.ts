@@ -93,6 +93,8 @@ export interface V2Options {
   /** with subBorrowOut: the negative result as the complement of the last "so far"
    *  (FormatOptions.subComplement) */
   subComplement?: boolean;
+  /** × carries the second factor's unused digits along the working (FormatOptions.mulLeft) */
+  mulLeft?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
   toolLongDigits?: [number, number];
   /** share of "add" draws that are the line of a × answer that adds its two partial products:
@@ -176,6 +178,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     subCompare: v2.subCompare === true,
     subBorrowOut: v2.subBorrowOut === true,
     subComplement: v2.subComplement === true,
+    mulLeft: v2.mulLeft === true,
   };
   switch (kind) {
     case "word":

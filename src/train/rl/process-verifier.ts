@@ -17,6 +17,9 @@
  * or the carry into the units digit: `4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`)
  * and a `, total N` suffix that must
  * equal the running total (the first partial product, then each addition's result).
+ * With FormatOptions.mulLeft a `, left 66` suffix carries the second factor's unused digits: each
+ * partial's header must take its multiplier from the last digit of the `left` before it and carry
+ * the rest, and every other line that repeats it must repeat it unchanged.
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
 
@@ -51,6 +54,7 @@ const RE = {
     `^(\\d) × (\\d) = (\\d+)${SEP}(\\d) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)(?: \\+ 1 = (\\d))?${SEP}${W.soFar} (\\d+)$`,
   ),
   total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
+  left: new RegExp(`^(.*?)${SEP}(?:left|还剩) (\\d+)$`),
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
   strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
   shift: /^(?:shift|左移) (\d+): (\d+)$/,
@@ -104,15 +108,27 @@ export function checkSteps(text: string): StepCheck[] {
   let lastProduct = 0n;
   // the running total of the "run" × format's partial products
   let runTotal: bigint | null = null;
+  // mulLeft: the second factor's digits not used yet, as the last × header stated them
+  let left: string | null = null;
   const digitAt = (s: string, i: number) => (i < s.length ? s.charCodeAt(s.length - 1 - i) - 48 : 0);
   for (const raw of body.split("\n")) {
     const full = raw.trim();
     if (!full) continue;
     let ok: boolean | null = null;
     let m: RegExpMatchArray | null;
-    const tm = full.match(RE.total);
+    const lm = full.match(RE.left);
+    const stated = lm ? lm[2] : null;
+    const bare = lm ? lm[1] : full;
+    const tm = bare.match(RE.total);
     const total = tm ? BigInt(tm[2]) : null;
-    const line = tm ? tm[1] : full;
+    const line = tm ? tm[1] : bare;
+    // a partial product's header (`521 × 6`, `521 × 0 = 0`) takes its digit from `left`
+    const mh = line.match(/^\d+ × (\d)(?: = 0)?$/);
+    let leftOk = true;
+    if (mh) {
+      if (left !== null) leftOk = mh[1] === left.slice(-1) && (stated ?? "") === left.slice(0, -1);
+      left = stated;
+    } else if (stated !== null) leftOk = stated === left;
     if ((m = line.match(RE.header))) {
       [A, op, B] = [m[1], m[2], m[3]];
       col = 0;
@@ -214,6 +230,7 @@ export function checkSteps(text: string): StepCheck[] {
       lastProduct = 0n;
     }
     if (total !== null) ok = (ok ?? true) && total === runTotal;
+    if (!leftOk) ok = false;
     out.push({ line: full, ok });
   }
   return out;
