@@ -88,9 +88,10 @@ export interface FormatOptions {
    *  4 = 4, 1 > 0, so 6441 > 6440`; the sign flip (a < b) follows from that line */
   subCompare?: boolean;
   /** with mulRun: the digits of the second factor not used yet travel with the working
-   *  (`521 × 6, left 66`; the partial's last line, the shift line and the sum's last line repeat
-   *  them), so each partial product's multiplier is the last digit of `left` on the line just above
-   *  instead of a digit of the question hundreds of tokens back */
+   *  in brackets (`521 × 6 (66)`; the partial's last line, the shift line and the sum's last line
+   *  repeat them), so each partial product's multiplier is the last digit of the brackets on the
+   *  line just above instead of a digit of the question hundreds of tokens back. Brackets, not a
+   *  word: a 3×3 working is already up to ~960 of the 1,024-token context, and a digit is a token */
   mulLeft?: boolean;
   /** subtraction always works a − b in columns first (both padded to the longer width); a borrow out
    *  of the top column then shows a < b (`borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)`) and the
@@ -242,7 +243,7 @@ export function mulColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
       const tail = i === 0 ? "" : `${w.comma}${w.total} ${total}`;
       // the digits of b above this one (mulLeft), on the lines that hand them to the next partial
       const rest = bs.slice(0, bs.length - 1 - i);
-      const left = fmt.mulLeft && rest !== "" ? `${w.comma}${w.left} ${rest}` : "";
+      const left = fmt.mulLeft && rest !== "" ? ` (${rest})` : "";
       let p: number;
       if (bd[i] === 0 || a === 0) {
         p = 0;

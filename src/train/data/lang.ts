@@ -28,8 +28,6 @@ export interface StepWords {
   lengths: (la: number, rel: string, lb: number) => string;
   /** "run" × format: the running total of the partial products, "…, total 282" */
   total: string;
-  /** × with mulLeft: the digits of the second factor not used yet, "…, left 66" */
-  left: string;
   /** v2 subtraction: "drop leading zeros: 0001 -> 1" */
   strip: string;
   /** the borrow out of the top column of a - b with a < b (FormatOptions.subBorrowOut) */
@@ -50,7 +48,6 @@ export const WORDS: Record<Lang, StepWords> = {
     comma: ", ",
     shift: "shift",
     total: "total",
-    left: "left",
     step: (n) => `Step ${n}: `,
     answer: (x) => `The answer is ${x}.`,
     negate: (a, b) => `${a} < ${b}, so ${a} - ${b} = -(${b} - ${a})`,
@@ -70,7 +67,6 @@ export const WORDS: Record<Lang, StepWords> = {
     comma: "，",
     shift: "左移",
     total: "累计",
-    left: "还剩",
     step: (n) => `第 ${n} 步：`,
     answer: (x) => `答案是 ${x}。`,
     negate: (a, b) => `${a} < ${b}，所以 ${a} - ${b} = -(${b} - ${a})`,

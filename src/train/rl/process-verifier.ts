@@ -17,9 +17,9 @@
  * or the carry into the units digit: `4 × 9 = 36, 6 + 5 = 11, write 1, carry 3 + 1 = 4`)
  * and a `, total N` suffix that must
  * equal the running total (the first partial product, then each addition's result).
- * With FormatOptions.mulLeft a `, left 66` suffix carries the second factor's unused digits: each
- * partial's header must take its multiplier from the last digit of the `left` before it and carry
- * the rest, and every other line that repeats it must repeat it unchanged.
+ * With FormatOptions.mulLeft a ` (66)` suffix carries the second factor's unused digits: each
+ * partial's header must take its multiplier from the last digit of the brackets before it and
+ * carry the rest, and every other line that repeats them must repeat them unchanged.
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
 
@@ -54,7 +54,7 @@ const RE = {
     `^(\\d) × (\\d) = (\\d+)${SEP}(\\d) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)(?: \\+ 1 = (\\d))?${SEP}${W.soFar} (\\d+)$`,
   ),
   total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
-  left: new RegExp(`^(.*?)${SEP}(?:left|还剩) (\\d+)$`),
+  left: /^(.*?) \((\d+)\)$/,
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
   strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
   shift: /^(?:shift|左移) (\d+): (\d+)$/,
@@ -122,7 +122,7 @@ export function checkSteps(text: string): StepCheck[] {
     const tm = bare.match(RE.total);
     const total = tm ? BigInt(tm[2]) : null;
     const line = tm ? tm[1] : bare;
-    // a partial product's header (`521 × 6`, `521 × 0 = 0`) takes its digit from `left`
+    // a partial product's header (`521 × 6`, `521 × 0 = 0`) takes its digit from the brackets
     const mh = line.match(/^\d+ × (\d)(?: = 0)?$/);
     let leftOk = true;
     if (mh) {
