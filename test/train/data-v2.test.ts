@@ -615,3 +615,33 @@ test("mulLeft: each partial's multiplier is the last digit of the brackets on th
     }
   }
 });
+
+test("addSubLong: one operand of the longest two lengths, on either side", () => {
+  const base = { ...V2_MODEL_DATA, counts: { train: 1200, val: 5, test: 5 }, addSubDigits: 6 };
+  const v2o = { ...V2_MODEL_DATA.v2!, system: 0, multiTurn: 0, subClose: 0, addPartials: 0 };
+  const longest = (key: string) =>
+    Math.max(
+      ...key
+        .split(":")
+        .slice(1)
+        .map((s) => s.length),
+    );
+  const all = generateDataset({ ...base, mix: { add: 1, sub: 1 }, v2: { ...v2o, addSubLong: 1 } });
+  let firstLong = 0;
+  for (const e of all.train) {
+    assert.ok(longest(e.key) >= 5, e.key);
+    if (e.key.startsWith("sub:") && e.key.split(":")[1].length >= 5) firstLong++;
+  }
+  // the long operand is the first of a subtraction about half the time (or more: both can be long)
+  const subs = all.train.filter((e) => e.key.startsWith("sub:")).length;
+  assert.ok(firstLong > subs * 0.45 && firstLong < subs * 0.8, `${firstLong}/${subs}`);
+  // without the option: independent lengths 1..6, so 1 - (4/6)^2 = 56% have a 5-6-digit operand
+  const none = generateDataset({ ...base, mix: { add: 1, sub: 1 }, v2: v2o });
+  const share = none.train.filter((e) => longest(e.key) >= 5).length / none.train.length;
+  assert.ok(share > 0.49 && share < 0.62, String(share));
+});
+  assert.deepEqual(
+    undef.train.map((e) => e.key),
+    none.train.map((e) => e.key),
+  );
+});

@@ -85,6 +85,10 @@ export interface V2Options {
   /** share of close subtractions asked the other way round, a negative result (`74 - 77`;
    *  default 0.15) */
   subCloseSwap?: number;
+  /** share of + and − draws (not close pairs, not partial sums) with one operand, either side, of
+   *  the longest two lengths (addSubDigits − 1 .. addSubDigits digits) and the other as usual:
+   *  long operands against short, zero-padded ones, where the shipped model misread a column */
+  addSubLong?: number;
   /** subtraction opens with a digit-by-digit comparison of its operands (FormatOptions.subCompare) */
   subCompare?: boolean;
   /** subtraction works a − b in columns first and reads the sign off the borrow out of the top
@@ -221,7 +225,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
       const [a, b] =
         rng.uniform() < v2.subClose
           ? closePair(rng, cfg.addSubDigits, v2.subCloseSwap)
-          : [randomOperand(rng, cfg.addSubDigits), randomOperand(rng, cfg.addSubDigits)];
+          : addSubOperands(rng, cfg.addSubDigits, v2.addSubLong);
       return arithmeticProblem(rng, "-", a, b, lang, fmt);
     }
     default:
@@ -229,15 +233,19 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
         const [p0, p1] = partialProducts(rng, cfg, v2);
         return arithmeticProblem(rng, "+", p0, p1, lang, fmt);
       }
-      return arithmeticProblem(
-        rng,
-        "+",
-        randomOperand(rng, cfg.addSubDigits),
-        randomOperand(rng, cfg.addSubDigits),
-        lang,
-        fmt,
-      );
+      return arithmeticProblem(rng, "+", ...addSubOperands(rng, cfg.addSubDigits, v2.addSubLong), lang, fmt);
   }
+}
+
+/** two operands of up to `digits` digits; with probability `long` one of them (either side) has
+ *  digits − 1 or digits digits (V2Options.addSubLong) */
+function addSubOperands(rng: Rng, digits: number, long: number | undefined): [number, number] {
+  if (long === undefined || digits < 2 || !(rng.uniform() < long))
+    return [randomOperand(rng, digits), randomOperand(rng, digits)];
+  const nd = rng.int(digits - 1, digits);
+  const big = rng.int(10 ** (nd - 1), 10 ** nd - 1);
+  const other = randomOperand(rng, digits);
+  return rng.uniform() < 0.5 ? [big, other] : [other, big];
 }
 
 function messagesOf(p: Problem): Message[] {
