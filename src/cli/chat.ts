@@ -40,7 +40,7 @@ interface ChatOpts extends ToolCliOptions, CloudOptions, SpeculativeCliOptions {
   model?: string;
   system?: string;
   lora?: string[];
-  maxTokens: string;
+  maxTokens?: string;
   temp: string;
   topP: string;
   seed?: string;
@@ -98,7 +98,7 @@ export function register(program: Command): void {
             collectImages,
           )
           .option(LORA_FLAG, LORA_HELP, collectLora)
-          .option("-n, --max-tokens <n>", "most tokens per answer", "512")
+          .option("-n, --max-tokens <n>", "most tokens per answer (default: the room left in the context)")
           .option("--temp <t>", "temperature", "0.7")
           .option("--top-p <p>", "nucleus sampling", "0.95")
           .option("--seed <n>", "seed for reproducible answers")
@@ -116,7 +116,7 @@ export function register(program: Command): void {
     ),
   ).action(async (o: ChatOpts) => {
     const gen = {
-      maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
+      maxTokens: o.maxTokens === undefined ? undefined : parsePositiveInt("--max-tokens", o.maxTokens),
       temperature: parseNumber("--temp", o.temp, 0, 100),
       topP: parseNumber("--top-p", o.topP, 0, 1),
       seed: o.seed === undefined ? undefined : Math.trunc(parseNumber("--seed", o.seed, 0, 2 ** 32 - 1)),
@@ -241,8 +241,13 @@ export function register(program: Command): void {
           const images = pending.length && vision ? await encodeImageFiles(pending, vision) : undefined;
           pending = [];
           const turn = router
-            ? routedSend(session, router, text, { ...gen, signal: current.signal }, (d) =>
-                process.stderr.write(`${describeDecision(d)}\n`),
+            ? // the router sizes the request (and a cloud request needs a bound): 512 unless -n says
+              routedSend(
+                session,
+                router,
+                text,
+                { ...gen, maxTokens: gen.maxTokens ?? 512, signal: current.signal },
+                (d) => process.stderr.write(`${describeDecision(d)}\n`),
               )
             : session.send(text, { ...gen, signal: current.signal, truncateMessage: true, images });
           for await (const c of turn) {

@@ -70,7 +70,10 @@ export function register(program: Command): void {
     )
     .option("-p, --prompt <text>", "prompt text")
     .option("--tokens <ids>", "comma-separated token ids instead of a prompt")
-    .option("-n, --n-predict <n>", "tokens to generate (default: 32 with -p, 512 for a chat message)")
+    .option(
+      "-n, --n-predict <n>",
+      "tokens to generate (default: 32 with -p; for a chat message, the room left in the context)",
+    )
     .option("--temp <t>", "temperature (only 0, greedy, is supported here)", "0")
     .option("--kv <type>", "KV cache type: f32, f16, q8_0 or q4_0", "f32")
     .option("--no-kv-rotate", KV_ROTATE_HELP)
@@ -129,8 +132,7 @@ export function register(program: Command): void {
             { ...opts, prompt: opts.prompt ?? message, nPredict: opts.nPredict ?? "512" },
             engine,
           );
-        if (message !== undefined)
-          return chatTurn(message, { ...opts, nPredict: opts.nPredict ?? "512" }, engine);
+        if (message !== undefined) return chatTurn(message, opts, engine);
         if (engine.speculative || engine.eviction) {
           // Speculation and eviction run in the engine: the raw prompt goes through it (greedy).
           if (Number(opts.temp) !== 0)
@@ -206,7 +208,8 @@ async function chatTurn(
     tokens?: string;
     ignoreEos?: boolean;
     model: string;
-    nPredict: string;
+    /** undefined: until the end of the turn or of the context */
+    nPredict?: string;
     mmproj?: string;
     image?: string[];
   },
@@ -217,7 +220,7 @@ async function chatTurn(
   try {
     const vm = o.mmproj ? await loadVision(o.mmproj, llm) : undefined;
     const loadMs = performance.now() - t0;
-    const maxTokens = parsePositiveInt("--n-predict", o.nPredict);
+    const maxTokens = o.nPredict === undefined ? undefined : parsePositiveInt("--n-predict", o.nPredict);
     let tEncode = 0;
     let stream: AsyncGenerator<GenerationChunk>;
     if (vm && o.image?.length) {

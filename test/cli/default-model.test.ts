@@ -22,6 +22,14 @@ test('run "<question>" without -m answers with visible reasoning and an answer l
   assert.match(stderr, /edgellm-default: load \d+ ms \| TTFT \d+ ms \| \d+ tok/);
 });
 
+test("run: a working longer than 512 tokens is not cut off (the default is the room left in the context)", async () => {
+  // a 3×3 product is worked in ~900 tokens; 512 was the default until session 13
+  const { stdout, stderr } = await cli("run", "What is 521 * 666?", "--threads", "1");
+  assert.match(stdout, /<\/think>\s*The answer is -?\d+\./);
+  const n = Number(stderr.match(/\| (\d+) tok \|/)![1]);
+  assert.ok(n > 512, stderr);
+});
+
 test("run: a message and -p together, or a missing model file, exit 1 with a message", async () => {
   for (const args of [
     ["run", "hi", "-p", "hello"],
