@@ -750,9 +750,10 @@ export const PRESETS: Record<string, Preset> = {
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
   // v2unitsR (issue #18, session 13): v2unitsP's end (± ≤4 300/300, × 3×3 99/100, ± 5-6 264/300),
-  // a stage for the band still short: more + and − with 5-6-digit operands, half of them against a
-  // short zero-padded one (V2Options.addSubLong): 30 of P's 36 ± 5-6 misses read a digit of the long
-  // operand in a column where the other is padding (`575707 + 000002` -> 555709). The format is P's.
+  // a stage for the band still short: more + and − with 5-6-digit operands (V2Options.addSubLong:
+  // one operand of 5-6 digits on 60% of draws, the other 1-6): P's 36 ± 5-6 misses are one wrong
+  // digit each, 26 first wrong in the 4th column from the right, 24 with operands of different
+  // lengths (`575707 + 000002` -> 555709). The format is P's.
   v2unitsR: {
     name: "v2unitsR",
     data: {
