@@ -21,6 +21,10 @@ import { modelSampler } from "../../src/train/rl/sampler.js";
 import { parseBand, parseShapes, problemShape, selectInBand, shapeRates } from "../../src/train/rl/shapes.js";
 import { generateDataset } from "../../src/train/data/generate.js";
 import { V2_MODEL_DATA } from "../../src/train/presets.js";
+import { decoder, rlPrompts } from "../../src/train/rl/stages.js";
+import { buildVocab } from "../../src/train/bpe/vocab.js";
+import { importGGUF } from "../../src/train/import.js";
+import { DEFAULT_MODEL_PATH } from "../../src/cli/default-model.js";
 
 test("clipped GRPO weights = dJ/dlogp by central differences, on both sides of the clip range", () => {
   const T = 8;
@@ -171,4 +175,19 @@ test("band selection keeps the mixed prompts of the shapes whose pooled pass rat
   // the whole range keeps every mixed prompt
   assert.deepEqual(selectInBand(shapes, rates, [0, 1]), [0, 4, 5, 6]);
   assert.throws(() => shapeRates(shapes, rates.slice(1), band), InputError);
+});
+
+test("RL prompts of + and − by digits: --shapes add5,sub6 keeps only those", async () => {
+  const vocab = buildVocab((await importGGUF(DEFAULT_MODEL_PATH.replace(/q8_0\.gguf$/, "f32.gguf"))).bpe);
+  const data = { ...V2_MODEL_DATA, addSubDigits: 6 };
+  const ps = rlPrompts(vocab, data, 40, ["add", "sub"], { shapes: ["add5", "sub6"], heldOut: V2_MODEL_DATA });
+  assert.equal(ps.length, 40);
+  assert.deepEqual([...new Set(ps.map((p) => p.shape))].sort(), ["add5", "sub6"]);
+  const text = decoder(vocab);
+  for (const p of ps) {
+    // the shape's digits are those of the question's longer operand
+    const q = text(p.ids);
+    const longest = Math.max(...(q.match(/\d+/g) ?? []).map((x) => x.length));
+    assert.equal(longest, Number(p.shape?.slice(3)), `${p.shape}: ${q}`);
+  }
 });

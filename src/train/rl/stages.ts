@@ -46,7 +46,9 @@ export function rlPrompts(
       if (!kinds.includes(e.kind) || e.answer === undefined || e.messages[0].role !== "user") continue;
       // a problem of the eval corpus's held-out splits is never trained on
       if (o.heldOut && splitOf(e.key, o.heldOut) !== "train") continue;
-      const shape = e.kind === "mul" || e.kind === "word" ? problemShape(e.key, e.digits) : e.kind;
+      // × AxB, word<steps>, add<d> / sub<d> (d: digits of the longer operand)
+      const shape =
+        e.kind === "chat" || e.kind === "tool" || e.kind === "json" ? e.kind : problemShape(e.key, e.digits);
       if (o.shapes && !o.shapes.includes(shape)) continue;
       const text = `${IM_START}user\n${e.messages[0].content}${IM_END}\n${IM_START}assistant\n`;
       out.push({ ids: vocab.encoder.encode(text), answer: e.answer, shape });
