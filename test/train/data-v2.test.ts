@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_DATA_CONFIG, generateDataset } from "../../src/train/data/generate.js";
-import { subColumns, mulColumns } from "../../src/train/data/columns.js";
+import { columns, subColumns, mulColumns } from "../../src/train/data/columns.js";
 import { V2_MODEL_DATA } from "../../src/train/presets.js";
 import { TOOL_SYSTEM } from "../../src/train/data/tools.js";
 import { calculatorTool } from "../../src/tools/builtin/calculator.js";
@@ -639,4 +639,40 @@ test("addSubLong: one operand of the longest two lengths, on either side", () =>
   const none = generateDataset({ ...base, mix: { add: 1, sub: 1 }, v2: v2o });
   const share = none.train.filter((e) => longest(e.key) >= 5).length / none.train.length;
   assert.ok(share > 0.49 && share < 0.62, String(share));
+});
+
+test("digitGroups: + and − headers grouped by three from the right, nothing else changes", () => {
+  const fmt = {
+    stripLine: true,
+    mulSwap: true,
+    mulRun: true,
+    mulUnits: true,
+    subBorrowOut: true,
+    subComplement: true,
+  };
+  assert.equal(columns("+", 575707, 2, "en", { ...fmt, digitGroups: true }).lines[0], "575,707 + 000,002");
+  assert.equal(columns("-", 4321, 99, "en", { ...fmt, digitGroups: true }).lines[0], "4,321 - 0,099");
+  const rng = new Rng(17);
+  for (let i = 0; i < 400; i++) {
+    const a = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    const b = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    for (const lang of ["en", "zh"] as const)
+      for (const op of ["+", "-", "×"] as const) {
+        if (op === "×" && (a > 999 || b > 999)) continue;
+        const g = columns(op, a, b, lang, { ...fmt, digitGroups: true });
+        const plain = columns(op, a, b, lang, fmt);
+        assert.equal(g.result, plain.result);
+        assert.equal(g.lines.length, plain.lines.length);
+        g.lines.forEach((l, k) => {
+          if (l === plain.lines[k]) return;
+          // only a column header differs: the same operands with a comma before every third digit
+          const m = l.match(/^([\d,]+) ([+-]) ([\d,]+)$/);
+          assert.ok(m && op !== "×", `${op}: ${l} vs ${plain.lines[k]}`);
+          assert.equal(l.replaceAll(",", ""), plain.lines[k]);
+          for (const x of [m[1], m[3]]) assert.match(x, /^\d{1,3}(,\d{3})+$/, l);
+        });
+        // the process verifier reads the grouped headers
+        assert.equal(firstError(checkSteps(g.lines.join("\n"))), -1, g.lines.join("\n"));
+      }
+  }
 });

@@ -32,15 +32,28 @@ function digitsRight(x: number, width: number): number[] {
   return out;
 }
 
+/** "575707" -> "575,707" (FormatOptions.digitGroups) */
+export function groupDigits(s: string): string {
+  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** the header of a column sum or difference: both operands padded to one width (grouped by three
+ *  with digitGroups) */
+function columnHeader(a: number, b: number, op: "+" | "-", width: number, fmt: FormatOptions): string {
+  const pad = (x: number) => String(x).padStart(width, "0");
+  const g = fmt.digitGroups ? groupDigits : (x: string) => x;
+  return `${g(pad(a))} ${op} ${g(pad(b))}`;
+}
+
 /** a + b, column by column with carries. */
-export function addColumns(a: number, b: number, lang: Lang): Worked {
+export function addColumns(a: number, b: number, lang: Lang, fmt: FormatOptions = {}): Worked {
   checkOperand(a, "a");
   checkOperand(b, "b");
   const w = WORDS[lang];
   const width = Math.max(String(a).length, String(b).length);
   const da = digitsRight(a, width);
   const db = digitsRight(b, width);
-  const lines = [`${String(a).padStart(width, "0")} + ${String(b).padStart(width, "0")}`];
+  const lines = [columnHeader(a, b, "+", width, fmt)];
   let carry = 0;
   let soFar = "";
   for (let i = 0; i < width; i++) {
@@ -93,6 +106,11 @@ export interface FormatOptions {
    *  line just above instead of a digit of the question hundreds of tokens back. Brackets, not a
    *  word: a 3×3 working is already up to ~960 of the 1,024-token context, and a digit is a token */
   mulLeft?: boolean;
+  /** the header of a + or − worked in columns groups both padded operands by three digits from the
+   *  right (`575,707 + 000,002`), so the 4th-6th columns are found by the comma instead of by
+   *  counting digits (the ± 5-6 misses of v2unitsP read one digit from the wrong column, most often
+   *  the 4th); × workings keep their sums ungrouped */
+  digitGroups?: boolean;
   /** subtraction always works a − b in columns first (both padded to the longer width); a borrow out
    *  of the top column then shows a < b (`borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)`) and the
    *  subtraction is redone the other way round, so the sign is read off the last column line
@@ -140,7 +158,7 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
   const width = Math.max(String(a).length, String(b).length);
   const da = digitsRight(a, width);
   const db = digitsRight(b, width);
-  const lines = [`${String(a).padStart(width, "0")} - ${String(b).padStart(width, "0")}`];
+  const lines = [columnHeader(a, b, "-", width, fmt)];
   let borrow = 0;
   let soFar = "";
   for (let i = 0; i < width; i++) {
@@ -309,7 +327,7 @@ export type Op = "+" | "-" | "×";
 export function columns(op: Op, a: number, b: number, lang: Lang, fmt: FormatOptions = {}): Worked {
   switch (op) {
     case "+":
-      return addColumns(a, b, lang);
+      return addColumns(a, b, lang, fmt);
     case "-":
       return subColumns(a, b, lang, fmt);
     case "×":

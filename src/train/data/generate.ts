@@ -97,6 +97,8 @@ export interface V2Options {
   /** with subBorrowOut: the negative result as the complement of the last "so far"
    *  (FormatOptions.subComplement) */
   subComplement?: boolean;
+  /** + and − headers grouped by three digits (FormatOptions.digitGroups) */
+  digitGroups?: boolean;
   /** × carries the second factor's unused digits along the working (FormatOptions.mulLeft) */
   mulLeft?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
@@ -183,6 +185,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     subBorrowOut: v2.subBorrowOut === true,
     subComplement: v2.subComplement === true,
     mulLeft: v2.mulLeft === true,
+    digitGroups: v2.digitGroups === true,
   };
   switch (kind) {
     case "word":

@@ -37,7 +37,8 @@ const W = {
   soFar: "(?:so far|目前)",
 };
 const RE = {
-  header: /^(\d+) ([+\-×]) (\d+)$/,
+  // operands may be grouped by three digits (FormatOptions.digitGroups: `575,707 + 000,002`)
+  header: /^(\d{1,3}(?:,\d{3})*|\d+) ([+\-×]) (\d{1,3}(?:,\d{3})*|\d+)$/,
   add: new RegExp(
     `^(\\d) \\+ (\\d) \\+ (\\d) = (\\d+)${SEP}${W.write} (\\d)${SEP}${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`,
   ),
@@ -130,7 +131,7 @@ export function checkSteps(text: string): StepCheck[] {
       left = stated;
     } else if (stated !== null) leftOk = stated === left;
     if ((m = line.match(RE.header))) {
-      [A, op, B] = [m[1], m[2], m[3]];
+      [A, op, B] = [m[1].replaceAll(",", ""), m[2], m[3].replaceAll(",", "")];
       col = 0;
       carry = 0;
       soFar = "";
