@@ -1,7 +1,8 @@
 /**
  * The embedded default model: `models/edgellm-default-q8_0.gguf` (the last stage of the v2
  * chain, SHIPPED in scripts/train-default.mjs), rebuilt by `npm run train:default` and shipped in
- * the package, used by `run`, `chat` and `serve` when no `-m` is given. A URL given as `-m` is pulled into the model cache (cli/pull.ts).
+ * the package, used by `run`, `chat` and `serve` when no `-m` is given. A URL given as `-m` is
+ * pulled into the model cache (cli/pull.ts).
  * With `--image` and neither `-m` nor `--mmproj`, the embedded tiny vision pair is used instead
  * (issue #22, scripts/vision/reproduce.sh): the default model tuned to read its encoder's rows, and
  * that encoder (`models/edgellm-vision-*.gguf`).

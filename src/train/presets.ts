@@ -91,6 +91,32 @@ const V2UNITS_I_V2: V2Options = {
   addPartials: 0.3,
 };
 
+/** The training shape of the long stages from v2unitsM on: 1,024-token rows of 4, checkpoints every 25
+ *  steps. */
+const LONG_STAGE = {
+  vocabSize: 768,
+  bpeDocs: 20_000,
+  model: V2_SHAPE,
+  batch: 4,
+  seqLen: 1024,
+  clip: 1,
+  checkpointEvery: 25,
+};
+
+/** Their data: + and − up to 6 digits, × up to 3 × 3. */
+const LONG_DATA: DataConfig = { ...V2UNITS_DATA, addSubDigits: 6, mulDigits: [3, 3] };
+
+/** v2unitsP's data options (close subtractions, the borrow-out subtraction with the complement); the
+ *  stages after P start from them. */
+const P_V2: V2Options = {
+  ...V2UNITS_I_V2,
+  subClose: 0.6,
+  subCloseSwap: 0.5,
+  mulSecondMax: 0.3,
+  subBorrowOut: true,
+  subComplement: true,
+};
+
 export const PRESETS: Record<string, Preset> = {
   default: {
     name: "default",
@@ -623,25 +649,17 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsM: {
     name: "v2unitsM",
     data: {
-      ...V2UNITS_DATA,
+      ...LONG_DATA,
       seed: 67,
       counts: { train: 80_000, val: 500, test: 1000 },
-      addSubDigits: 6,
-      mulDigits: [3, 3],
       mix: { add: 0.2, sub: 0.22, mul: 0.32, word: 0.12, chat: 0.04, tool: 0.06, json: 0.04 },
       v2: { ...V2UNITS_I_V2, subClose: 0.45, subCloseSwap: 0.5 },
     },
-    vocabSize: 768,
-    bpeDocs: 20_000,
-    model: V2_SHAPE,
+    ...LONG_STAGE,
     // 5000 steps x 4 x 1024 = 20.5M tokens (~72 min on 2 quiet cores, ~4,800 tok/s)
-    batch: 4,
-    seqLen: 1024,
     steps: 5000,
     lr: { maxLr: 3e-4, minLr: 2e-5, warmup: 30 },
-    clip: 1,
     seed: 67,
-    checkpointEvery: 25,
     // `edgellm train --preset v2unitsL` (its export at step 150; the shipped default's tensors)
     initFrom: "build/train/v2unitsL/out/edgellm-v2unitsL-f32.gguf",
     initSha256: "961adb1156bd188a70d68424c3ab31845f6fb728f4f9c10f9e73331135b48fb6",
@@ -654,25 +672,17 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsN: {
     name: "v2unitsN",
     data: {
-      ...V2UNITS_DATA,
+      ...LONG_DATA,
       seed: 71,
       counts: { train: 60_000, val: 500, test: 1000 },
-      addSubDigits: 6,
-      mulDigits: [3, 3],
       mix: { add: 0.16, sub: 0.3, mul: 0.3, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
       v2: { ...V2UNITS_I_V2, subClose: 0.6, subCloseSwap: 0.5, mulSecondMax: 0.3 },
     },
-    vocabSize: 768,
-    bpeDocs: 20_000,
-    model: V2_SHAPE,
+    ...LONG_STAGE,
     // 1000 steps x 4 x 1024 = 4.1M tokens
-    batch: 4,
-    seqLen: 1024,
     steps: 1000,
     lr: { maxLr: 1.5e-4, minLr: 2e-5, warmup: 10 },
-    clip: 1,
     seed: 71,
-    checkpointEvery: 25,
     // `edgellm train --preset v2unitsM` (its export at step 5000)
     initFrom: "build/train/v2unitsM/out/edgellm-v2unitsM-f32.gguf",
     initSha256: "c8d896bd83dfac6c02402b406acfad204b34ba253705c709a83c27e0c7c71065",
@@ -689,62 +699,40 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsO: {
     name: "v2unitsO",
     data: {
-      ...V2UNITS_DATA,
+      ...LONG_DATA,
       seed: 73,
       counts: { train: 60_000, val: 500, test: 1000 },
-      addSubDigits: 6,
-      mulDigits: [3, 3],
       mix: { add: 0.14, sub: 0.34, mul: 0.28, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
       v2: { ...V2UNITS_I_V2, subClose: 0.6, subCloseSwap: 0.5, mulSecondMax: 0.3, subBorrowOut: true },
     },
-    vocabSize: 768,
-    bpeDocs: 20_000,
-    model: V2_SHAPE,
+    ...LONG_STAGE,
     // 800 steps x 4 x 1024 = 3.3M tokens
-    batch: 4,
-    seqLen: 1024,
     steps: 800,
     lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 10 },
-    clip: 1,
     seed: 73,
-    checkpointEvery: 25,
     // `edgellm train --preset v2unitsN` (its export at step 1000; the shipped default's tensors)
     initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
-  // v2unitsP (issue #18, session 12, branch p-complement; started at the session's end, not
-  // evaluated yet): O's borrow-out subtraction with the flip line that copies nothing from the header
-  // (FormatOptions.subComplement: `borrow out 1, negative: -(100 - 99)`, then 100 - 99 in columns),
-  // trained M-sized from N, since a new line type took this model ~10M+ tokens (O's 3.3M miscopied).
+  // v2unitsP (issue #18, sessions 12-13; shipped in session 13): O's borrow-out subtraction with the
+  // flip line that copies nothing from the header (FormatOptions.subComplement: `borrow out 1,
+  // negative: -(100 - 99)`, then 100 - 99 in columns), trained M-sized from N, since a new line type
+  // took this model ~10M+ tokens (O's 3.3M miscopied). Against N: ± ≤4 300/300 (291), ± 5-6 264/300
+  // (235), × 3×3 99/100 (21), no band worse (train-state/v2units/README.md).
   v2unitsP: {
     name: "v2unitsP",
     data: {
-      ...V2UNITS_DATA,
+      ...LONG_DATA,
       seed: 79,
       counts: { train: 80_000, val: 500, test: 1000 },
-      addSubDigits: 6,
-      mulDigits: [3, 3],
       mix: { add: 0.16, sub: 0.3, mul: 0.3, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
-      v2: {
-        ...V2UNITS_I_V2,
-        subClose: 0.6,
-        subCloseSwap: 0.5,
-        mulSecondMax: 0.3,
-        subBorrowOut: true,
-        subComplement: true,
-      },
+      v2: P_V2,
     },
-    vocabSize: 768,
-    bpeDocs: 20_000,
-    model: V2_SHAPE,
+    ...LONG_STAGE,
     // 4000 steps x 4 x 1024 = 16.4M tokens (~60 min on 2 quiet cores)
-    batch: 4,
-    seqLen: 1024,
     steps: 4000,
     lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
-    clip: 1,
     seed: 79,
-    checkpointEvery: 25,
     // `edgellm train --preset v2unitsN` (its export at step 1000; the shipped default's tensors)
     initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
@@ -761,33 +749,17 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsR: {
     name: "v2unitsR",
     data: {
-      ...V2UNITS_DATA,
+      ...LONG_DATA,
       seed: 89,
       counts: { train: 70_000, val: 500, test: 1000 },
-      addSubDigits: 6,
-      mulDigits: [3, 3],
       mix: { add: 0.24, sub: 0.3, mul: 0.22, word: 0.1, chat: 0.04, tool: 0.06, json: 0.04 },
-      v2: {
-        ...V2UNITS_I_V2,
-        subClose: 0.4,
-        subCloseSwap: 0.5,
-        mulSecondMax: 0.3,
-        subBorrowOut: true,
-        subComplement: true,
-        addSubLong: 0.6,
-      },
+      v2: { ...P_V2, subClose: 0.4, addSubLong: 0.6 },
     },
-    vocabSize: 768,
-    bpeDocs: 20_000,
-    model: V2_SHAPE,
+    ...LONG_STAGE,
     // 2500 steps x 4 x 1024 = 10.2M tokens (~37 min on 2 quiet cores)
-    batch: 4,
-    seqLen: 1024,
     steps: 2500,
     lr: { maxLr: 1.5e-4, minLr: 2e-5, warmup: 20 },
-    clip: 1,
     seed: 89,
-    checkpointEvery: 25,
     // `edgellm train --preset v2unitsP` (its export at step 4000; the shipped default's tensors)
     initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
     initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
@@ -799,34 +771,17 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsS: {
     name: "v2unitsS",
     data: {
-      ...V2UNITS_DATA,
+      ...LONG_DATA,
       seed: 97,
       counts: { train: 80_000, val: 500, test: 1000 },
-      addSubDigits: 6,
-      mulDigits: [3, 3],
       mix: { add: 0.2, sub: 0.3, mul: 0.26, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
-      v2: {
-        ...V2UNITS_I_V2,
-        subClose: 0.5,
-        subCloseSwap: 0.5,
-        mulSecondMax: 0.3,
-        subBorrowOut: true,
-        subComplement: true,
-        addSubLong: 0.3,
-        digitGroups: true,
-      },
+      v2: { ...P_V2, subClose: 0.5, addSubLong: 0.3, digitGroups: true },
     },
-    vocabSize: 768,
-    bpeDocs: 20_000,
-    model: V2_SHAPE,
+    ...LONG_STAGE,
     // 4000 steps x 4 x 1024 = 16.4M tokens (~58 min on 2 quiet cores)
-    batch: 4,
-    seqLen: 1024,
     steps: 4000,
     lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
-    clip: 1,
     seed: 97,
-    checkpointEvery: 25,
     // `edgellm train --preset v2unitsP` (its export at step 4000; the shipped default's tensors)
     initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
     initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
