@@ -786,6 +786,28 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
     initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
   },
+  // v2unitsT (issue #18, session 14): S's data and schedule from P, but instead of S's grouped
+  // header every + / − column line ends with the digits of both operands not used yet
+  // (FormatOptions.colLeft: `..., so far 9 (57570 + 00000)`), so a column's digits are read off the
+  // end of the line just above instead of counted out of the header.
+  v2unitsT: {
+    name: "v2unitsT",
+    data: {
+      ...LONG_DATA,
+      seed: 101,
+      counts: { train: 80_000, val: 500, test: 1000 },
+      mix: { add: 0.2, sub: 0.3, mul: 0.26, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
+      v2: { ...P_V2, subClose: 0.5, addSubLong: 0.3, colLeft: true },
+    },
+    ...LONG_STAGE,
+    // 4000 steps x 4 x 1024 = 16.4M tokens (~58 min on 2 quiet cores)
+    steps: 4000,
+    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
+    seed: 101,
+    // `edgellm train --preset v2unitsP` (its export at step 4000; the shipped default's tensors)
+    initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
+    initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`

@@ -676,3 +676,59 @@ test("digitGroups: + and − headers grouped by three from the right, nothing el
       }
   }
 });
+
+test("colLeft: each + / − column takes its digits from the end of the brackets on the line above", () => {
+  const fmt = {
+    stripLine: true,
+    mulSwap: true,
+    mulRun: true,
+    mulUnits: true,
+    subBorrowOut: true,
+    subComplement: true,
+  };
+  // hand-written: 575707 + 2 and 53691 - 1 worked with the operands' unused digits
+  const add = columns("+", 575707, 2, "en", { ...fmt, colLeft: true }).lines;
+  assert.equal(add[0], "575707 + 000002");
+  assert.equal(add[1], "7 + 2 + 0 = 9, write 9, carry 0, so far 9 (57570 + 00000)");
+  assert.equal(add[4], "5 + 0 + 0 = 5, write 5, carry 0, so far 5709 (57 + 00)");
+  assert.equal(add[6], "5 + 0 + 0 = 5, write 5, carry 0, so far 575709");
+  const sub = columns("-", 53691, 1, "zh", { ...fmt, colLeft: true }).lines;
+  assert.equal(sub[1], "1 - 1 - 0 = 0，借 0，目前 0 (5369 - 0000)");
+  const rng = new Rng(19);
+  for (let i = 0; i < 400; i++) {
+    const a = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    const b = rng.int(0, 10 ** rng.int(1, 6) - 1);
+    for (const lang of ["en", "zh"] as const)
+      for (const op of ["+", "-", "×"] as const) {
+        if (op === "×" && (a > 999 || b > 999)) continue;
+        const g = columns(op, a, b, lang, { ...fmt, colLeft: true });
+        const plain = columns(op, a, b, lang, fmt);
+        assert.equal(g.result, plain.result);
+        // the brackets are the only change, and × workings have none
+        const bracket = / \((\d+) ([+-]) (\d+)\)$/;
+        assert.deepEqual(
+          g.lines.map((l) => l.replace(bracket, "")),
+          plain.lines,
+          `${a} ${op} ${b}`,
+        );
+        if (op === "×") assert.ok(!g.lines.some((l) => bracket.test(l)), g.lines.join(" | "));
+        // every column line after the first reads its two digits off the end of the brackets above
+        g.lines.forEach((l, k) => {
+          const col = l.match(/^(\d) [+-] (\d) [+-] \d = /);
+          const above = k > 0 ? g.lines[k - 1].match(bracket) : null;
+          if (!col || !above) return;
+          assert.equal(col[1], above[1].slice(-1), `${l} after ${g.lines[k - 1]}`);
+          assert.equal(col[2], above[3].slice(-1), `${l} after ${g.lines[k - 1]}`);
+        });
+        const checks = checkSteps(g.lines.join("\n"));
+        assert.equal(firstError(checks), -1, g.lines.join("\n"));
+        // a bracket digit changed is caught on its line
+        const k = g.lines.findIndex((l) => bracket.test(l));
+        if (k >= 0) {
+          const bad = [...g.lines];
+          bad[k] = bad[k].replace(/(\d)\)$/, (_, d) => `${(Number(d) + 1) % 10})`);
+          assert.equal(firstError(checkSteps(bad.join("\n"))), k, bad[k]);
+        }
+      }
+  }
+});

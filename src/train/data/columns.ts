@@ -45,6 +45,22 @@ function columnHeader(a: number, b: number, op: "+" | "-", width: number, fmt: F
   return `${g(pad(a))} ${op} ${g(pad(b))}`;
 }
 
+/** colLeft: ` (575 + 000)`, the digits of both padded operands above column i, or "" after the
+ *  top column */
+function colLeftTail(
+  a: number,
+  b: number,
+  op: "+" | "-",
+  width: number,
+  i: number,
+  fmt: FormatOptions,
+): string {
+  if (!fmt.colLeft || i + 1 >= width) return "";
+  const keep = width - 1 - i;
+  const pad = (x: number) => String(x).padStart(width, "0").slice(0, keep);
+  return ` (${pad(a)} ${op} ${pad(b)})`;
+}
+
 /** a + b, column by column with carries. */
 export function addColumns(a: number, b: number, lang: Lang, fmt: FormatOptions = {}): Worked {
   checkOperand(a, "a");
@@ -62,7 +78,8 @@ export function addColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
     const c = Math.floor(s / 10);
     soFar = `${d}${soFar}`;
     lines.push(
-      `${da[i]} + ${db[i]} + ${carry} = ${s}${w.comma}${w.write} ${d}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}`,
+      `${da[i]} + ${db[i]} + ${carry} = ${s}${w.comma}${w.write} ${d}${w.comma}${w.carry} ${c}${w.comma}${w.soFar} ${soFar}` +
+        colLeftTail(a, b, "+", width, i, fmt),
     );
     carry = c;
   }
@@ -111,6 +128,12 @@ export interface FormatOptions {
    *  counting digits (the ± 5-6 misses of v2unitsP read one digit from the wrong column, most often
    *  the 4th); × workings keep their sums ungrouped */
   digitGroups?: boolean;
+  /** + and − in columns: every column line but the last ends with the digits of both (padded)
+   *  operands not used yet, in brackets (`7 + 2 + 0 = 9, write 9, carry 0, so far 9 (57570 + 00000)`),
+   *  so the next column's digits are the last digits of the brackets on the line just above
+   *  instead of the k-th digit from the right of a header up to ~200 tokens back (v2unitsP's ± 5-6
+   *  misses read a digit from the wrong column, most often the 4th); × sums keep their lines */
+  colLeft?: boolean;
   /** subtraction always works a − b in columns first (both padded to the longer width); a borrow out
    *  of the top column then shows a < b (`borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)`) and the
    *  subtraction is redone the other way round, so the sign is read off the last column line
@@ -171,7 +194,7 @@ export function subColumns(a: number, b: number, lang: Lang, fmt: FormatOptions 
       line += `${w.comma}+10 = ${s}`;
     }
     soFar = `${s}${soFar}`;
-    line += `${w.comma}${w.borrow} ${nb}${w.comma}${w.soFar} ${soFar}`;
+    line += `${w.comma}${w.borrow} ${nb}${w.comma}${w.soFar} ${soFar}${colLeftTail(a, b, "-", width, i, fmt)}`;
     lines.push(line);
     borrow = nb;
   }

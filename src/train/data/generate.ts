@@ -99,6 +99,8 @@ export interface V2Options {
   subComplement?: boolean;
   /** + and − headers grouped by three digits (FormatOptions.digitGroups) */
   digitGroups?: boolean;
+  /** + and − column lines carry the operands' digits not used yet (FormatOptions.colLeft) */
+  colLeft?: boolean;
   /** × carries the second factor's unused digits along the working (FormatOptions.mulLeft) */
   mulLeft?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
@@ -186,6 +188,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     subComplement: v2.subComplement === true,
     mulLeft: v2.mulLeft === true,
     digitGroups: v2.digitGroups === true,
+    colLeft: v2.colLeft === true,
   };
   switch (kind) {
     case "word":

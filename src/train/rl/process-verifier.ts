@@ -20,6 +20,8 @@
  * With FormatOptions.mulLeft a ` (66)` suffix carries the second factor's unused digits: each
  * partial's header must take its multiplier from the last digit of the brackets before it and
  * carry the rest, and every other line that repeats them must repeat them unchanged.
+ * With FormatOptions.colLeft a + / − column line ends with ` (57570 + 00000)`: the digits of both
+ * padded header operands above that column, which must be exactly those.
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
 
@@ -56,6 +58,7 @@ const RE = {
   ),
   total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
   left: /^(.*?) \((\d+)\)$/,
+  colLeft: /^(.*?) \((\d+) ([+\-]) (\d+)\)$/,
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
   strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
   shift: /^(?:shift|左移) (\d+): (\d+)$/,
@@ -113,10 +116,13 @@ export function checkSteps(text: string): StepCheck[] {
   let left: string | null = null;
   const digitAt = (s: string, i: number) => (i < s.length ? s.charCodeAt(s.length - 1 - i) - 48 : 0);
   for (const raw of body.split("\n")) {
-    const full = raw.trim();
-    if (!full) continue;
+    const whole = raw.trim();
+    if (!whole) continue;
     let ok: boolean | null = null;
     let m: RegExpMatchArray | null;
+    // colLeft: a + / − column line ending with the digits of both operands not used yet
+    const cl = whole.match(RE.colLeft);
+    const full = cl ? cl[1] : whole;
     const lm = full.match(RE.left);
     const stated = lm ? lm[2] : null;
     const bare = lm ? lm[1] : full;
@@ -232,7 +238,17 @@ export function checkSteps(text: string): StepCheck[] {
     }
     if (total !== null) ok = (ok ?? true) && total === runTotal;
     if (!leftOk) ok = false;
-    out.push({ line: full, ok });
+    // the brackets must hold exactly the header's digits above the column just worked
+    if (cl && ok !== null)
+      ok =
+        ok &&
+        (op === "+" || op === "-") &&
+        cl[3] === op &&
+        A.length === B.length &&
+        col < A.length &&
+        cl[2] === A.slice(0, A.length - col) &&
+        cl[4] === B.slice(0, B.length - col);
+    out.push({ line: whole, ok });
   }
   return out;
 }
