@@ -43,7 +43,6 @@ const BANDS = {
     target: 0.99,
     data: { mix: { sub: 1 }, addSubDigits: 4, v2: { ...v2, subClose: 1, subCloseSwap: 0.5 } },
     kinds: ["sub"],
-    maxTokens: 400,
   },
   mul32: { target: 0.9, data: { mix: { mul: 1 }, mulDigits: [3, 2] }, kinds: ["mul"], split: true },
   mul33: {

@@ -37,7 +37,7 @@ const items =
     : arithmeticTestItems(n, { data: set === "v2" ? V2_MODEL_DATA : DEFAULT_MODEL_DATA, kinds });
 const llm = await loadLLM(model, { kernels: "wasm", threads: Number(opt("--threads", "2")), parallel: 4 });
 try {
-  const r = await evalArithmetic(llm, items, { maxTokens: 600 });
+  const r = await evalArithmetic(llm, items, { maxTokens: 1000 });
   process.stdout.write(`${model} set ${set} n ${items.length}\n` + formatArithReport(r));
   if (set === "fresh")
     for (const x of r.results) console.log(`${x.got === x.answer ? "ok " : "BAD"} ${x.question} -> ${x.got}`);

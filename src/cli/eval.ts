@@ -35,7 +35,7 @@ interface EvalOptions {
   temperature?: string;
   topP?: string;
   seed?: string;
-  maxTokens: string;
+  maxTokens?: string;
   earlyStop: boolean;
   verifier?: string;
   prm?: string;
@@ -96,7 +96,7 @@ export function register(program: Command): void {
     .option("--temperature <t>", "sampling temperature for sc/bon (default 0.8)")
     .option("--top-p <p>", "nucleus sampling for sc/bon (default: off)")
     .option("--seed <n>", "base seed (question i, sample j use seed + 1000 i + j)", "1")
-    .option("--max-tokens <n>", "most completion tokens per sample", "256")
+    .option("--max-tokens <n>", "most completion tokens per sample (default: the room left in the context)")
     .option("--no-early-stop", "self-consistency decodes all samples")
     .option("--answer-prefix <text>", "forced after a budget-forced </think> (e.g. 'The answer is')")
     .option("--json", "print JSON instead of a table")
@@ -156,7 +156,7 @@ async function breakdown(o: EvalOptions & { model: string }): Promise<void> {
   const llm = await loadLLM(o.model, { ...engineOptions(o), parallel: concurrency });
   try {
     const r = await evalArithmetic(llm, items, {
-      maxTokens: parsePositiveInt("--max-tokens", o.maxTokens),
+      maxTokens: o.maxTokens === undefined ? undefined : parsePositiveInt("--max-tokens", o.maxTokens),
       concurrency,
       onDone: process.stderr.isTTY ? (d, n) => process.stderr.write(`\r${d}/${n}`) : undefined,
     });

@@ -25,7 +25,7 @@ export interface UnitsDemoOptions {
   units?: number;
   /** self-distilled arithmetic examples (default 800) */
   replay?: number;
-  /** longest replayed answer in tokens (default 400, as the evaluation) */
+  /** longest replayed answer in tokens (default 700, as the evaluation) */
   maxTokens?: number;
   /** replay questions decoded at once (default 16) */
   concurrency?: number;
@@ -39,7 +39,7 @@ export async function selfDistill(
   o: Pick<UnitsDemoOptions, "maxTokens" | "concurrency" | "onReplay"> = {},
 ): Promise<{ messages: Message[] }[]> {
   const r = await evalArithmetic(base, items, {
-    maxTokens: o.maxTokens ?? 400,
+    maxTokens: o.maxTokens ?? 700,
     concurrency: o.concurrency ?? 16,
     onDone: o.onReplay,
   });

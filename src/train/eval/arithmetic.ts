@@ -106,7 +106,8 @@ export async function evalArithmetic(
   opts: { maxTokens?: number; concurrency?: number; onDone?: (done: number, total: number) => void } = {},
 ): Promise<ArithReport> {
   const t0 = performance.now();
-  const maxTokens = opts.maxTokens ?? 400;
+  // default: the room left in the context (a 6-digit − with its complement is ~640 tokens)
+  const maxTokens = opts.maxTokens;
   const results: ArithReport["results"] = new Array(items.length);
   let completionTokens = 0;
   let next = 0;
