@@ -126,6 +126,21 @@ const P_DATA: DataConfig = {
   v2: P_V2,
 };
 
+/** The stages trained from v2unitsP's export (its step 4000; the tensors shipped in session 13). */
+const FROM_P = {
+  initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
+  initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
+};
+
+/** S's and T's data stream (each adds its seed and + − format): P's with more + −, close
+ *  subtractions 50%, one long operand on 30% of + − draws. */
+const S_DATA: DataConfig & { v2: V2Options } = {
+  ...LONG_DATA,
+  counts: { train: 80_000, val: 500, test: 1000 },
+  mix: { add: 0.2, sub: 0.3, mul: 0.26, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
+  v2: { ...P_V2, subClose: 0.5, addSubLong: 0.3 },
+};
+
 export const PRESETS: Record<string, Preset> = {
   default: {
     name: "default",
@@ -763,31 +778,21 @@ export const PRESETS: Record<string, Preset> = {
     steps: 2500,
     lr: { maxLr: 1.5e-4, minLr: 2e-5, warmup: 20 },
     seed: 89,
-    // `edgellm train --preset v2unitsP` (its export at step 4000; the shipped default's tensors)
-    initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
-    initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
+    ...FROM_P,
   },
-  // v2unitsS (issue #18, session 13; started at the session's end, not evaluated): P's end with the
+  // v2unitsS (issue #18, sessions 13-14; not shipped: ± 5-6 260/300 against P's 264): P's end with the
   // + and − headers grouped by three digits (FormatOptions.digitGroups: `575,707 + 000,002`): P's and
   // R's ± 5-6 misses read one digit from the wrong column, most often the 4th from the right, and
   // more data of the same format (R) did not help. A new line form, so trained P-sized.
   v2unitsS: {
     name: "v2unitsS",
-    data: {
-      ...LONG_DATA,
-      seed: 97,
-      counts: { train: 80_000, val: 500, test: 1000 },
-      mix: { add: 0.2, sub: 0.3, mul: 0.26, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
-      v2: { ...P_V2, subClose: 0.5, addSubLong: 0.3, digitGroups: true },
-    },
+    data: { ...S_DATA, seed: 97, v2: { ...S_DATA.v2, digitGroups: true } },
     ...LONG_STAGE,
     // 4000 steps x 4 x 1024 = 16.4M tokens (~58 min on 2 quiet cores)
     steps: 4000,
     lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
     seed: 97,
-    // `edgellm train --preset v2unitsP` (its export at step 4000; the shipped default's tensors)
-    initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
-    initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
+    ...FROM_P,
   },
   // v2unitsT (issue #18, session 14): S's data and schedule from P, but instead of S's grouped
   // header every + / − column line ends with the digits of both operands not used yet
@@ -795,21 +800,13 @@ export const PRESETS: Record<string, Preset> = {
   // end of the line just above instead of counted out of the header.
   v2unitsT: {
     name: "v2unitsT",
-    data: {
-      ...LONG_DATA,
-      seed: 101,
-      counts: { train: 80_000, val: 500, test: 1000 },
-      mix: { add: 0.2, sub: 0.3, mul: 0.26, word: 0.12, chat: 0.04, tool: 0.04, json: 0.04 },
-      v2: { ...P_V2, subClose: 0.5, addSubLong: 0.3, colLeft: true },
-    },
+    data: { ...S_DATA, seed: 101, v2: { ...S_DATA.v2, colLeft: true } },
     ...LONG_STAGE,
     // 4000 steps x 4 x 1024 = 16.4M tokens (~58 min on 2 quiet cores)
     steps: 4000,
     lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
     seed: 101,
-    // `edgellm train --preset v2unitsP` (its export at step 4000; the shipped default's tensors)
-    initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
-    initSha256: "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0",
+    ...FROM_P,
   },
   // v2unitsU (issue #18, session 14): P's stage exactly (data, seed, schedule, start from N) with
   // the colLeft + / − lines; if it matches P+T it replaces both in the chain of the shipped model

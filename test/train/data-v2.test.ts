@@ -641,15 +641,18 @@ test("addSubLong: one operand of the longest two lengths, on either side", () =>
   assert.ok(share > 0.49 && share < 0.62, String(share));
 });
 
+/** v2unitsP's chain-of-thought format (the base the digitGroups and colLeft options are added to) */
+const P_FORMAT = {
+  stripLine: true,
+  mulSwap: true,
+  mulRun: true,
+  mulUnits: true,
+  subBorrowOut: true,
+  subComplement: true,
+};
+
 test("digitGroups: + and − headers grouped by three from the right, nothing else changes", () => {
-  const fmt = {
-    stripLine: true,
-    mulSwap: true,
-    mulRun: true,
-    mulUnits: true,
-    subBorrowOut: true,
-    subComplement: true,
-  };
+  const fmt = P_FORMAT;
   assert.equal(columns("+", 575707, 2, "en", { ...fmt, digitGroups: true }).lines[0], "575,707 + 000,002");
   assert.equal(columns("-", 4321, 99, "en", { ...fmt, digitGroups: true }).lines[0], "4,321 - 0,099");
   const rng = new Rng(17);
@@ -678,14 +681,7 @@ test("digitGroups: + and − headers grouped by three from the right, nothing el
 });
 
 test("colLeft: each + / − column takes its digits from the end of the brackets on the line above", () => {
-  const fmt = {
-    stripLine: true,
-    mulSwap: true,
-    mulRun: true,
-    mulUnits: true,
-    subBorrowOut: true,
-    subComplement: true,
-  };
+  const fmt = P_FORMAT;
   // hand-written: 575707 + 2 and 53691 - 1 worked with the operands' unused digits
   const add = columns("+", 575707, 2, "en", { ...fmt, colLeft: true }).lines;
   assert.equal(add[0], "575707 + 000002");
