@@ -18,8 +18,9 @@
 //   v2unitsL   v2unitsL   150 x 4 x 1024       0.61M    v2unitsI (close subtractions, half negative)
 //   v2unitsM   v2unitsM  5000 x 4 x 1024      20.48M    v2unitsL (± up to 6 digits, × up to 3×3)
 //   v2unitsN   v2unitsN  1000 x 4 x 1024       4.10M    v2unitsM (close subtractions, more 3×3)
-//   v2unitsP   v2unitsP  4000 x 4 x 1024      16.38M    v2unitsN (the sign of a − b read off its borrow out)
-//   ship       scripts/train-ship.mjs: v2unitsP re-exported as models/edgellm-default-{f32,q8_0}.gguf
+//   v2unitsU   v2unitsU  4000 x 4 x 1024      16.38M    v2unitsN (the sign of a − b read off its borrow out;
+//                                                          + − lines carry the operands' unused digits)
+//   ship       scripts/train-ship.mjs: v2unitsU re-exported as models/edgellm-default-{f32,q8_0}.gguf
 //
 // `--from v2` (default) starts at v2run from the committed train-state/v2 export (the v2 stage is
 // ~2/3 of the tokens); `--from v1` runs the v2 stage first (`scripts/train-v2.mjs`) and stops if
@@ -60,12 +61,12 @@ const STAGES = [
   ["v2unitsL", undefined],
   ["v2unitsM", undefined],
   ["v2unitsN", undefined],
-  ["v2unitsP", undefined],
+  ["v2unitsU", undefined],
 ];
-const SHIPPED = "v2unitsP";
+const SHIPPED = "v2unitsU";
 // the sha256 of the shipped model's F32 export (models/edgellm-default-f32.gguf is it re-exported
 // under the default name); the chain is bit-exact, so a rerun must end on the same bytes
-const SHIPPED_SHA = "490f160d0562ee5434bb563e591d0335e7cd18bee94e29b6d7385b27d53fbec0";
+const SHIPPED_SHA = "3543dd3c8356f24e32103922b26bcaf0d7144a296b3ae0bd0f88a28b44ae562a";
 const exportOf = (p) => `build/train/${p}/out/edgellm-${p}-f32.gguf`;
 const sha = (f) => createHash("sha256").update(readFileSync(f)).digest("hex");
 const run = (file, argv) => execFileSync(process.execPath, [file, ...argv], { stdio: "inherit" });

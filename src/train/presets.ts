@@ -738,7 +738,7 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
-  // v2unitsP (issue #18, sessions 12-13; shipped in session 13): O's borrow-out subtraction with the
+  // v2unitsP (issue #18, sessions 12-13; shipped in sessions 13-14, replaced by U in 15): O's borrow-out subtraction with the
   // flip line that copies nothing from the header (FormatOptions.subComplement: `borrow out 1,
   // negative: -(100 - 99)`, then 100 - 99 in columns), trained M-sized from N, since a new line type
   // took this model ~10M+ tokens (O's 3.3M miscopied). Against N: ± ≤4 300/300 (291), ± 5-6 264/300
@@ -808,9 +808,10 @@ export const PRESETS: Record<string, Preset> = {
     seed: 101,
     ...FROM_P,
   },
-  // v2unitsU (issue #18, session 14): P's stage exactly (data, seed, schedule, start from N) with
-  // the colLeft + / − lines; if it matches P+T it replaces both in the chain of the shipped model
-  // (48.7M tokens from v2 instead of 65.1M: the recipe's 3-hour budget).
+  // v2unitsU (issue #18, sessions 14-15; shipped in 15): P's stage exactly (data, seed, schedule,
+  // start from N) with the colLeft + / − lines. It measures as T (± 5-6 299/300, every other band
+  // within an item or two) and replaces P as the chain's last stage (48.7M tokens from v2 instead of
+  // T's 65.1M: the recipe's 3-hour budget); train-state/v2units/README.md.
   v2unitsU: {
     name: "v2unitsU",
     data: { ...P_DATA, v2: { ...P_V2, colLeft: true } },

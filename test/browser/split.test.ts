@@ -51,7 +51,7 @@ test("the first part's URL loads both parts through OPFS and the model answers",
   const page = await ctx.newPage();
   try {
     await page.goto(
-      `${web.url}?model=${encodeURIComponent("models/tiny-00001-of-00002.gguf")}&maxTokens=160`,
+      `${web.url}?model=${encodeURIComponent("models/tiny-00001-of-00002.gguf")}&maxTokens=256`,
     );
     await page.waitForFunction(
       () => document.body.dataset.ready === "true" || document.body.dataset.phase === "error",
