@@ -4,7 +4,7 @@
 // acceptance and target steps; the timing is bench/speculative.ts under /work/notes/quiet.sh).
 //   node scripts/train-distill-compare.mjs [--kd build/train/distill-kd/student-kd-q8_0.gguf]
 //     [--sft build/train/distill-sft/student-sft-q8_0.gguf] [--teacher models/edgellm-default-q8_0.gguf]
-//     [--n 300] [--eval-only kd|sft] [--accept-n 40] [--max-draft 4] [--work build/train/distill-eval] [--json out.json]
+//     [--n 300] [--data u|e] [--eval-only kd|sft] [--accept-n 40] [--max-draft 4] [--work build/train/distill-eval] [--json out.json]
 // Each eval is saved in WORK (eval-ARM-N.json) and reused on a rerun. Also, teacher-forced on the
 // student data's validation split (--val-rows windows of 512 tokens, assistant tokens only): each
 // student's gold-token NLL and top-1 accuracy, and its KL(teacher || student) and top-1 agreement
@@ -17,7 +17,7 @@ const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { loadLLM } = await imp("src/engine/llm.js");
 const { arithmeticTestItems, evalArithmetic, formatArithReport } = await imp("src/train/eval/arithmetic.js");
-const { STUDENT_DATA, V2_MODEL_DATA } = await imp("src/train/presets.js");
+const { STUDENT_DATA, STUDENT_DATA_U, V2_MODEL_DATA } = await imp("src/train/presets.js");
 const { importGGUF } = await imp("src/train/import.js");
 const { buildVocab } = await imp("src/train/bpe/vocab.js");
 const { generateDataset } = await imp("src/train/data/generate.js");
@@ -51,7 +51,7 @@ for (const [arm, file] of Object.entries(models)) {
   }
   const llm = await loadLLM(file, { kernels: "wasm", threads, parallel: 4 });
   try {
-    const r = await evalArithmetic(llm, items, { maxTokens: 600 });
+    const r = await evalArithmetic(llm, items, { maxTokens: 1000 });
     process.stdout.write(`${arm}: ${file}\n${formatArithReport(r)}`);
     evals[arm] = {
       file,
@@ -74,8 +74,7 @@ if (only) process.exit(0);
 // Paired difference on the same items: mean of (kd ok - sft ok), normal interval on that mean.
 function paired(sel) {
   const d = [];
-  for (let i = 0; i < items.length; i++)
-    if (sel(i)) d.push(Number(evals.kd.ok[i]) - Number(evals.sft.ok[i]));
+  for (let i = 0; i < items.length; i++) if (sel(i)) d.push(Number(evals.kd.ok[i]) - Number(evals.sft.ok[i]));
   const m = d.length;
   const mean = d.reduce((s, x) => s + x, 0) / m;
   const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, m - 1));
@@ -100,7 +99,10 @@ const rows = [
   ["× a 3-digit operand", (i) => evals.kd.kind[i] === "mul" && evals.kd.digits[i] >= 3],
 ];
 const pts = (x) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
-const table = [`| v2 held-out (n ${n}) | SFT only | KD | KD − SFT, points (95% CI) | gained / lost |`, "|---|---|---|---|---|"];
+const table = [
+  `| v2 held-out (n ${n}) | SFT only | KD | KD − SFT, points (95% CI) | gained / lost |`,
+  "|---|---|---|---|---|",
+];
 const summary = {};
 for (const [name, sel] of rows) {
   const p = paired(sel);
@@ -120,7 +122,10 @@ if (acceptN > 0) {
   let plainTokens = 0;
   try {
     for (const it of qs) {
-      const c = await plain.complete({ messages: [{ role: "user", content: it.question }] }, { temperature: 0, maxTokens: 600 });
+      const c = await plain.complete(
+        { messages: [{ role: "user", content: it.question }] },
+        { temperature: 0, maxTokens: 600 },
+      );
       want.push(c.choices[0].text);
       plainTokens += c.usage.completionTokens;
     }
@@ -167,7 +172,11 @@ if (valRows > 0) {
   const f32 = (f) => f.replace(/-q8_0\.gguf$/, "-f32.gguf");
   const tch = await importGGUF(f32(teacher));
   const vocab = buildVocab(tch.bpe);
-  const val = tokenizeExamples(generateDataset(STUDENT_DATA).val, vocab.encoder, vocab.pad);
+  const val = tokenizeExamples(
+    generateDataset(opt("--data", "u") === "e" ? STUDENT_DATA : STUDENT_DATA_U).val,
+    vocab.encoder,
+    vocab.pad,
+  );
   const [B, T, V] = [4, 512, tch.config.vocab];
   const nets = { teacher: tch };
   for (const [arm, file] of Object.entries(models)) nets[arm] = await importGGUF(f32(file));

@@ -6,6 +6,9 @@
 //   arm sft: alpha 0, no teacher run (the SFT-only twin at equal student compute)
 //   node scripts/train-distill.mjs --arm kd|sft [--steps 1200] [--stop-at N] [--alpha 0.5] [--tau 1]
 //     [--teacher models/edgellm-default-f32.gguf] [--work build/train/distill-ARM] [--threads 1]
+//     [--data u|e] [--seq-len 512] [--lr 2e-3]
+// --data picks the student's data stream: u (default) = STUDENT_DATA_U, the formats of the shipped
+// teacher v2unitsU; e = STUDENT_DATA, v2unitsE's formats (session 9's pair, whose teacher was E).
 // Checkpoint every 10 steps; --stop-at N ends this run at step N (rerun to continue: it resumes
 // from the checkpoint, the schedule spans --steps). At the last step it writes
 // WORK/student-ARM-f32.gguf and -q8_0.gguf.
@@ -21,7 +24,7 @@ const { generateDataset } = await imp("src/train/data/generate.js");
 const { tokenizeExamples } = await imp("src/train/batches.js");
 const { runDistill } = await imp("src/train/rl/distill.js");
 const { exportGGUF } = await imp("src/train/export.js");
-const { STUDENT_DATA, STUDENT_SHAPE } = await imp("src/train/presets.js");
+const { STUDENT_DATA, STUDENT_DATA_U, STUDENT_SHAPE } = await imp("src/train/presets.js");
 
 const a = process.argv.slice(2);
 const opt = (k, d) => (a.includes(k) ? a[a.indexOf(k) + 1] : d);
@@ -40,8 +43,19 @@ const stopAt = Number(opt("--stop-at", String(steps)));
 const alpha = arm === "sft" ? 0 : Number(opt("--alpha", "0.5"));
 const tau = Number(opt("--tau", "1"));
 const t0 = Date.now();
-const data = tokenizeExamples(generateDataset(STUDENT_DATA).train, vocab.encoder, vocab.pad);
-console.log(`data: ${data.starts.length} examples, ${data.ids.length} tokens (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+const which = opt("--data", "u");
+if (which !== "u" && which !== "e") {
+  console.error(`--data must be u or e, got '${which}'`);
+  process.exit(2);
+}
+const data = tokenizeExamples(
+  generateDataset(which === "u" ? STUDENT_DATA_U : STUDENT_DATA).train,
+  vocab.encoder,
+  vocab.pad,
+);
+console.log(
+  `data: ${data.starts.length} examples, ${data.ids.length} tokens (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+);
 const seqLen = Number(opt("--seq-len", "512"));
 const r = await runDistill({
   student,
@@ -62,7 +76,9 @@ const r = await runDistill({
   resume: true,
   onStep: (s) =>
     s.step % 10 === 0 &&
-    console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${arm} step ${s.step}/${steps} loss ${s.loss.toFixed(4)}`),
+    console.log(
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] ${arm} step ${s.step}/${steps} loss ${s.loss.toFixed(4)}`,
+    ),
 });
 if (r.step < steps) console.log(`stopped at step ${r.step} of ${steps}; rerun the same command to continue`);
 else {
@@ -71,5 +87,7 @@ else {
       name: `edgellm-student-${arm}`,
       type,
     });
-  console.log(`wrote ${work}/student-${arm}-{f32,q8_0}.gguf (${((Date.now() - t0) / 1000).toFixed(0)} s this run)`);
+  console.log(
+    `wrote ${work}/student-${arm}-{f32,q8_0}.gguf (${((Date.now() - t0) / 1000).toFixed(0)} s this run)`,
+  );
 }

@@ -910,3 +910,13 @@ export const STUDENT_DATA: DataConfig = {
   counts: { train: 60_000, val: 500, test: 1000 },
   mix: { add: 0.16, sub: 0.2, mul: 0.34, word: 0.18, chat: 0.03, tool: 0.05, json: 0.04 },
 };
+
+/** The student's data stream for the shipped teacher v2unitsU (session 15): U's formats (the ± lines
+ *  with the carried digits, the borrow-out subtraction with its complement, × up to 3 × 3), the same
+ *  category weights as STUDENT_DATA, seed 43. */
+export const STUDENT_DATA_U: DataConfig = {
+  ...PRESETS.v2unitsU.data,
+  seed: 43,
+  counts: { train: 60_000, val: 500, test: 1000 },
+  mix: { add: 0.16, sub: 0.2, mul: 0.34, word: 0.18, chat: 0.03, tool: 0.05, json: 0.04 },
+};
