@@ -17,7 +17,7 @@ const dist = path.resolve(process.env.EDGELLM_DIST ?? "dist");
 const imp = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { loadLLM } = await imp("src/engine/llm.js");
 const { arithmeticTestItems, evalArithmetic, formatArithReport } = await imp("src/train/eval/arithmetic.js");
-const { STUDENT_DATA, STUDENT_DATA_U, V2_MODEL_DATA } = await imp("src/train/presets.js");
+const { studentData, V2_MODEL_DATA } = await imp("src/train/presets.js");
 const { importGGUF } = await imp("src/train/import.js");
 const { buildVocab } = await imp("src/train/bpe/vocab.js");
 const { generateDataset } = await imp("src/train/data/generate.js");
@@ -38,6 +38,13 @@ const work = opt("--work", "build/train/distill-eval");
 const threads = Number(opt("--threads", "1"));
 mkdirSync(work, { recursive: true });
 const items = arithmeticTestItems(n, { data: V2_MODEL_DATA });
+let studentConfig; // the student data whose validation split the token metrics read
+try {
+  studentConfig = studentData(opt("--data", "u"));
+} catch (e) {
+  console.error(`--data: ${e.message}`);
+  process.exit(2);
+}
 
 // --eval-only ARM: just that arm's held-out eval (saved for the full run later), then stop
 const only = opt("--eval-only");
@@ -172,11 +179,7 @@ if (valRows > 0) {
   const f32 = (f) => f.replace(/-q8_0\.gguf$/, "-f32.gguf");
   const tch = await importGGUF(f32(teacher));
   const vocab = buildVocab(tch.bpe);
-  const val = tokenizeExamples(
-    generateDataset(opt("--data", "u") === "e" ? STUDENT_DATA : STUDENT_DATA_U).val,
-    vocab.encoder,
-    vocab.pad,
-  );
+  const val = tokenizeExamples(generateDataset(studentConfig).val, vocab.encoder, vocab.pad);
   const [B, T, V] = [4, 512, tch.config.vocab];
   const nets = { teacher: tch };
   for (const [arm, file] of Object.entries(models)) nets[arm] = await importGGUF(f32(file));

@@ -24,7 +24,7 @@ const { generateDataset } = await imp("src/train/data/generate.js");
 const { tokenizeExamples } = await imp("src/train/batches.js");
 const { runDistill } = await imp("src/train/rl/distill.js");
 const { exportGGUF } = await imp("src/train/export.js");
-const { STUDENT_DATA, STUDENT_DATA_U, STUDENT_SHAPE } = await imp("src/train/presets.js");
+const { studentData, STUDENT_SHAPE } = await imp("src/train/presets.js");
 
 const a = process.argv.slice(2);
 const opt = (k, d) => (a.includes(k) ? a[a.indexOf(k) + 1] : d);
@@ -43,16 +43,14 @@ const stopAt = Number(opt("--stop-at", String(steps)));
 const alpha = arm === "sft" ? 0 : Number(opt("--alpha", "0.5"));
 const tau = Number(opt("--tau", "1"));
 const t0 = Date.now();
-const which = opt("--data", "u");
-if (which !== "u" && which !== "e") {
-  console.error(`--data must be u or e, got '${which}'`);
+let studentConfig;
+try {
+  studentConfig = studentData(opt("--data", "u"));
+} catch (e) {
+  console.error(`--data: ${e.message}`);
   process.exit(2);
 }
-const data = tokenizeExamples(
-  generateDataset(which === "u" ? STUDENT_DATA_U : STUDENT_DATA).train,
-  vocab.encoder,
-  vocab.pad,
-);
+const data = tokenizeExamples(generateDataset(studentConfig).train, vocab.encoder, vocab.pad);
 console.log(
   `data: ${data.starts.length} examples, ${data.ids.length} tokens (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
 );

@@ -738,11 +738,12 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
-  // v2unitsP (issue #18, sessions 12-13; shipped in sessions 13-14, replaced by U in 15): O's borrow-out subtraction with the
-  // flip line that copies nothing from the header (FormatOptions.subComplement: `borrow out 1,
-  // negative: -(100 - 99)`, then 100 - 99 in columns), trained M-sized from N, since a new line type
-  // took this model ~10M+ tokens (O's 3.3M miscopied). Against N: ± ≤4 300/300 (291), ± 5-6 264/300
-  // (235), × 3×3 99/100 (21), no band worse (train-state/v2units/README.md).
+  // v2unitsP (issue #18, sessions 12-13; shipped in sessions 13-14, replaced by U in 15): O's
+  // borrow-out subtraction with the flip line that copies nothing from the header
+  // (FormatOptions.subComplement: `borrow out 1, negative: -(100 - 99)`, then 100 - 99 in columns),
+  // trained M-sized from N, since a new line type took this model ~10M+ tokens (O's 3.3M miscopied).
+  // Against N: ± ≤4 300/300 (291), ± 5-6 264/300 (235), × 3×3 99/100 (21), no band worse
+  // (train-state/v2units/README.md).
   v2unitsP: {
     name: "v2unitsP",
     data: P_DATA,
@@ -916,7 +917,15 @@ export const STUDENT_DATA: DataConfig = {
  *  category weights as STUDENT_DATA, seed 43. */
 export const STUDENT_DATA_U: DataConfig = {
   ...PRESETS.v2unitsU.data,
-  seed: 43,
-  counts: { train: 60_000, val: 500, test: 1000 },
-  mix: { add: 0.16, sub: 0.2, mul: 0.34, word: 0.18, chat: 0.03, tool: 0.05, json: 0.04 },
+  seed: STUDENT_DATA.seed,
+  counts: STUDENT_DATA.counts,
+  mix: STUDENT_DATA.mix,
 };
+
+/** The student data a distillation run names (`--data`): u = STUDENT_DATA_U (the shipped teacher's
+ *  formats), e = STUDENT_DATA (session 9's pair, teacher v2unitsE). */
+export function studentData(name: string): DataConfig {
+  if (name === "u") return STUDENT_DATA_U;
+  if (name === "e") return STUDENT_DATA;
+  throw new Error(`student data must be u or e, got '${name}'`);
+}
