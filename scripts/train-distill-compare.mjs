@@ -4,7 +4,7 @@
 // acceptance and target steps; the timing is bench/speculative.ts under /work/notes/quiet.sh).
 //   node scripts/train-distill-compare.mjs [--kd build/train/distill-kd/student-kd-q8_0.gguf]
 //     [--sft build/train/distill-sft/student-sft-q8_0.gguf] [--teacher models/edgellm-default-q8_0.gguf]
-//     [--n 300] [--data u|e] [--eval-only kd|sft] [--accept-n 40] [--max-draft 4] [--work build/train/distill-eval] [--json out.json]
+//     [--n 300] [--data u|e] [--eval-only kd|sft] [--label-kd KD] [--label-sft "SFT only"] [--accept-n 40] [--max-draft 4] [--work build/train/distill-eval] [--json out.json]
 // Each eval is saved in WORK (eval-ARM-N.json) and reused on a rerun. Also, teacher-forced on the
 // student data's validation split (--val-rows windows of 512 tokens, assistant tokens only): each
 // student's gold-token NLL and top-1 accuracy, and its KL(teacher || student) and top-1 agreement
@@ -105,9 +105,10 @@ const rows = [
   ["× operands ≤ 2 digits", (i) => evals.kd.kind[i] === "mul" && evals.kd.digits[i] <= 2],
   ["× a 3-digit operand", (i) => evals.kd.kind[i] === "mul" && evals.kd.digits[i] >= 3],
 ];
+const [labelKd, labelSft] = [opt("--label-kd", "KD"), opt("--label-sft", "SFT only")];
 const pts = (x) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
 const table = [
-  `| v2 held-out (n ${n}) | SFT only | KD | KD − SFT, points (95% CI) | gained / lost |`,
+  `| v2 held-out (n ${n}) | ${labelSft} | ${labelKd} | ${labelKd} − ${labelSft}, points (95% CI) | gained / lost |`,
   "|---|---|---|---|---|",
 ];
 const summary = {};

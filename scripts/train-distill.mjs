@@ -9,6 +9,15 @@
 //     [--data u|e] [--seq-len 512] [--lr 2e-3]
 // --data picks the student's data stream: u (default) = STUDENT_DATA_U, the formats of the shipped
 // teacher v2unitsU; e = STUDENT_DATA, v2unitsE's formats (session 9's pair, whose teacher was E).
+// On-policy distillation (second phase, from a trained student: --init its F32 GGUF):
+//   arm op:   each step's rows = problems of the student data (add, sub, ×, word; single turn, train
+//             split) with completions sampled from the current student (temperature 1), loss
+//             KL(teacher || student) on them
+//   arm gold: its twin: the same problems, packing and schedule with the data's gold completions
+//             and the hard-label loss
+//   node scripts/train-distill.mjs --arm op|gold --init build/train/distill-u-sft/student-sft-f32.gguf
+//     --steps 300 --seq-len 1024 --lr 5e-4 --min-lr 1e-4 --warmup 10 --seed 6 [--per-round 8]
+//     [--max-rounds 6] [--max-tokens 900] [--work build/train/distill-ARM]
 // Checkpoint every 10 steps; --stop-at N ends this run at step N (rerun to continue: it resumes
 // from the checkpoint, the schedule spans --steps). At the last step it writes
 // WORK/student-ARM-f32.gguf and -q8_0.gguf.
@@ -24,13 +33,16 @@ const { generateDataset } = await imp("src/train/data/generate.js");
 const { tokenizeExamples } = await imp("src/train/batches.js");
 const { runDistill } = await imp("src/train/rl/distill.js");
 const { exportGGUF } = await imp("src/train/export.js");
-const { studentData, STUDENT_SHAPE } = await imp("src/train/presets.js");
+const { studentData, STUDENT_SHAPE, V2_MODEL_DATA } = await imp("src/train/presets.js");
+const { splitOf } = await imp("src/train/data/generate.js");
+const { engineSampler } = await imp("src/train/rl/sampler.js");
 
 const a = process.argv.slice(2);
 const opt = (k, d) => (a.includes(k) ? a[a.indexOf(k) + 1] : d);
 const arm = opt("--arm", "kd");
-if (arm !== "kd" && arm !== "sft") {
-  console.error(`--arm must be kd or sft, got '${arm}'`);
+const ARMS = ["kd", "sft", "op", "gold"];
+if (!ARMS.includes(arm)) {
+  console.error(`--arm must be one of ${ARMS.join(", ")}, got '${arm}'`);
   process.exit(2);
 }
 const work = opt("--work", `build/train/distill-${arm}`);
@@ -40,7 +52,12 @@ const vocab = buildVocab(teacher.bpe);
 const student = { ...STUDENT_SHAPE, vocab: teacher.config.vocab };
 const steps = Number(opt("--steps", "1200"));
 const stopAt = Number(opt("--stop-at", String(steps)));
-const alpha = arm === "sft" ? 0 : Number(opt("--alpha", "0.5"));
+const alpha = arm === "sft" || arm === "gold" ? 0 : arm === "op" ? 1 : Number(opt("--alpha", "0.5"));
+const initFile = opt("--init");
+if ((arm === "op" || arm === "gold") && !initFile) {
+  console.error(`--arm ${arm} continues a trained student: give --init <its F32 GGUF>`);
+  process.exit(2);
+}
 const tau = Number(opt("--tau", "1"));
 const t0 = Date.now();
 let studentConfig;
@@ -50,7 +67,45 @@ try {
   console.error(`--data: ${e.message}`);
   process.exit(2);
 }
-const data = tokenizeExamples(generateDataset(studentConfig).train, vocab.encoder, vocab.pad);
+const examples = generateDataset(studentConfig).train;
+const data = tokenizeExamples(examples, vocab.encoder, vocab.pad);
+let stream;
+if (arm === "op" || arm === "gold") {
+  const problems = [];
+  for (const e of examples) {
+    if (!["add", "sub", "mul", "word"].includes(e.kind) || e.messages.length !== 2) continue;
+    if (e.messages[0].role !== "user" || splitOf(e.key, V2_MODEL_DATA) !== "train") continue;
+    const t = tokenizeExamples([e], vocab.encoder, vocab.pad);
+    const first = t.train.indexOf(1);
+    let end = first;
+    while (end < t.train.length && t.train[end]) end++;
+    problems.push({
+      prompt: Array.from(t.ids.subarray(0, first)),
+      gold: Array.from(t.ids.subarray(first, end)),
+    });
+  }
+  stream = {
+    problems,
+    source: arm === "op" ? "student" : "gold",
+    sampler:
+      arm === "op" ? engineSampler(student, vocab, work, Number(opt("--threads", "1")), true) : undefined,
+    perRound: Number(opt("--per-round", "8")),
+    maxRounds: Number(opt("--max-rounds", "6")),
+    temperature: Number(opt("--temperature", "1")),
+    maxTokens: Number(opt("--max-tokens", "900")),
+  };
+  console.log(`stream: ${problems.length} problems (${stream.source} completions)`);
+}
+let studentInit;
+if (initFile) {
+  const init = await importGGUF(initFile);
+  for (const k of ["dim", "layers", "heads", "kvHeads", "ffn", "vocab"])
+    if (init.config[k] !== student[k]) {
+      console.error(`--init ${initFile}: ${k} ${init.config[k]}, the student has ${student[k]}`);
+      process.exit(2);
+    }
+  studentInit = init.params;
+}
 console.log(
   `data: ${data.starts.length} examples, ${data.ids.length} tokens (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
 );
@@ -64,18 +119,29 @@ const r = await runDistill({
   seqLen,
   steps,
   stopAt,
-  lr: { maxLr: Number(opt("--lr", "2e-3")), minLr: 2e-4, warmup: 30 },
+  lr: {
+    maxLr: Number(opt("--lr", "2e-3")),
+    minLr: Number(opt("--min-lr", "2e-4")),
+    warmup: Number(opt("--warmup", "30")),
+  },
+  studentInit,
+  stream,
+  eot: vocab.eot,
   temperature: tau,
   alpha,
-  seed: 5,
+  seed: Number(opt("--seed", "5")),
   threads: Number(opt("--threads", "1")),
   checkpointPath: path.join(work, "distill.ckpt"),
   checkpointEvery: 10,
   resume: true,
   onStep: (s) =>
-    s.step % 10 === 0 &&
+    (s.step % 10 === 0 || s.positions !== undefined) &&
     console.log(
-      `[${((Date.now() - t0) / 1000).toFixed(0)} s] ${arm} step ${s.step}/${steps} loss ${s.loss.toFixed(4)}`,
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] ${arm} step ${s.step}/${steps} loss ${s.loss.toFixed(4)}` +
+        (s.positions === undefined
+          ? ""
+          : ` positions ${s.positions} seqs ${s.sequences} completion ${s.completionMean.toFixed(0)}` +
+            (s.stopped === undefined ? "" : ` stopped ${(100 * s.stopped).toFixed(0)}%`)),
     ),
 });
 if (r.step < steps) console.log(`stopped at step ${r.step} of ${steps}; rerun the same command to continue`);

@@ -823,6 +823,26 @@ export const PRESETS: Record<string, Preset> = {
     initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
     initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
+  // v2unitsV (issue #18, session 16): a short stage from U's export with U's data and the two-step
+  // word problems' step 1 carrying the step still to do (FormatOptions.wordPending: `so 34 × 15 =
+  // 510 [- 8]`), word problems weighted up; U's word misses (89% held out) copy step 2's operand
+  // from the plan line ~250 tokens back or stop after step 1.
+  v2unitsV: {
+    name: "v2unitsV",
+    data: {
+      ...P_DATA,
+      seed: 107,
+      mix: { add: 0.14, sub: 0.24, mul: 0.24, word: 0.26, chat: 0.04, tool: 0.04, json: 0.04 },
+      v2: { ...P_V2, colLeft: true, wordPending: true },
+    },
+    ...LONG_STAGE,
+    // 500 steps x 4 x 1024 = 2.0M tokens (~7 min on 2 quiet cores)
+    steps: 500,
+    lr: { maxLr: 1e-4, minLr: 1e-5, warmup: 20 },
+    seed: 107,
+    initFrom: "build/train/v2unitsU/out/edgellm-v2unitsU-f32.gguf",
+    initSha256: "3543dd3c8356f24e32103922b26bcaf0d7144a296b3ae0bd0f88a28b44ae562a",
+  },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of
   // 2 quiet cores, not trained yet. Not shipped; `scripts/train-distill.mjs --teacher <its f32>`

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_DATA_CONFIG, generateDataset } from "../../src/train/data/generate.js";
 import { columns, subColumns, mulColumns } from "../../src/train/data/columns.js";
+import { wordProblemV2 } from "../../src/train/data/word.js";
 import { V2_MODEL_DATA } from "../../src/train/presets.js";
 import { TOOL_SYSTEM } from "../../src/train/data/tools.js";
 import { calculatorTool } from "../../src/tools/builtin/calculator.js";
@@ -727,4 +728,50 @@ test("colLeft: each + / − column takes its digits from the end of the brackets
         }
       }
   }
+});
+
+test("wordPending: step 1 of a two-step story carries step 2's operation; the verifier holds it to that", () => {
+  const fmt = { ...P_FORMAT, colLeft: true };
+  const pendingRe = / \[([+\-×]) (\d+)\]$/;
+  let two = 0;
+  for (let i = 0; i < 200; i++) {
+    const lang = i % 2 ? "zh" : "en";
+    const rng = () => new Rng(1000 + i);
+    const withP = wordProblemV2(rng(), lang, 3, 0.7, { ...fmt, wordPending: true });
+    const plain = wordProblemV2(rng(), lang, 3, 0.7, fmt);
+    assert.equal(withP.answer, plain.answer);
+    assert.equal(withP.user, plain.user);
+    const a = withP.assistant.split("\n");
+    const b = plain.assistant.split("\n");
+    assert.equal(a.length, b.length);
+    const s2 = b.findIndex((l) => /^(Step 2: |第 2 步：)/.test(l));
+    const plan = b[1].match(/\) ([+\-×]) (\d+)$/);
+    if (s2 < 0) {
+      assert.equal(withP.assistant, plain.assistant, "a one-step story is unchanged");
+      continue;
+    }
+    two++;
+    // the plan's second operation, e.g. "Plan: (34 × 15) - 8" -> "- 8"
+    assert.ok(plan, b[1]);
+    const s1 = b.findIndex((l) => /^(Step 1: |第 1 步：)/.test(l));
+    a.forEach((l, k) => {
+      if (k > s1 && k < s2) {
+        const m = l.match(pendingRe);
+        assert.ok(m, l);
+        assert.equal(`${m[1]} ${m[2]}`, `${plan[1]} ${plan[2]}`);
+        assert.equal(l.replace(pendingRe, ""), b[k]);
+      } else assert.equal(l, b[k]);
+    });
+    // step 2's header repeats the line just above's brackets
+    assert.ok(a[s2].endsWith(`${plan[1]} ${plan[2]}`), a[s2]);
+    assert.equal(firstError(checkSteps(withP.assistant)), -1, withP.assistant);
+    // a step 2 that does another operation, or one step-1 line that carries another, is wrong
+    const bad2 = [...a];
+    bad2[s2] = bad2[s2].replace(/\d+$/, (x) => String(Number(x) + 1));
+    assert.equal(firstError(checkSteps(bad2.join("\n"))), s2 - 1, bad2[s2]);
+    const bad1 = [...a];
+    bad1[s1 + 2] = bad1[s1 + 2].replace(pendingRe, (_, op, n) => ` [${op} ${Number(n) + 1}]`);
+    assert.equal(checkSteps(bad1.join("\n"))[s1 + 1].ok, false, bad1[s1 + 2]);
+  }
+  assert.ok(two > 100, `${two} two-step stories`);
 });

@@ -11,16 +11,16 @@ import { LlamaTrainModel } from "../../src/train/model/llama.js";
 import { initParams, paramLayout } from "../../src/train/model/params.js";
 import type { TrainModelConfig } from "../../src/train/model/config.js";
 import { fdCheck } from "./fd-check.js";
-import { packSequences } from "../../src/train/rl/sequences.js";
+import { StreamPacker, packSequences } from "../../src/train/rl/sequences.js";
 import { groupAdvantages, grpoWeights } from "../../src/train/rl/grpo-loss.js";
 import { runGrpo } from "../../src/train/rl/grpo.js";
 import { mixedPrompts } from "../../src/train/rl/stages.js";
-import { modelSampler } from "../../src/train/rl/sampler.js";
+import { modelSampler, type Sampler } from "../../src/train/rl/sampler.js";
 import { rejectionSample } from "../../src/train/rl/rejection.js";
 import { checkSameVocabulary, runDistill } from "../../src/train/rl/distill.js";
 import { distillCrossEntropy } from "../../src/train/ops/crossentropy.js";
 import { train } from "../../src/train/loop.js";
-import { VocabMismatchError } from "../../src/errors.js";
+import { InputError, VocabMismatchError } from "../../src/errors.js";
 import { checkSteps, columnProcessVerifier, firstError } from "../../src/train/rl/process-verifier.js";
 import { columns } from "../../src/train/data/columns.js";
 import { thinkAnswer } from "../../src/train/data/problems.js";
@@ -327,6 +327,109 @@ test("distillation pulls the student onto the teacher (KL falls)", async () => {
   const head = r.losses.slice(0, 5).reduce((a, b) => a + b) / 5;
   const tail = r.losses.slice(-5).reduce((a, b) => a + b) / 5;
   assert.ok(tail < head * 0.5, `KL ${head} -> ${tail}`);
+});
+
+test("stream packing: sequences end to end, completion targets only, a short rest starts the next row", () => {
+  // B 2 rows of T 6, pad 0, at least 2 completion targets per placement
+  const p = new StreamPacker(2, 6, 0, 2);
+  assert.equal(p.add({ prompt: [1, 2], completion: [3, 4] }), true); // slots 0-3 of row 0
+  // rest of row 0: slots 4,5 -> prompt [5,6] would leave no completion target: row 1 instead
+  assert.equal(p.add({ prompt: [5, 6], completion: [7, 8, 9, 10, 11] }), false); // 7 tokens cut at 6 slots
+  assert.equal(p.add({ prompt: [1], completion: [2] }), false);
+  // row 0: 1 2 3 4 | pad pad; targets 2 3 4 (none) ; trained: targets 3 and 4 (positions 1, 2)
+  assert.deepEqual(Array.from(p.tokens), [1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(Array.from(p.targets), [2, 3, 4, 0, 0, 0, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(Array.from(p.mask), [0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+  assert.equal(p.count, 7);
+  // two short sequences share a row; the boundary slot is not trained
+  const q = new StreamPacker(1, 8, 0, 1);
+  q.add({ prompt: [1], completion: [2, 3] });
+  q.add({ prompt: [4], completion: [5, 6] });
+  assert.deepEqual(Array.from(q.tokens), [1, 2, 3, 4, 5, 6, 0, 0]);
+  assert.deepEqual(Array.from(q.mask), [1, 1, 0, 1, 1, 0, 0, 0]);
+  assert.deepEqual(Array.from(q.targets.subarray(0, 5)), [2, 3, 0, 5, 6]);
+});
+
+test("on-policy distillation: samples come from the current student, alpha must be 1, KL on them falls", async () => {
+  const cfg = { ...tiny, dim: 16, ffn: 32, ctx: 16 };
+  const layout = paramLayout(cfg);
+  const teacherP = new Float32Array(layout.total);
+  initParams(teacherP, layout, cfg, new Rng(11));
+  for (let i = 0; i < teacherP.length; i++) teacherP[i] *= 8;
+  const student = new Float32Array(layout.total);
+  initParams(student, layout, cfg, new Rng(12));
+  const data = {
+    ids: Int32Array.of(1, 2, 3),
+    train: Uint8Array.of(0, 1, 1),
+    starts: Int32Array.of(0),
+    pad: 0,
+  };
+  const problems = [
+    { prompt: [1, 2], gold: [3, 10] },
+    { prompt: [4], gold: [5, 6, 10] },
+  ];
+  const base = {
+    student: cfg,
+    teacher: cfg,
+    studentInit: student,
+    teacherParams: teacherP,
+    data,
+    batch: 2,
+    seqLen: 16,
+    lr: { maxLr: 2e-2, minLr: 2e-3, warmup: 2 },
+    seed: 1,
+    threads: 1,
+    eot: 10,
+  };
+  const inner = modelSampler(cfg, 10, 0);
+  await assert.rejects(
+    runDistill({
+      ...base,
+      steps: 1,
+      alpha: 0.5,
+      stream: {
+        problems,
+        source: "student",
+        sampler: inner,
+        perRound: 2,
+        maxRounds: 2,
+        temperature: 1,
+        maxTokens: 5,
+      },
+    }),
+    (e: unknown) => e instanceof InputError,
+  );
+  // a spy: the sampler sees the weights of the step it samples for
+  const seen: Float32Array[] = [];
+  const spy: Sampler = {
+    sample: (params, prompts, n, o) => {
+      seen.push(Float32Array.from(params));
+      return inner.sample(params, prompts, n, o);
+    },
+  };
+  const stats: { loss: number; positions?: number }[] = [];
+  const r = await runDistill({
+    ...base,
+    steps: 300,
+    alpha: 1,
+    stream: {
+      problems,
+      source: "student",
+      sampler: spy,
+      perRound: 2,
+      maxRounds: 3,
+      temperature: 1,
+      maxTokens: 5,
+    },
+    onStep: (s) => stats.push(s),
+  });
+  assert.deepEqual(Array.from(seen[0]), Array.from(student));
+  assert.notDeepEqual(Array.from(seen[seen.length - 1]), Array.from(student));
+  assert.ok(stats.every((s) => s.positions! > 0));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+  const head = mean(r.losses.slice(0, 10));
+  const tail = mean(r.losses.slice(-10));
+  assert.ok(tail < head * 0.5, `KL on the student's samples ${head} -> ${tail}`);
 });
 
 test("process verifier: every step of generated chains verifies; a corrupted digit is caught on its line", () => {

@@ -101,6 +101,8 @@ export interface V2Options {
   digitGroups?: boolean;
   /** + and − column lines carry the operands' digits not used yet (FormatOptions.colLeft) */
   colLeft?: boolean;
+  /** two-step word problems carry step 2's operation along step 1 (FormatOptions.wordPending) */
+  wordPending?: boolean;
   /** × carries the second factor's unused digits along the working (FormatOptions.mulLeft) */
   mulLeft?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
@@ -189,6 +191,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     mulLeft: v2.mulLeft === true,
     digitGroups: v2.digitGroups === true,
     colLeft: v2.colLeft === true,
+    wordPending: v2.wordPending === true,
   };
   switch (kind) {
     case "word":

@@ -182,7 +182,8 @@ function tell(
   const w = WORDS[lang];
   const s1 = columns(op1, a, b, lang, fmt);
   const lines = plan ? [`${w.plan} ${op2 ? `(${a} ${op1} ${b}) ${op2} ${c}` : `${a} ${op1} ${b}`}`] : [];
-  lines.push(w.step(1) + `${a} ${op1} ${b}`, ...s1.lines);
+  const pending = op2 && fmt.wordPending ? ` [${op2} ${c}]` : "";
+  lines.push(w.step(1) + `${a} ${op1} ${b}`, ...s1.lines.map((l) => l + pending));
   let result = s1.result;
   if (op2) {
     const s2 = columns(op2, s1.result, c, lang, fmt);

@@ -10,9 +10,16 @@
  * loop's seeded init unless given, so a distilled student and its SFT-only twin (alpha 0: no
  * teacher is run) see the same tokens at the same student compute; checkpoint/resume as the SFT
  * loop.
+ *
+ * On-policy distillation (`stream`, after Agarwal et al.'s GKD and Qwen3's small models): each
+ * step's rows are filled with problems of a fixed set and completions sampled from the current
+ * student through the engine, and the loss is KL(teacher || student) on the student's own
+ * completions, so the student is taught in the states it reaches, not only in the data's. Its twin
+ * is the same stream with the data's gold completions and the hard-label loss (`source: "gold"`):
+ * the same problems, packing, rows and schedule, one student forward+backward per step each.
  */
 import { InputError, VocabMismatchError } from "../../errors.js";
-import { Rng } from "../../sampling/rng.js";
+import { Rng, hash32 } from "../../sampling/rng.js";
 import { sampleBatch, type TokenizedSet } from "../batches.js";
 import type { BpeModel } from "../bpe/trainer.js";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
@@ -22,6 +29,38 @@ import { AdamW, DEFAULT_ADAMW } from "../optim/adamw.js";
 import { clipGradNorm } from "../optim/clip.js";
 import { lrAt, type LrSchedule } from "../optim/schedule.js";
 import { ShardedModel } from "../parallel/sharded.js";
+import type { Sampler } from "./sampler.js";
+import { StreamPacker } from "./sequences.js";
+
+/** A problem of an on-policy stream: its prompt and the data's completion (ending in <|im_end|>). */
+export interface StreamProblem {
+  prompt: number[];
+  gold: number[];
+}
+
+export interface StreamOptions {
+  problems: readonly StreamProblem[];
+  /** "student": completions sampled from the current student, loss KL(teacher || student) on
+   *  them (needs alpha 1); "gold": the data's completions (the twin) */
+  source: "student" | "gold";
+  sampler?: Sampler;
+  /** problems drawn per round; rounds repeat until the rows are full or maxRounds */
+  perRound: number;
+  maxRounds: number;
+  temperature: number;
+  maxTokens: number;
+}
+
+export interface DistillStepStats {
+  step: number;
+  loss: number;
+  /** with a stream: trained positions, sequences packed and their mean completion length */
+  positions?: number;
+  sequences?: number;
+  completionMean?: number;
+  /** share of sampled completions that ended with <|im_end|> (source "student") */
+  stopped?: number;
+}
 
 export interface DistillOptions {
   student: TrainModelConfig;
@@ -47,7 +86,11 @@ export interface DistillOptions {
   checkpointPath?: string;
   checkpointEvery?: number;
   resume?: boolean;
-  onStep?: (s: { step: number; loss: number }) => void;
+  /** fill each step's rows from problems and sampled or gold completions instead of the data's windows */
+  stream?: StreamOptions;
+  /** the end-of-turn token id (a sampled completion that stopped ends with it) */
+  eot?: number;
+  onStep?: (s: DistillStepStats) => void;
 }
 
 /**
@@ -89,6 +132,16 @@ export async function runDistill(
     throw new InputError(`distillation temperature must be > 0, got ${tau}`, { field: "temperature" });
   if (!(alpha >= 0 && alpha <= 1))
     throw new InputError(`distillation weight alpha must be in [0, 1], got ${alpha}`, { field: "alpha" });
+  const st = o.stream;
+  if (st?.source === "student" && alpha !== 1)
+    throw new InputError(
+      "on-policy distillation trains on the student's own samples: alpha must be 1 (a hard-label term would imitate them)",
+      { field: "alpha" },
+    );
+  if (st?.source === "student" && !st.sampler)
+    throw new InputError("on-policy distillation needs a sampler", { field: "sampler" });
+  if (st && st.problems.length === 0)
+    throw new InputError("a distillation stream needs problems", { field: "problems" });
   const useTeacher = alpha > 0;
   if (useTeacher && (!o.teacher || !o.teacherParams))
     throw new InputError("alpha > 0 needs a teacher (config and weights)", { field: "teacher" });
@@ -106,6 +159,18 @@ export async function runDistill(
     tau,
     alpha,
     lr: o.lr,
+    ...(st
+      ? {
+          stream: {
+            source: st.source,
+            problems: st.problems.length,
+            perRound: st.perRound,
+            maxRounds: st.maxRounds,
+            temperature: st.temperature,
+            maxTokens: st.maxTokens,
+          },
+        }
+      : {}),
   };
   const student = await ShardedModel.create(o.student, o.batch, o.seqLen, { threads: o.threads });
   const teacher = useTeacher
@@ -148,7 +213,13 @@ export async function runDistill(
     };
     const stopAt = Math.min(o.stopAt ?? o.steps, o.steps);
     while (step < stopAt) {
-      const b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
+      let info: Omit<DistillStepStats, "step" | "loss"> = {};
+      let b: ReturnType<typeof sampleBatch>;
+      if (st) {
+        const r = await streamBatch(st, student.params, o.batch, o.seqLen, o.data.pad, o.seed, step, o.eot);
+        b = r.batch;
+        info = r.info;
+      } else b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
       let loss = 0;
       if (b.count > 0) {
         if (teacher) {
@@ -160,7 +231,7 @@ export async function runDistill(
       adam.step(student.params, student.grads, lrAt(step, { ...o.lr, total: o.steps }));
       step++;
       losses.push(loss);
-      o.onStep?.({ step, loss });
+      o.onStep?.({ step, loss, ...info });
       if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
     }
     await save();
@@ -169,4 +240,63 @@ export async function runDistill(
     await student.close();
     await teacher?.close();
   }
+}
+
+/** One step's rows of an on-policy (or gold) stream: rounds of problems drawn by (seed, step, round). */
+async function streamBatch(
+  st: StreamOptions,
+  params: Float32Array,
+  B: number,
+  T: number,
+  pad: number,
+  seed: number,
+  step: number,
+  eot?: number,
+): Promise<{ batch: ReturnType<typeof sampleBatch>; info: Omit<DistillStepStats, "step" | "loss"> }> {
+  const packer = new StreamPacker(B, T, pad);
+  let sequences = 0;
+  let completionTokens = 0;
+  let stopped = 0;
+  let sampled = 0;
+  for (let round = 0; round < st.maxRounds && !packer.full; round++) {
+    const rng = new Rng(hash32(`stream:${seed}:${step}:${round}`));
+    const picks = Array.from(
+      { length: st.perRound },
+      () => st.problems[Math.floor(rng.uniform() * st.problems.length)],
+    );
+    let completions: number[][];
+    if (st.source === "gold") completions = picks.map((p) => p.gold);
+    else {
+      const out = await st.sampler!.sample(
+        params,
+        picks.map((p) => p.prompt),
+        1,
+        {
+          temperature: st.temperature,
+          maxTokens: st.maxTokens,
+          seed: hash32(`sample:${seed}:${step}:${round}`),
+        },
+      );
+      completions = out.map((g) => g[0]);
+      for (const c of completions) {
+        sampled++;
+        if (eot !== undefined && c[c.length - 1] === eot) stopped++;
+      }
+    }
+    for (let i = 0; i < picks.length && !packer.full; i++) {
+      if (completions[i].length === 0) continue;
+      packer.add({ prompt: picks[i].prompt, completion: completions[i] });
+      sequences++;
+      completionTokens += completions[i].length;
+    }
+  }
+  return {
+    batch: packer.batch(),
+    info: {
+      positions: packer.count,
+      sequences,
+      completionMean: sequences ? completionTokens / sequences : 0,
+      ...(sampled ? { stopped: stopped / sampled } : {}),
+    },
+  };
 }

@@ -22,6 +22,9 @@
  * carry the rest, and every other line that repeats them must repeat them unchanged.
  * With FormatOptions.colLeft a + / − column line ends with ` (57570 + 00000)`: the digits of both
  * padded header operands above that column, which must be exactly those.
+ * With FormatOptions.wordPending every line of a two-step word problem's step 1 ends with the step
+ * still to do (` [- 8]`): it must be the same on every line, and step 2's header (`Step 2: 510 - 8`)
+ * must do it.
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
 
@@ -59,6 +62,8 @@ const RE = {
   total: new RegExp(`^(.*?)${SEP}(?:total|累计) (\\d+)$`),
   left: /^(.*?) \((\d+)\)$/,
   colLeft: /^(.*?) \((\d+) ([+\-]) (\d+)\)$/,
+  pending: /^(.*?) \[([+\-×]) (\d+)\]$/,
+  step2: /^(?:Step 2: |第 2 步：)\d+ ([+\-×]) (\d+)$/,
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
   strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
   shift: /^(?:shift|左移) (\d+): (\d+)$/,
@@ -114,12 +119,23 @@ export function checkSteps(text: string): StepCheck[] {
   let runTotal: bigint | null = null;
   // mulLeft: the second factor's digits not used yet, as the last × header stated them
   let left: string | null = null;
+  // wordPending: the step still to do, as step 1's first line stated it
+  let pending: string | null = null;
   const digitAt = (s: string, i: number) => (i < s.length ? s.charCodeAt(s.length - 1 - i) - 48 : 0);
   for (const raw of body.split("\n")) {
-    const whole = raw.trim();
-    if (!whole) continue;
+    const trimmed = raw.trim();
+    if (!trimmed) continue;
     let ok: boolean | null = null;
     let m: RegExpMatchArray | null;
+    const pm = trimmed.match(RE.pending);
+    const whole = pm ? pm[1] : trimmed;
+    let pendingOk = true;
+    if (pm) {
+      pending ??= `${pm[2]} ${pm[3]}`;
+      pendingOk = pending === `${pm[2]} ${pm[3]}`;
+    }
+    const s2 = whole.match(RE.step2);
+    if (s2 && pending !== null) ok = pending === `${s2[1]} ${s2[2]}`;
     // colLeft: a + / − column line ending with the digits of both operands not used yet
     const cl = whole.match(RE.colLeft);
     const full = cl ? cl[1] : whole;
@@ -237,7 +253,7 @@ export function checkSteps(text: string): StepCheck[] {
       lastProduct = 0n;
     }
     if (total !== null) ok = (ok ?? true) && total === runTotal;
-    if (!leftOk) ok = false;
+    if (!leftOk || !pendingOk) ok = false;
     // the brackets must hold exactly the header's digits above the column just worked
     if (cl && ok !== null)
       ok =
@@ -248,7 +264,7 @@ export function checkSteps(text: string): StepCheck[] {
         col < A.length &&
         cl[2] === A.slice(0, A.length - col) &&
         cl[4] === B.slice(0, B.length - col);
-    out.push({ line: whole, ok });
+    out.push({ line: trimmed, ok });
   }
   return out;
 }

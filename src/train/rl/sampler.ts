@@ -29,25 +29,33 @@ export interface Sampler {
   sample(params: Float32Array, prompts: number[][], n: number, o: SampleOptions): Promise<number[][][]>;
 }
 
-export function engineSampler(config: TrainModelConfig, vocab: Vocab, workDir: string, threads = 2): Sampler {
+export function engineSampler(
+  config: TrainModelConfig,
+  vocab: Vocab,
+  workDir: string,
+  threads = 2,
+  /** decode all prompts' samples together (one batch of up to 16 sequences) instead of prompt by prompt */
+  concurrent = false,
+): Sampler {
   return {
     async sample(params, prompts, n, o) {
       const path = join(workDir, "policy-sampler.gguf");
       await exportGGUF(path, config, params, vocab, { name: "policy", type: "f32" });
-      const llm = await loadLLM(path, { kernels: "wasm", threads, parallel: Math.min(16, n) });
+      const parallel = Math.min(16, concurrent ? n * prompts.length : n);
+      const llm = await loadLLM(path, { kernels: "wasm", threads, parallel });
+      const one = async (i: number) => {
+        const c = await llm.complete(prompts[i], {
+          n,
+          temperature: o.temperature,
+          seed: o.seed + 1000 * i,
+          maxTokens: o.maxTokensPer?.[i] ?? o.maxTokens,
+        });
+        return c.choices.map((ch) => (ch.finishReason === "stop" ? [...ch.tokens, vocab.eot] : ch.tokens));
+      };
       try {
+        if (concurrent) return await Promise.all(prompts.map((_, i) => one(i)));
         const out: number[][][] = [];
-        for (let i = 0; i < prompts.length; i++) {
-          const c = await llm.complete(prompts[i], {
-            n,
-            temperature: o.temperature,
-            seed: o.seed + 1000 * i,
-            maxTokens: o.maxTokensPer?.[i] ?? o.maxTokens,
-          });
-          out.push(
-            c.choices.map((ch) => (ch.finishReason === "stop" ? [...ch.tokens, vocab.eot] : ch.tokens)),
-          );
-        }
+        for (let i = 0; i < prompts.length; i++) out.push(await one(i));
         return out;
       } finally {
         await llm.close();
