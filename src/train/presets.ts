@@ -826,14 +826,16 @@ export const PRESETS: Record<string, Preset> = {
   // v2unitsV (issue #18, session 16): a short stage from U's export with U's data and the two-step
   // word problems' step 1 carrying the step still to do (FormatOptions.wordPending: `so 34 × 15 =
   // 510 [- 8]`), word problems weighted up; U's word misses (89% held out) copy step 2's operand
-  // from the plan line ~250 tokens back or stop after step 1.
+  // from the plan line ~250 tokens back or stop after step 1. Measured (session 16), not shipped:
+  // word en 148/300 (U 267), zh 151/300: the marker after the carried digits' brackets broke
+  // their reading (docs/default-model.md).
   v2unitsV: {
     name: "v2unitsV",
     data: {
       ...P_DATA,
       seed: 107,
       mix: { add: 0.14, sub: 0.24, mul: 0.24, word: 0.26, chat: 0.04, tool: 0.04, json: 0.04 },
-      v2: { ...P_V2, colLeft: true, wordPending: true },
+      v2: { ...P_V2, colLeft: true, wordPending: "end" },
     },
     ...LONG_STAGE,
     // 500 steps x 4 x 1024 = 2.0M tokens (~7 min on 2 quiet cores)
@@ -842,6 +844,21 @@ export const PRESETS: Record<string, Preset> = {
     seed: 107,
     initFrom: "build/train/v2unitsU/out/edgellm-v2unitsU-f32.gguf",
     initSha256: "3543dd3c8356f24e32103922b26bcaf0d7144a296b3ae0bd0f88a28b44ae562a",
+  },
+  // v2unitsW (issue #18, session 16): U's stage exactly (data, seed, schedule, start from N) with
+  // the two-step word problems' step 1 carrying step 2's operation at the start of each line
+  // (FormatOptions.wordPending "start": `[- 8] 3 × 5 = 15, ...`), where it leaves the carried
+  // digits at the end of the line alone (V's marker after them broke their reading).
+  v2unitsW: {
+    name: "v2unitsW",
+    data: { ...P_DATA, v2: { ...P_V2, colLeft: true, wordPending: "start" } },
+    ...LONG_STAGE,
+    // 4000 steps x 4 x 1024 = 16.4M tokens (~56 min on 2 quiet cores)
+    steps: 4000,
+    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
+    seed: 79,
+    initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
+    initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
   },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of

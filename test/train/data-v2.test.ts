@@ -732,46 +732,57 @@ test("colLeft: each + / − column takes its digits from the end of the brackets
 
 test("wordPending: step 1 of a two-step story carries step 2's operation; the verifier holds it to that", () => {
   const fmt = { ...P_FORMAT, colLeft: true };
-  const pendingRe = / \[([+\-×]) (\d+)\]$/;
-  let two = 0;
-  for (let i = 0; i < 200; i++) {
-    const lang = i % 2 ? "zh" : "en";
-    const rng = () => new Rng(1000 + i);
-    const withP = wordProblemV2(rng(), lang, 3, 0.7, { ...fmt, wordPending: true });
-    const plain = wordProblemV2(rng(), lang, 3, 0.7, fmt);
-    assert.equal(withP.answer, plain.answer);
-    assert.equal(withP.user, plain.user);
-    const a = withP.assistant.split("\n");
-    const b = plain.assistant.split("\n");
-    assert.equal(a.length, b.length);
-    const s2 = b.findIndex((l) => /^(Step 2: |第 2 步：)/.test(l));
-    const plan = b[1].match(/\) ([+\-×]) (\d+)$/);
-    if (s2 < 0) {
-      assert.equal(withP.assistant, plain.assistant, "a one-step story is unchanged");
-      continue;
+  // hand-written: (34 + 77) + 291, the marker at the start of each line of step 1
+  const hand = wordProblemV2(new Rng(5), "en", 3, 1, { ...fmt, wordPending: "start" });
+  for (const where of ["end", "start"] as const) {
+    const pendingRe = where === "end" ? / \[([+\-×]) (\d+)\]$/ : /^\[([+\-×]) (\d+)\] /;
+    let two = 0;
+    for (let i = 0; i < 200; i++) {
+      const lang = i % 2 ? "zh" : "en";
+      const rng = () => new Rng(1000 + i);
+      const withP = wordProblemV2(rng(), lang, 3, 0.7, { ...fmt, wordPending: where });
+      const plain = wordProblemV2(rng(), lang, 3, 0.7, fmt);
+      assert.equal(withP.answer, plain.answer);
+      assert.equal(withP.user, plain.user);
+      const a = withP.assistant.split("\n");
+      const b = plain.assistant.split("\n");
+      assert.equal(a.length, b.length);
+      const s2 = b.findIndex((l) => /^(Step 2: |第 2 步：)/.test(l));
+      const plan = b[1].match(/\) ([+\-×]) (\d+)$/);
+      if (s2 < 0) {
+        assert.equal(withP.assistant, plain.assistant, "a one-step story is unchanged");
+        continue;
+      }
+      two++;
+      // the plan's second operation, e.g. "Plan: (34 × 15) - 8" -> "- 8"
+      assert.ok(plan, b[1]);
+      const s1 = b.findIndex((l) => /^(Step 1: |第 1 步：)/.test(l));
+      a.forEach((l, k) => {
+        if (k > s1 && k < s2) {
+          const m = l.match(pendingRe);
+          assert.ok(m, l);
+          assert.equal(`${m[1]} ${m[2]}`, `${plan[1]} ${plan[2]}`);
+          assert.equal(l.replace(pendingRe, ""), b[k]);
+        } else assert.equal(l, b[k]);
+      });
+      // step 2's header repeats the line just above's brackets
+      assert.ok(a[s2].endsWith(`${plan[1]} ${plan[2]}`), a[s2]);
+      assert.equal(firstError(checkSteps(withP.assistant)), -1, withP.assistant);
+      // a step 2 that does another operation, or one step-1 line that carries another, is wrong
+      const bad2 = [...a];
+      bad2[s2] = bad2[s2].replace(/\d+$/, (x) => String(Number(x) + 1));
+      assert.equal(firstError(checkSteps(bad2.join("\n"))), s2 - 1, bad2[s2]);
+      const bad1 = [...a];
+      bad1[s1 + 2] = bad1[s1 + 2].replace(/\[([+\-×]) (\d+)\]/, (_, op, n) => `[${op} ${Number(n) + 1}]`);
+      assert.equal(checkSteps(bad1.join("\n"))[s1 + 1].ok, false, bad1[s1 + 2]);
     }
-    two++;
-    // the plan's second operation, e.g. "Plan: (34 × 15) - 8" -> "- 8"
-    assert.ok(plan, b[1]);
-    const s1 = b.findIndex((l) => /^(Step 1: |第 1 步：)/.test(l));
-    a.forEach((l, k) => {
-      if (k > s1 && k < s2) {
-        const m = l.match(pendingRe);
-        assert.ok(m, l);
-        assert.equal(`${m[1]} ${m[2]}`, `${plan[1]} ${plan[2]}`);
-        assert.equal(l.replace(pendingRe, ""), b[k]);
-      } else assert.equal(l, b[k]);
-    });
-    // step 2's header repeats the line just above's brackets
-    assert.ok(a[s2].endsWith(`${plan[1]} ${plan[2]}`), a[s2]);
-    assert.equal(firstError(checkSteps(withP.assistant)), -1, withP.assistant);
-    // a step 2 that does another operation, or one step-1 line that carries another, is wrong
-    const bad2 = [...a];
-    bad2[s2] = bad2[s2].replace(/\d+$/, (x) => String(Number(x) + 1));
-    assert.equal(firstError(checkSteps(bad2.join("\n"))), s2 - 1, bad2[s2]);
-    const bad1 = [...a];
-    bad1[s1 + 2] = bad1[s1 + 2].replace(pendingRe, (_, op, n) => ` [${op} ${Number(n) + 1}]`);
-    assert.equal(checkSteps(bad1.join("\n"))[s1 + 1].ok, false, bad1[s1 + 2]);
+    assert.ok(two > 100, `${where}: ${two} two-step stories`);
   }
-  assert.ok(two > 100, `${two} two-step stories`);
+  const h = hand.assistant.split("\n");
+  assert.equal(h[1], "Plan: (34 + 77) + 291");
+  assert.equal(h[3], "[+ 291] 34 + 77");
+  assert.equal(h[4], "[+ 291] 4 + 7 + 0 = 11, write 1, carry 1, so far 1 (3 + 7)");
+  assert.equal(h[7], "[+ 291] so 34 + 77 = 111");
+  assert.equal(h[8], "Step 2: 111 + 291");
+  assert.equal(h[9], "111 + 291");
 });

@@ -134,12 +134,13 @@ export interface FormatOptions {
    *  instead of the k-th digit from the right of a header up to ~200 tokens back (v2unitsP's ± 5-6
    *  misses read a digit from the wrong column, most often the 4th); × sums keep their lines */
   colLeft?: boolean;
-  /** two-step word problems: every line of step 1's working ends with the step still to do, in
-   *  square brackets (`3 × 5 = 15, 5 + 2 = 7, write 7, carry 1, so far 70 [- 8]`, and
-   *  `so 34 × 15 = 510 [- 8]`), so "Step 2: 510 - 8" copies its operator and operand from the line
-   *  just above instead of from the plan line ~250 tokens back (v2unitsU's word misses: 19 of 33
-   *  miscopied that operand, 12 stopped after step 1) */
-  wordPending?: boolean;
+  /** two-step word problems: every line of step 1's working carries the step still to do, in
+   *  square brackets, so "Step 2: 510 - 8" copies its operator and operand from the line just above
+   *  instead of from the plan line ~250 tokens back (v2unitsU's word misses: 19 of 33 miscopied that
+   *  operand, 12 stopped after step 1). "end": after the line (`... so far 70 [- 8]`,
+   *  `so 34 × 15 = 510 [- 8]`); "start": before it (`[- 8] 3 × 5 = 15, ...`), which leaves the
+   *  end of each line, where the carried digits' brackets are read, as it was */
+  wordPending?: "end" | "start";
   /** subtraction always works a − b in columns first (both padded to the longer width); a borrow out
    *  of the top column then shows a < b (`borrow out 1, 61 < 62, so 61 - 62 = -(62 - 61)`) and the
    *  subtraction is redone the other way round, so the sign is read off the last column line

@@ -102,7 +102,7 @@ export interface V2Options {
   /** + and − column lines carry the operands' digits not used yet (FormatOptions.colLeft) */
   colLeft?: boolean;
   /** two-step word problems carry step 2's operation along step 1 (FormatOptions.wordPending) */
-  wordPending?: boolean;
+  wordPending?: "end" | "start";
   /** × carries the second factor's unused digits along the working (FormatOptions.mulLeft) */
   mulLeft?: boolean;
   /** tool calls: digits of a long product's first factor (default [5, 7]) */
@@ -191,7 +191,7 @@ function drawProblemV2(rng: Rng, cfg: DataConfig, v2: V2Options): Problem {
     mulLeft: v2.mulLeft === true,
     digitGroups: v2.digitGroups === true,
     colLeft: v2.colLeft === true,
-    wordPending: v2.wordPending === true,
+    wordPending: v2.wordPending,
   };
   switch (kind) {
     case "word":

@@ -182,8 +182,10 @@ function tell(
   const w = WORDS[lang];
   const s1 = columns(op1, a, b, lang, fmt);
   const lines = plan ? [`${w.plan} ${op2 ? `(${a} ${op1} ${b}) ${op2} ${c}` : `${a} ${op1} ${b}`}`] : [];
-  const pending = op2 && fmt.wordPending ? ` [${op2} ${c}]` : "";
-  lines.push(w.step(1) + `${a} ${op1} ${b}`, ...s1.lines.map((l) => l + pending));
+  const pending = op2 && fmt.wordPending ? `[${op2} ${c}]` : "";
+  const carry = (l: string) =>
+    !pending ? l : fmt.wordPending === "start" ? `${pending} ${l}` : `${l} ${pending}`;
+  lines.push(w.step(1) + `${a} ${op1} ${b}`, ...s1.lines.map(carry));
   let result = s1.result;
   if (op2) {
     const s2 = columns(op2, s1.result, c, lang, fmt);

@@ -22,9 +22,9 @@
  * carry the rest, and every other line that repeats them must repeat them unchanged.
  * With FormatOptions.colLeft a + / − column line ends with ` (57570 + 00000)`: the digits of both
  * padded header operands above that column, which must be exactly those.
- * With FormatOptions.wordPending every line of a two-step word problem's step 1 ends with the step
- * still to do (` [- 8]`): it must be the same on every line, and step 2's header (`Step 2: 510 - 8`)
- * must do it.
+ * With FormatOptions.wordPending every line of a two-step word problem's step 1 carries the step
+ * still to do (` [- 8]` after the line or `[- 8] ` before it): it must be the same on every line,
+ * and step 2's header (`Step 2: 510 - 8`) must do it.
  */
 import type { Verdict, VerifyInput, Verifier } from "../../verify/verifier.js";
 
@@ -63,6 +63,7 @@ const RE = {
   left: /^(.*?) \((\d+)\)$/,
   colLeft: /^(.*?) \((\d+) ([+\-]) (\d+)\)$/,
   pending: /^(.*?) \[([+\-×]) (\d+)\]$/,
+  pendingStart: /^\[([+\-×]) (\d+)\] (.*)$/,
   step2: /^(?:Step 2: |第 2 步：)\d+ ([+\-×]) (\d+)$/,
   carry: new RegExp(`^${W.carry} (\\d)${SEP}${W.soFar} (\\d+)$`),
   strip: /^(?:drop leading zeros:|去掉前导零：)\s*(\d+) → (\d+)$/,
@@ -127,12 +128,14 @@ export function checkSteps(text: string): StepCheck[] {
     if (!trimmed) continue;
     let ok: boolean | null = null;
     let m: RegExpMatchArray | null;
-    const pm = trimmed.match(RE.pending);
-    const whole = pm ? pm[1] : trimmed;
+    const pe = trimmed.match(RE.pending);
+    const ps = pe ? null : trimmed.match(RE.pendingStart);
+    const whole = pe ? pe[1] : ps ? ps[3] : trimmed;
+    const carried = pe ? `${pe[2]} ${pe[3]}` : ps ? `${ps[1]} ${ps[2]}` : null;
     let pendingOk = true;
-    if (pm) {
-      pending ??= `${pm[2]} ${pm[3]}`;
-      pendingOk = pending === `${pm[2]} ${pm[3]}`;
+    if (carried !== null) {
+      pending ??= carried;
+      pendingOk = pending === carried;
     }
     const s2 = whole.match(RE.step2);
     if (s2 && pending !== null) ok = pending === `${s2[1]} ${s2[2]}`;
