@@ -17,7 +17,9 @@
 //             and the hard-label loss
 //   node scripts/train-distill.mjs --arm op|gold --init build/train/distill-u-sft/student-sft-f32.gguf
 //     --steps 300 --seq-len 1024 --lr 5e-4 --min-lr 1e-4 --warmup 10 --seed 6 [--per-round 8]
-//     [--max-rounds 6] [--max-tokens 900] [--work build/train/distill-ARM]
+//     [--max-rounds 6] [--max-tokens 900] [--cut] [--work build/train/distill-ARM]
+//   --cut (arm op): train each sampled completion only up to its first token that is not the
+//     teacher's top choice (DistillOptions stream.cutAtDeviation)
 // Checkpoint every 10 steps; --stop-at N ends this run at step N (rerun to continue: it resumes
 // from the checkpoint, the schedule spans --steps). At the last step it writes
 // WORK/student-ARM-f32.gguf and -q8_0.gguf.
@@ -93,6 +95,7 @@ if (arm === "op" || arm === "gold") {
     maxRounds: Number(opt("--max-rounds", "6")),
     temperature: Number(opt("--temperature", "1")),
     maxTokens: Number(opt("--max-tokens", "900")),
+    cutAtDeviation: a.includes("--cut"),
   };
   console.log(`stream: ${problems.length} problems (${stream.source} completions)`);
 }
@@ -141,7 +144,8 @@ const r = await runDistill({
         (s.positions === undefined
           ? ""
           : ` positions ${s.positions} seqs ${s.sequences} completion ${s.completionMean.toFixed(0)}` +
-            (s.stopped === undefined ? "" : ` stopped ${(100 * s.stopped).toFixed(0)}%`)),
+            (s.stopped === undefined ? "" : ` stopped ${(100 * s.stopped).toFixed(0)}%`) +
+            (s.kept === undefined ? "" : ` kept ${s.kept}`)),
     ),
 });
 if (r.step < steps) console.log(`stopped at step ${r.step} of ${steps}; rerun the same command to continue`);

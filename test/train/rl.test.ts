@@ -17,7 +17,7 @@ import { runGrpo } from "../../src/train/rl/grpo.js";
 import { mixedPrompts } from "../../src/train/rl/stages.js";
 import { modelSampler, type Sampler } from "../../src/train/rl/sampler.js";
 import { rejectionSample } from "../../src/train/rl/rejection.js";
-import { checkSameVocabulary, runDistill } from "../../src/train/rl/distill.js";
+import { checkSameVocabulary, cutAtDeviation, runDistill } from "../../src/train/rl/distill.js";
 import { distillCrossEntropy } from "../../src/train/ops/crossentropy.js";
 import { train } from "../../src/train/loop.js";
 import { InputError, VocabMismatchError } from "../../src/errors.js";
@@ -341,6 +341,10 @@ test("stream packing: sequences end to end, completion targets only, a short res
   assert.deepEqual(Array.from(p.targets), [2, 3, 4, 0, 0, 0, 6, 7, 8, 9, 10, 11]);
   assert.deepEqual(Array.from(p.mask), [0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
   assert.equal(p.count, 7);
+  assert.deepEqual(p.spans, [
+    { start: 1, end: 3 },
+    { start: 7, end: 12 },
+  ]);
   // two short sequences share a row; the boundary slot is not trained
   const q = new StreamPacker(1, 8, 0, 1);
   q.add({ prompt: [1], completion: [2, 3] });
@@ -348,6 +352,22 @@ test("stream packing: sequences end to end, completion targets only, a short res
   assert.deepEqual(Array.from(q.tokens), [1, 2, 3, 4, 5, 6, 0, 0]);
   assert.deepEqual(Array.from(q.mask), [1, 1, 0, 1, 1, 0, 0, 0]);
   assert.deepEqual(Array.from(q.targets.subarray(0, 5)), [2, 3, 0, 5, 6]);
+});
+
+test("cut at deviation: a completion trains up to its first token that is not the teacher's top one", () => {
+  // V 3; one span of 4 positions whose sampled targets are 0 1 2 0; the teacher's top: 0 1 0 0
+  const V = 3;
+  const top = [0, 1, 0, 0];
+  const soft = new Float32Array(4 * V);
+  top.forEach((t, n) => {
+    soft.fill(0.1, n * V, n * V + V);
+    soft[n * V + t] = 0.8;
+  });
+  const b = { targets: Int32Array.of(0, 1, 2, 0), mask: Uint8Array.of(1, 1, 1, 1) };
+  assert.equal(cutAtDeviation(b, soft, [{ start: 0, end: 4 }], V), 3);
+  assert.deepEqual(Array.from(b.mask), [1, 1, 1, 0]);
+  const agree = { targets: Int32Array.of(0, 1, 0, 0), mask: Uint8Array.of(1, 1, 1, 1) };
+  assert.equal(cutAtDeviation(agree, soft, [{ start: 0, end: 4 }], V), 4);
 });
 
 test("on-policy distillation: samples come from the current student, alpha must be 1, KL on them falls", async () => {

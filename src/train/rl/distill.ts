@@ -49,6 +49,10 @@ export interface StreamOptions {
   maxRounds: number;
   temperature: number;
   maxTokens: number;
+  /** source "student": train each completion only up to its first token that is not the teacher's
+   *  top choice (that position included), not on the states after it, where the teacher has never
+   *  been (its targets there continue a working that is already wrong) */
+  cutAtDeviation?: boolean;
 }
 
 export interface DistillStepStats {
@@ -60,6 +64,8 @@ export interface DistillStepStats {
   completionMean?: number;
   /** share of sampled completions that ended with <|im_end|> (source "student") */
   stopped?: number;
+  /** with cutAtDeviation: positions trained after the cut */
+  kept?: number;
 }
 
 export interface DistillOptions {
@@ -168,6 +174,7 @@ export async function runDistill(
             maxRounds: st.maxRounds,
             temperature: st.temperature,
             maxTokens: st.maxTokens,
+            ...(st.cutAtDeviation ? { cutAtDeviation: true } : {}),
           },
         }
       : {}),
@@ -215,15 +222,21 @@ export async function runDistill(
     while (step < stopAt) {
       let info: Omit<DistillStepStats, "step" | "loss"> = {};
       let b: ReturnType<typeof sampleBatch>;
+      let spans: { start: number; end: number }[] = [];
       if (st) {
         const r = await streamBatch(st, student.params, o.batch, o.seqLen, o.data.pad, o.seed, step, o.eot);
         b = r.batch;
         info = r.info;
+        spans = r.spans;
       } else b = sampleBatch(o.data, o.batch, o.seqLen, o.seed, step);
       let loss = 0;
       if (b.count > 0) {
         if (teacher) {
           const soft = await teacher.probs(b.tokens, tau);
+          if (st?.cutAtDeviation) {
+            b.count = cutAtDeviation(b, soft, spans, o.student.vocab);
+            info.kept = b.count;
+          }
           loss = await student.step(b, { soft, temperature: tau, alpha });
         } else loss = await student.step(b);
       } else student.grads.fill(0);
@@ -252,7 +265,11 @@ async function streamBatch(
   seed: number,
   step: number,
   eot?: number,
-): Promise<{ batch: ReturnType<typeof sampleBatch>; info: Omit<DistillStepStats, "step" | "loss"> }> {
+): Promise<{
+  batch: ReturnType<typeof sampleBatch>;
+  info: Omit<DistillStepStats, "step" | "loss">;
+  spans: { start: number; end: number }[];
+}> {
   const packer = new StreamPacker(B, T, pad);
   let sequences = 0;
   let completionTokens = 0;
@@ -292,6 +309,7 @@ async function streamBatch(
   }
   return {
     batch: packer.batch(),
+    spans: packer.spans,
     info: {
       positions: packer.count,
       sequences,
@@ -299,4 +317,33 @@ async function streamBatch(
       ...(sampled ? { stopped: stopped / sampled } : {}),
     },
   };
+}
+
+/**
+ * Unmasks every trained position after the first one per span whose target (the sampled token) is
+ * not the teacher's most likely token; returns the positions left.
+ */
+export function cutAtDeviation(
+  b: { targets: Int32Array; mask: Uint8Array },
+  soft: Float32Array,
+  spans: readonly { start: number; end: number }[],
+  V: number,
+): number {
+  let kept = 0;
+  for (const { start, end } of spans) {
+    let cut = false;
+    for (let n = start; n < end; n++) {
+      if (!b.mask[n]) continue;
+      if (cut) {
+        b.mask[n] = 0;
+        continue;
+      }
+      kept++;
+      const o = n * V;
+      let top = 0;
+      for (let i = 1; i < V; i++) if (soft[o + i] > soft[o + top]) top = i;
+      if (top !== b.targets[n]) cut = true;
+    }
+  }
+  return kept;
 }

@@ -64,6 +64,8 @@ export class StreamPacker {
   readonly targets: Int32Array;
   readonly mask: Uint8Array;
   count = 0;
+  /** each packed sequence's trained positions, [start, end) in the flat arrays (in order) */
+  readonly spans: { start: number; end: number }[] = [];
   private row = 0;
   private col = 0;
 
@@ -96,6 +98,7 @@ export class StreamPacker {
     if (this.full || fits(room()) < 1) return !this.full;
     const o = this.row * this.T + this.col;
     const n = Math.min(all.length, room());
+    this.spans.push({ start: o + s.prompt.length - 1, end: o + Math.min(n, all.length - 1) });
     for (let t = 0; t < n; t++) {
       this.tokens[o + t] = all[t];
       if (t + 1 < all.length) {
