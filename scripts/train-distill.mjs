@@ -33,10 +33,9 @@ const { importGGUF } = await imp("src/train/import.js");
 const { buildVocab } = await imp("src/train/bpe/vocab.js");
 const { generateDataset } = await imp("src/train/data/generate.js");
 const { tokenizeExamples } = await imp("src/train/batches.js");
-const { runDistill } = await imp("src/train/rl/distill.js");
+const { runDistill, streamProblems } = await imp("src/train/rl/distill.js");
 const { exportGGUF } = await imp("src/train/export.js");
 const { studentData, STUDENT_SHAPE, V2_MODEL_DATA } = await imp("src/train/presets.js");
-const { splitOf } = await imp("src/train/data/generate.js");
 const { engineSampler } = await imp("src/train/rl/sampler.js");
 
 const a = process.argv.slice(2);
@@ -73,19 +72,13 @@ const examples = generateDataset(studentConfig).train;
 const data = tokenizeExamples(examples, vocab.encoder, vocab.pad);
 let stream;
 if (arm === "op" || arm === "gold") {
-  const problems = [];
-  for (const e of examples) {
-    if (!["add", "sub", "mul", "word"].includes(e.kind) || e.messages.length !== 2) continue;
-    if (e.messages[0].role !== "user" || splitOf(e.key, V2_MODEL_DATA) !== "train") continue;
-    const t = tokenizeExamples([e], vocab.encoder, vocab.pad);
-    const first = t.train.indexOf(1);
-    let end = first;
-    while (end < t.train.length && t.train[end]) end++;
-    problems.push({
-      prompt: Array.from(t.ids.subarray(0, first)),
-      gold: Array.from(t.ids.subarray(first, end)),
-    });
-  }
+  const problems = streamProblems(
+    examples,
+    vocab.encoder,
+    vocab.pad,
+    ["add", "sub", "mul", "word"],
+    [studentConfig, V2_MODEL_DATA],
+  );
   stream = {
     problems,
     source: arm === "op" ? "student" : "gold",
@@ -128,6 +121,7 @@ const r = await runDistill({
     warmup: Number(opt("--warmup", "30")),
   },
   studentInit,
+  studentInitName: initFile,
   stream,
   eot: vocab.eot,
   temperature: tau,

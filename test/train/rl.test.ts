@@ -17,7 +17,14 @@ import { runGrpo } from "../../src/train/rl/grpo.js";
 import { mixedPrompts } from "../../src/train/rl/stages.js";
 import { modelSampler, type Sampler } from "../../src/train/rl/sampler.js";
 import { rejectionSample } from "../../src/train/rl/rejection.js";
-import { checkSameVocabulary, cutAtDeviation, runDistill } from "../../src/train/rl/distill.js";
+import {
+  checkSameVocabulary,
+  cutAtDeviation,
+  runDistill,
+  streamProblems,
+} from "../../src/train/rl/distill.js";
+import { generateDataset, splitOf } from "../../src/train/data/generate.js";
+import { V2_MODEL_DATA } from "../../src/train/presets.js";
 import { distillCrossEntropy } from "../../src/train/ops/crossentropy.js";
 import { train } from "../../src/train/loop.js";
 import { InputError, VocabMismatchError } from "../../src/errors.js";
@@ -352,6 +359,29 @@ test("stream packing: sequences end to end, completion targets only, a short res
   assert.deepEqual(Array.from(q.tokens), [1, 2, 3, 4, 5, 6, 0, 0]);
   assert.deepEqual(Array.from(q.mask), [1, 1, 0, 1, 1, 0, 0, 0]);
   assert.deepEqual(Array.from(q.targets.subarray(0, 5)), [2, 3, 0, 5, 6]);
+});
+
+test("stream problems: single-turn training-split examples as prompt + gold completion", () => {
+  const examples = generateDataset({ ...V2_MODEL_DATA, counts: { train: 400, val: 0, test: 0 } }).train;
+  // a byte-level encoder, so ids decode back to the text exactly
+  const enc = { encode: (t: string, out: number[] = []) => (out.push(...Buffer.from(t)), out) };
+  const text = (ids: number[]) => Buffer.from(ids).toString();
+  // a second config whose held-out share is large, so that filter visibly removes problems
+  const strict = { ...V2_MODEL_DATA, splitSalt: "another-salt", testPermille: 300 };
+  const ps = streamProblems(examples, enc, 0, ["add", "mul"], [V2_MODEL_DATA, strict]);
+  const want = examples.filter(
+    (e) =>
+      (e.kind === "add" || e.kind === "mul") &&
+      e.messages.length === 2 &&
+      e.messages[0].role === "user" &&
+      splitOf(e.key, strict) === "train",
+  );
+  assert.ok(want.length > 20 && ps.length === want.length, `${ps.length} vs ${want.length}`);
+  ps.forEach((p, i) => {
+    const [u, a] = want[i].messages;
+    assert.equal(text(p.prompt), `<|im_start|>user\n${u.content}<|im_end|>\n<|im_start|>assistant\n`);
+    assert.equal(text(p.gold), `${a.content}<|im_end|>`);
+  });
 });
 
 test("cut at deviation: a completion trains up to its first token that is not the teacher's top one", () => {

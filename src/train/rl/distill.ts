@@ -20,7 +20,9 @@
  */
 import { InputError, VocabMismatchError } from "../../errors.js";
 import { Rng, hash32 } from "../../sampling/rng.js";
-import { sampleBatch, type TokenizedSet } from "../batches.js";
+import { sampleBatch, tokenizeExamples, type TokenizedSet } from "../batches.js";
+import type { BpeEncoder } from "../bpe/encoder.js";
+import { splitOf, type DataConfig, type Example } from "../data/generate.js";
 import type { BpeModel } from "../bpe/trainer.js";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import type { TrainModelConfig } from "../model/config.js";
@@ -75,6 +77,9 @@ export interface DistillOptions {
   teacherParams?: Float32Array;
   /** the student's initial weights (default: initParams seeded with `seed`, as the SFT loop) */
   studentInit?: Float32Array;
+  /** where studentInit came from (kept in the checkpoint's settings, so a resume from another
+   *  start is refused) */
+  studentInitName?: string;
   data: TokenizedSet;
   batch: number;
   seqLen: number;
@@ -165,6 +170,7 @@ export async function runDistill(
     tau,
     alpha,
     lr: o.lr,
+    ...(o.studentInitName ? { init: o.studentInitName } : {}),
     ...(st
       ? {
           stream: {
@@ -253,6 +259,32 @@ export async function runDistill(
     await student.close();
     await teacher?.close();
   }
+}
+
+/**
+ * The problems of an on-policy stream: single-turn examples of `kinds` whose key is in the training
+ * split of every config in `trainOnly` (the eval's corpus among them), each as its prompt (up to
+ * and including "<|im_start|>assistant\n") and its gold completion, tokenized as the SFT loop
+ * tokenizes them.
+ */
+export function streamProblems(
+  examples: readonly Example[],
+  enc: Pick<BpeEncoder, "encode">,
+  pad: number,
+  kinds: readonly string[],
+  trainOnly: readonly Pick<DataConfig, "splitSalt" | "testPermille" | "valPermille">[],
+): StreamProblem[] {
+  const out: StreamProblem[] = [];
+  for (const e of examples) {
+    if (!kinds.includes(e.kind) || e.messages.length !== 2 || e.messages[0].role !== "user") continue;
+    if (trainOnly.some((c) => splitOf(e.key, c) !== "train")) continue;
+    const t = tokenizeExamples([e], enc, pad);
+    const first = t.train.indexOf(1);
+    let end = first;
+    while (end < t.train.length && t.train[end]) end++;
+    out.push({ prompt: Array.from(t.ids.subarray(0, first)), gold: Array.from(t.ids.subarray(first, end)) });
+  }
+  return out;
 }
 
 /** One step's rows of an on-policy (or gold) stream: rounds of problems drawn by (seed, step, round). */
