@@ -126,6 +126,18 @@ const P_DATA: DataConfig = {
   v2: P_V2,
 };
 
+/** v2unitsP's schedule and start (16.4M tokens from N's export, its step 1000: the shipped default's
+ *  tensors in session 12); U and W train it again with other formats. */
+const P_STAGE = {
+  ...LONG_STAGE,
+  // 4000 steps x 4 x 1024 = 16.4M tokens (~56-60 min on 2 quiet cores)
+  steps: 4000,
+  lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
+  seed: 79,
+  initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
+  initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
+};
+
 /** The stages trained from v2unitsP's export (its step 4000; the tensors shipped in session 13). */
 const FROM_P = {
   initFrom: "build/train/v2unitsP/out/edgellm-v2unitsP-f32.gguf",
@@ -747,14 +759,7 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsP: {
     name: "v2unitsP",
     data: P_DATA,
-    ...LONG_STAGE,
-    // 4000 steps x 4 x 1024 = 16.4M tokens (~60 min on 2 quiet cores)
-    steps: 4000,
-    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
-    seed: 79,
-    // `edgellm train --preset v2unitsN` (its export at step 1000; the shipped default's tensors)
-    initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
-    initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
+    ...P_STAGE,
   },
   // v2unitsR (issue #18, session 13): v2unitsP's end (± ≤4 300/300, × 3×3 99/100, ± 5-6 264/300),
   // a stage for the band still short: more + and − with 5-6-digit operands (V2Options.addSubLong:
@@ -816,12 +821,7 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsU: {
     name: "v2unitsU",
     data: { ...P_DATA, v2: { ...P_V2, colLeft: true } },
-    ...LONG_STAGE,
-    steps: 4000,
-    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
-    seed: 79,
-    initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
-    initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
+    ...P_STAGE,
   },
   // v2unitsV (issue #18, session 16): a short stage from U's export with U's data and the two-step
   // word problems' step 1 carrying the step still to do (FormatOptions.wordPending: `so 34 × 15 =
@@ -854,13 +854,7 @@ export const PRESETS: Record<string, Preset> = {
   v2unitsW: {
     name: "v2unitsW",
     data: { ...P_DATA, v2: { ...P_V2, colLeft: true, wordPending: "start" } },
-    ...LONG_STAGE,
-    // 4000 steps x 4 x 1024 = 16.4M tokens (~56 min on 2 quiet cores)
-    steps: 4000,
-    lr: { maxLr: 2e-4, minLr: 2e-5, warmup: 20 },
-    seed: 79,
-    initFrom: "build/train/v2unitsN/out/edgellm-v2unitsN-f32.gguf",
-    initSha256: "029745e9463aab0735e2a47b93770ab7d33e3bed2992ca31908ab498b3aa018c",
+    ...P_STAGE,
   },
   // A larger distillation teacher: same data, tokenizer and context as v2, 4.6M parameters (width
   // 256, 6 layers, SwiGLU 768), trained from scratch (no warm start: the shapes differ); ~6-7 h of

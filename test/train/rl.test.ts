@@ -302,7 +302,8 @@ test("rejection sampling keeps only verified, distinct completions, loss on the 
   }
 });
 
-test("distillation pulls the student onto the teacher (KL falls)", async () => {
+/** A tiny teacher with sharp (8x) weights and a student of its shape, seeded apart. */
+function teacherAndStudent() {
   const cfg = { ...tiny, dim: 16, ffn: 32, ctx: 16 };
   const layout = paramLayout(cfg);
   const teacherP = new Float32Array(layout.total);
@@ -310,6 +311,11 @@ test("distillation pulls the student onto the teacher (KL falls)", async () => {
   for (let i = 0; i < teacherP.length; i++) teacherP[i] *= 8;
   const student = new Float32Array(layout.total);
   initParams(student, layout, cfg, new Rng(12));
+  return { cfg, teacherP, student };
+}
+
+test("distillation pulls the student onto the teacher (KL falls)", async () => {
+  const { cfg, teacherP, student } = teacherAndStudent();
   const n = 400;
   const ids = Int32Array.from({ length: n }, (_, i) => (i * 5 + (i >> 3)) % cfg.vocab);
   const data = {
@@ -401,13 +407,7 @@ test("cut at deviation: a completion trains up to its first token that is not th
 });
 
 test("on-policy distillation: samples come from the current student, alpha must be 1, KL on them falls", async () => {
-  const cfg = { ...tiny, dim: 16, ffn: 32, ctx: 16 };
-  const layout = paramLayout(cfg);
-  const teacherP = new Float32Array(layout.total);
-  initParams(teacherP, layout, cfg, new Rng(11));
-  for (let i = 0; i < teacherP.length; i++) teacherP[i] *= 8;
-  const student = new Float32Array(layout.total);
-  initParams(student, layout, cfg, new Rng(12));
+  const { cfg, teacherP, student } = teacherAndStudent();
   const data = {
     ids: Int32Array.of(1, 2, 3),
     train: Uint8Array.of(0, 1, 1),

@@ -334,7 +334,10 @@ async function streamBatch(
     }
     for (let i = 0; i < picks.length && !packer.full; i++) {
       if (completions[i].length === 0) continue;
+      const placed = packer.spans.length;
       packer.add({ prompt: picks[i].prompt, completion: completions[i] });
+      // a sequence with no room left (or a prompt longer than a row) is not placed
+      if (packer.spans.length === placed) continue;
       sequences++;
       completionTokens += completions[i].length;
     }
