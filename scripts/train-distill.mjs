@@ -20,6 +20,8 @@
 //     [--max-rounds 6] [--max-tokens 900] [--cut] [--work build/train/distill-ARM]
 //   --cut (arm op): train each sampled completion only up to its first token that is not the
 //     teacher's top choice (DistillOptions stream.cutAtDeviation)
+//   --gold-share F (arm op): GKD's mixed setting: each problem keeps its gold completion with
+//     probability F and is trained on the hard label; the rest are sampled and distilled
 // Checkpoint every 10 steps; --stop-at N ends this run at step N (rerun to continue: it resumes
 // from the checkpoint, the schedule spans --steps). At the last step it writes
 // WORK/student-ARM-f32.gguf and -q8_0.gguf.
@@ -89,6 +91,7 @@ if (arm === "op" || arm === "gold") {
     temperature: Number(opt("--temperature", "1")),
     maxTokens: Number(opt("--max-tokens", "900")),
     cutAtDeviation: a.includes("--cut"),
+    goldShare: arm === "op" ? Number(opt("--gold-share", "0")) : 0,
   };
   console.log(`stream: ${problems.length} problems (${stream.source} completions)`);
 }
@@ -139,7 +142,8 @@ const r = await runDistill({
           ? ""
           : ` positions ${s.positions} seqs ${s.sequences} completion ${s.completionMean.toFixed(0)}` +
             (s.stopped === undefined ? "" : ` stopped ${(100 * s.stopped).toFixed(0)}%`) +
-            (s.kept === undefined ? "" : ` kept ${s.kept}`)),
+            (s.kept === undefined ? "" : ` kept ${s.kept}`) +
+            (s.goldSequences === undefined ? "" : ` gold ${s.goldSequences}`)),
     ),
 });
 if (r.step < steps) console.log(`stopped at step ${r.step} of ${steps}; rerun the same command to continue`);

@@ -20,6 +20,7 @@ import { rejectionSample } from "../../src/train/rl/rejection.js";
 import {
   checkSameVocabulary,
   cutAtDeviation,
+  hardLabels,
   runDistill,
   streamProblems,
 } from "../../src/train/rl/distill.js";
@@ -480,6 +481,88 @@ test("on-policy distillation: samples come from the current student, alpha must 
   const head = mean(r.losses.slice(0, 10));
   const tail = mean(r.losses.slice(-10));
   assert.ok(tail < head * 0.5, `KL on the student's samples ${head} -> ${tail}`);
+});
+
+test("mixed stream (goldShare): gold completions train on the hard label, exactly as the gold twin's SFT loss", async () => {
+  // hardLabels by hand: V 3, positions 1 and 2 of a span are trained, position 0 is not
+  const V = 3;
+  const soft = Float32Array.from({ length: 3 * V }, () => 1 / 3);
+  hardLabels(
+    { targets: Int32Array.of(2, 0, 1), mask: Uint8Array.of(0, 1, 1) },
+    soft,
+    [{ start: 0, end: 3 }],
+    V,
+  );
+  assert.deepEqual(
+    Array.from(soft),
+    [1 / 3, 1 / 3, 1 / 3, 1, 0, 0, 0, 1, 0].map((x) => Math.fround(x)),
+  );
+
+  const { cfg, teacherP, student } = teacherAndStudent();
+  const data = {
+    ids: Int32Array.of(1, 2, 3),
+    train: Uint8Array.of(0, 1, 1),
+    starts: Int32Array.of(0),
+    pad: 0,
+  };
+  const problems = [
+    { prompt: [1, 2], gold: [3, 7, 10] },
+    { prompt: [4], gold: [5, 6, 10] },
+    { prompt: [8, 9, 2], gold: [9, 10] },
+  ];
+  const base = {
+    student: cfg,
+    teacher: cfg,
+    studentInit: student,
+    teacherParams: teacherP,
+    data,
+    batch: 2,
+    seqLen: 16,
+    steps: 3,
+    lr: { maxLr: 2e-2, minLr: 2e-3, warmup: 2 },
+    seed: 3,
+    threads: 1,
+    eot: 10,
+  };
+  const stream = { problems, perRound: 3, maxRounds: 4, temperature: 1, maxTokens: 5 };
+  const calls: number[] = [];
+  const sampler: Sampler = {
+    sample: (params, prompts, n, o) => {
+      calls.push(prompts.length);
+      return modelSampler(cfg, 10, 0).sample(params, prompts, n, o);
+    },
+  };
+  // every pick kept gold: the teacher is run, its rows replaced by one-hots, and the losses are the
+  // SFT twin's (alpha 0, no teacher) on the same rows
+  const mixed = await runDistill({
+    ...base,
+    alpha: 1,
+    stream: { ...stream, source: "student", sampler, goldShare: 1 - 1e-12 },
+  });
+  const twin = await runDistill({ ...base, alpha: 0, stream: { ...stream, source: "gold" } });
+  assert.equal(calls.length, 0);
+  for (let i = 0; i < 3; i++)
+    assert.ok(Math.abs(mixed.losses[i] - twin.losses[i]) < 1e-5, `${mixed.losses} vs ${twin.losses}`);
+  // half and half: both kinds are packed and the sampler gets only the sampled share
+  const stats: { goldSequences?: number; sequences?: number }[] = [];
+  await runDistill({
+    ...base,
+    steps: 6,
+    alpha: 1,
+    stream: { ...stream, source: "student", sampler, goldShare: 0.5 },
+    onStep: (s) => stats.push(s),
+  });
+  const g = stats.reduce((a, s) => a + s.goldSequences!, 0);
+  const all = stats.reduce((a, s) => a + s.sequences!, 0);
+  assert.ok(g > 0 && g < all, `${g} gold of ${all}`);
+  assert.ok(calls.some((n) => n > 0 && n < 3), `sampled per round: ${calls}`);
+  // the hard label needs tau 1; the twin's stream cannot mix
+  for (const bad of [
+    { temperature: 2, stream: { ...stream, source: "student" as const, sampler, goldShare: 0.5 } },
+    { temperature: 1, stream: { ...stream, source: "gold" as const, goldShare: 0.5 } },
+    { temperature: 1, stream: { ...stream, source: "student" as const, sampler, goldShare: 1 } },
+  ])
+    await assert.rejects(runDistill({ ...base, alpha: 1, ...bad }), (e: unknown) => e instanceof InputError);
 });
 
 test("process verifier: every step of generated chains verifies; a corrupted digit is caught on its line", () => {

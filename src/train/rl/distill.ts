@@ -17,6 +17,10 @@
  * completions, so the student is taught in the states it reaches, not only in the data's. Its twin
  * is the same stream with the data's gold completions and the hard-label loss (`source: "gold"`):
  * the same problems, packing, rows and schedule, one student forward+backward per step each.
+ * GKD's mixed setting (`goldShare`): a share of each round's problems keeps its gold completion and
+ * is trained with the hard label (the teacher's row replaced by the gold token's one-hot, which at
+ * tau 1 is the SFT loss), the rest is sampled and distilled, so the student keeps seeing correct
+ * workings while it is taught in its own states.
  */
 import { InputError, VocabMismatchError } from "../../errors.js";
 import { Rng, hash32 } from "../../sampling/rng.js";
@@ -55,6 +59,9 @@ export interface StreamOptions {
    *  top choice (that position included), not on the states after it, where the teacher has never
    *  been (its targets there continue a working that is already wrong) */
   cutAtDeviation?: boolean;
+  /** source "student": the share of each round's problems (drawn independently per problem) that
+   *  keep their gold completion and are trained with the hard label (needs tau 1) */
+  goldShare?: number;
 }
 
 export interface DistillStepStats {
@@ -68,6 +75,8 @@ export interface DistillStepStats {
   stopped?: number;
   /** with cutAtDeviation: positions trained after the cut */
   kept?: number;
+  /** with goldShare: sequences packed with their gold completion */
+  goldSequences?: number;
 }
 
 export interface DistillOptions {
@@ -151,6 +160,20 @@ export async function runDistill(
     );
   if (st?.source === "student" && !st.sampler)
     throw new InputError("on-policy distillation needs a sampler", { field: "sampler" });
+  const goldShare = st?.goldShare ?? 0;
+  if (!(goldShare >= 0 && goldShare < 1))
+    throw new InputError(`goldShare must be in [0, 1), got ${goldShare}`, { field: "goldShare" });
+  if (goldShare > 0 && st?.source !== "student")
+    throw new InputError("goldShare mixes gold completions into a stream of student samples", {
+      field: "goldShare",
+    });
+  if (goldShare > 0 && tau !== 1)
+    throw new InputError(
+      `goldShare trains its gold completions with the hard label: tau must be 1, got ${tau}`,
+      {
+        field: "temperature",
+      },
+    );
   if (st && st.problems.length === 0)
     throw new InputError("a distillation stream needs problems", { field: "problems" });
   const useTeacher = alpha > 0;
@@ -181,6 +204,7 @@ export async function runDistill(
             temperature: st.temperature,
             maxTokens: st.maxTokens,
             ...(st.cutAtDeviation ? { cutAtDeviation: true } : {}),
+            ...(goldShare ? { goldShare } : {}),
           },
         }
       : {}),
@@ -228,7 +252,7 @@ export async function runDistill(
     while (step < stopAt) {
       let info: Omit<DistillStepStats, "step" | "loss"> = {};
       let b: ReturnType<typeof sampleBatch>;
-      let spans: { start: number; end: number }[] = [];
+      let spans: { start: number; end: number; gold: boolean }[] = [];
       if (st) {
         const r = await streamBatch(st, student.params, o.batch, o.seqLen, o.data.pad, o.seed, step, o.eot);
         b = r.batch;
@@ -240,9 +264,18 @@ export async function runDistill(
         if (teacher) {
           const soft = await teacher.probs(b.tokens, tau);
           if (st?.cutAtDeviation) {
-            b.count = cutAtDeviation(b, soft, spans, o.student.vocab);
+            const sampled = spans.filter((x) => !x.gold);
+            const gold = spans.filter((x) => x.gold);
+            b.count = cutAtDeviation(b, soft, sampled, o.student.vocab) + countMasked(b.mask, gold);
             info.kept = b.count;
           }
+          if (goldShare > 0)
+            hardLabels(
+              b,
+              soft,
+              spans.filter((x) => x.gold),
+              o.student.vocab,
+            );
           loss = await student.step(b, { soft, temperature: tau, alpha });
         } else loss = await student.step(b);
       } else student.grads.fill(0);
@@ -300,9 +333,11 @@ async function streamBatch(
 ): Promise<{
   batch: ReturnType<typeof sampleBatch>;
   info: Omit<DistillStepStats, "step" | "loss">;
-  spans: { start: number; end: number }[];
+  spans: { start: number; end: number; gold: boolean }[];
 }> {
   const packer = new StreamPacker(B, T, pad);
+  const gold: boolean[] = [];
+  let goldSequences = 0;
   let sequences = 0;
   let completionTokens = 0;
   let stopped = 0;
@@ -313,23 +348,32 @@ async function streamBatch(
       { length: st.perRound },
       () => st.problems[Math.floor(rng.uniform() * st.problems.length)],
     );
+    // which picks keep their gold completion (a stream of its own, so goldShare 0 draws the same picks)
+    const mix = new Rng(hash32(`mix:${seed}:${step}:${round}`));
+    const keepGold = picks.map(
+      () => st.source === "gold" || (!!st.goldShare && mix.uniform() < st.goldShare),
+    );
     let completions: number[][];
     if (st.source === "gold") completions = picks.map((p) => p.gold);
     else {
-      const out = await st.sampler!.sample(
-        params,
-        picks.map((p) => p.prompt),
-        1,
-        {
-          temperature: st.temperature,
-          maxTokens: st.maxTokens,
-          seed: hash32(`sample:${seed}:${step}:${round}`),
-        },
-      );
-      completions = out.map((g) => g[0]);
-      for (const c of completions) {
+      const toSample = picks.filter((_, i) => !keepGold[i]);
+      const out = toSample.length
+        ? await st.sampler!.sample(
+            params,
+            toSample.map((p) => p.prompt),
+            1,
+            {
+              temperature: st.temperature,
+              maxTokens: st.maxTokens,
+              seed: hash32(`sample:${seed}:${step}:${round}`),
+            },
+          )
+        : [];
+      let k = 0;
+      completions = picks.map((p, i) => (keepGold[i] ? p.gold : out[k++][0]));
+      for (const g of out) {
         sampled++;
-        if (eot !== undefined && c[c.length - 1] === eot) stopped++;
+        if (eot !== undefined && g[0][g[0].length - 1] === eot) stopped++;
       }
     }
     for (let i = 0; i < picks.length && !packer.full; i++) {
@@ -338,18 +382,21 @@ async function streamBatch(
       packer.add({ prompt: picks[i].prompt, completion: completions[i] });
       // a sequence with no room left (or a prompt longer than a row) is not placed
       if (packer.spans.length === placed) continue;
+      gold.push(keepGold[i] && st.source === "student");
+      if (gold[gold.length - 1]) goldSequences++;
       sequences++;
       completionTokens += completions[i].length;
     }
   }
   return {
     batch: packer.batch(),
-    spans: packer.spans,
+    spans: packer.spans.map((x, i) => ({ ...x, gold: gold[i] })),
     info: {
       positions: packer.count,
       sequences,
       completionMean: sequences ? completionTokens / sequences : 0,
       ...(sampled ? { stopped: stopped / sampled } : {}),
+      ...(st.goldShare ? { goldSequences } : {}),
     },
   };
 }
@@ -381,4 +428,30 @@ export function cutAtDeviation(
     }
   }
   return kept;
+}
+
+/** Trained positions inside the spans. */
+function countMasked(mask: Uint8Array, spans: readonly { start: number; end: number }[]): number {
+  let n = 0;
+  for (const { start, end } of spans) for (let i = start; i < end; i++) n += mask[i];
+  return n;
+}
+
+/**
+ * Replaces the teacher's row at every trained position inside the spans by the one-hot of its
+ * target, so those positions are trained with the hard label (KL(one-hot || student) is the
+ * cross-entropy at tau 1).
+ */
+export function hardLabels(
+  b: { targets: Int32Array; mask: Uint8Array },
+  soft: Float32Array,
+  spans: readonly { start: number; end: number }[],
+  V: number,
+): void {
+  for (const { start, end } of spans)
+    for (let n = start; n < end; n++) {
+      if (!b.mask[n]) continue;
+      soft.fill(0, n * V, (n + 1) * V);
+      soft[n * V + b.targets[n]] = 1;
+    }
 }
