@@ -555,7 +555,10 @@ test("mixed stream (goldShare): gold completions train on the hard label, exactl
   const g = stats.reduce((a, s) => a + s.goldSequences!, 0);
   const all = stats.reduce((a, s) => a + s.sequences!, 0);
   assert.ok(g > 0 && g < all, `${g} gold of ${all}`);
-  assert.ok(calls.some((n) => n > 0 && n < 3), `sampled per round: ${calls}`);
+  assert.ok(
+    calls.some((n) => n > 0 && n < 3),
+    `sampled per round: ${calls}`,
+  );
   // the hard label needs tau 1; the twin's stream cannot mix
   for (const bad of [
     { temperature: 2, stream: { ...stream, source: "student" as const, sampler, goldShare: 0.5 } },
