@@ -22,6 +22,8 @@
 //     teacher's top choice (DistillOptions stream.cutAtDeviation)
 //   --gold-share F (arm op): GKD's mixed setting: each problem keeps its gold completion with
 //     probability F and is trained on the hard label; the rest are sampled and distilled
+//   --top1 (arm op): train the sampled positions on the teacher's most likely token (a hard label,
+//     DAgger) instead of its distribution
 // Checkpoint every 10 steps; --stop-at N ends this run at step N (rerun to continue: it resumes
 // from the checkpoint, the schedule spans --steps). At the last step it writes
 // WORK/student-ARM-f32.gguf and -q8_0.gguf.
@@ -92,6 +94,7 @@ if (arm === "op" || arm === "gold") {
     maxTokens: Number(opt("--max-tokens", "900")),
     cutAtDeviation: a.includes("--cut"),
     goldShare: arm === "op" ? Number(opt("--gold-share", "0")) : 0,
+    labels: arm === "op" && a.includes("--top1") ? "top1" : "distribution",
   };
   console.log(`stream: ${problems.length} problems (${stream.source} completions)`);
 }

@@ -21,6 +21,7 @@ import {
   checkSameVocabulary,
   cutAtDeviation,
   hardLabels,
+  teacherTop1,
   runDistill,
   streamProblems,
 } from "../../src/train/rl/distill.js";
@@ -566,6 +567,66 @@ test("mixed stream (goldShare): gold completions train on the hard label, exactl
     { temperature: 1, stream: { ...stream, source: "student" as const, sampler, goldShare: 1 } },
   ])
     await assert.rejects(runDistill({ ...base, alpha: 1, ...bad }), (e: unknown) => e instanceof InputError);
+});
+
+test("top-1 labels (DAgger): the teacher's choice on each sampled position becomes a hard label", async () => {
+  // V 3: position 0 untrained, position 1's teacher top is 2, position 2's top is 0 (tie 0/1: the first)
+  const V = 3;
+  const soft = Float32Array.of(0.2, 0.5, 0.3, 0.1, 0.3, 0.6, 0.4, 0.4, 0.2);
+  teacherTop1({ mask: Uint8Array.of(0, 1, 1) }, soft, [{ start: 0, end: 3 }], V);
+  assert.deepEqual(
+    Array.from(soft),
+    [0.2, 0.5, 0.3, 0, 0, 1, 1, 0, 0].map((x) => Math.fround(x)),
+  );
+
+  const { cfg, teacherP, student } = teacherAndStudent();
+  const data = {
+    ids: Int32Array.of(1, 2, 3),
+    train: Uint8Array.of(0, 1, 1),
+    starts: Int32Array.of(0),
+    pad: 0,
+  };
+  const stream = {
+    problems: [
+      { prompt: [1, 2], gold: [3, 10] },
+      { prompt: [4], gold: [5, 6, 10] },
+    ],
+    source: "student" as const,
+    sampler: modelSampler(cfg, 10, 0),
+    perRound: 2,
+    maxRounds: 3,
+    temperature: 1,
+    maxTokens: 5,
+    labels: "top1" as const,
+  };
+  const base = {
+    student: cfg,
+    teacher: cfg,
+    studentInit: student,
+    teacherParams: teacherP,
+    data,
+    batch: 2,
+    seqLen: 16,
+    lr: { maxLr: 2e-2, minLr: 2e-3, warmup: 2 },
+    seed: 1,
+    threads: 1,
+    eot: 10,
+    alpha: 1,
+  };
+  // cross-entropy to the teacher's choices on the student's own samples falls
+  const r = await runDistill({ ...base, steps: 300, stream });
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
+  const head = mean(r.losses.slice(0, 10));
+  const tail = mean(r.losses.slice(-10));
+  assert.ok(tail < head * 0.7, `CE to the teacher's top-1 ${head} -> ${tail}`);
+  await assert.rejects(
+    runDistill({ ...base, steps: 1, temperature: 2, stream }),
+    (e: unknown) => e instanceof InputError,
+  );
+  await assert.rejects(
+    runDistill({ ...base, steps: 1, stream: { ...stream, source: "gold" } }),
+    (e: unknown) => e instanceof InputError,
+  );
 });
 
 test("process verifier: every step of generated chains verifies; a corrupted digit is caught on its line", () => {

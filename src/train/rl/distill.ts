@@ -62,6 +62,10 @@ export interface StreamOptions {
   /** source "student": the share of each round's problems (drawn independently per problem) that
    *  keep their gold completion and are trained with the hard label (needs tau 1) */
   goldShare?: number;
+  /** source "student": what the sampled positions are trained towards: the teacher's distribution
+   *  (KL, default) or its most likely token as a hard label (DAgger: the expert labels the
+   *  learner's states with its own choice; needs tau 1) */
+  labels?: "distribution" | "top1";
 }
 
 export interface DistillStepStats {
@@ -174,6 +178,13 @@ export async function runDistill(
         field: "temperature",
       },
     );
+  const top1 = st?.labels === "top1";
+  if (top1 && st?.source !== "student")
+    throw new InputError("top-1 labels are the teacher's choices on student samples (source student)", {
+      field: "labels",
+    });
+  if (top1 && tau !== 1)
+    throw new InputError(`top-1 labels are hard labels: tau must be 1, got ${tau}`, { field: "temperature" });
   if (st && st.problems.length === 0)
     throw new InputError("a distillation stream needs problems", { field: "problems" });
   const useTeacher = alpha > 0;
@@ -205,6 +216,7 @@ export async function runDistill(
             maxTokens: st.maxTokens,
             ...(st.cutAtDeviation ? { cutAtDeviation: true } : {}),
             ...(goldShare ? { goldShare } : {}),
+            ...(top1 ? { labels: "top1" } : {}),
           },
         }
       : {}),
@@ -269,6 +281,13 @@ export async function runDistill(
             b.count = cutAtDeviation(b, soft, sampled, o.student.vocab) + countMasked(b.mask, gold);
             info.kept = b.count;
           }
+          if (top1)
+            teacherTop1(
+              b,
+              soft,
+              spans.filter((x) => !x.gold),
+              o.student.vocab,
+            );
           if (goldShare > 0)
             hardLabels(
               b,
@@ -453,5 +472,27 @@ export function hardLabels(
       if (!b.mask[n]) continue;
       soft.fill(0, n * V, (n + 1) * V);
       soft[n * V + b.targets[n]] = 1;
+    }
+}
+
+/**
+ * Replaces the teacher's row at every trained position inside the spans by the one-hot of the
+ * teacher's most likely token (the first of equals), so the student is trained with the teacher's
+ * choice as a hard label.
+ */
+export function teacherTop1(
+  b: { mask: Uint8Array },
+  soft: Float32Array,
+  spans: readonly { start: number; end: number }[],
+  V: number,
+): void {
+  for (const { start, end } of spans)
+    for (let n = start; n < end; n++) {
+      if (!b.mask[n]) continue;
+      const o = n * V;
+      let top = 0;
+      for (let i = 1; i < V; i++) if (soft[o + i] > soft[o + top]) top = i;
+      soft.fill(0, o, o + V);
+      soft[o + top] = 1;
     }
 }
