@@ -1,4 +1,4 @@
-// The distillation pair of issue #18: teacher = the shipped default model (v2unitsE, 0.95M
+// The distillation pair of issue #18: teacher = the shipped default model (v2unitsU since session 15, v2unitsE before; 0.95M
 // parameters, `npm run train:default`), student = the same architecture at width 64 (4 layers,
 // SwiGLU 192: 0.26M parameters, ~27%), the teacher's tokenizer, template and context, trained
 // from scratch. Both arms see the same batches (seed, sampler, steps) from the same seeded init:
