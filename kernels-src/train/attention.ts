@@ -3,7 +3,20 @@
 //   q: (B*T, nH*hd)   k, v: (B*T, nKV*hd)   out: (B*T, nH*hd)   att: (B, nH, T, T) softmax rows
 // Query head h reads kv head h / (nH/nKV). Scale 1/sqrt(hd). hd must be a multiple of 4 (the
 // loader falls back to TS otherwise). SIMD over hd; scalar over key positions.
+// Queries go in blocks of 4: each key / value row is loaded once per block, not once per query
+// (at T 1,024 a head's rows do not fit in L1), four dot products are reduced together (hsum4) and
+// out = att v runs key-outer with the head's lanes in registers. Every output element is summed in
+// the same order as a one-query-at-a-time loop, so results are bit-identical to it (the training
+// recipe's checkpoints depend on that).
 import { hsum } from "../assembly/common";
+
+/** hsum of each of four vectors, in hsum's order ((l0 + l1) + (l2 + l3)), as lanes 0..3. */
+// @ts-ignore: decorator
+@inline function hsum4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const p01 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 2, 6), v128.shuffle<f32>(s0, s1, 1, 5, 3, 7));
+  const p23 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 4, 2, 6), v128.shuffle<f32>(s2, s3, 1, 5, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(p01, p23, 0, 1, 4, 5), v128.shuffle<f32>(p01, p23, 2, 3, 6, 7));
+}
 
 /** e^x for x <= 0 (softmax after max subtraction): x = n ln2 + r, |r| <= ln2/2, degree-6 Taylor
  *  for e^r (relative error < 2e-7), 2^n through the exponent bits. Own code: no lookup tables
@@ -18,96 +31,226 @@ import { hsum } from "../assembly/common";
   return p * reinterpret<f32>((<i32>n + 127) << 23);
 }
 
+/** One score row t over keys 0..t, unscaled dot products times scale (a query without a block). */
+// @ts-ignore: decorator
+@inline function scoreRow(ao: usize, qo: usize, kb: usize, ks: usize, t: i32, hd: i32, scale: f32): void {
+  for (let t2 = 0; t2 <= t; t2++) {
+    const ko = kb + <usize>t2 * ks;
+    let s = f32x4.splat(0);
+    for (let i = 0; i < hd; i += 4) s = f32x4.add(s, f32x4.mul(v128.load(qo + (<usize>i << 2)), v128.load(ko + (<usize>i << 2))));
+    store<f32>(ao + (<usize>t2 << 2), hsum(s) * scale);
+  }
+}
+
+/** Softmax of row t's scores 0..t in place, zeros after it. */
+// @ts-ignore: decorator
+@inline function softmaxRow(ao: usize, t: i32, T: i32): void {
+  let mx: f32 = -Infinity;
+  for (let t2 = 0; t2 <= t; t2++) {
+    const d = load<f32>(ao + (<usize>t2 << 2));
+    if (d > mx) mx = d;
+  }
+  let sum: f32 = 0;
+  for (let t2 = 0; t2 <= t; t2++) {
+    const p = ao + (<usize>t2 << 2);
+    const e = expNeg(load<f32>(p) - mx);
+    store<f32>(p, e);
+    sum += e;
+  }
+  const inv: f32 = 1 / sum;
+  for (let t2 = 0; t2 <= t; t2++) {
+    const p = ao + (<usize>t2 << 2);
+    store<f32>(p, load<f32>(p) * inv);
+  }
+  memory.fill(ao + (<usize>(t + 1) << 2), 0, <usize>(T - t - 1) << 2);
+}
+
+/** out row t (lanes i0 .. i0 + 4n, n <= 4) = sum over t2 <= t of att[t][t2] v[t2], key-outer. */
+// @ts-ignore: decorator
+@inline function avRow(oo: usize, ao: usize, vb: usize, ks: usize, t: i32, io: usize, n: i32): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  for (let t2 = 0; t2 <= t; t2++) {
+    const a = v128.load32_splat(ao + (<usize>t2 << 2));
+    const vo = vb + <usize>t2 * ks + io;
+    s0 = f32x4.add(s0, f32x4.mul(a, v128.load(vo)));
+    if (n > 1) s1 = f32x4.add(s1, f32x4.mul(a, v128.load(vo + 16)));
+    if (n > 2) s2 = f32x4.add(s2, f32x4.mul(a, v128.load(vo + 32)));
+    if (n > 3) s3 = f32x4.add(s3, f32x4.mul(a, v128.load(vo + 48)));
+  }
+  v128.store(oo + io, s0);
+  if (n > 1) v128.store(oo + io + 16, s1);
+  if (n > 2) v128.store(oo + io + 32, s2);
+  if (n > 3) v128.store(oo + io + 48, s3);
+}
+
 export function attn_fwd(out: usize, att: usize, q: usize, k: usize, v: usize, B: i32, T: i32, nH: i32, nKV: i32, hd: i32): void {
   const rep = nH / nKV;
   const qs = <usize>(nH * hd) << 2; // bytes per token row of q / out
   const ks = <usize>(nKV * hd) << 2; // bytes per token row of k / v
   const scale: f32 = 1 / Mathf.sqrt(<f32>hd);
   const hb = <usize>hd << 2;
+  const rowB = <usize>T << 2;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
       const kh = <usize>(h / rep) * hb;
-      for (let t = 0; t < T; t++) {
-        const qo = q + <usize>(b * T + t) * qs + <usize>h * hb;
-        const ao = att + (<usize>((b * nH + h) * T + t) * <usize>T << 2);
-        const kb = k + <usize>(b * T) * ks + kh;
-        let mx: f32 = -Infinity;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const ko = kb + <usize>t2 * ks;
-          let s = f32x4.splat(0);
-          for (let i = 0; i < hd; i += 4) s = f32x4.add(s, f32x4.mul(v128.load(qo + (<usize>i << 2)), v128.load(ko + (<usize>i << 2))));
-          const d = hsum(s) * scale;
-          store<f32>(ao + (<usize>t2 << 2), d);
-          if (d > mx) mx = d;
-        }
-        let sum: f32 = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const p = ao + (<usize>t2 << 2);
-          const e = expNeg(load<f32>(p) - mx);
-          store<f32>(p, e);
-          sum += e;
-        }
-        const inv: f32 = 1 / sum;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const p = ao + (<usize>t2 << 2);
-          store<f32>(p, load<f32>(p) * inv);
-        }
-        for (let t2 = t + 1; t2 < T; t2++) store<f32>(ao + (<usize>t2 << 2), 0);
-        const oo = out + <usize>(b * T + t) * qs + <usize>h * hb;
-        const vb = v + <usize>(b * T) * ks + kh;
-        for (let i = 0; i < hd; i += 4) {
-          const io = <usize>i << 2;
-          let s = f32x4.splat(0);
-          for (let t2 = 0; t2 <= t; t2++) {
-            s = f32x4.add(s, f32x4.mul(v128.load32_splat(ao + (<usize>t2 << 2)), v128.load(vb + <usize>t2 * ks + io)));
+      const kb = k + <usize>(b * T) * ks + kh;
+      const vb = v + <usize>(b * T) * ks + kh;
+      const q0 = q + <usize>(b * T) * qs + <usize>h * hb;
+      const a0 = att + (<usize>((b * nH + h) * T) * rowB);
+      for (let t0 = 0; t0 < T; t0 += 4) {
+        const nq = min(4, T - t0);
+        if (nq == 4) {
+          // keys 0..t0 serve all four queries; the last three only the queries at or after them
+          const qa = q0 + <usize>t0 * qs;
+          const aa = a0 + <usize>t0 * rowB;
+          for (let t2 = 0; t2 <= t0; t2++) {
+            const ko = kb + <usize>t2 * ks;
+            let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+            for (let i = 0; i < hd; i += 4) {
+              const io = <usize>i << 2;
+              const kv = v128.load(ko + io);
+              s0 = f32x4.add(s0, f32x4.mul(v128.load(qa + io), kv));
+              s1 = f32x4.add(s1, f32x4.mul(v128.load(qa + qs + io), kv));
+              s2 = f32x4.add(s2, f32x4.mul(v128.load(qa + 2 * qs + io), kv));
+              s3 = f32x4.add(s3, f32x4.mul(v128.load(qa + 3 * qs + io), kv));
+            }
+            const r = f32x4.mul(hsum4(s0, s1, s2, s3), f32x4.splat(scale));
+            const o = aa + (<usize>t2 << 2);
+            store<f32>(o, f32x4.extract_lane(r, 0));
+            store<f32>(o + rowB, f32x4.extract_lane(r, 1));
+            store<f32>(o + 2 * rowB, f32x4.extract_lane(r, 2));
+            store<f32>(o + 3 * rowB, f32x4.extract_lane(r, 3));
           }
-          v128.store(oo + io, s);
+          for (let j = 1; j < 4; j++) {
+            const t = t0 + j;
+            const qo = q0 + <usize>t * qs;
+            const ao = a0 + <usize>t * rowB;
+            for (let t2 = t0 + 1; t2 <= t; t2++) {
+              const ko = kb + <usize>t2 * ks;
+              let s = f32x4.splat(0);
+              for (let i = 0; i < hd; i += 4) s = f32x4.add(s, f32x4.mul(v128.load(qo + (<usize>i << 2)), v128.load(ko + (<usize>i << 2))));
+              store<f32>(ao + (<usize>t2 << 2), hsum(s) * scale);
+            }
+          }
+        } else {
+          for (let t = t0; t < t0 + nq; t++) scoreRow(a0 + <usize>t * rowB, q0 + <usize>t * qs, kb, ks, t, hd, scale);
+        }
+        for (let t = t0; t < t0 + nq; t++) {
+          const ao = a0 + <usize>t * rowB;
+          softmaxRow(ao, t, T);
+          const oo = out + <usize>(b * T + t) * qs + <usize>h * hb;
+          let i = 0;
+          for (; i + 16 <= hd; i += 16) avRow(oo, ao, vb, ks, t, <usize>i << 2, 4);
+          if (i < hd) avRow(oo, ao, vb, ks, t, <usize>i << 2, (hd - i) >> 2);
         }
       }
     }
   }
 }
 
-/** Accumulates into dq, dk, dv. datt: scratch of T floats. */
+/** Accumulates into dq, dk, dv. datt: scratch of 4 T floats. */
 export function attn_bwd(dq: usize, dk: usize, dv: usize, dout: usize, att: usize, q: usize, k: usize, v: usize, B: i32, T: i32, nH: i32, nKV: i32, hd: i32, datt: usize): void {
   const rep = nH / nKV;
   const qs = <usize>(nH * hd) << 2;
   const ks = <usize>(nKV * hd) << 2;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hd);
   const hb = <usize>hd << 2;
+  const rowB = <usize>T << 2;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nH; h++) {
       const kh = <usize>(h / rep) * hb;
-      for (let t = 0; t < T; t++) {
-        const qo = <usize>(b * T + t) * qs + <usize>h * hb;
-        const ao = att + (<usize>((b * nH + h) * T + t) * <usize>T << 2);
-        const kb = <usize>(b * T) * ks + kh;
-        // d(att) = dout . v ; dv += att * dout
-        let dot: f32 = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const vo = kb + <usize>t2 * ks;
-          const a = v128.load32_splat(ao + (<usize>t2 << 2));
-          let s = f32x4.splat(0);
-          for (let i = 0; i < hd; i += 4) {
-            const io = <usize>i << 2;
-            const g = v128.load(dout + qo + io);
-            s = f32x4.add(s, f32x4.mul(g, v128.load(v + vo + io)));
-            v128.store(dv + vo + io, f32x4.add(v128.load(dv + vo + io), f32x4.mul(a, g)));
+      const kb = <usize>(b * T) * ks + kh;
+      for (let t0 = 0; t0 < T; t0 += 4) {
+        const nq = min(4, T - t0);
+        const qb = <usize>(b * T + t0) * qs + <usize>h * hb; // row t0 of q / dq / dout (offset)
+        const ab = att + (<usize>((b * nH + h) * T + t0) * rowB); // att row t0
+        let dot0: f32 = 0, dot1: f32 = 0, dot2: f32 = 0, dot3: f32 = 0;
+        // d(att) = dout . v and dv += att * dout: keys 0..t0 for all rows of a full block together
+        let shared = 0;
+        if (nq == 4) {
+          shared = t0 + 1;
+          for (let t2 = 0; t2 <= t0; t2++) {
+            const vo = kb + <usize>t2 * ks;
+            const ap = ab + (<usize>t2 << 2);
+            const p0 = load<f32>(ap), p1 = load<f32>(ap + rowB), p2 = load<f32>(ap + 2 * rowB), p3 = load<f32>(ap + 3 * rowB);
+            const a0 = f32x4.splat(p0), a1 = f32x4.splat(p1), a2 = f32x4.splat(p2), a3 = f32x4.splat(p3);
+            let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+            for (let i = 0; i < hd; i += 4) {
+              const io = <usize>i << 2;
+              const vv = v128.load(v + vo + io);
+              const g0 = v128.load(dout + qb + io);
+              const g1 = v128.load(dout + qb + qs + io);
+              const g2 = v128.load(dout + qb + 2 * qs + io);
+              const g3 = v128.load(dout + qb + 3 * qs + io);
+              s0 = f32x4.add(s0, f32x4.mul(g0, vv));
+              s1 = f32x4.add(s1, f32x4.mul(g1, vv));
+              s2 = f32x4.add(s2, f32x4.mul(g2, vv));
+              s3 = f32x4.add(s3, f32x4.mul(g3, vv));
+              let d = v128.load(dv + vo + io);
+              d = f32x4.add(d, f32x4.mul(a0, g0));
+              d = f32x4.add(d, f32x4.mul(a1, g1));
+              d = f32x4.add(d, f32x4.mul(a2, g2));
+              d = f32x4.add(d, f32x4.mul(a3, g3));
+              v128.store(dv + vo + io, d);
+            }
+            const r = hsum4(s0, s1, s2, s3);
+            const dp = datt + (<usize>t2 << 2);
+            const d0 = f32x4.extract_lane(r, 0), d1 = f32x4.extract_lane(r, 1), d2 = f32x4.extract_lane(r, 2), d3 = f32x4.extract_lane(r, 3);
+            store<f32>(dp, d0);
+            store<f32>(dp + rowB, d1);
+            store<f32>(dp + 2 * rowB, d2);
+            store<f32>(dp + 3 * rowB, d3);
+            dot0 += p0 * d0;
+            dot1 += p1 * d1;
+            dot2 += p2 * d2;
+            dot3 += p3 * d3;
           }
-          const d = hsum(s);
-          store<f32>(datt + (<usize>t2 << 2), d);
-          dot += load<f32>(ao + (<usize>t2 << 2)) * d;
         }
-        // softmax backward, then through the scaled dot product
-        for (let t2 = 0; t2 <= t; t2++) {
-          const dpre: f32 = load<f32>(ao + (<usize>t2 << 2)) * (load<f32>(datt + (<usize>t2 << 2)) - dot) * scale;
-          if (dpre == 0) continue;
-          const sp = f32x4.splat(dpre);
+        // the rest of each row (all of it in a short block), one row at a time, rows in order per key
+        for (let t2 = shared; t2 < t0 + nq; t2++) {
+          const vo = kb + <usize>t2 * ks;
+          for (let j = max(0, t2 - t0); j < nq; j++) {
+            const go = qb + <usize>j * qs;
+            const ap = ab + <usize>j * rowB + (<usize>t2 << 2);
+            const a = v128.load32_splat(ap);
+            let s = f32x4.splat(0);
+            for (let i = 0; i < hd; i += 4) {
+              const io = <usize>i << 2;
+              const g = v128.load(dout + go + io);
+              s = f32x4.add(s, f32x4.mul(g, v128.load(v + vo + io)));
+              v128.store(dv + vo + io, f32x4.add(v128.load(dv + vo + io), f32x4.mul(a, g)));
+            }
+            const d = hsum(s);
+            store<f32>(datt + <usize>j * rowB + (<usize>t2 << 2), d);
+            const pd = load<f32>(ap) * d;
+            if (j == 0) dot0 += pd;
+            else if (j == 1) dot1 += pd;
+            else if (j == 2) dot2 += pd;
+            else dot3 += pd;
+          }
+        }
+        // softmax backward, then through the scaled dot product: dq[t] += dpre k[t2], dk[t2] += dpre q[t]
+        for (let j = 0; j < nq; j++) {
+          const dot = j == 0 ? dot0 : j == 1 ? dot1 : j == 2 ? dot2 : dot3;
+          const ap = ab + <usize>j * rowB;
+          const dp = datt + <usize>j * rowB;
+          for (let t2 = 0; t2 <= t0 + j; t2++) {
+            const o = <usize>t2 << 2;
+            store<f32>(dp + o, load<f32>(ap + o) * (load<f32>(dp + o) - dot) * scale);
+          }
+        }
+        for (let t2 = 0; t2 < t0 + nq; t2++) {
           const ko = kb + <usize>t2 * ks;
-          for (let i = 0; i < hd; i += 4) {
-            const io = <usize>i << 2;
-            v128.store(dq + qo + io, f32x4.add(v128.load(dq + qo + io), f32x4.mul(sp, v128.load(k + ko + io))));
-            v128.store(dk + ko + io, f32x4.add(v128.load(dk + ko + io), f32x4.mul(sp, v128.load(q + qo + io))));
+          for (let j = max(0, t2 - t0); j < nq; j++) {
+            const dpre = load<f32>(datt + <usize>j * rowB + (<usize>t2 << 2));
+            if (dpre == 0) continue;
+            const sp = f32x4.splat(dpre);
+            const qo = qb + <usize>j * qs;
+            for (let i = 0; i < hd; i += 4) {
+              const io = <usize>i << 2;
+              v128.store(dq + qo + io, f32x4.add(v128.load(dq + qo + io), f32x4.mul(sp, v128.load(k + ko + io))));
+              v128.store(dk + ko + io, f32x4.add(v128.load(dk + ko + io), f32x4.mul(sp, v128.load(q + qo + io))));
+            }
           }
         }
       }

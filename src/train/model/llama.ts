@@ -168,7 +168,7 @@ export class LlamaTrainModel {
     this.dg = alloc(N * F);
     this.du = alloc(N * F);
     this.dh = alloc(N * F);
-    this.datt = alloc(T);
+    this.datt = alloc(4 * T);
     this.dqk = alloc(N * Math.max(qW, kW));
   }
 

@@ -22,7 +22,7 @@ export interface ModelKernels {
     O: number,
   ): void;
   attentionForward(out: Buf, att: Buf, q: Buf, k: Buf, v: Buf, s: AttnShape): void;
-  /** accumulates into dq, dk, dv; datt is scratch of T */
+  /** accumulates into dq, dk, dv; datt is scratch of 4 T (the WASM kernel works on 4 query rows at a time) */
   attentionBackward(
     dq: Buf,
     dk: Buf,

@@ -67,7 +67,7 @@ export function wasmKernels(k: TrainExports, memory: WebAssembly.Memory): ModelK
         s.nH,
         s.nKV,
         s.hd,
-        ptr(datt, "datt", s.T),
+        ptr(datt, "datt", 4 * s.T),
       );
     },
   };
