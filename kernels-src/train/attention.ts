@@ -31,6 +31,21 @@ import { hsum } from "../assembly/common";
   return p * reinterpret<f32>((<i32>n + 127) << 23);
 }
 
+/** expNeg on four lanes, each bit-identical to the scalar one. */
+// @ts-ignore: decorator
+@inline function expNeg4(x: v128): v128 {
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693145752))), f32x4.mul(n, f32x4.splat(1.42860677e-6)));
+  let p = f32x4.add(f32x4.splat(0.00833333377), f32x4.mul(r, f32x4.splat(0.00138888892)));
+  p = f32x4.add(f32x4.splat(0.0416666679), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(0.166666672), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(0.5), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(1), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(1), f32x4.mul(r, p));
+  const e = f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  return v128.andnot(e, f32x4.lt(x, f32x4.splat(-87)));
+}
+
 /** One score row t over keys 0..t, unscaled dot products times scale (a query without a block). */
 // @ts-ignore: decorator
 @inline function scoreRow(ao: usize, qo: usize, kb: usize, ks: usize, t: i32, hd: i32, scale: f32): void {
@@ -50,15 +65,33 @@ import { hsum } from "../assembly/common";
     const d = load<f32>(ao + (<usize>t2 << 2));
     if (d > mx) mx = d;
   }
+  // exponentials four at a time, summed in key order
   let sum: f32 = 0;
-  for (let t2 = 0; t2 <= t; t2++) {
+  let t2 = 0;
+  const m4 = f32x4.splat(mx);
+  for (; t2 + 3 <= t; t2 += 4) {
+    const p = ao + (<usize>t2 << 2);
+    const e = expNeg4(f32x4.sub(v128.load(p), m4));
+    v128.store(p, e);
+    sum += f32x4.extract_lane(e, 0);
+    sum += f32x4.extract_lane(e, 1);
+    sum += f32x4.extract_lane(e, 2);
+    sum += f32x4.extract_lane(e, 3);
+  }
+  for (; t2 <= t; t2++) {
     const p = ao + (<usize>t2 << 2);
     const e = expNeg(load<f32>(p) - mx);
     store<f32>(p, e);
     sum += e;
   }
   const inv: f32 = 1 / sum;
-  for (let t2 = 0; t2 <= t; t2++) {
+  const i4 = f32x4.splat(inv);
+  t2 = 0;
+  for (; t2 + 3 <= t; t2 += 4) {
+    const p = ao + (<usize>t2 << 2);
+    v128.store(p, f32x4.mul(v128.load(p), i4));
+  }
+  for (; t2 <= t; t2++) {
     const p = ao + (<usize>t2 << 2);
     store<f32>(p, load<f32>(p) * inv);
   }
@@ -239,7 +272,41 @@ export function attn_bwd(dq: usize, dk: usize, dv: usize, dout: usize, att: usiz
             store<f32>(dp + o, load<f32>(ap + o) * (load<f32>(dp + o) - dot) * scale);
           }
         }
-        for (let t2 = 0; t2 < t0 + nq; t2++) {
+        let tail = 0;
+        if (nq == 4) {
+          // keys 0..t0: the four rows together, one load and store of dk and one load of k per key
+          tail = t0 + 1;
+          for (let t2 = 0; t2 <= t0; t2++) {
+            const ko = kb + <usize>t2 * ks;
+            const dp = datt + (<usize>t2 << 2);
+            const e0 = load<f32>(dp), e1 = load<f32>(dp + rowB), e2 = load<f32>(dp + 2 * rowB), e3 = load<f32>(dp + 3 * rowB);
+            const c0 = f32x4.splat(e0), c1 = f32x4.splat(e1), c2 = f32x4.splat(e2), c3 = f32x4.splat(e3);
+            for (let i = 0; i < hd; i += 4) {
+              const io = <usize>i << 2;
+              const kv = v128.load(k + ko + io);
+              let d = v128.load(dk + ko + io);
+              const o0 = qb + io;
+              if (e0 != 0) {
+                v128.store(dq + o0, f32x4.add(v128.load(dq + o0), f32x4.mul(c0, kv)));
+                d = f32x4.add(d, f32x4.mul(c0, v128.load(q + o0)));
+              }
+              if (e1 != 0) {
+                v128.store(dq + o0 + qs, f32x4.add(v128.load(dq + o0 + qs), f32x4.mul(c1, kv)));
+                d = f32x4.add(d, f32x4.mul(c1, v128.load(q + o0 + qs)));
+              }
+              if (e2 != 0) {
+                v128.store(dq + o0 + 2 * qs, f32x4.add(v128.load(dq + o0 + 2 * qs), f32x4.mul(c2, kv)));
+                d = f32x4.add(d, f32x4.mul(c2, v128.load(q + o0 + 2 * qs)));
+              }
+              if (e3 != 0) {
+                v128.store(dq + o0 + 3 * qs, f32x4.add(v128.load(dq + o0 + 3 * qs), f32x4.mul(c3, kv)));
+                d = f32x4.add(d, f32x4.mul(c3, v128.load(q + o0 + 3 * qs)));
+              }
+              v128.store(dk + ko + io, d);
+            }
+          }
+        }
+        for (let t2 = tail; t2 < t0 + nq; t2++) {
           const ko = kb + <usize>t2 * ks;
           for (let j = max(0, t2 - t0); j < nq; j++) {
             const dpre = load<f32>(datt + <usize>j * rowB + (<usize>t2 << 2));
