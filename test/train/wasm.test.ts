@@ -102,6 +102,134 @@ for (const s of [
       assert.ok(maxRel(a, b) < 1e-5, `${n} rel err ${maxRel(a, b)}`);
   });
 
+/**
+ * The attention kernels' float32 operation order, written out one query at a time with Math.fround
+ * after every operation: per-lane partial dot products over hd in steps of 4, reduced as
+ * (l0 + l1) + (l2 + l3); softmax with the kernel's exp (x = n ln2 + r, degree-6 Taylor, 2^n), sums in
+ * key order; every accumulation in key order, then query order. The kernel must equal it bit for bit
+ * (the training recipe's checkpoints and the shipped model's sha256 depend on that order), whatever
+ * blocking it uses for speed.
+ */
+function oneQueryAttention(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  dout: Float32Array,
+  s: AttnShape,
+  acc: { dq: Float32Array; dk: Float32Array; dv: Float32Array },
+) {
+  const f = Math.fround;
+  const { B, T, nH, nKV, hd } = s;
+  const rep = nH / nKV;
+  const scale = f(1 / f(Math.sqrt(hd)));
+  const even = (x: number) => {
+    const r = Math.round(x);
+    return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  };
+  const c = [
+    1.44269504, 0.693145752, 1.42860677e-6, 0.00138888892, 0.00833333377, 0.0416666679, 0.166666672,
+  ].map(f);
+  const expNeg = (x: number) => {
+    if (x < -87) return 0;
+    const n = even(f(x * c[0]));
+    const r = f(f(x - f(n * c[1])) - f(n * c[2]));
+    let p = f(c[4] + f(r * c[3]));
+    for (const a of [c[5], c[6], f(0.5), 1, 1]) p = f(a + f(r * p));
+    return f(p * 2 ** n);
+  };
+  const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number) => {
+    const l = [0, 0, 0, 0];
+    for (let i = 0; i < hd; i += 4)
+      for (let j = 0; j < 4; j++) l[j] = f(l[j] + f(a[ao + i + j] * b[bo + i + j]));
+    return f(f(l[0] + l[1]) + f(l[2] + l[3]));
+  };
+  const out = new Float32Array(B * T * nH * hd);
+  const att = new Float32Array(B * nH * T * T);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < nH; h++) {
+      const kh = Math.floor(h / rep) * hd;
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * nH * hd + h * hd;
+        const ao = ((b * nH + h) * T + t) * T;
+        let mx = -Infinity;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const d = f(dot(q, qo, k, (b * T + t2) * nKV * hd + kh) * scale);
+          att[ao + t2] = d;
+          if (d > mx) mx = d;
+        }
+        let sum = 0;
+        for (let t2 = 0; t2 <= t; t2++) sum = f(sum + (att[ao + t2] = expNeg(f(att[ao + t2] - mx))));
+        const inv = f(1 / sum);
+        for (let t2 = 0; t2 <= t; t2++) att[ao + t2] = f(att[ao + t2] * inv);
+        for (let i = 0; i < hd; i++) {
+          let a = 0;
+          for (let t2 = 0; t2 <= t; t2++) a = f(a + f(att[ao + t2] * v[(b * T + t2) * nKV * hd + kh + i]));
+          out[qo + i] = a;
+        }
+      }
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * nH * hd + h * hd;
+        const ao = ((b * nH + h) * T + t) * T;
+        const datt = new Float32Array(T);
+        let dt = 0;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const vo = (b * T + t2) * nKV * hd + kh;
+          for (let i = 0; i < hd; i++) acc.dv[vo + i] = f(acc.dv[vo + i] + f(att[ao + t2] * dout[qo + i]));
+          datt[t2] = dot(dout, qo, v, vo);
+          dt = f(dt + f(att[ao + t2] * datt[t2]));
+        }
+        for (let t2 = 0; t2 <= t; t2++) {
+          const dpre = f(f(att[ao + t2] * f(datt[t2] - dt)) * scale);
+          if (dpre === 0) continue;
+          const ko = (b * T + t2) * nKV * hd + kh;
+          for (let i = 0; i < hd; i++) {
+            acc.dq[qo + i] = f(acc.dq[qo + i] + f(dpre * k[ko + i]));
+            acc.dk[ko + i] = f(acc.dk[ko + i] + f(dpre * q[qo + i]));
+          }
+        }
+      }
+    }
+  return { out, att };
+}
+
+for (const s of [
+  { B: 1, T: 11, nH: 2, nKV: 1, hd: 8 },
+  { B: 2, T: 23, nH: 4, nKV: 2, hd: 32 },
+  { B: 1, T: 14, nH: 2, nKV: 2, hd: 20 },
+] as AttnShape[])
+  test(`wasm attention is bit-identical to the one-query float32 order (${JSON.stringify(s)})`, () => {
+    const N = s.B * s.T;
+    const qn = N * s.nH * s.hd;
+    const kn = N * s.nKV * s.hd;
+    // scores spread by tens after scaling: some exponents fall below -87 (exactly 0)
+    const [q] = pair(qn, 6);
+    const [k] = pair(kn, 6);
+    const [v] = pair(kn);
+    const [dout] = pair(qn);
+    const [dq] = pair(qn);
+    const [dk] = pair(kn);
+    const [dv] = pair(kn);
+    const want = { dq: Float32Array.from(dq), dk: Float32Array.from(dk), dv: Float32Array.from(dv) };
+    const ref = oneQueryAttention(q, k, v, dout, s, want);
+    const out = arena.alloc(qn);
+    const att = arena.alloc(s.B * s.nH * s.T * s.T);
+    K.attentionForward(out, att, q, k, v, s);
+    K.attentionBackward(dq, dk, dv, dout, att, q, k, v, s, arena.alloc(4 * s.T));
+    const same = (a: Float32Array, b: Float32Array) => a.every((x, i) => Object.is(x, b[i]));
+    assert.ok(
+      ref.att.some((x, i) => x === 0 && i % s.T <= Math.floor(i / s.T) % s.T),
+      "an exponent below -87 is exercised",
+    );
+    for (const [n, a, b] of [
+      ["out", out, ref.out],
+      ["att", att, ref.att],
+      ["dq", dq, want.dq],
+      ["dk", dk, want.dk],
+      ["dv", dv, want.dv],
+    ] as const)
+      assert.ok(same(a, b), `${n} differs from the one-query order`);
+  });
+
 test("wasm kernels reject buffers outside their memory (typed error)", () => {
   const x = new Float32Array(4);
   assert.throws(() => K.matmulForward(arena.alloc(4), x, arena.alloc(4), 1, 4, 1), KernelError);
