@@ -126,7 +126,9 @@ function oneQueryAttention(
     const r = Math.round(x);
     return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
   };
+  // the kernel's own f32 literals, as written there
   const c = [
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: the kernel's literal, rounded to f32 below
     1.44269504, 0.693145752, 1.42860677e-6, 0.00138888892, 0.00833333377, 0.0416666679, 0.166666672,
   ].map(f);
   const expNeg = (x: number) => {
