@@ -440,10 +440,7 @@ export function cutAtDeviation(
         continue;
       }
       kept++;
-      const o = n * V;
-      let top = 0;
-      for (let i = 1; i < V; i++) if (soft[o + i] > soft[o + top]) top = i;
-      if (top !== b.targets[n]) cut = true;
+      if (rowArgmax(soft, n * V, V) !== b.targets[n]) cut = true;
     }
   }
   return kept;
@@ -454,6 +451,30 @@ function countMasked(mask: Uint8Array, spans: readonly { start: number; end: num
   let n = 0;
   for (const { start, end } of spans) for (let i = start; i < end; i++) n += mask[i];
   return n;
+}
+
+/** The most likely token of row o (the first of equals). */
+function rowArgmax(soft: Float32Array, o: number, V: number): number {
+  let top = 0;
+  for (let i = 1; i < V; i++) if (soft[o + i] > soft[o + top]) top = i;
+  return top;
+}
+
+/** Replaces the row of every trained position inside the spans by the one-hot of pick(n, row offset). */
+function oneHotRows(
+  mask: Uint8Array,
+  soft: Float32Array,
+  spans: readonly { start: number; end: number }[],
+  V: number,
+  pick: (n: number, o: number) => number,
+): void {
+  for (const { start, end } of spans)
+    for (let n = start; n < end; n++) {
+      if (!mask[n]) continue;
+      const id = pick(n, n * V);
+      soft.fill(0, n * V, (n + 1) * V);
+      soft[n * V + id] = 1;
+    }
 }
 
 /**
@@ -467,12 +488,7 @@ export function hardLabels(
   spans: readonly { start: number; end: number }[],
   V: number,
 ): void {
-  for (const { start, end } of spans)
-    for (let n = start; n < end; n++) {
-      if (!b.mask[n]) continue;
-      soft.fill(0, n * V, (n + 1) * V);
-      soft[n * V + b.targets[n]] = 1;
-    }
+  oneHotRows(b.mask, soft, spans, V, (n) => b.targets[n]);
 }
 
 /**
@@ -486,13 +502,5 @@ export function teacherTop1(
   spans: readonly { start: number; end: number }[],
   V: number,
 ): void {
-  for (const { start, end } of spans)
-    for (let n = start; n < end; n++) {
-      if (!b.mask[n]) continue;
-      const o = n * V;
-      let top = 0;
-      for (let i = 1; i < V; i++) if (soft[o + i] > soft[o + top]) top = i;
-      soft.fill(0, o, o + V);
-      soft[o + top] = 1;
-    }
+  oneHotRows(b.mask, soft, spans, V, (_, o) => rowArgmax(soft, o, V));
 }
